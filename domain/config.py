@@ -1,0 +1,267 @@
+"""The monitoring configuration: JSON text in, a validated, defaulted `Config` out.
+
+Every mistake a user can make is one `ConfigError` whose message names the file,
+the field and the value; things that are merely odd (a site without URL, an
+unknown key) come back as warnings and do not stop the monitor.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from domain.timefmt import parse_duration
+
+DEFAULT_CHECK_INTERVAL = 2.0
+MAX_TIMEOUT_DEFAULT = 10.0
+MAX_INTERVAL = 86400.0
+MAX_TIMEOUT = 600.0
+MAX_WINDOW = 86400.0
+
+
+class ConfigError(Exception):
+    """A configuration a user wrote that monitoringApp cannot run with; the message is one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    url: str
+    check_interval: float
+    timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPolicy:
+    """Alert when availability over `window` seconds < `threshold` (with `min_checks` checks);
+    recover when it is back at `recovery_threshold` or more."""
+
+    window: float = 120.0
+    threshold: float = 0.8
+    recovery_threshold: float = 0.8
+    min_checks: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSpec:
+    """Every `every` seconds, one report per window length in `windows`."""
+
+    every: float
+    windows: tuple[float, ...]
+
+
+DEFAULT_REPORTS = (ReportSpec(10.0, (120.0, 600.0)), ReportSpec(60.0, (3600.0,)))
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    sites: tuple[SiteConfig, ...]
+    alert: AlertPolicy = field(default_factory=AlertPolicy)
+    reports: tuple[ReportSpec, ...] = DEFAULT_REPORTS
+    retention: float | None = None
+    source: str = "config.json"
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def longest_window(self) -> float:
+        return max([self.alert.window, *(w for spec in self.reports for w in spec.windows)])
+
+    def effective(self) -> dict[str, Any]:
+        """The config with every default filled in, in the file's own format."""
+        return {
+            "websites": [
+                {"URL": s.url, "checkInterval": s.check_interval, "timeout": s.timeout}
+                for s in self.sites
+            ],
+            "alertWindow": self.alert.window,
+            "alertThreshold": self.alert.threshold,
+            "recoveryThreshold": self.alert.recovery_threshold,
+            "alertMinChecks": self.alert.min_checks,
+            "reports": [{"every": r.every, "windows": list(r.windows)} for r in self.reports],
+            "retention": self.retention,
+        }
+
+
+_TOP_KEYS = {
+    "websites", "defaultCheckInterval", "defaultTimeout", "alertWindow", "alertThreshold",
+    "recoveryThreshold", "alertMinChecks", "reports", "retention",
+}
+_SITE_KEYS = {"URL", "checkInterval", "timeout"}
+
+
+def parse_config(text: str, source: str = "config.json") -> Config:
+    """Validate the JSON text of a config file named `source`; raise ConfigError on the first mistake."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(
+            f"{source}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}"
+        ) from None
+    return _Validator(source).config(document)
+
+
+class _Validator:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.warnings: list[str] = []
+
+    def fail(self, where: str, problem: str, value: object) -> ConfigError:
+        return ConfigError(f"{self.source}: {where}: {problem}, got {_show(value)}")
+
+    def config(self, document: object) -> Config:
+        if not isinstance(document, dict):
+            raise ConfigError(f"{self.source}: the top level must be a JSON object, got {_kind(document)}")
+        self._warn_unknown(document, _TOP_KEYS, "top level")
+        default_interval = self._number(document, "defaultCheckInterval", "defaultCheckInterval",
+                                        DEFAULT_CHECK_INTERVAL, MAX_INTERVAL)
+        default_timeout = (
+            self._number(document, "defaultTimeout", "defaultTimeout", None, MAX_TIMEOUT)
+            if "defaultTimeout" in document else None
+        )
+        sites = self._sites(document, default_interval, default_timeout)
+        return Config(
+            sites=sites,
+            alert=self._alert_policy(document),
+            reports=self._reports(document),
+            retention=self._retention(document),
+            source=self.source,
+            warnings=tuple(self.warnings),
+        )
+
+    def _sites(self, document: dict[str, Any], default_interval: float,
+               default_timeout: float | None) -> tuple[SiteConfig, ...]:
+        if "websites" not in document:
+            raise ConfigError(f'{self.source}: "websites" is missing: list the sites to monitor')
+        entries = document["websites"]
+        if not isinstance(entries, list):
+            raise self.fail("websites", "must be a list of sites", entries)
+        sites: list[SiteConfig] = []
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(entries):
+            where = f"websites[{index}]"
+            if not isinstance(entry, dict):
+                raise self.fail(where, "must be an object with a URL", entry)
+            if "URL" not in entry:
+                self.warnings.append(f'{self.source}: {where}: no "URL", entry ignored')
+                continue
+            self._warn_unknown(entry, _SITE_KEYS, where)
+            url = self._url(entry["URL"], f"{where}.URL")
+            if url in seen:
+                raise self.fail(f"{where}.URL", f"duplicate of websites[{seen[url]}]", url)
+            seen[url] = index
+            interval = self._number(entry, "checkInterval", f"{where}.checkInterval",
+                                    default_interval, MAX_INTERVAL)
+            fallback_timeout = default_timeout if default_timeout is not None else min(interval, MAX_TIMEOUT_DEFAULT)
+            timeout = self._number(entry, "timeout", f"{where}.timeout", fallback_timeout, MAX_TIMEOUT)
+            sites.append(SiteConfig(url, interval, timeout))
+        if not sites:
+            raise ConfigError(f"{self.source}: websites: no site with a URL to monitor")
+        return tuple(sites)
+
+    def _url(self, value: object, where: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(where, "must be a string", value)
+        if value != value.strip() or any(c.isspace() for c in value):
+            raise self.fail(where, "must not contain spaces", value)
+        try:
+            parts = urlsplit(value)
+            port = parts.port  # raises on a port that is not a number or out of range
+        except ValueError as error:
+            raise self.fail(where, f"is not a valid URL ({error})", value) from None
+        del port
+        if parts.scheme not in ("http", "https"):
+            problem = "needs a scheme, http:// or https://" if not parts.scheme else "must use http or https"
+            raise self.fail(where, problem, value)
+        if not parts.hostname:
+            raise self.fail(where, "has no host", value)
+        return value
+
+    def _number(self, table: dict[str, Any], key: str, where: str,
+                default: float | None, maximum: float) -> float:
+        if key not in table:
+            assert default is not None
+            return default
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(where, "must be a number of seconds", value)
+        if not math.isfinite(value) or value <= 0:
+            raise self.fail(where, "must be a finite number > 0", value)
+        if value > maximum:
+            raise self.fail(where, f"must be at most {maximum:g} seconds", value)
+        return float(value)
+
+    def _fraction(self, table: dict[str, Any], key: str, default: float) -> float:
+        if key not in table:
+            return default
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise self.fail(key, "must be a fraction between 0 and 1", value)
+        return float(value)
+
+    def _alert_policy(self, document: dict[str, Any]) -> AlertPolicy:
+        window = self._number(document, "alertWindow", "alertWindow", 120.0, MAX_WINDOW)
+        threshold = self._fraction(document, "alertThreshold", 0.8)
+        recovery = self._fraction(document, "recoveryThreshold", threshold)
+        if recovery < threshold:
+            raise self.fail("recoveryThreshold", f"must be at least alertThreshold ({threshold:g})", recovery)
+        min_checks = document.get("alertMinChecks", 1)
+        if isinstance(min_checks, bool) or not isinstance(min_checks, int) or not 1 <= min_checks <= 100000:
+            raise self.fail("alertMinChecks", "must be a whole number >= 1", min_checks)
+        return AlertPolicy(window, threshold, recovery, min_checks)
+
+    def _reports(self, document: dict[str, Any]) -> tuple[ReportSpec, ...]:
+        if "reports" not in document:
+            return DEFAULT_REPORTS
+        entries = document["reports"]
+        if not isinstance(entries, list):
+            raise self.fail("reports", "must be a list of {every, windows}", entries)
+        specs: list[ReportSpec] = []
+        for index, entry in enumerate(entries):
+            where = f"reports[{index}]"
+            if not isinstance(entry, dict) or "every" not in entry or "windows" not in entry:
+                raise self.fail(where, 'must be an object with "every" and "windows"', entry)
+            self._warn_unknown(entry, {"every", "windows"}, where)
+            every = self._number(entry, "every", f"{where}.every", None, MAX_INTERVAL)
+            windows = entry["windows"]
+            if not isinstance(windows, list) or not windows:
+                raise self.fail(f"{where}.windows", "must be a non-empty list of seconds", windows)
+            spans = tuple(
+                self._number({"w": w}, "w", f"{where}.windows[{i}]", None, MAX_WINDOW)
+                for i, w in enumerate(windows)
+            )
+            specs.append(ReportSpec(every, spans))
+        return tuple(specs)
+
+    def _retention(self, document: dict[str, Any]) -> float | None:
+        if "retention" not in document or document["retention"] is None:
+            return None
+        value = document["retention"]
+        if isinstance(value, str):
+            try:
+                seconds = parse_duration(value)
+            except ValueError:
+                raise self.fail("retention", "must be a duration such as 7d or 12h", value) from None
+        elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            seconds = float(value)
+        else:
+            raise self.fail("retention", "must be a duration such as 7d or 12h", value)
+        if seconds < 3600:
+            raise self.fail("retention", "must keep at least one hour (1h)", value)
+        return seconds
+
+    def _warn_unknown(self, table: dict[str, Any], known: set[str], where: str) -> None:
+        unknown = sorted(set(table) - known)
+        if unknown:
+            self.warnings.append(f"{self.source}: {where}: unknown key(s) ignored: {', '.join(unknown)}")
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+            type(None): "null"}.get(type(value), "a number")
+
+
+def _show(value: object) -> str:
+    text = json.dumps(value) if not isinstance(value, float) or math.isfinite(value) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."

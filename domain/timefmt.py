@@ -1,0 +1,60 @@
+"""Time as the store and the console show it: fixed-width ISO-8601 UTC text and short durations."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from datetime import UTC, datetime
+
+
+def epoch_seconds(moment: datetime) -> float:
+    """UTC seconds since the epoch; a naive datetime is taken as UTC (as schedulers give it)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def utc_datetime(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def iso_utc(seconds: float) -> str:
+    """`2026-11-24T12:00:00.123Z`: 24 characters, so text order is time order."""
+    whole, millis = divmod(round(seconds * 1000), 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+
+
+def parse_iso(text: str) -> float:
+    """Seconds since the epoch of an ISO-8601 date or date-time; no zone means UTC."""
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return epoch_seconds(moment)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in `90`, `90s`, `15m`, `2h`, `7d` or `1w`; ValueError otherwise."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 15m, 2h, 7d)")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
+
+
+def format_duration(seconds: float) -> str:
+    """`45s`, `3m05s`, `2h03m`, `4d02h`: two units at most, rounded down."""
+    if math.isnan(seconds):
+        return "-"
+    total = int(max(0.0, seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours:02d}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"

@@ -1,0 +1,131 @@
+"""One site's probes over sliding time windows, in compact arrays with bounded memory.
+
+`SlidingWindow` is the state class the Rx operators wrap (bytewax style): `add`
+a probe, `advance` the clock, read `counts` or `columns` for a span. It keeps the
+probes of the longest span only, 16 bytes each, and evicts on every call, so one
+hour of 1-second checks costs about 58 kB per site.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_right
+
+from domain.events import ERROR_KINDS, ErrorKind, Probe
+
+NO_RESPONSE = -1.0  # response-time slot of a probe that got no response
+_ERROR_CODE = {kind: code for code, kind in enumerate(ERROR_KINDS, start=1)}
+ERROR_BY_CODE: dict[int, ErrorKind] = {code: kind for kind, code in _ERROR_CODE.items()}
+
+
+class SlidingWindow:
+    """Probes in (now - span, now] for each span in `spans`, with a running count of available ones.
+
+    Timestamps must not go backwards; one that does is taken as the latest seen.
+    """
+
+    __slots__ = (
+        "_available",
+        "_offset",
+        "_spans",
+        "_starts",
+        "errors",
+        "failing_since",
+        "last_failure",
+        "latest",
+        "response_times",
+        "statuses",
+        "timestamps",
+        "up",
+    )
+
+    def __init__(self, spans: tuple[float, ...]) -> None:
+        self._spans: tuple[float, ...] = ()
+        self._starts: list[int] = []
+        self._available: list[int] = []
+        self._offset = 0  # absolute index of the arrays' first element
+        self.timestamps = array("d")
+        self.response_times = array("f")
+        self.statuses = array("H")
+        self.errors = array("B")
+        self.up = array("B")
+        self.failing_since: float | None = None
+        self.last_failure: float | None = None
+        self.latest = float("-inf")
+        self.set_spans(spans)
+
+    @property
+    def spans(self) -> tuple[float, ...]:
+        return self._spans
+
+    def set_spans(self, spans: tuple[float, ...]) -> None:
+        """Window lengths to answer for; a span longer than before fills up as probes come."""
+        ordered = tuple(sorted(set(spans)))
+        if not ordered or ordered[0] <= 0:
+            raise ValueError(f"spans must be positive, got {spans!r}")
+        old = dict(zip(self._spans, self._starts, strict=True))
+        self._spans = ordered
+        self._starts = [old.get(span, self._offset) for span in ordered]
+        end = self._offset + len(self.timestamps)
+        self._available = [sum(self.up[s - self._offset:]) if s < end else 0 for s in self._starts]
+        if self.latest > float("-inf"):
+            self.advance(self.latest)
+
+    def add(self, probe: Probe) -> None:
+        now = probe.timestamp if probe.timestamp > self.latest else self.latest
+        self.latest = now
+        up = 1 if probe.available else 0
+        self.timestamps.append(now)
+        rt = probe.response_time_ms
+        self.response_times.append(NO_RESPONSE if rt is None else rt)
+        self.statuses.append(probe.status or 0)
+        self.errors.append(_ERROR_CODE[probe.error] if probe.error is not None else 0)
+        self.up.append(up)
+        if up:
+            self.failing_since = None
+        else:
+            self.last_failure = now
+            if self.failing_since is None:
+                self.failing_since = now
+        available = self._available
+        for i in range(len(available)):
+            available[i] += up
+        self.advance(now)
+
+    def advance(self, now: float) -> None:
+        """Forget, for every span, the probes at or before `now - span`."""
+        timestamps = self.timestamps
+        offset = self._offset
+        starts = self._starts
+        for i, span in enumerate(self._spans):
+            start = starts[i]
+            first_kept = bisect_right(timestamps, now - span, start - offset) + offset
+            if first_kept != start:
+                self._available[i] -= sum(self.up[start - offset:first_kept - offset])
+                starts[i] = first_kept
+        self._compact(starts[-1] - offset)
+
+    def _compact(self, dead: int) -> None:
+        # Deleting from the front is a memmove; doing it once an eighth is dead keeps
+        # the cost amortised O(1) per probe and the slack under 1/8 of the arrays.
+        if dead and dead >= 64 and dead * 8 >= len(self.timestamps):
+            for column in (self.timestamps, self.response_times, self.statuses, self.errors, self.up):
+                del column[:dead]
+            self._offset += dead
+
+    def _bounds(self, span: float) -> tuple[int, int]:
+        index = self._spans.index(span)
+        return self._starts[index] - self._offset, len(self.timestamps)
+
+    def counts(self, span: float) -> tuple[int, int]:
+        """(checks, available checks) in the span, as of the last `add` or `advance`."""
+        start, end = self._bounds(span)
+        return end - start, self._available[self._spans.index(span)]
+
+    def columns(self, span: float) -> tuple[array[float], array[int], array[int]]:
+        """Copies of (response times, statuses, error codes) in the span; C-speed slices."""
+        start, end = self._bounds(span)
+        return (self.response_times[start:end], self.statuses[start:end], self.errors[start:end])
+
+    def __len__(self) -> int:
+        return len(self.timestamps)

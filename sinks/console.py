@@ -1,0 +1,85 @@
+"""The console: reports as aligned tables, alerts and recoveries as one line each, as they happen.
+
+Never clears the screen, so everything stays in the scrollback; colour only on a terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TextIO
+
+from domain.events import AlertTransition, Report, TransitionKind, WindowStats
+from domain.timefmt import format_duration, iso_utc
+from sinks.table import format_table
+
+_RED, _GREEN, _BOLD, _RESET = "\033[31m", "\033[32m", "\033[1m", "\033[0m"
+
+REPORT_HEADER = ("site", "checks", "avail", "min ms", "avg ms", "p50 ms", "p90 ms", "p99 ms", "max ms",
+                 "codes", "errors", "down for", "last fail")
+_RIGHT = (False, True, True, True, True, True, True, True, True, False, False, True, True)
+
+
+def percent(fraction: float | None) -> str:
+    return "-" if fraction is None else f"{fraction * 100:.1f}%"
+
+
+def millis(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def ago(seconds: float | None) -> str:
+    return "-" if seconds is None else format_duration(seconds)
+
+
+def stats_cells(row: WindowStats) -> list[str]:
+    codes = " ".join(f"{code}:{n}" for code, n in row.status_counts) or "-"
+    errors = " ".join(f"{kind.value}:{n}" for kind, n in row.error_counts) or "-"
+    return [row.host, str(row.checks), percent(row.availability), millis(row.rt_min), millis(row.rt_avg),
+            millis(row.rt_p50), millis(row.rt_p90), millis(row.rt_p99), millis(row.rt_max),
+            codes, errors, ago(row.current_downtime), ago(row.since_last_failure)]
+
+
+def report_lines(report: Report) -> list[str]:
+    title = f"== past {format_duration(report.span)} at {iso_utc(report.timestamp)} =="
+    rows = [stats_cells(row) for row in sorted(report.rows, key=lambda r: r.host)]
+    return [title, *format_table(REPORT_HEADER, rows, _RIGHT)] if rows else [title, "(no checks yet)"]
+
+
+def transition_line(transition: AlertTransition) -> str:
+    """The seed's messages: `Website {URL} is down. ...` / `Website {URL} recovered. ...`."""
+    availability = percent(transition.availability)
+    time = iso_utc(transition.timestamp)
+    if transition.kind is TransitionKind.ALERT:
+        return f"Website {transition.host} is down. availability={availability}, time={time}"
+    duration = format_duration(transition.timestamp - transition.start)
+    return (f"Website {transition.host} recovered. availability={availability}, time={time}, "
+            f"down since {iso_utc(transition.start)} ({duration})")
+
+
+class Console:
+    """Writes lines to `stream` from any thread, whole lines at a time."""
+
+    def __init__(self, stream: TextIO | None = None, colour: bool | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stdout
+        self.colour = self.stream.isatty() if colour is None else colour
+        self._lock = threading.Lock()
+
+    def write(self, lines: list[str]) -> None:
+        with self._lock:
+            self.stream.write("\n".join(lines) + "\n")
+            self.stream.flush()
+
+    def paint(self, text: str, code: str) -> str:
+        return f"{code}{text}{_RESET}" if self.colour else text
+
+    def show_report(self, report: Report) -> None:
+        lines = report_lines(report)
+        self.write([self.paint(lines[0], _BOLD), *lines[1:], ""])
+
+    def show_transition(self, transition: AlertTransition) -> None:
+        code = _RED if transition.kind is TransitionKind.ALERT else _GREEN
+        self.write([self.paint(transition_line(transition), code)])
+
+    def info(self, text: str) -> None:
+        self.write([text])

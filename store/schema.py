@@ -1,0 +1,102 @@
+"""The SQLite event store's schema and the mapping between its rows and our events.
+
+`website_monitoring` and `website_alerts` are a public contract: columns may be
+added, never renamed or dropped. Timestamps are fixed-width ISO-8601 UTC text.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from domain.events import AlertTransition, ErrorKind, Probe, TransitionKind
+from domain.timefmt import iso_utc, parse_iso
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS website_monitoring (
+    timestamp TEXT NOT NULL,
+    host TEXT NOT NULL,
+    available INTEGER NOT NULL,
+    status INTEGER,
+    responseTime REAL,
+    errorKind TEXT
+);
+CREATE INDEX IF NOT EXISTS website_monitoring_by_time ON website_monitoring (timestamp);
+CREATE TABLE IF NOT EXISTS website_alerts (
+    timestamp TEXT NOT NULL,
+    host TEXT NOT NULL,
+    type TEXT NOT NULL CHECK (type IN ('alert', 'recovery')),
+    startDate TEXT NOT NULL,
+    endDate TEXT,
+    availability REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS website_alerts_by_host ON website_alerts (host, timestamp);
+"""
+
+PROBE_COLUMNS = "timestamp, host, available, status, responseTime, errorKind"
+ALERT_COLUMNS = "timestamp, host, type, startDate, endDate, availability"
+
+ProbeRow = tuple[str, str, int, int | None, float | None, str | None]
+AlertRow = tuple[str, str, str, str, str | None, float]
+
+
+class StoreError(Exception):
+    """A database a user pointed us at that we cannot use; the message is one line."""
+
+
+def connect(path: str | Path, *, readonly: bool = False, timeout: float = 5.0) -> sqlite3.Connection:
+    """A connection to the store at `path`; read-only ones never create the file."""
+    if readonly:
+        uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+        connection = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+    else:
+        connection = sqlite3.connect(str(path), timeout=timeout, check_same_thread=False,
+                                     isolation_level=None)
+    connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    return connection
+
+
+def open_store(path: str | Path) -> sqlite3.Connection:
+    """Open (creating when missing) the store for writing: WAL, schema, version checked."""
+    target = Path(path)
+    if not target.parent.exists():
+        raise StoreError(f"{path}: directory {str(target.parent)!r} does not exist")
+    try:
+        connection = connect(target)
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            connection.close()
+            raise StoreError(f"{path}: schema version {version} is newer than this monitoringApp "
+                             f"understands ({SCHEMA_VERSION})")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        connection.executescript(f"BEGIN; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{path}: cannot use as a monitoringApp database: {error}") from None
+    return connection
+
+
+def probe_row(probe: Probe) -> ProbeRow:
+    return (iso_utc(probe.timestamp), probe.host, int(probe.available), probe.status,
+            probe.response_time_ms, probe.error.value if probe.error is not None else None)
+
+
+def probe_from_row(row: ProbeRow) -> Probe:
+    timestamp, host, available, status, response_time, error = row
+    return Probe(parse_iso(timestamp), host, bool(available), status, response_time,
+                 ErrorKind(error) if error else None)
+
+
+def alert_row(transition: AlertTransition) -> AlertRow:
+    return (iso_utc(transition.timestamp), transition.host, transition.kind.value,
+            iso_utc(transition.start),
+            iso_utc(transition.end) if transition.end is not None else None,
+            transition.availability)
+
+
+def alert_from_row(row: AlertRow) -> AlertTransition:
+    timestamp, host, kind, start, end, availability = row
+    return AlertTransition(parse_iso(timestamp), host, TransitionKind(kind), availability,
+                           parse_iso(start), parse_iso(end) if end else None)

@@ -1,0 +1,147 @@
+"""The probe transport: one HTTP GET of a site, its outcome measured and classified.
+
+Uses a pooled `requests` session (keep-alive). Each site's request is prepared
+once and sent through the session's adapter, which costs about half of
+`Session.get` per probe; redirects are then followed here. At most
+`body_limit` bytes of the body are read, and the whole probe is bounded by the
+site's timeout, so a huge or trickling response cannot hold a worker.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+
+from domain.events import ErrorKind
+
+MAX_REDIRECTS = 10
+BODY_LIMIT = 64 * 1024
+_CHUNK = 16 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeOutcome:
+    status: int | None
+    response_time_ms: float | None
+    error: ErrorKind | None
+
+    @property
+    def available(self) -> bool:
+        return self.status is not None and self.status < 400
+
+
+class HttpProber:
+    """Sends GETs over one keep-alive session; thread-safe (urllib3's pools are)."""
+
+    def __init__(self, pool_size: int = 64, body_limit: int = BODY_LIMIT) -> None:
+        self.body_limit = body_limit
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = "monitoringApp/1.0"
+        adapter = HTTPAdapter(pool_connections=max(10, pool_size), pool_maxsize=max(10, pool_size))
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self._prepared: dict[str, requests.PreparedRequest] = {}
+
+    def _prepare(self, url: str) -> requests.PreparedRequest:
+        prepared = self._prepared.get(url)
+        if prepared is None:
+            prepared = self._prepared[url] = self.session.prepare_request(requests.Request("GET", url))
+        return prepared
+
+    def probe(self, url: str, timeout: float) -> ProbeOutcome:
+        """GET `url`, following redirects; never raises for a network failure."""
+        started = time.perf_counter()
+        deadline = started + timeout
+        try:
+            status = self._get(url, deadline)
+        except Exception as error:
+            kind = classify(error)
+            if kind is ErrorKind.OTHER and not _is_network_error(error):
+                raise
+            return ProbeOutcome(None, None, kind)
+        return ProbeOutcome(status, (time.perf_counter() - started) * 1000.0, None)
+
+    def _get(self, url: str, deadline: float) -> int:
+        prepared = self._prepare(url)
+        for _hop in range(MAX_REDIRECTS + 1):
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                raise requests.Timeout(f"no answer from {url} in time")
+            adapter = self.session.get_adapter(prepared.url or url)
+            response = adapter.send(prepared, stream=True, timeout=remaining, verify=True, proxies={})
+            try:
+                location = response.headers.get("location") if response.is_redirect else None
+                if location is None:
+                    self._read_bounded(response, deadline)
+                    return response.status_code
+            finally:
+                response.close()
+            prepared = self.session.prepare_request(requests.Request("GET", urljoin(prepared.url or url, location)))
+        raise requests.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects from {url}")
+
+    def _read_bounded(self, response: requests.Response, deadline: float) -> None:
+        """Read the body up to `body_limit` bytes; a complete body leaves the connection reusable."""
+        raw = response.raw
+        budget = self.body_limit
+        while budget > 0:
+            if time.perf_counter() > deadline:
+                raise requests.Timeout("body not received in time")
+            chunk = raw.read(min(_CHUNK, budget), decode_content=False)
+            if not chunk:
+                return
+            budget -= len(chunk)
+        # Over the limit: the rest is not downloaded; closing drops the connection.
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def classify(error: BaseException) -> ErrorKind:
+    """The `ErrorKind` of a failed request, from the exception and its causes."""
+    if isinstance(error, requests.TooManyRedirects):
+        return ErrorKind.REDIRECTS
+    chain = _causes(error)
+
+    def found(*kinds: type[BaseException]) -> bool:
+        return any(isinstance(e, kinds) for e in chain)
+
+    if found(requests.exceptions.SSLError, ssl.SSLError, urllib3.exceptions.SSLError):
+        return ErrorKind.TLS
+    if found(urllib3.exceptions.NameResolutionError, socket.gaierror):
+        return ErrorKind.DNS
+    # urllib3's NewConnectionError (refused, unreachable) subclasses its ConnectTimeoutError,
+    # so a refusal is told apart before timeouts are looked for.
+    if found(urllib3.exceptions.NewConnectionError, ConnectionError):
+        return ErrorKind.CONNECTION
+    if found(requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError):
+        return ErrorKind.TIMEOUT
+    if found(requests.ConnectionError, urllib3.exceptions.ProtocolError,
+             requests.exceptions.ChunkedEncodingError, OSError):
+        return ErrorKind.CONNECTION
+    return ErrorKind.OTHER
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+        for arg in getattr(seen[-1], "args", ()):
+            if isinstance(arg, BaseException) and arg not in seen:
+                seen.append(arg)
+        reason = getattr(seen[-1], "reason", None)
+        if isinstance(reason, BaseException) and reason not in seen:
+            seen.append(reason)
+    return seen
+
+
+def _is_network_error(error: BaseException) -> bool:
+    return isinstance(error, requests.RequestException | urllib3.exceptions.HTTPError | OSError)

@@ -1,0 +1,30 @@
+"""The stored event log read back: the recent past of probes and the last alert state per site."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from domain.events import AlertTransition, Probe
+from domain.timefmt import iso_utc
+from store.schema import ALERT_COLUMNS, PROBE_COLUMNS, alert_from_row, probe_from_row
+
+
+def recent_probes(connection: sqlite3.Connection, since: float,
+                  hosts: set[str] | None = None) -> tuple[Probe, ...]:
+    """Stored probes with timestamp > `since`, oldest first (optionally of `hosts` only)."""
+    rows = connection.execute(
+        f"SELECT {PROBE_COLUMNS} FROM website_monitoring WHERE timestamp > ? ORDER BY timestamp, rowid",
+        (iso_utc(since),),
+    )
+    probes = (probe_from_row(row) for row in rows)
+    return tuple(p for p in probes if hosts is None or p.host in hosts)
+
+
+def last_transitions(connection: sqlite3.Connection) -> dict[str, AlertTransition]:
+    """The latest stored alert or recovery of each site."""
+    rows = connection.execute(
+        f"SELECT {ALERT_COLUMNS} FROM website_alerts AS a WHERE rowid = "
+        "(SELECT b.rowid FROM website_alerts AS b WHERE b.host = a.host "
+        "ORDER BY b.timestamp DESC, b.rowid DESC LIMIT 1)"
+    )
+    return {transition.host: transition for transition in map(alert_from_row, rows)}
