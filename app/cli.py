@@ -29,17 +29,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     modes = parser.add_mutually_exclusive_group(required=True)
     modes.add_argument("-m", "--monitor", action="store_true", help="monitor the config's websites")
-    modes.add_argument("-a", "--alerts", action="store_true",
+    modes.add_argument("-a", "--notifications", dest="notify", action="store_true",
                        help="show the history of alerts and recoveries, and follow new ones")
     modes.add_argument("-p", "--print", dest="print_only", action="store_true",
                        help="print a monitor's reports from the database, probing nothing")
     modes.add_argument("-t", "--test", action="store_true",
                        help="prove the alerting logic against a local server in virtual time")
     modes.add_argument("--check", action="store_true", help="validate the config and print it with defaults")
+    modes.add_argument("--purge", action="store_true", help="delete old rows from the database")
     parser.add_argument("-c", "--config", default="config.json", help="config file (default: config.json)")
     parser.add_argument("-db", "--database", default="monitoring.db",
                         help="SQLite database file (default: monitoring.db)")
     parser.add_argument("--silent", action="store_true", help="with -m: print nothing but errors")
+    parser.add_argument("--metrics", metavar="FILE",
+                        help="with -m: write the clocks' figures (ticks, skips, lateness) to FILE as JSON")
+    parser.add_argument("--site", metavar="URL", help="with -a or --purge: only this site")
+    parser.add_argument("--since", metavar="AGE|DATE", help="with -a: history from 2h ago, or from an ISO date")
+    parser.add_argument("--keep-db", action="store_true", help="with -t: keep test.db afterwards")
+    parser.add_argument("--before", metavar="AGE|DATE", default="7d",
+                        help="with --purge: delete rows older than this (default 7d)")
+    parser.add_argument("--alerts", dest="purge_alerts", action="store_true",
+                        help="with --purge: delete old alert rows too")
+    parser.add_argument("--vacuum", action="store_true", help="with --purge: give the freed space back")
     return parser
 
 
@@ -57,12 +68,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from streams.config_file import read_config
 
-    if args.silent and not args.monitor:
-        raise UsageError("--silent goes with -m")
+    _check_flag_modes(args)
     if args.monitor:
         from app.monitoring_mode import run_monitoring
 
-        return run_monitoring(read_config(args.config), args.database, silent=args.silent)
+        return run_monitoring(read_config(args.config), args.database, silent=args.silent,
+                              metrics_path=args.metrics)
+    if args.notify:
+        from app.notification_mode import run_notifications
+
+        return run_notifications(args)
+    if args.print_only:
+        from app.print_mode import run_print
+
+        return run_print(args)
+    if args.test:
+        from app.test_mode import run_test_mode
+
+        return run_test_mode(args)
+    if args.purge:
+        from app.purge_mode import run_purge
+
+        return run_purge(args)
     if args.check:
         import json
 
@@ -71,4 +98,21 @@ def _run(args: argparse.Namespace) -> int:
             print(f"warning: {warning}", file=sys.stderr)
         print(json.dumps(config.effective(), indent=2))
         return 0
-    raise UsageError("this mode is not available yet")
+    raise UsageError("no mode given")
+
+
+_FLAG_MODES = {
+    "silent": ("-m", ("monitor",)),
+    "metrics": ("-m", ("monitor",)),
+    "site": ("-a or --purge", ("notify", "purge")),
+    "since": ("-a", ("notify",)),
+    "keep_db": ("-t", ("test",)),
+    "purge_alerts": ("--purge", ("purge",)),
+    "vacuum": ("--purge", ("purge",)),
+}
+
+
+def _check_flag_modes(args: argparse.Namespace) -> None:
+    for flag, (modes_text, modes) in _FLAG_MODES.items():
+        if getattr(args, flag) not in (None, False) and not any(getattr(args, m) for m in modes):
+            raise UsageError(f"--{flag.replace('_', '-').replace('purge-', '')} goes with {modes_text}")
