@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from testmode.runner import run_scenario
+from domain.timefmt import iso_utc
+from testmode.runner import VIRTUAL_START, run_scenario
 from testmode.scenarios import SCENARIOS, Scenario
 from testmode.server import ScenarioServer
 
@@ -29,3 +31,17 @@ def test_scenario_transitions_happen_exactly_when_expected(
 
 def test_virtual_time_adds_up_to_at_least_an_hour() -> None:
     assert sum(s.duration for s in SCENARIOS) >= 3600
+
+
+def test_the_recovery_after_a_restart_closes_the_outage_the_first_monitor_opened(
+        server: ScenarioServer, tmp_path: Path) -> None:
+    scenario = next(s for s in SCENARIOS if s.restart_at is not None)
+    alerted, recovered = (VIRTUAL_START.timestamp() + e.at for e in scenario.expected)
+    assert alerted < scenario.restart_at + VIRTUAL_START.timestamp() < recovered
+    assert run_scenario(scenario, server, tmp_path / "test.db").passed
+    with sqlite3.connect(tmp_path / "test.db") as connection:
+        rows = connection.execute("SELECT type, timestamp, startDate, endDate FROM website_alerts ORDER BY rowid")
+        assert rows.fetchall() == [
+            ("alert", iso_utc(alerted), iso_utc(alerted), None),
+            ("recovery", iso_utc(recovered), iso_utc(alerted), iso_utc(recovered)),
+        ]
