@@ -1,11 +1,34 @@
-"""`-t`: placeholder until the mode lands."""
+"""`-t`: the alerting logic proved against a local flask server in virtual time; exit 0 when every scenario passes."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from testmode.runner import run_scenarios
+from testmode.scenarios import SCENARIOS, Scenario
+
+TEST_DB = Path("test.db")
 
 
-def run_test_mode(args: argparse.Namespace) -> int:
+def run_test_mode(args: argparse.Namespace, scenarios: Sequence[Scenario] = SCENARIOS) -> int:
     from app.cli import UsageError
 
-    raise UsageError("-t is not available yet")
+    if Path(args.database).resolve() == TEST_DB.resolve():
+        raise UsageError(f"-t writes {TEST_DB} and removes it; -db must name another file, got {args.database}")
+    _remove(TEST_DB)  # fresh: nothing of an earlier run restored
+    try:
+        outcomes = run_scenarios(scenarios, TEST_DB, sys.stdout)
+    finally:
+        if args.keep_db:
+            print(f"kept {TEST_DB.resolve()}")
+        else:
+            _remove(TEST_DB)
+    return 0 if all(outcome.passed for outcome in outcomes) else 1
+
+
+def _remove(db: Path) -> None:
+    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        path.unlink(missing_ok=True)
