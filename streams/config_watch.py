@@ -8,9 +8,10 @@ file system all look the same: the content changed or it did not. A config
 file is a few kB, so one read per poll costs next to nothing.
 
 Only content that differs from the last content seen is validated; a valid
-version that differs from the running one is emitted, an invalid one is
-handed to `on_rejected` (once per content) and the stream goes on, so the
-running config stays in force.
+version that differs from the running one is emitted, an invalid one still
+there at the next poll (not a save caught half-way) is handed to
+`on_rejected`, once, and the stream goes on, so the running config stays in
+force.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class _ConfigFileState:
         self.on_rejected = on_rejected
         self.running = running
         self.last_digest: bytes | None = None
+        self.unsettled_digest: bytes | None = None
         self.missing_polls = 0
         self.last_error: str | None = None
         self.lock = threading.Lock()  # polls and pokes may come from different threads
@@ -53,13 +55,18 @@ class _ConfigFileState:
             digest = _digest(raw)
             if digest == self.last_digest:
                 return None
-            self.last_digest = digest
-            self.last_error = None
             try:
                 version = decode_config(raw, str(self.path))
             except ConfigError as error:
+                # An in-place save truncates, then writes: judge invalid content only once it
+                # reads the same at the next poll.
+                if digest != self.unsettled_digest:
+                    self.unsettled_digest = digest
+                    return None
+                self.last_digest, self.unsettled_digest, self.last_error = digest, None, None
                 self.on_rejected(error)
                 return None
+            self.last_digest, self.unsettled_digest, self.last_error = digest, None, None
             if version == self.running:
                 return None  # e.g. only whitespace changed, or back to the running version
             self.running = version

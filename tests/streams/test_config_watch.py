@@ -91,7 +91,7 @@ def test_mounted_directory_symlink_swap_is_noticed(tmp_path: Path) -> None:
     assert watch.urls() == [(1.0, ["http://b.test/"])]
 
 
-def test_invalid_edit_is_rejected_once_with_the_start_up_message_and_the_next_valid_one_applies(
+def test_invalid_edit_is_rejected_once_at_the_poll_after_it_is_seen_and_the_next_valid_one_applies(
         tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     path.write_text(site_config("http://a.test/"))
@@ -100,7 +100,7 @@ def test_invalid_edit_is_rejected_once_with_the_start_up_message_and_the_next_va
     watch.at(3.2, lambda: path.write_text(site_config("http://a.test/", interval=5)))
     watch.at(6)
     assert watch.rejected == [
-        (1.5, f'{path}: websites[0].URL: must use http or https, got "ftp://a.test/"')]
+        (2.0, f'{path}: websites[0].URL: must use http or https, got "ftp://a.test/"')]
     assert [(t, c.sites[0].check_interval) for t, c in watch.versions] == [(3.5, 5.0)]
 
 
@@ -113,7 +113,7 @@ def test_whitespace_only_change_and_return_to_the_running_version_yield_nothing(
     watch.at(3.2, lambda: path.write_text(site_config("http://a.test/")))
     watch.at(5)
     assert watch.versions == []
-    assert [t for t, _ in watch.rejected] == [2.5]
+    assert [t for t, _ in watch.rejected] == [3.0]
     assert "invalid JSON" in watch.rejected[0][1]
 
 
@@ -139,3 +139,14 @@ def test_a_poke_reads_the_file_at_once_between_polls(tmp_path: Path) -> None:
     watch.at(1.2, lambda: path.write_text(site_config("http://b.test/")))
     watch.at(3)
     assert watch.urls() == [(1.3, ["http://b.test/"])]
+
+
+def test_a_save_caught_half_way_is_not_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(site_config("http://a.test/"))
+    watch = Watch(path)
+    watch.at(1.2, lambda: path.write_text(""))  # truncated, seen so at the poll at 1.5 ...
+    watch.at(1.7, lambda: path.write_text(site_config("http://b.test/")))  # ... and written by 2.0
+    watch.at(3)
+    assert watch.rejected == []
+    assert watch.urls() == [(2.0, ["http://b.test/"])]
