@@ -91,7 +91,7 @@ def test_reloaded_alert_threshold_applies_from_the_next_probe(tmp_path: Path) ->
 
 
 class _Ok(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Length", "2")
         self.end_headers()
