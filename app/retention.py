@@ -18,7 +18,7 @@ from reactivex.disposable import Disposable, SerialDisposable
 
 from domain.config import Config
 from domain.timefmt import epoch_seconds
-from store.purge import PROBE_TABLE, BatchedPurge
+from store.purge import BATCH_ROWS, PROBE_TABLE, BatchedPurge
 from store.schema import connect
 
 RETENTION_EVERY = 300.0
@@ -35,6 +35,7 @@ def start_retention(
     every: float = RETENTION_EVERY,
     gap: float = BATCH_GAP,
     first_after: float = FIRST_AFTER,
+    batch: int = BATCH_ROWS,
 ) -> abc.DisposableBase:
     """Purge by `latest_config().retention` until disposed; errors go to `on_error` and the next round retries."""
     next_run = SerialDisposable()
@@ -63,7 +64,7 @@ def start_retention(
                 retention = latest_config().retention
                 if retention is None:
                     return every
-                purge = state["purge"] = BatchedPurge(connection(), PROBE_TABLE, now - retention)
+                purge = state["purge"] = BatchedPurge(connection(), PROBE_TABLE, now - retention, batch=batch)
             if not purge.done:
                 purge.step()
         except sqlite3.Error as error:
