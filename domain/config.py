@@ -175,8 +175,8 @@ class _Validator:
             raise self.fail(where, f"is not a valid URL ({error})", value) from None
         del port
         if parts.scheme not in ("http", "https"):
-            # `localhost:8000` parses as scheme "localhost": without "://" there is no scheme at all.
-            has_scheme = "://" in value and parts.scheme
+            # `localhost:8000/x` parses as scheme "localhost" with path "8000/x": a host and port, no scheme.
+            has_scheme = bool(parts.scheme) and not parts.path.split("/")[0].isdigit()
             problem = "must use http or https" if has_scheme else "needs a scheme, http:// or https://"
             raise self.fail(where, problem, value)
         if not parts.hostname:
