@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--site", metavar="URL", help="with -a or --purge: only this site")
     parser.add_argument("--since", metavar="AGE|DATE", help="with -a: history from 2h ago, or from an ISO date")
     parser.add_argument("--keep-db", action="store_true", help="with -t: keep test.db afterwards")
-    parser.add_argument("--before", metavar="AGE|DATE", default="7d",
+    parser.add_argument("--before", metavar="AGE|DATE",
                         help="with --purge: delete rows older than this (default 7d)")
     parser.add_argument("--alerts", dest="purge_alerts", action="store_true",
                         help="with --purge: delete old alert rows too")
@@ -123,6 +123,7 @@ _FLAG_MODES = {
     "site": ("-a or --purge", ("notify", "purge")),
     "since": ("-a", ("notify",)),
     "keep_db": ("-t", ("test",)),
+    "before": ("--purge", ("purge",)),
     "purge_alerts": ("--purge", ("purge",)),
     "vacuum": ("--purge", ("purge",)),
 }

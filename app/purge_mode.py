@@ -10,6 +10,8 @@ from domain.timefmt import iso_utc, parse_duration, parse_iso
 from store.purge import ALERT_TABLE, PROBE_TABLE, open_existing_store, purge_before
 from store.schema import StoreError
 
+DEFAULT_BEFORE = "7d"
+
 
 def parse_cutoff(text: str, now: float) -> float:
     """`--before`: an age (`7d`, `12h`) counts back from `now`; an ISO date or date-time is taken as is."""
@@ -31,7 +33,7 @@ def parse_cutoff(text: str, now: float) -> float:
 
 def run_purge(args: argparse.Namespace) -> int:
     now = time.time()
-    cutoff = parse_cutoff(args.before, now)
+    cutoff = parse_cutoff(args.before or DEFAULT_BEFORE, now)
     connection = open_existing_store(args.database)
     try:
         site = f" of {args.site}" if args.site else ""

@@ -146,6 +146,7 @@ CASES = [
     Case("no-mode", ("-c", "{cfg}"), "choose a mode: -m, -a, -p, -t, --check, --purge", GOOD),
     Case("two-modes", ("-m", "-t"), "argument -t/--test: not allowed with argument -m/--monitor"),
     Case("flag-of-another-mode", ("--check", "-c", "{cfg}", "--vacuum"), "--vacuum goes with --purge", GOOD),
+    Case("purge-flag-without-purge", ("-m", "-c", "{cfg}", "--before", "7d"), "--before goes with --purge", GOOD),
     Case("option-without-value", ("-m", "-c"), "argument -c/--config: expected one argument"),
     Case("config-missing", ("-m", "-c", "{dir}/nope.json", "-db", "{db}"), "nope.json: config file not found"),
     Case("config-unreadable-directory", MONITOR, "config.json: is a directory, not a config file",
