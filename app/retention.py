@@ -26,6 +26,44 @@ BATCH_GAP = 1.0
 FIRST_AFTER = 5.0
 
 
+class _RetentionRounds:
+    """The purge in progress, if any, and the connection it runs on; `step` says when to come back."""
+
+    def __init__(self, db_path: str | Path, latest_config: Callable[[], Config], on_error: Callable[[str], None],
+                 every: float, gap: float, batch: int) -> None:
+        self.db_path = db_path
+        self.latest_config = latest_config
+        self.on_error = on_error
+        self.every, self.gap, self.batch = every, gap, batch
+        self.connection: sqlite3.Connection | None = None
+        self.purge: BatchedPurge | None = None
+
+    def step(self, now: float) -> float:
+        try:
+            if self.purge is None:
+                retention = self.latest_config().retention
+                if retention is None:
+                    return self.every
+                if self.connection is None:
+                    self.connection = connect(self.db_path)
+                self.purge = BatchedPurge(self.connection, PROBE_TABLE, now - retention, batch=self.batch)
+            if not self.purge.done:
+                self.purge.step()
+        except sqlite3.Error as error:
+            self.on_error(f"retention: {self.db_path}: {error}; retrying in {self.every:g}s")
+            self.purge = None
+            return self.every
+        if self.purge.done:
+            self.purge = None
+            return self.every
+        return self.gap
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
 def start_retention(
     db_path: str | Path,
     latest_config: Callable[[], Config],
@@ -38,53 +76,22 @@ def start_retention(
     batch: int = BATCH_ROWS,
 ) -> abc.DisposableBase:
     """Purge by `latest_config().retention` until disposed; errors go to `on_error` and the next round retries."""
+    rounds = _RetentionRounds(db_path, latest_config, on_error, every, gap, batch)
     next_run = SerialDisposable()
-    lock = threading.Lock()  # a step on the scheduler's thread, dispose on the caller's
-    state: dict[str, object] = {}
+    lock = threading.Lock()  # a step runs on the scheduler's thread, dispose on the caller's
     stopped = False
-
-    def connection() -> sqlite3.Connection:
-        existing = state.get("connection")
-        if isinstance(existing, sqlite3.Connection):
-            return existing
-        fresh = state["connection"] = connect(db_path)
-        return fresh
 
     def run(sched: abc.SchedulerBase, _: object = None) -> None:
         with lock:
-            if stopped:
-                return
-            delay = step(epoch_seconds(sched.now))
-            next_run.disposable = sched.schedule_relative(delay, run)
-
-    def step(now: float) -> float:
-        purge = state.get("purge")
-        try:
-            if not isinstance(purge, BatchedPurge):
-                retention = latest_config().retention
-                if retention is None:
-                    return every
-                purge = state["purge"] = BatchedPurge(connection(), PROBE_TABLE, now - retention, batch=batch)
-            if not purge.done:
-                purge.step()
-        except sqlite3.Error as error:
-            on_error(f"retention: {db_path}: {error}; retrying in {every:g}s")
-            state.pop("purge", None)
-            return every
-        if purge.done:
-            state.pop("purge", None)
-            return every
-        return gap
-
-    next_run.disposable = scheduler.schedule_relative(first_after, run)
+            if not stopped:
+                next_run.disposable = sched.schedule_relative(rounds.step(epoch_seconds(sched.now)), run)
 
     def stop() -> None:
         nonlocal stopped
         with lock:
             stopped = True
             next_run.dispose()
-            existing = state.pop("connection", None)
-            if isinstance(existing, sqlite3.Connection):
-                existing.close()
+            rounds.close()
 
+    next_run.disposable = scheduler.schedule_relative(first_after, run)
     return Disposable(stop)
