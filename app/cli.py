@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="monitoringApp",
         description="Uptime and performance monitoring of HTTP endpoints.",
     )
-    modes = parser.add_mutually_exclusive_group(required=True)
+    # Not `required=True`: argparse would then report a missing mode before an unknown flag.
+    modes = parser.add_mutually_exclusive_group()
     modes.add_argument("-m", "--monitor", action="store_true", help="monitor the config's websites")
     modes.add_argument("-a", "--notifications", dest="notify", action="store_true",
                        help="show the history of alerts and recoveries, and follow new ones")
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--site", metavar="URL", help="with -a or --purge: only this site")
     parser.add_argument("--since", metavar="AGE|DATE", help="with -a: history from 2h ago, or from an ISO date")
     parser.add_argument("--keep-db", action="store_true", help="with -t: keep test.db afterwards")
-    parser.add_argument("--before", metavar="AGE|DATE", default="7d",
+    parser.add_argument("--before", metavar="AGE|DATE",
                         help="with --purge: delete rows older than this (default 7d)")
     parser.add_argument("--alerts", dest="purge_alerts", action="store_true",
                         help="with --purge: delete old alert rows too")
@@ -56,13 +57,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
-        return _run(args)
+        return _run(parse_arguments(argv))
     except (UsageError, ConfigError, StoreError) as error:
         print(f"monitoringApp: error: {error}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
         return 0
+
+
+_MODES = {"monitor": "-m", "notify": "-a", "print_only": "-p", "test": "-t", "check": "--check", "purge": "--purge"}
+
+
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The parsed command line, or a UsageError naming the first thing wrong with it."""
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:
+        flags = [word for word in unknown if word.startswith("-")]
+        if flags:
+            raise UsageError(f"unknown option {flags[0]} (see --help)")
+        raise UsageError(f"unexpected argument {unknown[0]!r} (see --help)")
+    if not any(getattr(args, mode) for mode in _MODES):
+        raise UsageError(f"choose a mode: {', '.join(_MODES.values())} (see --help)")
+    return args
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -107,6 +123,7 @@ _FLAG_MODES = {
     "site": ("-a or --purge", ("notify", "purge")),
     "since": ("-a", ("notify",)),
     "keep_db": ("-t", ("test",)),
+    "before": ("--purge", ("purge",)),
     "purge_alerts": ("--purge", ("purge",)),
     "vacuum": ("--purge", ("purge",)),
 }

@@ -9,14 +9,18 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from reactivex import operators as ops
 from reactivex.scheduler import EventLoopScheduler, ThreadPoolScheduler
+from reactivex.subject import Subject
 
 from app.monitor import Monitor, load_past, wait_on_clock
-from domain.config import Config
+from app.retention import start_retention
+from domain.config import Config, ConfigError
 from domain.timefmt import epoch_seconds
 from operators.stats import nearest_rank
 from sinks.console import Console
 from sinks.sqlite_sink import SqliteEventStore
+from streams.config_watch import config_versions
 from streams.http_probe import HttpProber
 from streams.probes import TickCounters
 
@@ -39,8 +43,22 @@ def run_monitoring(config: Config, db_path: str, silent: bool = False, metrics_p
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    def reject(error: ConfigError) -> None:
+        errors.info(f"config rejected: {error}")
+
+    # The watcher reads the file on its own thread; a new version is applied on the clock's.
+    watch = EventLoopScheduler()
+    pokes: Subject[object] = Subject()
+    versions = config_versions(config.source, watch, reject, pokes=pokes, running=config)
+    reloads = versions.pipe(ops.observe_on(clock)).subscribe(monitor.reload)
+    purger = start_retention(db_path, lambda: monitor.configs.value, watch, on_error=errors.info)
+
+    def request_reload(signum: int, frame: FrameType | None) -> None:
+        watch.schedule(lambda *_: pokes.on_next(None))
+
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGHUP, request_reload)
     if console is not None:
         console.info(f"monitoring {len(config.sites)} site(s) from {config.source} into {db_path}; "
                      f"restored {len(past.probes)} probe(s) and {len(past.transitions)} alert state(s); "
@@ -53,6 +71,9 @@ def run_monitoring(config: Config, db_path: str, silent: bool = False, metrics_p
         io.executor.shutdown(wait=True)  # probes in flight end within their timeout
         wait_on_clock(clock, timeout=5.0)
 
+    reloads.dispose()
+    purger.dispose()
+    watch.dispose()
     monitor.stop(drain)
     clock.dispose()
     prober.close()

@@ -20,6 +20,7 @@ MAX_TIMEOUT_DEFAULT = 10.0
 MAX_INTERVAL = 86400.0
 MAX_TIMEOUT = 600.0
 MAX_WINDOW = 86400.0
+MAX_RETENTION = 3650 * 86400.0
 
 
 class ConfigError(Exception):
@@ -99,6 +100,8 @@ def parse_config(text: str, source: str = "config.json") -> Config:
         raise ConfigError(
             f"{source}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}"
         ) from None
+    except RecursionError:
+        raise ConfigError(f"{source}: invalid JSON: nested too deeply") from None
     return _Validator(source).config(document)
 
 
@@ -163,8 +166,8 @@ class _Validator:
     def _url(self, value: object, where: str) -> str:
         if not isinstance(value, str):
             raise self.fail(where, "must be a string", value)
-        if value != value.strip() or any(c.isspace() for c in value):
-            raise self.fail(where, "must not contain spaces", value)
+        if any(c.isspace() or not c.isprintable() for c in value):
+            raise self.fail(where, "must not contain spaces or control characters", value)
         try:
             parts = urlsplit(value)
             port = parts.port  # raises on a port that is not a number or out of range
@@ -172,7 +175,9 @@ class _Validator:
             raise self.fail(where, f"is not a valid URL ({error})", value) from None
         del port
         if parts.scheme not in ("http", "https"):
-            problem = "needs a scheme, http:// or https://" if not parts.scheme else "must use http or https"
+            # `localhost:8000/x` parses as scheme "localhost" with path "8000/x": a host and port, no scheme.
+            has_scheme = bool(parts.scheme) and not parts.path.split("/")[0].isdigit()
+            problem = "must use http or https" if has_scheme else "needs a scheme, http:// or https://"
             raise self.fail(where, problem, value)
         if not parts.hostname:
             raise self.fail(where, "has no host", value)
@@ -186,7 +191,7 @@ class _Validator:
         value = table[key]
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(where, "must be a number of seconds", value)
-        if not math.isfinite(value) or value <= 0:
+        if not _finite(value) or value <= 0:
             raise self.fail(where, "must be a finite number > 0", value)
         if value > maximum:
             raise self.fail(where, f"must be at most {maximum:g} seconds", value)
@@ -243,18 +248,25 @@ class _Validator:
                 seconds = parse_duration(value)
             except ValueError:
                 raise self.fail("retention", "must be a duration such as 7d or 12h", value) from None
-        elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-            seconds = float(value)
+        elif isinstance(value, int | float) and not isinstance(value, bool) and _finite(value):
+            seconds = float(value) if value <= MAX_RETENTION else math.inf  # a huge int overflows float()
         else:
             raise self.fail("retention", "must be a duration such as 7d or 12h", value)
         if seconds < 3600:
             raise self.fail("retention", "must keep at least one hour (1h)", value)
+        if seconds > MAX_RETENTION:
+            raise self.fail("retention", "must be at most 3650d", value)
         return seconds
 
     def _warn_unknown(self, table: dict[str, Any], known: set[str], where: str) -> None:
         unknown = sorted(set(table) - known)
         if unknown:
             self.warnings.append(f"{self.source}: {where}: unknown key(s) ignored: {', '.join(unknown)}")
+
+
+def _finite(value: int | float) -> bool:
+    # A JSON integer may be too big for a float; it is finite all the same.
+    return isinstance(value, int) or math.isfinite(value)
 
 
 def _kind(value: object) -> str:

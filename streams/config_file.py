@@ -9,6 +9,11 @@ from domain.config import Config, ConfigError, parse_config
 
 def read_config(path: str | Path) -> Config:
     """Read and validate the config file at `path`."""
+    return decode_config(read_config_bytes(path), str(path))
+
+
+def read_config_bytes(path: str | Path) -> bytes:
+    """The raw content of the config file at `path`, or a one-line ConfigError."""
     name = str(path)
     try:
         raw = Path(path).read_bytes()
@@ -20,6 +25,11 @@ def read_config(path: str | Path) -> Config:
         raise ConfigError(f"{name}: config file not readable (permission denied)") from None
     except OSError as error:
         raise ConfigError(f"{name}: cannot read config file: {error.strerror}") from None
+    return raw
+
+
+def decode_config(raw: bytes, name: str) -> Config:
+    """Validate the bytes of a config file named `name`."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -1,0 +1,125 @@
+"""Deleting old rows without blocking the store's writer: a cutoff in, the number of rows deleted out.
+
+Rows are deleted by rowid range, `batch` rowids per short write transaction,
+with a pause after each one as long as the transaction took (at least
+`pause`), so a monitor's writer waiting on the lock gets in within one batch
+and readers (WAL) are never blocked at all. Shared by `--purge` and the
+monitor's `retention`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from domain.timefmt import iso_utc
+from store.schema import SCHEMA_VERSION, StoreError
+
+BATCH_ROWS = 5000
+MIN_PAUSE = 0.005
+PROBE_TABLE = "website_monitoring"
+ALERT_TABLE = "website_alerts"
+
+
+@dataclass(slots=True)
+class PurgeStats:
+    """What a purge did: rows deleted, transactions, and the longest one (seconds)."""
+
+    deleted: int = 0
+    batches: int = 0
+    longest_lock: float = 0.0
+
+
+def open_existing_store(path: str | Path, timeout: float = 5.0) -> sqlite3.Connection:
+    """A read-write connection to an existing monitoringApp database; never creates or alters the file."""
+    target = Path(path)
+    if not target.is_file():
+        problem = "is not a file" if target.exists() else "database not found"
+        raise StoreError(f"{path}: {problem}")
+    try:
+        connection = sqlite3.connect(f"{target.resolve().as_uri()}?mode=rw", uri=True, timeout=timeout,
+                                     isolation_level=None, check_same_thread=False)
+        connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{path}: cannot use as a monitoringApp database: {error}") from None
+    if version > SCHEMA_VERSION:
+        connection.close()
+        raise StoreError(f"{path}: schema version {version} is newer than this monitoringApp "
+                         f"understands ({SCHEMA_VERSION})")
+    if PROBE_TABLE not in tables:
+        connection.close()
+        raise StoreError(f"{path}: not a monitoringApp database (no {PROBE_TABLE} table)")
+    return connection
+
+
+class BatchedPurge:
+    """One purge of `table` before `cutoff` (of `host` only, if given), a batch of rowids per `step`.
+
+    `keep_latest_per_host` spares each site's newest row (the alert table's
+    current state, which a restarting monitor reads back).
+    """
+
+    def __init__(self, connection: sqlite3.Connection, table: str, cutoff: float, host: str | None = None,
+                 *, batch: int = BATCH_ROWS, keep_latest_per_host: bool = False) -> None:
+        self.connection = connection
+        self.batch = batch
+        self.stats = PurgeStats()
+        before = iso_utc(max(0.0, cutoff))
+        # A read: under WAL it blocks nobody.
+        lowest, highest = connection.execute(
+            f"SELECT min(rowid), max(rowid) FROM {table} WHERE timestamp < ?", (before,)).fetchone()
+        self.next_rowid: int = lowest if lowest is not None else 1
+        self.last_rowid: int = highest if highest is not None else 0
+        condition = "timestamp < ?" + (" AND host = ?" if host is not None else "")
+        self.parameters: tuple[str, ...] = (before, host) if host is not None else (before,)
+        if keep_latest_per_host:
+            condition += (f" AND rowid NOT IN (SELECT (SELECT b.rowid FROM {table} AS b WHERE b.host = a.host "
+                          f"ORDER BY b.timestamp DESC, b.rowid DESC LIMIT 1) FROM {table} AS a GROUP BY a.host)")
+        self.statement = f"DELETE FROM {table} WHERE rowid >= ? AND rowid < ? AND {condition}"
+
+    @property
+    def done(self) -> bool:
+        return self.next_rowid > self.last_rowid
+
+    def step(self) -> float:
+        """Delete the next batch in one short write transaction; the seconds the lock was held."""
+        began = time.perf_counter()
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = self.connection.execute(
+                self.statement, (self.next_rowid, self.next_rowid + self.batch, *self.parameters))
+            self.connection.execute("COMMIT")
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        held = time.perf_counter() - began
+        self.next_rowid += self.batch
+        self.stats.deleted += cursor.rowcount
+        self.stats.batches += 1
+        self.stats.longest_lock = max(self.stats.longest_lock, held)
+        return held
+
+
+def purge_before(
+    connection: sqlite3.Connection,
+    table: str,
+    cutoff: float,
+    host: str | None = None,
+    *,
+    batch: int = BATCH_ROWS,
+    pause: float = MIN_PAUSE,
+    keep_latest_per_host: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PurgeStats:
+    """Delete the rows of `table` with timestamp before `cutoff`, batch after batch, pausing between."""
+    purge = BatchedPurge(connection, table, cutoff, host, batch=batch, keep_latest_per_host=keep_latest_per_host)
+    while not purge.done:
+        held = purge.step()
+        if not purge.done:
+            sleep(max(pause, held))
+    return purge.stats

@@ -1,0 +1,237 @@
+"""Every user mistake through the real CLI: one line on stderr, no traceback, exit 2, the database untouched.
+
+Each row is (argv, files to set up, expected message substring, exit code). `{cfg}` and `{db}` in argv
+are the config file and the database in the test's directory; the directory holds a good database with
+one row unless the row says otherwise, and every file in it is hashed before and after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from domain.events import Probe
+from store.schema import open_store, probe_row
+
+REPO = Path(__file__).resolve().parents[2]
+SITE = "http://127.0.0.1:9/"
+
+
+def doc(**top: object) -> str:
+    """A config document: one good site unless `websites` is given."""
+    top.setdefault("websites", [{"URL": SITE}])
+    return json.dumps(top)
+
+
+def site(**keys: object) -> str:
+    return doc(websites=[{"URL": SITE, **keys}])
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    argv: tuple[str, ...]
+    message: str
+    config: str | bytes | None = None
+    setup: Callable[[Path], None] | None = None
+    code: int = 2
+    stdout: str = ""
+
+
+def text_db(directory: Path) -> None:
+    (directory / "m.db").write_text("these are my notes, not a database\n")
+
+
+def newer_db(directory: Path) -> None:
+    (directory / "m.db").unlink()
+    connection = open_store(directory / "m.db")
+    connection.execute("PRAGMA user_version = 7")
+    connection.close()
+
+
+def no_db(directory: Path) -> None:
+    (directory / "m.db").unlink()
+
+
+def config_is_a_directory(directory: Path) -> None:
+    (directory / "config.json").mkdir()
+
+
+def blocking_file(directory: Path) -> None:
+    (directory / "file").write_text("a regular file where a directory should be")
+
+
+CHECK = ("--check", "-c", "{cfg}")
+MONITOR = ("-m", "-c", "{cfg}", "-db", "{db}")
+GOOD = doc()
+
+CASES = [
+    # the config file
+    Case("json-line-and-column", CHECK, 'config.json:3:25: invalid JSON: Expecting property name',
+         '{\n  "websites": [\n    {"URL": "http://a/",}\n  ]\n}'),
+    Case("json-truncated", MONITOR, "config.json:1:", '{"websites": ['),
+    Case("json-nested-too-deeply", CHECK, "invalid JSON: nested too deeply", "[" * 100_000),
+    Case("not-utf8", CHECK, "not UTF-8 text (byte 14)", b'{"websites": "\xff\xfe"}'),
+    Case("top-level-list", CHECK, "the top level must be a JSON object, got a list", "[1, 2]"),
+    Case("websites-missing", MONITOR, '"websites" is missing', "{}"),
+    Case("websites-not-a-list", CHECK, 'websites: must be a list of sites, got {"URL": "http://a/"}',
+         '{"websites": {"URL": "http://a/"}}'),
+    Case("site-not-an-object", CHECK, 'websites[0]: must be an object with a URL, got "http://a/"',
+         '{"websites": ["http://a/"]}'),
+    Case("interval-a-string", CHECK, 'websites[0].checkInterval: must be a number of seconds, got "5"',
+         site(checkInterval="5")),
+    Case("interval-a-boolean", CHECK, "must be a number of seconds, got true", site(checkInterval=True)),
+    Case("interval-zero", MONITOR, "websites[0].checkInterval: must be a finite number > 0, got 0",
+         site(checkInterval=0)),
+    Case("timeout-negative", CHECK, "websites[0].timeout: must be a finite number > 0, got -1",
+         site(timeout=-1)),
+    Case("interval-nan", CHECK, "defaultCheckInterval: must be a finite number > 0, got nan",
+         '{"websites": [{"URL": "http://a/"}], "defaultCheckInterval": NaN}'),
+    Case("timeout-infinite", CHECK, "defaultTimeout: must be a finite number > 0, got inf",
+         '{"websites": [{"URL": "http://a/"}], "defaultTimeout": Infinity}'),
+    Case("interval-absurd", CHECK, "websites[0].checkInterval: must be at most 86400 seconds, got 1e+300",
+         site(checkInterval=1e300)),
+    Case("interval-huge-integer", CHECK, "must be at most 86400 seconds",
+         '{"websites": [{"URL": "http://a/", "checkInterval": 1' + "0" * 400 + "}]}"),
+    Case("timeout-absurd", CHECK, "websites[0].timeout: must be at most 600 seconds, got 3600",
+         site(timeout=3600)),
+    Case("url-no-scheme", CHECK, 'websites[0].URL: needs a scheme, http:// or https://, got "example.com"',
+         doc(websites=[{"URL": "example.com"}])),
+    Case("url-host-port-no-scheme", CHECK, 'needs a scheme, http:// or https://, got "localhost:8000"',
+         doc(websites=[{"URL": "localhost:8000"}])),
+    Case("url-unsupported-scheme", MONITOR, 'websites[0].URL: must use http or https, got "ftp://a.test/"',
+         doc(websites=[{"URL": "ftp://a.test/"}])),
+    Case("url-no-host", CHECK, 'websites[0].URL: has no host, got "http:///health"',
+         doc(websites=[{"URL": "http:///health"}])),
+    Case("url-spaces", CHECK, 'URL: must not contain spaces or control characters, got "http://a.test/my page"',
+         doc(websites=[{"URL": "http://a.test/my page"}])),
+    Case("url-bad-port", CHECK, "is not a valid URL (Port out of range 0-65535)",
+         doc(websites=[{"URL": "http://a.test:99999/"}])),
+    Case("url-not-a-string", CHECK, "websites[0].URL: must be a string, got 42", doc(websites=[{"URL": 42}])),
+    Case("url-duplicate", MONITOR, 'websites[1].URL: duplicate of websites[0], got "http://a.test/"',
+         doc(websites=[{"URL": "http://a.test/"}, {"URL": "http://a.test/"}])),
+    Case("threshold-above-one", CHECK, "alertThreshold: must be a fraction between 0 and 1, got 1.5",
+         doc(alertThreshold=1.5)),
+    Case("threshold-below-zero", CHECK, "recoveryThreshold: must be a fraction between 0 and 1, got -0.1",
+         doc(recoveryThreshold=-0.1)),
+    Case("recovery-below-alert", CHECK, "recoveryThreshold: must be at least alertThreshold (0.8), got 0.5",
+         doc(recoveryThreshold=0.5)),
+    Case("min-checks-zero", CHECK, "alertMinChecks: must be a whole number >= 1, got 0", doc(alertMinChecks=0)),
+    Case("retention-not-a-duration", CHECK, 'retention: must be a duration such as 7d or 12h, got "forever"',
+         doc(retention="forever")),
+    Case("retention-too-short", CHECK, 'retention: must keep at least one hour (1h), got "10m"',
+         doc(retention="10m")),
+    Case("reports-bad", CHECK, "reports[0].windows: must be a non-empty list of seconds, got []",
+         doc(reports=[{"every": 10, "windows": []}])),
+    Case("empty-site-list", MONITOR, "websites: no site with a URL to monitor", doc(websites=[])),
+    Case("only-sites-without-url", CHECK, "websites: no site with a URL to monitor",
+         doc(websites=[{"checkInterval": 3}])),
+    Case("unknown-keys-warn", CHECK, "warning: {cfg}: top level: unknown key(s) ignored: colour, defaultInterval",
+         doc(defaultInterval=3, colour="red"), code=0, stdout='"alertWindow": 120.0'),
+    Case("site-without-url-warns", CHECK, 'websites[1]: no "URL", entry ignored',
+         doc(websites=[{"URL": SITE}, {"checkInterval": 3}]), code=0, stdout=SITE),
+    # the command line
+    Case("unknown-flag", ("-x",), "error: unknown option -x (see --help)"),
+    Case("unknown-long-flag", (*MONITOR, "--colour"), "unknown option --colour", GOOD),
+    Case("stray-argument", ("-m", "config.json"), "unexpected argument 'config.json'"),
+    Case("no-mode", ("-c", "{cfg}"), "choose a mode: -m, -a, -p, -t, --check, --purge", GOOD),
+    Case("two-modes", ("-m", "-t"), "argument -t/--test: not allowed with argument -m/--monitor"),
+    Case("flag-of-another-mode", ("--check", "-c", "{cfg}", "--vacuum"), "--vacuum goes with --purge", GOOD),
+    Case("purge-flag-without-purge", ("-m", "-c", "{cfg}", "--before", "7d"), "--before goes with --purge", GOOD),
+    Case("option-without-value", ("-m", "-c"), "argument -c/--config: expected one argument"),
+    Case("config-missing", ("-m", "-c", "{dir}/nope.json", "-db", "{db}"), "nope.json: config file not found"),
+    Case("config-unreadable-directory", MONITOR, "config.json: is a directory, not a config file",
+         setup=config_is_a_directory),
+    # the database
+    Case("db-in-missing-directory", ("-m", "-c", "{cfg}", "-db", "{dir}/missing/m.db"),
+         "missing/m.db: directory", GOOD),
+    Case("db-location-unwritable", ("-m", "-c", "{cfg}", "-db", "{dir}/file/m.db"),
+         "file/m.db: cannot use as a monitoringApp database: unable to open database file", GOOD,
+         setup=blocking_file),
+    Case("db-not-sqlite", MONITOR, "m.db: cannot use as a monitoringApp database: file is not a database",
+         GOOD, setup=text_db),
+    Case("db-newer-schema", MONITOR, "m.db: schema version 7 is newer than this monitoringApp understands (1)",
+         GOOD, setup=newer_db),
+    Case("purge-db-missing", ("--purge", "-db", "{db}"), "m.db: database not found", setup=no_db),
+    Case("purge-db-not-sqlite", ("--purge", "-db", "{db}"), "file is not a database", setup=text_db),
+    Case("purge-db-newer-schema", ("--purge", "-db", "{db}"), "schema version 7 is newer", setup=newer_db),
+    Case("purge-before-garbage", ("--purge", "--before", "last week", "-db", "{db}"),
+         "--before: must be an age such as 7d or an ISO date such as 2026-11-01, got 'last week'"),
+    Case("purge-before-future", ("--purge", "--before", "2999-01-01", "-db", "{db}"),
+         "--before: '2999-01-01' is in the future"),
+]
+
+
+def prepare(case: Case, directory: Path) -> list[str]:
+    connection = open_store(directory / "m.db")
+    connection.execute("INSERT INTO website_monitoring VALUES (?, ?, ?, ?, ?, ?)",
+                       probe_row(Probe(0.0, SITE, True, 200, 1.0)))
+    connection.close()
+    if case.config is not None:
+        config = directory / "config.json"
+        config.write_bytes(case.config if isinstance(case.config, bytes) else case.config.encode())
+    if case.setup is not None:
+        case.setup(directory)
+    values = {"cfg": str(directory / "config.json"), "db": str(directory / "m.db"), "dir": str(directory)}
+    return [word.format(**values) for word in case.argv]
+
+
+def snapshot(directory: Path) -> dict[str, str]:
+    """Every file under `directory` and its SHA-256: a file created, changed or removed shows."""
+    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_is_one_line_and_leaves_files_alone(case: Case, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    argv = prepare(case, tmp_path)
+    before = snapshot(tmp_path)
+    code = main(argv)
+    out, err = capsys.readouterr()
+    message = case.message.replace("{cfg}", str(tmp_path / "config.json"))
+    assert (code, message in err) == (case.code, True), err
+    if case.code == 2:
+        assert err.count("\n") == 1 and err.startswith("monitoringApp: error: "), err
+        assert out == ""
+    else:
+        assert case.stdout in out
+    assert snapshot(tmp_path) == before
+
+
+def test_there_are_at_least_25_bad_inputs() -> None:
+    assert sum(case.code == 2 for case in CASES) >= 25
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file; the directory case covers unreadable")
+def test_unreadable_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(GOOD)
+    config.chmod(0)
+    assert main(["--check", "-c", str(config)]) == 2
+    assert "config file not readable (permission denied)" in capsys.readouterr().err
+
+
+SUBPROCESS_CASES = [c for c in CASES if c.id in {
+    "json-line-and-column", "unknown-flag", "db-not-sqlite", "purge-db-missing", "two-modes"}]
+
+
+@pytest.mark.parametrize("case", SUBPROCESS_CASES, ids=[c.id for c in SUBPROCESS_CASES])
+def test_bad_input_in_a_real_process_prints_one_line_and_no_traceback(case: Case, tmp_path: Path) -> None:
+    argv = prepare(case, tmp_path)
+    before = snapshot(tmp_path)
+    result = subprocess.run([sys.executable, str(REPO / "monitoringApp.py"), *argv], capture_output=True,
+                            text=True, timeout=20, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and case.message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert snapshot(tmp_path) == before

@@ -1,0 +1,168 @@
+"""`--purge` through the CLI, a purge while a real monitor writes, and the monitor's own retention."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from reactivex.scheduler import HistoricalScheduler
+
+from app.cli import main
+from app.retention import start_retention
+from domain.config import Config, SiteConfig
+from domain.events import AlertTransition, Probe, TransitionKind
+from domain.timefmt import iso_utc
+from store.schema import alert_row, open_store, probe_row
+
+REPO = Path(__file__).resolve().parents[2]
+A, B = "http://a.test/", "http://b.test/"
+DAY = 86400.0
+
+
+def make_db(path: Path, probes: list[Probe], transitions: tuple[AlertTransition, ...] = ()) -> None:
+    connection = open_store(path)
+    connection.execute("BEGIN")
+    connection.executemany("INSERT INTO website_monitoring VALUES (?, ?, ?, ?, ?, ?)", map(probe_row, probes))
+    connection.executemany("INSERT INTO website_alerts VALUES (?, ?, ?, ?, ?, ?)", map(alert_row, transitions))
+    connection.execute("COMMIT")
+    connection.close()
+
+
+def count(path: Path, table: str = "website_monitoring", where: str = "1") -> int:
+    connection = sqlite3.connect(path, timeout=10)
+    try:
+        return int(connection.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0])
+    finally:
+        connection.close()
+
+
+def ages(now: float, days: list[float], host: str = A) -> list[Probe]:
+    return [Probe(now - d * DAY, host, True, 200, 1.0) for d in days]
+
+
+def test_purge_default_is_older_than_7_days_and_prints_the_count(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "m.db"
+    now = time.time()
+    make_db(db, ages(now, [30, 10, 8, 6, 1]) + ages(now, [9, 2], B))
+    assert main(["--purge", "-db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"deleted 4 probe row(s) older than {iso_utc(now - 7 * DAY)[:16]}")
+    assert count(db) == 3
+
+
+def test_purge_one_site_before_an_iso_date_with_alerts_and_vacuum(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "m.db"
+    cutoff = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+
+    def alert(at: float, host: str) -> AlertTransition:
+        return AlertTransition(at, host, TransitionKind.ALERT, 0.5, at)
+
+    make_db(db, ages(cutoff, [3, 2, -1]) + ages(cutoff, [3], B),
+            (alert(cutoff - 3 * DAY, A), alert(cutoff - 2 * DAY, A), alert(cutoff - 3 * DAY, B)))
+    argv = ["--purge", "--before", "2026-01-01", "--site", A, "--alerts", "--vacuum", "-db", str(db)]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"deleted 2 probe row(s) of {A} older than 2026-01-01T00:00:00.000Z from {db}"
+    assert lines[1] == f"deleted 1 alert row(s) of {A} (each site's latest one is kept)"
+    assert lines[2].startswith(f"vacuumed {db} in ")
+    assert (count(db, where=f"host = '{A}'"), count(db, where=f"host = '{B}'")) == (1, 1)
+    assert count(db, "website_alerts") == 2
+
+
+def test_purge_of_a_missing_database_creates_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--purge", "-db", str(tmp_path / "m.db")]) == 2
+    assert capsys.readouterr().err == f"monitoringApp: error: {tmp_path / 'm.db'}: database not found\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_retention_deletes_one_batch_per_gap_then_waits_and_follows_the_latest_config(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    start = datetime(2026, 11, 25, tzinfo=UTC)
+    now = start.timestamp()
+    make_db(db, ages(now, [3] * 250 + [0.5] * 10))
+    clock = HistoricalScheduler(start)
+    config = [Config(sites=(SiteConfig(A, 2, 1),), retention=None)]
+    errors: list[str] = []
+    retention = start_retention(db, lambda: config[0], clock, errors.append, every=300, gap=1, first_after=5,
+                                batch=100)
+    clock.advance_to(utc(now + 10))
+    assert count(db) == 260, "no retention, nothing deleted"
+    config[0] = Config(sites=(SiteConfig(A, 2, 1),), retention=DAY)
+    remaining = []
+    for at in (305, 306, 307, 308, 600):
+        clock.advance_to(utc(now + at))
+        remaining.append(count(db))
+    retention.dispose()
+    assert remaining == [160, 60, 10, 10, 10], "100 rowids per second from the first round after the change"
+    assert errors == []
+
+
+def utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+# ---- a purge while a real monitor writes ---------------------------------------------------------------
+
+
+class _Ok(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    import threading
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_purge_while_a_monitor_writes_both_succeed_and_the_monitor_keeps_writing(tmp_path: Path,
+                                                                                 server: str) -> None:
+    db, cfg = tmp_path / "m.db", tmp_path / "config.json"
+    old = 60_000
+    make_db(db, ages(time.time(), [30.0] * old, server))
+    cfg.write_text(f'{{"websites": [{{"URL": "{server}", "checkInterval": 0.05}}], '
+                   '"reports": [{"every": 60, "windows": [60]}]}')
+    app = [sys.executable, str(REPO / "monitoringApp.py")]
+    monitor = subprocess.Popen([*app, "-m", "--silent", "-c", str(cfg), "-db", str(db)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 8
+        while count(db) < old + 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert count(db) >= old + 20, "the monitor never wrote"
+        purge = subprocess.run([*app, "--purge", "--before", "1d", "-db", str(db)], capture_output=True,
+                               text=True, timeout=30)
+        assert (purge.returncode, purge.stderr) == (0, "")
+        assert purge.stdout.startswith(f"deleted {old} probe row(s) older than")
+        written = count(db)
+        deadline = time.monotonic() + 8
+        while count(db) < written + 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert count(db) >= written + 20, "the monitor stopped writing after the purge"
+        assert monitor.poll() is None
+    finally:
+        monitor.send_signal(signal.SIGINT)
+        _, errors = monitor.communicate(timeout=10)
+    assert (monitor.returncode, errors) == (0, ""), "the monitor saw a database error during the purge"
+    assert count(db, where=f"timestamp < '{iso_utc(time.time() - DAY)}'") == 0
