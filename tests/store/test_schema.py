@@ -42,7 +42,8 @@ def test_a_new_store_has_the_public_tables_with_their_exact_columns(tmp_path: Pa
 def test_opening_twice_keeps_the_rows(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     connection = open_store(path)
-    connection.execute("INSERT INTO website_monitoring VALUES (?, ?, ?, ?, ?, ?)", probe_row(Probe(1.0, "h", True, 200, 1.0)))
+    connection.execute("INSERT INTO website_monitoring VALUES (?, ?, ?, ?, ?, ?)",
+                       probe_row(Probe(1.0, "h", True, 200, 1.0)))
     connection.close()
     again = open_store(path)
     try:
