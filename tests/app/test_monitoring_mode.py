@@ -201,3 +201,24 @@ def test_a_file_that_is_not_a_database_exits_2_and_is_left_as_it_was(tmp_path: P
     assert done.stderr.startswith(f"monitoringApp: error: {db}: ")
     assert "Traceback" not in done.stderr
     assert db.read_text() == "my notes\n" * 100
+
+
+def test_sigterm_lets_a_probe_in_flight_end_by_its_timeout_and_stores_it(tmp_path: Path,
+                                                                         server: LocalServer) -> None:
+    url, db = server.url("/hang"), tmp_path / "m.db"
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"websites": [{"URL": url, "checkInterval": 5, "timeout": 1.5}]}))
+    monitor = MonitorProcess(tmp_path, config, db, "hang")
+    try:
+        wait_until(lambda: monitor.out.exists() and monitor.out.read_text().startswith("monitoring "), 8,
+                   "start-up line", monitor)
+        time.sleep(0.3)  # the first tick's probe is now hanging
+        asked = time.monotonic()
+        assert monitor.stop() == 0
+        took = time.monotonic() - asked
+    finally:
+        monitor.kill()
+    assert 0.5 < took < 3.0  # waited for the probe, and no longer than its timeout allows
+    assert rows(db, "SELECT available, status, responseTime, errorKind FROM website_monitoring") == [
+        (0, None, None, "timeout")]
+    assert monitor.output()[-1] == "stopped: 1 checks, 0 skipped ticks"

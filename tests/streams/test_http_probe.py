@@ -57,7 +57,7 @@ def test_keep_alive_reuses_one_connection_for_repeated_probes(server: LocalServe
 def test_hanging_endpoint_times_out_within_about_the_timeout(server: LocalServer, prober: HttpProber) -> None:
     outcome, took = timed(prober, server.url("/hang"), 0.3)
     assert (outcome.status, outcome.response_time_ms, outcome.error) == (None, None, ErrorKind.TIMEOUT)  # type: ignore[attr-defined]
-    assert 0.25 <= took < 0.8
+    assert 0.25 <= took < 1.5  # the server would hang for 5 s
 
 
 def test_refused_port_is_a_connection_error() -> None:
@@ -84,7 +84,7 @@ def test_redirect_loop_gives_up_as_redirects(server: LocalServer, prober: HttpPr
 def test_huge_body_is_not_downloaded(server: LocalServer, prober: HttpProber) -> None:
     outcome, took = timed(prober, server.url("/huge"), 5.0)
     assert (outcome.status, outcome.error) == (200, None)  # type: ignore[attr-defined]
-    assert took < 0.5
+    assert took < 1.0  # 1 GB at loopback speed would take seconds
     # The server stops writing once the client hangs up; what it got out is socket buffers, not 1 GB.
     deadline = time.monotonic() + 3.0
     sent = -1
@@ -108,7 +108,7 @@ def test_body_limit_bounds_what_is_read_from_a_huge_response(server: LocalServer
 def test_trickling_body_is_cut_at_the_timeout(server: LocalServer, prober: HttpProber) -> None:
     outcome, took = timed(prober, server.url("/trickle"), 0.4)
     assert (outcome.status, outcome.error) == (None, ErrorKind.TIMEOUT)  # type: ignore[attr-defined]
-    assert 0.35 <= took < 0.9
+    assert 0.35 <= took < 2.0  # the server would trickle for 10 s
 
 
 @pytest.mark.parametrize(("error", "kind"), [
