@@ -1,6 +1,6 @@
 """A real HTTP server on 127.0.0.1 for probe tests: fixed routes, a health flag to flip, bounded in time.
 
-Routes: `/ok` 200, `/fail` 500, `/health` 200 or 503 as `healthy` says, `/hang` answers nothing until
+Routes (any query string ignored): `/ok` 200, `/fail` 500, `/health` 200 or 503 as `healthy` says, `/hang` answers nothing until
 released (at most `hang_for` seconds), `/redirect/N` N hops then 200, `/loop` redirects to itself,
 `/huge` claims 1 GB and streams until the client goes, `/trickle` sends one byte every 50 ms.
 """
@@ -41,7 +41,7 @@ class LocalServer:
                 with server._lock:
                     server.requests += 1
                     server.client_ports.add(self.client_address[1])
-                path = self.path
+                path = self.path.split("?", 1)[0]  # a query string tells sites apart
                 if path == "/ok":
                     self.answer(200, b"ok")
                 elif path == "/fail":

@@ -6,13 +6,17 @@ timestamp is its tick's exact due time; with a thread pool, a hanging site's tic
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 
 import pytest
-from reactivex.scheduler import ImmediateScheduler, ThreadPoolScheduler
+from reactivex.scheduler import EventLoopScheduler, ImmediateScheduler, ThreadPoolScheduler
+from reactivex.subject import BehaviorSubject
 from reactivex.testing import ReactiveTest, TestScheduler
 
+from app.monitor import wait_on_clock
 from domain.config import Config, SiteConfig
 from domain.events import ErrorKind, Probe
 from streams.http_probe import HttpProber
@@ -123,3 +127,47 @@ def test_when_the_config_stream_completes_the_clocks_stop_but_the_stream_stays_o
         lambda: probe_events(configs, prober.probe, scheduler, ImmediateScheduler(), TickCounters()),
         disposed=210)
     assert [(m.time, m.value.kind) for m in result.messages] == [(201, "N"), (202, "N"), (203, "N")]
+
+
+def test_on_a_real_clock_results_arrive_one_at_a_time_on_the_clock_and_a_hanging_site_delays_no_other(
+        server: LocalServer, prober: HttpProber) -> None:
+    fast = [SiteConfig(f"{server.url('/ok')}?site={i}", 0.1, 1.0) for i in range(8)]
+    hanging = SiteConfig(server.url("/hang"), 0.2, 1.0)
+    configs = BehaviorSubject(Config((hanging, *fast)))
+    clock, io = EventLoopScheduler(), ThreadPoolScheduler(max_workers=16)
+    counters = TickCounters()
+    received: list[Probe] = []
+    threads: set[str] = set()
+    lock = threading.Lock()
+    active = overlaps = 0
+
+    def on_probe(p: Probe) -> None:
+        nonlocal active, overlaps
+        with lock:
+            active += 1
+            overlaps += active > 1
+        threads.add(threading.current_thread().name)
+        time.sleep(0.001)  # widens the window in which a second on_next would overlap
+        received.append(p)
+        with lock:
+            active -= 1
+
+    subscription = probe_events(configs, prober.probe, clock, io, counters).subscribe(on_probe)
+    time.sleep(1.25)
+    configs.on_completed()  # the clocks stop; probes in flight still arrive
+    io.executor.shutdown(wait=True)
+    assert wait_on_clock(clock, timeout=5.0)
+    subscription.dispose()
+    clock.dispose()
+
+    assert overlaps == 0
+    assert len(threads) == 1 and not threads & {threading.current_thread().name}
+    assert not any(name.startswith("ThreadPoolExecutor") for name in threads)
+    for site in fast:
+        times = [p.timestamp for p in received if p.host == site.url]
+        assert len(times) >= 10, f"{site.url} got {len(times)} probes in 1.25 s at 0.1 s"
+        steps = [(b - a) / 0.1 for a, b in zip(times, times[1:], strict=False)]
+        assert all(abs(step - round(step)) < 1e-4 and round(step) >= 1 for step in steps)  # on the grid
+    hung = [p for p in received if p.host == hanging.url]
+    assert hung and {p.error for p in hung} == {ErrorKind.TIMEOUT}
+    assert counters.skipped >= 4  # the hanging site's ticks at 0.2, 0.4, 0.6, 0.8 s
