@@ -6,6 +6,7 @@ timestamp is its tick's exact due time; with a thread pool, a hanging site's tic
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import defaultdict
@@ -166,7 +167,7 @@ def test_on_a_real_clock_results_arrive_one_at_a_time_on_the_clock_and_a_hanging
     for site in fast:
         times = [p.timestamp for p in received if p.host == site.url]
         assert len(times) >= 10, f"{site.url} got {len(times)} probes in 1.25 s at 0.1 s"
-        steps = [(b - a) / 0.1 for a, b in zip(times, times[1:], strict=False)]
+        steps = [(b - a) / 0.1 for a, b in itertools.pairwise(times)]
         assert all(abs(step - round(step)) < 1e-4 and round(step) >= 1 for step in steps)  # on the grid
     hung = [p for p in received if p.host == hanging.url]
     assert hung and {p.error for p in hung} == {ErrorKind.TIMEOUT}
