@@ -124,3 +124,8 @@ def test_trickling_body_is_cut_at_the_timeout(server: LocalServer, prober: HttpP
 ])
 def test_classify_names_the_error_kind_from_the_exception_chain(error: BaseException, kind: ErrorKind) -> None:
     assert classify(error) is kind
+
+
+def test_https_to_a_plain_http_port_is_a_tls_error(server: LocalServer, prober: HttpProber) -> None:
+    outcome = prober.probe(f"https://127.0.0.1:{server.port}/ok", 2.0)
+    assert (outcome.status, outcome.response_time_ms, outcome.error) == (None, None, ErrorKind.TLS)
