@@ -106,3 +106,27 @@ def test_iso_timestamps_are_fixed_width_so_text_order_is_time_order() -> None:
     assert {len(t) for t in texts} == {24}
     assert sorted(texts) == texts
     assert texts[1] == "1970-01-01T00:00:10.000Z"  # rounding carries into the seconds
+
+
+def test_a_database_made_by_the_seed_app_gains_the_error_kind_column_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "monitoring.db"
+    with sqlite3.connect(path) as seed:
+        seed.execute("CREATE TABLE website_monitoring (timestamp TEXT, host TEXT, available INTEGER, "
+                     "status INTEGER, responseTime REAL)")
+        seed.execute("CREATE TABLE website_alerts (timestamp TEXT, host TEXT, type TEXT, startDate TEXT, "
+                     "endDate TEXT, availability REAL)")
+        seed.execute("INSERT INTO website_monitoring VALUES "
+                     "('2019-05-06 12:00:00.123456', 'http://a/', 1, 200, 12.0)")
+    seed.close()
+    connection = open_store(path)
+    try:
+        assert columns(connection, "website_monitoring")[-1] == "errorKind"
+        connection.execute("INSERT INTO website_monitoring VALUES (?, ?, ?, ?, ?, ?)",
+                           probe_row(Probe(1.0, "http://a/", False, None, None, ErrorKind.DNS)))
+        stored = connection.execute("SELECT * FROM website_monitoring ORDER BY rowid").fetchall()
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    finally:
+        connection.close()
+    assert stored == [("2019-05-06 12:00:00.123456", "http://a/", 1, 200, 12.0, None),
+                      ("1970-01-01T00:00:01.000Z", "http://a/", 0, None, None, "dns")]
+    assert probe_from_row(stored[0]).timestamp == 1557144000.123456  # the seed's text still reads back
