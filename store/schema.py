@@ -72,10 +72,19 @@ def open_store(path: str | Path) -> sqlite3.Connection:
                              f"understands ({SCHEMA_VERSION})")
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
-        connection.executescript(f"BEGIN; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+        connection.executescript(f"BEGIN; {_SCHEMA} {_missing_columns(connection)} "
+                                 f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
     except sqlite3.DatabaseError as error:
         raise StoreError(f"{path}: cannot use as a monitoringApp database: {error}") from None
     return connection
+
+
+def _missing_columns(connection: sqlite3.Connection) -> str:
+    """SQL adding the columns we added since the seed's tables (a seed-made database has no errorKind)."""
+    existing = {row[1] for row in connection.execute("PRAGMA table_info(website_monitoring)")}
+    if existing and "errorKind" not in existing:
+        return "ALTER TABLE website_monitoring ADD COLUMN errorKind TEXT;"
+    return ""
 
 
 def probe_row(probe: Probe) -> ProbeRow:

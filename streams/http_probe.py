@@ -91,9 +91,15 @@ class HttpProber:
         raw = response.raw
         budget = self.body_limit
         while budget > 0:
-            if time.perf_counter() > deadline:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
                 raise requests.Timeout("body not received in time")
-            chunk = raw.read(min(_CHUNK, budget), decode_content=False)
+            # read1 returns what has arrived (read() would wait for the whole chunk, so a
+            # trickling body could outlive the deadline), and no single wait outlasts it.
+            sock = getattr(raw.connection, "sock", None)
+            if sock is not None:
+                sock.settimeout(remaining)
+            chunk = raw.read1(min(_CHUNK, budget), decode_content=False)
             if not chunk:
                 return
             budget -= len(chunk)

@@ -61,3 +61,105 @@ def test_restored_alert_is_not_repeated_and_its_recovery_is_emitted() -> None:
     assert machine.on_probe(probe(5, False), AlertPolicy()) is None
     recovery = machine.on_probe(probe(7, True), AlertPolicy(window=1))
     assert recovery is not None and recovery.kind is TransitionKind.RECOVERY and recovery.start == 0.0
+
+
+def test_one_check_below_the_threshold_alerts_and_one_at_it_does_not() -> None:
+    # 4 of 5 up is 80 %: nothing; the next failure makes 4 of 6.
+    transitions = run([True] * 4 + [False] + [False], AlertPolicy(window=120))
+    assert [(t, tr.kind, tr.availability) for t, tr in transitions] == [(220, TransitionKind.ALERT, 4 / 6)]
+
+
+def test_hysteresis_waits_for_the_recovery_threshold() -> None:
+    ups = [True] * 3 + [False] + [True] * 6  # after the alert: 4/5, 5/6, ..., 9/10
+    plain = run(ups, AlertPolicy(window=120, threshold=0.8, recovery_threshold=0.8))
+    sticky = run(ups, AlertPolicy(window=120, threshold=0.8, recovery_threshold=0.9))
+    assert [(t, tr.kind, tr.availability) for t, tr in plain] == [
+        (216, TransitionKind.ALERT, 0.75), (218, TransitionKind.RECOVERY, 0.8)]
+    assert [(t, tr.kind, tr.availability) for t, tr in sticky] == [
+        (216, TransitionKind.ALERT, 0.75), (228, TransitionKind.RECOVERY, 0.9)]
+    assert (sticky[1][1].start, sticky[1][1].end) == (216, 228)
+
+
+def test_a_new_policy_applies_from_the_next_probe() -> None:
+    scheduler = TestScheduler()
+    policies = scheduler.create_hot_observable(
+        on_next(201, AlertPolicy(window=120, threshold=0.5)),
+        on_next(213, AlertPolicy(window=120, threshold=0.8)),
+    )
+    probes = scheduler.create_hot_observable(
+        on_next(210, probe(210, True)),
+        on_next(212, probe(212, False)),  # 1/2 is not below 0.5
+        on_next(214, probe(214, True)),   # 2/3 is below 0.8, now in force
+    )
+    result = scheduler.start(lambda: probes.pipe(alert_transitions(policies)))
+    assert result.messages == [
+        on_next(214, AlertTransition(214, SITE, TransitionKind.ALERT, 2 / 3, start=214)),
+    ]
+
+
+def test_a_shorter_window_from_a_new_policy_forgets_older_checks_at_the_next_probe() -> None:
+    scheduler = TestScheduler()
+    policies = scheduler.create_hot_observable(
+        on_next(201, AlertPolicy(window=120)),
+        on_next(215, AlertPolicy(window=5)),
+    )
+    probes = scheduler.create_hot_observable(
+        on_next(210, probe(210, False)),
+        on_next(212, probe(212, True)),
+        on_next(214, probe(214, True)),  # 2/3 over 120 s: still down
+        on_next(216, probe(216, True)),  # over 5 s: 212, 214, 216 all up
+    )
+    result = scheduler.start(lambda: probes.pipe(alert_transitions(policies)))
+    assert result.messages == [
+        on_next(210, AlertTransition(210, SITE, TransitionKind.ALERT, 0.0, start=210)),
+        on_next(216, AlertTransition(216, SITE, TransitionKind.RECOVERY, 1.0, start=210, end=216)),
+    ]
+
+
+def test_probes_before_the_first_policy_are_not_judged() -> None:
+    scheduler = TestScheduler()
+    policies = scheduler.create_hot_observable(on_next(211, AlertPolicy(window=120)))
+    probes = scheduler.create_hot_observable(on_next(210, probe(210, False)), on_next(212, probe(212, True)))
+    result = scheduler.start(lambda: probes.pipe(alert_transitions(policies)))
+    assert result.messages == []
+
+
+def test_restart_from_history_and_a_stored_alert_recovers_without_repeating_the_alert() -> None:
+    history = (probe(180, False), probe(190, False))
+    restored = {SITE: AlertTransition(190, SITE, TransitionKind.ALERT, 0.0, start=190)}
+    policy = AlertPolicy(window=30)
+    scheduler = TestScheduler()
+    probes = scheduler.create_hot_observable(*(on_next(t, probe(t, True)) for t in (210, 212, 214, 216)))
+    result = scheduler.start(lambda: probes.pipe(alert_transitions(reactivex.just(policy), restored, history)))
+    # (186, 216]: 190 down, 4 up = 80 %.
+    assert result.messages == [
+        on_next(216, AlertTransition(216, SITE, TransitionKind.RECOVERY, 0.8, start=190, end=216)),
+    ]
+
+
+def test_restart_from_history_without_a_stored_alert_raises_it_at_the_first_live_probe() -> None:
+    history = (probe(180, False), probe(190, False))
+    scheduler = TestScheduler()
+    probes = scheduler.create_hot_observable(*(on_next(t, probe(t, True)) for t in (210, 212, 214, 216)))
+    result = scheduler.start(lambda: probes.pipe(alert_transitions(reactivex.just(AlertPolicy(window=30)),
+                                                                   None, history)))
+    assert [(m.time, m.value.value.kind, m.value.value.start) for m in result.messages] == [
+        (210, TransitionKind.ALERT, 210), (216, TransitionKind.RECOVERY, 210)]
+
+
+def test_a_stored_recovery_leaves_the_site_up() -> None:
+    restored = AlertTransition(100, SITE, TransitionKind.RECOVERY, 0.9, start=50, end=100)
+    machine = SiteAlertMachine(SITE, AlertPolicy(), restored)
+    assert not machine.alerting
+    assert machine.on_probe(probe(110, True), AlertPolicy()) is None
+
+
+def test_sites_are_judged_independently() -> None:
+    other = "http://other.test/"
+    scheduler = TestScheduler()
+    probes = scheduler.create_hot_observable(
+        on_next(210, probe(210, True)), on_next(211, probe(211, False, other)),
+        on_next(212, probe(212, True)), on_next(213, probe(213, True, other)),
+    )
+    result = scheduler.start(lambda: probes.pipe(alert_transitions(reactivex.just(AlertPolicy()))))
+    assert result.messages == [on_next(211, AlertTransition(211, other, TransitionKind.ALERT, 0.0, start=211))]

@@ -1,0 +1,69 @@
+"""`window_reports` in virtual time: one Report per requested span, at the request's exact time."""
+
+from __future__ import annotations
+
+from reactivex.testing import ReactiveTest, TestScheduler
+
+from domain.events import ErrorKind, Probe, Report, ReportRequest, WindowStats
+from operators.reports import window_reports
+
+on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
+A, B = "http://a.test/", "http://b.test/"
+
+
+def row(host: str, span: float, now: float, checks: int, available: int, rts: tuple[float, ...],
+        statuses: tuple[tuple[int, int], ...] = (), errors: tuple[tuple[ErrorKind, int], ...] = (),
+        downtime: float | None = None, since_failure: float | None = None) -> WindowStats:
+    """The stats row expected, response-time fields from the (sorted) response times given."""
+    return WindowStats(
+        host, span, now, checks, available,
+        rt_min=rts[0] if rts else None, rt_avg=sum(rts) / len(rts) if rts else None,
+        rt_p50=rts[(len(rts) + 1) // 2 - 1] if rts else None,
+        rt_p90=rts[-1] if rts else None, rt_p99=rts[-1] if rts else None, rt_max=rts[-1] if rts else None,
+        status_counts=statuses, error_counts=errors, current_downtime=downtime, since_last_failure=since_failure)
+
+
+def test_reports_come_at_each_request_with_exact_rows_and_a_wider_span_on_demand() -> None:
+    scheduler = TestScheduler()
+    probes = scheduler.create_hot_observable(
+        on_next(210, Probe(210, A, True, 200, 1.0)),
+        on_next(212, Probe(212, B, False, 500, 2.0)),
+        on_next(215, Probe(215, A, True, 200, 3.0)),
+        on_next(222, Probe(222, A, False, None, None, ErrorKind.TIMEOUT)),
+        on_completed(300),
+    )
+    requests = scheduler.create_hot_observable(
+        on_next(216, ReportRequest(216, (10.0,))),
+        on_next(225, ReportRequest(225, (10.0, 20.0))),
+    )
+    result = scheduler.start(lambda: probes.pipe(window_reports(requests, (10.0,))))
+    assert result.messages == [
+        on_next(216, Report(216, 10.0, (
+            row(A, 10.0, 216, 2, 2, (1.0, 3.0), ((200, 2),)),
+            row(B, 10.0, 216, 1, 0, (2.0,), ((500, 1),), downtime=4.0, since_failure=4.0),
+        ))),
+        # (215, 225]: A's 222 only; B has no check left, so no row.
+        on_next(225, Report(225, 10.0, (
+            row(A, 10.0, 225, 1, 0, (), errors=((ErrorKind.TIMEOUT, 1),), downtime=3.0, since_failure=3.0),
+        ))),
+        # The 20 s span was asked for late; the probes still kept since 205 fill it.
+        on_next(225, Report(225, 20.0, (
+            row(A, 20.0, 225, 3, 2, (1.0, 3.0), ((200, 2),), ((ErrorKind.TIMEOUT, 1),), 3.0, 3.0),
+            row(B, 20.0, 225, 1, 0, (2.0,), ((500, 1),), downtime=13.0, since_failure=13.0),
+        ))),
+        on_completed(300),
+    ]
+
+
+def test_history_fills_the_first_report_after_a_restart() -> None:
+    scheduler = TestScheduler()
+    history = (Probe(150, A, True, 200, 4.0), Probe(151, A, True, 200, 5.0), Probe(195, A, False, 503, 7.0))
+    probes = scheduler.create_hot_observable(on_next(205, Probe(205, A, True, 200, 6.0)))
+    requests = scheduler.create_hot_observable(on_next(210, ReportRequest(210, (60.0,))))
+    result = scheduler.start(lambda: probes.pipe(window_reports(requests, (60.0,), history)))
+    assert result.messages == [
+        # (150, 210]: the stored probe at 150 is just out.
+        on_next(210, Report(210, 60.0, (
+            row(A, 60.0, 210, 3, 2, (5.0, 6.0, 7.0), ((200, 2), (503, 1)), since_failure=15.0),
+        ))),
+    ]

@@ -1,0 +1,130 @@
+"""`SlidingWindow` without Rx: exact (now - span, now] boundaries, several spans, widening, compaction."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from domain.events import ErrorKind, Probe
+from operators.window import NO_RESPONSE, SlidingWindow
+
+SITE = "http://site.test/"
+
+
+def probe(at: float, up: bool = True, rt: float | None = 1.0) -> Probe:
+    return Probe(at, SITE, up, (200 if up else 500) if rt is not None else None, rt,
+                 None if rt is not None else ErrorKind.TIMEOUT)
+
+
+def filled(spans: tuple[float, ...], times: list[float], up: bool = True) -> SlidingWindow:
+    window = SlidingWindow(spans)
+    for at in times:
+        window.add(probe(at, up))
+    return window
+
+
+def test_window_holds_probes_after_now_minus_span_up_to_now() -> None:
+    window = filled((10.0,), [0.0, 5.0, 10.0])
+    assert window.counts(10.0) == (2, 2)  # 0 is at now - span: out
+    window.advance(14.999)
+    assert window.counts(10.0) == (2, 2)
+    window.advance(15.0)
+    assert window.counts(10.0) == (1, 1)  # 5 leaves exactly at 5 + span
+    window.advance(20.0)
+    assert window.counts(10.0) == (0, 0)
+
+
+def test_each_span_counts_its_own_checks_and_available_ones() -> None:
+    window = SlidingWindow((10.0, 5.0))
+    for second in range(1, 11):
+        window.add(probe(float(second), up=second % 3 != 0))  # 3, 6, 9 down
+    assert window.spans == (5.0, 10.0)
+    assert window.counts(5.0) == (5, 3)   # 6..10, 6 and 9 down
+    assert window.counts(10.0) == (10, 7)  # 1..10
+    window.advance(13.0)
+    assert window.counts(5.0) == (2, 1)   # (8, 13] = 9 (down), 10
+    assert window.counts(10.0) == (7, 5)  # (3, 13] = 4..10, 6 and 9 down
+
+
+def test_advancing_does_not_recount_already_evicted_probes() -> None:
+    window = filled((4.0,), [1.0, 2.0, 3.0])
+    window.advance(6.0)
+    window.advance(6.0)
+    window.advance(5.5)  # an earlier time never brings probes back
+    assert window.counts(4.0) == (1, 1)
+
+
+def test_widening_a_span_counts_what_is_kept_then_fills_up_as_probes_come() -> None:
+    window = filled((5.0,), [float(s) for s in range(1, 201)])
+    kept_before = len(window)
+    assert window.counts(5.0) == (5, 5) and kept_before < 100  # compacted: older probes are gone
+    window.set_spans((5.0, 100.0))
+    assert window.counts(100.0) == (kept_before, kept_before)
+    assert window.counts(5.0) == (5, 5)
+    for second in range(201, 301):
+        window.add(probe(float(second), up=second > 290))
+    assert window.counts(100.0) == (100, 10)
+    assert window.counts(5.0) == (5, 5)
+
+
+def test_narrowing_spans_drops_the_long_one() -> None:
+    window = filled((5.0, 50.0), [float(s) for s in range(1, 41)])
+    window.set_spans((5.0,))
+    assert window.spans == (5.0,)
+    assert window.counts(5.0) == (5, 5)
+    with pytest.raises(ValueError):
+        window.counts(50.0)
+
+
+@pytest.mark.parametrize("spans", [(), (0.0,), (-1.0, 5.0)])
+def test_spans_must_be_positive(spans: tuple[float, ...]) -> None:
+    with pytest.raises(ValueError):
+        SlidingWindow(spans)
+
+
+def test_compaction_keeps_every_answer_right_over_10k_probes() -> None:
+    rng = random.Random(2)
+    spans = (7.0, 30.0, 120.0)
+    window = SlidingWindow(spans)
+    history: list[Probe] = []
+    at = 0.0
+    for _ in range(10_000):
+        at += rng.choice((0.5, 1.0, 1.5))
+        answered = rng.random() < 0.9
+        p = probe(at, up=rng.random() < 0.7, rt=float(rng.randint(1, 500)) if answered else None)
+        history.append(p)
+        window.add(p)
+        for span in spans:
+            inside = [h for h in history[-400:] if at - span < h.timestamp <= at]
+            assert window.counts(span) == (len(inside), sum(h.available for h in inside))
+        rts, statuses, errors = window.columns(120.0)
+        inside = [h for h in history[-400:] if at - 120.0 < h.timestamp <= at]
+        assert list(rts) == [h.response_time_ms if h.response_time_ms is not None else NO_RESPONSE for h in inside]
+        assert list(statuses) == [h.status or 0 for h in inside]
+        assert [e != 0 for e in errors] == [h.error is not None for h in inside]
+        # Memory stays bounded: the longest span's probes plus under an eighth of slack (or 64).
+        assert len(window) <= max(len(inside) * 8 // 7 + 1, len(inside) + 64)
+
+
+def test_a_timestamp_that_goes_backwards_is_taken_as_the_latest_seen() -> None:
+    window = filled((10.0,), [10.0])
+    window.add(probe(8.0, up=False))
+    assert window.latest == 10.0
+    assert list(window.timestamps) == [10.0, 10.0]
+    assert window.last_failure == 10.0 and window.failing_since == 10.0
+    window.advance(19.9)
+    assert window.counts(10.0) == (2, 1)
+    window.advance(20.0)
+    assert window.counts(10.0) == (0, 0)
+
+
+def test_failing_run_and_last_failure_follow_the_probes_not_the_window() -> None:
+    window = SlidingWindow((2.0,))
+    window.add(probe(1.0))
+    assert (window.failing_since, window.last_failure) == (None, None)
+    window.add(probe(2.0, up=False))
+    window.add(probe(3.0, up=False, rt=None))
+    assert (window.failing_since, window.last_failure) == (2.0, 3.0)
+    window.add(probe(10.0))
+    assert (window.failing_since, window.last_failure) == (None, 3.0)

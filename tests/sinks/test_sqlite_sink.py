@@ -1,0 +1,148 @@
+"""The SQLite writer on real files: batched probe rows, alert rows at once, and a killed writer's database."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from domain.events import AlertTransition, ErrorKind, Probe, TransitionKind
+from sinks.sqlite_sink import SqliteEventStore
+from store.schema import StoreError
+
+REPO = Path(__file__).resolve().parents[2]
+SITE = "http://site.test/"
+
+
+def count(path: Path, table: str) -> int:
+    with sqlite3.connect(path) as reader:
+        return int(reader.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> float:
+    """Seconds until `condition` held; fails after `timeout`."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            pytest.fail(f"condition not met within {timeout} s")
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def test_probe_rows_are_committed_in_one_batch_within_the_flush_interval(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    store = SqliteEventStore(path, flush_interval=1.0)
+    try:
+        started = time.monotonic()
+        for i in range(50):
+            store.append_probe(Probe(1000.0 + i, SITE, True, 200, 1.5))
+        assert count(path, "website_monitoring") == 0  # not yet: batched
+        wait_for(lambda: count(path, "website_monitoring") == 50, timeout=3.0)
+        assert 0.5 <= time.monotonic() - started <= 1.8
+        assert (store.commits, store.rows_written) == (1, 50)
+    finally:
+        store.close()
+
+
+def test_an_alert_row_is_committed_at_once_with_the_probes_before_it(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    store = SqliteEventStore(path, flush_interval=30.0)
+    try:
+        store.append_probe(Probe(1000.0, SITE, False, 500, 2.0))
+        store.append_transition(AlertTransition(1000.0, SITE, TransitionKind.ALERT, 0.5, start=1000.0))
+        took = wait_for(lambda: count(path, "website_alerts") == 1, timeout=3.0)
+        assert took < 0.5
+        assert count(path, "website_monitoring") == 1
+    finally:
+        store.close()
+
+
+def test_close_flushes_what_is_pending_and_rows_read_back_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    store = SqliteEventStore(path, flush_interval=30.0)
+    store.append_probe(Probe(1_764_000_000.25, SITE, True, 200, 12.5))
+    store.append_probe(Probe(1_764_000_002.25, SITE, False, None, None, ErrorKind.CONNECTION))
+    store.append_transition(AlertTransition(1_764_000_002.25, SITE, TransitionKind.ALERT, 0.5,
+                                            start=1_764_000_002.25))
+    store.append_transition(AlertTransition(1_764_000_010.0, SITE, TransitionKind.RECOVERY, 2 / 3,
+                                            start=1_764_000_002.25, end=1_764_000_010.0))
+    store.append_probe(Probe(1_764_000_004.25, SITE, True, 301, 3.0))
+    store.close()
+    with sqlite3.connect(path) as reader:
+        probes = reader.execute("SELECT * FROM website_monitoring ORDER BY timestamp").fetchall()
+        alerts = reader.execute("SELECT * FROM website_alerts ORDER BY timestamp").fetchall()
+    assert probes == [
+        ("2025-11-24T16:00:00.250Z", SITE, 1, 200, 12.5, None),
+        ("2025-11-24T16:00:02.250Z", SITE, 0, None, None, "connection"),
+        ("2025-11-24T16:00:04.250Z", SITE, 1, 301, 3.0, None),
+    ]
+    assert alerts == [
+        ("2025-11-24T16:00:02.250Z", SITE, "alert", "2025-11-24T16:00:02.250Z", None, 0.5),
+        ("2025-11-24T16:00:10.000Z", SITE, "recovery", "2025-11-24T16:00:02.250Z", "2025-11-24T16:00:10.000Z",
+         2 / 3),
+    ]
+
+
+def test_an_unusable_database_is_a_store_error_before_any_thread_starts(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    path.write_text("not a database")
+    with pytest.raises(StoreError):
+        SqliteEventStore(path)
+    assert path.read_text() == "not a database"
+
+
+_WRITER = """
+import sys, time
+from domain.events import AlertTransition, Probe, TransitionKind
+from sinks.sqlite_sink import SqliteEventStore
+store = SqliteEventStore(sys.argv[1], flush_interval=0.05)
+store.append_transition(AlertTransition(0.0, "http://a.test/", TransitionKind.ALERT, 0.5, start=0.0))
+sequence, last = 0, -1
+deadline = time.monotonic() + 20
+while time.monotonic() < deadline:
+    for _ in range(500):
+        store.append_probe(Probe(1000.0 + sequence / 1000, "http://a.test/", True, 200, float(sequence)))
+        sequence += 1
+    if store.rows_written != last:
+        last = store.rows_written
+        print(last, flush=True)
+    time.sleep(0.002)
+"""
+
+
+def test_a_killed_writer_leaves_a_readable_database_with_every_committed_row(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(path)], cwd=REPO,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout is not None
+        reported = 0
+        deadline = time.monotonic() + 15
+        while reported < 20_000 and time.monotonic() < deadline:
+            line = writer.stdout.readline()
+            if not line:
+                break
+            reported = int(line)
+        assert reported >= 20_000, "the writer did not get going"
+        writer.send_signal(signal.SIGKILL)
+        rest, _ = writer.communicate(timeout=10)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait(5)
+    assert writer.returncode == -signal.SIGKILL
+    committed = max([reported, *map(int, rest.split())])
+    with sqlite3.connect(path) as reader:
+        assert reader.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        sequence = [int(v) for (v,) in reader.execute("SELECT responseTime FROM website_monitoring ORDER BY rowid")]
+        alerts = reader.execute("SELECT type FROM website_alerts").fetchall()
+    assert alerts == [("alert",)]
+    # Every row the writer saw committed is there, in order, with no gap and no half batch.
+    assert len(sequence) + 1 >= committed
+    assert sequence == list(range(len(sequence)))

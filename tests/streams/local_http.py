@@ -1,0 +1,150 @@
+"""A real HTTP server on 127.0.0.1 for probe tests: fixed routes, a health flag to flip, bounded in time.
+
+Routes (a query string is ignored): `/ok` 200, `/fail` 500, `/health` 200 or 503 as `healthy` says,
+`/hang` answers nothing until released (at most `hang_for` seconds), `/redirect/N` N hops then 200,
+`/loop` redirects to itself, `/huge` claims 1 GB and streams until the client goes, `/trickle` sends one
+byte every 50 ms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HUGE_CLAIMED = 1 << 30
+_HUGE_CHUNK = b"x" * 65536
+
+
+class LocalServer:
+    """`url(path)` of a running server; `healthy` flips `/health`; counters say what was served."""
+
+    def __init__(self, hang_for: float = 10.0) -> None:
+        self.healthy = True
+        self.hang_for = hang_for
+        self.release = threading.Event()
+        self.huge_bytes_sent = 0
+        self.requests = 0
+        self.client_ports: set[int] = set()  # one per connection the server accepted
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else a reused connection waits 40 ms for a delayed ACK
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                with server._lock:
+                    server.requests += 1
+                    server.client_ports.add(self.client_address[1])
+                path = self.path.split("?", 1)[0]  # a query string tells sites apart
+                if path == "/ok":
+                    self.answer(200, b"ok")
+                elif path == "/fail":
+                    self.answer(500, b"fail")
+                elif path == "/health":
+                    self.answer(200 if server.healthy else 503, b"health")
+                elif path == "/hang":
+                    server.release.wait(server.hang_for)
+                    self.answer(200, b"late")
+                elif path.startswith("/redirect/"):
+                    hops = int(path.rsplit("/", 1)[1])
+                    if hops:
+                        self.redirect(f"/redirect/{hops - 1}")
+                    else:
+                        self.answer(200, b"arrived")
+                elif path == "/loop":
+                    self.redirect("/loop")
+                elif path == "/huge":
+                    self.huge()
+                elif path == "/trickle":
+                    self.trickle()
+                else:
+                    self.answer(404, b"no such route")
+
+            def answer(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                try:
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    self.close_connection = True  # the client gave up (a timed-out probe)
+
+            def redirect(self, location: str) -> None:
+                self.send_response(302)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def huge(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Length", str(HUGE_CLAIMED))
+                self.end_headers()
+                deadline = time.monotonic() + 5.0
+                try:
+                    sent = 0
+                    while sent < HUGE_CLAIMED and time.monotonic() < deadline and not server.release.is_set():
+                        self.wfile.write(_HUGE_CHUNK)
+                        sent += len(_HUGE_CHUNK)
+                        with server._lock:
+                            server.huge_bytes_sent += len(_HUGE_CHUNK)
+                except OSError:
+                    pass  # the client hung up, as it should
+                self.close_connection = True
+
+            def trickle(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
+                try:
+                    for _ in range(200):
+                        if server.release.wait(0.05):
+                            break
+                        self.wfile.write(b"x")
+                        self.wfile.flush()
+                except OSError:
+                    pass
+                self.close_connection = True
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="local-http", daemon=True)
+
+    def url(self, path: str = "/ok") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> LocalServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.release.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5.0)
+
+
+@contextlib.contextmanager
+def local_server(hang_for: float = 10.0) -> Iterator[LocalServer]:
+    server = LocalServer(hang_for).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def refused_port() -> int:
+    """A port on 127.0.0.1 with nothing listening (bound, then closed)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

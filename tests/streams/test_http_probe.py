@@ -1,0 +1,131 @@
+"""The HTTP probe against a real server on 127.0.0.1: statuses, timeouts, refusals, redirects, huge bodies."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+import urllib3.exceptions
+
+from domain.events import ErrorKind
+from streams.http_probe import BODY_LIMIT, HttpProber, classify
+from tests.streams.local_http import HUGE_CLAIMED, LocalServer, local_server, refused_port
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    with local_server(hang_for=5.0) as running:
+        yield running
+
+
+@pytest.fixture
+def prober() -> Iterator[HttpProber]:
+    client = HttpProber()
+    yield client
+    client.close()
+
+
+def timed(prober: HttpProber, url: str, timeout: float) -> tuple[object, float]:
+    started = time.perf_counter()
+    outcome = prober.probe(url, timeout)
+    return outcome, time.perf_counter() - started
+
+
+def test_200_is_available_with_its_status_and_a_response_time(server: LocalServer, prober: HttpProber) -> None:
+    outcome = prober.probe(server.url("/ok"), 2.0)
+    assert (outcome.status, outcome.error, outcome.available) == (200, None, True)
+    assert outcome.response_time_ms is not None and 0 < outcome.response_time_ms < 2000
+
+
+def test_500_is_a_response_but_not_available(server: LocalServer, prober: HttpProber) -> None:
+    outcome = prober.probe(server.url("/fail"), 2.0)
+    assert (outcome.status, outcome.error, outcome.available) == (500, None, False)
+    assert outcome.response_time_ms is not None
+
+
+def test_keep_alive_reuses_one_connection_for_repeated_probes(server: LocalServer, prober: HttpProber) -> None:
+    ports_before = set(server.client_ports)
+    for _ in range(5):
+        assert prober.probe(server.url("/ok"), 2.0).status == 200
+    assert len(server.client_ports - ports_before) == 1
+
+
+def test_hanging_endpoint_times_out_within_about_the_timeout(server: LocalServer, prober: HttpProber) -> None:
+    outcome, took = timed(prober, server.url("/hang"), 0.3)
+    assert (outcome.status, outcome.response_time_ms, outcome.error) == (None, None, ErrorKind.TIMEOUT)  # type: ignore[attr-defined]
+    assert 0.25 <= took < 1.5  # the server would hang for 5 s
+
+
+def test_refused_port_is_a_connection_error() -> None:
+    client = HttpProber()
+    try:
+        outcome = client.probe(f"http://127.0.0.1:{refused_port()}/", 2.0)
+    finally:
+        client.close()
+    assert (outcome.status, outcome.response_time_ms, outcome.error) == (None, None, ErrorKind.CONNECTION)
+
+
+def test_redirect_chain_is_followed_to_the_final_status(server: LocalServer, prober: HttpProber) -> None:
+    requests_before = server.requests
+    outcome = prober.probe(server.url("/redirect/4"), 2.0)
+    assert (outcome.status, outcome.error) == (200, None)
+    assert server.requests - requests_before == 5
+
+
+def test_redirect_loop_gives_up_as_redirects(server: LocalServer, prober: HttpProber) -> None:
+    outcome = prober.probe(server.url("/loop"), 2.0)
+    assert (outcome.status, outcome.response_time_ms, outcome.error) == (None, None, ErrorKind.REDIRECTS)
+
+
+def test_huge_body_is_not_downloaded(server: LocalServer, prober: HttpProber) -> None:
+    outcome, took = timed(prober, server.url("/huge"), 5.0)
+    assert (outcome.status, outcome.error) == (200, None)  # type: ignore[attr-defined]
+    assert took < 1.0  # 1 GB at loopback speed would take seconds
+    # The server stops writing once the client hangs up; what it got out is socket buffers, not 1 GB.
+    deadline = time.monotonic() + 3.0
+    sent = -1
+    while time.monotonic() < deadline and sent != server.huge_bytes_sent:
+        sent = server.huge_bytes_sent
+        time.sleep(0.1)
+    assert BODY_LIMIT <= sent < HUGE_CLAIMED // 16
+
+
+def test_body_limit_bounds_what_is_read_from_a_huge_response(server: LocalServer) -> None:
+    client = HttpProber(body_limit=1024)
+    try:
+        response = client.session.get(server.url("/huge"), stream=True, timeout=2.0)
+        client._read_bounded(response, time.perf_counter() + 2.0)
+        assert response.raw.tell() == 1024
+        response.close()
+    finally:
+        client.close()
+
+
+def test_trickling_body_is_cut_at_the_timeout(server: LocalServer, prober: HttpProber) -> None:
+    outcome, took = timed(prober, server.url("/trickle"), 0.4)
+    assert (outcome.status, outcome.error) == (None, ErrorKind.TIMEOUT)  # type: ignore[attr-defined]
+    assert 0.35 <= took < 2.0  # the server would trickle for 10 s
+
+
+@pytest.mark.parametrize(("error", "kind"), [
+    (requests.TooManyRedirects("loop"), ErrorKind.REDIRECTS),
+    (requests.ConnectionError(urllib3.exceptions.NameResolutionError("h", None, socket.gaierror(-2, "x"))),  # type: ignore[arg-type]
+     ErrorKind.DNS),
+    (requests.exceptions.SSLError(ssl.SSLCertVerificationError("bad cert")), ErrorKind.TLS),
+    (requests.ConnectTimeout("connect timed out"), ErrorKind.TIMEOUT),
+    (requests.ReadTimeout("read timed out"), ErrorKind.TIMEOUT),
+    (requests.ConnectionError(ConnectionResetError(104, "reset")), ErrorKind.CONNECTION),
+    (requests.exceptions.ChunkedEncodingError("broken"), ErrorKind.CONNECTION),
+    (ValueError("not a network error"), ErrorKind.OTHER),
+])
+def test_classify_names_the_error_kind_from_the_exception_chain(error: BaseException, kind: ErrorKind) -> None:
+    assert classify(error) is kind
+
+
+def test_https_to_a_plain_http_port_is_a_tls_error(server: LocalServer, prober: HttpProber) -> None:
+    outcome = prober.probe(f"https://127.0.0.1:{server.port}/ok", 2.0)
+    assert (outcome.status, outcome.response_time_ms, outcome.error) == (None, None, ErrorKind.TLS)

@@ -1,0 +1,174 @@
+"""Site clocks and probes in virtual time, probing a real server on 127.0.0.1.
+
+With an immediate `io` scheduler the probe runs while virtual time stands still, so every probe's
+timestamp is its tick's exact due time; with a thread pool, a hanging site's ticks are skipped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+
+import pytest
+from reactivex.scheduler import EventLoopScheduler, ImmediateScheduler, ThreadPoolScheduler
+from reactivex.subject import BehaviorSubject
+from reactivex.testing import ReactiveTest, TestScheduler
+
+from app.monitor import wait_on_clock
+from domain.config import Config, SiteConfig
+from domain.events import ErrorKind, Probe
+from streams.http_probe import HttpProber
+from streams.probes import ConfigChange, TickCounters, diff_sites, probe_events, start_site_clock
+from tests.streams.local_http import LocalServer, local_server
+
+on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    with local_server(hang_for=3.0) as running:
+        yield running
+
+
+@pytest.fixture
+def prober() -> Iterator[HttpProber]:
+    client = HttpProber()
+    yield client
+    client.close()
+
+
+def by_host(messages: list[object]) -> dict[str, list[tuple[float, float, int | None]]]:
+    """Per host: (virtual time emitted, probe timestamp, status)."""
+    seen: dict[str, list[tuple[float, float, int | None]]] = defaultdict(list)
+    for message in messages:
+        time, notification = message.time, message.value  # type: ignore[attr-defined]
+        if notification.kind == "N":
+            p: Probe = notification.value
+            seen[p.host].append((time, p.timestamp, p.status))
+    return dict(seen)
+
+
+def test_each_probe_carries_its_ticks_exact_time_and_the_real_status(server: LocalServer,
+                                                                     prober: HttpProber) -> None:
+    ok, fail = server.url("/ok"), server.url("/fail")
+    config = Config((SiteConfig(ok, 1.0, 1.0), SiteConfig(fail, 2.5, 1.0)))
+    scheduler = TestScheduler()
+    configs = scheduler.create_hot_observable(on_next(201, config))
+    counters = TickCounters()
+    result = scheduler.start(
+        lambda: probe_events(configs, prober.probe, scheduler, ImmediateScheduler(), counters), disposed=206.2)
+    assert by_host(result.messages) == {
+        ok: [(t, t, 200) for t in (201.0, 202.0, 203.0, 204.0, 205.0, 206.0)],
+        fail: [(t, t, 500) for t in (201.0, 203.5, 206.0)],
+    }
+    probes = [m.value.value for m in result.messages]
+    assert all(p.response_time_ms is not None and p.response_time_ms > 0 for p in probes)
+    assert [p.available for p in probes if p.host == fail] == [False] * 3
+    assert (counters.ticks, counters.skipped) == (9, 0)
+    assert counters.lateness == [0.0] * 9
+
+
+def test_a_probe_still_in_flight_makes_its_site_skip_ticks_and_count_them(server: LocalServer,
+                                                                         prober: HttpProber) -> None:
+    site = SiteConfig(server.url("/hang"), 1.0, 0.3)
+    scheduler = TestScheduler()
+    io = ThreadPoolScheduler(max_workers=2)
+    counters = TickCounters()
+    emitted: list[Probe] = []
+    clock = start_site_clock(site, prober.probe, scheduler, io, counters, emitted.append)
+    scheduler.advance_to(5.5)  # ticks at 0..5 in virtual time, while the first probe hangs for real
+    assert (counters.ticks, counters.skipped) == (1, 5)
+    clock.dispose()
+    io.executor.shutdown(wait=True)  # the probe ends by its 0.3 s timeout
+    assert emitted == []  # its result waits for the clock
+    scheduler.advance_to(5.6)
+    assert emitted == [Probe(0.0, site.url, False, None, None, ErrorKind.TIMEOUT)]
+
+
+def test_diff_sites_tells_added_removed_and_retimed_by_url() -> None:
+    a, b, c, d = (SiteConfig(f"http://{n}.test/", 1.0, 1.0) for n in "abcd")
+    c_slower = SiteConfig(c.url, 2.0, 1.0)
+    b_shorter_timeout = SiteConfig(b.url, 1.0, 0.5)
+    change = diff_sites((a, b, c), (a, c_slower, d))
+    assert change == ConfigChange(added=(d.url,), removed=(b.url,), retimed=(c.url,))
+    assert diff_sites((a, b), (b_shorter_timeout, a)) == ConfigChange((), (), (b.url,))
+    assert change.summary() == "+1 site, -1, ~1 changed"
+
+
+def test_a_new_config_version_starts_stops_and_retimes_only_the_sites_that_changed(
+        server: LocalServer, prober: HttpProber) -> None:
+    a, b, c, d = (server.url(p) for p in ("/ok", "/fail", "/redirect/1", "/health"))
+    v1 = Config((SiteConfig(a, 1.0, 1.0), SiteConfig(b, 2.0, 1.0), SiteConfig(c, 1.0, 1.0)))
+    v2 = Config((SiteConfig(a, 1.0, 1.0), SiteConfig(c, 2.0, 1.0), SiteConfig(d, 1.0, 1.0)))
+    scheduler = TestScheduler()
+    configs = scheduler.create_hot_observable(on_next(201, v1), on_next(205.5, v2))
+    changes: list[ConfigChange] = []
+    result = scheduler.start(
+        lambda: probe_events(configs, prober.probe, scheduler, ImmediateScheduler(), TickCounters(),
+                             changes.append), disposed=210.2)
+    assert changes == [ConfigChange(added=(d,), removed=(b,), retimed=(c,))]
+    seen = by_host(result.messages)
+    assert [t for _, t, _ in seen[a]] == [201.0 + n for n in range(10)]  # undisturbed, same grid
+    assert [t for _, t, _ in seen[b]] == [201.0, 203.0, 205.0]
+    assert [t for _, t, _ in seen[c]] == [201.0, 202.0, 203.0, 204.0, 205.0, 205.5, 207.5, 209.5]
+    assert [t for _, t, _ in seen[d]] == [205.5 + n for n in range(5)]
+    assert {status for _, _, status in seen[c]} == {200}
+    assert all(at == t for host in seen.values() for at, t, _ in host)
+
+
+def test_when_the_config_stream_completes_the_clocks_stop_but_the_stream_stays_open(
+        server: LocalServer, prober: HttpProber) -> None:
+    config = Config((SiteConfig(server.url("/ok"), 1.0, 1.0),))
+    scheduler = TestScheduler()
+    configs = scheduler.create_hot_observable(on_next(201, config), on_completed(203.2))
+    result = scheduler.start(
+        lambda: probe_events(configs, prober.probe, scheduler, ImmediateScheduler(), TickCounters()),
+        disposed=210)
+    assert [(m.time, m.value.kind) for m in result.messages] == [(201, "N"), (202, "N"), (203, "N")]
+
+
+def test_on_a_real_clock_results_arrive_one_at_a_time_on_the_clock_and_a_hanging_site_delays_no_other(
+        server: LocalServer, prober: HttpProber) -> None:
+    fast = [SiteConfig(f"{server.url('/ok')}?site={i}", 0.1, 1.0) for i in range(8)]
+    hanging = SiteConfig(server.url("/hang"), 0.2, 1.0)
+    configs = BehaviorSubject(Config((hanging, *fast)))
+    clock, io = EventLoopScheduler(), ThreadPoolScheduler(max_workers=16)
+    counters = TickCounters()
+    received: list[Probe] = []
+    threads: set[str] = set()
+    lock = threading.Lock()
+    active = overlaps = 0
+
+    def on_probe(p: Probe) -> None:
+        nonlocal active, overlaps
+        with lock:
+            active += 1
+            overlaps += active > 1
+        threads.add(threading.current_thread().name)
+        time.sleep(0.001)  # widens the window in which a second on_next would overlap
+        received.append(p)
+        with lock:
+            active -= 1
+
+    subscription = probe_events(configs, prober.probe, clock, io, counters).subscribe(on_probe)
+    time.sleep(1.25)
+    configs.on_completed()  # the clocks stop; probes in flight still arrive
+    io.executor.shutdown(wait=True)
+    assert wait_on_clock(clock, timeout=5.0)
+    subscription.dispose()
+    clock.dispose()
+
+    assert overlaps == 0
+    assert len(threads) == 1 and not threads & {threading.current_thread().name}
+    assert not any(name.startswith("ThreadPoolExecutor") for name in threads)
+    for site in fast:
+        times = [p.timestamp for p in received if p.host == site.url]
+        assert len(times) >= 10, f"{site.url} got {len(times)} probes in 1.25 s at 0.1 s"
+        steps = [(b - a) / 0.1 for a, b in itertools.pairwise(times)]
+        assert all(abs(step - round(step)) < 1e-4 and round(step) >= 1 for step in steps)  # on the grid
+    hung = [p for p in received if p.host == hanging.url]
+    assert hung and {p.error for p in hung} == {ErrorKind.TIMEOUT}
+    assert counters.skipped >= 4  # the hanging site's ticks at 0.2, 0.4, 0.6, 0.8 s
