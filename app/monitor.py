@@ -163,11 +163,13 @@ class Monitor:
         raise error
 
 
-def wait_on_clock(clock: abc.SchedulerBase, timeout: float) -> bool:
-    """Block until everything already queued on `clock` has run (a real, threaded clock)."""
+def wait_on_clock(clock: abc.SchedulerBase, timeout: float, action: Callable[[], None] | None = None) -> bool:
+    """Block until everything already queued on `clock` has run (a real, threaded clock), then `action` on it."""
     done = threading.Event()
 
     def signal_done(_: abc.SchedulerBase, __: object = None) -> None:
+        if action is not None:
+            action()
         done.set()
 
     clock.schedule(signal_done)

@@ -74,6 +74,9 @@ def run_monitoring(config: Config, db_path: str, silent: bool = False, metrics_p
     reloads.dispose()
     purger.dispose()
     watch.dispose()
+    # Stop the site clocks on the clock thread, between two ticks, so no tick hands a probe
+    # to the pool after it has been shut down.
+    wait_on_clock(clock, timeout=5.0, action=monitor.configs.on_completed)
     monitor.stop(drain)
     clock.dispose()
     prober.close()

@@ -70,6 +70,11 @@ def open_store(path: str | Path) -> sqlite3.Connection:
             connection.close()
             raise StoreError(f"{path}: schema version {version} is newer than this monitoringApp "
                              f"understands ({SCHEMA_VERSION})")
+        foreign = _foreign_tables(connection)
+        if foreign:
+            connection.close()
+            raise StoreError(f"{path}: is another application's database (tables {', '.join(foreign)}), "
+                             "not a monitoringApp one")
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
         connection.executescript(f"BEGIN; {_SCHEMA} {_missing_columns(connection)} "
@@ -77,6 +82,14 @@ def open_store(path: str | Path) -> sqlite3.Connection:
     except sqlite3.DatabaseError as error:
         raise StoreError(f"{path}: cannot use as a monitoringApp database: {error}") from None
     return connection
+
+
+def _foreign_tables(connection: sqlite3.Connection) -> list[str]:
+    """The tables of a database that holds tables but none of ours; empty for ours or a new file."""
+    tables = [row[0] for row in connection.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    ours = {"website_monitoring", "website_alerts"}
+    return [] if not tables or ours & set(tables) else tables[:5]
 
 
 def _missing_columns(connection: sqlite3.Connection) -> str:

@@ -130,3 +130,15 @@ def test_a_database_made_by_the_seed_app_gains_the_error_kind_column_and_keeps_i
     assert stored == [("2019-05-06 12:00:00.123456", "http://a/", 1, 200, 12.0, None),
                       ("1970-01-01T00:00:01.000Z", "http://a/", 0, None, None, "dns")]
     assert probe_from_row(stored[0]).timestamp == 1557144000.123456  # the seed's text still reads back
+
+
+def test_another_applications_database_is_refused_and_left_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    other = sqlite3.connect(path)
+    other.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+    other.commit()
+    other.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=r"another application's database \(tables invoices\)"):
+        open_store(path)
+    assert path.read_bytes() == before
