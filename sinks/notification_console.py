@@ -14,6 +14,8 @@ from sinks.console import _GREEN, _RED, Console, percent
 from sinks.table import format_table
 
 ALERT_HEADER = ("time", "host", "type", "start", "end", "duration", "availability")
+# The widths every row has anyway, so that rows after an empty history line up with the header too.
+_TYPICAL = (iso_utc(0), "host", TransitionKind.RECOVERY.value, iso_utc(0), iso_utc(0), "duration", "availability")
 _RIGHT = (False, False, False, False, False, True, True)
 
 
@@ -32,7 +34,7 @@ class AlertLog:
         self.console = console
         self.following = following
         self.rows_shown = 0
-        self._widest = list(ALERT_HEADER)  # the widest cell of each column so far
+        self._widest = list(_TYPICAL)  # the widest cell of each column so far
         self._started = False
 
     def show(self, batch: Sequence[AlertTransition]) -> None:
