@@ -7,6 +7,7 @@ line in the same columns, as wide as the widest cell seen so far.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from domain.events import AlertTransition, TransitionKind
 from domain.timefmt import format_duration, iso_utc
@@ -19,10 +20,15 @@ _TYPICAL = (iso_utc(0), "host", TransitionKind.RECOVERY.value, iso_utc(0), iso_u
 _RIGHT = (False, False, False, False, False, True, True)
 
 
+# A row repeats its times (an alert starts when it is raised, a recovery ends when it is made and starts
+# at its alert's time): remembering the last few halves the formatting of a long history.
+_iso = lru_cache(maxsize=1024)(iso_utc)
+
+
 def alert_cells(transition: AlertTransition) -> list[str]:
     end = transition.end
-    return [iso_utc(transition.timestamp), transition.host, transition.kind.value, iso_utc(transition.start),
-            "-" if end is None else iso_utc(end),
+    return [_iso(transition.timestamp), transition.host, transition.kind.value, _iso(transition.start),
+            "-" if end is None else _iso(end),
             "-" if end is None else format_duration(end - transition.start),
             percent(transition.availability)]
 
@@ -39,8 +45,7 @@ class AlertLog:
 
     def show(self, batch: Sequence[AlertTransition]) -> None:
         cells = [alert_cells(transition) for transition in batch]
-        for row in cells:
-            self._widest = [max(w, c, key=len) for w, c in zip(self._widest, row, strict=True)]
+        self._widest = [max([widest, *(row[i] for row in cells)], key=len) for i, widest in enumerate(self._widest)]
         # The widest row sets the widths; it is laid out with the others and dropped.
         header, _, *lines = format_table(ALERT_HEADER, [self._widest, *cells], _RIGHT)
         painted = [self._paint(line, transition) for line, transition in zip(lines, batch, strict=True)]

@@ -10,7 +10,7 @@ from pathlib import Path
 from domain.events import AlertTransition, TransitionKind
 from store.schema import alert_row, open_store
 from tests.app.local_site import REPO, App
-from tests.app.readers_session import readers_session
+from tests.app.readers_session import Exited, readers_session
 
 T0 = 1_795_000_000.0
 A, B = "http://a.test/", "http://b.test/"
@@ -19,7 +19,7 @@ A, B = "http://a.test/", "http://b.test/"
 def test_a_silent_monitor_prints_nothing_and_stops_cleanly_on_sigterm() -> None:
     session = readers_session()
     assert [app.lines for app in session.monitors] == [[], []]
-    assert session.exits["monitor"] == session.exits["monitor"].__class__(0, "")
+    assert session.exits["monitor"] == Exited(0, "")
 
 
 def test_notification_mode_shows_each_row_within_2s_of_its_commit() -> None:
@@ -44,8 +44,8 @@ def test_both_readers_wait_for_the_database_and_survive_the_monitor_being_killed
     reports_after = [text for arrived, text in session.printer.lines
                      if arrived > session.restarted_at + 2 and text.startswith(session.site)]
     assert len(reports_after) >= 2
-    assert session.exits["notify"] == session.exits["notify"].__class__(0, "")
-    assert session.exits["printer"] == session.exits["printer"].__class__(0, "")
+    assert session.exits["notify"] == Exited(0, "")
+    assert session.exits["printer"] == Exited(0, "")
 
 
 def _stored(db: Path, *transitions: AlertTransition) -> None:
