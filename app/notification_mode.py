@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sqlite3
 import sys
@@ -72,14 +73,20 @@ def run_until_stopped(stream: Observable[T], on_next: Callable[[T], None], clock
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    def deliver(item: T) -> None:
+        try:
+            on_next(item)
+        except BrokenPipeError:  # the reader of our output has gone (`-a | head`): nothing left to do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            stop.set()
+
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    subscription = stream.subscribe(on_next, on_error)
+    subscription = stream.subscribe(deliver, on_error)
     while not stop.wait(0.5):
         pass
     subscription.dispose()
     clock.dispose()
     if failures:
         raise failures[0]
-    sys.stdout.flush()
     return 0

@@ -104,8 +104,11 @@ class LogFollower(Generic[T]):
                 self._poll()
             except sqlite3.OperationalError as error:
                 # Locked, busy, or not yet set up by the monitor: the next poll tries again.
-                if "no such table" in str(error):
+                text = str(error)
+                if "no such table" in text:
                     self._say(f"waiting for {self.path} to hold monitoringApp's tables")
+                elif "locked" not in text and "busy" not in text:
+                    self._say(f"cannot read {self.path} yet ({text}); retrying")
             except sqlite3.DatabaseError as error:
                 self._close_connection()
                 self.done = True
