@@ -1,11 +1,92 @@
-"""`-a`: placeholder until the mode lands."""
+"""`-a`: the stored history of alerts and recoveries as a table, then each new one as monitors append it."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import sqlite3
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import TypeVar
+
+from reactivex import Observable
+from reactivex.scheduler import EventLoopScheduler
+
+from domain.events import AlertTransition
+from domain.timefmt import epoch_seconds, parse_duration, parse_iso
+from sinks.console import Console
+from sinks.notification_console import AlertLog
+from streams.stored_log import alert_history, alerts_after
+from streams.stored_tail import LogFeed, follow_log
+
+T = TypeVar("T")
 
 
 def run_notifications(args: argparse.Namespace) -> int:
+    clock = EventLoopScheduler()
+    since = since_time(args.since, epoch_seconds(clock.now))
+    console = Console()
+    path = Path(args.database)
+    site: str | None = args.site
+
+    def history(connection: sqlite3.Connection) -> tuple[AlertTransition, ...]:
+        return alert_history(connection, since, site)
+
+    def after(connection: sqlite3.Connection, rowid: int) -> tuple[AlertTransition, ...]:
+        return alerts_after(connection, rowid, site)
+
+    log = AlertLog(console, f"-- following {path} for new alerts and recoveries; Ctrl-C to stop --")
+    batches = follow_log(LogFeed("website_alerts", history, after), path, clock, notice=console.info)
+    return run_until_stopped(batches, log.show, clock)
+
+
+def since_time(text: str | None, now: float) -> float | None:
+    """`--since`: an age (`2h`, `30m`) before `now`, or an ISO date or date-time (UTC unless a zone is given)."""
     from app.cli import UsageError
 
-    raise UsageError("-a is not available yet")
+    if text is None:
+        return None
+    try:
+        return now - parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        return parse_iso(text)
+    except ValueError:
+        raise UsageError(f"--since: must be an age such as 2h or an ISO date such as 2026-11-24T12:00, "
+                         f"got {text!r}") from None
+
+
+def run_until_stopped(stream: Observable[T], on_next: Callable[[T], None], clock: EventLoopScheduler) -> int:
+    """Run a reader's `stream` into `on_next` until SIGINT or SIGTERM (exit 0) or a store error (raised)."""
+    stop = threading.Event()
+    failures: list[Exception] = []
+
+    def on_error(error: Exception) -> None:
+        failures.append(error)
+        stop.set()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    def deliver(item: T) -> None:
+        try:
+            on_next(item)
+        except BrokenPipeError:  # the reader of our output has gone (`-a | head`): nothing left to do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    subscription = stream.subscribe(deliver, on_error)
+    while not stop.wait(0.5):
+        pass
+    subscription.dispose()
+    clock.dispose()
+    if failures:
+        raise failures[0]
+    return 0

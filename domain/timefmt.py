@@ -25,6 +25,12 @@ def iso_utc(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
 
 
+def whole_millis(seconds: float) -> float:
+    """`seconds` at the store's resolution, so that `parse_iso(iso_utc(t)) == whole_millis(t)`:
+    an event judged live and the same event read back from the store are the same number."""
+    return round(seconds * 1000) / 1000
+
+
 def parse_iso(text: str) -> float:
     """Seconds since the epoch of an ISO-8601 date or date-time; no zone means UTC."""
     moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))

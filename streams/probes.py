@@ -20,7 +20,7 @@ from reactivex.disposable import CompositeDisposable, Disposable
 
 from domain.config import Config, SiteConfig
 from domain.events import Probe
-from domain.timefmt import epoch_seconds
+from domain.timefmt import epoch_seconds, whole_millis
 from streams.http_probe import ProbeOutcome
 from streams.ticks import fixed_rate_ticks
 
@@ -85,7 +85,8 @@ def start_site_clock(
         nonlocal in_flight
         try:
             outcome = probe(site.url, site.timeout)
-            result = Probe(due, site.url, outcome.available, outcome.status,
+            # Stamped at the store's resolution, so readers of the store (-p) see what the monitor judged.
+            result = Probe(whole_millis(due), site.url, outcome.available, outcome.status,
                            outcome.response_time_ms, outcome.error)
 
             def deliver(_: abc.SchedulerBase, __: object = None) -> None:

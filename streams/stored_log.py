@@ -28,3 +28,44 @@ def last_transitions(connection: sqlite3.Connection) -> dict[str, AlertTransitio
         "ORDER BY b.timestamp DESC, b.rowid DESC LIMIT 1)"
     )
     return {transition.host: transition for transition in map(alert_from_row, rows)}
+
+
+def alert_history(connection: sqlite3.Connection, since: float | None = None,
+                  host: str | None = None) -> tuple[AlertTransition, ...]:
+    """Stored alerts and recoveries, oldest first: from `since` on and of `host` only, when given.
+
+    With `host`, the (host, timestamp) index gives the rows already in order.
+    """
+    conditions, parameters = [], []
+    if host is not None:
+        conditions.append("host = ?")
+        parameters.append(host)
+    if since is not None:
+        conditions.append("timestamp >= ?")
+        parameters.append(iso_utc(since))
+    where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+    rows = connection.execute(
+        f"SELECT {ALERT_COLUMNS} FROM website_alerts {where}ORDER BY timestamp, rowid", parameters)
+    return tuple(map(alert_from_row, rows))
+
+
+def alerts_after(connection: sqlite3.Connection, rowid: int,
+                 host: str | None = None) -> tuple[AlertTransition, ...]:
+    """Alerts and recoveries stored after row `rowid`, in the order they were appended (of `host` only, if given)."""
+    if host is None:
+        rows = connection.execute(
+            f"SELECT {ALERT_COLUMNS} FROM website_alerts WHERE rowid > ? ORDER BY rowid", (rowid,))
+    else:
+        rows = connection.execute(
+            f"SELECT {ALERT_COLUMNS} FROM website_alerts WHERE rowid > ? AND host = ? ORDER BY rowid",
+            (rowid, host))
+    return tuple(map(alert_from_row, rows))
+
+
+def probes_after(connection: sqlite3.Connection, rowid: int,
+                 hosts: set[str] | None = None) -> tuple[Probe, ...]:
+    """Probes stored after row `rowid`, in the order they were appended (of `hosts` only, if given)."""
+    rows = connection.execute(
+        f"SELECT {PROBE_COLUMNS} FROM website_monitoring WHERE rowid > ? ORDER BY rowid", (rowid,))
+    probes = (probe_from_row(row) for row in rows)
+    return tuple(p for p in probes if hosts is None or p.host in hosts)

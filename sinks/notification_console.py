@@ -1,0 +1,61 @@
+"""Alert transitions on the console as one table: batches of stored alerts and recoveries in, aligned lines out.
+
+The first batch (the history) is printed with the header; each later row is one
+line in the same columns, as wide as the widest cell seen so far.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+from domain.events import AlertTransition, TransitionKind
+from domain.timefmt import format_duration, iso_utc
+from sinks.console import _GREEN, _RED, Console, percent
+from sinks.table import format_table
+
+ALERT_HEADER = ("time", "host", "type", "start", "end", "duration", "availability")
+# The widths every row has anyway, so that rows after an empty history line up with the header too.
+_TYPICAL = (iso_utc(0), "host", TransitionKind.RECOVERY.value, iso_utc(0), iso_utc(0), "duration", "availability")
+_RIGHT = (False, False, False, False, False, True, True)
+
+
+# A row repeats its times (an alert starts when it is raised, a recovery ends when it is made and starts
+# at its alert's time): remembering the last few halves the formatting of a long history.
+_iso = lru_cache(maxsize=1024)(iso_utc)
+
+
+def alert_cells(transition: AlertTransition) -> list[str]:
+    end = transition.end
+    return [_iso(transition.timestamp), transition.host, transition.kind.value, _iso(transition.start),
+            "-" if end is None else _iso(end),
+            "-" if end is None else format_duration(end - transition.start),
+            percent(transition.availability)]
+
+
+class AlertLog:
+    """Prints the history of alerts and recoveries, then each new one, to `console`."""
+
+    def __init__(self, console: Console, following: str) -> None:
+        self.console = console
+        self.following = following
+        self.rows_shown = 0
+        self._widest = list(_TYPICAL)  # the widest cell of each column so far
+        self._started = False
+
+    def show(self, batch: Sequence[AlertTransition]) -> None:
+        cells = [alert_cells(transition) for transition in batch]
+        self._widest = [max([widest, *(row[i] for row in cells)], key=len) for i, widest in enumerate(self._widest)]
+        # The widest row sets the widths; it is laid out with the others and dropped.
+        header, _, *lines = format_table(ALERT_HEADER, [self._widest, *cells], _RIGHT)
+        painted = [self._paint(line, transition) for line, transition in zip(lines, batch, strict=True)]
+        if not self._started:
+            self._started = True
+            empty = [] if batch else ["(no alerts or recoveries yet)"]
+            self.console.write([header, *painted, *empty, self.following])
+        elif painted:
+            self.console.write(painted)
+        self.rows_shown += len(batch)
+
+    def _paint(self, line: str, transition: AlertTransition) -> str:
+        return self.console.paint(line, _RED if transition.kind is TransitionKind.ALERT else _GREEN)

@@ -1,0 +1,134 @@
+"""One real multi-process session, shared by the -a and -p tests (it costs ~12 s, so it runs once).
+
+A silent monitor watches a local site; `-a` and `-p` follow the same database,
+both started before it exists. The site goes down (an alert), the monitor is
+killed with SIGKILL and restarted, the site comes back (a recovery, written by
+the new monitor), then the monitor stops with SIGTERM. A thread polls the
+database on its own to see when each alert row is committed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import json
+import shutil
+import signal
+import sqlite3
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from domain.events import AlertTransition
+from store.schema import ALERT_COLUMNS, alert_from_row, connect
+from tests.app.local_site import App, health_server, silence, wait_until
+
+
+@dataclass
+class Exited:
+    status: int
+    stderr: str
+
+
+@dataclass
+class ReadersSession:
+    db: Path
+    site: str
+    notify: App
+    printer: App
+    monitors: list[App]
+    exits: dict[str, Exited] = field(default_factory=dict)
+    alert_rows: list[AlertTransition] = field(default_factory=list)
+    committed_at: list[float] = field(default_factory=list)  # monotonic time each alert row was first seen
+    restarted_at: float = 0.0
+    last_probe_commit: float = 0.0  # epoch seconds
+
+
+class CommitWatcher:
+    """Polls `db` every 5 ms and notes when each alert row first appears."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.rows: list[AlertTransition] = []
+        self.seen_at: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        connection: sqlite3.Connection | None = None
+        while not self._stop.wait(0.005):
+            try:
+                if connection is None:
+                    if not self.db.exists():
+                        continue
+                    connection = connect(self.db, readonly=True, timeout=0.05)
+                rows = connection.execute(
+                    f"SELECT {ALERT_COLUMNS} FROM website_alerts WHERE rowid > ? ORDER BY rowid",
+                    (len(self.rows),)).fetchall()
+            except sqlite3.OperationalError:
+                continue
+            now = time.monotonic()
+            for row in rows:
+                self.rows.append(alert_from_row(row))
+                self.seen_at.append(now)
+        if connection is not None:
+            connection.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def _is_report_with_checks(text: str) -> bool:
+    return text.startswith("http://127.0.0.1:")
+
+
+@functools.cache
+def readers_session() -> ReadersSession:
+    workdir = Path(tempfile.mkdtemp(prefix="readers-"))
+    atexit.register(shutil.rmtree, workdir, True)
+    db = workdir / "m.db"
+    with health_server() as server:
+        config = workdir / "config.json"
+        config.write_text(json.dumps({
+            "websites": [{"URL": server.url, "checkInterval": 0.5, "timeout": 1}],
+            "alertWindow": 3, "reports": [{"every": 1, "windows": [5]}]}))
+        monitor_args = ("-m", "--silent", "-c", str(config), "-db", str(db))
+        notify = App("-a", "-db", str(db))
+        printer = App("-p", "-c", str(config), "-db", str(db))
+        session = ReadersSession(db, server.url, notify, printer, [])
+        watcher = CommitWatcher(db)
+        try:
+            notify.wait_for_line(lambda t: t.startswith("waiting for"), timeout=10)
+            printer.wait_for_line(lambda t: t.startswith("waiting for"), timeout=10)
+            session.monitors.append(App(*monitor_args))
+            printer.wait_for_line(_is_report_with_checks, timeout=10)
+            server.healthy = False
+            wait_until(lambda: watcher.rows, timeout=10)
+            notify.wait_for_line(lambda t: " alert " in t, timeout=5)
+            silence(session.monitors[0].process)
+            session.restarted_at = time.monotonic()
+            session.monitors.append(App(*monitor_args))
+            server.healthy = True
+            wait_until(lambda: len(watcher.rows) >= 2, timeout=15)
+            notify.wait_for_line(lambda t: " recovery " in t, timeout=5)
+            status, stderr = session.monitors[1].stop(signal.SIGTERM)
+            session.exits["monitor"] = Exited(status, stderr)
+            session.last_probe_commit = time.time()
+            # Let -p make reports after the last commit, so they are over rows that are all stored.
+            start = len(printer.lines)
+            wait_until(lambda: sum(t.startswith("== past") for _, t in printer.lines[start:]) >= 3, timeout=6)
+            time.sleep(0.1)  # the table lines after the last title
+        finally:
+            watcher.stop()
+            for name, app in (("notify", notify), ("printer", printer)):
+                status, stderr = app.stop(signal.SIGINT)
+                session.exits[name] = Exited(status, stderr)
+            for app in session.monitors:
+                app.stop(signal.SIGKILL)
+    session.alert_rows = watcher.rows
+    session.committed_at = watcher.seen_at
+    return session
