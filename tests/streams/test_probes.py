@@ -166,7 +166,8 @@ def test_on_a_real_clock_results_arrive_one_at_a_time_on_the_clock_and_a_hanging
     assert not any(name.startswith("ThreadPoolExecutor") for name in threads)
     for site in fast:
         times = [p.timestamp for p in received if p.host == site.url]
-        assert len(times) >= 10, f"{site.url} got {len(times)} probes in 1.25 s at 0.1 s"
+        # 12 are due; blocked behind the 1 s hang a site would get 2 or 3. The margin is for a loaded machine.
+        assert len(times) >= 6, f"{site.url} got {len(times)} probes in 1.25 s at 0.1 s"
         steps = [(b - a) / 0.1 for a, b in itertools.pairwise(times)]
         assert all(abs(step - round(step)) < 1e-4 and round(step) >= 1 for step in steps)  # on the grid
     hung = [p for p in received if p.host == hanging.url]
