@@ -55,24 +55,26 @@ def load_past(db_path: str | Path, config: Config, now: float) -> StoredPast:
     return StoredPast(probes, transitions)
 
 
-def report_requests(specs: tuple[ReportSpec, ...], clock: abc.SchedulerBase) -> Observable[ReportRequest]:
-    """One `ReportRequest` per tick of each report cadence."""
+def report_requests(config: Config, clock: abc.SchedulerBase) -> Observable[ReportRequest]:
+    """One `ReportRequest` for the config's sites per tick of each of its report cadences."""
+    hosts = frozenset(site.url for site in config.sites)
 
     def requests_of(spec: ReportSpec) -> Observable[ReportRequest]:
         def request(now: float) -> ReportRequest:
-            return ReportRequest(now, spec.windows)
+            return ReportRequest(now, spec.windows, hosts)
 
         return fixed_rate_ticks(spec.every, clock, first_after=spec.every).pipe(ops.map(request))
 
-    return reactivex.merge(*(requests_of(spec) for spec in specs))
+    return reactivex.merge(*(requests_of(spec) for spec in config.reports))
 
 
 def _alert_policy(config: Config) -> AlertPolicy:
     return config.alert
 
 
-def _report_specs(config: Config) -> tuple[ReportSpec, ...]:
-    return config.reports
+def _reporting(config: Config) -> tuple[tuple[ReportSpec, ...], frozenset[str]]:
+    """What report requests depend on: a reload that changes neither keeps the report clocks."""
+    return config.reports, frozenset(site.url for site in config.sites)
 
 
 class Monitor:
@@ -108,12 +110,11 @@ class Monitor:
         self.transitions = probes.pipe(alert_transitions(policies, past.transitions, past.probes))
         spans = tuple(w for spec in config.reports for w in spec.windows)
 
-        def requests_for(specs: tuple[ReportSpec, ...]) -> Observable[ReportRequest]:
-            return report_requests(specs, clock)
+        def requests_for(latest: Config) -> Observable[ReportRequest]:
+            return report_requests(latest, clock)
 
-        report_specs: Observable[tuple[ReportSpec, ...]] = self.configs.pipe(
-            ops.map(_report_specs), ops.distinct_until_changed())
-        requests: Observable[ReportRequest] = report_specs.pipe(ops.map(requests_for), ops.switch_latest())
+        reporting: Observable[Config] = self.configs.pipe(ops.distinct_until_changed(_reporting))
+        requests: Observable[ReportRequest] = reporting.pipe(ops.map(requests_for), ops.switch_latest())
         self.reports = probes.pipe(window_reports(requests, spans, past.probes))
         self._subscriptions = CompositeDisposable()
 

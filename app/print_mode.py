@@ -74,7 +74,7 @@ def stored_reports(
 
     # Shared so that the store is polled before the report operator hears of the request:
     # window_reports subscribes its probes (and so the tail and its wake) before its requests.
-    requests: Observable[ReportRequest] = report_requests(config.reports, clock).pipe(ops.share())
+    requests: Observable[ReportRequest] = report_requests(config, clock).pipe(ops.share())
     batches = follow_log(LogFeed("website_monitoring", history, after), path, clock, poll_interval,
                          wake=requests, notice=notice)
     probes: Observable[Probe] = batches.pipe(ops.flat_map(_each_now))

@@ -97,7 +97,12 @@ class Report:
 
 @dataclass(frozen=True, slots=True)
 class ReportRequest:
-    """Asks the report operator for one report per span in `spans`, as of `now`."""
+    """Asks the report operator for one report per span in `spans`, as of `now`.
+
+    With `hosts`, the reports cover those sites only and the others' windows are
+    dropped (a site removed from the config leaves the reports at once).
+    """
 
     now: float
     spans: tuple[float, ...]
+    hosts: frozenset[str] | None = None

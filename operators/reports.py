@@ -36,6 +36,9 @@ class SiteWindows:
 
     def report(self, request: ReportRequest) -> list[Report]:
         self.ensure_spans(request.spans)
+        if request.hosts is not None:
+            for gone in self.by_host.keys() - request.hosts:
+                del self.by_host[gone]
         reports = []
         for span in request.spans:
             rows = [window_stats(host, window, span, request.now) for host, window in self.by_host.items()]

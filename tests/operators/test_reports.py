@@ -67,3 +67,18 @@ def test_history_fills_the_first_report_after_a_restart() -> None:
             row(A, 60.0, 210, 3, 2, (5.0, 6.0, 7.0), ((200, 2), (503, 1)), since_failure=15.0),
         ))),
     ]
+
+
+def test_a_site_left_out_of_the_requests_hosts_leaves_the_reports_at_once() -> None:
+    scheduler = TestScheduler()
+    probes = scheduler.create_hot_observable(
+        on_next(210, Probe(210, A, True, 200, 1.0)),
+        on_next(211, Probe(211, B, True, 200, 2.0)),
+    )
+    requests = scheduler.create_hot_observable(
+        on_next(215, ReportRequest(215, (60.0,), frozenset({A, B}))),
+        on_next(220, ReportRequest(220, (60.0,), frozenset({A}))),      # B removed by a reload
+        on_next(225, ReportRequest(225, (60.0,), frozenset({A, B}))),   # and added back: it starts afresh
+    )
+    result = scheduler.start(lambda: probes.pipe(window_reports(requests, (60.0,))))
+    assert [tuple(r.host for r in m.value.value.rows) for m in result.messages] == [(A, B), (A,), (A,)]
