@@ -97,12 +97,22 @@ def parse_config(text: str, source: str = "config.json") -> Config:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ConfigError(
-            f"{source}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}"
-        ) from None
+        raise ConfigError(_json_problem(source, error)) from None
     except RecursionError:
         raise ConfigError(f"{source}: invalid JSON: nested too deeply") from None
     return _Validator(source).config(document)
+
+
+def _json_problem(source: str, error: json.JSONDecodeError) -> str:
+    """`file:line:column: invalid JSON: ...`; a trailing comma (the seed's own example has one) is named as such."""
+    text, position = error.doc, error.pos
+    before = text[:position].rstrip()
+    if position < len(text) and text[position] in "]}" and before.endswith(","):
+        comma = len(before) - 1
+        line = text.count("\n", 0, comma) + 1
+        column = comma - text.rfind("\n", 0, comma)
+        return f"{source}:{line}:{column}: invalid JSON: trailing comma before '{text[position]}' (remove it)"
+    return f"{source}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}"
 
 
 class _Validator:

@@ -76,8 +76,16 @@ GOOD = doc()
 
 CASES = [
     # the config file
-    Case("json-line-and-column", CHECK, 'config.json:3:25: invalid JSON: Expecting property name',
+    Case("json-line-and-column", CHECK, "config.json:3:13: invalid JSON: Expecting value",
+         '{\n  "websites": [\n    {"URL": http://a/}\n  ]\n}'),
+    Case("json-trailing-comma-in-object", CHECK,
+         "config.json:3:24: invalid JSON: trailing comma before '}' (remove it)",
          '{\n  "websites": [\n    {"URL": "http://a/",}\n  ]\n}'),
+    # The seed's own example, verbatim: its trailing comma after the last site.
+    Case("json-seed-example-trailing-comma", CHECK,
+         "config.json:9:2: invalid JSON: trailing comma before ']' (remove it)",
+         '{\n"websites": [\n{\n"URL": "http://via.ecp.fr",\n"checkInterval": 3.5\n},\n{\n"URL":"http://my.ecp.fr"\n},\n],\n'
+         '"defaultCheckInterval": 3\n}\n'),
     Case("json-truncated", MONITOR, "config.json:1:", '{"websites": ['),
     Case("json-nested-too-deeply", CHECK, "invalid JSON: nested too deeply", "[" * 100_000),
     Case("not-utf8", CHECK, "not UTF-8 text (byte 14)", b'{"websites": "\xff\xfe"}'),
@@ -222,7 +230,8 @@ def test_unreadable_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 SUBPROCESS_CASES = [c for c in CASES if c.id in {
-    "json-line-and-column", "unknown-flag", "db-not-sqlite", "purge-db-missing", "two-modes"}]
+    "json-line-and-column", "json-seed-example-trailing-comma", "unknown-flag", "db-not-sqlite",
+    "purge-db-missing", "two-modes"}]
 
 
 @pytest.mark.parametrize("case", SUBPROCESS_CASES, ids=[c.id for c in SUBPROCESS_CASES])
