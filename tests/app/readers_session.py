@@ -23,7 +23,8 @@ from pathlib import Path
 
 from domain.events import AlertTransition
 from store.schema import ALERT_COLUMNS, alert_from_row, connect
-from tests.app.local_site import App, health_server, silence, wait_until
+from tests.local_http import local_server
+from tests.processes import App, wait_until
 
 
 @dataclass
@@ -91,15 +92,16 @@ def readers_session() -> ReadersSession:
     workdir = Path(tempfile.mkdtemp(prefix="readers-"))
     atexit.register(shutil.rmtree, workdir, True)
     db = workdir / "m.db"
-    with health_server() as server:
+    with local_server() as server:
+        site = server.url("/health")
         config = workdir / "config.json"
         config.write_text(json.dumps({
-            "websites": [{"URL": server.url, "checkInterval": 0.5, "timeout": 1}],
+            "websites": [{"URL": site, "checkInterval": 0.5, "timeout": 1}],
             "alertWindow": 3, "reports": [{"every": 1, "windows": [5]}]}))
         monitor_args = ("-m", "--silent", "-c", str(config), "-db", str(db))
         notify = App("-a", "-db", str(db))
         printer = App("-p", "-c", str(config), "-db", str(db))
-        session = ReadersSession(db, server.url, notify, printer, [])
+        session = ReadersSession(db, site, notify, printer, [])
         watcher = CommitWatcher(db)
         try:
             notify.wait_for_line(lambda t: t.startswith("waiting for"), timeout=10)
@@ -107,20 +109,21 @@ def readers_session() -> ReadersSession:
             session.monitors.append(App(*monitor_args))
             printer.wait_for_line(_is_report_with_checks, timeout=10)
             server.healthy = False
-            wait_until(lambda: watcher.rows, timeout=10)
+            wait_until(lambda: watcher.rows, timeout=10, what="the alert row")
             notify.wait_for_line(lambda t: " alert " in t, timeout=5)
-            silence(session.monitors[0].process)
+            session.monitors[0].kill()
             session.restarted_at = time.monotonic()
             session.monitors.append(App(*monitor_args))
             server.healthy = True
-            wait_until(lambda: len(watcher.rows) >= 2, timeout=15)
+            wait_until(lambda: len(watcher.rows) >= 2, timeout=15, what="the recovery row")
             notify.wait_for_line(lambda t: " recovery " in t, timeout=5)
             status, stderr = session.monitors[1].stop(signal.SIGTERM)
             session.exits["monitor"] = Exited(status, stderr)
             session.last_probe_commit = time.time()
             # Let -p make reports after the last commit, so they are over rows that are all stored.
             start = len(printer.lines)
-            wait_until(lambda: sum(t.startswith("== past") for _, t in printer.lines[start:]) >= 3, timeout=6)
+            wait_until(lambda: sum(t.startswith("== past") for _, t in printer.lines[start:]) >= 3, timeout=6,
+                       what="3 reports after the last commit")
             time.sleep(0.1)  # the table lines after the last title
         finally:
             watcher.stop()

@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +19,8 @@ import pytest
 from app.cli import main
 from domain.events import Probe
 from store.schema import open_store, probe_row
+from tests.processes import run_app
 
-REPO = Path(__file__).resolve().parents[2]
 SITE = "http://127.0.0.1:9/"
 
 
@@ -238,8 +236,7 @@ SUBPROCESS_CASES = [c for c in CASES if c.id in {
 def test_bad_input_in_a_real_process_prints_one_line_and_no_traceback(case: Case, tmp_path: Path) -> None:
     argv = prepare(case, tmp_path)
     before = snapshot(tmp_path)
-    result = subprocess.run([sys.executable, str(REPO / "monitoringApp.py"), *argv], capture_output=True,
-                            text=True, timeout=20, cwd=tmp_path)
+    result = run_app(*argv, timeout=20, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and case.message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""

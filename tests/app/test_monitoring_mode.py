@@ -8,26 +8,15 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import pytest
 
 from domain.timefmt import parse_iso
 from store.schema import open_store
-from tests.streams.local_http import LocalServer, local_server
+from tests.local_http import LocalServer
+from tests.processes import App, run_app, wait_until
 
-REPO = Path(__file__).resolve().parents[2]
 INTERVAL = 0.5
-
-
-@pytest.fixture
-def server() -> Iterator[LocalServer]:
-    with local_server() as running:
-        yield running
 
 
 def write_config(path: Path, url: str) -> Path:
@@ -39,32 +28,8 @@ def write_config(path: Path, url: str) -> Path:
     return path
 
 
-class MonitorProcess:
-    """`./monitoringApp.py -m` running; output goes to files so a full pipe can never block it."""
-
-    def __init__(self, tmp_path: Path, config: Path, db: Path, name: str) -> None:
-        self.out, self.err = tmp_path / f"{name}.out", tmp_path / f"{name}.err"
-        with self.out.open("w") as out, self.err.open("w") as err:
-            self.process = subprocess.Popen(
-                [sys.executable, "monitoringApp.py", "-m", "-c", str(config), "-db", str(db)],
-                cwd=REPO, stdout=out, stderr=err)
-
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
-            pytest.fail("monitor did not stop within 10 s of SIGTERM")
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(5)
-
-    def output(self) -> list[str]:
-        return self.out.read_text().splitlines()
+def monitor(config: Path, db: Path) -> App:
+    return App("-m", "-c", str(config), "-db", str(db))
 
 
 def rows(db: Path, query: str) -> list[tuple[object, ...]]:
@@ -76,17 +41,6 @@ def rows(db: Path, query: str) -> list[tuple[object, ...]]:
             return reader.execute(query).fetchall()
     except sqlite3.OperationalError:
         return []
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str, monitor: MonitorProcess) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if monitor.process.poll() is not None:
-            pytest.fail(f"monitor exited ({monitor.process.returncode}) waiting for {what}: "
-                        f"{monitor.err.read_text()}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"no {what} within {timeout} s")
-        time.sleep(0.05)
 
 
 def probe_count(db: Path) -> int:
@@ -102,16 +56,17 @@ def alert_rows(db: Path) -> list[tuple[object, ...]]:
 def test_site_goes_down_and_comes_back_alert_and_recovery_stored_and_printed(tmp_path: Path,
                                                                            server: LocalServer) -> None:
     url, db = server.url("/health"), tmp_path / "m.db"
-    monitor = MonitorProcess(tmp_path, write_config(tmp_path / "c.json", url), db, "run")
+    app = monitor(write_config(tmp_path / "c.json", url), db)
     try:
-        wait_until(lambda: probe_count(db) >= 3, 8, "probe rows", monitor)
+        wait_until(lambda: probe_count(db) >= 3, 8, "probe rows", alive=app)
         server.healthy = False
-        wait_until(lambda: len(alert_rows(db)) == 1, 6, "alert row", monitor)
+        wait_until(lambda: len(alert_rows(db)) == 1, 6, "alert row", alive=app)
         server.healthy = True
-        wait_until(lambda: len(alert_rows(db)) == 2, 8, "recovery row", monitor)
-        assert monitor.stop() == 0
+        wait_until(lambda: len(alert_rows(db)) == 2, 8, "recovery row", alive=app)
+        status, errors = app.stop(signal.SIGTERM)
+        assert status == 0
     finally:
-        monitor.kill()
+        app.kill()
 
     (alert, recovery) = alert_rows(db)
     assert alert[1:3] == (url, "alert") and recovery[1:3] == (url, "recovery")
@@ -127,7 +82,7 @@ def test_site_goes_down_and_comes_back_alert_and_recovery_stored_and_printed(tmp
     assert all(abs((t - times[0]) / INTERVAL - round((t - times[0]) / INTERVAL)) < 0.004 for t in times)
     assert all(isinstance(rt, float) and rt >= 0 for *_, rt in probes)  # 200 and 503 are both responses
 
-    output = monitor.output()
+    output = app.output()
     down = [line for line in output if line.startswith(f"Website {url} is down.")]
     back = [line for line in output if line.startswith(f"Website {url} recovered.")]
     assert down == [f"Website {url} is down. availability={float(alert[5]) * 100:.1f}%, time={alert[0]}"]  # type: ignore[arg-type]
@@ -138,7 +93,7 @@ def test_site_goes_down_and_comes_back_alert_and_recovery_stored_and_printed(tmp
     assert any(line.startswith(url) for line in output)  # a report row for the site
     assert not any("\033[" in line for line in output)  # piped: no colour
     assert output[-1].startswith("stopped: ")
-    assert monitor.err.read_text() == ""
+    assert errors == ""
 
 
 def test_restart_during_an_outage_keeps_the_alert_and_emits_the_recovery(tmp_path: Path,
@@ -146,22 +101,22 @@ def test_restart_during_an_outage_keeps_the_alert_and_emits_the_recovery(tmp_pat
     url, db = server.url("/health"), tmp_path / "m.db"
     config = write_config(tmp_path / "c.json", url)
     server.healthy = False
-    first = MonitorProcess(tmp_path, config, db, "first")
+    first = monitor(config, db)
     try:
-        wait_until(lambda: len(alert_rows(db)) == 1, 8, "alert row", first)
-        assert first.stop() == 0
+        wait_until(lambda: len(alert_rows(db)) == 1, 8, "alert row", alive=first)
+        assert first.stop(signal.SIGTERM)[0] == 0
     finally:
         first.kill()
     stored_before = probe_count(db)
 
-    second = MonitorProcess(tmp_path, config, db, "second")
+    second = monitor(config, db)
     try:
         # Still down: a monitor that forgot the alert would raise it again on its first probe.
-        wait_until(lambda: probe_count(db) >= stored_before + 4, 8, "probes after restart", second)
+        wait_until(lambda: probe_count(db) >= stored_before + 4, 8, "probes after restart", alive=second)
         assert [row[2] for row in alert_rows(db)] == ["alert"]
         server.healthy = True
-        wait_until(lambda: len(alert_rows(db)) == 2, 8, "recovery row", second)
-        assert second.stop() == 0
+        wait_until(lambda: len(alert_rows(db)) == 2, 8, "recovery row", alive=second)
+        assert second.stop(signal.SIGTERM)[0] == 0
     finally:
         second.kill()
 
@@ -180,8 +135,7 @@ def test_a_bad_config_exits_2_with_one_line_and_leaves_the_database_untouched(tm
     before = db.read_bytes()
     config = tmp_path / "bad.json"
     config.write_text(json.dumps({"websites": [{"URL": "http://127.0.0.1:9/", "checkInterval": -1}]}))
-    done = subprocess.run([sys.executable, "monitoringApp.py", "-m", "-c", str(config), "-db", str(db)],
-                          cwd=REPO, capture_output=True, text=True, timeout=30)
+    done = run_app("-m", "-c", str(config), "-db", str(db), timeout=30)
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr == (f"monitoringApp: error: {config}: websites[0].checkInterval: "
@@ -194,8 +148,7 @@ def test_a_file_that_is_not_a_database_exits_2_and_is_left_as_it_was(tmp_path: P
     db = tmp_path / "notes.txt"
     db.write_text("my notes\n" * 100)
     config = write_config(tmp_path / "c.json", "http://127.0.0.1:9/")
-    done = subprocess.run([sys.executable, "monitoringApp.py", "-m", "-c", str(config), "-db", str(db)],
-                          cwd=REPO, capture_output=True, text=True, timeout=30)
+    done = run_app("-m", "-c", str(config), "-db", str(db), timeout=30)
     assert done.returncode == 2
     assert len(done.stderr.splitlines()) == 1
     assert done.stderr.startswith(f"monitoringApp: error: {db}: ")
@@ -208,17 +161,16 @@ def test_sigterm_lets_a_probe_in_flight_end_by_its_timeout_and_stores_it(tmp_pat
     url, db = server.url("/hang"), tmp_path / "m.db"
     config = tmp_path / "c.json"
     config.write_text(json.dumps({"websites": [{"URL": url, "checkInterval": 5, "timeout": 1.5}]}))
-    monitor = MonitorProcess(tmp_path, config, db, "hang")
+    app = monitor(config, db)
     try:
-        wait_until(lambda: monitor.out.exists() and monitor.out.read_text().startswith("monitoring "), 8,
-                   "start-up line", monitor)
+        app.wait_for_line(lambda text: text.startswith("monitoring "), 8)
         time.sleep(0.3)  # the first tick's probe is now hanging
         asked = time.monotonic()
-        assert monitor.stop() == 0
+        assert app.stop(signal.SIGTERM)[0] == 0
         took = time.monotonic() - asked
     finally:
-        monitor.kill()
+        app.kill()
     assert 0.5 < took < 3.0  # waited for the probe, and no longer than its timeout allows
     assert rows(db, "SELECT available, status, responseTime, errorKind FROM website_monitoring") == [
         (0, None, None, "timeout")]
-    assert monitor.output()[-1] == "stopped: 1 checks, 0 skipped ticks"
+    assert app.output()[-1] == "stopped: 1 checks, 0 skipped ticks"

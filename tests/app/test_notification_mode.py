@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from domain.events import AlertTransition, TransitionKind
 from store.schema import alert_row, open_store
-from tests.app.local_site import REPO, App
 from tests.app.readers_session import Exited, readers_session
+from tests.processes import App, run_app
 
 T0 = 1_795_000_000.0
 A, B = "http://a.test/", "http://b.test/"
@@ -77,8 +75,7 @@ def test_history_is_oldest_first_filtered_by_site_and_since_and_ctrl_c_exits_0(t
 
 def test_a_bad_since_is_one_line_and_exit_2_and_creates_no_database(tmp_path: Path) -> None:
     db = tmp_path / "m.db"
-    result = subprocess.run([sys.executable, str(REPO / "monitoringApp.py"), "-a", "-db", str(db),
-                             "--since", "yesterday"], cwd=REPO, capture_output=True, text=True, timeout=20)
+    result = run_app("-a", "-db", str(db), "--since", "yesterday", timeout=20)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr == ("monitoringApp: error: --since: must be an age such as 2h or an ISO date "
                              "such as 2026-11-24T12:00, got 'yesterday'\n")
@@ -88,8 +85,7 @@ def test_a_bad_since_is_one_line_and_exit_2_and_creates_no_database(tmp_path: Pa
 def test_a_file_that_is_not_a_database_is_one_line_and_exit_2_untouched(tmp_path: Path) -> None:
     db = tmp_path / "notes.txt"
     db.write_text("not a database\n" * 300)
-    result = subprocess.run([sys.executable, str(REPO / "monitoringApp.py"), "-a", "-db", str(db)],
-                            cwd=REPO, capture_output=True, text=True, timeout=20)
+    result = run_app("-a", "-db", str(db), timeout=20)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr == (f"monitoringApp: error: {db}: cannot use as a monitoringApp database: "
                              "file is not a database\n")

@@ -19,19 +19,20 @@ from sinks.console import report_lines
 from sinks.sqlite_sink import SqliteEventStore
 from store.schema import PROBE_COLUMNS, connect, probe_from_row
 from streams.http_probe import HttpProber, ProbeOutcome
-from tests.app.local_site import HealthServer, health_server, wait_until
 from tests.app.readers_session import readers_session
+from tests.local_http import LocalServer
+from tests.processes import wait_until
 
 # A start with microseconds, as a real clock gives, and a check interval that never lands on a report time.
 START = datetime(2026, 11, 25, 9, 0, 0, 123457, tzinfo=UTC)
 
 
-def run_monitor(server: HealthServer, db: Path, clock: HistoricalScheduler, seconds: int,
+def run_monitor(server: LocalServer, db: Path, clock: HistoricalScheduler, seconds: int,
                 print_reports: list[Report] | None = None, down: range = range(0)) -> list[Report]:
     """Run a monitor (restored from `db`) for `seconds` of virtual time; its reports. With `print_reports`,
     a print-only reader of `db` runs alongside on the same clock and its reports go there."""
     config = parse_config(json.dumps({
-        "websites": [{"URL": server.url, "checkInterval": 0.37, "timeout": 2}],
+        "websites": [{"URL": server.url("/health"), "checkInterval": 0.37, "timeout": 2}],
         "alertWindow": 3, "reports": [{"every": 1, "windows": [5, 3600]}]}))
     store = SqliteEventStore(db, flush_interval=0.005)
     prober = HttpProber(pool_size=1)
@@ -65,13 +66,13 @@ def run_monitor(server: HealthServer, db: Path, clock: HistoricalScheduler, seco
     return reports
 
 
-def test_print_mode_reports_equal_the_monitors_after_a_restart_and_while_following(tmp_path: Path) -> None:
+def test_print_mode_reports_equal_the_monitors_after_a_restart_and_while_following(tmp_path: Path,
+                                                                                   server: LocalServer) -> None:
     db = tmp_path / "m.db"
     clock = HistoricalScheduler(START)
-    with health_server() as server:
-        run_monitor(server, db, clock, 12, down=range(6, 9))  # the past a restart replays
-        printed: list[Report] = []
-        monitored = run_monitor(server, db, clock, 16, printed, down=range(3, 8))
+    run_monitor(server, db, clock, 12, down=range(6, 9))  # the past a restart replays
+    printed: list[Report] = []
+    monitored = run_monitor(server, db, clock, 16, printed, down=range(3, 8))
     assert len(monitored) == 2 * 16
     assert printed == monitored
     assert [report_lines(r) for r in printed] == [report_lines(r) for r in monitored]
@@ -82,13 +83,12 @@ def test_print_mode_reports_equal_the_monitors_after_a_restart_and_while_followi
     assert any(r.rows[0].current_downtime for r in printed)
 
 
-def test_print_mode_counts_a_probe_committed_just_before_the_report(tmp_path: Path) -> None:
+def test_print_mode_counts_a_probe_committed_just_before_the_report(tmp_path: Path, server: LocalServer) -> None:
     # The report polls the store before it is made, not only at the 0.25 s poll ticks.
     db = tmp_path / "m.db"
     clock = HistoricalScheduler(START)
-    with health_server() as server:
-        printed: list[Report] = []
-        monitored = run_monitor(server, db, clock, 3, printed)
+    printed: list[Report] = []
+    monitored = run_monitor(server, db, clock, 3, printed)
     assert [r.rows[0].checks for r in printed if r.span == 5] == [3, 6, 9]
     assert printed == monitored
 

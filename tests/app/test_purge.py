@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,8 +17,9 @@ from domain.config import Config, SiteConfig
 from domain.events import AlertTransition, Probe, TransitionKind
 from domain.timefmt import iso_utc
 from store.schema import alert_row, open_store, probe_row
+from tests.local_http import LocalServer
+from tests.processes import App, run_app, wait_until
 
-REPO = Path(__file__).resolve().parents[2]
 A, B = "http://a.test/", "http://b.test/"
 DAY = 86400.0
 
@@ -114,55 +111,24 @@ def utc(seconds: float) -> datetime:
 # ---- a purge while a real monitor writes ---------------------------------------------------------------
 
 
-class _Ok(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def server() -> Iterator[str]:
-    import threading
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
-
-
 def test_purge_while_a_monitor_writes_both_succeed_and_the_monitor_keeps_writing(tmp_path: Path,
-                                                                                 server: str) -> None:
-    db, cfg = tmp_path / "m.db", tmp_path / "config.json"
+                                                                                 server: LocalServer) -> None:
+    db, cfg, url = tmp_path / "m.db", tmp_path / "config.json", server.url("/ok")
     old = 60_000
-    make_db(db, ages(time.time(), [30.0] * old, server))
-    cfg.write_text(f'{{"websites": [{{"URL": "{server}", "checkInterval": 0.05}}], '
+    make_db(db, ages(time.time(), [30.0] * old, url))
+    cfg.write_text(f'{{"websites": [{{"URL": "{url}", "checkInterval": 0.05}}], '
                    '"reports": [{"every": 60, "windows": [60]}]}')
-    app = [sys.executable, str(REPO / "monitoringApp.py")]
-    monitor = subprocess.Popen([*app, "-m", "--silent", "-c", str(cfg), "-db", str(db)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    monitor = App("-m", "--silent", "-c", str(cfg), "-db", str(db))
     try:
-        deadline = time.monotonic() + 8
-        while count(db) < old + 20 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert count(db) >= old + 20, "the monitor never wrote"
-        purge = subprocess.run([*app, "--purge", "--before", "1d", "-db", str(db)], capture_output=True,
-                               text=True, timeout=30)
+        wait_until(lambda: count(db) >= old + 20, 8, "the monitor's first rows (it never wrote)", alive=monitor)
+        purge = run_app("--purge", "--before", "1d", "-db", str(db), timeout=30)
         assert (purge.returncode, purge.stderr) == (0, "")
         assert purge.stdout.startswith(f"deleted {old} probe row(s) older than")
         written = count(db)
-        deadline = time.monotonic() + 8
-        while count(db) < written + 20 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert count(db) >= written + 20, "the monitor stopped writing after the purge"
-        assert monitor.poll() is None
+        wait_until(lambda: count(db) >= written + 20, 8, "rows after the purge (the monitor stopped writing)",
+                   alive=monitor)
+        assert monitor.running()
     finally:
-        monitor.send_signal(signal.SIGINT)
-        _, errors = monitor.communicate(timeout=10)
-    assert (monitor.returncode, errors) == (0, ""), "the monitor saw a database error during the purge"
+        status, errors = monitor.stop(signal.SIGINT, timeout=10)
+    assert (status, errors) == (0, ""), "the monitor saw a database error during the purge"
     assert count(db, where=f"timestamp < '{iso_utc(time.time() - DAY)}'") == 0

@@ -7,15 +7,8 @@ import json
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import pytest
 from reactivex.scheduler import ImmediateScheduler
 from reactivex.testing import TestScheduler
 
@@ -26,8 +19,9 @@ from domain.timefmt import parse_iso
 from sinks.console import Console
 from sinks.sqlite_sink import SqliteEventStore
 from streams.http_probe import ProbeOutcome
+from tests.local_http import LocalServer
+from tests.processes import App, wait_until
 
-REPO = Path(__file__).resolve().parents[2]
 A, B, C, D = (f"http://{name}.test/" for name in "abcd")
 
 
@@ -90,40 +84,9 @@ def test_reloaded_alert_threshold_applies_from_the_next_probe(tmp_path: Path) ->
 # ---- a real monitor process -------------------------------------------------------------------------------
 
 
-class _Ok(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-
-
 def write_sites(path: Path, *urls: str) -> None:
     path.write_text(json.dumps({"websites": [{"URL": u, "checkInterval": 0.2} for u in urls],
                                 "reports": [{"every": 60, "windows": [60]}]}))
-
-
-def wait_for(predicate: object, what: str, deadline: float = 8.0) -> None:
-    assert callable(predicate)
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def count_rows(db: Path, host: str) -> int:
@@ -139,56 +102,37 @@ def count_rows(db: Path, host: str) -> int:
         connection.close()
 
 
-class Lines:
-    """A process's output read on a thread, so a test can wait for a line with a deadline."""
-
-    def __init__(self, stream: io.TextIOBase) -> None:
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _read(self, stream: io.TextIOBase) -> None:
-        for line in stream:
-            self.lines.append(line.rstrip("\n"))
-
-    def has(self, text: str) -> bool:
-        return any(text in line for line in self.lines)
-
-
 def test_running_monitor_reloads_edits_and_renames_and_survives_an_invalid_edit(
-        tmp_path: Path, server: str) -> None:
-    keep, drop, new = f"{server}/keep", f"{server}/drop", f"{server}/new"
+        tmp_path: Path, server: LocalServer) -> None:
+    keep, drop, new = (server.url(f"/ok?{name}") for name in ("keep", "drop", "new"))
     cfg, db = tmp_path / "config.json", tmp_path / "m.db"
     write_sites(cfg, keep, drop)
-    process = subprocess.Popen([sys.executable, str(REPO / "monitoringApp.py"), "-m", "-c", str(cfg),
-                                "-db", str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert process.stdout is not None and process.stderr is not None
-    out, err = Lines(process.stdout), Lines(process.stderr)  # type: ignore[arg-type]
+    app = App("-m", "-c", str(cfg), "-db", str(db))
     try:
-        wait_for(lambda: count_rows(db, drop) > 0, "first probe rows")
+        wait_until(lambda: count_rows(db, drop) > 0, 8, "first probe rows", alive=app)
 
         temp = tmp_path / "config.json.tmp"  # an editor's save: write aside, rename over
         write_sites(temp, keep, new)
         os.replace(temp, cfg)
-        wait_for(lambda: out.has("config reloaded: +1 site, -1, ~0 changed"), "the reload line", 4)
-        wait_for(lambda: count_rows(db, new) >= 3, "the added site's rows")
+        app.wait_for_line(lambda text: "config reloaded: +1 site, -1, ~0 changed" in text, 4)
+        wait_until(lambda: count_rows(db, new) >= 3, 8, "the added site's rows", alive=app)
         dropped = count_rows(db, drop)
 
         cfg.write_text('{"websites": [{"URL": "no-scheme.test"}]}')  # edited in place, invalid
-        wait_for(lambda: err.has("config rejected:"), "the rejection", 4)
+        wait_until(lambda: "config rejected:" in app.stderr(), 4, "the rejection", alive=app)
         before = count_rows(db, new)
-        wait_for(lambda: count_rows(db, new) >= before + 5, "monitoring going on after the rejection")
+        wait_until(lambda: count_rows(db, new) >= before + 5, 8, "monitoring going on after the rejection",
+                   alive=app)
         assert count_rows(db, drop) == dropped, "the removed site was probed after its removal"
 
         write_sites(cfg, keep)  # in place, then SIGHUP
-        process.send_signal(signal.SIGHUP)
-        wait_for(lambda: out.has("config reloaded: +0 site, -1, ~0 changed"), "the SIGHUP reload", 4)
-        assert process.poll() is None, "the monitor exited during reloads"
+        app.process.send_signal(signal.SIGHUP)
+        app.wait_for_line(lambda text: "config reloaded: +0 site, -1, ~0 changed" in text, 4)
+        assert app.running(), "the monitor exited during reloads"
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
-    rejected = [line for line in err.lines if "config rejected" in line]
+        status, errors = app.stop(signal.SIGINT, timeout=10)
+    rejected = [line for line in errors.splitlines() if "config rejected" in line]
     assert rejected == [f'config rejected: {cfg}: websites[0].URL: needs a scheme, http:// or https://, '
                         f'got "no-scheme.test"']
-    assert process.returncode == 0
-    assert "Traceback" not in "\n".join(err.lines)
+    assert status == 0
+    assert "Traceback" not in errors

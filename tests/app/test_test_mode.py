@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,8 +12,8 @@ import pytest
 from app.cli import main
 from app.test_mode import run_test_mode
 from testmode.scenarios import SCENARIOS, alert
+from tests.processes import run_app
 
-ENTRY = Path(__file__).resolve().parents[2] / "monitoringApp.py"
 SEED = next(s for s in SCENARIOS if s.name.startswith("2 "))
 
 
@@ -24,8 +22,7 @@ def args(keep_db: bool = False) -> argparse.Namespace:
 
 
 def test_dash_t_passes_every_scenario_prints_the_table_and_removes_test_db(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, str(ENTRY), "-t"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=60)
+    done = run_app("-t", timeout=60, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("scenario ")

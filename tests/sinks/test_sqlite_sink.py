@@ -7,7 +7,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,24 +14,14 @@ import pytest
 from domain.events import AlertTransition, ErrorKind, Probe, TransitionKind
 from sinks.sqlite_sink import SqliteEventStore
 from store.schema import StoreError
+from tests.processes import REPO, wait_until
 
-REPO = Path(__file__).resolve().parents[2]
 SITE = "http://site.test/"
 
 
 def count(path: Path, table: str) -> int:
     with sqlite3.connect(path) as reader:
         return int(reader.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-
-
-def wait_for(condition: Callable[[], bool], timeout: float) -> float:
-    """Seconds until `condition` held; fails after `timeout`."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(0.02)
-    return time.monotonic() - started
 
 
 def test_probe_rows_are_committed_in_one_batch_within_the_flush_interval(tmp_path: Path) -> None:
@@ -43,7 +32,7 @@ def test_probe_rows_are_committed_in_one_batch_within_the_flush_interval(tmp_pat
         for i in range(50):
             store.append_probe(Probe(1000.0 + i, SITE, True, 200, 1.5))
         assert count(path, "website_monitoring") == 0  # not yet: batched
-        wait_for(lambda: count(path, "website_monitoring") == 50, timeout=3.0)
+        wait_until(lambda: count(path, "website_monitoring") == 50, timeout=3.0, what="the batch", step=0.02)
         assert 0.5 <= time.monotonic() - started <= 1.8
         assert (store.commits, store.rows_written) == (1, 50)
     finally:
@@ -56,8 +45,9 @@ def test_an_alert_row_is_committed_at_once_with_the_probes_before_it(tmp_path: P
     try:
         store.append_probe(Probe(1000.0, SITE, False, 500, 2.0))
         store.append_transition(AlertTransition(1000.0, SITE, TransitionKind.ALERT, 0.5, start=1000.0))
-        took = wait_for(lambda: count(path, "website_alerts") == 1, timeout=3.0)
-        assert took < 0.5
+        appended = time.monotonic()
+        wait_until(lambda: count(path, "website_alerts") == 1, timeout=3.0, what="the alert row", step=0.02)
+        assert time.monotonic() - appended < 0.5
         assert count(path, "website_monitoring") == 1
     finally:
         store.close()

@@ -13,20 +13,13 @@ import urllib3.exceptions
 
 from domain.events import ErrorKind
 from streams.http_probe import BODY_LIMIT, HttpProber, classify
-from tests.streams.local_http import HUGE_CLAIMED, LocalServer, local_server, refused_port
+from tests.local_http import HUGE_CLAIMED, LocalServer, local_server, refused_port
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LocalServer]:
     with local_server(hang_for=5.0) as running:
         yield running
-
-
-@pytest.fixture
-def prober() -> Iterator[HttpProber]:
-    client = HttpProber()
-    yield client
-    client.close()
 
 
 def timed(prober: HttpProber, url: str, timeout: float) -> tuple[object, float]:

@@ -22,7 +22,7 @@ from domain.config import Config, SiteConfig
 from domain.events import ErrorKind, Probe
 from streams.http_probe import HttpProber
 from streams.probes import ConfigChange, TickCounters, diff_sites, probe_events, start_site_clock
-from tests.streams.local_http import LocalServer, local_server
+from tests.local_http import LocalServer, local_server
 
 on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
 
@@ -31,13 +31,6 @@ on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
 def server() -> Iterator[LocalServer]:
     with local_server(hang_for=3.0) as running:
         yield running
-
-
-@pytest.fixture
-def prober() -> Iterator[HttpProber]:
-    client = HttpProber()
-    yield client
-    client.close()
 
 
 def by_host(messages: list[object]) -> dict[str, list[tuple[float, float, int | None]]]:

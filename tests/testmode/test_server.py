@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from domain.events import ErrorKind
 from streams.http_probe import HttpProber, ProbeOutcome
 from testmode.schedule import FAILING_503, HEALTHY, REFUSED, SLOW, SLOW_TIMEOUT, flapping
 from testmode.server import ScenarioServer
-
-
-@pytest.fixture
-def prober() -> Iterator[HttpProber]:
-    client = HttpProber()
-    yield client
-    client.close()
 
 
 def seen(outcome: ProbeOutcome) -> int | ErrorKind | None:

@@ -1,9 +1,9 @@
-"""A real HTTP server on 127.0.0.1 for probe tests: fixed routes, a health flag to flip, bounded in time.
+"""The one real HTTP server on 127.0.0.1 for every test: fixed routes, a health flag to flip, bounded in time.
 
-Routes (a query string is ignored): `/ok` 200, `/fail` 500, `/health` 200 or 503 as `healthy` says,
-`/hang` answers nothing until released (at most `hang_for` seconds), `/redirect/N` N hops then 200,
-`/loop` redirects to itself, `/huge` claims 1 GB and streams until the client goes, `/trickle` sends one
-byte every 50 ms.
+Routes (a query string is ignored, so `/ok?a` and `/ok?b` are two sites on one server): `/ok` 200,
+`/fail` 500, `/health` 200 or 503 as `healthy` says, `/hang` answers nothing until released (at most
+`hang_for` seconds), `/redirect/N` N hops then 200, `/loop` redirects to itself, `/huge` claims 1 GB and
+streams until the client goes, `/trickle` sends one byte every 50 ms; any other path 404.
 """
 
 from __future__ import annotations

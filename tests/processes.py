@@ -1,0 +1,123 @@
+"""The one way tests run `./monitoringApp.py` as a real process, and the one bounded wait.
+
+`App(*args)` keeps running with its output read on threads (a full pipe can never block it); `run_app(*args,
+timeout=...)` runs to its exit; `wait_until(condition, timeout)` polls until `condition()` is truthy.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, TypeVar
+
+REPO = Path(__file__).resolve().parents[1]
+ENTRY = REPO / "monitoringApp.py"
+
+T = TypeVar("T")
+
+
+class App:
+    """`./monitoringApp.py *args` run from the repo root; stdout lines kept with their arrival time, stderr kept."""
+
+    def __init__(self, *args: str) -> None:
+        self.args = args
+        self.process = subprocess.Popen(
+            [sys.executable, str(ENTRY), *args], cwd=REPO,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        assert self.process.stdout is not None and self.process.stderr is not None
+        self.lines: list[tuple[float, str]] = []  # (time.monotonic() it arrived, text)
+        self._stderr: list[str] = []
+        self._readers = [threading.Thread(target=self._read_stdout, args=(self.process.stdout,), daemon=True),
+                         threading.Thread(target=self._read_stderr, args=(self.process.stderr,), daemon=True)]
+        for reader in self._readers:
+            reader.start()
+
+    def _read_stdout(self, stdout: IO[str]) -> None:
+        for line in stdout:
+            self.lines.append((time.monotonic(), line.rstrip("\n")))
+
+    def _read_stderr(self, stderr: IO[str]) -> None:
+        for line in stderr:
+            self._stderr.append(line)
+
+    def output(self) -> list[str]:
+        """The stdout lines so far."""
+        return [text for _, text in self.lines]
+
+    def text(self) -> str:
+        return "\n".join(self.output())
+
+    def stderr(self) -> str:
+        """Everything written to stderr so far."""
+        return "".join(self._stderr)
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def wait_for_line(self, matches: Callable[[str], bool], timeout: float, start: int = 0) -> tuple[float, str]:
+        """(arrival time, text) of the first line from `start` on that `matches`; AssertionError after `timeout`
+        seconds, or as soon as the process has exited without printing one."""
+        def first_match() -> tuple[float, str] | None:
+            return next(((arrived, text) for arrived, text in self.lines[start:] if matches(text)), None)
+
+        return wait_until(first_match, timeout, "a matching line", alive=self)
+
+    def stop(self, signum: int = signal.SIGINT, timeout: float = 10.0) -> tuple[int, str]:
+        """Send `signum`, wait up to `timeout` seconds for the exit (then SIGKILL); (exit status, stderr)."""
+        if self.running():
+            self.process.send_signal(signum)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        self._join_readers()
+        return self.process.returncode, self.stderr()
+
+    def kill(self) -> None:
+        """SIGKILL at once, as a crash would; nothing if it has exited already."""
+        if self.running():
+            self.process.kill()
+        self.process.wait(5)
+
+    def _join_readers(self) -> None:
+        for reader in self._readers:
+            reader.join(timeout=5)
+
+    def describe(self) -> str:
+        return (f"monitoringApp.py {' '.join(self.args)} (exit status {self.process.poll()})\n"
+                f"stdout:\n{self.text()}\nstderr:\n{self.stderr()}")
+
+
+def run_app(*args: str, timeout: float, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    """`./monitoringApp.py *args` run in `cwd` to its exit, output captured; TimeoutExpired after `timeout` s."""
+    return subprocess.run([sys.executable, str(ENTRY), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def wait_until(condition: Callable[[], T | None], timeout: float, what: str = "the condition", *,
+               step: float = 0.05, alive: App | None = None) -> T:
+    """The first truthy value of `condition()`, polled every `step` seconds. AssertionError naming `what`
+    after `timeout` seconds, or as soon as `alive` (an app the condition depends on) has exited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if alive is not None and not alive.running():
+            alive._join_readers()  # its last output may still be in the pipe
+            value = condition()
+            if value:
+                return value
+            raise AssertionError(f"exited while waiting for {what}: {alive.describe()}")
+        if time.monotonic() >= deadline:
+            detail = f"; {alive.describe()}" if alive is not None else ""
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}{detail}")
+        time.sleep(step)
