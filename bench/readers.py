@@ -17,7 +17,7 @@ from pathlib import Path
 
 from domain.events import AlertTransition, Probe, TransitionKind
 from store.schema import alert_row, open_store, probe_row
-from tests.app.local_site import App
+from tests.processes import App
 from tests.app.readers_session import readers_session
 
 ROWS = 100_000
