@@ -17,8 +17,8 @@ from pathlib import Path
 
 from domain.events import AlertTransition, Probe, TransitionKind
 from store.schema import alert_row, open_store, probe_row
-from tests.processes import App
 from tests.app.readers_session import readers_session
+from tests.processes import App
 
 ROWS = 100_000
 HOSTS = [f"http://site{n}.test/" for n in range(50)]
