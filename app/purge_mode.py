@@ -7,8 +7,8 @@ import sqlite3
 import time
 
 from domain.timefmt import iso_utc, parse_duration, parse_iso
-from store.purge import ALERT_TABLE, PROBE_TABLE, open_existing_store, purge_before
-from store.schema import StoreError
+from store.purge import ALERT_TABLE, PROBE_TABLE, purge_before
+from store.schema import StoreError, open_existing_store
 
 DEFAULT_BEFORE = "7d"
 

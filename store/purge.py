@@ -13,10 +13,8 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from domain.timefmt import iso_utc
-from store.schema import SCHEMA_VERSION, StoreError
 
 BATCH_ROWS = 5000
 MIN_PAUSE = 0.005
@@ -31,30 +29,6 @@ class PurgeStats:
     deleted: int = 0
     batches: int = 0
     longest_lock: float = 0.0
-
-
-def open_existing_store(path: str | Path, timeout: float = 5.0) -> sqlite3.Connection:
-    """A read-write connection to an existing monitoringApp database; never creates or alters the file."""
-    target = Path(path)
-    if not target.is_file():
-        problem = "is not a file" if target.exists() else "database not found"
-        raise StoreError(f"{path}: {problem}")
-    try:
-        connection = sqlite3.connect(f"{target.resolve().as_uri()}?mode=rw", uri=True, timeout=timeout,
-                                     isolation_level=None, check_same_thread=False)
-        connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
-        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.DatabaseError as error:
-        raise StoreError(f"{path}: cannot use as a monitoringApp database: {error}") from None
-    if version > SCHEMA_VERSION:
-        connection.close()
-        raise StoreError(f"{path}: schema version {version} is newer than this monitoringApp "
-                         f"understands ({SCHEMA_VERSION})")
-    if PROBE_TABLE not in tables:
-        connection.close()
-        raise StoreError(f"{path}: not a monitoringApp database (no {PROBE_TABLE} table)")
-    return connection
 
 
 class BatchedPurge:

@@ -58,6 +58,15 @@ def connect(path: str | Path, *, readonly: bool = False, timeout: float = 5.0) -
     return connection
 
 
+def check_schema_version(connection: sqlite3.Connection, path: str | Path) -> None:
+    """Raise StoreError (closing `connection`) for a database made by a newer monitoringApp."""
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        connection.close()
+        raise StoreError(f"{path}: schema version {version} is newer than this monitoringApp "
+                         f"understands ({SCHEMA_VERSION})")
+
+
 def open_store(path: str | Path) -> sqlite3.Connection:
     """Open (creating when missing) the store for writing: WAL, schema, version checked."""
     target = Path(path)
@@ -65,11 +74,7 @@ def open_store(path: str | Path) -> sqlite3.Connection:
         raise StoreError(f"{path}: directory {str(target.parent)!r} does not exist")
     try:
         connection = connect(target)
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            connection.close()
-            raise StoreError(f"{path}: schema version {version} is newer than this monitoringApp "
-                             f"understands ({SCHEMA_VERSION})")
+        check_schema_version(connection, path)
         foreign = _foreign_tables(connection)
         if foreign:
             connection.close()
@@ -81,6 +86,26 @@ def open_store(path: str | Path) -> sqlite3.Connection:
                                  f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
     except sqlite3.DatabaseError as error:
         raise StoreError(f"{path}: cannot use as a monitoringApp database: {error}") from None
+    return connection
+
+
+def open_existing_store(path: str | Path, timeout: float = 5.0) -> sqlite3.Connection:
+    """A read-write connection to an existing monitoringApp database; never creates or alters the file."""
+    target = Path(path)
+    if not target.is_file():
+        problem = "is not a file" if target.exists() else "database not found"
+        raise StoreError(f"{path}: {problem}")
+    try:
+        connection = sqlite3.connect(f"{target.resolve().as_uri()}?mode=rw", uri=True, timeout=timeout,
+                                     isolation_level=None, check_same_thread=False)
+        connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        check_schema_version(connection, path)
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{path}: cannot use as a monitoringApp database: {error}") from None
+    if "website_monitoring" not in tables:
+        connection.close()
+        raise StoreError(f"{path}: not a monitoringApp database (no website_monitoring table)")
     return connection
 
 

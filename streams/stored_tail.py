@@ -26,7 +26,7 @@ from typing import Any, Generic, TypeVar
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, Disposable
 
-from store.schema import SCHEMA_VERSION, StoreError, connect
+from store.schema import StoreError, check_schema_version, connect
 from streams.ticks import fixed_rate_ticks
 
 T = TypeVar("T")
@@ -113,6 +113,10 @@ class LogFollower(Generic[T]):
                 self._close_connection()
                 self.done = True
                 self.fail(StoreError(f"{self.path}: cannot use as a monitoringApp database: {error}"))
+            except StoreError as error:
+                self._close_connection()
+                self.done = True
+                self.fail(error)
 
     def close(self) -> None:
         with self._lock:
@@ -131,10 +135,9 @@ class LogFollower(Generic[T]):
             self.connection = connect(self.path, readonly=True, timeout=_BUSY_TIMEOUT)
             self.file_identity = identity
             self.data_version = None
-            version = self.connection.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise sqlite3.DatabaseError(f"schema version {version} is newer than this monitoringApp "
-                                            f"understands ({SCHEMA_VERSION})")
+            connection, self.connection = self.connection, None
+            check_schema_version(connection, self.path)
+            self.connection = connection
         data_version = self.connection.execute("PRAGMA data_version").fetchone()[0]
         if self.started and data_version == self.data_version:
             return

@@ -5,11 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from domain.events import AlertTransition, Probe, TransitionKind
-from store.purge import ALERT_TABLE, PROBE_TABLE, BatchedPurge, open_existing_store, purge_before
-from store.schema import StoreError, alert_row, open_store, probe_row
+from store.purge import ALERT_TABLE, PROBE_TABLE, BatchedPurge, purge_before
+from store.schema import alert_row, open_store, probe_row
 
 A, B = "http://a.test/", "http://b.test/"
 
@@ -63,17 +61,3 @@ def test_nothing_old_is_done_at_once(tmp_path: Path) -> None:
     connection = store_with(tmp_path / "m.db", [Probe(100.0, A, True, 200, 1.0)])
     purge = BatchedPurge(connection, PROBE_TABLE, 10.0)
     assert purge.done and purge.stats.deleted == 0
-
-
-@pytest.mark.parametrize(("content", "message"), [
-    (None, "database not found"),
-    (b"not a database at all, just text" * 40, "file is not a database"),
-])
-def test_open_existing_store_never_creates_or_accepts_a_foreign_file(tmp_path: Path, content: bytes | None,
-                                                                      message: str) -> None:
-    path = tmp_path / "m.db"
-    if content is not None:
-        path.write_bytes(content)
-    with pytest.raises(StoreError, match=message):
-        open_existing_store(path)
-    assert (path.read_bytes() if content is not None else path.exists()) == (content or False)

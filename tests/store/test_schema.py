@@ -14,6 +14,7 @@ from store.schema import (
     StoreError,
     alert_from_row,
     alert_row,
+    open_existing_store,
     open_store,
     probe_from_row,
     probe_row,
@@ -142,3 +143,17 @@ def test_another_applications_database_is_refused_and_left_unchanged(tmp_path: P
     with pytest.raises(StoreError, match=r"another application's database \(tables invoices\)"):
         open_store(path)
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "database not found"),
+    (b"not a database at all, just text" * 40, "file is not a database"),
+])
+def test_open_existing_store_never_creates_or_accepts_a_foreign_file(tmp_path: Path, content: bytes | None,
+                                                                      message: str) -> None:
+    path = tmp_path / "m.db"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(StoreError, match=message):
+        open_existing_store(path)
+    assert (path.read_bytes() if content is not None else path.exists()) == (content or False)
