@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from reactivex.scheduler import EventLoopScheduler, ThreadPoolScheduler
+from reactivex.scheduler import EventLoopScheduler
 
 from app.monitor import Monitor, load_past, wait_on_clock
 from domain.config import Config
@@ -18,6 +18,7 @@ from operators.stats import nearest_rank
 from sinks.console import Console
 from sinks.sqlite_sink import SqliteEventStore
 from streams.http_probe import HttpProber
+from streams.probe_pool import ProbePool
 from streams.probes import TickCounters
 
 
@@ -28,8 +29,8 @@ def run_monitoring(config: Config, db_path: str, silent: bool = False, metrics_p
     errors = Console(sys.stderr, colour=False)
     store = SqliteEventStore(db_path, on_error=lambda e: errors.info(f"error: {db_path}: {e}"))
     clock = EventLoopScheduler()
-    # Threads are made only as probes overlap; the bound just keeps a site from waiting for a worker.
-    io = ThreadPoolScheduler(max_workers=max(64, 4 * len(config.sites)))
+    # A few threads do the probes' CPU work; one more is added for each probe stuck on a slow site.
+    io = ProbePool(core=8, max_workers=max(64, 4 * len(config.sites)))
     prober = HttpProber(pool_size=len(config.sites))
     past = load_past(db_path, config, epoch_seconds(clock.now))
     monitor = Monitor(config, store, prober.probe, clock, io, console, past)
