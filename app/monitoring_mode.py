@@ -29,8 +29,8 @@ def run_monitoring(config: Config, db_path: str, silent: bool = False, metrics_p
     errors = Console(sys.stderr, colour=False)
     store = SqliteEventStore(db_path, on_error=lambda e: errors.info(f"error: {db_path}: {e}"))
     clock = EventLoopScheduler()
-    # A few threads do the probes' CPU work; one more is added for each probe stuck on a slow site.
-    io = ProbePool(core=8, max_workers=max(64, 4 * len(config.sites)))
+    # A few threads do the probes' CPU work; more are added while probes wait on slow or far sites.
+    io = ProbePool(core=4, max_workers=max(64, 4 * len(config.sites)))
     prober = HttpProber(pool_size=len(config.sites))
     past = load_past(db_path, config, epoch_seconds(clock.now))
     monitor = Monitor(config, store, prober.probe, clock, io, console, past)

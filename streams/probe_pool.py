@@ -1,12 +1,14 @@
 """The probes' worker pool: actions in, run on a few threads that are replaced while a probe hangs.
 
-A probe of a healthy site is mostly CPU under the GIL (building and parsing
-HTTP), so hundreds of threads starting probes at once only fight over the
-GIL and starve the clock thread. The pool keeps `core` threads for that work.
-A thread whose probe has run longer than `patience` is taken to be waiting on
-a slow site and no longer counted: a watchdog starts another thread for it
-(up to `max_workers`), so a slow site never holds up the others' probes, and
-threads idle for `idle_timeout` beyond `core` end.
+A probe of a nearby healthy site is mostly CPU under the GIL (building and
+parsing HTTP), so hundreds of threads starting probes at once only fight over
+the GIL and starve the clock thread. The pool keeps `core` threads for that
+work. A watchdog adds threads (up to `max_workers`) where more are needed:
+one for each thread whose probe has run longer than `patience` (waiting on a
+slow site), and one for each job queued longer than `queue_patience` (probes
+that mostly wait on the network, e.g. far sites, need many threads at once).
+So a slow site never holds up the others' probes. Threads idle for
+`idle_timeout` beyond those needed end.
 """
 
 from __future__ import annotations
@@ -24,19 +26,20 @@ from reactivex.scheduler import NewThreadScheduler
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
-_Job = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+_Job = tuple[float, "Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
 
 class ElasticExecutor(Executor):
     """An `Executor` with `core` threads free of slow jobs at all times, `max_workers` threads at most."""
 
-    def __init__(self, core: int = 8, max_workers: int = 64, patience: float = 0.1,
-                 idle_timeout: float = 30.0, name: str = "probe") -> None:
+    def __init__(self, core: int = 4, max_workers: int = 64, patience: float = 0.1,
+                 queue_patience: float = 0.25, idle_timeout: float = 30.0, name: str = "probe") -> None:
         if not 1 <= core <= max_workers:
             raise ValueError(f"need 1 <= core <= max_workers, got {core}, {max_workers}")
         self.core = core
         self.max_workers = max_workers
         self.patience = patience
+        self.queue_patience = queue_patience
         self.idle_timeout = idle_timeout
         self._name = name
         self._lock = threading.Lock()
@@ -59,7 +62,7 @@ class ElasticExecutor(Executor):
         with self._lock:
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
-            self._jobs.append((future, fn, args, kwargs))
+            self._jobs.append((time.monotonic(), future, fn, args, kwargs))
             if self._idle:
                 self._ready.notify()
             elif len(self._started) < self.core:
@@ -75,7 +78,7 @@ class ElasticExecutor(Executor):
             self._shutdown = True
             if cancel_futures:
                 while self._jobs:
-                    self._jobs.popleft()[0].cancel()
+                    self._jobs.popleft()[1].cancel()
             self._ready.notify_all()
             threads = list(self._threads)
         self._stop_watch.set()
@@ -105,7 +108,7 @@ class ElasticExecutor(Executor):
                     self._idle -= 1
                     if not woken and not self._jobs and len(started) > self._wanted():
                         return self._retire(number)
-                future, fn, args, kwargs = self._jobs.popleft()
+                _, future, fn, args, kwargs = self._jobs.popleft()
                 started[number] = time.monotonic()
             if not future.set_running_or_notify_cancel():
                 continue
@@ -128,9 +131,17 @@ class ElasticExecutor(Executor):
         return min(self.max_workers, self.core + stuck)
 
     def _watch(self) -> None:
-        while not self._stop_watch.wait(self.patience / 2):
+        while not self._stop_watch.wait(min(self.patience, self.queue_patience) / 2):
             with self._lock:
-                for _ in range(self._wanted() - len(self._started)):
+                # Every thread is busy when a job has waited: one more thread for each such job.
+                overdue = time.monotonic() - self.queue_patience
+                waiting = 0
+                for enqueued, *_ in self._jobs:
+                    if enqueued > overdue:
+                        break
+                    waiting += 1
+                more = max(self._wanted() - len(self._started), waiting)
+                for _ in range(min(more, self.max_workers - len(self._started))):
                     self._spawn()
 
 
@@ -150,7 +161,7 @@ class ProbePool(NewThreadScheduler):
     A probe scheduled after `executor.shutdown` is dropped: the monitor is stopping.
     """
 
-    def __init__(self, core: int = 8, max_workers: int = 64) -> None:
+    def __init__(self, core: int = 4, max_workers: int = 64) -> None:
         self.executor = ElasticExecutor(core, max_workers)
         executor = self.executor
 

@@ -1,4 +1,4 @@
-"""The probe pool: few threads for healthy probes, one more for each probe stuck on a slow site."""
+"""The probe pool: few threads for quick probes, more while probes wait on slow or far sites."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from streams.probe_pool import ElasticExecutor, ProbePool
 
 
 def test_runs_every_job_on_at_most_core_threads_when_jobs_are_quick() -> None:
-    executor = ElasticExecutor(core=2, max_workers=50, patience=5.0)
+    executor = ElasticExecutor(core=2, max_workers=50, patience=5.0, queue_patience=5.0)
     threads: set[str] = set()
 
     def job(n: int) -> int:
@@ -25,7 +25,7 @@ def test_runs_every_job_on_at_most_core_threads_when_jobs_are_quick() -> None:
 
 
 def test_a_job_stuck_on_a_slow_site_gets_a_replacement_thread_so_others_still_run() -> None:
-    executor = ElasticExecutor(core=1, max_workers=4, patience=0.05)
+    executor = ElasticExecutor(core=1, max_workers=4, patience=0.05, queue_patience=5.0)
     release = threading.Event()
     stuck = executor.submit(release.wait, 10)
     quick = executor.submit(lambda: "done")
@@ -36,6 +36,18 @@ def test_a_job_stuck_on_a_slow_site_gets_a_replacement_thread_so_others_still_ru
     finally:
         release.set()
     assert stuck.result(timeout=2) is True
+    executor.shutdown(wait=True)
+
+
+def test_jobs_that_mostly_wait_get_threads_enough_to_run_together() -> None:
+    executor = ElasticExecutor(core=1, max_workers=50, patience=5.0, queue_patience=0.02)
+    started = time.monotonic()
+    futures = [executor.submit(time.sleep, 0.1) for _ in range(20)]
+    for future in futures:
+        future.result(timeout=5)
+    # One thread alone would take 2 s; threads added for the queued jobs run them side by side.
+    assert time.monotonic() - started < 1.0
+    assert executor.workers > 5
     executor.shutdown(wait=True)
 
 
