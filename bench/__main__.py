@@ -96,6 +96,14 @@ def run_capacity(args: argparse.Namespace, results: Figures) -> None:
                     "peak_rss": round(mine["peak_rss_mb"] / peer_median["peak_rss_mb"], 3),
                 }
             results["capacity"][str(sites)] = entry
+    if args.far_sites:
+        with TargetServer(prefer_nginx=False, delay_ms=args.far_ms) as far:
+            for sites in args.far_sites:
+                key = f"{sites} far"
+                results["capacity"][key] = {"monitor": repeated(
+                    f"capacity {sites} sites {args.far_ms:g} ms away", args.runs,
+                    lambda sites=sites: capacity.run_monitor(far, sites, args.interval, args.warmup, args.seconds))}
+                results["capacity"][key]["far_ms"] = args.far_ms
 
 
 def run_micro(args: argparse.Namespace, results: Figures) -> None:
@@ -159,14 +167,15 @@ def figure_rows(results: Figures) -> list[tuple[str, str]]:
                 continue
             m = entry[who]["median"]
             name = "monitoringApp -m" if who == "monitor" else "prometheus + blackbox_exporter"
-            rows.append((f"{sites} sites at {results['interval']:g} s, {name}: probes/s",
+            where = f" {entry['far_ms']:g} ms away" if "far_ms" in entry else ""
+            rows.append((f"{sites.split()[0]} sites{where} at {results['interval']:g} s, {name}: probes/s",
                          f"{m['probes_per_s']:.0f}"))
             rows.append(("  CPU per probe / cores used / peak RSS",
                          f"{m['cpu_ms_per_probe']:.3f} ms / {m['cores']:.3f} / {m['peak_rss_mb']:.1f} MB"))
             if who == "monitor":
                 late = m["lateness_ms"]
-                rows.append(("  ticks / skipped / stored rows",
-                             f"{m['ticks']} / {m['skipped']} / {m['probes_stored']}"))
+                rows.append(("  ticks / skipped / stored rows / stored response time p50",
+                             f"{m['ticks']} / {m['skipped']} / {m['probes_stored']} / {m['response_ms_p50']:.2f} ms"))
                 rows.append(("  tick lateness p50 / p99 / max",
                              f"{late['p50']:.1f} / {late['p99']:.1f} / {late['max']:.1f} ms"))
     found = results["micro"]
@@ -216,6 +225,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds before the window opens (5)")
     parser.add_argument("--replay-rows", type=int, default=1_000_000)
     parser.add_argument("--memory-sites", type=numbers, default=[100, 1000])
+    parser.add_argument("--far-sites", type=numbers, default=[500],
+                        help="site counts also run against a server that answers after --far-ms (500)")
+    parser.add_argument("--far-ms", type=float, default=100.0, help="the far server's delay, ms (100)")
     parser.add_argument("--no-peer", action="store_true", help="skip Prometheus even when installed")
     parser.add_argument("--python-server", action="store_true", help="use the Python target server, not nginx")
     parser.add_argument("--quick", action="store_true",
@@ -225,6 +237,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.quick:
         args.runs, args.seconds, args.warmup, args.replay_rows = 1, 5.0, 3.0, 100_000
         args.memory_sites = [100]
+        args.far_sites = []
     return args
 
 

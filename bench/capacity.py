@@ -82,8 +82,11 @@ def run_monitor(server: TargetServer, sites: int, interval: float, warmup: float
         clock = json.loads(metrics.read_text())
         with sqlite3.connect(db) as connection:
             stored = connection.execute("SELECT count(*) FROM website_monitoring").fetchone()[0]
+            times = [row[0] for row in connection.execute(
+                "SELECT responseTime FROM website_monitoring WHERE responseTime IS NOT NULL ORDER BY responseTime")]
         figures.update(ticks=clock["ticks"], skipped=clock["skipped"], rows_written=clock["rows_written"],
-                       probes_stored=stored, lateness_ms=clock["lateness_ms"])
+                       probes_stored=stored, lateness_ms=clock["lateness_ms"],
+                       response_ms_p50=round(times[len(times) // 2], 3) if times else None)
         return figures
 
 

@@ -4,7 +4,9 @@ Both listen on 127.0.0.1 only, answer every GET with `200 ok`, and count what
 they serve at `/__served` (nginx's stub_status; our own counter), so a run
 knows how many probes reached the server whoever sent them.
 
-Run alone: ``python -m bench.target_server PORT`` (the Python server).
+`delay_ms` (Python server only) answers each request that much later, like a far site.
+
+Run alone: ``python -m bench.target_server PORT [DELAY_MS]`` (the Python server).
 """
 
 from __future__ import annotations
@@ -55,18 +57,18 @@ def free_port() -> int:
 class TargetServer:
     """A started target server; `with TargetServer() as server: server.url(1)`."""
 
-    def __init__(self, prefer_nginx: bool = True) -> None:
+    def __init__(self, prefer_nginx: bool = True, delay_ms: float = 0.0) -> None:
         self.port = free_port()
         self._dir = tempfile.TemporaryDirectory(prefix="bench-target-")
         nginx = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
-        if prefer_nginx and nginx is not None:
+        if prefer_nginx and nginx is not None and not delay_ms:
             self.kind = "nginx"
             conf = Path(self._dir.name) / "nginx.conf"
             conf.write_text(_NGINX_CONF.format(dir=self._dir.name, port=self.port))
             command = [nginx, "-c", str(conf), "-p", self._dir.name]
         else:
             self.kind = "python-asyncio"
-            command = [sys.executable, "-m", "bench.target_server", str(self.port)]
+            command = [sys.executable, "-m", "bench.target_server", str(self.port), str(delay_ms)]
         self.process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self._wait_ready(10.0)
@@ -122,7 +124,7 @@ class TargetServer:
 _RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Type: text/plain\r\n\r\nok\n"
 
 
-async def _serve(port: int) -> None:
+async def _serve(port: int, delay_ms: float) -> None:
     served = 0
 
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -131,6 +133,8 @@ async def _serve(port: int) -> None:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 served += 1
+                if delay_ms and not head.startswith(b"GET /__served "):
+                    await asyncio.sleep(delay_ms / 1000)
                 if head.startswith(b"GET /__served "):
                     body = f"{served}\n".encode()
                     writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
@@ -151,4 +155,4 @@ async def _serve(port: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(_serve(int(sys.argv[1])))
+    asyncio.run(_serve(int(sys.argv[1]), float(sys.argv[2]) if len(sys.argv) > 2 else 0.0))
