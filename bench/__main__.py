@@ -7,6 +7,7 @@ are used when installed); micro runs need nothing at all. See README "Performanc
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -102,7 +103,7 @@ def run_capacity(args: argparse.Namespace, results: Figures) -> None:
                 key = f"{sites} far"
                 results["capacity"][key] = {"monitor": repeated(
                     f"capacity {sites} sites {args.far_ms:g} ms away", args.runs,
-                    lambda sites=sites: capacity.run_monitor(far, sites, args.interval, args.warmup, args.seconds))}
+                    functools.partial(capacity.run_monitor, far, sites, args.interval, args.warmup, args.seconds))}
                 results["capacity"][key]["far_ms"] = args.far_ms
 
 
@@ -118,7 +119,7 @@ def run_micro(args: argparse.Namespace, results: Figures) -> None:
         # tracemalloc of identical input is deterministic; one run of the large case is enough.
         runs = args.runs if sites <= 100 else 1
         found[f"memory_{sites}"] = repeated(f"memory {sites} sites", runs,
-                                            lambda sites=sites: micro.window_memory_mb(sites))
+                                            functools.partial(micro.window_memory_mb, sites))
 
 
 def targets(results: Figures) -> list[tuple[str, str, str, bool | None]]:
