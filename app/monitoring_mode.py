@@ -10,7 +10,7 @@ from pathlib import Path
 from types import FrameType
 
 from reactivex import operators as ops
-from reactivex.scheduler import EventLoopScheduler, ThreadPoolScheduler
+from reactivex.scheduler import EventLoopScheduler
 from reactivex.subject import Subject
 
 from app.monitor import Monitor, load_past, wait_on_clock
@@ -22,6 +22,7 @@ from sinks.console import Console
 from sinks.sqlite_sink import SqliteEventStore
 from streams.config_watch import config_versions
 from streams.http_probe import HttpProber
+from streams.probe_pool import ProbePool
 from streams.probes import TickCounters
 
 
@@ -32,8 +33,8 @@ def run_monitoring(config: Config, db_path: str, silent: bool = False, metrics_p
     errors = Console(sys.stderr, colour=False)
     store = SqliteEventStore(db_path, on_error=lambda e: errors.info(f"error: {db_path}: {e}"))
     clock = EventLoopScheduler()
-    # Threads are made only as probes overlap; the bound just keeps a site from waiting for a worker.
-    io = ThreadPoolScheduler(max_workers=max(64, 4 * len(config.sites)))
+    # A few threads do the probes' CPU work; more are added while probes wait on slow or far sites.
+    io = ProbePool(core=4, max_workers=max(64, 4 * len(config.sites)))
     prober = HttpProber(pool_size=len(config.sites))
     past = load_past(db_path, config, epoch_seconds(clock.now))
     monitor = Monitor(config, store, prober.probe, clock, io, console, past)

@@ -40,7 +40,7 @@ class SiteAlertMachine:
 
     def on_probe(self, probe: Probe, policy: AlertPolicy) -> AlertTransition | None:
         window = self.window
-        if window.spans != (policy.window,):
+        if window.spans[0] != policy.window:  # the window has exactly one span, the policy's
             window.set_spans((policy.window,))
         window.add(probe)
         checks, available = window.counts(policy.window)

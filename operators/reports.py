@@ -24,7 +24,7 @@ class SiteWindows:
     def add(self, probe: Probe) -> None:
         window = self.by_host.get(probe.host)
         if window is None:
-            window = self.by_host[probe.host] = SlidingWindow(self.spans)
+            window = self.by_host[probe.host] = SlidingWindow(self.spans, lazy=True)  # stats advance first
         window.add(probe)
 
     def ensure_spans(self, spans: tuple[float, ...]) -> None:

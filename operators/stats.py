@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections import Counter
 
 from domain.events import WindowStats
-from operators.window import ERROR_BY_CODE, NO_RESPONSE, SlidingWindow
+from operators.window import NO_RESPONSE, SlidingWindow
 
 
 def nearest_rank(ordered: list[float], fraction: float) -> float:
@@ -20,13 +19,9 @@ def window_stats(host: str, window: SlidingWindow, span: float, now: float) -> W
     """Checks, availability, response-time percentiles, status and error counts over (now - span, now]."""
     window.advance(now)
     checks, available = window.counts(span)
-    response_times, statuses, errors = window.columns(span)
-    ordered = sorted(response_times)
+    ordered = sorted(window.columns(span)[0])
     received = ordered[bisect_left(ordered, 0.0):] if ordered and ordered[0] == NO_RESPONSE else ordered
-    status_counts = Counter(statuses)
-    status_counts.pop(0, None)
-    error_counts = Counter(errors)
-    error_counts.pop(0, None)
+    status_counts, error_counts = window.code_counts(span)
     has_rt = bool(received)
     return WindowStats(
         host=host,
@@ -41,7 +36,7 @@ def window_stats(host: str, window: SlidingWindow, span: float, now: float) -> W
         rt_p99=nearest_rank(received, 0.99) if has_rt else None,
         rt_max=received[-1] if has_rt else None,
         status_counts=tuple(sorted(status_counts.items())),
-        error_counts=tuple((ERROR_BY_CODE[code], n) for code, n in sorted(error_counts.items())),
+        error_counts=tuple(error_counts.items()),
         current_downtime=now - window.failing_since if window.failing_since is not None else None,
         since_last_failure=now - window.last_failure if window.last_failure is not None else None,
     )

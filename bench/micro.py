@@ -1,0 +1,194 @@
+"""Micro runs, in virtual time and without the network: the operators, the replay of a stored log,
+the SQLite sink, and the memory the windows hold.
+
+Each function runs once and returns its figures; `bench.__main__` repeats them
+and takes medians. The operators are wired as `app.monitor.Monitor` wires them:
+one probe stream into the alert machine and the report windows, with report
+requests every 10 s (2 and 10 minutes) and every 60 s (1 hour) of virtual time.
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import sqlite3
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from reactivex.subject import BehaviorSubject, Subject
+
+from domain.config import DEFAULT_REPORTS, AlertPolicy
+from domain.events import AlertTransition, ErrorKind, Probe, Report, ReportRequest
+from operators.alerts import SiteAlertMachine, alert_transitions
+from operators.reports import SiteWindows, window_reports
+from sinks.sqlite_sink import SqliteEventStore
+from store.schema import PROBE_COLUMNS, connect, open_store, probe_row
+from streams.stored_log import recent_probes
+
+Figures = dict[str, Any]
+START = 1_795_000_000.0  # a fixed virtual epoch (2026-11-18)
+SPANS = tuple(sorted({w for spec in DEFAULT_REPORTS for w in spec.windows}))
+
+
+def synthetic_probes(sites: int, seconds: int, seed: int = 6) -> Iterator[Probe]:
+    """`sites` sites checked every second for `seconds`: mostly up, some 5xx, some errors, one flapping."""
+    rng = random.Random(seed)
+    hosts = [f"http://127.0.0.1:8000/{n}" for n in range(sites)]
+    for second in range(seconds):
+        now = START + second
+        for n, host in enumerate(hosts):
+            draw = rng.random()
+            if n == 0 and (second // 300) % 2 == 1:  # site 0 is down every other 5 minutes
+                yield Probe(now, host, False, 503, 1.5)
+            elif draw < 0.02:
+                yield Probe(now, host, False, None, None, ErrorKind.TIMEOUT)
+            elif draw < 0.05:
+                yield Probe(now, host, False, 500, 2.0 + draw)
+            else:
+                yield Probe(now, host, True, 200, 0.5 + draw * 3)
+
+
+class OperatorGraph:
+    """The monitor's operators behind two subjects: `probes.on_next`, `requests.on_next`."""
+
+    def __init__(self, history: tuple[Probe, ...] = ()) -> None:
+        self.probes: Subject[Probe] = Subject()
+        self.requests: Subject[ReportRequest] = Subject()
+        self.transitions: list[AlertTransition] = []
+        self.reports = 0
+        policies = BehaviorSubject(AlertPolicy())
+        self.probes.pipe(alert_transitions(policies, {}, history)).subscribe(self.transitions.append)
+        self.probes.pipe(window_reports(self.requests, SPANS, history)).subscribe(self._count_report)
+
+    def _count_report(self, _: Report) -> None:
+        self.reports += 1
+
+    def feed(self, probes: Iterator[Probe] | list[Probe]) -> int:
+        """Push probes, asking for the default reports as virtual time passes; the number pushed."""
+        count = 0
+        next_request = None
+        on_next = self.probes.on_next
+        for probe in probes:
+            if next_request is None:
+                next_request = probe.timestamp + 10
+            while probe.timestamp >= next_request:
+                for spec in DEFAULT_REPORTS:
+                    if (next_request - START) % spec.every == 0:
+                        self.requests.on_next(ReportRequest(next_request, spec.windows))
+                next_request += 10
+            on_next(probe)
+            count += 1
+        return count
+
+
+def operators_events_per_s(sites: int = 100, seconds: int = 3000) -> Figures:
+    """Probe events per second through the alert machine and the report windows.
+
+    `events_per_s` is the probe path alone; `with_reports_events_per_s` also
+    answers the default report requests (stats of every site over 2 min and
+    10 min every 10 s, over 1 h every minute) as virtual time passes.
+    """
+    probes = list(synthetic_probes(sites, seconds))
+    figures: Figures = {"events": len(probes)}
+    for key, with_reports in (("events_per_s", False), ("with_reports_events_per_s", True)):
+        graph = OperatorGraph()
+        gc.collect()
+        started = time.perf_counter()
+        if with_reports:
+            graph.feed(probes)
+        else:
+            for probe in probes:
+                graph.probes.on_next(probe)
+        figures[key] = round(len(probes) / (time.perf_counter() - started))
+        figures["transitions"] = len(graph.transitions)
+        figures["reports"] = graph.reports
+    return figures
+
+
+def write_log(path: Path, rows: int, sites: int) -> None:
+    """A `website_monitoring` table of `rows` rows, as the monitor would have stored them."""
+    open_store(path).close()
+    connection = connect(path)
+    probes = synthetic_probes(sites, -(-rows // sites))
+    connection.execute("BEGIN")
+    batch: list[Any] = []
+    for n, probe in enumerate(probes):
+        if n == rows:
+            break
+        batch.append(probe_row(probe))
+        if len(batch) == 50_000:
+            connection.executemany(f"INSERT INTO website_monitoring ({PROBE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                                   batch)
+            batch = []
+    connection.executemany(f"INSERT INTO website_monitoring ({PROBE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", batch)
+    connection.execute("COMMIT")
+    connection.close()
+
+
+def replay_rows_per_s(db: Path) -> Figures:
+    """A restart's path over the whole log: read and decode every row, then warm the operators with it."""
+    gc.collect()
+    started = time.perf_counter()
+    connection = connect(db, readonly=True)
+    try:
+        history = recent_probes(connection, 0.0)
+    finally:
+        connection.close()
+    read = time.perf_counter()
+    graph = OperatorGraph(history)
+    graph.requests.on_next(ReportRequest(history[-1].timestamp, SPANS))  # the warmed windows answer
+    done = time.perf_counter()
+    rows = len(history)
+    return {"rows": rows, "seconds": round(done - started, 3), "rows_per_s": round(rows / (done - started)),
+            "read_s": round(read - started, 3), "operators_s": round(done - read, 3)}
+
+
+def sink_rows_per_s(rows: int = 200_000, sites: int = 200) -> Figures:
+    """Probes appended to the SQLite store from one thread, until `close` has committed them all."""
+    probes = list(synthetic_probes(sites, -(-rows // sites)))[:rows]
+    with tempfile.TemporaryDirectory(prefix="bench-sink-") as scratch:
+        store = SqliteEventStore(Path(scratch) / "sink.db")
+        gc.collect()
+        started = time.perf_counter()
+        for probe in probes:
+            store.append_probe(probe)
+        store.close()
+        elapsed = time.perf_counter() - started
+        with sqlite3.connect(Path(scratch) / "sink.db") as check:
+            stored = check.execute("SELECT count(*) FROM website_monitoring").fetchone()[0]
+    if stored != rows:
+        raise RuntimeError(f"sink stored {stored} of {rows} rows")
+    return {"rows": rows, "seconds": round(elapsed, 3), "rows_per_s": round(rows / elapsed),
+            "commits": store.commits}
+
+
+def window_memory_mb(sites: int, seconds: int = 3600) -> Figures:
+    """Bytes the operators' state holds (report windows and alert machines) after `seconds` of `sites`.
+
+    The state classes are fed directly, as the operators feed them: what tracemalloc
+    counts is then the windows alone, not the Rx plumbing or the reports' output.
+    """
+    policy = AlertPolicy()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        windows = SiteWindows(SPANS)
+        machines: dict[str, SiteAlertMachine] = {}
+        for probe in synthetic_probes(sites, seconds):
+            windows.add(probe)
+            machine = machines.get(probe.host)
+            if machine is None:
+                machine = machines[probe.host] = SiteAlertMachine(probe.host, policy)
+            machine.on_probe(probe, policy)
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    kept = sum(len(w) for w in windows.by_host.values()) + sum(len(m.window) for m in machines.values())
+    return {"sites": sites, "seconds": seconds, "mb": round(held / 1e6, 2), "probes_kept": kept,
+            "bytes_per_probe_kept": round(held / kept, 1)}

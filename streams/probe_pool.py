@@ -1,0 +1,182 @@
+"""The probes' worker pool: actions in, run on a few threads that are replaced while a probe hangs.
+
+A probe of a nearby healthy site is mostly CPU under the GIL (building and
+parsing HTTP), so hundreds of threads starting probes at once only fight over
+the GIL and starve the clock thread. The pool keeps `core` threads for that
+work. A watchdog adds threads (up to `max_workers`) where more are needed:
+one for each thread whose probe has run longer than `patience` (waiting on a
+slow site), and one for each job queued longer than `queue_patience` (probes
+that mostly wait on the network, e.g. far sites, need many threads at once).
+So a slow site never holds up the others' probes. Threads idle for
+`idle_timeout` beyond those needed end.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from typing import Any, ParamSpec, TypeVar
+
+from reactivex import abc, typing
+from reactivex.disposable import Disposable
+from reactivex.scheduler import NewThreadScheduler
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+_Job = tuple[float, "Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+
+
+class ElasticExecutor(Executor):
+    """An `Executor` with `core` threads free of slow jobs at all times, `max_workers` threads at most."""
+
+    def __init__(self, core: int = 4, max_workers: int = 64, patience: float = 0.1,
+                 queue_patience: float = 0.25, idle_timeout: float = 30.0, name: str = "probe") -> None:
+        if not 1 <= core <= max_workers:
+            raise ValueError(f"need 1 <= core <= max_workers, got {core}, {max_workers}")
+        self.core = core
+        self.max_workers = max_workers
+        self.patience = patience
+        self.queue_patience = queue_patience
+        self.idle_timeout = idle_timeout
+        self._name = name
+        self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+        self._jobs: deque[_Job] = deque()
+        self._started: dict[int, float | None] = {}  # worker number -> when its job started
+        self._threads: list[threading.Thread] = []
+        self._next_number = 0
+        self._idle = 0
+        self._shutdown = False
+        self._stop_watch = threading.Event()
+        self._watchdog: threading.Thread | None = None
+
+    @property
+    def workers(self) -> int:
+        return len(self._started)
+
+    def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
+        future: Future[_T] = Future()
+        with self._lock:
+            if self._shutdown:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            self._jobs.append((time.monotonic(), future, fn, args, kwargs))
+            if self._idle:
+                self._ready.notify()
+            elif len(self._started) < self.core:
+                self._spawn()
+            if self._watchdog is None:
+                self._watchdog = threading.Thread(target=self._watch, name=f"{self._name}-watchdog", daemon=True)
+                self._watchdog.start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Take no more jobs; queued ones still run unless `cancel_futures`; `wait` joins the threads."""
+        with self._lock:
+            self._shutdown = True
+            if cancel_futures:
+                while self._jobs:
+                    self._jobs.popleft()[1].cancel()
+            self._ready.notify_all()
+            threads = list(self._threads)
+        self._stop_watch.set()
+        if wait:
+            for thread in threads:
+                thread.join()
+
+    def _spawn(self) -> None:
+        # Called with the lock held.
+        number = self._next_number
+        self._next_number += 1
+        self._started[number] = None
+        thread = threading.Thread(target=self._work, args=(number,), name=f"{self._name}-{number}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _work(self, number: int) -> None:
+        started = self._started
+        while True:
+            with self._lock:
+                started[number] = None
+                while not self._jobs:
+                    if self._shutdown:
+                        return self._retire(number)
+                    self._idle += 1
+                    woken = self._ready.wait(self.idle_timeout)
+                    self._idle -= 1
+                    if not woken and not self._jobs and len(started) > self._wanted():
+                        return self._retire(number)
+                _, future, fn, args, kwargs = self._jobs.popleft()
+                started[number] = time.monotonic()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as error:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+    def _retire(self, number: int) -> None:
+        # Called with the lock held.
+        del self._started[number]
+        self._threads = [t for t in self._threads if t is not threading.current_thread()]
+
+    def _wanted(self) -> int:
+        # Called with the lock held: `core` threads plus one per thread stuck on a slow job.
+        slow_since = time.monotonic() - self.patience
+        stuck = sum(1 for t in self._started.values() if t is not None and t < slow_since)
+        return min(self.max_workers, self.core + stuck)
+
+    def _watch(self) -> None:
+        while not self._stop_watch.wait(min(self.patience, self.queue_patience) / 2):
+            with self._lock:
+                # Every thread is busy when a job has waited: one more thread for each such job.
+                overdue = time.monotonic() - self.queue_patience
+                waiting = 0
+                for enqueued, *_ in self._jobs:
+                    if enqueued > overdue:
+                        break
+                    waiting += 1
+                more = max(self._wanted() - len(self._started), waiting)
+                for _ in range(min(more, self.max_workers - len(self._started))):
+                    self._spawn()
+
+
+class _PoolThread(abc.StartableBase):
+    def __init__(self, executor: Executor, target: typing.StartableTarget) -> None:
+        self.executor = executor
+        self.target = target
+
+    def start(self) -> None:
+        self.executor.submit(self.target)
+
+
+class ProbePool(NewThreadScheduler):
+    """A scheduler whose `schedule` runs the action on an `ElasticExecutor`, with no other machinery.
+
+    (reactivex's `ThreadPoolScheduler` builds an event loop per scheduled action.)
+    A probe scheduled after `executor.shutdown` is dropped: the monitor is stopping.
+    """
+
+    def __init__(self, core: int = 4, max_workers: int = 64) -> None:
+        self.executor = ElasticExecutor(core, max_workers)
+        executor = self.executor
+
+        def thread_factory(target: typing.StartableTarget) -> abc.StartableBase:
+            return _PoolThread(executor, target)
+
+        super().__init__(thread_factory)
+
+    def schedule(self, action: typing.ScheduledAction[Any], state: Any = None) -> abc.DisposableBase:
+        try:
+            future = self.executor.submit(self.invoke_action, action, state)
+        except RuntimeError:
+            return Disposable()
+
+        def cancel() -> None:
+            future.cancel()
+
+        return Disposable(cancel)

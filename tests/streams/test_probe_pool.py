@@ -1,0 +1,92 @@
+"""The probe pool: few threads for quick probes, more while probes wait on slow or far sites."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from streams.probe_pool import ElasticExecutor, ProbePool
+
+
+def test_runs_every_job_on_at_most_core_threads_when_jobs_are_quick() -> None:
+    executor = ElasticExecutor(core=2, max_workers=50, patience=5.0, queue_patience=5.0)
+    threads: set[str] = set()
+
+    def job(n: int) -> int:
+        threads.add(threading.current_thread().name)
+        return n * n
+
+    futures = [executor.submit(job, n) for n in range(200)]
+    assert [f.result(timeout=5) for f in futures] == [n * n for n in range(200)]
+    assert len(threads) <= 2
+    executor.shutdown(wait=True)
+
+
+def test_a_job_stuck_on_a_slow_site_gets_a_replacement_thread_so_others_still_run() -> None:
+    executor = ElasticExecutor(core=1, max_workers=4, patience=0.05, queue_patience=5.0)
+    release = threading.Event()
+    stuck = executor.submit(release.wait, 10)
+    quick = executor.submit(lambda: "done")
+    try:
+        assert quick.result(timeout=2) == "done"  # ran while the only core thread was still stuck
+        assert not stuck.done()
+        assert executor.workers == 2
+    finally:
+        release.set()
+    assert stuck.result(timeout=2) is True
+    executor.shutdown(wait=True)
+
+
+def test_jobs_that_mostly_wait_get_threads_enough_to_run_together() -> None:
+    executor = ElasticExecutor(core=1, max_workers=50, patience=5.0, queue_patience=0.02)
+    started = time.monotonic()
+    futures = [executor.submit(time.sleep, 0.1) for _ in range(20)]
+    for future in futures:
+        future.result(timeout=5)
+    # One thread alone would take 2 s; threads added for the queued jobs run them side by side.
+    assert time.monotonic() - started < 1.0
+    assert executor.workers > 5
+    executor.shutdown(wait=True)
+
+
+def test_never_more_threads_than_max_workers() -> None:
+    executor = ElasticExecutor(core=1, max_workers=3, patience=0.02)
+    release = threading.Event()
+    futures = [executor.submit(release.wait, 10) for _ in range(6)]
+    deadline = time.monotonic() + 2
+    while executor.workers < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # the watchdog had time to overshoot, were it going to
+    assert executor.workers == 3
+    release.set()
+    assert all(f.result(timeout=2) for f in futures)
+    executor.shutdown(wait=True)
+
+
+def test_shutdown_runs_queued_jobs_then_refuses_new_ones() -> None:
+    executor = ElasticExecutor(core=1, max_workers=1, patience=5.0)
+    ran: list[int] = []
+    for n in range(5):
+        executor.submit(ran.append, n)
+    executor.shutdown(wait=True)
+    assert ran == [0, 1, 2, 3, 4]
+    with pytest.raises(RuntimeError):
+        executor.submit(ran.append, 5)
+
+
+def test_probe_pool_runs_scheduled_actions_and_drops_them_once_shut_down() -> None:
+    pool = ProbePool(core=2, max_workers=4)
+    seen = threading.Event()
+    pool.schedule(lambda scheduler, state: seen.set())
+    assert seen.wait(2)
+    pool.executor.shutdown(wait=True)
+    late = threading.Event()
+    pool.schedule(lambda scheduler, state: late.set()).dispose()
+    assert not late.wait(0.05)
+
+
+def test_core_must_fit_under_max_workers() -> None:
+    with pytest.raises(ValueError, match="core <= max_workers"):
+        ElasticExecutor(core=5, max_workers=2)
