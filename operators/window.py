@@ -28,6 +28,7 @@ class SlidingWindow:
 
     __slots__ = (
         "_available",
+        "_horizon",
         "_lazy_adds",
         "_offset",
         "_spans",
@@ -59,6 +60,10 @@ class SlidingWindow:
         self.failing_since: float | None = None
         self.last_failure: float | None = None
         self.latest = float("-inf")
+        # The furthest time evicted up to. Every span is evicted to the same horizon, so a
+        # shorter span never starts before a longer one, even when a probe stamped before a
+        # report's time arrives after the report.
+        self._horizon = float("-inf")
         self.set_spans(spans)
 
     @property
@@ -75,8 +80,8 @@ class SlidingWindow:
         self._starts = [old.get(span, self._offset) for span in ordered]
         end = self._offset + len(self.timestamps)
         self._available = [sum(self.up[s - self._offset:]) if s < end else 0 for s in self._starts]
-        if self.latest > float("-inf"):
-            self.advance(self.latest)
+        if self._horizon > float("-inf"):
+            self.advance(self._horizon)
 
     def add(self, probe: Probe) -> None:
         now = probe.timestamp
@@ -111,9 +116,14 @@ class SlidingWindow:
         self.advance(now)
 
     def advance(self, now: float) -> None:
-        """Forget, for every span, the probes at or before `now - span` (`now` at least the latest add)."""
+        """Forget, for every span, the probes at or before `now - span`; `now` never goes back
+        (at least the latest add, what a lazy window's skipped evictions would have done)."""
         if now < self.latest:
-            now = self.latest  # what a lazy window's skipped evictions would have done
+            now = self.latest
+        if now < self._horizon:
+            now = self._horizon
+        else:
+            self._horizon = now
         timestamps = self.timestamps
         offset = self._offset
         starts = self._starts

@@ -128,3 +128,52 @@ def test_failing_run_and_last_failure_follow_the_probes_not_the_window() -> None
     assert (window.failing_since, window.last_failure) == (2.0, 3.0)
     window.add(probe(10.0))
     assert (window.failing_since, window.last_failure) == (None, 3.0)
+
+
+def test_a_reload_after_reports_ran_ahead_of_the_probes_evicts_every_span_to_the_same_time() -> None:
+    # A site goes quiet after t=85; reports carry on to t=199; a reload then replaces the 120 s span
+    # by a new 5 s one. The new span must be evicted to 199 like the others, not to the last probe
+    # (85), or compaction drops what it still points at (this used to raise ValueError). 66 probes:
+    # few enough that nothing was compacted before the reload.
+    window = filled((10.0, 30.0, 120.0), [float(t) for t in range(20, 86)])
+    window.advance(199.0)
+    assert window.counts(120.0) == (6, 6)    # (79, 199]: 80..85
+    window.set_spans((5.0, 10.0, 30.0))
+    window.advance(200.0)
+    assert [window.counts(span) for span in (5.0, 10.0, 30.0)] == [(0, 0)] * 3
+    window.add(probe(201.0))
+    assert [window.counts(span) for span in (5.0, 10.0, 30.0)] == [(1, 1)] * 3
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_adds_reports_and_span_changes_stay_within_brute_force_bounds(seed: int) -> None:
+    """Reports (advances) run ahead of probes still arriving, and spans change as reloads would.
+    A span holds at most the probes of its window, and at least those that came since it was added."""
+    chooser = random.Random(seed)
+    spans: tuple[float, ...] = (10.0, 30.0)
+    window = SlidingWindow(spans, lazy=seed % 2 == 1)
+    history: list[tuple[float, bool]] = []
+    added_at = dict.fromkeys(spans, 0)
+    clock = horizon = 0.0
+    for _ in range(3000):
+        roll = chooser.random()
+        if roll < 0.7:
+            clock += chooser.choice([0.5, 1.0, 2.0])
+            up = chooser.random() < 0.7
+            window.add(probe(clock, up))
+            history.append((clock, up))
+            horizon = max(horizon, clock)
+        elif roll < 0.9:
+            horizon = max(horizon, clock) + chooser.choice([0.0, 1.0, 5.0, 50.0])  # a report's time
+            window.advance(horizon)
+        else:
+            spans = tuple(sorted(chooser.sample([5.0, 10.0, 30.0, 60.0, 120.0], chooser.randint(1, 3))))
+            added_at = {span: added_at.get(span, len(history)) for span in spans}
+            window.set_spans(spans)
+        window.advance(horizon)
+        for span in spans:
+            inside = [up for at, up in history if at > horizon - span]
+            since_added = [up for at, up in history[added_at[span]:] if at > horizon - span]
+            checks, available = window.counts(span)
+            assert len(since_added) <= checks <= len(inside)
+            assert sum(since_added) <= available <= sum(inside)
