@@ -12,6 +12,7 @@ COPY operators/ operators/
 COPY sinks/ sinks/
 COPY store/ store/
 COPY streams/ streams/
+COPY testmode/ testmode/
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /dist .
 
 FROM python:3.12-slim
