@@ -27,8 +27,6 @@ from streams.probes import TickCounters
 
 
 def run_monitoring(config: Config, db_path: str, silent: bool = False, metrics_path: str | None = None) -> int:
-    for warning in config.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
     console = None if silent else Console()
     errors = Console(sys.stderr, colour=False)
     store = SqliteEventStore(db_path, on_error=lambda e: errors.info(f"error: {db_path}: {e}"))
