@@ -72,8 +72,7 @@ def stored_reports(
     batches = follow_log(LogFeed("website_monitoring", history, after), path, clock, poll_interval,
                          wake=requests, notice=notice)
     probes: Observable[Probe] = batches.pipe(ops.flat_map(_each_now))
-    spans = tuple(w for spec in config.reports for w in spec.windows)
-    return probes.pipe(window_reports(requests, spans))
+    return probes.pipe(window_reports(requests, config.report_windows))
 
 
 def _each_now(batch: tuple[Probe, ...]) -> Observable[Probe]:

@@ -67,8 +67,13 @@ class Config:
     warnings: tuple[str, ...] = ()
 
     @property
+    def report_windows(self) -> tuple[float, ...]:
+        """Every report's window length, in the order the config gives them."""
+        return tuple(w for spec in self.reports for w in spec.windows)
+
+    @property
     def longest_window(self) -> float:
-        return max([self.alert.window, *(w for spec in self.reports for w in spec.windows)])
+        return max([self.alert.window, *self.report_windows])
 
     def effective(self) -> dict[str, Any]:
         """The config with every default filled in, in the file's own format."""
