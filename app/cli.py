@@ -104,12 +104,11 @@ def _run(args: argparse.Namespace) -> int:
         from app.purge_mode import run_purge
 
         return run_purge(args)
-    if args.check:
-        import json
+    # --check: parse_arguments has made sure that one mode was chosen.
+    import json
 
-        print(json.dumps(_read_config(args.config).effective(), indent=2))
-        return 0
-    raise UsageError("no mode given")
+    print(json.dumps(_read_config(args.config).effective(), indent=2))
+    return 0
 
 
 def _read_config(path: str) -> Config:
