@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from domain.config import ConfigError
+from domain.config import Config, ConfigError
 from store.schema import StoreError
 
 USAGE_ERROR = 2
@@ -82,13 +82,11 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from streams.config_file import read_config
-
     _check_flag_modes(args)
     if args.monitor:
         from app.monitoring_mode import run_monitoring
 
-        return run_monitoring(read_config(args.config), args.database, silent=args.silent,
+        return run_monitoring(_read_config(args.config), args.database, silent=args.silent,
                               metrics_path=args.metrics)
     if args.notify:
         from app.notification_mode import run_notifications
@@ -97,7 +95,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.print_only:
         from app.print_mode import run_print
 
-        return run_print(args)
+        return run_print(_read_config(args.config), args.database)
     if args.test:
         from app.test_mode import run_test_mode
 
@@ -106,15 +104,21 @@ def _run(args: argparse.Namespace) -> int:
         from app.purge_mode import run_purge
 
         return run_purge(args)
-    if args.check:
-        import json
+    # --check: parse_arguments has made sure that one mode was chosen.
+    import json
 
-        config = read_config(args.config)
-        for warning in config.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-        print(json.dumps(config.effective(), indent=2))
-        return 0
-    raise UsageError("no mode given")
+    print(json.dumps(_read_config(args.config).effective(), indent=2))
+    return 0
+
+
+def _read_config(path: str) -> Config:
+    """The validated config file at `path`, its warnings (unknown keys, a site without URL) on stderr."""
+    from streams.config_file import read_config
+
+    config = read_config(path)
+    for warning in config.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return config
 
 
 _FLAG_MODES = {

@@ -108,14 +108,13 @@ class Monitor:
         self._probes = probes
         policies: Observable[AlertPolicy] = self.configs.pipe(ops.map(_alert_policy))
         self.transitions = probes.pipe(alert_transitions(policies, past.transitions, past.probes))
-        spans = tuple(w for spec in config.reports for w in spec.windows)
 
         def requests_for(latest: Config) -> Observable[ReportRequest]:
             return report_requests(latest, clock)
 
         reporting: Observable[Config] = self.configs.pipe(ops.distinct_until_changed(_reporting))
         requests: Observable[ReportRequest] = reporting.pipe(ops.map(requests_for), ops.switch_latest())
-        self.reports = probes.pipe(window_reports(requests, spans, past.probes))
+        self.reports = probes.pipe(window_reports(requests, config.report_windows, past.probes))
         self._subscriptions = CompositeDisposable()
 
     def start(self) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+import queue
 import signal
 import sys
-import threading
 from pathlib import Path
 from types import FrameType
 
@@ -27,8 +27,6 @@ from streams.probes import TickCounters
 
 
 def run_monitoring(config: Config, db_path: str, silent: bool = False, metrics_path: str | None = None) -> int:
-    for warning in config.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
     console = None if silent else Console()
     errors = Console(sys.stderr, colour=False)
     store = SqliteEventStore(db_path, on_error=lambda e: errors.info(f"error: {db_path}: {e}"))
@@ -39,10 +37,12 @@ def run_monitoring(config: Config, db_path: str, silent: bool = False, metrics_p
     past = load_past(db_path, config, epoch_seconds(clock.now))
     monitor = Monitor(config, store, prober.probe, clock, io, console, past)
 
-    stop = threading.Event()
+    # Handlers only queue the signal (SimpleQueue.put is safe in a handler); the main loop
+    # acts on it, so a SIGHUP during shutdown cannot reach the watcher once it is disposed.
+    signals: queue.SimpleQueue[int] = queue.SimpleQueue()
 
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        signals.put(signum)
 
     def reject(error: ConfigError) -> None:
         errors.info(f"config rejected: {error}")
@@ -54,19 +54,15 @@ def run_monitoring(config: Config, db_path: str, silent: bool = False, metrics_p
     reloads = versions.pipe(ops.observe_on(clock)).subscribe(monitor.reload)
     purger = start_retention(db_path, lambda: monitor.configs.value, watch, on_error=errors.info)
 
-    def request_reload(signum: int, frame: FrameType | None) -> None:
-        watch.schedule(lambda *_: pokes.on_next(None))
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGHUP, request_reload)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
     if console is not None:
         console.info(f"monitoring {len(config.sites)} site(s) from {config.source} into {db_path}; "
                      f"restored {len(past.probes)} probe(s) and {len(past.transitions)} alert state(s); "
                      "Ctrl-C to stop")
     monitor.start()
-    while not stop.wait(0.5):
-        pass
+    while signals.get() == signal.SIGHUP:
+        watch.schedule(lambda *_: pokes.on_next(None))
 
     def drain() -> None:
         io.executor.shutdown(wait=True)  # probes in flight end within their timeout

@@ -17,7 +17,7 @@ from reactivex import Observable
 from reactivex.scheduler import EventLoopScheduler
 
 from domain.events import AlertTransition
-from domain.timefmt import epoch_seconds, parse_duration, parse_iso
+from domain.timefmt import epoch_seconds, parse_age_or_date
 from sinks.console import Console
 from sinks.notification_console import AlertLog
 from streams.stored_log import alert_history, alerts_after
@@ -51,11 +51,7 @@ def since_time(text: str | None, now: float) -> float | None:
     if text is None:
         return None
     try:
-        return now - parse_duration(text)
-    except ValueError:
-        pass
-    try:
-        return parse_iso(text)
+        return parse_age_or_date(text, now)
     except ValueError:
         raise UsageError(f"--since: must be an age such as 2h or an ISO date such as 2026-11-24T12:00, "
                          f"got {text!r}") from None

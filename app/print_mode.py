@@ -7,9 +7,7 @@ append and runs the monitor's own report operator over them.
 
 from __future__ import annotations
 
-import argparse
 import sqlite3
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,20 +23,16 @@ from domain.events import Probe, Report, ReportRequest
 from domain.timefmt import epoch_seconds, format_duration
 from operators.reports import window_reports
 from sinks.console import Console
-from streams.config_file import read_config
 from streams.stored_log import probes_after, recent_probes
 from streams.stored_tail import POLL_INTERVAL, LogFeed, follow_log
 
 
-def run_print(args: argparse.Namespace) -> int:
+def run_print(config: Config, db_path: str) -> int:
     from reactivex.scheduler import EventLoopScheduler
 
-    config = read_config(args.config)
-    for warning in config.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
     console = Console()
     clock = EventLoopScheduler()
-    path = Path(args.database)
+    path = Path(db_path)
 
     def replayed(count: int) -> None:
         console.info(f"replayed {count} stored probe(s) of the past {format_duration(config.longest_window)} "
@@ -78,8 +72,7 @@ def stored_reports(
     batches = follow_log(LogFeed("website_monitoring", history, after), path, clock, poll_interval,
                          wake=requests, notice=notice)
     probes: Observable[Probe] = batches.pipe(ops.flat_map(_each_now))
-    spans = tuple(w for spec in config.reports for w in spec.windows)
-    return probes.pipe(window_reports(requests, spans))
+    return probes.pipe(window_reports(requests, config.report_windows))
 
 
 def _each_now(batch: tuple[Probe, ...]) -> Observable[Probe]:

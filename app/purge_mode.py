@@ -6,7 +6,7 @@ import argparse
 import sqlite3
 import time
 
-from domain.timefmt import iso_utc, parse_duration, parse_iso
+from domain.timefmt import iso_utc, parse_age_or_date
 from store.purge import ALERT_TABLE, PROBE_TABLE, purge_before
 from store.schema import StoreError, open_existing_store
 
@@ -18,11 +18,7 @@ def parse_cutoff(text: str, now: float) -> float:
     from app.cli import UsageError
 
     try:
-        return max(0.0, now - parse_duration(text))
-    except ValueError:
-        pass
-    try:
-        cutoff = parse_iso(text)
+        cutoff = parse_age_or_date(text, now)
     except ValueError:
         raise UsageError(f"--before: must be an age such as 7d or an ISO date such as 2026-11-01, "
                          f"got {text!r}") from None

@@ -21,6 +21,7 @@ MAX_INTERVAL = 86400.0
 MAX_TIMEOUT = 600.0
 MAX_WINDOW = 86400.0
 MAX_RETENTION = 3650 * 86400.0
+MAX_MIN_CHECKS = 100_000
 
 
 class ConfigError(Exception):
@@ -66,8 +67,13 @@ class Config:
     warnings: tuple[str, ...] = ()
 
     @property
+    def report_windows(self) -> tuple[float, ...]:
+        """Every report's window length, in the order the config gives them."""
+        return tuple(w for spec in self.reports for w in spec.windows)
+
+    @property
     def longest_window(self) -> float:
-        return max([self.alert.window, *(w for spec in self.reports for w in spec.windows)])
+        return max([self.alert.window, *self.report_windows])
 
     def effective(self) -> dict[str, Any]:
         """The config with every default filled in, in the file's own format."""
@@ -222,8 +228,10 @@ class _Validator:
         if recovery < threshold:
             raise self.fail("recoveryThreshold", f"must be at least alertThreshold ({threshold:g})", recovery)
         min_checks = document.get("alertMinChecks", 1)
-        if isinstance(min_checks, bool) or not isinstance(min_checks, int) or not 1 <= min_checks <= 100000:
+        if isinstance(min_checks, bool) or not isinstance(min_checks, int) or min_checks < 1:
             raise self.fail("alertMinChecks", "must be a whole number >= 1", min_checks)
+        if min_checks > MAX_MIN_CHECKS:
+            raise self.fail("alertMinChecks", f"must be at most {MAX_MIN_CHECKS}", min_checks)
         return AlertPolicy(window, threshold, recovery, min_checks)
 
     def _reports(self, document: dict[str, Any]) -> tuple[ReportSpec, ...]:

@@ -49,6 +49,15 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
 
 
+def parse_age_or_date(text: str, now: float) -> float:
+    """Seconds since the epoch of an age (`2h`, `7d`) counted back from `now`, but not before the
+    epoch, or of an ISO-8601 date or date-time (no zone means UTC); ValueError otherwise."""
+    try:
+        return max(0.0, now - parse_duration(text))
+    except ValueError:
+        return parse_iso(text)
+
+
 def format_duration(seconds: float) -> str:
     """`45s`, `3m05s`, `2h03m`, `4d02h`: two units at most, rounded down."""
     if math.isnan(seconds):

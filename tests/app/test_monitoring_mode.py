@@ -174,3 +174,22 @@ def test_sigterm_lets_a_probe_in_flight_end_by_its_timeout_and_stores_it(tmp_pat
     assert rows(db, "SELECT available, status, responseTime, errorKind FROM website_monitoring") == [
         (0, None, None, "timeout")]
     assert app.output()[-1] == "stopped: 1 checks, 0 skipped ticks"
+
+
+def test_a_sighup_while_stopping_is_ignored_and_the_probe_in_flight_still_stored(tmp_path: Path,
+                                                                                 server: LocalServer) -> None:
+    url, db = server.url("/hang"), tmp_path / "m.db"
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"websites": [{"URL": url, "checkInterval": 5, "timeout": 2}]}))
+    app = monitor(config, db)
+    try:
+        app.wait_for_line(lambda text: text.startswith("monitoring "), 8)
+        time.sleep(0.3)  # the first tick's probe is now hanging
+        app.process.send_signal(signal.SIGTERM)
+        time.sleep(1.0)  # past the main loop's 0.5 s wake-up: it is waiting for the probe in flight
+        status, errors = app.stop(signal.SIGHUP)
+    finally:
+        app.kill()
+    assert (status, errors) == (0, "")
+    assert rows(db, "SELECT available, errorKind FROM website_monitoring") == [(0, "timeout")]
+    assert app.output()[-1] == "stopped: 1 checks, 0 skipped ticks"

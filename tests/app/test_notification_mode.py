@@ -73,6 +73,16 @@ def test_history_is_oldest_first_filtered_by_site_and_since_and_ctrl_c_exits_0(t
     ]
 
 
+def test_a_since_older_than_the_epoch_shows_the_whole_history(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    _stored(db, AlertTransition(T0, A, TransitionKind.ALERT, 0.25, start=T0))
+    app = App("-a", "-db", str(db), "--since", "99999999999999999999d")
+    app.wait_for_line(lambda t: t.startswith("-- following"), timeout=10)
+    status, stderr = app.stop(signal.SIGINT)
+    assert (status, stderr) == (0, "")
+    assert app.output()[1].startswith("2026-11-18T11:06:40.000Z  http://a.test/  alert")
+
+
 def test_a_bad_since_is_one_line_and_exit_2_and_creates_no_database(tmp_path: Path) -> None:
     db = tmp_path / "m.db"
     result = run_app("-a", "-db", str(db), "--since", "yesterday", timeout=20)

@@ -127,6 +127,7 @@ def test_valid_config_field(text: str, field: str, expected: object) -> None:
     (doc(alertThreshold=True), "alertThreshold: must be a fraction between 0 and 1, got true"),
     ('{"websites": [{"URL": "http://a/"}], "alertThreshold": NaN}', "alertThreshold: must be a fraction"),
     (doc(alertMinChecks=2.5), "alertMinChecks: must be a whole number >= 1, got 2.5"),
+    (doc(alertMinChecks=100_001), "alertMinChecks: must be at most 100000, got 100001"),
     (doc([{"URL": "http://a.test/\u0000"}]), "must not contain spaces or control characters"),
     (doc([{"URL": " http://a.test/"}]), "must not contain spaces or control characters"),
     (doc([{"URL": "mailto:me@a.test"}]), 'must use http or https, got "mailto:me@a.test"'),
