@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from domain.timefmt import iso_utc
+from store.schema import write_transaction
 
 BATCH_ROWS = 5000
 MIN_PAUSE = 0.005
@@ -63,14 +64,9 @@ class BatchedPurge:
     def step(self) -> float:
         """Delete the next batch in one short write transaction; the seconds the lock was held."""
         began = time.perf_counter()
-        self.connection.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(self.connection):
             cursor = self.connection.execute(
                 self.statement, (self.next_rowid, self.next_rowid + self.batch, *self.parameters))
-            self.connection.execute("COMMIT")
-        except BaseException:
-            self.connection.execute("ROLLBACK")
-            raise
         held = time.perf_counter() - began
         self.next_rowid += self.batch
         self.stats.deleted += cursor.rowcount

@@ -7,6 +7,8 @@ added, never renamed or dropped. Timestamps are fixed-width ISO-8601 UTC text.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from domain.events import AlertTransition, ErrorKind, Probe, TransitionKind
@@ -56,6 +58,24 @@ def connect(path: str | Path, *, readonly: bool = False, timeout: float = 5.0) -
                                      isolation_level=None)
     connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
     return connection
+
+
+@contextmanager
+def write_transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """`BEGIN IMMEDIATE` ... `COMMIT`, rolled back if anything fails.
+
+    SQLite rolls a transaction back by itself on some errors (a full disk), so
+    the ROLLBACK is only issued if one is still open: the error raised is the
+    one that happened, not "cannot rollback - no transaction is active".
+    """
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
 
 
 def check_schema_version(connection: sqlite3.Connection, path: str | Path) -> None:
