@@ -133,6 +133,8 @@ class ElasticExecutor(Executor):
     def _watch(self) -> None:
         while not self._stop_watch.wait(min(self.patience, self.queue_patience) / 2):
             with self._lock:
+                if self._shutdown:
+                    return  # no thread starts after shutdown, so `shutdown(wait=True)` joins them all
                 # Every thread is busy when a job has waited: one more thread for each such job.
                 overdue = time.monotonic() - self.queue_patience
                 waiting = 0
