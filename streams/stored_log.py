@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 
 from domain.events import AlertTransition, Probe
 from domain.timefmt import iso_utc
-from store.schema import ALERT_COLUMNS, PROBE_COLUMNS, alert_from_row, probe_from_row
+from store.schema import ALERT_COLUMNS, PROBE_COLUMNS, ProbeRow, alert_from_row, probe_from_row
 
 
 def recent_probes(connection: sqlite3.Connection, since: float,
@@ -16,8 +17,7 @@ def recent_probes(connection: sqlite3.Connection, since: float,
         f"SELECT {PROBE_COLUMNS} FROM website_monitoring WHERE timestamp > ? ORDER BY timestamp, rowid",
         (iso_utc(since),),
     )
-    probes = (probe_from_row(row) for row in rows)
-    return tuple(p for p in probes if hosts is None or p.host in hosts)
+    return _probes_of(rows, hosts)
 
 
 def last_transitions(connection: sqlite3.Connection) -> dict[str, AlertTransition]:
@@ -67,5 +67,9 @@ def probes_after(connection: sqlite3.Connection, rowid: int,
     """Probes stored after row `rowid`, in the order they were appended (of `hosts` only, if given)."""
     rows = connection.execute(
         f"SELECT {PROBE_COLUMNS} FROM website_monitoring WHERE rowid > ? ORDER BY rowid", (rowid,))
-    probes = (probe_from_row(row) for row in rows)
-    return tuple(p for p in probes if hosts is None or p.host in hosts)
+    return _probes_of(rows, hosts)
+
+
+def _probes_of(rows: Iterable[ProbeRow], hosts: set[str] | None) -> tuple[Probe, ...]:
+    # Other sites' rows are skipped before they are decoded (about 1 µs a row).
+    return tuple(probe_from_row(row) for row in rows if hosts is None or row[1] in hosts)
