@@ -39,7 +39,6 @@ class AlertLog:
     def __init__(self, console: Console, following: str) -> None:
         self.console = console
         self.following = following
-        self.rows_shown = 0
         self._widest = list(_TYPICAL)  # the widest cell of each column so far
         self._started = False
 
@@ -55,7 +54,6 @@ class AlertLog:
             self.console.write([header, *painted, *empty, self.following])
         elif painted:
             self.console.write(painted)
-        self.rows_shown += len(batch)
 
     def _paint(self, line: str, transition: AlertTransition) -> str:
         return self.console.paint(line, _RED if transition.kind is TransitionKind.ALERT else _GREEN)
