@@ -132,12 +132,9 @@ class LogFollower(Generic[T]):
         if self.connection is not None and identity != self.file_identity:
             self._close_connection()  # replaced by a new file: re-anchored on the next read
         if self.connection is None:
-            self.connection = connect(self.path, readonly=True, timeout=_BUSY_TIMEOUT)
-            self.file_identity = identity
-            self.data_version = None
-            connection, self.connection = self.connection, None
-            check_schema_version(connection, self.path)
-            self.connection = connection
+            connection = connect(self.path, readonly=True, timeout=_BUSY_TIMEOUT)
+            check_schema_version(connection, self.path)  # kept only once it is known to be ours
+            self.connection, self.file_identity, self.data_version = connection, identity, None
         data_version = self.connection.execute("PRAGMA data_version").fetchone()[0]
         if self.started and data_version == self.data_version:
             return
