@@ -44,6 +44,12 @@ ProbeRow = tuple[str, str, int, int | None, float | None, str | None]
 AlertRow = tuple[str, str, str, str, str | None, float]
 
 
+def latest_rowid_per_host(table: str) -> str:
+    """SQL selecting the rowid of each host's latest row in `table` (by timestamp, then rowid)."""
+    return (f"SELECT (SELECT b.rowid FROM {table} AS b WHERE b.host = a.host "
+            f"ORDER BY b.timestamp DESC, b.rowid DESC LIMIT 1) FROM {table} AS a GROUP BY a.host")
+
+
 class StoreError(Exception):
     """A database a user pointed us at that we cannot use; the message is one line."""
 

@@ -7,7 +7,14 @@ from collections.abc import Iterable
 
 from domain.events import AlertTransition, Probe
 from domain.timefmt import iso_utc
-from store.schema import ALERT_COLUMNS, PROBE_COLUMNS, ProbeRow, alert_from_row, probe_from_row
+from store.schema import (
+    ALERT_COLUMNS,
+    PROBE_COLUMNS,
+    ProbeRow,
+    alert_from_row,
+    latest_rowid_per_host,
+    probe_from_row,
+)
 
 
 def recent_probes(connection: sqlite3.Connection, since: float,
@@ -22,11 +29,9 @@ def recent_probes(connection: sqlite3.Connection, since: float,
 
 def last_transitions(connection: sqlite3.Connection) -> dict[str, AlertTransition]:
     """The latest stored alert or recovery of each site."""
+    # The very rows a purge with --alerts keeps.
     rows = connection.execute(
-        f"SELECT {ALERT_COLUMNS} FROM website_alerts AS a WHERE rowid = "
-        "(SELECT b.rowid FROM website_alerts AS b WHERE b.host = a.host "
-        "ORDER BY b.timestamp DESC, b.rowid DESC LIMIT 1)"
-    )
+        f"SELECT {ALERT_COLUMNS} FROM website_alerts WHERE rowid IN ({latest_rowid_per_host('website_alerts')})")
     return {transition.host: transition for transition in map(alert_from_row, rows)}
 
 
