@@ -54,14 +54,14 @@ class StoreError(Exception):
     """A database a user pointed us at that we cannot use; the message is one line."""
 
 
-def connect(path: str | Path, *, readonly: bool = False, timeout: float = 5.0) -> sqlite3.Connection:
-    """A connection to the store at `path`; read-only ones never create the file."""
-    if readonly:
-        uri = f"{Path(path).resolve().as_uri()}?mode=ro"
-        connection = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+def connect(path: str | Path, *, readonly: bool = False, existing: bool = False,
+            timeout: float = 5.0) -> sqlite3.Connection:
+    """A connection to the store at `path`; read-only ones, and `existing` read-write ones, never create the file."""
+    if readonly or existing:
+        target, uri = f"{Path(path).resolve().as_uri()}?mode={'ro' if readonly else 'rw'}", True
     else:
-        connection = sqlite3.connect(str(path), timeout=timeout, check_same_thread=False,
-                                     isolation_level=None)
+        target, uri = str(path), False
+    connection = sqlite3.connect(target, uri=uri, timeout=timeout, check_same_thread=False, isolation_level=None)
     connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
     return connection
 
@@ -122,9 +122,7 @@ def open_existing_store(path: str | Path, timeout: float = 5.0) -> sqlite3.Conne
         problem = "is not a file" if target.exists() else "database not found"
         raise StoreError(f"{path}: {problem}")
     try:
-        connection = sqlite3.connect(f"{target.resolve().as_uri()}?mode=rw", uri=True, timeout=timeout,
-                                     isolation_level=None, check_same_thread=False)
-        connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        connection = connect(target, existing=True, timeout=timeout)
         check_schema_version(connection, path)
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as error:
