@@ -195,8 +195,12 @@ class LogFollower(Generic[T]):
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
+    """The file's (device, inode); None while it does not exist yet. A path that cannot be a
+    file (under a regular file, say) is a user's mistake: StoreError."""
     try:
         status = os.stat(path)
     except FileNotFoundError:
         return None
+    except OSError as error:
+        raise StoreError(f"{path}: cannot use as a monitoringApp database: {error.strerror}") from None
     return status.st_dev, status.st_ino
