@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -195,12 +196,14 @@ class LogFollower(Generic[T]):
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
-    """The file's (device, inode); None while it does not exist yet. A path that cannot be a
-    file (under a regular file, say) is a user's mistake: StoreError."""
+    """The file's (device, inode); None while it does not exist yet. A path that is not a file,
+    or cannot be one (under a regular file, say), is a user's mistake: StoreError."""
     try:
         status = os.stat(path)
     except FileNotFoundError:
         return None
     except OSError as error:
         raise StoreError(f"{path}: cannot use as a monitoringApp database: {error.strerror}") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise StoreError(f"{path}: is not a file")  # a directory never becomes a database: no point waiting
     return status.st_dev, status.st_ino
