@@ -16,10 +16,13 @@ def _use_project_venv() -> None:
     try:
         import reactivex  # noqa: F401
         import requests  # noqa: F401
-    except ImportError:
+    except ImportError as error:
         if _VENV_PYTHON.exists() and Path(sys.prefix).resolve() != _VENV_PYTHON.parent.parent.resolve():
             os.execv(str(_VENV_PYTHON), [str(_VENV_PYTHON), *sys.argv])
-        raise
+        # Not set up yet: a user's step missed, not a bug, so one line (as for any user mistake) and exit 2.
+        print(f"monitoringApp: error: {error.name} is not installed; set up first: "
+              f"python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev]'", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -77,9 +77,12 @@ class Console:
         lines = report_lines(report)
         self.write([self.paint(lines[0], _BOLD), *lines[1:], ""])
 
+    def paint_transition(self, text: str, transition: AlertTransition) -> str:
+        """`text` in the colour of `transition`: red for an alert, green for a recovery."""
+        return self.paint(text, _RED if transition.kind is TransitionKind.ALERT else _GREEN)
+
     def show_transition(self, transition: AlertTransition) -> None:
-        code = _RED if transition.kind is TransitionKind.ALERT else _GREEN
-        self.write([self.paint(transition_line(transition), code)])
+        self.write([self.paint_transition(transition_line(transition), transition)])
 
     def info(self, text: str) -> None:
         self.write([text])

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from domain.events import AlertTransition, TransitionKind
 from domain.timefmt import format_duration, iso_utc
-from sinks.console import _GREEN, _RED, Console, percent
+from sinks.console import Console, percent
 from sinks.table import format_table
 
 ALERT_HEADER = ("time", "host", "type", "start", "end", "duration", "availability")
@@ -39,7 +39,6 @@ class AlertLog:
     def __init__(self, console: Console, following: str) -> None:
         self.console = console
         self.following = following
-        self.rows_shown = 0
         self._widest = list(_TYPICAL)  # the widest cell of each column so far
         self._started = False
 
@@ -48,14 +47,12 @@ class AlertLog:
         self._widest = [max([widest, *(row[i] for row in cells)], key=len) for i, widest in enumerate(self._widest)]
         # The widest row sets the widths; it is laid out with the others and dropped.
         header, _, *lines = format_table(ALERT_HEADER, [self._widest, *cells], _RIGHT)
-        painted = [self._paint(line, transition) for line, transition in zip(lines, batch, strict=True)]
+        painted = [self.console.paint_transition(line, transition)
+                   for line, transition in zip(lines, batch, strict=True)]
         if not self._started:
             self._started = True
             empty = [] if batch else ["(no alerts or recoveries yet)"]
             self.console.write([header, *painted, *empty, self.following])
         elif painted:
             self.console.write(painted)
-        self.rows_shown += len(batch)
 
-    def _paint(self, line: str, transition: AlertTransition) -> str:
-        return self.console.paint(line, _RED if transition.kind is TransitionKind.ALERT else _GREEN)

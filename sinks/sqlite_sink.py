@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from domain.events import AlertTransition, Probe
-from store.schema import ALERT_COLUMNS, PROBE_COLUMNS, alert_row, open_store, probe_row
+from store.schema import ALERT_COLUMNS, PROBE_COLUMNS, alert_row, open_store, probe_row, write_transaction
 
 _STOP = object()
 
@@ -74,7 +74,7 @@ class SqliteEventStore:
         if not probes and not transitions:
             return
         try:
-            with _transaction(self._connection):
+            with write_transaction(self._connection):
                 self._connection.executemany(
                     f"INSERT INTO website_monitoring ({PROBE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
                     [probe_row(p) for p in probes])
@@ -88,13 +88,3 @@ class SqliteEventStore:
                 raise
             self.on_error(error)
 
-
-class _transaction:
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self.connection = connection
-
-    def __enter__(self) -> None:
-        self.connection.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, kind: object, *_: object) -> None:
-        self.connection.execute("COMMIT" if kind is None else "ROLLBACK")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from domain.timefmt import iso_utc
+from store.schema import latest_rowid_per_host, write_transaction
 
 BATCH_ROWS = 5000
 MIN_PAUSE = 0.005
@@ -52,8 +53,7 @@ class BatchedPurge:
         condition = "timestamp < ?" + (" AND host = ?" if host is not None else "")
         self.parameters: tuple[str, ...] = (before, host) if host is not None else (before,)
         if keep_latest_per_host:
-            condition += (f" AND rowid NOT IN (SELECT (SELECT b.rowid FROM {table} AS b WHERE b.host = a.host "
-                          f"ORDER BY b.timestamp DESC, b.rowid DESC LIMIT 1) FROM {table} AS a GROUP BY a.host)")
+            condition += f" AND rowid NOT IN ({latest_rowid_per_host(table)})"
         self.statement = f"DELETE FROM {table} WHERE rowid >= ? AND rowid < ? AND {condition}"
 
     @property
@@ -63,14 +63,9 @@ class BatchedPurge:
     def step(self) -> float:
         """Delete the next batch in one short write transaction; the seconds the lock was held."""
         began = time.perf_counter()
-        self.connection.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(self.connection):
             cursor = self.connection.execute(
                 self.statement, (self.next_rowid, self.next_rowid + self.batch, *self.parameters))
-            self.connection.execute("COMMIT")
-        except BaseException:
-            self.connection.execute("ROLLBACK")
-            raise
         held = time.perf_counter() - began
         self.next_rowid += self.batch
         self.stats.deleted += cursor.rowcount

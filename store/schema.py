@@ -7,6 +7,8 @@ added, never renamed or dropped. Timestamps are fixed-width ISO-8601 UTC text.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from domain.events import AlertTransition, ErrorKind, Probe, TransitionKind
@@ -42,20 +44,44 @@ ProbeRow = tuple[str, str, int, int | None, float | None, str | None]
 AlertRow = tuple[str, str, str, str, str | None, float]
 
 
+def latest_rowid_per_host(table: str) -> str:
+    """SQL selecting the rowid of each host's latest row in `table` (by timestamp, then rowid)."""
+    return (f"SELECT (SELECT b.rowid FROM {table} AS b WHERE b.host = a.host "
+            f"ORDER BY b.timestamp DESC, b.rowid DESC LIMIT 1) FROM {table} AS a GROUP BY a.host")
+
+
 class StoreError(Exception):
     """A database a user pointed us at that we cannot use; the message is one line."""
 
 
-def connect(path: str | Path, *, readonly: bool = False, timeout: float = 5.0) -> sqlite3.Connection:
-    """A connection to the store at `path`; read-only ones never create the file."""
-    if readonly:
-        uri = f"{Path(path).resolve().as_uri()}?mode=ro"
-        connection = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+def connect(path: str | Path, *, readonly: bool = False, existing: bool = False,
+            timeout: float = 5.0) -> sqlite3.Connection:
+    """A connection to the store at `path`; read-only ones, and `existing` read-write ones, never create the file."""
+    if readonly or existing:
+        target, uri = f"{Path(path).resolve().as_uri()}?mode={'ro' if readonly else 'rw'}", True
     else:
-        connection = sqlite3.connect(str(path), timeout=timeout, check_same_thread=False,
-                                     isolation_level=None)
+        target, uri = str(path), False
+    connection = sqlite3.connect(target, uri=uri, timeout=timeout, check_same_thread=False, isolation_level=None)
     connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
     return connection
+
+
+@contextmanager
+def write_transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """`BEGIN IMMEDIATE` ... `COMMIT`, rolled back if anything fails.
+
+    SQLite rolls a transaction back by itself on some errors (a full disk), so
+    the ROLLBACK is only issued if one is still open: the error raised is the
+    one that happened, not "cannot rollback - no transaction is active".
+    """
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
 
 
 def check_schema_version(connection: sqlite3.Connection, path: str | Path) -> None:
@@ -96,9 +122,7 @@ def open_existing_store(path: str | Path, timeout: float = 5.0) -> sqlite3.Conne
         problem = "is not a file" if target.exists() else "database not found"
         raise StoreError(f"{path}: {problem}")
     try:
-        connection = sqlite3.connect(f"{target.resolve().as_uri()}?mode=rw", uri=True, timeout=timeout,
-                                     isolation_level=None, check_same_thread=False)
-        connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        connection = connect(target, existing=True, timeout=timeout)
         check_schema_version(connection, path)
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as error:

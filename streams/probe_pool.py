@@ -133,6 +133,8 @@ class ElasticExecutor(Executor):
     def _watch(self) -> None:
         while not self._stop_watch.wait(min(self.patience, self.queue_patience) / 2):
             with self._lock:
+                if self._shutdown:
+                    return  # no thread starts after shutdown, so `shutdown(wait=True)` joins them all
                 # Every thread is busy when a job has waited: one more thread for each such job.
                 overdue = time.monotonic() - self.queue_patience
                 waiting = 0
@@ -145,13 +147,29 @@ class ElasticExecutor(Executor):
                     self._spawn()
 
 
+def _submit_reporting(executor: Executor, fn: Callable[..., _T], *args: Any) -> Future[_T]:
+    """Submit `fn`; an exception it raises is reported as a thread's would be, since no one reads the future."""
+    future = executor.submit(fn, *args)
+    future.add_done_callback(_report_exception)
+    return future
+
+
+def _report_exception(future: Future[Any]) -> None:
+    # A scheduled action that raises is a bug (a probe never raises for a network failure):
+    # a traceback on stderr, as on the plain thread a NewThreadScheduler would have run it on.
+    error = None if future.cancelled() else future.exception()
+    if error is not None:
+        threading.excepthook(threading.ExceptHookArgs(
+            (type(error), error, error.__traceback__, threading.current_thread())))
+
+
 class _PoolThread(abc.StartableBase):
     def __init__(self, executor: Executor, target: typing.StartableTarget) -> None:
         self.executor = executor
         self.target = target
 
     def start(self) -> None:
-        self.executor.submit(self.target)
+        _submit_reporting(self.executor, self.target)
 
 
 class ProbePool(NewThreadScheduler):
@@ -172,7 +190,7 @@ class ProbePool(NewThreadScheduler):
 
     def schedule(self, action: typing.ScheduledAction[Any], state: Any = None) -> abc.DisposableBase:
         try:
-            future = self.executor.submit(self.invoke_action, action, state)
+            future = _submit_reporting(self.executor, self.invoke_action, action, state)
         except RuntimeError:
             return Disposable()
 

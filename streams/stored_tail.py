@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -132,12 +133,9 @@ class LogFollower(Generic[T]):
         if self.connection is not None and identity != self.file_identity:
             self._close_connection()  # replaced by a new file: re-anchored on the next read
         if self.connection is None:
-            self.connection = connect(self.path, readonly=True, timeout=_BUSY_TIMEOUT)
-            self.file_identity = identity
-            self.data_version = None
-            connection, self.connection = self.connection, None
-            check_schema_version(connection, self.path)
-            self.connection = connection
+            connection = connect(self.path, readonly=True, timeout=_BUSY_TIMEOUT)
+            check_schema_version(connection, self.path)  # kept only once it is known to be ours
+            self.connection, self.file_identity, self.data_version = connection, identity, None
         data_version = self.connection.execute("PRAGMA data_version").fetchone()[0]
         if self.started and data_version == self.data_version:
             return
@@ -198,8 +196,14 @@ class LogFollower(Generic[T]):
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
+    """The file's (device, inode); None while it does not exist yet. A path that is not a file,
+    or cannot be one (under a regular file, say), is a user's mistake: StoreError."""
     try:
         status = os.stat(path)
     except FileNotFoundError:
         return None
+    except OSError as error:
+        raise StoreError(f"{path}: cannot use as a monitoringApp database: {error.strerror}") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise StoreError(f"{path}: is not a file")  # a directory never becomes a database: no point waiting
     return status.st_dev, status.st_ino

@@ -136,3 +136,19 @@ def test_a_killed_writer_leaves_a_readable_database_with_every_committed_row(tmp
     # Every row the writer saw committed is there, in order, with no gap and no half batch.
     assert len(sequence) + 1 >= committed
     assert sequence == list(range(len(sequence)))
+
+
+def test_a_full_database_is_reported_as_full_not_as_a_failed_rollback(tmp_path: Path) -> None:
+    errors: list[Exception] = []
+    store = SqliteEventStore(tmp_path / "m.db", flush_interval=30.0, on_error=errors.append)
+    try:
+        # The file may not grow any more: SQLite fails the write as on a full disk, and rolls it back itself.
+        pages = store._connection.execute("PRAGMA page_count").fetchone()[0]
+        store._connection.execute(f"PRAGMA max_page_count = {pages}")
+        for i in range(500):
+            store.append_probe(Probe(1000.0 + i, SITE * 10, True, 200, 1.5))
+        store.append_transition(AlertTransition(1500.0, SITE, TransitionKind.ALERT, 0.5, start=1500.0))
+        wait_until(lambda: bool(errors), timeout=3.0, what="the write error", step=0.02)
+    finally:
+        store.close()
+    assert [str(error) for error in errors] == ["database or disk is full"]

@@ -87,6 +87,45 @@ def test_probe_pool_runs_scheduled_actions_and_drops_them_once_shut_down() -> No
     assert not late.wait(0.05)
 
 
+def test_an_action_that_raises_is_reported_like_a_thread_exception_not_dropped(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    reported: list[tuple[type[BaseException], str, str]] = []
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        assert args.exc_value is not None and args.thread is not None
+        reported.append((args.exc_type, str(args.exc_value), args.thread.name))
+
+    monkeypatch.setattr(threading, "excepthook", hook)
+    pool = ProbePool(core=1, max_workers=1)
+
+    def broken_probe(scheduler: object, state: object) -> None:
+        raise TypeError("a bug in a probe")
+
+    pool.schedule(broken_probe)
+    pool.schedule(lambda scheduler, state: None)
+    pool.executor.shutdown(wait=True)
+    assert reported == [(TypeError, "a bug in a probe", "probe-0")]
+
+
 def test_core_must_fit_under_max_workers() -> None:
     with pytest.raises(ValueError, match="core <= max_workers"):
         ElasticExecutor(core=5, max_workers=2)
+
+
+def test_shutdown_waits_for_every_job_even_if_the_watchdog_wakes_while_it_shuts_down() -> None:
+    release = threading.Event()
+
+    class LateStop(threading.Event):
+        # As if shutdown were preempted between taking its list of threads and stopping the
+        # watchdog, long enough for the queued job to be overdue; then the running job ends.
+        def set(self) -> None:
+            time.sleep(0.2)
+            release.set()
+            super().set()
+
+    executor = ElasticExecutor(core=1, max_workers=4, patience=5.0, queue_patience=0.05)
+    executor._stop_watch = LateStop()
+    first = executor.submit(release.wait, 5)
+    second = executor.submit(time.sleep, 0.3)
+    executor.shutdown(wait=True)
+    assert first.done() and second.done()

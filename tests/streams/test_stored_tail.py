@@ -142,3 +142,20 @@ def test_a_file_that_is_not_a_database_ends_the_stream_with_a_store_error(tmp_pa
     assert tail.batches == []
     assert len(tail.errors) == 1 and isinstance(tail.errors[0], StoreError)
     assert str(tail.errors[0]).startswith(f"{path}: cannot use as a monitoringApp database:")
+
+
+def test_a_path_under_a_regular_file_ends_the_stream_with_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    path = tmp_path / "config.json" / "m.db"
+    tail = Tail(path)
+    tail.advance(1.0)
+    assert (tail.batches, [str(error) for error in tail.errors]) == (
+        [], [f"{path}: cannot use as a monitoringApp database: Not a directory"])
+    assert all(isinstance(error, StoreError) for error in tail.errors)
+
+
+def test_a_directory_ends_the_stream_with_a_store_error_rather_than_retrying_for_ever(tmp_path: Path) -> None:
+    tail = Tail(tmp_path)
+    tail.advance(1.0)
+    assert (tail.batches, tail.notices) == ([], [])
+    assert [str(error) for error in tail.errors] == [f"{tmp_path}: is not a file"]

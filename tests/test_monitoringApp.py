@@ -1,0 +1,21 @@
+"""The entry script: with its dependencies missing it says how to set up, in one line, exit 2."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.processes import ENTRY
+
+
+def test_missing_dependencies_are_one_line_saying_how_to_set_up_not_a_traceback(tmp_path: Path) -> None:
+    # A checkout with no .venv yet, run by a python without the dependencies (-S: no site-packages).
+    entry = shutil.copy(ENTRY, tmp_path / "monitoringApp.py")
+    done = subprocess.run([sys.executable, "-S", str(entry), "--check"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=30)
+    assert done.stderr.splitlines() == [
+        "monitoringApp: error: reactivex is not installed; set up first: "
+        "python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev]'"]
+    assert (done.returncode, done.stdout) == (2, "")
