@@ -27,7 +27,11 @@ from streams.probes import TickCounters
 
 
 def run_monitoring(config: Config, db_path: str, silent: bool = False, metrics_path: str | None = None) -> int:
-    console = None if silent else Console()
+    # Handlers only queue the signal (SimpleQueue.put is safe in a handler); the main loop
+    # acts on it, so a SIGHUP during shutdown cannot reach the watcher once it is disposed.
+    signals: queue.SimpleQueue[int] = queue.SimpleQueue()
+    # `-m | head`: once the reader of our output has gone, stop as SIGTERM would.
+    console = None if silent else Console(on_closed=lambda: signals.put(signal.SIGTERM))
     errors = Console(sys.stderr, colour=False)
     store = SqliteEventStore(db_path, on_error=lambda e: errors.info(f"error: {db_path}: {e}"))
     clock = EventLoopScheduler()
@@ -36,10 +40,6 @@ def run_monitoring(config: Config, db_path: str, silent: bool = False, metrics_p
     prober = HttpProber(pool_size=len(config.sites))
     past = load_past(db_path, config, epoch_seconds(clock.now))
     monitor = Monitor(config, store, prober.probe, clock, io, console, past)
-
-    # Handlers only queue the signal (SimpleQueue.put is safe in a handler); the main loop
-    # acts on it, so a SIGHUP during shutdown cannot reach the watcher once it is disposed.
-    signals: queue.SimpleQueue[int] = queue.SimpleQueue()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         signals.put(signum)

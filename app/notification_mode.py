@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sqlite3
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -41,7 +39,7 @@ def run_notifications(args: argparse.Namespace) -> int:
 
     log = AlertLog(console, f"-- following {path} for new alerts and recoveries; Ctrl-C to stop --")
     batches = follow_log(LogFeed("website_alerts", history, after), path, clock, notice=console.info)
-    return run_until_stopped(batches, log.show, clock)
+    return run_until_stopped(batches, log.show, clock, console)
 
 
 def since_time(text: str | None, now: float) -> float | None:
@@ -57,9 +55,12 @@ def since_time(text: str | None, now: float) -> float | None:
                          f"got {text!r}") from None
 
 
-def run_until_stopped(stream: Observable[T], on_next: Callable[[T], None], clock: EventLoopScheduler) -> int:
-    """Run a reader's `stream` into `on_next` until SIGINT or SIGTERM (exit 0) or a store error (raised)."""
+def run_until_stopped(stream: Observable[T], on_next: Callable[[T], None], clock: EventLoopScheduler,
+                      console: Console) -> int:
+    """Run a reader's `stream` into `on_next` until SIGINT or SIGTERM, or `console`'s reader goes away
+    (`-a | head`), exit 0; or until a store error (raised)."""
     stop = threading.Event()
+    console.on_closed = stop.set
     failures: list[Exception] = []
 
     def on_error(error: Exception) -> None:
@@ -69,16 +70,9 @@ def run_until_stopped(stream: Observable[T], on_next: Callable[[T], None], clock
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    def deliver(item: T) -> None:
-        try:
-            on_next(item)
-        except BrokenPipeError:  # the reader of our output has gone (`-a | head`): nothing left to do
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            stop.set()
-
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    subscription = stream.subscribe(deliver, on_error)
+    subscription = stream.subscribe(on_next, on_error)
     while not stop.wait(0.5):
         pass
     subscription.dispose()

@@ -39,7 +39,7 @@ def run_print(config: Config, db_path: str) -> int:
                      f"from {path}; following it for new ones; Ctrl-C to stop")
 
     reports = stored_reports(config, path, clock, notice=console.info, on_history=replayed)
-    return run_until_stopped(reports, console.show_report, clock)
+    return run_until_stopped(reports, console.show_report, clock, console)
 
 
 def stored_reports(

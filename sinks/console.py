@@ -5,8 +5,12 @@ Never clears the screen, so everything stays in the scrollback; colour only on a
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import sys
 import threading
+from collections.abc import Callable
 from typing import TextIO
 
 from domain.events import AlertTransition, Report, TransitionKind, WindowStats
@@ -58,17 +62,42 @@ def transition_line(transition: AlertTransition) -> str:
 
 
 class Console:
-    """Writes lines to `stream` from any thread, whole lines at a time."""
+    """Writes lines to `stream` from any thread, whole lines at a time.
 
-    def __init__(self, stream: TextIO | None = None, colour: bool | None = None) -> None:
+    When the reader of the stream goes away (`monitoringApp -m | head`), the console
+    closes: later writes are dropped and `on_closed` is called once, so its owner can
+    stop as a Unix filter would, instead of the writing thread dying on a BrokenPipeError.
+    """
+
+    def __init__(self, stream: TextIO | None = None, colour: bool | None = None,
+                 on_closed: Callable[[], None] | None = None) -> None:
         self.stream = stream if stream is not None else sys.stdout
         self.colour = self.stream.isatty() if colour is None else colour
+        self.on_closed = on_closed
+        self.closed = False
         self._lock = threading.Lock()
 
     def write(self, lines: list[str]) -> None:
         with self._lock:
-            self.stream.write("\n".join(lines) + "\n")
-            self.stream.flush()
+            if self.closed:
+                return
+            try:
+                self.stream.write("\n".join(lines) + "\n")
+                self.stream.flush()
+            except BrokenPipeError:
+                self.closed = True
+                self._discard_unwritten()
+        if self.closed and self.on_closed is not None:
+            on_closed, self.on_closed = self.on_closed, None
+            on_closed()
+
+    def _discard_unwritten(self) -> None:
+        # What is still buffered would fail again at interpreter exit ("Exception ignored ...
+        # BrokenPipeError"): point the descriptor at /dev/null so that last flush goes nowhere.
+        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
 
     def paint(self, text: str, code: str) -> str:
         return f"{code}{text}{_RESET}" if self.colour else text

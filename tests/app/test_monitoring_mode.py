@@ -8,13 +8,15 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 from domain.timefmt import parse_iso
 from store.schema import open_store
 from tests.local_http import LocalServer
-from tests.processes import App, run_app, wait_until
+from tests.processes import REPO, App, run_app, wait_until
 
 INTERVAL = 0.5
 
@@ -193,3 +195,24 @@ def test_a_sighup_while_stopping_is_ignored_and_the_probe_in_flight_still_stored
     assert (status, errors) == (0, "")
     assert rows(db, "SELECT available, errorKind FROM website_monitoring") == [(0, "timeout")]
     assert app.output()[-1] == "stopped: 1 checks, 0 skipped ticks"
+
+
+def test_when_the_reader_of_its_output_goes_away_the_monitor_stops_cleanly_like_sigterm(
+        tmp_path: Path, server: LocalServer) -> None:
+    # `./monitoringApp.py -m | head -1`: once head has its line and exits, the next write meets a
+    # closed pipe. The monitor must stop as on SIGTERM (flush, exit 0), not lose its clock thread.
+    server.healthy = False  # the first probe alerts at once, so a write comes right away
+    config = write_config(tmp_path / "config.json", server.url("/health"))
+    db = tmp_path / "m.db"
+    process = subprocess.Popen([sys.executable, str(REPO / "monitoringApp.py"), "-m", "-c", str(config),
+                                "-db", str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None and process.stdout.readline().startswith("monitoring 1 site(s)")
+        process.stdout.close()  # head -1 has what it wanted
+        status = process.wait(timeout=15)
+        stderr = process.stderr.read() if process.stderr is not None else ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert status == 0 and stderr == "", stderr
+    assert alert_rows(db) and probe_count(db) >= 1  # flushed on the way out

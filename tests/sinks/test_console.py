@@ -85,3 +85,15 @@ def test_colour_by_default_on_a_terminal() -> None:
         os.close(leader)
         os.close(follower)
     assert output.startswith("\033[1m== past 2m00s")
+
+
+def test_a_console_whose_reader_has_gone_closes_once_and_drops_later_writes() -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    stream = os.fdopen(write_end, "w")
+    closed: list[bool] = []
+    console = Console(stream, colour=False, on_closed=lambda: closed.append(True))
+    console.info("first line")      # EPIPE: the console closes instead of raising
+    console.info("second line")     # dropped
+    assert console.closed and closed == [True]
+    stream.close()                  # the descriptor now goes to /dev/null: no BrokenPipeError at exit
