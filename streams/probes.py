@@ -74,15 +74,19 @@ def start_site_clock(
     io: abc.SchedulerBase,
     counters: TickCounters,
     emit: Callable[[Probe], None],
+    in_flight: set[str] | None = None,
 ) -> abc.DisposableBase:
     """Probe `site` on every tick of its `check_interval`; `emit` each result on `clock`.
 
     Disposing stops the ticks; a probe already in flight still delivers its result.
+    `in_flight` holds the URLs with a probe under way; sharing one set across a site's
+    successive clocks (a reload that re-times it) keeps a new clock from overlapping the
+    old one's probe.
     """
-    in_flight = False
+    busy = in_flight if in_flight is not None else set()
+    url = site.url
 
     def run(due: float) -> None:
-        nonlocal in_flight
         try:
             outcome = probe(site.url, site.timeout)
             # Stamped at the store's resolution, so readers of the store (-p) see what the monitor judged.
@@ -94,14 +98,13 @@ def start_site_clock(
 
             clock.schedule(deliver)
         finally:
-            in_flight = False
+            busy.discard(url)
 
     def on_tick(due: float) -> None:
-        nonlocal in_flight
-        if in_flight:
+        if url in busy:
             counters.record(skipped=1)
             return
-        in_flight = True
+        busy.add(url)
         counters.record(late=epoch_seconds(clock.now) - due)
 
         def probe_now(_: abc.SchedulerBase, __: object = None) -> None:
@@ -130,11 +133,13 @@ def probe_events(
 
     def subscribe(observer: abc.ObserverBase[Probe], _: abc.SchedulerBase | None = None) -> abc.DisposableBase:
         running: dict[str, tuple[SiteConfig, abc.DisposableBase]] = {}
+        in_flight: set[str] = set()  # shared by a site's clocks before and after a re-time
         lock = threading.Lock()
         first = True
 
         def start(site: SiteConfig) -> None:
-            running[site.url] = (site, start_site_clock(site, probe, clock, io, counters, observer.on_next))
+            running[site.url] = (site, start_site_clock(site, probe, clock, io, counters, observer.on_next,
+                                                        in_flight))
 
         def apply(config: Config) -> None:
             nonlocal first

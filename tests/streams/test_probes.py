@@ -11,9 +11,10 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from reactivex.scheduler import EventLoopScheduler, ImmediateScheduler, ThreadPoolScheduler
+from reactivex.scheduler import EventLoopScheduler, HistoricalScheduler, ImmediateScheduler, ThreadPoolScheduler
 from reactivex.subject import BehaviorSubject
 from reactivex.testing import ReactiveTest, TestScheduler
 
@@ -166,3 +167,27 @@ def test_on_a_real_clock_results_arrive_one_at_a_time_on_the_clock_and_a_hanging
     hung = [p for p in received if p.host == hanging.url]
     assert hung and {p.error for p in hung} == {ErrorKind.TIMEOUT}
     assert counters.skipped >= 4  # the hanging site's ticks at 0.2, 0.4, 0.6, 0.8 s
+
+
+def test_a_site_re_timed_while_its_probe_is_in_flight_skips_the_new_clocks_first_tick(
+        server: LocalServer, prober: HttpProber) -> None:
+    # The io scheduler is virtual too: a probe it was handed stays in flight until it is advanced.
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    clock, io = HistoricalScheduler(start), HistoricalScheduler(start)
+    site = SiteConfig(server.url("/ok"), 2.0, 1.0)
+    configs = BehaviorSubject(Config((site,)))
+    counters = TickCounters()
+    received: list[Probe] = []
+    subscription = probe_events(configs, prober.probe, clock, io, counters).subscribe(received.append)
+    clock.advance_by(timedelta(seconds=1))                 # tick at +0: its probe is handed to io
+    configs.on_next(Config((SiteConfig(site.url, 3.0, 1.0),)))  # re-timed: the new clock ticks at once
+    clock.advance_by(timedelta(seconds=1))                 # ... and finds the old clock's probe in flight
+    assert (counters.ticks, counters.skipped) == (1, 1)
+    io.advance_by(timedelta(seconds=1))                    # the probe ends; its result hops to the clock
+    clock.advance_by(timedelta(seconds=3))                 # delivered, and the tick at +4 probes again
+    io.advance_by(timedelta(seconds=1))
+    clock.advance_by(timedelta(seconds=1))
+    subscription.dispose()
+    start_s = start.timestamp()
+    assert [(p.timestamp - start_s, p.status) for p in received] == [(0.0, 200), (4.0, 200)]
+    assert (counters.ticks, counters.skipped) == (2, 1)
