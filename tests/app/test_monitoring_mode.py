@@ -158,15 +158,25 @@ def test_a_file_that_is_not_a_database_exits_2_and_is_left_as_it_was(tmp_path: P
     assert db.read_text() == "my notes\n" * 100
 
 
-def test_sigterm_lets_a_probe_in_flight_end_by_its_timeout_and_stores_it(tmp_path: Path,
-                                                                         server: LocalServer) -> None:
-    url, db = server.url("/hang"), tmp_path / "m.db"
-    config = tmp_path / "c.json"
-    config.write_text(json.dumps({"websites": [{"URL": url, "checkInterval": 5, "timeout": 1.5}]}))
+def monitor_with_a_probe_hanging(tmp_path: Path, server: LocalServer, timeout: float) -> tuple[App, Path]:
+    """A monitor of one site that does not answer, started and past its first tick."""
+    db, config = tmp_path / "m.db", tmp_path / "c.json"
+    config.write_text(json.dumps({"websites": [{"URL": server.url("/hang"), "checkInterval": 5,
+                                                "timeout": timeout}]}))
     app = monitor(config, db)
     try:
         app.wait_for_line(lambda text: text.startswith("monitoring "), 8)
-        time.sleep(0.3)  # the first tick's probe is now hanging
+    except BaseException:
+        app.kill()
+        raise
+    time.sleep(0.3)  # the first tick's probe is now hanging
+    return app, db
+
+
+def test_sigterm_lets_a_probe_in_flight_end_by_its_timeout_and_stores_it(tmp_path: Path,
+                                                                         server: LocalServer) -> None:
+    app, db = monitor_with_a_probe_hanging(tmp_path, server, timeout=1.5)
+    try:
         asked = time.monotonic()
         assert app.stop(signal.SIGTERM)[0] == 0
         took = time.monotonic() - asked
@@ -180,13 +190,8 @@ def test_sigterm_lets_a_probe_in_flight_end_by_its_timeout_and_stores_it(tmp_pat
 
 def test_a_sighup_while_stopping_is_ignored_and_the_probe_in_flight_still_stored(tmp_path: Path,
                                                                                  server: LocalServer) -> None:
-    url, db = server.url("/hang"), tmp_path / "m.db"
-    config = tmp_path / "c.json"
-    config.write_text(json.dumps({"websites": [{"URL": url, "checkInterval": 5, "timeout": 2}]}))
-    app = monitor(config, db)
+    app, db = monitor_with_a_probe_hanging(tmp_path, server, timeout=2)
     try:
-        app.wait_for_line(lambda text: text.startswith("monitoring "), 8)
-        time.sleep(0.3)  # the first tick's probe is now hanging
         app.process.send_signal(signal.SIGTERM)
         time.sleep(1.0)  # past the main loop's 0.5 s wake-up: it is waiting for the probe in flight
         status, errors = app.stop(signal.SIGHUP)
