@@ -14,7 +14,7 @@ from pathlib import Path
 import reactivex
 from reactivex import Observable, abc
 from reactivex import operators as ops
-from reactivex.scheduler import ImmediateScheduler
+from reactivex.scheduler import EventLoopScheduler, ImmediateScheduler
 
 from app.monitor import report_requests
 from app.notification_mode import run_until_stopped
@@ -28,8 +28,6 @@ from streams.stored_tail import POLL_INTERVAL, LogFeed, follow_log
 
 
 def run_print(config: Config, db_path: str) -> int:
-    from reactivex.scheduler import EventLoopScheduler
-
     console = Console()
     clock = EventLoopScheduler()
     path = Path(db_path)
