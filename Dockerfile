@@ -5,9 +5,11 @@
 
 FROM python:3.12-slim AS wheel
 WORKDIR /src
-COPY pyproject.toml README.md monitoringApp.py ./
+COPY pyproject.toml README.md ./
+COPY package/ package/
 COPY app/ app/
 COPY domain/ domain/
+COPY graph/ graph/
 COPY operators/ operators/
 COPY sinks/ sinks/
 COPY store/ store/

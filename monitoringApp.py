@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""monitoringApp: uptime and performance monitoring of HTTP endpoints, from the command line."""
+"""monitoringApp from a checkout: `./monitoringApp.py` runs the installed `monitoringapp` with the project's .venv."""
 
 from __future__ import annotations
 
@@ -9,28 +9,28 @@ from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
 _VENV_PYTHON = _HERE / ".venv" / "bin" / "python"
+SET_UP = "python3 -m venv .venv && .venv/bin/pip install -q -e . --config-settings editable_mode=strict"
 
 
-def _use_project_venv() -> None:
-    """Run `./monitoringApp.py` with the project's .venv when the system python lacks the dependencies."""
+def _main() -> int:
     try:
-        import reactivex  # noqa: F401
-        import requests  # noqa: F401
+        from monitoringapp.app.cli import main
     except ImportError as error:
+        if (error.name or "").startswith("monitoringapp."):
+            raise  # a module of an installed package missing: a bug, not a step of set-up
         if _VENV_PYTHON.exists() and Path(sys.prefix).resolve() != _VENV_PYTHON.parent.parent.resolve():
-            os.execv(str(_VENV_PYTHON), [str(_VENV_PYTHON), *sys.argv])
+            try:
+                os.execv(str(_VENV_PYTHON), [str(_VENV_PYTHON), *sys.argv])
+            except OSError as exec_error:
+                print(f"monitoringApp: error: cannot run {_VENV_PYTHON}: {exec_error.strerror}; "
+                      f"set up again: rm -rf .venv && {SET_UP}", file=sys.stderr)
+                return 2
         # Not set up yet: a user's step missed, not a bug, so one line (as for any user mistake) and exit 2.
-        print(f"monitoringApp: error: {error.name} is not installed; set up first: "
-              f"python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev]'", file=sys.stderr)
-        sys.exit(2)
+        print(f"monitoringApp: error: {error.name or 'monitoringapp'} is not installed; set up first: {SET_UP}",
+              file=sys.stderr)
+        return 2
+    return main()
 
 
 if __name__ == "__main__":
-    _use_project_venv()
-    if str(_HERE) not in sys.path:
-        sys.path.insert(0, str(_HERE))
-
-from app.cli import main  # noqa: E402
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_main())

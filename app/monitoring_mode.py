@@ -3,94 +3,132 @@
 from __future__ import annotations
 
 import json
-import queue
-import signal
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 
+from reactivex import Observable, abc
 from reactivex import operators as ops
+from reactivex.disposable import CompositeDisposable
 from reactivex.scheduler import EventLoopScheduler
 from reactivex.subject import Subject
 
-from app.monitor import Monitor, load_past, wait_on_clock
-from app.retention import start_retention
-from domain.config import Config, ConfigError
-from domain.timefmt import epoch_seconds
-from operators.stats import nearest_rank
-from sinks.console import Console
-from sinks.sqlite_sink import SqliteEventStore
-from streams.config_watch import config_versions
-from streams.http_probe import HttpProber
-from streams.probe_pool import ProbePool
-from streams.probes import TickCounters
+from monitoringapp.app.config_warnings import read_config_and_warn
+from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
+from monitoringapp.app.options import MonitorOptions
+from monitoringapp.domain.config import Config
+from monitoringapp.domain.timefmt import epoch_seconds
+from monitoringapp.graph.monitor import MonitorGraph, load_past
+from monitoringapp.operators.stats import nearest_rank
+from monitoringapp.operators.typed import keep
+from monitoringapp.sinks.console import Console
+from monitoringapp.store import open_event_log
+from monitoringapp.streams.config_state import ConfigRejected
+from monitoringapp.streams.config_watch import config_updates, is_rejection, is_version
+from monitoringapp.streams.http_probe import HttpProber
+from monitoringapp.streams.probe_pool import ProbePool
+from monitoringapp.streams.probes import ConfigChange, TickCounters
+
+# After the clocks stop, how long the probes in flight may take beyond the longest timeout to land.
+_DRAIN_SLACK = 5.0
 
 
-def run_monitoring(config: Config, db_path: str, silent: bool = False, metrics_path: str | None = None) -> int:
-    # Handlers only queue the signal (SimpleQueue.put is safe in a handler); the main loop
-    # acts on it, so a SIGHUP during shutdown cannot reach the watcher once it is disposed.
-    signals: queue.SimpleQueue[int] = queue.SimpleQueue()
-    # `-m | head`: once the reader of our output has gone, stop as SIGTERM would.
-    console = None if silent else Console(on_closed=lambda: signals.put(signal.SIGTERM))
+def run_monitoring(options: MonitorOptions) -> int:
+    config = read_config_and_warn(options.config)
+    log = open_event_log(options.database)
+    console = None if options.silent else Console()
     errors = Console(sys.stderr, colour=False)
-    store = SqliteEventStore(db_path, on_error=lambda e: errors.info(f"error: {db_path}: {e}"))
     clock = EventLoopScheduler()
+    watch = EventLoopScheduler()  # reads the config file and runs retention, off the clock's thread
     # A few threads do the probes' CPU work; more are added while probes wait on slow or far sites.
     io = ProbePool(core=4, max_workers=max(64, 4 * len(config.sites)))
     prober = HttpProber(pool_size=len(config.sites))
-    past = load_past(db_path, config, epoch_seconds(clock.now))
-    monitor = Monitor(config, store, prober.probe, clock, io, console, past)
+    past = load_past(log, config, epoch_seconds(clock.now))
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        signals.put(signum)
+    def start(lifecycle: Lifecycle) -> Stopper:
+        stopping: Subject[None] = Subject()
+        updates = config_updates(options.config, watch, pokes=lifecycle.hups.pipe(ops.observe_on(watch)),
+                                 running=config).pipe(ops.share())
+        # A new version is applied on the clock's thread, between two ticks.
+        versions: Observable[Config] = updates.pipe(keep(is_version), ops.observe_on(clock), ops.take_until(stopping))
+        graph = MonitorGraph(config, versions, prober.probe, clock, io, past)
+        landed = threading.Event()  # the probe stream has completed: every probe in flight is in
+        retentions: Observable[float | None] = graph.configs.pipe(ops.map(_retention), ops.distinct_until_changed())
 
-    def reject(error: ConfigError) -> None:
-        errors.info(f"config rejected: {error}")
+        def show_rejection(rejected: ConfigRejected) -> None:
+            errors.info(f"config rejected: {rejected.error}")
 
-    # The watcher reads the file on its own thread; a new version is applied on the clock's.
-    watch = EventLoopScheduler()
-    pokes: Subject[object] = Subject()
-    versions = config_versions(config.source, watch, reject, pokes=pokes, running=config)
-    reloads = versions.pipe(ops.observe_on(clock)).subscribe(monitor.reload)
-    purger = start_retention(db_path, lambda: monitor.configs.value, watch, on_error=errors.info)
+        running = CompositeDisposable(
+            graph.probes.subscribe(log.append_probe, lifecycle.fail, landed.set),
+            graph.transitions.subscribe(log.append_transition, lifecycle.fail),
+            updates.pipe(keep(is_rejection)).subscribe(show_rejection, lifecycle.fail),
+            retentions.subscribe(log.set_retention),
+            log.errors.subscribe(errors.info),
+            log.start_retention(watch),
+        )
+        if console is not None:
+            console.on_closed = lifecycle.stop  # `-m | head`: the reader has gone, stop as SIGTERM would
+            running.add(graph.transitions.subscribe(console.show_transition, lifecycle.fail))
+            running.add(graph.reports.subscribe(console.show_report, lifecycle.fail))
+            running.add(graph.changes.subscribe(_announce(console), lifecycle.fail))
+            console.info(f"monitoring {len(config.sites)} site(s) from {config.source} into {options.database}; "
+                         f"restored {len(past.probes)} probe(s) and {len(past.transitions)} alert state(s); "
+                         "Ctrl-C to stop")
+        running.add(graph.connect())
 
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, on_signal)
-    if console is not None:
-        console.info(f"monitoring {len(config.sites)} site(s) from {config.source} into {db_path}; "
-                     f"restored {len(past.probes)} probe(s) and {len(past.transitions)} alert state(s); "
-                     "Ctrl-C to stop")
-    monitor.start()
-    while signals.get() == signal.SIGHUP:
-        watch.schedule(lambda *_: pokes.on_next(None))
+        def stop() -> None:
+            # The clocks stop on the clock's thread, between two ticks, so no tick hands a probe to the
+            # pool after it has been shut down; the probes in flight then land within their timeout.
+            wait_on_clock(clock, timeout=5.0, action=lambda: stopping.on_next(None))
+            landed.wait(max(site.timeout for site in config.sites) + _DRAIN_SLACK)
+            running.dispose()
+            io.executor.shutdown(wait=False)
+            log.close()
+            clock.dispose()
+            watch.dispose()
+            prober.close()
+            if options.metrics is not None:
+                write_metrics(options.metrics, graph.counters, log.rows_written)
+            if console is not None:
+                console.info(f"stopped: {graph.counters.ticks} checks, {graph.counters.skipped} skipped ticks")
 
-    def drain() -> None:
-        io.executor.shutdown(wait=True)  # probes in flight end within their timeout
-        wait_on_clock(clock, timeout=5.0)
+        return stop
 
-    reloads.dispose()
-    purger.dispose()
-    watch.dispose()
-    # Stop the site clocks on the clock thread, between two ticks, so no tick hands a probe
-    # to the pool after it has been shut down.
-    wait_on_clock(clock, timeout=5.0, action=monitor.configs.on_completed)
-    monitor.stop(drain)
-    clock.dispose()
-    prober.close()
-    if metrics_path is not None:
-        write_metrics(metrics_path, monitor.counters, store)
-    if console is not None:
-        console.info(f"stopped: {monitor.counters.ticks} checks, {monitor.counters.skipped} skipped ticks")
-    return 0
+    return run_until_stopped(start, reload_on_hup=True)
 
 
-def write_metrics(path: str, counters: TickCounters, store: SqliteEventStore) -> None:
+def _retention(config: Config) -> float | None:
+    return config.retention
+
+
+def _announce(console: Console) -> Callable[[ConfigChange], None]:
+    def announce(change: ConfigChange) -> None:
+        console.info(f"config reloaded: {change.summary()}")
+
+    return announce
+
+
+def wait_on_clock(clock: abc.SchedulerBase, timeout: float, action: Callable[[], None] | None = None) -> bool:
+    """Block until everything already queued on `clock` has run (a real, threaded clock), then `action` on it."""
+    done = threading.Event()
+
+    def signal_done(_: abc.SchedulerBase, __: object = None) -> None:
+        if action is not None:
+            action()
+        done.set()
+
+    clock.schedule(signal_done)
+    return done.wait(timeout)
+
+
+def write_metrics(path: str, counters: TickCounters, rows_written: int) -> None:
     """The clocks' own figures, for benchmarks: ticks, skips, tick lateness (ms) and rows written."""
     lateness = sorted(counters.lateness)
 
     def at(fraction: float) -> float | None:
         return round(nearest_rank(lateness, fraction) * 1000, 3) if lateness else None
 
-    figures = {"ticks": counters.ticks, "skipped": counters.skipped, "rows_written": store.rows_written,
+    figures = {"ticks": counters.ticks, "skipped": counters.skipped, "rows_written": rows_written,
                "lateness_ms": {"p50": at(0.5), "p99": at(0.99), "max": at(1.0)}}
     Path(path).write_text(json.dumps(figures, indent=2) + "\n")

@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from testmode.runner import run_scenarios
-from testmode.scenarios import SCENARIOS, Scenario
+from monitoringapp.app.options import TestOptions
+from monitoringapp.app.usage import FAILED, OK, UsageError
+from monitoringapp.testmode.runner import run_scenarios
+from monitoringapp.testmode.scenarios import SCENARIOS, Scenario
 
 TEST_DB = Path("test.db")
 
 
-def run_test_mode(args: argparse.Namespace, scenarios: Sequence[Scenario] = SCENARIOS) -> int:
-    from app.cli import UsageError
-
-    if Path(args.database).resolve() == TEST_DB.resolve():
-        raise UsageError(f"-t writes {TEST_DB} and removes it; -db must name another file, got {args.database}")
+def run_test_mode(options: TestOptions, scenarios: Sequence[Scenario] = SCENARIOS) -> int:
+    if Path(options.database).resolve() == TEST_DB.resolve():
+        raise UsageError(f"-t writes {TEST_DB} and removes it; -db must name another file, got {options.database}")
     _remove(TEST_DB)  # fresh: nothing of an earlier run restored
     try:
         outcomes = run_scenarios(scenarios, TEST_DB, sys.stdout)
     finally:
-        if args.keep_db:
+        if options.keep_db:
             print(f"kept {TEST_DB.resolve()}")
         else:
             _remove(TEST_DB)
-    return 0 if all(outcome.passed for outcome in outcomes) else 1
+    return OK if all(outcome.passed for outcome in outcomes) else FAILED
 
 
 def _remove(db: Path) -> None:

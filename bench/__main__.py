@@ -24,7 +24,7 @@ from typing import Any
 
 from bench import baseline, capacity, micro
 from bench.target_server import TargetServer
-from sinks.table import format_table
+from monitoringapp.sinks.table import format_table
 
 Figures = dict[str, Any]
 RESULTS = Path(__file__).resolve().parent / "results"

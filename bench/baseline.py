@@ -14,7 +14,7 @@ from typing import Any
 import requests
 
 from bench.target_server import TargetServer
-from streams.http_probe import HttpProber
+from monitoringapp.streams.http_probe import HttpProber
 
 Figures = dict[str, Any]
 

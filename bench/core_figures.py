@@ -29,17 +29,13 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+import reactivex
+from reactivex import operators as ops
+from reactivex.subject import Subject
 
-import reactivex  # noqa: E402
-from reactivex import operators as ops  # noqa: E402
-from reactivex.subject import Subject  # noqa: E402
-
-from domain.config import AlertPolicy  # noqa: E402
-from domain.events import AlertTransition, ErrorKind, Probe, Report, ReportRequest  # noqa: E402
-from sinks.table import format_table  # noqa: E402
+from monitoringapp.domain.config import AlertPolicy
+from monitoringapp.domain.events import AlertTransition, ErrorKind, Probe, Report, ReportRequest
+from monitoringapp.sinks.table import format_table
 
 SITES, HOUR = 100, 3600
 SPANS = (120.0, 600.0, 3600.0)
@@ -64,8 +60,8 @@ def hour_of_probes(sites: int = SITES, seconds: int = HOUR) -> list[Probe]:
 
 def run_operators(probes: list[Probe]) -> tuple[int, int]:
     """Push `probes` through the alert and report operators as the monitor wires them; (transitions, reports)."""
-    from operators.alerts import alert_transitions
-    from operators.reports import window_reports
+    from monitoringapp.operators.alerts import alert_transitions
+    from monitoringapp.operators.reports import window_reports
 
     source: Subject[Probe] = Subject()
     requests: Subject[ReportRequest] = Subject()
@@ -73,7 +69,8 @@ def run_operators(probes: list[Probe]) -> tuple[int, int]:
     transitions: list[AlertTransition] = []
     reports: list[Report] = []
     shared.pipe(alert_transitions(reactivex.just(AlertPolicy()))).subscribe(transitions.append)
-    shared.pipe(window_reports(requests, SPANS)).subscribe(reports.append)
+    events: reactivex.Observable[Probe | ReportRequest] = reactivex.merge(shared, requests)
+    events.pipe(window_reports(SPANS)).subscribe(reports.append)
     next_second = T0 + 1
     for probe in probes:
         if probe.timestamp >= next_second:  # the report clock, between seconds as on the real clock
@@ -108,8 +105,8 @@ def rss_kib() -> int:
 
 def memory_child(trace: bool) -> dict[str, float]:
     """In a fresh process: memory held after one virtual hour through the operators."""
-    from operators.alerts import alert_transitions
-    from operators.reports import window_reports
+    from monitoringapp.operators.alerts import alert_transitions
+    from monitoringapp.operators.reports import window_reports
 
     gc.collect()
     rss_before = rss_kib()
@@ -119,7 +116,8 @@ def memory_child(trace: bool) -> dict[str, float]:
     requests: Subject[ReportRequest] = Subject()
     shared = source.pipe(ops.share())
     shared.pipe(alert_transitions(reactivex.just(AlertPolicy()))).subscribe(lambda _: None)
-    shared.pipe(window_reports(requests, SPANS)).subscribe(lambda _: None)
+    events: reactivex.Observable[Probe | ReportRequest] = reactivex.merge(shared, requests)
+    events.pipe(window_reports(SPANS)).subscribe(lambda _: None)
     hosts = [f"http://site{i}.test/" for i in range(SITES)]
     for second in range(HOUR):  # generated on the fly, so only what the operators keep stays alive
         for i, host in enumerate(hosts):
@@ -174,31 +172,36 @@ server.serve_forever()
 
 def pipeline_run(sites: int, interval: float, seconds: float, port: int) -> dict[str, float]:
     """Monitor with real clocks, probes and store for `seconds`; the steady-state stored probe rate."""
+    import threading
+
+    from reactivex.disposable import CompositeDisposable
     from reactivex.scheduler import EventLoopScheduler, ThreadPoolScheduler
 
-    from app.monitor import Monitor, wait_on_clock
-    from domain.config import Config, SiteConfig
-    from domain.timefmt import iso_utc
-    from sinks.sqlite_sink import SqliteEventStore
-    from streams.http_probe import HttpProber
+    from monitoringapp.domain.config import Config, SiteConfig
+    from monitoringapp.domain.timefmt import iso_utc
+    from monitoringapp.graph.monitor import MonitorGraph
+    from monitoringapp.store.sqlite.writer import SqliteEventLog
+    from monitoringapp.streams.http_probe import HttpProber
 
     config = Config(tuple(SiteConfig(f"http://127.0.0.1:{port}/site/{i}", interval, 2.0) for i in range(sites)))
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "bench.db"
-        store = SqliteEventStore(db)
+        log = SqliteEventLog(db)
         clock = EventLoopScheduler()
         io = ThreadPoolScheduler(max_workers=max(64, 4 * sites))
         prober = HttpProber(pool_size=sites)
-        monitor = Monitor(config, store, prober.probe, clock, io)
+        stop: Subject[Config] = Subject()
+        monitor = MonitorGraph(config, stop, prober.probe, clock, io)
+        landed = threading.Event()
+        running = CompositeDisposable(monitor.probes.subscribe(log.append_probe, on_completed=landed.set),
+                                      monitor.transitions.subscribe(log.append_transition))
         started = time.time()
-        monitor.start()
+        running.add(monitor.connect())
         time.sleep(seconds)
-
-        def drain() -> None:
-            io.executor.shutdown(wait=True)
-            wait_on_clock(clock, timeout=5.0)
-
-        monitor.stop(drain)
+        clock.schedule(lambda *_: stop.on_completed())  # the clocks stop; probes in flight land
+        landed.wait(10.0)
+        running.dispose()
+        log.close()
         clock.dispose()
         prober.close()
         # Steady state: probes due from 2 s after the start to 1 s before the end.
@@ -236,26 +239,27 @@ def figure_c(runs: int, seconds: float) -> list[list[str]]:
 def write_rate(with_index: bool, rows: int, batch: int = 1000) -> tuple[float, float, float]:
     """Into a fresh store, with or without the index: (rows/s inserted, ms to read the last 10 minutes back
     as the restart does, ms to count them in SQL alone)."""
-    from domain.timefmt import iso_utc
-    from store.schema import PROBE_COLUMNS, open_store, probe_row
-    from streams.stored_log import recent_probes
+    from monitoringapp.domain.timefmt import iso_utc
+    from monitoringapp.store.sqlite.reader import SqliteLogReader
+    from monitoringapp.store.sqlite.schema import INSERT_PROBE, open_for_writing, probe_row
 
     hosts = [f"http://site{i}.test/" for i in range(SITES)]
     data = [probe_row(Probe(T0 + n // SITES, hosts[n % SITES], True, 200, 12.5)) for n in range(rows)]
     with tempfile.TemporaryDirectory() as folder:
-        connection = open_store(Path(folder) / "bench.db")
+        connection = open_for_writing(Path(folder) / "bench.db")
         if not with_index:
             connection.execute("DROP INDEX website_monitoring_by_time")
-        insert = f"INSERT INTO website_monitoring ({PROBE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
         started = time.perf_counter()
         for i in range(0, rows, batch):
             connection.execute("BEGIN IMMEDIATE")
-            connection.executemany(insert, data[i:i + batch])
+            connection.executemany(INSERT_PROBE, data[i:i + batch])
             connection.execute("COMMIT")
         rate = rows / (time.perf_counter() - started)
+        reader = SqliteLogReader(Path(folder) / "bench.db")
         started = time.perf_counter()
-        recent = recent_probes(connection, T0 + rows // SITES - 600)
+        recent = reader.probes_since(T0 + rows // SITES - 600).events
         read_ms = (time.perf_counter() - started) * 1000
+        reader.close()
         assert len(recent) == 599 * SITES  # seconds 3001..3599 of the hour
         started = time.perf_counter()
         connection.execute("SELECT count(*) FROM website_monitoring WHERE timestamp > ?",

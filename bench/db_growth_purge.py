@@ -3,12 +3,12 @@
 
     .venv/bin/python bench/db_growth_purge.py [--rows 1000000] [--runs 3] [--dir /tmp]
 
-Growth: N probe rows written through the real store (`SqliteEventStore`, WAL,
+Growth: N probe rows written through the real log (`SqliteEventLog`, WAL,
 batched commits), 10 sites with realistic URLs, then the file size after a
 checkpoint, so bytes/row includes the timestamp index and page slack.
 
 Purge: a fresh database of N rows older than the cutoff and N/10 newer ones; the N deleted with
-`store.purge.purge_before` (5,000 rowids per transaction) while a writer
+`store.sqlite.purge.purge_before` (5,000 rowids per transaction) while a writer
 thread commits one probe row every 50 ms the way the monitor's writer does;
 reports the wall time, the longest single lock hold, the writer's longest
 wait for its commit, and how long a VACUUM afterwards takes. Medians of `--runs`.
@@ -26,12 +26,10 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from domain.events import Probe
-from sinks.sqlite_sink import SqliteEventStore
-from store.purge import PROBE_TABLE, purge_before
-from store.schema import connect, open_store, probe_row
+from monitoringapp.domain.events import Probe
+from monitoringapp.store.sqlite.purge import purge_before
+from monitoringapp.store.sqlite.schema import PROBE_TABLE, connect, insert_events, open_for_writing
+from monitoringapp.store.sqlite.writer import SqliteEventLog
 
 SITES = [f"https://service-{i}.example.com/health" for i in range(10)]
 INTERVAL = 2.0
@@ -58,7 +56,7 @@ def file_size(path: Path) -> int:
 
 def growth(directory: Path, rows: int) -> float:
     path = directory / "growth.db"
-    store = SqliteEventStore(path)
+    store = SqliteEventLog(path)
     for probe in probes(rows, time.time() - DAY):
         store.append_probe(probe)
     store.close()
@@ -71,13 +69,11 @@ def filled(directory: Path, rows: int) -> Path:
     path = directory / "purge.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    connection = open_store(path)
+    connection = open_for_writing(path)
     connection.execute("BEGIN")
-    connection.executemany("INSERT INTO website_monitoring VALUES (?, ?, ?, ?, ?, ?)",
-                           map(probe_row, probes(rows, time.time() - 30 * DAY)))
+    insert_events(connection, probes(rows, time.time() - 30 * DAY))
     # The recent tenth that stays, so VACUUM has something to copy.
-    connection.executemany("INSERT INTO website_monitoring VALUES (?, ?, ?, ?, ?, ?)",
-                           map(probe_row, probes(rows // 10, time.time() - 6 * 3600)))
+    insert_events(connection, probes(rows // 10, time.time() - 6 * 3600))
     connection.execute("COMMIT")
     connection.close()
     return path
@@ -97,8 +93,7 @@ class Writer(threading.Thread):
         while not self.stop.wait(0.05):
             began = time.perf_counter()
             self.connection.execute("BEGIN IMMEDIATE")
-            self.connection.execute("INSERT INTO website_monitoring VALUES (?, ?, ?, ?, ?, ?)",
-                                    probe_row(Probe(time.time(), SITES[0], True, 200, 42.0)))
+            insert_events(self.connection, [Probe(time.time(), SITES[0], True, 200, 42.0)])
             self.connection.execute("COMMIT")
             self.longest = max(self.longest, time.perf_counter() - began)
             self.commits += 1

@@ -2,7 +2,7 @@
 the SQLite sink, and the memory the windows hold.
 
 Each function runs once and returns its figures; `bench.__main__` repeats them
-and takes medians. The operators are wired as `app.monitor.Monitor` wires them:
+and takes medians. The operators are wired as `graph.monitor.MonitorGraph` wires them:
 one probe stream into the alert machine and the report windows, with report
 requests every 10 s (2 and 10 minutes) and every 60 s (1 hour) of virtual time.
 """
@@ -19,15 +19,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import reactivex
 from reactivex.subject import BehaviorSubject, Subject
 
-from domain.config import DEFAULT_REPORTS, AlertPolicy
-from domain.events import AlertTransition, ErrorKind, Probe, Report, ReportRequest
-from operators.alerts import SiteAlertMachine, alert_transitions
-from operators.reports import SiteWindows, window_reports
-from sinks.sqlite_sink import SqliteEventStore
-from store.schema import PROBE_COLUMNS, connect, open_store, probe_row
-from streams.stored_log import recent_probes
+from monitoringapp.domain.config import DEFAULT_REPORTS, AlertPolicy
+from monitoringapp.domain.events import AlertTransition, ErrorKind, Probe, Report, ReportRequest
+from monitoringapp.operators.alert_machine import SiteAlertMachine
+from monitoringapp.operators.alerts import alert_transitions
+from monitoringapp.operators.reports import window_reports
+from monitoringapp.operators.site_windows import SiteWindows
+from monitoringapp.store.sqlite.reader import SqliteLogReader
+from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
+from monitoringapp.store.sqlite.writer import SqliteEventLog
 
 Figures = dict[str, Any]
 START = 1_795_000_000.0  # a fixed virtual epoch (2026-11-18)
@@ -62,7 +65,8 @@ class OperatorGraph:
         self.reports = 0
         policies = BehaviorSubject(AlertPolicy())
         self.probes.pipe(alert_transitions(policies, {}, history)).subscribe(self.transitions.append)
-        self.probes.pipe(window_reports(self.requests, SPANS, history)).subscribe(self._count_report)
+        events: reactivex.Observable[Probe | ReportRequest] = reactivex.merge(self.probes, self.requests)
+        events.pipe(window_reports(SPANS, history)).subscribe(self._count_report)
 
     def _count_report(self, _: Report) -> None:
         self.reports += 1
@@ -111,20 +115,18 @@ def operators_events_per_s(sites: int = 100, seconds: int = 3000) -> Figures:
 
 def write_log(path: Path, rows: int, sites: int) -> None:
     """A `website_monitoring` table of `rows` rows, as the monitor would have stored them."""
-    open_store(path).close()
-    connection = connect(path)
+    connection = open_for_writing(path)
     probes = synthetic_probes(sites, -(-rows // sites))
     connection.execute("BEGIN")
-    batch: list[Any] = []
+    batch: list[Probe] = []
     for n, probe in enumerate(probes):
         if n == rows:
             break
-        batch.append(probe_row(probe))
+        batch.append(probe)
         if len(batch) == 50_000:
-            connection.executemany(f"INSERT INTO website_monitoring ({PROBE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-                                   batch)
+            insert_events(connection, batch)
             batch = []
-    connection.executemany(f"INSERT INTO website_monitoring ({PROBE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", batch)
+    insert_events(connection, batch)
     connection.execute("COMMIT")
     connection.close()
 
@@ -133,14 +135,17 @@ def replay_rows_per_s(db: Path) -> Figures:
     """A restart's path over the whole log: read and decode every row, then warm the operators with it."""
     gc.collect()
     started = time.perf_counter()
-    connection = connect(db, readonly=True)
+    reader = SqliteLogReader(db)
     try:
-        history = recent_probes(connection, 0.0)
+        history = tuple(reader.probes_since(0.0).events)
     finally:
-        connection.close()
+        reader.close()
     read = time.perf_counter()
     graph = OperatorGraph(history)
-    graph.requests.on_next(ReportRequest(history[-1].timestamp, SPANS))  # the warmed windows answer
+    last = history[-1].timestamp
+    for host in dict.fromkeys(probe.host for probe in history[-1000:]):
+        graph.probes.on_next(Probe(last + 1, host, True, 200, 1.0))  # each site's alert machine warms here
+    graph.requests.on_next(ReportRequest(last + 1, SPANS))  # the warmed windows answer
     done = time.perf_counter()
     rows = len(history)
     return {"rows": rows, "seconds": round(done - started, 3), "rows_per_s": round(rows / (done - started)),
@@ -151,7 +156,7 @@ def sink_rows_per_s(rows: int = 200_000, sites: int = 200) -> Figures:
     """Probes appended to the SQLite store from one thread, until `close` has committed them all."""
     probes = list(synthetic_probes(sites, -(-rows // sites)))[:rows]
     with tempfile.TemporaryDirectory(prefix="bench-sink-") as scratch:
-        store = SqliteEventStore(Path(scratch) / "sink.db")
+        store = SqliteEventLog(Path(scratch) / "sink.db")
         gc.collect()
         started = time.perf_counter()
         for probe in probes:

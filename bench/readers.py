@@ -1,5 +1,5 @@
 """Readers' figures: `-a` on 100,000 alert rows (time to history printed and tail started), idle tailing CPU,
-and the delay between an alert row's commit and `-a` printing it (real processes, see tests/app).
+and the delay between an alert row's commit and `-a` printing it (real processes).
 
 Run from the repo root: `.venv/bin/python -m bench.readers [runs]`. Prints medians of `runs` (default 5).
 """
@@ -15,27 +15,26 @@ import threading
 import time
 from pathlib import Path
 
-from domain.events import AlertTransition, Probe, TransitionKind
-from store.schema import alert_row, open_store, probe_row
-from tests.app.readers_session import readers_session
-from tests.processes import App
+from bench.processes import App
+from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 
 ROWS = 100_000
 HOSTS = [f"http://site{n}.test/" for n in range(50)]
 T0 = 1_790_000_000.0
 
 
+def transition(n: int, at: float) -> AlertTransition:
+    host = HOSTS[n % len(HOSTS)]
+    if n % 2 == 0:
+        return AlertTransition(at, host, TransitionKind.ALERT, 0.5, start=at)
+    return AlertTransition(at, host, TransitionKind.RECOVERY, 0.9, start=at - 7, end=at)
+
+
 def build(db: Path) -> None:
-    connection = open_store(db)
-    rows = []
-    for n in range(ROWS):
-        host, at = HOSTS[n % len(HOSTS)], T0 + n * 7.0
-        if n % 2 == 0:
-            rows.append(alert_row(AlertTransition(at, host, TransitionKind.ALERT, 0.5, start=at)))
-        else:
-            rows.append(alert_row(AlertTransition(at, host, TransitionKind.RECOVERY, 0.9, start=at - 7, end=at)))
+    connection = open_for_writing(db)
     connection.execute("BEGIN")
-    connection.executemany("INSERT INTO website_alerts VALUES (?, ?, ?, ?, ?, ?)", rows)
+    insert_events(connection, [], [transition(n, T0 + n * 7.0) for n in range(ROWS)])
     connection.execute("COMMIT")
     connection.close()
 
@@ -60,10 +59,9 @@ def idle_cpu(db: Path, seconds: float, writer: bool) -> float:
     stop = threading.Event()
 
     def write_probes() -> None:
-        connection = open_store(db)
+        connection = open_for_writing(db)
         while not stop.wait(1.0):
-            connection.execute("INSERT INTO website_monitoring VALUES (?, ?, ?, ?, ?, ?)",
-                               probe_row(Probe(time.time(), HOSTS[0], True, 200, 1.0)))
+            insert_events(connection, [Probe(time.time(), HOSTS[0], True, 200, 1.0)])
         connection.close()
 
     thread = threading.Thread(target=write_probes, daemon=True)
@@ -77,15 +75,27 @@ def idle_cpu(db: Path, seconds: float, writer: bool) -> float:
     return used / elapsed
 
 
-def commit_to_print_delays() -> list[float]:
-    """Seconds from each alert row's commit (seen by polling the database) to `-a` printing it, in one session."""
-    session = readers_session.__wrapped__()
-    delays = []
-    for row, committed in zip(session.alert_rows, session.committed_at, strict=True):
-        shown = next(arrived for arrived, text in session.notify.lines
-                     if text.split()[1:3] == [row.host, row.kind.value])
-        delays.append(shown - committed)
-    return delays
+def commit_to_print_delays(db: Path, rows: int = 20, every: float = 0.3) -> list[float]:
+    """Seconds from each alert row's commit to `-a` printing it: `rows` rows committed `every` seconds."""
+    app = App("-a", "-db", str(db))
+    app.wait_for_line(lambda t: t.startswith("-- following"), timeout=30)
+    connection = open_for_writing(db)
+    committed: list[tuple[str, float]] = []
+    for n in range(rows):
+        time.sleep(every)
+        row = transition(n, time.time())
+        insert_events(connection, [], [row])  # autocommit: committed when this returns
+        committed.append((f"{row.host} {row.kind.value}", time.monotonic()))
+    connection.close()
+    start = len(app.lines) - rows
+    for key, _ in committed:
+        def shows(text: str, key: str = key) -> bool:
+            return key in text
+
+        app.wait_for_line(shows, timeout=5, start=max(0, start))
+    app.stop(signal.SIGINT)
+    shown = [arrived for arrived, text in app.lines if " alert " in text or " recovery " in text]
+    return [printed - at for printed, (_, at) in zip(shown[-rows:], committed, strict=True)]
 
 
 def main() -> None:
@@ -101,7 +111,12 @@ def main() -> None:
         print(f"idle tail, no writes: {idle_cpu(db, 10, writer=False) * 100:.3f}% of a core over 10 s")
         print(f"tail while a writer commits probe rows every second: "
               f"{idle_cpu(db, 10, writer=True) * 100:.3f}% of a core over 10 s")
-    delays = [delay for _ in range(3) for delay in commit_to_print_delays()]
+    delays = []
+    for _ in range(3):
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "live.db"
+            open_for_writing(db).close()
+            delays += commit_to_print_delays(db)
     print(f"alert row committed -> printed by -a: median {statistics.median(delays) * 1000:.0f} ms, "
           f"max {max(delays) * 1000:.0f} ms ({len(delays)} rows, 3 sessions)")
 

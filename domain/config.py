@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from domain.timefmt import parse_duration
+from monitoringapp.domain.timefmt import parse_duration
 
 DEFAULT_CHECK_INTERVAL = 2.0
 MAX_TIMEOUT_DEFAULT = 10.0

@@ -1,12 +1,20 @@
 """The events monitoringApp is built on: probe results in, alert transitions and reports out.
 
-Times are UTC seconds since the epoch (floats); the store turns them into ISO-8601 text.
+Times are UTC seconds since the epoch (floats); the store turns them into ISO-8601 text. Every probe and
+transition says where it was seen (`location`, `local` on a single machine), so the same events can come
+from probers in several places.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
+
+from monitoringapp.domain.timefmt import iso_utc
+
+LOCAL = "local"
+"""The location of a monitor that runs on one machine."""
 
 
 class ErrorKind(StrEnum):
@@ -33,11 +41,19 @@ class Probe:
     status: int | None
     response_time_ms: float | None
     error: ErrorKind | None = None
+    location: str = LOCAL
+    detail: str | None = None  # why a probe that got an answer counts as down (later checks), else None
 
 
 class TransitionKind(StrEnum):
+    """What a transition says. The log admits more kinds than these two (later ones: certificate warnings,
+    silent locations); the alert machine and a restart read only alerts and recoveries."""
+
     ALERT = "alert"
     RECOVERY = "recovery"
+
+
+ALERT_KINDS = frozenset({TransitionKind.ALERT, TransitionKind.RECOVERY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +61,31 @@ class AlertTransition:
     """A site going down (`ALERT`, `end` is None) or coming back (`RECOVERY`).
 
     `start` is when the alert was raised; a recovery carries it so that the
-    outage reads as one interval [start, end].
+    outage reads as one interval [start, end]. `availability` is None for a
+    kind where it has no meaning.
     """
 
     timestamp: float
     host: str
     kind: TransitionKind
-    availability: float
+    availability: float | None
     start: float
     end: float | None = None
+    location: str = LOCAL
+    detail: str | None = None
+
+    @property
+    def id(self) -> str:
+        """The same in every backend and after any replay: derived from what the transition is, not where
+        it is stored."""
+        return transition_id(self.host, self.location, self.kind, self.start)
+
+
+def transition_id(site: str, location: str, kind: str, start: float) -> str:
+    """32 hex digits naming the transition of `kind` of `site` at `location` that started at `start`
+    (at the store's millisecond resolution, so a replayed start gives the same id)."""
+    key = "\n".join((site, location, kind, iso_utc(start)))
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)

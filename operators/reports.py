@@ -1,85 +1,61 @@
-"""Windowed reports: probes and report requests in, one `Report` per requested span out."""
+"""Windowed reports: one stream of probes and report requests in, one `Report` per requested span out."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import reactivex
 from reactivex import Observable, abc
+from reactivex import operators as ops
+from reactivex.scheduler import ImmediateScheduler
 
-from domain.events import Probe, Report, ReportRequest
-from operators.stats import window_stats
-from operators.window import SlidingWindow
-
-
-class SiteWindows:
-    """The sliding windows of every site seen, keyed by host."""
-
-    __slots__ = ("by_host", "spans")
-
-    def __init__(self, spans: tuple[float, ...]) -> None:
-        self.spans = spans
-        self.by_host: dict[str, SlidingWindow] = {}
-
-    def add(self, probe: Probe) -> None:
-        window = self.by_host.get(probe.host)
-        if window is None:
-            window = self.by_host[probe.host] = SlidingWindow(self.spans, lazy=True)  # stats advance first
-        window.add(probe)
-
-    def ensure_spans(self, spans: tuple[float, ...]) -> None:
-        wanted = tuple(sorted(set(self.spans) | set(spans)))
-        if wanted != self.spans:
-            self.spans = wanted
-            for window in self.by_host.values():
-                window.set_spans(wanted)
-
-    def report(self, request: ReportRequest) -> list[Report]:
-        self.ensure_spans(request.spans)
-        if request.hosts is not None:
-            for gone in self.by_host.keys() - request.hosts:
-                del self.by_host[gone]
-        reports = []
-        for span in request.spans:
-            rows = [window_stats(host, window, span, request.now) for host, window in self.by_host.items()]
-            reports.append(Report(request.now, span, tuple(row for row in rows if row.checks)))
-        return reports
+from monitoringapp.domain.events import Probe, Report, ReportRequest
+from monitoringapp.operators.site_windows import SiteWindows
 
 
 def window_reports(
-    requests: Observable[ReportRequest],
     spans: tuple[float, ...],
-    history: tuple[Probe, ...] = (),
-) -> Callable[[Observable[Probe]], Observable[Report]]:
-    """Per request, one report per span of the sites' stats over (now - span, now].
+    history: Iterable[Probe] = (),
+) -> Callable[[Observable[Probe | ReportRequest]], Observable[Report]]:
+    """Per request, one report per span of the sites' stats over (now - span, now], counting every probe
+    that came before the request in the stream.
 
-    `spans` are the windows to keep from the start (a request for a longer one
-    widens them); `history` is probes of the past to start from, so the first
-    reports after a restart are complete. Requests and probes must come from one
-    thread at a time (the clock's), as the monitor wires them.
+    Probes and requests come as one stream, so which came first is the stream's order, not a rule about
+    threads or subscription order. `spans` are the windows to keep from the start (a request for a
+    longer one widens them); `history` is probes of the past to start from, so the first reports after a
+    restart are complete.
 
-    Example: ``probes.pipe(window_reports(report_ticks, (120.0, 600.0)))``
+    ```text
+    events:  --p1--p2--R(t=10, 2m)--p3--R(t=20, 2m)--|
+             [window_reports((120.0,))]
+    out:     ----------Report(2m: p1,p2)-------Report(2m: p1,p2,p3)--|
+    ```
+
+    Example:
+
+    >>> import reactivex
+    >>> from monitoringapp.domain.events import Probe, ReportRequest
+    >>> events = [Probe(1.0, "http://a/", True, 200, 4.0), Probe(2.0, "http://a/", False, 503, 6.0),
+    ...           ReportRequest(10.0, (120.0,))]
+    >>> reactivex.from_iterable(events).pipe(window_reports((120.0,))).subscribe(
+    ...     lambda report: print(report.span, [(row.host, row.checks, row.available) for row in report.rows]))
+    120.0 [('http://a/', 2, 1)]
+    <...>
     """
 
-    def operator(source: Observable[Probe]) -> Observable[Report]:
-        def factory(scheduler: abc.SchedulerBase | None) -> Observable[Report]:
+    def operator(source: Observable[Probe | ReportRequest]) -> Observable[Report]:
+        def factory(_: abc.SchedulerBase | None) -> Observable[Report]:
             windows = SiteWindows(tuple(sorted(set(spans))))
             for probe in history:
                 windows.add(probe)
-
-            def subscribe(observer: abc.ObserverBase[Report],
-                          scheduler_: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-                def on_request(request: ReportRequest) -> None:
-                    for report in windows.report(request):
-                        observer.on_next(report)
-
-                probes = source.subscribe(windows.add, observer.on_error, observer.on_completed,
-                                          scheduler=scheduler_)
-                ticks = requests.subscribe(on_request, observer.on_error, scheduler=scheduler_)
-                return reactivex.disposable.CompositeDisposable(probes, ticks)
-
-            return Observable(subscribe)
+            answers: Observable[list[Report]] = source.pipe(ops.map(windows.on_event), ops.filter(bool))
+            return answers.pipe(ops.flat_map(_each_at_once))
 
         return reactivex.defer(factory)
 
     return operator
+
+
+def _each_at_once(reports: list[Report]) -> Observable[Report]:
+    # Immediate, not the default trampoline: the reports go out before the next event comes in.
+    return reactivex.from_iterable(reports, ImmediateScheduler.singleton())

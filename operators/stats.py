@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 
-from domain.events import WindowStats
-from operators.window import NO_RESPONSE, SlidingWindow
+from monitoringapp.domain.events import WindowStats
+from monitoringapp.operators.window import NO_RESPONSE, SlidingWindow
 
 
 def nearest_rank(ordered: list[float], fraction: float) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_right
 
-from domain.events import ERROR_KINDS, ErrorKind, Probe
+from monitoringapp.domain.events import ERROR_KINDS, ErrorKind, Probe
 
 NO_RESPONSE = -1.0  # response-time slot of a probe that got no response
 _ERROR_CODE = {kind: code for code, kind in enumerate(ERROR_KINDS, start=1)}
@@ -27,9 +27,9 @@ class SlidingWindow:
     """
 
     __slots__ = (
-        "_available",
         "_horizon",
         "_lazy_adds",
+        "_left",
         "_offset",
         "_spans",
         "_starts",
@@ -42,6 +42,7 @@ class SlidingWindow:
         "statuses",
         "timestamps",
         "up",
+        "ups_added",
     )
 
     def __init__(self, spans: tuple[float, ...], lazy: bool = False) -> None:
@@ -49,7 +50,10 @@ class SlidingWindow:
         self._lazy_adds = 64 if lazy else 0
         self._spans: tuple[float, ...] = ()
         self._starts: list[int] = []
-        self._available: list[int] = []
+        # Available probes ever added, and per span those evicted: a span's count is the difference,
+        # so adding a probe bumps one counter whatever the number of spans.
+        self.ups_added = 0
+        self._left: list[int] = []
         self._offset = 0  # absolute index of the arrays' first element
         self.timestamps = array("d")
         self.response_times = array("f")
@@ -79,7 +83,7 @@ class SlidingWindow:
         self._spans = ordered
         self._starts = [old.get(span, self._offset) for span in ordered]
         end = self._offset + len(self.timestamps)
-        self._available = [sum(self.up[s - self._offset:]) if s < end else 0 for s in self._starts]
+        self._left = [self.ups_added - (sum(self.up[s - self._offset:]) if s < end else 0) for s in self._starts]
         if self._horizon > float("-inf"):
             self.advance(self._horizon)
 
@@ -100,9 +104,7 @@ class SlidingWindow:
         if probe.available:
             self.up.append(1)
             self.failing_since = None
-            available = self._available
-            for i in range(len(available)):
-                available[i] += 1
+            self.ups_added += 1
         else:
             self.up.append(0)
             self.last_failure = now
@@ -132,8 +134,8 @@ class SlidingWindow:
             first_kept = bisect_right(timestamps, now - span, start)
             if first_kept != start:
                 # Mostly one probe leaves per probe added: index it rather than slice and sum.
-                self._available[i] -= (self.up[start] if first_kept == start + 1
-                                       else sum(self.up[start:first_kept]))
+                self._left[i] += (self.up[start] if first_kept == start + 1
+                                  else sum(self.up[start:first_kept]))
                 starts[i] = first_kept + offset
         dead = starts[-1] - offset
         if dead >= 64:
@@ -155,7 +157,7 @@ class SlidingWindow:
     def counts(self, span: float) -> tuple[int, int]:
         """(checks, available checks) in the span, as of the last `add` or `advance`."""
         index = self._spans.index(span)
-        return len(self.timestamps) - (self._starts[index] - self._offset), self._available[index]
+        return len(self.timestamps) - (self._starts[index] - self._offset), self.ups_added - self._left[index]
 
     def columns(self, span: float) -> tuple[array[float], array[int], array[int]]:
         """Copies of (response times, statuses, error codes) in the span; C-speed slices."""
@@ -175,3 +177,53 @@ class SlidingWindow:
 
     def __len__(self) -> int:
         return len(self.timestamps)
+
+
+class AvailabilityWindow:
+    """Checks and available checks in (now - span, now]: all the alert machine reads of a site's past.
+
+    The lean sibling of `SlidingWindow`: 9 bytes per probe (time, up) instead of 16, and an `add` that
+    answers the counts at once. Timestamps must not go backwards; one that does is taken as the latest seen.
+    A longer span set later fills up as probes come (the older ones are gone), a shorter one applies at once.
+    """
+
+    __slots__ = ("_available", "_start", "latest", "span", "times", "ups")
+
+    def __init__(self, span: float) -> None:
+        if span <= 0:
+            raise ValueError(f"span must be positive, got {span!r}")
+        self.span = span
+        self.times = array("d")
+        self.ups = bytearray()
+        self._start = 0  # the first kept probe; what is before it waits for compaction
+        self._available = 0  # among the kept probes
+        self.latest = float("-inf")
+
+    def set_span(self, span: float) -> None:
+        if span <= 0:
+            raise ValueError(f"span must be positive, got {span!r}")
+        self.span = span
+
+    def add(self, timestamp: float, up: bool) -> tuple[int, int]:
+        """Take one probe; (checks, available checks) in the span ending at it."""
+        if timestamp > self.latest:
+            self.latest = timestamp
+        else:
+            timestamp = self.latest
+        self.times.append(timestamp)
+        self.ups.append(up)
+        self._available += up
+        times, start, horizon = self.times, self._start, timestamp - self.span
+        # Mostly one probe leaves per probe added: step rather than bisect.
+        while times[start] <= horizon:
+            self._available -= self.ups[start]
+            start += 1
+        self._start = start
+        if start >= 64 and start * 8 >= len(times):  # amortised O(1), slack under 1/8
+            del times[:start]
+            del self.ups[:start]
+            start = self._start = 0
+        return len(times) - start, self._available
+
+    def __len__(self) -> int:
+        return len(self.times) - self._start

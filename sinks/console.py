@@ -13,9 +13,9 @@ import threading
 from collections.abc import Callable
 from typing import TextIO
 
-from domain.events import AlertTransition, Report, TransitionKind, WindowStats
-from domain.timefmt import format_duration, iso_utc
-from sinks.table import format_table
+from monitoringapp.domain.events import AlertTransition, Report, TransitionKind, WindowStats
+from monitoringapp.domain.timefmt import format_duration, iso_utc
+from monitoringapp.sinks.table import format_table
 
 _RED, _GREEN, _BOLD, _RESET = "\033[31m", "\033[32m", "\033[1m", "\033[0m"
 

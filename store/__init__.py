@@ -1,0 +1,27 @@
+"""The event log: the one place that knows SQL, table names and database files (see `store.log`, the seam).
+
+The modes open their log here and see only its interface: `open_event_log` for a monitor, which appends and
+reads its own past; `open_log_reader` for a reader, which never writes; `purge_log` for `--purge`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitoringapp.store.sqlite.purge import PurgeStep, purge_log
+from monitoringapp.store.sqlite.reader import SqliteLogReader
+from monitoringapp.store.sqlite.writer import SqliteEventLog
+
+
+def open_event_log(path: str | Path) -> SqliteEventLog:
+    """The log a monitor appends to at `path`, created when missing; StoreError if it cannot be used."""
+    return SqliteEventLog(path)
+
+
+def open_log_reader(path: str | Path) -> SqliteLogReader:
+    """A read-only reader of the log at `path`, which may not exist yet (reads raise LogUnavailable until it
+    does)."""
+    return SqliteLogReader(path)
+
+
+__all__ = ["PurgeStep", "open_event_log", "open_log_reader", "purge_log"]

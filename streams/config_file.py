@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from domain.config import Config, ConfigError, parse_config
+from monitoringapp.domain.config import Config, ConfigError, parse_config
 
 
 def read_config(path: str | Path) -> Config:

@@ -19,7 +19,7 @@ import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
-from domain.events import ErrorKind
+from monitoringapp.domain.events import ErrorKind
 
 MAX_REDIRECTS = 10
 BODY_LIMIT = 64 * 1024

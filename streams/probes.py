@@ -1,12 +1,10 @@
 """Each site's check timer as a stream of probe results, merged into one serialized stream.
 
-Ticks run on the `clock` scheduler; each tick hands its probe to the `io`
-scheduler (a thread pool in production), so a slow site never delays another
-site's ticks; the result hops back onto the clock, so downstream sees one
-`on_next` at a time. A tick that finds its site's previous probe still in
-flight is skipped and counted, never queued. Under a virtual-time clock with
-an immediate `io` scheduler, the same code probes a real server while time
-stands still.
+Ticks run on the `clock` scheduler; each tick hands its probe to the `io` scheduler (a thread pool in
+production), so a slow site never delays another site's ticks; the result hops back onto the clock, so
+downstream sees one `on_next` at a time, on the clock's thread. A tick that finds its site's previous
+probe still in flight is skipped and counted, never queued. Under a virtual-time clock with an immediate
+`io` scheduler, the same code probes a real server while time stands still.
 """
 
 from __future__ import annotations
@@ -15,16 +13,26 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import reactivex
 from reactivex import Observable, abc
-from reactivex.disposable import CompositeDisposable, Disposable
+from reactivex import operators as ops
 
-from domain.config import Config, SiteConfig
-from domain.events import Probe
-from domain.timefmt import epoch_seconds, whole_millis
-from streams.http_probe import ProbeOutcome
-from streams.ticks import fixed_rate_ticks
+from monitoringapp.domain.config import Config, SiteConfig
+from monitoringapp.domain.events import Probe
+from monitoringapp.domain.timefmt import epoch_seconds, whole_millis
+from monitoringapp.operators.typed import on_completion
+from monitoringapp.streams.http_probe import ProbeOutcome
+from monitoringapp.streams.ticks import Tick, fixed_rate_ticks
 
 ProbeFunction = Callable[[str, float], ProbeOutcome]
+SiteChange = tuple[str, SiteConfig | None]
+"""A site a config version starts, re-times (its new settings) or stops (None), by URL."""
+Scheduled = tuple[SiteConfig, Tick]
+"""A site's tick: a probe to run."""
+
+
+def _site_url(change: SiteChange) -> str:
+    return change[0]
 
 
 @dataclass(slots=True)
@@ -67,102 +75,119 @@ def diff_sites(old: tuple[SiteConfig, ...], new: tuple[SiteConfig, ...]) -> Conf
     )
 
 
-def start_site_clock(
-    site: SiteConfig,
-    probe: ProbeFunction,
-    clock: abc.SchedulerBase,
-    io: abc.SchedulerBase,
-    counters: TickCounters,
-    emit: Callable[[Probe], None],
-    in_flight: set[str] | None = None,
-) -> abc.DisposableBase:
-    """Probe `site` on every tick of its `check_interval`; `emit` each result on `clock`.
+class RunningSites:
+    """The sites of the config in force; `update` says which sites each new version starts, re-times or stops.
 
-    Disposing stops the ticks; a probe already in flight still delivers its result.
-    `in_flight` holds the URLs with a probe under way; sharing one set across a site's
-    successive clocks (a reload that re-times it) keeps a new clock from overlapping the
-    old one's probe.
-    """
-    busy = in_flight if in_flight is not None else set()
-    url = site.url
+    A change is (url, the site's new settings, or None for a site the version drops)."""
 
-    def run(due: float) -> None:
-        try:
-            outcome = probe(site.url, site.timeout)
-            # Stamped at the store's resolution, so readers of the store (-p) see what the monitor judged.
-            result = Probe(whole_millis(due), site.url, outcome.available, outcome.status,
-                           outcome.response_time_ms, outcome.error)
+    __slots__ = ("sites",)
 
-            def deliver(_: abc.SchedulerBase, __: object = None) -> None:
-                emit(result)
+    def __init__(self) -> None:
+        self.sites: tuple[SiteConfig, ...] = ()
 
-            clock.schedule(deliver)
-        finally:
-            busy.discard(url)
+    def update(self, config: Config) -> list[SiteChange]:
+        change = diff_sites(self.sites, config.sites)
+        wanted = {site.url: site for site in config.sites}
+        self.sites = config.sites
+        return [*((url, None) for url in change.removed), *((url, wanted[url]) for url in change.added),
+                *((url, wanted[url]) for url in change.retimed)]
 
-    def on_tick(due: float) -> None:
-        if url in busy:
-            counters.record(skipped=1)
-            return
-        busy.add(url)
-        counters.record(late=epoch_seconds(clock.now) - due)
 
-        def probe_now(_: abc.SchedulerBase, __: object = None) -> None:
-            run(due)
+class InFlight:
+    """The sites with a probe under way. Shared by a site's clocks before and after a re-time, so a new
+    clock never starts a probe beside the old one's; a tick of a busy site is skipped and counted."""
 
-        io.schedule(probe_now)
+    __slots__ = ("busy", "clock", "counters")
 
-    ticks = fixed_rate_ticks(site.check_interval, clock, on_missed=lambda n: counters.record(skipped=n))
-    return ticks.subscribe(on_tick)
+    def __init__(self, clock: abc.SchedulerBase, counters: TickCounters) -> None:
+        self.clock = clock
+        self.counters = counters
+        self.busy: set[str] = set()
+
+    def claim(self, scheduled: Scheduled) -> bool:
+        site, tick = scheduled
+        if tick.missed:
+            self.counters.record(skipped=tick.missed)
+        if site.url in self.busy:
+            self.counters.record(skipped=1)
+            return False
+        self.busy.add(site.url)
+        self.counters.record(late=epoch_seconds(self.clock.now) - tick.due)
+        return True
 
 
 def probe_events(
-    configs: Observable[Config],
     probe: ProbeFunction,
     clock: abc.SchedulerBase,
     io: abc.SchedulerBase,
     counters: TickCounters,
-    on_change: Callable[[ConfigChange], None] | None = None,
-) -> Observable[Probe]:
+) -> Callable[[Observable[Config]], Observable[Probe]]:
     """Probes of every site of the latest config, as one stream on `clock`.
 
-    A new config version is applied as a diff: added sites start, removed ones
-    stop, a site whose interval or timeout changed is re-timed; the others go
-    on undisturbed. `on_change` hears of every version after the first.
+    A new config version is applied as a diff: added sites start, removed ones stop, a site whose interval
+    or timeout changed is re-timed; the others go on undisturbed. When the configs complete, the clocks
+    stop, and the stream completes once the probes in flight have landed.
+
+    ```text
+    configs:   C{a:2s}--------C{a:2s, b:3s}------|
+               [probe_events(probe, clock, io, counters)]
+    out:       a----a----a----a-b--a---b-a----a--(a)|     (a probe in flight lands after the stop)
+    ```
+
+    Example: ``configs.pipe(probe_events(HttpProber().probe, EventLoopScheduler(), ProbePool(), TickCounters()))``
     """
 
-    def subscribe(observer: abc.ObserverBase[Probe], _: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-        running: dict[str, tuple[SiteConfig, abc.DisposableBase]] = {}
-        in_flight: set[str] = set()  # shared by a site's clocks before and after a re-time
-        lock = threading.Lock()
-        first = True
+    def probe_at(scheduled: Scheduled, in_flight: InFlight) -> Observable[Probe]:
+        site, tick = scheduled
 
-        def start(site: SiteConfig) -> None:
-            running[site.url] = (site, start_site_clock(site, probe, clock, io, counters, observer.on_next,
-                                                        in_flight))
+        def run() -> Probe:
+            try:
+                outcome = probe(site.url, site.timeout)
+            finally:
+                in_flight.busy.discard(site.url)
+            # Stamped at the store's resolution, so readers of the store (-p) see what the monitor judged.
+            return Probe(whole_millis(tick.due), site.url, outcome.available, outcome.status,
+                         outcome.response_time_ms, outcome.error)
 
-        def apply(config: Config) -> None:
-            nonlocal first
-            with lock:
-                change = diff_sites(tuple(site for site, _ in running.values()), config.sites)
-                for url in (*change.removed, *change.retimed):
-                    running.pop(url)[1].dispose()
-                wanted = {site.url: site for site in config.sites}
-                for url in (*change.added, *change.retimed):
-                    start(wanted[url])
-                if not first and on_change is not None:
-                    on_change(change)
-                first = False
+        return reactivex.from_callable(run, io).pipe(ops.observe_on(clock))
 
-        def stop_all() -> None:
-            with lock:
-                for _, subscription in running.values():
-                    subscription.dispose()
-                running.clear()
+    def clock_of(site: SiteConfig | None) -> Observable[Scheduled]:
+        if site is None:
+            return reactivex.empty()
 
-        # When `configs` completes, the clocks stop but the stream stays open, so that
-        # probes in flight still arrive; disposing the subscription ends it.
-        versions = configs.subscribe(apply, observer.on_error, stop_all)
-        return CompositeDisposable(versions, Disposable(stop_all))
+        def scheduled(tick: Tick) -> Scheduled:
+            return site, tick
 
-    return Observable(subscribe)
+        return fixed_rate_ticks(site.check_interval, clock).pipe(ops.map(scheduled))
+
+    def one_site(changes: Observable[SiteChange]) -> Observable[Scheduled]:
+        # A new version of a site replaces its clock (switch_latest disposes the old one); a probe already
+        # in flight is outside the switch, so it still lands.
+        clocks: Observable[Observable[Scheduled]] = changes.pipe(ops.map(_clock_of_change))
+        return clocks.pipe(ops.switch_latest())
+
+    def _clock_of_change(change: SiteChange) -> Observable[Scheduled]:
+        return clock_of(change[1])
+
+    def operator(configs: Observable[Config]) -> Observable[Probe]:
+        def factory(_: abc.SchedulerBase | None) -> Observable[Probe]:
+            running = RunningSites()
+            in_flight = InFlight(clock, counters)
+
+            def ticks_until_stopped(shared: Observable[Config]) -> Observable[Scheduled]:
+                changes: Observable[SiteChange] = shared.pipe(ops.flat_map(running.update))
+                return changes.pipe(
+                    ops.group_by(_site_url),
+                    ops.flat_map(one_site),
+                    ops.take_until(shared.pipe(on_completion())),
+                )
+
+            def probe_of(scheduled: Scheduled) -> Observable[Probe]:
+                return probe_at(scheduled, in_flight)
+
+            ticks: Observable[Scheduled] = configs.pipe(ops.publish(ticks_until_stopped))
+            return ticks.pipe(ops.filter(in_flight.claim), ops.flat_map(probe_of))
+
+        return reactivex.defer(factory)
+
+    return operator

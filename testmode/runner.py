@@ -1,6 +1,6 @@
 """Runs scenarios on the monitoring graph in virtual time and checks them: scenarios in, a verdict table out.
 
-Each scenario gets the very `Monitor` that `-m` runs, with three things swapped:
+Each scenario gets the very `MonitorGraph` that `-m` runs, with three things swapped:
 the clock is a `HistoricalScheduler` (virtual time from a fixed UTC instant),
 the io scheduler is immediate (each tick's real HTTP request runs inline while
 virtual time stands still), and the sites are endpoints of the local scenario
@@ -13,7 +13,6 @@ import io
 import json
 import math
 import re
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -22,19 +21,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from reactivex.disposable import CompositeDisposable
 from reactivex.scheduler import HistoricalScheduler, ImmediateScheduler
+from reactivex.subject import Subject
 
-from app.monitor import Monitor, load_past
-from domain.config import parse_config
-from domain.events import AlertTransition
-from domain.timefmt import epoch_seconds, format_duration, utc_datetime
-from sinks.console import Console, percent, transition_line
-from sinks.sqlite_sink import SqliteEventStore
-from sinks.table import format_table
-from store.schema import ALERT_COLUMNS, alert_row, connect
-from streams.http_probe import HttpProber
-from testmode.scenarios import Expect, Scenario
-from testmode.server import ScenarioServer
+from monitoringapp.domain.config import Config, parse_config
+from monitoringapp.domain.events import AlertTransition
+from monitoringapp.domain.timefmt import epoch_seconds, format_duration, utc_datetime
+from monitoringapp.graph.monitor import MonitorGraph, load_past
+from monitoringapp.sinks.console import Console, percent, transition_line
+from monitoringapp.sinks.table import format_table
+from monitoringapp.store import open_event_log, open_log_reader
+from monitoringapp.store.log import BEGINNING, LogUnavailable, StoreError
+from monitoringapp.streams.http_probe import HttpProber
+from monitoringapp.testmode.scenarios import Expect, Scenario
+from monitoringapp.testmode.server import ScenarioServer
 
 # Whole seconds, so that every tick's time is exact in binary floating point.
 VIRTUAL_START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -87,18 +88,30 @@ def run_scenario(scenario: Scenario, server: ScenarioServer, db_path: Path) -> O
     printed = io.StringIO()
     ends = [scenario.duration] if scenario.restart_at is None else [scenario.restart_at, scenario.duration]
     for end in ends:
-        # A restart is a new monitor, store and connection pool on the same database and clock.
+        # A restart is a new monitor, log and connection pool on the same database and clock.
         prober = HttpProber(pool_size=len(scenario.sites))
-        monitor = Monitor(config, SqliteEventStore(db_path), prober.probe, clock, ImmediateScheduler(),
-                          Console(printed, colour=False), load_past(db_path, config, epoch_seconds(clock.now)),
-                          on_transition=emitted.append)
-        monitor.start()
+        log = open_event_log(db_path)
+        console = Console(printed, colour=False)
+        stop: Subject[Config] = Subject()  # completes at the end: the clocks stop
+        graph = MonitorGraph(config, stop, prober.probe, clock, ImmediateScheduler(),
+                             load_past(log, config, epoch_seconds(clock.now)))
+        running = CompositeDisposable(
+            graph.probes.subscribe(log.append_probe),
+            graph.transitions.subscribe(log.append_transition),
+            graph.transitions.subscribe(emitted.append),
+            graph.transitions.subscribe(console.show_transition),
+            graph.reports.subscribe(console.show_report),
+        )
+        running.add(graph.connect())
         clock.advance_to(utc_datetime(origin + end))
-        monitor.stop()  # closes the store: every row is in the file from here on
+        stop.on_completed()
+        running.dispose()
+        log.close()  # every row is in the file from here on
         prober.close()
     requests = server.requests
 
-    observed = tuple(Observed(t.kind.value, t.timestamp - origin, urls[t.host], t.availability) for t in emitted)
+    observed = tuple(Observed(t.kind.value, t.timestamp - origin, urls[t.host], t.availability or 0.0)
+                     for t in emitted)
     problems = [*_compare(scenario.expected, observed, multi_site=len(scenario.sites) > 1),
                 *_check_store(scenario, db_path, urls, emitted, requests),
                 *(f"console lacks: {transition_line(t)}" for t in emitted
@@ -121,26 +134,22 @@ def _compare(expected: Sequence[Expect], observed: Sequence[Observed], multi_sit
 
 def _check_store(scenario: Scenario, db_path: Path, urls: dict[str, str],
                  emitted: list[AlertTransition], requests: int) -> list[str]:
-    """The store must hold every probe (one per request), the transitions as emitted and the error kinds."""
+    """The log must hold every probe (one per request), the transitions as emitted and the error kinds."""
     problems = []
-    connection = connect(db_path, readonly=True)
+    log = open_log_reader(db_path)
     try:
-        marks = ", ".join("?" * len(urls))
-        hosts = tuple(urls)
-        probes = connection.execute(
-            f"SELECT host, errorKind FROM website_monitoring WHERE host IN ({marks})", hosts).fetchall()
-        alerts = connection.execute(
-            f"SELECT {ALERT_COLUMNS} FROM website_alerts WHERE host IN ({marks}) ORDER BY rowid", hosts).fetchall()
-    except sqlite3.Error as error:
+        probes = log.probes_since(None, urls).events
+        transitions = log.transitions_after(BEGINNING, urls).events
+    except (LogUnavailable, StoreError) as error:
         return [f"{db_path}: {error}"]
     finally:
-        connection.close()
+        log.close()
     if len(probes) != requests:
         problems.append(f"stored {len(probes)} probes for {requests} requests")
-    if alerts != [alert_row(t) for t in emitted]:
-        problems.append(f"stored alert rows {alerts} differ from the transitions emitted")
+    if list(transitions) != emitted:
+        problems.append(f"stored transitions {list(transitions)} differ from the transitions emitted")
     for url, site in urls.items():
-        errors = dict(Counter(kind for host, kind in probes if host == url and kind is not None))
+        errors = dict(Counter(probe.error.value for probe in probes if probe.host == url and probe.error is not None))
         wanted = dict(scenario.stored_errors.get(site, {}))
         if errors != wanted:
             problems.append(f"{site}: stored error kinds {errors or '{}'}, expected {wanted or '{}'}")

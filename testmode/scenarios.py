@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from domain.events import TransitionKind
-from testmode.schedule import (
+from monitoringapp.domain.events import TransitionKind
+from monitoringapp.testmode.schedule import (
     FAILING_500,
     FAILING_503,
     HEALTHY,

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from flask import Flask, Response, request
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from testmode.schedule import Kind, Phase, phase_at
+from monitoringapp.testmode.schedule import Kind, Phase, phase_at
 
 
 class _QuietHandler(WSGIRequestHandler):

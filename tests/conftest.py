@@ -4,7 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from streams.http_probe import HttpProber
+from monitoringapp.streams.http_probe import HttpProber
+from tests.local_http import LocalServer, local_server
 
 
 @pytest.fixture
@@ -13,3 +14,10 @@ def prober() -> Iterator[HttpProber]:
     client = HttpProber()
     yield client
     client.close()
+
+
+@pytest.fixture
+def server() -> Iterator[LocalServer]:
+    """The local HTTP server of tests/local_http.py for one test, shut down after it."""
+    with local_server() as running:
+        yield running

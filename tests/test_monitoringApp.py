@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.processes import ENTRY
+import pytest
+
+from bench.processes import ENTRY
+
+pytestmark = pytest.mark.slow  # real processes
 
 
 def test_missing_dependencies_are_one_line_saying_how_to_set_up_not_a_traceback(tmp_path: Path) -> None:
@@ -16,6 +20,6 @@ def test_missing_dependencies_are_one_line_saying_how_to_set_up_not_a_traceback(
     done = subprocess.run([sys.executable, "-S", str(entry), "--check"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=30)
     assert done.stderr.splitlines() == [
-        "monitoringApp: error: reactivex is not installed; set up first: "
-        "python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev]'"]
+        "monitoringApp: error: monitoringapp is not installed; set up first: "
+        "python3 -m venv .venv && .venv/bin/pip install -q -e . --config-settings editable_mode=strict"]
     assert (done.returncode, done.stdout) == (2, "")

@@ -1,24 +1,82 @@
-"""The Docker image builds its wheel from what the Dockerfile copies: every package pyproject ships must be there."""
+"""The distribution claims one import name, `monitoringapp`: its folders mapped in pyproject, copied by the
+Dockerfile, and a built wheel that lives beside another project's `app` and `operators` without a clash."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
+# The repository's top-level folders that are not part of the distribution.
+NOT_SHIPPED = {"tests", "bench", "build"}
 
 
-def shipped_packages() -> set[str]:
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())
-    patterns = project["tool"]["setuptools"]["packages"]["find"]["include"]
-    return {pattern.rstrip("*") for pattern in patterns}
+def setuptools_table() -> dict[str, object]:
+    return dict(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"])
 
 
-def test_the_dockerfile_copies_and_the_dockerignore_admits_every_shipped_package() -> None:
-    packages = shipped_packages()
-    assert {"app", "domain", "operators", "sinks", "store", "streams", "testmode"} <= packages
+def test_every_package_folder_is_mapped_under_the_one_import_name_and_listed() -> None:
+    table = setuptools_table()
+    mapping = dict(table["package-dir"])  # type: ignore[call-overload]
+    folders = {path.parent.name for path in REPO.glob("*/__init__.py")} - NOT_SHIPPED
+    assert set(mapping.values()) == folders
+    assert all(name == "monitoringapp" or name.startswith("monitoringapp.") for name in mapping)
+    # Subpackages are listed too (setuptools does not find them under an explicit list).
+    expected = {f"{name}.{'.'.join(init.parent.relative_to(REPO / folder).parts)}".rstrip(".")
+                for name, folder in mapping.items() for init in (REPO / folder).rglob("__init__.py")}
+    assert set(table["packages"]) == expected  # type: ignore[call-overload]
+
+
+def test_the_dockerfile_copies_and_the_dockerignore_admits_every_shipped_folder() -> None:
+    folders = set(dict(setuptools_table()["package-dir"]).values())  # type: ignore[call-overload]
     copied = set(re.findall(r"^COPY (\w+)/ \1/$", (REPO / "Dockerfile").read_text(), re.MULTILINE))
     admitted = set(re.findall(r"^!(\w+)/$", (REPO / ".dockerignore").read_text(), re.MULTILINE))
-    assert packages == copied, "Dockerfile COPY lines and pyproject's packages differ"
-    assert packages == admitted, ".dockerignore and pyproject's packages differ"
+    assert folders == copied, "Dockerfile COPY lines and pyproject's package-dir differ"
+    assert folders == admitted, ".dockerignore and pyproject's package-dir differ"
+
+
+SQUATTER = '''
+[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+[project]
+name = "squatter"
+version = "1"
+[tool.setuptools]
+packages = ["app", "operators"]
+'''
+
+
+@pytest.mark.slow
+def test_the_wheel_installs_beside_a_distribution_owning_app_and_operators_and_both_import(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--wheel-dir", str(dist), str(REPO)],
+                   check=True, timeout=300, capture_output=True)
+    (wheel,) = dist.glob("monitoringapp-*.whl")
+    top_level = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
+    assert {name for name in top_level if not name.endswith(".dist-info")} == {"monitoringapp"}
+
+    squatter = tmp_path / "squatter"
+    for package, marker in (("app", "theirs-app"), ("operators", "theirs-operators")):
+        (squatter / package).mkdir(parents=True)
+        (squatter / package / "__init__.py").write_text(f"WHO = {marker!r}\n")
+    (squatter / "pyproject.toml").write_text(SQUATTER)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel), str(squatter)],
+                   check=True, timeout=300, capture_output=True)
+    # Theirs and ours side by side; our modules that need no third-party package import from the wheel.
+    probe = ("import app, operators, monitoringapp, monitoringapp.operators.window as w, monitoringapp.app.usage as u;"
+             "print(app.WHO, operators.WHO, monitoringapp.__version__, w.SlidingWindow.__name__, u.USAGE_ERROR,"
+             " w.__file__.startswith(monitoringapp.__path__[0]))")
+    done = subprocess.run([str(python), "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    from monitoringapp import __version__
+    assert done.stdout.split() == ["theirs-app", "theirs-operators", __version__, "SlidingWindow", "2", "True"]

@@ -14,17 +14,17 @@ import functools
 import json
 import shutil
 import signal
-import sqlite3
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from domain.events import AlertTransition
-from store.schema import ALERT_COLUMNS, alert_from_row, connect
+from bench.processes import App, wait_until
+from monitoringapp.domain.events import AlertTransition
+from monitoringapp.store.log import BEGINNING, Cursor, LogUnavailable
+from monitoringapp.store.sqlite.reader import SqliteLogReader
 from tests.local_http import local_server
-from tests.processes import App, wait_until
 
 
 @dataclass
@@ -59,24 +59,19 @@ class CommitWatcher:
         self._thread.start()
 
     def _run(self) -> None:
-        connection: sqlite3.Connection | None = None
+        reader = SqliteLogReader(self.db)
+        cursor: Cursor = BEGINNING
         while not self._stop.wait(0.005):
             try:
-                if connection is None:
-                    if not self.db.exists():
-                        continue
-                    connection = connect(self.db, readonly=True, timeout=0.05)
-                rows = connection.execute(
-                    f"SELECT {ALERT_COLUMNS} FROM website_alerts WHERE rowid > ? ORDER BY rowid",
-                    (len(self.rows),)).fetchall()
-            except sqlite3.OperationalError:
+                page = reader.transitions_after(cursor)
+            except LogUnavailable:
                 continue
+            cursor = page.cursor
             now = time.monotonic()
-            for row in rows:
-                self.rows.append(alert_from_row(row))
+            for transition in page.events:
+                self.rows.append(transition)
                 self.seen_at.append(now)
-        if connection is not None:
-            connection.close()
+        reader.close()
 
     def stop(self) -> None:
         self._stop.set()

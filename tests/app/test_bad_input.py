@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
-from domain.events import Probe
-from store.schema import open_store, probe_row
-from tests.processes import run_app
+from bench.processes import run_app
+from monitoringapp.app.cli import main
+from monitoringapp.domain.events import Probe
+from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 
 SITE = "http://127.0.0.1:9/"
 
@@ -51,7 +51,7 @@ def text_db(directory: Path) -> None:
 
 def newer_db(directory: Path) -> None:
     (directory / "m.db").unlink()
-    connection = open_store(directory / "m.db")
+    connection = open_for_writing(directory / "m.db")
     connection.execute("PRAGMA user_version = 7")
     connection.close()
 
@@ -165,7 +165,7 @@ CASES = [
          setup=blocking_file),
     Case("db-not-sqlite", MONITOR, "m.db: cannot use as a monitoringApp database: file is not a database",
          GOOD, setup=text_db),
-    Case("db-newer-schema", MONITOR, "m.db: schema version 7 is newer than this monitoringApp understands (1)",
+    Case("db-newer-schema", MONITOR, "m.db: schema version 7 is newer than this monitoringApp understands (2)",
          GOOD, setup=newer_db),
     Case("purge-db-missing", ("--purge", "-db", "{db}"), "m.db: database not found", setup=no_db),
     Case("purge-db-not-sqlite", ("--purge", "-db", "{db}"), "file is not a database", setup=text_db),
@@ -178,9 +178,8 @@ CASES = [
 
 
 def prepare(case: Case, directory: Path) -> list[str]:
-    connection = open_store(directory / "m.db")
-    connection.execute("INSERT INTO website_monitoring VALUES (?, ?, ?, ?, ?, ?)",
-                       probe_row(Probe(0.0, SITE, True, 200, 1.0)))
+    connection = open_for_writing(directory / "m.db")
+    insert_events(connection, [Probe(0.0, SITE, True, 200, 1.0)])
     connection.close()
     if case.config is not None:
         config = directory / "config.json"
@@ -232,6 +231,7 @@ SUBPROCESS_CASES = [c for c in CASES if c.id in {
     "purge-db-missing", "two-modes"}]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", SUBPROCESS_CASES, ids=[c.id for c in SUBPROCESS_CASES])
 def test_bad_input_in_a_real_process_prints_one_line_and_no_traceback(case: Case, tmp_path: Path) -> None:
     argv = prepare(case, tmp_path)

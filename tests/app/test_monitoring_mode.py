@@ -13,10 +13,14 @@ import sys
 import time
 from pathlib import Path
 
-from domain.timefmt import parse_iso
-from store.schema import open_store
+import pytest
+
+from bench.processes import REPO, App, run_app, wait_until
+from monitoringapp.domain.timefmt import parse_iso
+from monitoringapp.store.sqlite.schema import open_for_writing
 from tests.local_http import LocalServer
-from tests.processes import REPO, App, run_app, wait_until
+
+pytestmark = pytest.mark.slow  # real processes
 
 INTERVAL = 0.5
 
@@ -133,7 +137,7 @@ def test_restart_during_an_outage_keeps_the_alert_and_emits_the_recovery(tmp_pat
 
 def test_a_bad_config_exits_2_with_one_line_and_leaves_the_database_untouched(tmp_path: Path) -> None:
     db = tmp_path / "m.db"
-    open_store(db).close()
+    open_for_writing(db).close()
     before = db.read_bytes()
     config = tmp_path / "bad.json"
     config.write_text(json.dumps({"websites": [{"URL": "http://127.0.0.1:9/", "checkInterval": -1}]}))

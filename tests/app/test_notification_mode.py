@@ -5,10 +5,14 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from domain.events import AlertTransition, TransitionKind
-from store.schema import alert_row, open_store
+import pytest
+
+from bench.processes import App, run_app
+from monitoringapp.domain.events import AlertTransition, TransitionKind
+from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 from tests.app.readers_session import Exited, readers_session
-from tests.processes import App, run_app
+
+pytestmark = pytest.mark.slow  # real processes
 
 T0 = 1_795_000_000.0
 A, B = "http://a.test/", "http://b.test/"
@@ -47,8 +51,8 @@ def test_both_readers_wait_for_the_database_and_survive_the_monitor_being_killed
 
 
 def _stored(db: Path, *transitions: AlertTransition) -> None:
-    connection = open_store(db)
-    connection.executemany("INSERT INTO website_alerts VALUES (?, ?, ?, ?, ?, ?)", map(alert_row, transitions))
+    connection = open_for_writing(db)
+    insert_events(connection, [], transitions)
     connection.close()
 
 

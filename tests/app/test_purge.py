@@ -1,4 +1,4 @@
-"""`--purge` through the CLI, a purge while a real monitor writes, and the monitor's own retention."""
+"""`--purge` through the CLI, and a purge while a real monitor writes."""
 
 from __future__ import annotations
 
@@ -9,26 +9,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from reactivex.scheduler import HistoricalScheduler
 
-from app.cli import main
-from app.retention import start_retention
-from domain.config import Config, SiteConfig
-from domain.events import AlertTransition, Probe, TransitionKind
-from domain.timefmt import iso_utc
-from store.schema import alert_row, open_store, probe_row
+from bench.processes import App, run_app, wait_until
+from monitoringapp.app.cli import main
+from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.domain.timefmt import iso_utc
+from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 from tests.local_http import LocalServer
-from tests.processes import App, run_app, wait_until
 
 A, B = "http://a.test/", "http://b.test/"
 DAY = 86400.0
 
 
 def make_db(path: Path, probes: list[Probe], transitions: tuple[AlertTransition, ...] = ()) -> None:
-    connection = open_store(path)
+    connection = open_for_writing(path)
     connection.execute("BEGIN")
-    connection.executemany("INSERT INTO website_monitoring VALUES (?, ?, ?, ?, ?, ?)", map(probe_row, probes))
-    connection.executemany("INSERT INTO website_alerts VALUES (?, ?, ?, ?, ?, ?)", map(alert_row, transitions))
+    insert_events(connection, probes, transitions)
     connection.execute("COMMIT")
     connection.close()
 
@@ -82,28 +78,6 @@ def test_purge_of_a_missing_database_creates_nothing(tmp_path: Path, capsys: pyt
     assert list(tmp_path.iterdir()) == []
 
 
-def test_retention_deletes_one_batch_per_gap_then_waits_and_follows_the_latest_config(tmp_path: Path) -> None:
-    db = tmp_path / "m.db"
-    start = datetime(2026, 11, 25, tzinfo=UTC)
-    now = start.timestamp()
-    make_db(db, ages(now, [3] * 250 + [0.5] * 10))
-    clock = HistoricalScheduler(start)
-    config = [Config(sites=(SiteConfig(A, 2, 1),), retention=None)]
-    errors: list[str] = []
-    retention = start_retention(db, lambda: config[0], clock, errors.append, every=300, gap=1, first_after=5,
-                                batch=100)
-    clock.advance_to(utc(now + 10))
-    assert count(db) == 260, "no retention, nothing deleted"
-    config[0] = Config(sites=(SiteConfig(A, 2, 1),), retention=DAY)
-    remaining = []
-    for at in (305, 306, 307, 308, 600):
-        clock.advance_to(utc(now + at))
-        remaining.append(count(db))
-    retention.dispose()
-    assert remaining == [160, 60, 10, 10, 10], "100 rowids per second from the first round after the change"
-    assert errors == []
-
-
 def utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
@@ -111,6 +85,7 @@ def utc(seconds: float) -> datetime:
 # ---- a purge while a real monitor writes ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_purge_while_a_monitor_writes_both_succeed_and_the_monitor_keeps_writing(tmp_path: Path,
                                                                                  server: LocalServer) -> None:
     db, cfg, url = tmp_path / "m.db", tmp_path / "config.json", server.url("/ok")

@@ -1,85 +1,20 @@
-"""Live reload: a new config version applied as a diff (virtual time), and a real `-m` process reloading its file."""
+"""Live reload in a real `-m` process: edits, renames, SIGHUP and an invalid edit (the diff itself:
+tests/graph/test_monitor.py)."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
 import sqlite3
 from pathlib import Path
 
-from reactivex.scheduler import ImmediateScheduler
-from reactivex.testing import TestScheduler
+import pytest
 
-from app.monitor import Monitor
-from domain.config import AlertPolicy, Config, ReportSpec, SiteConfig
-from domain.events import AlertTransition, TransitionKind
-from domain.timefmt import parse_iso
-from sinks.console import Console
-from sinks.sqlite_sink import SqliteEventStore
-from streams.http_probe import ProbeOutcome
+from bench.processes import App, wait_until
 from tests.local_http import LocalServer
-from tests.processes import App, wait_until
 
-A, B, C, D = (f"http://{name}.test/" for name in "abcd")
-
-
-def config(*sites: SiteConfig) -> Config:
-    return Config(sites=sites, alert=AlertPolicy(window=10), reports=(ReportSpec(60, (60,)),))
-
-
-def test_reload_is_a_diff_untouched_site_keeps_its_rhythm_retimed_site_keeps_its_alert(tmp_path: Path) -> None:
-    clock = TestScheduler()
-    b_up_from = 11.0  # B fails until the reload, then answers
-
-    def probe(url: str, timeout: float) -> ProbeOutcome:
-        up = url != B or clock.clock >= b_up_from
-        return ProbeOutcome(200 if up else 500, 1.0, None)
-
-    transitions: list[AlertTransition] = []
-    console = io.StringIO()
-    store = SqliteEventStore(tmp_path / "m.db", flush_interval=0.05)
-    monitor = Monitor(config(SiteConfig(A, 2, 1), SiteConfig(B, 2, 1), SiteConfig(D, 2, 1)), store, probe,
-                      clock, ImmediateScheduler(), Console(console, colour=False),
-                      on_transition=transitions.append)
-    clock.schedule_absolute(0, lambda *_: monitor.start())
-    clock.schedule_absolute(11, lambda *_: monitor.reload(
-        config(SiteConfig(A, 2, 1), SiteConfig(B, 5, 1), SiteConfig(C, 2, 1))))
-    clock.advance_to(25)
-    monitor.stop()
-
-    rows = sqlite3.connect(tmp_path / "m.db").execute("SELECT host, timestamp FROM website_monitoring").fetchall()
-    times = {site: sorted(parse_iso(ts) for host, ts in rows if host == site) for site in (A, B, C, D)}
-    assert times[A] == [float(t) for t in range(0, 26, 2)], "untouched: no gap, no extra tick at the reload"
-    assert times[B] == [0, 2, 4, 6, 8, 10, 11, 16, 21], "re-timed from 2 s to 5 s at the reload"
-    assert times[C] == [11, 13, 15, 17, 19, 21, 23, 25], "added: starts at the reload"
-    assert times[D] == [0, 2, 4, 6, 8, 10], "removed: stops at the reload"
-    # B's window and alert survived the re-timing: no second alert at 11, and the recovery
-    # closes the outage raised at 0 once (11, 21] holds only successes.
-    assert [(t.host, t.kind, t.timestamp, t.start) for t in transitions] == [
-        (B, TransitionKind.ALERT, 0, 0), (B, TransitionKind.RECOVERY, 21, 0)]
-    assert "config reloaded: +1 site, -1, ~1 changed" in console.getvalue().splitlines()
-
-
-def test_reloaded_alert_threshold_applies_from_the_next_probe(tmp_path: Path) -> None:
-    clock = TestScheduler()
-    ups = iter([True, True, True, False] + [True] * 100)  # 3 of 4 = 75 % at t=6
-
-    def probe(url: str, timeout: float) -> ProbeOutcome:
-        return ProbeOutcome(200 if next(ups) else 500, 1.0, None)
-
-    transitions: list[AlertTransition] = []
-    monitor = Monitor(config(SiteConfig(A, 2, 1)), SqliteEventStore(tmp_path / "m.db"), probe, clock,
-                      ImmediateScheduler(), on_transition=transitions.append)
-    clock.schedule_absolute(0, lambda *_: monitor.start())
-    stricter = Config(sites=(SiteConfig(A, 2, 1),), alert=AlertPolicy(window=10, threshold=0.5,
-                                                                        recovery_threshold=0.5))
-    clock.schedule_absolute(5, lambda *_: monitor.reload(stricter))
-    clock.advance_to(12)
-    monitor.stop()
-    assert transitions == [], "75 % is below the old 80 % but not below the reloaded 50 %"
-
+pytestmark = pytest.mark.slow  # real processes
 
 # ---- a real monitor process -------------------------------------------------------------------------------
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
-from app.test_mode import run_test_mode
-from testmode.scenarios import SCENARIOS, alert
-from tests.processes import run_app
+from bench.processes import run_app
+from monitoringapp.app.cli import main
+from monitoringapp.app.test_mode import run_test_mode
+from monitoringapp.testmode.scenarios import SCENARIOS, alert
 
 SEED = next(s for s in SCENARIOS if s.name.startswith("2 "))
 
@@ -21,6 +21,7 @@ def args(keep_db: bool = False) -> argparse.Namespace:
     return argparse.Namespace(keep_db=keep_db, database="monitoring.db")
 
 
+@pytest.mark.slow
 def test_dash_t_passes_every_scenario_prints_the_table_and_removes_test_db(tmp_path: Path) -> None:
     done = run_app("-t", timeout=60, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from domain.config import DEFAULT_REPORTS, AlertPolicy, ConfigError, ReportSpec, SiteConfig, parse_config
+from monitoringapp.domain.config import DEFAULT_REPORTS, AlertPolicy, ConfigError, ReportSpec, SiteConfig, parse_config
 
 URL = "http://a.test/"
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from domain.timefmt import epoch_seconds, format_duration, iso_utc, parse_duration, parse_iso
+from monitoringapp.domain.timefmt import epoch_seconds, format_duration, iso_utc, parse_duration, parse_iso
 
 
 def test_iso_utc_is_millisecond_text_with_a_z() -> None:

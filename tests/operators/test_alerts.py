@@ -5,9 +5,10 @@ from __future__ import annotations
 import reactivex
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from domain.config import AlertPolicy
-from domain.events import AlertTransition, Probe, TransitionKind
-from operators.alerts import SiteAlertMachine, alert_transitions
+from monitoringapp.domain.config import AlertPolicy
+from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.operators.alert_machine import SiteAlertMachine
+from monitoringapp.operators.alerts import alert_transitions
 
 on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
 SITE = "http://site.test/"

@@ -1,11 +1,14 @@
-"""`window_reports` in virtual time: one Report per requested span, at the request's exact time."""
+"""`window_reports` in virtual time: one Report per requested span, at the request's exact time.
+
+Probes and requests are hot observables merged into the one stream the operator takes, as the graph does."""
 
 from __future__ import annotations
 
+import reactivex
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from domain.events import ErrorKind, Probe, Report, ReportRequest, WindowStats
-from operators.reports import window_reports
+from monitoringapp.domain.events import ErrorKind, Probe, Report, ReportRequest, WindowStats
+from monitoringapp.operators.reports import window_reports
 
 on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
 A, B = "http://a.test/", "http://b.test/"
@@ -35,8 +38,9 @@ def test_reports_come_at_each_request_with_exact_rows_and_a_wider_span_on_demand
     requests = scheduler.create_hot_observable(
         on_next(216, ReportRequest(216, (10.0,))),
         on_next(225, ReportRequest(225, (10.0, 20.0))),
+        on_completed(300),  # the merged stream completes once both have
     )
-    result = scheduler.start(lambda: probes.pipe(window_reports(requests, (10.0,))))
+    result = scheduler.start(lambda: reactivex.merge(probes, requests).pipe(window_reports((10.0,))))
     assert result.messages == [
         on_next(216, Report(216, 10.0, (
             row(A, 10.0, 216, 2, 2, (1.0, 3.0), ((200, 2),)),
@@ -60,7 +64,7 @@ def test_history_fills_the_first_report_after_a_restart() -> None:
     history = (Probe(150, A, True, 200, 4.0), Probe(151, A, True, 200, 5.0), Probe(195, A, False, 503, 7.0))
     probes = scheduler.create_hot_observable(on_next(205, Probe(205, A, True, 200, 6.0)))
     requests = scheduler.create_hot_observable(on_next(210, ReportRequest(210, (60.0,))))
-    result = scheduler.start(lambda: probes.pipe(window_reports(requests, (60.0,), history)))
+    result = scheduler.start(lambda: reactivex.merge(probes, requests).pipe(window_reports((60.0,), history)))
     assert result.messages == [
         # (150, 210]: the stored probe at 150 is just out.
         on_next(210, Report(210, 60.0, (
@@ -80,5 +84,5 @@ def test_a_site_left_out_of_the_requests_hosts_leaves_the_reports_at_once() -> N
         on_next(220, ReportRequest(220, (60.0,), frozenset({A}))),      # B removed by a reload
         on_next(225, ReportRequest(225, (60.0,), frozenset({A, B}))),   # and added back: it starts afresh
     )
-    result = scheduler.start(lambda: probes.pipe(window_reports(requests, (60.0,))))
+    result = scheduler.start(lambda: reactivex.merge(probes, requests).pipe(window_reports((60.0,))))
     assert [tuple(r.host for r in m.value.value.rows) for m in result.messages] == [(A, B), (A,), (A,)]

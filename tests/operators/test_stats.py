@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from domain.events import ErrorKind, Probe
-from operators.stats import nearest_rank, window_stats
-from operators.window import SlidingWindow
+from monitoringapp.domain.events import ErrorKind, Probe
+from monitoringapp.operators.stats import nearest_rank, window_stats
+from monitoringapp.operators.window import SlidingWindow
 
 SITE = "http://site.test/"
 

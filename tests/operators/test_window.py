@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from domain.events import ErrorKind, Probe
-from operators.window import NO_RESPONSE, SlidingWindow
+from monitoringapp.domain.events import ErrorKind, Probe
+from monitoringapp.operators.window import NO_RESPONSE, SlidingWindow
 
 SITE = "http://site.test/"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 import os
 
-from domain.events import AlertTransition, ErrorKind, Report, TransitionKind, WindowStats
-from sinks.console import Console, report_lines, transition_line
-from sinks.table import format_table
+from monitoringapp.domain.events import AlertTransition, ErrorKind, Report, TransitionKind, WindowStats
+from monitoringapp.sinks.console import Console, report_lines, transition_line
+from monitoringapp.sinks.table import format_table
 
 T0 = 1_764_000_000.0  # 2025-11-24T16:00:00Z
 

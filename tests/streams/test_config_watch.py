@@ -8,9 +8,10 @@ from pathlib import Path
 
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from domain.config import Config, ConfigError
-from streams.config_file import read_config
-from streams.config_watch import config_versions
+from monitoringapp.domain.config import Config
+from monitoringapp.streams.config_file import read_config
+from monitoringapp.streams.config_state import ConfigRejected
+from monitoringapp.streams.config_watch import ConfigUpdate, config_updates
 
 on_next = ReactiveTest.on_next
 
@@ -30,12 +31,14 @@ class Watch:
         poke_source = (self.scheduler.create_hot_observable(*(on_next(t, None) for t in pokes))
                        if pokes else None)
 
-        def reject(error: ConfigError) -> None:
-            self.rejected.append((self.scheduler.clock, str(error)))
+        def record(update: ConfigUpdate) -> None:
+            if isinstance(update, ConfigRejected):
+                self.rejected.append((self.scheduler.clock, str(update.error)))
+            else:
+                self.versions.append((self.scheduler.clock, update))
 
-        config_versions(path, self.scheduler, reject, every=0.5, pokes=poke_source,
-                        running=read_config(path)).subscribe(
-            lambda config: self.versions.append((self.scheduler.clock, config)))
+        config_updates(path, self.scheduler, every=0.5, pokes=poke_source, running=read_config(path)).subscribe(
+            record)
 
     def at(self, time: float, change: object = None) -> None:
         """Advance to just before `time`, then run `change` (a file edit) there."""

@@ -11,8 +11,8 @@ import pytest
 import requests
 import urllib3.exceptions
 
-from domain.events import ErrorKind
-from streams.http_probe import BODY_LIMIT, HttpProber, classify
+from monitoringapp.domain.events import ErrorKind
+from monitoringapp.streams.http_probe import BODY_LIMIT, HttpProber, classify
 from tests.local_http import HUGE_CLAIMED, LocalServer, local_server, refused_port
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from streams.probe_pool import ElasticExecutor, ProbePool
+from monitoringapp.streams.probe_pool import ElasticExecutor, ProbePool
 
 
 def test_runs_every_job_on_at_most_core_threads_when_jobs_are_quick() -> None:

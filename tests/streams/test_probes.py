@@ -18,11 +18,10 @@ from reactivex.scheduler import EventLoopScheduler, HistoricalScheduler, Immedia
 from reactivex.subject import BehaviorSubject
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from app.monitor import wait_on_clock
-from domain.config import Config, SiteConfig
-from domain.events import ErrorKind, Probe
-from streams.http_probe import HttpProber
-from streams.probes import ConfigChange, TickCounters, diff_sites, probe_events, start_site_clock
+from monitoringapp.domain.config import Config, SiteConfig
+from monitoringapp.domain.events import ErrorKind, Probe
+from monitoringapp.streams.http_probe import HttpProber
+from monitoringapp.streams.probes import ConfigChange, TickCounters, diff_sites, probe_events
 from tests.local_http import LocalServer, local_server
 
 on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
@@ -53,7 +52,7 @@ def test_each_probe_carries_its_ticks_exact_time_and_the_real_status(server: Loc
     configs = scheduler.create_hot_observable(on_next(201, config))
     counters = TickCounters()
     result = scheduler.start(
-        lambda: probe_events(configs, prober.probe, scheduler, ImmediateScheduler(), counters), disposed=206.2)
+        lambda: configs.pipe(probe_events(prober.probe, scheduler, ImmediateScheduler(), counters)), disposed=206.2)
     assert by_host(result.messages) == {
         ok: [(t, t, 200) for t in (201.0, 202.0, 203.0, 204.0, 205.0, 206.0)],
         fail: [(t, t, 500) for t in (201.0, 203.5, 206.0)],
@@ -72,10 +71,11 @@ def test_a_probe_still_in_flight_makes_its_site_skip_ticks_and_count_them(server
     io = ThreadPoolScheduler(max_workers=2)
     counters = TickCounters()
     emitted: list[Probe] = []
-    clock = start_site_clock(site, prober.probe, scheduler, io, counters, emitted.append)
+    configs = BehaviorSubject(Config((site,)))
+    configs.pipe(probe_events(prober.probe, scheduler, io, counters)).subscribe(emitted.append)
     scheduler.advance_to(5.5)  # ticks at 0..5 in virtual time, while the first probe hangs for real
     assert (counters.ticks, counters.skipped) == (1, 5)
-    clock.dispose()
+    configs.on_completed()  # the clock stops; the probe in flight still lands
     io.executor.shutdown(wait=True)  # the probe ends by its 0.3 s timeout
     assert emitted == []  # its result waits for the clock
     scheduler.advance_to(5.6)
@@ -99,11 +99,10 @@ def test_a_new_config_version_starts_stops_and_retimes_only_the_sites_that_chang
     v2 = Config((SiteConfig(a, 1.0, 1.0), SiteConfig(c, 2.0, 1.0), SiteConfig(d, 1.0, 1.0)))
     scheduler = TestScheduler()
     configs = scheduler.create_hot_observable(on_next(201, v1), on_next(205.5, v2))
-    changes: list[ConfigChange] = []
     result = scheduler.start(
-        lambda: probe_events(configs, prober.probe, scheduler, ImmediateScheduler(), TickCounters(),
-                             changes.append), disposed=210.2)
-    assert changes == [ConfigChange(added=(d,), removed=(b,), retimed=(c,))]
+        lambda: configs.pipe(probe_events(prober.probe, scheduler, ImmediateScheduler(), TickCounters())),
+        disposed=210.2)
+    assert diff_sites(v1.sites, v2.sites) == ConfigChange(added=(d,), removed=(b,), retimed=(c,))
     seen = by_host(result.messages)
     assert [t for _, t, _ in seen[a]] == [201.0 + n for n in range(10)]  # undisturbed, same grid
     assert [t for _, t, _ in seen[b]] == [201.0, 203.0, 205.0]
@@ -113,15 +112,16 @@ def test_a_new_config_version_starts_stops_and_retimes_only_the_sites_that_chang
     assert all(at == t for host in seen.values() for at, t, _ in host)
 
 
-def test_when_the_config_stream_completes_the_clocks_stop_but_the_stream_stays_open(
+def test_when_the_config_stream_completes_the_clocks_stop_and_the_stream_completes_once_probes_landed(
         server: LocalServer, prober: HttpProber) -> None:
     config = Config((SiteConfig(server.url("/ok"), 1.0, 1.0),))
     scheduler = TestScheduler()
     configs = scheduler.create_hot_observable(on_next(201, config), on_completed(203.2))
     result = scheduler.start(
-        lambda: probe_events(configs, prober.probe, scheduler, ImmediateScheduler(), TickCounters()),
+        lambda: configs.pipe(probe_events(prober.probe, scheduler, ImmediateScheduler(), TickCounters())),
         disposed=210)
-    assert [(m.time, m.value.kind) for m in result.messages] == [(201, "N"), (202, "N"), (203, "N")]
+    # An immediate io scheduler has nothing in flight at the stop: the stream completes then.
+    assert [(m.time, m.value.kind) for m in result.messages] == [(201, "N"), (202, "N"), (203, "N"), (203.2, "C")]
 
 
 def test_on_a_real_clock_results_arrive_one_at_a_time_on_the_clock_and_a_hanging_site_delays_no_other(
@@ -147,11 +147,13 @@ def test_on_a_real_clock_results_arrive_one_at_a_time_on_the_clock_and_a_hanging
         with lock:
             active -= 1
 
-    subscription = probe_events(configs, prober.probe, clock, io, counters).subscribe(on_probe)
+    landed = threading.Event()
+    subscription = configs.pipe(probe_events(prober.probe, clock, io, counters)).subscribe(
+        on_probe, on_completed=landed.set)
     time.sleep(1.25)
-    configs.on_completed()  # the clocks stop; probes in flight still arrive
+    clock.schedule(lambda *_: configs.on_completed())  # the clocks stop; probes in flight still arrive
+    assert landed.wait(5.0)  # the stream completes once they have
     io.executor.shutdown(wait=True)
-    assert wait_on_clock(clock, timeout=5.0)
     subscription.dispose()
     clock.dispose()
 
@@ -178,7 +180,7 @@ def test_a_site_re_timed_while_its_probe_is_in_flight_skips_the_new_clocks_first
     configs = BehaviorSubject(Config((site,)))
     counters = TickCounters()
     received: list[Probe] = []
-    subscription = probe_events(configs, prober.probe, clock, io, counters).subscribe(received.append)
+    subscription = configs.pipe(probe_events(prober.probe, clock, io, counters)).subscribe(received.append)
     clock.advance_by(timedelta(seconds=1))                 # tick at +0: its probe is handed to io
     configs.on_next(Config((SiteConfig(site.url, 3.0, 1.0),)))  # re-timed: the new clock ticks at once
     clock.advance_by(timedelta(seconds=1))                 # ... and finds the old clock's probe in flight

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from testmode.server import ScenarioServer
+from monitoringapp.testmode.server import ScenarioServer
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import io
 from dataclasses import replace
 from pathlib import Path
 
-from testmode.runner import run_scenario, run_scenarios
-from testmode.scenarios import SCENARIOS, Scenario, alert, recovery
-from testmode.server import ScenarioServer
+from monitoringapp.testmode.runner import run_scenario, run_scenarios
+from monitoringapp.testmode.scenarios import SCENARIOS, Scenario, alert, recovery
+from monitoringapp.testmode.server import ScenarioServer
 
 SEED = next(s for s in SCENARIOS if s.name.startswith("2 "))
 TIMEOUTS = next(s for s in SCENARIOS if s.name.startswith("6 "))

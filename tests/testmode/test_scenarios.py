@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from domain.timefmt import iso_utc
-from testmode.runner import VIRTUAL_START, run_scenario
-from testmode.scenarios import SCENARIOS, Scenario
-from testmode.server import ScenarioServer
+from monitoringapp.domain.timefmt import iso_utc
+from monitoringapp.testmode.runner import VIRTUAL_START, run_scenario
+from monitoringapp.testmode.scenarios import SCENARIOS, Scenario
+from monitoringapp.testmode.server import ScenarioServer
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])

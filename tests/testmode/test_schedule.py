@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from testmode.schedule import FAILING_500, HEALTHY, REFUSED, flapping, phase_at
+from monitoringapp.testmode.schedule import FAILING_500, HEALTHY, REFUSED, flapping, phase_at
 
 PHASES = ((4.0, HEALTHY), (4.0, FAILING_500), (0.0, REFUSED))
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from domain.events import ErrorKind
-from streams.http_probe import HttpProber, ProbeOutcome
-from testmode.schedule import FAILING_503, HEALTHY, REFUSED, SLOW, SLOW_TIMEOUT, flapping
-from testmode.server import ScenarioServer
+from monitoringapp.domain.events import ErrorKind
+from monitoringapp.streams.http_probe import HttpProber, ProbeOutcome
+from monitoringapp.testmode.schedule import FAILING_503, HEALTHY, REFUSED, SLOW, SLOW_TIMEOUT, flapping
+from monitoringapp.testmode.server import ScenarioServer
 
 
 def seen(outcome: ProbeOutcome) -> int | ErrorKind | None:

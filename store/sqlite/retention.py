@@ -1,6 +1,6 @@
-"""The monitor's own retention: probe rows older than the config's `retention` deleted a small batch at a time.
+"""The monitor's own retention: probe rows older than `retention` deleted a small batch at a time.
 
-Every `every` seconds on `scheduler`, the latest config's `retention` (if any)
+Every `every` seconds on `scheduler`, the retention in force (if any)
 sets a cutoff; one batch of rowids is deleted per `gap` seconds until the
 purge is through, each in its own short transaction on its own connection, so
 the store's writer waits at most one batch (milliseconds) for the lock.
@@ -16,10 +16,9 @@ from pathlib import Path
 from reactivex import abc
 from reactivex.disposable import Disposable, SerialDisposable
 
-from domain.config import Config
-from domain.timefmt import epoch_seconds
-from store.purge import BATCH_ROWS, PROBE_TABLE, BatchedPurge
-from store.schema import connect
+from monitoringapp.domain.timefmt import epoch_seconds
+from monitoringapp.store.sqlite.purge import BATCH_ROWS, BatchedPurge
+from monitoringapp.store.sqlite.schema import PROBE_TABLE, connect
 
 RETENTION_EVERY = 300.0
 BATCH_GAP = 1.0
@@ -29,10 +28,10 @@ FIRST_AFTER = 5.0
 class _RetentionRounds:
     """The purge in progress, if any, and the connection it runs on; `step` says when to come back."""
 
-    def __init__(self, db_path: str | Path, latest_config: Callable[[], Config], on_error: Callable[[str], None],
-                 every: float, gap: float, batch: int) -> None:
+    def __init__(self, db_path: str | Path, latest_retention: Callable[[], float | None],
+                 on_error: Callable[[str], None], every: float, gap: float, batch: int) -> None:
         self.db_path = db_path
-        self.latest_config = latest_config
+        self.latest_retention = latest_retention
         self.on_error = on_error
         self.every, self.gap, self.batch = every, gap, batch
         self.connection: sqlite3.Connection | None = None
@@ -41,7 +40,7 @@ class _RetentionRounds:
     def step(self, now: float) -> float:
         try:
             if self.purge is None:
-                retention = self.latest_config().retention
+                retention = self.latest_retention()
                 if retention is None:
                     return self.every
                 if self.connection is None:
@@ -66,7 +65,7 @@ class _RetentionRounds:
 
 def start_retention(
     db_path: str | Path,
-    latest_config: Callable[[], Config],
+    latest_retention: Callable[[], float | None],
     scheduler: abc.SchedulerBase,
     on_error: Callable[[str], None],
     *,
@@ -75,8 +74,8 @@ def start_retention(
     first_after: float = FIRST_AFTER,
     batch: int = BATCH_ROWS,
 ) -> abc.DisposableBase:
-    """Purge by `latest_config().retention` until disposed; errors go to `on_error` and the next round retries."""
-    rounds = _RetentionRounds(db_path, latest_config, on_error, every, gap, batch)
+    """Purge by `latest_retention()` until disposed; errors go to `on_error` and the next round retries."""
+    rounds = _RetentionRounds(db_path, latest_retention, on_error, every, gap, batch)
     next_run = SerialDisposable()
     lock = threading.Lock()  # a step runs on the scheduler's thread, dispose on the caller's
     stopped = False

@@ -1,4 +1,4 @@
-"""The one way tests run `./monitoringApp.py` as a real process, and the one bounded wait.
+"""The one way tests and the bench run `./monitoringApp.py` as a real process, and the one bounded wait.
 
 `App(*args)` keeps running with its output read on threads (a full pipe can never block it); `run_app(*args,
 timeout=...)` runs to its exit; `wait_until(condition, timeout)` polls until `condition()` is truthy.

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
-from domain.events import AlertTransition, TransitionKind
-from domain.timefmt import format_duration, iso_utc
-from sinks.console import Console, percent
-from sinks.table import format_table
+from monitoringapp.domain.events import AlertTransition, TransitionKind
+from monitoringapp.domain.timefmt import format_duration, iso_utc
+from monitoringapp.sinks.console import Console, percent
+from monitoringapp.sinks.table import format_table
 
 ALERT_HEADER = ("time", "host", "type", "start", "end", "duration", "availability")
 # The widths every row has anyway, so that rows after an empty history line up with the header too.

@@ -1,4 +1,4 @@
-"""The SQLite writer on real files: batched probe rows, alert rows at once, and a killed writer's database."""
+"""The SQLite log's writer on real files: batched probe rows, alert rows at once, and a killed writer's database."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from domain.events import AlertTransition, ErrorKind, Probe, TransitionKind
-from sinks.sqlite_sink import SqliteEventStore
-from store.schema import StoreError
-from tests.processes import REPO, wait_until
+from bench.processes import REPO, wait_until
+from monitoringapp.domain.events import AlertTransition, ErrorKind, Probe, TransitionKind, transition_id
+from monitoringapp.store.log import StoreError
+from monitoringapp.store.sqlite.writer import SqliteEventLog
 
 SITE = "http://site.test/"
 
@@ -26,7 +26,7 @@ def count(path: Path, table: str) -> int:
 
 def test_probe_rows_are_committed_in_one_batch_within_the_flush_interval(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
-    store = SqliteEventStore(path, flush_interval=1.0)
+    store = SqliteEventLog(path, flush_interval=1.0)
     try:
         started = time.monotonic()
         for i in range(50):
@@ -41,7 +41,7 @@ def test_probe_rows_are_committed_in_one_batch_within_the_flush_interval(tmp_pat
 
 def test_an_alert_row_is_committed_at_once_with_the_probes_before_it(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
-    store = SqliteEventStore(path, flush_interval=30.0)
+    store = SqliteEventLog(path, flush_interval=30.0)
     try:
         store.append_probe(Probe(1000.0, SITE, False, 500, 2.0))
         store.append_transition(AlertTransition(1000.0, SITE, TransitionKind.ALERT, 0.5, start=1000.0))
@@ -55,7 +55,7 @@ def test_an_alert_row_is_committed_at_once_with_the_probes_before_it(tmp_path: P
 
 def test_close_flushes_what_is_pending_and_rows_read_back_exactly(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
-    store = SqliteEventStore(path, flush_interval=30.0)
+    store = SqliteEventLog(path, flush_interval=30.0)
     store.append_probe(Probe(1_764_000_000.25, SITE, True, 200, 12.5))
     store.append_probe(Probe(1_764_000_002.25, SITE, False, None, None, ErrorKind.CONNECTION))
     store.append_transition(AlertTransition(1_764_000_002.25, SITE, TransitionKind.ALERT, 0.5,
@@ -67,15 +67,18 @@ def test_close_flushes_what_is_pending_and_rows_read_back_exactly(tmp_path: Path
     with sqlite3.connect(path) as reader:
         probes = reader.execute("SELECT * FROM website_monitoring ORDER BY timestamp").fetchall()
         alerts = reader.execute("SELECT * FROM website_alerts ORDER BY timestamp").fetchall()
+    # Columns: the seed's, then errorKind, location, detail, id (in append order).
     assert probes == [
-        ("2025-11-24T16:00:00.250Z", SITE, 1, 200, 12.5, None),
-        ("2025-11-24T16:00:02.250Z", SITE, 0, None, None, "connection"),
-        ("2025-11-24T16:00:04.250Z", SITE, 1, 301, 3.0, None),
+        ("2025-11-24T16:00:00.250Z", SITE, 1, 200, 12.5, None, "local", None, 1),
+        ("2025-11-24T16:00:02.250Z", SITE, 0, None, None, "connection", "local", None, 2),
+        ("2025-11-24T16:00:04.250Z", SITE, 1, 301, 3.0, None, "local", None, 3),
     ]
+    alert_id = transition_id(SITE, "local", "alert", 1_764_000_002.25)
+    recovery_id = transition_id(SITE, "local", "recovery", 1_764_000_002.25)
     assert alerts == [
-        ("2025-11-24T16:00:02.250Z", SITE, "alert", "2025-11-24T16:00:02.250Z", None, 0.5),
+        ("2025-11-24T16:00:02.250Z", SITE, "alert", "2025-11-24T16:00:02.250Z", None, 0.5, "local", None, alert_id, 1),
         ("2025-11-24T16:00:10.000Z", SITE, "recovery", "2025-11-24T16:00:02.250Z", "2025-11-24T16:00:10.000Z",
-         2 / 3),
+         2 / 3, "local", None, recovery_id, 2),
     ]
 
 
@@ -83,15 +86,15 @@ def test_an_unusable_database_is_a_store_error_before_any_thread_starts(tmp_path
     path = tmp_path / "m.db"
     path.write_text("not a database")
     with pytest.raises(StoreError):
-        SqliteEventStore(path)
+        SqliteEventLog(path)
     assert path.read_text() == "not a database"
 
 
 _WRITER = """
 import sys, time
-from domain.events import AlertTransition, Probe, TransitionKind
-from sinks.sqlite_sink import SqliteEventStore
-store = SqliteEventStore(sys.argv[1], flush_interval=0.05)
+from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.store.sqlite.writer import SqliteEventLog
+store = SqliteEventLog(sys.argv[1], flush_interval=0.05)
 store.append_transition(AlertTransition(0.0, "http://a.test/", TransitionKind.ALERT, 0.5, start=0.0))
 sequence, last = 0, -1
 deadline = time.monotonic() + 20
@@ -106,6 +109,7 @@ while time.monotonic() < deadline:
 """
 
 
+@pytest.mark.slow
 def test_a_killed_writer_leaves_a_readable_database_with_every_committed_row(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(path)], cwd=REPO,
@@ -139,8 +143,9 @@ def test_a_killed_writer_leaves_a_readable_database_with_every_committed_row(tmp
 
 
 def test_a_full_database_is_reported_as_full_not_as_a_failed_rollback(tmp_path: Path) -> None:
-    errors: list[Exception] = []
-    store = SqliteEventStore(tmp_path / "m.db", flush_interval=30.0, on_error=errors.append)
+    errors: list[str] = []
+    store = SqliteEventLog(tmp_path / "m.db", flush_interval=30.0)
+    store.errors.subscribe(errors.append)
     try:
         # The file may not grow any more: SQLite fails the write as on a full disk, and rolls it back itself.
         pages = store._connection.execute("PRAGMA page_count").fetchone()[0]
@@ -151,4 +156,4 @@ def test_a_full_database_is_reported_as_full_not_as_a_failed_rollback(tmp_path: 
         wait_until(lambda: bool(errors), timeout=3.0, what="the write error", step=0.02)
     finally:
         store.close()
-    assert [str(error) for error in errors] == ["database or disk is full"]
+    assert errors == [f"error: {tmp_path / 'm.db'}: database or disk is full"]

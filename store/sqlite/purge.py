@@ -1,26 +1,33 @@
-"""Deleting old rows without blocking the store's writer: a cutoff in, the number of rows deleted out.
+"""Deleting old rows without blocking the log's writer: a cutoff in, the number of rows deleted out.
 
 Rows are deleted by rowid range, `batch` rowids per short write transaction,
 with a pause after each one as long as the transaction took (at least
 `pause`), so a monitor's writer waiting on the lock gets in within one batch
-and readers (WAL) are never blocked at all. Shared by `--purge` and the
-monitor's `retention`.
+and readers (WAL) are never blocked at all. Shared by `--purge` (`purge_log`)
+and the monitor's `retention`.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
-from domain.timefmt import iso_utc
-from store.schema import latest_rowid_per_host, write_transaction
+from monitoringapp.domain.timefmt import iso_utc
+from monitoringapp.store.log import StoreError
+from monitoringapp.store.sqlite.schema import (
+    ALERT_STATE_KINDS,
+    ALERT_TABLE,
+    PROBE_TABLE,
+    latest_rowid_per_host,
+    open_existing,
+    write_transaction,
+)
 
 BATCH_ROWS = 5000
 MIN_PAUSE = 0.005
-PROBE_TABLE = "website_monitoring"
-ALERT_TABLE = "website_alerts"
 
 
 @dataclass(slots=True)
@@ -35,8 +42,8 @@ class PurgeStats:
 class BatchedPurge:
     """One purge of `table` before `cutoff` (of `host` only, if given), a batch of rowids per `step`.
 
-    `keep_latest_per_host` spares each site's newest row (the alert table's
-    current state, which a restarting monitor reads back).
+    `keep_latest_per_host` spares each site's newest alert or recovery (its
+    alert state, which a restarting monitor reads back).
     """
 
     def __init__(self, connection: sqlite3.Connection, table: str, cutoff: float, host: str | None = None,
@@ -53,7 +60,7 @@ class BatchedPurge:
         condition = "timestamp < ?" + (" AND host = ?" if host is not None else "")
         self.parameters: tuple[str, ...] = (before, host) if host is not None else (before,)
         if keep_latest_per_host:
-            condition += f" AND rowid NOT IN ({latest_rowid_per_host(table)})"
+            condition += f" AND rowid NOT IN ({latest_rowid_per_host(table, ALERT_STATE_KINDS)})"
         self.statement = f"DELETE FROM {table} WHERE rowid >= ? AND rowid < ? AND {condition}"
 
     @property
@@ -92,3 +99,34 @@ def purge_before(
         if not purge.done:
             sleep(max(pause, held))
     return purge.stats
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeStep:
+    """One part of `purge_log` done: `what` ("probes", "alerts" or "vacuum"), its stats, its wall time."""
+
+    what: str
+    stats: PurgeStats
+    seconds: float
+
+
+def purge_log(path: str | Path, cutoff: float, host: str | None = None, *, alerts: bool = False,
+              vacuum: bool = False) -> Iterator[PurgeStep]:
+    """`--purge`: delete the probes of the log at `path` older than `cutoff` (of `host` only, if given), then
+    with `alerts` the alert rows too but each site's latest (a restart's alert state), then with `vacuum`
+    give the space back; each step as it is done. Never creates or alters anything else."""
+    connection = open_existing(path)
+    try:
+        tables = [(PROBE_TABLE, False)] + ([(ALERT_TABLE, True)] if alerts else [])
+        for table, keep_latest in tables:
+            started = time.perf_counter()
+            stats = purge_before(connection, table, cutoff, host, keep_latest_per_host=keep_latest)
+            yield PurgeStep("probes" if table == PROBE_TABLE else "alerts", stats, time.perf_counter() - started)
+        if vacuum:
+            started = time.perf_counter()
+            connection.execute("VACUUM")
+            yield PurgeStep("vacuum", PurgeStats(), time.perf_counter() - started)
+    except sqlite3.OperationalError as error:
+        raise StoreError(f"{path}: purge stopped: {error}") from None
+    finally:
+        connection.close()

@@ -5,17 +5,16 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from domain.events import AlertTransition, Probe, TransitionKind
-from store.purge import ALERT_TABLE, PROBE_TABLE, BatchedPurge, purge_before
-from store.schema import alert_row, open_store, probe_row
+from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.store.sqlite.purge import BatchedPurge, purge_before
+from monitoringapp.store.sqlite.schema import ALERT_TABLE, PROBE_TABLE, insert_events, open_for_writing
 
 A, B = "http://a.test/", "http://b.test/"
 
 
 def store_with(path: Path, probes: list[Probe], transitions: tuple[AlertTransition, ...] = ()) -> sqlite3.Connection:
-    connection = open_store(path)
-    connection.executemany("INSERT INTO website_monitoring VALUES (?, ?, ?, ?, ?, ?)", map(probe_row, probes))
-    connection.executemany("INSERT INTO website_alerts VALUES (?, ?, ?, ?, ?, ?)", map(alert_row, transitions))
+    connection = open_for_writing(path)
+    insert_events(connection, probes, transitions)
     return connection
 
 
@@ -44,15 +43,18 @@ def test_site_filter_and_out_of_order_rows(tmp_path: Path) -> None:
     assert hosts_and_times(connection) == [(A, "00:00:50"), (B, "00:00:05")]
 
 
-def test_alert_purge_keeps_each_sites_latest_transition(tmp_path: Path) -> None:
+def test_alert_purge_keeps_each_sites_latest_alert_or_recovery(tmp_path: Path) -> None:
     def alert(at: float, host: str, kind: TransitionKind) -> AlertTransition:
         return AlertTransition(at, host, kind, 0.5, at, at if kind is TransitionKind.RECOVERY else None)
 
     transitions = (alert(1, A, TransitionKind.ALERT), alert(2, A, TransitionKind.RECOVERY),
                    alert(3, A, TransitionKind.ALERT), alert(4, B, TransitionKind.ALERT))
     connection = store_with(tmp_path / "m.db", [], transitions)
+    # A later kind, newer than A's alert: the alert is still A's state and must stay.
+    connection.execute("INSERT INTO website_alerts (timestamp, host, type, startDate, transitionId) "
+                       "VALUES ('1970-01-01T00:00:05.000Z', ?, 'certificate', '1970-02-01T00:00:00.000Z', 'c')", (A,))
     stats = purge_before(connection, ALERT_TABLE, 100.0, keep_latest_per_host=True, sleep=lambda _: None)
-    assert stats.deleted == 2
+    assert stats.deleted == 3
     assert connection.execute("SELECT host, type, substr(timestamp, 18, 2) FROM website_alerts").fetchall() == [
         (A, "alert", "03"), (B, "alert", "04")]
 

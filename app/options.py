@@ -1,0 +1,232 @@
+"""The command line parsed into one typed options object per mode.
+
+Modes are exclusive flags (`-m`, `-a`, `-p`, `-t`, `--check`, `--purge`); every other flag says which
+modes it goes with, and one used with another mode is a usage error naming them. `MODE --help` shows that
+mode's options only, with examples; `--help` shows them all, and the exit statuses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from monitoringapp import __version__
+from monitoringapp.app.usage import UsageError
+from monitoringapp.domain.timefmt import parse_age_or_date
+
+DEFAULT_CONFIG = "config.json"
+DEFAULT_DATABASE = "monitoring.db"
+DEFAULT_PURGE_BEFORE = "7d"
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorOptions:
+    """`-m`: monitor the config's sites, store every probe, print stats and alerts."""
+
+    config: str
+    database: str
+    silent: bool = False
+    metrics: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsOptions:
+    """`-a`: the history of alerts and recoveries, then each new one."""
+
+    database: str
+    site: str | None = None
+    since: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PrintOptions:
+    """`-p`: a monitor's reports, computed from the probes it stores."""
+
+    config: str
+    database: str
+
+
+@dataclass(frozen=True, slots=True)
+class TestOptions:
+    """`-t`: the alerting logic proved against a local server in virtual time."""
+
+    database: str
+    keep_db: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOptions:
+    """`--check`: validate the config and print it with every default filled in."""
+
+    config: str
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeOptions:
+    """`--purge`: delete old rows, safely while monitors and readers run."""
+
+    database: str
+    cutoff: float
+    site: str | None = None
+    alerts: bool = False
+    vacuum: bool = False
+
+
+Options = MonitorOptions | AlertsOptions | PrintOptions | TestOptions | CheckOptions | PurgeOptions
+
+
+@dataclass(frozen=True, slots=True)
+class _Mode:
+    dest: str
+    flags: tuple[str, ...]
+    help: str
+    examples: tuple[str, ...]
+
+
+_MODES = (
+    _Mode("monitor", ("-m", "--monitor"), "monitor the config's websites",
+          ("monitoringApp -m", "monitoringApp -m -c config.json -db monitoring.db --silent")),
+    _Mode("notify", ("-a", "--notifications"), "show the history of alerts and recoveries, and follow new ones",
+          ("monitoringApp -a --since 1d", "monitoringApp -a --site http://example.com/ -db monitoring.db")),
+    _Mode("print_only", ("-p", "--print"), "print a monitor's reports from the database, probing nothing",
+          ("monitoringApp -p -c config.json -db monitoring.db",)),
+    _Mode("test", ("-t", "--test"), "prove the alerting logic against a local server in virtual time",
+          ("monitoringApp -t", "monitoringApp -t --keep-db")),
+    _Mode("check", ("--check",), "validate the config and print it with defaults",
+          ("monitoringApp --check -c config.json",)),
+    _Mode("purge", ("--purge",), "delete old rows from the database",
+          ("monitoringApp --purge --before 30d", "monitoringApp --purge --before 2026-11-01 --alerts --vacuum")),
+)
+_FLAG_OF = {mode.dest: mode.flags[0] for mode in _MODES}
+
+
+@dataclass(frozen=True, slots=True)
+class _Flag:
+    names: tuple[str, ...]
+    modes: tuple[str, ...]  # the modes it goes with; empty: accepted with any (as round one accepted -c, -db)
+    shown_in: tuple[str, ...]  # the modes whose --help lists it
+    arguments: dict[str, Any]
+
+
+_ALL = tuple(mode.dest for mode in _MODES)
+_FLAGS = (
+    _Flag(("-c", "--config"), (), ("monitor", "print_only", "check"),
+          {"default": DEFAULT_CONFIG, "help": f"config file (default: {DEFAULT_CONFIG})"}),
+    _Flag(("-db", "--database"), (), ("monitor", "notify", "print_only", "purge"),
+          {"default": DEFAULT_DATABASE, "help": f"SQLite database file (default: {DEFAULT_DATABASE})"}),
+    _Flag(("--silent",), ("monitor",), ("monitor",),
+          {"action": "store_true", "help": "print nothing but errors"}),
+    _Flag(("--metrics",), ("monitor",), ("monitor",),
+          {"metavar": "FILE", "help": "write the clocks' figures (ticks, skips, lateness) to FILE as JSON at exit"}),
+    _Flag(("--site",), ("notify", "purge"), ("notify", "purge"), {"metavar": "URL", "help": "only this site"}),
+    _Flag(("--since",), ("notify",), ("notify",),
+          {"metavar": "AGE|DATE", "help": "history from 2h ago, or from an ISO date (UTC unless a zone is given)"}),
+    _Flag(("--keep-db",), ("test",), ("test",), {"action": "store_true", "help": "keep test.db afterwards"}),
+    _Flag(("--before",), ("purge",), ("purge",),
+          {"metavar": "AGE|DATE", "help": f"delete rows older than this (default {DEFAULT_PURGE_BEFORE})"}),
+    _Flag(("--alerts",), ("purge",), ("purge",),
+          {"dest": "purge_alerts", "action": "store_true",
+           "help": "delete old alert rows too (each site's latest is kept)"}),
+    _Flag(("--vacuum",), ("purge",), ("purge",),
+          {"action": "store_true", "help": "give the freed space back to the file system"}),
+)
+
+EXIT_STATUSES = """exit status:
+  0    done, or stopped by Ctrl-C / SIGTERM (-m, -a, -p)
+  1    test mode found a failing scenario, or an internal error
+  2    a bad command line, config or database (one line on stderr; nothing is touched)"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: every mode and every flag."""
+    parser = _Parser(prog="monitoringApp", description="Uptime and performance monitoring of HTTP endpoints.",
+                     epilog=f"MODE --help (e.g. -m --help) shows that mode's options.\n\n{EXIT_STATUSES}",
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    # Not `required=True`: argparse would then report a missing mode before an unknown flag.
+    modes = parser.add_mutually_exclusive_group()
+    for mode in _MODES:
+        modes.add_argument(*mode.flags, dest=mode.dest, action="store_true", help=mode.help)
+    for flag in _FLAGS:
+        parser.add_argument(*flag.names, **flag.arguments)
+    parser.add_argument("--version", action="version", version=f"monitoringApp {__version__}")
+    return parser
+
+
+def mode_parser(dest: str) -> argparse.ArgumentParser:
+    """`MODE --help`: one mode's options, with examples."""
+    mode = next(m for m in _MODES if m.dest == dest)
+    examples = "\n".join(f"  {line}" for line in mode.examples)
+    parser = _Parser(prog=f"monitoringApp {mode.flags[0]}", description=f"{mode.help[0].upper()}{mode.help[1:]}.",
+                     epilog=f"examples:\n{examples}\n\n{EXIT_STATUSES}",
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    for flag in _FLAGS:
+        if dest in flag.shown_in:
+            parser.add_argument(*flag.names, **flag.arguments)
+    return parser
+
+
+def parse_command_line(argv: Sequence[str] | None, now: float) -> Options:
+    """The options of the mode the command line chose (`now` anchors ages such as `--since 2h`), or a
+    UsageError naming the first thing wrong with it. `MODE --help` prints that mode's help and exits."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    _mode_help(words)
+    args, unknown = build_parser().parse_known_args(words)
+    if unknown:
+        flags = [word for word in unknown if word.startswith("-")]
+        if flags:
+            raise UsageError(f"unknown option {flags[0]} (see --help)")
+        raise UsageError(f"unexpected argument {unknown[0]!r} (see --help)")
+    chosen = [mode.dest for mode in _MODES if getattr(args, mode.dest)]
+    if not chosen:
+        raise UsageError(f"choose a mode: {', '.join(_FLAG_OF.values())} (see --help)")
+    mode = chosen[0]
+    for flag in _FLAGS:
+        dest = flag.arguments.get("dest", flag.names[-1].lstrip("-").replace("-", "_"))
+        if flag.modes and mode not in flag.modes and getattr(args, dest) not in (None, False):
+            goes_with = " or ".join(_FLAG_OF[m] for m in flag.modes)
+            raise UsageError(f"{flag.names[-1]} goes with {goes_with}")
+    return _options(mode, args, now)
+
+
+def _mode_help(words: list[str]) -> None:
+    if not {"-h", "--help"} & set(words):
+        return
+    chosen = [mode.dest for mode in _MODES if set(mode.flags) & set(words)]
+    if len(chosen) == 1:
+        mode_parser(chosen[0]).print_help()
+        raise SystemExit(0)
+
+
+def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
+    if mode == "monitor":
+        return MonitorOptions(args.config, args.database, args.silent, args.metrics)
+    if mode == "notify":
+        since = None if args.since is None else _age_or_date(
+            "--since", args.since, now, "an age such as 2h or an ISO date such as 2026-11-24T12:00")
+        return AlertsOptions(args.database, args.site, since)
+    if mode == "print_only":
+        return PrintOptions(args.config, args.database)
+    if mode == "test":
+        return TestOptions(args.database, args.keep_db)
+    if mode == "check":
+        return CheckOptions(args.config)
+    text = args.before or DEFAULT_PURGE_BEFORE
+    cutoff = _age_or_date("--before", text, now, "an age such as 7d or an ISO date such as 2026-11-01")
+    if cutoff > now:
+        raise UsageError(f"--before: {text!r} is in the future; that would delete everything")
+    return PurgeOptions(args.database, cutoff, args.site, args.purge_alerts, args.vacuum)
+
+
+def _age_or_date(flag: str, text: str, now: float, expected: str) -> float:
+    try:
+        return parse_age_or_date(text, now)
+    except ValueError:
+        raise UsageError(f"{flag}: must be {expected}, got {text!r}") from None

@@ -1,0 +1,108 @@
+"""The readers' graphs: the log followed (`-a`), and a monitor's reports computed from its stored probes (`-p`).
+
+Both read through `LogReader` with a cursor, so they work on any backend and never write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import TypeGuard
+
+import reactivex
+from reactivex import Observable, abc
+from reactivex import operators as ops
+from reactivex.scheduler import ImmediateScheduler
+
+from monitoringapp.domain.config import Config
+from monitoringapp.domain.events import AlertTransition, Probe, Report, ReportRequest
+from monitoringapp.domain.timefmt import epoch_seconds
+from monitoringapp.graph.monitor import report_requests
+from monitoringapp.operators.reports import window_reports
+from monitoringapp.operators.typed import keep
+from monitoringapp.store.log import LogReader
+from monitoringapp.streams.log_follow import Polled, follow_log
+from monitoringapp.streams.log_tail import LogNews, LogTail
+from monitoringapp.streams.ticks import Tick, fixed_rate_ticks
+
+POLL_INTERVAL = 0.25
+
+
+def followed_transitions(
+    log: LogReader,
+    clock: abc.SchedulerBase,
+    since: float | None = None,
+    hosts: Collection[str] | None = None,
+    poll_interval: float = POLL_INTERVAL,
+) -> Observable[LogNews[AlertTransition]]:
+    """The stored transitions from `since` on (of `hosts` only, when given) as the history, then every
+    `poll_interval` seconds those appended since; or why the log cannot be read yet.
+
+    Example: ``followed_transitions(open_log_reader("m.db"), EventLoopScheduler(), since=time.time() - 7200)``
+    """
+
+    def open_tail() -> LogTail[AlertTransition]:
+        return LogTail(lambda: log.transitions_since(since, hosts),
+                       lambda cursor: log.transitions_after(cursor, hosts))
+
+    polled: Observable[Polled[Tick, AlertTransition]] = fixed_rate_ticks(poll_interval, clock).pipe(
+        follow_log(open_tail))
+    news: Observable[LogNews[AlertTransition] | None] = polled.pipe(ops.map(_transition_news))
+    return news.pipe(keep(_is_news))
+
+
+def stored_reports(
+    config: Config,
+    log: LogReader,
+    clock: abc.SchedulerBase,
+    poll_interval: float = POLL_INTERVAL,
+) -> Observable[Report | LogNews[Probe]]:
+    """The reports a monitor of `config` makes, from the probes stored in `log`, on `clock`; and the log's
+    news that a reader tells its user about (the history replayed, why it waits).
+
+    The history is the config's sites' probes over its longest window, so the first reports are complete.
+    Report requests are the monitor's (`report_requests`); each one polls the log before it reaches the
+    report operator, so a report counts every probe committed before it was due.
+    """
+    hosts = frozenset(site.url for site in config.sites)
+
+    def open_tail() -> LogTail[Probe]:
+        return LogTail(lambda: log.probes_since(epoch_seconds(clock.now) - config.longest_window, hosts),
+                       lambda cursor: log.probes_after(cursor, hosts))
+
+    def probes_then_request(polled: Polled[Tick | ReportRequest, Probe]) -> Observable[Probe | ReportRequest]:
+        trigger, news = polled
+        events: list[Probe | ReportRequest] = list(news.events) if news is not None else []
+        if isinstance(trigger, ReportRequest):
+            events.append(trigger)
+        # Immediate, not the default trampoline: the probes are in before the request that polled them.
+        return reactivex.from_iterable(events, ImmediateScheduler.singleton())
+
+    def reports_and_news(polled: Observable[Polled[Tick | ReportRequest, Probe]],
+                         ) -> Observable[Report | LogNews[Probe]]:
+        polled_news: Observable[LogNews[Probe] | None] = polled.pipe(ops.map(_probe_news))
+        news: Observable[LogNews[Probe]] = polled_news.pipe(keep(_is_told))
+        reports: Observable[Report] = polled.pipe(ops.flat_map(probes_then_request),
+                                                  window_reports(config.report_windows))
+        return reactivex.merge(news, reports)  # news first: "replayed ..." comes before the first report
+
+    triggers: Observable[Tick | ReportRequest] = reactivex.merge(fixed_rate_ticks(poll_interval, clock),
+                                                                 report_requests(config, clock))
+    polled: Observable[Polled[Tick | ReportRequest, Probe]] = triggers.pipe(follow_log(open_tail))
+    return polled.pipe(ops.publish(reports_and_news))
+
+
+def _transition_news(polled: Polled[Tick, AlertTransition]) -> LogNews[AlertTransition] | None:
+    return polled[1]
+
+
+def _probe_news(polled: Polled[Tick | ReportRequest, Probe]) -> LogNews[Probe] | None:
+    return polled[1]
+
+
+def _is_news(news: LogNews[AlertTransition] | None) -> TypeGuard[LogNews[AlertTransition]]:
+    return news is not None
+
+
+def _is_told(news: LogNews[Probe] | None) -> TypeGuard[LogNews[Probe]]:
+    """News a reader tells its user: the history (how much was replayed) and why it waits."""
+    return news is not None and (news.history or news.waiting is not None)

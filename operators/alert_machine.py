@@ -1,0 +1,86 @@
+"""The alert state machine: probes in, `AlertTransition`s out (no reactivex here: `operators.alerts` wraps it).
+
+Per site, on every probe: availability over the last `policy.window` seconds
+below `policy.threshold` (with at least `policy.min_checks` checks) raises an
+alert; while alerting, availability at or above `policy.recovery_threshold`
+recovers. Exactly the threshold is not an alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from monitoringapp.domain.config import AlertPolicy
+from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.operators.window import AvailabilityWindow
+
+
+class SiteAlertMachine:
+    """One site's alert state; `restored` is the site's last stored transition, if any."""
+
+    __slots__ = ("alert_start", "host", "window")
+
+    def __init__(self, host: str, policy: AlertPolicy, restored: AlertTransition | None = None) -> None:
+        self.host = host
+        self.window = AvailabilityWindow(policy.window)
+        self.alert_start: float | None = (
+            restored.start if restored is not None and restored.kind is TransitionKind.ALERT else None
+        )
+
+    @property
+    def alerting(self) -> bool:
+        return self.alert_start is not None
+
+    def warm(self, probe: Probe) -> None:
+        """Take a probe of the past into the window without judging it (replay on restart)."""
+        self.window.add(probe.timestamp, probe.available)
+
+    def on_probe(self, probe: Probe, policy: AlertPolicy) -> AlertTransition | None:
+        window = self.window
+        if window.span != policy.window:
+            window.set_span(policy.window)
+        checks, available = window.add(probe.timestamp, probe.available)
+        availability = available / checks
+        now = window.latest
+        if self.alert_start is None:
+            if checks >= policy.min_checks and availability < policy.threshold:
+                self.alert_start = now
+                return AlertTransition(now, self.host, TransitionKind.ALERT, availability, start=now)
+        elif availability >= policy.recovery_threshold:
+            start, self.alert_start = self.alert_start, None
+            return AlertTransition(now, self.host, TransitionKind.RECOVERY, availability, start=start, end=now)
+        return None
+
+
+class AlertMachines:
+    """Every site's alert machine under the policy in force.
+
+    `on_event` takes a policy (in force from the next probe) or a probe, which it judges: a transition or
+    None. A probe before any policy is not judged. A site's machine is made at its first probe, warmed
+    with that site's `history` and resumed from its `restored` transition."""
+
+    __slots__ = ("history", "machines", "policy", "restored")
+
+    def __init__(self, restored: Mapping[str, AlertTransition] | None = None,
+                 history: Iterable[Probe] = ()) -> None:
+        self.restored = dict(restored or {})
+        self.history: dict[str, list[Probe]] = {}
+        for past in history:
+            self.history.setdefault(past.host, []).append(past)
+        self.machines: dict[str, SiteAlertMachine] = {}
+        self.policy: AlertPolicy | None = None
+
+    def on_event(self, event: Probe | AlertPolicy) -> AlertTransition | None:
+        if isinstance(event, AlertPolicy):
+            self.policy = event
+            return None
+        policy = self.policy
+        return None if policy is None else self.judge(event, policy)
+
+    def judge(self, probe: Probe, policy: AlertPolicy) -> AlertTransition | None:
+        machine = self.machines.get(probe.host)
+        if machine is None:
+            machine = self.machines[probe.host] = SiteAlertMachine(probe.host, policy, self.restored.get(probe.host))
+            for past in self.history.pop(probe.host, ()):
+                machine.warm(past)
+        return machine.on_probe(probe, policy)

@@ -1,0 +1,48 @@
+"""Every site's sliding windows, answering report requests (no reactivex here: `operators.reports` wraps it)."""
+
+from __future__ import annotations
+
+from monitoringapp.domain.events import Probe, Report, ReportRequest
+from monitoringapp.operators.stats import window_stats
+from monitoringapp.operators.window import SlidingWindow
+
+
+class SiteWindows:
+    """The sliding windows of every site seen, keyed by host."""
+
+    __slots__ = ("by_host", "spans")
+
+    def __init__(self, spans: tuple[float, ...]) -> None:
+        self.spans = spans
+        self.by_host: dict[str, SlidingWindow] = {}
+
+    def on_event(self, event: Probe | ReportRequest) -> list[Report]:
+        """Take a probe (no reports), or answer a request (one report per span)."""
+        if isinstance(event, Probe):
+            self.add(event)
+            return []
+        return self.report(event)
+
+    def add(self, probe: Probe) -> None:
+        window = self.by_host.get(probe.host)
+        if window is None:
+            window = self.by_host[probe.host] = SlidingWindow(self.spans, lazy=True)  # stats advance first
+        window.add(probe)
+
+    def ensure_spans(self, spans: tuple[float, ...]) -> None:
+        wanted = tuple(sorted(set(self.spans) | set(spans)))
+        if wanted != self.spans:
+            self.spans = wanted
+            for window in self.by_host.values():
+                window.set_spans(wanted)
+
+    def report(self, request: ReportRequest) -> list[Report]:
+        self.ensure_spans(request.spans)
+        if request.hosts is not None:
+            for gone in self.by_host.keys() - request.hosts:
+                del self.by_host[gone]
+        reports = []
+        for span in request.spans:
+            rows = [window_stats(host, window, span, request.now) for host, window in self.by_host.items()]
+            reports.append(Report(request.now, span, tuple(row for row in rows if row.checks)))
+        return reports

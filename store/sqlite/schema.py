@@ -1,0 +1,298 @@
+"""The SQLite log's schema, its migrations, its connections and the mapping between rows and events.
+
+`website_monitoring` and `website_alerts` are a public contract: columns may be added, never renamed or
+dropped; the seed's columns keep their order. Timestamps are fixed-width ISO-8601 UTC text, so text
+order is time order. Schema version 2 (`PRAGMA user_version`) added, on both tables, an `id INTEGER
+PRIMARY KEY AUTOINCREMENT` (a reader's cursor: a VACUUM never renumbers it and a purge never lets it be
+reused) and `location`; `detail` on both; `transitionId` on the alerts (the same in every backend, see
+`domain.events.transition_id`); and let `type` take kinds beyond `alert` and `recovery` with
+`availability` NULL where it has no meaning. The table `monitoringapp_log` names this log instance.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from monitoringapp.domain.events import LOCAL, AlertTransition, ErrorKind, Probe, TransitionKind, transition_id
+from monitoringapp.domain.timefmt import iso_utc, parse_iso
+from monitoringapp.store.log import StoreError
+
+SCHEMA_VERSION = 2
+PROBE_TABLE = "website_monitoring"
+ALERT_TABLE = "website_alerts"
+META_TABLE = "monitoringapp_log"
+OUR_TABLES = frozenset({PROBE_TABLE, ALERT_TABLE})
+
+_PROBE_TABLE_SQL = f"""
+CREATE TABLE {PROBE_TABLE} (
+    timestamp TEXT NOT NULL,
+    host TEXT NOT NULL,
+    available INTEGER NOT NULL,
+    status INTEGER,
+    responseTime REAL,
+    errorKind TEXT,
+    location TEXT NOT NULL DEFAULT '{LOCAL}',
+    detail TEXT,
+    id INTEGER PRIMARY KEY AUTOINCREMENT
+)"""
+_ALERT_TABLE_SQL = f"""
+CREATE TABLE {ALERT_TABLE} (
+    timestamp TEXT NOT NULL,
+    host TEXT NOT NULL,
+    type TEXT NOT NULL,
+    startDate TEXT NOT NULL,
+    endDate TEXT,
+    availability REAL,
+    location TEXT NOT NULL DEFAULT '{LOCAL}',
+    detail TEXT,
+    transitionId TEXT NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT
+)"""
+_INDEXES_SQL = f"""
+CREATE INDEX IF NOT EXISTS website_monitoring_by_time ON {PROBE_TABLE} (timestamp);
+CREATE INDEX IF NOT EXISTS website_alerts_by_host ON {ALERT_TABLE} (host, timestamp);
+CREATE INDEX IF NOT EXISTS website_alerts_by_transition ON {ALERT_TABLE} (transitionId);
+"""
+_META_SQL = f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+PROBE_COLUMNS = ("timestamp", "host", "available", "status", "responseTime", "errorKind", "location", "detail")
+ALERT_COLUMNS = ("timestamp", "host", "type", "startDate", "endDate", "availability", "location", "detail",
+                 "transitionId")
+# What an older file lacks reads as these (a reader never alters a file to read it).
+_ABSENT = {"errorKind": "NULL", "location": f"'{LOCAL}'", "detail": "NULL", "transitionId": "NULL"}
+
+ProbeRow = tuple[str, str, int, int | None, float | None, str | None, str, str | None]
+AlertRow = tuple[str, str, str, str, str | None, float | None, str, str | None, str]
+
+INSERT_PROBE = f"INSERT INTO {PROBE_TABLE} ({', '.join(PROBE_COLUMNS)}) VALUES ({', '.join('?' * 8)})"
+INSERT_ALERT = f"INSERT INTO {ALERT_TABLE} ({', '.join(ALERT_COLUMNS)}) VALUES ({', '.join('?' * 9)})"
+
+
+def connect(path: str | Path, *, readonly: bool = False, existing: bool = False,
+            timeout: float = 5.0) -> sqlite3.Connection:
+    """A connection to the log at `path`; read-only ones, and `existing` read-write ones, never create the file.
+
+    Autocommit (`isolation_level=None`): every transaction here is explicit."""
+    if readonly or existing:
+        target, uri = f"{Path(path).resolve().as_uri()}?mode={'ro' if readonly else 'rw'}", True
+    else:
+        target, uri = str(path), False
+    connection = sqlite3.connect(target, uri=uri, timeout=timeout, check_same_thread=False, isolation_level=None)
+    connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    return connection
+
+
+@contextmanager
+def write_transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """`BEGIN IMMEDIATE` ... `COMMIT`, rolled back if anything fails.
+
+    SQLite rolls a transaction back by itself on some errors (a full disk), so
+    the ROLLBACK is only issued if one is still open: the error raised is the
+    one that happened, not "cannot rollback - no transaction is active".
+    """
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
+def tables(connection: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in connection.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+
+
+def columns_of(connection: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
+
+
+def check_usable(connection: sqlite3.Connection, path: str | Path) -> int:
+    """The schema version of the file behind `connection`, once it is known to be ours or empty:
+    StoreError for a newer version or another application's tables. Reads only."""
+    try:
+        version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+        found = tables(connection)
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{path}: cannot use as a monitoringApp database: {error}") from None
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{path}: schema version {version} is newer than this monitoringApp "
+                         f"understands ({SCHEMA_VERSION})")
+    if found and not OUR_TABLES & found:
+        raise StoreError(f"{path}: is another application's database (tables {', '.join(sorted(found)[:5])}), "
+                         "not a monitoringApp one")
+    if PROBE_TABLE in found:
+        seed_columns = {"timestamp", "host", "available", "status", "responseTime"}
+        missing = seed_columns - set(columns_of(connection, PROBE_TABLE))
+        if missing:
+            raise StoreError(f"{path}: {PROBE_TABLE} lacks column(s) {', '.join(sorted(missing))}: "
+                             "not a monitoringApp database")
+    return version
+
+
+def open_for_writing(path: str | Path, *, timeout: float = 5.0) -> sqlite3.Connection:
+    """The writer's connection to the log at `path`, created when missing: checked first (nothing is written
+    to a file that is refused), then migrated to the current schema, in WAL mode."""
+    target = Path(path)
+    if not target.parent.exists():
+        raise StoreError(f"{path}: directory {str(target.parent)!r} does not exist")
+    if target.exists() and not target.is_file():
+        raise StoreError(f"{path}: is not a file")
+    existed = target.exists()
+    try:
+        if existed:
+            # Read-write but never creating: unlike a read-only one, it removes the -wal and -shm files it
+            # opened when it closes, so a file refused here is left exactly as it was.
+            probe = connect(target, existing=True, timeout=timeout)
+            try:
+                version = check_usable(probe, path)
+            finally:
+                probe.close()
+        else:
+            version = 0
+        connection = connect(target, timeout=timeout)
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{path}: cannot use as a monitoringApp database: {error}") from None
+    try:
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        _migrate(connection, version)
+    except sqlite3.DatabaseError as error:
+        connection.close()
+        raise StoreError(f"{path}: cannot use as a monitoringApp database: {error}") from None
+    return connection
+
+
+def open_existing(path: str | Path, timeout: float = 5.0) -> sqlite3.Connection:
+    """A read-write connection to an existing monitoringApp log; never creates, migrates or alters the file."""
+    target = Path(path)
+    if not target.is_file():
+        problem = "is not a file" if target.exists() else "database not found"
+        raise StoreError(f"{path}: {problem}")
+    try:
+        connection = connect(target, existing=True, timeout=timeout)
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{path}: cannot use as a monitoringApp database: {error}") from None
+    try:
+        check_usable(connection, path)
+        if PROBE_TABLE not in tables(connection):
+            raise StoreError(f"{path}: not a monitoringApp database (no {PROBE_TABLE} table)")
+    except StoreError:
+        connection.close()
+        raise
+    return connection
+
+
+def _migrate(connection: sqlite3.Connection, version: int) -> None:
+    """Bring the file to SCHEMA_VERSION in one transaction: create what is missing, rebuild older tables."""
+    existing = tables(connection)
+    with write_transaction(connection):
+        for table, create_sql in ((PROBE_TABLE, _PROBE_TABLE_SQL), (ALERT_TABLE, _ALERT_TABLE_SQL)):
+            if table not in existing:
+                connection.execute(create_sql)
+            elif version < 2:
+                _rebuild(connection, table, create_sql)
+        for statement in _INDEXES_SQL.split(";"):  # executescript would commit first
+            if statement.strip():
+                connection.execute(statement)
+        connection.execute(_META_SQL)
+        connection.execute(f"INSERT OR IGNORE INTO {META_TABLE} (key, value) VALUES ('logId', ?)",
+                           (uuid.uuid4().hex,))
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _rebuild(connection: sqlite3.Connection, table: str, create_sql: str) -> None:
+    """Copy a table made before schema 2 into the current shape, keeping every row and its rowid as its id."""
+    old = f"{table}_before_v2"
+    connection.execute(f"ALTER TABLE {table} RENAME TO {old}")
+    for (index,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                                       "AND sql IS NOT NULL", (old,)).fetchall():
+        connection.execute(f"DROP INDEX {index}")
+    connection.execute(create_sql)
+    if table == ALERT_TABLE:
+        # The id a live transition gets: its start read back from the text the store wrote.
+        connection.create_function("transition_id_of", 3, lambda host, kind, start: transition_id(
+            host, LOCAL, kind, parse_iso(start)), deterministic=True)
+        target = ["timestamp", "host", "type", "startDate", "endDate", "availability", "transitionId"]
+        source = [*target[:-1], "transition_id_of(host, type, startDate)"]
+    else:
+        target = ["timestamp", "host", "available", "status", "responseTime", "errorKind"]
+        # A database the seed app made has no errorKind column.
+        has_error_kind = "errorKind" in columns_of(connection, old)
+        source = [*target[:-1], "errorKind" if has_error_kind else "NULL"]
+    connection.execute(f"INSERT INTO {table} (id, {', '.join(target)}) "
+                       f"SELECT rowid, {', '.join(source)} FROM {old} ORDER BY rowid")
+    connection.execute(f"DROP TABLE {old}")
+
+
+def select_columns(connection: sqlite3.Connection, table: str) -> str:
+    """The SELECT list of `table`'s event columns as this file has them (older files lack some)."""
+    wanted = PROBE_COLUMNS if table == PROBE_TABLE else ALERT_COLUMNS
+    present = set(columns_of(connection, table))
+    return ", ".join(column if column in present else _ABSENT[column] for column in wanted)
+
+
+def log_id(connection: sqlite3.Connection) -> str | None:
+    """The id this log got at creation; None for a file made before schema 2."""
+    try:
+        row = connection.execute(f"SELECT value FROM {META_TABLE} WHERE key = 'logId'").fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return str(row[0]) if row is not None else None
+
+
+def latest_rowid_per_host(table: str, kinds: str = "") -> str:
+    """SQL selecting the rowid of each host's latest row in `table` (by timestamp, then rowid); with `kinds`
+    (an SQL condition on `type`), the latest such row."""
+    where = f" AND b.{kinds}" if kinds else ""
+    outer = f" WHERE a.{kinds}" if kinds else ""
+    return (f"SELECT (SELECT b.rowid FROM {table} AS b WHERE b.host = a.host{where} "
+            f"ORDER BY b.timestamp DESC, b.rowid DESC LIMIT 1) FROM {table} AS a{outer} GROUP BY a.host")
+
+
+ALERT_STATE_KINDS = "type IN ('alert', 'recovery')"
+
+
+def insert_events(connection: sqlite3.Connection, probes: Iterable[Probe],
+                  transitions: Iterable[AlertTransition] = ()) -> None:
+    """Append `probes` and `transitions` as rows (inside the caller's transaction, if any)."""
+    connection.executemany(INSERT_PROBE, map(probe_row, probes))
+    connection.executemany(INSERT_ALERT, map(alert_row, transitions))
+
+
+def probe_row(probe: Probe) -> ProbeRow:
+    return (iso_utc(probe.timestamp), probe.host, int(probe.available), probe.status,
+            probe.response_time_ms, probe.error.value if probe.error is not None else None,
+            probe.location, probe.detail)
+
+
+def probe_from_row(row: ProbeRow) -> Probe:
+    timestamp, host, available, status, response_time, error, location, detail = row
+    return Probe(parse_iso(timestamp), host, bool(available), status, response_time,
+                 ErrorKind(error) if error else None, location, detail)
+
+
+def alert_row(transition: AlertTransition) -> AlertRow:
+    return (iso_utc(transition.timestamp), transition.host, transition.kind.value,
+            iso_utc(transition.start),
+            iso_utc(transition.end) if transition.end is not None else None,
+            transition.availability, transition.location, transition.detail, transition.id)
+
+
+_KINDS = {kind.value: kind for kind in TransitionKind}
+
+
+def alert_from_row(row: AlertRow) -> AlertTransition | None:
+    """The transition a row holds; None for a kind this version does not know (a newer writer's)."""
+    timestamp, host, kind, start, end, availability, location, detail, _ = row
+    known = _KINDS.get(kind)
+    if known is None:
+        return None
+    return AlertTransition(parse_iso(timestamp), host, known, availability,
+                           parse_iso(start), parse_iso(end) if end else None, location, detail)

@@ -1,0 +1,84 @@
+"""The config file's state: its content read again, answering "is there a new valid version?".
+
+`streams.config_watch` asks it every half second and on SIGHUP. Reading the bytes rather than trusting the
+inode or mtime is what makes an editor's write-temp-and-rename, a symlink
+swapped in a mounted directory (Kubernetes ConfigMap style) and a coarse-mtime
+file system all look the same: the content changed or it did not. A config
+file is a few kB, so one read per poll costs next to nothing.
+
+Only content that differs from the last content seen is validated; a valid
+version that differs from the running one is emitted, an invalid one still
+there at the next poll (not a save caught half-way) is rejected, once, and the
+running config stays in force.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from monitoringapp.domain.config import Config, ConfigError
+from monitoringapp.streams.config_file import decode_config, read_config_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigRejected:
+    """A version of the config file that cannot run (invalid, or the file gone); the running one stays."""
+
+    error: ConfigError
+
+
+class ConfigFileState:
+    """The last content seen of one config file; `check` answers "is there a new valid version?"."""
+
+    def __init__(self, path: Path, running: Config | None = None) -> None:
+        self.path = path
+        self.running = running
+        self.last_digest: bytes | None = None
+        self.unsettled_digest: bytes | None = None
+        self.missing_polls = 0
+        self.last_error: str | None = None
+        self.lock = threading.Lock()  # polls and pokes may come from different threads
+
+    def check(self) -> Config | ConfigRejected | None:
+        """A new valid version, a version or file state to reject (said once), or None: nothing new."""
+        with self.lock:
+            try:
+                raw = read_config_bytes(self.path)
+            except ConfigError as error:
+                return self._reject_unreadable(error)
+            self.missing_polls = 0
+            digest = _digest(raw)
+            if digest == self.last_digest:
+                return None
+            try:
+                version = decode_config(raw, str(self.path))
+            except ConfigError as error:
+                # An in-place save truncates, then writes: judge invalid content only once it
+                # reads the same at the next poll.
+                if digest != self.unsettled_digest:
+                    self.unsettled_digest = digest
+                    return None
+                self.last_digest, self.unsettled_digest, self.last_error = digest, None, None
+                return ConfigRejected(error)
+            self.last_digest, self.unsettled_digest, self.last_error = digest, None, None
+            if version == self.running:
+                return None  # e.g. only whitespace changed, or back to the running version
+            self.running = version
+            return version
+
+    def _reject_unreadable(self, error: ConfigError) -> ConfigRejected | None:
+        # An editor that renames the old file away before writing the new one leaves a
+        # moment with no file; only a file still missing at the next poll is a mistake.
+        self.missing_polls += 1
+        if self.missing_polls < 2 or str(error) == self.last_error:
+            return None
+        self.last_error = str(error)
+        self.last_digest = None  # whatever comes back next is a new version
+        return ConfigRejected(error)
+
+
+def _digest(content: bytes) -> bytes:
+    return hashlib.sha256(content).digest()

@@ -1,0 +1,166 @@
+"""The SQLite log read back through `LogReader`: the recent past, each site's alert state, pages after a
+cursor, and a reader that never writes and outlives purges, VACUUMs and a replaced file."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.store.log import BEGINNING, LogUnavailable, StoreError
+from monitoringapp.store.sqlite.reader import SqliteLogReader
+from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
+from monitoringapp.store.sqlite.writer import SqliteEventLog
+
+A, B = "http://a.test/", "http://b.test/"
+T0 = 1_790_000_000.0
+
+
+def stored(tmp_path: Path, *events: Probe | AlertTransition) -> Path:
+    path = tmp_path / "m.db"
+    log = SqliteEventLog(path, flush_interval=30.0)
+    for event in events:
+        if isinstance(event, Probe):
+            log.append_probe(event)
+        else:
+            log.append_transition(event)
+    log.close()
+    return path
+
+
+def alert(n: int, host: str = A) -> AlertTransition:
+    return AlertTransition(T0 + n, host, TransitionKind.ALERT, 0.5, start=T0 + n)
+
+
+def append(db: sqlite3.Connection, *transitions: AlertTransition) -> None:
+    insert_events(db, [], transitions)
+
+
+def test_recent_probes_are_those_after_since_oldest_first_optionally_of_some_hosts(tmp_path: Path) -> None:
+    probes = [Probe(t, host, t % 2 == 0, 200 if t % 2 == 0 else 500, 1.0)
+              for t, host in ((10.0, A), (12.0, B), (11.0, A), (13.0, A), (14.0, B))]
+    reader = SqliteLogReader(stored(tmp_path, *probes))
+    try:
+        assert [(p.timestamp, p.host) for p in reader.probes_since(11.0).events] == [(12.0, B), (13.0, A), (14.0, B)]
+        assert list(reader.probes_since(10.5, {A}).events) == [probes[2], probes[3]]
+    finally:
+        reader.close()
+
+
+def test_last_transitions_gives_each_sites_latest_alert_or_recovery(tmp_path: Path) -> None:
+    a_alert = AlertTransition(10.0, A, TransitionKind.ALERT, 0.5, start=10.0)
+    a_recovery = AlertTransition(20.0, A, TransitionKind.RECOVERY, 0.9, start=10.0, end=20.0)
+    b_alert = AlertTransition(15.0, B, TransitionKind.ALERT, 0.0, start=15.0)
+    reader = SqliteLogReader(stored(tmp_path, a_alert, b_alert, a_recovery))
+    try:
+        assert reader.last_transitions() == {A: a_recovery, B: b_alert}
+        assert reader.last_transitions({B}) == {B: b_alert}
+    finally:
+        reader.close()
+
+
+def test_since_gives_the_history_and_the_cursor_after_which_each_commit_comes_once_in_append_order(
+        tmp_path: Path) -> None:
+    db = open_for_writing(tmp_path / "m.db")
+    append(db, alert(2), alert(1))
+    reader = SqliteLogReader(tmp_path / "m.db")
+    history = reader.transitions_since(None)
+    assert list(history.events) == [alert(1), alert(2)]  # oldest first
+    assert list(reader.transitions_after(history.cursor).events) == []
+    append(db, alert(5))
+    append(db, alert(4), alert(6))
+    page = reader.transitions_after(history.cursor)
+    assert list(page.events) == [alert(5), alert(4), alert(6)]  # as appended
+    assert list(reader.transitions_after(page.cursor).events) == []
+    assert list(reader.transitions_after(BEGINNING, {A}).events) == [alert(2), alert(1), alert(5), alert(4), alert(6)]
+
+
+def test_an_idle_read_only_asks_data_version_and_reads_no_rows(tmp_path: Path) -> None:
+    db = open_for_writing(tmp_path / "m.db")
+    append(db, alert(1))
+    reader = SqliteLogReader(tmp_path / "m.db")
+    cursor = reader.transitions_since(None).cursor
+    for _ in range(20):
+        cursor = reader.transitions_after(cursor).cursor
+    assert reader.reads == 1
+    append(db, alert(2))
+    assert list(reader.transitions_after(cursor).events) == [alert(2)]
+    assert reader.reads == 2
+
+
+def test_keeps_going_through_a_purge_and_a_vacuum(tmp_path: Path) -> None:
+    db = open_for_writing(tmp_path / "m.db")
+    append(db, *(alert(n) for n in range(1, 11)))
+    reader = SqliteLogReader(tmp_path / "m.db")
+    cursor = reader.transitions_since(None).cursor
+    db.execute("DELETE FROM website_alerts WHERE timestamp < ?", ("2026-09-21",))  # rows 1..5
+    db.execute("VACUUM")
+    page = reader.transitions_after(cursor)
+    assert list(page.events) == []
+    append(db, alert(11))
+    page = reader.transitions_after(page.cursor)
+    assert list(page.events) == [alert(11)]
+    db.execute("DELETE FROM website_alerts")  # a purge of everything, then a monitor writes again
+    append(db, alert(12))
+    assert list(reader.transitions_after(page.cursor).events) == [alert(12)]
+
+
+def test_a_database_file_replaced_by_a_new_one_is_followed_from_where_we_were(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    db = open_for_writing(path)
+    append(db, alert(1), alert(2))
+    reader = SqliteLogReader(path)
+    cursor = reader.transitions_since(None).cursor
+    db.close()
+    for name in ("m.db", "m.db-wal", "m.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    fresh = open_for_writing(path)
+    append(fresh, alert(1), alert(2), alert(3))  # e.g. a restored copy that has gone on
+    assert list(reader.transitions_after(cursor).events) == [alert(3)]
+
+
+def test_a_locked_database_is_unavailable_for_a_moment_without_a_word(tmp_path: Path) -> None:
+    db = open_for_writing(tmp_path / "m.db")
+    append(db, alert(1))
+    db.execute("PRAGMA journal_mode = DELETE")  # readers wait on writers only outside WAL
+    reader = SqliteLogReader(tmp_path / "m.db")
+    cursor = reader.transitions_since(None).cursor
+    db.execute("BEGIN EXCLUSIVE")
+    append(db, alert(2))
+    with pytest.raises(LogUnavailable) as locked:
+        reader.transitions_after(cursor)
+    assert str(locked.value) == ""
+    db.execute("COMMIT")
+    assert list(reader.transitions_after(cursor).events) == [alert(2)]
+
+
+def test_a_database_not_created_yet_is_unavailable_saying_so_and_nothing_is_created(tmp_path: Path) -> None:
+    reader = SqliteLogReader(tmp_path / "m.db")
+    with pytest.raises(LogUnavailable, match="to be created by a monitor"):
+        reader.probes_since(None)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    path.write_bytes(os.urandom(4096))
+    with pytest.raises(StoreError) as error:
+        SqliteLogReader(path).probes_since(None)
+    assert str(error.value).startswith(f"{path}: cannot use as a monitoringApp database:")
+
+
+def test_a_path_under_a_regular_file_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    path = tmp_path / "config.json" / "m.db"
+    with pytest.raises(StoreError) as error:
+        SqliteLogReader(path).probes_since(None)
+    assert str(error.value) == f"{path}: cannot use as a monitoringApp database: Not a directory"
+
+
+def test_a_directory_is_a_store_error_rather_than_a_wait_for_ever(tmp_path: Path) -> None:
+    with pytest.raises(StoreError) as error:
+        SqliteLogReader(tmp_path).probes_since(None)
+    assert str(error.value) == f"{tmp_path}: is not a file"

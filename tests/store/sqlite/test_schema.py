@@ -1,0 +1,213 @@
+"""The store's schema on a real SQLite file: public tables and columns, version, WAL, refusals that touch nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from monitoringapp.domain.events import AlertTransition, ErrorKind, Probe, TransitionKind
+from monitoringapp.domain.timefmt import iso_utc
+from monitoringapp.store.log import StoreError
+from monitoringapp.store.sqlite.schema import (
+    SCHEMA_VERSION,
+    alert_from_row,
+    alert_row,
+    insert_events,
+    open_existing,
+    probe_from_row,
+    probe_row,
+)
+from monitoringapp.store.sqlite.schema import open_for_writing as open_store
+from monitoringapp.store.sqlite.writer import SqliteEventLog
+
+
+def columns(connection: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
+
+
+def test_a_new_store_has_the_public_tables_with_their_exact_columns(tmp_path: Path) -> None:
+    connection = open_store(tmp_path / "m.db")
+    try:
+        # The seed's columns first, in the seed's order; those added since after them.
+        assert columns(connection, "website_monitoring") == [
+            "timestamp", "host", "available", "status", "responseTime", "errorKind", "location", "detail", "id"]
+        assert columns(connection, "website_alerts") == [
+            "timestamp", "host", "type", "startDate", "endDate", "availability", "location", "detail",
+            "transitionId", "id"]
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        indexes = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index' "
+                                                        "AND name NOT LIKE 'sqlite_%'")}
+        assert indexes == {"website_monitoring_by_time", "website_alerts_by_host", "website_alerts_by_transition"}
+    finally:
+        connection.close()
+
+
+def test_opening_twice_keeps_the_rows(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    connection = open_store(path)
+    insert_events(connection, [Probe(1.0, "h", True, 200, 1.0)])
+    connection.close()
+    again = open_store(path)
+    try:
+        assert again.execute("SELECT count(*) FROM website_monitoring").fetchone()[0] == 1
+    finally:
+        again.close()
+
+
+def test_the_alert_table_admits_other_kinds_and_a_restart_reads_only_alerts_and_recoveries(tmp_path: Path) -> None:
+    # Later kinds (certificate warnings, silent locations) share the table, availability NULL where it has
+    # no meaning; this version reads past them, and a site's alert state is its latest alert or recovery.
+    path = tmp_path / "m.db"
+    alert = AlertTransition(10.0, "http://a/", TransitionKind.ALERT, 0.5, start=10.0)
+    connection = open_store(path)
+    insert_events(connection, [], [alert])
+    connection.execute("INSERT INTO website_alerts (timestamp, host, type, startDate, transitionId) "
+                       "VALUES ('1970-01-01T00:00:20.000Z', 'http://a/', 'certificate', '1970-01-02T00:00:00.000Z', "
+                       "'x')")
+    connection.close()
+    log = SqliteEventLog(path)
+    try:
+        assert log.last_transitions() == {"http://a/": alert}
+        assert list(log.transitions_since(None).events) == [alert]
+    finally:
+        log.close()
+
+
+def test_a_newer_schema_version_is_refused_and_the_file_left_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    connection = open_store(path)
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=rf"schema version {SCHEMA_VERSION + 1} is newer"):
+        open_store(path)
+    assert path.read_bytes() == before
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"these are my notes, not a database\n" * 200)
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="cannot use as a monitoringApp database"):
+        open_store(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"]
+
+
+def test_a_missing_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="does not exist"):
+        open_store(tmp_path / "nowhere" / "m.db")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rows_round_trip_to_the_same_events() -> None:
+    probe = Probe(1_764_000_000.125, "http://a.test/", False, None, None, ErrorKind.TIMEOUT)
+    assert probe_row(probe) == ("2025-11-24T16:00:00.125Z", "http://a.test/", 0, None, None, "timeout", "local", None)
+    assert probe_from_row(probe_row(probe)) == probe
+    recovery = AlertTransition(1_764_000_060.5, "http://a.test/", TransitionKind.RECOVERY, 0.8,
+                               start=1_764_000_000.125, end=1_764_000_060.5)
+    assert alert_from_row(alert_row(recovery)) == recovery
+    alert = AlertTransition(1_764_000_000.125, "http://a.test/", TransitionKind.ALERT, 2 / 3, start=1_764_000_000.125)
+    assert alert_row(alert)[2:] == ("alert", "2025-11-24T16:00:00.125Z", None, 2 / 3, "local", None, alert.id)
+
+
+def test_iso_timestamps_are_fixed_width_so_text_order_is_time_order() -> None:
+    moments = [0.0, 9.9995, 10.0, 59.999, 1_000_000_000.0, 1_764_000_000.001, 1_764_000_000.01, 4_102_444_799.999]
+    texts = [iso_utc(m) for m in moments]
+    assert {len(t) for t in texts} == {24}
+    assert sorted(texts) == texts
+    assert texts[1] == "1970-01-01T00:00:10.000Z"  # rounding carries into the seconds
+
+
+def test_a_database_made_by_the_seed_app_gains_the_new_columns_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "monitoring.db"
+    with sqlite3.connect(path) as seed:
+        seed.execute("CREATE TABLE website_monitoring (timestamp TEXT, host TEXT, available INTEGER, "
+                     "status INTEGER, responseTime REAL)")
+        seed.execute("CREATE TABLE website_alerts (timestamp TEXT, host TEXT, type TEXT, startDate TEXT, "
+                     "endDate TEXT, availability REAL)")
+        seed.execute("INSERT INTO website_monitoring VALUES "
+                     "('2019-05-06 12:00:00.123456', 'http://a/', 1, 200, 12.0)")
+    seed.close()
+    connection = open_store(path)
+    try:
+        assert columns(connection, "website_monitoring")[5:] == ["errorKind", "location", "detail", "id"]
+        insert_events(connection, [Probe(1.0, "http://a/", False, None, None, ErrorKind.DNS)])
+        stored = connection.execute("SELECT * FROM website_monitoring ORDER BY rowid").fetchall()
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    finally:
+        connection.close()
+    assert stored == [("2019-05-06 12:00:00.123456", "http://a/", 1, 200, 12.0, None, "local", None, 1),
+                      ("1970-01-01T00:00:01.000Z", "http://a/", 0, None, None, "dns", "local", None, 2)]
+    assert probe_from_row(stored[0][:8]).timestamp == 1557144000.123456  # the seed's text still reads back
+
+
+ROUND_ONE_SCHEMA = """
+CREATE TABLE website_monitoring (timestamp TEXT NOT NULL, host TEXT NOT NULL, available INTEGER NOT NULL,
+    status INTEGER, responseTime REAL, errorKind TEXT);
+CREATE INDEX website_monitoring_by_time ON website_monitoring (timestamp);
+CREATE TABLE website_alerts (timestamp TEXT NOT NULL, host TEXT NOT NULL,
+    type TEXT NOT NULL CHECK (type IN ('alert', 'recovery')), startDate TEXT NOT NULL, endDate TEXT,
+    availability REAL NOT NULL);
+CREATE INDEX website_alerts_by_host ON website_alerts (host, timestamp);
+PRAGMA user_version = 1;
+"""
+
+
+def test_a_round_one_database_keeps_every_row_under_its_rowid_as_its_id_and_alerts_get_their_live_ids(
+        tmp_path: Path) -> None:
+    path = tmp_path / "monitoring.db"
+    with sqlite3.connect(path) as old:
+        old.executescript(ROUND_ONE_SCHEMA)
+        old.executemany("INSERT INTO website_monitoring VALUES (?, ?, ?, ?, ?, ?)",
+                        [(f"2026-11-20T00:00:0{n}.000Z", "http://a/", 1, 200, 1.0, None) for n in range(5)])
+        old.execute("DELETE FROM website_monitoring WHERE rowid IN (1, 2)")  # a purge: ids 3..5 are left
+        old.execute("INSERT INTO website_alerts VALUES ('2026-11-20T00:00:09.500Z', 'http://a/', 'alert', "
+                    "'2026-11-20T00:00:09.500Z', NULL, 0.5)")
+    old.close()
+    log = SqliteEventLog(path)
+    try:
+        page = log.probes_since(None)
+        (alert,) = log.transitions_since(None).events
+    finally:
+        log.close()
+    assert [p.timestamp % 10 for p in page.events] == [2.0, 3.0, 4.0]
+    assert page.cursor.position == 5  # the last row kept its rowid: a reader's cursor still means the same
+    with sqlite3.connect(path) as check:
+        (stored_id,) = check.execute("SELECT transitionId FROM website_alerts").fetchone()
+        # The next row follows the highest id ever given, not the highest left.
+        check.execute("DELETE FROM website_monitoring")
+        insert_events(check, [Probe(1.0, "http://a/", True, 200, 1.0)])
+        assert check.execute("SELECT id FROM website_monitoring").fetchall() == [(6,)]
+    assert stored_id == alert.id == AlertTransition(alert.timestamp, "http://a/", TransitionKind.ALERT, 0.5,
+                                                     start=alert.start).id
+
+
+def test_another_applications_database_is_refused_and_left_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    other = sqlite3.connect(path)
+    other.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+    other.commit()
+    other.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=r"another application's database \(tables invoices\)"):
+        open_store(path)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "database not found"),
+    (b"not a database at all, just text" * 40, "file is not a database"),
+])
+def test_open_existing_never_creates_or_accepts_a_foreign_file(tmp_path: Path, content: bytes | None,
+                                                                      message: str) -> None:
+    path = tmp_path / "m.db"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(StoreError, match=message):
+        open_existing(path)
+    assert (path.read_bytes() if content is not None else path.exists()) == (content or False)
