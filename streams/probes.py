@@ -21,6 +21,7 @@ from monitoringapp.domain.config import Config, SiteConfig
 from monitoringapp.domain.events import Probe
 from monitoringapp.domain.timefmt import epoch_seconds, whole_millis
 from monitoringapp.operators.typed import on_completion
+from monitoringapp.streams.concurrent import map_on
 from monitoringapp.streams.http_probe import ProbeOutcome
 from monitoringapp.streams.ticks import Tick, fixed_rate_ticks
 
@@ -137,10 +138,9 @@ def probe_events(
     Example: ``configs.pipe(probe_events(HttpProber().probe, EventLoopScheduler(), ProbePool(), TickCounters()))``
     """
 
-    def probe_at(scheduled: Scheduled, in_flight: InFlight) -> Observable[Probe]:
-        site, tick = scheduled
-
-        def run() -> Probe:
+    def probe_of(in_flight: InFlight) -> Callable[[Scheduled], Probe]:
+        def run(scheduled: Scheduled) -> Probe:
+            site, tick = scheduled
             try:
                 outcome = probe(site.url, site.timeout)
             finally:
@@ -149,7 +149,7 @@ def probe_events(
             return Probe(whole_millis(tick.due), site.url, outcome.available, outcome.status,
                          outcome.response_time_ms, outcome.error)
 
-        return reactivex.from_callable(run, io).pipe(ops.observe_on(clock))
+        return run
 
     def clock_of(site: SiteConfig | None) -> Observable[Scheduled]:
         if site is None:
@@ -182,11 +182,8 @@ def probe_events(
                     ops.take_until(shared.pipe(on_completion())),
                 )
 
-            def probe_of(scheduled: Scheduled) -> Observable[Probe]:
-                return probe_at(scheduled, in_flight)
-
             ticks: Observable[Scheduled] = configs.pipe(ops.publish(ticks_until_stopped))
-            return ticks.pipe(ops.filter(in_flight.claim), ops.flat_map(probe_of))
+            return ticks.pipe(ops.filter(in_flight.claim), map_on(io, clock)(probe_of(in_flight)))
 
         return reactivex.defer(factory)
 

@@ -1,0 +1,78 @@
+"""`map_on`: items mapped on a pool concurrently, results back on the clock in the order they finish, completion
+after the last; in virtual time, with the pool a second virtual scheduler so "in flight" is exact."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from reactivex.scheduler import HistoricalScheduler, ImmediateScheduler, ThreadPoolScheduler
+from reactivex.subject import Subject
+
+from monitoringapp.streams.concurrent import map_on
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_results_come_on_the_clock_as_they_finish_and_completion_waits_for_the_last() -> None:
+    clock, io = HistoricalScheduler(START), HistoricalScheduler(START)
+    source: Subject[int] = Subject()
+    seen: list[object] = []
+    source.pipe(map_on(io, clock)(lambda n: n * 10)).subscribe(seen.append, seen.append, lambda: seen.append("done"))
+    source.on_next(1)
+    source.on_next(2)
+    source.on_completed()
+    assert seen == []  # handed to io, nothing run yet
+    io.advance_by(timedelta(seconds=1))  # both run; their results wait for the clock
+    assert seen == []
+    clock.advance_by(timedelta(seconds=1))
+    assert seen == [10, 20, "done"]
+
+
+def test_a_slow_item_holds_up_no_other_and_the_order_is_the_order_of_finishing() -> None:
+    clock = HistoricalScheduler(START)
+    io = ThreadPoolScheduler(max_workers=4)
+    first_may_finish = threading.Event()
+    source: Subject[int] = Subject()
+    seen: list[int] = []
+    done = threading.Event()
+
+    def work(n: int) -> int:
+        if n == 1:
+            assert first_may_finish.wait(5.0)
+        return n
+
+    source.pipe(map_on(io, clock)(work)).subscribe(seen.append, on_completed=done.set)
+    for n in (1, 2, 3):
+        source.on_next(n)
+    source.on_completed()
+    for _ in range(500):  # bounded: at most 5 s for the two quick items to come back
+        clock.advance_by(timedelta(milliseconds=10))
+        if len(seen) == 2:
+            break
+        threading.Event().wait(0.01)
+    assert sorted(seen) == [2, 3] and not done.is_set()
+    first_may_finish.set()
+    for _ in range(500):
+        clock.advance_by(timedelta(milliseconds=10))
+        if done.is_set():
+            break
+        threading.Event().wait(0.01)
+    assert seen[-1] == 1 and done.is_set()
+    io.executor.shutdown(wait=True)
+
+
+def test_a_mapper_that_raises_is_reported_by_the_pool_and_the_item_yields_nothing() -> None:
+    clock = HistoricalScheduler(START)
+    source: Subject[int] = Subject()
+    seen: list[object] = []
+    # An immediate pool raises to the caller; the probe pool reports it as a thread's exception instead.
+    source.pipe(map_on(ImmediateScheduler(), clock)(lambda n: 1 // n)).subscribe(
+        seen.append, seen.append, lambda: seen.append("done"))
+    with pytest.raises(ZeroDivisionError):
+        source.on_next(0)
+    source.on_next(1)
+    source.on_completed()
+    clock.advance_by(timedelta(seconds=1))
+    assert seen == [1, "done"]
