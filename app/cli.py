@@ -15,7 +15,7 @@ from monitoringapp.app.options import (
     Options,
     PrintOptions,
     PurgeOptions,
-    TestModeOptions,
+    ScenarioOptions,
     parse_command_line,
 )
 from monitoringapp.app.usage import OK, USAGE_ERROR, UsageError
@@ -47,7 +47,7 @@ def run(options: Options) -> int:
         from monitoringapp.app.print_mode import run_print
 
         return run_print(options)
-    if isinstance(options, TestModeOptions):
+    if isinstance(options, ScenarioOptions):
         from monitoringapp.app.test_mode import run_test_mode
 
         return run_test_mode(options)

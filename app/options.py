@@ -50,7 +50,7 @@ class PrintOptions:
 
 
 @dataclass(frozen=True, slots=True)
-class TestModeOptions:
+class ScenarioOptions:
     """`-t`: the alerting logic proved against a local server in virtual time."""
 
     database: str
@@ -75,7 +75,7 @@ class PurgeOptions:
     vacuum: bool = False
 
 
-Options = MonitorOptions | AlertsOptions | PrintOptions | TestModeOptions | CheckOptions | PurgeOptions
+Options = MonitorOptions | AlertsOptions | PrintOptions | ScenarioOptions | CheckOptions | PurgeOptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +215,7 @@ def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
     if mode == "print_only":
         return PrintOptions(args.config, args.database)
     if mode == "test":
-        return TestModeOptions(args.database, args.keep_db)
+        return ScenarioOptions(args.database, args.keep_db)
     if mode == "check":
         return CheckOptions(args.config)
     text = args.before or DEFAULT_PURGE_BEFORE

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from monitoringapp.app.options import TestModeOptions
+from monitoringapp.app.options import ScenarioOptions
 from monitoringapp.app.usage import FAILED, OK, UsageError
 from monitoringapp.testmode.runner import run_scenarios
 from monitoringapp.testmode.scenarios import SCENARIOS, Scenario
@@ -14,7 +14,7 @@ from monitoringapp.testmode.scenarios import SCENARIOS, Scenario
 TEST_DB = Path("test.db")
 
 
-def run_test_mode(options: TestModeOptions, scenarios: Sequence[Scenario] = SCENARIOS) -> int:
+def run_test_mode(options: ScenarioOptions, scenarios: Sequence[Scenario] = SCENARIOS) -> int:
     if Path(options.database).resolve() == TEST_DB.resolve():
         raise UsageError(f"-t writes {TEST_DB} and removes it; -db must name another file, got {options.database}")
     _remove(TEST_DB)  # fresh: nothing of an earlier run restored

@@ -10,7 +10,7 @@ from monitoringapp.app.options import (
     MonitorOptions,
     PrintOptions,
     PurgeOptions,
-    TestModeOptions,
+    ScenarioOptions,
     parse_command_line,
 )
 from monitoringapp.app.usage import UsageError
@@ -25,7 +25,7 @@ NOW = 1_790_000_000.0
     (["-a", "--since", "2h", "--site", "http://a/"], AlertsOptions("monitoring.db", "http://a/", NOW - 7200)),
     (["-a", "--since", "2026-01-01"], AlertsOptions("monitoring.db", since=1_767_225_600.0)),
     (["-p", "-db", "d.db"], PrintOptions("config.json", "d.db")),
-    (["-t", "--keep-db"], TestModeOptions("monitoring.db", keep_db=True)),
+    (["-t", "--keep-db"], ScenarioOptions("monitoring.db", keep_db=True)),
     (["--check", "-c", "c.json"], CheckOptions("c.json")),
     (["--purge", "--before", "1d", "--alerts", "--vacuum"],
      PurgeOptions("monitoring.db", NOW - 86400, alerts=True, vacuum=True)),
