@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from monitoringapp.app.options import (
     AlertsOptions,
     CheckOptions,
+    EvaluatorOptions,
     MonitorOptions,
     Options,
     PrintOptions,
@@ -39,6 +40,10 @@ def run(options: Options) -> int:
         from monitoringapp.app.monitoring_mode import run_monitoring
 
         return run_monitoring(options)
+    if isinstance(options, EvaluatorOptions):
+        from monitoringapp.app.evaluator_mode import run_evaluator
+
+        return run_evaluator(options)
     if isinstance(options, AlertsOptions):
         from monitoringapp.app.notification_mode import run_notifications
 

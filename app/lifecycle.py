@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import queue
 import signal
+import threading
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from reactivex import Observable
+from reactivex import Observable, abc
 from reactivex.subject import Subject
 
 from monitoringapp.app.usage import OK
@@ -88,3 +89,17 @@ def run_until_stopped(start: Callable[[Lifecycle], Stopper], *, reload_on_hup: b
     if failure is not None:
         raise failure
     return OK
+
+
+def wait_until_idle(scheduler: abc.SchedulerBase, timeout: float, action: Callable[[], None] | None = None) -> bool:
+    """Block until everything already queued on `scheduler` (a real, threaded one) has run, then run `action` on
+    it; False if that took longer than `timeout` seconds."""
+    done = threading.Event()
+
+    def signal_done(_: abc.SchedulerBase, __: object = None) -> None:
+        if action is not None:
+            action()
+        done.set()
+
+    scheduler.schedule(signal_done)
+    return done.wait(timeout)

@@ -17,9 +17,10 @@ from monitoringapp.streams.log_tail import LogNews
 def run_notifications(options: AlertsOptions) -> int:
     console = Console()
     clock = EventLoopScheduler()
-    log = open_log_reader(options.database)
+    log = open_log_reader(options.database, options.nats)
+    where = ", ".join(options.nats) if options.nats else options.database
     hosts = None if options.site is None else {options.site}
-    table = AlertLog(console, f"-- following {options.database} for new alerts and recoveries; Ctrl-C to stop --")
+    table = AlertLog(console, f"-- following {where} for new alerts and recoveries; Ctrl-C to stop --")
 
     def show(news: LogNews[AlertTransition]) -> None:
         if news.waiting is not None:

@@ -8,6 +8,7 @@ mode's options only, with examples; `--help` shows them all, and the exit status
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,7 +16,11 @@ from typing import Any, NoReturn
 
 from monitoringapp import __version__
 from monitoringapp.app.usage import UsageError
+from monitoringapp.domain.events import LOCAL
 from monitoringapp.domain.timefmt import parse_age_or_date
+from monitoringapp.store.jetstream.subjects import BUCKETS, valid_location
+
+_NATS_URL = re.compile(r"^(nats://)?[A-Za-z0-9._\[\]:-]+:\d{1,5}$")
 
 DEFAULT_CONFIG = "config.json"
 DEFAULT_DATABASE = "monitoring.db"
@@ -30,6 +35,21 @@ class MonitorOptions:
     database: str
     silent: bool = False
     metrics: str | None = None
+    nats: tuple[str, ...] = ()  # with servers: a prober, publishing to JetStream instead of storing
+    location: str = LOCAL
+    replicas: int = 1
+    spool: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluatorOptions:
+    """`-e`: judge every location's probes from JetStream by quorum; publish the transitions, keep a projection."""
+
+    config: str
+    database: str
+    nats: tuple[str, ...]
+    partition: tuple[int, int] = (0, 1)
+    silent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +59,7 @@ class AlertsOptions:
     database: str
     site: str | None = None
     since: float | None = None
+    nats: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +68,7 @@ class PrintOptions:
 
     config: str
     database: str
+    nats: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +97,8 @@ class PurgeOptions:
     vacuum: bool = False
 
 
-Options = MonitorOptions | AlertsOptions | PrintOptions | ScenarioOptions | CheckOptions | PurgeOptions
+Options = (MonitorOptions | EvaluatorOptions | AlertsOptions | PrintOptions | ScenarioOptions | CheckOptions
+           | PurgeOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +112,9 @@ class _Mode:
 _MODES = (
     _Mode("monitor", ("-m", "--monitor"), "monitor the config's websites",
           ("monitoringApp -m", "monitoringApp -m -c config.json -db monitoring.db --silent")),
+    _Mode("evaluate", ("-e", "--evaluate"), "judge every location's probes from NATS JetStream by quorum",
+          ("monitoringApp -e -c config.json --nats nats://h1:4222,nats://h2:4222 -db projection.db",
+           "monitoringApp -e -c config.json --nats nats://h1:4222 --partition 0/2")),
     _Mode("notify", ("-a", "--notifications"), "show the history of alerts and recoveries, and follow new ones",
           ("monitoringApp -a --since 1d", "monitoringApp -a --site http://example.com/ -db monitoring.db")),
     _Mode("print_only", ("-p", "--print"), "print a monitor's reports from the database, probing nothing",
@@ -117,8 +143,20 @@ _FLAGS = (
           {"default": DEFAULT_CONFIG, "help": f"config file (default: {DEFAULT_CONFIG})"}),
     _Flag(("-db", "--database"), (), ("monitor", "notify", "print_only", "purge"),
           {"default": DEFAULT_DATABASE, "help": f"SQLite database file (default: {DEFAULT_DATABASE})"}),
-    _Flag(("--silent",), ("monitor",), ("monitor",),
+    _Flag(("--silent",), ("monitor", "evaluate"), ("monitor", "evaluate"),
           {"action": "store_true", "help": "print nothing but errors"}),
+    _Flag(("--nats",), ("monitor", "evaluate", "notify", "print_only"), ("monitor", "evaluate", "notify", "print_only"),
+          {"metavar": "URLS", "help": "NATS servers, comma-separated (nats://h1:4222,nats://h2:4222): with -m a "
+                                      "prober publishing to JetStream; with -a, -p read the JetStream log"}),
+    _Flag(("--location",), ("monitor",), ("monitor",),
+          {"metavar": "NAME", "help": f"where this monitor probes from (default {LOCAL}); letters, digits, _ and -"}),
+    _Flag(("--replicas",), ("monitor",), ("monitor",),
+          {"type": int, "metavar": "N", "help": "replicas of the JetStream stream when it is created (default 1)"}),
+    _Flag(("--partition",), ("evaluate",), ("evaluate",),
+          {"metavar": "I/N", "help": "judge partition I of N of the sites (a stable hash), e.g. 0/2"}),
+    _Flag(("--spool",), ("monitor",), ("monitor",),
+          {"metavar": "PATH", "help": "with --nats: where probes wait while NATS is unreachable "
+                                      "(default spool-LOCATION.db)"}),
     _Flag(("--metrics",), ("monitor",), ("monitor",),
           {"metavar": "FILE", "help": "write the clocks' figures (ticks, skips, lateness) to FILE as JSON at exit"}),
     _Flag(("--site",), ("notify", "purge"), ("notify", "purge"), {"metavar": "URL", "help": "only this site"}),
@@ -206,14 +244,23 @@ def _mode_help(words: list[str]) -> None:
 
 
 def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
+    nats = _nats_servers(args.nats)
     if mode == "monitor":
-        return MonitorOptions(args.config, args.database, args.silent, args.metrics)
+        location = args.location or LOCAL
+        if not valid_location(location):
+            raise UsageError(f"--location: must be letters, digits, _ and -, got {location!r}")
+        return MonitorOptions(args.config, args.database, args.silent, args.metrics, nats, location,
+                              _replicas(args.replicas), args.spool)
+    if mode == "evaluate":
+        if not nats:
+            raise UsageError("-e needs --nats URLS: the evaluator reads the probers' JetStream log")
+        return EvaluatorOptions(args.config, args.database, nats, _partition(args.partition), args.silent)
     if mode == "notify":
         since = None if args.since is None else _age_or_date(
             "--since", args.since, now, "an age such as 2h or an ISO date such as 2026-11-24T12:00")
-        return AlertsOptions(args.database, args.site, since)
+        return AlertsOptions(args.database, args.site, since, nats)
     if mode == "print_only":
-        return PrintOptions(args.config, args.database)
+        return PrintOptions(args.config, args.database, nats)
     if mode == "test":
         return ScenarioOptions(args.database, args.keep_db)
     if mode == "check":
@@ -223,6 +270,35 @@ def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
     if cutoff > now:
         raise UsageError(f"--before: {text!r} is in the future; that would delete everything")
     return PurgeOptions(args.database, cutoff, args.site, args.purge_alerts, args.vacuum)
+
+
+def _nats_servers(text: str | None) -> tuple[str, ...]:
+    if text is None:
+        return ()
+    servers = tuple(part.strip() for part in text.split(",") if part.strip())
+    for server in servers:
+        if not _NATS_URL.match(server):
+            raise UsageError(f"--nats: each server must be nats://HOST:PORT (or HOST:PORT), got {server!r}")
+    if not servers:
+        raise UsageError(f"--nats: no server given in {text!r}")
+    return tuple(server if server.startswith("nats://") else f"nats://{server}" for server in servers)
+
+
+def _replicas(value: int | None) -> int:
+    if value is None:
+        return 1
+    if not 1 <= value <= 5:
+        raise UsageError(f"--replicas: must be from 1 to 5 (JetStream's limit), got {value}")
+    return value
+
+
+def _partition(text: str | None) -> tuple[int, int]:
+    if text is None:
+        return (0, 1)
+    match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
+    if match is None or not 0 <= int(match[1]) < int(match[2]) <= BUCKETS:
+        raise UsageError(f"--partition: must be I/N with 0 <= I < N <= {BUCKETS}, e.g. 0/2, got {text!r}")
+    return int(match[1]), int(match[2])
 
 
 def _age_or_date(flag: str, text: str, now: float, expected: str) -> float:

@@ -24,7 +24,8 @@ def run_print(options: PrintOptions) -> int:
     config = read_config_and_warn(options.config)
     console = Console()
     clock = EventLoopScheduler()
-    log = open_log_reader(options.database)
+    log = open_log_reader(options.database, options.nats)
+    where = ", ".join(options.nats) if options.nats else options.database
 
     def show(item: Report | LogNews[Probe]) -> None:
         if isinstance(item, Report):
@@ -33,7 +34,7 @@ def run_print(options: PrintOptions) -> int:
             console.info(item.waiting)
         else:
             console.info(f"replayed {len(item.events)} stored probe(s) of the past "
-                         f"{format_duration(config.longest_window)} from {options.database}; "
+                         f"{format_duration(config.longest_window)} from {where}; "
                          "following it for new ones; Ctrl-C to stop")
 
     def start(lifecycle: Lifecycle) -> Stopper:

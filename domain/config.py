@@ -63,6 +63,7 @@ class Config:
     alert: AlertPolicy = field(default_factory=AlertPolicy)
     reports: tuple[ReportSpec, ...] = DEFAULT_REPORTS
     retention: float | None = None
+    quorum: int = 1
     source: str = "config.json"
     warnings: tuple[str, ...] = ()
 
@@ -88,12 +89,13 @@ class Config:
             "alertMinChecks": self.alert.min_checks,
             "reports": [{"every": r.every, "windows": list(r.windows)} for r in self.reports],
             "retention": self.retention,
+            "quorum": self.quorum,
         }
 
 
 _TOP_KEYS = {
     "websites", "defaultCheckInterval", "defaultTimeout", "alertWindow", "alertThreshold",
-    "recoveryThreshold", "alertMinChecks", "reports", "retention",
+    "recoveryThreshold", "alertMinChecks", "reports", "retention", "quorum",
 }
 _SITE_KEYS = {"URL", "checkInterval", "timeout"}
 
@@ -145,6 +147,7 @@ class _Validator:
             alert=self._alert_policy(document),
             reports=self._reports(document),
             retention=self._retention(document),
+            quorum=self._quorum(document),
             source=self.source,
             warnings=tuple(self.warnings),
         )
@@ -275,6 +278,13 @@ class _Validator:
         if seconds > MAX_RETENTION:
             raise self.fail("retention", "must be at most 3650d", value)
         return seconds
+
+    def _quorum(self, document: dict[str, Any]) -> int:
+        """How many locations must see a site down for it to alert (with probers in several locations)."""
+        value = document.get("quorum", 1)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
+            raise self.fail("quorum", "must be a whole number of locations from 1 to 1000", value)
+        return value
 
     def _warn_unknown(self, table: dict[str, Any], known: set[str], where: str) -> None:
         unknown = sorted(set(table) - known)

@@ -46,14 +46,22 @@ class Probe:
 
 
 class TransitionKind(StrEnum):
-    """What a transition says. The log admits more kinds than these two (later ones: certificate warnings,
-    silent locations); the alert machine and a restart read only alerts and recoveries."""
+    """What a transition says. A site's alert state is its alerts and recoveries (what the alert machine and a
+    restart read); the other kinds are told as they happen: a location that has gone silent (no probe in the
+    alert window) and is back, and, with probers in several locations, one location's own view of a site."""
 
     ALERT = "alert"
     RECOVERY = "recovery"
+    SILENT = "silent"
+    RESUMED = "resumed"
+    LOCATION_ALERT = "location-alert"
+    LOCATION_RECOVERY = "location-recovery"
 
 
 ALERT_KINDS = frozenset({TransitionKind.ALERT, TransitionKind.RECOVERY})
+LOCATION_KINDS = frozenset({TransitionKind.LOCATION_ALERT, TransitionKind.LOCATION_RECOVERY})
+QUORUM = "quorum"
+"""The location of a site's own transitions when an evaluator judges it from several locations."""
 
 
 @dataclass(frozen=True, slots=True)

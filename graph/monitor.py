@@ -24,7 +24,7 @@ from reactivex.disposable import CompositeDisposable
 from reactivex.observable import ConnectableObservable
 
 from monitoringapp.domain.config import AlertPolicy, Config, ReportSpec
-from monitoringapp.domain.events import AlertTransition, Probe, Report, ReportRequest
+from monitoringapp.domain.events import LOCAL, AlertTransition, Probe, Report, ReportRequest
 from monitoringapp.operators.alerts import alert_transitions
 from monitoringapp.operators.reports import window_reports
 from monitoringapp.operators.typed import on_completion
@@ -83,8 +83,9 @@ def _change(versions: tuple[Config, Config]) -> ConfigChange:
 class MonitorGraph:
     """The monitoring graph of `config` and its later versions `updates`, which completes to stop.
 
-    Subscribe the sinks to its streams, then `connect`. Every stream runs on `clock`'s thread. When
-    `updates` completes, the clocks stop and the streams complete once the probes in flight have landed.
+    Subscribe the sinks to its streams, then `connect` (transitions and reports run only if subscribed). Every
+    stream runs on `clock`'s thread. When `updates` completes, the clocks stop and the streams complete once the
+    probes in flight have landed.
     """
 
     def __init__(
@@ -95,6 +96,7 @@ class MonitorGraph:
         clock: abc.SchedulerBase,
         io: abc.SchedulerBase,
         past: StoredPast | None = None,
+        location: str = LOCAL,
     ) -> None:
         past = past or StoredPast()
         self.counters = TickCounters()
@@ -102,10 +104,12 @@ class MonitorGraph:
         stopped = configs.pipe(on_completion())
 
         probes: ConnectableObservable[Probe] = configs.pipe(
-            probe_events(probe, clock, io, self.counters), ops.publish())
+            probe_events(probe, clock, io, self.counters, location), ops.publish())
         policies: Observable[AlertPolicy] = configs.pipe(ops.map(_alert_policy))
-        transitions: ConnectableObservable[AlertTransition] = probes.pipe(
-            alert_transitions(policies, past.transitions, past.probes), ops.publish())
+        # Shared by their subscribers and run only when subscribed (a prober subscribes neither: it judges nothing);
+        # every subscription comes before `connect`, so none misses a probe.
+        transitions: Observable[AlertTransition] = probes.pipe(
+            alert_transitions(policies, past.transitions, past.probes), ops.share())
 
         def requests_for(latest: Config) -> Observable[ReportRequest]:
             return report_requests(latest, clock)
@@ -114,8 +118,7 @@ class MonitorGraph:
             ops.distinct_until_changed(_reporting), ops.map(requests_for), ops.switch_latest(),
             ops.take_until(stopped))
         events: Observable[Probe | ReportRequest] = reactivex.merge(probes, requests)
-        reports: ConnectableObservable[Report] = events.pipe(
-            window_reports(config.report_windows, past.probes), ops.publish())
+        reports: Observable[Report] = events.pipe(window_reports(config.report_windows, past.probes), ops.share())
 
         self.configs: Observable[Config] = configs
         """Every config version in force, the first one included."""
@@ -124,7 +127,7 @@ class MonitorGraph:
         self.reports: Observable[Report] = reports
         self.changes: Observable[ConfigChange] = configs.pipe(ops.pairwise(), ops.map(_change))
         """How each version after the first changed the sites."""
-        self._connectables = (transitions, reports, probes, configs)
+        self._connectables = (probes, configs)
 
     def connect(self) -> abc.DisposableBase:
         """Start: the clocks run from here on. Disposing stops everything at once (no drain)."""

@@ -14,18 +14,22 @@ from monitoringapp.domain.config import AlertPolicy
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.operators.window import AvailabilityWindow
 
+# A restored transition that leaves the machine alerting: a site's alert, or one location's own.
+_RAISED = frozenset({TransitionKind.ALERT, TransitionKind.LOCATION_ALERT})
+
 
 class SiteAlertMachine:
     """One site's alert state; `restored` is the site's last stored transition, if any."""
 
-    __slots__ = ("alert_start", "host", "window")
+    __slots__ = ("alert_start", "availability", "host", "window")
 
     def __init__(self, host: str, policy: AlertPolicy, restored: AlertTransition | None = None) -> None:
         self.host = host
         self.window = AvailabilityWindow(policy.window)
         self.alert_start: float | None = (
-            restored.start if restored is not None and restored.kind is TransitionKind.ALERT else None
+            restored.start if restored is not None and restored.kind in _RAISED else None
         )
+        self.availability: float | None = None  # over the window, as of the last probe judged
 
     @property
     def alerting(self) -> bool:
@@ -40,7 +44,7 @@ class SiteAlertMachine:
         if window.span != policy.window:
             window.set_span(policy.window)
         checks, available = window.add(probe.timestamp, probe.available)
-        availability = available / checks
+        availability = self.availability = available / checks
         now = window.latest
         if self.alert_start is None:
             if checks >= policy.min_checks and availability < policy.threshold:

@@ -51,14 +51,26 @@ def report_lines(report: Report) -> list[str]:
 
 
 def transition_line(transition: AlertTransition) -> str:
-    """The seed's messages: `Website {URL} is down. ...` / `Website {URL} recovered. ...`."""
+    """The seed's messages: `Website {URL} is down. ...` / `Website {URL} recovered. ...`; and, with probers in
+    several locations, what one location sees and which locations have gone silent."""
     availability = percent(transition.availability)
     time = iso_utc(transition.timestamp)
-    if transition.kind is TransitionKind.ALERT:
-        return f"Website {transition.host} is down. availability={availability}, time={time}"
+    kind, host, location = transition.kind, transition.host, transition.location
     duration = format_duration(transition.timestamp - transition.start)
-    return (f"Website {transition.host} recovered. availability={availability}, time={time}, "
-            f"down since {iso_utc(transition.start)} ({duration})")
+    if kind is TransitionKind.ALERT:
+        return f"Website {host} is down. availability={availability}, time={time}"
+    if kind is TransitionKind.RECOVERY:
+        return (f"Website {host} recovered. availability={availability}, time={time}, "
+                f"down since {iso_utc(transition.start)} ({duration})")
+    if kind is TransitionKind.LOCATION_ALERT:
+        return f"Website {host} is down from location {location}. availability={availability}, time={time}"
+    if kind is TransitionKind.LOCATION_RECOVERY:
+        return (f"Website {host} recovered from location {location}. availability={availability}, time={time}, "
+                f"down since {iso_utc(transition.start)} ({duration})")
+    if kind is TransitionKind.SILENT:
+        return f"Website {host}: location {location} silent since {iso_utc(transition.start)}"
+    return (f"Website {host}: location {location} heard again at {time}, silent since "
+            f"{iso_utc(transition.start)} ({duration})")
 
 
 class Console:

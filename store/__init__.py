@@ -6,8 +6,10 @@ reads its own past; `open_log_reader` for a reader, which never writes; `purge_l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+from monitoringapp.store.log import LogReader
 from monitoringapp.store.sqlite.purge import PurgeStep, purge_log
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
@@ -18,9 +20,13 @@ def open_event_log(path: str | Path) -> SqliteEventLog:
     return SqliteEventLog(path)
 
 
-def open_log_reader(path: str | Path) -> SqliteLogReader:
-    """A read-only reader of the log at `path`, which may not exist yet (reads raise LogUnavailable until it
-    does)."""
+def open_log_reader(path: str | Path, nats: Sequence[str] = ()) -> LogReader:
+    """A read-only reader of the log at `path`, or with `nats` servers of the JetStream log; either may not exist
+    yet (reads raise LogUnavailable until it does)."""
+    if nats:
+        from monitoringapp.store.jetstream import open_stream_reader
+
+        return open_stream_reader(nats, "reader")
     return SqliteLogReader(path)
 
 

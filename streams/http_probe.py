@@ -19,7 +19,8 @@ import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
-from monitoringapp.domain.events import ErrorKind
+from monitoringapp import __version__
+from monitoringapp.domain.events import LOCAL, ErrorKind
 
 MAX_REDIRECTS = 10
 BODY_LIMIT = 64 * 1024
@@ -37,13 +38,18 @@ class ProbeOutcome:
         return self.status is not None and self.status < 400
 
 
+def user_agent(location: str) -> str:
+    return f"monitoringApp/{__version__} (location={location})"
+
+
 class HttpProber:
     """Sends GETs over one keep-alive session; thread-safe (urllib3's pools are)."""
 
-    def __init__(self, pool_size: int = 64, body_limit: int = BODY_LIMIT) -> None:
+    def __init__(self, pool_size: int = 64, body_limit: int = BODY_LIMIT, location: str = LOCAL) -> None:
         self.body_limit = body_limit
         self.session = requests.Session()
-        self.session.headers["User-Agent"] = "monitoringApp/1.0"
+        # Site owners can tell our traffic, and which location it comes from.
+        self.session.headers["User-Agent"] = user_agent(location)
         adapter = HTTPAdapter(pool_connections=max(10, pool_size), pool_maxsize=max(10, pool_size))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)

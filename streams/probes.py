@@ -18,7 +18,7 @@ from reactivex import Observable, abc
 from reactivex import operators as ops
 
 from monitoringapp.domain.config import Config, SiteConfig
-from monitoringapp.domain.events import Probe
+from monitoringapp.domain.events import LOCAL, Probe
 from monitoringapp.domain.timefmt import epoch_seconds, whole_millis
 from monitoringapp.operators.typed import on_completion
 from monitoringapp.streams.concurrent import map_on
@@ -122,6 +122,7 @@ def probe_events(
     clock: abc.SchedulerBase,
     io: abc.SchedulerBase,
     counters: TickCounters,
+    location: str = LOCAL,
 ) -> Callable[[Observable[Config]], Observable[Probe]]:
     """Probes of every site of the latest config, as one stream on `clock`.
 
@@ -147,7 +148,7 @@ def probe_events(
                 in_flight.busy.discard(site.url)
             # Stamped at the store's resolution, so readers of the store (-p) see what the monitor judged.
             return Probe(whole_millis(tick.due), site.url, outcome.available, outcome.status,
-                         outcome.response_time_ms, outcome.error)
+                         outcome.response_time_ms, outcome.error, location)
 
         return run
 

@@ -1,7 +1,8 @@
 """The one real HTTP server on 127.0.0.1 for every test: fixed routes, a health flag to flip, bounded in time.
 
 Routes (a query string is ignored, so `/ok?a` and `/ok?b` are two sites on one server): `/ok` 200,
-`/fail` 500, `/health` 200 or 503 as `healthy` says, `/hang` answers nothing until released (at most
+`/fail` 500, `/health` 200 or 503 as `healthy` says, `/located` 503 to a prober whose User-Agent names a
+location in `failing_locations` (else 200), `/hang` answers nothing until released (at most
 `hang_for` seconds), `/redirect/N` N hops then 200, `/loop` redirects to itself, `/huge` claims 1 GB and
 streams until the client goes, `/trickle` sends one byte every 50 ms; any other path 404.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -23,6 +25,8 @@ class LocalServer:
 
     def __init__(self, hang_for: float = 10.0) -> None:
         self.healthy = True
+        self.failing_locations: set[str] = set()
+        self.served: Counter[tuple[str, str]] = Counter()  # (path with query, prober location) -> requests
         self.hang_for = hang_for
         self.release = threading.Event()
         self.huge_bytes_sent = 0
@@ -49,6 +53,12 @@ class LocalServer:
                     self.answer(500, b"fail")
                 elif path == "/health":
                     self.answer(200 if server.healthy else 503, b"health")
+                elif path == "/located":
+                    agent = self.headers.get("User-Agent", "")
+                    location = agent.partition("(location=")[2].rstrip(")")
+                    with server._lock:
+                        server.served[self.path, location] += 1
+                    self.answer(503 if location in server.failing_locations else 200, b"located")
                 elif path == "/hang":
                     server.release.wait(server.hang_for)
                     self.answer(200, b"late")

@@ -1,0 +1,109 @@
+"""The evaluator's graph: every location's probes, as a durable consumer delivers them, in; one verdict per batch
+out (the probes judged, the transitions they caused, the messages to acknowledge).
+
+    batches of (sequence, probe) ─▶ already judged? ─┬─ yes: acknowledge only
+                                                     └─ no ─▶ QuorumEvaluator (order, per-location machines,
+                                                              quorum, silences) ─▶ BatchVerdict
+
+The app publishes each verdict's transitions to the stream first (their ids make a second evaluator's copy a
+duplicate the stream drops), then stores the verdict in its projection, then acknowledges: a crash at any point
+repeats nothing and loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+import reactivex
+from reactivex import Observable, abc
+from reactivex import operators as ops
+
+from monitoringapp.domain.config import Config
+from monitoringapp.domain.events import AlertTransition, Probe
+from monitoringapp.domain.timefmt import epoch_seconds
+from monitoringapp.operators.quorum import LATE_SLACK, QuorumEvaluator, QuorumPolicy, SitePast, Verdict
+
+Delivered = tuple[int, Probe, bool]
+"""(stream sequence, probe, whether the cluster has delivered it before)"""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchVerdict:
+    """What one batch made final: probes judged (with their stream sequences), transitions, and sequences
+    redelivered that had been judged before a restart."""
+
+    judged: tuple[tuple[Probe, int], ...]
+    transitions: tuple[AlertTransition, ...]
+    already_judged: tuple[int, ...]
+
+    @property
+    def to_acknowledge(self) -> tuple[int, ...]:
+        return (*(sequence for _, sequence in self.judged), *self.already_judged)
+
+
+def _says_anything(verdict: BatchVerdict) -> bool:
+    return bool(verdict.judged or verdict.transitions or verdict.already_judged)
+
+
+def quorum_policies(config: Config) -> dict[str, QuorumPolicy]:
+    """Each site's policy across locations: the config's alert policy and quorum; a location may be late by the
+    site's check interval plus 2 s."""
+    return {site.url: QuorumPolicy(config.alert, config.quorum, site.check_interval + LATE_SLACK)
+            for site in config.sites}
+
+
+def evaluation(
+    policies: Mapping[str, QuorumPolicy],
+    clock: abc.SchedulerBase,
+    pasts: Mapping[str, SitePast] | None = None,
+    history: Sequence[Probe] = (),
+    judged_among: Callable[[Sequence[int]], Collection[int]] = lambda _: (),
+) -> Callable[[Observable[Sequence[Delivered]]], Observable[BatchVerdict]]:
+    """Batches of delivered probes in (an empty batch: a fetch found nothing), a verdict per batch that made
+    anything final out.
+
+    Each site's probes are judged in (scheduled time, location) order, a probe waiting for the other locations
+    of its site at most its lateness on `clock`; an empty batch releases what has waited long enough. `pasts`
+    and `history` resume a restarted evaluator (from its projection); `judged_among` says which of a batch's
+    sequences were judged already (delivered again after a restart, or an acknowledgement lost with the
+    cluster), so nothing is judged twice.
+
+    ```text
+    batches:  --[1:eu@10 2:us@10]--[3:eu@11]--[]--[4:us@11]--
+              [evaluation(policies, clock)]
+    out:      --V(1,2 judged)-----------------V(3,4 judged; alert)--
+    ```
+
+    Example: ``consumer_batches.pipe(evaluation(quorum_policies(config), EventLoopScheduler()))``
+    """
+
+    def operator(source: Observable[Sequence[Delivered]]) -> Observable[BatchVerdict]:
+        def factory(_: abc.SchedulerBase | None) -> Observable[BatchVerdict]:
+            evaluator = QuorumEvaluator(policies, pasts, history)
+            holding: set[int] = set()  # delivered and held, not judged yet (a redelivery of one is ignored)
+
+            def on_batch(batch: Sequence[Delivered]) -> BatchVerdict:
+                now = epoch_seconds(clock.now)
+                verdicts: list[Verdict] = []
+                again: list[int] = []
+                judged = judged_among([sequence for sequence, _, _ in batch]) if batch else ()
+                for sequence, probe, _ in batch:
+                    if sequence in holding:
+                        continue
+                    if sequence in judged:
+                        again.append(sequence)
+                        continue
+                    holding.add(sequence)
+                    verdicts.append(evaluator.on_probe(probe, sequence, now))
+                verdicts.append(evaluator.tick(now))
+                released = tuple(held for verdict in verdicts for held in verdict.released)
+                holding.difference_update(sequence for _, sequence in released)
+                return BatchVerdict(released, tuple(t for v in verdicts for t in v.transitions), tuple(again))
+
+            verdicts: Observable[BatchVerdict] = source.pipe(ops.map(on_batch))
+            return verdicts.pipe(ops.filter(_says_anything))
+
+        return reactivex.defer(factory)
+
+    return operator

@@ -1,0 +1,43 @@
+"""The event log on NATS JetStream: the `MONITOR` stream behind the same seam as SQLite (`store.log`).
+
+Opt-in with `--nats`, so nats-py is imported only by the modes that asked for it. `open_prober_log` gives a
+prober's writer (with its spool), `open_stream_reader` a reader every follower (`-a`, `-p`, the notifier) uses
+unchanged; the evaluator uses `consumer.ProbeConsumer` and `writer.JetStreamLogWriter` directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from monitoringapp.store.jetstream.link import NatsLink
+from monitoringapp.store.jetstream.reader import JetStreamLogReader
+from monitoringapp.store.jetstream.writer import JetStreamLogWriter
+from monitoringapp.store.sqlite.spool import ProbeSpool
+
+SPOOL_CAPACITY = 250_000
+"""Probes a spool holds: 20 minutes of 200 sites every second."""
+
+
+def open_prober_log(servers: Sequence[str], location: str, spool: str | Path, *, replicas: int = 1,
+                    retention: float | None = None, capacity: int = SPOOL_CAPACITY) -> JetStreamLogWriter:
+    """A prober's writer: probes published to the stream, waiting in the spool at `spool` while NATS is away.
+    The stream's duplicate window covers what the spool can hold at 200 probes a second."""
+    link = NatsLink(servers, f"prober-{location}").start()
+    return JetStreamLogWriter(link, ProbeSpool(spool, capacity), replicas=replicas, retention=retention,
+                              duplicate_window=capacity / 200.0, owns_link=True)
+
+
+class StreamReader(JetStreamLogReader):
+    """A reader that owns its link: closing it closes the connection."""
+
+    def close(self) -> None:
+        self.link.close()
+
+
+def open_stream_reader(servers: Sequence[str], name: str, connect_wait: float = 2.0) -> StreamReader:
+    """A reader of the stream, given up to `connect_wait` seconds to connect before its first read (a follower
+    retries anyway: reads raise LogUnavailable until the cluster is reachable and a prober has made the stream)."""
+    link = NatsLink(servers, name).start()
+    link.wait_connected(connect_wait)
+    return StreamReader(link)

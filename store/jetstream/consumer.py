@@ -1,0 +1,100 @@
+"""An evaluator's durable consumer of the probes: batches of (stream sequence, probe), each acknowledged once it
+has been judged and its verdict stored.
+
+Durable, with explicit acknowledgement of each message: after a crash the cluster redelivers exactly what was
+not acknowledged, and the evaluator's projection tells which of those it had judged already (see
+`store.sqlite.projection`). `partition i/n` reads the probe subjects of the buckets b with b % n == i.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+
+import nats
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from monitoringapp.domain.events import Probe
+from monitoringapp.store.jetstream.link import NatsLink
+from monitoringapp.store.jetstream.subjects import PROBES, STREAM, partition_subjects, probe_from_message
+from monitoringapp.store.log import LogUnavailable
+
+Delivered = tuple[int, Probe, bool]
+"""(stream sequence, probe, whether the cluster has delivered it before)"""
+
+
+class ProbeConsumer:
+    """`fetch` batches, `ack` what was judged. The durable consumer is created when missing."""
+
+    def __init__(self, link: NatsLink, durable: str, *, partition: tuple[int, int] = (0, 1),
+                 ack_wait: float = 60.0) -> None:
+        self.link = link
+        self.durable = durable
+        self.subjects: Sequence[str] = PROBES if partition[1] == 1 else partition_subjects(*partition)
+        self.ack_wait = ack_wait
+        self._unacked: dict[int, Msg] = {}
+        self._subscription: object = None
+
+    async def _subscribe(self, js: JetStreamContext) -> object:
+        if self._subscription is None:
+            try:
+                await js.stream_info(STREAM)
+            except nats.js.errors.NotFoundError:
+                raise LogUnavailable(f"waiting for the {STREAM} stream to be created by a prober (-m --nats)") from None
+            config = ConsumerConfig(durable_name=self.durable, ack_policy=AckPolicy.EXPLICIT,
+                                    deliver_policy=DeliverPolicy.ALL, ack_wait=self.ack_wait,
+                                    max_ack_pending=-1, filter_subjects=list(self.subjects))
+            # A consumer left by an earlier run starts again just above what it acknowledged: what it had been
+            # given but had not acknowledged comes again now, in stream order, not after the ack wait behind
+            # newer messages (the projection knows which of those were judged).
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                earlier = await js.consumer_info(STREAM, self.durable)
+                floor = earlier.ack_floor.stream_seq if earlier.ack_floor is not None else 0
+                await js.delete_consumer(STREAM, self.durable)
+                config.deliver_policy, config.opt_start_seq = DeliverPolicy.BY_START_SEQUENCE, floor + 1
+            self._subscription = await js.pull_subscribe("", durable=self.durable, stream=STREAM, config=config)
+        return self._subscription
+
+    def fetch(self, batch: int, timeout: float) -> list[Delivered]:
+        """Up to `batch` probes, waiting at most `timeout` for the first; [] when none came (LogUnavailable while
+        the cluster is unreachable)."""
+
+        async def read(js: JetStreamContext) -> list[Msg]:
+            subscription = await self._subscribe(js)
+            try:
+                return list(await subscription.fetch(batch, timeout=timeout))  # type: ignore[attr-defined]
+            except (TimeoutError, nats.errors.TimeoutError):
+                return []
+
+        messages = self.link.call(read, timeout + 5.0)
+        delivered = []
+        for message in messages:
+            sequence = message.metadata.sequence.stream
+            self._unacked[sequence] = message
+            delivered.append((sequence, probe_from_message(message.data), message.metadata.num_delivered > 1))
+        return delivered
+
+    def ack(self, sequences: Sequence[int]) -> None:
+        """Acknowledge the messages of `sequences` (they will not come again)."""
+        messages = [self._unacked.pop(sequence) for sequence in sequences if sequence in self._unacked]
+        if not messages:
+            return
+
+        async def acknowledge(_: JetStreamContext) -> None:
+            for message in messages:
+                await message.ack()
+
+        # Unacknowledged, they are redelivered, and the projection knows them as judged.
+        with contextlib.suppress(LogUnavailable):
+            self.link.call(acknowledge, 10.0)
+
+    def ack_floor(self) -> int:
+        """The stream sequence below which every message has been acknowledged (0 when none)."""
+
+        async def info(js: JetStreamContext) -> int:
+            consumer = await js.consumer_info(STREAM, self.durable)
+            return int(consumer.ack_floor.stream_seq) if consumer.ack_floor is not None else 0
+
+        return self.link.call(info, 10.0)

@@ -1,0 +1,79 @@
+"""Everything an evaluator reads and writes, in the order that makes a crash repeat nothing and lose nothing.
+
+It consumes the probes through its durable consumer, publishes each verdict's transitions to the stream (their
+deterministic ids make a second evaluator's copy, or this one's after a restart, a duplicate the stream drops),
+then stores the verdict in its projection, then acknowledges the messages it judged. After a crash the cluster
+redelivers what was not acknowledged, and the projection says which of those were judged already.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import socket
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+from reactivex import Observable
+
+from monitoringapp.domain.events import AlertTransition, Probe
+from monitoringapp.operators.quorum import SitePast
+from monitoringapp.store.jetstream.consumer import Delivered, ProbeConsumer
+from monitoringapp.store.jetstream.link import NatsLink
+from monitoringapp.store.jetstream.subjects import STREAM
+from monitoringapp.store.jetstream.writer import JetStreamLogWriter
+from monitoringapp.store.log import LogUnavailable
+from monitoringapp.store.sqlite.projection import SqliteProjection
+from monitoringapp.store.sqlite.spool import ProbeSpool
+
+PUBLISH_WAIT = 10.0
+
+
+def durable_name(projection: str | Path, partition: tuple[int, int]) -> str:
+    """One durable consumer per evaluator: two evaluators (active-active) each judge every probe."""
+    where = f"{socket.gethostname()}:{Path(projection).resolve()}"
+    return f"evaluator-{partition[0]}of{partition[1]}-{hashlib.sha256(where.encode()).hexdigest()[:10]}"
+
+
+class EvaluatorLog:
+    """An evaluator's consumer, publisher and projection, from `servers` into the projection at `projection`."""
+
+    def __init__(self, servers: Sequence[str], projection: str | Path, *, partition: tuple[int, int] = (0, 1),
+                 ack_wait: float = 60.0) -> None:
+        self.durable = durable_name(projection, partition)
+        self.link = NatsLink(servers, self.durable).start()
+        self.consumer = ProbeConsumer(self.link, self.durable, partition=partition, ack_wait=ack_wait)
+        self.publisher = JetStreamLogWriter(self.link, ProbeSpool(f"{projection}.spool", 100_000),
+                                            manages_stream=False)
+        self.projection = SqliteProjection(projection, STREAM)
+
+    @property
+    def errors(self) -> Observable[str]:
+        return self.publisher.errors
+
+    def resume(self, hosts: Collection[str], span: float) -> tuple[dict[str, SitePast], tuple[Probe, ...]]:
+        """What the evaluator resumes from: each site's past, and the last `span` seconds of probes it judged."""
+        return self.projection.pasts(hosts, span)
+
+    def fetch(self, batch: int, timeout: float) -> list[Delivered]:
+        return self.consumer.fetch(batch, timeout)
+
+    def commit(self, judged: Sequence[tuple[Probe, int]], transitions: Sequence[AlertTransition],
+               already_judged: Sequence[int]) -> None:
+        for transition in transitions:
+            self.publisher.append_transition(transition)
+        if transitions:
+            self.publisher.flush(PUBLISH_WAIT)  # what is still unsent waits in the publisher's spool
+        sequences = [sequence for _, sequence in judged]
+        self.projection.commit([probe for probe, _ in judged], transitions, sequences)
+        self.consumer.ack([*sequences, *already_judged])
+
+    def forget_acknowledged(self) -> None:
+        """Drop the judged sequences no redelivery can bring again (later, while the cluster is away)."""
+        with contextlib.suppress(LogUnavailable):
+            self.projection.forget_judged_through(self.consumer.ack_floor())
+
+    def close(self) -> None:
+        self.publisher.close()
+        self.projection.close()
+        self.link.close()

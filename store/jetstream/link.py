@@ -1,0 +1,131 @@
+"""One connection to a NATS cluster: its asyncio loop on a thread of its own, and a bridge for synchronous callers.
+
+nats-py is asyncio; the rest of monitoringApp is threads and reactivex schedulers. The link owns an event loop on
+one daemon thread, connects in the background (and keeps reconnecting for ever, so a cluster that is down at
+start or goes away later is waited for, never fatal), and `call` runs a coroutine on that loop from any other
+thread with a bound on the wait. No caller ever blocks the loop, and the loop never blocks a clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+
+from monitoringapp.store.log import LogUnavailable
+
+T = TypeVar("T")
+
+
+class NatsLink:
+    """`start`, then `call(lambda js: ..., timeout)` from any thread; `close` at the end."""
+
+    def __init__(self, servers: Sequence[str], name: str, *, reconnect_wait: float = 0.5) -> None:
+        self.servers = list(servers)
+        self.name = name
+        self.reconnect_wait = reconnect_wait
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run_loop, name=f"nats-{name}", daemon=True)
+        self._client: Client | None = None
+        self._connected = threading.Event()
+        self._closing = False
+        self._connector: concurrent.futures.Future[None] | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set() and self._client is not None and self._client.is_connected
+
+    def start(self) -> NatsLink:
+        self._thread.start()
+        self._connector = asyncio.run_coroutine_threadsafe(self._connect_for_ever(), self.loop)
+        return self
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    def call(self, fn: Callable[[JetStreamContext], Awaitable[T]], timeout: float) -> T:
+        """Run `fn(jetstream)` on the link's loop and wait at most `timeout` seconds for its result.
+
+        LogUnavailable when not connected or when the cluster does not answer in time (the caller retries)."""
+        client = self._client
+        if client is None or not client.is_connected:
+            raise LogUnavailable(f"NATS at {', '.join(self.servers)} is unreachable; retrying")
+
+        async def run() -> T:
+            return await fn(client.jetstream())
+
+        future = asyncio.run_coroutine_threadsafe(run(), self.loop)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise LogUnavailable(f"NATS at {', '.join(self.servers)} did not answer in {timeout:g}s") from None
+        except (TimeoutError, nats.errors.Error, OSError) as error:
+            raise LogUnavailable(f"NATS: {error or type(error).__name__}; retrying") from None
+
+    def submit(self, coroutine: Awaitable[T]) -> concurrent.futures.Future[T]:
+        """Schedule a coroutine of the caller's on the link's loop (a long-running task, e.g. a publisher)."""
+
+        async def run() -> T:
+            return await coroutine
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop)
+
+    async def jetstream(self) -> JetStreamContext:
+        """On the loop: the JetStream context, once connected (waits)."""
+        while self._client is None or not self._client.is_connected:
+            await asyncio.sleep(self.reconnect_wait / 2)
+        return self._client.jetstream()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Close the connection and end the loop, its own tasks (the connector, a publisher) cancelled."""
+        self._closing = True
+
+        async def shut_down() -> None:
+            client = self._client
+            if client is not None and not client.is_closed:
+                with contextlib.suppress(nats.errors.Error, OSError):
+                    await client.close()
+            others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
+
+        if self._thread.is_alive():
+            with contextlib.suppress(concurrent.futures.TimeoutError):
+                asyncio.run_coroutine_threadsafe(shut_down(), self.loop).result(timeout)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout)
+
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    async def _connect_for_ever(self) -> None:
+        async def disconnected() -> None:
+            self._connected.clear()
+
+        async def reconnected() -> None:
+            self._connected.set()
+
+        async def error(_: Exception) -> None:
+            """Reconnects are the client's business; each read or write says what it could not do."""
+
+        while not self._closing:
+            try:
+                self._client = await nats.connect(
+                    servers=self.servers, name=self.name, connect_timeout=2, allow_reconnect=True,
+                    max_reconnect_attempts=-1, reconnect_time_wait=self.reconnect_wait,
+                    disconnected_cb=disconnected, reconnected_cb=reconnected, error_cb=error)
+            except (TimeoutError, nats.errors.Error, OSError):
+                await asyncio.sleep(self.reconnect_wait)
+                continue
+            self._connected.set()
+            return

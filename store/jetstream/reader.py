@@ -1,0 +1,185 @@
+"""The `MONITOR` stream read: `LogReader` over JetStream, so every reader follows a cluster as it follows a file.
+
+A cursor's `position` is a stream sequence and its `log` the stream's creation time (a stream deleted and made
+again is another log: a cursor of the old one finds its place again by time). `*_since` reads by time (from a
+little before `since`, as the stream stores arrival times and a spooled probe arrives late, then filters by the
+event's own time and sorts); `*_after` reads every message after the cursor's sequence. A poll that finds the
+stream's last sequence unchanged reads nothing. Each site's alert state is one read: the stream keeps its last
+message per `monitor.state.<site>` subject.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Collection, Sequence
+from datetime import UTC, datetime
+from typing import Protocol, TypeVar
+
+import nats
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from monitoringapp.domain.events import ALERT_KINDS, AlertTransition, Probe
+from monitoringapp.store.jetstream.link import NatsLink
+from monitoringapp.store.jetstream.subjects import (
+    FORMAT,
+    PROBES,
+    STREAM,
+    TRANSITIONS,
+    probe_from_message,
+    transition_from_message,
+)
+from monitoringapp.store.log import Cursor, LogUnavailable, Page
+
+
+class _Event(Protocol):
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def timestamp(self) -> float: ...
+
+
+E = TypeVar("E", bound=_Event)
+
+
+def _time_of(event: _Event) -> float:
+    return event.timestamp
+READ_TIMEOUT = 10.0
+# How far before `since` a time-based read starts: probes held in a prober's spool arrive late.
+ARRIVAL_SLACK = 900.0
+_BATCH = 1000
+
+
+class JetStreamLogReader:
+    """`LogReader` of the `MONITOR` stream through `link` (which may not be connected yet: reads then raise
+    LogUnavailable and followers retry)."""
+
+    def __init__(self, link: NatsLink, *, arrival_slack: float = ARRIVAL_SLACK) -> None:
+        self.link = link
+        self.arrival_slack = arrival_slack
+        self._last_seen: dict[str, int] = {}
+
+    def probes_since(self, since: float | None, hosts: Collection[str] | None = None) -> Page[Probe]:
+        return self._since(PROBES, since, hosts, probe_from_message, strict=True)
+
+    def probes_after(self, cursor: Cursor, hosts: Collection[str] | None = None) -> Page[Probe]:
+        return self._after("probes", PROBES, cursor, hosts, probe_from_message)
+
+    def transitions_since(self, since: float | None,
+                          hosts: Collection[str] | None = None) -> Page[AlertTransition]:
+        return self._since(TRANSITIONS, since, hosts, transition_from_message, strict=False)
+
+    def transitions_after(self, cursor: Cursor, hosts: Collection[str] | None = None) -> Page[AlertTransition]:
+        return self._after("transitions", TRANSITIONS, cursor, hosts, transition_from_message)
+
+    def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
+        async def read(js: JetStreamContext) -> list[tuple[int, bytes]]:
+            config = ConsumerConfig(deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
+                                    filter_subjects=["monitor.state.>"])
+            return await _read_all(js, config)
+
+        latest: dict[str, AlertTransition] = {}
+        for _, payload in self.link.call(read, READ_TIMEOUT):
+            transition = transition_from_message(payload)
+            if transition is None or transition.kind not in ALERT_KINDS:
+                continue
+            if hosts is None or transition.host in hosts:
+                latest[transition.host] = transition
+        return latest
+
+    def schema_version(self) -> int:
+        return FORMAT
+
+    def close(self) -> None:
+        """The link is its owner's to close."""
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    def _since(self, subjects: Sequence[str], since: float | None, hosts: Collection[str] | None,
+               decode: Callable[[bytes], E | None], *, strict: bool) -> Page[E]:
+        async def read(js: JetStreamContext) -> tuple[str, int, list[tuple[int, bytes]]]:
+            log, last = await _stream_state(js)
+            if since is None:
+                config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, filter_subjects=list(subjects))
+            else:
+                start = datetime.fromtimestamp(max(0.0, since - self.arrival_slack), UTC)
+                config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=start,
+                                        filter_subjects=list(subjects))
+            return log, last, await _read_all(js, config, up_to=last)
+
+        log, last, messages = self.link.call(read, READ_TIMEOUT)
+        events = [event for event in (decode(payload) for _, payload in messages) if event is not None
+                  and (hosts is None or event.host in hosts)
+                  and (since is None or (event.timestamp > since if strict else event.timestamp >= since))]
+        events.sort(key=_time_of)
+        return Page(events, Cursor(log, last, None))
+
+    def _after(self, feed: str, subjects: Sequence[str], cursor: Cursor, hosts: Collection[str] | None,
+               decode: Callable[[bytes], E | None]) -> Page[E]:
+        async def read(js: JetStreamContext) -> tuple[str, int, list[tuple[int, bytes]]]:
+            log, last = await _stream_state(js)
+            position = cursor.position if cursor.log in (log, "") else await _anchor(js, cursor)
+            if last <= position:
+                return log, position, []
+            config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=position + 1,
+                                    filter_subjects=list(subjects))
+            return log, last, await _read_all(js, config, up_to=last)
+
+        log, last, messages = self.link.call(read, READ_TIMEOUT)
+        events = [event for event in (decode(payload) for _, payload in messages) if event is not None
+                  and (hosts is None or event.host in hosts)]
+        return Page(events, Cursor(log, last, cursor.time))
+
+
+async def _stream_state(js: JetStreamContext) -> tuple[str, int]:
+    """(the stream's log id: its creation time, its last sequence)."""
+    try:
+        info = await js.stream_info(STREAM)
+    except nats.js.errors.NotFoundError:
+        raise LogUnavailable(f"waiting for the {STREAM} stream to be created by a prober (-m --nats)") from None
+    created = info.created.isoformat() if isinstance(info.created, datetime) else str(info.created)
+    return created, int(info.state.last_seq)
+
+
+async def _anchor(js: JetStreamContext, cursor: Cursor) -> int:
+    # Another stream took the name: find our place again by time, the one thing both share.
+    if cursor.time is None:
+        return 0
+    config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME,
+                            opt_start_time=datetime.fromtimestamp(cursor.time, UTC))
+    first = await _read_all(js, config, limit=1)
+    return first[0][0] - 1 if first else 0
+
+
+async def _read_all(js: JetStreamContext, config: ConsumerConfig, *, up_to: int | None = None,
+                    limit: int | None = None) -> list[tuple[int, bytes]]:
+    """Every message an ephemeral pull consumer of `config` delivers, up to sequence `up_to` (the stream's end
+    when the read began) or `limit` messages: [(stream sequence, payload)]."""
+    # A read acknowledges nothing: with the default (explicit) policy the server would stop after 1,000
+    # unacknowledged messages.
+    config.ack_policy = AckPolicy.NONE
+    subscription = await js.pull_subscribe("", stream=STREAM, config=config)
+    messages: list[tuple[int, bytes]] = []
+    deadline = asyncio.get_running_loop().time() + READ_TIMEOUT - 1.0
+    try:
+        while limit is None or len(messages) < limit:
+            try:
+                batch = await subscription.fetch(_BATCH if limit is None else limit - len(messages), timeout=0.5)
+            except nats.errors.TimeoutError:
+                # Nothing more came: the end, unless the read set out for a sequence not reached yet (a cluster
+                # electing a leader answers slowly), which it waits for until its deadline.
+                if up_to is None or (messages and messages[-1][0] >= up_to) \
+                        or asyncio.get_running_loop().time() > deadline:
+                    break
+                continue
+            for message in batch:
+                sequence = message.metadata.sequence.stream
+                if up_to is not None and sequence > up_to:
+                    return messages
+                messages.append((sequence, message.data))
+            if batch and batch[-1].metadata.num_pending == 0:
+                break
+    finally:
+        await subscription.unsubscribe()
+    return messages

@@ -1,0 +1,212 @@
+"""The `MONITOR` stream written: probes and transitions in, published in order with their deterministic ids.
+
+Appends return at once. A publisher on the link's loop sends them in the order they came, a batch at a time,
+each with its `Nats-Msg-Id`. While the cluster is unreachable (or does not acknowledge), what could not be sent
+goes to the spool, and as long as anything waits there, new messages queue behind it, so the stream receives
+everything in order once the cluster is back. The stream is created when missing (file storage, the replicas
+asked for, the retention as its max age, a duplicate window at least as long as the spool can cover).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+
+import nats
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+from reactivex import Observable, abc
+from reactivex.disposable import Disposable
+from reactivex.subject import Subject
+
+from monitoringapp.domain.events import AlertTransition, Probe
+from monitoringapp.store.jetstream.link import NatsLink
+from monitoringapp.store.jetstream.subjects import STREAM, SUBJECTS, probe_message, transition_message
+from monitoringapp.store.sqlite.spool import ProbeSpool
+
+Message = tuple[str, str, bytes]
+BATCH = 256
+PUBLISH_TIMEOUT = 2.0
+MIN_DUPLICATE_WINDOW = 120.0
+
+
+def stream_config(replicas: int, retention: float | None, duplicate_window: float) -> StreamConfig:
+    return StreamConfig(name=STREAM, subjects=list(SUBJECTS), storage=StorageType.FILE, num_replicas=replicas,
+                        max_age=retention or 0.0, duplicate_window=max(MIN_DUPLICATE_WINDOW, duplicate_window))
+
+
+async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> bool:
+    """Create the stream when missing; True if it was created. An existing stream keeps its configuration
+    (its replicas are the cluster operator's choice), but for the retention, which follows the config."""
+    try:
+        info = await js.stream_info(STREAM)
+    except nats.js.errors.NotFoundError:
+        await js.add_stream(config)
+        return True
+    if info.config.max_age != config.max_age:
+        info.config.max_age = config.max_age
+        await js.update_stream(info.config)
+    return False
+
+
+class JetStreamLogWriter:
+    """`LogWriter` on the `MONITOR` stream through `link`; unacknowledged messages wait in `spool`."""
+
+    def __init__(self, link: NatsLink, spool: ProbeSpool, *, replicas: int = 1, retention: float | None = None,
+                 duplicate_window: float = 3600.0, owns_link: bool = False, manages_stream: bool = True) -> None:
+        self.link = link
+        self.owns_link = owns_link
+        # Probers make the stream and set its retention; an evaluator publishing transitions leaves them alone.
+        self.manages_stream = manages_stream
+        self.spool = spool
+        self.replicas = replicas
+        self._retention = retention
+        self.duplicate_window = duplicate_window
+        self.published = 0
+        self._queue: deque[Message] = deque()
+        self._sending = 0
+        self._lock = threading.Lock()
+        self._errors: Subject[str] = Subject()
+        self._stopping = threading.Event()
+        self._wake: asyncio.Event | None = None
+        self._retention_changed = True
+        self._said: str | None = None
+        self._publisher = link.submit(self._publish_for_ever())
+
+    @property
+    def errors(self) -> Observable[str]:
+        """One line per change of state (the cluster unreachable, spooling; back, the spool sent)."""
+        return self._errors
+
+    def append_probe(self, probe: Probe) -> None:
+        self._enqueue(probe_message(probe))
+
+    def append_transition(self, transition: AlertTransition) -> None:
+        self._enqueue(transition_message(transition))
+
+    def set_retention(self, seconds: float | None) -> None:
+        if seconds != self._retention:
+            self._retention = seconds
+            self._retention_changed = True
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Publish what is queued for at most `timeout` seconds; what is left waits in the spool for the next run."""
+        self._stopping.set()
+        self._poke()
+        try:
+            self._publisher.result(timeout)
+        except Exception:
+            self._publisher.cancel()
+        with self._lock:
+            left = list(self._queue)
+            self._queue.clear()
+        self.spool.push(left)
+        self.spool.close()
+        if self.owns_link:
+            self.link.close()
+
+    def start_retention(self, scheduler: abc.SchedulerBase) -> abc.DisposableBase:
+        """Nothing to run: the stream's max age is the retention (`set_retention` updates it)."""
+        return Disposable()
+
+    @property
+    def rows_written(self) -> int:
+        return self.published
+
+    def flush(self, timeout: float) -> bool:
+        """Wait at most `timeout` seconds until everything appended so far is acknowledged by the stream."""
+        deadline = time.monotonic() + timeout
+        while self.backlog and time.monotonic() < deadline:
+            self._poke()
+            time.sleep(0.005)
+        return not self.backlog
+
+    @property
+    def backlog(self) -> int:
+        """Messages not yet acknowledged: queued in memory, being sent, and in the spool."""
+        return len(self._queue) + self._sending + self.spool.count
+
+    def _enqueue(self, message: Message) -> None:
+        with self._lock:
+            self._queue.append(message)
+        self._poke()
+
+    def _poke(self) -> None:
+        wake = self._wake
+        if wake is not None:
+            self.link.loop.call_soon_threadsafe(wake.set)
+
+    def _say(self, state: str, text: str) -> None:
+        """`text`, once per change of `state` (not once per retry)."""
+        if state != self._said:
+            self._said = state
+            self._errors.on_next(text)
+
+    async def _publish_for_ever(self) -> None:
+        self._wake = asyncio.Event()
+        while True:
+            self._wake.clear()
+            sent = await self._publish_once()
+            if self._stopping.is_set() and not self._queue and (self.spool.count == 0 or not sent):
+                return
+            if not sent:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=0.5 if self.spool.count else 0.25)
+
+    async def _publish_once(self) -> bool:
+        """Send one batch (the spool's first while it holds anything); whether anything was sent."""
+        if self.spool.count:
+            with self._lock:  # behind the spool, in order
+                waiting = list(self._queue)
+                self._queue.clear()
+            self.spool.push(waiting)
+        if not self.link.connected:
+            if self._queue:
+                with self._lock:
+                    waiting = list(self._queue)
+                    self._queue.clear()
+                self.spool.push(waiting)
+            if self.spool.count:
+                self._say("spooling", f"NATS unreachable: spooling in {self.spool.path} ({self.spool.count} waiting)")
+            return False
+        try:
+            js = await self.link.jetstream()
+            if self._retention_changed and self.manages_stream:
+                await ensure_stream(js, stream_config(self.replicas, self._retention, self.duplicate_window))
+                self._retention_changed = False
+            if self.spool.count:
+                spooled = self.spool.peek(BATCH)
+                await self._send(js, [(subject, mid, payload) for _, subject, mid, payload in spooled])
+                self.spool.remove_through(spooled[-1][0])
+                if not self.spool.count:
+                    self._say("sent", f"NATS reachable: the spool is sent ({self.published} published in all)")
+                return True
+            with self._lock:
+                batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
+                self._sending = len(batch)
+            if not batch:
+                return False
+            try:
+                await self._send(js, batch)
+            except BaseException:
+                self.spool.push(batch)  # order kept: nothing newer has been sent
+                raise
+            finally:
+                self._sending = 0
+            return True
+        except (nats.errors.Error, OSError, TimeoutError) as error:
+            self._say("spooling", f"NATS did not take the probes ({error or type(error).__name__}): spooling in "
+                                  f"{self.spool.path} ({self.spool.count} waiting)")
+            await asyncio.sleep(0.5)
+            return False
+
+    async def _send(self, js: JetStreamContext, batch: Sequence[Message]) -> None:
+        # Sent in order on one connection, acknowledged together: the stream keeps the order.
+        acks = [js.publish(subject, payload, timeout=PUBLISH_TIMEOUT, headers={"Nats-Msg-Id": message_id})
+                for subject, message_id, payload in batch]
+        await asyncio.gather(*acks)
+        self.published += len(batch)

