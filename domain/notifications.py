@@ -55,7 +55,9 @@ class ChannelConfig:
         return site is None or self.sites is None or site in self.sites
 
     def effective(self) -> dict[str, Any]:
-        return {"url": self.url, "name": self.name, "sites": None if self.sites is None else sorted(self.sites),
+        """As the config would give it, a password written in the URL shown as `***` (a `${NAME}` as is)."""
+        return {"url": masked_password(self.url), "name": self.name,
+                "sites": None if self.sites is None else sorted(self.sites),
                 "events": [event for event in EVENTS if event in self.events],
                 "remindEvery": self.remind_every, "maxAge": self.max_age}
 
@@ -111,13 +113,24 @@ def expand_url(url: str, environ: Mapping[str, str]) -> tuple[str, tuple[str, ..
     values = {name: environ[name] for name in variables(url)}
     expanded = _VARIABLE.sub(lambda match: values[match.group(1)], url)
     secrets = {value for value in values.values() if value}
+    # A password written as is, read from the URL as written (an expanded value may hold an @ or a /).
     try:
-        password = urlsplit(expanded).password
+        password = urlsplit(url).password
     except ValueError:
         password = None
-    if password:
+    if password and "${" not in password:
         secrets.add(password)
     return expanded, tuple(sorted(secrets, key=len, reverse=True))
+
+
+def masked_password(url: str) -> str:
+    """`url` with a password written in it shown as `***`."""
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if not at or not colon or not password or _VARIABLE.fullmatch(password):
+        return url
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
 def redact(text: str, secrets: Collection[str]) -> str:
