@@ -138,7 +138,8 @@ _FLAGS = (
     _Flag(("--since",), ("notify",), ("notify",),
           {"metavar": "AGE|DATE", "help": "history from 2h ago, or from an ISO date (UTC unless a zone is given)"}),
     _Flag(("--notify",), ("notify",), ("notify",),
-          {"action": "store_true", "help": "deliver every alert and recovery to the config's notifications"}),
+          {"dest": "deliver", "action": "store_true",
+           "help": "deliver every alert and recovery to the config's notifications"}),
     _Flag(("--state",), ("notify",), ("notify",),
           {"metavar": "PATH", "help": "with --notify: the notifier's own state file (default: beside the database, "
                                       "<database>-notify.db)"}),
@@ -226,7 +227,7 @@ def _mode_help(words: list[str]) -> None:
 def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
     if mode == "monitor":
         return MonitorOptions(args.config, args.database, args.silent, args.metrics)
-    if mode == "notify" and args.notify:
+    if mode == "notify" and args.deliver:
         return _notify_options(args)
     if mode == "notify":
         for flag, given in (("--state", args.state is not None), ("--silent", args.silent)):

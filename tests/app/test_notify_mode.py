@@ -37,7 +37,8 @@ def store(db: Path, transitions: list[AlertTransition]) -> float:
 
 def burst(n: int, first: int = 0) -> list[AlertTransition]:
     now = time.time()
-    return [AlertTransition(now, f"http://site{k}.test/", TransitionKind.ALERT, 0.5, now) for k in range(first, first + n)]
+    return [AlertTransition(now, f"http://site{k}.test/", TransitionKind.ALERT, 0.5, now)
+            for k in range(first, first + n)]
 
 
 def write_config(tmp_path: Path, channels: list[dict[str, object]]) -> Path:
