@@ -159,20 +159,12 @@ def default_name(url: str) -> str:
 def parse_notifications(document: Mapping[str, Any], fail: Fail, warn: Callable[[str], None],
                         sites: Collection[str], source: str) -> tuple[ChannelConfig, ...]:
     """The `notifications` list of a config document (none when absent)."""
-    entries = document.get("notifications")
-    if entries is None:
-        return ()
-    if not isinstance(entries, list):
-        raise fail("notifications", "must be a list of channels", entries)
     channels: list[ChannelConfig] = []
     names: dict[str, int] = {}
-    for index, entry in enumerate(entries):
-        where = f"notifications[{index}]"
+    for index, (where, entry) in enumerate(_entries(document, "notifications", "channels", fail)):
         if not isinstance(entry, dict) or "url" not in entry:
             raise fail(where, 'must be an object with a "url"', entry)
-        unknown = sorted(set(entry) - _CHANNEL_KEYS)
-        if unknown:
-            warn(f"{source}: {where}: unknown key(s) ignored: {', '.join(unknown)}")
+        _warn_unknown(entry, _CHANNEL_KEYS, where, warn, source)
         url = _channel_url(entry["url"], f"{where}.url", fail)
         name = entry.get("name", default_name(url))
         if not isinstance(name, str) or not name.strip() or "${" in name:
@@ -196,19 +188,11 @@ def parse_notifications(document: Mapping[str, Any], fail: Fail, warn: Callable[
 def parse_maintenance(document: Mapping[str, Any], fail: Fail, warn: Callable[[str], None],
                       sites: Collection[str], source: str) -> tuple[MaintenanceWindow, ...]:
     """The `maintenance` list of a config document (none when absent)."""
-    entries = document.get("maintenance")
-    if entries is None:
-        return ()
-    if not isinstance(entries, list):
-        raise fail("maintenance", "must be a list of windows", entries)
     windows: list[MaintenanceWindow] = []
-    for index, entry in enumerate(entries):
-        where = f"maintenance[{index}]"
+    for where, entry in _entries(document, "maintenance", "windows", fail):
         if not isinstance(entry, dict):
             raise fail(where, 'must be an object with "start" and "end", or "weekly"', entry)
-        unknown = sorted(set(entry) - _MAINTENANCE_KEYS)
-        if unknown:
-            warn(f"{source}: {where}: unknown key(s) ignored: {', '.join(unknown)}")
+        _warn_unknown(entry, _MAINTENANCE_KEYS, where, warn, source)
         window_sites = _sites(entry, where, fail, warn, sites, source)
         if "weekly" in entry and ("start" in entry or "end" in entry):
             raise fail(where, 'takes "start" and "end", or "weekly", not both', entry)
@@ -226,6 +210,23 @@ def parse_maintenance(document: Mapping[str, Any], fail: Fail, warn: Callable[[s
             raise fail(f"{where}.end", "must be after start", entry["end"])
         windows.append(MaintenanceWindow(window_sites, start, end))
     return tuple(windows)
+
+
+def _entries(document: Mapping[str, Any], key: str, what: str, fail: Fail) -> list[tuple[str, Any]]:
+    """The entries of the list at `key` (none when absent), each with where it is (`key[i]`)."""
+    entries = document.get(key)
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise fail(key, f"must be a list of {what}", entries)
+    return [(f"{key}[{index}]", entry) for index, entry in enumerate(entries)]
+
+
+def _warn_unknown(entry: Mapping[str, Any], known: set[str], where: str, warn: Callable[[str], None],
+                  source: str) -> None:
+    unknown = sorted(set(entry) - known)
+    if unknown:
+        warn(f"{source}: {where}: unknown key(s) ignored: {', '.join(unknown)}")
 
 
 def _channel_url(value: object, where: str, fail: Fail) -> str:

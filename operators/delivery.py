@@ -52,6 +52,7 @@ from monitoringapp.domain.notices import (
 from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow, in_maintenance
 
 P = TypeVar("P")  # a place in the log (store.log.Cursor); carried, never looked into
+Outage = tuple[str | None, str, float | None]  # a site's notices about one outage share it (`Notice.outage`)
 
 FIRST_RETRY = 1.0
 MAX_RETRY = 300.0
@@ -167,7 +168,12 @@ class ChannelDelivery(Generic[P]):
         self._failures = 0
         self._failing_since: float | None = None
         self._linger_until: float | None = None
-        self._reminders: dict[tuple[str | None, str, float | None], tuple[Notice, float]] = {}
+        self._reminders: dict[Outage, tuple[Notice, float]] = {}
+        # Summaries: the recoveries queued, oldest first, until they are older than `max_age`; then their ids
+        # (sent as summaries) and their outages (whose alert and reminders still queued are not sent).
+        self._recoveries: deque[Notice] = deque()
+        self._summarized: set[str] = set()
+        self._dropped: set[Outage] = set()
 
     @property
     def idle(self) -> bool:
@@ -213,7 +219,9 @@ class ChannelDelivery(Generic[P]):
             return None
         self._linger_until = None
         self._collapse(now)
-        taken = [self._queue.popleft() for _ in range(min(self.batch, len(self._queue)))]
+        taken = self._take(self.batch)
+        if not taken:
+            return None
         cursors = [queued.cursor for queued in taken if queued.cursor is not None]
         self._in_flight = Message(self.name, tuple(queued.notice for queued in taken),
                                   cursors[-1] if cursors else None)
@@ -255,6 +263,8 @@ class ChannelDelivery(Generic[P]):
         if self.linger > 0 and self.idle:
             self._linger_until = now + self.linger
         self._queue.append(queued)
+        if queued.notice.kind is NoticeKind.RECOVERY:
+            self._recoveries.append(queued.notice)
 
     def _held(self, notice: Notice) -> bool:
         """In maintenance: the notice's own time, or for a recovery the start of its outage."""
@@ -286,20 +296,33 @@ class ChannelDelivery(Generic[P]):
 
     def _collapse(self, now: float) -> None:
         """An outage whose recovery is older than `max_age` becomes one summary, at its recovery's place; its
-        alert and reminders still queued go (the summary says what they would)."""
+        alert and reminders still queued go (the summary says what they would). Costs nothing per message
+        beyond the recoveries that turned old since the last one."""
         stale = now - self.config.max_age
-        outages = {queued.notice.outage for queued in self._queue
-                   if queued.notice.kind is NoticeKind.RECOVERY and queued.notice.time < stale}
-        if not outages:
-            return
-        kept: deque[Queued[P]] = deque()
-        for queued in self._queue:
+        while self._recoveries and self._recoveries[0].time < stale:
+            recovery = self._recoveries.popleft()
+            self._summarized.add(recovery.id)
+            self._dropped.add(recovery.outage)
+
+    def _take(self, count: int) -> list[Queued[P]]:
+        """Up to `count` notices off the queue, summaries made and the notices they replace left out."""
+        taken: list[Queued[P]] = []
+        while self._queue and len(taken) < count:
+            queued = self._queue.popleft()
             notice = queued.notice
-            if notice.outage not in outages:
-                kept.append(queued)
-            elif notice.kind is NoticeKind.RECOVERY:
-                kept.append(Queued(summary_notice(notice), queued.cursor))
-        self._queue = kept
+            if notice.kind is NoticeKind.RECOVERY:
+                if notice.id in self._summarized:
+                    self._summarized.discard(notice.id)
+                    self._dropped.discard(notice.outage)
+                    queued = Queued(summary_notice(notice), queued.cursor)
+                elif self._recoveries and self._recoveries[0] == notice:
+                    self._recoveries.popleft()
+                elif notice in self._recoveries:
+                    self._recoveries.remove(notice)  # queued out of time order: rare
+            elif notice.outage in self._dropped:
+                continue
+            taken.append(queued)
+        return taken
 
 
 class MonitorWatch:

@@ -37,7 +37,10 @@ class AppriseChannel:
 
     def send(self, notices: Sequence[Notice]) -> None:
         with self._module.LogCapture(level=logging.WARNING) as captured:
-            delivered = self._apprise.notify(body=message_body(notices), title=message_title(notices))
+            try:
+                delivered = self._apprise.notify(body=message_body(notices), title=message_title(notices))
+            except Exception as error:  # a service's plugin that raises: this message failed, not the notifier
+                raise DeliveryFailed(f"apprise: {type(error).__name__}") from None
         if not delivered:
             lines = [line.split(" - ", 2)[-1] for line in captured.getvalue().splitlines() if line.strip()]
             raise DeliveryFailed(lines[-1] if lines else "apprise could not deliver")

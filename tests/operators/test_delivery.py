@@ -3,6 +3,7 @@ maintenance, the monitor watch, and channels at different places in the log. Cur
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -130,6 +131,28 @@ def test_a_backlog_turns_outages_older_than_max_age_into_one_summary_each_and_ke
                     (NoticeKind.RECOVERY, B, 5)]
     assert (summary.start, summary.end, summary.id) == (now - 7200, now - 6000,
                                                          transition_id(A, "local", "summary", now - 7200))
+
+
+def test_a_recovery_that_grows_old_while_its_channel_fails_is_sent_as_a_summary_after_the_message_in_flight(
+        ) -> None:
+    hook = channel(max_age=3600.0)
+    b_down, a_down, a_back = alert(B, T0), alert(A, T0 + 1), recovery(A, T0 + 1, T0 + 2)
+    for cursor, notice in enumerate((b_down, a_down, a_back), start=1):
+        hook.offer(notice, cursor, T0 + 2)
+    assert hook.next_message(T0 + 2) == Message("hook", (b_down,), 1)
+    hook.on_failed("HTTP 502", T0 + 2)
+    now = T0 + 2
+    while now < T0 + 7300:  # two hours of retries (at most 5 min apart), the receiver still down
+        now = hook.next_wake() or math.inf
+        message = hook.next_message(now)
+        assert message is not None and message.notices == (b_down,)
+        hook.on_failed("HTTP 502", now)
+    message = hook.next_message(hook.next_wake() or math.inf)
+    assert message is not None and message.notices == (b_down,)
+    hook.on_delivered(now)
+    message = hook.next_message(now)
+    assert message is not None and [(n.kind, n.site) for n in message.notices] == [(NoticeKind.SUMMARY, A)]
+    assert message.cursor == 3 and hook.on_delivered(now) and hook.next_message(now) is None
 
 
 def test_an_unresolved_alert_is_reminded_every_period_until_its_recovery() -> None:
