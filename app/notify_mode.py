@@ -68,6 +68,7 @@ def run_notifier(options: NotifyOptions) -> int:
     targets = open_targets(config, os.environ)
     secrets = tuple(secret for target in targets for secret in target.secrets)
     log = open_log_reader(options.database)
+    end = end_of_log(log)  # a database that cannot be used is refused before the state file is created
     state = open_delivery_state(options.state)
     console = None if options.silent else Console()
     errors = Console(sys.stderr, colour=False)
@@ -75,7 +76,7 @@ def run_notifier(options: NotifyOptions) -> int:
     if console is not None:
         console.info(f"notifying {len(targets)} channel(s) of the transitions in {options.database} "
                      f"(state in {options.state}); Ctrl-C to stop")
-    starts = start_cursors(log, state, [target.config.name for target in targets], console)
+    starts = start_cursors(end, state, [target.config.name for target in targets], console)
     flag = state.flag(STALE_FLAG)
     watch = MonitorWatch(stale_after(config), parse_iso(flag) if flag else None)
     open_alerts = _open_alerts(log)
@@ -149,13 +150,12 @@ def stale_after(config: Config) -> float:
     return max(60.0, 3 * max(site.check_interval for site in config.sites))
 
 
-def start_cursors(log: LogReader, state: DeliveryState, names: Sequence[str],
+def start_cursors(end: Cursor, state: DeliveryState, names: Sequence[str],
                   console: Console | None) -> dict[str, Cursor]:
-    """Each channel's place: where its state file says, or, for a channel seen for the first time, the end of
-    the log now (it does not page anyone for history), recorded at once."""
+    """Each channel's place: where its state file says, or, for a channel seen for the first time, `end`, the
+    end of the log at start (it does not page anyone for history), recorded at once."""
     progress = state.progress()
     starts: dict[str, Cursor] = {}
-    end: Cursor | None = None
     for name in names:
         if name in progress:
             starts[name] = progress[name].cursor
@@ -164,7 +164,6 @@ def start_cursors(log: LogReader, state: DeliveryState, names: Sequence[str],
                 console.info(f"channel {name}: resuming where it stopped"
                              + (f" (last delivery {iso_utc(last)})" if last is not None else ""))
             continue
-        end = end if end is not None else _end_of_log(log)
         state.started(name, end)
         starts[name] = end
         if console is not None:
@@ -172,13 +171,14 @@ def start_cursors(log: LogReader, state: DeliveryState, names: Sequence[str],
     return starts
 
 
-def _end_of_log(log: LogReader, attempts: int = 50) -> Cursor:
+def end_of_log(log: LogReader, attempts: int = 50) -> Cursor:
+    """Where the log ends now; the beginning of a log that does not exist yet (all it will hold is new)."""
     for _ in range(attempts):
         try:
             return log.transitions_end()
         except LogUnavailable as unavailable:
             if str(unavailable):
-                return BEGINNING  # no log yet: everything it will hold is new
+                return BEGINNING
             time.sleep(0.1)  # busy for a moment
     raise StoreError("cannot read where the log ends (busy); try again")
 

@@ -159,3 +159,12 @@ def test_monitoring_imports_no_apprise() -> None:
     probe = "import sys, monitoringapp.app.monitoring_mode, monitoringapp.app.cli; print('apprise' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_a_database_path_that_is_a_directory_is_one_line_and_exit_2_and_no_state_file_is_created(
+        tmp_path: Path) -> None:
+    config = write_config(tmp_path, [{"url": "http://127.0.0.1:9/hook"}])
+    (tmp_path / "m.db").mkdir()
+    result = run_app("-a", "--notify", "-c", str(config), "-db", str(tmp_path / "m.db"), timeout=30)
+    assert (result.returncode, result.stderr) == (2, f"monitoringApp: error: {tmp_path / 'm.db'}: is not a file\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "m.db"]
