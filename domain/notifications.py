@@ -88,6 +88,17 @@ class MaintenanceWindow:
             return day in self.days and self.begins <= second < self.ends
         return (day in self.days and second >= self.begins) or ((day - 1) % 7 in self.days and second < self.ends)
 
+    def end_of(self, moment: float) -> float:
+        """When the occurrence of this window that covers `moment` ends."""
+        if self.start is not None and self.end is not None:
+            return self.end
+        when = datetime.fromtimestamp(moment, UTC)
+        midnight = moment - (when.hour * 3600 + when.minute * 60 + when.second + when.microsecond / 1e6)
+        second = moment - midnight
+        if self.begins < self.ends or second < self.ends:
+            return midnight + self.ends
+        return midnight + 86400 + self.ends  # begun today, ends tomorrow
+
     def effective(self) -> dict[str, Any]:
         window: dict[str, Any] = {"sites": None if self.sites is None else sorted(self.sites)}
         if self.weekly is not None:
@@ -100,6 +111,18 @@ class MaintenanceWindow:
 
 def in_maintenance(windows: Collection[MaintenanceWindow], site: str | None, moment: float) -> bool:
     return any(window.covers(site, moment) for window in windows)
+
+
+def maintenance_until(windows: Collection[MaintenanceWindow], site: str | None, moment: float) -> float | None:
+    """When the maintenance of `site` going on at `moment` ends (windows that overlap or follow on count as
+    one); None when none is going on."""
+    end = moment
+    for _ in range(1000):  # windows chained back to back; a bound all the same
+        ends = [window.end_of(end) for window in windows if window.covers(site, end)]
+        if not ends:
+            break
+        end = max(ends)
+    return end if end > moment else None
 
 
 def variables(url: str) -> tuple[str, ...]:

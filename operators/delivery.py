@@ -49,7 +49,7 @@ from monitoringapp.domain.notices import (
     summary_notice,
     transition_notice,
 )
-from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow, in_maintenance
+from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow, in_maintenance, maintenance_until
 
 P = TypeVar("P")  # a place in the log (store.log.Cursor); carried, never looked into
 Outage = tuple[str | None, str, float | None]  # a site's notices about one outage share it (`Notice.outage`)
@@ -169,6 +169,8 @@ class ChannelDelivery(Generic[P]):
         self._failing_since: float | None = None
         self._linger_until: float | None = None
         self._reminders: dict[Outage, tuple[Notice, float]] = {}
+        self._held_alerts: dict[Outage, tuple[Notice, float]] = {}  # held by maintenance, until its end
+        self._released: set[Outage] = set()  # outages whose held alert went out when the maintenance ended
         # Summaries: the recoveries queued, oldest first, until they are older than `max_age`; then their ids
         # (sent as summaries) and their outages (whose alert and reminders still queued are not sent).
         self._recoveries: deque[Notice] = deque()
@@ -184,18 +186,30 @@ class ChannelDelivery(Generic[P]):
         return event is not None and event in self.config.events and self.config.wants_site(notice.site)
 
     def resume_reminders(self, alerts: Iterable[Notice], now: float) -> None:
-        """Alerts still unresolved when the notifier starts: remind of them from `now` on."""
+        """Alerts still unresolved when the notifier starts: remind of them from `now` on; one that began in a
+        maintenance window is held until the window ends (or delivered now, if it has ended: a repeat, with
+        the same id, if it was delivered at its end before the restart)."""
         for alert in alerts:
-            if self.wants(alert) and not self._held(alert):
+            if not self.wants(alert):
+                continue
+            if self._held(alert):
+                self._hold(alert)
+            else:
                 self._remind(alert, now)
 
     def offer(self, notice: Notice, cursor: P | None, now: float) -> list[DeliveryEvent]:
         """A notice for this channel, in the log's order (filtered here: a notice it does not want is dropped)."""
         if not self.wants(notice):
             return []
-        if self._held(notice):
+        if notice.kind is NoticeKind.RECOVERY:
+            self._held_alerts.pop(notice.outage, None)
+        if notice.outage in self._released and notice.kind is NoticeKind.RECOVERY:
+            self._released.discard(notice.outage)  # its alert went out: so does its recovery
+        elif self._held(notice):
             if notice.kind is NoticeKind.RECOVERY:
                 self._reminders.pop(notice.outage, None)
+            elif notice.kind is NoticeKind.ALERT:
+                self._hold(notice)
             return [Held(self.name, notice, "maintenance")]
         if notice.kind is NoticeKind.ALERT:
             self._remind(notice, now)
@@ -206,6 +220,8 @@ class ChannelDelivery(Generic[P]):
 
     def next_message(self, now: float) -> Message[P] | None:
         """The message to send now, if any; it is then in flight until `on_delivered` or `on_failed`."""
+        self._release_held(now)
+        self._remind_due(now)
         if self._in_flight is not None:
             return None
         if self._failed is not None:
@@ -214,7 +230,6 @@ class ChannelDelivery(Generic[P]):
                 return None
             self._in_flight, self._failed = replace(self._failed, attempt=self._failed.attempt + 1), None
             return self._in_flight
-        self._remind_due(now)
         if not self._queue or (self._linger_until is not None and now < self._linger_until):
             return None
         self._linger_until = None
@@ -252,7 +267,7 @@ class ChannelDelivery(Generic[P]):
             return self._retry_at
         if self._queue:
             return self._linger_until
-        return min((due for _, due in self._reminders.values()), default=None)
+        return min((due for _, due in (*self._reminders.values(), *self._held_alerts.values())), default=None)
 
     def _take_in_flight(self) -> Message[P]:
         message, self._in_flight = self._in_flight, None
@@ -272,6 +287,26 @@ class ChannelDelivery(Generic[P]):
             return False
         moments = [notice.time] if notice.kind is not NoticeKind.RECOVERY else [notice.time, notice.start]
         return any(in_maintenance(self.maintenance, notice.site, m) for m in moments if m is not None)
+
+    def _hold(self, alert: Notice) -> None:
+        assert alert.site is not None
+        self._held_alerts[alert.outage] = (alert, maintenance_until(self.maintenance, alert.site, alert.time)
+                                           or alert.time)
+
+    def _release_held(self, now: float) -> None:
+        """An alert held by maintenance whose outage outlasts it is delivered when the maintenance ends: a site
+        still down afterwards is no longer maintenance. Same notice, same id; its place in the log is passed."""
+        for key, (alert, until) in list(self._held_alerts.items()):
+            if until > now:
+                continue
+            later = maintenance_until(self.maintenance, alert.site, now)
+            if later is not None:  # another window has begun since
+                self._held_alerts[key] = (alert, later)
+                continue
+            del self._held_alerts[key]
+            self._released.add(key)
+            self._remind(alert, now)
+            self._enqueue(Queued(alert, None), now)
 
     def _remind(self, alert: Notice, now: float) -> None:
         period = self.config.remind_every

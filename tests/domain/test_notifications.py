@@ -15,6 +15,7 @@ from monitoringapp.domain.notifications import (
     default_name,
     expand_url,
     in_maintenance,
+    maintenance_until,
     redact,
 )
 
@@ -120,6 +121,16 @@ def test_maintenance_windows_once_and_weekly_across_midnight() -> None:
     assert not weekly.covers(SITE, moment("2026-12-07T01:00")) and not weekly.covers(SITE, moment("2026-12-05T00:30"))
     assert in_maintenance((once, weekly), SITE, moment("2026-12-01T03:00"))
     assert not in_maintenance((once, weekly), SITE, moment("2026-12-02T03:00"))
+
+
+def test_maintenance_ends_when_the_last_of_the_windows_that_follow_on_ends() -> None:
+    _, windows, _ = parsed(maintenance=[{"start": "2026-11-29T02:00Z", "end": "2026-11-29T04:00Z"},
+                                        {"weekly": "sun 04:00-05:00"}, {"weekly": "sat 23:00-01:00"}])
+    # 2026-11-29 is a Sunday.
+    assert maintenance_until(windows, SITE, moment("2026-11-29T03:00")) == moment("2026-11-29T05:00")
+    assert maintenance_until(windows, SITE, moment("2026-11-28T23:30")) == moment("2026-11-29T01:00")
+    assert maintenance_until(windows, SITE, moment("2026-11-29T00:30")) == moment("2026-11-29T01:00")
+    assert maintenance_until(windows, SITE, moment("2026-11-29T05:00")) is None
 
 
 @pytest.mark.parametrize(("maintenance", "message"), [

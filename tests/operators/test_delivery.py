@@ -3,11 +3,14 @@ maintenance, the monitor watch, and channels at different places in the log. Cur
 
 from __future__ import annotations
 
+import json
 import math
 import random
+from datetime import UTC, datetime
 
 import pytest
 
+from monitoringapp.domain.config import parse_config
 from monitoringapp.domain.events import AlertTransition, TransitionKind, transition_id
 from monitoringapp.domain.notices import Notice, NoticeKind, transition_notice
 from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow
@@ -201,6 +204,26 @@ def test_transitions_in_a_maintenance_window_are_held_with_the_recovery_of_an_ou
         sent.extend(message.notices)
         hook.on_delivered(T0 + 300)
     assert sent == [b_down, a_again]
+
+
+def test_an_outage_that_outlasts_its_maintenance_window_is_delivered_when_the_window_ends_then_its_recovery(
+        ) -> None:
+    # Every Sunday 02:00-04:00 UTC; 2026-11-29 is a Sunday.
+    (window,) = parse_config(json.dumps({"websites": [{"URL": A}], "maintenance": [
+        {"sites": [A], "weekly": "sun 02:00-04:00"}]})).maintenance
+    two = datetime(2026, 11, 29, 2, tzinfo=UTC).timestamp()
+    hook = channel(maintenance=(window,), remind_every=3600.0)
+    down = alert(A, two + 600)
+    assert hook.offer(down, 1, two + 600) == [Held("hook", down, "maintenance")]
+    assert hook.next_message(two + 600) is None and hook.next_wake() == two + 7200
+    assert hook.next_message(two + 7199.9) is None
+    assert hook.next_message(two + 7200) == Message("hook", (down,), None)  # the same notice, the same id
+    hook.on_delivered(two + 7200)
+    back = recovery(A, two + 600, two + 8000)
+    assert hook.offer(back, 2, two + 8000) == []
+    assert hook.next_message(two + 8000) == Message("hook", (back,), 2)
+    hook.on_delivered(two + 8000)
+    assert hook.next_wake() is None  # no reminder of an outage that is over
 
 
 def test_a_channel_keeps_only_its_sites_and_events() -> None:
