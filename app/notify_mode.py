@@ -248,10 +248,11 @@ def _shower(console: Console | None, errors: Console, state: DeliveryState) -> C
             return
         elif isinstance(news, Delivered):
             attempt = f" (attempt {news.attempts})" if news.attempts > 1 else ""
-            console.write([f"{iso_utc(news.at)}  {news.channel}  {n.site or 'monitor'}  {n.kind.value}  "
+            console.write([f"{iso_utc(news.at)}  {news.channel}  {n.shown_site or 'monitor'}  {n.kind.value}  "
                            f"delivered{attempt}" for n in news.notices])
         elif isinstance(news, Held):
-            console.info(f"{iso_utc(news.notice.time)}  {news.channel}  {news.notice.site}  {news.notice.kind.value}  "
+            held = news.notice
+            console.info(f"{iso_utc(held.time)}  {news.channel}  {held.shown_site}  {held.kind.value}  "
                          f"held: {news.reason}")
         elif news.waiting is not None:
             console.info(news.waiting)

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from monitoringapp.domain.events import LOCAL, AlertTransition, TransitionKind, transition_id
+from monitoringapp.domain.notifications import masked_password
 from monitoringapp.domain.timefmt import iso_utc
 
 WEBHOOK_VERSION = 1
@@ -44,9 +45,14 @@ class Notice:
     end: float | None = None
     location: str = LOCAL
 
+    @property
+    def shown_site(self) -> str | None:
+        """The site as every output shows it: a password in its URL as `***`."""
+        return None if self.site is None else masked_password(self.site)
+
     def body(self) -> dict[str, Any]:
         """The webhook's JSON object (README: "Notifications")."""
-        return {"version": WEBHOOK_VERSION, "id": self.id, "kind": self.kind.value, "site": self.site,
+        return {"version": WEBHOOK_VERSION, "id": self.id, "kind": self.kind.value, "site": self.shown_site,
                 "availability": self.availability, "time": iso_utc(self.time),
                 "start": None if self.start is None else iso_utc(self.start),
                 "end": None if self.end is None else iso_utc(self.end), "location": self.location}

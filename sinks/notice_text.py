@@ -16,17 +16,17 @@ def notice_line(notice: Notice) -> str:
     the monitor's console prints them."""
     time = iso_utc(notice.time)
     if notice.kind in (NoticeKind.ALERT, NoticeKind.RECOVERY):
-        assert notice.site is not None and notice.start is not None
+        assert notice.shown_site is not None and notice.start is not None
         kind = TransitionKind.ALERT if notice.kind is NoticeKind.ALERT else TransitionKind.RECOVERY
-        return transition_line(AlertTransition(notice.time, notice.site, kind, notice.availability, notice.start,
+        return transition_line(AlertTransition(notice.time, notice.shown_site, kind, notice.availability, notice.start,
                                                notice.end, notice.location))
     start = iso_utc(notice.start) if notice.start is not None else "-"
     if notice.kind is NoticeKind.REMINDER:
-        return (f"Website {notice.site} is still down. availability={percent(notice.availability)}, time={time}, "
+        return (f"Website {notice.shown_site} is still down. availability={percent(notice.availability)}, time={time}, "
                 f"down since {start} ({_since(notice)})")
     if notice.kind is NoticeKind.SUMMARY:
         end = iso_utc(notice.end) if notice.end is not None else "-"
-        return (f"Website {notice.site} was down from {start} to {end} ({_lasted(notice)}) and recovered. "
+        return (f"Website {notice.shown_site} was down from {start} to {end} ({_lasted(notice)}) and recovered. "
                 f"availability={percent(notice.availability)}")
     if notice.kind is NoticeKind.MONITOR_STALE:
         return f"No probe stored since {start} ({_since(notice)}): is the monitor running? time={time}"
@@ -40,7 +40,7 @@ def message_title(notices: Sequence[Notice]) -> str:
         what = {NoticeKind.ALERT: "is down", NoticeKind.RECOVERY: "recovered", NoticeKind.REMINDER: "is still down",
                 NoticeKind.SUMMARY: "was down and recovered"}.get(notice.kind)
         if what is not None:
-            return f"monitoringApp: {notice.site} {what}"
+            return f"monitoringApp: {notice.shown_site} {what}"
         return f"monitoringApp: {notice.kind.value}"
     counts = Counter(notice.kind.value for notice in notices)
     return "monitoringApp: " + ", ".join(f"{n} {kind}" for kind, n in counts.items())

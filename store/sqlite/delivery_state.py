@@ -120,8 +120,11 @@ class SqliteDeliveryState:
         with self._lock:
             if self._closed:
                 return
-            with write_transaction(self._connection):
-                self._connection.execute(sql, parameters)
+            try:
+                with write_transaction(self._connection):
+                    self._connection.execute(sql, parameters)
+            except sqlite3.Error as error:  # a full disk, a file removed: the notifier cannot keep its promise
+                raise StoreError(f"{self.path}: cannot record the notifier's progress: {error}") from None
 
 
 def _text(moment: float | None) -> str | None:

@@ -98,3 +98,12 @@ def test_apprise_mailto_delivers_to_a_real_smtp_server_with_the_password() -> No
 def test_apprise_refuses_a_url_it_does_not_know() -> None:
     with pytest.raises(ValueError, match="apprise does not understand this URL"):
         open_channel("nosuchservice://x/y", webhook=False)
+
+
+def test_a_password_in_a_site_url_is_shown_as_stars_in_the_body_and_the_text(receiver: WebhookReceiver) -> None:
+    down = AlertTransition(T0, "https://probe:hunter2@shop.example.com/", TransitionKind.ALERT, 0.5, T0)
+    notice = transition_notice(down)
+    open_channel(receiver.url(), webhook=True).send([notice])
+    (item,) = receiver.received
+    assert (item.key, item.body["site"]) == (down.id, "https://probe:***@shop.example.com/")
+    assert notice_line(notice).startswith("Website https://probe:***@shop.example.com/ is down.")
