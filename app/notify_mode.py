@@ -78,7 +78,7 @@ def run_notifier(options: NotifyOptions) -> int:
                      f"(state in {options.state}); Ctrl-C to stop")
     starts = start_cursors(end, state, [target.config.name for target in targets], console)
     flag = state.flag(STALE_FLAG)
-    watch = MonitorWatch(stale_after(config), parse_iso(flag) if flag else None)
+    announced = parse_iso(flag) if flag else None
     open_alerts = _open_alerts(log)
     master = random.Random()  # each channel's jitter from its own generator (tests seed theirs)
 
@@ -86,13 +86,13 @@ def run_notifier(options: NotifyOptions) -> int:
         channels = [channel_delivery(target.config, config, random.Random(master.random())) for target in targets]
         for channel in channels:
             channel.resume_reminders(open_alerts, now)
-        return Deliveries(channels, watch, starts, is_after)
+        return Deliveries(channels, MonitorWatch(stale_after(config), announced), starts, is_after)
 
     in_flight = _InFlight()
     deliver = _deliverer({target.config.name: target.channel for target in targets}, state, secrets, in_flight)
     clock = EventLoopScheduler()
     workers = {target.config.name: EventLoopScheduler() for target in targets}
-    show = _shower(console, errors, state)
+    show = _on_news(console, errors, state)
 
     def start(lifecycle: Lifecycle) -> Stopper:
         if console is not None:
@@ -231,7 +231,9 @@ def _deliverer(channels: Mapping[str, Channel], state: DeliveryState, secrets: S
     return deliver
 
 
-def _shower(console: Console | None, errors: Console, state: DeliveryState) -> Callable[[NotifierNews], None]:
+def _on_news(console: Console | None, errors: Console, state: DeliveryState) -> Callable[[NotifierNews], None]:
+    """Print what the notifier has to say; and remember a monitor-stale told, so a restart does not tell it again."""
+
     def show(news: NotifierNews) -> None:
         if isinstance(news, Failing):
             errors.info(f"notify: channel {news.channel} failing: {news.error}; retrying from 1 s, doubling up to "
