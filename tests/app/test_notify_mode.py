@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -53,7 +54,7 @@ def notifier(config: Path, db: Path, *extra: str) -> App:
     return app
 
 
-def test_a_live_channel_is_on_time_beside_a_flaky_one_that_gets_everything_once_in_order_and_a_dead_one(
+def test_a_live_channel_is_on_time_beside_a_flaky_one_that_gets_everything_once_in_order_a_dead_and_a_hung_one(
         tmp_path: Path) -> None:
     db = tmp_path / "m.db"
     history = burst(3, first=100)
@@ -61,8 +62,10 @@ def test_a_live_channel_is_on_time_beside_a_flaky_one_that_gets_everything_once_
     live, flaky = WebhookReceiver(), WebhookReceiver()
     flaky.stop()  # down at first
     dead = f"http://127.0.0.1:{refused_port()}/hook/${{HOOK_TOKEN}}"
+    hung = socket.create_server(("127.0.0.1", 0))  # connects, and never answers: each POST waits its 10 s
     config = write_config(tmp_path, [{"url": live.url(), "name": "live"}, {"url": flaky.url(), "name": "flaky"},
-                                     {"url": dead, "name": "dead"}])
+                                     {"url": dead, "name": "dead"},
+                                     {"url": f"http://127.0.0.1:{hung.getsockname()[1]}/", "name": "hung"}])
     os.environ["HOOK_TOKEN"] = SECRET
     try:
         app = notifier(config, db)
@@ -82,6 +85,7 @@ def test_a_live_channel_is_on_time_beside_a_flaky_one_that_gets_everything_once_
     finally:
         live.stop()
         flaky.stop()
+        hung.close()
     ids = [t.id for t in first + second]
     assert live.keys() == ids and flaky.keys() == ids  # each once, in order; nothing of the history
     assert all(item.arrived - committed < 1.0 for item in live.received[:2])  # on time, whatever the others do
