@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,14 +49,25 @@ def write_config(tmp_path: Path, channels: list[dict[str, object]]) -> Path:
     return path
 
 
-def notifier(config: Path, db: Path, *extra: str) -> App:
+@pytest.fixture
+def apps() -> Iterator[list[App]]:
+    """The processes a test starts, killed after it whatever happened."""
+    started: list[App] = []
+    yield started
+    for app in started:
+        app.kill()
+
+
+def notifier(apps: list[App], config: Path, db: Path, *extra: str, ready: bool = True) -> App:
     app = App("-a", "--notify", "-c", str(config), "-db", str(db), *extra)
-    app.wait_for_line(lambda t: t.startswith("notifying"), timeout=20)
+    apps.append(app)
+    if ready:
+        app.wait_for_line(lambda t: t.startswith("notifying"), timeout=20)
     return app
 
 
 def test_a_live_channel_is_on_time_beside_a_flaky_one_that_gets_everything_once_in_order_a_dead_and_a_hung_one(
-        tmp_path: Path) -> None:
+        tmp_path: Path, apps: list[App]) -> None:
     db = tmp_path / "m.db"
     history = burst(3, first=100)
     store(db, history)  # before the notifier's first start: not sent to anyone
@@ -68,7 +80,7 @@ def test_a_live_channel_is_on_time_beside_a_flaky_one_that_gets_everything_once_
                                      {"url": f"http://127.0.0.1:{hung.getsockname()[1]}/", "name": "hung"}])
     os.environ["HOOK_TOKEN"] = SECRET
     try:
-        app = notifier(config, db)
+        app = notifier(apps, config, db)
     finally:
         del os.environ["HOOK_TOKEN"]
     try:
@@ -105,19 +117,19 @@ def test_a_live_channel_is_on_time_beside_a_flaky_one_that_gets_everything_once_
 
 
 def test_kill_9_in_the_middle_of_a_burst_then_a_restart_delivers_every_id_repeating_only_the_one_in_flight(
-        tmp_path: Path) -> None:
+        tmp_path: Path, apps: list[App]) -> None:
     db = tmp_path / "m.db"
     receiver = WebhookReceiver(delay=0.01)
     config = write_config(tmp_path, [{"url": receiver.url(), "name": "hook"}])
     try:
-        app = notifier(config, db)
+        app = notifier(apps, config, db)
         transitions = burst(300)
         store(db, transitions)
         wait_until(lambda: len(receiver.received) >= 60, 10, "a third of the burst", alive=app)
         app.kill()
         got_before = len(receiver.received)
         assert got_before < 300, "the burst was over before the kill"
-        again = App("-a", "--notify", "-c", str(config), "-db", str(db), "--silent")
+        again = notifier(apps, config, db, "--silent", ready=False)
         wait_until(lambda: set(receiver.keys()) >= {t.id for t in transitions}, 20, "every id", alive=again)
         time.sleep(0.5)  # anything more would be a repeat
         status, stderr = again.stop(signal.SIGINT)
