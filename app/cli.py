@@ -12,6 +12,7 @@ from monitoringapp.app.options import (
     AlertsOptions,
     CheckOptions,
     MonitorOptions,
+    NotifyOptions,
     Options,
     PrintOptions,
     PurgeOptions,
@@ -39,6 +40,10 @@ def run(options: Options) -> int:
         from monitoringapp.app.monitoring_mode import run_monitoring
 
         return run_monitoring(options)
+    if isinstance(options, NotifyOptions):
+        from monitoringapp.app.notify_mode import run_notifier
+
+        return run_notifier(options)
     if isinstance(options, AlertsOptions):
         from monitoringapp.app.notification_mode import run_notifications
 

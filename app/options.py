@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
 from monitoringapp import __version__
@@ -39,6 +40,16 @@ class AlertsOptions:
     database: str
     site: str | None = None
     since: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyOptions:
+    """`-a --notify`: deliver every transition to the config's notification channels."""
+
+    config: str
+    database: str
+    state: str
+    silent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +86,7 @@ class PurgeOptions:
     vacuum: bool = False
 
 
-Options = MonitorOptions | AlertsOptions | PrintOptions | ScenarioOptions | CheckOptions | PurgeOptions
+Options = MonitorOptions | AlertsOptions | NotifyOptions | PrintOptions | ScenarioOptions | CheckOptions | PurgeOptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +100,10 @@ class _Mode:
 _MODES = (
     _Mode("monitor", ("-m", "--monitor"), "monitor the config's websites",
           ("monitoringApp -m", "monitoringApp -m -c config.json -db monitoring.db --silent")),
-    _Mode("notify", ("-a", "--notifications"), "show the history of alerts and recoveries, and follow new ones",
-          ("monitoringApp -a --since 1d", "monitoringApp -a --site http://example.com/ -db monitoring.db")),
+    _Mode("notify", ("-a", "--notifications"), "show the history of alerts and recoveries, and follow new ones; "
+          "with --notify, deliver them",
+          ("monitoringApp -a --since 1d", "monitoringApp -a --site http://example.com/ -db monitoring.db",
+           "monitoringApp -a --notify -c config.json -db monitoring.db --state notify.db")),
     _Mode("print_only", ("-p", "--print"), "print a monitor's reports from the database, probing nothing",
           ("monitoringApp -p -c config.json -db monitoring.db",)),
     _Mode("test", ("-t", "--test"), "prove the alerting logic against a local server in virtual time",
@@ -113,17 +126,23 @@ class _Flag:
 
 _ALL = tuple(mode.dest for mode in _MODES)
 _FLAGS = (
-    _Flag(("-c", "--config"), (), ("monitor", "print_only", "check"),
+    _Flag(("-c", "--config"), (), ("monitor", "notify", "print_only", "check"),
           {"default": DEFAULT_CONFIG, "help": f"config file (default: {DEFAULT_CONFIG})"}),
     _Flag(("-db", "--database"), (), ("monitor", "notify", "print_only", "purge"),
           {"default": DEFAULT_DATABASE, "help": f"SQLite database file (default: {DEFAULT_DATABASE})"}),
-    _Flag(("--silent",), ("monitor",), ("monitor",),
+    _Flag(("--silent",), ("monitor", "notify"), ("monitor", "notify"),
           {"action": "store_true", "help": "print nothing but errors"}),
     _Flag(("--metrics",), ("monitor",), ("monitor",),
           {"metavar": "FILE", "help": "write the clocks' figures (ticks, skips, lateness) to FILE as JSON at exit"}),
     _Flag(("--site",), ("notify", "purge"), ("notify", "purge"), {"metavar": "URL", "help": "only this site"}),
     _Flag(("--since",), ("notify",), ("notify",),
           {"metavar": "AGE|DATE", "help": "history from 2h ago, or from an ISO date (UTC unless a zone is given)"}),
+    _Flag(("--notify",), ("notify",), ("notify",),
+          {"dest": "deliver", "action": "store_true",
+           "help": "deliver every alert and recovery to the config's notifications"}),
+    _Flag(("--state",), ("notify",), ("notify",),
+          {"metavar": "PATH", "help": "with --notify: the notifier's own state file (default: beside the database, "
+                                      "<database>-notify.db)"}),
     _Flag(("--keep-db",), ("test",), ("test",), {"action": "store_true", "help": "keep test.db afterwards"}),
     _Flag(("--before",), ("purge",), ("purge",),
           {"metavar": "AGE|DATE", "help": f"delete rows older than this (default {DEFAULT_PURGE_BEFORE})"}),
@@ -208,7 +227,12 @@ def _mode_help(words: list[str]) -> None:
 def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
     if mode == "monitor":
         return MonitorOptions(args.config, args.database, args.silent, args.metrics)
+    if mode == "notify" and args.deliver:
+        return _notify_options(args)
     if mode == "notify":
+        for flag, given in (("--state", args.state is not None), ("--silent", args.silent)):
+            if given:
+                raise UsageError(f"{flag} goes with -a --notify")
         since = None if args.since is None else _age_or_date(
             "--since", args.since, now, "an age such as 2h or an ISO date such as 2026-11-24T12:00")
         return AlertsOptions(args.database, args.site, since)
@@ -223,6 +247,18 @@ def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
     if cutoff > now:
         raise UsageError(f"--before: {text!r} is in the future; that would delete everything")
     return PurgeOptions(args.database, cutoff, args.site, args.purge_alerts, args.vacuum)
+
+
+def _notify_options(args: argparse.Namespace) -> NotifyOptions:
+    for flag, given in (("--since", args.since is not None), ("--site", args.site is not None)):
+        if given:
+            raise UsageError(f"{flag} does not go with --notify (channels choose their sites in the config)")
+    database = Path(args.database)
+    state = args.state if args.state is not None else str(database.with_name(f"{database.stem}-notify.db"))
+    if Path(state).resolve() == database.resolve():
+        raise UsageError(f"--state: {state} is the monitor's database; the notifier keeps its state in a file "
+                         "of its own")
+    return NotifyOptions(args.config, args.database, state, args.silent)
 
 
 def _age_or_date(flag: str, text: str, now: float, expected: str) -> float:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow, parse_maintenance, parse_notifications
 from monitoringapp.domain.timefmt import parse_duration
 
 DEFAULT_CHECK_INTERVAL = 2.0
@@ -63,6 +64,8 @@ class Config:
     alert: AlertPolicy = field(default_factory=AlertPolicy)
     reports: tuple[ReportSpec, ...] = DEFAULT_REPORTS
     retention: float | None = None
+    notifications: tuple[ChannelConfig, ...] = ()
+    maintenance: tuple[MaintenanceWindow, ...] = ()
     source: str = "config.json"
     warnings: tuple[str, ...] = ()
 
@@ -88,12 +91,14 @@ class Config:
             "alertMinChecks": self.alert.min_checks,
             "reports": [{"every": r.every, "windows": list(r.windows)} for r in self.reports],
             "retention": self.retention,
+            **({"notifications": [c.effective() for c in self.notifications]} if self.notifications else {}),
+            **({"maintenance": [m.effective() for m in self.maintenance]} if self.maintenance else {}),
         }
 
 
 _TOP_KEYS = {
     "websites", "defaultCheckInterval", "defaultTimeout", "alertWindow", "alertThreshold",
-    "recoveryThreshold", "alertMinChecks", "reports", "retention",
+    "recoveryThreshold", "alertMinChecks", "reports", "retention", "notifications", "maintenance",
 }
 _SITE_KEYS = {"URL", "checkInterval", "timeout"}
 
@@ -140,11 +145,14 @@ class _Validator:
             if "defaultTimeout" in document else None
         )
         sites = self._sites(document, default_interval, default_timeout)
+        urls = [site.url for site in sites]
         return Config(
             sites=sites,
             alert=self._alert_policy(document),
             reports=self._reports(document),
             retention=self._retention(document),
+            notifications=parse_notifications(document, self.fail, self.warnings.append, urls, self.source),
+            maintenance=parse_maintenance(document, self.fail, self.warnings.append, urls, self.source),
             source=self.source,
             warnings=tuple(self.warnings),
         )

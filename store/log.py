@@ -26,6 +26,7 @@ is retried by followers, its message said once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -69,11 +70,37 @@ BEGINNING = Cursor("", 0, None)
 """Before the first event of any log."""
 
 
+def is_after(cursor: Cursor, place: Cursor) -> bool:
+    """Whether the event whose cursor is `cursor` lies after `place`: by position in one log, by time across
+    two (a log replaced by another), and always after a place before any event."""
+    if place.time is None and place.position == 0:
+        return True
+    if cursor.log == place.log:
+        return cursor.position > place.position
+    return place.time is None or (cursor.time is not None and cursor.time > place.time)
+
+
+def earliest(cursors: Collection[Cursor]) -> Cursor:
+    """The cursor furthest back, from which a reader reads what every one of `cursors` still needs."""
+    if len({cursor.log for cursor in cursors}) <= 1:
+        return min(cursors, key=lambda cursor: cursor.position)
+    return min(cursors, key=lambda cursor: (-math.inf if cursor.time is None else cursor.time, cursor.position))
+
+
 @dataclass(frozen=True, slots=True)
 class Page(Generic[E]):
     """Events read from a feed, and the cursor after the last of them (or where the read ended)."""
 
     events: Sequence[E]
+    cursor: Cursor
+
+
+@dataclass(frozen=True, slots=True)
+class Entry(Generic[E]):
+    """An event read from a feed and the cursor just after it: where a reader that has handled this event,
+    and everything before it, resumes (the notifier keeps one per channel)."""
+
+    event: E
     cursor: Cursor
 
 
@@ -96,6 +123,20 @@ class LogReader(Protocol):
 
     def transitions_after(self, cursor: Cursor, hosts: Collection[str] | None = None) -> Page[AlertTransition]:
         """Transitions appended after `cursor`, in append order."""
+        ...
+
+    def transition_entries_after(self, cursor: Cursor, limit: int = 500) -> Page[Entry[AlertTransition]]:
+        """At most `limit` transitions appended after `cursor`, in append order, each with the cursor just
+        after it; the page's cursor is after the last row read (a row of a kind this version does not know
+        is passed over, not returned)."""
+        ...
+
+    def transitions_end(self) -> Cursor:
+        """The cursor at the end of the transitions feed now: where a reader that wants no history starts."""
+        ...
+
+    def latest_probe_time(self) -> float | None:
+        """The newest stored probe's timestamp, None before any: whether a monitor is still storing."""
         ...
 
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:

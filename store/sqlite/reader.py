@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from monitoringapp.domain.events import AlertTransition, Probe
 from monitoringapp.domain.timefmt import iso_utc, parse_iso
-from monitoringapp.store.log import Cursor, Feed, LogUnavailable, Page, StoreError
+from monitoringapp.store.log import Cursor, Entry, Feed, LogUnavailable, Page, StoreError
 from monitoringapp.store.sqlite.schema import (
     ALERT_STATE_KINDS,
     ALERT_TABLE,
@@ -61,6 +61,7 @@ class SqliteLogReader:
         self._version = 0
         self._columns: dict[str, str] = {}
         self._seen_versions: dict[Feed, int] = {}
+        self._entries_end: tuple[int, int] | None = None  # (data_version, end position) at the last entries read
         self._lock = threading.RLock()
         self.reads = 0  # snapshots that read rows (an idle poll reads none)
 
@@ -81,6 +82,37 @@ class SqliteLogReader:
 
     def transitions_after(self, cursor: Cursor, hosts: Collection[str] | None = None) -> Page[AlertTransition]:
         return self._after(Feed.TRANSITIONS, cursor, hosts, _decode_transitions)
+
+    def transition_entries_after(self, cursor: Cursor, limit: int = 500) -> Page[Entry[AlertTransition]]:
+        with self._snapshot() as connection:
+            data_version = self._data_version(connection)
+            if (cursor.log == self._log and self._entries_end is not None
+                    and self._entries_end[0] == data_version and cursor.position >= self._entries_end[1]):
+                return Page([], cursor)  # nothing committed since a read that reached the end
+            position = cursor.position if cursor.log in (self._log, "") else self._anchor(connection, ALERT_TABLE,
+                                                                                          cursor)
+            rows = connection.execute(f"SELECT rowid, {self._columns[ALERT_TABLE]} FROM {ALERT_TABLE} "
+                                      "WHERE rowid > ? ORDER BY rowid LIMIT ?", (position, limit)).fetchall()
+            if len(rows) < limit:
+                self._entries_end = (data_version, int(rows[-1][0]) if rows else position)
+            self.reads += bool(rows)
+        entries: list[Entry[AlertTransition]] = []
+        for row in rows:
+            transition = alert_from_row(row[1:])
+            if transition is not None:
+                entries.append(Entry(transition, Cursor(self._log, int(row[0]), transition.timestamp)))
+        if not rows:
+            return Page([], Cursor(self._log, position, cursor.time))
+        return Page(entries, Cursor(self._log, int(rows[-1][0]), parse_iso(rows[-1][1])))
+
+    def transitions_end(self) -> Cursor:
+        with self._snapshot() as connection:
+            return self._end(connection, ALERT_TABLE)
+
+    def latest_probe_time(self) -> float | None:
+        with self._snapshot() as connection:
+            row = connection.execute(f"SELECT max(timestamp) FROM {PROBE_TABLE}").fetchone()
+        return None if row[0] is None else parse_iso(row[0])
 
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
         with self._snapshot() as connection:
@@ -196,6 +228,7 @@ class SqliteLogReader:
             raise LogUnavailable(f"cannot read {self.path} yet ({error}); retrying") from None
         self._connection, self._identity, self._version = connection, identity, version
         self._seen_versions.clear()
+        self._entries_end = None
         return connection
 
     def _close_connection(self) -> None:

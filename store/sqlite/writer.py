@@ -20,7 +20,7 @@ from reactivex import Observable, abc
 from reactivex.subject import Subject
 
 from monitoringapp.domain.events import AlertTransition, Probe
-from monitoringapp.store.log import Cursor, Page
+from monitoringapp.store.log import Cursor, Entry, Page
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.retention import start_retention
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing, write_transaction
@@ -90,6 +90,15 @@ class SqliteEventLog:
 
     def transitions_after(self, cursor: Cursor, hosts: Collection[str] | None = None) -> Page[AlertTransition]:
         return self._reader.transitions_after(cursor, hosts)
+
+    def transition_entries_after(self, cursor: Cursor, limit: int = 500) -> Page[Entry[AlertTransition]]:
+        return self._reader.transition_entries_after(cursor, limit)
+
+    def transitions_end(self) -> Cursor:
+        return self._reader.transitions_end()
+
+    def latest_probe_time(self) -> float | None:
+        return self._reader.latest_probe_time()
 
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
         return self._reader.last_transitions(hosts)

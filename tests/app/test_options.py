@@ -8,6 +8,7 @@ from monitoringapp.app.options import (
     AlertsOptions,
     CheckOptions,
     MonitorOptions,
+    NotifyOptions,
     PrintOptions,
     PurgeOptions,
     ScenarioOptions,
@@ -60,3 +61,17 @@ def test_the_whole_help_lists_every_mode_and_the_exit_statuses(capsys: pytest.Ca
     text = capsys.readouterr().out
     assert all(flag in text for flag in ("-m,", "-a,", "-p,", "-t,", "--check", "--purge", "MODE --help"))
     assert "2    a bad command line, config or database" in text
+
+
+def test_notify_takes_its_config_database_state_and_silent_and_refuses_history_flags() -> None:
+    assert parse_command_line(["-a"], NOW) == AlertsOptions("monitoring.db")
+    assert parse_command_line(["-a", "--notify", "-db", "data/m.db"], NOW) == NotifyOptions(
+        "config.json", "data/m.db", "data/m-notify.db")
+    assert parse_command_line(["-a", "--notify", "-c", "c.json", "--state", "s.db", "--silent"], NOW) == \
+        NotifyOptions("c.json", "monitoring.db", "s.db", silent=True)
+    with pytest.raises(UsageError, match=r"^--since does not go with --notify \(channels choose"):
+        parse_command_line(["-a", "--notify", "--since", "1d"], NOW)
+    with pytest.raises(UsageError, match=r"^--state goes with -a --notify$"):
+        parse_command_line(["-a", "--state", "s.db"], NOW)
+    with pytest.raises(UsageError, match=r"^--notify goes with -a$"):
+        parse_command_line(["-m", "--notify"], NOW)
