@@ -64,6 +64,8 @@ def run_monitoring(options: MonitorOptions) -> int:
             graph.transitions.subscribe(log.append_transition, lifecycle.fail),
             updates.pipe(keep(is_rejection)).subscribe(show_rejection, lifecycle.fail),
             retentions.subscribe(log.set_retention),
+            graph.configs.pipe(ops.map(_rollup_retention), ops.distinct_until_changed()).subscribe(
+                log.set_rollup_retention),
             log.errors.subscribe(errors.info),
             log.start_retention(watch),
         )
@@ -100,6 +102,10 @@ def run_monitoring(options: MonitorOptions) -> int:
 
 def _retention(config: Config) -> float | None:
     return config.retention
+
+
+def _rollup_retention(config: Config) -> float:
+    return config.rollup_retention
 
 
 def _announce(console: Console) -> Callable[[ConfigChange], None]:

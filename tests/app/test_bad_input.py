@@ -165,7 +165,7 @@ CASES = [
          setup=blocking_file),
     Case("db-not-sqlite", MONITOR, "m.db: cannot use as a monitoringApp database: file is not a database",
          GOOD, setup=text_db),
-    Case("db-newer-schema", MONITOR, "m.db: schema version 7 is newer than this monitoringApp understands (2)",
+    Case("db-newer-schema", MONITOR, "m.db: schema version 7 is newer than this monitoringApp understands (3)",
          GOOD, setup=newer_db),
     Case("purge-db-missing", ("--purge", "-db", "{db}"), "m.db: database not found", setup=no_db),
     Case("purge-db-not-sqlite", ("--purge", "-db", "{db}"), "file is not a database", setup=text_db),
