@@ -6,7 +6,7 @@ kind. Rollups add (`add` a probe) and merge (`merge` another bucket), so a minut
 and a day made of hours are the same thing at three sizes.
 
 `ResponseSketch` is a log-bucketed histogram (DDSketch's mapping): a response time x ms lands in bucket
-ceil(log_γ x) with γ = (1 + α) / (1 - α), and a percentile read back from it is within ±α (2 %) of the
+ceil(log_g x) with g = (1 + a) / (1 - a), and a percentile read back from it is within ±a (2 %) of the
 nearest-rank percentile of the probes it holds. It is stored as a few bytes per bucket used (varints of
 bucket deltas and counts), so a minute of one site's probes costs tens of bytes, not kilobytes.
 
