@@ -111,10 +111,12 @@ def create_app(context: WebContext) -> Flask:
         return {"error": str(error)}, 503, {"Retry-After": "10"}
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> WerkzeugResponse | tuple[dict[str, Any], int]:
+    def http_error(error: HTTPException) -> WerkzeugResponse:
+        response = error.get_response()  # keeps its headers, such as a 405's Allow
         if request.path.startswith("/api/"):
-            return {"error": error.description or error.name}, error.code or 500
-        return error.get_response()
+            response.set_data(json.dumps({"error": error.description or error.name}))
+            response.content_type = "application/json"
+        return response
 
     # -- pages --------------------------------------------------------------------------------------------
 

@@ -42,8 +42,8 @@ def since_text(status: SiteStatus, now: float) -> str:
     return f"since {clock_time(status.since)} ({ago})"
 
 
-def day_class(day: DayFigures) -> str:
-    uptime = day.uptime
+def uptime_class(uptime: float | None) -> str:
+    """The colour class of a bar: u-full (99.9 % up or more), u-high, u-mid, u-low (under 95 %), u-none."""
     if uptime is None:
         return "u-none"
     if uptime >= 0.999:
