@@ -6,6 +6,7 @@ import pytest
 
 from monitoringapp.web.app import WebContext
 from tests.web.history import History, seeded_context, write_history
+from tests.web.live import LiveWeb, live_web
 
 
 @pytest.fixture(scope="module")
@@ -18,3 +19,10 @@ def context(history: History) -> Iterator[WebContext]:
     made = seeded_context(history)
     yield made
     made.log.close()
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveWeb]:
+    """A real monitor and a real -w on one database (started once, for the tests that ask for it)."""
+    with live_web(tmp_path_factory.mktemp("live")) as running:
+        yield running
