@@ -24,7 +24,6 @@ from monitoringapp.operators.rollup import (
     Rollup,
     decode_outcomes,
     encode_outcomes,
-    rollups_of,
 )
 from monitoringapp.store.sqlite.schema import (
     HOUR_TABLE,
@@ -44,39 +43,87 @@ _COLUMNS = "host, start, checks, available, rtCount, rtSum, rtMin, rtMax, sketch
 RollupRow = tuple[str, int, int, int, int, float, float | None, float | None, bytes | None, str | None]
 
 
-def _upsert(table: str) -> str:
-    # A bucket already there (an earlier batch of the same minute) is summed with the new one in SQL;
-    # sketches and outcomes are merged by the two functions `register_functions` adds.
-    return (f"INSERT INTO {table} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (host, start) DO UPDATE SET checks = checks + excluded.checks, "
-            "available = available + excluded.available, rtCount = rtCount + excluded.rtCount, "
-            "rtSum = rtSum + excluded.rtSum, "
-            "rtMin = coalesce(min(rtMin, excluded.rtMin), rtMin, excluded.rtMin), "
-            "rtMax = coalesce(max(rtMax, excluded.rtMax), rtMax, excluded.rtMax), "
-            "sketch = monitoringapp_merge_sketches(sketch, excluded.sketch), "
-            "outcomes = monitoringapp_merge_outcomes(outcomes, excluded.outcomes)")
+_REPLACES = {span: f"INSERT OR REPLACE INTO {table} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+             for span, table in ROLLUP_TABLES.items()}
+SKETCH_EVERY = 60.0
+"""An open hour's sketch and outcomes are encoded again at most this often (probe time); its counts and sums
+are written with every batch. A closed bucket's row is exact."""
+KEEP_OPEN = {MINUTE: 600.0, HOUR: 2 * HOUR}
+"""How long after its end a bucket stays in memory for late probes (a probe lands up to its timeout late)."""
 
 
-_UPSERTS = {span: _upsert(table) for span, table in ROLLUP_TABLES.items()}
+class _Open:
+    __slots__ = ("encoded", "encoded_at", "rollup")
+
+    def __init__(self, rollup: Rollup) -> None:
+        self.rollup = rollup
+        self.encoded: tuple[bytes, str] | None = None
+        self.encoded_at = float("-inf")
 
 
-def register_functions(connection: sqlite3.Connection) -> None:
-    """The SQL functions the rollup upsert uses; every writing connection gets them."""
-    connection.create_function("monitoringapp_merge_sketches", 2, _merge_sketches, deterministic=True)
-    connection.create_function("monitoringapp_merge_outcomes", 2, _merge_outcomes, deterministic=True)
+class OpenRollups:
+    """The writer's buckets: every minute and hour touched lately, in memory, each written back whole with
+    the batch that changed it (inside the caller's transaction). A bucket not in memory (a restart, a late
+    probe) is read from its row first, so a row is only ever replaced by itself plus new probes."""
 
+    def __init__(self) -> None:
+        self._open: dict[tuple[float, str, float], _Open] = {}
+        self._latest = float("-inf")
 
-def _merge_sketches(left: bytes | None, right: bytes | None) -> bytes:
-    sketch = ResponseSketch.decode(left)
-    sketch.merge(ResponseSketch.decode(right))
-    return sketch.encode()
+    def add(self, connection: sqlite3.Connection, probes: Iterable[Probe]) -> None:
+        touched: dict[tuple[float, str, float], _Open] = {}
+        batch = list(probes)
+        self._latest = max([self._latest, *(probe.timestamp for probe in batch)])
+        for probe in batch:
+            timestamp = probe.timestamp
+            for span in (MINUTE, HOUR):
+                start = timestamp - timestamp % span
+                if span == MINUTE and start < self._latest - MINUTE_KEEP:
+                    continue  # retention would drop it at once
+                key = (span, probe.host, start)
+                bucket = self._open.get(key)
+                if bucket is None:
+                    bucket = self._open[key] = _Open(self._read(connection, span, probe.host, start))
+                bucket.rollup.add(probe)
+                touched[key] = bucket
+        self._write(connection, touched, fresh=False)
+        self._close_old(connection)
 
+    def flush(self, connection: sqlite3.Connection) -> None:
+        """Write every open bucket exactly (a stopping writer's last transaction)."""
+        self._write(connection, self._open, fresh=True)
+        self._open.clear()
 
-def _merge_outcomes(left: str | None, right: str | None) -> str:
-    outcomes = decode_outcomes(left)
-    for outcome, count in decode_outcomes(right).items():
-        outcomes[outcome] = outcomes.get(outcome, 0) + count
-    return encode_outcomes(outcomes)
+    def _write(self, connection: sqlite3.Connection, buckets: dict[tuple[float, str, float], _Open],
+               fresh: bool) -> None:
+        rows: dict[float, list[RollupRow]] = {MINUTE: [], HOUR: []}
+        for (span, _, _), bucket in buckets.items():
+            rollup = bucket.rollup
+            # Minutes are small: always exact. An hour's sketch holds tens of buckets: encoded once a minute.
+            if (fresh or span == MINUTE or bucket.encoded is None
+                    or self._latest - bucket.encoded_at >= SKETCH_EVERY):
+                bucket.encoded = (rollup.sketch.encode(), encode_outcomes(rollup.outcomes))
+                bucket.encoded_at = self._latest
+            sketch, outcomes = bucket.encoded
+            rows[span].append((rollup.host, int(rollup.start), rollup.checks, rollup.available, rollup.rt_count,
+                               rollup.rt_sum, rollup.rt_min, rollup.rt_max, sketch, outcomes))
+        for span, found in rows.items():
+            if found:
+                connection.executemany(_REPLACES[span], found)
+
+    def _close_old(self, connection: sqlite3.Connection) -> None:
+        old = {key: bucket for key, bucket in self._open.items()
+               if key[2] + key[0] + KEEP_OPEN[key[0]] < self._latest}
+        if old:
+            self._write(connection, old, fresh=True)
+            for key in old:
+                del self._open[key]
+
+    @staticmethod
+    def _read(connection: sqlite3.Connection, span: float, host: str, start: float) -> Rollup:
+        row = connection.execute(f"SELECT {_COLUMNS} FROM {ROLLUP_TABLES[span]} WHERE host = ? AND start = ?",
+                                 (host, int(start))).fetchone()
+        return rollup_from_row(row, span) if row is not None else Rollup(host, start, span)
 
 
 def rollup_row(rollup: Rollup) -> RollupRow:
@@ -90,18 +137,6 @@ def rollup_from_row(row: RollupRow, span: float) -> Rollup:
                   ResponseSketch.decode(sketch), decode_outcomes(outcomes))
 
 
-def add_probes(connection: sqlite3.Connection, probes: Iterable[Probe], now: float | None = None) -> None:
-    """Count `probes` into both rollup tables (inside the caller's transaction). Minute buckets older than
-    `MINUTE_KEEP` before `now` (the latest probe's time when None) are not written: retention would drop them."""
-    batch = list(probes)
-    if not batch:
-        return
-    latest = max(probe.timestamp for probe in batch) if now is None else now
-    for span, since in ((MINUTE, latest - MINUTE_KEEP), (HOUR, float("-inf"))):
-        rows = [rollup_row(rollup) for rollup in rollups_of(batch, span, since).values()]
-        connection.executemany(_UPSERTS[span], rows)
-
-
 def rollups_missing(connection: sqlite3.Connection) -> bool:
     """True when raw probes exist but no hour rollup does (a file from before rollups, or rollups deleted)."""
     has_probes = connection.execute(f"SELECT 1 FROM {PROBE_TABLE} LIMIT 1").fetchone() is not None
@@ -109,22 +144,25 @@ def rollups_missing(connection: sqlite3.Connection) -> bool:
     return has_probes and not has_rollups
 
 
-def rebuild(connection: sqlite3.Connection, now: float) -> int:
+def rebuild(connection: sqlite3.Connection) -> int:
     """Recount both rollup tables from the raw probes, a chunk of rowids per transaction; the probes read."""
     columns = select_columns(connection, PROBE_TABLE)
     with write_transaction(connection):
         connection.execute(f"DELETE FROM {MINUTE_TABLE}")
         connection.execute(f"DELETE FROM {HOUR_TABLE}")
     read = last = 0
+    buckets = OpenRollups()
+    buckets.add(connection, [])
     while True:
         rows = connection.execute(f"SELECT rowid, {columns} FROM {PROBE_TABLE} WHERE rowid > ? "
                                   "ORDER BY rowid LIMIT ?", (last, REBUILD_CHUNK)).fetchall()
-        if not rows:
-            return read
-        last = rows[-1][0]
-        read += len(rows)
         with write_transaction(connection):
-            add_probes(connection, (probe_from_row(row[1:]) for row in rows), now)
+            if not rows:
+                buckets.flush(connection)
+                return read
+            last = rows[-1][0]
+            read += len(rows)
+            buckets.add(connection, (probe_from_row(row[1:]) for row in rows))
 
 
 def prune(connection: sqlite3.Connection, now: float, hour_keep: float) -> int:

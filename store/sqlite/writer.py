@@ -26,13 +26,7 @@ from monitoringapp.operators.rollup import Rollup
 from monitoringapp.store.log import Cursor, Page
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.retention import start_retention
-from monitoringapp.store.sqlite.rollups import (
-    DEFAULT_HOUR_KEEP,
-    add_probes,
-    rebuild,
-    register_functions,
-    rollups_missing,
-)
+from monitoringapp.store.sqlite.rollups import DEFAULT_HOUR_KEEP, OpenRollups, rebuild, rollups_missing
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing, write_transaction
 
 _STOP = object()
@@ -50,12 +44,12 @@ class SqliteEventLog:
         self.path = Path(path)
         self.flush_interval = flush_interval
         self._connection = open_for_writing(self.path)
-        register_functions(self._connection)
-        self.rebuilt_probes = rebuild(self._connection, time.time()) if rollups_missing(self._connection) else 0
+        self.rebuilt_probes = rebuild(self._connection) if rollups_missing(self._connection) else 0
         """Raw probes the rollups were rebuilt from at opening (0: they were there)."""
         self._reader = SqliteLogReader(self.path, busy_timeout=5.0)
         self._errors: Subject[str] = Subject()
         self._retention: float | None = None
+        self._rollups = OpenRollups()  # the writer thread's own
         self._rollup_retention = DEFAULT_HOUR_KEEP
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.rows_written = 0
@@ -142,18 +136,20 @@ class SqliteEventLog:
             elif isinstance(item, AlertTransition):
                 transitions.append(item)
             if stopping or transitions or time.monotonic() >= next_flush:
-                self._write(probes, transitions)
+                self._write(probes, transitions, last=stopping)
                 probes, transitions = [], []
                 next_flush = time.monotonic() + self.flush_interval
 
-    def _write(self, probes: list[Probe], transitions: list[AlertTransition]) -> None:
-        if not probes and not transitions:
+    def _write(self, probes: list[Probe], transitions: list[AlertTransition], last: bool = False) -> None:
+        if not probes and not transitions and not last:
             return
         try:
             with write_transaction(self._connection):
                 insert_events(self._connection, probes, transitions)
-                add_probes(self._connection, probes)
+                self._rollups.add(self._connection, probes)
+                if last:
+                    self._rollups.flush(self._connection)  # every open hour's sketch exact
             self.rows_written += len(probes) + len(transitions)
-            self.commits += 1
+            self.commits += bool(probes or transitions)
         except sqlite3.Error as error:
             self._errors.on_next(f"error: {self.path}: {error}")

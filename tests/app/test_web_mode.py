@@ -25,7 +25,7 @@ def test_web_mode_serves_before_any_monitor_and_ctrl_c_exits_0(tmp_path: Path) -
         assert "(loopback only, no authentication)" in line
         port = re.search(r":(\d+)/", line).group(1)  # type: ignore[union-attr]
         app.wait_for_line(lambda text: "waiting for" in text, timeout=10)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
             page = response.read().decode()
         assert "http://shop.test/" in page and ">No data<" in page and "waiting for" in page
     finally:
