@@ -68,6 +68,7 @@ class WebContext:
     users: Users | None = None
     database: str = ""
     waiting: str | None = None  # why the log cannot be read yet, while it cannot
+    published: dict[str, dict[str, Any]] = field(default_factory=dict)  # the last live summary of each site
 
 
 def create_app(context: WebContext) -> Flask:
@@ -75,6 +76,7 @@ def create_app(context: WebContext) -> Flask:
     app.config["JSON_SORT_KEYS"] = False
     registry = metrics_registry(context.board, context.clock)
     board = context.board
+    drawings = render.Drawings(board)
 
     @app.before_request
     def authenticate() -> Response | None:
@@ -125,7 +127,7 @@ def create_app(context: WebContext) -> Flask:
     def status_page() -> str:
         now = context.clock()
         return render_template("index.html", statuses=board.statuses(now), now=now, r=render,
-                               waiting=context.waiting)
+                               drawings=drawings, waiting=context.waiting)
 
     @app.get("/site/<key>")
     def site_page(key: str) -> str:
@@ -233,17 +235,22 @@ def create_app(context: WebContext) -> Flask:
 
 
 def publish_changes(context: WebContext, touched: frozenset[str]) -> None:
-    """Tell the open pages what changed for the sites `touched`: one `sites` event of their summaries."""
+    """Tell the open pages what changed for the sites `touched`: one `sites` event with the summaries that
+    differ from the last ones sent (a state, an uptime figure), none when nothing visible changed."""
     if not touched or not context.broadcaster.streams:
         return
     now = context.clock()
-    summaries = [render.site_json(status, now) for key in sorted(touched)
-                 if (status := context.board.status(key, now)) is not None]
-    for summary, status in zip(summaries, (context.board.status(s["id"], now) for s in summaries), strict=True):
-        if status is not None:
-            summary["rank"] = status.rank
-            summary["shape"] = status.shape
-    context.broadcaster.publish("sites", json.dumps({"at": iso_utc(now), "sites": summaries}))
+    changed = []
+    for key in sorted(touched):
+        status = context.board.status(key, now)
+        if status is None:
+            continue
+        summary = render.live_json(status)
+        if context.published.get(key) != summary:
+            context.published[key] = summary
+            changed.append(summary)
+    if changed:
+        context.broadcaster.publish("sites", json.dumps({"at": iso_utc(now), "sites": changed}))
 
 
 def _basic_credentials(header: str) -> tuple[str | None, str | None]:

@@ -64,6 +64,7 @@ class _Site:
     spark: dict[float, list[float]] = field(default_factory=dict)  # 15 min -> [checks, available, rt n, rt sum]
     window: SlidingWindow = field(default_factory=lambda: SlidingWindow(tuple(s for _, s in AVAILABILITY_WINDOWS)))
     latest: Probe | None = None
+    history: int = 0  # bumped when a past day's figures or an outage change: a drawn strip is stale
     alert: AlertTransition | None = None  # the latest alert or recovery
     outages: dict[float, float | None] = field(default_factory=dict)  # start -> end (None: ongoing)
     results: dict[tuple[str, str], int] = field(default_factory=dict)  # (result, error kind) -> probes seen
@@ -94,9 +95,8 @@ class SiteStatus:
     since: float | None  # alerting since, down since, or last probe (no data)
     latest: Probe | None
     uptime: tuple[tuple[str, float | None], ...]  # ("24h", 0.9993), ...
-    days: tuple[DayFigures, ...]  # oldest first, today last
-    spark: tuple[float | None, ...]  # average ms per 15 minutes over 24 h, oldest first
     order: int
+    history: int  # the version of its past days (see `StatusBoard.days`)
 
     @property
     def rank(self) -> int:
@@ -175,7 +175,10 @@ class StatusBoard:
                 if site is None:
                     continue
                 touched.add(site.spec.id)
-                day = site.days.setdefault(bucket_start(probe.timestamp, DAY), [0, 0])
+                day_start = bucket_start(probe.timestamp, DAY)
+                if site.days and day_start < max(site.days):
+                    site.history += 1  # a late probe of a past day
+                day = site.days.setdefault(day_start, [0, 0])
                 day[0] += 1
                 day[1] += probe.available
                 point = site.spark.setdefault(bucket_start(probe.timestamp, SPARK_STEP), [0, 0, 0, 0.0])
@@ -204,6 +207,7 @@ class StatusBoard:
             if site is None:
                 continue
             touched.add(site.spec.id)
+            site.history += 1
             site.outages[transition.start] = transition.end if transition.kind is TransitionKind.RECOVERY else (
                 site.outages.get(transition.start))
             if site.alert is None or transition.timestamp >= site.alert.timestamp:
@@ -267,25 +271,42 @@ class StatusBoard:
     def _status(self, site: _Site, now: float) -> SiteStatus:
         state, since = _state(site, now)
         today = bucket_start(now, DAY)
-        day_starts = [today - n * DAY for n in range(HISTORY_DAYS - 1, -1, -1)]
-        outages = sorted(site.outages.items())
-        days = tuple(DayFigures(start, counts[0], counts[1], _outages_in(outages, start, start + DAY, now))
-                     for start in day_starts for counts in (site.days.get(start, _NONE),))
         uptime: list[tuple[str, float | None]] = []
-        first_point = bucket_start(now, SPARK_STEP) - SPARK_SPAN + SPARK_STEP
-        points = [site.spark.get(first_point + n * SPARK_STEP) for n in range(int(SPARK_SPAN / SPARK_STEP))]
         for label, span_days in UPTIME_SPANS:
+            counted: list[list[int]] | list[list[float]]
             if span_days == 1:
-                checks = sum(int(p[0]) for p in points if p is not None)
-                available = sum(int(p[1]) for p in points if p is not None)
+                first = bucket_start(now, SPARK_STEP) - SPARK_SPAN + SPARK_STEP
+                counted = [p for start, p in site.spark.items() if start >= first]
             else:
-                recent = days[-span_days:]
-                checks = sum(d.checks for d in recent)
-                available = sum(d.available for d in recent)
+                first = today - (span_days - 1) * DAY
+                counted = [d for start, d in site.days.items() if start >= first]
+            checks = sum(int(c[0]) for c in counted)
+            available = sum(int(c[1]) for c in counted)
             uptime.append((label, available / checks if checks else None))
-        spark = tuple(p[3] / p[2] if p is not None and p[2] else None for p in points)
         return SiteStatus(site.spec.id, shown_url(site.spec.host), site.spec.host, state, since, site.latest,
-                          tuple(uptime), days, spark, site.order)
+                          tuple(uptime), site.order, site.history)
+
+    def days(self, key: str, now: float, count: int = HISTORY_DAYS) -> tuple[DayFigures, ...]:
+        """The site's last `count` UTC days (90), oldest first, today last, each with its outages."""
+        with self._lock:
+            site = self._by_id.get(key)
+            if site is None:
+                return ()
+            today = bucket_start(now, DAY)
+            outages = sorted(site.outages.items())
+            return tuple(DayFigures(start, counts[0], counts[1], _outages_in(outages, start, start + DAY, now))
+                         for n in range(count - 1, -1, -1)
+                         for start in (today - n * DAY,) for counts in (site.days.get(start, _NONE),))
+
+    def spark(self, key: str, now: float) -> tuple[float | None, ...]:
+        """Average response time (ms) per 15 minutes over the 24 hours before the current 15 minutes."""
+        with self._lock:
+            site = self._by_id.get(key)
+            if site is None:
+                return ()
+            first = bucket_start(now, SPARK_STEP) - SPARK_SPAN
+            points = [site.spark.get(first + n * SPARK_STEP) for n in range(int(SPARK_SPAN / SPARK_STEP))]
+        return tuple(p[3] / p[2] if p is not None and p[2] else None for p in points)
 
     def metrics(self, now: float) -> list[SiteMetrics]:
         with self._lock:

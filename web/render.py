@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from monitoringapp.domain.events import Probe
 from monitoringapp.domain.timefmt import format_duration, iso_utc
-from monitoringapp.operators.rollup import RELATIVE_ERROR, Rollup
-from monitoringapp.web.board import DayFigures, SiteStatus, State
+from monitoringapp.operators.rollup import DAY, RELATIVE_ERROR, Rollup
+from monitoringapp.web.board import HISTORY_DAYS, SPARK_STEP, DayFigures, SiteStatus, State, StatusBoard
 
 NO_VALUE = "\N{EN DASH}"
 PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
@@ -31,9 +34,14 @@ def clock_time(seconds: float) -> str:
     return iso_utc(seconds)[:16].replace("T", " ") + " UTC"
 
 
-def since_text(status: SiteStatus, now: float) -> str:
+def since_text(status: SiteStatus, now: float | None) -> str:
+    """`since 2026-11-24 12:03 UTC (5m00s)`; without `now`, without the duration (a live update, which
+    would otherwise change every second)."""
     if status.since is None:
         return "never probed" if status.state is State.NO_DATA else ""
+    if now is None:
+        prefix = "last probe" if status.state is State.NO_DATA else "since"
+        return "" if status.state is State.UP else f"{prefix} {clock_time(status.since)}"
     ago = format_duration(now - status.since)
     if status.state is State.NO_DATA:
         return f"last probe {clock_time(status.since)} ({ago} ago)"
@@ -115,6 +123,14 @@ def site_json(status: SiteStatus, now: float) -> dict[str, Any]:
     }
 
 
+def live_json(status: SiteStatus) -> dict[str, Any]:
+    """What a live update says of a site: what its row shows that can change, and nothing that changes by
+    itself with time."""
+    return {"id": status.id, "state": status.state.value, "label": status.label, "shape": status.shape,
+            "rank": status.rank, "sinceText": since_text(status, None),
+            "uptimeText": {label: percent(value) for label, value in status.uptime}}
+
+
 def rollup_json(rollup: Rollup) -> dict[str, Any]:
     sketch = rollup.sketch
     return {
@@ -132,3 +148,49 @@ def rollup_json(rollup: Rollup) -> dict[str, Any]:
 
 APPROXIMATE = {"relativeError": RELATIVE_ERROR,
                "note": f"p50, p90 and p99 are read from a sketch: within ±{RELATIVE_ERROR:.0%} of the exact value"}
+
+
+BAR_WIDTH = 5
+SPARK_SIZE = (160, 28)
+
+
+class Drawings:
+    """Each site's 90-day strip and 24-hour sparkline as SVG markup, drawn again only when stale: past days
+    change when a site's history version does (a late probe, an outage), the sparkline every 15 minutes; only
+    today's bar is drawn for every page."""
+
+    def __init__(self, board: StatusBoard) -> None:
+        self.board = board
+        self._strips: dict[str, tuple[tuple[float, int], Markup]] = {}
+        self._sparks: dict[str, tuple[float, Markup]] = {}
+        self._lock = threading.Lock()
+
+    def strip(self, status: SiteStatus, now: float) -> Markup:
+        key = (now - now % DAY, status.history)
+        with self._lock:
+            cached = self._strips.get(status.id)
+        if cached is None or cached[0] != key:
+            days = self.board.days(status.id, now)
+            past = Markup("").join(_bar(day, n, now) for n, day in enumerate(days[:-1]))
+            with self._lock:
+                self._strips[status.id] = cached = (key, past)
+        today = self.board.days(status.id, now, count=1)
+        return cached[1] + (_bar(today[0], HISTORY_DAYS - 1, now) if today else Markup(""))
+
+    def spark(self, status: SiteStatus, now: float) -> Markup:
+        key = now - now % SPARK_STEP
+        with self._lock:
+            cached = self._sparks.get(status.id)
+        if cached is None or cached[0] != key:
+            width, height = SPARK_SIZE
+            lines = polylines(self.board.spark(status.id, now), width, height)
+            markup = Markup("").join(Markup('<polyline class="sparkline" points="{}"/>').format(points)
+                                     for points in lines)
+            with self._lock:
+                self._sparks[status.id] = cached = (key, markup)
+        return cached[1]
+
+
+def _bar(day: DayFigures, index: int, now: float) -> Markup:
+    return Markup('<rect class="bar {}" x="{}" width="4" height="24" tabindex="0"><title>{}</title></rect>').format(
+        uptime_class(day.uptime), index * BAR_WIDTH, escape(day_title(day, now)))

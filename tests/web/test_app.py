@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from monitoringapp.domain.sites import site_id
 from monitoringapp.web.app import CSP, WebContext, create_app, publish_changes
 from monitoringapp.web.auth import Users
+from monitoringapp.web.events import Broadcaster
 from monitoringapp.web.passwords import auth_line
 from tests.web.history import DOWN, FLAKY, HOSTILE, SITES, UP, History
 
@@ -147,18 +148,21 @@ def test_metrics_name_every_site_with_success_duration_availability_and_alerting
     assert "# TYPE monitoringapp_probe_response_time_seconds histogram" in text
 
 
-def test_live_events_send_the_changed_sites_to_every_open_stream(context: WebContext) -> None:
-    stream = context.broadcaster.open()
+def test_live_events_send_what_changed_on_a_row_and_nothing_when_nothing_did(context: WebContext) -> None:
+    live = WebContext(context.board, context.log, Broadcaster(keepalive=0.05), clock=context.clock)
+    stream = live.broadcaster.open()
     assert stream is not None
     assert next(stream).startswith("retry: 2000")
-    publish_changes(context, frozenset({site_id(DOWN)}))
+    publish_changes(live, frozenset({site_id(DOWN), site_id(UP)}))
     message = next(stream)
     assert message.startswith("event: sites\ndata: ")
     body = json.loads(message.split("data: ", 1)[1])
-    assert [(site["id"], site["state"], site["rank"], site["shape"]) for site in body["sites"]] == [
-        (site_id(DOWN), "alerting", 0, "▲")]
+    assert {site["id"]: (site["state"], site["rank"], site["shape"], site["sinceText"]) for site in body["sites"]} == {
+        site_id(DOWN): ("alerting", 0, "▲", "since 2026-11-30 11:56 UTC"), site_id(UP): ("up", 3, "●", "")}
+    publish_changes(live, frozenset({site_id(DOWN)}))
+    assert next(stream) == ": keepalive\n\n", "the same summary is not sent twice"
     stream.close()
-    assert context.broadcaster.streams == 0
+    assert live.broadcaster.streams == 0
 
 
 def test_event_streams_are_bounded(context: WebContext) -> None:

@@ -50,9 +50,10 @@ def test_probes_stored_after_the_seed_are_counted_once_and_change_the_state(tmp_
     assert up is not None and down is not None
     assert (up.state, up.since) == (State.DOWN, NOW + 10)
     assert down.state is State.UP
-    assert down.days[-1].outages == ((NOW - 240, NOW + 120),)
+    assert board.days(site_id(DOWN), later)[-1].outages == ((NOW - 240, NOW + 120),)
     # Today's bar equals what the rollups now say: nothing counted twice, nothing missed.
     fresh = log.rollups(NOW - NOW % DAY, NOW + DAY, DAY, {UP}).events
-    assert up.days[-1].checks == fresh[0].checks and up.days[-1].available == fresh[0].available
+    today = board.days(site_id(UP), later, count=1)[0]
+    assert (today.checks, today.available) == (fresh[0].checks, fresh[0].available)
     assert feed.poll(later).touched == frozenset(), "nothing new, nothing touched"
     log.close()
