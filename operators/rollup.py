@@ -213,29 +213,25 @@ def decode_outcomes(text: str | None) -> dict[str, int]:
     return outcomes
 
 
-def rollups_of(probes: Iterable[Probe], span: float, since: float = -math.inf) -> dict[tuple[str, float], Rollup]:
-    """The probes summed per (site, bucket of `span` seconds); probes before `since` left out."""
+def rollups_of(probes: Iterable[Probe], span: float) -> list[Rollup]:
+    """The probes summed per site into buckets of `span` seconds, in (site, time) order."""
     buckets: dict[tuple[str, float], Rollup] = {}
     for probe in probes:
-        if probe.timestamp < since:
-            continue
-        start = bucket_start(probe.timestamp, span)
-        key = (probe.host, start)
-        bucket = buckets.get(key)
-        if bucket is None:
-            bucket = buckets[key] = Rollup(probe.host, start, span)
-        bucket.add(probe)
-    return buckets
+        _bucket(buckets, probe.host, probe.timestamp, span).add(probe)
+    return [buckets[key] for key in sorted(buckets)]
 
 
 def merged(rollups: Iterable[Rollup], span: float) -> list[Rollup]:
     """Rollups merged into buckets of `span` seconds (a multiple of theirs), per site, in (site, time) order."""
     buckets: dict[tuple[str, float], Rollup] = {}
     for rollup in rollups:
-        start = bucket_start(rollup.start, span)
-        key = (rollup.host, start)
-        bucket = buckets.get(key)
-        if bucket is None:
-            bucket = buckets[key] = Rollup(rollup.host, start, span)
-        bucket.merge(rollup)
+        _bucket(buckets, rollup.host, rollup.start, span).merge(rollup)
     return [buckets[key] for key in sorted(buckets)]
+
+
+def _bucket(buckets: dict[tuple[str, float], Rollup], host: str, timestamp: float, span: float) -> Rollup:
+    key = (host, bucket_start(timestamp, span))
+    bucket = buckets.get(key)
+    if bucket is None:
+        bucket = buckets[key] = Rollup(host, key[1], span)
+    return bucket

@@ -21,7 +21,11 @@ class BoardCollector(Collector):
         self.clock = clock
 
     def collect(self) -> Iterator[Metric]:
-        labels = ["site", "url"]
+        # The URL is a label of one info metric only: every other sample names the site by its id, which
+        # keeps each scrape's label work small (and a query joins on `site` for the URL).
+        info = GaugeMetricFamily("monitoringapp_site_info", "The site's URL (a password in it shown as ***)",
+                                 labels=["site", "url"])
+        labels = ["site"]
         success = GaugeMetricFamily("monitoringapp_probe_success", "1 if the site's last probe was up, else 0",
                                     labels=labels)
         duration = GaugeMetricFamily("monitoringapp_probe_duration_seconds",
@@ -39,7 +43,8 @@ class BoardCollector(Collector):
         probes = CounterMetricFamily("monitoringapp_probes", "Probes seen since this reader started, by result",
                                      labels=[*labels, "result", "error_kind"])
         for site in self.board.metrics(self.clock()):
-            key = [site.id, site.url]
+            key = [site.id]
+            info.add_metric([site.id, site.url], 1.0)
             if site.latest is not None:
                 success.add_metric(key, float(site.latest.available))
                 taken.add_metric(key, site.latest.timestamp)
@@ -56,7 +61,7 @@ class BoardCollector(Collector):
             alerting.add_metric(key, float(site.alerting))
             for (result, error_kind), count in site.results:
                 probes.add_metric([*key, result, error_kind or "none"], float(count))
-        yield from (success, duration, taken, histogram, availability, alerting, probes)
+        yield from (info, success, duration, taken, histogram, availability, alerting, probes)
 
 
 def metrics_registry(board: StatusBoard, clock: Callable[[], float]) -> CollectorRegistry:

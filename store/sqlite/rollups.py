@@ -24,6 +24,7 @@ from monitoringapp.operators.rollup import (
     Rollup,
     decode_outcomes,
     encode_outcomes,
+    merged,
 )
 from monitoringapp.store.sqlite.schema import (
     HOUR_TABLE,
@@ -199,15 +200,7 @@ def read_rollups(connection: sqlite3.Connection, span: float, since: float, unti
         if detail:
             rows = connection.execute(f"SELECT {_COLUMNS} FROM {table} WHERE host = ? AND start >= ? AND start < ? "
                                       "ORDER BY start", (host, int(since), int(until))).fetchall()
-            buckets: dict[float, Rollup] = {}
-            for row in rows:
-                rollup = rollup_from_row(row, span)
-                start = rollup.start - rollup.start % step
-                bucket = buckets.get(start)
-                if bucket is None:
-                    bucket = buckets[start] = Rollup(host, start, step)
-                bucket.merge(rollup)
-            result.extend(buckets.values())
+            result.extend(merged((rollup_from_row(row, span) for row in rows), step))
         else:
             rows = connection.execute(
                 f"SELECT start - start % ? AS bucket, sum(checks), sum(available), sum(rtCount), sum(rtSum), "

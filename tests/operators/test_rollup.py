@@ -56,12 +56,12 @@ def test_merging_buckets_equals_counting_every_probe_in_one() -> None:
               for n in range(2000)] + [Probe(1000.0 + n, "http://a/", False, None, None, ErrorKind.TIMEOUT)
                                        for n in range(0, 2000, 50)]
     minutes = rollups_of(probes, MINUTE)
-    hours = merged(minutes.values(), HOUR)
+    hours = merged(minutes, HOUR)
     direct = rollups_of(probes, HOUR)
     assert [(h.start, h.checks, h.available, h.rt_count, round(h.rt_sum, 6), h.rt_min, h.rt_max, h.sketch, h.outcomes)
             for h in hours] == [
         (h.start, h.checks, h.available, h.rt_count, round(h.rt_sum, 6), h.rt_min, h.rt_max, h.sketch, h.outcomes)
-        for h in sorted(direct.values(), key=lambda r: r.start)]
+        for h in direct]
     assert sum(h.checks for h in hours) == len(probes)
     assert {o for h in hours for o in h.outcomes} == {"200", "503", "timeout"}
 

@@ -137,13 +137,14 @@ def test_the_openapi_description_is_served(client: FlaskClient) -> None:
 def test_metrics_name_every_site_with_success_duration_availability_and_alerting(client: FlaskClient) -> None:
     text = client.get("/metrics").get_data(as_text=True)
     down, up = site_id(DOWN), site_id(UP)
-    assert f'monitoringapp_probe_success{{site="{down}",url="{DOWN}"}} 0.0' in text
-    assert f'monitoringapp_probe_success{{site="{up}",url="{UP}"}} 1.0' in text
-    assert f'monitoringapp_alerting{{site="{down}",url="{DOWN}"}} 1.0' in text
-    assert f'monitoringapp_availability_ratio{{site="{up}",url="{UP}",window="1h"}} 1.0' in text
+    assert f'monitoringapp_site_info{{site="{down}",url="{DOWN}"}} 1.0' in text
+    assert f'monitoringapp_probe_success{{site="{down}"}} 0.0' in text
+    assert f'monitoringapp_probe_success{{site="{up}"}} 1.0' in text
+    assert f'monitoringapp_alerting{{site="{down}"}} 1.0' in text
+    assert f'monitoringapp_availability_ratio{{site="{up}",window="1h"}} 1.0' in text
     # DOWN failed its last 30 probes of 10 s: 5 minutes; 2 minutes of them are all the 2m window holds.
-    assert f'monitoringapp_availability_ratio{{site="{down}",url="{DOWN}",window="2m"}} 0.0' in text
-    assert f'monitoringapp_probe_duration_seconds{{site="{up}",url="{UP}"}}' in text
+    assert f'monitoringapp_availability_ratio{{site="{down}",window="2m"}} 0.0' in text
+    assert f'monitoringapp_probe_duration_seconds{{site="{up}"}} 0.02' in text
     assert "process_cpu_seconds_total" in text
     assert "# TYPE monitoringapp_probe_response_time_seconds histogram" in text
 
