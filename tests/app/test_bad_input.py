@@ -149,7 +149,7 @@ CASES = [
     Case("unknown-flag", ("-x",), "error: unknown option -x (see --help)"),
     Case("unknown-long-flag", (*MONITOR, "--colour"), "unknown option --colour", GOOD),
     Case("stray-argument", ("-m", "config.json"), "unexpected argument 'config.json'"),
-    Case("no-mode", ("-c", "{cfg}"), "choose a mode: -m, -a, -p, -t, --check, --purge", GOOD),
+    Case("no-mode", ("-c", "{cfg}"), "choose a mode: -m, -a, -p, -w, -t, --check, --purge", GOOD),
     Case("two-modes", ("-m", "-t"), "argument -t/--test: not allowed with argument -m/--monitor"),
     Case("flag-of-another-mode", ("--check", "-c", "{cfg}", "--vacuum"), "--vacuum goes with --purge", GOOD),
     Case("purge-flag-without-purge", ("-m", "-c", "{cfg}", "--before", "7d"), "--before goes with --purge", GOOD),

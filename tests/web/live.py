@@ -71,7 +71,7 @@ def live_web(directory: Path) -> Iterator[LiveWeb]:
         }
         config = directory / "config.json"
         config.write_text(json.dumps({"websites": [{"URL": url, "checkInterval": 0.5} for url in sites.values()],
-                                      "alertWindow": 3, "defaultTimeout": 0.4}))
+                                      "alertWindow": 3, "defaultTimeout": 2}))
         database = directory / "monitoring.db"
         history(database, sites, time.time())
         monitor = App("-m", "--silent", "-c", str(config), "-db", str(database))
