@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 
-from reactivex.disposable import CompositeDisposable, Disposable
+from reactivex.disposable import CompositeDisposable
 from reactivex.scheduler import EventLoopScheduler
 
 from monitoringapp.app.config_warnings import read_config_and_warn
@@ -44,7 +44,7 @@ def run_web(options: WebOptions) -> int:
     console = Console()
     log = open_log_reader(options.database)
     board = StatusBoard(sites)
-    context = WebContext(board, log, users=users, database=options.database)
+    context = WebContext(board, log, users=users)
     context.broadcaster.max_streams = MAX_STREAMS
     app = create_app(context)
 
@@ -87,7 +87,6 @@ def run_web(options: WebOptions) -> int:
             clock.dispose()
             log.close()
 
-        running.add(Disposable(lambda: None))
         return stop
 
     return run_until_stopped(start)

@@ -228,10 +228,57 @@ def writer_cost(rows: int = 100_000, sites: int = 100) -> dict[str, float]:
             "append_with_rollups_us_per_probe": round(statistics.median(rolled), 2)}
 
 
+def live_delays(changes: int = 10) -> dict[str, float]:
+    """Seconds from a probe's commit to the live event that shows its site's new state: a site flipped
+    between up and down `changes` times, each flip one committed probe, read as a browser's EventSource would."""
+    from monitoringapp.store.sqlite.writer import SqliteEventLog
+
+    with tempfile.TemporaryDirectory(prefix="bench-live-") as scratch:
+        work = Path(scratch)
+        database, config = work / "live.db", work / "config.json"
+        url = "http://live.test/"
+        write_config(config, [url], 1.0)
+        writer = SqliteEventLog(database, flush_interval=0.001)
+        writer.append_probe(Probe(time.time(), url, True, 200, 5.0))
+        web = App("-w", "-c", str(config), "-db", str(database), "--listen", "127.0.0.1:0")
+        arrived: list[tuple[float, str]] = []
+        delays = []
+        try:
+            _, line = web.wait_for_line(lambda text: text.startswith("serving "), timeout=60)
+            base = "http://127.0.0.1:" + re.search(r":(\d+)/", line).group(1)  # type: ignore[union-attr]
+
+            def listen() -> None:
+                with urllib.request.urlopen(base + "/events", timeout=60) as stream:
+                    for raw in stream:
+                        if raw.startswith(b"data: "):
+                            for site in json.loads(raw[6:])["sites"]:
+                                arrived.append((time.monotonic(), site["state"]))
+
+            threading.Thread(target=listen, daemon=True).start()
+            time.sleep(2)
+            for n in range(changes):
+                up = n % 2 == 1
+                seen = len(arrived)
+                committed = time.monotonic()
+                writer.append_probe(Probe(time.time(), url, up, 200 if up else 503, 5.0))
+                wanted = "up" if up else "down"
+
+                def shown(wanted: str = wanted, seen: int = seen) -> float | None:
+                    return next((t for t, state in arrived[seen:] if state == wanted), None)
+
+                at = wait_until(shown, 10, "the live event", step=0.005)
+                delays.append(at - committed)
+                time.sleep(0.3)
+        finally:
+            web.stop(signal.SIGINT)
+            writer.close()
+    return {"median_s": round(statistics.median(delays), 3), "max_s": round(max(delays), 3)}
+
+
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    results: dict[str, Any] = {"writer": writer_cost()}
-    print(f"writer: {results['writer']}", file=sys.stderr)
+    results: dict[str, Any] = {"writer": writer_cost(), "live": live_delays()}
+    print(f"writer: {results['writer']}, live: {results['live']}", file=sys.stderr)
     with TargetServer() as server, tempfile.TemporaryDirectory(prefix="bench-web-") as scratch:
         work = Path(scratch)
         urls = [server.url(n) for n in range(SITES)]

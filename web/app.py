@@ -66,7 +66,6 @@ class WebContext:
     broadcaster: Broadcaster = field(default_factory=Broadcaster)
     clock: Callable[[], float] = time.time
     users: Users | None = None
-    database: str = ""
     waiting: str | None = None  # why the log cannot be read yet, while it cannot
     published: dict[str, dict[str, Any]] = field(default_factory=dict)  # the last live summary of each site
 

@@ -71,4 +71,4 @@ def seeded_context(history: History, sites: tuple[str, ...] | None = SITES) -> W
     feed = BoardFeed(log, board, history.now)
     news = feed.poll(history.now)
     assert news.seeded, news
-    return WebContext(board, log, clock=lambda: history.now, database=str(history.path))
+    return WebContext(board, log, clock=lambda: history.now)
