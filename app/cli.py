@@ -17,6 +17,7 @@ from monitoringapp.app.options import (
     PrintOptions,
     PurgeOptions,
     ScenarioOptions,
+    WebOptions,
     parse_command_line,
 )
 from monitoringapp.app.usage import OK, USAGE_ERROR, UsageError
@@ -52,6 +53,10 @@ def run(options: Options) -> int:
         from monitoringapp.app.print_mode import run_print
 
         return run_print(options)
+    if isinstance(options, WebOptions):
+        from monitoringapp.app.web_mode import run_web
+
+        return run_web(options)
     if isinstance(options, ScenarioOptions):
         from monitoringapp.app.test_mode import run_test_mode
 

@@ -1,6 +1,6 @@
 """The command line parsed into one typed options object per mode.
 
-Modes are exclusive flags (`-m`, `-a`, `-p`, `-t`, `--check`, `--purge`); every other flag says which
+Modes are exclusive flags (`-m`, `-a`, `-p`, `-w`, `-t`, `--check`, `--purge`); every other flag says which
 modes it goes with, and one used with another mode is a usage error naming them. `MODE --help` shows that
 mode's options only, with examples; `--help` shows them all, and the exit statuses.
 """
@@ -8,6 +8,7 @@ mode's options only, with examples; `--help` shows them all, and the exit status
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from monitoringapp.domain.timefmt import parse_age_or_date
 DEFAULT_CONFIG = "config.json"
 DEFAULT_DATABASE = "monitoring.db"
 DEFAULT_PURGE_BEFORE = "7d"
+DEFAULT_LISTEN = "127.0.0.1:8080"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,25 @@ class PrintOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class WebOptions:
+    """`-w`: the status page, the JSON API and /metrics, read from the database.
+
+    `config` is None when `-c` was not given and no `config.json` is there: the page then shows every site
+    the database holds."""
+
+    config: str | None
+    database: str
+    host: str
+    port: int
+    auth_file: str | None = None
+    no_auth: bool = False
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback(self.host)
+
+
+@dataclass(frozen=True, slots=True)
 class ScenarioOptions:
     """`-t`: the alerting logic proved against a local server in virtual time."""
 
@@ -86,7 +107,8 @@ class PurgeOptions:
     vacuum: bool = False
 
 
-Options = MonitorOptions | AlertsOptions | NotifyOptions | PrintOptions | ScenarioOptions | CheckOptions | PurgeOptions
+Options = (MonitorOptions | AlertsOptions | NotifyOptions | PrintOptions | WebOptions | ScenarioOptions | CheckOptions
+           | PurgeOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +128,9 @@ _MODES = (
            "monitoringApp -a --notify -c config.json -db monitoring.db --state notify.db")),
     _Mode("print_only", ("-p", "--print"), "print a monitor's reports from the database, probing nothing",
           ("monitoringApp -p -c config.json -db monitoring.db",)),
+    _Mode("web", ("-w", "--web"), "serve the status page, the JSON API and /metrics from the database",
+          ("monitoringApp -w", "monitoringApp -w -c config.json -db monitoring.db --listen 127.0.0.1:8080",
+           "monitoringApp -w --listen 0.0.0.0:8080 --auth-file users.txt")),
     _Mode("test", ("-t", "--test"), "prove the alerting logic against a local server in virtual time",
           ("monitoringApp -t", "monitoringApp -t --keep-db")),
     _Mode("check", ("--check",), "validate the config and print it with defaults",
@@ -126,9 +151,10 @@ class _Flag:
 
 _ALL = tuple(mode.dest for mode in _MODES)
 _FLAGS = (
-    _Flag(("-c", "--config"), (), ("monitor", "notify", "print_only", "check"),
-          {"default": DEFAULT_CONFIG, "help": f"config file (default: {DEFAULT_CONFIG})"}),
-    _Flag(("-db", "--database"), (), ("monitor", "notify", "print_only", "purge"),
+    # No argparse default: -w tells "-c not given" (use config.json if it is there) from a -c it must read.
+    _Flag(("-c", "--config"), (), ("monitor", "notify", "print_only", "web", "check"),
+          {"help": f"config file (default: {DEFAULT_CONFIG})"}),
+    _Flag(("-db", "--database"), (), ("monitor", "notify", "print_only", "web", "purge"),
           {"default": DEFAULT_DATABASE, "help": f"SQLite database file (default: {DEFAULT_DATABASE})"}),
     _Flag(("--silent",), ("monitor", "notify"), ("monitor", "notify"),
           {"action": "store_true", "help": "print nothing but errors"}),
@@ -143,6 +169,15 @@ _FLAGS = (
     _Flag(("--state",), ("notify",), ("notify",),
           {"metavar": "PATH", "help": "with --notify: the notifier's own state file (default: beside the database, "
                                       "<database>-notify.db)"}),
+    _Flag(("--listen",), ("web",), ("web",),
+          {"metavar": "HOST:PORT", "help": f"address to serve on (default {DEFAULT_LISTEN}); one that is not "
+           "loopback needs --auth-file or --no-auth"}),
+    _Flag(("--auth-file",), ("web",), ("web",),
+          {"metavar": "PATH", "help": "basic-auth users, one user:hash a line "
+           "(python -m monitoringapp.web.passwords USER makes a line)"}),
+    _Flag(("--no-auth",), ("web",), ("web",),
+          {"action": "store_true", "help": "serve a non-loopback address without authentication "
+           "(behind a proxy that authenticates)"}),
     _Flag(("--keep-db",), ("test",), ("test",), {"action": "store_true", "help": "keep test.db afterwards"}),
     _Flag(("--before",), ("purge",), ("purge",),
           {"metavar": "AGE|DATE", "help": f"delete rows older than this (default {DEFAULT_PURGE_BEFORE})"}),
@@ -154,7 +189,7 @@ _FLAGS = (
 )
 
 EXIT_STATUSES = """exit status:
-  0    done, or stopped by Ctrl-C / SIGTERM (-m, -a, -p)
+  0    done, or stopped by Ctrl-C / SIGTERM (-m, -a, -p, -w)
   1    test mode found a failing scenario, or an internal error
   2    a bad command line, config or database (one line on stderr; nothing is touched)"""
 
@@ -225,10 +260,11 @@ def _mode_help(words: list[str]) -> None:
 
 
 def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
+    config = args.config or DEFAULT_CONFIG
     if mode == "monitor":
-        return MonitorOptions(args.config, args.database, args.silent, args.metrics)
+        return MonitorOptions(config, args.database, args.silent, args.metrics)
     if mode == "notify" and args.deliver:
-        return _notify_options(args)
+        return _notify_options(args, config)
     if mode == "notify":
         for flag, given in (("--state", args.state is not None), ("--silent", args.silent)):
             if given:
@@ -237,11 +273,13 @@ def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
             "--since", args.since, now, "an age such as 2h or an ISO date such as 2026-11-24T12:00")
         return AlertsOptions(args.database, args.site, since)
     if mode == "print_only":
-        return PrintOptions(args.config, args.database)
+        return PrintOptions(config, args.database)
+    if mode == "web":
+        return _web_options(args)
     if mode == "test":
         return ScenarioOptions(args.database, args.keep_db)
     if mode == "check":
-        return CheckOptions(args.config)
+        return CheckOptions(config)
     text = args.before or DEFAULT_PURGE_BEFORE
     cutoff = _age_or_date("--before", text, now, "an age such as 7d or an ISO date such as 2026-11-01")
     if cutoff > now:
@@ -249,7 +287,7 @@ def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
     return PurgeOptions(args.database, cutoff, args.site, args.purge_alerts, args.vacuum)
 
 
-def _notify_options(args: argparse.Namespace) -> NotifyOptions:
+def _notify_options(args: argparse.Namespace, config: str) -> NotifyOptions:
     for flag, given in (("--since", args.since is not None), ("--site", args.site is not None)):
         if given:
             raise UsageError(f"{flag} does not go with --notify (channels choose their sites in the config)")
@@ -258,7 +296,39 @@ def _notify_options(args: argparse.Namespace) -> NotifyOptions:
     if Path(state).resolve() == database.resolve():
         raise UsageError(f"--state: {state} is the monitor's database; the notifier keeps its state in a file "
                          "of its own")
-    return NotifyOptions(args.config, args.database, state, args.silent)
+    return NotifyOptions(config, args.database, state, args.silent)
+
+
+def _web_options(args: argparse.Namespace) -> WebOptions:
+    host, port = parse_listen(args.listen or DEFAULT_LISTEN)
+    if args.auth_file is not None and args.no_auth:
+        raise UsageError("--auth-file and --no-auth: choose one")
+    if not is_loopback(host) and args.auth_file is None and not args.no_auth:
+        raise UsageError(f"--listen {args.listen}: not a loopback address, so the page would be open to the "
+                         "network: give --auth-file PATH, or --no-auth behind a proxy that authenticates")
+    config = args.config
+    if config is None and Path(DEFAULT_CONFIG).exists():
+        config = DEFAULT_CONFIG
+    return WebOptions(config, args.database, host, port, args.auth_file, args.no_auth)
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`HOST:PORT` (`[::1]:8080` for IPv6) as (host, port); UsageError otherwise."""
+    host, colon, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not colon or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise UsageError(f"--listen: must be HOST:PORT such as 127.0.0.1:8080 or [::1]:8080, got {text!r}")
+    return host, int(port)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _age_or_date(flag: str, text: str, now: float, expected: str) -> float:

@@ -22,6 +22,7 @@ MAX_INTERVAL = 86400.0
 MAX_TIMEOUT = 600.0
 MAX_WINDOW = 86400.0
 MAX_RETENTION = 3650 * 86400.0
+DEFAULT_ROLLUP_RETENTION = 400 * 86400.0
 MAX_MIN_CHECKS = 100_000
 
 
@@ -66,6 +67,7 @@ class Config:
     retention: float | None = None
     notifications: tuple[ChannelConfig, ...] = ()
     maintenance: tuple[MaintenanceWindow, ...] = ()
+    rollup_retention: float = DEFAULT_ROLLUP_RETENTION
     source: str = "config.json"
     warnings: tuple[str, ...] = ()
 
@@ -93,12 +95,13 @@ class Config:
             "retention": self.retention,
             **({"notifications": [c.effective() for c in self.notifications]} if self.notifications else {}),
             **({"maintenance": [m.effective() for m in self.maintenance]} if self.maintenance else {}),
+            "rollupRetention": self.rollup_retention,
         }
 
 
 _TOP_KEYS = {
     "websites", "defaultCheckInterval", "defaultTimeout", "alertWindow", "alertThreshold",
-    "recoveryThreshold", "alertMinChecks", "reports", "retention", "notifications", "maintenance",
+    "recoveryThreshold", "alertMinChecks", "reports", "retention", "rollupRetention", "notifications", "maintenance",
 }
 _SITE_KEYS = {"URL", "checkInterval", "timeout"}
 
@@ -150,7 +153,8 @@ class _Validator:
             sites=sites,
             alert=self._alert_policy(document),
             reports=self._reports(document),
-            retention=self._retention(document),
+            retention=self._retention(document, "retention"),
+            rollup_retention=self._retention(document, "rollupRetention") or DEFAULT_ROLLUP_RETENTION,
             notifications=parse_notifications(document, self.fail, self.warnings.append, urls, self.source),
             maintenance=parse_maintenance(document, self.fail, self.warnings.append, urls, self.source),
             source=self.source,
@@ -265,23 +269,23 @@ class _Validator:
             specs.append(ReportSpec(every, spans))
         return tuple(specs)
 
-    def _retention(self, document: dict[str, Any]) -> float | None:
-        if "retention" not in document or document["retention"] is None:
+    def _retention(self, document: dict[str, Any], key: str) -> float | None:
+        if key not in document or document[key] is None:
             return None
-        value = document["retention"]
+        value = document[key]
         if isinstance(value, str):
             try:
                 seconds = parse_duration(value)
             except ValueError:
-                raise self.fail("retention", "must be a duration such as 7d or 12h", value) from None
+                raise self.fail(key, "must be a duration such as 7d or 12h", value) from None
         elif isinstance(value, int | float) and not isinstance(value, bool) and _finite(value):
             seconds = float(value) if value <= MAX_RETENTION else math.inf  # a huge int overflows float()
         else:
-            raise self.fail("retention", "must be a duration such as 7d or 12h", value)
+            raise self.fail(key, "must be a duration such as 7d or 12h", value)
         if seconds < 3600:
-            raise self.fail("retention", "must keep at least one hour (1h)", value)
+            raise self.fail(key, "must keep at least one hour (1h)", value)
         if seconds > MAX_RETENTION:
-            raise self.fail("retention", "must be at most 3650d", value)
+            raise self.fail(key, "must be at most 3650d", value)
         return seconds
 
     def _warn_unknown(self, table: dict[str, Any], known: set[str], where: str) -> None:

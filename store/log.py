@@ -7,7 +7,9 @@ as subscribers, each holding a `Cursor`: its place in one feed of one log.
     monitor ──append──▶ EventLog ──since / after(cursor)──▶ readers
                         (SQLite by default: store.sqlite)
 
-Two feeds: `probes` and `transitions`. A reader asks for the recent past in time order (`*_since`,
+Two feeds: `probes` and `transitions`; and beside them the rollups, the probes summed per site per minute
+and per hour, which a backend keeps as a projection of the probes (`rollups`: a page over 90 days reads
+them instead of millions of probes). A reader asks for the recent past in time order (`*_since`,
 which also gives the cursor at the end of what it read, from one consistent snapshot), then for what came
 after its cursor (`*_after`, in the order events were appended). A cursor names its log instance (`log`)
 and the last event's time, so a reader whose log was replaced by another (a database file swapped, a
@@ -33,6 +35,7 @@ from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
 from monitoringapp.domain.events import AlertTransition, Probe
+from monitoringapp.operators.rollup import Rollup
 
 E = TypeVar("E", covariant=True)
 
@@ -143,6 +146,19 @@ class LogReader(Protocol):
         """Each site's latest alert or recovery (other kinds are not alert state): what a restart resumes."""
         ...
 
+    def rollups(self, since: float, until: float, step: float, hosts: Collection[str] | None = None, *,
+                detail: bool = False) -> Page[Rollup]:
+        """The probes in [since, until) summed per site into buckets of `step` seconds (whole minutes; from
+        hourly rollups when `step` is whole hours), in (site, time) order; only sums unless `detail` (then
+        also the response-time sketch and the outcomes). The cursor is the probe feed's end in the same
+        snapshot: every probe up to it is counted in these rollups, none after it."""
+        ...
+
+    def probes_between(self, host: str, since: float, until: float, limit: int) -> list[Probe]:
+        """One site's stored probes with since < timestamp <= until, in time order, at most `limit` (the
+        earliest)."""
+        ...
+
     def schema_version(self) -> int:
         ...
 
@@ -161,6 +177,10 @@ class LogWriter(Protocol):
 
     def set_retention(self, seconds: float | None) -> None:
         """Keep this much probe history (None: all); the backend prunes older probes by itself."""
+        ...
+
+    def set_rollup_retention(self, seconds: float) -> None:
+        """Keep this much hourly rollup history; the backend prunes older rollups by itself."""
         ...
 
     def close(self) -> None:

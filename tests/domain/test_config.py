@@ -154,5 +154,6 @@ def test_effective_config_fills_every_default() -> None:
         "alertWindow": 120.0, "alertThreshold": 0.8, "recoveryThreshold": 0.8, "alertMinChecks": 1,
         "reports": [{"every": 10.0, "windows": [120.0, 600.0]}, {"every": 60.0, "windows": [3600.0]}],
         "retention": 172800.0,
+        "rollupRetention": 400 * 86400.0,
     }
     assert parse_config(json.dumps(effective)).effective() == effective, "the effective config is a valid config"
