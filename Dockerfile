@@ -15,6 +15,7 @@ COPY sinks/ sinks/
 COPY store/ store/
 COPY streams/ streams/
 COPY testmode/ testmode/
+COPY web/ web/
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /dist .
 
 FROM python:3.12-slim

@@ -13,10 +13,12 @@ from monitoringapp.app.options import (
     CheckOptions,
     EvaluatorOptions,
     MonitorOptions,
+    NotifyOptions,
     Options,
     PrintOptions,
     PurgeOptions,
     ScenarioOptions,
+    WebOptions,
     parse_command_line,
 )
 from monitoringapp.app.usage import OK, USAGE_ERROR, UsageError
@@ -44,6 +46,10 @@ def run(options: Options) -> int:
         from monitoringapp.app.evaluator_mode import run_evaluator
 
         return run_evaluator(options)
+    if isinstance(options, NotifyOptions):
+        from monitoringapp.app.notify_mode import run_notifier
+
+        return run_notifier(options)
     if isinstance(options, AlertsOptions):
         from monitoringapp.app.notification_mode import run_notifications
 
@@ -52,6 +58,10 @@ def run(options: Options) -> int:
         from monitoringapp.app.print_mode import run_print
 
         return run_print(options)
+    if isinstance(options, WebOptions):
+        from monitoringapp.app.web_mode import run_web
+
+        return run_web(options)
     if isinstance(options, ScenarioOptions):
         from monitoringapp.app.test_mode import run_test_mode
 

@@ -79,6 +79,8 @@ def run_monitoring(options: MonitorOptions) -> int:
         graph = MonitorGraph(config, versions, prober.probe, clock, io, past, options.location)
         landed = threading.Event()  # the probe stream has completed: every probe in flight is in
         retentions: Observable[float | None] = graph.configs.pipe(ops.map(_retention), ops.distinct_until_changed())
+        rollup_retentions: Observable[float] = graph.configs.pipe(ops.map(_rollup_retention),
+                                                                  ops.distinct_until_changed())
 
         def show_rejection(rejected: ConfigRejected) -> None:
             errors.info(f"config rejected: {rejected.error}")
@@ -87,6 +89,7 @@ def run_monitoring(options: MonitorOptions) -> int:
             graph.probes.subscribe(log.append_probe, lifecycle.fail, landed.set),
             updates.pipe(keep(is_rejection)).subscribe(show_rejection, lifecycle.fail),
             retentions.subscribe(log.set_retention),
+            rollup_retentions.subscribe(log.set_rollup_retention),
             log.errors.subscribe(errors.info),
             log.start_retention(watch),
         )
@@ -150,6 +153,10 @@ def _prober_banner(options: MonitorOptions, config: Config) -> str:
 
 def _retention(config: Config) -> float | None:
     return config.retention
+
+
+def _rollup_retention(config: Config) -> float:
+    return config.rollup_retention
 
 
 def _announce(console: Console) -> Callable[[ConfigChange], None]:

@@ -1,6 +1,6 @@
 """The command line parsed into one typed options object per mode.
 
-Modes are exclusive flags (`-m`, `-a`, `-p`, `-t`, `--check`, `--purge`); every other flag says which
+Modes are exclusive flags (`-m`, `-a`, `-p`, `-w`, `-t`, `--check`, `--purge`); every other flag says which
 modes it goes with, and one used with another mode is a usage error naming them. `MODE --help` shows that
 mode's options only, with examples; `--help` shows them all, and the exit statuses.
 """
@@ -8,10 +8,12 @@ mode's options only, with examples; `--help` shows them all, and the exit status
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
 from monitoringapp import __version__
@@ -25,6 +27,7 @@ _NATS_URL = re.compile(r"^(nats://)?[A-Za-z0-9._\[\]:-]+:\d{1,5}$")
 DEFAULT_CONFIG = "config.json"
 DEFAULT_DATABASE = "monitoring.db"
 DEFAULT_PURGE_BEFORE = "7d"
+DEFAULT_LISTEN = "127.0.0.1:8080"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +66,42 @@ class AlertsOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class NotifyOptions:
+    """`-a --notify`: deliver every transition to the config's notification channels."""
+
+    config: str
+    database: str
+    state: str
+    silent: bool = False
+    nats: tuple[str, ...] = ()  # with servers: follow the JetStream log instead of the database
+
+
+@dataclass(frozen=True, slots=True)
 class PrintOptions:
     """`-p`: a monitor's reports, computed from the probes it stores."""
 
     config: str
     database: str
     nats: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WebOptions:
+    """`-w`: the status page, the JSON API and /metrics, read from the database.
+
+    `config` is None when `-c` was not given and no `config.json` is there: the page then shows every site
+    the database holds."""
+
+    config: str | None
+    database: str
+    host: str
+    port: int
+    auth_file: str | None = None
+    no_auth: bool = False
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback(self.host)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +130,8 @@ class PurgeOptions:
     vacuum: bool = False
 
 
-Options = (MonitorOptions | EvaluatorOptions | AlertsOptions | PrintOptions | ScenarioOptions | CheckOptions
+Options = (MonitorOptions | EvaluatorOptions | AlertsOptions | NotifyOptions | PrintOptions | WebOptions
+           | ScenarioOptions | CheckOptions
            | PurgeOptions)
 
 
@@ -115,10 +149,15 @@ _MODES = (
     _Mode("evaluate", ("-e", "--evaluate"), "judge every location's probes from NATS JetStream by quorum",
           ("monitoringApp -e -c config.json --nats nats://h1:4222,nats://h2:4222 -db projection.db",
            "monitoringApp -e -c config.json --nats nats://h1:4222 --partition 0/2")),
-    _Mode("notify", ("-a", "--notifications"), "show the history of alerts and recoveries, and follow new ones",
-          ("monitoringApp -a --since 1d", "monitoringApp -a --site http://example.com/ -db monitoring.db")),
+    _Mode("notify", ("-a", "--notifications"), "show the history of alerts and recoveries, and follow new ones; "
+          "with --notify, deliver them",
+          ("monitoringApp -a --since 1d", "monitoringApp -a --site http://example.com/ -db monitoring.db",
+           "monitoringApp -a --notify -c config.json -db monitoring.db --state notify.db")),
     _Mode("print_only", ("-p", "--print"), "print a monitor's reports from the database, probing nothing",
           ("monitoringApp -p -c config.json -db monitoring.db",)),
+    _Mode("web", ("-w", "--web"), "serve the status page, the JSON API and /metrics from the database",
+          ("monitoringApp -w", "monitoringApp -w -c config.json -db monitoring.db --listen 127.0.0.1:8080",
+           "monitoringApp -w --listen 0.0.0.0:8080 --auth-file users.txt")),
     _Mode("test", ("-t", "--test"), "prove the alerting logic against a local server in virtual time",
           ("monitoringApp -t", "monitoringApp -t --keep-db")),
     _Mode("check", ("--check",), "validate the config and print it with defaults",
@@ -139,11 +178,12 @@ class _Flag:
 
 _ALL = tuple(mode.dest for mode in _MODES)
 _FLAGS = (
-    _Flag(("-c", "--config"), (), ("monitor", "print_only", "check"),
-          {"default": DEFAULT_CONFIG, "help": f"config file (default: {DEFAULT_CONFIG})"}),
-    _Flag(("-db", "--database"), (), ("monitor", "notify", "print_only", "purge"),
+    # No argparse default: -w tells "-c not given" (use config.json if it is there) from a -c it must read.
+    _Flag(("-c", "--config"), (), ("monitor", "notify", "print_only", "web", "check"),
+          {"help": f"config file (default: {DEFAULT_CONFIG})"}),
+    _Flag(("-db", "--database"), (), ("monitor", "notify", "print_only", "web", "purge"),
           {"default": DEFAULT_DATABASE, "help": f"SQLite database file (default: {DEFAULT_DATABASE})"}),
-    _Flag(("--silent",), ("monitor", "evaluate"), ("monitor", "evaluate"),
+    _Flag(("--silent",), ("monitor", "evaluate", "notify"), ("monitor", "evaluate", "notify"),
           {"action": "store_true", "help": "print nothing but errors"}),
     _Flag(("--nats",), ("monitor", "evaluate", "notify", "print_only"), ("monitor", "evaluate", "notify", "print_only"),
           {"metavar": "URLS", "help": "NATS servers, comma-separated (nats://h1:4222,nats://h2:4222): with -m a "
@@ -162,6 +202,21 @@ _FLAGS = (
     _Flag(("--site",), ("notify", "purge"), ("notify", "purge"), {"metavar": "URL", "help": "only this site"}),
     _Flag(("--since",), ("notify",), ("notify",),
           {"metavar": "AGE|DATE", "help": "history from 2h ago, or from an ISO date (UTC unless a zone is given)"}),
+    _Flag(("--notify",), ("notify",), ("notify",),
+          {"dest": "deliver", "action": "store_true",
+           "help": "deliver every alert and recovery to the config's notifications"}),
+    _Flag(("--state",), ("notify",), ("notify",),
+          {"metavar": "PATH", "help": "with --notify: the notifier's own state file (default: beside the database, "
+                                      "<database>-notify.db)"}),
+    _Flag(("--listen",), ("web",), ("web",),
+          {"metavar": "HOST:PORT", "help": f"address to serve on (default {DEFAULT_LISTEN}); one that is not "
+           "loopback needs --auth-file or --no-auth"}),
+    _Flag(("--auth-file",), ("web",), ("web",),
+          {"metavar": "PATH", "help": "basic-auth users, one user:hash a line "
+           "(python -m monitoringapp.web.passwords USER makes a line)"}),
+    _Flag(("--no-auth",), ("web",), ("web",),
+          {"action": "store_true", "help": "serve a non-loopback address without authentication "
+           "(behind a proxy that authenticates)"}),
     _Flag(("--keep-db",), ("test",), ("test",), {"action": "store_true", "help": "keep test.db afterwards"}),
     _Flag(("--before",), ("purge",), ("purge",),
           {"metavar": "AGE|DATE", "help": f"delete rows older than this (default {DEFAULT_PURGE_BEFORE})"}),
@@ -173,7 +228,7 @@ _FLAGS = (
 )
 
 EXIT_STATUSES = """exit status:
-  0    done, or stopped by Ctrl-C / SIGTERM (-m, -a, -p)
+  0    done, or stopped by Ctrl-C / SIGTERM (-m, -a, -p, -w)
   1    test mode found a failing scenario, or an internal error
   2    a bad command line, config or database (one line on stderr; nothing is touched)"""
 
@@ -245,26 +300,34 @@ def _mode_help(words: list[str]) -> None:
 
 def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
     nats = _nats_servers(args.nats)
+    config = args.config or DEFAULT_CONFIG
     if mode == "monitor":
         location = args.location or LOCAL
         if not valid_location(location):
             raise UsageError(f"--location: must be letters, digits, _ and -, got {location!r}")
-        return MonitorOptions(args.config, args.database, args.silent, args.metrics, nats, location,
+        return MonitorOptions(config, args.database, args.silent, args.metrics, nats, location,
                               _replicas(args.replicas), args.spool)
     if mode == "evaluate":
         if not nats:
             raise UsageError("-e needs --nats URLS: the evaluator reads the probers' JetStream log")
-        return EvaluatorOptions(args.config, args.database, nats, _partition(args.partition), args.silent)
+        return EvaluatorOptions(config, args.database, nats, _partition(args.partition), args.silent)
+    if mode == "notify" and args.deliver:
+        return _notify_options(args, config, nats)
     if mode == "notify":
+        for flag, given in (("--state", args.state is not None), ("--silent", args.silent)):
+            if given:
+                raise UsageError(f"{flag} goes with -a --notify")
         since = None if args.since is None else _age_or_date(
             "--since", args.since, now, "an age such as 2h or an ISO date such as 2026-11-24T12:00")
         return AlertsOptions(args.database, args.site, since, nats)
     if mode == "print_only":
-        return PrintOptions(args.config, args.database, nats)
+        return PrintOptions(config, args.database, nats)
+    if mode == "web":
+        return _web_options(args)
     if mode == "test":
         return ScenarioOptions(args.database, args.keep_db)
     if mode == "check":
-        return CheckOptions(args.config)
+        return CheckOptions(config)
     text = args.before or DEFAULT_PURGE_BEFORE
     cutoff = _age_or_date("--before", text, now, "an age such as 7d or an ISO date such as 2026-11-01")
     if cutoff > now:
@@ -299,6 +362,50 @@ def _partition(text: str | None) -> tuple[int, int]:
     if match is None or not 0 <= int(match[1]) < int(match[2]) <= BUCKETS:
         raise UsageError(f"--partition: must be I/N with 0 <= I < N <= {BUCKETS}, e.g. 0/2, got {text!r}")
     return int(match[1]), int(match[2])
+
+
+def _notify_options(args: argparse.Namespace, config: str, nats: tuple[str, ...] = ()) -> NotifyOptions:
+    for flag, given in (("--since", args.since is not None), ("--site", args.site is not None)):
+        if given:
+            raise UsageError(f"{flag} does not go with --notify (channels choose their sites in the config)")
+    database = Path(args.database)
+    state = args.state if args.state is not None else str(database.with_name(f"{database.stem}-notify.db"))
+    if Path(state).resolve() == database.resolve():
+        raise UsageError(f"--state: {state} is the monitor's database; the notifier keeps its state in a file "
+                         "of its own")
+    return NotifyOptions(config, args.database, state, args.silent, nats)
+
+
+def _web_options(args: argparse.Namespace) -> WebOptions:
+    host, port = parse_listen(args.listen or DEFAULT_LISTEN)
+    if args.auth_file is not None and args.no_auth:
+        raise UsageError("--auth-file and --no-auth: choose one")
+    if not is_loopback(host) and args.auth_file is None and not args.no_auth:
+        raise UsageError(f"--listen {args.listen}: not a loopback address, so the page would be open to the "
+                         "network: give --auth-file PATH, or --no-auth behind a proxy that authenticates")
+    config = args.config
+    if config is None and Path(DEFAULT_CONFIG).exists():
+        config = DEFAULT_CONFIG
+    return WebOptions(config, args.database, host, port, args.auth_file, args.no_auth)
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`HOST:PORT` (`[::1]:8080` for IPv6) as (host, port); UsageError otherwise."""
+    host, colon, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not colon or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise UsageError(f"--listen: must be HOST:PORT such as 127.0.0.1:8080 or [::1]:8080, got {text!r}")
+    return host, int(port)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _age_or_date(flag: str, text: str, now: float, expected: str) -> float:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, TypeVar
 
@@ -25,10 +25,10 @@ T = TypeVar("T")
 class App:
     """`./monitoringApp.py *args` run from the repo root; stdout lines kept with their arrival time, stderr kept."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, program: Sequence[str] | None = None) -> None:
         self.args = args
         self.process = subprocess.Popen(
-            [sys.executable, str(ENTRY), *args], cwd=REPO,
+            list(program) if program is not None else [sys.executable, str(ENTRY), *args], cwd=REPO,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
         assert self.process.stdout is not None and self.process.stderr is not None
@@ -38,6 +38,11 @@ class App:
                          threading.Thread(target=self._read_stderr, args=(self.process.stderr,), daemon=True)]
         for reader in self._readers:
             reader.start()
+
+    @classmethod
+    def command(cls, argv: Sequence[str]) -> App:
+        """Another program (a peer server, a tool) run the same way, its output kept the same way."""
+        return cls(*argv[1:], program=argv)
 
     def _read_stdout(self, stdout: IO[str]) -> None:
         for line in stdout:

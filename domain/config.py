@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow, parse_maintenance, parse_notifications
 from monitoringapp.domain.timefmt import parse_duration
 
 DEFAULT_CHECK_INTERVAL = 2.0
@@ -21,6 +22,7 @@ MAX_INTERVAL = 86400.0
 MAX_TIMEOUT = 600.0
 MAX_WINDOW = 86400.0
 MAX_RETENTION = 3650 * 86400.0
+DEFAULT_ROLLUP_RETENTION = 400 * 86400.0
 MAX_MIN_CHECKS = 100_000
 
 
@@ -64,6 +66,9 @@ class Config:
     reports: tuple[ReportSpec, ...] = DEFAULT_REPORTS
     retention: float | None = None
     quorum: int = 1
+    notifications: tuple[ChannelConfig, ...] = ()
+    maintenance: tuple[MaintenanceWindow, ...] = ()
+    rollup_retention: float = DEFAULT_ROLLUP_RETENTION
     source: str = "config.json"
     warnings: tuple[str, ...] = ()
 
@@ -90,12 +95,16 @@ class Config:
             "reports": [{"every": r.every, "windows": list(r.windows)} for r in self.reports],
             "retention": self.retention,
             "quorum": self.quorum,
+            **({"notifications": [c.effective() for c in self.notifications]} if self.notifications else {}),
+            **({"maintenance": [m.effective() for m in self.maintenance]} if self.maintenance else {}),
+            "rollupRetention": self.rollup_retention,
         }
 
 
 _TOP_KEYS = {
     "websites", "defaultCheckInterval", "defaultTimeout", "alertWindow", "alertThreshold",
-    "recoveryThreshold", "alertMinChecks", "reports", "retention", "quorum",
+    "recoveryThreshold", "alertMinChecks", "reports", "retention", "rollupRetention", "notifications", "maintenance",
+    "quorum",
 }
 _SITE_KEYS = {"URL", "checkInterval", "timeout"}
 
@@ -142,11 +151,15 @@ class _Validator:
             if "defaultTimeout" in document else None
         )
         sites = self._sites(document, default_interval, default_timeout)
+        urls = [site.url for site in sites]
         return Config(
             sites=sites,
             alert=self._alert_policy(document),
             reports=self._reports(document),
-            retention=self._retention(document),
+            retention=self._retention(document, "retention"),
+            rollup_retention=self._retention(document, "rollupRetention") or DEFAULT_ROLLUP_RETENTION,
+            notifications=parse_notifications(document, self.fail, self.warnings.append, urls, self.source),
+            maintenance=parse_maintenance(document, self.fail, self.warnings.append, urls, self.source),
             quorum=self._quorum(document),
             source=self.source,
             warnings=tuple(self.warnings),
@@ -260,23 +273,23 @@ class _Validator:
             specs.append(ReportSpec(every, spans))
         return tuple(specs)
 
-    def _retention(self, document: dict[str, Any]) -> float | None:
-        if "retention" not in document or document["retention"] is None:
+    def _retention(self, document: dict[str, Any], key: str) -> float | None:
+        if key not in document or document[key] is None:
             return None
-        value = document["retention"]
+        value = document[key]
         if isinstance(value, str):
             try:
                 seconds = parse_duration(value)
             except ValueError:
-                raise self.fail("retention", "must be a duration such as 7d or 12h", value) from None
+                raise self.fail(key, "must be a duration such as 7d or 12h", value) from None
         elif isinstance(value, int | float) and not isinstance(value, bool) and _finite(value):
             seconds = float(value) if value <= MAX_RETENTION else math.inf  # a huge int overflows float()
         else:
-            raise self.fail("retention", "must be a duration such as 7d or 12h", value)
+            raise self.fail(key, "must be a duration such as 7d or 12h", value)
         if seconds < 3600:
-            raise self.fail("retention", "must keep at least one hour (1h)", value)
+            raise self.fail(key, "must keep at least one hour (1h)", value)
         if seconds > MAX_RETENTION:
-            raise self.fail("retention", "must be at most 3650d", value)
+            raise self.fail(key, "must be at most 3650d", value)
         return seconds
 
     def _quorum(self, document: dict[str, Any]) -> int:

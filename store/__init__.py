@@ -1,7 +1,8 @@
 """The event log: the one place that knows SQL, table names and database files (see `store.log`, the seam).
 
 The modes open their log here and see only its interface: `open_event_log` for a monitor, which appends and
-reads its own past; `open_log_reader` for a reader, which never writes; `purge_log` for `--purge`.
+reads its own past; `open_log_reader` for a reader, which never writes; `purge_log` for `--purge`;
+`open_delivery_state` for the notifier's own state file.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from monitoringapp.store.log import LogReader
+from monitoringapp.store.log import HistoryReader, LogReader
+from monitoringapp.store.sqlite.delivery_state import SqliteDeliveryState
 from monitoringapp.store.sqlite.purge import PurgeStep, purge_log
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
@@ -18,6 +20,12 @@ from monitoringapp.store.sqlite.writer import SqliteEventLog
 def open_event_log(path: str | Path) -> SqliteEventLog:
     """The log a monitor appends to at `path`, created when missing; StoreError if it cannot be used."""
     return SqliteEventLog(path)
+
+
+def open_history_reader(path: str | Path) -> HistoryReader:
+    """A read-only reader of the SQLite log at `path` with its rollups (the web page's): a single monitor's
+    database, or an evaluator's projection."""
+    return SqliteLogReader(path)
 
 
 def open_log_reader(path: str | Path, nats: Sequence[str] = ()) -> LogReader:
@@ -30,4 +38,9 @@ def open_log_reader(path: str | Path, nats: Sequence[str] = ()) -> LogReader:
     return SqliteLogReader(path)
 
 
-__all__ = ["PurgeStep", "open_event_log", "open_log_reader", "purge_log"]
+def open_delivery_state(path: str | Path) -> SqliteDeliveryState:
+    """The notifier's own state file at `path`, created when missing; StoreError if it cannot be used."""
+    return SqliteDeliveryState(path)
+
+
+__all__ = ["PurgeStep", "open_delivery_state", "open_event_log", "open_log_reader", "purge_log"]

@@ -7,7 +7,9 @@ as subscribers, each holding a `Cursor`: its place in one feed of one log.
     monitor ──append──▶ EventLog ──since / after(cursor)──▶ readers
                         (SQLite by default: store.sqlite)
 
-Two feeds: `probes` and `transitions`. A reader asks for the recent past in time order (`*_since`,
+Two feeds: `probes` and `transitions`; and beside them the rollups, the probes summed per site per minute
+and per hour, which a backend keeps as a projection of the probes (`rollups`: a page over 90 days reads
+them instead of millions of probes). A reader asks for the recent past in time order (`*_since`,
 which also gives the cursor at the end of what it read, from one consistent snapshot), then for what came
 after its cursor (`*_after`, in the order events were appended). A cursor names its log instance (`log`)
 and the last event's time, so a reader whose log was replaced by another (a database file swapped, a
@@ -26,12 +28,14 @@ is retried by followers, its message said once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
 from monitoringapp.domain.events import AlertTransition, Probe
+from monitoringapp.operators.rollup import Rollup
 
 E = TypeVar("E", covariant=True)
 
@@ -69,11 +73,37 @@ BEGINNING = Cursor("", 0, None)
 """Before the first event of any log."""
 
 
+def is_after(cursor: Cursor, place: Cursor) -> bool:
+    """Whether the event whose cursor is `cursor` lies after `place`: by position in one log, by time across
+    two (a log replaced by another), and always after a place before any event."""
+    if place.time is None and place.position == 0:
+        return True
+    if cursor.log == place.log:
+        return cursor.position > place.position
+    return place.time is None or (cursor.time is not None and cursor.time > place.time)
+
+
+def earliest(cursors: Collection[Cursor]) -> Cursor:
+    """The cursor furthest back, from which a reader reads what every one of `cursors` still needs."""
+    if len({cursor.log for cursor in cursors}) <= 1:
+        return min(cursors, key=lambda cursor: cursor.position)
+    return min(cursors, key=lambda cursor: (-math.inf if cursor.time is None else cursor.time, cursor.position))
+
+
 @dataclass(frozen=True, slots=True)
 class Page(Generic[E]):
     """Events read from a feed, and the cursor after the last of them (or where the read ended)."""
 
     events: Sequence[E]
+    cursor: Cursor
+
+
+@dataclass(frozen=True, slots=True)
+class Entry(Generic[E]):
+    """An event read from a feed and the cursor just after it: where a reader that has handled this event,
+    and everything before it, resumes (the notifier keeps one per channel)."""
+
+    event: E
     cursor: Cursor
 
 
@@ -98,6 +128,20 @@ class LogReader(Protocol):
         """Transitions appended after `cursor`, in append order."""
         ...
 
+    def transition_entries_after(self, cursor: Cursor, limit: int = 500) -> Page[Entry[AlertTransition]]:
+        """At most `limit` transitions appended after `cursor`, in append order, each with the cursor just
+        after it; the page's cursor is after the last row read (a row of a kind this version does not know
+        is passed over, not returned)."""
+        ...
+
+    def transitions_end(self) -> Cursor:
+        """The cursor at the end of the transitions feed now: where a reader that wants no history starts."""
+        ...
+
+    def latest_probe_time(self) -> float | None:
+        """The newest stored probe's timestamp, None before any: whether a monitor is still storing."""
+        ...
+
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
         """Each site's latest alert or recovery (other kinds are not alert state): what a restart resumes."""
         ...
@@ -106,6 +150,24 @@ class LogReader(Protocol):
         ...
 
     def close(self) -> None:
+        ...
+
+
+class HistoryReader(LogReader, Protocol):
+    """What the web page reads beside the feeds: rollups over long ranges and one site's probes over a range.
+    The SQLite log keeps both; on JetStream the page reads an evaluator's SQLite projection."""
+
+    def rollups(self, since: float, until: float, step: float, hosts: Collection[str] | None = None, *,
+                detail: bool = False) -> Page[Rollup]:
+        """The probes in [since, until) summed per site into buckets of `step` seconds (whole minutes; from
+        hourly rollups when `step` is whole hours), in (site, time) order; only sums unless `detail` (then
+        also the response-time sketch and the outcomes). The cursor is the probe feed's end in the same
+        snapshot: every probe up to it is counted in these rollups, none after it."""
+        ...
+
+    def probes_between(self, host: str, since: float, until: float, limit: int) -> list[Probe]:
+        """One site's stored probes with since < timestamp <= until, in time order, at most `limit` (the
+        earliest)."""
         ...
 
 
@@ -120,6 +182,10 @@ class LogWriter(Protocol):
 
     def set_retention(self, seconds: float | None) -> None:
         """Keep this much probe history (None: all); the backend prunes older probes by itself."""
+        ...
+
+    def set_rollup_retention(self, seconds: float) -> None:
+        """Keep this much hourly rollup history; the backend prunes older rollups by itself."""
         ...
 
     def close(self) -> None:

@@ -59,7 +59,11 @@ def test_the_wheel_installs_beside_a_distribution_owning_app_and_operators_and_b
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--wheel-dir", str(dist), str(REPO)],
                    check=True, timeout=300, capture_output=True)
     (wheel,) = dist.glob("monitoringapp-*.whl")
-    top_level = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
+    names = set(zipfile.ZipFile(wheel).namelist())
+    top_level = {name.split("/")[0] for name in names}
+    # The web page's templates, assets and API description ship as package data.
+    assert {"monitoringapp/web/openapi.yaml", "monitoringapp/web/templates/index.html",
+            "monitoringapp/web/static/live.js", "monitoringapp/web/static/style.css"} <= names
     assert {name for name in top_level if not name.endswith(".dist-info")} == {"monitoringapp"}
 
     squatter = tmp_path / "squatter"

@@ -29,7 +29,7 @@ from monitoringapp.store.jetstream.subjects import (
     probe_from_message,
     transition_from_message,
 )
-from monitoringapp.store.log import Cursor, LogUnavailable, Page
+from monitoringapp.store.log import Cursor, Entry, LogUnavailable, Page
 
 
 class _Event(Protocol):
@@ -72,6 +72,38 @@ class JetStreamLogReader:
 
     def transitions_after(self, cursor: Cursor, hosts: Collection[str] | None = None) -> Page[AlertTransition]:
         return self._after("transitions", TRANSITIONS, cursor, hosts, transition_from_message)
+
+    def transition_entries_after(self, cursor: Cursor, limit: int = 500) -> Page[Entry[AlertTransition]]:
+        async def read(js: JetStreamContext) -> tuple[str, int, list[tuple[int, bytes]]]:
+            log, last = await _stream_state(js)
+            position = cursor.position if cursor.log in (log, "") else await _anchor(js, cursor)
+            if last <= position:
+                return log, position, []
+            config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=position + 1,
+                                    filter_subjects=list(TRANSITIONS))
+            return log, last, await _read_all(js, config, up_to=last, limit=limit)
+
+        log, last, messages = self.link.call(read, READ_TIMEOUT)
+        entries = []
+        for sequence, payload in messages:
+            transition = transition_from_message(payload)
+            if transition is not None:
+                entries.append(Entry(transition, Cursor(log, sequence, transition.timestamp)))
+        # A full page ends at its last message; a short one read to the stream's end.
+        end = messages[-1][0] if len(messages) == limit else last
+        return Page(entries, Cursor(log, end, cursor.time))
+
+    def transitions_end(self) -> Cursor:
+        log, last = self.link.call(_stream_state, READ_TIMEOUT)
+        return Cursor(log, last, None)
+
+    def latest_probe_time(self) -> float | None:
+        async def read(js: JetStreamContext) -> list[tuple[int, bytes]]:
+            return await _read_all(js, ConsumerConfig(deliver_policy=DeliverPolicy.LAST,
+                                                      filter_subjects=list(PROBES)), limit=1)
+
+        messages = self.link.call(read, READ_TIMEOUT)
+        return probe_from_message(messages[0][1]).timestamp if messages else None
 
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
         async def read(js: JetStreamContext) -> list[tuple[int, bytes]]:

@@ -109,6 +109,9 @@ class JetStreamLogWriter:
         if self.owns_link:
             self.link.close()
 
+    def set_rollup_retention(self, seconds: float) -> None:
+        """Nothing to keep: the stream holds events; rollups live in an evaluator's projection."""
+
     def start_retention(self, scheduler: abc.SchedulerBase) -> abc.DisposableBase:
         """Nothing to run: the stream's max age is the retention (`set_retention` updates it)."""
         return Disposable()

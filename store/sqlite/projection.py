@@ -18,6 +18,7 @@ from monitoringapp.domain.timefmt import parse_iso
 from monitoringapp.operators.quorum import SitePast
 from monitoringapp.store.log import StoreError
 from monitoringapp.store.sqlite.reader import SqliteLogReader
+from monitoringapp.store.sqlite.rollups import OpenRollups, rebuild, rollups_missing
 from monitoringapp.store.sqlite.schema import (
     ALERT_COLUMNS,
     ALERT_TABLE,
@@ -46,14 +47,18 @@ class SqliteProjection:
         self._connection = open_for_writing(self.path)
         try:
             self._connection.execute(_JUDGED)
+            if rollups_missing(self._connection):
+                rebuild(self._connection)
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{path}: cannot use as a projection: {error}") from None
+        self._rollups = OpenRollups()  # kept as the monitor's writer keeps them, for the web page
         self.reader = SqliteLogReader(self.path, busy_timeout=5.0)
         self.rows_written = 0
 
     def commit(self, probes: Sequence[Probe], transitions: Sequence[AlertTransition], judged: Sequence[int]) -> None:
         with write_transaction(self._connection):
             self._connection.executemany(INSERT_PROBE, map(probe_row, probes))
+            self._rollups.add(self._connection, probes)
             for transition in transitions:
                 row = alert_row(transition)
                 self._connection.execute(_INSERT_NEW_ALERT, (*row, row[-1]))
@@ -110,5 +115,7 @@ class SqliteProjection:
         return pasts, history
 
     def close(self) -> None:
+        with write_transaction(self._connection):
+            self._rollups.flush(self._connection)  # every open hour's sketch exact
         self.reader.close()
         self._connection.close()

@@ -24,10 +24,13 @@ from typing import Any, TypeVar
 
 from monitoringapp.domain.events import AlertTransition, Probe
 from monitoringapp.domain.timefmt import iso_utc, parse_iso
-from monitoringapp.store.log import Cursor, Feed, LogUnavailable, Page, StoreError
+from monitoringapp.operators.rollup import HOUR, MINUTE, Rollup
+from monitoringapp.store.log import Cursor, Entry, Feed, LogUnavailable, Page, StoreError
+from monitoringapp.store.sqlite.rollups import read_rollups
 from monitoringapp.store.sqlite.schema import (
     ALERT_STATE_KINDS,
     ALERT_TABLE,
+    HOUR_TABLE,
     PROBE_TABLE,
     AlertRow,
     ProbeRow,
@@ -60,7 +63,9 @@ class SqliteLogReader:
         self._log = ""
         self._version = 0
         self._columns: dict[str, str] = {}
+        self._has_rollups = False
         self._seen_versions: dict[Feed, int] = {}
+        self._entries_end: tuple[int, int] | None = None  # (data_version, end position) at the last entries read
         self._lock = threading.RLock()
         self.reads = 0  # snapshots that read rows (an idle poll reads none)
 
@@ -82,6 +87,37 @@ class SqliteLogReader:
     def transitions_after(self, cursor: Cursor, hosts: Collection[str] | None = None) -> Page[AlertTransition]:
         return self._after(Feed.TRANSITIONS, cursor, hosts, _decode_transitions)
 
+    def transition_entries_after(self, cursor: Cursor, limit: int = 500) -> Page[Entry[AlertTransition]]:
+        with self._snapshot() as connection:
+            data_version = self._data_version(connection)
+            if (cursor.log == self._log and self._entries_end is not None
+                    and self._entries_end[0] == data_version and cursor.position >= self._entries_end[1]):
+                return Page([], cursor)  # nothing committed since a read that reached the end
+            position = cursor.position if cursor.log in (self._log, "") else self._anchor(connection, ALERT_TABLE,
+                                                                                          cursor)
+            rows = connection.execute(f"SELECT rowid, {self._columns[ALERT_TABLE]} FROM {ALERT_TABLE} "
+                                      "WHERE rowid > ? ORDER BY rowid LIMIT ?", (position, limit)).fetchall()
+            if len(rows) < limit:
+                self._entries_end = (data_version, int(rows[-1][0]) if rows else position)
+            self.reads += bool(rows)
+        entries: list[Entry[AlertTransition]] = []
+        for row in rows:
+            transition = alert_from_row(row[1:])
+            if transition is not None:
+                entries.append(Entry(transition, Cursor(self._log, int(row[0]), transition.timestamp)))
+        if not rows:
+            return Page([], Cursor(self._log, position, cursor.time))
+        return Page(entries, Cursor(self._log, int(rows[-1][0]), parse_iso(rows[-1][1])))
+
+    def transitions_end(self) -> Cursor:
+        with self._snapshot() as connection:
+            return self._end(connection, ALERT_TABLE)
+
+    def latest_probe_time(self) -> float | None:
+        with self._snapshot() as connection:
+            row = connection.execute(f"SELECT max(timestamp) FROM {PROBE_TABLE}").fetchone()
+        return None if row[0] is None else parse_iso(row[0])
+
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
         with self._snapshot() as connection:
             # The very rows a purge with --alerts keeps.
@@ -90,6 +126,32 @@ class SqliteLogReader:
                 f"WHERE rowid IN ({latest_rowid_per_host(ALERT_TABLE, ALERT_STATE_KINDS)})").fetchall()
         latest = (alert_from_row(row) for row in _of_hosts(rows, hosts))
         return {transition.host: transition for transition in latest if transition is not None}
+
+    # -- the web page's reads, beside the followers' ------------------------------------------------------
+
+    def rollups(self, since: float, until: float, step: float, hosts: Collection[str] | None = None, *,
+                detail: bool = False) -> Page[Rollup]:
+        if step < MINUTE or step % MINUTE:
+            raise ValueError(f"step must be whole minutes, got {step!r}")
+        span = HOUR if step % HOUR == 0 else MINUTE
+        with self._snapshot() as connection:
+            end = self._end(connection, PROBE_TABLE)
+            self._has_rollups = self._has_rollups or HOUR_TABLE in tables(connection)
+            if not self._has_rollups:
+                return Page([], end)  # a file from before schema 3 that no monitor has opened since
+            found = read_rollups(connection, span, since, until, hosts, step, detail)
+            self.reads += 1
+        return Page(found, end)
+
+    def probes_between(self, host: str, since: float, until: float, limit: int) -> list[Probe]:
+        with self._snapshot() as connection:
+            # The time index narrows the range; the host is filtered on the way (no per-host index to keep).
+            rows = connection.execute(
+                f"SELECT {self._columns[PROBE_TABLE]} FROM {PROBE_TABLE} WHERE timestamp > ? AND timestamp <= ? "
+                "AND host = ? ORDER BY timestamp, rowid LIMIT ?",
+                (iso_utc(since), iso_utc(until), host, limit)).fetchall()
+            self.reads += 1
+        return _decode_probes(rows)
 
     def schema_version(self) -> int:
         with self._snapshot():
@@ -187,6 +249,7 @@ class SqliteLogReader:
             if not {PROBE_TABLE, ALERT_TABLE} <= found:
                 raise LogUnavailable(f"waiting for {self.path} to hold monitoringApp's tables")
             self._columns = {table: select_columns(connection, table) for table in (PROBE_TABLE, ALERT_TABLE)}
+            self._has_rollups = HOUR_TABLE in found
             self._log = log_id(connection) or f"file:{identity[0]}:{identity[1]}"
         except (StoreError, LogUnavailable):
             connection.close()
@@ -196,6 +259,7 @@ class SqliteLogReader:
             raise LogUnavailable(f"cannot read {self.path} yet ({error}); retrying") from None
         self._connection, self._identity, self._version = connection, identity, version
         self._seen_versions.clear()
+        self._entries_end = None
         return connection
 
     def _close_connection(self) -> None:

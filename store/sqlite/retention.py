@@ -3,7 +3,9 @@
 Every `every` seconds on `scheduler`, the retention in force (if any)
 sets a cutoff; one batch of rowids is deleted per `gap` seconds until the
 purge is through, each in its own short transaction on its own connection, so
-the store's writer waits at most one batch (milliseconds) for the lock.
+the store's writer waits at most one batch (milliseconds) for the lock. Each round first deletes the
+rollups older than theirs (minute rows after 14 days, hour rows after `rollupRetention`), whatever the
+probes' retention.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from reactivex.disposable import Disposable, SerialDisposable
 
 from monitoringapp.domain.timefmt import epoch_seconds
 from monitoringapp.store.sqlite.purge import BATCH_ROWS, BatchedPurge
+from monitoringapp.store.sqlite.rollups import DEFAULT_HOUR_KEEP, prune
 from monitoringapp.store.sqlite.schema import PROBE_TABLE, connect
 
 RETENTION_EVERY = 300.0
@@ -29,9 +32,11 @@ class _RetentionRounds:
     """The purge in progress, if any, and the connection it runs on; `step` says when to come back."""
 
     def __init__(self, db_path: str | Path, latest_retention: Callable[[], float | None],
-                 on_error: Callable[[str], None], every: float, gap: float, batch: int) -> None:
+                 on_error: Callable[[str], None], every: float, gap: float, batch: int,
+                 latest_rollup_retention: Callable[[], float]) -> None:
         self.db_path = db_path
         self.latest_retention = latest_retention
+        self.latest_rollup_retention = latest_rollup_retention
         self.on_error = on_error
         self.every, self.gap, self.batch = every, gap, batch
         self.connection: sqlite3.Connection | None = None
@@ -40,11 +45,12 @@ class _RetentionRounds:
     def step(self, now: float) -> float:
         try:
             if self.purge is None:
+                if self.connection is None:
+                    self.connection = connect(self.db_path)
+                prune(self.connection, now, self.latest_rollup_retention())
                 retention = self.latest_retention()
                 if retention is None:
                     return self.every
-                if self.connection is None:
-                    self.connection = connect(self.db_path)
                 self.purge = BatchedPurge(self.connection, PROBE_TABLE, now - retention, batch=self.batch)
             if not self.purge.done:
                 self.purge.step()
@@ -73,9 +79,11 @@ def start_retention(
     gap: float = BATCH_GAP,
     first_after: float = FIRST_AFTER,
     batch: int = BATCH_ROWS,
+    latest_rollup_retention: Callable[[], float] = lambda: DEFAULT_HOUR_KEEP,
 ) -> abc.DisposableBase:
-    """Purge by `latest_retention()` until disposed; errors go to `on_error` and the next round retries."""
-    rounds = _RetentionRounds(db_path, latest_retention, on_error, every, gap, batch)
+    """Purge by `latest_retention()` and the rollups by `latest_rollup_retention()` until disposed; errors go
+    to `on_error` and the next round retries."""
+    rounds = _RetentionRounds(db_path, latest_retention, on_error, every, gap, batch, latest_rollup_retention)
     next_run = SerialDisposable()
     lock = threading.Lock()  # a step runs on the scheduler's thread, dispose on the caller's
     stopped = False

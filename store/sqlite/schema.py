@@ -7,6 +7,8 @@ PRIMARY KEY AUTOINCREMENT` (a reader's cursor: a VACUUM never renumbers it and a
 reused) and `location`; `detail` on both; `transitionId` on the alerts (the same in every backend, see
 `domain.events.transition_id`); and let `type` take kinds beyond `alert` and `recovery` with
 `availability` NULL where it has no meaning. The table `monitoringapp_log` names this log instance.
+Schema version 3 added the rollups, `website_rollups_minute` and `website_rollups_hour` (see `rollups`),
+which the writer fills in from the raw probes when a file has none.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from monitoringapp.domain.events import LOCAL, AlertTransition, ErrorKind, Probe
 from monitoringapp.domain.timefmt import iso_utc, parse_iso
 from monitoringapp.store.log import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 PROBE_TABLE = "website_monitoring"
 ALERT_TABLE = "website_alerts"
 META_TABLE = "monitoringapp_log"
+MINUTE_TABLE = "website_rollups_minute"
+HOUR_TABLE = "website_rollups_hour"
 OUR_TABLES = frozenset({PROBE_TABLE, ALERT_TABLE})
 
 _PROBE_TABLE_SQL = f"""
@@ -57,6 +61,20 @@ CREATE INDEX IF NOT EXISTS website_monitoring_by_time ON {PROBE_TABLE} (timestam
 CREATE INDEX IF NOT EXISTS website_alerts_by_host ON {ALERT_TABLE} (host, timestamp);
 CREATE INDEX IF NOT EXISTS website_alerts_by_transition ON {ALERT_TABLE} (transitionId);
 """
+_ROLLUP_TABLES_SQL = [f"""
+CREATE TABLE IF NOT EXISTS {table} (
+    host TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    checks INTEGER NOT NULL,
+    available INTEGER NOT NULL,
+    rtCount INTEGER NOT NULL,
+    rtSum REAL NOT NULL,
+    rtMin REAL,
+    rtMax REAL,
+    sketch BLOB,
+    outcomes TEXT,
+    PRIMARY KEY (host, start)
+) WITHOUT ROWID""" for table in (MINUTE_TABLE, HOUR_TABLE)]
 _META_SQL = f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 PROBE_COLUMNS = ("timestamp", "host", "available", "status", "responseTime", "errorKind", "location", "detail")
@@ -201,6 +219,8 @@ def _migrate(connection: sqlite3.Connection, version: int) -> None:
         for statement in _INDEXES_SQL.split(";"):  # executescript would commit first
             if statement.strip():
                 connection.execute(statement)
+        for create_sql in _ROLLUP_TABLES_SQL:  # filled in by the writer (`rollups.rebuild`)
+            connection.execute(create_sql)
         connection.execute(_META_SQL)
         connection.execute(f"INSERT OR IGNORE INTO {META_TABLE} (key, value) VALUES ('logId', ?)",
                            (uuid.uuid4().hex,))

@@ -3,7 +3,9 @@
 `SqliteEventLog` is the one owner of a monitor's database path: the writer thread and its connection, a
 read-only reader for the monitor's own past (a restart), and the retention rounds that prune old probes.
 Probe rows are written in batched transactions at least every `flush_interval` seconds; an alert
-transition is committed at once, with whatever probes came before it. A crash or kill loses at most the
+transition is committed at once, with whatever probes came before it. Each batch of probes is counted into
+the rollups (`rollups`) in the transaction that appends it; a file without rollups gets them rebuilt from
+its raw probes when it is opened. A crash or kill loses at most the
 probes since the last commit and never leaves the file unreadable (WAL journal).
 """
 
@@ -20,9 +22,11 @@ from reactivex import Observable, abc
 from reactivex.subject import Subject
 
 from monitoringapp.domain.events import AlertTransition, Probe
-from monitoringapp.store.log import Cursor, Page
+from monitoringapp.operators.rollup import Rollup
+from monitoringapp.store.log import Cursor, Entry, Page
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.retention import start_retention
+from monitoringapp.store.sqlite.rollups import DEFAULT_HOUR_KEEP, OpenRollups, rebuild, rollups_missing
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing, write_transaction
 
 _STOP = object()
@@ -40,9 +44,13 @@ class SqliteEventLog:
         self.path = Path(path)
         self.flush_interval = flush_interval
         self._connection = open_for_writing(self.path)
+        self.rebuilt_probes = rebuild(self._connection) if rollups_missing(self._connection) else 0
+        """Raw probes the rollups were rebuilt from at opening (0: they were there)."""
         self._reader = SqliteLogReader(self.path, busy_timeout=5.0)
         self._errors: Subject[str] = Subject()
         self._retention: float | None = None
+        self._rollups = OpenRollups()  # the writer thread's own
+        self._rollup_retention = DEFAULT_HOUR_KEEP
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.rows_written = 0
         self.commits = 0
@@ -65,9 +73,14 @@ class SqliteEventLog:
     def set_retention(self, seconds: float | None) -> None:
         self._retention = seconds
 
+    def set_rollup_retention(self, seconds: float) -> None:
+        self._rollup_retention = seconds
+
     def start_retention(self, scheduler: abc.SchedulerBase) -> abc.DisposableBase:
-        """Prune probes older than the retention in force, in short batches on `scheduler`, until disposed."""
-        return start_retention(self.path, lambda: self._retention, scheduler, self._errors.on_next)
+        """Prune probes older than the retention in force, in short batches on `scheduler`, and rollups older
+        than theirs, until disposed."""
+        return start_retention(self.path, lambda: self._retention, scheduler, self._errors.on_next,
+                               latest_rollup_retention=lambda: self._rollup_retention)
 
     def close(self) -> None:
         if self._writer.is_alive():
@@ -91,8 +104,24 @@ class SqliteEventLog:
     def transitions_after(self, cursor: Cursor, hosts: Collection[str] | None = None) -> Page[AlertTransition]:
         return self._reader.transitions_after(cursor, hosts)
 
+    def transition_entries_after(self, cursor: Cursor, limit: int = 500) -> Page[Entry[AlertTransition]]:
+        return self._reader.transition_entries_after(cursor, limit)
+
+    def transitions_end(self) -> Cursor:
+        return self._reader.transitions_end()
+
+    def latest_probe_time(self) -> float | None:
+        return self._reader.latest_probe_time()
+
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
         return self._reader.last_transitions(hosts)
+
+    def rollups(self, since: float, until: float, step: float, hosts: Collection[str] | None = None, *,
+                detail: bool = False) -> Page[Rollup]:
+        return self._reader.rollups(since, until, step, hosts, detail=detail)
+
+    def probes_between(self, host: str, since: float, until: float, limit: int) -> list[Probe]:
+        return self._reader.probes_between(host, since, until, limit)
 
     def schema_version(self) -> int:
         return self._reader.schema_version()
@@ -116,17 +145,20 @@ class SqliteEventLog:
             elif isinstance(item, AlertTransition):
                 transitions.append(item)
             if stopping or transitions or time.monotonic() >= next_flush:
-                self._write(probes, transitions)
+                self._write(probes, transitions, last=stopping)
                 probes, transitions = [], []
                 next_flush = time.monotonic() + self.flush_interval
 
-    def _write(self, probes: list[Probe], transitions: list[AlertTransition]) -> None:
-        if not probes and not transitions:
+    def _write(self, probes: list[Probe], transitions: list[AlertTransition], last: bool = False) -> None:
+        if not probes and not transitions and not last:
             return
         try:
             with write_transaction(self._connection):
                 insert_events(self._connection, probes, transitions)
+                self._rollups.add(self._connection, probes)
+                if last:
+                    self._rollups.flush(self._connection)  # every open hour's sketch exact
             self.rows_written += len(probes) + len(transitions)
-            self.commits += 1
+            self.commits += bool(probes or transitions)
         except sqlite3.Error as error:
             self._errors.on_next(f"error: {self.path}: {error}")

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from monitoringapp.app.options import (
     AlertsOptions,
     CheckOptions,
     MonitorOptions,
+    NotifyOptions,
     PrintOptions,
     PurgeOptions,
     ScenarioOptions,
+    WebOptions,
     parse_command_line,
 )
 from monitoringapp.app.usage import UsageError
@@ -60,3 +65,49 @@ def test_the_whole_help_lists_every_mode_and_the_exit_statuses(capsys: pytest.Ca
     text = capsys.readouterr().out
     assert all(flag in text for flag in ("-m,", "-a,", "-p,", "-t,", "--check", "--purge", "MODE --help"))
     assert "2    a bad command line, config or database" in text
+
+
+def test_notify_takes_its_config_database_state_and_silent_and_refuses_history_flags() -> None:
+    assert parse_command_line(["-a"], NOW) == AlertsOptions("monitoring.db")
+    assert parse_command_line(["-a", "--notify", "-db", "data/m.db"], NOW) == NotifyOptions(
+        "config.json", "data/m.db", "data/m-notify.db")
+    assert parse_command_line(["-a", "--notify", "-c", "c.json", "--state", "s.db", "--silent"], NOW) == \
+        NotifyOptions("c.json", "monitoring.db", "s.db", silent=True)
+    with pytest.raises(UsageError, match=r"^--since does not go with --notify \(channels choose"):
+        parse_command_line(["-a", "--notify", "--since", "1d"], NOW)
+    with pytest.raises(UsageError, match=r"^--state goes with -a --notify$"):
+        parse_command_line(["-a", "--state", "s.db"], NOW)
+    with pytest.raises(UsageError, match=r"^--notify goes with -a$"):
+        parse_command_line(["-m", "--notify"], NOW)
+
+
+def test_web_mode_listens_on_loopback_by_default_and_reads_config_json_only_when_it_is_there(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert parse_command_line(["-w"], NOW) == WebOptions(None, "monitoring.db", "127.0.0.1", 8080)
+    (tmp_path / "config.json").write_text("{}")
+    assert parse_command_line(["-w", "-db", "d.db"], NOW) == WebOptions("config.json", "d.db", "127.0.0.1", 8080)
+    assert parse_command_line(["-w", "-c", "other.json", "--listen", "[::1]:9000"], NOW) == WebOptions(
+        "other.json", "monitoring.db", "::1", 9000)
+    assert parse_command_line(["-w", "--listen", "localhost:0"], NOW).loopback
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["-w", "--listen", "0.0.0.0:8080"], "--listen 0.0.0.0:8080: not a loopback address"),
+    (["-w", "--listen", "example.com:80"], "not a loopback address"),
+    (["-w", "--listen", "8080"], "--listen: must be HOST:PORT"),
+    (["-w", "--listen", "127.0.0.1:99999"], "--listen: must be HOST:PORT"),
+    (["-w", "--auth-file", "u.txt", "--no-auth"], "--auth-file and --no-auth: choose one"),
+    (["-m", "--listen", "127.0.0.1:1"], "--listen goes with -w"),
+    (["-a", "--no-auth"], "--no-auth goes with -w"),
+])
+def test_web_mode_refuses_an_open_listen_without_a_word_on_authentication(argv: list[str], message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        parse_command_line(argv, NOW)
+
+
+def test_a_non_loopback_listen_is_accepted_with_users_or_an_explicit_no_auth() -> None:
+    with_users = parse_command_line(["-w", "--listen", "0.0.0.0:8080", "--auth-file", "u.txt"], NOW)
+    assert isinstance(with_users, WebOptions) and with_users.auth_file == "u.txt" and not with_users.loopback
+    open_one = parse_command_line(["-w", "--listen", "192.0.2.1:8080", "--no-auth"], NOW)
+    assert isinstance(open_one, WebOptions) and open_one.no_auth

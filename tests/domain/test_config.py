@@ -155,5 +155,6 @@ def test_effective_config_fills_every_default() -> None:
         "reports": [{"every": 10.0, "windows": [120.0, 600.0]}, {"every": 60.0, "windows": [3600.0]}],
         "retention": 172800.0,
         "quorum": 1,
+        "rollupRetention": 400 * 86400.0,
     }
     assert parse_config(json.dumps(effective)).effective() == effective, "the effective config is a valid config"

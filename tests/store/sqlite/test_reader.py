@@ -164,3 +164,32 @@ def test_a_directory_is_a_store_error_rather_than_a_wait_for_ever(tmp_path: Path
     with pytest.raises(StoreError) as error:
         SqliteLogReader(tmp_path).probes_since(None)
     assert str(error.value) == f"{tmp_path}: is not a file"
+
+
+def test_transition_entries_come_in_pages_each_with_its_own_cursor_and_new_rows_after_a_read_to_the_end(
+        tmp_path: Path) -> None:
+    path = stored(tmp_path, *(alert(n) for n in range(5)))
+    reader = SqliteLogReader(path)
+    first = reader.transition_entries_after(BEGINNING, limit=3)
+    assert [(e.event.timestamp, e.cursor.position, e.cursor.time) for e in first.events] == [
+        (T0, 1, T0), (T0 + 1, 2, T0 + 1), (T0 + 2, 3, T0 + 2)]
+    assert first.cursor == first.events[-1].cursor
+    rest = reader.transition_entries_after(first.cursor, limit=3)  # the same snapshot version: still read
+    assert [e.cursor.position for e in rest.events] == [4, 5] and rest.cursor.position == 5
+    assert reader.transition_entries_after(rest.cursor).events == []
+    assert reader.transitions_end() == rest.cursor
+    db = open_for_writing(path)
+    append(db, alert(9))
+    db.close()
+    (new,) = reader.transition_entries_after(rest.cursor).events
+    assert (new.event.timestamp, new.cursor.position) == (T0 + 9, 6)
+    assert [e.cursor.position for e in reader.transition_entries_after(first.events[0].cursor).events] == [2, 3, 4, 5,
+                                                                                                        6]
+
+
+def test_the_latest_probe_time_is_the_newest_stored_probe_and_none_before_any(tmp_path: Path) -> None:
+    reader = SqliteLogReader(stored(tmp_path, alert(0)))
+    assert reader.latest_probe_time() is None
+    reader.close()
+    later = SqliteLogReader(stored(tmp_path, Probe(T0 + 5, A, True, 200, 1.0), Probe(T0 + 3, B, True, 200, 1.0)))
+    assert later.latest_probe_time() == T0 + 5

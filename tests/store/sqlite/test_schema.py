@@ -36,7 +36,7 @@ def test_a_new_store_has_the_public_tables_with_their_exact_columns(tmp_path: Pa
         assert columns(connection, "website_alerts") == [
             "timestamp", "host", "type", "startDate", "endDate", "availability", "location", "detail",
             "transitionId", "id"]
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         indexes = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index' "
                                                         "AND name NOT LIKE 'sqlite_%'")}

@@ -1,0 +1,263 @@
+"""`-a --notify`: deliver every alert and recovery in the log to the config's notification channels, until
+SIGINT or SIGTERM.
+
+A separate process that only reads the monitor's database; its own progress (a cursor per channel) is in its
+state file. One line per delivery on stdout unless `--silent`; a channel's failures on stderr, once per
+change (failing, delivering again).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from reactivex.scheduler import EventLoopScheduler
+
+from monitoringapp.app.config_warnings import read_config_and_warn
+from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
+from monitoringapp.app.options import NotifyOptions
+from monitoringapp.domain.config import Config, ConfigError
+from monitoringapp.domain.events import TransitionKind
+from monitoringapp.domain.notices import Notice, NoticeKind, transition_notice
+from monitoringapp.domain.notifications import ChannelConfig, expand_url, redact
+from monitoringapp.domain.timefmt import iso_utc, parse_iso
+from monitoringapp.graph.notifier import NotifierNews, notifications
+from monitoringapp.operators.delivery import (
+    BATCH,
+    LINGER,
+    Backoff,
+    ChannelDelivery,
+    Delivered,
+    Deliveries,
+    Failing,
+    Held,
+    Message,
+    MonitorNews,
+    MonitorWatch,
+    Restored,
+)
+from monitoringapp.sinks.channels import Channel, DeliveryFailed, open_channel
+from monitoringapp.sinks.console import Console
+from monitoringapp.sinks.notice_text import notice_line
+from monitoringapp.store import open_delivery_state, open_log_reader
+from monitoringapp.store.delivery_state import DeliveryState
+from monitoringapp.store.log import BEGINNING, Cursor, LogReader, LogUnavailable, StoreError, earliest, is_after
+
+STALE_FLAG = "monitorStale"
+# On a stop, how long a message in flight may take to land and be recorded (a later one is sent again at
+# the next start: the one repeat a stop allows).
+_DRAIN = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A configured channel, opened: where it sends, and the secrets its URL holds."""
+
+    config: ChannelConfig
+    channel: Channel
+    secrets: tuple[str, ...]
+
+
+def run_notifier(options: NotifyOptions) -> int:
+    config = read_config_and_warn(options.config)
+    targets = open_targets(config, os.environ)
+    secrets = tuple(secret for target in targets for secret in target.secrets)
+    log = open_log_reader(options.database, options.nats)
+    end = end_of_log(log)  # a database that cannot be used is refused before the state file is created
+    state = open_delivery_state(options.state)
+    console = None if options.silent else Console()
+    errors = Console(sys.stderr, colour=False)
+    now = time.time()
+    if console is not None:
+        console.info(f"notifying {len(targets)} channel(s) of the transitions in {options.database} "
+                     f"(state in {options.state}); Ctrl-C to stop")
+    starts = start_cursors(end, state, [target.config.name for target in targets], console)
+    flag = state.flag(STALE_FLAG)
+    announced = parse_iso(flag) if flag else None
+    open_alerts = _open_alerts(log)
+    master = random.Random()  # each channel's jitter from its own generator (tests seed theirs)
+
+    def make_deliveries() -> Deliveries[Cursor]:
+        channels = [channel_delivery(target.config, config, random.Random(master.random())) for target in targets]
+        for channel in channels:
+            channel.resume_reminders(open_alerts, now)
+        return Deliveries(channels, MonitorWatch(stale_after(config), announced), starts, is_after)
+
+    in_flight = _InFlight()
+    deliver = _deliverer({target.config.name: target.channel for target in targets}, state, secrets, in_flight)
+    clock = EventLoopScheduler()
+    workers = {target.config.name: EventLoopScheduler() for target in targets}
+    show = _on_news(console, errors, state)
+
+    def start(lifecycle: Lifecycle) -> Stopper:
+        if console is not None:
+            console.on_closed = lifecycle.stop  # `-a --notify | head`: the reader has gone
+        subscription = notifications(log, make_deliveries, deliver, earliest(list(starts.values())), clock,
+                                     workers).subscribe(show, lifecycle.fail)
+
+        def stop() -> None:
+            subscription.dispose()
+            clock.dispose()
+            in_flight.wait_idle(_DRAIN)
+            state.close()
+            for worker in workers.values():
+                worker.dispose()
+            for target in targets:
+                target.channel.close()
+            log.close()
+
+        return stop
+
+    return run_until_stopped(start)
+
+
+def open_targets(config: Config, environ: Mapping[str, str]) -> list[Target]:
+    """Each configured channel opened, its `${NAME}`s taken from `environ`; ConfigError naming the entry."""
+    if not config.notifications:
+        raise ConfigError(f'{config.source}: "notifications" is missing: list the channels to deliver to')
+    targets = []
+    for channel in config.notifications:
+        try:
+            url, secrets = expand_url(channel.url, environ)
+        except KeyError as missing:
+            raise ConfigError(f"{config.source}: {channel.entry}.url: environment variable {missing.args[0]} "
+                              "is not set") from None
+        try:
+            opened = open_channel(url, channel.webhook)
+        except ValueError as error:
+            raise ConfigError(f"{config.source}: {channel.entry}.url: {redact(str(error), secrets)}") from None
+        except ImportError:
+            raise ConfigError(f"{config.source}: {channel.entry}.url: a non-http channel needs apprise "
+                              "(pip install apprise)") from None
+        targets.append(Target(channel, opened, secrets))
+    return targets
+
+
+def channel_delivery(channel: ChannelConfig, config: Config, rng: random.Random) -> ChannelDelivery[Cursor]:
+    """A webhook sends each notice at once; any other channel coalesces a burst into one message."""
+    if channel.webhook:
+        return ChannelDelivery(channel, Backoff(rng), config.maintenance)
+    return ChannelDelivery(channel, Backoff(rng), config.maintenance, linger=LINGER, batch=BATCH)
+
+
+def stale_after(config: Config) -> float:
+    """No probe stored for this long means the monitor is not running: max(3 times the longest interval, 60 s)."""
+    return max(60.0, 3 * max(site.check_interval for site in config.sites))
+
+
+def start_cursors(end: Cursor, state: DeliveryState, names: Sequence[str],
+                  console: Console | None) -> dict[str, Cursor]:
+    """Each channel's place: where its state file says, or, for a channel seen for the first time, `end`, the
+    end of the log at start (it does not page anyone for history), recorded at once."""
+    progress = state.progress()
+    starts: dict[str, Cursor] = {}
+    for name in names:
+        if name in progress:
+            starts[name] = progress[name].cursor
+            if console is not None:
+                last = progress[name].delivered_at
+                console.info(f"channel {name}: resuming where it stopped"
+                             + (f" (last delivery {iso_utc(last)})" if last is not None else ""))
+            continue
+        state.started(name, end)
+        starts[name] = end
+        if console is not None:
+            console.info(f"channel {name}: new, starts at the end of the log (nothing stored before now is sent)")
+    return starts
+
+
+def end_of_log(log: LogReader, attempts: int = 50) -> Cursor:
+    """Where the log ends now; the beginning of a log that does not exist yet (all it will hold is new)."""
+    for _ in range(attempts):
+        try:
+            return log.transitions_end()
+        except LogUnavailable as unavailable:
+            if str(unavailable):
+                return BEGINNING
+            time.sleep(0.1)  # busy for a moment
+    raise StoreError("cannot read where the log ends (busy); try again")
+
+
+def _open_alerts(log: LogReader) -> list[Notice]:
+    try:
+        latest = log.last_transitions()
+    except LogUnavailable:
+        return []
+    return [transition_notice(t) for t in latest.values() if t.kind is TransitionKind.ALERT]
+
+
+class _InFlight:
+    """How many messages are being sent; `wait_idle` waits for none."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._idle:
+            self._count += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._idle:
+            self._count -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._count == 0, timeout)
+
+
+def _deliverer(channels: Mapping[str, Channel], state: DeliveryState, secrets: Sequence[str],
+               in_flight: _InFlight) -> Callable[[Message[Cursor]], str | None]:
+    """Send a message, then record the channel's progress before its next message can start: a kill
+    between the two repeats this message only."""
+
+    def deliver(message: Message[Cursor]) -> str | None:
+        with in_flight:
+            try:
+                channels[message.channel].send(message.notices)
+            except DeliveryFailed as failure:
+                error = redact(str(failure), secrets)
+                state.failed(message.channel, message.attempt, error)
+                return error
+            state.delivered(message.channel, message.cursor, message.notices[-1].id, time.time())
+            return None
+
+    return deliver
+
+
+def _on_news(console: Console | None, errors: Console, state: DeliveryState) -> Callable[[NotifierNews], None]:
+    """Print what the notifier has to say; and remember a monitor-stale told, so a restart does not tell it again."""
+
+    def show(news: NotifierNews) -> None:
+        if isinstance(news, Failing):
+            errors.info(f"notify: channel {news.channel} failing: {news.error}; retrying from 1 s, doubling up to "
+                        "5 min (said again when it delivers)")
+        elif isinstance(news, Restored):
+            errors.info(f"notify: channel {news.channel} delivering again after {news.attempts} attempts "
+                        f"(failing since {iso_utc(news.since)})")
+        elif isinstance(news, MonitorNews):
+            stale = news.notice.kind is NoticeKind.MONITOR_STALE
+            state.set_flag(STALE_FLAG, iso_utc(news.notice.start) if stale and news.notice.start else None)
+            if console is not None:
+                console.info(notice_line(news.notice))
+        elif console is None:
+            return
+        elif isinstance(news, Delivered):
+            attempt = f" (attempt {news.attempts})" if news.attempts > 1 else ""
+            console.write([f"{iso_utc(news.at)}  {news.channel}  {n.shown_site or 'monitor'}  {n.kind.value}  "
+                           f"delivered{attempt}" for n in news.notices])
+        elif isinstance(news, Held):
+            held = news.notice
+            console.info(f"{iso_utc(held.time)}  {news.channel}  {held.shown_site}  {held.kind.value}  "
+                         f"held: {news.reason}")
+        elif news.waiting is not None:
+            console.info(news.waiting)
+
+    return show
+

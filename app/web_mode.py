@@ -1,0 +1,101 @@
+"""`-w`: the status page, the JSON API, live events and /metrics, served from the log until SIGINT or SIGTERM.
+
+A reader like `-a`: the database is opened read-only and may not exist yet. Served by waitress (a production
+WSGI server) on `--listen`; a non-loopback address needs `--auth-file` unless `--no-auth` (checked when the
+command line is parsed).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from reactivex.disposable import CompositeDisposable
+from reactivex.scheduler import EventLoopScheduler
+
+from monitoringapp.app.config_warnings import read_config_and_warn
+from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
+from monitoringapp.app.options import WebOptions
+from monitoringapp.app.usage import UsageError
+from monitoringapp.sinks.console import Console
+from monitoringapp.store import open_history_reader
+from monitoringapp.web.app import WebContext, create_app, publish_changes
+from monitoringapp.web.auth import AuthFileError, Users
+from monitoringapp.web.board import SiteSpec, StatusBoard
+from monitoringapp.web.feed import BoardFeed, FeedNews
+from monitoringapp.web.live import board_news
+
+THREADS = 12  # waitress workers; live event streams hold one each, at most MAX_STREAMS of them
+MAX_STREAMS = 8
+FORGET_EVERY = 600.0
+
+
+def run_web(options: WebOptions) -> int:
+    sites = None
+    if options.config is not None:
+        config = read_config_and_warn(options.config)
+        # A site's key is its URL's hash; once the config gives sites a `name`, pass it here (SiteSpec.name).
+        sites = [SiteSpec(site.url, site.check_interval) for site in config.sites]
+    users = None
+    if options.auth_file is not None:
+        try:
+            users = Users.from_file(options.auth_file)
+        except AuthFileError as error:
+            raise UsageError(f"--auth-file: {error}") from None
+    console = Console()
+    log = open_history_reader(options.database)
+    board = StatusBoard(sites)
+    context = WebContext(board, log, users=users)
+    context.broadcaster.max_streams = MAX_STREAMS
+    app = create_app(context)
+
+    from waitress.server import TcpWSGIServer, create_server  # only -w needs it
+
+    try:
+        server = create_server(app, host=options.host, port=options.port, threads=THREADS, ident="monitoringApp",
+                               clear_untrusted_proxy_headers=True, channel_timeout=60)
+    except OSError as error:
+        raise UsageError(f"--listen {options.host}:{options.port}: cannot listen: {error.strerror}") from None
+    assert isinstance(server, TcpWSGIServer)  # one HOST:PORT is one socket
+    clock = EventLoopScheduler()
+    feed = BoardFeed(log, board, time.time())
+    last_forget = [time.monotonic()]
+
+    def on_news(news: FeedNews) -> None:
+        if news.waiting is not None and news.waiting != context.waiting:
+            console.info(news.waiting)
+        context.waiting = news.waiting if news.waiting is not None else (None if board.seeded else context.waiting)
+        publish_changes(context, news.touched)
+        if time.monotonic() - last_forget[0] > FORGET_EVERY:
+            last_forget[0] = time.monotonic()
+            board.forget_before(time.time())
+
+    def start(lifecycle: Lifecycle) -> Stopper:
+        console.on_closed = lifecycle.stop
+        serving = threading.Thread(target=server.run, name="waitress", daemon=True)
+        running = CompositeDisposable(board_news(feed, clock).subscribe(on_news, lifecycle.fail))
+        serving.start()
+        host = f"[{options.host}]" if ":" in options.host else options.host
+        console.info(f"serving {options.database} on http://{host}:{server.getsockname()[1]}/ "
+                     f"({_access(options, users)}); Ctrl-C to stop")
+
+        def stop() -> None:
+            context.broadcaster.close()
+            running.dispose()
+            server.close()
+            server.task_dispatcher.shutdown(cancel_pending=True, timeout=2)
+            serving.join(timeout=3)
+            clock.dispose()
+            log.close()
+
+        return stop
+
+    return run_until_stopped(start)
+
+
+def _access(options: WebOptions, users: Users | None) -> str:
+    if users is not None:
+        return f"basic auth: {len(users.hashes)} user(s) from {options.auth_file}"
+    if options.loopback:
+        return "loopback only, no authentication"
+    return "NO authentication (--no-auth): put it behind a proxy that authenticates"

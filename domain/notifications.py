@@ -1,0 +1,336 @@
+"""The config's `notifications` (where the notifier delivers) and `maintenance` (when it does not), validated.
+
+`domain.config` calls `parse_notifications` and `parse_maintenance` with its own `fail` (one-line errors
+naming the entry) and `warn`. A channel's `url` is kept as written: `${NAME}` is taken from the
+environment only when a notifier starts (`expand_url`), so `--check` and `-m` never need the secrets and
+never show them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from monitoringapp.domain.timefmt import iso_utc, parse_duration, parse_iso
+
+Fail = Callable[[str, str, object], Exception]
+"""`fail(where, problem, value)`: the config's one-line error, to raise."""
+
+WEBHOOK_SCHEMES = frozenset({"http", "https"})
+EVENTS = ("alert", "recovery", "monitor-stale")
+DEFAULT_MAX_AGE = 3600.0
+MIN_REMIND_EVERY = 60.0
+MAX_PERIOD = 365 * 86400.0
+_CHANNEL_KEYS = {"url", "name", "sites", "events", "remindEvery", "maxAge"}
+_MAINTENANCE_KEYS = {"sites", "start", "end", "weekly"}
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKLY = re.compile(r"^\s*([a-z,\-]+)\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelConfig:
+    """One place to deliver to. `url` is as written (with `${NAME}` unexpanded); `sites` None means all."""
+
+    name: str
+    url: str
+    sites: frozenset[str] | None = None
+    events: frozenset[str] = frozenset(EVENTS)
+    remind_every: float | None = None
+    max_age: float = DEFAULT_MAX_AGE
+    entry: str = "notifications[0]"  # where the config gives it, for errors found at start
+
+    @property
+    def webhook(self) -> bool:
+        """Our own JSON webhook (http, https); any other scheme is apprise's."""
+        return urlsplit(self.url).scheme.lower() in WEBHOOK_SCHEMES
+
+    def wants_site(self, site: str | None) -> bool:
+        return site is None or self.sites is None or site in self.sites
+
+    def effective(self) -> dict[str, Any]:
+        """As the config would give it, a password written in the URL shown as `***` (a `${NAME}` as is)."""
+        return {"url": masked_password(self.url), "name": self.name,
+                "sites": None if self.sites is None else sorted(self.sites),
+                "events": [event for event in EVENTS if event in self.events],
+                "remindEvery": self.remind_every, "maxAge": self.max_age}
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceWindow:
+    """Sites (None: all) whose transitions are not delivered from `start` to `end`, or every week on `days`
+    (0 is Monday) from `begins` to `ends` seconds into the day, UTC; a weekly range whose end is not after
+    its start runs past midnight into the next day."""
+
+    sites: frozenset[str] | None = None
+    start: float | None = None
+    end: float | None = None
+    days: frozenset[int] = frozenset()
+    begins: int = 0
+    ends: int = 0
+    weekly: str | None = None  # as written
+
+    def covers(self, site: str | None, moment: float) -> bool:
+        if site is not None and self.sites is not None and site not in self.sites:
+            return False
+        if self.start is not None and self.end is not None:
+            return self.start <= moment < self.end
+        when = datetime.fromtimestamp(moment, UTC)
+        second = when.hour * 3600 + when.minute * 60 + when.second
+        day = when.weekday()
+        if self.begins < self.ends:
+            return day in self.days and self.begins <= second < self.ends
+        return (day in self.days and second >= self.begins) or ((day - 1) % 7 in self.days and second < self.ends)
+
+    def end_of(self, moment: float) -> float:
+        """When the occurrence of this window that covers `moment` ends."""
+        if self.start is not None and self.end is not None:
+            return self.end
+        when = datetime.fromtimestamp(moment, UTC)
+        midnight = moment - (when.hour * 3600 + when.minute * 60 + when.second + when.microsecond / 1e6)
+        second = moment - midnight
+        if self.begins < self.ends or second < self.ends:
+            return midnight + self.ends
+        return midnight + 86400 + self.ends  # begun today, ends tomorrow
+
+    def effective(self) -> dict[str, Any]:
+        window: dict[str, Any] = {"sites": None if self.sites is None else sorted(self.sites)}
+        if self.weekly is not None:
+            window["weekly"] = self.weekly
+        else:
+            assert self.start is not None and self.end is not None
+            window.update(start=iso_utc(self.start), end=iso_utc(self.end))
+        return window
+
+
+def in_maintenance(windows: Collection[MaintenanceWindow], site: str | None, moment: float) -> bool:
+    return any(window.covers(site, moment) for window in windows)
+
+
+def maintenance_until(windows: Collection[MaintenanceWindow], site: str | None, moment: float) -> float | None:
+    """When the maintenance of `site` going on at `moment` ends (windows that overlap or follow on count as
+    one); None when none is going on."""
+    end = moment
+    for _ in range(1000):  # windows chained back to back; a bound all the same
+        ends = [window.end_of(end) for window in windows if window.covers(site, end)]
+        if not ends:
+            break
+        end = max(ends)
+    return end if end > moment else None
+
+
+def variables(url: str) -> tuple[str, ...]:
+    """The names of the `${NAME}`s in `url`, in order."""
+    return tuple(match.group(1) for match in _VARIABLE.finditer(url))
+
+
+def expand_url(url: str, environ: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
+    """`url` with every `${NAME}` taken from `environ`, and the secrets it now holds (those values, and a
+    password in it), to be kept out of every line, file and notification. KeyError(NAME) for one unset."""
+    values = {name: environ[name] for name in variables(url)}
+    expanded = _VARIABLE.sub(lambda match: values[match.group(1)], url)
+    secrets = {value for value in values.values() if value}
+    # A password written as is, read from the URL as written (an expanded value may hold an @ or a /).
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    if password and "${" not in password:
+        secrets.add(password)
+    return expanded, tuple(sorted(secrets, key=len, reverse=True))
+
+
+def masked_password(url: str) -> str:
+    """`url` with a password written in it shown as `***`."""
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if not at or not colon or not password or _VARIABLE.fullmatch(password):
+        return url
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+
+
+def redact(text: str, secrets: Collection[str]) -> str:
+    """`text` with every secret (as is, or percent-encoded as a URL would carry it) replaced by `***`."""
+    for secret in secrets:
+        for form in {secret, quote(secret, safe=""), quote(secret)}:
+            text = text.replace(form, "***")
+    return text
+
+
+def default_name(url: str) -> str:
+    """A channel's name when the config gives none: its URL without what may be a secret. A webhook keeps
+    scheme, host, port and path (no user, password or query); another scheme keeps `scheme://user@host`
+    when the URL names a user (e-mail: the server), else only the scheme and a short hash, since apprise
+    URLs carry their tokens in the host and path (`slack://TokenA/TokenB/TokenC`)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = parts.netloc.rsplit("@", 1)[-1]
+    if scheme in WEBHOOK_SCHEMES:
+        return f"{scheme}://{host}{parts.path}"
+    if "@" in parts.netloc and parts.username:
+        return f"{scheme}://{parts.username}@{host}"
+    return f"{scheme}:{hashlib.sha256(url.encode()).hexdigest()[:8]}"
+
+
+def parse_notifications(document: Mapping[str, Any], fail: Fail, warn: Callable[[str], None],
+                        sites: Collection[str], source: str) -> tuple[ChannelConfig, ...]:
+    """The `notifications` list of a config document (none when absent)."""
+    channels: list[ChannelConfig] = []
+    names: dict[str, int] = {}
+    for index, (where, entry) in enumerate(_entries(document, "notifications", "channels", fail)):
+        if not isinstance(entry, dict) or "url" not in entry:
+            raise fail(where, 'must be an object with a "url"', entry)
+        _warn_unknown(entry, _CHANNEL_KEYS, where, warn, source)
+        url = _channel_url(entry["url"], f"{where}.url", fail)
+        name = entry.get("name", default_name(url))
+        if not isinstance(name, str) or not name.strip() or "${" in name:
+            raise fail(f"{where}.name", "must be a non-empty string without ${...}", name)
+        if name in names:
+            raise fail(f"{where}.name", f"duplicate of notifications[{names[name]}] (give each channel a name)",
+                       name)
+        names[name] = index
+        channel_sites = _sites(entry, where, fail, warn, sites, source)
+        events = entry.get("events", list(EVENTS))
+        if (not isinstance(events, list) or not events
+                or any(not isinstance(event, str) or event not in EVENTS for event in events)):
+            raise fail(f"{where}.events", f"must be a non-empty list of {', '.join(EVENTS)}", events)
+        remind = _period(entry, "remindEvery", f"{where}.remindEvery", fail, MIN_REMIND_EVERY)
+        max_age = _period(entry, "maxAge", f"{where}.maxAge", fail, 60.0)
+        channels.append(ChannelConfig(name, url, channel_sites, frozenset(events), remind,
+                                      DEFAULT_MAX_AGE if max_age is None else max_age, where))
+    return tuple(channels)
+
+
+def parse_maintenance(document: Mapping[str, Any], fail: Fail, warn: Callable[[str], None],
+                      sites: Collection[str], source: str) -> tuple[MaintenanceWindow, ...]:
+    """The `maintenance` list of a config document (none when absent)."""
+    windows: list[MaintenanceWindow] = []
+    for where, entry in _entries(document, "maintenance", "windows", fail):
+        if not isinstance(entry, dict):
+            raise fail(where, 'must be an object with "start" and "end", or "weekly"', entry)
+        _warn_unknown(entry, _MAINTENANCE_KEYS, where, warn, source)
+        window_sites = _sites(entry, where, fail, warn, sites, source)
+        if "weekly" in entry and ("start" in entry or "end" in entry):
+            raise fail(where, 'takes "start" and "end", or "weekly", not both', entry)
+        if "weekly" in entry:
+            days, begins, ends = _weekly(entry["weekly"], f"{where}.weekly", fail)
+            windows.append(MaintenanceWindow(window_sites, days=days, begins=begins, ends=ends,
+                                             weekly=entry["weekly"]))
+            continue
+        if "start" not in entry or "end" not in entry:
+            raise fail(where, 'needs "start" and "end" (ISO dates, UTC unless a zone is given), or "weekly"',
+                       entry)
+        start = _date(entry["start"], f"{where}.start", fail)
+        end = _date(entry["end"], f"{where}.end", fail)
+        if end <= start:
+            raise fail(f"{where}.end", "must be after start", entry["end"])
+        windows.append(MaintenanceWindow(window_sites, start, end))
+    return tuple(windows)
+
+
+def _entries(document: Mapping[str, Any], key: str, what: str, fail: Fail) -> list[tuple[str, Any]]:
+    """The entries of the list at `key` (none when absent), each with where it is (`key[i]`)."""
+    entries = document.get(key)
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise fail(key, f"must be a list of {what}", entries)
+    return [(f"{key}[{index}]", entry) for index, entry in enumerate(entries)]
+
+
+def _warn_unknown(entry: Mapping[str, Any], known: set[str], where: str, warn: Callable[[str], None],
+                  source: str) -> None:
+    unknown = sorted(set(entry) - known)
+    if unknown:
+        warn(f"{source}: {where}: unknown key(s) ignored: {', '.join(unknown)}")
+
+
+def _channel_url(value: object, where: str, fail: Fail) -> str:
+    if not isinstance(value, str) or not value:
+        raise fail(where, "must be a URL string", value)
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise fail(where, "must not contain spaces or control characters", value)
+    for name in variables(value):
+        if not _NAME.match(name):
+            raise fail(where, f"${{{name}}} is not an environment variable name", value)
+    if "${" in _VARIABLE.sub("", value):
+        raise fail(where, "has a ${ without its closing }", value)
+    # Checked with each ${NAME} standing in as a plain word, since its value is not known here.
+    try:
+        parts = urlsplit(_VARIABLE.sub("x", value))
+        parts.port  # noqa: B018 - raises on a port that is not a number or out of range
+    except ValueError as error:
+        raise fail(where, f"is not a valid URL ({error})", value) from None
+    if not parts.scheme or "://" not in value:
+        raise fail(where, "needs a scheme (http://, https://, or an apprise one such as mailto://)", value)
+    if parts.scheme.lower() in WEBHOOK_SCHEMES and not parts.hostname:
+        raise fail(where, "has no host", value)
+    return value
+
+
+def _sites(entry: Mapping[str, Any], where: str, fail: Fail, warn: Callable[[str], None],
+           known: Collection[str], source: str) -> frozenset[str] | None:
+    if "sites" not in entry or entry["sites"] is None:
+        return None
+    value = entry["sites"]
+    if not isinstance(value, list) or not value or any(not isinstance(site, str) for site in value):
+        raise fail(f"{where}.sites", "must be a non-empty list of site URLs", value)
+    for site in value:
+        if site not in known:
+            warn(f"{source}: {where}.sites: {site} is none of the websites")
+    return frozenset(value)
+
+
+def _period(entry: Mapping[str, Any], key: str, where: str, fail: Fail, minimum: float) -> float | None:
+    if key not in entry or entry[key] is None:
+        return None
+    value = entry[key]
+    if isinstance(value, str):
+        try:
+            seconds = parse_duration(value)
+        except ValueError:
+            raise fail(where, "must be a duration such as 30m or 1h", value) from None
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise fail(where, "must be a duration such as 30m or 1h", value)
+    if not minimum <= seconds <= MAX_PERIOD:
+        raise fail(where, f"must be between {minimum:g} s and 365d", value)
+    return seconds
+
+
+def _date(value: object, where: str, fail: Fail) -> float:
+    if not isinstance(value, str):
+        raise fail(where, "must be an ISO date such as 2026-12-01T02:00Z", value)
+    try:
+        return parse_iso(value)
+    except ValueError:
+        raise fail(where, "must be an ISO date such as 2026-12-01T02:00Z", value) from None
+
+
+def _weekly(value: object, where: str, fail: Fail) -> tuple[frozenset[int], int, int]:
+    problem = "must be days and a UTC time range such as \"sat,sun 02:00-04:00\" or \"mon-fri 22:00-06:00\""
+    match = _WEEKLY.match(value.lower()) if isinstance(value, str) else None
+    if match is None:
+        raise fail(where, problem, value)
+    days: set[int] = set()
+    for part in match.group(1).split(","):
+        first, _, last = part.partition("-")
+        if first not in _DAYS or (last and last not in _DAYS):
+            raise fail(where, problem, value)
+        a, b = _DAYS.index(first), _DAYS.index(last or first)
+        days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
+    h1, m1, h2, m2 = (int(match.group(n)) for n in range(2, 6))
+    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
+        raise fail(where, problem, value)
+    begins, ends = h1 * 3600 + m1 * 60, h2 * 3600 + m2 * 60
+    if begins == ends % 86400 and h2 != 24:
+        raise fail(where, "must not start and end at the same time", value)
+    return frozenset(days), begins, ends

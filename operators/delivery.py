@@ -1,0 +1,435 @@
+"""The notifier's delivery logic: which channel gets what, and when (no reactivex, no I/O, no wall clock).
+
+Every method takes `now`; the graph (`graph.notifier`) calls them on one thread and carries out the
+messages they hand back, each channel on its own worker, so a slow or dead channel never delays another.
+
+Per channel (`ChannelDelivery`), in the log's order, at least once:
+- one message in flight at a time; a failed one is sent again, unchanged, after a backoff of 1 s doubling to
+  5 min, each delay shortened by up to a fifth at random (`Backoff`, seeded, so tests know the times);
+- a channel that coalesces waits `linger` seconds after the first notice of a burst and sends up to `batch`
+  notices as one message (apprise); a webhook sends each notice as it comes;
+- an alert and its recovery both older than `max_age` when a message is made become one `summary`;
+- an unresolved alert is repeated as a `reminder` every `remind_every`;
+- a site's transitions inside a maintenance window are held, not delivered.
+`MonitorWatch` tells when the monitor stops storing probes, and when it starts again.
+
+Example:
+
+>>> import random
+>>> from monitoringapp.domain.events import AlertTransition, TransitionKind
+>>> from monitoringapp.domain.notices import transition_notice
+>>> from monitoringapp.domain.notifications import ChannelConfig
+>>> hook = ChannelDelivery(ChannelConfig("hook", "http://127.0.0.1:9/"), Backoff(random.Random(1)))
+>>> _ = hook.offer(transition_notice(AlertTransition(10.0, "http://a/", TransitionKind.ALERT, 0.5, 10.0)), 1, 10.0)
+>>> message = hook.next_message(10.0)
+>>> [notice.kind.value for notice in message.notices], message.cursor
+(['alert'], 1)
+>>> hook.on_failed("HTTP 503", 10.5)
+[Failing(channel='hook', error='HTTP 503', attempts=1, retry_at=11.473...)]
+>>> hook.next_message(11.0) is None, hook.next_message(11.5).attempt
+(True, 2)
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Generic, TypeVar
+
+from monitoringapp.domain.events import AlertTransition
+from monitoringapp.domain.notices import (
+    Notice,
+    NoticeKind,
+    monitor_resumed_notice,
+    monitor_stale_notice,
+    reminder_notice,
+    summary_notice,
+    transition_notice,
+)
+from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow, in_maintenance, maintenance_until
+
+P = TypeVar("P")  # a place in the log (store.log.Cursor); carried, never looked into
+Outage = tuple[str | None, str, float | None]  # a site's notices about one outage share it (`Notice.outage`)
+
+FIRST_RETRY = 1.0
+MAX_RETRY = 300.0
+JITTER = 0.2
+LINGER = 1.5
+"""How long a coalescing channel waits after the first notice of a burst: a burst stored within one second is
+seen within 1.25 s (the log is polled every 0.25 s), so it goes out as one message within 2 s."""
+BATCH = 50
+
+_EVENT_OF = {NoticeKind.ALERT: "alert", NoticeKind.RECOVERY: "recovery", NoticeKind.MONITOR_STALE: "monitor-stale",
+             NoticeKind.MONITOR_RESUMED: "monitor-stale"}
+
+
+class Backoff:
+    """The delay before the retry after `failures` failures in a row: `first` doubling to `cap`, shortened by
+    up to `jitter` of itself, drawn from `rng` (so channels that fail together do not retry together)."""
+
+    def __init__(self, rng: random.Random, first: float = FIRST_RETRY, cap: float = MAX_RETRY,
+                 jitter: float = JITTER) -> None:
+        self.rng, self.first, self.cap, self.jitter = rng, first, cap, jitter
+
+    def delay(self, failures: int) -> float:
+        base = min(self.cap, self.first * 2.0 ** min(failures - 1, 64))
+        return base * (1.0 - self.jitter * self.rng.random())
+
+
+@dataclass(frozen=True, slots=True)
+class Queued(Generic[P]):
+    notice: Notice
+    cursor: P | None  # None for a notice that is not in the log (a reminder, a word about the monitor)
+
+
+@dataclass(frozen=True, slots=True)
+class Message(Generic[P]):
+    """Notices to send to `channel` as one message; once delivered, the channel's place is `cursor` (that of
+    its last logged notice; None when it holds none). `attempt` counts from 1."""
+
+    channel: str
+    notices: tuple[Notice, ...]
+    cursor: P | None
+    attempt: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    channel: str
+    notices: tuple[Notice, ...]
+    attempts: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Failing:
+    """The channel went from delivering to failing (said once, not at every retry)."""
+
+    channel: str
+    error: str
+    attempts: int
+    retry_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    """The channel delivers again, after failing since `since`."""
+
+    channel: str
+    attempts: int
+    since: float
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A notice not delivered to `channel`, and why."""
+
+    channel: str
+    notice: Notice
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorNews:
+    """The monitor stopped storing probes (`monitor-stale`), or started again (`monitor-resumed`)."""
+
+    notice: Notice
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How the attempt of `channel`'s message in flight went: `error` None when it was delivered."""
+
+    channel: str
+    error: str | None = None
+
+
+DeliveryEvent = Delivered | Failing | Restored | Held | MonitorNews
+
+
+class ChannelDelivery(Generic[P]):
+    """One channel's queue, message in flight, backoff, reminders and maintenance (see the module)."""
+
+    def __init__(self, config: ChannelConfig, backoff: Backoff, maintenance: Sequence[MaintenanceWindow] = (), *,
+                 linger: float = 0.0, batch: int = 1) -> None:
+        self.config = config
+        self.name = config.name
+        self.backoff = backoff
+        self.maintenance = maintenance
+        self.linger = linger
+        self.batch = batch
+        self._queue: deque[Queued[P]] = deque()
+        self._in_flight: Message[P] | None = None
+        self._failed: Message[P] | None = None  # sent again at `_retry_at`
+        self._retry_at: float | None = None
+        self._failures = 0
+        self._failing_since: float | None = None
+        self._linger_until: float | None = None
+        self._reminders: dict[Outage, tuple[Notice, float]] = {}
+        self._held_alerts: dict[Outage, tuple[Notice, float]] = {}  # held by maintenance, until its end
+        self._released: set[Outage] = set()  # outages whose held alert went out when the maintenance ended
+        # Summaries: the recoveries queued, oldest first, until they are older than `max_age`; then their ids
+        # (sent as summaries) and their outages (whose alert and reminders still queued are not sent).
+        self._recoveries: deque[Notice] = deque()
+        self._summarized: set[str] = set()
+        self._dropped: set[Outage] = set()
+
+    @property
+    def idle(self) -> bool:
+        return not self._queue and self._in_flight is None and self._failed is None
+
+    def wants(self, notice: Notice) -> bool:
+        event = _EVENT_OF.get(notice.kind)
+        return event is not None and event in self.config.events and self.config.wants_site(notice.site)
+
+    def resume_reminders(self, alerts: Iterable[Notice], now: float) -> None:
+        """Alerts still unresolved when the notifier starts: remind of them from `now` on; one that began in a
+        maintenance window is held until the window ends (or delivered now, if it has ended: a repeat, with
+        the same id, if it was delivered at its end before the restart)."""
+        for alert in alerts:
+            if not self.wants(alert):
+                continue
+            if self._held(alert):
+                self._hold(alert)
+            else:
+                self._remind(alert, now)
+
+    def offer(self, notice: Notice, cursor: P | None, now: float) -> list[DeliveryEvent]:
+        """A notice for this channel, in the log's order (filtered here: a notice it does not want is dropped)."""
+        if not self.wants(notice):
+            return []
+        if notice.kind is NoticeKind.RECOVERY:
+            self._held_alerts.pop(notice.outage, None)
+        if notice.outage in self._released and notice.kind is NoticeKind.RECOVERY:
+            self._released.discard(notice.outage)  # its alert went out: so does its recovery
+        elif self._held(notice):
+            if notice.kind is NoticeKind.RECOVERY:
+                self._reminders.pop(notice.outage, None)
+            elif notice.kind is NoticeKind.ALERT:
+                self._hold(notice)
+            return [Held(self.name, notice, "maintenance")]
+        if notice.kind is NoticeKind.ALERT:
+            self._remind(notice, now)
+        elif notice.kind is NoticeKind.RECOVERY:
+            self._reminders.pop(notice.outage, None)
+        self._enqueue(Queued(notice, cursor), now)
+        return []
+
+    def next_message(self, now: float) -> Message[P] | None:
+        """The message to send now, if any; it is then in flight until `on_delivered` or `on_failed`."""
+        self._release_held(now)
+        self._remind_due(now)
+        if self._in_flight is not None:
+            return None
+        if self._failed is not None:
+            assert self._retry_at is not None
+            if now < self._retry_at:
+                return None
+            self._in_flight, self._failed = replace(self._failed, attempt=self._failed.attempt + 1), None
+            return self._in_flight
+        if not self._queue or (self._linger_until is not None and now < self._linger_until):
+            return None
+        self._linger_until = None
+        self._collapse(now)
+        taken = self._take(self.batch)
+        if not taken:
+            return None
+        cursors = [queued.cursor for queued in taken if queued.cursor is not None]
+        self._in_flight = Message(self.name, tuple(queued.notice for queued in taken),
+                                  cursors[-1] if cursors else None)
+        return self._in_flight
+
+    def on_delivered(self, now: float) -> list[DeliveryEvent]:
+        message = self._take_in_flight()
+        events: list[DeliveryEvent] = [Delivered(self.name, message.notices, message.attempt, now)]
+        if self._failing_since is not None:
+            events.append(Restored(self.name, self._failures + 1, self._failing_since))
+        self._failures, self._failing_since, self._retry_at = 0, None, None
+        return events
+
+    def on_failed(self, error: str, now: float) -> list[DeliveryEvent]:
+        self._failed = self._take_in_flight()
+        self._failures += 1
+        self._retry_at = now + self.backoff.delay(self._failures)
+        if self._failing_since is not None:
+            return []
+        self._failing_since = now
+        return [Failing(self.name, error, self._failures, self._retry_at)]
+
+    def next_wake(self) -> float | None:
+        """When `next_message` may next have something without any new input (None: not before one)."""
+        if self._in_flight is not None:
+            return None
+        if self._failed is not None:
+            return self._retry_at
+        if self._queue:
+            return self._linger_until
+        return min((due for _, due in (*self._reminders.values(), *self._held_alerts.values())), default=None)
+
+    def _take_in_flight(self) -> Message[P]:
+        message, self._in_flight = self._in_flight, None
+        assert message is not None, "an outcome without a message in flight"
+        return message
+
+    def _enqueue(self, queued: Queued[P], now: float) -> None:
+        if self.linger > 0 and self.idle:
+            self._linger_until = now + self.linger
+        self._queue.append(queued)
+        if queued.notice.kind is NoticeKind.RECOVERY:
+            self._recoveries.append(queued.notice)
+
+    def _held(self, notice: Notice) -> bool:
+        """In maintenance: the notice's own time, or for a recovery the start of its outage."""
+        if notice.site is None or not self.maintenance:
+            return False
+        moments = [notice.time] if notice.kind is not NoticeKind.RECOVERY else [notice.time, notice.start]
+        return any(in_maintenance(self.maintenance, notice.site, m) for m in moments if m is not None)
+
+    def _hold(self, alert: Notice) -> None:
+        assert alert.site is not None
+        self._held_alerts[alert.outage] = (alert, maintenance_until(self.maintenance, alert.site, alert.time)
+                                           or alert.time)
+
+    def _release_held(self, now: float) -> None:
+        """An alert held by maintenance whose outage outlasts it is delivered when the maintenance ends: a site
+        still down afterwards is no longer maintenance. Same notice, same id; its place in the log is passed."""
+        for key, (alert, until) in list(self._held_alerts.items()):
+            if until > now:
+                continue
+            later = maintenance_until(self.maintenance, alert.site, now)
+            if later is not None:  # another window has begun since
+                self._held_alerts[key] = (alert, later)
+                continue
+            del self._held_alerts[key]
+            self._released.add(key)
+            self._remind(alert, now)
+            self._enqueue(Queued(alert, None), now)
+
+    def _remind(self, alert: Notice, now: float) -> None:
+        period = self.config.remind_every
+        if period is None:
+            return
+        # The first reminder after `now`: none for the time the notifier did not run.
+        periods = max(1, math.floor((now - alert.time) / period) + 1)
+        self._reminders[alert.outage] = (alert, alert.time + periods * period)
+
+    def _remind_due(self, now: float) -> None:
+        period = self.config.remind_every
+        for key, (alert, due) in list(self._reminders.items()):
+            if due > now:
+                continue
+            assert period is not None
+            while due + period <= now:  # one reminder for a catch-up, not one per period missed
+                due += period
+            self._reminders[key] = (alert, due + period)
+            reminder = reminder_notice(alert, due)
+            if not self._held(reminder):
+                self._enqueue(Queued(reminder, None), now)
+
+    def _collapse(self, now: float) -> None:
+        """An outage whose recovery is older than `max_age` becomes one summary, at its recovery's place; its
+        alert and reminders still queued go (the summary says what they would). Costs nothing per message
+        beyond the recoveries that turned old since the last one."""
+        stale = now - self.config.max_age
+        while self._recoveries and self._recoveries[0].time < stale:
+            recovery = self._recoveries.popleft()
+            self._summarized.add(recovery.id)
+            self._dropped.add(recovery.outage)
+
+    def _take(self, count: int) -> list[Queued[P]]:
+        """Up to `count` notices off the queue, summaries made and the notices they replace left out."""
+        taken: list[Queued[P]] = []
+        while self._queue and len(taken) < count:
+            queued = self._queue.popleft()
+            notice = queued.notice
+            if notice.kind is NoticeKind.RECOVERY:
+                if notice.id in self._summarized:
+                    self._summarized.discard(notice.id)
+                    self._dropped.discard(notice.outage)
+                    queued = Queued(summary_notice(notice), queued.cursor)
+                elif self._recoveries and self._recoveries[0] == notice:
+                    self._recoveries.popleft()
+                elif notice in self._recoveries:
+                    self._recoveries.remove(notice)  # queued out of time order: rare
+            elif notice.outage in self._dropped:
+                continue
+            taken.append(queued)
+        return taken
+
+
+class MonitorWatch:
+    """Tells when no probe has been stored for more than `threshold` seconds (`monitor-stale`), once, and when
+    probes are stored again (`monitor-resumed`). `announced`: the last probe time of a stale already told
+    (before a restart), so it is not told twice."""
+
+    def __init__(self, threshold: float, announced: float | None = None) -> None:
+        self.threshold = threshold
+        self._stale_since = announced
+
+    def on_latest_probe(self, latest: float | None, now: float) -> Notice | None:
+        """What to tell, given the newest stored probe's time (None: no probe stored yet, nothing to watch)."""
+        if latest is None:
+            return None
+        if self._stale_since is not None:
+            if latest > self._stale_since:
+                notice = monitor_resumed_notice(self._stale_since, latest)
+                self._stale_since = None
+                return notice
+            return None
+        if now - latest > self.threshold:
+            self._stale_since = latest
+            return monitor_stale_notice(latest, latest + self.threshold)
+        return None
+
+
+class Deliveries(Generic[P]):
+    """Every channel and the monitor watch: log entries, probe times and outcomes in; events and messages out.
+
+    `starts` is each channel's place in the log when the notifier starts; an entry reaches a channel only if
+    it lies after that place (`after(entry_cursor, start)`), so channels that were at different places
+    share one read of the log.
+    """
+
+    def __init__(self, channels: Sequence[ChannelDelivery[P]], watch: MonitorWatch | None = None,
+                 starts: Mapping[str, P] | None = None, after: Callable[[P, P], bool] | None = None) -> None:
+        self.channels = {channel.name: channel for channel in channels}
+        self.watch = watch
+        self._starts = dict(starts or {})
+        self._after = after
+
+    def on_entries(self, entries: Iterable[tuple[AlertTransition, P]], now: float) -> list[DeliveryEvent]:
+        events: list[DeliveryEvent] = []
+        for transition, cursor in entries:
+            notice = transition_notice(transition)
+            for channel in self.channels.values():
+                start = self._starts.get(channel.name)
+                if start is not None and self._after is not None and not self._after(cursor, start):
+                    continue
+                events.extend(channel.offer(notice, cursor, now))
+        return events
+
+    def on_latest_probe(self, latest: float | None, now: float) -> list[DeliveryEvent]:
+        if self.watch is None:
+            return []
+        notice = self.watch.on_latest_probe(latest, now)
+        if notice is None:
+            return []
+        events: list[DeliveryEvent] = [MonitorNews(notice)]
+        for channel in self.channels.values():
+            events.extend(channel.offer(notice, None, now))
+        return events
+
+    def on_outcome(self, outcome: Outcome, now: float) -> list[DeliveryEvent]:
+        channel = self.channels[outcome.channel]
+        return channel.on_delivered(now) if outcome.error is None else channel.on_failed(outcome.error, now)
+
+    def messages(self, now: float) -> list[Message[P]]:
+        """The messages due now, at most one per channel."""
+        due = (channel.next_message(now) for channel in self.channels.values())
+        return [message for message in due if message is not None]
+
+    def next_wake(self) -> float | None:
+        return min((w for w in (c.next_wake() for c in self.channels.values()) if w is not None), default=None)

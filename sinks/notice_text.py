@@ -1,0 +1,58 @@
+"""Notices as people read them: one line each, in the seed's words, and a title for a message of several."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from monitoringapp.domain.events import AlertTransition, TransitionKind
+from monitoringapp.domain.notices import Notice, NoticeKind
+from monitoringapp.domain.timefmt import format_duration, iso_utc
+from monitoringapp.sinks.console import percent, transition_line
+
+
+def notice_line(notice: Notice) -> str:
+    """`Website {URL} is down. availability=..., time=...` and its siblings; alerts and recoveries exactly as
+    the monitor's console prints them."""
+    time = iso_utc(notice.time)
+    if notice.kind in (NoticeKind.ALERT, NoticeKind.RECOVERY):
+        assert notice.shown_site is not None and notice.start is not None
+        kind = TransitionKind.ALERT if notice.kind is NoticeKind.ALERT else TransitionKind.RECOVERY
+        return transition_line(AlertTransition(notice.time, notice.shown_site, kind, notice.availability, notice.start,
+                                               notice.end, notice.location))
+    start = iso_utc(notice.start) if notice.start is not None else "-"
+    if notice.kind is NoticeKind.REMINDER:
+        return (f"Website {notice.shown_site} is still down. availability={percent(notice.availability)}, time={time}, "
+                f"down since {start} ({_since(notice)})")
+    if notice.kind is NoticeKind.SUMMARY:
+        end = iso_utc(notice.end) if notice.end is not None else "-"
+        return (f"Website {notice.shown_site} was down from {start} to {end} ({_lasted(notice)}) and recovered. "
+                f"availability={percent(notice.availability)}")
+    if notice.kind is NoticeKind.MONITOR_STALE:
+        return f"No probe stored since {start} ({_since(notice)}): is the monitor running? time={time}"
+    return f"Probes are stored again. time={time}, none stored since {start} ({_lasted(notice)})"
+
+
+def message_title(notices: Sequence[Notice]) -> str:
+    """`monitoringApp: Website X is down` for one notice; `monitoringApp: 3 alert, 1 recovery` for several."""
+    if len(notices) == 1:
+        notice = notices[0]
+        what = {NoticeKind.ALERT: "is down", NoticeKind.RECOVERY: "recovered", NoticeKind.REMINDER: "is still down",
+                NoticeKind.SUMMARY: "was down and recovered"}.get(notice.kind)
+        if what is not None:
+            return f"monitoringApp: {notice.shown_site} {what}"
+        return f"monitoringApp: {notice.kind.value}"
+    counts = Counter(notice.kind.value for notice in notices)
+    return "monitoringApp: " + ", ".join(f"{n} {kind}" for kind, n in counts.items())
+
+
+def message_body(notices: Sequence[Notice]) -> str:
+    return "\n".join(notice_line(notice) for notice in notices)
+
+
+def _since(notice: Notice) -> str:
+    return format_duration(notice.time - notice.start) if notice.start is not None else "-"
+
+
+def _lasted(notice: Notice) -> str:
+    return format_duration(notice.end - notice.start) if notice.start is not None and notice.end is not None else "-"

@@ -1,0 +1,186 @@
+"""`-a --notify` as a real process on a real database, with real webhook receivers on 127.0.0.1: a live channel
+on time beside a flaky one (down, then back) and a dead one; kill -9 in the middle of a burst and a restart;
+secrets nowhere; a bad config one line and exit 2 with nothing created."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.processes import App, run_app, wait_until
+from bench.webhook_receiver import WebhookReceiver
+from monitoringapp.domain.events import AlertTransition, TransitionKind
+from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
+from tests.local_http import refused_port
+
+pytestmark = pytest.mark.slow  # real processes
+
+SECRET = "t0ken-9f3a"
+
+
+def store(db: Path, transitions: list[AlertTransition]) -> float:
+    """Commit `transitions` in one transaction; the time.monotonic() of the commit."""
+    connection = open_for_writing(db)
+    connection.execute("BEGIN")
+    insert_events(connection, [], transitions)
+    connection.execute("COMMIT")
+    connection.close()
+    return time.monotonic()
+
+
+def burst(n: int, first: int = 0) -> list[AlertTransition]:
+    now = time.time()
+    return [AlertTransition(now, f"http://site{k}.test/", TransitionKind.ALERT, 0.5, now)
+            for k in range(first, first + n)]
+
+
+def write_config(tmp_path: Path, channels: list[dict[str, object]]) -> Path:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"websites": [{"URL": "http://site0.test/"}], "notifications": channels}))
+    return path
+
+
+@pytest.fixture
+def apps() -> Iterator[list[App]]:
+    """The processes a test starts, killed after it whatever happened."""
+    started: list[App] = []
+    yield started
+    for app in started:
+        app.kill()
+
+
+def notifier(apps: list[App], config: Path, db: Path, *extra: str, ready: bool = True) -> App:
+    app = App("-a", "--notify", "-c", str(config), "-db", str(db), *extra)
+    apps.append(app)
+    if ready:
+        app.wait_for_line(lambda t: t.startswith("notifying"), timeout=20)
+    return app
+
+
+def test_a_live_channel_is_on_time_beside_a_flaky_one_that_gets_everything_once_in_order_a_dead_and_a_hung_one(
+        tmp_path: Path, apps: list[App]) -> None:
+    db = tmp_path / "m.db"
+    history = burst(3, first=100)
+    store(db, history)  # before the notifier's first start: not sent to anyone
+    live, flaky = WebhookReceiver(), WebhookReceiver()
+    flaky.stop()  # down at first
+    dead = f"http://127.0.0.1:{refused_port()}/hook/${{HOOK_TOKEN}}"
+    hung = socket.create_server(("127.0.0.1", 0))  # connects, and never answers: each POST waits its 10 s
+    config = write_config(tmp_path, [{"url": live.url(), "name": "live"}, {"url": flaky.url(), "name": "flaky"},
+                                     {"url": dead, "name": "dead"},
+                                     {"url": f"http://127.0.0.1:{hung.getsockname()[1]}/", "name": "hung"}])
+    os.environ["HOOK_TOKEN"] = SECRET
+    try:
+        app = notifier(apps, config, db)
+    finally:
+        del os.environ["HOOK_TOKEN"]
+    try:
+        first = burst(2)
+        committed = store(db, first)
+        wait_until(lambda: len(live.received) == 2, 5, "the live channel's two deliveries", alive=app)
+        wait_until(lambda: app.stderr().count("failing") == 2, 5, "the two failing channels said", alive=app)
+        flaky.start()
+        second = burst(2, first=2)
+        store(db, second)
+        wait_until(lambda: len(flaky.received) == 4, 15, "the flaky channel's four deliveries", alive=app)
+        wait_until(lambda: len(live.received) == 4, 5, "the live channel's four deliveries", alive=app)
+        status, stderr = app.stop(signal.SIGTERM)
+    finally:
+        live.stop()
+        flaky.stop()
+        hung.close()
+    ids = [t.id for t in first + second]
+    assert live.keys() == ids and flaky.keys() == ids  # each once, in order; nothing of the history
+    assert all(item.arrived - committed < 1.0 for item in live.received[:2])  # on time, whatever the others do
+    assert status == 0
+    assert sorted(stderr.splitlines()) == [
+        "notify: channel dead failing: cannot connect: Connection refused; retrying from 1 s, doubling up to 5 min "
+        "(said again when it delivers)",
+        "notify: channel flaky delivering again after " + stderr.split("delivering again after ")[1].split("\n")[0],
+        "notify: channel flaky failing: cannot connect: Connection refused; retrying from 1 s, doubling up to 5 min "
+        "(said again when it delivers)"]
+    out = app.text()
+    assert "channel live: new, starts at the end of the log (nothing stored before now is sent)" in out
+    assert sum(" live  http://site" in line and line.endswith("alert  delivered") for line in out.splitlines()) == 4
+    state = (tmp_path / "m-notify.db").read_bytes() + (tmp_path / "m-notify.db-wal").read_bytes() \
+        if (tmp_path / "m-notify.db-wal").exists() else (tmp_path / "m-notify.db").read_bytes()
+    assert SECRET not in out + stderr and SECRET.encode() not in state
+
+
+def test_kill_9_in_the_middle_of_a_burst_then_a_restart_delivers_every_id_repeating_only_the_one_in_flight(
+        tmp_path: Path, apps: list[App]) -> None:
+    db = tmp_path / "m.db"
+    receiver = WebhookReceiver(delay=0.01)
+    config = write_config(tmp_path, [{"url": receiver.url(), "name": "hook"}])
+    try:
+        app = notifier(apps, config, db)
+        transitions = burst(300)
+        store(db, transitions)
+        wait_until(lambda: len(receiver.received) >= 60, 10, "a third of the burst", alive=app)
+        app.kill()
+        got_before = len(receiver.received)
+        assert got_before < 300, "the burst was over before the kill"
+        again = notifier(apps, config, db, "--silent", ready=False)
+        wait_until(lambda: set(receiver.keys()) >= {t.id for t in transitions}, 20, "every id", alive=again)
+        time.sleep(0.5)  # anything more would be a repeat
+        status, stderr = again.stop(signal.SIGINT)
+    finally:
+        receiver.stop()
+    keys = receiver.keys()
+    ids = [t.id for t in transitions]
+    assert (status, stderr) == (0, "")
+    # In order; the restart repeats at most the one in flight at the kill.
+    assert len(keys) - len(ids) in (0, 1)
+    assert [key for n, key in enumerate(keys) if n == 0 or key != keys[n - 1]] == ids
+    assert "channel hook: resuming" not in app.text() and again.output() == []  # --silent
+
+
+def test_a_missing_environment_variable_is_one_line_and_exit_2_and_nothing_is_created(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [{"url": "http://127.0.0.1:9/hook"},
+                                     {"url": "mailto://u:${SMTP_PASSWORD}@127.0.0.1?to=a@example.com"}])
+    env = {k: v for k, v in os.environ.items() if k != "SMTP_PASSWORD"}
+    result = subprocess.run([sys.executable, "monitoringApp.py", "-a", "--notify", "-c", str(config),
+                             "-db", str(tmp_path / "m.db")], cwd=Path(__file__).resolve().parents[2], env=env,
+                            capture_output=True, text=True, timeout=30)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (f"monitoringApp: error: {config}: notifications[1].url: environment variable "
+                             "SMTP_PASSWORD is not set\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
+
+
+def test_a_config_without_notifications_and_a_state_that_is_the_database_are_one_line_and_exit_2(
+        tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"websites": [{"URL": "http://a.test/"}]}))
+    result = run_app("-a", "--notify", "-c", str(config), "-db", str(tmp_path / "m.db"), timeout=30)
+    assert (result.returncode, result.stderr) == (
+        2, f'monitoringApp: error: {config}: "notifications" is missing: list the channels to deliver to\n')
+    result = run_app("-a", "--notify", "-db", str(tmp_path / "m.db"), "--state", str(tmp_path / "m.db"), timeout=30)
+    assert (result.returncode, result.stderr) == (
+        2, f"monitoringApp: error: --state: {tmp_path / 'm.db'} is the monitor's database; the notifier keeps its "
+           "state in a file of its own\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
+
+
+def test_monitoring_imports_no_apprise() -> None:
+    probe = "import sys, monitoringapp.app.monitoring_mode, monitoringapp.app.cli; print('apprise' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr
+
+
+def test_a_database_path_that_is_a_directory_is_one_line_and_exit_2_and_no_state_file_is_created(
+        tmp_path: Path) -> None:
+    config = write_config(tmp_path, [{"url": "http://127.0.0.1:9/hook"}])
+    (tmp_path / "m.db").mkdir()
+    result = run_app("-a", "--notify", "-c", str(config), "-db", str(tmp_path / "m.db"), timeout=30)
+    assert (result.returncode, result.stderr) == (2, f"monitoringApp: error: {tmp_path / 'm.db'}: is not a file\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "m.db"]

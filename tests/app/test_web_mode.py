@@ -1,0 +1,54 @@
+"""`-w` as a user runs it: it serves while the database does not exist yet, says how it is reachable, stops on
+Ctrl-C with status 0; a bad auth file or a taken port is one line and status 2."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bench.processes import App
+from monitoringapp.app.cli import main
+
+
+@pytest.mark.slow
+def test_web_mode_serves_before_any_monitor_and_ctrl_c_exits_0(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text('{"websites": [{"URL": "http://shop.test/"}]}')
+    app = App("-w", "-c", str(config), "-db", str(tmp_path / "later.db"), "--listen", "127.0.0.1:0")
+    try:
+        _, line = app.wait_for_line(lambda text: text.startswith("serving "), timeout=20)
+        assert "(loopback only, no authentication)" in line
+        port = re.search(r":(\d+)/", line).group(1)  # type: ignore[union-attr]
+        app.wait_for_line(lambda text: "waiting for" in text, timeout=10)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+            page = response.read().decode()
+        assert "http://shop.test/" in page and ">No data<" in page and "waiting for" in page
+    finally:
+        status, stderr = app.stop(signal.SIGINT)
+    assert (status, stderr) == (0, "")
+
+
+def test_an_auth_file_without_salted_hashes_is_one_line_and_exit_2(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    users = tmp_path / "users.txt"
+    users.write_text("# who may look\nalice:plaintext\n")
+    assert main(["-w", "-db", str(tmp_path / "m.db"), "--listen", "0.0.0.0:0", "--auth-file", str(users)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"monitoringApp: error: --auth-file: {users}:2: user 'alice': not a salted scrypt or pbkdf2 hash "
+                   "(make one with python -m monitoringapp.web.passwords USER)\n")
+    assert not (tmp_path / "m.db").exists()
+
+
+def test_a_port_already_taken_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["-w", "-db", str(tmp_path / "m.db"), "--listen", f"127.0.0.1:{port}"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"monitoringApp: error: --listen 127.0.0.1:{port}: cannot listen: ") and err.count("\n") == 1

@@ -1,0 +1,161 @@
+"""The config's `notifications` and `maintenance`: defaults read back, one exact line per mistake naming the
+entry, `${NAME}` taken from the environment only at start, secrets kept out of names and text."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from monitoringapp.domain.config import ConfigError, parse_config
+from monitoringapp.domain.notifications import (
+    ChannelConfig,
+    MaintenanceWindow,
+    default_name,
+    expand_url,
+    in_maintenance,
+    maintenance_until,
+    redact,
+)
+
+SITE = "http://a.test/"
+
+
+def parsed(**top: object) -> tuple[tuple[ChannelConfig, ...], tuple[MaintenanceWindow, ...], tuple[str, ...]]:
+    config = parse_config(json.dumps({"websites": [{"URL": SITE}], **top}), "c.json")
+    return config.notifications, config.maintenance, config.warnings
+
+
+def test_the_issues_example_is_read_with_every_default() -> None:
+    channels, _, warnings = parsed(notifications=[
+        {"url": "http://127.0.0.1:9000/hooks/monitor"},
+        {"url": "slack://TokenA/TokenB/TokenC/#ops", "sites": [SITE], "events": ["alert", "recovery"]},
+        {"url": "mailto://user:${SMTP_PASSWORD}@smtp.example.com?to=oncall@example.com", "remindEvery": "1h"},
+    ])
+    assert warnings == ()
+    hook, slack, mail = channels
+    assert hook == ChannelConfig("http://127.0.0.1:9000/hooks/monitor", "http://127.0.0.1:9000/hooks/monitor",
+                                 entry="notifications[0]")
+    assert hook.webhook and not slack.webhook and not mail.webhook
+    assert hook.events == {"alert", "recovery", "monitor-stale"} and hook.max_age == 3600.0
+    assert (slack.sites, slack.events) == (frozenset({SITE}), frozenset({"alert", "recovery"}))
+    assert (mail.name, mail.remind_every) == ("mailto://user@smtp.example.com", 3600.0)
+    assert slack.name.startswith("slack:") and "Token" not in slack.name
+
+
+def test_a_default_name_keeps_no_password_query_or_apprise_token() -> None:
+    assert default_name("https://bot:pw@hooks.example.com:8443/x/y?token=abc") == "https://hooks.example.com:8443/x/y"
+    assert default_name("mailto://user:${P}@smtp.example.com?to=a@b.c") == "mailto://user@smtp.example.com"
+    assert "Secret" not in default_name("discord://1234/SecretToken")
+
+
+@pytest.mark.parametrize(("notifications", "message"), [
+    ({"url": "http://a/"}, 'c.json: notifications: must be a list of channels, got {"url": "http://a/"}'),
+    ([{"name": "x"}], 'c.json: notifications[0]: must be an object with a "url", got {"name": "x"}'),
+    ([{"url": "hooks.example.com/x"}],
+     'c.json: notifications[0].url: needs a scheme (http://, https://, or an apprise one such as mailto://), '
+     'got "hooks.example.com/x"'),
+    ([{"url": "http:///x"}], 'c.json: notifications[0].url: has no host, got "http:///x"'),
+    ([{"url": "mailto://u:${SMTP-PASSWORD}@h"}],
+     'c.json: notifications[0].url: ${SMTP-PASSWORD} is not an environment variable name, '
+     'got "mailto://u:${SMTP-PASSWORD}@h"'),
+    ([{"url": "mailto://u:${P@h"}], 'c.json: notifications[0].url: has a ${ without its closing }, got "mailto://u:${P@h"'),
+    ([{"url": "http://a/"}, {"url": "http://a/"}],
+     'c.json: notifications[1].name: duplicate of notifications[0] (give each channel a name), got "http://a/"'),
+    ([{"url": "http://a/", "events": ["down"]}],
+     'c.json: notifications[0].events: must be a non-empty list of alert, recovery, monitor-stale, got ["down"]'),
+    ([{"url": "http://a/", "remindEvery": "5s"}],
+     'c.json: notifications[0].remindEvery: must be between 60 s and 365d, got "5s"'),
+    ([{"url": "http://a/", "maxAge": "soon"}],
+     'c.json: notifications[0].maxAge: must be a duration such as 30m or 1h, got "soon"'),
+    ([{"url": "http://a/", "sites": "http://a.test/"}],
+     'c.json: notifications[0].sites: must be a non-empty list of site URLs, got "http://a.test/"'),
+])
+def test_each_channel_mistake_is_one_line_naming_the_entry(notifications: object, message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parsed(notifications=notifications)
+    assert str(raised.value) == message
+
+
+def test_a_channel_site_that_is_none_of_the_websites_is_a_warning() -> None:
+    _, _, warnings = parsed(notifications=[{"url": "http://h/", "sites": ["http://b.test/"], "colour": 1}])
+    assert warnings == ("c.json: notifications[0]: unknown key(s) ignored: colour",
+                        "c.json: notifications[0].sites: http://b.test/ is none of the websites")
+
+
+def test_environment_variables_are_taken_at_start_and_their_values_are_the_secrets() -> None:
+    url, secrets = expand_url("mailto://user:${PW}@smtp.example.com?to=${TO}", {"PW": "p@ss/w0rd", "TO": "a@b.c"})
+    assert url == "mailto://user:p@ss/w0rd@smtp.example.com?to=a@b.c"
+    assert set(secrets) == {"p@ss/w0rd", "a@b.c"}
+    with pytest.raises(KeyError, match="PW"):
+        expand_url("mailto://user:${PW}@smtp.example.com", {})
+    _, literal = expand_url("https://bot:hunter2@hooks.example.com/x", {})
+    assert literal == ("hunter2",)
+    assert redact("POST to https://bot:p%40ss%2Fw0rd@h failed: p@ss/w0rd", secrets) == \
+        "POST to https://bot:***@h failed: ***"
+
+
+def test_check_shows_a_literal_password_masked_and_a_variable_as_written() -> None:
+    config = parse_config(json.dumps({"websites": [{"URL": SITE}], "notifications": [
+        {"url": "https://bot:hunter2@hooks.example.com/x", "name": "ops"},
+        {"url": "mailto://u:${PW}@smtp.example.com"}]}))
+    text = json.dumps(config.effective())
+    assert "hunter2" not in text and "https://bot:***@hooks.example.com/x" in text and "${PW}" in text
+
+
+def moment(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+
+def test_maintenance_windows_once_and_weekly_across_midnight() -> None:
+    _, (once, weekly), _ = parsed(maintenance=[
+        {"sites": [SITE], "start": "2026-12-01T02:00Z", "end": "2026-12-01T04:00Z"},
+        {"weekly": "sat,sun 23:00-01:00"}])
+    assert once.covers(SITE, moment("2026-12-01T02:00")) and not once.covers(SITE, moment("2026-12-01T04:00"))
+    assert not once.covers("http://b.test/", moment("2026-12-01T03:00"))
+    # 2026-12-05 is a Saturday: Saturday 23:00 to Sunday 01:00, Sunday 23:00 to Monday 01:00.
+    assert weekly.covers("http://b.test/", moment("2026-12-05T23:30"))
+    assert weekly.covers(SITE, moment("2026-12-06T00:59:59"))
+    assert weekly.covers(SITE, moment("2026-12-07T00:30"))
+    assert not weekly.covers(SITE, moment("2026-12-07T01:00")) and not weekly.covers(SITE, moment("2026-12-05T00:30"))
+    assert in_maintenance((once, weekly), SITE, moment("2026-12-01T03:00"))
+    assert not in_maintenance((once, weekly), SITE, moment("2026-12-02T03:00"))
+
+
+def test_maintenance_ends_when_the_last_of_the_windows_that_follow_on_ends() -> None:
+    _, windows, _ = parsed(maintenance=[{"start": "2026-11-29T02:00Z", "end": "2026-11-29T04:00Z"},
+                                        {"weekly": "sun 04:00-05:00"}, {"weekly": "sat 23:00-01:00"}])
+    # 2026-11-29 is a Sunday.
+    assert maintenance_until(windows, SITE, moment("2026-11-29T03:00")) == moment("2026-11-29T05:00")
+    assert maintenance_until(windows, SITE, moment("2026-11-28T23:30")) == moment("2026-11-29T01:00")
+    assert maintenance_until(windows, SITE, moment("2026-11-29T00:30")) == moment("2026-11-29T01:00")
+    assert maintenance_until(windows, SITE, moment("2026-11-29T05:00")) is None
+
+
+@pytest.mark.parametrize(("maintenance", "message"), [
+    ([{"start": "2026-12-01"}],
+     'c.json: maintenance[0]: needs "start" and "end" (ISO dates, UTC unless a zone is given), or "weekly", '
+     'got {"start": "2026-12-01"}'),
+    ([{"start": "2026-12-02", "end": "2026-12-01"}],
+     'c.json: maintenance[0].end: must be after start, got "2026-12-01"'),
+    ([{"start": "tomorrow", "end": "2026-12-01"}],
+     'c.json: maintenance[0].start: must be an ISO date such as 2026-12-01T02:00Z, got "tomorrow"'),
+    ([{"weekly": "weekends 02:00-04:00"}],
+     'c.json: maintenance[0].weekly: must be days and a UTC time range such as "sat,sun 02:00-04:00" or '
+     '"mon-fri 22:00-06:00", got "weekends 02:00-04:00"'),
+    ([{"weekly": "mon 02:00-02:00"}],
+     'c.json: maintenance[0].weekly: must not start and end at the same time, got "mon 02:00-02:00"'),
+])
+def test_each_maintenance_mistake_is_one_line_naming_the_entry(maintenance: object, message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parsed(maintenance=maintenance)
+    assert str(raised.value) == message
+
+
+def test_the_effective_config_with_notifications_is_itself_a_valid_config() -> None:
+    text = json.dumps({"websites": [{"URL": SITE}], "notifications": [{"url": "http://h/", "remindEvery": 600}],
+                       "maintenance": [{"weekly": "mon-fri 22:00-06:00"},
+                                       {"start": "2026-12-01", "end": "2026-12-02"}]})
+    effective = parse_config(text).effective()
+    assert parse_config(json.dumps(effective)).effective() == effective

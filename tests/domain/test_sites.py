@@ -1,0 +1,30 @@
+"""A site's key is stable across spellings of its URL and a password change; a password is never shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitoringapp.domain.sites import canonical_url, shown_url, site_id
+
+
+@pytest.mark.parametrize("spelling", [
+    "http://example.com/", "HTTP://EXAMPLE.com", "http://example.com:80/", "http://u:p@example.com/",
+    "http://example.com/#top",
+])
+def test_spellings_of_one_url_have_one_key(spelling: str) -> None:
+    assert site_id(spelling) == site_id("http://example.com/")
+    assert len(site_id(spelling)) == 10
+
+
+def test_different_sites_have_different_keys_and_a_name_is_its_own_key() -> None:
+    keys = {site_id(url) for url in ("http://example.com/", "https://example.com/", "http://example.com:8080/",
+                                     "http://example.com/health", "http://example.com/?a=1")}
+    assert len(keys) == 5
+    assert site_id("http://example.com/", name="shop") == "shop"
+    assert canonical_url("https://[::1]:443/x") == "https://[::1]/x"
+
+
+def test_a_password_is_shown_as_stars_and_nothing_else_changes() -> None:
+    assert shown_url("http://alice:s3cret@example.com:8080/p?q=1") == "http://alice:***@example.com:8080/p?q=1"
+    assert shown_url("http://alice@example.com/") == "http://alice@example.com/"
+    assert shown_url("http://example.com/?q=<b>") == "http://example.com/?q=<b>"

@@ -1,0 +1,114 @@
+"""The notifier's graph in virtual time over a real SQLite log: what each channel is sent, at which virtual time,
+with a receiver down and back, and the monitor watched."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from reactivex.scheduler import HistoricalScheduler
+
+from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.domain.notices import NoticeKind
+from monitoringapp.domain.notifications import ChannelConfig
+from monitoringapp.domain.timefmt import epoch_seconds
+from monitoringapp.graph.notifier import NotifierNews, notifications
+from monitoringapp.operators.delivery import (
+    Backoff,
+    ChannelDelivery,
+    Deliveries,
+    Failing,
+    Message,
+    MonitorNews,
+    MonitorWatch,
+    Restored,
+)
+from monitoringapp.store.log import Cursor, is_after
+from monitoringapp.store.sqlite.reader import SqliteLogReader
+from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
+
+START = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
+T0 = epoch_seconds(START)
+A, B = "http://a.test/", "http://b.test/"
+
+
+def store(db: Path, *events: AlertTransition | Probe) -> None:
+    connection = open_for_writing(db)
+    insert_events(connection, [e for e in events if isinstance(e, Probe)],
+                  [e for e in events if isinstance(e, AlertTransition)])
+    connection.close()
+
+
+class Receivers:
+    """Records what each channel was sent at which virtual second; `down[channel]` fails it until that second."""
+
+    def __init__(self, clock: HistoricalScheduler, down: dict[str, float]) -> None:
+        self.clock = clock
+        self.down = down
+        self.sent: list[tuple[float, str, str, int]] = []  # (second after START, channel, notice id, attempt)
+
+    def deliver(self, message: Message[Cursor]) -> str | None:
+        second = round(epoch_seconds(self.clock.now) - T0, 3)
+        if second < self.down.get(message.channel, 0.0):
+            return "cannot connect: Connection refused"
+        self.sent.extend((second, message.channel, n.id, message.attempt) for n in message.notices)
+        return None
+
+
+def run(db: Path, read_from: Cursor, down: dict[str, float], steps: list[tuple[float, list[AlertTransition]]],
+        watch: MonitorWatch | None = None) -> tuple[Receivers, list[NotifierNews]]:
+    clock = HistoricalScheduler(initial_clock=START)
+    receivers = Receivers(clock, down)
+
+    def deliveries() -> Deliveries[Cursor]:
+        channels = [ChannelDelivery(ChannelConfig(name, "http://127.0.0.1:9/"), Backoff(random.Random(7)))
+                    for name in ("live", "flaky")]
+        return Deliveries(channels, watch, after=is_after)
+
+    news: list[NotifierNews] = []
+    subscription = notifications(SqliteLogReader(db), deliveries, receivers.deliver, read_from, clock,
+                                 {"live": clock, "flaky": clock}).subscribe(news.append)
+    for second, transitions in steps:
+        if transitions:
+            store(db, *transitions)
+        clock.advance_to(START + timedelta(seconds=second))
+    subscription.dispose()
+    return receivers, news
+
+
+def test_a_receiver_down_then_back_gets_every_transition_once_in_order_at_its_backoff_times_the_other_on_time(
+        tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    old = AlertTransition(T0 - 50, B, TransitionKind.ALERT, 0.5, T0 - 50)
+    store(db, old)
+    end = SqliteLogReader(db).transitions_end()
+    a1 = AlertTransition(T0 + 0.9, A, TransitionKind.ALERT, 0.5, T0 + 0.9)
+    a2 = AlertTransition(T0 + 2.6, A, TransitionKind.RECOVERY, 0.9, T0 + 0.9, T0 + 2.6)
+    receivers, news = run(db, end, {"flaky": 3.0}, [(0.9, []), (2.6, [a1]), (20.0, [a2])])
+    # Polls every 0.25 s: a1 (stored at 0.9 s) is read at 1.0, a2 (stored at 2.6 s) at 2.75. The flaky channel
+    # fails at 1.0 and retries after 0.935 s (at the 2.0 poll) and 1.940 s more (the 4.0 poll), when it is back.
+    assert receivers.sent == [(1.0, "live", a1.id, 1), (2.75, "live", a2.id, 1),
+                              (4.0, "flaky", a1.id, 3), (4.0, "flaky", a2.id, 1)]
+    said = [item for item in news if isinstance(item, Failing | Restored)]
+    assert [type(item) for item in said] == [Failing, Restored]
+    assert said[0] == Failing("flaky", "cannot connect: Connection refused", 1,
+                              pytest.approx(T0 + 1.0 + 0.935233, abs=1e-6))
+
+
+def test_the_monitor_watch_tells_every_channel_when_probes_stop_and_when_they_resume(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    store(db, Probe(T0 - 70, A, True, 200, 1.0))
+    end = SqliteLogReader(db).transitions_end()
+    receivers, news = run(db, end, {}, [(6.0, []), (12.0, [])], MonitorWatch(60.0))
+    stale = [(s, ch) for s, ch, _, _ in receivers.sent]
+    assert stale == [(0.0, "live"), (0.0, "flaky")]
+    (told,) = [item.notice for item in news if isinstance(item, MonitorNews)]
+    assert (told.kind, told.start, told.time) == (NoticeKind.MONITOR_STALE, T0 - 70, T0 - 10)
+    store(db, Probe(T0 + 12.5, A, True, 200, 1.0))
+    # Probes are checked every 5 s: the resumption is seen at the next check after it is stored.
+    receivers, news = run(db, end, {}, [(16.0, [])], MonitorWatch(60.0, announced=T0 - 70))
+    assert [(s, ch) for s, ch, _, _ in receivers.sent] == [(0.0, "live"), (0.0, "flaky")]
+    (resumed,) = [item.notice for item in news if isinstance(item, MonitorNews)]
+    assert (resumed.kind, resumed.start, resumed.end) == (NoticeKind.MONITOR_RESUMED, T0 - 70, T0 + 12.5)

@@ -1,0 +1,265 @@
+"""The delivery logic at exact times: backoff, failures said once, order, coalescing, summaries, reminders,
+maintenance, the monitor watch, and channels at different places in the log. Cursors are plain integers."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from datetime import UTC, datetime
+
+import pytest
+
+from monitoringapp.domain.config import parse_config
+from monitoringapp.domain.events import AlertTransition, TransitionKind, transition_id
+from monitoringapp.domain.notices import Notice, NoticeKind, transition_notice
+from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow
+from monitoringapp.operators.delivery import (
+    Backoff,
+    ChannelDelivery,
+    Delivered,
+    Deliveries,
+    Failing,
+    Held,
+    Message,
+    MonitorNews,
+    MonitorWatch,
+    Outcome,
+    Restored,
+)
+
+A, B, C = "http://a.test/", "http://b.test/", "http://c.test/"
+T0 = 1_795_000_000.0
+# random.Random(7)'s first draws are 0.323833, 0.150849, 0.650934, 0.072436, ...: the delays 1·(1 - 0.2·0.323833),
+# 2·(1 - 0.2·0.150849), ...
+SEED_7_DELAYS = (0.935233, 1.93966, 3.479252, 7.884102, 14.285178, 29.659591, 63.257614, 115.009645, 254.080222,
+                 273.981259, 295.808675)
+
+
+def alert(site: str, at: float, availability: float = 0.5) -> Notice:
+    return transition_notice(AlertTransition(at, site, TransitionKind.ALERT, availability, at))
+
+
+def recovery(site: str, start: float, at: float) -> Notice:
+    return transition_notice(AlertTransition(at, site, TransitionKind.RECOVERY, 0.9, start, at))
+
+
+def channel(name: str = "hook", *, linger: float = 0.0, batch: int = 1, maintenance: tuple[MaintenanceWindow, ...] = (),
+            **settings: object) -> ChannelDelivery[int]:
+    config = ChannelConfig(name, "http://127.0.0.1:9/", **settings)  # type: ignore[arg-type]
+    return ChannelDelivery(config, Backoff(random.Random(7)), maintenance, linger=linger, batch=batch)
+
+
+def test_backoff_doubles_from_1_s_to_5_min_each_delay_shortened_by_at_most_a_fifth() -> None:
+    backoff = Backoff(random.Random(7))
+    delays = [backoff.delay(failures) for failures in range(1, 12)]
+    assert delays == pytest.approx(SEED_7_DELAYS, abs=1e-6)
+    for failures, delay in enumerate(delays, start=1):
+        base = min(300.0, 2.0 ** (failures - 1))
+        assert 0.8 * base <= delay <= base
+
+
+def test_a_failing_channel_resends_the_same_message_at_its_backoff_times_says_so_once_and_keeps_order() -> None:
+    hook = channel()
+    first, second = alert(A, T0), alert(B, T0 + 0.5)
+    hook.offer(first, 1, T0)
+    assert hook.next_message(T0) == Message("hook", (first,), 1, attempt=1)
+    (failing,) = hook.on_failed("HTTP 503", T0 + 0.1)
+    assert failing == Failing("hook", "HTTP 503", 1, pytest.approx(T0 + 0.1 + SEED_7_DELAYS[0], abs=1e-6))
+    hook.offer(second, 2, T0 + 0.5)
+    retry = failing.retry_at
+    assert hook.next_wake() == retry
+    assert hook.next_message(retry - 0.001) is None
+    assert hook.next_message(retry) == Message("hook", (first,), 1, attempt=2)  # the same message, not the newer one
+    assert hook.on_failed("cannot connect: Connection refused", retry + 0.2) == []  # said once, not per retry
+    second_retry = hook.next_wake()
+    assert second_retry == pytest.approx(retry + 0.2 + SEED_7_DELAYS[1], abs=1e-6)
+    assert hook.next_message(second_retry - 0.001) is None
+    assert hook.next_message(second_retry) == Message("hook", (first,), 1, attempt=3)
+    assert hook.on_delivered(second_retry + 0.01) == [Delivered("hook", (first,), 3, second_retry + 0.01),
+                                                      Restored("hook", 3, T0 + 0.1)]
+    assert hook.next_message(second_retry + 0.01) == Message("hook", (second,), 2, attempt=1)
+    assert hook.on_delivered(second_retry + 0.02) == [Delivered("hook", (second,), 1, second_retry + 0.02)]
+    assert hook.next_message(second_retry + 10) is None and hook.next_wake() is None
+
+
+def test_two_channels_one_dead_the_live_one_gets_every_transition_at_the_time_it_is_seen() -> None:
+    hub = Deliveries([channel("live"), channel("dead")])
+    live: list[tuple[float, str]] = []
+    transitions = [AlertTransition(T0 + n, f"http://site{n}.test/", TransitionKind.ALERT, 0.5, T0 + n)
+                   for n in range(5)]
+    for n, transition in enumerate(transitions):
+        now = T0 + n
+        hub.on_entries([(transition, n + 1)], now)
+        for message in hub.messages(now):
+            if message.channel == "dead":
+                hub.on_outcome(Outcome("dead", "no answer within 10 s"), now + 10)  # a dead one hangs, then fails
+            else:
+                live.extend((now, notice.id) for notice in message.notices)
+                hub.on_outcome(Outcome("live"), now)
+    assert live == [(T0 + n, transition.id) for n, transition in enumerate(transitions)]
+
+
+def test_a_coalescing_channel_sends_a_burst_as_one_message_1_5_s_after_its_first_notice() -> None:
+    mail = channel("mail", linger=1.5, batch=50)
+    burst = [alert(f"http://site{n}.test/", T0 + n * 0.02) for n in range(50)]
+    for n, notice in enumerate(burst):
+        mail.offer(notice, n + 1, T0 + 0.25 + n * 0.02)  # seen from 0.25 s on, the last at 1.23 s
+    assert mail.next_wake() == T0 + 1.75
+    assert mail.next_message(T0 + 1.7499) is None
+    message = mail.next_message(T0 + 1.75)
+    assert message is not None and message.notices == tuple(burst) and message.cursor == 50
+    mail.on_delivered(T0 + 1.9)
+    late = alert(A, T0 + 10)
+    mail.offer(late, 51, T0 + 10.25)  # an idle channel lingers again for the next burst
+    assert mail.next_message(T0 + 11.74) is None
+    assert mail.next_message(T0 + 11.75) == Message("mail", (late,), 51)
+
+
+def test_a_backlog_turns_outages_older_than_max_age_into_one_summary_each_and_keeps_the_rest() -> None:
+    hook = channel(max_age=3600.0)
+    now = T0 + 10_000
+    a_down, c_down = alert(A, now - 7200), alert(C, now - 7000)
+    a_back = recovery(A, now - 7200, now - 6000)
+    b_down, b_back = alert(B, now - 4000), recovery(B, now - 4000, now - 100)  # recovered within the hour
+    for cursor, notice in enumerate((a_down, c_down, a_back, b_down, b_back), start=1):
+        hook.offer(notice, cursor, now)
+    sent = []
+    while (message := hook.next_message(now)) is not None:
+        sent.append((message.notices[0].kind, message.notices[0].site, message.cursor))
+        if message.notices[0].kind is NoticeKind.SUMMARY:
+            summary = message.notices[0]
+        hook.on_delivered(now)
+    assert sent == [(NoticeKind.ALERT, C, 2), (NoticeKind.SUMMARY, A, 3), (NoticeKind.ALERT, B, 4),
+                    (NoticeKind.RECOVERY, B, 5)]
+    assert (summary.start, summary.end, summary.id) == (now - 7200, now - 6000,
+                                                         transition_id(A, "local", "summary", now - 7200))
+
+
+def test_a_recovery_that_grows_old_while_its_channel_fails_is_sent_as_a_summary_after_the_message_in_flight(
+        ) -> None:
+    hook = channel(max_age=3600.0)
+    b_down, a_down, a_back = alert(B, T0), alert(A, T0 + 1), recovery(A, T0 + 1, T0 + 2)
+    for cursor, notice in enumerate((b_down, a_down, a_back), start=1):
+        hook.offer(notice, cursor, T0 + 2)
+    assert hook.next_message(T0 + 2) == Message("hook", (b_down,), 1)
+    hook.on_failed("HTTP 502", T0 + 2)
+    now = T0 + 2
+    while now < T0 + 7300:  # two hours of retries (at most 5 min apart), the receiver still down
+        now = hook.next_wake() or math.inf
+        message = hook.next_message(now)
+        assert message is not None and message.notices == (b_down,)
+        hook.on_failed("HTTP 502", now)
+    message = hook.next_message(hook.next_wake() or math.inf)
+    assert message is not None and message.notices == (b_down,)
+    hook.on_delivered(now)
+    message = hook.next_message(now)
+    assert message is not None and [(n.kind, n.site) for n in message.notices] == [(NoticeKind.SUMMARY, A)]
+    assert message.cursor == 3 and hook.on_delivered(now) and hook.next_message(now) is None
+
+
+def test_an_unresolved_alert_is_reminded_every_period_until_its_recovery() -> None:
+    hook = channel(remind_every=3600.0)
+    down = alert(A, T0)
+    hook.offer(down, 1, T0)
+    assert hook.next_message(T0) is not None
+    hook.on_delivered(T0)
+    assert hook.next_wake() == T0 + 3600
+    assert hook.next_message(T0 + 3599.9) is None
+    reminders = []
+    for at in (T0 + 3600, T0 + 7200):
+        message = hook.next_message(at)
+        assert message is not None and message.cursor is None
+        reminders.append(message.notices[0])
+        hook.on_delivered(at)
+    assert [(r.kind, r.time, r.start, r.site) for r in reminders] == [
+        (NoticeKind.REMINDER, T0 + 3600, T0, A), (NoticeKind.REMINDER, T0 + 7200, T0, A)]
+    assert reminders[0].id != reminders[1].id != down.id
+    hook.offer(recovery(A, T0, T0 + 8000), 2, T0 + 8000)
+    assert hook.next_message(T0 + 8000) is not None
+    hook.on_delivered(T0 + 8000)
+    assert hook.next_message(T0 + 20_000) is None and hook.next_wake() is None
+
+
+def test_reminders_missed_while_the_notifier_was_not_running_are_one_catch_up_not_a_flood() -> None:
+    hook = channel(remind_every=600.0)
+    hook.resume_reminders([alert(A, T0)], now=T0 + 3000)  # down since T0, notifier restarted at +3000
+    assert hook.next_wake() == T0 + 3600
+    message = hook.next_message(T0 + 5000)  # stalled past three periods of A: one reminder
+    assert message is not None and [(n.site, n.time) for n in message.notices] == [(A, T0 + 4800)]
+
+
+def test_transitions_in_a_maintenance_window_are_held_with_the_recovery_of_an_outage_that_began_in_one() -> None:
+    window = MaintenanceWindow(frozenset({A}), T0 + 100, T0 + 200)
+    hook = channel(maintenance=(window,))
+    a_down, b_down = alert(A, T0 + 150), alert(B, T0 + 150)
+    a_back = recovery(A, T0 + 150, T0 + 250)
+    assert hook.offer(a_down, 1, T0 + 150) == [Held("hook", a_down, "maintenance")]
+    assert hook.offer(b_down, 2, T0 + 150) == []
+    assert hook.offer(a_back, 3, T0 + 250) == [Held("hook", a_back, "maintenance")]
+    a_again = alert(A, T0 + 300)
+    assert hook.offer(a_again, 4, T0 + 300) == []
+    sent = []
+    while (message := hook.next_message(T0 + 300)) is not None:
+        sent.extend(message.notices)
+        hook.on_delivered(T0 + 300)
+    assert sent == [b_down, a_again]
+
+
+def test_an_outage_that_outlasts_its_maintenance_window_is_delivered_when_the_window_ends_then_its_recovery(
+        ) -> None:
+    # Every Sunday 02:00-04:00 UTC; 2026-11-29 is a Sunday.
+    (window,) = parse_config(json.dumps({"websites": [{"URL": A}], "maintenance": [
+        {"sites": [A], "weekly": "sun 02:00-04:00"}]})).maintenance
+    two = datetime(2026, 11, 29, 2, tzinfo=UTC).timestamp()
+    hook = channel(maintenance=(window,), remind_every=3600.0)
+    down = alert(A, two + 600)
+    assert hook.offer(down, 1, two + 600) == [Held("hook", down, "maintenance")]
+    assert hook.next_message(two + 600) is None and hook.next_wake() == two + 7200
+    assert hook.next_message(two + 7199.9) is None
+    assert hook.next_message(two + 7200) == Message("hook", (down,), None)  # the same notice, the same id
+    hook.on_delivered(two + 7200)
+    back = recovery(A, two + 600, two + 8000)
+    assert hook.offer(back, 2, two + 8000) == []
+    assert hook.next_message(two + 8000) == Message("hook", (back,), 2)
+    hook.on_delivered(two + 8000)
+    assert hook.next_wake() is None  # no reminder of an outage that is over
+
+
+def test_a_channel_keeps_only_its_sites_and_events() -> None:
+    hook = channel(sites=frozenset({A}), events=frozenset({"recovery"}))
+    hook.offer(alert(A, T0), 1, T0)
+    hook.offer(recovery(B, T0 - 10, T0), 2, T0)
+    back = recovery(A, T0, T0 + 5)
+    hook.offer(back, 3, T0 + 5)
+    assert hook.next_message(T0 + 5) == Message("hook", (back,), 3)
+
+
+def test_the_monitor_watch_says_stale_once_after_the_threshold_and_resumed_at_the_next_probe() -> None:
+    watch = MonitorWatch(60.0)
+    assert watch.on_latest_probe(None, T0) is None  # no monitor has stored anything yet
+    assert watch.on_latest_probe(T0, T0 + 60) is None  # exactly the threshold is not stale
+    stale = watch.on_latest_probe(T0, T0 + 60.5)
+    assert stale is not None and (stale.kind, stale.time, stale.start) == (NoticeKind.MONITOR_STALE, T0 + 60, T0)
+    assert watch.on_latest_probe(T0, T0 + 500) is None
+    resumed = watch.on_latest_probe(T0 + 900, T0 + 901)
+    assert resumed is not None and (resumed.kind, resumed.start, resumed.end) == (NoticeKind.MONITOR_RESUMED, T0,
+                                                                                 T0 + 900)
+    assert MonitorWatch(60.0, announced=T0).on_latest_probe(T0, T0 + 500) is None  # told before a restart
+
+
+def test_monitor_news_goes_to_every_channel_that_wants_it() -> None:
+    quiet = channel("quiet", events=frozenset({"alert"}))
+    hub = Deliveries([channel("hook"), quiet], MonitorWatch(60.0))
+    events = hub.on_latest_probe(T0, T0 + 61)
+    assert [type(event) for event in events] == [MonitorNews]
+    assert [(m.channel, m.notices[0].kind) for m in hub.messages(T0 + 61)] == [("hook", NoticeKind.MONITOR_STALE)]
+
+
+def test_each_channel_gets_only_the_entries_after_its_own_place_in_the_log() -> None:
+    hub: Deliveries[int] = Deliveries([channel("ahead"), channel("behind", batch=10)], starts={"ahead": 5, "behind": 2},
+                                      after=lambda cursor, place: cursor > place)
+    entries = [(AlertTransition(T0 + n, A, TransitionKind.ALERT, 0.5, T0 + n), n) for n in range(3, 7)]
+    hub.on_entries(entries, T0 + 10)
+    sent = {message.channel: [n.time for n in message.notices] for message in hub.messages(T0 + 10)}
+    assert sent == {"ahead": [T0 + 6], "behind": [T0 + 3, T0 + 4, T0 + 5, T0 + 6]}

@@ -1,0 +1,109 @@
+"""The channels with real servers on 127.0.0.1: our webhook (body, Idempotency-Key, what counts as delivered),
+apprise's json:// to the same receiver and its mailto:// to a real SMTP server, and what a failure says."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from bench.webhook_receiver import WebhookReceiver
+from monitoringapp.domain.events import AlertTransition, TransitionKind
+from monitoringapp.domain.notices import reminder_notice, transition_notice
+from monitoringapp.sinks.channels import DeliveryFailed, open_channel
+from monitoringapp.sinks.console import transition_line
+from monitoringapp.sinks.notice_text import message_title, notice_line
+from tests.local_http import refused_port
+from tests.local_smtp import mail_server
+
+T0 = 1_795_000_000.0
+SITE = "https://shop.example.com/"
+DOWN = AlertTransition(T0, SITE, TransitionKind.ALERT, 2 / 3, T0)
+BACK = AlertTransition(T0 + 130, SITE, TransitionKind.RECOVERY, 0.8, T0, T0 + 130)
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    running = WebhookReceiver()
+    yield running
+    running.stop()
+
+
+def test_the_webhook_posts_one_versioned_json_object_per_notice_with_its_id_as_idempotency_key(
+        receiver: WebhookReceiver) -> None:
+    hook = open_channel(receiver.url("/hooks/monitor"), webhook=True)
+    hook.send([transition_notice(DOWN), transition_notice(BACK)])
+    hook.close()
+    assert [(item.path, item.key) for item in receiver.received] == [("/hooks/monitor", DOWN.id),
+                                                                     ("/hooks/monitor", BACK.id)]
+    assert receiver.received[1].body == {
+        "version": 1, "id": BACK.id, "kind": "recovery", "site": SITE, "availability": 0.8,
+        "time": "2026-11-18T11:08:50.000Z", "start": "2026-11-18T11:06:40.000Z", "end": "2026-11-18T11:08:50.000Z",
+        "location": "local"}
+
+
+def test_a_webhook_answer_other_than_2xx_or_no_server_is_a_failure_that_names_no_url(
+        receiver: WebhookReceiver) -> None:
+    receiver.status = 500
+    with pytest.raises(DeliveryFailed, match=r"^HTTP 500$"):
+        open_channel(receiver.url(), webhook=True).send([transition_notice(DOWN)])
+    receiver.status = 302  # a redirect is not followed: a POST redirected is not delivered
+    with pytest.raises(DeliveryFailed, match=r"^HTTP 302$"):
+        open_channel(receiver.url(), webhook=True).send([transition_notice(DOWN)])
+    dead = f"http://127.0.0.1:{refused_port()}/hook/s3cret-token"
+    with pytest.raises(DeliveryFailed) as failed:
+        open_channel(dead, webhook=True).send([transition_notice(DOWN)])
+    assert str(failed.value) == "cannot connect: Connection refused"
+
+
+def test_apprise_json_to_the_receiver_sends_the_seeds_words() -> None:
+    receiver = WebhookReceiver()
+    try:
+        channel = open_channel(f"json://127.0.0.1:{receiver.port}/apprise", webhook=False)
+        channel.send([transition_notice(DOWN), transition_notice(BACK)])
+        channel.close()
+        (item,) = receiver.received
+        assert item.body["title"] == "monitoringApp: 1 alert, 1 recovery"
+        assert item.body["message"] == f"{transition_line(DOWN)}\n{transition_line(BACK)}"
+        assert transition_line(DOWN) == ("Website https://shop.example.com/ is down. availability=66.7%, "
+                                         "time=2026-11-18T11:06:40.000Z")
+        receiver.stop()
+        with pytest.raises(DeliveryFailed):
+            channel.send([transition_notice(DOWN)])
+    finally:
+        receiver.stop()
+
+
+def test_apprise_mailto_delivers_to_a_real_smtp_server_with_the_password() -> None:
+    with mail_server("monitor", "p4ss") as server:
+        url = (f"mailto://monitor:p4ss@127.0.0.1:{server.port}?to=oncall@example.com&from=monitor@example.com"
+               "&mode=insecure")
+        channel = open_channel(url, webhook=False)
+        reminder = reminder_notice(transition_notice(DOWN), T0 + 3600)
+        channel.send([reminder])
+        (mail,) = server.messages
+        assert mail["To"] == "oncall@example.com"
+        assert mail["Subject"] == f"monitoringApp: {SITE} is still down"
+        body = mail.get_body(("plain",))
+        assert body is not None and body.get_content().strip() == notice_line(reminder) == (
+            "Website https://shop.example.com/ is still down. availability=66.7%, time=2026-11-18T12:06:40.000Z, "
+            "down since 2026-11-18T11:06:40.000Z (1h00m)")
+        assert message_title([reminder]) == mail["Subject"]
+    dead = f"mailto://monitor:s3cr3t@127.0.0.1:{refused_port()}?to=oncall@example.com&from=m@example.com&mode=insecure"
+    with pytest.raises(DeliveryFailed) as failed:
+        open_channel(dead, webhook=False).send([reminder])
+    assert "s3cr3t" not in str(failed.value)
+
+
+def test_apprise_refuses_a_url_it_does_not_know() -> None:
+    with pytest.raises(ValueError, match="apprise does not understand this URL"):
+        open_channel("nosuchservice://x/y", webhook=False)
+
+
+def test_a_password_in_a_site_url_is_shown_as_stars_in_the_body_and_the_text(receiver: WebhookReceiver) -> None:
+    down = AlertTransition(T0, "https://probe:hunter2@shop.example.com/", TransitionKind.ALERT, 0.5, T0)
+    notice = transition_notice(down)
+    open_channel(receiver.url(), webhook=True).send([notice])
+    (item,) = receiver.received
+    assert (item.key, item.body["site"]) == (down.id, "https://probe:***@shop.example.com/")
+    assert notice_line(notice).startswith("Website https://probe:***@shop.example.com/ is down.")

@@ -1,0 +1,174 @@
+"""Rollups on real files: written with the probes they count, rebuilt when missing, kept after a purge of raw
+probes, pruned on their own retention, read back per step."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reactivex.scheduler import HistoricalScheduler
+
+from monitoringapp.domain.events import ErrorKind, Probe
+from monitoringapp.operators.rollup import DAY, HOUR, MINUTE
+from monitoringapp.store.sqlite.purge import purge_log
+from monitoringapp.store.sqlite.reader import SqliteLogReader
+from monitoringapp.store.sqlite.retention import start_retention
+from monitoringapp.store.sqlite.rollups import MINUTE_KEEP
+from monitoringapp.store.sqlite.writer import SqliteEventLog
+
+A, B = "http://a.test/", "http://b.test/"
+NOW = 1_796_040_000.0  # 2026-11-30T12:00:00Z, a whole day
+
+
+def probes(hosts: tuple[str, ...], start: float, count: int, every: float) -> list[Probe]:
+    made = []
+    for n in range(count):
+        for host in hosts:
+            if n % 7 == 0:
+                made.append(Probe(start + n * every, host, False, None, None, ErrorKind.TIMEOUT))
+            else:
+                made.append(Probe(start + n * every, host, n % 5 != 0, 200 if n % 5 else 500, 10.0 + n % 13))
+    return made
+
+
+def write(path: Path, events: list[Probe]) -> None:
+    log = SqliteEventLog(path, flush_interval=0.05)
+    for probe in events:
+        log.append_probe(probe)
+    log.close()
+
+
+def table(path: Path, name: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as connection:
+        return connection.execute(f"SELECT * FROM {name} ORDER BY host, start").fetchall()
+
+
+def test_each_probe_is_counted_once_in_the_minute_and_the_hour_rows(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    written = probes((A, B), NOW - 2 * HOUR, 720, 10.0)
+    write(path, written)
+    for name in ("website_rollups_minute", "website_rollups_hour"):
+        rows = table(path, name)
+        assert sum(int(row[2]) for row in rows) == len(written), name  # checks
+        assert sum(int(row[3]) for row in rows) == sum(p.available for p in written), name
+    minutes = table(path, "website_rollups_minute")
+    assert len(minutes) == 2 * 120 and {row[1] % 60 for row in minutes} == {0}
+    reader = SqliteLogReader(path)
+    try:
+        page = reader.rollups(NOW - 2 * HOUR, NOW, HOUR, {A}, detail=True)
+        assert [(r.host, r.start, r.checks) for r in page.events] == [(A, NOW - 2 * HOUR, 360), (A, NOW - HOUR, 360)]
+        hour = page.events[0]
+        assert hour.outcomes == {"200": 247, "500": 61, "timeout": 52}
+        assert (hour.rt_min, hour.rt_max) == (10.0, 22.0)
+        sums = reader.rollups(NOW - 2 * HOUR, NOW, 2 * HOUR, {A}).events
+        assert [(r.checks, r.available, r.rt_count) for r in sums] == [(720, 494, 617)]
+        assert sums[0].sketch.total == 0, "sums only without detail"
+        quarter = reader.rollups(NOW - 2 * HOUR, NOW, 15 * MINUTE).events
+        assert len(quarter) == 2 * 8 and {r.checks for r in quarter} == {90}
+    finally:
+        reader.close()
+
+
+def test_a_reader_sees_the_rollups_and_the_probes_of_one_commit_together(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    log = SqliteEventLog(path, flush_interval=0.01)
+    stop = threading.Event()
+
+    def append() -> None:
+        n = 0
+        while not stop.is_set() and n < 20_000:
+            log.append_probe(Probe(NOW + n * 0.5, A, True, 200, 1.0))
+            n += 1
+            if n % 50 == 0:
+                stop.wait(0.002)
+
+    writer = threading.Thread(target=append)
+    writer.start()
+    reader = SqliteLogReader(path, busy_timeout=1.0)
+    checked = 0
+    try:
+        connection = sqlite3.connect(path)
+        while writer.is_alive() and checked < 40:
+            page = reader.rollups(NOW - DAY, NOW + DAY, DAY)
+            counted = sum(r.checks for r in page.events)
+            stored = connection.execute("SELECT count(*) FROM website_monitoring WHERE id <= ?",
+                                        (page.cursor.position,)).fetchone()[0]
+            assert counted == stored
+            checked += counted > 0
+        connection.close()
+    finally:
+        stop.set()
+        writer.join()
+        log.close()
+        reader.close()
+    assert checked > 5
+
+
+def test_missing_rollups_are_rebuilt_from_the_raw_probes_exactly_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    write(path, probes((A, B), NOW - 3 * HOUR, 500, 20.0))
+    minutes, hours = table(path, "website_rollups_minute"), table(path, "website_rollups_hour")
+    with sqlite3.connect(path) as connection:  # as a file from before schema 3 would be
+        connection.execute("DROP TABLE website_rollups_minute")
+        connection.execute("DROP TABLE website_rollups_hour")
+        connection.execute("PRAGMA user_version = 2")
+    log = SqliteEventLog(path)
+    log.close()
+    assert log.rebuilt_probes == 1000
+    assert table(path, "website_rollups_minute") == minutes
+    assert table(path, "website_rollups_hour") == hours
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 3
+    again = SqliteEventLog(path)
+    again.close()
+    assert again.rebuilt_probes == 0, "rollups that are there are kept"
+
+
+def test_purging_raw_probes_keeps_the_rollups(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    write(path, probes((A,), NOW - 10 * DAY, 1000, 600.0))
+    steps = list(purge_log(path, NOW))
+    assert steps[0].stats.deleted == 1000
+    reader = SqliteLogReader(path)
+    try:
+        assert reader.probes_since(None).events == []
+        days = reader.rollups(NOW - 11 * DAY, NOW + DAY, DAY).events
+        assert sum(d.checks for d in days) == 1000
+    finally:
+        reader.close()
+
+
+def test_minute_rows_go_after_14_days_and_hour_rows_after_their_retention(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    ages = [40, 20, 13, 1]
+    write(path, [Probe(NOW - age * DAY, A, True, 200, 1.0) for age in ages] + [Probe(NOW, A, True, 200, 1.0)])
+    minute_ages = sorted(round((NOW - row[1]) / DAY) for row in table(path, "website_rollups_minute"))
+    assert minute_ages == [0, 1, 13], "minute rows older than 14 days are not even written"
+    clock = HistoricalScheduler(datetime.fromtimestamp(NOW, UTC))
+    errors: list[str] = []
+    keep = [30 * DAY]
+    retention = start_retention(path, lambda: None, clock, errors.append, first_after=5,
+                                latest_rollup_retention=lambda: keep[0])
+    clock.advance_to(datetime.fromtimestamp(NOW + 10, UTC))
+    hours = sorted(round((NOW - row[1]) / DAY) for row in table(path, "website_rollups_hour"))
+    assert hours == [0, 1, 13, 20], "the 40-day-old hour went with a 30-day rollupRetention"
+    clock.advance_to(datetime.fromtimestamp(NOW + 2 * DAY, UTC))
+    retention.dispose()
+    minutes = sorted(round((NOW + 2 * DAY - row[1]) / DAY) for row in table(path, "website_rollups_minute"))
+    assert minutes == [2, 3] and MINUTE_KEEP == 14 * DAY
+    assert errors == []
+
+
+def test_probes_between_gives_one_sites_range_in_time_order_up_to_a_limit(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    write(path, probes((A, B), NOW, 100, 1.0))
+    reader = SqliteLogReader(path)
+    try:
+        found = reader.probes_between(B, NOW + 10, NOW + 50, 1000)
+        assert [p.timestamp - NOW for p in found] == [float(n) for n in range(11, 51)]
+        assert {p.host for p in found} == {B}
+        assert len(reader.probes_between(B, NOW + 10, NOW + 50, 5)) == 5
+    finally:
+        reader.close()

@@ -1,0 +1,207 @@
+"""The web application through flask's test client, on a real log written by the real writer."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import pytest
+from flask.testing import FlaskClient
+
+from monitoringapp.domain.sites import site_id
+from monitoringapp.web.app import CSP, WebContext, create_app, publish_changes
+from monitoringapp.web.auth import Users
+from monitoringapp.web.events import Broadcaster
+from monitoringapp.web.passwords import auth_line
+from tests.web.history import DOWN, FLAKY, HOSTILE, SITES, UP, History
+
+
+@pytest.fixture(scope="module")
+def client(context: WebContext) -> FlaskClient:
+    return create_app(context).test_client()
+
+
+def test_the_status_page_lists_every_site_in_trouble_first_with_state_in_text_and_shape(client: FlaskClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    rows = re.findall(r'<tr id="site-(\w+)" class="site" data-id="\w+" data-rank="(\d)"', html)
+    assert [key for key, _ in rows] == [site_id(DOWN), site_id(UP), site_id(FLAKY), site_id(HOSTILE)]
+    assert [rank for _, rank in rows] == ["0", "3", "3", "3"]
+    down_row = html[html.index(f'id="site-{site_id(DOWN)}"'):html.index(f'id="site-{site_id(UP)}"')]
+    assert "▲" in down_row and ">Alerting<" in down_row and "since 2026-11-30 11:56 UTC (4m00s)" in down_row
+    assert html.count('<rect class="bar ') == 4 * 90, "90 daily bars per site"
+    assert "1 of 4 sites in trouble" in html
+
+
+def test_a_day_bar_says_its_figures_and_outages(client: FlaskClient) -> None:
+    html = client.get("/").get_data(as_text=True)
+    flaky = html[html.index(f'id="site-{site_id(FLAKY)}"'):]
+    titles = re.findall(r"<title>(2026-11-2[789][^<]*)</title>", flaky)
+    # Probes every 10 minutes from 2026-11-27T12:00, one in ten failing: a day holds 144, 14 or 15 failed.
+    assert titles[:3] == ["2026-11-27: 90.28% up (65 of 72 checks)", "2026-11-28: 89.58% up (129 of 144 checks)",
+                          "2026-11-29: 90.28% up (130 of 144 checks); outage 12:00 to 12:20 UTC (20m00s)"]
+
+
+def test_a_hostile_url_is_shown_as_text_without_its_password(client: FlaskClient) -> None:
+    html = client.get("/").get_data(as_text=True)
+    assert "<script>alert(1)" not in html
+    assert "http://user:***@x.test/?q=&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "hunter2" not in html
+    for path in ("/api/v1/sites", f"/site/{site_id(HOSTILE)}", "/metrics", "/api/v1/alerts?since=30d"):
+        assert "hunter2" not in client.get(path).get_data(as_text=True), path
+
+
+def test_every_response_has_a_strict_content_security_policy_and_the_page_loads_nothing_from_elsewhere(
+        client: FlaskClient) -> None:
+    for path in ("/", f"/site/{site_id(UP)}", "/api/v1/sites", "/static/style.css", "/nowhere"):
+        response = client.get(path)
+        assert response.headers["Content-Security-Policy"] == CSP, path
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "'unsafe-inline'" not in CSP and "default-src 'none'" in CSP
+    html = client.get("/").get_data(as_text=True)
+    assert not re.search(r'(src|href)="(https?:)?//', html), "no asset from another origin"
+    assert "<script>" not in html and " style=" not in html and "onclick" not in html, "nothing inline"
+    for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):
+        assert client.get(asset).status_code == 200, asset
+
+
+def test_a_site_page_shows_percentile_bands_labelled_approximate_outcomes_and_alerts(client: FlaskClient) -> None:
+    html = client.get(f"/site/{site_id(FLAKY)}?range=7d").get_data(as_text=True)
+    assert 'class="line p50"' in html and 'class="line p90"' in html and 'class="line p99"' in html
+    assert "approximate: each within ±2% of the exact value" in html
+    assert "<td>timeout</td>" in html and "<td>200</td>" in html
+    assert "2026-11-29 12:00 UTC" in html and "20m00s" in html
+    assert client.get("/site/nosuchsite").status_code == 404
+    assert client.get(f"/site/{site_id(UP)}?range=bogus").status_code == 200, "an unknown range shows 24h"
+
+
+def test_the_api_gives_the_sites_with_state_and_uptime(client: FlaskClient) -> None:
+    body = client.get("/api/v1/sites").get_json()
+    by_url = {site["url"]: site for site in body["sites"]}
+    assert by_url[DOWN]["state"] == "alerting" and by_url[UP]["state"] == "up"
+    assert by_url[UP]["uptime"]["24h"] == 1.0
+    assert 0.85 < by_url[FLAKY]["uptime"]["7d"] < 0.95
+    one = client.get(f"/api/v1/sites/{site_id(UP)}").get_json()
+    assert one["site"]["id"] == site_id(UP)
+
+
+def test_the_api_gives_probes_rollups_and_alerts_for_a_range(client: FlaskClient, history: History) -> None:
+    probes = client.get(f"/api/v1/sites/{site_id(UP)}/probes?since=30m&limit=5").get_json()
+    assert probes["truncated"] is True and len(probes["probes"]) == 5
+    assert probes["probes"][0]["status"] == 200
+    rollups = client.get(f"/api/v1/sites/{site_id(FLAKY)}/rollups?since=3d&step=1d").get_json()
+    assert sum(bucket["checks"] for bucket in rollups["buckets"]) == history.probes // 4
+    assert rollups["approximate"]["relativeError"] == 0.02
+    first = rollups["buckets"][0]["responseTimeMs"]
+    assert first["min"] <= first["p50"] <= first["p90"] <= first["p99"] <= first["max"] * 1.02
+    alerts = client.get("/api/v1/alerts?since=7d").get_json()["alerts"]
+    assert [(a["site"], a["kind"]) for a in alerts] == [
+        (site_id(FLAKY), "alert"), (site_id(FLAKY), "recovery"), (site_id(DOWN), "alert")]
+    assert alerts[1]["durationSeconds"] == 1200.0
+    mine = client.get(f"/api/v1/alerts?since=7d&site={site_id(DOWN)}").get_json()["alerts"]
+    assert [a["kind"] for a in mine] == ["alert"]
+
+
+@pytest.mark.parametrize(("path", "parameter"), [
+    ("/api/v1/sites/{up}/probes?since=yesterday", "since"),
+    ("/api/v1/sites/{up}/probes?until=2026-13-01", "until"),
+    ("/api/v1/sites/{up}/probes?since=1h&until=2h", "since"),
+    ("/api/v1/sites/{up}/probes?limit=0", "limit"),
+    ("/api/v1/sites/{up}/probes?limit=-1", "limit"),
+    ("/api/v1/sites/{up}/rollups?step=30s", "step"),
+    ("/api/v1/sites/{up}/rollups?step=1m&since=90d", "step"),
+    ("/api/v1/sites/{up}/rollups?step=abc", "step"),
+    ("/api/v1/alerts?since=99999999999d", None),
+    ("/api/v1/alerts?since=9999-01-01", "since"),
+    ("/api/v1/alerts?site=nope", "site"),
+    ("/api/v1/sites/nope", "id"),
+])
+def test_a_bad_parameter_is_a_4xx_naming_it_never_a_500(client: FlaskClient, path: str,
+                                                       parameter: str | None) -> None:
+    response = client.get(path.format(up=site_id(UP)))
+    if parameter is None:
+        assert response.status_code == 200  # a huge age is "since the epoch"
+        return
+    assert response.status_code in (400, 404)
+    assert response.get_json()["parameter"] == parameter
+    assert response.get_json()["error"]
+
+
+def test_the_openapi_description_is_served(client: FlaskClient) -> None:
+    response = client.get("/api/v1/openapi.yaml")
+    assert response.status_code == 200 and b"/api/v1/sites/{id}/rollups" in response.data
+
+
+def test_metrics_name_every_site_with_success_duration_availability_and_alerting(client: FlaskClient) -> None:
+    text = client.get("/metrics").get_data(as_text=True)
+    down, up = site_id(DOWN), site_id(UP)
+    assert f'monitoringapp_site_info{{site="{down}",url="{DOWN}"}} 1.0' in text
+    assert f'monitoringapp_probe_success{{site="{down}"}} 0.0' in text
+    assert f'monitoringapp_probe_success{{site="{up}"}} 1.0' in text
+    assert f'monitoringapp_alerting{{site="{down}"}} 1.0' in text
+    assert f'monitoringapp_availability_ratio{{site="{up}",window="1h"}} 1.0' in text
+    # DOWN failed its last 30 probes of 10 s: 5 minutes; 2 minutes of them are all the 2m window holds.
+    assert f'monitoringapp_availability_ratio{{site="{down}",window="2m"}} 0.0' in text
+    assert f'monitoringapp_probe_duration_seconds{{site="{up}"}} 0.02' in text
+    assert "process_cpu_seconds_total" in text
+    assert "# TYPE monitoringapp_probe_response_time_seconds histogram" in text
+
+
+def test_live_events_send_what_changed_on_a_row_and_nothing_when_nothing_did(context: WebContext) -> None:
+    live = WebContext(context.board, context.log, Broadcaster(keepalive=0.05), clock=context.clock)
+    stream = live.broadcaster.open()
+    assert stream is not None
+    assert next(stream).startswith("retry: 2000")
+    publish_changes(live, frozenset({site_id(DOWN), site_id(UP)}))
+    message = next(stream)
+    assert message.startswith("event: sites\ndata: ")
+    body = json.loads(message.split("data: ", 1)[1])
+    assert {site["id"]: (site["state"], site["rank"], site["shape"], site["sinceText"]) for site in body["sites"]} == {
+        site_id(DOWN): ("alerting", 0, "▲", "since 2026-11-30 11:56 UTC"), site_id(UP): ("up", 3, "●", "")}
+    publish_changes(live, frozenset({site_id(DOWN)}))
+    assert next(stream) == ": keepalive\n\n", "the same summary is not sent twice"
+    stream.close()
+    assert live.broadcaster.streams == 0
+
+
+def test_event_streams_are_bounded(context: WebContext) -> None:
+    context.broadcaster.max_streams = 1
+    try:
+        first = context.broadcaster.open()
+        assert first is not None and context.broadcaster.open() is None
+        assert create_app(context).test_client().get("/events").status_code == 503
+        first.close()
+    finally:
+        context.broadcaster.max_streams = 8
+
+
+def test_with_users_every_route_needs_basic_auth(history: History, context: WebContext) -> None:
+    users = Users({"alice": auth_line("alice", "s3cret").split(":", 1)[1]})
+    guarded = WebContext(context.board, context.log, clock=context.clock, users=users)
+    client = create_app(guarded).test_client()
+    for path in ("/", "/metrics", "/api/v1/sites", "/events", "/static/style.css"):
+        response = client.get(path)
+        assert response.status_code == 401 and "Basic" in response.headers["WWW-Authenticate"], path
+
+    def basic(user: str, password: str) -> dict[str, str]:
+        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+    assert client.get("/", headers=basic("alice", "wrong")).status_code == 401
+    assert client.get("/", headers=basic("bob", "s3cret")).status_code == 401
+    assert client.get("/", headers={"Authorization": "Basic !!!"}).status_code == 401
+    assert client.get("/", headers=basic("alice", "s3cret")).status_code == 200
+    assert client.get("/metrics", headers=basic("alice", "s3cret")).status_code == 200
+
+
+def test_without_a_config_the_page_shows_every_site_the_log_holds(history: History) -> None:
+    from tests.web.history import seeded_context
+
+    context = seeded_context(history, sites=None)
+    try:
+        urls = {site["url"] for site in create_app(context).test_client().get("/api/v1/sites").get_json()["sites"]}
+        assert urls == {DOWN, UP, FLAKY, "http://user:***@x.test/?q=<script>alert(1)</script>"}
+        assert len(SITES) == 4
+    finally:
+        context.log.close()

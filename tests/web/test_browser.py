@@ -1,0 +1,101 @@
+"""The status page in a real browser (Debian's Chromium driven by Playwright) against a real monitor's database:
+rows and states, a site going down shown live without a reload, dark and light mode, and the README's
+screenshot (written to docs/status-page.png when UPDATE_SCREENSHOT=1)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.web.live import LiveWeb
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no browser: apt-get install -y chromium (CI's .ci/run installs it)")
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (a dev dependency)")
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, timeout=30_000)
+        yield launched
+        launched.close()
+
+
+def test_the_page_shows_every_site_and_a_site_going_down_changes_it_live_without_a_reload(
+        browser: Any, live: LiveWeb, tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 1360, "height": 420})
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(live.url + "/", timeout=15_000)
+    rows = page.locator("#sites tbody tr")
+    assert rows.count() == 4
+    health = page.locator(f"#site-{live.key('health')}")
+    refused = page.locator(f"#site-{live.key('refused')}")
+    # "No data" until the monitor's first probes are committed (its history ends an hour ago), then up.
+    health.locator(".label").filter(has_text="Up").wait_for(timeout=15_000)
+    # The refused site alerts once its first checks fail (a 3 s window), and moves to the top, live.
+    refused.locator(".label").filter(has_text="Alerting").wait_for(timeout=15_000)
+    assert rows.first.get_attribute("id") == f"site-{live.key('refused')}"
+    assert page.locator("#live").get_attribute("data-state") == "on"
+    # The hostile URL is text on the page, not markup: no script of it, no dialog.
+    assert "?q=<script>alert(1)</script>" in page.inner_text("#sites")
+    assert page.locator("script").count() == 1 and dialogs == []
+    assert "api:***@127.0.0.1" in page.inner_text("#sites") and "hunter2" not in page.content()
+    assert page.locator(f"#site-{live.key('shop')} rect.bar").count() == 90
+
+    page.evaluate("window.__notReloaded = true")
+    live.server.healthy = False
+    health.locator(".label").filter(has_text="Alerting").wait_for(timeout=15_000)
+    assert health.locator(".shape").inner_text() == "▲"
+    assert page.evaluate("window.__notReloaded") is True, "changed in place, not by a reload"
+    top_two = {rows.nth(0).get_attribute("id"), rows.nth(1).get_attribute("id")}
+    assert top_two == {f"site-{live.key('refused')}", f"site-{live.key('health')}"}
+    live.server.healthy = True
+    health.locator(".label").filter(has_text="Up").wait_for(timeout=15_000)
+    assert errors == [], "no console error (a CSP violation would be one)"
+
+    # A day with an outage says so on hover (its title) and on keyboard focus (under the strip).
+    bad_day = page.locator(f"#site-{live.key('health')} rect.bar").filter(
+        has=page.locator("title", has_text="outage")).first
+    bad_day.focus()
+    detail = page.locator(f"#site-{live.key('health')} .detail").inner_text()
+    assert "outage" in detail and "(1h30m)" in detail
+    shot = tmp_path / "status-page.png"
+    page.screenshot(path=str(shot), full_page=True)
+    print(f"screenshot: {shot}")
+    if os.environ.get("UPDATE_SCREENSHOT") == "1":
+        (REPO / "docs").mkdir(exist_ok=True)
+        shutil.copyfile(shot, REPO / "docs" / "status-page.png")
+    page.close()
+
+
+def test_the_page_follows_the_systems_dark_or_light_mode(browser: Any, live: LiveWeb) -> None:
+    colours = {}
+    for scheme in ("light", "dark"):
+        page = browser.new_page(color_scheme=scheme)
+        page.goto(live.url + "/", timeout=15_000)
+        colours[scheme] = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        page.close()
+    assert colours == {"light": "rgb(255, 255, 255)", "dark": "rgb(13, 17, 23)"}
+
+
+def test_a_site_page_draws_its_percentiles(browser: Any, live: LiveWeb) -> None:
+    page = browser.new_page()
+    page.goto(f"{live.url}/site/{live.key('shop')}?range=90d", timeout=15_000)
+    assert page.locator("polyline.p50").count() >= 1
+    assert "approximate" in page.inner_text("main")
+    page.close()

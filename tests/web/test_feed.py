@@ -1,0 +1,59 @@
+"""The board followed from a real log: seeded once, then each stored probe and transition counted once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.domain.sites import site_id
+from monitoringapp.operators.rollup import DAY
+from monitoringapp.store.sqlite.reader import SqliteLogReader
+from monitoringapp.store.sqlite.writer import SqliteEventLog
+from monitoringapp.web.board import SiteSpec, State, StatusBoard
+from monitoringapp.web.feed import BoardFeed
+from tests.web.history import DOWN, NOW, UP, write_history
+
+
+def test_a_reader_started_before_the_database_waits_then_seeds(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    log = SqliteLogReader(path)
+    board = StatusBoard()
+    feed = BoardFeed(log, board, NOW)
+    news = feed.poll(NOW)
+    assert news.waiting is not None and "waiting for" in news.waiting and not board.seeded
+    write_history(path, days=1)
+    assert feed.poll(NOW).seeded
+    assert {s.url for s in board.statuses(NOW)} >= {UP, DOWN}
+    log.close()
+
+
+def test_probes_stored_after_the_seed_are_counted_once_and_change_the_state(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    write_history(path, days=2)
+    log = SqliteLogReader(path)
+    board = StatusBoard([SiteSpec(UP, 10.0), SiteSpec(DOWN, 10.0)])
+    feed = BoardFeed(log, board, NOW)
+    assert feed.poll(NOW).seeded
+    assert board.status(site_id(UP), NOW).state is State.UP  # type: ignore[union-attr]
+
+    writer = SqliteEventLog(path, flush_interval=0.01)
+    for n in range(1, 13):
+        writer.append_probe(Probe(NOW + n * 10, UP, False, 503, 2.0))
+        writer.append_probe(Probe(NOW + n * 10, DOWN, True, 200, 2.0))
+    writer.append_transition(AlertTransition(NOW + 120, DOWN, TransitionKind.RECOVERY, 0.8, start=NOW - 240,
+                                             end=NOW + 120))
+    writer.close()
+    later = NOW + 121
+    news = feed.poll(later)
+    assert news.touched == {site_id(UP), site_id(DOWN)}
+    up, down = board.status(site_id(UP), later), board.status(site_id(DOWN), later)
+    assert up is not None and down is not None
+    assert (up.state, up.since) == (State.DOWN, NOW + 10)
+    assert down.state is State.UP
+    assert board.days(site_id(DOWN), later)[-1].outages == ((NOW - 240, NOW + 120),)
+    # Today's bar equals what the rollups now say: nothing counted twice, nothing missed.
+    fresh = log.rollups(NOW - NOW % DAY, NOW + DAY, DAY, {UP}).events
+    today = board.days(site_id(UP), later, count=1)[0]
+    assert (today.checks, today.available) == (fresh[0].checks, fresh[0].available)
+    assert feed.poll(later).touched == frozenset(), "nothing new, nothing touched"
+    log.close()

@@ -1,0 +1,343 @@
+"""The status board: every site's state now and its recent history, kept in memory from the log (no reactivex).
+
+Seeded once from the rollups (daily uptime for 90 days, 15-minute response times for 24 hours), the last
+hour of probes and 90 days of alerts; then every probe and transition the reader follows is added as it is
+stored. The page, the API's site list, the live events and /metrics all read it, so a page view costs no
+database read. Thread-safe: the follower adds on its thread while requests read on theirs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.domain.sites import shown_url, site_id
+from monitoringapp.operators.rollup import DAY, Rollup, bucket_start
+from monitoringapp.operators.window import SlidingWindow
+
+HISTORY_DAYS = 90
+SPARK_STEP = 900.0  # one sparkline point per 15 minutes
+SPARK_SPAN = 86400.0
+UPTIME_SPANS = (("24h", 1), ("7d", 7), ("30d", 30), ("90d", 90))
+AVAILABILITY_WINDOWS = (("2m", 120.0), ("10m", 600.0), ("1h", 3600.0))
+# Prometheus histogram buckets of response time, seconds.
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+NO_DATA_AFTER = 60.0  # at least; or three check intervals when the config gives one
+
+
+_NONE = [0, 0]
+
+
+class State(StrEnum):
+    ALERTING = "alerting"
+    DOWN = "down"
+    NO_DATA = "nodata"
+    UP = "up"
+
+
+STATE_RANK = {State.ALERTING: 0, State.DOWN: 1, State.NO_DATA: 2, State.UP: 3}
+STATE_SHAPE = {State.ALERTING: "▲", State.DOWN: "▼", State.NO_DATA: "○", State.UP: "●"}
+STATE_TEXT = {State.ALERTING: "Alerting", State.DOWN: "Down", State.NO_DATA: "No data", State.UP: "Up"}
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSpec:
+    """A site the board shows: its log host (the URL as monitored), key and check interval (None: unknown)."""
+
+    host: str
+    interval: float | None = None
+    name: str | None = None  # the config's `name`, once sites have one
+
+    @property
+    def id(self) -> str:
+        return site_id(self.host, self.name)
+
+
+@dataclass(slots=True)
+class _Site:
+    spec: SiteSpec
+    order: int
+    days: dict[float, list[int]] = field(default_factory=dict)  # day start -> [checks, available]
+    spark: dict[float, list[float]] = field(default_factory=dict)  # 15 min -> [checks, available, rt n, rt sum]
+    window: SlidingWindow = field(default_factory=lambda: SlidingWindow(tuple(s for _, s in AVAILABILITY_WINDOWS)))
+    latest: Probe | None = None
+    history: int = 0  # bumped when a past day's figures or an outage change: a drawn strip is stale
+    alert: AlertTransition | None = None  # the latest alert or recovery
+    outages: dict[float, float | None] = field(default_factory=dict)  # start -> end (None: ongoing)
+    results: dict[tuple[str, str], int] = field(default_factory=dict)  # (result, error kind) -> probes seen
+    buckets: list[int] = field(default_factory=lambda: [0] * (len(DURATION_BUCKETS) + 1))
+    duration_sum: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DayFigures:
+    start: float
+    checks: int
+    available: int
+    outages: tuple[tuple[float, float | None], ...]
+
+    @property
+    def uptime(self) -> float | None:
+        return self.available / self.checks if self.checks else None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteStatus:
+    """One site as the page and the API show it, at `now`."""
+
+    id: str
+    url: str  # shown: no password
+    host: str
+    state: State
+    since: float | None  # alerting since, down since, or last probe (no data)
+    latest: Probe | None
+    uptime: tuple[tuple[str, float | None], ...]  # ("24h", 0.9993), ...
+    order: int
+    history: int  # the version of its past days (see `StatusBoard.days`)
+
+    @property
+    def rank(self) -> int:
+        return STATE_RANK[self.state]
+
+    @property
+    def shape(self) -> str:
+        return STATE_SHAPE[self.state]
+
+    @property
+    def label(self) -> str:
+        return STATE_TEXT[self.state]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteMetrics:
+    """What /metrics says of one site."""
+
+    id: str
+    url: str
+    latest: Probe | None
+    availability: tuple[tuple[str, float | None], ...]
+    alerting: bool
+    results: tuple[tuple[tuple[str, str], int], ...]
+    buckets: tuple[int, ...]  # per DURATION_BUCKETS bound, then +Inf; not cumulative
+    duration_sum: float
+
+
+class StatusBoard:
+    """Sites' states and histories; `sites` fixes the list (a config), else every site the log shows."""
+
+    def __init__(self, sites: Sequence[SiteSpec] | None = None) -> None:
+        self._fixed = sites is not None
+        self._sites: dict[str, _Site] = {}
+        self._by_id: dict[str, _Site] = {}
+        for spec in sites or ():
+            self._site(spec.host, spec)
+        self._lock = threading.Lock()
+        self.seeded = False
+
+    # -- filling it -------------------------------------------------------------------------------------
+
+    def _site(self, host: str, spec: SiteSpec | None = None) -> _Site | None:
+        site = self._sites.get(host)
+        if site is None:
+            if self._fixed and spec is None:
+                return None
+            site = _Site(spec or SiteSpec(host), len(self._sites))
+            self._sites[host] = site
+            self._by_id[site.spec.id] = site
+        return site
+
+    def seed(self, days: Iterable[Rollup], spark: Iterable[Rollup], recent: Iterable[Probe],
+             transitions: Iterable[AlertTransition]) -> None:
+        """Start from the stored past: daily and 15-minute rollups, the last hour's probes, 90 days of alerts."""
+        with self._lock:
+            for rollup in days:
+                if (site := self._site(rollup.host)) is not None:
+                    site.days[rollup.start] = [rollup.checks, rollup.available]
+            for rollup in spark:
+                if (site := self._site(rollup.host)) is not None:
+                    site.spark[rollup.start] = [rollup.checks, rollup.available, rollup.rt_count, rollup.rt_sum]
+            for probe in recent:
+                if (site := self._site(probe.host)) is not None:
+                    site.window.add(probe)
+                    site.latest = probe
+            self._add_transitions(transitions)
+            self.seeded = True
+
+    def add_probes(self, probes: Iterable[Probe]) -> set[str]:
+        """Count probes stored after the seed; the ids of the sites they touched."""
+        touched: set[str] = set()
+        with self._lock:
+            for probe in probes:
+                site = self._site(probe.host)
+                if site is None:
+                    continue
+                touched.add(site.spec.id)
+                day_start = bucket_start(probe.timestamp, DAY)
+                if site.days and day_start < max(site.days):
+                    site.history += 1  # a late probe of a past day
+                day = site.days.setdefault(day_start, [0, 0])
+                day[0] += 1
+                day[1] += probe.available
+                point = site.spark.setdefault(bucket_start(probe.timestamp, SPARK_STEP), [0, 0, 0, 0.0])
+                point[0] += 1
+                point[1] += probe.available
+                if probe.response_time_ms is not None:
+                    point[2] += 1
+                    point[3] += probe.response_time_ms
+                self._count(site, probe)
+                # The seed's last hour and the first probes followed overlap: a site's probes come in time order.
+                if site.latest is None or probe.timestamp > site.latest.timestamp:
+                    site.window.add(probe)
+                    site.latest = probe
+        return touched
+
+    def add_transitions(self, transitions: Iterable[AlertTransition]) -> set[str]:
+        with self._lock:
+            return self._add_transitions(transitions)
+
+    def _add_transitions(self, transitions: Iterable[AlertTransition]) -> set[str]:
+        touched: set[str] = set()
+        for transition in transitions:
+            if transition.kind not in (TransitionKind.ALERT, TransitionKind.RECOVERY):
+                continue
+            site = self._site(transition.host)
+            if site is None:
+                continue
+            touched.add(site.spec.id)
+            site.history += 1
+            site.outages[transition.start] = transition.end if transition.kind is TransitionKind.RECOVERY else (
+                site.outages.get(transition.start))
+            if site.alert is None or transition.timestamp >= site.alert.timestamp:
+                site.alert = transition
+        return touched
+
+    @staticmethod
+    def _count(site: _Site, probe: Probe) -> None:
+        result = "success" if probe.available else "failure"
+        key = (result, probe.error.value if probe.error is not None else "")
+        site.results[key] = site.results.get(key, 0) + 1
+        if probe.response_time_ms is not None:
+            seconds = probe.response_time_ms / 1000
+            index = next((i for i, bound in enumerate(DURATION_BUCKETS) if seconds <= bound), len(DURATION_BUCKETS))
+            site.buckets[index] += 1
+            site.duration_sum += seconds
+
+    def forget_before(self, now: float) -> None:
+        """Drop days and sparkline points that no view reaches any more."""
+        with self._lock:
+            oldest_day = bucket_start(now, DAY) - HISTORY_DAYS * DAY
+            oldest_point = now - SPARK_SPAN - SPARK_STEP
+            for site in self._sites.values():
+                for start in [s for s in site.days if s < oldest_day]:
+                    del site.days[start]
+                for start in [s for s in site.spark if s < oldest_point]:
+                    del site.spark[start]
+                for start in [s for s, end in site.outages.items() if end is not None and end < oldest_day]:
+                    del site.outages[start]
+
+    # -- reading it -------------------------------------------------------------------------------------
+
+    def site_by_id(self, key: str) -> SiteSpec | None:
+        with self._lock:
+            site = self._by_id.get(key)
+            return site.spec if site is not None else None
+
+    def shown_hosts(self) -> dict[str, str]:
+        """{log host: site id} of the sites shown."""
+        with self._lock:
+            return {host: site.spec.id for host, site in self._sites.items()}
+
+    def open_alert(self, key: str) -> AlertTransition | None:
+        """The site's alert while it is open, else None."""
+        with self._lock:
+            site = self._by_id.get(key)
+            alert = site.alert if site is not None else None
+        return alert if alert is not None and alert.kind is TransitionKind.ALERT else None
+
+    def statuses(self, now: float) -> list[SiteStatus]:
+        """Every site, those in trouble first (alerting, down, no data, up), then in config order."""
+        with self._lock:
+            found = [self._status(site, now) for site in self._sites.values()]
+        return sorted(found, key=lambda status: (status.rank, status.order))
+
+    def status(self, key: str, now: float) -> SiteStatus | None:
+        with self._lock:
+            site = self._by_id.get(key)
+            return self._status(site, now) if site is not None else None
+
+    def _status(self, site: _Site, now: float) -> SiteStatus:
+        state, since = _state(site, now)
+        today = bucket_start(now, DAY)
+        uptime: list[tuple[str, float | None]] = []
+        for label, span_days in UPTIME_SPANS:
+            counted: list[list[int]] | list[list[float]]
+            if span_days == 1:
+                first = bucket_start(now, SPARK_STEP) - SPARK_SPAN + SPARK_STEP
+                counted = [p for start, p in site.spark.items() if start >= first]
+            else:
+                first = today - (span_days - 1) * DAY
+                counted = [d for start, d in site.days.items() if start >= first]
+            checks = sum(int(c[0]) for c in counted)
+            available = sum(int(c[1]) for c in counted)
+            uptime.append((label, available / checks if checks else None))
+        return SiteStatus(site.spec.id, shown_url(site.spec.host), site.spec.host, state, since, site.latest,
+                          tuple(uptime), site.order, site.history)
+
+    def days(self, key: str, now: float, count: int = HISTORY_DAYS) -> tuple[DayFigures, ...]:
+        """The site's last `count` UTC days (90), oldest first, today last, each with its outages."""
+        with self._lock:
+            site = self._by_id.get(key)
+            if site is None:
+                return ()
+            today = bucket_start(now, DAY)
+            outages = sorted(site.outages.items())
+            return tuple(DayFigures(start, counts[0], counts[1], _outages_in(outages, start, start + DAY, now))
+                         for n in range(count - 1, -1, -1)
+                         for start in (today - n * DAY,) for counts in (site.days.get(start, _NONE),))
+
+    def spark(self, key: str, now: float) -> tuple[float | None, ...]:
+        """Average response time (ms) per 15 minutes over the 24 hours before the current 15 minutes."""
+        with self._lock:
+            site = self._by_id.get(key)
+            if site is None:
+                return ()
+            first = bucket_start(now, SPARK_STEP) - SPARK_SPAN
+            points = [site.spark.get(first + n * SPARK_STEP) for n in range(int(SPARK_SPAN / SPARK_STEP))]
+        return tuple(p[3] / p[2] if p is not None and p[2] else None for p in points)
+
+    def metrics(self, now: float) -> list[SiteMetrics]:
+        with self._lock:
+            found = []
+            for site in self._sites.values():
+                site.window.advance(now)
+                availability = []
+                for label, span in AVAILABILITY_WINDOWS:
+                    checks, available = site.window.counts(span)
+                    availability.append((label, available / checks if checks else None))
+                alerting = site.alert is not None and site.alert.kind is TransitionKind.ALERT
+                found.append(SiteMetrics(site.spec.id, shown_url(site.spec.host), site.latest, tuple(availability),
+                                         alerting, tuple(sorted(site.results.items())), tuple(site.buckets),
+                                         site.duration_sum))
+        return found
+
+
+def _state(site: _Site, now: float) -> tuple[State, float | None]:
+    alert = site.alert
+    if alert is not None and alert.kind is TransitionKind.ALERT:
+        return State.ALERTING, alert.start
+    latest = site.latest
+    stale_after = max(NO_DATA_AFTER, 3 * (site.spec.interval or 20.0))
+    if latest is None or now - latest.timestamp > stale_after:
+        return State.NO_DATA, latest.timestamp if latest is not None else None
+    if not latest.available:
+        return State.DOWN, site.window.failing_since
+    return State.UP, None
+
+
+def _outages_in(outages: list[tuple[float, float | None]], start: float, end: float,
+                now: float) -> tuple[tuple[float, float | None], ...]:
+    return tuple((s, e) for s, e in outages if s < end and (e if e is not None else now) >= start)
+

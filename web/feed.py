@@ -1,0 +1,84 @@
+"""The board kept up to date from the log: a reader with two cursors, polled (no reactivex here).
+
+The first poll seeds the board (`seed_board`); each poll after that adds what was appended after the
+cursors. The probe cursor is the one the rollups were read with, so every stored probe is counted in the
+daily and 15-minute figures exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from monitoringapp.domain.events import AlertTransition, Probe
+from monitoringapp.operators.rollup import DAY, Rollup, bucket_start
+from monitoringapp.store.log import Cursor, HistoryReader, Page
+from monitoringapp.streams.log_tail import LogTail
+from monitoringapp.web.board import HISTORY_DAYS, SPARK_SPAN, SPARK_STEP, StatusBoard
+
+RECENT = 3600.0  # the probes that fill the availability windows of /metrics (2m, 10m, 1h)
+_SNAPSHOT_TRIES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class FeedNews:
+    """What one poll changed: the sites touched, or why the log cannot be read yet."""
+
+    touched: frozenset[str] = frozenset()
+    waiting: str | None = None
+    seeded: bool = False
+
+
+class BoardFeed:
+    """Follows `log` into `board`; `poll` from one thread at a time. `clock()` is the time now (seconds)."""
+
+    def __init__(self, log: HistoryReader, board: StatusBoard, now: float) -> None:
+        self.log = log
+        self.board = board
+        self._seed_at = now
+        self._pending: tuple[Sequence[Rollup], Sequence[Rollup], Sequence[Probe]] | None = None
+        self.probes: LogTail[Probe] = LogTail(self._seed, log.probes_after)
+        self.transitions: LogTail[AlertTransition] = LogTail(
+            lambda: log.transitions_since(now - HISTORY_DAYS * DAY), log.transitions_after)
+
+    def _seed(self) -> Page[Probe]:
+        now = self._seed_at
+        first_day = bucket_start(now, DAY) - (HISTORY_DAYS - 1) * DAY
+        first_point = bucket_start(now, SPARK_STEP) - SPARK_SPAN + SPARK_STEP
+        # Two reads, each one snapshot: tried again until both saw the same probes, so none is counted twice.
+        for _ in range(_SNAPSHOT_TRIES):
+            days = self.log.rollups(first_day, now + DAY, DAY)
+            spark = self.log.rollups(first_point, now + DAY, SPARK_STEP)
+            if days.cursor == spark.cursor:
+                break
+        recent = self.log.probes_since(now - RECENT)
+        self._pending = (days.events, spark.events, recent.events)
+        return Page(recent.events, spark.cursor)
+
+    def poll(self, now: float) -> FeedNews:
+        """Add what is new in the log; the first polls seed the board (probes' history, then transitions')."""
+        self._seed_at = now
+        if not self.board.seeded:
+            if self._pending is None:
+                probes = self.probes.poll()
+                if probes is None or probes.waiting is not None:
+                    return FeedNews(waiting=probes.waiting if probes is not None else None)
+            history = self.transitions.poll()
+            if history is None or history.waiting is not None:
+                return FeedNews(waiting=history.waiting if history is not None else None)
+            assert self._pending is not None
+            self.board.seed(*self._pending, history.events)
+            self._pending = None
+            return FeedNews(seeded=True)
+        touched: set[str] = set()
+        transitions = self.transitions.poll()
+        if transitions is not None:
+            touched |= self.board.add_transitions(transitions.events)
+        probes = self.probes.poll()
+        if probes is not None:
+            touched |= self.board.add_probes(probes.events)
+        return FeedNews(frozenset(touched))
+
+    @property
+    def cursor(self) -> Cursor | None:
+        return self.probes.cursor

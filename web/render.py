@@ -1,0 +1,196 @@
+"""What the page and the API show: figures as text, a site as JSON, charts as SVG coordinates."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from monitoringapp.domain.events import Probe
+from monitoringapp.domain.timefmt import format_duration, iso_utc
+from monitoringapp.operators.rollup import DAY, RELATIVE_ERROR, Rollup
+from monitoringapp.web.board import HISTORY_DAYS, SPARK_STEP, DayFigures, SiteStatus, State, StatusBoard
+
+NO_VALUE = "\N{EN DASH}"
+PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
+
+
+def percent(fraction: float | None) -> str:
+    if fraction is None:
+        return NO_VALUE
+    if fraction >= 1.0:
+        return "100%"
+    return f"{min(fraction * 100, 99.99):.2f}%"  # 99.999 is not shown as 100%
+
+
+def milliseconds(value: float | None) -> str:
+    return NO_VALUE if value is None else f"{value:,.1f} ms"
+
+
+def clock_time(seconds: float) -> str:
+    """`2026-11-24 12:03 UTC`."""
+    return iso_utc(seconds)[:16].replace("T", " ") + " UTC"
+
+
+def since_text(status: SiteStatus, now: float | None) -> str:
+    """`since 2026-11-24 12:03 UTC (5m00s)`; without `now`, without the duration (a live update, which
+    would otherwise change every second)."""
+    if status.since is None:
+        return "never probed" if status.state is State.NO_DATA else ""
+    if now is None:
+        prefix = "last probe" if status.state is State.NO_DATA else "since"
+        return "" if status.state is State.UP else f"{prefix} {clock_time(status.since)}"
+    ago = format_duration(now - status.since)
+    if status.state is State.NO_DATA:
+        return f"last probe {clock_time(status.since)} ({ago} ago)"
+    if status.state is State.UP:
+        return ""
+    return f"since {clock_time(status.since)} ({ago})"
+
+
+def uptime_class(uptime: float | None) -> str:
+    """The colour class of a bar: u-full (99.9 % up or more), u-high, u-mid, u-low (under 95 %), u-none."""
+    if uptime is None:
+        return "u-none"
+    if uptime >= 0.999:
+        return "u-full"
+    if uptime >= 0.99:
+        return "u-high"
+    if uptime >= 0.95:
+        return "u-mid"
+    return "u-low"
+
+
+def day_title(day: DayFigures, now: float) -> str:
+    date = iso_utc(day.start)[:10]
+    if not day.checks:
+        text = f"{date}: no data"
+    else:
+        text = f"{date}: {percent(day.uptime)} up ({day.available:,} of {day.checks:,} checks)"
+    for start, end in day.outages:
+        until = end if end is not None else now
+        ending = iso_utc(end)[11:16] if end is not None else "ongoing"
+        text += f"; outage {iso_utc(start)[11:16]} to {ending} UTC ({format_duration(until - start)})"
+    return text
+
+
+def polylines(values: Sequence[float | None], width: float, height: float,
+              top: float | None = None) -> list[str]:
+    """SVG `points` of the runs of known values, scaled to width by height (y down), up to `top` (their max)."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return []
+    highest = top if top is not None else max(known)
+    highest = highest or 1.0
+    step = width / max(1, len(values) - 1)
+    runs: list[str] = []
+    run: list[str] = []
+    for i, value in enumerate(values):
+        if value is None:
+            if run:
+                runs.append(" ".join(run))
+            run = []
+            continue
+        y = height - min(value, highest) / highest * (height - 2) - 1
+        run.append(f"{i * step:.1f},{y:.1f}")
+    if run:
+        runs.append(" ".join(run))
+    return [points if " " in points else f"{points} {points}" for points in runs]
+
+
+def probe_json(probe: Probe | None) -> dict[str, Any] | None:
+    if probe is None:
+        return None
+    return {"timestamp": iso_utc(probe.timestamp), "available": probe.available, "status": probe.status,
+            "responseTimeMs": probe.response_time_ms,
+            "errorKind": probe.error.value if probe.error is not None else None, "detail": probe.detail}
+
+
+def site_json(status: SiteStatus, now: float) -> dict[str, Any]:
+    """A site as the API and the live events give it."""
+    return {
+        "id": status.id,
+        "url": status.url,
+        "state": status.state.value,
+        "label": status.label,
+        "since": iso_utc(status.since) if status.since is not None else None,
+        "sinceText": since_text(status, now),
+        "uptime": {label: value for label, value in status.uptime},
+        "uptimeText": {label: percent(value) for label, value in status.uptime},
+        "lastProbe": probe_json(status.latest),
+    }
+
+
+def live_json(status: SiteStatus) -> dict[str, Any]:
+    """What a live update says of a site: what its row shows that can change, and nothing that changes by
+    itself with time."""
+    return {"id": status.id, "state": status.state.value, "label": status.label, "shape": status.shape,
+            "rank": status.rank, "sinceText": since_text(status, None),
+            "uptimeText": {label: percent(value) for label, value in status.uptime}}
+
+
+def rollup_json(rollup: Rollup) -> dict[str, Any]:
+    sketch = rollup.sketch
+    return {
+        "start": iso_utc(rollup.start),
+        "checks": rollup.checks,
+        "available": rollup.available,
+        "availability": rollup.availability,
+        "responseTimeMs": {
+            "count": rollup.rt_count, "min": rollup.rt_min, "avg": rollup.rt_avg, "max": rollup.rt_max,
+            **{name: sketch.percentile(fraction) for name, fraction in PERCENTILES},
+        },
+        "outcomes": dict(sorted(rollup.outcomes.items())),
+    }
+
+
+APPROXIMATE = {"relativeError": RELATIVE_ERROR,
+               "note": f"p50, p90 and p99 are read from a sketch: within ±{RELATIVE_ERROR:.0%} of the exact value"}
+
+
+BAR_WIDTH = 5
+SPARK_SIZE = (160, 28)
+
+
+class Drawings:
+    """Each site's 90-day strip and 24-hour sparkline as SVG markup, drawn again only when stale: past days
+    change when a site's history version does (a late probe, an outage), the sparkline every 15 minutes; only
+    today's bar is drawn for every page."""
+
+    def __init__(self, board: StatusBoard) -> None:
+        self.board = board
+        self._strips: dict[str, tuple[tuple[float, int], Markup]] = {}
+        self._sparks: dict[str, tuple[float, Markup]] = {}
+        self._lock = threading.Lock()
+
+    def strip(self, status: SiteStatus, now: float) -> Markup:
+        key = (now - now % DAY, status.history)
+        with self._lock:
+            cached = self._strips.get(status.id)
+        if cached is None or cached[0] != key:
+            days = self.board.days(status.id, now)
+            past = Markup("").join(_bar(day, n, now) for n, day in enumerate(days[:-1]))
+            with self._lock:
+                self._strips[status.id] = cached = (key, past)
+        today = self.board.days(status.id, now, count=1)
+        return cached[1] + (_bar(today[0], HISTORY_DAYS - 1, now) if today else Markup(""))
+
+    def spark(self, status: SiteStatus, now: float) -> Markup:
+        key = now - now % SPARK_STEP
+        with self._lock:
+            cached = self._sparks.get(status.id)
+        if cached is None or cached[0] != key:
+            width, height = SPARK_SIZE
+            lines = polylines(self.board.spark(status.id, now), width, height)
+            markup = Markup("").join(Markup('<polyline class="sparkline" points="{}"/>').format(points)
+                                     for points in lines)
+            with self._lock:
+                self._sparks[status.id] = cached = (key, markup)
+        return cached[1]
+
+
+def _bar(day: DayFigures, index: int, now: float) -> Markup:
+    return Markup('<rect class="bar {}" x="{}" width="4" height="24" tabindex="0"><title>{}</title></rect>').format(
+        uptime_class(day.uptime), index * BAR_WIDTH, escape(day_title(day, now)))

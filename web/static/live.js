@@ -1,0 +1,41 @@
+// Live updates of the status page through Server-Sent Events; the page reads the same without this.
+"use strict";
+(function () {
+  const live = document.getElementById("live");
+  const body = document.querySelector("#sites tbody");
+  if (!body || !window.EventSource) return;
+  function update(site) {
+    const row = document.getElementById("site-" + site.id);
+    if (!row) return;
+    const badge = row.querySelector(".badge");
+    badge.className = "badge state-" + site.state;
+    badge.querySelector(".shape").textContent = site.shape;
+    badge.querySelector(".label").textContent = site.label;
+    row.querySelector(".since").textContent = site.sinceText;
+    row.querySelectorAll("td.uptime").forEach(function (cell) {
+      const text = site.uptimeText[cell.dataset.span];
+      if (text !== undefined) cell.textContent = text;
+    });
+    row.dataset.rank = site.rank;
+  }
+  function reorder() {
+    const rows = Array.from(body.rows);
+    rows.sort(function (a, b) { return (a.dataset.rank - b.dataset.rank) || (a.dataset.order - b.dataset.order); });
+    rows.forEach(function (row) { body.appendChild(row); });
+  }
+  const events = new EventSource("/events");
+  events.addEventListener("open", function () { live.dataset.state = "on"; });
+  events.addEventListener("error", function () { live.dataset.state = "off"; });
+  events.addEventListener("sites", function (message) {
+    const news = JSON.parse(message.data);
+    news.sites.forEach(update);
+    reorder();
+    live.textContent = "updated " + news.at.slice(0, 16).replace("T", " ") + " UTC";
+  });
+  // Hover shows a bar's title; focus (keyboard) shows it under the strip too.
+  body.addEventListener("focusin", function (event) {
+    const title = event.target.querySelector && event.target.querySelector("title");
+    const detail = event.target.closest("td") && event.target.closest("td").querySelector(".detail");
+    if (title && detail) detail.textContent = title.textContent;
+  });
+})();
