@@ -181,6 +181,8 @@ class QuorumEvaluator:
         self.policies = dict(policies)
         self.sites = {host: SiteQuorum(host, (past or {}).get(host)) for host in self.policies}
         self.holds = {host: SiteHold() for host in self.policies}
+        for host, quorum in self.sites.items():  # a restarted evaluator knows its locations and how far they came
+            self.holds[host].reached.update(quorum.last_probe)
         for probe in history:
             site, policy = self.sites.get(probe.host), self.policies.get(probe.host)
             if site is not None and policy is not None:

@@ -1,7 +1,8 @@
 """The `MONITOR` stream read: `LogReader` over JetStream, so every reader follows a cluster as it follows a file.
 
-A cursor's `position` is a stream sequence and its `log` the stream's creation time (a stream deleted and made
-again is another log: a cursor of the old one finds its place again by time). `*_since` reads by time (from a
+A cursor's `position` is a stream sequence, its `log` the stream's creation time and its `time` the arrival time
+of its message in the stream (a stream deleted and made again is another log: a cursor of the old one finds its
+place again by arrival time, the order JetStream keeps). `*_since` reads by time (from a
 little before `since`, as the stream stores arrival times and a spooled probe arrives late, then filters by the
 event's own time and sorts); `*_after` reads every message after the cursor's sequence. A poll that finds the
 stream's last sequence unchanged reads nothing. Each site's alert state is one read: the stream keeps its last
@@ -41,6 +42,8 @@ class _Event(Protocol):
 
 
 E = TypeVar("E", bound=_Event)
+Stored = tuple[int, bytes, float | None]
+"""(stream sequence, payload, arrival time)"""
 
 
 def _time_of(event: _Event) -> float:
@@ -74,7 +77,7 @@ class JetStreamLogReader:
         return self._after("transitions", TRANSITIONS, cursor, hosts, transition_from_message)
 
     def transition_entries_after(self, cursor: Cursor, limit: int = 500) -> Page[Entry[AlertTransition]]:
-        async def read(js: JetStreamContext) -> tuple[str, int, list[tuple[int, bytes]]]:
+        async def read(js: JetStreamContext) -> tuple[str, int, list[Stored]]:
             log, last = await _stream_state(js)
             position = cursor.position if cursor.log in (log, "") else await _anchor(js, cursor)
             if last <= position:
@@ -85,20 +88,20 @@ class JetStreamLogReader:
 
         log, last, messages = self.link.call(read, READ_TIMEOUT)
         entries = []
-        for sequence, payload in messages:
+        for sequence, payload, arrived in messages:
             transition = transition_from_message(payload)
             if transition is not None:
-                entries.append(Entry(transition, Cursor(log, sequence, transition.timestamp)))
+                entries.append(Entry(transition, Cursor(log, sequence, arrived)))
         # A full page ends at its last message; a short one read to the stream's end.
         end = messages[-1][0] if len(messages) == limit else last
-        return Page(entries, Cursor(log, end, cursor.time))
+        return Page(entries, Cursor(log, end, _arrival_of_last(messages, cursor.time)))
 
     def transitions_end(self) -> Cursor:
         log, last = self.link.call(_stream_state, READ_TIMEOUT)
         return Cursor(log, last, None)
 
     def latest_probe_time(self) -> float | None:
-        async def read(js: JetStreamContext) -> list[tuple[int, bytes]]:
+        async def read(js: JetStreamContext) -> list[Stored]:
             return await _read_all(js, ConsumerConfig(deliver_policy=DeliverPolicy.LAST,
                                                       filter_subjects=list(PROBES)), limit=1)
 
@@ -106,13 +109,13 @@ class JetStreamLogReader:
         return probe_from_message(messages[0][1]).timestamp if messages else None
 
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
-        async def read(js: JetStreamContext) -> list[tuple[int, bytes]]:
+        async def read(js: JetStreamContext) -> list[Stored]:
             config = ConsumerConfig(deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
                                     filter_subjects=["monitor.state.>"])
             return await _read_all(js, config)
 
         latest: dict[str, AlertTransition] = {}
-        for _, payload in self.link.call(read, READ_TIMEOUT):
+        for _, payload, _ in self.link.call(read, READ_TIMEOUT):
             transition = transition_from_message(payload)
             if transition is None or transition.kind not in ALERT_KINDS:
                 continue
@@ -130,7 +133,7 @@ class JetStreamLogReader:
 
     def _since(self, subjects: Sequence[str], since: float | None, hosts: Collection[str] | None,
                decode: Callable[[bytes], E | None], *, strict: bool) -> Page[E]:
-        async def read(js: JetStreamContext) -> tuple[str, int, list[tuple[int, bytes]]]:
+        async def read(js: JetStreamContext) -> tuple[str, int, list[Stored]]:
             log, last = await _stream_state(js)
             if since is None:
                 config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, filter_subjects=list(subjects))
@@ -141,15 +144,15 @@ class JetStreamLogReader:
             return log, last, await _read_all(js, config, up_to=last)
 
         log, last, messages = self.link.call(read, READ_TIMEOUT)
-        events = [event for event in (decode(payload) for _, payload in messages) if event is not None
+        events = [event for event in (decode(payload) for _, payload, _ in messages) if event is not None
                   and (hosts is None or event.host in hosts)
                   and (since is None or (event.timestamp > since if strict else event.timestamp >= since))]
         events.sort(key=_time_of)
-        return Page(events, Cursor(log, last, None))
+        return Page(events, Cursor(log, last, _arrival_of_last(messages, None)))
 
     def _after(self, feed: str, subjects: Sequence[str], cursor: Cursor, hosts: Collection[str] | None,
                decode: Callable[[bytes], E | None]) -> Page[E]:
-        async def read(js: JetStreamContext) -> tuple[str, int, list[tuple[int, bytes]]]:
+        async def read(js: JetStreamContext) -> tuple[str, int, list[Stored]]:
             log, last = await _stream_state(js)
             position = cursor.position if cursor.log in (log, "") else await _anchor(js, cursor)
             if last <= position:
@@ -159,9 +162,13 @@ class JetStreamLogReader:
             return log, last, await _read_all(js, config, up_to=last)
 
         log, last, messages = self.link.call(read, READ_TIMEOUT)
-        events = [event for event in (decode(payload) for _, payload in messages) if event is not None
+        events = [event for event in (decode(payload) for _, payload, _ in messages) if event is not None
                   and (hosts is None or event.host in hosts)]
-        return Page(events, Cursor(log, last, cursor.time))
+        return Page(events, Cursor(log, last, _arrival_of_last(messages, cursor.time)))
+
+
+def _arrival_of_last(messages: list[Stored], otherwise: float | None) -> float | None:
+    return messages[-1][2] if messages else otherwise
 
 
 async def _stream_state(js: JetStreamContext) -> tuple[str, int]:
@@ -185,14 +192,14 @@ async def _anchor(js: JetStreamContext, cursor: Cursor) -> int:
 
 
 async def _read_all(js: JetStreamContext, config: ConsumerConfig, *, up_to: int | None = None,
-                    limit: int | None = None) -> list[tuple[int, bytes]]:
+                    limit: int | None = None) -> list[Stored]:
     """Every message an ephemeral pull consumer of `config` delivers, up to sequence `up_to` (the stream's end
-    when the read began) or `limit` messages: [(stream sequence, payload)]."""
+    when the read began) or `limit` messages."""
     # A read acknowledges nothing: with the default (explicit) policy the server would stop after 1,000
     # unacknowledged messages.
     config.ack_policy = AckPolicy.NONE
     subscription = await js.pull_subscribe("", stream=STREAM, config=config)
-    messages: list[tuple[int, bytes]] = []
+    messages: list[Stored] = []
     deadline = asyncio.get_running_loop().time() + READ_TIMEOUT - 1.0
     try:
         while limit is None or len(messages) < limit:
@@ -209,7 +216,8 @@ async def _read_all(js: JetStreamContext, config: ConsumerConfig, *, up_to: int 
                 sequence = message.metadata.sequence.stream
                 if up_to is not None and sequence > up_to:
                     return messages
-                messages.append((sequence, message.data))
+                arrived = message.metadata.timestamp
+                messages.append((sequence, message.data, arrived.timestamp() if arrived is not None else None))
             if batch and batch[-1].metadata.num_pending == 0:
                 break
     finally:

@@ -152,6 +152,18 @@ def test_a_killed_prober_goes_silent_one_window_after_its_last_probe_never_down_
             wait_until(lambda: rows(db, "SELECT 1 FROM website_alerts WHERE type = 'silent'"), 20, "the silence")
             us = prober(config, cluster, "us", tmp_path / "us.db")
             wait_until(lambda: rows(db, "SELECT 1 FROM website_alerts WHERE type = 'resumed'"), 20, "the return")
+            # Readers follow the stream itself, unchanged but for --nats.
+            history = App("-a", "--nats", ",".join(cluster.urls), "--since", "1h")
+            reporting = tmp_path / "reports.json"  # the same site, a report every second
+            reporting.write_text(json.dumps({**json.loads(config.read_text()),
+                                             "reports": [{"every": 1, "windows": [60]}]}))
+            reports = App("-p", "-c", str(reporting), "--nats", ",".join(cluster.urls))
+            try:
+                history.wait_for_line(lambda line: " resumed " in line, 20)
+                reports.wait_for_line(lambda line: line.startswith(target.url("/located")), 20)
+            finally:
+                stop_all(history, reports)
+            assert any(" silent " in line and line.split()[1] == target.url("/located") for line in history.output())
         finally:
             stop_all(eu, us, judge)
     probes, told = projected(db)
@@ -309,3 +321,22 @@ def stream_leader(cluster: NatsCluster) -> str:
             await client.close()
 
     return asyncio.run(ask())
+
+
+def test_two_partitions_share_the_sites_by_a_stable_hash(tmp_path: Path, target: LocalServer) -> None:
+    from monitoringapp.store.jetstream.subjects import bucket
+
+    sites = [target.url(f"/located?site={n}") for n in range(8)]
+    config = write_config(tmp_path / "c.json", sites)
+    with NatsCluster(1) as cluster:
+        probe = prober(config, cluster, "eu", tmp_path / "eu.db")
+        halves = [App("-e", "-c", str(config), "--nats", ",".join(cluster.urls), "-db", str(tmp_path / f"{i}.db"),
+                      "--partition", f"{i}/2") for i in (0, 1)]
+        try:
+            wait_until(lambda: all(rows(tmp_path / f"{i}.db", "SELECT count(*) FROM website_monitoring") >= [(16,)]
+                                   for i in (0, 1) if any(bucket(s) % 2 == i for s in sites)), 30, "both halves")
+        finally:
+            stop_all(probe, *halves)
+    judged = [{p.host for p in projected(tmp_path / f"{i}.db")[0]} for i in (0, 1)]
+    assert judged == [{s for s in sites if bucket(s) % 2 == i} for i in (0, 1)]
+    assert judged[0] | judged[1] == set(sites) and all(judged)

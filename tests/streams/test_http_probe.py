@@ -122,3 +122,17 @@ def test_classify_names_the_error_kind_from_the_exception_chain(error: BaseExcep
 def test_https_to_a_plain_http_port_is_a_tls_error(server: LocalServer, prober: HttpProber) -> None:
     outcome = prober.probe(f"https://127.0.0.1:{server.port}/ok", 2.0)
     assert (outcome.status, outcome.response_time_ms, outcome.error) == (None, None, ErrorKind.TLS)
+
+
+def test_every_probe_says_who_sends_it_and_from_which_location(server: LocalServer) -> None:
+    from monitoringapp import __version__
+
+    local, eu = HttpProber(), HttpProber(location="eu-west")
+    try:
+        local.probe(server.url("/located"), 2.0)
+        eu.probe(server.url("/located"), 2.0)
+    finally:
+        local.close()
+        eu.close()
+    assert set(server.served) == {("/located", "local"), ("/located", "eu-west")}
+    assert local.session.headers["User-Agent"] == f"monitoringApp/{__version__} (location=local)"

