@@ -17,6 +17,7 @@ from reactivex.subject import Subject
 from monitoringapp.app.config_warnings import read_config_and_warn
 from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
 from monitoringapp.app.options import MonitorOptions
+from monitoringapp.app.paths import check_file_to_write
 from monitoringapp.domain.config import Config
 from monitoringapp.domain.timefmt import epoch_seconds
 from monitoringapp.graph.monitor import MonitorGraph, load_past
@@ -30,12 +31,11 @@ from monitoringapp.streams.http_probe import HttpProber
 from monitoringapp.streams.probe_pool import ProbePool
 from monitoringapp.streams.probes import ConfigChange, TickCounters
 
-# After the clocks stop, how long the probes in flight may take beyond the longest timeout to land.
-_DRAIN_SLACK = 5.0
-
 
 def run_monitoring(options: MonitorOptions) -> int:
     config = read_config_and_warn(options.config)
+    if options.metrics is not None:
+        check_file_to_write("--metrics", options.metrics)
     log = open_event_log(options.database)
     console = None if options.silent else Console()
     errors = Console(sys.stderr, colour=False)
@@ -65,10 +65,12 @@ def run_monitoring(options: MonitorOptions) -> int:
             updates.pipe(keep(is_rejection)).subscribe(show_rejection, lifecycle.fail),
             retentions.subscribe(log.set_retention),
             log.errors.subscribe(errors.info),
+            log.lost.subscribe(lifecycle.fail),  # the database deleted under us: stop, exit 1
             log.start_retention(watch),
         )
         if console is not None:
             console.on_closed = lifecycle.stop  # `-m | head`: the reader has gone, stop as SIGTERM would
+            lifecycle.stop_when(console.reader_gone)  # ... even while nothing is being written
             running.add(graph.transitions.subscribe(console.show_transition, lifecycle.fail))
             running.add(graph.reports.subscribe(console.show_report, lifecycle.fail))
             running.add(graph.changes.subscribe(_announce(console), lifecycle.fail))
@@ -79,23 +81,37 @@ def run_monitoring(options: MonitorOptions) -> int:
 
         def stop() -> None:
             # The clocks stop on the clock's thread, between two ticks, so no tick hands a probe to the
-            # pool after it has been shut down; the probes in flight then land within their timeout.
+            # pool after it has been shut down. The probes in flight get the grace to land (a second
+            # signal cuts it short); those still out then are abandoned, and everything landed is stored.
             wait_on_clock(clock, timeout=5.0, action=lambda: stopping.on_next(None))
-            landed.wait(max(site.timeout for site in config.sites) + _DRAIN_SLACK)
+            in_flight = graph.counters.in_flight
+            if in_flight and console is not None:
+                again = " (Ctrl-C again to stop now)" if console.stream.isatty() else ""
+                console.info(f"stopping: {_probes(in_flight)} in flight, waiting up to {options.stop_grace:g}s{again}")
+            lifecycle.wait_for(landed.is_set, options.stop_grace)
+            abandoned = graph.counters.in_flight
             running.dispose()
-            io.executor.shutdown(wait=False)
+            io.executor.shutdown(wait=False)  # its threads are daemons: an abandoned probe holds up no exit
             log.close()
             clock.dispose()
             watch.dispose()
             prober.close()
             if options.metrics is not None:
-                write_metrics(options.metrics, graph.counters, log.rows_written)
+                try:
+                    write_metrics(options.metrics, graph.counters, log.rows_written)
+                except OSError as error:
+                    errors.info(f"monitoringApp: error: --metrics: {options.metrics}: {error.strerror}")
             if console is not None:
-                console.info(f"stopped: {graph.counters.ticks} checks, {graph.counters.skipped} skipped ticks")
+                left = f", {_probes(abandoned)} in flight abandoned" if abandoned else ""
+                console.info(f"stopped: {graph.counters.ticks} checks, {graph.counters.skipped} skipped ticks{left}")
 
         return stop
 
     return run_until_stopped(start, reload_on_hup=True)
+
+
+def _probes(count: int) -> str:
+    return f"{count} probe{'' if count == 1 else 's'}"
 
 
 def _retention(config: Config) -> float | None:

@@ -29,6 +29,7 @@ def run_notifications(options: AlertsOptions) -> int:
 
     def start(lifecycle: Lifecycle) -> Stopper:
         console.on_closed = lifecycle.stop  # `-a | head`: the reader has gone
+        lifecycle.stop_when(console.reader_gone)  # ... even while nothing new comes
         subscription = followed_transitions(log, clock, options.since, hosts).subscribe(show, lifecycle.fail)
 
         def stop() -> None:

@@ -8,6 +8,7 @@ mode's options only, with examples; `--help` shows them all, and the exit status
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ from monitoringapp.domain.timefmt import parse_age_or_date
 DEFAULT_CONFIG = "config.json"
 DEFAULT_DATABASE = "monitoring.db"
 DEFAULT_PURGE_BEFORE = "7d"
+DEFAULT_KEPT_TEST_DB = "test.db"
+DEFAULT_STOP_GRACE = 2.0
+MAX_STOP_GRACE = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +34,7 @@ class MonitorOptions:
     database: str
     silent: bool = False
     metrics: str | None = None
+    stop_grace: float = DEFAULT_STOP_GRACE
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +56,10 @@ class PrintOptions:
 
 @dataclass(frozen=True, slots=True)
 class ScenarioOptions:
-    """`-t`: the alerting logic proved against a local server in virtual time."""
+    """`-t`: the alerting logic proved against a local server in virtual time, in a private temporary
+    directory; `keep_db` is where to keep its database afterwards (a path that must not exist yet)."""
 
-    database: str
-    keep_db: bool = False
+    keep_db: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +93,14 @@ class _Mode:
 
 _MODES = (
     _Mode("monitor", ("-m", "--monitor"), "monitor the config's websites",
-          ("monitoringApp -m", "monitoringApp -m -c config.json -db monitoring.db --silent")),
+          ("monitoringApp -m", "monitoringApp -m -c config.json -db monitoring.db --silent",
+           "monitoringApp -m --stop-grace 5     # wait up to 5 s for slow probes on Ctrl-C / SIGTERM")),
     _Mode("notify", ("-a", "--notifications"), "show the history of alerts and recoveries, and follow new ones",
           ("monitoringApp -a --since 1d", "monitoringApp -a --site http://example.com/ -db monitoring.db")),
     _Mode("print_only", ("-p", "--print"), "print a monitor's reports from the database, probing nothing",
           ("monitoringApp -p -c config.json -db monitoring.db",)),
     _Mode("test", ("-t", "--test"), "prove the alerting logic against a local server in virtual time",
-          ("monitoringApp -t", "monitoringApp -t --keep-db")),
+          ("monitoringApp -t", "monitoringApp -t --keep-db", "monitoringApp -t --keep-db /tmp/scenarios.db")),
     _Mode("check", ("--check",), "validate the config and print it with defaults",
           ("monitoringApp --check -c config.json",)),
     _Mode("purge", ("--purge",), "delete old rows from the database",
@@ -121,10 +127,16 @@ _FLAGS = (
           {"action": "store_true", "help": "print nothing but errors"}),
     _Flag(("--metrics",), ("monitor",), ("monitor",),
           {"metavar": "FILE", "help": "write the clocks' figures (ticks, skips, lateness) to FILE as JSON at exit"}),
+    _Flag(("--stop-grace",), ("monitor",), ("monitor",),
+          {"metavar": "SECONDS",
+           "help": f"on SIGINT / SIGTERM, wait this long for probes in flight, then stop without them "
+                   f"(default {DEFAULT_STOP_GRACE:g}; a second signal stops at once)"}),
     _Flag(("--site",), ("notify", "purge"), ("notify", "purge"), {"metavar": "URL", "help": "only this site"}),
     _Flag(("--since",), ("notify",), ("notify",),
           {"metavar": "AGE|DATE", "help": "history from 2h ago, or from an ISO date (UTC unless a zone is given)"}),
-    _Flag(("--keep-db",), ("test",), ("test",), {"action": "store_true", "help": "keep test.db afterwards"}),
+    _Flag(("--keep-db",), ("test",), ("test",),
+          {"nargs": "?", "const": DEFAULT_KEPT_TEST_DB, "metavar": "PATH",
+           "help": f"keep the scenarios' database at PATH (default {DEFAULT_KEPT_TEST_DB}), which must not exist"}),
     _Flag(("--before",), ("purge",), ("purge",),
           {"metavar": "AGE|DATE", "help": f"delete rows older than this (default {DEFAULT_PURGE_BEFORE})"}),
     _Flag(("--alerts",), ("purge",), ("purge",),
@@ -135,9 +147,16 @@ _FLAGS = (
 )
 
 EXIT_STATUSES = """exit status:
-  0    done, or stopped by Ctrl-C / SIGTERM (-m, -a, -p)
-  1    test mode found a failing scenario, or an internal error
-  2    a bad command line, config or database (one line on stderr; nothing is touched)"""
+  0    done, or stopped by Ctrl-C / SIGTERM (-m, -a, -p: that is how they stop)
+  1    test mode found a failing scenario, a monitor's database was deleted under it, or an internal error
+  2    a bad command line, config or database (one line on stderr; nothing is touched)
+  130  -t, --purge or --check interrupted (Ctrl-C / SIGTERM) before it was done; stderr says how far it got
+
+environment:
+  NO_COLOR         set (to anything but empty): no colour, even on a terminal
+  COLUMNS          the width reports fit, instead of the terminal's
+  HTTP_PROXY, HTTPS_PROXY, NO_PROXY
+                   the proxy probes go through, as for curl (read once at start)"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -207,7 +226,9 @@ def _mode_help(words: list[str]) -> None:
 
 def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
     if mode == "monitor":
-        return MonitorOptions(args.config, args.database, args.silent, args.metrics)
+        grace = DEFAULT_STOP_GRACE if args.stop_grace is None else _seconds("--stop-grace", args.stop_grace,
+                                                                             MAX_STOP_GRACE)
+        return MonitorOptions(args.config, args.database, args.silent, args.metrics, grace)
     if mode == "notify":
         since = None if args.since is None else _age_or_date(
             "--since", args.since, now, "an age such as 2h or an ISO date such as 2026-11-24T12:00")
@@ -215,7 +236,7 @@ def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
     if mode == "print_only":
         return PrintOptions(args.config, args.database)
     if mode == "test":
-        return ScenarioOptions(args.database, args.keep_db)
+        return ScenarioOptions(args.keep_db)
     if mode == "check":
         return CheckOptions(args.config)
     text = args.before or DEFAULT_PURGE_BEFORE
@@ -223,6 +244,16 @@ def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
     if cutoff > now:
         raise UsageError(f"--before: {text!r} is in the future; that would delete everything")
     return PurgeOptions(args.database, cutoff, args.site, args.purge_alerts, args.vacuum)
+
+
+def _seconds(flag: str, text: str, maximum: float) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= maximum:
+        raise UsageError(f"{flag}: must be a number of seconds from 0 to {maximum:g}, got {text!r}")
+    return value
 
 
 def _age_or_date(flag: str, text: str, now: float, expected: str) -> float:

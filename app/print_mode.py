@@ -38,6 +38,7 @@ def run_print(options: PrintOptions) -> int:
 
     def start(lifecycle: Lifecycle) -> Stopper:
         console.on_closed = lifecycle.stop  # `-p | head`: the reader has gone
+        lifecycle.stop_when(console.reader_gone)  # ... even while nothing is being written
         subscription = stored_reports(config, log, clock).subscribe(show, lifecycle.fail)
 
         def stop() -> None:

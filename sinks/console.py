@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import select
 import sys
 import threading
 from collections.abc import Callable
@@ -90,6 +91,20 @@ class Console:
         if self.closed and self.on_closed is not None:
             on_closed, self.on_closed = self.on_closed, None
             on_closed()
+
+    def reader_gone(self) -> bool:
+        """True once the reader of the stream has gone, found without writing (`-a | head -2` while no new
+        row comes): the write end of a pipe whose reader closed polls as an error, a hung-up terminal as
+        a hang-up. A file, or a stream with no descriptor, never has its reader go."""
+        if self.closed:
+            return True
+        try:
+            descriptor = self.stream.fileno()
+        except (OSError, ValueError, io.UnsupportedOperation):
+            return False
+        poller = select.poll()
+        poller.register(descriptor, 0)  # no events asked for: only errors and hang-ups are reported
+        return any(mask & (select.POLLERR | select.POLLHUP | select.POLLNVAL) for _, mask in poller.poll(0))
 
     def _discard_unwritten(self) -> None:
         # What is still buffered would fail again at interpreter exit ("Exception ignored ...

@@ -40,6 +40,11 @@ class StoreError(Exception):
     """A log a user pointed us at that we cannot use; the message is one line."""
 
 
+class LogLost(Exception):
+    """The log a writer appends to was deleted or replaced under it: what it writes now goes nowhere anyone
+    reads. The message is one line."""
+
+
 class LogUnavailable(Exception):
     """A log that cannot be read at the moment (not created yet, busy, unreachable); try again later.
 

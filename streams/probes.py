@@ -38,20 +38,28 @@ def _site_url(change: SiteChange) -> str:
 
 @dataclass(slots=True)
 class TickCounters:
-    """What the clocks saw: ticks run, ticks skipped, and how late ticks started (seconds)."""
+    """What the clocks saw: ticks run (each a probe started), ticks skipped, how late ticks started (seconds),
+    and the probes in flight now (started, not landed: what a stop waits for)."""
 
     ticks: int = 0
     skipped: int = 0
     lateness: list[float] = field(default_factory=list)
+    in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record(self, *, late: float | None = None, skipped: int = 0) -> None:
         with self._lock:
             if late is not None:
                 self.ticks += 1
+                self.in_flight += 1
                 if len(self.lateness) < 1_000_000:
                     self.lateness.append(late)
             self.skipped += skipped
+
+    def landed(self) -> None:
+        """A probe started by a recorded tick is over (with a result or an exception)."""
+        with self._lock:
+            self.in_flight -= 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +153,7 @@ def probe_events(
                 outcome = probe(site.url, site.timeout)
             finally:
                 in_flight.busy.discard(site.url)
+                in_flight.counters.landed()
             # Stamped at the store's resolution, so readers of the store (-p) see what the monitor judged.
             return Probe(whole_millis(tick.due), site.url, outcome.available, outcome.status,
                          outcome.response_time_ms, outcome.error)

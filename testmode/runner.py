@@ -15,7 +15,7 @@ import math
 import re
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -198,8 +198,10 @@ def outcome_rows(outcome: Outcome) -> list[list[str]]:
     return rows
 
 
-def run_scenarios(scenarios: Sequence[Scenario], db_path: Path, out: TextIO) -> list[Outcome]:
-    """Run every scenario against one fresh server into `db_path`; print the table and the totals to `out`."""
+def run_scenarios(scenarios: Sequence[Scenario], db_path: Path, out: TextIO,
+                  on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    """Run every scenario against one fresh server into `db_path`; print the table and the totals to `out`.
+    `on_outcome` hears of each scenario as it is done (what an interrupted run had done)."""
     names = [slug(s.name) for s in scenarios]
     if len(set(names)) != len(names):
         raise ValueError(f"scenario names must differ: {names}")
@@ -207,7 +209,11 @@ def run_scenarios(scenarios: Sequence[Scenario], db_path: Path, out: TextIO) -> 
     server = ScenarioServer()
     server.start()
     try:
-        outcomes = [run_scenario(scenario, server, db_path) for scenario in scenarios]
+        outcomes = []
+        for scenario in scenarios:
+            outcomes.append(run_scenario(scenario, server, db_path))
+            if on_outcome is not None:
+                on_outcome(outcomes[-1])
     finally:
         server.stop()
     wall = time.perf_counter() - started

@@ -44,7 +44,7 @@ class _RetentionRounds:
                 if retention is None:
                     return self.every
                 if self.connection is None:
-                    self.connection = connect(self.db_path)
+                    self.connection = connect(self.db_path, existing=True)  # never re-create a deleted file
                 self.purge = BatchedPurge(self.connection, PROBE_TABLE, now - retention, batch=self.batch)
             if not self.purge.done:
                 self.purge.step()

@@ -161,7 +161,7 @@ CASES = [
     Case("db-in-missing-directory", ("-m", "-c", "{cfg}", "-db", "{dir}/missing/m.db"),
          "missing/m.db: directory", GOOD),
     Case("db-location-unwritable", ("-m", "-c", "{cfg}", "-db", "{dir}/file/m.db"),
-         "file/m.db: cannot use as a monitoringApp database: unable to open database file", GOOD,
+         "file/m.db: '{dir}/file' is not a directory", GOOD,
          setup=blocking_file),
     Case("db-not-sqlite", MONITOR, "m.db: cannot use as a monitoringApp database: file is not a database",
          GOOD, setup=text_db),
@@ -203,7 +203,7 @@ def test_bad_input_is_one_line_and_leaves_files_alone(case: Case, tmp_path: Path
     before = snapshot(tmp_path)
     code = main(argv)
     out, err = capsys.readouterr()
-    message = case.message.replace("{cfg}", str(tmp_path / "config.json"))
+    message = case.message.replace("{cfg}", str(tmp_path / "config.json")).replace("{dir}", str(tmp_path))
     assert (code, message in err) == (case.code, True), err
     if case.code == 2:
         assert err.count("\n") == 1 and err.startswith("monitoringApp: error: "), err

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,39 @@ def test_a_directory_is_a_store_error_rather_than_a_wait_for_ever(tmp_path: Path
     with pytest.raises(StoreError) as error:
         SqliteLogReader(tmp_path).probes_since(None)
     assert str(error.value) == f"{tmp_path}: is not a file"
+
+
+def test_a_reader_of_a_database_no_monitor_writes_leaves_nothing_beside_it(tmp_path: Path) -> None:
+    path = stored(tmp_path, Probe(T0, A, True, 200, 1.0), alert(1))
+    assert [p.name for p in tmp_path.iterdir()] == ["m.db"]
+    before = path.read_bytes()
+    reader = SqliteLogReader(path)
+    try:
+        assert len(reader.probes_since(None).events) == 1 and len(reader.transitions_since(None).events) == 1
+    finally:
+        reader.close()
+    assert [p.name for p in tmp_path.iterdir()] == ["m.db"] and path.read_bytes() == before
+
+
+def test_a_reader_beside_a_running_writer_leaves_the_writers_files_to_it(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    log = SqliteEventLog(path, flush_interval=30.0)
+    try:
+        log.append_transition(alert(1))
+        reader = SqliteLogReader(path)
+        assert [t.timestamp for t in _wait_for_rows(reader)] == [T0 + 1]
+        reader.close()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["m.db", "m.db-shm", "m.db-wal", "m.db.lock"]
+        log.append_transition(alert(2))  # the writer goes on undisturbed
+    finally:
+        log.close()
+    assert [p.name for p in tmp_path.iterdir()] == ["m.db"]
+
+
+def _wait_for_rows(reader: SqliteLogReader) -> list[AlertTransition]:
+    for _ in range(200):
+        events = list(reader.transitions_since(None).events)
+        if events:
+            return events
+        time.sleep(0.01)
+    return []
