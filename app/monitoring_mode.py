@@ -14,7 +14,7 @@ from reactivex.disposable import CompositeDisposable
 from reactivex.scheduler import EventLoopScheduler
 from reactivex.subject import Subject
 
-from monitoringapp.app.config_warnings import read_config_and_warn
+from monitoringapp.app.config_warnings import read_config_and_warn, warning_lines
 from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
 from monitoringapp.app.options import MonitorOptions
 from monitoringapp.app.paths import check_file_to_write
@@ -25,8 +25,8 @@ from monitoringapp.operators.stats import nearest_rank
 from monitoringapp.operators.typed import keep
 from monitoringapp.sinks.console import Console
 from monitoringapp.store import open_event_log
-from monitoringapp.streams.config_state import ConfigRejected
-from monitoringapp.streams.config_watch import config_updates, is_rejection, is_version
+from monitoringapp.streams.config_state import ConfigBack, ConfigRejected
+from monitoringapp.streams.config_watch import config_updates, is_back, is_rejection, is_version
 from monitoringapp.streams.http_probe import HttpProber
 from monitoringapp.streams.probe_pool import ProbePool
 from monitoringapp.streams.probes import ConfigChange, TickCounters
@@ -59,10 +59,20 @@ def run_monitoring(options: MonitorOptions) -> int:
         def show_rejection(rejected: ConfigRejected) -> None:
             errors.info(f"config rejected: {rejected.error}")
 
+        def show_back(back: ConfigBack) -> None:
+            errors.info(back.message())
+
+        def show_warnings(version: Config) -> None:
+            lines = warning_lines(version)  # every version's, as at start
+            if lines:
+                errors.write(lines)
+
         running = CompositeDisposable(
             graph.probes.subscribe(log.append_probe, lifecycle.fail, landed.set),
             graph.transitions.subscribe(log.append_transition, lifecycle.fail),
             updates.pipe(keep(is_rejection)).subscribe(show_rejection, lifecycle.fail),
+            updates.pipe(keep(is_back)).subscribe(show_back, lifecycle.fail),
+            updates.pipe(keep(is_version)).subscribe(show_warnings, lifecycle.fail),
             retentions.subscribe(log.set_retention),
             log.errors.subscribe(errors.info),
             log.lost.subscribe(lifecycle.fail),  # the database deleted under us: stop, exit 1

@@ -17,7 +17,7 @@ import reactivex
 from reactivex import Observable, abc
 from reactivex import operators as ops
 
-from monitoringapp.domain.config import Config, SiteConfig
+from monitoringapp.domain.config import Config, SiteConfig, some_of
 from monitoringapp.domain.events import Probe
 from monitoringapp.domain.timefmt import epoch_seconds, whole_millis
 from monitoringapp.operators.typed import on_completion
@@ -64,14 +64,23 @@ class TickCounters:
 
 @dataclass(frozen=True, slots=True)
 class ConfigChange:
-    """How a new config version differs from the running one, by site URL."""
+    """How a new config version differs from the running one: sites by URL, and the names of the other
+    settings it changed (`settings`)."""
 
     added: tuple[str, ...]
     removed: tuple[str, ...]
     retimed: tuple[str, ...]
+    settings: tuple[str, ...] = ()
 
     def summary(self) -> str:
-        return f"+{len(self.added)} site, -{len(self.removed)}, ~{len(self.retimed)} changed"
+        """`sites +1 (http://b/), -1 (http://a/); alert settings changed`: the sites named, three at most."""
+        parts = [f"{sign}{len(urls)} ({some_of(urls)})"
+                 for sign, urls in (("+", self.added), ("-", self.removed), ("~", self.retimed)) if urls]
+        if not parts:
+            return f"sites unchanged; {', '.join(self.settings)} changed" if self.settings else \
+                "sites and settings unchanged"
+        settings = f"; {', '.join(self.settings)} changed" if self.settings else ""
+        return f"sites {', '.join(parts)}{settings}"
 
 
 def diff_sites(old: tuple[SiteConfig, ...], new: tuple[SiteConfig, ...]) -> ConfigChange:
@@ -150,7 +159,7 @@ def probe_events(
         def run(scheduled: Scheduled) -> Probe:
             site, tick = scheduled
             try:
-                outcome = probe(site.url, site.timeout)
+                outcome = probe(site.probe_url, site.timeout)
             finally:
                 in_flight.busy.discard(site.url)
                 in_flight.counters.landed()

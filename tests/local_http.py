@@ -28,6 +28,7 @@ class LocalServer:
         self.huge_bytes_sent = 0
         self.requests = 0
         self.client_ports: set[int] = set()  # one per connection the server accepted
+        self.authorizations: set[str] = set()  # the Authorization headers requests came with
         self._lock = threading.Lock()
         server = self
 
@@ -42,6 +43,8 @@ class LocalServer:
                 with server._lock:
                     server.requests += 1
                     server.client_ports.add(self.client_address[1])
+                    if "Authorization" in self.headers:
+                        server.authorizations.add(self.headers["Authorization"])
                 path = self.path.split("?", 1)[0]  # a query string tells sites apart
                 if path == "/ok":
                     self.answer(200, b"ok")

@@ -363,3 +363,24 @@ def test_when_the_reader_of_its_output_goes_away_between_writes_the_monitor_stop
             process.kill()
     assert (status, stderr) == (0, "")
     assert took < 1.5, took
+
+
+def test_a_password_in_a_url_is_used_by_the_probe_and_never_printed_or_stored(tmp_path: Path,
+                                                                              server: LocalServer) -> None:
+    server.healthy = False  # an alert: the URL is printed in a report and an alert line
+    secret_url = server.url("/health").replace("http://", "http://ops:s3cret@")
+    shown = server.url("/health").replace("http://", "http://ops:***@")
+    db = tmp_path / "m.db"
+    app = monitor(write_config(tmp_path / "c.json", secret_url), db)
+    try:
+        app.wait_for_line(lambda text: text.startswith(f"Website {shown} is down."), 8)
+        app.wait_for_line(lambda text: text.startswith(shown), 8)  # a report row
+        status, errors = app.stop(signal.SIGTERM)
+    finally:
+        app.kill()
+    assert status == 0
+    assert server.authorizations == {"Basic b3BzOnMzY3JldA=="}  # ops:s3cret, sent by the probe
+    assert "s3cret" not in app.text() + errors
+    assert rows(db, "SELECT DISTINCT host FROM website_monitoring") == [(shown,)]
+    assert rows(db, "SELECT DISTINCT host FROM website_alerts") == [(shown,)]
+    assert all(b"s3cret" not in path.read_bytes() for path in tmp_path.iterdir() if path.name != "c.json")
