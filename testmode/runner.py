@@ -33,7 +33,7 @@ from monitoringapp.sinks.console import Console, percent, transition_line
 from monitoringapp.sinks.table import format_table
 from monitoringapp.store import open_event_log, open_log_reader
 from monitoringapp.store.log import BEGINNING, LogUnavailable, StoreError
-from monitoringapp.streams.http_probe import HttpProber
+from monitoringapp.streams.http_probe import HttpProber, Proxies
 from monitoringapp.testmode.scenarios import Expect, Scenario
 from monitoringapp.testmode.server import ScenarioServer
 
@@ -89,7 +89,8 @@ def run_scenario(scenario: Scenario, server: ScenarioServer, db_path: Path) -> O
     ends = [scenario.duration] if scenario.restart_at is None else [scenario.restart_at, scenario.duration]
     for end in ends:
         # A restart is a new monitor, log and connection pool on the same database and clock.
-        prober = HttpProber(pool_size=len(scenario.sites))
+        # The scenario server is local: a user's HTTP_PROXY must not carry its requests elsewhere.
+        prober = HttpProber(pool_size=len(scenario.sites), proxies=Proxies({}))
         log = open_event_log(db_path)
         console = Console(printed, colour=False)
         stop: Subject[Config] = Subject()  # completes at the end: the clocks stop

@@ -144,6 +144,50 @@ def local_server(hang_for: float = 10.0) -> Iterator[LocalServer]:
         server.stop()
 
 
+class LocalProxy:
+    """A forward HTTP proxy on 127.0.0.1 that answers every GET itself (200, `via proxy`), for any host,
+    and remembers the URLs it was asked for: a probe that reaches it went through the proxy."""
+
+    def __init__(self) -> None:
+        self.requested: list[str] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                proxy.requested.append(self.path)  # a proxy is asked for the absolute URL
+                body = b"via proxy"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="local-proxy", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5.0)
+
+
+@contextlib.contextmanager
+def local_proxy() -> Iterator[LocalProxy]:
+    proxy = LocalProxy()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
 def refused_port() -> int:
     """A port on 127.0.0.1 with nothing listening (bound, then closed)."""
     import socket

@@ -112,3 +112,9 @@ def test_dash_t_runs_in_a_read_only_working_directory(tmp_path: Path) -> None:
         read_only.chmod(0o755)
     assert (done.returncode, done.stderr) == (0, ""), done.stdout + done.stderr
     assert list(read_only.iterdir()) == []
+
+
+def test_dash_t_ignores_a_proxy_in_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing there: a probe sent to it fails
+    assert run_test_mode(ScenarioOptions(), [SEED]) == 0
