@@ -19,6 +19,7 @@ from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
 from monitoringapp.app.options import MonitorOptions
 from monitoringapp.app.paths import check_file_to_write
 from monitoringapp.domain.config import Config
+from monitoringapp.domain.events import AlertTransition
 from monitoringapp.domain.timefmt import epoch_seconds
 from monitoringapp.graph.monitor import MonitorGraph, load_past
 from monitoringapp.operators.stats import nearest_rank
@@ -81,7 +82,15 @@ def run_monitoring(options: MonitorOptions) -> int:
         if console is not None:
             console.on_closed = lifecycle.stop  # `-m | head`: the reader has gone, stop as SIGTERM would
             lifecycle.stop_when(console.reader_gone)  # ... even while nothing is being written
-            running.add(graph.transitions.subscribe(console.show_transition, lifecycle.fail))
+            shown = console
+
+            def show_transition(transition: AlertTransition) -> None:
+                # On the clock's thread as the probe lands: its time is when the alert was seen.
+                shown.show_transition(transition, seen=epoch_seconds(clock.now))
+
+            # A window reaching back before the first probe this monitor knows is only partly covered.
+            console.report_context.data_since = past.probes[0].timestamp if past.probes else epoch_seconds(clock.now)
+            running.add(graph.transitions.subscribe(show_transition, lifecycle.fail))
             running.add(graph.reports.subscribe(console.show_report, lifecycle.fail))
             running.add(graph.changes.subscribe(_announce(console), lifecycle.fail))
             console.info(f"monitoring {len(config.sites)} site(s) from {config.source} into {options.database}; "

@@ -48,10 +48,11 @@ class AlertsOptions:
 
 @dataclass(frozen=True, slots=True)
 class PrintOptions:
-    """`-p`: a monitor's reports, computed from the probes it stores."""
+    """`-p`: a monitor's reports, computed from the probes it stores (of one site with `site`)."""
 
     config: str
     database: str
+    site: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,7 @@ _MODES = (
     _Mode("notify", ("-a", "--notifications"), "show the history of alerts and recoveries, and follow new ones",
           ("monitoringApp -a --since 1d", "monitoringApp -a --site http://example.com/ -db monitoring.db")),
     _Mode("print_only", ("-p", "--print"), "print a monitor's reports from the database, probing nothing",
-          ("monitoringApp -p -c config.json -db monitoring.db",)),
+          ("monitoringApp -p -c config.json -db monitoring.db", "monitoringApp -p --site http://example.com/")),
     _Mode("test", ("-t", "--test"), "prove the alerting logic against a local server in virtual time",
           ("monitoringApp -t", "monitoringApp -t --keep-db", "monitoringApp -t --keep-db /tmp/scenarios.db")),
     _Mode("check", ("--check",), "validate the config and print it with defaults",
@@ -131,7 +132,8 @@ _FLAGS = (
           {"metavar": "SECONDS",
            "help": f"on SIGINT / SIGTERM, wait this long for probes in flight, then stop without them "
                    f"(default {DEFAULT_STOP_GRACE:g}; a second signal stops at once)"}),
-    _Flag(("--site",), ("notify", "purge"), ("notify", "purge"), {"metavar": "URL", "help": "only this site"}),
+    _Flag(("--site",), ("notify", "print_only", "purge"), ("notify", "print_only", "purge"),
+          {"metavar": "URL", "help": "only this site (any spelling of its URL)"}),
     _Flag(("--since",), ("notify",), ("notify",),
           {"metavar": "AGE|DATE", "help": "history from 2h ago, or from an ISO date (UTC unless a zone is given)"}),
     _Flag(("--keep-db",), ("test",), ("test",),
@@ -234,7 +236,7 @@ def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
             "--since", args.since, now, "an age such as 2h or an ISO date such as 2026-11-24T12:00")
         return AlertsOptions(args.database, args.site, since)
     if mode == "print_only":
-        return PrintOptions(args.config, args.database)
+        return PrintOptions(args.config, args.database, args.site)
     if mode == "test":
         return ScenarioOptions(args.keep_db)
     if mode == "check":

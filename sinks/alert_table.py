@@ -34,11 +34,14 @@ def alert_cells(transition: AlertTransition) -> list[str]:
 
 
 class AlertLog:
-    """Prints the history of alerts and recoveries, then each new one, to `console`."""
+    """Prints the history of alerts and recoveries, then each new one, to `console`; `empty` is the line
+    for an empty history (it says what was asked for: a site, a start)."""
 
-    def __init__(self, console: Console, following: str) -> None:
+    def __init__(self, console: Console, following: str,
+                 empty: str = "(no alerts or recoveries yet)") -> None:
         self.console = console
         self.following = following
+        self.empty = empty
         self._widest = list(_TYPICAL)  # the widest cell of each column so far
         self._started = False
 
@@ -51,7 +54,7 @@ class AlertLog:
                    for line, transition in zip(lines, batch, strict=True)]
         if not self._started:
             self._started = True
-            empty = [] if batch else ["(no alerts or recoveries yet)"]
+            empty = [] if batch else [self.empty]
             self.console.write([header, *painted, *empty, self.following])
         elif painted:
             self.console.write(painted)

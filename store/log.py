@@ -107,6 +107,10 @@ class LogReader(Protocol):
         """Each site's latest alert or recovery (other kinds are not alert state): what a restart resumes."""
         ...
 
+    def sites(self) -> frozenset[str]:
+        """Every site the log holds a probe or a transition of (how `--site` finds a site's stored spelling)."""
+        ...
+
     def schema_version(self) -> int:
         ...
 

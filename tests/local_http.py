@@ -1,9 +1,10 @@
 """The one real HTTP server on 127.0.0.1 for every test: fixed routes, a health flag to flip, bounded in time.
 
 Routes (a query string is ignored, so `/ok?a` and `/ok?b` are two sites on one server): `/ok` 200,
-`/fail` 500, `/health` 200 or 503 as `healthy` says, `/hang` answers nothing until released (at most
-`hang_for` seconds), `/redirect/N` N hops then 200, `/loop` redirects to itself, `/huge` claims 1 GB and
-streams until the client goes, `/trickle` sends one byte every 50 ms; any other path 404.
+`/fail` 500, `/health` 200 or 503 as `healthy` says, `/slow` 503 after `slow_for` seconds, `/hang` answers
+nothing until released (at most `hang_for` seconds), `/redirect/N` N hops then 200, `/loop` redirects to
+itself, `/huge` claims 1 GB and streams until the client goes, `/trickle` sends one byte every 50 ms; any
+other path 404. Requests' Authorization headers are kept (`authorizations`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class LocalServer:
     def __init__(self, hang_for: float = 10.0) -> None:
         self.healthy = True
         self.hang_for = hang_for
+        self.slow_for = 1.2
         self.release = threading.Event()
         self.huge_bytes_sent = 0
         self.requests = 0
@@ -52,6 +54,9 @@ class LocalServer:
                     self.answer(500, b"fail")
                 elif path == "/health":
                     self.answer(200 if server.healthy else 503, b"health")
+                elif path == "/slow":
+                    server.release.wait(server.slow_for)
+                    self.answer(503, b"slow and failing")
                 elif path == "/hang":
                     server.release.wait(server.hang_for)
                     self.answer(200, b"late")

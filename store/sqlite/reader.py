@@ -101,6 +101,12 @@ class SqliteLogReader:
         latest = (alert_from_row(row) for row in _of_hosts(rows, hosts))
         return {transition.host: transition for transition in latest if transition is not None}
 
+    def sites(self) -> frozenset[str]:
+        with self._snapshot() as connection:
+            rows = connection.execute(f"SELECT DISTINCT host FROM {ALERT_TABLE} UNION "
+                                      f"SELECT DISTINCT host FROM {PROBE_TABLE}").fetchall()
+        return frozenset(str(row[0]) for row in rows)
+
     def schema_version(self) -> int:
         with self._snapshot():
             return self._version

@@ -119,6 +119,9 @@ class SqliteEventLog:
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
         return self._reader.last_transitions(hosts)
 
+    def sites(self) -> frozenset[str]:
+        return self._reader.sites()
+
     def schema_version(self) -> int:
         return self._reader.schema_version()
 

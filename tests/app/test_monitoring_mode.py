@@ -384,3 +384,22 @@ def test_a_password_in_a_url_is_used_by_the_probe_and_never_printed_or_stored(tm
     assert rows(db, "SELECT DISTINCT host FROM website_monitoring") == [(shown,)]
     assert rows(db, "SELECT DISTINCT host FROM website_alerts") == [(shown,)]
     assert all(b"s3cret" not in path.read_bytes() for path in tmp_path.iterdir() if path.name != "c.json")
+
+
+def test_an_alert_seen_long_after_its_check_says_both_times_and_a_young_window_says_how_much_it_covers(
+        tmp_path: Path, server: LocalServer) -> None:
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"websites": [{"URL": server.url("/slow"), "checkInterval": 5, "timeout": 3}],
+                                  "reports": [{"every": 2, "windows": [120]}]}))
+    app = monitor(config, tmp_path / "m.db")
+    try:
+        _, alert = app.wait_for_line(lambda text: " is down." in text, 8)
+        _, title = app.wait_for_line(lambda text: text.startswith("== past 2m00s"), 8)
+        assert app.stop(signal.SIGTERM)[0] == 0
+    finally:
+        app.kill()
+    # The check's tick, then when its answer came (1.2 s later) and the alert was seen.
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+    assert re.fullmatch(rf"Website {server.url('/slow')} is down\. availability=0\.0%, time={stamp} "
+                        rf"\(seen {stamp}, 1s after the check\)", alert), alert
+    assert re.fullmatch(rf"== past 2m00s at {stamp} \([23]s of it covered\) ==", title), title

@@ -172,3 +172,25 @@ def test_a_reader_whose_output_is_closed_stops_within_a_second(tmp_path: Path, m
             process.kill()
     assert (status, stderr) == (0, "")
     assert took < 1.5, took
+
+
+def test_site_takes_any_spelling_of_a_stored_site_and_warns_of_one_that_matches_none(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    _stored(db, AlertTransition(T0, A, TransitionKind.ALERT, 0.25, start=T0),
+            AlertTransition(T0 + 5, B, TransitionKind.ALERT, 0.5, start=T0 + 5))
+    spelled = App("-a", "-db", str(db), "--site", "HTTP://A.TEST:80")
+    unknown = App("-a", "-db", str(db), "--site", "http://c.test/")
+    filtered = App("-a", "-db", str(db), "--since", "1h")
+    try:
+        for app in (spelled, unknown, filtered):
+            app.wait_for_line(lambda text: text.startswith("-- following"), 10)
+        statuses = [app.stop(signal.SIGINT) for app in (spelled, unknown, filtered)]
+    finally:
+        for app in (spelled, unknown, filtered):
+            app.kill()
+    assert [line.split()[1] for line in spelled.output()[1:-1]] == [A]
+    assert statuses[0] == (0, "")
+    assert statuses[1] == (0, f"warning: --site http://c.test/ matches no site in {db} yet\n")
+    assert unknown.output()[1] == "(no alerts or recoveries of http://c.test/ yet)"
+    assert statuses[2] == (0, "")
+    assert filtered.output()[1].startswith("(no alerts or recoveries since ")  # 2 rows, both older
