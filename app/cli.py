@@ -12,6 +12,7 @@ from monitoringapp.app.lifecycle import run_once
 from monitoringapp.app.options import (
     AlertsOptions,
     CheckOptions,
+    HealthOptions,
     MonitorOptions,
     Options,
     PrintOptions,
@@ -23,7 +24,7 @@ from monitoringapp.app.usage import FAILED, INTERRUPTED, OK, USAGE_ERROR, Failur
 from monitoringapp.domain.config import ConfigError
 from monitoringapp.store.log import LogLost, StoreError
 
-ONE_SHOT = (ScenarioOptions, CheckOptions, PurgeOptions)
+ONE_SHOT = (ScenarioOptions, CheckOptions, PurgeOptions, HealthOptions)
 """Modes that finish by themselves: stopped before they are done, they exit 130, never 0."""
 
 
@@ -72,6 +73,10 @@ def run(options: Options) -> int:
         from monitoringapp.app.purge_mode import run_purge
 
         return run_once(lambda: run_purge(options))
+    if isinstance(options, HealthOptions):
+        from monitoringapp.app.health_mode import run_health
+
+        return run_once(lambda: run_health(options))
     return run_once(lambda: run_check(options))
 
 

@@ -24,6 +24,7 @@ DEFAULT_PURGE_BEFORE = "7d"
 DEFAULT_KEPT_TEST_DB = "test.db"
 DEFAULT_STOP_GRACE = 2.0
 MAX_STOP_GRACE = 3600.0
+MAX_MAX_AGE = 30 * 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,18 @@ class PurgeOptions:
     vacuum: bool = False
 
 
-Options = MonitorOptions | AlertsOptions | PrintOptions | ScenarioOptions | CheckOptions | PurgeOptions
+@dataclass(frozen=True, slots=True)
+class HealthOptions:
+    """`--health`: is a monitor storing probes? The age of the newest one against `max_age` (None: what the
+    config's intervals allow)."""
+
+    config: str
+    database: str
+    max_age: float | None = None
+
+
+Options = (MonitorOptions | AlertsOptions | PrintOptions | ScenarioOptions | CheckOptions | PurgeOptions
+           | HealthOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +118,8 @@ _MODES = (
           ("monitoringApp --check -c config.json",)),
     _Mode("purge", ("--purge",), "delete old rows from the database",
           ("monitoringApp --purge --before 30d", "monitoringApp --purge --before 2026-11-01 --alerts --vacuum")),
+    _Mode("health", ("--health",), "exit 0 if a monitor stored a probe lately, 1 if not (a container's HEALTHCHECK)",
+          ("monitoringApp --health -c config.json -db monitoring.db", "monitoringApp --health --max-age 300")),
 )
 _FLAG_OF = {mode.dest: mode.flags[0] for mode in _MODES}
 
@@ -120,9 +134,9 @@ class _Flag:
 
 _ALL = tuple(mode.dest for mode in _MODES)
 _FLAGS = (
-    _Flag(("-c", "--config"), (), ("monitor", "print_only", "check"),
+    _Flag(("-c", "--config"), (), ("monitor", "print_only", "check", "health"),
           {"default": DEFAULT_CONFIG, "help": f"config file (default: {DEFAULT_CONFIG})"}),
-    _Flag(("-db", "--database"), (), ("monitor", "notify", "print_only", "purge"),
+    _Flag(("-db", "--database"), (), ("monitor", "notify", "print_only", "purge", "health"),
           {"default": DEFAULT_DATABASE, "help": f"SQLite database file (default: {DEFAULT_DATABASE})"}),
     _Flag(("--silent",), ("monitor",), ("monitor",),
           {"action": "store_true", "help": "print nothing but errors"}),
@@ -132,6 +146,10 @@ _FLAGS = (
           {"metavar": "SECONDS",
            "help": f"on SIGINT / SIGTERM, wait this long for probes in flight, then stop without them "
                    f"(default {DEFAULT_STOP_GRACE:g}; a second signal stops at once)"}),
+    _Flag(("--max-age",), ("health",), ("health",),
+          {"metavar": "SECONDS", "help": "the age of the newest stored probe past which the monitor is unhealthy "
+                                         "(default: twice the config's longest checkInterval, its longest "
+                                         "timeout and 5 s)"}),
     _Flag(("--site",), ("notify", "print_only", "purge"), ("notify", "print_only", "purge"),
           {"metavar": "URL", "help": "only this site (any spelling of its URL)"}),
     _Flag(("--since",), ("notify",), ("notify",),
@@ -150,7 +168,8 @@ _FLAGS = (
 
 EXIT_STATUSES = """exit status:
   0    done, or stopped by Ctrl-C / SIGTERM (-m, -a, -p: that is how they stop)
-  1    test mode found a failing scenario, a monitor's database was deleted under it, or an internal error
+  1    test mode found a failing scenario, a monitor's database was deleted under it, --health found
+       no recent probe, or an internal error
   2    a bad command line, config or database (one line on stderr; nothing is touched)
   130  -t, --purge or --check interrupted (Ctrl-C / SIGTERM) before it was done; stderr says how far it got
 
@@ -241,6 +260,9 @@ def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
         return ScenarioOptions(args.keep_db)
     if mode == "check":
         return CheckOptions(args.config)
+    if mode == "health":
+        max_age = None if args.max_age is None else _seconds("--max-age", args.max_age, MAX_MAX_AGE)
+        return HealthOptions(args.config, args.database, max_age)
     text = args.before or DEFAULT_PURGE_BEFORE
     cutoff = _age_or_date("--before", text, now, "an age such as 7d or an ISO date such as 2026-11-01")
     if cutoff > now:
@@ -254,7 +276,7 @@ def _seconds(flag: str, text: str, maximum: float) -> float:
     except ValueError:
         value = math.nan
     if not 0 <= value <= maximum:
-        raise UsageError(f"{flag}: must be a number of seconds from 0 to {maximum:g}, got {text!r}")
+        raise UsageError(f"{flag}: must be a number of seconds from 0 to {maximum:.10g}, got {text!r}")
     return value
 
 

@@ -26,11 +26,6 @@ from monitoringapp.sinks.console import Console
 from monitoringapp.store import open_log_reader
 from monitoringapp.streams.log_tail import LogNews
 
-# A store is stale when its newest probe is older than this many of the longest check interval, plus the
-# longest timeout and this slack (a monitor commits at least once a second; a reader polls 4 times a second).
-_STALE_INTERVALS = 2
-_STALE_SLACK = 5.0
-
 
 def run_print(options: PrintOptions) -> int:
     config = _of_site(read_config_and_warn(options.config), options.site)
@@ -38,8 +33,7 @@ def run_print(options: PrintOptions) -> int:
     clock = EventLoopScheduler()
     log = open_log_reader(options.database)
     context = console.report_context
-    context.stale_after = (_STALE_INTERVALS * max(site.check_interval for site in config.sites)
-                           + max(site.timeout for site in config.sites) + _STALE_SLACK)
+    context.stale_after = config.quiet_limit
     hosts = frozenset(site.url for site in config.sites)
 
     def show(item: Report | LogNews[Probe]) -> None:

@@ -124,6 +124,13 @@ class Config:
     def longest_window(self) -> float:
         return max([self.alert.window, *self.report_windows])
 
+    @property
+    def quiet_limit(self) -> float:
+        """How long a monitor of this config may store no probe before something is wrong: two of its longest
+        check intervals, its longest timeout, and 5 s for the store's commit and a reader's poll."""
+        return (2 * max(site.check_interval for site in self.sites) + max(site.timeout for site in self.sites)
+                + 5.0)
+
     def effective(self) -> dict[str, Any]:
         """The config with every default filled in, in the file's own format."""
         return {
