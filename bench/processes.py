@@ -109,6 +109,12 @@ class App:
         self._join_readers()
         return self.process.returncode, self.stderr()
 
+    def timed_stop(self, signum: int = signal.SIGINT, timeout: float = 10.0) -> tuple[int, str, float]:
+        """`stop`, and how many seconds the exit took after the signal."""
+        asked = time.monotonic()
+        status, errors = self.stop(signum, timeout)
+        return status, errors, time.monotonic() - asked
+
     def kill(self) -> None:
         """SIGKILL at once, as a crash would; nothing if it has exited already."""
         if self.running():
@@ -130,6 +136,25 @@ def run_app(*args: str, timeout: float, cwd: Path = REPO, env: dict[str, str] | 
     `env` and `unprivileged` as for `App`."""
     return subprocess.run(_command(args, unprivileged), cwd=cwd, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
+
+
+def exit_after_output_closed(*args: str, first: str, timeout: float = 15.0) -> tuple[int, str, float]:
+    """`./monitoringApp.py *args` read as `| head -1` does: its first line (which must start with `first`),
+    then its output closed. Its exit status, its stderr, and the seconds it took to exit once closed."""
+    process = subprocess.Popen([sys.executable, str(ENTRY), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        line = process.stdout.readline()
+        assert line.startswith(first), line
+        process.stdout.close()
+        closed = time.monotonic()
+        status = process.wait(timeout=timeout)
+        return status, process.stderr.read(), time.monotonic() - closed
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
 
 
 def wait_until(condition: Callable[[], T | None], timeout: float, what: str = "the condition", *,

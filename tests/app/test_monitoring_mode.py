@@ -9,14 +9,12 @@ import json
 import re
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from bench.processes import REPO, App, run_app, unprivileged_prefix, wait_until
+from bench.processes import App, exit_after_output_closed, run_app, unprivileged_prefix, wait_until
 from monitoringapp.domain.timefmt import parse_iso
 from monitoringapp.store.sqlite.schema import open_for_writing
 from tests.local_http import LocalServer
@@ -214,16 +212,7 @@ def test_when_the_reader_of_its_output_goes_away_the_monitor_stops_cleanly_like_
     server.healthy = False  # the first probe alerts at once, so a write comes right away
     config = write_config(tmp_path / "config.json", server.url("/health"))
     db = tmp_path / "m.db"
-    process = subprocess.Popen([sys.executable, str(REPO / "monitoringApp.py"), "-m", "-c", str(config),
-                                "-db", str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None and process.stdout.readline().startswith("monitoring 1 site(s)")
-        process.stdout.close()  # head -1 has what it wanted
-        status = process.wait(timeout=15)
-        stderr = process.stderr.read() if process.stderr is not None else ""
-    finally:
-        if process.poll() is None:
-            process.kill()
+    status, stderr, _ = exit_after_output_closed("-m", "-c", str(config), "-db", str(db), first="monitoring 1 site(s)")
     assert status == 0 and stderr == "", stderr
     assert alert_rows(db) and probe_count(db) >= 1  # flushed on the way out
 
@@ -252,9 +241,7 @@ def test_a_stop_waits_the_grace_for_a_hanging_probe_says_so_and_keeps_everything
         tmp_path: Path, server: LocalServer) -> None:
     app, db = monitor_of_a_hanging_and_a_fast_site(tmp_path, server)
     try:
-        asked = time.monotonic()
-        status, errors = app.stop(signal.SIGTERM)
-        took = time.monotonic() - asked
+        status, errors, took = app.timed_stop(signal.SIGTERM)
     finally:
         app.kill()
     assert (status, errors) == (0, "")
@@ -272,9 +259,7 @@ def test_a_second_signal_while_stopping_stops_at_once(tmp_path: Path, server: Lo
     try:
         app.process.send_signal(signal.SIGINT)
         app.wait_for_line(lambda text: text.startswith("stopping: "), 5)
-        asked = time.monotonic()
-        status, errors = app.stop(signal.SIGINT)
-        took = time.monotonic() - asked
+        status, errors, took = app.timed_stop(signal.SIGINT)
     finally:
         app.kill()
     assert (status, errors) == (0, "")
@@ -348,20 +333,9 @@ def test_when_the_reader_of_its_output_goes_away_between_writes_the_monitor_stop
     config = tmp_path / "c.json"
     config.write_text(json.dumps({"websites": [{"URL": server.url("/ok"), "checkInterval": 0.5}],
                                   "reports": [{"every": 60, "windows": [60]}]}))
-    process = subprocess.Popen([sys.executable, str(REPO / "monitoringApp.py"), "-m", "-c", str(config),
-                                "-db", str(tmp_path / "m.db")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    try:
-        assert process.stdout is not None and process.stdout.readline().startswith("monitoring 1 site(s)")
-        process.stdout.close()
-        closed = time.monotonic()
-        status = process.wait(timeout=15)
-        took = time.monotonic() - closed
-        stderr = process.stderr.read() if process.stderr is not None else ""
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert (status, stderr) == (0, "")
+    status, errors, took = exit_after_output_closed("-m", "-c", str(config), "-db", str(tmp_path / "m.db"),
+                                                    first="monitoring 1 site(s)")
+    assert (status, errors) == (0, "")
     assert took < 1.5, took
 
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from bench.processes import REPO, App, run_app, unprivileged_prefix
+from bench.processes import App, exit_after_output_closed, run_app, unprivileged_prefix
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 from monitoringapp.store.sqlite.writer import SqliteEventLog
@@ -157,20 +155,9 @@ def test_a_reader_whose_output_is_closed_stops_within_a_second(tmp_path: Path, m
     # `-a | head -1` while no new row comes: nothing is written to meet the closed pipe.
     config = tmp_path / "c.json"
     config.write_text(json.dumps({"websites": [{"URL": A}]}))
-    process = subprocess.Popen([sys.executable, str(REPO / "monitoringApp.py"), mode, "-c", str(config),
-                                "-db", str(tmp_path / "m.db")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    try:
-        assert process.stdout is not None and process.stdout.readline().startswith("waiting for ")
-        process.stdout.close()
-        closed = time.monotonic()
-        status = process.wait(timeout=15)
-        took = time.monotonic() - closed
-        stderr = process.stderr.read() if process.stderr is not None else ""
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert (status, stderr) == (0, "")
+    status, errors, took = exit_after_output_closed(mode, "-c", str(config), "-db", str(tmp_path / "m.db"),
+                                                    first="waiting for ")
+    assert (status, errors) == (0, "")
     assert took < 1.5, took
 
 
