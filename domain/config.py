@@ -297,7 +297,9 @@ class _Validator:
             if not isinstance(entry, dict):
                 raise self.fail(where, "must be an object with a URL", entry)
             if "URL" not in entry:
-                self.warnings.append(f'{self.source}: {where}: no "URL", entry ignored')
+                spelled = next((key for key in entry if key.lower() == "url"), None)
+                hint = f' (found "{spelled}": keys are case-sensitive)' if spelled is not None else ""
+                self.warnings.append(f'{self.source}: {where}: no "URL"{hint}, entry ignored')
                 continue
             self._warn_unknown(entry, _SITE_KEYS, where)
             url = self._url(entry["URL"], f"{where}.URL")

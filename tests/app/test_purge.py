@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.processes import ENTRY, App, run_app, wait_until
+from bench.processes import ENTRY, App, run_app, unprivileged_prefix, wait_until
 from monitoringapp.app.cli import main
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.domain.timefmt import iso_utc
@@ -174,3 +174,16 @@ def test_an_interrupted_purge_showed_its_progress_exits_130_and_says_how_much_it
                          r"stopped; the rest of them are still there \(run --purge again to finish\)", message)
     assert found, message
     assert 0 < int(found[1]) < rows and count(db) == rows - int(found[1])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(unprivileged_prefix() is None, reason="root without setpriv cannot be held to file modes")
+def test_purge_of_a_read_only_database_is_refused_untouched_with_nothing_beside_it(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    make_db(db, ages(time.time(), [30, 20]))
+    db.chmod(0o444)
+    before = db.read_bytes()
+    done = run_app("--purge", "-db", str(db), timeout=20, unprivileged=True)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"monitoringApp: error: {db}: is read-only (permission denied); this mode writes to it\n"
+    assert db.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["m.db"]
