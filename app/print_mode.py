@@ -40,9 +40,9 @@ def run_print(options: PrintOptions) -> int:
         if isinstance(item, Report):
             console.show_report(item)
             return
-        if item.events:
-            newest = max(probe.timestamp for probe in item.events)
-            context.last_probe = newest if context.last_probe is None else max(context.last_probe, newest)
+        stamps = [probe.timestamp for probe in item.events] + ([item.latest] if item.latest is not None else [])
+        if stamps:  # the newest probe stored, of any site: even one older than the replayed window
+            context.last_probe = max([*stamps, *([context.last_probe] if context.last_probe is not None else [])])
         if item.waiting is not None:
             console.info(item.waiting)
         elif item.history:

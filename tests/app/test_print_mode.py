@@ -57,14 +57,14 @@ def test_print_mode_process_prints_the_numbers_computed_from_the_stored_rows() -
 A, B = "http://a.test/", "http://b.test/"
 
 
-def stored_db(path: Path, now: float) -> None:
-    """Probes of A and B that stopped 10 minutes ago, and A's alert among them."""
+def stored_db(path: Path, now: float, stopped: float = 600) -> None:
+    """Probes of A and B that stopped `stopped` seconds ago, and A's alert among them."""
     log = SqliteEventLog(path)
     for n in range(30):
-        at = now - 630 + n
+        at = now - stopped - 30 + n
         log.append_probe(Probe(at, A, n < 20, 200 if n < 20 else 503, 1.0))
         log.append_probe(Probe(at, B, True, 200, 2.0))
-    log.append_transition(AlertTransition(now - 605, A, TransitionKind.ALERT, 0.6, start=now - 605))
+    log.append_transition(AlertTransition(now - stopped - 5, A, TransitionKind.ALERT, 0.6, start=now - stopped - 5))
     log.close()
 
 
@@ -105,3 +105,16 @@ def test_print_mode_site_takes_any_spelling_of_a_configured_site_and_refuses_an_
     assert (refused.returncode, refused.stdout) == (2, "")
     assert refused.stderr == (f"monitoringApp: error: --site: http://c.test/ is none of the sites of {config} "
                               f"({A}, {B})\n")
+
+
+def test_print_mode_says_the_data_is_stale_even_when_it_is_older_than_every_window(tmp_path: Path) -> None:
+    db, config = tmp_path / "m.db", tmp_path / "c.json"
+    stored_db(db, time.time(), stopped=7200)  # the monitor stopped two hours ago: nothing in the past hour
+    config.write_text(json.dumps({"websites": [{"URL": A}], "reports": [{"every": 1, "windows": [3600]}]}))
+    app = App("-p", "-c", str(config), "-db", str(db))
+    try:
+        _, line = app.wait_for_line(lambda text: text.startswith("(no checks"), 10)
+        assert app.stop(signal.SIGINT) == (0, "")
+    finally:
+        app.kill()
+    assert line.startswith("(no checks in this window; no probe stored for 2h00m: is the monitor running?)"), line
