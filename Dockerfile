@@ -22,8 +22,7 @@ FROM python:3.11-slim
 ARG VERSION=2.0.0
 LABEL org.opencontainers.image.title="monitoringApp" \
       org.opencontainers.image.description="Self-hosted command-line uptime and performance monitor for HTTP endpoints" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.documentation="README.md, and monitoringApp --help"
+      org.opencontainers.image.version="${VERSION}"
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 COPY --from=wheel /dist/ /tmp/dist/
 RUN pip install --no-cache-dir /tmp/dist/*.whl \

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from monitoringapp import __version__
 from monitoringapp.app.options import HealthOptions, MonitorOptions, parse_command_line
 
 REPO = Path(__file__).resolve().parent.parent
@@ -105,6 +106,7 @@ def test_the_image_says_what_it_is_how_to_stop_it_and_how_to_tell_it_is_alive() 
     text = dockerfile()
     for label in ("title", "description", "version"):
         assert f"org.opencontainers.image.{label}=" in text
+    assert f"ARG VERSION={__version__}\n" in text  # the label says the version the wheel is
     assert re.search(r"^STOPSIGNAL SIGTERM$", text, re.MULTILINE)
     health = exec_form("HEALTHCHECK")  # its CMD's arguments
     assert health[:2] == ["monitoringApp", "--health"]
