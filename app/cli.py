@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         # Ctrl-C is how -m, -a and -p are stopped (their lifecycle handles it; this is one before it
         # started); for any other mode, or before the mode is known, it means "not done".
-        if isinstance(options, MonitorOptions | AlertsOptions | PrintOptions):
+        if options is not None and not isinstance(options, ONE_SHOT):
             return OK
         print("monitoringApp: interrupted", file=sys.stderr)
         return INTERRUPTED

@@ -40,9 +40,10 @@ def run_print(options: PrintOptions) -> int:
         if isinstance(item, Report):
             console.show_report(item)
             return
-        stamps = [probe.timestamp for probe in item.events] + ([item.latest] if item.latest is not None else [])
-        if stamps:  # the newest probe stored, of any site: even one older than the replayed window
-            context.last_probe = max([*stamps, *([context.last_probe] if context.last_probe is not None else [])])
+        # The newest probe stored, of any site: even one older than the replayed window.
+        stamps = [probe.timestamp for probe in item.events]
+        stamps += [stamp for stamp in (item.latest, context.last_probe) if stamp is not None]
+        context.last_probe = max(stamps, default=None)
         if item.waiting is not None:
             console.info(item.waiting)
         elif item.history:

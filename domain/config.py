@@ -223,6 +223,7 @@ class _Validator:
     def __init__(self, source: str) -> None:
         self.source = source
         self.warnings: list[str] = []
+        self.site_names: list[str] = []  # where each site was written, e.g. "websites[2]"
 
     def fail(self, where: str, problem: str, value: object) -> ConfigError:
         return ConfigError(f"{self.source}: {where}: {problem}, got {_show(value)}")
@@ -290,7 +291,6 @@ class _Validator:
         if not isinstance(entries, list):
             raise self.fail("websites", "must be a list of sites", entries)
         sites: list[SiteConfig] = []
-        self.site_names: list[str] = []
         seen: dict[str, tuple[int, str]] = {}
         for index, entry in enumerate(entries):
             where = f"websites[{index}]"
