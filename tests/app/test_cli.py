@@ -29,7 +29,7 @@ def test_check_interrupted_before_it_is_done_exits_130_and_says_so(tmp_path: Pat
         app.kill()
         if writer is not None:
             os.close(writer)
-    assert status == 130
+    assert status == 130, (status, errors)
     assert errors == f"monitoringApp: interrupted: {fifo} was not checked\n"
     assert app.output() == []
 
