@@ -44,6 +44,11 @@ class StoreError(Exception):
     """A log a user pointed us at that we cannot use; the message is one line."""
 
 
+class LogLost(Exception):
+    """The log a writer appends to was deleted or replaced under it: what it writes now goes nowhere anyone
+    reads. The message is one line."""
+
+
 class LogUnavailable(Exception):
     """A log that cannot be read at the moment (not created yet, busy, unreachable); try again later.
 
@@ -157,6 +162,10 @@ class LogReader(Protocol):
     def probes_between(self, host: str, since: float, until: float, limit: int) -> list[Probe]:
         """One site's stored probes with since < timestamp <= until, in time order, at most `limit` (the
         earliest)."""
+        ...
+
+    def sites(self) -> frozenset[str]:
+        """Every site the log holds a probe or a transition of (how `--site` finds a site's stored spelling)."""
         ...
 
     def schema_version(self) -> int:
