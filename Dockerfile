@@ -2,8 +2,9 @@
 #   docker build -t monitoringapp .
 #   docker run -d --name monitor -v "$PWD/config.json:/config/config.json:ro" -v monitoring-data:/data monitoringapp
 # .ci/run does these steps without an engine: hadolint on this file, the wheel built and installed in a fresh venv.
+# Python 3.11: the minor version CI tests (tests/test_packaging.py keeps the two the same).
 
-FROM python:3.12-slim AS wheel
+FROM python:3.11-slim AS wheel
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY package/ package/
@@ -18,7 +19,11 @@ COPY testmode/ testmode/
 COPY web/ web/
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /dist .
 
-FROM python:3.12-slim
+FROM python:3.11-slim
+ARG VERSION=2.0.0
+LABEL org.opencontainers.image.title="monitoringApp" \
+      org.opencontainers.image.description="Self-hosted command-line uptime and performance monitor for HTTP endpoints" \
+      org.opencontainers.image.version="${VERSION}"
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 COPY --from=wheel /dist/ /tmp/dist/
 RUN pip install --no-cache-dir /tmp/dist/*.whl \
@@ -31,5 +36,11 @@ USER 10001:10001
 # The database lives in the volume; -a, -t and purge's defaults resolve here too.
 WORKDIR /data
 VOLUME ["/data"]
+# SIGTERM stops the monitor: the probes in flight get --stop-grace (2 s by default), then it exits within
+# a second more, well inside `docker stop`'s 10 s. A longer grace needs `docker stop -t` above it plus 1.
+STOPSIGNAL SIGTERM
+# Healthy while the monitor stores probes: the newest one is younger than its config's intervals allow.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["monitoringApp", "--health", "-c", "/config/config.json", "-db", "/data/monitoring.db"]
 ENTRYPOINT ["monitoringApp"]
-CMD ["-m", "-c", "/config/config.json", "-db", "/data/monitoring.db"]
+CMD ["-m", "-c", "/config/config.json", "-db", "/data/monitoring.db", "--stop-grace", "2"]

@@ -1,5 +1,5 @@
 """The command line: parse it into the chosen mode's options, run the mode, turn user mistakes into one
-line and exit 2."""
+line and exit 2, and an interrupted one-shot command into one line and exit 130."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import sys
 import time
 from collections.abc import Sequence
 
+from monitoringapp.app.lifecycle import run_once
 from monitoringapp.app.options import (
     AlertsOptions,
     CheckOptions,
     EvaluatorOptions,
+    HealthOptions,
     MonitorOptions,
     NotifyOptions,
     Options,
@@ -21,19 +23,35 @@ from monitoringapp.app.options import (
     WebOptions,
     parse_command_line,
 )
-from monitoringapp.app.usage import OK, USAGE_ERROR, UsageError
+from monitoringapp.app.usage import FAILED, INTERRUPTED, OK, USAGE_ERROR, Failure, Interrupted, UsageError
 from monitoringapp.domain.config import ConfigError
-from monitoringapp.store.log import StoreError
+from monitoringapp.store.log import LogLost, StoreError
+
+ONE_SHOT = (ScenarioOptions, CheckOptions, PurgeOptions, HealthOptions)
+"""Modes that finish by themselves: stopped before they are done, they exit 130, never 0."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    options: Options | None = None
     try:
-        return run(parse_command_line(argv, time.time()))
+        options = parse_command_line(argv, time.time())
+        return run(options)
     except (UsageError, ConfigError, StoreError) as error:
         print(f"monitoringApp: error: {error}", file=sys.stderr)
         return USAGE_ERROR
+    except (Failure, LogLost) as error:
+        print(f"monitoringApp: error: {error}", file=sys.stderr)
+        return FAILED
+    except Interrupted as interrupted:
+        print(f"monitoringApp: interrupted: {interrupted}", file=sys.stderr)
+        return INTERRUPTED
     except KeyboardInterrupt:
-        return OK
+        # Ctrl-C is how -m, -a and -p are stopped (their lifecycle handles it; this is one before it
+        # started); for any other mode, or before the mode is known, it means "not done".
+        if options is not None and not isinstance(options, ONE_SHOT):
+            return OK
+        print("monitoringApp: interrupted", file=sys.stderr)
+        return INTERRUPTED
 
 
 def run(options: Options) -> int:
@@ -65,17 +83,25 @@ def run(options: Options) -> int:
     if isinstance(options, ScenarioOptions):
         from monitoringapp.app.test_mode import run_test_mode
 
-        return run_test_mode(options)
+        return run_once(lambda: run_test_mode(options))
     if isinstance(options, PurgeOptions):
         from monitoringapp.app.purge_mode import run_purge
 
-        return run_purge(options)
-    return run_check(options)
+        return run_once(lambda: run_purge(options))
+    if isinstance(options, HealthOptions):
+        from monitoringapp.app.health_mode import run_health
+
+        return run_once(lambda: run_health(options))
+    return run_once(lambda: run_check(options))
 
 
 def run_check(options: CheckOptions) -> int:
     """`--check`: the config with every default filled in, itself a valid config; warnings on stderr."""
     from monitoringapp.app.config_warnings import read_config_and_warn
 
-    print(json.dumps(read_config_and_warn(options.config).effective(), indent=2))
+    try:
+        config = read_config_and_warn(options.config)
+    except KeyboardInterrupt:
+        raise Interrupted(f"{options.config} was not checked") from None
+    print(json.dumps(config.effective(), indent=2))
     return OK

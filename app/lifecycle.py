@@ -1,9 +1,15 @@
-"""A long-running mode's life: start, wait for a stop, drain, and the exit status.
+"""A mode's life: start, wait for a stop, drain within a grace, and the exit status.
 
-Signal handlers only queue what happened (`SimpleQueue.put` is safe in a handler); the main thread acts on
-it in `wait`, so a signal that comes while the mode is stopping never reaches a half-disposed graph.
-SIGINT and SIGTERM stop; SIGHUP, where the mode asks for it, is passed on as a poke (reload the config);
-a failure on any thread, or the console's reader going away (`-m | head`), stops too.
+Long-running modes (`-m`, `-a`, `-p`) use `run_until_stopped`. Signal handlers only queue what happened
+(`SimpleQueue.put` is safe in a handler); the main thread acts on it in `wait`, so a signal that comes while
+the mode is stopping never reaches a half-disposed graph. SIGINT and SIGTERM stop; a second one while the
+mode drains cuts the grace short (`wait_for`); SIGHUP, where the mode asks for it, is passed on as a poke
+(reload the config); a failure on any thread, or the reader of the console going away (`-m | head`, seen
+on a write or by `stop_when` within half a second), stops too.
+
+One-shot commands (`-t`, `--purge`, `--check`) use `run_once`: SIGTERM interrupts them as Ctrl-C does, so
+their clean-up runs and they exit 130 (`Interrupted`), never 0: a script must not read an interrupted
+run as a success.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import queue
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -21,6 +28,11 @@ from reactivex.subject import Subject
 from monitoringapp.app.usage import OK
 
 _STOP = object()
+_STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# How often the main thread wakes to run the handlers and the `stop_when` checks.
+_WAKE = 0.5
+# How often a drain looks at whether what it waits for is done.
+_DRAIN_POLL = 0.02
 
 
 class Lifecycle:
@@ -30,7 +42,8 @@ class Lifecycle:
         self._events: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._hups: Subject[None] = Subject()
         self._previous: dict[int, Any] = {}
-        signals = (signal.SIGINT, signal.SIGTERM, *((signal.SIGHUP,) if reload_on_hup else ()))
+        self._stop_conditions: list[Callable[[], bool]] = []
+        signals = (*_STOPPING_SIGNALS, *((signal.SIGHUP,) if reload_on_hup else ()))
         for signum in signals:
             self._previous[signum] = signal.signal(signum, self._on_signal)
 
@@ -46,6 +59,11 @@ class Lifecycle:
         """Ask to stop, from any thread (e.g. the console's reader went away)."""
         self._events.put(_STOP)
 
+    def stop_when(self, condition: Callable[[], bool]) -> None:
+        """Stop as soon as `condition()` is true, asked every half second on the main thread (e.g. the
+        console's reader has gone while nothing is being written)."""
+        self._stop_conditions.append(condition)
+
     def fail(self, error: Exception) -> None:
         """Stop because `error` ended a stream, from any thread; `wait` returns it."""
         self._events.put(error)
@@ -54,8 +72,10 @@ class Lifecycle:
         """Block until a stop: None for a signal or `stop`, the error for a failure."""
         while True:
             try:
-                event = self._events.get(timeout=0.5)  # a timeout, so the handlers run promptly
+                event = self._events.get(timeout=_WAKE)  # a timeout, so the handlers run promptly
             except queue.Empty:
+                if any(condition() for condition in self._stop_conditions):
+                    return None
                 continue
             if event == signal.SIGHUP:
                 self._hups.on_next(None)
@@ -63,6 +83,22 @@ class Lifecycle:
                 return event
             else:
                 return None
+
+    def wait_for(self, done: Callable[[], bool], seconds: float) -> bool:
+        """Wait up to `seconds` for `done()` while stopping: True once it is, False when the time is up or a
+        second SIGINT / SIGTERM says to stop now. A SIGHUP meanwhile is ignored."""
+        deadline = time.monotonic() + seconds
+        while not done():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            try:
+                event = self._events.get(timeout=min(remaining, _DRAIN_POLL))
+            except queue.Empty:
+                continue
+            if event in _STOPPING_SIGNALS:
+                return False
+        return True
 
     def restore(self) -> None:
         """Put back the signal handlers there were before."""
@@ -103,3 +139,17 @@ def wait_until_idle(scheduler: abc.SchedulerBase, timeout: float, action: Callab
 
     scheduler.schedule(signal_done)
     return done.wait(timeout)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run_once(command: Callable[[], int]) -> int:
+    """Run a one-shot command with SIGTERM turned into the KeyboardInterrupt Ctrl-C raises, so that the
+    command's own clean-up (`finally`, `except KeyboardInterrupt`) runs for both."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return command()
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -16,18 +16,21 @@ from reactivex.disposable import CompositeDisposable
 from reactivex.scheduler import EventLoopScheduler
 from reactivex.subject import Subject
 
-from monitoringapp.app.config_warnings import read_config_and_warn
+from monitoringapp.app.config_warnings import read_config_and_warn, warning_lines
 from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped, wait_until_idle
 from monitoringapp.app.options import MonitorOptions
+from monitoringapp.app.paths import check_file_to_write
 from monitoringapp.domain.config import Config
+from monitoringapp.domain.events import AlertTransition
+from monitoringapp.domain.timefmt import epoch_seconds
 from monitoringapp.graph.monitor import MonitorGraph, StoredPast, load_past
 from monitoringapp.operators.stats import nearest_rank
 from monitoringapp.operators.typed import keep
 from monitoringapp.sinks.console import Console
 from monitoringapp.store import open_event_log
-from monitoringapp.store.log import LogWriter
-from monitoringapp.streams.config_state import ConfigRejected
-from monitoringapp.streams.config_watch import config_updates, is_rejection, is_version
+from monitoringapp.store.log import LogLost, LogWriter
+from monitoringapp.streams.config_state import ConfigBack, ConfigRejected
+from monitoringapp.streams.config_watch import config_updates, is_back, is_rejection, is_version
 from monitoringapp.streams.http_probe import HttpProber
 from monitoringapp.streams.probe_pool import ProbePool
 from monitoringapp.streams.probes import ConfigChange, TickCounters
@@ -35,10 +38,14 @@ from monitoringapp.streams.probes import ConfigChange, TickCounters
 
 class MonitorLog(LogWriter, Protocol):
     """What `-m` sees of the log it writes (SQLite, or JetStream for a prober): appends, its failures as lines,
-    its own retention work, and how many events it has written (for `--metrics`)."""
+    the log lost under it, its own retention work, and how many events it has written (for `--metrics`)."""
 
     @property
     def errors(self) -> Observable[str]:
+        ...
+
+    @property
+    def lost(self) -> Observable[LogLost]:
         ...
 
     def start_retention(self, scheduler: abc.SchedulerBase) -> abc.DisposableBase:
@@ -49,12 +56,10 @@ class MonitorLog(LogWriter, Protocol):
         ...
 
 
-# After the clocks stop, how long the probes in flight may take beyond the longest timeout to land.
-_DRAIN_SLACK = 5.0
-
-
 def run_monitoring(options: MonitorOptions) -> int:
     config = read_config_and_warn(options.config)
+    if options.metrics is not None:
+        check_file_to_write("--metrics", options.metrics)
     judges = not options.nats  # a prober publishes its probes; evaluators judge them
     log: MonitorLog
     if judges:
@@ -85,20 +90,40 @@ def run_monitoring(options: MonitorOptions) -> int:
         def show_rejection(rejected: ConfigRejected) -> None:
             errors.info(f"config rejected: {rejected.error}")
 
+        def show_back(back: ConfigBack) -> None:
+            errors.info(back.message())
+
+        def show_warnings(version: Config) -> None:
+            lines = warning_lines(version)  # every version's, as at start
+            if lines:
+                errors.write(lines)
+
         running = CompositeDisposable(
             graph.probes.subscribe(log.append_probe, lifecycle.fail, landed.set),
             updates.pipe(keep(is_rejection)).subscribe(show_rejection, lifecycle.fail),
+            updates.pipe(keep(is_back)).subscribe(show_back, lifecycle.fail),
+            updates.pipe(keep(is_version)).subscribe(show_warnings, lifecycle.fail),
             retentions.subscribe(log.set_retention),
             rollup_retentions.subscribe(log.set_rollup_retention),
             log.errors.subscribe(errors.info),
+            log.lost.subscribe(lifecycle.fail),  # the database deleted under us: stop, exit 1
             log.start_retention(watch),
         )
         if judges:
             running.add(graph.transitions.subscribe(log.append_transition, lifecycle.fail))
         if console is not None:
             console.on_closed = lifecycle.stop  # `-m | head`: the reader has gone, stop as SIGTERM would
+            lifecycle.stop_when(console.reader_gone)  # ... even while nothing is being written
+            shown = console
+
+            def show_transition(transition: AlertTransition) -> None:
+                # On the clock's thread as the probe lands: its time is when the alert was seen.
+                shown.show_transition(transition, seen=epoch_seconds(clock.now))
+
+            # A window reaching back before the first probe this monitor knows is only partly covered.
+            console.report_context.data_since = past.probes[0].timestamp if past.probes else epoch_seconds(clock.now)
             if judges:
-                running.add(graph.transitions.subscribe(console.show_transition, lifecycle.fail))
+                running.add(graph.transitions.subscribe(show_transition, lifecycle.fail))
             running.add(graph.reports.subscribe(console.show_report, lifecycle.fail))
             running.add(graph.changes.subscribe(_announce(console), lifecycle.fail))
             if judges:
@@ -111,23 +136,37 @@ def run_monitoring(options: MonitorOptions) -> int:
 
         def stop() -> None:
             # The clocks stop on the clock's thread, between two ticks, so no tick hands a probe to the
-            # pool after it has been shut down; the probes in flight then land within their timeout.
+            # pool after it has been shut down. The probes in flight get the grace to land (a second
+            # signal cuts it short); those still out then are abandoned, and everything landed is stored.
             wait_until_idle(clock, timeout=5.0, action=lambda: stopping.on_next(None))
-            landed.wait(max(site.timeout for site in config.sites) + _DRAIN_SLACK)
+            in_flight = graph.counters.in_flight
+            if in_flight and console is not None:
+                again = " (Ctrl-C again to stop now)" if console.stream.isatty() else ""
+                console.info(f"stopping: {_probes(in_flight)} in flight, waiting up to {options.stop_grace:g}s{again}")
+            lifecycle.wait_for(landed.is_set, options.stop_grace)
+            abandoned = graph.counters.in_flight
             running.dispose()
-            io.executor.shutdown(wait=False)
+            io.executor.shutdown(wait=False)  # its threads are daemons: an abandoned probe holds up no exit
             log.close()
             clock.dispose()
             watch.dispose()
             prober.close()
             if options.metrics is not None:
-                write_metrics(options.metrics, graph.counters, log.rows_written)
+                try:
+                    write_metrics(options.metrics, graph.counters, log.rows_written)
+                except OSError as error:
+                    errors.info(f"monitoringApp: error: --metrics: {options.metrics}: {error.strerror}")
             if console is not None:
-                console.info(f"stopped: {graph.counters.ticks} checks, {graph.counters.skipped} skipped ticks")
+                left = f", {_probes(abandoned)} in flight abandoned" if abandoned else ""
+                console.info(f"stopped: {graph.counters.ticks} checks, {graph.counters.skipped} skipped ticks{left}")
 
         return stop
 
     return run_until_stopped(start, reload_on_hup=True)
+
+
+def _probes(count: int) -> str:
+    return f"{count} probe{'' if count == 1 else 's'}"
 
 
 def _spool_path(options: MonitorOptions) -> str:

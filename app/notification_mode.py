@@ -6,7 +6,9 @@ from reactivex.scheduler import EventLoopScheduler
 
 from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
 from monitoringapp.app.options import AlertsOptions
+from monitoringapp.app.sites import hosts_of_site
 from monitoringapp.domain.events import AlertTransition
+from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.graph.readers import followed_transitions
 from monitoringapp.sinks.alert_table import AlertLog
 from monitoringapp.sinks.console import Console
@@ -19,8 +21,13 @@ def run_notifications(options: AlertsOptions) -> int:
     clock = EventLoopScheduler()
     log = open_log_reader(options.database, options.nats)
     where = ", ".join(options.nats) if options.nats else options.database
-    hosts = None if options.site is None else {options.site}
-    table = AlertLog(console, f"-- following {where} for new alerts and recoveries; Ctrl-C to stop --")
+    hosts, site = None, ""
+    if options.site is not None:
+        hosts, site = hosts_of_site(log, options.site, where, yet=True)
+    since = options.since if options.since is not None and options.since > 0 else None
+    asked = (f" of {site}" if site else "") + (f" since {iso_utc(since)}" if since is not None else " yet")
+    table = AlertLog(console, f"-- following {where} for new alerts and recoveries; Ctrl-C to stop --",
+                     empty=f"(no alerts or recoveries{asked})")
 
     def show(news: LogNews[AlertTransition]) -> None:
         if news.waiting is not None:
@@ -30,6 +37,7 @@ def run_notifications(options: AlertsOptions) -> int:
 
     def start(lifecycle: Lifecycle) -> Stopper:
         console.on_closed = lifecycle.stop  # `-a | head`: the reader has gone
+        lifecycle.stop_when(console.reader_gone)  # ... even while nothing new comes
         subscription = followed_transitions(log, clock, options.since, hosts).subscribe(show, lifecycle.fail)
 
         def stop() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import math
 import re
 import sys
 from collections.abc import Sequence
@@ -28,6 +29,10 @@ DEFAULT_CONFIG = "config.json"
 DEFAULT_DATABASE = "monitoring.db"
 DEFAULT_PURGE_BEFORE = "7d"
 DEFAULT_LISTEN = "127.0.0.1:8080"
+DEFAULT_KEPT_TEST_DB = "test.db"
+DEFAULT_STOP_GRACE = 2.0
+MAX_STOP_GRACE = 3600.0
+MAX_MAX_AGE = 30 * 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,7 @@ class MonitorOptions:
     database: str
     silent: bool = False
     metrics: str | None = None
+    stop_grace: float = DEFAULT_STOP_GRACE
     nats: tuple[str, ...] = ()  # with servers: a prober, publishing to JetStream instead of storing
     location: str = LOCAL
     replicas: int = 1
@@ -78,10 +84,11 @@ class NotifyOptions:
 
 @dataclass(frozen=True, slots=True)
 class PrintOptions:
-    """`-p`: a monitor's reports, computed from the probes it stores."""
+    """`-p`: a monitor's reports, computed from the probes it stores (of one site with `site`)."""
 
     config: str
     database: str
+    site: str | None = None
     nats: tuple[str, ...] = ()
 
 
@@ -106,10 +113,10 @@ class WebOptions:
 
 @dataclass(frozen=True, slots=True)
 class ScenarioOptions:
-    """`-t`: the alerting logic proved against a local server in virtual time."""
+    """`-t`: the alerting logic proved against a local server in virtual time, in a private temporary
+    directory; `keep_db` is where to keep its database afterwards (a path that must not exist yet)."""
 
-    database: str
-    keep_db: bool = False
+    keep_db: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +137,18 @@ class PurgeOptions:
     vacuum: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class HealthOptions:
+    """`--health`: is a monitor storing probes? The age of the newest one against `max_age` (None: what the
+    config's intervals allow)."""
+
+    config: str
+    database: str
+    max_age: float | None = None
+
+
 Options = (MonitorOptions | EvaluatorOptions | AlertsOptions | NotifyOptions | PrintOptions | WebOptions
-           | ScenarioOptions | CheckOptions
-           | PurgeOptions)
+           | ScenarioOptions | CheckOptions | PurgeOptions | HealthOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +161,9 @@ class _Mode:
 
 _MODES = (
     _Mode("monitor", ("-m", "--monitor"), "monitor the config's websites",
-          ("monitoringApp -m", "monitoringApp -m -c config.json -db monitoring.db --silent")),
+          ("monitoringApp -m", "monitoringApp -m -c config.json -db monitoring.db --silent",
+           "monitoringApp -m --stop-grace 5     # wait up to 5 s for slow probes on Ctrl-C / SIGTERM",
+           "monitoringApp -m --nats nats://h1:4222 --location eu-west   # a prober in a location")),
     _Mode("evaluate", ("-e", "--evaluate"), "judge every location's probes from NATS JetStream by quorum",
           ("monitoringApp -e -c config.json --nats nats://h1:4222,nats://h2:4222 -db projection.db",
            "monitoringApp -e -c config.json --nats nats://h1:4222 --partition 0/2")),
@@ -154,16 +172,18 @@ _MODES = (
           ("monitoringApp -a --since 1d", "monitoringApp -a --site http://example.com/ -db monitoring.db",
            "monitoringApp -a --notify -c config.json -db monitoring.db --state notify.db")),
     _Mode("print_only", ("-p", "--print"), "print a monitor's reports from the database, probing nothing",
-          ("monitoringApp -p -c config.json -db monitoring.db",)),
+          ("monitoringApp -p -c config.json -db monitoring.db", "monitoringApp -p --site http://example.com/")),
     _Mode("web", ("-w", "--web"), "serve the status page, the JSON API and /metrics from the database",
           ("monitoringApp -w", "monitoringApp -w -c config.json -db monitoring.db --listen 127.0.0.1:8080",
            "monitoringApp -w --listen 0.0.0.0:8080 --auth-file users.txt")),
     _Mode("test", ("-t", "--test"), "prove the alerting logic against a local server in virtual time",
-          ("monitoringApp -t", "monitoringApp -t --keep-db")),
+          ("monitoringApp -t", "monitoringApp -t --keep-db", "monitoringApp -t --keep-db /tmp/scenarios.db")),
     _Mode("check", ("--check",), "validate the config and print it with defaults",
           ("monitoringApp --check -c config.json",)),
     _Mode("purge", ("--purge",), "delete old rows from the database",
           ("monitoringApp --purge --before 30d", "monitoringApp --purge --before 2026-11-01 --alerts --vacuum")),
+    _Mode("health", ("--health",), "exit 0 if a monitor stored a probe lately, 1 if not (a container's HEALTHCHECK)",
+          ("monitoringApp --health -c config.json -db monitoring.db", "monitoringApp --health --max-age 300")),
 )
 _FLAG_OF = {mode.dest: mode.flags[0] for mode in _MODES}
 
@@ -179,9 +199,9 @@ class _Flag:
 _ALL = tuple(mode.dest for mode in _MODES)
 _FLAGS = (
     # No argparse default: -w tells "-c not given" (use config.json if it is there) from a -c it must read.
-    _Flag(("-c", "--config"), (), ("monitor", "notify", "print_only", "web", "check"),
+    _Flag(("-c", "--config"), (), ("monitor", "notify", "print_only", "web", "check", "health"),
           {"help": f"config file (default: {DEFAULT_CONFIG})"}),
-    _Flag(("-db", "--database"), (), ("monitor", "notify", "print_only", "web", "purge"),
+    _Flag(("-db", "--database"), (), ("monitor", "notify", "print_only", "web", "purge", "health"),
           {"default": DEFAULT_DATABASE, "help": f"SQLite database file (default: {DEFAULT_DATABASE})"}),
     _Flag(("--silent",), ("monitor", "evaluate", "notify"), ("monitor", "evaluate", "notify"),
           {"action": "store_true", "help": "print nothing but errors"}),
@@ -199,7 +219,16 @@ _FLAGS = (
                                       "(default spool-LOCATION.db)"}),
     _Flag(("--metrics",), ("monitor",), ("monitor",),
           {"metavar": "FILE", "help": "write the clocks' figures (ticks, skips, lateness) to FILE as JSON at exit"}),
-    _Flag(("--site",), ("notify", "purge"), ("notify", "purge"), {"metavar": "URL", "help": "only this site"}),
+    _Flag(("--stop-grace",), ("monitor",), ("monitor",),
+          {"metavar": "SECONDS",
+           "help": f"on SIGINT / SIGTERM, wait this long for probes in flight, then stop without them "
+                   f"(default {DEFAULT_STOP_GRACE:g}; a second signal stops at once)"}),
+    _Flag(("--max-age",), ("health",), ("health",),
+          {"metavar": "SECONDS", "help": "the age of the newest stored probe past which the monitor is unhealthy "
+                                         "(default: twice the config's longest checkInterval, its longest "
+                                         "timeout and 5 s)"}),
+    _Flag(("--site",), ("notify", "print_only", "purge"), ("notify", "print_only", "purge"),
+          {"metavar": "URL", "help": "only this site (any spelling of its URL)"}),
     _Flag(("--since",), ("notify",), ("notify",),
           {"metavar": "AGE|DATE", "help": "history from 2h ago, or from an ISO date (UTC unless a zone is given)"}),
     _Flag(("--notify",), ("notify",), ("notify",),
@@ -217,7 +246,9 @@ _FLAGS = (
     _Flag(("--no-auth",), ("web",), ("web",),
           {"action": "store_true", "help": "serve a non-loopback address without authentication "
            "(behind a proxy that authenticates)"}),
-    _Flag(("--keep-db",), ("test",), ("test",), {"action": "store_true", "help": "keep test.db afterwards"}),
+    _Flag(("--keep-db",), ("test",), ("test",),
+          {"nargs": "?", "const": DEFAULT_KEPT_TEST_DB, "metavar": "PATH",
+           "help": f"keep the scenarios' database at PATH (default {DEFAULT_KEPT_TEST_DB}), which must not exist"}),
     _Flag(("--before",), ("purge",), ("purge",),
           {"metavar": "AGE|DATE", "help": f"delete rows older than this (default {DEFAULT_PURGE_BEFORE})"}),
     _Flag(("--alerts",), ("purge",), ("purge",),
@@ -228,9 +259,17 @@ _FLAGS = (
 )
 
 EXIT_STATUSES = """exit status:
-  0    done, or stopped by Ctrl-C / SIGTERM (-m, -a, -p, -w)
-  1    test mode found a failing scenario, or an internal error
-  2    a bad command line, config or database (one line on stderr; nothing is touched)"""
+  0    done, or stopped by Ctrl-C / SIGTERM (-m, -a, -p, -w: that is how they stop)
+  1    test mode found a failing scenario, a monitor's database was deleted under it, --health found
+       no recent probe, or an internal error
+  2    a bad command line, config or database (one line on stderr; nothing is touched)
+  130  -t, --purge or --check interrupted (Ctrl-C / SIGTERM) before it was done; stderr says how far it got
+
+environment:
+  NO_COLOR         set (to anything but empty): no colour, even on a terminal
+  COLUMNS          the width reports fit, instead of the terminal's
+  HTTP_PROXY, HTTPS_PROXY, NO_PROXY
+                   the proxy probes go through, as for curl (read once at start)"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -305,7 +344,9 @@ def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
         location = args.location or LOCAL
         if not valid_location(location):
             raise UsageError(f"--location: must be letters, digits, _ and -, got {location!r}")
-        return MonitorOptions(config, args.database, args.silent, args.metrics, nats, location,
+        grace = DEFAULT_STOP_GRACE if args.stop_grace is None else _seconds("--stop-grace", args.stop_grace,
+                                                                             MAX_STOP_GRACE)
+        return MonitorOptions(config, args.database, args.silent, args.metrics, grace, nats, location,
                               _replicas(args.replicas), args.spool)
     if mode == "evaluate":
         if not nats:
@@ -321,13 +362,16 @@ def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
             "--since", args.since, now, "an age such as 2h or an ISO date such as 2026-11-24T12:00")
         return AlertsOptions(args.database, args.site, since, nats)
     if mode == "print_only":
-        return PrintOptions(config, args.database, nats)
+        return PrintOptions(config, args.database, args.site, nats)
     if mode == "web":
         return _web_options(args)
     if mode == "test":
-        return ScenarioOptions(args.database, args.keep_db)
+        return ScenarioOptions(args.keep_db)
     if mode == "check":
         return CheckOptions(config)
+    if mode == "health":
+        max_age = None if args.max_age is None else _seconds("--max-age", args.max_age, MAX_MAX_AGE)
+        return HealthOptions(config, args.database, max_age)
     text = args.before or DEFAULT_PURGE_BEFORE
     cutoff = _age_or_date("--before", text, now, "an age such as 7d or an ISO date such as 2026-11-01")
     if cutoff > now:
@@ -406,6 +450,16 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _seconds(flag: str, text: str, maximum: float) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= maximum:
+        raise UsageError(f"{flag}: must be a number of seconds from 0 to {maximum:.10g}, got {text!r}")
+    return value
 
 
 def _age_or_date(flag: str, text: str, now: float, expected: str) -> float:

@@ -1,51 +1,88 @@
-"""`-p`: a monitor's reports, computed from the probes it stores; probes nothing itself.
+"""`-p`: a monitor's reports, computed from the probes it stores, and its alerts and recoveries; probes nothing.
 
 On start it replays the stored probes of the config's sites over the longest window, so the first
-reports are complete; then it follows the probes monitors append and runs the monitor's own report
-operator over them.
+reports are complete, and shows the alerts and recoveries of that window; then it follows the probes
+and transitions monitors append and runs the monitor's own report operator over the probes. A report
+says how much of its window the data covers, and when no probe has been stored for a while (the monitor
+stopped, say), that it is stale.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from reactivex.scheduler import EventLoopScheduler
 
 from monitoringapp.app.config_warnings import read_config_and_warn
 from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
 from monitoringapp.app.options import PrintOptions
-from monitoringapp.domain.events import Probe, Report
-from monitoringapp.domain.timefmt import format_duration
-from monitoringapp.graph.readers import stored_reports
+from monitoringapp.app.sites import stored_spellings
+from monitoringapp.app.usage import UsageError
+from monitoringapp.domain.config import Config, redact_url, some_of
+from monitoringapp.domain.events import AlertTransition, Probe, Report
+from monitoringapp.domain.timefmt import epoch_seconds, format_duration
+from monitoringapp.graph.readers import followed_transitions, stored_reports
 from monitoringapp.sinks.console import Console
 from monitoringapp.store import open_log_reader
 from monitoringapp.streams.log_tail import LogNews
 
 
 def run_print(options: PrintOptions) -> int:
-    config = read_config_and_warn(options.config)
+    config = _of_site(read_config_and_warn(options.config), options.site)
     console = Console()
     clock = EventLoopScheduler()
     log = open_log_reader(options.database, options.nats)
     where = ", ".join(options.nats) if options.nats else options.database
+    context = console.report_context
+    context.stale_after = config.quiet_limit
+    hosts = frozenset(site.url for site in config.sites)
 
     def show(item: Report | LogNews[Probe]) -> None:
         if isinstance(item, Report):
             console.show_report(item)
-        elif item.waiting is not None:
+            return
+        # The newest probe stored, of any site: even one older than the replayed window.
+        stamps = [probe.timestamp for probe in item.events]
+        stamps += [stamp for stamp in (item.latest, context.last_probe) if stamp is not None]
+        context.last_probe = max(stamps, default=None)
+        if item.waiting is not None:
             console.info(item.waiting)
-        else:
+        elif item.history:
+            context.data_since = item.events[0].timestamp if item.events else epoch_seconds(clock.now)
             console.info(f"replayed {len(item.events)} stored probe(s) of the past "
                          f"{format_duration(config.longest_window)} from {where}; "
                          "following it for new ones; Ctrl-C to stop")
 
+    def show_transitions(news: LogNews[AlertTransition]) -> None:
+        for transition in news.events:  # a reader that cannot read yet is said by the probes' news
+            console.show_transition(transition)
+
     def start(lifecycle: Lifecycle) -> Stopper:
         console.on_closed = lifecycle.stop  # `-p | head`: the reader has gone
-        subscription = stored_reports(config, log, clock).subscribe(show, lifecycle.fail)
+        lifecycle.stop_when(console.reader_gone)  # ... even while nothing is being written
+        since = epoch_seconds(clock.now) - config.longest_window
+        subscriptions = [
+            stored_reports(config, log, clock).subscribe(show, lifecycle.fail),
+            followed_transitions(log, clock, since, hosts).subscribe(show_transitions, lifecycle.fail),
+        ]
 
         def stop() -> None:
-            subscription.dispose()
+            for subscription in subscriptions:
+                subscription.dispose()
             clock.dispose()
             log.close()
 
         return stop
 
     return run_until_stopped(start)
+
+
+def _of_site(config: Config, site: str | None) -> Config:
+    """The config of the one site `--site` names (any spelling of it), or UsageError naming the sites."""
+    if site is None:
+        return config
+    urls = [s.url for s in config.sites]
+    found = stored_spellings(site, urls)
+    if not found:
+        raise UsageError(f"--site: {redact_url(site)} is none of the sites of {config.source} ({some_of(urls)})")
+    return dataclasses.replace(config, sites=tuple(s for s in config.sites if s.url in found))

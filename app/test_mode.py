@@ -1,33 +1,50 @@
-"""`-t`: the alerting logic proved against a local flask server in virtual time; exit 0 when every scenario passes."""
+"""`-t`: the alerting logic proved against a local flask server in virtual time; exit 0 when every scenario passes.
+
+Everything it writes goes to a private temporary directory, removed at the end however the run ends (a
+failure, Ctrl-C, SIGTERM): a `test.db` of the user's, or a read-only working directory, is no concern of
+it. `--keep-db PATH` copies the scenarios' database to PATH afterwards, a file that must not exist yet.
+"""
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from monitoringapp.app.options import ScenarioOptions
-from monitoringapp.app.usage import FAILED, OK, UsageError
-from monitoringapp.testmode.runner import run_scenarios
+from monitoringapp.app.paths import check_file_to_write
+from monitoringapp.app.usage import FAILED, OK, Interrupted, UsageError
+from monitoringapp.testmode.runner import Outcome, run_scenarios
 from monitoringapp.testmode.scenarios import SCENARIOS, Scenario
-
-TEST_DB = Path("test.db")
 
 
 def run_test_mode(options: ScenarioOptions, scenarios: Sequence[Scenario] = SCENARIOS) -> int:
-    if Path(options.database).resolve() == TEST_DB.resolve():
-        raise UsageError(f"-t writes {TEST_DB} and removes it; -db must name another file, got {options.database}")
-    _remove(TEST_DB)  # fresh: nothing of an earlier run restored
+    kept = None if options.keep_db is None else check_file_to_write("--keep-db", options.keep_db, new=True)
+    done: list[Outcome] = []
     try:
-        outcomes = run_scenarios(scenarios, TEST_DB, sys.stdout)
-    finally:
-        if options.keep_db:
-            print(f"kept {TEST_DB.resolve()}")
-        else:
-            _remove(TEST_DB)
+        scratch = tempfile.TemporaryDirectory(prefix="monitoringApp-t-")
+    except OSError as error:
+        raise UsageError(f"-t needs a writable temporary directory (set TMPDIR): {error}") from None
+    with scratch:
+        database = Path(scratch.name) / "test.db"
+        try:
+            outcomes = run_scenarios(scenarios, database, sys.stdout, on_outcome=done.append)
+        except KeyboardInterrupt:
+            passed = sum(outcome.passed for outcome in done)
+            raise Interrupted(f"{len(done)} of {len(scenarios)} scenario(s) run ({passed} passed), "
+                              f"{len(scenarios) - len(done)} not run: not a pass") from None
+        if kept is not None:
+            _keep(database, kept)
+            print(f"kept {kept.resolve()}")
     return OK if all(outcome.passed for outcome in outcomes) else FAILED
 
 
-def _remove(db: Path) -> None:
-    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-        path.unlink(missing_ok=True)
+def _keep(database: Path, kept: Path) -> None:
+    # Every log is closed: the database is one file. "x": never over a file that appeared meanwhile.
+    try:
+        with database.open("rb") as source, kept.open("xb") as copy:
+            shutil.copyfileobj(source, copy)
+    except FileExistsError:
+        raise UsageError(f"--keep-db: {kept} already exists; -t keeps its database only in a new file") from None

@@ -7,6 +7,7 @@ timeout=...)` runs to its exit; `wait_until(condition, timeout)` polls until `co
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,16 +22,44 @@ ENTRY = REPO / "monitoringApp.py"
 
 T = TypeVar("T")
 
+# Root writes any file whatever its mode; with these two capabilities dropped (uid 0 kept, so the interpreter
+# under /root stays readable) it is held to a file's mode bits as any user is.
+_DROP_WRITE_ANYWHERE = "-dac_override,-dac_read_search"
+
+
+def unprivileged_prefix() -> list[str] | None:
+    """The command prefix that runs a process held to file modes as an ordinary user is ([] when this is not
+    root); None when that cannot be done here (root without `setpriv`)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return None
+    return [setpriv, "--bounding-set", _DROP_WRITE_ANYWHERE, "--inh-caps", _DROP_WRITE_ANYWHERE]
+
+
+def _command(args: tuple[str, ...], unprivileged: bool) -> list[str]:
+    prefix: list[str] = []
+    if unprivileged:
+        found = unprivileged_prefix()
+        if found is None:
+            raise RuntimeError("running as root without setpriv: cannot drop the right to write anywhere")
+        prefix = found
+    return [*prefix, sys.executable, str(ENTRY), *args]
+
 
 class App:
-    """`./monitoringApp.py *args` run from the repo root; stdout lines kept with their arrival time, stderr kept."""
+    """`./monitoringApp.py *args` (or another `program`) run from `cwd` (the repo root by default); stdout lines
+    kept with their arrival time, stderr kept. `env` is added to this process's environment; `unprivileged` holds
+    it to file modes."""
 
-    def __init__(self, *args: str, program: Sequence[str] | None = None) -> None:
+    def __init__(self, *args: str, program: Sequence[str] | None = None, cwd: Path = REPO,
+                 env: dict[str, str] | None = None, unprivileged: bool = False) -> None:
         self.args = args
         self.process = subprocess.Popen(
-            list(program) if program is not None else [sys.executable, str(ENTRY), *args], cwd=REPO,
+            list(program) if program is not None else _command(args, unprivileged), cwd=cwd,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
         assert self.process.stdout is not None and self.process.stderr is not None
         self.lines: list[tuple[float, str]] = []  # (time.monotonic() it arrived, text)
         self._stderr: list[str] = []
@@ -86,6 +115,12 @@ class App:
         self._join_readers()
         return self.process.returncode, self.stderr()
 
+    def timed_stop(self, signum: int = signal.SIGINT, timeout: float = 10.0) -> tuple[int, str, float]:
+        """`stop`, and how many seconds the exit took after the signal."""
+        asked = time.monotonic()
+        status, errors = self.stop(signum, timeout)
+        return status, errors, time.monotonic() - asked
+
     def kill(self) -> None:
         """SIGKILL at once, as a crash would; nothing if it has exited already."""
         if self.running():
@@ -101,10 +136,31 @@ class App:
                 f"stdout:\n{self.text()}\nstderr:\n{self.stderr()}")
 
 
-def run_app(*args: str, timeout: float, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    """`./monitoringApp.py *args` run in `cwd` to its exit, output captured; TimeoutExpired after `timeout` s."""
-    return subprocess.run([sys.executable, str(ENTRY), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout)
+def run_app(*args: str, timeout: float, cwd: Path = REPO, env: dict[str, str] | None = None,
+            unprivileged: bool = False) -> subprocess.CompletedProcess[str]:
+    """`./monitoringApp.py *args` run in `cwd` to its exit, output captured; TimeoutExpired after `timeout` s.
+    `env` and `unprivileged` as for `App`."""
+    return subprocess.run(_command(args, unprivileged), cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def exit_after_output_closed(*args: str, first: str, timeout: float = 15.0) -> tuple[int, str, float]:
+    """`./monitoringApp.py *args` read as `| head -1` does: its first line (which must start with `first`),
+    then its output closed. Its exit status, its stderr, and the seconds it took to exit once closed."""
+    process = subprocess.Popen([sys.executable, str(ENTRY), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        line = process.stdout.readline()
+        assert line.startswith(first), line
+        process.stdout.close()
+        closed = time.monotonic()
+        status = process.wait(timeout=timeout)
+        return status, process.stderr.read(), time.monotonic() - closed
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
 
 
 def wait_until(condition: Callable[[], T | None], timeout: float, what: str = "the condition", *,

@@ -2,19 +2,27 @@
 
 Every mistake a user can make is one `ConfigError` whose message names the file,
 the field and the value; things that are merely odd (a site without URL, an
-unknown key) come back as warnings and do not stop the monitor.
+unknown key, settings under which a site can never alert) come back as warnings
+and do not stop the monitor.
+
+A site's URL may carry a password (`https://user:secret@host/`): the probe uses it, but the site is known
+everywhere else (stored, printed, compared, keyed) by its URL with the password shown as `***`, and no
+message, repr or effective config holds it. Sites are compared in canonical form (scheme and host case,
+a default port, an empty path), so one site cannot be configured twice under two spellings.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow, parse_maintenance, parse_notifications
-from monitoringapp.domain.timefmt import parse_duration
+from monitoringapp.domain.timefmt import format_duration, parse_duration
 
 DEFAULT_CHECK_INTERVAL = 2.0
 MAX_TIMEOUT_DEFAULT = 10.0
@@ -24,17 +32,58 @@ MAX_WINDOW = 86400.0
 MAX_RETENTION = 3650 * 86400.0
 DEFAULT_ROLLUP_RETENTION = 400 * 86400.0
 MAX_MIN_CHECKS = 100_000
+MIN_INTERVAL = 0.1
+"""The floor of `checkInterval` and of a report's `every`: a smaller value runs at the floor, with a warning
+(ten checks a second per site is already more than any uptime check needs; 1 ms spent most of a core on
+ticks skipped while the previous probe was in flight)."""
+MAX_CONFIG_BYTES = 1 << 20
+"""A config file is a few kB; past this it is not one (`-c /dev/zero`)."""
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*):[^/?#@]*@")
 
 
 class ConfigError(Exception):
     """A configuration a user wrote that monitoringApp cannot run with; the message is one line."""
 
 
+def redact_url(url: str) -> str:
+    """`url` with the password of its user information, if any, shown as `***` (works on any text that
+    starts like a URL, so an invalid one is safe to print too)."""
+    return _PASSWORD.sub(r"\1:***@", url)
+
+
+def canonical_url(url: str) -> str:
+    """The form two spellings of one site share: scheme and host lower case, no default port, `/` for an
+    empty path, no fragment (never sent), the password redacted. Text that is no URL comes back as it is."""
+    try:
+        parts = urlsplit(redact_url(url))
+        port = parts.port
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        netloc += f":{port}"
+    if parts.username is not None:
+        netloc = f"{parts.username}{':***' if parts.password is not None else ''}@{netloc}"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
 @dataclass(frozen=True, slots=True)
 class SiteConfig:
+    """One site: `url` is its name everywhere (stored, printed, compared: the URL as written, a password
+    shown as `***`); `secret_url`, the URL with its password, is for the probe only and never shown."""
+
     url: str
     check_interval: float
     timeout: float
+    secret_url: str | None = field(default=None, repr=False)
+
+    @property
+    def probe_url(self) -> str:
+        """The URL the probe requests."""
+        return self.secret_url or self.url
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +130,13 @@ class Config:
     def longest_window(self) -> float:
         return max([self.alert.window, *self.report_windows])
 
+    @property
+    def quiet_limit(self) -> float:
+        """How long a monitor of this config may store no probe before something is wrong: two of its longest
+        check intervals, its longest timeout, and 5 s for the store's commit and a reader's poll."""
+        return (2 * max(site.check_interval for site in self.sites) + max(site.timeout for site in self.sites)
+                + 5.0)
+
     def effective(self) -> dict[str, Any]:
         """The config with every default filled in, in the file's own format."""
         return {
@@ -111,13 +167,55 @@ _SITE_KEYS = {"URL", "checkInterval", "timeout"}
 
 def parse_config(text: str, source: str = "config.json") -> Config:
     """Validate the JSON text of a config file named `source`; raise ConfigError on the first mistake."""
+    if not text.strip():
+        raise ConfigError(f'{source}: is empty; a config needs at least {{"websites": [{{"URL": "http://..."}}]}}')
     try:
-        document = json.loads(text)
+        document = json.loads(text, object_pairs_hook=_JsonObject.of)
     except json.JSONDecodeError as error:
         raise ConfigError(_json_problem(source, error)) from None
     except RecursionError:
         raise ConfigError(f"{source}: invalid JSON: nested too deeply") from None
+    duplicate = _first_duplicate(document, "top level")
+    if duplicate is not None:
+        where, key = duplicate
+        raise ConfigError(f'{source}: {where}: duplicate key "{key}" (JSON keeps only the last value; write it once)')
     return _Validator(source).config(document)
+
+
+class _JsonObject(dict[str, Any]):
+    """A JSON object that remembers the first key it was given twice (JSON itself keeps the last value)."""
+
+    duplicate: str | None = None
+
+    @classmethod
+    def of(cls, pairs: list[tuple[str, Any]]) -> _JsonObject:
+        made = cls(pairs)
+        if len(made) < len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    made.duplicate = key
+                    break
+                seen.add(key)
+        return made
+
+
+def _first_duplicate(node: object, where: str) -> tuple[str, str] | None:
+    """(where, key) of the first key written twice in one object of `node`, depth first."""
+    if isinstance(node, _JsonObject):
+        if node.duplicate is not None:
+            return where, node.duplicate
+        children: list[tuple[str, object]] = [
+            (key if where == "top level" else f"{where}.{key}", value) for key, value in node.items()]
+    elif isinstance(node, list):
+        children = [(f"{where}[{index}]", value) for index, value in enumerate(node)]
+    else:
+        return None
+    for child_where, child in children:
+        found = _first_duplicate(child, child_where)
+        if found is not None:
+            return found
+    return None
 
 
 def _json_problem(source: str, error: json.JSONDecodeError) -> str:
@@ -136,6 +234,7 @@ class _Validator:
     def __init__(self, source: str) -> None:
         self.source = source
         self.warnings: list[str] = []
+        self.site_names: list[str] = []  # where each site was written, e.g. "websites[2]"
 
     def fail(self, where: str, problem: str, value: object) -> ConfigError:
         return ConfigError(f"{self.source}: {where}: {problem}, got {_show(value)}")
@@ -144,19 +243,25 @@ class _Validator:
         if not isinstance(document, dict):
             raise ConfigError(f"{self.source}: the top level must be a JSON object, got {_kind(document)}")
         self._warn_unknown(document, _TOP_KEYS, "top level")
-        default_interval = self._number(document, "defaultCheckInterval", "defaultCheckInterval",
-                                        DEFAULT_CHECK_INTERVAL, MAX_INTERVAL)
+        default_interval = self._at_least_floor(
+            document, "defaultCheckInterval", "defaultCheckInterval",
+            self._number(document, "defaultCheckInterval", "defaultCheckInterval", DEFAULT_CHECK_INTERVAL,
+                         MAX_INTERVAL))
         default_timeout = (
             self._number(document, "defaultTimeout", "defaultTimeout", None, MAX_TIMEOUT)
             if "defaultTimeout" in document else None
         )
         sites = self._sites(document, default_interval, default_timeout)
+        alert = self._alert_policy(document)
+        reports = self._reports(document)
+        retention = self._retention(document, "retention")
+        self._warn_futile(sites, alert)
         urls = [site.url for site in sites]
         return Config(
             sites=sites,
-            alert=self._alert_policy(document),
-            reports=self._reports(document),
-            retention=self._retention(document, "retention"),
+            alert=alert,
+            reports=reports,
+            retention=retention,
             rollup_retention=self._retention(document, "rollupRetention") or DEFAULT_ROLLUP_RETENTION,
             notifications=parse_notifications(document, self.fail, self.warnings.append, urls, self.source),
             maintenance=parse_maintenance(document, self.fail, self.warnings.append, urls, self.source),
@@ -164,6 +269,41 @@ class _Validator:
             source=self.source,
             warnings=tuple(self.warnings),
         )
+
+    def _warn_futile(self, sites: tuple[SiteConfig, ...], alert: AlertPolicy) -> None:
+        """Warn of settings under which sites can never alert, or alert on every single failure, or have
+        ticks skipped by design."""
+        names = dict(zip(sites, self.site_names, strict=True))
+        slow = [site for site in sites if site.timeout > site.check_interval]
+        if len(slow) == 1:
+            (site,) = slow
+            self.warnings.append(
+                f"{self.source}: {names[site]}.timeout ({_span(site.timeout)}) is longer than its checkInterval "
+                f"({_span(site.check_interval)}): while a probe hangs, the ticks it spans are skipped")
+        elif slow:
+            self.warnings.append(f"{self.source}: {some_of(names[s] for s in slow)}: timeout is longer than "
+                                 "checkInterval: while a probe hangs, the ticks it spans are skipped")
+        if alert.threshold == 0:
+            self.warnings.append(f"{self.source}: alertThreshold is 0: availability is never below 0%, "
+                                 "so no alert is ever raised")
+        held = {site: _checks_held(alert.window, site.check_interval) for site in sites}
+        starved = [site for site in sites if held[site] < alert.min_checks]
+        if len(starved) == 1:
+            (site,) = starved
+            self.warnings.append(
+                f"{self.source}: alertMinChecks ({alert.min_checks}) is more than the {held[site]} check(s) "
+                f"alertWindow ({_span(alert.window)}) holds for {names[site]} (every {_span(site.check_interval)})"
+                ": it can never alert")
+        elif starved:
+            self.warnings.append(
+                f"{self.source}: alertMinChecks ({alert.min_checks}) is more than the checks alertWindow "
+                f"({_span(alert.window)}) holds for {some_of(names[s] for s in starved)}: they can never alert")
+        single = [site for site in sites if held[site] == 1 and alert.min_checks == 1 and alert.threshold > 0]
+        if single:
+            every = f" (every {_span(single[0].check_interval)})" if len(single) == 1 else ""
+            self.warnings.append(
+                f"{self.source}: alertWindow ({_span(alert.window)}) holds only the latest check of "
+                f"{some_of(names[s] for s in single)}{every}: one failure alerts and one success recovers")
 
     def _sites(self, document: dict[str, Any], default_interval: float,
                default_timeout: float | None) -> tuple[SiteConfig, ...]:
@@ -173,46 +313,61 @@ class _Validator:
         if not isinstance(entries, list):
             raise self.fail("websites", "must be a list of sites", entries)
         sites: list[SiteConfig] = []
-        seen: dict[str, int] = {}
+        seen: dict[str, tuple[int, str]] = {}
         for index, entry in enumerate(entries):
             where = f"websites[{index}]"
             if not isinstance(entry, dict):
                 raise self.fail(where, "must be an object with a URL", entry)
             if "URL" not in entry:
-                self.warnings.append(f'{self.source}: {where}: no "URL", entry ignored')
+                spelled = next((key for key in entry if key.lower() == "url"), None)
+                hint = f' (found "{spelled}": keys are case-sensitive)' if spelled is not None else ""
+                self.warnings.append(f'{self.source}: {where}: no "URL"{hint}, entry ignored')
                 continue
             self._warn_unknown(entry, _SITE_KEYS, where)
             url = self._url(entry["URL"], f"{where}.URL")
-            if url in seen:
-                raise self.fail(f"{where}.URL", f"duplicate of websites[{seen[url]}]", url)
-            seen[url] = index
-            interval = self._number(entry, "checkInterval", f"{where}.checkInterval",
-                                    default_interval, MAX_INTERVAL)
+            shown = redact_url(url)
+            first = seen.get(canonical_url(url))
+            if first is not None:
+                raise self.fail(f"{where}.URL", f'the same site as websites[{first[0]}] ("{first[1]}")', shown)
+            seen[canonical_url(url)] = (index, shown)
+            interval = self._at_least_floor(
+                entry, "checkInterval", f"{where}.checkInterval",
+                self._number(entry, "checkInterval", f"{where}.checkInterval", default_interval, MAX_INTERVAL))
             fallback_timeout = default_timeout if default_timeout is not None else min(interval, MAX_TIMEOUT_DEFAULT)
             timeout = self._number(entry, "timeout", f"{where}.timeout", fallback_timeout, MAX_TIMEOUT)
-            sites.append(SiteConfig(url, interval, timeout))
+            sites.append(SiteConfig(shown, interval, timeout, url if shown != url else None))
+            self.site_names.append(where)
         if not sites:
             raise ConfigError(f"{self.source}: websites: no site with a URL to monitor")
         return tuple(sites)
 
+    def _at_least_floor(self, table: dict[str, Any], key: str, where: str, value: float) -> float:
+        if value >= MIN_INTERVAL:
+            return value
+        if key in table:
+            self.warnings.append(f"{self.source}: {where} ({value:g}) is below the floor of {MIN_INTERVAL:g}s; "
+                                 f"it runs every {MIN_INTERVAL:g}s")
+        return MIN_INTERVAL
+
     def _url(self, value: object, where: str) -> str:
         if not isinstance(value, str):
             raise self.fail(where, "must be a string", value)
+        shown = redact_url(value)  # what any message shows: never the password
         if any(c.isspace() or not c.isprintable() for c in value):
-            raise self.fail(where, "must not contain spaces or control characters", value)
+            raise self.fail(where, "must not contain spaces or control characters", shown)
         try:
             parts = urlsplit(value)
             port = parts.port  # raises on a port that is not a number or out of range
         except ValueError as error:
-            raise self.fail(where, f"is not a valid URL ({error})", value) from None
+            raise self.fail(where, f"is not a valid URL ({error})", shown) from None
         del port
-        if parts.scheme not in ("http", "https"):
+        if parts.scheme.lower() not in ("http", "https"):
             # `localhost:8000/x` parses as scheme "localhost" with path "8000/x": a host and port, no scheme.
             has_scheme = bool(parts.scheme) and not parts.path.split("/")[0].isdigit()
             problem = "must use http or https" if has_scheme else "needs a scheme, http:// or https://"
-            raise self.fail(where, problem, value)
+            raise self.fail(where, problem, shown)
         if not parts.hostname:
-            raise self.fail(where, "has no host", value)
+            raise self.fail(where, "has no host", shown)
         return value
 
     def _number(self, table: dict[str, Any], key: str, where: str,
@@ -262,7 +417,8 @@ class _Validator:
             if not isinstance(entry, dict) or "every" not in entry or "windows" not in entry:
                 raise self.fail(where, 'must be an object with "every" and "windows"', entry)
             self._warn_unknown(entry, {"every", "windows"}, where)
-            every = self._number(entry, "every", f"{where}.every", None, MAX_INTERVAL)
+            every = self._at_least_floor(entry, "every", f"{where}.every",
+                                         self._number(entry, "every", f"{where}.every", None, MAX_INTERVAL))
             windows = entry["windows"]
             if not isinstance(windows, list) or not windows:
                 raise self.fail(f"{where}.windows", "must be a non-empty list of seconds", windows)
@@ -303,6 +459,22 @@ class _Validator:
         unknown = sorted(set(table) - known)
         if unknown:
             self.warnings.append(f"{self.source}: {where}: unknown key(s) ignored: {', '.join(unknown)}")
+
+
+def _checks_held(window: float, interval: float) -> int:
+    """How many checks `interval` apart a window (now - window, now] holds at most."""
+    return max(1, math.ceil(window / interval - 1e-9))
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds:g}s" if seconds < 60 else format_duration(seconds)
+
+
+def some_of(names: Iterable[str], shown: int = 3) -> str:
+    """`a, b, c and 2 more`: a list a line can hold."""
+    listed = list(names)
+    more = f" and {len(listed) - shown} more" if len(listed) > shown else ""
+    return ", ".join(listed[:shown]) + more
 
 
 def _finite(value: int | float) -> bool:

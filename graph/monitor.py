@@ -77,7 +77,11 @@ def _reporting(config: Config) -> tuple[tuple[ReportSpec, ...], frozenset[str]]:
 
 def _change(versions: tuple[Config, Config]) -> ConfigChange:
     old, new = versions
-    return diff_sites(old.sites, new.sites)
+    sites = diff_sites(old.sites, new.sites)
+    settings = tuple(name for name, before, after in (
+        ("alert settings", old.alert, new.alert), ("reports", old.reports, new.reports),
+        ("retention", old.retention, new.retention)) if before != after)
+    return ConfigChange(sites.added, sites.removed, sites.retimed, settings)
 
 
 class MonitorGraph:

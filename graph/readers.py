@@ -57,7 +57,7 @@ def stored_reports(
     poll_interval: float = POLL_INTERVAL,
 ) -> Observable[Report | LogNews[Probe]]:
     """The reports a monitor of `config` makes, from the probes stored in `log`, on `clock`; and the log's
-    news that a reader tells its user about (the history replayed, why it waits).
+    news: the history replayed, why it waits, and each poll's new probes (how fresh the store is).
 
     The history is the config's sites' probes over its longest window, so the first reports are complete.
     Report requests are the monitor's (`report_requests`); each one polls the log before it reaches the
@@ -80,7 +80,7 @@ def stored_reports(
     def reports_and_news(polled: Observable[Polled[Tick | ReportRequest, Probe]],
                          ) -> Observable[Report | LogNews[Probe]]:
         polled_news: Observable[LogNews[Probe] | None] = polled.pipe(ops.map(_probe_news))
-        news: Observable[LogNews[Probe]] = polled_news.pipe(keep(_is_told))
+        news: Observable[LogNews[Probe]] = polled_news.pipe(keep(_is_probe_news))
         reports: Observable[Report] = polled.pipe(ops.flat_map(probes_then_request),
                                                   window_reports(config.report_windows))
         return reactivex.merge(news, reports)  # news first: "replayed ..." comes before the first report
@@ -103,6 +103,5 @@ def _is_news(news: LogNews[AlertTransition] | None) -> TypeGuard[LogNews[AlertTr
     return news is not None
 
 
-def _is_told(news: LogNews[Probe] | None) -> TypeGuard[LogNews[Probe]]:
-    """News a reader tells its user: the history (how much was replayed) and why it waits."""
-    return news is not None and (news.history or news.waiting is not None)
+def _is_probe_news(news: LogNews[Probe] | None) -> TypeGuard[LogNews[Probe]]:
+    return news is not None

@@ -1,6 +1,8 @@
 """The console: reports as aligned tables, alerts and recoveries as one line each, as they happen.
 
-Never clears the screen, so everything stays in the scrollback; colour only on a terminal.
+Never clears the screen, so everything stays in the scrollback; colour only on a terminal, and not even
+there with `NO_COLOR` set. A report fits the terminal's width (or `COLUMNS`): long URLs are shortened
+with the full one in a footnote, and where even that is too wide each site takes two lines.
 """
 
 from __future__ import annotations
@@ -8,20 +10,32 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import select
 import sys
 import threading
-from collections.abc import Callable
-from typing import TextIO
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TextIO, TypeVar
 
 from monitoringapp.domain.events import AlertTransition, Report, TransitionKind, WindowStats
 from monitoringapp.domain.timefmt import format_duration, iso_utc
-from monitoringapp.sinks.table import format_table
+from monitoringapp.sinks.table import ELLIPSIS, display_width, format_table, shorten, table_width
+
+C = TypeVar("C")
 
 _RED, _GREEN, _BOLD, _RESET = "\033[31m", "\033[32m", "\033[1m", "\033[0m"
 
 REPORT_HEADER = ("site", "checks", "avail", "min ms", "avg ms", "p50 ms", "p90 ms", "p99 ms", "max ms",
                  "codes", "errors", "down for", "last fail")
 _RIGHT = (False, True, True, True, True, True, True, True, True, False, False, True, True)
+# The two-line layout: the site, its codes and errors on one line; its numbers on the next, indented.
+_NAMED = (0, 9, 10)
+_NUMBERS = (1, 2, 3, 4, 5, 6, 7, 8, 11, 12)
+# Their header: the response-time unit said once, so that the columns can be as narrow as their numbers.
+_NUMBERS_HEADER = ("checks", "avail", "ms min", "avg", "p50", "p90", "p99", "max", "down for", "last fail")
+_INDENT = "  "
+_NARROWEST_SITE = 24  # a site column narrower than this says too little: two lines per site instead
+_SEEN_LATE = 1.0  # an alert printed this long after its check also says when it was seen
 
 
 def percent(fraction: float | None) -> str:
@@ -44,33 +58,114 @@ def stats_cells(row: WindowStats) -> list[str]:
             codes, errors, ago(row.current_downtime), ago(row.since_last_failure)]
 
 
-def report_lines(report: Report) -> list[str]:
-    title = f"== past {format_duration(report.span)} at {iso_utc(report.timestamp)} =="
-    rows = [stats_cells(row) for row in sorted(report.rows, key=lambda r: r.host)]
-    return [title, *format_table(REPORT_HEADER, rows, _RIGHT)] if rows else [title, "(no checks yet)"]
+@dataclass(slots=True)
+class ReportContext:
+    """What a report's reader should know beyond its numbers: since when there is data at all
+    (`data_since`: a window reaching further back is only partly covered) and, for a reader of the
+    store, when the newest probe was stored (`last_probe`; older than `stale_after` seconds: stale)."""
+
+    data_since: float | None = None
+    last_probe: float | None = None
+    stale_after: float | None = None
 
 
-def transition_line(transition: AlertTransition) -> str:
-    """The seed's messages: `Website {URL} is down. ...` / `Website {URL} recovered. ...`; and, with probers in
-    several locations, what one location sees and which locations have gone silent."""
+def report_lines(report: Report, width: int | None = None, context: ReportContext | None = None) -> list[str]:
+    """The report as lines at most `width` cells wide (None: as wide as it needs)."""
+    context = context or ReportContext()
+    covered = "" if context.data_since is None else _covered(report.timestamp - context.data_since, report.span)
+    title = f"== past {format_duration(report.span)} at {iso_utc(report.timestamp)}{covered} =="
+    stale = _staleness(report.timestamp, context)
+    cells = [stats_cells(row) for row in sorted(report.rows, key=lambda r: r.host)]
+    if not cells:
+        empty = "no checks yet" if context.last_probe is None else "no checks in this window"
+        return [title, f"({empty}{'; ' + stale if stale else ''})"]
+    notes = [f"({stale})"] if stale else []
+    table = format_table(REPORT_HEADER, cells, _RIGHT)
+    if width is None or table_width(table) <= width:
+        return [title, *table, *notes]
+    rest = table_width(format_table(REPORT_HEADER[1:], [row[1:] for row in cells], _RIGHT[1:]))
+    if width - rest - 2 >= _NARROWEST_SITE:
+        sites, footnotes = _shortened([row[0] for row in cells], width - rest - 2)
+        return [title, *format_table(REPORT_HEADER, [[site, *row[1:]] for site, row in zip(sites, cells,
+                                                                                          strict=True)], _RIGHT),
+                *notes, *footnotes]
+    return [title, *_two_lines_per_site(cells, width), *notes]
+
+
+def _two_lines_per_site(cells: list[list[str]], width: int) -> list[str]:
+    named_rows = [_pick(row, _NAMED) for row in cells]
+    named_header, named_right = _pick(REPORT_HEADER, _NAMED), _pick(_RIGHT, _NAMED)
+    footnotes: list[str] = []
+    named = format_table(named_header, named_rows, named_right)
+    if table_width(named) > width:
+        others = table_width(format_table(named_header[1:], [row[1:] for row in named_rows], named_right[1:]))
+        sites, footnotes = _shortened([row[0] for row in named_rows], max(_NARROWEST_SITE, width - others - 2))
+        named = format_table(named_header, [[site, *row[1:]] for site, row in zip(sites, named_rows, strict=True)],
+                             named_right)
+    number_rows = [_pick(row, _NUMBERS) for row in cells]
+    number_header, number_right = _NUMBERS_HEADER, _pick(_RIGHT, _NUMBERS)
+    numbers = format_table(number_header, number_rows, number_right, indent=_INDENT)
+    if table_width(numbers) > width:
+        numbers = format_table(number_header, number_rows, number_right, gap=1, indent=_INDENT)
+    lines = [named[0], numbers[0]]
+    for site_line, number_line in zip(named[1:], numbers[1:], strict=True):
+        lines += [site_line, number_line]
+    return [*lines, *footnotes]
+
+
+def _pick(row: Sequence[C], which: tuple[int, ...]) -> list[C]:
+    return [row[i] for i in which]
+
+
+def _shortened(urls: list[str], room: int) -> tuple[list[str], list[str]]:
+    """URLs cut to `room` cells with a footnote mark, and the footnotes giving them in full."""
+    shown: list[str] = []
+    footnotes: list[str] = []
+    for url in urls:
+        if display_width(url) <= room:
+            shown.append(url)
+            continue
+        mark = f"[{len(footnotes) + 1}]"
+        shown.append(shorten(url, room - len(mark)).rstrip(ELLIPSIS) + ELLIPSIS + mark)
+        footnotes.append(f"{mark} {url}")
+    return shown, footnotes
+
+
+def _covered(seconds: float, span: float) -> str:
+    return f" ({format_duration(seconds)} of it covered)" if 0 <= seconds < span else ""
+
+
+def _staleness(now: float, context: ReportContext) -> str:
+    if context.last_probe is None or context.stale_after is None or now - context.last_probe <= context.stale_after:
+        return ""
+    return f"no probe stored for {format_duration(now - context.last_probe)}: is the monitor running?"
+
+
+def transition_line(transition: AlertTransition, seen: float | None = None) -> str:
+    """The seed's messages: `Website {URL} is down. ...` / `Website {URL} recovered. ...`, with probers in several
+    locations what one location sees and which locations have gone silent; with `seen` (when it was printed) a
+    second or more after the check it was judged at, that time too."""
     availability = percent(transition.availability)
     time = iso_utc(transition.timestamp)
+    late = ""
+    if seen is not None and seen - transition.timestamp >= _SEEN_LATE:
+        late = f" (seen {iso_utc(seen)}, {format_duration(seen - transition.timestamp)} after the check)"
     kind, host, location = transition.kind, transition.host, transition.location
     duration = format_duration(transition.timestamp - transition.start)
+    since = iso_utc(transition.start)
     if kind is TransitionKind.ALERT:
-        return f"Website {host} is down. availability={availability}, time={time}"
+        return f"Website {host} is down. availability={availability}, time={time}{late}"
     if kind is TransitionKind.RECOVERY:
         return (f"Website {host} recovered. availability={availability}, time={time}, "
-                f"down since {iso_utc(transition.start)} ({duration})")
+                f"down since {since} ({duration}){late}")
     if kind is TransitionKind.LOCATION_ALERT:
-        return f"Website {host} is down from location {location}. availability={availability}, time={time}"
+        return f"Website {host} is down from location {location}. availability={availability}, time={time}{late}"
     if kind is TransitionKind.LOCATION_RECOVERY:
         return (f"Website {host} recovered from location {location}. availability={availability}, time={time}, "
-                f"down since {iso_utc(transition.start)} ({duration})")
+                f"down since {since} ({duration}){late}")
     if kind is TransitionKind.SILENT:
-        return f"Website {host}: location {location} silent since {iso_utc(transition.start)}"
-    return (f"Website {host}: location {location} heard again at {time}, silent since "
-            f"{iso_utc(transition.start)} ({duration})")
+        return f"Website {host}: location {location} silent since {since}{late}"
+    return f"Website {host}: location {location} heard again at {time}, silent since {since} ({duration}){late}"
 
 
 class Console:
@@ -84,7 +179,8 @@ class Console:
     def __init__(self, stream: TextIO | None = None, colour: bool | None = None,
                  on_closed: Callable[[], None] | None = None) -> None:
         self.stream = stream if stream is not None else sys.stdout
-        self.colour = self.stream.isatty() if colour is None else colour
+        self.colour = (self.stream.isatty() and not os.environ.get("NO_COLOR")) if colour is None else colour
+        self.report_context = ReportContext()
         self.on_closed = on_closed
         self.closed = False
         self._lock = threading.Lock()
@@ -103,6 +199,20 @@ class Console:
             on_closed, self.on_closed = self.on_closed, None
             on_closed()
 
+    def reader_gone(self) -> bool:
+        """True once the reader of the stream has gone, found without writing (`-a | head -2` while no new
+        row comes): the write end of a pipe whose reader closed polls as an error, a hung-up terminal as
+        a hang-up. A file, or a stream with no descriptor, never has its reader go."""
+        if self.closed:
+            return True
+        try:
+            descriptor = self.stream.fileno()
+        except (OSError, ValueError, io.UnsupportedOperation):
+            return False
+        poller = select.poll()
+        poller.register(descriptor, 0)  # no events asked for: only errors and hang-ups are reported
+        return any(mask & (select.POLLERR | select.POLLHUP | select.POLLNVAL) for _, mask in poller.poll(0))
+
     def _discard_unwritten(self) -> None:
         # What is still buffered would fail again at interpreter exit ("Exception ignored ...
         # BrokenPipeError"): point the descriptor at /dev/null so that last flush goes nowhere.
@@ -114,16 +224,26 @@ class Console:
     def paint(self, text: str, code: str) -> str:
         return f"{code}{text}{_RESET}" if self.colour else text
 
+    def width(self) -> int | None:
+        """The width reports fit: `COLUMNS` when set, else the terminal's; None when piped (a log keeps all)."""
+        columns = os.environ.get("COLUMNS", "")
+        if columns.isdigit() and int(columns) > 0:
+            return int(columns)
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns if self.stream.isatty() else None
+        except (OSError, ValueError, io.UnsupportedOperation):
+            return None
+
     def show_report(self, report: Report) -> None:
-        lines = report_lines(report)
+        lines = report_lines(report, self.width(), self.report_context)
         self.write([self.paint(lines[0], _BOLD), *lines[1:], ""])
 
     def paint_transition(self, text: str, transition: AlertTransition) -> str:
         """`text` in the colour of `transition`: red for an alert, green for a recovery."""
         return self.paint(text, _RED if transition.kind is TransitionKind.ALERT else _GREEN)
 
-    def show_transition(self, transition: AlertTransition) -> None:
-        self.write([self.paint_transition(transition_line(transition), transition)])
+    def show_transition(self, transition: AlertTransition, seen: float | None = None) -> None:
+        self.write([self.paint_transition(transition_line(transition, seen), transition)])
 
     def info(self, text: str) -> None:
         self.write([text])

@@ -44,6 +44,11 @@ class StoreError(Exception):
     """A log a user pointed us at that we cannot use; the message is one line."""
 
 
+class LogLost(Exception):
+    """The log a writer appends to was deleted or replaced under it: what it writes now goes nowhere anyone
+    reads. The message is one line."""
+
+
 class LogUnavailable(Exception):
     """A log that cannot be read at the moment (not created yet, busy, unreachable); try again later.
 
@@ -144,6 +149,10 @@ class LogReader(Protocol):
 
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
         """Each site's latest alert or recovery (other kinds are not alert state): what a restart resumes."""
+        ...
+
+    def sites(self) -> frozenset[str]:
+        """Every site the log holds a probe or a transition of (how `--site` finds a site's stored spelling)."""
         ...
 
     def schema_version(self) -> int:

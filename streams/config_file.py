@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitoringapp.domain.config import Config, ConfigError, parse_config
+from monitoringapp.domain.config import MAX_CONFIG_BYTES, Config, ConfigError, parse_config
 
 
 def read_config(path: str | Path) -> Config:
@@ -13,10 +13,11 @@ def read_config(path: str | Path) -> Config:
 
 
 def read_config_bytes(path: str | Path) -> bytes:
-    """The raw content of the config file at `path`, or a one-line ConfigError."""
+    """The raw content of the config file at `path` (at most MAX_CONFIG_BYTES), or a one-line ConfigError."""
     name = str(path)
     try:
-        raw = Path(path).read_bytes()
+        with Path(path).open("rb") as file:
+            raw = file.read(MAX_CONFIG_BYTES + 1)  # never all of /dev/zero
     except FileNotFoundError:
         raise ConfigError(f"{name}: config file not found") from None
     except IsADirectoryError:
@@ -25,6 +26,8 @@ def read_config_bytes(path: str | Path) -> bytes:
         raise ConfigError(f"{name}: config file not readable (permission denied)") from None
     except OSError as error:
         raise ConfigError(f"{name}: cannot read config file: {error.strerror}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{name}: larger than {MAX_CONFIG_BYTES // 1024} kB: not a config file")
     return raw
 
 

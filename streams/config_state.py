@@ -9,7 +9,8 @@ file is a few kB, so one read per poll costs next to nothing.
 Only content that differs from the last content seen is validated; a valid
 version that differs from the running one is emitted, an invalid one still
 there at the next poll (not a save caught half-way) is rejected, once, and the
-running config stays in force.
+running config stays in force. A file valid again after it was rejected or
+missing says so (`ConfigBack`), before the version it brings, if any.
 """
 
 from __future__ import annotations
@@ -30,6 +31,22 @@ class ConfigRejected:
     error: ConfigError
 
 
+@dataclass(frozen=True, slots=True)
+class ConfigBack:
+    """The config file readable and valid again after it was rejected or missing (`missing`); `changed`:
+    it differs from the running config (its version follows)."""
+
+    path: str
+    missing: bool
+    changed: bool
+
+    def message(self) -> str:
+        again = f"{self.path} is back" if self.missing else f"{self.path} is valid again"
+        return again if self.changed else f"{again}, the same as the running config: nothing to reload"
+
+
+ConfigNews = tuple[Config | ConfigRejected | ConfigBack, ...]
+
 class ConfigFileState:
     """The last content seen of one config file; `check` answers "is there a new valid version?"."""
 
@@ -40,10 +57,12 @@ class ConfigFileState:
         self.unsettled_digest: bytes | None = None
         self.missing_polls = 0
         self.last_error: str | None = None
+        self.troubled: str | None = None  # "rejected" or "missing" since the last valid version
         self.lock = threading.Lock()  # polls and pokes may come from different threads
 
-    def check(self) -> Config | ConfigRejected | None:
-        """A new valid version, a version or file state to reject (said once), or None: nothing new."""
+    def check(self) -> ConfigNews:
+        """What is new: a valid version (after `ConfigBack` if the file was rejected or missing), a version
+        or file state to reject (said once), or nothing."""
         with self.lock:
             try:
                 raw = read_config_bytes(self.path)
@@ -52,7 +71,7 @@ class ConfigFileState:
             self.missing_polls = 0
             digest = _digest(raw)
             if digest == self.last_digest:
-                return None
+                return ()
             try:
                 version = decode_config(raw, str(self.path))
             except ConfigError as error:
@@ -60,24 +79,31 @@ class ConfigFileState:
                 # reads the same at the next poll.
                 if digest != self.unsettled_digest:
                     self.unsettled_digest = digest
-                    return None
+                    return ()
                 self.last_digest, self.unsettled_digest, self.last_error = digest, None, None
-                return ConfigRejected(error)
+                self.troubled = "rejected"
+                return (ConfigRejected(error),)
             self.last_digest, self.unsettled_digest, self.last_error = digest, None, None
-            if version == self.running:
-                return None  # e.g. only whitespace changed, or back to the running version
+            changed = version != self.running  # unchanged: e.g. only whitespace, or back to the running version
+            back: ConfigNews = ()
+            if self.troubled is not None:
+                back = (ConfigBack(str(self.path), self.troubled == "missing", changed),)
+                self.troubled = None
+            if not changed:
+                return back
             self.running = version
-            return version
+            return (*back, version)
 
-    def _reject_unreadable(self, error: ConfigError) -> ConfigRejected | None:
+    def _reject_unreadable(self, error: ConfigError) -> ConfigNews:
         # An editor that renames the old file away before writing the new one leaves a
         # moment with no file; only a file still missing at the next poll is a mistake.
         self.missing_polls += 1
         if self.missing_polls < 2 or str(error) == self.last_error:
-            return None
+            return ()
         self.last_error = str(error)
         self.last_digest = None  # whatever comes back next is a new version
-        return ConfigRejected(error)
+        self.troubled = "missing"
+        return (ConfigRejected(error),)
 
 
 def _digest(content: bytes) -> bytes:

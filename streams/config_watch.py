@@ -8,13 +8,13 @@ from typing import Any, TypeGuard
 import reactivex
 from reactivex import Observable, abc
 from reactivex import operators as ops
+from reactivex.scheduler import ImmediateScheduler
 
 from monitoringapp.domain.config import Config
-from monitoringapp.operators.typed import keep
-from monitoringapp.streams.config_state import ConfigFileState, ConfigRejected
+from monitoringapp.streams.config_state import ConfigBack, ConfigFileState, ConfigNews, ConfigRejected
 
 POLL_INTERVAL = 0.5
-ConfigUpdate = Config | ConfigRejected
+ConfigUpdate = Config | ConfigRejected | ConfigBack
 
 
 def config_updates(
@@ -25,15 +25,16 @@ def config_updates(
     pokes: Observable[Any] | None = None,
     running: Config | None = None,
 ) -> Observable[ConfigUpdate]:
-    """New valid versions of the config file at `path`, and rejected ones, noticed within `every` seconds
+    """New valid versions of the config file at `path`, rejected ones, and the file valid again after a
+    rejection or an absence (`ConfigBack`, before the version it brings), noticed within `every` seconds
     on `scheduler` or at once on an item of `pokes` (SIGHUP).
 
     `running` is the version the caller already runs with, so that it is not emitted again.
 
     ```text
-    polls:   --x--x--x--x--x--x--       (the file: v1 ... v2 saved ... broken ... broken)
+    polls:   --x--x--x--x--x--x--x--    (the file: v1 ... v2 saved ... broken ... broken ... v3 saved)
              [config_updates(path, scheduler, running=v1)]
-    out:     -----v2----------R(broken)--
+    out:     -----v2----------R(broken)--(B,v3)--
     ```
 
     Example: ``config_updates("config.json", EventLoopScheduler()).pipe(ops.filter(is_version))``
@@ -43,14 +44,14 @@ def config_updates(
         state = ConfigFileState(Path(path), running)
         polls: Observable[Any] = reactivex.interval(every, scheduler)
         triggers = polls if pokes is None else reactivex.merge(polls, pokes)
-        checks: Observable[ConfigUpdate | None] = triggers.pipe(ops.map(lambda _: state.check()))
-        return checks.pipe(keep(_is_update))
+        checks: Observable[ConfigNews] = triggers.pipe(ops.map(lambda _: state.check()))
+        return checks.pipe(ops.flat_map(_each))
 
     return reactivex.defer(factory)
 
 
-def _is_update(update: ConfigUpdate | None) -> TypeGuard[ConfigUpdate]:
-    return update is not None
+def _each(news: ConfigNews) -> Observable[ConfigUpdate]:
+    return reactivex.from_iterable(news, ImmediateScheduler.singleton())
 
 
 def is_version(update: ConfigUpdate) -> TypeGuard[Config]:
@@ -59,3 +60,7 @@ def is_version(update: ConfigUpdate) -> TypeGuard[Config]:
 
 def is_rejection(update: ConfigUpdate) -> TypeGuard[ConfigRejected]:
     return isinstance(update, ConfigRejected)
+
+
+def is_back(update: ConfigUpdate) -> TypeGuard[ConfigBack]:
+    return isinstance(update, ConfigBack)

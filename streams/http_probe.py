@@ -5,15 +5,22 @@ once and sent through the session's adapter, which costs about half of
 `Session.get` per probe; redirects are then followed here. At most
 `body_limit` bytes of the body are read, and the whole probe is bounded by the
 site's timeout, so a huge or trickling response cannot hold a worker.
+
+Proxies are honoured as every HTTP tool does: `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY`
+(either case), read once when the prober is made, and looked up once per URL, so a probe costs no
+environment read.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import ssl
 import time
+import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
@@ -42,11 +49,55 @@ def user_agent(location: str) -> str:
     return f"monitoringApp/{__version__} (location={location})"
 
 
+class Proxies:
+    """The proxies of an environment (`getproxies_environment`'s reading of `*_PROXY`): which, if any, a URL
+    goes through."""
+
+    def __init__(self, environment: Mapping[str, str]) -> None:
+        self.by_scheme = {scheme: url for scheme, url in environment.items() if scheme != "no" and url}
+        self.bypass = [entry.strip().lower() for entry in environment.get("no", "").split(",") if entry.strip()]
+
+    @classmethod
+    def from_environment(cls) -> Proxies:
+        return cls(urllib.request.getproxies_environment())
+
+    def for_url(self, url: str) -> dict[str, str]:
+        """`requests`' proxies argument for `url`: its scheme's proxy (or ALL_PROXY's), none when NO_PROXY
+        matches its host."""
+        parts = urlsplit(url)
+        proxy = self.by_scheme.get(parts.scheme) or self.by_scheme.get("all")
+        if proxy is None or self._bypassed(parts.hostname or "", parts.port):
+            return {}
+        return {parts.scheme: proxy}
+
+    def _bypassed(self, host: str, port: int | None) -> bool:
+        for entry in self.bypass:
+            if entry == "*":
+                return True
+            name, _, entry_port = entry.partition(":") if entry.count(":") == 1 else (entry, "", "")
+            if entry_port and str(port) != entry_port:
+                continue
+            if "/" in name:
+                try:
+                    if ipaddress.ip_address(host) in ipaddress.ip_network(name, strict=False):
+                        return True
+                except ValueError:
+                    pass
+                continue
+            name = name.lstrip(".")
+            if host == name or host.endswith("." + name):
+                return True
+        return False
+
+
 class HttpProber:
     """Sends GETs over one keep-alive session; thread-safe (urllib3's pools are)."""
 
-    def __init__(self, pool_size: int = 64, body_limit: int = BODY_LIMIT, location: str = LOCAL) -> None:
+    def __init__(self, pool_size: int = 64, body_limit: int = BODY_LIMIT, proxies: Proxies | None = None,
+                 location: str = LOCAL) -> None:
         self.body_limit = body_limit
+        self.proxies = proxies if proxies is not None else Proxies.from_environment()
+        self._proxies_of: dict[str, dict[str, str]] = {}
         self.session = requests.Session()
         # Site owners can tell our traffic, and which location it comes from.
         self.session.headers["User-Agent"] = user_agent(location)
@@ -80,8 +131,10 @@ class HttpProber:
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 raise requests.Timeout(f"no answer from {url} in time")
-            adapter = self.session.get_adapter(prepared.url or url)
-            response = adapter.send(prepared, stream=True, timeout=remaining, verify=True, proxies={})
+            target = prepared.url or url
+            adapter = self.session.get_adapter(target)
+            response = adapter.send(prepared, stream=True, timeout=remaining, verify=True,
+                                    proxies=self._proxies_for(target))
             try:
                 location = response.headers.get("location") if response.is_redirect else None
                 if location is None:
@@ -91,6 +144,14 @@ class HttpProber:
                 response.close()
             prepared = self.session.prepare_request(requests.Request("GET", urljoin(prepared.url or url, location)))
         raise requests.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects from {url}")
+
+    def _proxies_for(self, url: str) -> dict[str, str]:
+        proxies = self._proxies_of.get(url)
+        if proxies is None:
+            if len(self._proxies_of) > 10_000:  # redirects to ever new URLs must not grow it for ever
+                self._proxies_of.clear()
+            proxies = self._proxies_of[url] = self.proxies.for_url(url)
+        return proxies
 
     def _read_bounded(self, response: requests.Response, deadline: float) -> None:
         """Read the body up to `body_limit` bytes; a complete body leaves the connection reusable."""

@@ -21,11 +21,14 @@ E = TypeVar("E")
 @dataclass(frozen=True, slots=True)
 class LogNews(Generic[E]):
     """What one poll found: the `history` (the first news, even when empty), or the events appended since
-    the last poll; or, with no events, why the log cannot be read yet (`waiting`)."""
+    the last poll; or, with no events, why the log cannot be read yet (`waiting`). `latest` is the time of
+    the last event appended to the feed, of any site (how fresh the log is, even when the history
+    asked for is empty), None when unknown or the feed is empty."""
 
     events: tuple[E, ...]
     history: bool = False
     waiting: str | None = None
+    latest: float | None = None
 
 
 class LogTail(Generic[E]):
@@ -57,7 +60,7 @@ class LogTail(Generic[E]):
                 return LogNews((), waiting=reason)
             self.cursor = page.cursor
             if history or page.events:
-                return LogNews(tuple(page.events), history=history)
+                return LogNews(tuple(page.events), history=history, latest=page.cursor.time)
             return None
 
     def close(self) -> None:

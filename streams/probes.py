@@ -17,7 +17,7 @@ import reactivex
 from reactivex import Observable, abc
 from reactivex import operators as ops
 
-from monitoringapp.domain.config import Config, SiteConfig
+from monitoringapp.domain.config import Config, SiteConfig, some_of
 from monitoringapp.domain.events import LOCAL, Probe
 from monitoringapp.domain.timefmt import epoch_seconds, whole_millis
 from monitoringapp.operators.typed import on_completion
@@ -38,32 +38,49 @@ def _site_url(change: SiteChange) -> str:
 
 @dataclass(slots=True)
 class TickCounters:
-    """What the clocks saw: ticks run, ticks skipped, and how late ticks started (seconds)."""
+    """What the clocks saw: ticks run (each a probe started), ticks skipped, how late ticks started (seconds),
+    and the probes in flight now (started, not landed: what a stop waits for)."""
 
     ticks: int = 0
     skipped: int = 0
     lateness: list[float] = field(default_factory=list)
+    in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record(self, *, late: float | None = None, skipped: int = 0) -> None:
         with self._lock:
             if late is not None:
                 self.ticks += 1
+                self.in_flight += 1
                 if len(self.lateness) < 1_000_000:
                     self.lateness.append(late)
             self.skipped += skipped
 
+    def landed(self) -> None:
+        """A probe started by a recorded tick is over (with a result or an exception)."""
+        with self._lock:
+            self.in_flight -= 1
+
 
 @dataclass(frozen=True, slots=True)
 class ConfigChange:
-    """How a new config version differs from the running one, by site URL."""
+    """How a new config version differs from the running one: sites by URL, and the names of the other
+    settings it changed (`settings`)."""
 
     added: tuple[str, ...]
     removed: tuple[str, ...]
     retimed: tuple[str, ...]
+    settings: tuple[str, ...] = ()
 
     def summary(self) -> str:
-        return f"+{len(self.added)} site, -{len(self.removed)}, ~{len(self.retimed)} changed"
+        """`sites +1 (http://b/), -1 (http://a/); alert settings changed`: the sites named, three at most."""
+        parts = [f"{sign}{len(urls)} ({some_of(urls)})"
+                 for sign, urls in (("+", self.added), ("-", self.removed), ("~", self.retimed)) if urls]
+        if not parts:
+            return f"sites unchanged; {', '.join(self.settings)} changed" if self.settings else \
+                "sites and settings unchanged"
+        settings = f"; {', '.join(self.settings)} changed" if self.settings else ""
+        return f"sites {', '.join(parts)}{settings}"
 
 
 def diff_sites(old: tuple[SiteConfig, ...], new: tuple[SiteConfig, ...]) -> ConfigChange:
@@ -143,9 +160,10 @@ def probe_events(
         def run(scheduled: Scheduled) -> Probe:
             site, tick = scheduled
             try:
-                outcome = probe(site.url, site.timeout)
+                outcome = probe(site.probe_url, site.timeout)
             finally:
                 in_flight.busy.discard(site.url)
+                in_flight.counters.landed()
             # Stamped at the store's resolution, so readers of the store (-p) see what the monitor judged.
             return Probe(whole_millis(tick.due), site.url, outcome.available, outcome.status,
                          outcome.response_time_ms, outcome.error, location)

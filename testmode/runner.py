@@ -15,7 +15,7 @@ import math
 import re
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +33,7 @@ from monitoringapp.sinks.console import Console, percent, transition_line
 from monitoringapp.sinks.table import format_table
 from monitoringapp.store import open_event_log, open_log_reader
 from monitoringapp.store.log import BEGINNING, LogUnavailable, StoreError
-from monitoringapp.streams.http_probe import HttpProber
+from monitoringapp.streams.http_probe import HttpProber, Proxies
 from monitoringapp.testmode.scenarios import Expect, Scenario
 from monitoringapp.testmode.server import ScenarioServer
 
@@ -89,7 +89,8 @@ def run_scenario(scenario: Scenario, server: ScenarioServer, db_path: Path) -> O
     ends = [scenario.duration] if scenario.restart_at is None else [scenario.restart_at, scenario.duration]
     for end in ends:
         # A restart is a new monitor, log and connection pool on the same database and clock.
-        prober = HttpProber(pool_size=len(scenario.sites))
+        # The scenario server is local: a user's HTTP_PROXY must not carry its requests elsewhere.
+        prober = HttpProber(pool_size=len(scenario.sites), proxies=Proxies({}))
         log = open_event_log(db_path)
         console = Console(printed, colour=False)
         stop: Subject[Config] = Subject()  # completes at the end: the clocks stop
@@ -198,8 +199,10 @@ def outcome_rows(outcome: Outcome) -> list[list[str]]:
     return rows
 
 
-def run_scenarios(scenarios: Sequence[Scenario], db_path: Path, out: TextIO) -> list[Outcome]:
-    """Run every scenario against one fresh server into `db_path`; print the table and the totals to `out`."""
+def run_scenarios(scenarios: Sequence[Scenario], db_path: Path, out: TextIO,
+                  on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    """Run every scenario against one fresh server into `db_path`; print the table and the totals to `out`.
+    `on_outcome` hears of each scenario as it is done (what an interrupted run had done)."""
     names = [slug(s.name) for s in scenarios]
     if len(set(names)) != len(names):
         raise ValueError(f"scenario names must differ: {names}")
@@ -207,7 +210,11 @@ def run_scenarios(scenarios: Sequence[Scenario], db_path: Path, out: TextIO) -> 
     server = ScenarioServer()
     server.start()
     try:
-        outcomes = [run_scenario(scenario, server, db_path) for scenario in scenarios]
+        outcomes = []
+        for scenario in scenarios:
+            outcomes.append(run_scenario(scenario, server, db_path))
+            if on_outcome is not None:
+                on_outcome(outcomes[-1])
     finally:
         server.stop()
     wall = time.perf_counter() - started

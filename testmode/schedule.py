@@ -33,9 +33,11 @@ FAILING_500 = Behaviour(Kind.FAILING, status=500)
 FAILING_503 = Behaviour(Kind.FAILING, status=503)
 # The server closes the connection without a word: what a client sees of a refusing or crashed server.
 REFUSED = Behaviour(Kind.REFUSED)
-# Longer than SLOW_TIMEOUT, the probe timeout scenarios give a site that has slow phases.
-SLOW = Behaviour(Kind.SLOW, delay=0.15)
-SLOW_TIMEOUT = 0.05
+# Longer than SLOW_TIMEOUT, the probe timeout scenarios give a site that has slow phases. The timeout
+# also bounds that site's healthy answers, so it is far above what a local answer takes on a busy
+# machine (at 50 ms, a loaded 2-core machine now and then stored a healthy answer as a timeout).
+SLOW = Behaviour(Kind.SLOW, delay=0.75)
+SLOW_TIMEOUT = 0.25
 
 
 def flapping(every: int) -> Behaviour:

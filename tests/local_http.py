@@ -2,9 +2,10 @@
 
 Routes (a query string is ignored, so `/ok?a` and `/ok?b` are two sites on one server): `/ok` 200,
 `/fail` 500, `/health` 200 or 503 as `healthy` says, `/located` 503 to a prober whose User-Agent names a
-location in `failing_locations` (else 200), `/hang` answers nothing until released (at most
-`hang_for` seconds), `/redirect/N` N hops then 200, `/loop` redirects to itself, `/huge` claims 1 GB and
-streams until the client goes, `/trickle` sends one byte every 50 ms; any other path 404.
+location in `failing_locations` (else 200), `/slow` 503 after `slow_for` seconds, `/hang` answers nothing until
+released (at most `hang_for` seconds), `/redirect/N` N hops then 200, `/loop` redirects to itself, `/huge` claims
+1 GB and streams until the client goes, `/trickle` sends one byte every 50 ms; any other path 404. Requests'
+Authorization headers are kept (`authorizations`).
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ class LocalServer:
         self.failing_locations: set[str] = set()
         self.served: Counter[tuple[str, str]] = Counter()  # (path with query, prober location) -> requests
         self.hang_for = hang_for
+        self.slow_for = 1.2
         self.release = threading.Event()
         self.huge_bytes_sent = 0
         self.requests = 0
         self.client_ports: set[int] = set()  # one per connection the server accepted
+        self.authorizations: set[str] = set()  # the Authorization headers requests came with
         self._lock = threading.Lock()
         server = self
 
@@ -46,6 +49,8 @@ class LocalServer:
                 with server._lock:
                     server.requests += 1
                     server.client_ports.add(self.client_address[1])
+                    if "Authorization" in self.headers:
+                        server.authorizations.add(self.headers["Authorization"])
                 path = self.path.split("?", 1)[0]  # a query string tells sites apart
                 if path == "/ok":
                     self.answer(200, b"ok")
@@ -59,6 +64,9 @@ class LocalServer:
                     with server._lock:
                         server.served[self.path, location] += 1
                     self.answer(503 if location in server.failing_locations else 200, b"located")
+                elif path == "/slow":
+                    server.release.wait(server.slow_for)
+                    self.answer(503, b"slow and failing")
                 elif path == "/hang":
                     server.release.wait(server.hang_for)
                     self.answer(200, b"late")
@@ -149,6 +157,50 @@ def local_server(hang_for: float = 10.0) -> Iterator[LocalServer]:
         yield server
     finally:
         server.stop()
+
+
+class LocalProxy:
+    """A forward HTTP proxy on 127.0.0.1 that answers every GET itself (200, `via proxy`), for any host,
+    and remembers the URLs it was asked for: a probe that reaches it went through the proxy."""
+
+    def __init__(self) -> None:
+        self.requested: list[str] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                proxy.requested.append(self.path)  # a proxy is asked for the absolute URL
+                body = b"via proxy"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="local-proxy", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5.0)
+
+
+@contextlib.contextmanager
+def local_proxy() -> Iterator[LocalProxy]:
+    proxy = LocalProxy()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
 
 
 def refused_port() -> int:

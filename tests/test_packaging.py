@@ -3,6 +3,7 @@ Dockerfile, and a built wheel that lives beside another project's `app` and `ope
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -11,6 +12,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from monitoringapp import __version__
+from monitoringapp.app.options import HealthOptions, MonitorOptions, parse_command_line
 
 REPO = Path(__file__).resolve().parent.parent
 # The repository's top-level folders that are not part of the distribution.
@@ -84,3 +88,35 @@ def test_the_wheel_installs_beside_a_distribution_owning_app_and_operators_and_b
     assert done.returncode == 0, done.stderr
     from monitoringapp import __version__
     assert done.stdout.split() == ["theirs-app", "theirs-operators", __version__, "SlidingWindow", "2", "True"]
+
+
+def dockerfile() -> str:
+    return (REPO / "Dockerfile").read_text()
+
+
+def exec_form(instruction: str) -> list[str]:
+    """The JSON argument list of the Dockerfile's `instruction` (its line continuations joined)."""
+    text = dockerfile().replace("\\\n", " ")
+    line = next(line for line in text.splitlines() if line.startswith(f"{instruction} "))
+    return list(json.loads(line[line.index("["):]))
+
+
+def test_the_image_runs_the_python_minor_version_ci_tests() -> None:
+    bases = re.findall(r"^FROM (\S+)", dockerfile(), re.MULTILINE)
+    assert bases and set(bases) == {f"python:{sys.version_info.major}.{sys.version_info.minor}-slim"}
+
+
+def test_the_image_says_what_it_is_how_to_stop_it_and_how_to_tell_it_is_alive() -> None:
+    text = dockerfile()
+    for label in ("title", "description", "version"):
+        assert f"org.opencontainers.image.{label}=" in text
+    assert f"ARG VERSION={__version__}\n" in text  # the label says the version the wheel is
+    assert re.search(r"^STOPSIGNAL SIGTERM$", text, re.MULTILINE)
+    health = exec_form("HEALTHCHECK")  # its CMD's arguments
+    assert health[:2] == ["monitoringApp", "--health"]
+    command = exec_form("CMD")
+    # Both command lines are valid; the stop grace plus a second stays inside `docker stop`'s 10 s.
+    assert isinstance(parse_command_line(health[1:], 0.0), HealthOptions)
+    monitor = parse_command_line(command, 0.0)
+    assert isinstance(monitor, MonitorOptions) and monitor.stop_grace + 1 < 10
+    assert health[health.index("-db") + 1] == monitor.database  # the health of that very database

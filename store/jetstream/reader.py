@@ -12,6 +12,7 @@ message per `monitor.state.<site>` subject.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
@@ -52,6 +53,8 @@ READ_TIMEOUT = 10.0
 # How far before `since` a time-based read starts: probes held in a prober's spool arrive late.
 ARRIVAL_SLACK = 900.0
 _BATCH = 1000
+# How far back `sites()` looks for probes.
+SITES_RECENT = 600.0
 
 
 class JetStreamLogReader:
@@ -122,6 +125,24 @@ class JetStreamLogReader:
             if hosts is None or transition.host in hosts:
                 latest[transition.host] = transition
         return latest
+
+    def sites(self) -> frozenset[str]:
+        """The sites with a transition in the stream, and those probed in the last `SITES_RECENT` seconds of
+        arrivals: probe subjects are buckets, not sites, and the whole stream is too much to read to name them."""
+        async def read(js: JetStreamContext) -> tuple[list[Stored], list[Stored]]:
+            last_per_site = ConsumerConfig(deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
+                                           filter_subjects=list(TRANSITIONS))
+            since = datetime.fromtimestamp(max(0.0, time.time() - SITES_RECENT), UTC)
+            recent = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=since,
+                                    filter_subjects=list(PROBES))
+            _, last = await _stream_state(js)
+            return await _read_all(js, last_per_site), await _read_all(js, recent, up_to=last)
+
+        transitions, probes = self.link.call(read, READ_TIMEOUT)
+        found = {probe_from_message(payload).host for _, payload, _ in probes}
+        decoded = (transition_from_message(payload) for _, payload, _ in transitions)
+        found.update(transition.host for transition in decoded if transition is not None)
+        return frozenset(found)
 
     def schema_version(self) -> int:
         return FORMAT

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Sequence
 
 import nats
+import reactivex
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 from reactivex import Observable, abc
@@ -26,6 +27,7 @@ from reactivex.subject import Subject
 from monitoringapp.domain.events import AlertTransition, Probe
 from monitoringapp.store.jetstream.link import NatsLink
 from monitoringapp.store.jetstream.subjects import STREAM, SUBJECTS, probe_message, transition_message
+from monitoringapp.store.log import LogLost
 from monitoringapp.store.sqlite.spool import ProbeSpool
 
 Message = tuple[str, str, bytes]
@@ -81,6 +83,11 @@ class JetStreamLogWriter:
     def errors(self) -> Observable[str]:
         """One line per change of state (the cluster unreachable, spooling; back, the spool sent)."""
         return self._errors
+
+    @property
+    def lost(self) -> Observable[LogLost]:
+        """Never: a stream is not a file that can be deleted under the writer (an unreachable cluster spools)."""
+        return reactivex.never()
 
     def append_probe(self, probe: Probe) -> None:
         self._enqueue(probe_message(probe))

@@ -9,9 +9,10 @@ and the monitor's `retention`.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,14 +41,15 @@ class PurgeStats:
 
 
 class BatchedPurge:
-    """One purge of `table` before `cutoff` (of `host` only, if given), a batch of rowids per `step`.
+    """One purge of `table` before `cutoff` (of `hosts` only, if given), a batch of rowids per `step`.
 
     `keep_latest_per_host` spares each site's newest alert or recovery (its
     alert state, which a restarting monitor reads back).
     """
 
-    def __init__(self, connection: sqlite3.Connection, table: str, cutoff: float, host: str | None = None,
-                 *, batch: int = BATCH_ROWS, keep_latest_per_host: bool = False) -> None:
+    def __init__(self, connection: sqlite3.Connection, table: str, cutoff: float,
+                 hosts: Collection[str] | None = None, *, batch: int = BATCH_ROWS,
+                 keep_latest_per_host: bool = False) -> None:
         self.connection = connection
         self.batch = batch
         self.stats = PurgeStats()
@@ -56,9 +58,11 @@ class BatchedPurge:
         lowest, highest = connection.execute(
             f"SELECT min(rowid), max(rowid) FROM {table} WHERE timestamp < ?", (before,)).fetchone()
         self.next_rowid: int = lowest if lowest is not None else 1
+        self.first_rowid = self.next_rowid
         self.last_rowid: int = highest if highest is not None else 0
-        condition = "timestamp < ?" + (" AND host = ?" if host is not None else "")
-        self.parameters: tuple[str, ...] = (before, host) if host is not None else (before,)
+        some = sorted(hosts) if hosts is not None else []
+        condition = "timestamp < ?" + (f" AND host IN ({', '.join('?' * len(some))})" if hosts is not None else "")
+        self.parameters: tuple[str, ...] = (before, *some)
         if keep_latest_per_host:
             condition += f" AND rowid NOT IN ({latest_rowid_per_host(table, ALERT_STATE_KINDS)})"
         self.statement = f"DELETE FROM {table} WHERE rowid >= ? AND rowid < ? AND {condition}"
@@ -66,6 +70,12 @@ class BatchedPurge:
     @property
     def done(self) -> bool:
         return self.next_rowid > self.last_rowid
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        """(rows gone through, rows to go through), counted in rowids: how far the purge is."""
+        total = max(0, self.last_rowid - self.first_rowid + 1)
+        return min(total, self.next_rowid - self.first_rowid), total
 
     def step(self) -> float:
         """Delete the next batch in one short write transaction; the seconds the lock was held."""
@@ -85,17 +95,23 @@ def purge_before(
     connection: sqlite3.Connection,
     table: str,
     cutoff: float,
-    host: str | None = None,
+    hosts: Collection[str] | None = None,
     *,
     batch: int = BATCH_ROWS,
     pause: float = MIN_PAUSE,
     keep_latest_per_host: bool = False,
     sleep: Callable[[float], None] = time.sleep,
+    on_batch: Callable[[BatchedPurge], None] | None = None,
 ) -> PurgeStats:
-    """Delete the rows of `table` with timestamp before `cutoff`, batch after batch, pausing between."""
-    purge = BatchedPurge(connection, table, cutoff, host, batch=batch, keep_latest_per_host=keep_latest_per_host)
+    """Delete the rows of `table` with timestamp before `cutoff`, batch after batch, pausing between;
+    `on_batch` hears of each batch done (how far: `BatchedPurge.progress`, deleted: its `stats`)."""
+    purge = BatchedPurge(connection, table, cutoff, hosts, batch=batch, keep_latest_per_host=keep_latest_per_host)
+    if on_batch is not None:
+        on_batch(purge)
     while not purge.done:
         held = purge.step()
+        if on_batch is not None:
+            on_batch(purge)
         if not purge.done:
             sleep(max(pause, held))
     return purge.stats
@@ -110,18 +126,22 @@ class PurgeStep:
     seconds: float
 
 
-def purge_log(path: str | Path, cutoff: float, host: str | None = None, *, alerts: bool = False,
-              vacuum: bool = False) -> Iterator[PurgeStep]:
-    """`--purge`: delete the probes of the log at `path` older than `cutoff` (of `host` only, if given), then
+def purge_log(path: str | Path, cutoff: float, hosts: Collection[str] | None = None, *, alerts: bool = False,
+              vacuum: bool = False, on_batch: Callable[[str, BatchedPurge], None] | None = None,
+              ) -> Iterator[PurgeStep]:
+    """`--purge`: delete the probes of the log at `path` older than `cutoff` (of `hosts` only, if given), then
     with `alerts` the alert rows too but each site's latest (a restart's alert state), then with `vacuum`
-    give the space back; each step as it is done. Never creates or alters anything else."""
+    give the space back; each step as it is done, and each batch to `on_batch` (with "probes" or "alerts").
+    Never creates or alters anything else."""
     connection = open_existing(path)
     try:
         tables = [(PROBE_TABLE, False)] + ([(ALERT_TABLE, True)] if alerts else [])
         for table, keep_latest in tables:
+            what = "probes" if table == PROBE_TABLE else "alerts"
             started = time.perf_counter()
-            stats = purge_before(connection, table, cutoff, host, keep_latest_per_host=keep_latest)
-            yield PurgeStep("probes" if table == PROBE_TABLE else "alerts", stats, time.perf_counter() - started)
+            told = None if on_batch is None else functools.partial(on_batch, what)
+            stats = purge_before(connection, table, cutoff, hosts, keep_latest_per_host=keep_latest, on_batch=told)
+            yield PurgeStep(what, stats, time.perf_counter() - started)
         if vacuum:
             started = time.perf_counter()
             connection.execute("VACUUM")

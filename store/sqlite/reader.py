@@ -1,9 +1,17 @@
 """The SQLite log read: `LogReader` over a database file that monitors write and readers only read.
 
-Opens the file read-only (`mode=ro`: no write access needed, nothing created beside a file that is not
-in WAL mode), lazily, so a reader may start before any monitor: until the file exists, and while it is
-locked or busy, each read raises `LogUnavailable` and the follower tries again at its next poll. Every
-read is one snapshot, ended at once, so a reader never holds back a monitor's WAL checkpoints.
+Opens the file read-only (`mode=ro`), lazily, so a reader may start before any monitor: until the file
+exists, and while it is locked or busy, each read raises `LogUnavailable` and the follower tries again at
+its next poll. Every read is one snapshot, ended at once, so a reader never holds back a monitor's WAL
+checkpoints.
+
+Readers need no write access. A WAL database that a monitor writes has its `-wal` and `-shm` files, and
+`mode=ro` reads it through them. One that no monitor writes has no `-wal`: SQLite would create both to
+read it, which it cannot in a directory the reader may not write (a container's `:ro` volume), so there
+the file is opened `immutable` (no locks, no files), checked again before every read, and reopened as
+soon as a `-wal` appears (a monitor started) or the file changes. Where the reader may write, it lets
+SQLite create them and, when it closes, has SQLite remove them again (`_tidy`), so a reader of a stopped
+monitor's database leaves nothing beside it.
 
 A poll that finds nothing new is one `PRAGMA data_version`, per feed: SQLite bumps it when another
 connection commits. A file replaced by another (a restore, a new database) gets a new log id: a cursor of
@@ -59,7 +67,9 @@ class SqliteLogReader:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         self._connection: sqlite3.Connection | None = None
-        self._identity: tuple[int, int] | None = None
+        self._identity: tuple[int, ...] | None = None
+        self._immutable = False
+        self._made_wal = False  # no -wal was there when this reader's connection opened: it made one
         self._log = ""
         self._version = 0
         self._columns: dict[str, str] = {}
@@ -153,13 +163,22 @@ class SqliteLogReader:
             self.reads += 1
         return _decode_probes(rows)
 
+    def sites(self) -> frozenset[str]:
+        with self._snapshot() as connection:
+            rows = connection.execute(f"SELECT DISTINCT host FROM {ALERT_TABLE} UNION "
+                                      f"SELECT DISTINCT host FROM {PROBE_TABLE}").fetchall()
+        return frozenset(str(row[0]) for row in rows)
+
     def schema_version(self) -> int:
         with self._snapshot():
             return self._version
 
     def close(self) -> None:
         with self._lock:
+            made_wal = self._made_wal
             self._close_connection()
+            if made_wal:
+                _tidy(self.path)
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -226,6 +245,7 @@ class SqliteLogReader:
                 text = str(error)
                 if "locked" in text or "busy" in text:
                     raise LogUnavailable("") from None
+                _refuse_if_unreadable_here(self.path, text)
                 raise LogUnavailable(f"cannot read {self.path} yet ({text}); retrying") from None
             except sqlite3.DatabaseError as error:
                 self._close_connection()
@@ -236,11 +256,16 @@ class SqliteLogReader:
         if identity is None:
             self._close_connection()
             raise LogUnavailable(f"waiting for {self.path} to be created by a monitor (-m)")
-        if self._connection is not None and identity == self._identity:
+        has_wal = _wal_of(self.path).exists()
+        same_file = self._connection is not None and identity[:2] == (self._identity or ())[:2]
+        # An immutable connection lasts only while nobody writes: no -wal, and the file as it was.
+        if same_file and (not self._immutable or (not has_wal and identity == self._identity)):
+            assert self._connection is not None
             return self._connection
-        self._close_connection()  # replaced by a new file: its log id tells cursors apart
+        self._close_connection()  # replaced by a new file (its log id tells cursors apart), or now written
+        immutable = not has_wal and not os.access(self.path.parent, os.W_OK | os.X_OK)
         try:
-            connection = connect(self.path, readonly=True, timeout=self.busy_timeout)
+            connection = connect(self.path, readonly=True, immutable=immutable, timeout=self.busy_timeout)
         except sqlite3.OperationalError as error:
             raise LogUnavailable(f"cannot read {self.path} yet ({error}); retrying") from None
         try:
@@ -256,8 +281,10 @@ class SqliteLogReader:
             raise
         except sqlite3.OperationalError as error:
             connection.close()
+            _refuse_if_unreadable_here(self.path, str(error))
             raise LogUnavailable(f"cannot read {self.path} yet ({error}); retrying") from None
         self._connection, self._identity, self._version = connection, identity, version
+        self._immutable, self._made_wal = immutable, not has_wal and not immutable
         self._seen_versions.clear()
         self._entries_end = None
         return connection
@@ -267,6 +294,35 @@ class SqliteLogReader:
             self._connection.close()
             self._connection = None
             self._identity = None
+            self._made_wal = False
+
+
+def _wal_of(path: Path) -> Path:
+    return path.with_name(path.name + "-wal")
+
+
+def _tidy(path: Path) -> None:
+    """Remove the -wal and -shm files a reader made, if nobody else uses them: the last connection to close
+    removes them, but only one that may write. So a read-write connection is opened, reads (which joins
+    the WAL) and closes: if it is the last one, SQLite itself removes them (an empty WAL is checkpointed
+    to nothing); if a monitor has come meanwhile, it leaves them to the monitor."""
+    if not os.access(path, os.W_OK):
+        return
+    with contextlib.suppress(sqlite3.Error):
+        connection = connect(path, existing=True, timeout=0.05)
+        try:
+            connection.execute("PRAGMA schema_version").fetchone()
+        finally:
+            connection.close()
+
+
+def _refuse_if_unreadable_here(path: Path, text: str) -> None:
+    """A WAL file this reader cannot read here, ever: its -wal is there but SQLite would have to write
+    beside it (a missing -shm) in a directory the reader may not write. One line and exit 2, not a retry
+    for ever."""
+    if "readonly" in text and _wal_of(path).exists() and not os.access(path.parent, os.W_OK | os.X_OK):
+        raise StoreError(f"{path}: cannot be read without writing beside it ({text}), and its directory "
+                         "is read-only here; read it where a monitor writes it, or copy it") from None
 
 
 def _since(since: float | None, operator: str) -> tuple[str, tuple[object, ...]]:
@@ -291,9 +347,10 @@ def _decode_transitions(rows: Iterable[AlertRow]) -> list[AlertTransition]:
     return [transition for transition in map(alert_from_row, rows) if transition is not None]
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
-    """The file's (device, inode); None while it does not exist yet. A path that is not a file,
-    or cannot be one (under a regular file, say), is a user's mistake: StoreError."""
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    """The file's (device, inode, size, modification time); None while it does not exist yet. The first two
+    say which file it is, all four whether it changed. A path that is not a file, or cannot be one (under a
+    regular file, say), is a user's mistake: StoreError."""
     try:
         status = os.stat(path)
     except FileNotFoundError:
@@ -302,4 +359,4 @@ def _identity(path: Path) -> tuple[int, int] | None:
         raise StoreError(f"{path}: cannot use as a monitoringApp database: {error.strerror}") from None
     if not stat.S_ISREG(status.st_mode):
         raise StoreError(f"{path}: is not a file")  # a directory never becomes a database: no point waiting
-    return status.st_dev, status.st_ino
+    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns

@@ -46,7 +46,7 @@ class _RetentionRounds:
         try:
             if self.purge is None:
                 if self.connection is None:
-                    self.connection = connect(self.db_path)
+                    self.connection = connect(self.db_path, existing=True)  # never re-create a deleted file
                 prune(self.connection, now, self.latest_rollup_retention())
                 retention = self.latest_retention()
                 if retention is None:

@@ -13,6 +13,7 @@ which the writer fills in from the raw probes when a file has none.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
@@ -90,13 +91,16 @@ INSERT_PROBE = f"INSERT INTO {PROBE_TABLE} ({', '.join(PROBE_COLUMNS)}) VALUES (
 INSERT_ALERT = f"INSERT INTO {ALERT_TABLE} ({', '.join(ALERT_COLUMNS)}) VALUES ({', '.join('?' * 9)})"
 
 
-def connect(path: str | Path, *, readonly: bool = False, existing: bool = False,
+def connect(path: str | Path, *, readonly: bool = False, existing: bool = False, immutable: bool = False,
             timeout: float = 5.0) -> sqlite3.Connection:
     """A connection to the log at `path`; read-only ones, and `existing` read-write ones, never create the file.
+    `immutable` (read-only) tells SQLite nobody changes the file while it is open: no locks, no -wal or -shm,
+    so it reads a file in a directory it may not write; only for a file in that state (see `reader`).
 
     Autocommit (`isolation_level=None`): every transaction here is explicit."""
     if readonly or existing:
-        target, uri = f"{Path(path).resolve().as_uri()}?mode={'ro' if readonly else 'rw'}", True
+        mode = "ro&immutable=1" if immutable else "ro" if readonly else "rw"
+        target, uri = f"{Path(path).resolve().as_uri()}?mode={mode}", True
     else:
         target, uri = str(path), False
     connection = sqlite3.connect(target, uri=uri, timeout=timeout, check_same_thread=False, isolation_level=None)
@@ -154,27 +158,47 @@ def check_usable(connection: sqlite3.Connection, path: str | Path) -> int:
     return version
 
 
-def open_for_writing(path: str | Path, *, timeout: float = 5.0) -> sqlite3.Connection:
-    """The writer's connection to the log at `path`, created when missing: checked first (nothing is written
-    to a file that is refused), then migrated to the current schema, in WAL mode."""
+def check_for_writing(path: str | Path, *, timeout: float = 5.0) -> int:
+    """The schema version of the log at `path` (0 when it does not exist yet), once it is known that a writer
+    may use it: StoreError if not. Writes nothing and creates nothing, beside the file or in it."""
     target = Path(path)
     if not target.parent.exists():
         raise StoreError(f"{path}: directory {str(target.parent)!r} does not exist")
+    if not target.parent.is_dir():
+        raise StoreError(f"{path}: {str(target.parent)!r} is not a directory")
     if target.exists() and not target.is_file():
         raise StoreError(f"{path}: is not a file")
-    existed = target.exists()
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise StoreError(f"{path}: directory {str(target.parent)!r} is not writable (a writer creates its "
+                         "-wal, -shm and .lock files beside the database)")
+    if not target.exists():
+        return 0
+    _check_writable_file(target, path)
     try:
-        if existed:
-            # Read-write but never creating: unlike a read-only one, it removes the -wal and -shm files it
-            # opened when it closes, so a file refused here is left exactly as it was.
-            probe = connect(target, existing=True, timeout=timeout)
-            try:
-                version = check_usable(probe, path)
-            finally:
-                probe.close()
-        else:
-            version = 0
-        connection = connect(target, timeout=timeout)
+        # Read-write but never creating: unlike a read-only one, it removes the -wal and -shm files it
+        # opened when it closes, so a file refused here is left exactly as it was.
+        probe = connect(target, existing=True, timeout=timeout)
+        try:
+            return check_usable(probe, path)
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{path}: cannot use as a monitoringApp database: {error}") from None
+
+
+def _check_writable_file(target: Path, path: str | Path) -> None:
+    # SQLite would open a read-only file read-only without a word, leave -wal and -shm files beside it
+    # on the first read, and fail only at the first write.
+    if not os.access(target, os.W_OK):
+        raise StoreError(f"{path}: is read-only (permission denied); this mode writes to it")
+
+
+def open_for_writing(path: str | Path, *, timeout: float = 5.0) -> sqlite3.Connection:
+    """The writer's connection to the log at `path`, created when missing: checked first (nothing is written
+    to a file that is refused), then migrated to the current schema, in WAL mode."""
+    version = check_for_writing(path, timeout=timeout)
+    try:
+        connection = connect(Path(path), timeout=timeout)
     except sqlite3.DatabaseError as error:
         raise StoreError(f"{path}: cannot use as a monitoringApp database: {error}") from None
     try:
@@ -193,6 +217,7 @@ def open_existing(path: str | Path, timeout: float = 5.0) -> sqlite3.Connection:
     if not target.is_file():
         problem = "is not a file" if target.exists() else "database not found"
         raise StoreError(f"{path}: {problem}")
+    _check_writable_file(target, path)
     try:
         connection = connect(target, existing=True, timeout=timeout)
     except sqlite3.DatabaseError as error:

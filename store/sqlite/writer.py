@@ -1,16 +1,19 @@
 """The SQLite log written: probes and alert transitions in, committed rows out, on one writer thread.
 
-`SqliteEventLog` is the one owner of a monitor's database path: the writer thread and its connection, a
-read-only reader for the monitor's own past (a restart), and the retention rounds that prune old probes.
+`SqliteEventLog` is the one owner of a monitor's database path: the writer thread and its connection, the
+lock that keeps a second writer out (`lock`), a read-only reader for the monitor's own past (a restart),
+and the retention rounds that prune old probes.
 Probe rows are written in batched transactions at least every `flush_interval` seconds; an alert
 transition is committed at once, with whatever probes came before it. Each batch of probes is counted into
 the rollups (`rollups`) in the transaction that appends it; a file without rollups gets them rebuilt from
-its raw probes when it is opened. A crash or kill loses at most the
-probes since the last commit and never leaves the file unreadable (WAL journal).
+its raw probes when it is opened. A crash or kill loses at most the probes since the last commit and never
+leaves the file unreadable (WAL journal). A database deleted or replaced while the writer runs (its rows would
+go to a file nobody can open) is noticed within a second or so and said once on `lost`.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import sqlite3
 import threading
@@ -23,31 +26,44 @@ from reactivex.subject import Subject
 
 from monitoringapp.domain.events import AlertTransition, Probe
 from monitoringapp.operators.rollup import Rollup
-from monitoringapp.store.log import Cursor, Entry, Page
+from monitoringapp.store.log import Cursor, Entry, LogLost, Page
+from monitoringapp.store.sqlite.lock import WriterLock
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.retention import start_retention
 from monitoringapp.store.sqlite.rollups import DEFAULT_HOUR_KEEP, OpenRollups, rebuild, rollups_missing
-from monitoringapp.store.sqlite.schema import insert_events, open_for_writing, write_transaction
+from monitoringapp.store.sqlite.schema import check_for_writing, insert_events, open_for_writing, write_transaction
 
 _STOP = object()
+# How often the writer makes sure its path still leads to the file it writes.
+IDENTITY_CHECK_EVERY = 1.0
 
 
 class SqliteEventLog:
     """`EventLog` on the SQLite file at `path`: appends from any thread, reads the monitor's own past.
 
-    Opening checks the file before writing anything and migrates it to the current schema (StoreError if
-    it cannot be used). `errors` says, one line each, what went wrong after that (a full disk); `close`
-    flushes and waits for the writer.
+    Opening checks the file before writing anything, takes the writer's lock (StoreError naming the
+    process that holds it) and migrates the file to the current schema (StoreError if it cannot be used).
+    `errors` says, one line each, what went wrong after that (a full disk); `lost`, that the file was
+    deleted or replaced; `close` flushes, waits for the writer and lets go of the lock.
     """
 
     def __init__(self, path: str | Path, flush_interval: float = 1.0) -> None:
         self.path = Path(path)
         self.flush_interval = flush_interval
-        self._connection = open_for_writing(self.path)
-        self.rebuilt_probes = rebuild(self._connection) if rollups_missing(self._connection) else 0
-        """Raw probes the rollups were rebuilt from at opening (0: they were there)."""
+        check_for_writing(self.path)  # a refused file gets no lock file beside it either
+        self._lock = WriterLock.acquire(self.path)
+        try:
+            self._connection = open_for_writing(self.path)
+            status = os.stat(self.path)
+            self.rebuilt_probes = rebuild(self._connection) if rollups_missing(self._connection) else 0
+            """Raw probes the rollups were rebuilt from at opening (0: they were there)."""
+        except BaseException:
+            self._lock.release()
+            raise
+        self._identity = (status.st_dev, status.st_ino)
         self._reader = SqliteLogReader(self.path, busy_timeout=5.0)
         self._errors: Subject[str] = Subject()
+        self._lost: Subject[LogLost] = Subject()
         self._retention: float | None = None
         self._rollups = OpenRollups()  # the writer thread's own
         self._rollup_retention = DEFAULT_HOUR_KEEP
@@ -61,6 +77,11 @@ class SqliteEventLog:
     def errors(self) -> Observable[str]:
         """One line per failure after opening (writes, retention), as it happens."""
         return self._errors
+
+    @property
+    def lost(self) -> Observable[LogLost]:
+        """Once, if the database is deleted or replaced under the writer: what it writes now is lost."""
+        return self._lost
 
     # -- LogWriter ------------------------------------------------------------------------------------
 
@@ -86,8 +107,11 @@ class SqliteEventLog:
         if self._writer.is_alive():
             self._queue.put(_STOP)
             self._writer.join()
-        self._connection.close()
+        # The reader first: the last connection to close checkpoints the WAL into the file and removes the
+        # -wal and -shm files, and only the writer's may.
         self._reader.close()
+        self._connection.close()
+        self._lock.release()
 
     # -- LogReader (the monitor's own past) ------------------------------------------------------------
 
@@ -123,6 +147,9 @@ class SqliteEventLog:
     def probes_between(self, host: str, since: float, until: float, limit: int) -> list[Probe]:
         return self._reader.probes_between(host, since, until, limit)
 
+    def sites(self) -> frozenset[str]:
+        return self._reader.sites()
+
     def schema_version(self) -> int:
         return self._reader.schema_version()
 
@@ -132,10 +159,14 @@ class SqliteEventLog:
         probes: list[Probe] = []
         transitions: list[AlertTransition] = []
         next_flush = time.monotonic() + self.flush_interval
-        stopping = False
+        next_check = time.monotonic() + IDENTITY_CHECK_EVERY
+        stopping = lost = False
         while not stopping:
+            if not lost and time.monotonic() >= next_check:
+                lost = self._check_identity()
+                next_check = time.monotonic() + IDENTITY_CHECK_EVERY
             try:
-                item = self._queue.get(timeout=max(0.0, next_flush - time.monotonic()))
+                item = self._queue.get(timeout=max(0.0, min(next_flush, next_check) - time.monotonic()))
             except queue.Empty:
                 item = None
             if item is _STOP:
@@ -148,6 +179,19 @@ class SqliteEventLog:
                 self._write(probes, transitions, last=stopping)
                 probes, transitions = [], []
                 next_flush = time.monotonic() + self.flush_interval
+
+    def _check_identity(self) -> bool:
+        """True (and said on `lost`) once the path no longer leads to the file this writer writes."""
+        try:
+            status = os.stat(self.path)
+            here = (status.st_dev, status.st_ino) == self._identity
+        except OSError:
+            here = False
+        if not here:
+            self._lost.on_next(LogLost(
+                f"{self.path} was deleted or replaced while this monitor wrote to it; stopped so that no probe "
+                "is lost without a word (start it again to write a new database)"))
+        return not here
 
     def _write(self, probes: list[Probe], transitions: list[AlertTransition], last: bool = False) -> None:
         if not probes and not transitions and not last:

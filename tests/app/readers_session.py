@@ -91,7 +91,7 @@ def readers_session() -> ReadersSession:
         site = server.url("/health")
         config = workdir / "config.json"
         config.write_text(json.dumps({
-            "websites": [{"URL": site, "checkInterval": 0.5, "timeout": 1}],
+            "websites": [{"URL": site, "checkInterval": 0.5, "timeout": 0.5}],
             "alertWindow": 3, "reports": [{"every": 1, "windows": [5]}]}))
         monitor_args = ("-m", "--silent", "-c", str(config), "-db", str(db))
         notify = App("-a", "-db", str(db))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,20 @@ def blocking_file(directory: Path) -> None:
     (directory / "file").write_text("a regular file where a directory should be")
 
 
+def foreign_schema_db(directory: Path) -> None:
+    # Another application's table of the same name: refused before anything is written (it was switched
+    # to WAL first), the file byte-identical and nothing created beside it.
+    (directory / "m.db").unlink()
+    connection = sqlite3.connect(directory / "m.db")
+    connection.execute("CREATE TABLE website_monitoring (a)")
+    connection.commit()
+    connection.close()
+
+
+def a_directory_named_like_the_file(directory: Path) -> None:
+    (directory / "taken").mkdir()
+
+
 CHECK = ("--check", "-c", "{cfg}")
 MONITOR = ("-m", "-c", "{cfg}", "-db", "{db}")
 GOOD = doc()
@@ -123,7 +138,7 @@ CASES = [
     Case("url-bad-port", CHECK, "is not a valid URL (Port out of range 0-65535)",
          doc(websites=[{"URL": "http://a.test:99999/"}])),
     Case("url-not-a-string", CHECK, "websites[0].URL: must be a string, got 42", doc(websites=[{"URL": 42}])),
-    Case("url-duplicate", MONITOR, 'websites[1].URL: duplicate of websites[0], got "http://a.test/"',
+    Case("url-duplicate", MONITOR, 'websites[1].URL: the same site as websites[0] ("http://a.test/"), got "http://a.test/"',
          doc(websites=[{"URL": "http://a.test/"}, {"URL": "http://a.test/"}])),
     Case("threshold-above-one", CHECK, "alertThreshold: must be a fraction between 0 and 1, got 1.5",
          doc(alertThreshold=1.5)),
@@ -138,6 +153,22 @@ CASES = [
          doc(retention="10m")),
     Case("reports-bad", CHECK, "reports[0].windows: must be a non-empty list of seconds, got []",
          doc(reports=[{"every": 10, "windows": []}])),
+    Case("json-empty-file", CHECK, 'config.json: is empty; a config needs at least {"websites": ', ""),
+    Case("json-blank-file", MONITOR, "config.json: is empty", "\n  \n"),
+    Case("json-duplicate-key", CHECK,
+         'websites[0]: duplicate key "checkInterval" (JSON keeps only the last value; write it once)',
+         '{"websites": [{"URL": "http://a/", "checkInterval": 2, "checkInterval": 5}]}'),
+    Case("json-duplicate-top-key", MONITOR, 'top level: duplicate key "alertWindow"',
+         '{"websites": [{"URL": "http://a/"}], "alertWindow": 60, "alertWindow": 30}'),
+    Case("config-endless", ("--check", "-c", "/dev/zero"), "/dev/zero: larger than 1024 kB: not a config file"),
+    Case("url-duplicate-other-case", CHECK,
+         'websites[1].URL: the same site as websites[0] ("http://a.test/"), got "HTTP://A.TEST/"',
+         doc(websites=[{"URL": "http://a.test/"}, {"URL": "HTTP://A.TEST/"}])),
+    Case("url-duplicate-default-port-and-empty-path", CHECK,
+         'websites[1].URL: the same site as websites[0] ("https://a.test/"), got "https://a.test:443"',
+         doc(websites=[{"URL": "https://a.test/"}, {"URL": "https://a.test:443"}])),
+    Case("url-password-never-shown", CHECK, 'is not a valid URL (Port out of range 0-65535), got '
+         '"http://ops:***@a.test:99999/"', doc(websites=[{"URL": "http://ops:s3cret@a.test:99999/"}])),
     Case("empty-site-list", MONITOR, "websites: no site with a URL to monitor", doc(websites=[])),
     Case("only-sites-without-url", CHECK, "websites: no site with a URL to monitor",
          doc(websites=[{"checkInterval": 3}])),
@@ -145,15 +176,50 @@ CASES = [
          doc(defaultInterval=3, colour="red"), code=0, stdout='"alertWindow": 120.0'),
     Case("site-without-url-warns", CHECK, 'websites[1]: no "URL", entry ignored',
          doc(websites=[{"URL": SITE}, {"checkInterval": 3}]), code=0, stdout=SITE),
+    Case("url-in-lower-case-warns", CHECK,
+         'websites[1]: no "URL" (found "url": keys are case-sensitive), entry ignored',
+         doc(websites=[{"URL": SITE}, {"url": "http://b.test/"}]), code=0, stdout=SITE),
+    Case("typo-key-warns", CHECK, "top level: unknown key(s) ignored: alertTreshold", doc(alertTreshold=0.5),
+         code=0, stdout='"alertThreshold": 0.8'),
+    Case("min-checks-beyond-the-window-warns", CHECK,
+         "alertMinChecks (20) is more than the 10 check(s) alertWindow (10s) holds for websites[0] (every 1s): "
+         "it can never alert", doc(websites=[{"URL": SITE, "checkInterval": 1}], alertMinChecks=20,
+                                   alertWindow=10), code=0, stdout='"alertMinChecks": 20'),
+    Case("threshold-zero-warns", CHECK, "alertThreshold is 0: availability is never below 0%",
+         doc(alertThreshold=0), code=0, stdout='"alertThreshold": 0.0'),
+    Case("window-of-one-check-warns", CHECK, "alertWindow (1s) holds only the latest check of websites[0]",
+         doc(websites=[{"URL": SITE, "checkInterval": 60}], alertWindow=1), code=0, stdout='"alertWindow": 1.0'),
+    Case("timeout-above-interval-warns", CHECK, "websites[0].timeout (30s) is longer than its checkInterval (5s)",
+         site(checkInterval=5, timeout=30), code=0, stdout='"timeout": 30.0'),
+    Case("interval-below-the-floor-warns", CHECK, "websites[0].checkInterval (0.001) is below the floor of 0.1s",
+         site(checkInterval=0.001), code=0, stdout='"checkInterval": 0.1'),
     # the command line
     Case("unknown-flag", ("-x",), "error: unknown option -x (see --help)"),
     Case("unknown-long-flag", (*MONITOR, "--colour"), "unknown option --colour", GOOD),
     Case("stray-argument", ("-m", "config.json"), "unexpected argument 'config.json'"),
-    Case("no-mode", ("-c", "{cfg}"), "choose a mode: -m, -e, -a, -p, -w, -t, --check, --purge", GOOD),
+    Case("no-mode", ("-c", "{cfg}"), "choose a mode: -m, -e, -a, -p, -w, -t, --check, --purge, --health", GOOD),
     Case("two-modes", ("-m", "-t"), "argument -t/--test: not allowed with argument -m/--monitor"),
     Case("flag-of-another-mode", ("--check", "-c", "{cfg}", "--vacuum"), "--vacuum goes with --purge", GOOD),
     Case("purge-flag-without-purge", ("-m", "-c", "{cfg}", "--before", "7d"), "--before goes with --purge", GOOD),
     Case("option-without-value", ("-m", "-c"), "argument -c/--config: expected one argument"),
+    Case("stop-grace-negative", (*MONITOR, "--stop-grace", "-1"),
+         "--stop-grace: must be a number of seconds from 0 to 3600, got '-1'", GOOD),
+    Case("stop-grace-not-a-number", (*MONITOR, "--stop-grace", "soon"),
+         "--stop-grace: must be a number of seconds from 0 to 3600, got 'soon'", GOOD),
+    Case("stop-grace-without-monitor", ("-a", "--stop-grace", "5"), "--stop-grace goes with -m"),
+    Case("max-age-negative", ("--health", "--max-age", "-5"),
+         "--max-age: must be a number of seconds from 0 to 2592000, got '-5'"),
+    Case("max-age-without-health", ("-m", "--max-age", "5"), "--max-age goes with --health"),
+    Case("metrics-in-missing-directory", (*MONITOR, "--metrics", "{dir}/missing/m.json"),
+         "--metrics: {dir}/missing/m.json: directory '{dir}/missing' does not exist", GOOD),
+    Case("metrics-a-directory", (*MONITOR, "--metrics", "{dir}/taken"), "--metrics: {dir}/taken: is not a file",
+         GOOD, setup=a_directory_named_like_the_file),
+    Case("keep-db-exists", ("-t", "--keep-db", "{db}"),
+         "--keep-db: {dir}/m.db already exists; -t keeps its database only in a new file"),
+    Case("keep-db-a-directory", ("-t", "--keep-db", "{dir}/taken"), "--keep-db: {dir}/taken already exists",
+         setup=a_directory_named_like_the_file),
+    Case("keep-db-in-missing-directory", ("-t", "--keep-db", "{dir}/missing/t.db"),
+         "--keep-db: {dir}/missing/t.db: directory '{dir}/missing' does not exist"),
     Case("config-missing", ("-m", "-c", "{dir}/nope.json", "-db", "{db}"), "nope.json: config file not found"),
     Case("config-unreadable-directory", MONITOR, "config.json: is a directory, not a config file",
          setup=config_is_a_directory),
@@ -161,10 +227,16 @@ CASES = [
     Case("db-in-missing-directory", ("-m", "-c", "{cfg}", "-db", "{dir}/missing/m.db"),
          "missing/m.db: directory", GOOD),
     Case("db-location-unwritable", ("-m", "-c", "{cfg}", "-db", "{dir}/file/m.db"),
-         "file/m.db: cannot use as a monitoringApp database: unable to open database file", GOOD,
+         "file/m.db: '{dir}/file' is not a directory", GOOD,
          setup=blocking_file),
     Case("db-not-sqlite", MONITOR, "m.db: cannot use as a monitoringApp database: file is not a database",
          GOOD, setup=text_db),
+    Case("db-foreign-schema", MONITOR, "m.db: website_monitoring lacks column(s) available, host, responseTime, "
+         "status, timestamp: not a monitoringApp database", GOOD, setup=foreign_schema_db),
+    Case("purge-db-foreign-schema", ("--purge", "-db", "{db}"), "website_monitoring lacks column(s)",
+         setup=foreign_schema_db),
+    Case("reader-db-foreign-schema", ("-a", "-db", "{db}"), "website_monitoring lacks column(s)",
+         setup=foreign_schema_db),
     Case("db-newer-schema", MONITOR, "m.db: schema version 7 is newer than this monitoringApp understands (3)",
          GOOD, setup=newer_db),
     Case("purge-db-missing", ("--purge", "-db", "{db}"), "m.db: database not found", setup=no_db),
@@ -203,7 +275,7 @@ def test_bad_input_is_one_line_and_leaves_files_alone(case: Case, tmp_path: Path
     before = snapshot(tmp_path)
     code = main(argv)
     out, err = capsys.readouterr()
-    message = case.message.replace("{cfg}", str(tmp_path / "config.json"))
+    message = case.message.replace("{cfg}", str(tmp_path / "config.json")).replace("{dir}", str(tmp_path))
     assert (code, message in err) == (case.code, True), err
     if case.code == 2:
         assert err.count("\n") == 1 and err.startswith("monitoringApp: error: "), err
@@ -213,8 +285,8 @@ def test_bad_input_is_one_line_and_leaves_files_alone(case: Case, tmp_path: Path
     assert snapshot(tmp_path) == before
 
 
-def test_there_are_at_least_25_bad_inputs() -> None:
-    assert sum(case.code == 2 for case in CASES) >= 25
+def test_there_are_at_least_70_bad_inputs() -> None:
+    assert sum(case.code == 2 for case in CASES) >= 70
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file; the directory case covers unreadable")
@@ -228,7 +300,8 @@ def test_unreadable_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 SUBPROCESS_CASES = [c for c in CASES if c.id in {
     "json-line-and-column", "json-seed-example-trailing-comma", "unknown-flag", "db-not-sqlite",
-    "purge-db-missing", "two-modes"}]
+    "purge-db-missing", "two-modes", "config-endless", "json-duplicate-key", "metrics-in-missing-directory",
+    "keep-db-a-directory"}]
 
 
 @pytest.mark.slow
@@ -238,6 +311,7 @@ def test_bad_input_in_a_real_process_prints_one_line_and_no_traceback(case: Case
     before = snapshot(tmp_path)
     result = run_app(*argv, timeout=20, cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and case.message in result.stderr, result.stderr
+    message = case.message.replace("{dir}", str(tmp_path))
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
     assert snapshot(tmp_path) == before

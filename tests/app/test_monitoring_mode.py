@@ -6,16 +6,15 @@ Short windows (3 s alert window, 0.5 s checks) keep the whole file under about 2
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from bench.processes import REPO, App, run_app, wait_until
+from bench.processes import App, exit_after_output_closed, run_app, unprivileged_prefix, wait_until
 from monitoringapp.domain.timefmt import parse_iso
 from monitoringapp.store.sqlite.schema import open_for_writing
 from tests.local_http import LocalServer
@@ -34,8 +33,8 @@ def write_config(path: Path, url: str) -> Path:
     return path
 
 
-def monitor(config: Path, db: Path) -> App:
-    return App("-m", "-c", str(config), "-db", str(db))
+def monitor(config: Path, db: Path, *flags: str) -> App:
+    return App("-m", "-c", str(config), "-db", str(db), *flags)
 
 
 def rows(db: Path, query: str) -> list[tuple[object, ...]]:
@@ -213,15 +212,168 @@ def test_when_the_reader_of_its_output_goes_away_the_monitor_stops_cleanly_like_
     server.healthy = False  # the first probe alerts at once, so a write comes right away
     config = write_config(tmp_path / "config.json", server.url("/health"))
     db = tmp_path / "m.db"
-    process = subprocess.Popen([sys.executable, str(REPO / "monitoringApp.py"), "-m", "-c", str(config),
-                                "-db", str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None and process.stdout.readline().startswith("monitoring 1 site(s)")
-        process.stdout.close()  # head -1 has what it wanted
-        status = process.wait(timeout=15)
-        stderr = process.stderr.read() if process.stderr is not None else ""
-    finally:
-        if process.poll() is None:
-            process.kill()
+    status, stderr, _ = exit_after_output_closed("-m", "-c", str(config), "-db", str(db), first="monitoring 1 site(s)")
     assert status == 0 and stderr == "", stderr
     assert alert_rows(db) and probe_count(db) >= 1  # flushed on the way out
+
+
+# ---- stopping within a grace, one writer, a database deleted or read-only, paths checked at start ---------
+
+
+def monitor_of_a_hanging_and_a_fast_site(tmp_path: Path, server: LocalServer, *flags: str) -> tuple[App, Path]:
+    """A monitor whose /hang probe (timeout 30 s) is in flight and whose fast site has stored a few rows."""
+    db, config = tmp_path / "m.db", tmp_path / "c.json"
+    fast = server.url("/ok?fast")
+    config.write_text(json.dumps({"websites": [{"URL": server.url("/hang"), "checkInterval": 60, "timeout": 30},
+                                               {"URL": fast, "checkInterval": 0.2}],
+                                  "reports": [{"every": 60, "windows": [60]}]}))
+    app = monitor(config, db, *flags)
+    try:
+        wait_until(lambda: len(rows(db, f"SELECT 1 FROM website_monitoring WHERE host = '{fast}'")) >= 3, 8,
+                   "the fast site's rows", alive=app)
+    except BaseException:
+        app.kill()
+        raise
+    return app, db
+
+
+def test_a_stop_waits_the_grace_for_a_hanging_probe_says_so_and_keeps_everything_probed(
+        tmp_path: Path, server: LocalServer) -> None:
+    app, db = monitor_of_a_hanging_and_a_fast_site(tmp_path, server)
+    try:
+        status, errors, took = app.timed_stop(signal.SIGTERM)
+    finally:
+        app.kill()
+    assert (status, errors) == (0, "")
+    assert 1.8 < took < 3.0, took  # the default grace, 2 s, and not the probe's 30 s
+    output = app.output()
+    assert any(re.fullmatch(r"stopping: \d+ probes? in flight, waiting up to 2s", line) for line in output), output
+    stopped = re.fullmatch(r"stopped: (\d+) checks, 0 skipped ticks, 1 probe in flight abandoned", output[-1])
+    assert stopped, output[-1]
+    # Every check but the abandoned one is stored: nothing already probed is lost.
+    assert probe_count(db) == int(stopped[1]) - 1
+
+
+def test_a_second_signal_while_stopping_stops_at_once(tmp_path: Path, server: LocalServer) -> None:
+    app, _ = monitor_of_a_hanging_and_a_fast_site(tmp_path, server, "--stop-grace", "20")
+    try:
+        app.process.send_signal(signal.SIGINT)
+        app.wait_for_line(lambda text: text.startswith("stopping: "), 5)
+        status, errors, took = app.timed_stop(signal.SIGINT)
+    finally:
+        app.kill()
+    assert (status, errors) == (0, "")
+    assert took < 1.5, took
+    assert app.output()[-1].endswith("1 probe in flight abandoned")
+
+
+def test_a_second_monitor_on_the_same_database_exits_2_at_once_and_the_first_goes_on(
+        tmp_path: Path, server: LocalServer) -> None:
+    db = tmp_path / "m.db"
+    config = write_config(tmp_path / "c.json", server.url("/ok"))
+    first = monitor(config, db)
+    try:
+        wait_until(lambda: probe_count(db) >= 2, 8, "the first monitor's rows", alive=first)
+        second = run_app("-m", "-c", str(config), "-db", str(db), timeout=20)
+        assert second.returncode == 2 and second.stdout == ""
+        assert re.fullmatch(rf"monitoringApp: error: {db} is already being written by process {first.process.pid} "
+                            r"\(started \d{4}-\d\d-\d\dT[\d:.]+Z\)\n", second.stderr), second.stderr
+        stored = probe_count(db)
+        wait_until(lambda: probe_count(db) >= stored + 2, 8, "the first monitor going on", alive=first)
+        assert first.stop(signal.SIGTERM) == (0, "")
+    finally:
+        first.kill()
+    assert not (tmp_path / "m.db.lock").exists()  # the lock went with the first
+
+
+def test_the_database_deleted_while_monitoring_is_noticed_and_the_monitor_stops_with_status_1(
+        tmp_path: Path, server: LocalServer) -> None:
+    db = tmp_path / "m.db"
+    app = monitor(write_config(tmp_path / "c.json", server.url("/ok")), db)
+    try:
+        wait_until(lambda: probe_count(db) >= 2, 8, "the first rows", alive=app)
+        db.unlink()
+        wait_until(lambda: not app.running(), 6, "the monitor to notice and stop")
+        status, errors = app.stop()
+    finally:
+        app.kill()
+    assert status == 1
+    assert errors == (f"monitoringApp: error: {db} was deleted or replaced while this monitor wrote to it; stopped "
+                      "so that no probe is lost without a word (start it again to write a new database)\n")
+    assert app.output()[-1].startswith("stopped: ")
+
+
+def test_a_metrics_file_that_cannot_be_written_is_refused_at_start(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.json", "http://127.0.0.1:9/")
+    done = run_app("-m", "-c", str(config), "-db", str(tmp_path / "m.db"), "--metrics",
+                   str(tmp_path / "missing" / "m.json"), timeout=20)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (f"monitoringApp: error: --metrics: {tmp_path / 'missing' / 'm.json'}: "
+                           f"directory '{tmp_path / 'missing'}' does not exist\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json"]
+
+
+@pytest.mark.skipif(unprivileged_prefix() is None, reason="root without setpriv cannot be held to file modes")
+def test_a_read_only_database_file_is_refused_byte_identical_with_nothing_beside_it(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    open_for_writing(db).close()
+    db.chmod(0o444)
+    before = db.read_bytes()
+    config = write_config(tmp_path / "c.json", "http://127.0.0.1:9/")
+    done = run_app("-m", "-c", str(config), "-db", str(db), timeout=20, unprivileged=True)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"monitoringApp: error: {db}: is read-only (permission denied); this mode writes to it\n"
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json", "m.db"]
+
+
+def test_when_the_reader_of_its_output_goes_away_between_writes_the_monitor_stops_within_a_second(
+        tmp_path: Path, server: LocalServer) -> None:
+    # `-m | head -1` on a healthy site with a report a minute: no write is coming to meet the closed pipe.
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"websites": [{"URL": server.url("/ok"), "checkInterval": 0.5}],
+                                  "reports": [{"every": 60, "windows": [60]}]}))
+    status, errors, took = exit_after_output_closed("-m", "-c", str(config), "-db", str(tmp_path / "m.db"),
+                                                    first="monitoring 1 site(s)")
+    assert (status, errors) == (0, "")
+    assert took < 1.5, took
+
+
+def test_a_password_in_a_url_is_used_by_the_probe_and_never_printed_or_stored(tmp_path: Path,
+                                                                              server: LocalServer) -> None:
+    server.healthy = False  # an alert: the URL is printed in a report and an alert line
+    secret_url = server.url("/health").replace("http://", "http://ops:s3cret@")
+    shown = server.url("/health").replace("http://", "http://ops:***@")
+    db = tmp_path / "m.db"
+    app = monitor(write_config(tmp_path / "c.json", secret_url), db)
+    try:
+        app.wait_for_line(lambda text: text.startswith(f"Website {shown} is down."), 8)
+        app.wait_for_line(lambda text: text.startswith(shown), 8)  # a report row
+        status, errors = app.stop(signal.SIGTERM)
+    finally:
+        app.kill()
+    assert status == 0
+    assert server.authorizations == {"Basic b3BzOnMzY3JldA=="}  # ops:s3cret, sent by the probe
+    assert "s3cret" not in app.text() + errors
+    assert rows(db, "SELECT DISTINCT host FROM website_monitoring") == [(shown,)]
+    assert rows(db, "SELECT DISTINCT host FROM website_alerts") == [(shown,)]
+    assert all(b"s3cret" not in path.read_bytes() for path in tmp_path.iterdir() if path.name != "c.json")
+
+
+def test_an_alert_seen_long_after_its_check_says_both_times_and_a_young_window_says_how_much_it_covers(
+        tmp_path: Path, server: LocalServer) -> None:
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"websites": [{"URL": server.url("/slow"), "checkInterval": 5, "timeout": 3}],
+                                  "reports": [{"every": 2, "windows": [120]}]}))
+    app = monitor(config, tmp_path / "m.db")
+    try:
+        _, alert = app.wait_for_line(lambda text: " is down." in text, 8)
+        _, title = app.wait_for_line(lambda text: text.startswith("== past 2m00s"), 8)
+        assert app.stop(signal.SIGTERM)[0] == 0
+    finally:
+        app.kill()
+    # The check's tick, then when its answer came (1.2 s later) and the alert was seen.
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+    assert re.fullmatch(rf"Website {server.url('/slow')} is down\. availability=0\.0%, time={stamp} "
+                        rf"\(seen {stamp}, 1s after the check\)", alert), alert
+    assert re.fullmatch(rf"== past 2m00s at {stamp} \([23]s of it covered\) ==", title), title

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import signal
+import time
 from pathlib import Path
 
 import pytest
 
-from bench.processes import App, run_app
-from monitoringapp.domain.events import AlertTransition, TransitionKind
+from bench.processes import App, exit_after_output_closed, run_app, unprivileged_prefix
+from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
+from monitoringapp.store.sqlite.writer import SqliteEventLog
 from tests.app.readers_session import Exited, readers_session
 
 pytestmark = pytest.mark.slow  # real processes
@@ -105,3 +108,76 @@ def test_a_file_that_is_not_a_database_is_one_line_and_exit_2_untouched(tmp_path
                              "file is not a database\n")
     assert db.read_text() == "not a database\n" * 300
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+# ---- readers on read-only media, and readers whose output goes away --------------------------------------
+
+
+@pytest.mark.skipif(unprivileged_prefix() is None, reason="root without setpriv cannot be held to file modes")
+def test_readers_need_no_write_access_to_a_database_on_read_only_media(tmp_path: Path) -> None:
+    # A container's `:ro` volume: the database and its directory are another user's, readable only.
+    media = tmp_path / "ro"
+    media.mkdir()
+    db = media / "m.db"
+    now = time.time()
+    log = SqliteEventLog(db)
+    log.append_probe(Probe(now - 5, A, False, 503, 2.0))
+    log.append_transition(AlertTransition(now - 5, A, TransitionKind.ALERT, 0.0, start=now - 5))
+    log.close()
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"websites": [{"URL": A}]}))
+    db.chmod(0o444)
+    media.chmod(0o555)
+    before = db.read_bytes()
+    alerts = App("-a", "-db", str(db), unprivileged=True)
+    printer = App("-p", "-c", str(config), "-db", str(db), unprivileged=True)
+    try:
+        alerts.wait_for_line(lambda text: text.startswith("-- following"), 10)
+        printer.wait_for_line(lambda text: text.startswith("replayed 1 stored probe(s)"), 10)
+        assert [p.name for p in media.iterdir()] == ["m.db"] and db.read_bytes() == before
+        # A monitor that may write there starts: the readers switch to its WAL and show what it appends.
+        db.chmod(0o644)
+        log = SqliteEventLog(db, flush_interval=0.05)
+        log.append_transition(AlertTransition(now, B, TransitionKind.ALERT, 0.0, start=now))
+        alerts.wait_for_line(lambda text: text.split()[1:3] == [B, "alert"], 5)
+        log.close()
+        statuses = [app.stop(signal.SIGINT) for app in (alerts, printer)]
+    finally:
+        media.chmod(0o755)
+        alerts.kill()
+        printer.kill()
+    assert statuses == [(0, ""), (0, "")], alerts.describe() + printer.describe()
+    assert alerts.output()[1].split()[1:3] == [A, "alert"]
+
+
+@pytest.mark.parametrize("mode", ["-a", "-p"])
+def test_a_reader_whose_output_is_closed_stops_within_a_second(tmp_path: Path, mode: str) -> None:
+    # `-a | head -1` while no new row comes: nothing is written to meet the closed pipe.
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"websites": [{"URL": A}]}))
+    status, errors, took = exit_after_output_closed(mode, "-c", str(config), "-db", str(tmp_path / "m.db"),
+                                                    first="waiting for ")
+    assert (status, errors) == (0, "")
+    assert took < 1.5, took
+
+
+def test_site_takes_any_spelling_of_a_stored_site_and_warns_of_one_that_matches_none(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    _stored(db, AlertTransition(T0, A, TransitionKind.ALERT, 0.25, start=T0),
+            AlertTransition(T0 + 5, B, TransitionKind.ALERT, 0.5, start=T0 + 5))
+    spelled = App("-a", "-db", str(db), "--site", "HTTP://A.TEST:80")
+    unknown = App("-a", "-db", str(db), "--site", "http://c.test/")
+    filtered = App("-a", "-db", str(db), "--since", "1h")
+    try:
+        for app in (spelled, unknown, filtered):
+            app.wait_for_line(lambda text: text.startswith("-- following"), 10)
+        statuses = [app.stop(signal.SIGINT) for app in (spelled, unknown, filtered)]
+    finally:
+        for app in (spelled, unknown, filtered):
+            app.kill()
+    assert [line.split()[1] for line in spelled.output()[1:-1]] == [A]
+    assert statuses[0] == (0, "")
+    assert statuses[1] == (0, f"warning: --site http://c.test/ matches no site in {db} yet\n")
+    assert unknown.output()[1] == "(no alerts or recoveries of http://c.test/ yet)"
+    assert statuses[2] == (0, "")
+    assert filtered.output()[1].startswith("(no alerts or recoveries since ")  # 2 rows, both older

@@ -30,7 +30,10 @@ NOW = 1_790_000_000.0
     (["-a", "--since", "2h", "--site", "http://a/"], AlertsOptions("monitoring.db", "http://a/", NOW - 7200)),
     (["-a", "--since", "2026-01-01"], AlertsOptions("monitoring.db", since=1_767_225_600.0)),
     (["-p", "-db", "d.db"], PrintOptions("config.json", "d.db")),
-    (["-t", "--keep-db"], ScenarioOptions("monitoring.db", keep_db=True)),
+    (["-t"], ScenarioOptions()),
+    (["-t", "--keep-db"], ScenarioOptions(keep_db="test.db")),
+    (["-t", "--keep-db", "/tmp/s.db"], ScenarioOptions(keep_db="/tmp/s.db")),
+    (["-m", "--stop-grace", "0.5"], MonitorOptions("config.json", "monitoring.db", stop_grace=0.5)),
     (["--check", "-c", "c.json"], CheckOptions("c.json")),
     (["--purge", "--before", "1d", "--alerts", "--vacuum"],
      PurgeOptions("monitoring.db", NOW - 86400, alerts=True, vacuum=True)),
@@ -44,8 +47,8 @@ def test_each_mode_gets_its_own_typed_options_with_every_default_filled_in(argv:
 def test_a_flag_of_another_mode_names_the_modes_it_goes_with() -> None:
     with pytest.raises(UsageError, match=r"^--since goes with -a$"):
         parse_command_line(["-m", "--since", "2h"], NOW)
-    with pytest.raises(UsageError, match=r"^--site goes with -a or --purge$"):
-        parse_command_line(["-p", "--site", "http://a/"], NOW)
+    with pytest.raises(UsageError, match=r"^--site goes with -a or -p or --purge$"):
+        parse_command_line(["-m", "--site", "http://a/"], NOW)
 
 
 def test_mode_help_shows_that_modes_options_and_examples_only(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import re
+import select
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bench.processes import App, run_app, wait_until
+from bench.processes import ENTRY, App, run_app, unprivileged_prefix, wait_until
 from monitoringapp.app.cli import main
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.domain.timefmt import iso_utc
@@ -91,7 +96,7 @@ def test_purge_while_a_monitor_writes_both_succeed_and_the_monitor_keeps_writing
     db, cfg, url = tmp_path / "m.db", tmp_path / "config.json", server.url("/ok")
     old = 60_000
     make_db(db, ages(time.time(), [30.0] * old, url))
-    cfg.write_text(f'{{"websites": [{{"URL": "{url}", "checkInterval": 0.05}}], '
+    cfg.write_text(f'{{"websites": [{{"URL": "{url}", "checkInterval": 0.1}}], '
                    '"reports": [{"every": 60, "windows": [60]}]}')
     monitor = App("-m", "--silent", "-c", str(cfg), "-db", str(db))
     try:
@@ -107,3 +112,78 @@ def test_purge_while_a_monitor_writes_both_succeed_and_the_monitor_keeps_writing
         status, errors = monitor.stop(signal.SIGINT, timeout=10)
     assert (status, errors) == (0, ""), "the monitor saw a database error during the purge"
     assert count(db, where=f"timestamp < '{iso_utc(time.time() - DAY)}'") == 0
+
+
+def test_purge_site_takes_any_spelling_of_the_site_and_warns_of_one_that_matches_none(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "m.db"
+    now = time.time()
+    make_db(db, ages(now, [30, 20]) + ages(now, [30], B))
+    assert main(["--purge", "--site", "HTTP://A.test:80", "-db", str(db)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith(f"deleted 2 probe row(s) of {A} older than") and err == ""
+    assert main(["--purge", "--site", "http://c.test/", "-db", str(db)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("deleted 0 probe row(s) of http://c.test/")
+    assert err == f"warning: --site http://c.test/ matches no site in {db}\n"
+    assert count(db) == 1
+
+
+def read_terminal(leader: int, until: bytes, timeout: float) -> bytes:
+    """What a process wrote to the terminal `leader` is the other end of, until `until` shows (or it ends)."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while until not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: the process has closed its end
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+@pytest.mark.slow
+def test_an_interrupted_purge_showed_its_progress_exits_130_and_says_how_much_it_deleted(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    rows = 400_000  # 80 batches, each followed by a pause: about a second to go when it is interrupted
+    make_db(db, ages(time.time(), [30.0] * rows))
+    leader, follower = os.openpty()
+    process = subprocess.Popen([sys.executable, str(ENTRY), "--purge", "-db", str(db)], stdout=subprocess.PIPE,
+                               stderr=follower, text=True)
+    os.close(follower)
+    try:
+        shown = read_terminal(leader, b"rows/s", 20)  # the bar, with its rate, on the terminal
+        process.send_signal(signal.SIGINT)
+        status = process.wait(timeout=20)
+        shown += read_terminal(leader, b"(run --purge again to finish)", 5)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(leader)
+    assert status == 130
+    assert process.stdout is not None and process.stdout.read() == ""  # no "deleted ..." line: it was not done
+    text = shown.decode()
+    assert re.search(r"\rpurging probes \[#*-*\] +\d+%  [\d,]+ of [\d,]+ rows  [\d,]+ rows/s, \d+s left", text), text
+    # A terminal ends lines with \r\n; the bar's last frame was cleared with \r before the message.
+    message = [line for line in text.replace("\r\n", "\n").split("\n") if line.strip()][-1].split("\r")[-1]
+    found = re.fullmatch(r"monitoringApp: interrupted: deleted (\d+) probe row\(s\) older than \S+ before it was "
+                         r"stopped; the rest of them are still there \(run --purge again to finish\)", message)
+    assert found, message
+    assert 0 < int(found[1]) < rows and count(db) == rows - int(found[1])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(unprivileged_prefix() is None, reason="root without setpriv cannot be held to file modes")
+def test_purge_of_a_read_only_database_is_refused_untouched_with_nothing_beside_it(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    make_db(db, ages(time.time(), [30, 20]))
+    db.chmod(0o444)
+    before = db.read_bytes()
+    done = run_app("--purge", "-db", str(db), timeout=20, unprivileged=True)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"monitoringApp: error: {db}: is read-only (permission denied); this mode writes to it\n"
+    assert db.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["m.db"]

@@ -19,9 +19,9 @@ pytestmark = pytest.mark.slow  # real processes
 # ---- a real monitor process -------------------------------------------------------------------------------
 
 
-def write_sites(path: Path, *urls: str) -> None:
+def write_sites(path: Path, *urls: str, **top: object) -> None:
     path.write_text(json.dumps({"websites": [{"URL": u, "checkInterval": 0.2} for u in urls],
-                                "reports": [{"every": 60, "windows": [60]}]}))
+                                "reports": [{"every": 60, "windows": [60]}], **top}))
 
 
 def count_rows(db: Path, host: str) -> int:
@@ -49,7 +49,7 @@ def test_running_monitor_reloads_edits_and_renames_and_survives_an_invalid_edit(
         temp = tmp_path / "config.json.tmp"  # an editor's save: write aside, rename over
         write_sites(temp, keep, new)
         os.replace(temp, cfg)
-        app.wait_for_line(lambda text: "config reloaded: +1 site, -1, ~0 changed" in text, 4)
+        app.wait_for_line(lambda text: text == f"config reloaded: sites +1 ({new}), -1 ({drop})", 4)
         wait_until(lambda: count_rows(db, new) >= 3, 8, "the added site's rows", alive=app)
         dropped = count_rows(db, drop)
 
@@ -60,14 +60,18 @@ def test_running_monitor_reloads_edits_and_renames_and_survives_an_invalid_edit(
                    alive=app)
         assert count_rows(db, drop) == dropped, "the removed site was probed after its removal"
 
-        write_sites(cfg, keep)  # in place, then SIGHUP
+        write_sites(cfg, keep, alertTreshold=0.5)  # in place, with a typo, then SIGHUP
         app.process.send_signal(signal.SIGHUP)
-        app.wait_for_line(lambda text: "config reloaded: +0 site, -1, ~0 changed" in text, 4)
+        app.wait_for_line(lambda text: text == f"config reloaded: sites -1 ({new})", 4)
         assert app.running(), "the monitor exited during reloads"
+        # The typo warned of as at start; the version back after the rejection said so.
+        wait_until(lambda: "unknown key(s) ignored: alertTreshold" in app.stderr(), 2, "the warning", alive=app)
     finally:
         status, errors = app.stop(signal.SIGINT, timeout=10)
-    rejected = [line for line in errors.splitlines() if "config rejected" in line]
-    assert rejected == [f'config rejected: {cfg}: websites[0].URL: needs a scheme, http:// or https://, '
-                        f'got "no-scheme.test"']
+    said = [line for line in errors.splitlines() if "config rejected" in line or "again" in line or "warning" in line]
+    assert said == [f'config rejected: {cfg}: websites[0].URL: needs a scheme, http:// or https://, '
+                    f'got "no-scheme.test"',
+                    f"{cfg} is valid again",
+                    f"warning: {cfg}: top level: unknown key(s) ignored: alertTreshold"]
     assert status == 0
     assert "Traceback" not in errors

@@ -72,7 +72,7 @@ def test_unknown_keys_are_warnings_not_errors() -> None:
     ('{"websites": [{"URL": "ftp://a.test/"}]}', 'c.json: websites[0].URL: must use http or https, got "ftp://a.test/"'),
     ('{"websites": [{"URL": "http://"}]}', 'c.json: websites[0].URL: has no host, got "http://"'),
     ('{"websites": [{"URL": "http://a.test/"}, {"URL": "http://a.test/"}]}',
-     'c.json: websites[1].URL: duplicate of websites[0], got "http://a.test/"'),
+     'c.json: websites[1].URL: the same site as websites[0] ("http://a.test/"), got "http://a.test/"'),
     (config_with(alertThreshold=1.5), "c.json: alertThreshold: must be a fraction between 0 and 1, got 1.5"),
     (config_with(alertThreshold=0.8, recoveryThreshold=0.7),
      "c.json: recoveryThreshold: must be at least alertThreshold (0.8), got 0.7"),
@@ -158,3 +158,110 @@ def test_effective_config_fills_every_default() -> None:
         "rollupRetention": 400 * 86400.0,
     }
     assert parse_config(json.dumps(effective)).effective() == effective, "the effective config is a valid config"
+
+
+# ---- one site under one name, duplicate keys, empty files -------------------------------------------------
+
+
+@pytest.mark.parametrize("second", ["HTTP://A.test/", "http://a.test", "http://a.test:80/", "http://a.test/#top"])
+def test_one_site_under_another_spelling_is_named_a_duplicate(second: str) -> None:
+    text = json.dumps({"websites": [{"URL": "http://a.test/"}, {"URL": second}]})
+    with pytest.raises(ConfigError) as refused:
+        parse_config(text, "c.json")
+    assert str(refused.value) == (f'c.json: websites[1].URL: the same site as websites[0] ("http://a.test/"), '
+                                  f'got "{second}"')
+
+
+def test_sites_that_only_look_alike_are_two_sites() -> None:
+    urls = ["http://a.test/", "https://a.test/", "http://a.test:8080/", "http://a.test/x", "http://a.test/?q=1",
+            "http://A.test/X"]
+    assert [s.url for s in parse_config(json.dumps({"websites": [{"URL": u} for u in urls]})).sites] == urls
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('{"websites": [{"URL": "http://a.test/", "checkInterval": 2, "checkInterval": 5}]}',
+     'c.json: websites[0]: duplicate key "checkInterval" (JSON keeps only the last value; write it once)'),
+    ('{"websites": [{"URL": "http://a.test/"}], "alertWindow": 60, "websites": []}',
+     'c.json: top level: duplicate key "websites" (JSON keeps only the last value; write it once)'),
+    ('{"websites": [{"URL": "http://a.test/"}], "reports": [{"every": 5, "windows": [60], "every": 9}]}',
+     'c.json: reports[0]: duplicate key "every" (JSON keeps only the last value; write it once)'),
+])
+def test_a_duplicate_key_is_named_with_where_it_is(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        parse_config(text, "c.json")
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("text", ["", "  \n\t\n", "\ufeff"])
+def test_an_empty_file_is_named_as_such(text: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        parse_config(text.lstrip("\ufeff"), "c.json")
+    assert str(refused.value) == 'c.json: is empty; a config needs at least {"websites": [{"URL": "http://..."}]}'
+
+
+# ---- configs that can never alert, or cost for nothing: warned, everywhere the config is read ---------------
+
+
+@pytest.mark.parametrize(("top", "sites", "warning"), [
+    ({"alertMinChecks": 20, "alertWindow": 10}, [{"URL": URL, "checkInterval": 1}],
+     "c.json: alertMinChecks (20) is more than the 10 check(s) alertWindow (10s) holds for websites[0] "
+     "(every 1s): it can never alert"),
+    ({"alertThreshold": 0}, [{"URL": URL}],
+     "c.json: alertThreshold is 0: availability is never below 0%, so no alert is ever raised"),
+    ({"alertWindow": 1}, [{"URL": URL, "checkInterval": 60}],
+     "c.json: alertWindow (1s) holds only the latest check of websites[0] (every 1m00s): one failure alerts "
+     "and one success recovers"),
+    ({}, [{"URL": URL, "checkInterval": 5, "timeout": 30}],
+     "c.json: websites[0].timeout (30s) is longer than its checkInterval (5s): while a probe hangs, "
+     "the ticks it spans are skipped"),
+    ({}, [{"URL": URL, "checkInterval": 0.001}],
+     "c.json: websites[0].checkInterval (0.001) is below the floor of 0.1s; it runs every 0.1s"),
+    ({"defaultCheckInterval": 0.01}, [{"URL": URL}],
+     "c.json: defaultCheckInterval (0.01) is below the floor of 0.1s; it runs every 0.1s"),
+    ({"reports": [{"every": 0.001, "windows": [60]}]}, [{"URL": URL}],
+     "c.json: reports[0].every (0.001) is below the floor of 0.1s; it runs every 0.1s"),
+])
+def test_a_config_that_can_never_alert_or_wastes_a_core_is_warned(top: dict[str, object],
+                                                                  sites: list[object], warning: str) -> None:
+    config = parse_config(json.dumps({"websites": sites, **top}), "c.json")
+    assert warning in config.warnings, config.warnings
+
+
+def test_the_floor_applies_and_a_warning_names_at_most_three_sites() -> None:
+    sites = [{"URL": f"http://s{i}.test/", "checkInterval": 1, "timeout": 3} for i in range(5)]
+    config = parse_config(json.dumps({"websites": [*sites, {"URL": URL, "checkInterval": 0.001}]}), "c.json")
+    assert (config.sites[-1].check_interval, config.sites[-1].timeout) == (0.1, 0.1)
+    assert config.warnings == (
+        "c.json: websites[5].checkInterval (0.001) is below the floor of 0.1s; it runs every 0.1s",
+        "c.json: websites[0], websites[1], websites[2] and 2 more: timeout is longer than checkInterval: "
+        "while a probe hangs, the ticks it spans are skipped",
+    )
+
+
+def test_a_sensible_config_has_no_warning() -> None:
+    assert parse_config(SEED).warnings == ()
+    assert parse_config(json.dumps({"websites": [{"URL": URL, "checkInterval": 1}], "alertMinChecks": 5,
+                                    "alertWindow": 10, "alertThreshold": 0.5})).warnings == ()
+
+
+# ---- secrets ---------------------------------------------------------------------------------------------
+
+
+def test_a_password_in_a_url_is_kept_for_the_probe_only() -> None:
+    config = parse_config(json.dumps({"websites": [{"URL": "https://ops:s3cret@a.test/health"}]}), "c.json")
+    (site,) = config.sites
+    assert site.url == "https://ops:***@a.test/health"  # the site's key: stored, printed, compared
+    assert site.probe_url == "https://ops:s3cret@a.test/health"
+    assert "s3cret" not in repr(config) and "s3cret" not in json.dumps(config.effective())
+
+
+@pytest.mark.parametrize("text", [
+    '{"websites": [{"URL": "http://ops:s3cret@a.test:99999/"}]}',
+    '{"websites": [{"URL": "ftp://ops:s3cret@a.test/"}]}',
+    '{"websites": [{"URL": "http://ops:s3cret@a.test/my page"}]}',
+    '{"websites": [{"URL": "http://ops:s3cret@a.test/"}, {"URL": "http://ops:other@a.test"}]}',
+])
+def test_a_password_never_appears_in_an_error(text: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        parse_config(text, "c.json")
+    assert "s3cret" not in str(refused.value) and "ops:***@" in str(refused.value), refused.value

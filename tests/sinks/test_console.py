@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import os
 
+import pytest
+
 from monitoringapp.domain.events import AlertTransition, ErrorKind, Report, TransitionKind, WindowStats
-from monitoringapp.sinks.console import Console, report_lines, transition_line
-from monitoringapp.sinks.table import format_table
+from monitoringapp.sinks.console import Console, ReportContext, report_lines, transition_line
+from monitoringapp.sinks.table import display_width, format_table
 
 T0 = 1_764_000_000.0  # 2025-11-24T16:00:00Z
 
@@ -97,3 +99,96 @@ def test_a_console_whose_reader_has_gone_closes_once_and_drops_later_writes() ->
     console.info("second line")     # dropped
     assert console.closed and closed == [True]
     stream.close()                  # the descriptor now goes to /dev/null: no BrokenPipeError at exit
+
+
+def test_no_color_turns_colour_off_even_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    leader, follower = os.openpty()
+    try:
+        with os.fdopen(follower, "w", closefd=False) as terminal:
+            assert not Console(terminal).colour
+            monkeypatch.setenv("NO_COLOR", "")  # empty: as if unset (no-color.org)
+            assert Console(terminal).colour
+    finally:
+        os.close(leader)
+        os.close(follower)
+
+
+# ---- reports that fit the terminal -------------------------------------------------------------------------
+
+WIDE_REPORT = Report(T0, 120.0, (
+    stats("http://localhost:8000/health", 10, 0, 1.1, status_counts=((503, 10),), current_downtime=19.0,
+          since_last_failure=1.0),
+    stats("http://127.0.0.1:8000/", 6, 6, 1.4, status_counts=((200, 6),)),
+))
+
+
+def test_a_report_wider_than_the_terminal_takes_two_lines_per_site_within_the_width() -> None:
+    wide = report_lines(WIDE_REPORT)
+    assert max(map(len, wide)) > 80  # one line per site: as wide as it needs
+    lines = report_lines(WIDE_REPORT, width=80)
+    assert max(map(len, lines)) <= 80, "\n".join(lines)
+    assert lines[0] == wide[0]
+    # Each site's URL and codes on one line, its numbers on the next, in the header's columns.
+    assert lines[1].split() == ["site", "codes", "errors"]
+    assert lines[2].split() == ["checks", "avail", "ms", "min", "avg", "p50", "p90", "p99", "max", "down", "for",
+                                "last", "fail"]
+    assert lines[3].split() == ["http://127.0.0.1:8000/", "200:6", "-"]
+    assert lines[4].split() == ["6", "100.0%", "1.4", "1.4", "1.4", "1.4", "1.4", "1.4", "-", "-"]
+    assert lines[5].split() == ["http://localhost:8000/health", "503:10", "-"]
+    assert lines[6].split() == ["10", "0.0%", "1.1", "1.1", "1.1", "1.1", "1.1", "1.1", "19s", "1s"]
+    header = lines[2]
+    for column in ("checks", "avail", "max", "last fail"):  # right-aligned columns still end together
+        end = header.index(column) + len(column)
+        assert lines[4][end - 1] != " " and lines[6][end - 1] != " "
+
+
+def test_a_long_url_is_shortened_with_the_full_one_in_a_footnote() -> None:
+    long_url = "http://a-very-long-host-name.example.com/with/a/long/path/to/the/health/endpoint?check=full"
+    report = Report(T0, 120.0, (stats(long_url, 3, 3, 2.0, status_counts=((200, 3),)),
+                                stats("http://b.test/", 3, 3, 2.0, status_counts=((200, 3),))))
+    lines = report_lines(report, width=150)
+    assert max(map(len, lines)) <= 150, "\n".join(lines)
+    assert long_url not in lines[2] and lines[2].split()[0].endswith("…[1]")
+    assert lines[-1] == f"[1] {long_url}"
+    assert lines[3].split()[0] == "http://b.test/"
+
+
+def test_wide_characters_keep_the_columns_aligned() -> None:
+    report = Report(T0, 120.0, (stats("http://例え.jp/", 3, 3, 2.0), stats("http://plain.test/", 3, 3, 2.0)))
+    lines = report_lines(report)
+    assert display_width(lines[1]) == display_width(lines[2]) == display_width(lines[3])
+    assert lines[1].index("checks") + 6 == display_width(lines[2][:lines[2].index("3") + 1])
+    assert display_width("例え") == 4 and display_width("é") == 1 and display_width("e\u0301") == 1
+
+
+# ---- what a report covers, and how fresh it is ---------------------------------------------------------------
+
+
+def test_a_report_over_a_window_only_partly_covered_says_how_much() -> None:
+    report = Report(T0, 120.0, (stats("http://a.test/", 5, 5, 1.0),))
+    assert report_lines(report, context=ReportContext(data_since=T0 - 10))[0] == (
+        "== past 2m00s at 2025-11-24T16:00:00.000Z (10s of it covered) ==")
+    assert report_lines(report, context=ReportContext(data_since=T0 - 300))[0] == (
+        "== past 2m00s at 2025-11-24T16:00:00.000Z ==")
+
+
+def test_a_readers_report_of_stale_data_says_the_monitor_may_have_stopped() -> None:
+    stale = ReportContext(data_since=T0 - 3600, last_probe=T0 - 372, stale_after=15)
+    report = Report(T0, 120.0, (stats("http://a.test/", 5, 0, 1.0, current_downtime=400.0),))
+    lines = report_lines(report, context=stale)
+    assert lines[-1] == "(no probe stored for 6m12s: is the monitor running?)"
+    assert report_lines(Report(T0, 120.0, ()), context=stale)[1:] == [
+        "(no checks in this window; no probe stored for 6m12s: is the monitor running?)"]
+    fresh = ReportContext(data_since=T0 - 3600, last_probe=T0 - 2, stale_after=15)
+    assert report_lines(report, context=fresh)[-1].startswith("http://a.test/")
+    assert report_lines(Report(T0, 120.0, ()), context=fresh)[1:] == ["(no checks in this window)"]
+    assert report_lines(Report(T0, 120.0, ()))[1:] == ["(no checks yet)"]
+
+
+def test_an_alert_seen_long_after_its_check_says_both_times() -> None:
+    alert = AlertTransition(T0, "http://a.test/", TransitionKind.ALERT, 0.5, start=T0)
+    assert transition_line(alert, seen=T0 + 30.25) == (
+        "Website http://a.test/ is down. availability=50.0%, time=2025-11-24T16:00:00.000Z "
+        "(seen 2025-11-24T16:00:30.250Z, 30s after the check)")
+    assert transition_line(alert, seen=T0 + 0.4) == transition_line(alert)  # the seed's line when prompt

@@ -10,7 +10,7 @@ from reactivex.testing import ReactiveTest, TestScheduler
 
 from monitoringapp.domain.config import Config
 from monitoringapp.streams.config_file import read_config
-from monitoringapp.streams.config_state import ConfigRejected
+from monitoringapp.streams.config_state import ConfigBack, ConfigRejected
 from monitoringapp.streams.config_watch import ConfigUpdate, config_updates
 
 on_next = ReactiveTest.on_next
@@ -28,12 +28,15 @@ class Watch:
         self.scheduler = TestScheduler()
         self.versions: list[tuple[float, Config]] = []
         self.rejected: list[tuple[float, str]] = []
+        self.back: list[tuple[float, str]] = []
         poke_source = (self.scheduler.create_hot_observable(*(on_next(t, None) for t in pokes))
                        if pokes else None)
 
         def record(update: ConfigUpdate) -> None:
             if isinstance(update, ConfigRejected):
                 self.rejected.append((self.scheduler.clock, str(update.error)))
+            elif isinstance(update, ConfigBack):
+                self.back.append((self.scheduler.clock, update.message()))
             else:
                 self.versions.append((self.scheduler.clock, update))
 
@@ -105,6 +108,7 @@ def test_invalid_edit_is_rejected_once_at_the_poll_after_it_is_seen_and_the_next
     assert watch.rejected == [
         (2.0, f'{path}: websites[0].URL: must use http or https, got "ftp://a.test/"')]
     assert [(t, c.sites[0].check_interval) for t, c in watch.versions] == [(3.5, 5.0)]
+    assert watch.back == [(3.5, f"{path} is valid again")]  # said before the version it brings
 
 
 def test_whitespace_only_change_and_return_to_the_running_version_yield_nothing(tmp_path: Path) -> None:
@@ -118,6 +122,7 @@ def test_whitespace_only_change_and_return_to_the_running_version_yield_nothing(
     assert watch.versions == []
     assert [t for t, _ in watch.rejected] == [3.0]
     assert "invalid JSON" in watch.rejected[0][1]
+    assert watch.back == [(3.5, f"{path} is valid again, the same as the running config: nothing to reload")]
 
 
 def test_a_moment_without_the_file_is_tolerated_but_a_lasting_absence_is_reported_once(tmp_path: Path) -> None:
@@ -133,6 +138,7 @@ def test_a_moment_without_the_file_is_tolerated_but_a_lasting_absence_is_reporte
     watch.at(6.2, lambda: path.write_text(site_config("http://a.test/")))
     watch.at(7)
     assert watch.versions == [], "the file back as it was is not a new version"
+    assert watch.back == [(6.5, f"{path} is back, the same as the running config: nothing to reload")]
 
 
 def test_a_poke_reads_the_file_at_once_between_polls(tmp_path: Path) -> None:

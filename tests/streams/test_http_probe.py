@@ -13,7 +13,7 @@ import urllib3.exceptions
 
 from monitoringapp.domain.events import ErrorKind
 from monitoringapp.streams.http_probe import BODY_LIMIT, HttpProber, classify
-from tests.local_http import HUGE_CLAIMED, LocalServer, local_server, refused_port
+from tests.local_http import HUGE_CLAIMED, LocalProxy, LocalServer, local_proxy, local_server, refused_port
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +136,53 @@ def test_every_probe_says_who_sends_it_and_from_which_location(server: LocalServ
         eu.close()
     assert set(server.served) == {("/located", "local"), ("/located", "eu-west")}
     assert local.session.headers["User-Agent"] == f"monitoringApp/{__version__} (location=local)"
+
+
+# ---- proxies: as every HTTP tool honours them, read once at start -----------------------------------------
+
+
+@pytest.fixture
+def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalProxy]:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy",
+                 "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with local_proxy() as running:
+        yield running
+
+
+def test_http_proxy_from_the_environment_carries_the_probe(proxy: LocalProxy, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    prober = HttpProber()
+    try:
+        # A name nobody resolves: only the proxy can answer it (it was a `dns` error).
+        outcome = prober.probe("http://behind-the-proxy.invalid/health", 2.0)
+    finally:
+        prober.close()
+    assert (outcome.status, outcome.error) == (200, None)
+    assert proxy.requested == ["http://behind-the-proxy.invalid/health"]
+
+
+def test_no_proxy_sends_matching_hosts_direct(proxy: LocalProxy, server: LocalServer,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("http_proxy", proxy.url)
+    monkeypatch.setenv("no_proxy", "example.test,127.0.0.0/8")
+    prober = HttpProber()
+    try:
+        direct = prober.probe(server.url("/fail"), 2.0)  # 500 from the server itself, not the proxy's 200
+        proxied = prober.probe("http://a.other.test/", 2.0)
+        also_direct = prober.probe("http://www.example.test/", 0.5)  # a suffix of no_proxy: direct, unresolved
+    finally:
+        prober.close()
+    assert (direct.status, proxied.status, also_direct.error) == (500, 200, ErrorKind.DNS)
+    assert proxy.requested == ["http://a.other.test/"]
+
+
+def test_the_proxy_environment_is_read_once_when_the_prober_is_made(proxy: LocalProxy,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    prober = HttpProber()
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)  # too late: probes stay cheap, no environment read each
+    try:
+        assert prober.probe("http://behind-the-proxy.invalid/", 0.5).error is ErrorKind.DNS
+    finally:
+        prober.close()
+    assert proxy.requested == []

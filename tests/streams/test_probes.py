@@ -89,7 +89,12 @@ def test_diff_sites_tells_added_removed_and_retimed_by_url() -> None:
     change = diff_sites((a, b, c), (a, c_slower, d))
     assert change == ConfigChange(added=(d.url,), removed=(b.url,), retimed=(c.url,))
     assert diff_sites((a, b), (b_shorter_timeout, a)) == ConfigChange((), (), (b.url,))
-    assert change.summary() == "+1 site, -1, ~1 changed"
+    assert change.summary() == f"sites +1 ({d.url}), -1 ({b.url}), ~1 ({c.url})"
+    many = diff_sites((), tuple(SiteConfig(f"http://{n}.test/", 1.0, 1.0) for n in range(5)))
+    assert many.summary() == "sites +5 (http://0.test/, http://1.test/, http://2.test/ and 2 more)"
+    assert ConfigChange((), (), (), ("alert settings", "reports")).summary() == (
+        "sites unchanged; alert settings, reports changed")
+    assert ConfigChange((), (), ()).summary() == "sites and settings unchanged"
 
 
 def test_a_new_config_version_starts_stops_and_retimes_only_the_sites_that_changed(

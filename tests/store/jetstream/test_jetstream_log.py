@@ -75,6 +75,16 @@ def test_a_probers_probes_and_transitions_are_read_back_once_in_order(
     writer.close()
 
 
+def test_the_sites_are_those_with_a_transition_or_a_probe_that_arrived_lately(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+    writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+    writer.append_probe(probe(1, A))
+    writer.append_transition(AlertTransition(T0 + 2, B, TransitionKind.SILENT, None, T0 + 2, None, "us"))
+    published(writer)
+    assert reader.sites() == {A, B}
+    writer.close()
+
+
 def test_while_the_server_is_away_probes_wait_in_the_spool_and_then_go_out_in_order(
         cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
     writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")

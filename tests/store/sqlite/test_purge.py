@@ -38,7 +38,7 @@ def test_site_filter_and_out_of_order_rows(tmp_path: Path) -> None:
     probes = [Probe(50.0, A, True, 200, 1.0), Probe(5.0, B, True, 200, 1.0), Probe(6.0, A, True, 200, 1.0),
               Probe(1.0, A, False, None, None)]
     connection = store_with(tmp_path / "m.db", probes)
-    stats = purge_before(connection, PROBE_TABLE, 10.0, A, batch=1, sleep=lambda _: None)
+    stats = purge_before(connection, PROBE_TABLE, 10.0, {A}, batch=1, sleep=lambda _: None)
     assert stats.deleted == 2
     assert hosts_and_times(connection) == [(A, "00:00:50"), (B, "00:00:05")]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,39 @@ def test_the_latest_probe_time_is_the_newest_stored_probe_and_none_before_any(tm
     reader.close()
     later = SqliteLogReader(stored(tmp_path, Probe(T0 + 5, A, True, 200, 1.0), Probe(T0 + 3, B, True, 200, 1.0)))
     assert later.latest_probe_time() == T0 + 5
+
+
+def test_a_reader_of_a_database_no_monitor_writes_leaves_nothing_beside_it(tmp_path: Path) -> None:
+    path = stored(tmp_path, Probe(T0, A, True, 200, 1.0), alert(1))
+    assert [p.name for p in tmp_path.iterdir()] == ["m.db"]
+    before = path.read_bytes()
+    reader = SqliteLogReader(path)
+    try:
+        assert len(reader.probes_since(None).events) == 1 and len(reader.transitions_since(None).events) == 1
+    finally:
+        reader.close()
+    assert [p.name for p in tmp_path.iterdir()] == ["m.db"] and path.read_bytes() == before
+
+
+def test_a_reader_beside_a_running_writer_leaves_the_writers_files_to_it(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    log = SqliteEventLog(path, flush_interval=30.0)
+    try:
+        log.append_transition(alert(1))
+        reader = SqliteLogReader(path)
+        assert [t.timestamp for t in _wait_for_rows(reader)] == [T0 + 1]
+        reader.close()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["m.db", "m.db-shm", "m.db-wal", "m.db.lock"]
+        log.append_transition(alert(2))  # the writer goes on undisturbed
+    finally:
+        log.close()
+    assert [p.name for p in tmp_path.iterdir()] == ["m.db"]
+
+
+def _wait_for_rows(reader: SqliteLogReader) -> list[AlertTransition]:
+    for _ in range(200):
+        events = list(reader.transitions_since(None).events)
+        if events:
+            return events
+        time.sleep(0.01)
+    return []

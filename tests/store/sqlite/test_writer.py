@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -13,7 +15,7 @@ import pytest
 
 from bench.processes import REPO, wait_until
 from monitoringapp.domain.events import AlertTransition, ErrorKind, Probe, TransitionKind, transition_id
-from monitoringapp.store.log import StoreError
+from monitoringapp.store.log import LogLost, StoreError
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 
 SITE = "http://site.test/"
@@ -157,3 +159,89 @@ def test_a_full_database_is_reported_as_full_not_as_a_failed_rollback(tmp_path: 
     finally:
         store.close()
     assert errors == [f"error: {tmp_path / 'm.db'}: database or disk is full"]
+
+
+# ---- files beside the database, one writer, a database deleted under the writer ---------------------------
+
+
+def test_closing_the_log_leaves_the_database_alone_in_its_directory(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    store = SqliteEventLog(path, flush_interval=30.0)
+    store.append_probe(Probe(1000.0, SITE, True, 200, 1.5))
+    assert list(store.probes_since(None).events) == []  # the monitor's own reader is open too
+    store.close()
+    # The last connection to close checkpoints the WAL and removes -wal and -shm; the lock goes with it.
+    assert [p.name for p in tmp_path.iterdir()] == ["m.db"]
+    assert count(path, "website_monitoring") == 1
+
+
+def test_a_second_writer_on_the_same_database_is_refused_naming_the_first(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    first = SqliteEventLog(path, flush_interval=0.05)
+    try:
+        with pytest.raises(StoreError) as refused:
+            SqliteEventLog(path)
+        assert re.fullmatch(rf"{path} is already being written by process {os.getpid()} "
+                            r"\(started \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\)", str(refused.value)), refused.value
+        first.append_transition(AlertTransition(1000.0, SITE, TransitionKind.ALERT, 0.5, start=1000.0))
+        wait_until(lambda: count(path, "website_alerts") == 1, timeout=3.0, what="the first writer's row")
+    finally:
+        first.close()
+    SqliteEventLog(path).close()  # free again once the first has closed
+
+
+_HOLDER = """
+import sys, time
+from monitoringapp.store.sqlite.writer import SqliteEventLog
+store = SqliteEventLog(sys.argv[1])
+print("holding", flush=True)
+time.sleep(30)
+"""
+
+
+@pytest.mark.slow
+def test_the_lock_of_a_killed_writer_never_blocks_a_new_one(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(path)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        with pytest.raises(StoreError, match=rf"already being written by process {holder.pid} "):
+            SqliteEventLog(path)
+        holder.kill()
+        holder.wait(5)
+    finally:
+        holder.kill()
+    assert (tmp_path / "m.db.lock").exists()  # left by the kill, and no obstacle
+    SqliteEventLog(path).close()
+
+
+def test_the_database_deleted_under_the_writer_is_reported_within_seconds(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    store = SqliteEventLog(path, flush_interval=0.05)
+    lost: list[LogLost] = []
+    store.lost.subscribe(lost.append)
+    try:
+        store.append_probe(Probe(1000.0, SITE, True, 200, 1.5))
+        wait_until(lambda: count(path, "website_monitoring") == 1, timeout=3.0, what="the first row")
+        time.sleep(0.3)
+        assert lost == []  # nothing said while the file is there
+        path.unlink()
+        deleted = time.monotonic()
+        wait_until(lambda: lost, timeout=5.0, what="the deletion noticed")
+        assert time.monotonic() - deleted < 2.5
+    finally:
+        store.close()
+    assert [str(error) for error in lost] == [
+        f"{path} was deleted or replaced while this monitor wrote to it; stopped so that no probe is lost "
+        "without a word (start it again to write a new database)"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes a read-only file; test_monitoring_mode runs it unprivileged")
+def test_a_read_only_database_file_is_refused_before_anything_is_created_beside_it(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    SqliteEventLog(path).close()
+    path.chmod(0o444)
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="read-only"):
+        SqliteEventLog(path)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["m.db"]

@@ -1,0 +1,46 @@
+"""`--health`: is a monitor alive? The age of the newest probe in its database, read through the log's
+interface like any reader, against the longest quiet its config allows (`Config.quiet_limit`) or `--max-age`.
+
+For a container's HEALTHCHECK: exit 0 and `healthy: ...`, or exit 1 and `unhealthy: ...` on stdout, one
+line either way. Everything that makes the answer "no" is 1, a config or database that cannot be read
+included: Docker reserves 2.
+"""
+
+from __future__ import annotations
+
+import time
+
+from monitoringapp.app.options import HealthOptions
+from monitoringapp.app.usage import FAILED, OK
+from monitoringapp.domain.config import ConfigError
+from monitoringapp.domain.timefmt import format_duration
+from monitoringapp.store import open_log_reader
+from monitoringapp.store.log import LogUnavailable, StoreError
+from monitoringapp.streams.config_file import read_config
+
+
+def run_health(options: HealthOptions, now: float | None = None) -> int:
+    at = time.time() if now is None else now
+    try:
+        limit = options.max_age if options.max_age is not None else read_config(options.config).quiet_limit
+        newest = _newest_probe(options.database, at)
+    except (ConfigError, StoreError, LogUnavailable) as error:
+        print(f"unhealthy: {error}")
+        return FAILED
+    if newest is None:
+        print(f"unhealthy: no probe stored in {options.database} yet")
+        return FAILED
+    age = max(0.0, at - newest)
+    verdict = "healthy" if age <= limit else "unhealthy"
+    print(f"{verdict}: the newest probe in {options.database} is {format_duration(age)} old "
+          f"(at most {format_duration(limit)})")
+    return OK if verdict == "healthy" else FAILED
+
+
+def _newest_probe(database: str, now: float) -> float | None:
+    # The cursor at the end of the probe feed carries the last appended probe's time: no row is read.
+    reader = open_log_reader(database)
+    try:
+        return reader.probes_since(now).cursor.time
+    finally:
+        reader.close()

@@ -1,0 +1,41 @@
+"""`--site URL` (`-a`, `-p`, `--purge`): any spelling of a site names it (compared in canonical form, as the
+config compares sites), and one that names no known site is said, not silently matched by nothing."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+
+from monitoringapp.domain.config import canonical_url, redact_url, some_of
+from monitoringapp.store.log import LogReader, LogUnavailable
+
+
+def stored_spellings(given: str, known: Iterable[str]) -> frozenset[str]:
+    """The spellings among `known` of the site `given` names; empty when it names none of them."""
+    wanted = canonical_url(given)
+    return frozenset(site for site in known if canonical_url(site) == wanted)
+
+
+def site_filter(given: str, known: Iterable[str] | None) -> tuple[frozenset[str], str]:
+    """The hosts to keep for `--site given`, and how to name them (`known`: the sites there are, or None
+    when that cannot be told yet); the name is "" when `given` names none of `known` (its own spellings
+    are kept then, in case the site comes)."""
+    found = stored_spellings(given, known or ())
+    if found:
+        return found, some_of(sorted(found))
+    spellings = frozenset({redact_url(given), canonical_url(given)})
+    return spellings, redact_url(given) if known is None else ""
+
+
+def hosts_of_site(log: LogReader, given: str, database: str, *, yet: bool = False) -> tuple[frozenset[str], str]:
+    """The hosts `--site given` keeps in `log`, and the site's name to print; a warning on stderr when it
+    names no site there (`yet`: one may still come, as a follower waits for it)."""
+    try:
+        known: frozenset[str] | None = log.sites()
+    except LogUnavailable:
+        known = None  # not there yet: nothing to tell
+    hosts, named = site_filter(given, known)
+    if not named:
+        named = redact_url(given)
+        print(f"warning: --site {named} matches no site in {database}{' yet' if yet else ''}", file=sys.stderr)
+    return hosts, named

@@ -1,0 +1,40 @@
+"""The command line's exit statuses as a script sees them: one-shot commands interrupted are not a success."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from bench.processes import App, wait_until
+
+pytestmark = pytest.mark.slow  # real processes
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_check_interrupted_before_it_is_done_exits_130_and_says_so(tmp_path: Path, signum: int) -> None:
+    # A config read from a pipe nobody writes yet (`-c <(...)` still being produced): --check waits on it.
+    fifo = tmp_path / "config.json"
+    os.mkfifo(fifo)
+    app = App("--check", "-c", str(fifo))
+    writer = None
+    try:
+        # Opening the write end without blocking succeeds once the reader has the pipe open: it waits on it.
+        writer = wait_until(lambda: _open_for_writing(fifo), 20, "--check to open the pipe", alive=app)
+        status, errors = app.stop(signum)
+    finally:
+        app.kill()
+        if writer is not None:
+            os.close(writer)
+    assert status == 130, (status, errors)
+    assert errors == f"monitoringApp: interrupted: {fifo} was not checked\n"
+    assert app.output() == []
+
+
+def _open_for_writing(fifo: Path) -> int | None:
+    with contextlib.suppress(OSError):  # ENXIO: no reader yet
+        return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    return None

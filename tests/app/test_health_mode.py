@@ -1,0 +1,63 @@
+"""`--health`: the age of the newest stored probe against what the config allows, one line, exit 0 or 1."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from monitoringapp.app.cli import main
+from monitoringapp.domain.events import Probe
+from monitoringapp.store.sqlite.writer import SqliteEventLog
+
+A = "http://a.test/"
+
+
+def database(path: Path, *ages: float) -> Path:
+    log = SqliteEventLog(path)
+    now = time.time()
+    for age in ages:
+        log.append_probe(Probe(now - age, A, True, 200, 1.0))
+    log.close()
+    return path
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    # Every 2 s, timeout 2 s: quiet for more than 2 * 2 + 2 + 5 = 11 s is unhealthy.
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"websites": [{"URL": A, "checkInterval": 2}]}))
+    return path
+
+
+def health(*argv: str) -> list[str]:
+    return ["--health", *argv]
+
+
+def test_a_monitor_that_stored_a_probe_lately_is_healthy(tmp_path: Path, config: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    db = database(tmp_path / "m.db", 60, 3)  # the newest by append order is 3 s old
+    assert main(health("-c", str(config), "-db", str(db))) == 0
+    assert capsys.readouterr().out == f"healthy: the newest probe in {db} is 3s old (at most 11s)\n"
+
+
+def test_a_monitor_quiet_for_longer_than_its_intervals_allow_is_unhealthy(tmp_path: Path, config: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    db = database(tmp_path / "m.db", 372)
+    assert main(health("-c", str(config), "-db", str(db))) == 1
+    assert capsys.readouterr().out == f"unhealthy: the newest probe in {db} is 6m12s old (at most 11s)\n"
+    assert main(health("--max-age", "600", "-db", str(db))) == 0  # no config needed with --max-age
+
+
+def test_no_database_no_probe_or_no_config_is_unhealthy_never_2(tmp_path: Path, config: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(health("-c", str(config), "-db", str(tmp_path / "none.db"))) == 1
+    assert capsys.readouterr().out.startswith(f"unhealthy: waiting for {tmp_path / 'none.db'} to be created")
+    empty = database(tmp_path / "empty.db")
+    assert main(health("-c", str(config), "-db", str(empty))) == 1
+    assert capsys.readouterr().out == f"unhealthy: no probe stored in {empty} yet\n"
+    assert main(health("-c", str(tmp_path / "missing.json"), "-db", str(empty))) == 1
+    assert capsys.readouterr().out == f"unhealthy: {tmp_path / 'missing.json'}: config file not found\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json", "empty.db"]  # nothing left beside them
