@@ -199,15 +199,17 @@ class _Flag:
 _ALL = tuple(mode.dest for mode in _MODES)
 _FLAGS = (
     # No argparse default: -w tells "-c not given" (use config.json if it is there) from a -c it must read.
-    _Flag(("-c", "--config"), (), ("monitor", "notify", "print_only", "web", "check", "health"),
+    _Flag(("-c", "--config"), (), ("monitor", "evaluate", "notify", "print_only", "web", "check", "health"),
           {"help": f"config file (default: {DEFAULT_CONFIG})"}),
-    _Flag(("-db", "--database"), (), ("monitor", "notify", "print_only", "web", "purge", "health"),
-          {"default": DEFAULT_DATABASE, "help": f"SQLite database file (default: {DEFAULT_DATABASE})"}),
+    _Flag(("-db", "--database"), (), ("monitor", "evaluate", "notify", "print_only", "web", "purge", "health"),
+          {"default": DEFAULT_DATABASE, "help": f"SQLite database file (default: {DEFAULT_DATABASE}); with -e the "
+                                                "projection it keeps for -w, -a, -p and --replay"}),
     _Flag(("--silent",), ("monitor", "evaluate", "notify"), ("monitor", "evaluate", "notify"),
           {"action": "store_true", "help": "print nothing but errors"}),
     _Flag(("--nats",), ("monitor", "evaluate", "notify", "print_only"), ("monitor", "evaluate", "notify", "print_only"),
           {"metavar": "URLS", "help": "NATS servers, comma-separated (nats://h1:4222,nats://h2:4222): with -m a "
-                                      "prober publishing to JetStream; with -a, -p read the JetStream log"}),
+                                      "prober publishing to JetStream; -e judges from it; -a, -p, --notify read "
+                                      "the JetStream log"}),
     _Flag(("--location",), ("monitor",), ("monitor",),
           {"metavar": "NAME", "help": f"where this monitor probes from (default {LOCAL}); letters, digits, _ and -"}),
     _Flag(("--replicas",), ("monitor",), ("monitor",),

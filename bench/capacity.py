@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 Figures = dict[str, Any]
 
 
-def _measure_window(server: TargetServer, pids: Callable[[], list[int]], warmup: float,
+def measure_window(server: TargetServer, pids: Callable[[], list[int]], warmup: float,
                     seconds: float) -> Figures:
     time.sleep(warmup)
     cpu0, served0, t0 = tree_cpu_seconds(pids()), server.served(), time.monotonic()
@@ -73,7 +73,7 @@ def run_monitor(server: TargetServer, sites: int, interval: float, warmup: float
                    "-c", str(config), "-db", str(db)]
         process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE)
         try:
-            figures = _measure_window(server, lambda: [process.pid], warmup, seconds)
+            figures = measure_window(server, lambda: [process.pid], warmup, seconds)
         finally:
             _stop(process)
         if process.returncode != 0:
@@ -154,7 +154,7 @@ def run_peer(server: TargetServer, sites: int, interval: float, warmup: float, s
         processes = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
                      for command, log in zip(commands_, logs, strict=True)]
         try:
-            return _measure_window(server, lambda: [p.pid for p in processes], warmup, seconds)
+            return measure_window(server, lambda: [p.pid for p in processes], warmup, seconds)
         except OSError as error:
             tails = "; ".join(log.read_text()[-300:] for log in logs)
             raise RuntimeError(f"the peer stopped early ({error}): {tails}") from None

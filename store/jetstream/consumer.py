@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from typing import Any
 
 import nats
 from nats.aio.msg import Msg
@@ -21,6 +22,7 @@ from monitoringapp.store.jetstream.link import NatsLink
 from monitoringapp.store.jetstream.subjects import PROBES, STREAM, partition_subjects, probe_from_message
 from monitoringapp.store.log import LogUnavailable
 
+REST_WAIT = 0.02
 Delivered = tuple[int, Probe, bool]
 """(stream sequence, probe, whether the cluster has delivered it before)"""
 
@@ -62,11 +64,21 @@ class ProbeConsumer:
         the cluster is unreachable)."""
 
         async def read(js: JetStreamContext) -> list[Msg]:
-            subscription = await self._subscribe(js)
+            subscription: Any = await self._subscribe(js)
+            # nats-py's fetch of n, once it has had to wait for the first message, goes on waiting for the other
+            # n - 1 until its timeout: a caught-up evaluator would hold every probe up to `timeout`. So: wait
+            # for one, then take at once what else is there (a fetch that finds nothing pending lingers for
+            # REST_WAIT at most).
             try:
-                return list(await subscription.fetch(batch, timeout=timeout))  # type: ignore[attr-defined]
+                first = list(await subscription.fetch(1, timeout=timeout))
             except (TimeoutError, nats.errors.TimeoutError):
                 return []
+            if batch == 1:
+                return first
+            try:
+                return first + list(await subscription.fetch(batch - 1, timeout=REST_WAIT))
+            except (TimeoutError, nats.errors.TimeoutError):
+                return first
 
         messages = self.link.call(read, timeout + 5.0)
         delivered = []

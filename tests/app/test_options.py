@@ -62,6 +62,17 @@ def test_mode_help_shows_that_modes_options_and_examples_only(capsys: pytest.Cap
     assert "exit status:" in text
 
 
+@pytest.mark.parametrize("mode", ["-m", "-e", "-a", "-p", "-w", "-t", "--check", "--purge", "--health"])
+def test_every_flag_a_modes_examples_use_is_in_its_options(mode: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_command_line([mode, "--help"], NOW)
+    options, examples = capsys.readouterr().out.split("\nexamples:\n")
+    examples = examples.split("\nexit status:")[0]
+    used = {word for word in examples.split() if word.startswith("-") and word != mode}
+    assert used, f"{mode} --help shows no example with a flag"
+    assert {flag for flag in used if f"{flag} " not in options and f"{flag}," not in options} == set()
+
+
 def test_the_whole_help_lists_every_mode_and_the_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         parse_command_line(["--help"], NOW)
