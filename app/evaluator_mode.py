@@ -15,6 +15,7 @@ from reactivex.scheduler import EventLoopScheduler
 from monitoringapp.app.config_warnings import read_config_and_warn
 from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped, wait_until_idle
 from monitoringapp.app.options import EvaluatorOptions
+from monitoringapp.domain.config import shown_servers
 from monitoringapp.graph.evaluator import BatchVerdict, evaluation, quorum_policies
 from monitoringapp.sinks.console import Console
 from monitoringapp.streams.log_consume import consumed_batches
@@ -57,8 +58,8 @@ def run_evaluator(options: EvaluatorOptions) -> int:
             console.on_closed = lifecycle.stop
             part = f" (partition {options.partition[0]}/{options.partition[1]})" if options.partition[1] > 1 else ""
             console.info(f"evaluating {len(config.sites)} site(s) of {config.source}{part} from "
-                         f"{', '.join(options.nats)} by a quorum of {config.quorum}; projection {options.database}; "
-                         f"resumed {len(history)} probe(s); Ctrl-C to stop")
+                         f"{shown_servers(options.nats)} by a quorum of {config.quorum}; "
+                         f"projection {options.database}; resumed {len(history)} probe(s); Ctrl-C to stop")
 
         def stop() -> None:
             running.dispose()

@@ -20,7 +20,7 @@ from monitoringapp.app.config_warnings import read_config_and_warn, warning_line
 from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped, wait_until_idle
 from monitoringapp.app.options import MonitorOptions
 from monitoringapp.app.paths import check_file_to_write
-from monitoringapp.domain.config import Config
+from monitoringapp.domain.config import Config, shown_servers
 from monitoringapp.domain.events import AlertTransition
 from monitoringapp.domain.timefmt import epoch_seconds
 from monitoringapp.graph.monitor import MonitorGraph, StoredPast, load_past
@@ -185,7 +185,7 @@ def _prober_banner(options: MonitorOptions, config: Config) -> str:
 
     rate = sum(1 / site.check_interval for site in config.sites)
     return (f"probing {len(config.sites)} site(s) from {config.source} as location {options.location}, publishing "
-            f"to {', '.join(options.nats)} (stream MONITOR); while NATS is unreachable up to {SPOOL_CAPACITY:,} "
+            f"to {shown_servers(options.nats)} (stream MONITOR); while NATS is unreachable up to {SPOOL_CAPACITY:,} "
             f"probes wait in {_spool_path(options)} ({SPOOL_CAPACITY / rate / 60:,.0f} minutes of this config, "
             f"about {SPOOL_CAPACITY * 200 / 1e6:.0f} MB); Ctrl-C to stop")
 

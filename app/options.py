@@ -19,11 +19,12 @@ from typing import Any, NoReturn
 
 from monitoringapp import __version__
 from monitoringapp.app.usage import UsageError
+from monitoringapp.domain.config import redact_url
 from monitoringapp.domain.events import LOCAL
 from monitoringapp.domain.timefmt import parse_age_or_date
 from monitoringapp.store.jetstream.subjects import BUCKETS, valid_location
 
-_NATS_URL = re.compile(r"^(nats://)?[A-Za-z0-9._\[\]:-]+:\d{1,5}$")
+_NATS_URL = re.compile(r"^((nats|tls)://([^@/\s]+@)?)?[A-Za-z0-9._\[\]:-]+:\d{1,5}$")
 
 DEFAULT_CONFIG = "config.json"
 DEFAULT_DATABASE = "monitoring.db"
@@ -387,10 +388,11 @@ def _nats_servers(text: str | None) -> tuple[str, ...]:
     servers = tuple(part.strip() for part in text.split(",") if part.strip())
     for server in servers:
         if not _NATS_URL.match(server):
-            raise UsageError(f"--nats: each server must be nats://HOST:PORT (or HOST:PORT), got {server!r}")
+            raise UsageError(f"--nats: each server must be nats://[USER:PASSWORD@]HOST:PORT, tls://... or "
+                             f"HOST:PORT, got {redact_url(server)!r}")
     if not servers:
-        raise UsageError(f"--nats: no server given in {text!r}")
-    return tuple(server if server.startswith("nats://") else f"nats://{server}" for server in servers)
+        raise UsageError(f"--nats: no server given in {redact_url(text)!r}")
+    return tuple(server if "://" in server else f"nats://{server}" for server in servers)
 
 
 def _replicas(value: int | None) -> int:

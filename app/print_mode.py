@@ -18,7 +18,7 @@ from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
 from monitoringapp.app.options import PrintOptions
 from monitoringapp.app.sites import stored_spellings
 from monitoringapp.app.usage import UsageError
-from monitoringapp.domain.config import Config, redact_url, some_of
+from monitoringapp.domain.config import Config, redact_url, shown_servers, some_of
 from monitoringapp.domain.events import AlertTransition, Probe, Report
 from monitoringapp.domain.timefmt import epoch_seconds, format_duration
 from monitoringapp.graph.readers import followed_transitions, stored_reports
@@ -32,7 +32,7 @@ def run_print(options: PrintOptions) -> int:
     console = Console()
     clock = EventLoopScheduler()
     log = open_log_reader(options.database, options.nats)
-    where = ", ".join(options.nats) if options.nats else options.database
+    where = shown_servers(options.nats) if options.nats else options.database
     context = console.report_context
     context.stale_after = config.quiet_limit
     hosts = frozenset(site.url for site in config.sites)

@@ -69,14 +69,17 @@ def evaluator_throughput() -> Figures:
     with tempfile.TemporaryDirectory(prefix="bench-evaluator-") as scratch, NatsCluster(1) as cluster:
         work = Path(scratch)
         config = _config(work / "config.json", urls)
+        publishing = 0.0
         for location in ("eu", "us"):
             writer = open_prober_log(cluster.urls, location, work / f"spool-{location}.db")
+            began = time.monotonic()
             for tick in range(TICKS):
                 for n, url in enumerate(urls):
                     writer.append_probe(Probe(start + tick + n / SITES, url, (tick + n) % 7 != 0, 200, 1.0,
                                               location=location))
             if not writer.flush(120.0):
                 raise RuntimeError("the stream did not take the probes")
+            publishing += time.monotonic() - began
             writer.close()
         total = 2 * TICKS * SITES
         projection = work / "projection.db"
@@ -92,7 +95,7 @@ def evaluator_throughput() -> Figures:
             app.stop(signal.SIGINT, timeout=30)
         judged = total - count0
         return {"probes": total, "probes_per_s": round(judged / elapsed), "cpu_ms_per_probe":
-                round(cpu * 1000 / judged, 4)}
+                round(cpu * 1000 / judged, 4), "published_per_s": round(total / publishing)}
 
 
 def prober_cost(server: TargetServer, sites: int = 200, warmup: float = 5.0, seconds: float = 15.0) -> Figures:
@@ -174,7 +177,8 @@ def main() -> None:
     throughput = _repeated("evaluator throughput", runs, evaluator_throughput)
     print(f"one evaluator, {2 * TICKS * SITES:,} probes of {SITES:,} sites from 2 locations already in the stream: "
           f"{throughput['probes_per_s']:,.0f} probes/s judged and projected, "
-          f"{throughput['cpu_ms_per_probe']:.3f} ms CPU per probe")
+          f"{throughput['cpu_ms_per_probe']:.3f} ms CPU per probe; one writer appended them to the stream at "
+          f"{throughput['published_per_s']:,.0f} probes/s")
     with TargetServer() as server:
         cost = _repeated("prober vs -m", runs, lambda: prober_cost(server))
     print(f"200 sites at 1 s: CPU per probe -m --nats (prober, publishing) {cost['prober_cpu_ms_per_probe']:.3f} ms, "

@@ -76,6 +76,7 @@ class NatsCluster:
     """`size` nodes with JetStream (a cluster when more than one); `urls` for a client, `stop` at the end."""
 
     size: int = 1
+    extra: list[str] = field(default_factory=list)  # more server flags: credentials (--user, --pass), TLS
     nodes: list[NatsNode] = field(default_factory=list)
     directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="nats-")))
 
@@ -85,7 +86,7 @@ class NatsCluster:
         for index, (port, cluster) in enumerate(ports):
             name = f"n{index + 1}"
             store = self.directory / name
-            arguments = ["-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store), "-n", name]
+            arguments = ["-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store), "-n", name, *self.extra]
             if self.size > 1:
                 arguments += ["--cluster_name", "monitor", "--cluster", f"nats://127.0.0.1:{cluster}",
                               "--routes", routes]

@@ -52,6 +52,11 @@ def redact_url(url: str) -> str:
     return _PASSWORD.sub(r"\1:***@", url)
 
 
+def shown_servers(servers: Iterable[str]) -> str:
+    """Server URLs (NATS's) as they may be shown: comma-separated, each password as `***`."""
+    return ", ".join(redact_url(server) for server in servers)
+
+
 def canonical_url(url: str) -> str:
     """The form two spellings of one site share: scheme and host lower case, no default port, `/` for an
     empty path, no fragment (never sent), the password redacted. Text that is no URL comes back as it is."""
@@ -79,6 +84,7 @@ class SiteConfig:
     check_interval: float
     timeout: float
     secret_url: str | None = field(default=None, repr=False)
+    quorum: int | None = None  # its own quorum of locations; None: the config's
 
     @property
     def probe_url(self) -> str:
@@ -141,7 +147,8 @@ class Config:
         """The config with every default filled in, in the file's own format."""
         return {
             "websites": [
-                {"URL": s.url, "checkInterval": s.check_interval, "timeout": s.timeout}
+                {"URL": s.url, "checkInterval": s.check_interval, "timeout": s.timeout,
+                 **({"quorum": s.quorum} if s.quorum is not None else {})}
                 for s in self.sites
             ],
             "alertWindow": self.alert.window,
@@ -162,7 +169,7 @@ _TOP_KEYS = {
     "recoveryThreshold", "alertMinChecks", "reports", "retention", "rollupRetention", "notifications", "maintenance",
     "quorum",
 }
-_SITE_KEYS = {"URL", "checkInterval", "timeout"}
+_SITE_KEYS = {"URL", "checkInterval", "timeout", "quorum"}
 
 
 def parse_config(text: str, source: str = "config.json") -> Config:
@@ -335,7 +342,8 @@ class _Validator:
                 self._number(entry, "checkInterval", f"{where}.checkInterval", default_interval, MAX_INTERVAL))
             fallback_timeout = default_timeout if default_timeout is not None else min(interval, MAX_TIMEOUT_DEFAULT)
             timeout = self._number(entry, "timeout", f"{where}.timeout", fallback_timeout, MAX_TIMEOUT)
-            sites.append(SiteConfig(shown, interval, timeout, url if shown != url else None))
+            quorum = self._quorum(entry, f"{where}.quorum") if "quorum" in entry else None
+            sites.append(SiteConfig(shown, interval, timeout, url if shown != url else None, quorum))
             self.site_names.append(where)
         if not sites:
             raise ConfigError(f"{self.source}: websites: no site with a URL to monitor")
@@ -448,11 +456,11 @@ class _Validator:
             raise self.fail(key, "must be at most 3650d", value)
         return seconds
 
-    def _quorum(self, document: dict[str, Any]) -> int:
+    def _quorum(self, table: dict[str, Any], where: str = "quorum") -> int:
         """How many locations must see a site down for it to alert (with probers in several locations)."""
-        value = document.get("quorum", 1)
+        value = table.get("quorum", 1)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
-            raise self.fail("quorum", "must be a whole number of locations from 1 to 1000", value)
+            raise self.fail(where, "must be a whole number of locations from 1 to 1000", value)
         return value
 
     def _warn_unknown(self, table: dict[str, Any], known: set[str], where: str) -> None:

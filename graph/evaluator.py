@@ -47,9 +47,9 @@ def _says_anything(verdict: BatchVerdict) -> bool:
 
 
 def quorum_policies(config: Config) -> dict[str, QuorumPolicy]:
-    """Each site's policy across locations: the config's alert policy and quorum; a location may be late by the
-    site's check interval plus 2 s."""
-    return {site.url: QuorumPolicy(config.alert, config.quorum, site.check_interval + LATE_SLACK)
+    """Each site's policy across locations: the config's alert policy, the site's quorum (else the config's); a
+    location may be late by the site's check interval plus 2 s."""
+    return {site.url: QuorumPolicy(config.alert, site.quorum or config.quorum, site.check_interval + LATE_SLACK)
             for site in config.sites}
 
 

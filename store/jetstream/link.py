@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
@@ -19,9 +20,19 @@ import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
+from monitoringapp.domain.config import redact_url, shown_servers
 from monitoringapp.store.log import LogUnavailable
 
 T = TypeVar("T")
+
+
+def _not_nats_py_tls_noise(record: logging.LogRecord) -> bool:
+    # nats-py's stream protocol answers end-of-file with True, which asyncio warns about on every TLS connection
+    # ("returning true from eof_received() has no effect when using ssl"): harmless, and not the user's business.
+    return not str(record.msg).startswith("returning true from eof_received()")
+
+
+logging.getLogger("asyncio").addFilter(_not_nats_py_tls_noise)
 
 
 class NatsLink:
@@ -29,6 +40,7 @@ class NatsLink:
 
     def __init__(self, servers: Sequence[str], name: str, *, reconnect_wait: float = 0.5) -> None:
         self.servers = list(servers)
+        self.shown = shown_servers(servers)  # the servers as they may be printed: passwords as ***
         self.name = name
         self.reconnect_wait = reconnect_wait
         self.loop = asyncio.new_event_loop()
@@ -37,6 +49,8 @@ class NatsLink:
         self._connected = threading.Event()
         self._closing = False
         self._connector: concurrent.futures.Future[None] | None = None
+        self._why = ""  # the last reason a connection failed, to say with "unreachable"
+        self._server_said = False  # ... and it was the server's answer (a refused password), not the network's
 
     @property
     def connected(self) -> bool:
@@ -56,7 +70,8 @@ class NatsLink:
         LogUnavailable when not connected or when the cluster does not answer in time (the caller retries)."""
         client = self._client
         if client is None or not client.is_connected:
-            raise LogUnavailable(f"NATS at {', '.join(self.servers)} is unreachable; retrying")
+            why = f" ({self._why})" if self._why else ""
+            raise LogUnavailable(f"NATS at {self.shown} is unreachable{why}; retrying")
 
         async def run() -> T:
             return await fn(client.jetstream())
@@ -66,7 +81,7 @@ class NatsLink:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
             future.cancel()
-            raise LogUnavailable(f"NATS at {', '.join(self.servers)} did not answer in {timeout:g}s") from None
+            raise LogUnavailable(f"NATS at {self.shown} did not answer in {timeout:g}s") from None
         except (TimeoutError, nats.errors.Error, OSError) as error:
             raise LogUnavailable(f"NATS: {error or type(error).__name__}; retrying") from None
 
@@ -113,10 +128,12 @@ class NatsLink:
             self._connected.clear()
 
         async def reconnected() -> None:
+            self._why, self._server_said = "", False
             self._connected.set()
 
-        async def error(_: Exception) -> None:
-            """Reconnects are the client's business; each read or write says what it could not do."""
+        async def error(problem: Exception) -> None:
+            """Reconnects are the client's business; each read or write says what it could not do, and why."""
+            self._note(problem)
 
         while not self._closing:
             try:
@@ -124,8 +141,26 @@ class NatsLink:
                     servers=self.servers, name=self.name, connect_timeout=2, allow_reconnect=True,
                     max_reconnect_attempts=-1, reconnect_time_wait=self.reconnect_wait,
                     disconnected_cb=disconnected, reconnected_cb=reconnected, error_cb=error)
-            except (TimeoutError, nats.errors.Error, OSError):
+            except (TimeoutError, nats.errors.Error, OSError) as problem:
+                self._note(problem)
                 await asyncio.sleep(self.reconnect_wait)
                 continue
+            self._why, self._server_said = "", False
             self._connected.set()
             return
+
+    def _note(self, problem: BaseException) -> None:
+        """Keep why the connection fails; a server that refused us (a wrong password) closes the connection
+        next, and that broken pipe must not hide the refusal."""
+        from_network = isinstance(problem, OSError | TimeoutError)
+        if from_network and self._server_said:
+            return
+        self._why, self._server_said = _reason(problem, self.servers), not from_network
+
+
+def _reason(problem: BaseException, servers: Sequence[str]) -> str:
+    """What went wrong, in one line with no password in it (a client error may quote a server's URL)."""
+    text = " ".join(str(problem).split()) or type(problem).__name__
+    for server in servers:
+        text = text.replace(server, redact_url(server))
+    return text

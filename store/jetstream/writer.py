@@ -77,6 +77,8 @@ class JetStreamLogWriter:
         self._wake: asyncio.Event | None = None
         self._retention_changed = True
         self._said: str | None = None
+        self._dropping_said = False
+        self._dropped_before = 0  # dropped by the spool before this outage
         self._publisher = link.submit(self._publish_for_ever())
 
     @property
@@ -150,6 +152,14 @@ class JetStreamLogWriter:
         if wake is not None:
             self.link.loop.call_soon_threadsafe(wake.set)
 
+    def _spool(self, messages: Sequence[Message]) -> None:
+        dropped = self.spool.dropped
+        self.spool.push(messages)
+        if self.spool.dropped > dropped and not self._dropping_said:
+            self._dropping_said = True  # once per outage: the count is in the line that says the spool is sent
+            self._errors.on_next(f"NATS unreachable and the spool {self.spool.path} is full "
+                                 f"({self.spool.capacity:,} probes): dropping the oldest")
+
     def _say(self, state: str, text: str) -> None:
         """`text`, once per change of `state` (not once per retry)."""
         if state != self._said:
@@ -173,13 +183,13 @@ class JetStreamLogWriter:
             with self._lock:  # behind the spool, in order
                 waiting = list(self._queue)
                 self._queue.clear()
-            self.spool.push(waiting)
+            self._spool(waiting)
         if not self.link.connected:
             if self._queue:
                 with self._lock:
                     waiting = list(self._queue)
                     self._queue.clear()
-                self.spool.push(waiting)
+                self._spool(waiting)
             if self.spool.count:
                 self._say("spooling", f"NATS unreachable: spooling in {self.spool.path} ({self.spool.count} waiting)")
             return False
@@ -193,7 +203,10 @@ class JetStreamLogWriter:
                 await self._send(js, [(subject, mid, payload) for _, subject, mid, payload in spooled])
                 self.spool.remove_through(spooled[-1][0])
                 if not self.spool.count:
-                    self._say("sent", f"NATS reachable: the spool is sent ({self.published} published in all)")
+                    dropped = self.spool.dropped - self._dropped_before
+                    lost = f"; the {dropped:,} oldest were dropped while it was full" if dropped else ""
+                    self._say("sent", f"NATS reachable: the spool is sent ({self.published} published in all{lost})")
+                    self._dropping_said, self._dropped_before = False, self.spool.dropped
                 return True
             with self._lock:
                 batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
@@ -203,7 +216,7 @@ class JetStreamLogWriter:
             try:
                 await self._send(js, batch)
             except BaseException:
-                self.spool.push(batch)  # order kept: nothing newer has been sent
+                self._spool(batch)  # order kept: nothing newer has been sent
                 raise
             finally:
                 self._sending = 0

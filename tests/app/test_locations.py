@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 
 from bench.nats_servers import NatsCluster, nats_server_binary
 from bench.processes import App, wait_until
@@ -340,3 +341,44 @@ def test_two_partitions_share_the_sites_by_a_stable_hash(tmp_path: Path, target:
     judged = [{p.host for p in projected(tmp_path / f"{i}.db")[0]} for i in (0, 1)]
     assert judged == [{s for s in sites if bucket(s) % 2 == i} for i in (0, 1)]
     assert judged[0] | judged[1] == set(sites) and all(judged)
+
+
+PASSWORD = "s3cret-pw"
+
+
+def test_a_cluster_behind_tls_and_a_password_is_reached_and_the_password_is_never_shown(
+        tmp_path: Path, target: LocalServer) -> None:
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1")
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    certificate.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    certificate.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    trusted = {"SSL_CERT_FILE": str(tmp_path / "ca.pem")}
+    config = write_config(tmp_path / "c.json", [target.url("/")])
+    db = tmp_path / "p.db"
+    server_flags = ["--user", "prober", "--pass", PASSWORD, "--tls", "--tlscert", str(tmp_path / "cert.pem"),
+                    "--tlskey", str(tmp_path / "key.pem")]
+    with NatsCluster(1, extra=server_flags) as cluster:
+        url = f"tls://prober:{PASSWORD}@127.0.0.1:{cluster.nodes[0].port}"
+        eu = App("-m", "-c", str(config), "--nats", url, "--location", "eu", "--spool", str(tmp_path / "eu.db"),
+                 env=trusted)
+        judge = App("-e", "-c", str(config), "--nats", url, "-db", str(db), env=trusted)
+        wrong = App("-a", "--nats", url.replace(PASSWORD, "WRONG-pw"), env=trusted)
+        untrusting = App("-a", "--nats", url)  # the system's CAs only
+        apps = (eu, judge, wrong, untrusting)
+        try:
+            wait_until(lambda: rows(db, "SELECT count(*) FROM website_monitoring") >= [(3,)], 20, "probes over TLS")
+            wait_until(lambda: "Authorization Violation" in wrong.text(), 20, "the refusal said", alive=wrong)
+            wait_until(lambda: "CERTIFICATE_VERIFY_FAILED" in untrusting.text(), 20, "the untrusted certificate",
+                       alive=untrusting)
+            time.sleep(2)  # retries meanwhile: the refusal is said once, not hidden by the connection it closes
+        finally:
+            stop_all(*apps)
+    shown = [app.text() + app.stderr() for app in apps]
+    assert all(PASSWORD not in text and "WRONG-pw" not in text for text in shown), shown
+    assert "publishing to tls://prober:***@127.0.0.1:" in shown[0]
+    assert (wrong.output()
+            == [f"NATS at tls://prober:***@127.0.0.1:{cluster.nodes[0].port} is unreachable "
+                "(nats: 'Authorization Violation'); retrying"])  # once, however often it retried
+    for stored in (db, tmp_path / "eu.db"):
+        assert PASSWORD.encode() not in stored.read_bytes()

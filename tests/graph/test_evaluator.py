@@ -3,13 +3,14 @@ locations at most its lateness; what was judged before is acknowledged, not judg
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from monitoringapp.domain.config import AlertPolicy
+from monitoringapp.domain.config import AlertPolicy, parse_config
 from monitoringapp.domain.events import Probe
-from monitoringapp.graph.evaluator import BatchVerdict, Delivered, evaluation
+from monitoringapp.graph.evaluator import BatchVerdict, Delivered, evaluation, quorum_policies
 from monitoringapp.operators.quorum import QuorumPolicy
 
 on_next = ReactiveTest.on_next
@@ -59,3 +60,12 @@ def test_a_message_judged_before_is_acknowledged_and_a_held_one_delivered_again_
     assert [(at, judged(v), v.already_judged) for at, v in out][1:] == [
         (210, [], (9,)),
         (211, [("eu", 10.0, 4), ("us", 10.0, 3)], ())]
+
+
+def test_a_sites_own_quorum_and_lateness_come_from_its_config_the_rest_from_the_top_level() -> None:
+    config = parse_config(json.dumps({"websites": [{"URL": SITE, "checkInterval": 5, "quorum": 3},
+                                                   {"URL": "http://b.test/"}],
+                                      "quorum": 2, "defaultCheckInterval": 10, "alertWindow": 60}))
+    assert quorum_policies(config) == {
+        SITE: QuorumPolicy(AlertPolicy(window=60), quorum=3, lateness=7.0),
+        "http://b.test/": QuorumPolicy(AlertPolicy(window=60), quorum=2, lateness=12.0)}

@@ -155,3 +155,22 @@ def _readable(reader: JetStreamLogReader) -> bool:
     except LogUnavailable:
         return False
     return True
+
+
+def test_a_full_spool_drops_its_oldest_probes_and_says_so_once_and_how_many_when_sent(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+    cluster.nodes[0].kill()
+    writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db", capacity=5)
+    told: list[str] = []
+    writer.errors.subscribe(told.append)
+    for n in range(1, 9):
+        writer.append_probe(probe(n))
+    wait_until(lambda: writer.spool.dropped == 3, 10, "the oldest dropped")
+    cluster.nodes[0].start()
+    wait_until(lambda: writer.backlog == 0, 20, "the spool sent")
+    wait_until(lambda: _readable(reader), 10, "the reader back")
+    assert [p.timestamp - T0 for p in reader.probes_after(BEGINNING).events] == [4, 5, 6, 7, 8]
+    assert [line for line in told if "is full" in line] == [
+        f"NATS unreachable and the spool {tmp_path / 'spool.db'} is full (5 probes): dropping the oldest"]
+    assert "the 3 oldest were dropped while it was full" in told[-1], told
+    writer.close()
