@@ -61,6 +61,8 @@ def run_monitoring(options: MonitorOptions) -> int:
     if options.metrics is not None:
         check_file_to_write("--metrics", options.metrics)
     judges = not options.nats  # a prober publishes its probes; evaluators judge them
+    if not judges:
+        check_file_to_write("--spool", _spool_path(options))
     log: MonitorLog
     if judges:
         event_log = open_event_log(options.database)

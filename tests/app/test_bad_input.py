@@ -247,6 +247,22 @@ CASES = [
     Case("purge-db-missing", ("--purge", "-db", "{db}"), "m.db: database not found", setup=no_db),
     Case("purge-db-not-sqlite", ("--purge", "-db", "{db}"), "file is not a database", setup=text_db),
     Case("purge-db-newer-schema", ("--purge", "-db", "{db}"), "schema version 7 is newer", setup=newer_db),
+    # several locations (NATS: refused before any connection is tried)
+    Case("evaluator-without-nats", ("-e", "-c", "{cfg}"), "-e needs --nats URLS", GOOD),
+    Case("nats-not-a-nats-url", ("-m", "-c", "{cfg}", "--nats", "http://h:4222"),
+         "--nats: each server must be nats://[USER:PASSWORD@]HOST:PORT, tls://... or HOST:PORT, got 'http://h:4222'",
+         GOOD),
+    Case("nats-password-not-echoed", ("-m", "-c", "{cfg}", "--nats", "nats://u:pw-secret@h"),
+         "got 'nats://u:***@h'", GOOD),
+    Case("nats-location-not-a-token", ("-m", "-c", "{cfg}", "--nats", "h:4222", "--location", "eu west"),
+         "--location: must be letters, digits, _ and -, got 'eu west'", GOOD),
+    Case("nats-replicas-above-5", ("-m", "-c", "{cfg}", "--nats", "h:4222", "--replicas", "7"),
+         "--replicas: must be from 1 to 5 (JetStream's limit), got 7", GOOD),
+    Case("nats-partition-out-of-range", ("-e", "-c", "{cfg}", "--nats", "h:4222", "--partition", "2/2"),
+         "--partition: must be I/N with 0 <= I < N <= 64, e.g. 0/2, got '2/2'", GOOD),
+    Case("nats-spool-in-missing-directory", ("-m", "-c", "{cfg}", "--nats", "h:4222", "--spool", "{dir}/no/s.db"),
+         "--spool: {dir}/no/s.db: directory '{dir}/no' does not exist", GOOD),
+    Case("nats-with-web", ("-w", "--nats", "h:4222", "-db", "{db}"), "--nats goes with -m or -e or -a or -p"),
     Case("purge-before-garbage", ("--purge", "--before", "last week", "-db", "{db}"),
          "--before: must be an age such as 7d or an ISO date such as 2026-11-01, got 'last week'"),
     Case("purge-before-future", ("--purge", "--before", "2999-01-01", "-db", "{db}"),
@@ -282,6 +298,7 @@ def test_bad_input_is_one_line_and_leaves_files_alone(case: Case, tmp_path: Path
     out, err = capsys.readouterr()
     message = case.message.replace("{cfg}", str(tmp_path / "config.json")).replace("{dir}", str(tmp_path))
     assert (code, message in err) == (case.code, True), err
+    assert "pw-secret" not in err + out  # a password given on the command line is never echoed
     if case.code == 2:
         assert err.count("\n") == 1 and err.startswith("monitoringApp: error: "), err
         assert out == ""
