@@ -236,12 +236,3 @@ def test_the_database_deleted_under_the_writer_is_reported_within_seconds(tmp_pa
         "without a word (start it again to write a new database)"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes a read-only file; test_monitoring_mode runs it unprivileged")
-def test_a_read_only_database_file_is_refused_before_anything_is_created_beside_it(tmp_path: Path) -> None:
-    path = tmp_path / "m.db"
-    SqliteEventLog(path).close()
-    path.chmod(0o444)
-    before = path.read_bytes()
-    with pytest.raises(StoreError, match="read-only"):
-        SqliteEventLog(path)
-    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["m.db"]
