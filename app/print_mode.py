@@ -18,8 +18,9 @@ from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
 from monitoringapp.app.options import PrintOptions
 from monitoringapp.app.sites import stored_spellings
 from monitoringapp.app.usage import UsageError
-from monitoringapp.domain.config import Config, redact_url, some_of
+from monitoringapp.domain.config import Config, some_of
 from monitoringapp.domain.events import AlertTransition, Probe, Report
+from monitoringapp.domain.sites import shown_url
 from monitoringapp.domain.timefmt import epoch_seconds, format_duration
 from monitoringapp.graph.readers import followed_transitions, stored_reports
 from monitoringapp.sinks.console import Console
@@ -35,7 +36,7 @@ def run_print(options: PrintOptions) -> int:
     where = ", ".join(options.nats) if options.nats else options.database
     context = console.report_context
     context.stale_after = config.quiet_limit
-    hosts = frozenset(site.url for site in config.sites)
+    hosts = config.keys
 
     def show(item: Report | LogNews[Probe]) -> None:
         if isinstance(item, Report):
@@ -81,8 +82,8 @@ def _of_site(config: Config, site: str | None) -> Config:
     """The config of the one site `--site` names (any spelling of it), or UsageError naming the sites."""
     if site is None:
         return config
-    urls = [s.url for s in config.sites]
-    found = stored_spellings(site, urls)
+    keys = [s.key for s in config.sites]
+    found = stored_spellings(site, keys)
     if not found:
-        raise UsageError(f"--site: {redact_url(site)} is none of the sites of {config.source} ({some_of(urls)})")
-    return dataclasses.replace(config, sites=tuple(s for s in config.sites if s.url in found))
+        raise UsageError(f"--site: {shown_url(site)} is none of the sites of {config.source} ({some_of(keys)})")
+    return dataclasses.replace(config, sites=tuple(s for s in config.sites if s.key in found))

@@ -6,7 +6,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 
-from monitoringapp.domain.config import canonical_url, redact_url, some_of
+from monitoringapp.domain.config import some_of
+from monitoringapp.domain.sites import canonical_url, shown_url
 from monitoringapp.store.log import LogReader, LogUnavailable
 
 
@@ -23,8 +24,8 @@ def site_filter(given: str, known: Iterable[str] | None) -> tuple[frozenset[str]
     found = stored_spellings(given, known or ())
     if found:
         return found, some_of(sorted(found))
-    spellings = frozenset({redact_url(given), canonical_url(given)})
-    return spellings, redact_url(given) if known is None else ""
+    spellings = frozenset({shown_url(given), canonical_url(given)})
+    return spellings, shown_url(given) if known is None else ""
 
 
 def hosts_of_site(log: LogReader, given: str, database: str, *, yet: bool = False) -> tuple[frozenset[str], str]:
@@ -36,6 +37,6 @@ def hosts_of_site(log: LogReader, given: str, database: str, *, yet: bool = Fals
         known = None  # not there yet: nothing to tell
     hosts, named = site_filter(given, known)
     if not named:
-        named = redact_url(given)
+        named = shown_url(given)
         print(f"warning: --site {named} matches no site in {database}{' yet' if yet else ''}", file=sys.stderr)
     return hosts, named

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from monitoringapp.domain.events import LOCAL, AlertTransition, TransitionKind, transition_id
-from monitoringapp.domain.notifications import masked_password
+from monitoringapp.domain.sites import shown_url
 from monitoringapp.domain.timefmt import iso_utc
 
 WEBHOOK_VERSION = 1
@@ -48,7 +48,7 @@ class Notice:
     @property
     def shown_site(self) -> str | None:
         """The site as every output shows it: a password in its URL as `***`."""
-        return None if self.site is None else masked_password(self.site)
+        return None if self.site is None else shown_url(self.site)
 
     def body(self) -> dict[str, Any]:
         """The webhook's JSON object (README: "Notifications")."""

@@ -94,7 +94,7 @@ def run_scenario(scenario: Scenario, server: ScenarioServer, db_path: Path) -> O
         log = open_event_log(db_path)
         console = Console(printed, colour=False)
         stop: Subject[Config] = Subject()  # completes at the end: the clocks stop
-        graph = MonitorGraph(config, stop, prober.probe, clock, ImmediateScheduler(),
+        graph = MonitorGraph(config, stop, prober.check, clock, ImmediateScheduler(),
                              load_past(log, config, epoch_seconds(clock.now)))
         running = CompositeDisposable(
             graph.probes.subscribe(log.append_probe),
