@@ -63,7 +63,8 @@ def test_a_default_name_keeps_no_password_query_or_apprise_token() -> None:
     ([{"url": "http://a/"}, {"url": "http://a/"}],
      'c.json: notifications[1].name: duplicate of notifications[0] (give each channel a name), got "http://a/"'),
     ([{"url": "http://a/", "events": ["down"]}],
-     'c.json: notifications[0].events: must be a non-empty list of alert, recovery, monitor-stale, certificate, got ["down"]'),
+     'c.json: notifications[0].events: must be a non-empty list of alert, recovery, monitor-stale, certificate, '
+     'got ["down"]'),
     ([{"url": "http://a/", "remindEvery": "5s"}],
      'c.json: notifications[0].remindEvery: must be between 60 s and 365d, got "5s"'),
     ([{"url": "http://a/", "maxAge": "soon"}],

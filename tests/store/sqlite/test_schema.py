@@ -110,8 +110,8 @@ def test_rows_round_trip_to_the_same_events() -> None:
     assert probe_row(probe) == ("2025-11-24T16:00:00.125Z", "http://a.test/", 0, None, None, "timeout", "local", None,
                                 None)
     assert probe_from_row(probe_row(probe)) == probe
-    checked = Probe(1_764_000_000.125, "https://a.test/", False, 200, 3.5, ErrorKind.CONDITION, detail='$.status is "x"',
-                    certificate_expiry=1_765_000_000.0)
+    checked = Probe(1_764_000_000.125, "https://a.test/", False, 200, 3.5, ErrorKind.CONDITION,
+                    detail='$.status is "x"', certificate_expiry=1_765_000_000.0)
     assert probe_row(checked)[-2:] == ('$.status is "x"', "2025-12-06T05:46:40.000Z")
     assert probe_from_row(probe_row(checked)) == checked
     warning = AlertTransition(1_764_000_000.125, "https://a.test/", TransitionKind.CERTIFICATE, None,
