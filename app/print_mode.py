@@ -9,18 +9,13 @@ stopped, say), that it is stale.
 
 from __future__ import annotations
 
-import dataclasses
-
 from reactivex.scheduler import EventLoopScheduler
 
 from monitoringapp.app.config_warnings import read_config_and_warn
 from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
 from monitoringapp.app.options import PrintOptions
-from monitoringapp.app.sites import stored_spellings
-from monitoringapp.app.usage import UsageError
-from monitoringapp.domain.config import Config, some_of
+from monitoringapp.app.sites import of_site
 from monitoringapp.domain.events import AlertTransition, Probe, Report
-from monitoringapp.domain.sites import shown_url
 from monitoringapp.domain.timefmt import epoch_seconds, format_duration
 from monitoringapp.graph.readers import followed_transitions, stored_reports
 from monitoringapp.sinks.console import Console
@@ -29,7 +24,7 @@ from monitoringapp.streams.log_tail import LogNews
 
 
 def run_print(options: PrintOptions) -> int:
-    config = _of_site(read_config_and_warn(options.config), options.site)
+    config = of_site(read_config_and_warn(options.config), options.site)
     console = Console()
     clock = EventLoopScheduler()
     log = open_log_reader(options.database, options.nats)
@@ -77,13 +72,3 @@ def run_print(options: PrintOptions) -> int:
 
     return run_until_stopped(start)
 
-
-def _of_site(config: Config, site: str | None) -> Config:
-    """The config of the one site `--site` names (any spelling of it), or UsageError naming the sites."""
-    if site is None:
-        return config
-    keys = [s.key for s in config.sites]
-    found = stored_spellings(site, keys)
-    if not found:
-        raise UsageError(f"--site: {shown_url(site)} is none of the sites of {config.source} ({some_of(keys)})")
-    return dataclasses.replace(config, sites=tuple(s for s in config.sites if s.key in found))

@@ -1,12 +1,15 @@
-"""`--site URL` (`-a`, `-p`, `--purge`): any spelling of a site names it (compared in canonical form, as the
-config compares sites), and one that names no known site is said, not silently matched by nothing."""
+"""`--site URL` (`-a`, `-p`, `--purge`, `--replay`): any spelling of a site's URL, or its name, names it (compared
+in canonical form, as the config compares sites), and one that names no known site is said, not silently matched
+by nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Iterable
 
-from monitoringapp.domain.config import some_of
+from monitoringapp.app.usage import UsageError
+from monitoringapp.domain.config import Config, some_of
 from monitoringapp.domain.sites import canonical_url, shown_url
 from monitoringapp.store.log import LogReader, LogUnavailable
 
@@ -15,6 +18,20 @@ def stored_spellings(given: str, known: Iterable[str]) -> frozenset[str]:
     """The spellings among `known` of the site `given` names; empty when it names none of them."""
     wanted = canonical_url(given)
     return frozenset(site for site in known if canonical_url(site) == wanted)
+
+
+def of_site(config: Config, given: str | None) -> Config:
+    """The config of the site(s) `--site given` names (by name, or any spelling of the URL), or UsageError
+    naming the sites there are."""
+    if given is None:
+        return config
+    by_key = stored_spellings(given, [site.key for site in config.sites])
+    by_url = stored_spellings(given, [site.url for site in config.sites])
+    chosen = tuple(site for site in config.sites if site.key in by_key or site.url in by_url)
+    if not chosen:
+        raise UsageError(f"--site: {shown_url(given)} is none of the sites of {config.source} "
+                         f"({some_of(site.key for site in config.sites)})")
+    return dataclasses.replace(config, sites=chosen)
 
 
 def site_filter(given: str, known: Iterable[str] | None) -> tuple[frozenset[str], str]:

@@ -180,6 +180,40 @@ class SqliteLogReader:
             if made_wal:
                 _tidy(self.path)
 
+    # -- the replay's reads (ProbeArchive) ----------------------------------------------------------------------
+
+    def probe_chunks(self, since: float | None, until: float | None = None, hosts: Collection[str] | None = None,
+                     size: int = 20_000) -> Iterator[list[Probe]]:
+        # Keyset pages on the time index, (timestamp, rowid) after the last row read: each page one short
+        # snapshot, so a long replay never holds back a monitor's checkpoints.
+        key: tuple[str, int] = (iso_utc(since) if since is not None else "", 0)
+        bound = f" AND timestamp < '{iso_utc(until)}'" if until is not None else ""
+        last: int | None = None
+        while True:
+            with self._snapshot() as connection:
+                if last is None:
+                    last = self._end(connection, PROBE_TABLE).position
+                rows = connection.execute(
+                    f"SELECT {self._columns[PROBE_TABLE]}, rowid FROM {PROBE_TABLE} WHERE (timestamp, rowid) > (?, ?)"
+                    f" AND rowid <= ?{bound} ORDER BY timestamp, rowid LIMIT ?", (*key, last, size)).fetchall()
+                self.reads += 1
+            if not rows:
+                return
+            key = (rows[-1][0], rows[-1][-1])
+            yield [probe_from_row(row[:-1]) for row in _of_hosts(rows, hosts)]
+            if len(rows) < size:
+                return
+
+    def alert_state_at(self, moment: float, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
+        with self._snapshot() as connection:
+            rows = connection.execute(
+                f"SELECT {self._columns[ALERT_TABLE]} FROM {ALERT_TABLE} WHERE rowid IN (SELECT (SELECT b.rowid FROM "
+                f"{ALERT_TABLE} AS b WHERE b.host = a.host AND b.{ALERT_STATE_KINDS} AND b.timestamp < ? ORDER BY "
+                f"b.timestamp DESC, b.rowid DESC LIMIT 1) FROM {ALERT_TABLE} AS a GROUP BY a.host)",
+                (iso_utc(moment),)).fetchall()
+        state = (alert_from_row(row) for row in _of_hosts(rows, hosts))
+        return {transition.host: transition for transition in state if transition is not None}
+
     # -- reading ---------------------------------------------------------------------------------------
 
     def _page(self, feed: Feed, where: str, parameters: tuple[object, ...], hosts: Collection[str] | None,
