@@ -265,13 +265,14 @@ SENSITIVE_HEADER = re.compile(r"auth|cookie|token|secret|key|password|session", 
 
 @dataclass(frozen=True, slots=True)
 class RequestSpec:
-    """What a probe sends: `method`, `headers` as written (a `${NAME}` unexpanded) and their values taken
-    from the environment (`values`, secret: never shown), `body` (text), whether redirects are followed, and
+    """What a probe sends: `method`, `headers` as written (a `${NAME}` unexpanded), their values (`values`) and
+    what those took from the environment (`secrets`: never shown), `body` (text), whether redirects are followed, and
     how the TLS certificate is verified (`verify_tls`, against `ca_file` when given)."""
 
     method: str = "GET"
     headers: tuple[tuple[str, str], ...] = ()
     values: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    secrets: tuple[str, ...] = field(default=(), repr=False)  # what the headers took from the environment
     body: str | None = None
     json_body: bool = False  # the config gave the body as JSON: sent as application/json
     follow_redirects: bool = True

@@ -118,10 +118,8 @@ class SiteConfig:
     def secrets(self) -> Secrets:
         """What this site's probe sends that must never be shown: its URL's password, its headers' values
         taken from the environment."""
-        header_values = (value for (_, written), (_, value) in zip(self.request.headers, self.request.values,
-                                                                    strict=True) if "${" in written)
         password = url_password(self.secret_url) if self.secret_url is not None else None
-        return Secrets.of((*header_values, *filter(None, [password])))
+        return Secrets.of((*self.request.secrets, *filter(None, [password])))
 
     def effective(self, top: AlertPolicy) -> dict[str, Any]:
         found: dict[str, Any] = {"URL": self.url}
@@ -477,7 +475,7 @@ class _Validator:
             method = "GET"
         elif not isinstance(method, str) or not _METHOD.match(method.upper()):
             raise self.fail(at, "must be an HTTP method such as GET, HEAD or POST", method)
-        headers, values = self._headers(entry, where)
+        headers, values, secrets = self._headers(entry, where)
         given, body, at = self._setting(entry, "body", where)
         text: str | None = None
         json_body = False
@@ -488,19 +486,21 @@ class _Validator:
                 text, json_body = json.dumps(body), True
             if len(text) > 64 * 1024:
                 raise self.fail(at, "must be at most 64 kB", body)
-        return RequestSpec(method.upper(), headers, values, text, json_body,
+        return RequestSpec(method.upper(), headers, values, secrets, text, json_body,
                            self._flag(entry, "followRedirects", where, True),
                            self._flag(entry, "verifyTls", where, True), self._ca_file(entry, where))
 
     def _headers(self, entry: dict[str, Any], where: str) -> tuple[tuple[tuple[str, str], ...],
-                                                                     tuple[tuple[str, str], ...]]:
+                                                                     tuple[tuple[str, str], ...], tuple[str, ...]]:
+        """The headers as written, with their values, and what those took from the environment."""
         given, headers, at = self._setting(entry, "headers", where)
         if not given:
-            return (), ()
+            return (), (), ()
         if not isinstance(headers, dict):
             raise self.fail(at, "must be an object of header names and values", headers)
         written: list[tuple[str, str]] = []
         values: list[tuple[str, str]] = []
+        secrets: list[str] = []
         for name, value in headers.items():
             if not _HEADER_NAME.match(name):
                 raise self.fail(f"{at}", "has a header name that is not a token", name)
@@ -512,13 +512,14 @@ class _Validator:
             expanded = value
             if self.environ is not None:
                 try:
-                    expanded, _ = expand(value, self.environ)
+                    expanded, taken = expand(value, self.environ)
+                    secrets.extend(taken)
                 except KeyError as missing:
                     raise ConfigError(f"{self.source}: {at}.{name}: environment variable {missing.args[0]} "
                                       "is not set") from None
             written.append((name, value))
             values.append((name, expanded))
-        return tuple(written), tuple(values)
+        return tuple(written), tuple(values), tuple(secrets)
 
     def _flag(self, entry: dict[str, Any], key: str, where: str, default: bool) -> bool:
         given, value, at = self._setting(entry, key, where)

@@ -176,9 +176,16 @@ class HttpProber:
                 location = (response.headers.get("location")
                             if request.follow_redirects and response.is_redirect else None)
                 if location is None:
-                    expiry = self._certificate(response) if target[:6].lower() == "https:" else None
-                    body, complete = self._read_bounded(response, deadline, keep)
-                    self._retire_if_old(response)
+                    connection = getattr(response.raw, "connection", None)
+                    sock = getattr(connection, "sock", None)
+                    expiry, old = self._certificate(sock) if target[:6].lower() == "https:" else (None, False)
+                    if old:
+                        # Never back to the pool (where another probe could take it while it is closed below):
+                        # the pool makes a new connection for the next probe, with a new handshake.
+                        response.raw._connection = None
+                    body, complete = self._read_bounded(response, deadline, keep, sock)
+                    if old and connection is not None:
+                        connection.close()
                     return response.status_code, body, complete, expiry
             finally:
                 response.close()
@@ -200,11 +207,11 @@ class HttpProber:
         headers = dict(site.request.values) if same_origin else {}
         return self.session.prepare_request(requests.Request(method, url, headers=headers, data=body))
 
-    def _certificate(self, response: requests.Response) -> float | None:
-        """The notAfter of the certificate of the connection `response` came on, read once per connection."""
-        sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+    def _certificate(self, sock: Any) -> tuple[float | None, bool]:
+        """The notAfter of the certificate of the TLS socket `sock` (read once per connection), and whether the
+        connection is older than `reconnect_after`."""
         if sock is None:
-            return None
+            return None, False
         known = self._tls.get(sock)
         if known is None:
             try:
@@ -214,16 +221,7 @@ class HttpProber:
             known = (time.monotonic(), certificate_not_after(der) if der else None)
             with contextlib.suppress(TypeError):  # a socket type that takes no weak reference: read it again
                 self._tls[sock] = known
-        return known[1]
-
-    def _retire_if_old(self, response: requests.Response) -> None:
-        """Close a TLS connection older than `reconnect_after` once its answer is read: the next probe
-        makes a new one, and sees the certificate the site serves now."""
-        connection = getattr(response.raw, "connection", None)
-        sock = getattr(connection, "sock", None)
-        known = self._tls.get(sock) if sock is not None else None
-        if connection is not None and known is not None and time.monotonic() - known[0] >= self.reconnect_after:
-            connection.close()
+        return known[1], time.monotonic() - known[0] >= self.reconnect_after
 
     def _proxies_for(self, url: str) -> dict[str, str]:
         proxies = self._proxies_of.get(url)
@@ -233,10 +231,12 @@ class HttpProber:
             proxies = self._proxies_of[url] = self.proxies.for_url(url)
         return proxies
 
-    def _read_bounded(self, response: requests.Response, deadline: float, keep: bool) -> tuple[bytes, bool]:
-        """Read the body up to `body_limit` bytes (kept when `keep`); whether that was all of it. A complete
-        body leaves the connection reusable."""
+    def _read_bounded(self, response: requests.Response, deadline: float, keep: bool,
+                      sock: Any = None) -> tuple[bytes, bool]:
+        """Read the body up to `body_limit` bytes (kept when `keep`) from `sock` (default: the response's);
+        whether that was all of it. A complete body leaves the connection reusable."""
         raw = response.raw
+        sock = sock if sock is not None else getattr(raw.connection, "sock", None)
         budget = self.body_limit
         chunks: list[bytes] = []
         while budget > 0:
@@ -245,7 +245,6 @@ class HttpProber:
                 raise requests.Timeout("body not received in time")
             # read1 returns what has arrived (read() would wait for the whole chunk, so a
             # trickling body could outlive the deadline), and no single wait outlasts it.
-            sock = getattr(raw.connection, "sock", None)
             if sock is not None:
                 sock.settimeout(remaining)
             chunk = raw.read1(min(_CHUNK, budget), decode_content=keep)
@@ -348,17 +347,18 @@ def _skip(der: bytes, position: int) -> int:
 
 
 def _causes(error: BaseException) -> list[BaseException]:
+    """`error` and every exception it carries (causes, contexts, exception arguments, a `reason`), breadth first:
+    urllib3 wraps the SSL error that says why a certificate was refused two or three levels down."""
     seen: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and current not in seen:
+    waiting: list[BaseException] = [error]
+    while waiting and len(seen) < 50:
+        current = waiting.pop(0)
+        if any(current is known for known in seen):
+            continue
         seen.append(current)
-        current = current.__cause__ or current.__context__
-        for arg in getattr(seen[-1], "args", ()):
-            if isinstance(arg, BaseException) and arg not in seen:
-                seen.append(arg)
-        reason = getattr(seen[-1], "reason", None)
-        if isinstance(reason, BaseException) and reason not in seen:
-            seen.append(reason)
+        reason = getattr(current, "reason", None)
+        carried = [current.__cause__, current.__context__, *getattr(current, "args", ()), reason]
+        waiting.extend(e for e in carried if isinstance(e, BaseException))
     return seen
 
 
