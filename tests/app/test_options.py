@@ -45,7 +45,7 @@ def test_each_mode_gets_its_own_typed_options_with_every_default_filled_in(argv:
 
 
 def test_a_flag_of_another_mode_names_the_modes_it_goes_with() -> None:
-    with pytest.raises(UsageError, match=r"^--since goes with -a$"):
+    with pytest.raises(UsageError, match=r"^--since goes with -a or --replay$"):
         parse_command_line(["-m", "--since", "2h"], NOW)
     with pytest.raises(UsageError, match=r"^--site goes with -a or -p or --purge$"):
         parse_command_line(["-m", "--site", "http://a/"], NOW)
