@@ -10,6 +10,7 @@ import pytest
 from monitoringapp.domain.events import AlertTransition, ErrorKind, Probe, TransitionKind
 from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.store.log import StoreError
+from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.schema import (
     SCHEMA_VERSION,
     alert_from_row,
@@ -222,3 +223,30 @@ def test_open_existing_never_creates_or_accepts_a_foreign_file(tmp_path: Path, c
     with pytest.raises(StoreError, match=message):
         open_existing(path)
     assert (path.read_bytes() if content is not None else path.exists()) == (content or False)
+
+
+def test_a_schema_3_file_gains_the_certificate_column_keeps_every_row_and_reads_before_it_does(
+        tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE website_monitoring (timestamp TEXT NOT NULL, host TEXT NOT NULL, available INTEGER "
+                    "NOT NULL, status INTEGER, responseTime REAL, errorKind TEXT, location TEXT NOT NULL DEFAULT "
+                    "'local', detail TEXT, id INTEGER PRIMARY KEY AUTOINCREMENT)")
+        old.execute("CREATE TABLE website_alerts (timestamp TEXT NOT NULL, host TEXT NOT NULL, type TEXT NOT NULL, "
+                    "startDate TEXT NOT NULL, endDate TEXT, availability REAL, location TEXT NOT NULL DEFAULT "
+                    "'local', detail TEXT, transitionId TEXT NOT NULL, id INTEGER PRIMARY KEY AUTOINCREMENT)")
+        old.executemany("INSERT INTO website_monitoring (timestamp, host, available, status, responseTime) "
+                        "VALUES (?, 'http://a/', 1, 200, 1.0)", [(iso_utc(float(n)),) for n in range(3)])
+        old.execute("PRAGMA user_version = 3")
+    reader = SqliteLogReader(path)
+    try:  # a reader never alters a file to read it: the missing column reads as NULL
+        assert [p.certificate_expiry for p in reader.probes_since(None).events] == [None, None, None]
+    finally:
+        reader.close()
+    connection = open_store(path)
+    try:
+        assert columns(connection, "website_monitoring")[-1] == "certificateNotAfter"
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert connection.execute("SELECT count(*), max(id) FROM website_monitoring").fetchone() == (3, 3)
+    finally:
+        connection.close()
