@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -79,3 +81,15 @@ def test_a_status_list_that_cannot_be_checked_is_refused(written: list[object], 
 def test_a_path_that_is_no_jsonpath_is_refused_when_the_config_is_read() -> None:
     with pytest.raises(ConditionError, match=r"is not a valid JSONPath \(Parse error"):
         parse_json_condition({"path": "$.a[", "equals": 1})
+
+
+def test_jsonpath_is_imported_only_by_a_config_with_a_json_condition() -> None:
+    probe = ("import json, sys, monitoringapp.app.monitoring_mode, monitoringapp.app.cli\n"
+             "from monitoringapp.domain.config import parse_config\n"
+             "parse_config(json.dumps({'websites': [{'URL': 'http://a/', 'bodyContains': 'ok'}]}))\n"
+             "before = 'jsonpath_ng' in sys.modules\n"
+             "condition = {'path': '$.a', 'exists': True}\n"
+             "parse_config(json.dumps({'websites': [{'URL': 'http://a/', 'json': [condition]}]}))\n"
+             "print(before, 'jsonpath_ng' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["False", "True"], done.stderr
