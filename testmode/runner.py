@@ -78,7 +78,7 @@ def run_scenario(scenario: Scenario, server: ScenarioServer, db_path: Path) -> O
     urls = {server.base_url + path: name for name, path in paths.items()}
     config = parse_config(json.dumps({
         "websites": [{"URL": server.base_url + paths[name], "checkInterval": site.interval,
-                      "timeout": site.timeout} for name, site in scenario.sites.items()],
+                      "timeout": site.timeout, **site.settings} for name, site in scenario.sites.items()],
         **scenario.settings,
     }), source=f"scenario {scenario.name!r}")
     server.play({paths[name]: site.phases for name, site in scenario.sites.items()},
