@@ -23,7 +23,7 @@ from reactivex import Observable, abc
 from reactivex import operators as ops
 from reactivex.scheduler import ImmediateScheduler
 
-from monitoringapp.domain.config import Config
+from monitoringapp.domain.config import AlertPolicy, Config
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.operators.alert_machine import AlertMachines
 from monitoringapp.operators.certificate_watch import DAY, CertificateWatch
@@ -87,10 +87,15 @@ def replayed(archive: ProbeArchive, config: Config, since: float | None = None,
         start = ReplayStart(len(history), sum(t.kind is TransitionKind.ALERT for t in restored.values()))
 
         def judge(probes: Sequence[Probe]) -> ReplayedChunk:
+            # `on_event` for each probe, with the policy looked up once per site rather than per probe.
             judged: list[AlertTransition] = []
-            alert, warn = machines.on_event, watch.on_event
+            alert, warn = machines.judge, watch.on_event
+            policy_of: dict[str, AlertPolicy] = {}
             for probe in probes:
-                transition = alert(probe)
+                policy = policy_of.get(probe.host)
+                if policy is None:
+                    policy = policy_of[probe.host] = policies.alert(probe.host)
+                transition = alert(probe, policy)
                 if transition is not None:
                     judged.append(transition)
                 if probe.certificate_expiry is not None:

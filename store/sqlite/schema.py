@@ -331,13 +331,13 @@ def probe_row(probe: Probe) -> ProbeRow:
             iso_utc(probe.certificate_expiry) if probe.certificate_expiry is not None else None)
 
 
-_ERROR_KINDS = {kind.value: kind for kind in ErrorKind}
+ERROR_KINDS_BY_NAME = {kind.value: kind for kind in ErrorKind}
 
 
 def probe_from_row(row: ProbeRow) -> Probe:
     timestamp, host, available, status, response_time, error, location, detail, not_after = row
     return Probe(fast_parse_iso(timestamp), host, bool(available), status, response_time,
-                 _ERROR_KINDS[error] if error else None, location, detail,
+                 ERROR_KINDS_BY_NAME[error] if error else None, location, detail,
                  parse_iso(not_after) if not_after else None)
 
 
