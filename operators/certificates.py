@@ -4,24 +4,17 @@ comes within one of its warning thresholds, judged by `operators.certificate_wat
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TypeGuard
 
-import reactivex
-from reactivex import Observable, abc
-from reactivex import operators as ops
+from reactivex import Observable
 
 from monitoringapp.domain.config import AlertPolicy, SitePolicies
 from monitoringapp.domain.events import LOCAL, AlertTransition, Probe
 from monitoringapp.operators.certificate_watch import CertificateWatch
-from monitoringapp.operators.typed import keep
-
-
-def _is_warning(transition: AlertTransition | None) -> TypeGuard[AlertTransition]:
-    return transition is not None
+from monitoringapp.operators.typed import judged_by
 
 
 def certificate_warnings(
-    policies: Observable[AlertPolicy] | Observable[SitePolicies],
+    policies: Observable[AlertPolicy | SitePolicies],
     warned: Iterable[AlertTransition] = (),
     location: str = LOCAL,
 ) -> Callable[[Observable[Probe]], Observable[AlertTransition]]:
@@ -49,13 +42,7 @@ def certificate_warnings(
     <...>
     """
 
-    def operator(source: Observable[Probe]) -> Observable[AlertTransition]:
-        def factory(_: abc.SchedulerBase | None) -> Observable[AlertTransition]:
-            watch = CertificateWatch(warned, location)
-            events: Observable[Probe | AlertPolicy | SitePolicies] = reactivex.merge(policies, source)
-            judged: Observable[AlertTransition | None] = events.pipe(ops.map(watch.on_event))
-            return judged.pipe(keep(_is_warning))
+    def watch() -> Callable[[Probe | AlertPolicy | SitePolicies], AlertTransition | None]:
+        return CertificateWatch(warned, location).on_event
 
-        return reactivex.defer(factory)
-
-    return operator
+    return judged_by(policies, watch)
