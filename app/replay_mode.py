@@ -32,6 +32,7 @@ def run_replay(options: ReplayOptions) -> int:
     keys = config.keys
     tally: dict[str, Counter[str]] = {key: Counter() for key in keys}  # site -> probes and kinds replayed
     last: list[float] = []
+    located = [0]
     running = SerialDisposable()
 
     def show(item: ReplayStart | ReplayedChunk) -> None:
@@ -47,6 +48,7 @@ def run_replay(options: ReplayOptions) -> int:
             console.show_transition(transition)
         for site, count in item.probes.items():
             tally[site]["probes"] += count
+        located[0] += item.located
         if item.last is not None:
             last[:] = [item.last]
         if console.closed:  # `--replay | head`: the reader has gone
@@ -67,6 +69,9 @@ def run_replay(options: ReplayOptions) -> int:
     total: Counter[str] = sum(tally.values(), Counter())
     stored_total: Counter[str] = sum(stored.values(), Counter())
     lines.append(f"replayed {total['probes']} probes of {len(keys)} sites: {_counts(total, stored_total)}")
+    if located[0]:
+        lines.append(f"note: {located[0]} of them came from probers in named locations (an evaluator's projection); "
+                     "--replay judges them as one monitor would, not by quorum")
     console.write(lines)
     return OK
 

@@ -24,7 +24,7 @@ from reactivex import operators as ops
 from reactivex.scheduler import ImmediateScheduler
 
 from monitoringapp.domain.config import AlertPolicy, Config
-from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.domain.events import LOCAL, AlertTransition, Probe, TransitionKind
 from monitoringapp.operators.alert_machine import AlertMachines
 from monitoringapp.operators.certificate_watch import DAY, CertificateWatch
 from monitoringapp.store.log import ProbeArchive
@@ -34,11 +34,13 @@ CHUNK = 20_000
 
 @dataclass(frozen=True, slots=True)
 class ReplayedChunk:
-    """What one chunk of stored probes gave: the transitions, in order, and how many probes of each site."""
+    """What one chunk of stored probes gave: the transitions, in order, how many probes of each site, and how
+    many came from a named location (an evaluator's projection, judged here as if from one place)."""
 
     transitions: tuple[AlertTransition, ...]
     probes: Counter[str]
     last: float | None  # the last probe's timestamp
+    located: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +105,8 @@ def replayed(archive: ProbeArchive, config: Config, since: float | None = None,
                     if warning is not None:
                         judged.append(warning)
             return ReplayedChunk(tuple(judged), Counter(probe.host for probe in probes),
-                                 probes[-1].timestamp if probes else None)
+                                 probes[-1].timestamp if probes else None,
+                                 sum(probe.location != LOCAL for probe in probes))
 
         chunks: Iterator[Sequence[Probe]] = archive.probe_chunks(since, None, keys, chunk)
         judged: Observable[ReplayStart | ReplayedChunk] = reactivex.from_iterable(
