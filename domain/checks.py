@@ -32,6 +32,7 @@ HIGHEST_STATUS = 599
 JSON_OPERATORS = ("equals", "notEquals", "below", "above", "contains", "exists")
 _SHOWN = 60  # characters of a value shown in a reason
 _STATUS_RANGE = re.compile(r"^\s*(\d{3})\s*-\s*(\d{3})\s*$")
+_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
 Verdict = tuple[ErrorKind | None, str | None]
 """(error kind, reason) of a probe that is down; (None, None) for one that is up."""
 
@@ -89,10 +90,26 @@ class JsonCondition:
     operator: str
     operand: Any
     finder: Any = field(default=None, compare=False, repr=False)  # the compiled JSONPath (jsonpath-ng)
+    steps: tuple[str | int, ...] | None = field(default=None, compare=False, repr=False)
+
+    def found(self, document: Any) -> list[Any]:
+        """The values the path finds in `document`. A plain path (`$.queue.depth`, `$.items[0].name`) is walked
+        directly, a few times faster than jsonpath-ng and with the same answer; any other through jsonpath-ng."""
+        if self.steps is None:
+            return [match.value for match in self.finder.find(document)]
+        value = document
+        for step in self.steps:
+            if isinstance(step, str) and isinstance(value, dict) and step in value:
+                value = value[step]
+            elif isinstance(step, int) and isinstance(value, list) and step < len(value):
+                value = value[step]
+            else:
+                return []
+        return [value]
 
     def check(self, document: Any) -> str | None:
         """Why `document` fails this condition, or None."""
-        found = [match.value for match in self.finder.find(document)]
+        found = self.found(document)
         if self.operator == "exists":
             if bool(found) == self.operand:
                 return None
@@ -144,7 +161,22 @@ def parse_json_condition(value: object) -> JsonCondition:
     path = value["path"]
     if not isinstance(path, str) or not path.strip():
         raise ConditionError(f"path must be a JSONPath such as \"$.status\", got {_show(path)}")
-    return JsonCondition(path, operator, operand, compile_json_path(path))
+    return JsonCondition(path, operator, operand, compile_json_path(path), plain_steps(path))
+
+
+def plain_steps(path: str) -> tuple[str | int, ...] | None:
+    """The keys and indexes of a plain path (`$`, then `.name` and `[n]` steps only), else None."""
+    if not path.startswith("$"):
+        return None
+    steps: list[str | int] = []
+    position = 1
+    while position < len(path):
+        match = _STEP.match(path, position)
+        if match is None:
+            return None
+        steps.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
+        position = match.end()
+    return tuple(steps)
 
 
 def compile_json_path(path: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -93,3 +94,13 @@ def test_jsonpath_is_imported_only_by_a_config_with_a_json_condition() -> None:
              "print(before, 'jsonpath_ng' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["False", "True"], done.stderr
+
+
+@pytest.mark.parametrize("path", ["$.status", "$.queue.depth", "$.items[1].n", "$.items[7].n", "$.missing.deeper",
+                                  "$.flags[0]", "$.up", "$", "$.status.length"])
+def test_a_plain_path_walked_directly_finds_what_jsonpath_finds(path: str) -> None:
+    condition = parse_json_condition({"path": path, "exists": True})
+    assert condition.steps is not None
+    document = json.loads(BODY)
+    assert condition.found(document) == [match.value for match in condition.finder.find(document)]
+    assert parse_json_condition({"path": "$.items[*].n", "exists": True}).steps is None
