@@ -99,9 +99,7 @@ class JsonCondition:
             return [match.value for match in self.finder.find(document)]
         value = document
         for step in self.steps:
-            if isinstance(step, str) and isinstance(value, dict) and step in value:
-                value = value[step]
-            elif isinstance(step, int) and isinstance(value, list) and step < len(value):
+            if (isinstance(step, str) and isinstance(value, dict) and step in value) or (isinstance(step, int) and isinstance(value, list) and step < len(value)):
                 value = value[step]
             else:
                 return []
