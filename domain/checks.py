@@ -99,10 +99,11 @@ class JsonCondition:
             return [match.value for match in self.finder.find(document)]
         value = document
         for step in self.steps:
-            if (isinstance(step, str) and isinstance(value, dict) and step in value) or (isinstance(step, int) and isinstance(value, list) and step < len(value)):
-                value = value[step]
-            else:
+            present = (step in value if isinstance(value, dict) and isinstance(step, str)
+                       else isinstance(value, list) and isinstance(step, int) and step < len(value))
+            if not present:
                 return []
+            value = value[step]
         return [value]
 
     def check(self, document: Any) -> str | None:
