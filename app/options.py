@@ -192,8 +192,8 @@ _MODES = (
           ("monitoringApp --check -c config.json",)),
     _Mode("purge", ("--purge",), "delete old rows from the database",
           ("monitoringApp --purge --before 30d", "monitoringApp --purge --before 2026-11-01 --alerts --vacuum")),
-    _Mode("replay", ("--replay",), "replay the stored probes through a config's alert policies: what would they "
-          "have alerted?",
+    _Mode("replay", ("--replay",), "judge the stored probes again by a config's alert policies, in virtual time, "
+          "beside what was stored",
           ("monitoringApp --replay -c candidate.json --since 7d",
            "monitoringApp --replay -c candidate.json -db monitoring.db --site http://example.com/ --since 2026-11-20")),
     _Mode("health", ("--health",), "exit 0 if a monitor stored a probe lately, 1 if not (a container's HEALTHCHECK)",
