@@ -237,6 +237,9 @@ class HttpProber:
         whether that was all of it. A complete body leaves the connection reusable."""
         raw = response.raw
         sock = sock if sock is not None else getattr(raw.connection, "sock", None)
+        # Kept bytes are the body's own: decoded only if the server compressed them though asked not to (urllib3's
+        # decoding path costs CPU even for a body that is not compressed).
+        decode = keep and response.headers.get("Content-Encoding", "identity").strip().lower() not in ("identity", "")
         budget = self.body_limit
         chunks: list[bytes] = []
         while budget > 0:
@@ -247,7 +250,7 @@ class HttpProber:
             # trickling body could outlive the deadline), and no single wait outlasts it.
             if sock is not None:
                 sock.settimeout(remaining)
-            chunk = raw.read1(min(_CHUNK, budget), decode_content=keep)
+            chunk = raw.read1(min(_CHUNK, budget), decode_content=decode)
             if not chunk:
                 return b"".join(chunks), True
             budget -= len(chunk)
