@@ -5,7 +5,7 @@ Routes (a query string is ignored, so `/ok?a` and `/ok?b` are two sites on one s
 location in `failing_locations` (else 200), `/slow` 503 after `slow_for` seconds, `/hang` answers nothing until
 released (at most `hang_for` seconds), `/redirect/N` N hops then 200, `/loop` redirects to itself, `/huge` claims
 1 GB and streams until the client goes, `/trickle` sends one byte every 50 ms; `/json` 200 with `json_body` as JSON,
-`/status/N` N, `/late` 200 after `late_for` seconds, `/large` 200 with 100 kB ending in `ok`, `/echo` 200 with the
+`/gzipped` the same gzip-compressed whatever the client asks, `/status/N` N, `/late` 200 after `late_for` seconds, `/large` 200 with 100 kB ending in `ok`, `/echo` 200 with the
 request's method, headers and body as JSON (any method), `/see-other` a 303 to `/echo`; any other path 404.
 Requests' Authorization headers are kept (`authorizations`). With `tls` (an `ssl.SSLContext`), it serves HTTPS.
 """
@@ -13,6 +13,7 @@ Requests' Authorization headers are kept (`authorizations`). With `tls` (an `ssl
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import socket
 import ssl
@@ -99,6 +100,9 @@ class LocalServer:
                     self.trickle()
                 elif path == "/json":
                     self.answer(200, json.dumps(server.json_body).encode())
+                elif path == "/gzipped":  # compressed whatever the client asked for
+                    compressed = gzip.compress(json.dumps(server.json_body).encode())
+                    self.answer(200, compressed, {"Content-Encoding": "gzip"})
                 elif path.startswith("/status/"):
                     self.answer(int(path.rsplit("/", 1)[1]), b"as asked")
                 elif path == "/late":
@@ -118,8 +122,10 @@ class LocalServer:
                 else:
                     self.answer(404, b"no such route")
 
-            def answer(self, status: int, body: bytes) -> None:
+            def answer(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 try:
                     self.end_headers()

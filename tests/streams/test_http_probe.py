@@ -223,6 +223,12 @@ def test_json_conditions_say_which_value_failed_and_why(server: LocalServer, pro
     assert missing.detail == "$.status not found"
 
 
+def test_a_body_compressed_though_the_probe_asked_for_none_is_decoded_before_it_is_judged(
+        server: LocalServer, prober: HttpProber) -> None:
+    outcome = prober.check(checked(server.url("/gzipped"), json=[{"path": "$.status", "equals": "ok"}]))
+    assert (outcome.available, outcome.detail) == (True, None)
+
+
 def test_expected_status_makes_a_401_up_and_a_200_down(server: LocalServer, prober: HttpProber) -> None:
     login = prober.check(checked(server.url("/status/401"), expectedStatus=[401]))
     assert (login.available, login.status, login.error) == (True, 401, None)
