@@ -5,8 +5,9 @@ Routes (a query string is ignored, so `/ok?a` and `/ok?b` are two sites on one s
 location in `failing_locations` (else 200), `/slow` 503 after `slow_for` seconds, `/hang` answers nothing until
 released (at most `hang_for` seconds), `/redirect/N` N hops then 200, `/loop` redirects to itself, `/huge` claims
 1 GB and streams until the client goes, `/trickle` sends one byte every 50 ms; `/json` 200 with `json_body` as JSON,
-`/gzipped` the same gzip-compressed whatever the client asks, `/status/N` N, `/late` 200 after `late_for` seconds, `/large` 200 with 100 kB ending in `ok`, `/echo` 200 with the
-request's method, headers and body as JSON (any method), `/see-other` a 303 to `/echo`; any other path 404.
+`/gzipped` the same gzip-compressed whatever the client asks, `/status/N` N, `/late` 200 after `late_for` seconds,
+`/large` 200 with 100 kB ending in `ok`, `/echo` 200 with the request's method, headers and body as JSON (any
+method), `/see-other` a 303 to `/echo`; any other path 404.
 Requests' Authorization headers are kept (`authorizations`). With `tls` (an `ssl.SSLContext`), it serves HTTPS.
 """
 
