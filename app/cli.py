@@ -19,6 +19,7 @@ from monitoringapp.app.options import (
     Options,
     PrintOptions,
     PurgeOptions,
+    ReplayOptions,
     ScenarioOptions,
     WebOptions,
     parse_command_line,
@@ -27,7 +28,7 @@ from monitoringapp.app.usage import FAILED, INTERRUPTED, OK, USAGE_ERROR, Failur
 from monitoringapp.domain.config import ConfigError
 from monitoringapp.store.log import LogLost, StoreError
 
-ONE_SHOT = (ScenarioOptions, CheckOptions, PurgeOptions, HealthOptions)
+ONE_SHOT = (ScenarioOptions, CheckOptions, PurgeOptions, HealthOptions, ReplayOptions)
 """Modes that finish by themselves: stopped before they are done, they exit 130, never 0."""
 
 
@@ -88,6 +89,10 @@ def run(options: Options) -> int:
         from monitoringapp.app.purge_mode import run_purge
 
         return run_once(lambda: run_purge(options))
+    if isinstance(options, ReplayOptions):
+        from monitoringapp.app.replay_mode import run_replay
+
+        return run_once(lambda: run_replay(options))
     if isinstance(options, HealthOptions):
         from monitoringapp.app.health_mode import run_health
 

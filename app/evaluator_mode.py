@@ -8,6 +8,7 @@ once whoever publishes it first.
 from __future__ import annotations
 
 import sys
+import time
 
 from reactivex.disposable import CompositeDisposable
 from reactivex.scheduler import EventLoopScheduler
@@ -15,8 +16,9 @@ from reactivex.scheduler import EventLoopScheduler
 from monitoringapp.app.config_warnings import read_config_and_warn
 from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped, wait_until_idle
 from monitoringapp.app.options import EvaluatorOptions
-from monitoringapp.domain.config import shown_servers
+from monitoringapp.domain.sites import shown_servers
 from monitoringapp.graph.evaluator import BatchVerdict, evaluation, quorum_policies
+from monitoringapp.graph.monitor import stored_certificate_warnings
 from monitoringapp.sinks.console import Console
 from monitoringapp.streams.log_consume import consumed_batches
 from monitoringapp.streams.ticks import fixed_rate_ticks
@@ -35,7 +37,8 @@ def run_evaluator(options: EvaluatorOptions) -> int:
     longest_interval = max(site.check_interval for site in config.sites)
     log = EvaluatorLog(options.nats, options.database, partition=options.partition, ack_wait=longest_interval + 60.0)
     policies = quorum_policies(config)
-    pasts, history = log.resume(policies, config.alert.window + longest_interval)
+    pasts, history = log.resume(policies, config.policies.longest_window + longest_interval)
+    warned = stored_certificate_warnings(log.projection.reader, config, time.time())
     consumer = EventLoopScheduler()  # fetches, judges and commits, one batch at a time
     housekeeping = EventLoopScheduler()
 
@@ -47,7 +50,8 @@ def run_evaluator(options: EvaluatorOptions) -> int:
 
     def start(lifecycle: Lifecycle) -> Stopper:
         batches = consumed_batches(lambda: log.fetch(BATCH, FETCH_WAIT), consumer)
-        verdicts = batches.pipe(evaluation(policies, consumer, pasts, history, log.projection.judged_among))
+        verdicts = batches.pipe(evaluation(policies, consumer, pasts, history, log.projection.judged_among,
+                                           config.policies, warned))
         running = CompositeDisposable(
             verdicts.subscribe(commit, lifecycle.fail),
             log.errors.subscribe(errors.info),

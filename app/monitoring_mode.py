@@ -20,8 +20,9 @@ from monitoringapp.app.config_warnings import read_config_and_warn, warning_line
 from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped, wait_until_idle
 from monitoringapp.app.options import MonitorOptions
 from monitoringapp.app.paths import check_file_to_write
-from monitoringapp.domain.config import Config, shown_servers
+from monitoringapp.domain.config import Config
 from monitoringapp.domain.events import AlertTransition
+from monitoringapp.domain.sites import shown_servers
 from monitoringapp.domain.timefmt import epoch_seconds
 from monitoringapp.graph.monitor import MonitorGraph, StoredPast, load_past
 from monitoringapp.operators.stats import nearest_rank
@@ -83,7 +84,7 @@ def run_monitoring(options: MonitorOptions) -> int:
                                  running=config).pipe(ops.share())
         # A new version is applied on the clock's thread, between two ticks.
         versions: Observable[Config] = updates.pipe(keep(is_version), ops.observe_on(clock), ops.take_until(stopping))
-        graph = MonitorGraph(config, versions, prober.probe, clock, io, past, options.location)
+        graph = MonitorGraph(config, versions, prober.check, clock, io, past, options.location)
         landed = threading.Event()  # the probe stream has completed: every probe in flight is in
         retentions: Observable[float | None] = graph.configs.pipe(ops.map(_retention), ops.distinct_until_changed())
         rollup_retentions: Observable[float] = graph.configs.pipe(ops.map(_rollup_retention),

@@ -7,8 +7,8 @@ from reactivex.scheduler import EventLoopScheduler
 from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
 from monitoringapp.app.options import AlertsOptions
 from monitoringapp.app.sites import hosts_of_site
-from monitoringapp.domain.config import shown_servers
 from monitoringapp.domain.events import AlertTransition
+from monitoringapp.domain.sites import shown_servers
 from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.graph.readers import followed_transitions
 from monitoringapp.sinks.alert_table import AlertLog

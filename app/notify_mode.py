@@ -24,7 +24,8 @@ from monitoringapp.app.options import NotifyOptions
 from monitoringapp.domain.config import Config, ConfigError
 from monitoringapp.domain.events import TransitionKind
 from monitoringapp.domain.notices import Notice, NoticeKind, transition_notice
-from monitoringapp.domain.notifications import ChannelConfig, expand_url, redact
+from monitoringapp.domain.notifications import ChannelConfig, expand_url
+from monitoringapp.domain.secrets import Secrets
 from monitoringapp.domain.timefmt import iso_utc, parse_iso
 from monitoringapp.graph.notifier import NotifierNews, notifications
 from monitoringapp.operators.delivery import (
@@ -60,13 +61,13 @@ class Target:
 
     config: ChannelConfig
     channel: Channel
-    secrets: tuple[str, ...]
+    secrets: Secrets
 
 
 def run_notifier(options: NotifyOptions) -> int:
     config = read_config_and_warn(options.config)
     targets = open_targets(config, os.environ)
-    secrets = tuple(secret for target in targets for secret in target.secrets)
+    secrets = Secrets.of(secret for target in targets for secret in target.secrets.values) + config.secrets
     log = open_log_reader(options.database, options.nats)
     end = end_of_log(log)  # a database that cannot be used is refused before the state file is created
     state = open_delivery_state(options.state)
@@ -130,7 +131,7 @@ def open_targets(config: Config, environ: Mapping[str, str]) -> list[Target]:
         try:
             opened = open_channel(url, channel.webhook)
         except ValueError as error:
-            raise ConfigError(f"{config.source}: {channel.entry}.url: {redact(str(error), secrets)}") from None
+            raise ConfigError(f"{config.source}: {channel.entry}.url: {secrets.redact(str(error))}") from None
         except ImportError:
             raise ConfigError(f"{config.source}: {channel.entry}.url: a non-http channel needs apprise "
                               "(pip install apprise)") from None
@@ -212,7 +213,7 @@ class _InFlight:
             return self._idle.wait_for(lambda: self._count == 0, timeout)
 
 
-def _deliverer(channels: Mapping[str, Channel], state: DeliveryState, secrets: Sequence[str],
+def _deliverer(channels: Mapping[str, Channel], state: DeliveryState, secrets: Secrets,
                in_flight: _InFlight) -> Callable[[Message[Cursor]], str | None]:
     """Send a message, then record the channel's progress before its next message can start: a kill
     between the two repeats this message only."""
@@ -222,7 +223,7 @@ def _deliverer(channels: Mapping[str, Channel], state: DeliveryState, secrets: S
             try:
                 channels[message.channel].send(message.notices)
             except DeliveryFailed as failure:
-                error = redact(str(failure), secrets)
+                error = secrets.redact(str(failure))
                 state.failed(message.channel, message.attempt, error)
                 return error
             state.delivered(message.channel, message.cursor, message.notices[-1].id, time.time())

@@ -1,8 +1,8 @@
 """The command line parsed into one typed options object per mode.
 
-Modes are exclusive flags (`-m`, `-a`, `-p`, `-w`, `-t`, `--check`, `--purge`); every other flag says which
-modes it goes with, and one used with another mode is a usage error naming them. `MODE --help` shows that
-mode's options only, with examples; `--help` shows them all, and the exit statuses.
+Modes are exclusive flags (`-m`, `-a`, `-p`, `-w`, `-t`, `--check`, `--purge`, `--replay`, ...); every other
+flag says which modes it goes with, and one used with another mode is a usage error naming them. `MODE --help`
+shows that mode's options only, with examples; `--help` shows them all, and the exit statuses.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any, NoReturn
 
 from monitoringapp import __version__
 from monitoringapp.app.usage import UsageError
-from monitoringapp.domain.config import redact_url
 from monitoringapp.domain.events import LOCAL
+from monitoringapp.domain.sites import shown_url
 from monitoringapp.domain.timefmt import parse_age_or_date
 from monitoringapp.store.jetstream.subjects import BUCKETS, valid_location
 
@@ -139,6 +139,16 @@ class PurgeOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplayOptions:
+    """`--replay`: the stored probes judged by `config`'s policies (from `since`, of one site with `site`)."""
+
+    config: str
+    database: str
+    since: float | None = None
+    site: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class HealthOptions:
     """`--health`: is a monitor storing probes? The age of the newest one against `max_age` (None: what the
     config's intervals allow)."""
@@ -149,7 +159,7 @@ class HealthOptions:
 
 
 Options = (MonitorOptions | EvaluatorOptions | AlertsOptions | NotifyOptions | PrintOptions | WebOptions
-           | ScenarioOptions | CheckOptions | PurgeOptions | HealthOptions)
+           | ScenarioOptions | CheckOptions | PurgeOptions | HealthOptions | ReplayOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +193,10 @@ _MODES = (
           ("monitoringApp --check -c config.json",)),
     _Mode("purge", ("--purge",), "delete old rows from the database",
           ("monitoringApp --purge --before 30d", "monitoringApp --purge --before 2026-11-01 --alerts --vacuum")),
+    _Mode("replay", ("--replay",), "judge the stored probes again by a config's alert policies, in virtual time, "
+          "beside what was stored",
+          ("monitoringApp --replay -c candidate.json --since 7d",
+           "monitoringApp --replay -c candidate.json -db monitoring.db --site http://example.com/ --since 2026-11-20")),
     _Mode("health", ("--health",), "exit 0 if a monitor stored a probe lately, 1 if not (a container's HEALTHCHECK)",
           ("monitoringApp --health -c config.json -db monitoring.db", "monitoringApp --health --max-age 300")),
 )
@@ -200,9 +214,11 @@ class _Flag:
 _ALL = tuple(mode.dest for mode in _MODES)
 _FLAGS = (
     # No argparse default: -w tells "-c not given" (use config.json if it is there) from a -c it must read.
-    _Flag(("-c", "--config"), (), ("monitor", "evaluate", "notify", "print_only", "web", "check", "health"),
+    _Flag(("-c", "--config"), (), ("monitor", "evaluate", "notify", "print_only", "web", "check", "health",
+                                   "replay"),
           {"help": f"config file (default: {DEFAULT_CONFIG})"}),
-    _Flag(("-db", "--database"), (), ("monitor", "evaluate", "notify", "print_only", "web", "purge", "health"),
+    _Flag(("-db", "--database"), (), ("monitor", "evaluate", "notify", "print_only", "web", "purge", "health",
+                                      "replay"),
           {"default": DEFAULT_DATABASE, "help": f"SQLite database file (default: {DEFAULT_DATABASE}); with -e the "
                                                 "projection it keeps for -w, -a, -p and --replay"}),
     _Flag(("--silent",), ("monitor", "evaluate", "notify"), ("monitor", "evaluate", "notify"),
@@ -230,9 +246,9 @@ _FLAGS = (
           {"metavar": "SECONDS", "help": "the age of the newest stored probe past which the monitor is unhealthy "
                                          "(default: twice the config's longest checkInterval, its longest "
                                          "timeout and 5 s)"}),
-    _Flag(("--site",), ("notify", "print_only", "purge"), ("notify", "print_only", "purge"),
-          {"metavar": "URL", "help": "only this site (any spelling of its URL)"}),
-    _Flag(("--since",), ("notify",), ("notify",),
+    _Flag(("--site",), ("notify", "print_only", "purge", "replay"), ("notify", "print_only", "purge", "replay"),
+          {"metavar": "URL", "help": "only this site (any spelling of its URL, or its name)"}),
+    _Flag(("--since",), ("notify", "replay"), ("notify", "replay"),
           {"metavar": "AGE|DATE", "help": "history from 2h ago, or from an ISO date (UTC unless a zone is given)"}),
     _Flag(("--notify",), ("notify",), ("notify",),
           {"dest": "deliver", "action": "store_true",
@@ -372,6 +388,10 @@ def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
         return ScenarioOptions(args.keep_db)
     if mode == "check":
         return CheckOptions(config)
+    if mode == "replay":
+        since = None if args.since is None else _age_or_date(
+            "--since", args.since, now, "an age such as 7d or an ISO date such as 2026-11-24T12:00")
+        return ReplayOptions(config, args.database, since, args.site)
     if mode == "health":
         max_age = None if args.max_age is None else _seconds("--max-age", args.max_age, MAX_MAX_AGE)
         return HealthOptions(config, args.database, max_age)
@@ -389,9 +409,9 @@ def _nats_servers(text: str | None) -> tuple[str, ...]:
     for server in servers:
         if not _NATS_URL.match(server):
             raise UsageError(f"--nats: each server must be nats://[USER:PASSWORD@]HOST:PORT, tls://... or "
-                             f"HOST:PORT, got {redact_url(server)!r}")
+                             f"HOST:PORT, got {shown_url(server)!r}")
     if not servers:
-        raise UsageError(f"--nats: no server given in {redact_url(text)!r}")
+        raise UsageError(f"--nats: no server given in {shown_url(text)!r}")
     return tuple(server if "://" in server else f"nats://{server}" for server in servers)
 
 

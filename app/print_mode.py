@@ -9,17 +9,14 @@ stopped, say), that it is stale.
 
 from __future__ import annotations
 
-import dataclasses
-
 from reactivex.scheduler import EventLoopScheduler
 
 from monitoringapp.app.config_warnings import read_config_and_warn
 from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
 from monitoringapp.app.options import PrintOptions
-from monitoringapp.app.sites import stored_spellings
-from monitoringapp.app.usage import UsageError
-from monitoringapp.domain.config import Config, redact_url, shown_servers, some_of
+from monitoringapp.app.sites import of_site
 from monitoringapp.domain.events import AlertTransition, Probe, Report
+from monitoringapp.domain.sites import shown_servers
 from monitoringapp.domain.timefmt import epoch_seconds, format_duration
 from monitoringapp.graph.readers import followed_transitions, stored_reports
 from monitoringapp.sinks.console import Console
@@ -28,14 +25,14 @@ from monitoringapp.streams.log_tail import LogNews
 
 
 def run_print(options: PrintOptions) -> int:
-    config = _of_site(read_config_and_warn(options.config), options.site)
+    config = of_site(read_config_and_warn(options.config), options.site)
     console = Console()
     clock = EventLoopScheduler()
     log = open_log_reader(options.database, options.nats)
     where = shown_servers(options.nats) if options.nats else options.database
     context = console.report_context
     context.stale_after = config.quiet_limit
-    hosts = frozenset(site.url for site in config.sites)
+    hosts = config.keys
 
     def show(item: Report | LogNews[Probe]) -> None:
         if isinstance(item, Report):
@@ -76,13 +73,3 @@ def run_print(options: PrintOptions) -> int:
 
     return run_until_stopped(start)
 
-
-def _of_site(config: Config, site: str | None) -> Config:
-    """The config of the one site `--site` names (any spelling of it), or UsageError naming the sites."""
-    if site is None:
-        return config
-    urls = [s.url for s in config.sites]
-    found = stored_spellings(site, urls)
-    if not found:
-        raise UsageError(f"--site: {redact_url(site)} is none of the sites of {config.source} ({some_of(urls)})")
-    return dataclasses.replace(config, sites=tuple(s for s in config.sites if s.url in found))

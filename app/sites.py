@@ -1,12 +1,16 @@
-"""`--site URL` (`-a`, `-p`, `--purge`): any spelling of a site names it (compared in canonical form, as the
-config compares sites), and one that names no known site is said, not silently matched by nothing."""
+"""`--site URL` (`-a`, `-p`, `--purge`, `--replay`): any spelling of a site's URL, or its name, names it (compared
+in canonical form, as the config compares sites), and one that names no known site is said, not silently matched
+by nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Iterable
 
-from monitoringapp.domain.config import canonical_url, redact_url, some_of
+from monitoringapp.app.usage import UsageError
+from monitoringapp.domain.config import Config, some_of
+from monitoringapp.domain.sites import canonical_url, shown_url
 from monitoringapp.store.log import LogReader, LogUnavailable
 
 
@@ -16,6 +20,20 @@ def stored_spellings(given: str, known: Iterable[str]) -> frozenset[str]:
     return frozenset(site for site in known if canonical_url(site) == wanted)
 
 
+def of_site(config: Config, given: str | None) -> Config:
+    """The config of the site(s) `--site given` names (by name, or any spelling of the URL), or UsageError
+    naming the sites there are."""
+    if given is None:
+        return config
+    by_key = stored_spellings(given, [site.key for site in config.sites])
+    by_url = stored_spellings(given, [site.url for site in config.sites])
+    chosen = tuple(site for site in config.sites if site.key in by_key or site.url in by_url)
+    if not chosen:
+        raise UsageError(f"--site: {shown_url(given)} is none of the sites of {config.source} "
+                         f"({some_of(site.key for site in config.sites)})")
+    return dataclasses.replace(config, sites=chosen)
+
+
 def site_filter(given: str, known: Iterable[str] | None) -> tuple[frozenset[str], str]:
     """The hosts to keep for `--site given`, and how to name them (`known`: the sites there are, or None
     when that cannot be told yet); the name is "" when `given` names none of `known` (its own spellings
@@ -23,8 +41,8 @@ def site_filter(given: str, known: Iterable[str] | None) -> tuple[frozenset[str]
     found = stored_spellings(given, known or ())
     if found:
         return found, some_of(sorted(found))
-    spellings = frozenset({redact_url(given), canonical_url(given)})
-    return spellings, redact_url(given) if known is None else ""
+    spellings = frozenset({shown_url(given), canonical_url(given)})
+    return spellings, shown_url(given) if known is None else ""
 
 
 def hosts_of_site(log: LogReader, given: str, database: str, *, yet: bool = False) -> tuple[frozenset[str], str]:
@@ -36,6 +54,6 @@ def hosts_of_site(log: LogReader, given: str, database: str, *, yet: bool = Fals
         known = None  # not there yet: nothing to tell
     hosts, named = site_filter(given, known)
     if not named:
-        named = redact_url(given)
+        named = shown_url(given)
         print(f"warning: --site {named} matches no site in {database}{' yet' if yet else ''}", file=sys.stderr)
     return hosts, named

@@ -34,8 +34,7 @@ def run_web(options: WebOptions) -> int:
     sites = None
     if options.config is not None:
         config = read_config_and_warn(options.config)
-        # A site's key is its URL's hash; once the config gives sites a `name`, pass it here (SiteSpec.name).
-        sites = [SiteSpec(site.url, site.check_interval) for site in config.sites]
+        sites = [SiteSpec(site.key, site.check_interval, site.name, site.url) for site in config.sites]
     users = None
     if options.auth_file is not None:
         try:

@@ -7,19 +7,25 @@ on top of these.
 
 from __future__ import annotations
 
+import json
+import statistics
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import requests
 
 from bench.target_server import TargetServer
+from monitoringapp.domain.config import SiteConfig, parse_config
 from monitoringapp.streams.http_probe import HttpProber
+
+T = TypeVar("T")
+CONDITIONS = [{"path": "$.status", "equals": "ok"}, {"path": "$.queue.depth", "below": 1000}]
 
 Figures = dict[str, Any]
 
 
-def _cpu_ms_per_call(call: Callable[[str], object], urls: list[str], rounds: int) -> float:
+def _cpu_ms_per_call(call: Callable[[T], object], urls: Sequence[T], rounds: int) -> float:
     for url in urls:  # open the connection, prepare the requests
         call(url)
     started = time.process_time()
@@ -27,6 +33,28 @@ def _cpu_ms_per_call(call: Callable[[str], object], urls: list[str], rounds: int
         for url in urls:
             call(url)
     return (time.process_time() - started) * 1000 / (rounds * len(urls))
+
+
+def conditions_cpu(server: TargetServer, sites: int = 50, rounds: int = 20, repeats: int = 7) -> Figures:
+    """CPU ms per probe of a 4 kB JSON answer, plain (the body read and dropped) and judged by two `json`
+    conditions (the body kept, parsed, two JSONPaths found), interleaved `repeats` times; medians, and their
+    ratio. The server (the Python target, its own process) answers `/json-4k...` with `JSON_4K`."""
+    urls = [f"http://127.0.0.1:{server.port}/json-4k?{n}" for n in range(sites)]
+    plain = [SiteConfig(url, 1.0, 1.0) for url in urls]
+    checked = parse_config(json.dumps({"websites": [{"URL": url, "timeout": 1.0, "json": CONDITIONS}
+                                                    for url in urls]})).sites
+    prober = HttpProber(pool_size=2 * sites)
+    try:
+        assert all(prober.check(site).available for site in checked), "the conditions hold"
+        plain_ms, checked_ms = [], []
+        for _ in range(repeats):
+            plain_ms.append(_cpu_ms_per_call(prober.check, plain, rounds))
+            checked_ms.append(_cpu_ms_per_call(prober.check, checked, rounds))
+    finally:
+        prober.close()
+    plain_median, checked_median = statistics.median(plain_ms), statistics.median(checked_ms)
+    return {"plain_ms": round(plain_median, 4), "json_conditions_ms": round(checked_median, 4),
+            "ratio": round(checked_median / plain_median, 3)}
 
 
 def transport_cpu(server: TargetServer, sites: int = 200, rounds: int = 10) -> Figures:

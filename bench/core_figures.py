@@ -191,7 +191,7 @@ def pipeline_run(sites: int, interval: float, seconds: float, port: int) -> dict
         io = ThreadPoolScheduler(max_workers=max(64, 4 * sites))
         prober = HttpProber(pool_size=sites)
         stop: Subject[Config] = Subject()
-        monitor = MonitorGraph(config, stop, prober.probe, clock, io)
+        monitor = MonitorGraph(config, stop, prober.check, clock, io)
         landed = threading.Event()
         running = CompositeDisposable(monitor.probes.subscribe(log.append_probe, on_completed=landed.set),
                                       monitor.transitions.subscribe(log.append_transition))

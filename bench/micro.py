@@ -22,12 +22,14 @@ from typing import Any
 import reactivex
 from reactivex.subject import BehaviorSubject, Subject
 
-from monitoringapp.domain.config import DEFAULT_REPORTS, AlertPolicy
+from monitoringapp.domain.config import DEFAULT_REPORTS, AlertPolicy, Config, SiteConfig
 from monitoringapp.domain.events import AlertTransition, ErrorKind, Probe, Report, ReportRequest
+from monitoringapp.graph.replay import ReplayedChunk, ReplayStart, replayed
 from monitoringapp.operators.alert_machine import SiteAlertMachine
 from monitoringapp.operators.alerts import alert_transitions
 from monitoringapp.operators.reports import window_reports
 from monitoringapp.operators.site_windows import SiteWindows
+from monitoringapp.store import open_probe_archive
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 from monitoringapp.store.sqlite.writer import SqliteEventLog
@@ -150,6 +152,30 @@ def replay_rows_per_s(db: Path) -> Figures:
     rows = len(history)
     return {"rows": rows, "seconds": round(done - started, 3), "rows_per_s": round(rows / (done - started)),
             "read_s": round(read - started, 3), "operators_s": round(done - read, 3)}
+
+
+def replay_probes_per_s(db: Path, sites: int = 250) -> Figures:
+    """`--replay`'s path over the whole log: the probes read forward in chunks through the `ProbeArchive` seam
+    and judged by the alert machines and the certificate watch, as `graph.replay` drives them."""
+    config = Config(tuple(SiteConfig(f"http://127.0.0.1:8000/{n}", 1.0, 1.0) for n in range(sites)))
+    probes = transitions = 0
+
+    def count(item: ReplayStart | ReplayedChunk) -> None:
+        nonlocal probes, transitions
+        if isinstance(item, ReplayedChunk):
+            probes += sum(item.probes.values())
+            transitions += len(item.transitions)
+
+    gc.collect()
+    started = time.perf_counter()
+    archive = open_probe_archive(db)
+    try:
+        replayed(archive, config).subscribe(count)
+    finally:
+        archive.close()
+    elapsed = time.perf_counter() - started
+    return {"probes": probes, "transitions": transitions, "seconds": round(elapsed, 3),
+            "probes_per_s": round(probes / elapsed)}
 
 
 def sink_rows_per_s(rows: int = 200_000, sites: int = 200) -> Figures:

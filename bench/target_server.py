@@ -2,7 +2,8 @@
 
 Both listen on 127.0.0.1 only, answer every GET with `200 ok`, and count what
 they serve at `/__served` (nginx's stub_status; our own counter), so a run
-knows how many probes reached the server whoever sent them.
+knows how many probes reached the server whoever sent them. The Python server also answers `/json-4k...` with
+a 4 kB JSON document (`JSON_4K`), what a health endpoint with details returns.
 
 `delay_ms` (Python server only) answers each request that much later, like a far site.
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import json
 import re
 import shutil
 import signal
@@ -124,6 +126,21 @@ class TargetServer:
 _RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Type: text/plain\r\n\r\nok\n"
 
 
+def _json_4k() -> str:
+    """A health document of about 4 kB: a status, a queue, and as many dependencies' checks as fit."""
+    document: dict[str, object] = {"status": "ok", "queue": {"depth": 12, "oldest": "2026-11-30T12:00:00Z"}}
+    checks: list[dict[str, object]] = []
+    while len(json.dumps({**document, "checks": checks})) < 4000:
+        checks.append({"name": f"dependency-{len(checks)}", "status": "ok", "latencyMs": 1.5 + len(checks),
+                       "detail": "x" * 20})
+    return json.dumps({**document, "checks": checks})
+
+
+JSON_4K = _json_4k()
+_JSON_RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: application/json\r\n\r\n%s"
+                  % (len(JSON_4K), JSON_4K.encode()))
+
+
 async def _serve(port: int, delay_ms: float) -> None:
     served = 0
 
@@ -138,6 +155,8 @@ async def _serve(port: int, delay_ms: float) -> None:
                 if head.startswith(b"GET /__served "):
                     body = f"{served}\n".encode()
                     writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                elif head.startswith(b"GET /json-4k"):
+                    writer.write(_JSON_RESPONSE)
                 else:
                     writer.write(_RESPONSE)
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):

@@ -9,6 +9,11 @@ A site's URL may carry a password (`https://user:secret@host/`): the probe uses 
 everywhere else (stored, printed, compared, keyed) by its URL with the password shown as `***`, and no
 message, repr or effective config holds it. Sites are compared in canonical form (scheme and host case,
 a default port, an empty path), so one site cannot be configured twice under two spellings.
+
+A site's `key` is what the log stores in `host` and every reader groups by: its `name` when the config
+gives one, else its URL as shown (so an unnamed site, and every database made before names, stays exactly
+as it was). Per-site settings (the request, its conditions, the alert policy, certificate warnings) come
+from the site, else from the top-level `defaults` object, else from the legacy top-level keys.
 """
 
 from __future__ import annotations
@@ -16,12 +21,24 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+from monitoringapp.domain.checks import (
+    NO_CONDITIONS,
+    PLAIN_REQUEST,
+    ConditionError,
+    Conditions,
+    JsonCondition,
+    RequestSpec,
+    parse_expected_status,
+    parse_json_condition,
+)
 from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow, parse_maintenance, parse_notifications
+from monitoringapp.domain.secrets import Secrets, bad_variable, expand, url_password
+from monitoringapp.domain.sites import canonical_url, shown_url
 from monitoringapp.domain.timefmt import format_duration, parse_duration
 
 DEFAULT_CHECK_INTERVAL = 2.0
@@ -38,58 +55,16 @@ MIN_INTERVAL = 0.1
 ticks skipped while the previous probe was in flight)."""
 MAX_CONFIG_BYTES = 1 << 20
 """A config file is a few kB; past this it is not one (`-c /dev/zero`)."""
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*):[^/?#@]*@")
+DEFAULT_CERTIFICATE_DAYS = (14.0, 7.0, 1.0)
+MAX_CERTIFICATE_DAYS = 3650.0
+MAX_NAME = 100
+TCP = "tcp"
+_METHOD = re.compile(r"[A-Z]{1,16}\Z")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}\Z")
 
 
 class ConfigError(Exception):
     """A configuration a user wrote that monitoringApp cannot run with; the message is one line."""
-
-
-def redact_url(url: str) -> str:
-    """`url` with the password of its user information, if any, shown as `***` (works on any text that
-    starts like a URL, so an invalid one is safe to print too)."""
-    return _PASSWORD.sub(r"\1:***@", url)
-
-
-def shown_servers(servers: Iterable[str]) -> str:
-    """Server URLs (NATS's) as they may be shown: comma-separated, each password as `***`."""
-    return ", ".join(redact_url(server) for server in servers)
-
-
-def canonical_url(url: str) -> str:
-    """The form two spellings of one site share: scheme and host lower case, no default port, `/` for an
-    empty path, no fragment (never sent), the password redacted. Text that is no URL comes back as it is."""
-    try:
-        parts = urlsplit(redact_url(url))
-        port = parts.port
-    except ValueError:
-        return url
-    scheme = parts.scheme.lower()
-    host = parts.hostname or ""
-    netloc = f"[{host}]" if ":" in host else host
-    if port is not None and port != _DEFAULT_PORTS.get(scheme):
-        netloc += f":{port}"
-    if parts.username is not None:
-        netloc = f"{parts.username}{':***' if parts.password is not None else ''}@{netloc}"
-    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
-
-
-@dataclass(frozen=True, slots=True)
-class SiteConfig:
-    """One site: `url` is its name everywhere (stored, printed, compared: the URL as written, a password
-    shown as `***`); `secret_url`, the URL with its password, is for the probe only and never shown."""
-
-    url: str
-    check_interval: float
-    timeout: float
-    secret_url: str | None = field(default=None, repr=False)
-    quorum: int | None = None  # its own quorum of locations; None: the config's
-
-    @property
-    def probe_url(self) -> str:
-        """The URL the probe requests."""
-        return self.secret_url or self.url
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +76,86 @@ class AlertPolicy:
     threshold: float = 0.8
     recovery_threshold: float = 0.8
     min_checks: int = 1
+
+    def effective(self) -> dict[str, Any]:
+        return {"alertWindow": self.window, "alertThreshold": self.threshold,
+                "recoveryThreshold": self.recovery_threshold, "alertMinChecks": self.min_checks}
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    """One site. `url` is its URL as shown everywhere (a password as `***`); `secret_url`, the URL with its
+    password, is for the probe only and never shown. `key` names it in the log and everywhere else: its
+    `name`, else its URL. `policy` is its own alert policy (None: the config's); `entry` where the config
+    gives it (`websites[2]`), for messages."""
+
+    url: str
+    check_interval: float
+    timeout: float
+    secret_url: str | None = field(default=None, repr=False)
+    name: str | None = None
+    request: RequestSpec = PLAIN_REQUEST
+    conditions: Conditions = NO_CONDITIONS
+    policy: AlertPolicy | None = None
+    certificate_days: tuple[float, ...] = DEFAULT_CERTIFICATE_DAYS
+    entry: str = field(default="websites[0]", compare=False)
+    quorum: int | None = None  # its own quorum of locations (with probers in several); None: the config's
+
+    @property
+    def key(self) -> str:
+        """The site's key: stored in `host`, printed, compared, matched by `--site`."""
+        return self.name or self.url
+
+    @property
+    def probe_url(self) -> str:
+        """The URL the probe requests."""
+        return self.secret_url or self.url
+
+    @property
+    def scheme(self) -> str:
+        return self.url.partition(":")[0].lower()
+
+    @property
+    def secrets(self) -> Secrets:
+        """What this site's probe sends that must never be shown: its URL's password, its headers' values
+        taken from the environment."""
+        password = url_password(self.secret_url) if self.secret_url is not None else None
+        return Secrets.of((*self.request.secrets, *filter(None, [password])))
+
+    def effective(self, top: AlertPolicy) -> dict[str, Any]:
+        found: dict[str, Any] = {"URL": self.url}
+        if self.name is not None:
+            found["name"] = self.name
+        found.update(checkInterval=self.check_interval, timeout=self.timeout)
+        if self.scheme != TCP:
+            found.update(self.request.effective())
+        found.update(self.conditions.effective())
+        found.update((self.policy or top).effective())
+        found["certificateExpiryDays"] = list(self.certificate_days)
+        if self.quorum is not None:
+            found["quorum"] = self.quorum
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class SitePolicies:
+    """Each site's alert policy and certificate warning days, by site key; `default` and `certificate_days`
+    for a site not listed. An `AlertPolicy` alone in a policies stream means the same for every site."""
+
+    default: AlertPolicy = field(default_factory=AlertPolicy)
+    alerts: Mapping[str, AlertPolicy] = field(default_factory=dict)
+    certificates: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    certificate_days: tuple[float, ...] = DEFAULT_CERTIFICATE_DAYS
+
+    def alert(self, site: str) -> AlertPolicy:
+        return self.alerts.get(site, self.default)
+
+    def certificate(self, site: str) -> tuple[float, ...]:
+        return self.certificates.get(site, self.certificate_days)
+
+    @property
+    def longest_window(self) -> float:
+        return max([self.default.window, *(policy.window for policy in self.alerts.values())])
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +172,7 @@ DEFAULT_REPORTS = (ReportSpec(10.0, (120.0, 600.0)), ReportSpec(60.0, (3600.0,))
 @dataclass(frozen=True, slots=True)
 class Config:
     sites: tuple[SiteConfig, ...]
-    alert: AlertPolicy = field(default_factory=AlertPolicy)
+    alert: AlertPolicy = field(default_factory=AlertPolicy)  # the top level's; a site may have its own
     reports: tuple[ReportSpec, ...] = DEFAULT_REPORTS
     retention: float | None = None
     quorum: int = 1
@@ -134,7 +189,23 @@ class Config:
 
     @property
     def longest_window(self) -> float:
-        return max([self.alert.window, *self.report_windows])
+        return max([self.policies.longest_window, *self.report_windows])
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """Every site's key: what the log's `host` holds for this config's sites."""
+        return frozenset(site.key for site in self.sites)
+
+    @property
+    def policies(self) -> SitePolicies:
+        """Each site's alert policy and certificate warning days."""
+        return SitePolicies(self.alert, {s.key: s.policy for s in self.sites if s.policy is not None},
+                            {s.key: s.certificate_days for s in self.sites})
+
+    @property
+    def secrets(self) -> Secrets:
+        """Every secret the sites' probes send (the notifier adds its channels')."""
+        return Secrets.of(secret for site in self.sites for secret in site.secrets.values)
 
     @property
     def quiet_limit(self) -> float:
@@ -146,15 +217,8 @@ class Config:
     def effective(self) -> dict[str, Any]:
         """The config with every default filled in, in the file's own format."""
         return {
-            "websites": [
-                {"URL": s.url, "checkInterval": s.check_interval, "timeout": s.timeout,
-                 **({"quorum": s.quorum} if s.quorum is not None else {})}
-                for s in self.sites
-            ],
-            "alertWindow": self.alert.window,
-            "alertThreshold": self.alert.threshold,
-            "recoveryThreshold": self.alert.recovery_threshold,
-            "alertMinChecks": self.alert.min_checks,
+            "websites": [site.effective(self.alert) for site in self.sites],
+            **self.alert.effective(),
             "reports": [{"every": r.every, "windows": list(r.windows)} for r in self.reports],
             "retention": self.retention,
             "quorum": self.quorum,
@@ -164,16 +228,24 @@ class Config:
         }
 
 
+_POLICY_KEYS = ("alertWindow", "alertThreshold", "recoveryThreshold", "alertMinChecks")
+_REQUEST_KEYS = ("method", "headers", "body", "followRedirects", "verifyTls", "caFile")
+_CONDITION_KEYS = ("expectedStatus", "bodyContains", "bodyMatches", "json", "maxResponseTime")
+_HTTP_ONLY_KEYS = (*_REQUEST_KEYS, "expectedStatus", "bodyContains", "bodyMatches", "json")
+_DEFAULTS_KEYS = {"checkInterval", "timeout", *_REQUEST_KEYS, *_CONDITION_KEYS, *_POLICY_KEYS,
+                  "certificateExpiryDays", "quorum"}
+_SITE_KEYS = {"URL", "name", *_DEFAULTS_KEYS}
 _TOP_KEYS = {
-    "websites", "defaultCheckInterval", "defaultTimeout", "alertWindow", "alertThreshold",
-    "recoveryThreshold", "alertMinChecks", "reports", "retention", "rollupRetention", "notifications", "maintenance",
-    "quorum",
+    "websites", "defaultCheckInterval", "defaultTimeout", *_POLICY_KEYS, "reports", "retention", "rollupRetention",
+    "notifications", "maintenance", "quorum", "defaults", "certificateExpiryDays",
 }
-_SITE_KEYS = {"URL", "checkInterval", "timeout", "quorum"}
 
 
-def parse_config(text: str, source: str = "config.json") -> Config:
-    """Validate the JSON text of a config file named `source`; raise ConfigError on the first mistake."""
+def parse_config(text: str, source: str = "config.json", environ: Mapping[str, str] | None = None) -> Config:
+    """Validate the JSON text of a config file named `source`; raise ConfigError on the first mistake.
+
+    `${NAME}` in a header's value is taken from `environ` (an unset one is a mistake); without `environ` the
+    value is kept as written (a config only checked, never probed with)."""
     if not text.strip():
         raise ConfigError(f'{source}: is empty; a config needs at least {{"websites": [{{"URL": "http://..."}}]}}')
     try:
@@ -186,7 +258,7 @@ def parse_config(text: str, source: str = "config.json") -> Config:
     if duplicate is not None:
         where, key = duplicate
         raise ConfigError(f'{source}: {where}: duplicate key "{key}" (JSON keeps only the last value; write it once)')
-    return _Validator(source).config(document)
+    return _Validator(source, environ).config(document)
 
 
 class _JsonObject(dict[str, Any]):
@@ -238,10 +310,11 @@ def _json_problem(source: str, error: json.JSONDecodeError) -> str:
 
 
 class _Validator:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, environ: Mapping[str, str] | None = None) -> None:
         self.source = source
+        self.environ = environ
         self.warnings: list[str] = []
-        self.site_names: list[str] = []  # where each site was written, e.g. "websites[2]"
+        self.defaults: dict[str, Any] = {}
 
     def fail(self, where: str, problem: str, value: object) -> ConfigError:
         return ConfigError(f"{self.source}: {where}: {problem}, got {_show(value)}")
@@ -250,6 +323,11 @@ class _Validator:
         if not isinstance(document, dict):
             raise ConfigError(f"{self.source}: the top level must be a JSON object, got {_kind(document)}")
         self._warn_unknown(document, _TOP_KEYS, "top level")
+        defaults = document.get("defaults", {})
+        if not isinstance(defaults, dict):
+            raise self.fail("defaults", "must be an object of per-site settings", defaults)
+        self._warn_unknown(defaults, _DEFAULTS_KEYS, "defaults")
+        self.defaults = defaults
         default_interval = self._at_least_floor(
             document, "defaultCheckInterval", "defaultCheckInterval",
             self._number(document, "defaultCheckInterval", "defaultCheckInterval", DEFAULT_CHECK_INTERVAL,
@@ -258,69 +336,77 @@ class _Validator:
             self._number(document, "defaultTimeout", "defaultTimeout", None, MAX_TIMEOUT)
             if "defaultTimeout" in document else None
         )
-        sites = self._sites(document, default_interval, default_timeout)
         alert = self._alert_policy(document)
+        certificate_days = self._certificate_days(document, "certificateExpiryDays", DEFAULT_CERTIFICATE_DAYS)
+        sites = self._sites(document, default_interval, default_timeout, alert, certificate_days)
         reports = self._reports(document)
         retention = self._retention(document, "retention")
         self._warn_futile(sites, alert)
-        urls = [site.url for site in sites]
+        keys = [site.key for site in sites]
         return Config(
             sites=sites,
             alert=alert,
             reports=reports,
             retention=retention,
             rollup_retention=self._retention(document, "rollupRetention") or DEFAULT_ROLLUP_RETENTION,
-            notifications=parse_notifications(document, self.fail, self.warnings.append, urls, self.source),
-            maintenance=parse_maintenance(document, self.fail, self.warnings.append, urls, self.source),
+            notifications=parse_notifications(document, self.fail, self.warnings.append, keys, self.source),
+            maintenance=parse_maintenance(document, self.fail, self.warnings.append, keys, self.source),
             quorum=self._quorum(document),
             source=self.source,
             warnings=tuple(self.warnings),
         )
 
-    def _warn_futile(self, sites: tuple[SiteConfig, ...], alert: AlertPolicy) -> None:
+    def _warn_futile(self, sites: tuple[SiteConfig, ...], top: AlertPolicy) -> None:
         """Warn of settings under which sites can never alert, or alert on every single failure, or have
         ticks skipped by design."""
-        names = dict(zip(sites, self.site_names, strict=True))
         slow = [site for site in sites if site.timeout > site.check_interval]
         if len(slow) == 1:
             (site,) = slow
             self.warnings.append(
-                f"{self.source}: {names[site]}.timeout ({_span(site.timeout)}) is longer than its checkInterval "
+                f"{self.source}: {site.entry}.timeout ({_span(site.timeout)}) is longer than its checkInterval "
                 f"({_span(site.check_interval)}): while a probe hangs, the ticks it spans are skipped")
         elif slow:
-            self.warnings.append(f"{self.source}: {some_of(names[s] for s in slow)}: timeout is longer than "
+            self.warnings.append(f"{self.source}: {some_of(s.entry for s in slow)}: timeout is longer than "
                                  "checkInterval: while a probe hangs, the ticks it spans are skipped")
-        if alert.threshold == 0:
+        own = any(site.policy is not None for site in sites)
+        if top.threshold == 0 and not own:
             self.warnings.append(f"{self.source}: alertThreshold is 0: availability is never below 0%, "
                                  "so no alert is ever raised")
-        held = {site: _checks_held(alert.window, site.check_interval) for site in sites}
-        starved = [site for site in sites if held[site] < alert.min_checks]
-        if len(starved) == 1:
-            (site,) = starved
-            self.warnings.append(
-                f"{self.source}: alertMinChecks ({alert.min_checks}) is more than the {held[site]} check(s) "
-                f"alertWindow ({_span(alert.window)}) holds for {names[site]} (every {_span(site.check_interval)})"
-                ": it can never alert")
+        for site in sites:
+            if site.policy is not None and site.policy.threshold == 0:
+                self.warnings.append(f"{self.source}: {site.entry}: alertThreshold is 0: availability is never "
+                                     "below 0%, so no alert is ever raised")
+        policy = {site: site.policy or top for site in sites}
+        held = {site: _checks_held(policy[site].window, site.check_interval) for site in sites}
+        starved = [site for site in sites if held[site] < policy[site].min_checks]
+        if len(starved) == 1 or (starved and own):
+            for site in starved:
+                self.warnings.append(
+                    f"{self.source}: alertMinChecks ({policy[site].min_checks}) is more than the {held[site]} "
+                    f"check(s) alertWindow ({_span(policy[site].window)}) holds for {site.entry} (every "
+                    f"{_span(site.check_interval)}): it can never alert")
         elif starved:
             self.warnings.append(
-                f"{self.source}: alertMinChecks ({alert.min_checks}) is more than the checks alertWindow "
-                f"({_span(alert.window)}) holds for {some_of(names[s] for s in starved)}: they can never alert")
-        single = [site for site in sites if held[site] == 1 and alert.min_checks == 1 and alert.threshold > 0]
+                f"{self.source}: alertMinChecks ({top.min_checks}) is more than the checks alertWindow "
+                f"({_span(top.window)}) holds for {some_of(s.entry for s in starved)}: they can never alert")
+        single = [site for site in sites
+                  if held[site] == 1 and policy[site].min_checks == 1 and policy[site].threshold > 0]
         if single:
             every = f" (every {_span(single[0].check_interval)})" if len(single) == 1 else ""
+            window = _span(policy[single[0]].window)
             self.warnings.append(
-                f"{self.source}: alertWindow ({_span(alert.window)}) holds only the latest check of "
-                f"{some_of(names[s] for s in single)}{every}: one failure alerts and one success recovers")
+                f"{self.source}: alertWindow ({window}) holds only the latest check of "
+                f"{some_of(s.entry for s in single)}{every}: one failure alerts and one success recovers")
 
-    def _sites(self, document: dict[str, Any], default_interval: float,
-               default_timeout: float | None) -> tuple[SiteConfig, ...]:
+    def _sites(self, document: dict[str, Any], default_interval: float, default_timeout: float | None,
+               top: AlertPolicy, certificate_days: tuple[float, ...]) -> tuple[SiteConfig, ...]:
         if "websites" not in document:
             raise ConfigError(f'{self.source}: "websites" is missing: list the sites to monitor')
         entries = document["websites"]
         if not isinstance(entries, list):
             raise self.fail("websites", "must be a list of sites", entries)
         sites: list[SiteConfig] = []
-        seen: dict[str, tuple[int, str]] = {}
+        seen: dict[str, tuple[str, str]] = {}  # a site's key in canonical form -> (where, as shown)
         for index, entry in enumerate(entries):
             where = f"websites[{index}]"
             if not isinstance(entry, dict):
@@ -332,22 +418,206 @@ class _Validator:
                 continue
             self._warn_unknown(entry, _SITE_KEYS, where)
             url = self._url(entry["URL"], f"{where}.URL")
-            shown = redact_url(url)
-            first = seen.get(canonical_url(url))
+            shown = shown_url(url)
+            name = self._name(entry, where)
+            tcp = urlsplit(url).scheme.lower() == TCP
+            # Two spellings of one URL are one site, unless each check of it has a name of its own.
+            key = canonical_url(url) if name is None else f"name:{name}"
+            first = seen.get(key)
             if first is not None:
-                raise self.fail(f"{where}.URL", f'the same site as websites[{first[0]}] ("{first[1]}")', shown)
-            seen[canonical_url(url)] = (index, shown)
+                field_name, value = ("URL", shown) if name is None else ("name", name)
+                raise self.fail(f"{where}.{field_name}", f'the same site as {first[0]} ("{first[1]}")', value)
+            seen[key] = (where, shown if name is None else name)
             interval = self._at_least_floor(
                 entry, "checkInterval", f"{where}.checkInterval",
-                self._number(entry, "checkInterval", f"{where}.checkInterval", default_interval, MAX_INTERVAL))
+                self._site_number(entry, "checkInterval", where, default_interval, MAX_INTERVAL))
             fallback_timeout = default_timeout if default_timeout is not None else min(interval, MAX_TIMEOUT_DEFAULT)
-            timeout = self._number(entry, "timeout", f"{where}.timeout", fallback_timeout, MAX_TIMEOUT)
-            quorum = self._quorum(entry, f"{where}.quorum") if "quorum" in entry else None
-            sites.append(SiteConfig(shown, interval, timeout, url if shown != url else None, quorum))
-            self.site_names.append(where)
+            timeout = self._site_number(entry, "timeout", where, fallback_timeout, MAX_TIMEOUT)
+            if tcp:
+                for key_name in _HTTP_ONLY_KEYS:
+                    if key_name in entry:
+                        raise self.fail(f"{where}.{key_name}", "does not apply to a tcp:// site", entry[key_name])
+            sites.append(SiteConfig(
+                shown, interval, timeout, url if shown != url else None, name,
+                PLAIN_REQUEST if tcp else self._request(entry, where),
+                self._conditions(entry, where, tcp), self._site_policy(entry, where, top),
+                self._certificate_days(entry, f"{where}.certificateExpiryDays", certificate_days, site=True),
+                where, self._site_quorum(entry, where)))
         if not sites:
             raise ConfigError(f"{self.source}: websites: no site with a URL to monitor")
         return tuple(sites)
+
+    def _setting(self, entry: dict[str, Any], key: str, where: str) -> tuple[bool, Any, str]:
+        """(given, value, where it was written) of a per-site setting: the site's own, else `defaults`'."""
+        if key in entry:
+            return True, entry[key], f"{where}.{key}"
+        if key in self.defaults:
+            return True, self.defaults[key], f"defaults.{key}"
+        return False, None, ""
+
+    def _site_number(self, entry: dict[str, Any], key: str, where: str, fallback: float, maximum: float) -> float:
+        given, value, at = self._setting(entry, key, where)
+        return self._number({key: value}, key, at, None, maximum) if given else fallback
+
+    def _name(self, entry: dict[str, Any], where: str) -> str | None:
+        if "name" not in entry:
+            return None
+        name = entry["name"]
+        if (not isinstance(name, str) or not name.strip() or name != name.strip() or len(name) > MAX_NAME
+                or any(not c.isprintable() for c in name)):
+            raise self.fail(f"{where}.name", f"must be a name of 1 to {MAX_NAME} printable characters, without "
+                            "spaces at either end", name)
+        if "://" in name:
+            raise self.fail(f"{where}.name", "must not look like a URL (it is the site's key, as a URL is "
+                            "for a site without a name)", name)
+        return name
+
+    def _request(self, entry: dict[str, Any], where: str) -> RequestSpec:
+        given, method, at = self._setting(entry, "method", where)
+        if not given:
+            method = "GET"
+        elif not isinstance(method, str) or not _METHOD.match(method.upper()):
+            raise self.fail(at, "must be an HTTP method such as GET, HEAD or POST", method)
+        headers, values, secrets = self._headers(entry, where)
+        given, body, at = self._setting(entry, "body", where)
+        text: str | None = None
+        json_body = False
+        if given and body is not None:
+            if isinstance(body, str):
+                text = body
+            else:
+                text, json_body = json.dumps(body), True
+            if len(text) > 64 * 1024:
+                raise self.fail(at, "must be at most 64 kB", body)
+        return RequestSpec(method.upper(), headers, values, secrets, text, json_body,
+                           self._flag(entry, "followRedirects", where, True),
+                           self._flag(entry, "verifyTls", where, True), self._ca_file(entry, where))
+
+    def _headers(self, entry: dict[str, Any], where: str) -> tuple[tuple[tuple[str, str], ...],
+                                                                     tuple[tuple[str, str], ...], tuple[str, ...]]:
+        """The headers as written, with their values, and what those took from the environment."""
+        given, headers, at = self._setting(entry, "headers", where)
+        if not given:
+            return (), (), ()
+        if not isinstance(headers, dict):
+            raise self.fail(at, "must be an object of header names and values", headers)
+        written: list[tuple[str, str]] = []
+        values: list[tuple[str, str]] = []
+        secrets: list[str] = []
+        for name, value in headers.items():
+            if not _HEADER_NAME.match(name):
+                raise self.fail(f"{at}", "has a header name that is not a token", name)
+            if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+                raise self.fail(f"{at}.{name}", "must be a string on one line", value)
+            problem = bad_variable(value)
+            if problem is not None:
+                raise self.fail(f"{at}.{name}", problem, value)
+            expanded = value
+            if self.environ is not None:
+                try:
+                    expanded, taken = expand(value, self.environ)
+                    secrets.extend(taken)
+                except KeyError as missing:
+                    raise ConfigError(f"{self.source}: {at}.{name}: environment variable {missing.args[0]} "
+                                      "is not set") from None
+            written.append((name, value))
+            values.append((name, expanded))
+        return tuple(written), tuple(values), tuple(secrets)
+
+    def _flag(self, entry: dict[str, Any], key: str, where: str, default: bool) -> bool:
+        given, value, at = self._setting(entry, key, where)
+        if not given:
+            return default
+        if not isinstance(value, bool):
+            raise self.fail(at, "must be true or false", value)
+        return value
+
+    def _ca_file(self, entry: dict[str, Any], where: str) -> str | None:
+        given, value, at = self._setting(entry, "caFile", where)
+        if not given or value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(at, "must be the path of a PEM file of CA certificates", value)
+        return value
+
+    def _conditions(self, entry: dict[str, Any], where: str, tcp: bool) -> Conditions:
+        def setting(key: str) -> tuple[bool, Any, str]:
+            # A tcp:// site takes only maxResponseTime from `defaults`: the others are about HTTP answers.
+            if tcp and key != "maxResponseTime" and key not in entry:
+                return False, None, ""
+            return self._setting(entry, key, where)
+
+        given, value, at = setting("expectedStatus")
+        try:
+            expected = parse_expected_status(value) if given else None
+        except ConditionError as error:
+            raise ConfigError(f"{self.source}: {at}: {error}") from None
+        given, contains, at = setting("bodyContains")
+        if given and (not isinstance(contains, str) or not contains):
+            raise self.fail(at, "must be a non-empty string", contains)
+        given, matches, at = setting("bodyMatches")
+        pattern: re.Pattern[str] | None = None
+        if given:
+            if not isinstance(matches, str) or not matches:
+                raise self.fail(at, "must be a regular expression", matches)
+            try:
+                pattern = re.compile(matches)
+            except re.error as error:
+                raise self.fail(at, f"is not a valid regular expression ({error})", matches) from None
+        return Conditions(expected, contains if isinstance(contains, str) else None, pattern,
+                          self._json_conditions(setting("json")), self._max_response_time(setting("maxResponseTime")))
+
+    def _json_conditions(self, setting: tuple[bool, Any, str]) -> tuple[JsonCondition, ...]:
+        given, value, at = setting
+        if not given:
+            return ()
+        if not isinstance(value, list) or not value:
+            raise self.fail(at, 'must be a non-empty list of {"path": ..., "equals": ...} conditions', value)
+        conditions = []
+        for index, condition in enumerate(value):
+            try:
+                conditions.append(parse_json_condition(condition))
+            except ConditionError as error:
+                place = f"{at}[{index}].path" if "JSONPath" in str(error) else f"{at}[{index}]"
+                raise ConfigError(f"{self.source}: {place}: {error}") from None
+        return tuple(conditions)
+
+    def _max_response_time(self, setting: tuple[bool, Any, str]) -> float | None:
+        given, value, at = setting
+        return self._number({"v": value}, "v", at, None, MAX_TIMEOUT) if given else None
+
+    def _site_policy(self, entry: dict[str, Any], where: str, top: AlertPolicy) -> AlertPolicy | None:
+        """The site's own alert policy, from its keys and `defaults`' over the top level's; None when neither
+        sets one."""
+        table: dict[str, Any] = {}
+        places: dict[str, str] = {}
+        for key in _POLICY_KEYS:
+            given, value, at = self._setting(entry, key, where)
+            if given:
+                table[key], places[key] = value, at
+        if not table:
+            return None
+        inherited: dict[str, Any] = {"alertWindow": top.window, "alertThreshold": top.threshold,
+                                     "alertMinChecks": top.min_checks}
+        if "alertThreshold" not in table:  # a site's own threshold is also its recovery's unless it says
+            inherited["recoveryThreshold"] = top.recovery_threshold
+        merged = {**inherited, **table}
+        return self._alert_policy(merged, places)
+
+    def _certificate_days(self, table: dict[str, Any], where: str, default: tuple[float, ...],
+                          site: bool = False) -> tuple[float, ...]:
+        if site:
+            given, value, where = self._setting(table, "certificateExpiryDays", where.rpartition(".")[0])
+        else:
+            given, value = "certificateExpiryDays" in table, table.get("certificateExpiryDays")
+        if not given:
+            return default
+        if (not isinstance(value, list) or len(value) > 10
+                or any(isinstance(v, bool) or not isinstance(v, int | float) or not _finite(v)
+                       or not 0 < v <= MAX_CERTIFICATE_DAYS for v in value)):
+            raise self.fail(where, f"must be a list of at most 10 numbers of days from 0 to {MAX_CERTIFICATE_DAYS:g} "
+                            "(such as [14, 7, 1]; [] for no warning)", value)
+        return tuple(sorted({float(v) for v in value}, reverse=True))
 
     def _at_least_floor(self, table: dict[str, Any], key: str, where: str, value: float) -> float:
         if value >= MIN_INTERVAL:
@@ -360,7 +630,7 @@ class _Validator:
     def _url(self, value: object, where: str) -> str:
         if not isinstance(value, str):
             raise self.fail(where, "must be a string", value)
-        shown = redact_url(value)  # what any message shows: never the password
+        shown = shown_url(value)  # what any message shows: never the password
         if any(c.isspace() or not c.isprintable() for c in value):
             raise self.fail(where, "must not contain spaces or control characters", shown)
         try:
@@ -369,13 +639,19 @@ class _Validator:
         except ValueError as error:
             raise self.fail(where, f"is not a valid URL ({error})", shown) from None
         del port
-        if parts.scheme.lower() not in ("http", "https"):
+        if parts.scheme.lower() not in ("http", "https", TCP):
             # `localhost:8000/x` parses as scheme "localhost" with path "8000/x": a host and port, no scheme.
             has_scheme = bool(parts.scheme) and not parts.path.split("/")[0].isdigit()
-            problem = "must use http or https" if has_scheme else "needs a scheme, http:// or https://"
+            problem = ("must use http, https or tcp" if has_scheme
+                       else "needs a scheme, http://, https:// or tcp://")
             raise self.fail(where, problem, shown)
         if not parts.hostname:
             raise self.fail(where, "has no host", shown)
+        if parts.scheme.lower() == TCP:
+            if parts.port is None:
+                raise self.fail(where, "a tcp:// site needs a port (tcp://host:port)", shown)
+            if parts.path not in ("", "/") or parts.query or parts.username is not None:
+                raise self.fail(where, "a tcp:// site is a host and a port only (tcp://host:port)", shown)
         return value
 
     def _number(self, table: dict[str, Any], key: str, where: str,
@@ -392,25 +668,31 @@ class _Validator:
             raise self.fail(where, f"must be at most {maximum:g} seconds", value)
         return float(value)
 
-    def _fraction(self, table: dict[str, Any], key: str, default: float) -> float:
+    def _fraction(self, table: dict[str, Any], key: str, default: float, where: str) -> float:
         if key not in table:
             return default
         value = table[key]
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-            raise self.fail(key, "must be a fraction between 0 and 1", value)
+            raise self.fail(where, "must be a fraction between 0 and 1", value)
         return float(value)
 
-    def _alert_policy(self, document: dict[str, Any]) -> AlertPolicy:
-        window = self._number(document, "alertWindow", "alertWindow", 120.0, MAX_WINDOW)
-        threshold = self._fraction(document, "alertThreshold", 0.8)
-        recovery = self._fraction(document, "recoveryThreshold", threshold)
+    def _alert_policy(self, table: dict[str, Any], places: Mapping[str, str] | None = None) -> AlertPolicy:
+        """The alert policy of the top level's keys, or of a site's (`places` says where each was written)."""
+        places = places or {}
+
+        def at(key: str) -> str:
+            return places.get(key, key)
+
+        window = self._number(table, "alertWindow", at("alertWindow"), 120.0, MAX_WINDOW)
+        threshold = self._fraction(table, "alertThreshold", 0.8, at("alertThreshold"))
+        recovery = self._fraction(table, "recoveryThreshold", threshold, at("recoveryThreshold"))
         if recovery < threshold:
-            raise self.fail("recoveryThreshold", f"must be at least alertThreshold ({threshold:g})", recovery)
-        min_checks = document.get("alertMinChecks", 1)
+            raise self.fail(at("recoveryThreshold"), f"must be at least alertThreshold ({threshold:g})", recovery)
+        min_checks = table.get("alertMinChecks", 1)
         if isinstance(min_checks, bool) or not isinstance(min_checks, int) or min_checks < 1:
-            raise self.fail("alertMinChecks", "must be a whole number >= 1", min_checks)
+            raise self.fail(at("alertMinChecks"), "must be a whole number >= 1", min_checks)
         if min_checks > MAX_MIN_CHECKS:
-            raise self.fail("alertMinChecks", f"must be at most {MAX_MIN_CHECKS}", min_checks)
+            raise self.fail(at("alertMinChecks"), f"must be at most {MAX_MIN_CHECKS}", min_checks)
         return AlertPolicy(window, threshold, recovery, min_checks)
 
     def _reports(self, document: dict[str, Any]) -> tuple[ReportSpec, ...]:
@@ -455,6 +737,10 @@ class _Validator:
         if seconds > MAX_RETENTION:
             raise self.fail(key, "must be at most 3650d", value)
         return seconds
+
+    def _site_quorum(self, entry: dict[str, Any], where: str) -> int | None:
+        given, value, at = self._setting(entry, "quorum", where)
+        return self._quorum({"quorum": value}, at) if given else None
 
     def _quorum(self, table: dict[str, Any], where: str = "quorum") -> int:
         """How many locations must see a site down for it to alert (with probers in several locations)."""

@@ -18,7 +18,8 @@ LOCAL = "local"
 
 
 class ErrorKind(StrEnum):
-    """Why a probe got no HTTP response."""
+    """Why a probe is down: it got no HTTP response (the first six), or its answer failed the site's checks
+    (`status` outside `expectedStatus`, a body `condition`, or `slow`er than `maxResponseTime`)."""
 
     TIMEOUT = "timeout"
     CONNECTION = "connection"
@@ -26,6 +27,9 @@ class ErrorKind(StrEnum):
     TLS = "tls"
     REDIRECTS = "redirects"
     OTHER = "other"
+    STATUS = "status"
+    CONDITION = "condition"
+    SLOW = "slow"
 
 
 ERROR_KINDS: tuple[ErrorKind, ...] = tuple(ErrorKind)
@@ -42,13 +46,16 @@ class Probe:
     response_time_ms: float | None
     error: ErrorKind | None = None
     location: str = LOCAL
-    detail: str | None = None  # why a probe that got an answer counts as down (later checks), else None
+    detail: str | None = None  # why the probe is down, in words (a failed condition, the TLS verifier's reason)
+    certificate_expiry: float | None = None  # an https site's certificate's notAfter, as the probe saw it
 
 
 class TransitionKind(StrEnum):
     """What a transition says. A site's alert state is its alerts and recoveries (what the alert machine and a
     restart read); the other kinds are told as they happen: a location that has gone silent (no probe in the
-    alert window) and is back, and, with probers in several locations, one location's own view of a site."""
+    alert window) and is back, with probers in several locations one location's own view of a site, and a
+    certificate about to expire (`start` its notAfter, `end` when the warning fell due: notAfter less the
+    warning's days)."""
 
     ALERT = "alert"
     RECOVERY = "recovery"
@@ -56,6 +63,7 @@ class TransitionKind(StrEnum):
     RESUMED = "resumed"
     LOCATION_ALERT = "location-alert"
     LOCATION_RECOVERY = "location-recovery"
+    CERTIFICATE = "certificate"
 
 
 ALERT_KINDS = frozenset({TransitionKind.ALERT, TransitionKind.RECOVERY})
@@ -86,6 +94,9 @@ class AlertTransition:
     def id(self) -> str:
         """The same in every backend and after any replay: derived from what the transition is, not where
         it is stored."""
+        if self.kind is TransitionKind.CERTIFICATE and self.end is not None:
+            # One warning per certificate and threshold: the threshold is in its id.
+            return transition_id(self.host, self.location, f"{self.kind.value}@{iso_utc(self.end)}", self.start)
         return transition_id(self.host, self.location, self.kind, self.start)
 
 

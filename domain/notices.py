@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from monitoringapp.domain.events import LOCAL, AlertTransition, TransitionKind, transition_id
-from monitoringapp.domain.notifications import masked_password
+from monitoringapp.domain.sites import shown_url
 from monitoringapp.domain.timefmt import iso_utc
 
 WEBHOOK_VERSION = 1
@@ -26,6 +26,7 @@ class NoticeKind(StrEnum):
     SUMMARY = "summary"  # an alert and its recovery both older than `maxAge`, told as one outage
     MONITOR_STALE = "monitor-stale"  # no probe stored for a while: is the monitor running?
     MONITOR_RESUMED = "monitor-resumed"  # probes stored again after a monitor-stale
+    CERTIFICATE = "certificate"  # a site's certificate within one of its warning days (`start`: its notAfter)
 
 
 MONITOR_SITE = ""
@@ -44,18 +45,20 @@ class Notice:
     start: float | None = None
     end: float | None = None
     location: str = LOCAL
+    detail: str | None = None  # why the site is down (an alert), when its certificate expires (a warning)
 
     @property
     def shown_site(self) -> str | None:
         """The site as every output shows it: a password in its URL as `***`."""
-        return None if self.site is None else masked_password(self.site)
+        return None if self.site is None else shown_url(self.site)
 
     def body(self) -> dict[str, Any]:
         """The webhook's JSON object (README: "Notifications")."""
         return {"version": WEBHOOK_VERSION, "id": self.id, "kind": self.kind.value, "site": self.shown_site,
                 "availability": self.availability, "time": iso_utc(self.time),
                 "start": None if self.start is None else iso_utc(self.start),
-                "end": None if self.end is None else iso_utc(self.end), "location": self.location}
+                "end": None if self.end is None else iso_utc(self.end), "location": self.location,
+                "detail": self.detail}
 
     @property
     def outage(self) -> tuple[str | None, str, float | None]:
@@ -63,11 +66,21 @@ class Notice:
         return self.site, self.location, self.start
 
 
+_NOTICE_OF = {TransitionKind.ALERT: NoticeKind.ALERT, TransitionKind.RECOVERY: NoticeKind.RECOVERY,
+              TransitionKind.CERTIFICATE: NoticeKind.CERTIFICATE}
+
+
+TOLD = frozenset(_NOTICE_OF)
+"""The transition kinds told to people; the others (a location gone silent, one location's own view) are not:
+the site's own alert says what matters."""
+
+
 def transition_notice(transition: AlertTransition) -> Notice:
-    """The notice of a stored alert or recovery, with the transition's id."""
-    kind = NoticeKind.ALERT if transition.kind is TransitionKind.ALERT else NoticeKind.RECOVERY
+    """The notice of a stored alert, recovery or certificate warning (a kind in `TOLD`), with the transition's
+    id."""
+    kind = _NOTICE_OF[transition.kind]
     return Notice(transition.id, kind, transition.timestamp, transition.host, transition.availability,
-                  transition.start, transition.end, transition.location)
+                  transition.start, transition.end, transition.location, transition.detail)
 
 
 def summary_notice(recovery: Notice) -> Notice:
@@ -82,7 +95,7 @@ def reminder_notice(alert: Notice, at: float) -> Notice:
     """The reminder due at `at` of an alert still unresolved (its id names the alert and `at`)."""
     assert alert.site is not None
     return Notice(transition_id(alert.site, alert.location, NoticeKind.REMINDER, at), NoticeKind.REMINDER, at,
-                  alert.site, alert.availability, alert.start, None, alert.location)
+                  alert.site, alert.availability, alert.start, None, alert.location, alert.detail)
 
 
 def monitor_stale_notice(last_probe: float, stale_at: float) -> Notice:

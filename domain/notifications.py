@@ -14,22 +14,23 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
+from monitoringapp.domain.secrets import Secrets, bad_variable, expand, url_password
+from monitoringapp.domain.sites import shown_url
 from monitoringapp.domain.timefmt import iso_utc, parse_duration, parse_iso
 
 Fail = Callable[[str, str, object], Exception]
 """`fail(where, problem, value)`: the config's one-line error, to raise."""
 
 WEBHOOK_SCHEMES = frozenset({"http", "https"})
-EVENTS = ("alert", "recovery", "monitor-stale")
+EVENTS = ("alert", "recovery", "monitor-stale", "certificate")
 DEFAULT_MAX_AGE = 3600.0
 MIN_REMIND_EVERY = 60.0
 MAX_PERIOD = 365 * 86400.0
 _CHANNEL_KEYS = {"url", "name", "sites", "events", "remindEvery", "maxAge"}
 _MAINTENANCE_KEYS = {"sites", "start", "end", "weekly"}
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WEEKLY = re.compile(r"^\s*([a-z,\-]+)\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
@@ -56,7 +57,7 @@ class ChannelConfig:
 
     def effective(self) -> dict[str, Any]:
         """As the config would give it, a password written in the URL shown as `***` (a `${NAME}` as is)."""
-        return {"url": masked_password(self.url), "name": self.name,
+        return {"url": shown_url(self.url), "name": self.name,
                 "sites": None if self.sites is None else sorted(self.sites),
                 "events": [event for event in EVENTS if event in self.events],
                 "remindEvery": self.remind_every, "maxAge": self.max_age}
@@ -125,43 +126,12 @@ def maintenance_until(windows: Collection[MaintenanceWindow], site: str | None, 
     return end if end > moment else None
 
 
-def variables(url: str) -> tuple[str, ...]:
-    """The names of the `${NAME}`s in `url`, in order."""
-    return tuple(match.group(1) for match in _VARIABLE.finditer(url))
-
-
-def expand_url(url: str, environ: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
+def expand_url(url: str, environ: Mapping[str, str]) -> tuple[str, Secrets]:
     """`url` with every `${NAME}` taken from `environ`, and the secrets it now holds (those values, and a
-    password in it), to be kept out of every line, file and notification. KeyError(NAME) for one unset."""
-    values = {name: environ[name] for name in variables(url)}
-    expanded = _VARIABLE.sub(lambda match: values[match.group(1)], url)
-    secrets = {value for value in values.values() if value}
+    password written in it), to be kept out of every line, file and notification. KeyError(NAME) for one unset."""
+    expanded, values = expand(url, environ)
     # A password written as is, read from the URL as written (an expanded value may hold an @ or a /).
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        password = None
-    if password and "${" not in password:
-        secrets.add(password)
-    return expanded, tuple(sorted(secrets, key=len, reverse=True))
-
-
-def masked_password(url: str) -> str:
-    """`url` with a password written in it shown as `***`."""
-    parts = urlsplit(url)
-    userinfo, at, host = parts.netloc.rpartition("@")
-    user, colon, password = userinfo.partition(":")
-    if not at or not colon or not password or _VARIABLE.fullmatch(password):
-        return url
-    return parts._replace(netloc=f"{user}:***@{host}").geturl()
-
-
-def redact(text: str, secrets: Collection[str]) -> str:
-    """`text` with every secret (as is, or percent-encoded as a URL would carry it) replaced by `***`."""
-    for secret in secrets:
-        for form in {secret, quote(secret, safe=""), quote(secret)}:
-            text = text.replace(form, "***")
-    return text
+    return expanded, Secrets.of((*values, *filter(None, [url_password(url)])))
 
 
 def default_name(url: str) -> str:
@@ -257,11 +227,9 @@ def _channel_url(value: object, where: str, fail: Fail) -> str:
         raise fail(where, "must be a URL string", value)
     if any(c.isspace() or not c.isprintable() for c in value):
         raise fail(where, "must not contain spaces or control characters", value)
-    for name in variables(value):
-        if not _NAME.match(name):
-            raise fail(where, f"${{{name}}} is not an environment variable name", value)
-    if "${" in _VARIABLE.sub("", value):
-        raise fail(where, "has a ${ without its closing }", value)
+    problem = bad_variable(value)
+    if problem is not None:
+        raise fail(where, problem, value)
     # Checked with each ${NAME} standing in as a plain word, since its value is not known here.
     try:
         parts = urlsplit(_VARIABLE.sub("x", value))

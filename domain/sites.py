@@ -1,8 +1,11 @@
-"""A site's stable key and how its URL may be shown.
+"""A site's identity: its canonical URL, its stable key, and its URL as it may be shown.
 
-`site_id` names a site in web addresses and metrics labels: its configured `name` when it has one (a later
-config key; pass it here), else a short hash of its canonical URL, so the key survives a restart, a
-reordered config and a password change. `shown_url` is the URL with any password replaced by `***`.
+`shown_url` is the URL with a password in it replaced by `***` (a `${NAME}` written as the password is a
+name, not a secret, and stays): what the console prints, the database stores, `--check` shows and `--site`
+matches. `canonical_url` is the form two spellings of one site share. `site_id` names a site in web
+addresses and metrics labels: its configured `name` when that is a plain word, else a short hash (of the
+name, or of its canonical URL without credentials), so the key survives a restart, a reordered config and a
+password change.
 
 Example:
     >>> site_id("HTTP://Example.com:80")
@@ -18,38 +21,54 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# scheme://user:password@ at the start of any text that begins like a URL (an invalid one is safe to show too).
+_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*):([^/?#@]*)@")
+_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 
 
-def canonical_url(url: str) -> str:
-    """Scheme and host in lower case, no default port, no credentials, no fragment, `/` for an empty path."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"  # an IPv6 literal keeps its brackets
+def shown_url(url: str) -> str:
+    """`url` as it may be shown anywhere: the password of its user information, if any, as `***`."""
+
+    def masked(match: re.Match[str]) -> str:
+        password = match.group(2)
+        return match.group(0) if not password or _VARIABLE.fullmatch(password) else f"{match.group(1)}:***@"
+
+    return _PASSWORD.sub(masked, url)
+
+
+def shown_servers(servers: Iterable[str]) -> str:
+    """Server URLs (NATS's) as they may be shown: comma-separated, each password as `***`."""
+    return ", ".join(shown_url(server) for server in servers)
+
+
+def canonical_url(url: str, *, credentials: bool = True) -> str:
+    """The form two spellings of one site share: scheme and host lower case, no default port, `/` for an
+    empty path, no fragment (never sent), the password shown as `***` (`credentials=False`: no user
+    information at all). Text that is no URL comes back as it is."""
     try:
+        parts = urlsplit(shown_url(url.strip()))
         port = parts.port
     except ValueError:
-        port = None
-    netloc = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
+        return url
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        netloc += f":{port}"
+    if credentials and parts.username is not None:
+        netloc = f"{parts.username}{':***' if parts.password is not None else ''}@{netloc}"
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
 
 
 def site_id(url: str, name: str | None = None) -> str:
-    """The site's key: `name` when the config gives one, else 10 hex digits of its canonical URL's SHA-256."""
+    """The site's key in web addresses: `name` when the config gives a plain one (letters, digits, `.`, `_`,
+    `-`), else 10 hex digits of the SHA-256 of the name or of the canonical URL without credentials."""
     if name:
-        return name
-    return hashlib.sha256(canonical_url(url).encode()).hexdigest()[:10]
-
-
-def shown_url(url: str) -> str:
-    """`url` as it may be shown anywhere: a password in it becomes `***`."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user, _, rest = parts.netloc.rpartition("@")
-    name = user.split(":", 1)[0]
-    return urlunsplit((parts.scheme, f"{name}:***@{rest}", parts.path, parts.query, parts.fragment))
+        return name if _PLAIN_NAME.match(name) else hashlib.sha256(f"name:{name}".encode()).hexdigest()[:10]
+    return hashlib.sha256(canonical_url(url, credentials=False).encode()).hexdigest()[:10]

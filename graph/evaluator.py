@@ -19,9 +19,10 @@ import reactivex
 from reactivex import Observable, abc
 from reactivex import operators as ops
 
-from monitoringapp.domain.config import Config
-from monitoringapp.domain.events import AlertTransition, Probe
+from monitoringapp.domain.config import Config, SitePolicies
+from monitoringapp.domain.events import QUORUM, AlertTransition, Probe
 from monitoringapp.domain.timefmt import epoch_seconds
+from monitoringapp.operators.certificate_watch import CertificateWatch
 from monitoringapp.operators.quorum import LATE_SLACK, QuorumEvaluator, QuorumPolicy, SitePast, Verdict
 
 Delivered = tuple[int, Probe, bool]
@@ -47,9 +48,11 @@ def _says_anything(verdict: BatchVerdict) -> bool:
 
 
 def quorum_policies(config: Config) -> dict[str, QuorumPolicy]:
-    """Each site's policy across locations: the config's alert policy, the site's quorum (else the config's); a
-    location may be late by the site's check interval plus 2 s."""
-    return {site.url: QuorumPolicy(config.alert, site.quorum or config.quorum, site.check_interval + LATE_SLACK)
+    """Each site's policy across locations: its alert policy (its own, else the config's) and its quorum (its
+    own, else the config's); a location may be late by the site's check interval plus 2 s. Keyed by the site's
+    key (its `name`, else its URL), which is also what partitions the sites between evaluators."""
+    return {site.key: QuorumPolicy(site.policy or config.alert, site.quorum or config.quorum,
+                                   site.check_interval + LATE_SLACK)
             for site in config.sites}
 
 
@@ -59,6 +62,8 @@ def evaluation(
     pasts: Mapping[str, SitePast] | None = None,
     history: Sequence[Probe] = (),
     judged_among: Callable[[Sequence[int]], Collection[int]] = lambda _: (),
+    certificates: SitePolicies | None = None,
+    warned: Sequence[AlertTransition] = (),
 ) -> Callable[[Observable[Sequence[Delivered]]], Observable[BatchVerdict]]:
     """Batches of delivered probes in (an empty batch: a fetch found nothing), a verdict per batch that made
     anything final out.
@@ -67,7 +72,9 @@ def evaluation(
     of its site at most its lateness on `clock`; an empty batch releases what has waited long enough. `pasts`
     and `history` resume a restarted evaluator (from its projection); `judged_among` says which of a batch's
     sequences were judged already (delivered again after a restart, or an acknowledgement lost with the
-    cluster), so nothing is judged twice.
+    cluster), so nothing is judged twice. With `certificates` (each site's warning days), every judged probe's
+    certificate is watched too: one warning per site, certificate and threshold whichever location saw it
+    (location `quorum`), none of those already `warned` told again.
 
     ```text
     batches:  --[1:eu@10 2:us@10]--[3:eu@11]--[]--[4:us@11]--
@@ -82,6 +89,9 @@ def evaluation(
         def factory(_: abc.SchedulerBase | None) -> Observable[BatchVerdict]:
             evaluator = QuorumEvaluator(policies, pasts, history)
             holding: set[int] = set()  # delivered and held, not judged yet (a redelivery of one is ignored)
+            watch = CertificateWatch(warned, QUORUM)
+            if certificates is not None:
+                watch.on_event(certificates)
 
             def on_batch(batch: Sequence[Delivered]) -> BatchVerdict:
                 now = epoch_seconds(clock.now)
@@ -99,7 +109,12 @@ def evaluation(
                 verdicts.append(evaluator.tick(now))
                 released = tuple(held for verdict in verdicts for held in verdict.released)
                 holding.difference_update(sequence for _, sequence in released)
-                return BatchVerdict(released, tuple(t for v in verdicts for t in v.transitions), tuple(again))
+                transitions = [t for v in verdicts for t in v.transitions]
+                for probe, _ in released:
+                    warning = watch.on_event(probe)
+                    if warning is not None:
+                        transitions.append(warning)
+                return BatchVerdict(released, tuple(transitions), tuple(again))
 
             verdicts: Observable[BatchVerdict] = source.pipe(ops.map(on_batch))
             return verdicts.pipe(ops.filter(_says_anything))

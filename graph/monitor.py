@@ -6,7 +6,8 @@ real or virtual, `io` a thread pool or immediate), in what the probe function ta
 sinks they subscribe. The graph takes no console and no callbacks.
 
     config, updates ─▶ configs ─┬─▶ probe_events ─▶ probes ─┬──────────────────────────▶ probes
-                                ├─▶ policies ───────────────┼─▶ alert_transitions ─────▶ transitions
+                                ├─▶ policies ───────────────┼─▶ alert_transitions ───┐
+                                │                           ├─▶ certificate_warnings ┴─▶ transitions
                                 ├─▶ report_requests ─┐      └─┐
                                 │                    └─ merge ┴─▶ window_reports ──────▶ reports
                                 └─▶ pairwise diff ────────────────────────────────────▶ changes
@@ -23,9 +24,11 @@ from reactivex import operators as ops
 from reactivex.disposable import CompositeDisposable
 from reactivex.observable import ConnectableObservable
 
-from monitoringapp.domain.config import AlertPolicy, Config, ReportSpec
-from monitoringapp.domain.events import LOCAL, AlertTransition, Probe, Report, ReportRequest
+from monitoringapp.domain.config import Config, ReportSpec, SitePolicies
+from monitoringapp.domain.events import LOCAL, AlertTransition, Probe, Report, ReportRequest, TransitionKind
 from monitoringapp.operators.alerts import alert_transitions
+from monitoringapp.operators.certificate_watch import DAY
+from monitoringapp.operators.certificates import certificate_warnings
 from monitoringapp.operators.reports import window_reports
 from monitoringapp.operators.typed import on_completion
 from monitoringapp.store.log import LogReader, LogUnavailable
@@ -35,27 +38,40 @@ from monitoringapp.streams.ticks import Tick, fixed_rate_ticks
 
 @dataclass(frozen=True, slots=True)
 class StoredPast:
-    """What a restart starts from: recent probes and each site's last alert transition."""
+    """What a restart starts from: recent probes, each site's last alert transition, and the certificate
+    warnings already told."""
 
     probes: tuple[Probe, ...] = ()
     transitions: Mapping[str, AlertTransition] = field(default_factory=dict)
+    certificate_warnings: tuple[AlertTransition, ...] = ()
 
 
 def load_past(log: LogReader, config: Config, now: float) -> StoredPast:
     """The logged past of the sites in `config` over its longest window before `now` (none if the log
     cannot be read yet)."""
-    hosts = frozenset(site.url for site in config.sites)
+    hosts = config.keys
     try:
         probes = log.probes_since(now - config.longest_window, hosts).events
         transitions = log.last_transitions(hosts)
+        warned = stored_certificate_warnings(log, config, now)
     except LogUnavailable:
         return StoredPast()
-    return StoredPast(tuple(probes), transitions)
+    return StoredPast(tuple(probes), transitions, warned)
+
+
+def stored_certificate_warnings(log: LogReader, config: Config, now: float) -> tuple[AlertTransition, ...]:
+    """The certificate warnings of `config`'s sites that may still matter at `now`: a warning of a certificate
+    not yet expired was told at most its site's widest threshold before `now`."""
+    widest = max((day for site in config.sites for day in site.certificate_days), default=0.0)
+    if not widest:
+        return ()
+    told = log.transitions_since(now - widest * DAY, config.keys).events
+    return tuple(t for t in told if t.kind is TransitionKind.CERTIFICATE)
 
 
 def report_requests(config: Config, clock: abc.SchedulerBase) -> Observable[ReportRequest]:
     """One `ReportRequest` for the config's sites per tick of each of its report cadences."""
-    hosts = frozenset(site.url for site in config.sites)
+    hosts = config.keys
 
     def requests_of(spec: ReportSpec) -> Observable[ReportRequest]:
         def request(tick: Tick) -> ReportRequest:
@@ -66,20 +82,27 @@ def report_requests(config: Config, clock: abc.SchedulerBase) -> Observable[Repo
     return reactivex.merge(*(requests_of(spec) for spec in config.reports))
 
 
-def _alert_policy(config: Config) -> AlertPolicy:
-    return config.alert
+def _site_policies(config: Config) -> SitePolicies:
+    return config.policies
 
 
 def _reporting(config: Config) -> tuple[tuple[ReportSpec, ...], frozenset[str]]:
     """What report requests depend on: a reload that changes neither keeps the report clocks."""
-    return config.reports, frozenset(site.url for site in config.sites)
+    return config.reports, config.keys
+
+
+def _alert_settings(config: Config, keys: frozenset[str]) -> tuple[object, ...]:
+    policies = config.policies
+    return config.alert, {key: (policies.alert(key), policies.certificate(key)) for key in keys}
 
 
 def _change(versions: tuple[Config, Config]) -> ConfigChange:
     old, new = versions
     sites = diff_sites(old.sites, new.sites)
+    kept = old.keys & new.keys  # an added or removed site is said as such, not as a changed setting
     settings = tuple(name for name, before, after in (
-        ("alert settings", old.alert, new.alert), ("reports", old.reports, new.reports),
+        ("alert settings", _alert_settings(old, kept), _alert_settings(new, kept)),
+        ("reports", old.reports, new.reports),
         ("retention", old.retention, new.retention)) if before != after)
     return ConfigChange(sites.added, sites.removed, sites.retimed, settings)
 
@@ -109,11 +132,14 @@ class MonitorGraph:
 
         probes: ConnectableObservable[Probe] = configs.pipe(
             probe_events(probe, clock, io, self.counters, location), ops.publish())
-        policies: Observable[AlertPolicy] = configs.pipe(ops.map(_alert_policy))
+        policies: Observable[SitePolicies] = configs.pipe(ops.map(_site_policies))
         # Shared by their subscribers and run only when subscribed (a prober subscribes neither: it judges nothing);
-        # every subscription comes before `connect`, so none misses a probe.
-        transitions: Observable[AlertTransition] = probes.pipe(
-            alert_transitions(policies, past.transitions, past.probes), ops.share())
+        # every subscription comes before `connect`, so none misses a probe. A probe's alert or recovery comes
+        # before its certificate warning.
+        transitions: Observable[AlertTransition] = reactivex.merge(
+            probes.pipe(alert_transitions(policies, past.transitions, past.probes)),
+            probes.pipe(certificate_warnings(policies, past.certificate_warnings)),
+        ).pipe(ops.share())
 
         def requests_for(latest: Config) -> Observable[ReportRequest]:
             return report_requests(latest, clock)

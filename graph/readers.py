@@ -63,7 +63,7 @@ def stored_reports(
     Report requests are the monitor's (`report_requests`); each one polls the log before it reaches the
     report operator, so a report counts every probe committed before it was due.
     """
-    hosts = frozenset(site.url for site in config.sites)
+    hosts = config.keys
 
     def open_tail() -> LogTail[Probe]:
         return LogTail(lambda: log.probes_since(epoch_seconds(clock.now) - config.longest_window, hosts),

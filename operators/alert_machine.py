@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from monitoringapp.domain.config import AlertPolicy
+from monitoringapp.domain.config import AlertPolicy, SitePolicies
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.operators.window import AvailabilityWindow
 
@@ -40,6 +40,7 @@ class SiteAlertMachine:
         self.window.add(probe.timestamp, probe.available)
 
     def on_probe(self, probe: Probe, policy: AlertPolicy) -> AlertTransition | None:
+        """The transition `probe` makes under `policy`, if any; an alert says why its probe was down."""
         window = self.window
         if window.span != policy.window:
             window.set_span(policy.window)
@@ -49,7 +50,8 @@ class SiteAlertMachine:
         if self.alert_start is None:
             if checks >= policy.min_checks and availability < policy.threshold:
                 self.alert_start = now
-                return AlertTransition(now, self.host, TransitionKind.ALERT, availability, start=now)
+                return AlertTransition(now, self.host, TransitionKind.ALERT, availability, start=now,
+                                       detail=None if probe.available else probe.detail)
         elif availability >= policy.recovery_threshold:
             start, self.alert_start = self.alert_start, None
             return AlertTransition(now, self.host, TransitionKind.RECOVERY, availability, start=start, end=now)
@@ -57,13 +59,14 @@ class SiteAlertMachine:
 
 
 class AlertMachines:
-    """Every site's alert machine under the policy in force.
+    """Every site's alert machine under the policies in force.
 
-    `on_event` takes a policy (in force from the next probe) or a probe, which it judges: a transition or
-    None. A probe before any policy is not judged. A site's machine is made at its first probe, warmed
-    with that site's `history` and resumed from its `restored` transition."""
+    `on_event` takes policies (each site's, or one `AlertPolicy` for every site; in force from the next
+    probe) or a probe, which it judges: a transition or None. A probe before any policy is not judged. A
+    site's machine is made at its first probe, warmed with that site's `history` and resumed from its
+    `restored` transition."""
 
-    __slots__ = ("history", "machines", "policy", "restored")
+    __slots__ = ("history", "machines", "policies", "restored")
 
     def __init__(self, restored: Mapping[str, AlertTransition] | None = None,
                  history: Iterable[Probe] = ()) -> None:
@@ -72,14 +75,14 @@ class AlertMachines:
         for past in history:
             self.history.setdefault(past.host, []).append(past)
         self.machines: dict[str, SiteAlertMachine] = {}
-        self.policy: AlertPolicy | None = None
+        self.policies: SitePolicies | None = None
 
-    def on_event(self, event: Probe | AlertPolicy) -> AlertTransition | None:
-        if isinstance(event, AlertPolicy):
-            self.policy = event
-            return None
-        policy = self.policy
-        return None if policy is None else self.judge(event, policy)
+    def on_event(self, event: Probe | AlertPolicy | SitePolicies) -> AlertTransition | None:
+        if isinstance(event, Probe):
+            policies = self.policies
+            return None if policies is None else self.judge(event, policies.alert(event.host))
+        self.policies = event if isinstance(event, SitePolicies) else SitePolicies(event)
+        return None
 
     def judge(self, probe: Probe, policy: AlertPolicy) -> AlertTransition | None:
         machine = self.machines.get(probe.host)

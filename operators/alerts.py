@@ -3,33 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TypeGuard
 
-import reactivex
-from reactivex import Observable, abc
-from reactivex import operators as ops
+from reactivex import Observable
 
-from monitoringapp.domain.config import AlertPolicy
+from monitoringapp.domain.config import AlertPolicy, SitePolicies
 from monitoringapp.domain.events import AlertTransition, Probe
 from monitoringapp.operators.alert_machine import AlertMachines
-from monitoringapp.operators.typed import keep
-
-
-def _is_transition(transition: AlertTransition | None) -> TypeGuard[AlertTransition]:
-    return transition is not None
+from monitoringapp.operators.typed import judged_by
 
 
 def alert_transitions(
-    policies: Observable[AlertPolicy],
+    policies: Observable[AlertPolicy | SitePolicies],
     restored: Mapping[str, AlertTransition] | None = None,
     history: Iterable[Probe] = (),
 ) -> Callable[[Observable[Probe]], Observable[AlertTransition]]:
     """Alerts and recoveries of every site in the probe stream.
 
-    `policies` gives the policy in force: merged into one stream with the probes (subscribed first, so a
-    policy known at subscription judges the first probe), the latest applies from the next probe, and a
-    probe before any policy is not judged. `restored` is the last stored transition per site and `history`
-    the stored probes before the stream, so a restart neither repeats an alert nor loses a recovery.
+    `policies` gives the policies in force (each site's, or one `AlertPolicy` for all): merged into one
+    stream with the probes (subscribed first, so a policy known at subscription judges the first probe), the
+    latest applies from the next probe, and a probe before any policy is not judged. `restored` is the last
+    stored transition per site and `history` the stored probes before the stream, so a restart neither repeats
+    an alert nor loses a recovery.
 
     ```text
     probes:    --p1----p2----p3(down)--p4(down)--|
@@ -51,13 +45,7 @@ def alert_transitions(
     <...>
     """
 
-    def operator(source: Observable[Probe]) -> Observable[AlertTransition]:
-        def factory(_: abc.SchedulerBase | None) -> Observable[AlertTransition]:
-            machines = AlertMachines(restored, history)
-            events: Observable[Probe | AlertPolicy] = reactivex.merge(policies, source)
-            judged: Observable[AlertTransition | None] = events.pipe(ops.map(machines.on_event))
-            return judged.pipe(keep(_is_transition))
+    def machines() -> Callable[[Probe | AlertPolicy | SitePolicies], AlertTransition | None]:
+        return AlertMachines(restored, history).on_event
 
-        return reactivex.defer(factory)
-
-    return operator
+    return judged_by(policies, machines)

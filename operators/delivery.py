@@ -41,6 +41,7 @@ from typing import Generic, TypeVar
 
 from monitoringapp.domain.events import AlertTransition
 from monitoringapp.domain.notices import (
+    TOLD,
     Notice,
     NoticeKind,
     monitor_resumed_notice,
@@ -63,7 +64,7 @@ seen within 1.25 s (the log is polled every 0.25 s), so it goes out as one messa
 BATCH = 50
 
 _EVENT_OF = {NoticeKind.ALERT: "alert", NoticeKind.RECOVERY: "recovery", NoticeKind.MONITOR_STALE: "monitor-stale",
-             NoticeKind.MONITOR_RESUMED: "monitor-stale"}
+             NoticeKind.MONITOR_RESUMED: "monitor-stale", NoticeKind.CERTIFICATE: "certificate"}
 
 
 class Backoff:
@@ -403,6 +404,8 @@ class Deliveries(Generic[P]):
     def on_entries(self, entries: Iterable[tuple[AlertTransition, P]], now: float) -> list[DeliveryEvent]:
         events: list[DeliveryEvent] = []
         for transition, cursor in entries:
+            if transition.kind not in TOLD:
+                continue
             notice = transition_notice(transition)
             for channel in self.channels.values():
                 start = self._starts.get(channel.name)

@@ -84,8 +84,9 @@ class SiteQuorum:
         if own is not None:
             kind = (TransitionKind.LOCATION_ALERT if own.kind is TransitionKind.ALERT
                     else TransitionKind.LOCATION_RECOVERY)
-            said.append(AlertTransition(now, self.host, kind, own.availability, own.start, own.end, location))
-        said.extend(self._site_state(now, machine.availability, policy))
+            said.append(AlertTransition(now, self.host, kind, own.availability, own.start, own.end, location,
+                                        own.detail))
+        said.extend(self._site_state(now, machine.availability, policy, None if probe.available else probe.detail))
         return said
 
     def silences(self, now: float, policy: QuorumPolicy) -> list[AlertTransition]:
@@ -106,12 +107,13 @@ class SiteQuorum:
                                                                  self.past.locations.get(location))
         return machine
 
-    def _site_state(self, now: float, availability: float | None, policy: QuorumPolicy) -> list[AlertTransition]:
+    def _site_state(self, now: float, availability: float | None, policy: QuorumPolicy,
+                    detail: str | None = None) -> list[AlertTransition]:
         down = sum(1 for location, machine in self.machines.items()
                    if machine.alerting and location not in self.silent)
         if self.alert_start is None and down >= policy.quorum:
             self.alert_start = now
-            return [AlertTransition(now, self.host, TransitionKind.ALERT, availability, now, None, QUORUM)]
+            return [AlertTransition(now, self.host, TransitionKind.ALERT, availability, now, None, QUORUM, detail)]
         if self.alert_start is not None and down < policy.quorum:
             start, self.alert_start = self.alert_start, None
             return [AlertTransition(now, self.host, TransitionKind.RECOVERY, availability, start, now, QUORUM)]

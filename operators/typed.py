@@ -1,15 +1,19 @@
-"""Two stock compositions reactivex's type hints cannot express: a filter that narrows, and a completion signal."""
+"""Stock compositions reactivex's type hints cannot express: a filter that narrows, a completion signal, and
+a logic class's verdicts on a stream of events and the policies that judge them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeGuard, TypeVar, cast
 
-from reactivex import Observable
+import reactivex
+from reactivex import Observable, abc
 from reactivex import operators as ops
 
 T = TypeVar("T")
 U = TypeVar("U")
+P = TypeVar("P")
+V = TypeVar("V")
 
 
 def keep(guard: Callable[[T], TypeGuard[U]]) -> Callable[[Observable[T]], Observable[U]]:
@@ -22,6 +26,39 @@ def keep(guard: Callable[[T], TypeGuard[U]]) -> Callable[[Observable[T]], Observ
     <...>
     """
     return cast(Callable[[Observable[T]], Observable[U]], ops.filter(guard))
+
+
+def _is_verdict(verdict: object) -> bool:
+    return verdict is not None
+
+
+def judged_by(policies: Observable[P], judge: Callable[[], Callable[[T | P], V | None]],
+              ) -> Callable[[Observable[T]], Observable[V]]:
+    """The verdicts of a fresh `judge()` (a logic class's `on_event`, per subscription) on the source's events
+    and the policies in force: policies merged in first, so one known at subscription judges the first event.
+
+    ```text
+    source:    --e1----e2----e3--|
+    policies:  P--------------------
+               [judged_by(policies, lambda: logic.on_event)]
+    out:       --------------V(e3)--|
+    ```
+
+    >>> reactivex.of(1, 2, 3).pipe(judged_by(reactivex.just(2), lambda: lambda n: n if n == 3 else None)).subscribe(
+    ...     print)
+    3
+    <...>
+    """
+
+    def operator(source: Observable[T]) -> Observable[V]:
+        def factory(_: abc.SchedulerBase | None) -> Observable[V]:
+            events: Observable[T | P] = reactivex.merge(policies, source)
+            verdicts: Observable[V | None] = events.pipe(ops.map(judge()))
+            return cast(Observable[V], verdicts.pipe(ops.filter(_is_verdict)))  # None is what is left out
+
+        return reactivex.defer(factory)
+
+    return operator
 
 
 def _nothing(_: object) -> None:

@@ -3,7 +3,8 @@
 The first batch (the history) is printed with the header; each later row is one
 line in the same columns, as wide as the widest cell seen so far. On a terminal
 too narrow for a row (or `COLUMNS`), each row takes two lines: what happened
-(time, host, type, availability), then the outage (start, end, duration).
+(time, host, type, availability), then the outage (start, end, duration) and the detail. A certificate warning's
+start is the certificate's notAfter; its detail says when that is.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from monitoringapp.domain.timefmt import format_duration, iso_utc
 from monitoringapp.sinks.console import Console, percent
 from monitoringapp.sinks.table import format_table, table_width
 
-ALERT_HEADER = ("time", "host", "type", "start", "end", "duration", "availability")
+ALERT_HEADER = ("time", "host", "type", "start", "end", "duration", "availability", "detail")
 # The widths every row has anyway, so that rows after an empty history line up with the header too.
-_TYPICAL = (iso_utc(0), "host", TransitionKind.RECOVERY.value, iso_utc(0), iso_utc(0), "duration", "availability")
-_RIGHT = (False, False, False, False, False, True, True)
+_TYPICAL = (iso_utc(0), "host", TransitionKind.RECOVERY.value, iso_utc(0), iso_utc(0), "duration", "availability",
+            "detail")
+_RIGHT = (False, False, False, False, False, True, True, False)
 # The two-line layout: what happened, then (indented) the outage it belongs to.
 _WHAT = (0, 1, 2, 6)
-_OUTAGE = (3, 4, 5)
+_OUTAGE = (3, 4, 5, 7)
 _INDENT = "  "
 
 
@@ -32,11 +34,11 @@ _iso = lru_cache(maxsize=1024)(iso_utc)
 
 
 def alert_cells(transition: AlertTransition) -> list[str]:
-    end = transition.end
+    end = transition.end if transition.kind is not TransitionKind.CERTIFICATE else None
     return [_iso(transition.timestamp), transition.host, transition.kind.value, _iso(transition.start),
             "-" if end is None else _iso(end),
             "-" if end is None else format_duration(end - transition.start),
-            percent(transition.availability)]
+            percent(transition.availability), transition.detail or "-"]
 
 
 class AlertLog:

@@ -19,11 +19,12 @@ from typing import TextIO, TypeVar
 
 from monitoringapp.domain.events import AlertTransition, Report, TransitionKind, WindowStats
 from monitoringapp.domain.timefmt import format_duration, iso_utc
+from monitoringapp.operators.certificate_watch import expiry_text
 from monitoringapp.sinks.table import ELLIPSIS, display_width, format_table, shorten, table_width
 
 C = TypeVar("C")
 
-_RED, _GREEN, _BOLD, _RESET = "\033[31m", "\033[32m", "\033[1m", "\033[0m"
+_RED, _GREEN, _YELLOW, _BOLD, _RESET = "\033[31m", "\033[32m", "\033[33m", "\033[1m", "\033[0m"
 
 REPORT_HEADER = ("site", "checks", "avail", "min ms", "avg ms", "p50 ms", "p90 ms", "p99 ms", "max ms",
                  "codes", "errors", "down for", "last fail")
@@ -153,13 +154,18 @@ def transition_line(transition: AlertTransition, seen: float | None = None) -> s
     kind, host, location = transition.kind, transition.host, transition.location
     duration = format_duration(transition.timestamp - transition.start)
     since = iso_utc(transition.start)
+    why = f", reason: {transition.detail}" if transition.detail else ""
     if kind is TransitionKind.ALERT:
-        return f"Website {host} is down. availability={availability}, time={time}{late}"
+        return f"Website {host} is down. availability={availability}, time={time}{why}{late}"
+    if kind is TransitionKind.CERTIFICATE:
+        return (f"Website {host} certificate {expiry_text(transition.start, transition.timestamp)} "
+                f"({since}){late}")
     if kind is TransitionKind.RECOVERY:
         return (f"Website {host} recovered. availability={availability}, time={time}, "
                 f"down since {since} ({duration}){late}")
     if kind is TransitionKind.LOCATION_ALERT:
-        return f"Website {host} is down from location {location}. availability={availability}, time={time}{late}"
+        return (f"Website {host} is down from location {location}. availability={availability}, time={time}"
+                f"{why}{late}")
     if kind is TransitionKind.LOCATION_RECOVERY:
         return (f"Website {host} recovered from location {location}. availability={availability}, time={time}, "
                 f"down since {since} ({duration}){late}")
@@ -239,8 +245,9 @@ class Console:
         self.write([self.paint(lines[0], _BOLD), *lines[1:], ""])
 
     def paint_transition(self, text: str, transition: AlertTransition) -> str:
-        """`text` in the colour of `transition`: red for an alert, green for a recovery."""
-        return self.paint(text, _RED if transition.kind is TransitionKind.ALERT else _GREEN)
+        """`text` in the colour of `transition`: red for an alert, yellow for a certificate warning, green else."""
+        colour = {TransitionKind.ALERT: _RED, TransitionKind.CERTIFICATE: _YELLOW}.get(transition.kind, _GREEN)
+        return self.paint(text, colour)
 
     def show_transition(self, transition: AlertTransition, seen: float | None = None) -> None:
         self.write([self.paint_transition(transition_line(transition, seen), transition)])

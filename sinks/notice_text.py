@@ -10,20 +10,24 @@ from monitoringapp.domain.notices import Notice, NoticeKind
 from monitoringapp.domain.timefmt import format_duration, iso_utc
 from monitoringapp.sinks.console import percent, transition_line
 
+_TRANSITION_OF = {NoticeKind.ALERT: TransitionKind.ALERT, NoticeKind.RECOVERY: TransitionKind.RECOVERY,
+                  NoticeKind.CERTIFICATE: TransitionKind.CERTIFICATE}
+
 
 def notice_line(notice: Notice) -> str:
     """`Website {URL} is down. availability=..., time=...` and its siblings; alerts and recoveries exactly as
     the monitor's console prints them."""
     time = iso_utc(notice.time)
-    if notice.kind in (NoticeKind.ALERT, NoticeKind.RECOVERY):
+    if notice.kind in _TRANSITION_OF:
         assert notice.shown_site is not None and notice.start is not None
-        kind = TransitionKind.ALERT if notice.kind is NoticeKind.ALERT else TransitionKind.RECOVERY
-        return transition_line(AlertTransition(notice.time, notice.shown_site, kind, notice.availability, notice.start,
-                                               notice.end, notice.location))
+        return transition_line(AlertTransition(notice.time, notice.shown_site, _TRANSITION_OF[notice.kind],
+                                               notice.availability, notice.start, notice.end, notice.location,
+                                               notice.detail))
     start = iso_utc(notice.start) if notice.start is not None else "-"
     if notice.kind is NoticeKind.REMINDER:
+        why = f", reason: {notice.detail}" if notice.detail else ""
         return (f"Website {notice.shown_site} is still down. availability={percent(notice.availability)}, time={time}, "
-                f"down since {start} ({_since(notice)})")
+                f"down since {start} ({_since(notice)}){why}")
     if notice.kind is NoticeKind.SUMMARY:
         end = iso_utc(notice.end) if notice.end is not None else "-"
         return (f"Website {notice.shown_site} was down from {start} to {end} ({_lasted(notice)}) and recovered. "
@@ -38,7 +42,8 @@ def message_title(notices: Sequence[Notice]) -> str:
     if len(notices) == 1:
         notice = notices[0]
         what = {NoticeKind.ALERT: "is down", NoticeKind.RECOVERY: "recovered", NoticeKind.REMINDER: "is still down",
-                NoticeKind.SUMMARY: "was down and recovered"}.get(notice.kind)
+                NoticeKind.SUMMARY: "was down and recovered",
+                NoticeKind.CERTIFICATE: "certificate expires soon"}.get(notice.kind)
         if what is not None:
             return f"monitoringApp: {notice.shown_site} {what}"
         return f"monitoringApp: {notice.kind.value}"

@@ -1,8 +1,8 @@
 """The event log: the one place that knows SQL, table names and database files (see `store.log`, the seam).
 
 The modes open their log here and see only its interface: `open_event_log` for a monitor, which appends and
-reads its own past; `open_log_reader` for a reader, which never writes; `purge_log` for `--purge`;
-`open_delivery_state` for the notifier's own state file.
+reads its own past; `open_log_reader` for a reader, which never writes; `open_probe_archive` for `--replay`;
+`purge_log` for `--purge`; `open_delivery_state` for the notifier's own state file.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from monitoringapp.store.log import HistoryReader, LogReader
+from monitoringapp.store.log import HistoryReader, LogReader, ProbeArchive, StoreError
 from monitoringapp.store.sqlite.delivery_state import SqliteDeliveryState
 from monitoringapp.store.sqlite.purge import PurgeStep, purge_log
 from monitoringapp.store.sqlite.reader import SqliteLogReader
@@ -38,9 +38,17 @@ def open_log_reader(path: str | Path, nats: Sequence[str] = ()) -> LogReader:
     return SqliteLogReader(path)
 
 
+def open_probe_archive(path: str | Path) -> ProbeArchive:
+    """A read-only reader of the existing SQLite log at `path` that reads its probes forward in time (a replay);
+    StoreError if there is no such file."""
+    if not Path(path).is_file():
+        raise StoreError(f"{path}: {'is not a file' if Path(path).exists() else 'database not found'}")
+    return SqliteLogReader(path)
+
+
 def open_delivery_state(path: str | Path) -> SqliteDeliveryState:
     """The notifier's own state file at `path`, created when missing; StoreError if it cannot be used."""
     return SqliteDeliveryState(path)
 
 
-__all__ = ["PurgeStep", "open_delivery_state", "open_event_log", "open_log_reader", "purge_log"]
+__all__ = ["PurgeStep", "open_delivery_state", "open_event_log", "open_log_reader", "open_probe_archive", "purge_log"]

@@ -29,7 +29,7 @@ is retried by followers, its message said once.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
@@ -177,6 +177,22 @@ class HistoryReader(LogReader, Protocol):
     def probes_between(self, host: str, since: float, until: float, limit: int) -> list[Probe]:
         """One site's stored probes with since < timestamp <= until, in time order, at most `limit` (the
         earliest)."""
+        ...
+
+
+class ProbeArchive(LogReader, Protocol):
+    """What a replay reads beside the feeds (`--replay`): the stored probes forward in time, chunk by chunk, and
+    each site's alert state as of a moment. The SQLite log keeps both; a JetStream reader need not."""
+
+    def probe_chunks(self, since: float | None, until: float | None = None, hosts: Collection[str] | None = None,
+                     size: int = 20_000) -> Iterator[Sequence[Probe]]:
+        """The probes with `since` <= timestamp < `until` (None: no bound) in time order (append order within a
+        timestamp), of `hosts` only when given, at most `size` read at a time, each read its own snapshot;
+        probes appended after the first read are not read."""
+        ...
+
+    def alert_state_at(self, moment: float, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
+        """Each site's latest alert or recovery stored with timestamp < `moment`: its alert state then."""
         ...
 
 

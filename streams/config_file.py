@@ -1,7 +1,13 @@
-"""The config file read from disk: a path in, a validated `Config` out (or one-line `ConfigError`)."""
+"""The config file read from disk: a path in, a validated `Config` out (or one-line `ConfigError`).
+
+Headers' `${NAME}`s are taken from this process's environment, and each site's `caFile` must be a readable
+PEM bundle of CA certificates, when the file is read (at start, and at every reload).
+"""
 
 from __future__ import annotations
 
+import os
+import ssl
 from pathlib import Path
 
 from monitoringapp.domain.config import MAX_CONFIG_BYTES, Config, ConfigError, parse_config
@@ -37,4 +43,20 @@ def decode_config(raw: bytes, name: str) -> Config:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ConfigError(f"{name}: not UTF-8 text (byte {error.start})") from None
-    return parse_config(text, name)
+    config = parse_config(text, name, os.environ)
+    for site in config.sites:
+        if site.request.ca_file is not None:
+            check_ca_file(site.request.ca_file, f"{name}: {site.entry}.caFile")
+    return config
+
+
+def check_ca_file(path: str, where: str) -> None:
+    """ConfigError unless `path` is a readable PEM bundle of CA certificates."""
+    try:
+        ssl.create_default_context(cafile=path)
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: file not found, got {path!r}") from None
+    except OSError as error:
+        raise ConfigError(f"{where}: cannot read ({error.strerror}), got {path!r}") from None
+    except ssl.SSLError:
+        raise ConfigError(f"{where}: not a PEM file of CA certificates, got {path!r}") from None

@@ -1,10 +1,16 @@
-"""The probe transport: one HTTP GET of a site, its outcome measured and classified.
+"""The probe transport: one request of a site (GET unless its config says otherwise), its outcome measured,
+classified and judged by the site's conditions; a `tcp://` site is probed by a connect (`tcp_probe`).
 
 Uses a pooled `requests` session (keep-alive). Each site's request is prepared
 once and sent through the session's adapter, which costs about half of
-`Session.get` per probe; redirects are then followed here. At most
+`Session.get` per probe; redirects are then followed here (or not, `followRedirects`). At most
 `body_limit` bytes of the body are read, and the whole probe is bounded by the
-site's timeout, so a huge or trickling response cannot hold a worker.
+site's timeout, so a huge or trickling response cannot hold a worker. The bytes read are kept only for a site
+whose conditions read the body (which is then asked for without compression).
+
+An https probe reads its certificate's notAfter from the connection it used (no second handshake); a
+connection older than `reconnect_after` (an hour) is closed after its probe, so a renewed certificate is seen
+within the hour. A certificate the verifier refuses is a `tls` failure with the verifier's reason as `detail`.
 
 Proxies are honoured as every HTTP tool does: `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY`
 (either case), read once when the prober is made, and looked up once per URL, so a probe costs no
@@ -13,13 +19,16 @@ environment read.
 
 from __future__ import annotations
 
+import calendar
+import contextlib
 import ipaddress
 import socket
 import ssl
 import time
 import urllib.request
+import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -27,22 +36,17 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from monitoringapp import __version__
+from monitoringapp.domain.checks import ProbeOutcome
+from monitoringapp.domain.config import TCP, SiteConfig
 from monitoringapp.domain.events import LOCAL, ErrorKind
+from monitoringapp.streams.tcp_probe import tcp_probe
+
+__all__ = ["HttpProber", "ProbeOutcome", "Proxies", "classify", "user_agent"]
 
 MAX_REDIRECTS = 10
 BODY_LIMIT = 64 * 1024
+RECONNECT_AFTER = 3600.0
 _CHUNK = 16 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeOutcome:
-    status: int | None
-    response_time_ms: float | None
-    error: ErrorKind | None
-
-    @property
-    def available(self) -> bool:
-        return self.status is not None and self.status < 400
 
 
 def user_agent(location: str) -> str:
@@ -91,11 +95,12 @@ class Proxies:
 
 
 class HttpProber:
-    """Sends GETs over one keep-alive session; thread-safe (urllib3's pools are)."""
+    """Sends each site's request over one keep-alive session; thread-safe (urllib3's pools are)."""
 
     def __init__(self, pool_size: int = 64, body_limit: int = BODY_LIMIT, proxies: Proxies | None = None,
-                 location: str = LOCAL) -> None:
+                 location: str = LOCAL, reconnect_after: float = RECONNECT_AFTER) -> None:
         self.body_limit = body_limit
+        self.reconnect_after = reconnect_after
         self.proxies = proxies if proxies is not None else Proxies.from_environment()
         self._proxies_of: dict[str, dict[str, str]] = {}
         self.session = requests.Session()
@@ -104,46 +109,119 @@ class HttpProber:
         adapter = HTTPAdapter(pool_connections=max(10, pool_size), pool_maxsize=max(10, pool_size))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self._prepared: dict[str, requests.PreparedRequest] = {}
+        self._prepared: dict[tuple[str, Any], requests.PreparedRequest] = {}
+        # Each TLS socket's birth (monotonic) and certificate notAfter, read once per connection.
+        self._tls: weakref.WeakKeyDictionary[Any, tuple[float, float | None]] = weakref.WeakKeyDictionary()
+        # A site that does not verify TLS says so in its config: no warning per probe.
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
-    def _prepare(self, url: str) -> requests.PreparedRequest:
-        prepared = self._prepared.get(url)
+    def _prepare(self, site: SiteConfig) -> requests.PreparedRequest:
+        key = (site.probe_url, site.request)
+        prepared = self._prepared.get(key)
         if prepared is None:
-            prepared = self._prepared[url] = self.session.prepare_request(requests.Request("GET", url))
+            request = site.request
+            headers = dict(request.values)
+            names = {name.lower() for name in headers}
+            if site.conditions.reads_body and "accept-encoding" not in names:
+                headers["Accept-Encoding"] = "identity"  # the body's own bytes, not a compressed stream
+            if request.json_body and "content-type" not in names:
+                headers["Content-Type"] = "application/json"
+            prepared = self._prepared[key] = self.session.prepare_request(
+                requests.Request(request.method, site.probe_url, headers=headers,
+                                 data=request.body.encode() if request.body is not None else None))
         return prepared
 
     def probe(self, url: str, timeout: float) -> ProbeOutcome:
-        """GET `url`, following redirects; never raises for a network failure."""
+        """GET `url`, following redirects, up below 400; never raises for a network failure."""
+        return self.check(SiteConfig(url, timeout, timeout))
+
+    def check(self, site: SiteConfig) -> ProbeOutcome:
+        """Probe `site` as its config says and judge the answer by its conditions; never raises for a network
+        failure. A `detail` holds none of the site's secrets."""
+        if site.scheme == TCP:
+            return tcp_probe(site.probe_url, site.timeout, site.conditions)
         started = time.perf_counter()
-        deadline = started + timeout
+        deadline = started + site.timeout
+        conditions = site.conditions
         try:
-            status = self._get(url, deadline)
+            status, body, complete, expiry = self._exchange(site, deadline)
         except Exception as error:
             kind = classify(error)
             if kind is ErrorKind.OTHER and not _is_network_error(error):
                 raise
-            return ProbeOutcome(None, None, kind)
-        return ProbeOutcome(status, (time.perf_counter() - started) * 1000.0, None)
+            reason = site.secrets.redact(tls_reason(error)) if kind is ErrorKind.TLS else None
+            return ProbeOutcome(None, None, kind, reason)
+        elapsed = time.perf_counter() - started
+        judged, detail = conditions.judge(status, body, complete, elapsed, self.body_limit)
+        expected = conditions.expected_status
+        up = judged is None and (status < 400 if expected is None else status in expected)
+        if detail is not None:  # a reason may quote the body, and a body may echo what the probe sent
+            detail = site.secrets.redact(detail)
+        return ProbeOutcome(status, elapsed * 1000.0, judged, detail, expiry, up)
 
-    def _get(self, url: str, deadline: float) -> int:
-        prepared = self._prepare(url)
+    def _exchange(self, site: SiteConfig, deadline: float) -> tuple[int, bytes, bool, float | None]:
+        """(status, the body's first bytes if kept, whether that is all of it, the certificate's notAfter)."""
+        prepared = self._prepare(site)
+        request = site.request
+        keep = site.conditions.reads_body
         for _hop in range(MAX_REDIRECTS + 1):
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
-                raise requests.Timeout(f"no answer from {url} in time")
-            target = prepared.url or url
+                raise requests.Timeout(f"no answer from {site.url} in time")
+            target = prepared.url or site.probe_url
             adapter = self.session.get_adapter(target)
-            response = adapter.send(prepared, stream=True, timeout=remaining, verify=True,
+            response = adapter.send(prepared, stream=True, timeout=remaining, verify=request.verify,
                                     proxies=self._proxies_for(target))
             try:
-                location = response.headers.get("location") if response.is_redirect else None
+                location = (response.headers.get("location")
+                            if request.follow_redirects and response.is_redirect else None)
                 if location is None:
-                    self._read_bounded(response, deadline)
-                    return response.status_code
+                    connection = getattr(response.raw, "connection", None)
+                    sock = getattr(connection, "sock", None)
+                    expiry, old = self._certificate(sock) if target[:6].lower() == "https:" else (None, False)
+                    if old:
+                        # Never back to the pool (where another probe could take it while it is closed below):
+                        # the pool makes a new connection for the next probe, with a new handshake.
+                        response.raw._connection = None
+                    body, complete = self._read_bounded(response, deadline, keep, sock)
+                    if old and connection is not None:
+                        connection.close()
+                    return response.status_code, body, complete, expiry
             finally:
                 response.close()
-            prepared = self.session.prepare_request(requests.Request("GET", urljoin(prepared.url or url, location)))
-        raise requests.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects from {url}")
+            prepared = self._next_hop(prepared, response.status_code, urljoin(target, location), site)
+        raise requests.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects from {site.url}")
+
+    def _next_hop(self, prepared: requests.PreparedRequest, status: int, url: str,
+                  site: SiteConfig) -> requests.PreparedRequest:
+        """The request a redirect asks for, as browsers make it: a 303 (and a 301 or 302 to a POST) becomes a
+        GET without body, a 307 or 308 repeats the request; the site's headers go along only while the
+        redirects stay on its scheme, host and port (never an Authorization to another host)."""
+        method = prepared.method or "GET"
+        body = prepared.body
+        if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+            method, body = "GET", None
+        elif status not in (307, 308):
+            body = None
+        same_origin = urlsplit(url)[:2] == urlsplit(prepared.url or "")[:2]
+        headers = dict(site.request.values) if same_origin else {}
+        return self.session.prepare_request(requests.Request(method, url, headers=headers, data=body))
+
+    def _certificate(self, sock: Any) -> tuple[float | None, bool]:
+        """The notAfter of the certificate of the TLS socket `sock` (read once per connection), and whether the
+        connection is older than `reconnect_after`."""
+        if sock is None:
+            return None, False
+        known = self._tls.get(sock)
+        if known is None:
+            try:
+                der = sock.getpeercert(binary_form=True)
+            except (ValueError, OSError, AttributeError):
+                der = None
+            known = (time.monotonic(), certificate_not_after(der) if der else None)
+            with contextlib.suppress(TypeError):  # a socket type that takes no weak reference: read it again
+                self._tls[sock] = known
+        return known[1], time.monotonic() - known[0] >= self.reconnect_after
 
     def _proxies_for(self, url: str) -> dict[str, str]:
         proxies = self._proxies_of.get(url)
@@ -153,24 +231,33 @@ class HttpProber:
             proxies = self._proxies_of[url] = self.proxies.for_url(url)
         return proxies
 
-    def _read_bounded(self, response: requests.Response, deadline: float) -> None:
-        """Read the body up to `body_limit` bytes; a complete body leaves the connection reusable."""
+    def _read_bounded(self, response: requests.Response, deadline: float, keep: bool,
+                      sock: Any = None) -> tuple[bytes, bool]:
+        """Read the body up to `body_limit` bytes (kept when `keep`) from `sock` (default: the response's);
+        whether that was all of it. A complete body leaves the connection reusable."""
         raw = response.raw
+        sock = sock if sock is not None else getattr(raw.connection, "sock", None)
+        # Kept bytes are the body's own: decoded only if the server compressed them though asked not to (urllib3's
+        # decoding path costs CPU even for a body that is not compressed).
+        decode = keep and response.headers.get("Content-Encoding", "identity").strip().lower() not in ("identity", "")
         budget = self.body_limit
+        chunks: list[bytes] = []
         while budget > 0:
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 raise requests.Timeout("body not received in time")
             # read1 returns what has arrived (read() would wait for the whole chunk, so a
             # trickling body could outlive the deadline), and no single wait outlasts it.
-            sock = getattr(raw.connection, "sock", None)
             if sock is not None:
                 sock.settimeout(remaining)
-            chunk = raw.read1(min(_CHUNK, budget), decode_content=False)
+            chunk = raw.read1(min(_CHUNK, budget), decode_content=decode)
             if not chunk:
-                return
+                return b"".join(chunks), True
             budget -= len(chunk)
+            if keep:
+                chunks.append(chunk)
         # Over the limit: the rest is not downloaded; closing drops the connection.
+        return b"".join(chunks), False
 
     def close(self) -> None:
         self.session.close()
@@ -201,18 +288,80 @@ def classify(error: BaseException) -> ErrorKind:
     return ErrorKind.OTHER
 
 
+def tls_reason(error: BaseException) -> str:
+    """The TLS verifier's reason for refusing a connection (`certificate has expired`, `Hostname mismatch,
+    ...`), or the TLS error's own, in one line."""
+    chain = _causes(error)
+    for cause in chain:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"certificate verify failed: {cause.verify_message}".rstrip(". ")
+    for cause in chain:
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS error: {cause.reason or cause.strerror or type(cause).__name__}"
+    return "TLS error"
+
+
+def certificate_not_after(der: bytes) -> float | None:
+    """The notAfter (UTC epoch seconds) of a DER-encoded X.509 certificate; None if it cannot be read.
+
+    Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL, serialNumber, signature,
+    issuer, validity SEQUENCE { notBefore, notAfter }, ... }, ... }: six steps into the DER, no library."""
+    try:
+        position = _enter(der, 0)  # Certificate
+        position = _enter(der, position)  # tbsCertificate
+        if der[position] == 0xA0:  # [0] EXPLICIT version
+            position = _skip(der, position)
+        for _ in range(3):  # serialNumber, signature, issuer
+            position = _skip(der, position)
+        position = _enter(der, position)  # validity
+        position = _skip(der, position)  # notBefore
+        tag = der[position]
+        start, length = _length(der, position + 1)
+        text = der[start:start + length].decode("ascii")
+        if tag == 0x17:  # UTCTime YYMMDDHHMMSSZ: years 50-99 are 19xx
+            year = int(text[:2])
+            text = f"{1900 + year if year >= 50 else 2000 + year}{text[2:]}"
+        elif tag != 0x18:  # GeneralizedTime YYYYMMDDHHMMSSZ
+            return None
+        moment = time.strptime(text.rstrip("Z")[:14], "%Y%m%d%H%M%S")
+        return float(calendar.timegm(moment))
+    except (IndexError, ValueError):
+        return None
+
+
+def _length(der: bytes, position: int) -> tuple[int, int]:
+    """(where the content starts, its length) of the element whose length octets begin at `position`."""
+    first = der[position]
+    if first < 0x80:
+        return position + 1, first
+    count = first & 0x7F
+    return position + 1 + count, int.from_bytes(der[position + 1:position + 1 + count], "big")
+
+
+def _enter(der: bytes, position: int) -> int:
+    """Where the content of the constructed element at `position` starts."""
+    return _length(der, position + 1)[0]
+
+
+def _skip(der: bytes, position: int) -> int:
+    """Where the element after the one at `position` starts."""
+    start, length = _length(der, position + 1)
+    return start + length
+
+
 def _causes(error: BaseException) -> list[BaseException]:
+    """`error` and every exception it carries (causes, contexts, exception arguments, a `reason`), breadth first:
+    urllib3 wraps the SSL error that says why a certificate was refused two or three levels down."""
     seen: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and current not in seen:
+    waiting: list[BaseException] = [error]
+    while waiting and len(seen) < 50:
+        current = waiting.pop(0)
+        if any(current is known for known in seen):
+            continue
         seen.append(current)
-        current = current.__cause__ or current.__context__
-        for arg in getattr(seen[-1], "args", ()):
-            if isinstance(arg, BaseException) and arg not in seen:
-                seen.append(arg)
-        reason = getattr(seen[-1], "reason", None)
-        if isinstance(reason, BaseException) and reason not in seen:
-            seen.append(reason)
+        reason = getattr(current, "reason", None)
+        carried = [current.__cause__, current.__context__, *getattr(current, "args", ()), reason]
+        waiting.extend(e for e in carried if isinstance(e, BaseException))
     return seen
 
 

@@ -17,17 +17,18 @@ import reactivex
 from reactivex import Observable, abc
 from reactivex import operators as ops
 
+from monitoringapp.domain.checks import ProbeOutcome
 from monitoringapp.domain.config import Config, SiteConfig, some_of
 from monitoringapp.domain.events import LOCAL, Probe
 from monitoringapp.domain.timefmt import epoch_seconds, whole_millis
 from monitoringapp.operators.typed import on_completion
 from monitoringapp.streams.concurrent import map_on
-from monitoringapp.streams.http_probe import ProbeOutcome
 from monitoringapp.streams.ticks import Tick, fixed_rate_ticks
 
-ProbeFunction = Callable[[str, float], ProbeOutcome]
+ProbeFunction = Callable[[SiteConfig], ProbeOutcome]
+"""Probe a site as its config says (`HttpProber.check`)."""
 SiteChange = tuple[str, SiteConfig | None]
-"""A site a config version starts, re-times (its new settings) or stops (None), by URL."""
+"""A site a config version starts, re-times (its new settings) or stops (None), by key."""
 Scheduled = tuple[SiteConfig, Tick]
 """A site's tick: a probe to run."""
 
@@ -64,7 +65,7 @@ class TickCounters:
 
 @dataclass(frozen=True, slots=True)
 class ConfigChange:
-    """How a new config version differs from the running one: sites by URL, and the names of the other
+    """How a new config version differs from the running one: sites by key, and the names of the other
     settings it changed (`settings`)."""
 
     added: tuple[str, ...]
@@ -84,8 +85,8 @@ class ConfigChange:
 
 
 def diff_sites(old: tuple[SiteConfig, ...], new: tuple[SiteConfig, ...]) -> ConfigChange:
-    before = {site.url: site for site in old}
-    after = {site.url: site for site in new}
+    before = {site.key: site for site in old}
+    after = {site.key: site for site in new}
     return ConfigChange(
         added=tuple(url for url in after if url not in before),
         removed=tuple(url for url in before if url not in after),
@@ -105,7 +106,7 @@ class RunningSites:
 
     def update(self, config: Config) -> list[SiteChange]:
         change = diff_sites(self.sites, config.sites)
-        wanted = {site.url: site for site in config.sites}
+        wanted = {site.key: site for site in config.sites}
         self.sites = config.sites
         return [*((url, None) for url in change.removed), *((url, wanted[url]) for url in change.added),
                 *((url, wanted[url]) for url in change.retimed)]
@@ -126,10 +127,10 @@ class InFlight:
         site, tick = scheduled
         if tick.missed:
             self.counters.record(skipped=tick.missed)
-        if site.url in self.busy:
+        if site.key in self.busy:
             self.counters.record(skipped=1)
             return False
-        self.busy.add(site.url)
+        self.busy.add(site.key)
         self.counters.record(late=epoch_seconds(self.clock.now) - tick.due)
         return True
 
@@ -153,20 +154,21 @@ def probe_events(
     out:       a----a----a----a-b--a---b-a----a--(a)|     (a probe in flight lands after the stop)
     ```
 
-    Example: ``configs.pipe(probe_events(HttpProber().probe, EventLoopScheduler(), ProbePool(), TickCounters()))``
+    Example: ``configs.pipe(probe_events(HttpProber().check, EventLoopScheduler(), ProbePool(), TickCounters()))``
     """
 
     def probe_of(in_flight: InFlight) -> Callable[[Scheduled], Probe]:
         def run(scheduled: Scheduled) -> Probe:
             site, tick = scheduled
             try:
-                outcome = probe(site.probe_url, site.timeout)
+                outcome = probe(site)
             finally:
-                in_flight.busy.discard(site.url)
+                in_flight.busy.discard(site.key)
                 in_flight.counters.landed()
             # Stamped at the store's resolution, so readers of the store (-p) see what the monitor judged.
-            return Probe(whole_millis(tick.due), site.url, outcome.available, outcome.status,
-                         outcome.response_time_ms, outcome.error, location)
+            return Probe(whole_millis(tick.due), site.key, outcome.available, outcome.status,
+                         outcome.response_time_ms, outcome.error, location, outcome.detail,
+                         outcome.certificate_expiry)
 
         return run
 

@@ -78,7 +78,7 @@ def run_scenario(scenario: Scenario, server: ScenarioServer, db_path: Path) -> O
     urls = {server.base_url + path: name for name, path in paths.items()}
     config = parse_config(json.dumps({
         "websites": [{"URL": server.base_url + paths[name], "checkInterval": site.interval,
-                      "timeout": site.timeout} for name, site in scenario.sites.items()],
+                      "timeout": site.timeout, **site.settings} for name, site in scenario.sites.items()],
         **scenario.settings,
     }), source=f"scenario {scenario.name!r}")
     server.play({paths[name]: site.phases for name, site in scenario.sites.items()},
@@ -94,7 +94,7 @@ def run_scenario(scenario: Scenario, server: ScenarioServer, db_path: Path) -> O
         log = open_event_log(db_path)
         console = Console(printed, colour=False)
         stop: Subject[Config] = Subject()  # completes at the end: the clocks stop
-        graph = MonitorGraph(config, stop, prober.probe, clock, ImmediateScheduler(),
+        graph = MonitorGraph(config, stop, prober.check, clock, ImmediateScheduler(),
                              load_past(log, config, epoch_seconds(clock.now)))
         running = CompositeDisposable(
             graph.probes.subscribe(log.append_probe),

@@ -17,6 +17,8 @@ from monitoringapp.testmode.schedule import (
     FAILING_500,
     FAILING_503,
     HEALTHY,
+    JSON_ERROR,
+    JSON_OK,
     REFUSED,
     SLOW,
     SLOW_TIMEOUT,
@@ -29,9 +31,12 @@ FOREVER = 0.0  # the duration of a last phase is never read
 
 @dataclass(frozen=True, slots=True)
 class Site:
+    """A site's schedule and config: `settings` are its own keys (a condition, an alert policy of its own)."""
+
     phases: tuple[Phase, ...]
     interval: float = 2.0
     timeout: float = 1.0
+    settings: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,4 +146,24 @@ SCENARIOS: tuple[Scenario, ...] = (
              {"site": Site(((6, FAILING_503), (FOREVER, HEALTHY)))},
              duration=40, settings={"alertMinChecks": 5},
              expected=(alert(8, availability=0.4), recovery(28, availability=0.8))),
+
+    # 200 throughout; its JSON says "error" for checks 20..38. A 20 s window holds 10 checks: 7 of 10 first at
+    # t = 24 (alert); at most 2 failures (36, 38) first at t = 54 (recovery). Stored as `condition` failures.
+    Scenario("10 condition failure",
+             {"site": Site(((20, JSON_OK), (20, JSON_ERROR), (FOREVER, JSON_OK)),
+                           settings={"json": [{"path": "$.status", "equals": "ok"}]})},
+             duration=70, settings={"alertWindow": 20},
+             expected=(alert(24, availability=0.7), recovery(54, availability=0.8)),
+             stored_errors={"site": {"condition": 10}}),
+
+    # Two sites fail alike, checks 30..48. "strict" follows the top level (20 s window, 80 %): 7 of 10 at 34,
+    # at most 2 failures (46, 48) at 64. "lenient" has its own 40 s window (20 checks) and 60 %: 11 of 20 at 46
+    # (12 of 20 at 44 is not below); recovers at its own 60 %: 8 failures (34..48) left at 72.
+    Scenario("11 per-site policy",
+             {"strict": Site(((30, HEALTHY), (20, FAILING_503), (FOREVER, HEALTHY))),
+              "lenient": Site(((30, HEALTHY), (20, FAILING_503), (FOREVER, HEALTHY)),
+                              settings={"alertWindow": 40, "alertThreshold": 0.6})},
+             duration=80, settings={"alertWindow": 20},
+             expected=(alert(34, "strict", 0.7), alert(46, "lenient", 0.55), recovery(64, "strict", 0.8),
+                       recovery(72, "lenient", 0.6))),
 )

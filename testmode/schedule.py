@@ -18,7 +18,7 @@ class Kind(StrEnum):
 class Behaviour:
     """How the endpoint answers one GET.
 
-    `status` is the answer of a healthy or failing request; a slow answer comes
+    `status` is the answer of a healthy or failing request, with `body` when given; a slow answer comes
     after `delay` real seconds; flapping fails every `every`-th request of its phase.
     """
 
@@ -26,6 +26,7 @@ class Behaviour:
     status: int = 200
     delay: float = 0.0
     every: int = 0
+    body: str | None = None
 
 
 HEALTHY = Behaviour(Kind.HEALTHY)
@@ -37,6 +38,9 @@ REFUSED = Behaviour(Kind.REFUSED)
 # also bounds that site's healthy answers, so it is far above what a local answer takes on a busy
 # machine (at 50 ms, a loaded 2-core machine now and then stored a healthy answer as a timeout).
 SLOW = Behaviour(Kind.SLOW, delay=0.75)
+# A 200 whose JSON says all is well, and one that says it is not: only a site's `json` condition tells them apart.
+JSON_OK = Behaviour(Kind.HEALTHY, body='{"status": "ok"}\n')
+JSON_ERROR = Behaviour(Kind.HEALTHY, body='{"status": "error"}\n')
 SLOW_TIMEOUT = 0.25
 
 

@@ -84,4 +84,5 @@ class ScenarioServer:
         if behaviour.kind is Kind.FLAPPING:
             failing = count % behaviour.every == 0
             return Response("flap\n" if failing else "ok\n", status=500 if failing else 200)
-        return Response("ok\n" if behaviour.status < 400 else "failing\n", status=behaviour.status)
+        body = behaviour.body if behaviour.body is not None else "ok\n" if behaviour.status < 400 else "failing\n"
+        return Response(body, status=behaviour.status)

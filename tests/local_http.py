@@ -4,18 +4,26 @@ Routes (a query string is ignored, so `/ok?a` and `/ok?b` are two sites on one s
 `/fail` 500, `/health` 200 or 503 as `healthy` says, `/located` 503 to a prober whose User-Agent names a
 location in `failing_locations` (else 200), `/slow` 503 after `slow_for` seconds, `/hang` answers nothing until
 released (at most `hang_for` seconds), `/redirect/N` N hops then 200, `/loop` redirects to itself, `/huge` claims
-1 GB and streams until the client goes, `/trickle` sends one byte every 50 ms; any other path 404. Requests'
-Authorization headers are kept (`authorizations`).
+1 GB and streams until the client goes, `/trickle` sends one byte every 50 ms; `/json` 200 with `json_body` as JSON,
+`/gzipped` the same gzip-compressed whatever the client asks, `/status/N` N, `/late` 200 after `late_for` seconds,
+`/large` 200 with 100 kB ending in `ok`, `/echo` 200 with the request's method, headers and body as JSON (any
+method), `/see-other` a 303 to `/echo`; any other path 404.
+Requests' Authorization headers are kept (`authorizations`). With `tls` (an `ssl.SSLContext`), it serves HTTPS.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gzip
+import json
+import socket
+import ssl
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 HUGE_CLAIMED = 1 << 30
 _HUGE_CHUNK = b"x" * 65536
@@ -24,8 +32,11 @@ _HUGE_CHUNK = b"x" * 65536
 class LocalServer:
     """`url(path)` of a running server; `healthy` flips `/health`; counters say what was served."""
 
-    def __init__(self, hang_for: float = 10.0) -> None:
+    def __init__(self, hang_for: float = 10.0, tls: ssl.SSLContext | None = None) -> None:
         self.healthy = True
+        self.json_body: Any = {"status": "ok", "queue": {"depth": 3}}
+        self.late_for = 0.3
+        self.tls = tls
         self.failing_locations: set[str] = set()
         self.served: Counter[tuple[str, str]] = Counter()  # (path with query, prober location) -> requests
         self.hang_for = hang_for
@@ -44,6 +55,12 @@ class LocalServer:
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
+
+            def do_POST(self) -> None:
+                self.do_GET()
+
+            def do_HEAD(self) -> None:
+                self.do_GET()
 
             def do_GET(self) -> None:
                 with server._lock:
@@ -82,20 +99,44 @@ class LocalServer:
                     self.huge()
                 elif path == "/trickle":
                     self.trickle()
+                elif path == "/json":
+                    self.answer(200, json.dumps(server.json_body).encode())
+                elif path == "/gzipped":  # compressed whatever the client asked for
+                    compressed = gzip.compress(json.dumps(server.json_body).encode())
+                    self.answer(200, compressed, {"Content-Encoding": "gzip"})
+                elif path.startswith("/status/"):
+                    self.answer(int(path.rsplit("/", 1)[1]), b"as asked")
+                elif path == "/late":
+                    server.release.wait(server.late_for)
+                    self.answer(200, b"ok, late")
+                elif path == "/large":
+                    self.answer(200, b"x" * (100 * 1024 - 2) + b"ok")
+                elif path == "/echo":
+                    length = int(self.headers.get("Content-Length") or 0)
+                    body = self.rfile.read(length).decode() if length else None
+                    self.answer(200, json.dumps({"method": self.command, "headers": dict(self.headers.items()),
+                                                 "body": body}).encode())
+                elif path == "/see-other":
+                    length = int(self.headers.get("Content-Length") or 0)
+                    self.rfile.read(length)
+                    self.redirect("/echo", 303)
                 else:
                     self.answer(404, b"no such route")
 
-            def answer(self, status: int, body: bytes) -> None:
+            def answer(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 try:
                     self.end_headers()
-                    self.wfile.write(body)
+                    if self.command != "HEAD":
+                        self.wfile.write(body)
                 except OSError:
                     self.close_connection = True  # the client gave up (a timed-out probe)
 
-            def redirect(self, location: str) -> None:
-                self.send_response(302)
+            def redirect(self, location: str, status: int = 302) -> None:
+                self.send_response(status)
                 self.send_header("Location", location)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -132,12 +173,14 @@ class LocalServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="local-http", daemon=True)
 
-    def url(self, path: str = "/ok") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path: str = "/ok", host: str = "127.0.0.1") -> str:
+        return f"{'https' if self.tls is not None else 'http'}://{host}:{self.port}{path}"
 
     def start(self) -> LocalServer:
         self._thread.start()
@@ -151,8 +194,8 @@ class LocalServer:
 
 
 @contextlib.contextmanager
-def local_server(hang_for: float = 10.0) -> Iterator[LocalServer]:
-    server = LocalServer(hang_for).start()
+def local_server(hang_for: float = 10.0, tls: ssl.SSLContext | None = None) -> Iterator[LocalServer]:
+    server = LocalServer(hang_for, tls).start()
     try:
         yield server
     finally:
@@ -203,10 +246,44 @@ def local_proxy() -> Iterator[LocalProxy]:
         proxy.stop()
 
 
+class TcpListener:
+    """A TCP port on 127.0.0.1 that accepts connections and closes them (a database, a mail server: up)."""
+
+    def __init__(self) -> None:
+        self.accepted = 0
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self._socket.settimeout(0.05)
+        self.port = int(self._socket.getsockname()[1])
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="tcp-listener", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            connection.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5.0)
+        self._socket.close()
+
+
+@contextlib.contextmanager
+def tcp_listener() -> Iterator[TcpListener]:
+    listener = TcpListener()
+    try:
+        yield listener
+    finally:
+        listener.stop()
+
+
 def refused_port() -> int:
     """A port on 127.0.0.1 with nothing listening (bound, then closed)."""
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

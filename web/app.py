@@ -143,13 +143,15 @@ def create_app(context: WebContext) -> Flask:
         total = Rollup(status.host, since, span)
         for bucket in buckets:
             total.merge(bucket)
-        alerts = _outages(context.log.transitions_since(since, {status.host}).events, now)
+        told = context.log.transitions_since(since, {status.host}).events
+        alerts = _outages(told, now)
+        warnings = [t for t in told if t.kind is TransitionKind.CERTIFICATE][::-1]
         open_alert = board.open_alert(key)
         if open_alert is not None and all(a["start"] != open_alert.start for a in alerts):
             alerts.insert(0, _outage(open_alert, now))
         chart = _chart(buckets, since, step, now)
         return render_template("site.html", status=status, now=now, r=render, ranges=list(RANGES), chosen=chosen,
-                               chart=chart, total=total, alerts=alerts, step=step,
+                               chart=chart, total=total, alerts=alerts, step=step, warnings=warnings,
                                relative_error=RELATIVE_ERROR)
 
     @app.get("/events")
@@ -347,7 +349,7 @@ def _outage(transition: AlertTransition, now: float) -> dict[str, Any]:
     end = transition.end if transition.kind is TransitionKind.RECOVERY else None
     return {"start": transition.start, "end": end,
             "duration": format_duration((end if end is not None else now) - transition.start),
-            "availability": transition.availability}
+            "availability": transition.availability, "reason": transition.detail}
 
 
 def _outages(transitions: Iterable[AlertTransition], now: float) -> list[dict[str, Any]]:
@@ -355,7 +357,9 @@ def _outages(transitions: Iterable[AlertTransition], now: float) -> list[dict[st
     rows: dict[float, dict[str, Any]] = {}
     for transition in transitions:
         if transition.kind in (TransitionKind.ALERT, TransitionKind.RECOVERY):
+            reason = rows.get(transition.start, {}).get("reason")  # the alert's; its recovery has none
             rows[transition.start] = _outage(transition, now)
+            rows[transition.start]["reason"] = rows[transition.start]["reason"] or reason
     return [rows[start] for start in sorted(rows, reverse=True)]
 
 
@@ -368,7 +372,9 @@ def _alert_json(transition: AlertTransition, shown: dict[str, str]) -> dict[str,
         "timestamp": iso_utc(transition.timestamp),
         "start": iso_utc(transition.start),
         "end": iso_utc(transition.end) if transition.end is not None else None,
-        "durationSeconds": round(transition.end - transition.start, 3) if transition.end is not None else None,
+        "durationSeconds": (round(transition.end - transition.start, 3)
+                            if transition.end is not None and transition.kind is TransitionKind.RECOVERY else None),
         "availability": transition.availability,
+        "detail": transition.detail,
     }
 

@@ -45,11 +45,17 @@ STATE_TEXT = {State.ALERTING: "Alerting", State.DOWN: "Down", State.NO_DATA: "No
 
 @dataclass(frozen=True, slots=True)
 class SiteSpec:
-    """A site the board shows: its log host (the URL as monitored), key and check interval (None: unknown)."""
+    """A site the board shows: its log host (its key: the config's `name`, else its URL), check interval (None:
+    unknown), name and URL (a named site's; the host is the URL of one without a name)."""
 
     host: str
     interval: float | None = None
-    name: str | None = None  # the config's `name`, once sites have one
+    name: str | None = None
+    url: str | None = None
+
+    @property
+    def shown_url(self) -> str:
+        return shown_url(self.url or self.host)
 
     @property
     def id(self) -> str:
@@ -66,6 +72,7 @@ class _Site:
     latest: Probe | None = None
     history: int = 0  # bumped when a past day's figures or an outage change: a drawn strip is stale
     alert: AlertTransition | None = None  # the latest alert or recovery
+    certificate: AlertTransition | None = None  # the latest certificate warning
     outages: dict[float, float | None] = field(default_factory=dict)  # start -> end (None: ongoing)
     results: dict[tuple[str, str], int] = field(default_factory=dict)  # (result, error kind) -> probes seen
     buckets: list[int] = field(default_factory=lambda: [0] * (len(DURATION_BUCKETS) + 1))
@@ -97,6 +104,13 @@ class SiteStatus:
     uptime: tuple[tuple[str, float | None], ...]  # ("24h", 0.9993), ...
     order: int
     history: int  # the version of its past days (see `StatusBoard.days`)
+    name: str | None = None
+    certificate: AlertTransition | None = None  # the latest warning of the certificate it serves now
+
+    @property
+    def title(self) -> str:
+        """What names the site on the page: its name, else its URL."""
+        return self.name or self.url
 
     @property
     def rank(self) -> int:
@@ -201,6 +215,12 @@ class StatusBoard:
     def _add_transitions(self, transitions: Iterable[AlertTransition]) -> set[str]:
         touched: set[str] = set()
         for transition in transitions:
+            if transition.kind is TransitionKind.CERTIFICATE:
+                if (site := self._site(transition.host)) is not None:
+                    touched.add(site.spec.id)
+                    if site.certificate is None or transition.timestamp >= site.certificate.timestamp:
+                        site.certificate = transition
+                continue
             if transition.kind not in (TransitionKind.ALERT, TransitionKind.RECOVERY):
                 continue
             site = self._site(transition.host)
@@ -283,8 +303,8 @@ class StatusBoard:
             checks = sum(int(c[0]) for c in counted)
             available = sum(int(c[1]) for c in counted)
             uptime.append((label, available / checks if checks else None))
-        return SiteStatus(site.spec.id, shown_url(site.spec.host), site.spec.host, state, since, site.latest,
-                          tuple(uptime), site.order, site.history)
+        return SiteStatus(site.spec.id, site.spec.shown_url, site.spec.host, state, since, site.latest,
+                          tuple(uptime), site.order, site.history, site.spec.name, _open_certificate(site, now))
 
     def days(self, key: str, now: float, count: int = HISTORY_DAYS) -> tuple[DayFigures, ...]:
         """The site's last `count` UTC days (90), oldest first, today last, each with its outages."""
@@ -318,7 +338,7 @@ class StatusBoard:
                     checks, available = site.window.counts(span)
                     availability.append((label, available / checks if checks else None))
                 alerting = site.alert is not None and site.alert.kind is TransitionKind.ALERT
-                found.append(SiteMetrics(site.spec.id, shown_url(site.spec.host), site.latest, tuple(availability),
+                found.append(SiteMetrics(site.spec.id, site.spec.shown_url, site.latest, tuple(availability),
                                          alerting, tuple(sorted(site.results.items())), tuple(site.buckets),
                                          site.duration_sum))
         return found
@@ -335,6 +355,16 @@ def _state(site: _Site, now: float) -> tuple[State, float | None]:
     if not latest.available:
         return State.DOWN, site.window.failing_since
     return State.UP, None
+
+
+def _open_certificate(site: _Site, now: float) -> AlertTransition | None:
+    """The site's latest certificate warning, while the certificate it warned of is still the one served (a
+    renewed one ends it) and expired at most a day ago."""
+    warning = site.certificate
+    if warning is None or warning.start < now - DAY:
+        return None
+    served = site.latest.certificate_expiry if site.latest is not None else None
+    return warning if served is None or served == warning.start else None
 
 
 def _outages_in(outages: list[tuple[float, float | None]], start: float, end: float,

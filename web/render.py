@@ -10,6 +10,7 @@ from markupsafe import Markup, escape
 
 from monitoringapp.domain.events import Probe
 from monitoringapp.domain.timefmt import format_duration, iso_utc
+from monitoringapp.operators.certificate_watch import expiry_text
 from monitoringapp.operators.rollup import DAY, RELATIVE_ERROR, Rollup
 from monitoringapp.web.board import HISTORY_DAYS, SPARK_STEP, DayFigures, SiteStatus, State, StatusBoard
 
@@ -105,7 +106,28 @@ def probe_json(probe: Probe | None) -> dict[str, Any] | None:
         return None
     return {"timestamp": iso_utc(probe.timestamp), "available": probe.available, "status": probe.status,
             "responseTimeMs": probe.response_time_ms,
-            "errorKind": probe.error.value if probe.error is not None else None, "detail": probe.detail}
+            "errorKind": probe.error.value if probe.error is not None else None, "detail": probe.detail,
+            "certificateNotAfter": iso_utc(probe.certificate_expiry) if probe.certificate_expiry is not None else None}
+
+
+def why_down(status: SiteStatus) -> str:
+    """Why the site's last probe was down, in words (a failed condition, the TLS verifier's reason); "" when it
+    was up or nothing says why."""
+    latest = status.latest
+    if latest is None or latest.available:
+        return ""
+    return latest.detail or ""
+
+
+def certificate_text(status: SiteStatus, now: float | None) -> str:
+    """`certificate expires in 6d23h (2026-12-07 10:00 UTC)` while a warning of the certificate served is open;
+    without `now`, only the date (a live update)."""
+    warning = status.certificate
+    if warning is None:
+        return ""
+    if now is None:
+        return f"certificate expires {clock_time(warning.start)}"
+    return f"certificate {expiry_text(warning.start, now)} ({clock_time(warning.start)})"
 
 
 def site_json(status: SiteStatus, now: float) -> dict[str, Any]:
@@ -120,6 +142,11 @@ def site_json(status: SiteStatus, now: float) -> dict[str, Any]:
         "uptime": {label: value for label, value in status.uptime},
         "uptimeText": {label: percent(value) for label, value in status.uptime},
         "lastProbe": probe_json(status.latest),
+        "name": status.name,
+        "reason": why_down(status) or None,
+        "certificate": None if status.certificate is None else {
+            "notAfter": iso_utc(status.certificate.start), "warnedAt": iso_utc(status.certificate.timestamp),
+            "text": certificate_text(status, now)},
     }
 
 
@@ -127,7 +154,8 @@ def live_json(status: SiteStatus) -> dict[str, Any]:
     """What a live update says of a site: what its row shows that can change, and nothing that changes by
     itself with time."""
     return {"id": status.id, "state": status.state.value, "label": status.label, "shape": status.shape,
-            "rank": status.rank, "sinceText": since_text(status, None),
+            "rank": status.rank, "sinceText": since_text(status, None), "reason": why_down(status),
+            "certificateText": certificate_text(status, None),
             "uptimeText": {label: percent(value) for label, value in status.uptime}}
 
 

@@ -20,7 +20,7 @@ import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from monitoringapp.domain.config import redact_url, shown_servers
+from monitoringapp.domain.sites import shown_servers, shown_url
 from monitoringapp.store.log import LogUnavailable
 
 T = TypeVar("T")
@@ -162,5 +162,5 @@ def _reason(problem: BaseException, servers: Sequence[str]) -> str:
     """What went wrong, in one line with no password in it (a client error may quote a server's URL)."""
     text = " ".join(str(problem).split()) or type(problem).__name__
     for server in servers:
-        text = text.replace(server, redact_url(server))
+        text = text.replace(server, shown_url(server))
     return text

@@ -52,17 +52,22 @@ def partition_subjects(index: int, count: int) -> tuple[str, ...]:
 
 def probe_message(probe: Probe) -> tuple[str, str, bytes]:
     """(subject, message id, payload) of a probe."""
-    body = {"v": FORMAT, "t": iso_utc(probe.timestamp), "h": probe.host, "a": probe.available, "s": probe.status,
-            "r": probe.response_time_ms, "e": probe.error.value if probe.error is not None else None,
-            "l": probe.location, "d": probe.detail}
+    body: dict[str, Any] = {
+        "v": FORMAT, "t": iso_utc(probe.timestamp), "h": probe.host, "a": probe.available, "s": probe.status,
+        "r": probe.response_time_ms, "e": probe.error.value if probe.error is not None else None,
+        "l": probe.location, "d": probe.detail}
+    if probe.certificate_expiry is not None:
+        body["n"] = iso_utc(probe.certificate_expiry)  # an https probe's certificate's notAfter
     subject = f"monitor.probe.{bucket(probe.host):02x}.{probe.location}"
     return subject, f"p|{probe.location}|{probe.host}|{body['t']}", _dump(body)
 
 
 def probe_from_message(payload: bytes) -> Probe:
     body = json.loads(payload)
+    not_after = body.get("n")  # absent from a message of a version before certificates
     return Probe(parse_iso(body["t"]), body["h"], bool(body["a"]), body["s"], body["r"],
-                 ErrorKind(body["e"]) if body["e"] else None, body["l"], body["d"])
+                 ErrorKind(body["e"]) if body["e"] else None, body["l"], body.get("d"),
+                 parse_iso(not_after) if not_after else None)
 
 
 def transition_message(transition: AlertTransition) -> tuple[str, str, bytes]:
@@ -87,7 +92,7 @@ def transition_from_message(payload: bytes) -> AlertTransition | None:
     if kind is None:
         return None
     return AlertTransition(parse_iso(body["t"]), body["h"], kind, body["av"], parse_iso(body["s"]),
-                           parse_iso(body["e"]) if body["e"] else None, body["l"], body["d"])
+                           parse_iso(body["e"]) if body["e"] else None, body["l"], body.get("d"))
 
 
 def _dump(body: dict[str, Any]) -> bytes:

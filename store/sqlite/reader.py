@@ -38,6 +38,7 @@ from monitoringapp.store.sqlite.rollups import read_rollups
 from monitoringapp.store.sqlite.schema import (
     ALERT_STATE_KINDS,
     ALERT_TABLE,
+    ERROR_KINDS_BY_NAME,
     HOUR_TABLE,
     PROBE_TABLE,
     AlertRow,
@@ -45,6 +46,7 @@ from monitoringapp.store.sqlite.schema import (
     alert_from_row,
     check_usable,
     connect,
+    fast_parse_iso,
     latest_rowid_per_host,
     log_id,
     probe_from_row,
@@ -179,6 +181,43 @@ class SqliteLogReader:
             self._close_connection()
             if made_wal:
                 _tidy(self.path)
+
+    # -- the replay's reads (ProbeArchive) ----------------------------------------------------------------------
+
+    def probe_chunks(self, since: float | None, until: float | None = None, hosts: Collection[str] | None = None,
+                     size: int = 20_000) -> Iterator[list[Probe]]:
+        # Keyset pages on the time index, (timestamp, rowid) after the last row read: each page one short
+        # snapshot, so a long replay never holds back a monitor's checkpoints.
+        key: tuple[str, int] = (iso_utc(since) if since is not None else "", 0)
+        bound = f" AND timestamp < '{iso_utc(until)}'" if until is not None else ""
+        last: int | None = None
+        while True:
+            with self._snapshot() as connection:
+                if last is None:
+                    last = self._end(connection, PROBE_TABLE).position
+                # The time as whole milliseconds, computed by SQLite (C) where it can: a third of a replay's
+                # cost was parsing the text in Python.
+                rows = connection.execute(
+                    f"SELECT {_MILLIS if _SQL_EPOCH else 'NULL'}, {self._columns[PROBE_TABLE]}, rowid FROM "
+                    f"{PROBE_TABLE} WHERE (timestamp, rowid) > (?, ?) AND rowid <= ?{bound} "
+                    "ORDER BY timestamp, rowid LIMIT ?", (*key, last, size)).fetchall()
+                self.reads += 1
+            if not rows:
+                return
+            key = (rows[-1][1], rows[-1][-1])
+            yield _decode_chunk(rows, hosts)
+            if len(rows) < size:
+                return
+
+    def alert_state_at(self, moment: float, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
+        with self._snapshot() as connection:
+            rows = connection.execute(
+                f"SELECT {self._columns[ALERT_TABLE]} FROM {ALERT_TABLE} WHERE rowid IN (SELECT (SELECT b.rowid FROM "
+                f"{ALERT_TABLE} AS b WHERE b.host = a.host AND b.{ALERT_STATE_KINDS} AND b.timestamp < ? ORDER BY "
+                f"b.timestamp DESC, b.rowid DESC LIMIT 1) FROM {ALERT_TABLE} AS a GROUP BY a.host)",
+                (iso_utc(moment),)).fetchall()
+        state = (alert_from_row(row) for row in _of_hosts(rows, hosts))
+        return {transition.host: transition for transition in state if transition is not None}
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -337,6 +376,26 @@ def _of_hosts(rows: list[Any], hosts: Collection[str] | None) -> Iterable[Any]:
         return rows
     wanted = hosts if isinstance(hosts, set | frozenset) else set(hosts)
     return (row for row in rows if row[1] in wanted)
+
+
+_SQL_EPOCH = sqlite3.sqlite_version_info >= (3, 38, 0)  # unixepoch()
+_MILLIS = "unixepoch(substr(timestamp, 1, 19)) * 1000 + substr(timestamp, 21, 3)"
+
+
+def _decode_chunk(rows: list[Any], hosts: Collection[str] | None) -> list[Probe]:
+    """Probes of rows (millis or NULL, the probe columns, rowid), of `hosts` only when given: the replay's
+    hot loop, the decoding of `probe_from_row` inlined."""
+    wanted = None if hosts is None else hosts if isinstance(hosts, set | frozenset) else set(hosts)
+    kinds = ERROR_KINDS_BY_NAME
+    probes: list[Probe] = []
+    append = probes.append
+    for millis, timestamp, host, available, status, response_time, error, location, detail, not_after, _ in rows:
+        if wanted is not None and host not in wanted:
+            continue
+        moment = millis / 1000 if type(millis) is int and len(timestamp) == 24 else fast_parse_iso(timestamp)
+        append(Probe(moment, host, bool(available), status, response_time, kinds[error] if error else None,
+                     location, detail, fast_parse_iso(not_after) if not_after else None))
+    return probes
 
 
 def _decode_probes(rows: Iterable[ProbeRow]) -> list[Probe]:

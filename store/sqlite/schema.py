@@ -8,7 +8,10 @@ reused) and `location`; `detail` on both; `transitionId` on the alerts (the same
 `domain.events.transition_id`); and let `type` take kinds beyond `alert` and `recovery` with
 `availability` NULL where it has no meaning. The table `monitoringapp_log` names this log instance.
 Schema version 3 added the rollups, `website_rollups_minute` and `website_rollups_hour` (see `rollups`),
-which the writer fills in from the raw probes when a file has none.
+which the writer fills in from the raw probes when a file has none. Schema version 4 added
+`certificateNotAfter` to the probes (an https probe's certificate's notAfter, ISO text; NULL otherwise), and
+the alerts' `type` `certificate` (`startDate` the certificate's notAfter, `endDate` when the warning fell due,
+`availability` NULL).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from monitoringapp.domain.events import LOCAL, AlertTransition, ErrorKind, Probe
 from monitoringapp.domain.timefmt import iso_utc, parse_iso
 from monitoringapp.store.log import StoreError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 PROBE_TABLE = "website_monitoring"
 ALERT_TABLE = "website_alerts"
 META_TABLE = "monitoringapp_log"
@@ -42,7 +45,8 @@ CREATE TABLE {PROBE_TABLE} (
     errorKind TEXT,
     location TEXT NOT NULL DEFAULT '{LOCAL}',
     detail TEXT,
-    id INTEGER PRIMARY KEY AUTOINCREMENT
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    certificateNotAfter TEXT
 )"""
 _ALERT_TABLE_SQL = f"""
 CREATE TABLE {ALERT_TABLE} (
@@ -78,16 +82,20 @@ CREATE TABLE IF NOT EXISTS {table} (
 ) WITHOUT ROWID""" for table in (MINUTE_TABLE, HOUR_TABLE)]
 _META_SQL = f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
-PROBE_COLUMNS = ("timestamp", "host", "available", "status", "responseTime", "errorKind", "location", "detail")
+PROBE_COLUMNS = ("timestamp", "host", "available", "status", "responseTime", "errorKind", "location", "detail",
+                 "certificateNotAfter")
 ALERT_COLUMNS = ("timestamp", "host", "type", "startDate", "endDate", "availability", "location", "detail",
                  "transitionId")
 # What an older file lacks reads as these (a reader never alters a file to read it).
-_ABSENT = {"errorKind": "NULL", "location": f"'{LOCAL}'", "detail": "NULL", "transitionId": "NULL"}
+_ABSENT = {"errorKind": "NULL", "location": f"'{LOCAL}'", "detail": "NULL", "transitionId": "NULL",
+           "certificateNotAfter": "NULL"}
+# Columns added after schema 2, each by a plain ALTER TABLE ADD COLUMN (the rows stay as they are).
+_ADDED_COLUMNS = {PROBE_TABLE: (("certificateNotAfter", "TEXT"),)}
 
-ProbeRow = tuple[str, str, int, int | None, float | None, str | None, str, str | None]
+ProbeRow = tuple[str, str, int, int | None, float | None, str | None, str, str | None, str | None]
 AlertRow = tuple[str, str, str, str, str | None, float | None, str, str | None, str]
 
-INSERT_PROBE = f"INSERT INTO {PROBE_TABLE} ({', '.join(PROBE_COLUMNS)}) VALUES ({', '.join('?' * 8)})"
+INSERT_PROBE = f"INSERT INTO {PROBE_TABLE} ({', '.join(PROBE_COLUMNS)}) VALUES ({', '.join('?' * 9)})"
 INSERT_ALERT = f"INSERT INTO {ALERT_TABLE} ({', '.join(ALERT_COLUMNS)}) VALUES ({', '.join('?' * 9)})"
 
 
@@ -241,6 +249,11 @@ def _migrate(connection: sqlite3.Connection, version: int) -> None:
                 connection.execute(create_sql)
             elif version < 2:
                 _rebuild(connection, table, create_sql)
+        for table, added in _ADDED_COLUMNS.items():
+            present = set(columns_of(connection, table))
+            for column, kind in added:
+                if column not in present:
+                    connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
         for statement in _INDEXES_SQL.split(";"):  # executescript would commit first
             if statement.strip():
                 connection.execute(statement)
@@ -314,13 +327,35 @@ def insert_events(connection: sqlite3.Connection, probes: Iterable[Probe],
 def probe_row(probe: Probe) -> ProbeRow:
     return (iso_utc(probe.timestamp), probe.host, int(probe.available), probe.status,
             probe.response_time_ms, probe.error.value if probe.error is not None else None,
-            probe.location, probe.detail)
+            probe.location, probe.detail,
+            iso_utc(probe.certificate_expiry) if probe.certificate_expiry is not None else None)
+
+
+ERROR_KINDS_BY_NAME = {kind.value: kind for kind in ErrorKind}
 
 
 def probe_from_row(row: ProbeRow) -> Probe:
-    timestamp, host, available, status, response_time, error, location, detail = row
-    return Probe(parse_iso(timestamp), host, bool(available), status, response_time,
-                 ErrorKind(error) if error else None, location, detail)
+    timestamp, host, available, status, response_time, error, location, detail, not_after = row
+    return Probe(fast_parse_iso(timestamp), host, bool(available), status, response_time,
+                 ERROR_KINDS_BY_NAME[error] if error else None, location, detail,
+                 parse_iso(not_after) if not_after else None)
+
+
+_SECONDS: dict[str, int] = {}
+
+
+def fast_parse_iso(text: str) -> float:
+    """`parse_iso` of the store's own fixed-width text (`2026-11-24T12:00:00.123Z`), about five times faster:
+    consecutive rows share their second, whose value is remembered (a few thousand at most)."""
+    if len(text) != 24 or text[19] != "." or text[23] != "Z":
+        return parse_iso(text)
+    second = text[:19]
+    base = _SECONDS.get(second)
+    if base is None:
+        if len(_SECONDS) > 4096:
+            _SECONDS.clear()
+        base = _SECONDS[second] = round(parse_iso(second + "Z")) * 1000
+    return (base + int(text[20:23])) / 1000  # one correctly rounded division, as parse_iso's
 
 
 def alert_row(transition: AlertTransition) -> AlertRow:

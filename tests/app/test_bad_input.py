@@ -129,11 +129,11 @@ CASES = [
     Case("site-quorum-shown-by-check", CHECK, "", site(quorum=2), code=0, stdout='"quorum": 2'),
     Case("timeout-absurd", CHECK, "websites[0].timeout: must be at most 600 seconds, got 3600",
          site(timeout=3600)),
-    Case("url-no-scheme", CHECK, 'websites[0].URL: needs a scheme, http:// or https://, got "example.com"',
+    Case("url-no-scheme", CHECK, 'websites[0].URL: needs a scheme, http://, https:// or tcp://, got "example.com"',
          doc(websites=[{"URL": "example.com"}])),
-    Case("url-host-port-no-scheme", CHECK, 'needs a scheme, http:// or https://, got "localhost:8000"',
+    Case("url-host-port-no-scheme", CHECK, 'needs a scheme, http://, https:// or tcp://, got "localhost:8000"',
          doc(websites=[{"URL": "localhost:8000"}])),
-    Case("url-unsupported-scheme", MONITOR, 'websites[0].URL: must use http or https, got "ftp://a.test/"',
+    Case("url-unsupported-scheme", MONITOR, 'websites[0].URL: must use http, https or tcp, got "ftp://a.test/"',
          doc(websites=[{"URL": "ftp://a.test/"}])),
     Case("url-no-host", CHECK, 'websites[0].URL: has no host, got "http:///health"',
          doc(websites=[{"URL": "http:///health"}])),
@@ -201,7 +201,8 @@ CASES = [
     Case("unknown-flag", ("-x",), "error: unknown option -x (see --help)"),
     Case("unknown-long-flag", (*MONITOR, "--colour"), "unknown option --colour", GOOD),
     Case("stray-argument", ("-m", "config.json"), "unexpected argument 'config.json'"),
-    Case("no-mode", ("-c", "{cfg}"), "choose a mode: -m, -e, -a, -p, -w, -t, --check, --purge, --health", GOOD),
+    Case("no-mode", ("-c", "{cfg}"), "choose a mode: -m, -e, -a, -p, -w, -t, --check, --purge, --replay, --health",
+         GOOD),
     Case("two-modes", ("-m", "-t"), "argument -t/--test: not allowed with argument -m/--monitor"),
     Case("flag-of-another-mode", ("--check", "-c", "{cfg}", "--vacuum"), "--vacuum goes with --purge", GOOD),
     Case("purge-flag-without-purge", ("-m", "-c", "{cfg}", "--before", "7d"), "--before goes with --purge", GOOD),
@@ -241,7 +242,7 @@ CASES = [
          setup=foreign_schema_db),
     Case("reader-db-foreign-schema", ("-a", "-db", "{db}"), "website_monitoring lacks column(s)",
          setup=foreign_schema_db),
-    Case("db-newer-schema", MONITOR, "m.db: schema version 7 is newer than this monitoringApp understands (3)",
+    Case("db-newer-schema", MONITOR, "m.db: schema version 7 is newer than this monitoringApp understands (4)",
          GOOD, setup=newer_db),
     Case("purge-db-missing", ("--purge", "-db", "{db}"), "m.db: database not found", setup=no_db),
     Case("purge-db-not-sqlite", ("--purge", "-db", "{db}"), "file is not a database", setup=text_db),
@@ -266,6 +267,29 @@ CASES = [
          "--before: must be an age such as 7d or an ISO date such as 2026-11-01, got 'last week'"),
     Case("purge-before-future", ("--purge", "--before", "2999-01-01", "-db", "{db}"),
          "--before: '2999-01-01' is in the future"),
+    # checks, per-site policies, tcp:// (issue 13)
+    Case("check-bad-regex", MONITOR, 'websites[0].bodyMatches: is not a valid regular expression (missing ), '
+         'unterminated subpattern at position 0), got "(ok"', site(bodyMatches="(ok")),
+    Case("check-bad-jsonpath", CHECK, 'websites[0].json[0].path: is not a valid JSONPath (Parse error near the end '
+         'of string!), got "$.queue["', site(json=[{"path": "$.queue[", "below": 10}])),
+    Case("check-unknown-header-variable", MONITOR,
+         "websites[0].headers.Authorization: environment variable MONITORINGAPP_UNSET_TOKEN is not set",
+         site(headers={"Authorization": "Bearer ${MONITORINGAPP_UNSET_TOKEN}"})),
+    Case("check-expected-status-out-of-range", CHECK, 'websites[0].expectedStatus: must be a status from 100 to '
+         '599 or a range such as "200-299", got "200-999"', site(expectedStatus=["200-999"])),
+    Case("check-tcp-without-port", MONITOR, 'websites[0].URL: a tcp:// site needs a port (tcp://host:port), got '
+         '"tcp://db.example"', doc(websites=[{"URL": "tcp://db.example"}])),
+    Case("check-site-threshold-above-one", CHECK,
+         "websites[0].alertThreshold: must be a fraction between 0 and 1, got 1.2", site(alertThreshold=1.2)),
+    Case("check-defaults-threshold-below-zero", CHECK,
+         "defaults.recoveryThreshold: must be a fraction between 0 and 1, got -1",
+         doc(defaults={"recoveryThreshold": -1})),
+    Case("check-ca-file-missing", MONITOR, "websites[0].caFile: file not found, got '{dir}/no-ca.pem'",
+         site(caFile="no-ca.pem"), setup=lambda d: (d / "config.json").write_text(site(caFile=str(d / "no-ca.pem")))),
+    Case("replay-db-missing", ("--replay", "-c", "{cfg}", "-db", "{db}"), "m.db: database not found", GOOD,
+         setup=no_db),
+    Case("replay-since-garbage", ("--replay", "-c", "{cfg}", "--since", "last week"),
+         "--since: must be an age such as 7d or an ISO date such as 2026-11-24T12:00, got 'last week'", GOOD),
 ]
 
 

@@ -72,11 +72,11 @@ def test_history_is_oldest_first_filtered_by_site_and_since_and_ctrl_c_exits_0(t
     assert (status, stderr) == (0, "")
     assert app.text().splitlines()[:3] == [
         "time                      host            type      start                     end"
-        "                       duration  availability",
+        "                       duration  availability  detail",
         "2026-11-18T11:08:20.000Z  http://a.test/  alert     2026-11-18T11:08:20.000Z  -"
-        "                                -         50.0%",
+        "                                -         50.0%  -",
         "2026-11-18T11:10:50.000Z  http://a.test/  recovery  2026-11-18T11:08:20.000Z  2026-11-18T11:10:50.000Z"
-        "     2m30s         81.2%",
+        "     2m30s         81.2%  -",
     ]
 
 

@@ -14,6 +14,7 @@ from monitoringapp.app.options import (
     NotifyOptions,
     PrintOptions,
     PurgeOptions,
+    ReplayOptions,
     ScenarioOptions,
     WebOptions,
     parse_command_line,
@@ -38,6 +39,9 @@ NOW = 1_790_000_000.0
     (["--purge", "--before", "1d", "--alerts", "--vacuum"],
      PurgeOptions("monitoring.db", NOW - 86400, alerts=True, vacuum=True)),
     (["--purge"], PurgeOptions("monitoring.db", NOW - 7 * 86400)),
+    (["--replay"], ReplayOptions("config.json", "monitoring.db")),
+    (["--replay", "-c", "c.json", "--since", "1d", "--site", "shop"], ReplayOptions("c.json", "monitoring.db",
+                                                                                  NOW - 86400, "shop")),
 ])
 def test_each_mode_gets_its_own_typed_options_with_every_default_filled_in(argv: list[str],
                                                                           options: object) -> None:
@@ -45,9 +49,9 @@ def test_each_mode_gets_its_own_typed_options_with_every_default_filled_in(argv:
 
 
 def test_a_flag_of_another_mode_names_the_modes_it_goes_with() -> None:
-    with pytest.raises(UsageError, match=r"^--since goes with -a$"):
+    with pytest.raises(UsageError, match=r"^--since goes with -a or --replay$"):
         parse_command_line(["-m", "--since", "2h"], NOW)
-    with pytest.raises(UsageError, match=r"^--site goes with -a or -p or --purge$"):
+    with pytest.raises(UsageError, match=r"^--site goes with -a or -p or --purge or --replay$"):
         parse_command_line(["-m", "--site", "http://a/"], NOW)
 
 

@@ -69,7 +69,7 @@ def test_running_monitor_reloads_edits_and_renames_and_survives_an_invalid_edit(
     finally:
         status, errors = app.stop(signal.SIGINT, timeout=10)
     said = [line for line in errors.splitlines() if "config rejected" in line or "again" in line or "warning" in line]
-    assert said == [f'config rejected: {cfg}: websites[0].URL: needs a scheme, http:// or https://, '
+    assert said == [f'config rejected: {cfg}: websites[0].URL: needs a scheme, http://, https:// or tcp://, '
                     f'got "no-scheme.test"',
                     f"{cfg} is valid again",
                     f"warning: {cfg}: top level: unknown key(s) ignored: alertTreshold"]

@@ -68,8 +68,8 @@ def test_unknown_keys_are_warnings_not_errors() -> None:
     ('{"websites": [{"URL": "http://a.test/", "checkInterval": true}]}',
      "c.json: websites[0].checkInterval: must be a number of seconds, got true"),
     ('{"websites": [{"URL": "via.ecp.fr"}]}',
-     'c.json: websites[0].URL: needs a scheme, http:// or https://, got "via.ecp.fr"'),
-    ('{"websites": [{"URL": "ftp://a.test/"}]}', 'c.json: websites[0].URL: must use http or https, got "ftp://a.test/"'),
+     'c.json: websites[0].URL: needs a scheme, http://, https:// or tcp://, got "via.ecp.fr"'),
+    ('{"websites": [{"URL": "ftp://a.test/"}]}', 'c.json: websites[0].URL: must use http, https or tcp, got "ftp://a.test/"'),
     ('{"websites": [{"URL": "http://"}]}', 'c.json: websites[0].URL: has no host, got "http://"'),
     ('{"websites": [{"URL": "http://a.test/"}, {"URL": "http://a.test/"}]}',
      'c.json: websites[1].URL: the same site as websites[0] ("http://a.test/"), got "http://a.test/"'),
@@ -130,9 +130,9 @@ def test_valid_config_field(text: str, field: str, expected: object) -> None:
     (doc(alertMinChecks=100_001), "alertMinChecks: must be at most 100000, got 100001"),
     (doc([{"URL": "http://a.test/\u0000"}]), "must not contain spaces or control characters"),
     (doc([{"URL": " http://a.test/"}]), "must not contain spaces or control characters"),
-    (doc([{"URL": "mailto:me@a.test"}]), 'must use http or https, got "mailto:me@a.test"'),
-    (doc([{"URL": "file:///etc/passwd"}]), "must use http or https"),
-    (doc([{"URL": "localhost:8000/health"}]), "needs a scheme, http:// or https://"),
+    (doc([{"URL": "mailto:me@a.test"}]), 'must use http, https or tcp, got "mailto:me@a.test"'),
+    (doc([{"URL": "file:///etc/passwd"}]), "must use http, https or tcp"),
+    (doc([{"URL": "localhost:8000/health"}]), "needs a scheme, http://, https:// or tcp://"),
     (doc([{"URL": "http://[::1/"}]), "is not a valid URL (Invalid IPv6 URL)"),
     (doc(retention="3651d"), 'retention: must be at most 3650d, got "3651d"'),
     (doc(retention=10**400), "retention: must be at most 3650d"),
@@ -150,7 +150,9 @@ def test_invalid_config_is_one_line_naming_field_and_value(text: str, message: s
 def test_effective_config_fills_every_default() -> None:
     effective = parse_config(doc(retention="2d")).effective()
     assert effective == {
-        "websites": [{"URL": URL, "checkInterval": 2.0, "timeout": 2.0}],
+        "websites": [{"URL": URL, "checkInterval": 2.0, "timeout": 2.0, "method": "GET", "followRedirects": True,
+                      "verifyTls": True, "alertWindow": 120.0, "alertThreshold": 0.8, "recoveryThreshold": 0.8,
+                      "alertMinChecks": 1, "certificateExpiryDays": [14.0, 7.0, 1.0]}],
         "alertWindow": 120.0, "alertThreshold": 0.8, "recoveryThreshold": 0.8, "alertMinChecks": 1,
         "reports": [{"every": 10.0, "windows": [120.0, 600.0]}, {"every": 60.0, "windows": [3600.0]}],
         "retention": 172800.0,
@@ -265,3 +267,133 @@ def test_a_password_never_appears_in_an_error(text: str) -> None:
     with pytest.raises(ConfigError) as refused:
         parse_config(text, "c.json")
     assert "s3cret" not in str(refused.value) and "ops:***@" in str(refused.value), refused.value
+
+
+# -- checks, names, defaults and per-site policies ------------------------------------------------------------
+
+
+def test_a_site_with_a_name_is_keyed_by_it_and_two_checks_of_one_url_live_side_by_side() -> None:
+    config = parse_config(json.dumps({"websites": [
+        {"URL": URL}, {"URL": URL, "name": "a-status", "json": [{"path": "$.status", "equals": "ok"}]},
+        {"URL": URL, "name": "a-queue", "json": [{"path": "$.queue.depth", "below": 1000}]}]}), "c.json")
+    assert [site.key for site in config.sites] == [URL, "a-status", "a-queue"]
+    assert config.keys == frozenset({URL, "a-status", "a-queue"})
+    with pytest.raises(ConfigError, match=r'^c\.json: websites\[1\]\.name: the same site as websites\[0\] '
+                                          r'\("shop"\), got "shop"$'):
+        parse_config(json.dumps({"websites": [{"URL": URL, "name": "shop"}, {"URL": "http://b.test/",
+                                                                              "name": "shop"}]}), "c.json")
+
+
+def test_a_sites_own_value_wins_then_defaults_then_the_legacy_top_level_keys() -> None:
+    config = parse_config(json.dumps({
+        "websites": [{"URL": URL, "alertWindow": 30, "checkInterval": 5},
+                     {"URL": "http://b.test/"},
+                     {"URL": "http://c.test/", "alertThreshold": 0.5}],
+        "defaults": {"alertWindow": 60, "timeout": 1, "maxResponseTime": 0.5, "certificateExpiryDays": [30, 7]},
+        "alertWindow": 120, "alertThreshold": 0.9, "recoveryThreshold": 0.95, "defaultCheckInterval": 10}))
+    a, b, c = config.sites
+    assert (a.check_interval, b.check_interval, a.timeout, b.timeout) == (5.0, 10.0, 1.0, 1.0)
+    assert a.policy == AlertPolicy(30.0, 0.9, 0.95, 1)
+    assert b.policy == AlertPolicy(60.0, 0.9, 0.95, 1)
+    # A site's own threshold is its recovery threshold too, unless it says otherwise.
+    assert c.policy == AlertPolicy(60.0, 0.5, 0.5, 1)
+    assert config.alert == AlertPolicy(120.0, 0.9, 0.95, 1)
+    assert a.conditions.max_response_time == b.conditions.max_response_time == 0.5
+    assert a.certificate_days == (30.0, 7.0)
+    policies = config.policies
+    assert (policies.alert(URL), policies.alert("http://elsewhere/")) == (a.policy, config.alert)
+    assert policies.certificate("http://b.test/") == (30.0, 7.0)
+
+
+def test_without_any_per_site_key_a_site_follows_the_top_level_policy() -> None:
+    config = parse_config(json.dumps({"websites": [{"URL": URL}], "alertWindow": 30}))
+    assert config.sites[0].policy is None
+    assert config.policies.alert(URL) == AlertPolicy(30.0)
+    assert config.sites[0].certificate_days == (14.0, 7.0, 1.0)
+
+
+def test_request_options_and_conditions_are_read() -> None:
+    site = parse_config(json.dumps({"websites": [{
+        "URL": URL, "method": "post", "headers": {"X-Token": "${TOKEN}", "Accept": "application/json"},
+        "body": {"q": 1}, "followRedirects": False, "verifyTls": False, "expectedStatus": [200, "204-206"],
+        "bodyContains": "ok", "bodyMatches": "^o", "maxResponseTime": 0.25}]}), "c.json", {"TOKEN": "t0k"}).sites[0]
+    request = site.request
+    assert (request.method, request.headers, request.values, request.body, request.json_body) == (
+        "POST", (("X-Token", "${TOKEN}"), ("Accept", "application/json")),
+        (("X-Token", "t0k"), ("Accept", "application/json")), '{"q": 1}', True)
+    assert (request.follow_redirects, request.verify_tls, request.verify) == (False, False, False)
+    assert site.conditions.expected_status is not None and site.conditions.expected_status.ranges == (
+        (200, 200), (204, 206))
+    assert site.secrets.values == ("t0k",) and "t0k" not in repr(site)
+    # Checked only (no environment given, as -p and -w read it): the header is kept as written.
+    unexpanded = parse_config(json.dumps({"websites": [{"URL": URL, "headers": {"X-Token": "${TOKEN}"}}]}))
+    assert unexpanded.sites[0].request.values == (("X-Token", "${TOKEN}"),)
+
+
+def test_a_tcp_site_is_a_host_and_a_port_and_takes_no_http_keys() -> None:
+    site = parse_config(json.dumps({"websites": [{"URL": "tcp://db.test:5432", "maxResponseTime": 1}],
+                                    "defaults": {"method": "HEAD"}})).sites[0]
+    assert (site.scheme, site.key, site.request.method, site.conditions.max_response_time) == (
+        "tcp", "tcp://db.test:5432", "GET", 1.0)
+
+
+def test_the_effective_config_of_every_new_key_is_itself_a_valid_config_and_hides_a_literal_secret() -> None:
+    text = json.dumps({"websites": [
+        {"URL": URL, "name": "shop", "method": "POST", "body": "x",
+         "headers": {"Authorization": "Bearer literal-s3cret", "X-Env": "${TOKEN}", "Accept": "text/plain"},
+         "expectedStatus": ["200-299"], "json": [{"path": "$.a", "exists": True}], "alertWindow": 30,
+         "certificateExpiryDays": [3]},
+        {"URL": "tcp://db.test:5432"}]})
+    effective = parse_config(text, "c.json", {"TOKEN": "env-s3cret"}).effective()
+    shown = json.dumps(effective)
+    assert "literal-s3cret" not in shown and "env-s3cret" not in shown
+    assert effective["websites"][0]["headers"] == {"Authorization": "***", "X-Env": "${TOKEN}", "Accept": "text/plain"}
+    again = parse_config(shown, "c.json", {"TOKEN": "env-s3cret"}).effective()
+    assert again == effective
+
+
+@pytest.mark.parametrize(("site", "message"), [
+    ({"bodyMatches": "(ok"}, 'websites[0].bodyMatches: is not a valid regular expression (missing ), unterminated '
+                             'subpattern at position 0), got "(ok"'),
+    ({"json": [{"path": "$..[", "equals": 1}]}, 'websites[0].json[0].path: is not a valid JSONPath'),
+    ({"json": [{"path": "$.a", "equals": 1, "below": 2}]}, "websites[0].json[0]: needs exactly one of"),
+    ({"json": [{"path": "$.a", "below": "x"}]}, 'websites[0].json[0]: below must be a number, got "x"'),
+    ({"expectedStatus": [700]}, 'websites[0].expectedStatus: must be a status from 100 to 599 or a range such as '
+                                '"200-299", got 700'),
+    ({"expectedStatus": ["299-200"]}, 'got "299-200"'),
+    ({"alertThreshold": 1.5}, "websites[0].alertThreshold: must be a fraction between 0 and 1, got 1.5"),
+    ({"recoveryThreshold": 0.5, "alertThreshold": 0.6}, "websites[0].recoveryThreshold: must be at least "
+                                                        "alertThreshold (0.6), got 0.5"),
+    ({"headers": {"X": "${NOT SET}"}}, "websites[0].headers.X: ${NOT SET} is not an environment variable name"),
+    ({"headers": {"X": "${UNSET_FOR_SURE}"}}, "websites[0].headers.X: environment variable UNSET_FOR_SURE is not set"),
+    ({"method": "GET /"}, 'websites[0].method: must be an HTTP method such as GET, HEAD or POST, got "GET /"'),
+    ({"name": " shop"}, "websites[0].name: must be a name of 1 to 100 printable characters"),
+    ({"name": "http://a/"}, "websites[0].name: must not look like a URL"),
+    ({"certificateExpiryDays": [0]}, "websites[0].certificateExpiryDays: must be a list of at most 10 numbers"),
+    ({"verifyTls": "no"}, 'websites[0].verifyTls: must be true or false, got "no"'),
+])
+def test_each_check_mistake_is_one_line_naming_the_site_and_field(site: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(json.dumps({"websites": [{"URL": URL, **site}]}), "c.json", {})
+    assert str(raised.value).startswith("c.json: ") and message in str(raised.value), str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("tcp://db.test", 'websites[0].URL: a tcp:// site needs a port (tcp://host:port), got "tcp://db.test"'),
+    ("tcp://db.test:5432/x", "websites[0].URL: a tcp:// site is a host and a port only"),
+])
+def test_a_tcp_url_needs_a_port_and_nothing_else(url: str, message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(json.dumps({"websites": [{"URL": url}]}), "c.json")
+    assert message in str(raised.value)
+    with pytest.raises(ConfigError, match=r"websites\[0\]\.method: does not apply to a tcp:// site"):
+        parse_config(json.dumps({"websites": [{"URL": "tcp://db.test:1", "method": "GET"}]}), "c.json")
+
+
+def test_a_per_site_policy_that_can_never_alert_is_warned_for_that_site() -> None:
+    config = parse_config(json.dumps({"websites": [
+        {"URL": URL, "checkInterval": 10, "alertWindow": 20, "alertMinChecks": 5}, {"URL": "http://b.test/"}]}),
+        "c.json")
+    assert config.warnings == ("c.json: alertMinChecks (5) is more than the 2 check(s) alertWindow (20s) holds for "
+                               "websites[0] (every 10s): it can never alert",)

@@ -16,7 +16,6 @@ from monitoringapp.domain.notifications import (
     expand_url,
     in_maintenance,
     maintenance_until,
-    redact,
 )
 
 SITE = "http://a.test/"
@@ -38,7 +37,7 @@ def test_the_issues_example_is_read_with_every_default() -> None:
     assert hook == ChannelConfig("http://127.0.0.1:9000/hooks/monitor", "http://127.0.0.1:9000/hooks/monitor",
                                  entry="notifications[0]")
     assert hook.webhook and not slack.webhook and not mail.webhook
-    assert hook.events == {"alert", "recovery", "monitor-stale"} and hook.max_age == 3600.0
+    assert hook.events == {"alert", "recovery", "monitor-stale", "certificate"} and hook.max_age == 3600.0
     assert (slack.sites, slack.events) == (frozenset({SITE}), frozenset({"alert", "recovery"}))
     assert (mail.name, mail.remind_every) == ("mailto://user@smtp.example.com", 3600.0)
     assert slack.name.startswith("slack:") and "Token" not in slack.name
@@ -64,7 +63,8 @@ def test_a_default_name_keeps_no_password_query_or_apprise_token() -> None:
     ([{"url": "http://a/"}, {"url": "http://a/"}],
      'c.json: notifications[1].name: duplicate of notifications[0] (give each channel a name), got "http://a/"'),
     ([{"url": "http://a/", "events": ["down"]}],
-     'c.json: notifications[0].events: must be a non-empty list of alert, recovery, monitor-stale, got ["down"]'),
+     'c.json: notifications[0].events: must be a non-empty list of alert, recovery, monitor-stale, certificate, '
+     'got ["down"]'),
     ([{"url": "http://a/", "remindEvery": "5s"}],
      'c.json: notifications[0].remindEvery: must be between 60 s and 365d, got "5s"'),
     ([{"url": "http://a/", "maxAge": "soon"}],
@@ -87,12 +87,12 @@ def test_a_channel_site_that_is_none_of_the_websites_is_a_warning() -> None:
 def test_environment_variables_are_taken_at_start_and_their_values_are_the_secrets() -> None:
     url, secrets = expand_url("mailto://user:${PW}@smtp.example.com?to=${TO}", {"PW": "p@ss/w0rd", "TO": "a@b.c"})
     assert url == "mailto://user:p@ss/w0rd@smtp.example.com?to=a@b.c"
-    assert set(secrets) == {"p@ss/w0rd", "a@b.c"}
+    assert set(secrets.values) == {"p@ss/w0rd", "a@b.c"}
     with pytest.raises(KeyError, match="PW"):
         expand_url("mailto://user:${PW}@smtp.example.com", {})
     _, literal = expand_url("https://bot:hunter2@hooks.example.com/x", {})
-    assert literal == ("hunter2",)
-    assert redact("POST to https://bot:p%40ss%2Fw0rd@h failed: p@ss/w0rd", secrets) == \
+    assert literal.values == ("hunter2",)
+    assert secrets.redact("POST to https://bot:p%40ss%2Fw0rd@h failed: p@ss/w0rd") == \
         "POST to https://bot:***@h failed: ***"
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from monitoringapp.domain.config import AlertPolicy, parse_config
-from monitoringapp.domain.events import Probe
+from monitoringapp.domain.events import QUORUM, AlertTransition, Probe, TransitionKind
 from monitoringapp.graph.evaluator import BatchVerdict, Delivered, evaluation, quorum_policies
 from monitoringapp.operators.quorum import QuorumPolicy
 
@@ -60,6 +60,30 @@ def test_a_message_judged_before_is_acknowledged_and_a_held_one_delivered_again_
     assert [(at, judged(v), v.already_judged) for at, v in out][1:] == [
         (210, [], (9,)),
         (211, [("eu", 10.0, 4), ("us", 10.0, 3)], ())]
+
+
+def test_each_site_is_judged_by_its_own_policy_and_a_certificate_is_warned_of_once_whatever_location_saw_it() -> None:
+    config = parse_config(json.dumps({"websites": [{"URL": SITE, "alertWindow": 10, "alertThreshold": 0.5},
+                                                   {"URL": "https://b.test/", "name": "b"}],
+                                      "alertWindow": 600}))
+    policies = quorum_policies(config)
+    assert (policies[SITE].alert, policies["b"].alert) == (AlertPolicy(10, 0.5, 0.5), AlertPolicy(600))
+    expires = 10 * 86400.0
+
+    def secure(t: float, location: str) -> Probe:
+        return Probe(4 * 86400 + t, "b", True, 200, 1.0, location=location, certificate_expiry=expires)
+
+    told = AlertTransition(0.0, "b", TransitionKind.CERTIFICATE, None, expires, expires - 14 * 86400, QUORUM)
+    scheduler = TestScheduler()
+    batches = [on_next(205, [(1, secure(1, "us"), False), (2, secure(1, "eu"), False)]),
+               on_next(206, [(3, secure(2, "us"), False), (4, secure(2, "eu"), False)])]
+    source = scheduler.create_hot_observable(*batches)
+    result = scheduler.start(lambda: source.pipe(evaluation(policies, scheduler, certificates=config.policies,
+                                                            warned=[told])), disposed=1000)
+    warnings = [t for m in result.messages for t in m.value.value.transitions]
+    # 14 days was told before the restart; 7 days now, once, though both locations saw it twice.
+    assert [(w.kind, w.location, w.end) for w in warnings] == [
+        (TransitionKind.CERTIFICATE, QUORUM, expires - 7 * 86400)]
 
 
 def test_a_sites_own_quorum_and_lateness_come_from_its_config_the_rest_from_the_top_level() -> None:

@@ -26,8 +26,8 @@ def test_reload_is_a_diff_untouched_site_keeps_its_rhythm_retimed_site_keeps_its
     clock = TestScheduler()
     b_up_from = 11.0  # B fails until the reload, then answers
 
-    def probe(url: str, timeout: float) -> ProbeOutcome:
-        up = url != B or clock.clock >= b_up_from
+    def probe(site: SiteConfig) -> ProbeOutcome:
+        up = site.url != B or clock.clock >= b_up_from
         return ProbeOutcome(200 if up else 500, 1.0, None)
 
     monitor = RunningMonitor(config(SiteConfig(A, 2, 1), SiteConfig(B, 2, 1), SiteConfig(D, 2, 1)),
@@ -56,7 +56,7 @@ def test_reloaded_alert_threshold_applies_from_the_next_probe(tmp_path: Path) ->
     clock = TestScheduler()
     ups = iter([True, True, True, False] + [True] * 100)  # 3 of 4 = 75 % at t=6
 
-    def probe(url: str, timeout: float) -> ProbeOutcome:
+    def probe(site: SiteConfig) -> ProbeOutcome:
         return ProbeOutcome(200 if next(ups) else 500, 1.0, None)
 
     monitor = RunningMonitor(config(SiteConfig(A, 2, 1)), SqliteEventLog(tmp_path / "m.db"), probe, clock)

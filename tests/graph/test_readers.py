@@ -11,7 +11,7 @@ from typing import TypeGuard
 from reactivex.scheduler import HistoricalScheduler
 
 from bench.processes import wait_until
-from monitoringapp.domain.config import parse_config
+from monitoringapp.domain.config import SiteConfig, parse_config
 from monitoringapp.domain.events import Probe, Report
 from monitoringapp.domain.timefmt import epoch_seconds
 from monitoringapp.graph.monitor import load_past
@@ -45,10 +45,10 @@ def run_monitor(server: LocalServer, db: Path, clock: HistoricalScheduler, secon
     prober = HttpProber(pool_size=1)
     probes = 0
 
-    def probe(url: str, timeout: float) -> ProbeOutcome:
+    def probe(site: SiteConfig) -> ProbeOutcome:
         nonlocal probes
         probes += 1
-        return prober.probe(url, timeout)
+        return prober.check(site)
 
     past = load_past(log, config, epoch_seconds(clock.now))
     monitor = RunningMonitor(config, log, probe, clock, past=past)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import reactivex
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from monitoringapp.domain.config import AlertPolicy
-from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.domain.config import AlertPolicy, SitePolicies
+from monitoringapp.domain.events import AlertTransition, ErrorKind, Probe, TransitionKind
 from monitoringapp.operators.alert_machine import SiteAlertMachine
 from monitoringapp.operators.alerts import alert_transitions
 
@@ -164,3 +164,28 @@ def test_sites_are_judged_independently() -> None:
     )
     result = scheduler.start(lambda: probes.pipe(alert_transitions(reactivex.just(AlertPolicy()))))
     assert result.messages == [on_next(211, AlertTransition(211, other, TransitionKind.ALERT, 0.0, start=211))]
+
+
+def test_each_site_is_judged_by_its_own_policy_and_a_new_version_applies_from_the_next_probe() -> None:
+    # Two sites fail alike (up, up, down, down, ...): the shop alerts at its first failure (threshold 0.8), the
+    # noisy site, with a 0.4 threshold of its own, only once half its window has failed.
+    noisy = "http://noisy.test/"
+    scheduler = TestScheduler()
+    ups = [True, True, False, False, False, True]
+    messages = [on_next(210 + i * 2, probe(210 + i * 2, up, host)) for i, up in enumerate(ups)
+                for host in (SITE, noisy)]
+    source = scheduler.create_hot_observable(*messages)
+    lenient = SitePolicies(AlertPolicy(window=120), {noisy: AlertPolicy(window=120, threshold=0.4)})
+    policies = scheduler.create_hot_observable(on_next(205, lenient), on_next(219, SitePolicies(AlertPolicy(120))))
+    result = scheduler.start(lambda: source.pipe(alert_transitions(policies)), disposed=1000)
+    assert [(m.time, m.value.value.host, m.value.value.kind) for m in result.messages] == [
+        (214, SITE, TransitionKind.ALERT),      # 2 of 3 up
+        (220, noisy, TransitionKind.ALERT),     # 3 of 6 up, under the top level's 0.8 in force from 219; under
+    ]                                           # its own 0.4 before, 2 of 5 at 218 was not below
+
+
+def test_an_alert_says_why_the_probe_that_raised_it_was_down() -> None:
+    machine = SiteAlertMachine(SITE, AlertPolicy())
+    failed = Probe(1.0, SITE, False, 200, 3.0, ErrorKind.CONDITION, detail='$.status is "error", expected "ok"')
+    alert = machine.on_probe(failed, AlertPolicy())
+    assert alert is not None and alert.detail == '$.status is "error", expected "ok"'

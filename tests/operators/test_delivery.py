@@ -263,3 +263,21 @@ def test_each_channel_gets_only_the_entries_after_its_own_place_in_the_log() -> 
     hub.on_entries(entries, T0 + 10)
     sent = {message.channel: [n.time for n in message.notices] for message in hub.messages(T0 + 10)}
     assert sent == {"ahead": [T0 + 6], "behind": [T0 + 3, T0 + 4, T0 + 5, T0 + 6]}
+
+
+def test_a_certificate_warning_is_a_notice_of_its_own_for_the_channels_that_want_it_and_a_silence_is_none() -> None:
+    everything, alerts_only = channel("all"), channel("alerts", events=frozenset({"alert"}))
+    hub = Deliveries([everything, alerts_only])
+    warning = AlertTransition(T0, A, TransitionKind.CERTIFICATE, None, T0 + 6 * 86400, T0 - 86400,
+                              detail="expires in 6d00h")
+    silent = AlertTransition(T0, A, TransitionKind.SILENT, None, T0, None, "eu")
+    down = AlertTransition(T0 + 1, A, TransitionKind.ALERT, 0.5, T0 + 1, detail='$.status is "error", expected "ok"')
+    hub.on_entries([(warning, 1), (silent, 2), (down, 3)], T0 + 1)
+    sent = {message.channel: message for message in hub.messages(T0 + 1)}
+    assert [(n.kind, n.id, n.detail) for n in sent["all"].notices] == [
+        (NoticeKind.CERTIFICATE, warning.id, "expires in 6d00h")]
+    assert [(n.kind, n.detail) for n in sent["alerts"].notices] == [
+        (NoticeKind.ALERT, '$.status is "error", expected "ok"')]
+    body = sent["all"].notices[0].body()
+    assert (body["kind"], body["start"], body["detail"]) == ("certificate", "2026-11-24T11:06:40.000Z",
+                                                             "expires in 6d00h")

@@ -33,7 +33,7 @@ def test_piped_one_line_per_row_as_wide_as_it_needs(monkeypatch: pytest.MonkeyPa
     lines = shown(None, monkeypatch)
     assert len(lines) == 4 and max(map(display_width, lines)) > 80
     assert lines[1].split() == ["2025-11-24T16:00:00.000Z", HOST, "alert", "2025-11-24T16:00:00.000Z", "-", "-",
-                                "66.7%"]
+                                "66.7%", "-"]
 
 
 def test_on_80_columns_each_row_takes_two_lines_that_fit(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -41,10 +41,10 @@ def test_on_80_columns_each_row_takes_two_lines_that_fit(monkeypatch: pytest.Mon
     assert max(map(display_width, lines)) <= 80, "\n".join(lines)
     assert [line.split() for line in lines] == [
         ["time", "host", "type", "availability"],
-        ["start", "end", "duration"],
+        ["start", "end", "duration", "detail"],
         ["2025-11-24T16:00:00.000Z", HOST, "alert", "66.7%"],
-        ["2025-11-24T16:00:00.000Z", "-", "-"],
+        ["2025-11-24T16:00:00.000Z", "-", "-", "-"],
         ["--", "following", "--"],
         ["2025-11-24T16:02:10.000Z", HOST, "recovery", "80.0%"],
-        ["2025-11-24T16:00:00.000Z", "2025-11-24T16:02:10.000Z", "2m10s"],
+        ["2025-11-24T16:00:00.000Z", "2025-11-24T16:02:10.000Z", "2m10s", "-"],
     ]

@@ -39,7 +39,7 @@ def test_the_webhook_posts_one_versioned_json_object_per_notice_with_its_id_as_i
     assert receiver.received[1].body == {
         "version": 1, "id": BACK.id, "kind": "recovery", "site": SITE, "availability": 0.8,
         "time": "2026-11-18T11:08:50.000Z", "start": "2026-11-18T11:06:40.000Z", "end": "2026-11-18T11:08:50.000Z",
-        "location": "local"}
+        "location": "local", "detail": None}
 
 
 def test_a_webhook_answer_other_than_2xx_or_no_server_is_a_failure_that_names_no_url(

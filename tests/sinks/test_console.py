@@ -8,7 +8,9 @@ import os
 import pytest
 
 from monitoringapp.domain.events import AlertTransition, ErrorKind, Report, TransitionKind, WindowStats
+from monitoringapp.domain.notices import transition_notice
 from monitoringapp.sinks.console import Console, ReportContext, report_lines, transition_line
+from monitoringapp.sinks.notice_text import notice_line
 from monitoringapp.sinks.table import display_width, format_table
 
 T0 = 1_764_000_000.0  # 2025-11-24T16:00:00Z
@@ -192,3 +194,18 @@ def test_an_alert_seen_long_after_its_check_says_both_times() -> None:
         "Website http://a.test/ is down. availability=50.0%, time=2025-11-24T16:00:00.000Z "
         "(seen 2025-11-24T16:00:30.250Z, 30s after the check)")
     assert transition_line(alert, seen=T0 + 0.4) == transition_line(alert)  # the seed's line when prompt
+
+
+def test_a_certificate_warning_and_the_reason_of_an_alert_in_the_live_format() -> None:
+    expires = 1_796_551_200.0  # 2026-12-06T10:00:00Z
+    warning = AlertTransition(expires - 6 * 86400 - 23 * 3600, "https://shop.test/", TransitionKind.CERTIFICATE,
+                              None, expires, expires - 7 * 86400)
+    assert transition_line(warning) == ("Website https://shop.test/ certificate expires in 6d23h "
+                                        "(2026-12-06T10:00:00.000Z)")
+    expired = AlertTransition(expires + 3600, "https://shop.test/", TransitionKind.CERTIFICATE, None, expires, expires)
+    assert transition_line(expired) == ("Website https://shop.test/ certificate expired 1h00m ago "
+                                        "(2026-12-06T10:00:00.000Z)")
+    down = AlertTransition(expires, "shop", TransitionKind.ALERT, 0.5, expires, detail='bodyContains "ok" not found')
+    assert transition_line(down) == ('Website shop is down. availability=50.0%, time=2026-12-06T10:00:00.000Z, '
+                                     'reason: bodyContains "ok" not found')
+    assert notice_line(transition_notice(warning)) == transition_line(warning)

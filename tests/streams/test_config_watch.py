@@ -106,7 +106,7 @@ def test_invalid_edit_is_rejected_once_at_the_poll_after_it_is_seen_and_the_next
     watch.at(3.2, lambda: path.write_text(site_config("http://a.test/", interval=5)))
     watch.at(6)
     assert watch.rejected == [
-        (2.0, f'{path}: websites[0].URL: must use http or https, got "ftp://a.test/"')]
+        (2.0, f'{path}: websites[0].URL: must use http, https or tcp, got "ftp://a.test/"')]
     assert [(t, c.sites[0].check_interval) for t, c in watch.versions] == [(3.5, 5.0)]
     assert watch.back == [(3.5, f"{path} is valid again")]  # said before the version it brings
 

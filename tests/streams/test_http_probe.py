@@ -1,18 +1,24 @@
-"""The HTTP probe against a real server on 127.0.0.1: statuses, timeouts, refusals, redirects, huge bodies."""
+"""The HTTP probe against a real server on 127.0.0.1: statuses, timeouts, refusals, redirects, huge bodies; the
+site's request options and conditions; certificates of a test CA over real TLS."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import socket
 import ssl
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+import trustme
 import urllib3.exceptions
 
+from monitoringapp.domain.config import SiteConfig, parse_config
 from monitoringapp.domain.events import ErrorKind
-from monitoringapp.streams.http_probe import BODY_LIMIT, HttpProber, classify
+from monitoringapp.streams.http_probe import BODY_LIMIT, HttpProber, certificate_not_after, classify
 from tests.local_http import HUGE_CLAIMED, LocalProxy, LocalServer, local_proxy, local_server, refused_port
 
 
@@ -91,7 +97,7 @@ def test_body_limit_bounds_what_is_read_from_a_huge_response(server: LocalServer
     client = HttpProber(body_limit=1024)
     try:
         response = client.session.get(server.url("/huge"), stream=True, timeout=2.0)
-        client._read_bounded(response, time.perf_counter() + 2.0)
+        client._read_bounded(response, time.perf_counter() + 2.0, keep=False)
         assert response.raw.tell() == 1024
         response.close()
     finally:
@@ -186,3 +192,198 @@ def test_the_proxy_environment_is_read_once_when_the_prober_is_made(proxy: Local
     finally:
         prober.close()
     assert proxy.requested == []
+
+
+# -- checks: request options and conditions, end to end against the local server -----------------------------
+
+
+def checked(url: str, environ: dict[str, str] | None = None, **keys: object) -> SiteConfig:
+    """The one site of a config with `keys`, read as `-m` reads it."""
+    document = {"websites": [{"URL": url, "timeout": 2.0, **keys}]}
+    return parse_config(json.dumps(document), "c.json", environ or {}).sites[0]
+
+
+def test_json_conditions_say_which_value_failed_and_why(server: LocalServer, prober: HttpProber) -> None:
+    site = checked(server.url("/json"), json=[{"path": "$.status", "equals": "ok"},
+                                              {"path": "$.queue.depth", "below": 1000}])
+    up = prober.check(site)
+    assert (up.available, up.status, up.error, up.detail) == (True, 200, None, None)
+    server.json_body = {"status": "error", "queue": {"depth": 3}}
+    try:
+        down = prober.check(site)
+        server.json_body = {"status": "ok", "queue": {"depth": 1200}}
+        deep = prober.check(site)
+        server.json_body = ["not", "an", "object"]
+        missing = prober.check(site)
+    finally:
+        server.json_body = {"status": "ok", "queue": {"depth": 3}}
+    assert (down.available, down.status, down.error) == (False, 200, ErrorKind.CONDITION)
+    assert down.detail == '$.status is "error", expected "ok"'
+    assert deep.detail == "$.queue.depth is 1200, expected below 1000"
+    assert missing.detail == "$.status not found"
+
+
+def test_a_body_compressed_though_the_probe_asked_for_none_is_decoded_before_it_is_judged(
+        server: LocalServer, prober: HttpProber) -> None:
+    outcome = prober.check(checked(server.url("/gzipped"), json=[{"path": "$.status", "equals": "ok"}]))
+    assert (outcome.available, outcome.detail) == (True, None)
+
+
+def test_expected_status_makes_a_401_up_and_a_200_down(server: LocalServer, prober: HttpProber) -> None:
+    login = prober.check(checked(server.url("/status/401"), expectedStatus=[401]))
+    assert (login.available, login.status, login.error) == (True, 401, None)
+    ranged = prober.check(checked(server.url("/ok"), expectedStatus=["201-299", 401]))
+    assert (ranged.available, ranged.status, ranged.error) == (False, 200, ErrorKind.STATUS)
+    assert ranged.detail == "status 200, expected 201-299, 401"
+    # Without expectedStatus a status of 400 or more is down as it always was: no error kind, no detail.
+    plain = prober.check(checked(server.url("/status/503")))
+    assert (plain.available, plain.status, plain.error, plain.detail) == (False, 503, None, None)
+
+
+def test_a_slower_answer_than_max_response_time_is_down_as_slow(server: LocalServer, prober: HttpProber) -> None:
+    server.late_for = 0.3
+    outcome = prober.check(checked(server.url("/late"), maxResponseTime=0.1))
+    assert (outcome.available, outcome.status, outcome.error) == (False, 200, ErrorKind.SLOW)
+    assert outcome.detail is not None and outcome.detail.endswith("more than maxResponseTime 0.1 s")
+    assert outcome.response_time_ms is not None and outcome.response_time_ms >= 300
+
+
+def test_body_conditions_read_a_bounded_body_and_say_when_it_was_too_large(server: LocalServer,
+                                                                           prober: HttpProber) -> None:
+    found = prober.check(checked(server.url("/ok"), bodyContains="ok", bodyMatches="^o.$"))
+    assert (found.available, found.detail) == (True, None)
+    missing = prober.check(checked(server.url("/fail"), bodyContains="ok", expectedStatus=[500]))
+    assert (missing.available, missing.error, missing.detail) == (False, ErrorKind.CONDITION,
+                                                                  'bodyContains "ok" not found')
+    unmatched = prober.check(checked(server.url("/ok"), bodyMatches="^ko"))
+    assert unmatched.detail == 'bodyMatches "^ko" not matched'
+    # 100 kB whose "ok" is past the 64 kB read: never downloaded whole, and said so.
+    large = prober.check(checked(server.url("/large"), bodyContains="ok"))
+    assert (large.available, large.status, large.error) == (False, 200, ErrorKind.CONDITION)
+    assert large.detail == "body larger than 64 kB: bodyContains not checked (only the first bytes are read)"
+
+
+def test_method_headers_from_the_environment_and_a_json_body_are_sent_and_the_secret_never_shown(
+        server: LocalServer, prober: HttpProber) -> None:
+    site = checked(server.url("/echo"), {"API_TOKEN": "s3cret-token"}, method="POST",
+                   headers={"Authorization": "Bearer ${API_TOKEN}", "X-Team": "ops"}, body={"ping": 1},
+                   json=[{"path": "$.headers.Authorization", "equals": "nothing like it"}])
+    outcome = prober.check(site)
+    # The condition fails on purpose: its reason quotes the header the server echoed, secret and all.
+    assert outcome.detail == '$.headers.Authorization is "Bearer ***", expected "nothing like it"'
+    echoed = requests.post(server.url("/echo"), timeout=2).json()  # the server itself echoes faithfully
+    assert echoed["method"] == "POST"
+    sent = prober.check(checked(server.url("/echo"), {"API_TOKEN": "s3cret-token"}, method="POST",
+                                headers={"Authorization": "Bearer ${API_TOKEN}"}, body={"ping": 1},
+                                json=[{"path": "$.method", "equals": "POST"},
+                                      {"path": "$.body", "equals": '{"ping": 1}'},
+                                      {"path": "$.headers.Content-Type", "equals": "application/json"},
+                                      {"path": "$.headers.Accept-Encoding", "equals": "identity"}]))
+    assert (sent.available, sent.detail) == (True, None)
+    assert "s3cret-token" not in repr(site) and "s3cret-token" not in json.dumps(
+        parse_config(json.dumps({"websites": [{"URL": server.url("/echo"), "headers": {
+            "Authorization": "Bearer ${API_TOKEN}"}}]}), "c.json", {"API_TOKEN": "s3cret-token"}).effective())
+
+
+def test_redirects_are_followed_as_browsers_do_or_not_at_all(server: LocalServer, prober: HttpProber) -> None:
+    kept = prober.check(checked(server.url("/redirect/2"), followRedirects=False))
+    assert (kept.available, kept.status) == (True, 302)
+    # A POST answered 303 is followed by a GET, without its body.
+    other = prober.check(checked(server.url("/see-other"), method="POST", body="data",
+                                 json=[{"path": "$.method", "equals": "GET"}, {"path": "$.body", "equals": None}]))
+    assert (other.available, other.status, other.detail) == (True, 200, None)
+    head = prober.check(checked(server.url("/ok"), method="HEAD"))
+    assert (head.available, head.status) == (True, 200)
+
+
+# -- TLS: certificates of a test CA (trustme), read from the connection the probe makes -------------------------
+
+DAY = 86400.0
+
+
+@pytest.fixture(scope="module")
+def authority(tmp_path_factory: pytest.TempPathFactory) -> tuple[trustme.CA, str]:
+    ca = trustme.CA()
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return ca, str(path)
+
+
+def tls_server(ca: trustme.CA, *identities: str, not_before: datetime | None = None,
+               not_after: datetime | None = None) -> contextlib.AbstractContextManager[LocalServer]:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert(*identities, not_before=not_before, not_after=not_after).configure_cert(context)
+    return local_server(tls=context)
+
+
+def test_a_certificate_expiring_in_three_days_is_read_from_the_probes_own_connection(
+        authority: tuple[trustme.CA, str]) -> None:
+    ca, ca_file = authority
+    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    with tls_server(ca, "127.0.0.1", not_after=expires) as server:
+        prober = HttpProber(pool_size=1)
+        try:
+            site = checked(server.url("/ok"), caFile=ca_file)
+            first, second = prober.check(site), prober.check(site)
+        finally:
+            prober.close()
+        assert (first.available, first.status, first.certificate_expiry) == (True, 200, expires.timestamp())
+        assert second.certificate_expiry == expires.timestamp()
+        assert len(server.client_ports) == 1, "one connection, one handshake, for both probes"
+
+
+def test_a_connection_older_than_reconnect_after_is_replaced_so_a_renewed_certificate_is_seen(
+        authority: tuple[trustme.CA, str]) -> None:
+    ca, ca_file = authority
+    with tls_server(ca, "127.0.0.1") as server:
+        prober = HttpProber(pool_size=1, reconnect_after=0.0)
+        try:
+            outcomes = [prober.check(checked(server.url("/ok"), caFile=ca_file)) for _ in range(3)]
+        finally:
+            prober.close()
+        assert all(o.available and o.certificate_expiry is not None for o in outcomes)
+        assert len(server.client_ports) == 3
+
+
+@pytest.mark.parametrize(("identities", "valid", "reason"), [
+    (("localhost",), (-10, -1), "certificate verify failed: certificate has expired"),
+    (("wrong.test",), None, "certificate verify failed: Hostname mismatch, certificate is not valid for "
+                            "'localhost'"),
+], ids=["expired", "wrong-host"])
+def test_a_refused_certificate_is_a_tls_failure_with_the_verifiers_reason(
+        authority: tuple[trustme.CA, str], identities: tuple[str, ...], valid: tuple[int, int] | None,
+        reason: str) -> None:
+    ca, ca_file = authority
+    now = datetime.now(UTC)
+    not_before, not_after = (now + timedelta(days=valid[0]), now + timedelta(days=valid[1])) if valid else (None, None)
+    with tls_server(ca, *identities, not_before=not_before, not_after=not_after) as server:
+        prober = HttpProber(pool_size=1)
+        try:
+            refused = prober.check(checked(server.url("/ok", host="localhost"), caFile=ca_file))
+            unverified = prober.check(checked(server.url("/ok", host="localhost"), verifyTls=False))
+        finally:
+            prober.close()
+    assert (refused.available, refused.status, refused.error, refused.detail) == (False, None, ErrorKind.TLS, reason)
+    # verifyTls false: the site answers, and the certificate's date is still read.
+    assert (unverified.available, unverified.status) == (True, 200)
+    assert unverified.certificate_expiry is not None
+
+
+def test_an_unknown_authority_is_refused_without_the_ca_file(authority: tuple[trustme.CA, str]) -> None:
+    ca, _ = authority
+    with tls_server(ca, "127.0.0.1") as server:
+        prober = HttpProber(pool_size=1)
+        try:
+            outcome = prober.check(checked(server.url("/ok")))
+        finally:
+            prober.close()
+    assert (outcome.error, outcome.detail) == (
+        ErrorKind.TLS, "certificate verify failed: unable to get local issuer certificate")
+
+
+def test_certificate_not_after_reads_utc_and_generalized_times() -> None:
+    ca = trustme.CA()
+    for moment in (datetime(2049, 12, 31, 23, 59, 59, tzinfo=UTC), datetime(2051, 1, 2, 3, 4, 5, tzinfo=UTC)):
+        der = ssl.PEM_cert_to_DER_cert(ca.issue_cert("a.test", not_after=moment).cert_chain_pems[0].bytes().decode())
+        assert certificate_not_after(der) == moment.timestamp()
+    assert certificate_not_after(b"\x30\x03\x02\x01\x00") is None

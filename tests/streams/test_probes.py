@@ -52,7 +52,7 @@ def test_each_probe_carries_its_ticks_exact_time_and_the_real_status(server: Loc
     configs = scheduler.create_hot_observable(on_next(201, config))
     counters = TickCounters()
     result = scheduler.start(
-        lambda: configs.pipe(probe_events(prober.probe, scheduler, ImmediateScheduler(), counters)), disposed=206.2)
+        lambda: configs.pipe(probe_events(prober.check, scheduler, ImmediateScheduler(), counters)), disposed=206.2)
     assert by_host(result.messages) == {
         ok: [(t, t, 200) for t in (201.0, 202.0, 203.0, 204.0, 205.0, 206.0)],
         fail: [(t, t, 500) for t in (201.0, 203.5, 206.0)],
@@ -72,7 +72,7 @@ def test_a_probe_still_in_flight_makes_its_site_skip_ticks_and_count_them(server
     counters = TickCounters()
     emitted: list[Probe] = []
     configs = BehaviorSubject(Config((site,)))
-    configs.pipe(probe_events(prober.probe, scheduler, io, counters)).subscribe(emitted.append)
+    configs.pipe(probe_events(prober.check, scheduler, io, counters)).subscribe(emitted.append)
     scheduler.advance_to(5.5)  # ticks at 0..5 in virtual time, while the first probe hangs for real
     assert (counters.ticks, counters.skipped) == (1, 5)
     configs.on_completed()  # the clock stops; the probe in flight still lands
@@ -105,7 +105,7 @@ def test_a_new_config_version_starts_stops_and_retimes_only_the_sites_that_chang
     scheduler = TestScheduler()
     configs = scheduler.create_hot_observable(on_next(201, v1), on_next(205.5, v2))
     result = scheduler.start(
-        lambda: configs.pipe(probe_events(prober.probe, scheduler, ImmediateScheduler(), TickCounters())),
+        lambda: configs.pipe(probe_events(prober.check, scheduler, ImmediateScheduler(), TickCounters())),
         disposed=210.2)
     assert diff_sites(v1.sites, v2.sites) == ConfigChange(added=(d,), removed=(b,), retimed=(c,))
     seen = by_host(result.messages)
@@ -123,7 +123,7 @@ def test_when_the_config_stream_completes_the_clocks_stop_and_the_stream_complet
     scheduler = TestScheduler()
     configs = scheduler.create_hot_observable(on_next(201, config), on_completed(203.2))
     result = scheduler.start(
-        lambda: configs.pipe(probe_events(prober.probe, scheduler, ImmediateScheduler(), TickCounters())),
+        lambda: configs.pipe(probe_events(prober.check, scheduler, ImmediateScheduler(), TickCounters())),
         disposed=210)
     # An immediate io scheduler has nothing in flight at the stop: the stream completes then.
     assert [(m.time, m.value.kind) for m in result.messages] == [(201, "N"), (202, "N"), (203, "N"), (203.2, "C")]
@@ -153,7 +153,7 @@ def test_on_a_real_clock_results_arrive_one_at_a_time_on_the_clock_and_a_hanging
             active -= 1
 
     landed = threading.Event()
-    subscription = configs.pipe(probe_events(prober.probe, clock, io, counters)).subscribe(
+    subscription = configs.pipe(probe_events(prober.check, clock, io, counters)).subscribe(
         on_probe, on_completed=landed.set)
     time.sleep(1.25)
     clock.schedule(lambda *_: configs.on_completed())  # the clocks stop; probes in flight still arrive
@@ -185,7 +185,7 @@ def test_a_site_re_timed_while_its_probe_is_in_flight_skips_the_new_clocks_first
     configs = BehaviorSubject(Config((site,)))
     counters = TickCounters()
     received: list[Probe] = []
-    subscription = configs.pipe(probe_events(prober.probe, clock, io, counters)).subscribe(received.append)
+    subscription = configs.pipe(probe_events(prober.check, clock, io, counters)).subscribe(received.append)
     clock.advance_by(timedelta(seconds=1))                 # tick at +0: its probe is handed to io
     configs.on_next(Config((SiteConfig(site.url, 3.0, 1.0),)))  # re-timed: the new clock ticks at once
     clock.advance_by(timedelta(seconds=1))                 # ... and finds the old clock's probe in flight

@@ -57,7 +57,11 @@ def write_history(path: Path, now: float = NOW, days: int = 3) -> History:
     log.append_transition(AlertTransition(yesterday, FLAKY, TransitionKind.ALERT, 0.5, start=yesterday))
     log.append_transition(AlertTransition(yesterday + 1200, FLAKY, TransitionKind.RECOVERY, 0.85,
                                           start=yesterday, end=yesterday + 1200))
-    log.append_transition(AlertTransition(now - 240, DOWN, TransitionKind.ALERT, 0.5, start=now - 240))
+    log.append_transition(AlertTransition(now - 240, DOWN, TransitionKind.ALERT, 0.5, start=now - 240,
+                                          detail="status 503, expected 200-299"))
+    # UP's certificate expires in 6 days: warned of a minute ago, at 7 days.
+    log.append_transition(AlertTransition(now - 60, UP, TransitionKind.CERTIFICATE, None, now + 6 * 86400,
+                                          now - 86400, detail="expires in 6d00h"))
     log.close()
     return History(path, now, count)
 

@@ -98,8 +98,10 @@ def test_the_api_gives_probes_rollups_and_alerts_for_a_range(client: FlaskClient
     assert first["min"] <= first["p50"] <= first["p90"] <= first["p99"] <= first["max"] * 1.02
     alerts = client.get("/api/v1/alerts?since=7d").get_json()["alerts"]
     assert [(a["site"], a["kind"]) for a in alerts] == [
-        (site_id(FLAKY), "alert"), (site_id(FLAKY), "recovery"), (site_id(DOWN), "alert")]
+        (site_id(FLAKY), "alert"), (site_id(FLAKY), "recovery"), (site_id(DOWN), "alert"), (site_id(UP), "certificate")]
     assert alerts[1]["durationSeconds"] == 1200.0
+    assert (alerts[2]["detail"], alerts[3]["detail"], alerts[3]["durationSeconds"]) == (
+        "status 503, expected 200-299", "expires in 6d00h", None)
     mine = client.get(f"/api/v1/alerts?since=7d&site={site_id(DOWN)}").get_json()["alerts"]
     assert [a["kind"] for a in mine] == ["alert"]
 
@@ -205,3 +207,18 @@ def test_without_a_config_the_page_shows_every_site_the_log_holds(history: Histo
         assert len(SITES) == 4
     finally:
         context.log.close()
+
+
+def test_why_a_site_went_down_and_a_certificate_about_to_expire_are_on_the_pages_and_in_the_api(
+        client: FlaskClient) -> None:
+    html = client.get("/").get_data(as_text=True)
+    up_row = html[html.index(f'id="site-{site_id(UP)}"'):html.index(f'id="site-{site_id(FLAKY)}"')]
+    assert '<span class="certificate">certificate expires in 6d00h (2026-12-06 12:00 UTC)</span>' in up_row
+    down_page = client.get(f"/site/{site_id(DOWN)}").get_data(as_text=True)
+    assert "<th scope=\"col\">reason</th>" in down_page and "<td>status 503, expected 200-299</td>" in down_page
+    up_page = client.get(f"/site/{site_id(UP)}").get_data(as_text=True)
+    assert "<h3>Certificate warnings</h3>" in up_page and "<td>expires in 6d00h</td>" in up_page
+    site = client.get(f"/api/v1/sites/{site_id(UP)}").get_json()["site"]
+    assert site["certificate"] == {"notAfter": "2026-12-06T12:00:00.000Z", "warnedAt": "2026-11-30T11:59:00.000Z",
+                                   "text": "certificate expires in 6d00h (2026-12-06 12:00 UTC)"}
+    assert site["reason"] is None

@@ -12,6 +12,8 @@
     badge.querySelector(".shape").textContent = site.shape;
     badge.querySelector(".label").textContent = site.label;
     row.querySelector(".since").textContent = site.sinceText;
+    row.querySelector(".reason").textContent = site.reason;
+    row.querySelector(".certificate").textContent = site.certificateText;
     row.querySelectorAll("td.uptime").forEach(function (cell) {
       const text = site.uptimeText[cell.dataset.span];
       if (text !== undefined) cell.textContent = text;

@@ -12,8 +12,10 @@ import pytest
 from bench.nats_servers import NatsCluster, nats_server_binary
 from bench.processes import wait_until
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.domain.timefmt import parse_iso
 from monitoringapp.store.jetstream import open_prober_log, open_stream_reader
 from monitoringapp.store.jetstream.reader import JetStreamLogReader
+from monitoringapp.store.jetstream.subjects import probe_from_message, probe_message
 from monitoringapp.store.jetstream.writer import JetStreamLogWriter
 from monitoringapp.store.log import BEGINNING, LogUnavailable
 
@@ -38,7 +40,9 @@ def reader(cluster: NatsCluster) -> Iterator[JetStreamLogReader]:
 
 
 def probe(n: int, host: str = A, location: str = "eu") -> Probe:
-    return Probe(T0 + n, host, n % 3 != 0, 200 if n % 3 else 503, 1.0 + n, location=location)
+    # Every third probe is down; the second says why and carries its certificate's notAfter (later versions).
+    return Probe(T0 + n, host, n % 3 != 0, 200 if n % 3 else 503, 1.0 + n, location=location,
+                 detail='$.status is "error"' if n == 2 else None, certificate_expiry=T0 + 86400 if n == 2 else None)
 
 
 def published(writer: JetStreamLogWriter) -> None:
@@ -53,8 +57,12 @@ def test_a_probers_probes_and_transitions_are_read_back_once_in_order(
     writer.append_probe(probe(1))  # the same probe again (a retry): the stream keeps one
     alert = AlertTransition(T0 + 3, A, TransitionKind.ALERT, 0.5, T0 + 3)
     silent = AlertTransition(T0 + 4, B, TransitionKind.SILENT, None, T0 + 4, None, "us")
+    warning = AlertTransition(T0 + 4.5, A, TransitionKind.CERTIFICATE, None, T0 + 86400, T0, "quorum",
+                              "expires in 23h59m")
     writer.append_transition(alert)
     writer.append_transition(silent)
+    writer.append_transition(warning)
+    writer.append_transition(warning)  # a second evaluator's copy: the stream keeps one
     published(writer)
     history = reader.probes_since(T0 + 1)
     assert list(history.events) == [probe(2), probe(3)]  # after `since`, in time order
@@ -64,11 +72,11 @@ def test_a_probers_probes_and_transitions_are_read_back_once_in_order(
     published(writer)
     assert list(reader.probes_after(history.cursor).events) == [probe(5, B)]
     assert list(reader.probes_after(history.cursor, {A}).events) == []
-    assert list(reader.transitions_after(BEGINNING).events) == [alert, silent]
-    assert reader.last_transitions() == {A: alert}  # a silence is not alert state
+    assert list(reader.transitions_after(BEGINNING).events) == [alert, silent, warning]
+    assert reader.last_transitions() == {A: alert}  # neither a silence nor a warning is alert state
     entries = reader.transition_entries_after(BEGINNING, limit=1)
     assert [entry.event for entry in entries.events] == [alert]
-    assert [e.event for e in reader.transition_entries_after(entries.cursor).events] == [silent]
+    assert [e.event for e in reader.transition_entries_after(entries.cursor).events] == [silent, warning]
     assert reader.latest_probe_time() == T0 + 5
     end = reader.transitions_end()
     assert list(reader.transitions_after(end).events) == []
@@ -174,3 +182,11 @@ def test_a_full_spool_drops_its_oldest_probes_and_says_so_once_and_how_many_when
         f"NATS unreachable and the spool {tmp_path / 'spool.db'} is full (5 probes): dropping the oldest"]
     assert "the 3 oldest were dropped while it was full" in told[-1], told
     writer.close()
+
+
+def test_a_message_from_before_certificates_reads_with_no_notafter_and_no_detail() -> None:
+    old = b'{"v":1,"t":"2026-11-24T12:00:00.000Z","h":"http://a/","a":true,"s":200,"r":1.5,"e":null,"l":"eu"}'
+    assert probe_from_message(old) == Probe(parse_iso("2026-11-24T12:00:00.000Z"), "http://a/", True, 200, 1.5,
+                                            location="eu")
+    checked = probe(2)
+    assert probe_from_message(probe_message(checked)[2]) == checked

@@ -16,6 +16,7 @@ from monitoringapp.store.sqlite.purge import purge_log
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.retention import start_retention
 from monitoringapp.store.sqlite.rollups import MINUTE_KEEP
+from monitoringapp.store.sqlite.schema import SCHEMA_VERSION
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 
 A, B = "http://a.test/", "http://b.test/"
@@ -120,7 +121,7 @@ def test_missing_rollups_are_rebuilt_from_the_raw_probes_exactly_as_written(tmp_
     assert table(path, "website_rollups_minute") == minutes
     assert table(path, "website_rollups_hour") == hours
     with sqlite3.connect(path) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     again = SqliteEventLog(path)
     again.close()
     assert again.rebuilt_probes == 0, "rollups that are there are kept"

@@ -10,6 +10,7 @@ import pytest
 from monitoringapp.domain.events import AlertTransition, ErrorKind, Probe, TransitionKind
 from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.store.log import StoreError
+from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.schema import (
     SCHEMA_VERSION,
     alert_from_row,
@@ -32,11 +33,12 @@ def test_a_new_store_has_the_public_tables_with_their_exact_columns(tmp_path: Pa
     try:
         # The seed's columns first, in the seed's order; those added since after them.
         assert columns(connection, "website_monitoring") == [
-            "timestamp", "host", "available", "status", "responseTime", "errorKind", "location", "detail", "id"]
+            "timestamp", "host", "available", "status", "responseTime", "errorKind", "location", "detail", "id",
+            "certificateNotAfter"]
         assert columns(connection, "website_alerts") == [
             "timestamp", "host", "type", "startDate", "endDate", "availability", "location", "detail",
             "transitionId", "id"]
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         indexes = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index' "
                                                         "AND name NOT LIKE 'sqlite_%'")}
@@ -58,14 +60,14 @@ def test_opening_twice_keeps_the_rows(tmp_path: Path) -> None:
 
 
 def test_the_alert_table_admits_other_kinds_and_a_restart_reads_only_alerts_and_recoveries(tmp_path: Path) -> None:
-    # Later kinds (certificate warnings, silent locations) share the table, availability NULL where it has
-    # no meaning; this version reads past them, and a site's alert state is its latest alert or recovery.
+    # Later kinds (a newer version's) share the table, availability NULL where it has no meaning; this version
+    # reads past them, and a site's alert state is its latest alert or recovery.
     path = tmp_path / "m.db"
     alert = AlertTransition(10.0, "http://a/", TransitionKind.ALERT, 0.5, start=10.0)
     connection = open_store(path)
     insert_events(connection, [], [alert])
     connection.execute("INSERT INTO website_alerts (timestamp, host, type, startDate, transitionId) "
-                       "VALUES ('1970-01-01T00:00:20.000Z', 'http://a/', 'certificate', '1970-01-02T00:00:00.000Z', "
+                       "VALUES ('1970-01-01T00:00:20.000Z', 'http://a/', 'a-later-kind', '1970-01-02T00:00:00.000Z', "
                        "'x')")
     connection.close()
     log = SqliteEventLog(path)
@@ -106,8 +108,17 @@ def test_a_missing_directory_is_refused(tmp_path: Path) -> None:
 
 def test_rows_round_trip_to_the_same_events() -> None:
     probe = Probe(1_764_000_000.125, "http://a.test/", False, None, None, ErrorKind.TIMEOUT)
-    assert probe_row(probe) == ("2025-11-24T16:00:00.125Z", "http://a.test/", 0, None, None, "timeout", "local", None)
+    assert probe_row(probe) == ("2025-11-24T16:00:00.125Z", "http://a.test/", 0, None, None, "timeout", "local", None,
+                                None)
     assert probe_from_row(probe_row(probe)) == probe
+    checked = Probe(1_764_000_000.125, "https://a.test/", False, 200, 3.5, ErrorKind.CONDITION,
+                    detail='$.status is "x"', certificate_expiry=1_765_000_000.0)
+    assert probe_row(checked)[-2:] == ('$.status is "x"', "2025-12-06T05:46:40.000Z")
+    assert probe_from_row(probe_row(checked)) == checked
+    warning = AlertTransition(1_764_000_000.125, "https://a.test/", TransitionKind.CERTIFICATE, None,
+                              start=1_765_000_000.0, end=1_764_395_200.0, detail="expires in 11d13h")
+    assert alert_row(warning)[2:6] == ("certificate", "2025-12-06T05:46:40.000Z", "2025-11-29T05:46:40.000Z", None)
+    assert alert_from_row(alert_row(warning)) == warning
     recovery = AlertTransition(1_764_000_060.5, "http://a.test/", TransitionKind.RECOVERY, 0.8,
                                start=1_764_000_000.125, end=1_764_000_060.5)
     assert alert_from_row(alert_row(recovery)) == recovery
@@ -135,15 +146,16 @@ def test_a_database_made_by_the_seed_app_gains_the_new_columns_and_keeps_its_row
     seed.close()
     connection = open_store(path)
     try:
-        assert columns(connection, "website_monitoring")[5:] == ["errorKind", "location", "detail", "id"]
+        assert columns(connection, "website_monitoring")[5:] == ["errorKind", "location", "detail", "id",
+                                                                 "certificateNotAfter"]
         insert_events(connection, [Probe(1.0, "http://a/", False, None, None, ErrorKind.DNS)])
         stored = connection.execute("SELECT * FROM website_monitoring ORDER BY rowid").fetchall()
         assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     finally:
         connection.close()
-    assert stored == [("2019-05-06 12:00:00.123456", "http://a/", 1, 200, 12.0, None, "local", None, 1),
-                      ("1970-01-01T00:00:01.000Z", "http://a/", 0, None, None, "dns", "local", None, 2)]
-    assert probe_from_row(stored[0][:8]).timestamp == 1557144000.123456  # the seed's text still reads back
+    assert stored == [("2019-05-06 12:00:00.123456", "http://a/", 1, 200, 12.0, None, "local", None, 1, None),
+                      ("1970-01-01T00:00:01.000Z", "http://a/", 0, None, None, "dns", "local", None, 2, None)]
+    assert probe_from_row((*stored[0][:8], None)).timestamp == 1557144000.123456  # the seed's text still reads back
 
 
 ROUND_ONE_SCHEMA = """
@@ -211,3 +223,30 @@ def test_open_existing_never_creates_or_accepts_a_foreign_file(tmp_path: Path, c
     with pytest.raises(StoreError, match=message):
         open_existing(path)
     assert (path.read_bytes() if content is not None else path.exists()) == (content or False)
+
+
+def test_a_schema_3_file_gains_the_certificate_column_keeps_every_row_and_reads_before_it_does(
+        tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE website_monitoring (timestamp TEXT NOT NULL, host TEXT NOT NULL, available INTEGER "
+                    "NOT NULL, status INTEGER, responseTime REAL, errorKind TEXT, location TEXT NOT NULL DEFAULT "
+                    "'local', detail TEXT, id INTEGER PRIMARY KEY AUTOINCREMENT)")
+        old.execute("CREATE TABLE website_alerts (timestamp TEXT NOT NULL, host TEXT NOT NULL, type TEXT NOT NULL, "
+                    "startDate TEXT NOT NULL, endDate TEXT, availability REAL, location TEXT NOT NULL DEFAULT "
+                    "'local', detail TEXT, transitionId TEXT NOT NULL, id INTEGER PRIMARY KEY AUTOINCREMENT)")
+        old.executemany("INSERT INTO website_monitoring (timestamp, host, available, status, responseTime) "
+                        "VALUES (?, 'http://a/', 1, 200, 1.0)", [(iso_utc(float(n)),) for n in range(3)])
+        old.execute("PRAGMA user_version = 3")
+    reader = SqliteLogReader(path)
+    try:  # a reader never alters a file to read it: the missing column reads as NULL
+        assert [p.certificate_expiry for p in reader.probes_since(None).events] == [None, None, None]
+    finally:
+        reader.close()
+    connection = open_store(path)
+    try:
+        assert columns(connection, "website_monitoring")[-1] == "certificateNotAfter"
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert connection.execute("SELECT count(*), max(id) FROM website_monitoring").fetchone() == (3, 3)
+    finally:
+        connection.close()

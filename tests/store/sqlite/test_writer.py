@@ -69,11 +69,11 @@ def test_close_flushes_what_is_pending_and_rows_read_back_exactly(tmp_path: Path
     with sqlite3.connect(path) as reader:
         probes = reader.execute("SELECT * FROM website_monitoring ORDER BY timestamp").fetchall()
         alerts = reader.execute("SELECT * FROM website_alerts ORDER BY timestamp").fetchall()
-    # Columns: the seed's, then errorKind, location, detail, id (in append order).
+    # Columns: the seed's, then errorKind, location, detail, id (in append order), certificateNotAfter.
     assert probes == [
-        ("2025-11-24T16:00:00.250Z", SITE, 1, 200, 12.5, None, "local", None, 1),
-        ("2025-11-24T16:00:02.250Z", SITE, 0, None, None, "connection", "local", None, 2),
-        ("2025-11-24T16:00:04.250Z", SITE, 1, 301, 3.0, None, "local", None, 3),
+        ("2025-11-24T16:00:00.250Z", SITE, 1, 200, 12.5, None, "local", None, 1, None),
+        ("2025-11-24T16:00:02.250Z", SITE, 0, None, None, "connection", "local", None, 2, None),
+        ("2025-11-24T16:00:04.250Z", SITE, 1, 301, 3.0, None, "local", None, 3, None),
     ]
     alert_id = transition_id(SITE, "local", "alert", 1_764_000_002.25)
     recovery_id = transition_id(SITE, "local", "recovery", 1_764_000_002.25)

@@ -1,0 +1,102 @@
+"""`--replay`: the stored probes judged again by a config's alert policies, in virtual time: every transition that
+policy would have produced, in the live format, then one line per site and a total beside what was stored.
+
+Read-only: the database is opened read-only and nothing is written anywhere. With the config that produced the
+log, it prints the stored transitions again, exactly (from `--since`, warmed up as a restart there would be).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from reactivex.disposable import SerialDisposable
+
+from monitoringapp.app.config_warnings import read_config_and_warn
+from monitoringapp.app.options import ReplayOptions
+from monitoringapp.app.sites import of_site
+from monitoringapp.app.usage import OK, Interrupted
+from monitoringapp.domain.events import TransitionKind
+from monitoringapp.domain.timefmt import iso_utc
+from monitoringapp.graph.replay import ReplayedChunk, ReplayStart, replayed
+from monitoringapp.sinks.console import Console
+from monitoringapp.store import open_probe_archive
+from monitoringapp.store.log import LogUnavailable, ProbeArchive, StoreError
+
+_COUNTED = (TransitionKind.ALERT, TransitionKind.RECOVERY, TransitionKind.CERTIFICATE)
+
+
+def run_replay(options: ReplayOptions) -> int:
+    config = of_site(read_config_and_warn(options.config), options.site)
+    console = Console()
+    archive = open_probe_archive(options.database)
+    keys = config.keys
+    tally: dict[str, Counter[str]] = {key: Counter() for key in keys}  # site -> probes and kinds replayed
+    last: list[float] = []
+    located = [0]
+    running = SerialDisposable()
+
+    def show(item: ReplayStart | ReplayedChunk) -> None:
+        if isinstance(item, ReplayStart):
+            since = f" from {iso_utc(options.since)}" if options.since is not None else ""
+            warmed = (f"; warmed up with {item.warm_probes} probe(s) before it, {item.open_alerts} alert(s) open then"
+                      if options.since is not None else "")
+            console.info(f"replaying the probes of {len(keys)} site(s) in {options.database}{since} through the "
+                         f"policies of {config.source}{warmed}")
+            return
+        for transition in item.transitions:
+            tally[transition.host][transition.kind.value] += 1
+            console.show_transition(transition)
+        for site, count in item.probes.items():
+            tally[site]["probes"] += count
+        located[0] += item.located
+        if item.last is not None:
+            last[:] = [item.last]
+        if console.closed:  # `--replay | head`: the reader has gone
+            running.dispose()
+
+    try:
+        running.disposable = replayed(archive, config, options.since, keys).subscribe(show)
+        stored = _stored(archive, options.since, last[0] if last else None, keys)
+    except LogUnavailable as unavailable:
+        raise StoreError(f"{options.database}: cannot read it now ({unavailable or 'busy'}); try again") from None
+    except KeyboardInterrupt:
+        raise Interrupted(f"replay stopped after {sum(c['probes'] for c in tally.values())} probe(s)") from None
+    finally:
+        archive.close()
+    if console.closed:
+        return OK
+    lines = [f"{site}: {_counts(tally[site], stored[site], probes=True)}" for site in sorted(keys)]
+    total: Counter[str] = sum(tally.values(), Counter())
+    stored_total: Counter[str] = sum(stored.values(), Counter())
+    lines.append(f"replayed {total['probes']} probes of {len(keys)} sites: {_counts(total, stored_total)}")
+    if located[0]:
+        lines.append(f"note: {located[0]} of them came from probers in named locations (an evaluator's projection); "
+                     "--replay judges them as one monitor would, not by quorum")
+    console.write(lines)
+    return OK
+
+
+def _stored(archive: ProbeArchive, since: float | None, until: float | None,
+            keys: frozenset[str]) -> dict[str, Counter[str]]:
+    """Each site's stored transitions of the replayed range, by kind."""
+    found: dict[str, Counter[str]] = {key: Counter() for key in keys}
+    if until is None:
+        return found
+    for transition in archive.transitions_since(since, keys).events:
+        if transition.timestamp <= until and transition.kind in _COUNTED:
+            found[transition.host][transition.kind.value] += 1
+    return found
+
+
+def _counts(replayed: Counter[str], stored: Counter[str], probes: bool = False) -> str:
+    """`A alerts, R recoveries (stored: A' alerts, R' recoveries)`, certificate warnings when there are any."""
+
+    def kinds(counts: Counter[str]) -> str:
+        text = f"{counts['alert']} alerts, {counts['recovery']} recoveries"
+        if replayed["certificate"] or stored["certificate"]:
+            text += f", {counts['certificate']} certificate warnings"
+        return text
+
+    head = f"{replayed['probes']} probes: " if probes else ""
+    return f"{head}{kinds(replayed)} (stored: {kinds(stored)})"
+

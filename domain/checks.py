@@ -1,0 +1,354 @@
+"""What a probe sends and what counts as up: a site's request options (`RequestSpec`) and its conditions
+(`Conditions`), judged over what an answer gave (status, a bounded body, elapsed time) with no I/O.
+
+Without conditions a site is up when any status below 400 comes back, as it always was. With them, the first
+that fails says why the probe is down: the status outside `expectedStatus` (error kind `status`), a
+response slower than `maxResponseTime` (`slow`), or a body condition (`condition`: `bodyContains`,
+`bodyMatches`, `json`). A body condition is judged on at most the prober's body limit: a body larger than
+that fails it with a clear reason, never by downloading it all.
+
+Example:
+    >>> conditions = Conditions(expected_status=parse_expected_status([200, "204-206"]), body_contains="ok")
+    >>> conditions.judge(200, b'{"status": "ok"}', complete=True, elapsed=0.01)
+    (None, None)
+    >>> conditions.judge(401, b"", complete=True, elapsed=0.01)
+    (<ErrorKind.STATUS: 'status'>, 'status 401, expected 200, 204-206')
+    >>> conditions.judge(200, b"error", complete=True, elapsed=0.01)
+    (<ErrorKind.CONDITION: 'condition'>, 'bodyContains "ok" not found')
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitoringapp.domain.events import ErrorKind
+
+LOWEST_STATUS = 100
+HIGHEST_STATUS = 599
+JSON_OPERATORS = ("equals", "notEquals", "below", "above", "contains", "exists")
+_SHOWN = 60  # characters of a value shown in a reason
+_STATUS_RANGE = re.compile(r"^\s*(\d{3})\s*-\s*(\d{3})\s*$")
+_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
+Verdict = tuple[ErrorKind | None, str | None]
+"""(error kind, reason) of a probe that is down; (None, None) for one that is up."""
+
+
+class ConditionError(ValueError):
+    """A condition that cannot be checked as written; the message says why, in a few words."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedStatus:
+    """Statuses that count as up: inclusive (low, high) ranges, and how the config wrote them."""
+
+    ranges: tuple[tuple[int, int], ...]
+
+    def __contains__(self, status: object) -> bool:
+        return isinstance(status, int) and any(low <= status <= high for low, high in self.ranges)
+
+    def text(self) -> str:
+        """`200, 204-206`."""
+        return ", ".join(str(low) if low == high else f"{low}-{high}" for low, high in self.ranges)
+
+    def written(self) -> list[int | str]:
+        return [low if low == high else f"{low}-{high}" for low, high in self.ranges]
+
+
+def parse_expected_status(value: object) -> ExpectedStatus:
+    """`[200, 204]`, `["200-299", 401]` or one of them alone; ConditionError naming the bad entry."""
+    entries = value if isinstance(value, list) else [value]
+    if not entries:
+        raise ConditionError("must list at least one status or range such as \"200-299\"")
+    ranges: list[tuple[int, int]] = []
+    for entry in entries:
+        if isinstance(entry, int) and not isinstance(entry, bool):
+            low = high = entry
+        elif isinstance(entry, str) and (match := _STATUS_RANGE.match(entry)):
+            low, high = int(match.group(1)), int(match.group(2))
+        elif isinstance(entry, str) and entry.strip().isdigit():
+            low = high = int(entry)
+        else:
+            raise ConditionError(f"must be a status from {LOWEST_STATUS} to {HIGHEST_STATUS} or a range such as "
+                                 f"\"200-299\", got {_show(entry)}")
+        if not LOWEST_STATUS <= low <= high <= HIGHEST_STATUS:
+            raise ConditionError(f"must be a status from {LOWEST_STATUS} to {HIGHEST_STATUS} or a range such as "
+                                 f"\"200-299\", got {_show(entry)}")
+        ranges.append((low, high))
+    return ExpectedStatus(tuple(ranges))
+
+
+@dataclass(frozen=True, slots=True)
+class JsonCondition:
+    """One condition on the JSON body: every value `path` finds must pass `operator` with `operand`
+    (`exists`: whether the path finds anything at all)."""
+
+    path: str
+    operator: str
+    operand: Any
+    finder: Any = field(default=None, compare=False, repr=False)  # the compiled JSONPath (jsonpath-ng)
+    steps: tuple[str | int, ...] | None = field(default=None, compare=False, repr=False)
+
+    def found(self, document: Any) -> list[Any]:
+        """The values the path finds in `document`. A plain path (`$.queue.depth`, `$.items[0].name`) is walked
+        directly, a few times faster than jsonpath-ng and with the same answer; any other through jsonpath-ng."""
+        if self.steps is None:
+            return [match.value for match in self.finder.find(document)]
+        value = document
+        for step in self.steps:
+            present = (step in value if isinstance(value, dict) and isinstance(step, str)
+                       else isinstance(value, list) and isinstance(step, int) and step < len(value))
+            if not present:
+                return []
+            value = value[step]
+        return [value]
+
+    def check(self, document: Any) -> str | None:
+        """Why `document` fails this condition, or None."""
+        found = self.found(document)
+        if self.operator == "exists":
+            if bool(found) == self.operand:
+                return None
+            return f"{self.path} not found" if self.operand else f"{self.path} found, expected none"
+        if not found:
+            return f"{self.path} not found"
+        for value in found:
+            problem = self._problem(value)
+            if problem is not None:
+                return f"{self.path} is {_show(value)}, expected {problem}"
+        return None
+
+    def _problem(self, value: Any) -> str | None:
+        operand = self.operand
+        if self.operator == "equals":
+            return None if _same(value, operand) else _show(operand)
+        if self.operator == "notEquals":
+            return None if not _same(value, operand) else f"anything but {_show(operand)}"
+        if self.operator == "contains":
+            if isinstance(value, str) and isinstance(operand, str):
+                return None if operand in value else f"to contain {_show(operand)}"
+            if isinstance(value, list):
+                return None if any(_same(item, operand) for item in value) else f"to contain {_show(operand)}"
+            return f"a string or list containing {_show(operand)}"
+        if not _is_number(value):
+            return f"a number {self.operator} {_show(operand)}"
+        if self.operator == "below":
+            return None if value < operand else f"below {_show(operand)}"
+        return None if value > operand else f"above {_show(operand)}"
+
+
+def parse_json_condition(value: object) -> JsonCondition:
+    """`{"path": "$.status", "equals": "ok"}`: a path and one operator; ConditionError if not. The path is
+    compiled here (jsonpath-ng, imported only by a config that has a `json` condition)."""
+    if not isinstance(value, dict) or "path" not in value:
+        raise ConditionError(f"must be an object with a \"path\" and one of {', '.join(JSON_OPERATORS)}, "
+                             f"got {_show(value)}")
+    operators = [key for key in value if key != "path"]
+    unknown = [key for key in operators if key not in JSON_OPERATORS]
+    if unknown or len(operators) != 1:
+        raise ConditionError(f"needs exactly one of {', '.join(JSON_OPERATORS)} beside \"path\", got "
+                             f"{', '.join(operators) or 'none'}")
+    (operator,) = operators
+    operand = value[operator]
+    if operator in ("below", "above") and not _is_number(operand):
+        raise ConditionError(f"{operator} must be a number, got {_show(operand)}")
+    if operator == "exists" and not isinstance(operand, bool):
+        raise ConditionError(f"exists must be true or false, got {_show(operand)}")
+    path = value["path"]
+    if not isinstance(path, str) or not path.strip():
+        raise ConditionError(f"path must be a JSONPath such as \"$.status\", got {_show(path)}")
+    return JsonCondition(path, operator, operand, compile_json_path(path), plain_steps(path))
+
+
+def plain_steps(path: str) -> tuple[str | int, ...] | None:
+    """The keys and indexes of a plain path (`$`, then `.name` and `[n]` steps only), else None."""
+    if not path.startswith("$"):
+        return None
+    steps: list[str | int] = []
+    position = 1
+    while position < len(path):
+        match = _STEP.match(path, position)
+        if match is None:
+            return None
+        steps.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
+        position = match.end()
+    return tuple(steps)
+
+
+def compile_json_path(path: str) -> Any:
+    """The jsonpath-ng expression of `path`; ConditionError naming the problem."""
+    try:
+        from jsonpath_ng.exceptions import JSONPathError
+        from jsonpath_ng.ext.parser import parse
+    except ImportError:  # pragma: no cover - a dependency of the package
+        raise ConditionError("needs jsonpath-ng (pip install jsonpath-ng)") from None
+    try:
+        return parse(path)
+    except (JSONPathError, ValueError, TypeError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ConditionError(f"is not a valid JSONPath ({reason[:80]}), got {_show(path)}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Conditions:
+    """What counts as up beyond a status below 400 (all None or empty: nothing more)."""
+
+    expected_status: ExpectedStatus | None = None
+    body_contains: str | None = None
+    body_matches: re.Pattern[str] | None = None
+    json: tuple[JsonCondition, ...] = ()
+    max_response_time: float | None = None  # seconds
+
+    @property
+    def reads_body(self) -> bool:
+        """Whether a condition needs the body's bytes."""
+        return self.body_contains is not None or self.body_matches is not None or bool(self.json)
+
+    def judge(self, status: int, body: bytes, complete: bool, elapsed: float, limit: int = 64 * 1024) -> Verdict:
+        """Whether an answer with `status`, whose first bytes are `body` (`complete`: all of it), that took
+        `elapsed` seconds, is up; the first condition that fails says why not."""
+        if self.expected_status is not None:
+            if status not in self.expected_status:
+                return ErrorKind.STATUS, f"status {status}, expected {self.expected_status.text()}"
+        elif status >= 400:
+            return None, None  # down, as any status of 400 or more always was; no condition to name
+        slow = self.slow(elapsed)
+        if slow is not None:
+            return slow
+        if not self.reads_body:
+            return None, None
+        if not complete:
+            return ErrorKind.CONDITION, (f"body larger than {limit // 1024} kB: {self._body_checks()} not checked "
+                                         "(only the first bytes are read)")
+        if self.body_contains is not None and self.body_contains.encode() not in body:
+            return ErrorKind.CONDITION, f"bodyContains {_show(self.body_contains)} not found"
+        text: str | None = None
+        if self.body_matches is not None:
+            text = body.decode("utf-8", "replace")
+            if self.body_matches.search(text) is None:
+                return ErrorKind.CONDITION, f"bodyMatches {_show(self.body_matches.pattern)} not matched"
+        if self.json:
+            try:
+                document = json.loads(body if text is None else text)
+            except ValueError as error:
+                return ErrorKind.CONDITION, f"body is not JSON ({str(error).split(':')[0]})"
+            for condition in self.json:
+                problem = condition.check(document)
+                if problem is not None:
+                    return ErrorKind.CONDITION, problem
+        return None, None
+
+    def slow(self, elapsed: float) -> Verdict | None:
+        """(`slow`, why) when `elapsed` seconds is more than `max_response_time`; else None."""
+        if self.max_response_time is not None and elapsed > self.max_response_time:
+            return ErrorKind.SLOW, f"took {elapsed:.3f} s, more than maxResponseTime {self.max_response_time:g} s"
+        return None
+
+    def _body_checks(self) -> str:
+        names = [name for name, given in (("bodyContains", self.body_contains is not None),
+                                          ("bodyMatches", self.body_matches is not None), ("json", bool(self.json)))
+                 if given]
+        return ", ".join(names)
+
+    def effective(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        if self.expected_status is not None:
+            found["expectedStatus"] = self.expected_status.written()
+        if self.body_contains is not None:
+            found["bodyContains"] = self.body_contains
+        if self.body_matches is not None:
+            found["bodyMatches"] = self.body_matches.pattern
+        if self.json:
+            found["json"] = [{"path": c.path, c.operator: c.operand} for c in self.json]
+        if self.max_response_time is not None:
+            found["maxResponseTime"] = self.max_response_time
+        return found
+
+
+NO_CONDITIONS = Conditions()
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeOutcome:
+    """What a probe found: the status (None without an HTTP answer), the response time, the error kind and why
+    (`detail`), the certificate's notAfter (https), and whether that is up (`up`; None: a status below 400 and
+    no error, the rule without conditions)."""
+
+    status: int | None
+    response_time_ms: float | None
+    error: ErrorKind | None
+    detail: str | None = None
+    certificate_expiry: float | None = None
+    up: bool | None = None
+
+    @property
+    def available(self) -> bool:
+        if self.up is not None:
+            return self.up
+        return self.error is None and self.status is not None and self.status < 400
+
+
+SENSITIVE_HEADER = re.compile(r"auth|cookie|token|secret|key|password|session", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSpec:
+    """What a probe sends: `method`, `headers` as written (a `${NAME}` unexpanded), their values (`values`) and
+    what those took from the environment (`secrets`: never shown), `body` (text), whether redirects are followed, and
+    how the TLS certificate is verified (`verify_tls`, against `ca_file` when given)."""
+
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    values: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    secrets: tuple[str, ...] = field(default=(), repr=False)  # what the headers took from the environment
+    body: str | None = None
+    json_body: bool = False  # the config gave the body as JSON: sent as application/json
+    follow_redirects: bool = True
+    verify_tls: bool = True
+    ca_file: str | None = None
+
+    @property
+    def verify(self) -> bool | str:
+        """What `requests` takes as `verify`."""
+        return self.ca_file if self.verify_tls and self.ca_file else self.verify_tls
+
+    def effective(self) -> dict[str, Any]:
+        """As the config would give it; a header that may hold a secret written as is shows `***` (one that
+        takes it from the environment, `${NAME}`, shows the name)."""
+        found: dict[str, Any] = {"method": self.method}
+        if self.headers:
+            found["headers"] = {name: value if "${" in value or not SENSITIVE_HEADER.search(name) else "***"
+                                for name, value in self.headers}
+        if self.body is not None:
+            found["body"] = json.loads(self.body) if self.json_body else self.body
+        found["followRedirects"] = self.follow_redirects
+        found["verifyTls"] = self.verify_tls
+        if self.ca_file is not None:
+            found["caFile"] = self.ca_file
+        return found
+
+
+PLAIN_REQUEST = RequestSpec()
+
+
+def _same(value: Any, operand: Any) -> bool:
+    """JSON equality: `true` is not `1`, `1` is `1.0`."""
+    if isinstance(value, bool) or isinstance(operand, bool):
+        return type(value) is type(operand) and value == operand
+    return bool(value == operand)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _show(value: object) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= _SHOWN else text[:_SHOWN - 3] + "..."
+

@@ -1,0 +1,85 @@
+"""Secrets: `${NAME}` references taken from the environment, and the one place that knows every secret of a
+config, so that no line, row, page or notification shows one.
+
+A config's secrets are the passwords written in its sites' URLs, the values its sites' headers take from the
+environment, and (once a notifier has expanded them) its channels' URLs' secrets. `Secrets.redact` replaces
+each of them, as is or percent-encoded as a URL would carry it, by `***`.
+
+Example:
+    >>> expand("Bearer ${TOKEN}", {"TOKEN": "s3cret"})
+    ('Bearer s3cret', ('s3cret',))
+    >>> Secrets(("s3cret",)).redact("401 for Bearer s3cret")
+    '401 for Bearer ***'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def variables(text: str) -> tuple[str, ...]:
+    """The names of the `${NAME}`s in `text`, in order."""
+    return tuple(match.group(1) for match in _VARIABLE.finditer(text))
+
+
+def bad_variable(text: str) -> str | None:
+    """Why `text`'s `${...}` references cannot be expanded (a bad name, a `${` left open), or None."""
+    for name in variables(text):
+        if not NAME.match(name):
+            return f"${{{name}}} is not an environment variable name"
+    if "${" in _VARIABLE.sub("", text):
+        return "has a ${ without its closing }"
+    return None
+
+
+def expand(text: str, environ: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
+    """`text` with every `${NAME}` taken from `environ`, and the values it took (the secrets it now holds).
+    KeyError(NAME) for a variable that is not set."""
+    values = {name: environ[name] for name in variables(text)}
+    return _VARIABLE.sub(lambda match: values[match.group(1)], text), tuple(v for v in values.values() if v)
+
+
+def url_password(url: str) -> str | None:
+    """The password written in `url` as is (not a `${NAME}`), if any."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return None
+    return password if password and "${" not in password else None
+
+
+def redact(text: str, secrets: Collection[str]) -> str:
+    """`text` with every secret (as is, or percent-encoded as a URL would carry it) replaced by `***`."""
+    for secret in secrets:
+        for form in {secret, quote(secret, safe=""), quote(secret)}:
+            text = text.replace(form, "***")
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Secrets:
+    """Every secret of a config, longest first (so a secret that holds another is replaced whole)."""
+
+    values: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, values: Iterable[str]) -> Secrets:
+        return cls(tuple(sorted({value for value in values if value}, key=len, reverse=True)))
+
+    def __add__(self, other: Secrets) -> Secrets:
+        return Secrets.of((*self.values, *other.values))
+
+    def redact(self, text: str) -> str:
+        return redact(text, self.values) if self.values else text
+
+    def redact_optional(self, text: str | None) -> str | None:
+        return None if text is None else self.redact(text)
+
+    def __repr__(self) -> str:
+        return f"Secrets({len(self.values)} hidden)"

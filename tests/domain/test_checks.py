@@ -1,0 +1,106 @@
+"""Conditions judged with no I/O: (status, a bounded body, elapsed) in, up or the first reason it is not out."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from monitoringapp.domain.checks import (
+    ConditionError,
+    Conditions,
+    ProbeOutcome,
+    parse_expected_status,
+    parse_json_condition,
+)
+from monitoringapp.domain.events import ErrorKind
+
+BODY = b'{"status": "ok", "queue": {"depth": 12}, "flags": ["a", "b"], "up": true, "items": [{"n": 1}, {"n": 5}]}'
+
+
+def json_conditions(*conditions: dict[str, object]) -> Conditions:
+    return Conditions(json=tuple(parse_json_condition(c) for c in conditions))
+
+
+@pytest.mark.parametrize(("condition", "reason"), [
+    ({"path": "$.status", "equals": "ok"}, None),
+    ({"path": "$.status", "notEquals": "error"}, None),
+    ({"path": "$.queue.depth", "below": 100}, None),
+    ({"path": "$.queue.depth", "above": 12}, "$.queue.depth is 12, expected above 12"),
+    ({"path": "$.flags", "contains": "b"}, None),
+    ({"path": "$.status", "contains": "k"}, None),
+    ({"path": "$.up", "equals": 1}, "$.up is true, expected 1"),  # JSON: true is not 1
+    ({"path": "$.missing", "exists": False}, None),
+    ({"path": "$.missing", "equals": 1}, "$.missing not found"),
+    ({"path": "$.items[*].n", "below": 3}, "$.items[*].n is 5, expected below 3"),  # every value found must pass
+    ({"path": "$.status", "below": 3}, '$.status is "ok", expected a number below 3'),
+])
+def test_each_json_operator(condition: dict[str, object], reason: str | None) -> None:
+    verdict = json_conditions(condition).judge(200, BODY, complete=True, elapsed=0.01)
+    assert verdict == ((None, None) if reason is None else (ErrorKind.CONDITION, reason))
+
+
+def test_the_first_failing_condition_names_itself_status_then_slow_then_the_body() -> None:
+    conditions = Conditions(parse_expected_status(["200-204"]), "nope", re.compile("x"), (), 0.5)
+    assert conditions.judge(500, BODY, True, 2.0) == (ErrorKind.STATUS, "status 500, expected 200-204")
+    assert conditions.judge(200, BODY, True, 2.0) == (ErrorKind.SLOW,
+                                                      "took 2.000 s, more than maxResponseTime 0.5 s")
+    assert conditions.judge(200, BODY, True, 0.1) == (ErrorKind.CONDITION, 'bodyContains "nope" not found')
+
+
+def test_a_body_that_was_cut_fails_its_body_conditions_but_not_the_others() -> None:
+    assert Conditions(body_contains="ok").judge(200, b"o" * 1024, complete=False, elapsed=0.1, limit=1024) == (
+        ErrorKind.CONDITION, "body larger than 1 kB: bodyContains not checked (only the first bytes are read)")
+    assert Conditions(max_response_time=1.0).judge(200, b"", complete=False, elapsed=0.1) == (None, None)
+
+
+def test_a_body_that_is_not_json_says_so() -> None:
+    kind, reason = json_conditions({"path": "$.a", "exists": True}).judge(200, b"<html>", True, 0.1)
+    assert (kind, reason) == (ErrorKind.CONDITION, "body is not JSON (Expecting value)")
+
+
+def test_without_conditions_a_status_below_400_is_up_as_it_always_was() -> None:
+    assert Conditions().judge(399, b"", True, 9.0) == (None, None)
+    assert Conditions().judge(503, b"", True, 0.1) == (None, None)  # down, but not a condition: no kind, no reason
+    assert not Conditions().reads_body and Conditions(body_contains="x").reads_body
+    assert ProbeOutcome(399, 1.0, None).available and not ProbeOutcome(400, 1.0, None).available
+    assert ProbeOutcome(401, 1.0, None, up=True).available
+
+
+@pytest.mark.parametrize(("written", "problem"), [
+    ([], "must list at least one status"),
+    ([99], "got 99"), (["600"], 'got "600"'), (["300-200"], 'got "300-200"'), ([True], "got true"),
+])
+def test_a_status_list_that_cannot_be_checked_is_refused(written: list[object], problem: str) -> None:
+    with pytest.raises(ConditionError, match=re.escape(problem)):
+        parse_expected_status(written)
+
+
+def test_a_path_that_is_no_jsonpath_is_refused_when_the_config_is_read() -> None:
+    with pytest.raises(ConditionError, match=r"is not a valid JSONPath \(Parse error"):
+        parse_json_condition({"path": "$.a[", "equals": 1})
+
+
+def test_jsonpath_is_imported_only_by_a_config_with_a_json_condition() -> None:
+    probe = ("import json, sys, monitoringapp.app.monitoring_mode, monitoringapp.app.cli\n"
+             "from monitoringapp.domain.config import parse_config\n"
+             "parse_config(json.dumps({'websites': [{'URL': 'http://a/', 'bodyContains': 'ok'}]}))\n"
+             "before = 'jsonpath_ng' in sys.modules\n"
+             "condition = {'path': '$.a', 'exists': True}\n"
+             "parse_config(json.dumps({'websites': [{'URL': 'http://a/', 'json': [condition]}]}))\n"
+             "print(before, 'jsonpath_ng' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["False", "True"], done.stderr
+
+
+@pytest.mark.parametrize("path", ["$.status", "$.queue.depth", "$.items[1].n", "$.items[7].n", "$.missing.deeper",
+                                  "$.flags[0]", "$.up", "$", "$.status.length"])
+def test_a_plain_path_walked_directly_finds_what_jsonpath_finds(path: str) -> None:
+    condition = parse_json_condition({"path": path, "exists": True})
+    assert condition.steps is not None
+    document = json.loads(BODY)
+    assert condition.found(document) == [match.value for match in condition.finder.find(document)]
+    assert parse_json_condition({"path": "$.items[*].n", "exists": True}).steps is None
