@@ -64,32 +64,22 @@ class JetStreamLogReader:
     def __init__(self, link: NatsLink, *, arrival_slack: float = ARRIVAL_SLACK) -> None:
         self.link = link
         self.arrival_slack = arrival_slack
-        self._last_seen: dict[str, int] = {}
 
     def probes_since(self, since: float | None, hosts: Collection[str] | None = None) -> Page[Probe]:
         return self._since(PROBES, since, hosts, probe_from_message, strict=True)
 
     def probes_after(self, cursor: Cursor, hosts: Collection[str] | None = None) -> Page[Probe]:
-        return self._after("probes", PROBES, cursor, hosts, probe_from_message)
+        return self._after(PROBES, cursor, hosts, probe_from_message)
 
     def transitions_since(self, since: float | None,
                           hosts: Collection[str] | None = None) -> Page[AlertTransition]:
         return self._since(TRANSITIONS, since, hosts, transition_from_message, strict=False)
 
     def transitions_after(self, cursor: Cursor, hosts: Collection[str] | None = None) -> Page[AlertTransition]:
-        return self._after("transitions", TRANSITIONS, cursor, hosts, transition_from_message)
+        return self._after(TRANSITIONS, cursor, hosts, transition_from_message)
 
     def transition_entries_after(self, cursor: Cursor, limit: int = 500) -> Page[Entry[AlertTransition]]:
-        async def read(js: JetStreamContext) -> tuple[str, int, list[Stored]]:
-            log, last = await _stream_state(js)
-            position = cursor.position if cursor.log in (log, "") else await _anchor(js, cursor)
-            if last <= position:
-                return log, position, []
-            config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=position + 1,
-                                    filter_subjects=list(TRANSITIONS))
-            return log, last, await _read_all(js, config, up_to=last, limit=limit)
-
-        log, last, messages = self.link.call(read, READ_TIMEOUT)
+        log, last, messages = self._read_after(TRANSITIONS, cursor, limit)
         entries = []
         for sequence, payload, arrived in messages:
             transition = transition_from_message(payload)
@@ -171,8 +161,16 @@ class JetStreamLogReader:
         events.sort(key=_time_of)
         return Page(events, Cursor(log, last, _arrival_of_last(messages, None)))
 
-    def _after(self, feed: str, subjects: Sequence[str], cursor: Cursor, hosts: Collection[str] | None,
+    def _after(self, subjects: Sequence[str], cursor: Cursor, hosts: Collection[str] | None,
                decode: Callable[[bytes], E | None]) -> Page[E]:
+        log, last, messages = self._read_after(subjects, cursor)
+        events = [event for event in (decode(payload) for _, payload, _ in messages) if event is not None
+                  and (hosts is None or event.host in hosts)]
+        return Page(events, Cursor(log, last, _arrival_of_last(messages, cursor.time)))
+
+    def _read_after(self, subjects: Sequence[str], cursor: Cursor,
+                    limit: int | None = None) -> tuple[str, int, list[Stored]]:
+        """(log, the position read up to, the messages of `subjects` after `cursor`: at most `limit`)."""
         async def read(js: JetStreamContext) -> tuple[str, int, list[Stored]]:
             log, last = await _stream_state(js)
             position = cursor.position if cursor.log in (log, "") else await _anchor(js, cursor)
@@ -180,12 +178,9 @@ class JetStreamLogReader:
                 return log, position, []
             config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=position + 1,
                                     filter_subjects=list(subjects))
-            return log, last, await _read_all(js, config, up_to=last)
+            return log, last, await _read_all(js, config, up_to=last, limit=limit)
 
-        log, last, messages = self.link.call(read, READ_TIMEOUT)
-        events = [event for event in (decode(payload) for _, payload, _ in messages) if event is not None
-                  and (hosts is None or event.host in hosts)]
-        return Page(events, Cursor(log, last, _arrival_of_last(messages, cursor.time)))
+        return self.link.call(read, READ_TIMEOUT)
 
 
 def _arrival_of_last(messages: list[Stored], otherwise: float | None) -> float | None:
