@@ -9,7 +9,8 @@ on a write or by `stop_when` within half a second), stops too.
 
 One-shot commands (`-t`, `--purge`, `--check`) use `run_once`: SIGTERM interrupts them as Ctrl-C does, so
 their clean-up runs and they exit 130 (`Interrupted`), never 0: a script must not read an interrupted
-run as a success.
+run as a success. Both handlers are installed even when the process started with SIGINT ignored (a shell
+without job control does that to `cmd &`), as the long-running modes' are: every mode stops on both.
 """
 
 from __future__ import annotations
@@ -146,10 +147,11 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def run_once(command: Callable[[], int]) -> int:
-    """Run a one-shot command with SIGTERM turned into the KeyboardInterrupt Ctrl-C raises, so that the
-    command's own clean-up (`finally`, `except KeyboardInterrupt`) runs for both."""
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    """Run a one-shot command with SIGINT and SIGTERM raising KeyboardInterrupt, so that the command's own
+    clean-up (`finally`, `except KeyboardInterrupt`) runs for both."""
+    previous = {signum: signal.signal(signum, _interrupt) for signum in _STOPPING_SIGNALS}
     try:
         return command()
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -24,6 +24,9 @@ def test_check_interrupted_before_it_is_done_exits_130_and_says_so(tmp_path: Pat
     try:
         # Opening the write end without blocking succeeds once the reader has the pipe open: it waits on it.
         writer = wait_until(lambda: _open_for_writing(fifo), 20, "--check to open the pipe", alive=app)
+        # A signal sent in the instant between its open and its read is handled before the read starts, and
+        # the read then waits for the writer regardless: signal it once it waits in the read.
+        wait_until(lambda: _waits_in_pipe_read(app.process.pid), 20, "--check to wait in its read", alive=app)
         status, errors = app.stop(signum)
     finally:
         app.kill()
@@ -32,6 +35,10 @@ def test_check_interrupted_before_it_is_done_exits_130_and_says_so(tmp_path: Pat
     assert status == 130, (status, errors)
     assert errors == f"monitoringApp: interrupted: {fifo} was not checked\n"
     assert app.output() == []
+
+
+def _waits_in_pipe_read(pid: int) -> bool:
+    return "pipe_read" in Path(f"/proc/{pid}/wchan").read_text()
 
 
 def _open_for_writing(fifo: Path) -> int | None:
