@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import random
+from array import array
+from collections import Counter
 
 import pytest
 
@@ -177,3 +180,41 @@ def test_random_adds_reports_and_span_changes_stay_within_brute_force_bounds(see
             checks, available = window.counts(span)
             assert len(since_added) <= checks <= len(inside)
             assert sum(since_added) <= available <= sum(inside)
+
+
+@pytest.mark.parametrize(("seed", "statuses"), [(0, (200, 500)), (1, (200,)), (2, tuple(range(100, 1000)))])
+def test_ordered_times_and_tallies_equal_a_sort_and_a_count_of_the_span(seed: int, statuses: tuple[int, ...]) -> None:
+    """What reports read, kept up to date as probes come and go, against the span sorted and counted afresh:
+    spans read at different rates, a span added later, compaction, and (900 statuses) more distinct
+    outcomes than one byte codes."""
+    chooser = random.Random(seed)
+    spans = (10.0, 60.0, 300.0)
+    window = SlidingWindow(spans, lazy=seed % 2 == 0)
+    history: list[Probe] = []
+    at = 0.0
+    for step in range(4000):
+        at += chooser.choice((0.5, 1.0, 1.0, 2.0))
+        error = None if chooser.random() < 0.9 else chooser.choice(list(ErrorKind))
+        status = None if error is not None else chooser.choice(statuses)
+        rt = None if error is not None else float(array("f", [chooser.uniform(0.05, 900.0)])[0])
+        p = Probe(at, SITE, status is not None and status < 400 and chooser.random() < 0.95, status, rt, error)
+        history.append(p)
+        window.add(p)
+        if step == 1500:
+            spans = (*spans, 120.0)
+            window.set_spans(spans)
+        for span in spans:
+            if chooser.random() < (0.3 if span < 100 else 0.05):
+                window.advance(at)
+                inside = [h for h in history[-700:] if at - span < h.timestamp <= at]
+                received = sorted(h.response_time_ms for h in inside if h.response_time_ms is not None)
+                ordered = window.ordered(span)
+                assert list(ordered.values) == received
+                assert (ordered.mean() if received else None) == (math.fsum(received) / len(received)
+                                                                   if received else None)
+                status_counts = Counter(h.status for h in inside if h.status)
+                error_counts = Counter(list(ErrorKind).index(h.error) + 1 for h in inside if h.error)
+                assert window.tallies(span) == (len(inside), sum(h.available for h in inside),
+                                                tuple(sorted(status_counts.items())),
+                                                tuple(sorted(error_counts.items())))
+    assert isinstance(window.outcomes, bytearray) == (len(statuses) < 256)  # one-byte codes while they fit
