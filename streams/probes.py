@@ -20,10 +20,9 @@ from reactivex import operators as ops
 from monitoringapp.domain.config import Config, SiteConfig
 from monitoringapp.domain.events import Probe
 from monitoringapp.domain.timefmt import epoch_seconds, whole_millis
-from monitoringapp.operators.typed import on_completion
 from monitoringapp.streams.concurrent import map_on
 from monitoringapp.streams.http_probe import ProbeOutcome
-from monitoringapp.streams.ticks import Tick, fixed_rate_ticks
+from monitoringapp.streams.ticks import Tick, grid_ticks
 
 ProbeFunction = Callable[[str, float], ProbeOutcome]
 SiteChange = tuple[str, SiteConfig | None]
@@ -32,8 +31,8 @@ Scheduled = tuple[SiteConfig, Tick]
 """A site's tick: a probe to run."""
 
 
-def _site_url(change: SiteChange) -> str:
-    return change[0]
+def _interval(site: SiteConfig) -> float:
+    return site.check_interval
 
 
 @dataclass(slots=True)
@@ -151,38 +150,14 @@ def probe_events(
 
         return run
 
-    def clock_of(site: SiteConfig | None) -> Observable[Scheduled]:
-        if site is None:
-            return reactivex.empty()
-
-        def scheduled(tick: Tick) -> Scheduled:
-            return site, tick
-
-        return fixed_rate_ticks(site.check_interval, clock).pipe(ops.map(scheduled))
-
-    def one_site(changes: Observable[SiteChange]) -> Observable[Scheduled]:
-        # A new version of a site replaces its clock (switch_latest disposes the old one); a probe already
-        # in flight is outside the switch, so it still lands.
-        clocks: Observable[Observable[Scheduled]] = changes.pipe(ops.map(_clock_of_change))
-        return clocks.pipe(ops.switch_latest())
-
-    def _clock_of_change(change: SiteChange) -> Observable[Scheduled]:
-        return clock_of(change[1])
-
     def operator(configs: Observable[Config]) -> Observable[Probe]:
         def factory(_: abc.SchedulerBase | None) -> Observable[Probe]:
             running = RunningSites()
             in_flight = InFlight(clock, counters)
-
-            def ticks_until_stopped(shared: Observable[Config]) -> Observable[Scheduled]:
-                changes: Observable[SiteChange] = shared.pipe(ops.flat_map(running.update))
-                return changes.pipe(
-                    ops.group_by(_site_url),
-                    ops.flat_map(one_site),
-                    ops.take_until(shared.pipe(on_completion())),
-                )
-
-            ticks: Observable[Scheduled] = configs.pipe(ops.publish(ticks_until_stopped))
+            # One timer for every site's clock: a version's changes start, re-time or stop clocks by URL, and
+            # the other sites keep their grids. A probe already in flight is outside the clocks: it still lands.
+            changes: Observable[list[SiteChange]] = configs.pipe(ops.map(running.update))
+            ticks: Observable[Scheduled] = changes.pipe(grid_ticks(clock, _interval))
             return ticks.pipe(ops.filter(in_flight.claim), map_on(io, clock)(probe_of(in_flight)))
 
         return reactivex.defer(factory)
