@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from monitoringapp.domain.events import WindowStats
-from monitoringapp.operators.window import ERROR_BY_CODE, SlidingWindow
+from monitoringapp.domain.events import ERROR_BY_NUMBER, WindowStats
+from monitoringapp.operators.window import SlidingWindow
 
 
 def nearest_rank(ordered: Sequence[float], fraction: float) -> float:
@@ -38,6 +38,6 @@ def window_stats(host: str, window: SlidingWindow, span: float, now: float) -> W
     else:
         rt_min = rt_avg = rt_max = rt_p50 = rt_p90 = rt_p99 = None
     return WindowStats(host, span, now, checks, available, rt_min, rt_avg, rt_p50, rt_p90, rt_p99, rt_max,
-                       statuses, tuple((ERROR_BY_CODE[code], n) for code, n in errors),
+                       statuses, tuple((ERROR_BY_NUMBER[code], n) for code, n in errors),
                        None if failing_since is None else now - failing_since,
                        None if last_failure is None else now - last_failure)

@@ -21,16 +21,9 @@ from array import array
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter
 
-from monitoringapp.domain.events import ERROR_KINDS, ErrorKind, Probe
+from monitoringapp.domain.events import ERROR_NUMBER, NO_RESPONSE_MS, Probe, ProbeColumns, outcome_parts
 
-NO_RESPONSE = -1.0  # response-time slot of a probe that got no response
-_ERROR_CODE = {kind: code for code, kind in enumerate(ERROR_KINDS, start=1)}
-ERROR_BY_CODE: dict[int, ErrorKind] = {code: kind for kind, code in _ERROR_CODE.items()}
-
-
-def outcome_of(key: int) -> tuple[int, int, bool]:
-    """(status, error code, available) of an outcome key: status << 4 | error code << 1 | available."""
-    return key >> 4, (key >> 1) & 7, bool(key & 1)
+NO_RESPONSE = NO_RESPONSE_MS  # response-time slot of a probe that got no response
 
 
 # A span's order is sorted afresh, rather than updated, when this many times the probes that changed are as
@@ -99,18 +92,26 @@ def _received(times: list[float]) -> list[float]:
     return [time for time in times if time >= 0.0] if times and min(times) < 0.0 else times
 
 
+_AVAILABLE = (1).__and__  # an outcome key's available bit
+
+
 class SlidingWindow:
     """Probes in (now - span, now] for each span in `spans`.
 
     Timestamps must not go backwards; one that does is taken as the latest seen.
     A `lazy` window evicts on `advance` and only every 64th `add`: for an owner
     that advances before it reads (the reports), this halves the cost of `add`.
+    Probes from before the first one held (a restart's past, read newest first
+    while live probes already come) are given to `add_earlier`.
     """
 
     __slots__ = (
+        "_earlier",
+        "_failing_at",
         "_horizon",
         "_lazy_adds",
         "_offset",
+        "_oldest",
         "_ordered",
         "_outcome_code",
         "_settled",
@@ -140,8 +141,11 @@ class SlidingWindow:
         self.outcome_keys: list[int] = []
         self._outcome_code: dict[int, int] = {}
         self.failing_since: float | None = None
+        self._failing_at = 0  # absolute index of the probe `failing_since` is the time of
         self.last_failure: float | None = None
         self.latest = float("-inf")
+        self._earlier: list[ProbeColumns] = []  # newest first, waiting to go in front (see `add_earlier`)
+        self._oldest = 0  # absolute index of the oldest probe ever held
         # The furthest time evicted up to. Every span is evicted to the same horizon, so a
         # shorter span never starts before a longer one, even when a probe stamped before a
         # report's time arrives after the report.
@@ -178,7 +182,7 @@ class SlidingWindow:
         self.response_times.append(NO_RESPONSE if rt is None else rt)
         error = probe.error
         up = probe.available
-        key = (probe.status or 0) << 4 | (0 if error is None else _ERROR_CODE[error]) << 1 | up
+        key = (probe.status or 0) << 4 | (0 if error is None else ERROR_NUMBER[error]) << 1 | up  # outcome_key
         code = self._outcome_code.get(key)
         if code is None:
             code = self._new_outcome(key)
@@ -189,12 +193,65 @@ class SlidingWindow:
             self.last_failure = now
             if self.failing_since is None:
                 self.failing_since = now
+                self._failing_at = self._offset + len(self.timestamps) - 1
         if self._lazy_adds:
             self._lazy_adds -= 1
             if self._lazy_adds:
                 return
             self._lazy_adds = 64
         self.advance(now)
+
+    def add_earlier(self, probes: ProbeColumns) -> None:
+        """Probes from before every probe this window holds, and from before those given to this method
+        already: a restart's past, read back newest first while live probes come. They wait, to go in front
+        of the arrays in one copy when the window is next read."""
+        if len(probes):
+            self._earlier.append(probes)
+
+    def _take_earlier(self) -> None:
+        chunks, self._earlier = self._earlier[::-1], []
+        timestamps, response_times = array("d"), array("f")
+        keys: list[int] = []
+        for chunk in chunks:
+            timestamps.extend(chunk.timestamps)
+            response_times.extend(chunk.response_times)
+            keys += chunk.outcomes
+        available = bytes(map(_AVAILABLE, keys))
+        new = set(keys).difference(self._outcome_code)
+        if new and len(self.outcome_keys) + len(new) > 256 and isinstance(self.outcomes, bytearray):
+            self.outcomes = array("I", list(self.outcomes))  # rare: more outcomes than one byte codes
+        for key in new:
+            self._outcome_code[key] = len(self.outcome_keys)
+            self.outcome_keys.append(key)
+        codes = list(map(self._outcome_code.__getitem__, keys))
+        count = len(timestamps)
+        offset = self._offset - count
+        # The failing run and the last failure, as if the earlier probes had come first.
+        last_up, last_down = available.rfind(1), available.rfind(0)
+        if self.last_failure is None and last_down >= 0:
+            self.last_failure = timestamps[last_down]
+        fresh = self.latest == float("-inf")  # nothing came before these
+        failing_throughout = self.failing_since is not None and self._failing_at == self._oldest
+        if last_up < count - 1 and (fresh or failing_throughout):
+            self.failing_since, self._failing_at = timestamps[last_up + 1], offset + last_up + 1
+        if fresh:
+            self.latest = timestamps[-1]
+        timestamps.extend(self.timestamps)
+        response_times.extend(self.response_times)
+        held = self.outcomes
+        if isinstance(held, bytearray):
+            self.outcomes = bytearray(codes) + held
+        else:
+            self.outcomes = array("I", codes) + held
+        self.timestamps, self.response_times = timestamps, response_times
+        # A span that still holds the first probe held may reach back into the earlier ones: it starts
+        # at them (the next eviction trims it to its time) and sorts its times afresh.
+        for i, start in enumerate(self._starts):
+            if start == self._offset:
+                self._starts[i] = offset
+                self._ordered[i] = None
+        self._offset = self._oldest = offset
+        self._settled = -1
 
     def _new_outcome(self, key: int) -> int:
         if len(self.outcome_keys) == 256 and isinstance(self.outcomes, bytearray):
@@ -223,6 +280,8 @@ class SlidingWindow:
     def advance(self, now: float) -> None:
         """Forget, for every span, the probes at or before `now - span`; `now` never goes back
         (at least the latest add, what a lazy window's skipped evictions would have done)."""
+        if self._earlier:
+            self._take_earlier()
         if now < self.latest:
             now = self.latest
         timestamps = self.timestamps
@@ -263,6 +322,8 @@ class SlidingWindow:
                 self._recode()
 
     def _bounds(self, span: float) -> tuple[int, int]:
+        if self._earlier:
+            self._take_earlier()
         index = self._spans.index(span)
         return self._starts[index] - self._offset, len(self.timestamps)
 
@@ -301,6 +362,8 @@ class SlidingWindow:
 
     def ordered(self, span: float) -> OrderedTimes:
         """The span's received response times in ascending order, as of the last `add` or `advance`."""
+        if self._earlier:
+            self._take_earlier()
         index = self._spans.index(span)
         ordered = self._ordered[index]
         offset = self._offset
@@ -317,11 +380,13 @@ class SlidingWindow:
         """Copies of (response times, statuses, error codes) in the span, in time order."""
         start, end = self._bounds(span)
         keys = self.outcome_keys
-        outcomes = [outcome_of(keys[code]) for code in self.outcomes[start:end]]
+        outcomes = [outcome_parts(keys[code]) for code in self.outcomes[start:end]]
         return (self.response_times[start:end], [status for status, _, _ in outcomes],
                 [error for _, error, _ in outcomes])
 
     def __len__(self) -> int:
+        if self._earlier:
+            self._take_earlier()
         return len(self.timestamps)
 
 

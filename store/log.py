@@ -26,12 +26,12 @@ is retried by followers, its message said once.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
-from monitoringapp.domain.events import AlertTransition, Probe
+from monitoringapp.domain.events import AlertTransition, Probe, ProbeColumns
 
 E = TypeVar("E", covariant=True)
 
@@ -100,6 +100,14 @@ class LogReader(Protocol):
 
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
         """Each site's latest alert or recovery (other kinds are not alert state): what a restart resumes."""
+        ...
+
+    def probe_history(self, since: float, before: float, hosts: Collection[str] | None = None,
+                      rows: int = 20_000) -> Iterator[tuple[ProbeColumns, ...]]:
+        """Probes with `since` < timestamp <= `before` (of `hosts` only, when given), newest first, in chunks
+        of about `rows` probes: each chunk one `ProbeColumns` per site, in time order, and older than the
+        chunk before it. Lazy: each chunk is read when asked for, in a snapshot of its own, so a restart
+        streams its past into its windows instead of holding it all at once."""
         ...
 
     def schema_version(self) -> int:

@@ -17,12 +17,15 @@ import os
 import sqlite3
 import stat
 import threading
+from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from monitoringapp.domain.events import AlertTransition, Probe
+from monitoringapp.domain.events import NO_RESPONSE_MS, AlertTransition, ErrorKind, Probe, ProbeColumns, outcome_key
 from monitoringapp.domain.timefmt import iso_utc, parse_iso
 from monitoringapp.store.log import Cursor, Feed, LogUnavailable, Page, StoreError
 from monitoringapp.store.sqlite.schema import (
@@ -90,6 +93,30 @@ class SqliteLogReader:
                 f"WHERE rowid IN ({latest_rowid_per_host(ALERT_TABLE, ALERT_STATE_KINDS)})").fetchall()
         latest = (alert_from_row(row) for row in _of_hosts(rows, hosts))
         return {transition.host: transition for transition in latest if transition is not None}
+
+    def probe_history(self, since: float, before: float, hosts: Collection[str] | None = None,
+                      rows: int = 20_000) -> Iterator[tuple[ProbeColumns, ...]]:
+        # Read by rowid, newest first, `rows` rowids at a time: a walk down the table with no index look-up per
+        # row. Rowid order is time order for each site (a site has one probe in flight at a time, so its
+        # probes are stored in order), which is all the windows need.
+        wanted = None if hosts is None else hosts if isinstance(hosts, set | frozenset) else set(hosts)
+        low, high = iso_utc(since), iso_utc(before)
+        with self._snapshot() as connection:
+            lowest, top = connection.execute(f"SELECT min(rowid), max(rowid) FROM {PROBE_TABLE} WHERE timestamp > ?",
+                                             (low,)).fetchone()
+        if lowest is None:
+            return
+        below = top + 1
+        while below > lowest:
+            above, below = below, max(lowest, below - rows)
+            with self._snapshot() as connection:
+                found = connection.execute(_HISTORY_SQL, (below, above, low, high)).fetchall()
+                self.reads += 1
+            if wanted is not None:
+                found = [row for row in found if row[0] in wanted]
+            if found:
+                found.sort(key=_HOST)  # stable: each site's rows stay in rowid order
+                yield tuple(_columns(host, list(group)) for host, group in groupby(found, _HOST))
 
     def schema_version(self) -> int:
         with self._snapshot():
@@ -203,6 +230,37 @@ class SqliteLogReader:
             self._connection.close()
             self._connection = None
             self._identity = None
+
+
+# A restart's past, newest first by rowid, a page at a time. SQLite turns the text timestamp into whole
+# milliseconds (exact: it keeps them as an integer internally), so no row is parsed in Python; divided by
+# 1000 it is the very float `parse_iso` gives.
+_HISTORY_SQL = (f"SELECT host, CAST(round((julianday(timestamp) - 2440587.5) * 86400000.0) AS INTEGER) / 1000.0, "
+                f"available, status, responseTime, errorKind FROM {PROBE_TABLE} "
+                "WHERE rowid >= ? AND rowid < ? AND timestamp > ? AND timestamp <= ? ORDER BY rowid")
+_HOST = itemgetter(0)
+# (status, errorKind text, available) -> outcome key, filled as outcomes are first met.
+_OUTCOME_OF: dict[tuple[int | None, str | None, int], int] = {}
+
+
+def _outcome(status: int | None, error: str | None, available: int) -> int:
+    kind = None if error is None else ErrorKind(error) if error in _KIND_VALUES else ErrorKind.OTHER
+    key = _OUTCOME_OF[status, error, available] = outcome_key(status, kind, bool(available))
+    return key
+
+
+_KIND_VALUES = frozenset(kind.value for kind in ErrorKind)
+
+
+def _columns(host: str, rows: list[Any]) -> ProbeColumns:
+    # Packed here, on the reading thread, at C speed but for outcomes and missing response times met first.
+    _, timestamps, available, statuses, response_times, errors = zip(*rows, strict=True)
+    outcomes = list(zip(statuses, errors, available, strict=True))
+    keys = list(map(_OUTCOME_OF.get, outcomes))
+    return ProbeColumns(host, array("d", timestamps),
+                        array("f", [NO_RESPONSE_MS if t is None else t for t in response_times]
+                              if None in response_times else response_times),
+                        [_outcome(*outcome) for outcome in outcomes] if None in keys else cast("list[int]", keys))
 
 
 def _since(since: float | None, operator: str) -> tuple[str, tuple[object, ...]]:

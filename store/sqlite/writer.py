@@ -13,13 +13,13 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from reactivex import Observable, abc
 from reactivex.subject import Subject
 
-from monitoringapp.domain.events import AlertTransition, Probe
+from monitoringapp.domain.events import AlertTransition, Probe, ProbeColumns
 from monitoringapp.store.log import Cursor, Page
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.retention import start_retention
@@ -93,6 +93,10 @@ class SqliteEventLog:
 
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
         return self._reader.last_transitions(hosts)
+
+    def probe_history(self, since: float, before: float, hosts: Collection[str] | None = None,
+                      rows: int = 20_000) -> Iterator[tuple[ProbeColumns, ...]]:
+        return self._reader.probe_history(since, before, hosts, rows)
 
     def schema_version(self) -> int:
         return self._reader.schema_version()

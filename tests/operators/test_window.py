@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from monitoringapp.domain.events import ErrorKind, Probe
+from monitoringapp.domain.events import ErrorKind, Probe, ProbeColumns, outcome_key
 from monitoringapp.operators.window import NO_RESPONSE, SlidingWindow
 
 SITE = "http://site.test/"
@@ -218,3 +218,54 @@ def test_ordered_times_and_tallies_equal_a_sort_and_a_count_of_the_span(seed: in
                                                 tuple(sorted(status_counts.items())),
                                                 tuple(sorted(error_counts.items())))
     assert isinstance(window.outcomes, bytearray) == (len(statuses) < 256)  # one-byte codes while they fit
+
+
+def columns_of(probes: list[Probe]) -> ProbeColumns:
+    return ProbeColumns(SITE, [p.timestamp for p in probes],
+                        [NO_RESPONSE if p.response_time_ms is None else p.response_time_ms for p in probes],
+                        [outcome_key(p.status, p.error, p.available) for p in probes])
+
+
+def answers(window: SlidingWindow, spans: tuple[float, ...], now: float) -> list[object]:
+    window.advance(now)
+    return [(window.tallies(span), list(window.ordered(span).values), window.failing_since, window.last_failure)
+            for span in spans]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_earlier_probes_given_newest_first_answer_as_if_they_had_come_first(seed: int) -> None:
+    """A restart's window: its live probes come while its past arrives newest first, in chunks. At every read
+    it answers as a window that was given, in time order, the past received so far and then the live probes."""
+    chooser = random.Random(seed)
+    spans = (10.0, 60.0, 200.0)
+    at, probes = 0.0, []
+    for _ in range(chooser.choice((30, 400))):
+        at += chooser.choice((0.5, 1.0, 2.0))
+        run_down = chooser.random() < (0.9 if probes and not probes[-1].available else 0.2)
+        probes.append(Probe(at, SITE, not run_down, 503 if run_down else 200, chooser.uniform(0.1, 50.0))
+                      if chooser.random() < 0.9 else Probe(at, SITE, False, None, None, ErrorKind.TIMEOUT))
+    cut = chooser.randrange(len(probes))
+    past, live = probes[:cut], probes[cut:]
+    chunks: list[list[Probe]] = []
+    while past:
+        size = chooser.randint(1, 40)
+        chunks.append(past[-size:])
+        past = past[:-size]
+    window = SlidingWindow(spans, lazy=seed % 2 == 0)
+    given: list[Probe] = []  # the past received so far, oldest first
+    fed, clock = 0, 0.0
+    for step in range(len(live) + len(chunks)):
+        if chunks and (fed == len(live) or chooser.random() < 0.3):
+            chunk = chunks.pop(0)
+            window.add_earlier(columns_of(chunk))
+            given[:0] = chunk
+        else:
+            window.add(live[fed])
+            fed += 1
+        if chooser.random() < 0.3 or step == len(live) + len(chunks) - 1:
+            latest = (live[fed - 1] if fed else given[-1] if given else probes[0]).timestamp
+            clock = max(clock, latest + chooser.choice((0.0, 3.0)))  # a report's time never goes back
+            reference = SlidingWindow(spans)
+            for probe in [*given, *live[:fed]]:
+                reference.add(probe)
+            assert answers(window, spans, clock) == answers(reference, spans, clock)
