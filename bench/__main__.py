@@ -128,6 +128,7 @@ def run_micro(args: argparse.Namespace, results: Figures) -> None:
         log = Path(scratch) / "replay.db"
         micro.write_log(log, args.replay_rows, sites=250)
         found["replay"] = repeated("replay", args.runs, lambda: micro.replay_rows_per_s(log))
+        found["history"] = repeated("restart fill", args.runs, lambda: micro.history_rows_per_s(log))
     found["sink"] = repeated("sqlite sink", args.runs, micro.sink_rows_per_s)
     for sites in args.memory_sites:
         # tracemalloc of identical input is deterministic; one run of the large case is enough.
@@ -233,6 +234,10 @@ def figure_rows(results: Figures) -> list[tuple[str, str]]:
         replay = found["replay"]["median"]
         rows.append((f"replay of {replay['rows']:,} stored rows: rows/s (read {replay['read_s']} s, "
                      f"operators {replay['operators_s']} s)", f"{replay['rows_per_s']:,}"))
+    if "history" in found:
+        history = found["history"]["median"]
+        rows.append((f"a restart's fill of {history['rows']:,} stored rows into the report windows: rows/s "
+                     f"(read {history['read_s']} s, windows {history['windows_s']} s)", f"{history['rows_per_s']:,}"))
     if "sink" in found:
         rows.append(("SQLite sink: rows/s", f"{found['sink']['median']['rows_per_s']:,}"))
     for key in sorted(k for k in found if k.startswith("memory_")):

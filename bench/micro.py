@@ -155,6 +155,28 @@ def replay_rows_per_s(db: Path) -> Figures:
             "read_s": round(read - started, 3), "operators_s": round(done - read, 3)}
 
 
+def history_rows_per_s(db: Path) -> Figures:
+    """A restart's background fill over the whole log: read it newest first in chunks of columns
+    (`probe_history`) into the report windows, which then answer a request for every span."""
+    gc.collect()
+    started = time.perf_counter()
+    reader = SqliteLogReader(db)
+    windows = SiteWindows(SPANS)
+    rows = 0
+    try:
+        for chunk in reader.probe_history(0.0, 4e9):
+            windows.add_earlier(chunk)
+            rows += sum(len(site) for site in chunk)
+    finally:
+        reader.close()
+    read = time.perf_counter()
+    last = max(window.latest for window in windows.by_host.values())
+    windows.report(ReportRequest(last + 1, SPANS))  # every window takes its chunks in, and sorts its spans
+    done = time.perf_counter()
+    return {"rows": rows, "seconds": round(done - started, 3), "rows_per_s": round(rows / (done - started)),
+            "read_s": round(read - started, 3), "windows_s": round(done - read, 3)}
+
+
 def sink_rows_per_s(rows: int = 200_000, sites: int = 200) -> Figures:
     """Probes appended to the SQLite store from one thread, until `close` has committed them all."""
     probes = list(synthetic_probes(sites, -(-rows // sites)))[:rows]

@@ -32,36 +32,34 @@ NO_RESPONSE = NO_RESPONSE_MS  # response-time slot of a probe that got no respon
 
 
 class OrderedTimes:
-    """One span's received response times in ascending order, their exact sum, and the window index they are
-    up to (`end`).
+    """One span's received response times in ascending order, with their exact sum, as of the window's
+    probes from index `start` to `end` (absolute).
 
-    The window removes the times of probes that leave the span and adds those that entered it since `end`,
-    so percentiles are read by index and a report costs what changed since the last one. The times are
-    4-byte floats in one array: compact, and faster to search and shift than a list of floats scattered
-    over the heap (measured: 25 % more events per second through the reports). The sum is kept in units of
-    2**-149 (every float32 time is a whole number of them), so it is exact whatever the order the times
-    came and went in: `mean` is what `math.fsum` of the times over their count gives.
+    The window brings it up to date when the span is read (`update`): the times of the probes that have left
+    the span go, those that have come in since go in, so percentiles are read by index and a report costs
+    what changed since the last one. The times are 4-byte floats in one array: compact, and faster to search
+    and shift than a list of floats scattered over the heap (measured: 25 % more events per second through
+    the reports). The sum is kept in units of 2**-149 (every float32 time is a whole number of them), so it
+    is exact whatever the order the times came and went in: `mean` is what `math.fsum` of the times over
+    their count gives.
     """
 
-    __slots__ = ("end", "total", "values")
+    __slots__ = ("end", "start", "total", "values")
 
-    def __init__(self, times: list[float], end: int) -> None:
+    def __init__(self, times: list[float], start: int, end: int) -> None:
         self.total = _units(times)
         times.sort()
         self.values = array("f", times)
-        self.end = end
+        self.start, self.end = start, end
 
-    def add(self, times: list[float]) -> None:
-        self.total += _units(times)
+    def update(self, gone: list[float], came: list[float], came_units: int) -> None:
+        """Take out the times in `gone`, put in those in `came` (whose exact sum is `came_units`)."""
+        self.total += came_units - _units(gone)
         values = self.values
-        for time in times:
-            insort(values, time)
-
-    def remove(self, times: list[float]) -> None:
-        self.total -= _units(times)
-        values = self.values
-        for time in times:
+        for time in gone:
             del values[bisect_left(values, time)]
+        for time in came:
+            insort(values, time)
 
     def mean(self) -> float:
         return float(self.total) * _UNIT / len(self.values)
@@ -109,6 +107,7 @@ class SlidingWindow:
         "_earlier",
         "_failing_at",
         "_horizon",
+        "_last_came",
         "_lazy_adds",
         "_offset",
         "_oldest",
@@ -151,6 +150,7 @@ class SlidingWindow:
         # report's time arrives after the report.
         self._horizon = float("-inf")
         self._settled = -1  # the arrays' end (absolute) when the window was last advanced to its horizon
+        self._last_came: tuple[int, int, list[float], int] = (0, 0, [], 0)  # see `_came`
         self.set_spans(spans)
 
     @property
@@ -296,25 +296,26 @@ class SlidingWindow:
         starts = self._starts
         for i, span in enumerate(self._spans):
             start = starts[i] - offset
-            first_kept = bisect_right(timestamps, now - span, start)
-            if first_kept != start:
-                ordered = self._ordered[i]
-                if ordered is not None:
-                    end = ordered.end - offset
-                    if first_kept < end:
-                        ordered.remove(_received(self.response_times[start:first_kept].tolist()))
-                    else:
-                        ordered.remove(_received(self.response_times[start:end].tolist()))
-                        ordered.end = first_kept + offset
-                starts[i] = first_kept + offset
-        dead = starts[-1] - offset
-        if dead >= 64:
-            self._compact(dead)
+            starts[i] = bisect_right(timestamps, now - span, start) + offset
+        if starts[-1] - offset >= 64:
+            self._compact()
 
-    def _compact(self, dead: int) -> None:
+    def _compact(self) -> None:
         # Deleting from the front is a memmove; doing it once an eighth is dead keeps
-        # the cost amortised O(1) per probe and the slack under 1/8 of the arrays.
-        if dead * 8 >= len(self.timestamps):
+        # the cost amortised O(1) per probe and the slack under 1/8 of the arrays. A span's
+        # ordered times still need the probes that left it since it was last read (to take
+        # them out): those are kept, unless it has not been read for a quarter of the arrays
+        # (it is then sorted afresh when it is).
+        held = len(self.timestamps)
+        keep_from = self._starts[-1]
+        for i, ordered in enumerate(self._ordered):
+            if ordered is not None and ordered.start < keep_from:
+                if (keep_from - ordered.start) * 4 > held:
+                    self._ordered[i] = None
+                else:
+                    keep_from = ordered.start
+        dead = keep_from - self._offset
+        if dead >= 64 and dead * 8 >= held:
             for column in (self.timestamps, self.response_times, self.outcomes):
                 del column[:dead]
             self._offset += dead
@@ -367,14 +368,26 @@ class SlidingWindow:
         index = self._spans.index(span)
         ordered = self._ordered[index]
         offset = self._offset
-        end = offset + len(self.timestamps)
+        start, end = self._starts[index], offset + len(self.timestamps)
+        times = self.response_times
         if ordered is None:
-            start = self._starts[index] - offset
-            ordered = self._ordered[index] = OrderedTimes(_received(self.response_times[start:].tolist()), end)
-        elif ordered.end < end:
-            ordered.add(_received(self.response_times[ordered.end - offset:].tolist()))
-            ordered.end = end
+            ordered = self._ordered[index] = OrderedTimes(_received(times[start - offset:].tolist()), start, end)
+        elif ordered.start != start or ordered.end != end:
+            gone = _received(times[ordered.start - offset:min(start, ordered.end) - offset].tolist())
+            came_from = max(start, ordered.end)
+            came, came_units = self._came(came_from, end) if came_from < end else ([], 0)
+            ordered.update(gone, came, came_units)
+            ordered.start, ordered.end = start, end
         return ordered
+
+    def _came(self, start: int, end: int) -> tuple[list[float], int]:
+        """The received times of the probes from `start` to `end` (absolute) and their exact sum: the spans
+        read at one report mostly take in the same new probes, so the last answer is kept."""
+        last = self._last_came
+        if last[0] != start or last[1] != end:
+            came = _received(self.response_times[start - self._offset:end - self._offset].tolist())
+            last = self._last_came = (start, end, came, _units(came))
+        return last[2], last[3]
 
     def columns(self, span: float) -> tuple[array[float], list[int], list[int]]:
         """Copies of (response times, statuses, error codes) in the span, in time order."""
