@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
 import threading
@@ -88,9 +87,6 @@ def run_monitoring(options: MonitorOptions) -> int:
             running.add(_show_progress(graph.past_loaded, format_duration(config.longest_window)))
         if options.metrics is not None:
             running.add(graph.past_loaded.subscribe(fill.took, on_completed=fill.done))
-        # What is built by now lives as long as the monitor: the cycle collector need not scan it again (it
-        # would, at every full collection, while the past loads and the windows fill).
-        gc.freeze()
         running.add(graph.connect())
 
         def stop() -> None:

@@ -105,6 +105,7 @@ class SlidingWindow:
 
     __slots__ = (
         "_earlier",
+        "_earlier_count",
         "_failing_at",
         "_horizon",
         "_last_came",
@@ -144,6 +145,7 @@ class SlidingWindow:
         self.last_failure: float | None = None
         self.latest = float("-inf")
         self._earlier: list[ProbeColumns] = []  # newest first, waiting to go in front (see `add_earlier`)
+        self._earlier_count = 0
         self._oldest = 0  # absolute index of the oldest probe ever held
         # The furthest time evicted up to. Every span is evicted to the same horizon, so a
         # shorter span never starts before a longer one, even when a probe stamped before a
@@ -204,18 +206,20 @@ class SlidingWindow:
     def add_earlier(self, probes: ProbeColumns) -> None:
         """Probes from before every probe this window holds, and from before those given to this method
         already: a restart's past, read back newest first while live probes come. They wait, to go in front
-        of the arrays in one copy when the window is next read."""
+        of the arrays in one copy when the window is next read, or once a thousand or so are waiting."""
         if len(probes):
             self._earlier.append(probes)
+            self._earlier_count += len(probes)
+            if self._earlier_count >= 1024:  # so few wait at once (while a report is 10 s away)
+                self._take_earlier()
 
     def _take_earlier(self) -> None:
-        chunks, self._earlier = self._earlier[::-1], []
-        timestamps, response_times = array("d"), array("f")
-        keys: list[int] = []
+        chunks, self._earlier, self._earlier_count = self._earlier[::-1], [], 0
+        timestamps, response_times, keys = array("d"), array("f"), array("I")
         for chunk in chunks:
             timestamps.extend(chunk.timestamps)
             response_times.extend(chunk.response_times)
-            keys += chunk.outcomes
+            keys.extend(chunk.outcomes)
         available = bytes(map(_AVAILABLE, keys))
         new = set(keys).difference(self._outcome_code)
         if new and len(self.outcome_keys) + len(new) > 256 and isinstance(self.outcomes, bytearray):

@@ -19,9 +19,9 @@ from monitoringapp.domain.events import PastChunk, ProbeColumns
 from monitoringapp.operators.typed import keep
 from monitoringapp.store.log import LogReader, LogUnavailable, StoreError
 
-CHUNK_ROWS = 50_000
-"""Probes per chunk: a millisecond or two of the clock's time to take in (the reading thread packs them),
-and a few MB while it is read."""
+CHUNK_ROWS = 20_000
+"""Probes per chunk: a millisecond or so of the clock's time to take in (the reading thread packs them), and
+about 5 MB while it is read."""
 
 
 @dataclass(frozen=True, slots=True)

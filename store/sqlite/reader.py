@@ -260,7 +260,8 @@ def _columns(host: str, rows: list[Any]) -> ProbeColumns:
     return ProbeColumns(host, array("d", timestamps),
                         array("f", [NO_RESPONSE_MS if t is None else t for t in response_times]
                               if None in response_times else response_times),
-                        [_outcome(*outcome) for outcome in outcomes] if None in keys else cast("list[int]", keys))
+                        array("I", [_outcome(*outcome) for outcome in outcomes] if None in keys
+                              else cast("list[int]", keys)))
 
 
 def _since(since: float | None, operator: str) -> tuple[str, tuple[object, ...]]:
