@@ -1,17 +1,18 @@
 """One site's probes over sliding time windows, in compact arrays with bounded memory.
 
 `SlidingWindow` is the state class the Rx operators wrap (bytewax style): `add`
-a probe, `advance` the clock, read `counts`, `outcome_counts` or `ordered` for a
-span. It keeps the probes of the longest span only, 13 bytes each (time, response
-time, a one-byte outcome code) plus at most 1/8 slack, evicting as it goes, so one
-hour of 1-second checks costs about 47 kB per site.
+a probe, `advance` the clock, read `counts`, `tallies` or `ordered` for a span.
+It keeps the probes of the longest span only, 13 bytes each (time, response time,
+a one-byte outcome code) plus at most 1/8 slack, evicting as it goes, so one hour
+of 1-second checks costs about 47 kB per site; and, for each span a report reads,
+its response times in order (4 bytes each).
 
 Percentiles are exact (nearest rank) without sorting a span at each report: each
-span a report asked for keeps its received response times in order (`OrderedTimes`),
-updated as probes leave the span (at eviction) and as they enter it (at the next
-read), so a report costs what changed since the previous one. Outcomes (status,
-error kind, available) are coded per window in one byte, so a span's counts are a
-few C-speed byte counts rather than a pass in Python.
+span read keeps its received response times in order (`OrderedTimes`), brought up
+to date at the next read with the probes that left the span and those that came,
+so a report costs what changed since the previous one. Outcomes (status, error
+kind, available) are coded per window in one byte, so a span's counts are a few
+C-speed byte counts rather than a pass in Python.
 """
 
 from __future__ import annotations
@@ -24,11 +25,6 @@ from collections import Counter
 from monitoringapp.domain.events import ERROR_NUMBER, NO_RESPONSE_MS, Probe, ProbeColumns, outcome_parts
 
 NO_RESPONSE = NO_RESPONSE_MS  # response-time slot of a probe that got no response
-
-
-# A span's order is sorted afresh, rather than updated, when this many times the probes that changed are as
-# many as it holds: updating costs about 16 times what sorting does per probe (a 2-minute span of 1-second
-# probes, read every 10 s, is sorted afresh; a 10-minute one is updated).
 
 
 class OrderedTimes:
@@ -184,7 +180,8 @@ class SlidingWindow:
         self.response_times.append(NO_RESPONSE if rt is None else rt)
         error = probe.error
         up = probe.available
-        key = (probe.status or 0) << 4 | (0 if error is None else ERROR_NUMBER[error]) << 1 | up  # outcome_key
+        # outcome_key(), inlined: this runs once per probe.
+        key = (probe.status or 0) << 4 | (0 if error is None else ERROR_NUMBER[error]) << 1 | up
         code = self._outcome_code.get(key)
         if code is None:
             code = self._new_outcome(key)

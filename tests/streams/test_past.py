@@ -1,5 +1,5 @@
-"""A restart's past read back in the background: newest first, one chunk at a time, each read only after the
-clock has taken the one before; a log that cannot be read gives no past rather than an error."""
+"""A restart's past read back in the background: newest first, a chunk at a time, never more than a few read
+ahead of what the clock has taken; a log that cannot be read gives no past rather than an error."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ A, B = "http://a.test/", "http://b.test/"
 T0 = 1_790_000_000.0
 
 
-def test_chunks_come_newest_first_each_read_after_the_clock_took_the_one_before(tmp_path: Path) -> None:
+def test_chunks_come_newest_first_read_at_most_two_ahead_of_the_clock(tmp_path: Path) -> None:
     log = SqliteEventLog(tmp_path / "m.db", flush_interval=30.0)
     for t in range(100):
         for host in (A, B):
@@ -28,13 +28,14 @@ def test_chunks_come_newest_first_each_read_after_the_clock_took_the_one_before(
     seen: list[tuple[PastChunk, int]] = []  # each chunk, and how many chunks had been read when it came
     done: list[bool] = []
     past = LoggedPast(reader, frozenset({A, B}), T0 + 9, T0 + 99, rows=30)
-    past.chunks(ImmediateScheduler(), clock).subscribe(lambda chunk: seen.append((chunk, reader.reads)),
-                                                        on_completed=lambda: done.append(True))
+    past.chunks(ImmediateScheduler(), clock, ahead=2).subscribe(lambda chunk: seen.append((chunk, reader.reads)),
+                                                                on_completed=lambda: done.append(True))
     assert seen == []  # delivered on the clock, not on the reading thread
     clock.advance_by(timedelta(seconds=1))
     reader.close()
     assert done == [True]
-    assert [reads for _, reads in seen] == list(range(1, len(seen) + 1))  # never more than one chunk ahead
+    assert len(seen) > 3
+    assert all(taken <= reads <= taken + 1 for taken, (_, reads) in enumerate(seen, 1))  # the one taken, one more
     chunks = [chunk for chunk, _ in seen]
     assert sum(len(site) for chunk in chunks for site in chunk.sites) == 2 * 90  # (T0 + 9, T0 + 99]
     assert [chunk.probes for chunk in chunks] == [sum(len(site) for c in chunks[:n + 1] for site in c.sites)
