@@ -114,6 +114,7 @@ def run_restart(args: argparse.Namespace, results: Figures) -> None:
     for sites in args.restart_sites:
         entry = restart.restart_runs(sites, args.runs, args.restart_seconds, prefer_nginx=not args.python_server)
         entry["median"] = median_figures(entry["runs"])
+        results.setdefault("target_server", entry["target_server"])
         found[str(sites)] = entry
     with TargetServer(prefer_nginx=not args.python_server) as server:
         for sites in args.clock_sites:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from reactivex import abc
 from reactivex.disposable import CompositeDisposable
 from reactivex.scheduler import EventLoopScheduler
 from reactivex.subject import Subject
@@ -36,39 +37,57 @@ def _ms(values: list[float], fraction: float) -> float | None:
     return round(nearest_rank(sorted(values), fraction) * 1000, 1) if values else None
 
 
+class InProcessMonitor:
+    """A `MonitorGraph` of `config` wired as `-m` wires it (real clock, `HttpProber` on `io`, a SQLite log in
+    `folder`), in this process: `connect` starts the clocks, `stop` stops them and waits for the probes in
+    flight to land, then closes everything."""
+
+    def __init__(self, config: Config, io: abc.SchedulerBase, folder: Path) -> None:
+        self.db = folder / "m.db"
+        self.log = SqliteEventLog(self.db)
+        self.clock = EventLoopScheduler()
+        self.prober = HttpProber(pool_size=len(config.sites))
+        self._stop: Subject[Config] = Subject()
+        self.graph = MonitorGraph(config, self._stop, self.prober.probe, self.clock, io)
+        self._landed = threading.Event()
+        self._running = CompositeDisposable(
+            self.graph.probes.subscribe(self.log.append_probe, on_completed=self._landed.set),
+            self.graph.transitions.subscribe(self.log.append_transition))
+
+    def connect(self) -> None:
+        self._running.add(self.graph.connect())
+
+    def stop(self) -> None:
+        self.clock.schedule(lambda *_: self._stop.on_completed())  # the clocks stop; probes in flight land
+        self._landed.wait(10.0)
+        self._running.dispose()
+        self.log.close()
+        self.clock.dispose()
+        self.prober.close()
+
+
 def clock_start(server: TargetServer, sites: int, seconds: float, freeze: bool = False) -> Figures:
-    """One run: `sites` sites every second for `seconds`, wired as `-m` wires them (`freeze`: `gc.freeze()`
-    once the graph is built, as `-m` does)."""
+    """One run: `sites` sites every second for `seconds`, with the monitor's probe pool (`freeze`:
+    `gc.freeze()` once the graph is built)."""
     config = Config(tuple(SiteConfig(server.url(i), 1.0, 1.0) for i in range(sites)))
+    io = ProbePool(core=4, max_workers=max(64, 4 * sites))
     with tempfile.TemporaryDirectory(prefix="bench-clock-") as scratch:
-        log = SqliteEventLog(Path(scratch) / "m.db")
-        clock = EventLoopScheduler()
-        io = ProbePool(core=4, max_workers=max(64, 4 * sites))
-        prober = HttpProber(pool_size=sites)
-        stop: Subject[Config] = Subject()
-        graph = MonitorGraph(config, stop, prober.probe, clock, io)
-        landed = threading.Event()
-        running = CompositeDisposable(graph.probes.subscribe(log.append_probe, on_completed=landed.set),
-                                      graph.transitions.subscribe(log.append_transition))
+        monitor = InProcessMonitor(config, io, Path(scratch))
         if freeze:
             gc.freeze()
         began = time.perf_counter()
-        running.add(graph.connect())
+        monitor.connect()
         connect_ms = (time.perf_counter() - began) * 1000
         time.sleep(seconds)
-        clock.schedule(lambda *_: stop.on_completed())
-        landed.wait(10.0)
-        running.dispose()
+        monitor.stop()
         io.executor.shutdown(wait=False)
-        log.close()
-        clock.dispose()
-        prober.close()
         if freeze:
             gc.unfreeze()
-    lateness = list(graph.counters.lateness)
+    counters = monitor.graph.counters
+    lateness = list(counters.lateness)
     first, rest = lateness[:sites], lateness[sites:]
     return {"sites": sites, "seconds": seconds, "connect_ms": round(connect_ms, 1),
-            "ticks": graph.counters.ticks, "skipped": graph.counters.skipped,
+            "ticks": counters.ticks, "skipped": counters.skipped,
             "first_ticks_late_ms": {"p50": _ms(first, 0.5), "p99": _ms(first, 0.99), "max": _ms(first, 1.0)},
             "later_ticks_late_ms": {"p50": _ms(rest, 0.5), "p99": _ms(rest, 0.99), "max": _ms(rest, 1.0)},
             "all_ticks_late_ms": {"p99": _ms(lateness, 0.99)}}
