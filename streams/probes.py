@@ -1,8 +1,9 @@
-"""Each site's check timer as a stream of probe results, merged into one serialized stream.
+"""Every site's check clock, as one stream of probe results.
 
-Ticks run on the `clock` scheduler; each tick hands its probe to the `io` scheduler (a thread pool in
-production), so a slow site never delays another site's ticks; the result hops back onto the clock, so
-downstream sees one `on_next` at a time, on the clock's thread. A tick that finds its site's previous
+The clocks are one schedule on one timer (`streams.ticks.grid_ticks`), on the `clock` scheduler; each tick
+hands its probe to the `io` scheduler (a thread pool in production), so a slow site never delays another
+site's ticks; the result hops back onto the clock, so downstream sees one `on_next` at a time, on the
+clock's thread. A tick that finds its site's previous
 probe still in flight is skipped and counted, never queued. Under a virtual-time clock with an immediate
 `io` scheduler, the same code probes a real server while time stands still.
 """

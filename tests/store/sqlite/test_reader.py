@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitoringapp.domain.events import NO_RESPONSE_MS, AlertTransition, ErrorKind, Probe, TransitionKind, outcome_key
+from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.store.log import BEGINNING, LogUnavailable, StoreError
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
@@ -202,3 +203,20 @@ def test_probe_history_of_an_empty_range_or_log_is_nothing(tmp_path: Path) -> No
         assert [site.host for chunk in reader.probe_history(T0 - 1, T0) for site in chunk] == [A]
     finally:
         reader.close()
+
+
+def test_probe_history_codes_every_error_kind_and_reads_a_kind_it_does_not_know_as_other(tmp_path: Path) -> None:
+    kinds = list(ErrorKind)
+    probes = [Probe(T0 + n, A, False, None, None, kind) for n, kind in enumerate(kinds)]
+    path = stored(tmp_path, *probes, Probe(T0 + 50, A, False, 418, 2.5))
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO website_monitoring (timestamp, host, available, status, responseTime, errorKind) "
+                   "VALUES (?, ?, 0, NULL, NULL, 'a-kind-from-a-newer-version')", (iso_utc(T0 + 100), A))
+    reader = SqliteLogReader(path)
+    try:
+        (site,) = (site for chunk in reader.probe_history(T0 - 1, T0 + 10_000_000) for site in chunk)
+    finally:
+        reader.close()
+    assert list(site.outcomes) == [*(outcome_key(None, kind, False) for kind in kinds),
+                                   outcome_key(418, None, False), outcome_key(None, ErrorKind.OTHER, False)]
+    assert list(site.response_times) == [NO_RESPONSE_MS] * len(kinds) + [2.5, NO_RESPONSE_MS]
