@@ -12,7 +12,7 @@ from typing import Protocol
 
 from reactivex import Observable, abc
 from reactivex import operators as ops
-from reactivex.disposable import CompositeDisposable
+from reactivex.disposable import CompositeDisposable, Disposable
 from reactivex.scheduler import EventLoopScheduler
 from reactivex.subject import Subject
 
@@ -21,18 +21,20 @@ from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped, w
 from monitoringapp.app.options import MonitorOptions
 from monitoringapp.app.paths import check_file_to_write
 from monitoringapp.domain.config import Config
-from monitoringapp.domain.events import AlertTransition
+from monitoringapp.domain.events import AlertTransition, PastChunk
 from monitoringapp.domain.sites import shown_servers
-from monitoringapp.domain.timefmt import epoch_seconds
+from monitoringapp.domain.timefmt import epoch_seconds, format_duration
 from monitoringapp.graph.monitor import MonitorGraph, StoredPast, load_past
 from monitoringapp.operators.stats import nearest_rank
 from monitoringapp.operators.typed import keep
 from monitoringapp.sinks.console import Console
+from monitoringapp.sinks.progress import ProgressBar
 from monitoringapp.store import open_event_log
 from monitoringapp.store.log import LogLost, LogWriter
 from monitoringapp.streams.config_state import ConfigBack, ConfigRejected
 from monitoringapp.streams.config_watch import config_updates, is_back, is_rejection, is_version
 from monitoringapp.streams.http_probe import HttpProber
+from monitoringapp.streams.past import LoggedPast
 from monitoringapp.streams.probe_pool import ProbePool
 from monitoringapp.streams.probes import ConfigChange, TickCounters
 
@@ -58,6 +60,7 @@ class MonitorLog(LogWriter, Protocol):
 
 
 def run_monitoring(options: MonitorOptions) -> int:
+    began = time.monotonic()
     config = read_config_and_warn(options.config)
     if options.metrics is not None:
         check_file_to_write("--metrics", options.metrics)
@@ -65,26 +68,26 @@ def run_monitoring(options: MonitorOptions) -> int:
     if not judges:
         check_file_to_write("--spool", _spool_path(options))
     log: MonitorLog
-    if judges:
-        event_log = open_event_log(options.database)
-        log, past = event_log, load_past(event_log, config, time.time())
-    else:
-        log, past = _open_prober_log(options, config), StoredPast()
+    event_log = open_event_log(options.database) if judges else None  # where a monitor that judges reads its past
+    log = event_log if event_log is not None else _open_prober_log(options, config)
     console = None if options.silent else Console()
     errors = Console(sys.stderr, colour=False)
     clock = EventLoopScheduler()
-    watch = EventLoopScheduler()  # reads the config file and runs retention, off the clock's thread
+    watch = EventLoopScheduler()  # reads the config file, runs retention and reads the past, off the clock's thread
     # A few threads do the probes' CPU work; more are added while probes wait on slow or far sites.
     io = ProbePool(core=4, max_workers=max(64, 4 * len(config.sites)))
     prober = HttpProber(pool_size=len(config.sites), location=options.location)
+    fill = PastFill(began)
 
     def start(lifecycle: Lifecycle) -> Stopper:
+        # Local to `start`: once the graph has taken them, the probes read back are dropped.
+        past = StoredPast() if event_log is None else load_past(event_log, config, epoch_seconds(clock.now))
         stopping: Subject[None] = Subject()
         updates = config_updates(options.config, watch, pokes=lifecycle.hups.pipe(ops.observe_on(watch)),
                                  running=config).pipe(ops.share())
         # A new version is applied on the clock's thread, between two ticks.
         versions: Observable[Config] = updates.pipe(keep(is_version), ops.observe_on(clock), ops.take_until(stopping))
-        graph = MonitorGraph(config, versions, prober.check, clock, io, past, options.location)
+        graph = MonitorGraph(config, versions, prober.check, clock, io, past, options.location, background=watch)
         landed = threading.Event()  # the probe stream has completed: every probe in flight is in
         retentions: Observable[float | None] = graph.configs.pipe(ops.map(_retention), ops.distinct_until_changed())
         rollup_retentions: Observable[float] = graph.configs.pipe(ops.map(_rollup_retention),
@@ -131,10 +134,16 @@ def run_monitoring(options: MonitorOptions) -> int:
             running.add(graph.changes.subscribe(_announce(console), lifecycle.fail))
             if judges:
                 console.info(f"monitoring {len(config.sites)} site(s) from {config.source} into {options.database}; "
-                             f"restored {len(past.probes)} probe(s) and {len(past.transitions)} alert state(s); "
+                             f"restored {len(past.probes)} probe(s) of the past "
+                             f"{format_duration(config.policies.longest_window)} and {len(past.transitions)} alert "
+                             f"state(s){'' if past.earlier is None else '; the rest of the past loads meanwhile'}; "
                              "Ctrl-C to stop")
             else:
                 console.info(_prober_banner(options, config))
+            if past.earlier is not None:
+                running.add(_show_progress(graph.past_loaded, past.earlier, console))
+        if options.metrics is not None:
+            running.add(graph.past_loaded.subscribe(fill.took, on_completed=fill.done))
         running.add(graph.connect())
 
         def stop() -> None:
@@ -156,7 +165,8 @@ def run_monitoring(options: MonitorOptions) -> int:
             prober.close()
             if options.metrics is not None:
                 try:
-                    write_metrics(options.metrics, graph.counters, log.rows_written)
+                    write_metrics(options.metrics, graph.counters, log.rows_written, fill,
+                                  first_ticks=len(config.sites))
                 except OSError as error:
                     errors.info(f"monitoringApp: error: --metrics: {options.metrics}: {error.strerror}")
             if console is not None:
@@ -193,6 +203,26 @@ def _prober_banner(options: MonitorOptions, config: Config) -> str:
             f"about {SPOOL_CAPACITY * 200 / 1e6:.0f} MB); Ctrl-C to stop")
 
 
+def _show_progress(loaded: Observable[PastChunk], past: LoggedPast, console: Console) -> abc.DisposableBase:
+    """The past's loading as a bar on stderr when it is a terminal (in seconds of the past read, newest first),
+    then one line on the console when it is all in the report windows."""
+    span = past.before - past.since
+    bar = ProgressBar(f"loading the past {format_duration(span)} into the reports", "s of the past")
+    began = time.monotonic()
+    count = [0]
+
+    def show(chunk: PastChunk) -> None:
+        count[0] = chunk.probes
+        bar.update(round(chunk.done * span), round(span))
+
+    def done() -> None:
+        bar.close()
+        console.info(f"the past {format_duration(span)} is in the reports: {count[0]:,} stored probe(s) in "
+                     f"{time.monotonic() - began:.1f}s")
+
+    return CompositeDisposable(loaded.subscribe(show, on_completed=done), Disposable(bar.close))
+
+
 def _retention(config: Config) -> float | None:
     return config.retention
 
@@ -208,13 +238,38 @@ def _announce(console: Console) -> Callable[[ConfigChange], None]:
     return announce
 
 
-def write_metrics(path: str, counters: TickCounters, rows_written: int) -> None:
-    """The clocks' own figures, for benchmarks: ticks, skips, tick lateness (ms) and rows written."""
-    lateness = sorted(counters.lateness)
+class PastFill:
+    """How a restart's past went into the report windows: stored probes, and seconds from `began` to the end."""
 
-    def at(fraction: float) -> float | None:
-        return round(nearest_rank(lateness, fraction) * 1000, 3) if lateness else None
+    def __init__(self, began: float) -> None:
+        self.began = began
+        self.probes = 0
+        self.seconds: float | None = None
+
+    def took(self, chunk: PastChunk) -> None:
+        self.probes = chunk.probes
+
+    def done(self) -> None:
+        self.seconds = time.monotonic() - self.began
+
+
+def write_metrics(path: str, counters: TickCounters, rows_written: int, fill: PastFill | None = None,
+                  first_ticks: int = 0) -> None:
+    """The clocks' own figures, for benchmarks: ticks, skips, tick lateness (ms) over the whole run and after
+    the `first_ticks` (each site's first: a slow start shows in one and not the other), rows written, and how
+    the past was loaded on a restart (stored probes, seconds from start to all loaded)."""
+
+    def percentiles(late: list[float]) -> dict[str, float | None]:
+        ordered = sorted(late)
+
+        def at(fraction: float) -> float | None:
+            return round(nearest_rank(ordered, fraction) * 1000, 3) if ordered else None
+
+        return {"p50": at(0.5), "p99": at(0.99), "max": at(1.0)}
 
     figures = {"ticks": counters.ticks, "skipped": counters.skipped, "rows_written": rows_written,
-               "lateness_ms": {"p50": at(0.5), "p99": at(0.99), "max": at(1.0)}}
+               "lateness_ms": percentiles(counters.lateness),
+               "lateness_after_first_ticks_ms": percentiles(counters.lateness[first_ticks:]),
+               "past": {"probes": fill.probes if fill else 0,
+                        "loaded_s": round(fill.seconds, 3) if fill and fill.seconds is not None else None}}
     Path(path).write_text(json.dumps(figures, indent=2) + "\n")

@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import baseline, capacity, micro
+from bench import baseline, capacity, micro, restart
+from bench.clock_start import clock_start
 from bench.target_server import TargetServer
 from monitoringapp.sinks.table import format_table
 
@@ -107,6 +108,20 @@ def run_capacity(args: argparse.Namespace, results: Figures) -> None:
                 results["capacity"][key]["far_ms"] = args.far_ms
 
 
+def run_restart(args: argparse.Namespace, results: Figures) -> None:
+    """A real -m restarted on an hour of stored probes; and the clocks' first second, in-process."""
+    found = results["restart"]
+    for sites in args.restart_sites:
+        entry = restart.restart_runs(sites, args.runs, args.restart_seconds, prefer_nginx=not args.python_server)
+        entry["median"] = median_figures(entry["runs"])
+        results.setdefault("target_server", entry["target_server"])
+        found[str(sites)] = entry
+    with TargetServer(prefer_nginx=not args.python_server) as server:
+        for sites in args.clock_sites:
+            found[f"clock {sites}"] = repeated(f"clock start {sites} sites", args.runs,
+                                               functools.partial(clock_start, server, sites, args.clock_seconds))
+
+
 def run_micro(args: argparse.Namespace, results: Figures) -> None:
     found = results["micro"]
     found["operators"] = repeated("operators", args.runs, micro.operators_events_per_s)
@@ -118,6 +133,7 @@ def run_micro(args: argparse.Namespace, results: Figures) -> None:
     with TargetServer(prefer_nginx=False) as server:
         found["conditions"] = repeated("conditions on 4 kB JSON", args.runs,
                                        lambda: baseline.conditions_cpu(server))
+        found["history"] = repeated("restart fill", args.runs, lambda: micro.history_rows_per_s(log))
     found["sink"] = repeated("sqlite sink", args.runs, micro.sink_rows_per_s)
     for sites in args.memory_sites:
         # tracemalloc of identical input is deterministic; one run of the large case is enough.
@@ -147,8 +163,22 @@ def targets(results: Figures) -> list[tuple[str, str, str, bool | None]]:
         p99 = cap["500"]["monitor"]["median"]["lateness_ms"]["p99"]
         rows.append(("500 sites: skipped ticks (worst run)", str(skipped), "0", skipped == 0))
         rows.append(("500 sites: tick lateness p99", f"{p99:.1f} ms", "< 100 ms", p99 < 100))
+    for sites, entry in results["restart"].items():
+        if sites.startswith("clock"):
+            continue
+        first, rss = entry["median"]["first_probe_stored_s"], entry["median"]["peak_rss_mb"]
+        loaded = entry["median"]["past_loaded_s"]
+        rows.append((f"restart on 1 h of {sites} sites: first new probe stored", f"{first:.2f} s", "<= 2 s",
+                     first is not None and first <= 2))
+        rows.append((f"restart on 1 h of {sites} sites: the hour in the report windows",
+                     "not in the run" if loaded is None else f"{loaded:.1f} s", "<= 15 s",
+                     loaded is not None and loaded <= 15))
+        rows.append((f"restart on 1 h of {sites} sites: peak RSS", f"{rss:.1f} MB", "< 150 MB", rss < 150))
     found = results["micro"]
     if "operators" in found:
+        rate = found["operators"]["median"]["with_reports_events_per_s"]
+        rows.append(("operators answering the default reports: events/s", f"{rate:,}", ">= 200,000",
+                     rate >= 200_000))
         rate = found["operators"]["median"]["events_per_s"]
         rows.append(("operators: probe events/s", f"{rate:,}", ">= 300,000", rate >= 300_000))
     if "replay" in found:
@@ -184,16 +214,33 @@ def figure_rows(results: Figures) -> list[tuple[str, str]]:
             rows.append(("  CPU per probe / cores used / peak RSS",
                          f"{m['cpu_ms_per_probe']:.3f} ms / {m['cores']:.3f} / {m['peak_rss_mb']:.1f} MB"))
             if who == "monitor":
-                late = m["lateness_ms"]
+                late, steady = m["lateness_ms"], m["lateness_after_first_ticks_ms"]
                 rows.append(("  ticks / skipped / stored rows / stored response time p50",
                              f"{m['ticks']} / {m['skipped']} / {m['probes_stored']} / {m['response_ms_p50']:.2f} ms"))
                 rows.append(("  tick lateness p50 / p99 / max",
                              f"{late['p50']:.1f} / {late['p99']:.1f} / {late['max']:.1f} ms"))
+                rows.append(("  the same after each site's first tick",
+                             f"{steady['p50']:.1f} / {steady['p99']:.1f} / {steady['max']:.1f} ms"))
+    for key, entry in results["restart"].items():
+        if key.startswith("clock"):
+            m = entry["median"]
+            rows.append((f"clocks' start, {m['sites']} sites: connect() / first ticks late p99 / later p99",
+                         f"{m['connect_ms']:.1f} / {m['first_ticks_late_ms']['p99']:.1f} / "
+                         f"{m['later_ticks_late_ms']['p99']:.1f} ms"))
+        else:
+            m = entry["median"]
+            rows.append((f"restart, {key} sites on {entry['stored_rows']:,} stored rows: first probe stored / "
+                         "past loaded / peak RSS",
+                         f"{m['first_probe_stored_s']:.2f} s / "
+                         f"{'-' if m['past_loaded_s'] is None else format(m['past_loaded_s'], '.1f') + ' s'} / "
+                         f"{m['peak_rss_mb']:.1f} MB"))
     found = results["micro"]
     if "operators" in found:
         ops = found["operators"]["median"]
-        rows.append(("operators: probe events/s", f"{ops['events_per_s']:,}"))
-        rows.append(("operators incl. default reports' stats: events/s", f"{ops['with_reports_events_per_s']:,}"))
+        rows.append(("operators: probe events/s (per CPU second)",
+                     f"{ops['events_per_s']:,} ({ops['events_per_cpu_s']:,})"))
+        rows.append(("operators incl. default reports' stats: events/s (per CPU second)",
+                     f"{ops['with_reports_events_per_s']:,} ({ops['with_reports_events_per_cpu_s']:,})"))
     if "replay" in found:
         replay = found["replay"]["median"]
         rows.append((f"replay of {replay['rows']:,} stored rows: rows/s (read {replay['read_s']} s, "
@@ -206,6 +253,10 @@ def figure_rows(results: Figures) -> list[tuple[str, str]]:
         conditions = found["conditions"]["median"]
         rows.append(("CPU per probe of a 4 kB JSON answer: plain / two json conditions",
                      f"{conditions['plain_ms']:.3f} / {conditions['json_conditions_ms']:.3f} ms"))
+    if "history" in found:
+        history = found["history"]["median"]
+        rows.append((f"a restart's fill of {history['rows']:,} stored rows into the report windows: rows/s "
+                     f"(read {history['read_s']} s, windows {history['windows_s']} s)", f"{history['rows_per_s']:,}"))
     if "sink" in found:
         rows.append(("SQLite sink: rows/s", f"{found['sink']['median']['rows_per_s']:,}"))
     for key in sorted(k for k in found if k.startswith("memory_")):
@@ -234,7 +285,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         return [int(part) for part in text.split(",") if part]
 
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--only", choices=("all", "capacity", "micro"), default="all")
+    parser.add_argument("--only", choices=("all", "capacity", "micro", "restart"), default="all")
     parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median is reported (3)")
     parser.add_argument("--sites", type=numbers, default=[200, 500], help="capacity runs' site counts (200,500)")
     parser.add_argument("--peer-sites", type=numbers, default=[200],
@@ -247,6 +298,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--far-sites", type=numbers, default=[500],
                         help="site counts also run against a server that answers after --far-ms (500)")
     parser.add_argument("--far-ms", type=float, default=100.0, help="the far server's delay, ms (100)")
+    parser.add_argument("--restart-sites", type=numbers, default=[1000],
+                        help="restart runs: sites, each with an hour of stored 1-second probes (1000)")
+    parser.add_argument("--restart-seconds", type=float, default=30.0, help="length of a restart run (30)")
+    parser.add_argument("--clock-sites", type=numbers, default=[200, 1000],
+                        help="site counts of the clocks' start-up figure (200,1000)")
+    parser.add_argument("--clock-seconds", type=float, default=10.0, help="length of a clock start-up run (10)")
     parser.add_argument("--no-peer", action="store_true", help="skip Prometheus even when installed")
     parser.add_argument("--python-server", action="store_true", help="use the Python target server, not nginx")
     parser.add_argument("--quick", action="store_true",
@@ -257,6 +314,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.runs, args.seconds, args.warmup, args.replay_rows = 1, 5.0, 3.0, 100_000
         args.memory_sites = [100]
         args.far_sites = []
+        args.restart_sites, args.restart_seconds, args.clock_sites = [100], 10.0, [200]
     return args
 
 
@@ -265,11 +323,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else list(argv))
     results: Figures = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": command.strip(),
                         "machine": machine(), "runs": args.runs, "interval": args.interval,
-                        "capacity_window_s": args.seconds, "capacity": {}, "micro": {}}
+                        "capacity_window_s": args.seconds, "capacity": {}, "micro": {}, "restart": {}}
     if args.only in ("all", "capacity"):
         run_capacity(args, results)
     if args.only in ("all", "micro"):
         run_micro(args, results)
+    if args.only in ("all", "restart"):
+        run_restart(args, results)
     results["targets"] = [{"what": a, "measured": b, "wanted": c, "met": ok} for a, b, c, ok in targets(results)]
     table = render(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -86,6 +86,7 @@ def run_monitor(server: TargetServer, sites: int, interval: float, warmup: float
                 "SELECT responseTime FROM website_monitoring WHERE responseTime IS NOT NULL ORDER BY responseTime")]
         figures.update(ticks=clock["ticks"], skipped=clock["skipped"], rows_written=clock["rows_written"],
                        probes_stored=stored, lateness_ms=clock["lateness_ms"],
+                       lateness_after_first_ticks_ms=clock["lateness_after_first_ticks_ms"],
                        response_ms_p50=round(times[len(times) // 2], 3) if times else None)
         return figures
 

@@ -163,6 +163,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "2")
         self.end_headers()
         self.wfile.write(b"ok")
+ThreadingHTTPServer.request_queue_size = 1024  # as bench.http_server.LocalHTTPServer: no SYN dropped
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
 print(server.server_address[1], flush=True)
@@ -172,45 +173,26 @@ server.serve_forever()
 
 def pipeline_run(sites: int, interval: float, seconds: float, port: int) -> dict[str, float]:
     """Monitor with real clocks, probes and store for `seconds`; the steady-state stored probe rate."""
-    import threading
+    from reactivex.scheduler import ThreadPoolScheduler
 
-    from reactivex.disposable import CompositeDisposable
-    from reactivex.scheduler import EventLoopScheduler, ThreadPoolScheduler
-
+    from bench.clock_start import InProcessMonitor
     from monitoringapp.domain.config import Config, SiteConfig
     from monitoringapp.domain.timefmt import iso_utc
-    from monitoringapp.graph.monitor import MonitorGraph
-    from monitoringapp.store.sqlite.writer import SqliteEventLog
-    from monitoringapp.streams.http_probe import HttpProber
 
     config = Config(tuple(SiteConfig(f"http://127.0.0.1:{port}/site/{i}", interval, 2.0) for i in range(sites)))
     with tempfile.TemporaryDirectory() as folder:
-        db = Path(folder) / "bench.db"
-        log = SqliteEventLog(db)
-        clock = EventLoopScheduler()
-        io = ThreadPoolScheduler(max_workers=max(64, 4 * sites))
-        prober = HttpProber(pool_size=sites)
-        stop: Subject[Config] = Subject()
-        monitor = MonitorGraph(config, stop, prober.check, clock, io)
-        landed = threading.Event()
-        running = CompositeDisposable(monitor.probes.subscribe(log.append_probe, on_completed=landed.set),
-                                      monitor.transitions.subscribe(log.append_transition))
+        monitor = InProcessMonitor(config, ThreadPoolScheduler(max_workers=max(64, 4 * sites)), Path(folder))
         started = time.time()
-        running.add(monitor.connect())
+        monitor.connect()
         time.sleep(seconds)
-        clock.schedule(lambda *_: stop.on_completed())  # the clocks stop; probes in flight land
-        landed.wait(10.0)
-        running.dispose()
-        log.close()
-        clock.dispose()
-        prober.close()
+        monitor.stop()
         # Steady state: probes due from 2 s after the start to 1 s before the end.
         first, last = started + 2.0, started + seconds - 1.0
-        with sqlite3.connect(db) as reader:
+        with sqlite3.connect(monitor.db) as reader:
             stored = reader.execute("SELECT count(*) FROM website_monitoring WHERE timestamp >= ? AND timestamp < ?",
                                     (iso_utc(first), iso_utc(last))).fetchone()[0]
-        lateness = sorted(monitor.counters.lateness)
-    return {"rate": stored / (last - first), "skipped": monitor.counters.skipped,
+        lateness = sorted(monitor.graph.counters.lateness)
+    return {"rate": stored / (last - first), "skipped": monitor.graph.counters.skipped,
             "late_p99_ms": lateness[int(0.99 * (len(lateness) - 1))] * 1000 if lateness else 0.0}
 
 

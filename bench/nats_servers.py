@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.processes import stop_process
+
 
 def nats_server_binary() -> str | None:
     beside = Path(sys.executable).parent / "nats-server"
@@ -58,13 +60,8 @@ class NatsNode:
             self.process.wait(10)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        if self.process is not None:
+            stop_process(self.process)
 
     @property
     def running(self) -> bool:

@@ -136,6 +136,17 @@ class App:
                 f"stdout:\n{self.text()}\nstderr:\n{self.stderr()}")
 
 
+def stop_process(process: subprocess.Popen[bytes] | subprocess.Popen[str], timeout: float = 10.0) -> None:
+    """SIGTERM and wait up to `timeout` seconds, then SIGKILL: a server or a peer the bench started, stopped."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+
+
 def run_app(*args: str, timeout: float, cwd: Path = REPO, env: dict[str, str] | None = None,
             unprivileged: bool = False) -> subprocess.CompletedProcess[str]:
     """`./monitoringApp.py *args` run in `cwd` to its exit, output captured; TimeoutExpired after `timeout` s.

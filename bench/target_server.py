@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from bench.processes import stop_process
+
 _NGINX_CONF = """
 worker_processes 1;
 daemon off;
@@ -106,13 +108,7 @@ class TargetServer:
         raise RuntimeError("target server did not start")
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        stop_process(self.process)
         self._dir.cleanup()
 
     def __enter__(self) -> TargetServer:

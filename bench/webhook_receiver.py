@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, NamedTuple
+
+from bench.http_server import LocalHTTPServer
 
 
 class Received(NamedTuple):
@@ -26,7 +28,7 @@ class WebhookReceiver:
         self.received: list[Received] = []
         self.refused: list[Received] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LocalHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.port = port
         self.start()
@@ -56,7 +58,7 @@ class WebhookReceiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server = LocalHTTPServer(("127.0.0.1", self.port), Handler)
         server.daemon_threads = True
         self.port = server.server_address[1]
         self._server = server

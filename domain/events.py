@@ -8,6 +8,7 @@ from probers in several places.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -48,6 +49,66 @@ class Probe:
     location: str = LOCAL
     detail: str | None = None  # why the probe is down, in words (a failed condition, the TLS verifier's reason)
     certificate_expiry: float | None = None  # an https site's certificate's notAfter, as the probe saw it
+
+
+ERROR_NUMBER: dict[ErrorKind, int] = {kind: number for number, kind in enumerate(ERROR_KINDS, start=1)}
+"""Each error kind's number in an outcome key (0: no error)."""
+ERROR_BY_NUMBER: dict[int, ErrorKind] = {number: kind for kind, number in ERROR_NUMBER.items()}
+ERROR_BITS = 4
+"""Bits an outcome key gives the error number: room for 15 kinds."""
+ERROR_MASK = (1 << ERROR_BITS) - 1
+STATUS_SHIFT = ERROR_BITS + 1
+"""Where the status starts in an outcome key (after the error number and the available bit)."""
+if len(ERROR_KINDS) > ERROR_MASK:  # pragma: no cover - caught at import by every test
+    raise AssertionError(f"{len(ERROR_KINDS)} error kinds do not fit in an outcome key's {ERROR_BITS} bits")
+NO_RESPONSE_MS = -1.0
+"""The response time a `ProbeColumns` gives a probe that got no response."""
+
+
+def outcome_key(status: int | None, error: ErrorKind | None, available: bool) -> int:
+    """What a probe found, as one int: `status << STATUS_SHIFT | error number << 1 | available` (status 0: no
+    response, error number 0: no error); so probes are told apart by outcome with one int comparison."""
+    return (status or 0) << STATUS_SHIFT | (0 if error is None else ERROR_NUMBER[error]) << 1 | bool(available)
+
+
+def outcome_parts(key: int) -> tuple[int, int, bool]:
+    """(status, error number, available) of an `outcome_key`."""
+    return key >> STATUS_SHIFT, (key >> 1) & ERROR_MASK, bool(key & 1)
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeColumns:
+    """One site's probes as compact columns, in time order: stored probes read back in bulk (a restart's
+    past) without a `Probe` per row. Probe i was stamped `timestamps[i]`, got a response in
+    `response_times[i]` ms (`NO_RESPONSE_MS` for none) and found `outcomes[i]` (an `outcome_key`); location
+    and detail are not carried (the windows do not keep them)."""
+
+    host: str
+    timestamps: Sequence[float]
+    response_times: Sequence[float]
+    outcomes: Sequence[int]
+
+    def __len__(self) -> int:
+        return len(self.timestamps)
+
+
+@dataclass(frozen=True, slots=True)
+class PastChunk:
+    """Probes of a restart's past read back from the log, newest first: one chunk, per site as columns, and
+    how far the reading has come: `probes` read so far (this chunk's included), back to `reached`, of the
+    past from `before` back to `since`."""
+
+    sites: tuple[ProbeColumns, ...]
+    probes: int
+    reached: float
+    since: float
+    before: float
+
+    @property
+    def done(self) -> float:
+        """The share of the past's time read so far, from 0 to 1."""
+        span = self.before - self.since
+        return 1.0 if span <= 0 else min(1.0, max(0.0, (self.before - self.reached) / span))
 
 
 class TransitionKind(StrEnum):

@@ -1,5 +1,5 @@
 """The monitoring graph: config versions → site clocks and probes → windows and alerts → probes,
-transitions, reports and config changes out.
+transitions, reports and config changes out; on a restart, the stored past in.
 
 Monitoring mode and test mode build the very same graph; they differ only in the schedulers (`clock`
 real or virtual, `io` a thread pool or immediate), in what the probe function talks to, and in the
@@ -11,6 +11,11 @@ sinks they subscribe. The graph takes no console and no callbacks.
                                 ├─▶ report_requests ─┐      └─┐
                                 │                    └─ merge ┴─▶ window_reports ──────▶ reports
                                 └─▶ pairwise diff ────────────────────────────────────▶ changes
+    past.earlier (read in the background, newest first) ──────────▶ report windows, and ▶ past_loaded
+
+A restart is blind only while the last alert window is read (`load_past`): the alert machines need no more,
+and the clocks start right after. The rest of the longest window reaches the report windows while the clocks
+already tick, a chunk at a time (see `streams.past`).
 """
 
 from __future__ import annotations
@@ -23,40 +28,48 @@ from reactivex import Observable, abc
 from reactivex import operators as ops
 from reactivex.disposable import CompositeDisposable
 from reactivex.observable import ConnectableObservable
+from reactivex.scheduler import ImmediateScheduler
 
 from monitoringapp.domain.config import Config, ReportSpec, SitePolicies
-from monitoringapp.domain.events import LOCAL, AlertTransition, Probe, Report, ReportRequest, TransitionKind
+from monitoringapp.domain.events import LOCAL, AlertTransition, PastChunk, Probe, Report, ReportRequest, TransitionKind
 from monitoringapp.operators.alerts import alert_transitions
 from monitoringapp.operators.certificate_watch import DAY
 from monitoringapp.operators.certificates import certificate_warnings
-from monitoringapp.operators.reports import window_reports
+from monitoringapp.operators.reports import ReportEvent, window_reports
 from monitoringapp.operators.typed import on_completion
-from monitoringapp.store.log import LogReader, LogUnavailable
+from monitoringapp.store.log import LogReader, LogUnavailable, PastReader
+from monitoringapp.streams.past import LoggedPast
 from monitoringapp.streams.probes import ConfigChange, ProbeFunction, TickCounters, diff_sites, probe_events
 from monitoringapp.streams.ticks import Tick, fixed_rate_ticks
 
 
 @dataclass(frozen=True, slots=True)
 class StoredPast:
-    """What a restart starts from: recent probes, each site's last alert transition, and the certificate
-    warnings already told."""
+    """What a restart starts from: each site's last alert transition, the certificate warnings already told,
+    the probes of the last alert window (read before the clocks start), and where the rest of the longest
+    window's probes are (`earlier`, read while the clocks tick)."""
 
     probes: tuple[Probe, ...] = ()
     transitions: Mapping[str, AlertTransition] = field(default_factory=dict)
     certificate_warnings: tuple[AlertTransition, ...] = ()
+    earlier: LoggedPast | None = None
 
 
-def load_past(log: LogReader, config: Config, now: float) -> StoredPast:
-    """The logged past of the sites in `config` over its longest window before `now` (none if the log
-    cannot be read yet)."""
+def load_past(log: PastReader, config: Config, now: float) -> StoredPast:
+    """The logged past of the sites in `config` before `now` (none if the log cannot be read yet): their last
+    alert transitions, certificate warnings and the probes of the alert window, read now; the rest of the
+    longest window, to read later."""
     hosts = config.keys
+    recent = now - config.policies.longest_window  # what every site's alert machine needs to resume
     try:
-        probes = log.probes_since(now - config.longest_window, hosts).events
+        probes = log.probes_since(recent, hosts).events
         transitions = log.last_transitions(hosts)
         warned = stored_certificate_warnings(log, config, now)
     except LogUnavailable:
         return StoredPast()
-    return StoredPast(tuple(probes), transitions, warned)
+    since = now - config.longest_window
+    earlier = LoggedPast(log, hosts, since, recent) if since < recent else None
+    return StoredPast(tuple(probes), transitions, warned, earlier)
 
 
 def stored_certificate_warnings(log: LogReader, config: Config, now: float) -> tuple[AlertTransition, ...]:
@@ -112,7 +125,8 @@ class MonitorGraph:
 
     Subscribe the sinks to its streams, then `connect` (transitions and reports run only if subscribed). Every
     stream runs on `clock`'s thread. When `updates` completes, the clocks stop and the streams complete once the
-    probes in flight have landed.
+    probes in flight have landed. `past.earlier` is read on `background` (default: at once, on the thread that
+    delivers it to the clock).
     """
 
     def __init__(
@@ -124,6 +138,7 @@ class MonitorGraph:
         io: abc.SchedulerBase,
         past: StoredPast | None = None,
         location: str = LOCAL,
+        background: abc.SchedulerBase | None = None,
     ) -> None:
         past = past or StoredPast()
         self.counters = TickCounters()
@@ -135,9 +150,10 @@ class MonitorGraph:
         policies: Observable[SitePolicies] = configs.pipe(ops.map(_site_policies))
         # Shared by their subscribers and run only when subscribed (a prober subscribes neither: it judges nothing);
         # every subscription comes before `connect`, so none misses a probe. A probe's alert or recovery comes
-        # before its certificate warning.
+        # before its certificate warning. Iterators, not the tuple: the probes read back are dropped once the
+        # operators have taken them.
         transitions: Observable[AlertTransition] = reactivex.merge(
-            probes.pipe(alert_transitions(policies, past.transitions, past.probes)),
+            probes.pipe(alert_transitions(policies, past.transitions, iter(past.probes))),
             probes.pipe(certificate_warnings(policies, past.certificate_warnings)),
         ).pipe(ops.share())
 
@@ -147,8 +163,12 @@ class MonitorGraph:
         requests: Observable[ReportRequest] = configs.pipe(
             ops.distinct_until_changed(_reporting), ops.map(requests_for), ops.switch_latest(),
             ops.take_until(stopped))
-        events: Observable[Probe | ReportRequest] = reactivex.merge(probes, requests)
-        reports: Observable[Report] = events.pipe(window_reports(config.report_windows, past.probes), ops.share())
+        earlier: ConnectableObservable[PastChunk] = (
+            reactivex.empty() if past.earlier is None
+            else past.earlier.chunks(background or ImmediateScheduler.singleton(), clock)).pipe(ops.publish())
+        events: Observable[ReportEvent] = reactivex.merge(probes, requests, earlier)
+        reports: Observable[Report] = events.pipe(window_reports(config.report_windows, iter(past.probes)),
+                                                  ops.share())
 
         self.configs: Observable[Config] = configs
         """Every config version in force, the first one included."""
@@ -157,7 +177,10 @@ class MonitorGraph:
         self.reports: Observable[Report] = reports
         self.changes: Observable[ConfigChange] = configs.pipe(ops.pairwise(), ops.map(_change))
         """How each version after the first changed the sites."""
-        self._connectables = (probes, configs)
+        self.past_loaded: Observable[PastChunk] = earlier
+        """Each chunk of the restart's past as the report windows take it; completes once all is in."""
+        # The past is read last, once everything else is subscribed: the clocks start first.
+        self._connectables = (probes, configs, earlier)
 
     def connect(self) -> abc.DisposableBase:
         """Start: the clocks run from here on. Disposing stops everything at once (no drain)."""

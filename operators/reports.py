@@ -9,21 +9,25 @@ from reactivex import Observable, abc
 from reactivex import operators as ops
 from reactivex.scheduler import ImmediateScheduler
 
-from monitoringapp.domain.events import Probe, Report, ReportRequest
+from monitoringapp.domain.events import PastChunk, Probe, Report, ReportRequest
 from monitoringapp.operators.site_windows import SiteWindows
+
+ReportEvent = Probe | ReportRequest | PastChunk
+"""What the report operator takes: a probe, a request, or earlier probes (a restart's past, newest first)."""
 
 
 def window_reports(
     spans: tuple[float, ...],
     history: Iterable[Probe] = (),
-) -> Callable[[Observable[Probe | ReportRequest]], Observable[Report]]:
+) -> Callable[[Observable[ReportEvent]], Observable[Report]]:
     """Per request, one report per span of the sites' stats over (now - span, now], counting every probe
     that came before the request in the stream.
 
     Probes and requests come as one stream, so which came first is the stream's order, not a rule about
     threads or subscription order. `spans` are the windows to keep from the start (a request for a
-    longer one widens them); `history` is probes of the past to start from, so the first reports after a
-    restart are complete.
+    longer one widens them); `history` is probes of the past to start from. A restart's longer past may
+    come in the stream too, as `PastChunk`s from before everything given so far (newest first): each
+    site's windows take them in front, and the reports after them count them.
 
     ```text
     events:  --p1--p2--R(t=10, 2m)--p3--R(t=20, 2m)--|
@@ -43,7 +47,7 @@ def window_reports(
     <...>
     """
 
-    def operator(source: Observable[Probe | ReportRequest]) -> Observable[Report]:
+    def operator(source: Observable[ReportEvent]) -> Observable[Report]:
         def factory(_: abc.SchedulerBase | None) -> Observable[Report]:
             windows = SiteWindows(tuple(sorted(set(spans))))
             for probe in history:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from monitoringapp.domain.events import Probe, Report, ReportRequest
+from collections.abc import Iterable
+
+from monitoringapp.domain.events import PastChunk, Probe, ProbeColumns, Report, ReportRequest
 from monitoringapp.operators.stats import window_stats
 from monitoringapp.operators.window import SlidingWindow
 
@@ -16,18 +18,29 @@ class SiteWindows:
         self.spans = spans
         self.by_host: dict[str, SlidingWindow] = {}
 
-    def on_event(self, event: Probe | ReportRequest) -> list[Report]:
-        """Take a probe (no reports), or answer a request (one report per span)."""
+    def on_event(self, event: Probe | ReportRequest | PastChunk) -> list[Report]:
+        """Take a probe or earlier probes (no reports), or answer a request (one report per span)."""
         if isinstance(event, Probe):
             self.add(event)
             return []
-        return self.report(event)
+        if isinstance(event, ReportRequest):
+            return self.report(event)
+        self.add_earlier(event.sites)
+        return []
 
     def add(self, probe: Probe) -> None:
         window = self.by_host.get(probe.host)
         if window is None:
             window = self.by_host[probe.host] = SlidingWindow(self.spans, lazy=True)  # stats advance first
         window.add(probe)
+
+    def add_earlier(self, sites: Iterable[ProbeColumns]) -> None:
+        """Probes from before all those given so far (a restart's past, newest first), per site."""
+        for probes in sites:
+            window = self.by_host.get(probes.host)
+            if window is None:
+                window = self.by_host[probes.host] = SlidingWindow(self.spans, lazy=True)
+            window.add_earlier(probes)
 
     def ensure_spans(self, spans: tuple[float, ...]) -> None:
         wanted = tuple(sorted(set(self.spans) | set(spans)))

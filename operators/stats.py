@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
+from collections.abc import Sequence
 
-from monitoringapp.domain.events import WindowStats
-from monitoringapp.operators.window import NO_RESPONSE, SlidingWindow
+from monitoringapp.domain.events import ERROR_BY_NUMBER, WindowStats
+from monitoringapp.operators.window import SlidingWindow
 
 
-def nearest_rank(ordered: list[float], fraction: float) -> float:
+def nearest_rank(ordered: Sequence[float], fraction: float) -> float:
     """The smallest value with at least `fraction` of `ordered` at or below it."""
     rank = max(1, math.ceil(fraction * len(ordered)))
     return ordered[rank - 1]
@@ -18,25 +18,26 @@ def nearest_rank(ordered: list[float], fraction: float) -> float:
 def window_stats(host: str, window: SlidingWindow, span: float, now: float) -> WindowStats:
     """Checks, availability, response-time percentiles, status and error counts over (now - span, now]."""
     window.advance(now)
-    checks, available = window.counts(span)
-    ordered = sorted(window.columns(span)[0])
-    received = ordered[bisect_left(ordered, 0.0):] if ordered and ordered[0] == NO_RESPONSE else ordered
-    status_counts, error_counts = window.code_counts(span)
-    has_rt = bool(received)
-    return WindowStats(
-        host=host,
-        span=span,
-        now=now,
-        checks=checks,
-        available=available,
-        rt_min=received[0] if has_rt else None,
-        rt_avg=math.fsum(received) / len(received) if has_rt else None,
-        rt_p50=nearest_rank(received, 0.50) if has_rt else None,
-        rt_p90=nearest_rank(received, 0.90) if has_rt else None,
-        rt_p99=nearest_rank(received, 0.99) if has_rt else None,
-        rt_max=received[-1] if has_rt else None,
-        status_counts=tuple(sorted(status_counts.items())),
-        error_counts=tuple(error_counts.items()),
-        current_downtime=now - window.failing_since if window.failing_since is not None else None,
-        since_last_failure=now - window.last_failure if window.last_failure is not None else None,
-    )
+    ordered = window.ordered(span)
+    times = ordered.values
+    checks, available, statuses, errors = window.tallies(span)
+    failing_since, last_failure = window.failing_since, window.last_failure
+    received = len(times)
+    rt_min: float | None
+    rt_avg: float | None
+    rt_max: float | None
+    rt_p50: float | None
+    rt_p90: float | None
+    rt_p99: float | None
+    if received:
+        # Nearest rank, as `nearest_rank` says, inlined: a report computes this for every site and span.
+        rt_min, rt_avg, rt_max = times[0], ordered.mean(), times[-1]
+        rt_p50 = times[max(1, math.ceil(0.50 * received)) - 1]
+        rt_p90 = times[max(1, math.ceil(0.90 * received)) - 1]
+        rt_p99 = times[max(1, math.ceil(0.99 * received)) - 1]
+    else:
+        rt_min = rt_avg = rt_max = rt_p50 = rt_p90 = rt_p99 = None
+    return WindowStats(host, span, now, checks, available, rt_min, rt_avg, rt_p50, rt_p90, rt_p99, rt_max,
+                       statuses, tuple((ERROR_BY_NUMBER[code], n) for code, n in errors),
+                       None if failing_since is None else now - failing_since,
+                       None if last_failure is None else now - last_failure)

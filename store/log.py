@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
-from monitoringapp.domain.events import AlertTransition, Probe
+from monitoringapp.domain.events import AlertTransition, Probe, ProbeColumns
 from monitoringapp.operators.rollup import Rollup
 
 E = TypeVar("E", covariant=True)
@@ -193,6 +193,19 @@ class ProbeArchive(LogReader, Protocol):
 
     def alert_state_at(self, moment: float, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
         """Each site's latest alert or recovery stored with timestamp < `moment`: its alert state then."""
+        ...
+
+
+class PastReader(LogReader, Protocol):
+    """What a restarting monitor reads beside the feeds: its past, newest first, in compact chunks. The SQLite
+    log keeps it; a JetStream prober judges nothing and has no past to read."""
+
+    def probe_history(self, since: float, before: float, hosts: Collection[str] | None = None,
+                      rows: int = 20_000) -> Iterator[tuple[ProbeColumns, ...]]:
+        """Probes with `since` < timestamp <= `before` (of `hosts` only, when given), newest first, in chunks
+        of about `rows` probes: each chunk one `ProbeColumns` per site, in time order, and older than the
+        chunk before it. Lazy: each chunk is read when asked for, in a snapshot of its own, so a restart
+        streams its past into its windows instead of holding it all at once."""
         ...
 
 

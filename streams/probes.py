@@ -1,8 +1,9 @@
-"""Each site's check timer as a stream of probe results, merged into one serialized stream.
+"""Every site's check clock, as one stream of probe results.
 
-Ticks run on the `clock` scheduler; each tick hands its probe to the `io` scheduler (a thread pool in
-production), so a slow site never delays another site's ticks; the result hops back onto the clock, so
-downstream sees one `on_next` at a time, on the clock's thread. A tick that finds its site's previous
+The clocks are one schedule on one timer (`streams.ticks.grid_ticks`), on the `clock` scheduler; each tick
+hands its probe to the `io` scheduler (a thread pool in production), so a slow site never delays another
+site's ticks; the result hops back onto the clock, so downstream sees one `on_next` at a time, on the
+clock's thread. A tick that finds its site's previous
 probe still in flight is skipped and counted, never queued. Under a virtual-time clock with an immediate
 `io` scheduler, the same code probes a real server while time stands still.
 """
@@ -21,9 +22,8 @@ from monitoringapp.domain.checks import ProbeOutcome
 from monitoringapp.domain.config import Config, SiteConfig, some_of
 from monitoringapp.domain.events import LOCAL, Probe
 from monitoringapp.domain.timefmt import epoch_seconds, whole_millis
-from monitoringapp.operators.typed import on_completion
 from monitoringapp.streams.concurrent import map_on
-from monitoringapp.streams.ticks import Tick, fixed_rate_ticks
+from monitoringapp.streams.ticks import Tick, grid_ticks
 
 ProbeFunction = Callable[[SiteConfig], ProbeOutcome]
 """Probe a site as its config says (`HttpProber.check`)."""
@@ -33,8 +33,8 @@ Scheduled = tuple[SiteConfig, Tick]
 """A site's tick: a probe to run."""
 
 
-def _site_url(change: SiteChange) -> str:
-    return change[0]
+def _interval(site: SiteConfig) -> float:
+    return site.check_interval
 
 
 @dataclass(slots=True)
@@ -172,38 +172,14 @@ def probe_events(
 
         return run
 
-    def clock_of(site: SiteConfig | None) -> Observable[Scheduled]:
-        if site is None:
-            return reactivex.empty()
-
-        def scheduled(tick: Tick) -> Scheduled:
-            return site, tick
-
-        return fixed_rate_ticks(site.check_interval, clock).pipe(ops.map(scheduled))
-
-    def one_site(changes: Observable[SiteChange]) -> Observable[Scheduled]:
-        # A new version of a site replaces its clock (switch_latest disposes the old one); a probe already
-        # in flight is outside the switch, so it still lands.
-        clocks: Observable[Observable[Scheduled]] = changes.pipe(ops.map(_clock_of_change))
-        return clocks.pipe(ops.switch_latest())
-
-    def _clock_of_change(change: SiteChange) -> Observable[Scheduled]:
-        return clock_of(change[1])
-
     def operator(configs: Observable[Config]) -> Observable[Probe]:
         def factory(_: abc.SchedulerBase | None) -> Observable[Probe]:
             running = RunningSites()
             in_flight = InFlight(clock, counters)
-
-            def ticks_until_stopped(shared: Observable[Config]) -> Observable[Scheduled]:
-                changes: Observable[SiteChange] = shared.pipe(ops.flat_map(running.update))
-                return changes.pipe(
-                    ops.group_by(_site_url),
-                    ops.flat_map(one_site),
-                    ops.take_until(shared.pipe(on_completion())),
-                )
-
-            ticks: Observable[Scheduled] = configs.pipe(ops.publish(ticks_until_stopped))
+            # One timer for every site's clock: a version's changes start, re-time or stop clocks by URL, and
+            # the other sites keep their grids. A probe already in flight is outside the clocks: it still lands.
+            changes: Observable[list[SiteChange]] = configs.pipe(ops.map(running.update))
+            ticks: Observable[Scheduled] = changes.pipe(grid_ticks(clock, _interval))
             return ticks.pipe(ops.filter(in_flight.claim), map_on(io, clock)(probe_of(in_flight)))
 
         return reactivex.defer(factory)

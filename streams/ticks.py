@@ -1,21 +1,21 @@
-"""Fixed-rate clocks: an observable of ticks due at start, start + period, start + 2·period, ..."""
+"""Fixed-rate clocks: an observable of ticks due at start, start + period, start + 2·period, ...; and many such
+clocks, started, re-timed and stopped by key, driven by one timer (`grid_ticks`)."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from reactivex import Observable, abc
-from reactivex.disposable import MultipleAssignmentDisposable
+from reactivex.disposable import CompositeDisposable, MultipleAssignmentDisposable, SerialDisposable
 
 from monitoringapp.domain.timefmt import epoch_seconds, utc_datetime
+from monitoringapp.streams.grids import FixedClock, FixedGrids, Tick
 
+__all__ = ["GridChange", "Tick", "fixed_rate_ticks", "grid_ticks"]
 
-class Tick(NamedTuple):
-    """A clock's tick: when it was due (UTC epoch seconds), and how many ticks before it were dropped
-    because the clock came a whole period late or more."""
-
-    due: float
-    missed: int = 0
+K = TypeVar("K")
+P = TypeVar("P")
 
 
 def fixed_rate_ticks(
@@ -43,21 +43,99 @@ def fixed_rate_ticks(
     # drifts; monitoring needs the fixed grid start + n * period, with dropped ticks counted.
     def subscribe(observer: abc.ObserverBase[Tick], _: abc.SchedulerBase | None = None) -> abc.DisposableBase:
         origin = epoch_seconds(scheduler.now) + first_after if start is None else start
+        clock: FixedClock[None] = FixedClock(period, origin, None)
         slot = MultipleAssignmentDisposable()
-        count = 0
 
         def tick(sched: abc.SchedulerBase, state: Any = None) -> None:
-            nonlocal count
-            due = origin + count * period
-            late_periods = int((epoch_seconds(sched.now) - due) // period)
-            if late_periods >= 1:
-                count += late_periods
-                due = origin + count * period
-            count += 1
-            observer.on_next(Tick(due, max(0, late_periods)))
-            slot.disposable = sched.schedule_absolute(utc_datetime(origin + count * period), tick)
+            observer.on_next(clock.fire(epoch_seconds(sched.now)))
+            slot.disposable = sched.schedule_absolute(utc_datetime(clock.next_due), tick)
 
         slot.disposable = scheduler.schedule_absolute(utc_datetime(origin), tick)
         return slot
 
     return Observable(subscribe)
+
+
+GridChange = tuple[K, P | None]
+"""A clock to start or re-time (key, what it ticks for), or to stop (key, None)."""
+
+SPREAD_ABOVE = 64
+"""More clocks than this started at once are spread over their first second (or period, if shorter)."""
+
+
+def grid_ticks(
+    clock: abc.SchedulerBase,
+    period_of: Callable[[P], float],
+) -> Callable[[Observable[Iterable[GridChange[K, P]]]], Observable[tuple[P, Tick]]]:
+    """Fixed-rate clocks by key, as `fixed_rate_ticks` each, on one timer: changes in, (payload, tick) out;
+    a clock's period is `period_of` its payload.
+
+    Each batch of changes applies at once, on `clock`: a clock started or re-timed ticks at once and then
+    every period from then on; the other clocks keep their grids. A batch that starts more than
+    `SPREAD_ABOVE` clocks spreads them evenly over their first second (or period, if shorter), so that a
+    thousand sites do not all start their probes in the same instant every period. Clocks due at the same
+    time tick in one wake-up of the timer, in the order they last ticked. Completes when the changes
+    complete.
+
+    ```text
+    changes:  [(a,2s),(b,3s)]-------------[(b,None),(c,1s)]---|   (a payload given as its period)
+              [grid_ticks(clock)]
+    out:      (a,T0)(b,T0)---(a,T2)(b,T3)(a,T4)-(c,T5)(a,T6)(c,T6)|   (at 5: b stops, c starts)
+    ```
+
+    Example: ``changes.pipe(grid_ticks(EventLoopScheduler(), lambda site: site.check_interval))``
+    """
+
+    # Hand-written: one timer for every clock, re-armed for the earliest due tick as clocks come and go. The
+    # composition it replaces (group_by → switch_latest → fixed_rate_ticks per site) cost 0.47 ms per clock
+    # to set up and one scheduled action per clock per tick: 1,000 sites waited 400 ms for their first ticks.
+    def operator(changes: Observable[Iterable[GridChange[K, P]]]) -> Observable[tuple[P, Tick]]:
+        def subscribe(observer: abc.ObserverBase[tuple[P, Tick]],
+                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+            grids: FixedGrids[K, P] = FixedGrids()
+            timer = SerialDisposable()
+            armed: float | None = None  # when the timer is set to wake up
+
+            def arm() -> None:
+                nonlocal armed
+                due = grids.next_due()
+                if due != armed:
+                    armed = due
+                    timer.disposable = None if due is None else clock.schedule_absolute(utc_datetime(due), wake)
+
+            def wake(sched: abc.SchedulerBase, state: Any = None) -> None:
+                nonlocal armed
+                # At least the time it was set for: the scheduler's clock counts whole microseconds.
+                now = max(epoch_seconds(sched.now), armed if armed is not None else float("-inf"))
+                armed = None
+                for ticked in grids.due(now):
+                    observer.on_next(ticked)
+                arm()
+
+            def apply(batch: Iterable[GridChange[K, P]]) -> None:
+                now = epoch_seconds(clock.now)
+                changes = list(batch)
+                starting = sum(payload is not None for _, payload in changes)
+                # Spread: measured at 200 sites at 1 s, all ticking in the same instant made the last probes
+                # of each burst start 20-60 ms late (p99) against 6 ms for sites a few milliseconds apart.
+                share = 1.0 / starting if starting > SPREAD_ABOVE else 0.0
+                started = 0
+                for key, payload in changes:
+                    if payload is None:
+                        grids.stop(key)
+                    else:
+                        period = period_of(payload)
+                        grids.start(key, period, now + started * share * min(period, 1.0), payload)
+                        started += 1
+                arm()
+
+            def completed() -> None:
+                timer.dispose()
+                observer.on_completed()
+
+            return CompositeDisposable(changes.subscribe(apply, observer.on_error, completed, scheduler=scheduler),
+                                       timer)
+
+        return Observable(subscribe)
+
+    return operator

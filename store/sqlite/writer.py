@@ -18,13 +18,13 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from reactivex import Observable, abc
 from reactivex.subject import Subject
 
-from monitoringapp.domain.events import AlertTransition, Probe
+from monitoringapp.domain.events import AlertTransition, Probe, ProbeColumns
 from monitoringapp.operators.rollup import Rollup
 from monitoringapp.store.log import Cursor, Entry, LogLost, Page
 from monitoringapp.store.sqlite.lock import WriterLock
@@ -149,6 +149,10 @@ class SqliteEventLog:
 
     def sites(self) -> frozenset[str]:
         return self._reader.sites()
+
+    def probe_history(self, since: float, before: float, hosts: Collection[str] | None = None,
+                      rows: int = 20_000) -> Iterator[tuple[ProbeColumns, ...]]:
+        return self._reader.probe_history(since, before, hosts, rows)
 
     def schema_version(self) -> int:
         return self._reader.schema_version()

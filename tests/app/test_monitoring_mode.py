@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from bench.processes import App, exit_after_output_closed, run_app, unprivileged_prefix, wait_until
-from monitoringapp.domain.timefmt import parse_iso
-from monitoringapp.store.sqlite.schema import open_for_writing
+from monitoringapp.domain.events import Probe
+from monitoringapp.domain.timefmt import parse_iso, whole_millis
+from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 from tests.local_http import LocalServer
 
 pytestmark = pytest.mark.slow  # real processes
@@ -377,3 +378,31 @@ def test_an_alert_seen_long_after_its_check_says_both_times_and_a_young_window_s
     assert re.fullmatch(rf"Website {server.url('/slow')} is down\. availability=0\.0%, time={stamp} "
                         rf"\(seen {stamp}, 1s after the check\)", alert), alert
     assert re.fullmatch(rf"== past 2m00s at {stamp} \([23]s of it covered\) ==", title), title
+
+
+def test_a_restart_probes_at_once_and_loads_the_stored_hour_into_its_reports_in_the_background(
+        tmp_path: Path, server: LocalServer) -> None:
+    url, db, metrics = server.url("/health"), tmp_path / "m.db", tmp_path / "metrics.json"
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"websites": [{"URL": url, "checkInterval": INTERVAL}], "alertWindow": 3,
+                                  "reports": [{"every": 1, "windows": [3, 3600]}]}))
+    # Forty minutes of stored probes, ending five minutes ago: all of them in the hour, none in the alert window.
+    now = time.time()
+    connection = open_for_writing(db)
+    with connection:
+        insert_events(connection, [Probe(whole_millis(now - 300 - t), url, t % 3 != 0, 200 if t % 3 else 503, 1.5)
+                                   for t in range(2400, 0, -1)])
+    connection.close()
+    app = App("-m", "-c", str(config), "-db", str(db), "--metrics", str(metrics))
+    try:
+        line = app.wait_for_line(lambda text: text.startswith("== past 1h00m at "), 10)
+        assert app.output()[0].endswith("restored 0 probe(s) of the past 3s and 0 alert state(s); "
+                                        "the rest of the past loads meanwhile; Ctrl-C to stop")
+        row = app.wait_for_line(lambda text: text.startswith(url), 5, start=app.lines.index(line) + 1)[1]
+        assert int(row.split()[1]) > 2400  # the stored forty minutes and the probes since the start
+        assert any(re.fullmatch(r"the past 59m57s is in the reports: 2,400 stored probe\(s\) in \d+\.\ds", text)
+                   for text in app.output()), app.output()
+        assert app.stop(signal.SIGTERM)[0] == 0
+    finally:
+        app.kill()
+    assert json.loads(metrics.read_text())["past"]["probes"] == 2400

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
+from reactivex.scheduler import HistoricalScheduler
 from reactivex.testing import TestScheduler
 
 from monitoringapp.domain.config import AlertPolicy, Config, ReportSpec, SiteConfig
-from monitoringapp.domain.events import TransitionKind
-from monitoringapp.domain.timefmt import parse_iso
+from monitoringapp.domain.events import PastChunk, Probe, Report, TransitionKind
+from monitoringapp.domain.timefmt import epoch_seconds, parse_iso, utc_datetime
+from monitoringapp.graph.monitor import StoredPast, load_past
+from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.streams.http_probe import ProbeOutcome
 from monitoringapp.streams.probes import ConfigChange
@@ -67,3 +72,46 @@ def test_reloaded_alert_threshold_applies_from_the_next_probe(tmp_path: Path) ->
     clock.advance_to(12)
     monitor.stop()
     assert monitor.transitions == [], "75 % is below the old 80 % but not below the reloaded 50 %"
+
+
+def test_a_restart_reads_the_alert_window_first_and_the_rest_of_the_hour_while_it_runs(tmp_path: Path) -> None:
+    """The report windows get the hour before the restart chunk by chunk while the clocks tick, and report what
+    a monitor that had read it all before starting would: to the last digit."""
+    start = 1_795_000_000.0
+    db = tmp_path / "m.db"
+    setup = SqliteEventLog(db, flush_interval=30.0)
+    for second in range(3600, 0, -1):
+        for n, site in enumerate((A, B)):
+            up = (second + n) % 9 != 0
+            setup.append_probe(Probe(start - second, site, up, 200 if up else 503, 0.25 * (second % 40)))
+    setup.close()
+    config = Config(sites=(SiteConfig(A, 1, 1), SiteConfig(B, 1, 1)), alert=AlertPolicy(window=20),
+                    reports=(ReportSpec(30, (120, 3600)),))
+
+    def run(past: StoredPast) -> tuple[list[Report], list[PastChunk]]:
+        clock = HistoricalScheduler(utc_datetime(start))
+
+        def probe(site: SiteConfig) -> ProbeOutcome:
+            return ProbeOutcome(200 if int(epoch_seconds(clock.now)) % 4 else 500, 2.0, None)
+
+        monitor = RunningMonitor(config, SqliteEventLog(tmp_path / f"{len(runs)}.db"), probe, clock, past=past)
+        loaded: list[PastChunk] = []
+        monitor.graph.past_loaded.subscribe(loaded.append)
+        clock.schedule(lambda *_: monitor.start())
+        clock.advance_by(timedelta(seconds=61))
+        monitor.stop()
+        return monitor.reports, loaded
+
+    runs: list[object] = []
+    reader = SqliteLogReader(db)
+    past = load_past(reader, config, start)
+    assert past.earlier is not None and len(past.probes) == 2 * 19  # (start - 20, start): read before the start
+    streamed, loaded = run(replace(past, earlier=replace(past.earlier, rows=1000)))
+    runs.append(streamed)
+    everything = reader.probes_since(start - 3600, {A, B}).events
+    read_first, _ = run(StoredPast(tuple(everything), reader.last_transitions()))
+    reader.close()
+    assert len(loaded) > 1 and loaded[-1].probes == 2 * (3600 - 20)  # (start - 3600, start - 20]
+    assert [report.span for report in streamed] == [120, 3600, 120, 3600]
+    assert streamed == read_first
+    assert all(row.checks > 3000 for report in streamed if report.span == 3600 for row in report.rows)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import random
+from array import array
+from collections import Counter
 
 import pytest
 
-from monitoringapp.domain.events import ErrorKind, Probe
+from monitoringapp.domain.events import ErrorKind, Probe, ProbeColumns, outcome_key
 from monitoringapp.operators.window import NO_RESPONSE, SlidingWindow
 
 SITE = "http://site.test/"
@@ -177,3 +180,92 @@ def test_random_adds_reports_and_span_changes_stay_within_brute_force_bounds(see
             checks, available = window.counts(span)
             assert len(since_added) <= checks <= len(inside)
             assert sum(since_added) <= available <= sum(inside)
+
+
+@pytest.mark.parametrize(("seed", "statuses"), [(0, (200, 500)), (1, (200,)), (2, tuple(range(100, 1000)))])
+def test_ordered_times_and_tallies_equal_a_sort_and_a_count_of_the_span(seed: int, statuses: tuple[int, ...]) -> None:
+    """What reports read, kept up to date as probes come and go, against the span sorted and counted afresh:
+    spans read at different rates, a span added later, compaction, and (900 statuses) more distinct
+    outcomes than one byte codes."""
+    chooser = random.Random(seed)
+    spans = (10.0, 60.0, 300.0)
+    window = SlidingWindow(spans, lazy=seed % 2 == 0)
+    history: list[Probe] = []
+    at = 0.0
+    for step in range(4000):
+        at += chooser.choice((0.5, 1.0, 1.0, 2.0))
+        error = None if chooser.random() < 0.9 else chooser.choice(list(ErrorKind))
+        status = None if error is not None else chooser.choice(statuses)
+        rt = None if error is not None else float(array("f", [chooser.uniform(0.05, 900.0)])[0])
+        p = Probe(at, SITE, status is not None and status < 400 and chooser.random() < 0.95, status, rt, error)
+        history.append(p)
+        window.add(p)
+        if step == 1500:
+            spans = (*spans, 120.0)
+            window.set_spans(spans)
+        for span in spans:
+            if chooser.random() < (0.3 if span < 100 else 0.05):
+                window.advance(at)
+                inside = [h for h in history[-700:] if at - span < h.timestamp <= at]
+                received = sorted(h.response_time_ms for h in inside if h.response_time_ms is not None)
+                ordered = window.ordered(span)
+                assert list(ordered.values) == received
+                assert (ordered.mean() if received else None) == (math.fsum(received) / len(received)
+                                                                   if received else None)
+                status_counts = Counter(h.status for h in inside if h.status)
+                error_counts = Counter(list(ErrorKind).index(h.error) + 1 for h in inside if h.error)
+                assert window.tallies(span) == (len(inside), sum(h.available for h in inside),
+                                                tuple(sorted(status_counts.items())),
+                                                tuple(sorted(error_counts.items())))
+    assert isinstance(window.outcomes, bytearray) == (len(statuses) < 256)  # one-byte codes while they fit
+
+
+def columns_of(probes: list[Probe]) -> ProbeColumns:
+    return ProbeColumns(SITE, [p.timestamp for p in probes],
+                        [NO_RESPONSE if p.response_time_ms is None else p.response_time_ms for p in probes],
+                        [outcome_key(p.status, p.error, p.available) for p in probes])
+
+
+def answers(window: SlidingWindow, spans: tuple[float, ...], now: float) -> list[object]:
+    window.advance(now)
+    return [(window.tallies(span), list(window.ordered(span).values), window.failing_since, window.last_failure)
+            for span in spans]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_earlier_probes_given_newest_first_answer_as_if_they_had_come_first(seed: int) -> None:
+    """A restart's window: its live probes come while its past arrives newest first, in chunks. At every read
+    it answers as a window that was given, in time order, the past received so far and then the live probes."""
+    chooser = random.Random(seed)
+    spans = (10.0, 60.0, 200.0)
+    at, probes = 0.0, []
+    for _ in range(chooser.choice((30, 400))):
+        at += chooser.choice((0.5, 1.0, 2.0))
+        run_down = chooser.random() < (0.9 if probes and not probes[-1].available else 0.2)
+        probes.append(Probe(at, SITE, not run_down, 503 if run_down else 200, chooser.uniform(0.1, 50.0))
+                      if chooser.random() < 0.9 else Probe(at, SITE, False, None, None, ErrorKind.TIMEOUT))
+    cut = chooser.randrange(len(probes))
+    past, live = probes[:cut], probes[cut:]
+    chunks: list[list[Probe]] = []
+    while past:
+        size = chooser.randint(1, 40)
+        chunks.append(past[-size:])
+        past = past[:-size]
+    window = SlidingWindow(spans, lazy=seed % 2 == 0)
+    given: list[Probe] = []  # the past received so far, oldest first
+    fed, clock = 0, 0.0
+    for step in range(len(live) + len(chunks)):
+        if chunks and (fed == len(live) or chooser.random() < 0.3):
+            chunk = chunks.pop(0)
+            window.add_earlier(columns_of(chunk))
+            given[:0] = chunk
+        else:
+            window.add(live[fed])
+            fed += 1
+        if chooser.random() < 0.3 or step == len(live) + len(chunks) - 1:
+            latest = (live[fed - 1] if fed else given[-1] if given else probes[0]).timestamp
+            clock = max(clock, latest + chooser.choice((0.0, 3.0)))  # a report's time never goes back
+            reference = SlidingWindow(spans)
+            for probe in [*given, *live[:fed]]:
+                reference.add(probe)
+            assert answers(window, spans, clock) == answers(reference, spans, clock)

@@ -1,14 +1,17 @@
-"""`fixed_rate_ticks` in virtual time: exact due times, no drift, late ticks dropped and counted."""
+"""`fixed_rate_ticks` and `grid_ticks` in virtual time: exact due times, no drift, late ticks dropped and counted,
+clocks started, re-timed and stopped by key."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import reactivex
+from reactivex import operators as ops
 from reactivex.scheduler import HistoricalScheduler
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from monitoringapp.domain.timefmt import epoch_seconds
-from monitoringapp.streams.ticks import Tick, fixed_rate_ticks
+from monitoringapp.streams.ticks import SPREAD_ABOVE, Tick, fixed_rate_ticks, grid_ticks
 
 on_next = ReactiveTest.on_next
 
@@ -71,3 +74,51 @@ def test_disposing_stops_the_ticks() -> None:
     subscription.dispose()
     scheduler.advance_to(20.0)
     assert seen == [10.0, 11.0, 12.0]
+
+
+def test_grid_ticks_start_retime_and_stop_clocks_by_key_at_exact_times() -> None:
+    scheduler = TestScheduler()
+    changes = scheduler.create_hot_observable(
+        on_next(201, [("a", 2.0), ("b", 3.0)]),
+        on_next(205.5, [("b", None), ("c", 1.0), ("a", 2.0)]),  # b stops, c starts, a re-timed (same period)
+        ReactiveTest.on_completed(209.2),
+    )
+    result = scheduler.start(lambda: changes.pipe(grid_ticks(scheduler, lambda period: period)), disposed=230)
+    assert [(m.time, m.value.value) for m in result.messages if m.value.kind == "N"] == [
+        (201, (2.0, Tick(201.0))), (201, (3.0, Tick(201.0))),
+        (203, (2.0, Tick(203.0))), (204, (3.0, Tick(204.0))),
+        (205, (2.0, Tick(205.0))),
+        (205.5, (1.0, Tick(205.5))), (205.5, (2.0, Tick(205.5))),  # started in the order given, at once
+        (206.5, (1.0, Tick(206.5))), (207.5, (2.0, Tick(207.5))), (207.5, (1.0, Tick(207.5))),  # a ticked last earlier
+        (208.5, (1.0, Tick(208.5))),
+    ]
+    assert result.messages[-1].time == 209.2 and result.messages[-1].value.kind == "C"  # clocks stop with changes
+
+
+def test_grid_ticks_on_a_historical_clock_fire_at_their_due_microsecond() -> None:
+    origin = datetime(2026, 11, 24, 12, 0, 0, 123457, tzinfo=UTC)  # due times between two microseconds
+    scheduler = HistoricalScheduler(origin)
+    seen: list[tuple[float, float]] = []
+    changes = reactivex.never().pipe(ops.start_with([("a", 0.37)]))  # the clock runs while changes go on
+    subscription = changes.pipe(grid_ticks(scheduler, lambda period: period)).subscribe(
+        lambda ticked: seen.append((epoch_seconds(scheduler.now), ticked[1].due)))
+    scheduler.advance_by(timedelta(seconds=37))
+    subscription.dispose()
+    assert len(seen) == 101  # every tick once, none stuck at a microsecond that rounds below its due time
+    assert all(abs(at - due) < 1e-6 for at, due in seen)
+
+
+def test_grid_ticks_spread_many_clocks_started_at_once_over_their_first_second() -> None:
+    scheduler = TestScheduler()
+    hundred = [(n, 0.5 if n == 99 else 1.0) for n in range(100)]  # 100 clocks: more than SPREAD_ABOVE
+    few = [(n, 2.0) for n in range(100, 100 + SPREAD_ABOVE)]  # as many as SPREAD_ABOVE: at once
+    changes = scheduler.create_hot_observable(on_next(201, hundred), on_next(300, few))
+    result = scheduler.start(lambda: changes.pipe(grid_ticks(scheduler, lambda period: period)), disposed=300.5)
+    ticks = [(m.time, m.value.value) for m in result.messages]
+    # Each on its own grid, on time (to the microsecond the scheduler's clock counts).
+    assert all(abs(at - tick.due) < 1e-6 and tick.missed == 0 for at, (_, tick) in ticks)
+    first_second = [(period, tick.due) for at, (period, tick) in ticks if at < 202]
+    # Evenly over the first second: the 0.5 s clock over its first period (0.99 of it), then on its grid.
+    assert sorted(first_second) == sorted([(0.5, 201 + 0.99 * 0.5), (0.5, 201 + 0.99 * 0.5 + 0.5),
+                                           *((1.0, 201 + n * 0.01) for n in range(99))])
+    assert [at for at, (period, _) in ticks if period == 2.0] == [300] * SPREAD_ABOVE

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.domain.events import NO_RESPONSE_MS, AlertTransition, ErrorKind, Probe, TransitionKind, outcome_key
+from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.store.log import BEGINNING, LogUnavailable, StoreError
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
@@ -230,3 +231,58 @@ def _wait_for_rows(reader: SqliteLogReader) -> list[AlertTransition]:
             return events
         time.sleep(0.01)
     return []
+
+
+def test_probe_history_gives_the_range_newest_first_in_chunks_each_site_as_columns_in_time_order(
+        tmp_path: Path) -> None:
+    probes = [Probe(T0 + t + (0.001 if host == B else 0.0), host, t % 5 != 0, 200 if t % 5 else 503,
+                    None if t % 7 == 0 else 0.5 + t, ErrorKind.TIMEOUT if t % 7 == 0 else None)
+              for t in range(60) for host in (A, B)]
+    reader = SqliteLogReader(stored(tmp_path, *probes))
+    try:
+        chunks = list(reader.probe_history(T0 + 10, T0 + 50, rows=25))
+        everything = list(reader.probe_history(T0 + 10, T0 + 50))
+        only_b = list(reader.probe_history(T0 + 10, T0 + 50, {B}, rows=25))
+    finally:
+        reader.close()
+    # (T0 + 10, T0 + 50]: A's 11..50 and B's 10.001..49.001, in chunks of 25 rows at most, newest first.
+    expected = {host: [p for p in probes if p.host == host and T0 + 10 < p.timestamp <= T0 + 50] for host in (A, B)}
+    assert all(sum(len(site) for site in chunk) <= 25 for chunk in chunks) and len(chunks) >= 4
+    oldest_first = [site for chunk in reversed(chunks) for site in chunk]
+    for host, wanted in expected.items():
+        columns = [site for site in oldest_first if site.host == host]
+        assert [t for site in columns for t in site.timestamps] == [p.timestamp for p in wanted]
+        assert [rt for site in columns for rt in site.response_times] == [
+            p.response_time_ms if p.response_time_ms is not None else NO_RESPONSE_MS for p in wanted]
+        assert [o for site in columns for o in site.outcomes] == [outcome_key(p.status, p.error, p.available)
+                                                                  for p in wanted]
+    assert len(everything) == 1 and sorted(site.host for site in everything[0]) == [A, B]
+    assert {site.host for chunk in only_b for site in chunk} == {B}
+    assert sum(len(site) for chunk in only_b for site in chunk) == len(expected[B])
+
+
+def test_probe_history_of_an_empty_range_or_log_is_nothing(tmp_path: Path) -> None:
+    reader = SqliteLogReader(stored(tmp_path, Probe(T0, A, True, 200, 1.0)))
+    try:
+        assert list(reader.probe_history(T0, T0 + 60)) == []
+        assert list(reader.probe_history(T0 - 60, T0 - 1)) == []
+        assert [site.host for chunk in reader.probe_history(T0 - 1, T0) for site in chunk] == [A]
+    finally:
+        reader.close()
+
+
+def test_probe_history_codes_every_error_kind_and_reads_a_kind_it_does_not_know_as_other(tmp_path: Path) -> None:
+    kinds = list(ErrorKind)
+    probes = [Probe(T0 + n, A, False, None, None, kind) for n, kind in enumerate(kinds)]
+    path = stored(tmp_path, *probes, Probe(T0 + 50, A, False, 418, 2.5))
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO website_monitoring (timestamp, host, available, status, responseTime, errorKind) "
+                   "VALUES (?, ?, 0, NULL, NULL, 'a-kind-from-a-newer-version')", (iso_utc(T0 + 100), A))
+    reader = SqliteLogReader(path)
+    try:
+        (site,) = (site for chunk in reader.probe_history(T0 - 1, T0 + 10_000_000) for site in chunk)
+    finally:
+        reader.close()
+    assert list(site.outcomes) == [*(outcome_key(None, kind, False) for kind in kinds),
+                                   outcome_key(418, None, False), outcome_key(None, ErrorKind.OTHER, False)]
+    assert list(site.response_times) == [NO_RESPONSE_MS] * len(kinds) + [2.5, NO_RESPONSE_MS]

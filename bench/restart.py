@@ -1,0 +1,117 @@
+"""The restart run: a real `-m` started on an hour of stored 1-second probes of N sites (3.6 M rows for 1,000).
+
+The database is built synthetically (the rows a monitor of those sites would have stored over the hour up to
+the start), then copied for each run, so every run starts on the same past. The monitor probes the same
+sites on a local target server. Measured: the time from start to the first new probe stored (probing and
+alerting have resumed), the time to have the whole past in the report windows (the monitor's `--metrics`),
+and the process's peak resident memory (VmHWM), read once the past is loaded and the run has gone on a while.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.capacity import REPO, write_config
+from bench.procstat import peak_rss_mb
+from bench.target_server import TargetServer
+from monitoringapp.domain.timefmt import iso_utc
+from monitoringapp.store.sqlite.schema import INSERT_PROBE, ProbeRow, open_for_writing
+
+Figures = dict[str, Any]
+
+
+def write_past(path: Path, urls: list[str], seconds: int, until: float, seed: int = 15) -> int:
+    """`seconds` of 1-second probes of `urls` up to `until`, as a monitor stores them: mostly 200, some 5xx,
+    a few timeouts. Returns the rows written."""
+    rng = random.Random(seed)
+    connection = open_for_writing(path)
+    rows = 0
+    connection.execute("BEGIN")
+    for second in range(seconds, 0, -1):
+        stamp = iso_utc(round(until) - second)
+        batch: list[ProbeRow] = []
+        for url in urls:
+            draw = rng.random()
+            if draw < 0.01:
+                batch.append((stamp, url, 0, None, None, "timeout", "local", None, None))
+            elif draw < 0.03:
+                batch.append((stamp, url, 0, 503, 1.0 + draw, None, "local", None, None))
+            else:
+                batch.append((stamp, url, 1, 200, 0.3 + draw * 2, None, "local", None, None))
+        connection.executemany(INSERT_PROBE, batch)
+        rows += len(batch)
+    connection.execute("COMMIT")
+    connection.close()
+    return rows
+
+
+def _first_new_row(db: Path, after_rowid: int, deadline: float) -> float | None:
+    """Poll `db` until a row beyond `after_rowid` is committed; the monotonic time it was seen."""
+    while time.monotonic() < deadline:
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.05) as connection:
+                row = connection.execute("SELECT max(rowid) FROM website_monitoring").fetchone()
+            if row[0] is not None and row[0] > after_rowid:
+                return time.monotonic()
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.01)
+    return None
+
+
+def run_restart(server: TargetServer, past: Path, sites: int, seconds: float) -> Figures:
+    """One restart on a copy of `past`: start `-m`, time the first new stored probe, run `seconds`, stop."""
+    with tempfile.TemporaryDirectory(prefix="bench-restart-") as scratch:
+        work = Path(scratch)
+        db, config, metrics = work / "monitoring.db", work / "config.json", work / "metrics.json"
+        shutil.copyfile(past, db)
+        with sqlite3.connect(db) as connection:
+            last_rowid = connection.execute("SELECT max(rowid) FROM website_monitoring").fetchone()[0]
+        write_config(config, [server.url(i) for i in range(sites)], 1.0)
+        command = [sys.executable, str(REPO / "monitoringApp.py"), "-m", "--silent", "--metrics", str(metrics),
+                   "-c", str(config), "-db", str(db)]
+        started = time.monotonic()
+        process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE)
+        try:
+            seen = _first_new_row(db, last_rowid, started + 60)
+            time.sleep(max(0.0, started + seconds - time.monotonic()))
+            peak = peak_rss_mb(process.pid)
+        finally:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+        if process.returncode != 0:
+            said = process.stderr.read().decode()[-2000:] if process.stderr else ""
+            raise RuntimeError(f"monitor exited {process.returncode}: {said}")
+        figures = json.loads(metrics.read_text())
+        return {"first_probe_stored_s": round(seen - started, 3) if seen is not None else None,
+                "past_loaded_s": figures["past"]["loaded_s"], "past_probes": figures["past"]["probes"],
+                "peak_rss_mb": round(peak, 1), "ticks": figures["ticks"], "skipped": figures["skipped"],
+                "lateness_ms": figures["lateness_ms"], "run_s": seconds}
+
+
+def restart_runs(sites: int, runs: int, seconds: float, prefer_nginx: bool = True) -> Figures:
+    """`runs` restarts of a monitor of `sites` sites on one hour of their stored 1-second probes."""
+    with TargetServer(prefer_nginx=prefer_nginx) as server, \
+            tempfile.TemporaryDirectory(prefix="bench-restart-past-") as scratch:
+        past = Path(scratch) / "past.db"
+        began = time.monotonic()
+        rows = write_past(past, [server.url(i) for i in range(sites)], 3600, time.time())
+        print(f"  restart: {rows:,} stored rows written in {time.monotonic() - began:.1f} s", file=sys.stderr)
+        results = []
+        for n in range(runs):
+            results.append(run_restart(server, past, sites, seconds))
+            print(f"  restart run {n + 1}/{runs}: {results[-1]}", file=sys.stderr, flush=True)
+        return {"sites": sites, "stored_rows": rows, "target_server": server.kind, "runs": results}
