@@ -30,6 +30,7 @@ from monitoringapp.operators.typed import keep
 from monitoringapp.sinks.console import Console
 from monitoringapp.sinks.progress import ProgressBar
 from monitoringapp.store import open_event_log
+from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.store.log import LogLost, LogWriter
 from monitoringapp.streams.config_state import ConfigBack, ConfigRejected
 from monitoringapp.streams.config_watch import config_updates, is_back, is_rejection, is_version
@@ -68,7 +69,7 @@ def run_monitoring(options: MonitorOptions) -> int:
     if not judges:
         check_file_to_write("--spool", _spool_path(options))
     log: MonitorLog
-    event_log = open_event_log(options.database) if judges else None  # where a monitor that judges reads its past
+    event_log = _open_event_log(options.database) if judges else None  # where a monitor that judges reads its past
     log = event_log if event_log is not None else _open_prober_log(options, config)
     console = None if options.silent else Console()
     errors = Console(sys.stderr, colour=False)
@@ -182,6 +183,15 @@ def _probes(count: int) -> str:
     return f"{count} probe{'' if count == 1 else 's'}"
 
 
+def _open_event_log(path: str) -> SqliteEventLog:
+    """The monitor's log; a file from before rollups has them rebuilt first, shown as a bar on a terminal."""
+    bar = ProgressBar(f"rebuilding the rollups of {path}", "rows")
+    try:
+        return open_event_log(path, rebuild_progress=bar.update)
+    finally:
+        bar.close()
+
+
 def _spool_path(options: MonitorOptions) -> str:
     return options.spool or f"spool-{options.location}.db"
 
@@ -204,16 +214,17 @@ def _prober_banner(options: MonitorOptions, config: Config) -> str:
 
 
 def _show_progress(loaded: Observable[PastChunk], past: LoggedPast, console: Console) -> abc.DisposableBase:
-    """The past's loading as a bar on stderr when it is a terminal (in seconds of the past read, newest first),
+    """The past's loading as a bar on stderr when it is a terminal (in minutes of the past read, newest first),
     then one line on the console when it is all in the report windows."""
     span = past.before - past.since
-    bar = ProgressBar(f"loading the past {format_duration(span)} into the reports", "s of the past")
+    minutes = span / 60
+    bar = ProgressBar(f"loading the past {format_duration(span)} into the reports", "min")
     began = time.monotonic()
     count = [0]
 
     def show(chunk: PastChunk) -> None:
         count[0] = chunk.probes
-        bar.update(round(chunk.done * span), round(span))
+        bar.update(round(chunk.done * minutes), round(minutes))
 
     def done() -> None:
         bar.close()

@@ -19,6 +19,7 @@ from monitoringapp.domain.events import TransitionKind
 from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.graph.replay import ReplayedChunk, ReplayStart, replayed
 from monitoringapp.sinks.console import Console
+from monitoringapp.sinks.progress import ProgressBar
 from monitoringapp.store import open_probe_archive
 from monitoringapp.store.log import LogUnavailable, ProbeArchive, StoreError
 
@@ -34,6 +35,8 @@ def run_replay(options: ReplayOptions) -> int:
     last: list[float] = []
     located = [0]
     running = SerialDisposable()
+    bar = ProgressBar(f"replaying {len(keys)} site(s)", "min of the log")
+    span = _log_span(archive, options.since, keys) if bar.enabled else None
 
     def show(item: ReplayStart | ReplayedChunk) -> None:
         if isinstance(item, ReplayStart):
@@ -51,6 +54,8 @@ def run_replay(options: ReplayOptions) -> int:
         located[0] += item.located
         if item.last is not None:
             last[:] = [item.last]
+            if span is not None:
+                bar.update(round((item.last - span[0]) / 60), round((span[1] - span[0]) / 60))
         if console.closed:  # `--replay | head`: the reader has gone
             running.dispose()
 
@@ -62,6 +67,7 @@ def run_replay(options: ReplayOptions) -> int:
     except KeyboardInterrupt:
         raise Interrupted(f"replay stopped after {sum(c['probes'] for c in tally.values())} probe(s)") from None
     finally:
+        bar.close()
         archive.close()
     if console.closed:
         return OK
@@ -74,6 +80,13 @@ def run_replay(options: ReplayOptions) -> int:
                      "--replay judges them as one monitor would, not by quorum")
     console.write(lines)
     return OK
+
+
+def _log_span(archive: ProbeArchive, since: float | None, keys: frozenset[str]) -> tuple[float, float] | None:
+    """(first, last) probe time the replay will read, for its progress bar; None for an empty log."""
+    end = archive.latest_probe_time()
+    first = next((chunk[0].timestamp for chunk in archive.probe_chunks(since, None, keys, size=1) if chunk), None)
+    return None if end is None or first is None or end <= first else (first, end)
 
 
 def _stored(archive: ProbeArchive, since: float | None, until: float | None,

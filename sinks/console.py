@@ -20,6 +20,7 @@ from typing import TextIO, TypeVar
 from monitoringapp.domain.events import AlertTransition, Report, TransitionKind, WindowStats
 from monitoringapp.domain.timefmt import format_duration, iso_utc
 from monitoringapp.operators.certificate_watch import expiry_text
+from monitoringapp.sinks.progress import clear_shown
 from monitoringapp.sinks.table import ELLIPSIS, display_width, format_table, shorten, table_width
 
 C = TypeVar("C")
@@ -185,7 +186,8 @@ class Console:
     def __init__(self, stream: TextIO | None = None, colour: bool | None = None,
                  on_closed: Callable[[], None] | None = None) -> None:
         self.stream = stream if stream is not None else sys.stdout
-        self.colour = (self.stream.isatty() and not os.environ.get("NO_COLOR")) if colour is None else colour
+        self._terminal = self.stream.isatty()
+        self.colour = (self._terminal and not os.environ.get("NO_COLOR")) if colour is None else colour
         self.report_context = ReportContext()
         self.on_closed = on_closed
         self.closed = False
@@ -195,6 +197,8 @@ class Console:
         with self._lock:
             if self.closed:
                 return
+            if self._terminal:
+                clear_shown()  # a progress bar drawn on the terminal: this line starts on a clean one
             try:
                 self.stream.write("\n".join(lines) + "\n")
                 self.stream.flush()

@@ -2,11 +2,14 @@
 
 Work in (units done of a total, as it goes), one redrawn line out: what, a bar, the share done, the
 rate and the time left, at most ten times a second. A log or a pipe gets nothing: the result lines the
-work prints at the end say it all there.
+work prints at the end say it all there. A line the console prints meanwhile (`-m`'s reports while its
+past loads, `--replay`'s transitions) first clears the bar (`clear_shown`), so it starts on a clean line;
+the bar is drawn again under it at its next update.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -16,6 +19,13 @@ from monitoringapp.domain.timefmt import format_duration
 
 _BAR_CELLS = 20
 _REDRAW_EVERY = 0.1
+_shown: list[ProgressBar] = []  # the bars drawn on a terminal now (one, in practice)
+
+
+def clear_shown() -> None:
+    """Clear every bar drawn now, before another line is printed on the terminal."""
+    for bar in tuple(_shown):
+        bar.close()
 
 
 class ProgressBar:
@@ -61,12 +71,18 @@ class ProgressBar:
     def _draw(self, text: str) -> None:
         padding = " " * max(0, self._width - len(text))
         self._width = len(text)
+        if self not in _shown:
+            _shown.append(self)
         self.stream.write(f"\r{text}{padding}")
         self.stream.flush()
 
     def close(self) -> None:
         """Clear the bar's line, so that what is printed next starts on a clean one."""
+        if self in _shown:
+            _shown.remove(self)
         if self.enabled and self._width:
-            self.stream.write("\r" + " " * self._width + "\r")
-            self.stream.flush()
-            self._width = 0
+            self._width, width = 0, self._width
+            self._drawn_at = None  # drawn again at the next update, whenever it comes
+            with contextlib.suppress(OSError, ValueError):  # the terminal gone (or closed): nothing to clear
+                self.stream.write("\r" + " " * width + "\r")
+                self.stream.flush()

@@ -7,7 +7,7 @@ reads its own past; `open_log_reader` for a reader, which never writes; `open_pr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from monitoringapp.store.log import HistoryReader, LogReader, ProbeArchive, StoreError
@@ -17,9 +17,10 @@ from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 
 
-def open_event_log(path: str | Path) -> SqliteEventLog:
-    """The log a monitor appends to at `path`, created when missing; StoreError if it cannot be used."""
-    return SqliteEventLog(path)
+def open_event_log(path: str | Path, rebuild_progress: Callable[[int, int], None] | None = None) -> SqliteEventLog:
+    """The log a monitor appends to at `path`, created when missing; StoreError if it cannot be used.
+    `rebuild_progress(done, total)` follows the rollups' rebuild, when a file without them is opened."""
+    return SqliteEventLog(path, rebuild_progress=rebuild_progress)
 
 
 def open_history_reader(path: str | Path) -> HistoryReader:

@@ -14,7 +14,7 @@ the raw probes; `retention` purges raw probes while the rollups stay. Minute row
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from monitoringapp.domain.events import Probe
 from monitoringapp.operators.rollup import (
@@ -145,12 +145,14 @@ def rollups_missing(connection: sqlite3.Connection) -> bool:
     return has_probes and not has_rollups
 
 
-def rebuild(connection: sqlite3.Connection) -> int:
-    """Recount both rollup tables from the raw probes, a chunk of rowids per transaction; the probes read."""
+def rebuild(connection: sqlite3.Connection, progress: Callable[[int, int], None] | None = None) -> int:
+    """Recount both rollup tables from the raw probes, a chunk of rowids per transaction; the probes read.
+    `progress(done, total)` after each chunk, in rowids (a progress bar's units)."""
     columns = select_columns(connection, PROBE_TABLE)
     with write_transaction(connection):
         connection.execute(f"DELETE FROM {MINUTE_TABLE}")
         connection.execute(f"DELETE FROM {HOUR_TABLE}")
+    low, high = connection.execute(f"SELECT min(rowid), max(rowid) FROM {PROBE_TABLE}").fetchone()
     read = last = 0
     buckets = OpenRollups()
     buckets.add(connection, [])
@@ -164,6 +166,8 @@ def rebuild(connection: sqlite3.Connection) -> int:
             last = rows[-1][0]
             read += len(rows)
             buckets.add(connection, (probe_from_row(row[1:]) for row in rows))
+        if progress is not None and low is not None:
+            progress(last - low + 1, high - low + 1)
 
 
 def prune(connection: sqlite3.Connection, now: float, hour_keep: float) -> int:

@@ -18,7 +18,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 from reactivex import Observable, abc
@@ -47,7 +47,8 @@ class SqliteEventLog:
     deleted or replaced; `close` flushes, waits for the writer and lets go of the lock.
     """
 
-    def __init__(self, path: str | Path, flush_interval: float = 1.0) -> None:
+    def __init__(self, path: str | Path, flush_interval: float = 1.0,
+                 rebuild_progress: Callable[[int, int], None] | None = None) -> None:
         self.path = Path(path)
         self.flush_interval = flush_interval
         check_for_writing(self.path)  # a refused file gets no lock file beside it either
@@ -55,8 +56,10 @@ class SqliteEventLog:
         try:
             self._connection = open_for_writing(self.path)
             status = os.stat(self.path)
-            self.rebuilt_probes = rebuild(self._connection) if rollups_missing(self._connection) else 0
-            """Raw probes the rollups were rebuilt from at opening (0: they were there)."""
+            missing = rollups_missing(self._connection)
+            self.rebuilt_probes = rebuild(self._connection, rebuild_progress) if missing else 0
+            """Raw probes the rollups were rebuilt from at opening (0: they were there); `rebuild_progress(done,
+            total)` is told how far that is."""
         except BaseException:
             self._lock.release()
             raise

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,3 +61,24 @@ def test_since_and_site_narrow_the_replay_and_a_site_not_in_the_config_is_a_usag
     assert out[-1] == "replayed 0 probes of 1 sites: 0 alerts, 0 recoveries (stored: 0 alerts, 0 recoveries)"
     assert main(["--replay", "-c", str(candidate), "-db", str(database), "--site", "http://c.test/"]) == 2
     assert "--site: http://c.test/ is none of the sites of" in capsys.readouterr().err
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_a_replay_shows_how_far_it_has_read_the_log_and_clears_the_bar_when_done(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    db, candidate = tmp_path / "m.db", tmp_path / "candidate.json"
+    connection = open_for_writing(db)
+    insert_events(connection, [Probe(T0 + 60 * i, SITE, True, 200, 1.0) for i in range(121)])  # two hours
+    connection.close()
+    candidate.write_text(json.dumps({"websites": [{"URL": SITE}]}))
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["--replay", "-c", str(candidate), "-db", str(db)]) == 0
+    frames = terminal.getvalue().split("\r")
+    assert frames[1].startswith("replaying 1 site(s) [####################] 100%  120 of 120 min of the log")
+    assert frames[2:] == [" " * len(frames[1]), ""]  # cleared before the summary
+    assert capsys.readouterr().out.splitlines()[-1].startswith("replayed 121 probes of 1 sites")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 
+from monitoringapp.sinks.console import Console
 from monitoringapp.sinks.progress import ProgressBar
 
 
@@ -59,3 +60,33 @@ def test_a_terminal_gets_the_bar_by_default() -> None:
     finally:
         os.close(leader)
         os.close(follower)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_line_the_console_prints_on_the_terminal_clears_the_bar_first_and_the_bar_comes_back_under_it() -> None:
+    screen, clock = Terminal(), Clock()
+    bar = ProgressBar("loading the past 1h00m into the reports", "min", screen, clock=clock)
+    console = Console(screen, colour=False)
+    bar.update(15, 60)
+    console.info("== past 2m00s at 2026-11-30T14:00:00.000Z ==")
+    clock.now += 0.01  # sooner than a redraw would be: drawn anyway, the line it was on is gone
+    bar.update(17, 60)
+    first, cleared, rest = screen.getvalue().split("\r", 3)[1:]
+    assert first == "loading the past 1h00m into the reports [#####---------------]  25%  15 of 60 min"
+    assert cleared == " " * len(first)
+    assert rest == ("== past 2m00s at 2026-11-30T14:00:00.000Z ==\n"
+                    "\rloading the past 1h00m into the reports [######--------------]  28%  17 of 60 min  "
+                    "1,700 min/s, 0s left")
+
+
+def test_a_console_on_a_pipe_leaves_the_terminal_bar_alone() -> None:
+    screen, pipe, clock = Terminal(), io.StringIO(), Clock()
+    bar = ProgressBar("purging probes", "rows", screen, clock=clock)
+    bar.update(5, 10)
+    Console(pipe, colour=False).info("a line")
+    assert screen.getvalue().count("\r") == 1 and pipe.getvalue() == "a line\n"
+    bar.close()

@@ -8,10 +8,12 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from reactivex.scheduler import HistoricalScheduler
 
 from monitoringapp.domain.events import ErrorKind, Probe
 from monitoringapp.operators.rollup import DAY, HOUR, MINUTE
+from monitoringapp.store.sqlite import rollups
 from monitoringapp.store.sqlite.purge import purge_log
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.retention import start_retention
@@ -107,7 +109,8 @@ def test_a_reader_sees_the_rollups_and_the_probes_of_one_commit_together(tmp_pat
     assert checked > 5
 
 
-def test_missing_rollups_are_rebuilt_from_the_raw_probes_exactly_as_written(tmp_path: Path) -> None:
+def test_missing_rollups_are_rebuilt_from_the_raw_probes_exactly_as_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "m.db"
     write(path, probes((A, B), NOW - 3 * HOUR, 500, 20.0))
     minutes, hours = table(path, "website_rollups_minute"), table(path, "website_rollups_hour")
@@ -115,9 +118,12 @@ def test_missing_rollups_are_rebuilt_from_the_raw_probes_exactly_as_written(tmp_
         connection.execute("DROP TABLE website_rollups_minute")
         connection.execute("DROP TABLE website_rollups_hour")
         connection.execute("PRAGMA user_version = 2")
-    log = SqliteEventLog(path)
+    monkeypatch.setattr(rollups, "REBUILD_CHUNK", 300)
+    told: list[tuple[int, int]] = []
+    log = SqliteEventLog(path, rebuild_progress=lambda done, total: told.append((done, total)))
     log.close()
     assert log.rebuilt_probes == 1000
+    assert told == [(300, 1000), (600, 1000), (900, 1000), (1000, 1000)]  # what a progress bar is told
     assert table(path, "website_rollups_minute") == minutes
     assert table(path, "website_rollups_hour") == hours
     with sqlite3.connect(path) as connection:
