@@ -30,8 +30,8 @@ from monitoringapp.operators.typed import keep
 from monitoringapp.sinks.console import Console
 from monitoringapp.sinks.progress import ProgressBar
 from monitoringapp.store import open_event_log
-from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.store.log import LogLost, LogWriter
+from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.streams.config_state import ConfigBack, ConfigRejected
 from monitoringapp.streams.config_watch import config_updates, is_back, is_rejection, is_version
 from monitoringapp.streams.http_probe import HttpProber
