@@ -4,6 +4,7 @@ line and exit 2, and an interrupted one-shot command into one line and exit 130.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -43,6 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (Failure, LogLost) as error:
         print(f"monitoringApp: error: {error}", file=sys.stderr)
         return FAILED
+    except BrokenPipeError:
+        # `--check | head`: the reader has what it wanted and has gone, as `-m | head` does; no traceback, and
+        # nothing more written to the closed pipe when the interpreter flushes stdout on its way out.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return OK
     except Interrupted as interrupted:
         print(f"monitoringApp: interrupted: {interrupted}", file=sys.stderr)
         return INTERRUPTED

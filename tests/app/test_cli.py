@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 from pathlib import Path
 
 import pytest
 
-from bench.processes import App, wait_until
+from bench.processes import App, exit_after_output_closed, wait_until
 
 pytestmark = pytest.mark.slow  # real processes
 
@@ -45,3 +46,11 @@ def _open_for_writing(fifo: Path) -> int | None:
     with contextlib.suppress(OSError):  # ENXIO: no reader yet
         return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
     return None
+
+
+def test_check_into_a_pipe_whose_reader_has_gone_exits_0_without_a_traceback(tmp_path: Path) -> None:
+    # `--check | head -1` of a config whose effective form is far more than a pipe holds (64 kB).
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"websites": [{"URL": f"http://127.0.0.1:8000/{n}"} for n in range(2000)]}))
+    status, errors, _ = exit_after_output_closed("--check", "-c", str(config), first="{")
+    assert (status, errors) == (0, "")
