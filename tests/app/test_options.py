@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 from pathlib import Path
 
@@ -129,3 +130,10 @@ def test_a_non_loopback_listen_is_accepted_with_users_or_an_explicit_no_auth() -
     assert isinstance(with_users, WebOptions) and with_users.auth_file == "u.txt" and not with_users.loopback
     open_one = parse_command_line(["-w", "--listen", "192.0.2.1:8080", "--no-auth"], NOW)
     assert isinstance(open_one, WebOptions) and open_one.no_auth
+
+
+def test_version_is_the_installed_distributions_and_the_exit_is_0(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse_command_line(["--version"], NOW)
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"monitoringApp {importlib.metadata.version('monitoringapp')}\n"
