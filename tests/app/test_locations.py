@@ -88,6 +88,17 @@ def stop_all(*apps: App) -> None:
         assert (status, "Traceback" in errors) == (0, False), app.describe()
 
 
+def judged_to_the_end(cluster: NatsCluster, judge: App, db: Path, *spools: Path) -> tuple[int, list[Probe]]:
+    """Once the probers have stopped: every probe they made (counted in their spools) judged into `db`, the
+    evaluator stopped; (probes made, the probes in the stream)."""
+    made = probes_made(*spools)
+    try:
+        wait_until(lambda: len(projected(db)[0]) == made, 60, "every probe judged")
+    finally:
+        stop_all(judge)
+    return made, stream_probes(cluster)
+
+
 def rows(db: Path, query: str) -> list[tuple[object, ...]]:
     """The rows of `query` on `db`; none while the file or its tables are not there yet."""
     if not db.exists():
@@ -260,12 +271,7 @@ def test_nats_down_for_60_s_the_probers_spool_then_publish_everything_in_order(
             time.sleep(2)
         finally:
             stop_all(*probers)
-        made = probes_made(tmp_path / "eu.db", tmp_path / "us.db")
-        try:
-            wait_until(lambda: len(projected(db)[0]) == made, 60, "every probe judged")
-        finally:
-            stop_all(judge)
-        in_stream = stream_probes(cluster)
+        made, in_stream = judged_to_the_end(cluster, judge, db, tmp_path / "eu.db", tmp_path / "us.db")
     probes, told = projected(db)
     assert_each_probe_once(made, in_stream, probes)
     for location in ("eu", "us"):
@@ -295,12 +301,7 @@ def test_the_stream_leader_killed_in_a_three_node_cluster_loses_and_repeats_no_p
             time.sleep(6)
         finally:
             stop_all(probe)
-        made = probes_made(tmp_path / "eu.db")
-        try:
-            wait_until(lambda: len(projected(db)[0]) == made, 60, "every probe judged")
-        finally:
-            stop_all(judge)
-        in_stream = stream_probes(cluster)
+        made, in_stream = judged_to_the_end(cluster, judge, db, tmp_path / "eu.db")
     probes, told = projected(db)
     assert_each_probe_once(made, in_stream, probes)
     assert told == offline(config, probes)
