@@ -2,8 +2,9 @@
 classified and judged by the site's conditions; a `tcp://` site is probed by a connect (`tcp_probe`).
 
 Uses a pooled `requests` session (keep-alive). Each site's request is prepared
-once and sent through the session's adapter, which costs about half of
-`Session.get` per probe; redirects are then followed here (or not, `followRedirects`). At most
+once and sent through the session's adapter's urllib3 pool, as `HTTPAdapter.send` would send it (its route
+looked up once per URL, no `requests.Response` built): about a third of `Session.get` per probe; redirects
+are then followed here (or not, `followRedirects`). At most
 `body_limit` bytes of the body are read, and the whole probe is bounded by the
 site's timeout, so a huge or trickling response cannot hold a worker. The bytes read are kept only for a site
 whose conditions read the body (which is then asked for without compression).
@@ -201,7 +202,8 @@ class HttpProber:
               verify: bool | str) -> urllib3.BaseHTTPResponse:
         """What `HTTPAdapter.send(prepared, stream=True, ...)` does, with the urllib3 response as it comes: the
         same pool, proxy, TLS settings and errors, but the route (pool, request target) looked up once per URL
-        and no `requests.Response` built around the answer (its cookie extraction alone costs a probe ~8 %)."""
+        and no `requests.Response` built around the answer (with its headers copied and its cookies extracted).
+        Measured (200 sites, sequential, 5 repeats x 3 interleaved): 0.32 ms of CPU per probe before, 0.20 after."""
         route = self._routes.get((url, verify))
         if route is None or route[0].pool is None:  # new, or its pool was closed (dropped by the manager)
             route = self._route(prepared, url, verify)
