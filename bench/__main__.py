@@ -202,6 +202,9 @@ def figure_rows(results: Figures) -> list[tuple[str, str]]:
         bare = results["transport"]["median"]
         rows.append(("bare requests.Session.get, CPU/request", f"{bare['requests_session_get_ms']:.3f} ms"))
         rows.append(("bare HttpProber.probe (our transport), CPU/request", f"{bare['http_prober_probe_ms']:.3f} ms"))
+        if "http_client_floor_ms" in bare:
+            rows.append(("floor: http.client GET, one kept-alive connection, CPU/request",
+                         f"{bare['http_client_floor_ms']:.3f} ms"))
     for sites, entry in results["capacity"].items():
         for who in ("monitor", "peer"):
             if who not in entry:

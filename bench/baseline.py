@@ -1,4 +1,5 @@
-"""Bare transport loops beside the app: CPU per request of `requests` alone and of our probe transport.
+"""Bare transport loops beside the app: CPU per request of `requests` alone, of our probe transport, and of the
+floor under both (`http.client` on one kept-alive connection).
 
 Sequential GETs from this process against the target server, so the app's own
 overhead per probe (clocks, threads, operators, SQLite) is what its figure adds
@@ -7,11 +8,13 @@ on top of these.
 
 from __future__ import annotations
 
+import http.client
 import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 
@@ -58,14 +61,24 @@ def conditions_cpu(server: TargetServer, sites: int = 50, rounds: int = 20, repe
 
 
 def transport_cpu(server: TargetServer, sites: int = 200, rounds: int = 10) -> Figures:
-    """CPU ms per request: `requests.Session.get`, and `HttpProber.probe` (the app's transport)."""
+    """CPU ms per request: `requests.Session.get`, `HttpProber.probe` (the app's transport), and the floor: a GET
+    on one kept-alive `http.client.HTTPConnection`, its body read (what any Python HTTP client costs at least)."""
     urls = [server.url(n) for n in range(sites)]
     session = requests.Session()
     prober = HttpProber(pool_size=sites)
+    floor = http.client.HTTPConnection("127.0.0.1", server.port, timeout=1.0)
+
+    def http_client_get(url: str) -> bytes:
+        floor.request("GET", urlsplit(url).path)
+        return floor.getresponse().read()
+
     try:
         session_get = _cpu_ms_per_call(lambda url: session.get(url, timeout=1.0).content, urls, rounds)
         probe = _cpu_ms_per_call(lambda url: prober.probe(url, 1.0), urls, rounds)
+        http_client = _cpu_ms_per_call(http_client_get, urls, rounds)
     finally:
         session.close()
         prober.close()
-    return {"requests_session_get_ms": round(session_get, 4), "http_prober_probe_ms": round(probe, 4)}
+        floor.close()
+    return {"requests_session_get_ms": round(session_get, 4), "http_prober_probe_ms": round(probe, 4),
+            "http_client_floor_ms": round(http_client, 4)}

@@ -2,8 +2,9 @@
 classified and judged by the site's conditions; a `tcp://` site is probed by a connect (`tcp_probe`).
 
 Uses a pooled `requests` session (keep-alive). Each site's request is prepared
-once and sent through the session's adapter, which costs about half of
-`Session.get` per probe; redirects are then followed here (or not, `followRedirects`). At most
+once and sent through the session's adapter's urllib3 pool, as `HTTPAdapter.send` would send it (its route
+looked up once per URL, no `requests.Response` built): about a third of `Session.get` per probe; redirects
+are then followed here (or not, `followRedirects`). At most
 `body_limit` bytes of the body are read, and the whole probe is bounded by the
 site's timeout, so a huge or trickling response cannot hold a worker. The bytes read are kept only for a site
 whose conditions read the body (which is then asked for without compression).
@@ -47,6 +48,8 @@ MAX_REDIRECTS = 10
 BODY_LIMIT = 64 * 1024
 RECONNECT_AFTER = 3600.0
 _CHUNK = 16 * 1024
+_TIMEOUT_SLACK = 0.005
+_REDIRECTS = frozenset((301, 302, 303, 307, 308))  # requests' REDIRECT_STATI: what `Response.is_redirect` reads
 
 
 def user_agent(location: str) -> str:
@@ -110,6 +113,8 @@ class HttpProber:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self._prepared: dict[tuple[str, Any], requests.PreparedRequest] = {}
+        # (URL, verify) -> (urllib3 pool, request target, retries): what the adapter works out for each send.
+        self._routes: dict[tuple[str, bool | str], tuple[Any, str, Any]] = {}
         # Each TLS socket's birth (monotonic) and certificate notAfter, read once per connection.
         self._tls: weakref.WeakKeyDictionary[Any, tuple[float, float | None]] = weakref.WeakKeyDictionary()
         # A site that does not verify TLS says so in its config: no warning per probe.
@@ -169,28 +174,69 @@ class HttpProber:
             if remaining <= 0:
                 raise requests.Timeout(f"no answer from {site.url} in time")
             target = prepared.url or site.probe_url
-            adapter = self.session.get_adapter(target)
-            response = adapter.send(prepared, stream=True, timeout=remaining, verify=request.verify,
-                                    proxies=self._proxies_for(target))
+            raw = self._send(prepared, target, remaining, request.verify)
             try:
-                location = (response.headers.get("location")
-                            if request.follow_redirects and response.is_redirect else None)
+                status = raw.status
+                location = (raw.headers.get("location")
+                            if request.follow_redirects and status in _REDIRECTS else None)
                 if location is None:
-                    connection = getattr(response.raw, "connection", None)
+                    connection = raw.connection
                     sock = getattr(connection, "sock", None)
                     expiry, old = self._certificate(sock) if target[:6].lower() == "https:" else (None, False)
                     if old:
                         # Never back to the pool (where another probe could take it while it is closed below):
                         # the pool makes a new connection for the next probe, with a new handshake.
-                        response.raw._connection = None
-                    body, complete = self._read_bounded(response, deadline, keep, sock)
+                        raw._connection = None  # type: ignore[attr-defined]
+                    body, complete = self._read_bounded(raw, deadline, keep, sock)
                     if old and connection is not None:
                         connection.close()
-                    return response.status_code, body, complete, expiry
+                    return status, body, complete, expiry
             finally:
-                response.close()
-            prepared = self._next_hop(prepared, response.status_code, urljoin(target, location), site)
+                # As `requests.Response.close` does: a body read to its end has already put the connection
+                # back in the pool; one that was not is closed with it.
+                raw.close()
+                raw.release_conn()
+            prepared = self._next_hop(prepared, status, urljoin(target, location), site)
         raise requests.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects from {site.url}")
+
+    def _send(self, prepared: requests.PreparedRequest, url: str, timeout: float,
+              verify: bool | str) -> urllib3.BaseHTTPResponse:
+        """What `HTTPAdapter.send(prepared, stream=True, ...)` does, with the urllib3 response as it comes: the
+        same pool, proxy, TLS settings and errors, but the route (pool, request target) looked up once per URL
+        and no `requests.Response` built around the answer (with its headers copied and its cookies extracted).
+        Measured (200 sites, sequential, 5 repeats x 3 interleaved): 0.32 ms of CPU per probe before, 0.20 after."""
+        route = self._routes.get((url, verify))
+        if route is None or route[0].pool is None:  # new, or its pool was closed (dropped by the manager)
+            route = self._route(prepared, url, verify)
+        pool, target, retries = route
+        body = prepared.body
+        try:
+            return pool.urlopen(  # type: ignore[no-any-return]
+                prepared.method, target, body=body, headers=prepared.headers, redirect=False,
+                assert_same_host=False, preload_content=False, decode_content=False, retries=retries,
+                timeout=urllib3.Timeout(connect=timeout, read=timeout),
+                chunked=not (body is None or "Content-Length" in prepared.headers))
+        except Exception as error:
+            translated = _as_requests_error(error, prepared)
+            if translated is error:
+                raise
+            raise translated from error
+
+    def _route(self, prepared: requests.PreparedRequest, url: str, verify: bool | str) -> tuple[Any, str, Any]:
+        adapter = self.session.get_adapter(url)
+        if not isinstance(adapter, HTTPAdapter):
+            raise requests.exceptions.InvalidSchema(f"no HTTP adapter for {url}")
+        proxies = self._proxies_for(url)
+        try:
+            pool = adapter.get_connection_with_tls_context(prepared, verify, proxies=proxies)
+        except urllib3.exceptions.LocationValueError as error:
+            raise requests.exceptions.InvalidURL(error, request=prepared) from error
+        adapter.cert_verify(pool, url, verify, None)  # type: ignore[no-untyped-call]
+        route = (pool, adapter.request_url(prepared, proxies), adapter.max_retries)
+        if len(self._routes) > 10_000:  # redirects to ever new URLs must not grow it for ever
+            self._routes.clear()
+        self._routes[(url, verify)] = route
+        return route
 
     def _next_hop(self, prepared: requests.PreparedRequest, status: int, url: str,
                   site: SiteConfig) -> requests.PreparedRequest:
@@ -231,15 +277,14 @@ class HttpProber:
             proxies = self._proxies_of[url] = self.proxies.for_url(url)
         return proxies
 
-    def _read_bounded(self, response: requests.Response, deadline: float, keep: bool,
+    def _read_bounded(self, raw: urllib3.BaseHTTPResponse, deadline: float, keep: bool,
                       sock: Any = None) -> tuple[bytes, bool]:
         """Read the body up to `body_limit` bytes (kept when `keep`) from `sock` (default: the response's);
         whether that was all of it. A complete body leaves the connection reusable."""
-        raw = response.raw
         sock = sock if sock is not None else getattr(raw.connection, "sock", None)
         # Kept bytes are the body's own: decoded only if the server compressed them though asked not to (urllib3's
         # decoding path costs CPU even for a body that is not compressed).
-        decode = keep and response.headers.get("Content-Encoding", "identity").strip().lower() not in ("identity", "")
+        decode = keep and raw.headers.get("Content-Encoding", "identity").strip().lower() not in ("identity", "")
         budget = self.body_limit
         chunks: list[bytes] = []
         while budget > 0:
@@ -248,9 +293,16 @@ class HttpProber:
                 raise requests.Timeout("body not received in time")
             # read1 returns what has arrived (read() would wait for the whole chunk, so a
             # trickling body could outlive the deadline), and no single wait outlasts it.
+            # Setting it is a syscall that lets go of the GIL (200 sites at 1 s: about 9 % of a probe's CPU): skipped
+            # while the timeout set for the request, or for the last read, ends within 5 ms of the deadline, and
+            # what came after the deadline is a timeout as it was, only told up to 5 ms later.
             if sock is not None:
-                sock.settimeout(remaining)
+                current = sock.gettimeout()
+                if current is None or current > remaining + _TIMEOUT_SLACK:
+                    sock.settimeout(remaining)
             chunk = raw.read1(min(_CHUNK, budget), decode_content=decode)
+            if time.perf_counter() > deadline:
+                raise requests.Timeout("body not received in time")
             if not chunk:
                 return b"".join(chunks), True
             budget -= len(chunk)
@@ -286,6 +338,34 @@ def classify(error: BaseException) -> ErrorKind:
              requests.exceptions.ChunkedEncodingError, OSError):
         return ErrorKind.CONNECTION
     return ErrorKind.OTHER
+
+
+def _as_requests_error(error: Exception, request: requests.PreparedRequest) -> Exception:
+    """The exception `HTTPAdapter.send` raises for urllib3's `error` (the same mapping, so `classify` and the
+    probe's callers see what they would through `requests`)."""
+    errors = urllib3.exceptions
+    if isinstance(error, errors.MaxRetryError):
+        reason = error.reason
+        if isinstance(reason, errors.ConnectTimeoutError) and not isinstance(reason, errors.NewConnectionError):
+            return requests.ConnectTimeout(error, request=request)
+        if isinstance(reason, errors.ResponseError):
+            return requests.exceptions.RetryError(error, request=request)
+        if isinstance(reason, errors.ProxyError):
+            return requests.exceptions.ProxyError(error, request=request)
+        if isinstance(reason, errors.SSLError):
+            return requests.exceptions.SSLError(error, request=request)
+        return requests.ConnectionError(error, request=request)
+    if isinstance(error, errors.ProtocolError | OSError | errors.ClosedPoolError):
+        return requests.ConnectionError(error, request=request)
+    if isinstance(error, errors.ProxyError):
+        return requests.exceptions.ProxyError(error)
+    if isinstance(error, errors.SSLError):
+        return requests.exceptions.SSLError(error, request=request)
+    if isinstance(error, errors.ReadTimeoutError):
+        return requests.ReadTimeout(error, request=request)
+    if isinstance(error, errors.InvalidHeader):
+        return requests.exceptions.InvalidHeader(error, request=request)
+    return error
 
 
 def tls_reason(error: BaseException) -> str:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from monitoringapp.store.jetstream.link import NatsLink
-from monitoringapp.store.jetstream.reader import JetStreamLogReader
-from monitoringapp.store.jetstream.writer import JetStreamLogWriter
-from monitoringapp.store.sqlite.spool import ProbeSpool
+if TYPE_CHECKING:  # the modules that import nats-py, loaded when a function below is called (`-m` reads
+    # `subjects` through this package, and must not pay nats-py's 2 MB without `--nats`)
+    from monitoringapp.store.jetstream.reader import StreamReader
+    from monitoringapp.store.jetstream.writer import JetStreamLogWriter
 
 SPOOL_CAPACITY = 250_000
 """Probes a spool holds: 20 minutes of 200 sites every second."""
@@ -23,21 +24,21 @@ def open_prober_log(servers: Sequence[str], location: str, spool: str | Path, *,
                     retention: float | None = None, capacity: int = SPOOL_CAPACITY) -> JetStreamLogWriter:
     """A prober's writer: probes published to the stream, waiting in the spool at `spool` while NATS is away.
     The stream's duplicate window covers what the spool can hold at 200 probes a second."""
+    from monitoringapp.store.jetstream.link import NatsLink
+    from monitoringapp.store.jetstream.writer import JetStreamLogWriter
+    from monitoringapp.store.sqlite.spool import ProbeSpool
+
     link = NatsLink(servers, f"prober-{location}").start()
     return JetStreamLogWriter(link, ProbeSpool(spool, capacity), replicas=replicas, retention=retention,
                               duplicate_window=capacity / 200.0, owns_link=True)
 
 
-class StreamReader(JetStreamLogReader):
-    """A reader that owns its link: closing it closes the connection."""
-
-    def close(self) -> None:
-        self.link.close()
-
-
 def open_stream_reader(servers: Sequence[str], name: str, connect_wait: float = 2.0) -> StreamReader:
     """A reader of the stream, given up to `connect_wait` seconds to connect before its first read (a follower
     retries anyway: reads raise LogUnavailable until the cluster is reachable and a prober has made the stream)."""
+    from monitoringapp.store.jetstream.link import NatsLink
+    from monitoringapp.store.jetstream.reader import StreamReader
+
     link = NatsLink(servers, name).start()
     link.wait_connected(connect_wait)
     return StreamReader(link)

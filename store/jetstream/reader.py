@@ -239,3 +239,10 @@ async def _read_all(js: JetStreamContext, config: ConsumerConfig, *, up_to: int 
     finally:
         await subscription.unsubscribe()
     return messages
+
+
+class StreamReader(JetStreamLogReader):
+    """A reader that owns its link: closing it closes the connection."""
+
+    def close(self) -> None:
+        self.link.close()

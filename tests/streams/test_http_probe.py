@@ -97,7 +97,7 @@ def test_body_limit_bounds_what_is_read_from_a_huge_response(server: LocalServer
     client = HttpProber(body_limit=1024)
     try:
         response = client.session.get(server.url("/huge"), stream=True, timeout=2.0)
-        client._read_bounded(response, time.perf_counter() + 2.0, keep=False)
+        client._read_bounded(response.raw, time.perf_counter() + 2.0, keep=False)
         assert response.raw.tell() == 1024
         response.close()
     finally:
