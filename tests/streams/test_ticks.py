@@ -11,7 +11,7 @@ from reactivex.scheduler import HistoricalScheduler
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from monitoringapp.domain.timefmt import epoch_seconds
-from monitoringapp.streams.ticks import SPREAD_ABOVE, Tick, fixed_rate_ticks, grid_ticks
+from monitoringapp.streams.ticks import SPREAD_GROUP, Tick, fixed_rate_ticks, grid_ticks
 
 on_next = ReactiveTest.on_next
 
@@ -108,17 +108,20 @@ def test_grid_ticks_on_a_historical_clock_fire_at_their_due_microsecond() -> Non
     assert all(abs(at - due) < 1e-6 for at, due in seen)
 
 
-def test_grid_ticks_spread_many_clocks_started_at_once_over_their_first_second() -> None:
+def test_grid_ticks_spread_many_clocks_started_at_once_over_their_first_second_in_groups() -> None:
     scheduler = TestScheduler()
-    hundred = [(n, 0.5 if n == 99 else 1.0) for n in range(100)]  # 100 clocks: more than SPREAD_ABOVE
-    few = [(n, 2.0) for n in range(100, 100 + SPREAD_ABOVE)]  # as many as SPREAD_ABOVE: at once
-    changes = scheduler.create_hot_observable(on_next(201, hundred), on_next(300, few))
+    # 250 clocks, more than SPREAD_GROUP: 3 groups, a third of a second apart (the 0.5 s clock: of its period).
+    many = [(n, 0.5 if n == 249 else 1.0) for n in range(250)]
+    few = [(n, 2.0) for n in range(1000, 1000 + SPREAD_GROUP)]  # as many as SPREAD_GROUP: all at once
+    changes = scheduler.create_hot_observable(on_next(201, many), on_next(300, few))
     result = scheduler.start(lambda: changes.pipe(grid_ticks(scheduler, lambda period: period)), disposed=300.5)
     ticks = [(m.time, m.value.value) for m in result.messages]
     # Each on its own grid, on time (to the microsecond the scheduler's clock counts).
     assert all(abs(at - tick.due) < 1e-6 and tick.missed == 0 for at, (_, tick) in ticks)
     first_second = [(period, tick.due) for at, (period, tick) in ticks if at < 202]
-    # Evenly over the first second: the 0.5 s clock over its first period (0.99 of it), then on its grid.
-    assert sorted(first_second) == sorted([(0.5, 201 + 0.99 * 0.5), (0.5, 201 + 0.99 * 0.5 + 0.5),
-                                           *((1.0, 201 + n * 0.01) for n in range(99))])
-    assert [at for at, (period, _) in ticks if period == 2.0] == [300] * SPREAD_ABOVE
+    group = [n * 3 // 250 for n in range(250)]  # 84, 83 and 83 clocks
+    assert sorted(first_second) == sorted([(0.5, 201 + 2 / 3 * 0.5), (0.5, 201 + 2 / 3 * 0.5 + 0.5),
+                                           *((1.0, 201 + group[n] / 3) for n in range(249))])
+    # A group's clocks tick in one wake-up: 3 instants in the first second (and the 0.5 s clock's second tick).
+    assert len({at for at, _ in ticks if at < 202}) == 4
+    assert [at for at, (period, _) in ticks if period == 2.0] == [300] * SPREAD_GROUP
