@@ -174,6 +174,9 @@ def targets(results: Figures) -> list[tuple[str, str, str, bool | None]]:
                      "not in the run" if loaded is None else f"{loaded:.1f} s", "<= 15 s",
                      loaded is not None and loaded <= 15))
         rows.append((f"restart on 1 h of {sites} sites: peak RSS", f"{rss:.1f} MB", "< 150 MB", rss < 150))
+        if sites == "200":
+            full = entry["median"]["rss_at_end_mb"]
+            rows.append(("200 sites, the hour's windows full: RSS", f"{full:.1f} MB", "< 60 MB", full < 60))
     found = results["micro"]
     if "operators" in found:
         rate = found["operators"]["median"]["with_reports_events_per_s"]
@@ -233,10 +236,10 @@ def figure_rows(results: Figures) -> list[tuple[str, str]]:
         else:
             m = entry["median"]
             rows.append((f"restart, {key} sites on {entry['stored_rows']:,} stored rows: first probe stored / "
-                         "past loaded / peak RSS",
+                         "past loaded / peak RSS / RSS at the end",
                          f"{m['first_probe_stored_s']:.2f} s / "
                          f"{'-' if m['past_loaded_s'] is None else format(m['past_loaded_s'], '.1f') + ' s'} / "
-                         f"{m['peak_rss_mb']:.1f} MB"))
+                         f"{m['peak_rss_mb']:.1f} / {m['rss_at_end_mb']:.1f} MB"))
     found = results["micro"]
     if "operators" in found:
         ops = found["operators"]["median"]

@@ -52,7 +52,16 @@ def tree_cpu_seconds(pids: list[int]) -> float:
 
 def peak_rss_mb(pid: int) -> float:
     """VmHWM: the most resident memory the process has had, in MB (10^6 bytes)."""
+    return _status_mb(pid, "VmHWM")
+
+
+def rss_mb(pid: int) -> float:
+    """VmRSS: the resident memory of the process now, in MB (10^6 bytes)."""
+    return _status_mb(pid, "VmRSS")
+
+
+def _status_mb(pid: int, field: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024 / 1e6
-    raise OSError(f"no VmHWM for pid {pid}")
+    raise OSError(f"no {field} for pid {pid}")
