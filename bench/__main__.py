@@ -130,10 +130,10 @@ def run_micro(args: argparse.Namespace, results: Figures) -> None:
         micro.write_log(log, args.replay_rows, sites=250)
         found["replay"] = repeated("replay", args.runs, lambda: micro.replay_rows_per_s(log))
         found["replay_mode"] = repeated("--replay", args.runs, lambda: micro.replay_probes_per_s(log))
+        found["history"] = repeated("restart fill", args.runs, lambda: micro.history_rows_per_s(log))
     with TargetServer(prefer_nginx=False) as server:
         found["conditions"] = repeated("conditions on 4 kB JSON", args.runs,
                                        lambda: baseline.conditions_cpu(server))
-        found["history"] = repeated("restart fill", args.runs, lambda: micro.history_rows_per_s(log))
     found["sink"] = repeated("sqlite sink", args.runs, micro.sink_rows_per_s)
     for sites in args.memory_sites:
         # tracemalloc of identical input is deterministic; one run of the large case is enough.
