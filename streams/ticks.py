@@ -74,9 +74,9 @@ def grid_ticks(
     Each batch of changes applies at once, on `clock`: a clock started or re-timed ticks at once and then
     every period from then on; the other clocks keep their grids. A batch that starts more than
     `SPREAD_GROUP` clocks spreads them over their first second (or period, if shorter) in groups of at most
-    that many, so that a thousand sites do not all start their probes in the same instant every period. Clocks due at the same
-    time tick in one wake-up of the timer, in the order they last ticked. Completes when the changes
-    complete.
+    that many, so that a thousand sites do not all start their probes in the same instant every period.
+    Clocks due at the same time tick in one wake-up of the timer, in the order they last ticked. Completes
+    when the changes complete.
 
     ```text
     changes:  [(a,2s),(b,3s)]-------------[(b,None),(c,1s)]---|   (a payload given as its period)
