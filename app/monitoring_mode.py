@@ -244,8 +244,9 @@ def _show_progress(loaded: Observable[PastChunk], past: LoggedPast, console: Con
 
     def done() -> None:
         bar.close()
-        console.info(f"the past {format_duration(span)} is in the reports: {count[0]:,} stored probe(s) in "
-                     f"{time.monotonic() - began:.1f}s")
+        if count[0]:  # a new database has no past to speak of
+            console.info(f"the past {format_duration(span)} is in the reports: {count[0]:,} stored probe(s) in "
+                         f"{time.monotonic() - began:.1f}s")
 
     return CompositeDisposable(loaded.subscribe(show, on_completed=done), Disposable(bar.close))
 

@@ -61,15 +61,17 @@ def load_past(log: PastReader, config: Config, now: float) -> StoredPast:
     longest window, to read later."""
     hosts = config.keys
     recent = now - config.policies.longest_window  # what every site's alert machine needs to resume
+    since = now - config.longest_window
     try:
         probes = log.probes_since(recent, hosts).events
         transitions = log.last_transitions(hosts)
         warned = stored_certificate_warnings(log, config, now)
+        newest = log.latest_probe_time()
     except LogUnavailable:
         return StoredPast()
-    since = now - config.longest_window
-    earlier = LoggedPast(log, hosts, since, recent) if since < recent else None
-    return StoredPast(tuple(probes), transitions, warned, earlier)
+    # A new log, or one whose probes are all older than the longest window, has no more past to read.
+    more = since < recent and newest is not None and newest > since
+    return StoredPast(tuple(probes), transitions, warned, LoggedPast(log, hosts, since, recent) if more else None)
 
 
 def stored_certificate_warnings(log: LogReader, config: Config, now: float) -> tuple[AlertTransition, ...]:

@@ -115,3 +115,20 @@ def test_a_restart_reads_the_alert_window_first_and_the_rest_of_the_hour_while_i
     assert [report.span for report in streamed] == [120, 3600, 120, 3600]
     assert streamed == read_first
     assert all(row.checks > 3000 for report in streamed if report.span == 3600 for row in report.rows)
+
+
+def test_a_new_log_has_no_earlier_past_to_read_and_an_old_one_beyond_the_longest_window_neither(
+        tmp_path: Path) -> None:
+    start = 1_795_000_000.0
+    config = Config(sites=(SiteConfig(A, 1, 1),), alert=AlertPolicy(window=20), reports=(ReportSpec(30, (3600,)),))
+    log = SqliteEventLog(tmp_path / "m.db")
+    try:
+        assert load_past(log, config, start).earlier is None  # nothing stored yet
+        log.append_probe(Probe(start - 7200, A, True, 200, 1.0))  # two hours ago: before the longest window
+        log.close()
+        reader = SqliteLogReader(tmp_path / "m.db")
+        assert load_past(reader, config, start).earlier is None
+        assert load_past(reader, config, start - 4800).earlier is not None  # forty minutes after it: in the hour
+        reader.close()
+    finally:
+        log.close()
