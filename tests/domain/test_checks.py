@@ -62,6 +62,15 @@ def test_a_body_that_is_not_json_says_so() -> None:
     assert (kind, reason) == (ErrorKind.CONDITION, "body is not JSON (Expecting value)")
 
 
+def test_json_nan_and_integers_beyond_64_bits_are_read_as_the_standard_library_reads_them() -> None:
+    # Not strict JSON, or beyond what a faster parser (orjson: refuses NaN, turns such integers into floats) reads.
+    assert json_conditions({"path": "$.depth", "below": 1000}).judge(200, b'{"depth": NaN}', True, 0.1) == (
+        ErrorKind.CONDITION, "$.depth is NaN, expected a number below 1000")
+    huge = b'{"n": 123456789012345678901234567890}'
+    assert json_conditions({"path": "$.n", "equals": 123456789012345678901234567890}).judge(
+        200, huge, True, 0.1) == (None, None)
+
+
 def test_without_conditions_a_status_below_400_is_up_as_it_always_was() -> None:
     assert Conditions().judge(399, b"", True, 9.0) == (None, None)
     assert Conditions().judge(503, b"", True, 0.1) == (None, None)  # down, but not a condition: no kind, no reason
