@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -19,6 +20,7 @@ from monitoringapp.app.options import HealthOptions, MonitorOptions, parse_comma
 REPO = Path(__file__).resolve().parent.parent
 # The repository's top-level folders that are not part of the distribution.
 NOT_SHIPPED = {"tests", "bench", "build"}
+BUILD_LEFT_OUT = (".git", ".venv", "build", "*.egg-info", "__pycache__", ".*_cache", "*.db", "*.db-*", "results")
 
 
 def setuptools_table() -> dict[str, object]:
@@ -59,8 +61,11 @@ packages = ["app", "operators"]
 
 @pytest.mark.slow
 def test_the_wheel_installs_beside_a_distribution_owning_app_and_operators_and_both_import(tmp_path: Path) -> None:
-    dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--wheel-dir", str(dist), str(REPO)],
+    dist, source = tmp_path / "dist", tmp_path / "source"
+    # Built from a copy: setuptools builds in the source tree's build/, and a wheel's leftovers there (build/lib)
+    # would be a second copy of the package beside the sources.
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*BUILD_LEFT_OUT))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--wheel-dir", str(dist), str(source)],
                    check=True, timeout=300, capture_output=True)
     (wheel,) = dist.glob("monitoringapp-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
