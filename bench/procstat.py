@@ -9,7 +9,11 @@ _TICK = os.sysconf("SC_CLK_TCK")
 
 
 def _stat_fields(pid: int) -> list[str]:
-    text = Path(f"/proc/{pid}/stat").read_text()
+    return _stat_fields_of(Path(f"/proc/{pid}/stat"))
+
+
+def _stat_fields_of(stat: Path) -> list[str]:
+    text = stat.read_text()
     # The command name may hold spaces; the fields after its closing parenthesis do not.
     return text[text.rindex(")") + 2:].split()
 
@@ -65,3 +69,15 @@ def _status_mb(pid: int, field: str) -> float:
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024 / 1e6
     raise OSError(f"no {field} for pid {pid}")
+
+
+def thread_cpu_seconds(pid: int) -> dict[int, float]:
+    """User + system CPU of each live thread of `pid`, by thread id."""
+    seconds = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = _stat_fields_of(task / "stat")
+        except OSError:
+            continue  # the thread ended
+        seconds[int(task.name)] = (int(fields[11]) + int(fields[12])) / _TICK
+    return seconds
