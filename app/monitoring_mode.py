@@ -76,9 +76,10 @@ def run_monitoring(options: MonitorOptions) -> int:
     errors = Console(sys.stderr, colour=False)
     clock = EventLoopScheduler()
     watch = EventLoopScheduler()  # reads the config file, runs retention and reads the past, off the clock's thread
-    # Two threads do the probes' CPU work (with four, a probe cost 12 % more CPU at 200 sites: the GIL passed
-    # back and forth); more are added while probes wait on slow or far sites.
-    io = ProbePool(core=2, max_workers=max(64, 4 * len(config.sites)))
+    # One thread does the probes' CPU work: each more one only passes the GIL back and forth (a probe cost 18 %
+    # more CPU at 200 sites with two, 12 % more again with four; `python -m bench.threads`). More are added
+    # while probes wait on slow or far sites.
+    io = ProbePool(core=1, max_workers=max(64, 4 * len(config.sites)))
     prober = HttpProber(pool_size=len(config.sites), location=options.location)
     fill = PastFill(began)
 
