@@ -13,6 +13,7 @@ import gc
 import random
 import sqlite3
 import tempfile
+import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from monitoringapp.store import open_probe_archive
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 from monitoringapp.store.sqlite.writer import SqliteEventLog
+from monitoringapp.streams.probe_pool import ProbePool
 
 Figures = dict[str, Any]
 START = 1_795_000_000.0  # a fixed virtual epoch (2026-11-18)
@@ -116,6 +118,33 @@ def operators_events_per_s(sites: int = 100, seconds: int = 3000) -> Figures:
         figures["transitions"] = len(graph.transitions)
         figures["reports"] = graph.reports
     return figures
+
+
+def pool_handoff_us(actions: int = 50_000) -> Figures:
+    """CPU (µs, every thread of this process) per action scheduled on the probe pool and run: the hand-off a
+    probe pays on its way from the clock to a probe thread, without the probe. One core thread, as `-m` has."""
+    pool = ProbePool(core=1, max_workers=4)
+    ran = 0
+    lock = threading.Lock()  # the watchdog adds threads once actions have queued 250 ms
+    done = threading.Event()
+
+    def action(_: object, __: object = None) -> None:
+        nonlocal ran
+        with lock:
+            ran += 1
+            if ran == actions:
+                done.set()
+
+    gc.collect()
+    cpu = time.process_time()
+    for _ in range(actions):
+        pool.schedule(action)
+    finished = done.wait(60)
+    spent = time.process_time() - cpu
+    pool.executor.shutdown(wait=True)
+    if not finished:
+        raise RuntimeError(f"the pool ran {ran} of {actions} actions in 60 s")
+    return {"actions": actions, "cpu_us_per_action": round(spent * 1e6 / actions, 2)}
 
 
 def write_log(path: Path, rows: int, sites: int) -> None:
