@@ -100,10 +100,21 @@ class ElasticExecutor(Executor):
         self._shutdown = False
         self._stop_watch = threading.Event()
         self._watchdog: threading.Thread | None = None
+        # The watchdog sleeps on this while no job is queued or running (nothing can become stuck or overdue
+        # until one comes): an idle monitor's watchdog would otherwise wake twenty times a second, which was
+        # more than half of all its CPU (20 sites every 30 s: 3.3 of 5.7 ms a second).
+        self._job_came = threading.Condition(self._lock)
+        self._watch_idle = False
 
     @property
     def workers(self) -> int:
         return len(self._started)
+
+    @property
+    def watchdog_asleep(self) -> bool:
+        """True while the watchdog waits for a job: none queued, none running."""
+        with self._lock:
+            return self._watch_idle
 
     def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
         future: Future[_T] = Future()
@@ -122,6 +133,8 @@ class ElasticExecutor(Executor):
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
             self._jobs.append((time.monotonic(), job))
+            if self._watch_idle:
+                self._job_came.notify()
             if self._idle:
                 self._ready.notify()
             elif len(self._started) < self.core:
@@ -138,6 +151,7 @@ class ElasticExecutor(Executor):
                 while self._jobs:
                     self._jobs.popleft()[1].cancel()
             self._ready.notify_all()
+            self._job_came.notify_all()
             threads = list(self._threads)
         self._stop_watch.set()
         if wait:
@@ -196,6 +210,10 @@ class ElasticExecutor(Executor):
                 more = max(self._wanted() - len(self._started), waiting)
                 for _ in range(min(more, self.max_workers - len(self._started))):
                     self._spawn()
+                while not self._jobs and not self._shutdown and all(t is None for t in self._started.values()):
+                    self._watch_idle = True
+                    self._job_came.wait()
+                self._watch_idle = False
 
 
 def _report(error: BaseException) -> None:

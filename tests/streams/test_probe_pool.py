@@ -39,6 +39,32 @@ def test_a_job_stuck_on_a_slow_site_gets_a_replacement_thread_so_others_still_ru
     executor.shutdown(wait=True)
 
 
+def test_the_watchdog_sleeps_while_the_pool_is_idle_and_still_rescues_a_job_stuck_after_that() -> None:
+    executor = ElasticExecutor(core=1, max_workers=4, patience=0.05, queue_patience=5.0)
+    assert executor.submit(lambda: "first").result(timeout=2) == "first"
+    deadline = time.monotonic() + 2
+    while not executor.watchdog_asleep and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert executor.watchdog_asleep  # nothing queued or running: no wake-ups twenty times a second
+    release = threading.Event()
+    stuck = executor.submit(release.wait, 10)
+    quick = executor.submit(lambda: "done")
+    try:
+        assert quick.result(timeout=2) == "done"  # the watchdog woke for the jobs and added a thread
+        assert not executor.watchdog_asleep and executor.workers == 2
+    finally:
+        release.set()
+    assert stuck.result(timeout=2) is True
+    deadline = time.monotonic() + 2
+    while not executor.watchdog_asleep and time.monotonic() < deadline:
+        time.sleep(0.01)
+    watchdog = executor._watchdog
+    assert executor.watchdog_asleep and watchdog is not None
+    executor.shutdown(wait=True)
+    watchdog.join(timeout=2)
+    assert not watchdog.is_alive()  # shutdown wakes a sleeping watchdog, which then ends
+
+
 def test_jobs_that_mostly_wait_get_threads_enough_to_run_together() -> None:
     executor = ElasticExecutor(core=1, max_workers=50, patience=5.0, queue_patience=0.02)
     started = time.monotonic()
