@@ -76,10 +76,8 @@ def run_monitoring(options: MonitorOptions) -> int:
     errors = Console(sys.stderr, colour=False)
     clock = EventLoopScheduler()
     watch = EventLoopScheduler()  # reads the config file, runs retention and reads the past, off the clock's thread
-    # One thread does the probes' CPU work: each more one only passes the GIL back and forth (a probe cost 18 %
-    # more CPU at 200 sites with two, 12 % more again with four; `python -m bench.threads`). More are added
-    # while probes wait on slow or far sites.
-    io = ProbePool(core=1, max_workers=max(64, 4 * len(config.sites)))
+    # The pool's one core thread does the probes' CPU work; while probes wait, up to 4 threads a site (64 at least).
+    io = ProbePool(max_workers=max(64, 4 * len(config.sites)))
     prober = HttpProber(pool_size=len(config.sites), location=options.location)
     fill = PastFill(began)
 

@@ -70,7 +70,7 @@ def clock_start(server: TargetServer, sites: int, seconds: float, freeze: bool =
     """One run: `sites` sites every second for `seconds`, with the monitor's probe pool (`freeze`:
     `gc.freeze()` once the graph is built)."""
     config = Config(tuple(SiteConfig(server.url(i), 1.0, 1.0) for i in range(sites)))
-    io = ProbePool(core=2, max_workers=max(64, 4 * sites))
+    io = ProbePool(max_workers=max(64, 4 * sites))
     with tempfile.TemporaryDirectory(prefix="bench-clock-") as scratch:
         monitor = InProcessMonitor(config, io, Path(scratch))
         if freeze:

@@ -122,8 +122,8 @@ def operators_events_per_s(sites: int = 100, seconds: int = 3000) -> Figures:
 
 def pool_handoff_us(actions: int = 50_000) -> Figures:
     """CPU (µs, every thread of this process) per action scheduled on the probe pool and run: the hand-off a
-    probe pays on its way from the clock to a probe thread, without the probe. One core thread, as `-m` has."""
-    pool = ProbePool(core=1, max_workers=4)
+    probe pays on its way from the clock to a probe thread, without the probe. The pool `-m` has: one core thread."""
+    pool = ProbePool(max_workers=4)
     ran = 0
     lock = threading.Lock()  # the watchdog adds threads once actions have queued 250 ms
     done = threading.Event()
