@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.processes import stop_process
 from bench.procstat import peak_rss_mb, tree_cpu_seconds
 from bench.target_server import TargetServer, free_port
 
@@ -48,16 +48,6 @@ def measure_window(server: TargetServer, pids: Callable[[], list[int]], warmup: 
     }
 
 
-def _stop(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
-
-
 def write_config(path: Path, urls: list[str], interval: float) -> None:
     path.write_text(json.dumps({"websites": [{"URL": url} for url in urls], "defaultCheckInterval": interval}))
 
@@ -75,7 +65,7 @@ def run_monitor(server: TargetServer, sites: int, interval: float, warmup: float
         try:
             figures = measure_window(server, lambda: [process.pid], warmup, seconds)
         finally:
-            _stop(process)
+            stop_process(process, 20.0)
         if process.returncode != 0:
             raise RuntimeError(f"monitor exited {process.returncode}: {process.stderr.read().decode()[-2000:]}"
                                if process.stderr else f"monitor exited {process.returncode}")
@@ -161,4 +151,4 @@ def run_peer(server: TargetServer, sites: int, interval: float, warmup: float, s
             raise RuntimeError(f"the peer stopped early ({error}): {tails}") from None
         finally:
             for process in processes:
-                _stop(process)
+                stop_process(process, 20.0)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.capacity import write_config
+from bench.processes import stop_process
 from bench.procstat import thread_cpu_seconds
 from bench.target_server import TargetServer
 
@@ -57,8 +57,7 @@ def one_run(checkout: Path, server: TargetServer, sites: int, warmup: float, sec
             time.sleep(seconds)
             after, served_after = thread_cpu_seconds(process.pid), server.served()
         finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(30)
+            stop_process(process, 30.0)
     probes = served_after - served_before - 1  # the served() call itself is counted by the server
     figures = {names.get(tid, str(tid)): (cpu - before.get(tid, 0.0)) * 1000 / probes for tid, cpu in after.items()}
     figures["total"] = sum(figures.values())
