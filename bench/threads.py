@@ -5,8 +5,8 @@
 
 Each run starts `monitoringApp.py -m --silent` of a checkout against N local URLs, waits out a warm-up, and
 reads every thread's CPU from /proc over the measured seconds: per probe served, so the figures of two
-checkouts compare even when one is slower to start. Thread names come from `py-spy dump` when py-spy is
-installed (Python 3.11 does not give its thread names to the kernel); otherwise the thread ids stand.
+checkouts compare even when one is slower to start. Thread names come from `py-spy dump` (py-spy comes with
+the developer tools; Python 3.11 does not give its thread names to the kernel); without it, the thread ids.
 Exact where py-spy's samples are not: a sampler counts a thread waking on a lock as busy, /proc counts CPU.
 """
 
@@ -42,14 +42,13 @@ def thread_names(pid: int) -> dict[int, str]:
 
 def one_run(checkout: Path, server: TargetServer, sites: int, warmup: float, seconds: float) -> dict[str, float]:
     """CPU per probe (ms) of each thread of one `-m` run of `checkout`, and their `total`."""
-    python = checkout / ".venv" / "bin" / "python"
+    python = _python_of(checkout)
     with tempfile.TemporaryDirectory(prefix="bench-threads-") as scratch:
         work = Path(scratch)
         config = work / "config.json"
         write_config(config, [server.url(n) for n in range(sites)], 1.0)
-        process = subprocess.Popen([str(python if python.exists() else sys.executable),
-                                    str(checkout / "monitoringApp.py"), "-m", "--silent", "-c", str(config),
-                                    "-db", str(work / "monitoring.db")], cwd=checkout)
+        process = subprocess.Popen([str(python), str(checkout / "monitoringApp.py"), "-m", "--silent",
+                                    "-c", str(config), "-db", str(work / "monitoring.db")], cwd=checkout)
         try:
             time.sleep(warmup)
             names = thread_names(process.pid)
@@ -64,6 +63,21 @@ def one_run(checkout: Path, server: TargetServer, sites: int, warmup: float, sec
     return figures
 
 
+def _python_of(checkout: Path) -> Path:
+    """The interpreter that runs `checkout`'s own code: its `.venv`'s, or this one's for this checkout."""
+    python = checkout / ".venv" / "bin" / "python"
+    return python if python.exists() or checkout.resolve() != REPO else Path(sys.executable)
+
+
+def _checkout_problem(checkout: Path) -> str | None:
+    if not (checkout / "monitoringApp.py").is_file():
+        return f"{checkout}: no monitoringApp.py there (give checkouts of monitoringApp)"
+    if not _python_of(checkout).exists():
+        return (f"{checkout}: no .venv/bin/python there (set it up as the README says, so that its own code is "
+                "measured)")
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.threads", description=__doc__.split("\n\n")[0])
     parser.add_argument("sites", type=int, help="sites probed every second")
@@ -73,6 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds before measuring (5)")
     parser.add_argument("--seconds", type=float, default=15.0, help="seconds measured (15)")
     options = parser.parse_intermixed_args(argv)
+    for checkout in options.checkouts:
+        problem = _checkout_problem(checkout)
+        if problem is not None:
+            parser.error(problem)
     totals: dict[Path, list[float]] = {checkout: [] for checkout in options.checkouts}
     with TargetServer() as server:
         for run in range(options.runs):
