@@ -2,10 +2,11 @@
 
 The database is built synthetically (the rows a monitor of those sites would have stored over the hour up to
 the start), then copied for each run, so every run starts on the same past. The monitor probes the same
-sites on a local target server. Measured: the time from start to the first new probe stored (probing and
-alerting have resumed), the time to have the whole past in the report windows (the monitor's `--metrics`),
-and the process's peak resident memory (VmHWM) and its resident memory then (VmRSS: the hour's windows full),
-read once the past is loaded and the run has gone on a while.
+sites on a local target server. Measured: the time from start to the first new probe the target server
+serves (probing has resumed) and to the first one stored (committed, at the writer's next flush), the time to
+have the whole past in the report windows (the monitor's `--metrics`), and the process's peak resident memory
+(VmHWM) and its resident memory then (VmRSS: the hour's windows full), read once the past is loaded and the
+run has gone on a while.
 """
 
 from __future__ import annotations
@@ -71,6 +72,18 @@ def _first_new_row(db: Path, after_rowid: int, deadline: float) -> float | None:
     return None
 
 
+def _first_new_request(server: TargetServer, deadline: float) -> float | None:
+    """Poll `server` until it serves a request besides the polls; the monotonic time it was seen."""
+    last = server.served()
+    while time.monotonic() < deadline:
+        served = server.served()
+        if served > last + 1:  # each poll is a request the server counts too
+            return time.monotonic()
+        last = served
+        time.sleep(0.005)
+    return None
+
+
 def run_restart(server: TargetServer, past: Path, sites: int, seconds: float) -> Figures:
     """One restart on a copy of `past`: start `-m`, time the first new stored probe, run `seconds`, stop."""
     with tempfile.TemporaryDirectory(prefix="bench-restart-") as scratch:
@@ -85,6 +98,7 @@ def run_restart(server: TargetServer, past: Path, sites: int, seconds: float) ->
         started = time.monotonic()
         process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE)
         try:
+            sent = _first_new_request(server, started + 60)
             seen = _first_new_row(db, last_rowid, started + 60)
             time.sleep(max(0.0, started + seconds - time.monotonic()))
             peak, now = peak_rss_mb(process.pid), rss_mb(process.pid)
@@ -94,7 +108,9 @@ def run_restart(server: TargetServer, past: Path, sites: int, seconds: float) ->
             said = process.stderr.read().decode()[-2000:] if process.stderr else ""
             raise RuntimeError(f"monitor exited {process.returncode}: {said}")
         figures = json.loads(metrics.read_text())
-        return {"first_probe_stored_s": round(seen - started, 3) if seen is not None else None,
+        # Sent: probing has resumed; stored: committed too, which waits for the writer's next flush (1 s).
+        return {"first_probe_sent_s": round(sent - started, 3) if sent is not None else None,
+                "first_probe_stored_s": round(seen - started, 3) if seen is not None else None,
                 "past_loaded_s": figures["past"]["loaded_s"], "past_probes": figures["past"]["probes"],
                 "peak_rss_mb": round(peak, 1), "rss_at_end_mb": round(now, 1), "ticks": figures["ticks"],
                 "skipped": figures["skipped"],
