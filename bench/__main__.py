@@ -98,7 +98,7 @@ def run_capacity(args: argparse.Namespace, results: Figures) -> None:
                     "peak_rss": round(mine["peak_rss_mb"] / peer_median["peak_rss_mb"], 3),
                 }
             results["capacity"][str(sites)] = entry
-    if args.far_sites:
+    if args.far_sites or args.mixed_sites:
         with TargetServer(prefer_nginx=False, delay_ms=args.far_ms) as far:
             for sites in args.far_sites:
                 key = f"{sites} far"
@@ -106,6 +106,15 @@ def run_capacity(args: argparse.Namespace, results: Figures) -> None:
                     f"capacity {sites} sites {args.far_ms:g} ms away", args.runs,
                     functools.partial(capacity.run_monitor, far, sites, args.interval, args.warmup, args.seconds))}
                 results["capacity"][key]["far_ms"] = args.far_ms
+            if args.mixed_sites:
+                with TargetServer(prefer_nginx=not args.python_server) as near:
+                    for sites in args.mixed_sites:
+                        key = f"{sites} mixed"
+                        results["capacity"][key] = {"monitor": repeated(
+                            f"capacity {sites} sites and {args.mixed_far} {args.far_ms:g} ms away", args.runs,
+                            functools.partial(capacity.run_monitor, near, sites, args.interval, args.warmup,
+                                              args.seconds, far=(far, args.mixed_far)))}
+                        results["capacity"][key].update(mixed_far=args.mixed_far, far_ms=args.far_ms)
 
 
 def run_restart(args: argparse.Namespace, results: Figures) -> None:
@@ -214,7 +223,8 @@ def figure_rows(results: Figures) -> list[tuple[str, str]]:
                 continue
             m = entry[who]["median"]
             name = "monitoringApp -m" if who == "monitor" else "prometheus + blackbox_exporter"
-            where = f" {entry['far_ms']:g} ms away" if "far_ms" in entry else ""
+            where = (f" and {entry['mixed_far']} {entry['far_ms']:g} ms away" if "mixed_far" in entry
+                     else f" {entry['far_ms']:g} ms away" if "far_ms" in entry else "")
             rows.append((f"{sites.split()[0]} sites{where} at {results['interval']:g} s, {name}: probes/s",
                          f"{m['probes_per_s']:.0f}"))
             rows.append(("  CPU per probe / cores used / peak RSS",
@@ -304,6 +314,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--far-sites", type=numbers, default=[500],
                         help="site counts also run against a server that answers after --far-ms (500)")
     parser.add_argument("--far-ms", type=float, default=100.0, help="the far server's delay, ms (100)")
+    parser.add_argument("--mixed-sites", type=numbers, default=[],
+                        help="site counts also run together with --mixed-far sites --far-ms away (none)")
+    parser.add_argument("--mixed-far", type=int, default=500, help="the far sites of a mixed run (500)")
     parser.add_argument("--restart-sites", type=numbers, default=[1000],
                         help="restart runs: sites, each with an hour of stored 1-second probes (1000)")
     parser.add_argument("--restart-seconds", type=float, default=30.0, help="length of a restart run (30)")
@@ -319,7 +332,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.quick:
         args.runs, args.seconds, args.warmup, args.replay_rows = 1, 5.0, 3.0, 100_000
         args.memory_sites = [100]
-        args.far_sites = []
+        args.far_sites = args.mixed_sites = []
         args.restart_sites, args.restart_seconds, args.clock_sites = [100], 10.0, [200]
     return args
 

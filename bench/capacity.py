@@ -30,12 +30,14 @@ Figures = dict[str, Any]
 
 
 def measure_window(server: TargetServer, pids: Callable[[], list[int]], warmup: float,
-                    seconds: float) -> Figures:
+                    seconds: float, also: TargetServer | None = None) -> Figures:
+    """CPU, probes served (by `server`, and `also` when given) and peak RSS of `pids` over `seconds`."""
+    servers = [server] if also is None else [server, also]
     time.sleep(warmup)
-    cpu0, served0, t0 = tree_cpu_seconds(pids()), server.served(), time.monotonic()
+    cpu0, served0, t0 = tree_cpu_seconds(pids()), sum(s.served() for s in servers), time.monotonic()
     time.sleep(seconds)
-    cpu1, served1, t1 = tree_cpu_seconds(pids()), server.served(), time.monotonic()
-    probes = served1 - served0 - 1  # the served() call itself is counted by the server
+    cpu1, served1, t1 = tree_cpu_seconds(pids()), sum(s.served() for s in servers), time.monotonic()
+    probes = served1 - served0 - len(servers)  # each served() call is counted by its server
     cpu = cpu1 - cpu0
     return {
         "window_s": round(t1 - t0, 3),
@@ -53,17 +55,22 @@ def write_config(path: Path, urls: list[str], interval: float) -> None:
 
 
 def run_monitor(server: TargetServer, sites: int, interval: float, warmup: float, seconds: float,
-                base: int = 0) -> Figures:
-    """One run of `./monitoringApp.py -m --silent --metrics` over `sites` distinct URLs."""
+                base: int = 0, far: tuple[TargetServer, int] | None = None) -> Figures:
+    """One run of `./monitoringApp.py -m --silent --metrics` over `sites` distinct URLs, and over `far`'s
+    count of URLs on its server too when given (a mix of near and far sites)."""
     with tempfile.TemporaryDirectory(prefix="bench-monitor-") as scratch:
         work = Path(scratch)
         config, db, metrics = work / "config.json", work / "monitoring.db", work / "metrics.json"
-        write_config(config, [server.url(base + i) for i in range(sites)], interval)
+        urls = [server.url(base + i) for i in range(sites)]
+        if far is not None:
+            urls += [far[0].url(i) for i in range(far[1])]
+        write_config(config, urls, interval)
         command = [sys.executable, str(REPO / "monitoringApp.py"), "-m", "--silent", "--metrics", str(metrics),
                    "-c", str(config), "-db", str(db)]
         process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE)
         try:
-            figures = measure_window(server, lambda: [process.pid], warmup, seconds)
+            figures = measure_window(server, lambda: [process.pid], warmup, seconds,
+                                     also=None if far is None else far[0])
         finally:
             stop_process(process, 20.0)
         if process.returncode != 0:
