@@ -77,6 +77,22 @@ def test_jobs_that_mostly_wait_get_threads_enough_to_run_together() -> None:
     executor.shutdown(wait=True)
 
 
+def test_jobs_queued_behind_a_busy_cpu_get_no_more_threads() -> None:
+    # More sites than one core probes in time: each thread added would only take the GIL from the others.
+    executor = ElasticExecutor(core=1, max_workers=50, patience=5.0, queue_patience=0.02, busy_cores=0.3)
+
+    def spin() -> None:
+        until = time.thread_time() + 0.005
+        while time.thread_time() < until:
+            pass
+
+    futures = [executor.submit(spin) for _ in range(100)]  # half a second of CPU: most wait far past 20 ms
+    for future in futures:
+        future.result(timeout=10)
+    assert executor.workers == 1
+    executor.shutdown(wait=True)
+
+
 def test_never_more_threads_than_max_workers() -> None:
     executor = ElasticExecutor(core=1, max_workers=3, patience=0.02)
     release = threading.Event()
