@@ -16,7 +16,9 @@ Jobs queue for two reasons, and only one is helped by threads: the threads are w
 second case each thread added only takes the GIL from the others and makes every probe cost more: a
 monitor of 2,000 or 3,000 nearby sites that fell behind at start-up grew the pool to hundreds of threads and
 never caught up (CPU per probe 0.39 → 0.75-1.39 ms, four ticks in five skipped). A process already using
-`busy_cores` is that second case: its queued jobs wait for the CPU, and ticks are skipped instead.
+`busy_cores` is that second case: its queued jobs wait for the CPU, and ticks are skipped instead. (The
+price: a monitor of many nearby sites and some far ones gets threads for the far ones more slowly, so their
+ticks can come hundreds of ms late; README "Performance" has the figures.)
 """
 
 from __future__ import annotations
