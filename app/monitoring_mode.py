@@ -75,9 +75,12 @@ def run_monitoring(options: MonitorOptions) -> int:
     console = None if options.silent else Console()
     errors = Console(sys.stderr, colour=False)
     clock = EventLoopScheduler()
-    watch = EventLoopScheduler()  # reads the config file, runs retention and reads the past, off the clock's thread
+    # Reads the config file, runs retention and reads the past, off the clock's thread.
+    background: list[threading.Thread] = []
+    watch = EventLoopScheduler(thread_factory=lambda target: _remembered(background, target, "background"))
     # The pool's one core thread does the probes' CPU work; while probes wait, up to 4 threads a site (64 at least).
-    io = ProbePool(max_workers=max(64, 4 * len(config.sites)))
+    # The background's CPU (a restart's fill) does not stop it adding threads for far sites.
+    io = ProbePool(max_workers=max(64, 4 * len(config.sites)), uncounted=lambda: background)
     prober = HttpProber(pool_size=len(config.sites), location=options.location)
     fill = PastFill(began)
 
@@ -180,6 +183,13 @@ def run_monitoring(options: MonitorOptions) -> int:
         return stop
 
     return run_until_stopped(start, reload_on_hup=True)
+
+
+def _remembered(threads: list[threading.Thread], target: Callable[..., None], name: str) -> threading.Thread:
+    """A daemon thread for `target`, kept in `threads`: a scheduler's thread factory whose threads are known."""
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    threads.append(thread)
+    return thread
 
 
 def _probes(count: int) -> str:

@@ -121,7 +121,8 @@ def run_restart(args: argparse.Namespace, results: Figures) -> None:
     """A real -m restarted on an hour of stored probes; and the clocks' first second, in-process."""
     found = results["restart"]
     for sites in args.restart_sites:
-        entry = restart.restart_runs(sites, args.runs, args.restart_seconds, prefer_nginx=not args.python_server)
+        entry = restart.restart_runs(sites, args.runs, args.restart_seconds, prefer_nginx=not args.python_server,
+                                     delay_ms=args.restart_far_ms)
         entry["median"] = median_figures(entry["runs"])
         results.setdefault("target_server", entry["target_server"])
         found[str(sites)] = entry
@@ -245,11 +246,14 @@ def figure_rows(results: Figures) -> list[tuple[str, str]]:
                          f"{m['later_ticks_late_ms']['p99']:.1f} ms"))
         else:
             m = entry["median"]
-            rows.append((f"restart, {key} sites on {entry['stored_rows']:,} stored rows: first probe sent / stored"
-                         " / past loaded / peak RSS / RSS at the end",
+            where = f" {entry['far_ms']:g} ms away" if entry.get("far_ms") else ""
+            rows.append((f"restart, {key} sites{where} on {entry['stored_rows']:,} stored rows: first probe sent / "
+                         "stored / past loaded / peak RSS / RSS at the end",
                          f"{m['first_probe_sent_s']:.2f} / {m['first_probe_stored_s']:.2f} s / "
                          f"{'-' if m['past_loaded_s'] is None else format(m['past_loaded_s'], '.1f') + ' s'} / "
                          f"{m['peak_rss_mb']:.1f} / {m['rss_at_end_mb']:.1f} MB"))
+            rows.append(("  the same runs: skipped ticks / tick lateness p99",
+                         f"{m['skipped']:.0f} / {m['lateness_ms']['p99']:.1f} ms"))
     found = results["micro"]
     if "operators" in found:
         ops = found["operators"]["median"]
@@ -320,6 +324,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--restart-sites", type=numbers, default=[1000],
                         help="restart runs: sites, each with an hour of stored 1-second probes (1000)")
     parser.add_argument("--restart-seconds", type=float, default=30.0, help="length of a restart run (30)")
+    parser.add_argument("--restart-far-ms", type=float, default=0.0,
+                        help="the restart runs' sites answer after this many ms (0: nearby, on nginx)")
     parser.add_argument("--clock-sites", type=numbers, default=[200, 1000],
                         help="site counts of the clocks' start-up figure (200,1000)")
     parser.add_argument("--clock-seconds", type=float, default=10.0, help="length of a clock start-up run (10)")

@@ -117,9 +117,11 @@ def run_restart(server: TargetServer, past: Path, sites: int, seconds: float) ->
                 "lateness_ms": figures["lateness_ms"], "run_s": seconds}
 
 
-def restart_runs(sites: int, runs: int, seconds: float, prefer_nginx: bool = True) -> Figures:
-    """`runs` restarts of a monitor of `sites` sites on one hour of their stored 1-second probes."""
-    with TargetServer(prefer_nginx=prefer_nginx) as server, \
+def restart_runs(sites: int, runs: int, seconds: float, prefer_nginx: bool = True,
+                 delay_ms: float = 0.0) -> Figures:
+    """`runs` restarts of a monitor of `sites` sites on one hour of their stored 1-second probes; the sites
+    answer after `delay_ms` when given (the Python target server then)."""
+    with TargetServer(prefer_nginx=prefer_nginx and not delay_ms, delay_ms=delay_ms) as server, \
             tempfile.TemporaryDirectory(prefix="bench-restart-past-") as scratch:
         past = Path(scratch) / "past.db"
         began = time.monotonic()
@@ -137,4 +139,5 @@ def restart_runs(sites: int, runs: int, seconds: float, prefer_nginx: bool = Tru
         for n in range(runs):
             results.append(run_restart(server, past, sites, seconds))
             print(f"  restart run {n + 1}/{runs}: {results[-1]}", file=sys.stderr, flush=True)
-        return {"sites": sites, "stored_rows": rows, "target_server": server.kind, "runs": results}
+        return {"sites": sites, "stored_rows": rows, "target_server": server.kind, "far_ms": delay_ms,
+                "runs": results}

@@ -16,17 +16,20 @@ Jobs queue for two reasons, and only one is helped by threads: the threads are w
 second case each thread added only takes the GIL from the others and makes every probe cost more: a
 monitor of 2,000 or 3,000 nearby sites that fell behind at start-up grew the pool to hundreds of threads and
 never caught up (CPU per probe 0.39 → 0.75-1.39 ms, four ticks in five skipped). A process already using
-`busy_cores` is that second case: its queued jobs wait for the CPU, and ticks are skipped instead. (The
-price: a monitor of many nearby sites and some far ones gets threads for the far ones more slowly, so their
-ticks can come hundreds of ms late; README "Performance" has the figures.)
+`busy_cores` is that second case: its queued jobs wait for the CPU, and ticks are skipped instead. The CPU of
+`uncounted` threads (work beside the probes, such as a restart's fill of the report windows) is left out: it
+does not make the probes CPU-bound, and far sites need their threads while it runs. (The price of the guard:
+a monitor of many nearby sites and some far ones gets threads for the far ones more slowly, so their ticks can
+come hundreds of ms late; README "Performance" has the figures.)
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future
 from typing import Any, ParamSpec, TypeVar
 
@@ -92,7 +95,7 @@ class ElasticExecutor(Executor):
 
     def __init__(self, core: int = 4, max_workers: int = 64, patience: float = 0.1,
                  queue_patience: float = 0.25, idle_timeout: float = 30.0, name: str = "probe",
-                 busy_cores: float = 0.6) -> None:
+                 busy_cores: float = 0.6, uncounted: Callable[[], Iterable[threading.Thread]] = tuple) -> None:
         if not 1 <= core <= max_workers:
             raise ValueError(f"need 1 <= core <= max_workers, got {core}, {max_workers}")
         self.core = core
@@ -101,6 +104,9 @@ class ElasticExecutor(Executor):
         self.queue_patience = queue_patience
         self.idle_timeout = idle_timeout
         self.busy_cores = busy_cores
+        # Threads whose CPU is not the probes' (a restart's fill of the report windows): far sites need their
+        # threads while it runs, and nearby ones do not become CPU-bound because of it.
+        self.uncounted = uncounted
         self._name = name
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
@@ -208,12 +214,12 @@ class ElasticExecutor(Executor):
         return min(self.max_workers, self.core + stuck)
 
     def _watch(self) -> None:
-        looked, cpu = time.monotonic(), time.process_time()
+        looked, cpu = time.monotonic(), self._counted_cpu()
         while not self._stop_watch.wait(min(self.patience, self.queue_patience) / 2):
             with self._lock:
                 if self._shutdown:
                     return  # no thread starts after shutdown, so `shutdown(wait=True)` joins them all
-                now, cpu_now = time.monotonic(), time.process_time()
+                now, cpu_now = time.monotonic(), self._counted_cpu()
                 cores = (cpu_now - cpu) / max(now - looked, 1e-3)  # this process's CPU since the last look
                 looked, cpu = now, cpu_now
                 # Every thread is busy when a job has waited: one more thread for each such job, unless the
@@ -231,8 +237,18 @@ class ElasticExecutor(Executor):
                 while not self._jobs and not self._shutdown and all(t is None for t in self._started.values()):
                     self._watch_idle = True
                     self._job_came.wait()
-                    looked, cpu = time.monotonic(), time.process_time()
+                    looked, cpu = time.monotonic(), self._counted_cpu()
                 self._watch_idle = False
+
+
+    def _counted_cpu(self) -> float:
+        """This process's CPU seconds but those of the `uncounted` threads."""
+        cpu = time.process_time()
+        for thread in self.uncounted():
+            if thread.ident is not None and thread.is_alive():
+                with contextlib.suppress(OSError):  # it ended meanwhile
+                    cpu -= time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+        return cpu
 
 
 def _report(error: BaseException) -> None:
@@ -262,8 +278,9 @@ class ProbePool(NewThreadScheduler):
     while probes wait on slow or far sites.
     """
 
-    def __init__(self, core: int = 1, max_workers: int = 64) -> None:
-        self.executor = ElasticExecutor(core, max_workers)
+    def __init__(self, core: int = 1, max_workers: int = 64,
+                 uncounted: Callable[[], Iterable[threading.Thread]] = tuple) -> None:
+        self.executor = ElasticExecutor(core, max_workers, uncounted=uncounted)
         executor = self.executor
 
         def thread_factory(target: typing.StartableTarget) -> abc.StartableBase:

@@ -93,6 +93,31 @@ def test_jobs_queued_behind_a_busy_cpu_get_no_more_threads() -> None:
     executor.shutdown(wait=True)
 
 
+@pytest.mark.parametrize("spinner_counted", [False, True])
+def test_cpu_of_uncounted_threads_does_not_hold_back_threads_for_jobs_that_wait(spinner_counted: bool) -> None:
+    # A thread beside the probes keeps a core busy (as a restart's fill of the report windows does).
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    spinner = threading.Thread(target=spin, daemon=True)
+    spinner.start()
+    executor = ElasticExecutor(core=1, max_workers=50, patience=5.0, queue_patience=0.02, busy_cores=0.3,
+                               uncounted=(lambda: ()) if spinner_counted else (lambda: (spinner,)))
+    try:
+        futures = [executor.submit(time.sleep, 0.05) for _ in range(20)]
+        for future in futures:
+            future.result(timeout=5)
+        # Left out, the spinner's CPU does not make these waiting jobs look CPU-bound: they get threads.
+        assert (executor.workers == 1) is spinner_counted
+    finally:
+        stop.set()
+        executor.shutdown(wait=True)
+        spinner.join(timeout=2)
+
+
 def test_never_more_threads_than_max_workers() -> None:
     executor = ElasticExecutor(core=1, max_workers=3, patience=0.02)
     release = threading.Event()
