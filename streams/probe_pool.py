@@ -242,12 +242,16 @@ class ElasticExecutor(Executor):
 
 
     def _counted_cpu(self) -> float:
-        """This process's CPU seconds but those of the `uncounted` threads."""
+        """This process's CPU seconds but those of the `uncounted` threads (all of it where a thread's CPU
+        clock cannot be read: `pthread_getcpuclockid` is missing on macOS)."""
         cpu = time.process_time()
+        clock_of = getattr(time, "pthread_getcpuclockid", None)
+        if clock_of is None:
+            return cpu
         for thread in self.uncounted():
             if thread.ident is not None and thread.is_alive():
                 with contextlib.suppress(OSError):  # it ended meanwhile
-                    cpu -= time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+                    cpu -= time.clock_gettime(clock_of(thread.ident))
         return cpu
 
 
