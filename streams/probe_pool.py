@@ -220,7 +220,7 @@ class ElasticExecutor(Executor):
                 if self._shutdown:
                     return  # no thread starts after shutdown, so `shutdown(wait=True)` joins them all
                 now, cpu_now = time.monotonic(), self._counted_cpu()
-                cores = (cpu_now - cpu) / max(now - looked, 1e-3)  # this process's CPU since the last look
+                cores = (cpu_now - cpu) / max(now - looked, 1e-3)  # the counted CPU since the last look
                 looked, cpu = now, cpu_now
                 # Every thread is busy when a job has waited: one more thread for each such job, unless the
                 # threads are busy on the CPU rather than waiting (see the module's docstring).
@@ -239,7 +239,6 @@ class ElasticExecutor(Executor):
                     self._job_came.wait()
                     looked, cpu = time.monotonic(), self._counted_cpu()
                 self._watch_idle = False
-
 
     def _counted_cpu(self) -> float:
         """This process's CPU seconds but those of the `uncounted` threads (all of it where a thread's CPU
