@@ -37,7 +37,7 @@ def measure_window(server: TargetServer, pids: Callable[[], list[int]], warmup: 
     cpu0, served0, t0 = tree_cpu_seconds(pids()), sum(s.served() for s in servers), time.monotonic()
     time.sleep(seconds)
     cpu1, served1, t1 = tree_cpu_seconds(pids()), sum(s.served() for s in servers), time.monotonic()
-    probes = served1 - served0 - len(servers)  # each served() call is counted by its server
+    probes = served1 - served0
     cpu = cpu1 - cpu0
     return {
         "window_s": round(t1 - t0, 3),

@@ -74,12 +74,10 @@ def _first_new_row(db: Path, after_rowid: int, deadline: float) -> float | None:
 
 def _first_new_request(server: TargetServer, deadline: float) -> float | None:
     """Poll `server` until it serves a request besides the polls; the monotonic time it was seen."""
-    last = server.served()
+    before = server.served()
     while time.monotonic() < deadline:
-        served = server.served()
-        if served > last + 1:  # each poll is a request the server counts too
+        if server.served() > before:
             return time.monotonic()
-        last = served
         time.sleep(0.005)
     return None
 

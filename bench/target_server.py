@@ -63,6 +63,7 @@ class TargetServer:
 
     def __init__(self, prefer_nginx: bool = True, delay_ms: float = 0.0) -> None:
         self.port = free_port()
+        self._asked = 0  # requests `served` has made that reached the server
         self._dir = tempfile.TemporaryDirectory(prefix="bench-target-")
         nginx = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
         if prefer_nginx and nginx is not None and not delay_ms:
@@ -81,15 +82,17 @@ class TargetServer:
         return f"http://127.0.0.1:{self.port}/{n}"
 
     def served(self) -> int:
-        """Requests served so far (nginx counts the one asking too)."""
+        """Requests served so far to others than this object: both servers count the requests that ask too,
+        so those (this one included) are taken off here rather than by every caller."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
         try:
             connection.request("GET", "/__served")
             body = connection.getresponse().read().decode()
         finally:
             connection.close()
+        self._asked += 1
         match = re.search(r"^\s*\d+\s+\d+\s+(\d+)\s*$", body, re.M) if self.kind == "nginx" else None
-        return int(match.group(1)) if match else int(body.split()[0])
+        return (int(match.group(1)) if match else int(body.split()[0])) - self._asked
 
     def pids(self) -> list[int]:
         return [self.process.pid]

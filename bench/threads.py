@@ -57,7 +57,7 @@ def one_run(checkout: Path, server: TargetServer, sites: int, warmup: float, sec
             after, served_after = thread_cpu_seconds(process.pid), server.served()
         finally:
             stop_process(process, 30.0)
-    probes = served_after - served_before - 1  # the served() call itself is counted by the server
+    probes = served_after - served_before
     figures = {names.get(tid, str(tid)): (cpu - before.get(tid, 0.0)) * 1000 / probes for tid, cpu in after.items()}
     figures["total"] = sum(figures.values())
     return figures
