@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from monitoringapp.streams import probe_pool
 from monitoringapp.streams.probe_pool import ElasticExecutor, ProbePool
 
 
@@ -114,6 +115,35 @@ def test_cpu_of_uncounted_threads_does_not_hold_back_threads_for_jobs_that_wait(
         assert (executor.workers == 1) is spinner_counted
     finally:
         stop.set()
+        executor.shutdown(wait=True)
+        spinner.join(timeout=2)
+
+
+def test_where_no_thread_cpu_clock_can_be_read_the_whole_process_is_counted_and_stuck_jobs_still_rescued(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(probe_pool, "_THREAD_CPU_CLOCK", None)  # as on macOS
+    stop, release = threading.Event(), threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    spinner = threading.Thread(target=spin, daemon=True)
+    spinner.start()
+    # Patience long enough that only the job waiting on `release` is ever stuck: the others take milliseconds.
+    executor = ElasticExecutor(core=1, max_workers=50, patience=0.2, queue_patience=0.02, busy_cores=0.3,
+                               uncounted=lambda: (spinner,))
+    try:
+        stuck = executor.submit(release.wait, 10)
+        futures = [executor.submit(time.sleep, 0.005) for _ in range(40)]
+        for future in futures:
+            future.result(timeout=5)  # the watchdog lives: the stuck job's thread was replaced
+        assert not stuck.done()
+        # The spinner's CPU is counted after all: the jobs that waited got no threads beyond the replacement.
+        assert executor.workers == 2
+    finally:
+        stop.set()
+        release.set()
         executor.shutdown(wait=True)
         spinner.join(timeout=2)
 
