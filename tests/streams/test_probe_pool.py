@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -94,17 +95,25 @@ def test_jobs_queued_behind_a_busy_cpu_get_no_more_threads() -> None:
     executor.shutdown(wait=True)
 
 
-@pytest.mark.parametrize("spinner_counted", [False, True])
-def test_cpu_of_uncounted_threads_does_not_hold_back_threads_for_jobs_that_wait(spinner_counted: bool) -> None:
-    # A thread beside the probes keeps a core busy (as a restart's fill of the report windows does).
+@pytest.fixture
+def spinner() -> Iterator[threading.Thread]:
+    """A thread beside the probes that keeps a core busy (as a restart's fill of the report windows does)."""
     stop = threading.Event()
 
     def spin() -> None:
         while not stop.is_set():
             pass
 
-    spinner = threading.Thread(target=spin, daemon=True)
-    spinner.start()
+    thread = threading.Thread(target=spin, daemon=True)
+    thread.start()
+    yield thread
+    stop.set()
+    thread.join(timeout=2)
+
+
+@pytest.mark.parametrize("spinner_counted", [False, True])
+def test_cpu_of_uncounted_threads_does_not_hold_back_threads_for_jobs_that_wait(
+        spinner: threading.Thread, spinner_counted: bool) -> None:
     executor = ElasticExecutor(core=1, max_workers=50, patience=5.0, queue_patience=0.02, busy_cores=0.3,
                                uncounted=(lambda: ()) if spinner_counted else (lambda: (spinner,)))
     try:
@@ -114,22 +123,13 @@ def test_cpu_of_uncounted_threads_does_not_hold_back_threads_for_jobs_that_wait(
         # Left out, the spinner's CPU does not make these waiting jobs look CPU-bound: they get threads.
         assert (executor.workers == 1) is spinner_counted
     finally:
-        stop.set()
         executor.shutdown(wait=True)
-        spinner.join(timeout=2)
 
 
 def test_where_no_thread_cpu_clock_can_be_read_the_whole_process_is_counted_and_stuck_jobs_still_rescued(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, spinner: threading.Thread) -> None:
     monkeypatch.setattr(probe_pool, "_THREAD_CPU_CLOCK", None)  # as on macOS
-    stop, release = threading.Event(), threading.Event()
-
-    def spin() -> None:
-        while not stop.is_set():
-            pass
-
-    spinner = threading.Thread(target=spin, daemon=True)
-    spinner.start()
+    release = threading.Event()
     # Patience long enough that only the job waiting on `release` is ever stuck: the others take milliseconds.
     executor = ElasticExecutor(core=1, max_workers=50, patience=0.2, queue_patience=0.02, busy_cores=0.3,
                                uncounted=lambda: (spinner,))
@@ -142,10 +142,8 @@ def test_where_no_thread_cpu_clock_can_be_read_the_whole_process_is_counted_and_
         # The spinner's CPU is counted after all: the jobs that waited got no threads beyond the replacement.
         assert executor.workers == 2
     finally:
-        stop.set()
         release.set()
         executor.shutdown(wait=True)
-        spinner.join(timeout=2)
 
 
 def test_never_more_threads_than_max_workers() -> None:
