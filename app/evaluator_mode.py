@@ -49,7 +49,7 @@ def run_evaluator(options: EvaluatorOptions) -> int:
                 console.show_transition(transition)
 
     def start(lifecycle: Lifecycle) -> Stopper:
-        batches = consumed_batches(lambda: log.fetch(BATCH, FETCH_WAIT), consumer)
+        batches = consumed_batches(lambda: log.fetch(BATCH, FETCH_WAIT), consumer, waiting=errors.info)
         verdicts = batches.pipe(evaluation(policies, consumer, pasts, history, log.projection.judged_among,
                                            config.policies, warned))
         running = CompositeDisposable(

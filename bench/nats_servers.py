@@ -74,6 +74,7 @@ class NatsCluster:
 
     size: int = 1
     extra: list[str] = field(default_factory=list)  # more server flags: credentials (--user, --pass), TLS
+    jetstream: bool = True  # False: a plain NATS server, as a user might point us at by mistake
     nodes: list[NatsNode] = field(default_factory=list)
     directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="nats-")))
 
@@ -83,7 +84,8 @@ class NatsCluster:
         for index, (port, cluster) in enumerate(ports):
             name = f"n{index + 1}"
             store = self.directory / name
-            arguments = ["-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store), "-n", name, *self.extra]
+            arguments = ["-a", "127.0.0.1", "-p", str(port), *(["-js"] if self.jetstream else []), "-sd", str(store),
+                         "-n", name, *self.extra]
             if self.size > 1:
                 arguments += ["--cluster_name", "monitor", "--cluster", f"nats://127.0.0.1:{cluster}",
                               "--routes", routes]

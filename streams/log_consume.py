@@ -12,25 +12,31 @@ from reactivex import Observable, abc
 from reactivex import operators as ops
 
 from monitoringapp.store.log import LogUnavailable
+from monitoringapp.streams.log_tail import UnavailableReasons
 
 T = TypeVar("T")
 
 
-def consumed_batches(fetch: Callable[[], Sequence[T]], scheduler: abc.SchedulerBase,
-                     retry_after: float = 0.5) -> Observable[Sequence[T]]:
+def consumed_batches(fetch: Callable[[], Sequence[T]], scheduler: abc.SchedulerBase, retry_after: float = 0.5,
+                     waiting: Callable[[str], None] = lambda _: None) -> Observable[Sequence[T]]:
     """Every batch `fetch` returns, fetched again and again on `scheduler` until disposed.
 
     `fetch` waits a bounded while for messages and returns [] when none came: an empty batch is news too (the
-    stream is idle). While the log is unavailable it is tried again every `retry_after` seconds (the writer
-    beside it says so). A log that cannot be used ends the stream with its error.
+    stream is idle). While the log is unavailable it is tried again every `retry_after` seconds, and `waiting`
+    is told each distinct reason once (an evaluator started before any prober, or pointed at a server without
+    JetStream, says why it idles). A log that cannot be used ends the stream with its error.
 
-    Example: ``consumed_batches(lambda: consumer.fetch(256, 0.5), EventLoopScheduler())``
+    Example: ``consumed_batches(lambda: consumer.fetch(256, 0.5), EventLoopScheduler(), waiting=print)``
     """
+    reasons = UnavailableReasons()
 
     def fetch_or_wait(_: object) -> Sequence[T]:
         try:
             return fetch()
-        except LogUnavailable:
+        except LogUnavailable as unavailable:
+            reason = reasons.news(unavailable)
+            if reason is not None:
+                waiting(reason)
             time.sleep(retry_after)  # on the consumer's own thread, between two fetches
             return []
 

@@ -31,6 +31,22 @@ class LogNews(Generic[E]):
     latest: float | None = None
 
 
+class UnavailableReasons:
+    """Why a log could not be read, each distinct reason told once: a retry that fails the same way says nothing
+    new, and an empty reason (a lock held for a few milliseconds) is never told."""
+
+    def __init__(self) -> None:
+        self._said: set[str] = set()
+
+    def news(self, unavailable: LogUnavailable) -> str | None:
+        """The reason to tell now, or None."""
+        reason = str(unavailable)
+        if not reason or reason in self._said:
+            return None
+        self._said.add(reason)
+        return reason
+
+
 class LogTail(Generic[E]):
     """One reader's cursor in one feed; `poll` from one thread at a time, `close` from any."""
 
@@ -40,7 +56,7 @@ class LogTail(Generic[E]):
         self._after = after
         self._close = close
         self.cursor: Cursor | None = None  # None until the history has been read
-        self._said: set[str] = set()
+        self._reasons = UnavailableReasons()
         self._closed = False
         self._lock = threading.Lock()
 
@@ -53,11 +69,8 @@ class LogTail(Generic[E]):
             try:
                 page = self._since() if self.cursor is None else self._after(self.cursor)
             except LogUnavailable as unavailable:
-                reason = str(unavailable)
-                if not reason or reason in self._said:
-                    return None
-                self._said.add(reason)
-                return LogNews((), waiting=reason)
+                reason = self._reasons.news(unavailable)
+                return None if reason is None else LogNews((), waiting=reason)
             self.cursor = page.cursor
             if history or page.events:
                 return LogNews(tuple(page.events), history=history, latest=page.cursor.time)

@@ -83,7 +83,7 @@ class NatsLink:
             future.cancel()
             raise LogUnavailable(f"NATS at {self.shown} did not answer in {timeout:g}s") from None
         except (TimeoutError, nats.errors.Error, OSError) as error:
-            raise LogUnavailable(f"NATS: {error or type(error).__name__}; retrying") from None
+            raise LogUnavailable(f"NATS: {self.explain(error)}; retrying") from None
 
     def submit(self, coroutine: Awaitable[T]) -> concurrent.futures.Future[T]:
         """Schedule a coroutine of the caller's on the link's loop (a long-running task, e.g. a publisher)."""
@@ -118,6 +118,10 @@ class NatsLink:
                 asyncio.run_coroutine_threadsafe(shut_down(), self.loop).result(timeout)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout)
+
+    def explain(self, problem: BaseException) -> str:
+        """What went wrong, in one line a user can act on, with no password in it."""
+        return _reason(problem, self.servers)
 
     def _run_loop(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -158,8 +162,16 @@ class NatsLink:
         self._why, self._server_said = _reason(problem, self.servers), not from_network
 
 
+# nats-py's word for a JetStream request nobody answered ("no responders"): a server without JetStream, or a
+# cluster that has no leader for the stream just now.
+NO_JETSTREAM = ("no JetStream answered (is JetStream enabled on the server, nats-server -js? a cluster electing "
+                "a leader answers so for a moment)")
+
+
 def _reason(problem: BaseException, servers: Sequence[str]) -> str:
     """What went wrong, in one line with no password in it (a client error may quote a server's URL)."""
+    if isinstance(problem, nats.js.errors.ServiceUnavailableError) and problem.description is None:
+        return NO_JETSTREAM
     text = " ".join(str(problem).split()) or type(problem).__name__
     for server in servers:
         text = text.replace(server, shown_url(server))

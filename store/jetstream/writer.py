@@ -22,7 +22,7 @@ from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
-from reactivex.subject import Subject
+from reactivex.subject import ReplaySubject
 
 from monitoringapp.domain.events import AlertTransition, Probe
 from monitoringapp.store.jetstream.link import NatsLink
@@ -72,7 +72,8 @@ class JetStreamLogWriter:
         self._queue: deque[Message] = deque()
         self._sending = 0
         self._lock = threading.Lock()
-        self._errors: Subject[str] = Subject()
+        # Replayed: the publisher may find the cluster without JetStream before the monitor has subscribed.
+        self._errors: ReplaySubject[str] = ReplaySubject(buffer_size=1)
         self._stopping = threading.Event()
         self._wake: asyncio.Event | None = None
         self._retention_changed = True
@@ -83,7 +84,8 @@ class JetStreamLogWriter:
 
     @property
     def errors(self) -> Observable[str]:
-        """One line per change of state (the cluster unreachable, spooling; back, the spool sent)."""
+        """One line per change of state (the cluster unreachable, spooling; back, the spool sent); a subscriber
+        is told the last line said before it came (the state it finds)."""
         return self._errors
 
     @property
@@ -222,8 +224,15 @@ class JetStreamLogWriter:
                 self._sending = 0
             return True
         except (nats.errors.Error, OSError, TimeoutError) as error:
-            self._say("spooling", f"NATS did not take the probes ({error or type(error).__name__}): spooling in "
-                                  f"{self.spool.path} ({self.spool.count} waiting)")
+            # Connected but refused (no JetStream, no leader yet): what waits goes to the spool too, not to a
+            # queue in memory that grows for as long as the refusals last and dies with the process.
+            with self._lock:
+                waiting = list(self._queue)
+                self._queue.clear()
+            self._spool(waiting)
+            waiting_now = f" ({self.spool.count} waiting)" if self.spool.count else ""
+            self._say("spooling", f"NATS did not take the probes: {self.link.explain(error)}; spooling in "
+                                  f"{self.spool.path}{waiting_now}")
             await asyncio.sleep(0.5)
             return False
 

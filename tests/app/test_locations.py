@@ -24,7 +24,7 @@ from monitoringapp.domain.config import parse_config
 from monitoringapp.domain.events import QUORUM, AlertTransition, Probe, TransitionKind
 from monitoringapp.graph.evaluator import quorum_policies
 from monitoringapp.operators.quorum import QuorumEvaluator
-from monitoringapp.store.log import BEGINNING
+from monitoringapp.store.log import BEGINNING, LogUnavailable
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from tests.local_http import LocalServer, local_server
 
@@ -230,11 +230,19 @@ def test_two_evaluators_each_transition_once_in_the_stream_kill_one_restart_it_n
 
 
 def stream_probes(cluster: NatsCluster) -> list[Probe]:
+    """Every probe in the stream. A cluster that has just lost a node may turn a read away for a moment (a
+    consumer not placed yet: LogUnavailable, which every follower retries), so this read is retried too."""
     from monitoringapp.store.jetstream import open_stream_reader
+
+    def read() -> tuple[list[Probe]] | None:
+        try:
+            return (list(stream.probes_after(BEGINNING).events),)
+        except LogUnavailable:
+            return None
 
     stream = open_stream_reader(cluster.urls, "test")
     try:
-        return list(stream.probes_after(BEGINNING).events)
+        return wait_until(read, 30, "the stream read")[0]
     finally:
         stream.close()
 
@@ -323,6 +331,28 @@ def stream_leader(cluster: NatsCluster) -> str:
             await client.close()
 
     return asyncio.run(ask())
+
+
+def test_a_prober_and_an_evaluator_pointed_at_a_server_without_jetstream_say_so_and_lose_no_probe(
+        tmp_path: Path, target: LocalServer) -> None:
+    config = write_config(tmp_path / "c.json", [target.url("/located")], interval=0.5)
+    with NatsCluster(1, jetstream=False) as plain:
+        probe = prober(config, plain, "eu", tmp_path / "eu.db")
+        judge = evaluator(config, plain, tmp_path / "p.db")
+        try:
+            for app in (probe, judge):
+                wait_until(lambda app=app: "no JetStream answered" in app.stderr(), 20, "the cause said", alive=app)
+            time.sleep(1)  # more refusals meanwhile: each said once
+        finally:
+            stop_all(probe, judge)
+    cause = "no JetStream answered (is JetStream enabled on the server, nats-server -js?"
+    said = [line for line in probe.stderr().splitlines() if cause in line]
+    assert len(said) == 1 and said[0].startswith(  # (and how many wait, when the first probe came before it)
+        f"NATS did not take the probes: {cause} a cluster electing a leader answers so for a moment); spooling in "
+        f"{tmp_path / 'eu.db'}"), said
+    assert [line for line in judge.stderr().splitlines() if cause in line] == [
+        f"NATS: {cause} a cluster electing a leader answers so for a moment); retrying"]
+    assert rows(tmp_path / "eu.db", "SELECT count(*) FROM spool") == [(probes_made(tmp_path / "eu.db"),)] != [(0,)]
 
 
 def test_two_partitions_share_the_sites_by_a_stable_hash(tmp_path: Path, target: LocalServer) -> None:

@@ -184,6 +184,28 @@ def test_a_full_spool_drops_its_oldest_probes_and_says_so_once_and_how_many_when
     writer.close()
 
 
+def test_a_server_without_jetstream_keeps_the_probes_in_the_spool_and_says_why_to_whoever_listens_later(
+        tmp_path: Path) -> None:
+    with NatsCluster(1, jetstream=False) as plain:
+        writer = open_prober_log(plain.urls, "eu", tmp_path / "spool.db")
+        reader = open_stream_reader(plain.urls, "test")
+        try:
+            for n in (1, 2, 3):
+                writer.append_probe(probe(n))
+            # Connected but refused: the probes wait where a crash cannot take them, not in memory.
+            wait_until(lambda: writer.spool.count == 3, 10, "the probes spooled")
+            told: list[str] = []
+            writer.errors.subscribe(told.append)  # after the line was said, as a monitor starting up is
+            with pytest.raises(LogUnavailable) as unavailable:
+                reader.transitions_end()
+        finally:
+            reader.close()
+            writer.close()
+    cause = "no JetStream answered (is JetStream enabled on the server, nats-server -js?"
+    assert len(told) == 1 and told[0].startswith(f"NATS did not take the probes: {cause}"), told
+    assert str(unavailable.value).startswith(f"NATS: {cause}"), unavailable.value
+
+
 def test_a_message_from_before_certificates_reads_with_no_notafter_and_no_detail() -> None:
     old = b'{"v":1,"t":"2026-11-24T12:00:00.000Z","h":"http://a/","a":true,"s":200,"r":1.5,"e":null,"l":"eu"}'
     assert probe_from_message(old) == Probe(parse_iso("2026-11-24T12:00:00.000Z"), "http://a/", True, 200, 1.5,

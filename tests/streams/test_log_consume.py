@@ -1,0 +1,36 @@
+"""A consumer's batches: fetched again and again, and while the log cannot be read, why, each reason once."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+
+from reactivex import operators as ops
+from reactivex.scheduler import EventLoopScheduler
+
+from monitoringapp.store.log import LogUnavailable
+from monitoringapp.streams.log_consume import consumed_batches
+
+
+def test_each_reason_the_log_cannot_be_read_is_told_once_and_the_batches_after_it_come_through() -> None:
+    fetches: Iterator[Sequence[int] | str] = iter(
+        ["no stream yet", "no stream yet", "", "no JetStream answered", "no stream yet", [1, 2], [], [3]])
+
+    def fetch() -> Sequence[int]:
+        result = next(fetches)
+        if isinstance(result, str):
+            raise LogUnavailable(result)
+        return result
+
+    told: list[str] = []
+    batches: list[Sequence[int]] = []
+    done = threading.Event()
+    consumer = EventLoopScheduler()  # the consumer's own thread, as in an evaluator
+    try:
+        consumed_batches(fetch, consumer, retry_after=0.0, waiting=told.append).pipe(ops.take(8)).subscribe(
+            batches.append, on_completed=done.set)
+        assert done.wait(5), "the eight fetches did not come"
+    finally:
+        consumer.dispose()
+    assert told == ["no stream yet", "no JetStream answered"]  # an empty reason (a short lock) never
+    assert batches == [[], [], [], [], [], [1, 2], [], [3]]  # a failed fetch is an empty batch: the consumer idles
