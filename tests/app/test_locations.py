@@ -12,8 +12,9 @@ import signal
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import trustme
@@ -24,9 +25,12 @@ from monitoringapp.domain.config import parse_config
 from monitoringapp.domain.events import QUORUM, AlertTransition, Probe, TransitionKind
 from monitoringapp.graph.evaluator import quorum_policies
 from monitoringapp.operators.quorum import QuorumEvaluator
+from monitoringapp.store.jetstream.reader import JetStreamLogReader
 from monitoringapp.store.log import BEGINNING, LogUnavailable
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from tests.local_http import LocalServer, local_server
+
+T = TypeVar("T")
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(nats_server_binary() is None,
@@ -207,13 +211,7 @@ def test_two_evaluators_each_transition_once_in_the_stream_kill_one_restart_it_n
             time.sleep(6)  # it catches up
         finally:
             stop_all(*probers, a, b)
-            from monitoringapp.store.jetstream import open_stream_reader
-
-            stream = open_stream_reader(cluster.urls, "test")
-            try:
-                in_stream = list(stream.transitions_after(BEGINNING).events)
-            finally:
-                stream.close()
+            in_stream = read_stream(cluster, lambda stream: list(stream.transitions_after(BEGINNING).events))
     probes_a, told_a = projected(first)
     probes_b, told_b = projected(second)
     ids = [t.id for t in in_stream]
@@ -229,22 +227,26 @@ def test_two_evaluators_each_transition_once_in_the_stream_kill_one_restart_it_n
     assert told_b == offline(config, probes_b)
 
 
-def stream_probes(cluster: NatsCluster) -> list[Probe]:
-    """Every probe in the stream. A cluster that has just lost a node may turn a read away for a moment (a
-    consumer not placed yet: LogUnavailable, which every follower retries), so this read is retried too."""
+def read_stream(cluster: NatsCluster, read: Callable[[JetStreamLogReader], T]) -> T:
+    """`read` of the stream by a reader of our own. A cluster that has just lost a node may turn a read away for a
+    moment (a consumer not placed yet: LogUnavailable, which every follower retries), so it is retried too."""
     from monitoringapp.store.jetstream import open_stream_reader
 
-    def read() -> tuple[list[Probe]] | None:
+    def attempt() -> tuple[T] | None:
         try:
-            return (list(stream.probes_after(BEGINNING).events),)
+            return (read(stream),)
         except LogUnavailable:
             return None
 
     stream = open_stream_reader(cluster.urls, "test")
     try:
-        return wait_until(read, 30, "the stream read")[0]
+        return wait_until(attempt, 30, "the stream read")[0]
     finally:
         stream.close()
+
+
+def stream_probes(cluster: NatsCluster) -> list[Probe]:
+    return read_stream(cluster, lambda stream: list(stream.probes_after(BEGINNING).events))
 
 
 def keys(probes: list[Probe]) -> Counter[tuple[str, str, float]]:
@@ -340,8 +342,8 @@ def test_a_prober_and_an_evaluator_pointed_at_a_server_without_jetstream_say_so_
         probe = prober(config, plain, "eu", tmp_path / "eu.db")
         judge = evaluator(config, plain, tmp_path / "p.db")
         try:
-            for app in (probe, judge):
-                wait_until(lambda app=app: "no JetStream answered" in app.stderr(), 20, "the cause said", alive=app)
+            wait_until(lambda: "no JetStream answered" in probe.stderr(), 20, "the prober's cause", alive=probe)
+            wait_until(lambda: "no JetStream answered" in judge.stderr(), 20, "the evaluator's cause", alive=judge)
             time.sleep(1)  # more refusals meanwhile: each said once
         finally:
             stop_all(probe, judge)
