@@ -8,7 +8,7 @@ from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
 from monitoringapp.app.options import AlertsOptions
 from monitoringapp.app.sites import hosts_of_site
 from monitoringapp.domain.events import AlertTransition
-from monitoringapp.domain.sites import shown_servers
+from monitoringapp.domain.sites import shown_log
 from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.graph.readers import followed_transitions
 from monitoringapp.sinks.alert_table import AlertLog
@@ -21,7 +21,7 @@ def run_notifications(options: AlertsOptions) -> int:
     console = Console()
     clock = EventLoopScheduler()
     log = open_log_reader(options.database, options.nats)
-    where = shown_servers(options.nats) if options.nats else options.database
+    where = shown_log(options.database, options.nats)
     hosts, site = None, ""
     if options.site is not None:
         hosts, site = hosts_of_site(log, options.site, where, yet=True)

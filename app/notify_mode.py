@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from reactivex.scheduler import EventLoopScheduler
 
@@ -22,10 +23,11 @@ from monitoringapp.app.config_warnings import read_config_and_warn
 from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
 from monitoringapp.app.options import NotifyOptions
 from monitoringapp.domain.config import Config, ConfigError
-from monitoringapp.domain.events import TransitionKind
-from monitoringapp.domain.notices import Notice, NoticeKind, transition_notice
+from monitoringapp.domain.events import AlertTransition, TransitionKind
+from monitoringapp.domain.notices import NoticeKind, transition_notice
 from monitoringapp.domain.notifications import ChannelConfig, expand_url
 from monitoringapp.domain.secrets import Secrets
+from monitoringapp.domain.sites import shown_log
 from monitoringapp.domain.timefmt import iso_utc, parse_iso
 from monitoringapp.graph.notifier import NotifierNews, notifications
 from monitoringapp.operators.delivery import (
@@ -47,12 +49,23 @@ from monitoringapp.sinks.console import Console
 from monitoringapp.sinks.notice_text import notice_line
 from monitoringapp.store import open_delivery_state, open_log_reader
 from monitoringapp.store.delivery_state import DeliveryState
-from monitoringapp.store.log import BEGINNING, Cursor, LogReader, LogUnavailable, StoreError, earliest, is_after
+from monitoringapp.store.log import (
+    BEGINNING,
+    Cursor,
+    LogNotCreated,
+    LogUnavailable,
+    StoreError,
+    earliest,
+    is_after,
+)
+from monitoringapp.streams.log_tail import UnavailableReasons
 
 STALE_FLAG = "monitorStale"
 # On a stop, how long a message in flight may take to land and be recorded (a later one is sent again at
 # the next start: the one repeat a stop allows).
 _DRAIN = 2.0
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,18 +82,21 @@ def run_notifier(options: NotifyOptions) -> int:
     targets = open_targets(config, os.environ)
     secrets = Secrets.of(secret for target in targets for secret in target.secrets.values) + config.secrets
     log = open_log_reader(options.database, options.nats)
-    end = end_of_log(log)  # a database that cannot be used is refused before the state file is created
-    state = open_delivery_state(options.state)
     console = None if options.silent else Console()
     errors = Console(sys.stderr, colour=False)
+    say = console.info if console is not None else _say_nothing
+    # A database that cannot be used is refused before the state file is created.
+    end = when_readable(log.transitions_end, BEGINNING, say)
+    state = open_delivery_state(options.state)
     now = time.time()
     if console is not None:
-        console.info(f"notifying {len(targets)} channel(s) of the transitions in {options.database} "
-                     f"(state in {options.state}); Ctrl-C to stop")
+        console.info(f"notifying {len(targets)} channel(s) of the transitions in "
+                     f"{shown_log(options.database, options.nats)} (state in {options.state}); Ctrl-C to stop")
     starts = start_cursors(end, state, [target.config.name for target in targets], console)
     flag = state.flag(STALE_FLAG)
     announced = parse_iso(flag) if flag else None
-    open_alerts = _open_alerts(log)
+    latest: dict[str, AlertTransition] = when_readable(lambda: log.last_transitions(), {}, say)
+    open_alerts = [transition_notice(t) for t in latest.values() if t.kind is TransitionKind.ALERT]
     master = random.Random()  # each channel's jitter from its own generator (tests seed theirs)
 
     def make_deliveries() -> Deliveries[Cursor]:
@@ -172,24 +188,31 @@ def start_cursors(end: Cursor, state: DeliveryState, names: Sequence[str],
     return starts
 
 
-def end_of_log(log: LogReader, attempts: int = 50) -> Cursor:
-    """Where the log ends now; the beginning of a log that does not exist yet (all it will hold is new)."""
-    for _ in range(attempts):
+def when_readable(read: Callable[[], R], absent: R, say: Callable[[str], None], *, busy_for: float = 5.0,
+                  pause: float = 0.1) -> R:
+    """`read()` once the log can be read; `absent` for a log not created yet (all it will hold is new). While
+    it exists but cannot be read (NATS unreachable or without a leader, a file being replaced) this waits, each
+    reason said once: guessing then would start a new channel at the beginning of a history it never saw, and
+    page it for all of it. Tried every `pause` seconds; a log busy without a word (locked) for `busy_for` seconds
+    is an error."""
+    reasons = UnavailableReasons()
+    busy_until = time.monotonic() + busy_for
+    while True:
         try:
-            return log.transitions_end()
+            return read()
+        except LogNotCreated:
+            return absent
         except LogUnavailable as unavailable:
-            if str(unavailable):
-                return BEGINNING
-            time.sleep(0.1)  # busy for a moment
-    raise StoreError("cannot read where the log ends (busy); try again")
+            reason = reasons.news(unavailable)
+            if reason is not None:
+                say(reason)
+            if not str(unavailable) and time.monotonic() > busy_until:
+                raise StoreError("cannot read the log (busy); try again") from None
+            time.sleep(pause)
 
 
-def _open_alerts(log: LogReader) -> list[Notice]:
-    try:
-        latest = log.last_transitions()
-    except LogUnavailable:
-        return []
-    return [transition_notice(t) for t in latest.values() if t.kind is TransitionKind.ALERT]
+def _say_nothing(_: str) -> None:
+    """`--silent`: the waiting goes unsaid, as the graph's."""
 
 
 class _InFlight:

@@ -16,7 +16,7 @@ from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
 from monitoringapp.app.options import PrintOptions
 from monitoringapp.app.sites import of_site
 from monitoringapp.domain.events import AlertTransition, Probe, Report
-from monitoringapp.domain.sites import shown_servers
+from monitoringapp.domain.sites import shown_log
 from monitoringapp.domain.timefmt import epoch_seconds, format_duration
 from monitoringapp.graph.readers import followed_transitions, stored_reports
 from monitoringapp.sinks.console import Console
@@ -29,7 +29,7 @@ def run_print(options: PrintOptions) -> int:
     console = Console()
     clock = EventLoopScheduler()
     log = open_log_reader(options.database, options.nats)
-    where = shown_servers(options.nats) if options.nats else options.database
+    where = shown_log(options.database, options.nats)
     context = console.report_context
     context.stale_after = config.quiet_limit
     hosts = config.keys

@@ -47,6 +47,13 @@ def shown_servers(servers: Iterable[str]) -> str:
     return ", ".join(shown_url(server) for server in servers)
 
 
+def shown_log(database: str, nats: Iterable[str]) -> str:
+    """Where a reader reads, as it may be shown: the NATS servers when given (passwords as `***`), else the
+    database file."""
+    servers = list(nats)
+    return shown_servers(servers) if servers else database
+
+
 def canonical_url(url: str, *, credentials: bool = True) -> str:
     """The form two spellings of one site share: scheme and host lower case, no default port, `/` for an
     empty path, no fragment (never sent), the password shown as `***` (`credentials=False`: no user

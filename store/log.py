@@ -23,7 +23,7 @@ cursor's `position`, the stream's creation time its `log`; `*_since` maps to a c
 
 Errors: `StoreError` is a log a user pointed us at that cannot be used (one line, exit 2);
 `LogUnavailable` is a log that cannot be read yet or just now (not created yet, busy, unreachable) and
-is retried by followers, its message said once.
+is retried by followers, its message said once; `LogNotCreated`, one of them, is a log not created yet.
 """
 
 from __future__ import annotations
@@ -54,6 +54,11 @@ class LogUnavailable(Exception):
 
     `str(error)` says why in one line, or is empty for a wait too short and common to mention (a lock
     held for a few milliseconds)."""
+
+
+class LogNotCreated(LogUnavailable):
+    """A log that does not exist yet (no database file, no stream): everything it will hold is new. Any other
+    `LogUnavailable` is a log that exists and cannot be read just now, whose history is unknown."""
 
 
 class Feed(StrEnum):

@@ -20,7 +20,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from monitoringapp.domain.events import Probe
 from monitoringapp.store.jetstream.link import NatsLink
 from monitoringapp.store.jetstream.subjects import PROBES, STREAM, partition_subjects, probe_from_message
-from monitoringapp.store.log import LogUnavailable
+from monitoringapp.store.log import LogNotCreated, LogUnavailable
 
 REST_WAIT = 0.02
 Delivered = tuple[int, Probe, bool]
@@ -44,7 +44,7 @@ class ProbeConsumer:
             try:
                 await js.stream_info(STREAM)
             except nats.js.errors.NotFoundError:
-                raise LogUnavailable(f"waiting for the {STREAM} stream to be created by a prober (-m --nats)") from None
+                raise LogNotCreated(f"waiting for the {STREAM} stream to be created by a prober (-m --nats)") from None
             config = ConsumerConfig(durable_name=self.durable, ack_policy=AckPolicy.EXPLICIT,
                                     deliver_policy=DeliverPolicy.ALL, ack_wait=self.ack_wait,
                                     max_ack_pending=-1, filter_subjects=list(self.subjects))

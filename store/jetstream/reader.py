@@ -31,7 +31,7 @@ from monitoringapp.store.jetstream.subjects import (
     probe_from_message,
     transition_from_message,
 )
-from monitoringapp.store.log import Cursor, Entry, LogUnavailable, Page
+from monitoringapp.store.log import Cursor, Entry, LogNotCreated, Page
 
 
 class _Event(Protocol):
@@ -192,7 +192,7 @@ async def _stream_state(js: JetStreamContext) -> tuple[str, int]:
     try:
         info = await js.stream_info(STREAM)
     except nats.js.errors.NotFoundError:
-        raise LogUnavailable(f"waiting for the {STREAM} stream to be created by a prober (-m --nats)") from None
+        raise LogNotCreated(f"waiting for the {STREAM} stream to be created by a prober (-m --nats)") from None
     created = info.created.isoformat() if isinstance(info.created, datetime) else str(info.created)
     return created, int(info.state.last_seq)
 

@@ -44,7 +44,7 @@ from monitoringapp.domain.events import (
 )
 from monitoringapp.domain.timefmt import iso_utc, parse_iso
 from monitoringapp.operators.rollup import HOUR, MINUTE, Rollup
-from monitoringapp.store.log import Cursor, Entry, Feed, LogUnavailable, Page, StoreError
+from monitoringapp.store.log import Cursor, Entry, Feed, LogNotCreated, LogUnavailable, Page, StoreError
 from monitoringapp.store.sqlite.rollups import read_rollups
 from monitoringapp.store.sqlite.schema import (
     ALERT_STATE_KINDS,
@@ -327,7 +327,7 @@ class SqliteLogReader:
         identity = _identity(self.path)
         if identity is None:
             self._close_connection()
-            raise LogUnavailable(f"waiting for {self.path} to be created by a monitor (-m)")
+            raise LogNotCreated(f"waiting for {self.path} to be created by a monitor (-m)")
         has_wal = _wal_of(self.path).exists()
         same_file = self._connection is not None and identity[:2] == (self._identity or ())[:2]
         # An immutable connection lasts only while nobody writes: no -wal, and the file as it was.
@@ -344,7 +344,7 @@ class SqliteLogReader:
             version = check_usable(connection, self.path)
             found = tables(connection)
             if not {PROBE_TABLE, ALERT_TABLE} <= found:
-                raise LogUnavailable(f"waiting for {self.path} to hold monitoringApp's tables")
+                raise LogNotCreated(f"waiting for {self.path} to hold monitoringApp's tables")
             self._columns = {table: select_columns(connection, table) for table in (PROBE_TABLE, ALERT_TABLE)}
             self._has_rollups = HOUR_TABLE in found
             self._log = log_id(connection) or f"file:{identity[0]}:{identity[1]}"

