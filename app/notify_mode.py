@@ -85,17 +85,18 @@ def run_notifier(options: NotifyOptions) -> int:
     console = None if options.silent else Console()
     errors = Console(sys.stderr, colour=False)
     say = console.info if console is not None else _say_nothing
+    where = shown_log(options.database, options.nats)
     # A database that cannot be used is refused before the state file is created.
-    end = when_readable(log.transitions_end, BEGINNING, say)
+    end = when_readable(log.transitions_end, BEGINNING, say, where)
     state = open_delivery_state(options.state)
     now = time.time()
     if console is not None:
-        console.info(f"notifying {len(targets)} channel(s) of the transitions in "
-                     f"{shown_log(options.database, options.nats)} (state in {options.state}); Ctrl-C to stop")
+        console.info(f"notifying {len(targets)} channel(s) of the transitions in {where} (state in {options.state}); "
+                     "Ctrl-C to stop")
     starts = start_cursors(end, state, [target.config.name for target in targets], console)
     flag = state.flag(STALE_FLAG)
     announced = parse_iso(flag) if flag else None
-    latest: dict[str, AlertTransition] = when_readable(lambda: log.last_transitions(), {}, say)
+    latest: dict[str, AlertTransition] = when_readable(lambda: log.last_transitions(), {}, say, where)
     open_alerts = [transition_notice(t) for t in latest.values() if t.kind is TransitionKind.ALERT]
     master = random.Random()  # each channel's jitter from its own generator (tests seed theirs)
 
@@ -188,13 +189,13 @@ def start_cursors(end: Cursor, state: DeliveryState, names: Sequence[str],
     return starts
 
 
-def when_readable(read: Callable[[], R], absent: R, say: Callable[[str], None], *, busy_for: float = 5.0,
-                  pause: float = 0.1) -> R:
+def when_readable(read: Callable[[], R], absent: R, say: Callable[[str], None], where: str, *,
+                  busy_for: float = 5.0, pause: float = 0.1) -> R:
     """`read()` once the log can be read; `absent` for a log not created yet (all it will hold is new). While
     it exists but cannot be read (NATS unreachable or without a leader, a file being replaced) this waits, each
     reason said once: guessing then would start a new channel at the beginning of a history it never saw, and
     page it for all of it. Tried every `pause` seconds; a log busy without a word (locked) for `busy_for` seconds
-    is an error."""
+    is an error naming `where`."""
     reasons = UnavailableReasons()
     busy_until = time.monotonic() + busy_for
     while True:
@@ -207,7 +208,7 @@ def when_readable(read: Callable[[], R], absent: R, say: Callable[[str], None], 
             if reason is not None:
                 say(reason)
             if not str(unavailable) and time.monotonic() > busy_until:
-                raise StoreError("cannot read the log (busy); try again") from None
+                raise StoreError(f"{where}: cannot read it (busy: locked by another process); try again") from None
             time.sleep(pause)
 
 

@@ -235,7 +235,7 @@ def test_where_the_log_ends_is_the_beginning_only_for_a_log_not_created_yet(tmp_
     reader = SqliteLogReader(tmp_path / "none-yet.db")
     told: list[str] = []
     try:
-        assert when_readable(reader.transitions_end, BEGINNING, told.append) == BEGINNING
+        assert when_readable(reader.transitions_end, BEGINNING, told.append, "none-yet.db") == BEGINNING
     finally:
         reader.close()
     assert told == []  # nothing to wait for: all the log will hold is new
@@ -252,7 +252,7 @@ def test_a_log_that_exists_but_cannot_be_read_is_waited_for_each_reason_said_onc
         return end
 
     told: list[str] = []
-    assert when_readable(read, BEGINNING, told.append, pause=0.0) == end
+    assert when_readable(read, BEGINNING, told.append, "nats://127.0.0.1:4222", pause=0.0) == end
     assert told == ["NATS unreachable", "no JetStream answered"]
 
 
@@ -260,5 +260,5 @@ def test_a_log_busy_without_a_word_past_its_patience_is_one_line_error() -> None
     def read() -> Cursor:
         raise LogUnavailable("")  # a lock held
 
-    with pytest.raises(StoreError, match=r"^cannot read the log \(busy\); try again$"):
-        when_readable(read, BEGINNING, print, busy_for=0.0, pause=0.0)
+    with pytest.raises(StoreError, match=r"^m\.db: cannot read it \(busy: locked by another process\); try again$"):
+        when_readable(read, BEGINNING, print, "m.db", busy_for=0.0, pause=0.0)
