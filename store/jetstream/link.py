@@ -170,9 +170,14 @@ NO_JETSTREAM = ("no JetStream answered (is JetStream enabled on the server, nats
 
 def _reason(problem: BaseException, servers: Sequence[str]) -> str:
     """What went wrong, in one line with no password in it (a client error may quote a server's URL)."""
-    if isinstance(problem, nats.js.errors.ServiceUnavailableError) and problem.description is None:
-        return NO_JETSTREAM
-    text = " ".join(str(problem).split()) or type(problem).__name__
+    if isinstance(problem, nats.js.errors.APIError):
+        if problem.description is None:
+            return NO_JETSTREAM if isinstance(problem, nats.js.errors.ServiceUnavailableError) else \
+                f"JetStream refused (code {problem.code})"
+        # nats-py's own wording ("nats: ServerError: code=500 err_code=10074 description='...'") hides the answer.
+        text = f"JetStream refused: {problem.description}"
+    else:
+        text = " ".join(str(problem).split()) or type(problem).__name__
     for server in servers:
         text = text.replace(server, shown_url(server))
     return text

@@ -206,6 +206,20 @@ def test_a_server_without_jetstream_keeps_the_probes_in_the_spool_and_says_why_t
     assert str(unavailable.value).startswith(f"NATS: {cause}"), unavailable.value
 
 
+def test_a_stream_the_cluster_refuses_is_said_in_the_servers_words(cluster: NatsCluster, tmp_path: Path) -> None:
+    writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db", replicas=3)  # one node: no room for 3
+    told: list[str] = []
+    writer.errors.subscribe(told.append)
+    try:
+        writer.append_probe(probe(1))
+        wait_until(lambda: writer.spool.count == 1, 10, "the probe spooled")
+    finally:
+        writer.close()
+    assert len(told) == 1 and told[0].startswith(  # (and how many wait, when the probe came before the refusal)
+        f"NATS did not take the probes: JetStream refused: replicas > 1 not supported in non-clustered mode; spooling "
+        f"in {tmp_path / 'spool.db'}"), told
+
+
 def test_a_message_from_before_certificates_reads_with_no_notafter_and_no_detail() -> None:
     old = b'{"v":1,"t":"2026-11-24T12:00:00.000Z","h":"http://a/","a":true,"s":200,"r":1.5,"e":null,"l":"eu"}'
     assert probe_from_message(old) == Probe(parse_iso("2026-11-24T12:00:00.000Z"), "http://a/", True, 200, 1.5,
