@@ -112,10 +112,7 @@ class JetStreamLogWriter:
             self._publisher.result(timeout)
         except Exception:
             self._publisher.cancel()
-        with self._lock:
-            left = list(self._queue)
-            self._queue.clear()
-        self.spool.push(left)
+        self.spool.push(self._take_queue())
         self.spool.close()
         if self.owns_link:
             self.link.close()
@@ -154,6 +151,13 @@ class JetStreamLogWriter:
         if wake is not None:
             self.link.loop.call_soon_threadsafe(wake.set)
 
+    def _take_queue(self) -> list[Message]:
+        """Everything queued in memory, in order, the queue left empty."""
+        with self._lock:
+            taken = list(self._queue)
+            self._queue.clear()
+        return taken
+
     def _spool(self, messages: Sequence[Message]) -> None:
         dropped = self.spool.dropped
         self.spool.push(messages)
@@ -182,16 +186,10 @@ class JetStreamLogWriter:
     async def _publish_once(self) -> bool:
         """Send one batch (the spool's first while it holds anything); whether anything was sent."""
         if self.spool.count:
-            with self._lock:  # behind the spool, in order
-                waiting = list(self._queue)
-                self._queue.clear()
-            self._spool(waiting)
+            self._spool(self._take_queue())  # behind the spool, in order
         if not self.link.connected:
             if self._queue:
-                with self._lock:
-                    waiting = list(self._queue)
-                    self._queue.clear()
-                self._spool(waiting)
+                self._spool(self._take_queue())
             if self.spool.count:
                 self._say("spooling", f"NATS unreachable: spooling in {self.spool.path} ({self.spool.count} waiting)")
             return False
@@ -226,10 +224,7 @@ class JetStreamLogWriter:
         except (nats.errors.Error, OSError, TimeoutError) as error:
             # Connected but refused (no JetStream, no leader yet): what waits goes to the spool too, not to a
             # queue in memory that grows for as long as the refusals last and dies with the process.
-            with self._lock:
-                waiting = list(self._queue)
-                self._queue.clear()
-            self._spool(waiting)
+            self._spool(self._take_queue())
             waiting_now = f" ({self.spool.count} waiting)" if self.spool.count else ""
             self._say("spooling", f"NATS did not take the probes: {self.link.explain(error)}; spooling in "
                                   f"{self.spool.path}{waiting_now}")
