@@ -88,7 +88,7 @@ class JsonCondition:
 
     path: str
     operator: str
-    operand: Any
+    operand: Any = field(hash=False)  # any JSON value: a list or an object is not hashable, yet compares
     finder: Any = field(default=None, compare=False, repr=False)  # the compiled JSONPath (jsonpath-ng)
     steps: tuple[str | int, ...] | None = field(default=None, compare=False, repr=False)
 
@@ -342,7 +342,10 @@ def _same(value: Any, operand: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    # A JSON integer may be too big for a float (math.isfinite would raise); it is finite all the same.
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
 def _show(value: object) -> str:

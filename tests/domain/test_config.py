@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from monitoringapp.domain.config import DEFAULT_REPORTS, AlertPolicy, ConfigError, ReportSpec, SiteConfig, parse_config
+from monitoringapp.domain.events import ErrorKind
 
 URL = "http://a.test/"
 
@@ -397,3 +398,26 @@ def test_a_per_site_policy_that_can_never_alert_is_warned_for_that_site() -> Non
         "c.json")
     assert config.warnings == ("c.json: alertMinChecks (5) is more than the 2 check(s) alertWindow (20s) holds for "
                                "websites[0] (every 10s): it can never alert",)
+
+
+def test_a_json_condition_on_a_list_or_an_object_is_read_and_judged() -> None:
+    # A list or an object as the operand (a JSON value like any other) once made the config unhashable: a traceback.
+    text = json.dumps({"websites": [{"URL": URL, "json": [
+        {"path": "$.flags", "equals": ["a", "b"]}, {"path": "$.items", "contains": {"n": 1}},
+        {"path": "$.queue", "notEquals": {"depth": 0}}]}]})
+    config = parse_config(text, "c.json")
+    site = config.sites[0]
+    assert hash(site) == hash(parse_config(text, "c.json").sites[0])
+    body = b'{"flags": ["a", "b"], "items": [{"n": 1}], "queue": {"depth": 0}}'
+    assert site.conditions.judge(200, body, True, 0.1) == (
+        ErrorKind.CONDITION, '$.queue is {"depth": 0}, expected anything but {"depth": 0}')
+    assert parse_config(json.dumps(config.effective()), "c.json").effective() == config.effective()
+
+
+def test_a_json_condition_on_an_integer_beyond_a_float_is_read_and_judged() -> None:
+    huge = 10 ** 400
+    site = parse_config(json.dumps({"websites": [{"URL": URL, "json": [{"path": "$.n", "below": huge}]}]}),
+                        "c.json").sites[0]
+    assert site.conditions.judge(200, b'{"n": 5}', True, 0.1) == (None, None)
+    assert site.conditions.judge(200, f'{{"n": {huge}}}'.encode(), True, 0.1) == (
+        ErrorKind.CONDITION, f"$.n is {str(huge)[:57]}..., expected below {str(huge)[:57]}...")
