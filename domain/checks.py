@@ -235,6 +235,8 @@ class Conditions:
                 document = json.loads(body if text is None else text)
             except ValueError as error:
                 return ErrorKind.CONDITION, f"body is not JSON ({str(error).split(':')[0]})"
+            except RecursionError:  # `[[[[...` 64 kB deep: the parser's depth, not the body's syntax
+                return ErrorKind.CONDITION, "body is not JSON (nested too deeply)"
             for condition in self.json:
                 problem = condition.check(document)
                 if problem is not None:

@@ -62,6 +62,13 @@ def test_a_body_that_is_not_json_says_so() -> None:
     assert (kind, reason) == (ErrorKind.CONDITION, "body is not JSON (Expecting value)")
 
 
+@pytest.mark.parametrize("body", [b"[" * 65536, b'{"a": ' * 20000])
+def test_a_body_nested_deeper_than_python_can_parse_is_not_json_not_a_crash(body: bytes) -> None:
+    # json.loads raises RecursionError (not a ValueError) on these: it escaped the probe's thread as a traceback.
+    assert json_conditions({"path": "$.a", "exists": True}).judge(200, body, True, 0.1) == (
+        ErrorKind.CONDITION, "body is not JSON (nested too deeply)")
+
+
 def test_json_nan_and_integers_beyond_64_bits_are_read_as_the_standard_library_reads_them() -> None:
     # Not strict JSON, or beyond what a faster parser (orjson: refuses NaN, turns such integers into floats) reads.
     assert json_conditions({"path": "$.depth", "below": 1000}).judge(200, b'{"depth": NaN}', True, 0.1) == (
