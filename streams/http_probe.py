@@ -52,6 +52,10 @@ _TIMEOUT_SLACK = 0.005
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))  # requests' REDIRECT_STATI: what `Response.is_redirect` reads
 
 
+class BadRedirect(requests.exceptions.InvalidURL):
+    """A redirect whose Location is no URL; its message says so and quotes it."""
+
+
 def user_agent(location: str) -> str:
     return f"monitoringApp/{__version__} (location={location})"
 
@@ -154,7 +158,9 @@ class HttpProber:
             kind = classify(error)
             if kind is ErrorKind.OTHER and not _is_network_error(error):
                 raise
-            reason = site.secrets.redact(tls_reason(error)) if kind is ErrorKind.TLS else None
+            reason = (tls_reason(error) if kind is ErrorKind.TLS
+                      else str(error) if isinstance(error, BadRedirect) else None)
+            reason = site.secrets.redact_optional(reason)
             return ProbeOutcome(None, None, kind, reason)
         elapsed = time.perf_counter() - started
         judged, detail = conditions.judge(status, body, complete, elapsed, self.body_limit)
@@ -196,7 +202,11 @@ class HttpProber:
                 # back in the pool; one that was not is closed with it.
                 raw.close()
                 raw.release_conn()
-            prepared = self._next_hop(prepared, status, urljoin(target, location), site)
+            try:
+                following = urljoin(target, location)
+            except ValueError as error:  # `http://[::1/`: the server's mistake, a failing probe like any other
+                raise BadRedirect(f"redirect to a Location that is no URL ({error}): {location}") from None
+            prepared = self._next_hop(prepared, status, following, site)
         raise requests.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects from {site.url}")
 
     def _send(self, prepared: requests.PreparedRequest, url: str, timeout: float,
@@ -317,7 +327,7 @@ class HttpProber:
 
 def classify(error: BaseException) -> ErrorKind:
     """The `ErrorKind` of a failed request, from the exception and its causes."""
-    if isinstance(error, requests.TooManyRedirects):
+    if isinstance(error, requests.TooManyRedirects | BadRedirect):
         return ErrorKind.REDIRECTS
     chain = _causes(error)
 

@@ -6,7 +6,8 @@ location in `failing_locations` (else 200), `/slow` 503 after `slow_for` seconds
 released (at most `hang_for` seconds), `/redirect/N` N hops then 200, `/loop` redirects to itself, `/huge` claims
 1 GB and streams until the client goes, `/trickle` sends one byte every 50 ms; `/json` 200 with `json_body` as JSON,
 `/gzipped` the same gzip-compressed whatever the client asks, `/status/N` N, `/late` 200 after `late_for` seconds,
-`/large` 200 with 100 kB ending in `ok`, `/echo` 200 with the request's method, headers and body as JSON (any
+`/large` 200 with 100 kB ending in `ok`, `/limit` 200 with exactly 64 kB ending in `ok`, `/bad-location` a 302 to a
+URL that is none (`http://[::1/`), `/echo` 200 with the request's method, headers and body as JSON (any
 method), `/see-other` a 303 to `/echo`; any other path 404.
 Requests' Authorization headers are kept (`authorizations`). With `tls` (an `ssl.SSLContext`), it serves HTTPS.
 """
@@ -113,6 +114,10 @@ class LocalServer:
                     self.answer(200, b"ok, late")
                 elif path == "/large":
                     self.answer(200, b"x" * (100 * 1024 - 2) + b"ok")
+                elif path == "/limit":
+                    self.answer(200, b"x" * (64 * 1024 - 2) + b"ok")
+                elif path == "/bad-location":
+                    self.redirect("http://[::1/")
                 elif path == "/echo":
                     length = int(self.headers.get("Content-Length") or 0)
                     body = self.rfile.read(length).decode() if length else None

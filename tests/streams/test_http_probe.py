@@ -296,6 +296,14 @@ def test_redirects_are_followed_as_browsers_do_or_not_at_all(server: LocalServer
     assert (head.available, head.status) == (True, 200)
 
 
+def test_a_redirect_to_a_location_that_is_no_url_is_a_failing_probe_that_says_so(server: LocalServer,
+                                                                                  prober: HttpProber) -> None:
+    # urljoin raised ValueError out of the probe's thread: a traceback per tick, and no probe stored.
+    outcome = prober.check(checked(server.url("/bad-location")))
+    assert (outcome.available, outcome.status, outcome.error, outcome.detail) == (
+        False, None, ErrorKind.REDIRECTS, "redirect to a Location that is no URL (Invalid IPv6 URL): http://[::1/")
+
+
 # -- TLS: certificates of a test CA (trustme), read from the connection the probe makes -------------------------
 
 DAY = 86400.0
