@@ -37,7 +37,7 @@ from monitoringapp.domain.checks import (
     parse_json_condition,
 )
 from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow, parse_maintenance, parse_notifications
-from monitoringapp.domain.secrets import Secrets, bad_variable, expand, url_password
+from monitoringapp.domain.secrets import Secrets, bad_variable, expand, url_password, variables
 from monitoringapp.domain.sites import canonical_url, shown_url
 from monitoringapp.domain.timefmt import format_duration, parse_duration
 
@@ -509,7 +509,7 @@ class _Validator:
                 raise self.fail(f"{at}", "has a header name that is not a token", name)
             if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
                 raise self.fail(f"{at}.{name}", "must be a string on one line", value)
-            problem = bad_variable(value)
+            problem = bad_variable(value) or _header_value_problem(value)
             if problem is not None:
                 raise self.fail(f"{at}.{name}", problem, value)
             expanded = value
@@ -520,6 +520,10 @@ class _Validator:
                 except KeyError as missing:
                     raise ConfigError(f"{self.source}: {at}.{name}: environment variable {missing.args[0]} "
                                       "is not set") from None
+                if _header_value_problem(expanded) is not None:  # said without the value: it may be a secret
+                    raise ConfigError(
+                        f"{self.source}: {at}.{name}: the value environment variable {some_of(variables(value))} "
+                        "gives it is not one a header can carry (on one line, ISO-8859-1, not beginning with a space)")
             written.append((name, value))
             values.append((name, expanded))
         return tuple(written), tuple(values), tuple(secrets)
@@ -769,6 +773,19 @@ def some_of(names: Iterable[str], shown: int = 3) -> str:
     listed = list(names)
     more = f" and {len(listed) - shown} more" if len(listed) > shown else ""
     return ", ".join(listed[:shown]) + more
+
+
+def _header_value_problem(value: str) -> str | None:
+    """Why `value` cannot be sent as a header's value (http.client and requests would refuse it at every probe)."""
+    if any(c in value for c in "\r\n\0"):
+        return "must be a string on one line"
+    if value[:1] in (" ", "\t"):
+        return "must not begin with a space or a tab"
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError as error:
+        return f"must be ISO-8859-1 text (a header cannot carry {json.dumps(value[error.start])})"
+    return None
 
 
 def _finite(value: int | float) -> bool:

@@ -331,6 +331,25 @@ def test_request_options_and_conditions_are_read() -> None:
     assert unexpanded.sites[0].request.values == (("X-Token", "${TOKEN}"),)
 
 
+@pytest.mark.parametrize(("value", "environ", "message"), [
+    ("Bearer \u20ac", {}, 'websites[0].headers.X-A: must be ISO-8859-1 text (a header cannot carry "\\u20ac"), got '
+                          '"Bearer \\u20ac"'),
+    (" lead", {}, 'websites[0].headers.X-A: must not begin with a space or a tab, got " lead"'),
+    ("${V}", {"V": "s3cret\u20ac"}, "websites[0].headers.X-A: the value environment variable V gives it is not "
+                                    "one a header can carry (on one line, ISO-8859-1, not beginning with a space)"),
+    ("x ${V}", {"V": "s3cret\nX-Evil: 1"}, "websites[0].headers.X-A: the value environment variable V gives it is "
+                                           "not one a header can carry (on one line, ISO-8859-1, not beginning with "
+                                           "a space)"),
+])
+def test_a_header_value_no_request_can_carry_is_refused_when_the_config_is_read(
+        value: str, environ: dict[str, str], message: str) -> None:
+    # Each once failed every probe: a traceback per tick (UnicodeEncodeError) or a `connection` error for ever.
+    with pytest.raises(ConfigError) as raised:
+        parse_config(json.dumps({"websites": [{"URL": URL, "headers": {"X-A": value}}]}), "c.json", environ)
+    assert str(raised.value) == f"c.json: {message}"
+    assert "s3cret" not in str(raised.value)
+
+
 def test_a_tcp_site_is_a_host_and_a_port_and_takes_no_http_keys() -> None:
     site = parse_config(json.dumps({"websites": [{"URL": "tcp://db.test:5432", "maxResponseTime": 1}],
                                     "defaults": {"method": "HEAD"}})).sites[0]
