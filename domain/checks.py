@@ -296,6 +296,14 @@ class ProbeOutcome:
 SENSITIVE_HEADER = re.compile(r"auth|cookie|token|secret|key|password|session", re.IGNORECASE)
 
 
+def shown_header(name: str, value: object) -> object:
+    """A header's value as written, as it may be shown: `***` for a literal under a name that may hold a secret
+    (`Authorization`, `X-Api-Key`, ...); a `${NAME}` is a name, not a secret, and stays."""
+    if (isinstance(value, str) and "${" in value) or not SENSITIVE_HEADER.search(name):
+        return value
+    return "***"
+
+
 @dataclass(frozen=True, slots=True)
 class RequestSpec:
     """What a probe sends: `method`, `headers` as written (a `${NAME}` unexpanded), their values (`values`) and
@@ -322,8 +330,7 @@ class RequestSpec:
         takes it from the environment, `${NAME}`, shows the name)."""
         found: dict[str, Any] = {"method": self.method}
         if self.headers:
-            found["headers"] = {name: value if "${" in value or not SENSITIVE_HEADER.search(name) else "***"
-                                for name, value in self.headers}
+            found["headers"] = {name: shown_header(name, value) for name, value in self.headers}
         if self.body is not None:
             found["body"] = json.loads(self.body) if self.json_body else self.body
         found["followRedirects"] = self.follow_redirects

@@ -35,6 +35,7 @@ from monitoringapp.domain.checks import (
     RequestSpec,
     parse_expected_status,
     parse_json_condition,
+    shown_header,
 )
 from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow, parse_maintenance, parse_notifications
 from monitoringapp.domain.secrets import Secrets, bad_variable, expand, url_password, variables
@@ -508,10 +509,10 @@ class _Validator:
             if not _HEADER_NAME.match(name):
                 raise self.fail(f"{at}", "has a header name that is not a token", name)
             if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
-                raise self.fail(f"{at}.{name}", "must be a string on one line", value)
+                raise self.fail(f"{at}.{name}", "must be a string on one line", shown_header(name, value))
             problem = bad_variable(value) or _header_value_problem(value)
             if problem is not None:
-                raise self.fail(f"{at}.{name}", problem, value)
+                raise self.fail(f"{at}.{name}", problem, shown_header(name, value))
             expanded = value
             if self.environ is not None:
                 try:

@@ -350,6 +350,21 @@ def test_a_header_value_no_request_can_carry_is_refused_when_the_config_is_read(
     assert "s3cret" not in str(raised.value)
 
 
+@pytest.mark.parametrize(("value", "message"), [
+    ("Bearer lit-s3cret\n", "websites[0].headers.Authorization: must be a string on one line, got \"***\""),
+    ("Bearer lit-s3cret\u20ac", 'websites[0].headers.Authorization: must be ISO-8859-1 text (a header cannot carry '
+                               '"\\u20ac"), got "***"'),
+    ("lit-s3cret ${1X}", 'websites[0].headers.Authorization: ${1X} is not an environment variable name, got '
+                         '"lit-s3cret ${1X}"'),
+])
+def test_a_header_that_may_hold_a_secret_is_shown_as_stars_in_an_error_as_check_shows_it(
+        value: str, message: str) -> None:
+    # As --check prints it: a value written under such a name is `***`; one that names a variable is shown.
+    with pytest.raises(ConfigError) as raised:
+        parse_config(json.dumps({"websites": [{"URL": URL, "headers": {"Authorization": value}}]}), "c.json", {})
+    assert str(raised.value) == f"c.json: {message}"
+
+
 def test_a_tcp_site_is_a_host_and_a_port_and_takes_no_http_keys() -> None:
     site = parse_config(json.dumps({"websites": [{"URL": "tcp://db.test:5432", "maxResponseTime": 1}],
                                     "defaults": {"method": "HEAD"}})).sites[0]
