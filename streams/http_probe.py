@@ -5,9 +5,9 @@ Uses a pooled `requests` session (keep-alive). Each site's request is prepared
 once and sent through the session's adapter's urllib3 pool, as `HTTPAdapter.send` would send it (its route
 looked up once per URL, no `requests.Response` built): about a third of `Session.get` per probe; redirects
 are then followed here (or not, `followRedirects`). At most
-`body_limit` bytes of the body are read, and the whole probe is bounded by the
-site's timeout, so a huge or trickling response cannot hold a worker. The bytes read are kept only for a site
-whose conditions read the body (which is then asked for without compression).
+`body_limit` bytes of the body are read (and one more, to tell whether there is more), and the whole probe is
+bounded by the site's timeout, so a huge or trickling response cannot hold a worker. The bytes read are kept only
+for a site whose conditions read the body (which is then asked for without compression).
 
 An https probe reads its certificate's notAfter from the connection it used (no second handshake); a
 connection older than `reconnect_after` (an hour) is closed after its probe, so a renewed certificate is seen
@@ -289,13 +289,13 @@ class HttpProber:
 
     def _read_bounded(self, raw: urllib3.BaseHTTPResponse, deadline: float, keep: bool,
                       sock: Any = None) -> tuple[bytes, bool]:
-        """Read the body up to `body_limit` bytes (kept when `keep`) from `sock` (default: the response's);
-        whether that was all of it. A complete body leaves the connection reusable."""
+        """Read the body up to `body_limit` bytes and one more (the first `body_limit` kept when `keep`) from `sock`
+        (default: the response's); whether that was all of it. A complete body leaves the connection reusable."""
         sock = sock if sock is not None else getattr(raw.connection, "sock", None)
         # Kept bytes are the body's own: decoded only if the server compressed them though asked not to (urllib3's
         # decoding path costs CPU even for a body that is not compressed).
         decode = keep and raw.headers.get("Content-Encoding", "identity").strip().lower() not in ("identity", "")
-        budget = self.body_limit
+        budget = self.body_limit + 1  # one byte more than the limit tells a body of exactly the limit from a larger one
         chunks: list[bytes] = []
         while budget > 0:
             remaining = deadline - time.perf_counter()
@@ -319,7 +319,7 @@ class HttpProber:
             if keep:
                 chunks.append(chunk)
         # Over the limit: the rest is not downloaded; closing drops the connection.
-        return b"".join(chunks), False
+        return b"".join(chunks)[:self.body_limit], False
 
     def close(self) -> None:
         self.session.close()

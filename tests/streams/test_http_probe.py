@@ -98,7 +98,7 @@ def test_body_limit_bounds_what_is_read_from_a_huge_response(server: LocalServer
     try:
         response = client.session.get(server.url("/huge"), stream=True, timeout=2.0)
         client._read_bounded(response.raw, time.perf_counter() + 2.0, keep=False)
-        assert response.raw.tell() == 1024
+        assert response.raw.tell() == 1025  # the limit, and one byte to tell a larger body from one of 1 kB
         response.close()
     finally:
         client.close()
@@ -294,6 +294,15 @@ def test_redirects_are_followed_as_browsers_do_or_not_at_all(server: LocalServer
     assert (other.available, other.status, other.detail) == (True, 200, None)
     head = prober.check(checked(server.url("/ok"), method="HEAD"))
     assert (head.available, head.status) == (True, 200)
+
+
+def test_a_body_of_exactly_the_limit_is_read_whole_and_judged(server: LocalServer, prober: HttpProber) -> None:
+    # 64 kB ending in "ok": all of it read, yet it was called "larger than 64 kB" and its conditions not checked.
+    outcome = prober.check(checked(server.url("/limit"), bodyContains="ok"))
+    assert (outcome.available, outcome.status, outcome.error, outcome.detail) == (True, 200, None, None)
+    larger = prober.check(checked(server.url("/large"), bodyMatches="^x+$"))
+    assert (larger.available, larger.detail) == (
+        False, "body larger than 64 kB: bodyMatches not checked (only the first bytes are read)")
 
 
 def test_a_redirect_to_a_location_that_is_no_url_is_a_failing_probe_that_says_so(server: LocalServer,
