@@ -56,7 +56,7 @@ def check_ca_file(path: str, where: str) -> None:
         ssl.create_default_context(cafile=path)
     except FileNotFoundError:
         raise ConfigError(f"{where}: file not found, got {path!r}") from None
+    except ssl.SSLError:  # before OSError, which it is a kind of
+        raise ConfigError(f"{where}: not a PEM file of CA certificates, got {path!r}") from None
     except OSError as error:
         raise ConfigError(f"{where}: cannot read ({error.strerror}), got {path!r}") from None
-    except ssl.SSLError:
-        raise ConfigError(f"{where}: not a PEM file of CA certificates, got {path!r}") from None

@@ -1,0 +1,34 @@
+"""The config file read from disk: each site's caFile checked when the config is read, one line per mistake."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from monitoringapp.domain.config import ConfigError
+from monitoringapp.streams.config_file import read_config
+
+
+def config_with_ca_file(tmp_path: Path, ca_file: Path) -> Path:
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"websites": [{"URL": "https://a.test/", "caFile": str(ca_file)}]}))
+    return path
+
+
+def test_a_ca_file_that_is_readable_but_no_pem_is_named_as_such(tmp_path: Path) -> None:
+    # ssl.SSLError is an OSError: it was caught as one, "cannot read ([X509: NO_CERTIFICATE_OR_CRL_FOUND] ...)".
+    ca_file = tmp_path / "notes.txt"
+    ca_file.write_text("these are not certificates\n")
+    path = config_with_ca_file(tmp_path, ca_file)
+    with pytest.raises(ConfigError) as raised:
+        read_config(path)
+    assert str(raised.value) == f"{path}: websites[0].caFile: not a PEM file of CA certificates, got {str(ca_file)!r}"
+
+
+def test_a_ca_file_that_is_missing_is_named_as_such(tmp_path: Path) -> None:
+    path = config_with_ca_file(tmp_path, tmp_path / "no-ca.pem")
+    with pytest.raises(ConfigError) as raised:
+        read_config(path)
+    assert str(raised.value) == f"{path}: websites[0].caFile: file not found, got {str(tmp_path / 'no-ca.pem')!r}"
