@@ -26,8 +26,9 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-# scheme://user:password@ at the start of any text that begins like a URL (an invalid one is safe to show too).
-_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*):([^/?#@]*)@")
+# scheme://user:password@ at the start of any text that begins like a URL (an invalid one is safe to show too). The
+# password runs to the authority's last "@", as urlsplit (and so the probe) reads it: `s3cr@t` is one password.
+_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*):([^/?#]*)@")
 _VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 

@@ -28,3 +28,10 @@ def test_a_password_is_shown_as_stars_and_nothing_else_changes() -> None:
     assert shown_url("http://alice:s3cret@example.com:8080/p?q=1") == "http://alice:***@example.com:8080/p?q=1"
     assert shown_url("http://alice@example.com/") == "http://alice@example.com/"
     assert shown_url("http://example.com/?q=<b>") == "http://example.com/?q=<b>"
+
+
+def test_a_password_with_an_at_sign_in_it_is_hidden_whole_as_the_probe_reads_it() -> None:
+    # The probe sends everything up to the authority's last "@" as the password (`s3cr@tPW`); only `s3cr` was hidden,
+    # and `tPW` went into the site's key: the console, the database's `host`, --check.
+    assert shown_url("http://alice:s3cr@tPW@example.com/p@q") == "http://alice:***@example.com/p@q"
+    assert canonical_url("http://alice:s3cr@tPW@example.com") == "http://alice:***@example.com/"
