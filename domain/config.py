@@ -635,7 +635,7 @@ class _Validator:
     def _url(self, value: object, where: str) -> str:
         if not isinstance(value, str):
             raise self.fail(where, "must be a string", value)
-        shown = shown_url(value)  # what any message shows: never the password
+        shown = _shown_in_error(value)  # what any message shows: never the password
         if any(c.isspace() or not c.isprintable() for c in value):
             raise self.fail(where, "must not contain spaces or control characters", shown)
         try:
@@ -774,6 +774,19 @@ def some_of(names: Iterable[str], shown: int = 3) -> str:
     listed = list(names)
     more = f" and {len(listed) - shown} more" if len(listed) > shown else ""
     return ", ".join(listed[:shown]) + more
+
+
+def _shown_in_error(url: str) -> str:
+    """A URL the config refuses, as its error shows it: its password as `***`; where no `scheme://` comes before
+    the password (`ops:s3cret@host`, `http:/ops:s3cret@host`), all before the last `@` as `***`."""
+    shown = shown_url(url)
+    if shown != url or "@" not in url:
+        return shown
+    head, _, host = url.rpartition("@")
+    scheme, separator, user_information = head.rpartition("://")
+    if ":" not in user_information:
+        return url  # no password: an "@" in a path
+    return f"{scheme}{separator}***@{host}"
 
 
 def _header_value_problem(value: str) -> str | None:

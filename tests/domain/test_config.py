@@ -131,7 +131,8 @@ def test_valid_config_field(text: str, field: str, expected: object) -> None:
     (doc(alertMinChecks=100_001), "alertMinChecks: must be at most 100000, got 100001"),
     (doc([{"URL": "http://a.test/\u0000"}]), "must not contain spaces or control characters"),
     (doc([{"URL": " http://a.test/"}]), "must not contain spaces or control characters"),
-    (doc([{"URL": "mailto:me@a.test"}]), 'must use http, https or tcp, got "mailto:me@a.test"'),
+    # `mailto:me@` reads as `ops:s3cret@` would (a scheme forgotten): all before the "@" is hidden, to be safe.
+    (doc([{"URL": "mailto:me@a.test"}]), 'must use http, https or tcp, got "***@a.test"'),
     (doc([{"URL": "file:///etc/passwd"}]), "must use http, https or tcp"),
     (doc([{"URL": "localhost:8000/health"}]), "needs a scheme, http://, https:// or tcp://"),
     (doc([{"URL": "http://[::1/"}]), "is not a valid URL (Invalid IPv6 URL)"),
@@ -263,11 +264,15 @@ def test_a_password_in_a_url_is_kept_for_the_probe_only() -> None:
     '{"websites": [{"URL": "ftp://ops:s3cret@a.test/"}]}',
     '{"websites": [{"URL": "http://ops:s3cret@a.test/my page"}]}',
     '{"websites": [{"URL": "http://ops:s3cret@a.test/"}, {"URL": "http://ops:other@a.test"}]}',
+    # The scheme forgotten or mistyped: no `scheme://` for the password to follow, yet a password all the same.
+    '{"websites": [{"URL": "ops:s3cret@a.test:8080/health"}]}',
+    '{"websites": [{"URL": "http:/ops:s3cret@a.test/"}]}',
+    '{"websites": [{"URL": "http:ops:s3cret@a.test/"}]}',
 ])
 def test_a_password_never_appears_in_an_error(text: str) -> None:
     with pytest.raises(ConfigError) as refused:
         parse_config(text, "c.json")
-    assert "s3cret" not in str(refused.value) and "ops:***@" in str(refused.value), refused.value
+    assert "s3cret" not in str(refused.value) and "***@a.test" in str(refused.value), refused.value
 
 
 # -- checks, names, defaults and per-site policies ------------------------------------------------------------
