@@ -38,7 +38,7 @@ from monitoringapp.domain.checks import (
     shown_header,
 )
 from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow, parse_maintenance, parse_notifications
-from monitoringapp.domain.secrets import Secrets, bad_variable, expand, url_password, variables
+from monitoringapp.domain.secrets import Secrets, bad_variable, expand, url_secrets, variables
 from monitoringapp.domain.sites import canonical_url, shown_url
 from monitoringapp.domain.timefmt import format_duration, parse_duration
 
@@ -120,8 +120,8 @@ class SiteConfig:
     def secrets(self) -> Secrets:
         """What this site's probe sends that must never be shown: its URL's password, its headers' values
         taken from the environment."""
-        password = url_password(self.secret_url) if self.secret_url is not None else None
-        return Secrets.of((*self.request.secrets, *filter(None, [password])))
+        passwords = url_secrets(self.secret_url) if self.secret_url is not None else ()
+        return Secrets.of((*self.request.secrets, *passwords))
 
     def effective(self, top: AlertPolicy) -> dict[str, Any]:
         found: dict[str, Any] = {"URL": self.url}

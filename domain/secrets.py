@@ -15,9 +15,10 @@ Example:
 from __future__ import annotations
 
 import re
+from base64 import b64encode
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -52,6 +53,21 @@ def url_password(url: str) -> str | None:
     except ValueError:
         return None
     return password if password and "${" not in password else None
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """What a probe of `url` sends of its password, in every form a server may echo back: as written, decoded,
+    and inside the `Basic` credentials (base64 of `user:password`) requests sends for it."""
+    password = url_password(url)
+    if password is None:
+        return ()
+    user = unquote(urlsplit(url).username or "")
+    decoded = unquote(password)
+    try:
+        credentials = b64encode(f"{user}:{decoded}".encode("latin-1")).decode()
+    except UnicodeEncodeError:  # credentials no request can carry (the config refuses them)
+        return password, decoded
+    return password, decoded, credentials
 
 
 def redact(text: str, secrets: Collection[str]) -> str:

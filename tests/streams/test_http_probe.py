@@ -285,6 +285,19 @@ def test_method_headers_from_the_environment_and_a_json_body_are_sent_and_the_se
             "Authorization": "Bearer ${API_TOKEN}"}}]}), "c.json", {"API_TOKEN": "s3cret-token"}).effective())
 
 
+def test_a_url_password_echoed_back_decoded_or_as_basic_credentials_is_never_in_a_detail(
+        server: LocalServer, prober: HttpProber) -> None:
+    # The probe sends the URL's user and password as `Basic base64(ops:pa$$word)`: a server that echoes it, or the
+    # password decoded, showed it in the detail (stored, printed, alerted) in a form only as-written was hidden.
+    url = server.url("/echo").replace("://", "://ops:pa%24%24word@")
+    sent = prober.check(checked(url, json=[{"path": "$.headers.Authorization", "equals": "Basic b3BzOnBhJCR3b3Jk"}]))
+    assert (sent.available, sent.detail) == (True, None)  # what the probe sends: the form to hide
+    echoed = prober.check(checked(url, json=[{"path": "$.headers.Authorization", "equals": "x"}]))
+    assert echoed.detail == '$.headers.Authorization is "Basic ***", expected "x"'
+    decoded = prober.check(checked(url, json=[{"path": "$.method", "equals": "pa$$word"}]))
+    assert decoded.detail == '$.method is "GET", expected "***"'
+
+
 def test_redirects_are_followed_as_browsers_do_or_not_at_all(server: LocalServer, prober: HttpProber) -> None:
     kept = prober.check(checked(server.url("/redirect/2"), followRedirects=False))
     assert (kept.available, kept.status) == (True, 302)
