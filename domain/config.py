@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from monitoringapp.domain.checks import (
     NO_CONDITIONS,
@@ -652,6 +652,11 @@ class _Validator:
             raise self.fail(where, problem, shown)
         if not parts.hostname:
             raise self.fail(where, "has no host", shown)
+        try:  # requests sends them as Basic credentials, ISO-8859-1 (else it raises at every probe)
+            unquote(f"{parts.username or ''}:{parts.password or ''}").encode("latin-1")
+        except UnicodeEncodeError:
+            raise self.fail(where, "its user and password must be ISO-8859-1 text (Basic authentication carries "
+                            "no other)", shown) from None
         if parts.scheme.lower() == TCP:
             if parts.port is None:
                 raise self.fail(where, "a tcp:// site needs a port (tcp://host:port)", shown)

@@ -9,6 +9,7 @@ import pytest
 
 from monitoringapp.domain.config import DEFAULT_REPORTS, AlertPolicy, ConfigError, ReportSpec, SiteConfig, parse_config
 from monitoringapp.domain.events import ErrorKind
+from monitoringapp.domain.sites import shown_url
 
 URL = "http://a.test/"
 
@@ -273,6 +274,18 @@ def test_a_password_never_appears_in_an_error(text: str) -> None:
     with pytest.raises(ConfigError) as refused:
         parse_config(text, "c.json")
     assert "s3cret" not in str(refused.value) and "***@a.test" in str(refused.value), refused.value
+
+
+@pytest.mark.parametrize("url", ["http://ops:p\u20acss@a.test/", "http://ops:p%E2%82%ACss@a.test/",
+                                 "http://\u20acops:pass@a.test/"])
+def test_credentials_no_basic_authentication_can_carry_are_refused_when_the_config_is_read(url: str) -> None:
+    # requests encodes Basic credentials as ISO-8859-1: every probe raised UnicodeEncodeError, a traceback per tick.
+    with pytest.raises(ConfigError) as refused:
+        parse_config(json.dumps({"websites": [{"URL": url}]}), "c.json")
+    assert str(refused.value) == (
+        f"c.json: websites[0].URL: its user and password must be ISO-8859-1 text (Basic authentication carries no "
+        f"other), got {json.dumps(shown_url(url))}")
+    assert "ss@" not in str(refused.value)
 
 
 # -- checks, names, defaults and per-site policies ------------------------------------------------------------
