@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -255,10 +255,15 @@ def parse_config(text: str, source: str = "config.json", environ: Mapping[str, s
         raise ConfigError(_json_problem(source, error)) from None
     except RecursionError:
         raise ConfigError(f"{source}: invalid JSON: nested too deeply") from None
-    duplicate = _first_duplicate(document, "top level")
-    if duplicate is not None:
-        where, key = duplicate
-        raise ConfigError(f'{source}: {where}: duplicate key "{key}" (JSON keeps only the last value; write it once)')
+    for where, node in _nodes(document, "top level"):
+        if isinstance(node, _JsonObject) and node.duplicate is not None:
+            raise ConfigError(f'{source}: {where}: duplicate key "{node.duplicate}" (JSON keeps only the last value; '
+                              'write it once)')
+        # JSON's `\ud800` escape makes a string that cannot be encoded: no probe could send or look for it.
+        for string in list(node) if isinstance(node, dict) else [node]:
+            if isinstance(string, str) and (lone := _lone_surrogate(string)) is not None:
+                raise ConfigError(f"{source}: {where}: has a lone surrogate ({lone}), which is no text, got "
+                                  f"{_show(string)}")
     return _Validator(source, environ).config(document)
 
 
@@ -280,21 +285,26 @@ class _JsonObject(dict[str, Any]):
         return made
 
 
-def _first_duplicate(node: object, where: str) -> tuple[str, str] | None:
-    """(where, key) of the first key written twice in one object of `node`, depth first."""
-    if isinstance(node, _JsonObject):
-        if node.duplicate is not None:
-            return where, node.duplicate
+def _nodes(node: object, where: str) -> Iterator[tuple[str, object]]:
+    """(where, node) of `node` and of everything in it, depth first: `websites[0].headers`."""
+    yield where, node
+    if isinstance(node, dict):
         children: list[tuple[str, object]] = [
             (key if where == "top level" else f"{where}.{key}", value) for key, value in node.items()]
     elif isinstance(node, list):
         children = [(f"{where}[{index}]", value) for index, value in enumerate(node)]
     else:
-        return None
+        return
     for child_where, child in children:
-        found = _first_duplicate(child, child_where)
-        if found is not None:
-            return found
+        yield from _nodes(child, child_where)
+
+
+def _lone_surrogate(text: str) -> str | None:
+    """`\ud800`: the first lone surrogate in `text`, as JSON writes it; None when `text` is text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return f"\\u{ord(text[error.start]):04x}"
     return None
 
 

@@ -197,6 +197,23 @@ def test_a_duplicate_key_is_named_with_where_it_is(text: str, message: str) -> N
     assert str(refused.value) == message
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ('{"websites": [{"URL": "http://a.test/", "bodyContains": "ok\\ud800"}]}',
+     'c.json: websites[0].bodyContains: has a lone surrogate (\\ud800), which is no text, got "ok\\ud800"'),
+    ('{"websites": [{"URL": "http://a.test/", "method": "POST", "body": "x\\udfff"}]}',
+     'c.json: websites[0].body: has a lone surrogate (\\udfff), which is no text, got "x\\udfff"'),
+    ('{"websites": [{"URL": "http://a.test/"}], "defaults": {"json": [{"path": "$.a", "equals": "\\ud800"}]}}',
+     'c.json: defaults.json[0].equals: has a lone surrogate (\\ud800), which is no text, got "\\ud800"'),
+    ('{"websites": [{"URL": "http://a.test/", "headers": {"X-\\ud800": "1"}}]}',
+     'c.json: websites[0].headers: has a lone surrogate (\\ud800), which is no text, got "X-\\ud800"'),
+])
+def test_a_lone_surrogate_anywhere_is_named_with_where_it_is(text: str, message: str) -> None:
+    # JSON's \ud800 escape makes a string no probe can send: every probe raised UnicodeEncodeError, a traceback.
+    with pytest.raises(ConfigError) as refused:
+        parse_config(text, "c.json")
+    assert str(refused.value) == message
+
+
 @pytest.mark.parametrize("text", ["", "  \n\t\n", "\ufeff"])
 def test_an_empty_file_is_named_as_such(text: str) -> None:
     with pytest.raises(ConfigError) as refused:
