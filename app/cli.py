@@ -111,7 +111,7 @@ def run_check(options: CheckOptions) -> int:
     from monitoringapp.app.config_warnings import read_config_and_warn
 
     try:
-        config = read_config_and_warn(options.config)
+        config = read_config_and_warn(options.config, probing=True)  # would -m start with it, here?
     except KeyboardInterrupt:
         raise Interrupted(f"{options.config} was not checked") from None
     print(json.dumps(config.effective(), indent=2))

@@ -63,7 +63,7 @@ class MonitorLog(LogWriter, Protocol):
 
 def run_monitoring(options: MonitorOptions) -> int:
     began = time.monotonic()
-    config = read_config_and_warn(options.config)
+    config = read_config_and_warn(options.config, probing=True)
     if options.metrics is not None:
         check_file_to_write("--metrics", options.metrics)
     judges = not options.nats  # a prober publishes its probes; evaluators judge them

@@ -1,7 +1,10 @@
 """The config file read from disk: a path in, a validated `Config` out (or one-line `ConfigError`).
 
-Headers' `${NAME}`s are taken from this process's environment, and each site's `caFile` must be a readable
-PEM bundle of CA certificates, when the file is read (at start, and at every reload).
+Read for probing (`-m`, and `--check`, which says whether `-m` would start), headers' `${NAME}`s are taken
+from this process's environment and each site's `caFile` must be a readable PEM bundle of CA certificates
+(at start, and at every reload). A reader (`-p`, `-w`, `-a`, `-e`, `--replay`, `--health`) sends no request:
+it reads the headers as written and leaves the `caFile` alone, so it needs neither the prober's secrets nor
+its files.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ from pathlib import Path
 from monitoringapp.domain.config import MAX_CONFIG_BYTES, Config, ConfigError, parse_config
 
 
-def read_config(path: str | Path) -> Config:
-    """Read and validate the config file at `path`."""
-    return decode_config(read_config_bytes(path), str(path))
+def read_config(path: str | Path, *, probing: bool = False) -> Config:
+    """Read and validate the config file at `path` (`probing`: as the probe sends it)."""
+    return decode_config(read_config_bytes(path), str(path), probing=probing)
 
 
 def read_config_bytes(path: str | Path) -> bytes:
@@ -37,12 +40,15 @@ def read_config_bytes(path: str | Path) -> bytes:
     return raw
 
 
-def decode_config(raw: bytes, name: str) -> Config:
-    """Validate the bytes of a config file named `name`."""
+def decode_config(raw: bytes, name: str, *, probing: bool = False) -> Config:
+    """Validate the bytes of a config file named `name` (`probing`: its `${NAME}`s taken from the environment and
+    its caFiles checked)."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ConfigError(f"{name}: not UTF-8 text (byte {error.start})") from None
+    if not probing:
+        return parse_config(text, name)
     config = parse_config(text, name, os.environ)
     for site in config.sites:
         if site.request.ca_file is not None:

@@ -73,7 +73,7 @@ class ConfigFileState:
             if digest == self.last_digest:
                 return ()
             try:
-                version = decode_config(raw, str(self.path))
+                version = decode_config(raw, str(self.path), probing=True)  # -m's reload: its probes send it
             except ConfigError as error:
                 # An in-place save truncates, then writes: judge invalid content only once it
                 # reads the same at the next poll.

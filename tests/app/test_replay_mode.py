@@ -82,3 +82,18 @@ def test_on_a_terminal_a_replay_shows_how_far_it_has_read_the_log_and_clears_the
     assert frames[1].startswith("replaying 1 site(s) [####################] 100%  120 of 120 min of the log")
     assert frames[2:] == [" " * len(frames[1]), ""]  # cleared before the summary
     assert capsys.readouterr().out.splitlines()[-1].startswith("replayed 121 probes of 1 sites")
+
+
+def test_a_reader_needs_neither_the_probes_secrets_nor_its_ca_file(
+        database: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # What only the probe sends or opens: a reader (-p, -w, -a, -e, --replay, --health) in a container of its own
+    # was refused for want of the prober's token or CA file ("environment variable API_TOKEN is not set").
+    monkeypatch.delenv("MONITORINGAPP_UNSET_PROBE_TOKEN", raising=False)
+    candidate = tmp_path / "candidate.json"
+    candidate.write_text(json.dumps({"websites": [{
+        "URL": SITE, "headers": {"Authorization": "Bearer ${MONITORINGAPP_UNSET_PROBE_TOKEN}"},
+        "caFile": str(tmp_path / "only-where-the-prober-runs.pem")}], "alertWindow": 10}))
+    assert main(["--replay", "-c", str(candidate), "-db", str(database)]) == 0
+    out, err = capsys.readouterr()
+    assert (out.splitlines()[-1], err) == (
+        "replayed 25 probes of 1 sites: 1 alerts, 1 recoveries (stored: 1 alerts, 0 recoveries)", "")

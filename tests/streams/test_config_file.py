@@ -23,12 +23,32 @@ def test_a_ca_file_that_is_readable_but_no_pem_is_named_as_such(tmp_path: Path) 
     ca_file.write_text("these are not certificates\n")
     path = config_with_ca_file(tmp_path, ca_file)
     with pytest.raises(ConfigError) as raised:
-        read_config(path)
+        read_config(path, probing=True)
     assert str(raised.value) == f"{path}: websites[0].caFile: not a PEM file of CA certificates, got {str(ca_file)!r}"
 
 
 def test_a_ca_file_that_is_missing_is_named_as_such(tmp_path: Path) -> None:
     path = config_with_ca_file(tmp_path, tmp_path / "no-ca.pem")
     with pytest.raises(ConfigError) as raised:
-        read_config(path)
+        read_config(path, probing=True)
     assert str(raised.value) == f"{path}: websites[0].caFile: file not found, got {str(tmp_path / 'no-ca.pem')!r}"
+
+
+def test_a_prober_takes_its_headers_from_the_environment_and_a_reader_reads_them_as_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MONITORINGAPP_PROBE_TOKEN", "s3cret")
+    monkeypatch.delenv("MONITORINGAPP_UNSET_PROBE_TOKEN", raising=False)
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"websites": [
+        {"URL": "https://a.test/", "headers": {"Authorization": "Bearer ${MONITORINGAPP_PROBE_TOKEN}"}}]}))
+    assert read_config(path, probing=True).sites[0].request.values == (("Authorization", "Bearer s3cret"),)
+    assert read_config(path).sites[0].request.values == (
+        ("Authorization", "Bearer ${MONITORINGAPP_PROBE_TOKEN}"),)
+    path.write_text(json.dumps({"websites": [
+        {"URL": "https://a.test/", "headers": {"Authorization": "Bearer ${MONITORINGAPP_UNSET_PROBE_TOKEN}"},
+         "caFile": str(tmp_path / "no-ca.pem")}]}))
+    with pytest.raises(ConfigError) as raised:
+        read_config(path, probing=True)
+    assert str(raised.value) == (f"{path}: websites[0].headers.Authorization: environment variable "
+                                 "MONITORINGAPP_UNSET_PROBE_TOKEN is not set")
+    assert read_config(path).sites[0].request.ca_file == str(tmp_path / "no-ca.pem")
