@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitoringapp.domain.events import ErrorKind
+from monitoringapp.domain.secrets import NO_SECRETS, Secrets
 
 LOWEST_STATUS = 100
 HIGHEST_STATUS = 599
@@ -106,8 +107,8 @@ class JsonCondition:
             value = value[step]
         return [value]
 
-    def check(self, document: Any) -> str | None:
-        """Why `document` fails this condition, or None."""
+    def check(self, document: Any, secrets: Secrets = NO_SECRETS) -> str | None:
+        """Why `document` fails this condition, or None; a value it quotes shows none of `secrets`."""
         found = self.found(document)
         if self.operator == "exists":
             if bool(found) == self.operand:
@@ -118,7 +119,7 @@ class JsonCondition:
         for value in found:
             problem = self._problem(value)
             if problem is not None:
-                return f"{self.path} is {_show(value)}, expected {problem}"
+                return f"{self.path} is {_show(value, secrets)}, expected {problem}"
         return None
 
     def _problem(self, value: Any) -> str | None:
@@ -207,9 +208,11 @@ class Conditions:
         """Whether a condition needs the body's bytes."""
         return self.body_contains is not None or self.body_matches is not None or bool(self.json)
 
-    def judge(self, status: int, body: bytes, complete: bool, elapsed: float, limit: int = 64 * 1024) -> Verdict:
+    def judge(self, status: int, body: bytes, complete: bool, elapsed: float, limit: int = 64 * 1024,
+              secrets: Secrets = NO_SECRETS) -> Verdict:
         """Whether an answer with `status`, whose first bytes are `body` (`complete`: all of it), that took
-        `elapsed` seconds, is up; the first condition that fails says why not."""
+        `elapsed` seconds, is up; the first condition that fails says why not, quoting none of `secrets` (a body
+        may echo what the probe sent)."""
         if self.expected_status is not None:
             if status not in self.expected_status:
                 return ErrorKind.STATUS, f"status {status}, expected {self.expected_status.text()}"
@@ -238,7 +241,7 @@ class Conditions:
             except RecursionError:  # `[[[[...` 64 kB deep: the parser's depth, not the body's syntax
                 return ErrorKind.CONDITION, "body is not JSON (nested too deeply)"
             for condition in self.json:
-                problem = condition.check(document)
+                problem = condition.check(document, secrets)
                 if problem is not None:
                     return ErrorKind.CONDITION, problem
         return None, None
@@ -357,10 +360,11 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
-def _show(value: object) -> str:
+def _show(value: object, secrets: Secrets = NO_SECRETS) -> str:
     try:
         text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
         text = repr(value)
+    text = secrets.redact(text)  # before the cut: a secret cut in two is no longer found whole
     return text if len(text) <= _SHOWN else text[:_SHOWN - 3] + "..."
 

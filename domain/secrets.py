@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import re
 from base64 import b64encode
 from collections.abc import Collection, Iterable, Mapping
@@ -71,9 +72,11 @@ def url_secrets(url: str) -> tuple[str, ...]:
 
 
 def redact(text: str, secrets: Collection[str]) -> str:
-    """`text` with every secret (as is, or percent-encoded as a URL would carry it) replaced by `***`."""
+    """`text` with every secret (as is, percent-encoded as a URL would carry it, or escaped as a JSON string
+    quoting it would) replaced by `***`."""
     for secret in secrets:
-        for form in {secret, quote(secret, safe=""), quote(secret)}:
+        escaped = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+        for form in sorted({secret, quote(secret, safe=""), quote(secret), *escaped}, key=len, reverse=True):
             text = text.replace(form, "***")
     return text
 
@@ -99,3 +102,6 @@ class Secrets:
 
     def __repr__(self) -> str:
         return f"Secrets({len(self.values)} hidden)"
+
+
+NO_SECRETS = Secrets()

@@ -163,7 +163,7 @@ class HttpProber:
             reason = site.secrets.redact_optional(reason)
             return ProbeOutcome(None, None, kind, reason)
         elapsed = time.perf_counter() - started
-        judged, detail = conditions.judge(status, body, complete, elapsed, self.body_limit)
+        judged, detail = conditions.judge(status, body, complete, elapsed, self.body_limit, site.secrets)
         expected = conditions.expected_status
         up = judged is None and (status < 400 if expected is None else status in expected)
         if detail is not None:  # a reason may quote the body, and a body may echo what the probe sent

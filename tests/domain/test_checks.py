@@ -17,6 +17,7 @@ from monitoringapp.domain.checks import (
     parse_json_condition,
 )
 from monitoringapp.domain.events import ErrorKind
+from monitoringapp.domain.secrets import Secrets
 
 BODY = b'{"status": "ok", "queue": {"depth": 12}, "flags": ["a", "b"], "up": true, "items": [{"n": 1}, {"n": 5}]}'
 
@@ -67,6 +68,20 @@ def test_a_body_nested_deeper_than_python_can_parse_is_not_json_not_a_crash(body
     # json.loads raises RecursionError (not a ValueError) on these: it escaped the probe's thread as a traceback.
     assert json_conditions({"path": "$.a", "exists": True}).judge(200, body, True, 0.1) == (
         ErrorKind.CONDITION, "body is not JSON (nested too deeply)")
+
+
+def test_a_secret_in_a_value_a_reason_quotes_is_hidden_before_the_value_is_cut_and_whatever_json_escapes() -> None:
+    # Hidden only after the reason was made, a secret cut at its 60th character showed its first part, and one
+    # that JSON escapes (a quote, a backslash) showed whole, escaped.
+    secret = 's3cret"\\0123456789'
+    body = json.dumps({"session": {"id": "0123456789abcdef0123456789", "token": secret}}).encode()
+    verdict = json_conditions({"path": "$.session", "equals": None}).judge(200, body, True, 0.1,
+                                                                         secrets=Secrets.of([secret]))
+    assert verdict == (ErrorKind.CONDITION, '$.session is {"id": "0123456789abcdef0123456789", "token": "***"}, '
+                                            "expected null")
+    escaped = json_conditions({"path": "$.session.token", "equals": "x"}).judge(200, body, True, 0.1,
+                                                                              secrets=Secrets.of([secret]))
+    assert escaped == (ErrorKind.CONDITION, '$.session.token is "***", expected "x"')
 
 
 def test_json_nan_and_integers_beyond_64_bits_are_read_as_the_standard_library_reads_them() -> None:
