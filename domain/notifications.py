@@ -250,10 +250,12 @@ def _sites(entry: Mapping[str, Any], where: str, fail: Fail, warn: Callable[[str
     value = entry["sites"]
     if not isinstance(value, list) or not value or any(not isinstance(site, str) for site in value):
         raise fail(f"{where}.sites", "must be a non-empty list of site URLs", value)
-    for site in value:
+    # A site is keyed by its URL with the password as `***`: one written with its password is that site.
+    shown = [shown_url(site) for site in value]
+    for site in shown:
         if site not in known:
             warn(f"{source}: {where}.sites: {site} is none of the websites")
-    return frozenset(value)
+    return frozenset(shown)
 
 
 def _period(entry: Mapping[str, Any], key: str, where: str, fail: Fail, minimum: float) -> float | None:

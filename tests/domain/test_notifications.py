@@ -84,6 +84,18 @@ def test_a_channel_site_that_is_none_of_the_websites_is_a_warning() -> None:
                         "c.json: notifications[0].sites: http://b.test/ is none of the websites")
 
 
+def test_a_site_written_with_its_password_is_that_site_and_the_password_is_never_shown() -> None:
+    # Sites are keyed by their URL with the password as `***`: written as in `websites`, the site matched nothing
+    # (its transitions silently not delivered) and the warning and --check showed the password.
+    config = parse_config(json.dumps({"websites": [{"URL": "http://ops:s3cret@a.test/"}], "notifications": [
+        {"url": "http://h/", "sites": ["http://ops:s3cret@a.test/"]}],
+        "maintenance": [{"sites": ["http://ops:s3cret@b.test/"], "start": "2026-12-01T02:00Z",
+                         "end": "2026-12-01T04:00Z"}]}), "c.json")
+    assert config.notifications[0].sites == frozenset({"http://ops:***@a.test/"}) == config.keys
+    assert config.warnings == ("c.json: maintenance[0].sites: http://ops:***@b.test/ is none of the websites",)
+    assert "s3cret" not in json.dumps(config.effective())
+
+
 def test_environment_variables_are_taken_at_start_and_their_values_are_the_secrets() -> None:
     url, secrets = expand_url("mailto://user:${PW}@smtp.example.com?to=${TO}", {"PW": "p@ss/w0rd", "TO": "a@b.c"})
     assert url == "mailto://user:p@ss/w0rd@smtp.example.com?to=a@b.c"
