@@ -109,7 +109,10 @@ class JsonCondition:
 
     def check(self, document: Any, secrets: Secrets = NO_SECRETS) -> str | None:
         """Why `document` fails this condition, or None; a value it quotes shows none of `secrets`."""
-        found = self.found(document)
+        try:
+            found = self.found(document)
+        except Exception as error:  # jsonpath-ng's own failure on this body (a `sub` on a list: TypeError)
+            return f"{self.path} could not be evaluated on this body ({type(error).__name__})"
         if self.operator == "exists":
             if bool(found) == self.operand:
                 return None
@@ -182,15 +185,20 @@ def plain_steps(path: str) -> tuple[str | int, ...] | None:
 def compile_json_path(path: str) -> Any:
     """The jsonpath-ng expression of `path`; ConditionError naming the problem."""
     try:
-        from jsonpath_ng.exceptions import JSONPathError
         from jsonpath_ng.ext.parser import parse
     except ImportError:  # pragma: no cover - a dependency of the package
         raise ConditionError("needs jsonpath-ng (pip install jsonpath-ng)") from None
     try:
-        return parse(path)
-    except (JSONPathError, ValueError, TypeError) as error:
+        finder = parse(path)
+    except Exception as error:  # JSONPathError, and jsonpath-ng's other types (`split(1)`: DefintionInvalid)
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ConditionError(f"is not a valid JSONPath ({reason[:80]}), got {_show(path)}") from None
+    try:
+        finder.find({})
+    except Exception as error:  # `$.a & b`: NotImplementedError, `` `parent` `` of the root: AssertionError
+        raise ConditionError(f"is a JSONPath jsonpath-ng cannot evaluate ({type(error).__name__}), "
+                             f"got {_show(path)}") from None
+    return finder
 
 
 @dataclass(frozen=True, slots=True)

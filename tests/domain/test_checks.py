@@ -115,6 +115,26 @@ def test_a_path_that_is_no_jsonpath_is_refused_when_the_config_is_read() -> None
         parse_json_condition({"path": "$.a[", "equals": 1})
 
 
+@pytest.mark.parametrize(("path", "reason"), [
+    ("$.a.`split(1)`", "is not a valid JSONPath (split(1) is not valid)"),  # jsonpath-ng's own exception type
+    pytest.param("$.a & b", "is a JSONPath jsonpath-ng cannot evaluate (NotImplementedError)",
+                 marks=pytest.mark.filterwarnings(r"ignore:The `&` \(intersection\) operator is deprecated")),
+    ("`parent`", "is a JSONPath jsonpath-ng cannot evaluate (AssertionError)"),
+])
+def test_a_path_jsonpath_ng_fails_on_is_refused_when_the_config_is_read(path: str, reason: str) -> None:
+    # The first was a traceback at start; the others raised in every probe's thread: a traceback per tick.
+    with pytest.raises(ConditionError) as refused:
+        parse_json_condition({"path": path, "exists": True})
+    assert str(refused.value) == f"{reason}, got {json.dumps(path)}"
+
+
+def test_a_path_jsonpath_ng_fails_on_for_one_body_fails_the_condition_and_says_why() -> None:
+    condition = json_conditions({"path": "$.a.`sub(/x/, y)`", "exists": True})  # a regex on a list: TypeError
+    assert condition.judge(200, b'{"a": "xx"}', True, 0.1) == (None, None)
+    assert condition.judge(200, b'{"a": [1]}', True, 0.1) == (
+        ErrorKind.CONDITION, "$.a.`sub(/x/, y)` could not be evaluated on this body (TypeError)")
+
+
 def test_jsonpath_is_imported_only_by_a_config_with_a_json_condition() -> None:
     probe = ("import json, sys, monitoringapp.app.monitoring_mode, monitoringapp.app.cli\n"
              "from monitoringapp.domain.config import parse_config\n"
