@@ -429,6 +429,11 @@ class _Validator:
                 continue
             self._warn_unknown(entry, _SITE_KEYS, where)
             url = self._url(entry["URL"], f"{where}.URL")
+            if variables(url):  # as a header's value or a notification's URL would take it, it is not
+                self.warnings.append(
+                    f"{self.source}: {where}.URL: {some_of(f'${{{name}}}' for name in variables(url))} is sent as "
+                    "written: a site's URL takes nothing from the environment (its headers do, e.g. "
+                    '"Authorization": "Basic ${CREDENTIALS}")')
             shown = shown_url(url)
             name = self._name(entry, where)
             tcp = urlsplit(url).scheme.lower() == TCP

@@ -59,6 +59,16 @@ def test_unknown_keys_are_warnings_not_errors() -> None:
     assert config.warnings == ("c.json: top level: unknown key(s) ignored: colour",)
 
 
+def test_a_variable_in_a_sites_url_is_warned_of_as_sent_as_written() -> None:
+    # Headers and notification URLs take `${NAME}` from the environment; a site's URL does not: the probe sent the
+    # password `${PW}` as written, every answer a 401, without a word.
+    config = parse_config(json.dumps({"websites": [{"URL": "https://ops:${PW}@a.test/"}]}), "c.json", {"PW": "pw"})
+    assert config.sites[0].probe_url == "https://ops:${PW}@a.test/"
+    assert config.warnings == (
+        "c.json: websites[0].URL: ${PW} is sent as written: a site's URL takes nothing from the environment "
+        '(its headers do, e.g. "Authorization": "Basic ${CREDENTIALS}")',)
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("{", "c.json:1:2: invalid JSON: Expecting property name enclosed in double quotes"),
     ("[]", "c.json: the top level must be a JSON object, got a list"),
