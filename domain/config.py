@@ -418,14 +418,16 @@ class _Validator:
             raise self.fail("websites", "must be a list of sites", entries)
         sites: list[SiteConfig] = []
         seen: dict[str, tuple[str, str]] = {}  # a site's key in canonical form -> (where, as shown)
+        without_url = ""  # the first entry without "URL", and why
         for index, entry in enumerate(entries):
             where = f"websites[{index}]"
             if not isinstance(entry, dict):
                 raise self.fail(where, "must be an object with a URL", entry)
             if "URL" not in entry:
                 spelled = next((key for key in entry if key.lower() == "url"), None)
-                hint = f' (found "{spelled}": keys are case-sensitive)' if spelled is not None else ""
-                self.warnings.append(f'{self.source}: {where}: no "URL"{hint}, entry ignored')
+                hint = f'found "{spelled}": keys are case-sensitive' if spelled is not None else ""
+                self.warnings.append(f'{self.source}: {where}: no "URL"{f" ({hint})" if hint else ""}, entry ignored')
+                without_url = without_url or f'{where}: no "URL"{f"; {hint}" if hint else ""}'
                 continue
             self._warn_unknown(entry, _SITE_KEYS, where)
             url = self._url(entry["URL"], f"{where}.URL")
@@ -459,8 +461,9 @@ class _Validator:
                 self._conditions(entry, where, tcp), self._site_policy(entry, where, top),
                 self._certificate_days(entry, f"{where}.certificateExpiryDays", certificate_days, site=True),
                 where, self._site_quorum(entry, where)))
-        if not sites:
-            raise ConfigError(f"{self.source}: websites: no site with a URL to monitor")
+        if not sites:  # what the warning would have said, since the error stops it from being printed
+            raise ConfigError(f"{self.source}: websites: no site with a URL to monitor"
+                              + (f" ({without_url})" if without_url else ""))
         return tuple(sites)
 
     def _setting(self, entry: dict[str, Any], key: str, where: str) -> tuple[bool, Any, str]:

@@ -73,7 +73,11 @@ def test_a_variable_in_a_sites_url_is_warned_of_as_sent_as_written() -> None:
     ("{", "c.json:1:2: invalid JSON: Expecting property name enclosed in double quotes"),
     ("[]", "c.json: the top level must be a JSON object, got a list"),
     ('{"defaultCheckInterval": 2}', 'c.json: "websites" is missing: list the sites to monitor'),
-    ('{"websites": [{"checkInterval": 1}]}', "c.json: websites: no site with a URL to monitor"),
+    ('{"websites": [{"checkInterval": 1}]}',
+     'c.json: websites: no site with a URL to monitor (websites[0]: no "URL")'),
+    # The hint was a warning, never printed: the error came first.
+    ('{"websites": [{"url": "http://a.test/"}]}', 'c.json: websites: no site with a URL to monitor (websites[0]: no '
+                                                  '"URL"; found "url": keys are case-sensitive)'),
     (config_with(defaultCheckInterval=0), "c.json: defaultCheckInterval: must be a finite number > 0, got 0"),
     ('{"websites": [{"URL": "http://a.test/", "checkInterval": NaN}]}',
      "c.json: websites[0].checkInterval: must be a finite number > 0, got nan"),
