@@ -237,7 +237,8 @@ def create_app(context: WebContext) -> Flask:
 
 def publish_changes(context: WebContext, touched: frozenset[str]) -> None:
     """Tell the open pages what changed for the sites `touched`: one `sites` event with the summaries that
-    differ from the last ones sent (a state, an uptime figure), none when nothing visible changed."""
+    differ from the last ones sent (a state, an uptime figure) and the page's heading, none when nothing
+    visible changed."""
     if not touched or not context.broadcaster.streams:
         return
     now = context.clock()
@@ -251,7 +252,8 @@ def publish_changes(context: WebContext, touched: frozenset[str]) -> None:
             context.published[key] = summary
             changed.append(summary)
     if changed:
-        context.broadcaster.publish("sites", json.dumps({"at": iso_utc(now), "sites": changed}))
+        headline = render.headline(context.board.statuses(now))
+        context.broadcaster.publish("sites", json.dumps({"at": iso_utc(now), "headline": headline, "sites": changed}))
 
 
 def _basic_credentials(header: str) -> tuple[str | None, str | None]:

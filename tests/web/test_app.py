@@ -5,16 +5,20 @@ from __future__ import annotations
 import base64
 import json
 import re
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
+from monitoringapp.domain.events import Probe
 from monitoringapp.domain.sites import site_id
+from monitoringapp.store import open_history_reader
 from monitoringapp.web.app import CSP, WebContext, create_app, publish_changes
 from monitoringapp.web.auth import Users
+from monitoringapp.web.board import SiteSpec, StatusBoard
 from monitoringapp.web.events import Broadcaster
 from monitoringapp.web.passwords import auth_line
-from tests.web.history import DOWN, FLAKY, HOSTILE, SITES, UP, History
+from tests.web.history import DOWN, FLAKY, HOSTILE, NOW, SITES, UP, History
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +36,20 @@ def test_the_status_page_lists_every_site_in_trouble_first_with_state_in_text_an
     down_row = html[html.index(f'id="site-{site_id(DOWN)}"'):html.index(f'id="site-{site_id(UP)}"')]
     assert "▲" in down_row and ">Alerting<" in down_row and "since 2026-11-30 11:56 UTC (4m00s)" in down_row
     assert html.count('<rect class="bar ') == 4 * 90, "90 daily bars per site"
-    assert "1 of 4 sites in trouble" in html
+    assert '<h1 id="headline">1 of 4 sites in trouble</h1>' in html
+
+
+def test_the_heading_never_counts_a_site_without_data_as_up(tmp_path: Path) -> None:
+    # Before any monitor has written: every site has no data, so "All 2 sites up" would be false.
+    log = open_history_reader(tmp_path / "none-yet.db")
+    board = StatusBoard([SiteSpec(UP, 10.0), SiteSpec(DOWN, 10.0)])
+    client = create_app(WebContext(board, log, clock=lambda: NOW)).test_client()
+    assert '<h1 id="headline">0 of 2 sites up, 2 with no data</h1>' in client.get("/").get_data(as_text=True)
+    board.seed([], [], [Probe(NOW - 5, UP, True, 200, 3.0)], [])
+    assert '<h1 id="headline">1 of 2 sites up, 1 with no data</h1>' in client.get("/").get_data(as_text=True)
+    board.add_probes([Probe(NOW - 4, DOWN, True, 200, 3.0)])
+    assert '<h1 id="headline">All 2 sites up</h1>' in client.get("/").get_data(as_text=True)
+    log.close()
 
 
 def test_a_day_bar_says_its_figures_and_outages(client: FlaskClient) -> None:
@@ -162,6 +179,7 @@ def test_live_events_send_what_changed_on_a_row_and_nothing_when_nothing_did(con
     body = json.loads(message.split("data: ", 1)[1])
     assert {site["id"]: (site["state"], site["rank"], site["shape"], site["sinceText"]) for site in body["sites"]} == {
         site_id(DOWN): ("alerting", 0, "▲", "since 2026-11-30 11:56 UTC"), site_id(UP): ("up", 3, "●", "")}
+    assert body["headline"] == "1 of 4 sites in trouble", "the heading follows the rows"
     publish_changes(live, frozenset({site_id(DOWN)}))
     assert next(stream) == ": keepalive\n\n", "the same summary is not sent twice"
     stream.close()
