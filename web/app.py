@@ -301,7 +301,8 @@ def _integer(name: str, default: int, lowest: int, highest: int) -> int:
     text = request.args.get(name)
     if text is None:
         return default
-    if not text.isdigit() or not lowest <= int(text) <= highest:
+    # ASCII digits only: str.isdigit() also says yes to "²", which int() refuses.
+    if not (text.isascii() and text.isdigit()) or not lowest <= int(text) <= highest:
         raise ApiError(f"{name}: must be a whole number from {lowest} to {highest}, got {text!r}", name)
     return int(text)
 

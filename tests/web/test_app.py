@@ -129,6 +129,8 @@ def test_the_api_gives_probes_rollups_and_alerts_for_a_range(client: FlaskClient
     ("/api/v1/sites/{up}/probes?since=1h&until=2h", "since"),
     ("/api/v1/sites/{up}/probes?limit=0", "limit"),
     ("/api/v1/sites/{up}/probes?limit=-1", "limit"),
+    ("/api/v1/sites/{up}/probes?limit=%C2%B2", "limit"),  # "²" is a digit to str.isdigit, not to int()
+    ("/api/v1/alerts?limit=%C2%B2", "limit"),
     ("/api/v1/sites/{up}/rollups?step=30s", "step"),
     ("/api/v1/sites/{up}/rollups?step=1m&since=90d", "step"),
     ("/api/v1/sites/{up}/rollups?step=abc", "step"),
