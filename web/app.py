@@ -22,7 +22,6 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from monitoringapp.domain.events import AlertTransition, TransitionKind
-from monitoringapp.domain.sites import shown_url
 from monitoringapp.domain.timefmt import format_duration, iso_utc, parse_age_or_date, parse_duration
 from monitoringapp.operators.rollup import DAY, HOUR, MINUTE, RELATIVE_ERROR, Rollup
 from monitoringapp.store.log import HistoryReader, LogUnavailable, StoreError
@@ -217,7 +216,7 @@ def create_app(context: WebContext) -> Flask:
             hosts = {_site(board, key, "site").host}
         limit = _integer("limit", 1000, 1, MAX_LIMIT)
         transitions = context.log.transitions_since(since, hosts).events
-        shown = board.shown_hosts()
+        shown = board.shown_sites()
         alerts = [_alert_json(t, shown) for t in transitions if t.host in shown][:limit]
         return {"since": iso_utc(since), "alerts": alerts}
 
@@ -366,11 +365,12 @@ def _outages(transitions: Iterable[AlertTransition], now: float) -> list[dict[st
     return [rows[start] for start in sorted(rows, reverse=True)]
 
 
-def _alert_json(transition: AlertTransition, shown: dict[str, str]) -> dict[str, Any]:
+def _alert_json(transition: AlertTransition, shown: dict[str, SiteSpec]) -> dict[str, Any]:
+    site = shown[transition.host]  # its URL: a named site's host is its name
     return {
         "id": transition.id,
-        "site": shown[transition.host],
-        "url": shown_url(transition.host),
+        "site": site.id,
+        "url": site.shown_url,
         "kind": transition.kind.value,
         "timestamp": iso_utc(transition.timestamp),
         "start": iso_utc(transition.start),

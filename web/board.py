@@ -265,10 +265,10 @@ class StatusBoard:
             site = self._by_id.get(key)
             return site.spec if site is not None else None
 
-    def shown_hosts(self) -> dict[str, str]:
-        """{log host: site id} of the sites shown."""
+    def shown_sites(self) -> dict[str, SiteSpec]:
+        """{log host: site} of the sites shown."""
         with self._lock:
-            return {host: site.spec.id for host, site in self._sites.items()}
+            return {host: site.spec for host, site in self._sites.items()}
 
     def open_alert(self, key: str) -> AlertTransition | None:
         """The site's alert while it is open, else None."""

@@ -10,13 +10,15 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from monitoringapp.domain.events import Probe
+from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.domain.sites import site_id
 from monitoringapp.store import open_history_reader
+from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.web.app import CSP, WebContext, create_app, publish_changes
 from monitoringapp.web.auth import Users
 from monitoringapp.web.board import SiteSpec, StatusBoard
 from monitoringapp.web.events import Broadcaster
+from monitoringapp.web.feed import BoardFeed
 from monitoringapp.web.passwords import auth_line
 from tests.web.history import DOWN, FLAKY, HOSTILE, NOW, SITES, UP, History
 
@@ -121,6 +123,19 @@ def test_the_api_gives_probes_rollups_and_alerts_for_a_range(client: FlaskClient
         "status 503, expected 200-299", "expires in 6d00h", None)
     mine = client.get(f"/api/v1/alerts?since=7d&site={site_id(DOWN)}").get_json()["alerts"]
     assert [a["kind"] for a in mine] == ["alert"]
+
+
+def test_an_alert_of_a_named_site_gives_its_url_not_its_name_again(tmp_path: Path) -> None:
+    log = SqliteEventLog(tmp_path / "m.db", flush_interval=60.0)
+    log.append_transition(AlertTransition(NOW - 60, "shop", TransitionKind.ALERT, 0.5, start=NOW - 60))
+    log.close()
+    reader = open_history_reader(tmp_path / "m.db")
+    board = StatusBoard([SiteSpec("shop", 10.0, "shop", "http://ops:hunter2@shop.test/")])
+    assert BoardFeed(reader, board, NOW).poll(NOW).seeded
+    client = create_app(WebContext(board, reader, clock=lambda: NOW)).test_client()
+    [alert] = client.get("/api/v1/alerts").get_json()["alerts"]
+    assert (alert["site"], alert["url"]) == ("shop", "http://ops:***@shop.test/")
+    reader.close()
 
 
 @pytest.mark.parametrize(("path", "parameter"), [
