@@ -22,7 +22,8 @@ _SNAPSHOT_TRIES = 3
 
 @dataclass(frozen=True, slots=True)
 class FeedNews:
-    """What one poll changed: the sites touched, or why the log cannot be read yet."""
+    """What one poll changed: the sites touched, or why the log cannot be read (yet, or again: said at every
+    poll while it lasts once the board is seeded, e.g. a database deleted under the reader)."""
 
     touched: frozenset[str] = frozenset()
     waiting: str | None = None
@@ -77,7 +78,7 @@ class BoardFeed:
         probes = self.probes.poll()
         if probes is not None:
             touched |= self.board.add_probes(probes.events)
-        return FeedNews(frozenset(touched))
+        return FeedNews(frozenset(touched), waiting=self.probes.unavailable or self.transitions.unavailable or None)
 
     @property
     def cursor(self) -> Cursor | None:

@@ -1,18 +1,22 @@
-"""`-w` as a user runs it: it serves while the database does not exist yet, says how it is reachable, stops on
-Ctrl-C with status 0; a bad auth file or a taken port is one line and status 2."""
+"""`-w` as a user runs it: it serves while the database does not exist yet (and says so again when it is
+deleted), says how it is reachable, stops on Ctrl-C with status 0; a bad auth file or a taken port is one line
+and status 2."""
 
 from __future__ import annotations
 
 import re
 import signal
 import socket
+import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from bench.processes import App
+from bench.processes import App, wait_until
 from monitoringapp.app.cli import main
+from monitoringapp.domain.events import Probe
+from monitoringapp.store.sqlite.writer import SqliteEventLog
 
 
 @pytest.mark.slow
@@ -28,6 +32,23 @@ def test_web_mode_serves_before_any_monitor_and_ctrl_c_exits_0(tmp_path: Path) -
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
             page = response.read().decode()
         assert "http://shop.test/" in page and ">No data<" in page and "waiting for" in page
+
+        def page() -> str:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+                return str(response.read().decode())
+
+        # A monitor's database comes, then is deleted under -w: the page and the console say so, as -a does.
+        database = tmp_path / "later.db"
+        writer = SqliteEventLog(database, flush_interval=0.01)
+        writer.append_probe(Probe(time.time(), "http://shop.test/", True, 200, 2.0))
+        writer.close()
+        wait_until(lambda: ">Up<" in (text := page()) and "waiting for" not in text, 10, "the site up, no notice")
+        told = len(app.lines)
+        for made in tmp_path.glob("later.db*"):
+            made.unlink()
+        app.wait_for_line(lambda text: text == f"waiting for {database} to be created by a monitor (-m)", 10,
+                          start=told)
+        assert f'<p class="notice">waiting for {database} to be created by a monitor (-m)</p>' in page()
     finally:
         status, stderr = app.stop(signal.SIGINT)
     assert (status, stderr) == (0, "")

@@ -57,3 +57,23 @@ def test_probes_stored_after_the_seed_are_counted_once_and_change_the_state(tmp_
     assert (today.checks, today.available) == (fresh[0].checks, fresh[0].available)
     assert feed.poll(later).touched == frozenset(), "nothing new, nothing touched"
     log.close()
+
+
+def test_a_database_deleted_under_a_seeded_board_is_said_at_every_poll_until_a_new_one_is_there(
+        tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    write_history(path, days=1)
+    log = SqliteLogReader(path)
+    feed = BoardFeed(log, StatusBoard([SiteSpec(UP, 10.0)]), NOW)
+    assert feed.poll(NOW).seeded
+    assert feed.poll(NOW).waiting is None
+    for made in tmp_path.glob("m.db*"):
+        made.unlink()
+    gone = f"waiting for {path} to be created by a monitor (-m)"
+    assert [feed.poll(NOW + n).waiting for n in (1, 2)] == [gone, gone], "said while it lasts, not only once"
+    writer = SqliteEventLog(path, flush_interval=0.01)
+    writer.append_probe(Probe(NOW + 3, UP, True, 200, 2.0))
+    writer.close()
+    news = feed.poll(NOW + 3)
+    assert (news.waiting, news.touched) == (None, {site_id(UP)})
+    log.close()
