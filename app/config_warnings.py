@@ -13,9 +13,10 @@ def warning_lines(config: Config) -> list[str]:
     return [f"warning: {warning}" for warning in config.warnings]
 
 
-def read_config_and_warn(path: str) -> Config:
-    """The validated config file at `path`; ConfigError (one line) if it cannot run."""
-    config = read_config(path)
+def read_config_and_warn(path: str, *, probing: bool = True) -> Config:
+    """The validated config file at `path`; ConfigError (one line) if it cannot run (`probing`: see
+    `read_config`)."""
+    config = read_config(path, probing=probing)
     for line in warning_lines(config):
         print(line, file=sys.stderr)
     return config

@@ -33,7 +33,7 @@ FORGET_EVERY = 600.0
 def run_web(options: WebOptions) -> int:
     sites = None
     if options.config is not None:
-        config = read_config_and_warn(options.config)
+        config = read_config_and_warn(options.config, probing=False)  # the sites only: no probe's secret
         sites = [SiteSpec(site.key, site.check_interval, site.name, site.url) for site in config.sites]
     users = None
     if options.auth_file is not None:

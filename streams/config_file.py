@@ -1,7 +1,8 @@
 """The config file read from disk: a path in, a validated `Config` out (or one-line `ConfigError`).
 
 Headers' `${NAME}`s are taken from this process's environment, and each site's `caFile` must be a readable
-PEM bundle of CA certificates, when the file is read (at start, and at every reload).
+PEM bundle of CA certificates, when the file is read (at start, and at every reload) by a process that probes;
+one that never sends a probe (`-w`) reads the sites only, and needs neither.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from pathlib import Path
 from monitoringapp.domain.config import MAX_CONFIG_BYTES, Config, ConfigError, parse_config
 
 
-def read_config(path: str | Path) -> Config:
-    """Read and validate the config file at `path`."""
-    return decode_config(read_config_bytes(path), str(path))
+def read_config(path: str | Path, *, probing: bool = True) -> Config:
+    """Read and validate the config file at `path`; `probing=False`: headers' `${NAME}`s kept as written and
+    `caFile`s not opened (a reader that sends no probe needs no probe's secret)."""
+    return decode_config(read_config_bytes(path), str(path), probing=probing)
 
 
 def read_config_bytes(path: str | Path) -> bytes:
@@ -37,14 +39,14 @@ def read_config_bytes(path: str | Path) -> bytes:
     return raw
 
 
-def decode_config(raw: bytes, name: str) -> Config:
-    """Validate the bytes of a config file named `name`."""
+def decode_config(raw: bytes, name: str, *, probing: bool = True) -> Config:
+    """Validate the bytes of a config file named `name` (`probing`: see `read_config`)."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ConfigError(f"{name}: not UTF-8 text (byte {error.start})") from None
-    config = parse_config(text, name, os.environ)
-    for site in config.sites:
+    config = parse_config(text, name, os.environ if probing else None)
+    for site in config.sites if probing else ():
         if site.request.ca_file is not None:
             check_ca_file(site.request.ca_file, f"{name}: {site.entry}.caFile")
     return config

@@ -22,7 +22,9 @@ from monitoringapp.store.sqlite.writer import SqliteEventLog
 @pytest.mark.slow
 def test_web_mode_serves_before_any_monitor_and_ctrl_c_exits_0(tmp_path: Path) -> None:
     config = tmp_path / "config.json"
-    config.write_text('{"websites": [{"URL": "http://shop.test/"}]}')
+    # A probe's secret (a header's ${NAME}, a caFile) is the monitor's: -w starts without it.
+    config.write_text('{"websites": [{"URL": "http://shop.test/", "caFile": "/nowhere/ca.pem",'
+                      ' "headers": {"Authorization": "Bearer ${MONITORINGAPP_UNSET_TOKEN}"}}]}')
     app = App("-w", "-c", str(config), "-db", str(tmp_path / "later.db"), "--listen", "127.0.0.1:0")
     try:
         _, line = app.wait_for_line(lambda text: text.startswith("serving "), timeout=20)
