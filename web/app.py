@@ -217,8 +217,9 @@ def create_app(context: WebContext) -> Flask:
         limit = _integer("limit", 1000, 1, MAX_LIMIT)
         transitions = context.log.transitions_since(since, hosts).events
         shown = board.shown_sites()
-        alerts = [_alert_json(t, shown) for t in transitions if t.host in shown][:limit]
-        return {"since": iso_utc(since), "alerts": alerts}
+        kept = [t for t in transitions if t.host in shown]
+        return {"since": iso_utc(since), "truncated": len(kept) > limit,
+                "alerts": [_alert_json(t, shown) for t in kept[:limit]]}
 
     @app.after_request
     def server_timing(response: Response) -> Response:

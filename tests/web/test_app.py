@@ -123,6 +123,9 @@ def test_the_api_gives_probes_rollups_and_alerts_for_a_range(client: FlaskClient
         "status 503, expected 200-299", "expires in 6d00h", None)
     mine = client.get(f"/api/v1/alerts?since=7d&site={site_id(DOWN)}").get_json()["alerts"]
     assert [a["kind"] for a in mine] == ["alert"]
+    assert client.get("/api/v1/alerts?since=7d").get_json()["truncated"] is False
+    first_two = client.get("/api/v1/alerts?since=7d&limit=2").get_json()
+    assert (first_two["truncated"], [a["id"] for a in first_two["alerts"]]) == (True, [a["id"] for a in alerts[:2]])
 
 
 def test_an_alert_of_a_named_site_gives_its_url_not_its_name_again(tmp_path: Path) -> None:
