@@ -75,3 +75,14 @@ def test_a_port_already_taken_is_one_line_and_exit_2(tmp_path: Path, capsys: pyt
         assert main(["-w", "-db", str(tmp_path / "m.db"), "--listen", f"127.0.0.1:{port}"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"monitoringApp: error: --listen 127.0.0.1:{port}: cannot listen: ") and err.count("\n") == 1
+
+
+def test_a_file_that_is_no_database_is_one_line_and_exit_2_before_serving(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    not_a_database = tmp_path / "config.json"
+    not_a_database.write_text('{"websites": [{"URL": "http://shop.test/"}]}')
+    assert main(["-w", "-db", str(not_a_database), "--listen", "127.0.0.1:0"]) == 2
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", f"monitoringApp: error: {not_a_database}: cannot use as a monitoringApp database: "
+                              "file is not a database\n"), "no 'serving ...' line: it never served"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
