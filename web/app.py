@@ -311,7 +311,7 @@ def _step(since: float, until: float) -> float:
     text = request.args.get("step")
     if text is None:
         span = until - since
-        step = next(s for s in (MINUTE, 15 * MINUTE, HOUR, 6 * HOUR, DAY, 7 * DAY) if span / s <= 200)
+        step = next((s for s in (MINUTE, 15 * MINUTE, HOUR, 6 * HOUR, DAY) if span / s <= 200), 7 * DAY)
         return step if span / step <= MAX_BUCKETS else DAY * math.ceil(span / DAY / MAX_BUCKETS)
     try:
         step = parse_duration(text)

@@ -141,6 +141,14 @@ def test_an_alert_of_a_named_site_gives_its_url_not_its_name_again(tmp_path: Pat
     reader.close()
 
 
+def test_rollups_over_a_range_of_years_get_a_step_that_fits_it(client: FlaskClient) -> None:
+    # 56 years: too long for 200 weekly buckets (the longest default step), short enough for 5,000 of them.
+    body = client.get(f"/api/v1/sites/{site_id(UP)}/rollups?since=1970-01-01").get_json()
+    assert (body["since"], body["step"]) == ("1970-01-01T00:00:00.000Z", 7 * 86400.0)
+    days = client.get(f"/api/v1/sites/{site_id(UP)}/rollups?since=4d&step=1d").get_json()["buckets"]
+    assert sum(bucket["checks"] for bucket in body["buckets"]) == sum(bucket["checks"] for bucket in days)
+
+
 @pytest.mark.parametrize(("path", "parameter"), [
     ("/api/v1/sites/{up}/probes?since=yesterday", "since"),
     ("/api/v1/sites/{up}/probes?until=2026-13-01", "until"),
