@@ -159,6 +159,9 @@ def create_app(context: WebContext) -> Flask:
         if stream is None:
             return Response("too many live pages open; retrying\n", 503,
                             {"Retry-After": "5", "Content-Type": "text/plain; charset=utf-8"})
+        # This page shows what it was drawn with, not what earlier pages were sent: every site's next summary
+        # goes out again, so none that equals an earlier one is kept from it.
+        context.published.clear()
         return Response(stream, mimetype="text/event-stream",
                         headers={"X-Accel-Buffering": "no", "Cache-Control": "no-store"})
 

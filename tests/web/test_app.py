@@ -214,6 +214,26 @@ def test_live_events_send_what_changed_on_a_row_and_nothing_when_nothing_did(con
     assert live.broadcaster.streams == 0
 
 
+def test_a_page_opened_later_is_sent_each_sites_summary_again_even_one_an_earlier_page_had(
+        context: WebContext) -> None:
+    # The first page was told DOWN is alerting; a page opened since shows what it was drawn with, which may be
+    # older or newer: what was sent before is no guide to what it shows.
+    live = WebContext(context.board, context.log, Broadcaster(keepalive=0.05), clock=context.clock)
+    client = create_app(live).test_client()
+    first = live.broadcaster.open()
+    assert first is not None and next(first).startswith("retry: ")
+    publish_changes(live, frozenset({site_id(DOWN)}))
+    assert '"state": "alerting"' in next(first)
+    first.close()
+    with client.get("/events", buffered=False) as later:
+        stream = iter(later.response)
+        assert next(stream).startswith(b"retry: ")
+        publish_changes(live, frozenset({site_id(DOWN)}))
+        message = json.loads(next(stream).split(b"data: ", 1)[1])
+        assert [(site["id"], site["state"]) for site in message["sites"]] == [(site_id(DOWN), "alerting")]
+        live.broadcaster.close()
+
+
 def test_event_streams_are_bounded(context: WebContext) -> None:
     context.broadcaster.max_streams = 1
     try:

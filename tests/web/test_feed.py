@@ -10,7 +10,7 @@ from monitoringapp.operators.rollup import DAY
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.web.board import SiteSpec, State, StatusBoard
-from monitoringapp.web.feed import BoardFeed
+from monitoringapp.web.feed import RECHECK_EVERY, BoardFeed
 from tests.web.history import DOWN, NOW, UP, write_history
 
 
@@ -76,4 +76,19 @@ def test_a_database_deleted_under_a_seeded_board_is_said_at_every_poll_until_a_n
     writer.close()
     news = feed.poll(NOW + 3)
     assert (news.waiting, news.touched) == (None, {site_id(UP)})
+    log.close()
+
+
+def test_every_site_is_touched_now_and_then_as_one_turns_no_data_without_a_probe(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    write_history(path, days=1)
+    log = SqliteLogReader(path)
+    board = StatusBoard([SiteSpec(UP, 10.0), SiteSpec(DOWN, 10.0)])
+    feed = BoardFeed(log, board, NOW)
+    assert feed.poll(NOW).seeded
+    assert feed.poll(NOW + 4.5).touched == frozenset(), "no probe, and too soon to look again"
+    stale = NOW + RECHECK_EVERY + 60
+    assert feed.poll(stale).touched == {site_id(UP), site_id(DOWN)}
+    assert board.status(site_id(UP), stale).state is State.NO_DATA  # type: ignore[union-attr]
+    assert feed.poll(stale + 1).touched == frozenset()
     log.close()
