@@ -255,7 +255,7 @@ def publish_changes(context: WebContext, touched: frozenset[str]) -> None:
             context.published[key] = summary
             changed.append(summary)
     if changed:
-        headline = render.headline(context.board.statuses(now))
+        headline = render.headline(context.board.states(now))
         context.broadcaster.publish("sites", json.dumps({"at": iso_utc(now), "headline": headline, "sites": changed}))
 
 

@@ -51,17 +51,17 @@ def since_text(status: SiteStatus, now: float | None) -> str:
     return f"since {clock_time(status.since)} ({ago})"
 
 
-def headline(statuses: Sequence[SiteStatus]) -> str:
-    """The status page's heading: how many sites are in trouble (alerting or down), else how many are up. A
-    site with no data is not up: `2 of 5 sites up, 3 with no data`."""
-    total = len(statuses)
+def headline(states: Sequence[State]) -> str:
+    """The status page's heading, from every site's state: how many sites are in trouble (alerting or down),
+    else how many are up. A site with no data is not up: `2 of 5 sites up, 3 with no data`."""
+    total = len(states)
     if not total:
         return "No sites yet"
     sites = "site" if total == 1 else "sites"
-    trouble = sum(1 for status in statuses if status.state in (State.ALERTING, State.DOWN))
+    trouble = sum(1 for state in states if state in (State.ALERTING, State.DOWN))
     if trouble:
         return f"{trouble} of {total} {sites} in trouble"
-    up = sum(1 for status in statuses if status.state is State.UP)
+    up = sum(1 for state in states if state is State.UP)
     if up == total:
         return f"All {total} {sites} up"
     return f"{up} of {total} {sites} up, {total - up} with no data"
