@@ -158,7 +158,7 @@ class StatusBoard:
         if site is None:
             if self._fixed and spec is None:
                 return None
-            site = _Site(spec or SiteSpec(host), len(self._sites))
+            site = _Site(spec or _unconfigured(host), len(self._sites))
             self._sites[host] = site
             self._by_id[site.spec.id] = site
         return site
@@ -347,6 +347,12 @@ class StatusBoard:
                                          alerting, tuple(sorted(site.results.items())), tuple(site.buckets),
                                          site.duration_sum))
         return found
+
+
+def _unconfigured(host: str) -> SiteSpec:
+    """A site the log holds and no config gives: a key without `://` is a site's name (a name may not look like
+    a URL), so its id is the one its config gives it; its URL is not in the log."""
+    return SiteSpec(host, name=None if "://" in host else host)
 
 
 def _state(site: _Site, now: float) -> tuple[State, float | None]:

@@ -275,6 +275,22 @@ def test_without_a_config_the_page_shows_every_site_the_log_holds(history: Histo
         context.log.close()
 
 
+def test_without_a_config_a_named_site_keeps_the_id_its_config_gives_it(tmp_path: Path) -> None:
+    # The log's key of a named site is its name (a name never looks like a URL): /site/shop and the metrics'
+    # labels stay the same whether -w is given the config or not.
+    log = SqliteEventLog(tmp_path / "m.db", flush_interval=60.0)
+    for host in ("shop", "Shop é", UP):
+        log.append_probe(Probe(NOW - 5, host, True, 200, 3.0))
+    log.close()
+    reader = open_history_reader(tmp_path / "m.db")
+    board = StatusBoard()
+    assert BoardFeed(reader, board, NOW).poll(NOW).seeded
+    assert {(status.id, status.title) for status in board.statuses(NOW)} == {
+        (site_id("http://shop.test/", "shop"), "shop"), (site_id("http://shop.test/", "Shop é"), "Shop é"),
+        (site_id(UP), UP)}
+    reader.close()
+
+
 def test_why_a_site_went_down_and_a_certificate_about_to_expire_are_on_the_pages_and_in_the_api(
         client: FlaskClient) -> None:
     html = client.get("/").get_data(as_text=True)
