@@ -7,6 +7,7 @@ command line is parsed).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -19,6 +20,7 @@ from monitoringapp.app.options import WebOptions
 from monitoringapp.app.usage import UsageError
 from monitoringapp.sinks.console import Console
 from monitoringapp.store import open_history_reader
+from monitoringapp.store.log import LogUnavailable
 from monitoringapp.web.app import WebContext, create_app, publish_changes
 from monitoringapp.web.auth import AuthFileError, Users
 from monitoringapp.web.board import SiteSpec, StatusBoard
@@ -33,7 +35,7 @@ FORGET_EVERY = 600.0
 def run_web(options: WebOptions) -> int:
     sites = None
     if options.config is not None:
-        config = read_config_and_warn(options.config)
+        config = read_config_and_warn(options.config, probing=False)  # the sites only: no probe's secret
         sites = [SiteSpec(site.key, site.check_interval, site.name, site.url) for site in config.sites]
     users = None
     if options.auth_file is not None:
@@ -43,6 +45,10 @@ def run_web(options: WebOptions) -> int:
             raise UsageError(f"--auth-file: {error}") from None
     console = Console()
     log = open_history_reader(options.database)
+    # A file that is no monitoringApp database: StoreError, one line, before serving. One not created yet, or
+    # busy: served, and the page says it is waiting.
+    with contextlib.suppress(LogUnavailable):
+        log.schema_version()
     board = StatusBoard(sites)
     context = WebContext(board, log, users=users)
     context.broadcaster.max_streams = MAX_STREAMS

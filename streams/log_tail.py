@@ -56,6 +56,7 @@ class LogTail(Generic[E]):
         self._after = after
         self._close = close
         self.cursor: Cursor | None = None  # None until the history has been read
+        self.unavailable: str | None = None  # why the last poll could not read the log ("" unsaid); None if it did
         self._reasons = UnavailableReasons()
         self._closed = False
         self._lock = threading.Lock()
@@ -69,8 +70,10 @@ class LogTail(Generic[E]):
             try:
                 page = self._since() if self.cursor is None else self._after(self.cursor)
             except LogUnavailable as unavailable:
+                self.unavailable = str(unavailable)
                 reason = self._reasons.news(unavailable)
                 return None if reason is None else LogNews((), waiting=reason)
+            self.unavailable = None
             self.cursor = page.cursor
             if history or page.events:
                 return LogNews(tuple(page.events), history=history, latest=page.cursor.time)

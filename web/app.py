@@ -22,7 +22,6 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from monitoringapp.domain.events import AlertTransition, TransitionKind
-from monitoringapp.domain.sites import shown_url
 from monitoringapp.domain.timefmt import format_duration, iso_utc, parse_age_or_date, parse_duration
 from monitoringapp.operators.rollup import DAY, HOUR, MINUTE, RELATIVE_ERROR, Rollup
 from monitoringapp.store.log import HistoryReader, LogUnavailable, StoreError
@@ -160,6 +159,9 @@ def create_app(context: WebContext) -> Flask:
         if stream is None:
             return Response("too many live pages open; retrying\n", 503,
                             {"Retry-After": "5", "Content-Type": "text/plain; charset=utf-8"})
+        # This page shows what it was drawn with, not what earlier pages were sent: every site's next summary
+        # goes out again, so none that equals an earlier one is kept from it.
+        context.published.clear()
         return Response(stream, mimetype="text/event-stream",
                         headers={"X-Accel-Buffering": "no", "Cache-Control": "no-store"})
 
@@ -217,9 +219,10 @@ def create_app(context: WebContext) -> Flask:
             hosts = {_site(board, key, "site").host}
         limit = _integer("limit", 1000, 1, MAX_LIMIT)
         transitions = context.log.transitions_since(since, hosts).events
-        shown = board.shown_hosts()
-        alerts = [_alert_json(t, shown) for t in transitions if t.host in shown][:limit]
-        return {"since": iso_utc(since), "alerts": alerts}
+        shown = board.shown_sites()
+        kept = [t for t in transitions if t.host in shown]
+        return {"since": iso_utc(since), "truncated": len(kept) > limit,
+                "alerts": [_alert_json(t, shown) for t in kept[:limit]]}
 
     @app.after_request
     def server_timing(response: Response) -> Response:
@@ -237,7 +240,8 @@ def create_app(context: WebContext) -> Flask:
 
 def publish_changes(context: WebContext, touched: frozenset[str]) -> None:
     """Tell the open pages what changed for the sites `touched`: one `sites` event with the summaries that
-    differ from the last ones sent (a state, an uptime figure), none when nothing visible changed."""
+    differ from the last ones sent (a state, an uptime figure) and the page's heading, none when nothing
+    visible changed."""
     if not touched or not context.broadcaster.streams:
         return
     now = context.clock()
@@ -251,7 +255,8 @@ def publish_changes(context: WebContext, touched: frozenset[str]) -> None:
             context.published[key] = summary
             changed.append(summary)
     if changed:
-        context.broadcaster.publish("sites", json.dumps({"at": iso_utc(now), "sites": changed}))
+        headline = render.headline(context.board.states(now))
+        context.broadcaster.publish("sites", json.dumps({"at": iso_utc(now), "headline": headline, "sites": changed}))
 
 
 def _basic_credentials(header: str) -> tuple[str | None, str | None]:
@@ -299,7 +304,8 @@ def _integer(name: str, default: int, lowest: int, highest: int) -> int:
     text = request.args.get(name)
     if text is None:
         return default
-    if not text.isdigit() or not lowest <= int(text) <= highest:
+    # ASCII digits only: str.isdigit() also says yes to "²", which int() refuses.
+    if not (text.isascii() and text.isdigit()) or not lowest <= int(text) <= highest:
         raise ApiError(f"{name}: must be a whole number from {lowest} to {highest}, got {text!r}", name)
     return int(text)
 
@@ -308,7 +314,7 @@ def _step(since: float, until: float) -> float:
     text = request.args.get("step")
     if text is None:
         span = until - since
-        step = next(s for s in (MINUTE, 15 * MINUTE, HOUR, 6 * HOUR, DAY, 7 * DAY) if span / s <= 200)
+        step = next((s for s in (MINUTE, 15 * MINUTE, HOUR, 6 * HOUR, DAY) if span / s <= 200), 7 * DAY)
         return step if span / step <= MAX_BUCKETS else DAY * math.ceil(span / DAY / MAX_BUCKETS)
     try:
         step = parse_duration(text)
@@ -363,11 +369,12 @@ def _outages(transitions: Iterable[AlertTransition], now: float) -> list[dict[st
     return [rows[start] for start in sorted(rows, reverse=True)]
 
 
-def _alert_json(transition: AlertTransition, shown: dict[str, str]) -> dict[str, Any]:
+def _alert_json(transition: AlertTransition, shown: dict[str, SiteSpec]) -> dict[str, Any]:
+    site = shown[transition.host]  # its URL: a named site's host is its name
     return {
         "id": transition.id,
-        "site": shown[transition.host],
-        "url": shown_url(transition.host),
+        "site": site.id,
+        "url": site.shown_url,
         "kind": transition.kind.value,
         "timestamp": iso_utc(transition.timestamp),
         "start": iso_utc(transition.start),

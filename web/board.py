@@ -158,7 +158,7 @@ class StatusBoard:
         if site is None:
             if self._fixed and spec is None:
                 return None
-            site = _Site(spec or SiteSpec(host), len(self._sites))
+            site = _Site(spec or _unconfigured(host), len(self._sites))
             self._sites[host] = site
             self._by_id[site.spec.id] = site
         return site
@@ -265,10 +265,10 @@ class StatusBoard:
             site = self._by_id.get(key)
             return site.spec if site is not None else None
 
-    def shown_hosts(self) -> dict[str, str]:
-        """{log host: site id} of the sites shown."""
+    def shown_sites(self) -> dict[str, SiteSpec]:
+        """{log host: site} of the sites shown."""
         with self._lock:
-            return {host: site.spec.id for host, site in self._sites.items()}
+            return {host: site.spec for host, site in self._sites.items()}
 
     def open_alert(self, key: str) -> AlertTransition | None:
         """The site's alert while it is open, else None."""
@@ -282,6 +282,11 @@ class StatusBoard:
         with self._lock:
             found = [self._status(site, now) for site in self._sites.values()]
         return sorted(found, key=lambda status: (status.rank, status.order))
+
+    def states(self, now: float) -> list[State]:
+        """Every site's state now (what `statuses` says, without the uptimes that cost most of it)."""
+        with self._lock:
+            return [_state(site, now)[0] for site in self._sites.values()]
 
     def status(self, key: str, now: float) -> SiteStatus | None:
         with self._lock:
@@ -342,6 +347,12 @@ class StatusBoard:
                                          alerting, tuple(sorted(site.results.items())), tuple(site.buckets),
                                          site.duration_sum))
         return found
+
+
+def _unconfigured(host: str) -> SiteSpec:
+    """A site the log holds and no config gives: a key without `://` is a site's name (a name may not look like
+    a URL), so its id is the one its config gives it; its URL is not in the log."""
+    return SiteSpec(host, name=None if "://" in host else host)
 
 
 def _state(site: _Site, now: float) -> tuple[State, float | None]:

@@ -17,12 +17,15 @@ from monitoringapp.streams.log_tail import LogTail
 from monitoringapp.web.board import HISTORY_DAYS, SPARK_SPAN, SPARK_STEP, StatusBoard
 
 RECENT = 3600.0  # the probes that fill the availability windows of /metrics (2m, 10m, 1h)
+RECHECK_EVERY = 5.0  # seconds: every site is touched this often, as a site turns No data with no probe to tell it
 _SNAPSHOT_TRIES = 3
 
 
 @dataclass(frozen=True, slots=True)
 class FeedNews:
-    """What one poll changed: the sites touched, or why the log cannot be read yet."""
+    """What one poll changed: the sites touched (every site now and then: see RECHECK_EVERY), or why the log
+    cannot be read (yet, or again: said at every poll while it lasts once the board is seeded, e.g. a database
+    deleted under the reader)."""
 
     touched: frozenset[str] = frozenset()
     waiting: str | None = None
@@ -36,6 +39,7 @@ class BoardFeed:
         self.log = log
         self.board = board
         self._seed_at = now
+        self._rechecked = now
         self._pending: tuple[Sequence[Rollup], Sequence[Rollup], Sequence[Probe]] | None = None
         self.probes: LogTail[Probe] = LogTail(self._seed, log.probes_after)
         self.transitions: LogTail[AlertTransition] = LogTail(
@@ -69,6 +73,7 @@ class BoardFeed:
             assert self._pending is not None
             self.board.seed(*self._pending, history.events)
             self._pending = None
+            self._rechecked = now
             return FeedNews(seeded=True)
         touched: set[str] = set()
         transitions = self.transitions.poll()
@@ -77,7 +82,10 @@ class BoardFeed:
         probes = self.probes.poll()
         if probes is not None:
             touched |= self.board.add_probes(probes.events)
-        return FeedNews(frozenset(touched))
+        if now - self._rechecked >= RECHECK_EVERY:
+            self._rechecked = now
+            touched |= {spec.id for spec in self.board.shown_sites().values()}
+        return FeedNews(frozenset(touched), waiting=self.probes.unavailable or self.transitions.unavailable or None)
 
     @property
     def cursor(self) -> Cursor | None:

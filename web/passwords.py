@@ -15,13 +15,30 @@ def auth_line(user: str, password: str) -> str:
     return f"{user}:{generate_password_hash(password, method='scrypt')}"
 
 
+USAGE = "usage: python -m monitoringapp.web.passwords USER  (prints USER:hash for --auth-file)"
+
+
 def main(argv: list[str]) -> int:
+    if argv in (["-h"], ["--help"]):
+        print(USAGE)
+        return 0
     if len(argv) != 1:
-        print("usage: python -m monitoringapp.web.passwords USER  (prints USER:hash for --auth-file)",
-              file=sys.stderr)
+        print(USAGE, file=sys.stderr)
         return 2
-    password = getpass.getpass("password: ")
-    if password != getpass.getpass("again: "):
+    try:
+        password = getpass.getpass("password: ")
+    except EOFError:  # Ctrl-D, or piped input that ended
+        print("no password read: nothing made", file=sys.stderr)
+        return 2
+    if not password:
+        print("an empty password: nothing made", file=sys.stderr)
+        return 2
+    try:
+        again = getpass.getpass("again: ")
+    except EOFError:
+        print("no password read a second time: nothing made", file=sys.stderr)
+        return 2
+    if password != again:
         print("the passwords differ", file=sys.stderr)
         return 2
     try:
@@ -33,4 +50,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    try:
+        raise SystemExit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        print("", file=sys.stderr)  # after the prompt
+        raise SystemExit(130) from None

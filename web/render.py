@@ -51,6 +51,22 @@ def since_text(status: SiteStatus, now: float | None) -> str:
     return f"since {clock_time(status.since)} ({ago})"
 
 
+def headline(states: Sequence[State]) -> str:
+    """The status page's heading, from every site's state: how many sites are in trouble (alerting or down),
+    else how many are up. A site with no data is not up: `2 of 5 sites up, 3 with no data`."""
+    total = len(states)
+    if not total:
+        return "No sites yet"
+    sites = "site" if total == 1 else "sites"
+    trouble = sum(1 for state in states if state in (State.ALERTING, State.DOWN))
+    if trouble:
+        return f"{trouble} of {total} {sites} in trouble"
+    up = sum(1 for state in states if state is State.UP)
+    if up == total:
+        return f"All {total} {sites} up"
+    return f"{up} of {total} {sites} up, {total - up} with no data"
+
+
 def uptime_class(uptime: float | None) -> str:
     """The colour class of a bar: u-full (99.9 % up or more), u-high, u-mid, u-low (under 95 %), u-none."""
     if uptime is None:

@@ -116,6 +116,7 @@ def test_web_mode_listens_on_loopback_by_default_and_reads_config_json_only_when
     (["-w", "--listen", "example.com:80"], "not a loopback address"),
     (["-w", "--listen", "8080"], "--listen: must be HOST:PORT"),
     (["-w", "--listen", "127.0.0.1:99999"], "--listen: must be HOST:PORT"),
+    (["-w", "--listen", "127.0.0.1:²"], "--listen: must be HOST:PORT"),
     (["-w", "--auth-file", "u.txt", "--no-auth"], "--auth-file and --no-auth: choose one"),
     (["-m", "--listen", "127.0.0.1:1"], "--listen goes with -w"),
     (["-a", "--no-auth"], "--no-auth goes with -w"),

@@ -1,24 +1,30 @@
-"""`-w` as a user runs it: it serves while the database does not exist yet, says how it is reachable, stops on
-Ctrl-C with status 0; a bad auth file or a taken port is one line and status 2."""
+"""`-w` as a user runs it: it serves while the database does not exist yet (and says so again when it is
+deleted), says how it is reachable, stops on Ctrl-C with status 0; a bad auth file or a taken port is one line
+and status 2."""
 
 from __future__ import annotations
 
 import re
 import signal
 import socket
+import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from bench.processes import App
+from bench.processes import App, wait_until
 from monitoringapp.app.cli import main
+from monitoringapp.domain.events import Probe
+from monitoringapp.store.sqlite.writer import SqliteEventLog
 
 
 @pytest.mark.slow
 def test_web_mode_serves_before_any_monitor_and_ctrl_c_exits_0(tmp_path: Path) -> None:
     config = tmp_path / "config.json"
-    config.write_text('{"websites": [{"URL": "http://shop.test/"}]}')
+    # A probe's secret (a header's ${NAME}, a caFile) is the monitor's: -w starts without it.
+    config.write_text('{"websites": [{"URL": "http://shop.test/", "caFile": "/nowhere/ca.pem",'
+                      ' "headers": {"Authorization": "Bearer ${MONITORINGAPP_UNSET_TOKEN}"}}]}')
     app = App("-w", "-c", str(config), "-db", str(tmp_path / "later.db"), "--listen", "127.0.0.1:0")
     try:
         _, line = app.wait_for_line(lambda text: text.startswith("serving "), timeout=20)
@@ -28,6 +34,23 @@ def test_web_mode_serves_before_any_monitor_and_ctrl_c_exits_0(tmp_path: Path) -
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
             page = response.read().decode()
         assert "http://shop.test/" in page and ">No data<" in page and "waiting for" in page
+
+        def page() -> str:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+                return str(response.read().decode())
+
+        # A monitor's database comes, then is deleted under -w: the page and the console say so, as -a does.
+        database = tmp_path / "later.db"
+        writer = SqliteEventLog(database, flush_interval=0.01)
+        writer.append_probe(Probe(time.time(), "http://shop.test/", True, 200, 2.0))
+        writer.close()
+        wait_until(lambda: ">Up<" in (text := page()) and "waiting for" not in text, 10, "the site up, no notice")
+        told = len(app.lines)
+        for made in tmp_path.glob("later.db*"):
+            made.unlink()
+        app.wait_for_line(lambda text: text == f"waiting for {database} to be created by a monitor (-m)", 10,
+                          start=told)
+        assert f'<p class="notice">waiting for {database} to be created by a monitor (-m)</p>' in page()
     finally:
         status, stderr = app.stop(signal.SIGINT)
     assert (status, stderr) == (0, "")
@@ -52,3 +75,14 @@ def test_a_port_already_taken_is_one_line_and_exit_2(tmp_path: Path, capsys: pyt
         assert main(["-w", "-db", str(tmp_path / "m.db"), "--listen", f"127.0.0.1:{port}"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"monitoringApp: error: --listen 127.0.0.1:{port}: cannot listen: ") and err.count("\n") == 1
+
+
+def test_a_file_that_is_no_database_is_one_line_and_exit_2_before_serving(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    not_a_database = tmp_path / "config.json"
+    not_a_database.write_text('{"websites": [{"URL": "http://shop.test/"}]}')
+    assert main(["-w", "-db", str(not_a_database), "--listen", "127.0.0.1:0"]) == 2
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", f"monitoringApp: error: {not_a_database}: cannot use as a monitoringApp database: "
+                              "file is not a database\n"), "no 'serving ...' line: it never served"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]

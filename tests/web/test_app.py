@@ -5,16 +5,22 @@ from __future__ import annotations
 import base64
 import json
 import re
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
+from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.domain.sites import site_id
+from monitoringapp.store import open_history_reader
+from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.web.app import CSP, WebContext, create_app, publish_changes
 from monitoringapp.web.auth import Users
+from monitoringapp.web.board import SiteSpec, StatusBoard
 from monitoringapp.web.events import Broadcaster
+from monitoringapp.web.feed import BoardFeed
 from monitoringapp.web.passwords import auth_line
-from tests.web.history import DOWN, FLAKY, HOSTILE, SITES, UP, History
+from tests.web.history import DOWN, FLAKY, HOSTILE, NOW, SITES, UP, History
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +38,20 @@ def test_the_status_page_lists_every_site_in_trouble_first_with_state_in_text_an
     down_row = html[html.index(f'id="site-{site_id(DOWN)}"'):html.index(f'id="site-{site_id(UP)}"')]
     assert "▲" in down_row and ">Alerting<" in down_row and "since 2026-11-30 11:56 UTC (4m00s)" in down_row
     assert html.count('<rect class="bar ') == 4 * 90, "90 daily bars per site"
-    assert "1 of 4 sites in trouble" in html
+    assert '<h1 id="headline">1 of 4 sites in trouble</h1>' in html
+
+
+def test_the_heading_never_counts_a_site_without_data_as_up(tmp_path: Path) -> None:
+    # Before any monitor has written: every site has no data, so "All 2 sites up" would be false.
+    log = open_history_reader(tmp_path / "none-yet.db")
+    board = StatusBoard([SiteSpec(UP, 10.0), SiteSpec(DOWN, 10.0)])
+    client = create_app(WebContext(board, log, clock=lambda: NOW)).test_client()
+    assert '<h1 id="headline">0 of 2 sites up, 2 with no data</h1>' in client.get("/").get_data(as_text=True)
+    board.seed([], [], [Probe(NOW - 5, UP, True, 200, 3.0)], [])
+    assert '<h1 id="headline">1 of 2 sites up, 1 with no data</h1>' in client.get("/").get_data(as_text=True)
+    board.add_probes([Probe(NOW - 4, DOWN, True, 200, 3.0)])
+    assert '<h1 id="headline">All 2 sites up</h1>' in client.get("/").get_data(as_text=True)
+    log.close()
 
 
 def test_a_day_bar_says_its_figures_and_outages(client: FlaskClient) -> None:
@@ -104,6 +123,30 @@ def test_the_api_gives_probes_rollups_and_alerts_for_a_range(client: FlaskClient
         "status 503, expected 200-299", "expires in 6d00h", None)
     mine = client.get(f"/api/v1/alerts?since=7d&site={site_id(DOWN)}").get_json()["alerts"]
     assert [a["kind"] for a in mine] == ["alert"]
+    assert client.get("/api/v1/alerts?since=7d").get_json()["truncated"] is False
+    first_two = client.get("/api/v1/alerts?since=7d&limit=2").get_json()
+    assert (first_two["truncated"], [a["id"] for a in first_two["alerts"]]) == (True, [a["id"] for a in alerts[:2]])
+
+
+def test_an_alert_of_a_named_site_gives_its_url_not_its_name_again(tmp_path: Path) -> None:
+    log = SqliteEventLog(tmp_path / "m.db", flush_interval=60.0)
+    log.append_transition(AlertTransition(NOW - 60, "shop", TransitionKind.ALERT, 0.5, start=NOW - 60))
+    log.close()
+    reader = open_history_reader(tmp_path / "m.db")
+    board = StatusBoard([SiteSpec("shop", 10.0, "shop", "http://ops:hunter2@shop.test/")])
+    assert BoardFeed(reader, board, NOW).poll(NOW).seeded
+    client = create_app(WebContext(board, reader, clock=lambda: NOW)).test_client()
+    [alert] = client.get("/api/v1/alerts").get_json()["alerts"]
+    assert (alert["site"], alert["url"]) == ("shop", "http://ops:***@shop.test/")
+    reader.close()
+
+
+def test_rollups_over_a_range_of_years_get_a_step_that_fits_it(client: FlaskClient) -> None:
+    # 56 years: too long for 200 weekly buckets (the longest default step), short enough for 5,000 of them.
+    body = client.get(f"/api/v1/sites/{site_id(UP)}/rollups?since=1970-01-01").get_json()
+    assert (body["since"], body["step"]) == ("1970-01-01T00:00:00.000Z", 7 * 86400.0)
+    days = client.get(f"/api/v1/sites/{site_id(UP)}/rollups?since=4d&step=1d").get_json()["buckets"]
+    assert sum(bucket["checks"] for bucket in body["buckets"]) == sum(bucket["checks"] for bucket in days)
 
 
 @pytest.mark.parametrize(("path", "parameter"), [
@@ -112,6 +155,8 @@ def test_the_api_gives_probes_rollups_and_alerts_for_a_range(client: FlaskClient
     ("/api/v1/sites/{up}/probes?since=1h&until=2h", "since"),
     ("/api/v1/sites/{up}/probes?limit=0", "limit"),
     ("/api/v1/sites/{up}/probes?limit=-1", "limit"),
+    ("/api/v1/sites/{up}/probes?limit=%C2%B2", "limit"),  # "²" is a digit to str.isdigit, not to int()
+    ("/api/v1/alerts?limit=%C2%B2", "limit"),
     ("/api/v1/sites/{up}/rollups?step=30s", "step"),
     ("/api/v1/sites/{up}/rollups?step=1m&since=90d", "step"),
     ("/api/v1/sites/{up}/rollups?step=abc", "step"),
@@ -162,10 +207,31 @@ def test_live_events_send_what_changed_on_a_row_and_nothing_when_nothing_did(con
     body = json.loads(message.split("data: ", 1)[1])
     assert {site["id"]: (site["state"], site["rank"], site["shape"], site["sinceText"]) for site in body["sites"]} == {
         site_id(DOWN): ("alerting", 0, "▲", "since 2026-11-30 11:56 UTC"), site_id(UP): ("up", 3, "●", "")}
+    assert body["headline"] == "1 of 4 sites in trouble", "the heading follows the rows"
     publish_changes(live, frozenset({site_id(DOWN)}))
     assert next(stream) == ": keepalive\n\n", "the same summary is not sent twice"
     stream.close()
     assert live.broadcaster.streams == 0
+
+
+def test_a_page_opened_later_is_sent_each_sites_summary_again_even_one_an_earlier_page_had(
+        context: WebContext) -> None:
+    # The first page was told DOWN is alerting; a page opened since shows what it was drawn with, which may be
+    # older or newer: what was sent before is no guide to what it shows.
+    live = WebContext(context.board, context.log, Broadcaster(keepalive=0.05), clock=context.clock)
+    client = create_app(live).test_client()
+    first = live.broadcaster.open()
+    assert first is not None and next(first).startswith("retry: ")
+    publish_changes(live, frozenset({site_id(DOWN)}))
+    assert '"state": "alerting"' in next(first)
+    first.close()
+    with client.get("/events", buffered=False) as later:
+        stream = iter(later.response)
+        assert next(stream).startswith(b"retry: ")
+        publish_changes(live, frozenset({site_id(DOWN)}))
+        message = json.loads(next(stream).split(b"data: ", 1)[1])
+        assert [(site["id"], site["state"]) for site in message["sites"]] == [(site_id(DOWN), "alerting")]
+        live.broadcaster.close()
 
 
 def test_event_streams_are_bounded(context: WebContext) -> None:
@@ -207,6 +273,22 @@ def test_without_a_config_the_page_shows_every_site_the_log_holds(history: Histo
         assert len(SITES) == 4
     finally:
         context.log.close()
+
+
+def test_without_a_config_a_named_site_keeps_the_id_its_config_gives_it(tmp_path: Path) -> None:
+    # The log's key of a named site is its name (a name never looks like a URL): /site/shop and the metrics'
+    # labels stay the same whether -w is given the config or not.
+    log = SqliteEventLog(tmp_path / "m.db", flush_interval=60.0)
+    for host in ("shop", "Shop é", UP):
+        log.append_probe(Probe(NOW - 5, host, True, 200, 3.0))
+    log.close()
+    reader = open_history_reader(tmp_path / "m.db")
+    board = StatusBoard()
+    assert BoardFeed(reader, board, NOW).poll(NOW).seeded
+    assert {(status.id, status.title) for status in board.statuses(NOW)} == {
+        (site_id("http://shop.test/", "shop"), "shop"), (site_id("http://shop.test/", "Shop é"), "Shop é"),
+        (site_id(UP), UP)}
+    reader.close()
 
 
 def test_why_a_site_went_down_and_a_certificate_about_to_expire_are_on_the_pages_and_in_the_api(

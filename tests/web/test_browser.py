@@ -51,6 +51,8 @@ def test_the_page_shows_every_site_and_a_site_going_down_changes_it_live_without
     refused.locator(".label").filter(has_text="Alerting").wait_for(timeout=15_000)
     assert rows.first.get_attribute("id") == f"site-{live.key('refused')}"
     assert page.locator("#live").get_attribute("data-state") == "on"
+    headline = page.locator("#headline")
+    headline.filter(has_text="1 of 4 sites in trouble").wait_for(timeout=15_000)
     # The hostile URL is text on the page, not markup: no script of it, no dialog.
     assert "?q=<script>alert(1)</script>" in page.inner_text("#sites")
     assert page.locator("script").count() == 1 and dialogs == []
@@ -61,6 +63,7 @@ def test_the_page_shows_every_site_and_a_site_going_down_changes_it_live_without
     live.server.healthy = False
     health.locator(".label").filter(has_text="Alerting").wait_for(timeout=15_000)
     assert health.locator(".shape").inner_text() == "▲"
+    assert headline.inner_text() == "2 of 4 sites in trouble", "the heading follows the rows, live"
     assert page.evaluate("window.__notReloaded") is True, "changed in place, not by a reload"
     top_two = {rows.nth(0).get_attribute("id"), rows.nth(1).get_attribute("id")}
     assert top_two == {f"site-{live.key('refused')}", f"site-{live.key('health')}"}

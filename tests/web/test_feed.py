@@ -10,8 +10,20 @@ from monitoringapp.operators.rollup import DAY
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.web.board import SiteSpec, State, StatusBoard
-from monitoringapp.web.feed import BoardFeed
+from monitoringapp.web.feed import RECHECK_EVERY, BoardFeed
 from tests.web.history import DOWN, NOW, UP, write_history
+
+Seeded = tuple[SqliteLogReader, StatusBoard, BoardFeed]
+
+
+def seeded_feed(path: Path, days: int, sites: tuple[str, ...] = (UP, DOWN)) -> Seeded:
+    """A history of `days` written at `path`, and a board of `sites` seeded from it by a first poll at NOW."""
+    write_history(path, days=days)
+    log = SqliteLogReader(path)
+    board = StatusBoard([SiteSpec(site, 10.0) for site in sites])
+    feed = BoardFeed(log, board, NOW)
+    assert feed.poll(NOW).seeded
+    return log, board, feed
 
 
 def test_a_reader_started_before_the_database_waits_then_seeds(tmp_path: Path) -> None:
@@ -29,11 +41,7 @@ def test_a_reader_started_before_the_database_waits_then_seeds(tmp_path: Path) -
 
 def test_probes_stored_after_the_seed_are_counted_once_and_change_the_state(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
-    write_history(path, days=2)
-    log = SqliteLogReader(path)
-    board = StatusBoard([SiteSpec(UP, 10.0), SiteSpec(DOWN, 10.0)])
-    feed = BoardFeed(log, board, NOW)
-    assert feed.poll(NOW).seeded
+    log, board, feed = seeded_feed(path, days=2)
     assert board.status(site_id(UP), NOW).state is State.UP  # type: ignore[union-attr]
 
     writer = SqliteEventLog(path, flush_interval=0.01)
@@ -56,4 +64,31 @@ def test_probes_stored_after_the_seed_are_counted_once_and_change_the_state(tmp_
     today = board.days(site_id(UP), later, count=1)[0]
     assert (today.checks, today.available) == (fresh[0].checks, fresh[0].available)
     assert feed.poll(later).touched == frozenset(), "nothing new, nothing touched"
+    log.close()
+
+
+def test_a_database_deleted_under_a_seeded_board_is_said_at_every_poll_until_a_new_one_is_there(
+        tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    log, _, feed = seeded_feed(path, days=1, sites=(UP,))
+    assert feed.poll(NOW).waiting is None
+    for made in tmp_path.glob("m.db*"):
+        made.unlink()
+    gone = f"waiting for {path} to be created by a monitor (-m)"
+    assert [feed.poll(NOW + n).waiting for n in (1, 2)] == [gone, gone], "said while it lasts, not only once"
+    writer = SqliteEventLog(path, flush_interval=0.01)
+    writer.append_probe(Probe(NOW + 3, UP, True, 200, 2.0))
+    writer.close()
+    news = feed.poll(NOW + 3)
+    assert (news.waiting, news.touched) == (None, {site_id(UP)})
+    log.close()
+
+
+def test_every_site_is_touched_now_and_then_as_one_turns_no_data_without_a_probe(tmp_path: Path) -> None:
+    log, board, feed = seeded_feed(tmp_path / "m.db", days=1)
+    assert feed.poll(NOW + 4.5).touched == frozenset(), "no probe, and too soon to look again"
+    stale = NOW + RECHECK_EVERY + 60
+    assert feed.poll(stale).touched == {site_id(UP), site_id(DOWN)}
+    assert board.status(site_id(UP), stale).state is State.NO_DATA  # type: ignore[union-attr]
+    assert feed.poll(stale + 1).touched == frozenset()
     log.close()

@@ -3,6 +3,7 @@
 (function () {
   const live = document.getElementById("live");
   const body = document.querySelector("#sites tbody");
+  const headline = document.getElementById("headline");
   if (!body || !window.EventSource) return;
   function update(site) {
     const row = document.getElementById("site-" + site.id);
@@ -32,6 +33,7 @@
     const news = JSON.parse(message.data);
     news.sites.forEach(update);
     reorder();
+    if (headline && news.headline) headline.textContent = news.headline;
     live.textContent = "updated " + news.at.slice(0, 16).replace("T", " ") + " UTC";
   });
   // Hover shows a bar's title; focus (keyboard) shows it under the strip too.
