@@ -190,6 +190,26 @@ def test_a_second_writer_on_the_same_database_is_refused_naming_the_first(tmp_pa
     SqliteEventLog(path).close()  # free again once the first has closed
 
 
+def test_a_second_writer_through_a_symbolic_link_to_the_database_is_refused_too(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    link = tmp_path / "link.db"
+    link.symlink_to(path.name)
+    first = SqliteEventLog(path, flush_interval=0.05)
+    try:
+        with pytest.raises(StoreError, match=rf"^{link} is already being written by process {os.getpid()} "):
+            SqliteEventLog(link)
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".lock")) == ["m.db.lock"]
+    finally:
+        first.close()
+    second = SqliteEventLog(link)  # the link's writer holds the target's lock, so one on the target is refused
+    try:
+        with pytest.raises(StoreError, match=rf"^{path} is already being written by process {os.getpid()} "):
+            SqliteEventLog(path)
+    finally:
+        second.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.db", "m.db"]
+
+
 _HOLDER = """
 import sys, time
 from monitoringapp.store.sqlite.writer import SqliteEventLog
