@@ -133,6 +133,32 @@ def test_missing_rollups_are_rebuilt_from_the_raw_probes_exactly_as_written(
     assert again.rebuilt_probes == 0, "rollups that are there are kept"
 
 
+def test_a_rebuild_stopped_halfway_is_done_again_at_the_next_opening(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "m.db"
+    write(path, probes((A, B), NOW - 3 * HOUR, 500, 20.0))
+    minutes, hours = table(path, "website_rollups_minute"), table(path, "website_rollups_hour")
+    with sqlite3.connect(path) as connection:  # as a file from before schema 3 would be
+        connection.execute("DELETE FROM website_rollups_minute")
+        connection.execute("DELETE FROM website_rollups_hour")
+    monkeypatch.setattr(rollups, "REBUILD_CHUNK", 300)
+
+    def stopped(done: int, total: int) -> None:  # Ctrl-C (or a kill) after the first chunk's commit
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        SqliteEventLog(path, rebuild_progress=stopped)
+    assert 0 < sum(row[2] for row in table(path, "website_rollups_hour")) < 1000  # a part counted
+    log = SqliteEventLog(path)
+    log.close()
+    assert log.rebuilt_probes == 1000
+    assert table(path, "website_rollups_minute") == minutes
+    assert table(path, "website_rollups_hour") == hours
+    again = SqliteEventLog(path)
+    again.close()
+    assert again.rebuilt_probes == 0, "a rebuild that finished is not done again"
+
+
 def test_purging_raw_probes_keeps_the_rollups(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     write(path, probes((A,), NOW - 10 * DAY, 1000, 600.0))
