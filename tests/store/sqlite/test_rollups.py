@@ -109,16 +109,23 @@ def test_a_reader_sees_the_rollups_and_the_probes_of_one_commit_together(tmp_pat
     assert checked > 5
 
 
-def test_missing_rollups_are_rebuilt_from_the_raw_probes_exactly_as_written(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "m.db"
+def without_rollups(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[tuple[object, ...]], ...]:
+    """1,000 probes written at `path`, their rollups then dropped as a file from before schema 3 has none,
+    rebuilt 300 probes a chunk; the minute and hour rows as the writer made them."""
     write(path, probes((A, B), NOW - 3 * HOUR, 500, 20.0))
-    minutes, hours = table(path, "website_rollups_minute"), table(path, "website_rollups_hour")
-    with sqlite3.connect(path) as connection:  # as a file from before schema 3 would be
+    written = table(path, "website_rollups_minute"), table(path, "website_rollups_hour")
+    with sqlite3.connect(path) as connection:
         connection.execute("DROP TABLE website_rollups_minute")
         connection.execute("DROP TABLE website_rollups_hour")
         connection.execute("PRAGMA user_version = 2")
     monkeypatch.setattr(rollups, "REBUILD_CHUNK", 300)
+    return written
+
+
+def test_missing_rollups_are_rebuilt_from_the_raw_probes_exactly_as_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "m.db"
+    minutes, hours = without_rollups(path, monkeypatch)
     told: list[tuple[int, int]] = []
     log = SqliteEventLog(path, rebuild_progress=lambda done, total: told.append((done, total)))
     log.close()
@@ -136,12 +143,7 @@ def test_missing_rollups_are_rebuilt_from_the_raw_probes_exactly_as_written(
 def test_a_rebuild_stopped_halfway_is_done_again_at_the_next_opening(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "m.db"
-    write(path, probes((A, B), NOW - 3 * HOUR, 500, 20.0))
-    minutes, hours = table(path, "website_rollups_minute"), table(path, "website_rollups_hour")
-    with sqlite3.connect(path) as connection:  # as a file from before schema 3 would be
-        connection.execute("DELETE FROM website_rollups_minute")
-        connection.execute("DELETE FROM website_rollups_hour")
-    monkeypatch.setattr(rollups, "REBUILD_CHUNK", 300)
+    minutes, hours = without_rollups(path, monkeypatch)
 
     def stopped(done: int, total: int) -> None:  # Ctrl-C (or a kill) after the first chunk's commit
         raise KeyboardInterrupt
