@@ -28,7 +28,7 @@ from monitoringapp.domain.timefmt import epoch_seconds, format_duration
 from monitoringapp.graph.monitor import MonitorGraph, StoredPast, load_past
 from monitoringapp.operators.stats import nearest_rank
 from monitoringapp.operators.typed import keep
-from monitoringapp.sinks.console import Console
+from monitoringapp.sinks.console import Console, ReportContext
 from monitoringapp.sinks.progress import ProgressBar
 from monitoringapp.store import open_event_log
 from monitoringapp.store.log import LogLost, LogWriter
@@ -147,6 +147,7 @@ def run_monitoring(options: MonitorOptions) -> int:
                 console.info(_prober_banner(options, config))
             if past.earlier is not None:
                 running.add(_show_progress(graph.past_loaded, past.earlier, console))
+                running.add(graph.past_loaded.subscribe(_widen_coverage(console.report_context)))
         if options.metrics is not None:
             running.add(graph.past_loaded.subscribe(fill.took, on_completed=fill.done))
         if past.earlier is not None:
@@ -258,6 +259,18 @@ def _show_progress(loaded: Observable[PastChunk], past: LoggedPast, console: Con
                          f"{time.monotonic() - began:.1f}s")
 
     return CompositeDisposable(loaded.subscribe(show, on_completed=done), Disposable(bar.close))
+
+
+def _widen_coverage(context: ReportContext) -> Callable[[PastChunk], None]:
+    """The reports' data reaches back to the oldest probe the windows hold: each chunk of the restart's past,
+    taken on the clock's thread as the windows take it, may reach further back than the alert window did."""
+
+    def take(chunk: PastChunk) -> None:
+        oldest = min((site.timestamps[0] for site in chunk.sites if len(site)), default=None)
+        if oldest is not None and (context.data_since is None or oldest < context.data_since):
+            context.data_since = oldest
+
+    return take
 
 
 def _retention(config: Config) -> float | None:

@@ -24,6 +24,7 @@ from monitoringapp.domain.sites import shown_url
 from monitoringapp.domain.timefmt import parse_age_or_date
 from monitoringapp.store.jetstream.subjects import BUCKETS, valid_location
 
+_BARE_NUMBER = re.compile(r"^\s*\d+(\.\d+)?\s*$")
 _NATS_URL = re.compile(r"^((nats|tls)://([^@/\s]+@)?)?[A-Za-z0-9._\[\]:-]+:\d{1,5}$")
 
 DEFAULT_CONFIG = "config.json"
@@ -396,6 +397,9 @@ def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
         max_age = None if args.max_age is None else _seconds("--max-age", args.max_age, MAX_MAX_AGE)
         return HealthOptions(config, args.database, max_age)
     text = args.before or DEFAULT_PURGE_BEFORE
+    if _BARE_NUMBER.match(text):  # `--before 30` meant as days would delete all but the last 30 seconds
+        number = text.strip()
+        raise UsageError(f"--before: {text!r} has no unit; say {number}d, {number}h, {number}m or {number}s")
     cutoff = _age_or_date("--before", text, now, "an age such as 7d or an ISO date such as 2026-11-01")
     if cutoff > now:
         raise UsageError(f"--before: {text!r} is in the future; that would delete everything")

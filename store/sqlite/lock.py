@@ -23,7 +23,10 @@ _ATTEMPTS = 10
 
 
 def lock_path(database: Path) -> Path:
-    return database.with_name(database.name + ".lock")
+    """Beside the file the path leads to: a symbolic link to a database and its target are one database (SQLite
+    follows the link too, to one -wal), so they must be one lock."""
+    target = database.resolve()
+    return target.with_name(target.name + ".lock")
 
 
 class WriterLock:

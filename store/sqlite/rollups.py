@@ -28,6 +28,7 @@ from monitoringapp.operators.rollup import (
 )
 from monitoringapp.store.sqlite.schema import (
     HOUR_TABLE,
+    META_TABLE,
     MINUTE_TABLE,
     PROBE_TABLE,
     probe_from_row,
@@ -39,6 +40,7 @@ ROLLUP_TABLES = {MINUTE: MINUTE_TABLE, HOUR: HOUR_TABLE}
 MINUTE_KEEP = 14 * 86400.0
 DEFAULT_HOUR_KEEP = 400 * 86400.0
 REBUILD_CHUNK = 50_000
+_REBUILDING = "rollupsRebuild"  # the key in the log's table of names while a rebuild is under way
 
 _COLUMNS = "host, start, checks, available, rtCount, rtSum, rtMin, rtMax, sketch, outcomes"
 RollupRow = tuple[str, int, int, int, int, float, float | None, float | None, bytes | None, str | None]
@@ -139,10 +141,12 @@ def rollup_from_row(row: RollupRow, span: float) -> Rollup:
 
 
 def rollups_missing(connection: sqlite3.Connection) -> bool:
-    """True when raw probes exist but no hour rollup does (a file from before rollups, or rollups deleted)."""
+    """True when raw probes exist but no hour rollup does (a file from before rollups, or rollups deleted), or
+    when a rebuild was stopped before its end (killed, Ctrl-C): what it had counted is only part of the probes."""
     has_probes = connection.execute(f"SELECT 1 FROM {PROBE_TABLE} LIMIT 1").fetchone() is not None
     has_rollups = connection.execute(f"SELECT 1 FROM {HOUR_TABLE} LIMIT 1").fetchone() is not None
-    return has_probes and not has_rollups
+    unfinished = connection.execute(f"SELECT 1 FROM {META_TABLE} WHERE key = ?", (_REBUILDING,)).fetchone()
+    return has_probes and (not has_rollups or unfinished is not None)
 
 
 def rebuild(connection: sqlite3.Connection, progress: Callable[[int, int], None] | None = None) -> int:
@@ -152,6 +156,9 @@ def rebuild(connection: sqlite3.Connection, progress: Callable[[int, int], None]
     with write_transaction(connection):
         connection.execute(f"DELETE FROM {MINUTE_TABLE}")
         connection.execute(f"DELETE FROM {HOUR_TABLE}")
+        # Said in the file until the last chunk's commit, so a rebuild stopped halfway is done again.
+        connection.execute(f"INSERT OR REPLACE INTO {META_TABLE} (key, value) VALUES (?, 'under way')",
+                           (_REBUILDING,))
     low, high = connection.execute(f"SELECT min(rowid), max(rowid) FROM {PROBE_TABLE}").fetchone()
     read = last = 0
     buckets = OpenRollups()
@@ -162,6 +169,7 @@ def rebuild(connection: sqlite3.Connection, progress: Callable[[int, int], None]
         with write_transaction(connection):
             if not rows:
                 buckets.flush(connection)
+                connection.execute(f"DELETE FROM {META_TABLE} WHERE key = ?", (_REBUILDING,))
                 return read
             last = rows[-1][0]
             read += len(rows)

@@ -199,6 +199,12 @@ def _check_writable_file(target: Path, path: str | Path) -> None:
     # on the first read, and fail only at the first write.
     if not os.access(target, os.W_OK):
         raise StoreError(f"{path}: is read-only (permission denied); this mode writes to it")
+    # SQLite names the -wal and -shm after the name it opened: a writer through one hard link and a writer
+    # (or the lock) through another would not see each other, and the file would be damaged.
+    links = os.stat(target).st_nlink
+    if links > 1:
+        raise StoreError(f"{path}: has {links} hard links; SQLite keeps its -wal and -shm by name, so writing "
+                         "through more than one would damage it (remove the other links, or write to a copy)")
 
 
 def open_for_writing(path: str | Path, *, timeout: float = 5.0) -> sqlite3.Connection:

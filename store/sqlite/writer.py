@@ -169,6 +169,7 @@ class SqliteEventLog:
 
     def _run(self) -> None:
         transitions: list[AlertTransition] = []
+        held: list[Probe] = []  # a batch the database was too busy to take (a VACUUM beside it): written next
         waiting = self._probes
         next_flush = time.monotonic() + self.flush_interval
         next_check = time.monotonic() + IDENTITY_CHECK_EVERY
@@ -187,9 +188,11 @@ class SqliteEventLog:
                 transitions.append(item)
             if stopping or transitions or time.monotonic() >= next_flush:
                 # Every probe appended before the transition (or the stop) is in the deque by now.
-                probes = [waiting.popleft() for _ in range(len(waiting))]
-                self._write(probes, transitions, last=stopping)
-                transitions = []
+                probes = held + [waiting.popleft() for _ in range(len(waiting))]
+                if self._write(probes, transitions, last=stopping):
+                    held, transitions = [], []
+                else:
+                    held = probes
                 next_flush = time.monotonic() + self.flush_interval
 
     def _check_identity(self) -> bool:
@@ -205,9 +208,11 @@ class SqliteEventLog:
                 "is lost without a word (start it again to write a new database)"))
         return not here
 
-    def _write(self, probes: list[Probe], transitions: list[AlertTransition], last: bool = False) -> None:
+    def _write(self, probes: list[Probe], transitions: list[AlertTransition], last: bool = False) -> bool:
+        """Commit one batch; False when the database stayed busy past the timeout and the batch is to be tried
+        again with the next one (said once per failed try); True when it is done with, written or failed."""
         if not probes and not transitions and not last:
-            return
+            return True
         try:
             with write_transaction(self._connection):
                 insert_events(self._connection, probes, transitions)
@@ -216,5 +221,13 @@ class SqliteEventLog:
                     self._rollups.flush(self._connection)  # every open hour's sketch exact
             self.rows_written += len(probes) + len(transitions)
             self.commits += bool(probes or transitions)
+            return True
         except sqlite3.Error as error:
-            self._errors.on_next(f"error: {self.path}: {error}")
+            # The rolled-back batch may be counted in the open buckets already: they are read back from their
+            # rows when next touched, so they count what was committed and nothing else.
+            self._rollups = OpenRollups()
+            busy = getattr(error, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            retried = busy and not last
+            self._errors.on_next(f"error: {self.path}: {error}" + ("; the batch is kept and tried again" if retried
+                                                                    else ""))
+            return not retried

@@ -265,6 +265,8 @@ CASES = [
     Case("nats-with-web", ("-w", "--nats", "h:4222", "-db", "{db}"), "--nats goes with -m or -e or -a or -p"),
     Case("purge-before-garbage", ("--purge", "--before", "last week", "-db", "{db}"),
          "--before: must be an age such as 7d or an ISO date such as 2026-11-01, got 'last week'"),
+    Case("purge-before-without-a-unit", ("--purge", "--before", "30", "-db", "{db}"),
+         "--before: '30' has no unit; say 30d, 30h, 30m or 30s"),
     Case("purge-before-future", ("--purge", "--before", "2999-01-01", "-db", "{db}"),
          "--before: '2999-01-01' is in the future"),
     # checks, per-site policies, tcp:// (issue 13)

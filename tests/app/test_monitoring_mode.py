@@ -400,6 +400,8 @@ def test_a_restart_probes_at_once_and_loads_the_stored_hour_into_its_reports_in_
                                         "the rest of the past loads meanwhile; Ctrl-C to stop")
         row = app.wait_for_line(lambda text: text.startswith(url), 5, start=app.lines.index(line) + 1)[1]
         assert int(row.split()[1]) > 2400  # the stored forty minutes and the probes since the start
+        # ... so the report's data reaches back to the oldest of them, 45 minutes before the restart.
+        assert re.fullmatch(r"== past 1h00m at \S+ \(45m0\ds of it covered\) ==", line[1]), line
         assert any(re.fullmatch(r"the past 59m57s is in the reports: 2,400 stored probe\(s\) in \d+\.\ds", text)
                    for text in app.output()), app.output()
         assert app.stop(signal.SIGTERM)[0] == 0

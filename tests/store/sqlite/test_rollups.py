@@ -109,16 +109,23 @@ def test_a_reader_sees_the_rollups_and_the_probes_of_one_commit_together(tmp_pat
     assert checked > 5
 
 
-def test_missing_rollups_are_rebuilt_from_the_raw_probes_exactly_as_written(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "m.db"
+def without_rollups(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[tuple[object, ...]], ...]:
+    """1,000 probes written at `path`, their rollups then dropped as a file from before schema 3 has none,
+    rebuilt 300 probes a chunk; the minute and hour rows as the writer made them."""
     write(path, probes((A, B), NOW - 3 * HOUR, 500, 20.0))
-    minutes, hours = table(path, "website_rollups_minute"), table(path, "website_rollups_hour")
-    with sqlite3.connect(path) as connection:  # as a file from before schema 3 would be
+    written = table(path, "website_rollups_minute"), table(path, "website_rollups_hour")
+    with sqlite3.connect(path) as connection:
         connection.execute("DROP TABLE website_rollups_minute")
         connection.execute("DROP TABLE website_rollups_hour")
         connection.execute("PRAGMA user_version = 2")
     monkeypatch.setattr(rollups, "REBUILD_CHUNK", 300)
+    return written
+
+
+def test_missing_rollups_are_rebuilt_from_the_raw_probes_exactly_as_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "m.db"
+    minutes, hours = without_rollups(path, monkeypatch)
     told: list[tuple[int, int]] = []
     log = SqliteEventLog(path, rebuild_progress=lambda done, total: told.append((done, total)))
     log.close()
@@ -131,6 +138,27 @@ def test_missing_rollups_are_rebuilt_from_the_raw_probes_exactly_as_written(
     again = SqliteEventLog(path)
     again.close()
     assert again.rebuilt_probes == 0, "rollups that are there are kept"
+
+
+def test_a_rebuild_stopped_halfway_is_done_again_at_the_next_opening(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "m.db"
+    minutes, hours = without_rollups(path, monkeypatch)
+
+    def stopped(done: int, total: int) -> None:  # Ctrl-C (or a kill) after the first chunk's commit
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        SqliteEventLog(path, rebuild_progress=stopped)
+    assert 0 < sum(row[2] for row in table(path, "website_rollups_hour")) < 1000  # a part counted
+    log = SqliteEventLog(path)
+    log.close()
+    assert log.rebuilt_probes == 1000
+    assert table(path, "website_rollups_minute") == minutes
+    assert table(path, "website_rollups_hour") == hours
+    again = SqliteEventLog(path)
+    again.close()
+    assert again.rebuilt_probes == 0, "a rebuild that finished is not done again"
 
 
 def test_purging_raw_probes_keeps_the_rollups(tmp_path: Path) -> None:

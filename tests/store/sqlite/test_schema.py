@@ -250,3 +250,20 @@ def test_a_schema_3_file_gains_the_certificate_column_keeps_every_row_and_reads_
         assert connection.execute("SELECT count(*), max(id) FROM website_monitoring").fetchone() == (3, 3)
     finally:
         connection.close()
+
+
+def test_a_database_with_a_second_hard_link_is_refused_for_writing_and_left_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    open_store(path).close()
+    other = tmp_path / "other-name.db"
+    other.hardlink_to(path)
+    before = path.read_bytes()
+    refusal = (r": has 2 hard links; SQLite keeps its -wal and -shm by name, so writing through more than one "
+               r"would damage it \(remove the other links, or write to a copy\)$")
+    for name in (path, other):
+        with pytest.raises(StoreError, match=rf"^{name}{refusal}"):
+            SqliteEventLog(name)
+        with pytest.raises(StoreError, match=rf"^{name}{refusal}"):
+            open_existing(name)  # a purge's connection
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.db", "other-name.db"]

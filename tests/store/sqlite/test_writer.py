@@ -190,6 +190,50 @@ def test_a_second_writer_on_the_same_database_is_refused_naming_the_first(tmp_pa
     SqliteEventLog(path).close()  # free again once the first has closed
 
 
+def test_a_second_writer_through_a_symbolic_link_to_the_database_is_refused_too(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    link = tmp_path / "link.db"
+    link.symlink_to(path.name)
+    first = SqliteEventLog(path, flush_interval=0.05)
+    try:
+        with pytest.raises(StoreError, match=rf"^{link} is already being written by process {os.getpid()} "):
+            SqliteEventLog(link)
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".lock")) == ["m.db.lock"]
+    finally:
+        first.close()
+    second = SqliteEventLog(link)  # the link's writer holds the target's lock, so one on the target is refused
+    try:
+        with pytest.raises(StoreError, match=rf"^{path} is already being written by process {os.getpid()} "):
+            SqliteEventLog(path)
+    finally:
+        second.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.db", "m.db"]
+
+
+@pytest.mark.slow  # the writer's busy timeout (5 s) has to run out once
+def test_a_batch_the_database_was_too_busy_to_take_is_written_with_the_next_one(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    store = SqliteEventLog(path, flush_interval=0.05)
+    errors: list[str] = []
+    store.errors.subscribe(errors.append)
+    vacuum = sqlite3.connect(path, isolation_level=None)  # as a --purge --vacuum holds the write lock
+    try:
+        vacuum.execute("BEGIN IMMEDIATE")
+        store.append_probe(Probe(1000.0, SITE, False, 503, 1.5))
+        store.append_transition(AlertTransition(1000.0, SITE, TransitionKind.ALERT, 0.0, start=1000.0))
+        wait_until(lambda: errors, timeout=10.0, what="the busy database said")
+        store.append_probe(Probe(1001.0, SITE, True, 200, 1.5))
+        vacuum.execute("COMMIT")
+        wait_until(lambda: count(path, "website_monitoring") == 2, timeout=10.0, what="both probes")
+    finally:
+        vacuum.close()
+        store.close()
+    assert errors == [f"error: {path}: database is locked; the batch is kept and tried again"]
+    assert count(path, "website_alerts") == 1
+    with sqlite3.connect(path) as reader:
+        assert reader.execute("SELECT sum(checks), sum(available) FROM website_rollups_minute").fetchone() == (2, 1)
+
+
 _HOLDER = """
 import sys, time
 from monitoringapp.store.sqlite.writer import SqliteEventLog
