@@ -48,14 +48,18 @@ class SqliteEventLog:
     deleted or replaced; `close` flushes, waits for the writer and lets go of the lock.
     """
 
+    held_at_most = 300_000
+    """Probes kept in memory, oldest dropped first, while the database is too busy to take them (about 50 MB; 5
+    minutes of 1,000 sites at 1 s): a database held for long must not take the monitor's memory with it."""
+
     def __init__(self, path: str | Path, flush_interval: float = 1.0,
-                 rebuild_progress: Callable[[int, int], None] | None = None) -> None:
+                 rebuild_progress: Callable[[int, int], None] | None = None, busy_timeout: float = 5.0) -> None:
         self.path = Path(path)
         self.flush_interval = flush_interval
         check_for_writing(self.path)  # a refused file gets no lock file beside it either
         self._lock = WriterLock.acquire(self.path)
         try:
-            self._connection = open_for_writing(self.path)
+            self._connection = open_for_writing(self.path, timeout=busy_timeout)
             status = os.stat(self.path)
             missing = rollups_missing(self._connection)
             self.rebuilt_probes = rebuild(self._connection, rebuild_progress) if missing else 0
@@ -192,8 +196,17 @@ class SqliteEventLog:
                 if self._write(probes, transitions, last=stopping):
                     held, transitions = [], []
                 else:
-                    held = probes
+                    held = self._bounded(probes)
                 next_flush = time.monotonic() + self.flush_interval
+
+    def _bounded(self, held: list[Probe]) -> list[Probe]:
+        """`held` without its oldest probes past `held_at_most`, said when any go."""
+        dropped = len(held) - self.held_at_most
+        if dropped <= 0:
+            return held
+        self._errors.on_next(f"error: {self.path}: still busy; the {dropped:,} oldest probes waiting for it are "
+                             f"dropped (at most {self.held_at_most:,} wait in memory)")
+        return held[dropped:]
 
     def _check_identity(self) -> bool:
         """True (and said on `lost`) once the path no longer leads to the file this writer writes."""

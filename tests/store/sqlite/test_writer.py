@@ -234,6 +234,31 @@ def test_a_batch_the_database_was_too_busy_to_take_is_written_with_the_next_one(
         assert reader.execute("SELECT sum(checks), sum(available) FROM website_rollups_minute").fetchone() == (2, 1)
 
 
+def test_a_database_busy_for_long_keeps_only_the_newest_probes_waiting_and_says_how_many_went(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    store = SqliteEventLog(path, flush_interval=0.05, busy_timeout=0.05)
+    store.held_at_most = 2
+    errors: list[str] = []
+    store.errors.subscribe(errors.append)
+    vacuum = sqlite3.connect(path, isolation_level=None)
+    try:
+        vacuum.execute("BEGIN IMMEDIATE")
+        for second in range(3):
+            store.append_probe(Probe(1000.0 + second, SITE, True, 200, 1.5))
+        wait_until(lambda: any("dropped" in error for error in errors), timeout=10.0, what="the drop said")
+        vacuum.execute("COMMIT")
+        wait_until(lambda: count(path, "website_monitoring") == 2, timeout=10.0, what="the two kept probes")
+    finally:
+        vacuum.close()
+        store.close()
+    dropped = f"error: {path}: still busy; the 1 oldest probes waiting for it are dropped (at most 2 wait in memory)"
+    assert dropped in errors
+    with sqlite3.connect(path) as reader:
+        assert reader.execute("SELECT timestamp FROM website_monitoring ORDER BY timestamp").fetchall() == [
+            ("1970-01-01T00:16:41.000Z",), ("1970-01-01T00:16:42.000Z",)]
+        assert reader.execute("SELECT sum(checks) FROM website_rollups_minute").fetchone() == (2,)
+
+
 _HOLDER = """
 import sys, time
 from monitoringapp.store.sqlite.writer import SqliteEventLog
