@@ -21,7 +21,7 @@ from monitoringapp.graph.replay import ReplayedChunk, ReplayStart, replayed
 from monitoringapp.sinks.console import Console
 from monitoringapp.sinks.progress import ProgressBar
 from monitoringapp.store import open_probe_archive
-from monitoringapp.store.log import LogUnavailable, ProbeArchive, StoreError
+from monitoringapp.store.log import LogNotCreated, LogUnavailable, ProbeArchive, StoreError
 
 _COUNTED = (TransitionKind.ALERT, TransitionKind.RECOVERY, TransitionKind.CERTIFICATE)
 
@@ -36,7 +36,7 @@ def run_replay(options: ReplayOptions) -> int:
     located = [0]
     running = SerialDisposable()
     bar = ProgressBar(f"replaying {len(keys)} site(s)", "min of the log")
-    span = _log_span(archive, options.since, keys) if bar.enabled else None
+    span: tuple[float, float] | None = None
 
     def show(item: ReplayStart | ReplayedChunk) -> None:
         if isinstance(item, ReplayStart):
@@ -60,8 +60,14 @@ def run_replay(options: ReplayOptions) -> int:
             running.dispose()
 
     try:
+        # The first read: a file that holds no log is said before any line is printed.
+        latest = archive.latest_probe_time()
+        span = _log_span(archive, options.since, keys, latest) if bar.enabled else None
         running.disposable = replayed(archive, config, options.since, keys).subscribe(show)
         stored = _stored(archive, options.since, last[0] if last else None, keys)
+    except LogNotCreated:
+        raise StoreError(f"{options.database}: holds no monitoringApp tables (an empty database): "
+                         "nothing to replay") from None
     except LogUnavailable as unavailable:
         raise StoreError(f"{options.database}: cannot read it now ({unavailable or 'busy'}); try again") from None
     except KeyboardInterrupt:
@@ -82,9 +88,10 @@ def run_replay(options: ReplayOptions) -> int:
     return OK
 
 
-def _log_span(archive: ProbeArchive, since: float | None, keys: frozenset[str]) -> tuple[float, float] | None:
-    """(first, last) probe time the replay will read, for its progress bar; None for an empty log."""
-    end = archive.latest_probe_time()
+def _log_span(archive: ProbeArchive, since: float | None, keys: frozenset[str],
+              end: float | None) -> tuple[float, float] | None:
+    """(first, last) probe time the replay will read (`end`: the log's latest), for its progress bar; None for
+    an empty log."""
     first = next((chunk[0].timestamp for chunk in archive.probe_chunks(since, None, keys, size=1) if chunk), None)
     return None if end is None or first is None or end <= first else (first, end)
 

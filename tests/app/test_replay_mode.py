@@ -97,3 +97,21 @@ def test_a_reader_needs_neither_the_probes_secrets_nor_its_ca_file(
     out, err = capsys.readouterr()
     assert (out.splitlines()[-1], err) == (
         "replayed 25 probes of 1 sites: 1 alerts, 1 recoveries (stored: 1 alerts, 0 recoveries)", "")
+
+
+@pytest.mark.parametrize("terminal", [False, True], ids=["piped", "terminal"])
+def test_an_empty_database_file_is_one_line_and_exit_2_on_a_terminal_too(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], terminal: bool) -> None:
+    db, candidate = tmp_path / "m.db", tmp_path / "candidate.json"
+    db.touch()
+    candidate.write_text(json.dumps({"websites": [{"URL": SITE}]}))
+    screen = Terminal()
+    if terminal:  # the progress bar reads the log's span first
+        monkeypatch.setattr(sys, "stderr", screen)
+    assert main(["--replay", "-c", str(candidate), "-db", str(db)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert (screen.getvalue() if terminal else captured.err).splitlines() == [
+        f"monitoringApp: error: {db}: holds no monitoringApp tables (an empty database): nothing to replay"]
+    assert db.read_bytes() == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["candidate.json", "m.db"]
