@@ -15,6 +15,7 @@ from monitoringapp.app.config_warnings import read_config_and_warn
 from monitoringapp.app.options import ReplayOptions
 from monitoringapp.app.sites import of_site
 from monitoringapp.app.usage import OK, Interrupted
+from monitoringapp.domain.config import some_of
 from monitoringapp.domain.events import TransitionKind
 from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.graph.replay import ReplayedChunk, ReplayStart, replayed
@@ -65,6 +66,8 @@ def run_replay(options: ReplayOptions) -> int:
         span = _log_span(archive, options.since, keys, latest) if bar.enabled else None
         running.disposable = replayed(archive, config, options.since, keys).subscribe(show)
         stored = _stored(archive, options.since, last[0] if last else None, keys)
+        unprobed = sorted(key for key in keys if not tally[key]["probes"])
+        held = archive.sites() if unprobed else frozenset()
     except LogNotCreated:
         raise StoreError(f"{options.database}: holds no monitoringApp tables (an empty database): "
                          "nothing to replay") from None
@@ -84,6 +87,8 @@ def run_replay(options: ReplayOptions) -> int:
     if located[0]:
         lines.append(f"note: {located[0]} of them came from probers in named locations (an evaluator's projection); "
                      "--replay judges them as one monitor would, not by quorum")
+    if unprobed:
+        lines.append(_unprobed_note(options.database, unprobed, len(keys), held, options.since))
     console.write(lines)
     return OK
 
@@ -94,6 +99,18 @@ def _log_span(archive: ProbeArchive, since: float | None, keys: frozenset[str],
     an empty log."""
     first = next((chunk[0].timestamp for chunk in archive.probe_chunks(since, None, keys, size=1) if chunk), None)
     return None if end is None or first is None or end <= first else (first, end)
+
+
+def _unprobed_note(database: str, unprobed: list[str], sites: int, held: frozenset[str],
+                   since: float | None) -> str:
+    """The sites replayed with no probe, said: a candidate whose keys the log does not use (a `name` added,
+    a URL of another port) would otherwise look like a quiet site."""
+    when = f" from {iso_utc(since)}" if since is not None else ""
+    if len(unprobed) < sites:
+        return f"note: {database} holds no probe of {some_of(unprobed)}{when}"
+    which = "that site" if sites == 1 else "any of these sites"
+    holds = f"the sites it holds: {some_of(sorted(held))}" if held else "it holds no probe at all"
+    return f"note: {database} holds no probe of {which}{when}; {holds}"
 
 
 def _stored(archive: ProbeArchive, since: float | None, until: float | None,

@@ -58,7 +58,11 @@ def test_since_and_site_narrow_the_replay_and_a_site_not_in_the_config_is_a_usag
     assert main(["--replay", "-c", str(candidate), "-db", str(database), "--site", "a",
                  "--since", "2026-11-18T11:06:55Z"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-1] == "replayed 0 probes of 1 sites: 0 alerts, 0 recoveries (stored: 0 alerts, 0 recoveries)"
+    assert out[-2:] == [
+        "replayed 0 probes of 1 sites: 0 alerts, 0 recoveries (stored: 0 alerts, 0 recoveries)",
+        f"note: {database} holds no probe of that site from 2026-11-18T11:06:55.000Z; the sites it holds: "
+        "http://a.test/",
+    ]
     assert main(["--replay", "-c", str(candidate), "-db", str(database), "--site", "http://c.test/"]) == 2
     assert "--site: http://c.test/ is none of the sites of" in capsys.readouterr().err
 
@@ -97,6 +101,20 @@ def test_a_reader_needs_neither_the_probes_secrets_nor_its_ca_file(
     out, err = capsys.readouterr()
     assert (out.splitlines()[-1], err) == (
         "replayed 25 probes of 1 sites: 1 alerts, 1 recoveries (stored: 1 alerts, 0 recoveries)", "")
+
+
+def test_a_site_the_log_holds_no_probe_of_is_said_not_replayed_as_a_quiet_site(
+        database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    candidate = tmp_path / "candidate.json"
+    candidate.write_text(json.dumps({"websites": [{"URL": SITE}, {"URL": "http://b.test/"}]}))
+    assert main(["--replay", "-c", str(candidate), "-db", str(database)]) == 0
+    # A 120 s window: 10 of 13 up at +12 s (alert), 20 of 25 at +24 s (recovery).
+    assert capsys.readouterr().out.splitlines()[3:] == [
+        "http://a.test/: 25 probes: 1 alerts, 1 recoveries (stored: 1 alerts, 0 recoveries)",
+        "http://b.test/: 0 probes: 0 alerts, 0 recoveries (stored: 0 alerts, 0 recoveries)",
+        "replayed 25 probes of 2 sites: 1 alerts, 1 recoveries (stored: 1 alerts, 0 recoveries)",
+        f"note: {database} holds no probe of http://b.test/",
+    ]
 
 
 @pytest.mark.parametrize("terminal", [False, True], ids=["piped", "terminal"])
