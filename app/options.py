@@ -213,6 +213,7 @@ class _Flag:
 
 
 _ALL = tuple(mode.dest for mode in _MODES)
+_PATH_FLAGS = frozenset({"-c", "-db", "--spool", "--metrics", "--state", "--auth-file", "--keep-db"})
 _FLAGS = (
     # No argparse default: -w tells "-c not given" (use config.json if it is there) from a -c it must read.
     _Flag(("-c", "--config"), (), ("monitor", "evaluate", "notify", "print_only", "web", "check", "health",
@@ -345,6 +346,9 @@ def parse_command_line(argv: Sequence[str] | None, now: float) -> Options:
         if flag.modes and mode not in flag.modes and getattr(args, dest) not in (None, False):
             goes_with = " or ".join(_FLAG_OF[m] for m in flag.modes)
             raise UsageError(f"{flag.names[-1]} goes with {goes_with}")
+        if flag.names[0] in _PATH_FLAGS and getattr(args, dest) == "":
+            # `-c "$CANDIDATE"` with the variable unset: not the default file, nor the working directory.
+            raise UsageError(f"{flag.names[0]}: an empty path (an unset variable?)")
     return _options(mode, args, now)
 
 

@@ -225,6 +225,11 @@ CASES = [
          setup=a_directory_named_like_the_file),
     Case("keep-db-in-missing-directory", ("-t", "--keep-db", "{dir}/missing/t.db"),
          "--keep-db: {dir}/missing/t.db: directory '{dir}/missing' does not exist"),
+    # An empty path (`-c "$CANDIDATE"`, the variable unset) is neither the default file nor the working directory.
+    Case("config-empty-path", ("--replay", "-c", "", "-db", "{db}"), "-c: an empty path (an unset variable?)", GOOD),
+    Case("db-empty-path", ("--replay", "-c", "{cfg}", "-db", ""), "-db: an empty path (an unset variable?)", GOOD),
+    Case("keep-db-empty-path", ("-t", "--keep-db", ""), "--keep-db: an empty path (an unset variable?)"),
+    Case("metrics-empty-path", (*MONITOR, "--metrics", ""), "--metrics: an empty path (an unset variable?)", GOOD),
     Case("config-missing", ("-m", "-c", "{dir}/nope.json", "-db", "{db}"), "nope.json: config file not found"),
     Case("config-unreadable-directory", MONITOR, "config.json: is a directory, not a config file",
          setup=config_is_a_directory),
