@@ -63,7 +63,7 @@ def run_replay(options: ReplayOptions) -> int:
     try:
         # The first read: a file that holds no log is said before any line is printed.
         latest = archive.latest_probe_time()
-        span = _log_span(archive, options.since, keys, latest) if bar.enabled else None
+        span = _log_span(archive, options.since, latest) if bar.enabled else None
         running.disposable = replayed(archive, config, options.since, keys).subscribe(show)
         stored = _stored(archive, options.since, last[0] if last else None, keys)
         unprobed = sorted(key for key in keys if not tally[key]["probes"])
@@ -93,11 +93,12 @@ def run_replay(options: ReplayOptions) -> int:
     return OK
 
 
-def _log_span(archive: ProbeArchive, since: float | None, keys: frozenset[str],
-              end: float | None) -> tuple[float, float] | None:
+def _log_span(archive: ProbeArchive, since: float | None, end: float | None) -> tuple[float, float] | None:
     """(first, last) probe time the replay will read (`end`: the log's latest), for its progress bar; None for
-    an empty log."""
-    first = next((chunk[0].timestamp for chunk in archive.probe_chunks(since, None, keys, size=1) if chunk), None)
+    an empty log. The replay reads every site's rows in time order and keeps its own, so its span starts at the
+    first row of any site: one query, where looking for the first of `keys` read row after row up to it (40 s
+    of silence on a terminal for a site with no probe in 2 million rows)."""
+    first = next((chunk[0].timestamp for chunk in archive.probe_chunks(since, None, None, size=1) if chunk), None)
     return None if end is None or first is None or end <= first else (first, end)
 
 

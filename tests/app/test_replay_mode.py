@@ -133,3 +133,23 @@ def test_an_empty_database_file_is_one_line_and_exit_2_on_a_terminal_too(
         f"monitoringApp: error: {db}: holds no monitoringApp tables (an empty database): nothing to replay"]
     assert db.read_bytes() == b""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["candidate.json", "m.db"]
+
+
+def test_on_a_terminal_the_bar_spans_the_log_the_replay_reads_from_its_first_row_of_any_site(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # Another site's probes for two hours, this one's only in the second: the replay reads the rows of both hours
+    # (in time order, keeping its own), so its bar spans both, found in one query rather than row after row.
+    db, candidate = tmp_path / "m.db", tmp_path / "candidate.json"
+    connection = open_for_writing(db)
+    insert_events(connection, sorted([Probe(T0 + 60 * i, "http://other.test/", True, 200, 1.0) for i in range(121)]
+                                     + [Probe(T0 + 3600 + 60 * i + 30, SITE, True, 200, 1.0) for i in range(60)],
+                                     key=lambda probe: probe.timestamp))
+    connection.close()
+    candidate.write_text(json.dumps({"websites": [{"URL": SITE}]}))
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["--replay", "-c", str(candidate), "-db", str(db)]) == 0
+    frames = terminal.getvalue().split("\r")
+    assert frames[1].startswith("replaying 1 site(s) [####################] 100%  120 of 120 min of the log")
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "replayed 60 probes of 1 sites: 0 alerts, 0 recoveries (stored: 0 alerts, 0 recoveries)")
