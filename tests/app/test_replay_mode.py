@@ -72,17 +72,23 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_on_a_terminal_a_replay_shows_how_far_it_has_read_the_log_and_clears_the_bar_when_done(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def replay_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, probes: list[Probe]) -> list[str]:
+    """`--replay` of SITE over a log of `probes`, stderr a terminal: the frames of its progress bar."""
     db, candidate = tmp_path / "m.db", tmp_path / "candidate.json"
     connection = open_for_writing(db)
-    insert_events(connection, [Probe(T0 + 60 * i, SITE, True, 200, 1.0) for i in range(121)])  # two hours
+    insert_events(connection, probes)
     connection.close()
     candidate.write_text(json.dumps({"websites": [{"URL": SITE}]}))
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     assert main(["--replay", "-c", str(candidate), "-db", str(db)]) == 0
-    frames = terminal.getvalue().split("\r")
+    return terminal.getvalue().split("\r")
+
+
+def test_on_a_terminal_a_replay_shows_how_far_it_has_read_the_log_and_clears_the_bar_when_done(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    frames = replay_on_a_terminal(tmp_path, monkeypatch,
+                                  [Probe(T0 + 60 * i, SITE, True, 200, 1.0) for i in range(121)])  # two hours
     assert frames[1].startswith("replaying 1 site(s) [####################] 100%  120 of 120 min of the log")
     assert frames[2:] == [" " * len(frames[1]), ""]  # cleared before the summary
     assert capsys.readouterr().out.splitlines()[-1].startswith("replayed 121 probes of 1 sites")
@@ -139,17 +145,9 @@ def test_on_a_terminal_the_bar_spans_the_log_the_replay_reads_from_its_first_row
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     # Another site's probes for two hours, this one's only in the second: the replay reads the rows of both hours
     # (in time order, keeping its own), so its bar spans both, found in one query rather than row after row.
-    db, candidate = tmp_path / "m.db", tmp_path / "candidate.json"
-    connection = open_for_writing(db)
-    insert_events(connection, sorted([Probe(T0 + 60 * i, "http://other.test/", True, 200, 1.0) for i in range(121)]
-                                     + [Probe(T0 + 3600 + 60 * i + 30, SITE, True, 200, 1.0) for i in range(60)],
-                                     key=lambda probe: probe.timestamp))
-    connection.close()
-    candidate.write_text(json.dumps({"websites": [{"URL": SITE}]}))
-    terminal = Terminal()
-    monkeypatch.setattr(sys, "stderr", terminal)
-    assert main(["--replay", "-c", str(candidate), "-db", str(db)]) == 0
-    frames = terminal.getvalue().split("\r")
+    frames = replay_on_a_terminal(tmp_path, monkeypatch, sorted(
+        [Probe(T0 + 60 * i, "http://other.test/", True, 200, 1.0) for i in range(121)]
+        + [Probe(T0 + 3600 + 60 * i + 30, SITE, True, 200, 1.0) for i in range(60)], key=lambda probe: probe.timestamp))
     assert frames[1].startswith("replaying 1 site(s) [####################] 100%  120 of 120 min of the log")
     assert capsys.readouterr().out.splitlines()[-1] == (
         "replayed 60 probes of 1 sites: 0 alerts, 0 recoveries (stored: 0 alerts, 0 recoveries)")
