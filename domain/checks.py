@@ -70,7 +70,7 @@ def parse_expected_status(value: object) -> ExpectedStatus:
             low = high = entry
         elif isinstance(entry, str) and (match := _STATUS_RANGE.match(entry)):
             low, high = int(match.group(1)), int(match.group(2))
-        elif isinstance(entry, str) and entry.strip().isdigit():
+        elif isinstance(entry, str) and entry.strip().isdecimal():  # what int() reads ("²" is a digit, not decimal)
             low = high = int(entry)
         else:
             raise ConditionError(f"must be a status from {LOWEST_STATUS} to {HIGHEST_STATUS} or a range such as "

@@ -237,7 +237,7 @@ class Console:
     def width(self) -> int | None:
         """The width reports fit: `COLUMNS` when set, else the terminal's; None when piped (a log keeps all)."""
         columns = os.environ.get("COLUMNS", "")
-        if columns.isdigit() and int(columns) > 0:
+        if columns.isdecimal() and int(columns) > 0:  # what int() reads ("²" is a digit, not decimal)
             return int(columns)
         try:
             return os.get_terminal_size(self.stream.fileno()).columns if self.stream.isatty() else None

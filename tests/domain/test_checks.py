@@ -104,6 +104,7 @@ def test_without_conditions_a_status_below_400_is_up_as_it_always_was() -> None:
 @pytest.mark.parametrize(("written", "problem"), [
     ([], "must list at least one status"),
     ([99], "got 99"), (["600"], 'got "600"'), (["300-200"], 'got "300-200"'), ([True], "got true"),
+    (["²"], 'got "²"'),  # a digit to str.isdigit(), not a number to int()
 ])
 def test_a_status_list_that_cannot_be_checked_is_refused(written: list[object], problem: str) -> None:
     with pytest.raises(ConditionError, match=re.escape(problem)):

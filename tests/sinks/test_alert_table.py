@@ -36,6 +36,11 @@ def test_piped_one_line_per_row_as_wide_as_it_needs(monkeypatch: pytest.MonkeyPa
                                 "66.7%", "-"]
 
 
+def test_a_columns_that_is_no_number_is_left_aside(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "²" is a digit to str.isdigit(), not a number to int(): as if COLUMNS were unset (piped: one line a row).
+    assert shown("²", monkeypatch) == shown(None, monkeypatch)
+
+
 def test_on_80_columns_each_row_takes_two_lines_that_fit(monkeypatch: pytest.MonkeyPatch) -> None:
     lines = shown("80", monkeypatch)
     assert max(map(display_width, lines)) <= 80, "\n".join(lines)
