@@ -55,6 +55,7 @@ from monitoringapp.store.sqlite.schema import (
     AlertRow,
     ProbeRow,
     alert_from_row,
+    check_directory,
     check_usable,
     connect,
     fast_parse_iso,
@@ -327,6 +328,7 @@ class SqliteLogReader:
         identity = _identity(self.path)
         if identity is None:
             self._close_connection()
+            check_directory(self.path)  # a monitor would refuse it: waiting for one would be for ever
             raise LogNotCreated(f"waiting for {self.path} to be created by a monitor (-m)")
         has_wal = _wal_of(self.path).exists()
         same_file = self._connection is not None and identity[:2] == (self._identity or ())[:2]

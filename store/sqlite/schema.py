@@ -166,14 +166,21 @@ def check_usable(connection: sqlite3.Connection, path: str | Path) -> int:
     return version
 
 
+def check_directory(path: str | Path) -> None:
+    """StoreError unless the directory `path` is in exists: no writer creates one, so no database will come
+    into a directory that is missing."""
+    parent = Path(path).parent
+    if not parent.exists():
+        raise StoreError(f"{path}: directory {str(parent)!r} does not exist")
+    if not parent.is_dir():
+        raise StoreError(f"{path}: {str(parent)!r} is not a directory")
+
+
 def check_for_writing(path: str | Path, *, timeout: float = 5.0) -> int:
     """The schema version of the log at `path` (0 when it does not exist yet), once it is known that a writer
     may use it: StoreError if not. Writes nothing and creates nothing, beside the file or in it."""
     target = Path(path)
-    if not target.parent.exists():
-        raise StoreError(f"{path}: directory {str(target.parent)!r} does not exist")
-    if not target.parent.is_dir():
-        raise StoreError(f"{path}: {str(target.parent)!r} is not a directory")
+    check_directory(path)
     if target.exists() and not target.is_file():
         raise StoreError(f"{path}: is not a file")
     if not os.access(target.parent, os.W_OK | os.X_OK):

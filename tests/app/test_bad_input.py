@@ -245,6 +245,8 @@ CASES = [
          "status, timestamp: not a monitoringApp database", GOOD, setup=foreign_schema_db),
     Case("purge-db-foreign-schema", ("--purge", "-db", "{db}"), "website_monitoring lacks column(s)",
          setup=foreign_schema_db),
+    Case("reader-db-in-missing-directory", ("-a", "-db", "{dir}/missing/m.db"),
+         "missing/m.db: directory '{dir}/missing' does not exist"),
     Case("reader-db-foreign-schema", ("-a", "-db", "{db}"), "website_monitoring lacks column(s)",
          setup=foreign_schema_db),
     Case("db-newer-schema", MONITOR, "m.db: schema version 7 is newer than this monitoringApp understands (4)",

@@ -4,6 +4,7 @@ cursor, and a reader that never writes and outlives purges, VACUUMs and a replac
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -142,6 +143,14 @@ def test_a_locked_database_is_unavailable_for_a_moment_without_a_word(tmp_path: 
 def test_a_database_not_created_yet_is_unavailable_saying_so_and_nothing_is_created(tmp_path: Path) -> None:
     reader = SqliteLogReader(tmp_path / "m.db")
     with pytest.raises(LogUnavailable, match="to be created by a monitor"):
+        reader.probes_since(None)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_database_in_a_directory_that_does_not_exist_is_a_store_error_not_a_wait(tmp_path: Path) -> None:
+    # No monitor creates a directory (it refuses one that is missing): waiting for the file would be for ever.
+    reader = SqliteLogReader(tmp_path / "missing" / "m.db")
+    with pytest.raises(StoreError, match=re.escape(f"m.db: directory '{tmp_path / 'missing'}' does not exist")):
         reader.probes_since(None)
     assert list(tmp_path.iterdir()) == []
 
