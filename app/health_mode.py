@@ -32,8 +32,10 @@ def run_health(options: HealthOptions, now: float | None = None) -> int:
         return FAILED
     age = max(0.0, at - newest)
     verdict = "healthy" if age <= limit else "unhealthy"
-    print(f"{verdict}: the newest probe in {options.database} is {format_duration(age)} old "
-          f"(at most {format_duration(limit)})")
+    shown_age, shown_limit = format_duration(age), format_duration(limit)
+    if shown_age == shown_limit:  # whole seconds would hide which is larger (6.7 s old, at most 6.5 s: "6s", "6s")
+        shown_age, shown_limit = f"{age:.3f}s", f"{limit:.3f}s"
+    print(f"{verdict}: the newest probe in {options.database} is {shown_age} old (at most {shown_limit})")
     return OK if verdict == "healthy" else FAILED
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from monitoringapp.app.cli import main
+from monitoringapp.app.health_mode import run_health
+from monitoringapp.app.options import HealthOptions
 from monitoringapp.domain.events import Probe
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 
@@ -49,6 +51,22 @@ def test_a_monitor_quiet_for_longer_than_its_intervals_allow_is_unhealthy(tmp_pa
     assert main(health("-c", str(config), "-db", str(db))) == 1
     assert capsys.readouterr().out == f"unhealthy: the newest probe in {db} is 6m12s old (at most 11s)\n"
     assert main(health("--max-age", "600", "-db", str(db))) == 0  # no config needed with --max-age
+
+
+@pytest.mark.parametrize(("age", "said"), [
+    (6.7, "unhealthy: the newest probe in {db} is 6.700s old (at most 6.500s)"),
+    (6.25, "healthy: the newest probe in {db} is 6.250s old (at most 6.500s)"),
+    (7.0, "unhealthy: the newest probe in {db} is 7s old (at most 6s)"),
+])
+def test_an_age_and_a_limit_within_one_second_are_told_apart(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                             age: float, said: str) -> None:
+    # Shown in whole seconds, 6.7 s against 6.5 s read "6s old (at most 6s)", and unhealthy.
+    db = tmp_path / "m.db"
+    log = SqliteEventLog(db)
+    log.append_probe(Probe(1_795_000_000.0, A, True, 200, 1.0))
+    log.close()
+    status = run_health(HealthOptions("", str(db), max_age=6.5), now=1_795_000_000.0 + age)
+    assert (status, capsys.readouterr().out) == (0 if said.startswith("healthy") else 1, said.format(db=db) + "\n")
 
 
 def test_no_database_no_probe_or_no_config_is_unhealthy_never_2(tmp_path: Path, config: Path,
