@@ -59,6 +59,7 @@ from monitoringapp.store.sqlite.schema import (
     check_usable,
     connect,
     fast_parse_iso,
+    is_busy,
     latest_rowid_per_host,
     log_id,
     probe_from_row,
@@ -316,7 +317,7 @@ class SqliteLogReader:
                             connection.execute("ROLLBACK")
             except sqlite3.OperationalError as error:
                 text = str(error)
-                if "locked" in text or "busy" in text:
+                if is_busy(error):
                     raise LogUnavailable("") from None
                 _refuse_if_unreadable_here(self.path, text)
                 raise LogUnavailable(f"cannot read {self.path} yet ({text}); retrying") from None

@@ -143,6 +143,11 @@ def columns_of(connection: sqlite3.Connection, table: str) -> list[str]:
     return [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
 
 
+def is_busy(error: sqlite3.Error) -> bool:
+    """Whether `error` is SQLite's "another connection holds it" (SQLITE_BUSY, SQLITE_LOCKED): try again later."""
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
 def check_usable(connection: sqlite3.Connection, path: str | Path) -> int:
     """The schema version of the file behind `connection`, once it is known to be ours or empty:
     StoreError for a newer version or another application's tables. Reads only."""
@@ -150,6 +155,8 @@ def check_usable(connection: sqlite3.Connection, path: str | Path) -> int:
         version = int(connection.execute("PRAGMA user_version").fetchone()[0])
         found = tables(connection)
     except sqlite3.DatabaseError as error:
+        if is_busy(error):
+            raise  # held by a writer for now (a migration at its start): a reader waits, a writer says so
         raise StoreError(f"{path}: cannot use as a monitoringApp database: {error}") from None
     if version > SCHEMA_VERSION:
         raise StoreError(f"{path}: schema version {version} is newer than this monitoringApp "
@@ -198,7 +205,13 @@ def check_for_writing(path: str | Path, *, timeout: float = 5.0) -> int:
         finally:
             probe.close()
     except sqlite3.DatabaseError as error:
-        raise StoreError(f"{path}: cannot use as a monitoringApp database: {error}") from None
+        raise _unusable(path, error) from None
+
+
+def _unusable(path: str | Path, error: sqlite3.DatabaseError) -> StoreError:
+    if is_busy(error):  # past the busy timeout
+        return StoreError(f"{path}: busy (locked by another process); try again")
+    return StoreError(f"{path}: cannot use as a monitoringApp database: {error}")
 
 
 def _check_writable_file(target: Path, path: str | Path) -> None:
@@ -250,6 +263,9 @@ def open_existing(path: str | Path, timeout: float = 5.0) -> sqlite3.Connection:
     except StoreError:
         connection.close()
         raise
+    except sqlite3.DatabaseError as error:
+        connection.close()
+        raise _unusable(path, error) from None
     return connection
 
 

@@ -32,7 +32,13 @@ from monitoringapp.store.sqlite.lock import WriterLock
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.retention import start_retention
 from monitoringapp.store.sqlite.rollups import DEFAULT_HOUR_KEEP, OpenRollups, rebuild, rollups_missing
-from monitoringapp.store.sqlite.schema import check_for_writing, insert_events, open_for_writing, write_transaction
+from monitoringapp.store.sqlite.schema import (
+    check_for_writing,
+    insert_events,
+    is_busy,
+    open_for_writing,
+    write_transaction,
+)
 
 _STOP = object()
 # How often the writer makes sure its path still leads to the file it writes.
@@ -239,8 +245,7 @@ class SqliteEventLog:
             # The rolled-back batch may be counted in the open buckets already: they are read back from their
             # rows when next touched, so they count what was committed and nothing else.
             self._rollups = OpenRollups()
-            busy = getattr(error, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-            retried = busy and not last
+            retried = is_busy(error) and not last
             self._errors.on_next(f"error: {self.path}: {error}" + ("; the batch is kept and tried again" if retried
                                                                     else ""))
             return not retried

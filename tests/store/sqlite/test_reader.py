@@ -155,6 +155,28 @@ def test_a_database_in_a_directory_that_does_not_exist_is_a_store_error_not_a_wa
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_database_held_by_a_writer_when_first_opened_is_waited_for_not_refused(tmp_path: Path) -> None:
+    # A file in rollback-journal mode (an old one, before a monitor migrates it) under an exclusive write: the
+    # reader's first look was "cannot use as a monitoringApp database: database is locked", exit 2.
+    path = tmp_path / "m.db"
+    writer = open_for_writing(path)
+    with writer:
+        insert_events(writer, [Probe(1000.0, "http://a.test/", True, 200, 1.5)], [])
+    writer.execute("PRAGMA journal_mode=DELETE")
+    writer.close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    reader = SqliteLogReader(path, busy_timeout=0.05)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(LogUnavailable, match=re.escape(f"cannot read {path} yet (database is locked); retrying")):
+            reader.probes_since(None)
+        holder.execute("COMMIT")
+        assert [probe.timestamp for probe in reader.probes_since(None).events] == [1000.0]
+    finally:
+        holder.close()
+        reader.close()
+
+
 def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     path.write_bytes(os.urandom(4096))

@@ -225,6 +225,23 @@ def test_open_existing_never_creates_or_accepts_a_foreign_file(tmp_path: Path, c
     assert (path.read_bytes() if content is not None else path.exists()) == (content or False)
 
 
+def test_a_database_busy_past_the_timeout_is_said_busy_for_writing_and_purging(tmp_path: Path) -> None:
+    # Rollback-journal mode (a file before a monitor migrates it) under another process's exclusive write.
+    path = tmp_path / "m.db"
+    open_store(path).close()
+    with sqlite3.connect(path) as journal:
+        journal.execute("PRAGMA journal_mode=DELETE")
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        for opening in (lambda: open_existing(path, timeout=0.05), lambda: open_store(path, timeout=0.05)):
+            with pytest.raises(StoreError) as busy:
+                opening()
+            assert str(busy.value) == f"{path}: busy (locked by another process); try again"
+    finally:
+        holder.close()
+
+
 def test_a_schema_3_file_gains_the_certificate_column_keeps_every_row_and_reads_before_it_does(
         tmp_path: Path) -> None:
     path = tmp_path / "m.db"
