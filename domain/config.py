@@ -353,7 +353,7 @@ class _Validator:
         reports = self._reports(document)
         retention = self._retention(document, "retention")
         self._warn_futile(sites, alert)
-        keys = [site.key for site in sites]
+        keys = {site.key: site.url for site in sites}
         return Config(
             sites=sites,
             alert=alert,

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitoringapp.domain.secrets import Secrets, bad_variable, expand, url_password
-from monitoringapp.domain.sites import shown_url
+from monitoringapp.domain.sites import key_named, shown_url
 from monitoringapp.domain.timefmt import iso_utc, parse_duration, parse_iso
 
 Fail = Callable[[str, str, object], Exception]
@@ -150,8 +150,8 @@ def default_name(url: str) -> str:
 
 
 def parse_notifications(document: Mapping[str, Any], fail: Fail, warn: Callable[[str], None],
-                        sites: Collection[str], source: str) -> tuple[ChannelConfig, ...]:
-    """The `notifications` list of a config document (none when absent)."""
+                        sites: Mapping[str, str], source: str) -> tuple[ChannelConfig, ...]:
+    """The `notifications` list of a config document (none when absent); `sites`: each site's key -> its URL."""
     channels: list[ChannelConfig] = []
     names: dict[str, int] = {}
     for index, (where, entry) in enumerate(_entries(document, "notifications", "channels", fail)):
@@ -179,8 +179,8 @@ def parse_notifications(document: Mapping[str, Any], fail: Fail, warn: Callable[
 
 
 def parse_maintenance(document: Mapping[str, Any], fail: Fail, warn: Callable[[str], None],
-                      sites: Collection[str], source: str) -> tuple[MaintenanceWindow, ...]:
-    """The `maintenance` list of a config document (none when absent)."""
+                      sites: Mapping[str, str], source: str) -> tuple[MaintenanceWindow, ...]:
+    """The `maintenance` list of a config document (none when absent); `sites`: each site's key -> its URL."""
     windows: list[MaintenanceWindow] = []
     for where, entry in _entries(document, "maintenance", "windows", fail):
         if not isinstance(entry, dict):
@@ -244,18 +244,22 @@ def _channel_url(value: object, where: str, fail: Fail) -> str:
 
 
 def _sites(entry: Mapping[str, Any], where: str, fail: Fail, warn: Callable[[str], None],
-           known: Collection[str], source: str) -> frozenset[str] | None:
+           known: Mapping[str, str], source: str) -> frozenset[str] | None:
     if "sites" not in entry or entry["sites"] is None:
         return None
     value = entry["sites"]
     if not isinstance(value, list) or not value or any(not isinstance(site, str) for site in value):
         raise fail(f"{where}.sites", "must be a non-empty list of site URLs", value)
-    # A site is keyed by its URL with the password as `***`: one written with its password is that site.
-    shown = [shown_url(site) for site in value]
-    for site in shown:
-        if site not in known:
-            warn(f"{source}: {where}.sites: {site} is none of the websites")
-    return frozenset(shown)
+    # A site is named as `--site` names it: by its key, or any spelling of its URL (with its password too, which
+    # is shown as `***`); the transitions carry its key.
+    keys: set[str] = set()
+    for site in value:
+        key = key_named(site, known)
+        if key is None:
+            key = shown_url(site)
+            warn(f"{source}: {where}.sites: {key} is none of the websites")
+        keys.add(key)
+    return frozenset(keys)
 
 
 def _period(entry: Mapping[str, Any], key: str, where: str, fail: Fail, minimum: float) -> float | None:

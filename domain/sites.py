@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -72,6 +72,15 @@ def canonical_url(url: str, *, credentials: bool = True) -> str:
     if credentials and parts.username is not None:
         netloc = f"{parts.username}{':***' if parts.password is not None else ''}@{netloc}"
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def key_named(given: str, urls: Mapping[str, str]) -> str | None:
+    """The key of the site `given` names among `urls` (each site's key -> its URL): its key as written, or any
+    spelling of its URL or key (compared in canonical form, as the config compares sites); None if none."""
+    if given in urls:
+        return given
+    wanted = canonical_url(given)
+    return next((key for key, url in urls.items() if wanted in (canonical_url(key), canonical_url(url))), None)
 
 
 def site_id(url: str, name: str | None = None) -> str:

@@ -96,6 +96,18 @@ def test_a_site_written_with_its_password_is_that_site_and_the_password_is_never
     assert "s3cret" not in json.dumps(config.effective())
 
 
+def test_a_site_is_named_as_site_names_it_by_its_key_or_any_spelling_of_its_url() -> None:
+    # Matched as written only, `HTTP://A.test:80` (or `http://a.test`) was none of the websites and the URL of a
+    # named site was not that site: their transitions were never delivered, or never held by the window.
+    config = parse_config(json.dumps({
+        "websites": [{"URL": "http://a.test/"}, {"URL": "https://shop.test/health", "name": "shop"}],
+        "notifications": [{"url": "http://h/", "sites": ["HTTP://A.test:80", "https://shop.test/health"]}],
+        "maintenance": [{"sites": ["shop", "http://a.test"], "start": "2026-12-01T02:00Z", "end": "2026-12-01T04:00Z"}],
+    }), "c.json")
+    assert config.notifications[0].sites == frozenset({"http://a.test/", "shop"}) == config.maintenance[0].sites
+    assert config.warnings == ()
+
+
 def test_environment_variables_are_taken_at_start_and_their_values_are_the_secrets() -> None:
     url, secrets = expand_url("mailto://user:${PW}@smtp.example.com?to=${TO}", {"PW": "p@ss/w0rd", "TO": "a@b.c"})
     assert url == "mailto://user:p@ss/w0rd@smtp.example.com?to=a@b.c"
