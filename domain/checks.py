@@ -137,7 +137,7 @@ class JsonCondition:
             if isinstance(value, list):
                 return None if any(_same(item, operand) for item in value) else f"to contain {_show(operand)}"
             return f"a string or list containing {_show(operand)}"
-        if not _is_number(value):
+        if not is_number(value):
             return f"a number {self.operator} {_show(operand)}"
         if self.operator == "below":
             return None if value < operand else f"below {_show(operand)}"
@@ -157,7 +157,7 @@ def parse_json_condition(value: object) -> JsonCondition:
                              f"{', '.join(operators) or 'none'}")
     (operator,) = operators
     operand = value[operator]
-    if operator in ("below", "above") and not _is_number(operand):
+    if operator in ("below", "above") and not is_number(operand):
         raise ConditionError(f"{operator} must be a number, got {_show(operand)}")
     if operator == "exists" and not isinstance(operand, bool):
         raise ConditionError(f"exists must be true or false, got {_show(operand)}")
@@ -361,11 +361,14 @@ def _same(value: Any, operand: Any) -> bool:
     return bool(value == operand)
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """Whether `value` is a finite JSON number (a boolean is not one)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and is_finite(value)
+
+
+def is_finite(value: int | float) -> bool:
     # A JSON integer may be too big for a float (math.isfinite would raise); it is finite all the same.
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+    return isinstance(value, int) or math.isfinite(value)
 
 
 def _show(value: object, secrets: Secrets = NO_SECRETS) -> str:

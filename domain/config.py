@@ -33,6 +33,8 @@ from monitoringapp.domain.checks import (
     Conditions,
     JsonCondition,
     RequestSpec,
+    is_finite,
+    is_number,
     parse_expected_status,
     parse_json_condition,
     shown_header,
@@ -636,8 +638,7 @@ class _Validator:
         if not given:
             return default
         if (not isinstance(value, list) or len(value) > 10
-                or any(isinstance(v, bool) or not isinstance(v, int | float) or not _finite(v)
-                       or not 0 < v <= MAX_CERTIFICATE_DAYS for v in value)):
+                or any(not is_number(v) or not 0 < v <= MAX_CERTIFICATE_DAYS for v in value)):
             raise self.fail(where, f"must be a list of at most 10 numbers of days from 0 to {MAX_CERTIFICATE_DAYS:g} "
                             "(such as [14, 7, 1]; [] for no warning)", value)
         return tuple(sorted({float(v) for v in value}, reverse=True))
@@ -690,7 +691,7 @@ class _Validator:
         value = table[key]
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(where, "must be a number of seconds", value)
-        if not _finite(value) or value <= 0:
+        if not is_finite(value) or value <= 0:
             raise self.fail(where, "must be a finite number > 0", value)
         if value > maximum:
             raise self.fail(where, f"must be at most {maximum:g} seconds", value)
@@ -756,7 +757,7 @@ class _Validator:
                 seconds = parse_duration(value)
             except ValueError:
                 raise self.fail(key, "must be a duration such as 7d or 12h", value) from None
-        elif isinstance(value, int | float) and not isinstance(value, bool) and _finite(value):
+        elif is_number(value):
             seconds = float(value) if value <= MAX_RETENTION else math.inf  # a huge int overflows float()
         else:
             raise self.fail(key, "must be a duration such as 7d or 12h", value)
@@ -823,11 +824,6 @@ def _header_value_problem(value: str) -> str | None:
     except UnicodeEncodeError as error:
         return f"must be ISO-8859-1 text (a header cannot carry {json.dumps(value[error.start])})"
     return None
-
-
-def _finite(value: int | float) -> bool:
-    # A JSON integer may be too big for a float; it is finite all the same.
-    return isinstance(value, int) or math.isfinite(value)
 
 
 def _kind(value: object) -> str:
