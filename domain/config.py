@@ -103,6 +103,13 @@ class SiteConfig:
     certificate_days: tuple[float, ...] = DEFAULT_CERTIFICATE_DAYS
     entry: str = field(default="websites[0]", compare=False)
     quorum: int | None = None  # its own quorum of locations (with probers in several); None: the config's
+    secrets: Secrets = field(init=False, repr=False, compare=False)
+    """What this site's probe sends that must never be shown: its URL's password (in every form a server may echo
+    it), its headers' values taken from the environment. Worked out once: each probe's reasons are redacted by it."""
+
+    def __post_init__(self) -> None:
+        passwords = url_secrets(self.secret_url) if self.secret_url is not None else ()
+        object.__setattr__(self, "secrets", Secrets.of((*self.request.secrets, *passwords)))
 
     @property
     def key(self) -> str:
@@ -117,13 +124,6 @@ class SiteConfig:
     @property
     def scheme(self) -> str:
         return self.url.partition(":")[0].lower()
-
-    @property
-    def secrets(self) -> Secrets:
-        """What this site's probe sends that must never be shown: its URL's password, its headers' values
-        taken from the environment."""
-        passwords = url_secrets(self.secret_url) if self.secret_url is not None else ()
-        return Secrets.of((*self.request.secrets, *passwords))
 
     def effective(self, top: AlertPolicy) -> dict[str, Any]:
         found: dict[str, Any] = {"URL": self.url}

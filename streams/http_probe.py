@@ -40,7 +40,6 @@ from monitoringapp import __version__
 from monitoringapp.domain.checks import ProbeOutcome
 from monitoringapp.domain.config import TCP, SiteConfig
 from monitoringapp.domain.events import LOCAL, ErrorKind
-from monitoringapp.domain.secrets import NO_SECRETS
 from monitoringapp.streams.tcp_probe import tcp_probe
 
 __all__ = ["HttpProber", "ProbeOutcome", "Proxies", "classify", "user_agent"]
@@ -164,10 +163,7 @@ class HttpProber:
             reason = site.secrets.redact_optional(reason)
             return ProbeOutcome(None, None, kind, reason)
         elapsed = time.perf_counter() - started
-        # Only a json condition quotes a value from the body; the site's secrets are worked out for it alone (a
-        # property computed each time: not on every probe's path).
-        secrets = site.secrets if conditions.json else NO_SECRETS
-        judged, detail = conditions.judge(status, body, complete, elapsed, self.body_limit, secrets)
+        judged, detail = conditions.judge(status, body, complete, elapsed, self.body_limit, site.secrets)
         expected = conditions.expected_status
         up = judged is None and (status < 400 if expected is None else status in expected)
         if detail is not None:  # a reason may quote the body, and a body may echo what the probe sent
