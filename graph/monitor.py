@@ -31,7 +31,16 @@ from reactivex.observable import ConnectableObservable
 from reactivex.scheduler import ImmediateScheduler
 
 from monitoringapp.domain.config import Config, ReportSpec, SitePolicies
-from monitoringapp.domain.events import LOCAL, AlertTransition, PastChunk, Probe, Report, ReportRequest, TransitionKind
+from monitoringapp.domain.events import (
+    LOCAL,
+    AlertTransition,
+    LastOutcomes,
+    PastChunk,
+    Probe,
+    Report,
+    ReportRequest,
+    TransitionKind,
+)
 from monitoringapp.operators.alerts import alert_transitions
 from monitoringapp.operators.certificate_watch import DAY
 from monitoringapp.operators.certificates import certificate_warnings
@@ -46,19 +55,21 @@ from monitoringapp.streams.ticks import Tick, fixed_rate_ticks
 @dataclass(frozen=True, slots=True)
 class StoredPast:
     """What a restart starts from: each site's last alert transition, the certificate warnings already told,
-    the probes of the last alert window (read before the clocks start), and where the rest of the longest
-    window's probes are (`earlier`, read while the clocks tick)."""
+    the probes of the last alert window (read before the clocks start), where the rest of the longest
+    window's probes are (`earlier`, read while the clocks tick), and each site's last success, last failure and
+    failing run from before all of them (`before`: what "down for" and "last fail" reach back to)."""
 
     probes: tuple[Probe, ...] = ()
     transitions: Mapping[str, AlertTransition] = field(default_factory=dict)
     certificate_warnings: tuple[AlertTransition, ...] = ()
     earlier: LoggedPast | None = None
+    before: tuple[LastOutcomes, ...] = ()
 
 
 def load_past(log: PastReader, config: Config, now: float) -> StoredPast:
     """The logged past of the sites in `config` before `now` (none if the log cannot be read yet): their last
-    alert transitions, certificate warnings and the probes of the alert window, read now; the rest of the
-    longest window, to read later."""
+    alert transitions, certificate warnings, the probes of the alert window and each site's outcomes from before
+    the longest window, read now; the rest of the longest window, to read later."""
     hosts = config.keys
     recent = now - config.policies.longest_window  # what every site's alert machine needs to resume
     since = now - config.longest_window
@@ -67,11 +78,14 @@ def load_past(log: PastReader, config: Config, now: float) -> StoredPast:
         transitions = log.last_transitions(hosts)
         warned = stored_certificate_warnings(log, config, now)
         newest = log.latest_probe_time()
+        # The probes read (now or later) are those after `min(since, recent)`; the log says what came before.
+        before = tuple(log.last_outcomes(min(since, recent), hosts).values()) if newest is not None else ()
     except LogUnavailable:
         return StoredPast()
     # A new log, or one whose probes are all older than the longest window, has no more past to read.
     more = since < recent and newest is not None and newest > since
-    return StoredPast(tuple(probes), transitions, warned, LoggedPast(log, hosts, since, recent) if more else None)
+    return StoredPast(tuple(probes), transitions, warned, LoggedPast(log, hosts, since, recent) if more else None,
+                      before)
 
 
 def stored_certificate_warnings(log: LogReader, config: Config, now: float) -> tuple[AlertTransition, ...]:
@@ -169,8 +183,8 @@ class MonitorGraph:
             reactivex.empty() if past.earlier is None
             else past.earlier.chunks(background or ImmediateScheduler.singleton(), clock)).pipe(ops.publish())
         events: Observable[ReportEvent] = reactivex.merge(probes, requests, earlier)
-        reports: Observable[Report] = events.pipe(window_reports(config.report_windows, iter(past.probes)),
-                                                  ops.share())
+        reports: Observable[Report] = events.pipe(
+            window_reports(config.report_windows, iter(past.probes), past.before), ops.share())
 
         self.configs: Observable[Config] = configs
         """Every config version in force, the first one included."""

@@ -1,0 +1,81 @@
+"""Each site's last success, last failure and failing run up to a moment, read from SQLite in a few look-ups.
+
+The probe table has a time index only (no per-site index to keep on the hot path), so "the newest failure of
+this site" is found through the rollups, whose primary key is (host, start): the newest hour with a failure,
+then the newest minute with one in that hour, then that minute's probes on the time index. A site that never
+failed costs a walk of its hour rows (400 days of them at most), not of its probes. Where retention has
+purged a minute's probes, the answer is that minute's end (a newest) or start (an oldest); where the minute
+rollups are gone too (after 14 days), the hour's probes are read, else the hour's bounds.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from monitoringapp.domain.events import LastOutcomes
+from monitoringapp.domain.timefmt import iso_utc, parse_iso
+from monitoringapp.operators.rollup import HOUR, MINUTE
+from monitoringapp.store.sqlite.schema import HOUR_TABLE, MINUTE_TABLE, PROBE_TABLE
+
+_ROLLUP_HAS = {True: "available > 0", False: "available < checks"}
+_PROBE_IS = {True: "available != 0", False: "available = 0"}
+_CANDIDATES = 3  # buckets tried at each level: only those holding a bound can come up empty
+
+
+def site_hosts(connection: sqlite3.Connection) -> list[str]:
+    """Every site with an hour rollup."""
+    return [str(row[0]) for row in connection.execute(f"SELECT DISTINCT host FROM {HOUR_TABLE}")]
+
+
+def last_outcomes(connection: sqlite3.Connection, host: str, before: float) -> LastOutcomes | None:
+    """`host`'s last success and last failure with timestamp <= `before` and the first failure after that
+    success (None: no probe up to `before`)."""
+    success = _find(connection, host, True, None, before, newest=True)
+    failure = _find(connection, host, False, None, before, newest=True)
+    if success is None and failure is None:
+        return None
+    failing_since = None
+    if failure is not None and (success is None or failure > success):
+        failing_since = _find(connection, host, False, success, before, newest=False)
+    return LastOutcomes(host, success, failure, failing_since)
+
+
+def _find(connection: sqlite3.Connection, host: str, up: bool, after: float | None, before: float, *,
+          newest: bool) -> float | None:
+    """The time of `host`'s newest (else oldest) probe with `after` < timestamp <= `before` that was `up` (or
+    down), narrowed hour, then minute, then probes."""
+    low = float("-inf") if after is None else after
+    for hour in _buckets(connection, HOUR_TABLE, host, up, low, before, newest, HOUR):
+        minutes = _buckets(connection, MINUTE_TABLE, host, up, max(low, hour), min(before, hour + HOUR - 1e-3),
+                           newest, MINUTE)
+        for start, span in [(minute, MINUTE) for minute in minutes] or [(hour, HOUR)]:
+            found = _probe(connection, host, up, max(low, start), min(before, start + span), newest,
+                           inclusive_low=after is None or start > low)
+            if found is not None:
+                return found
+            if low < start and start + span <= before:  # wholly inside the range: its probes were purged
+                return start + span if newest else start
+    return None
+
+
+def _buckets(connection: sqlite3.Connection, table: str, host: str, up: bool, low: float, high: float,
+             newest: bool, span: float) -> list[float]:
+    """The starts of the first few buckets of `table` (newest or oldest first) that may hold a probe of `host`
+    with `low` < timestamp <= `high` that was `up` (or down)."""
+    first = float("-inf") if low == float("-inf") else low - low % span
+    rows = connection.execute(
+        f"SELECT start FROM {table} WHERE host = ? AND start >= ? AND start <= ? AND {_ROLLUP_HAS[up]} "
+        f"ORDER BY start {'DESC' if newest else 'ASC'} LIMIT {_CANDIDATES}",
+        (host, first if first > float("-inf") else -(2**62), high)).fetchall()
+    return [float(row[0]) for row in rows]
+
+
+def _probe(connection: sqlite3.Connection, host: str, up: bool, low: float, high: float, newest: bool, *,
+           inclusive_low: bool) -> float | None:
+    """The newest (else oldest) probe time of `host` in (`low`, `high`] (from `low` itself when
+    `inclusive_low`: a bucket's start) that was `up` (or down), on the time index."""
+    row = connection.execute(
+        f"SELECT {'max' if newest else 'min'}(timestamp) FROM {PROBE_TABLE} "
+        f"WHERE timestamp {'>=' if inclusive_low else '>'} ? AND timestamp <= ? AND host = ? AND {_PROBE_IS[up]}",
+        (iso_utc(low), iso_utc(high), host)).fetchone()
+    return None if row[0] is None else parse_iso(row[0])
