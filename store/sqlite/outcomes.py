@@ -3,9 +3,11 @@
 The probe table has a time index only (no per-site index to keep on the hot path), so "the newest failure of
 this site" is found through the rollups, whose primary key is (host, start): the newest hour with a failure,
 then the newest minute with one in that hour, then that minute's probes on the time index. A site that never
-failed costs a walk of its hour rows (400 days of them at most), not of its probes. Where retention has
-purged a minute's probes, the answer is that minute's end (a newest) or start (an oldest); where the minute
-rollups are gone too (after 14 days), the hour's probes are read, else the hour's bounds.
+failed costs a walk of its hour rows (400 days of them at most), not of its probes. Where the minute rollups
+are gone (after 14 days), the hour's probes are read. Where retention has purged the probes, the answer is
+the bucket's end (a newest) or start (an oldest): a last success known only to the minute or hour is taken
+at its end, so the failing run after it starts at the first failure of a later bucket ("down for" at least
+that long).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def _find(connection: sqlite3.Connection, host: str, up: bool, after: float | No
                            inclusive_low=after is None or start > low)
             if found is not None:
                 return found
-            if low < start and start + span <= before:  # wholly inside the range: its probes were purged
+            if low <= start and start + span <= before:  # wholly inside the range: its probes were purged
                 return start + span if newest else start
     return None
 
