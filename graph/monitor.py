@@ -12,6 +12,7 @@ sinks they subscribe. The graph takes no console and no callbacks.
                                 │                    └─ merge ┴─▶ window_reports ──────▶ reports
                                 └─▶ pairwise diff ────────────────────────────────────▶ changes
     past.earlier (read in the background, newest first) ──────────▶ report windows, and ▶ past_loaded
+    past.before (each site's last failure and failing run before it, read in the background) ─▶ report windows
 
 A restart is blind only while the last alert window is read (`load_past`): the alert machines need no more,
 and the clocks start right after. The rest of the longest window reaches the report windows while the clocks
@@ -34,7 +35,7 @@ from monitoringapp.domain.config import Config, ReportSpec, SitePolicies
 from monitoringapp.domain.events import (
     LOCAL,
     AlertTransition,
-    LastOutcomes,
+    OutcomesBefore,
     PastChunk,
     Probe,
     Report,
@@ -47,7 +48,7 @@ from monitoringapp.operators.certificates import certificate_warnings
 from monitoringapp.operators.reports import ReportEvent, window_reports
 from monitoringapp.operators.typed import on_completion
 from monitoringapp.store.log import LogReader, LogUnavailable, PastReader
-from monitoringapp.streams.past import LoggedPast
+from monitoringapp.streams.past import LoggedPast, OutcomesPast
 from monitoringapp.streams.probes import ConfigChange, ProbeFunction, TickCounters, diff_sites, probe_events
 from monitoringapp.streams.ticks import Tick, fixed_rate_ticks
 
@@ -57,19 +58,20 @@ class StoredPast:
     """What a restart starts from: each site's last alert transition, the certificate warnings already told,
     the probes of the last alert window (read before the clocks start), where the rest of the longest
     window's probes are (`earlier`, read while the clocks tick), and each site's last success, last failure and
-    failing run from before all of them (`before`: what "down for" and "last fail" reach back to)."""
+    failing run from before all of them (`before`, read while the clocks tick: what "down for" and "last fail"
+    reach back to)."""
 
     probes: tuple[Probe, ...] = ()
     transitions: Mapping[str, AlertTransition] = field(default_factory=dict)
     certificate_warnings: tuple[AlertTransition, ...] = ()
     earlier: LoggedPast | None = None
-    before: tuple[LastOutcomes, ...] = ()
+    before: OutcomesPast | None = None
 
 
 def load_past(log: PastReader, config: Config, now: float) -> StoredPast:
     """The logged past of the sites in `config` before `now` (none if the log cannot be read yet): their last
-    alert transitions, certificate warnings, the probes of the alert window and each site's outcomes from before
-    the longest window, read now; the rest of the longest window, to read later."""
+    alert transitions, certificate warnings and the probes of the alert window, read now; the rest of the
+    longest window and each site's outcomes from before it, to read later."""
     hosts = config.keys
     recent = now - config.policies.longest_window  # what every site's alert machine needs to resume
     since = now - config.longest_window
@@ -78,12 +80,12 @@ def load_past(log: PastReader, config: Config, now: float) -> StoredPast:
         transitions = log.last_transitions(hosts)
         warned = stored_certificate_warnings(log, config, now)
         newest = log.latest_probe_time()
-        # The probes read (now or later) are those after `min(since, recent)`; the log says what came before.
-        before = tuple(log.last_outcomes(min(since, recent), hosts).values()) if newest is not None else ()
     except LogUnavailable:
         return StoredPast()
     # A new log, or one whose probes are all older than the longest window, has no more past to read.
     more = since < recent and newest is not None and newest > since
+    # The probes read (now or later) are those after `min(since, recent)`; the log says what came before.
+    before = OutcomesPast(log, hosts, min(since, recent)) if newest is not None else None
     return StoredPast(tuple(probes), transitions, warned, LoggedPast(log, hosts, since, recent) if more else None,
                       before)
 
@@ -182,9 +184,12 @@ class MonitorGraph:
         earlier: ConnectableObservable[PastChunk] = (
             reactivex.empty() if past.earlier is None
             else past.earlier.chunks(background or ImmediateScheduler.singleton(), clock)).pipe(ops.publish())
-        events: Observable[ReportEvent] = reactivex.merge(probes, requests, earlier)
-        reports: Observable[Report] = events.pipe(
-            window_reports(config.report_windows, iter(past.probes), past.before), ops.share())
+        before: Observable[OutcomesBefore] = (
+            reactivex.empty() if past.before is None
+            else past.before.read(background or ImmediateScheduler.singleton(), clock))
+        events: Observable[ReportEvent] = reactivex.merge(probes, requests, earlier, before)
+        reports: Observable[Report] = events.pipe(window_reports(config.report_windows, iter(past.probes)),
+                                                  ops.share())
 
         self.configs: Observable[Config] = configs
         """Every config version in force, the first one included."""

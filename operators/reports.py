@@ -9,18 +9,17 @@ from reactivex import Observable, abc
 from reactivex import operators as ops
 from reactivex.scheduler import ImmediateScheduler
 
-from monitoringapp.domain.events import LastOutcomes, OutcomesBefore, PastChunk, Probe, Report, ReportRequest
+from monitoringapp.domain.events import OutcomesBefore, PastChunk, Probe, Report, ReportRequest
 from monitoringapp.operators.site_windows import SiteWindows
 
 ReportEvent = Probe | ReportRequest | PastChunk | OutcomesBefore
 """What the report operator takes: a probe, a request, earlier probes (a restart's past, newest first), or each
-site's outcomes from before every probe (a reader's history, ahead of it)."""
+site's outcomes from before every probe (read back by a restart or a reader: any time, it sets no order)."""
 
 
 def window_reports(
     spans: tuple[float, ...],
     history: Iterable[Probe] = (),
-    before: Iterable[LastOutcomes] = (),
 ) -> Callable[[Observable[ReportEvent]], Observable[Report]]:
     """Per request, one report per span of the sites' stats over (now - span, now], counting every probe
     that came before the request in the stream.
@@ -29,9 +28,9 @@ def window_reports(
     threads or subscription order. `spans` are the windows to keep from the start (a request for a
     longer one widens them); `history` is probes of the past to start from. A restart's longer past may
     come in the stream too, as `PastChunk`s from before everything given so far (newest first): each
-    site's windows take them in front, and the reports after them count them. `before` (or an `OutcomesBefore`
-    in the stream) is each site's last failure and failing run from before all of those probes: a report's
-    "down for" and "last fail" reach back as far as the log does, not only as far as the probes given.
+    site's windows take them in front, and the reports after them count them. An `OutcomesBefore` in the
+    stream is each site's last failure and failing run from before all of those probes: a report's "down for"
+    and "last fail" reach back as far as the log does, not only as far as the probes given.
 
     ```text
     events:  --p1--p2--R(t=10, 2m)--p3--R(t=20, 2m)--|
@@ -54,7 +53,6 @@ def window_reports(
     def operator(source: Observable[ReportEvent]) -> Observable[Report]:
         def factory(_: abc.SchedulerBase | None) -> Observable[Report]:
             windows = SiteWindows(tuple(sorted(set(spans))))
-            windows.start_after(before)
             for probe in history:
                 windows.add(probe)
             answers: Observable[list[Report]] = source.pipe(ops.map(windows.on_event), ops.filter(bool))

@@ -76,8 +76,10 @@ def _probe(connection: sqlite3.Connection, host: str, up: bool, low: float, high
            inclusive_low: bool) -> float | None:
     """The newest (else oldest) probe time of `host` in (`low`, `high`] (from `low` itself when
     `inclusive_low`: a bucket's start) that was `up` (or down), on the time index."""
+    # Walked from the end wanted, on the time index: it stops at the site's first such probe (a `max` would read
+    # the whole range, every site's probes in it).
     row = connection.execute(
-        f"SELECT {'max' if newest else 'min'}(timestamp) FROM {PROBE_TABLE} "
-        f"WHERE timestamp {'>=' if inclusive_low else '>'} ? AND timestamp <= ? AND host = ? AND {_PROBE_IS[up]}",
-        (iso_utc(low), iso_utc(high), host)).fetchone()
-    return None if row[0] is None else parse_iso(row[0])
+        f"SELECT timestamp FROM {PROBE_TABLE} "
+        f"WHERE timestamp {'>=' if inclusive_low else '>'} ? AND timestamp <= ? AND host = ? AND {_PROBE_IS[up]} "
+        f"ORDER BY timestamp {'DESC' if newest else 'ASC'} LIMIT 1", (iso_utc(low), iso_utc(high), host)).fetchone()
+    return None if row is None else parse_iso(row[0])
