@@ -23,7 +23,6 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from monitoringapp.domain.events import ALERT_KINDS, AlertTransition, LastOutcomes, Probe
 from monitoringapp.store.jetstream.link import NatsLink
-from monitoringapp.store.jetstream.outcomes import OutcomeFold
 from monitoringapp.store.jetstream.subjects import (
     FORMAT,
     PROBES,
@@ -33,6 +32,7 @@ from monitoringapp.store.jetstream.subjects import (
     transition_from_message,
 )
 from monitoringapp.store.log import Cursor, Entry, LogNotCreated, Page
+from monitoringapp.store.outcome_fold import OutcomeFold
 
 
 class _Event(Protocol):
@@ -152,7 +152,8 @@ class JetStreamLogReader:
 
             messages = self.link.call(block, READ_TIMEOUT)
             read += len(messages)
-            fold.add_older(probe_from_message(payload) for _, payload, _ in messages)
+            probes = (probe_from_message(payload) for _, payload, _ in messages)
+            fold.add_older((probe.host, probe.timestamp, probe.available) for probe in probes)
             end = start - 1
         return fold.outcomes()
 

@@ -1,23 +1,31 @@
 """Each site's last success, last failure and failing run up to a moment, read from SQLite in a few look-ups.
 
-The probe table has a time index only (no per-site index to keep on the hot path), so "the newest failure of
-this site" is found through the rollups, whose primary key is (host, start): the newest hour with a failure,
-then the newest minute with one in that hour, then that minute's probes on the time index. A site that never
-failed costs a walk of its hour rows (400 days of them at most), not of its probes. Where the minute rollups
-are gone (after 14 days), the hour's probes are read. Where retention has purged the probes, the answer is
-the bucket's end (a newest) or start (an oldest): a last success known only to the minute or hour is taken
-at its end, so the failing run after it starts at the first failure of a later bucket ("down for" at least
-that long).
+The last few probes of every site, read in one walk of the time index back from the moment and folded
+(`OutcomeFold`), settle the last success of every site up then, and its failures since (with 1,000 sites, one
+look-up per site would each read the probes of every site between its probe and the moment). What they leave
+open is looked up per site. The probe table has a time index only (no per-site index to keep on the hot
+path), so "the newest failure of this site" is found through the rollups, whose primary key is (host, start):
+the newest hour with a failure, then the newest minute with one in that hour, then that minute's probes on
+the time index. A site that never failed costs a walk of its hour rows (400 days of them at most), not of its
+probes. Where the minute rollups are gone (after 14 days), the hour's probes are read. Where retention has
+purged the probes, the answer is the bucket's end (a newest) or start (an oldest): a last success known only
+to the minute or hour is taken at its end, so the failing run after it starts at the first failure of a later
+bucket ("down for" at least that long).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Collection
 
 from monitoringapp.domain.events import LastOutcomes
 from monitoringapp.domain.timefmt import iso_utc, parse_iso
 from monitoringapp.operators.rollup import HOUR, MINUTE
-from monitoringapp.store.sqlite.schema import HOUR_TABLE, MINUTE_TABLE, PROBE_TABLE
+from monitoringapp.store.outcome_fold import OutcomeFold
+from monitoringapp.store.sqlite.schema import HOUR_TABLE, MINUTE_TABLE, PROBE_TABLE, fast_parse_iso
+
+RECENT_ROUNDS = 4
+"""Probes per site (as a count of rows) folded in one walk before any per-site look-up."""
 
 _ROLLUP_HAS = {True: "available > 0", False: "available < checks"}
 _PROBE_IS = {True: "available != 0", False: "available = 0"}
@@ -29,9 +37,28 @@ def site_hosts(connection: sqlite3.Connection) -> list[str]:
     return [str(row[0]) for row in connection.execute(f"SELECT DISTINCT host FROM {HOUR_TABLE}")]
 
 
-def last_outcomes(connection: sqlite3.Connection, host: str, before: float) -> LastOutcomes | None:
+def recent_outcomes(connection: sqlite3.Connection, hosts: Collection[str], before: float) -> OutcomeFold:
+    """The last `RECENT_ROUNDS` probes per site up to `before` (by count: as many rows as that, newest first,
+    whatever the sites), folded: one walk of the time index that settles most sites' last success at once."""
+    fold = OutcomeFold(before, hosts)
+    rows = connection.execute(
+        f"SELECT host, timestamp, available FROM {PROBE_TABLE} WHERE timestamp <= ? ORDER BY timestamp DESC "
+        "LIMIT ?", (iso_utc(before), RECENT_ROUNDS * len(hosts))).fetchall()
+    fold.add_older((host, fast_parse_iso(timestamp), bool(up)) for host, timestamp, up in rows)
+    return fold
+
+
+def last_outcomes(connection: sqlite3.Connection, host: str, before: float,
+                  recent: LastOutcomes | None = None) -> LastOutcomes | None:
     """`host`'s last success and last failure with timestamp <= `before` and the first failure after that
-    success (None: no probe up to `before`)."""
+    success (None: no probe up to `before`); `recent` is what the last probes folded say of it (exact
+    as far as they reach: only what they leave open is looked up)."""
+    if recent is not None and recent.last_success is not None:
+        if recent.last_failure is not None:
+            return recent  # the success and everything after it were read
+        # Up at the end of what was read, no failure among it: the last failure is older than the success.
+        return LastOutcomes(host, recent.last_success,
+                            _find(connection, host, False, None, recent.last_success, newest=True), None)
     success = _find(connection, host, True, None, before, newest=True)
     failure = _find(connection, host, False, None, before, newest=True)
     if success is None and failure is None:

@@ -1,15 +1,15 @@
-"""`OutcomeFold` without a server: probes read back newest first, a block at a time in any order within it."""
+"""`OutcomeFold`: probes read back newest first, a block at a time in any order within it."""
 
 from __future__ import annotations
 
-from monitoringapp.domain.events import LastOutcomes, Probe
-from monitoringapp.store.jetstream.outcomes import OutcomeFold
+from monitoringapp.domain.events import LastOutcomes
+from monitoringapp.store.outcome_fold import Outcome, OutcomeFold
 
 A, B = "http://a.test/", "http://b.test/"
 
 
-def probe(at: float, host: str = A, up: bool = True) -> Probe:
-    return Probe(at, host, up, 200 if up else 503, 1.0)
+def probe(at: float, host: str = A, up: bool = True) -> Outcome:
+    return host, at, up
 
 
 def test_blocks_newest_first_give_the_last_success_last_failure_and_the_run_after_that_success() -> None:

@@ -1,16 +1,19 @@
-"""Each site's last success, last failure and failing run, folded from probes read back newest first (no nats here).
+"""Each site's last success, last failure and failing run, folded from probes read back newest first.
 
-The `MONITOR` stream has no per-site subject for probes (their subjects are buckets of sites) and JetStream reads
-only forward, so `JetStreamLogReader.last_outcomes` reads the stream back in blocks of sequences, newest block
-first, and folds each block's probes here, newest first, until every site asked for is settled or it has read its
-bound of messages.
+Both backends answer `LogReader.last_outcomes` with it: JetStream reads only forward and its probe subjects are
+buckets of sites, so its reader reads the stream back in blocks of sequences, newest block first, and folds each
+here until every site asked for is settled or it has read its bound of messages; SQLite folds the last few probes
+of every site in one walk of the time index, and looks up only what that leaves open.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from monitoringapp.domain.events import LastOutcomes, Probe
+from monitoringapp.domain.events import LastOutcomes
+
+Outcome = tuple[str, float, bool]
+"""(site, probe time, up)"""
 
 
 class _Site:
@@ -23,7 +26,9 @@ class _Site:
 
 
 class OutcomeFold:
-    """Probes up to `before` (of `hosts` only, when given) folded newest first into each site's `LastOutcomes`."""
+    """Probes up to `before` (of `hosts` only, when given) folded newest first into each site's `LastOutcomes`.
+    What it has of a site is exact for the probes folded: its last success and failure among them, and the
+    oldest failure after that success."""
 
     def __init__(self, before: float, hosts: Collection[str] | None = None) -> None:
         self.before = before
@@ -31,25 +36,25 @@ class OutcomeFold:
         self._sites: dict[str, _Site] = {}
         self._settled = 0
 
-    def add_older(self, probes: Iterable[Probe]) -> None:
-        """Probes older than those added so far (within them, any order)."""
-        for probe in sorted(probes, key=_time, reverse=True):
-            if probe.timestamp > self.before or (self.hosts is not None and probe.host not in self.hosts):
+    def add_older(self, outcomes: Iterable[Outcome]) -> None:
+        """Probes' (site, time, up), older than those added so far (within them, any order)."""
+        for host, timestamp, up in sorted(outcomes, key=_time, reverse=True):
+            if timestamp > self.before or (self.hosts is not None and host not in self.hosts):
                 continue
-            site = self._sites.get(probe.host)
+            site = self._sites.get(host)
             if site is None:
-                site = self._sites[probe.host] = _Site()
+                site = self._sites[host] = _Site()
             if site.success is not None and site.failure is not None:
                 continue
-            if probe.available:
+            if up:
                 if site.success is None:
-                    site.success = probe.timestamp
+                    site.success = timestamp
                     self._settled += site.failure is not None
             else:
                 if site.success is None:
-                    site.oldest_failure = probe.timestamp
+                    site.oldest_failure = timestamp
                 if site.failure is None:
-                    site.failure = probe.timestamp
+                    site.failure = timestamp
                     self._settled += site.success is not None
 
     @property
@@ -65,5 +70,5 @@ class OutcomeFold:
                 for host, site in self._sites.items()}
 
 
-def _time(probe: Probe) -> float:
-    return probe.timestamp
+def _time(outcome: Outcome) -> float:
+    return outcome[1]
