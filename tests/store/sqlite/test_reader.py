@@ -22,6 +22,7 @@ from monitoringapp.domain.events import (
 )
 from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.store.log import BEGINNING, LogUnavailable, StoreError
+from monitoringapp.store.sqlite import outcomes
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 from monitoringapp.store.sqlite.writer import SqliteEventLog
@@ -330,10 +331,13 @@ def test_probe_history_codes_every_error_kind_and_reads_a_kind_it_does_not_know_
 H = 1_789_999_200.0  # an hour's start
 
 
+@pytest.mark.parametrize("rounds", [0, 1, 4])
 def test_last_outcomes_are_each_sites_last_success_last_failure_and_failing_run_up_to_a_moment(
-        tmp_path: Path) -> None:
-    """Found through the rollups, across hours and a gap with no monitor, to the millisecond; a probe after the
-    moment, even in its minute, is not counted."""
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rounds: int) -> None:
+    """Across hours and a gap with no monitor, to the millisecond, whether the last probes folded settle a site
+    (4 a site), some of it (1) or none of it (0: all through the rollups); a probe after the moment, even in its
+    minute, is not counted."""
+    monkeypatch.setattr(outcomes, "RECENT_ROUNDS", rounds)
     before = H + 3 * 3600 + 30.0
     probes = [
         Probe(H + 10.0, A, True, 200, 1.0),  # A: up, then down from the next hour on, across a gap
