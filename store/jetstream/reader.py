@@ -57,8 +57,8 @@ _BATCH = 1000
 # How far back `sites()` looks for probes.
 SITES_RECENT = 600.0
 # How many messages `last_outcomes` reads back at most, and how many sequences at a read.
-OUTCOMES_SCAN = 200_000
-OUTCOMES_BLOCK = 20_000
+OUTCOMES_SCAN = 20_000
+OUTCOMES_BLOCK = 5_000
 
 
 class JetStreamLogReader:
