@@ -18,7 +18,7 @@ from bench.processes import App, exit_after_output_closed, run_app, unprivileged
 from monitoringapp.domain.events import Probe
 from monitoringapp.domain.timefmt import parse_iso, whole_millis
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
-from monitoringapp.store.sqlite.writer import SqliteEventLog
+from tests.gap_outage import write_gap_outage
 from tests.local_http import LocalServer
 
 pytestmark = pytest.mark.slow  # real processes
@@ -420,14 +420,7 @@ def test_a_restart_after_a_gap_in_an_outage_says_down_for_and_last_fail_from_bef
     config.write_text(json.dumps({"websites": [{"URL": down, "checkInterval": INTERVAL},
                                                {"URL": up, "checkInterval": INTERVAL}],
                                   "alertWindow": 3, "reports": [{"every": 1, "windows": [3]}]}))
-    now = time.time()
-    log = SqliteEventLog(db, flush_interval=30.0)  # as a monitor writes: its rollups too
-    log.append_probe(Probe(now - 3 * 3600, down, True, 200, 1.0))
-    for second in range(int(2.5 * 3600), 2 * 3600 - 1, -60):
-        log.append_probe(Probe(now - second, down, False, 500, 1.0))
-    log.append_probe(Probe(now - 2 * 3600, up, False, 503, 1.0))
-    log.append_probe(Probe(now - 2 * 3600 + 60, up, True, 200, 1.0))
-    log.close()
+    write_gap_outage(db, time.time(), down, up)
     app = monitor(config, db)
     try:
         start = app.lines.index(app.wait_for_line(lambda text: text.startswith("== past 3s at "), 10)) + 1

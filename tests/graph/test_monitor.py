@@ -18,6 +18,7 @@ from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.streams.http_probe import ProbeOutcome
 from monitoringapp.streams.probes import ConfigChange
+from tests.gap_outage import write_gap_outage
 from tests.graph.running import RunningMonitor
 
 A, B, C, D = (f"http://{name}.test/" for name in "abcd")
@@ -141,13 +142,7 @@ def test_a_restart_after_a_gap_says_down_for_and_last_fail_from_before_the_loade
     neither."""
     start = 1_795_000_000.0
     db = tmp_path / "m.db"
-    setup = SqliteEventLog(db, flush_interval=30.0)
-    setup.append_probe(Probe(start - 3 * 3600, A, True, 200, 1.0))
-    for second in range(int(2.5 * 3600), 2 * 3600 - 1, -60):
-        setup.append_probe(Probe(start - second, A, False, 503, 1.0))
-    setup.append_probe(Probe(start - 2 * 3600, B, False, 503, 1.0))
-    setup.append_probe(Probe(start - 2 * 3600 + 60, B, True, 200, 1.0))
-    setup.close()
+    write_gap_outage(db, start, A, B)
     config = Config(sites=(SiteConfig(A, 1, 1), SiteConfig(B, 1, 1)), alert=AlertPolicy(window=20),
                     reports=(ReportSpec(30, (120, 3600)),))
     clock = HistoricalScheduler(utc_datetime(start))

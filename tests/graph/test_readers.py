@@ -22,6 +22,7 @@ from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.streams.http_probe import HttpProber, ProbeOutcome
 from monitoringapp.streams.log_tail import LogNews
+from tests.gap_outage import write_gap_outage
 from tests.graph.running import RunningMonitor
 from tests.local_http import LocalServer
 
@@ -104,13 +105,7 @@ def test_print_mode_says_down_for_and_last_fail_from_before_the_hour_it_replays(
     last failure 2 h ago: -p says what a monitor that never stopped would, not what the replayed hour alone says."""
     began = START.replace(microsecond=0)  # whole seconds: the store keeps milliseconds
     start = epoch_seconds(began)
-    log = SqliteEventLog(tmp_path / "m.db", flush_interval=30.0)
-    log.append_probe(Probe(start - 3 * 3600, A, True, 200, 1.0))
-    for second in (*range(int(2.5 * 3600), 2 * 3600 - 1, -60), *range(60, -1, -10)):
-        log.append_probe(Probe(start - second, A, False, 503, 1.0))
-    log.append_probe(Probe(start - 2 * 3600, B, False, 503, 1.0))
-    log.append_probe(Probe(start - 30, B, True, 200, 1.0))
-    log.close()
+    write_gap_outage(tmp_path / "m.db", start, A, B, recent=range(60, -1, -10))
     config = parse_config(json.dumps({"websites": [{"URL": A}, {"URL": B}],
                                       "reports": [{"every": 30, "windows": [120, 3600]}]}))
     clock = HistoricalScheduler(began)

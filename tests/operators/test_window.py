@@ -6,6 +6,7 @@ import math
 import random
 from array import array
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 
@@ -226,6 +227,23 @@ def columns_of(probes: list[Probe]) -> ProbeColumns:
                         [outcome_key(p.status, p.error, p.available) for p in probes])
 
 
+def interleaved(window: SlidingWindow, chunks: list[list[Probe]], live: list[Probe],
+                chooser: random.Random) -> Iterator[tuple[list[Probe], int]]:
+    """Give `window` the live probes in order and the past's `chunks` (newest first) among them at random, as a
+    restart does; after each, (the past given so far, oldest first; how many live probes were given)."""
+    given: list[Probe] = []
+    fed = 0
+    while fed < len(live) or chunks:
+        if chunks and (fed == len(live) or chooser.random() < 0.3):
+            chunk = chunks.pop(0)
+            window.add_earlier(columns_of(chunk))
+            given[:0] = chunk
+        else:
+            window.add(live[fed])
+            fed += 1
+        yield given, fed
+
+
 def answers(window: SlidingWindow, spans: tuple[float, ...], now: float) -> list[object]:
     window.advance(now)
     return [(window.tallies(span), list(window.ordered(span).values), window.failing_since, window.last_failure)
@@ -252,17 +270,10 @@ def test_earlier_probes_given_newest_first_answer_as_if_they_had_come_first(seed
         chunks.append(past[-size:])
         past = past[:-size]
     window = SlidingWindow(spans, lazy=seed % 2 == 0)
-    given: list[Probe] = []  # the past received so far, oldest first
-    fed, clock = 0, 0.0
-    for step in range(len(live) + len(chunks)):
-        if chunks and (fed == len(live) or chooser.random() < 0.3):
-            chunk = chunks.pop(0)
-            window.add_earlier(columns_of(chunk))
-            given[:0] = chunk
-        else:
-            window.add(live[fed])
-            fed += 1
-        if chooser.random() < 0.3 or step == len(live) + len(chunks) - 1:
+    clock = 0.0
+    steps = len(live) + len(chunks)
+    for step, (given, fed) in enumerate(interleaved(window, chunks, live, chooser)):
+        if chooser.random() < 0.3 or step == steps - 1:
             latest = (live[fed - 1] if fed else given[-1] if given else probes[0]).timestamp
             clock = max(clock, latest + chooser.choice((0.0, 3.0)))  # a report's time never goes back
             reference = SlidingWindow(spans)
@@ -329,16 +340,7 @@ def test_outcomes_from_before_plus_the_probes_given_answer_as_if_every_probe_had
     window = SlidingWindow((10.0, 60.0), lazy=seed % 2 == 0)
     window.start_after(last_outcomes(prior))
     chunks = [past[max(0, end - 7):end] for end in range(len(past), 0, -7)]  # newest first
-    given: list[Probe] = []
-    fed = 0
-    while fed < len(live) or chunks:
-        if chunks and (fed == len(live) or chooser.random() < 0.3):
-            chunk = chunks.pop(0)
-            window.add_earlier(columns_of(chunk))
-            given[:0] = chunk
-        else:
-            window.add(live[fed])
-            fed += 1
+    for given, fed in interleaved(window, chunks, live, chooser):
         reference = SlidingWindow((10.0, 60.0))
         for each in [*prior, *given, *live[:fed]]:
             reference.add(each)

@@ -11,6 +11,7 @@ from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.web.board import SiteSpec, State, StatusBoard
 from monitoringapp.web.feed import RECHECK_EVERY, BoardFeed
+from tests.gap_outage import write_gap_outage
 from tests.web.history import DOWN, NOW, UP, write_history
 
 Seeded = tuple[SqliteLogReader, StatusBoard, BoardFeed]
@@ -98,11 +99,7 @@ def test_a_site_down_since_before_the_seeded_hour_is_down_since_its_run_began(tm
     """Up 3 h ago, down from 2h30m ago, no probe for an hour (no monitor ran), down again in the last minute: the
     page says down since 2h30m ago, as a reader that never stopped would, not since the seeded hour's first."""
     path = tmp_path / "m.db"
-    log = SqliteEventLog(path, flush_interval=30.0)
-    log.append_probe(Probe(NOW - 3 * 3600, DOWN, True, 200, 2.0))
-    for second in (*range(int(2.5 * 3600), 2 * 3600 - 1, -60), 50, 40):
-        log.append_probe(Probe(NOW - second, DOWN, False, 503, 2.0))
-    log.close()
+    write_gap_outage(path, NOW, DOWN, recent=(50, 40))
     reader = SqliteLogReader(path)
     board = StatusBoard([SiteSpec(DOWN, 10.0)])
     assert BoardFeed(reader, board, NOW).poll(NOW).seeded
