@@ -242,13 +242,17 @@ def test_last_outcomes_read_the_stream_back_in_blocks_until_each_site_is_settled
     for at, host, _ in stamps:  # 9-16: no probe among them
         writer.append_transition(AlertTransition(now + at, host, TransitionKind.SILENT, None, now + at, None, "us"))
     published(writer)
+    for at in (10, 11):  # 17-18: after every moment asked for below (and a read of a block has one to stop at)
+        writer.append_probe(Probe(now + at, A, True, 200, 1.0))
+    published(writer)
     blocks = JetStreamLogReader(reader.link, outcomes_block=3)
     assert blocks.last_outcomes(now + 4.5, {A, B}) == {
         A: LastOutcomes(A, now + 1, now + 4, now + 2), B: LastOutcomes(B, now + 2, now + 1, None)}
     assert blocks.last_outcomes(now + 1.5) == {A: LastOutcomes(A, now + 1, None, None),
                                                 B: LastOutcomes(B, None, now + 1, now + 1)}
-    # Blocks 14-16 and 11-13 hold no probe, 8-10 one and 5-7 three: the bound of 3 stops there, at A's probe at 3.
-    bounded = JetStreamLogReader(reader.link, outcomes_block=3, outcomes_scan=3)
+    # Blocks 16-18 hold two probes (after the moment), 13-15 and 10-12 none, 7-9 two (after it), 4-6 three: the
+    # bound of 5 stops there, at A's probe at 3 (B's at 2 is not asked for).
+    bounded = JetStreamLogReader(reader.link, outcomes_block=3, outcomes_scan=5)
     assert bounded.last_outcomes(now + 4.5, {A}) == {A: LastOutcomes(A, None, now + 4, now + 3)}
     assert reader.last_outcomes(now) == {}
     writer.close()
