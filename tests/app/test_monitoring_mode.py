@@ -18,6 +18,7 @@ from bench.processes import App, exit_after_output_closed, run_app, unprivileged
 from monitoringapp.domain.events import Probe
 from monitoringapp.domain.timefmt import parse_iso, whole_millis
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
+from tests.gap_outage import write_gap_outage
 from tests.local_http import LocalServer
 
 pytestmark = pytest.mark.slow  # real processes
@@ -408,3 +409,25 @@ def test_a_restart_probes_at_once_and_loads_the_stored_hour_into_its_reports_in_
     finally:
         app.kill()
     assert json.loads(metrics.read_text())["past"]["probes"] == 2400
+
+
+def test_a_restart_after_a_gap_in_an_outage_says_down_for_and_last_fail_from_before_the_loaded_hour(
+        tmp_path: Path, server: LocalServer) -> None:
+    """/fail last answered 3 h ago and failed from 2h30m to 2 h ago, then no monitor ran; /ok last failed 2 h
+    ago. The restarted monitor says /fail is down for 2h30m and /ok last failed 2h00m ago, as a monitor that
+    never stopped would from the same probes (the loaded hour alone would say a few seconds and none)."""
+    down, up, db, config = server.url("/fail"), server.url("/ok"), tmp_path / "m.db", tmp_path / "c.json"
+    config.write_text(json.dumps({"websites": [{"URL": down, "checkInterval": INTERVAL},
+                                               {"URL": up, "checkInterval": INTERVAL}],
+                                  "alertWindow": 3, "reports": [{"every": 1, "windows": [3]}]}))
+    write_gap_outage(db, time.time(), down, up)
+    app = monitor(config, db)
+    try:
+        start = app.lines.index(app.wait_for_line(lambda text: text.startswith("== past 3s at "), 10)) + 1
+        report = {row.split()[0]: row.split()[-2:] for row in (
+            app.wait_for_line(lambda text, url=url: text.startswith(url), 5, start)[1] for url in (down, up))}
+        assert report[down][0] == "2h30m" and re.fullmatch(r"\ds", report[down][1]), report
+        assert report[up] == ["-", "2h00m"], report
+        assert app.stop(signal.SIGTERM)[0] == 0
+    finally:
+        app.kill()
