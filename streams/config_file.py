@@ -4,7 +4,7 @@ Read for probing (`-m`, and `--check`, which says whether `-m` would start), hea
 from this process's environment and each site's `caFile` must be a readable PEM bundle of CA certificates
 (at start, and at every reload). A reader (`-p`, `-w`, `-a`, `-e`, `--replay`, `--health`) sends no request:
 it reads the headers as written and leaves the `caFile` alone, so it needs neither the prober's secrets nor
-its files.
+its files. A relative `caFile` is in the config file's folder, wherever the monitor was started.
 """
 
 from __future__ import annotations
@@ -47,22 +47,26 @@ def decode_config(raw: bytes, name: str, *, probing: bool = False) -> Config:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ConfigError(f"{name}: not UTF-8 text (byte {error.start})") from None
+    # The folder as named (not its symlinks resolved): a ConfigMap's config.json and caFile are links side by side.
+    folder = str(Path(name).absolute().parent)
     if not probing:
-        return parse_config(text, name)
-    config = parse_config(text, name, os.environ)
+        return parse_config(text, name, folder=folder)
+    config = parse_config(text, name, os.environ, folder)
     for site in config.sites:
-        if site.request.ca_file is not None:
-            check_ca_file(site.request.ca_file, f"{name}: {site.entry}.caFile")
+        if site.request.ca_file is not None and site.request.ca_path is not None:
+            check_ca_file(site.request.ca_path, site.request.ca_file, f"{name}: {site.entry}.caFile")
     return config
 
 
-def check_ca_file(path: str, where: str) -> None:
-    """ConfigError unless `path` is a readable PEM bundle of CA certificates."""
+def check_ca_file(path: str, written: str, where: str) -> None:
+    """ConfigError unless `path` (`written` in the config) is a readable PEM bundle of CA certificates; a
+    relative one names where it was looked for."""
+    at = "" if path == written else f" at {path} (a relative caFile is in the config file's folder)"
     try:
         ssl.create_default_context(cafile=path)
     except FileNotFoundError:
-        raise ConfigError(f"{where}: file not found, got {path!r}") from None
+        raise ConfigError(f"{where}: file not found{at}, got {written!r}") from None
     except ssl.SSLError:  # before OSError, which it is a kind of
-        raise ConfigError(f"{where}: not a PEM file of CA certificates, got {path!r}") from None
+        raise ConfigError(f"{where}: not a PEM file of CA certificates{at}, got {written!r}") from None
     except OSError as error:
-        raise ConfigError(f"{where}: cannot read ({error.strerror}), got {path!r}") from None
+        raise ConfigError(f"{where}: cannot read ({error.strerror}){at}, got {written!r}") from None

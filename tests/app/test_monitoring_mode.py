@@ -9,16 +9,18 @@ import json
 import re
 import signal
 import sqlite3
+import ssl
 import time
 from pathlib import Path
 
 import pytest
+import trustme
 
 from bench.processes import App, exit_after_output_closed, run_app, unprivileged_prefix, wait_until
 from monitoringapp.domain.events import Probe
 from monitoringapp.domain.timefmt import parse_iso, whole_millis
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
-from tests.local_http import LocalServer
+from tests.local_http import LocalServer, local_server
 
 pytestmark = pytest.mark.slow  # real processes
 
@@ -408,3 +410,31 @@ def test_a_restart_probes_at_once_and_loads_the_stored_hour_into_its_reports_in_
     finally:
         app.kill()
     assert json.loads(metrics.read_text())["past"]["probes"] == 2400
+
+
+def test_a_relative_ca_file_is_in_the_config_files_folder_wherever_the_monitor_is_started(tmp_path: Path) -> None:
+    # `-m -c /etc/monitoringapp/config.json` run from elsewhere: caFile "ca.pem" is the one beside config.json.
+    ca = trustme.CA()
+    folder = tmp_path / "etc"
+    elsewhere = tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    with local_server(tls=context) as server:
+        url = server.url("/ok")
+        config = folder / "config.json"
+        config.write_text(json.dumps({"websites": [{"URL": url, "checkInterval": INTERVAL, "caFile": "ca.pem"}]}))
+        db = tmp_path / "m.db"
+        app = App("-m", "--silent", "-c", str(config), "-db", str(db), cwd=elsewhere)
+        try:
+            wait_until(lambda: probe_count(db) >= 1, 8, "a probe row", alive=app)
+        finally:
+            assert app.stop() == (0, "")
+    assert rows(db, "SELECT available, status FROM website_monitoring LIMIT 1") == [(1, 200)]
+    (folder / "ca.pem").unlink()
+    result = run_app("-m", "-c", str(config), "-db", str(db), timeout=20, cwd=elsewhere)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (f"monitoringApp: error: {config}: websites[0].caFile: file not found at "
+                             f"{folder / 'ca.pem'} (a relative caFile is in the config file's folder), got 'ca.pem'\n")
