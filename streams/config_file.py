@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import ssl
+from enum import StrEnum
 from pathlib import Path
 
 from monitoringapp.domain.config import MAX_CONFIG_BYTES, Config, ConfigError, parse_config
@@ -21,22 +22,46 @@ def read_config(path: str | Path, *, probing: bool = False) -> Config:
     return decode_config(read_config_bytes(path), str(path), probing=probing)
 
 
+class ConfigUnreadable(ConfigError):
+    """The config file cannot be read as one; `trouble` says how, so that a reload can say what is over."""
+
+    def __init__(self, message: str, trouble: FileTrouble) -> None:
+        super().__init__(message)
+        self.trouble = trouble
+
+
+class FileTrouble(StrEnum):
+    """What kept a config file from being read, and what a reload says once it is over (`over`)."""
+
+    MISSING = "is back"
+    DIRECTORY = "is a file again"
+    UNREADABLE = "is readable again"
+    TOO_LARGE = "is a config file again"  # a few kB, not a log or an image written over it
+    INVALID = "is valid again"  # read, but not a config monitoringApp can run (no ConfigUnreadable)
+
+    @property
+    def over(self) -> str:
+        return self.value
+
+
 def read_config_bytes(path: str | Path) -> bytes:
-    """The raw content of the config file at `path` (at most MAX_CONFIG_BYTES), or a one-line ConfigError."""
+    """The raw content of the config file at `path` (at most MAX_CONFIG_BYTES), or a one-line ConfigUnreadable."""
     name = str(path)
     try:
         with Path(path).open("rb") as file:
             raw = file.read(MAX_CONFIG_BYTES + 1)  # never all of /dev/zero
     except FileNotFoundError:
-        raise ConfigError(f"{name}: config file not found") from None
+        raise ConfigUnreadable(f"{name}: config file not found", FileTrouble.MISSING) from None
     except IsADirectoryError:
-        raise ConfigError(f"{name}: is a directory, not a config file") from None
+        raise ConfigUnreadable(f"{name}: is a directory, not a config file", FileTrouble.DIRECTORY) from None
     except PermissionError:
-        raise ConfigError(f"{name}: config file not readable (permission denied)") from None
+        raise ConfigUnreadable(f"{name}: config file not readable (permission denied)",
+                               FileTrouble.UNREADABLE) from None
     except OSError as error:
-        raise ConfigError(f"{name}: cannot read config file: {error.strerror}") from None
+        raise ConfigUnreadable(f"{name}: cannot read config file: {error.strerror}", FileTrouble.UNREADABLE) from None
     if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{name}: larger than {MAX_CONFIG_BYTES // 1024} kB: not a config file")
+        raise ConfigUnreadable(f"{name}: larger than {MAX_CONFIG_BYTES // 1024} kB: not a config file",
+                               FileTrouble.TOO_LARGE)
     return raw
 
 
