@@ -126,6 +126,15 @@ class SiteConfig:
     def scheme(self) -> str:
         return self.url.partition(":")[0].lower()
 
+    def changed_keys(self, later: SiteConfig) -> tuple[str, ...]:
+        """The config keys whose values differ in `later` (a later version of this site), in the config's
+        order: what a reload says changed. A password (in the URL or a header) counts, though never shown."""
+        top = AlertPolicy()  # the site's own policy only: the top level's is said as the config's own change
+        mine, theirs = self.effective(top), later.effective(top)
+        hidden = {"URL": self.secret_url != later.secret_url,  # shown as *** in both
+                  "headers": self.request.headers != later.request.headers}
+        return tuple(key for key in {**mine, **theirs} if mine.get(key) != theirs.get(key) or hidden.get(key))
+
     def effective(self, top: AlertPolicy) -> dict[str, Any]:
         found: dict[str, Any] = {"URL": self.url}
         if self.name is not None:
@@ -801,11 +810,11 @@ def _span(seconds: float) -> str:
     return f"{seconds:g}s" if seconds < 60 else format_duration(seconds)
 
 
-def some_of(names: Iterable[str], shown: int = 3) -> str:
+def some_of(names: Iterable[str], shown: int = 3, separator: str = ", ") -> str:
     """`a, b, c and 2 more`: a list a line can hold."""
     listed = list(names)
     more = f" and {len(listed) - shown} more" if len(listed) > shown else ""
-    return ", ".join(listed[:shown]) + more
+    return separator.join(listed[:shown]) + more
 
 
 def _shown_in_error(url: str) -> str:
