@@ -89,7 +89,8 @@ def test_diff_sites_tells_added_removed_and_retimed_by_url() -> None:
     change = diff_sites((a, b, c), (a, c_slower, d))
     assert change == ConfigChange(added=(d.url,), removed=(b.url,), retimed=(c.url,),
                                   changed=((c.url, ("checkInterval",)),))
-    assert diff_sites((a, b), (b_shorter_timeout, a)) == ConfigChange((), (), (b.url,), changed=((b.url, ("timeout",)),))
+    assert diff_sites((a, b), (b_shorter_timeout, a)) == ConfigChange((), (), (b.url,),
+                                                                     changed=((b.url, ("timeout",)),))
     assert change.summary() == f"sites +1 ({d.url}), -1 ({b.url}), ~1 ({c.url}: checkInterval)"
     many = diff_sites((), tuple(SiteConfig(f"http://{n}.test/", 1.0, 1.0) for n in range(5)))
     assert many.summary() == "sites +5 (http://0.test/, http://1.test/, http://2.test/ and 2 more)"
