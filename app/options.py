@@ -253,7 +253,8 @@ _FLAGS = (
     _Flag(("--site",), ("notify", "print_only", "purge", "replay"), ("notify", "print_only", "purge", "replay"),
           {"metavar": "URL", "help": "only this site (any spelling of its URL, or its name)"}),
     _Flag(("--since",), ("notify", "replay"), ("notify", "replay"),
-          {"metavar": "AGE|DATE", "help": "history from 2h ago, or from an ISO date (UTC unless a zone is given)"}),
+          {"metavar": "AGE|DATE", "help": "history from 2h (or -2h) ago, or from an ISO date (UTC unless a zone "
+                                           "is given), not after now"}),
     _Flag(("--notify",), ("notify",), ("notify",),
           {"dest": "deliver", "action": "store_true",
            "help": "deliver every alert and recovery to the config's notifications"}),
