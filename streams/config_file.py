@@ -22,16 +22,8 @@ def read_config(path: str | Path, *, probing: bool = False) -> Config:
     return decode_config(read_config_bytes(path), str(path), probing=probing)
 
 
-class ConfigUnreadable(ConfigError):
-    """The config file cannot be read as one; `trouble` says how, so that a reload can say what is over."""
-
-    def __init__(self, message: str, trouble: FileTrouble) -> None:
-        super().__init__(message)
-        self.trouble = trouble
-
-
 class FileTrouble(StrEnum):
-    """What kept a config file from being read, and what a reload says once it is over (`over`)."""
+    """What kept a config file from running; its value is what a reload says once it is over."""
 
     MISSING = "is back"
     DIRECTORY = "is a file again"
@@ -39,9 +31,13 @@ class FileTrouble(StrEnum):
     TOO_LARGE = "is a config file again"  # a few kB, not a log or an image written over it
     INVALID = "is valid again"  # read, but not a config monitoringApp can run (no ConfigUnreadable)
 
-    @property
-    def over(self) -> str:
-        return self.value
+
+class ConfigUnreadable(ConfigError):
+    """The config file cannot be read as one; `trouble` says how, so that a reload can say what is over."""
+
+    def __init__(self, message: str, trouble: FileTrouble) -> None:
+        super().__init__(message)
+        self.trouble = trouble
 
 
 def read_config_bytes(path: str | Path) -> bytes:

@@ -42,7 +42,7 @@ class ConfigBack:
 
     def message(self) -> str:
         """`config.json is back`, `... is a file again`, `... is valid again`: what is over, said as such."""
-        again = f"{self.path} {self.trouble.over}"
+        again = f"{self.path} {self.trouble.value}"
         return again if self.changed else f"{again}, the same as the running config: nothing to reload"
 
 
