@@ -18,6 +18,7 @@ import trustme
 
 from bench.processes import App, exit_after_output_closed, run_app, unprivileged_prefix, wait_until
 from monitoringapp.domain.events import Probe
+from monitoringapp.domain.percent import percent_text
 from monitoringapp.domain.timefmt import parse_iso, whole_millis
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 from tests.local_http import LocalServer, local_server
@@ -93,9 +94,11 @@ def test_site_goes_down_and_comes_back_alert_and_recovery_stored_and_printed(tmp
     output = app.output()
     down = [line for line in output if line.startswith(f"Website {url} is down.")]
     back = [line for line in output if line.startswith(f"Website {url} recovered.")]
-    assert down == [f"Website {url} is down. availability={float(alert[5]) * 100:.1f}%, time={alert[0]}"]  # type: ignore[arg-type]
+    # An alert's availability is rounded down (below its threshold), a recovery's to the nearest.
+    assert down == [f"Website {url} is down. availability={percent_text(float(alert[5]), below=True)}, "  # type: ignore[arg-type]
+                    f"time={alert[0]}"]
     assert len(back) == 1 and back[0].startswith(
-        f"Website {url} recovered. availability={float(recovery[5]) * 100:.1f}%, time={recovery[0]}, "  # type: ignore[arg-type]
+        f"Website {url} recovered. availability={percent_text(float(recovery[5]))}, time={recovery[0]}, "  # type: ignore[arg-type]
         f"down since {alert[0]} (")
     assert any(line.startswith("== past 3s at ") for line in output)
     assert any(line.startswith(url) for line in output)  # a report row for the site
