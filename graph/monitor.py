@@ -135,7 +135,7 @@ def _change(versions: tuple[Config, Config]) -> ConfigChange:
         ("alert settings", _alert_settings(old, kept), _alert_settings(new, kept)),
         ("reports", old.reports, new.reports),
         ("retention", old.retention, new.retention)) if before != after)
-    return ConfigChange(sites.added, sites.removed, sites.retimed, settings)
+    return ConfigChange(sites.added, sites.removed, sites.retimed, settings, sites.changed)
 
 
 class MonitorGraph:

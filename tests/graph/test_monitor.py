@@ -55,7 +55,7 @@ def test_reload_is_a_diff_untouched_site_keeps_its_rhythm_retimed_site_keeps_its
     # closes the outage raised at 0 once (11, 21] holds only successes.
     assert [(t.host, t.kind, t.timestamp, t.start) for t in transitions] == [
         (B, TransitionKind.ALERT, 0, 0), (B, TransitionKind.RECOVERY, 21, 0)]
-    assert monitor.changes == [ConfigChange(added=(C,), removed=(D,), retimed=(B,))]
+    assert monitor.changes == [ConfigChange(added=(C,), removed=(D,), retimed=(B,), changed=((B, ("checkInterval",)),))]
 
 
 def test_reloaded_alert_threshold_applies_from_the_next_probe(tmp_path: Path) -> None:
