@@ -45,6 +45,7 @@ SECURITY_HEADERS = {
 RANGES = {"24h": (DAY, 900.0), "7d": (7 * DAY, 2 * HOUR), "30d": (30 * DAY, 6 * HOUR), "90d": (90 * DAY, DAY)}
 MAX_BUCKETS = 5000
 MAX_LIMIT = 10_000
+PAGES = frozenset({"status_page", "site_page"})  # the endpoints a browser shows: an error is a page too
 LATEST_TIME = 4_102_444_800.0  # 2100-01-01: later dates are a mistake, not a range
 
 
@@ -112,12 +113,12 @@ def create_app(context: WebContext) -> Flask:
         return body, error.status
 
     @app.errorhandler(LogUnavailable)
-    def unavailable(error: LogUnavailable) -> tuple[dict[str, Any], int, dict[str, str]]:
-        return {"error": str(error) or "the database is busy; try again"}, 503, {"Retry-After": "2"}
+    def unavailable(error: LogUnavailable) -> tuple[dict[str, Any] | str, int, dict[str, str]]:
+        return _not_served(str(error) or "the database is busy; try again", 2)
 
     @app.errorhandler(StoreError)
-    def unusable(error: StoreError) -> tuple[dict[str, Any], int, dict[str, str]]:
-        return {"error": str(error)}, 503, {"Retry-After": "10"}
+    def unusable(error: StoreError) -> tuple[dict[str, Any] | str, int, dict[str, str]]:
+        return _not_served(str(error), 10)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> WerkzeugResponse:
@@ -265,6 +266,15 @@ def publish_changes(context: WebContext, touched: frozenset[str]) -> None:
     if changed:
         headline = render.headline(context.board.states(now))
         context.broadcaster.publish("sites", json.dumps({"at": iso_utc(now), "headline": headline, "sites": changed}))
+
+
+def _not_served(reason: str, retry_after: int) -> tuple[dict[str, Any] | str, int, dict[str, str]]:
+    """A 503 for a log that cannot be read: JSON for the API, for a page an HTML one that says why and reloads
+    itself (a browser ignores Retry-After), so it shows as soon as the database can be read."""
+    headers = {"Retry-After": str(retry_after)}
+    if request.endpoint not in PAGES:
+        return {"error": reason}, 503, headers
+    return render_template("unavailable.html", reason=reason, retry_after=retry_after), 503, headers
 
 
 def _basic_credentials(header: str) -> tuple[str | None, str | None]:

@@ -8,6 +8,7 @@ import re
 import signal
 import socket
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 
 from bench.processes import App, wait_until
 from monitoringapp.app.cli import main
+from monitoringapp.domain.sites import site_id
 from monitoringapp.domain.events import Probe
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 
@@ -34,6 +36,11 @@ def test_web_mode_serves_before_any_monitor_and_ctrl_c_exits_0(tmp_path: Path) -
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
             page = response.read().decode()
         assert "http://shop.test/" in page and ">No data<" in page and "waiting for" in page
+        site_page = f"http://127.0.0.1:{port}/site/{site_id('http://shop.test/')}"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(site_page, timeout=10)
+        assert (refused.value.code, refused.value.headers.get_content_type()) == (503, "text/html")
+        assert "waiting for" in refused.value.read().decode(), "a page a browser shows, saying why"
 
         def page() -> str:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
@@ -45,6 +52,8 @@ def test_web_mode_serves_before_any_monitor_and_ctrl_c_exits_0(tmp_path: Path) -
         writer.append_probe(Probe(time.time(), "http://shop.test/", True, 200, 2.0))
         writer.close()
         wait_until(lambda: ">Up<" in (text := page()) and "waiting for" not in text, 10, "the site up, no notice")
+        with urllib.request.urlopen(site_page, timeout=10) as response:
+            assert response.status == 200, "the site's page once the database is there, -w not restarted"
         told = len(app.lines)
         for made in tmp_path.glob("later.db*"):
             made.unlink()
