@@ -143,6 +143,13 @@ def columns_of(connection: sqlite3.Connection, table: str) -> list[str]:
     return [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
 
 
+def has_stable_ids(connection: sqlite3.Connection, table: str) -> bool:
+    """Whether `table` numbers its rows for good (schema 2's `id INTEGER PRIMARY KEY AUTOINCREMENT`). A table
+    from before has only SQLite's rowid, which a VACUUM may renumber and which is given again once the newest
+    row is deleted: readers' cursors are these numbers."""
+    return "id" in columns_of(connection, table)
+
+
 def is_busy(error: sqlite3.Error) -> bool:
     """Whether `error` is SQLite's "another connection holds it" (SQLITE_BUSY, SQLITE_LOCKED): try again later."""
     return getattr(error, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)

@@ -83,6 +83,27 @@ def test_purge_of_a_missing_database_creates_nothing(tmp_path: Path, capsys: pyt
     assert list(tmp_path.iterdir()) == []
 
 
+def test_vacuum_of_a_database_from_before_schema_2_is_one_line_and_exit_2_with_nothing_deleted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "round-one.db"
+    with sqlite3.connect(db) as old:  # round one's tables: rows numbered by rowid only
+        old.execute("CREATE TABLE website_monitoring (timestamp TEXT NOT NULL, host TEXT NOT NULL, "
+                    "available INTEGER NOT NULL, status INTEGER, responseTime REAL, errorKind TEXT)")
+        old.executemany("INSERT INTO website_monitoring VALUES (?, ?, 1, 200, 1.0, NULL)",
+                        [(iso_utc(t), A) for t in (1.0, 2.0, 3.0)])
+        old.execute("PRAGMA user_version = 1")
+    old.close()
+    assert main(["--purge", "--before", "2026-01-01", "--vacuum", "-db", str(db)]) == 2
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", (
+        f"monitoringApp: error: {db}: --vacuum would renumber the rows of this database from before schema 2, and "
+        "readers follow them by number; run -m on it once (it migrates the file, keeping every row and its "
+        "number), then --vacuum\n"))
+    assert count(db) == 3
+    assert main(["--purge", "--before", "2026-01-01", "-db", str(db)]) == 0, "without --vacuum it purges"
+    assert capsys.readouterr().out.startswith("deleted 2 probe row(s)") and count(db) == 1
+
+
 def utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
-from monitoringapp.store.sqlite.purge import BatchedPurge, purge_before
+from monitoringapp.store.log import StoreError
+from monitoringapp.store.sqlite.purge import BatchedPurge, purge_before, purge_log
 from monitoringapp.store.sqlite.schema import ALERT_TABLE, PROBE_TABLE, insert_events, open_for_writing
 
 A, B = "http://a.test/", "http://b.test/"
@@ -63,3 +66,41 @@ def test_nothing_old_is_done_at_once(tmp_path: Path) -> None:
     connection = store_with(tmp_path / "m.db", [Probe(100.0, A, True, 200, 1.0)])
     purge = BatchedPurge(connection, PROBE_TABLE, 10.0)
     assert purge.done and purge.stats.deleted == 0
+
+
+SEED_SCHEMA = ("CREATE TABLE website_monitoring (timestamp TEXT, host TEXT, available INTEGER, status INTEGER, "
+               "responseTime REAL);"
+               "CREATE TABLE website_alerts (timestamp TEXT, host TEXT, type TEXT, startDate TEXT, endDate TEXT, "
+               "availability REAL);")
+
+
+def seed_file(path: Path, probes: int) -> None:
+    """A database the seed app made (before schema 2): rows numbered by rowid only, no index."""
+    with sqlite3.connect(path) as seed:
+        seed.executescript(SEED_SCHEMA)
+        seed.executemany("INSERT INTO website_monitoring VALUES (?, ?, 1, 200, 1.0)",
+                         [(f"2026-11-{day:02d}T00:00:00.000Z", A) for day in range(1, probes + 1)])
+    seed.close()
+
+
+def test_a_purge_of_a_file_from_before_schema_2_keeps_its_newest_row_so_no_number_is_given_again(
+        tmp_path: Path) -> None:
+    path = tmp_path / "seed.db"
+    seed_file(path, 30)
+    steps = list(purge_log(path, 1_796_083_200.0))  # 2026-12-01: every row is older
+    assert steps[0].stats.deleted == 29
+    connection = open_for_writing(path)  # a monitor migrates it and writes on
+    insert_events(connection, [Probe(1_796_083_300.0, A, True, 200, 1.0)])
+    numbers = connection.execute("SELECT id FROM website_monitoring ORDER BY id").fetchall()
+    connection.close()
+    assert numbers == [(30,), (31,)], "a reader whose cursor is at 30 still sees the new row"
+
+
+def test_vacuum_of_a_file_from_before_schema_2_is_refused_before_anything_is_deleted(tmp_path: Path) -> None:
+    path = tmp_path / "seed.db"
+    seed_file(path, 30)
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=r"seed\.db: --vacuum would renumber the rows of this database from before "
+                                         r"schema 2, .* run -m on it once"):
+        list(purge_log(path, 1_795_996_800.0 + 19 * 86400, vacuum=True))
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["seed.db"]
