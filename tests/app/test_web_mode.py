@@ -16,8 +16,8 @@ import pytest
 
 from bench.processes import App, wait_until
 from monitoringapp.app.cli import main
-from monitoringapp.domain.sites import site_id
 from monitoringapp.domain.events import Probe
+from monitoringapp.domain.sites import site_id
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 
 

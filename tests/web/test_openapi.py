@@ -15,8 +15,8 @@ import yaml
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from monitoringapp.web.app import WebContext, create_app
 from monitoringapp.domain.sites import site_id
+from monitoringapp.web.app import WebContext, create_app
 from tests.web.history import FLAKY, UP, seeded_context, write_history
 
 _FIXTURES: dict[str, WebContext] = {}
