@@ -277,7 +277,8 @@ _FLAGS = (
           {"metavar": "AGE|DATE", "help": f"delete rows older than this (default {DEFAULT_PURGE_BEFORE})"}),
     _Flag(("--alerts",), ("purge",), ("purge",),
           {"dest": "purge_alerts", "action": "store_true",
-           "help": "delete old alert rows too (each site's latest is kept)"}),
+           "help": "delete old alert rows too (each site's alert state and each certificate's latest warning are "
+                   "kept)"}),
     _Flag(("--vacuum",), ("purge",), ("purge",),
           {"action": "store_true", "help": "give the freed space back to the file system"}),
 )

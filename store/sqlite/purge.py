@@ -19,12 +19,11 @@ from pathlib import Path
 from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.store.log import StoreError
 from monitoringapp.store.sqlite.schema import (
-    ALERT_STATE_KINDS,
     ALERT_TABLE,
     PROBE_TABLE,
     has_stable_ids,
-    latest_rowid_per_host,
     open_existing,
+    remembered_alert_rowids,
     tables,
     write_transaction,
 )
@@ -45,14 +44,16 @@ class PurgeStats:
 class BatchedPurge:
     """One purge of `table` before `cutoff` (of `hosts` only, if given), a batch of rowids per `step`.
 
-    `keep_latest_per_host` spares each site's newest alert or recovery (its
-    alert state, which a restarting monitor reads back). `keep_newest_rowid` spares the row numbered highest, a
-    table from before schema 2's: SQLite would give its number again, past readers' cursors.
+    `keep_remembered` (the alert table's) spares the rows a restart rebuilds its state from: each site's newest
+    alert or recovery (its alert state), each location's (an evaluator's), and each certificate's tightest
+    warning (a monitor's certificate watch: without it, a restarted monitor warned of it again).
+    `keep_newest_rowid` spares the row numbered highest, a table from before schema 2's: SQLite would give its
+    number again, past readers' cursors.
     """
 
     def __init__(self, connection: sqlite3.Connection, table: str, cutoff: float,
                  hosts: Collection[str] | None = None, *, batch: int = BATCH_ROWS,
-                 keep_latest_per_host: bool = False, keep_newest_rowid: bool = False) -> None:
+                 keep_remembered: bool = False, keep_newest_rowid: bool = False) -> None:
         self.connection = connection
         self.batch = batch
         self.stats = PurgeStats()
@@ -66,8 +67,8 @@ class BatchedPurge:
         some = sorted(hosts) if hosts is not None else []
         condition = "timestamp < ?" + (f" AND host IN ({', '.join('?' * len(some))})" if hosts is not None else "")
         self.parameters: tuple[str, ...] = (before, *some)
-        if keep_latest_per_host:
-            condition += f" AND rowid NOT IN ({latest_rowid_per_host(table, ALERT_STATE_KINDS)})"
+        if keep_remembered:
+            condition += f" AND rowid NOT IN ({remembered_alert_rowids(connection)})"
         if keep_newest_rowid:
             condition += f" AND rowid < (SELECT max(rowid) FROM {table})"
         self.statement = f"DELETE FROM {table} WHERE rowid >= ? AND rowid < ? AND {condition}"
@@ -104,14 +105,14 @@ def purge_before(
     *,
     batch: int = BATCH_ROWS,
     pause: float = MIN_PAUSE,
-    keep_latest_per_host: bool = False,
+    keep_remembered: bool = False,
     keep_newest_rowid: bool = False,
     sleep: Callable[[float], None] = time.sleep,
     on_batch: Callable[[BatchedPurge], None] | None = None,
 ) -> PurgeStats:
     """Delete the rows of `table` with timestamp before `cutoff`, batch after batch, pausing between;
     `on_batch` hears of each batch done (how far: `BatchedPurge.progress`, deleted: its `stats`)."""
-    purge = BatchedPurge(connection, table, cutoff, hosts, batch=batch, keep_latest_per_host=keep_latest_per_host,
+    purge = BatchedPurge(connection, table, cutoff, hosts, batch=batch, keep_remembered=keep_remembered,
                          keep_newest_rowid=keep_newest_rowid)
     if on_batch is not None:
         on_batch(purge)
@@ -137,7 +138,7 @@ def purge_log(path: str | Path, cutoff: float, hosts: Collection[str] | None = N
               vacuum: bool = False, on_batch: Callable[[str, BatchedPurge], None] | None = None,
               ) -> Iterator[PurgeStep]:
     """`--purge`: delete the probes of the log at `path` older than `cutoff` (of `hosts` only, if given), then
-    with `alerts` the alert rows too but each site's latest (a restart's alert state), then with `vacuum`
+    with `alerts` the alert rows too but those a restart rebuilds its state from, then with `vacuum`
     give the space back; each step as it is done, and each batch to `on_batch` (with "probes" or "alerts").
     Never creates or alters anything else.
 
@@ -153,11 +154,11 @@ def purge_log(path: str | Path, cutoff: float, hosts: Collection[str] | None = N
                              "and readers follow them by number; run -m on it once (it migrates the file, keeping "
                              "every row and its number), then --vacuum")
         chosen = [(PROBE_TABLE, False)] + ([(ALERT_TABLE, True)] if alerts else [])
-        for table, keep_latest in chosen:
+        for table, remembered in chosen:
             what = "probes" if table == PROBE_TABLE else "alerts"
             started = time.perf_counter()
             told = None if on_batch is None else functools.partial(on_batch, what)
-            stats = purge_before(connection, table, cutoff, hosts, keep_latest_per_host=keep_latest,
+            stats = purge_before(connection, table, cutoff, hosts, keep_remembered=remembered,
                                  keep_newest_rowid=table in unstable, on_batch=told)
             yield PurgeStep(what, stats, time.perf_counter() - started)
         if vacuum:

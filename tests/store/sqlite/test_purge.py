@@ -7,10 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.domain.events import LOCAL, AlertTransition, Probe, TransitionKind
+from monitoringapp.operators.certificate_watch import CertificateWatch
 from monitoringapp.store.log import StoreError
 from monitoringapp.store.sqlite.purge import BatchedPurge, purge_before, purge_log
-from monitoringapp.store.sqlite.schema import ALERT_TABLE, PROBE_TABLE, insert_events, open_for_writing
+from monitoringapp.store.sqlite.schema import (
+    ALERT_COLUMNS,
+    ALERT_TABLE,
+    PROBE_TABLE,
+    alert_from_row,
+    insert_events,
+    open_for_writing,
+)
 
 A, B = "http://a.test/", "http://b.test/"
 
@@ -46,20 +54,38 @@ def test_site_filter_and_out_of_order_rows(tmp_path: Path) -> None:
     assert hosts_and_times(connection) == [(A, "00:00:50"), (B, "00:00:05")]
 
 
-def test_alert_purge_keeps_each_sites_latest_alert_or_recovery(tmp_path: Path) -> None:
-    def alert(at: float, host: str, kind: TransitionKind) -> AlertTransition:
-        return AlertTransition(at, host, kind, 0.5, at, at if kind is TransitionKind.RECOVERY else None)
+def test_alert_purge_keeps_what_a_restart_rebuilds_its_state_from_however_old(tmp_path: Path) -> None:
+    day = 86400.0
+    first, renewed = 20 * day, 110 * day  # two certificates' notAfter
 
-    transitions = (alert(1, A, TransitionKind.ALERT), alert(2, A, TransitionKind.RECOVERY),
-                   alert(3, A, TransitionKind.ALERT), alert(4, B, TransitionKind.ALERT))
+    def told(at: float, host: str, kind: TransitionKind, start: float | None = None, end: float | None = None,
+             location: str = LOCAL) -> AlertTransition:
+        return AlertTransition(at, host, kind, None if start else 0.5, start or at, end, location)
+
+    transitions = (
+        told(1, A, TransitionKind.ALERT), told(2, A, TransitionKind.RECOVERY, end=2),
+        told(3, A, TransitionKind.ALERT),  # still open, older than the cut: A's state
+        told(4, B, TransitionKind.ALERT),
+        # A monitor's certificate watch: 14 days, then 7 (tighter), then a renewed certificate's 14.
+        told(5, A, TransitionKind.CERTIFICATE, first, first - 14 * day),
+        told(6, A, TransitionKind.CERTIFICATE, first, first - 7 * day),
+        told(7, A, TransitionKind.CERTIFICATE, renewed, renewed - 14 * day),
+        # An evaluator's view of each location: eu's own alert and recovery, us silent and back.
+        told(8, B, TransitionKind.LOCATION_ALERT, location="eu"), told(9, B, TransitionKind.LOCATION_RECOVERY,
+                                                                       end=9, location="eu"),
+        told(10, B, TransitionKind.SILENT, location="us"), told(11, B, TransitionKind.RESUMED, location="us"),
+    )
     connection = store_with(tmp_path / "m.db", [], transitions)
-    # A later kind, newer than A's alert: the alert is still A's state and must stay.
-    connection.execute("INSERT INTO website_alerts (timestamp, host, type, startDate, transitionId) "
-                       "VALUES ('1970-01-01T00:00:05.000Z', ?, 'certificate', '1970-02-01T00:00:00.000Z', 'c')", (A,))
-    stats = purge_before(connection, ALERT_TABLE, 100.0, keep_latest_per_host=True, sleep=lambda _: None)
-    assert stats.deleted == 3
-    assert connection.execute("SELECT host, type, substr(timestamp, 18, 2) FROM website_alerts").fetchall() == [
-        (A, "alert", "03"), (B, "alert", "04")]
+    stats = purge_before(connection, ALERT_TABLE, 100.0, keep_remembered=True, sleep=lambda _: None)
+    assert stats.deleted == 5
+    assert connection.execute("SELECT host, type, location, substr(timestamp, 18, 2) FROM website_alerts "
+                              "ORDER BY timestamp").fetchall() == [
+        (A, "alert", LOCAL, "03"), (B, "alert", LOCAL, "04"), (A, "certificate", LOCAL, "06"),
+        (A, "certificate", LOCAL, "07"), (B, "location-recovery", "eu", "09"), (B, "resumed", "us", "11")]
+    rows = connection.execute(f"SELECT {', '.join(ALERT_COLUMNS)} FROM website_alerts").fetchall()
+    watch = CertificateWatch([t for t in map(alert_from_row, rows) if t is not None])
+    expiring = Probe(first - 6 * day, A, True, 200, 1.0, certificate_expiry=first)
+    assert watch.judge(expiring, (14.0, 7.0, 1.0)) is None, "7 days was told: 6 days left says nothing new"
 
 
 def test_nothing_old_is_done_at_once(tmp_path: Path) -> None:
