@@ -39,8 +39,9 @@ def test_web_mode_serves_before_any_monitor_and_ctrl_c_exits_0(tmp_path: Path) -
         site_page = f"http://127.0.0.1:{port}/site/{site_id('http://shop.test/')}"
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(site_page, timeout=10)
-        assert (refused.value.code, refused.value.headers.get_content_type()) == (503, "text/html")
-        assert "waiting for" in refused.value.read().decode(), "a page a browser shows, saying why"
+        with refused.value as answer:
+            assert (answer.code, answer.headers.get_content_type()) == (503, "text/html")
+            assert "waiting for" in answer.read().decode(), "a page a browser shows, saying why"
 
         def page() -> str:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
