@@ -93,7 +93,8 @@ class SqliteProjection:
         pasts = {host: SitePast() for host in hosts}
         for host, transition in self.reader.last_transitions(hosts).items():
             pasts[host].site = transition
-        rows = self._connection.execute(  # the very rows a purge with --alerts keeps, among others
+        # Rows a purge with --alerts keeps, however old (`schema.remembered_alert_rowids`).
+        rows = self._connection.execute(
             f"SELECT {', '.join(ALERT_COLUMNS)} FROM {ALERT_TABLE} WHERE rowid IN ({LOCATION_STATE_ROWIDS})").fetchall()
         for row in rows:
             told = alert_from_row(row)
