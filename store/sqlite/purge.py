@@ -9,6 +9,7 @@ and the monitor's `retention`.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import sqlite3
 import time
@@ -67,8 +68,10 @@ class BatchedPurge:
         some = sorted(hosts) if hosts is not None else []
         condition = "timestamp < ?" + (f" AND host IN ({', '.join('?' * len(some))})" if hosts is not None else "")
         self.parameters: tuple[str, ...] = (before, *some)
-        if keep_remembered:
-            condition += f" AND rowid NOT IN ({remembered_alert_rowids(connection)})"
+        # Read once, beside the lowest and highest: as much work as all the deletes on a big alert table, and a
+        # row at or below `last_rowid` never becomes one of them (newer rows only take it from older ones).
+        self.spared: list[int] = sorted(row[0] for row in connection.execute(
+            remembered_alert_rowids(connection)) if row[0] is not None) if keep_remembered else []
         if keep_newest_rowid:
             condition += f" AND rowid < (SELECT max(rowid) FROM {table})"
         self.statement = f"DELETE FROM {table} WHERE rowid >= ? AND rowid < ? AND {condition}"
@@ -85,10 +88,12 @@ class BatchedPurge:
 
     def step(self) -> float:
         """Delete the next batch in one short write transaction; the seconds the lock was held."""
+        low, high = self.next_rowid, self.next_rowid + self.batch
+        spared = self.spared[bisect.bisect_left(self.spared, low):bisect.bisect_left(self.spared, high)]
+        statement = self.statement + (f" AND rowid NOT IN ({', '.join('?' * len(spared))})" if spared else "")
         began = time.perf_counter()
         with write_transaction(self.connection):
-            cursor = self.connection.execute(
-                self.statement, (self.next_rowid, self.next_rowid + self.batch, *self.parameters))
+            cursor = self.connection.execute(statement, (low, high, *self.parameters, *spared))
         held = time.perf_counter() - began
         self.next_rowid += self.batch
         self.stats.deleted += cursor.rowcount
