@@ -44,7 +44,15 @@ class BoardFeed:
             None)
         self.probes: LogTail[Probe] = LogTail(self._seed, log.probes_after)
         self.transitions: LogTail[AlertTransition] = LogTail(
-            lambda: log.transitions_since(now - HISTORY_DAYS * DAY), log.transitions_after)
+            lambda: self._transitions_seed(now - HISTORY_DAYS * DAY), log.transitions_after)
+
+    def _transitions_seed(self, since: float) -> Page[AlertTransition]:
+        """The alerts and recoveries of the days shown, after each site's alert state from before them: an alert
+        raised before the 90 days and still open is still the site's state."""
+        shown = self.log.transitions_since(since)
+        older = sorted((t for t in self.log.last_transitions().values() if t.timestamp < since),
+                       key=lambda transition: transition.timestamp)
+        return Page([*older, *shown.events], shown.cursor) if older else shown
 
     def _seed(self) -> Page[Probe]:
         now = self._seed_at

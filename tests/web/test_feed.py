@@ -106,3 +106,20 @@ def test_a_site_down_since_before_the_seeded_hour_is_down_since_its_run_began(tm
     status = board.status(site_id(DOWN), NOW)
     assert status is not None and (status.state, status.since) == (State.DOWN, NOW - 2.5 * 3600)
     reader.close()
+
+
+def test_an_alert_still_open_from_before_the_ninety_days_keeps_the_site_alerting(tmp_path: Path) -> None:
+    """An alert raised 100 days ago and never recovered: the page says Alerting since then, as `-m` and `-a`
+    do, not Down since the seeded hour's first failure."""
+    path = tmp_path / "m.db"
+    raised = NOW - 100 * DAY
+    writer = SqliteEventLog(path, flush_interval=0.01)
+    writer.append_transition(AlertTransition(raised, DOWN, TransitionKind.ALERT, 0.5, start=raised))
+    writer.append_probe(Probe(NOW - 20, DOWN, False, 503, 2.0))
+    writer.close()
+    reader = SqliteLogReader(path)
+    board = StatusBoard([SiteSpec(DOWN, 10.0)])
+    assert BoardFeed(reader, board, NOW).poll(NOW).seeded
+    status = board.status(site_id(DOWN), NOW)
+    assert status is not None and (status.state, status.since) == (State.ALERTING, raised)
+    reader.close()
