@@ -147,7 +147,7 @@ class SqliteLogReader:
 
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
         with self._snapshot() as connection:
-            # The very rows a purge with --alerts keeps.
+            # Among the rows a purge with --alerts keeps (each site's alert state, whatever its age).
             rows = connection.execute(
                 f"SELECT {self._columns[ALERT_TABLE]} FROM {ALERT_TABLE} "
                 f"WHERE rowid IN ({latest_rowid_per_host(ALERT_TABLE, ALERT_STATE_KINDS)})").fetchall()
