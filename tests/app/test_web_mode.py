@@ -66,6 +66,28 @@ def test_web_mode_serves_before_any_monitor_and_ctrl_c_exits_0(tmp_path: Path) -
     assert (status, stderr) == (0, "")
 
 
+@pytest.mark.slow
+def test_ctrl_c_while_a_browser_follows_the_live_events_stops_cleanly(tmp_path: Path) -> None:
+    """The status page open in a browser holds /events open: Ctrl-C ends that stream, and its worker wakes the
+    server once done. With the server closed first, that wake was a traceback on stderr at every such stop."""
+    config = tmp_path / "config.json"
+    config.write_text('{"websites": [{"URL": "http://shop.test/"}]}')
+    app = App("-w", "-c", str(config), "-db", str(tmp_path / "m.db"), "--listen", "127.0.0.1:0")
+    browser: socket.socket | None = None
+    try:
+        _, line = app.wait_for_line(lambda text: text.startswith("serving "), timeout=20)
+        port = int(re.search(r":(\d+)/", line).group(1))  # type: ignore[union-attr]
+        browser = socket.create_connection(("127.0.0.1", port), timeout=10)
+        browser.sendall(b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
+        assert browser.recv(100).startswith(b"HTTP/1.1 200 ")
+        status, stderr = app.stop(signal.SIGINT)  # the stream still open
+    finally:
+        app.kill()
+        if browser is not None:
+            browser.close()
+    assert (status, stderr) == (0, "")
+
+
 def test_an_auth_file_without_salted_hashes_is_one_line_and_exit_2(tmp_path: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     users = tmp_path / "users.txt"
