@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -110,7 +111,9 @@ def test_a_site_is_named_as_site_names_it_by_its_key_or_any_spelling_of_its_url(
 
 def test_environment_variables_are_taken_at_start_and_their_values_are_the_secrets() -> None:
     url, secrets = expand_url("mailto://user:${PW}@smtp.example.com?to=${TO}", {"PW": "p@ss/w0rd", "TO": "a@b.c"})
-    assert url == "mailto://user:p@ss/w0rd@smtp.example.com?to=a@b.c"
+    # In the user information a value goes in percent-encoded: as is, its @ and / ended the user information
+    # early (the host was "ss", the password "p"), and every delivery failed naming a piece of the password.
+    assert url == "mailto://user:p%40ss%2Fw0rd@smtp.example.com?to=a@b.c"
     assert set(secrets.values) == {"p@ss/w0rd", "a@b.c"}
     with pytest.raises(KeyError, match="PW"):
         expand_url("mailto://user:${PW}@smtp.example.com", {})
@@ -183,3 +186,16 @@ def test_the_effective_config_with_notifications_is_itself_a_valid_config() -> N
                                        {"start": "2026-12-01", "end": "2026-12-02"}]})
     effective = parse_config(text).effective()
     assert parse_config(json.dumps(effective)).effective() == effective
+
+
+def test_a_value_in_the_user_information_is_percent_encoded_and_the_rest_of_the_url_is_left_as_given() -> None:
+    url, secrets = expand_url("https://${USER}:${PW}@hooks.example.com/${PATH}?t=${PW}",
+                              {"USER": "ops@example.com", "PW": "a:b/c?d#e%f@g", "PATH": "T0/T1"})
+    assert url == "https://ops%40example.com:a%3Ab%2Fc%3Fd%23e%25f%40g@hooks.example.com/T0/T1?t=a:b/c?d#e%f@g"
+    assert set(secrets.values) == {"ops@example.com", "a:b/c?d#e%f@g", "T0/T1"}
+    parts = urlsplit(url)
+    assert (unquote(parts.username or ""), unquote(parts.password or "")) == ("ops@example.com", "a:b/c?d#e%f@g")
+    # No colon written: the value is user and password.
+    url, secrets = expand_url("https://${CREDENTIALS}@h/", {"CREDENTIALS": "ops:p@ss"})
+    assert (url, secrets.redact(f"{url} ops:p@ss")) == ("https://ops:p%40ss@h/", "https://***@h/ ***")
+    assert expand_url("slack://${TOKENS}/#ops", {"TOKENS": "A/B/C"})[0] == "slack://A/B/C/#ops"  # no user information

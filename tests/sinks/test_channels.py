@@ -10,6 +10,7 @@ import pytest
 from bench.webhook_receiver import WebhookReceiver
 from monitoringapp.domain.events import AlertTransition, TransitionKind
 from monitoringapp.domain.notices import reminder_notice, transition_notice
+from monitoringapp.domain.notifications import expand_url
 from monitoringapp.sinks.channels import DeliveryFailed, open_channel
 from monitoringapp.sinks.console import transition_line
 from monitoringapp.sinks.notice_text import message_title, notice_line
@@ -93,6 +94,20 @@ def test_apprise_mailto_delivers_to_a_real_smtp_server_with_the_password() -> No
     with pytest.raises(DeliveryFailed) as failed:
         open_channel(dead, webhook=False).send([reminder])
     assert "s3cr3t" not in str(failed.value)
+
+
+def test_a_password_from_the_environment_with_an_at_a_slash_and_a_colon_logs_in_to_the_smtp_server() -> None:
+    # The value went into the URL as is: apprise read "ss" as the host, every delivery failed with
+    # `Connection error while submitting email to "ss"` (a piece of the password on stderr and in the state file).
+    password = "p@ss/w0:rd"
+    with mail_server("monitor", password) as server:
+        url, secrets = expand_url(f"mailto://monitor:${{SMTP_PASSWORD}}@127.0.0.1:{server.port}"
+                                  "?to=oncall@example.com&from=monitor@example.com&mode=insecure",
+                                  {"SMTP_PASSWORD": password})
+        open_channel(url, webhook=False).send([transition_notice(DOWN)])
+        (mail,) = server.messages
+        assert (mail["To"], mail["Subject"]) == ("oncall@example.com", f"monitoringApp: {SITE} is down")
+        assert secrets.values == (password,)
 
 
 def test_apprise_refuses_a_url_it_does_not_know() -> None:
