@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from monitoringapp.domain.secrets import Secrets, bad_variable, expand, url_password, variables
-from monitoringapp.domain.sites import key_named, shown_url
+from monitoringapp.domain.sites import key_named, shown_in_error, shown_url
 from monitoringapp.domain.timefmt import iso_utc, parse_duration, parse_iso
 
 Fail = Callable[[str, str, object], Exception]
@@ -247,21 +247,22 @@ def _warn_unknown(entry: Mapping[str, Any], known: set[str], where: str, warn: C
 def _channel_url(value: object, where: str, fail: Fail) -> str:
     if not isinstance(value, str) or not value:
         raise fail(where, "must be a URL string", value)
+    shown = shown_in_error(value)  # what any message shows: never a password written in it
     if any(c.isspace() or not c.isprintable() for c in value):
-        raise fail(where, "must not contain spaces or control characters", value)
+        raise fail(where, "must not contain spaces or control characters", shown)
     problem = bad_variable(value)
     if problem is not None:
-        raise fail(where, problem, value)
+        raise fail(where, problem, shown)
     # Checked with each ${NAME} standing in as a plain word, since its value is not known here.
     try:
         parts = urlsplit(_VARIABLE.sub("x", value))
         parts.port  # noqa: B018 - raises on a port that is not a number or out of range
     except ValueError as error:
-        raise fail(where, f"is not a valid URL ({error})", value) from None
+        raise fail(where, f"is not a valid URL ({error})", shown) from None
     if not parts.scheme or "://" not in value:
-        raise fail(where, "needs a scheme (http://, https://, or an apprise one such as mailto://)", value)
+        raise fail(where, "needs a scheme (http://, https://, or an apprise one such as mailto://)", shown)
     if parts.scheme.lower() in WEBHOOK_SCHEMES and not parts.hostname:
-        raise fail(where, "has no host", value)
+        raise fail(where, "has no host", shown)
     return value
 
 
@@ -271,7 +272,9 @@ def _sites(entry: Mapping[str, Any], where: str, fail: Fail, warn: Callable[[str
         return None
     value = entry["sites"]
     if not isinstance(value, list) or not value or any(not isinstance(site, str) for site in value):
-        raise fail(f"{where}.sites", "must be a non-empty list of site URLs", value)
+        shown = [shown_in_error(site) if isinstance(site, str) else site for site in value] \
+            if isinstance(value, list) else value
+        raise fail(f"{where}.sites", "must be a non-empty list of site URLs", shown)
     # A site is named as `--site` names it: by its key, or any spelling of its URL (with its password too, which
     # is shown as `***`); the transitions carry its key.
     keys: set[str] = set()

@@ -59,8 +59,8 @@ def test_a_default_name_keeps_no_password_query_or_apprise_token() -> None:
     ([{"url": "http:///x"}], 'c.json: notifications[0].url: has no host, got "http:///x"'),
     ([{"url": "mailto://u:${SMTP-PASSWORD}@h"}],
      'c.json: notifications[0].url: ${SMTP-PASSWORD} is not an environment variable name, '
-     'got "mailto://u:${SMTP-PASSWORD}@h"'),
-    ([{"url": "mailto://u:${P@h"}], 'c.json: notifications[0].url: has a ${ without its closing }, got "mailto://u:${P@h"'),
+     'got "mailto://u:***@h"'),  # a password that is no `${NAME}` is not shown
+    ([{"url": "mailto://u:${P@h"}], 'c.json: notifications[0].url: has a ${ without its closing }, got "mailto://u:***@h"'),
     ([{"url": "http://a/"}, {"url": "http://a/"}],
      'c.json: notifications[1].name: duplicate of notifications[0] (give each channel a name), got "http://a/"'),
     ([{"url": "http://a/", "events": ["down"]}],
@@ -77,6 +77,33 @@ def test_each_channel_mistake_is_one_line_naming_the_entry(notifications: object
     with pytest.raises(ConfigError) as raised:
         parsed(notifications=notifications)
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("http://bot:hunter2@hooks.example.com:99999/x",
+     'c.json: notifications[0].url: is not a valid URL (Port out of range 0-65535), '
+     'got "http://bot:***@hooks.example.com:99999/x"'),
+    ("https://bot:hunter2@hooks.example.com/x y",
+     'c.json: notifications[0].url: must not contain spaces or control characters, '
+     'got "https://bot:***@hooks.example.com/x y"'),
+    ("bot:hunter2@hooks.example.com/x",
+     'c.json: notifications[0].url: needs a scheme (http://, https://, or an apprise one such as mailto://), '
+     'got "***@hooks.example.com/x"'),
+    ("mailto://bot:hunter2@smtp.example.com/${PW",
+     'c.json: notifications[0].url: has a ${ without its closing }, got "mailto://bot:***@smtp.example.com/${PW"'),
+])
+def test_a_channel_url_refused_is_shown_with_its_written_password_as_stars(url: str, message: str) -> None:
+    # The error showed the URL as written, password and all, where a site's URL refused shows it as `***`.
+    with pytest.raises(ConfigError) as raised:
+        parsed(notifications=[{"url": url}])
+    assert str(raised.value) == message
+
+
+def test_a_sites_list_refused_is_shown_with_its_passwords_as_stars() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parsed(maintenance=[{"sites": ["http://ops:s3cret@a.test/", 7], "weekly": "sun 03:00-04:00"}])
+    assert str(raised.value) == \
+        'c.json: maintenance[0].sites: must be a non-empty list of site URLs, got ["http://ops:***@a.test/", 7]'
 
 
 def test_a_channel_site_that_is_none_of_the_websites_is_a_warning() -> None:
