@@ -10,7 +10,7 @@ Per channel (`ChannelDelivery`), in the log's order, at least once:
   notices as one message (apprise); a webhook sends each notice as it comes;
 - an alert and its recovery both older than `max_age` when a message is made become one `summary`;
 - an unresolved alert is repeated as a `reminder` every `remind_every`;
-- a site's transitions inside a maintenance window are held, not delivered.
+- a site's transitions inside a maintenance window are held, not delivered (a recovery with its alert).
 `MonitorWatch` tells when the monitor stops storing probes, and when it starts again.
 
 Example:
@@ -283,11 +283,12 @@ class ChannelDelivery(Generic[P]):
             self._recoveries.append(queued.notice)
 
     def _held(self, notice: Notice) -> bool:
-        """In maintenance: the notice's own time, or for a recovery the start of its outage."""
+        """In maintenance: the notice's own time, or for a recovery the start of its outage, as its alert was (the
+        recovery of an alert delivered before a window goes out, even in one: else the alert stays open)."""
         if notice.site is None or not self.maintenance:
             return False
-        moments = [notice.time] if notice.kind is not NoticeKind.RECOVERY else [notice.time, notice.start]
-        return any(in_maintenance(self.maintenance, notice.site, m) for m in moments if m is not None)
+        moment = notice.start if notice.kind is NoticeKind.RECOVERY else notice.time
+        return moment is not None and in_maintenance(self.maintenance, notice.site, moment)
 
     def _hold(self, alert: Notice) -> None:
         assert alert.site is not None

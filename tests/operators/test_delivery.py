@@ -206,6 +206,25 @@ def test_transitions_in_a_maintenance_window_are_held_with_the_recovery_of_an_ou
     assert sent == [b_down, a_again]
 
 
+def test_the_recovery_of_an_alert_delivered_before_a_maintenance_window_is_delivered_though_it_falls_in_one(
+        ) -> None:
+    # Held for its own time in the window, the recovery never went out: the channel had the alert and kept the
+    # site down for good (an incident never resolved).
+    window = MaintenanceWindow(frozenset({A}), T0 + 100, T0 + 200)
+    hook = channel(maintenance=(window,), remind_every=60.0)
+    down = alert(A, T0 + 50)
+    assert hook.offer(down, 1, T0 + 50) == []
+    assert hook.next_message(T0 + 50) == Message("hook", (down,), 1)
+    hook.on_delivered(T0 + 50)
+    reminder = hook.next_message(T0 + 110)  # the reminder due in the window is not sent
+    assert reminder is None and hook.next_wake() == T0 + 170
+    back = recovery(A, T0 + 50, T0 + 150)
+    assert hook.offer(back, 2, T0 + 150) == []
+    assert hook.next_message(T0 + 150) == Message("hook", (back,), 2)
+    hook.on_delivered(T0 + 150)
+    assert hook.next_wake() is None  # no reminder of an outage that is over
+
+
 def test_an_outage_that_outlasts_its_maintenance_window_is_delivered_when_the_window_ends_then_its_recovery(
         ) -> None:
     # Every Sunday 02:00-04:00 UTC; 2026-11-29 is a Sunday.
