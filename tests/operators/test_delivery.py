@@ -269,10 +269,25 @@ def test_the_monitor_watch_says_stale_once_after_the_threshold_and_resumed_at_th
 
 def test_monitor_news_goes_to_every_channel_that_wants_it() -> None:
     quiet = channel("quiet", events=frozenset({"alert"}))
-    hub = Deliveries([channel("hook"), quiet], MonitorWatch(60.0))
+    hub = Deliveries([channel("hook"), quiet], {"hook": MonitorWatch(60.0), "quiet": MonitorWatch(60.0)})
     events = hub.on_latest_probe(T0, T0 + 61)
     assert [type(event) for event in events] == [MonitorNews]
     assert [(m.channel, m.notices[0].kind) for m in hub.messages(T0 + 61)] == [("hook", NoticeKind.MONITOR_STALE)]
+
+
+def test_each_channel_is_told_of_the_monitor_by_its_own_watch_said_once_for_all() -> None:
+    # One watch for all, marked as told when the stale was seen: a channel failing then, and the notifier
+    # restarted, was never told (and got the monitor-resumed of a stale it never had).
+    told, failing = channel("told"), channel("failing")
+    hub = Deliveries([told, failing], {"told": MonitorWatch(60.0, announced=T0), "failing": MonitorWatch(60.0)})
+    events = hub.on_latest_probe(T0, T0 + 100)
+    (news,) = events
+    assert isinstance(news, MonitorNews) and (news.notice.kind, news.notice.start) == (NoticeKind.MONITOR_STALE, T0)
+    assert [(m.channel, m.notices) for m in hub.messages(T0 + 100)] == [("failing", (news.notice,))]
+    hub.on_outcome(Outcome("failing"), T0 + 100)
+    events = hub.on_latest_probe(T0 + 150, T0 + 151)
+    assert [e.notice.kind for e in events if isinstance(e, MonitorNews)] == [NoticeKind.MONITOR_RESUMED]
+    assert [m.channel for m in hub.messages(T0 + 151)] == ["told", "failing"]
 
 
 def test_each_channel_gets_only_the_entries_after_its_own_place_in_the_log() -> None:
