@@ -117,6 +117,7 @@ def run_notifier(options: NotifyOptions) -> int:
     def start(lifecycle: Lifecycle) -> Stopper:
         if console is not None:
             console.on_closed = lifecycle.stop  # `-a --notify | head`: the reader has gone
+            lifecycle.stop_when(console.reader_gone)  # ... even while nothing is delivered
         subscription = notifications(log, make_deliveries, deliver, earliest(list(starts.values())), clock,
                                      workers).subscribe(show, lifecycle.fail)
 

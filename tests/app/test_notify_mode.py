@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bench.nats_servers import NatsCluster, nats_server_binary
-from bench.processes import App, run_app, wait_until
+from bench.processes import App, exit_after_output_closed, run_app, wait_until
 from bench.webhook_receiver import WebhookReceiver
 from monitoringapp.app.notify_mode import STALE_FLAG, _deliverer, _InFlight, stale_announced, when_readable
 from monitoringapp.domain.events import AlertTransition, TransitionKind
@@ -320,3 +320,16 @@ def test_the_one_stale_flag_of_an_older_state_file_is_each_channels_and_is_then_
         assert stale_announced(state, ["hook", "mail"]) == {"hook": 1_795_996_800.0, "mail": 1_795_996_800.0}
     finally:
         state.close()
+
+
+@slow
+def test_the_notifier_whose_output_is_closed_stops_within_a_second_though_nothing_is_delivered(
+        tmp_path: Path) -> None:
+    # `-a --notify | head -2` with nothing to deliver: it ran on, writing nothing that could meet the closed pipe.
+    db = tmp_path / "m.db"
+    store(db, [])
+    config = write_config(tmp_path, [{"url": "http://127.0.0.1:9/hook", "name": "hook"}])
+    status, errors, took = exit_after_output_closed("-a", "--notify", "-c", str(config), "-db", str(db),
+                                                    first="notifying 1 channel(s)", lines=2)
+    assert (status, errors) == (0, "")
+    assert took < 1.5, took
