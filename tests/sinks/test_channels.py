@@ -3,9 +3,11 @@ apprise's json:// to the same receiver and its mailto:// to a real SMTP server, 
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 
 import pytest
+import trustme
 
 from bench.webhook_receiver import WebhookReceiver
 from monitoringapp.domain.events import AlertTransition, TransitionKind
@@ -14,7 +16,7 @@ from monitoringapp.domain.notifications import expand_url
 from monitoringapp.sinks.channels import DeliveryFailed, open_channel
 from monitoringapp.sinks.console import transition_line
 from monitoringapp.sinks.notice_text import message_title, notice_line
-from tests.local_http import refused_port
+from tests.local_http import local_server, refused_port
 from tests.local_smtp import mail_server
 
 T0 = 1_795_000_000.0
@@ -55,6 +57,18 @@ def test_a_webhook_answer_other_than_2xx_or_no_server_is_a_failure_that_names_no
     with pytest.raises(DeliveryFailed) as failed:
         open_channel(dead, webhook=True).send([transition_notice(DOWN)])
     assert str(failed.value) == "cannot connect: Connection refused"
+
+
+def test_a_webhook_refused_by_tls_says_the_verifiers_reason_and_names_no_url(receiver: WebhookReceiver) -> None:
+    # Caught as a connection error, it said "cannot connect: connection failed": nothing to go on.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(context)  # a CA this machine does not trust
+    with local_server(tls=context) as server, pytest.raises(DeliveryFailed) as untrusted:
+        open_channel(server.url("/echo?token=s3cret"), webhook=True).send([transition_notice(DOWN)])
+    with pytest.raises(DeliveryFailed) as plain:  # https:// to a server that speaks plain HTTP
+        open_channel(f"https://127.0.0.1:{receiver.port}/hook", webhook=True).send([transition_notice(DOWN)])
+    assert (str(untrusted.value), str(plain.value)) == (
+        "TLS: certificate verify failed: unable to get local issuer certificate", "TLS: wrong version number")
 
 
 def test_apprise_json_to_the_receiver_sends_the_seeds_words() -> None:
