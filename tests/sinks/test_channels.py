@@ -4,6 +4,7 @@ apprise's json:// to the same receiver and its mailto:// to a real SMTP server, 
 from __future__ import annotations
 
 import ssl
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -122,6 +123,30 @@ def test_a_password_from_the_environment_with_an_at_a_slash_and_a_colon_logs_in_
         (mail,) = server.messages
         assert (mail["To"], mail["Subject"]) == ("oncall@example.com", f"monitoringApp: {SITE} is down")
         assert secrets.values == (password,)
+
+
+def test_two_apprise_channels_failing_at_once_each_say_their_own_error() -> None:
+    # apprise logs to one logger for all: each send took the last line logged by any thread meanwhile, so a json://
+    # channel could fail with "... sending Form notification ..." (another channel's error, under its name).
+    channels = {"json": open_channel(f"json://127.0.0.1:{refused_port()}/a", webhook=False),
+                "form": open_channel(f"form://127.0.0.1:{refused_port()}/b", webhook=False)}
+    errors: dict[str, set[str]] = {name: set() for name in channels}
+    start = threading.Barrier(len(channels))
+
+    def fail(name: str) -> None:
+        start.wait(5)
+        for _ in range(20):
+            with pytest.raises(DeliveryFailed) as failed:
+                channels[name].send([transition_notice(DOWN)])
+            errors[name].add(str(failed.value))
+
+    threads = [threading.Thread(target=fail, args=(name,)) for name in channels]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == {"json": {"A Connection error occurred sending JSON notification to 127.0.0.1."},
+                      "form": {"A Connection error occurred sending Form notification to 127.0.0.1."}}
 
 
 def test_apprise_refuses_a_url_it_does_not_know() -> None:
