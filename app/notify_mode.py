@@ -20,7 +20,7 @@ from typing import TypeVar
 from reactivex.scheduler import EventLoopScheduler
 
 from monitoringapp.app.config_warnings import read_config_and_warn
-from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
+from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_once, run_until_stopped
 from monitoringapp.app.options import NotifyOptions
 from monitoringapp.domain.config import Config, ConfigError
 from monitoringapp.domain.events import AlertTransition, TransitionKind
@@ -79,6 +79,12 @@ class Target:
 
 
 def run_notifier(options: NotifyOptions) -> int:
+    # Before its lifecycle begins (the log waited for at start: NATS unreachable), SIGTERM stops it as Ctrl-C does
+    # (a KeyboardInterrupt, exit 0 for this mode), not by its default action (killed, exit 143).
+    return run_once(lambda: _notify(options))
+
+
+def _notify(options: NotifyOptions) -> int:
     config = read_config_and_warn(options.config)
     targets = open_targets(config, os.environ)
     secrets = Secrets.of(secret for target in targets for secret in target.secrets.values) + config.secrets

@@ -333,3 +333,18 @@ def test_the_notifier_whose_output_is_closed_stops_within_a_second_though_nothin
                                                     first="notifying 1 channel(s)", lines=2)
     assert (status, errors) == (0, "")
     assert took < 1.5, took
+
+
+@slow
+def test_sigterm_while_waiting_for_an_unreachable_log_at_start_exits_0_as_ctrl_c_does(
+        tmp_path: Path, apps: list[App]) -> None:
+    # Before its lifecycle began, SIGTERM took its default action: killed, exit 143 (`docker stop`), where Ctrl-C
+    # gave 0.
+    config = write_config(tmp_path, [{"url": "http://127.0.0.1:9/hook", "name": "hook"}])
+    results = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        app = notifier(apps, config, tmp_path / "m.db", "--nats", f"nats://127.0.0.1:{refused_port()}", ready=False)
+        app.wait_for_line(lambda text: "is unreachable" in text, timeout=20)
+        results.append(app.stop(signum))
+    assert results == [(0, ""), (0, "")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]  # no state file: it never started
