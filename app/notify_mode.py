@@ -20,7 +20,7 @@ from typing import TypeVar
 from reactivex.scheduler import EventLoopScheduler
 
 from monitoringapp.app.config_warnings import read_config_and_warn
-from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
+from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_once, run_until_stopped
 from monitoringapp.app.options import NotifyOptions
 from monitoringapp.domain.config import Config, ConfigError
 from monitoringapp.domain.events import AlertTransition, TransitionKind
@@ -61,6 +61,7 @@ from monitoringapp.store.log import (
 from monitoringapp.streams.log_tail import UnavailableReasons
 
 STALE_FLAG = "monitorStale"
+"""Before each channel had its own (`stale_flag`): the stale told, to every channel; read once, then dropped."""
 # On a stop, how long a message in flight may take to land and be recorded (a later one is sent again at
 # the next start: the one repeat a stop allows).
 _DRAIN = 2.0
@@ -78,6 +79,12 @@ class Target:
 
 
 def run_notifier(options: NotifyOptions) -> int:
+    # Before its lifecycle begins (the log waited for at start: NATS unreachable), SIGTERM stops it as Ctrl-C does
+    # (a KeyboardInterrupt, exit 0 for this mode), not by its default action (killed, exit 143).
+    return run_once(lambda: _notify(options))
+
+
+def _notify(options: NotifyOptions) -> int:
     config = read_config_and_warn(options.config)
     targets = open_targets(config, os.environ)
     secrets = Secrets.of(secret for target in targets for secret in target.secrets.values) + config.secrets
@@ -94,8 +101,8 @@ def run_notifier(options: NotifyOptions) -> int:
         console.info(f"notifying {len(targets)} channel(s) of the transitions in {where} (state in {options.state}); "
                      "Ctrl-C to stop")
     starts = start_cursors(end, state, [target.config.name for target in targets], console)
-    flag = state.flag(STALE_FLAG)
-    announced = parse_iso(flag) if flag else None
+    # Told of the monitor: the channels that want it.
+    announced = stale_announced(state, [t.config.name for t in targets if "monitor-stale" in t.config.events])
     latest: dict[str, AlertTransition] = when_readable(lambda: log.last_transitions(), {}, say, where)
     open_alerts = [transition_notice(t) for t in latest.values() if t.kind is TransitionKind.ALERT]
     master = random.Random()  # each channel's jitter from its own generator (tests seed theirs)
@@ -104,17 +111,19 @@ def run_notifier(options: NotifyOptions) -> int:
         channels = [channel_delivery(target.config, config, random.Random(master.random())) for target in targets]
         for channel in channels:
             channel.resume_reminders(open_alerts, now)
-        return Deliveries(channels, MonitorWatch(stale_after(config), announced), starts, is_after)
+        watches = {name: MonitorWatch(stale_after(config), told) for name, told in announced.items()}
+        return Deliveries(channels, watches, starts, is_after)
 
     in_flight = _InFlight()
     deliver = _deliverer({target.config.name: target.channel for target in targets}, state, secrets, in_flight)
     clock = EventLoopScheduler()
     workers = {target.config.name: EventLoopScheduler() for target in targets}
-    show = _on_news(console, errors, state)
+    show = _on_news(console, errors)
 
     def start(lifecycle: Lifecycle) -> Stopper:
         if console is not None:
             console.on_closed = lifecycle.stop  # `-a --notify | head`: the reader has gone
+            lifecycle.stop_when(console.reader_gone)  # ... even while nothing is delivered
         subscription = notifications(log, make_deliveries, deliver, earliest(list(starts.values())), clock,
                                      workers).subscribe(show, lifecycle.fail)
 
@@ -189,6 +198,27 @@ def start_cursors(end: Cursor, state: DeliveryState, names: Sequence[str],
     return starts
 
 
+def stale_flag(channel: str) -> str:
+    """The state file's flag of the monitor-stale `channel` was delivered (the last probe's time), until the
+    monitor-resumed is."""
+    return f"{STALE_FLAG}:{channel}"
+
+
+def stale_announced(state: DeliveryState, names: Sequence[str]) -> dict[str, float | None]:
+    """Each channel's monitor-stale delivered and not yet followed by its monitor-resumed: its last probe's
+    time, or None. A state file of a version with one flag for all channels has it taken as each one's."""
+    shared = state.flag(STALE_FLAG)
+    announced: dict[str, float | None] = {}
+    for name in names:
+        told = state.flag(stale_flag(name))
+        if told is None and shared:
+            state.set_flag(stale_flag(name), told := shared)
+        announced[name] = parse_iso(told) if told else None
+    if shared is not None:
+        state.set_flag(STALE_FLAG, None)
+    return announced
+
+
 def when_readable(read: Callable[[], R], absent: R, say: Callable[[str], None], where: str, *,
                   busy_for: float = 5.0, pause: float = 0.1) -> R:
     """`read()` once the log can be read; `absent` for a log not created yet (all it will hold is new). While
@@ -251,13 +281,18 @@ def _deliverer(channels: Mapping[str, Channel], state: DeliveryState, secrets: S
                 state.failed(message.channel, message.attempt, error)
                 return error
             state.delivered(message.channel, message.cursor, message.notices[-1].id, time.time())
+            for notice in message.notices:  # what the channel was told of the monitor, once it has been
+                if notice.kind is NoticeKind.MONITOR_STALE and notice.start is not None:
+                    state.set_flag(stale_flag(message.channel), iso_utc(notice.start))
+                elif notice.kind is NoticeKind.MONITOR_RESUMED:
+                    state.set_flag(stale_flag(message.channel), None)
             return None
 
     return deliver
 
 
-def _on_news(console: Console | None, errors: Console, state: DeliveryState) -> Callable[[NotifierNews], None]:
-    """Print what the notifier has to say; and remember a monitor-stale told, so a restart does not tell it again."""
+def _on_news(console: Console | None, errors: Console) -> Callable[[NotifierNews], None]:
+    """Print what the notifier has to say."""
 
     def show(news: NotifierNews) -> None:
         if isinstance(news, Failing):
@@ -266,13 +301,10 @@ def _on_news(console: Console | None, errors: Console, state: DeliveryState) -> 
         elif isinstance(news, Restored):
             errors.info(f"notify: channel {news.channel} delivering again after {news.attempts} attempts "
                         f"(failing since {iso_utc(news.since)})")
-        elif isinstance(news, MonitorNews):
-            stale = news.notice.kind is NoticeKind.MONITOR_STALE
-            state.set_flag(STALE_FLAG, iso_utc(news.notice.start) if stale and news.notice.start else None)
-            if console is not None:
-                console.info(notice_line(news.notice))
         elif console is None:
             return
+        elif isinstance(news, MonitorNews):
+            console.info(notice_line(news.notice))
         elif isinstance(news, Delivered):
             attempt = f" (attempt {news.attempts})" if news.attempts > 1 else ""
             console.write([f"{iso_utc(news.at)}  {news.channel}  {n.shown_site or 'monitor'}  {n.kind.value}  "

@@ -155,15 +155,18 @@ def run_app(*args: str, timeout: float, cwd: Path = REPO, env: dict[str, str] | 
                           env={**os.environ, **(env or {})})
 
 
-def exit_after_output_closed(*args: str, first: str, timeout: float = 15.0) -> tuple[int, str, float]:
-    """`./monitoringApp.py *args` read as `| head -1` does: its first line (which must start with `first`),
-    then its output closed. Its exit status, its stderr, and the seconds it took to exit once closed."""
+def exit_after_output_closed(*args: str, first: str, timeout: float = 15.0, lines: int = 1) -> tuple[int, str, float]:
+    """`./monitoringApp.py *args` read as `| head -1` (`| head -N`: `lines`) does: its first line (which must start
+    with `first`), and the others, then its output closed. Its exit status, its stderr, and the seconds it took to
+    exit once closed."""
     process = subprocess.Popen([sys.executable, str(ENTRY), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     try:
         assert process.stdout is not None and process.stderr is not None
         line = process.stdout.readline()
         assert line.startswith(first), line
+        for _ in range(lines - 1):
+            process.stdout.readline()
         process.stdout.close()
         closed = time.monotonic()
         status = process.wait(timeout=timeout)

@@ -42,7 +42,7 @@ from monitoringapp.domain.checks import (
 )
 from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow, parse_maintenance, parse_notifications
 from monitoringapp.domain.secrets import Secrets, bad_variable, expand, url_secrets, variables
-from monitoringapp.domain.sites import canonical_url, shown_url
+from monitoringapp.domain.sites import canonical_url, shown_in_error, shown_url
 from monitoringapp.domain.timefmt import format_duration, parse_duration
 
 DEFAULT_CHECK_INTERVAL = 2.0
@@ -671,7 +671,7 @@ class _Validator:
     def _url(self, value: object, where: str) -> str:
         if not isinstance(value, str):
             raise self.fail(where, "must be a string", value)
-        shown = _shown_in_error(value)  # what any message shows: never the password
+        shown = shown_in_error(value)  # what any message shows: never the password
         if any(c.isspace() or not c.isprintable() for c in value):
             raise self.fail(where, "must not contain spaces or control characters", shown)
         try:
@@ -815,19 +815,6 @@ def some_of(names: Iterable[str], shown: int = 3, separator: str = ", ") -> str:
     listed = list(names)
     more = f" and {len(listed) - shown} more" if len(listed) > shown else ""
     return separator.join(listed[:shown]) + more
-
-
-def _shown_in_error(url: str) -> str:
-    """A URL the config refuses, as its error shows it: its password as `***`; where no `scheme://` comes before
-    the password (`ops:s3cret@host`, `http:/ops:s3cret@host`), all before the last `@` as `***`."""
-    shown = shown_url(url)
-    if shown != url or "@" not in url:
-        return shown
-    head, _, host = url.rpartition("@")
-    scheme, separator, user_information = head.rpartition("://")
-    if ":" not in user_information:
-        return url  # no password: an "@" in a path
-    return f"{scheme}{separator}***@{host}"
 
 
 def _header_value_problem(value: str) -> str | None:

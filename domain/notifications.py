@@ -14,10 +14,10 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from monitoringapp.domain.secrets import Secrets, bad_variable, expand, url_password
-from monitoringapp.domain.sites import key_named, shown_url
+from monitoringapp.domain.secrets import Secrets, bad_variable, expand, url_password, variables
+from monitoringapp.domain.sites import key_named, shown_in_error, shown_url
 from monitoringapp.domain.timefmt import iso_utc, parse_duration, parse_iso
 
 Fail = Callable[[str, str, object], Exception]
@@ -128,10 +128,32 @@ def maintenance_until(windows: Collection[MaintenanceWindow], site: str | None, 
 
 def expand_url(url: str, environ: Mapping[str, str]) -> tuple[str, Secrets]:
     """`url` with every `${NAME}` taken from `environ`, and the secrets it now holds (those values, and a
-    password written in it), to be kept out of every line, file and notification. KeyError(NAME) for one unset."""
-    expanded, values = expand(url, environ)
+    password written in it), to be kept out of every line, file and notification. KeyError(NAME) for one unset.
+
+    In the user information (`user:${PASSWORD}@host`) a value goes in percent-encoded, as a URL carries it
+    (requests and apprise decode it): a password holding an @, a / or a : stays that password instead of ending
+    the user information early. Where no colon is written there (`${CREDENTIALS}@host`), a value's colons stay:
+    it is user and password. Elsewhere a value goes in as is (a token may be several path segments)."""
+    split = _user_information_end(url)
+    user_information, rest = url[:split], url[split:]
+    written = _VARIABLE.sub("", user_information.partition("://")[2])
+    safe = "" if ":" in written else ":"
+    encoded = {name: quote(environ[name], safe=safe) for name in variables(user_information)}
+    expanded_user_information, _ = expand(user_information, encoded)
+    expanded_rest, values = expand(rest, environ)
+    # As is; and as the URL holds it where its colons stay (`redact` knows the fully encoded form already).
+    taken = (*(environ[name] for name in encoded), *(encoded.values() if safe else ()), *values)
     # A password written as is, read from the URL as written (an expanded value may hold an @ or a /).
-    return expanded, Secrets.of((*values, *filter(None, [url_password(url)])))
+    return expanded_user_information + expanded_rest, Secrets.of((*taken, *filter(None, [url_password(url)])))
+
+
+def _user_information_end(url: str) -> int:
+    """Where the user information of `url` as written ends (its last @ before the path): 0 when it has none.
+    A `${NAME}` holds none of / ? # @, so the URL as written shows where its parts are."""
+    start = url.find("://") + 3 if "://" in url else 0
+    ends = [index for index in (url.find(c, start) for c in "/?#") if index >= 0]
+    at = url.rfind("@", start, min(ends, default=len(url)))
+    return at if at >= 0 else 0
 
 
 def default_name(url: str) -> str:
@@ -225,21 +247,22 @@ def _warn_unknown(entry: Mapping[str, Any], known: set[str], where: str, warn: C
 def _channel_url(value: object, where: str, fail: Fail) -> str:
     if not isinstance(value, str) or not value:
         raise fail(where, "must be a URL string", value)
+    shown = shown_in_error(value)  # what any message shows: never a password written in it
     if any(c.isspace() or not c.isprintable() for c in value):
-        raise fail(where, "must not contain spaces or control characters", value)
+        raise fail(where, "must not contain spaces or control characters", shown)
     problem = bad_variable(value)
     if problem is not None:
-        raise fail(where, problem, value)
+        raise fail(where, problem, shown)
     # Checked with each ${NAME} standing in as a plain word, since its value is not known here.
     try:
         parts = urlsplit(_VARIABLE.sub("x", value))
         parts.port  # noqa: B018 - raises on a port that is not a number or out of range
     except ValueError as error:
-        raise fail(where, f"is not a valid URL ({error})", value) from None
+        raise fail(where, f"is not a valid URL ({error})", shown) from None
     if not parts.scheme or "://" not in value:
-        raise fail(where, "needs a scheme (http://, https://, or an apprise one such as mailto://)", value)
+        raise fail(where, "needs a scheme (http://, https://, or an apprise one such as mailto://)", shown)
     if parts.scheme.lower() in WEBHOOK_SCHEMES and not parts.hostname:
-        raise fail(where, "has no host", value)
+        raise fail(where, "has no host", shown)
     return value
 
 
@@ -249,7 +272,9 @@ def _sites(entry: Mapping[str, Any], where: str, fail: Fail, warn: Callable[[str
         return None
     value = entry["sites"]
     if not isinstance(value, list) or not value or any(not isinstance(site, str) for site in value):
-        raise fail(f"{where}.sites", "must be a non-empty list of site URLs", value)
+        shown = [shown_in_error(site) if isinstance(site, str) else site for site in value] \
+            if isinstance(value, list) else value
+        raise fail(f"{where}.sites", "must be a non-empty list of site URLs", shown)
     # A site is named as `--site` names it: by its key, or any spelling of its URL (with its password too, which
     # is shown as `***`); the transitions carry its key.
     keys: set[str] = set()

@@ -43,6 +43,19 @@ def shown_url(url: str) -> str:
     return _PASSWORD.sub(masked, url)
 
 
+def shown_in_error(url: str) -> str:
+    """A URL the config refuses, as its error shows it: its password as `***`; where no `scheme://` comes before
+    the password (`ops:s3cret@host`, `http:/ops:s3cret@host`), all before the last `@` as `***`."""
+    shown = shown_url(url)
+    if shown != url or "@" not in url:
+        return shown
+    head, _, host = url.rpartition("@")
+    scheme, separator, user_information = head.rpartition("://")
+    if ":" not in user_information:
+        return url  # no password: an "@" in a path
+    return f"{scheme}{separator}***@{host}"
+
+
 def shown_servers(servers: Iterable[str]) -> str:
     """Server URLs (NATS's) as they may be shown: comma-separated, each password as `***`."""
     return ", ".join(shown_url(server) for server in servers)

@@ -10,7 +10,7 @@ Per channel (`ChannelDelivery`), in the log's order, at least once:
   notices as one message (apprise); a webhook sends each notice as it comes;
 - an alert and its recovery both older than `max_age` when a message is made become one `summary`;
 - an unresolved alert is repeated as a `reminder` every `remind_every`;
-- a site's transitions inside a maintenance window are held, not delivered.
+- a site's transitions inside a maintenance window are held, not delivered (a recovery with its alert).
 `MonitorWatch` tells when the monitor stops storing probes, and when it starts again.
 
 Example:
@@ -283,11 +283,12 @@ class ChannelDelivery(Generic[P]):
             self._recoveries.append(queued.notice)
 
     def _held(self, notice: Notice) -> bool:
-        """In maintenance: the notice's own time, or for a recovery the start of its outage."""
+        """In maintenance: the notice's own time, or for a recovery the start of its outage, as its alert was (the
+        recovery of an alert delivered before a window goes out, even in one: else the alert stays open)."""
         if notice.site is None or not self.maintenance:
             return False
-        moments = [notice.time] if notice.kind is not NoticeKind.RECOVERY else [notice.time, notice.start]
-        return any(in_maintenance(self.maintenance, notice.site, m) for m in moments if m is not None)
+        moment = notice.start if notice.kind is NoticeKind.RECOVERY else notice.time
+        return moment is not None and in_maintenance(self.maintenance, notice.site, moment)
 
     def _hold(self, alert: Notice) -> None:
         assert alert.site is not None
@@ -363,8 +364,8 @@ class ChannelDelivery(Generic[P]):
 
 class MonitorWatch:
     """Tells when no probe has been stored for more than `threshold` seconds (`monitor-stale`), once, and when
-    probes are stored again (`monitor-resumed`). `announced`: the last probe time of a stale already told
-    (before a restart), so it is not told twice."""
+    probes are stored again (`monitor-resumed`). `announced`: the last probe time of a stale its channel was
+    already told (delivered before a restart), so it is not told twice."""
 
     def __init__(self, threshold: float, announced: float | None = None) -> None:
         self.threshold = threshold
@@ -387,17 +388,19 @@ class MonitorWatch:
 
 
 class Deliveries(Generic[P]):
-    """Every channel and the monitor watch: log entries, probe times and outcomes in; events and messages out.
+    """Every channel and its monitor watch: log entries, probe times and outcomes in; events and messages out.
 
     `starts` is each channel's place in the log when the notifier starts; an entry reaches a channel only if
     it lies after that place (`after(entry_cursor, start)`), so channels that were at different places
-    share one read of the log.
+    share one read of the log. `watches` is each channel's monitor watch (none: not told of the monitor): a
+    channel's own, since what it was told before a restart is what it delivered, and a channel failing when
+    the notifier stopped was told nothing yet.
     """
 
-    def __init__(self, channels: Sequence[ChannelDelivery[P]], watch: MonitorWatch | None = None,
+    def __init__(self, channels: Sequence[ChannelDelivery[P]], watches: Mapping[str, MonitorWatch] | None = None,
                  starts: Mapping[str, P] | None = None, after: Callable[[P, P], bool] | None = None) -> None:
         self.channels = {channel.name: channel for channel in channels}
-        self.watch = watch
+        self.watches = dict(watches or {})
         self._starts = dict(starts or {})
         self._after = after
 
@@ -415,14 +418,17 @@ class Deliveries(Generic[P]):
         return events
 
     def on_latest_probe(self, latest: float | None, now: float) -> list[DeliveryEvent]:
-        if self.watch is None:
-            return []
-        notice = self.watch.on_latest_probe(latest, now)
-        if notice is None:
-            return []
-        events: list[DeliveryEvent] = [MonitorNews(notice)]
-        for channel in self.channels.values():
-            events.extend(channel.offer(notice, None, now))
+        """What each channel's watch has to tell; each notice said once (`MonitorNews`) however many get it."""
+        events: list[DeliveryEvent] = []
+        said: set[str] = set()
+        for name, watch in self.watches.items():
+            notice = watch.on_latest_probe(latest, now)
+            if notice is None:
+                continue
+            if notice.id not in said:
+                said.add(notice.id)
+                events.append(MonitorNews(notice))
+            events.extend(self.channels[name].offer(notice, None, now))
         return events
 
     def on_outcome(self, outcome: Outcome, now: float) -> list[DeliveryEvent]:

@@ -8,21 +8,39 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from monitoringapp.domain.notices import Notice
 from monitoringapp.sinks.channels import DeliveryFailed
 from monitoringapp.sinks.notice_text import message_body, message_title
 
+# The warnings of the send going on in this context. Each channel sends on a worker of its own and apprise logs
+# them all to one logger, from the calling thread or from its pool (which runs a call in a copy of the caller's
+# context): kept per context, a failure says its own reason, never another channel's.
+_SEND_WARNINGS: ContextVar[list[str] | None] = ContextVar("monitoringapp_apprise_warnings", default=None)
+
+
+class _SendWarnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        lines = _SEND_WARNINGS.get()
+        if lines is not None:
+            lines.append(record.getMessage())
+
 
 def _apprise() -> Any:
     import apprise  # type: ignore[import-untyped,unused-ignore]
 
-    # Without a handler of its own, apprise's warnings would reach Python's last-resort handler (stderr).
+    # Only ours: without a handler, apprise's warnings would reach Python's last-resort handler (stderr).
     logger = logging.getLogger("apprise")
-    if not logger.handlers:
-        logger.addHandler(logging.NullHandler())
+    if not any(isinstance(handler, _SendWarnings) for handler in logger.handlers):
+        logger.addHandler(_SendWarnings())
     logger.propagate = False
+    if logger.getEffectiveLevel() > logging.WARNING:  # its warnings say why a message failed
+        logger.setLevel(logging.WARNING)
     return apprise
 
 
@@ -36,14 +54,17 @@ class AppriseChannel:
             raise ValueError("apprise does not understand this URL (see apprise's list of services)")
 
     def send(self, notices: Sequence[Notice]) -> None:
-        with self._module.LogCapture(level=logging.WARNING) as captured:
-            try:
-                delivered = self._apprise.notify(body=message_body(notices), title=message_title(notices))
-            except Exception as error:  # a service's plugin that raises: this message failed, not the notifier
-                raise DeliveryFailed(f"apprise: {type(error).__name__}") from None
+        warnings: list[str] = []
+        capturing = _SEND_WARNINGS.set(warnings)
+        try:
+            delivered = self._apprise.notify(body=message_body(notices), title=message_title(notices))
+        except Exception as error:  # a service's plugin that raises: this message failed, not the notifier
+            raise DeliveryFailed(f"apprise: {type(error).__name__}") from None
+        finally:
+            _SEND_WARNINGS.reset(capturing)
         if not delivered:
-            lines = [line.split(" - ", 2)[-1] for line in captured.getvalue().splitlines() if line.strip()]
-            raise DeliveryFailed(lines[-1] if lines else "apprise could not deliver")
+            lines = [line.strip() for line in warnings if line.strip()]
+            raise DeliveryFailed(lines[-1].splitlines()[-1] if lines else "apprise could not deliver")
 
     def close(self) -> None:
         self._apprise.clear()

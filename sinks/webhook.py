@@ -16,6 +16,7 @@ from monitoringapp.domain.notices import Notice
 from monitoringapp.sinks.channels import DeliveryFailed
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
+_TLS = re.compile(r"\[SSL: [A-Z0-9_]+\] (.+?) \(_ssl")  # `[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify ...`
 
 
 class WebhookChannel:
@@ -37,6 +38,9 @@ class WebhookChannel:
                                           headers={**self._headers, "Idempotency-Key": notice.id})
         except requests.Timeout:
             raise DeliveryFailed(f"no answer within {self.timeout:g} s") from None
+        except requests.exceptions.SSLError as error:  # a ConnectionError too: the TLS reason says more
+            reason = _TLS.search(str(error))
+            raise DeliveryFailed(f"TLS: {reason.group(1).rstrip('. ') if reason else 'handshake failed'}") from None
         except requests.ConnectionError as error:
             # requests' own text names the URL; the reason alone says what went wrong.
             reason = _ERRNO.search(str(error))

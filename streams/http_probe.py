@@ -188,7 +188,10 @@ class HttpProber:
                 if location is None:
                     connection = raw.connection
                     sock = getattr(connection, "sock", None)
-                    expiry, old = self._certificate(sock) if target[:6].lower() == "https:" else (None, False)
+                    if target[:6].lower() == "https:":
+                        expiry, old = self._certificate(sock if sock is not None else _handed_over(raw))
+                    else:
+                        expiry, old = None, False
                     if old:
                         # Never back to the pool (where another probe could take it while it is closed below):
                         # the pool makes a new connection for the next probe, with a new handshake.
@@ -323,6 +326,14 @@ class HttpProber:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _handed_over(raw: urllib3.BaseHTTPResponse) -> Any:
+    """The socket of an answer that closes its connection (HTTP/1.0, `Connection: close`): http.client hands it over
+    to the response, and the connection holds none; the response's file of it still does (http.client's
+    `HTTPResponse.fp`, a buffer over a `SocketIO`), until the body is read. Only its certificate is read from it."""
+    reader = getattr(getattr(raw, "_fp", None), "fp", None)
+    return getattr(getattr(reader, "raw", None), "_sock", None)
 
 
 def classify(error: BaseException) -> ErrorKind:

@@ -1,14 +1,14 @@
 """The one real HTTP server on 127.0.0.1 for every test: fixed routes, a health flag to flip, bounded in time.
 
-Routes (a query string is ignored, so `/ok?a` and `/ok?b` are two sites on one server): `/ok` 200,
-`/fail` 500, `/health` 200 or 503 as `healthy` says, `/located` 503 to a prober whose User-Agent names a
-location in `failing_locations` (else 200), `/slow` 503 after `slow_for` seconds, `/hang` answers nothing until
-released (at most `hang_for` seconds), `/redirect/N` N hops then 200, `/loop` redirects to itself, `/huge` claims
-1 GB and streams until the client goes, `/trickle` sends one byte every 50 ms; `/json` 200 with `json_body` as JSON,
-`/gzipped` the same gzip-compressed whatever the client asks, `/status/N` N, `/late` 200 after `late_for` seconds,
-`/large` 200 with 100 kB ending in `ok`, `/limit` 200 with exactly 64 kB ending in `ok`, `/bad-location` a 302 to a
-URL that is none (`http://[::1/`), `/echo` 200 with the request's method, headers and body as JSON (any
-method), `/see-other` a 303 to `/echo`; any other path 404.
+Routes (a query string is ignored, so `/ok?a` and `/ok?b` are two sites on one server): `/ok` 200, `/close` 200 with
+`Connection: close`, `/fail` 500, `/health` 200 or 503 as `healthy` says, `/located` 503 to a prober whose
+User-Agent names a location in `failing_locations` (else 200), `/slow` 503 after `slow_for` seconds, `/hang` answers
+nothing until released (at most `hang_for` seconds), `/redirect/N` N hops then 200, `/loop` redirects to itself,
+`/huge` claims 1 GB and streams until the client goes, `/trickle` sends one byte every 50 ms; `/json` 200 with
+`json_body` as JSON, `/gzipped` the same gzip-compressed whatever the client asks, `/status/N` N, `/late` 200 after
+`late_for` seconds, `/large` 200 with 100 kB ending in `ok`, `/limit` 200 with exactly 64 kB ending in `ok`,
+`/bad-location` a 302 to a URL that is none (`http://[::1/`), `/echo` 200 with the request's method, headers and
+body as JSON (any method), `/see-other` a 303 to `/echo`; any other path 404.
 Requests' Authorization headers are kept (`authorizations`). With `tls` (an `ssl.SSLContext`), it serves HTTPS.
 """
 
@@ -74,6 +74,13 @@ class LocalServer:
                 path = self.path.split("?", 1)[0]  # a query string tells sites apart
                 if path == "/ok":
                     self.answer(200, b"ok")
+                elif path == "/close":  # 200, and the connection closed after it (as an HTTP/1.0 server does)
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                    self.close_connection = True
                 elif path == "/fail":
                     self.answer(500, b"fail")
                 elif path == "/health":

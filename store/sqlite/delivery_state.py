@@ -1,4 +1,5 @@
-"""`DeliveryState` in a SQLite file of its own (WAL): one row per channel, one commit per delivery."""
+"""`DeliveryState` in a SQLite file of its own (WAL): one row per channel, one commit per delivery; held by one
+notifier at a time (the writer's lock, `<state>.lock`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from monitoringapp.domain.timefmt import iso_utc, parse_iso
 from monitoringapp.store.delivery_state import ChannelProgress
 from monitoringapp.store.log import Cursor, StoreError
+from monitoringapp.store.sqlite.lock import WriterLock
 from monitoringapp.store.sqlite.schema import OUR_TABLES, connect, tables, write_transaction
 
 STATE_VERSION = 1
@@ -38,10 +40,14 @@ class SqliteDeliveryState:
             raise StoreError(f"{path}: directory {str(self.path.parent)!r} does not exist")
         if self.path.exists() and not self.path.is_file():
             raise StoreError(f"{path}: is not a file")
-        existed = self.path.exists()
         try:
-            if existed:
+            if self.path.exists():
                 self._check(path)
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{path}: cannot use as the notifier's state file: {error}") from None
+        # One notifier per state file: a second would deliver every transition again.
+        self._owner = WriterLock.acquire(self.path)
+        try:
             self._connection = connect(self.path)
             self._connection.execute("PRAGMA journal_mode = WAL")
             self._connection.execute("PRAGMA synchronous = NORMAL")
@@ -50,6 +56,7 @@ class SqliteDeliveryState:
                     self._connection.execute(statement)
                 self._connection.execute(f"PRAGMA user_version = {STATE_VERSION}")
         except sqlite3.DatabaseError as error:
+            self._owner.release()
             raise StoreError(f"{path}: cannot use as the notifier's state file: {error}") from None
         self._lock = threading.Lock()
         self._closed = False
@@ -115,6 +122,7 @@ class SqliteDeliveryState:
             if not self._closed:
                 self._closed = True
                 self._connection.close()
+                self._owner.release()
 
     def _write(self, sql: str, parameters: tuple[object, ...]) -> None:
         with self._lock:

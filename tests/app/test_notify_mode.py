@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -17,12 +18,17 @@ from pathlib import Path
 import pytest
 
 from bench.nats_servers import NatsCluster, nats_server_binary
-from bench.processes import App, run_app, wait_until
+from bench.processes import App, exit_after_output_closed, run_app, wait_until
 from bench.webhook_receiver import WebhookReceiver
-from monitoringapp.app.notify_mode import when_readable
+from monitoringapp.app.notify_mode import STALE_FLAG, _deliverer, _InFlight, stale_announced, when_readable
 from monitoringapp.domain.events import AlertTransition, TransitionKind
+from monitoringapp.domain.notifications import ChannelConfig
+from monitoringapp.domain.secrets import NO_SECRETS
+from monitoringapp.operators.delivery import Backoff, ChannelDelivery, Deliveries, MonitorNews, MonitorWatch, Outcome
+from monitoringapp.sinks.webhook import WebhookChannel
 from monitoringapp.store.jetstream import open_prober_log
 from monitoringapp.store.log import BEGINNING, Cursor, LogUnavailable, StoreError
+from monitoringapp.store.sqlite.delivery_state import SqliteDeliveryState
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 from tests.local_http import refused_port
@@ -30,6 +36,7 @@ from tests.local_http import refused_port
 slow = pytest.mark.slow  # real processes
 
 SECRET = "t0ken-9f3a"
+T0 = 1_795_000_000.0
 
 
 def store(db: Path, transitions: list[AlertTransition]) -> float:
@@ -262,3 +269,82 @@ def test_a_log_busy_without_a_word_past_its_patience_is_one_line_error() -> None
 
     with pytest.raises(StoreError, match=r"^m\.db: cannot read it \(busy: locked by another process\); try again$"):
         when_readable(read, BEGINNING, print, "m.db", busy_for=0.0, pause=0.0)
+
+
+def test_a_monitor_stale_is_remembered_per_channel_once_delivered_so_a_channel_failing_at_a_restart_still_gets_it(
+        tmp_path: Path) -> None:
+    # Remembered for all once seen, a stale that a failing channel had not delivered when the notifier stopped was
+    # never sent to it after the restart; it got the monitor-resumed of a stale it never had.
+    live, dead = WebhookReceiver(), WebhookReceiver(status=503)
+    state = SqliteDeliveryState(tmp_path / "m-notify.db")
+    try:
+        channels = {"live": WebhookChannel(live.url()), "dead": WebhookChannel(dead.url())}
+        deliver = _deliverer(channels, state, NO_SECRETS, _InFlight())
+
+        def start(now: float) -> tuple[Deliveries[Cursor], list[str]]:
+            """The notifier started at `now` (stale after 60 s), its messages sent; the news it says."""
+            watches = {name: MonitorWatch(60.0, told) for name, told in stale_announced(state, list(channels)).items()}
+            hub: Deliveries[Cursor] = Deliveries(
+                [ChannelDelivery(ChannelConfig(name, channel.url), Backoff(random.Random(7)))
+                 for name, channel in channels.items()], watches)
+            said = [news.notice.kind.value for news in hub.on_latest_probe(T0, now) if isinstance(news, MonitorNews)]
+            for message in hub.messages(now):
+                hub.on_outcome(Outcome(message.channel, deliver(message)), now)
+            return hub, said
+
+        _, said = start(T0 + 100)
+        assert said == ["monitor-stale"] and len(live.received) == 1 and len(dead.refused) == 1
+        dead.status = 200  # back, while the notifier was stopped
+        hub, said = start(T0 + 200)  # the restart
+        assert said == ["monitor-stale"]
+        stale_id = live.received[0].key
+        assert [item.key for item in dead.received] == [stale_id] and len(live.received) == 1
+        hub.on_latest_probe(T0 + 250, T0 + 251)  # probes again: each channel told once
+        for message in hub.messages(T0 + 251):
+            hub.on_outcome(Outcome(message.channel, deliver(message)), T0 + 251)
+        assert [item.body["kind"] for item in (*live.received, *dead.received)] == [
+            "monitor-stale", "monitor-resumed", "monitor-stale", "monitor-resumed"]
+        assert stale_announced(state, list(channels)) == {"live": None, "dead": None}
+    finally:
+        state.close()
+        live.stop()
+        dead.stop()
+
+
+def test_the_one_stale_flag_of_an_older_state_file_is_each_channels_and_is_then_dropped(tmp_path: Path) -> None:
+    state = SqliteDeliveryState(tmp_path / "m-notify.db")
+    try:
+        state.set_flag(STALE_FLAG, "2026-11-30T00:00:00.000Z")
+        assert stale_announced(state, ["hook", "mail"]) == {"hook": 1_795_996_800.0, "mail": 1_795_996_800.0}
+        assert state.flag(STALE_FLAG) is None
+        assert stale_announced(state, ["hook", "mail"]) == {"hook": 1_795_996_800.0, "mail": 1_795_996_800.0}
+    finally:
+        state.close()
+
+
+@slow
+def test_the_notifier_whose_output_is_closed_stops_within_a_second_though_nothing_is_delivered(
+        tmp_path: Path) -> None:
+    # `-a --notify | head -2` with nothing to deliver: it ran on, writing nothing that could meet the closed pipe.
+    db = tmp_path / "m.db"
+    store(db, [])
+    config = write_config(tmp_path, [{"url": "http://127.0.0.1:9/hook", "name": "hook"}])
+    status, errors, took = exit_after_output_closed("-a", "--notify", "-c", str(config), "-db", str(db),
+                                                    first="notifying 1 channel(s)", lines=2)
+    assert (status, errors) == (0, "")
+    assert took < 1.5, took
+
+
+@slow
+def test_sigterm_while_waiting_for_an_unreachable_log_at_start_exits_0_as_ctrl_c_does(
+        tmp_path: Path, apps: list[App]) -> None:
+    # Before its lifecycle began, SIGTERM took its default action: killed, exit 143 (`docker stop`), where Ctrl-C
+    # gave 0.
+    config = write_config(tmp_path, [{"url": "http://127.0.0.1:9/hook", "name": "hook"}])
+    results = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        app = notifier(apps, config, tmp_path / "m.db", "--nats", f"nats://127.0.0.1:{refused_port()}", ready=False)
+        app.wait_for_line(lambda text: "is unreachable" in text, timeout=20)
+        results.append(app.stop(signum))
+    assert results == [(0, ""), (0, "")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]  # no state file: it never started

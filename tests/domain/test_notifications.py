@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -58,8 +59,8 @@ def test_a_default_name_keeps_no_password_query_or_apprise_token() -> None:
     ([{"url": "http:///x"}], 'c.json: notifications[0].url: has no host, got "http:///x"'),
     ([{"url": "mailto://u:${SMTP-PASSWORD}@h"}],
      'c.json: notifications[0].url: ${SMTP-PASSWORD} is not an environment variable name, '
-     'got "mailto://u:${SMTP-PASSWORD}@h"'),
-    ([{"url": "mailto://u:${P@h"}], 'c.json: notifications[0].url: has a ${ without its closing }, got "mailto://u:${P@h"'),
+     'got "mailto://u:***@h"'),  # a password that is no `${NAME}` is not shown
+    ([{"url": "mailto://u:${P@h"}], 'c.json: notifications[0].url: has a ${ without its closing }, got "mailto://u:***@h"'),
     ([{"url": "http://a/"}, {"url": "http://a/"}],
      'c.json: notifications[1].name: duplicate of notifications[0] (give each channel a name), got "http://a/"'),
     ([{"url": "http://a/", "events": ["down"]}],
@@ -76,6 +77,33 @@ def test_each_channel_mistake_is_one_line_naming_the_entry(notifications: object
     with pytest.raises(ConfigError) as raised:
         parsed(notifications=notifications)
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("http://bot:hunter2@hooks.example.com:99999/x",
+     'c.json: notifications[0].url: is not a valid URL (Port out of range 0-65535), '
+     'got "http://bot:***@hooks.example.com:99999/x"'),
+    ("https://bot:hunter2@hooks.example.com/x y",
+     'c.json: notifications[0].url: must not contain spaces or control characters, '
+     'got "https://bot:***@hooks.example.com/x y"'),
+    ("bot:hunter2@hooks.example.com/x",
+     'c.json: notifications[0].url: needs a scheme (http://, https://, or an apprise one such as mailto://), '
+     'got "***@hooks.example.com/x"'),
+    ("mailto://bot:hunter2@smtp.example.com/${PW",
+     'c.json: notifications[0].url: has a ${ without its closing }, got "mailto://bot:***@smtp.example.com/${PW"'),
+])
+def test_a_channel_url_refused_is_shown_with_its_written_password_as_stars(url: str, message: str) -> None:
+    # The error showed the URL as written, password and all, where a site's URL refused shows it as `***`.
+    with pytest.raises(ConfigError) as raised:
+        parsed(notifications=[{"url": url}])
+    assert str(raised.value) == message
+
+
+def test_a_sites_list_refused_is_shown_with_its_passwords_as_stars() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parsed(maintenance=[{"sites": ["http://ops:s3cret@a.test/", 7], "weekly": "sun 03:00-04:00"}])
+    assert str(raised.value) == \
+        'c.json: maintenance[0].sites: must be a non-empty list of site URLs, got ["http://ops:***@a.test/", 7]'
 
 
 def test_a_channel_site_that_is_none_of_the_websites_is_a_warning() -> None:
@@ -110,7 +138,9 @@ def test_a_site_is_named_as_site_names_it_by_its_key_or_any_spelling_of_its_url(
 
 def test_environment_variables_are_taken_at_start_and_their_values_are_the_secrets() -> None:
     url, secrets = expand_url("mailto://user:${PW}@smtp.example.com?to=${TO}", {"PW": "p@ss/w0rd", "TO": "a@b.c"})
-    assert url == "mailto://user:p@ss/w0rd@smtp.example.com?to=a@b.c"
+    # In the user information a value goes in percent-encoded: as is, its @ and / ended the user information
+    # early (the host was "ss", the password "p"), and every delivery failed naming a piece of the password.
+    assert url == "mailto://user:p%40ss%2Fw0rd@smtp.example.com?to=a@b.c"
     assert set(secrets.values) == {"p@ss/w0rd", "a@b.c"}
     with pytest.raises(KeyError, match="PW"):
         expand_url("mailto://user:${PW}@smtp.example.com", {})
@@ -183,3 +213,16 @@ def test_the_effective_config_with_notifications_is_itself_a_valid_config() -> N
                                        {"start": "2026-12-01", "end": "2026-12-02"}]})
     effective = parse_config(text).effective()
     assert parse_config(json.dumps(effective)).effective() == effective
+
+
+def test_a_value_in_the_user_information_is_percent_encoded_and_the_rest_of_the_url_is_left_as_given() -> None:
+    url, secrets = expand_url("https://${USER}:${PW}@hooks.example.com/${PATH}?t=${PW}",
+                              {"USER": "ops@example.com", "PW": "a:b/c?d#e%f@g", "PATH": "T0/T1"})
+    assert url == "https://ops%40example.com:a%3Ab%2Fc%3Fd%23e%25f%40g@hooks.example.com/T0/T1?t=a:b/c?d#e%f@g"
+    assert set(secrets.values) == {"ops@example.com", "a:b/c?d#e%f@g", "T0/T1"}
+    parts = urlsplit(url)
+    assert (unquote(parts.username or ""), unquote(parts.password or "")) == ("ops@example.com", "a:b/c?d#e%f@g")
+    # No colon written: the value is user and password.
+    url, secrets = expand_url("https://${CREDENTIALS}@h/", {"CREDENTIALS": "ops:p@ss"})
+    assert (url, secrets.redact(f"{url} ops:p@ss")) == ("https://ops:p%40ss@h/", "https://***@h/ ***")
+    assert expand_url("slack://${TOKENS}/#ops", {"TOKENS": "A/B/C"})[0] == "slack://A/B/C/#ops"  # no user information

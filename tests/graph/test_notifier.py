@@ -58,14 +58,14 @@ class Receivers:
 
 
 def run(db: Path, read_from: Cursor, down: dict[str, float], steps: list[tuple[float, list[AlertTransition]]],
-        watch: MonitorWatch | None = None) -> tuple[Receivers, list[NotifierNews]]:
+        watches: dict[str, MonitorWatch] | None = None) -> tuple[Receivers, list[NotifierNews]]:
     clock = HistoricalScheduler(initial_clock=START)
     receivers = Receivers(clock, down)
 
     def deliveries() -> Deliveries[Cursor]:
         channels = [ChannelDelivery(ChannelConfig(name, "http://127.0.0.1:9/"), Backoff(random.Random(7)))
                     for name in ("live", "flaky")]
-        return Deliveries(channels, watch, after=is_after)
+        return Deliveries(channels, watches, after=is_after)
 
     news: list[NotifierNews] = []
     subscription = notifications(SqliteLogReader(db), deliveries, receivers.deliver, read_from, clock,
@@ -101,14 +101,16 @@ def test_the_monitor_watch_tells_every_channel_when_probes_stop_and_when_they_re
     db = tmp_path / "m.db"
     store(db, Probe(T0 - 70, A, True, 200, 1.0))
     end = SqliteLogReader(db).transitions_end()
-    receivers, news = run(db, end, {}, [(6.0, []), (12.0, [])], MonitorWatch(60.0))
+    receivers, news = run(db, end, {}, [(6.0, []), (12.0, [])],
+                          {name: MonitorWatch(60.0) for name in ("live", "flaky")})
     stale = [(s, ch) for s, ch, _, _ in receivers.sent]
     assert stale == [(0.0, "live"), (0.0, "flaky")]
     (told,) = [item.notice for item in news if isinstance(item, MonitorNews)]
     assert (told.kind, told.start, told.time) == (NoticeKind.MONITOR_STALE, T0 - 70, T0 - 10)
     store(db, Probe(T0 + 12.5, A, True, 200, 1.0))
     # Probes are checked every 5 s: the resumption is seen at the next check after it is stored.
-    receivers, news = run(db, end, {}, [(16.0, [])], MonitorWatch(60.0, announced=T0 - 70))
+    receivers, news = run(db, end, {}, [(16.0, [])],
+                          {name: MonitorWatch(60.0, announced=T0 - 70) for name in ("live", "flaky")})
     assert [(s, ch) for s, ch, _, _ in receivers.sent] == [(0.0, "live"), (0.0, "flaky")]
     (resumed,) = [item.notice for item in news if isinstance(item, MonitorNews)]
     assert (resumed.kind, resumed.start, resumed.end) == (NoticeKind.MONITOR_RESUMED, T0 - 70, T0 + 12.5)

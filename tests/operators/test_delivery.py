@@ -206,6 +206,25 @@ def test_transitions_in_a_maintenance_window_are_held_with_the_recovery_of_an_ou
     assert sent == [b_down, a_again]
 
 
+def test_the_recovery_of_an_alert_delivered_before_a_maintenance_window_is_delivered_though_it_falls_in_one(
+        ) -> None:
+    # Held for its own time in the window, the recovery never went out: the channel had the alert and kept the
+    # site down for good (an incident never resolved).
+    window = MaintenanceWindow(frozenset({A}), T0 + 100, T0 + 200)
+    hook = channel(maintenance=(window,), remind_every=60.0)
+    down = alert(A, T0 + 50)
+    assert hook.offer(down, 1, T0 + 50) == []
+    assert hook.next_message(T0 + 50) == Message("hook", (down,), 1)
+    hook.on_delivered(T0 + 50)
+    reminder = hook.next_message(T0 + 110)  # the reminder due in the window is not sent
+    assert reminder is None and hook.next_wake() == T0 + 170
+    back = recovery(A, T0 + 50, T0 + 150)
+    assert hook.offer(back, 2, T0 + 150) == []
+    assert hook.next_message(T0 + 150) == Message("hook", (back,), 2)
+    hook.on_delivered(T0 + 150)
+    assert hook.next_wake() is None  # no reminder of an outage that is over
+
+
 def test_an_outage_that_outlasts_its_maintenance_window_is_delivered_when_the_window_ends_then_its_recovery(
         ) -> None:
     # Every Sunday 02:00-04:00 UTC; 2026-11-29 is a Sunday.
@@ -250,10 +269,25 @@ def test_the_monitor_watch_says_stale_once_after_the_threshold_and_resumed_at_th
 
 def test_monitor_news_goes_to_every_channel_that_wants_it() -> None:
     quiet = channel("quiet", events=frozenset({"alert"}))
-    hub = Deliveries([channel("hook"), quiet], MonitorWatch(60.0))
+    hub = Deliveries([channel("hook"), quiet], {"hook": MonitorWatch(60.0), "quiet": MonitorWatch(60.0)})
     events = hub.on_latest_probe(T0, T0 + 61)
     assert [type(event) for event in events] == [MonitorNews]
     assert [(m.channel, m.notices[0].kind) for m in hub.messages(T0 + 61)] == [("hook", NoticeKind.MONITOR_STALE)]
+
+
+def test_each_channel_is_told_of_the_monitor_by_its_own_watch_said_once_for_all() -> None:
+    # One watch for all, marked as told when the stale was seen: a channel failing then, and the notifier
+    # restarted, was never told (and got the monitor-resumed of a stale it never had).
+    told, failing = channel("told"), channel("failing")
+    hub = Deliveries([told, failing], {"told": MonitorWatch(60.0, announced=T0), "failing": MonitorWatch(60.0)})
+    events = hub.on_latest_probe(T0, T0 + 100)
+    (news,) = events
+    assert isinstance(news, MonitorNews) and (news.notice.kind, news.notice.start) == (NoticeKind.MONITOR_STALE, T0)
+    assert [(m.channel, m.notices) for m in hub.messages(T0 + 100)] == [("failing", (news.notice,))]
+    hub.on_outcome(Outcome("failing"), T0 + 100)
+    events = hub.on_latest_probe(T0 + 150, T0 + 151)
+    assert [e.notice.kind for e in events if isinstance(e, MonitorNews)] == [NoticeKind.MONITOR_RESUMED]
+    assert [m.channel for m in hub.messages(T0 + 151)] == ["told", "failing"]
 
 
 def test_each_channel_gets_only_the_entries_after_its_own_place_in_the_log() -> None:

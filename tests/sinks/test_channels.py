@@ -3,17 +3,21 @@ apprise's json:// to the same receiver and its mailto:// to a real SMTP server, 
 
 from __future__ import annotations
 
+import ssl
+import threading
 from collections.abc import Iterator
 
 import pytest
+import trustme
 
 from bench.webhook_receiver import WebhookReceiver
 from monitoringapp.domain.events import AlertTransition, TransitionKind
 from monitoringapp.domain.notices import reminder_notice, transition_notice
+from monitoringapp.domain.notifications import expand_url
 from monitoringapp.sinks.channels import DeliveryFailed, open_channel
 from monitoringapp.sinks.console import transition_line
 from monitoringapp.sinks.notice_text import message_title, notice_line
-from tests.local_http import refused_port
+from tests.local_http import local_server, refused_port
 from tests.local_smtp import mail_server
 
 T0 = 1_795_000_000.0
@@ -56,6 +60,18 @@ def test_a_webhook_answer_other_than_2xx_or_no_server_is_a_failure_that_names_no
     assert str(failed.value) == "cannot connect: Connection refused"
 
 
+def test_a_webhook_refused_by_tls_says_the_verifiers_reason_and_names_no_url(receiver: WebhookReceiver) -> None:
+    # Caught as a connection error, it said "cannot connect: connection failed": nothing to go on.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(context)  # a CA this machine does not trust
+    with local_server(tls=context) as server, pytest.raises(DeliveryFailed) as untrusted:
+        open_channel(server.url("/echo?token=s3cret"), webhook=True).send([transition_notice(DOWN)])
+    with pytest.raises(DeliveryFailed) as plain:  # https:// to a server that speaks plain HTTP
+        open_channel(f"https://127.0.0.1:{receiver.port}/hook", webhook=True).send([transition_notice(DOWN)])
+    assert (str(untrusted.value), str(plain.value)) == (
+        "TLS: certificate verify failed: unable to get local issuer certificate", "TLS: wrong version number")
+
+
 def test_apprise_json_to_the_receiver_sends_the_seeds_words() -> None:
     receiver = WebhookReceiver()
     try:
@@ -93,6 +109,44 @@ def test_apprise_mailto_delivers_to_a_real_smtp_server_with_the_password() -> No
     with pytest.raises(DeliveryFailed) as failed:
         open_channel(dead, webhook=False).send([reminder])
     assert "s3cr3t" not in str(failed.value)
+
+
+def test_a_password_from_the_environment_with_an_at_a_slash_and_a_colon_logs_in_to_the_smtp_server() -> None:
+    # The value went into the URL as is: apprise read "ss" as the host, every delivery failed with
+    # `Connection error while submitting email to "ss"` (a piece of the password on stderr and in the state file).
+    password = "p@ss/w0:rd"
+    with mail_server("monitor", password) as server:
+        url, secrets = expand_url(f"mailto://monitor:${{SMTP_PASSWORD}}@127.0.0.1:{server.port}"
+                                  "?to=oncall@example.com&from=monitor@example.com&mode=insecure",
+                                  {"SMTP_PASSWORD": password})
+        open_channel(url, webhook=False).send([transition_notice(DOWN)])
+        (mail,) = server.messages
+        assert (mail["To"], mail["Subject"]) == ("oncall@example.com", f"monitoringApp: {SITE} is down")
+        assert secrets.values == (password,)
+
+
+def test_two_apprise_channels_failing_at_once_each_say_their_own_error() -> None:
+    # apprise logs to one logger for all: each send took the last line logged by any thread meanwhile, so a json://
+    # channel could fail with "... sending Form notification ..." (another channel's error, under its name).
+    channels = {"json": open_channel(f"json://127.0.0.1:{refused_port()}/a", webhook=False),
+                "form": open_channel(f"form://127.0.0.1:{refused_port()}/b", webhook=False)}
+    errors: dict[str, set[str]] = {name: set() for name in channels}
+    start = threading.Barrier(len(channels))
+
+    def fail(name: str) -> None:
+        start.wait(5)
+        for _ in range(20):
+            with pytest.raises(DeliveryFailed) as failed:
+                channels[name].send([transition_notice(DOWN)])
+            errors[name].add(str(failed.value))
+
+    threads = [threading.Thread(target=fail, args=(name,)) for name in channels]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == {"json": {"A Connection error occurred sending JSON notification to 127.0.0.1."},
+                      "form": {"A Connection error occurred sending Form notification to 127.0.0.1."}}
 
 
 def test_apprise_refuses_a_url_it_does_not_know() -> None:

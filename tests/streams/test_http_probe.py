@@ -346,20 +346,24 @@ def tls_server(ca: trustme.CA, *identities: str, not_before: datetime | None = N
     return local_server(tls=context)
 
 
+@pytest.mark.parametrize(("path", "connections"), [("/ok", 1), ("/close", 2)],
+                         ids=["kept-alive", "closed-after-each-answer"])
 def test_a_certificate_expiring_in_three_days_is_read_from_the_probes_own_connection(
-        authority: tuple[trustme.CA, str]) -> None:
+        authority: tuple[trustme.CA, str], path: str, connections: int) -> None:
+    # `/close` (as HTTP/1.0 answers): http.client hands the socket over to the response and the connection holds
+    # none, so no notAfter was read, and no certificate warning ever told, for a server that closes connections.
     ca, ca_file = authority
     expires = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
     with tls_server(ca, "127.0.0.1", not_after=expires) as server:
         prober = HttpProber(pool_size=1)
         try:
-            site = checked(server.url("/ok"), caFile=ca_file)
+            site = checked(server.url(path), caFile=ca_file)
             first, second = prober.check(site), prober.check(site)
         finally:
             prober.close()
         assert (first.available, first.status, first.certificate_expiry) == (True, 200, expires.timestamp())
         assert second.certificate_expiry == expires.timestamp()
-        assert len(server.client_ports) == 1, "one connection, one handshake, for both probes"
+        assert len(server.client_ports) == connections, "kept alive: one connection, one handshake, for both"
 
 
 def test_a_connection_older_than_reconnect_after_is_replaced_so_a_renewed_certificate_is_seen(

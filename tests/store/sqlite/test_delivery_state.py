@@ -4,6 +4,8 @@ file changed when it is refused, and writes after close dropped (the next start 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,17 @@ def test_a_file_that_is_not_a_state_file_is_refused_untouched(tmp_path: Path, ma
         SqliteDeliveryState(path)
     assert str(raised.value) == f"{path}: {message}"
     assert (digest(path), sorted(p.name for p in tmp_path.iterdir())) == before
+
+
+def test_a_second_notifier_on_the_same_state_file_is_refused_naming_the_first_until_it_closes(
+        tmp_path: Path) -> None:
+    # Unlocked, two notifiers on one state file both delivered every transition: each message twice.
+    path = tmp_path / "m-notify.db"
+    first = SqliteDeliveryState(path)
+    with pytest.raises(StoreError) as raised:
+        SqliteDeliveryState(path)
+    assert re.fullmatch(rf"{re.escape(str(path))} is already being written by process {os.getpid()} \(started "
+                        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\)", str(raised.value)), raised.value
+    first.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m-notify.db"]
+    SqliteDeliveryState(path).close()
