@@ -30,7 +30,8 @@ PUBLISH_WAIT = 10.0
 
 
 def durable_name(projection: str | Path, partition: tuple[int, int]) -> str:
-    """One durable consumer per evaluator: two evaluators (active-active) each judge every probe."""
+    """One durable consumer per evaluator: two evaluators (active-active) each judge every probe. Proposed when a
+    projection is new; the projection keeps it (the host's name and the path may change under a projection)."""
     where = f"{socket.gethostname()}:{Path(projection).resolve()}"
     return f"evaluator-{partition[0]}of{partition[1]}-{hashlib.sha256(where.encode()).hexdigest()[:10]}"
 
@@ -40,12 +41,13 @@ class EvaluatorLog:
 
     def __init__(self, servers: Sequence[str], projection: str | Path, *, partition: tuple[int, int] = (0, 1),
                  ack_wait: float = 60.0) -> None:
-        self.durable = durable_name(projection, partition)
+        self.projection = SqliteProjection(projection, STREAM)
+        self.durable = self.projection.consumer_name(f"{partition[0]}/{partition[1]}",
+                                                     durable_name(projection, partition))
         self.link = NatsLink(servers, self.durable).start()
         self.consumer = ProbeConsumer(self.link, self.durable, partition=partition, ack_wait=ack_wait)
         self.publisher = JetStreamLogWriter(self.link, ProbeSpool(f"{projection}.spool", 100_000),
                                             manages_stream=False)
-        self.projection = SqliteProjection(projection, STREAM)
 
     @property
     def errors(self) -> Observable[str]:

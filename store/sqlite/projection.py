@@ -33,6 +33,8 @@ from monitoringapp.store.sqlite.schema import (
 
 _JUDGED = "CREATE TABLE IF NOT EXISTS evaluator_judged (stream TEXT NOT NULL, seq INTEGER NOT NULL, " \
           "PRIMARY KEY (stream, seq)) WITHOUT ROWID"
+_CONSUMERS = "CREATE TABLE IF NOT EXISTS evaluator_consumer (stream TEXT NOT NULL, partition TEXT NOT NULL, " \
+             "durable TEXT NOT NULL, PRIMARY KEY (stream, partition)) WITHOUT ROWID"
 _INSERT_NEW_ALERT = (f"INSERT INTO {ALERT_TABLE} ({', '.join(ALERT_COLUMNS)}) SELECT {', '.join('?' * 9)} "
                      f"WHERE NOT EXISTS (SELECT 1 FROM {ALERT_TABLE} WHERE transitionId = ?)")
 
@@ -47,6 +49,7 @@ class SqliteProjection:
         self._connection = open_for_writing(self.path)
         try:
             self._connection.execute(_JUDGED)
+            self._connection.execute(_CONSUMERS)
             if rollups_missing(self._connection):
                 rebuild(self._connection)
         except sqlite3.DatabaseError as error:
@@ -65,6 +68,19 @@ class SqliteProjection:
             self._connection.executemany("INSERT OR IGNORE INTO evaluator_judged (stream, seq) VALUES (?, ?)",
                                          [(self.stream, seq) for seq in judged])
         self.rows_written += len(probes) + len(transitions)
+
+    def consumer_name(self, partition: str, proposed: str) -> str:
+        """The name of the durable consumer this projection is fed by for `partition`: `proposed` the first time,
+        the same name ever after. Worked out afresh, a name that depends on the host or the path (a container
+        made again, a volume mounted elsewhere) would be a new consumer, which would deliver the whole stream
+        again and judge it a second time."""
+        with write_transaction(self._connection):
+            self._connection.execute("INSERT OR IGNORE INTO evaluator_consumer (stream, partition, durable) "
+                                     "VALUES (?, ?, ?)", (self.stream, partition, proposed))
+            (durable,) = self._connection.execute(
+                "SELECT durable FROM evaluator_consumer WHERE stream = ? AND partition = ?",
+                (self.stream, partition)).fetchone()
+        return str(durable)
 
     def judged_among(self, sequences: Sequence[int]) -> set[int]:
         """Those of `sequences` judged already: delivered again after a crash, a restart, or an acknowledgement

@@ -43,3 +43,14 @@ def test_a_restarted_evaluator_resumes_each_sites_and_locations_state_from_the_l
     assert past.last_probe == {"eu": 30.0, "us": 15.0}
     assert [p.timestamp for p in history] == [26.0, 27.0, 28.0, 29.0, 30.0]  # span back from the last judged
     projection.close()
+
+
+def test_the_consumer_a_projection_is_fed_by_keeps_the_name_it_was_first_given(tmp_path: Path) -> None:
+    projection = SqliteProjection(tmp_path / "p.db", "MONITOR")
+    assert projection.consumer_name("0/1", "evaluator-0of1-host-a") == "evaluator-0of1-host-a"
+    assert projection.consumer_name("0/2", "evaluator-0of2-host-a") == "evaluator-0of2-host-a"
+    projection.close()
+    again = SqliteProjection(tmp_path / "p.db", "MONITOR")  # a container made again: another host name
+    assert again.consumer_name("0/1", "evaluator-0of1-host-b") == "evaluator-0of1-host-a"
+    assert again.consumer_name("0/2", "evaluator-0of2-host-b") == "evaluator-0of2-host-a"
+    again.close()
