@@ -53,6 +53,7 @@ READ_TIMEOUT = 10.0
 # How far before `since` a time-based read starts: probes held in a prober's spool arrive late.
 ARRIVAL_SLACK = 900.0
 _BATCH = 1000
+_NOT_KNOWN_YET_WAIT = 0.01
 # How far back `sites()` looks for probes.
 SITES_RECENT = 600.0
 
@@ -227,6 +228,14 @@ async def _read_all(js: JetStreamContext, config: ConsumerConfig, *, up_to: int 
                 if up_to is None or (messages and messages[-1][0] >= up_to) \
                         or asyncio.get_running_loop().time() > deadline:
                     break
+                continue
+            except nats.js.errors.ServiceUnavailableError:
+                # No responders to the pull: in a cluster, the consumer just made is not yet known to the server
+                # this connection is on (a few reads in a hundred on a healthy cluster). It will be in a moment;
+                # the stream's own answer above said JetStream is there.
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(_NOT_KNOWN_YET_WAIT)
                 continue
             for message in batch:
                 sequence = message.metadata.sequence.stream

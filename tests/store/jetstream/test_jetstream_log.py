@@ -226,3 +226,21 @@ def test_a_message_from_before_certificates_reads_with_no_notafter_and_no_detail
                                             location="eu")
     checked = probe(2)
     assert probe_from_message(probe_message(checked)[2]) == checked
+
+
+def test_on_a_healthy_cluster_every_read_answers_though_its_consumer_is_not_yet_known_to_every_node(
+        tmp_path: Path) -> None:
+    # Each read makes a consumer and pulls from it; in a cluster the pull can reach a server that does not know
+    # the consumer yet (no responders): a few reads in a hundred, said as "no JetStream answered" before.
+    with NatsCluster(3) as three:
+        writer = open_prober_log(three.urls, "eu", tmp_path / "spool.db", replicas=3)
+        writer.append_probe(probe(1))
+        published(writer)
+        readers = [open_stream_reader([url], f"test-{n}") for n, url in enumerate(three.urls)]
+        try:
+            answers = [stream.latest_probe_time() for stream in readers for _ in range(100)]
+        finally:
+            for stream in readers:
+                stream.close()
+            writer.close()
+    assert answers == [T0 + 1] * 300
