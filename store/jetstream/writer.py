@@ -191,7 +191,9 @@ class JetStreamLogWriter:
             if self._queue:
                 self._spool(self._take_queue())
             if self.spool.count:
-                self._say("spooling", f"NATS unreachable: spooling in {self.spool.path} ({self.spool.count} waiting)")
+                # Said again once the server is known to refuse us: retrying does not mend a wrong password.
+                self._say("refused" if self.link.refused else "spooling",
+                          f"{self.link.unreachable()}: spooling in {self.spool.path} ({self.spool.count} waiting)")
             return False
         try:
             js = await self.link.jetstream()

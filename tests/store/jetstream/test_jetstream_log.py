@@ -244,3 +244,19 @@ def test_on_a_healthy_cluster_every_read_answers_though_its_consumer_is_not_yet_
                 stream.close()
             writer.close()
     assert answers == [T0 + 1] * 300
+
+
+def test_a_prober_the_server_refuses_says_why_it_spools_with_no_password_shown(tmp_path: Path) -> None:
+    with NatsCluster(1, extra=["--user", "prober", "--pass", "s3cret-pw"]) as guarded:
+        url = guarded.urls[0].replace("nats://", "nats://prober:WRONG-pw@")
+        writer = open_prober_log([url], "eu", tmp_path / "spool.db")
+        told: list[str] = []
+        writer.errors.subscribe(told.append)
+        try:
+            wait_until(lambda: writer.link.refused, 10, "the server's refusal")
+            writer.append_probe(probe(1))
+            wait_until(lambda: bool(told), 10, "the spooling said")
+        finally:
+            writer.close()
+    assert told == [f"NATS at nats://prober:***@127.0.0.1:{guarded.nodes[0].port} is unreachable "
+                    f"(nats: 'Authorization Violation'): spooling in {tmp_path / 'spool.db'} (1 waiting)"]
