@@ -224,9 +224,11 @@ async def _read_all(js: JetStreamContext, config: ConsumerConfig, *, up_to: int 
                 batch = await subscription.fetch(_BATCH if limit is None else limit - len(messages), timeout=0.5)
             except nats.errors.TimeoutError:
                 # Nothing more came: the end, unless the read set out for a sequence not reached yet (a cluster
-                # electing a leader answers slowly), which it waits for until its deadline.
+                # electing a leader answers slowly), which it waits for until its deadline, as long as the
+                # consumer has messages of its subjects still to deliver (`up_to` is the stream's end: when it
+                # is another subject's message, as the newest probe is to a read of transitions, none are left).
                 if up_to is None or (messages and messages[-1][0] >= up_to) \
-                        or asyncio.get_running_loop().time() > deadline:
+                        or asyncio.get_running_loop().time() > deadline or not await _pending(subscription):
                     break
                 continue
             except nats.js.errors.ServiceUnavailableError:
@@ -248,6 +250,15 @@ async def _read_all(js: JetStreamContext, config: ConsumerConfig, *, up_to: int 
     finally:
         await subscription.unsubscribe()
     return messages
+
+
+async def _pending(subscription: JetStreamContext.PullSubscription) -> bool:
+    """Whether the consumer of `subscription` has messages left to deliver (True when it cannot say)."""
+    try:
+        info = await subscription.consumer_info()
+    except (nats.errors.Error, TimeoutError):
+        return True
+    return info.num_pending is None or info.num_pending > 0
 
 
 class StreamReader(JetStreamLogReader):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from bench.processes import wait_until
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.domain.timefmt import parse_iso
 from monitoringapp.store.jetstream import open_prober_log, open_stream_reader
+from monitoringapp.store.jetstream import reader as stream_reader
 from monitoringapp.store.jetstream.reader import JetStreamLogReader
 from monitoringapp.store.jetstream.subjects import probe_from_message, probe_message
 from monitoringapp.store.jetstream.writer import JetStreamLogWriter
@@ -260,3 +262,26 @@ def test_a_prober_the_server_refuses_says_why_it_spools_with_no_password_shown(t
             writer.close()
     assert told == [f"NATS at nats://prober:***@127.0.0.1:{guarded.nodes[0].port} is unreachable "
                     f"(nats: 'Authorization Violation'): spooling in {tmp_path / 'spool.db'} (1 waiting)"]
+
+
+def test_a_read_of_transitions_when_only_probes_came_since_ends_at_the_streams_end_not_at_its_deadline(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A follower's (-a, the notifier's) every poll of a running system: it waited out its whole deadline (9 s)
+    # for the stream's last message, a probe no read of transitions gets, and Ctrl-C waited with it.
+    writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+    alert = AlertTransition(T0 + 1, A, TransitionKind.ALERT, 0.5, T0 + 1)
+    writer.append_transition(alert)
+    published(writer)
+    end = reader.transitions_end()
+    writer.append_probe(probe(2))
+    published(writer)
+    monkeypatch.setattr(stream_reader, "READ_TIMEOUT", 600.0)  # a read that waits for its deadline: 10 minutes
+    pool = ThreadPoolExecutor(1)
+    try:
+        page = pool.submit(reader.transitions_after, end).result(timeout=60)
+        entries = pool.submit(reader.transition_entries_after, BEGINNING).result(timeout=60)
+    finally:
+        pool.shutdown(wait=False)  # a read still waiting ends when the fixture closes the reader's link
+        writer.close()
+    assert list(page.events) == [] and page.cursor.position == end.position + 1
+    assert [entry.event for entry in entries.events] == [alert] and entries.cursor.position == end.position + 1
