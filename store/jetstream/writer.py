@@ -34,6 +34,10 @@ Message = tuple[str, str, bytes]
 BATCH = 256
 PUBLISH_TIMEOUT = 2.0
 MIN_DUPLICATE_WINDOW = 120.0
+# JetStream's answer to a message whose id another publisher's copy is being stored under just now (a cluster's
+# "duplicate message id is in process"): not a refusal, a moment to wait.
+DUPLICATE_IN_PROCESS = 10158
+IN_PROCESS_WAIT = 0.02
 
 
 def stream_config(replicas: int, retention: float | None, duplicate_window: float) -> StreamConfig:
@@ -235,7 +239,20 @@ class JetStreamLogWriter:
 
     async def _send(self, js: JetStreamContext, batch: Sequence[Message]) -> None:
         # Sent in order on one connection, acknowledged together: the stream keeps the order.
-        acks = [js.publish(subject, payload, timeout=PUBLISH_TIMEOUT, headers={"Nats-Msg-Id": message_id})
-                for subject, message_id, payload in batch]
-        await asyncio.gather(*acks)
+        await asyncio.gather(*(_publish(js, *message) for message in batch))
         self.published += len(batch)
+
+
+async def _publish(js: JetStreamContext, subject: str, message_id: str, payload: bytes) -> None:
+    """Publish one message; while the stream is storing another copy of it (a second evaluator's transition, at
+    the same moment), ask again: that copy stored, this one is acknowledged as its duplicate."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PUBLISH_TIMEOUT
+    while True:
+        try:
+            await js.publish(subject, payload, timeout=PUBLISH_TIMEOUT, headers={"Nats-Msg-Id": message_id})
+            return
+        except nats.js.errors.APIError as error:
+            if error.err_code != DUPLICATE_IN_PROCESS or loop.time() > deadline:
+                raise
+        await asyncio.sleep(IN_PROCESS_WAIT)

@@ -3,6 +3,7 @@ once, in order; what waits in the spool while the server is away goes out when i
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,10 +17,12 @@ from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.domain.timefmt import parse_iso
 from monitoringapp.store.jetstream import open_prober_log, open_stream_reader
 from monitoringapp.store.jetstream import reader as stream_reader
+from monitoringapp.store.jetstream.link import NatsLink
 from monitoringapp.store.jetstream.reader import JetStreamLogReader
 from monitoringapp.store.jetstream.subjects import probe_from_message, probe_message
 from monitoringapp.store.jetstream.writer import JetStreamLogWriter
 from monitoringapp.store.log import BEGINNING, LogUnavailable
+from monitoringapp.store.sqlite.spool import ProbeSpool
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(nats_server_binary() is None,
@@ -230,22 +233,59 @@ def test_a_message_from_before_certificates_reads_with_no_notafter_and_no_detail
     assert probe_from_message(probe_message(checked)[2]) == checked
 
 
-def test_on_a_healthy_cluster_every_read_answers_though_its_consumer_is_not_yet_known_to_every_node(
-        tmp_path: Path) -> None:
-    # Each read makes a consumer and pulls from it; in a cluster the pull can reach a server that does not know
-    # the consumer yet (no responders): a few reads in a hundred, said as "no JetStream answered" before.
-    with NatsCluster(3) as three:
-        writer = open_prober_log(three.urls, "eu", tmp_path / "spool.db", replicas=3)
+@pytest.fixture(scope="module")
+def three() -> Iterator[NatsCluster]:
+    """Three nodes, the stream made with 3 replicas and one probe in it."""
+    with NatsCluster(3) as running, tempfile.TemporaryDirectory() as directory:
+        writer = open_prober_log(running.urls, "eu", Path(directory) / "spool.db", replicas=3)
         writer.append_probe(probe(1))
         published(writer)
-        readers = [open_stream_reader([url], f"test-{n}") for n, url in enumerate(three.urls)]
-        try:
-            answers = [stream.latest_probe_time() for stream in readers for _ in range(100)]
-        finally:
-            for stream in readers:
-                stream.close()
-            writer.close()
+        writer.close()
+        yield running
+
+
+def test_on_a_healthy_cluster_every_read_answers_though_its_consumer_is_not_yet_known_to_every_node(
+        three: NatsCluster) -> None:
+    # Each read makes a consumer and pulls from it; in a cluster the pull can reach a server that does not know
+    # the consumer yet (no responders): a few reads in a hundred, said as "no JetStream answered" before.
+    readers = [open_stream_reader([url], f"test-{n}") for n, url in enumerate(three.urls)]
+    try:
+        answers = [stream.latest_probe_time() for stream in readers for _ in range(100)]
+    finally:
+        for stream in readers:
+            stream.close()
     assert answers == [T0 + 1] * 300
+
+
+def test_two_evaluators_publishing_the_same_transitions_at_once_each_store_them_once_and_say_nothing(
+        three: NatsCluster, tmp_path: Path) -> None:
+    # On a cluster, the second copy of a message being stored is answered "duplicate message id is in process":
+    # each evaluator's every transition, in the active-active set-up, was said on stderr as a refusal, spooled
+    # and sent again ("NATS did not take the probes ... NATS reachable: the spool is sent").
+    transitions = [AlertTransition(T0 + n, A, TransitionKind.ALERT if n % 2 else TransitionKind.RECOVERY, 0.5,
+                                   T0 + n - n % 2, None if n % 2 else T0 + n) for n in range(10, 110)]
+    told: list[str] = []
+    writers = []
+    for n, url in enumerate(three.urls[:2]):
+        link = NatsLink([url], f"evaluator-{n}").start()
+        writers.append(writer := JetStreamLogWriter(link, ProbeSpool(tmp_path / f"{n}.spool", 1000),
+                                                    manages_stream=False, owns_link=True))
+        writer.errors.subscribe(told.append)
+    reader = open_stream_reader([three.urls[2]], "test")
+    try:
+        assert all(writer.link.wait_connected(10) for writer in writers)
+        for transition in transitions:
+            for writer in writers:
+                writer.append_transition(transition)
+        for writer in writers:
+            published(writer)
+        stored = reader.transitions_after(BEGINNING).events
+    finally:
+        reader.close()
+        for writer in writers:
+            writer.close()
+    assert told == []
+    assert list(stored) == transitions
 
 
 def test_a_prober_the_server_refuses_says_why_it_spools_with_no_password_shown(tmp_path: Path) -> None:
