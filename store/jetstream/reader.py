@@ -100,7 +100,8 @@ class JetStreamLogReader:
                                                       filter_subjects=list(PROBES)), limit=1)
 
         messages = self.link.call(read, READ_TIMEOUT)
-        return probe_from_message(messages[0][1]).timestamp if messages else None
+        latest = probe_from_message(messages[0][1]) if messages else None
+        return latest.timestamp if latest is not None else None
 
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
         async def read(js: JetStreamContext) -> list[Stored]:
@@ -130,9 +131,9 @@ class JetStreamLogReader:
             return await _read_all(js, last_per_site), await _read_all(js, recent, up_to=last)
 
         transitions, probes = self.link.call(read, READ_TIMEOUT)
-        found = {probe_from_message(payload).host for _, payload, _ in probes}
-        decoded = (transition_from_message(payload) for _, payload, _ in transitions)
-        found.update(transition.host for transition in decoded if transition is not None)
+        decoded = [*(probe_from_message(payload) for _, payload, _ in probes),
+                   *(transition_from_message(payload) for _, payload, _ in transitions)]
+        found = {event.host for event in decoded if event is not None}
         return frozenset(found)
 
     def schema_version(self) -> int:

@@ -7,16 +7,19 @@ import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from nats.js import JetStreamContext
 
 from bench.nats_servers import NatsCluster, nats_server_binary
 from bench.processes import wait_until
-from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.domain.events import AlertTransition, ErrorKind, Probe, TransitionKind
 from monitoringapp.domain.timefmt import parse_iso
 from monitoringapp.store.jetstream import open_prober_log, open_stream_reader
 from monitoringapp.store.jetstream import reader as stream_reader
+from monitoringapp.store.jetstream.consumer import ProbeConsumer
 from monitoringapp.store.jetstream.link import NatsLink
 from monitoringapp.store.jetstream.reader import JetStreamLogReader
 from monitoringapp.store.jetstream.subjects import probe_from_message, probe_message
@@ -325,3 +328,38 @@ def test_a_read_of_transitions_when_only_probes_came_since_ends_at_the_streams_e
         writer.close()
     assert list(page.events) == [] and page.cursor.position == end.position + 1
     assert [entry.event for entry in entries.events] == [alert] and entries.cursor.position == end.position + 1
+
+
+def test_a_message_of_a_newer_prober_or_none_of_ours_on_the_streams_subjects_is_passed_over_by_every_reader(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+    # Anyone may publish on monitor.>: such a message stopped -a, -p, the notifier and the evaluator with a
+    # traceback (KeyError, JSONDecodeError), at every start again, for as long as the stream kept it.
+    writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+    writer.append_probe(probe(1))
+    alert = AlertTransition(T0 + 1, A, TransitionKind.ALERT, 0.5, T0 + 1)
+    writer.append_transition(alert)
+    published(writer)
+    newer = probe_message(probe(2))[2].replace(b'"e":null', b'"e":"quic"')  # an error kind of a later version
+    junk = {"monitor.probe.00.eu": [b"{}", b"not json", newer], "monitor.state.x": [b"[1]"],
+            "monitor.event.test.x": [b'{"k":"alert"}']}
+
+    async def publish_junk(js: JetStreamContext) -> None:
+        for subject, payloads in junk.items():
+            for payload in payloads:
+                await js.publish(subject, payload)
+
+    writer.link.call(publish_junk, 10.0)
+    consumer = ProbeConsumer(writer.link, "evaluator-test")
+    try:
+        delivered = [probe for _, probe, _ in consumer.fetch(10, 2.0)]
+        again = consumer.fetch(10, 0.5)
+        probes = list(reader.probes_after(BEGINNING).events)
+        transitions = list(reader.transitions_after(BEGINNING).events)
+        since = list(reader.transitions_since(T0).events)
+        latest, sites = reader.latest_probe_time(), reader.sites()
+    finally:
+        writer.close()
+    other = replace(probe(2), error=ErrorKind.OTHER)
+    assert delivered == probes == [probe(1), other] and again == []
+    assert transitions == since == [alert]
+    assert latest == T0 + 2 and sites == {A}
