@@ -23,7 +23,7 @@ from monitoringapp.store.jetstream.link import NatsLink
 from monitoringapp.store.jetstream.subjects import STREAM
 from monitoringapp.store.jetstream.writer import JetStreamLogWriter
 from monitoringapp.store.log import LogUnavailable
-from monitoringapp.store.sqlite.projection import SqliteProjection
+from monitoringapp.store.sqlite.projection import SqliteProjection, refuse_another_partition
 from monitoringapp.store.sqlite.spool import ProbeSpool
 
 PUBLISH_WAIT = 10.0
@@ -41,9 +41,10 @@ class EvaluatorLog:
 
     def __init__(self, servers: Sequence[str], projection: str | Path, *, partition: tuple[int, int] = (0, 1),
                  ack_wait: float = 60.0) -> None:
+        part = f"{partition[0]}/{partition[1]}"
+        refuse_another_partition(projection, STREAM, part)
         self.projection = SqliteProjection(projection, STREAM)
-        self.durable = self.projection.consumer_name(f"{partition[0]}/{partition[1]}",
-                                                     durable_name(projection, partition))
+        self.durable = self.projection.consumer_name(part, durable_name(projection, partition))
         self.link = NatsLink(servers, self.durable).start()
         self.consumer = ProbeConsumer(self.link, self.durable, partition=partition, ack_wait=ack_wait)
         self.publisher = JetStreamLogWriter(self.link, ProbeSpool(f"{projection}.spool", 100_000),

@@ -26,6 +26,7 @@ from monitoringapp.store.sqlite.schema import (
     PROBE_TABLE,
     alert_from_row,
     alert_row,
+    connect,
     open_for_writing,
     probe_row,
     write_transaction,
@@ -73,7 +74,9 @@ class SqliteProjection:
         """The name of the durable consumer this projection is fed by for `partition`: `proposed` the first time,
         the same name ever after. Worked out afresh, a name that depends on the host or the path (a container
         made again, a volume mounted elsewhere) would be a new consumer, which would deliver the whole stream
-        again and judge it a second time."""
+        again and judge it a second time. For the same reason a projection serves one partition: StoreError
+        when it was fed by another."""
+        _refuse_another_partition(self._connection, self.path, self.stream, partition)
         with write_transaction(self._connection):
             self._connection.execute("INSERT OR IGNORE INTO evaluator_consumer (stream, partition, durable) "
                                      "VALUES (?, ?, ?)", (self.stream, partition, proposed))
@@ -135,3 +138,32 @@ class SqliteProjection:
             self._rollups.flush(self._connection)  # every open hour's sketch exact
         self.reader.close()
         self._connection.close()
+
+
+def refuse_another_partition(path: str | Path, stream: str, partition: str) -> None:
+    """StoreError when the projection at `path` was fed by a partition other than `partition`; checked before the
+    projection is opened for writing, so a refused file is left exactly as it was."""
+    target = Path(path)
+    if not target.is_file():
+        return
+    try:
+        connection = connect(target, existing=True)  # removes the -wal and -shm files it opened when it closes
+        try:
+            _refuse_another_partition(connection, target, stream, partition)
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError:
+        return  # a projection from before consumers were kept, or no projection: opening it says what is wrong
+
+
+def _refuse_another_partition(connection: sqlite3.Connection, path: Path, stream: str, partition: str) -> None:
+    fed_by = [row[0] for row in connection.execute(
+        "SELECT partition FROM evaluator_consumer WHERE stream = ? AND partition != ?", (stream, partition))]
+    if fed_by:
+        raise StoreError(f"{path}: holds the verdicts of {_partition_shown(fed_by[0])}; judging "
+                         f"{_partition_shown(partition)} into it would judge every probe in the stream again: "
+                         f"give it a projection of its own (-db NEW.db)")
+
+
+def _partition_shown(partition: str) -> str:
+    return "every site (no --partition)" if partition == "0/1" else f"--partition {partition}"
