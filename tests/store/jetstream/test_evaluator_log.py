@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from nats.js import JetStreamContext
 
 from bench.nats_servers import NatsCluster, nats_server_binary
-from monitoringapp.domain.events import Probe
-from monitoringapp.store.jetstream import open_prober_log
+from bench.processes import wait_until
+from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.store.jetstream import open_prober_log, open_stream_reader
 from monitoringapp.store.jetstream.evaluator_log import EvaluatorLog
+from monitoringapp.store.jetstream.subjects import probe_message
+from monitoringapp.store.jetstream.writer import stream_config
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(nats_server_binary() is None,
@@ -49,3 +53,38 @@ def test_a_projection_moved_to_another_path_or_host_goes_on_from_its_consumer_wi
         assert moved.durable == log.durable
         moved.close()
         writer.close()
+
+
+def test_a_transition_a_new_evaluator_derives_again_is_not_stored_twice_past_the_duplicate_window(
+        tmp_path: Path) -> None:
+    # A new evaluator (a second one added, a disk replaced) judges the whole stream and derives every transition
+    # again; the stream drops the copies of those younger than its duplicate window only (21 minutes; here 100
+    # ms): -a --nats showed every older alert and recovery twice.
+    alert = AlertTransition(T0 + 5, A, TransitionKind.ALERT, 0.5, T0 + 5)
+    recovery = AlertTransition(T0 + 9, A, TransitionKind.RECOVERY, 0.8, T0 + 5, T0 + 9)
+    with NatsCluster(1) as cluster:
+        reader = open_stream_reader(cluster.urls, "test")
+        config = stream_config(1, None, 0.0)
+        config.duplicate_window = 0.1
+
+        async def make_stream(js: JetStreamContext) -> None:
+            await js.add_stream(config)
+
+        reader.link.call(make_stream, 10.0)
+        first = EvaluatorLog(cluster.urls, tmp_path / "first.db")
+        first.commit([], [alert], [])
+        first.close()
+        subject, marker_id, marker = probe_message(Probe(T0, A, True, 200, 1.0, location="eu"))
+
+        async def marker_stored(js: JetStreamContext) -> bool:
+            return not (await js.publish(subject, marker, headers={"Nats-Msg-Id": marker_id})).duplicate
+
+        assert reader.link.call(marker_stored, 10.0)
+        # The same message id stored again, later than the alert: the alert's window is past too.
+        wait_until(lambda: reader.link.call(marker_stored, 10.0), 10, "the duplicate window past")
+        second = EvaluatorLog(cluster.urls, tmp_path / "second.db")
+        second.commit([], [alert, recovery], [])
+        second.close()
+        stored = list(reader.transitions_since(None).events)
+        reader.close()
+    assert stored == [alert, recovery]
