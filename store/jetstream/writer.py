@@ -68,6 +68,7 @@ class JetStreamLogWriter:
         self.owns_link = owns_link
         # Probers make the stream and set its retention; an evaluator publishing transitions leaves them alone.
         self.manages_stream = manages_stream
+        self._sends = "probes" if manages_stream else "transitions"  # what it says it could not send
         self.spool = spool
         self.replicas = replicas
         self._retention = retention
@@ -168,7 +169,7 @@ class JetStreamLogWriter:
         if self.spool.dropped > dropped and not self._dropping_said:
             self._dropping_said = True  # once per outage: the count is in the line that says the spool is sent
             self._errors.on_next(f"NATS unreachable and the spool {self.spool.path} is full "
-                                 f"({self.spool.capacity:,} probes): dropping the oldest")
+                                 f"({self.spool.capacity:,} {self._sends}): dropping the oldest")
 
     def _say(self, state: str, text: str) -> None:
         """`text`, once per change of `state` (not once per retry)."""
@@ -232,7 +233,7 @@ class JetStreamLogWriter:
             # queue in memory that grows for as long as the refusals last and dies with the process.
             self._spool(self._take_queue())
             waiting_now = f" ({self.spool.count} waiting)" if self.spool.count else ""
-            self._say("spooling", f"NATS did not take the probes: {self.link.explain(error)}; spooling in "
+            self._say("spooling", f"NATS did not take the {self._sends}: {self.link.explain(error)}; spooling in "
                                   f"{self.spool.path}{waiting_now}")
             await asyncio.sleep(0.5)
             return False

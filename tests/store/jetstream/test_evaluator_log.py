@@ -88,3 +88,17 @@ def test_a_transition_a_new_evaluator_derives_again_is_not_stored_twice_past_the
         stored = list(reader.transitions_since(None).events)
         reader.close()
     assert stored == [alert, recovery]
+
+
+def test_an_evaluator_the_cluster_refuses_says_it_could_not_send_its_transitions(tmp_path: Path) -> None:
+    with NatsCluster(1, jetstream=False) as plain:
+        log = EvaluatorLog(plain.urls, tmp_path / "projection.db")
+        told: list[str] = []
+        log.errors.subscribe(told.append)
+        try:
+            log.publisher.append_transition(AlertTransition(T0 + 5, A, TransitionKind.ALERT, 0.5, T0 + 5))
+            wait_until(lambda: bool(told), 10, "the refusal said")
+        finally:
+            log.close()
+    assert told == ["NATS did not take the transitions: nats: no response from stream; spooling in "
+                    f"{tmp_path / 'projection.db.spool'} (1 waiting)"]  # it said "probes"
