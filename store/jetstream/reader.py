@@ -194,9 +194,13 @@ async def _stream_state(js: JetStreamContext) -> tuple[str, int]:
     try:
         info = await js.stream_info(STREAM)
     except nats.js.errors.NotFoundError:
-        raise LogNotCreated(f"waiting for the {STREAM} stream to be created by a prober (-m --nats)") from None
+        raise _not_created() from None
     created = info.created.isoformat() if isinstance(info.created, datetime) else str(info.created)
     return created, int(info.state.last_seq)
+
+
+def _not_created() -> LogNotCreated:
+    return LogNotCreated(f"waiting for the {STREAM} stream to be created by a prober (-m --nats)")
 
 
 async def _anchor(js: JetStreamContext, cursor: Cursor) -> int:
@@ -216,7 +220,10 @@ async def _read_all(js: JetStreamContext, config: ConsumerConfig, *, up_to: int 
     # A read acknowledges nothing: with the default (explicit) policy the server would stop after 1,000
     # unacknowledged messages.
     config.ack_policy = AckPolicy.NONE
-    subscription = await js.pull_subscribe("", stream=STREAM, config=config)
+    try:
+        subscription = await js.pull_subscribe("", stream=STREAM, config=config)
+    except nats.js.errors.NotFoundError:
+        raise _not_created() from None
     messages: list[Stored] = []
     deadline = asyncio.get_running_loop().time() + READ_TIMEOUT - 1.0
     try:

@@ -24,7 +24,7 @@ from monitoringapp.store.jetstream.link import NatsLink
 from monitoringapp.store.jetstream.reader import JetStreamLogReader
 from monitoringapp.store.jetstream.subjects import probe_from_message, probe_message
 from monitoringapp.store.jetstream.writer import JetStreamLogWriter
-from monitoringapp.store.log import BEGINNING, LogUnavailable
+from monitoringapp.store.log import BEGINNING, LogNotCreated, LogUnavailable
 from monitoringapp.store.sqlite.spool import ProbeSpool
 
 pytestmark = [pytest.mark.slow,
@@ -363,3 +363,13 @@ def test_a_message_of_a_newer_prober_or_none_of_ours_on_the_streams_subjects_is_
     assert delivered == probes == [probe(1), other] and again == []
     assert transitions == since == [alert]
     assert latest == T0 + 2 and sites == {A}
+
+
+def test_every_read_of_a_stream_not_made_yet_says_it_waits_for_a_prober(reader: JetStreamLogReader) -> None:
+    # The notifier, started before any prober, waited on "JetStream refused: stream not found; retrying".
+    reads = (reader.transitions_end, reader.last_transitions, reader.latest_probe_time, reader.sites,
+             lambda: reader.probes_since(None))
+    for read in reads:
+        with pytest.raises(LogNotCreated) as waiting:
+            read()
+        assert str(waiting.value) == "waiting for the MONITOR stream to be created by a prober (-m --nats)"
