@@ -21,10 +21,11 @@ from monitoringapp import __version__
 from monitoringapp.app.usage import UsageError
 from monitoringapp.domain.events import LOCAL
 from monitoringapp.domain.sites import shown_url
-from monitoringapp.domain.timefmt import parse_age_or_date
+from monitoringapp.domain.timefmt import iso_utc, parse_age_or_date
 from monitoringapp.store.jetstream.subjects import BUCKETS, valid_location
 
-_BARE_NUMBER = re.compile(r"^\s*\d+(\.\d+)?\s*$")
+_BARE_NUMBER = re.compile(r"^\s*-?\d+(\.\d+)?\s*$")
+_NEGATIVE_AGE = re.compile(r"-\d")  # `-5d`: an age counted back, as journalctl --since writes it
 _NATS_URL = re.compile(r"^((nats|tls)://([^@/\s]+@)?)?[A-Za-z0-9._\[\]:-]+:\d{1,5}$")
 
 DEFAULT_CONFIG = "config.json"
@@ -213,6 +214,7 @@ class _Flag:
 
 
 _ALL = tuple(mode.dest for mode in _MODES)
+_AGE_FLAGS = frozenset({"--since", "--before"})  # AGE|DATE
 _PATH_FLAGS = frozenset({"-c", "-db", "--spool", "--metrics", "--state", "--auth-file", "--keep-db"})
 _FLAGS = (
     # No argparse default: -w tells "-c not given" (use config.json if it is there) from a -c it must read.
@@ -251,7 +253,8 @@ _FLAGS = (
     _Flag(("--site",), ("notify", "print_only", "purge", "replay"), ("notify", "print_only", "purge", "replay"),
           {"metavar": "URL", "help": "only this site (any spelling of its URL, or its name)"}),
     _Flag(("--since",), ("notify", "replay"), ("notify", "replay"),
-          {"metavar": "AGE|DATE", "help": "history from 2h ago, or from an ISO date (UTC unless a zone is given)"}),
+          {"metavar": "AGE|DATE", "help": "history from 2h (or -2h) ago, or from an ISO date (UTC unless a zone "
+                                           "is given), not after now"}),
     _Flag(("--notify",), ("notify",), ("notify",),
           {"dest": "deliver", "action": "store_true",
            "help": "deliver every alert and recovery to the config's notifications"}),
@@ -274,7 +277,8 @@ _FLAGS = (
           {"metavar": "AGE|DATE", "help": f"delete rows older than this (default {DEFAULT_PURGE_BEFORE})"}),
     _Flag(("--alerts",), ("purge",), ("purge",),
           {"dest": "purge_alerts", "action": "store_true",
-           "help": "delete old alert rows too (each site's latest is kept)"}),
+           "help": "delete old alert rows too (each site's alert state and each certificate's latest warning are "
+                   "kept)"}),
     _Flag(("--vacuum",), ("purge",), ("purge",),
           {"action": "store_true", "help": "give the freed space back to the file system"}),
 )
@@ -329,7 +333,7 @@ def mode_parser(dest: str) -> argparse.ArgumentParser:
 def parse_command_line(argv: Sequence[str] | None, now: float) -> Options:
     """The options of the mode the command line chose (`now` anchors ages such as `--since 2h`), or a
     UsageError naming the first thing wrong with it. `MODE --help` prints that mode's help and exits."""
-    words = list(sys.argv[1:] if argv is None else argv)
+    words = _ages_attached(list(sys.argv[1:] if argv is None else argv))
     _mode_help(words)
     args, unknown = build_parser().parse_known_args(words)
     if unknown:
@@ -350,6 +354,18 @@ def parse_command_line(argv: Sequence[str] | None, now: float) -> Options:
             # `-c "$CANDIDATE"` with the variable unset: not the default file, nor the working directory.
             raise UsageError(f"{flag.names[0]}: an empty path (an unset variable?)")
     return _options(mode, args, now)
+
+
+def _ages_attached(words: list[str]) -> list[str]:
+    """`--since -5d` as `--since=-5d`: argparse takes a word that starts with `-` and is no number for a flag
+    (`expected one argument`), but after an AGE|DATE flag it can only be a negative age (5 days ago)."""
+    attached: list[str] = []
+    for word in words:
+        if attached and attached[-1] in _AGE_FLAGS and _NEGATIVE_AGE.match(word):
+            attached[-1] = f"{attached[-1]}={word}"
+        else:
+            attached.append(word)
+    return attached
 
 
 def _mode_help(words: list[str]) -> None:
@@ -382,8 +398,7 @@ def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
         for flag, given in (("--state", args.state is not None), ("--silent", args.silent)):
             if given:
                 raise UsageError(f"{flag} goes with -a --notify")
-        since = None if args.since is None else _age_or_date(
-            "--since", args.since, now, "an age such as 2h or an ISO date such as 2026-11-24T12:00")
+        since = _history_start(args.since, now, "an age such as 2h or an ISO date such as 2026-11-24T12:00")
         return AlertsOptions(args.database, args.site, since, nats)
     if mode == "print_only":
         return PrintOptions(config, args.database, args.site, nats)
@@ -394,15 +409,14 @@ def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
     if mode == "check":
         return CheckOptions(config)
     if mode == "replay":
-        since = None if args.since is None else _age_or_date(
-            "--since", args.since, now, "an age such as 7d or an ISO date such as 2026-11-24T12:00")
+        since = _history_start(args.since, now, "an age such as 7d or an ISO date such as 2026-11-24T12:00")
         return ReplayOptions(config, args.database, since, args.site)
     if mode == "health":
         max_age = None if args.max_age is None else _seconds("--max-age", args.max_age, MAX_MAX_AGE)
         return HealthOptions(config, args.database, max_age)
     text = args.before or DEFAULT_PURGE_BEFORE
     if _BARE_NUMBER.match(text):  # `--before 30` meant as days would delete all but the last 30 seconds
-        number = text.strip()
+        number = text.strip().removeprefix("-")
         raise UsageError(f"--before: {text!r} has no unit; say {number}d, {number}h, {number}m or {number}s")
     cutoff = _age_or_date("--before", text, now, "an age such as 7d or an ISO date such as 2026-11-01")
     if cutoff > now:
@@ -499,3 +513,14 @@ def _age_or_date(flag: str, text: str, now: float, expected: str) -> float:
         return parse_age_or_date(text, now)
     except ValueError:
         raise UsageError(f"{flag}: must be {expected}, got {text!r}") from None
+
+
+def _history_start(text: str | None, now: float, expected: str) -> float | None:
+    """`--since`: where a reader's history starts; one after now would be an empty history and a silent wait."""
+    if text is None:
+        return None
+    since = _age_or_date("--since", text, now, expected)
+    if since > now:
+        raise UsageError(f"--since: {text!r} is in the future (it is {iso_utc(now)} now); give a past date or "
+                         "an age such as 2h")
+    return since

@@ -36,7 +36,8 @@ def run_purge(options: PurgeOptions) -> int:
                 print(f"deleted {step.stats.deleted} probe row(s){of_site} older than {iso_utc(options.cutoff)} "
                       f"from {options.database}")
             elif step.what == "alerts":
-                print(f"deleted {step.stats.deleted} alert row(s){of_site} (each site's latest one is kept)")
+                print(f"deleted {step.stats.deleted} alert row(s){of_site} "
+                      "(kept: each site's alert state and each certificate's latest warning)")
             else:
                 print(f"vacuumed {options.database} in {step.seconds:.1f}s")
     except KeyboardInterrupt:

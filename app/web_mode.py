@@ -87,8 +87,10 @@ def run_web(options: WebOptions) -> int:
         def stop() -> None:
             context.broadcaster.close()
             running.dispose()
-            server.close()
+            # Its workers first, as waitress's own shutdown does: a request still being answered wakes the
+            # server's loop when done, through a trigger that closing the server closes (a traceback on stderr).
             server.task_dispatcher.shutdown(cancel_pending=True, timeout=2)
+            server.close()
             serving.join(timeout=3)
             clock.dispose()
             log.close()

@@ -319,7 +319,8 @@ def shown_header(name: str, value: object) -> object:
 class RequestSpec:
     """What a probe sends: `method`, `headers` as written (a `${NAME}` unexpanded), their values (`values`) and
     what those took from the environment (`secrets`: never shown), `body` (text), whether redirects are followed, and
-    how the TLS certificate is verified (`verify_tls`, against `ca_file` when given)."""
+    how the TLS certificate is verified (`verify_tls`, against `ca_file` when given: as written, and `ca_path`, where
+    it is, a relative one taken from the config file's folder)."""
 
     method: str = "GET"
     headers: tuple[tuple[str, str], ...] = ()
@@ -330,11 +331,12 @@ class RequestSpec:
     follow_redirects: bool = True
     verify_tls: bool = True
     ca_file: str | None = None
+    ca_path: str | None = None
 
     @property
     def verify(self) -> bool | str:
         """What `requests` takes as `verify`."""
-        return self.ca_file if self.verify_tls and self.ca_file else self.verify_tls
+        return self.ca_path if self.verify_tls and self.ca_path else self.verify_tls
 
     def effective(self) -> dict[str, Any]:
         """As the config would give it; a header that may hold a secret written as is shows `***` (one that

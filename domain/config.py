@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -124,6 +125,15 @@ class SiteConfig:
     @property
     def scheme(self) -> str:
         return self.url.partition(":")[0].lower()
+
+    def changed_keys(self, later: SiteConfig) -> tuple[str, ...]:
+        """The config keys whose values differ in `later` (a later version of this site), in the config's
+        order: what a reload says changed. A password (in the URL or a header) counts, though never shown."""
+        top = AlertPolicy()  # the site's own policy only: the top level's is said as the config's own change
+        mine, theirs = self.effective(top), later.effective(top)
+        hidden = {"URL": self.secret_url != later.secret_url,  # shown as *** in both
+                  "headers": self.request.headers != later.request.headers}
+        return tuple(key for key in {**mine, **theirs} if mine.get(key) != theirs.get(key) or hidden.get(key))
 
     def effective(self, top: AlertPolicy) -> dict[str, Any]:
         found: dict[str, Any] = {"URL": self.url}
@@ -244,8 +254,12 @@ _TOP_KEYS = {
 }
 
 
-def parse_config(text: str, source: str = "config.json", environ: Mapping[str, str] | None = None) -> Config:
+def parse_config(text: str, source: str = "config.json", environ: Mapping[str, str] | None = None,
+                 folder: str | None = None) -> Config:
     """Validate the JSON text of a config file named `source`; raise ConfigError on the first mistake.
+
+    A relative path in it (a `caFile`) is taken from `folder`, the config file's (None: as written, from the
+    working directory).
 
     `${NAME}` in a header's value is taken from `environ` (an unset one is a mistake); without `environ` the
     value is kept as written (a config only checked, never probed with)."""
@@ -266,7 +280,7 @@ def parse_config(text: str, source: str = "config.json", environ: Mapping[str, s
             if isinstance(string, str) and (lone := _lone_surrogate(string)) is not None:
                 raise ConfigError(f"{source}: {where}: has a lone surrogate ({lone}), which is no text, got "
                                   f"{_show(string)}")
-    return _Validator(source, environ).config(document)
+    return _Validator(source, environ, folder).config(document)
 
 
 class _JsonObject(dict[str, Any]):
@@ -323,9 +337,10 @@ def _json_problem(source: str, error: json.JSONDecodeError) -> str:
 
 
 class _Validator:
-    def __init__(self, source: str, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self, source: str, environ: Mapping[str, str] | None = None, folder: str | None = None) -> None:
         self.source = source
         self.environ = environ
+        self.folder = folder
         self.warnings: list[str] = []
         self.defaults: dict[str, Any] = {}
 
@@ -512,7 +527,7 @@ class _Validator:
                 raise self.fail(at, "must be at most 64 kB", body)
         return RequestSpec(method.upper(), headers, values, secrets, text, json_body,
                            self._flag(entry, "followRedirects", where, True),
-                           self._flag(entry, "verifyTls", where, True), self._ca_file(entry, where))
+                           self._flag(entry, "verifyTls", where, True), *self._ca_file(entry, where))
 
     def _headers(self, entry: dict[str, Any], where: str) -> tuple[tuple[tuple[str, str], ...],
                                                                      tuple[tuple[str, str], ...], tuple[str, ...]]:
@@ -557,13 +572,15 @@ class _Validator:
             raise self.fail(at, "must be true or false", value)
         return value
 
-    def _ca_file(self, entry: dict[str, Any], where: str) -> str | None:
+    def _ca_file(self, entry: dict[str, Any], where: str) -> tuple[str | None, str | None]:
+        """The caFile as written, and where it is: a relative one in the config file's folder, as Docker Compose
+        and most tools read a path in a config, not wherever the monitor was started."""
         given, value, at = self._setting(entry, "caFile", where)
         if not given or value is None:
-            return None
+            return None, None
         if not isinstance(value, str) or not value.strip():
             raise self.fail(at, "must be the path of a PEM file of CA certificates", value)
-        return value
+        return value, value if self.folder is None else os.path.join(self.folder, value)
 
     def _conditions(self, entry: dict[str, Any], where: str, tcp: bool) -> Conditions:
         def setting(key: str) -> tuple[bool, Any, str]:
@@ -793,11 +810,11 @@ def _span(seconds: float) -> str:
     return f"{seconds:g}s" if seconds < 60 else format_duration(seconds)
 
 
-def some_of(names: Iterable[str], shown: int = 3) -> str:
+def some_of(names: Iterable[str], shown: int = 3, separator: str = ", ") -> str:
     """`a, b, c and 2 more`: a list a line can hold."""
     listed = list(names)
     more = f" and {len(listed) - shown} more" if len(listed) > shown else ""
-    return ", ".join(listed[:shown]) + more
+    return separator.join(listed[:shown]) + more
 
 
 def _shown_in_error(url: str) -> str:

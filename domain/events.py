@@ -112,6 +112,29 @@ class PastChunk:
         return 1.0 if span <= 0 else min(1.0, max(0.0, (self.before - self.reached) / span))
 
 
+@dataclass(frozen=True, slots=True)
+class LastOutcomes:
+    """What a site's stored probes up to a moment say of its failures: its last success and last failure, and
+    when its failing run began (`failing_since`: the first failure after the last success, while the last
+    failure is after it; None while the last probe is a success). A gap in the probes (no monitor ran) breaks no
+    run: the probes say nothing of the gap, so a site last seen failing is still down since that run began, as a
+    monitor that never stopped would say from the same probes."""
+
+    host: str
+    last_success: float | None
+    last_failure: float | None
+    failing_since: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomesBefore:
+    """Each site's `LastOutcomes` up to `before`, the moment from which the probes themselves follow (a reader's
+    history starts after it): what the windows' "down for" and "last fail" start from."""
+
+    before: float
+    sites: tuple[LastOutcomes, ...]
+
+
 class TransitionKind(StrEnum):
     """What a transition says. A site's alert state is its alerts and recoveries (what the alert machine and a
     restart read); the other kinds are told as they happen: a location that has gone silent (no probe in the

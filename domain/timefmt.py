@@ -50,10 +50,10 @@ def parse_duration(text: str) -> float:
 
 
 def parse_age_or_date(text: str, now: float) -> float:
-    """Seconds since the epoch of an age (`2h`, `7d`) counted back from `now`, but not before the
-    epoch, or of an ISO-8601 date or date-time (no zone means UTC); ValueError otherwise."""
+    """Seconds since the epoch of an age (`2h`, `7d`, or `-7d` as journalctl writes it) counted back from `now`,
+    but not before the epoch, or of an ISO-8601 date or date-time (no zone means UTC); ValueError otherwise."""
     try:
-        return max(0.0, now - parse_duration(text))
+        return max(0.0, now - parse_duration(text.strip().removeprefix("-")))
     except ValueError:
         return parse_iso(text)
 

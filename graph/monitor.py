@@ -12,6 +12,7 @@ sinks they subscribe. The graph takes no console and no callbacks.
                                 │                    └─ merge ┴─▶ window_reports ──────▶ reports
                                 └─▶ pairwise diff ────────────────────────────────────▶ changes
     past.earlier (read in the background, newest first) ──────────▶ report windows, and ▶ past_loaded
+    past.before (each site's last failure and failing run before it, read in the background) ─▶ report windows
 
 A restart is blind only while the last alert window is read (`load_past`): the alert machines need no more,
 and the clocks start right after. The rest of the longest window reaches the report windows while the clocks
@@ -31,14 +32,23 @@ from reactivex.observable import ConnectableObservable
 from reactivex.scheduler import ImmediateScheduler
 
 from monitoringapp.domain.config import Config, ReportSpec, SitePolicies
-from monitoringapp.domain.events import LOCAL, AlertTransition, PastChunk, Probe, Report, ReportRequest, TransitionKind
+from monitoringapp.domain.events import (
+    LOCAL,
+    AlertTransition,
+    OutcomesBefore,
+    PastChunk,
+    Probe,
+    Report,
+    ReportRequest,
+    TransitionKind,
+)
 from monitoringapp.operators.alerts import alert_transitions
 from monitoringapp.operators.certificate_watch import DAY
 from monitoringapp.operators.certificates import certificate_warnings
 from monitoringapp.operators.reports import ReportEvent, window_reports
 from monitoringapp.operators.typed import on_completion
 from monitoringapp.store.log import LogReader, LogUnavailable, PastReader
-from monitoringapp.streams.past import LoggedPast
+from monitoringapp.streams.past import LoggedPast, OutcomesPast
 from monitoringapp.streams.probes import ConfigChange, ProbeFunction, TickCounters, diff_sites, probe_events
 from monitoringapp.streams.ticks import Tick, fixed_rate_ticks
 
@@ -46,19 +56,22 @@ from monitoringapp.streams.ticks import Tick, fixed_rate_ticks
 @dataclass(frozen=True, slots=True)
 class StoredPast:
     """What a restart starts from: each site's last alert transition, the certificate warnings already told,
-    the probes of the last alert window (read before the clocks start), and where the rest of the longest
-    window's probes are (`earlier`, read while the clocks tick)."""
+    the probes of the last alert window (read before the clocks start), where the rest of the longest
+    window's probes are (`earlier`, read while the clocks tick), and each site's last success, last failure and
+    failing run from before all of them (`before`, read while the clocks tick: what "down for" and "last fail"
+    reach back to)."""
 
     probes: tuple[Probe, ...] = ()
     transitions: Mapping[str, AlertTransition] = field(default_factory=dict)
     certificate_warnings: tuple[AlertTransition, ...] = ()
     earlier: LoggedPast | None = None
+    before: OutcomesPast | None = None
 
 
 def load_past(log: PastReader, config: Config, now: float) -> StoredPast:
     """The logged past of the sites in `config` before `now` (none if the log cannot be read yet): their last
     alert transitions, certificate warnings and the probes of the alert window, read now; the rest of the
-    longest window, to read later."""
+    longest window and each site's outcomes from before it, to read later."""
     hosts = config.keys
     recent = now - config.policies.longest_window  # what every site's alert machine needs to resume
     since = now - config.longest_window
@@ -71,7 +84,10 @@ def load_past(log: PastReader, config: Config, now: float) -> StoredPast:
         return StoredPast()
     # A new log, or one whose probes are all older than the longest window, has no more past to read.
     more = since < recent and newest is not None and newest > since
-    return StoredPast(tuple(probes), transitions, warned, LoggedPast(log, hosts, since, recent) if more else None)
+    # The probes read (now or later) are those after `min(since, recent)`; the log says what came before.
+    before = OutcomesPast(log, hosts, min(since, recent)) if newest is not None else None
+    return StoredPast(tuple(probes), transitions, warned, LoggedPast(log, hosts, since, recent) if more else None,
+                      before)
 
 
 def stored_certificate_warnings(log: LogReader, config: Config, now: float) -> tuple[AlertTransition, ...]:
@@ -119,7 +135,7 @@ def _change(versions: tuple[Config, Config]) -> ConfigChange:
         ("alert settings", _alert_settings(old, kept), _alert_settings(new, kept)),
         ("reports", old.reports, new.reports),
         ("retention", old.retention, new.retention)) if before != after)
-    return ConfigChange(sites.added, sites.removed, sites.retimed, settings)
+    return ConfigChange(sites.added, sites.removed, sites.retimed, settings, sites.changed)
 
 
 class MonitorGraph:
@@ -168,7 +184,10 @@ class MonitorGraph:
         earlier: ConnectableObservable[PastChunk] = (
             reactivex.empty() if past.earlier is None
             else past.earlier.chunks(background or ImmediateScheduler.singleton(), clock)).pipe(ops.publish())
-        events: Observable[ReportEvent] = reactivex.merge(probes, requests, earlier)
+        before: Observable[OutcomesBefore] = (
+            reactivex.empty() if past.before is None
+            else past.before.read(background or ImmediateScheduler.singleton(), clock))
+        events: Observable[ReportEvent] = reactivex.merge(probes, requests, earlier, before)
         reports: Observable[Report] = events.pipe(window_reports(config.report_windows, iter(past.probes)),
                                                   ops.share())
 

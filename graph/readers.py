@@ -14,12 +14,12 @@ from reactivex import operators as ops
 from reactivex.scheduler import ImmediateScheduler
 
 from monitoringapp.domain.config import Config
-from monitoringapp.domain.events import AlertTransition, Probe, Report, ReportRequest
+from monitoringapp.domain.events import AlertTransition, OutcomesBefore, Probe, Report, ReportRequest
 from monitoringapp.domain.timefmt import epoch_seconds
 from monitoringapp.graph.monitor import report_requests
 from monitoringapp.operators.reports import window_reports
 from monitoringapp.operators.typed import keep
-from monitoringapp.store.log import LogReader
+from monitoringapp.store.log import LogReader, Page
 from monitoringapp.streams.log_follow import Polled, follow_log
 from monitoringapp.streams.log_tail import LogNews, LogTail
 from monitoringapp.streams.ticks import Tick, fixed_rate_ticks
@@ -59,25 +59,33 @@ def stored_reports(
     """The reports a monitor of `config` makes, from the probes stored in `log`, on `clock`; and the log's
     news: the history replayed, why it waits, and each poll's new probes (how fresh the store is).
 
-    The history is the config's sites' probes over its longest window, so the first reports are complete.
+    The history is the config's sites' probes over its longest window, so the first reports are complete, and
+    ahead of them what the log holds from before (`OutcomesBefore`), so "down for" and "last fail" are a
+    monitor's that never stopped.
     Report requests are the monitor's (`report_requests`); each one polls the log before it reaches the
     report operator, so a report counts every probe committed before it was due.
     """
     hosts = config.keys
 
-    def open_tail() -> LogTail[Probe]:
-        return LogTail(lambda: log.probes_since(epoch_seconds(clock.now) - config.longest_window, hosts),
-                       lambda cursor: log.probes_after(cursor, hosts))
+    def history() -> Page[Probe | OutcomesBefore]:
+        since = epoch_seconds(clock.now) - config.longest_window
+        probes = log.probes_since(since, hosts)
+        before = OutcomesBefore(since, tuple(log.last_outcomes(since, hosts).values()))
+        return Page((before, *probes.events), probes.cursor)
 
-    def probes_then_request(polled: Polled[Tick | ReportRequest, Probe]) -> Observable[Probe | ReportRequest]:
+    def open_tail() -> LogTail[Probe | OutcomesBefore]:
+        return LogTail(history, lambda cursor: log.probes_after(cursor, hosts))
+
+    def probes_then_request(polled: Polled[Tick | ReportRequest, Probe | OutcomesBefore],
+                            ) -> Observable[Probe | OutcomesBefore | ReportRequest]:
         trigger, news = polled
-        events: list[Probe | ReportRequest] = list(news.events) if news is not None else []
+        events: list[Probe | OutcomesBefore | ReportRequest] = list(news.events) if news is not None else []
         if isinstance(trigger, ReportRequest):
             events.append(trigger)
         # Immediate, not the default trampoline: the probes are in before the request that polled them.
         return reactivex.from_iterable(events, ImmediateScheduler.singleton())
 
-    def reports_and_news(polled: Observable[Polled[Tick | ReportRequest, Probe]],
+    def reports_and_news(polled: Observable[Polled[Tick | ReportRequest, Probe | OutcomesBefore]],
                          ) -> Observable[Report | LogNews[Probe]]:
         polled_news: Observable[LogNews[Probe] | None] = polled.pipe(ops.map(_probe_news))
         news: Observable[LogNews[Probe]] = polled_news.pipe(keep(_is_probe_news))
@@ -87,7 +95,7 @@ def stored_reports(
 
     triggers: Observable[Tick | ReportRequest] = reactivex.merge(fixed_rate_ticks(poll_interval, clock),
                                                                  report_requests(config, clock))
-    polled: Observable[Polled[Tick | ReportRequest, Probe]] = triggers.pipe(follow_log(open_tail))
+    polled: Observable[Polled[Tick | ReportRequest, Probe | OutcomesBefore]] = triggers.pipe(follow_log(open_tail))
     return polled.pipe(ops.publish(reports_and_news))
 
 
@@ -95,8 +103,12 @@ def _transition_news(polled: Polled[Tick, AlertTransition]) -> LogNews[AlertTran
     return polled[1]
 
 
-def _probe_news(polled: Polled[Tick | ReportRequest, Probe]) -> LogNews[Probe] | None:
-    return polled[1]
+def _probe_news(polled: Polled[Tick | ReportRequest, Probe | OutcomesBefore]) -> LogNews[Probe] | None:
+    news = polled[1]
+    if news is None:
+        return None
+    probes = tuple(event for event in news.events if isinstance(event, Probe))
+    return LogNews(probes, news.history, news.waiting, news.latest)
 
 
 def _is_news(news: LogNews[AlertTransition] | None) -> TypeGuard[LogNews[AlertTransition]]:

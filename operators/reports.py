@@ -9,11 +9,12 @@ from reactivex import Observable, abc
 from reactivex import operators as ops
 from reactivex.scheduler import ImmediateScheduler
 
-from monitoringapp.domain.events import PastChunk, Probe, Report, ReportRequest
+from monitoringapp.domain.events import OutcomesBefore, PastChunk, Probe, Report, ReportRequest
 from monitoringapp.operators.site_windows import SiteWindows
 
-ReportEvent = Probe | ReportRequest | PastChunk
-"""What the report operator takes: a probe, a request, or earlier probes (a restart's past, newest first)."""
+ReportEvent = Probe | ReportRequest | PastChunk | OutcomesBefore
+"""What the report operator takes: a probe, a request, earlier probes (a restart's past, newest first), or each
+site's outcomes from before every probe (read back by a restart or a reader: any time, it sets no order)."""
 
 
 def window_reports(
@@ -27,7 +28,9 @@ def window_reports(
     threads or subscription order. `spans` are the windows to keep from the start (a request for a
     longer one widens them); `history` is probes of the past to start from. A restart's longer past may
     come in the stream too, as `PastChunk`s from before everything given so far (newest first): each
-    site's windows take them in front, and the reports after them count them.
+    site's windows take them in front, and the reports after them count them. An `OutcomesBefore` in the
+    stream is each site's last failure and failing run from before all of those probes: a report's "down for"
+    and "last fail" reach back as far as the log does, not only as far as the probes given.
 
     ```text
     events:  --p1--p2--R(t=10, 2m)--p3--R(t=20, 2m)--|

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from monitoringapp.domain.events import PastChunk, Probe, ProbeColumns, Report, ReportRequest
+from monitoringapp.domain.events import (
+    LastOutcomes,
+    OutcomesBefore,
+    PastChunk,
+    Probe,
+    ProbeColumns,
+    Report,
+    ReportRequest,
+)
 from monitoringapp.operators.stats import window_stats
 from monitoringapp.operators.window import SlidingWindow
 
@@ -18,29 +26,41 @@ class SiteWindows:
         self.spans = spans
         self.by_host: dict[str, SlidingWindow] = {}
 
-    def on_event(self, event: Probe | ReportRequest | PastChunk) -> list[Report]:
-        """Take a probe or earlier probes (no reports), or answer a request (one report per span)."""
+    def on_event(self, event: Probe | ReportRequest | PastChunk | OutcomesBefore) -> list[Report]:
+        """Take a probe, earlier probes or what came before them (no reports), or answer a request (one report
+        per span)."""
         if isinstance(event, Probe):
             self.add(event)
             return []
         if isinstance(event, ReportRequest):
             return self.report(event)
+        if isinstance(event, OutcomesBefore):
+            self.start_after(event.sites)
+            return []
         self.add_earlier(event.sites)
         return []
 
     def add(self, probe: Probe) -> None:
         window = self.by_host.get(probe.host)
         if window is None:
-            window = self.by_host[probe.host] = SlidingWindow(self.spans, lazy=True)  # stats advance first
+            window = self._window(probe.host)
         window.add(probe)
+
+    def _window(self, host: str) -> SlidingWindow:
+        window = self.by_host.get(host)
+        if window is None:
+            window = self.by_host[host] = SlidingWindow(self.spans, lazy=True)  # stats advance first
+        return window
+
+    def start_after(self, sites: Iterable[LastOutcomes]) -> None:
+        """What the log holds from before every probe given, per site: its last failure and failing run."""
+        for outcomes in sites:
+            self._window(outcomes.host).start_after(outcomes)
 
     def add_earlier(self, sites: Iterable[ProbeColumns]) -> None:
         """Probes from before all those given so far (a restart's past, newest first), per site."""
         for probes in sites:
-            window = self.by_host.get(probes.host)
-            if window is None:
-                window = self.by_host[probes.host] = SlidingWindow(self.spans, lazy=True)
-            window.add_earlier(probes)
+            self._window(probes.host).add_earlier(probes)
 
     def ensure_spans(self, spans: tuple[float, ...]) -> None:
         wanted = tuple(sorted(set(self.spans) | set(spans)))

@@ -27,6 +27,7 @@ from monitoringapp.domain.events import (
     ERROR_NUMBER,
     NO_RESPONSE_MS,
     STATUS_SHIFT,
+    LastOutcomes,
     Probe,
     ProbeColumns,
     outcome_parts,
@@ -111,18 +112,20 @@ class SlidingWindow:
         "_earlier",
         "_earlier_count",
         "_failing_at",
+        "_failing_since",
         "_horizon",
         "_last_came",
+        "_last_failure",
         "_lazy_adds",
         "_offset",
         "_oldest",
         "_ordered",
         "_outcome_code",
+        "_prior_failing",
+        "_prior_failure",
         "_settled",
         "_spans",
         "_starts",
-        "failing_since",
-        "last_failure",
         "latest",
         "outcome_keys",
         "outcomes",
@@ -144,9 +147,12 @@ class SlidingWindow:
         self.outcomes: bytearray | array[int] = bytearray()
         self.outcome_keys: list[int] = []
         self._outcome_code: dict[int, int] = {}
-        self.failing_since: float | None = None
-        self._failing_at = 0  # absolute index of the probe `failing_since` is the time of
-        self.last_failure: float | None = None
+        self._failing_since: float | None = None  # of the probes held or evicted (see `failing_since`)
+        self._failing_at = 0  # absolute index of the probe `_failing_since` is the time of
+        self._last_failure: float | None = None
+        # What the log holds from before every probe this window is given (see `start_after`).
+        self._prior_failure: float | None = None
+        self._prior_failing: float | None = None
         self.latest = float("-inf")
         self._earlier: list[ProbeColumns] = []  # newest first, waiting to go in front (see `add_earlier`)
         self._earlier_count = 0
@@ -195,11 +201,11 @@ class SlidingWindow:
             code = self._new_outcome(key)
         self.outcomes.append(code)
         if up:
-            self.failing_since = None
+            self._failing_since = None
         else:
-            self.last_failure = now
-            if self.failing_since is None:
-                self.failing_since = now
+            self._last_failure = now
+            if self._failing_since is None:
+                self._failing_since = now
                 self._failing_at = self._offset + len(self.timestamps) - 1
         if self._lazy_adds:
             self._lazy_adds -= 1
@@ -207,6 +213,32 @@ class SlidingWindow:
                 return
             self._lazy_adds = 64
         self.advance(now)
+
+    def start_after(self, outcomes: LastOutcomes) -> None:
+        """What the log holds from before every probe this window is given, here or to `add_earlier` (a restart's
+        or a reader's past: the probes after a moment, and the site's `LastOutcomes` up to it): the last
+        failure, and the failing run open then, which goes on while every probe given since is a failure."""
+        self._prior_failure = outcomes.last_failure
+        self._prior_failing = outcomes.failing_since
+
+    @property
+    def last_failure(self) -> float | None:
+        """The time of the last failure given, or known from before them (`start_after`); None if none."""
+        if self._earlier:
+            self._take_earlier()
+        return self._prior_failure if self._last_failure is None else self._last_failure
+
+    @property
+    def failing_since(self) -> float | None:
+        """The time of the first failure of the run the latest probe ends, None while it is a success: a
+        run that began before the probes given (every probe given a failure) began when `start_after` says."""
+        if self._earlier:
+            self._take_earlier()
+        since = self._failing_since
+        if self._prior_failing is not None and (
+                self.latest == float("-inf") or (since is not None and self._failing_at == self._oldest)):
+            return self._prior_failing
+        return since
 
     def add_earlier(self, probes: ProbeColumns) -> None:
         """Probes from before every probe this window holds, and from before those given to this method
@@ -237,12 +269,12 @@ class SlidingWindow:
         offset = self._offset - count
         # The failing run and the last failure, as if the earlier probes had come first.
         last_up, last_down = available.rfind(1), available.rfind(0)
-        if self.last_failure is None and last_down >= 0:
-            self.last_failure = timestamps[last_down]
+        if self._last_failure is None and last_down >= 0:
+            self._last_failure = timestamps[last_down]
         fresh = self.latest == float("-inf")  # nothing came before these
-        failing_throughout = self.failing_since is not None and self._failing_at == self._oldest
+        failing_throughout = self._failing_since is not None and self._failing_at == self._oldest
         if last_up < count - 1 and (fresh or failing_throughout):
-            self.failing_since, self._failing_at = timestamps[last_up + 1], offset + last_up + 1
+            self._failing_since, self._failing_at = timestamps[last_up + 1], offset + last_up + 1
         if fresh:
             self.latest = timestamps[-1]
         timestamps.extend(self.timestamps)

@@ -4,7 +4,8 @@ The first batch (the history) is printed with the header; each later row is one
 line in the same columns, as wide as the widest cell seen so far. On a terminal
 too narrow for a row (or `COLUMNS`), each row takes two lines: what happened
 (time, host, type, availability), then the outage (start, end, duration) and the detail. A certificate warning's
-start is the certificate's notAfter; its detail says when that is.
+start is the certificate's notAfter, its end when the warning fell due (notAfter less the warning's days), and
+it has no duration; its detail says how long the certificate had left.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from functools import lru_cache
 
 from monitoringapp.domain.events import AlertTransition, TransitionKind
 from monitoringapp.domain.timefmt import format_duration, iso_utc
-from monitoringapp.sinks.console import Console, percent
+from monitoringapp.sinks.console import Console, transition_percent
 from monitoringapp.sinks.table import format_table, table_width
 
 ALERT_HEADER = ("time", "host", "type", "start", "end", "duration", "availability", "detail")
@@ -34,11 +35,13 @@ _iso = lru_cache(maxsize=1024)(iso_utc)
 
 
 def alert_cells(transition: AlertTransition) -> list[str]:
-    end = transition.end if transition.kind is not TransitionKind.CERTIFICATE else None
+    end = transition.end
+    # A certificate warning's end (when it fell due) is before its start (the notAfter): no outage to time.
+    lasted = None if end is None or transition.kind is TransitionKind.CERTIFICATE else end - transition.start
     return [_iso(transition.timestamp), transition.host, transition.kind.value, _iso(transition.start),
             "-" if end is None else _iso(end),
-            "-" if end is None else format_duration(end - transition.start),
-            percent(transition.availability), transition.detail or "-"]
+            "-" if lasted is None else format_duration(lasted),
+            transition_percent(transition), transition.detail or "-"]
 
 
 class AlertLog:

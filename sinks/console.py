@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TextIO, TypeVar
 
 from monitoringapp.domain.events import AlertTransition, Report, TransitionKind, WindowStats
+from monitoringapp.domain.percent import percent_text
 from monitoringapp.domain.timefmt import format_duration, iso_utc
 from monitoringapp.operators.certificate_watch import expiry_text
 from monitoringapp.sinks.progress import clear_shown
@@ -38,10 +39,19 @@ _NUMBERS_HEADER = ("checks", "avail", "ms min", "avg", "p50", "p90", "p99", "max
 _INDENT = "  "
 _NARROWEST_SITE = 24  # a site column narrower than this says too little: two lines per site instead
 _SEEN_LATE = 1.0  # an alert printed this long after its check also says when it was seen
+# The kinds judged at an availability below the site's alertThreshold.
+BELOW_THRESHOLD = frozenset({TransitionKind.ALERT, TransitionKind.LOCATION_ALERT})
 
 
-def percent(fraction: float | None) -> str:
-    return "-" if fraction is None else f"{fraction * 100:.1f}%"
+def percent(fraction: float | None, below: bool = False) -> str:
+    """`66.7%`; with `below` (an alert's availability, below its threshold) rounded down, so that it never reads
+    as the threshold: 79.96 % is `79.9%`, not `80.0%`."""
+    return "-" if fraction is None else percent_text(fraction, below=below)
+
+
+def transition_percent(transition: AlertTransition) -> str:
+    """The availability a transition was judged at: an alert's is below its threshold, so it reads below it."""
+    return percent(transition.availability, below=transition.kind in BELOW_THRESHOLD)
 
 
 def millis(value: float | None) -> str:
@@ -147,7 +157,7 @@ def transition_line(transition: AlertTransition, seen: float | None = None) -> s
     """The seed's messages: `Website {URL} is down. ...` / `Website {URL} recovered. ...`, with probers in several
     locations what one location sees and which locations have gone silent; with `seen` (when it was printed) a
     second or more after the check it was judged at, that time too."""
-    availability = percent(transition.availability)
+    availability = transition_percent(transition)
     time = iso_utc(transition.timestamp)
     late = ""
     if seen is not None and seen - transition.timestamp >= _SEEN_LATE:

@@ -26,7 +26,8 @@ def notice_line(notice: Notice) -> str:
     start = iso_utc(notice.start) if notice.start is not None else "-"
     if notice.kind is NoticeKind.REMINDER:
         why = f", reason: {notice.detail}" if notice.detail else ""
-        return (f"Website {notice.shown_site} is still down. availability={percent(notice.availability)}, time={time}, "
+        availability = percent(notice.availability, below=True)  # still down: below the threshold
+        return (f"Website {notice.shown_site} is still down. availability={availability}, time={time}, "
                 f"down since {start} ({_since(notice)}){why}")
     if notice.kind is NoticeKind.SUMMARY:
         end = iso_utc(notice.end) if notice.end is not None else "-"

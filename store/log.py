@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
-from monitoringapp.domain.events import AlertTransition, Probe, ProbeColumns
+from monitoringapp.domain.events import AlertTransition, LastOutcomes, Probe, ProbeColumns
 from monitoringapp.operators.rollup import Rollup
 
 E = TypeVar("E", covariant=True)
@@ -154,6 +154,14 @@ class LogReader(Protocol):
 
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
         """Each site's latest alert or recovery (other kinds are not alert state): what a restart resumes."""
+        ...
+
+    def last_outcomes(self, before: float, hosts: Collection[str] | None = None) -> dict[str, LastOutcomes]:
+        """Each site's last success and last failure stored with timestamp <= `before` (of `hosts` only, when
+        given), and the first failure after that success: where the "down for" and "last fail" of windows that
+        hold the probes after `before` start from. A narrow read, bounded whatever the log's length (a site
+        that never failed costs no scan of its whole past); what a backend cannot answer exactly says so in
+        its own docstring. Sites with no probe up to `before` are left out."""
         ...
 
     def sites(self) -> frozenset[str]:

@@ -9,8 +9,8 @@ file is a few kB, so one read per poll costs next to nothing.
 Only content that differs from the last content seen is validated; a valid
 version that differs from the running one is emitted, an invalid one still
 there at the next poll (not a save caught half-way) is rejected, once, and the
-running config stays in force. A file valid again after it was rejected or
-missing says so (`ConfigBack`), before the version it brings, if any.
+running config stays in force. A file valid again after it was rejected, missing, a directory, unreadable
+or too large says which of these is over (`ConfigBack`), before the version it brings, if any.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from monitoringapp.domain.config import Config, ConfigError
-from monitoringapp.streams.config_file import decode_config, read_config_bytes
+from monitoringapp.streams.config_file import ConfigUnreadable, FileTrouble, decode_config, read_config_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,15 +33,16 @@ class ConfigRejected:
 
 @dataclass(frozen=True, slots=True)
 class ConfigBack:
-    """The config file readable and valid again after it was rejected or missing (`missing`); `changed`:
-    it differs from the running config (its version follows)."""
+    """The config file readable and valid again after `trouble` (missing, a directory, unreadable, too large,
+    or invalid); `changed`: it differs from the running config (its version follows)."""
 
     path: str
-    missing: bool
+    trouble: FileTrouble
     changed: bool
 
     def message(self) -> str:
-        again = f"{self.path} is back" if self.missing else f"{self.path} is valid again"
+        """`config.json is back`, `... is a file again`, `... is valid again`: what is over, said as such."""
+        again = f"{self.path} {self.trouble.value}"
         return again if self.changed else f"{again}, the same as the running config: nothing to reload"
 
 
@@ -57,7 +58,7 @@ class ConfigFileState:
         self.unsettled_digest: bytes | None = None
         self.missing_polls = 0
         self.last_error: str | None = None
-        self.troubled: str | None = None  # "rejected" or "missing" since the last valid version
+        self.troubled: FileTrouble | None = None  # what kept the file from running since the last valid version
         self.lock = threading.Lock()  # polls and pokes may come from different threads
 
     def check(self) -> ConfigNews:
@@ -66,7 +67,7 @@ class ConfigFileState:
         with self.lock:
             try:
                 raw = read_config_bytes(self.path)
-            except ConfigError as error:
+            except ConfigUnreadable as error:
                 return self._reject_unreadable(error)
             self.missing_polls = 0
             digest = _digest(raw)
@@ -81,20 +82,20 @@ class ConfigFileState:
                     self.unsettled_digest = digest
                     return ()
                 self.last_digest, self.unsettled_digest, self.last_error = digest, None, None
-                self.troubled = "rejected"
+                self.troubled = FileTrouble.INVALID
                 return (ConfigRejected(error),)
             self.last_digest, self.unsettled_digest, self.last_error = digest, None, None
             changed = version != self.running  # unchanged: e.g. only whitespace, or back to the running version
             back: ConfigNews = ()
             if self.troubled is not None:
-                back = (ConfigBack(str(self.path), self.troubled == "missing", changed),)
+                back = (ConfigBack(str(self.path), self.troubled, changed),)
                 self.troubled = None
             if not changed:
                 return back
             self.running = version
             return (*back, version)
 
-    def _reject_unreadable(self, error: ConfigError) -> ConfigNews:
+    def _reject_unreadable(self, error: ConfigUnreadable) -> ConfigNews:
         # An editor that renames the old file away before writing the new one leaves a
         # moment with no file; only a file still missing at the next poll is a mistake.
         self.missing_polls += 1
@@ -102,7 +103,7 @@ class ConfigFileState:
             return ()
         self.last_error = str(error)
         self.last_digest = None  # whatever comes back next is a new version
-        self.troubled = "missing"
+        self.troubled = error.trouble
         return (ConfigRejected(error),)
 
 

@@ -25,7 +25,6 @@ come hundreds of ms late; README "Performance" has the figures.)
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections import deque
@@ -97,7 +96,9 @@ class ElasticExecutor(Executor):
 
     def __init__(self, core: int = 4, max_workers: int = 64, patience: float = 0.1,
                  queue_patience: float = 0.25, idle_timeout: float = 30.0, name: str = "probe",
-                 busy_cores: float = 0.6, uncounted: Callable[[], Iterable[threading.Thread]] = tuple) -> None:
+                 busy_cores: float = 0.6, uncounted: Callable[[], Iterable[threading.Thread]] = tuple,
+                 process_cpu: Callable[[], float] = time.process_time,
+                 thread_cpu: Callable[[threading.Thread], float | None] | None = None) -> None:
         if not 1 <= core <= max_workers:
             raise ValueError(f"need 1 <= core <= max_workers, got {core}, {max_workers}")
         self.core = core
@@ -109,6 +110,9 @@ class ElasticExecutor(Executor):
         # Threads whose CPU is not the probes' (a restart's fill of the report windows): far sites need their
         # threads while it runs, and nearby ones do not become CPU-bound because of it.
         self.uncounted = uncounted
+        # The CPU clocks the gauge reads: the process's, and a thread's (None where it cannot be read).
+        self.process_cpu = process_cpu
+        self.thread_cpu = thread_cpu_seconds if thread_cpu is None else thread_cpu
         self._name = name
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
@@ -244,15 +248,28 @@ class ElasticExecutor(Executor):
 
     def _counted_cpu(self) -> float:
         """This process's CPU seconds but those of the `uncounted` threads (all of it where a thread's CPU
-        clock cannot be read: `pthread_getcpuclockid` is missing on macOS)."""
-        cpu = time.process_time()
-        if _THREAD_CPU_CLOCK is None:
-            return cpu
+        clock cannot be read)."""
+        cpu = self.process_cpu()
+        left_out = 0.0
         for thread in self.uncounted():
-            if thread.ident is not None and thread.is_alive():
-                with contextlib.suppress(OSError):  # it ended meanwhile
-                    cpu -= time.clock_gettime(_THREAD_CPU_CLOCK(thread.ident))
-        return cpu
+            spent = self.thread_cpu(thread)
+            if spent is None:
+                return cpu
+            left_out += spent
+        return cpu - left_out
+
+
+def thread_cpu_seconds(thread: threading.Thread) -> float | None:
+    """`thread`'s CPU seconds (0 once it has ended); None where no thread's CPU clock can be read
+    (`pthread_getcpuclockid` is missing on macOS)."""
+    if _THREAD_CPU_CLOCK is None:
+        return None
+    if thread.ident is None or not thread.is_alive():
+        return 0.0
+    try:
+        return time.clock_gettime(_THREAD_CPU_CLOCK(thread.ident))
+    except OSError:  # it ended meanwhile
+        return 0.0
 
 
 def _report(error: BaseException) -> None:

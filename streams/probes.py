@@ -65,18 +65,26 @@ class TickCounters:
 
 @dataclass(frozen=True, slots=True)
 class ConfigChange:
-    """How a new config version differs from the running one: sites by key, and the names of the other
-    settings it changed (`settings`)."""
+    """How a new config version differs from the running one: sites by key (`retimed`: those whose
+    checkInterval or timeout changed, whose clocks restart; `changed`: every site kept that changed, with
+    the config keys that did), and the names of the other settings it changed (`settings`)."""
 
     added: tuple[str, ...]
     removed: tuple[str, ...]
     retimed: tuple[str, ...]
     settings: tuple[str, ...] = ()
+    changed: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def summary(self) -> str:
-        """`sites +1 (http://b/), -1 (http://a/); alert settings changed`: the sites named, three at most."""
-        parts = [f"{sign}{len(urls)} ({some_of(urls)})"
-                 for sign, urls in (("+", self.added), ("-", self.removed), ("~", self.retimed)) if urls]
+        """`sites +1 (http://b/), -1 (http://a/), ~1 (http://c/: headers); alert settings changed`: the sites
+        named, three at most, a changed one with what changed in it."""
+        edited = dict(self.changed)
+        edited.update((key, ()) for key in self.retimed if key not in edited)
+        changes = [f"{key}: {', '.join(keys)}" if keys else key for key, keys in edited.items()]
+        parts = [f"{sign}{len(urls)} ({some_of(urls)})" for sign, urls in (("+", self.added), ("-", self.removed))
+                 if urls]
+        if changes:
+            parts.append(f"~{len(changes)} ({some_of(changes, separator='; ')})")
         if not parts:
             return f"sites unchanged; {', '.join(self.settings)} changed" if self.settings else \
                 "sites and settings unchanged"
@@ -84,32 +92,46 @@ class ConfigChange:
         return f"sites {', '.join(parts)}{settings}"
 
 
+def _retimed(before: SiteConfig, after: SiteConfig) -> bool:
+    return (before.check_interval, before.timeout) != (after.check_interval, after.timeout)
+
+
 def diff_sites(old: tuple[SiteConfig, ...], new: tuple[SiteConfig, ...]) -> ConfigChange:
     before = {site.key: site for site in old}
     after = {site.key: site for site in new}
+    kept = [key for key in after if key in before and after[key] != before[key]]
     return ConfigChange(
         added=tuple(url for url in after if url not in before),
         removed=tuple(url for url in before if url not in after),
-        retimed=tuple(url for url in after if url in before and after[url] != before[url]),
+        retimed=tuple(key for key in kept if _retimed(before[key], after[key])),
+        changed=tuple((key, before[key].changed_keys(after[key])) for key in kept),
     )
 
 
 class RunningSites:
     """The sites of the config in force; `update` says which sites each new version starts, re-times or stops.
 
-    A change is (url, the site's new settings, or None for a site the version drops)."""
+    A change is (url, the site's new settings, or None for a site the version drops). A site whose other
+    settings changed (headers, conditions, ...) keeps its clock: `latest` gives its ticks its new settings."""
 
-    __slots__ = ("sites",)
+    __slots__ = ("by_key", "sites")
 
     def __init__(self) -> None:
         self.sites: tuple[SiteConfig, ...] = ()
+        self.by_key: dict[str, SiteConfig] = {}
 
     def update(self, config: Config) -> list[SiteChange]:
         change = diff_sites(self.sites, config.sites)
         wanted = {site.key: site for site in config.sites}
         self.sites = config.sites
+        self.by_key = wanted  # one assignment: a tick on the clock's thread sees the old sites or the new
         return [*((url, None) for url in change.removed), *((url, wanted[url]) for url in change.added),
                 *((url, wanted[url]) for url in change.retimed)]
+
+    def latest(self, scheduled: Scheduled) -> Scheduled:
+        """A tick with its site's settings in force now (its clock may have been started by an older version)."""
+        site, tick = scheduled
+        return self.by_key.get(site.key, site), tick
 
 
 class InFlight:
@@ -145,7 +167,8 @@ def probe_events(
     """Probes of every site of the latest config, as one stream on `clock`.
 
     A new config version is applied as a diff: added sites start, removed ones stop, a site whose interval
-    or timeout changed is re-timed; the others go on undisturbed. When the configs complete, the clocks
+    or timeout changed is re-timed; the others go on undisturbed, a site whose other settings changed (its
+    request, its conditions) with them from its next tick. When the configs complete, the clocks
     stop, and the stream completes once the probes in flight have landed.
 
     ```text
@@ -180,7 +203,8 @@ def probe_events(
             # the other sites keep their grids. A probe already in flight is outside the clocks: it still lands.
             changes: Observable[list[SiteChange]] = configs.pipe(ops.map(running.update))
             ticks: Observable[Scheduled] = changes.pipe(grid_ticks(clock, _interval))
-            return ticks.pipe(ops.filter(in_flight.claim), map_on(io, clock)(probe_of(in_flight)))
+            return ticks.pipe(ops.map(running.latest), ops.filter(in_flight.claim),
+                              map_on(io, clock)(probe_of(in_flight)))
 
         return reactivex.defer(factory)
 

@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 from flask import Flask, Response, abort, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -44,6 +45,7 @@ SECURITY_HEADERS = {
 RANGES = {"24h": (DAY, 900.0), "7d": (7 * DAY, 2 * HOUR), "30d": (30 * DAY, 6 * HOUR), "90d": (90 * DAY, DAY)}
 MAX_BUCKETS = 5000
 MAX_LIMIT = 10_000
+PAGES = frozenset({"status_page", "site_page"})  # the endpoints a browser shows: an error is a page too
 LATEST_TIME = 4_102_444_800.0  # 2100-01-01: later dates are a mistake, not a range
 
 
@@ -69,9 +71,16 @@ class WebContext:
     published: dict[str, dict[str, Any]] = field(default_factory=dict)  # the last live summary of each site
 
 
+class _DocumentedOrder(DefaultJSONProvider):
+    """The API's keys in the order openapi.yaml lists them (Flask sorts them by default, and since 2.3 no
+    longer reads `JSON_SORT_KEYS`)."""
+
+    sort_keys = False
+
+
 def create_app(context: WebContext) -> Flask:
     app = Flask(__name__)
-    app.config["JSON_SORT_KEYS"] = False
+    app.json = _DocumentedOrder(app)
     registry = metrics_registry(context.board, context.clock)
     board = context.board
     drawings = render.Drawings(board)
@@ -104,12 +113,12 @@ def create_app(context: WebContext) -> Flask:
         return body, error.status
 
     @app.errorhandler(LogUnavailable)
-    def unavailable(error: LogUnavailable) -> tuple[dict[str, Any], int, dict[str, str]]:
-        return {"error": str(error) or "the database is busy; try again"}, 503, {"Retry-After": "2"}
+    def unavailable(error: LogUnavailable) -> tuple[dict[str, Any] | str, int, dict[str, str]]:
+        return _not_served(str(error) or "the database is busy; try again", 2)
 
     @app.errorhandler(StoreError)
-    def unusable(error: StoreError) -> tuple[dict[str, Any], int, dict[str, str]]:
-        return {"error": str(error)}, 503, {"Retry-After": "10"}
+    def unusable(error: StoreError) -> tuple[dict[str, Any] | str, int, dict[str, str]]:
+        return _not_served(str(error), 10)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> WerkzeugResponse:
@@ -257,6 +266,15 @@ def publish_changes(context: WebContext, touched: frozenset[str]) -> None:
     if changed:
         headline = render.headline(context.board.states(now))
         context.broadcaster.publish("sites", json.dumps({"at": iso_utc(now), "headline": headline, "sites": changed}))
+
+
+def _not_served(reason: str, retry_after: int) -> tuple[dict[str, Any] | str, int, dict[str, str]]:
+    """A 503 for a log that cannot be read: JSON for the API, for a page an HTML one that says why and reloads
+    itself (a browser ignores Retry-After), so it shows as soon as the database can be read."""
+    headers = {"Retry-After": str(retry_after)}
+    if request.endpoint not in PAGES:
+        return {"error": reason}, 503, headers
+    return render_template("unavailable.html", reason=reason, retry_after=retry_after), 503, headers
 
 
 def _basic_credentials(header: str) -> tuple[str | None, str | None]:

@@ -1,9 +1,10 @@
 """The status board: every site's state now and its recent history, kept in memory from the log (no reactivex).
 
 Seeded once from the rollups (daily uptime for 90 days, 15-minute response times for 24 hours), the last
-hour of probes and 90 days of alerts; then every probe and transition the reader follows is added as it is
-stored. The page, the API's site list, the live events and /metrics all read it, so a page view costs no
-database read. Thread-safe: the follower adds on its thread while requests read on theirs.
+hour of probes (and each site's last failure and failing run from before it) and 90 days of alerts; then
+every probe and transition the reader follows is added as it is stored. The page, the API's site list, the
+live events and /metrics all read it, so a page view costs no database read. Thread-safe: the follower adds
+on its thread while requests read on theirs.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.domain.events import AlertTransition, LastOutcomes, Probe, TransitionKind
 from monitoringapp.domain.sites import shown_url, site_id
 from monitoringapp.operators.rollup import DAY, Rollup, bucket_start
 from monitoringapp.operators.window import SlidingWindow
@@ -164,9 +165,13 @@ class StatusBoard:
         return site
 
     def seed(self, days: Iterable[Rollup], spark: Iterable[Rollup], recent: Iterable[Probe],
-             transitions: Iterable[AlertTransition]) -> None:
-        """Start from the stored past: daily and 15-minute rollups, the last hour's probes, 90 days of alerts."""
+             transitions: Iterable[AlertTransition], before: Iterable[LastOutcomes] = ()) -> None:
+        """Start from the stored past: daily and 15-minute rollups, the last hour's probes and each site's last
+        failure and failing run from before them, 90 days of alerts."""
         with self._lock:
+            for outcomes in before:
+                if (site := self._site(outcomes.host)) is not None:
+                    site.window.start_after(outcomes)
             for rollup in days:
                 if (site := self._site(rollup.host)) is not None:
                     site.days[rollup.start] = [rollup.checks, rollup.available]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from monitoringapp.domain.events import AlertTransition, Probe
+from monitoringapp.domain.events import AlertTransition, LastOutcomes, Probe
 from monitoringapp.operators.rollup import DAY, Rollup, bucket_start
 from monitoringapp.store.log import Cursor, HistoryReader, Page
 from monitoringapp.streams.log_tail import LogTail
@@ -40,10 +40,19 @@ class BoardFeed:
         self.board = board
         self._seed_at = now
         self._rechecked = now
-        self._pending: tuple[Sequence[Rollup], Sequence[Rollup], Sequence[Probe]] | None = None
+        self._pending: tuple[Sequence[Rollup], Sequence[Rollup], Sequence[Probe], Sequence[LastOutcomes]] | None = (
+            None)
         self.probes: LogTail[Probe] = LogTail(self._seed, log.probes_after)
         self.transitions: LogTail[AlertTransition] = LogTail(
-            lambda: log.transitions_since(now - HISTORY_DAYS * DAY), log.transitions_after)
+            lambda: self._transitions_seed(now - HISTORY_DAYS * DAY), log.transitions_after)
+
+    def _transitions_seed(self, since: float) -> Page[AlertTransition]:
+        """The alerts and recoveries of the days shown, after each site's alert state from before them: an alert
+        raised before the 90 days and still open is still the site's state."""
+        shown = self.log.transitions_since(since)
+        older = sorted((t for t in self.log.last_transitions().values() if t.timestamp < since),
+                       key=lambda transition: transition.timestamp)
+        return Page([*older, *shown.events], shown.cursor) if older else shown
 
     def _seed(self) -> Page[Probe]:
         now = self._seed_at
@@ -56,7 +65,9 @@ class BoardFeed:
             if days.cursor == spark.cursor:
                 break
         recent = self.log.probes_since(now - RECENT)
-        self._pending = (days.events, spark.events, recent.events)
+        # What came before the last hour: a site down for longer is down since its run began, not since an hour.
+        before = tuple(self.log.last_outcomes(now - RECENT).values())
+        self._pending = (days.events, spark.events, recent.events, before)
         return Page(recent.events, spark.cursor)
 
     def poll(self, now: float) -> FeedNews:
@@ -71,7 +82,8 @@ class BoardFeed:
             if history is None or history.waiting is not None:
                 return FeedNews(waiting=history.waiting if history is not None else None)
             assert self._pending is not None
-            self.board.seed(*self._pending, history.events)
+            days, spark, recent, before = self._pending
+            self.board.seed(days, spark, recent, history.events, before)
             self._pending = None
             self._rechecked = now
             return FeedNews(seeded=True)

@@ -9,21 +9,26 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from monitoringapp.domain.events import Probe
+from monitoringapp.domain.percent import percent_text
 from monitoringapp.domain.timefmt import format_duration, iso_utc
 from monitoringapp.operators.certificate_watch import expiry_text
 from monitoringapp.operators.rollup import DAY, RELATIVE_ERROR, Rollup
 from monitoringapp.web.board import HISTORY_DAYS, SPARK_STEP, DayFigures, SiteStatus, State, StatusBoard
 
 NO_VALUE = "\N{EN DASH}"
+# 100 %, then the bounds of the bars' colours (uptime_class): an uptime under one never reads as it.
+_UPTIME_BOUNDS = (1.0, 0.999, 0.99, 0.95)
 PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
 
 
 def percent(fraction: float | None) -> str:
+    """`99.95%`: an uptime just under 100 % or one of the bars' colour bounds reads under it (99.999 % as 99.99 %,
+    not 100.00 %; 98.996 % in a bar under 99 % as 98.99 %)."""
     if fraction is None:
         return NO_VALUE
     if fraction >= 1.0:
         return "100%"
-    return f"{min(fraction * 100, 99.99):.2f}%"  # 99.999 is not shown as 100%
+    return percent_text(fraction, 2, _UPTIME_BOUNDS)
 
 
 def milliseconds(value: float | None) -> str:
@@ -71,11 +76,12 @@ def uptime_class(uptime: float | None) -> str:
     """The colour class of a bar: u-full (99.9 % up or more), u-high, u-mid, u-low (under 95 %), u-none."""
     if uptime is None:
         return "u-none"
-    if uptime >= 0.999:
+    full, high, mid = _UPTIME_BOUNDS[1:]
+    if uptime >= full:
         return "u-full"
-    if uptime >= 0.99:
+    if uptime >= high:
         return "u-high"
-    if uptime >= 0.95:
+    if uptime >= mid:
         return "u-mid"
     return "u-low"
 

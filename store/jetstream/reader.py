@@ -21,7 +21,7 @@ import nats
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from monitoringapp.domain.events import ALERT_KINDS, AlertTransition, Probe
+from monitoringapp.domain.events import ALERT_KINDS, AlertTransition, LastOutcomes, Probe
 from monitoringapp.store.jetstream.link import NatsLink
 from monitoringapp.store.jetstream.subjects import (
     FORMAT,
@@ -32,6 +32,7 @@ from monitoringapp.store.jetstream.subjects import (
     transition_from_message,
 )
 from monitoringapp.store.log import Cursor, Entry, LogNotCreated, Page
+from monitoringapp.store.outcome_fold import OutcomeFold
 
 
 class _Event(Protocol):
@@ -56,15 +57,21 @@ _BATCH = 1000
 _NOT_KNOWN_YET_WAIT = 0.01
 # How far back `sites()` looks for probes.
 SITES_RECENT = 600.0
+# How many messages `last_outcomes` reads back at most, and how many sequences at a read.
+OUTCOMES_SCAN = 20_000
+OUTCOMES_BLOCK = 5_000
 
 
 class JetStreamLogReader:
     """`LogReader` of the `MONITOR` stream through `link` (which may not be connected yet: reads then raise
     LogUnavailable and followers retry)."""
 
-    def __init__(self, link: NatsLink, *, arrival_slack: float = ARRIVAL_SLACK) -> None:
+    def __init__(self, link: NatsLink, *, arrival_slack: float = ARRIVAL_SLACK, outcomes_scan: int = OUTCOMES_SCAN,
+                 outcomes_block: int = OUTCOMES_BLOCK) -> None:
         self.link = link
         self.arrival_slack = arrival_slack
+        self.outcomes_scan = outcomes_scan
+        self.outcomes_block = outcomes_block
 
     def probes_since(self, since: float | None, hosts: Collection[str] | None = None) -> Page[Probe]:
         return self._since(PROBES, since, hosts, probe_from_message, strict=True)
@@ -117,6 +124,40 @@ class JetStreamLogReader:
             if hosts is None or transition.host in hosts:
                 latest[transition.host] = transition
         return latest
+
+    def last_outcomes(self, before: float, hosts: Collection[str] | None = None) -> dict[str, LastOutcomes]:
+        """Read back from the stream, newest first, a block of `outcomes_block` sequences at a time from the last
+        message that arrived by `before` plus the arrival slack, until every site in `hosts` has its last
+        success and last failure, the stream's first message, or `outcomes_scan` messages (JetStream reads only
+        forward, and probe subjects are buckets, not sites: no per-site last message to ask for). Exact within
+        that bound (barring probes a prober's spool sent later than the slack); beyond it a site still failing
+        is down since the oldest failure read, and one never seen failing has no last failure."""
+        fold = OutcomeFold(before, hosts)
+        latest = datetime.fromtimestamp(max(0.0, before + self.arrival_slack), UTC)
+
+        async def bounds(js: JetStreamContext) -> tuple[int, int]:
+            await _stream_state(js)  # LogNotCreated before the stream is
+            info = await js.stream_info(STREAM)
+            later = await _read_all(js, ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME,
+                                                       opt_start_time=latest, filter_subjects=list(PROBES)), limit=1)
+            return int(info.state.first_seq), later[0][0] - 1 if later else int(info.state.last_seq)
+
+        first, end = self.link.call(bounds, READ_TIMEOUT)
+        read = 0
+        while end >= max(first, 1) and read < self.outcomes_scan and not fold.settled:
+            start = max(first, 1, end - self.outcomes_block + 1)
+
+            async def block(js: JetStreamContext, start: int = start, end: int = end) -> list[Stored]:
+                config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start,
+                                        filter_subjects=list(PROBES))
+                return await _read_all(js, config, up_to=end, patient=False)
+
+            messages = self.link.call(block, READ_TIMEOUT)
+            read += len(messages)
+            probes = (probe_from_message(payload) for _, payload, _ in messages)
+            fold.add_older((probe.host, probe.timestamp, probe.available) for probe in probes if probe is not None)
+            end = start - 1
+        return fold.outcomes()
 
     def sites(self) -> frozenset[str]:
         """The sites with a transition in the stream, and those probed in the last `SITES_RECENT` seconds of
@@ -214,9 +255,10 @@ async def _anchor(js: JetStreamContext, cursor: Cursor) -> int:
 
 
 async def _read_all(js: JetStreamContext, config: ConsumerConfig, *, up_to: int | None = None,
-                    limit: int | None = None) -> list[Stored]:
+                    limit: int | None = None, patient: bool = True) -> list[Stored]:
     """Every message an ephemeral pull consumer of `config` delivers, up to sequence `up_to` (the stream's end
-    when the read began) or `limit` messages."""
+    when the read began) or `limit` messages; not `patient`, it waits for none that may never come (`up_to`
+    bounds a block of sequences that may hold no message of the consumer's subjects)."""
     # A read acknowledges nothing: with the default (explicit) policy the server would stop after 1,000
     # unacknowledged messages.
     config.ack_policy = AckPolicy.NONE
@@ -235,7 +277,7 @@ async def _read_all(js: JetStreamContext, config: ConsumerConfig, *, up_to: int 
                 # electing a leader answers slowly), which it waits for until its deadline, as long as the
                 # consumer has messages of its subjects still to deliver (`up_to` is the stream's end: when it
                 # is another subject's message, as the newest probe is to a read of transitions, none are left).
-                if up_to is None or (messages and messages[-1][0] >= up_to) \
+                if up_to is None or not patient or (messages and messages[-1][0] >= up_to) \
                         or asyncio.get_running_loop().time() > deadline or not await _pending(subscription):
                     break
                 continue

@@ -23,6 +23,7 @@ from monitoringapp.store.sqlite.schema import (
     ALERT_COLUMNS,
     ALERT_TABLE,
     INSERT_PROBE,
+    LOCATION_STATE_ROWIDS,
     PROBE_TABLE,
     alert_from_row,
     alert_row,
@@ -111,13 +112,9 @@ class SqliteProjection:
         pasts = {host: SitePast() for host in hosts}
         for host, transition in self.reader.last_transitions(hosts).items():
             pasts[host].site = transition
-        kinds = (TransitionKind.LOCATION_ALERT, TransitionKind.LOCATION_RECOVERY, TransitionKind.SILENT,
-                 TransitionKind.RESUMED)
-        marks = ", ".join("?" * len(kinds))
+        # Rows a purge with --alerts keeps, however old (`schema.remembered_alert_rowids`).
         rows = self._connection.execute(
-            f"SELECT {', '.join(ALERT_COLUMNS)} FROM {ALERT_TABLE} WHERE rowid IN (SELECT max(rowid) FROM "
-            f"{ALERT_TABLE} WHERE type IN ({marks}) GROUP BY host, location, type IN ('silent', 'resumed'))",
-            [kind.value for kind in kinds]).fetchall()
+            f"SELECT {', '.join(ALERT_COLUMNS)} FROM {ALERT_TABLE} WHERE rowid IN ({LOCATION_STATE_ROWIDS})").fetchall()
         for row in rows:
             told = alert_from_row(row)
             if told is None or told.host not in pasts:

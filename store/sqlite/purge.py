@@ -9,6 +9,7 @@ and the monitor's `retention`.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import sqlite3
 import time
@@ -19,11 +20,12 @@ from pathlib import Path
 from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.store.log import StoreError
 from monitoringapp.store.sqlite.schema import (
-    ALERT_STATE_KINDS,
     ALERT_TABLE,
     PROBE_TABLE,
-    latest_rowid_per_host,
+    has_stable_ids,
     open_existing,
+    remembered_alert_rowids,
+    tables,
     write_transaction,
 )
 
@@ -43,13 +45,16 @@ class PurgeStats:
 class BatchedPurge:
     """One purge of `table` before `cutoff` (of `hosts` only, if given), a batch of rowids per `step`.
 
-    `keep_latest_per_host` spares each site's newest alert or recovery (its
-    alert state, which a restarting monitor reads back).
+    `keep_remembered` (the alert table's) spares the rows a restart rebuilds its state from: each site's newest
+    alert or recovery (its alert state), each location's (an evaluator's), and each certificate's tightest
+    warning (a monitor's certificate watch: without it, a restarted monitor warned of it again).
+    `keep_newest_rowid` spares the row numbered highest, a table from before schema 2's: SQLite would give its
+    number again, past readers' cursors.
     """
 
     def __init__(self, connection: sqlite3.Connection, table: str, cutoff: float,
                  hosts: Collection[str] | None = None, *, batch: int = BATCH_ROWS,
-                 keep_latest_per_host: bool = False) -> None:
+                 keep_remembered: bool = False, keep_newest_rowid: bool = False) -> None:
         self.connection = connection
         self.batch = batch
         self.stats = PurgeStats()
@@ -63,8 +68,12 @@ class BatchedPurge:
         some = sorted(hosts) if hosts is not None else []
         condition = "timestamp < ?" + (f" AND host IN ({', '.join('?' * len(some))})" if hosts is not None else "")
         self.parameters: tuple[str, ...] = (before, *some)
-        if keep_latest_per_host:
-            condition += f" AND rowid NOT IN ({latest_rowid_per_host(table, ALERT_STATE_KINDS)})"
+        # Read once, beside the lowest and highest: as much work as all the deletes on a big alert table, and a
+        # row at or below `last_rowid` never becomes one of them (newer rows only take it from older ones).
+        self.spared: list[int] = sorted(row[0] for row in connection.execute(
+            remembered_alert_rowids(connection)) if row[0] is not None) if keep_remembered else []
+        if keep_newest_rowid:
+            condition += f" AND rowid < (SELECT max(rowid) FROM {table})"
         self.statement = f"DELETE FROM {table} WHERE rowid >= ? AND rowid < ? AND {condition}"
 
     @property
@@ -79,10 +88,12 @@ class BatchedPurge:
 
     def step(self) -> float:
         """Delete the next batch in one short write transaction; the seconds the lock was held."""
+        low, high = self.next_rowid, self.next_rowid + self.batch
+        spared = self.spared[bisect.bisect_left(self.spared, low):bisect.bisect_left(self.spared, high)]
+        statement = self.statement + (f" AND rowid NOT IN ({', '.join('?' * len(spared))})" if spared else "")
         began = time.perf_counter()
         with write_transaction(self.connection):
-            cursor = self.connection.execute(
-                self.statement, (self.next_rowid, self.next_rowid + self.batch, *self.parameters))
+            cursor = self.connection.execute(statement, (low, high, *self.parameters, *spared))
         held = time.perf_counter() - began
         self.next_rowid += self.batch
         self.stats.deleted += cursor.rowcount
@@ -99,13 +110,15 @@ def purge_before(
     *,
     batch: int = BATCH_ROWS,
     pause: float = MIN_PAUSE,
-    keep_latest_per_host: bool = False,
+    keep_remembered: bool = False,
+    keep_newest_rowid: bool = False,
     sleep: Callable[[float], None] = time.sleep,
     on_batch: Callable[[BatchedPurge], None] | None = None,
 ) -> PurgeStats:
     """Delete the rows of `table` with timestamp before `cutoff`, batch after batch, pausing between;
     `on_batch` hears of each batch done (how far: `BatchedPurge.progress`, deleted: its `stats`)."""
-    purge = BatchedPurge(connection, table, cutoff, hosts, batch=batch, keep_latest_per_host=keep_latest_per_host)
+    purge = BatchedPurge(connection, table, cutoff, hosts, batch=batch, keep_remembered=keep_remembered,
+                         keep_newest_rowid=keep_newest_rowid)
     if on_batch is not None:
         on_batch(purge)
     while not purge.done:
@@ -130,17 +143,28 @@ def purge_log(path: str | Path, cutoff: float, hosts: Collection[str] | None = N
               vacuum: bool = False, on_batch: Callable[[str, BatchedPurge], None] | None = None,
               ) -> Iterator[PurgeStep]:
     """`--purge`: delete the probes of the log at `path` older than `cutoff` (of `hosts` only, if given), then
-    with `alerts` the alert rows too but each site's latest (a restart's alert state), then with `vacuum`
+    with `alerts` the alert rows too but those a restart rebuilds its state from, then with `vacuum`
     give the space back; each step as it is done, and each batch to `on_batch` (with "probes" or "alerts").
-    Never creates or alters anything else."""
+    Never creates or alters anything else.
+
+    A file from before schema 2 (rows numbered by rowid only) keeps each table's highest-numbered row, and
+    `vacuum` is refused on it (StoreError, before anything is deleted): either would renumber rows under the
+    readers' cursors."""
     connection = open_existing(path)
     try:
-        tables = [(PROBE_TABLE, False)] + ([(ALERT_TABLE, True)] if alerts else [])
-        for table, keep_latest in tables:
+        unstable = [table for table in (PROBE_TABLE, ALERT_TABLE)
+                    if table in tables(connection) and not has_stable_ids(connection, table)]
+        if vacuum and unstable:
+            raise StoreError(f"{path}: --vacuum would renumber the rows of this database from before schema 2, "
+                             "and readers follow them by number; run -m on it once (it migrates the file, keeping "
+                             "every row and its number), then --vacuum")
+        chosen = [(PROBE_TABLE, False)] + ([(ALERT_TABLE, True)] if alerts else [])
+        for table, remembered in chosen:
             what = "probes" if table == PROBE_TABLE else "alerts"
             started = time.perf_counter()
             told = None if on_batch is None else functools.partial(on_batch, what)
-            stats = purge_before(connection, table, cutoff, hosts, keep_latest_per_host=keep_latest, on_batch=told)
+            stats = purge_before(connection, table, cutoff, hosts, keep_remembered=remembered,
+                                 keep_newest_rowid=table in unstable, on_batch=told)
             yield PurgeStep(what, stats, time.perf_counter() - started)
         if vacuum:
             started = time.perf_counter()

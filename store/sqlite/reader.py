@@ -39,12 +39,14 @@ from monitoringapp.domain.events import (
     STATUS_SHIFT,
     AlertTransition,
     ErrorKind,
+    LastOutcomes,
     Probe,
     ProbeColumns,
 )
 from monitoringapp.domain.timefmt import iso_utc, parse_iso
 from monitoringapp.operators.rollup import HOUR, MINUTE, Rollup
 from monitoringapp.store.log import Cursor, Entry, Feed, LogNotCreated, LogUnavailable, Page, StoreError
+from monitoringapp.store.sqlite.outcomes import last_outcomes, recent_outcomes, site_hosts
 from monitoringapp.store.sqlite.rollups import read_rollups
 from monitoringapp.store.sqlite.schema import (
     ALERT_STATE_KINDS,
@@ -145,7 +147,7 @@ class SqliteLogReader:
 
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
         with self._snapshot() as connection:
-            # The very rows a purge with --alerts keeps.
+            # Among the rows a purge with --alerts keeps (each site's alert state, whatever its age).
             rows = connection.execute(
                 f"SELECT {self._columns[ALERT_TABLE]} FROM {ALERT_TABLE} "
                 f"WHERE rowid IN ({latest_rowid_per_host(ALERT_TABLE, ALERT_STATE_KINDS)})").fetchall()
@@ -177,6 +179,26 @@ class SqliteLogReader:
                 (iso_utc(since), iso_utc(until), host, limit)).fetchall()
             self.reads += 1
         return _decode_probes(rows)
+
+    def last_outcomes(self, before: float, hosts: Collection[str] | None = None) -> dict[str, LastOutcomes]:
+        """Through the rollups (see `store.sqlite.outcomes`): exact while the probes are kept, to the minute
+        (the hour after 14 days) where retention has purged them; none from a file without rollups (from
+        before schema 3, which no monitor has opened since)."""
+        with self._snapshot() as connection:
+            self._has_rollups = self._has_rollups or HOUR_TABLE in tables(connection)
+            if not self._has_rollups:
+                return {}
+            wanted = sorted(site_hosts(connection) if hosts is None else hosts)
+            recent = recent_outcomes(connection, wanted, before).outcomes()
+            self.reads += 1
+        found: dict[str, LastOutcomes] = {}
+        for host in wanted:
+            with self._snapshot() as connection:  # one site a snapshot: a monitor's checkpoints wait for none long
+                outcomes = last_outcomes(connection, host, before, recent.get(host))
+                self.reads += 1
+            if outcomes is not None:
+                found[host] = outcomes
+        return found
 
     def sites(self) -> frozenset[str]:
         with self._snapshot() as connection:

@@ -143,6 +143,13 @@ def columns_of(connection: sqlite3.Connection, table: str) -> list[str]:
     return [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
 
 
+def has_stable_ids(connection: sqlite3.Connection, table: str) -> bool:
+    """Whether `table` numbers its rows for good (schema 2's `id INTEGER PRIMARY KEY AUTOINCREMENT`). A table
+    from before has only SQLite's rowid, which a VACUUM may renumber and which is given again once the newest
+    row is deleted: readers' cursors are these numbers."""
+    return "id" in columns_of(connection, table)
+
+
 def is_busy(error: sqlite3.Error) -> bool:
     """Whether `error` is SQLite's "another connection holds it" (SQLITE_BUSY, SQLITE_LOCKED): try again later."""
     return getattr(error, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
@@ -344,6 +351,26 @@ def latest_rowid_per_host(table: str, kinds: str = "") -> str:
 
 
 ALERT_STATE_KINDS = "type IN ('alert', 'recovery')"
+# An evaluator's state of each location of a site (projection.pasts): its latest own alert or recovery, and
+# its latest silence or return.
+LOCATION_STATE_ROWIDS = (f"SELECT max(rowid) FROM {ALERT_TABLE} WHERE type IN ('location-alert', "
+                         "'location-recovery', 'silent', 'resumed') GROUP BY host, location, "
+                         "type IN ('silent', 'resumed')")
+# Each certificate's (site, notAfter) tightest warning told (the latest `endDate`): what a certificate watch
+# restarts from, so it never warns of a threshold twice.
+TIGHTEST_CERTIFICATE_WARNING_ROWIDS = (
+    f"SELECT (SELECT b.rowid FROM {ALERT_TABLE} AS b WHERE b.host = a.host AND b.startDate = a.startDate AND "
+    "b.type = 'certificate' ORDER BY b.endDate DESC, b.timestamp DESC, b.rowid DESC LIMIT 1) "
+    f"FROM {ALERT_TABLE} AS a WHERE a.type = 'certificate' GROUP BY a.host, a.startDate")
+
+
+def remembered_alert_rowids(connection: sqlite3.Connection) -> str:
+    """SQL selecting the alert rows a restart rebuilds its state from (a purge keeps them, however old): each
+    site's alert state, each location's, and each certificate's tightest warning (a file from before schema 2
+    has no locations)."""
+    locations = [LOCATION_STATE_ROWIDS] if "location" in columns_of(connection, ALERT_TABLE) else []
+    return " UNION ".join((latest_rowid_per_host(ALERT_TABLE, ALERT_STATE_KINDS), *locations,
+                           TIGHTEST_CERTIFICATE_WARNING_ROWIDS))
 
 
 def insert_events(connection: sqlite3.Connection, probes: Iterable[Probe],

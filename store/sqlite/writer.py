@@ -25,7 +25,7 @@ from pathlib import Path
 from reactivex import Observable, abc
 from reactivex.subject import Subject
 
-from monitoringapp.domain.events import AlertTransition, Probe, ProbeColumns
+from monitoringapp.domain.events import AlertTransition, LastOutcomes, Probe, ProbeColumns
 from monitoringapp.operators.rollup import Rollup
 from monitoringapp.store.log import Cursor, Entry, LogLost, Page
 from monitoringapp.store.sqlite.lock import WriterLock
@@ -164,6 +164,9 @@ class SqliteEventLog:
 
     def probes_between(self, host: str, since: float, until: float, limit: int) -> list[Probe]:
         return self._reader.probes_between(host, since, until, limit)
+
+    def last_outcomes(self, before: float, hosts: Collection[str] | None = None) -> dict[str, LastOutcomes]:
+        return self._reader.last_outcomes(before, hosts)
 
     def sites(self) -> frozenset[str]:
         return self._reader.sites()

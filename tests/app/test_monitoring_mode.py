@@ -9,16 +9,20 @@ import json
 import re
 import signal
 import sqlite3
+import ssl
 import time
 from pathlib import Path
 
 import pytest
+import trustme
 
 from bench.processes import App, exit_after_output_closed, run_app, unprivileged_prefix, wait_until
 from monitoringapp.domain.events import Probe
+from monitoringapp.domain.percent import percent_text
 from monitoringapp.domain.timefmt import parse_iso, whole_millis
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
-from tests.local_http import LocalServer
+from tests.gap_outage import write_gap_outage
+from tests.local_http import LocalServer, local_server
 
 pytestmark = pytest.mark.slow  # real processes
 
@@ -91,9 +95,11 @@ def test_site_goes_down_and_comes_back_alert_and_recovery_stored_and_printed(tmp
     output = app.output()
     down = [line for line in output if line.startswith(f"Website {url} is down.")]
     back = [line for line in output if line.startswith(f"Website {url} recovered.")]
-    assert down == [f"Website {url} is down. availability={float(alert[5]) * 100:.1f}%, time={alert[0]}"]  # type: ignore[arg-type]
+    # An alert's availability is rounded down (below its threshold), a recovery's to the nearest.
+    assert down == [f"Website {url} is down. availability={percent_text(float(alert[5]), below=True)}, "  # type: ignore[arg-type]
+                    f"time={alert[0]}"]
     assert len(back) == 1 and back[0].startswith(
-        f"Website {url} recovered. availability={float(recovery[5]) * 100:.1f}%, time={recovery[0]}, "  # type: ignore[arg-type]
+        f"Website {url} recovered. availability={percent_text(float(recovery[5]))}, time={recovery[0]}, "  # type: ignore[arg-type]
         f"down since {alert[0]} (")
     assert any(line.startswith("== past 3s at ") for line in output)
     assert any(line.startswith(url) for line in output)  # a report row for the site
@@ -408,3 +414,53 @@ def test_a_restart_probes_at_once_and_loads_the_stored_hour_into_its_reports_in_
     finally:
         app.kill()
     assert json.loads(metrics.read_text())["past"]["probes"] == 2400
+
+
+def test_a_restart_after_a_gap_in_an_outage_says_down_for_and_last_fail_from_before_the_loaded_hour(
+        tmp_path: Path, server: LocalServer) -> None:
+    """/fail last answered 3 h ago and failed from 2h30m to 2 h ago, then no monitor ran; /ok last failed 2 h
+    ago. The restarted monitor says /fail is down for 2h30m and /ok last failed 2h00m ago, as a monitor that
+    never stopped would from the same probes (the loaded hour alone would say a few seconds and none)."""
+    down, up, db, config = server.url("/fail"), server.url("/ok"), tmp_path / "m.db", tmp_path / "c.json"
+    config.write_text(json.dumps({"websites": [{"URL": down, "checkInterval": INTERVAL},
+                                               {"URL": up, "checkInterval": INTERVAL}],
+                                  "alertWindow": 3, "reports": [{"every": 1, "windows": [3]}]}))
+    write_gap_outage(db, time.time(), down, up)
+    app = monitor(config, db)
+    try:
+        start = app.lines.index(app.wait_for_line(lambda text: text.startswith("== past 3s at "), 10)) + 1
+        report = {row.split()[0]: row.split()[-2:] for row in (
+            app.wait_for_line(lambda text, url=url: text.startswith(url), 5, start)[1] for url in (down, up))}
+        assert report[down][0] == "2h30m" and re.fullmatch(r"\ds", report[down][1]), report
+        assert report[up] == ["-", "2h00m"], report
+        assert app.stop(signal.SIGTERM)[0] == 0
+    finally:
+        app.kill()
+
+
+def test_a_relative_ca_file_is_in_the_config_files_folder_wherever_the_monitor_is_started(tmp_path: Path) -> None:
+    # `-m -c /etc/monitoringapp/config.json` run from elsewhere: caFile "ca.pem" is the one beside config.json.
+    ca = trustme.CA()
+    folder = tmp_path / "etc"
+    elsewhere = tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    with local_server(tls=context) as server:
+        url = server.url("/ok")
+        config = folder / "config.json"
+        config.write_text(json.dumps({"websites": [{"URL": url, "checkInterval": INTERVAL, "caFile": "ca.pem"}]}))
+        db = tmp_path / "m.db"
+        app = App("-m", "--silent", "-c", str(config), "-db", str(db), cwd=elsewhere)
+        try:
+            wait_until(lambda: probe_count(db) >= 1, 8, "a probe row", alive=app)
+        finally:
+            assert app.stop() == (0, "")
+    assert rows(db, "SELECT available, status FROM website_monitoring LIMIT 1") == [(1, 200)]
+    (folder / "ca.pem").unlink()
+    result = run_app("-m", "-c", str(config), "-db", str(db), timeout=20, cwd=elsewhere)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (f"monitoringApp: error: {config}: websites[0].caFile: file not found at "
+                             f"{folder / 'ca.pem'} (a relative caFile is in the config file's folder), got 'ca.pem'\n")

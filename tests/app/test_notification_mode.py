@@ -11,6 +11,7 @@ import pytest
 
 from bench.processes import App, exit_after_output_closed, run_app, unprivileged_prefix
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 from tests.app.readers_session import Exited, readers_session
@@ -181,3 +182,23 @@ def test_site_takes_any_spelling_of_a_stored_site_and_warns_of_one_that_matches_
     assert unknown.output()[1] == "(no alerts or recoveries of http://c.test/ yet)"
     assert statuses[2] == (0, "")
     assert filtered.output()[1].startswith("(no alerts or recoveries since ")  # 2 rows, both older
+
+
+def test_history_shows_a_certificates_end_an_alert_below_its_threshold_and_takes_a_minus_age(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    now = time.time()
+    expires = now + 6 * 86400
+    warning = AlertTransition(now - 3600, "https://s.test/", TransitionKind.CERTIFICATE, None, expires,
+                              expires - 7 * 86400, detail="expires in 6d23h")
+    down = AlertTransition(now - 1800, A, TransitionKind.ALERT, 0.7996, start=now - 1800)
+    old = AlertTransition(now - 6 * 86400, A, TransitionKind.ALERT, 0.5, start=now - 6 * 86400)
+    _stored(db, old, warning, down)
+    app = App("-a", "-db", str(db), "--since", "-5d")
+    app.wait_for_line(lambda t: t.startswith("-- following"), timeout=10)
+    assert app.stop(signal.SIGINT) == (0, "")
+    rows = [line.split() for line in app.text().splitlines()[1:3]]
+    assert rows[0][2:6] == ["certificate", iso_utc(expires), iso_utc(expires - 7 * 86400), "-"]
+    assert rows[1][2] == "alert" and rows[1][6] == "79.9%"
+    future = run_app("-a", "-db", str(db), "--since", "2099-01-01", timeout=20)
+    assert (future.returncode, future.stdout) == (2, "")
+    assert future.stderr.startswith("monitoringApp: error: --since: '2099-01-01' is in the future (it is ")

@@ -43,6 +43,12 @@ NOW = 1_790_000_000.0
     (["--replay"], ReplayOptions("config.json", "monitoring.db")),
     (["--replay", "-c", "c.json", "--since", "1d", "--site", "shop"], ReplayOptions("c.json", "monitoring.db",
                                                                                   NOW - 86400, "shop")),
+    # An age written as journalctl writes it, `-5d`, is 5 days ago, separate or attached.
+    (["-a", "--since", "-5d"], AlertsOptions("monitoring.db", since=NOW - 5 * 86400)),
+    (["-a", "--since=-90m"], AlertsOptions("monitoring.db", since=NOW - 5400)),
+    (["--replay", "--since", "-1.5h"], ReplayOptions("config.json", "monitoring.db", NOW - 5400)),
+    (["--purge", "--before", "-30d"], PurgeOptions("monitoring.db", NOW - 30 * 86400)),
+    (["-a", "--since", "0s"], AlertsOptions("monitoring.db", since=NOW)),  # now itself is no future
 ])
 def test_each_mode_gets_its_own_typed_options_with_every_default_filled_in(argv: list[str],
                                                                           options: object) -> None:
@@ -138,3 +144,18 @@ def test_version_is_the_installed_distributions_and_the_exit_is_0(capsys: pytest
         parse_command_line(["--version"], NOW)
     assert exited.value.code == 0
     assert capsys.readouterr().out == f"monitoringApp {importlib.metadata.version('monitoringapp')}\n"
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["-a", "--since", "2099-01-01"], "--since: '2099-01-01' is in the future (it is 2026-09-21T14:13:20.000Z now); "
+                                      "give a past date or an age such as 2h"),
+    (["--replay", "--since=2026-09-21T14:13:21Z"], "--since: '2026-09-21T14:13:21Z' is in the future"),
+    # A minus on a bare number is still no unit: `--before -30` must not delete all but the last 30 s.
+    (["--purge", "--before", "-30"], "--before: '-30' has no unit; say 30d, 30h, 30m or 30s"),
+    (["-a", "--since", "+1d"], "--since: must be an age such as 2h or an ISO date such as 2026-11-24T12:00, "
+                               "got '+1d'"),
+])
+def test_a_history_start_after_now_or_a_signed_age_without_unit_is_a_usage_error(argv: list[str],
+                                                                                message: str) -> None:
+    with pytest.raises(UsageError, match=f"^{re.escape(message)}"):
+        parse_command_line(argv, NOW)

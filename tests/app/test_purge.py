@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import select
 import signal
 import sqlite3
+import ssl
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import trustme
 
 from bench.processes import ENTRY, App, run_app, unprivileged_prefix, wait_until
 from monitoringapp.app.cli import main
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
-from tests.local_http import LocalServer
+from tests.local_http import LocalServer, local_server
 
 A, B = "http://a.test/", "http://b.test/"
 DAY = 86400.0
@@ -71,7 +74,8 @@ def test_purge_one_site_before_an_iso_date_with_alerts_and_vacuum(tmp_path: Path
     assert main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"deleted 2 probe row(s) of {A} older than 2026-01-01T00:00:00.000Z from {db}"
-    assert lines[1] == f"deleted 1 alert row(s) of {A} (each site's latest one is kept)"
+    assert lines[1] == (f"deleted 1 alert row(s) of {A} "
+                        "(kept: each site's alert state and each certificate's latest warning)")
     assert lines[2].startswith(f"vacuumed {db} in ")
     assert (count(db, where=f"host = '{A}'"), count(db, where=f"host = '{B}'")) == (1, 1)
     assert count(db, "website_alerts") == 2
@@ -81,6 +85,27 @@ def test_purge_of_a_missing_database_creates_nothing(tmp_path: Path, capsys: pyt
     assert main(["--purge", "-db", str(tmp_path / "m.db")]) == 2
     assert capsys.readouterr().err == f"monitoringApp: error: {tmp_path / 'm.db'}: database not found\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_vacuum_of_a_database_from_before_schema_2_is_one_line_and_exit_2_with_nothing_deleted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "round-one.db"
+    with sqlite3.connect(db) as old:  # round one's tables: rows numbered by rowid only
+        old.execute("CREATE TABLE website_monitoring (timestamp TEXT NOT NULL, host TEXT NOT NULL, "
+                    "available INTEGER NOT NULL, status INTEGER, responseTime REAL, errorKind TEXT)")
+        old.executemany("INSERT INTO website_monitoring VALUES (?, ?, 1, 200, 1.0, NULL)",
+                        [(iso_utc(t), A) for t in (1.0, 2.0, 3.0)])
+        old.execute("PRAGMA user_version = 1")
+    old.close()
+    assert main(["--purge", "--before", "2026-01-01", "--vacuum", "-db", str(db)]) == 2
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", (
+        f"monitoringApp: error: {db}: --vacuum would renumber the rows of this database from before schema 2, and "
+        "readers follow them by number; run -m on it once (it migrates the file, keeping every row and its "
+        "number), then --vacuum\n"))
+    assert count(db) == 3
+    assert main(["--purge", "--before", "2026-01-01", "-db", str(db)]) == 0, "without --vacuum it purges"
+    assert capsys.readouterr().out.startswith("deleted 2 probe row(s)") and count(db) == 1
 
 
 def utc(seconds: float) -> datetime:
@@ -187,3 +212,30 @@ def test_purge_of_a_read_only_database_is_refused_untouched_with_nothing_beside_
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == f"monitoringApp: error: {db}: is read-only (permission denied); this mode writes to it\n"
     assert db.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["m.db"]
+
+
+@pytest.mark.slow
+def test_a_monitor_restarted_after_a_purge_of_alerts_does_not_warn_of_a_certificate_again(tmp_path: Path) -> None:
+    authority = trustme.CA()
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    authority.issue_cert("127.0.0.1", not_after=datetime.now(UTC) + timedelta(days=10)).configure_cert(tls)
+    db, cfg = tmp_path / "m.db", tmp_path / "config.json"
+    with local_server(tls=tls) as server:
+        cfg.write_text(json.dumps({"websites": [{"URL": server.url("/ok"), "checkInterval": 0.2,
+                                                 "caFile": str(tmp_path / "ca.pem")}]}))
+        first = App("-m", "-c", str(cfg), "-db", str(db))
+        try:
+            first.wait_for_line(lambda text: "certificate expires in 9d23h" in text, 20)
+        finally:
+            assert first.stop(signal.SIGINT)[0] == 0
+        purge = run_app("--purge", "--alerts", "--before", "0s", "-db", str(db), timeout=30)
+        assert (purge.returncode, purge.stderr) == (0, "")
+        assert count(db) == 0, "every probe went: the purge reached past the warning"
+        again = App("-m", "-c", str(cfg), "-db", str(db))
+        try:
+            wait_until(lambda: count(db) >= 3, 15, "the restarted monitor's probes", alive=again)
+        finally:
+            assert again.stop(signal.SIGINT)[0] == 0
+    assert "certificate" not in again.text(), "the warning already given was given again"
+    assert count(db, "website_alerts", "type = 'certificate'") == 1

@@ -66,12 +66,27 @@ def test_running_monitor_reloads_edits_and_renames_and_survives_an_invalid_edit(
         assert app.running(), "the monitor exited during reloads"
         # The typo warned of as at start; the version back after the rejection said so.
         wait_until(lambda: "unknown key(s) ignored: alertTreshold" in app.stderr(), 2, "the warning", alive=app)
+
+        # A change of a site's request is said with what changed in it (not as a bare re-timing) ...
+        cfg.write_text(json.dumps({"websites": [{"URL": keep, "checkInterval": 0.2, "headers": {"X-Team": "b"}}],
+                                   "reports": [{"every": 60, "windows": [60]}]}))
+        app.wait_for_line(lambda text: text == f"config reloaded: sites ~1 ({keep}: headers)", 4)
+        # ... and a file back from being a directory is no file "back" from an absence.
+        aside = tmp_path / "aside.json"
+        cfg.rename(aside)
+        cfg.mkdir()
+        wait_until(lambda: "is a directory" in app.stderr(), 4, "the directory's rejection", alive=app)
+        cfg.rmdir()
+        aside.rename(cfg)
+        wait_until(lambda: "again, the same" in app.stderr(), 4, "the file again", alive=app)
     finally:
         status, errors = app.stop(signal.SIGINT, timeout=10)
     said = [line for line in errors.splitlines() if "config rejected" in line or "again" in line or "warning" in line]
     assert said == [f'config rejected: {cfg}: websites[0].URL: needs a scheme, http://, https:// or tcp://, '
                     f'got "no-scheme.test"',
                     f"{cfg} is valid again",
-                    f"warning: {cfg}: top level: unknown key(s) ignored: alertTreshold"]
+                    f"warning: {cfg}: top level: unknown key(s) ignored: alertTreshold",
+                    f"config rejected: {cfg}: is a directory, not a config file",
+                    f"{cfg} is a file again, the same as the running config: nothing to reload"]
     assert status == 0
     assert "Traceback" not in errors

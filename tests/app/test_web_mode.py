@@ -8,6 +8,7 @@ import re
 import signal
 import socket
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from bench.processes import App, wait_until
 from monitoringapp.app.cli import main
 from monitoringapp.domain.events import Probe
+from monitoringapp.domain.sites import site_id
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 
 
@@ -34,6 +36,12 @@ def test_web_mode_serves_before_any_monitor_and_ctrl_c_exits_0(tmp_path: Path) -
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
             page = response.read().decode()
         assert "http://shop.test/" in page and ">No data<" in page and "waiting for" in page
+        site_page = f"http://127.0.0.1:{port}/site/{site_id('http://shop.test/')}"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(site_page, timeout=10)
+        with refused.value as answer:
+            assert (answer.code, answer.headers.get_content_type()) == (503, "text/html")
+            assert "waiting for" in answer.read().decode(), "a page a browser shows, saying why"
 
         def page() -> str:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
@@ -45,6 +53,8 @@ def test_web_mode_serves_before_any_monitor_and_ctrl_c_exits_0(tmp_path: Path) -
         writer.append_probe(Probe(time.time(), "http://shop.test/", True, 200, 2.0))
         writer.close()
         wait_until(lambda: ">Up<" in (text := page()) and "waiting for" not in text, 10, "the site up, no notice")
+        with urllib.request.urlopen(site_page, timeout=10) as response:
+            assert response.status == 200, "the site's page once the database is there, -w not restarted"
         told = len(app.lines)
         for made in tmp_path.glob("later.db*"):
             made.unlink()
@@ -53,6 +63,28 @@ def test_web_mode_serves_before_any_monitor_and_ctrl_c_exits_0(tmp_path: Path) -
         assert f'<p class="notice">waiting for {database} to be created by a monitor (-m)</p>' in page()
     finally:
         status, stderr = app.stop(signal.SIGINT)
+    assert (status, stderr) == (0, "")
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_a_browser_follows_the_live_events_stops_cleanly(tmp_path: Path) -> None:
+    """The status page open in a browser holds /events open: Ctrl-C ends that stream, and its worker wakes the
+    server once done. With the server closed first, that wake was a traceback on stderr at every such stop."""
+    config = tmp_path / "config.json"
+    config.write_text('{"websites": [{"URL": "http://shop.test/"}]}')
+    app = App("-w", "-c", str(config), "-db", str(tmp_path / "m.db"), "--listen", "127.0.0.1:0")
+    browser: socket.socket | None = None
+    try:
+        _, line = app.wait_for_line(lambda text: text.startswith("serving "), timeout=20)
+        port = int(re.search(r":(\d+)/", line).group(1))  # type: ignore[union-attr]
+        browser = socket.create_connection(("127.0.0.1", port), timeout=10)
+        browser.sendall(b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
+        assert browser.recv(100).startswith(b"HTTP/1.1 200 ")
+        status, stderr = app.stop(signal.SIGINT)  # the stream still open
+    finally:
+        app.kill()
+        if browser is not None:
+            browser.close()
     assert (status, stderr) == (0, "")
 
 

@@ -18,6 +18,7 @@ from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.streams.http_probe import ProbeOutcome
 from monitoringapp.streams.probes import ConfigChange
+from tests.gap_outage import write_gap_outage
 from tests.graph.running import RunningMonitor
 
 A, B, C, D = (f"http://{name}.test/" for name in "abcd")
@@ -54,7 +55,7 @@ def test_reload_is_a_diff_untouched_site_keeps_its_rhythm_retimed_site_keeps_its
     # closes the outage raised at 0 once (11, 21] holds only successes.
     assert [(t.host, t.kind, t.timestamp, t.start) for t in transitions] == [
         (B, TransitionKind.ALERT, 0, 0), (B, TransitionKind.RECOVERY, 21, 0)]
-    assert monitor.changes == [ConfigChange(added=(C,), removed=(D,), retimed=(B,))]
+    assert monitor.changes == [ConfigChange(added=(C,), removed=(D,), retimed=(B,), changed=((B, ("checkInterval",)),))]
 
 
 def test_reloaded_alert_threshold_applies_from_the_next_probe(tmp_path: Path) -> None:
@@ -132,3 +133,34 @@ def test_a_new_log_has_no_earlier_past_to_read_and_an_old_one_beyond_the_longest
         reader.close()
     finally:
         log.close()
+
+
+def test_a_restart_after_a_gap_says_down_for_and_last_fail_from_before_the_loaded_hour(tmp_path: Path) -> None:
+    """A stopped for 2 h in the middle of an outage that began 2h30m ago (the log's last success is 3 h ago), and
+    still down; B up since a failure 2 h ago. A monitor that never stopped would say, from the same probes:
+    A down since 2h30m ago (the gap says nothing of A), B's last failure 2 h ago; the loaded hour alone says
+    neither."""
+    start = 1_795_000_000.0
+    db = tmp_path / "m.db"
+    write_gap_outage(db, start, A, B)
+    config = Config(sites=(SiteConfig(A, 1, 1), SiteConfig(B, 1, 1)), alert=AlertPolicy(window=20),
+                    reports=(ReportSpec(30, (120, 3600)),))
+    clock = HistoricalScheduler(utc_datetime(start))
+
+    def probe(site: SiteConfig) -> ProbeOutcome:
+        return ProbeOutcome(503 if site.url == A else 200, 2.0, None)
+
+    reader = SqliteLogReader(db)
+    past = load_past(reader, config, start)
+    monitor = RunningMonitor(config, SqliteEventLog(tmp_path / "new.db"), probe, clock, past=past)
+    clock.schedule(lambda *_: monitor.start())
+    clock.advance_by(timedelta(seconds=61))
+    monitor.stop()
+    reader.close()
+    figures = [(report.timestamp - start, report.span, row.host, row.current_downtime, row.since_last_failure)
+               for report in monitor.reports for row in report.rows]
+    assert figures == [
+        (30, 120, A, 2.5 * 3600 + 30, 1), (30, 120, B, None, 2 * 3600 + 30),
+        (30, 3600, A, 2.5 * 3600 + 30, 1), (30, 3600, B, None, 2 * 3600 + 30),
+        (60, 120, A, 2.5 * 3600 + 60, 1), (60, 120, B, None, 2 * 3600 + 60),
+        (60, 3600, A, 2.5 * 3600 + 60, 1), (60, 3600, B, None, 2 * 3600 + 60)]

@@ -22,6 +22,7 @@ from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.streams.http_probe import HttpProber, ProbeOutcome
 from monitoringapp.streams.log_tail import LogNews
+from tests.gap_outage import write_gap_outage
 from tests.graph.running import RunningMonitor
 from tests.local_http import LocalServer
 
@@ -30,6 +31,7 @@ def is_report(item: Report | LogNews[Probe]) -> TypeGuard[Report]:
     return isinstance(item, Report)
 
 
+A, B = "http://a.test/", "http://b.test/"
 # A start with microseconds, as a real clock gives, and a check interval that never lands on a report time.
 START = datetime(2026, 11, 25, 9, 0, 0, 123457, tzinfo=UTC)
 
@@ -96,3 +98,23 @@ def test_print_mode_counts_a_probe_committed_just_before_the_report(tmp_path: Pa
     monitored = run_monitor(server, db, clock, 3, printed)
     assert [r.rows[0].checks for r in printed if r.span == 5] == [3, 6, 9]
     assert printed == monitored
+
+
+def test_print_mode_says_down_for_and_last_fail_from_before_the_hour_it_replays(tmp_path: Path) -> None:
+    """A down since 2h30m ago with a gap in its probes (no monitor ran) and probed again in the last minute; B's
+    last failure 2 h ago: -p says what a monitor that never stopped would, not what the replayed hour alone says."""
+    began = START.replace(microsecond=0)  # whole seconds: the store keeps milliseconds
+    start = epoch_seconds(began)
+    write_gap_outage(tmp_path / "m.db", start, A, B, recent=range(60, -1, -10))
+    config = parse_config(json.dumps({"websites": [{"URL": A}, {"URL": B}],
+                                      "reports": [{"every": 30, "windows": [120, 3600]}]}))
+    clock = HistoricalScheduler(began)
+    reports: list[Report] = []
+    reader = SqliteLogReader(tmp_path / "m.db")
+    subscription = stored_reports(config, reader, clock).pipe(keep(is_report)).subscribe(reports.append)
+    clock.advance_by(timedelta(seconds=30))
+    subscription.dispose()
+    reader.close()
+    assert [(r.span, row.host, row.current_downtime, row.since_last_failure) for r in reports for row in r.rows] == [
+        (120, A, 2.5 * 3600 + 30, 30), (120, B, None, 2 * 3600 + 30),
+        (3600, A, 2.5 * 3600 + 30, 30), (3600, B, None, 2 * 3600 + 30)]

@@ -6,10 +6,11 @@ import math
 import random
 from array import array
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 
-from monitoringapp.domain.events import ErrorKind, Probe, ProbeColumns, outcome_key
+from monitoringapp.domain.events import ErrorKind, LastOutcomes, Probe, ProbeColumns, outcome_key
 from monitoringapp.operators.window import NO_RESPONSE, SlidingWindow
 
 SITE = "http://site.test/"
@@ -226,6 +227,23 @@ def columns_of(probes: list[Probe]) -> ProbeColumns:
                         [outcome_key(p.status, p.error, p.available) for p in probes])
 
 
+def interleaved(window: SlidingWindow, chunks: list[list[Probe]], live: list[Probe],
+                chooser: random.Random) -> Iterator[tuple[list[Probe], int]]:
+    """Give `window` the live probes in order and the past's `chunks` (newest first) among them at random, as a
+    restart does; after each, (the past given so far, oldest first; how many live probes were given)."""
+    given: list[Probe] = []
+    fed = 0
+    while fed < len(live) or chunks:
+        if chunks and (fed == len(live) or chooser.random() < 0.3):
+            chunk = chunks.pop(0)
+            window.add_earlier(columns_of(chunk))
+            given[:0] = chunk
+        else:
+            window.add(live[fed])
+            fed += 1
+        yield given, fed
+
+
 def answers(window: SlidingWindow, spans: tuple[float, ...], now: float) -> list[object]:
     window.advance(now)
     return [(window.tallies(span), list(window.ordered(span).values), window.failing_since, window.last_failure)
@@ -252,20 +270,78 @@ def test_earlier_probes_given_newest_first_answer_as_if_they_had_come_first(seed
         chunks.append(past[-size:])
         past = past[:-size]
     window = SlidingWindow(spans, lazy=seed % 2 == 0)
-    given: list[Probe] = []  # the past received so far, oldest first
-    fed, clock = 0, 0.0
-    for step in range(len(live) + len(chunks)):
-        if chunks and (fed == len(live) or chooser.random() < 0.3):
-            chunk = chunks.pop(0)
-            window.add_earlier(columns_of(chunk))
-            given[:0] = chunk
-        else:
-            window.add(live[fed])
-            fed += 1
-        if chooser.random() < 0.3 or step == len(live) + len(chunks) - 1:
+    clock = 0.0
+    steps = len(live) + len(chunks)
+    for step, (given, fed) in enumerate(interleaved(window, chunks, live, chooser)):
+        if chooser.random() < 0.3 or step == steps - 1:
             latest = (live[fed - 1] if fed else given[-1] if given else probes[0]).timestamp
             clock = max(clock, latest + chooser.choice((0.0, 3.0)))  # a report's time never goes back
             reference = SlidingWindow(spans)
             for probe in [*given, *live[:fed]]:
                 reference.add(probe)
             assert answers(window, spans, clock) == answers(reference, spans, clock)
+
+
+def last_outcomes(probes: list[Probe]) -> LastOutcomes:
+    """The definition, by brute force: last success, last failure, first failure after that success."""
+    successes = [p.timestamp for p in probes if p.available]
+    failures = [p.timestamp for p in probes if not p.available]
+    success = max(successes, default=None)
+    failing = [t for t in failures if success is None or t > success]
+    return LastOutcomes(SITE, success, max(failures, default=None), min(failing, default=None))
+
+
+def test_a_failing_run_from_before_the_probes_given_goes_on_while_every_probe_given_fails() -> None:
+    """A restart 2 hours into an outage, after a gap with no monitor: down since the run began (150), not since
+    the first probe given; the last failure from before counts until one is given."""
+    window = SlidingWindow((60.0,))
+    window.start_after(LastOutcomes(SITE, 100.0, 200.0, 150.0))
+    assert (window.failing_since, window.last_failure) == (150.0, 200.0)  # nothing given yet
+    window.add(probe(7200.0, up=False))
+    window.add(probe(7201.0, up=False))
+    assert (window.failing_since, window.last_failure) == (150.0, 7201.0)
+    window.add_earlier(columns_of([probe(7000.0, up=False)]))  # a restart's past, read back later: still failing
+    assert (window.failing_since, window.last_failure) == (150.0, 7201.0)
+    window.add(probe(7202.0))
+    assert (window.failing_since, window.last_failure) == (None, 7201.0)
+    window.add(probe(7203.0, up=False))
+    assert (window.failing_since, window.last_failure) == (7203.0, 7203.0)
+
+
+def test_a_success_among_the_probes_given_ends_the_run_from_before_and_one_read_back_later_too() -> None:
+    window = SlidingWindow((60.0,))
+    window.start_after(LastOutcomes(SITE, 100.0, 200.0, 150.0))
+    window.add(probe(7200.0, up=False))
+    window.add_earlier(columns_of([probe(7000.0), probe(7100.0, up=False)]))
+    assert (window.failing_since, window.last_failure) == (7100.0, 7200.0)
+    up = SlidingWindow((60.0,))
+    up.start_after(LastOutcomes(SITE, 300.0, 200.0, None))  # up when the probes given begin: no run from before
+    up.add(probe(7200.0, up=False))
+    assert (up.failing_since, up.last_failure) == (7200.0, 7200.0)
+    never = SlidingWindow((60.0,))
+    never.start_after(LastOutcomes(SITE, 300.0, None, None))
+    never.add(probe(7200.0))
+    assert (never.failing_since, never.last_failure) == (None, None)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_outcomes_from_before_plus_the_probes_given_answer_as_if_every_probe_had_been_given(seed: int) -> None:
+    """The oldest probes only summed up as `LastOutcomes` (what the log says of the past before the loaded one),
+    the rest read back newest first while live probes come: "down for" and "last fail" are at every read those
+    of a window given every probe in time order."""
+    chooser = random.Random(seed)
+    at, probes = 0.0, []
+    for _ in range(chooser.choice((30, 300))):
+        at += chooser.choice((0.5, 1.0, 2.0, 900.0))  # now and then a gap with no monitor
+        run_down = chooser.random() < (0.9 if probes and not probes[-1].available else 0.2)
+        probes.append(probe(at, not run_down))
+    first, cut = sorted(chooser.sample(range(len(probes) + 1), 2))
+    prior, past, live = probes[:first], probes[first:cut], probes[cut:]
+    window = SlidingWindow((10.0, 60.0), lazy=seed % 2 == 0)
+    window.start_after(last_outcomes(prior))
+    chunks = [past[max(0, end - 7):end] for end in range(len(past), 0, -7)]  # newest first
+    for given, fed in interleaved(window, chunks, live, chooser):
+        reference = SlidingWindow((10.0, 60.0))
+        for each in [*prior, *given, *live[:fed]]:
+            reference.add(each)
+        assert (window.failing_since, window.last_failure) == (reference.failing_since, reference.last_failure)

@@ -33,7 +33,7 @@ def test_piped_one_line_per_row_as_wide_as_it_needs(monkeypatch: pytest.MonkeyPa
     lines = shown(None, monkeypatch)
     assert len(lines) == 4 and max(map(display_width, lines)) > 80
     assert lines[1].split() == ["2025-11-24T16:00:00.000Z", HOST, "alert", "2025-11-24T16:00:00.000Z", "-", "-",
-                                "66.7%", "-"]
+                                "66.6%", "-"]
 
 
 def test_a_columns_that_is_no_number_is_left_aside(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -47,9 +47,21 @@ def test_on_80_columns_each_row_takes_two_lines_that_fit(monkeypatch: pytest.Mon
     assert [line.split() for line in lines] == [
         ["time", "host", "type", "availability"],
         ["start", "end", "duration", "detail"],
-        ["2025-11-24T16:00:00.000Z", HOST, "alert", "66.7%"],
+        ["2025-11-24T16:00:00.000Z", HOST, "alert", "66.6%"],
         ["2025-11-24T16:00:00.000Z", "-", "-", "-"],
         ["--", "following", "--"],
         ["2025-11-24T16:02:10.000Z", HOST, "recovery", "80.0%"],
         ["2025-11-24T16:00:00.000Z", "2025-11-24T16:02:10.000Z", "2m10s", "-"],
     ]
+
+
+def test_a_certificate_row_shows_when_its_warning_fell_due_as_its_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    expires = T0 + 6 * 86400
+    warning = AlertTransition(T0, "https://shop.test/", TransitionKind.CERTIFICATE, None, expires,
+                              expires - 7 * 86400, detail="expires in 6d00h")
+    out = io.StringIO()
+    AlertLog(Console(out), "-- following --").show([warning])
+    assert out.getvalue().splitlines()[1].split() == [
+        "2025-11-24T16:00:00.000Z", "https://shop.test/", "certificate", "2025-11-30T16:00:00.000Z",
+        "2025-11-23T16:00:00.000Z", "-", "-", "expires", "in", "6d00h"]

@@ -65,7 +65,7 @@ def test_apprise_json_to_the_receiver_sends_the_seeds_words() -> None:
         (item,) = receiver.received
         assert item.body["title"] == "monitoringApp: 1 alert, 1 recovery"
         assert item.body["message"] == f"{transition_line(DOWN)}\n{transition_line(BACK)}"
-        assert transition_line(DOWN) == ("Website https://shop.example.com/ is down. availability=66.7%, "
+        assert transition_line(DOWN) == ("Website https://shop.example.com/ is down. availability=66.6%, "
                                          "time=2026-11-18T11:06:40.000Z")
         receiver.stop()
         with pytest.raises(DeliveryFailed):
@@ -86,7 +86,7 @@ def test_apprise_mailto_delivers_to_a_real_smtp_server_with_the_password() -> No
         assert mail["Subject"] == f"monitoringApp: {SITE} is still down"
         body = mail.get_body(("plain",))
         assert body is not None and body.get_content().strip() == notice_line(reminder) == (
-            "Website https://shop.example.com/ is still down. availability=66.7%, time=2026-11-18T12:06:40.000Z, "
+            "Website https://shop.example.com/ is still down. availability=66.6%, time=2026-11-18T12:06:40.000Z, "
             "down since 2026-11-18T11:06:40.000Z (1h00m)")
         assert message_title([reminder]) == mail["Subject"]
     dead = f"mailto://monitor:s3cr3t@127.0.0.1:{refused_port()}?to=oncall@example.com&from=m@example.com&mode=insecure"

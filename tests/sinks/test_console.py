@@ -8,7 +8,7 @@ import os
 import pytest
 
 from monitoringapp.domain.events import AlertTransition, ErrorKind, Report, TransitionKind, WindowStats
-from monitoringapp.domain.notices import transition_notice
+from monitoringapp.domain.notices import reminder_notice, transition_notice
 from monitoringapp.sinks.console import Console, ReportContext, report_lines, transition_line
 from monitoringapp.sinks.notice_text import notice_line
 from monitoringapp.sinks.table import display_width, format_table
@@ -61,7 +61,7 @@ def test_the_seed_messages_for_an_alert_and_a_recovery() -> None:
     alert = AlertTransition(T0, "http://a.test/", TransitionKind.ALERT, 2 / 3, start=T0)
     recovery = AlertTransition(T0 + 126.5, "http://a.test/", TransitionKind.RECOVERY, 0.8, start=T0, end=T0 + 126.5)
     assert transition_line(alert) == \
-        "Website http://a.test/ is down. availability=66.7%, time=2025-11-24T16:00:00.000Z"
+        "Website http://a.test/ is down. availability=66.6%, time=2025-11-24T16:00:00.000Z"
     assert transition_line(recovery) == (
         "Website http://a.test/ recovered. availability=80.0%, time=2025-11-24T16:02:06.500Z, "
         "down since 2025-11-24T16:00:00.000Z (2m06s)")
@@ -209,3 +209,16 @@ def test_a_certificate_warning_and_the_reason_of_an_alert_in_the_live_format() -
     assert transition_line(down) == ('Website shop is down. availability=50.0%, time=2026-12-06T10:00:00.000Z, '
                                      'reason: bodyContains "ok" not found')
     assert notice_line(transition_notice(warning)) == transition_line(warning)
+
+
+def test_an_alert_just_below_its_threshold_never_reads_as_the_threshold() -> None:
+    # 79.96 % is below the 80 % alertThreshold: "is down. availability=80.0%" would contradict the line.
+    alert = AlertTransition(T0, "http://a.test/", TransitionKind.ALERT, 0.7996, start=T0)
+    located = AlertTransition(T0, "http://a.test/", TransitionKind.LOCATION_ALERT, 0.7996, start=T0, location="eu")
+    recovery = AlertTransition(T0 + 60, "http://a.test/", TransitionKind.RECOVERY, 0.7996, start=T0, end=T0 + 60)
+    assert "availability=79.9%," in transition_line(alert)
+    assert "availability=79.9%," in transition_line(located)
+    assert "availability=80.0%," in transition_line(recovery)  # at or above a recoveryThreshold: the nearest
+    notice = transition_notice(alert)
+    assert notice_line(notice) == transition_line(alert)
+    assert "is still down. availability=79.9%," in notice_line(reminder_notice(notice, T0 + 3600))

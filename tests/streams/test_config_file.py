@@ -52,3 +52,20 @@ def test_a_prober_takes_its_headers_from_the_environment_and_a_reader_reads_them
     assert str(raised.value) == (f"{path}: websites[0].headers.Authorization: environment variable "
                                  "MONITORINGAPP_UNSET_PROBE_TOKEN is not set")
     assert read_config(path).sites[0].request.ca_file == str(tmp_path / "no-ca.pem")
+
+
+def test_a_relative_ca_file_is_taken_from_the_config_files_folder_and_shown_as_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    path = folder / "c.json"
+    path.write_text(json.dumps({"websites": [{"URL": "https://a.test/", "caFile": "certs/ca.pem"}]}))
+    monkeypatch.chdir(tmp_path)  # the working directory is not the config's folder
+    request = read_config("etc/c.json").sites[0].request
+    assert (request.ca_file, request.ca_path, request.verify) == (
+        "certs/ca.pem", str(folder / "certs" / "ca.pem"), str(folder / "certs" / "ca.pem"))
+    assert request.effective()["caFile"] == "certs/ca.pem"  # --check prints the config as written
+    with pytest.raises(ConfigError) as raised:
+        read_config("etc/c.json", probing=True)
+    assert str(raised.value) == (f"etc/c.json: websites[0].caFile: file not found at {folder / 'certs' / 'ca.pem'} "
+                                 "(a relative caFile is in the config file's folder), got 'certs/ca.pem'")

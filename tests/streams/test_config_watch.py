@@ -159,3 +159,22 @@ def test_a_save_caught_half_way_is_not_rejected(tmp_path: Path) -> None:
     watch.at(3)
     assert watch.rejected == []
     assert watch.urls() == [(2.0, ["http://b.test/"])]
+
+
+def test_a_file_back_from_a_directory_or_too_large_says_which_of_them_is_over(tmp_path: Path) -> None:
+    # Not "is back": the file was there all along, but no config file the monitor could read.
+    path = tmp_path / "config.json"
+    path.write_text(site_config("http://a.test/"))
+    watch = Watch(path)
+    watch.at(1.2, path.unlink)
+    watch.at(1.3, path.mkdir)
+    watch.at(3.2, path.rmdir)
+    watch.at(3.3, lambda: path.write_text(site_config("http://a.test/")))
+    watch.at(4.2, lambda: path.write_text(site_config("http://a.test/") + " " * 1024 * 1024))
+    watch.at(6.2, lambda: path.write_text(site_config("http://b.test/")))
+    watch.at(7)
+    assert [text.split(": ", 1)[1] for _, text in watch.rejected] == [
+        "is a directory, not a config file", "larger than 1024 kB: not a config file"]
+    assert watch.back == [(3.5, f"{path} is a file again, the same as the running config: nothing to reload"),
+                          (6.5, f"{path} is a config file again")]
+    assert watch.urls() == [(6.5, ["http://b.test/"])]

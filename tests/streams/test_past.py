@@ -8,10 +8,10 @@ from pathlib import Path
 
 from reactivex.scheduler import HistoricalScheduler, ImmediateScheduler
 
-from monitoringapp.domain.events import PastChunk, Probe
+from monitoringapp.domain.events import LastOutcomes, OutcomesBefore, PastChunk, Probe
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
-from monitoringapp.streams.past import LoggedPast
+from monitoringapp.streams.past import LoggedPast, OutcomesPast
 
 A, B = "http://a.test/", "http://b.test/"
 T0 = 1_790_000_000.0
@@ -54,3 +54,26 @@ def test_a_log_that_cannot_be_read_gives_no_past(tmp_path: Path) -> None:
         seen.append, on_completed=lambda: done.append(True))
     clock.advance_by(timedelta(seconds=1))
     assert (seen, done) == ([], [True])
+
+
+def test_the_outcomes_from_before_are_read_once_and_delivered_on_the_clock_or_none_if_the_log_cannot_be_read(
+        tmp_path: Path) -> None:
+    log = SqliteEventLog(tmp_path / "m.db", flush_interval=30.0)
+    log.append_probe(Probe(T0, A, True, 200, 1.0))
+    log.append_probe(Probe(T0 + 1, A, False, 503, 1.0))
+    log.append_probe(Probe(T0 + 2, B, True, 200, 1.0))
+    log.close()
+    clock = HistoricalScheduler(datetime(2026, 1, 1, tzinfo=UTC))
+    got: list[OutcomesBefore] = []
+    done: list[bool] = []
+    reader = SqliteLogReader(tmp_path / "m.db")
+    OutcomesPast(reader, frozenset({A}), T0 + 5).read(ImmediateScheduler(), clock).subscribe(
+        got.append, on_completed=lambda: done.append(True))
+    missing = SqliteLogReader(tmp_path / "none.db")  # not created yet: no outcomes, no error
+    OutcomesPast(missing, frozenset({A}), T0 + 5).read(ImmediateScheduler(), clock).subscribe(
+        got.append, on_completed=lambda: done.append(True))
+    assert got == []  # delivered on the clock, not on the reading thread
+    clock.advance_by(timedelta(seconds=1))
+    reader.close()
+    assert got == [OutcomesBefore(T0 + 5, (LastOutcomes(A, T0, T0 + 1, T0 + 1),))]
+    assert done == [True, True]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -69,53 +68,63 @@ def test_the_watchdog_sleeps_while_the_pool_is_idle_and_still_rescues_a_job_stuc
 
 def test_jobs_that_mostly_wait_get_threads_enough_to_run_together() -> None:
     executor = ElasticExecutor(core=1, max_workers=50, patience=5.0, queue_patience=0.02)
-    started = time.monotonic()
-    futures = [executor.submit(time.sleep, 0.1) for _ in range(20)]
+    lock = threading.Lock()
+    running, most = 0, 0
+
+    def wait() -> None:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.1)
+        with lock:
+            running -= 1
+
+    futures = [executor.submit(wait) for _ in range(20)]
     for future in futures:
         future.result(timeout=5)
-    # One thread alone would take 2 s; threads added for the queued jobs run them side by side.
-    assert time.monotonic() - started < 1.0
-    assert executor.workers > 5
+    # Threads added for the queued jobs ran them side by side (one thread alone would run one at a time).
+    assert most > 5 and executor.workers > 5
     executor.shutdown(wait=True)
+
+
+class BusyCore:
+    """CPU clocks as if a thread beside the jobs (`spinner`, never started) kept one core busy all along: the
+    process's CPU is its own plus the spinner's, whatever else runs on the machine (a real spinning thread
+    gets less than a core on a loaded host, and the gauge then reads the pool as idle)."""
+
+    def __init__(self) -> None:
+        self.spinner = threading.Thread(name="spinner")
+        self._began = time.monotonic()
+
+    def spinner_cpu(self) -> float:
+        return time.monotonic() - self._began
+
+    def process_cpu(self) -> float:
+        return time.process_time() + self.spinner_cpu()
+
+    def thread_cpu(self, thread: threading.Thread) -> float | None:
+        return self.spinner_cpu() if thread is self.spinner else probe_pool.thread_cpu_seconds(thread)
 
 
 def test_jobs_queued_behind_a_busy_cpu_get_no_more_threads() -> None:
     # More sites than one core probes in time: each thread added would only take the GIL from the others.
-    executor = ElasticExecutor(core=1, max_workers=50, patience=5.0, queue_patience=0.02, busy_cores=0.3)
-
-    def spin() -> None:
-        until = time.thread_time() + 0.005
-        while time.thread_time() < until:
-            pass
-
-    futures = [executor.submit(spin) for _ in range(100)]  # half a second of CPU: most wait far past 20 ms
+    busy = BusyCore()
+    executor = ElasticExecutor(core=1, max_workers=50, patience=5.0, queue_patience=0.02, busy_cores=0.3,
+                               process_cpu=busy.process_cpu, thread_cpu=busy.thread_cpu)
+    futures = [executor.submit(time.sleep, 0.005) for _ in range(100)]  # half a second: most wait past 20 ms
     for future in futures:
         future.result(timeout=10)
     assert executor.workers == 1
     executor.shutdown(wait=True)
 
 
-@pytest.fixture
-def spinner() -> Iterator[threading.Thread]:
-    """A thread beside the probes that keeps a core busy (as a restart's fill of the report windows does)."""
-    stop = threading.Event()
-
-    def spin() -> None:
-        while not stop.is_set():
-            pass
-
-    thread = threading.Thread(target=spin, daemon=True)
-    thread.start()
-    yield thread
-    stop.set()
-    thread.join(timeout=2)
-
-
 @pytest.mark.parametrize("spinner_counted", [False, True])
-def test_cpu_of_uncounted_threads_does_not_hold_back_threads_for_jobs_that_wait(
-        spinner: threading.Thread, spinner_counted: bool) -> None:
+def test_cpu_of_uncounted_threads_does_not_hold_back_threads_for_jobs_that_wait(spinner_counted: bool) -> None:
+    busy = BusyCore()
     executor = ElasticExecutor(core=1, max_workers=50, patience=5.0, queue_patience=0.02, busy_cores=0.3,
-                               uncounted=(lambda: ()) if spinner_counted else (lambda: (spinner,)))
+                               uncounted=(lambda: ()) if spinner_counted else (lambda: (busy.spinner,)),
+                               process_cpu=busy.process_cpu, thread_cpu=busy.thread_cpu)
     try:
         futures = [executor.submit(time.sleep, 0.05) for _ in range(20)]
         for future in futures:
@@ -127,12 +136,13 @@ def test_cpu_of_uncounted_threads_does_not_hold_back_threads_for_jobs_that_wait(
 
 
 def test_where_no_thread_cpu_clock_can_be_read_the_whole_process_is_counted_and_stuck_jobs_still_rescued(
-        monkeypatch: pytest.MonkeyPatch, spinner: threading.Thread) -> None:
-    monkeypatch.setattr(probe_pool, "_THREAD_CPU_CLOCK", None)  # as on macOS
+        ) -> None:
+    busy = BusyCore()
     release = threading.Event()
     # Patience long enough that only the job waiting on `release` is ever stuck: the others take milliseconds.
     executor = ElasticExecutor(core=1, max_workers=50, patience=0.2, queue_patience=0.02, busy_cores=0.3,
-                               uncounted=lambda: (spinner,))
+                               uncounted=lambda: (busy.spinner,), process_cpu=busy.process_cpu,
+                               thread_cpu=lambda _thread: None)  # as on macOS
     try:
         stuck = executor.submit(release.wait, 10)
         futures = [executor.submit(time.sleep, 0.005) for _ in range(40)]
@@ -144,6 +154,32 @@ def test_where_no_thread_cpu_clock_can_be_read_the_whole_process_is_counted_and_
     finally:
         release.set()
         executor.shutdown(wait=True)
+
+
+def test_a_threads_cpu_clock_reads_its_cpu_and_none_where_there_is_no_such_clock(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    spun, stop = threading.Event(), threading.Event()
+
+    def spin() -> None:
+        until = time.thread_time() + 0.02
+        while time.thread_time() < until:
+            pass
+        spun.set()
+        stop.wait(5)
+
+    thread = threading.Thread(target=spin)
+    thread.start()
+    try:
+        assert spun.wait(5)
+        spent = probe_pool.thread_cpu_seconds(thread)
+        assert spent is not None and spent >= 0.02  # its own CPU, not the process's idle test thread's
+        monkeypatch.setattr(probe_pool, "_THREAD_CPU_CLOCK", None)  # as on macOS
+        assert probe_pool.thread_cpu_seconds(thread) is None
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+    monkeypatch.undo()
+    assert probe_pool.thread_cpu_seconds(thread) == 0.0  # ended: nothing left to leave out
 
 
 def test_never_more_threads_than_max_workers() -> None:

@@ -18,7 +18,7 @@ from reactivex.scheduler import EventLoopScheduler, HistoricalScheduler, Immedia
 from reactivex.subject import BehaviorSubject
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from monitoringapp.domain.config import Config, SiteConfig
+from monitoringapp.domain.config import Config, SiteConfig, parse_config
 from monitoringapp.domain.events import ErrorKind, Probe
 from monitoringapp.streams.http_probe import HttpProber
 from monitoringapp.streams.probes import ConfigChange, TickCounters, diff_sites, probe_events
@@ -87,9 +87,11 @@ def test_diff_sites_tells_added_removed_and_retimed_by_url() -> None:
     c_slower = SiteConfig(c.url, 2.0, 1.0)
     b_shorter_timeout = SiteConfig(b.url, 1.0, 0.5)
     change = diff_sites((a, b, c), (a, c_slower, d))
-    assert change == ConfigChange(added=(d.url,), removed=(b.url,), retimed=(c.url,))
-    assert diff_sites((a, b), (b_shorter_timeout, a)) == ConfigChange((), (), (b.url,))
-    assert change.summary() == f"sites +1 ({d.url}), -1 ({b.url}), ~1 ({c.url})"
+    assert change == ConfigChange(added=(d.url,), removed=(b.url,), retimed=(c.url,),
+                                  changed=((c.url, ("checkInterval",)),))
+    assert diff_sites((a, b), (b_shorter_timeout, a)) == ConfigChange((), (), (b.url,),
+                                                                     changed=((b.url, ("timeout",)),))
+    assert change.summary() == f"sites +1 ({d.url}), -1 ({b.url}), ~1 ({c.url}: checkInterval)"
     many = diff_sites((), tuple(SiteConfig(f"http://{n}.test/", 1.0, 1.0) for n in range(5)))
     assert many.summary() == "sites +5 (http://0.test/, http://1.test/, http://2.test/ and 2 more)"
     assert ConfigChange((), (), (), ("alert settings", "reports")).summary() == (
@@ -107,7 +109,8 @@ def test_a_new_config_version_starts_stops_and_retimes_only_the_sites_that_chang
     result = scheduler.start(
         lambda: configs.pipe(probe_events(prober.check, scheduler, ImmediateScheduler(), TickCounters())),
         disposed=210.2)
-    assert diff_sites(v1.sites, v2.sites) == ConfigChange(added=(d,), removed=(b,), retimed=(c,))
+    assert diff_sites(v1.sites, v2.sites) == ConfigChange(added=(d,), removed=(b,), retimed=(c,),
+                                                          changed=((c, ("checkInterval",)),))
     seen = by_host(result.messages)
     assert [t for _, t, _ in seen[a]] == [201.0 + n for n in range(10)]  # undisturbed, same grid
     assert [t for _, t, _ in seen[b]] == [201.0, 203.0, 205.0]
@@ -174,6 +177,33 @@ def test_on_a_real_clock_results_arrive_one_at_a_time_on_the_clock_and_a_hanging
     hung = [p for p in received if p.host == hanging.url]
     assert hung and {p.error for p in hung} == {ErrorKind.TIMEOUT}
     assert counters.skipped >= 4  # the hanging site's ticks at 0.2, 0.4, 0.6, 0.8 s
+
+
+def test_a_site_whose_headers_or_conditions_changed_keeps_its_clock_and_probes_with_them_from_its_next_tick(
+        server: LocalServer, prober: HttpProber) -> None:
+    # Not re-timed (no extra probe at the reload, no new grid), yet not probing with the old request either.
+    text = ('{"websites": [{"URL": "%s", "checkInterval": 2, "headers": {"Authorization": "Bearer %s"}%s}]}')
+    url = server.url("/ok")
+    v1 = parse_config(text % (url, "one", ""))
+    v2 = parse_config(text % (url, "two", ', "expectedStatus": 404'))
+    scheduler = TestScheduler()
+    configs = scheduler.create_hot_observable(on_next(201, v1), on_next(204.5, v2))
+    result = scheduler.start(
+        lambda: configs.pipe(probe_events(prober.check, scheduler, ImmediateScheduler(), TickCounters())),
+        disposed=208.2)
+    assert [(t, p.available) for t, p in by_time(result.messages)] == [
+        (201.0, True), (203.0, True), (205.0, False), (207.0, False)]  # the old grid; 200 is not 404 from 205
+    assert server.authorizations >= {"Bearer one", "Bearer two"}
+    change = diff_sites(v1.sites, v2.sites)
+    assert change == ConfigChange((), (), (), changed=((url, ("headers", "expectedStatus")),))
+    assert change.summary() == f"sites ~1 ({url}: headers, expectedStatus)"
+    many = ConfigChange((), (), ("http://a/",), changed=tuple((f"http://{n}/", ("timeout",)) for n in "abcd"))
+    assert many.summary() == "sites ~4 (http://a/: timeout; http://b/: timeout; http://c/: timeout and 1 more)"
+
+
+def by_time(messages: list[object]) -> list[tuple[float, Probe]]:
+    return [(message.value.value.timestamp, message.value.value) for message in messages  # type: ignore[attr-defined]
+            if message.value.kind == "N"]  # type: ignore[attr-defined]
 
 
 def test_a_site_re_timed_while_its_probe_is_in_flight_skips_the_new_clocks_first_tick(

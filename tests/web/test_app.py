@@ -304,3 +304,29 @@ def test_why_a_site_went_down_and_a_certificate_about_to_expire_are_on_the_pages
     assert site["certificate"] == {"notAfter": "2026-12-06T12:00:00.000Z", "warnedAt": "2026-11-30T11:59:00.000Z",
                                    "text": "certificate expires in 6d00h (2026-12-06 12:00 UTC)"}
     assert site["reason"] is None
+
+
+def test_while_the_database_is_missing_a_page_is_an_html_503_that_reloads_itself_and_the_api_stays_json(
+        tmp_path: Path) -> None:
+    database = tmp_path / "later.db"
+    reader = open_history_reader(database)
+    board = StatusBoard([SiteSpec(UP, 10.0)])
+    client = create_app(WebContext(board, reader, clock=lambda: NOW)).test_client()
+    try:
+        page = client.get(f"/site/{site_id(UP)}")
+        assert (page.status_code, page.mimetype, page.headers["Retry-After"]) == (503, "text/html", "2")
+        html = page.get_data(as_text=True)
+        assert f'<p class="notice" role="alert">waiting for {database} to be created by a monitor (-m)</p>' in html
+        assert '<meta http-equiv="refresh" content="2">' in html, "a browser ignores Retry-After"
+        assert page.headers["Content-Security-Policy"] == CSP
+        api = client.get(f"/api/v1/sites/{site_id(UP)}/rollups")
+        assert (api.status_code, api.get_json()) == (
+            503, {"error": f"waiting for {database} to be created by a monitor (-m)"})
+        assert not database.exists(), "a reader never creates the file"
+        writer = SqliteEventLog(database, flush_interval=60.0)
+        writer.append_probe(Probe(NOW - 5, UP, True, 200, 2.0))
+        writer.close()
+        again = client.get(f"/site/{site_id(UP)}")
+        assert again.status_code == 200 and "refresh" not in again.get_data(as_text=True)
+    finally:
+        reader.close()

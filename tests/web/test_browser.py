@@ -4,14 +4,21 @@ screenshot (written to docs/status-page.png when UPDATE_SCREENSHOT=1)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench.processes import App
+from monitoringapp.domain.events import Probe
+from monitoringapp.domain.sites import site_id
+from monitoringapp.store.sqlite.writer import SqliteEventLog
 from tests.web.live import LiveWeb
 
 pytestmark = pytest.mark.slow
@@ -102,3 +109,31 @@ def test_a_site_page_draws_its_percentiles(browser: Any, live: LiveWeb) -> None:
     assert page.locator("polyline.p50").count() >= 1
     assert "approximate" in page.inner_text("main")
     page.close()
+
+
+def test_pages_opened_before_the_database_exists_say_so_and_show_themselves_once_it_does(
+        browser: Any, tmp_path: Path) -> None:
+    url = "http://shop.test/"
+    config, database = tmp_path / "config.json", tmp_path / "later.db"
+    config.write_text(json.dumps({"websites": [{"URL": url}]}))
+    web = App("-w", "-c", str(config), "-db", str(database), "--listen", "127.0.0.1:0")
+    try:
+        _, line = web.wait_for_line(lambda text: text.startswith("serving "), timeout=20)
+        base = line.split(" on ", 1)[1].split("/ ", 1)[0]
+        site_page, status_page = browser.new_page(), browser.new_page()
+        answer = site_page.goto(f"{base}/site/{site_id(url)}", timeout=15_000)
+        assert answer is not None and answer.status == 503
+        assert site_page.inner_text("p.notice") == f"waiting for {database} to be created by a monitor (-m)"
+        status_page.goto(base, timeout=15_000)
+        assert "waiting for" in status_page.inner_text("main")
+        writer = SqliteEventLog(database, flush_interval=0.01)
+        writer.append_probe(Probe(time.time(), url, True, 200, 2.0))
+        writer.close()
+        # Nobody reloads them: each comes back by itself (2 s and 5 s), the site's chart and the site up.
+        site_page.wait_for_selector("svg.chart", timeout=10_000)
+        status_page.locator("p.notice").wait_for(state="detached", timeout=12_000)
+        assert "Up" in status_page.inner_text("#sites")
+        site_page.close()
+        status_page.close()
+    finally:
+        web.stop(signal.SIGINT)

@@ -11,6 +11,7 @@ from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.web.board import SiteSpec, State, StatusBoard
 from monitoringapp.web.feed import RECHECK_EVERY, BoardFeed
+from tests.gap_outage import write_gap_outage
 from tests.web.history import DOWN, NOW, UP, write_history
 
 Seeded = tuple[SqliteLogReader, StatusBoard, BoardFeed]
@@ -92,3 +93,33 @@ def test_every_site_is_touched_now_and_then_as_one_turns_no_data_without_a_probe
     assert board.status(site_id(UP), stale).state is State.NO_DATA  # type: ignore[union-attr]
     assert feed.poll(stale + 1).touched == frozenset()
     log.close()
+
+
+def test_a_site_down_since_before_the_seeded_hour_is_down_since_its_run_began(tmp_path: Path) -> None:
+    """Up 3 h ago, down from 2h30m ago, no probe for an hour (no monitor ran), down again in the last minute: the
+    page says down since 2h30m ago, as a reader that never stopped would, not since the seeded hour's first."""
+    path = tmp_path / "m.db"
+    write_gap_outage(path, NOW, DOWN, recent=(50, 40))
+    reader = SqliteLogReader(path)
+    board = StatusBoard([SiteSpec(DOWN, 10.0)])
+    assert BoardFeed(reader, board, NOW).poll(NOW).seeded
+    status = board.status(site_id(DOWN), NOW)
+    assert status is not None and (status.state, status.since) == (State.DOWN, NOW - 2.5 * 3600)
+    reader.close()
+
+
+def test_an_alert_still_open_from_before_the_ninety_days_keeps_the_site_alerting(tmp_path: Path) -> None:
+    """An alert raised 100 days ago and never recovered: the page says Alerting since then, as `-m` and `-a`
+    do, not Down since the seeded hour's first failure."""
+    path = tmp_path / "m.db"
+    raised = NOW - 100 * DAY
+    writer = SqliteEventLog(path, flush_interval=0.01)
+    writer.append_transition(AlertTransition(raised, DOWN, TransitionKind.ALERT, 0.5, start=raised))
+    writer.append_probe(Probe(NOW - 20, DOWN, False, 503, 2.0))
+    writer.close()
+    reader = SqliteLogReader(path)
+    board = StatusBoard([SiteSpec(DOWN, 10.0)])
+    assert BoardFeed(reader, board, NOW).poll(NOW).seeded
+    status = board.status(site_id(DOWN), NOW)
+    assert status is not None and (status.state, status.since) == (State.ALERTING, raised)
+    reader.close()

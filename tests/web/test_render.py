@@ -6,7 +6,7 @@ from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.domain.sites import site_id
 from monitoringapp.operators.rollup import DAY
 from monitoringapp.web.board import SiteSpec, StatusBoard
-from monitoringapp.web.render import Drawings, percent
+from monitoringapp.web.render import Drawings, percent, uptime_class
 
 SITE = "http://a.test/"
 NOW = 1_796_040_000.0 + 3600
@@ -32,3 +32,9 @@ def test_a_strip_shows_a_new_outage_a_late_probe_and_todays_latest_figures() -> 
 
 def test_a_percentage_is_never_rounded_up_to_100() -> None:
     assert (percent(1.0), percent(0.99999), percent(0.5), percent(None)) == ("100%", "99.99%", "50.00%", "\N{EN DASH}")
+
+
+def test_an_uptime_under_a_bars_colour_bound_never_reads_as_the_bound() -> None:
+    # 98.996 % is coloured as under 99 % (u-mid): "99.00%" in its title would contradict the colour.
+    assert (percent(0.98996), uptime_class(0.98996)) == ("98.99%", "u-mid")
+    assert (percent(0.99896), percent(0.94996), percent(0.96996)) == ("99.89%", "94.99%", "97.00%")

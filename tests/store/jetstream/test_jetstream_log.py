@@ -15,7 +15,7 @@ from nats.js import JetStreamContext
 
 from bench.nats_servers import NatsCluster, nats_server_binary
 from bench.processes import wait_until
-from monitoringapp.domain.events import AlertTransition, ErrorKind, Probe, TransitionKind
+from monitoringapp.domain.events import AlertTransition, ErrorKind, LastOutcomes, Probe, TransitionKind
 from monitoringapp.domain.timefmt import parse_iso
 from monitoringapp.store.jetstream import open_prober_log, open_stream_reader
 from monitoringapp.store.jetstream import reader as stream_reader
@@ -373,3 +373,33 @@ def test_every_read_of_a_stream_not_made_yet_says_it_waits_for_a_prober(reader: 
         with pytest.raises(LogNotCreated) as waiting:
             read()
         assert str(waiting.value) == "waiting for the MONITOR stream to be created by a prober (-m --nats)"
+
+
+def test_last_outcomes_read_the_stream_back_in_blocks_until_each_site_is_settled_or_the_bound(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+    """JetStream reads forward only and a probe subject is a bucket of sites: the stream is read back a block of
+    sequences at a time from the moment asked for; what lies beyond the bound is not read."""
+    now = float(int(time.time()) - 60)  # probes arrive about when they were stamped
+    writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+    stamps = ((1, A, True), (1, B, False), (2, A, False), (2, B, True), (3, A, False), (4, A, False), (5, A, True),
+              (5, B, False))
+    for at, host, up in stamps:  # sequences 1-8
+        writer.append_probe(Probe(now + at, host, up, 200 if up else 503, 1.0))
+    published(writer)
+    for at, host, _ in stamps:  # 9-16: no probe among them
+        writer.append_transition(AlertTransition(now + at, host, TransitionKind.SILENT, None, now + at, None, "us"))
+    published(writer)
+    for at in (10, 11):  # 17-18: after every moment asked for below (and a read of a block has one to stop at)
+        writer.append_probe(Probe(now + at, A, True, 200, 1.0))
+    published(writer)
+    blocks = JetStreamLogReader(reader.link, outcomes_block=3)
+    assert blocks.last_outcomes(now + 4.5, {A, B}) == {
+        A: LastOutcomes(A, now + 1, now + 4, now + 2), B: LastOutcomes(B, now + 2, now + 1, None)}
+    assert blocks.last_outcomes(now + 1.5) == {A: LastOutcomes(A, now + 1, None, None),
+                                                B: LastOutcomes(B, None, now + 1, now + 1)}
+    # Blocks 16-18 hold two probes (after the moment), 13-15 and 10-12 none, 7-9 two (after it), 4-6 three: the
+    # bound of 5 stops there, at A's probe at 3 (B's at 2 is not asked for).
+    bounded = JetStreamLogReader(reader.link, outcomes_block=3, outcomes_scan=5)
+    assert bounded.last_outcomes(now + 4.5, {A}) == {A: LastOutcomes(A, None, now + 4, now + 3)}
+    assert reader.last_outcomes(now) == {}
+    writer.close()

@@ -11,14 +11,23 @@ from pathlib import Path
 
 import pytest
 
-from monitoringapp.domain.events import NO_RESPONSE_MS, AlertTransition, ErrorKind, Probe, TransitionKind, outcome_key
+from monitoringapp.domain.events import (
+    NO_RESPONSE_MS,
+    AlertTransition,
+    ErrorKind,
+    LastOutcomes,
+    Probe,
+    TransitionKind,
+    outcome_key,
+)
 from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.store.log import BEGINNING, LogUnavailable, StoreError
+from monitoringapp.store.sqlite import outcomes
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 
-A, B = "http://a.test/", "http://b.test/"
+A, B, C, D = "http://a.test/", "http://b.test/", "http://c.test/", "http://d.test/"
 T0 = 1_790_000_000.0
 
 
@@ -317,3 +326,64 @@ def test_probe_history_codes_every_error_kind_and_reads_a_kind_it_does_not_know_
     assert list(site.outcomes) == [*(outcome_key(None, kind, False) for kind in kinds),
                                    outcome_key(418, None, False), outcome_key(None, ErrorKind.OTHER, False)]
     assert list(site.response_times) == [NO_RESPONSE_MS] * len(kinds) + [2.5, NO_RESPONSE_MS]
+
+
+H = 1_789_999_200.0  # an hour's start
+
+
+@pytest.mark.parametrize("rounds", [0, 1, 4])
+def test_last_outcomes_are_each_sites_last_success_last_failure_and_failing_run_up_to_a_moment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rounds: int) -> None:
+    """Across hours and a gap with no monitor, to the millisecond, whether the last probes folded settle a site
+    (4 a site), some of it (1) or none of it (0: all through the rollups); a probe after the moment, even in its
+    minute, is not counted."""
+    monkeypatch.setattr(outcomes, "RECENT_ROUNDS", rounds)
+    before = H + 3 * 3600 + 30.0
+    probes = [
+        Probe(H + 10.0, A, True, 200, 1.0),  # A: up, then down from the next hour on, across a gap
+        *(Probe(H + 3600 + 5.25 + n, A, False, 503, 1.0) for n in range(3)),
+        Probe(H + 3 * 3600 + 20.5, A, False, None, None, ErrorKind.TIMEOUT),
+        Probe(H + 3 * 3600 + 31.0, A, True, 200, 1.0),  # after the moment: not counted
+        Probe(H + 20.0, B, False, 503, 1.0),  # B: down, then up
+        Probe(H + 2 * 3600 + 59.0, B, False, 503, 1.0),
+        Probe(H + 2 * 3600 + 61.0, B, True, 200, 1.0),
+        Probe(H + 30.0, C, True, 200, 1.0),  # C: never down
+        Probe(before + 1.0, D, False, 503, 1.0),  # D: nothing up to the moment
+    ]
+    reader = SqliteLogReader(stored(tmp_path, *probes))
+    try:
+        assert reader.last_outcomes(before) == {
+            A: LastOutcomes(A, H + 10.0, H + 3 * 3600 + 20.5, H + 3600 + 5.25),
+            B: LastOutcomes(B, H + 2 * 3600 + 61.0, H + 2 * 3600 + 59.0, None),
+            C: LastOutcomes(C, H + 30.0, None, None)}
+        assert reader.last_outcomes(H + 3600 + 6.25, {A, D}) == {
+            A: LastOutcomes(A, H + 10.0, H + 3600 + 6.25, H + 3600 + 5.25)}
+        assert reader.last_outcomes(H) == {}
+    finally:
+        reader.close()
+
+
+def test_last_outcomes_where_retention_purged_the_probes_are_told_to_the_minute_and_beyond_the_minutes_exact(
+        tmp_path: Path) -> None:
+    probes = [Probe(H + 10.0, A, True, 200, 1.0), Probe(H + 70.0, A, False, 503, 1.0),
+              Probe(H + 100.0, A, False, 503, 1.0), Probe(H + 7200.0, A, False, 503, 1.0)]
+    path = stored(tmp_path, *probes)
+    with sqlite3.connect(path) as db:  # minute rollups older than 14 days are pruned: the hour's probes are read
+        db.execute("DELETE FROM website_rollups_minute")
+    reader = SqliteLogReader(path)
+    try:
+        assert reader.last_outcomes(H + 7200.0) == {A: LastOutcomes(A, H + 10.0, H + 7200.0, H + 70.0)}
+        with sqlite3.connect(path) as db:  # retention deleted the probes of the first hour: its end for the
+            db.execute("DELETE FROM website_monitoring WHERE timestamp < ?", (iso_utc(H + 3600),))  # success
+        assert reader.last_outcomes(H + 7200.0) == {A: LastOutcomes(A, H + 3600, H + 7200.0, H + 7200.0)}
+    finally:
+        reader.close()
+    (tmp_path / "minutes").mkdir()
+    path = stored(tmp_path / "minutes", *probes)
+    with sqlite3.connect(path) as db:  # probes purged, minute rollups kept: to the minute
+        db.execute("DELETE FROM website_monitoring WHERE timestamp < ?", (iso_utc(H + 3600),))
+    reader = SqliteLogReader(path)
+    try:
+        assert reader.last_outcomes(H + 7200.0) == {A: LastOutcomes(A, H + 60.0, H + 7200.0, H + 60.0)}
+    finally:
+        reader.close()
