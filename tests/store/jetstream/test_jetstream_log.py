@@ -244,6 +244,13 @@ def three() -> Iterator[NatsCluster]:
         writer.append_probe(probe(1))
         published(writer)
         writer.close()
+        # Settled: every node reads the stream's state (a cluster just formed can keep a read waiting 10 s).
+        readers = [open_stream_reader([url], f"settled-{n}") for n, url in enumerate(running.urls)]
+        try:
+            wait_until(lambda: all(_readable(stream) for stream in readers), 20, "the stream's state on every node")
+        finally:
+            for stream in readers:
+                stream.close()
         yield running
 
 
