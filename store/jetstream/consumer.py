@@ -82,10 +82,16 @@ class ProbeConsumer:
 
         messages = self.link.call(read, timeout + 5.0)
         delivered = []
+        unreadable = []  # none of ours: acknowledged at once, else they would come again and again
         for message in messages:
             sequence = message.metadata.sequence.stream
             self._unacked[sequence] = message
-            delivered.append((sequence, probe_from_message(message.data), message.metadata.num_delivered > 1))
+            probe = probe_from_message(message.data)
+            if probe is None:
+                unreadable.append(sequence)
+            else:
+                delivered.append((sequence, probe, message.metadata.num_delivered > 1))
+        self.ack(unreadable)
         return delivered
 
     def ack(self, sequences: Sequence[int]) -> None:

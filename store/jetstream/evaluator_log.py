@@ -20,17 +20,19 @@ from monitoringapp.domain.events import AlertTransition, Probe
 from monitoringapp.operators.quorum import SitePast
 from monitoringapp.store.jetstream.consumer import Delivered, ProbeConsumer
 from monitoringapp.store.jetstream.link import NatsLink
+from monitoringapp.store.jetstream.reader import JetStreamLogReader
 from monitoringapp.store.jetstream.subjects import STREAM
 from monitoringapp.store.jetstream.writer import JetStreamLogWriter
 from monitoringapp.store.log import LogUnavailable
-from monitoringapp.store.sqlite.projection import SqliteProjection
+from monitoringapp.store.sqlite.projection import SqliteProjection, refuse_another_partition
 from monitoringapp.store.sqlite.spool import ProbeSpool
 
 PUBLISH_WAIT = 10.0
 
 
 def durable_name(projection: str | Path, partition: tuple[int, int]) -> str:
-    """One durable consumer per evaluator: two evaluators (active-active) each judge every probe."""
+    """One durable consumer per evaluator: two evaluators (active-active) each judge every probe. Proposed when a
+    projection is new; the projection keeps it (the host's name and the path may change under a projection)."""
     where = f"{socket.gethostname()}:{Path(projection).resolve()}"
     return f"evaluator-{partition[0]}of{partition[1]}-{hashlib.sha256(where.encode()).hexdigest()[:10]}"
 
@@ -40,12 +42,15 @@ class EvaluatorLog:
 
     def __init__(self, servers: Sequence[str], projection: str | Path, *, partition: tuple[int, int] = (0, 1),
                  ack_wait: float = 60.0) -> None:
-        self.durable = durable_name(projection, partition)
+        part = f"{partition[0]}/{partition[1]}"
+        refuse_another_partition(projection, STREAM, part)
+        self.projection = SqliteProjection(projection, STREAM)
+        self.durable = self.projection.consumer_name(part, durable_name(projection, partition))
         self.link = NatsLink(servers, self.durable).start()
         self.consumer = ProbeConsumer(self.link, self.durable, partition=partition, ack_wait=ack_wait)
         self.publisher = JetStreamLogWriter(self.link, ProbeSpool(f"{projection}.spool", 100_000),
                                             manages_stream=False)
-        self.projection = SqliteProjection(projection, STREAM)
+        self._stored: frozenset[str] | None = None
 
     @property
     def errors(self) -> Observable[str]:
@@ -60,13 +65,27 @@ class EvaluatorLog:
 
     def commit(self, judged: Sequence[tuple[Probe, int]], transitions: Sequence[AlertTransition],
                already_judged: Sequence[int]) -> None:
-        for transition in transitions:
+        new = [transition for transition in transitions if transition.id not in self._stored_before_start()]
+        for transition in new:
             self.publisher.append_transition(transition)
-        if transitions:
+        if new:
             self.publisher.flush(PUBLISH_WAIT)  # what is still unsent waits in the publisher's spool
         sequences = [sequence for _, sequence in judged]
         self.projection.commit([probe for probe, _ in judged], transitions, sequences)
         self.consumer.ack([*sequences, *already_judged])
+
+    def _stored_before_start(self) -> frozenset[str]:
+        """The ids of the transitions in the stream when this evaluator began to publish. An evaluator catching up
+        (a new one, or one back after a long stop) derives them again, and the stream's duplicate window (21
+        minutes) drops only the copies of recent ones: an older one would be stored twice. Read once; while the
+        stream cannot be read, nothing is known (the duplicate window still holds the recent ones)."""
+        if self._stored is None:
+            try:
+                stored = JetStreamLogReader(self.link).transitions_since(None).events
+            except LogUnavailable:
+                return frozenset()
+            self._stored = frozenset(transition.id for transition in stored)
+        return self._stored
 
     def forget_acknowledged(self) -> None:
         """Drop the judged sequences no redelivery can bring again (later, while the cluster is away)."""

@@ -70,8 +70,7 @@ class NatsLink:
         LogUnavailable when not connected or when the cluster does not answer in time (the caller retries)."""
         client = self._client
         if client is None or not client.is_connected:
-            why = f" ({self._why})" if self._why else ""
-            raise LogUnavailable(f"NATS at {self.shown} is unreachable{why}; retrying")
+            raise LogUnavailable(f"{self.unreachable()}; retrying")
 
         async def run() -> T:
             return await fn(client.jetstream())
@@ -118,6 +117,16 @@ class NatsLink:
                 asyncio.run_coroutine_threadsafe(shut_down(), self.loop).result(timeout)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout)
+
+    def unreachable(self) -> str:
+        """`NATS at SERVERS is unreachable`, and why when a connection has failed (a refused password)."""
+        why = f" ({self._why})" if self._why else ""
+        return f"NATS at {self.shown} is unreachable{why}"
+
+    @property
+    def refused(self) -> bool:
+        """Whether the last connection failed on the server's answer (a wrong password), not the network's."""
+        return self._server_said
 
     def explain(self, problem: BaseException) -> str:
         """What went wrong, in one line a user can act on, with no password in it."""

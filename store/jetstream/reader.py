@@ -54,6 +54,7 @@ READ_TIMEOUT = 10.0
 # How far before `since` a time-based read starts: probes held in a prober's spool arrive late.
 ARRIVAL_SLACK = 900.0
 _BATCH = 1000
+_NOT_KNOWN_YET_WAIT = 0.01
 # How far back `sites()` looks for probes.
 SITES_RECENT = 600.0
 # How many messages `last_outcomes` reads back at most, and how many sequences at a read.
@@ -106,7 +107,8 @@ class JetStreamLogReader:
                                                       filter_subjects=list(PROBES)), limit=1)
 
         messages = self.link.call(read, READ_TIMEOUT)
-        return probe_from_message(messages[0][1]).timestamp if messages else None
+        latest = probe_from_message(messages[0][1]) if messages else None
+        return latest.timestamp if latest is not None else None
 
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
         async def read(js: JetStreamContext) -> list[Stored]:
@@ -153,7 +155,7 @@ class JetStreamLogReader:
             messages = self.link.call(block, READ_TIMEOUT)
             read += len(messages)
             probes = (probe_from_message(payload) for _, payload, _ in messages)
-            fold.add_older((probe.host, probe.timestamp, probe.available) for probe in probes)
+            fold.add_older((probe.host, probe.timestamp, probe.available) for probe in probes if probe is not None)
             end = start - 1
         return fold.outcomes()
 
@@ -170,9 +172,9 @@ class JetStreamLogReader:
             return await _read_all(js, last_per_site), await _read_all(js, recent, up_to=last)
 
         transitions, probes = self.link.call(read, READ_TIMEOUT)
-        found = {probe_from_message(payload).host for _, payload, _ in probes}
-        decoded = (transition_from_message(payload) for _, payload, _ in transitions)
-        found.update(transition.host for transition in decoded if transition is not None)
+        decoded = [*(probe_from_message(payload) for _, payload, _ in probes),
+                   *(transition_from_message(payload) for _, payload, _ in transitions)]
+        found = {event.host for event in decoded if event is not None}
         return frozenset(found)
 
     def schema_version(self) -> int:
@@ -233,9 +235,13 @@ async def _stream_state(js: JetStreamContext) -> tuple[str, int]:
     try:
         info = await js.stream_info(STREAM)
     except nats.js.errors.NotFoundError:
-        raise LogNotCreated(f"waiting for the {STREAM} stream to be created by a prober (-m --nats)") from None
+        raise _not_created() from None
     created = info.created.isoformat() if isinstance(info.created, datetime) else str(info.created)
     return created, int(info.state.last_seq)
+
+
+def _not_created() -> LogNotCreated:
+    return LogNotCreated(f"waiting for the {STREAM} stream to be created by a prober (-m --nats)")
 
 
 async def _anchor(js: JetStreamContext, cursor: Cursor) -> int:
@@ -256,7 +262,10 @@ async def _read_all(js: JetStreamContext, config: ConsumerConfig, *, up_to: int 
     # A read acknowledges nothing: with the default (explicit) policy the server would stop after 1,000
     # unacknowledged messages.
     config.ack_policy = AckPolicy.NONE
-    subscription = await js.pull_subscribe("", stream=STREAM, config=config)
+    try:
+        subscription = await js.pull_subscribe("", stream=STREAM, config=config)
+    except nats.js.errors.NotFoundError:
+        raise _not_created() from None
     messages: list[Stored] = []
     deadline = asyncio.get_running_loop().time() + READ_TIMEOUT - 1.0
     try:
@@ -265,10 +274,20 @@ async def _read_all(js: JetStreamContext, config: ConsumerConfig, *, up_to: int 
                 batch = await subscription.fetch(_BATCH if limit is None else limit - len(messages), timeout=0.5)
             except nats.errors.TimeoutError:
                 # Nothing more came: the end, unless the read set out for a sequence not reached yet (a cluster
-                # electing a leader answers slowly), which it waits for until its deadline.
+                # electing a leader answers slowly), which it waits for until its deadline, as long as the
+                # consumer has messages of its subjects still to deliver (`up_to` is the stream's end: when it
+                # is another subject's message, as the newest probe is to a read of transitions, none are left).
                 if up_to is None or not patient or (messages and messages[-1][0] >= up_to) \
-                        or asyncio.get_running_loop().time() > deadline:
+                        or asyncio.get_running_loop().time() > deadline or not await _pending(subscription):
                     break
+                continue
+            except nats.js.errors.ServiceUnavailableError:
+                # No responders to the pull: in a cluster, the consumer just made is not yet known to the server
+                # this connection is on (a few reads in a hundred on a healthy cluster). It will be in a moment;
+                # the stream's own answer above said JetStream is there.
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(_NOT_KNOWN_YET_WAIT)
                 continue
             for message in batch:
                 sequence = message.metadata.sequence.stream
@@ -281,6 +300,15 @@ async def _read_all(js: JetStreamContext, config: ConsumerConfig, *, up_to: int 
     finally:
         await subscription.unsubscribe()
     return messages
+
+
+async def _pending(subscription: JetStreamContext.PullSubscription) -> bool:
+    """Whether the consumer of `subscription` has messages left to deliver (True when it cannot say)."""
+    try:
+        info = await subscription.consumer_info()
+    except (nats.errors.Error, TimeoutError):
+        return True
+    return info.num_pending is None or info.num_pending > 0
 
 
 class StreamReader(JetStreamLogReader):

@@ -30,6 +30,10 @@ BUCKETS = 64
 FORMAT = 1
 HEADER_FORMAT = "Monitor-Format"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ERRORS = {kind.value: kind for kind in ErrorKind}
+# What decoding a message that is not one of ours raises: not JSON (or not text), not an object, a field missing
+# or of another type.
+_UNREADABLE = (ValueError, KeyError, TypeError, AttributeError)
 
 
 def valid_location(name: str) -> bool:
@@ -62,12 +66,18 @@ def probe_message(probe: Probe) -> tuple[str, str, bytes]:
     return subject, f"p|{probe.location}|{probe.host}|{body['t']}", _dump(body)
 
 
-def probe_from_message(payload: bytes) -> Probe:
-    body = json.loads(payload)
-    not_after = body.get("n")  # absent from a message of a version before certificates
-    return Probe(parse_iso(body["t"]), body["h"], bool(body["a"]), body["s"], body["r"],
-                 ErrorKind(body["e"]) if body["e"] else None, body["l"], body.get("d"),
-                 parse_iso(not_after) if not_after else None)
+def probe_from_message(payload: bytes) -> Probe | None:
+    """The probe a message holds; None for a message that is none of ours (anyone may publish on the stream's
+    subjects, and a reader that stopped at it would stop at it again at every start). An error kind this version
+    does not know (a newer prober's) is `other`: the probe is down all the same."""
+    try:
+        body = json.loads(payload)
+        not_after = body.get("n")  # absent from a message of a version before certificates
+        return Probe(parse_iso(body["t"]), body["h"], bool(body["a"]), body["s"], body["r"],
+                     _ERRORS.get(body["e"], ErrorKind.OTHER) if body["e"] else None, body["l"], body.get("d"),
+                     parse_iso(not_after) if not_after else None)
+    except _UNREADABLE:
+        return None
 
 
 def transition_message(transition: AlertTransition) -> tuple[str, str, bytes]:
@@ -86,13 +96,17 @@ _KINDS = {kind.value: kind for kind in TransitionKind}
 
 
 def transition_from_message(payload: bytes) -> AlertTransition | None:
-    """The transition a message holds; None for a kind this version does not know (a newer writer's)."""
-    body = json.loads(payload)
-    kind = _KINDS.get(body["k"])
-    if kind is None:
+    """The transition a message holds; None for a kind this version does not know (a newer writer's), or a
+    message that is none of ours."""
+    try:
+        body = json.loads(payload)
+        kind = _KINDS.get(body["k"])
+        if kind is None:
+            return None
+        return AlertTransition(parse_iso(body["t"]), body["h"], kind, body["av"], parse_iso(body["s"]),
+                               parse_iso(body["e"]) if body["e"] else None, body["l"], body.get("d"))
+    except _UNREADABLE:
         return None
-    return AlertTransition(parse_iso(body["t"]), body["h"], kind, body["av"], parse_iso(body["s"]),
-                           parse_iso(body["e"]) if body["e"] else None, body["l"], body.get("d"))
 
 
 def _dump(body: dict[str, Any]) -> bytes:

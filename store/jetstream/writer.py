@@ -34,6 +34,10 @@ Message = tuple[str, str, bytes]
 BATCH = 256
 PUBLISH_TIMEOUT = 2.0
 MIN_DUPLICATE_WINDOW = 120.0
+# JetStream's answer to a message whose id another publisher's copy is being stored under just now (a cluster's
+# "duplicate message id is in process"): not a refusal, a moment to wait.
+DUPLICATE_IN_PROCESS = 10158
+IN_PROCESS_WAIT = 0.02
 
 
 def stream_config(replicas: int, retention: float | None, duplicate_window: float) -> StreamConfig:
@@ -64,6 +68,7 @@ class JetStreamLogWriter:
         self.owns_link = owns_link
         # Probers make the stream and set its retention; an evaluator publishing transitions leaves them alone.
         self.manages_stream = manages_stream
+        self._sends = "probes" if manages_stream else "transitions"  # what it says it could not send
         self.spool = spool
         self.replicas = replicas
         self._retention = retention
@@ -164,7 +169,7 @@ class JetStreamLogWriter:
         if self.spool.dropped > dropped and not self._dropping_said:
             self._dropping_said = True  # once per outage: the count is in the line that says the spool is sent
             self._errors.on_next(f"NATS unreachable and the spool {self.spool.path} is full "
-                                 f"({self.spool.capacity:,} probes): dropping the oldest")
+                                 f"({self.spool.capacity:,} {self._sends}): dropping the oldest")
 
     def _say(self, state: str, text: str) -> None:
         """`text`, once per change of `state` (not once per retry)."""
@@ -191,7 +196,9 @@ class JetStreamLogWriter:
             if self._queue:
                 self._spool(self._take_queue())
             if self.spool.count:
-                self._say("spooling", f"NATS unreachable: spooling in {self.spool.path} ({self.spool.count} waiting)")
+                # Said again once the server is known to refuse us: retrying does not mend a wrong password.
+                self._say("refused" if self.link.refused else "spooling",
+                          f"{self.link.unreachable()}: spooling in {self.spool.path} ({self.spool.count} waiting)")
             return False
         try:
             js = await self.link.jetstream()
@@ -226,14 +233,27 @@ class JetStreamLogWriter:
             # queue in memory that grows for as long as the refusals last and dies with the process.
             self._spool(self._take_queue())
             waiting_now = f" ({self.spool.count} waiting)" if self.spool.count else ""
-            self._say("spooling", f"NATS did not take the probes: {self.link.explain(error)}; spooling in "
+            self._say("spooling", f"NATS did not take the {self._sends}: {self.link.explain(error)}; spooling in "
                                   f"{self.spool.path}{waiting_now}")
             await asyncio.sleep(0.5)
             return False
 
     async def _send(self, js: JetStreamContext, batch: Sequence[Message]) -> None:
         # Sent in order on one connection, acknowledged together: the stream keeps the order.
-        acks = [js.publish(subject, payload, timeout=PUBLISH_TIMEOUT, headers={"Nats-Msg-Id": message_id})
-                for subject, message_id, payload in batch]
-        await asyncio.gather(*acks)
+        await asyncio.gather(*(_publish(js, *message) for message in batch))
         self.published += len(batch)
+
+
+async def _publish(js: JetStreamContext, subject: str, message_id: str, payload: bytes) -> None:
+    """Publish one message; while the stream is storing another copy of it (a second evaluator's transition, at
+    the same moment), ask again: that copy stored, this one is acknowledged as its duplicate."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PUBLISH_TIMEOUT
+    while True:
+        try:
+            await js.publish(subject, payload, timeout=PUBLISH_TIMEOUT, headers={"Nats-Msg-Id": message_id})
+            return
+        except nats.js.errors.APIError as error:
+            if error.err_code != DUPLICATE_IN_PROCESS or loop.time() > deadline:
+                raise
+        await asyncio.sleep(IN_PROCESS_WAIT)

@@ -27,6 +27,7 @@ from monitoringapp.store.sqlite.schema import (
     PROBE_TABLE,
     alert_from_row,
     alert_row,
+    connect,
     open_for_writing,
     probe_row,
     write_transaction,
@@ -34,6 +35,8 @@ from monitoringapp.store.sqlite.schema import (
 
 _JUDGED = "CREATE TABLE IF NOT EXISTS evaluator_judged (stream TEXT NOT NULL, seq INTEGER NOT NULL, " \
           "PRIMARY KEY (stream, seq)) WITHOUT ROWID"
+_CONSUMERS = "CREATE TABLE IF NOT EXISTS evaluator_consumer (stream TEXT NOT NULL, partition TEXT NOT NULL, " \
+             "durable TEXT NOT NULL, PRIMARY KEY (stream, partition)) WITHOUT ROWID"
 _INSERT_NEW_ALERT = (f"INSERT INTO {ALERT_TABLE} ({', '.join(ALERT_COLUMNS)}) SELECT {', '.join('?' * 9)} "
                      f"WHERE NOT EXISTS (SELECT 1 FROM {ALERT_TABLE} WHERE transitionId = ?)")
 
@@ -48,6 +51,7 @@ class SqliteProjection:
         self._connection = open_for_writing(self.path)
         try:
             self._connection.execute(_JUDGED)
+            self._connection.execute(_CONSUMERS)
             if rollups_missing(self._connection):
                 rebuild(self._connection)
         except sqlite3.DatabaseError as error:
@@ -66,6 +70,21 @@ class SqliteProjection:
             self._connection.executemany("INSERT OR IGNORE INTO evaluator_judged (stream, seq) VALUES (?, ?)",
                                          [(self.stream, seq) for seq in judged])
         self.rows_written += len(probes) + len(transitions)
+
+    def consumer_name(self, partition: str, proposed: str) -> str:
+        """The name of the durable consumer this projection is fed by for `partition`: `proposed` the first time,
+        the same name ever after. Worked out afresh, a name that depends on the host or the path (a container
+        made again, a volume mounted elsewhere) would be a new consumer, which would deliver the whole stream
+        again and judge it a second time. For the same reason a projection serves one partition: StoreError
+        when it was fed by another."""
+        _refuse_another_partition(self._connection, self.path, self.stream, partition)
+        with write_transaction(self._connection):
+            self._connection.execute("INSERT OR IGNORE INTO evaluator_consumer (stream, partition, durable) "
+                                     "VALUES (?, ?, ?)", (self.stream, partition, proposed))
+            (durable,) = self._connection.execute(
+                "SELECT durable FROM evaluator_consumer WHERE stream = ? AND partition = ?",
+                (self.stream, partition)).fetchone()
+        return str(durable)
 
     def judged_among(self, sequences: Sequence[int]) -> set[int]:
         """Those of `sequences` judged already: delivered again after a crash, a restart, or an acknowledgement
@@ -116,3 +135,32 @@ class SqliteProjection:
             self._rollups.flush(self._connection)  # every open hour's sketch exact
         self.reader.close()
         self._connection.close()
+
+
+def refuse_another_partition(path: str | Path, stream: str, partition: str) -> None:
+    """StoreError when the projection at `path` was fed by a partition other than `partition`; checked before the
+    projection is opened for writing, so a refused file is left exactly as it was."""
+    target = Path(path)
+    if not target.is_file():
+        return
+    try:
+        connection = connect(target, existing=True)  # removes the -wal and -shm files it opened when it closes
+        try:
+            _refuse_another_partition(connection, target, stream, partition)
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError:
+        return  # a projection from before consumers were kept, or no projection: opening it says what is wrong
+
+
+def _refuse_another_partition(connection: sqlite3.Connection, path: Path, stream: str, partition: str) -> None:
+    fed_by = [row[0] for row in connection.execute(
+        "SELECT partition FROM evaluator_consumer WHERE stream = ? AND partition != ?", (stream, partition))]
+    if fed_by:
+        raise StoreError(f"{path}: holds the verdicts of {_partition_shown(fed_by[0])}; judging "
+                         f"{_partition_shown(partition)} into it would judge every probe in the stream again: "
+                         f"give it a projection of its own (-db NEW.db)")
+
+
+def _partition_shown(partition: str) -> str:
+    return "every site (no --partition)" if partition == "0/1" else f"--partition {partition}"

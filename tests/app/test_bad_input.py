@@ -19,6 +19,7 @@ import pytest
 from bench.processes import run_app
 from monitoringapp.app.cli import main
 from monitoringapp.domain.events import Probe
+from monitoringapp.store.sqlite.projection import SqliteProjection
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 
 SITE = "http://127.0.0.1:9/"
@@ -54,6 +55,12 @@ def newer_db(directory: Path) -> None:
     connection = open_for_writing(directory / "m.db")
     connection.execute("PRAGMA user_version = 7")
     connection.close()
+
+
+def projection_of_every_site(directory: Path) -> None:
+    projection = SqliteProjection(directory / "m.db", "MONITOR")  # an evaluator's, run without --partition
+    projection.consumer_name("0/1", "evaluator-0of1-0123456789")
+    projection.close()
 
 
 def no_db(directory: Path) -> None:
@@ -270,6 +277,11 @@ CASES = [
     Case("nats-spool-in-missing-directory", ("-m", "-c", "{cfg}", "--nats", "h:4222", "--spool", "{dir}/no/s.db"),
          "--spool: {dir}/no/s.db: directory '{dir}/no' does not exist", GOOD),
     Case("nats-with-web", ("-w", "--nats", "h:4222", "-db", "{db}"), "--nats goes with -m or -e or -a or -p"),
+    Case("nats-projection-of-another-partition",
+         ("-e", "-c", "{cfg}", "--nats", "127.0.0.1:9", "-db", "{db}", "--partition", "1/2"),
+         "{dir}/m.db: holds the verdicts of every site (no --partition); judging --partition 1/2 into it would judge "
+         "every probe in the stream again: give it a projection of its own (-db NEW.db)", GOOD,
+         setup=projection_of_every_site),
     Case("purge-before-garbage", ("--purge", "--before", "last week", "-db", "{db}"),
          "--before: must be an age such as 7d or an ISO date such as 2026-11-01, got 'last week'"),
     Case("purge-before-without-a-unit", ("--purge", "--before", "30", "-db", "{db}"),

@@ -3,21 +3,29 @@ once, in order; what waits in the spool while the server is away goes out when i
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from nats.js import JetStreamContext
 
 from bench.nats_servers import NatsCluster, nats_server_binary
 from bench.processes import wait_until
-from monitoringapp.domain.events import AlertTransition, LastOutcomes, Probe, TransitionKind
+from monitoringapp.domain.events import AlertTransition, ErrorKind, LastOutcomes, Probe, TransitionKind
 from monitoringapp.domain.timefmt import parse_iso
 from monitoringapp.store.jetstream import open_prober_log, open_stream_reader
+from monitoringapp.store.jetstream import reader as stream_reader
+from monitoringapp.store.jetstream.consumer import ProbeConsumer
+from monitoringapp.store.jetstream.link import NatsLink
 from monitoringapp.store.jetstream.reader import JetStreamLogReader
 from monitoringapp.store.jetstream.subjects import probe_from_message, probe_message
 from monitoringapp.store.jetstream.writer import JetStreamLogWriter
-from monitoringapp.store.log import BEGINNING, LogUnavailable
+from monitoringapp.store.log import BEGINNING, LogNotCreated, LogUnavailable
+from monitoringapp.store.sqlite.spool import ProbeSpool
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(nats_server_binary() is None,
@@ -226,6 +234,152 @@ def test_a_message_from_before_certificates_reads_with_no_notafter_and_no_detail
                                             location="eu")
     checked = probe(2)
     assert probe_from_message(probe_message(checked)[2]) == checked
+
+
+@pytest.fixture(scope="module")
+def three() -> Iterator[NatsCluster]:
+    """Three nodes, the stream made with 3 replicas and one probe in it."""
+    with NatsCluster(3) as running, tempfile.TemporaryDirectory() as directory:
+        writer = open_prober_log(running.urls, "eu", Path(directory) / "spool.db", replicas=3)
+        writer.append_probe(probe(1))
+        published(writer)
+        writer.close()
+        # Settled: every node reads the stream's state (a cluster just formed can keep a read waiting 10 s).
+        readers = [open_stream_reader([url], f"settled-{n}") for n, url in enumerate(running.urls)]
+        try:
+            wait_until(lambda: all(_readable(stream) for stream in readers), 20, "the stream's state on every node")
+        finally:
+            for stream in readers:
+                stream.close()
+        yield running
+
+
+def test_on_a_healthy_cluster_every_read_answers_though_its_consumer_is_not_yet_known_to_every_node(
+        three: NatsCluster) -> None:
+    # Each read makes a consumer and pulls from it; in a cluster the pull can reach a server that does not know
+    # the consumer yet (no responders): a few reads in a hundred, said as "no JetStream answered" before.
+    readers = [open_stream_reader([url], f"test-{n}") for n, url in enumerate(three.urls)]
+    try:
+        answers = [stream.latest_probe_time() for stream in readers for _ in range(100)]
+    finally:
+        for stream in readers:
+            stream.close()
+    assert answers == [T0 + 1] * 300
+
+
+def test_two_evaluators_publishing_the_same_transitions_at_once_each_store_them_once_and_say_nothing(
+        three: NatsCluster, tmp_path: Path) -> None:
+    # On a cluster, the second copy of a message being stored is answered "duplicate message id is in process":
+    # each evaluator's every transition, in the active-active set-up, was said on stderr as a refusal, spooled
+    # and sent again ("NATS did not take the probes ... NATS reachable: the spool is sent").
+    transitions = [AlertTransition(T0 + n, A, TransitionKind.ALERT if n % 2 else TransitionKind.RECOVERY, 0.5,
+                                   T0 + n - n % 2, None if n % 2 else T0 + n) for n in range(10, 110)]
+    told: list[str] = []
+    writers = []
+    for n, url in enumerate(three.urls[:2]):
+        link = NatsLink([url], f"evaluator-{n}").start()
+        writers.append(writer := JetStreamLogWriter(link, ProbeSpool(tmp_path / f"{n}.spool", 1000),
+                                                    manages_stream=False, owns_link=True))
+        writer.errors.subscribe(told.append)
+    reader = open_stream_reader([three.urls[2]], "test")
+    try:
+        assert all(writer.link.wait_connected(10) for writer in writers)
+        for transition in transitions:
+            for writer in writers:
+                writer.append_transition(transition)
+        for writer in writers:
+            published(writer)
+        stored = reader.transitions_after(BEGINNING).events
+    finally:
+        reader.close()
+        for writer in writers:
+            writer.close()
+    assert told == []
+    assert list(stored) == transitions
+
+
+def test_a_prober_the_server_refuses_says_why_it_spools_with_no_password_shown(tmp_path: Path) -> None:
+    with NatsCluster(1, extra=["--user", "prober", "--pass", "s3cret-pw"]) as guarded:
+        url = guarded.urls[0].replace("nats://", "nats://prober:WRONG-pw@")
+        writer = open_prober_log([url], "eu", tmp_path / "spool.db")
+        told: list[str] = []
+        writer.errors.subscribe(told.append)
+        try:
+            wait_until(lambda: writer.link.refused, 10, "the server's refusal")
+            writer.append_probe(probe(1))
+            wait_until(lambda: bool(told), 10, "the spooling said")
+        finally:
+            writer.close()
+    assert told == [f"NATS at nats://prober:***@127.0.0.1:{guarded.nodes[0].port} is unreachable "
+                    f"(nats: 'Authorization Violation'): spooling in {tmp_path / 'spool.db'} (1 waiting)"]
+
+
+def test_a_read_of_transitions_when_only_probes_came_since_ends_at_the_streams_end_not_at_its_deadline(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A follower's (-a, the notifier's) every poll of a running system: it waited out its whole deadline (9 s)
+    # for the stream's last message, a probe no read of transitions gets, and Ctrl-C waited with it.
+    writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+    alert = AlertTransition(T0 + 1, A, TransitionKind.ALERT, 0.5, T0 + 1)
+    writer.append_transition(alert)
+    published(writer)
+    end = reader.transitions_end()
+    writer.append_probe(probe(2))
+    published(writer)
+    monkeypatch.setattr(stream_reader, "READ_TIMEOUT", 600.0)  # a read that waits for its deadline: 10 minutes
+    pool = ThreadPoolExecutor(1)
+    try:
+        page = pool.submit(reader.transitions_after, end).result(timeout=60)
+        entries = pool.submit(reader.transition_entries_after, BEGINNING).result(timeout=60)
+    finally:
+        pool.shutdown(wait=False)  # a read still waiting ends when the fixture closes the reader's link
+        writer.close()
+    assert list(page.events) == [] and page.cursor.position == end.position + 1
+    assert [entry.event for entry in entries.events] == [alert] and entries.cursor.position == end.position + 1
+
+
+def test_a_message_of_a_newer_prober_or_none_of_ours_on_the_streams_subjects_is_passed_over_by_every_reader(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+    # Anyone may publish on monitor.>: such a message stopped -a, -p, the notifier and the evaluator with a
+    # traceback (KeyError, JSONDecodeError), at every start again, for as long as the stream kept it.
+    writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+    writer.append_probe(probe(1))
+    alert = AlertTransition(T0 + 1, A, TransitionKind.ALERT, 0.5, T0 + 1)
+    writer.append_transition(alert)
+    published(writer)
+    newer = probe_message(probe(2))[2].replace(b'"e":null', b'"e":"quic"')  # an error kind of a later version
+    junk = {"monitor.probe.00.eu": [b"{}", b"not json", newer], "monitor.state.x": [b"[1]"],
+            "monitor.event.test.x": [b'{"k":"alert"}']}
+
+    async def publish_junk(js: JetStreamContext) -> None:
+        for subject, payloads in junk.items():
+            for payload in payloads:
+                await js.publish(subject, payload)
+
+    writer.link.call(publish_junk, 10.0)
+    consumer = ProbeConsumer(writer.link, "evaluator-test")
+    try:
+        delivered = [probe for _, probe, _ in consumer.fetch(10, 2.0)]
+        again = consumer.fetch(10, 0.5)
+        probes = list(reader.probes_after(BEGINNING).events)
+        transitions = list(reader.transitions_after(BEGINNING).events)
+        since = list(reader.transitions_since(T0).events)
+        latest, sites = reader.latest_probe_time(), reader.sites()
+    finally:
+        writer.close()
+    other = replace(probe(2), error=ErrorKind.OTHER)
+    assert delivered == probes == [probe(1), other] and again == []
+    assert transitions == since == [alert]
+    assert latest == T0 + 2 and sites == {A}
+
+
+def test_every_read_of_a_stream_not_made_yet_says_it_waits_for_a_prober(reader: JetStreamLogReader) -> None:
+    # The notifier, started before any prober, waited on "JetStream refused: stream not found; retrying".
+    reads = (reader.transitions_end, reader.last_transitions, reader.latest_probe_time, reader.sites,
+             lambda: reader.probes_since(None))
+    for read in reads:
+        with pytest.raises(LogNotCreated) as waiting:
+            read()
+        assert str(waiting.value) == "waiting for the MONITOR stream to be created by a prober (-m --nats)"
 
 
 def test_last_outcomes_read_the_stream_back_in_blocks_until_each_site_is_settled_or_the_bound(

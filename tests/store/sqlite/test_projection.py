@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from monitoringapp.domain.events import QUORUM, AlertTransition, Probe, TransitionKind
+from monitoringapp.store.log import StoreError
 from monitoringapp.store.sqlite.projection import SqliteProjection
 
 A = "http://a.test/"
@@ -43,3 +46,24 @@ def test_a_restarted_evaluator_resumes_each_sites_and_locations_state_from_the_l
     assert past.last_probe == {"eu": 30.0, "us": 15.0}
     assert [p.timestamp for p in history] == [26.0, 27.0, 28.0, 29.0, 30.0]  # span back from the last judged
     projection.close()
+
+
+def test_the_consumer_a_projection_is_fed_by_keeps_the_name_it_was_first_given(tmp_path: Path) -> None:
+    projection = SqliteProjection(tmp_path / "p.db", "MONITOR")
+    assert projection.consumer_name("1/2", "evaluator-1of2-host-a") == "evaluator-1of2-host-a"
+    projection.close()
+    again = SqliteProjection(tmp_path / "p.db", "MONITOR")  # a container made again: another host name
+    assert again.consumer_name("1/2", "evaluator-1of2-host-b") == "evaluator-1of2-host-a"
+    again.close()
+
+
+def test_a_projection_fed_by_one_partition_refuses_to_be_fed_by_another(tmp_path: Path) -> None:
+    # A new partition is a new consumer, which delivers the whole stream: every probe judged again into it.
+    projection = SqliteProjection(tmp_path / "p.db", "MONITOR")
+    projection.consumer_name("1/2", "evaluator-1of2-host-a")
+    with pytest.raises(StoreError) as refused:
+        projection.consumer_name("0/1", "evaluator-0of1-host-a")
+    projection.close()
+    assert str(refused.value) == (f"{tmp_path / 'p.db'}: holds the verdicts of --partition 1/2; judging every site "
+                                  "(no --partition) into it would judge every probe in the stream again: give it a "
+                                  "projection of its own (-db NEW.db)")
