@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 from monitoringapp import __version__
 from monitoringapp.app.usage import UsageError
-from monitoringapp.domain.events import LOCAL
+from monitoringapp.domain.events import LOCAL, QUORUM
 from monitoringapp.domain.sites import shown_url
 from monitoringapp.domain.timefmt import iso_utc, parse_age_or_date
 from monitoringapp.store.jetstream.subjects import BUCKETS, valid_location
@@ -384,6 +384,9 @@ def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
         location = args.location or LOCAL
         if not valid_location(location):
             raise UsageError(f"--location: must be letters, digits, _ and -, got {location!r}")
+        if location == QUORUM:  # a prober's rows and verdicts would read as the evaluator's site-level ones
+            raise UsageError(f"--location: {QUORUM!r} is where an evaluator puts each site's own verdicts; "
+                             "name the location another way")
         grace = DEFAULT_STOP_GRACE if args.stop_grace is None else _seconds("--stop-grace", args.stop_grace,
                                                                              MAX_STOP_GRACE)
         return MonitorOptions(config, args.database, args.silent, args.metrics, grace, nats, location,
