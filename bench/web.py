@@ -97,10 +97,11 @@ def build_database(path: Path, urls: list[str], now: float) -> dict[str, Any]:
             "file_mb": round(path.stat().st_size / 1e6, 1)}
 
 
-def _get(url: str) -> tuple[float, float, bytes]:
-    """(server ms from Server-Timing, round-trip ms, body)."""
+def _get(url: str, encoding: str = "identity") -> tuple[float, float, bytes]:
+    """(server ms from Server-Timing, round-trip ms, body as sent: compressed when `encoding` is gzip)."""
     started = time.perf_counter()
-    with urllib.request.urlopen(url, timeout=30) as response:
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept-Encoding": encoding}),
+                                timeout=30) as response:
         body = response.read()
         timing = response.headers.get("Server-Timing", "")
     trip = (time.perf_counter() - started) * 1000
@@ -113,14 +114,15 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, int(fraction * len(ordered) + 0.999999) - 1))]
 
 
-def request_times(base: str, path: str, count: int) -> dict[str, float]:
-    server, trip = [], []
+def request_times(base: str, path: str, count: int, encoding: str = "identity") -> dict[str, float]:
+    server, trip, size = [], [], 0
     for _ in range(count):
-        s, t, _ = _get(base + path)
+        s, t, body = _get(base + path, encoding)
         server.append(s)
         trip.append(t)
+        size = len(body)
     return {"server_p50_ms": round(_percentile(server, 0.5), 2), "server_p95_ms": round(_percentile(server, 0.95), 2),
-            "round_trip_p95_ms": round(_percentile(trip, 0.95), 2)}
+            "round_trip_p95_ms": round(_percentile(trip, 0.95), 2), "kb_sent": round(size / 1024, 1)}
 
 
 class SseListener:
@@ -179,6 +181,7 @@ def one_run(work: Path, database: Path, urls: list[str], server: TargetServer) -
         for _ in range(5):
             _get(base + "/")  # warm up templates and caches
         figures["page"] = request_times(base, "/", REQUESTS)
+        figures["page_gzip"] = request_times(base, "/", REQUESTS, "gzip")  # what a browser is sent
         figures["api_sites"] = request_times(base, "/api/v1/sites", REQUESTS)
         figures["metrics"] = request_times(base, "/metrics", REQUESTS)
         figures["page_kb"] = round(len(_get(base + "/")[2]) / 1024, 1)
@@ -305,6 +308,8 @@ def main() -> None:
         results["median"] = {
             "page_server_p95_ms": median("page", "server_p95_ms"),
             "page_server_p50_ms": median("page", "server_p50_ms"),
+            "page_gzip_server_p50_ms": median("page_gzip", "server_p50_ms"),
+            "page_gzip_kb": median("page_gzip", "kb_sent"),
             "api_sites_server_p95_ms": median("api_sites", "server_p95_ms"),
             "metrics_server_p95_ms": median("metrics", "server_p95_ms"),
             "seeded_s": median("seeded_s"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import re
 from pathlib import Path
@@ -330,3 +331,35 @@ def test_while_the_database_is_missing_a_page_is_an_html_503_that_reloads_itself
         assert again.status_code == 200 and "refresh" not in again.get_data(as_text=True)
     finally:
         reader.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/api/v1/sites", "/metrics", f"/site/{site_id(DOWN)}"])
+def test_a_client_that_accepts_gzip_gets_the_same_body_compressed(client: FlaskClient, path: str) -> None:
+    plain = client.get(path)
+    packed = client.get(path, headers={"Accept-Encoding": "gzip, deflate"})
+    assert plain.status_code == packed.status_code == 200
+    assert "Content-Encoding" not in plain.headers, "a client that did not ask gets the body as is"
+    assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
+    body = gzip.decompress(packed.get_data())
+    if path == "/metrics":  # the process's own figures (CPU, memory) move between two scrapes: its families do not
+        def families(text: bytes) -> list[bytes]:
+            return [line for line in text.splitlines() if line.startswith(b"# TYPE ")]
+        assert families(body) == families(plain.get_data()) != []
+    else:
+        assert body == plain.get_data()
+    assert len(packed.get_data()) < len(body) / 2
+    assert int(packed.headers["Content-Length"]) == len(packed.get_data())
+
+
+def test_what_gzip_would_not_help_goes_as_it_is(context: WebContext) -> None:
+    live = WebContext(context.board, context.log, Broadcaster(keepalive=0.05), clock=context.clock)
+    client = create_app(live).test_client()
+    accepts = {"Accept-Encoding": "gzip"}
+    with client.get("/events", headers=accepts, buffered=False) as stream:
+        # Compressed, the live events would wait in the compressor instead of reaching the page as they come.
+        assert "Content-Encoding" not in stream.headers
+        assert next(iter(stream.response)).startswith(b"retry: ")
+        live.broadcaster.close()
+    small = client.get("/api/v1/sites/nope", headers=accepts)  # a short error: gzip's header would outweigh it
+    assert small.status_code == 404 and "Content-Encoding" not in small.headers
+    assert "Content-Encoding" not in client.get("/", headers={"Accept-Encoding": "gzip;q=0"}).headers
