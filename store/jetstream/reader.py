@@ -19,7 +19,7 @@ from typing import Protocol, TypeVar
 
 import nats
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamInfo
 
 from monitoringapp.domain.events import ALERT_KINDS, AlertTransition, LastOutcomes, Probe
 from monitoringapp.store.jetstream.link import NatsLink
@@ -136,8 +136,7 @@ class JetStreamLogReader:
         latest = datetime.fromtimestamp(max(0.0, before + self.arrival_slack), UTC)
 
         async def bounds(js: JetStreamContext) -> tuple[int, int]:
-            await _stream_state(js)  # LogNotCreated before the stream is
-            info = await js.stream_info(STREAM)
+            info = await _stream_info(js)
             later = await _read_all(js, ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME,
                                                        opt_start_time=latest, filter_subjects=list(PROBES)), limit=1)
             return int(info.state.first_seq), later[0][0] - 1 if later else int(info.state.last_seq)
@@ -230,12 +229,17 @@ def _arrival_of_last(messages: list[Stored], otherwise: float | None) -> float |
     return messages[-1][2] if messages else otherwise
 
 
-async def _stream_state(js: JetStreamContext) -> tuple[str, int]:
-    """(the stream's log id: its creation time, its last sequence)."""
+async def _stream_info(js: JetStreamContext) -> StreamInfo:
+    """The stream's info; LogNotCreated before the stream is."""
     try:
-        info = await js.stream_info(STREAM)
+        return await js.stream_info(STREAM)
     except nats.js.errors.NotFoundError:
         raise _not_created() from None
+
+
+async def _stream_state(js: JetStreamContext) -> tuple[str, int]:
+    """(the stream's log id: its creation time, its last sequence)."""
+    info = await _stream_info(js)
     created = info.created.isoformat() if isinstance(info.created, datetime) else str(info.created)
     return created, int(info.state.last_seq)
 
