@@ -65,7 +65,8 @@ class EvaluatorLog:
 
     def commit(self, judged: Sequence[tuple[Probe, int]], transitions: Sequence[AlertTransition],
                already_judged: Sequence[int]) -> None:
-        new = [transition for transition in transitions if transition.id not in self._stored_before_start()]
+        stored = self._stored_before_start() if transitions else frozenset()
+        new = [transition for transition in transitions if transition.id not in stored]
         for transition in new:
             self.publisher.append_transition(transition)
         if new:
