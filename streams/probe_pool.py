@@ -42,6 +42,19 @@ _T = TypeVar("_T")
 _THREAD_CPU_CLOCK: Callable[[int], int] | None = getattr(time, "pthread_getcpuclockid", None)
 
 
+def thread_cpu_seconds(thread: threading.Thread) -> float | None:
+    """`thread`'s CPU seconds (0 once it has ended); None where no thread's CPU clock can be read
+    (`pthread_getcpuclockid` is missing on macOS)."""
+    if _THREAD_CPU_CLOCK is None:
+        return None
+    if thread.ident is None or not thread.is_alive():
+        return 0.0
+    try:
+        return time.clock_gettime(_THREAD_CPU_CLOCK(thread.ident))
+    except OSError:  # it ended meanwhile
+        return 0.0
+
+
 class Call:
     """A job with no `Future`: run once unless cancelled first; an exception it raises is reported as a
     thread's would be, since nobody waits for its result. What the probe pool runs per probe: a `Future`
@@ -98,7 +111,7 @@ class ElasticExecutor(Executor):
                  queue_patience: float = 0.25, idle_timeout: float = 30.0, name: str = "probe",
                  busy_cores: float = 0.6, uncounted: Callable[[], Iterable[threading.Thread]] = tuple,
                  process_cpu: Callable[[], float] = time.process_time,
-                 thread_cpu: Callable[[threading.Thread], float | None] | None = None) -> None:
+                 thread_cpu: Callable[[threading.Thread], float | None] = thread_cpu_seconds) -> None:
         if not 1 <= core <= max_workers:
             raise ValueError(f"need 1 <= core <= max_workers, got {core}, {max_workers}")
         self.core = core
@@ -112,7 +125,7 @@ class ElasticExecutor(Executor):
         self.uncounted = uncounted
         # The CPU clocks the gauge reads: the process's, and a thread's (None where it cannot be read).
         self.process_cpu = process_cpu
-        self.thread_cpu = thread_cpu_seconds if thread_cpu is None else thread_cpu
+        self.thread_cpu = thread_cpu
         self._name = name
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
@@ -257,19 +270,6 @@ class ElasticExecutor(Executor):
                 return cpu
             left_out += spent
         return cpu - left_out
-
-
-def thread_cpu_seconds(thread: threading.Thread) -> float | None:
-    """`thread`'s CPU seconds (0 once it has ended); None where no thread's CPU clock can be read
-    (`pthread_getcpuclockid` is missing on macOS)."""
-    if _THREAD_CPU_CLOCK is None:
-        return None
-    if thread.ident is None or not thread.is_alive():
-        return 0.0
-    try:
-        return time.clock_gettime(_THREAD_CPU_CLOCK(thread.ident))
-    except OSError:  # it ended meanwhile
-        return 0.0
 
 
 def _report(error: BaseException) -> None:
