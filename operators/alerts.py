@@ -45,7 +45,8 @@ def alert_transitions(
     <...>
     """
 
-    def machines() -> Callable[[Probe | AlertPolicy | SitePolicies], AlertTransition | None]:
+    def machines() -> Callable[[Probe | ProbeBatch | AlertPolicy | SitePolicies],
+                     AlertTransition | list[AlertTransition] | None]:
         return AlertMachines(restored, history).on_event
 
     return judged_by(policies, machines)

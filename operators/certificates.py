@@ -43,7 +43,8 @@ def certificate_warnings(
     <...>
     """
 
-    def watch() -> Callable[[Probe | AlertPolicy | SitePolicies], AlertTransition | None]:
+    def watch() -> Callable[[Probe | ProbeBatch | AlertPolicy | SitePolicies],
+                  AlertTransition | list[AlertTransition] | None]:
         return CertificateWatch(warned, location).on_event
 
     return judged_by(policies, watch)
