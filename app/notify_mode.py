@@ -26,7 +26,7 @@ from monitoringapp.domain.config import Config, ConfigError
 from monitoringapp.domain.events import AlertTransition, TransitionKind
 from monitoringapp.domain.notices import NoticeKind, transition_notice
 from monitoringapp.domain.notifications import ChannelConfig, expand_url
-from monitoringapp.domain.secrets import Secrets
+from monitoringapp.domain.secrets import MissingVariable, Secrets
 from monitoringapp.domain.sites import shown_log
 from monitoringapp.domain.timefmt import iso_utc, parse_iso
 from monitoringapp.graph.notifier import NotifierNews, notifications
@@ -151,9 +151,8 @@ def open_targets(config: Config, environ: Mapping[str, str]) -> list[Target]:
     for channel in config.notifications:
         try:
             url, secrets = expand_url(channel.url, environ)
-        except KeyError as missing:
-            raise ConfigError(f"{config.source}: {channel.entry}.url: environment variable {missing.args[0]} "
-                              "is not set") from None
+        except MissingVariable as missing:
+            raise ConfigError(f"{config.source}: {channel.entry}.url: {missing}") from None
         try:
             opened = open_channel(url, channel.webhook)
         except ValueError as error:

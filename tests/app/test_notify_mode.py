@@ -193,16 +193,20 @@ def test_kill_9_in_the_middle_of_a_burst_then_a_restart_delivers_every_id_repeat
 
 
 @slow
-def test_a_missing_environment_variable_is_one_line_and_exit_2_and_nothing_is_created(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("value", "why"), [(None, "is not set"), ("", "is set but empty")])
+def test_a_missing_environment_variable_is_one_line_and_exit_2_and_nothing_is_created(
+        tmp_path: Path, value: str | None, why: str) -> None:
     config = write_config(tmp_path, [{"url": "http://127.0.0.1:9/hook"},
                                      {"url": "mailto://u:${SMTP_PASSWORD}@127.0.0.1?to=a@example.com"}])
     env = {k: v for k, v in os.environ.items() if k != "SMTP_PASSWORD"}
+    if value is not None:
+        env["SMTP_PASSWORD"] = value
     result = subprocess.run([sys.executable, "monitoringApp.py", "-a", "--notify", "-c", str(config),
                              "-db", str(tmp_path / "m.db")], cwd=Path(__file__).resolve().parents[2], env=env,
                             capture_output=True, text=True, timeout=30)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (f"monitoringApp: error: {config}: notifications[1].url: environment variable "
-                             "SMTP_PASSWORD is not set\n")
+                             f"SMTP_PASSWORD {why}\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
 
 
