@@ -92,7 +92,11 @@ def notifications(
                 steps.extend(hub.on_entries(((entry.event, entry.cursor) for entry in news.events), now))
             if now >= next_probe_check[0]:
                 next_probe_check[0] = now + probe_check_every
-                steps.extend(hub.on_latest_probe(_latest_probe(log), now))
+                latest = _latest_probe(log)
+                # Monitoring resumed at the first probe after the gap, not when this check saw one.
+                first_after = _first_probes_after(log, hub.resumptions_to_find(latest))
+                if first_after is not None:  # else told at the next check, when the log can be read
+                    steps.extend(hub.on_latest_probe(latest, now, first_after))
             steps.extend(hub.messages(now))
             return steps
 
@@ -139,6 +143,14 @@ def _latest_probe(log: LogReader) -> float | None:
         return log.latest_probe_time()
     except LogUnavailable:
         return None
+
+
+def _first_probes_after(log: LogReader, moments: set[float]) -> dict[float, float] | None:
+    try:
+        firsts = {moment: log.first_probe_time_after(moment) for moment in moments}
+    except LogUnavailable:
+        return None
+    return {moment: first for moment, first in firsts.items() if first is not None}
 
 
 def _each(steps: list[_Step]) -> Observable[_Step]:

@@ -371,13 +371,22 @@ class MonitorWatch:
         self.threshold = threshold
         self._stale_since = announced
 
-    def on_latest_probe(self, latest: float | None, now: float) -> Notice | None:
-        """What to tell, given the newest stored probe's time (None: no probe stored yet, nothing to watch)."""
+    @property
+    def stale_since(self) -> float | None:
+        """The last probe before the gap it told of (None: not stale): the first probe after it is the resumption."""
+        return self._stale_since
+
+    def on_latest_probe(self, latest: float | None, now: float,
+                        first_after: Mapping[float, float] | None = None) -> Notice | None:
+        """What to tell, given the newest stored probe's time (None: no probe stored yet, nothing to watch) and,
+        for each `stale_since` asked, the first probe stored after it: the time monitoring resumed, whenever the
+        resumption is noticed (the newest probe, when not given)."""
         if latest is None:
             return None
         if self._stale_since is not None:
             if latest > self._stale_since:
-                notice = monitor_resumed_notice(self._stale_since, latest)
+                resumed = (first_after or {}).get(self._stale_since, latest)
+                notice = monitor_resumed_notice(self._stale_since, resumed)
                 self._stale_since = None
                 return notice
             return None
@@ -417,12 +426,21 @@ class Deliveries(Generic[P]):
                 events.extend(channel.offer(notice, cursor, now))
         return events
 
-    def on_latest_probe(self, latest: float | None, now: float) -> list[DeliveryEvent]:
+    def resumptions_to_find(self, latest: float | None) -> set[float]:
+        """The gaps that `latest` ends (each watch's `stale_since` before it): the first probe after each is the
+        time monitoring resumed, to be read from the log and given to `on_latest_probe`."""
+        if latest is None:
+            return set()
+        return {since for since in (w.stale_since for w in self.watches.values()) if since is not None
+                and latest > since}
+
+    def on_latest_probe(self, latest: float | None, now: float,
+                        first_after: Mapping[float, float] | None = None) -> list[DeliveryEvent]:
         """What each channel's watch has to tell; each notice said once (`MonitorNews`) however many get it."""
         events: list[DeliveryEvent] = []
         said: set[str] = set()
         for name, watch in self.watches.items():
-            notice = watch.on_latest_probe(latest, now)
+            notice = watch.on_latest_probe(latest, now, first_after)
             if notice is None:
                 continue
             if notice.id not in said:

@@ -20,10 +20,18 @@ import pytest
 from bench.nats_servers import NatsCluster, nats_server_binary
 from bench.processes import App, exit_after_output_closed, run_app, wait_until
 from bench.webhook_receiver import WebhookReceiver
-from monitoringapp.app.notify_mode import STALE_FLAG, _deliverer, _InFlight, stale_announced, when_readable
-from monitoringapp.domain.events import AlertTransition, TransitionKind
+from monitoringapp.app.notify_mode import (
+    STALE_FLAG,
+    _deliverer,
+    _InFlight,
+    stale_announced,
+    stale_flag,
+    when_readable,
+)
+from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.domain.notifications import ChannelConfig
 from monitoringapp.domain.secrets import NO_SECRETS
+from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.operators.delivery import Backoff, ChannelDelivery, Deliveries, MonitorNews, MonitorWatch, Outcome
 from monitoringapp.sinks.webhook import WebhookChannel
 from monitoringapp.store.jetstream import open_prober_log
@@ -352,3 +360,32 @@ def test_sigterm_while_waiting_for_an_unreachable_log_at_start_exits_0_as_ctrl_c
         results.append(app.stop(signum))
     assert results == [(0, ""), (0, "")]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]  # no state file: it never started
+
+
+@slow
+def test_a_notifier_restarted_after_the_monitor_resumed_stamps_monitor_resumed_with_the_first_probe_after_the_gap(
+        tmp_path: Path, apps: list[App]) -> None:
+    # It was stamped with the newest probe when the notifier noticed: here 90 s after monitoring resumed.
+    now = time.time()
+    db, site = tmp_path / "m.db", "http://site0.test/"
+    connection = open_for_writing(db)
+    insert_events(connection, [Probe(now - 400, site, True, 200, 1.0)], [])
+    connection.close()
+    receiver = WebhookReceiver()
+    config = write_config(tmp_path, [{"url": receiver.url(), "name": "hook", "events": ["monitor-stale"]}])
+    state = SqliteDeliveryState(tmp_path / "m-notify.db")
+    state.started("hook", SqliteLogReader(db).transitions_end())
+    state.set_flag(stale_flag("hook"), iso_utc(now - 400))  # the stale it delivered before it stopped
+    state.close()
+    connection = open_for_writing(db)  # the monitor back 100 s ago, probing every 10 s
+    insert_events(connection, [Probe(now - 100 + 10 * k, site, True, 200, 1.0) for k in range(10)], [])
+    connection.close()
+    try:
+        app = App("-a", "--notify", "-c", str(config), "-db", str(db), "--state", str(tmp_path / "m-notify.db"))
+        apps.append(app)
+        wait_until(lambda: receiver.received, 15, "the monitor-resumed", alive=app)
+        body = receiver.received[0].body
+        assert (body["kind"], body["start"], body["time"], body["end"]) == (
+            "monitor-resumed", iso_utc(now - 400), iso_utc(now - 100), iso_utc(now - 100))
+    finally:
+        receiver.stop()

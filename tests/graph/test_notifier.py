@@ -114,3 +114,17 @@ def test_the_monitor_watch_tells_every_channel_when_probes_stop_and_when_they_re
     assert [(s, ch) for s, ch, _, _ in receivers.sent] == [(0.0, "live"), (0.0, "flaky")]
     (resumed,) = [item.notice for item in news if isinstance(item, MonitorNews)]
     assert (resumed.kind, resumed.start, resumed.end) == (NoticeKind.MONITOR_RESUMED, T0 - 70, T0 + 12.5)
+
+
+def test_monitoring_resumed_is_stamped_with_the_first_probe_stored_after_the_gap(tmp_path: Path) -> None:
+    # The notifier stopped while the monitor resumed: at its restart the newest probe is T0 - 5, but monitoring
+    # resumed at T0 - 40, the first probe after the gap (stamped T0 - 5 before: when the notifier noticed).
+    db = tmp_path / "m.db"
+    store(db, Probe(T0 - 400, A, True, 200, 1.0))
+    end = SqliteLogReader(db).transitions_end()
+    store(db, Probe(T0 - 5, A, True, 200, 1.0), Probe(T0 - 40, B, True, 200, 1.0), Probe(T0 - 30, A, True, 200, 1.0))
+    receivers, news = run(db, end, {}, [(1.0, [])], {"live": MonitorWatch(60.0, announced=T0 - 400)})
+    (resumed,) = [item.notice for item in news if isinstance(item, MonitorNews)]
+    assert (resumed.kind, resumed.start, resumed.time, resumed.end) == (NoticeKind.MONITOR_RESUMED, T0 - 400,
+                                                                        T0 - 40, T0 - 40)
+    assert [(second, channel) for second, channel, _, _ in receivers.sent] == [(0.0, "live")]

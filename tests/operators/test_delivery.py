@@ -267,6 +267,20 @@ def test_the_monitor_watch_says_stale_once_after_the_threshold_and_resumed_at_th
     assert MonitorWatch(60.0, announced=T0).on_latest_probe(T0, T0 + 500) is None  # told before a restart
 
 
+def test_monitoring_resumed_at_the_first_probe_after_the_gap_not_when_the_resumption_is_noticed() -> None:
+    # Noticed at T0 + 905 (a check every 5 s, or a notifier restarted long after), the newest probe is T0 + 904;
+    # monitoring resumed at the first probe after the gap, T0 + 900.
+    hub = Deliveries([channel("hook")], {"hook": MonitorWatch(60.0, announced=T0)})
+    assert hub.resumptions_to_find(None) == set() and hub.resumptions_to_find(T0) == set()
+    assert hub.resumptions_to_find(T0 + 904) == {T0}
+    (news,) = hub.on_latest_probe(T0 + 904, T0 + 905, {T0: T0 + 900})
+    assert isinstance(news, MonitorNews)
+    resumed = news.notice
+    assert (resumed.kind, resumed.start, resumed.time, resumed.end) == (NoticeKind.MONITOR_RESUMED, T0, T0 + 900,
+                                                                        T0 + 900)
+    assert hub.resumptions_to_find(T0 + 910) == set()  # told: not stale any more
+
+
 def test_monitor_news_goes_to_every_channel_that_wants_it() -> None:
     quiet = channel("quiet", events=frozenset({"alert"}))
     hub = Deliveries([channel("hook"), quiet], {"hook": MonitorWatch(60.0), "quiet": MonitorWatch(60.0)})
