@@ -42,6 +42,7 @@ from monitoringapp.operators.delivery import (
     Message,
     MonitorNews,
     MonitorWatch,
+    Passed,
     Restored,
 )
 from monitoringapp.sinks.channels import Channel, DeliveryFailed, open_channel
@@ -125,7 +126,7 @@ def _notify(options: NotifyOptions) -> int:
             console.on_closed = lifecycle.stop  # `-a --notify | head`: the reader has gone
             lifecycle.stop_when(console.reader_gone)  # ... even while nothing is delivered
         subscription = notifications(log, make_deliveries, deliver, earliest(list(starts.values())), clock,
-                                     workers).subscribe(show, lifecycle.fail)
+                                     workers, record_passed=_passed_recorder(state)).subscribe(show, lifecycle.fail)
 
         def stop() -> None:
             subscription.dispose()
@@ -288,6 +289,13 @@ def _deliverer(channels: Mapping[str, Channel], state: DeliveryState, secrets: S
             return None
 
     return deliver
+
+
+def _passed_recorder(state: DeliveryState) -> Callable[[Passed[Cursor]], None]:
+    def record(passed: Passed[Cursor]) -> None:
+        state.passed(passed.channel, passed.cursor)
+
+    return record
 
 
 def _on_news(console: Console | None, errors: Console) -> Callable[[NotifierNews], None]:

@@ -389,3 +389,35 @@ def test_a_notifier_restarted_after_the_monitor_resumed_stamps_monitor_resumed_w
             "monitor-resumed", iso_utc(now - 400), iso_utc(now - 100), iso_utc(now - 100))
     finally:
         receiver.stop()
+
+
+@slow
+def test_a_channel_for_one_site_moves_its_place_over_the_others_transitions_so_a_restart_does_not_read_them_again(
+        tmp_path: Path, apps: list[App]) -> None:
+    # Its place stayed at its last delivery (here its one alert, followed by 20,000 of another site's transitions):
+    # each restart read those 20,000 again.
+    db, a, b = tmp_path / "m.db", "http://site0.test/", "http://b.test/"
+    store(db, [AlertTransition(time.time(), b, TransitionKind.ALERT, 0.5, time.time())])
+    receiver = WebhookReceiver()
+    config = write_config(tmp_path, [{"url": receiver.url(), "name": "a-only", "sites": [a]}])
+    state_path = tmp_path / "m-notify.db"
+    try:
+        app = App("-a", "--notify", "-c", str(config), "-db", str(db), "--state", str(state_path))
+        apps.append(app)
+        app.wait_for_line(lambda line: "new, starts at the end" in line, 15)
+        now = time.time()
+        store(db, [AlertTransition(now, a, TransitionKind.ALERT, 0.5, now),
+                   *(AlertTransition(now + k / 1000, b, TransitionKind.ALERT, 0.5, now) for k in range(20_000))])
+        wait_until(lambda: receiver.received, 15, "a's alert", alive=app)
+        time.sleep(1.0)  # the place moves at the first poll (every 0.25 s) after the delivery
+        assert app.stop() == (0, "")
+    finally:
+        receiver.stop()
+    end = SqliteLogReader(db).transitions_end()
+    state = SqliteDeliveryState(state_path)
+    try:
+        progress = state.progress()["a-only"]
+    finally:
+        state.close()
+    assert (progress.cursor.position, end.position) == (20_002, 20_002)
+    assert progress.last_id == receiver.received[0].key  # its last delivery is still a's alert
