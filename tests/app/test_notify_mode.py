@@ -24,10 +24,12 @@ from monitoringapp.app.notify_mode import (
     STALE_FLAG,
     _deliverer,
     _InFlight,
+    notifier_change,
     stale_announced,
     stale_flag,
     when_readable,
 )
+from monitoringapp.domain.config import Config, parse_config
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.domain.notifications import ChannelConfig
 from monitoringapp.domain.secrets import NO_SECRETS
@@ -421,3 +423,50 @@ def test_a_channel_for_one_site_moves_its_place_over_the_others_transitions_so_a
         state.close()
     assert (progress.cursor.position, end.position) == (20_002, 20_002)
     assert progress.last_id == receiver.received[0].key  # its last delivery is still a's alert
+
+
+@slow
+def test_sighup_reloads_the_channels_a_config_that_cannot_run_is_refused_and_the_notifier_goes_on(
+        tmp_path: Path, apps: list[App]) -> None:
+    # SIGHUP killed it (exit 129), and a change of channels needed a restart.
+    db = tmp_path / "m.db"
+    store(db, burst(1))
+    one, two = WebhookReceiver(), WebhookReceiver()
+    try:
+        config = write_config(tmp_path, [{"url": one.url(), "name": "one"}])
+        app = App("-a", "--notify", "-c", str(config), "-db", str(db))
+        apps.append(app)
+        app.wait_for_line(lambda line: line.startswith("channel one: new"), 15)
+        write_config(tmp_path, [{"url": one.url(), "name": "one"}, {"url": two.url(), "name": "two"}])
+        app.process.send_signal(signal.SIGHUP)
+        app.wait_for_line(lambda line: line == "config reloaded: channels +1 (two)", 10)
+        app.wait_for_line(lambda line: line.startswith("channel two: new"), 10)
+        config.write_text('{"websites": [')
+        app.process.send_signal(signal.SIGHUP)
+        wait_until(lambda: "config rejected" in app.stderr(), 10, "the rejection", alive=app)
+        alert = burst(1)
+        store(db, alert)
+        wait_until(lambda: one.received and two.received, 10, "the alert on both channels", alive=app)
+        status, errors = app.stop()
+    finally:
+        one.stop()
+        two.stop()
+    assert [item.key for item in (*one.received, *two.received)] == [alert[0].id] * 2  # each once, nothing older
+    assert status == 0
+    assert errors.startswith(f"config rejected: {config}:1:")
+    assert errors.endswith("; the running config stays in force\n") and errors.count("\n") == 1
+
+
+def test_what_a_reload_changes_for_the_notifier_is_said_by_channel_name() -> None:
+    def config(channels: list[dict[str, object]], **more: object) -> Config:
+        return parse_config(json.dumps({"websites": [{"URL": "http://site0.test/"}], "notifications": channels,
+                                        **more}))
+
+    hook = {"url": "http://127.0.0.1:9/hook", "name": "hook"}
+    mail = {"url": "mailto://u:${PW}@127.0.0.1?to=a@example.com", "name": "mail"}
+    before = config([hook, mail])
+    assert notifier_change(before, config([hook, mail])) is None
+    assert notifier_change(before, config([mail, hook])) is None  # its place in the list is no setting
+    after = config([{**mail, "events": ["alert"]}, {"url": "http://127.0.0.1:9/new", "name": "new"}],
+                   maintenance=[{"weekly": "sun 03:00-03:30"}])
+    assert notifier_change(before, after) == "channels +1 (new), -1 (hook), ~1 (mail); maintenance changed"
