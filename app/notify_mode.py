@@ -1,5 +1,5 @@
 """`-a --notify`: deliver every alert and recovery in the log to the config's notification channels, until
-SIGINT or SIGTERM.
+SIGINT or SIGTERM; SIGHUP reads the config again and applies its channels as a restart would.
 
 A separate process that only reads the monitor's database; its own progress (a cursor per channel) is in its
 state file. One line per delivery on stdout unless `--silent`; a channel's failures on stderr, once per

@@ -11,6 +11,8 @@ Per channel (`ChannelDelivery`), in the log's order, at least once:
 - an alert and its recovery both older than `max_age` when a message is made become one `summary`;
 - an unresolved alert is repeated as a `reminder` every `remind_every`;
 - a site's transitions inside a maintenance window are held, not delivered (a recovery with its alert).
+- its place moves over the entries it passes over (not for it, or held) once it is idle, at most every
+  PASS_EVERY seconds (`Passed`), so a restart does not read them again; never past one not yet delivered.
 `MonitorWatch` tells when the monitor stops storing probes, and when it starts again.
 
 Example:
