@@ -51,12 +51,12 @@ class Hup(Enum):
 class Lifecycle:
     """Installs the signal handlers of a long-running mode; `wait` blocks until it should stop."""
 
-    def __init__(self, *, reload_on_hup: bool = False, hup: Hup | None = None) -> None:
+    def __init__(self, *, hup: Hup | None = None) -> None:
         self._events: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._hups: Subject[None] = Subject()
         self._previous: dict[int, Any] = {}
         self._stop_conditions: list[Callable[[], bool]] = []
-        self._hup = Hup.RELOAD if reload_on_hup else hup
+        self._hup = hup
         ignored = signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
         handles_hup = self._hup is Hup.RELOAD or (self._hup is Hup.STOP and not ignored)
         signals = (*_STOPPING_SIGNALS, *((signal.SIGHUP,) if handles_hup else ()))
@@ -126,13 +126,12 @@ Stopper = Callable[[], None]
 """How a started mode stops: drain what is in flight, flush, dispose."""
 
 
-def run_until_stopped(start: Callable[[Lifecycle], Stopper], *, reload_on_hup: bool = False,
-                      hup: Hup | None = None) -> int:
+def run_until_stopped(start: Callable[[Lifecycle], Stopper], *, hup: Hup | None = None) -> int:
     """Run a long-running mode: `start(lifecycle)` subscribes its streams (a stream's error goes to
     `lifecycle.fail`) and returns its stopper; then wait for a stop, call the stopper, and give the exit
     status: OK after a stop, or the failure raised again (a StoreError is a user's mistake, one line and
     exit 2 in `cli.main`; anything else is a bug)."""
-    lifecycle = Lifecycle(reload_on_hup=reload_on_hup, hup=hup)
+    lifecycle = Lifecycle(hup=hup)
     try:
         stop = start(lifecycle)
         failure = lifecycle.wait()
