@@ -60,7 +60,21 @@ def unbatched() -> Callable[[Observable[tuple[T, ...]]], Observable[T]]:
     3
     <...>
     """
-    return ops.flat_map(each_at_once)
+
+    # Hand-written: `ops.flat_map(each_at_once)` says the same, but subscribes an observable per batch: 37 µs a
+    # batch against 1.3 µs (measured, batches of one), and -m's probes land about one to a batch.
+    def operator(source: Observable[tuple[T, ...]]) -> Observable[T]:
+        def subscribe(observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None,
+                      ) -> abc.DisposableBase:
+            def on_next(batch: tuple[T, ...]) -> None:
+                for item in batch:
+                    observer.on_next(item)
+
+            return source.subscribe(on_next, observer.on_error, observer.on_completed, scheduler=scheduler)
+
+        return Observable(subscribe)
+
+    return operator
 
 
 def _is_verdict(verdict: object) -> bool:
