@@ -164,3 +164,25 @@ def test_a_restart_after_a_gap_says_down_for_and_last_fail_from_before_the_loade
         (30, 3600, A, 2.5 * 3600 + 30, 1), (30, 3600, B, None, 2 * 3600 + 30),
         (60, 120, A, 2.5 * 3600 + 60, 1), (60, 120, B, None, 2 * 3600 + 60),
         (60, 3600, A, 2.5 * 3600 + 60, 1), (60, 3600, B, None, 2 * 3600 + 60)]
+
+
+def test_the_probes_of_one_tick_that_finish_before_the_clock_delivers_reach_the_operators_as_one_batch(
+        tmp_path: Path) -> None:
+    clock = TestScheduler()
+
+    def probe(site: SiteConfig) -> ProbeOutcome:
+        return ProbeOutcome(500 if site.url == B else 200, 1.0, None)
+
+    monitor = RunningMonitor(config(SiteConfig(A, 2, 1), SiteConfig(B, 2, 1), SiteConfig(C, 4, 1)),
+                             SqliteEventLog(tmp_path / "m.db"), probe, clock)
+    batches: list[tuple[float, tuple[str, ...]]] = []
+    monitor.graph.probe_batches.subscribe(lambda batch: batches.append((clock.clock, tuple(p.host for p in batch))))
+    clock.schedule_absolute(0, lambda *_: monitor.start())
+    clock.advance_to(4)
+    monitor.stop()
+    # The io scheduler is immediate: a tick's probes have all finished when the clock gets to deliver them, in
+    # the order they finished (the grid's: at 4 s, C's 4-second clock comes first).
+    assert batches == [(0, (A, B, C)), (2, (A, B)), (4, (C, A, B))]
+    assert [(p.timestamp, p.host) for p in monitor.probes] == [
+        (0, A), (0, B), (0, C), (2, A), (2, B), (4, C), (4, A), (4, B)]
+    assert [(t.host, t.kind, t.timestamp) for t in monitor.transitions] == [(B, TransitionKind.ALERT, 0)]
