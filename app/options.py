@@ -223,7 +223,7 @@ _FLAGS = (
           {"help": f"config file (default: {DEFAULT_CONFIG})"}),
     _Flag(("-db", "--database"), (), ("monitor", "evaluate", "notify", "print_only", "web", "purge", "health",
                                       "replay"),
-          {"default": DEFAULT_DATABASE, "help": f"SQLite database file (default: {DEFAULT_DATABASE}); with -e the "
+          {"help": f"SQLite database file (default: {DEFAULT_DATABASE}); with -e the "
                                                 "projection it keeps for -w, -a, -p and --replay"}),
     _Flag(("--silent",), ("monitor", "evaluate", "notify"), ("monitor", "evaluate", "notify"),
           {"action": "store_true", "help": "print nothing but errors"}),
@@ -349,11 +349,42 @@ def parse_command_line(argv: Sequence[str] | None, now: float) -> Options:
         dest = flag.arguments.get("dest", flag.names[-1].lstrip("-").replace("-", "_"))
         if flag.modes and mode not in flag.modes and getattr(args, dest) not in (None, False):
             goes_with = " or ".join(_FLAG_OF[m] for m in flag.modes)
-            raise UsageError(f"{flag.names[-1]} goes with {goes_with}")
+            raise UsageError(f"{flag.names[-1]} goes with {goes_with}{_reads_database(mode, flag)}")
         if flag.names[0] in _PATH_FLAGS and getattr(args, dest) == "":
             # `-c "$CANDIDATE"` with the variable unset: not the default file, nor the working directory.
             raise UsageError(f"{flag.names[0]}: an empty path (an unset variable?)")
+    _one_log(mode, args)
+    if args.database is None:  # not given: only now, so that `-db FILE --nats` is told from `--nats` alone
+        args.database = DEFAULT_DATABASE
     return _options(mode, args, now)
+
+
+def _reads_database(mode: str, flag: _Flag) -> str:
+    """Why `--nats` is not for a mode that reads only a database: where its data is with NATS."""
+    if flag.names[0] != "--nats" or mode not in ("web", "purge", "replay", "health"):
+        return ""
+    return f"; {_FLAG_OF[mode]} reads the database -db names (with NATS, an evaluator's projection: -e -db FILE)"
+
+_NOT_BOTH = {
+    "monitor": "a prober (-m --nats) publishes its probes to JetStream and keeps no database (--spool is where "
+               "they wait while NATS is away)",
+    "notify": "-a reads one log, the database or the JetStream stream",
+    "print_only": "-p reads one log, the database or the JetStream stream",
+}
+"""Modes that read or write either a database or JetStream, never both: `-db FILE` with `--nats` would be ignored."""
+
+
+def _one_log(mode: str, args: argparse.Namespace) -> None:
+    """`-db FILE` and `--nats` together where only one of them is used: refused, rather than one silently
+    ignored (`-a --nats -db FILE` read the stream and never the file). `-e` uses both: the stream it judges and
+    the projection it keeps."""
+    if args.nats is None or args.database is None or mode not in _NOT_BOTH:
+        return
+    why = _NOT_BOTH[mode]
+    if mode == "notify" and args.deliver:
+        why = ("-a --notify --nats follows the JetStream stream and keeps no database (--state PATH is its own "
+               "state file)")
+    raise UsageError(f"-db and --nats: {why}; give one of them")
 
 
 def _ages_attached(words: list[str]) -> list[str]:
