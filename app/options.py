@@ -49,7 +49,7 @@ class MonitorOptions:
     stop_grace: float = DEFAULT_STOP_GRACE
     nats: tuple[str, ...] = ()  # with servers: a prober, publishing to JetStream instead of storing
     location: str = LOCAL
-    replicas: int = 1
+    replicas: int | None = None  # None: 1 for a new stream, an existing stream's left alone
     spool: str | None = None
 
 
@@ -234,7 +234,9 @@ _FLAGS = (
     _Flag(("--location",), ("monitor",), ("monitor",),
           {"metavar": "NAME", "help": f"where this monitor probes from (default {LOCAL}); letters, digits, _ and -"}),
     _Flag(("--replicas",), ("monitor",), ("monitor",),
-          {"type": int, "metavar": "N", "help": "replicas of the JetStream stream when it is created (default 1)"}),
+          {"type": int, "metavar": "N",
+           "help": "replicas of the JetStream stream: those it is created with (default 1); given, an existing stream "
+                   "is changed to N (a cluster of N nodes or more; refused, it keeps its own, said on stderr)"}),
     _Flag(("--partition",), ("evaluate",), ("evaluate",),
           {"metavar": "I/N", "help": "judge partition I of N of the sites (a stable hash), e.g. 0/2"}),
     _Flag(("--spool",), ("monitor",), ("monitor",),
@@ -471,9 +473,9 @@ def _nats_servers(text: str | None) -> tuple[str, ...]:
     return tuple(server if "://" in server else f"nats://{server}" for server in servers)
 
 
-def _replicas(value: int | None) -> int:
+def _replicas(value: int | None) -> int | None:
     if value is None:
-        return 1
+        return None
     if not 1 <= value <= 5:
         raise UsageError(f"--replicas: must be from 1 to 5 (JetStream's limit), got {value}")
     return value

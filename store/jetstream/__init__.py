@@ -20,10 +20,11 @@ SPOOL_CAPACITY = 250_000
 """Probes a spool holds: 20 minutes of 200 sites every second."""
 
 
-def open_prober_log(servers: Sequence[str], location: str, spool: str | Path, *, replicas: int = 1,
+def open_prober_log(servers: Sequence[str], location: str, spool: str | Path, *, replicas: int | None = None,
                     retention: float | None = None, capacity: int = SPOOL_CAPACITY) -> JetStreamLogWriter:
     """A prober's writer: probes published to the stream, waiting in the spool at `spool` while NATS is away.
-    The stream's duplicate window covers what the spool can hold at 200 probes a second."""
+    The stream's duplicate window covers what the spool can hold at 200 probes a second. `replicas`: those of the
+    stream it creates (None: 1), and of an existing one (None: left as they are)."""
     from monitoringapp.store.jetstream.link import NatsLink
     from monitoringapp.store.jetstream.writer import JetStreamLogWriter
     from monitoringapp.store.sqlite.spool import ProbeSpool

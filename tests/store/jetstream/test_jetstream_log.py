@@ -228,6 +228,26 @@ def test_a_stream_the_cluster_refuses_is_said_in_the_servers_words(cluster: Nats
         f"in {tmp_path / 'spool.db'}"), told
 
 
+def test_replicas_asked_of_an_existing_stream_on_one_node_are_refused_in_the_servers_words_and_probes_go_on(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+    first = open_prober_log(cluster.urls, "eu", tmp_path / "first.db")  # makes the stream, 1 replica
+    first.append_probe(probe(1))
+    published(first)
+    first.close()
+    writer = open_prober_log(cluster.urls, "us", tmp_path / "spool.db", replicas=3)
+    told: list[str] = []
+    writer.errors.subscribe(told.append)
+    try:
+        writer.append_probe(probe(2, location="us"))
+        published(writer)  # not spooled: the stream is there, as it was
+    finally:
+        writer.close()
+    # `--replicas 3` against the existing stream was kept silently at 1 before.
+    assert told == ["stream MONITOR keeps 1 replica(s): JetStream refused --replicas 3 (replicas > 1 not supported "
+                    "in non-clustered mode)"]
+    assert list(reader.probes_since(None).events) == [probe(1), probe(2, location="us")]
+
+
 def test_a_message_from_before_certificates_reads_with_no_notafter_and_no_detail() -> None:
     old = b'{"v":1,"t":"2026-11-24T12:00:00.000Z","h":"http://a/","a":true,"s":200,"r":1.5,"e":null,"l":"eu"}'
     assert probe_from_message(old) == Probe(parse_iso("2026-11-24T12:00:00.000Z"), "http://a/", True, 200, 1.5,
@@ -265,6 +285,40 @@ def test_on_a_healthy_cluster_every_read_answers_though_its_consumer_is_not_yet_
         for stream in readers:
             stream.close()
     assert answers == [T0 + 1] * 300
+
+
+def test_replicas_asked_of_an_existing_stream_on_a_cluster_change_it_and_none_asked_leave_it_alone(
+        three: NatsCluster, tmp_path: Path) -> None:
+    def prober_run(replicas: int | None) -> list[str]:
+        writer = open_prober_log(three.urls, "eu", tmp_path / f"{replicas}.db", replicas=replicas)
+        told: list[str] = []
+        writer.errors.subscribe(told.append)
+        try:
+            writer.append_probe(probe(1))  # the same probe again: a duplicate the stream drops
+            published(writer)
+        finally:
+            writer.close()
+        return told
+
+    def replicas_now() -> int:
+        async def read(js: JetStreamContext) -> int:
+            return int((await js.stream_info("MONITOR")).config.num_replicas or 1)
+
+        return reader.link.call(read, 10)
+
+    reader = open_stream_reader(three.urls, "test")
+    try:
+        down = prober_run(2)
+        after_down = replicas_now()
+        alone = prober_run(None)
+        after_alone = replicas_now()
+        up = prober_run(3)  # as the module's fixture made it
+        after_up = replicas_now()
+    finally:
+        reader.close()
+    assert (down, after_down) == (["stream MONITOR: replicas changed from 3 to 2 (--replicas 2)"], 2)
+    assert (alone, after_alone) == ([], 2)
+    assert (up, after_up) == (["stream MONITOR: replicas changed from 2 to 3 (--replicas 3)"], 3)
 
 
 def test_two_evaluators_publishing_the_same_transitions_at_once_each_store_them_once_and_say_nothing(
