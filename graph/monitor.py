@@ -68,17 +68,18 @@ class StoredPast:
     before: OutcomesPast | None = None
 
 
-def load_past(log: PastReader, config: Config, now: float) -> StoredPast:
+def load_past(log: PastReader, config: Config, now: float, *, judges: bool = True) -> StoredPast:
     """The logged past of the sites in `config` before `now` (none if the log cannot be read yet): their last
-    alert transitions, certificate warnings and the probes of the alert window, read now; the rest of the
-    longest window and each site's outcomes from before it, to read later."""
+    alert transitions and certificate warnings (unless the monitor `judges` nothing: a prober) and the probes of
+    the alert window, read now; the rest of the longest window and each site's outcomes from before it, to read
+    later."""
     hosts = config.keys
     recent = now - config.policies.longest_window  # what every site's alert machine needs to resume
     since = now - config.longest_window
     try:
         probes = log.probes_since(recent, hosts).events
-        transitions = log.last_transitions(hosts)
-        warned = stored_certificate_warnings(log, config, now)
+        transitions = log.last_transitions(hosts) if judges else {}
+        warned = stored_certificate_warnings(log, config, now) if judges else ()
         newest = log.latest_probe_time()
     except LogUnavailable:
         return StoredPast()

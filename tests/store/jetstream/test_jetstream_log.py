@@ -15,10 +15,16 @@ from nats.js import JetStreamContext
 
 from bench.nats_servers import NatsCluster, nats_server_binary
 from bench.processes import wait_until
-from monitoringapp.domain.events import AlertTransition, ErrorKind, LastOutcomes, Probe, TransitionKind
+from monitoringapp.domain.events import (
+    AlertTransition,
+    ErrorKind,
+    LastOutcomes,
+    Probe,
+    TransitionKind,
+    outcome_key,
+)
 from monitoringapp.domain.timefmt import parse_iso
 from monitoringapp.store.jetstream import open_prober_log, open_stream_reader
-from monitoringapp.store.jetstream import reader as stream_reader
 from monitoringapp.store.jetstream.consumer import ProbeConsumer
 from monitoringapp.store.jetstream.link import NatsLink
 from monitoringapp.store.jetstream.reader import JetStreamLogReader
@@ -379,7 +385,7 @@ def test_a_read_of_transitions_when_only_probes_came_since_ends_at_the_streams_e
     end = reader.transitions_end()
     writer.append_probe(probe(2))
     published(writer)
-    monkeypatch.setattr(stream_reader, "READ_TIMEOUT", 600.0)  # a read that waits for its deadline: 10 minutes
+    monkeypatch.setattr(reader, "timeout", 600.0)  # a read that waits for its deadline: 10 minutes
     pool = ThreadPoolExecutor(1)
     try:
         page = pool.submit(reader.transitions_after, end).result(timeout=60)
@@ -464,3 +470,37 @@ def test_last_outcomes_read_the_stream_back_in_blocks_until_each_site_is_settled
     assert bounded.last_outcomes(now + 4.5, {A}) == {A: LastOutcomes(A, None, now + 4, now + 3)}
     assert reader.last_outcomes(now) == {}
     writer.close()
+
+
+def test_a_probers_past_is_its_own_locations_probes_newest_block_first_each_site_in_time_order(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+    # What `-m --nats` reads at a restart (`load_past`): it read nothing, its reports starting from zero.
+    now = float(int(time.time()) - 60)  # probes arrive about when they were stamped
+    writers = {location: open_prober_log(cluster.urls, location, tmp_path / f"{location}.db")
+               for location in ("eu", "us")}
+    made: list[Probe] = []
+    for at in range(1, 9):
+        for host in (A, B):
+            for location, writer in writers.items():
+                made.append(Probe(now + at, host, at % 3 != 0, 200 if at % 3 else 503, float(at), location=location,
+                                  error=None if at % 3 else ErrorKind.STATUS))
+                writer.append_probe(made[-1])
+            published(writers["eu"])  # the locations' probes interleaved in the stream
+            published(writers["us"])
+    writers["us"].append_probe(Probe(now + 20, A, True, 200, 1.0, location="us"))
+    for writer in writers.values():
+        published(writer)
+        writer.close()
+    own = JetStreamLogReader(reader.link, location="eu")
+    chunks = list(own.probe_history(now + 2, now + 7, {A, B}, rows=4))
+    sites = {host: [(t, r, o) for chunk in reversed(chunks) for site in chunk if site.host == host
+                    for t, r, o in zip(site.timestamps, site.response_times, site.outcomes, strict=True)]
+             for host in (A, B)}
+    # Sequence 4k-3 is eu's probe of A at k, 4k-1 its probe of B; 33 is us's last. Blocks of 4 back from 33: six
+    # of them hold eu's probes in (2, 7] (27; 23, 25; 19, 21; 15, 17; 11, 13; 9).
+    assert len(chunks) == 6
+    assert sites == {host: [(p.timestamp, p.response_time_ms, outcome_key(p.status, p.error, p.available))
+                            for p in made if p.host == host and p.location == "eu" and now + 2 < p.timestamp <= now + 7]
+                     for host in (A, B)}
+    assert own.latest_probe_time() == now + 8 and reader.latest_probe_time() == now + 20
+    assert list(own.probes_since(now + 6).events) == [p for p in made if p.location == "eu" and p.timestamp > now + 6]
