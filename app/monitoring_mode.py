@@ -102,7 +102,9 @@ def run_monitoring(options: MonitorOptions) -> int:
                                  running=config).pipe(ops.share())
         # A new version is applied on the clock's thread, between two ticks.
         versions: Observable[Config] = updates.pipe(keep(is_version), ops.observe_on(clock), ops.take_until(stopping))
-        graph = MonitorGraph(config, versions, prober.check, clock, io, past, options.location, background=watch)
+        # A site a reload adds gets its past from the same log (its earlier probes, or another location's).
+        graph = MonitorGraph(config, versions, prober.check, clock, io, past, options.location, background=watch,
+                             log=past_log)
         landed = threading.Event()  # the probe stream has completed: every probe in flight is in
         retentions: Observable[float | None] = graph.configs.pipe(ops.map(_retention), ops.distinct_until_changed())
         rollup_retentions: Observable[float] = graph.configs.pipe(ops.map(_rollup_retention),

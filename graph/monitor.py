@@ -13,6 +13,8 @@ sinks they subscribe. The graph takes no console and no callbacks.
                                 └─▶ pairwise diff ────────────────────────────────────▶ changes
     past.earlier (read in the background, newest first) ──────────▶ report windows, and ▶ past_loaded
     past.before (each site's last failure and failing run before it, read in the background) ─▶ report windows
+    a version that adds sites ─▶ their past in `log` (as a restart's: the longest window, and their outcomes
+                                 from before it, read in the background) ─────────────────▶ report windows
 
 A restart is blind only while the last alert window is read (`load_past`): the alert machines need no more,
 and the clocks start right after. The rest of the longest window reaches the report windows while the clocks
@@ -21,6 +23,7 @@ already tick, a chunk at a time (see `streams.past`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -42,6 +45,7 @@ from monitoringapp.domain.events import (
     ReportRequest,
     TransitionKind,
 )
+from monitoringapp.domain.timefmt import epoch_seconds
 from monitoringapp.operators.alerts import alert_transitions
 from monitoringapp.operators.certificate_watch import DAY
 from monitoringapp.operators.certificates import certificate_warnings
@@ -89,6 +93,34 @@ def load_past(log: PastReader, config: Config, now: float, *, judges: bool = Tru
     before = OutcomesPast(log, hosts, min(since, recent)) if newest is not None else None
     return StoredPast(tuple(probes), transitions, warned, LoggedPast(log, hosts, since, recent) if more else None,
                       before)
+
+
+def added_sites_past(log: PastReader, versions: tuple[Config, Config], now: float, background: abc.SchedulerBase,
+                     clock: abc.SchedulerBase) -> Observable[ReportEvent]:
+    """What the report windows need of the sites the second of `versions` adds at `now`, as a restart reads it:
+    their probes of its longest window before `now` and their outcomes from before that, read on `background`
+    and delivered on `clock` (nothing for a version that adds none).
+
+    First, at once, a request for no report that keeps the windows of every site but the added ones: a site
+    removed and added back before the next report left its window behind, which its past read back from the log
+    would count twice. The added sites' clocks tick from `now` on, so their past ends just before it.
+
+    ```text
+    versions:  ---(v1, v2 adds c)-----------------
+    out:       ---ReportRequest(keep all but c)--PastChunk(c)--OutcomesBefore(c)--PastChunk(c)--|
+    ```
+    """
+    old, new = versions
+    added = new.keys - old.keys
+    if not added:
+        return reactivex.empty()
+    since = now - new.longest_window
+    read = LoggedPast(log, frozenset(added), since, math.nextafter(now, -math.inf))
+    past: Observable[ReportEvent] = reactivex.merge(read.chunks(background, clock),
+                                                    OutcomesPast(log, frozenset(added), since).read(background, clock))
+    forget: Observable[ReportEvent] = reactivex.just(ReportRequest(now, (), new.keys - added),
+                                                     ImmediateScheduler.singleton())
+    return reactivex.concat(forget, past)
 
 
 def stored_certificate_warnings(log: LogReader, config: Config, now: float) -> tuple[AlertTransition, ...]:
@@ -145,7 +177,8 @@ class MonitorGraph:
     Subscribe the sinks to its streams, then `connect` (transitions and reports run only if subscribed). Every
     stream runs on `clock`'s thread. When `updates` completes, the clocks stop and the streams complete once the
     probes in flight have landed. `past.earlier` is read on `background` (default: at once, on the thread that
-    delivers it to the clock).
+    delivers it to the clock), and so is the past in `log` of each site a later version adds (None: an added
+    site's reports start from its first probe).
     """
 
     def __init__(
@@ -158,8 +191,10 @@ class MonitorGraph:
         past: StoredPast | None = None,
         location: str = LOCAL,
         background: abc.SchedulerBase | None = None,
+        log: PastReader | None = None,
     ) -> None:
         past = past or StoredPast()
+        background = background or ImmediateScheduler.singleton()
         self.counters = TickCounters()
         configs: ConnectableObservable[Config] = updates.pipe(ops.start_with(config), ops.replay(buffer_size=1))
         stopped = configs.pipe(on_completion())
@@ -184,11 +219,20 @@ class MonitorGraph:
             ops.take_until(stopped))
         earlier: ConnectableObservable[PastChunk] = (
             reactivex.empty() if past.earlier is None
-            else past.earlier.chunks(background or ImmediateScheduler.singleton(), clock)).pipe(ops.publish())
+            else past.earlier.chunks(background, clock)).pipe(ops.publish())
         before: Observable[OutcomesBefore] = (
             reactivex.empty() if past.before is None
-            else past.before.read(background or ImmediateScheduler.singleton(), clock))
-        events: Observable[ReportEvent] = reactivex.merge(probes, requests, earlier, before)
+            else past.before.read(background, clock))
+        def past_of_added(versions: tuple[Config, Config]) -> Observable[ReportEvent]:
+            if log is None:
+                return reactivex.empty()
+            return added_sites_past(log, versions, epoch_seconds(clock.now), background, clock)
+
+        # Applied on the clock's thread like the version itself: the windows are told before an added site's
+        # first probe lands (it ticks at once, and its probe comes back through the pool).
+        added: Observable[ReportEvent] = configs.pipe(ops.pairwise(), ops.flat_map(past_of_added),
+                                                      ops.take_until(stopped))
+        events: Observable[ReportEvent] = reactivex.merge(probes, requests, earlier, before, added)
         reports: Observable[Report] = events.pipe(window_reports(config.report_windows, iter(past.probes)),
                                                   ops.share())
 
