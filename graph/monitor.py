@@ -15,6 +15,7 @@ sinks they subscribe. The graph takes no console and no callbacks.
     past.before (each site's last failure and failing run before it, read in the background) ─▶ report windows
     a version that adds sites ─▶ their past in `log` (as a restart's: the longest window, and their outcomes
                                  from before it, read in the background) ─────────────────▶ report windows
+                             └─▶ their last alert or recovery in `log` (read at once) ────▶ alert machines
 
 A restart is blind only while the last alert window is read (`load_past`): the alert machines need no more,
 and the clocks start right after. The rest of the longest window reaches the report windows while the clocks
@@ -46,12 +47,13 @@ from monitoringapp.domain.events import (
     TransitionKind,
 )
 from monitoringapp.domain.timefmt import epoch_seconds
+from monitoringapp.operators.alert_machine import AlertStates
 from monitoringapp.operators.alerts import alert_transitions
 from monitoringapp.operators.certificate_watch import DAY
 from monitoringapp.operators.certificates import certificate_warnings
 from monitoringapp.operators.reports import ReportEvent, window_reports
 from monitoringapp.operators.typed import on_completion
-from monitoringapp.store.log import LogReader, LogUnavailable, PastReader
+from monitoringapp.store.log import LogReader, LogUnavailable, PastReader, StoreError
 from monitoringapp.streams.past import LoggedPast, OutcomesPast
 from monitoringapp.streams.probes import ConfigChange, ProbeFunction, TickCounters, diff_sites, probe_events
 from monitoringapp.streams.ticks import Tick, fixed_rate_ticks
@@ -123,6 +125,24 @@ def added_sites_past(log: PastReader, versions: tuple[Config, Config], now: floa
     return reactivex.concat(forget, past)
 
 
+def added_sites_alert_states(log: LogReader, versions: tuple[Config, Config]) -> dict[str, AlertTransition]:
+    """The last stored alert or recovery of each site the second of `versions` adds (none if the log cannot be
+    read): what its alert machine resumes from, as at a restart, so an alert still open is neither told again
+    nor left without its recovery."""
+    old, new = versions
+    added = new.keys - old.keys
+    if not added:
+        return {}
+    try:
+        return log.last_transitions(added)
+    except (LogUnavailable, StoreError):
+        return {}
+
+
+def _any_state(states: AlertStates) -> bool:
+    return bool(states.transitions)
+
+
 def stored_certificate_warnings(log: LogReader, config: Config, now: float) -> tuple[AlertTransition, ...]:
     """The certificate warnings of `config`'s sites that may still matter at `now`: a warning of a certificate
     not yet expired was told at most its site's widest threshold before `now`."""
@@ -177,8 +197,8 @@ class MonitorGraph:
     Subscribe the sinks to its streams, then `connect` (transitions and reports run only if subscribed). Every
     stream runs on `clock`'s thread. When `updates` completes, the clocks stop and the streams complete once the
     probes in flight have landed. `past.earlier` is read on `background` (default: at once, on the thread that
-    delivers it to the clock), and so is the past in `log` of each site a later version adds (None: an added
-    site's reports start from its first probe).
+    delivers it to the clock), and so is the past in `log` of each site a later version adds; its last alert or
+    recovery there is read as the version is applied (None: an added site starts from its first probe).
     """
 
     def __init__(
@@ -206,8 +226,15 @@ class MonitorGraph:
         # every subscription comes before `connect`, so none misses a probe. A probe's alert or recovery comes
         # before its certificate warning. Iterators, not the tuple: the probes read back are dropped once the
         # operators have taken them.
+        def states_of_added(versions: tuple[Config, Config]) -> AlertStates:
+            return AlertStates({} if log is None else added_sites_alert_states(log, versions))
+
+        # Read as a version is applied, before an added site's first probe is judged (a narrow read: each site's
+        # last alert or recovery); only when transitions are subscribed.
+        alert_inputs: Observable[SitePolicies | AlertStates] = reactivex.merge(
+            policies, configs.pipe(ops.pairwise(), ops.map(states_of_added), ops.filter(_any_state)))
         transitions: Observable[AlertTransition] = reactivex.merge(
-            probes.pipe(alert_transitions(policies, past.transitions, iter(past.probes))),
+            probes.pipe(alert_transitions(alert_inputs, past.transitions, iter(past.probes))),
             probes.pipe(certificate_warnings(policies, past.certificate_warnings)),
         ).pipe(ops.share())
 

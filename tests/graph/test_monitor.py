@@ -11,7 +11,7 @@ from reactivex.scheduler import HistoricalScheduler
 from reactivex.testing import TestScheduler
 
 from monitoringapp.domain.config import AlertPolicy, Config, ReportSpec, SiteConfig
-from monitoringapp.domain.events import ErrorKind, PastChunk, Probe, Report, TransitionKind
+from monitoringapp.domain.events import AlertTransition, ErrorKind, PastChunk, Probe, Report, TransitionKind
 from monitoringapp.domain.timefmt import epoch_seconds, parse_iso, utc_datetime
 from monitoringapp.graph.monitor import StoredPast, load_past
 from monitoringapp.store.sqlite.reader import SqliteLogReader
@@ -217,3 +217,36 @@ def test_a_site_a_reload_adds_reports_its_logged_past_and_one_removed_and_added_
         (45.5, 120, C, 7 + 8, 6 + 8, None, 105.5), (45.5, 3600, C, 355 + 8, 296 + 8, None, 105.5),
         # D: down since -4,000 s, which only the log's outcomes from before the hour say.
         (45.5, 120, D, 7 + 8, 0, 4045.5, 2.0), (45.5, 3600, D, 355 + 8, 0, 4045.5, 2.0)])
+
+
+def test_a_site_a_reload_adds_resumes_its_stored_alert_state_neither_repeating_an_alert_nor_losing_a_recovery(
+        tmp_path: Path) -> None:
+    """C and D were in alert when they left the config (their alerts are the log's last word on them); a reload
+    adds them back at 5.5 s. C answers again: its recovery closes the stored alert. D is still down: no second
+    alert. Before, C's alert stayed open for ever and D was alerted again at its first probe."""
+    start = 1_795_000_000.0
+    history = tmp_path / "history.db"
+    setup = SqliteEventLog(history)
+    setup.append_transition(AlertTransition(start - 500, C, TransitionKind.ALERT, 0.0, start - 500))
+    setup.append_transition(AlertTransition(start - 300, D, TransitionKind.ALERT, 0.0, start - 300))
+    setup.close()
+    sites = {url: SiteConfig(url, 1, 1) for url in (A, C, D)}
+
+    def version(*urls: str) -> Config:
+        return Config(sites=tuple(sites[url] for url in urls), alert=AlertPolicy(window=20),
+                      reports=(ReportSpec(30, (120,)),))
+
+    clock = HistoricalScheduler(utc_datetime(start))
+
+    def probe(site: SiteConfig) -> ProbeOutcome:
+        return ProbeOutcome(503, 2.0, ErrorKind.STATUS) if site.url == D else ProbeOutcome(200, 1.0, None)
+
+    reader = SqliteLogReader(history)
+    monitor = RunningMonitor(version(A), SqliteEventLog(tmp_path / "m.db"), probe, clock, history=reader)
+    clock.schedule(lambda *_: monitor.start())
+    clock.schedule_absolute(utc_datetime(start + 5.5), lambda *_: monitor.reload(version(A, C, D)))
+    clock.advance_by(timedelta(seconds=20))
+    monitor.stop()
+    reader.close()
+    assert [(t.host, t.kind, t.timestamp - start, t.start - start, t.end and t.end - start)
+            for t in monitor.transitions] == [(C, TransitionKind.RECOVERY, 5.5, -500, 5.5)]
