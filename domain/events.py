@@ -52,6 +52,11 @@ class Probe:
     certificate_expiry: float | None = None  # an https site's certificate's notAfter, as the probe saw it
 
 
+ProbeBatch = tuple[Probe, ...]
+"""Probes that came together, in the order they came: those that finished while the clock was busy. The
+operators take a batch as they would its probes one at a time, and pay reactivex's plumbing once for it."""
+
+
 ERROR_NUMBER: dict[ErrorKind, int] = {kind: number for number, kind in enumerate(ERROR_KINDS, start=1)}
 """Each error kind's number in an outcome key (0: no error)."""
 ERROR_BY_NUMBER: dict[int, ErrorKind] = {number: kind for kind, number in ERROR_NUMBER.items()}

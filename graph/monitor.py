@@ -5,7 +5,7 @@ Monitoring mode and test mode build the very same graph; they differ only in the
 real or virtual, `io` a thread pool or immediate), in what the probe function talks to, and in the
 sinks they subscribe. The graph takes no console and no callbacks.
 
-    config, updates ─▶ configs ─┬─▶ probe_events ─▶ probes ─┬──────────────────────────▶ probes
+    config, updates ─▶ configs ─┬─▶ probe_batches ─▶ batches ┬─────────────────────────▶ probe_batches, probes
                                 ├─▶ policies ───────────────┼─▶ alert_transitions ───┐
                                 │                           ├─▶ certificate_warnings ┴─▶ transitions
                                 ├─▶ report_requests ─┐      └─┐
@@ -42,6 +42,7 @@ from monitoringapp.domain.events import (
     OutcomesBefore,
     PastChunk,
     Probe,
+    ProbeBatch,
     Report,
     ReportRequest,
     TransitionKind,
@@ -52,10 +53,10 @@ from monitoringapp.operators.alerts import alert_transitions
 from monitoringapp.operators.certificate_watch import DAY
 from monitoringapp.operators.certificates import certificate_warnings
 from monitoringapp.operators.reports import ReportEvent, window_reports
-from monitoringapp.operators.typed import on_completion
+from monitoringapp.operators.typed import on_completion, unbatched
 from monitoringapp.store.log import LogReader, LogUnavailable, PastReader, StoreError
 from monitoringapp.streams.past import LoggedPast, OutcomesPast
-from monitoringapp.streams.probes import ConfigChange, ProbeFunction, TickCounters, diff_sites, probe_events
+from monitoringapp.streams.probes import ConfigChange, ProbeFunction, TickCounters, diff_sites, probe_batches
 from monitoringapp.streams.ticks import Tick, fixed_rate_ticks
 
 
@@ -219,12 +220,15 @@ class MonitorGraph:
         configs: ConnectableObservable[Config] = updates.pipe(ops.start_with(config), ops.replay(buffer_size=1))
         stopped = configs.pipe(on_completion())
 
-        probes: ConnectableObservable[Probe] = configs.pipe(
-            probe_events(probe, clock, io, self.counters, location), ops.publish())
+        # The operators take the probes in the batches they land in (what finished while the clock was busy):
+        # reactivex's plumbing is then paid once a batch, not once a probe.
+        batches: ConnectableObservable[ProbeBatch] = configs.pipe(
+            probe_batches(probe, clock, io, self.counters, location), ops.publish())
         policies: Observable[SitePolicies] = configs.pipe(ops.map(_site_policies))
         # Shared by their subscribers and run only when subscribed (a prober subscribes neither: it judges nothing);
         # every subscription comes before `connect`, so none misses a probe. A probe's alert or recovery comes
-        # before its certificate warning. Iterators, not the tuple: the probes read back are dropped once the
+        # before its certificate warning (in a batch: the batch's alerts and recoveries come before its warnings).
+        # Iterators, not the tuple: the probes read back are dropped once the
         # operators have taken them.
         def states_of_added(versions: tuple[Config, Config]) -> AlertStates:
             return AlertStates({} if log is None else added_sites_alert_states(log, versions))
@@ -234,8 +238,8 @@ class MonitorGraph:
         alert_inputs: Observable[SitePolicies | AlertStates] = reactivex.merge(
             policies, configs.pipe(ops.pairwise(), ops.map(states_of_added), ops.filter(_any_state)))
         transitions: Observable[AlertTransition] = reactivex.merge(
-            probes.pipe(alert_transitions(alert_inputs, past.transitions, iter(past.probes))),
-            probes.pipe(certificate_warnings(policies, past.certificate_warnings)),
+            batches.pipe(alert_transitions(alert_inputs, past.transitions, iter(past.probes))),
+            batches.pipe(certificate_warnings(policies, past.certificate_warnings)),
         ).pipe(ops.share())
 
         def requests_for(latest: Config) -> Observable[ReportRequest]:
@@ -250,6 +254,7 @@ class MonitorGraph:
         before: Observable[OutcomesBefore] = (
             reactivex.empty() if past.before is None
             else past.before.read(background, clock))
+
         def past_of_added(versions: tuple[Config, Config]) -> Observable[ReportEvent]:
             if log is None:
                 return reactivex.empty()
@@ -259,13 +264,16 @@ class MonitorGraph:
         # first probe lands (it ticks at once, and its probe comes back through the pool).
         added: Observable[ReportEvent] = configs.pipe(ops.pairwise(), ops.flat_map(past_of_added),
                                                       ops.take_until(stopped))
-        events: Observable[ReportEvent] = reactivex.merge(probes, requests, earlier, before, added)
+        events: Observable[ReportEvent] = reactivex.merge(batches, requests, earlier, before, added)
         reports: Observable[Report] = events.pipe(window_reports(config.report_windows, iter(past.probes)),
                                                   ops.share())
 
         self.configs: Observable[Config] = configs
         """Every config version in force, the first one included."""
-        self.probes: Observable[Probe] = probes
+        self.probe_batches: Observable[ProbeBatch] = batches
+        """The probes as they land: those that finished while the clock was busy come as one batch."""
+        self.probes: Observable[Probe] = batches.pipe(unbatched())
+        """The probes as they land, one at a time."""
         self.transitions: Observable[AlertTransition] = transitions
         self.reports: Observable[Report] = reports
         self.changes: Observable[ConfigChange] = configs.pipe(ops.pairwise(), ops.map(_change))
@@ -273,7 +281,7 @@ class MonitorGraph:
         self.past_loaded: Observable[PastChunk] = earlier
         """Each chunk of the restart's past as the report windows take it; completes once all is in."""
         # The past is read last, once everything else is subscribed: the clocks start first.
-        self._connectables = (probes, configs, earlier)
+        self._connectables = (batches, configs, earlier)
 
     def connect(self) -> abc.DisposableBase:
         """Start: the clocks run from here on. Disposing stops everything at once (no drain)."""

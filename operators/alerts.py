@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from reactivex import Observable
 
 from monitoringapp.domain.config import AlertPolicy, SitePolicies
-from monitoringapp.domain.events import AlertTransition, Probe
+from monitoringapp.domain.events import AlertTransition, Probe, ProbeBatch
 from monitoringapp.operators.alert_machine import AlertMachines, AlertStates
 from monitoringapp.operators.typed import judged_by
 
@@ -16,8 +16,8 @@ def alert_transitions(
     policies: Observable[AlertPolicy | SitePolicies | AlertStates],
     restored: Mapping[str, AlertTransition] | None = None,
     history: Iterable[Probe] = (),
-) -> Callable[[Observable[Probe]], Observable[AlertTransition]]:
-    """Alerts and recoveries of every site in the probe stream.
+) -> Callable[[Observable[Probe | ProbeBatch]], Observable[AlertTransition]]:
+    """Alerts and recoveries of every site in the probe stream (of probes, or batches of them).
 
     `policies` gives the policies in force (each site's, or one `AlertPolicy` for all): merged into one
     stream with the probes (subscribed first, so a policy known at subscription judges the first probe), the

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from reactivex import Observable
 
 from monitoringapp.domain.config import AlertPolicy, SitePolicies
-from monitoringapp.domain.events import LOCAL, AlertTransition, Probe
+from monitoringapp.domain.events import LOCAL, AlertTransition, Probe, ProbeBatch
 from monitoringapp.operators.certificate_watch import CertificateWatch
 from monitoringapp.operators.typed import judged_by
 
@@ -17,8 +17,9 @@ def certificate_warnings(
     policies: Observable[AlertPolicy | SitePolicies],
     warned: Iterable[AlertTransition] = (),
     location: str = LOCAL,
-) -> Callable[[Observable[Probe]], Observable[AlertTransition]]:
-    """A warning each time a site's certificate first comes within one of its `certificateExpiryDays`.
+) -> Callable[[Observable[Probe | ProbeBatch]], Observable[AlertTransition]]:
+    """A warning each time a site's certificate first comes within one of its `certificateExpiryDays` (the probes
+    come one at a time or in batches).
 
     `policies` says each site's days (merged in before the probes, as for `alert_transitions`); `warned` are
     the warnings already stored (a restart tells none of them again); `location` is the warnings' own.

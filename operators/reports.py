@@ -7,14 +7,15 @@ from collections.abc import Callable, Iterable
 import reactivex
 from reactivex import Observable, abc
 from reactivex import operators as ops
-from reactivex.scheduler import ImmediateScheduler
 
-from monitoringapp.domain.events import OutcomesBefore, PastChunk, Probe, Report, ReportRequest
+from monitoringapp.domain.events import OutcomesBefore, PastChunk, Probe, ProbeBatch, Report, ReportRequest
 from monitoringapp.operators.site_windows import SiteWindows
+from monitoringapp.operators.typed import each_at_once
 
-ReportEvent = Probe | ReportRequest | PastChunk | OutcomesBefore
-"""What the report operator takes: a probe, a request, earlier probes (a restart's past, newest first), or each
-site's outcomes from before every probe (read back by a restart or a reader: any time, it sets no order)."""
+ReportEvent = Probe | ProbeBatch | ReportRequest | PastChunk | OutcomesBefore
+"""What the report operator takes: a probe or a batch of them, a request, earlier probes (a restart's past, newest
+first), or each site's outcomes from before every probe (read back by a restart or a reader: any time, it sets no
+order)."""
 
 
 def window_reports(
@@ -24,13 +25,13 @@ def window_reports(
     """Per request, one report per span of the sites' stats over (now - span, now], counting every probe
     that came before the request in the stream.
 
-    Probes and requests come as one stream, so which came first is the stream's order, not a rule about
-    threads or subscription order. `spans` are the windows to keep from the start (a request for a
-    longer one widens them); `history` is probes of the past to start from. A restart's longer past may
-    come in the stream too, as `PastChunk`s from before everything given so far (newest first): each
-    site's windows take them in front, and the reports after them count them. An `OutcomesBefore` in the
-    stream is each site's last failure and failing run from before all of those probes: a report's "down for"
-    and "last fail" reach back as far as the log does, not only as far as the probes given.
+    Probes (one at a time, or in batches) and requests come as one stream, so which came first is the stream's
+    order, not a rule about threads or subscription order. `spans` are the windows to keep from the start (a request
+    for a longer one widens them); `history` is probes of the past to start from. A restart's longer past may come
+    in the stream too, as `PastChunk`s from before everything given so far (newest first): each site's windows take
+    them in front, and the reports after them count them. An `OutcomesBefore` in the stream is each site's last
+    failure and failing run from before all of those probes: a report's "down for" and "last fail" reach back as far
+    as the log does, not only as far as the probes given.
 
     ```text
     events:  --p1--p2--R(t=10, 2m)--p3--R(t=20, 2m)--|
@@ -56,13 +57,8 @@ def window_reports(
             for probe in history:
                 windows.add(probe)
             answers: Observable[list[Report]] = source.pipe(ops.map(windows.on_event), ops.filter(bool))
-            return answers.pipe(ops.flat_map(_each_at_once))
+            return answers.pipe(ops.flat_map(each_at_once))  # a request's reports go out before the next event
 
         return reactivex.defer(factory)
 
     return operator
-
-
-def _each_at_once(reports: list[Report]) -> Observable[Report]:
-    # Immediate, not the default trampoline: the reports go out before the next event comes in.
-    return reactivex.from_iterable(reports, ImmediateScheduler.singleton())

@@ -2,9 +2,9 @@
 
 The clocks are one schedule on one timer (`streams.ticks.grid_ticks`), on the `clock` scheduler; each tick
 hands its probe to the `io` scheduler (a thread pool in production), so a slow site never delays another
-site's ticks; the result hops back onto the clock, so downstream sees one `on_next` at a time, on the
-clock's thread. A tick that finds its site's previous
-probe still in flight is skipped and counted, never queued. Under a virtual-time clock with an immediate
+site's ticks; the results hop back onto the clock, so downstream sees one `on_next` at a time (of one
+probe, or of the batch that finished while the clock was busy), on the clock's thread. A tick that finds its
+site's previous probe still in flight is skipped and counted, never queued. Under a virtual-time clock with an immediate
 `io` scheduler, the same code probes a real server while time stands still.
 """
 
@@ -20,8 +20,9 @@ from reactivex import operators as ops
 
 from monitoringapp.domain.checks import ProbeOutcome
 from monitoringapp.domain.config import Config, SiteConfig, some_of
-from monitoringapp.domain.events import LOCAL, Probe
+from monitoringapp.domain.events import LOCAL, Probe, ProbeBatch
 from monitoringapp.domain.timefmt import epoch_seconds, whole_millis
+from monitoringapp.operators.typed import unbatched
 from monitoringapp.streams.concurrent import map_on
 from monitoringapp.streams.ticks import Tick, grid_ticks
 
@@ -157,14 +158,15 @@ class InFlight:
         return True
 
 
-def probe_events(
+def probe_batches(
     probe: ProbeFunction,
     clock: abc.SchedulerBase,
     io: abc.SchedulerBase,
     counters: TickCounters,
     location: str = LOCAL,
-) -> Callable[[Observable[Config]], Observable[Probe]]:
-    """Probes of every site of the latest config, as one stream on `clock`.
+) -> Callable[[Observable[Config]], Observable[ProbeBatch]]:
+    """Probes of every site of the latest config, as one stream of batches on `clock`: the probes that finished
+    while the clock was busy come together, in the order they finished (see `streams.concurrent.map_on`).
 
     A new config version is applied as a diff: added sites start, removed ones stop, a site whose interval
     or timeout changed is re-timed; the others go on undisturbed, a site whose other settings changed (its
@@ -173,11 +175,11 @@ def probe_events(
 
     ```text
     configs:   C{a:2s}--------C{a:2s, b:3s}------|
-               [probe_events(probe, clock, io, counters)]
-    out:       a----a----a----a-b--a---b-a----a--(a)|     (a probe in flight lands after the stop)
+               [probe_batches(probe, clock, io, counters)]
+    out:       a----a----a----(ab)-a---b-a----a--(a)|     (a probe in flight lands after the stop)
     ```
 
-    Example: ``configs.pipe(probe_events(HttpProber().check, EventLoopScheduler(), ProbePool(), TickCounters()))``
+    Example: ``configs.pipe(probe_batches(HttpProber().check, EventLoopScheduler(), ProbePool(), TickCounters()))``
     """
 
     def probe_of(in_flight: InFlight) -> Callable[[Scheduled], Probe]:
@@ -195,8 +197,8 @@ def probe_events(
 
         return run
 
-    def operator(configs: Observable[Config]) -> Observable[Probe]:
-        def factory(_: abc.SchedulerBase | None) -> Observable[Probe]:
+    def operator(configs: Observable[Config]) -> Observable[ProbeBatch]:
+        def factory(_: abc.SchedulerBase | None) -> Observable[ProbeBatch]:
             running = RunningSites()
             in_flight = InFlight(clock, counters)
             # One timer for every site's clock: a version's changes start, re-time or stop clocks by URL, and
@@ -209,3 +211,24 @@ def probe_events(
         return reactivex.defer(factory)
 
     return operator
+
+
+def probe_events(
+    probe: ProbeFunction,
+    clock: abc.SchedulerBase,
+    io: abc.SchedulerBase,
+    counters: TickCounters,
+    location: str = LOCAL,
+) -> Callable[[Observable[Config]], Observable[Probe]]:
+    """`probe_batches`, one probe at a time.
+
+    ```text
+    configs:   C{a:2s}--------C{a:2s, b:3s}------|
+               [probe_events(probe, clock, io, counters)]
+    out:       a----a----a----ab-a---b-a----a--(a)|
+    ```
+
+    Example: ``configs.pipe(probe_events(HttpProber().check, EventLoopScheduler(), ProbePool(), TickCounters()))``
+    """
+    batches = probe_batches(probe, clock, io, counters, location)
+    return lambda configs: configs.pipe(batches, unbatched())

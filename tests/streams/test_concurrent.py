@@ -1,5 +1,6 @@
-"""`map_on`: items mapped on a pool concurrently, results back on the clock in the order they finish, completion
-after the last; in virtual time, with the pool a second virtual scheduler so "in flight" is exact."""
+"""`map_on`: items mapped on a pool concurrently, results back on the clock in the order they finish (those that
+finished while the clock was busy in one batch), completion after the last; in virtual time, with the pool a second
+virtual scheduler so "in flight" is exact."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from monitoringapp.streams.concurrent import map_on
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def test_results_come_on_the_clock_as_they_finish_and_completion_waits_for_the_last() -> None:
+def test_results_that_finish_before_the_clock_runs_come_in_one_batch_and_completion_waits_for_the_last() -> None:
     clock, io = HistoricalScheduler(START), HistoricalScheduler(START)
     source: Subject[int] = Subject()
     seen: list[object] = []
@@ -27,7 +28,21 @@ def test_results_come_on_the_clock_as_they_finish_and_completion_waits_for_the_l
     io.advance_by(timedelta(seconds=1))  # both run; their results wait for the clock
     assert seen == []
     clock.advance_by(timedelta(seconds=1))
-    assert seen == [10, 20, "done"]
+    assert seen == [(10, 20), "done"]
+
+
+def test_a_result_that_finishes_while_the_clock_is_idle_goes_alone() -> None:
+    clock, io = HistoricalScheduler(START), HistoricalScheduler(START)
+    source: Subject[int] = Subject()
+    seen: list[object] = []
+    source.pipe(map_on(io, clock)(lambda n: n * 10)).subscribe(seen.append, seen.append, lambda: seen.append("done"))
+    for n in (1, 2, 3):
+        source.on_next(n)
+        io.advance_by(timedelta(seconds=1))
+        clock.advance_by(timedelta(seconds=1))
+    assert seen == [(10,), (20,), (30,)]
+    source.on_completed()
+    assert seen[-1] == "done"
 
 
 def test_a_slow_item_holds_up_no_other_and_the_order_is_the_order_of_finishing() -> None:
@@ -43,7 +58,7 @@ def test_a_slow_item_holds_up_no_other_and_the_order_is_the_order_of_finishing()
             assert first_may_finish.wait(5.0)
         return n
 
-    source.pipe(map_on(io, clock)(work)).subscribe(seen.append, on_completed=done.set)
+    source.pipe(map_on(io, clock)(work)).subscribe(seen.extend, on_completed=done.set)
     for n in (1, 2, 3):
         source.on_next(n)
     source.on_completed()
@@ -75,4 +90,4 @@ def test_a_mapper_that_raises_is_reported_by_the_pool_and_the_item_yields_nothin
     source.on_next(1)
     source.on_completed()
     clock.advance_by(timedelta(seconds=1))
-    assert seen == [1, "done"]
+    assert seen == [(1,), "done"]
