@@ -254,20 +254,21 @@ def _prober_banner(options: MonitorOptions, config: Config, past: StoredPast) ->
     from monitoringapp.store.jetstream import SPOOL_CAPACITY
 
     rate = sum(1 / site.check_interval for site in config.sites)
-    rest = "; the rest of its past loads meanwhile" if past.earlier is not None else ""
+    # It judges nothing: none of its past is read before its clocks start, all of it while they tick.
+    loading = (f"; its past {format_duration(config.longest_window)} from this location loads into its reports "
+               "meanwhile" if past.earlier is not None else "")
     return (f"probing {len(config.sites)} site(s) from {config.source} as location {options.location}, publishing "
             f"to {shown_servers(options.nats)} (stream MONITOR); while NATS is unreachable up to {SPOOL_CAPACITY:,} "
             f"probes wait in {_spool_path(options)} ({SPOOL_CAPACITY / rate / 60:,.0f} minutes of this config, "
-            f"about {SPOOL_CAPACITY * 200 / 1e6:.0f} MB); restored {len(past.probes)} probe(s) of this location's "
-            f"past {format_duration(config.policies.longest_window)} for its reports{rest}; Ctrl-C to stop")
+            f"about {SPOOL_CAPACITY * 200 / 1e6:.0f} MB){loading}; Ctrl-C to stop")
 
 
 def _show_progress(loaded: Observable[PastChunk], past: LoggedPast, console: Console) -> abc.DisposableBase:
     """The past's loading as a bar on stderr when it is a terminal (in minutes of the past read, newest first),
     then one line on the console when it is all in the report windows."""
-    span = past.before - past.since
+    span = past.before - past.since  # a prober's ends 1 ms before its start: said in whole seconds
     minutes = span / 60
-    bar = ProgressBar(f"loading the past {format_duration(span)} into the reports", "min")
+    bar = ProgressBar(f"loading the past {format_duration(round(span))} into the reports", "min")
     began = time.monotonic()
     count = [0]
 
@@ -278,7 +279,7 @@ def _show_progress(loaded: Observable[PastChunk], past: LoggedPast, console: Con
     def done() -> None:
         bar.close()
         if count[0]:  # a new database has no past to speak of
-            console.info(f"the past {format_duration(span)} is in the reports: {count[0]:,} stored probe(s) in "
+            console.info(f"the past {format_duration(round(span))} is in the reports: {count[0]:,} stored probe(s) in "
                          f"{time.monotonic() - began:.1f}s")
 
     return CompositeDisposable(loaded.subscribe(show, on_completed=done), Disposable(bar.close))

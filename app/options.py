@@ -230,7 +230,7 @@ _FLAGS = (
     _Flag(("--nats",), ("monitor", "evaluate", "notify", "print_only"), ("monitor", "evaluate", "notify", "print_only"),
           {"metavar": "URLS", "help": "NATS servers, comma-separated (nats://h1:4222,nats://h2:4222): with -m a "
                                       "prober publishing to JetStream; -e judges from it; -a, -p, --notify read "
-                                      "the JetStream log"}),
+                                      "the JetStream log instead of a database (not with -db)"}),
     _Flag(("--location",), ("monitor",), ("monitor",),
           {"metavar": "NAME", "help": f"where this monitor probes from (default {LOCAL}); letters, digits, _ and -"}),
     _Flag(("--replicas",), ("monitor",), ("monitor",),

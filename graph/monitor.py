@@ -77,14 +77,18 @@ class StoredPast:
 
 def load_past(log: PastReader, config: Config, now: float, *, judges: bool = True) -> StoredPast:
     """The logged past of the sites in `config` before `now` (none if the log cannot be read yet): their last
-    alert transitions and certificate warnings (unless the monitor `judges` nothing: a prober) and the probes of
-    the alert window, read now; the rest of the longest window and each site's outcomes from before it, to read
-    later."""
+    alert transitions, certificate warnings and the probes of the alert window, read now; the rest of the
+    longest window and each site's outcomes from before it, to read later. A monitor that `judges` nothing (a
+    prober) has no alert machine to resume: nothing is read now but whether there is a past, and all of it is
+    read later, while the clocks tick."""
     hosts = config.keys
-    recent = now - config.policies.longest_window  # what every site's alert machine needs to resume
+    # What every site's alert machine needs to resume; a prober's clocks wait for none of it. Its probes from
+    # `now` on are live (a clock started at `now` or later, its time rounded to the millisecond): 1 ms before is
+    # the past.
+    recent = now - config.policies.longest_window if judges else now - 0.001
     since = now - config.longest_window
     try:
-        probes = log.probes_since(recent, hosts).events
+        probes = log.probes_since(recent, hosts).events if judges else ()
         transitions = log.last_transitions(hosts) if judges else {}
         warned = stored_certificate_warnings(log, config, now) if judges else ()
         newest = log.latest_probe_time()

@@ -434,11 +434,14 @@ def test_a_restarted_prober_reports_its_own_locations_past_not_from_zero(tmp_pat
         again = App("-m", "-c", str(config), "--nats", cluster.urls[0], "--location", "eu", "--spool",
                     str(tmp_path / "eu.db"))
         try:
-            _, report = again.wait_for_line(lambda line: line.startswith(target.url()), 20)
+            # Read while the clocks tick: nothing of it is waited for at the start.
+            loaded = again.wait_for_line(lambda line: line.startswith("the past 1m00s is in the reports"), 20)[1]
+            start = len(again.output())
+            _, report = again.wait_for_line(lambda line: line.startswith(target.url()), 20, start)
         finally:
             stop_all(again)
     assert made > 0 and others > 0
-    assert again.output()[0].endswith(f"restored {made} probe(s) of this location's past 1m00s for its reports; "
+    assert again.output()[0].endswith("; its past 1m00s from this location loads into its reports meanwhile; "
                                       "Ctrl-C to stop"), again.describe()
-    checks = int(report.split()[1])
-    assert checks > made, report  # its past and what it probed since
+    assert loaded.startswith(f"the past 1m00s is in the reports: {made} stored probe(s) in "), loaded
+    assert int(report.split()[1]) > made, report  # its past and what it probed since

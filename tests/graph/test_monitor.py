@@ -250,3 +250,32 @@ def test_a_site_a_reload_adds_resumes_its_stored_alert_state_neither_repeating_a
     reader.close()
     assert [(t.host, t.kind, t.timestamp - start, t.start - start, t.end and t.end - start)
             for t in monitor.transitions] == [(C, TransitionKind.RECOVERY, 5.5, -500, 5.5)]
+
+
+def test_a_monitor_that_judges_nothing_waits_for_none_of_its_past_and_reports_all_of_it_while_its_clocks_tick(
+        tmp_path: Path) -> None:
+    """A prober (`-m --nats`) has no alert machine to resume: its start reads only whether there is a past, and
+    its reports get the whole longest window from the background, to the last probe before the start."""
+    start = 1_795_000_000.0
+    db = tmp_path / "m.db"
+    setup = SqliteEventLog(db, flush_interval=30.0)
+    for second in range(200, 0, -1):
+        setup.append_probe(Probe(start - second, A, second % 5 != 0, 200 if second % 5 else 503, 1.0))
+    setup.append_transition(AlertTransition(start - 50, A, TransitionKind.ALERT, 0.5, start - 50))
+    setup.close()
+    # Every 7 s: no probe due at the report's very moment.
+    config = Config(sites=(SiteConfig(A, 7, 1),), alert=AlertPolicy(window=20), reports=(ReportSpec(30, (120,)),))
+    reader = SqliteLogReader(db)
+    past = load_past(reader, config, start, judges=False)
+    assert (past.probes, past.transitions, past.certificate_warnings) == ((), {}, ())
+    assert past.earlier is not None and (past.earlier.since, past.earlier.before) == (start - 120, start - 0.001)
+    clock = HistoricalScheduler(utc_datetime(start))
+    monitor = RunningMonitor(config, SqliteEventLog(tmp_path / "new.db"), lambda _: ProbeOutcome(200, 1.0, None),
+                             clock, past=past)
+    clock.schedule(lambda *_: monitor.start())
+    clock.advance_by(timedelta(seconds=30.5))
+    monitor.stop()
+    reader.close()
+    # (-90, 30]: 89 stored probes (-89 to -1 s), every fifth down (17, the last at -5 s), and 5 live (0-28 s).
+    assert [(report.timestamp - start, row.checks, row.available, row.since_last_failure)
+            for report in monitor.reports for row in report.rows] == [(30, 89 + 5, 72 + 5, 35.0)]
