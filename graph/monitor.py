@@ -15,7 +15,8 @@ sinks they subscribe. The graph takes no console and no callbacks.
     past.before (each site's last failure and failing run before it, read in the background) ─▶ report windows
     a version that adds sites ─▶ their past in `log` (as a restart's: the longest window, and their outcomes
                                  from before it, read in the background) ─────────────────▶ report windows
-                             └─▶ their last alert or recovery in `log` (read at once) ────▶ alert machines
+                             └─▶ their last alert or recovery, certificate warnings told (read at once)
+                                 ─────────────────────────────────────────────────────────▶ alert machines
 
 A restart is blind only while the last alert window is read (`load_past`): the alert machines need no more,
 and the clocks start right after. The rest of the longest window reaches the report windows while the clocks
@@ -50,7 +51,7 @@ from monitoringapp.domain.events import (
 from monitoringapp.domain.timefmt import epoch_seconds
 from monitoringapp.operators.alert_machine import AlertStates
 from monitoringapp.operators.alerts import alert_transitions
-from monitoringapp.operators.certificate_watch import DAY
+from monitoringapp.operators.certificate_watch import DAY, WarningsTold
 from monitoringapp.operators.certificates import certificate_warnings
 from monitoringapp.operators.reports import ReportEvent, window_reports
 from monitoringapp.operators.typed import on_completion, unbatched
@@ -130,31 +131,46 @@ def added_sites_past(log: PastReader, versions: tuple[Config, Config], now: floa
     return reactivex.concat(forget, past)
 
 
-def added_sites_alert_states(log: LogReader, versions: tuple[Config, Config]) -> dict[str, AlertTransition]:
+def added_sites_alert_states(log: LogReader, versions: tuple[Config, Config]) -> AlertStates:
     """The last stored alert or recovery of each site the second of `versions` adds (none if the log cannot be
     read): what its alert machine resumes from, as at a restart, so an alert still open is neither told again
     nor left without its recovery."""
     old, new = versions
     added = new.keys - old.keys
-    if not added:
-        return {}
     try:
-        return log.last_transitions(added)
+        return AlertStates(log.last_transitions(added) if added else {})
     except (LogUnavailable, StoreError):
-        return {}
+        return AlertStates({})
+
+
+def added_sites_warnings(log: LogReader, versions: tuple[Config, Config], now: float) -> WarningsTold:
+    """The certificate warnings stored of the sites the second of `versions` adds at `now` that may still matter
+    (none if the log cannot be read): as at a restart, none is told again."""
+    old, new = versions
+    added = new.keys - old.keys
+    try:
+        return WarningsTold(stored_certificate_warnings(log, new, now, added) if added else ())
+    except (LogUnavailable, StoreError):
+        return WarningsTold(())
 
 
 def _any_state(states: AlertStates) -> bool:
     return bool(states.transitions)
 
 
-def stored_certificate_warnings(log: LogReader, config: Config, now: float) -> tuple[AlertTransition, ...]:
-    """The certificate warnings of `config`'s sites that may still matter at `now`: a warning of a certificate
-    not yet expired was told at most its site's widest threshold before `now`."""
-    widest = max((day for site in config.sites for day in site.certificate_days), default=0.0)
+def _any_warning(told: WarningsTold) -> bool:
+    return bool(told.warnings)
+
+
+def stored_certificate_warnings(log: LogReader, config: Config, now: float,
+                                hosts: frozenset[str] | None = None) -> tuple[AlertTransition, ...]:
+    """The certificate warnings of `config`'s sites (of `hosts` only, when given) that may still matter at `now`:
+    a warning of a certificate not yet expired was told at most its site's widest threshold before `now`."""
+    hosts = config.keys if hosts is None else hosts
+    widest = max((day for site in config.sites if site.key in hosts for day in site.certificate_days), default=0.0)
     if not widest:
         return ()
-    told = log.transitions_since(now - widest * DAY, config.keys).events
+    told = log.transitions_since(now - widest * DAY, hosts).events
     return tuple(t for t in told if t.kind is TransitionKind.CERTIFICATE)
 
 
@@ -203,7 +219,8 @@ class MonitorGraph:
     stream runs on `clock`'s thread. When `updates` completes, the clocks stop and the streams complete once the
     probes in flight have landed. `past.earlier` is read on `background` (default: at once, on the thread that
     delivers it to the clock), and so is the past in `log` of each site a later version adds; its last alert or
-    recovery there is read as the version is applied (None: an added site starts from its first probe).
+    recovery and its certificate warnings there are read as the version is applied (None: an added site starts
+    from its first probe).
     """
 
     def __init__(
@@ -235,15 +252,22 @@ class MonitorGraph:
         # Iterators, not the tuple: the probes read back are dropped once the
         # operators have taken them.
         def states_of_added(versions: tuple[Config, Config]) -> AlertStates:
-            return AlertStates({} if log is None else added_sites_alert_states(log, versions))
+            return AlertStates({}) if log is None else added_sites_alert_states(log, versions)
 
-        # Read as a version is applied, before an added site's first probe is judged (a narrow read: each site's
-        # last alert or recovery); only when transitions are subscribed.
+        def warnings_of_added(versions: tuple[Config, Config]) -> WarningsTold:
+            return WarningsTold(()) if log is None else added_sites_warnings(log, versions, epoch_seconds(clock.now))
+
+        # Read as a version is applied, before an added site's first probe is judged (narrow reads: each site's
+        # last alert or recovery, the certificate warnings of its widest threshold); only when transitions are
+        # subscribed.
+        added_pairs = configs.pipe(ops.pairwise())
         alert_inputs: Observable[SitePolicies | AlertStates] = reactivex.merge(
-            policies, configs.pipe(ops.pairwise(), ops.map(states_of_added), ops.filter(_any_state)))
+            policies, added_pairs.pipe(ops.map(states_of_added), ops.filter(_any_state)))
+        certificate_inputs: Observable[SitePolicies | WarningsTold] = reactivex.merge(
+            policies, added_pairs.pipe(ops.map(warnings_of_added), ops.filter(_any_warning)))
         transitions: Observable[AlertTransition] = reactivex.merge(
             batches.pipe(alert_transitions(alert_inputs, past.transitions, iter(past.probes))),
-            batches.pipe(certificate_warnings(policies, past.certificate_warnings)),
+            batches.pipe(certificate_warnings(certificate_inputs, past.certificate_warnings)),
         ).pipe(ops.share())
 
         def requests_for(latest: Config) -> Observable[ReportRequest]:

@@ -14,6 +14,7 @@ from monitoringapp.domain.config import AlertPolicy, Config, ReportSpec, SiteCon
 from monitoringapp.domain.events import AlertTransition, ErrorKind, PastChunk, Probe, Report, TransitionKind
 from monitoringapp.domain.timefmt import epoch_seconds, parse_iso, utc_datetime
 from monitoringapp.graph.monitor import StoredPast, load_past
+from monitoringapp.operators.certificate_watch import DAY
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.streams.http_probe import ProbeOutcome
@@ -22,6 +23,7 @@ from tests.gap_outage import write_gap_outage
 from tests.graph.running import RunningMonitor
 
 A, B, C, D = (f"http://{name}.test/" for name in "abcd")
+E = "https://e.test/"
 
 
 def config(*sites: SiteConfig) -> Config:
@@ -219,18 +221,22 @@ def test_a_site_a_reload_adds_reports_its_logged_past_and_one_removed_and_added_
         (45.5, 120, D, 7 + 8, 0, 4045.5, 2.0), (45.5, 3600, D, 355 + 8, 0, 4045.5, 2.0)])
 
 
-def test_a_site_a_reload_adds_resumes_its_stored_alert_state_neither_repeating_an_alert_nor_losing_a_recovery(
+def test_a_site_a_reload_adds_resumes_its_stored_alert_state_and_tells_no_certificate_warning_twice(
         tmp_path: Path) -> None:
-    """C and D were in alert when they left the config (their alerts are the log's last word on them); a reload
-    adds them back at 5.5 s. C answers again: its recovery closes the stored alert. D is still down: no second
-    alert. Before, C's alert stayed open for ever and D was alerted again at its first probe."""
+    """C and D were in alert when they left the config (their alerts are the log's last word on them); E's
+    certificate, 10 days from expiry, was warned of at 14 days. A reload adds them back at 5.5 s. C answers
+    again: its recovery closes the stored alert. D is still down: no second alert. E: no second warning. Before,
+    C's alert stayed open for ever, D was alerted again at its first probe and E warned of again."""
     start = 1_795_000_000.0
+    not_after = start + 10 * DAY
     history = tmp_path / "history.db"
     setup = SqliteEventLog(history)
     setup.append_transition(AlertTransition(start - 500, C, TransitionKind.ALERT, 0.0, start - 500))
     setup.append_transition(AlertTransition(start - 300, D, TransitionKind.ALERT, 0.0, start - 300))
+    setup.append_transition(AlertTransition(start - 4 * DAY, E, TransitionKind.CERTIFICATE, None, not_after,
+                                            not_after - 14 * DAY, detail="expires in 14d00h"))
     setup.close()
-    sites = {url: SiteConfig(url, 1, 1) for url in (A, C, D)}
+    sites = {url: SiteConfig(url, 1, 1) for url in (A, C, D, E)}
 
     def version(*urls: str) -> Config:
         return Config(sites=tuple(sites[url] for url in urls), alert=AlertPolicy(window=20),
@@ -239,12 +245,14 @@ def test_a_site_a_reload_adds_resumes_its_stored_alert_state_neither_repeating_a
     clock = HistoricalScheduler(utc_datetime(start))
 
     def probe(site: SiteConfig) -> ProbeOutcome:
-        return ProbeOutcome(503, 2.0, ErrorKind.STATUS) if site.url == D else ProbeOutcome(200, 1.0, None)
+        if site.url == D:
+            return ProbeOutcome(503, 2.0, ErrorKind.STATUS)
+        return ProbeOutcome(200, 1.0, None, certificate_expiry=not_after if site.url == E else None)
 
     reader = SqliteLogReader(history)
     monitor = RunningMonitor(version(A), SqliteEventLog(tmp_path / "m.db"), probe, clock, history=reader)
     clock.schedule(lambda *_: monitor.start())
-    clock.schedule_absolute(utc_datetime(start + 5.5), lambda *_: monitor.reload(version(A, C, D)))
+    clock.schedule_absolute(utc_datetime(start + 5.5), lambda *_: monitor.reload(version(A, C, D, E)))
     clock.advance_by(timedelta(seconds=20))
     monitor.stop()
     reader.close()
