@@ -3,9 +3,10 @@
 Long-running modes (`-m`, `-a`, `-p`) use `run_until_stopped`. Signal handlers only queue what happened
 (`SimpleQueue.put` is safe in a handler); the main thread acts on it in `wait`, so a signal that comes while
 the mode is stopping never reaches a half-disposed graph. SIGINT and SIGTERM stop; a second one while the
-mode drains cuts the grace short (`wait_for`); SIGHUP, where the mode asks for it, is passed on as a poke
-(reload the config); a failure on any thread, or the reader of the console going away (`-m | head`, seen
-on a write or by `stop_when` within half a second), stops too.
+mode drains cuts the grace short (`wait_for`); SIGHUP is what the mode asks for (`Hup`): passed on as a poke
+(reload the config: `-m`, the notifier), or a stop like SIGINT's, exit 0 (the readers `-a` and `-p`: their
+terminal has gone), unless the process was started with it ignored (`nohup`); a failure on any thread, or the
+reader of the console going away (`-m | head`, seen on a write or by `stop_when` within half a second), stops too.
 
 One-shot commands (`-t`, `--purge`, `--check`) use `run_once`: SIGTERM interrupts them as Ctrl-C does, so
 their clean-up runs and they exit 130 (`Interrupted`), never 0: a script must not read an interrupted
@@ -20,6 +21,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from enum import Enum
 from types import FrameType
 from typing import Any
 
@@ -36,15 +38,28 @@ _WAKE = 0.5
 _DRAIN_POLL = 0.02
 
 
+class Hup(Enum):
+    """What SIGHUP does to a long-running mode (without either, it ends the process, exit 129)."""
+
+    RELOAD = "reload"
+    """Read the config again (`hups`): a service manager's `kill -HUP` means "reload"."""
+    STOP = "stop"
+    """Stop as SIGINT does, exit 0: a reader's terminal has closed, no one reads it any more. Started under
+    `nohup` (SIGHUP ignored), it stays ignored: the reader goes on, to its file."""
+
+
 class Lifecycle:
     """Installs the signal handlers of a long-running mode; `wait` blocks until it should stop."""
 
-    def __init__(self, *, reload_on_hup: bool = False) -> None:
+    def __init__(self, *, hup: Hup | None = None) -> None:
         self._events: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._hups: Subject[None] = Subject()
         self._previous: dict[int, Any] = {}
         self._stop_conditions: list[Callable[[], bool]] = []
-        signals = (*_STOPPING_SIGNALS, *((signal.SIGHUP,) if reload_on_hup else ()))
+        self._hup = hup
+        ignored = signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+        handles_hup = self._hup is Hup.RELOAD or (self._hup is Hup.STOP and not ignored)
+        signals = (*_STOPPING_SIGNALS, *((signal.SIGHUP,) if handles_hup else ()))
         for signum in signals:
             self._previous[signum] = signal.signal(signum, self._on_signal)
 
@@ -78,7 +93,7 @@ class Lifecycle:
                 if any(condition() for condition in self._stop_conditions):
                     return None
                 continue
-            if event == signal.SIGHUP:
+            if event == signal.SIGHUP and self._hup is Hup.RELOAD:
                 self._hups.on_next(None)
             elif isinstance(event, Exception):
                 return event
@@ -111,12 +126,12 @@ Stopper = Callable[[], None]
 """How a started mode stops: drain what is in flight, flush, dispose."""
 
 
-def run_until_stopped(start: Callable[[Lifecycle], Stopper], *, reload_on_hup: bool = False) -> int:
+def run_until_stopped(start: Callable[[Lifecycle], Stopper], *, hup: Hup | None = None) -> int:
     """Run a long-running mode: `start(lifecycle)` subscribes its streams (a stream's error goes to
     `lifecycle.fail`) and returns its stopper; then wait for a stop, call the stopper, and give the exit
     status: OK after a stop, or the failure raised again (a StoreError is a user's mistake, one line and
     exit 2 in `cli.main`; anything else is a bug)."""
-    lifecycle = Lifecycle(reload_on_hup=reload_on_hup)
+    lifecycle = Lifecycle(hup=hup)
     try:
         stop = start(lifecycle)
         failure = lifecycle.wait()

@@ -18,7 +18,7 @@ from reactivex.scheduler import EventLoopScheduler
 from reactivex.subject import Subject
 
 from monitoringapp.app.config_warnings import read_config_and_warn, warning_lines
-from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped, wait_until_idle
+from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, run_until_stopped, wait_until_idle
 from monitoringapp.app.options import MonitorOptions
 from monitoringapp.app.paths import check_file_to_write
 from monitoringapp.domain.config import Config
@@ -195,7 +195,7 @@ def run_monitoring(options: MonitorOptions) -> int:
 
         return stop
 
-    return run_until_stopped(start, reload_on_hup=True)
+    return run_until_stopped(start, hup=Hup.RELOAD)
 
 
 def _remembered(threads: list[threading.Thread], target: Callable[..., None], name: str) -> threading.Thread:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reactivex.scheduler import EventLoopScheduler
 
-from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
+from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, run_until_stopped
 from monitoringapp.app.options import AlertsOptions
 from monitoringapp.app.sites import hosts_of_site
 from monitoringapp.domain.events import AlertTransition
@@ -48,4 +48,4 @@ def run_notifications(options: AlertsOptions) -> int:
 
         return stop
 
-    return run_until_stopped(start)
+    return run_until_stopped(start, hup=Hup.STOP)  # a terminal closed: no one reads it any more

@@ -1,5 +1,5 @@
 """`-a --notify`: deliver every alert and recovery in the log to the config's notification channels, until
-SIGINT or SIGTERM.
+SIGINT or SIGTERM; SIGHUP reads the config again and applies its channels as a restart would.
 
 A separate process that only reads the monitor's database; its own progress (a cursor per channel) is in its
 state file. One line per delivery on stdout unless `--silent`; a channel's failures on stderr, once per
@@ -14,19 +14,19 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from reactivex.scheduler import EventLoopScheduler
 
 from monitoringapp.app.config_warnings import read_config_and_warn
-from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_once, run_until_stopped
+from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, run_once, run_until_stopped
 from monitoringapp.app.options import NotifyOptions
 from monitoringapp.domain.config import Config, ConfigError
 from monitoringapp.domain.events import AlertTransition, TransitionKind
 from monitoringapp.domain.notices import NoticeKind, transition_notice
 from monitoringapp.domain.notifications import ChannelConfig, expand_url
-from monitoringapp.domain.secrets import Secrets
+from monitoringapp.domain.secrets import MissingVariable, Secrets
 from monitoringapp.domain.sites import shown_log
 from monitoringapp.domain.timefmt import iso_utc, parse_iso
 from monitoringapp.graph.notifier import NotifierNews, notifications
@@ -42,6 +42,7 @@ from monitoringapp.operators.delivery import (
     Message,
     MonitorNews,
     MonitorWatch,
+    Passed,
     Restored,
 )
 from monitoringapp.sinks.channels import Channel, DeliveryFailed, open_channel
@@ -65,6 +66,9 @@ STALE_FLAG = "monitorStale"
 # On a stop, how long a message in flight may take to land and be recorded (a later one is sent again at
 # the next start: the one repeat a stop allows).
 _DRAIN = 2.0
+# On a reload, the same; longer, as the notifier goes on: a webhook's whole answer is bounded by its 10 s timeout,
+# so it lands and is recorded before the channels start again from the state file, and is not sent twice.
+_RELOAD_DRAIN = 12.0
 
 R = TypeVar("R")
 
@@ -87,7 +91,6 @@ def run_notifier(options: NotifyOptions) -> int:
 def _notify(options: NotifyOptions) -> int:
     config = read_config_and_warn(options.config)
     targets = open_targets(config, os.environ)
-    secrets = Secrets.of(secret for target in targets for secret in target.secrets.values) + config.secrets
     log = open_log_reader(options.database, options.nats)
     console = None if options.silent else Console()
     errors = Console(sys.stderr, colour=False)
@@ -96,51 +99,122 @@ def _notify(options: NotifyOptions) -> int:
     # A database that cannot be used is refused before the state file is created.
     end = when_readable(log.transitions_end, BEGINNING, say, where)
     state = open_delivery_state(options.state)
-    now = time.time()
     if console is not None:
         console.info(f"notifying {len(targets)} channel(s) of the transitions in {where} (state in {options.state}); "
-                     "Ctrl-C to stop")
-    starts = start_cursors(end, state, [target.config.name for target in targets], console)
-    # Told of the monitor: the channels that want it.
-    announced = stale_announced(state, [t.config.name for t in targets if "monitor-stale" in t.config.events])
-    latest: dict[str, AlertTransition] = when_readable(lambda: log.last_transitions(), {}, say, where)
-    open_alerts = [transition_notice(t) for t in latest.values() if t.kind is TransitionKind.ALERT]
-    master = random.Random()  # each channel's jitter from its own generator (tests seed theirs)
-
-    def make_deliveries() -> Deliveries[Cursor]:
-        channels = [channel_delivery(target.config, config, random.Random(master.random())) for target in targets]
-        for channel in channels:
-            channel.resume_reminders(open_alerts, now)
-        watches = {name: MonitorWatch(stale_after(config), told) for name, told in announced.items()}
-        return Deliveries(channels, watches, starts, is_after)
-
-    in_flight = _InFlight()
-    deliver = _deliverer({target.config.name: target.channel for target in targets}, state, secrets, in_flight)
-    clock = EventLoopScheduler()
-    workers = {target.config.name: EventLoopScheduler() for target in targets}
+                     "Ctrl-C to stop, kill -HUP to reload the config's channels")
     show = _on_news(console, errors)
+
+    def deliver_from(config: Config, targets: list[Target], end: Cursor, lifecycle: Lifecycle) -> _Delivering:
+        """Deliver to `targets` from each channel's place in the state file (a new one: `end`) until stopped."""
+        starts = start_cursors(end, state, [target.config.name for target in targets], console)
+        # Told of the monitor: the channels that want it.
+        announced = stale_announced(state, [t.config.name for t in targets if "monitor-stale" in t.config.events])
+        latest: dict[str, AlertTransition] = when_readable(lambda: log.last_transitions(), {}, say, where)
+        open_alerts = [transition_notice(t) for t in latest.values() if t.kind is TransitionKind.ALERT]
+        now = time.time()
+        master = random.Random()  # each channel's jitter from its own generator (tests seed theirs)
+
+        def make_deliveries() -> Deliveries[Cursor]:
+            channels = [channel_delivery(target.config, config, random.Random(master.random())) for target in targets]
+            for channel in channels:
+                channel.resume_reminders(open_alerts, now)
+            watches = {name: MonitorWatch(stale_after(config), told) for name, told in announced.items()}
+            return Deliveries(channels, watches, starts, is_after)
+
+        secrets = Secrets.of(secret for target in targets for secret in target.secrets.values) + config.secrets
+        in_flight = _InFlight()
+        deliver = _deliverer({target.config.name: target.channel for target in targets}, state, secrets, in_flight)
+        clock = EventLoopScheduler()
+        workers = {target.config.name: EventLoopScheduler() for target in targets}
+        subscription = notifications(log, make_deliveries, deliver, earliest(list(starts.values())), clock,
+                                     workers, record_passed=_passed_recorder(state)).subscribe(show, lifecycle.fail)
+
+        def stop(drain: float) -> None:
+            subscription.dispose()
+            clock.dispose()
+            in_flight.wait_idle(drain)
+            for worker in workers.values():
+                worker.dispose()
+            for target in targets:
+                target.channel.close()
+
+        return _Delivering(config, stop)
 
     def start(lifecycle: Lifecycle) -> Stopper:
         if console is not None:
             console.on_closed = lifecycle.stop  # `-a --notify | head`: the reader has gone
             lifecycle.stop_when(console.reader_gone)  # ... even while nothing is delivered
-        subscription = notifications(log, make_deliveries, deliver, earliest(list(starts.values())), clock,
-                                     workers).subscribe(show, lifecycle.fail)
+        running = deliver_from(config, targets, end, lifecycle)
+
+        def reload(_: None) -> None:
+            """SIGHUP: the config read again; its channels and maintenance applied as a restart would (each channel
+            from its place in the state file, a new one from the end of the log), or, if it cannot run, refused
+            in one line while the running config stays in force."""
+            nonlocal running
+            try:
+                new = read_config_and_warn(options.config)
+                change = notifier_change(running.config, new)
+                if change is None:
+                    say(f"config reloaded: {options.config}: nothing the notifier uses changed (channels, maintenance, "
+                        "stale after)")
+                    return
+                new_targets = open_targets(new, os.environ)
+            except ConfigError as error:
+                errors.info(f"config rejected: {error}; the running config stays in force")
+                return
+            try:
+                now_end = when_readable(log.transitions_end, BEGINNING, say, where)
+            except StoreError as error:
+                for target in new_targets:
+                    target.channel.close()
+                errors.info(f"config not reloaded: {error}; the running config stays in force")
+                return
+            running.stop(_RELOAD_DRAIN)
+            say(f"config reloaded: {change}")
+            running = deliver_from(new, new_targets, now_end, lifecycle)
+
+        hups = lifecycle.hups.subscribe(reload)
 
         def stop() -> None:
-            subscription.dispose()
-            clock.dispose()
-            in_flight.wait_idle(_DRAIN)
+            hups.dispose()
+            running.stop(_DRAIN)
             state.close()
-            for worker in workers.values():
-                worker.dispose()
-            for target in targets:
-                target.channel.close()
             log.close()
 
         return stop
 
-    return run_until_stopped(start)
+    return run_until_stopped(start, hup=Hup.RELOAD)
+
+
+@dataclass(frozen=True, slots=True)
+class _Delivering:
+    """The channels of `config` being delivered to; `stop(drain)` waits up to `drain` seconds for a message in
+    flight, then closes them."""
+
+    config: Config
+    stop: Callable[[float], None]
+
+
+def notifier_change(old: Config, new: Config) -> str | None:
+    """What a reload changes for the notifier, in words (None: nothing it uses): channels added, removed and
+    changed by name, the maintenance windows, and when the monitor counts as stale."""
+    before = {channel.name: channel for channel in old.notifications}
+    after = {channel.name: channel for channel in new.notifications}
+    parts = [f"{sign}{len(names)} ({', '.join(names)})" for sign, names in (
+        ("+", [name for name in after if name not in before]),
+        ("-", [name for name in before if name not in after]),
+        ("~", [name for name in after if name in before and _channel_settings(after[name])
+               != _channel_settings(before[name])])) if names]
+    said = [f"channels {', '.join(parts)}"] if parts else []
+    if new.maintenance != old.maintenance:
+        said.append("maintenance changed")
+    if stale_after(new) != stale_after(old):
+        said.append(f"stale after {stale_after(new):g} s")
+    return "; ".join(said) or None
+
+
+def _channel_settings(channel: ChannelConfig) -> ChannelConfig:
+    return replace(channel, entry="")  # where the config gives it is no setting
 
 
 def open_targets(config: Config, environ: Mapping[str, str]) -> list[Target]:
@@ -151,9 +225,8 @@ def open_targets(config: Config, environ: Mapping[str, str]) -> list[Target]:
     for channel in config.notifications:
         try:
             url, secrets = expand_url(channel.url, environ)
-        except KeyError as missing:
-            raise ConfigError(f"{config.source}: {channel.entry}.url: environment variable {missing.args[0]} "
-                              "is not set") from None
+        except MissingVariable as missing:
+            raise ConfigError(f"{config.source}: {channel.entry}.url: {missing}") from None
         try:
             opened = open_channel(url, channel.webhook)
         except ValueError as error:
@@ -289,6 +362,13 @@ def _deliverer(channels: Mapping[str, Channel], state: DeliveryState, secrets: S
             return None
 
     return deliver
+
+
+def _passed_recorder(state: DeliveryState) -> Callable[[Passed[Cursor]], None]:
+    def record(passed: Passed[Cursor]) -> None:
+        state.passed(passed.channel, passed.cursor)
+
+    return record
 
 
 def _on_news(console: Console | None, errors: Console) -> Callable[[NotifierNews], None]:

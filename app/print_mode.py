@@ -12,7 +12,7 @@ from __future__ import annotations
 from reactivex.scheduler import EventLoopScheduler
 
 from monitoringapp.app.config_warnings import read_config_and_warn
-from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
+from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, run_until_stopped
 from monitoringapp.app.options import PrintOptions
 from monitoringapp.app.sites import of_site
 from monitoringapp.domain.events import AlertTransition, Probe, Report
@@ -71,5 +71,5 @@ def run_print(options: PrintOptions) -> int:
 
         return stop
 
-    return run_until_stopped(start)
+    return run_until_stopped(start, hup=Hup.STOP)  # a terminal closed: no one reads it any more
 

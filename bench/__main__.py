@@ -190,8 +190,8 @@ def targets(results: Figures) -> list[tuple[str, str, str, bool | None]]:
     found = results["micro"]
     if "operators" in found:
         rate = found["operators"]["median"]["with_reports_events_per_s"]
-        rows.append(("operators answering the default reports: events/s", f"{rate:,}", ">= 200,000",
-                     rate >= 200_000))
+        rows.append(("operators answering the default reports, a second's probes a batch: events/s", f"{rate:,}",
+                     ">= 200,000", rate >= 200_000))
         rate = found["operators"]["median"]["events_per_s"]
         rows.append(("operators: probe events/s", f"{rate:,}", ">= 300,000", rate >= 300_000))
     if "replay" in found:
@@ -259,8 +259,11 @@ def figure_rows(results: Figures) -> list[tuple[str, str]]:
         ops = found["operators"]["median"]
         rows.append(("operators: probe events/s (per CPU second)",
                      f"{ops['events_per_s']:,} ({ops['events_per_cpu_s']:,})"))
-        rows.append(("operators incl. default reports' stats: events/s (per CPU second)",
+        rows.append(("operators incl. default reports' stats, a second's probes a batch: events/s (per CPU second)",
                      f"{ops['with_reports_events_per_s']:,} ({ops['with_reports_events_per_cpu_s']:,})"))
+        rows.append(("  the same, each probe on its own (as -m lands them): events/s (per CPU second)",
+                     f"{ops['one_at_a_time_with_reports_events_per_s']:,} "
+                     f"({ops['one_at_a_time_with_reports_events_per_cpu_s']:,})"))
     if "replay" in found:
         replay = found["replay"]["median"]
         rows.append((f"replay of {replay['rows']:,} stored rows: rows/s (read {replay['read_s']} s, "

@@ -41,7 +41,7 @@ from monitoringapp.domain.checks import (
     shown_header,
 )
 from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow, parse_maintenance, parse_notifications
-from monitoringapp.domain.secrets import Secrets, bad_variable, expand, url_secrets, variables
+from monitoringapp.domain.secrets import MissingVariable, Secrets, bad_variable, expand, url_secrets, variables
 from monitoringapp.domain.sites import canonical_url, shown_in_error, shown_url
 from monitoringapp.domain.timefmt import format_duration, parse_duration
 
@@ -553,9 +553,8 @@ class _Validator:
                 try:
                     expanded, taken = expand(value, self.environ)
                     secrets.extend(taken)
-                except KeyError as missing:
-                    raise ConfigError(f"{self.source}: {at}.{name}: environment variable {missing.args[0]} "
-                                      "is not set") from None
+                except MissingVariable as missing:
+                    raise ConfigError(f"{self.source}: {at}.{name}: {missing}") from None
                 if _header_value_problem(expanded) is not None:  # said without the value: it may be a secret
                     raise ConfigError(
                         f"{self.source}: {at}.{name}: the value environment variable {some_of(variables(value))} "

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from monitoringapp.domain.secrets import Secrets, bad_variable, expand, url_password, variables
+from monitoringapp.domain.secrets import Secrets, bad_variable, expand, url_password, value_of, variables
 from monitoringapp.domain.sites import key_named, shown_in_error, shown_url
 from monitoringapp.domain.timefmt import iso_utc, parse_duration, parse_iso
 
@@ -128,7 +128,8 @@ def maintenance_until(windows: Collection[MaintenanceWindow], site: str | None, 
 
 def expand_url(url: str, environ: Mapping[str, str]) -> tuple[str, Secrets]:
     """`url` with every `${NAME}` taken from `environ`, and the secrets it now holds (those values, and a
-    password written in it), to be kept out of every line, file and notification. KeyError(NAME) for one unset.
+    password written in it), to be kept out of every line, file and notification. MissingVariable for one not set
+    or empty.
 
     In the user information (`user:${PASSWORD}@host`) a value goes in percent-encoded, as a URL carries it
     (requests and apprise decode it): a password holding an @, a / or a : stays that password instead of ending
@@ -138,7 +139,7 @@ def expand_url(url: str, environ: Mapping[str, str]) -> tuple[str, Secrets]:
     user_information, rest = url[:split], url[split:]
     written = _VARIABLE.sub("", user_information.partition("://")[2])
     safe = "" if ":" in written else ":"
-    encoded = {name: quote(environ[name], safe=safe) for name in variables(user_information)}
+    encoded = {name: quote(value_of(name, environ), safe=safe) for name in variables(user_information)}
     expanded_user_information, _ = expand(user_information, encoded)
     expanded_rest, values = expand(rest, environ)
     # As is; and as the URL holds it where its colons stay (`redact` knows the fully encoded form already).

@@ -8,6 +8,10 @@ each of them, as is or percent-encoded as a URL would carry it, by `***`.
 Example:
     >>> expand("Bearer ${TOKEN}", {"TOKEN": "s3cret"})
     ('Bearer s3cret', ('s3cret',))
+    >>> expand("Bearer ${TOKEN}", {"TOKEN": ""})
+    Traceback (most recent call last):
+    ...
+    monitoringapp.domain.secrets.MissingVariable: environment variable TOKEN is set but empty
     >>> Secrets(("s3cret",)).redact("401 for Bearer s3cret")
     '401 for Bearer ***'
 """
@@ -40,10 +44,32 @@ def bad_variable(text: str) -> str | None:
     return None
 
 
+class MissingVariable(KeyError):
+    """A `${NAME}` that cannot be taken from the environment: not set, or set but empty. An empty one is as much
+    a mistake (`TOKEN=` in an env file, a compose file passing on a variable its shell lacks) and is refused
+    alike: sent, it is a password, a token or a header's value that is silently missing."""
+
+    def __init__(self, name: str, empty: bool) -> None:
+        super().__init__(name)
+        self.name = name
+        self.empty = empty
+
+    def __str__(self) -> str:
+        return f"environment variable {self.name} is {'set but empty' if self.empty else 'not set'}"
+
+
+def value_of(name: str, environ: Mapping[str, str]) -> str:
+    """The value of `${name}` in `environ`; MissingVariable if it is not set or is empty."""
+    value = environ.get(name)
+    if not value:
+        raise MissingVariable(name, empty=value is not None)
+    return value
+
+
 def expand(text: str, environ: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
     """`text` with every `${NAME}` taken from `environ`, and the values it took (the secrets it now holds).
-    KeyError(NAME) for a variable that is not set."""
-    values = {name: environ[name] for name in variables(text)}
+    MissingVariable for a variable that is not set or is empty."""
+    values = {name: value_of(name, environ) for name in variables(text)}
     return _VARIABLE.sub(lambda match: values[match.group(1)], text), tuple(v for v in values.values() if v)
 
 

@@ -26,7 +26,7 @@ from reactivex.subject import Subject
 
 from monitoringapp.domain.events import AlertTransition
 from monitoringapp.domain.timefmt import epoch_seconds
-from monitoringapp.operators.delivery import Deliveries, DeliveryEvent, Message, Outcome
+from monitoringapp.operators.delivery import Deliveries, DeliveryEvent, Message, Outcome, Passed
 from monitoringapp.operators.typed import keep
 from monitoringapp.store.log import Cursor, Entry, LogReader, LogUnavailable, Page
 from monitoringapp.streams.log_tail import LogNews, LogTail
@@ -39,10 +39,12 @@ PAGES_PER_POLL = 10  # a backlog is read 20,000 transitions a poll
 
 Deliver = Callable[[Message[Cursor]], str | None]
 """Send a message (and record the channel's progress); the error, one line without secrets, or None."""
+RecordPassed = Callable[[Passed[Cursor]], None]
+"""Record that a channel's place moves over entries it passed over."""
 NotifierNews = DeliveryEvent | LogNews[Entry[AlertTransition]]
 """What the notifier tells its user: the delivery events, and why the log cannot be read yet."""
 
-_Step = DeliveryEvent | LogNews[Entry[AlertTransition]] | Message[Cursor]
+_Step = DeliveryEvent | LogNews[Entry[AlertTransition]] | Message[Cursor] | Passed[Cursor]
 
 
 def notifications(
@@ -54,12 +56,15 @@ def notifications(
     workers: Mapping[str, abc.SchedulerBase],
     poll_interval: float = POLL_INTERVAL,
     probe_check_every: float = PROBE_CHECK_EVERY,
+    record_passed: RecordPassed | None = None,
 ) -> Observable[NotifierNews]:
     """Every transition stored in `log` after `read_from`, delivered by `deliver` to the channels of a fresh
     `deliveries()` per subscription, each channel's messages on `workers[channel]`; out come the events.
 
     The log is polled every `poll_interval` seconds (the logic's own times, backoff and lingering, are
-    honoured to that step); the newest probe's time every `probe_check_every` seconds.
+    honoured to that step); the newest probe's time every `probe_check_every` seconds. A channel's place moved
+    over entries it passed over is given to `record_passed`, on that channel's worker: after its deliveries
+    before, so a place recorded never passes a notice not delivered.
 
     ```text
     ticks:     --t-------t-------t-------t-------t--
@@ -92,8 +97,13 @@ def notifications(
                 steps.extend(hub.on_entries(((entry.event, entry.cursor) for entry in news.events), now))
             if now >= next_probe_check[0]:
                 next_probe_check[0] = now + probe_check_every
-                steps.extend(hub.on_latest_probe(_latest_probe(log), now))
+                latest = _latest_probe(log)
+                # Monitoring resumed at the first probe after the gap, not when this check saw one.
+                first_after = _first_probes_after(log, hub.resumptions_to_find(latest))
+                if first_after is not None:  # else told at the next check, when the log can be read
+                    steps.extend(hub.on_latest_probe(latest, now, first_after))
             steps.extend(hub.messages(now))
+            steps.extend(hub.passes(now))
             return steps
 
         def on_outcome(outcome: Outcome) -> list[_Step]:
@@ -106,10 +116,16 @@ def notifications(
         def send(message: Message[Cursor]) -> Observable[Outcome]:
             return reactivex.start(partial(attempt, message), workers[message.channel])
 
+        def record(passed: Passed[Cursor]) -> Observable[None]:
+            if record_passed is None:
+                return reactivex.empty()
+            return reactivex.start(partial(record_passed, passed), workers[passed.channel])
+
         def split(steps: Observable[_Step]) -> Observable[NotifierNews]:
             sent = steps.pipe(keep(_is_message), ops.flat_map(send), ops.do_action(outcomes.on_next),
                               ops.ignore_elements())
-            return reactivex.merge(steps.pipe(keep(_is_news)), sent)
+            recorded = steps.pipe(keep(_is_passed), ops.flat_map(record), ops.ignore_elements())
+            return reactivex.merge(steps.pipe(keep(_is_news)), sent, recorded)
 
         batches: Observable[list[_Step]] = reactivex.merge(
             fixed_rate_ticks(poll_interval, clock).pipe(ops.map(on_tick)),
@@ -141,6 +157,14 @@ def _latest_probe(log: LogReader) -> float | None:
         return None
 
 
+def _first_probes_after(log: LogReader, moments: set[float]) -> dict[float, float] | None:
+    try:
+        firsts = {moment: log.first_probe_time_after(moment) for moment in moments}
+    except LogUnavailable:
+        return None
+    return {moment: first for moment, first in firsts.items() if first is not None}
+
+
 def _each(steps: list[_Step]) -> Observable[_Step]:
     # Immediate, not the trampoline: a batch's items go out in order before the next input is taken.
     return reactivex.from_iterable(steps, ImmediateScheduler.singleton())
@@ -150,6 +174,10 @@ def _is_message(step: _Step) -> TypeGuard[Message[Cursor]]:
     return isinstance(step, Message)
 
 
+def _is_passed(step: _Step) -> TypeGuard[Passed[Cursor]]:
+    return isinstance(step, Passed)
+
+
 def _is_news(step: _Step) -> TypeGuard[NotifierNews]:
-    return not isinstance(step, Message)
+    return not isinstance(step, Message | Passed)
 

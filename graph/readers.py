@@ -11,14 +11,13 @@ from typing import TypeGuard
 import reactivex
 from reactivex import Observable, abc
 from reactivex import operators as ops
-from reactivex.scheduler import ImmediateScheduler
 
 from monitoringapp.domain.config import Config
 from monitoringapp.domain.events import AlertTransition, OutcomesBefore, Probe, Report, ReportRequest
 from monitoringapp.domain.timefmt import epoch_seconds
 from monitoringapp.graph.monitor import report_requests
-from monitoringapp.operators.reports import window_reports
-from monitoringapp.operators.typed import keep
+from monitoringapp.operators.reports import ReportEvent, window_reports
+from monitoringapp.operators.typed import each_at_once, keep
 from monitoringapp.store.log import LogReader, Page
 from monitoringapp.streams.log_follow import Polled, follow_log
 from monitoringapp.streams.log_tail import LogNews, LogTail
@@ -77,13 +76,17 @@ def stored_reports(
         return LogTail(history, lambda cursor: log.probes_after(cursor, hosts))
 
     def probes_then_request(polled: Polled[Tick | ReportRequest, Probe | OutcomesBefore],
-                            ) -> Observable[Probe | OutcomesBefore | ReportRequest]:
+                            ) -> Observable[ReportEvent]:
         trigger, news = polled
-        events: list[Probe | OutcomesBefore | ReportRequest] = list(news.events) if news is not None else []
+        events: list[ReportEvent] = []
+        if news is not None:
+            events.extend(event for event in news.events if isinstance(event, OutcomesBefore))
+            probes = tuple(event for event in news.events if isinstance(event, Probe))
+            if probes:
+                events.append(probes)  # one batch: a history of an hour of every site goes in at once
         if isinstance(trigger, ReportRequest):
             events.append(trigger)
-        # Immediate, not the default trampoline: the probes are in before the request that polled them.
-        return reactivex.from_iterable(events, ImmediateScheduler.singleton())
+        return each_at_once(events)  # the probes are in before the request that polled them
 
     def reports_and_news(polled: Observable[Polled[Tick | ReportRequest, Probe | OutcomesBefore]],
                          ) -> Observable[Report | LogNews[Probe]]:

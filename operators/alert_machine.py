@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import overload
 
 from monitoringapp.domain.config import AlertPolicy, SitePolicies
-from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.domain.events import AlertTransition, Probe, ProbeBatch, TransitionKind
 from monitoringapp.operators.window import AvailabilityWindow
 
 # A restored transition that leaves the machine alerting: a site's alert, or one location's own.
@@ -72,9 +73,10 @@ class AlertMachines:
 
     `on_event` takes policies (each site's, or one `AlertPolicy` for every site; in force from the next
     probe), alert states read back for sites added later (`AlertStates`), or a probe, which it judges: a
-    transition or None. A probe before any policy is not judged. A site's machine is made at its first probe,
-    warmed with that site's `history` and resumed from its `restored` transition. A site removed and added back
-    keeps its machine: it knows more than what the log had stored when it came back."""
+    transition or None; or a batch of probes, judged in order: the transitions they make. A probe before any
+    policy is not judged. A site's machine is made at its first probe, warmed with that site's `history` and
+    resumed from its `restored` transition. A site removed and added back keeps its machine: it knows more than
+    what the log had stored when it came back."""
 
     __slots__ = ("history", "machines", "policies", "restored")
 
@@ -87,16 +89,33 @@ class AlertMachines:
         self.machines: dict[str, SiteAlertMachine] = {}
         self.policies: SitePolicies | None = None
 
-    def on_event(self, event: Probe | AlertPolicy | SitePolicies | AlertStates) -> AlertTransition | None:
+    @overload
+    def on_event(self, event: Probe | AlertPolicy | SitePolicies | AlertStates) -> AlertTransition | None: ...
+
+    @overload
+    def on_event(self, event: ProbeBatch) -> list[AlertTransition]: ...
+
+    def on_event(self, event: Probe | ProbeBatch | AlertPolicy | SitePolicies | AlertStates,
+                 ) -> AlertTransition | list[AlertTransition] | None:
         if isinstance(event, Probe):
             policies = self.policies
             return None if policies is None else self.judge(event, policies.alert(event.host))
+        if isinstance(event, tuple):
+            return self.judge_all(event)
         if isinstance(event, AlertStates):
             self.restored.update((host, transition) for host, transition in event.transitions.items()
                                  if host not in self.machines)
             return None
         self.policies = event if isinstance(event, SitePolicies) else SitePolicies(event)
         return None
+
+    def judge_all(self, probes: ProbeBatch) -> list[AlertTransition]:
+        """The transitions `probes` make, judged in order as if they had come one at a time."""
+        policies = self.policies
+        if policies is None:
+            return []
+        alert, judge = policies.alert, self.judge
+        return [transition for probe in probes if (transition := judge(probe, alert(probe.host))) is not None]
 
     def judge(self, probe: Probe, policy: AlertPolicy) -> AlertTransition | None:
         machine = self.machines.get(probe.host)

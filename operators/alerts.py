@@ -46,7 +46,8 @@ def alert_transitions(
     <...>
     """
 
-    def machines() -> Callable[[Probe | AlertPolicy | SitePolicies | AlertStates], AlertTransition | None]:
+    def machines() -> Callable[[Probe | ProbeBatch | AlertPolicy | SitePolicies | AlertStates],
+                     AlertTransition | list[AlertTransition] | None]:
         return AlertMachines(restored, history).on_event
 
     return judged_by(policies, machines)

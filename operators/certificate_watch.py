@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import overload
 
 from monitoringapp.domain.config import AlertPolicy, SitePolicies
-from monitoringapp.domain.events import LOCAL, AlertTransition, Probe, TransitionKind
+from monitoringapp.domain.events import LOCAL, AlertTransition, Probe, ProbeBatch, TransitionKind
 from monitoringapp.domain.timefmt import format_duration
 
 DAY = 86400.0
@@ -47,18 +48,35 @@ class CertificateWatch:
         self.warned: dict[tuple[str, float], float] = {}  # (site, notAfter) -> the tightest threshold told (days)
         self._told_before(warned)
 
-    def on_event(self, event: Probe | AlertPolicy | SitePolicies | WarningsTold) -> AlertTransition | None:
+    @overload
+    def on_event(self, event: Probe | AlertPolicy | SitePolicies | WarningsTold) -> AlertTransition | None: ...
+
+    @overload
+    def on_event(self, event: ProbeBatch) -> list[AlertTransition]: ...
+
+    def on_event(self, event: Probe | ProbeBatch | AlertPolicy | SitePolicies | WarningsTold,
+                 ) -> AlertTransition | list[AlertTransition] | None:
         """Policies (in force from the next probe; an `AlertPolicy` alone: the default days for every site),
-        warnings stored for sites added later (`WarningsTold`), or a probe: its warning, if it gives one. A probe
-        before any policy gives none."""
+        warnings stored for sites added later (`WarningsTold`), or a probe: its warning, if it gives one; or a
+        batch of probes: their warnings, in order. A probe before any policy gives none."""
         if isinstance(event, Probe):
             policies = self.policies
             return None if policies is None else self.judge(event, policies.certificate(event.host))
+        if isinstance(event, tuple):
+            return self.judge_all(event)
         if isinstance(event, WarningsTold):
             self._told_before(event.warnings)
             return None
         self.policies = event if isinstance(event, SitePolicies) else SitePolicies(event)
         return None
+
+    def judge_all(self, probes: ProbeBatch) -> list[AlertTransition]:
+        """The warnings `probes` give, judged in order as if they had come one at a time."""
+        policies = self.policies
+        if policies is None:
+            return []
+        days_of, judge = policies.certificate, self.judge
+        return [warning for probe in probes if (warning := judge(probe, days_of(probe.host))) is not None]
 
     def judge(self, probe: Probe, days: tuple[float, ...]) -> AlertTransition | None:
         not_after = probe.certificate_expiry

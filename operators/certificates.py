@@ -44,7 +44,8 @@ def certificate_warnings(
     <...>
     """
 
-    def watch() -> Callable[[Probe | AlertPolicy | SitePolicies | WarningsTold], AlertTransition | None]:
+    def watch() -> Callable[[Probe | ProbeBatch | AlertPolicy | SitePolicies | WarningsTold],
+                  AlertTransition | list[AlertTransition] | None]:
         return CertificateWatch(warned, location).on_event
 
     return judged_by(policies, watch)

@@ -11,6 +11,8 @@ Per channel (`ChannelDelivery`), in the log's order, at least once:
 - an alert and its recovery both older than `max_age` when a message is made become one `summary`;
 - an unresolved alert is repeated as a `reminder` every `remind_every`;
 - a site's transitions inside a maintenance window are held, not delivered (a recovery with its alert).
+- its place moves over the entries it passes over (not for it, or held) once it is idle, at most every
+  PASS_EVERY seconds (`Passed`), so a restart does not read them again; never past one not yet delivered.
 `MonitorWatch` tells when the monitor stops storing probes, and when it starts again.
 
 Example:
@@ -62,6 +64,9 @@ LINGER = 1.5
 """How long a coalescing channel waits after the first notice of a burst: a burst stored within one second is
 seen within 1.25 s (the log is polled every 0.25 s), so it goes out as one message within 2 s."""
 BATCH = 50
+PASS_EVERY = 5.0
+"""How often at most a channel's place is moved over entries it passes over (not for it): one write per channel
+per this many seconds, however many entries, so that a restart does not read them again."""
 
 _EVENT_OF = {NoticeKind.ALERT: "alert", NoticeKind.RECOVERY: "recovery", NoticeKind.MONITOR_STALE: "monitor-stale",
              NoticeKind.MONITOR_RESUMED: "monitor-stale", NoticeKind.CERTIFICATE: "certificate"}
@@ -95,6 +100,15 @@ class Message(Generic[P]):
     notices: tuple[Notice, ...]
     cursor: P | None
     attempt: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Passed(Generic[P]):
+    """Every entry of the log up to `cursor` that `channel` wants has been delivered (those after its last
+    delivery were not for it, or held by maintenance): its place may move there, so a restart reads on from it."""
+
+    channel: str
+    cursor: P
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +191,10 @@ class ChannelDelivery(Generic[P]):
         self._recoveries: deque[Notice] = deque()
         self._summarized: set[str] = set()
         self._dropped: set[Outage] = set()
+        # The place of the last entry offered, when it was passed over (not for this channel, or held) and nothing
+        # queued after it: once the channel is idle, everything it wanted up to there has been delivered.
+        self._passed: P | None = None
+        self._pass_after = -math.inf
 
     @property
     def idle(self) -> bool:
@@ -201,6 +219,7 @@ class ChannelDelivery(Generic[P]):
     def offer(self, notice: Notice, cursor: P | None, now: float) -> list[DeliveryEvent]:
         """A notice for this channel, in the log's order (filtered here: a notice it does not want is dropped)."""
         if not self.wants(notice):
+            self.pass_over(cursor)
             return []
         if notice.kind is NoticeKind.RECOVERY:
             self._held_alerts.pop(notice.outage, None)
@@ -210,14 +229,32 @@ class ChannelDelivery(Generic[P]):
             if notice.kind is NoticeKind.RECOVERY:
                 self._reminders.pop(notice.outage, None)
             elif notice.kind is NoticeKind.ALERT:
-                self._hold(notice)
+                self._hold(notice)  # remembered from the log's alert state at a restart: its place may be passed
+            self.pass_over(cursor)
             return [Held(self.name, notice, "maintenance")]
         if notice.kind is NoticeKind.ALERT:
             self._remind(notice, now)
         elif notice.kind is NoticeKind.RECOVERY:
             self._reminders.pop(notice.outage, None)
         self._enqueue(Queued(notice, cursor), now)
+        if cursor is not None:
+            self._passed = None  # its delivery moves the place past what came before
         return []
+
+    def pass_over(self, cursor: P | None) -> None:
+        """An entry of the log at `cursor` that is not for this channel."""
+        if cursor is not None:
+            self._passed = cursor
+
+    def passed(self, now: float) -> Passed[P] | None:
+        """Where the channel's place may move over the entries it passed over: only while it is idle (all it
+        wanted before them delivered: one failing, or with a notice queued, moves nothing), at most once every
+        PASS_EVERY seconds."""
+        if self._passed is None or not self.idle or now < self._pass_after:
+            return None
+        passed, self._passed = Passed(self.name, self._passed), None
+        self._pass_after = now + PASS_EVERY
+        return passed
 
     def next_message(self, now: float) -> Message[P] | None:
         """The message to send now, if any; it is then in flight until `on_delivered` or `on_failed`."""
@@ -371,13 +408,22 @@ class MonitorWatch:
         self.threshold = threshold
         self._stale_since = announced
 
-    def on_latest_probe(self, latest: float | None, now: float) -> Notice | None:
-        """What to tell, given the newest stored probe's time (None: no probe stored yet, nothing to watch)."""
+    @property
+    def stale_since(self) -> float | None:
+        """The last probe before the gap it told of (None: not stale): the first probe after it is the resumption."""
+        return self._stale_since
+
+    def on_latest_probe(self, latest: float | None, now: float,
+                        first_after: Mapping[float, float] | None = None) -> Notice | None:
+        """What to tell, given the newest stored probe's time (None: no probe stored yet, nothing to watch) and,
+        for each `stale_since` asked, the first probe stored after it: the time monitoring resumed, whenever the
+        resumption is noticed (the newest probe, when not given)."""
         if latest is None:
             return None
         if self._stale_since is not None:
             if latest > self._stale_since:
-                notice = monitor_resumed_notice(self._stale_since, latest)
+                resumed = (first_after or {}).get(self._stale_since, latest)
+                notice = monitor_resumed_notice(self._stale_since, resumed)
                 self._stale_since = None
                 return notice
             return None
@@ -407,22 +453,37 @@ class Deliveries(Generic[P]):
     def on_entries(self, entries: Iterable[tuple[AlertTransition, P]], now: float) -> list[DeliveryEvent]:
         events: list[DeliveryEvent] = []
         for transition, cursor in entries:
-            if transition.kind not in TOLD:
-                continue
-            notice = transition_notice(transition)
+            notice = transition_notice(transition) if transition.kind in TOLD else None
             for channel in self.channels.values():
                 start = self._starts.get(channel.name)
                 if start is not None and self._after is not None and not self._after(cursor, start):
                     continue
-                events.extend(channel.offer(notice, cursor, now))
+                if notice is None:
+                    channel.pass_over(cursor)  # a kind no channel is told of (a silence)
+                else:
+                    events.extend(channel.offer(notice, cursor, now))
         return events
 
-    def on_latest_probe(self, latest: float | None, now: float) -> list[DeliveryEvent]:
+    def passes(self, now: float) -> list[Passed[P]]:
+        """The channels whose place may move over entries they passed over (see `ChannelDelivery.passed`)."""
+        due = (channel.passed(now) for channel in self.channels.values())
+        return [passed for passed in due if passed is not None]
+
+    def resumptions_to_find(self, latest: float | None) -> set[float]:
+        """The gaps that `latest` ends (each watch's `stale_since` before it): the first probe after each is the
+        time monitoring resumed, to be read from the log and given to `on_latest_probe`."""
+        if latest is None:
+            return set()
+        return {since for since in (w.stale_since for w in self.watches.values()) if since is not None
+                and latest > since}
+
+    def on_latest_probe(self, latest: float | None, now: float,
+                        first_after: Mapping[float, float] | None = None) -> list[DeliveryEvent]:
         """What each channel's watch has to tell; each notice said once (`MonitorNews`) however many get it."""
         events: list[DeliveryEvent] = []
         said: set[str] = set()
         for name, watch in self.watches.items():
-            notice = watch.on_latest_probe(latest, now)
+            notice = watch.on_latest_probe(latest, now, first_after)
             if notice is None:
                 continue
             if notice.id not in said:

@@ -30,11 +30,11 @@ class SiteWindows:
     def on_event(self, event: Probe | ProbeBatch | ReportRequest | PastChunk | OutcomesBefore) -> list[Report]:
         """Take a probe or a batch of them, earlier probes or what came before them (no reports), or answer a
         request (one report per span)."""
-        if isinstance(event, tuple):
-            self.add_all(event)
-            return []
         if isinstance(event, Probe):
             self.add(event)
+            return []
+        if isinstance(event, tuple):
+            self.add_all(event)
             return []
         if isinstance(event, ReportRequest):
             return self.report(event)

@@ -60,18 +60,37 @@ def unbatched() -> Callable[[Observable[tuple[T, ...]]], Observable[T]]:
     3
     <...>
     """
-    return ops.flat_map(each_at_once)
+
+    # Hand-written: `ops.flat_map(each_at_once)` says the same, but subscribes an observable per batch: 37 µs a
+    # batch against 1.3 µs (measured, batches of one), and -m's probes land about one to a batch.
+    def operator(source: Observable[tuple[T, ...]]) -> Observable[T]:
+        def subscribe(observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None,
+                      ) -> abc.DisposableBase:
+            def on_next(batch: tuple[T, ...]) -> None:
+                for item in batch:
+                    observer.on_next(item)
+
+            return source.subscribe(on_next, observer.on_error, observer.on_completed, scheduler=scheduler)
+
+        return Observable(subscribe)
+
+    return operator
 
 
-_NO_VERDICTS: tuple[Any, ...] = ()
+def _is_verdict(verdict: object) -> bool:
+    return verdict is not None and verdict != []  # None, or a batch's empty list: what is left out
 
 
-def judged_by(policies: Observable[P], judge: Callable[[], Callable[[T | P], V | None]],
+def _verdicts_of(verdict: V | list[V]) -> Observable[V]:
+    return each_at_once(verdict if isinstance(verdict, list) else (verdict,))
+
+
+def judged_by(policies: Observable[P], judge: Callable[[], Callable[[T | tuple[T, ...] | P], V | list[V] | None]],
               ) -> Callable[[Observable[T | tuple[T, ...]]], Observable[V]]:
     """The verdicts of a fresh `judge()` (a logic class's `on_event`, per subscription) on the source's events
     and the policies in force: policies merged in first, so one known at subscription judges the first event.
-    A tuple in the source is a batch of events, judged one by one as if they had come one at a time, with
-    reactivex's plumbing paid once for the batch (its verdicts go out in order, at once).
+    A tuple in the source is a batch of events: `judge` gives the list of their verdicts (judged in order, as if
+    they had come one at a time), which go out in order, at once; reactivex's plumbing is paid once a batch.
 
     ```text
     source:    --e1----e2----(e3,e4)--|
@@ -80,8 +99,10 @@ def judged_by(policies: Observable[P], judge: Callable[[], Callable[[T | P], V |
     out:       --------------V(e3)-----|
     ```
 
-    >>> reactivex.of(1, 2, (3, 4, 3)).pipe(
-    ...     judged_by(reactivex.just(2), lambda: lambda n: n if n == 3 else None)).subscribe(print)
+    >>> def threes(n):
+    ...     return [m for m in n if m == 3] if isinstance(n, tuple) else n if n == 3 else None
+    >>> reactivex.of(1, 3, (3, 4, 3)).pipe(judged_by(reactivex.just(2), lambda: threes)).subscribe(print)
+    3
     3
     3
     <...>
@@ -89,17 +110,12 @@ def judged_by(policies: Observable[P], judge: Callable[[], Callable[[T | P], V |
 
     def operator(source: Observable[T | tuple[T, ...]]) -> Observable[V]:
         def factory(_: abc.SchedulerBase | None) -> Observable[V]:
-            on_event = judge()
-
-            def verdicts(event: T | P | tuple[T, ...]) -> tuple[V, ...] | list[V]:
-                if isinstance(event, tuple):
-                    return [verdict for verdict in map(on_event, event) if verdict is not None]
-                verdict = on_event(event)
-                return _NO_VERDICTS if verdict is None else (verdict,)
-
-            events: Observable[T | P | tuple[T, ...]] = reactivex.merge(policies, source)
-            found: Observable[tuple[V, ...] | list[V]] = events.pipe(ops.map(verdicts), ops.filter(bool))
-            return found.pipe(ops.flat_map(each_at_once))
+            # The judge takes the batches itself: a wrapper here would cost a call for every probe of `-m`,
+            # whose probes mostly come one at a time (the clock keeps up).
+            events: Observable[T | tuple[T, ...] | P] = reactivex.merge(policies, source)
+            verdicts: Observable[V | list[V] | None] = events.pipe(ops.map(judge()))
+            found = cast(Observable[V | list[V]], verdicts.pipe(ops.filter(_is_verdict)))
+            return found.pipe(ops.flat_map(_verdicts_of))  # verdicts are rare: this costs next to nothing
 
         return reactivex.defer(factory)
 

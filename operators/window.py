@@ -377,8 +377,11 @@ class SlidingWindow:
         outcomes, keys = self.outcomes, self.outcome_keys
         if start == end:
             return 0, 0, (), ()
-        if isinstance(outcomes, bytearray) and len(keys) <= 16:
-            counted = [(keys[code], n) for code in range(len(keys)) if (n := outcomes.count(code, start, end))]
+        if len(keys) == 1:  # one outcome ever held: nothing to count (the usual healthy site)
+            counted = [(keys[0], end - start)]
+        elif isinstance(outcomes, bytearray) and len(keys) <= 16:
+            count = outcomes.count
+            counted = [(key, n) for code, key in enumerate(keys) if (n := count(code, start, end))]
         else:
             counted = [(keys[code], n) for code, n in Counter(outcomes[start:end]).items()]
         if len(counted) == 1:  # one outcome throughout: the usual healthy site

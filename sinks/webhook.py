@@ -2,14 +2,22 @@
 
 A 2xx answer is delivered; any other answer, a timeout or a refused connection is a `DeliveryFailed`,
 retried by the notifier. Redirects are not followed (a POST that is redirected is not delivered).
+
+The timeout bounds the whole answer, not each read of it: a receiver that sends its headers at once and then
+its body a byte a second fails at the timeout instead of holding the channel for as long as it trickles. The
+body (which nothing reads) is drained within what is left of the timeout, so the kept-alive connection goes back
+to the pool for the next POST; only a body cut by the timeout, or longer than `DRAIN_LIMIT`, closes it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import requests
+import urllib3
 
 from monitoringapp import __version__
 from monitoringapp.domain.notices import Notice
@@ -17,14 +25,22 @@ from monitoringapp.sinks.channels import DeliveryFailed
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 _TLS = re.compile(r"\[SSL: [A-Z0-9_]+\] (.+?) \(_ssl")  # `[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify ...`
+DRAIN_LIMIT = 64 * 1024
+"""An answer's body read (and dropped) to keep its connection; a longer one closes it instead."""
+_CHUNK = 16 * 1024
+
+
+class _Cut(Exception):
+    """The answer's body did not end within the timeout."""
 
 
 class WebhookChannel:
-    """POSTs to `url`; each request bounded by `timeout` seconds."""
+    """POSTs to `url`; each exchange, answer and body included, bounded by `timeout` seconds of `clock`."""
 
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, timeout: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.url = url
         self.timeout = timeout
+        self.clock = clock
         self._session = requests.Session()
         self._headers = {"User-Agent": f"monitoringApp/{__version__}"}
 
@@ -33,11 +49,12 @@ class WebhookChannel:
             self._post(notice)
 
     def _post(self, notice: Notice) -> None:
+        deadline = self.clock() + self.timeout
         try:
             response = self._session.post(self.url, json=notice.body(), timeout=self.timeout, allow_redirects=False,
-                                          headers={**self._headers, "Idempotency-Key": notice.id})
+                                          headers={**self._headers, "Idempotency-Key": notice.id}, stream=True)
         except requests.Timeout:
-            raise DeliveryFailed(f"no answer within {self.timeout:g} s") from None
+            raise self._late() from None
         except requests.exceptions.SSLError as error:  # a ConnectionError too: the TLS reason says more
             reason = _TLS.search(str(error))
             raise DeliveryFailed(f"TLS: {reason.group(1).rstrip('. ') if reason else 'handshake failed'}") from None
@@ -48,9 +65,37 @@ class WebhookChannel:
                 from None
         except requests.RequestException as error:
             raise DeliveryFailed(f"request failed: {type(error).__name__}") from None
-        with response:
+        with response:  # closes the connection unless the drain put it back in the pool
+            try:
+                _drain(response.raw, deadline, self.clock)
+            except (_Cut, urllib3.exceptions.ReadTimeoutError):
+                raise self._late() from None
+            except (urllib3.exceptions.HTTPError, OSError):
+                pass  # the answer was given; a body broken off after it does not change it
             if not 200 <= response.status_code < 300:
                 raise DeliveryFailed(f"HTTP {response.status_code}")
 
+    def _late(self) -> DeliveryFailed:
+        return DeliveryFailed(f"no answer within {self.timeout:g} s")
+
     def close(self) -> None:
         self._session.close()
+
+
+def _drain(raw: urllib3.BaseHTTPResponse, deadline: float, clock: Callable[[], float]) -> None:
+    """Read `raw`'s body to its end by `deadline` (urllib3 then puts its connection back in the pool); _Cut if
+    it does not end in time. A body longer than DRAIN_LIMIT is left unread: its connection is closed with the
+    response, as reading on would cost more than a new connection."""
+    sock: Any = getattr(getattr(raw, "connection", None), "sock", None)
+    budget = DRAIN_LIMIT + 1
+    while budget > 0:
+        remaining = deadline - clock()
+        if remaining <= 0:
+            raise _Cut
+        if sock is not None:
+            sock.settimeout(remaining)  # no single read outlasts the deadline
+        # read1: what has arrived (read() waits for the whole chunk, so a trickle could outlive the deadline).
+        chunk = raw.read1(min(_CHUNK, budget), decode_content=False)
+        if not chunk:
+            return
+        budget -= len(chunk)

@@ -1,9 +1,10 @@
 """The notifier's own state: per channel, where it is in the log and how its last attempt went.
 
 Kept in a file of its own (`--state`), never in the monitor's database, which has one writer and readers
-that need no write access. A channel's cursor moves only after a delivery, so a notifier killed at any
-moment repeats at most the message that was in flight, with the same ids. No secret is ever written here:
-channels are keyed by name, and errors arrive redacted.
+that need no write access. A channel's cursor moves after a delivery, and (every few seconds at most) over
+entries not for it once everything it wanted before them is delivered, so a notifier killed at any moment
+repeats at most the message that was in flight, with the same ids, and a restart does not read again what
+a channel passed over. No secret is ever written here: channels are keyed by name, and errors arrive redacted.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ class DeliveryState(Protocol):
 
     def delivered(self, channel: str, cursor: Cursor | None, last_id: str, at: float) -> None:
         """A message was delivered; its last logged notice's `cursor` (None: no logged notice in it)."""
+        ...
+
+    def passed(self, channel: str, cursor: Cursor) -> None:
+        """The channel's place moves to `cursor` over entries that were not for it (its last delivery stays)."""
         ...
 
     def failed(self, channel: str, attempts: int, error: str) -> None:

@@ -152,6 +152,11 @@ class LogReader(Protocol):
         """The newest stored probe's timestamp, None before any: whether a monitor is still storing."""
         ...
 
+    def first_probe_time_after(self, moment: float) -> float | None:
+        """The earliest stored probe's timestamp after `moment`, None if there is none: when probing resumed after
+        a gap that began at `moment`. A narrow read, whatever the log's length."""
+        ...
+
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
         """Each site's latest alert or recovery (other kinds are not alert state): what a restart resumes."""
         ...

@@ -65,6 +65,7 @@ READ_TIMEOUT = 10.0
 # How far before `since` a time-based read starts: probes held in a prober's spool arrive late.
 ARRIVAL_SLACK = 900.0
 _BATCH = 1000
+FIRST_AFTER_SCAN = 1000
 _NOT_KNOWN_YET_WAIT = 0.01
 # How far back `sites()` looks for probes.
 SITES_RECENT = 600.0
@@ -127,6 +128,20 @@ class JetStreamLogReader:
         messages = self.link.call(read, self.timeout)
         latest = probe_from_message(messages[0][1]) if messages else None
         return latest.timestamp if latest is not None else None
+
+    def first_probe_time_after(self, moment: float) -> float | None:
+        """From the probes that arrived after `moment`, the first FIRST_AFTER_SCAN of them: a probe taken after
+        `moment` arrives after it, and the ones that arrive first are the earliest taken, but for a prober's
+        spool emptied late (its probes may then be among the later ones)."""
+        async def read(js: JetStreamContext) -> list[Stored]:
+            start = datetime.fromtimestamp(max(0.0, moment), UTC)
+            config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=start,
+                                    filter_subjects=list(self.probe_subjects))
+            return await _read_all(js, self.timeout, config, limit=FIRST_AFTER_SCAN, patient=False)
+
+        taken = (probe_from_message(payload) for _, payload, _ in self.link.call(read, self.timeout))
+        return min((probe.timestamp for probe in taken if probe is not None and probe.timestamp > moment),
+                   default=None)
 
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
         async def read(js: JetStreamContext) -> list[Stored]:

@@ -100,6 +100,10 @@ class SqliteDeliveryState:
                         "lastError = NULL, deliveredAt = ? WHERE channel = ?",
                         (cursor.log, cursor.position, _text(cursor.time), last_id, iso_utc(at), channel))
 
+    def passed(self, channel: str, cursor: Cursor) -> None:
+        self._write(f"UPDATE {CHANNEL_TABLE} SET log = ?, position = ?, time = ? WHERE channel = ?",
+                    (cursor.log, cursor.position, _text(cursor.time), channel))
+
     def failed(self, channel: str, attempts: int, error: str) -> None:
         self._write(f"UPDATE {CHANNEL_TABLE} SET attempts = ?, lastError = ? WHERE channel = ?",
                     (attempts, error, channel))

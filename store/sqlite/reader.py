@@ -145,6 +145,12 @@ class SqliteLogReader:
             row = connection.execute(f"SELECT max(timestamp) FROM {PROBE_TABLE}").fetchone()
         return None if row[0] is None else parse_iso(row[0])
 
+    def first_probe_time_after(self, moment: float) -> float | None:
+        with self._snapshot() as connection:  # the time index: one step into it
+            row = connection.execute(f"SELECT min(timestamp) FROM {PROBE_TABLE} WHERE timestamp > ?",
+                                     (iso_utc(moment),)).fetchone()
+        return None if row[0] is None else parse_iso(row[0])
+
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
         with self._snapshot() as connection:
             # Among the rows a purge with --alerts keeps (each site's alert state, whatever its age).

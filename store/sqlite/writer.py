@@ -155,6 +155,9 @@ class SqliteEventLog:
     def latest_probe_time(self) -> float | None:
         return self._reader.latest_probe_time()
 
+    def first_probe_time_after(self, moment: float) -> float | None:
+        return self._reader.first_probe_time_after(moment)
+
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
         return self._reader.last_transitions(hosts)
 

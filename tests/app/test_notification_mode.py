@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from bench.processes import App, exit_after_output_closed, run_app, unprivileged_prefix
+from bench.processes import ENTRY, App, exit_after_output_closed, run_app, unprivileged_prefix
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
@@ -202,3 +203,24 @@ def test_history_shows_a_certificates_end_an_alert_below_its_threshold_and_takes
     future = run_app("-a", "-db", str(db), "--since", "2099-01-01", timeout=20)
     assert (future.returncode, future.stdout) == (2, "")
     assert future.stderr.startswith("monitoringApp: error: --since: '2099-01-01' is in the future (it is ")
+
+
+@pytest.mark.parametrize("mode", ["-a", "-p"])
+def test_a_reader_stops_on_sighup_with_exit_0_and_under_nohup_follows_on(tmp_path: Path, mode: str) -> None:
+    # Its terminal closed (or `kill -HUP`): it was killed, exit 129, as if it had failed.
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"websites": [{"URL": A}]}))
+    args = (mode, "-c", str(config), "-db", str(tmp_path / "m.db"))
+    reader = App(*args)
+    kept = App(program=["nohup", sys.executable, str(ENTRY), *args])  # nohup: SIGHUP ignored, output to its file
+    try:
+        for app in (reader, kept):
+            app.wait_for_line(lambda text: text.startswith("waiting for "), 15)
+        assert reader.stop(signal.SIGHUP) == (0, "")
+        kept.process.send_signal(signal.SIGHUP)
+        time.sleep(0.7)  # past the main loop's 0.5 s wake-up
+        assert kept.running()
+        assert kept.stop(signal.SIGINT)[0] == 0
+    finally:
+        reader.kill()
+        kept.kill()

@@ -20,10 +20,20 @@ import pytest
 from bench.nats_servers import NatsCluster, nats_server_binary
 from bench.processes import App, exit_after_output_closed, run_app, wait_until
 from bench.webhook_receiver import WebhookReceiver
-from monitoringapp.app.notify_mode import STALE_FLAG, _deliverer, _InFlight, stale_announced, when_readable
-from monitoringapp.domain.events import AlertTransition, TransitionKind
+from monitoringapp.app.notify_mode import (
+    STALE_FLAG,
+    _deliverer,
+    _InFlight,
+    notifier_change,
+    stale_announced,
+    stale_flag,
+    when_readable,
+)
+from monitoringapp.domain.config import Config, parse_config
+from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.domain.notifications import ChannelConfig
 from monitoringapp.domain.secrets import NO_SECRETS
+from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.operators.delivery import Backoff, ChannelDelivery, Deliveries, MonitorNews, MonitorWatch, Outcome
 from monitoringapp.sinks.webhook import WebhookChannel
 from monitoringapp.store.jetstream import open_prober_log
@@ -193,16 +203,20 @@ def test_kill_9_in_the_middle_of_a_burst_then_a_restart_delivers_every_id_repeat
 
 
 @slow
-def test_a_missing_environment_variable_is_one_line_and_exit_2_and_nothing_is_created(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("value", "why"), [(None, "is not set"), ("", "is set but empty")])
+def test_a_missing_environment_variable_is_one_line_and_exit_2_and_nothing_is_created(
+        tmp_path: Path, value: str | None, why: str) -> None:
     config = write_config(tmp_path, [{"url": "http://127.0.0.1:9/hook"},
                                      {"url": "mailto://u:${SMTP_PASSWORD}@127.0.0.1?to=a@example.com"}])
     env = {k: v for k, v in os.environ.items() if k != "SMTP_PASSWORD"}
+    if value is not None:
+        env["SMTP_PASSWORD"] = value
     result = subprocess.run([sys.executable, "monitoringApp.py", "-a", "--notify", "-c", str(config),
                              "-db", str(tmp_path / "m.db")], cwd=Path(__file__).resolve().parents[2], env=env,
                             capture_output=True, text=True, timeout=30)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (f"monitoringApp: error: {config}: notifications[1].url: environment variable "
-                             "SMTP_PASSWORD is not set\n")
+                             f"SMTP_PASSWORD {why}\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
 
 
@@ -351,3 +365,111 @@ def test_sigterm_while_waiting_for_an_unreachable_log_at_start_exits_0_as_ctrl_c
         results.append(app.stop(signum))
     assert results == [(0, ""), (0, "")]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]  # no state file: it never started
+
+
+@slow
+def test_a_notifier_restarted_after_the_monitor_resumed_stamps_monitor_resumed_with_the_first_probe_after_the_gap(
+        tmp_path: Path, apps: list[App]) -> None:
+    # It was stamped with the newest probe when the notifier noticed: here 90 s after monitoring resumed.
+    now = time.time()
+    db, site = tmp_path / "m.db", "http://site0.test/"
+    connection = open_for_writing(db)
+    insert_events(connection, [Probe(now - 400, site, True, 200, 1.0)], [])
+    connection.close()
+    receiver = WebhookReceiver()
+    config = write_config(tmp_path, [{"url": receiver.url(), "name": "hook", "events": ["monitor-stale"]}])
+    state = SqliteDeliveryState(tmp_path / "m-notify.db")
+    state.started("hook", SqliteLogReader(db).transitions_end())
+    state.set_flag(stale_flag("hook"), iso_utc(now - 400))  # the stale it delivered before it stopped
+    state.close()
+    connection = open_for_writing(db)  # the monitor back 100 s ago, probing every 10 s
+    insert_events(connection, [Probe(now - 100 + 10 * k, site, True, 200, 1.0) for k in range(10)], [])
+    connection.close()
+    try:
+        app = App("-a", "--notify", "-c", str(config), "-db", str(db), "--state", str(tmp_path / "m-notify.db"))
+        apps.append(app)
+        wait_until(lambda: receiver.received, 15, "the monitor-resumed", alive=app)
+        body = receiver.received[0].body
+        assert (body["kind"], body["start"], body["time"], body["end"]) == (
+            "monitor-resumed", iso_utc(now - 400), iso_utc(now - 100), iso_utc(now - 100))
+    finally:
+        receiver.stop()
+
+
+@slow
+def test_a_channel_for_one_site_moves_its_place_over_the_others_transitions_so_a_restart_does_not_read_them_again(
+        tmp_path: Path, apps: list[App]) -> None:
+    # Its place stayed at its last delivery (here its one alert, followed by 20,000 of another site's transitions):
+    # each restart read those 20,000 again.
+    db, a, b = tmp_path / "m.db", "http://site0.test/", "http://b.test/"
+    store(db, [AlertTransition(time.time(), b, TransitionKind.ALERT, 0.5, time.time())])
+    receiver = WebhookReceiver()
+    config = write_config(tmp_path, [{"url": receiver.url(), "name": "a-only", "sites": [a]}])
+    state_path = tmp_path / "m-notify.db"
+    try:
+        app = App("-a", "--notify", "-c", str(config), "-db", str(db), "--state", str(state_path))
+        apps.append(app)
+        app.wait_for_line(lambda line: "new, starts at the end" in line, 15)
+        now = time.time()
+        store(db, [AlertTransition(now, a, TransitionKind.ALERT, 0.5, now),
+                   *(AlertTransition(now + k / 1000, b, TransitionKind.ALERT, 0.5, now) for k in range(20_000))])
+        wait_until(lambda: receiver.received, 15, "a's alert", alive=app)
+        time.sleep(1.0)  # the place moves at the first poll (every 0.25 s) after the delivery
+        assert app.stop() == (0, "")
+    finally:
+        receiver.stop()
+    end = SqliteLogReader(db).transitions_end()
+    state = SqliteDeliveryState(state_path)
+    try:
+        progress = state.progress()["a-only"]
+    finally:
+        state.close()
+    assert (progress.cursor.position, end.position) == (20_002, 20_002)
+    assert progress.last_id == receiver.received[0].key  # its last delivery is still a's alert
+
+
+@slow
+def test_sighup_reloads_the_channels_a_config_that_cannot_run_is_refused_and_the_notifier_goes_on(
+        tmp_path: Path, apps: list[App]) -> None:
+    # SIGHUP killed it (exit 129), and a change of channels needed a restart.
+    db = tmp_path / "m.db"
+    store(db, burst(1))
+    one, two = WebhookReceiver(), WebhookReceiver()
+    try:
+        config = write_config(tmp_path, [{"url": one.url(), "name": "one"}])
+        app = App("-a", "--notify", "-c", str(config), "-db", str(db))
+        apps.append(app)
+        app.wait_for_line(lambda line: line.startswith("channel one: new"), 15)
+        write_config(tmp_path, [{"url": one.url(), "name": "one"}, {"url": two.url(), "name": "two"}])
+        app.process.send_signal(signal.SIGHUP)
+        app.wait_for_line(lambda line: line == "config reloaded: channels +1 (two)", 10)
+        app.wait_for_line(lambda line: line.startswith("channel two: new"), 10)
+        config.write_text('{"websites": [')
+        app.process.send_signal(signal.SIGHUP)
+        wait_until(lambda: "config rejected" in app.stderr(), 10, "the rejection", alive=app)
+        alert = burst(1)
+        store(db, alert)
+        wait_until(lambda: one.received and two.received, 10, "the alert on both channels", alive=app)
+        status, errors = app.stop()
+    finally:
+        one.stop()
+        two.stop()
+    assert [item.key for item in (*one.received, *two.received)] == [alert[0].id] * 2  # each once, nothing older
+    assert status == 0
+    assert errors.startswith(f"config rejected: {config}:1:")
+    assert errors.endswith("; the running config stays in force\n") and errors.count("\n") == 1
+
+
+def test_what_a_reload_changes_for_the_notifier_is_said_by_channel_name() -> None:
+    def config(channels: list[dict[str, object]], **more: object) -> Config:
+        return parse_config(json.dumps({"websites": [{"URL": "http://site0.test/"}], "notifications": channels,
+                                        **more}))
+
+    hook = {"url": "http://127.0.0.1:9/hook", "name": "hook"}
+    mail = {"url": "mailto://u:${PW}@127.0.0.1?to=a@example.com", "name": "mail"}
+    before = config([hook, mail])
+    assert notifier_change(before, config([hook, mail])) is None
+    assert notifier_change(before, config([mail, hook])) is None  # its place in the list is no setting
+    after = config([{**mail, "events": ["alert"]}, {"url": "http://127.0.0.1:9/new", "name": "new"}],
+                   maintenance=[{"weekly": "sun 03:00-03:30"}])
+    assert notifier_change(before, after) == "channels +1 (new), -1 (hook), ~1 (mail); maintenance changed"

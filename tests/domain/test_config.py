@@ -442,6 +442,9 @@ def test_the_effective_config_of_every_new_key_is_itself_a_valid_config_and_hide
                                                         "alertThreshold (0.6), got 0.5"),
     ({"headers": {"X": "${NOT SET}"}}, "websites[0].headers.X: ${NOT SET} is not an environment variable name"),
     ({"headers": {"X": "${UNSET_FOR_SURE}"}}, "websites[0].headers.X: environment variable UNSET_FOR_SURE is not set"),
+    # Set but empty (`TOKEN=` in an env file): the header went out as "Bearer ", the token silently missing.
+    ({"headers": {"Authorization": "Bearer ${EMPTY_FOR_SURE}"}},
+     "websites[0].headers.Authorization: environment variable EMPTY_FOR_SURE is set but empty"),
     ({"method": "GET /"}, 'websites[0].method: must be an HTTP method such as GET, HEAD or POST, got "GET /"'),
     ({"name": " shop"}, "websites[0].name: must be a name of 1 to 100 printable characters"),
     ({"name": "http://a/"}, "websites[0].name: must not look like a URL"),
@@ -450,7 +453,7 @@ def test_the_effective_config_of_every_new_key_is_itself_a_valid_config_and_hide
 ])
 def test_each_check_mistake_is_one_line_naming_the_site_and_field(site: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as raised:
-        parse_config(json.dumps({"websites": [{"URL": URL, **site}]}), "c.json", {})
+        parse_config(json.dumps({"websites": [{"URL": URL, **site}]}), "c.json", {"EMPTY_FOR_SURE": ""})
     assert str(raised.value).startswith("c.json: ") and message in str(raised.value), str(raised.value)
     assert "\n" not in str(raised.value)
 

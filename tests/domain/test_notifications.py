@@ -18,6 +18,7 @@ from monitoringapp.domain.notifications import (
     in_maintenance,
     maintenance_until,
 )
+from monitoringapp.domain.secrets import MissingVariable
 
 SITE = "http://a.test/"
 
@@ -148,6 +149,21 @@ def test_environment_variables_are_taken_at_start_and_their_values_are_the_secre
     assert literal.values == ("hunter2",)
     assert secrets.redact("POST to https://bot:p%40ss%2Fw0rd@h failed: p@ss/w0rd") == \
         "POST to https://bot:***@h failed: ***"
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    # An empty password went out as `user:@host` (a login refused, or worse, accepted), an empty token as a
+    # path that is the hook's parent: each a delivery failing for ever, or to the wrong place.
+    ("mailto://user:${PW}@smtp.example.com", "environment variable PW is set but empty"),
+    ("mailto://${CREDENTIALS}@smtp.example.com", "environment variable CREDENTIALS is set but empty"),
+    ("https://hooks.example.com/services/${TOKEN}", "environment variable TOKEN is set but empty"),
+    ("https://hooks.example.com/x?key=${TOKEN}", "environment variable TOKEN is set but empty"),
+    ("https://hooks.example.com/${UNSET}", "environment variable UNSET is not set"),
+])
+def test_a_variable_set_but_empty_is_refused_wherever_the_url_holds_it(url: str, message: str) -> None:
+    with pytest.raises(MissingVariable) as missing:
+        expand_url(url, {"PW": "", "CREDENTIALS": "", "TOKEN": ""})
+    assert str(missing.value) == message
 
 
 def test_check_shows_a_literal_password_masked_and_a_variable_as_written() -> None:

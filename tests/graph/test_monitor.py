@@ -287,3 +287,25 @@ def test_a_monitor_that_judges_nothing_waits_for_none_of_its_past_and_reports_al
     # (-90, 30]: 89 stored probes (-89 to -1 s), every fifth down (17, the last at -5 s), and 5 live (0-28 s).
     assert [(report.timestamp - start, row.checks, row.available, row.since_last_failure)
             for report in monitor.reports for row in report.rows] == [(30, 89 + 5, 72 + 5, 35.0)]
+
+
+def test_the_probes_of_one_tick_that_finish_before_the_clock_delivers_reach_the_operators_as_one_batch(
+        tmp_path: Path) -> None:
+    clock = TestScheduler()
+
+    def probe(site: SiteConfig) -> ProbeOutcome:
+        return ProbeOutcome(500 if site.url == B else 200, 1.0, None)
+
+    monitor = RunningMonitor(config(SiteConfig(A, 2, 1), SiteConfig(B, 2, 1), SiteConfig(C, 4, 1)),
+                             SqliteEventLog(tmp_path / "m.db"), probe, clock)
+    batches: list[tuple[float, tuple[str, ...]]] = []
+    monitor.graph.probe_batches.subscribe(lambda batch: batches.append((clock.clock, tuple(p.host for p in batch))))
+    clock.schedule_absolute(0, lambda *_: monitor.start())
+    clock.advance_to(4)
+    monitor.stop()
+    # The io scheduler is immediate: a tick's probes have all finished when the clock gets to deliver them, in
+    # the order they finished (the grid's: at 4 s, C's 4-second clock comes first).
+    assert batches == [(0, (A, B, C)), (2, (A, B)), (4, (C, A, B))]
+    assert [(p.timestamp, p.host) for p in monitor.probes] == [
+        (0, A), (0, B), (0, C), (2, A), (2, B), (4, C), (4, A), (4, B)]
+    assert [(t.host, t.kind, t.timestamp) for t in monitor.transitions] == [(B, TransitionKind.ALERT, 0)]

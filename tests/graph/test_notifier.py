@@ -4,6 +4,7 @@ with a receiver down and back, and the monitor watched."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,9 +24,11 @@ from monitoringapp.operators.delivery import (
     Message,
     MonitorNews,
     MonitorWatch,
+    Passed,
     Restored,
 )
 from monitoringapp.store.log import Cursor, is_after
+from monitoringapp.store.sqlite.delivery_state import SqliteDeliveryState
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 
@@ -114,3 +117,76 @@ def test_the_monitor_watch_tells_every_channel_when_probes_stop_and_when_they_re
     assert [(s, ch) for s, ch, _, _ in receivers.sent] == [(0.0, "live"), (0.0, "flaky")]
     (resumed,) = [item.notice for item in news if isinstance(item, MonitorNews)]
     assert (resumed.kind, resumed.start, resumed.end) == (NoticeKind.MONITOR_RESUMED, T0 - 70, T0 + 12.5)
+
+
+def test_monitoring_resumed_is_stamped_with_the_first_probe_stored_after_the_gap(tmp_path: Path) -> None:
+    # The notifier stopped while the monitor resumed: at its restart the newest probe is T0 - 5, but monitoring
+    # resumed at T0 - 40, the first probe after the gap (stamped T0 - 5 before: when the notifier noticed).
+    db = tmp_path / "m.db"
+    store(db, Probe(T0 - 400, A, True, 200, 1.0))
+    end = SqliteLogReader(db).transitions_end()
+    store(db, Probe(T0 - 5, A, True, 200, 1.0), Probe(T0 - 40, B, True, 200, 1.0), Probe(T0 - 30, A, True, 200, 1.0))
+    receivers, news = run(db, end, {}, [(1.0, [])], {"live": MonitorWatch(60.0, announced=T0 - 400)})
+    (resumed,) = [item.notice for item in news if isinstance(item, MonitorNews)]
+    assert (resumed.kind, resumed.start, resumed.time, resumed.end) == (NoticeKind.MONITOR_RESUMED, T0 - 400,
+                                                                        T0 - 40, T0 - 40)
+    assert [(second, channel) for second, channel, _, _ in receivers.sent] == [(0.0, "live")]
+
+
+def test_a_channels_place_moves_over_what_it_passes_over_in_one_write_and_never_past_what_it_has_not_delivered(
+        tmp_path: Path) -> None:
+    # A channel for site A only kept the place of its last delivery: each restart read the log again from there.
+    db = tmp_path / "m.db"
+    store(db, AlertTransition(T0 - 100, B, TransitionKind.ALERT, 0.5, T0 - 100))
+    start = SqliteLogReader(db).transitions_end()
+    state = SqliteDeliveryState(tmp_path / "m-notify.db")
+    state.started("a-only", start)
+    others = [AlertTransition(T0 + k / 1000, B, TransitionKind.SILENT if k % 2 else TransitionKind.ALERT, None,
+                              T0 + k / 1000) for k in range(1, 3001)]
+    mine = AlertTransition(T0 + 5, A, TransitionKind.ALERT, 0.5, T0 + 5)
+    recorded: list[Passed[Cursor]] = []
+
+    def run_notifier(steps: list[tuple[float, list[AlertTransition]]], down_until: float) -> Receivers:
+        clock = HistoricalScheduler(initial_clock=START)
+        receivers = Receivers(clock, {"a-only": down_until})
+        starts = {name: progress.cursor for name, progress in state.progress().items()}
+
+        def deliveries() -> Deliveries[Cursor]:
+            config = ChannelConfig("a-only", "http://127.0.0.1:9/", frozenset({A}))
+            return Deliveries([ChannelDelivery(config, Backoff(random.Random(7)))], starts=starts, after=is_after)
+
+        def deliver(message: Message[Cursor]) -> str | None:
+            error = receivers.deliver(message)
+            if error is None:
+                state.delivered(message.channel, message.cursor, message.notices[-1].id, epoch_seconds(clock.now))
+            return error
+
+        def record(passed: Passed[Cursor]) -> None:
+            recorded.append(passed)
+            state.passed(passed.channel, passed.cursor)
+
+        subscription = notifications(SqliteLogReader(db), deliveries, deliver, starts["a-only"], clock,
+                                     {"a-only": clock}, record_passed=record).subscribe()
+        for second, transitions in steps:
+            if transitions:
+                store(db, *transitions)
+            clock.advance_to(START + timedelta(seconds=second))
+        subscription.dispose()
+        return receivers
+
+    # B's 3,000 transitions (alerts and silences, a kind no channel is told of) are read at 3.0: one write. A's
+    # alert, read at 4.0, fails until the notifier is killed at 60 s; B's 3,000 more after it (read at 4.25) move
+    # nothing, as A's alert is not delivered.
+    later = [replace(t, timestamp=t.timestamp + 10, start=t.start + 10) for t in others]
+    receivers = run_notifier([(2.9, others), (3.9, [mine]), (4.1, later), (60.0, [])], down_until=3600.0)
+    assert receivers.sent == []
+    (first,) = recorded
+    assert (first.cursor.position, state.progress()["a-only"].cursor.position) == (start.position + 3000,) * 2
+    # Restarted with its receiver back: A's alert is read and delivered again, then the place passes the rest.
+    receivers = run_notifier([(6.0, [])], down_until=0.0)
+    assert [(second, notice_id) for second, _, notice_id, _ in receivers.sent] == [(0.0, mine.id)]
+    end = SqliteLogReader(db).transitions_end()
+    assert len(recorded) == 2 and recorded[-1].cursor.position == end.position
+    assert state.progress()["a-only"].cursor.position == end.position
+    state.close()
+

@@ -203,3 +203,29 @@ def test_alert_states_given_later_resume_a_site_not_judged_yet_and_leave_a_runni
     result = scheduler.start(lambda: probes.pipe(alert_transitions(inputs)))
     assert result.messages == [
         on_next(231, AlertTransition(231, other, TransitionKind.RECOVERY, 1.0, start=100, end=231))]
+
+
+def test_a_batch_is_judged_as_its_probes_one_at_a_time_and_its_transitions_go_out_with_it() -> None:
+    ups = [True] * 3 + [False] * 3 + [True] * 12 + [False, True] * 4
+    sites = (SITE, "http://other.test/")
+    probes = [probe(210 + i, up if host == SITE else not up, host) for i, up in enumerate(ups) for host in sites]
+    one_at_a_time: list[AlertTransition] = []
+    reactivex.from_iterable(probes).pipe(alert_transitions(reactivex.just(AlertPolicy(window=10)))).subscribe(
+        one_at_a_time.append)
+    scheduler = TestScheduler()
+    sizes = (1, 5, 2, 13, 7, 4, 20)  # batches of uneven sizes, one per virtual second from 300
+    batches, start = [], 0
+    for size in sizes:
+        batches.append(tuple(probes[start:start + size]))
+        start += size
+    assert start == len(probes)
+    source = scheduler.create_hot_observable(*(on_next(300 + i, batch) for i, batch in enumerate(batches)))
+    result = scheduler.start(lambda: source.pipe(alert_transitions(reactivex.just(AlertPolicy(window=10)))))
+    assert [m.value.value for m in result.messages] == one_at_a_time
+    assert [(t.kind, t.host, t.timestamp) for t in one_at_a_time] == [
+        (TransitionKind.ALERT, "http://other.test/", 210),  # down from its first probe
+        (TransitionKind.ALERT, SITE, 213),  # 3 of 4
+        (TransitionKind.RECOVERY, SITE, 223),  # 8 of 10 over (213, 223]
+        (TransitionKind.ALERT, SITE, 232)]  # 7 of 10 over (222, 232]
+    # Each goes out with the batch its probe came in: probes 1, 6, 26 and 44 are in the batches at 301 .. 306.
+    assert [m.time for m in result.messages] == [301, 302, 304, 306]

@@ -76,3 +76,19 @@ def test_several_locations_seeing_one_certificate_make_one_warning_with_the_eval
     other_evaluator.on_event(AlertPolicy())
     copy = other_evaluator.on_event(probe(16.5, location="us"))
     assert copy is not None and copy.id == first.id, "the stream drops the second evaluator's copy by its id"
+
+
+def test_a_batch_gives_the_warnings_its_probes_give_one_at_a_time() -> None:
+    other = "https://other.test/"
+    probes = [probe(day, site=site) for day in (10, 16, 20, 23, 24, 29) for site in (SITE, other)]
+    watch = CertificateWatch()
+    watch.on_event(AlertPolicy())
+    one_at_a_time = [warning for p in probes if (warning := watch.on_event(p)) is not None]
+    batched = CertificateWatch()
+    assert batched.on_event(tuple(probes)) == []  # no policy yet: nothing judged
+    batched.on_event(AlertPolicy())
+    assert batched.on_event(tuple(probes[:5])) + batched.on_event(tuple(probes[5:])) == one_at_a_time
+    assert [(w.host, w.timestamp / DAY, w.detail) for w in one_at_a_time] == [
+        (SITE, 16, "expires in 14d00h"), (other, 16, "expires in 14d00h"),
+        (SITE, 23, "expires in 7d00h"), (other, 23, "expires in 7d00h"),
+        (SITE, 29, "expires in 1d00h"), (other, 29, "expires in 1d00h")]

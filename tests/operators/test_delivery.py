@@ -25,6 +25,7 @@ from monitoringapp.operators.delivery import (
     MonitorNews,
     MonitorWatch,
     Outcome,
+    Passed,
     Restored,
 )
 
@@ -267,6 +268,20 @@ def test_the_monitor_watch_says_stale_once_after_the_threshold_and_resumed_at_th
     assert MonitorWatch(60.0, announced=T0).on_latest_probe(T0, T0 + 500) is None  # told before a restart
 
 
+def test_monitoring_resumed_at_the_first_probe_after_the_gap_not_when_the_resumption_is_noticed() -> None:
+    # Noticed at T0 + 905 (a check every 5 s, or a notifier restarted long after), the newest probe is T0 + 904;
+    # monitoring resumed at the first probe after the gap, T0 + 900.
+    hub = Deliveries([channel("hook")], {"hook": MonitorWatch(60.0, announced=T0)})
+    assert hub.resumptions_to_find(None) == set() and hub.resumptions_to_find(T0) == set()
+    assert hub.resumptions_to_find(T0 + 904) == {T0}
+    (news,) = hub.on_latest_probe(T0 + 904, T0 + 905, {T0: T0 + 900})
+    assert isinstance(news, MonitorNews)
+    resumed = news.notice
+    assert (resumed.kind, resumed.start, resumed.time, resumed.end) == (NoticeKind.MONITOR_RESUMED, T0, T0 + 900,
+                                                                        T0 + 900)
+    assert hub.resumptions_to_find(T0 + 910) == set()  # told: not stale any more
+
+
 def test_monitor_news_goes_to_every_channel_that_wants_it() -> None:
     quiet = channel("quiet", events=frozenset({"alert"}))
     hub = Deliveries([channel("hook"), quiet], {"hook": MonitorWatch(60.0), "quiet": MonitorWatch(60.0)})
@@ -315,3 +330,42 @@ def test_a_certificate_warning_is_a_notice_of_its_own_for_the_channels_that_want
     body = sent["all"].notices[0].body()
     assert (body["kind"], body["start"], body["detail"]) == ("certificate", "2026-11-24T11:06:40.000Z",
                                                              "expires in 6d00h")
+
+
+def entry(site: str, at: float) -> AlertTransition:
+    return AlertTransition(at, site, TransitionKind.ALERT, 0.5, at)
+
+
+def test_a_channel_passes_over_what_is_not_for_it_at_most_once_every_5_s_and_only_while_idle() -> None:
+    # Its place stayed at its last delivery: each restart read the log again from there.
+    hub = Deliveries([channel("a-only", sites=frozenset({A}))])
+    hub.on_entries([(entry(B, T0 + k), k) for k in range(1, 1001)], T0 + 1000)
+    assert hub.passes(T0 + 1000) == [Passed("a-only", 1000)]  # one write for a thousand entries
+    hub.on_entries([(entry(B, T0 + 1001), 1001)], T0 + 1001)
+    assert hub.passes(T0 + 1004.9) == []  # batched: not before 5 s after the last
+    assert hub.passes(T0 + 1005) == [Passed("a-only", 1001)]
+    assert hub.passes(T0 + 1020) == []  # nothing passed over since
+
+
+def test_a_notice_queued_or_failing_holds_the_place_until_it_is_delivered() -> None:
+    # Killed between the read and the delivery, the restart must read A's alert again: the place never passes it.
+    hub = Deliveries([channel("a-only", sites=frozenset({A}))])
+    hub.on_entries([(entry(B, T0), 1), (entry(A, T0 + 1), 2), (entry(B, T0 + 2), 3)], T0 + 2)
+    assert hub.passes(T0 + 2) == []  # A's alert is queued
+    (sent,) = hub.messages(T0 + 2)
+    assert sent.cursor == 2
+    assert hub.passes(T0 + 2) == []  # ... then in flight
+    hub.on_outcome(Outcome("a-only", "HTTP 503"), T0 + 3)
+    hub.on_entries([(entry(B, T0 + 4), 4)], T0 + 4)
+    assert hub.passes(T0 + 4) == []  # ... then failing
+    (retry,) = hub.messages(T0 + 4)
+    hub.on_outcome(Outcome("a-only"), T0 + 4.5)
+    assert (retry.cursor, hub.passes(T0 + 4.5)) == (2, [Passed("a-only", 4)])  # delivered: on past B's
+
+
+def test_a_notice_for_the_channel_after_those_it_passed_over_moves_the_place_itself() -> None:
+    hub = Deliveries([channel("a-only", sites=frozenset({A}))])
+    hub.on_entries([(entry(B, T0), 1), (entry(A, T0 + 1), 2)], T0 + 1)
+    (message,) = hub.messages(T0 + 1)
+    hub.on_outcome(Outcome("a-only"), T0 + 1)
+    assert (message.cursor, hub.passes(T0 + 1)) == (2, [])

@@ -86,3 +86,26 @@ def test_a_site_left_out_of_the_requests_hosts_leaves_the_reports_at_once() -> N
     )
     result = scheduler.start(lambda: reactivex.merge(probes, requests).pipe(window_reports((60.0,))))
     assert [tuple(r.host for r in m.value.value.rows) for m in result.messages] == [(A, B), (A,), (A,)]
+
+
+def test_probes_in_batches_give_the_reports_they_give_one_at_a_time() -> None:
+    probes = [Probe(float(t), host, t % 7 != 3, 200 if t % 7 != 3 else 503, float(t % 5 + 1))
+              for t in range(1, 31) for host in (A, B)]
+    requests = [ReportRequest(float(t), (10.0, 20.0)) for t in (10, 20, 30)]
+
+    def in_time_order(batched: bool) -> list[Probe | tuple[Probe, ...] | ReportRequest]:
+        events: list[Probe | tuple[Probe, ...] | ReportRequest] = []
+        for second in range(1, 31):
+            same_second = tuple(p for p in probes if p.timestamp == second)
+            events.extend([same_second] if batched else same_second)
+            events.extend(r for r in requests if r.now == second)
+        return events
+
+    reports: dict[bool, list[Report]] = {True: [], False: []}
+    for batched, found in reports.items():
+        reactivex.from_iterable(in_time_order(batched)).pipe(window_reports((10.0,))).subscribe(found.append)
+    assert reports[True] == reports[False]
+    last = reports[True][-1]  # over (10, 30]: t = 11 .. 30, of which 17 and 24 are down (t % 7 == 3)
+    assert (last.timestamp, last.span) == (30.0, 20.0)
+    assert [(r.host, r.checks, r.available) for r in last.rows] == [(A, 20, 18), (B, 20, 18)]
+    assert len(reports[True]) == 6

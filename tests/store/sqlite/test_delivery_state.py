@@ -26,13 +26,14 @@ def test_progress_of_each_channel_survives_a_reopen(tmp_path: Path) -> None:
     state.failed("hook", 3, "HTTP 503")
     state.delivered("mail", Cursor("log-1", 9, T0 + 2), "id-9", T0 + 3)
     state.delivered("mail", None, "reminder-id", T0 + 4)  # a reminder: the place in the log stays
+    state.passed("mail", Cursor("log-1", 12, T0 + 5))  # entries not for it: the place moves, its last delivery stays
     state.set_flag("monitorStale", "2026-11-30T00:00:00.000Z")
     state.close()
     state.failed("hook", 4, "after close")  # dropped, not an error
     again = SqliteDeliveryState(path)
     assert again.progress() == {
         "hook": ChannelProgress("hook", Cursor("log-1", 7, T0), None, 3, "HTTP 503", None),
-        "mail": ChannelProgress("mail", Cursor("log-1", 9, T0 + 2), "reminder-id", 0, None, T0 + 4),
+        "mail": ChannelProgress("mail", Cursor("log-1", 12, T0 + 5), "reminder-id", 0, None, T0 + 4),
     }
     assert again.flag("monitorStale") == "2026-11-30T00:00:00.000Z"
     again.set_flag("monitorStale", None)

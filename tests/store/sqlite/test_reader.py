@@ -235,6 +235,17 @@ def test_the_latest_probe_time_is_the_newest_stored_probe_and_none_before_any(tm
     reader.close()
     later = SqliteLogReader(stored(tmp_path, Probe(T0 + 5, A, True, 200, 1.0), Probe(T0 + 3, B, True, 200, 1.0)))
     assert later.latest_probe_time() == T0 + 5
+    later.close()
+
+
+def test_the_first_probe_after_a_moment_is_the_earliest_stored_after_it_whatever_the_order_of_appends(
+        tmp_path: Path) -> None:
+    reader = SqliteLogReader(stored(tmp_path, Probe(T0, A, True, 200, 1.0), Probe(T0 + 300, A, True, 200, 1.0),
+                                    Probe(T0 + 120.5, B, True, 200, 1.0), Probe(T0 + 400, B, True, 200, 1.0)))
+    assert reader.first_probe_time_after(T0) == T0 + 120.5  # resumed there: not the newest probe, T0 + 400
+    assert reader.first_probe_time_after(T0 + 120.5) == T0 + 300
+    assert reader.first_probe_time_after(T0 + 400) is None
+    reader.close()
 
 
 def test_a_reader_of_a_database_no_monitor_writes_leaves_nothing_beside_it(tmp_path: Path) -> None:

@@ -1,0 +1,57 @@
+"""A long-running mode's signals, in this process: SIGHUP reloads, stops like Ctrl-C, or stays ignored under nohup,
+as the mode asks; without a handler it killed the process (exit 129)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from monitoringapp.app.lifecycle import Hup, Lifecycle
+
+
+@pytest.fixture
+def hup_restored() -> Iterator[None]:
+    before = signal.getsignal(signal.SIGHUP)
+    yield
+    signal.signal(signal.SIGHUP, before)
+
+
+def test_sighup_stops_a_reader_as_ctrl_c_does(hup_restored: None) -> None:
+    lifecycle = Lifecycle(hup=Hup.STOP)
+    try:
+        os.kill(os.getpid(), signal.SIGHUP)
+        assert lifecycle.wait() is None  # a stop, exit 0: not a failure
+    finally:
+        lifecycle.restore()
+
+
+def test_sighup_under_nohup_stays_ignored_for_a_reader(hup_restored: None) -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as nohup starts it
+    lifecycle = Lifecycle(hup=Hup.STOP)
+    try:
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+        os.kill(os.getpid(), signal.SIGHUP)  # ignored: nothing queued
+        timer = threading.Timer(0.05, lifecycle.stop)
+        timer.start()
+        assert lifecycle.wait() is None
+        timer.join()
+    finally:
+        lifecycle.restore()
+
+
+def test_sighup_is_a_reload_where_the_mode_reloads_and_does_not_stop_it(hup_restored: None) -> None:
+    lifecycle = Lifecycle(hup=Hup.RELOAD)
+    reloads: list[None] = []
+    lifecycle.hups.subscribe(reloads.append)
+    try:
+        os.kill(os.getpid(), signal.SIGHUP)
+        os.kill(os.getpid(), signal.SIGHUP)
+        lifecycle.stop()  # queued after both: wait handles them in order, then stops
+        assert lifecycle.wait() is None
+        assert reloads == [None, None]
+    finally:
+        lifecycle.restore()
