@@ -483,12 +483,11 @@ def test_a_probers_past_is_its_own_locations_probes_newest_block_first_each_site
     made: list[Probe] = []
     for at in range(1, 9):
         for host in (A, B):
-            for location, writer in writers.items():
+            for location, writer in writers.items():  # the locations' probes interleaved in the stream, in order
                 made.append(Probe(now + at, host, at % 3 != 0, 200 if at % 3 else 503, float(at), location=location,
                                   error=None if at % 3 else ErrorKind.STATUS))
                 writer.append_probe(made[-1])
-            published(writers["eu"])  # the locations' probes interleaved in the stream
-            published(writers["us"])
+                published(writer)
     writers["us"].append_probe(Probe(now + 20, A, True, 200, 1.0, location="us"))
     for writer in writers.values():
         published(writer)
