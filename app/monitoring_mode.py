@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from reactivex import Observable, abc
 from reactivex import operators as ops
@@ -31,7 +31,7 @@ from monitoringapp.operators.typed import keep
 from monitoringapp.sinks.console import Console, ReportContext
 from monitoringapp.sinks.progress import ProgressBar
 from monitoringapp.store import open_event_log
-from monitoringapp.store.log import LogLost, LogWriter
+from monitoringapp.store.log import LogLost, LogWriter, PastReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.streams.config_state import ConfigBack, ConfigRejected
 from monitoringapp.streams.config_watch import config_updates, is_back, is_rejection, is_version
@@ -39,6 +39,9 @@ from monitoringapp.streams.http_probe import HttpProber
 from monitoringapp.streams.past import LoggedPast
 from monitoringapp.streams.probe_pool import ProbePool
 from monitoringapp.streams.probes import ConfigChange, TickCounters
+
+if TYPE_CHECKING:  # nats-py is imported only with --nats
+    from monitoringapp.store.jetstream.writer import JetStreamLogWriter
 
 
 class MonitorLog(LogWriter, Protocol):
@@ -70,8 +73,12 @@ def run_monitoring(options: MonitorOptions) -> int:
     if not judges:
         check_file_to_write("--spool", _spool_path(options))
     log: MonitorLog
-    event_log = _open_event_log(options.database) if judges else None  # where a monitor that judges reads its past
-    log = event_log if event_log is not None else _open_prober_log(options, config)
+    event_log: SqliteEventLog | None = None  # where a monitor that judges reads its past
+    prober_log: JetStreamLogWriter | None = None  # ... and a prober its own
+    if judges:
+        log = event_log = _open_event_log(options.database)
+    else:
+        log = prober_log = _open_prober_log(options, config)
     console = None if options.silent else Console()
     errors = Console(sys.stderr, colour=False)
     clock = EventLoopScheduler()
@@ -86,13 +93,18 @@ def run_monitoring(options: MonitorOptions) -> int:
 
     def start(lifecycle: Lifecycle) -> Stopper:
         # Local to `start`: once the graph has taken them, the probes read back are dropped.
-        past = StoredPast() if event_log is None else load_past(event_log, config, epoch_seconds(clock.now))
+        # A prober judges nothing, but its reports count its own past in the stream, as a monitor's count its own.
+        past_log = event_log if event_log is not None else _prober_past(prober_log, options)
+        past = StoredPast() if past_log is None else load_past(past_log, config, epoch_seconds(clock.now),
+                                                               judges=judges)
         stopping: Subject[None] = Subject()
         updates = config_updates(options.config, watch, pokes=lifecycle.hups.pipe(ops.observe_on(watch)),
                                  running=config).pipe(ops.share())
         # A new version is applied on the clock's thread, between two ticks.
         versions: Observable[Config] = updates.pipe(keep(is_version), ops.observe_on(clock), ops.take_until(stopping))
-        graph = MonitorGraph(config, versions, prober.check, clock, io, past, options.location, background=watch)
+        # A site a reload adds gets its past from the same log (its earlier probes, or another location's).
+        graph = MonitorGraph(config, versions, prober.check, clock, io, past, options.location, background=watch,
+                             log=past_log)
         landed = threading.Event()  # the probe stream has completed: every probe in flight is in
         retentions: Observable[float | None] = graph.configs.pipe(ops.map(_retention), ops.distinct_until_changed())
         rollup_retentions: Observable[float] = graph.configs.pipe(ops.map(_rollup_retention),
@@ -144,7 +156,7 @@ def run_monitoring(options: MonitorOptions) -> int:
                              f"state(s){'' if past.earlier is None else '; the rest of the past loads meanwhile'}; "
                              "Ctrl-C to stop")
             else:
-                console.info(_prober_banner(options, config))
+                console.info(_prober_banner(options, config, past))
             if past.earlier is not None:
                 running.add(_show_progress(graph.past_loaded, past.earlier, console))
                 running.add(graph.past_loaded.subscribe(_widen_coverage(console.report_context)))
@@ -222,29 +234,41 @@ def _spool_path(options: MonitorOptions) -> str:
     return options.spool or f"spool-{options.location}.db"
 
 
-def _open_prober_log(options: MonitorOptions, config: Config) -> MonitorLog:
+def _open_prober_log(options: MonitorOptions, config: Config) -> JetStreamLogWriter:
     from monitoringapp.store.jetstream import open_prober_log
 
     return open_prober_log(options.nats, options.location, _spool_path(options), replicas=options.replicas,
                            retention=config.retention)
 
 
-def _prober_banner(options: MonitorOptions, config: Config) -> str:
+def _prober_past(writer: JetStreamLogWriter | None, options: MonitorOptions) -> PastReader | None:
+    """The prober's own location's past in the stream, through its writer's connection."""
+    if writer is None:
+        return None
+    from monitoringapp.store.jetstream import open_prober_past
+
+    return open_prober_past(writer, options.location)
+
+
+def _prober_banner(options: MonitorOptions, config: Config, past: StoredPast) -> str:
     from monitoringapp.store.jetstream import SPOOL_CAPACITY
 
     rate = sum(1 / site.check_interval for site in config.sites)
+    # It judges nothing: none of its past is read before its clocks start, all of it while they tick.
+    loading = (f"; its past {format_duration(config.longest_window)} from this location loads into its reports "
+               "meanwhile" if past.earlier is not None else "")
     return (f"probing {len(config.sites)} site(s) from {config.source} as location {options.location}, publishing "
             f"to {shown_servers(options.nats)} (stream MONITOR); while NATS is unreachable up to {SPOOL_CAPACITY:,} "
             f"probes wait in {_spool_path(options)} ({SPOOL_CAPACITY / rate / 60:,.0f} minutes of this config, "
-            f"about {SPOOL_CAPACITY * 200 / 1e6:.0f} MB); Ctrl-C to stop")
+            f"about {SPOOL_CAPACITY * 200 / 1e6:.0f} MB){loading}; Ctrl-C to stop")
 
 
 def _show_progress(loaded: Observable[PastChunk], past: LoggedPast, console: Console) -> abc.DisposableBase:
     """The past's loading as a bar on stderr when it is a terminal (in minutes of the past read, newest first),
     then one line on the console when it is all in the report windows."""
-    span = past.before - past.since
+    span = past.before - past.since  # a prober's ends 1 ms before its start: said in whole seconds
     minutes = span / 60
-    bar = ProgressBar(f"loading the past {format_duration(span)} into the reports", "min")
+    bar = ProgressBar(f"loading the past {format_duration(round(span))} into the reports", "min")
     began = time.monotonic()
     count = [0]
 
@@ -255,7 +279,7 @@ def _show_progress(loaded: Observable[PastChunk], past: LoggedPast, console: Con
     def done() -> None:
         bar.close()
         if count[0]:  # a new database has no past to speak of
-            console.info(f"the past {format_duration(span)} is in the reports: {count[0]:,} stored probe(s) in "
+            console.info(f"the past {format_duration(round(span))} is in the reports: {count[0]:,} stored probe(s) in "
                          f"{time.monotonic() - began:.1f}s")
 
     return CompositeDisposable(loaded.subscribe(show, on_completed=done), Disposable(bar.close))

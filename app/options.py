@@ -49,7 +49,7 @@ class MonitorOptions:
     stop_grace: float = DEFAULT_STOP_GRACE
     nats: tuple[str, ...] = ()  # with servers: a prober, publishing to JetStream instead of storing
     location: str = LOCAL
-    replicas: int = 1
+    replicas: int | None = None  # None: 1 for a new stream, an existing stream's left alone
     spool: str | None = None
 
 
@@ -223,18 +223,20 @@ _FLAGS = (
           {"help": f"config file (default: {DEFAULT_CONFIG})"}),
     _Flag(("-db", "--database"), (), ("monitor", "evaluate", "notify", "print_only", "web", "purge", "health",
                                       "replay"),
-          {"default": DEFAULT_DATABASE, "help": f"SQLite database file (default: {DEFAULT_DATABASE}); with -e the "
+          {"help": f"SQLite database file (default: {DEFAULT_DATABASE}); with -e the "
                                                 "projection it keeps for -w, -a, -p and --replay"}),
     _Flag(("--silent",), ("monitor", "evaluate", "notify"), ("monitor", "evaluate", "notify"),
           {"action": "store_true", "help": "print nothing but errors"}),
     _Flag(("--nats",), ("monitor", "evaluate", "notify", "print_only"), ("monitor", "evaluate", "notify", "print_only"),
           {"metavar": "URLS", "help": "NATS servers, comma-separated (nats://h1:4222,nats://h2:4222): with -m a "
                                       "prober publishing to JetStream; -e judges from it; -a, -p, --notify read "
-                                      "the JetStream log"}),
+                                      "the JetStream log instead of a database (not with -db)"}),
     _Flag(("--location",), ("monitor",), ("monitor",),
           {"metavar": "NAME", "help": f"where this monitor probes from (default {LOCAL}); letters, digits, _ and -"}),
     _Flag(("--replicas",), ("monitor",), ("monitor",),
-          {"type": int, "metavar": "N", "help": "replicas of the JetStream stream when it is created (default 1)"}),
+          {"type": int, "metavar": "N",
+           "help": "replicas of the JetStream stream: those it is created with (default 1); given, an existing stream "
+                   "is changed to N (a cluster of N nodes or more; refused, it keeps its own, said on stderr)"}),
     _Flag(("--partition",), ("evaluate",), ("evaluate",),
           {"metavar": "I/N", "help": "judge partition I of N of the sites (a stable hash), e.g. 0/2"}),
     _Flag(("--spool",), ("monitor",), ("monitor",),
@@ -349,11 +351,42 @@ def parse_command_line(argv: Sequence[str] | None, now: float) -> Options:
         dest = flag.arguments.get("dest", flag.names[-1].lstrip("-").replace("-", "_"))
         if flag.modes and mode not in flag.modes and getattr(args, dest) not in (None, False):
             goes_with = " or ".join(_FLAG_OF[m] for m in flag.modes)
-            raise UsageError(f"{flag.names[-1]} goes with {goes_with}")
+            raise UsageError(f"{flag.names[-1]} goes with {goes_with}{_reads_database(mode, flag)}")
         if flag.names[0] in _PATH_FLAGS and getattr(args, dest) == "":
             # `-c "$CANDIDATE"` with the variable unset: not the default file, nor the working directory.
             raise UsageError(f"{flag.names[0]}: an empty path (an unset variable?)")
+    _one_log(mode, args)
+    if args.database is None:  # not given: only now, so that `-db FILE --nats` is told from `--nats` alone
+        args.database = DEFAULT_DATABASE
     return _options(mode, args, now)
+
+
+def _reads_database(mode: str, flag: _Flag) -> str:
+    """Why `--nats` is not for a mode that reads only a database: where its data is with NATS."""
+    if flag.names[0] != "--nats" or mode not in ("web", "purge", "replay", "health"):
+        return ""
+    return f"; {_FLAG_OF[mode]} reads the database -db names (with NATS, an evaluator's projection: -e -db FILE)"
+
+_NOT_BOTH = {
+    "monitor": "a prober (-m --nats) publishes its probes to JetStream and keeps no database (--spool is where "
+               "they wait while NATS is away)",
+    "notify": "-a reads one log, the database or the JetStream stream",
+    "print_only": "-p reads one log, the database or the JetStream stream",
+}
+"""Modes that read or write either a database or JetStream, never both: `-db FILE` with `--nats` would be ignored."""
+
+
+def _one_log(mode: str, args: argparse.Namespace) -> None:
+    """`-db FILE` and `--nats` together where only one of them is used: refused, rather than one silently
+    ignored (`-a --nats -db FILE` read the stream and never the file). `-e` uses both: the stream it judges and
+    the projection it keeps."""
+    if args.nats is None or args.database is None or mode not in _NOT_BOTH:
+        return
+    why = _NOT_BOTH[mode]
+    if mode == "notify" and args.deliver:
+        why = ("-a --notify --nats follows the JetStream stream and keeps no database (--state PATH is its own "
+               "state file)")
+    raise UsageError(f"-db and --nats: {why}; give one of them")
 
 
 def _ages_attached(words: list[str]) -> list[str]:
@@ -440,9 +473,9 @@ def _nats_servers(text: str | None) -> tuple[str, ...]:
     return tuple(server if "://" in server else f"nats://{server}" for server in servers)
 
 
-def _replicas(value: int | None) -> int:
+def _replicas(value: int | None) -> int | None:
     if value is None:
-        return 1
+        return None
     if not 1 <= value <= 5:
         raise UsageError(f"--replicas: must be from 1 to 5 (JetStream's limit), got {value}")
     return value

@@ -13,6 +13,10 @@ sinks they subscribe. The graph takes no console and no callbacks.
                                 └─▶ pairwise diff ────────────────────────────────────▶ changes
     past.earlier (read in the background, newest first) ──────────▶ report windows, and ▶ past_loaded
     past.before (each site's last failure and failing run before it, read in the background) ─▶ report windows
+    a version that adds sites ─▶ their past in `log` (as a restart's: the longest window, and their outcomes
+                                 from before it, read in the background) ─────────────────▶ report windows
+                             └─▶ their last alert or recovery, certificate warnings told (read at once)
+                                 ─────────────────────────────────────────────────────────▶ alert machines
 
 A restart is blind only while the last alert window is read (`load_past`): the alert machines need no more,
 and the clocks start right after. The rest of the longest window reaches the report windows while the clocks
@@ -21,6 +25,7 @@ already tick, a chunk at a time (see `streams.past`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -43,12 +48,14 @@ from monitoringapp.domain.events import (
     ReportRequest,
     TransitionKind,
 )
+from monitoringapp.domain.timefmt import epoch_seconds
+from monitoringapp.operators.alert_machine import AlertStates
 from monitoringapp.operators.alerts import alert_transitions
-from monitoringapp.operators.certificate_watch import DAY
+from monitoringapp.operators.certificate_watch import DAY, WarningsTold
 from monitoringapp.operators.certificates import certificate_warnings
 from monitoringapp.operators.reports import ReportEvent, window_reports
 from monitoringapp.operators.typed import on_completion, unbatched
-from monitoringapp.store.log import LogReader, LogUnavailable, PastReader
+from monitoringapp.store.log import LogReader, LogUnavailable, PastReader, StoreError
 from monitoringapp.streams.past import LoggedPast, OutcomesPast
 from monitoringapp.streams.probes import ConfigChange, ProbeFunction, TickCounters, diff_sites, probe_batches
 from monitoringapp.streams.ticks import Tick, fixed_rate_ticks
@@ -69,17 +76,22 @@ class StoredPast:
     before: OutcomesPast | None = None
 
 
-def load_past(log: PastReader, config: Config, now: float) -> StoredPast:
+def load_past(log: PastReader, config: Config, now: float, *, judges: bool = True) -> StoredPast:
     """The logged past of the sites in `config` before `now` (none if the log cannot be read yet): their last
     alert transitions, certificate warnings and the probes of the alert window, read now; the rest of the
-    longest window and each site's outcomes from before it, to read later."""
+    longest window and each site's outcomes from before it, to read later. A monitor that `judges` nothing (a
+    prober) has no alert machine to resume: nothing is read now but whether there is a past, and all of it is
+    read later, while the clocks tick."""
     hosts = config.keys
-    recent = now - config.policies.longest_window  # what every site's alert machine needs to resume
+    # What every site's alert machine needs to resume; a prober's clocks wait for none of it. Its probes from
+    # `now` on are live (a clock started at `now` or later, its time rounded to the millisecond): 1 ms before is
+    # the past.
+    recent = now - config.policies.longest_window if judges else now - 0.001
     since = now - config.longest_window
     try:
-        probes = log.probes_since(recent, hosts).events
-        transitions = log.last_transitions(hosts)
-        warned = stored_certificate_warnings(log, config, now)
+        probes = log.probes_since(recent, hosts).events if judges else ()
+        transitions = log.last_transitions(hosts) if judges else {}
+        warned = stored_certificate_warnings(log, config, now) if judges else ()
         newest = log.latest_probe_time()
     except LogUnavailable:
         return StoredPast()
@@ -91,13 +103,74 @@ def load_past(log: PastReader, config: Config, now: float) -> StoredPast:
                       before)
 
 
-def stored_certificate_warnings(log: LogReader, config: Config, now: float) -> tuple[AlertTransition, ...]:
-    """The certificate warnings of `config`'s sites that may still matter at `now`: a warning of a certificate
-    not yet expired was told at most its site's widest threshold before `now`."""
-    widest = max((day for site in config.sites for day in site.certificate_days), default=0.0)
+def added_sites_past(log: PastReader, versions: tuple[Config, Config], now: float, background: abc.SchedulerBase,
+                     clock: abc.SchedulerBase) -> Observable[ReportEvent]:
+    """What the report windows need of the sites the second of `versions` adds at `now`, as a restart reads it:
+    their probes of its longest window before `now` and their outcomes from before that, read on `background`
+    and delivered on `clock` (nothing for a version that adds none).
+
+    First, at once, a request for no report that keeps the windows of every site but the added ones: a site
+    removed and added back before the next report left its window behind, which its past read back from the log
+    would count twice. The added sites' clocks tick from `now` on, so their past ends just before it.
+
+    ```text
+    versions:  ---(v1, v2 adds c)-----------------
+    out:       ---ReportRequest(keep all but c)--PastChunk(c)--OutcomesBefore(c)--PastChunk(c)--|
+    ```
+    """
+    old, new = versions
+    added = new.keys - old.keys
+    if not added:
+        return reactivex.empty()
+    since = now - new.longest_window
+    read = LoggedPast(log, frozenset(added), since, math.nextafter(now, -math.inf))
+    past: Observable[ReportEvent] = reactivex.merge(read.chunks(background, clock),
+                                                    OutcomesPast(log, frozenset(added), since).read(background, clock))
+    forget: Observable[ReportEvent] = reactivex.just(ReportRequest(now, (), new.keys - added),
+                                                     ImmediateScheduler.singleton())
+    return reactivex.concat(forget, past)
+
+
+def added_sites_alert_states(log: LogReader, versions: tuple[Config, Config]) -> AlertStates:
+    """The last stored alert or recovery of each site the second of `versions` adds (none if the log cannot be
+    read): what its alert machine resumes from, as at a restart, so an alert still open is neither told again
+    nor left without its recovery."""
+    old, new = versions
+    added = new.keys - old.keys
+    try:
+        return AlertStates(log.last_transitions(added) if added else {})
+    except (LogUnavailable, StoreError):
+        return AlertStates({})
+
+
+def added_sites_warnings(log: LogReader, versions: tuple[Config, Config], now: float) -> WarningsTold:
+    """The certificate warnings stored of the sites the second of `versions` adds at `now` that may still matter
+    (none if the log cannot be read): as at a restart, none is told again."""
+    old, new = versions
+    added = new.keys - old.keys
+    try:
+        return WarningsTold(stored_certificate_warnings(log, new, now, added) if added else ())
+    except (LogUnavailable, StoreError):
+        return WarningsTold(())
+
+
+def _any_state(states: AlertStates) -> bool:
+    return bool(states.transitions)
+
+
+def _any_warning(told: WarningsTold) -> bool:
+    return bool(told.warnings)
+
+
+def stored_certificate_warnings(log: LogReader, config: Config, now: float,
+                                hosts: frozenset[str] | None = None) -> tuple[AlertTransition, ...]:
+    """The certificate warnings of `config`'s sites (of `hosts` only, when given) that may still matter at `now`:
+    a warning of a certificate not yet expired was told at most its site's widest threshold before `now`."""
+    hosts = config.keys if hosts is None else hosts
+    widest = max((day for site in config.sites if site.key in hosts for day in site.certificate_days), default=0.0)
     if not widest:
         return ()
-    told = log.transitions_since(now - widest * DAY, config.keys).events
+    told = log.transitions_since(now - widest * DAY, hosts).events
     return tuple(t for t in told if t.kind is TransitionKind.CERTIFICATE)
 
 
@@ -145,7 +218,9 @@ class MonitorGraph:
     Subscribe the sinks to its streams, then `connect` (transitions and reports run only if subscribed). Every
     stream runs on `clock`'s thread. When `updates` completes, the clocks stop and the streams complete once the
     probes in flight have landed. `past.earlier` is read on `background` (default: at once, on the thread that
-    delivers it to the clock).
+    delivers it to the clock), and so is the past in `log` of each site a later version adds; its last alert or
+    recovery and its certificate warnings there are read as the version is applied (None: an added site starts
+    from its first probe).
     """
 
     def __init__(
@@ -158,8 +233,10 @@ class MonitorGraph:
         past: StoredPast | None = None,
         location: str = LOCAL,
         background: abc.SchedulerBase | None = None,
+        log: PastReader | None = None,
     ) -> None:
         past = past or StoredPast()
+        background = background or ImmediateScheduler.singleton()
         self.counters = TickCounters()
         configs: ConnectableObservable[Config] = updates.pipe(ops.start_with(config), ops.replay(buffer_size=1))
         stopped = configs.pipe(on_completion())
@@ -174,9 +251,23 @@ class MonitorGraph:
         # before its certificate warning (in a batch: the batch's alerts and recoveries come before its warnings).
         # Iterators, not the tuple: the probes read back are dropped once the
         # operators have taken them.
+        def states_of_added(versions: tuple[Config, Config]) -> AlertStates:
+            return AlertStates({}) if log is None else added_sites_alert_states(log, versions)
+
+        def warnings_of_added(versions: tuple[Config, Config]) -> WarningsTold:
+            return WarningsTold(()) if log is None else added_sites_warnings(log, versions, epoch_seconds(clock.now))
+
+        # Read as a version is applied, before an added site's first probe is judged (narrow reads: each site's
+        # last alert or recovery, the certificate warnings of its widest threshold); only when transitions are
+        # subscribed.
+        added_pairs = configs.pipe(ops.pairwise())
+        alert_inputs: Observable[SitePolicies | AlertStates] = reactivex.merge(
+            policies, added_pairs.pipe(ops.map(states_of_added), ops.filter(_any_state)))
+        certificate_inputs: Observable[SitePolicies | WarningsTold] = reactivex.merge(
+            policies, added_pairs.pipe(ops.map(warnings_of_added), ops.filter(_any_warning)))
         transitions: Observable[AlertTransition] = reactivex.merge(
-            batches.pipe(alert_transitions(policies, past.transitions, iter(past.probes))),
-            batches.pipe(certificate_warnings(policies, past.certificate_warnings)),
+            batches.pipe(alert_transitions(alert_inputs, past.transitions, iter(past.probes))),
+            batches.pipe(certificate_warnings(certificate_inputs, past.certificate_warnings)),
         ).pipe(ops.share())
 
         def requests_for(latest: Config) -> Observable[ReportRequest]:
@@ -187,11 +278,21 @@ class MonitorGraph:
             ops.take_until(stopped))
         earlier: ConnectableObservable[PastChunk] = (
             reactivex.empty() if past.earlier is None
-            else past.earlier.chunks(background or ImmediateScheduler.singleton(), clock)).pipe(ops.publish())
+            else past.earlier.chunks(background, clock)).pipe(ops.publish())
         before: Observable[OutcomesBefore] = (
             reactivex.empty() if past.before is None
-            else past.before.read(background or ImmediateScheduler.singleton(), clock))
-        events: Observable[ReportEvent] = reactivex.merge(batches, requests, earlier, before)
+            else past.before.read(background, clock))
+
+        def past_of_added(versions: tuple[Config, Config]) -> Observable[ReportEvent]:
+            if log is None:
+                return reactivex.empty()
+            return added_sites_past(log, versions, epoch_seconds(clock.now), background, clock)
+
+        # Applied on the clock's thread like the version itself: the windows are told before an added site's
+        # first probe lands (it ticks at once, and its probe comes back through the pool).
+        added: Observable[ReportEvent] = configs.pipe(ops.pairwise(), ops.flat_map(past_of_added),
+                                                      ops.take_until(stopped))
+        events: Observable[ReportEvent] = reactivex.merge(batches, requests, earlier, before, added)
         reports: Observable[Report] = events.pipe(window_reports(config.report_windows, iter(past.probes)),
                                                   ops.share())
 

@@ -9,6 +9,7 @@ recovers. Exactly the threshold is not an alert.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import overload
 
 from monitoringapp.domain.config import AlertPolicy, SitePolicies
@@ -59,14 +60,23 @@ class SiteAlertMachine:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class AlertStates:
+    """Sites' last stored alert or recovery, read back for sites a reload adds: those without a machine yet resume
+    from them at their first probe, as at a restart."""
+
+    transitions: Mapping[str, AlertTransition]
+
+
 class AlertMachines:
     """Every site's alert machine under the policies in force.
 
     `on_event` takes policies (each site's, or one `AlertPolicy` for every site; in force from the next
-    probe) or a probe, which it judges: a transition or None; or a batch of probes, judged in order: the
-    transitions they make. A probe before any policy is not judged. A
-    site's machine is made at its first probe, warmed with that site's `history` and resumed from its
-    `restored` transition."""
+    probe), alert states read back for sites added later (`AlertStates`), or a probe, which it judges: a
+    transition or None; or a batch of probes, judged in order: the transitions they make. A probe before any
+    policy is not judged. A site's machine is made at its first probe, warmed with that site's `history` and
+    resumed from its `restored` transition. A site removed and added back keeps its machine: it knows more than
+    what the log had stored when it came back."""
 
     __slots__ = ("history", "machines", "policies", "restored")
 
@@ -80,18 +90,22 @@ class AlertMachines:
         self.policies: SitePolicies | None = None
 
     @overload
-    def on_event(self, event: Probe | AlertPolicy | SitePolicies) -> AlertTransition | None: ...
+    def on_event(self, event: Probe | AlertPolicy | SitePolicies | AlertStates) -> AlertTransition | None: ...
 
     @overload
     def on_event(self, event: ProbeBatch) -> list[AlertTransition]: ...
 
-    def on_event(self, event: Probe | ProbeBatch | AlertPolicy | SitePolicies,
+    def on_event(self, event: Probe | ProbeBatch | AlertPolicy | SitePolicies | AlertStates,
                  ) -> AlertTransition | list[AlertTransition] | None:
         if isinstance(event, Probe):
             policies = self.policies
             return None if policies is None else self.judge(event, policies.alert(event.host))
         if isinstance(event, tuple):
             return self.judge_all(event)
+        if isinstance(event, AlertStates):
+            self.restored.update((host, transition) for host, transition in event.transitions.items()
+                                 if host not in self.machines)
+            return None
         self.policies = event if isinstance(event, SitePolicies) else SitePolicies(event)
         return None
 

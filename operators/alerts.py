@@ -8,12 +8,12 @@ from reactivex import Observable
 
 from monitoringapp.domain.config import AlertPolicy, SitePolicies
 from monitoringapp.domain.events import AlertTransition, Probe, ProbeBatch
-from monitoringapp.operators.alert_machine import AlertMachines
+from monitoringapp.operators.alert_machine import AlertMachines, AlertStates
 from monitoringapp.operators.typed import judged_by
 
 
 def alert_transitions(
-    policies: Observable[AlertPolicy | SitePolicies],
+    policies: Observable[AlertPolicy | SitePolicies | AlertStates],
     restored: Mapping[str, AlertTransition] | None = None,
     history: Iterable[Probe] = (),
 ) -> Callable[[Observable[Probe | ProbeBatch]], Observable[AlertTransition]]:
@@ -23,7 +23,8 @@ def alert_transitions(
     stream with the probes (subscribed first, so a policy known at subscription judges the first probe), the
     latest applies from the next probe, and a probe before any policy is not judged. `restored` is the last
     stored transition per site and `history` the stored probes before the stream, so a restart neither repeats
-    an alert nor loses a recovery.
+    an alert nor loses a recovery; `AlertStates` in `policies` do the same for sites that come later (a reload
+    adds them), before their first probe.
 
     ```text
     probes:    --p1----p2----p3(down)--p4(down)--|
@@ -45,7 +46,7 @@ def alert_transitions(
     <...>
     """
 
-    def machines() -> Callable[[Probe | ProbeBatch | AlertPolicy | SitePolicies],
+    def machines() -> Callable[[Probe | ProbeBatch | AlertPolicy | SitePolicies | AlertStates],
                      AlertTransition | list[AlertTransition] | None]:
         return AlertMachines(restored, history).on_event
 

@@ -13,6 +13,7 @@ another evaluator's copy of it shares.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import overload
 
 from monitoringapp.domain.config import AlertPolicy, SitePolicies
@@ -28,6 +29,13 @@ def expiry_text(not_after: float, now: float) -> str:
     return f"expires in {format_duration(left)}" if left >= 0 else f"expired {format_duration(-left)} ago"
 
 
+@dataclass(frozen=True, slots=True)
+class WarningsTold:
+    """Certificate warnings already stored, read back for sites a reload adds: none of them is told again."""
+
+    warnings: tuple[AlertTransition, ...]
+
+
 class CertificateWatch:
     """Every site's certificates and the thresholds already warned; `location` is the warnings' (LOCAL for a
     monitor, QUORUM for an evaluator)."""
@@ -38,26 +46,27 @@ class CertificateWatch:
         self.location = location
         self.policies: SitePolicies | None = None
         self.warned: dict[tuple[str, float], float] = {}  # (site, notAfter) -> the tightest threshold told (days)
-        for warning in warned:
-            if warning.kind is TransitionKind.CERTIFICATE and warning.end is not None:
-                self._told(warning.host, warning.start, (warning.start - warning.end) / DAY)
+        self._told_before(warned)
 
     @overload
-    def on_event(self, event: Probe | AlertPolicy | SitePolicies) -> AlertTransition | None: ...
+    def on_event(self, event: Probe | AlertPolicy | SitePolicies | WarningsTold) -> AlertTransition | None: ...
 
     @overload
     def on_event(self, event: ProbeBatch) -> list[AlertTransition]: ...
 
-    def on_event(self, event: Probe | ProbeBatch | AlertPolicy | SitePolicies,
+    def on_event(self, event: Probe | ProbeBatch | AlertPolicy | SitePolicies | WarningsTold,
                  ) -> AlertTransition | list[AlertTransition] | None:
-        """Policies (in force from the next probe; an `AlertPolicy` alone: the default days for every site), or
-        a probe: its warning, if it gives one; or a batch of probes: their warnings, in order. A probe before
-        any policy gives none."""
+        """Policies (in force from the next probe; an `AlertPolicy` alone: the default days for every site),
+        warnings stored for sites added later (`WarningsTold`), or a probe: its warning, if it gives one; or a
+        batch of probes: their warnings, in order. A probe before any policy gives none."""
         if isinstance(event, Probe):
             policies = self.policies
             return None if policies is None else self.judge(event, policies.certificate(event.host))
         if isinstance(event, tuple):
             return self.judge_all(event)
+        if isinstance(event, WarningsTold):
+            self._told_before(event.warnings)
+            return None
         self.policies = event if isinstance(event, SitePolicies) else SitePolicies(event)
         return None
 
@@ -85,6 +94,11 @@ class CertificateWatch:
         self._forget_before(probe.timestamp - max(days) * DAY)
         return AlertTransition(probe.timestamp, probe.host, TransitionKind.CERTIFICATE, None, not_after,
                                not_after - tightest * DAY, self.location, expiry_text(not_after, probe.timestamp))
+
+    def _told_before(self, warned: Iterable[AlertTransition]) -> None:
+        for warning in warned:
+            if warning.kind is TransitionKind.CERTIFICATE and warning.end is not None:
+                self._told(warning.host, warning.start, (warning.start - warning.end) / DAY)
 
     def _told(self, site: str, not_after: float, threshold: float) -> None:
         key = (site, not_after)

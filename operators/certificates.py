@@ -9,12 +9,12 @@ from reactivex import Observable
 
 from monitoringapp.domain.config import AlertPolicy, SitePolicies
 from monitoringapp.domain.events import LOCAL, AlertTransition, Probe, ProbeBatch
-from monitoringapp.operators.certificate_watch import CertificateWatch
+from monitoringapp.operators.certificate_watch import CertificateWatch, WarningsTold
 from monitoringapp.operators.typed import judged_by
 
 
 def certificate_warnings(
-    policies: Observable[AlertPolicy | SitePolicies],
+    policies: Observable[AlertPolicy | SitePolicies | WarningsTold],
     warned: Iterable[AlertTransition] = (),
     location: str = LOCAL,
 ) -> Callable[[Observable[Probe | ProbeBatch]], Observable[AlertTransition]]:
@@ -22,7 +22,8 @@ def certificate_warnings(
     come one at a time or in batches).
 
     `policies` says each site's days (merged in before the probes, as for `alert_transitions`); `warned` are
-    the warnings already stored (a restart tells none of them again); `location` is the warnings' own.
+    the warnings already stored (a restart tells none of them again), and `WarningsTold` in `policies` those of
+    sites that come later (a reload adds them); `location` is the warnings' own.
 
     ```text
     probes:    --p(20d left)----p(13d left)----p(12d left)----p(6d left)--|
@@ -43,7 +44,7 @@ def certificate_warnings(
     <...>
     """
 
-    def watch() -> Callable[[Probe | ProbeBatch | AlertPolicy | SitePolicies],
+    def watch() -> Callable[[Probe | ProbeBatch | AlertPolicy | SitePolicies | WarningsTold],
                   AlertTransition | list[AlertTransition] | None]:
         return CertificateWatch(warned, location).on_event
 

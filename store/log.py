@@ -216,7 +216,8 @@ class ProbeArchive(LogReader, Protocol):
 
 class PastReader(LogReader, Protocol):
     """What a restarting monitor reads beside the feeds: its past, newest first, in compact chunks. The SQLite
-    log keeps it; a JetStream prober judges nothing and has no past to read."""
+    log keeps it; on JetStream a prober reads its own location's probes (it judges nothing, but its reports
+    count its past)."""
 
     def probe_history(self, since: float, before: float, hosts: Collection[str] | None = None,
                       rows: int = 20_000) -> Iterator[tuple[ProbeColumns, ...]]:

@@ -13,21 +13,32 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Collection, Sequence
+from array import array
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Protocol, TypeVar
 
 import nats
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamInfo
 
-from monitoringapp.domain.events import ALERT_KINDS, AlertTransition, LastOutcomes, Probe
+from monitoringapp.domain.events import (
+    ALERT_KINDS,
+    NO_RESPONSE_MS,
+    AlertTransition,
+    LastOutcomes,
+    Probe,
+    ProbeColumns,
+    outcome_key,
+)
 from monitoringapp.store.jetstream.link import NatsLink
 from monitoringapp.store.jetstream.subjects import (
     FORMAT,
     PROBES,
     STREAM,
     TRANSITIONS,
+    location_probe_subjects,
     probe_from_message,
     transition_from_message,
 )
@@ -65,20 +76,27 @@ OUTCOMES_BLOCK = 5_000
 
 class JetStreamLogReader:
     """`LogReader` of the `MONITOR` stream through `link` (which may not be connected yet: reads then raise
-    LogUnavailable and followers retry)."""
+    LogUnavailable and followers retry), and `PastReader` of one location's probes (a prober's restart).
+
+    With `location`, every probe read is that location's (its subjects filter them in the server); each read
+    waits at most `timeout` seconds for the cluster."""
 
     def __init__(self, link: NatsLink, *, arrival_slack: float = ARRIVAL_SLACK, outcomes_scan: int = OUTCOMES_SCAN,
-                 outcomes_block: int = OUTCOMES_BLOCK) -> None:
+                 outcomes_block: int = OUTCOMES_BLOCK, location: str | None = None,
+                 timeout: float = READ_TIMEOUT) -> None:
         self.link = link
+        # One location's probes only (a prober's own past), or every location's.
+        self.probe_subjects: tuple[str, ...] = PROBES if location is None else location_probe_subjects(location)
+        self.timeout = timeout
         self.arrival_slack = arrival_slack
         self.outcomes_scan = outcomes_scan
         self.outcomes_block = outcomes_block
 
     def probes_since(self, since: float | None, hosts: Collection[str] | None = None) -> Page[Probe]:
-        return self._since(PROBES, since, hosts, probe_from_message, strict=True)
+        return self._since(self.probe_subjects, since, hosts, probe_from_message, strict=True)
 
     def probes_after(self, cursor: Cursor, hosts: Collection[str] | None = None) -> Page[Probe]:
-        return self._after(PROBES, cursor, hosts, probe_from_message)
+        return self._after(self.probe_subjects, cursor, hosts, probe_from_message)
 
     def transitions_since(self, since: float | None,
                           hosts: Collection[str] | None = None) -> Page[AlertTransition]:
@@ -99,15 +117,15 @@ class JetStreamLogReader:
         return Page(entries, Cursor(log, end, _arrival_of_last(messages, cursor.time)))
 
     def transitions_end(self) -> Cursor:
-        log, last = self.link.call(_stream_state, READ_TIMEOUT)
+        log, last = self.link.call(_stream_state, self.timeout)
         return Cursor(log, last, None)
 
     def latest_probe_time(self) -> float | None:
         async def read(js: JetStreamContext) -> list[Stored]:
-            return await _read_all(js, ConsumerConfig(deliver_policy=DeliverPolicy.LAST,
-                                                      filter_subjects=list(PROBES)), limit=1)
+            config = ConsumerConfig(deliver_policy=DeliverPolicy.LAST, filter_subjects=list(self.probe_subjects))
+            return await _read_all(js, self.timeout, config, limit=1)
 
-        messages = self.link.call(read, READ_TIMEOUT)
+        messages = self.link.call(read, self.timeout)
         latest = probe_from_message(messages[0][1]) if messages else None
         return latest.timestamp if latest is not None else None
 
@@ -118,10 +136,10 @@ class JetStreamLogReader:
         async def read(js: JetStreamContext) -> list[Stored]:
             start = datetime.fromtimestamp(max(0.0, moment), UTC)
             config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=start,
-                                    filter_subjects=list(PROBES))
-            return await _read_all(js, config, limit=FIRST_AFTER_SCAN, patient=False)
+                                    filter_subjects=list(self.probe_subjects))
+            return await _read_all(js, self.timeout, config, limit=FIRST_AFTER_SCAN, patient=False)
 
-        taken = (probe_from_message(payload) for _, payload, _ in self.link.call(read, READ_TIMEOUT))
+        taken = (probe_from_message(payload) for _, payload, _ in self.link.call(read, self.timeout))
         return min((probe.timestamp for probe in taken if probe is not None and probe.timestamp > moment),
                    default=None)
 
@@ -129,10 +147,10 @@ class JetStreamLogReader:
         async def read(js: JetStreamContext) -> list[Stored]:
             config = ConsumerConfig(deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
                                     filter_subjects=["monitor.state.>"])
-            return await _read_all(js, config)
+            return await _read_all(js, self.timeout, config)
 
         latest: dict[str, AlertTransition] = {}
-        for _, payload, _ in self.link.call(read, READ_TIMEOUT):
+        for _, payload, _ in self.link.call(read, self.timeout):
             transition = transition_from_message(payload)
             if transition is None or transition.kind not in ALERT_KINDS:
                 continue
@@ -152,26 +170,70 @@ class JetStreamLogReader:
 
         async def bounds(js: JetStreamContext) -> tuple[int, int]:
             info = await _stream_info(js)
-            later = await _read_all(js, ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME,
-                                                       opt_start_time=latest, filter_subjects=list(PROBES)), limit=1)
+            later = await _read_all(js, self.timeout, ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=latest,
+                filter_subjects=list(self.probe_subjects)), limit=1)
             return int(info.state.first_seq), later[0][0] - 1 if later else int(info.state.last_seq)
 
-        first, end = self.link.call(bounds, READ_TIMEOUT)
+        first, end = self.link.call(bounds, self.timeout)
         read = 0
         while end >= max(first, 1) and read < self.outcomes_scan and not fold.settled:
             start = max(first, 1, end - self.outcomes_block + 1)
 
             async def block(js: JetStreamContext, start: int = start, end: int = end) -> list[Stored]:
                 config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start,
-                                        filter_subjects=list(PROBES))
-                return await _read_all(js, config, up_to=end, patient=False)
+                                        filter_subjects=list(self.probe_subjects))
+                return await _read_all(js, self.timeout, config, up_to=end, patient=False)
 
-            messages = self.link.call(block, READ_TIMEOUT)
+            messages = self.link.call(block, self.timeout)
             read += len(messages)
             probes = (probe_from_message(payload) for _, payload, _ in messages)
             fold.add_older((probe.host, probe.timestamp, probe.available) for probe in probes if probe is not None)
             end = start - 1
         return fold.outcomes()
+
+    def probe_history(self, since: float, before: float, hosts: Collection[str] | None = None,
+                      rows: int = 20_000) -> Iterator[tuple[ProbeColumns, ...]]:
+        """Read back in blocks of `rows` sequences, newest block first, from the last message that arrived by
+        `before` plus the arrival slack down to the first that arrived by `since` less it (a probe arrives after
+        its time, a spooled one up to the slack later). One site's probes of one location arrive in time order
+        (one is in flight at a time, and the spool sends in order), so each block's are older than the next
+        block's: the windows' order, for a reader of one `location` (a prober's); a reader of every location
+        gets each block sorted by time, and two locations' probes of a site may then straddle blocks."""
+        wanted = None if hosts is None else hosts if isinstance(hosts, set | frozenset) else set(hosts)
+        first_arrival = datetime.fromtimestamp(max(0.0, since - self.arrival_slack), UTC)
+        last_arrival = datetime.fromtimestamp(max(0.0, before + self.arrival_slack), UTC)
+        subjects = list(self.probe_subjects)
+
+        async def bounds(js: JetStreamContext) -> tuple[int, int]:
+            info = await _stream_info(js)
+            end = int(info.state.last_seq)
+            later = await _read_all(js, self.timeout, ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=last_arrival, filter_subjects=subjects),
+                limit=1, up_to=end, patient=False)
+            start = await _read_all(js, self.timeout, ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=first_arrival, filter_subjects=subjects),
+                limit=1, up_to=end, patient=False)
+            return (start[0][0] if start else end + 1), (later[0][0] - 1 if later else end)
+
+        first, end = self.link.call(bounds, self.timeout)
+        while end >= first:
+            start = max(first, end - rows + 1)
+
+            async def block(js: JetStreamContext, start: int = start, end: int = end) -> list[Stored]:
+                config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start,
+                                        filter_subjects=subjects)
+                return await _read_all(js, self.timeout, config, up_to=end, patient=False)
+
+            by_site: dict[str, list[Probe]] = {}
+            for _, payload, _ in self.link.call(block, self.timeout):
+                probe = probe_from_message(payload)
+                if probe is not None and since < probe.timestamp <= before and (wanted is None
+                                                                                 or probe.host in wanted):
+                    by_site.setdefault(probe.host, []).append(probe)
+            if by_site:
+                yield tuple(_columns(host, probes) for host, probes in by_site.items())
+            end = start - 1
 
     def sites(self) -> frozenset[str]:
         """The sites with a transition in the stream, and those probed in the last `SITES_RECENT` seconds of
@@ -181,11 +243,12 @@ class JetStreamLogReader:
                                            filter_subjects=list(TRANSITIONS))
             since = datetime.fromtimestamp(max(0.0, time.time() - SITES_RECENT), UTC)
             recent = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=since,
-                                    filter_subjects=list(PROBES))
+                                    filter_subjects=list(self.probe_subjects))
             _, last = await _stream_state(js)
-            return await _read_all(js, last_per_site), await _read_all(js, recent, up_to=last)
+            return (await _read_all(js, self.timeout, last_per_site),
+                    await _read_all(js, self.timeout, recent, up_to=last))
 
-        transitions, probes = self.link.call(read, READ_TIMEOUT)
+        transitions, probes = self.link.call(read, self.timeout)
         decoded = [*(probe_from_message(payload) for _, payload, _ in probes),
                    *(transition_from_message(payload) for _, payload, _ in transitions)]
         found = {event.host for event in decoded if event is not None}
@@ -209,9 +272,9 @@ class JetStreamLogReader:
                 start = datetime.fromtimestamp(max(0.0, since - self.arrival_slack), UTC)
                 config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=start,
                                         filter_subjects=list(subjects))
-            return log, last, await _read_all(js, config, up_to=last)
+            return log, last, await _read_all(js, self.timeout, config, up_to=last)
 
-        log, last, messages = self.link.call(read, READ_TIMEOUT)
+        log, last, messages = self.link.call(read, self.timeout)
         events = [event for event in (decode(payload) for _, payload, _ in messages) if event is not None
                   and (hosts is None or event.host in hosts)
                   and (since is None or (event.timestamp > since if strict else event.timestamp >= since))]
@@ -235,9 +298,19 @@ class JetStreamLogReader:
                 return log, position, []
             config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=position + 1,
                                     filter_subjects=list(subjects))
-            return log, last, await _read_all(js, config, up_to=last, limit=limit)
+            return log, last, await _read_all(js, self.timeout, config, up_to=last, limit=limit)
 
-        return self.link.call(read, READ_TIMEOUT)
+        return self.link.call(read, self.timeout)
+
+
+def _columns(host: str, probes: list[Probe]) -> ProbeColumns:
+    """One site's probes as the windows take them: in time order, packed."""
+    if any(later.timestamp < earlier.timestamp for earlier, later in pairwise(probes)):
+        probes.sort(key=_time_of)
+    return ProbeColumns(host, array("d", (probe.timestamp for probe in probes)),
+                        array("f", (NO_RESPONSE_MS if probe.response_time_ms is None else probe.response_time_ms
+                                    for probe in probes)),
+                        array("I", (outcome_key(probe.status, probe.error, probe.available) for probe in probes)))
 
 
 def _arrival_of_last(messages: list[Stored], otherwise: float | None) -> float | None:
@@ -269,11 +342,11 @@ async def _anchor(js: JetStreamContext, cursor: Cursor) -> int:
         return 0
     config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME,
                             opt_start_time=datetime.fromtimestamp(cursor.time, UTC))
-    first = await _read_all(js, config, limit=1)
+    first = await _read_all(js, READ_TIMEOUT, config, limit=1)
     return first[0][0] - 1 if first else 0
 
 
-async def _read_all(js: JetStreamContext, config: ConsumerConfig, *, up_to: int | None = None,
+async def _read_all(js: JetStreamContext, timeout: float, config: ConsumerConfig, *, up_to: int | None = None,
                     limit: int | None = None, patient: bool = True) -> list[Stored]:
     """Every message an ephemeral pull consumer of `config` delivers, up to sequence `up_to` (the stream's end
     when the read began) or `limit` messages; not `patient`, it waits for none that may never come (`up_to`
@@ -286,7 +359,7 @@ async def _read_all(js: JetStreamContext, config: ConsumerConfig, *, up_to: int 
     except nats.js.errors.NotFoundError:
         raise _not_created() from None
     messages: list[Stored] = []
-    deadline = asyncio.get_running_loop().time() + READ_TIMEOUT - 1.0
+    deadline = asyncio.get_running_loop().time() + max(timeout - 1.0, timeout / 2)
     try:
         while limit is None or len(messages) < limit:
             try:

@@ -54,6 +54,11 @@ def partition_subjects(index: int, count: int) -> tuple[str, ...]:
     return tuple(f"monitor.probe.{b:02x}.*" for b in range(BUCKETS) if b % count == index)
 
 
+def location_probe_subjects(location: str) -> tuple[str, ...]:
+    """The probe subjects of one location's probes (every bucket)."""
+    return (f"monitor.probe.*.{location}",)
+
+
 def probe_message(probe: Probe) -> tuple[str, str, bytes]:
     """(subject, message id, payload) of a probe."""
     body: dict[str, Any] = {

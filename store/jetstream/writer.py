@@ -4,7 +4,8 @@ Appends return at once. A publisher on the link's loop sends them in the order t
 each with its `Nats-Msg-Id`. While the cluster is unreachable (or does not acknowledge), what could not be sent
 goes to the spool, and as long as anything waits there, new messages queue behind it, so the stream receives
 everything in order once the cluster is back. The stream is created when missing (file storage, the replicas
-asked for, the retention as its max age, a duplicate window at least as long as the spool can cover).
+asked for, the retention as its max age, a duplicate window at least as long as the spool can cover); an existing
+one gets the replicas asked for, if any, or says why the cluster refused them.
 """
 
 from __future__ import annotations
@@ -45,32 +46,49 @@ def stream_config(replicas: int, retention: float | None, duplicate_window: floa
                         max_age=retention or 0.0, duplicate_window=max(MIN_DUPLICATE_WINDOW, duplicate_window))
 
 
-async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> bool:
-    """Create the stream when missing; True if it was created. An existing stream keeps its configuration
-    (its replicas are the cluster operator's choice), but for the retention, which follows the config."""
+async def ensure_stream(js: JetStreamContext, config: StreamConfig, *, replicas: int | None = None) -> str | None:
+    """Create the stream when missing. An existing stream keeps its configuration but for the retention, which
+    follows the config, and its replicas when `replicas` are asked for (`--replicas N`; None: the cluster
+    operator's choice stands). What changed, or the replicas the cluster refused, in one line (None: nothing to
+    say). A refusal keeps the stream as it is: probes go on being published to it."""
     try:
         info = await js.stream_info(STREAM)
     except nats.js.errors.NotFoundError:
         await js.add_stream(config)
-        return True
+        return None
+    said = None
+    had = info.config.num_replicas or 1
+    if replicas is not None and had != replicas:
+        info.config.num_replicas = replicas
+        try:
+            await js.update_stream(info.config)
+            said = f"stream {STREAM}: replicas changed from {had} to {replicas} (--replicas {replicas})"
+        except nats.js.errors.APIError as refused:
+            if refused.description is None:  # no answer (a leader being elected), not a refusal: try again later
+                raise
+            info.config.num_replicas = had
+            said = (f"stream {STREAM} keeps {had} replica(s): JetStream refused --replicas {replicas} "
+                    f"({refused.description})")
     if info.config.max_age != config.max_age:
         info.config.max_age = config.max_age
         await js.update_stream(info.config)
-    return False
+    return said
 
 
 class JetStreamLogWriter:
     """`LogWriter` on the `MONITOR` stream through `link`; unacknowledged messages wait in `spool`."""
 
-    def __init__(self, link: NatsLink, spool: ProbeSpool, *, replicas: int = 1, retention: float | None = None,
-                 duplicate_window: float = 3600.0, owns_link: bool = False, manages_stream: bool = True) -> None:
+    def __init__(self, link: NatsLink, spool: ProbeSpool, *, replicas: int | None = None,
+                 retention: float | None = None, duplicate_window: float = 3600.0, owns_link: bool = False,
+                 manages_stream: bool = True) -> None:
         self.link = link
         self.owns_link = owns_link
         # Probers make the stream and set its retention; an evaluator publishing transitions leaves them alone.
         self.manages_stream = manages_stream
         self._sends = "probes" if manages_stream else "transitions"  # what it says it could not send
         self.spool = spool
-        self.replicas = replicas
+        self.replicas = replicas  # None: 1 for a stream it creates, an existing stream's own left alone
+        self._replicas_asked = replicas  # asked of an existing stream once (done or refused), not at every reload
         self._retention = retention
         self.duplicate_window = duplicate_window
         self.published = 0
@@ -203,8 +221,11 @@ class JetStreamLogWriter:
         try:
             js = await self.link.jetstream()
             if self._retention_changed and self.manages_stream:
-                await ensure_stream(js, stream_config(self.replicas, self._retention, self.duplicate_window))
-                self._retention_changed = False
+                said = await ensure_stream(js, stream_config(self.replicas or 1, self._retention,
+                                                             self.duplicate_window), replicas=self._replicas_asked)
+                self._retention_changed, self._replicas_asked = False, None
+                if said is not None:
+                    self._errors.on_next(said)
             if self.spool.count:
                 spooled = self.spool.peek(BATCH)
                 await self._send(js, [(subject, mid, payload) for _, subject, mid, payload in spooled])

@@ -415,3 +415,33 @@ def test_a_cluster_behind_tls_and_a_password_is_reached_and_the_password_is_neve
                 "(nats: 'Authorization Violation'); retrying"])  # once, however often it retried
     for stored in (db, tmp_path / "eu.db"):
         assert PASSWORD.encode() not in stored.read_bytes()
+
+
+def test_a_restarted_prober_reports_its_own_locations_past_not_from_zero(tmp_path: Path, target: LocalServer) -> None:
+    # `-m --nats` read no past: its console reports started from zero checks after every restart, while `-m` on
+    # SQLite counted its past. Another location's probes of the same site are not this prober's past.
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"websites": [{"URL": target.url(), "checkInterval": 0.2}], "alertWindow": 60,
+                                  "reports": [{"every": 1, "windows": [60]}]}))
+    with NatsCluster(1) as cluster:
+        first = [prober(config, cluster, location, tmp_path / f"{location}.db") for location in ("eu", "us")]
+        try:
+            wait_until(lambda: len(stream_probes(cluster)) >= 12, 20, "probes of both locations in the stream")
+        finally:
+            stop_all(*first)
+        made = probes_made(tmp_path / "eu.db")
+        others = Counter(probe.location for probe in stream_probes(cluster))["us"]
+        again = App("-m", "-c", str(config), "--nats", cluster.urls[0], "--location", "eu", "--spool",
+                    str(tmp_path / "eu.db"))
+        try:
+            # Read while the clocks tick: nothing of it is waited for at the start.
+            loaded = again.wait_for_line(lambda line: line.startswith("the past 1m00s is in the reports"), 20)[1]
+            start = len(again.output())
+            _, report = again.wait_for_line(lambda line: line.startswith(target.url()), 20, start)
+        finally:
+            stop_all(again)
+    assert made > 0 and others > 0
+    assert again.output()[0].endswith("; its past 1m00s from this location loads into its reports meanwhile; "
+                                      "Ctrl-C to stop"), again.describe()
+    assert loaded.startswith(f"the past 1m00s is in the reports: {made} stored probe(s) in "), loaded
+    assert int(report.split()[1]) > made, report  # its past and what it probed since

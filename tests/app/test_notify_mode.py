@@ -357,7 +357,10 @@ def test_sigterm_while_waiting_for_an_unreachable_log_at_start_exits_0_as_ctrl_c
     config = write_config(tmp_path, [{"url": "http://127.0.0.1:9/hook", "name": "hook"}])
     results = []
     for signum in (signal.SIGTERM, signal.SIGINT):
-        app = notifier(apps, config, tmp_path / "m.db", "--nats", f"nats://127.0.0.1:{refused_port()}", ready=False)
+        # Its state file named with --state: -db beside --nats is refused (the notifier reads no database then).
+        app = App("-a", "--notify", "-c", str(config), "--nats", f"nats://127.0.0.1:{refused_port()}", "--state",
+                  str(tmp_path / "n.db"))
+        apps.append(app)
         app.wait_for_line(lambda text: "is unreachable" in text, timeout=20)
         results.append(app.stop(signum))
     assert results == [(0, ""), (0, "")]

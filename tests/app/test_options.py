@@ -11,6 +11,7 @@ import pytest
 from monitoringapp.app.options import (
     AlertsOptions,
     CheckOptions,
+    EvaluatorOptions,
     MonitorOptions,
     NotifyOptions,
     PrintOptions,
@@ -159,3 +160,43 @@ def test_a_history_start_after_now_or_a_signed_age_without_unit_is_a_usage_error
                                                                                 message: str) -> None:
     with pytest.raises(UsageError, match=f"^{re.escape(message)}"):
         parse_command_line(argv, NOW)
+
+
+NATS = ["--nats", "127.0.0.1:4222"]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["-m", *NATS, "-db", "d.db"], "-db and --nats: a prober (-m --nats) publishes its probes to JetStream and "
+                                   "keeps no database (--spool is where they wait while NATS is away); give one of "
+                                   "them"),
+    (["-a", *NATS, "-db", "d.db"], "-db and --nats: -a reads one log, the database or the JetStream stream; "
+                                   "give one of them"),
+    (["-a", "--since", "1h", "-db", "d.db", *NATS], "-db and --nats: -a reads one log"),
+    (["-p", *NATS, "-db", "d.db"], "-db and --nats: -p reads one log, the database or the JetStream stream; "
+                                   "give one of them"),
+    (["-a", "--notify", *NATS, "-db", "d.db"], "-db and --nats: -a --notify --nats follows the JetStream stream and "
+                                               "keeps no database (--state PATH is its own state file); give one "
+                                               "of them"),
+    (["-w", *NATS, "-db", "d.db"], "--nats goes with -m or -e or -a or -p; -w reads the database -db names (with "
+                                   "NATS, an evaluator's projection: -e -db FILE)"),
+    (["--purge", *NATS, "-db", "d.db"], "--nats goes with -m or -e or -a or -p; --purge reads the "
+                                           "database -db names"),
+    (["--replay", *NATS, "-db", "d.db"], "--nats goes with -m or -e or -a or -p; --replay reads the "
+                                           "database -db names"),
+    (["--health", *NATS, "-db", "d.db"], "--nats goes with -m or -e or -a or -p; --health reads the "
+                                           "database -db names"),
+])
+def test_a_database_and_nats_where_one_log_is_read_are_refused_naming_both(argv: list[str], message: str) -> None:
+    # `-a --nats -db FILE` read the stream and silently ignored the file the user named.
+    with pytest.raises(UsageError, match=f"^{re.escape(message)}"):
+        parse_command_line(argv, NOW)
+
+
+def test_either_log_alone_is_taken_and_the_evaluator_takes_both_the_stream_and_its_projection() -> None:
+    assert parse_command_line(["-a", *NATS], NOW) == AlertsOptions("monitoring.db", nats=("nats://127.0.0.1:4222",))
+    assert parse_command_line(["-p", "-db", "d.db"], NOW) == PrintOptions("config.json", "d.db")
+    assert parse_command_line(["-m", *NATS, "--spool", "s.db"], NOW).spool == "s.db"  # type: ignore[union-attr]
+    assert parse_command_line(["-a", "--notify", *NATS, "--state", "n.db"], NOW) == NotifyOptions(
+        "config.json", "monitoring.db", "n.db", nats=("nats://127.0.0.1:4222",))
+    assert parse_command_line(["-e", *NATS, "-db", "p.db"], NOW) == EvaluatorOptions(
+        "config.json", "p.db", ("nats://127.0.0.1:4222",))

@@ -10,18 +10,20 @@ from reactivex.subject import Subject
 from monitoringapp.domain.config import Config
 from monitoringapp.domain.events import AlertTransition, Probe, Report
 from monitoringapp.graph.monitor import MonitorGraph, StoredPast
-from monitoringapp.store.log import LogWriter
+from monitoringapp.store.log import LogWriter, PastReader
 from monitoringapp.streams.probes import ConfigChange, ProbeFunction
 
 
 class RunningMonitor:
-    """A `MonitorGraph` of `config` writing `log`, its transitions, reports and changes kept in lists."""
+    """A `MonitorGraph` of `config` writing `log`, its transitions, reports and changes kept in lists; a site a
+    reload adds reads its past from `history`."""
 
     def __init__(self, config: Config, log: LogWriter, probe: ProbeFunction, clock: abc.SchedulerBase,
-                 io: abc.SchedulerBase | None = None, past: StoredPast | None = None) -> None:
+                 io: abc.SchedulerBase | None = None, past: StoredPast | None = None,
+                 history: PastReader | None = None) -> None:
         self.log = log
         self.updates: Subject[Config] = Subject()
-        self.graph = MonitorGraph(config, self.updates, probe, clock, io or ImmediateScheduler(), past)
+        self.graph = MonitorGraph(config, self.updates, probe, clock, io or ImmediateScheduler(), past, log=history)
         self.probes: list[Probe] = []
         self.transitions: list[AlertTransition] = []
         self.reports: list[Report] = []

@@ -11,9 +11,10 @@ from reactivex.scheduler import HistoricalScheduler
 from reactivex.testing import TestScheduler
 
 from monitoringapp.domain.config import AlertPolicy, Config, ReportSpec, SiteConfig
-from monitoringapp.domain.events import PastChunk, Probe, Report, TransitionKind
+from monitoringapp.domain.events import AlertTransition, ErrorKind, PastChunk, Probe, Report, TransitionKind
 from monitoringapp.domain.timefmt import epoch_seconds, parse_iso, utc_datetime
 from monitoringapp.graph.monitor import StoredPast, load_past
+from monitoringapp.operators.certificate_watch import DAY
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.streams.http_probe import ProbeOutcome
@@ -22,6 +23,7 @@ from tests.gap_outage import write_gap_outage
 from tests.graph.running import RunningMonitor
 
 A, B, C, D = (f"http://{name}.test/" for name in "abcd")
+E = "https://e.test/"
 
 
 def config(*sites: SiteConfig) -> Config:
@@ -164,6 +166,127 @@ def test_a_restart_after_a_gap_says_down_for_and_last_fail_from_before_the_loade
         (30, 3600, A, 2.5 * 3600 + 30, 1), (30, 3600, B, None, 2 * 3600 + 30),
         (60, 120, A, 2.5 * 3600 + 60, 1), (60, 120, B, None, 2 * 3600 + 60),
         (60, 3600, A, 2.5 * 3600 + 60, 1), (60, 3600, B, None, 2 * 3600 + 60)]
+
+
+def test_a_site_a_reload_adds_reports_its_logged_past_and_one_removed_and_added_back_counts_it_once(
+        tmp_path: Path) -> None:
+    """C (probed before, every 10 s, each sixth down) and D (down since 4,000 s before the start, its last success
+    5,000 s before) are added at 15.5 s; A, removed at 10.5 s, is added back at 15.5 s, before any report dropped
+    its window. Their reports (at 45.5 s: the reload restarts the report clock) count the log's probes as a
+    restart's would: the hour's, and D's outage from before it. Before, C and D started from their first probe,
+    and so did A."""
+    start = 1_795_000_000.0
+    history = tmp_path / "history.db"
+    setup = SqliteEventLog(history, flush_interval=30.0)
+    for k in range(400, 0, -1):
+        setup.append_probe(Probe(start - 10 * k, D, False, 503, 2.0, ErrorKind.STATUS))
+        if k <= 360:
+            up = k % 6 != 0
+            setup.append_probe(Probe(start - 10 * k, C, up, 200 if up else 503, 2.0,
+                                     None if up else ErrorKind.STATUS))
+    setup.append_probe(Probe(start - 5000, D, True, 200, 2.0))
+    for t in (0, 4, 8):  # what this very monitor stored of A before the reload removed it
+        setup.append_probe(Probe(start + t, A, True, 200, 1.0))
+    setup.close()
+    # Every 4 s (B 7 s): no probe due at the report's very moment.
+    sites = {url: SiteConfig(url, 7 if url == B else 4, 1) for url in (A, B, C, D)}
+
+    def version(*urls: str) -> Config:
+        return Config(sites=tuple(sites[url] for url in urls), alert=AlertPolicy(window=20),
+                      reports=(ReportSpec(30, (120, 3600)),))
+
+    clock = HistoricalScheduler(utc_datetime(start))
+
+    def probe(site: SiteConfig) -> ProbeOutcome:
+        return ProbeOutcome(503, 2.0, ErrorKind.STATUS) if site.url == D else ProbeOutcome(200, 1.0, None)
+
+    reader = SqliteLogReader(history)
+    monitor = RunningMonitor(version(A, B), SqliteEventLog(tmp_path / "m.db"), probe, clock, history=reader)
+    clock.schedule(lambda *_: monitor.start())
+    clock.schedule_absolute(utc_datetime(start + 10.5), lambda *_: monitor.reload(version(B)))
+    clock.schedule_absolute(utc_datetime(start + 15.5), lambda *_: monitor.reload(version(A, B, C, D)))
+    clock.advance_by(timedelta(seconds=46))
+    monitor.stop()
+    reader.close()
+    figures = [(report.timestamp - start, report.span, row.host, row.checks, row.available, row.current_downtime,
+                row.since_last_failure) for report in monitor.reports for row in report.rows]
+    # Live since 15.5 s: 8 probes (15.5-43.5 s) of each added site.
+    assert sorted(figures) == sorted([
+        # A: 3 probes (0, 4, 8 s) read back, none twice.
+        (45.5, 120, A, 3 + 8, 3 + 8, None, None), (45.5, 3600, A, 3 + 8, 3 + 8, None, None),
+        (45.5, 120, B, 7, 7, None, None), (45.5, 3600, B, 7, 7, None, None),  # 0-42 s
+        # C: 7 probes of the log in (-74.5, 0] s (one down, at -60 s) and 355 in (-3554.5, 0] (59 down).
+        (45.5, 120, C, 7 + 8, 6 + 8, None, 105.5), (45.5, 3600, C, 355 + 8, 296 + 8, None, 105.5),
+        # D: down since -4,000 s, which only the log's outcomes from before the hour say.
+        (45.5, 120, D, 7 + 8, 0, 4045.5, 2.0), (45.5, 3600, D, 355 + 8, 0, 4045.5, 2.0)])
+
+
+def test_a_site_a_reload_adds_resumes_its_stored_alert_state_and_tells_no_certificate_warning_twice(
+        tmp_path: Path) -> None:
+    """C and D were in alert when they left the config (their alerts are the log's last word on them); E's
+    certificate, 10 days from expiry, was warned of at 14 days. A reload adds them back at 5.5 s. C answers
+    again: its recovery closes the stored alert. D is still down: no second alert. E: no second warning. Before,
+    C's alert stayed open for ever, D was alerted again at its first probe and E warned of again."""
+    start = 1_795_000_000.0
+    not_after = start + 10 * DAY
+    history = tmp_path / "history.db"
+    setup = SqliteEventLog(history)
+    setup.append_transition(AlertTransition(start - 500, C, TransitionKind.ALERT, 0.0, start - 500))
+    setup.append_transition(AlertTransition(start - 300, D, TransitionKind.ALERT, 0.0, start - 300))
+    setup.append_transition(AlertTransition(start - 4 * DAY, E, TransitionKind.CERTIFICATE, None, not_after,
+                                            not_after - 14 * DAY, detail="expires in 14d00h"))
+    setup.close()
+    sites = {url: SiteConfig(url, 1, 1) for url in (A, C, D, E)}
+
+    def version(*urls: str) -> Config:
+        return Config(sites=tuple(sites[url] for url in urls), alert=AlertPolicy(window=20),
+                      reports=(ReportSpec(30, (120,)),))
+
+    clock = HistoricalScheduler(utc_datetime(start))
+
+    def probe(site: SiteConfig) -> ProbeOutcome:
+        if site.url == D:
+            return ProbeOutcome(503, 2.0, ErrorKind.STATUS)
+        return ProbeOutcome(200, 1.0, None, certificate_expiry=not_after if site.url == E else None)
+
+    reader = SqliteLogReader(history)
+    monitor = RunningMonitor(version(A), SqliteEventLog(tmp_path / "m.db"), probe, clock, history=reader)
+    clock.schedule(lambda *_: monitor.start())
+    clock.schedule_absolute(utc_datetime(start + 5.5), lambda *_: monitor.reload(version(A, C, D, E)))
+    clock.advance_by(timedelta(seconds=20))
+    monitor.stop()
+    reader.close()
+    assert [(t.host, t.kind, t.timestamp - start, t.start - start, t.end and t.end - start)
+            for t in monitor.transitions] == [(C, TransitionKind.RECOVERY, 5.5, -500, 5.5)]
+
+
+def test_a_monitor_that_judges_nothing_waits_for_none_of_its_past_and_reports_all_of_it_while_its_clocks_tick(
+        tmp_path: Path) -> None:
+    """A prober (`-m --nats`) has no alert machine to resume: its start reads only whether there is a past, and
+    its reports get the whole longest window from the background, to the last probe before the start."""
+    start = 1_795_000_000.0
+    db = tmp_path / "m.db"
+    setup = SqliteEventLog(db, flush_interval=30.0)
+    for second in range(200, 0, -1):
+        setup.append_probe(Probe(start - second, A, second % 5 != 0, 200 if second % 5 else 503, 1.0))
+    setup.append_transition(AlertTransition(start - 50, A, TransitionKind.ALERT, 0.5, start - 50))
+    setup.close()
+    # Every 7 s: no probe due at the report's very moment.
+    config = Config(sites=(SiteConfig(A, 7, 1),), alert=AlertPolicy(window=20), reports=(ReportSpec(30, (120,)),))
+    reader = SqliteLogReader(db)
+    past = load_past(reader, config, start, judges=False)
+    assert (past.probes, past.transitions, past.certificate_warnings) == ((), {}, ())
+    assert past.earlier is not None and (past.earlier.since, past.earlier.before) == (start - 120, start - 0.001)
+    clock = HistoricalScheduler(utc_datetime(start))
+    monitor = RunningMonitor(config, SqliteEventLog(tmp_path / "new.db"), lambda _: ProbeOutcome(200, 1.0, None),
+                             clock, past=past)
+    clock.schedule(lambda *_: monitor.start())
+    clock.advance_by(timedelta(seconds=30.5))
+    monitor.stop()
+    reader.close()
+    # (-90, 30]: 89 stored probes (-89 to -1 s), every fifth down (17, the last at -5 s), and 5 live (0-28 s).
+    assert [(report.timestamp - start, row.checks, row.available, row.since_last_failure)
+            for report in monitor.reports for row in report.rows] == [(30, 89 + 5, 72 + 5, 35.0)]
 
 
 def test_the_probes_of_one_tick_that_finish_before_the_clock_delivers_reach_the_operators_as_one_batch(

@@ -7,7 +7,7 @@ from reactivex.testing import ReactiveTest, TestScheduler
 
 from monitoringapp.domain.config import AlertPolicy, SitePolicies
 from monitoringapp.domain.events import AlertTransition, ErrorKind, Probe, TransitionKind
-from monitoringapp.operators.alert_machine import SiteAlertMachine
+from monitoringapp.operators.alert_machine import AlertStates, SiteAlertMachine
 from monitoringapp.operators.alerts import alert_transitions
 
 on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
@@ -189,6 +189,20 @@ def test_an_alert_says_why_the_probe_that_raised_it_was_down() -> None:
     failed = Probe(1.0, SITE, False, 200, 3.0, ErrorKind.CONDITION, detail='$.status is "error", expected "ok"')
     alert = machine.on_probe(failed, AlertPolicy())
     assert alert is not None and alert.detail == '$.status is "error", expected "ok"'
+
+
+def test_alert_states_given_later_resume_a_site_not_judged_yet_and_leave_a_running_machine_alone() -> None:
+    # A reload adds OTHER (its alert is the log's last word on it) and brings SITE back; SITE's machine, which
+    # judged it until then, knows more than the log had stored.
+    other = "http://other.test/"
+    stored = {host: AlertTransition(100, host, TransitionKind.ALERT, 0.0, start=100) for host in (SITE, other)}
+    scheduler = TestScheduler()
+    probes = scheduler.create_hot_observable(on_next(210, probe(210, True)), on_next(230, probe(230, True)),
+                                             on_next(231, probe(231, True, other)))
+    inputs = scheduler.create_hot_observable(on_next(201, AlertPolicy(window=30)), on_next(220, AlertStates(stored)))
+    result = scheduler.start(lambda: probes.pipe(alert_transitions(inputs)))
+    assert result.messages == [
+        on_next(231, AlertTransition(231, other, TransitionKind.RECOVERY, 1.0, start=100, end=231))]
 
 
 def test_a_batch_is_judged_as_its_probes_one_at_a_time_and_its_transitions_go_out_with_it() -> None:

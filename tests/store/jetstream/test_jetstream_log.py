@@ -15,10 +15,16 @@ from nats.js import JetStreamContext
 
 from bench.nats_servers import NatsCluster, nats_server_binary
 from bench.processes import wait_until
-from monitoringapp.domain.events import AlertTransition, ErrorKind, LastOutcomes, Probe, TransitionKind
+from monitoringapp.domain.events import (
+    AlertTransition,
+    ErrorKind,
+    LastOutcomes,
+    Probe,
+    TransitionKind,
+    outcome_key,
+)
 from monitoringapp.domain.timefmt import parse_iso
 from monitoringapp.store.jetstream import open_prober_log, open_stream_reader
-from monitoringapp.store.jetstream import reader as stream_reader
 from monitoringapp.store.jetstream.consumer import ProbeConsumer
 from monitoringapp.store.jetstream.link import NatsLink
 from monitoringapp.store.jetstream.reader import JetStreamLogReader
@@ -230,6 +236,26 @@ def test_a_stream_the_cluster_refuses_is_said_in_the_servers_words(cluster: Nats
         f"in {tmp_path / 'spool.db'}"), told
 
 
+def test_replicas_asked_of_an_existing_stream_on_one_node_are_refused_in_the_servers_words_and_probes_go_on(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+    first = open_prober_log(cluster.urls, "eu", tmp_path / "first.db")  # makes the stream, 1 replica
+    first.append_probe(probe(1))
+    published(first)
+    first.close()
+    writer = open_prober_log(cluster.urls, "us", tmp_path / "spool.db", replicas=3)
+    told: list[str] = []
+    writer.errors.subscribe(told.append)
+    try:
+        writer.append_probe(probe(2, location="us"))
+        published(writer)  # not spooled: the stream is there, as it was
+    finally:
+        writer.close()
+    # `--replicas 3` against the existing stream was kept silently at 1 before.
+    assert told == ["stream MONITOR keeps 1 replica(s): JetStream refused --replicas 3 (replicas > 1 not supported "
+                    "in non-clustered mode)"]
+    assert list(reader.probes_since(None).events) == [probe(1), probe(2, location="us")]
+
+
 def test_a_message_from_before_certificates_reads_with_no_notafter_and_no_detail() -> None:
     old = b'{"v":1,"t":"2026-11-24T12:00:00.000Z","h":"http://a/","a":true,"s":200,"r":1.5,"e":null,"l":"eu"}'
     assert probe_from_message(old) == Probe(parse_iso("2026-11-24T12:00:00.000Z"), "http://a/", True, 200, 1.5,
@@ -267,6 +293,40 @@ def test_on_a_healthy_cluster_every_read_answers_though_its_consumer_is_not_yet_
         for stream in readers:
             stream.close()
     assert answers == [T0 + 1] * 300
+
+
+def test_replicas_asked_of_an_existing_stream_on_a_cluster_change_it_and_none_asked_leave_it_alone(
+        three: NatsCluster, tmp_path: Path) -> None:
+    def prober_run(replicas: int | None) -> list[str]:
+        writer = open_prober_log(three.urls, "eu", tmp_path / f"{replicas}.db", replicas=replicas)
+        told: list[str] = []
+        writer.errors.subscribe(told.append)
+        try:
+            writer.append_probe(probe(1))  # the same probe again: a duplicate the stream drops
+            published(writer)
+        finally:
+            writer.close()
+        return told
+
+    def replicas_now() -> int:
+        async def read(js: JetStreamContext) -> int:
+            return int((await js.stream_info("MONITOR")).config.num_replicas or 1)
+
+        return reader.link.call(read, 10)
+
+    reader = open_stream_reader(three.urls, "test")
+    try:
+        down = prober_run(2)
+        after_down = replicas_now()
+        alone = prober_run(None)
+        after_alone = replicas_now()
+        up = prober_run(3)  # as the module's fixture made it
+        after_up = replicas_now()
+    finally:
+        reader.close()
+    assert (down, after_down) == (["stream MONITOR: replicas changed from 3 to 2 (--replicas 2)"], 2)
+    assert (alone, after_alone) == ([], 2)
+    assert (up, after_up) == (["stream MONITOR: replicas changed from 2 to 3 (--replicas 3)"], 3)
 
 
 def test_two_evaluators_publishing_the_same_transitions_at_once_each_store_them_once_and_say_nothing(
@@ -327,7 +387,7 @@ def test_a_read_of_transitions_when_only_probes_came_since_ends_at_the_streams_e
     end = reader.transitions_end()
     writer.append_probe(probe(2))
     published(writer)
-    monkeypatch.setattr(stream_reader, "READ_TIMEOUT", 600.0)  # a read that waits for its deadline: 10 minutes
+    monkeypatch.setattr(reader, "timeout", 600.0)  # a read that waits for its deadline: 10 minutes
     pool = ThreadPoolExecutor(1)
     try:
         page = pool.submit(reader.transitions_after, end).result(timeout=60)
@@ -412,3 +472,36 @@ def test_last_outcomes_read_the_stream_back_in_blocks_until_each_site_is_settled
     assert bounded.last_outcomes(now + 4.5, {A}) == {A: LastOutcomes(A, None, now + 4, now + 3)}
     assert reader.last_outcomes(now) == {}
     writer.close()
+
+
+def test_a_probers_past_is_its_own_locations_probes_newest_block_first_each_site_in_time_order(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+    # What `-m --nats` reads at a restart (`load_past`): it read nothing, its reports starting from zero.
+    now = float(int(time.time()) - 60)  # probes arrive about when they were stamped
+    writers = {location: open_prober_log(cluster.urls, location, tmp_path / f"{location}.db")
+               for location in ("eu", "us")}
+    made: list[Probe] = []
+    for at in range(1, 9):
+        for host in (A, B):
+            for location, writer in writers.items():  # the locations' probes interleaved in the stream, in order
+                made.append(Probe(now + at, host, at % 3 != 0, 200 if at % 3 else 503, float(at), location=location,
+                                  error=None if at % 3 else ErrorKind.STATUS))
+                writer.append_probe(made[-1])
+                published(writer)
+    writers["us"].append_probe(Probe(now + 20, A, True, 200, 1.0, location="us"))
+    for writer in writers.values():
+        published(writer)
+        writer.close()
+    own = JetStreamLogReader(reader.link, location="eu")
+    chunks = list(own.probe_history(now + 2, now + 7, {A, B}, rows=4))
+    sites = {host: [(t, r, o) for chunk in reversed(chunks) for site in chunk if site.host == host
+                    for t, r, o in zip(site.timestamps, site.response_times, site.outcomes, strict=True)]
+             for host in (A, B)}
+    # Sequence 4k-3 is eu's probe of A at k, 4k-1 its probe of B; 33 is us's last. Blocks of 4 back from 33: six
+    # of them hold eu's probes in (2, 7] (27; 23, 25; 19, 21; 15, 17; 11, 13; 9).
+    assert len(chunks) == 6
+    assert sites == {host: [(p.timestamp, p.response_time_ms, outcome_key(p.status, p.error, p.available))
+                            for p in made if p.host == host and p.location == "eu" and now + 2 < p.timestamp <= now + 7]
+                     for host in (A, B)}
+    assert own.latest_probe_time() == now + 8 and reader.latest_probe_time() == now + 20
+    assert list(own.probes_since(now + 6).events) == [p for p in made if p.location == "eu" and p.timestamp > now + 6]
