@@ -21,6 +21,7 @@ already tick, a chunk at a time (see `streams.past`).
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -144,7 +145,7 @@ class MonitorGraph:
     Subscribe the sinks to its streams, then `connect` (transitions and reports run only if subscribed). Every
     stream runs on `clock`'s thread. When `updates` completes, the clocks stop and the streams complete once the
     probes in flight have landed. `past.earlier` is read on `background` (default: at once, on the thread that
-    delivers it to the clock).
+    delivers it to the clock). `tick_lateness`: `counters` keeps how late each tick started (for `--metrics`).
     """
 
     def __init__(
@@ -157,9 +158,10 @@ class MonitorGraph:
         past: StoredPast | None = None,
         location: str = LOCAL,
         background: abc.SchedulerBase | None = None,
+        tick_lateness: bool = False,
     ) -> None:
         past = past or StoredPast()
-        self.counters = TickCounters()
+        self.counters = TickCounters(lateness=array("d") if tick_lateness else None)
         configs: ConnectableObservable[Config] = updates.pipe(ops.start_with(config), ops.replay(buffer_size=1))
         stopped = configs.pipe(on_completion())
 

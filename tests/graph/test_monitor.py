@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import sqlite3
+from array import array
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from reactivex.scheduler import HistoricalScheduler
+from reactivex.scheduler import HistoricalScheduler, ImmediateScheduler
+from reactivex.subject import Subject
 from reactivex.testing import TestScheduler
 
 from monitoringapp.domain.config import AlertPolicy, Config, ReportSpec, SiteConfig
 from monitoringapp.domain.events import PastChunk, Probe, Report, TransitionKind
 from monitoringapp.domain.timefmt import epoch_seconds, parse_iso, utc_datetime
-from monitoringapp.graph.monitor import StoredPast, load_past
+from monitoringapp.graph.monitor import MonitorGraph, StoredPast, load_past
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.streams.http_probe import ProbeOutcome
@@ -164,3 +166,19 @@ def test_a_restart_after_a_gap_says_down_for_and_last_fail_from_before_the_loade
         (30, 3600, A, 2.5 * 3600 + 30, 1), (30, 3600, B, None, 2 * 3600 + 30),
         (60, 120, A, 2.5 * 3600 + 60, 1), (60, 120, B, None, 2 * 3600 + 60),
         (60, 3600, A, 2.5 * 3600 + 60, 1), (60, 3600, B, None, 2 * 3600 + 60)]
+
+
+def test_the_graph_keeps_each_ticks_lateness_only_when_asked_as_for_metrics() -> None:
+    def probe(site: SiteConfig) -> ProbeOutcome:
+        return ProbeOutcome(200, 1.0, None)
+
+    kept = {}
+    for asked in (False, True):
+        clock = TestScheduler()
+        graph = MonitorGraph(config(SiteConfig(A, 2, 1), SiteConfig(B, 2, 1)), Subject(), probe, clock,
+                             ImmediateScheduler(), tick_lateness=asked)
+        connection = graph.connect()
+        clock.advance_to(9)
+        connection.dispose()
+        kept[asked] = (graph.counters.ticks, graph.counters.lateness)
+    assert kept == {False: (10, None), True: (10, array("d", [0.0] * 10))}
