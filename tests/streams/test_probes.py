@@ -69,11 +69,12 @@ def test_each_probe_carries_its_ticks_exact_time_and_the_real_status(server: Loc
 def test_tick_lateness_is_kept_only_when_asked_and_then_in_eight_bytes_a_tick() -> None:
     # -m kept every tick's lateness as a Python float (32 bytes) whether or not --metrics would ever read it:
     # 23 MB after an hour of 200 sites at 1 s.
-    ticks = 20_000
+    # 20,000 ticks as floats in a list are 640 kB; some slack for what another thread may allocate meanwhile.
+    ticks, slack = 20_000, 50_000
     unasked, asked = TickCounters(), TickCounters(lateness=array("d"))
     tracemalloc.start()
     try:
-        for counters, allowed in ((unasked, 1_000), (asked, 8 * ticks * 1.2)):
+        for counters, allowed in ((unasked, slack), (asked, 8 * ticks * 1.25 + slack)):
             before = tracemalloc.get_traced_memory()[0]
             for n in range(ticks):
                 counters.record(late=n * 1e-6)
