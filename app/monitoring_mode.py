@@ -104,7 +104,7 @@ def run_monitoring(options: MonitorOptions) -> int:
         versions: Observable[Config] = updates.pipe(keep(is_version), ops.observe_on(clock), ops.take_until(stopping))
         # A site a reload adds gets its past from the same log (its earlier probes, or another location's).
         graph = MonitorGraph(config, versions, prober.check, clock, io, past, options.location, background=watch,
-                             log=past_log)
+                             log=past_log, tick_lateness=options.metrics is not None)
         landed = threading.Event()  # the probe stream has completed: every probe in flight is in
         retentions: Observable[float | None] = graph.configs.pipe(ops.map(_retention), ops.distinct_until_changed())
         rollup_retentions: Observable[float] = graph.configs.pipe(ops.map(_rollup_retention),
@@ -341,9 +341,10 @@ def write_metrics(path: str, counters: TickCounters, rows_written: int, fill: Pa
 
         return {"p50": at(0.5), "p99": at(0.99), "max": at(1.0)}
 
+    lateness = list(counters.lateness or ())
     figures = {"ticks": counters.ticks, "skipped": counters.skipped, "rows_written": rows_written,
-               "lateness_ms": percentiles(counters.lateness),
-               "lateness_after_first_ticks_ms": percentiles(counters.lateness[first_ticks:]),
+               "lateness_ms": percentiles(lateness),
+               "lateness_after_first_ticks_ms": percentiles(lateness[first_ticks:]),
                "past": {"probes": fill.probes if fill else 0,
                         "loaded_s": round(fill.seconds, 3) if fill and fill.seconds is not None else None}}
     Path(path).write_text(json.dumps(figures, indent=2) + "\n")

@@ -48,7 +48,7 @@ class InProcessMonitor:
         self.clock = EventLoopScheduler()
         self.prober = HttpProber(pool_size=len(config.sites))
         self._stop: Subject[Config] = Subject()
-        self.graph = MonitorGraph(config, self._stop, self.prober.check, self.clock, io)
+        self.graph = MonitorGraph(config, self._stop, self.prober.check, self.clock, io, tick_lateness=True)
         self._landed = threading.Event()
         self._running = CompositeDisposable(
             self.graph.probes.subscribe(self.log.append_probe, on_completed=self._landed.set),
@@ -84,7 +84,7 @@ def clock_start(server: TargetServer, sites: int, seconds: float, freeze: bool =
         if freeze:
             gc.unfreeze()
     counters = monitor.graph.counters
-    lateness = list(counters.lateness)
+    lateness = list(counters.lateness or ())
     first, rest = lateness[:sites], lateness[sites:]
     return {"sites": sites, "seconds": seconds, "connect_ms": round(connect_ms, 1),
             "ticks": counters.ticks, "skipped": counters.skipped,

@@ -191,7 +191,7 @@ def pipeline_run(sites: int, interval: float, seconds: float, port: int) -> dict
         with sqlite3.connect(monitor.db) as reader:
             stored = reader.execute("SELECT count(*) FROM website_monitoring WHERE timestamp >= ? AND timestamp < ?",
                                     (iso_utc(first), iso_utc(last))).fetchone()[0]
-        lateness = sorted(monitor.graph.counters.lateness)
+        lateness = sorted(monitor.graph.counters.lateness or ())
     return {"rate": stored / (last - first), "skipped": monitor.graph.counters.skipped,
             "late_p99_ms": lateness[int(0.99 * (len(lateness) - 1))] * 1000 if lateness else 0.0}
 

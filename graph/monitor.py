@@ -26,6 +26,7 @@ already tick, a chunk at a time (see `streams.past`).
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -220,7 +221,7 @@ class MonitorGraph:
     probes in flight have landed. `past.earlier` is read on `background` (default: at once, on the thread that
     delivers it to the clock), and so is the past in `log` of each site a later version adds; its last alert or
     recovery and its certificate warnings there are read as the version is applied (None: an added site starts
-    from its first probe).
+    from its first probe). `tick_lateness`: `counters` keeps how late each tick started (for `--metrics`).
     """
 
     def __init__(
@@ -234,10 +235,11 @@ class MonitorGraph:
         location: str = LOCAL,
         background: abc.SchedulerBase | None = None,
         log: PastReader | None = None,
+        tick_lateness: bool = False,
     ) -> None:
         past = past or StoredPast()
         background = background or ImmediateScheduler.singleton()
-        self.counters = TickCounters()
+        self.counters = TickCounters(lateness=array("d") if tick_lateness else None)
         configs: ConnectableObservable[Config] = updates.pipe(ops.start_with(config), ops.replay(buffer_size=1))
         stopped = configs.pipe(on_completion())
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import sqlite3
+from array import array
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from reactivex.scheduler import HistoricalScheduler
+from reactivex.scheduler import HistoricalScheduler, ImmediateScheduler
+from reactivex.subject import Subject
 from reactivex.testing import TestScheduler
 
 from monitoringapp.domain.config import AlertPolicy, Config, ReportSpec, SiteConfig
 from monitoringapp.domain.events import AlertTransition, ErrorKind, PastChunk, Probe, Report, TransitionKind
 from monitoringapp.domain.timefmt import epoch_seconds, parse_iso, utc_datetime
-from monitoringapp.graph.monitor import StoredPast, load_past
+from monitoringapp.graph.monitor import MonitorGraph, StoredPast, load_past
 from monitoringapp.operators.certificate_watch import DAY
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
@@ -309,3 +311,19 @@ def test_the_probes_of_one_tick_that_finish_before_the_clock_delivers_reach_the_
     assert [(p.timestamp, p.host) for p in monitor.probes] == [
         (0, A), (0, B), (0, C), (2, A), (2, B), (4, C), (4, A), (4, B)]
     assert [(t.host, t.kind, t.timestamp) for t in monitor.transitions] == [(B, TransitionKind.ALERT, 0)]
+
+
+def test_the_graph_keeps_each_ticks_lateness_only_when_asked_as_for_metrics() -> None:
+    def probe(site: SiteConfig) -> ProbeOutcome:
+        return ProbeOutcome(200, 1.0, None)
+
+    kept = {}
+    for asked in (False, True):
+        clock = TestScheduler()
+        graph = MonitorGraph(config(SiteConfig(A, 2, 1), SiteConfig(B, 2, 1)), Subject(), probe, clock,
+                             ImmediateScheduler(), tick_lateness=asked)
+        connection = graph.connect()
+        clock.advance_to(9)
+        connection.dispose()
+        kept[asked] = (graph.counters.ticks, graph.counters.lateness)
+    assert kept == {False: (10, None), True: (10, array("d", [0.0] * 10))}

@@ -9,6 +9,8 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+import tracemalloc
+from array import array
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -50,7 +52,7 @@ def test_each_probe_carries_its_ticks_exact_time_and_the_real_status(server: Loc
     config = Config((SiteConfig(ok, 1.0, 1.0), SiteConfig(fail, 2.5, 1.0)))
     scheduler = TestScheduler()
     configs = scheduler.create_hot_observable(on_next(201, config))
-    counters = TickCounters()
+    counters = TickCounters(lateness=array("d"))
     result = scheduler.start(
         lambda: configs.pipe(probe_events(prober.check, scheduler, ImmediateScheduler(), counters)), disposed=206.2)
     assert by_host(result.messages) == {
@@ -61,7 +63,26 @@ def test_each_probe_carries_its_ticks_exact_time_and_the_real_status(server: Loc
     assert all(p.response_time_ms is not None and p.response_time_ms > 0 for p in probes)
     assert [p.available for p in probes if p.host == fail] == [False] * 3
     assert (counters.ticks, counters.skipped) == (9, 0)
-    assert counters.lateness == [0.0] * 9
+    assert counters.lateness == array("d", [0.0] * 9)
+
+
+def test_tick_lateness_is_kept_only_when_asked_and_then_in_eight_bytes_a_tick() -> None:
+    # -m kept every tick's lateness as a Python float (32 bytes) whether or not --metrics would ever read it:
+    # 23 MB after an hour of 200 sites at 1 s.
+    # 20,000 ticks as floats in a list are 640 kB; some slack for what another thread may allocate meanwhile.
+    ticks, slack = 20_000, 50_000
+    unasked, asked = TickCounters(), TickCounters(lateness=array("d"))
+    tracemalloc.start()
+    try:
+        for counters, allowed in ((unasked, slack), (asked, 8 * ticks * 1.25 + slack)):
+            before = tracemalloc.get_traced_memory()[0]
+            for n in range(ticks):
+                counters.record(late=n * 1e-6)
+            assert tracemalloc.get_traced_memory()[0] - before < allowed
+    finally:
+        tracemalloc.stop()
+    assert (unasked.ticks, unasked.in_flight, unasked.lateness) == (ticks, ticks, None)
+    assert asked.lateness is not None and len(asked.lateness) == ticks and asked.lateness[-1] == (ticks - 1) * 1e-6
 
 
 def test_a_probe_still_in_flight_makes_its_site_skip_ticks_and_count_them(server: LocalServer,
