@@ -231,7 +231,9 @@ def test_a_stream_the_cluster_refuses_is_said_in_the_servers_words(cluster: Nats
         wait_until(lambda: writer.spool.count == 1, 10, "the probe spooled")
     finally:
         writer.close()
-    assert len(told) == 1 and told[0].startswith(  # (and how many wait, when the probe came before the refusal)
+    # (A loaded host may connect after the append: the writer then first says the cluster is unreachable.)
+    refusals = [line for line in told if "refused" in line]
+    assert len(refusals) == 1 and refusals[0].startswith(  # (and how many wait, when the probe came before it)
         f"NATS did not take the probes: JetStream refused: replicas > 1 not supported in non-clustered mode; spooling "
         f"in {tmp_path / 'spool.db'}"), told
 
@@ -250,9 +252,11 @@ def test_replicas_asked_of_an_existing_stream_on_one_node_are_refused_in_the_ser
         published(writer)  # not spooled: the stream is there, as it was
     finally:
         writer.close()
-    # `--replicas 3` against the existing stream was kept silently at 1 before.
-    assert told == ["stream MONITOR keeps 1 replica(s): JetStream refused --replicas 3 (replicas > 1 not supported "
-                    "in non-clustered mode)"]
+    # `--replicas 3` against the existing stream was kept silently at 1 before. (A loaded host may connect after
+    # the first append: the writer then also says it spools, and that the spool is sent.)
+    stream_lines = [line for line in told if "stream MONITOR" in line or "refused" in line]
+    assert stream_lines == ["stream MONITOR keeps 1 replica(s): JetStream refused --replicas 3 (replicas > 1 not "
+                            "supported in non-clustered mode)"], told
     assert list(reader.probes_since(None).events) == [probe(1), probe(2, location="us")]
 
 
