@@ -21,13 +21,12 @@ from typing import TypeGuard
 import reactivex
 from reactivex import Observable, abc
 from reactivex import operators as ops
-from reactivex.scheduler import ImmediateScheduler
 from reactivex.subject import Subject
 
 from monitoringapp.domain.events import AlertTransition
 from monitoringapp.domain.timefmt import epoch_seconds
 from monitoringapp.operators.delivery import Deliveries, DeliveryEvent, Message, Outcome, Passed
-from monitoringapp.operators.typed import keep
+from monitoringapp.operators.typed import each_at_once, keep
 from monitoringapp.store.log import Cursor, Entry, LogReader, LogUnavailable, Page
 from monitoringapp.streams.log_tail import LogNews, LogTail
 from monitoringapp.streams.ticks import Tick, fixed_rate_ticks
@@ -130,7 +129,7 @@ def notifications(
         batches: Observable[list[_Step]] = reactivex.merge(
             fixed_rate_ticks(poll_interval, clock).pipe(ops.map(on_tick)),
             outcomes.pipe(ops.observe_on(clock), ops.map(on_outcome)))
-        steps: Observable[_Step] = batches.pipe(ops.flat_map(_each))
+        steps: Observable[_Step] = batches.pipe(ops.flat_map(each_at_once))
         # publish with a selector: both branches are subscribed before the first tick can fire.
         return steps.pipe(ops.publish(split), ops.finally_action(tail.close))
 
@@ -163,11 +162,6 @@ def _first_probes_after(log: LogReader, moments: set[float]) -> dict[float, floa
     except LogUnavailable:
         return None
     return {moment: first for moment, first in firsts.items() if first is not None}
-
-
-def _each(steps: list[_Step]) -> Observable[_Step]:
-    # Immediate, not the trampoline: a batch's items go out in order before the next input is taken.
-    return reactivex.from_iterable(steps, ImmediateScheduler.singleton())
 
 
 def _is_message(step: _Step) -> TypeGuard[Message[Cursor]]:

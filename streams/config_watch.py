@@ -8,9 +8,9 @@ from typing import Any, TypeGuard
 import reactivex
 from reactivex import Observable, abc
 from reactivex import operators as ops
-from reactivex.scheduler import ImmediateScheduler
 
 from monitoringapp.domain.config import Config
+from monitoringapp.operators.typed import each_at_once
 from monitoringapp.streams.config_state import ConfigBack, ConfigFileState, ConfigNews, ConfigRejected
 
 POLL_INTERVAL = 0.5
@@ -45,13 +45,9 @@ def config_updates(
         polls: Observable[Any] = reactivex.interval(every, scheduler)
         triggers = polls if pokes is None else reactivex.merge(polls, pokes)
         checks: Observable[ConfigNews] = triggers.pipe(ops.map(lambda _: state.check()))
-        return checks.pipe(ops.flat_map(_each))
+        return checks.pipe(ops.flat_map(each_at_once))
 
     return reactivex.defer(factory)
-
-
-def _each(news: ConfigNews) -> Observable[ConfigUpdate]:
-    return reactivex.from_iterable(news, ImmediateScheduler.singleton())
 
 
 def is_version(update: ConfigUpdate) -> TypeGuard[Config]:

@@ -23,7 +23,6 @@ from monitoringapp.domain.checks import ProbeOutcome
 from monitoringapp.domain.config import Config, SiteConfig, some_of
 from monitoringapp.domain.events import LOCAL, Probe, ProbeBatch
 from monitoringapp.domain.timefmt import epoch_seconds, whole_millis
-from monitoringapp.operators.typed import unbatched
 from monitoringapp.streams.concurrent import map_on
 from monitoringapp.streams.ticks import Tick, grid_ticks
 
@@ -221,24 +220,3 @@ def probe_batches(
         return reactivex.defer(factory)
 
     return operator
-
-
-def probe_events(
-    probe: ProbeFunction,
-    clock: abc.SchedulerBase,
-    io: abc.SchedulerBase,
-    counters: TickCounters,
-    location: str = LOCAL,
-) -> Callable[[Observable[Config]], Observable[Probe]]:
-    """`probe_batches`, one probe at a time.
-
-    ```text
-    configs:   C{a:2s}--------C{a:2s, b:3s}------|
-               [probe_events(probe, clock, io, counters)]
-    out:       a----a----a----ab-a---b-a----a--(a)|
-    ```
-
-    Example: ``configs.pipe(probe_events(HttpProber().check, EventLoopScheduler(), ProbePool(), TickCounters()))``
-    """
-    batches = probe_batches(probe, clock, io, counters, location)
-    return lambda configs: configs.pipe(batches, unbatched())

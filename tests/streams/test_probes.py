@@ -12,21 +12,29 @@ import time
 import tracemalloc
 from array import array
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from reactivex import Observable, abc
 from reactivex.scheduler import EventLoopScheduler, HistoricalScheduler, ImmediateScheduler, ThreadPoolScheduler
 from reactivex.subject import BehaviorSubject
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from monitoringapp.domain.config import Config, SiteConfig, parse_config
 from monitoringapp.domain.events import ErrorKind, Probe
+from monitoringapp.operators.typed import unbatched
 from monitoringapp.streams.http_probe import HttpProber
-from monitoringapp.streams.probes import ConfigChange, TickCounters, diff_sites, probe_events
+from monitoringapp.streams.probes import ConfigChange, ProbeFunction, TickCounters, diff_sites, probe_batches
 from tests.local_http import LocalServer, local_server
 
 on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
+
+
+def probe_events(probe: ProbeFunction, clock: abc.SchedulerBase, io: abc.SchedulerBase, counters: TickCounters,
+                 ) -> Callable[[Observable[Config]], Observable[Probe]]:
+    """`probe_batches`, a probe at a time: what these tests count."""
+    return lambda configs: configs.pipe(probe_batches(probe, clock, io, counters), unbatched())
 
 
 @pytest.fixture(scope="module")
