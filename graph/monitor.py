@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import partial
 
 import reactivex
 from reactivex import Observable, abc
@@ -130,6 +131,39 @@ def added_sites_past(log: PastReader, versions: tuple[Config, Config], now: floa
     forget: Observable[ReportEvent] = reactivex.just(ReportRequest(now, (), new.keys - added),
                                                      ImmediateScheduler.singleton())
     return reactivex.concat(forget, past)
+
+
+class PastReadings:
+    """Which reading of the log each site's past in the report windows comes from: a restart's (reading 0),
+    until a version adds the site and reads its past again (a later reading). A site removed and added back
+    while an earlier reading of it is still under way (a restart's past is read a chunk at a time) would
+    otherwise be counted by both: that reading's chunks of it still to come are left out."""
+
+    __slots__ = ("_count", "_reading")
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._reading: dict[str, int] = {}
+
+    def begin(self, hosts: frozenset[str]) -> int:
+        """A new reading of the past of `hosts`, which from now on is theirs alone; its number."""
+        self._count += 1
+        for host in hosts:
+            self._reading[host] = self._count
+        return self._count
+
+    def current(self, reading: int, event: ReportEvent) -> ReportEvent:
+        """`event` as the windows take it from `reading`: its sites' past only where it is still theirs
+        (anything else as it is)."""
+        if isinstance(event, PastChunk):
+            sites = tuple(site for site in event.sites if self._reading.get(site.host, 0) == reading)
+            if len(sites) < len(event.sites):
+                return replace(event, sites=sites)
+        elif isinstance(event, OutcomesBefore):
+            outcomes = tuple(site for site in event.sites if self._reading.get(site.host, 0) == reading)
+            if len(outcomes) < len(event.sites):
+                return replace(event, sites=outcomes)
+        return event
 
 
 def added_sites_alert_states(log: LogReader, versions: tuple[Config, Config]) -> AlertStates:
@@ -285,16 +319,29 @@ class MonitorGraph:
             reactivex.empty() if past.before is None
             else past.before.read(background, clock))
 
-        def past_of_added(versions: tuple[Config, Config]) -> Observable[ReportEvent]:
-            if log is None:
-                return reactivex.empty()
-            return added_sites_past(log, versions, epoch_seconds(clock.now), background, clock)
+        def report_events() -> Observable[ReportEvent]:
+            # Every reading of the past is delivered on the clock's thread, as the versions are applied.
+            readings = PastReadings()
 
-        # Applied on the clock's thread like the version itself: the windows are told before an added site's
-        # first probe lands (it ticks at once, and its probe comes back through the pool).
-        added: Observable[ReportEvent] = configs.pipe(ops.pairwise(), ops.flat_map(past_of_added),
-                                                      ops.take_until(stopped))
-        events: Observable[ReportEvent] = reactivex.merge(batches, requests, earlier, before, added)
+            def of_reading(reading: int) -> Callable[[ReportEvent], ReportEvent]:
+                return partial(readings.current, reading)
+
+            def past_of_added(versions: tuple[Config, Config]) -> Observable[ReportEvent]:
+                old, new = versions
+                if log is None or not new.keys - old.keys:
+                    return reactivex.empty()
+                reading = readings.begin(new.keys - old.keys)
+                return added_sites_past(log, versions, epoch_seconds(clock.now), background, clock).pipe(
+                    ops.map(of_reading(reading)))
+
+            # Applied on the clock's thread like the version itself: the windows are told before an added
+            # site's first probe lands (it ticks at once, and its probe comes back through the pool).
+            added: Observable[ReportEvent] = configs.pipe(ops.pairwise(), ops.flat_map(past_of_added),
+                                                          ops.take_until(stopped))
+            restart: Observable[ReportEvent] = reactivex.merge(earlier, before).pipe(ops.map(of_reading(0)))
+            return reactivex.merge(batches, requests, restart, added)
+
+        events: Observable[ReportEvent] = reactivex.defer(lambda _: report_events())
         reports: Observable[Report] = events.pipe(window_reports(config.report_windows, iter(past.probes)),
                                                   ops.share())
 

@@ -16,14 +16,15 @@ from monitoringapp.streams.probes import ConfigChange, ProbeFunction
 
 class RunningMonitor:
     """A `MonitorGraph` of `config` writing `log`, its transitions, reports and changes kept in lists; a site a
-    reload adds reads its past from `history`."""
+    reload adds reads its past from `history` (on `background`: default at once)."""
 
     def __init__(self, config: Config, log: LogWriter, probe: ProbeFunction, clock: abc.SchedulerBase,
                  io: abc.SchedulerBase | None = None, past: StoredPast | None = None,
-                 history: PastReader | None = None) -> None:
+                 history: PastReader | None = None, background: abc.SchedulerBase | None = None) -> None:
         self.log = log
         self.updates: Subject[Config] = Subject()
-        self.graph = MonitorGraph(config, self.updates, probe, clock, io or ImmediateScheduler(), past, log=history)
+        self.graph = MonitorGraph(config, self.updates, probe, clock, io or ImmediateScheduler(), past,
+                                  background=background, log=history)
         self.probes: list[Probe] = []
         self.transitions: list[AlertTransition] = []
         self.reports: list[Report] = []

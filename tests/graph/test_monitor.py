@@ -223,6 +223,50 @@ def test_a_site_a_reload_adds_reports_its_logged_past_and_one_removed_and_added_
         (45.5, 120, D, 7 + 8, 0, 4045.5, 2.0), (45.5, 3600, D, 355 + 8, 0, 4045.5, 2.0)])
 
 
+def test_a_site_removed_and_added_back_while_the_restarts_past_and_a_reloads_still_load_counts_each_probe_once(
+        tmp_path: Path) -> None:
+    """A restart's past (A: 350 probes, every 10 s) and the past a reload reads are read on a background that
+    runs only after the reloads: A is removed at 10.5 s and 20.5 s and added back at 15.5 s and 25.5 s, so three
+    readings of A's past are under way at once. Only the last one reaches A's window. Before, the restart's
+    chunks and the first reload's were counted too: 1,057 checks in the hour for 358."""
+    start = 1_795_000_000.0
+    history = tmp_path / "history.db"
+    setup = SqliteEventLog(history, flush_interval=30.0)
+    for k in range(350, 0, -1):
+        setup.append_probe(Probe(start - 10 * k, A, True, 200, 1.0))
+    setup.close()
+    sites = {url: SiteConfig(url, 4 if url == A else 7, 1) for url in (A, B)}
+
+    def version(*urls: str) -> Config:
+        return Config(sites=tuple(sites[url] for url in urls), alert=AlertPolicy(window=20),
+                      reports=(ReportSpec(30, (120, 3600)),))
+
+    clock = HistoricalScheduler(utc_datetime(start))
+    background = HistoricalScheduler(utc_datetime(start))
+    reader = SqliteLogReader(history)
+    past = load_past(reader, version(A, B), start)
+    assert past.earlier is not None  # the restart's past is still to read
+    monitor = RunningMonitor(version(A, B), SqliteEventLog(tmp_path / "m.db"),
+                             lambda _: ProbeOutcome(200, 1.0, None), clock, past=past, history=reader,
+                             background=background)
+    clock.schedule(lambda *_: monitor.start())
+    for moment, urls in ((10.5, (B,)), (15.5, (A, B)), (20.5, (B,)), (25.5, (A, B))):
+        clock.schedule_absolute(utc_datetime(start + moment), lambda *_, urls=urls: monitor.reload(version(*urls)))
+    clock.advance_by(timedelta(seconds=27))
+    for _ in range(5):  # every reading's chunks, each handed to the clock
+        background.advance_by(timedelta(seconds=1))
+        clock.advance_by(timedelta(seconds=0.01))
+    clock.advance_to(utc_datetime(start + 56))
+    monitor.stop()
+    reader.close()
+    figures = [(report.timestamp - start, report.span, row.host, row.checks) for report in monitor.reports
+               for row in report.rows]
+    # The report clock restarts at 25.5 s. A, live since 25.5 s: 8 probes (25.5-53.5 s); the log's: 6 in
+    # (-64.5, 0] s, all 350 in (-3544.5, 0]. B, never removed: 8 probes (0-49 s).
+    assert sorted(figures) == sorted([(55.5, 120, A, 6 + 8), (55.5, 3600, A, 350 + 8),
+                                      (55.5, 120, B, 8), (55.5, 3600, B, 8)])
+
+
 def test_a_site_a_reload_adds_resumes_its_stored_alert_state_and_tells_no_certificate_warning_twice(
         tmp_path: Path) -> None:
     """C and D were in alert when they left the config (their alerts are the log's last word on them); E's
