@@ -15,8 +15,8 @@ sinks they subscribe. The graph takes no console and no callbacks.
     past.before (each site's last failure and failing run before it, read in the background) ─▶ report windows
     a version that adds sites ─▶ their past in `log` (as a restart's: the longest window, and their outcomes
                                  from before it, read in the background) ─────────────────▶ report windows
-                             └─▶ their last alert or recovery, certificate warnings told (read at once)
-                                 ─────────────────────────────────────────────────────────▶ alert machines
+                             └─▶ their last alert or recovery, certificate warnings told (read in the background;
+                                 their probes wait to be judged until then) ──────────────▶ alert machines
 
 A restart is blind only while the last alert window is read (`load_past`): the alert machines need no more,
 and the clocks start right after. The rest of the longest window reaches the report windows while the clocks
@@ -30,6 +30,7 @@ from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import TypeGuard
 
 import reactivex
 from reactivex import Observable, abc
@@ -56,7 +57,7 @@ from monitoringapp.operators.alerts import alert_transitions
 from monitoringapp.operators.certificate_watch import DAY, WarningsTold
 from monitoringapp.operators.certificates import certificate_warnings
 from monitoringapp.operators.reports import ReportEvent, window_reports
-from monitoringapp.operators.typed import on_completion, unbatched
+from monitoringapp.operators.typed import each_at_once, keep, on_completion, unbatched
 from monitoringapp.store.log import LogReader, LogUnavailable, PastReader, StoreError
 from monitoringapp.streams.past import LoggedPast, OutcomesPast
 from monitoringapp.streams.probes import ConfigChange, ProbeFunction, TickCounters, diff_sites, probe_batches
@@ -189,6 +190,81 @@ def added_sites_warnings(log: LogReader, versions: tuple[Config, Config], now: f
         return WarningsTold(())
 
 
+@dataclass(frozen=True, slots=True)
+class StatesRead:
+    """What the alert machines and the certificate watch resume from for the sites a reload adds, read in the
+    background (`reading`, as numbered by `ProbesWaitingForTheirPast.hold`)."""
+
+    reading: int
+    states: AlertStates
+    warnings: WarningsTold
+
+
+ALL_READ = StatesRead(-1, AlertStates({}), WarningsTold(()))
+"""The end of the reads: every probe still waiting is released (its site is judged from its first probe)."""
+
+
+class ProbesWaitingForTheirPast:
+    """The probes as the alert machines and the certificate watch take them: those of a site a reload adds wait
+    until its stored alert state and certificate warnings, read in the background, have come, so its first probe
+    is judged as at a restart (an alert left open neither told again nor left without its recovery, no
+    certificate warning told twice). Every other site's probes go through as they land."""
+
+    __slots__ = ("_count", "_held", "_waiting")
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._waiting: dict[str, int] = {}
+        self._held: list[Probe] = []
+
+    def hold(self, hosts: frozenset[str]) -> int:
+        """The probes of `hosts` wait for a new reading, from now on (a later one for a host replaces it): its
+        number."""
+        self._count += 1
+        for host in hosts:
+            self._waiting[host] = self._count
+        return self._count
+
+    def admit(self, probes: ProbeBatch) -> ProbeBatch:
+        """The probes of `probes` to judge now; those of sites still waiting are kept."""
+        waiting = self._waiting
+        if not waiting:  # the way of every batch but those of a reload's first moments
+            return probes
+        self._held.extend(probe for probe in probes if probe.host in waiting)
+        return tuple(probe for probe in probes if probe.host not in waiting)
+
+    def release(self, read: StatesRead) -> tuple[StatesRead, ProbeBatch]:
+        """`read`, then the probes that waited for it (for `ALL_READ`: all still waiting), in the order they
+        landed: the states go in before the probes they are for."""
+        everything = read.reading == ALL_READ.reading
+        done = {host for host, reading in self._waiting.items() if everything or reading == read.reading}
+        for host in done:
+            del self._waiting[host]
+        released = tuple(probe for probe in self._held if probe.host in done)
+        self._held = [probe for probe in self._held if probe.host not in done]
+        return read, released
+
+
+def _any_probe(probes: ProbeBatch) -> bool:
+    return bool(probes)
+
+
+def _is_states_read(event: ProbeBatch | StatesRead) -> TypeGuard[StatesRead]:
+    return isinstance(event, StatesRead)
+
+
+def _is_batch(event: ProbeBatch | StatesRead) -> TypeGuard[ProbeBatch]:
+    return isinstance(event, tuple)
+
+
+def _alert_states_of(read: StatesRead) -> AlertStates:
+    return read.states
+
+
+def _warnings_of(read: StatesRead) -> WarningsTold:
+    return read.warnings
+
+
 def _any_state(states: AlertStates) -> bool:
     return bool(states.transitions)
 
@@ -253,9 +329,9 @@ class MonitorGraph:
     Subscribe the sinks to its streams, then `connect` (transitions and reports run only if subscribed). Every
     stream runs on `clock`'s thread. When `updates` completes, the clocks stop and the streams complete once the
     probes in flight have landed. `past.earlier` is read on `background` (default: at once, on the thread that
-    delivers it to the clock), and so is the past in `log` of each site a later version adds; its last alert or
-    recovery and its certificate warnings there are read as the version is applied (None: an added site starts
-    from its first probe). `tick_lateness`: `counters` keeps how late each tick started (for `--metrics`).
+    delivers it to the clock), and so is the past in `log` of each site a later version adds, with its last alert
+    or recovery and its certificate warnings there: its probes are judged once those are in (None: an added site
+    starts from its first probe). `tick_lateness`: `counters` keeps how late each tick started (for `--metrics`).
     """
 
     def __init__(
@@ -282,28 +358,55 @@ class MonitorGraph:
         batches: ConnectableObservable[ProbeBatch] = configs.pipe(
             probe_batches(probe, clock, io, self.counters, location), ops.publish())
         policies: Observable[SitePolicies] = configs.pipe(ops.map(_site_policies))
+        def judged() -> Observable[ProbeBatch | StatesRead]:
+            # The probes to judge, and the states read for the sites a reload adds before their first probe is
+            # judged. Every version is applied and every read delivered on the clock's thread.
+            waits = ProbesWaitingForTheirPast()
+
+            def states_of_added(versions: tuple[Config, Config]) -> Observable[StatesRead]:
+                old, new = versions
+                added = new.keys - old.keys
+                if log is None or not added:
+                    return reactivex.empty()
+                reading, now = waits.hold(added), epoch_seconds(clock.now)
+
+                def read() -> StatesRead:  # on `background`
+                    return StatesRead(reading, added_sites_alert_states(log, versions),
+                                      added_sites_warnings(log, versions, now))
+
+                return reactivex.from_callable(read, background).pipe(ops.observe_on(clock))
+
+            def released(read: StatesRead) -> Observable[ProbeBatch | StatesRead]:
+                # Two events, the states first: each goes to every subscriber before the next, whatever their
+                # order of subscription.
+                return each_at_once(waits.release(read))
+
+            # Read off the clock's thread (on SQLite, a scan of the alerts: half a second at 200,000), while the
+            # added sites' probes wait to be judged; the probes still waiting when the last lands are judged
+            # without them.
+            reads = configs.pipe(ops.pairwise(), ops.flat_map(states_of_added),
+                                 ops.take_until(batches.pipe(on_completion())))
+            admitted = batches.pipe(ops.map(waits.admit), ops.filter(_any_probe))
+            return reactivex.concat(
+                reactivex.merge(reads.pipe(ops.flat_map(released)), admitted),
+                reactivex.defer(lambda _: released(ALL_READ)))
+
+        # Shared by the alert machines and the certificate watch, and run only when transitions are subscribed.
+        judging: Observable[ProbeBatch | StatesRead] = reactivex.defer(lambda _: judged()).pipe(ops.share())
+        released: Observable[StatesRead] = judging.pipe(keep(_is_states_read))
+        judged_batches: Observable[ProbeBatch] = judging.pipe(keep(_is_batch))
+        alert_inputs: Observable[SitePolicies | AlertStates] = reactivex.merge(
+            policies, released.pipe(ops.map(_alert_states_of), ops.filter(_any_state)))
+        certificate_inputs: Observable[SitePolicies | WarningsTold] = reactivex.merge(
+            policies, released.pipe(ops.map(_warnings_of), ops.filter(_any_warning)))
         # Shared by their subscribers and run only when subscribed (a prober subscribes neither: it judges nothing);
         # every subscription comes before `connect`, so none misses a probe. A probe's alert or recovery comes
         # before its certificate warning (in a batch: the batch's alerts and recoveries come before its warnings).
         # Iterators, not the tuple: the probes read back are dropped once the
         # operators have taken them.
-        def states_of_added(versions: tuple[Config, Config]) -> AlertStates:
-            return AlertStates({}) if log is None else added_sites_alert_states(log, versions)
-
-        def warnings_of_added(versions: tuple[Config, Config]) -> WarningsTold:
-            return WarningsTold(()) if log is None else added_sites_warnings(log, versions, epoch_seconds(clock.now))
-
-        # Read as a version is applied, before an added site's first probe is judged (narrow reads: each site's
-        # last alert or recovery, the certificate warnings of its widest threshold); only when transitions are
-        # subscribed.
-        added_pairs = configs.pipe(ops.pairwise())
-        alert_inputs: Observable[SitePolicies | AlertStates] = reactivex.merge(
-            policies, added_pairs.pipe(ops.map(states_of_added), ops.filter(_any_state)))
-        certificate_inputs: Observable[SitePolicies | WarningsTold] = reactivex.merge(
-            policies, added_pairs.pipe(ops.map(warnings_of_added), ops.filter(_any_warning)))
         transitions: Observable[AlertTransition] = reactivex.merge(
-            batches.pipe(alert_transitions(alert_inputs, past.transitions, iter(past.probes))),
-            batches.pipe(certificate_warnings(certificate_inputs, past.certificate_warnings)),
+            judged_batches.pipe(alert_transitions(alert_inputs, past.transitions, iter(past.probes))),
+            judged_batches.pipe(certificate_warnings(certificate_inputs, past.certificate_warnings)),
         ).pipe(ops.share())
 
         def requests_for(latest: Config) -> Observable[ReportRequest]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from array import array
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -15,8 +16,17 @@ from reactivex.testing import TestScheduler
 from monitoringapp.domain.config import AlertPolicy, Config, ReportSpec, SiteConfig
 from monitoringapp.domain.events import AlertTransition, ErrorKind, PastChunk, Probe, Report, TransitionKind
 from monitoringapp.domain.timefmt import epoch_seconds, parse_iso, utc_datetime
-from monitoringapp.graph.monitor import MonitorGraph, StoredPast, load_past
-from monitoringapp.operators.certificate_watch import DAY
+from monitoringapp.graph.monitor import (
+    ALL_READ,
+    MonitorGraph,
+    ProbesWaitingForTheirPast,
+    StatesRead,
+    StoredPast,
+    load_past,
+)
+from monitoringapp.operators.alert_machine import AlertStates
+from monitoringapp.operators.certificate_watch import DAY, WarningsTold
+from monitoringapp.store.log import Page
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.streams.http_probe import ProbeOutcome
@@ -304,6 +314,87 @@ def test_a_site_a_reload_adds_resumes_its_stored_alert_state_and_tells_no_certif
     reader.close()
     assert [(t.host, t.kind, t.timestamp - start, t.start - start, t.end and t.end - start)
             for t in monitor.transitions] == [(C, TransitionKind.RECOVERY, 5.5, -500, 5.5)]
+
+
+def test_a_reload_that_adds_sites_reads_their_alert_state_in_the_background_and_judges_them_only_once_it_is_in(
+        tmp_path: Path) -> None:
+    """As above, but the stored alert states and certificate warnings are read on a background that runs only at
+    9 s: the clock's thread reads nothing (on SQLite, a scan of the alerts), and the added sites' probes from
+    5.5 s wait for the read to be judged; then C's recovery closes its stored alert, D is not alerted again and
+    E not warned again. Before, the clock read them itself as it applied the version."""
+    start = 1_795_000_000.0
+    not_after = start + 10 * DAY
+    history = tmp_path / "history.db"
+    setup = SqliteEventLog(history)
+    setup.append_transition(AlertTransition(start - 500, C, TransitionKind.ALERT, 0.0, start - 500))
+    setup.append_transition(AlertTransition(start - 300, D, TransitionKind.ALERT, 0.0, start - 300))
+    setup.append_transition(AlertTransition(start - 4 * DAY, E, TransitionKind.CERTIFICATE, None, not_after,
+                                            not_after - 14 * DAY, detail="expires in 14d00h"))
+    setup.close()
+    sites = {url: SiteConfig(url, 1, 1) for url in (A, C, D, E)}
+
+    def version(*urls: str) -> Config:
+        return Config(sites=tuple(sites[url] for url in urls), alert=AlertPolicy(window=20),
+                      reports=(ReportSpec(30, (120,)),))
+
+    clock = HistoricalScheduler(utc_datetime(start))
+    background = HistoricalScheduler(utc_datetime(start))
+    where = ["clock"]
+    reads: list[tuple[str, str]] = []
+
+    class RecordingReader(SqliteLogReader):
+        """The log as it is, which says on which scheduler each read of the alerts ran."""
+
+        def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
+            reads.append(("last_transitions", where[0]))
+            return super().last_transitions(hosts)
+
+        def transitions_since(self, since: float | None,
+                              hosts: Collection[str] | None = None) -> Page[AlertTransition]:
+            reads.append(("transitions_since", where[0]))
+            return super().transitions_since(since, hosts)
+
+    def probe(site: SiteConfig) -> ProbeOutcome:
+        if site.url == D:
+            return ProbeOutcome(503, 2.0, ErrorKind.STATUS)
+        return ProbeOutcome(200, 1.0, None, certificate_expiry=not_after if site.url == E else None)
+
+    reader = RecordingReader(history)
+    monitor = RunningMonitor(version(A), SqliteEventLog(tmp_path / "m.db"), probe, clock, history=reader,
+                             background=background)
+    clock.schedule(lambda *_: monitor.start())
+    clock.schedule_absolute(utc_datetime(start + 5.5), lambda *_: monitor.reload(version(A, C, D, E)))
+    clock.advance_by(timedelta(seconds=9))
+    assert (reads, monitor.transitions) == ([], []), "nothing read on the clock, nothing judged yet"
+    where[0] = "background"
+    background.advance_by(timedelta(seconds=1))
+    where[0] = "clock"
+    clock.advance_by(timedelta(seconds=11))
+    monitor.stop()
+    reader.close()
+    assert sorted(reads) == [("last_transitions", "background"), ("transitions_since", "background")]
+    assert [(t.host, t.kind, t.timestamp - start, t.start - start, t.end and t.end - start)
+            for t in monitor.transitions] == [(C, TransitionKind.RECOVERY, 5.5, -500, 5.5)]
+    # The added sites' probes (5.5-8.5 s) were all judged, and kept in the log as they landed.
+    assert sum(1 for p in monitor.probes if p.host == C and p.timestamp < start + 9) == 4
+
+
+def test_an_added_sites_probes_wait_for_its_latest_reading_and_all_go_at_the_end() -> None:
+    """C, added (reading 1), removed and added again (reading 2) before either read is in: reading 1 releases
+    only D's probes; C's wait for reading 2. A's never wait. At the end, what still waits is released."""
+    waits = ProbesWaitingForTheirPast()
+    first = waits.hold(frozenset({C, D}))
+    second = waits.hold(frozenset({C}))
+    probes = [Probe(float(t), host, True, 200, 1.0) for t in range(2) for host in (A, C, D)]
+    assert [p.host for p in waits.admit(tuple(probes))] == [A, A]
+    nothing = (AlertStates({}), WarningsTold(()))
+    read = StatesRead(first, *nothing)
+    assert waits.release(read) == (read, (probes[2], probes[5]))
+    later = Probe(2.0, C, True, 200, 1.0)
+    assert waits.admit((later,)) == ()
+    assert waits.release(ALL_READ) == (ALL_READ, (probes[1], probes[4], later))
+    assert waits.release(StatesRead(second, *nothing))[1] == ()
+    assert waits.admit((later,)) == (later,)
 
 
 def test_a_monitor_that_judges_nothing_waits_for_none_of_its_past_and_reports_all_of_it_while_its_clocks_tick(
