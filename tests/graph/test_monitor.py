@@ -277,36 +277,47 @@ def test_a_site_removed_and_added_back_while_the_restarts_past_and_a_reloads_sti
                                       (55.5, 120, B, 8), (55.5, 3600, B, 8)])
 
 
-def test_a_site_a_reload_adds_resumes_its_stored_alert_state_and_tells_no_certificate_warning_twice(
-        tmp_path: Path) -> None:
-    """C and D were in alert when they left the config (their alerts are the log's last word on them); E's
-    certificate, 10 days from expiry, was warned of at 14 days. A reload adds them back at 5.5 s. C answers
-    again: its recovery closes the stored alert. D is still down: no second alert. E: no second warning. Before,
-    C's alert stayed open for ever, D was alerted again at its first probe and E warned of again."""
-    start = 1_795_000_000.0
-    not_after = start + 10 * DAY
-    history = tmp_path / "history.db"
+LEFT_IN_ALERT = 1_795_000_000.0
+"""When the monitor of `write_left_in_alert`'s log starts."""
+
+
+def write_left_in_alert(history: Path) -> None:
+    """A log in which C and D were left in alert, and E's certificate (10 days from expiry) warned of at 14 days."""
+    start, not_after = LEFT_IN_ALERT, LEFT_IN_ALERT + 10 * DAY
     setup = SqliteEventLog(history)
     setup.append_transition(AlertTransition(start - 500, C, TransitionKind.ALERT, 0.0, start - 500))
     setup.append_transition(AlertTransition(start - 300, D, TransitionKind.ALERT, 0.0, start - 300))
     setup.append_transition(AlertTransition(start - 4 * DAY, E, TransitionKind.CERTIFICATE, None, not_after,
                                             not_after - 14 * DAY, detail="expires in 14d00h"))
     setup.close()
-    sites = {url: SiteConfig(url, 1, 1) for url in (A, C, D, E)}
 
-    def version(*urls: str) -> Config:
-        return Config(sites=tuple(sites[url] for url in urls), alert=AlertPolicy(window=20),
-                      reports=(ReportSpec(30, (120,)),))
 
+def left_in_alert_version(*urls: str) -> Config:
+    return Config(sites=tuple(SiteConfig(url, 1, 1) for url in urls), alert=AlertPolicy(window=20),
+                  reports=(ReportSpec(30, (120,)),))
+
+
+def left_in_alert_probe(site: SiteConfig) -> ProbeOutcome:
+    """C and E answer (E's certificate as stored), D is still down."""
+    if site.url == D:
+        return ProbeOutcome(503, 2.0, ErrorKind.STATUS)
+    return ProbeOutcome(200, 1.0, None, certificate_expiry=LEFT_IN_ALERT + 10 * DAY if site.url == E else None)
+
+
+def test_a_site_a_reload_adds_resumes_its_stored_alert_state_and_tells_no_certificate_warning_twice(
+        tmp_path: Path) -> None:
+    """C and D were in alert when they left the config (their alerts are the log's last word on them); E's
+    certificate, 10 days from expiry, was warned of at 14 days. A reload adds them back at 5.5 s. C answers
+    again: its recovery closes the stored alert. D is still down: no second alert. E: no second warning. Before,
+    C's alert stayed open for ever, D was alerted again at its first probe and E warned of again."""
+    start = LEFT_IN_ALERT
+    history = tmp_path / "history.db"
+    write_left_in_alert(history)
+    version = left_in_alert_version
     clock = HistoricalScheduler(utc_datetime(start))
-
-    def probe(site: SiteConfig) -> ProbeOutcome:
-        if site.url == D:
-            return ProbeOutcome(503, 2.0, ErrorKind.STATUS)
-        return ProbeOutcome(200, 1.0, None, certificate_expiry=not_after if site.url == E else None)
-
     reader = SqliteLogReader(history)
-    monitor = RunningMonitor(version(A), SqliteEventLog(tmp_path / "m.db"), probe, clock, history=reader)
+    monitor = RunningMonitor(version(A), SqliteEventLog(tmp_path / "m.db"), left_in_alert_probe, clock,
+                             history=reader)
     clock.schedule(lambda *_: monitor.start())
     clock.schedule_absolute(utc_datetime(start + 5.5), lambda *_: monitor.reload(version(A, C, D, E)))
     clock.advance_by(timedelta(seconds=20))
@@ -322,21 +333,10 @@ def test_a_reload_that_adds_sites_reads_their_alert_state_in_the_background_and_
     9 s: the clock's thread reads nothing (on SQLite, a scan of the alerts), and the added sites' probes from
     5.5 s wait for the read to be judged; then C's recovery closes its stored alert, D is not alerted again and
     E not warned again. Before, the clock read them itself as it applied the version."""
-    start = 1_795_000_000.0
-    not_after = start + 10 * DAY
+    start = LEFT_IN_ALERT
     history = tmp_path / "history.db"
-    setup = SqliteEventLog(history)
-    setup.append_transition(AlertTransition(start - 500, C, TransitionKind.ALERT, 0.0, start - 500))
-    setup.append_transition(AlertTransition(start - 300, D, TransitionKind.ALERT, 0.0, start - 300))
-    setup.append_transition(AlertTransition(start - 4 * DAY, E, TransitionKind.CERTIFICATE, None, not_after,
-                                            not_after - 14 * DAY, detail="expires in 14d00h"))
-    setup.close()
-    sites = {url: SiteConfig(url, 1, 1) for url in (A, C, D, E)}
-
-    def version(*urls: str) -> Config:
-        return Config(sites=tuple(sites[url] for url in urls), alert=AlertPolicy(window=20),
-                      reports=(ReportSpec(30, (120,)),))
-
+    write_left_in_alert(history)
+    version = left_in_alert_version
     clock = HistoricalScheduler(utc_datetime(start))
     background = HistoricalScheduler(utc_datetime(start))
     where = ["clock"]
@@ -354,14 +354,9 @@ def test_a_reload_that_adds_sites_reads_their_alert_state_in_the_background_and_
             reads.append(("transitions_since", where[0]))
             return super().transitions_since(since, hosts)
 
-    def probe(site: SiteConfig) -> ProbeOutcome:
-        if site.url == D:
-            return ProbeOutcome(503, 2.0, ErrorKind.STATUS)
-        return ProbeOutcome(200, 1.0, None, certificate_expiry=not_after if site.url == E else None)
-
     reader = RecordingReader(history)
-    monitor = RunningMonitor(version(A), SqliteEventLog(tmp_path / "m.db"), probe, clock, history=reader,
-                             background=background)
+    monitor = RunningMonitor(version(A), SqliteEventLog(tmp_path / "m.db"), left_in_alert_probe, clock,
+                             history=reader, background=background)
     clock.schedule(lambda *_: monitor.start())
     clock.schedule_absolute(utc_datetime(start + 5.5), lambda *_: monitor.reload(version(A, C, D, E)))
     clock.advance_by(timedelta(seconds=9))
