@@ -376,7 +376,7 @@ class MonitorGraph:
 
                 return reactivex.from_callable(read, background).pipe(ops.observe_on(clock))
 
-            def released(read: StatesRead) -> Observable[ProbeBatch | StatesRead]:
+            def then_released(read: StatesRead) -> Observable[ProbeBatch | StatesRead]:
                 # Two events, the states first: each goes to every subscriber before the next, whatever their
                 # order of subscription.
                 return each_at_once(waits.release(read))
@@ -388,8 +388,8 @@ class MonitorGraph:
                                  ops.take_until(batches.pipe(on_completion())))
             admitted = batches.pipe(ops.map(waits.admit), ops.filter(_any_probe))
             return reactivex.concat(
-                reactivex.merge(reads.pipe(ops.flat_map(released)), admitted),
-                reactivex.defer(lambda _: released(ALL_READ)))
+                reactivex.merge(reads.pipe(ops.flat_map(then_released)), admitted),
+                reactivex.defer(lambda _: then_released(ALL_READ)))
 
         # Shared by the alert machines and the certificate watch, and run only when transitions are subscribed.
         judging: Observable[ProbeBatch | StatesRead] = reactivex.defer(lambda _: judged()).pipe(ops.share())
