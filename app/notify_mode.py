@@ -181,7 +181,7 @@ def _notify(options: NotifyOptions) -> int:
                 return
             try:
                 now_end, now_latest = when_readable(log_now, not_created, say, where, patience=_RELOAD_PATIENCE,
-                                                stopping=lifecycle.stop_asked)
+                                                    stopping=lifecycle.stop_asked)
             except StoreError as error:
                 _close(new_targets)
                 errors.info(f"config not reloaded: {error}; the running config stays in force")

@@ -517,10 +517,10 @@ def test_sigterm_while_a_reload_waits_for_an_unreachable_nats_stops_the_notifier
         started = time.monotonic()
         status, errors = app.stop(signal.SIGTERM, timeout=10.0)
         took = time.monotonic() - started
-    assert status == 0  # not SIGKILLed by `stop` after its 10 s
+    # Exit 0, not SIGKILLed by `stop` after its 10 s; the reload given up in one line.
+    assert (status, errors) == (0, f"config not reloaded: stopping before {cluster.urls[0]} could be read; the running "
+                                   "config stays in force\n")
     assert took < 8.0, took  # its 2 s grace, and a loose margin for a loaded machine
-    assert errors == (f"config not reloaded: stopping before {cluster.urls[0]} could be read; the running config "
-                      "stays in force\n")
 
 
 @slow
