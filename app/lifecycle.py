@@ -28,6 +28,7 @@ from types import FrameType
 from typing import Any
 
 from reactivex import Observable, abc
+from reactivex.scheduler import EventLoopScheduler
 from reactivex.subject import Subject
 
 from monitoringapp.app.usage import OK
@@ -182,3 +183,14 @@ def run_once(command: Callable[[], int]) -> int:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def dispose_after_its_tick(clock: EventLoopScheduler) -> None:
+    """Dispose `clock` on its own thread, once the tick it may be running is done: that tick schedules the next one
+    on it, which raised in its thread (a DisposedException traceback on stderr at a stop or a reload) when the clock
+    was disposed from another thread meanwhile. Seen in -a --notify (3 of 20 runs of a reload test) and -p."""
+
+    def dispose(_: abc.SchedulerBase, __: object = None) -> None:
+        clock.dispose()
+
+    clock.schedule(dispose)

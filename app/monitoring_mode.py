@@ -18,7 +18,14 @@ from reactivex.scheduler import EventLoopScheduler
 from reactivex.subject import Subject
 
 from monitoringapp.app.config_warnings import read_config_and_warn, warning_lines
-from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, run_until_stopped, wait_until_idle
+from monitoringapp.app.lifecycle import (
+    Hup,
+    Lifecycle,
+    Stopper,
+    dispose_after_its_tick,
+    run_until_stopped,
+    wait_until_idle,
+)
 from monitoringapp.app.options import MonitorOptions
 from monitoringapp.app.paths import check_file_to_write
 from monitoringapp.domain.config import Config
@@ -180,7 +187,7 @@ def run_monitoring(options: MonitorOptions) -> int:
             running.dispose()
             io.executor.shutdown(wait=False)  # its threads are daemons: an abandoned probe holds up no exit
             log.close()
-            clock.dispose()
+            dispose_after_its_tick(clock)
             watch.dispose()
             prober.close()
             if options.metrics is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reactivex.scheduler import EventLoopScheduler
 
-from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, run_until_stopped
+from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, dispose_after_its_tick, run_until_stopped
 from monitoringapp.app.options import AlertsOptions
 from monitoringapp.app.sites import hosts_of_site
 from monitoringapp.domain.events import AlertTransition
@@ -43,7 +43,7 @@ def run_notifications(options: AlertsOptions) -> int:
 
         def stop() -> None:
             subscription.dispose()
-            clock.dispose()
+            dispose_after_its_tick(clock)
             log.close()
 
         return stop

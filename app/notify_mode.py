@@ -17,11 +17,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from reactivex import abc
 from reactivex.scheduler import EventLoopScheduler
 
 from monitoringapp.app.config_warnings import read_config_and_warn
-from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, run_once, run_until_stopped
+from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, dispose_after_its_tick, run_once, run_until_stopped
 from monitoringapp.app.options import NotifyOptions
 from monitoringapp.domain.config import Config, ConfigError
 from monitoringapp.domain.events import AlertTransition, TransitionKind
@@ -148,7 +147,7 @@ def _notify(options: NotifyOptions) -> int:
 
         def stop(drain: float, stopping: Callable[[], bool]) -> None:
             subscription.dispose()
-            _dispose_after_its_tick(clock)
+            dispose_after_its_tick(clock)
             in_flight.wait_idle(drain, stopping)
             for worker in workers.values():
                 worker.dispose()
@@ -228,17 +227,6 @@ def _close(targets: Sequence[Target]) -> None:
 
 def _never() -> bool:
     return False
-
-
-def _dispose_after_its_tick(clock: EventLoopScheduler) -> None:
-    """Dispose `clock` on its own thread, once the tick it may be running is done: that tick schedules the next one
-    on it, which raised in its thread (a traceback on stderr, seen at reloads) when the clock was disposed from
-    another thread meanwhile."""
-
-    def dispose(_: abc.SchedulerBase, __: object = None) -> None:
-        clock.dispose()
-
-    clock.schedule(dispose)
 
 
 def notifier_change(old: Config, new: Config) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from reactivex.scheduler import EventLoopScheduler
 
 from monitoringapp.app.config_warnings import read_config_and_warn
-from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, run_until_stopped
+from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, dispose_after_its_tick, run_until_stopped
 from monitoringapp.app.options import PrintOptions
 from monitoringapp.app.sites import of_site
 from monitoringapp.domain.events import AlertTransition, Probe, Report
@@ -66,7 +66,7 @@ def run_print(options: PrintOptions) -> int:
         def stop() -> None:
             for subscription in subscriptions:
                 subscription.dispose()
-            clock.dispose()
+            dispose_after_its_tick(clock)
             log.close()
 
         return stop

@@ -15,7 +15,7 @@ from reactivex.disposable import CompositeDisposable
 from reactivex.scheduler import EventLoopScheduler
 
 from monitoringapp.app.config_warnings import read_config_and_warn
-from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped
+from monitoringapp.app.lifecycle import Lifecycle, Stopper, dispose_after_its_tick, run_until_stopped
 from monitoringapp.app.options import WebOptions
 from monitoringapp.app.usage import UsageError
 from monitoringapp.sinks.console import Console
@@ -92,7 +92,7 @@ def run_web(options: WebOptions) -> int:
             server.task_dispatcher.shutdown(cancel_pending=True, timeout=2)
             server.close()
             serving.join(timeout=3)
-            clock.dispose()
+            dispose_after_its_tick(clock)
             log.close()
 
         return stop
