@@ -106,11 +106,17 @@ def load_past(log: PastReader, config: Config, now: float, *, judges: bool = Tru
                       before)
 
 
-def added_sites_past(log: PastReader, versions: tuple[Config, Config], now: float, background: abc.SchedulerBase,
+def added_sites(versions: tuple[Config, Config]) -> frozenset[str]:
+    """The sites the second of `versions` adds."""
+    old, new = versions
+    return new.keys - old.keys
+
+
+def added_sites_past(log: PastReader, new: Config, added: frozenset[str], now: float, background: abc.SchedulerBase,
                      clock: abc.SchedulerBase) -> Observable[ReportEvent]:
-    """What the report windows need of the sites the second of `versions` adds at `now`, as a restart reads it:
+    """What the report windows need of the sites `added` by the config `new` at `now`, as a restart reads it:
     their probes of its longest window before `now` and their outcomes from before that, read on `background`
-    and delivered on `clock` (nothing for a version that adds none).
+    and delivered on `clock`.
 
     First, at once, a request for no report that keeps the windows of every site but the added ones: a site
     removed and added back before the next report left its window behind, which its past read back from the log
@@ -121,14 +127,10 @@ def added_sites_past(log: PastReader, versions: tuple[Config, Config], now: floa
     out:       ---ReportRequest(keep all but c)--PastChunk(c)--OutcomesBefore(c)--PastChunk(c)--|
     ```
     """
-    old, new = versions
-    added = new.keys - old.keys
-    if not added:
-        return reactivex.empty()
     since = now - new.longest_window
-    read = LoggedPast(log, frozenset(added), since, math.nextafter(now, -math.inf))
+    read = LoggedPast(log, added, since, math.nextafter(now, -math.inf))
     past: Observable[ReportEvent] = reactivex.merge(read.chunks(background, clock),
-                                                    OutcomesPast(log, frozenset(added), since).read(background, clock))
+                                                    OutcomesPast(log, added, since).read(background, clock))
     forget: Observable[ReportEvent] = reactivex.just(ReportRequest(now, (), new.keys - added),
                                                      ImmediateScheduler.singleton())
     return reactivex.concat(forget, past)
@@ -160,32 +162,28 @@ class PastReadings:
             sites = tuple(site for site in event.sites if self._reading.get(site.host, 0) == reading)
             if len(sites) < len(event.sites):
                 return replace(event, sites=sites)
-        elif isinstance(event, OutcomesBefore):
+        elif isinstance(event, OutcomesBefore):  # a branch of its own: `replace` is typed per class
             outcomes = tuple(site for site in event.sites if self._reading.get(site.host, 0) == reading)
             if len(outcomes) < len(event.sites):
                 return replace(event, sites=outcomes)
         return event
 
 
-def added_sites_alert_states(log: LogReader, versions: tuple[Config, Config]) -> AlertStates:
-    """The last stored alert or recovery of each site the second of `versions` adds (none if the log cannot be
-    read): what its alert machine resumes from, as at a restart, so an alert still open is neither told again
-    nor left without its recovery."""
-    old, new = versions
-    added = new.keys - old.keys
+def added_sites_alert_states(log: LogReader, added: frozenset[str]) -> AlertStates:
+    """The last stored alert or recovery of each site `added` (none if the log cannot be read): what its alert
+    machine resumes from, as at a restart, so an alert still open is neither told again nor left without its
+    recovery."""
     try:
-        return AlertStates(log.last_transitions(added) if added else {})
+        return AlertStates(log.last_transitions(added))
     except (LogUnavailable, StoreError):
         return AlertStates({})
 
 
-def added_sites_warnings(log: LogReader, versions: tuple[Config, Config], now: float) -> WarningsTold:
-    """The certificate warnings stored of the sites the second of `versions` adds at `now` that may still matter
+def added_sites_warnings(log: LogReader, new: Config, added: frozenset[str], now: float) -> WarningsTold:
+    """The certificate warnings stored of the sites `added` by the config `new` at `now` that may still matter
     (none if the log cannot be read): as at a restart, none is told again."""
-    old, new = versions
-    added = new.keys - old.keys
     try:
-        return WarningsTold(stored_certificate_warnings(log, new, now, added) if added else ())
+        return WarningsTold(stored_certificate_warnings(log, new, now, added))
     except (LogUnavailable, StoreError):
         return WarningsTold(())
 
@@ -358,21 +356,21 @@ class MonitorGraph:
         batches: ConnectableObservable[ProbeBatch] = configs.pipe(
             probe_batches(probe, clock, io, self.counters, location), ops.publish())
         policies: Observable[SitePolicies] = configs.pipe(ops.map(_site_policies))
+
         def judged() -> Observable[ProbeBatch | StatesRead]:
             # The probes to judge, and the states read for the sites a reload adds before their first probe is
             # judged. Every version is applied and every read delivered on the clock's thread.
             waits = ProbesWaitingForTheirPast()
 
             def states_of_added(versions: tuple[Config, Config]) -> Observable[StatesRead]:
-                old, new = versions
-                added = new.keys - old.keys
+                added = added_sites(versions)
                 if log is None or not added:
                     return reactivex.empty()
                 reading, now = waits.hold(added), epoch_seconds(clock.now)
 
                 def read() -> StatesRead:  # on `background`
-                    return StatesRead(reading, added_sites_alert_states(log, versions),
-                                      added_sites_warnings(log, versions, now))
+                    return StatesRead(reading, added_sites_alert_states(log, added),
+                                      added_sites_warnings(log, versions[1], added, now))
 
                 return reactivex.from_callable(read, background).pipe(ops.observe_on(clock))
 
@@ -402,8 +400,7 @@ class MonitorGraph:
         # Shared by their subscribers and run only when subscribed (a prober subscribes neither: it judges nothing);
         # every subscription comes before `connect`, so none misses a probe. A probe's alert or recovery comes
         # before its certificate warning (in a batch: the batch's alerts and recoveries come before its warnings).
-        # Iterators, not the tuple: the probes read back are dropped once the
-        # operators have taken them.
+        # Iterators, not the tuple: the probes read back are dropped once the operators have taken them.
         transitions: Observable[AlertTransition] = reactivex.merge(
             judged_batches.pipe(alert_transitions(alert_inputs, past.transitions, iter(past.probes))),
             judged_batches.pipe(certificate_warnings(certificate_inputs, past.certificate_warnings)),
@@ -430,11 +427,11 @@ class MonitorGraph:
                 return partial(readings.current, reading)
 
             def past_of_added(versions: tuple[Config, Config]) -> Observable[ReportEvent]:
-                old, new = versions
-                if log is None or not new.keys - old.keys:
+                added = added_sites(versions)
+                if log is None or not added:
                     return reactivex.empty()
-                reading = readings.begin(new.keys - old.keys)
-                return added_sites_past(log, versions, epoch_seconds(clock.now), background, clock).pipe(
+                reading = readings.begin(added)
+                return added_sites_past(log, versions[1], added, epoch_seconds(clock.now), background, clock).pipe(
                     ops.map(of_reading(reading)))
 
             # Applied on the clock's thread like the version itself: the windows are told before an added
