@@ -151,8 +151,7 @@ def _notify(options: NotifyOptions) -> int:
             in_flight.wait_idle(drain, stopping)
             for worker in workers.values():
                 worker.dispose()
-            for target in targets:
-                target.channel.close()
+            _close(targets)
 
         return _Delivering(config, stop)
 

@@ -70,7 +70,7 @@ def expand(text: str, environ: Mapping[str, str]) -> tuple[str, tuple[str, ...]]
     """`text` with every `${NAME}` taken from `environ`, and the values it took (the secrets it now holds).
     MissingVariable for a variable that is not set or is empty."""
     values = {name: value_of(name, environ) for name in variables(text)}
-    return _VARIABLE.sub(lambda match: values[match.group(1)], text), tuple(v for v in values.values() if v)
+    return _VARIABLE.sub(lambda match: values[match.group(1)], text), tuple(values.values())  # none empty
 
 
 def url_password(url: str) -> str | None:
