@@ -454,7 +454,8 @@ def test_sighup_to_an_evaluator_is_said_and_judging_goes_on_then_sigterm_exits_0
     db = tmp_path / "p.db"
 
     def judged() -> int:
-        return int(rows(db, "SELECT count(*) FROM website_monitoring")[0][0]) if rows(db, "SELECT 1") else 0
+        counted = rows(db, "SELECT count(*) FROM website_monitoring")  # none while the projection is not made yet
+        return int(counted[0][0]) if counted else 0
 
     with NatsCluster(1) as cluster:
         eu = prober(config, cluster, "eu", tmp_path / "eu.db")
