@@ -1,4 +1,6 @@
-"""`-e`: judge every location's probes from the JetStream log by quorum, until SIGINT or SIGTERM.
+"""`-e`: judge every location's probes from the JetStream log by quorum, until SIGINT or SIGTERM; SIGHUP (a service
+manager's reload) is said on stderr and judging goes on: the config is applied at start only, as what the evaluator
+holds (each site's machines, its past read from the projection) is built from it, and a restart resumes where it was.
 
 Publishes each site's transitions to the stream and keeps a SQLite projection (`-db`) in which `-a`, `-p`,
 `-w`, `--notify` and `--replay` work unchanged. Two evaluators may run at once: each transition is in the stream
@@ -14,7 +16,7 @@ from reactivex.disposable import CompositeDisposable
 from reactivex.scheduler import EventLoopScheduler
 
 from monitoringapp.app.config_warnings import read_config_and_warn
-from monitoringapp.app.lifecycle import Lifecycle, Stopper, run_until_stopped, wait_until_idle
+from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, run_until_stopped, wait_until_idle
 from monitoringapp.app.options import EvaluatorOptions
 from monitoringapp.domain.sites import shown_servers
 from monitoringapp.graph.evaluator import BatchVerdict, evaluation, quorum_policies
@@ -48,6 +50,10 @@ def run_evaluator(options: EvaluatorOptions) -> int:
             for transition in verdict.transitions:
                 console.show_transition(transition)
 
+    def on_hup(_: None) -> None:
+        errors.info(f"SIGHUP: nothing reloaded: -e applies {options.config} at start only (restart it to apply a "
+                    "change; it resumes from its projection); evaluating on")
+
     def start(lifecycle: Lifecycle) -> Stopper:
         batches = consumed_batches(lambda: log.fetch(BATCH, FETCH_WAIT), consumer, waiting=errors.info)
         verdicts = batches.pipe(evaluation(policies, consumer, pasts, history, log.projection.judged_among,
@@ -55,6 +61,7 @@ def run_evaluator(options: EvaluatorOptions) -> int:
         running = CompositeDisposable(
             verdicts.subscribe(commit, lifecycle.fail),
             log.errors.subscribe(errors.info),
+            lifecycle.hups.subscribe(on_hup),
             fixed_rate_ticks(FORGET_EVERY, housekeeping, first_after=FORGET_EVERY).subscribe(
                 lambda _: log.forget_acknowledged()),
         )
@@ -75,4 +82,4 @@ def run_evaluator(options: EvaluatorOptions) -> int:
 
         return stop
 
-    return run_until_stopped(start)
+    return run_until_stopped(start, hup=Hup.RELOAD)

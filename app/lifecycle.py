@@ -1,12 +1,13 @@
 """A mode's life: start, wait for a stop, drain within a grace, and the exit status.
 
-Long-running modes (`-m`, `-a`, `-p`) use `run_until_stopped`. Signal handlers only queue what happened
+Long-running modes (`-m`, `-a`, `-p`, `-w`, `-e`) use `run_until_stopped`. Signal handlers only queue what happened
 (`SimpleQueue.put` is safe in a handler); the main thread acts on it in `wait`, so a signal that comes while
 the mode is stopping never reaches a half-disposed graph. SIGINT and SIGTERM stop; a second one while the
 mode drains cuts the grace short (`wait_for`); SIGHUP is what the mode asks for (`Hup`): passed on as a poke
-(reload the config: `-m`, the notifier), or a stop like SIGINT's, exit 0 (the readers `-a` and `-p`: their
-terminal has gone), unless the process was started with it ignored (`nohup`); a failure on any thread, or the
-reader of the console going away (`-m | head`, seen on a write or by `stop_when` within half a second), stops too.
+(reload what it can: `-m` and the notifier their config, `-w` its auth file; `-e` says it reloads nothing), or a
+stop like SIGINT's, exit 0 (the readers `-a` and `-p`: their terminal has gone), unless the process was started
+with it ignored (`nohup`); a failure on any thread, or the reader of the console going away (`-m | head`, seen on
+a write or by `stop_when` within half a second), stops too.
 A step that holds the main thread for long (a reload waiting for its log) asks `stop_asked` as it waits, and gives
 up when a stop is queued, so that `wait` acts on the stop within its grace.
 
@@ -45,7 +46,8 @@ class Hup(Enum):
     """What SIGHUP does to a long-running mode (without either, it ends the process, exit 129)."""
 
     RELOAD = "reload"
-    """Read the config again (`hups`): a service manager's `kill -HUP` means "reload"."""
+    """Passed on to the mode (`hups`), which reads again what it can and says on stderr what it did: a service
+    manager's `kill -HUP` means "reload", and must not end a server (`-w`) or an evaluator (`-e`) either."""
     STOP = "stop"
     """Stop as SIGINT does, exit 0: a reader's terminal has closed, no one reads it any more. Started under
     `nohup` (SIGHUP ignored), it stays ignored: the reader goes on, to its file."""

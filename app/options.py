@@ -270,7 +270,7 @@ _FLAGS = (
            "loopback needs --auth-file or --no-auth"}),
     _Flag(("--auth-file",), ("web",), ("web",),
           {"metavar": "PATH", "help": "basic-auth users, one user:hash a line "
-           "(python -m monitoringapp.web.passwords USER makes a line)"}),
+           "(python -m monitoringapp.web.passwords USER makes a line; kill -HUP: read it again)"}),
     _Flag(("--no-auth",), ("web",), ("web",),
           {"action": "store_true", "help": "serve a non-loopback address without authentication "
            "(behind a proxy that authenticates)"}),
@@ -288,7 +288,9 @@ _FLAGS = (
 )
 
 EXIT_STATUSES = """exit status:
-  0    done, or stopped by Ctrl-C / SIGTERM (-m, -a, -p, -w: that is how they stop)
+  0    done, or stopped by Ctrl-C / SIGTERM (-m, -a, -p, -w, -e: that is how they stop), or -a / -p by
+       SIGHUP (their terminal closed); SIGHUP never stops -m, -e, -w or -a --notify: each reloads what it can
+       (-m and --notify the config, -w its --auth-file; -e nothing, and says so on stderr)
   1    test mode found a failing scenario, a monitor's database was deleted under it, --health found
        no recent probe, or an internal error
   2    a bad command line, config or database (one line on stderr; nothing is touched)

@@ -1,4 +1,5 @@
-"""`-w`: the status page, the JSON API, live events and /metrics, served from the log until SIGINT or SIGTERM.
+"""`-w`: the status page, the JSON API, live events and /metrics, served from the log until SIGINT or SIGTERM;
+SIGHUP reads the auth file again (the config's sites are read at start only) and serving goes on.
 
 A reader like `-a`: the database is opened read-only and may not exist yet. Served by waitress (a production
 WSGI server) on `--listen`; a non-loopback address needs `--auth-file` unless `--no-auth` (checked when the
@@ -8,6 +9,7 @@ command line is parsed).
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import time
 
@@ -15,7 +17,7 @@ from reactivex.disposable import CompositeDisposable
 from reactivex.scheduler import EventLoopScheduler
 
 from monitoringapp.app.config_warnings import read_config_and_warn
-from monitoringapp.app.lifecycle import Lifecycle, Stopper, dispose_after_its_tick, run_until_stopped
+from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, dispose_after_its_tick, run_until_stopped
 from monitoringapp.app.options import WebOptions
 from monitoringapp.app.usage import UsageError
 from monitoringapp.sinks.console import Console
@@ -44,6 +46,7 @@ def run_web(options: WebOptions) -> int:
         except AuthFileError as error:
             raise UsageError(f"--auth-file: {error}") from None
     console = Console()
+    errors = Console(sys.stderr, colour=False)
     log = open_history_reader(options.database)
     # A file that is no monitoringApp database: StoreError, one line, before serving. One not created yet, or
     # busy: served, and the page says it is waiting.
@@ -75,7 +78,23 @@ def run_web(options: WebOptions) -> int:
             last_forget[0] = time.monotonic()
             board.forget_before(time.time())
 
+    def reload(_: None) -> None:
+        """SIGHUP (a service manager's reload): the auth file read again, its users in force from the next request
+        (a removed one is refused at once), or, if it cannot be used, refused in one line while the running users
+        stay in force. The board's sites are not: they shape what it keeps of the log, as at start."""
+        sites_note = "; the config's sites are read at start only" if options.config is not None else ""
+        if options.auth_file is None:
+            errors.info(f"SIGHUP: nothing to reload (no --auth-file{sites_note}); serving on")
+            return
+        try:
+            context.users = Users.from_file(options.auth_file)
+        except AuthFileError as error:
+            errors.info(f"auth file rejected: {error}; the running users stay in force")
+            return
+        errors.info(f"auth file reloaded: {options.auth_file}: {len(context.users.hashes)} user(s){sites_note}")
+
     def start(lifecycle: Lifecycle) -> Stopper:
+        hups = lifecycle.hups.subscribe(reload)
         console.on_closed = lifecycle.stop
         serving = threading.Thread(target=server.run, name="waitress", daemon=True)
         running = CompositeDisposable(board_news(feed, clock).subscribe(on_news, lifecycle.fail))
@@ -85,6 +104,7 @@ def run_web(options: WebOptions) -> int:
                      f"({_access(options, users)}); Ctrl-C to stop")
 
         def stop() -> None:
+            hups.dispose()
             context.broadcaster.close()
             running.dispose()
             # Its workers first, as waitress's own shutdown does: a request still being answered wakes the
@@ -97,7 +117,7 @@ def run_web(options: WebOptions) -> int:
 
         return stop
 
-    return run_until_stopped(start)
+    return run_until_stopped(start, hup=Hup.RELOAD)
 
 
 def _access(options: WebOptions, users: Users | None) -> str:

@@ -4,7 +4,9 @@ Routes (a query string is ignored, so `/ok?a` and `/ok?b` are two sites on one s
 `Connection: close`, `/fail` 500, `/health` 200 or 503 as `healthy` says, `/located` 503 to a prober whose
 User-Agent names a location in `failing_locations` (else 200), `/slow` 503 after `slow_for` seconds, `/hang` answers
 nothing until released (at most `hang_for` seconds), `/redirect/N` N hops then 200, `/loop` redirects to itself,
-`/huge` claims 1 GB and streams until the client goes, `/trickle` sends one byte every 50 ms; `/json` 200 with
+`/huge` claims 1 GB and streams until the client goes, `/trickle` sends one byte every 50 ms; `/trickle-headers`
+sends its status line and headers one byte every 50 ms (600 bytes, 30 s) as long as `header_trickles` says, then
+answers 200 at once, and lists how many bytes each trickle sent before it ended (`headers_trickled`); `/json` 200 with
 `json_body` as JSON, `/gzipped` the same gzip-compressed whatever the client asks, `/status/N` N, `/late` 200 after
 `late_for` seconds, `/large` 200 with 100 kB ending in `ok`, `/limit` 200 with exactly 64 kB ending in `ok`,
 `/bad-location` a 302 to a URL that is none (`http://[::1/`), `/echo` 200 with the request's method, headers and
@@ -49,6 +51,8 @@ class LocalServer:
         self.requests = 0
         self.client_ports: set[int] = set()  # one per connection the server accepted
         self.authorizations: set[str] = set()  # the Authorization headers requests came with
+        self.header_trickles = 0  # how many of the next requests to /trickle-headers trickle
+        self.headers_trickled: list[int] = []  # the bytes each trickle of headers sent, as it ended
         self._lock = threading.Lock()
         server = self
 
@@ -130,6 +134,8 @@ class LocalServer:
                     body = self.rfile.read(length).decode() if length else None
                     self.answer(200, json.dumps({"method": self.command, "headers": dict(self.headers.items()),
                                                  "body": body}).encode())
+                elif path == "/trickle-headers":
+                    self.trickle_headers()
                 elif path == "/see-other":
                     length = int(self.headers.get("Content-Length") or 0)
                     self.rfile.read(length)
@@ -148,6 +154,28 @@ class LocalServer:
                         self.wfile.write(body)
                 except OSError:
                     self.close_connection = True  # the client gave up (a timed-out probe)
+
+            def trickle_headers(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with server._lock:
+                    trickles = server.header_trickles > 0
+                    server.header_trickles -= trickles
+                if not trickles:
+                    self.answer(200, b"")
+                    return
+                head = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Padding: " + b"x" * 549 + b"\r\n\r\n"
+                sent = 0
+                try:
+                    for byte in head:
+                        if server.release.wait(0.05):
+                            break
+                        self.wfile.write(bytes((byte,)))
+                        sent += 1
+                except OSError:
+                    pass  # the client gave up
+                with server._lock:
+                    server.headers_trickled.append(sent)
+                self.close_connection = True
 
             def redirect(self, location: str, status: int = 302) -> None:
                 self.send_response(status)

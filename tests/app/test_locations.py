@@ -445,3 +445,31 @@ def test_a_restarted_prober_reports_its_own_locations_past_not_from_zero(tmp_pat
                                       "Ctrl-C to stop"), again.describe()
     assert loaded.startswith(f"the past 1m00s is in the reports: {made} stored probe(s) in "), loaded
     assert int(report.split()[1]) > made, report  # its past and what it probed since
+
+
+def test_sighup_to_an_evaluator_is_said_and_judging_goes_on_then_sigterm_exits_0(
+        tmp_path: Path, target: LocalServer) -> None:
+    # SIGHUP (a service manager's reload) killed it, exit 129: nothing judged until something restarted it.
+    config = write_config(tmp_path / "c.json", [target.url("/ok")])
+    db = tmp_path / "p.db"
+
+    def judged() -> int:
+        counted = rows(db, "SELECT count(*) FROM website_monitoring")  # none while the projection is not made yet
+        return int(counted[0][0]) if counted else 0
+
+    with NatsCluster(1) as cluster:
+        eu = prober(config, cluster, "eu", tmp_path / "eu.db")
+        judge = evaluator(config, cluster, db)
+        try:
+            wait_until(lambda: judged() > 0, 20, "a probe judged", alive=judge)
+            judge.process.send_signal(signal.SIGHUP)
+            wait_until(lambda: "SIGHUP" in judge.stderr(), 10, "the SIGHUP said", alive=judge)
+            before = judged()
+            wait_until(lambda: judged() > before, 20, "probes judged after the SIGHUP", alive=judge)
+            status, stderr = judge.stop(signal.SIGTERM, timeout=20)
+        finally:
+            stop_all(eu)
+            judge.kill()
+    said = [line for line in stderr.splitlines() if not line.startswith("waiting for the MONITOR stream")]
+    assert (status, said) == (0, [f"SIGHUP: nothing reloaded: -e applies {config} at start only (restart it to "
+                                  "apply a change; it resumes from its projection); evaluating on"])

@@ -1,9 +1,10 @@
 """`-w` as a user runs it: it serves while the database does not exist yet (and says so again when it is
-deleted), says how it is reachable, stops on Ctrl-C with status 0; a bad auth file or a taken port is one line
-and status 2."""
+deleted), says how it is reachable, stops on Ctrl-C with status 0; SIGHUP reads the auth file again and serving goes
+on; a bad auth file or a taken port is one line and status 2."""
 
 from __future__ import annotations
 
+import base64
 import re
 import signal
 import socket
@@ -13,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from werkzeug.security import generate_password_hash
 
 from bench.processes import App, wait_until
 from monitoringapp.app.cli import main
@@ -86,6 +88,66 @@ def test_ctrl_c_while_a_browser_follows_the_live_events_stops_cleanly(tmp_path: 
         if browser is not None:
             browser.close()
     assert (status, stderr) == (0, "")
+
+
+def status_as(port: int, user: str, password: str) -> int:
+    """The status of the page asked for as `user`: 200, or 401 for credentials the auth file does not hold."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/sites")
+    credentials = base64.b64encode(f"{user}:{password}".encode()).decode()
+    request.add_unredirected_header("Authorization", f"Basic {credentials}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as refused:
+        with refused:
+            return refused.code
+
+
+@pytest.mark.slow
+def test_sighup_reads_the_auth_file_again_refuses_one_that_cannot_be_used_and_serving_goes_on(tmp_path: Path) -> None:
+    # SIGHUP (a service manager's reload) killed it, exit 129: the page went down for everyone.
+    users = tmp_path / "users.txt"
+    users.write_text(f"alice:{generate_password_hash('a-pass', method='pbkdf2:sha256')}\n")
+    config = tmp_path / "config.json"
+    config.write_text('{"websites": [{"URL": "http://shop.test/"}]}')
+    app = App("-w", "-c", str(config), "-db", str(tmp_path / "m.db"), "--listen", "127.0.0.1:0",
+              "--auth-file", str(users))
+    try:
+        _, line = app.wait_for_line(lambda text: text.startswith("serving "), timeout=20)
+        port = int(re.search(r":(\d+)/", line).group(1))  # type: ignore[union-attr]
+        assert (status_as(port, "alice", "a-pass"), status_as(port, "bob", "b-pass")) == (200, 401)
+        users.write_text(f"bob:{generate_password_hash('b-pass', method='pbkdf2:sha256')}\n")  # alice leaves
+        app.process.send_signal(signal.SIGHUP)
+        wait_until(lambda: "auth file reloaded" in app.stderr(), 10, "the reload said", alive=app)
+        assert (status_as(port, "alice", "a-pass"), status_as(port, "bob", "b-pass")) == (401, 200)
+        users.write_text("bob:plaintext\n")
+        app.process.send_signal(signal.SIGHUP)
+        wait_until(lambda: "auth file rejected" in app.stderr(), 10, "the refusal said", alive=app)
+        assert status_as(port, "bob", "b-pass") == 200, "the running users stay in force"
+    finally:
+        status, stderr = app.stop(signal.SIGTERM)
+    assert (status, stderr.splitlines()) == (0, [
+        f"auth file reloaded: {users}: 1 user(s); the config's sites are read at start only",
+        f"auth file rejected: {users}:1: user 'bob': not a salted scrypt or pbkdf2 hash (make one with python -m "
+        "monitoringapp.web.passwords USER); the running users stay in force"])
+
+
+@pytest.mark.slow
+def test_sighup_without_an_auth_file_says_there_is_nothing_to_reload_and_serving_goes_on(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text('{"websites": [{"URL": "http://shop.test/"}]}')
+    app = App("-w", "-c", str(config), "-db", str(tmp_path / "m.db"), "--listen", "127.0.0.1:0")
+    try:
+        _, line = app.wait_for_line(lambda text: text.startswith("serving "), timeout=20)
+        port = int(re.search(r":(\d+)/", line).group(1))  # type: ignore[union-attr]
+        app.process.send_signal(signal.SIGHUP)
+        wait_until(lambda: "nothing to reload" in app.stderr(), 10, "the SIGHUP said", alive=app)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/sites", timeout=10) as response:
+            assert response.status == 200
+    finally:
+        status, stderr = app.stop(signal.SIGTERM)
+    assert (status, stderr) == (0, "SIGHUP: nothing to reload (no --auth-file; the config's sites are read at start "
+                                   "only); serving on\n")
 
 
 def test_an_auth_file_without_salted_hashes_is_one_line_and_exit_2(tmp_path: Path,

@@ -1,5 +1,6 @@
-"""The webhook against a real receiver on 127.0.0.1: its timeout bounds the whole answer, body included (a body
-trickled a byte at a time fails at the timeout), and a normal receiver keeps one connection for many POSTs."""
+"""The webhook against a real receiver on 127.0.0.1: its timeout bounds the whole exchange, status line, headers and
+body included (a receiver trickling them a byte at a time fails at the timeout), and a normal receiver keeps one
+connection for many POSTs."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bench.processes import wait_until
 from monitoringapp.domain.events import AlertTransition, TransitionKind
 from monitoringapp.domain.notices import transition_notice
 from monitoringapp.sinks.channels import DeliveryFailed
@@ -61,6 +63,23 @@ def test_a_body_trickled_past_a_real_timeout_fails_within_it() -> None:
         took = time.monotonic() - started
         hook.close()
     assert 0.4 <= took < 1.5  # it held the channel 10 s, the whole trickle
+
+
+@pytest.mark.slow
+def test_headers_trickled_past_the_timeout_fail_as_a_timeout_and_the_retry_is_delivered() -> None:
+    # requests' timeout is per socket operation: a byte of the status line or headers every 50 ms never let a
+    # 0.5 s one expire, and the channel was held for the whole trickle (30 s here; a 0.5 s one 13 s in the field).
+    with local_server() as trickling:
+        trickling.header_trickles = 1
+        hook = WebhookChannel(trickling.url("/trickle-headers"), timeout=0.5)
+        with pytest.raises(DeliveryFailed, match=r"^no answer within 0.5 s$"):
+            hook.send([DOWN])
+        hook.send([DOWN])  # the notifier's retry: a fresh connection, answered at once
+        hook.close()
+        wait_until(lambda: trickling.headers_trickled, 35, "the trickle's end")
+        assert trickling.requests == 2
+        (sent,) = trickling.headers_trickled
+        assert sent < 600, "the receiver was cut off before its headers ended"
 
 
 def test_many_posts_to_a_receiver_that_answers_with_a_body_share_one_kept_alive_connection(
