@@ -344,9 +344,9 @@ def log_id(connection: sqlite3.Connection) -> str | None:
 def latest_rowid_per_host(table: str, kinds: str = "", *, hosts: int | None = None) -> str:
     """SQL selecting the rowid of each host's latest row in `table` (by timestamp, then rowid); with `kinds`
     (an SQL condition on `type`), the latest such row. Of every host in `table`, or of `hosts` hosts (at most
-    `HOSTS_IN_SQL`), its parameters: then each is one step into the `(host, timestamp)` index, back from its
-    newest row, and no other site's row is read (a host with no such row gives NULL, which `rowid IN` never
-    matches)."""
+    `HOSTS_IN_SQL`), its parameters: then each host's rows are read in the `(host, timestamp)` index back from
+    its newest to the first such row, and no other site's row is read (a host with none gives NULL, which
+    `rowid IN` never matches)."""
     where = f" AND b.{kinds}" if kinds else ""
     latest = (f"SELECT b.rowid FROM {table} AS b WHERE b.host = a.host{where} "
               "ORDER BY b.timestamp DESC, b.rowid DESC LIMIT 1")
