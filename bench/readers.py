@@ -2,6 +2,10 @@
 and the delay between an alert row's commit and `-a` printing it (real processes).
 
 Run from the repo root: `.venv/bin/python -m bench.readers [runs]`. Prints medians of `runs` (default 5).
+
+`.venv/bin/python -m bench.readers added-sites [runs]`: what a reload adding sites reads of them (their alert
+state and certificate warnings, as `graph.monitor` reads them) on a log of 200,000 transitions of 1,000 sites,
+for 1 to 3 sites and for every site, in process; medians of `runs` (default 7).
 """
 
 from __future__ import annotations
@@ -16,7 +20,10 @@ import time
 from pathlib import Path
 
 from bench.processes import App
+from monitoringapp.domain.config import Config, SiteConfig
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
+from monitoringapp.graph.monitor import added_sites_alert_states, added_sites_warnings
+from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 
 ROWS = 100_000
@@ -98,7 +105,71 @@ def commit_to_print_delays(db: Path, rows: int = 20, every: float = 0.3) -> list
     return [printed - at for printed, (_, at) in zip(shown[-rows:], committed, strict=True)]
 
 
+ADDED_ROWS = 200_000
+ADDED_HOSTS = [f"http://site{n}.test/" for n in range(1_000)]
+_KINDS = (TransitionKind.ALERT, TransitionKind.RECOVERY, TransitionKind.ALERT, TransitionKind.RECOVERY,
+          TransitionKind.SILENT, TransitionKind.CERTIFICATE)
+
+
+def build_many_sites(db: Path, now: float) -> None:
+    """ADDED_ROWS transitions of ADDED_HOSTS over the 30 days before `now`, each site's kinds in turn (alerts,
+    recoveries, silences, certificate warnings): the certificate read of 14 days reaches half of them."""
+    step = 30 * 86400 / ADDED_ROWS
+    rows = []
+    for n in range(ADDED_ROWS):
+        at, host = now - 30 * 86400 + n * step, ADDED_HOSTS[n % len(ADDED_HOSTS)]
+        kind = _KINDS[(n // len(ADDED_HOSTS)) % len(_KINDS)]
+        if kind is TransitionKind.CERTIFICATE:  # start: the certificate's notAfter; end: when the warning fell due
+            rows.append(AlertTransition(at, host, kind, None, start=now + 20 * 86400, end=at))
+        else:
+            rows.append(AlertTransition(at, host, kind, None if kind is TransitionKind.SILENT else 0.5, start=at - 60,
+                                        end=at if kind is TransitionKind.RECOVERY else None))
+    connection = open_for_writing(db)
+    connection.execute("BEGIN")
+    insert_events(connection, [], rows)
+    connection.execute("COMMIT")
+    connection.close()
+
+
+def added_sites_reads(runs: int) -> None:
+    """Seconds `added_sites_alert_states` and `added_sites_warnings` take for 1, 2, 3 and all of ADDED_HOSTS."""
+    now = 1_790_000_000.0
+    config = Config(sites=tuple(SiteConfig(url, 60, 5) for url in ADDED_HOSTS))
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "alerts.db"
+        build_many_sites(db, now)
+        reader = SqliteLogReader(db)
+        cases = {f"{n} site(s)": frozenset(ADDED_HOSTS[7:7 + n]) for n in (1, 2, 3)}
+        cases["every site"] = config.keys
+        took: dict[str, tuple[list[float], list[float]]] = {case: ([], []) for case in cases}
+        found: dict[str, tuple[int, int]] = {}
+        try:
+            for _ in range(runs):
+                for case, added in cases.items():  # interleaved: the same machine load for every case
+                    began = time.perf_counter()
+                    states = added_sites_alert_states(reader, added)
+                    read_states = time.perf_counter()
+                    warnings = added_sites_warnings(reader, config, added, now)
+                    took[case][0].append(read_states - began)
+                    took[case][1].append(time.perf_counter() - read_states)
+                    found[case] = (len(states.transitions), len(warnings.warnings))
+                began = time.perf_counter()
+                reader.last_transitions()  # hosts=None: every site's, as the alert history's start reads it
+                took.setdefault("last_transitions(None)", ([], []))[0].append(time.perf_counter() - began)
+        finally:
+            reader.close()
+    for case, (states_s, warnings_s) in took.items():
+        states_found, warnings_found = found.get(case, (0, 0))
+        print(f"{ADDED_ROWS:,} transitions of {len(ADDED_HOSTS):,} sites, {case}: alert states "
+              f"{statistics.median(states_s) * 1000:.2f} ms ({states_found} found)"
+              + (f", certificate warnings {statistics.median(warnings_s) * 1000:.2f} ms ({warnings_found} found)"
+                 if warnings_s else "") + f" (median of {runs})")
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["added-sites"]:
+        added_sites_reads(int(sys.argv[2]) if len(sys.argv) > 2 else 7)
+        return
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "alerts.db"

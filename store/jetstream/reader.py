@@ -2,9 +2,10 @@
 
 A cursor's `position` is a stream sequence, its `log` the stream's creation time and its `time` the arrival time
 of its message in the stream (a stream deleted and made again is another log: a cursor of the old one finds its
-place again by arrival time, the order JetStream keeps). `*_since` reads by time (from a
-little before `since`, as the stream stores arrival times and a spooled probe arrives late, then filters by the
-event's own time and sorts); `*_after` reads every message after the cursor's sequence. A poll that finds the
+place again by arrival time, the order JetStream keeps). `*_since` reads by time: the stream keeps arrival times,
+and an event arrives after it happened (a spooled probe much later), so from the messages that arrived since
+`since` (less `CLOCK_SKEW`), filtered by the event's own time and sorted; `*_after` reads every message after the
+cursor's sequence. A poll that finds the
 stream's last sequence unchanged reads nothing. Each site's alert state is one read: the stream keeps its last
 message per `monitor.state.<site>` subject.
 """
@@ -62,7 +63,13 @@ Stored = tuple[int, bytes, float | None]
 def _time_of(event: _Event) -> float:
     return event.timestamp
 READ_TIMEOUT = 10.0
-# How far before `since` a time-based read starts: probes held in a prober's spool arrive late.
+# How far before `since` a read by time starts. An event is stored after it happens (a prober's spool holds a
+# probe back, never forward), so its arrival is never before its own time but for clocks that disagree: the
+# prober's (or the evaluator's) stamps the event, the stream's server stamps its arrival. NTP keeps them within
+# milliseconds; a clock left to drift (tens of parts per million) takes weeks to stray a minute. A minute more of
+# messages read, where the spool's slack was 15.
+CLOCK_SKEW = 60.0
+# How far after `before` a read by time ends: a prober's spool sends its probes late (up to this, as a rule).
 ARRIVAL_SLACK = 900.0
 _BATCH = 1000
 FIRST_AFTER_SCAN = 1000
@@ -81,14 +88,16 @@ class JetStreamLogReader:
     With `location`, every probe read is that location's (its subjects filter them in the server); each read
     waits at most `timeout` seconds for the cluster."""
 
-    def __init__(self, link: NatsLink, *, arrival_slack: float = ARRIVAL_SLACK, outcomes_scan: int = OUTCOMES_SCAN,
-                 outcomes_block: int = OUTCOMES_BLOCK, location: str | None = None,
+    def __init__(self, link: NatsLink, *, arrival_slack: float = ARRIVAL_SLACK, clock_skew: float = CLOCK_SKEW,
+                 outcomes_scan: int = OUTCOMES_SCAN, outcomes_block: int = OUTCOMES_BLOCK, location: str | None = None,
                  timeout: float = READ_TIMEOUT) -> None:
         self.link = link
         # One location's probes only (a prober's own past), or every location's.
         self.probe_subjects: tuple[str, ...] = PROBES if location is None else location_probe_subjects(location)
         self.timeout = timeout
         self.arrival_slack = arrival_slack
+        self.clock_skew = clock_skew
+        self.scanned = 0  # messages this reader's reads have taken in and decoded: how much of the stream they cover
         self.outcomes_scan = outcomes_scan
         self.outcomes_block = outcomes_block
 
@@ -126,6 +135,7 @@ class JetStreamLogReader:
             return await _read_all(js, self.timeout, config, limit=1)
 
         messages = self.link.call(read, self.timeout)
+        self.scanned += len(messages)
         latest = probe_from_message(messages[0][1]) if messages else None
         return latest.timestamp if latest is not None else None
 
@@ -139,7 +149,9 @@ class JetStreamLogReader:
                                     filter_subjects=list(self.probe_subjects))
             return await _read_all(js, self.timeout, config, limit=FIRST_AFTER_SCAN, patient=False)
 
-        taken = (probe_from_message(payload) for _, payload, _ in self.link.call(read, self.timeout))
+        messages = self.link.call(read, self.timeout)
+        self.scanned += len(messages)
+        taken = (probe_from_message(payload) for _, payload, _ in messages)
         return min((probe.timestamp for probe in taken if probe is not None and probe.timestamp > moment),
                    default=None)
 
@@ -149,8 +161,10 @@ class JetStreamLogReader:
                                     filter_subjects=["monitor.state.>"])
             return await _read_all(js, self.timeout, config)
 
+        messages = self.link.call(read, self.timeout)
+        self.scanned += len(messages)
         latest: dict[str, AlertTransition] = {}
-        for _, payload, _ in self.link.call(read, self.timeout):
+        for _, payload, _ in messages:
             transition = transition_from_message(payload)
             if transition is None or transition.kind not in ALERT_KINDS:
                 continue
@@ -187,6 +201,7 @@ class JetStreamLogReader:
 
             messages = self.link.call(block, self.timeout)
             read += len(messages)
+            self.scanned += len(messages)
             probes = (probe_from_message(payload) for _, payload, _ in messages)
             fold.add_older((probe.host, probe.timestamp, probe.available) for probe in probes if probe is not None)
             end = start - 1
@@ -195,13 +210,14 @@ class JetStreamLogReader:
     def probe_history(self, since: float, before: float, hosts: Collection[str] | None = None,
                       rows: int = 20_000) -> Iterator[tuple[ProbeColumns, ...]]:
         """Read back in blocks of `rows` sequences, newest block first, from the last message that arrived by
-        `before` plus the arrival slack down to the first that arrived by `since` less it (a probe arrives after
-        its time, a spooled one up to the slack later). One site's probes of one location arrive in time order
-        (one is in flight at a time, and the spool sends in order), so each block's are older than the next
-        block's: the windows' order, for a reader of one `location` (a prober's); a reader of every location
-        gets each block sorted by time, and two locations' probes of a site may then straddle blocks."""
+        `before` plus the arrival slack (a spooled probe arrives up to that late) down to the first that arrived
+        since `since` less the clock skew (a probe never arrives before its time, but for the clocks). One site's
+        probes of one location arrive in time order (one is in flight at a time, and the spool sends in order), so
+        each block's are older than the next block's: the windows' order, for a reader of one `location` (a
+        prober's); a reader of every location gets each block sorted by time, and two locations' probes of a site
+        may then straddle blocks."""
         wanted = None if hosts is None else hosts if isinstance(hosts, set | frozenset) else set(hosts)
-        first_arrival = datetime.fromtimestamp(max(0.0, since - self.arrival_slack), UTC)
+        first_arrival = datetime.fromtimestamp(max(0.0, since - self.clock_skew), UTC)
         last_arrival = datetime.fromtimestamp(max(0.0, before + self.arrival_slack), UTC)
         subjects = list(self.probe_subjects)
 
@@ -226,7 +242,9 @@ class JetStreamLogReader:
                 return await _read_all(js, self.timeout, config, up_to=end, patient=False)
 
             by_site: dict[str, list[Probe]] = {}
-            for _, payload, _ in self.link.call(block, self.timeout):
+            messages = self.link.call(block, self.timeout)
+            self.scanned += len(messages)
+            for _, payload, _ in messages:
                 probe = probe_from_message(payload)
                 if probe is not None and since < probe.timestamp <= before and (wanted is None
                                                                                  or probe.host in wanted):
@@ -249,6 +267,7 @@ class JetStreamLogReader:
                     await _read_all(js, self.timeout, recent, up_to=last))
 
         transitions, probes = self.link.call(read, self.timeout)
+        self.scanned += len(transitions) + len(probes)
         decoded = [*(probe_from_message(payload) for _, payload, _ in probes),
                    *(transition_from_message(payload) for _, payload, _ in transitions)]
         found = {event.host for event in decoded if event is not None}
@@ -269,12 +288,13 @@ class JetStreamLogReader:
             if since is None:
                 config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, filter_subjects=list(subjects))
             else:
-                start = datetime.fromtimestamp(max(0.0, since - self.arrival_slack), UTC)
+                start = datetime.fromtimestamp(max(0.0, since - self.clock_skew), UTC)
                 config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=start,
                                         filter_subjects=list(subjects))
             return log, last, await _read_all(js, self.timeout, config, up_to=last)
 
         log, last, messages = self.link.call(read, self.timeout)
+        self.scanned += len(messages)
         events = [event for event in (decode(payload) for _, payload, _ in messages) if event is not None
                   and (hosts is None or event.host in hosts)
                   and (since is None or (event.timestamp > since if strict else event.timestamp >= since))]
@@ -300,7 +320,9 @@ class JetStreamLogReader:
                                     filter_subjects=list(subjects))
             return log, last, await _read_all(js, self.timeout, config, up_to=last, limit=limit)
 
-        return self.link.call(read, self.timeout)
+        log, last, messages = self.link.call(read, self.timeout)
+        self.scanned += len(messages)
+        return log, last, messages
 
 
 def _columns(host: str, probes: list[Probe]) -> ProbeColumns:

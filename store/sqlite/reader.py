@@ -52,6 +52,7 @@ from monitoringapp.store.sqlite.schema import (
     ALERT_STATE_KINDS,
     ALERT_TABLE,
     ERROR_KINDS_BY_NAME,
+    HOSTS_IN_SQL,
     HOUR_TABLE,
     PROBE_TABLE,
     AlertRow,
@@ -99,17 +100,14 @@ class SqliteLogReader:
     # -- LogReader -------------------------------------------------------------------------------------
 
     def probes_since(self, since: float | None, hosts: Collection[str] | None = None) -> Page[Probe]:
-        where, parameters = _since(since, ">")
-        return self._page(Feed.PROBES, f"{where} ORDER BY timestamp, rowid", parameters, hosts, _decode_probes)
+        return self._page(Feed.PROBES, since, ">", hosts, _decode_probes)
 
     def probes_after(self, cursor: Cursor, hosts: Collection[str] | None = None) -> Page[Probe]:
         return self._after(Feed.PROBES, cursor, hosts, _decode_probes)
 
     def transitions_since(self, since: float | None,
                           hosts: Collection[str] | None = None) -> Page[AlertTransition]:
-        where, parameters = _since(since, ">=")
-        return self._page(Feed.TRANSITIONS, f"{where} ORDER BY timestamp, rowid", parameters, hosts,
-                          _decode_transitions)
+        return self._page(Feed.TRANSITIONS, since, ">=", hosts, _decode_transitions)
 
     def transitions_after(self, cursor: Cursor, hosts: Collection[str] | None = None) -> Page[AlertTransition]:
         return self._after(Feed.TRANSITIONS, cursor, hosts, _decode_transitions)
@@ -152,12 +150,16 @@ class SqliteLogReader:
         return None if row[0] is None else parse_iso(row[0])
 
     def last_transitions(self, hosts: Collection[str] | None = None) -> dict[str, AlertTransition]:
+        named = _named(hosts)
+        if named == []:
+            return {}
         with self._snapshot() as connection:
             # Among the rows a purge with --alerts keeps (each site's alert state, whatever its age).
-            rows = connection.execute(
-                f"SELECT {self._columns[ALERT_TABLE]} FROM {ALERT_TABLE} "
-                f"WHERE rowid IN ({latest_rowid_per_host(ALERT_TABLE, ALERT_STATE_KINDS)})").fetchall()
-        latest = (alert_from_row(row) for row in _of_hosts(rows, hosts))
+            latest_rowids = latest_rowid_per_host(ALERT_TABLE, ALERT_STATE_KINDS,
+                                                  hosts=None if named is None else len(named))
+            rows = connection.execute(f"SELECT {self._columns[ALERT_TABLE]} FROM {ALERT_TABLE} "
+                                      f"WHERE rowid IN ({latest_rowids})", named or ()).fetchall()
+        latest = (alert_from_row(row) for row in (rows if named is not None else _of_hosts(rows, hosts)))
         return {transition.host: transition for transition in latest if transition is not None}
 
     # -- the web page's reads, beside the followers' ------------------------------------------------------
@@ -284,15 +286,25 @@ class SqliteLogReader:
 
     # -- reading ---------------------------------------------------------------------------------------
 
-    def _page(self, feed: Feed, where: str, parameters: tuple[object, ...], hosts: Collection[str] | None,
+    def _page(self, feed: Feed, since: float | None, operator: str, hosts: Collection[str] | None,
               decode: Callable[[Iterable[R]], list[E]]) -> Page[E]:
+        """The rows of `feed` whose timestamp is `operator` `since` (all with None), of `hosts` when given, in
+        time order: the hosts named in the SQL (`_named`), so the transitions' `(host, timestamp)` index reads
+        theirs alone and the probes' rows of other sites are passed over in SQLite, never decoded."""
         table = _TABLES[feed]
+        named = _named(hosts)
+        conditions, parameters = ([f"timestamp {operator} ?"], [iso_utc(since)]) if since is not None else ([], [])
+        if named is not None:
+            conditions.append(f"host IN ({', '.join('?' * len(named))})")
+            parameters.extend(named)
+        where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
         with self._snapshot() as connection:
             self._seen_versions[feed] = self._data_version(connection)
             end = self._end(connection, table)
-            rows = connection.execute(f"SELECT {self._columns[table]} FROM {table} {where}", parameters).fetchall()
+            rows = connection.execute(f"SELECT {self._columns[table]} FROM {table} {where}ORDER BY timestamp, rowid",
+                                      parameters).fetchall()
             self.reads += 1
-        return Page(decode(_of_hosts(rows, hosts)), end)
+        return Page(decode(rows if named is not None else _of_hosts(rows, hosts)), end)
 
     def _after(self, feed: Feed, cursor: Cursor, hosts: Collection[str] | None,
                decode: Callable[[Iterable[R]], list[E]]) -> Page[E]:
@@ -462,10 +474,12 @@ def _columns(host: str, millis: str, responded: str, outcomes: str) -> ProbeColu
 _FIRST = itemgetter(0)
 
 
-def _since(since: float | None, operator: str) -> tuple[str, tuple[object, ...]]:
-    if since is None:
-        return "", ()
-    return f"WHERE timestamp {operator} ?", (iso_utc(since),)
+def _named(hosts: Collection[str] | None) -> list[str] | None:
+    """`hosts` as parameters of a read that names them in its SQL; None for a read of every site's rows (those
+    of `hosts` kept by `_of_hosts`): no hosts given, or more than HOSTS_IN_SQL."""
+    if hosts is None or len(hosts) > HOSTS_IN_SQL:
+        return None
+    return sorted(set(hosts))
 
 
 def _of_hosts(rows: list[Any], hosts: Collection[str] | None) -> Iterable[Any]:

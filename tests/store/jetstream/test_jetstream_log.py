@@ -3,6 +3,7 @@ once, in order; what waits in the spool while the server is away goes out when i
 
 from __future__ import annotations
 
+import math
 import tempfile
 import time
 from collections.abc import Iterator
@@ -171,6 +172,55 @@ def test_a_stream_made_again_is_another_log_and_a_cursor_finds_its_place_by_arri
     # The old stream's position (2) would skip the new stream's first two messages.
     assert list(reader.probes_after(cursor).events) == [probe(1), probe(2), probe(3)]
     writer.close()
+
+
+def test_a_read_by_time_starts_where_an_event_since_can_have_arrived_and_finds_what_a_spool_sent_late(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+    """An event arrives after it happens (a spooled probe much later), so a read by time starts the clock skew
+    before `since`: not the spool's 900 s, which read every message of the quarter-hour before. The stream stamps
+    arrivals with the server's clock, which no test sets: here the probes taken before `since` arrive 1.5 s
+    before the rest, and the readers allow clocks 0.5 s apart."""
+    writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+    before = [Probe(_millis(time.time() - 600 + n), A, True, 200, 1.0, location="eu") for n in range(5)]  # 10 min ago
+    for taken in before:
+        writer.append_probe(taken)
+    published(writer)
+    arrived = reader.probes_after(BEGINNING).cursor
+    last_arrival = arrived.time
+    assert last_arrival is not None
+    wait_until(lambda: time.time() > last_arrival + 1.5, 5, "the server's clock 1.5 s on")
+    # A prober whose clock is 1 s ahead of the server's: its probe arrives before its own time.
+    ahead = Probe(_millis(time.time() + 1.0), B, True, 200, 1.0, location="eu")
+    writer.append_probe(ahead)
+    published(writer)
+    ahead_arrived = reader.probes_after(arrived).cursor.time
+    assert ahead_arrived is not None
+    since = ahead_arrived + 0.25  # it arrived before `since`, within the skew, and was taken after
+    assert ahead.timestamp > since
+    cluster.nodes[0].kill()
+    spooled = [Probe(_millis(since + 0.1 * n), A, n != 2, 200 if n != 2 else 503, 1.0, location="eu")
+               for n in (1, 2, 3)]
+    for taken in spooled:
+        writer.append_probe(taken)
+    wait_until(lambda: writer.spool.count == 3, 10, "the probes spooled")
+    cluster.nodes[0].start()
+    wait_until(lambda: writer.backlog == 0, 20, "the spool sent")
+    wait_until(lambda: _readable(reader), 10, "the reader back")
+    since_then = sorted([ahead, *spooled], key=lambda taken: taken.timestamp)
+    skewed = JetStreamLogReader(reader.link, clock_skew=0.5)
+    assert list(skewed.probes_since(since).events) == since_then
+    assert skewed.scanned == 4  # from the probe that arrived ahead of its time: none of the 5 before `since`
+    own = JetStreamLogReader(reader.link, location="eu", clock_skew=0.5)
+    past = [site for chunk in own.probe_history(since, since + 3600) for site in chunk]
+    assert sorted((t, site.host) for site in past for t in site.timestamps) == [(p.timestamp, p.host)
+                                                                                for p in since_then]
+    assert own.scanned == 4
+    writer.close()
+
+
+def _millis(moment: float) -> float:
+    """`moment` to the millisecond, as the stream's messages keep it."""
+    return math.floor(moment * 1000) / 1000
 
 
 def _readable(reader: JetStreamLogReader) -> bool:

@@ -7,7 +7,10 @@ import os
 import re
 import sqlite3
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +26,7 @@ from monitoringapp.domain.events import (
 from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.store.log import BEGINNING, LogUnavailable, StoreError
 from monitoringapp.store.sqlite import outcomes
+from monitoringapp.store.sqlite import reader as reader_module
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 from monitoringapp.store.sqlite.writer import SqliteEventLog
@@ -72,6 +76,99 @@ def test_last_transitions_gives_each_sites_latest_alert_or_recovery(tmp_path: Pa
         assert reader.last_transitions({B}) == {B: b_alert}
     finally:
         reader.close()
+
+
+def a_log_of_many_sites(tmp_path: Path, others: int) -> tuple[Path, list[AlertTransition]]:
+    """A's and B's transitions (every kind, ties in time, a kind a newer writer stores) among `others` other sites'
+    ten each: what a reload that adds A and B reads their alert state and certificate warnings from."""
+    ours = [
+        AlertTransition(T0 + 10, A, TransitionKind.ALERT, 0.5, start=T0 + 10),
+        AlertTransition(T0 + 20, A, TransitionKind.RECOVERY, 0.9, start=T0 + 10, end=T0 + 20),
+        AlertTransition(T0 + 20, A, TransitionKind.ALERT, 0.4, start=T0 + 20),  # the same time: the later row wins
+        AlertTransition(T0 + 30, A, TransitionKind.SILENT, None, T0 + 30, None, "us"),  # not alert state
+        AlertTransition(T0 + 40, A, TransitionKind.CERTIFICATE, None, T0 + 86400, T0 + 40, detail="expires in 1d"),
+        AlertTransition(T0 + 15, B, TransitionKind.CERTIFICATE, None, T0 + 86400, T0 + 15, detail="expires in 1d"),
+        AlertTransition(T0 + 20, B, TransitionKind.ALERT, 0.0, start=T0 + 20),
+    ]
+    theirs = [AlertTransition(T0 + n, f"http://other{site}.test/", kind, 0.5, start=T0 + n)
+              for site in range(others) for n, kind in enumerate([TransitionKind.ALERT, TransitionKind.RECOVERY] * 5)]
+    path = stored(tmp_path, *ours, *theirs)
+    db = sqlite3.connect(path)
+    with db:  # a newer writer's kind, A's latest row: passed over
+        db.execute("INSERT INTO website_alerts (timestamp, host, type, startDate, transitionId) "
+                   "VALUES (?, ?, 'maintenance', ?, 'x')", (iso_utc(T0 + 50), A, iso_utc(T0 + 50)))
+    db.close()
+    return path, ours
+
+
+def test_the_alert_state_and_transitions_of_some_sites_are_those_of_every_site_kept_for_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path, ours = a_log_of_many_sites(tmp_path, others=20)
+    reader = SqliteLogReader(path)
+    try:
+        every = reader.last_transitions()
+        since = reader.transitions_since(T0 + 15)
+        assert {host: every[host] for host in (A, B)} == {A: ours[2], B: ours[6]}
+        wanted_sets: list[list[str]] = [[A], [B, A, B], [A, C], [D], []]
+        for wanted in wanted_sets:  # a list (with a site twice), a site with no transition
+            assert reader.last_transitions(wanted) == {h: t for h, t in every.items() if h in wanted}, wanted
+            page = reader.transitions_since(T0 + 15, wanted)
+            assert list(page.events) == [t for t in since.events if t.host in wanted], wanted
+            assert page.cursor == since.cursor
+        assert list(reader.transitions_since(None, {B}).events) == [ours[5], ours[6]]
+        assert list(reader.probes_since(None, {A}).events) == []
+        # More sites than a read names in its SQL: every site's rows read, and theirs kept.
+        monkeypatch.setattr(reader_module, "HOSTS_IN_SQL", 1)
+        assert reader.last_transitions([A, B]) == {A: ours[2], B: ours[6]}
+        assert list(reader.transitions_since(T0 + 15, {A, B}).events) == [t for t in since.events if t.host in {A, B}]
+    finally:
+        reader.close()
+
+
+class SqliteSteps:
+    """The steps (virtual machine instructions) SQLite takes on the connections readers open from now on: the
+    work a read does, the same on any machine."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        opened = reader_module.connect
+
+        def counted(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+            connection = opened(*args, **kwargs)
+            connection.set_progress_handler(self._step, 1)
+            return connection
+
+        monkeypatch.setattr(reader_module, "connect", counted)
+
+    def _step(self) -> int:
+        self.count += 1
+        return 0  # go on
+
+    def of(self, read: Callable[[], object]) -> int:
+        self.count = 0
+        read()
+        return self.count
+
+
+def test_a_read_of_a_few_sites_alert_state_and_transitions_does_not_grow_with_other_sites_rows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a reload adding A and B reads: theirs through the `(host, timestamp)` index, not every site's rows
+    filtered after (on 200,000 transitions, 0.3 s a reload). Counted in SQLite's steps, on two logs alike but for
+    20 and 400 other sites' rows."""
+    steps = SqliteSteps(monkeypatch)
+    taken: dict[int, tuple[int, int]] = {}
+    for others in (20, 400):
+        (tmp_path / str(others)).mkdir()
+        path, _ = a_log_of_many_sites(tmp_path / str(others), others)
+        reader = SqliteLogReader(path)
+        try:
+            reader.schema_version()  # the connection opened: its checks are not the reads'
+            taken[others] = (steps.of(partial(reader.last_transitions, {A, B})),
+                             steps.of(partial(reader.transitions_since, T0, {A, B})))
+        finally:
+            reader.close()
+    (few_states, few_since), (many_states, many_since) = taken[20], taken[400]
+    assert many_states < few_states * 1.5 and many_since < few_since * 1.5, taken  # before: 19 times as many
 
 
 def test_since_gives_the_history_and_the_cursor_after_which_each_commit_comes_once_in_append_order(
