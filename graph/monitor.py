@@ -169,14 +169,17 @@ class PastReadings:
         return event
 
 
-def added_sites_alert_states(log: LogReader, added: frozenset[str]) -> AlertStates:
-    """The last stored alert or recovery of each site `added` (none if the log cannot be read): what its alert
-    machine resumes from, as at a restart, so an alert still open is neither told again nor left without its
-    recovery."""
+def added_sites_alert_states(log: LogReader, new: Config, added: frozenset[str], now: float) -> AlertStates:
+    """The last stored alert or recovery of each site `added` by the config `new` at `now`, and its stored probes
+    of the alert window before `now` (none if the log cannot be read): what its alert machine resumes from, as at
+    a restart, so an alert still open is neither told again nor left without its recovery, and recovers over a
+    whole window. The added sites' probes from `now` on are live (the log may hold some by the time of the read)."""
     try:
-        return AlertStates(log.last_transitions(added))
+        transitions = log.last_transitions(added)
+        recent = log.probes_since(now - new.policies.longest_window, added).events
     except (LogUnavailable, StoreError):
         return AlertStates({})
+    return AlertStates(transitions, tuple(probe for probe in recent if probe.timestamp < now))
 
 
 def added_sites_warnings(log: LogReader, new: Config, added: frozenset[str], now: float) -> WarningsTold:
@@ -264,7 +267,7 @@ def _warnings_of(read: StatesRead) -> WarningsTold:
 
 
 def _any_state(states: AlertStates) -> bool:
-    return bool(states.transitions)
+    return bool(states.transitions or states.probes)
 
 
 def _any_warning(told: WarningsTold) -> bool:
@@ -369,7 +372,7 @@ class MonitorGraph:
                 reading, now = waits.hold(added), epoch_seconds(clock.now)
 
                 def read() -> StatesRead:  # on `background`
-                    return StatesRead(reading, added_sites_alert_states(log, added),
+                    return StatesRead(reading, added_sites_alert_states(log, versions[1], added, now),
                                       added_sites_warnings(log, versions[1], added, now))
 
                 return reactivex.from_callable(read, background).pipe(ops.observe_on(clock))

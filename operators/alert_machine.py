@@ -62,20 +62,23 @@ class SiteAlertMachine:
 
 @dataclass(frozen=True, slots=True)
 class AlertStates:
-    """Sites' last stored alert or recovery, read back for sites a reload adds: those without a machine yet resume
-    from them at their first probe, as at a restart."""
+    """Sites' last stored alert or recovery, and their stored probes of the alert window before they came back
+    (oldest first), read back for sites a reload adds: those without a machine yet resume from them at their first
+    probe, as at a restart, so an alert left open recovers over a whole window, not at the first success."""
 
     transitions: Mapping[str, AlertTransition]
+    probes: tuple[Probe, ...] = ()
 
 
 class AlertMachines:
     """Every site's alert machine under the policies in force.
 
     `on_event` takes policies (each site's, or one `AlertPolicy` for every site; in force from the next
-    probe), alert states read back for sites added later (`AlertStates`), or a probe, which it judges: a
-    transition or None; or a batch of probes, judged in order: the transitions they make. A probe before any
-    policy is not judged. A site's machine is made at its first probe, warmed with that site's `history` and
-    resumed from its `restored` transition. A site removed and added back keeps its machine: it knows more than
+    probe), alert states read back for sites added later (`AlertStates`: each one's last transition and recent
+    probes, which stand for `restored` and `history` below), or a probe, which it judges: a transition or None; or
+    a batch of probes, judged in order: the transitions they make. A probe before any policy is not judged. A
+    site's machine is made at its first probe, warmed with that site's `history` and resumed from its `restored`
+    transition. A site removed and added back keeps its machine: it knows more than
     what the log had stored when it came back."""
 
     __slots__ = ("history", "machines", "policies", "restored")
@@ -103,8 +106,14 @@ class AlertMachines:
         if isinstance(event, tuple):
             return self.judge_all(event)
         if isinstance(event, AlertStates):
+            machines = self.machines
             self.restored.update((host, transition) for host, transition in event.transitions.items()
-                                 if host not in self.machines)
+                                 if host not in machines)
+            pasts: dict[str, list[Probe]] = {}
+            for past in event.probes:
+                if past.host not in machines:
+                    pasts.setdefault(past.host, []).append(past)
+            self.history.update(pasts)  # a later read of a site replaces an earlier one (added, removed, added)
             return None
         self.policies = event if isinstance(event, SitePolicies) else SitePolicies(event)
         return None

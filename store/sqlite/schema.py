@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -296,6 +295,8 @@ def _migrate(connection: sqlite3.Connection, version: int) -> None:
         for create_sql in _ROLLUP_TABLES_SQL:  # filled in by the writer (`rollups.rebuild`)
             connection.execute(create_sql)
         connection.execute(_META_SQL)
+        import uuid  # here, not at the top: it brings `platform` too, 0.2 MB a monitor would hold for one call
+
         connection.execute(f"INSERT OR IGNORE INTO {META_TABLE} (key, value) VALUES ('logId', ?)",
                            (uuid.uuid4().hex,))
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -327,6 +327,33 @@ def test_a_site_a_reload_adds_resumes_its_stored_alert_state_and_tells_no_certif
             for t in monitor.transitions] == [(C, TransitionKind.RECOVERY, 5.5, -500, 5.5)]
 
 
+def test_a_site_a_reload_adds_back_while_in_alert_recovers_over_its_alert_window_not_at_its_first_success(
+        tmp_path: Path) -> None:
+    """C failed every second until it left the config at 0 s, in alert since -15 s; a reload adds it back at 5.5 s
+    and it answers again. Its alert window (20 s) still holds its failures from -14 to 0 s: as at a restart, its
+    machine is warmed with them, so the recovery comes once 80 % of the window is successes, at 17.5 s (13 of
+    16: 5.5-17.5 s up, -2-0 s down), not at its first success. Before, its window started empty and the first
+    success recovered it at 5.5 s."""
+    start = LEFT_IN_ALERT
+    history = tmp_path / "history.db"
+    setup = SqliteEventLog(history)
+    setup.append_transition(AlertTransition(start - 15, C, TransitionKind.ALERT, 0.0, start - 15))
+    for second in range(-30, 1):
+        setup.append_probe(Probe(start + second, C, False, 503, 2.0, ErrorKind.STATUS))
+    setup.close()
+    clock = HistoricalScheduler(utc_datetime(start))
+    reader = SqliteLogReader(history)
+    monitor = RunningMonitor(left_in_alert_version(A), SqliteEventLog(tmp_path / "m.db"), left_in_alert_probe,
+                             clock, history=reader)
+    clock.schedule(lambda *_: monitor.start())
+    clock.schedule_absolute(utc_datetime(start + 5.5), lambda *_: monitor.reload(left_in_alert_version(A, C)))
+    clock.advance_by(timedelta(seconds=20))
+    monitor.stop()
+    reader.close()
+    assert [(t.host, t.kind, t.timestamp - start, t.start - start, t.end and t.end - start, t.availability)
+            for t in monitor.transitions] == [(C, TransitionKind.RECOVERY, 17.5, -15, 17.5, 13 / 16)]
+
+
 def test_a_reload_that_adds_sites_reads_their_alert_state_in_the_background_and_judges_them_only_once_it_is_in(
         tmp_path: Path) -> None:
     """As above, but the stored alert states and certificate warnings are read on a background that runs only at

@@ -205,6 +205,25 @@ def test_alert_states_given_later_resume_a_site_not_judged_yet_and_leave_a_runni
         on_next(231, AlertTransition(231, other, TransitionKind.RECOVERY, 1.0, start=100, end=231))]
 
 
+def test_alert_states_probes_warm_a_site_not_judged_yet_and_a_second_read_of_it_is_not_counted_twice() -> None:
+    # OTHER comes back at 231 in alert, its failures before it read back twice (a reload adds it, another removes
+    # and adds it again before its first probe). Warmed with the failures at 217-220 once, it recovers at 246,
+    # when 16 successes (231-246) are 80 % of the window (216, 246]; counted twice, they would hold it back.
+    other = "http://other.test/"
+    stored = {other: AlertTransition(100, other, TransitionKind.ALERT, 0.0, start=100)}
+    first = tuple(probe(t, False, other) for t in range(201, 221))
+    again = tuple(probe(t, False, other) for t in range(211, 221))
+    scheduler = TestScheduler()
+    probes = scheduler.create_hot_observable(*(on_next(t, probe(t, True, other)) for t in range(231, 260)))
+    inputs = scheduler.create_hot_observable(
+        on_next(201, AlertPolicy(window=30)),
+        on_next(220, AlertStates(stored, first)),
+        on_next(225, AlertStates(stored, again)))
+    result = scheduler.start(lambda: probes.pipe(alert_transitions(inputs)))
+    assert result.messages == [
+        on_next(246, AlertTransition(246, other, TransitionKind.RECOVERY, 16 / 20, start=100, end=246))]
+
+
 def test_a_batch_is_judged_as_its_probes_one_at_a_time_and_its_transitions_go_out_with_it() -> None:
     ups = [True] * 3 + [False] * 3 + [True] * 12 + [False, True] * 4
     sites = (SITE, "http://other.test/")
