@@ -236,14 +236,29 @@ class ProbesWaitingForTheirPast:
 
     def release(self, read: StatesRead) -> tuple[StatesRead, ProbeBatch]:
         """`read`, then the probes that waited for it (for `ALL_READ`: all still waiting), in the order they
-        landed: the states go in before the probes they are for."""
+        landed: the states go in before the probes they are for, without any probe they read back that waited too
+        (`_without_held`)."""
         everything = read.reading == ALL_READ.reading
         done = {host for host, reading in self._waiting.items() if everything or reading == read.reading}
         for host in done:
             del self._waiting[host]
         released = tuple(probe for probe in self._held if probe.host in done)
         self._held = [probe for probe in self._held if probe.host not in done]
-        return read, released
+        return _without_held(read, released), released
+
+
+def _without_held(read: StatesRead, held: ProbeBatch) -> StatesRead:
+    """`read` without the probes it read back of a site from its first `held` probe on: those the log had stored
+    of the probes that waited for the read (a site added, removed and added again before its first read was in,
+    read back up to its second addition), which go in once, as the held probes they are."""
+    first_held: dict[str, float] = {}
+    for probe in held:
+        first_held[probe.host] = min(probe.timestamp, first_held.get(probe.host, math.inf))
+    probes = read.states.probes
+    if not first_held or not probes:
+        return read
+    kept = tuple(probe for probe in probes if probe.timestamp < first_held.get(probe.host, math.inf))
+    return read if len(kept) == len(probes) else replace(read, states=replace(read.states, probes=kept))
 
 
 def _any_probe(probes: ProbeBatch) -> bool:

@@ -401,6 +401,43 @@ def test_a_reload_that_adds_sites_reads_their_alert_state_in_the_background_and_
     assert sum(1 for p in monitor.probes if p.host == C and p.timestamp < start + 9) == 4
 
 
+def test_a_site_added_removed_and_added_again_before_its_read_is_in_counts_its_held_probes_once(
+        tmp_path: Path) -> None:
+    """C, in alert since -500 s, is added at 1.5 s and fails; removed at 4 s; added again at 6 s, and answers. Its
+    reads run on a background that runs only at 7 s: by then the log holds the failures it gave at 1.5-3.5 s, which
+    waited to be judged (held for the second reading), and the second read finds them too. Counted once, the
+    recovery comes at 17 s, when 12 successes (6-17 s) are 80 % of the window (-3, 17]; counted twice, at 23 s."""
+    start = LEFT_IN_ALERT
+    history = tmp_path / "history.db"
+    setup = SqliteEventLog(history)
+    setup.append_transition(AlertTransition(start - 500, C, TransitionKind.ALERT, 0.0, start - 500))
+    for second in (1.5, 2.5, 3.5):  # as this monitor's own log holds them by 7 s
+        setup.append_probe(Probe(start + second, C, False, 503, 2.0, ErrorKind.STATUS))
+    setup.close()
+    clock = HistoricalScheduler(utc_datetime(start))
+    background = HistoricalScheduler(utc_datetime(start))
+
+    def probe(site: SiteConfig) -> ProbeOutcome:
+        if site.url == C and clock.now < utc_datetime(start + 5):
+            return ProbeOutcome(503, 2.0, ErrorKind.STATUS)
+        return ProbeOutcome(200, 1.0, None)
+
+    version = left_in_alert_version
+    reader = SqliteLogReader(history)
+    monitor = RunningMonitor(version(A), SqliteEventLog(tmp_path / "m.db"), probe, clock, history=reader,
+                             background=background)
+    clock.schedule(lambda *_: monitor.start())
+    for moment, urls in ((1.5, (A, C)), (4.0, (A,)), (6.0, (A, C))):
+        clock.schedule_absolute(utc_datetime(start + moment), lambda *_, urls=urls: monitor.reload(version(*urls)))
+    clock.advance_by(timedelta(seconds=7))
+    background.advance_by(timedelta(seconds=7))
+    clock.advance_by(timedelta(seconds=23))
+    monitor.stop()
+    reader.close()
+    assert [(t.host, t.kind, t.timestamp - start, t.start - start, t.availability)
+            for t in monitor.transitions] == [(C, TransitionKind.RECOVERY, 17, -500, 12 / 15)]
+
+
 def test_an_added_sites_probes_wait_for_its_latest_reading_and_all_go_at_the_end() -> None:
     """C, added (reading 1), removed and added again (reading 2) before either read is in: reading 1 releases
     only D's probes; C's wait for reading 2. A's never wait. At the end, what still waits is released."""
@@ -417,6 +454,20 @@ def test_an_added_sites_probes_wait_for_its_latest_reading_and_all_go_at_the_end
     assert waits.release(ALL_READ) == (ALL_READ, (probes[1], probes[4], later))
     assert waits.release(StatesRead(second, *nothing))[1] == ()
     assert waits.admit((later,)) == (later,)
+
+
+def test_the_probes_read_back_for_a_site_that_are_also_held_go_in_once_as_the_held_probes() -> None:
+    """A read that ends after a site's first held probe (its live probes, stored meanwhile) keeps of the site's
+    probes only those before it; another site's read probes stay."""
+    waits = ProbesWaitingForTheirPast()
+    reading = waits.hold(frozenset({C, D}))
+    held = (Probe(5.0, C, False, 503, 1.0), Probe(6.0, C, False, 503, 1.0))
+    assert waits.admit(held) == ()
+    read_back = tuple(Probe(t, host, False, 503, 1.0) for t in (3.0, 4.0, 5.0, 6.0) for host in (C, D))
+    states = AlertStates({}, read_back)
+    read, released = waits.release(StatesRead(reading, states, WarningsTold(())))
+    assert released == held
+    assert read.states.probes == tuple(p for p in read_back if p.host == D or p.timestamp < 5.0)
 
 
 def test_a_monitor_that_judges_nothing_waits_for_none_of_its_past_and_reports_all_of_it_while_its_clocks_tick(

@@ -92,7 +92,11 @@ def a_log_of_many_sites(tmp_path: Path, others: int) -> tuple[Path, list[AlertTr
     ]
     theirs = [AlertTransition(T0 + n, f"http://other{site}.test/", kind, 0.5, start=T0 + n)
               for site in range(others) for n, kind in enumerate([TransitionKind.ALERT, TransitionKind.RECOVERY] * 5)]
-    path = stored(tmp_path, *ours, *theirs)
+    # Probes of A, B and the others, every second, A's two at one time once.
+    probes = [Probe(T0 + n, host, n % 3 != 0, 200 if n % 3 else 503, float(n))
+              for n in range(6) for host in (A, B, *(f"http://other{site}.test/" for site in range(others)))]
+    probes.insert(4, Probe(T0, A, True, 204, 9.0))
+    path = stored(tmp_path, *ours, *theirs, *probes)
     db = sqlite3.connect(path)
     with db:  # a newer writer's kind, A's latest row: passed over
         db.execute("INSERT INTO website_alerts (timestamp, host, type, startDate, transitionId) "
@@ -116,7 +120,12 @@ def test_the_alert_state_and_transitions_of_some_sites_are_those_of_every_site_k
             assert list(page.events) == [t for t in since.events if t.host in wanted], wanted
             assert page.cursor == since.cursor
         assert list(reader.transitions_since(None, {B}).events) == [ours[5], ours[6]]
-        assert list(reader.probes_since(None, {A}).events) == []
+        probes = reader.probes_since(None).events
+        for after in (None, T0, T0 + 3):
+            for wanted in wanted_sets:
+                expected = [p for p in probes if p.host in wanted and (after is None or p.timestamp > after)]
+                assert list(reader.probes_since(after, wanted).events) == expected, (after, wanted)
+        assert [(p.timestamp - T0, p.status) for p in reader.probes_since(None, {A}).events][:2] == [(0, 503), (0, 204)]
         # More sites than a read names in its SQL: every site's rows read, and theirs kept.
         monkeypatch.setattr(reader_module, "HOSTS_IN_SQL", 1)
         assert reader.last_transitions([A, B]) == {A: ours[2], B: ours[6]}
