@@ -118,7 +118,7 @@ class HttpProber:
         # Site owners can tell our traffic, and which location it comes from.
         self.session.headers["User-Agent"] = user_agent(location)
         # Its connections tell the watchdog which probe they serve: it cuts a probe at its deadline.
-        self._watchdog = Watchdog(clock=time.perf_counter, name="probe-watchdog")
+        self._watchdog = Watchdog(clock=time.perf_counter, name="probe-deadlines")
         adapter = WatchedAdapter(pool_connections=max(10, pool_size), pool_maxsize=max(10, pool_size))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
