@@ -51,6 +51,7 @@ class WebhookChannel:
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         self._headers = {"User-Agent": f"monitoringApp/{__version__}"}
+        self._closed = False
 
     def send(self, notices: Sequence[Notice]) -> None:
         for notice in notices:
@@ -98,9 +99,13 @@ class WebhookChannel:
                 raise DeliveryFailed(f"HTTP {response.status_code}")
 
     def _late(self) -> DeliveryFailed:
+        if self._closed:
+            return DeliveryFailed("cut: the channel was closed before the answer came")
         return DeliveryFailed(f"no answer within {self.timeout:g} s")
 
     def close(self) -> None:
+        """Cuts a POST still in flight (`Watchdog.close`): a channel given up on is not left sending unwatched."""
+        self._closed = True
         self._session.close()
         self._watchdog.close()
 

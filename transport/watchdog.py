@@ -79,6 +79,7 @@ class Watchdog:
         self._fired: list[Exchange] = []  # past their deadline and not yet disarmed: shut down again and again
         self._wake_at = math.inf  # when the thread looks next; -inf while it is looking (or starting)
         self._armed_since_look = False
+        self._closing = False
         self._thread: threading.Thread | None = None
         self.looks = 0
         """How many times the thread has looked at the deadlines (woken, or started): a figure for tests."""
@@ -89,6 +90,7 @@ class Watchdog:
         with self._changed:
             heapq.heappush(self._deadlines, (deadline, next(self._order), exchange))
             self._armed_since_look = True
+            self._closing = False
             if self._thread is None:
                 self._wake_at = -math.inf
                 self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
@@ -116,9 +118,16 @@ class Watchdog:
         return fired
 
     def close(self) -> None:
-        """Ends the thread (an `arm` after this starts a new one)."""
+        """Cuts the exchanges still armed, as if their deadlines had passed (their owner is closing: none may run on
+        unwatched, as a notifier's reload gives up on a channel busy with a slow receiver), and ends the thread once
+        they are disarmed (an `arm` after this starts it again)."""
         with self._changed:
-            self._thread = None
+            self._closing = True
+            for _, _, exchange in self._deadlines:
+                if exchange.state == _ARMED:
+                    exchange.state = _FIRED
+                    self._fired.append(exchange)
+            self._deadlines.clear()
             self._changed.notify()
 
     def _run(self) -> None:
@@ -140,6 +149,9 @@ class Watchdog:
                 else:
                     wake_at = math.inf  # quiet: the next `arm` wakes it
                 self._armed_since_look = False
+                if self._closing and not deadlines and not fired:
+                    self._thread = None
+                    return
                 self._wake_at = wake_at
                 self._changed.wait(None if wake_at == math.inf else wake_at - now)
                 self._wake_at = -math.inf

@@ -90,3 +90,36 @@ def test_a_connection_outside_any_armed_exchange_is_not_watched(listener: socket
         unwatched.close()
     finally:
         watchdog.close()
+
+
+def test_closing_cuts_an_exchange_still_armed_and_one_still_connecting_is_cut_as_it_connects(
+        listener: socket.socket) -> None:
+    """The owner closes (a notifier's reload giving up on a channel busy with a slow receiver, a prober's stop):
+    its exchanges in flight, their deadlines a minute away, end at once instead of running on unwatched."""
+    watchdog = Watchdog()
+    outcome: list[object] = []
+    armed = threading.Event()
+    closed = threading.Event()
+
+    def in_flight(connect_after_close: bool) -> None:
+        exchange = watchdog.arm(time.monotonic() + 60.0)
+        armed.set()
+        if connect_after_close:
+            closed.wait(15.0)
+        connection = connected(listener)
+        assert connection.sock is not None
+        outcome.append(connection.sock.recv(1))  # the server never answers: only a shutdown ends it in time
+        outcome.append(watchdog.disarm(exchange))
+        connection.close()
+
+    for connect_after_close in (False, True):
+        outcome.clear()
+        armed.clear()
+        closed.clear()
+        thread = threading.Thread(target=in_flight, args=(connect_after_close,))
+        thread.start()
+        armed.wait(15.0)
+        watchdog.close()
+        closed.set()
+        thread.join(15.0)
+        assert outcome == [b"", True], connect_after_close
