@@ -16,6 +16,7 @@ COPY sinks/ sinks/
 COPY store/ store/
 COPY streams/ streams/
 COPY testmode/ testmode/
+COPY transport/ transport/
 COPY web/ web/
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /dist .
 

@@ -5,155 +5,36 @@ retried by the notifier. Redirects are not followed (a POST that is redirected i
 
 The timeout bounds the whole exchange, not each socket operation of it (what requests' own timeout bounds): a
 receiver that trickles its status line, headers or body a byte at a time fails at the timeout instead of holding
-the channel for as long as it trickles. A watchdog thread (one per channel) shuts the exchange's socket down at the
-deadline, which ends any read or write blocked on it; the body (which nothing reads) is drained within what is left
-of the timeout, so the kept-alive connection goes back to the pool for the next POST; only an exchange cut by the
-timeout, or a body longer than `DRAIN_LIMIT`, closes it.
+the channel for as long as it trickles. A watchdog thread (`transport.watchdog`, one per channel) shuts the
+exchange's socket down at the deadline, which ends any read or write blocked on it; the body (which nothing reads) is
+drained within what is left of the timeout, so the kept-alive connection goes back to the pool for the next POST;
+only an exchange cut by the timeout, or a body longer than `DRAIN_LIMIT`, closes it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
-import socket
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from monitoringapp import __version__
 from monitoringapp.domain.notices import Notice
 from monitoringapp.sinks.channels import DeliveryFailed
+from monitoringapp.transport.watchdog import Watchdog, WatchedAdapter
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 _TLS = re.compile(r"\[SSL: [A-Z0-9_]+\] (.+?) \(_ssl")  # `[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify ...`
 DRAIN_LIMIT = 64 * 1024
 """An answer's body read (and dropped) to keep its connection; a longer one closes it instead."""
 _CHUNK = 16 * 1024
-_SHUT_AGAIN = 0.05
-"""Past the deadline, how often the watchdog shuts the socket down again until the exchange ends: a connection
-still being made has none yet."""
 
 
 class _Cut(Exception):
     """The answer's body did not end within the timeout."""
-
-
-class _Watchdog:
-    """Shuts down the socket of the exchange in flight once its deadline (`time.monotonic`) has passed: a blocked
-    connect, send or read then fails at once, whatever timeout each socket operation has. One exchange at a time
-    (a channel sends one notice after another); `arm` before it, `watch` its connection, `disarm` after it.
-
-    Cheap in the normal case: it sleeps until the deadline of the exchange in flight when it last looked, and is woken
-    only when idle; an exchange armed and disarmed meanwhile costs two lock acquisitions and no wake-up."""
-
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._deadline: float | None = None
-        self._connection: HTTPConnection | None = None
-        self._fired = False
-        self._idle = True
-        self._closed = False
-        self._thread: threading.Thread | None = None
-
-    def arm(self, deadline: float) -> None:
-        with self._changed:
-            self._deadline, self._connection, self._fired = deadline, None, False
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="webhook-watchdog", daemon=True)
-                self._thread.start()
-            elif self._idle:
-                self._changed.notify()
-
-    def watch(self, connection: HTTPConnection) -> None:
-        """The connection the exchange goes over (a new one, or one kept alive), as the request is sent on it."""
-        with self._changed:
-            if self._deadline is not None:
-                self._connection = connection
-
-    def disarm(self) -> bool:
-        """The exchange is over; whether its deadline passed (its socket was then shut down)."""
-        with self._changed:
-            fired = self._fired
-            self._deadline, self._connection, self._fired = None, None, False
-            return fired
-
-    def close(self) -> None:
-        with self._changed:
-            self._closed = True
-            self._changed.notify()
-
-    def _run(self) -> None:
-        with self._changed:
-            while not self._closed:
-                if self._deadline is None:
-                    self._idle = True
-                    self._changed.wait()
-                    self._idle = False
-                    continue
-                remaining = self._deadline - time.monotonic()
-                if remaining > 0:
-                    self._changed.wait(remaining)  # a later exchange's deadline is then waited for in turn
-                    continue
-                self._fired = True
-                sock = self._connection.sock if self._connection is not None else None
-                if sock is not None:
-                    with contextlib.suppress(OSError):  # closed meanwhile
-                        sock.shutdown(socket.SHUT_RDWR)  # not close: the exchange's thread still owns the socket
-                self._changed.wait(_SHUT_AGAIN)
-
-
-class _WatchedAdapter(HTTPAdapter):
-    """requests' adapter whose connections tell `watchdog` when an exchange goes over them."""
-
-    def __init__(self, watchdog: _Watchdog) -> None:
-        self._watchdog = watchdog  # before super().__init__, which makes the pool manager
-        super().__init__()
-
-    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
-        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
-        watchdog = self._watchdog
-
-        # Told at the request (a kept-alive connection is not connected again) and at the connect (urllib3 makes an
-        # https connection's handshake before the request).
-        class Watched(HTTPConnection):
-            def connect(self) -> None:
-                watchdog.watch(self)
-                super().connect()
-
-            def request(self, *args: Any, **kwargs: Any) -> None:
-                watchdog.watch(self)
-                super().request(*args, **kwargs)
-
-        class WatchedTLS(HTTPSConnection):
-            def connect(self) -> None:
-                watchdog.watch(self)
-                super().connect()
-
-            def request(self, *args: Any, **kwargs: Any) -> None:
-                watchdog.watch(self)
-                super().request(*args, **kwargs)
-
-        class Pool(HTTPConnectionPool):
-            ConnectionCls = Watched
-
-        class TLSPool(HTTPSConnectionPool):
-            ConnectionCls = WatchedTLS
-
-        self._pools: dict[str, type[HTTPConnectionPool]] = {"http": Pool, "https": TLSPool}
-        self.poolmanager.pool_classes_by_scheme = self._pools
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if not proxy.lower().startswith("socks"):  # a SOCKS proxy's pools make connections of their own
-            manager.pool_classes_by_scheme = self._pools
-        return manager
 
 
 class WebhookChannel:
@@ -164,26 +45,30 @@ class WebhookChannel:
         self.url = url
         self.timeout = timeout
         self.clock = clock
-        self._watchdog = _Watchdog()
+        self._watchdog = Watchdog(name="webhook-watchdog")
         self._session = requests.Session()
-        adapter = _WatchedAdapter(self._watchdog)
+        adapter = WatchedAdapter()
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         self._headers = {"User-Agent": f"monitoringApp/{__version__}"}
+        self._closed = False
 
     def send(self, notices: Sequence[Notice]) -> None:
         for notice in notices:
             self._post(notice)
 
     def _post(self, notice: Notice) -> None:
-        self._watchdog.arm(time.monotonic() + self.timeout)
+        exchange = self._watchdog.arm(time.monotonic() + self.timeout)
         try:
             self._exchange(notice)
         except DeliveryFailed:
-            if self._watchdog.disarm():  # cut at the deadline: whatever broke, it was the timeout
+            if self._watchdog.disarm(exchange):  # cut at the deadline: whatever broke, it was the timeout
                 raise self._late() from None
             raise
-        if self._watchdog.disarm():  # a body cut by the watchdog reads as ended: not delivered in time
+        except BaseException:
+            self._watchdog.disarm(exchange)
+            raise
+        if self._watchdog.disarm(exchange):  # a body cut by the watchdog reads as ended: not delivered in time
             raise self._late()
 
     def _exchange(self, notice: Notice) -> None:
@@ -214,9 +99,13 @@ class WebhookChannel:
                 raise DeliveryFailed(f"HTTP {response.status_code}")
 
     def _late(self) -> DeliveryFailed:
+        if self._closed:
+            return DeliveryFailed("cut: the channel was closed before the answer came")
         return DeliveryFailed(f"no answer within {self.timeout:g} s")
 
     def close(self) -> None:
+        """Cuts a POST still in flight (`Watchdog.close`): a channel given up on is not left sending unwatched."""
+        self._closed = True
         self._session.close()
         self._watchdog.close()
 

@@ -6,8 +6,11 @@ once and sent through the session's adapter's urllib3 pool, as `HTTPAdapter.send
 looked up once per URL, no `requests.Response` built): about a third of `Session.get` per probe; redirects
 are then followed here (or not, `followRedirects`). At most
 `body_limit` bytes of the body are read (and one more, to tell whether there is more), and the whole probe is
-bounded by the site's timeout, so a huge or trickling response cannot hold a worker. The bytes read are kept only
-for a site whose conditions read the body (which is then asked for without compression).
+bounded by the site's timeout, so a huge or trickling response cannot hold a worker: urllib3's timeout bounds each
+socket operation, the body's reads are bounded by the deadline here, and a watchdog (`transport.watchdog`) shuts
+the socket of a probe still in flight at its deadline down (a status line or headers trickled a byte at a time, a
+slow handshake); such a probe is a `timeout`. The bytes read are kept only for a site whose conditions read the body
+(which is then asked for without compression).
 
 An https probe reads its certificate's notAfter from the connection it used (no second handshake); a
 connection older than `reconnect_after` (an hour) is closed after its probe, so a renewed certificate is seen
@@ -41,6 +44,7 @@ from monitoringapp.domain.checks import ProbeOutcome
 from monitoringapp.domain.config import TCP, SiteConfig
 from monitoringapp.domain.events import LOCAL, ErrorKind
 from monitoringapp.streams.tcp_probe import tcp_probe
+from monitoringapp.transport.watchdog import Watchdog, WatchedAdapter
 
 __all__ = ["HttpProber", "ProbeOutcome", "Proxies", "classify", "user_agent"]
 
@@ -113,7 +117,9 @@ class HttpProber:
         self.session = requests.Session()
         # Site owners can tell our traffic, and which location it comes from.
         self.session.headers["User-Agent"] = user_agent(location)
-        adapter = HTTPAdapter(pool_connections=max(10, pool_size), pool_maxsize=max(10, pool_size))
+        # Its connections tell the watchdog which probe they serve: it cuts a probe at its deadline.
+        self._watchdog = Watchdog(clock=time.perf_counter, name="probe-deadlines")
+        adapter = WatchedAdapter(pool_connections=max(10, pool_size), pool_maxsize=max(10, pool_size))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self._prepared: dict[tuple[str, Any], requests.PreparedRequest] = {}
@@ -152,9 +158,12 @@ class HttpProber:
         started = time.perf_counter()
         deadline = started + site.timeout
         conditions = site.conditions
+        exchange = self._watchdog.arm(deadline)
         try:
             status, body, complete, expiry = self._exchange(site, deadline)
         except Exception as error:
+            if self._watchdog.disarm(exchange):  # cut at its deadline: whatever broke, it was the timeout
+                return ProbeOutcome(None, None, ErrorKind.TIMEOUT, None)
             kind = classify(error)
             if kind is ErrorKind.OTHER and not _is_network_error(error):
                 raise
@@ -162,6 +171,11 @@ class HttpProber:
                       else str(error) if isinstance(error, BadRedirect) else None)
             reason = site.secrets.redact_optional(reason)
             return ProbeOutcome(None, None, kind, reason)
+        except BaseException:
+            self._watchdog.disarm(exchange)
+            raise
+        if self._watchdog.disarm(exchange):  # an answer cut at its deadline reads as ended: not in time
+            return ProbeOutcome(None, None, ErrorKind.TIMEOUT, None)
         elapsed = time.perf_counter() - started
         judged, detail = conditions.judge(status, body, complete, elapsed, self.body_limit, site.secrets)
         expected = conditions.expected_status
@@ -326,6 +340,7 @@ class HttpProber:
 
     def close(self) -> None:
         self.session.close()
+        self._watchdog.close()
 
 
 def _handed_over(raw: urllib3.BaseHTTPResponse) -> Any:

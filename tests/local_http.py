@@ -6,11 +6,13 @@ User-Agent names a location in `failing_locations` (else 200), `/slow` 503 after
 nothing until released (at most `hang_for` seconds), `/redirect/N` N hops then 200, `/loop` redirects to itself,
 `/huge` claims 1 GB and streams until the client goes, `/trickle` sends one byte every 50 ms; `/trickle-headers`
 sends its status line and headers one byte every 50 ms (600 bytes, 30 s) as long as `header_trickles` says, then
-answers 200 at once, and lists how many bytes each trickle sent before it ended (`headers_trickled`); `/json` 200 with
+answers 200 at once, and lists how many bytes each trickle sent before it ended (`headers_trickled`);
+`/to-trickle-headers` a 302 to `/trickle-headers`; `/json` 200 with
 `json_body` as JSON, `/gzipped` the same gzip-compressed whatever the client asks, `/status/N` N, `/late` 200 after
 `late_for` seconds, `/large` 200 with 100 kB ending in `ok`, `/limit` 200 with exactly 64 kB ending in `ok`,
 `/bad-location` a 302 to a URL that is none (`http://[::1/`), `/echo` 200 with the request's method, headers and
-body as JSON (any method), `/see-other` a 303 to `/echo`; any other path 404.
+body as JSON (any method), `/see-other` a 303 to `/echo`; any other path 404. A request for an absolute URL (as a
+forward proxy is asked) is answered as its path would be, whatever its host: the server is its own HTTP proxy.
 Requests' Authorization headers are kept (`authorizations`). With `tls` (an `ssl.SSLContext`), it serves HTTPS.
 """
 
@@ -27,6 +29,7 @@ from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from typing import Any
+from urllib.parse import urlsplit
 
 from bench.http_server import LocalHTTPServer
 
@@ -75,7 +78,7 @@ class LocalServer:
                     server.client_ports.add(self.client_address[1])
                     if "Authorization" in self.headers:
                         server.authorizations.add(self.headers["Authorization"])
-                path = self.path.split("?", 1)[0]  # a query string tells sites apart
+                path = urlsplit(self.path).path  # a query string tells sites apart; a proxy is asked for a URL
                 if path == "/ok":
                     self.answer(200, b"ok")
                 elif path == "/close":  # 200, and the connection closed after it (as an HTTP/1.0 server does)
@@ -136,6 +139,8 @@ class LocalServer:
                                                  "body": body}).encode())
                 elif path == "/trickle-headers":
                     self.trickle_headers()
+                elif path == "/to-trickle-headers":
+                    self.redirect("/trickle-headers")
                 elif path == "/see-other":
                     length = int(self.headers.get("Content-Length") or 0)
                     self.rfile.read(length)

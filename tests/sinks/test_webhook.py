@@ -4,6 +4,7 @@ connection for many POSTs."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -78,6 +79,31 @@ def test_headers_trickled_past_the_timeout_fail_as_a_timeout_and_the_retry_is_de
         hook.close()
         wait_until(lambda: trickling.headers_trickled, 35, "the trickle's end")
         assert trickling.requests == 2
+        (sent,) = trickling.headers_trickled
+        assert sent < 600, "the receiver was cut off before its headers ended"
+
+
+def test_a_channel_closed_while_its_post_waits_for_trickled_headers_cuts_the_post_at_once() -> None:
+    # A notifier's reload gives up on a channel busy with a slow receiver and closes it: its POST in flight, its
+    # deadline a minute away, fails then, rather than running on unwatched for the whole trickle (30 s, review3).
+    with local_server() as trickling:
+        trickling.header_trickles = 1
+        hook = WebhookChannel(trickling.url("/trickle-headers"), timeout=60.0)
+        failed: list[str] = []
+
+        def send() -> None:
+            try:
+                hook.send([DOWN])
+            except DeliveryFailed as failure:
+                failed.append(str(failure))
+
+        sending = threading.Thread(target=send)
+        sending.start()
+        wait_until(lambda: trickling.requests == 1, 10, "the POST")
+        hook.close()
+        sending.join(35.0)
+        assert failed == ["cut: the channel was closed before the answer came"]
+        wait_until(lambda: trickling.headers_trickled, 35, "the trickle's end")
         (sent,) = trickling.headers_trickled
         assert sent < 600, "the receiver was cut off before its headers ended"
 

@@ -3,10 +3,12 @@ site's request options and conditions; certificates of a test CA over real TLS."
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import json
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,6 +18,7 @@ import requests
 import trustme
 import urllib3.exceptions
 
+from bench.processes import wait_until
 from monitoringapp.domain.config import SiteConfig, parse_config
 from monitoringapp.domain.events import ErrorKind
 from monitoringapp.streams.http_probe import BODY_LIMIT, HttpProber, certificate_not_after, classify
@@ -421,3 +424,141 @@ def test_certificate_not_after_reads_utc_and_generalized_times() -> None:
         der = ssl.PEM_cert_to_DER_cert(ca.issue_cert("a.test", not_after=moment).cert_chain_pems[0].bytes().decode())
         assert certificate_not_after(der) == moment.timestamp()
     assert certificate_not_after(b"\x30\x03\x02\x01\x00") is None
+
+
+# -- the timeout bounds the whole exchange: a server trickling what comes before the body is cut off at it ---------
+# urllib3's timeout is per socket operation: a byte every 50 ms never let a 0.5 s one expire while the status line
+# and headers were read, and the probe was held for the whole trickle (30 s here; a 1 s probe 30 s in the field).
+
+
+def trickled_bytes(server: LocalServer) -> int:
+    """How many bytes of its status line and headers the server's one trickle sent before the client went."""
+    wait_until(lambda: server.headers_trickled, 35, "the trickle's end")
+    (sent,) = server.headers_trickled
+    return sent
+
+
+@pytest.mark.slow
+def test_headers_trickled_past_the_timeout_are_cut_off_as_a_timeout_and_the_next_probe_is_answered(
+        prober: HttpProber) -> None:
+    with local_server() as trickling:
+        trickling.header_trickles = 1
+        site = checked(trickling.url("/trickle-headers"), timeout=0.5)
+        cut, answered = prober.check(site), prober.check(site)
+        assert (cut.status, cut.response_time_ms, cut.error, cut.detail) == (None, None, ErrorKind.TIMEOUT, None)
+        assert (answered.status, answered.error) == (200, None)
+        assert trickled_bytes(trickling) < 600, "the server was cut off before its headers ended"
+
+
+@pytest.mark.slow
+def test_a_redirect_to_trickled_headers_is_cut_off_within_the_one_deadline(prober: HttpProber) -> None:
+    with local_server() as trickling:
+        trickling.header_trickles = 1
+        outcome = prober.check(checked(trickling.url("/to-trickle-headers"), timeout=0.5))
+        assert (outcome.status, outcome.error) == (None, ErrorKind.TIMEOUT)
+        assert trickling.requests == 2
+        assert trickled_bytes(trickling) < 600
+
+
+@pytest.mark.slow
+def test_headers_trickled_through_an_http_proxy_are_cut_off_as_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with local_server() as trickling:
+        trickling.header_trickles = 1
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{trickling.port}")  # the server is its own proxy
+        prober = HttpProber()
+        try:
+            # A name nobody resolves: only the proxy can answer it.
+            outcome = prober.check(checked("http://behind-the-proxy.invalid/trickle-headers", timeout=0.5))
+        finally:
+            prober.close()
+        assert (outcome.status, outcome.error) == (None, ErrorKind.TIMEOUT)
+        assert trickled_bytes(trickling) < 600
+
+
+@pytest.mark.slow
+def test_probes_on_many_threads_at_once_are_each_cut_at_their_own_deadline_and_only_they(
+        prober: HttpProber) -> None:
+    # One watchdog serves every probe thread; the kept-alive connections the quick probes share must never be
+    # shut down for a cut one's deadline (a connection goes back to the pool only once its probe is over).
+    with local_server() as mixed:
+        mixed.header_trickles = 2
+        trickles = [checked(mixed.url("/trickle-headers?a"), timeout=0.5),
+                    checked(mixed.url("/trickle-headers?b"), timeout=0.8)]
+        quick = checked(mixed.url("/ok"), timeout=0.3)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            cut = [pool.submit(prober.check, site) for site in trickles]
+            answered = [pool.submit(prober.check, quick) for _ in range(400)]
+            outcomes = [future.result(timeout=30) for future in cut + answered]
+        assert [(o.status, o.error) for o in outcomes[:2]] == [(None, ErrorKind.TIMEOUT)] * 2
+        assert {(o.status, o.error) for o in outcomes[2:]} == {(200, None)}
+        wait_until(lambda: len(mixed.headers_trickled) == 2, 35, "both trickles' ends")
+        assert max(mixed.headers_trickled) < 600
+
+
+class TricklingTls:
+    """A TCP port on 127.0.0.1 that answers a TLS ClientHello with the header of a 16 kB handshake record, then its
+    content one byte every 50 ms (a handshake that never ends within any probe's timeout); `sent` says how many
+    bytes went before the client left (at most 30 s of them)."""
+
+    RECORD = b"\x16\x03\x03\x40\x00"
+
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._listener.getsockname()[1])
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="trickling-tls", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        self._listener.settimeout(5.0)
+        try:
+            connection, _ = self._listener.accept()
+        except OSError:
+            return
+        sent = 0
+        with connection:
+            try:
+                connection.recv(4096)  # the ClientHello
+                connection.sendall(self.RECORD)
+                while sent < 600 and not self._stop.wait(0.05):
+                    connection.sendall(b"\x00")
+                    sent += 1
+            except OSError:
+                pass  # the client gave up
+        self.sent.append(sent)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(35.0)
+        self._listener.close()
+
+
+@pytest.mark.slow
+def test_headers_trickled_over_tls_are_cut_off_as_a_timeout(authority: tuple[trustme.CA, str],
+                                                            prober: HttpProber) -> None:
+    # The TCP socket beneath the TLS one is shut down: the TLS socket's own shutdown would drop its state under the
+    # probe's thread reading it.
+    ca, ca_file = authority
+    with tls_server(ca, "127.0.0.1") as trickling:
+        trickling.header_trickles = 1
+        site = checked(trickling.url("/trickle-headers"), timeout=0.5, caFile=ca_file)
+        cut, answered = prober.check(site), prober.check(site)
+        assert (cut.status, cut.error) == (None, ErrorKind.TIMEOUT)
+        assert (answered.status, answered.error) == (200, None)
+        assert trickled_bytes(trickling) < 600
+
+
+@pytest.mark.slow
+def test_a_tls_handshake_trickled_past_the_timeout_is_cut_off_as_a_timeout(prober: HttpProber) -> None:
+    # Bounded before the watchdog too (CPython gives a TLS handshake its socket's timeout as a whole); kept so.
+    server = TricklingTls()
+    try:
+        outcome = prober.check(checked(f"https://127.0.0.1:{server.port}/", timeout=0.5))
+        wait_until(lambda: server.sent, 35, "the handshake's end")
+    finally:
+        server.stop()
+    assert (outcome.status, outcome.error) == (None, ErrorKind.TIMEOUT)
+    assert server.sent[0] < 600, "the server was cut off before its handshake record ended"

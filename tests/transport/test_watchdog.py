@@ -1,0 +1,125 @@
+"""The watchdog over whole HTTP exchanges, with real sockets on 127.0.0.1: an exchange past its deadline has its socket
+shut down and is told so, one that ended in time is left alone, and exchanges that end in time do not wake it."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from monitoringapp.transport.watchdog import Watchdog, WatchedHTTPConnection
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A port on 127.0.0.1 whose connections are accepted by the kernel and never answered."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        yield server
+
+
+def connected(listener: socket.socket) -> WatchedHTTPConnection:
+    connection = WatchedHTTPConnection("127.0.0.1", listener.getsockname()[1], timeout=10.0)
+    connection.connect()  # registers with the exchange armed on this thread, if any
+    return connection
+
+
+def test_an_exchange_past_its_deadline_is_cut_at_once_whatever_its_socket_timeout(listener: socket.socket) -> None:
+    watchdog = Watchdog()
+    try:
+        exchange = watchdog.arm(time.monotonic() + 0.2)
+        connection = connected(listener)
+        assert connection.sock is not None
+        # Blocked on a server that never answers: only the shutdown ends it before the socket's 10 s (a timeout then).
+        assert connection.sock.recv(1) == b""
+        assert watchdog.disarm(exchange) is True
+    finally:
+        watchdog.close()
+        connection.close()
+
+
+def test_an_exchange_disarmed_in_time_is_told_so_and_its_connection_left_alone(listener: socket.socket) -> None:
+    watchdog = Watchdog()
+    try:
+        in_time = watchdog.arm(time.monotonic() + 0.1)
+        kept = connected(listener)
+        assert watchdog.disarm(in_time) is False
+        # A later exchange on another thread, cut at its deadline: by then the first one's had long passed.
+        outcome: list[bytes] = []
+
+        def cut() -> None:
+            exchange = watchdog.arm(time.monotonic() + 0.3)
+            connection = connected(listener)
+            assert connection.sock is not None
+            outcome.append(connection.sock.recv(1))
+            outcome.append(b"fired" if watchdog.disarm(exchange) else b"not fired")
+            connection.close()
+
+        other = threading.Thread(target=cut)
+        other.start()
+        other.join(15.0)
+        assert outcome == [b"", b"fired"]
+        assert kept.sock is not None
+        kept.sock.sendall(b"still open")  # a socket shut down refuses to send (EPIPE)
+    finally:
+        watchdog.close()
+        kept.close()
+
+
+def test_exchanges_that_end_in_time_do_not_wake_the_watchdog_each() -> None:
+    # Waking it at each `arm` would be a thread wake-up (a futex call and a GIL hand-over) per probe.
+    watchdog = Watchdog(look_every=30.0)
+    try:
+        for _ in range(2000):
+            exchange = watchdog.arm(time.monotonic() + 60.0)
+            assert watchdog.disarm(exchange) is False
+        assert watchdog.looks <= 1  # its start
+    finally:
+        watchdog.close()
+
+
+def test_a_connection_outside_any_armed_exchange_is_not_watched(listener: socket.socket) -> None:
+    watchdog = Watchdog()
+    try:
+        exchange = watchdog.arm(time.monotonic() + 0.1)
+        assert watchdog.disarm(exchange) is False
+        unwatched = connected(listener)
+        assert unwatched.exchange is None
+        unwatched.close()
+    finally:
+        watchdog.close()
+
+
+def test_closing_cuts_an_exchange_still_armed_and_one_still_connecting_is_cut_as_it_connects(
+        listener: socket.socket) -> None:
+    """The owner closes (a notifier's reload giving up on a channel busy with a slow receiver, a prober's stop):
+    its exchanges in flight, their deadlines a minute away, end at once instead of running on unwatched."""
+    watchdog = Watchdog()
+    outcome: list[object] = []
+    armed = threading.Event()
+    closed = threading.Event()
+
+    def in_flight(connect_after_close: bool) -> None:
+        exchange = watchdog.arm(time.monotonic() + 60.0)
+        armed.set()
+        if connect_after_close:
+            closed.wait(15.0)
+        connection = connected(listener)
+        assert connection.sock is not None
+        outcome.append(connection.sock.recv(1))  # the server never answers: only a shutdown ends it in time
+        outcome.append(watchdog.disarm(exchange))
+        connection.close()
+
+    for connect_after_close in (False, True):
+        outcome.clear()
+        armed.clear()
+        closed.clear()
+        thread = threading.Thread(target=in_flight, args=(connect_after_close,))
+        thread.start()
+        armed.wait(15.0)
+        watchdog.close()
+        closed.set()
+        thread.join(15.0)
+        assert outcome == [b"", True], connect_after_close

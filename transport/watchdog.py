@@ -1,0 +1,257 @@
+"""One deadline over a whole HTTP exchange, connect, TLS handshake, request, status line, headers and body, where
+urllib3's timeout bounds each socket operation only (a server trickling its headers a byte at a time holds a 1 s
+request for as long as it trickles).
+
+A `Watchdog` thread shuts down the socket of an exchange whose deadline has passed, which ends any connect, read or
+write blocked on it at once. Exchanges are armed and disarmed by the threads that make them, many at once (the
+probe pool's threads); the connections of a `WatchedAdapter` register with the exchange armed on their thread as
+they connect and as the request is sent, and go back to their pool only when it is disarmed, so the watchdog never
+shuts down a socket another exchange has since taken from the pool.
+
+Cheap in the normal case: `arm` is a lock and a heap push, `disarm` a lock and (amortised) a heap pop, neither a
+syscall nor a wake-up. While exchanges are armed the thread looks at the deadlines every `look_every` (50 ms), or
+sooner at the earliest deadline it knows, so a deadline armed meanwhile is met exactly with no wake-up for it: only
+an `arm` whose deadline comes before the thread's next look (a timeout under 50 ms, or the first exchange after a
+quiet spell, when the thread sleeps until woken) wakes it. So its wake-ups are at most 20 a second plus one per
+deadline that passes, however many exchanges end in time. (Waking it at each `arm` whose deadline came before the
+one it slept until would cost a wake-up per probe where sites' timeouts differ, or where each probe ends before the
+thread gets the GIL to look at it.)
+
+A SOCKS proxy's pools make connections of their own: an exchange through one is not watched (its per-operation
+timeouts still apply).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import math
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+__all__ = ["Exchange", "Watchdog", "WatchedAdapter"]
+
+LOOK_EVERY = 0.05
+"""While exchanges are armed, how often the watchdog looks at their deadlines at least; and past a deadline, how often
+it shuts the exchange's socket down again until it is disarmed (a connection still being made has none yet, and a
+redirect's next hop a new one)."""
+
+_ARMED, _FIRED, _DONE = 0, 1, 2
+
+
+class Exchange:
+    """One armed exchange (the token `arm` gives): its deadline, the connection it is on, the connections it is done
+    with (back to their pools when it is disarmed)."""
+
+    __slots__ = ("connection", "deadline", "returned", "state")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.connection: HTTPConnection | None = None
+        self.returned: list[tuple[HTTPConnectionPool, Any]] | None = None
+        self.state = _ARMED
+
+
+# The exchange armed on each thread: how a connection, deep inside urllib3, finds the exchange it serves.
+_current = threading.local()
+
+
+class Watchdog:
+    """Shuts down the socket of each armed exchange whose deadline (of `clock`) has passed, until it is disarmed.
+    `arm` and `disarm` an exchange on the thread that makes it, one exchange at a time per thread."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, name: str = "exchange-watchdog",
+                 look_every: float = LOOK_EVERY) -> None:
+        self.clock = clock
+        self.name = name
+        self.look_every = look_every
+        self._changed = threading.Condition(threading.Lock())
+        self._deadlines: list[tuple[float, int, Exchange]] = []  # a heap; its top is always an armed exchange
+        self._order = itertools.count()  # ties of deadline broken in arming order (exchanges do not compare)
+        self._fired: list[Exchange] = []  # past their deadline and not yet disarmed: shut down again and again
+        self._wake_at = math.inf  # when the thread looks next; -inf while it is looking (or starting)
+        self._armed_since_look = False
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self.looks = 0
+        """How many times the thread has looked at the deadlines (woken, or started): a figure for tests."""
+
+    def arm(self, deadline: float) -> Exchange:
+        """The exchange about to be made on this thread ends at `deadline`."""
+        exchange = Exchange(deadline)
+        with self._changed:
+            heapq.heappush(self._deadlines, (deadline, next(self._order), exchange))
+            self._armed_since_look = True
+            self._closing = False
+            if self._thread is None:
+                self._wake_at = -math.inf
+                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+                self._thread.start()
+            elif deadline < self._wake_at:
+                self._changed.notify()
+        _current.exchange = exchange
+        return exchange
+
+    def disarm(self, exchange: Exchange) -> bool:
+        """The exchange is over; whether its deadline passed first (its socket was then shut down). Its connections
+        go back to their pools (closed, if it was cut)."""
+        _current.exchange = None
+        with self._changed:
+            fired = exchange.state == _FIRED
+            if fired:
+                self._fired.remove(exchange)
+            exchange.state = _DONE
+            exchange.connection = None
+            deadlines = self._deadlines
+            while deadlines and deadlines[0][2].state == _DONE:
+                heapq.heappop(deadlines)
+        if exchange.returned is not None:
+            _put_back(exchange, fired)
+        return fired
+
+    def close(self) -> None:
+        """Cuts the exchanges still armed, as if their deadlines had passed (their owner is closing: none may run on
+        unwatched, as a notifier's reload gives up on a channel busy with a slow receiver), and ends the thread once
+        they are disarmed (an `arm` after this starts it again)."""
+        with self._changed:
+            self._closing = True
+            for _, _, exchange in self._deadlines:
+                if exchange.state == _ARMED:
+                    exchange.state = _FIRED
+                    self._fired.append(exchange)
+            self._deadlines.clear()
+            self._changed.notify()
+
+    def _run(self) -> None:
+        me = threading.current_thread()
+        deadlines, fired = self._deadlines, self._fired
+        with self._changed:
+            while self._thread is me:
+                self.looks += 1
+                now = self.clock()
+                while deadlines and (deadlines[0][0] <= now or deadlines[0][2].state == _DONE):
+                    exchange = heapq.heappop(deadlines)[2]
+                    if exchange.state == _ARMED:
+                        exchange.state = _FIRED
+                        fired.append(exchange)
+                for exchange in fired:
+                    _shut_down(exchange.connection)
+                if deadlines or fired or self._armed_since_look:
+                    wake_at = min(deadlines[0][0], now + self.look_every) if deadlines else now + self.look_every
+                else:
+                    wake_at = math.inf  # quiet: the next `arm` wakes it
+                self._armed_since_look = False
+                if self._closing and not deadlines and not fired:
+                    self._thread = None
+                    return
+                self._wake_at = wake_at
+                self._changed.wait(None if wake_at == math.inf else wake_at - now)
+                self._wake_at = -math.inf
+
+
+def _shut_down(connection: HTTPConnection | None) -> None:
+    """Shut the connection's socket down (not close: the exchange's thread still owns it). A TLS socket's own
+    `shutdown` would drop its TLS state under the thread reading it: the TCP socket beneath is shut instead."""
+    sock: Any = connection.sock if connection is not None else None
+    while sock is not None and not isinstance(sock, socket.socket):
+        sock = getattr(sock, "socket", None)  # urllib3's SSLTransport (TLS in TLS) wraps the socket
+    if sock is not None:
+        with contextlib.suppress(OSError):  # closed meanwhile
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _put_back(exchange: Exchange, fired: bool) -> None:
+    returned, exchange.returned = exchange.returned or [], None
+    for pool, connection in returned:
+        connection.exchange = None
+        if fired:
+            connection.close()  # its socket was shut down: the pool connects it again for the next exchange
+        HTTPConnectionPool._put_conn(pool, connection)
+
+
+class _Watched:
+    """A connection that tells the exchange armed on its thread that it serves it: at the request (a kept-alive
+    connection is not connected again) and at the connect (urllib3 makes an https connection's handshake before the
+    request)."""
+
+    exchange: Exchange | None = None
+
+    def _watch(self) -> None:
+        exchange: Exchange | None = getattr(_current, "exchange", None)
+        self.exchange = exchange
+        if exchange is not None:
+            exchange.connection = self  # type: ignore[assignment]
+
+
+class WatchedHTTPConnection(_Watched, HTTPConnection):
+    def connect(self) -> None:
+        self._watch()
+        super().connect()
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        self._watch()
+        super().request(*args, **kwargs)
+
+
+class WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    def connect(self) -> None:
+        self._watch()
+        super().connect()
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        self._watch()
+        super().request(*args, **kwargs)
+
+
+def _kept_for_its_exchange(pool: HTTPConnectionPool, connection: Any) -> bool:
+    """Keep a connection out of its pool until its exchange is disarmed: while it is armed the watchdog may still
+    shut its socket down, and by then another exchange could have taken it from the pool."""
+    exchange: Exchange | None = getattr(connection, "exchange", None)
+    if exchange is None or exchange.state == _DONE:
+        return False
+    if exchange.returned is None:
+        exchange.returned = []
+    exchange.returned.append((pool, connection))
+    return True
+
+
+class WatchedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = WatchedHTTPConnection
+
+    def _put_conn(self, conn: Any) -> None:
+        if not _kept_for_its_exchange(self, conn):
+            super()._put_conn(conn)
+
+
+class WatchedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = WatchedHTTPSConnection
+
+    def _put_conn(self, conn: Any) -> None:
+        if not _kept_for_its_exchange(self, conn):
+            super()._put_conn(conn)
+
+
+_WATCHED_POOLS: dict[str, type[HTTPConnectionPool]] = {
+    "http": WatchedHTTPConnectionPool, "https": WatchedHTTPSConnectionPool}
+
+
+class WatchedAdapter(HTTPAdapter):
+    """requests' adapter whose connections serve the exchange armed on their thread (by any `Watchdog`)."""
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):  # a SOCKS proxy's pools make connections of their own
+            manager.pool_classes_by_scheme = _WATCHED_POOLS
+        return manager
