@@ -78,7 +78,7 @@ def map_on(
                         else:
                             finished.append(result[0])
                         ask, drain_due = not drain_due, True
-                    if ask:
+                    if ask and not disposed:  # after a stop the clock may be disposed: nothing is delivered then
                         clock.schedule(deliver)
 
                 def run(item: A) -> None:

@@ -8,7 +8,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from reactivex.scheduler import HistoricalScheduler, ImmediateScheduler, ThreadPoolScheduler
+from reactivex.scheduler import EventLoopScheduler, HistoricalScheduler, ImmediateScheduler, ThreadPoolScheduler
 from reactivex.subject import Subject
 
 from monitoringapp.streams.concurrent import map_on
@@ -91,3 +91,18 @@ def test_a_mapper_that_raises_is_reported_by_the_pool_and_the_item_yields_nothin
     source.on_completed()
     clock.advance_by(timedelta(seconds=1))
     assert seen == [(1,), "done"]
+
+
+def test_a_result_that_finishes_after_the_subscription_and_its_clock_are_disposed_asks_nothing_of_the_clock() -> None:
+    # A monitor's stop: the graph is disposed, then its clock, then the prober is closed, which cuts an abandoned
+    # probe at once; its result must not be handed to the disposed clock (a DisposedException traceback on stderr).
+    clock = EventLoopScheduler()
+    io = HistoricalScheduler(START)
+    source: Subject[int] = Subject()
+    seen: list[object] = []
+    subscription = source.pipe(map_on(io, clock)(lambda n: n * 10)).subscribe(seen.append, seen.append)
+    source.on_next(1)
+    subscription.dispose()
+    clock.dispose()
+    io.advance_by(timedelta(seconds=1))  # raised DisposedException here, in the item's run
+    assert seen == []
