@@ -64,7 +64,8 @@ def test_each_probe_comes_with_when_it_arrived_by_the_servers_clock_not_its_own_
         log = EvaluatorLog(cluster.urls, tmp_path / "projection.db")
         try:
             before = time.time()
-            writer.append_probe(stamped := Probe(before + 120.0, A, True, 200, 1.0, location="eu"))
+            # Stored to the millisecond, as every probe.
+            writer.append_probe(stamped := Probe(round(before + 120.0, 3), A, True, 200, 1.0, location="eu"))
             assert writer.flush(10.0)
             after = time.time()
             ((_, probe, again, arrived),) = fetch_all(log)
