@@ -21,7 +21,7 @@ from monitoringapp.app.options import EvaluatorOptions
 from monitoringapp.domain.sites import shown_servers
 from monitoringapp.graph.evaluator import BatchVerdict, evaluation, quorum_policies
 from monitoringapp.graph.monitor import stored_certificate_warnings
-from monitoringapp.sinks.console import Console
+from monitoringapp.sinks.console import Console, clock_ahead_line
 from monitoringapp.streams.log_consume import consumed_batches
 from monitoringapp.streams.ticks import fixed_rate_ticks
 
@@ -32,6 +32,7 @@ FORGET_EVERY = 60.0
 
 def run_evaluator(options: EvaluatorOptions) -> int:
     from monitoringapp.store.jetstream.evaluator_log import EvaluatorLog
+    from monitoringapp.store.jetstream.reader import CLOCK_SKEW
 
     config = read_config_and_warn(options.config)
     console = None if options.silent else Console()
@@ -45,7 +46,10 @@ def run_evaluator(options: EvaluatorOptions) -> int:
     housekeeping = EventLoopScheduler()
 
     def commit(verdict: BatchVerdict) -> None:
-        log.commit(verdict.judged, verdict.transitions, verdict.already_judged)
+        for ahead in verdict.clocks_ahead:
+            errors.info(clock_ahead_line(ahead))
+        if verdict.judged or verdict.transitions or verdict.already_judged:
+            log.commit(verdict.judged, verdict.transitions, verdict.already_judged)
         if console is not None:
             for transition in verdict.transitions:
                 console.show_transition(transition)
@@ -57,7 +61,7 @@ def run_evaluator(options: EvaluatorOptions) -> int:
     def start(lifecycle: Lifecycle) -> Stopper:
         batches = consumed_batches(lambda: log.fetch(BATCH, FETCH_WAIT), consumer, waiting=errors.info)
         verdicts = batches.pipe(evaluation(policies, consumer, pasts, history, log.projection.judged_among,
-                                           config.policies, warned))
+                                           config.policies, warned, clock_skew=CLOCK_SKEW))
         running = CompositeDisposable(
             verdicts.subscribe(commit, lifecycle.fail),
             log.errors.subscribe(errors.info),

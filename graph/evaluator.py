@@ -5,6 +5,9 @@ out (the probes judged, the transitions they caused, the messages to acknowledge
                                                      └─ no ─▶ QuorumEvaluator (order, per-location machines,
                                                               quorum, silences) ─▶ BatchVerdict
 
+Each delivered probe's own time is also compared with its arrival in the stream: a location whose clock is ahead of
+the stream's server is named in the verdict, once (`operators.clock_skew`), for the app to tell the operator.
+
 The app publishes each verdict's transitions to the stream first (their ids make a second evaluator's copy a
 duplicate the stream drops), then stores the verdict in its projection, then acknowledges: a crash at any point
 repeats nothing and loses nothing.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from math import inf
 
 import reactivex
 from reactivex import Observable, abc
@@ -23,20 +27,23 @@ from monitoringapp.domain.config import Config, SitePolicies
 from monitoringapp.domain.events import QUORUM, AlertTransition, Probe
 from monitoringapp.domain.timefmt import epoch_seconds
 from monitoringapp.operators.certificate_watch import CertificateWatch
+from monitoringapp.operators.clock_skew import ClockAhead, ClockSkewWatch
 from monitoringapp.operators.quorum import LATE_SLACK, QuorumEvaluator, QuorumPolicy, SitePast, Verdict
 
-Delivered = tuple[int, Probe, bool]
-"""(stream sequence, probe, whether the cluster has delivered it before)"""
+Delivered = tuple[int, Probe, bool, float]
+"""(stream sequence, probe, whether the cluster has delivered it before, when it arrived in the stream)"""
 
 
 @dataclass(frozen=True, slots=True)
 class BatchVerdict:
     """What one batch made final: probes judged (with their stream sequences), transitions, and sequences
-    redelivered that had been judged before a restart."""
+    redelivered that had been judged before a restart; and the locations whose clocks it found ahead of the
+    stream's server (each told once)."""
 
     judged: tuple[tuple[Probe, int], ...]
     transitions: tuple[AlertTransition, ...]
     already_judged: tuple[int, ...]
+    clocks_ahead: tuple[ClockAhead, ...] = ()
 
     @property
     def to_acknowledge(self) -> tuple[int, ...]:
@@ -44,7 +51,7 @@ class BatchVerdict:
 
 
 def _says_anything(verdict: BatchVerdict) -> bool:
-    return bool(verdict.judged or verdict.transitions or verdict.already_judged)
+    return bool(verdict.judged or verdict.transitions or verdict.already_judged or verdict.clocks_ahead)
 
 
 def quorum_policies(config: Config) -> dict[str, QuorumPolicy]:
@@ -64,6 +71,7 @@ def evaluation(
     judged_among: Callable[[Sequence[int]], Collection[int]] = lambda _: (),
     certificates: SitePolicies | None = None,
     warned: Sequence[AlertTransition] = (),
+    clock_skew: float = inf,
 ) -> Callable[[Observable[Sequence[Delivered]]], Observable[BatchVerdict]]:
     """Batches of delivered probes in (an empty batch: a fetch found nothing), a verdict per batch that made
     anything final out.
@@ -74,7 +82,9 @@ def evaluation(
     sequences were judged already (delivered again after a restart, or an acknowledgement lost with the
     cluster), so nothing is judged twice. With `certificates` (each site's warning days), every judged probe's
     certificate is watched too: one warning per site, certificate and threshold whichever location saw it
-    (location `quorum`), none of those already `warned` told again.
+    (location `quorum`), none of those already `warned` told again. A location whose probe is stamped more than
+    `clock_skew` seconds after it arrived in the stream has a clock ahead of the stream's server: the verdict of
+    the batch that shows it says so, once (`operators.clock_skew`).
 
     ```text
     batches:  --[1:eu@10 2:us@10]--[3:eu@11]--[]--[4:us@11]--
@@ -90,6 +100,7 @@ def evaluation(
             evaluator = QuorumEvaluator(policies, pasts, history)
             holding: set[int] = set()  # delivered and held, not judged yet (a redelivery of one is ignored)
             watch = CertificateWatch(warned, QUORUM)
+            clocks = ClockSkewWatch(clock_skew)
             if certificates is not None:
                 watch.on_event(certificates)
 
@@ -97,8 +108,12 @@ def evaluation(
                 now = epoch_seconds(clock.now)
                 verdicts: list[Verdict] = []
                 again: list[int] = []
-                judged = judged_among([sequence for sequence, _, _ in batch]) if batch else ()
-                for sequence, probe, _ in batch:
+                judged = judged_among([sequence for sequence, _, _, _ in batch]) if batch else ()
+                ahead: list[ClockAhead] = []
+                for sequence, probe, _, arrived in batch:
+                    warning = clocks.on_probe(probe.location, probe.timestamp, arrived, now)
+                    if warning is not None:
+                        ahead.append(warning)
                     if sequence in holding:
                         continue
                     if sequence in judged:
@@ -111,10 +126,10 @@ def evaluation(
                 holding.difference_update(sequence for _, sequence in released)
                 transitions = [t for v in verdicts for t in v.transitions]
                 for probe, _ in released:
-                    warning = watch.on_event(probe)
-                    if warning is not None:
-                        transitions.append(warning)
-                return BatchVerdict(released, tuple(transitions), tuple(again))
+                    expiring = watch.on_event(probe)
+                    if expiring is not None:
+                        transitions.append(expiring)
+                return BatchVerdict(released, tuple(transitions), tuple(again), tuple(ahead))
 
             verdicts: Observable[BatchVerdict] = source.pipe(ops.map(on_batch))
             return verdicts.pipe(ops.filter(_says_anything))

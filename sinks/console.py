@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import select
 import sys
@@ -21,6 +22,7 @@ from monitoringapp.domain.events import AlertTransition, Report, TransitionKind,
 from monitoringapp.domain.percent import percent_text
 from monitoringapp.domain.timefmt import format_duration, iso_utc
 from monitoringapp.operators.certificate_watch import expiry_text
+from monitoringapp.operators.clock_skew import ClockAhead
 from monitoringapp.sinks.progress import clear_shown
 from monitoringapp.sinks.table import ELLIPSIS, display_width, format_table, shorten, table_width
 
@@ -183,6 +185,13 @@ def transition_line(transition: AlertTransition, seen: float | None = None) -> s
     if kind is TransitionKind.SILENT:
         return f"Website {host}: location {location} silent since {since}{late}"
     return f"Website {host}: location {location} heard again at {time}, silent since {since} ({duration}){late}"
+
+
+def clock_ahead_line(warning: ClockAhead) -> str:
+    """`location eu's clock is 120 s ahead of the NATS server's: ...`; rounded up, so that it never shows the limit
+    it is beyond (the probe was taken, and travelled, before it arrived: the clock is further ahead, if anything)."""
+    return (f"location {warning.location}'s clock is {math.ceil(warning.ahead)} s ahead of the NATS server's: its "
+            "probes can be missed by reads by time; keep its clock on NTP")
 
 
 class Console:

@@ -23,8 +23,9 @@ from monitoringapp.store.jetstream.subjects import PROBES, STREAM, partition_sub
 from monitoringapp.store.log import LogNotCreated, LogUnavailable
 
 REST_WAIT = 0.02
-Delivered = tuple[int, Probe, bool]
-"""(stream sequence, probe, whether the cluster has delivered it before)"""
+Delivered = tuple[int, Probe, bool, float]
+"""(stream sequence, probe, whether the cluster has delivered it before, when it arrived in the stream: the NATS
+server's clock)"""
 
 
 class ProbeConsumer:
@@ -84,13 +85,14 @@ class ProbeConsumer:
         delivered = []
         unreadable = []  # none of ours: acknowledged at once, else they would come again and again
         for message in messages:
-            sequence = message.metadata.sequence.stream
+            metadata = message.metadata
+            sequence = metadata.sequence.stream
             self._unacked[sequence] = message
             probe = probe_from_message(message.data)
             if probe is None:
                 unreadable.append(sequence)
             else:
-                delivered.append((sequence, probe, message.metadata.num_delivered > 1))
+                delivered.append((sequence, probe, metadata.num_delivered > 1, metadata.timestamp.timestamp()))
         self.ack(unreadable)
         return delivered
 

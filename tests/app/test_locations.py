@@ -8,6 +8,7 @@ hold: nothing lost, nothing twice, and the very transitions an evaluator derives
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import time
@@ -25,6 +26,7 @@ from monitoringapp.domain.config import parse_config
 from monitoringapp.domain.events import QUORUM, AlertTransition, Probe, TransitionKind
 from monitoringapp.graph.evaluator import quorum_policies
 from monitoringapp.operators.quorum import QuorumEvaluator
+from monitoringapp.store.jetstream import open_prober_log
 from monitoringapp.store.jetstream.reader import JetStreamLogReader
 from monitoringapp.store.log import BEGINNING, LogUnavailable
 from monitoringapp.store.sqlite.reader import SqliteLogReader
@@ -473,3 +475,34 @@ def test_sighup_to_an_evaluator_is_said_and_judging_goes_on_then_sigterm_exits_0
     said = [line for line in stderr.splitlines() if not line.startswith("waiting for the MONITOR stream")]
     assert (status, said) == (0, [f"SIGHUP: nothing reloaded: -e applies {config} at start only (restart it to "
                                   "apply a change; it resumes from its projection); evaluating on"])
+
+
+def test_a_location_whose_clock_is_ahead_of_the_servers_is_said_once_on_the_evaluators_stderr_a_normal_one_never(
+        tmp_path: Path) -> None:
+    # Its probes, stamped 120 s after they reach the stream, are missed by reads by time (which start CLOCK_SKEW,
+    # 60 s, before the moment asked for), and the evaluator judged them without a word.
+    site = "http://a.test/"
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"websites": [{"URL": site, "checkInterval": 1}]}))
+    db = tmp_path / "p.db"
+    with NatsCluster(1) as cluster:
+        for location, ahead in (("eu", 120.0), ("us", 0.0)):
+            writer = open_prober_log(cluster.urls, location, tmp_path / f"{location}.spool")
+            try:
+                for n in range(3):
+                    writer.append_probe(Probe(time.time() + ahead + n - 3, site, True, 200, 1.0, location=location))
+                assert writer.flush(10.0)
+            finally:
+                writer.close()
+        judge = evaluator(config, cluster, db)
+        try:
+            wait_until(lambda: len(rows(db, "SELECT 1 FROM website_monitoring")) == 6, 30, "the 6 probes judged",
+                       alive=judge)
+        finally:
+            stop_all(judge)
+    said = [line for line in judge.stderr().splitlines() if not line.startswith("waiting for the MONITOR stream")]
+    # Stamped when sent, 120 s ahead (less 1 to 3 s), it arrived a moment later: 118 s ahead at the most.
+    assert [re.sub(r"\d+ s ahead", "N s ahead", line) for line in said] == [
+        "location eu's clock is N s ahead of the NATS server's: its probes can be missed by reads by time; keep its "
+        "clock on NTP"], judge.describe()
+    assert 60 < int(said[0].split()[4]) <= 118, said

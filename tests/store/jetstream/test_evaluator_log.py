@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from bench.nats_servers import NatsCluster, nats_server_binary
 from bench.processes import wait_until
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.store.jetstream import open_prober_log, open_stream_reader
+from monitoringapp.store.jetstream.consumer import Delivered
 from monitoringapp.store.jetstream.evaluator_log import EvaluatorLog
 from monitoringapp.store.jetstream.subjects import probe_message
 from monitoringapp.store.jetstream.writer import stream_config
@@ -22,7 +24,7 @@ A = "http://a.test/"
 T0 = 1_790_000_000.0
 
 
-def fetch_all(log: EvaluatorLog) -> list[tuple[int, Probe, bool]]:
+def fetch_all(log: EvaluatorLog) -> list[Delivered]:
     delivered = []
     while batch := log.fetch(10, 2.0):
         delivered.extend(batch)
@@ -40,8 +42,8 @@ def test_a_projection_moved_to_another_path_or_host_goes_on_from_its_consumer_wi
         (tmp_path / "old").mkdir()
         log = EvaluatorLog(cluster.urls, tmp_path / "old" / "projection.db")
         delivered = fetch_all(log)
-        assert [probe for _, probe, _ in delivered] == probes
-        log.commit([(probe, sequence) for sequence, probe, _ in delivered], [], [])
+        assert [probe for _, probe, _, _ in delivered] == probes
+        log.commit([(probe, sequence) for sequence, probe, _, _ in delivered], [], [])
         log.close()
         # The volume mounted elsewhere, or the container made again (its host name is another): the same
         # projection, which must be fed by the same consumer, not a new one that delivers everything again.
@@ -49,10 +51,29 @@ def test_a_projection_moved_to_another_path_or_host_goes_on_from_its_consumer_wi
         moved = EvaluatorLog(cluster.urls, tmp_path / "new" / "projection.db")
         writer.append_probe(later := Probe(T0 + 3, A, True, 200, 1.0, location="eu"))
         assert writer.flush(10.0)
-        assert [probe for _, probe, _ in fetch_all(moved)] == [later]
+        assert [probe for _, probe, _, _ in fetch_all(moved)] == [later]
         assert moved.durable == log.durable
         moved.close()
         writer.close()
+
+
+def test_each_probe_comes_with_when_it_arrived_by_the_servers_clock_not_its_own_stamp(tmp_path: Path) -> None:
+    # What the evaluator holds a probe's own time against, to tell a location whose clock is ahead.
+    with NatsCluster(1) as cluster:
+        writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+        log = EvaluatorLog(cluster.urls, tmp_path / "projection.db")
+        try:
+            before = time.time()
+            # Stored to the millisecond, as every probe.
+            writer.append_probe(stamped := Probe(round(before + 120.0, 3), A, True, 200, 1.0, location="eu"))
+            assert writer.flush(10.0)
+            after = time.time()
+            ((_, probe, again, arrived),) = fetch_all(log)
+        finally:
+            log.close()
+            writer.close()
+    # The server runs on this machine's clock: it stamped the arrival while the probe was being sent.
+    assert (probe, again, before <= arrived <= after) == (stamped, False, True), (before, arrived, after)
 
 
 def test_a_transition_a_new_evaluator_derives_again_is_not_stored_twice_past_the_duplicate_window(

@@ -474,7 +474,7 @@ def test_a_message_of_a_newer_prober_or_none_of_ours_on_the_streams_subjects_is_
     writer.link.call(publish_junk, 10.0)
     consumer = ProbeConsumer(writer.link, "evaluator-test")
     try:
-        delivered = [probe for _, probe, _ in consumer.fetch(10, 2.0)]
+        delivered = [probe for _, probe, _, _ in consumer.fetch(10, 2.0)]
         again = consumer.fetch(10, 0.5)
         probes = list(reader.probes_after(BEGINNING).events)
         transitions = list(reader.transitions_after(BEGINNING).events)
