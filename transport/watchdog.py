@@ -177,7 +177,7 @@ def _put_back(exchange: Exchange, fired: bool) -> None:
         HTTPConnectionPool._put_conn(pool, connection)
 
 
-class _Watched:
+class WatchedHTTPConnection(HTTPConnection):
     """A connection that tells the exchange armed on its thread that it serves it: at the request (a kept-alive
     connection is not connected again) and at the connect (urllib3 makes an https connection's handshake before the
     request)."""
@@ -188,10 +188,8 @@ class _Watched:
         exchange: Exchange | None = getattr(_current, "exchange", None)
         self.exchange = exchange
         if exchange is not None:
-            exchange.connection = self  # type: ignore[assignment]
+            exchange.connection = self
 
-
-class WatchedHTTPConnection(_Watched, HTTPConnection):
     def connect(self) -> None:
         self._watch()
         super().connect()
@@ -201,14 +199,8 @@ class WatchedHTTPConnection(_Watched, HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class WatchedHTTPSConnection(_Watched, HTTPSConnection):
-    def connect(self) -> None:
-        self._watch()
-        super().connect()
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        self._watch()
-        super().request(*args, **kwargs)
+class WatchedHTTPSConnection(WatchedHTTPConnection, HTTPSConnection):
+    """The same over TLS (its `connect` and `request` are `WatchedHTTPConnection`'s, then `HTTPSConnection`'s)."""
 
 
 def _kept_for_its_exchange(pool: HTTPConnectionPool, connection: Any) -> bool:
