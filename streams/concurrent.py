@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, Disposable
+from reactivex.internal.exceptions import DisposedException
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -79,7 +81,8 @@ def map_on(
                             finished.append(result[0])
                         ask, drain_due = not drain_due, True
                     if ask and not disposed:  # after a stop the clock may be disposed: nothing is delivered then
-                        clock.schedule(deliver)
+                        with contextlib.suppress(DisposedException):  # disposed between the check and the call
+                            clock.schedule(deliver)
 
                 def run(item: A) -> None:
                     # On an io thread.

@@ -51,11 +51,14 @@ class Exchange:
     """One armed exchange (the token `arm` gives): its deadline, the connection it is on, the connections it is done
     with (back to their pools when it is disarmed)."""
 
-    __slots__ = ("connection", "deadline", "returned", "state")
+    __slots__ = ("connection", "deadline", "returned", "sock", "state")
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
         self.connection: HTTPConnection | None = None
+        # The connection's socket as it was connected: http.client hands it over to a response that closes the
+        # connection after it (`Connection: close`), leaving `connection.sock` None while the body is still read.
+        self.sock: Any = None
         self.returned: list[tuple[HTTPConnectionPool, Any]] | None = None
         self.state = _ARMED
 
@@ -90,7 +93,6 @@ class Watchdog:
         with self._changed:
             heapq.heappush(self._deadlines, (deadline, next(self._order), exchange))
             self._armed_since_look = True
-            self._closing = False
             if self._thread is None:
                 self._wake_at = -math.inf
                 self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
@@ -109,7 +111,7 @@ class Watchdog:
             if fired:
                 self._fired.remove(exchange)
             exchange.state = _DONE
-            exchange.connection = None
+            exchange.connection = exchange.sock = None
             deadlines = self._deadlines
             while deadlines and deadlines[0][2].state == _DONE:
                 heapq.heappop(deadlines)
@@ -120,7 +122,7 @@ class Watchdog:
     def close(self) -> None:
         """Cuts the exchanges still armed, as if their deadlines had passed (their owner is closing: none may run on
         unwatched, as a notifier's reload gives up on a channel busy with a slow receiver), and ends the thread once
-        they are disarmed (an `arm` after this starts it again)."""
+        they are disarmed (an `arm` after this starts it again, which ends as soon as nothing is armed)."""
         with self._changed:
             self._closing = True
             for _, _, exchange in self._deadlines:
@@ -143,7 +145,7 @@ class Watchdog:
                         exchange.state = _FIRED
                         fired.append(exchange)
                 for exchange in fired:
-                    _shut_down(exchange.connection)
+                    _shut_down(exchange)
                 if deadlines or fired or self._armed_since_look:
                     wake_at = min(deadlines[0][0], now + self.look_every) if deadlines else now + self.look_every
                 else:
@@ -157,10 +159,12 @@ class Watchdog:
                 self._wake_at = -math.inf
 
 
-def _shut_down(connection: HTTPConnection | None) -> None:
-    """Shut the connection's socket down (not close: the exchange's thread still owns it). A TLS socket's own
-    `shutdown` would drop its TLS state under the thread reading it: the TCP socket beneath is shut instead."""
-    sock: Any = connection.sock if connection is not None else None
+def _shut_down(exchange: Exchange) -> None:
+    """Shut the exchange's socket down (not close: the exchange's thread still owns it), its connection's, or the
+    one handed over to the response. A TLS socket's own `shutdown` would drop its TLS state under the thread reading
+    it: the TCP socket beneath is shut instead."""
+    connection = exchange.connection
+    sock: Any = connection.sock if connection is not None and connection.sock is not None else exchange.sock
     while sock is not None and not isinstance(sock, socket.socket):
         sock = getattr(sock, "socket", None)  # urllib3's SSLTransport (TLS in TLS) wraps the socket
     if sock is not None:
@@ -189,10 +193,13 @@ class WatchedHTTPConnection(HTTPConnection):
         self.exchange = exchange
         if exchange is not None:
             exchange.connection = self
+            exchange.sock = self.sock
 
     def connect(self) -> None:
         self._watch()
         super().connect()
+        if self.exchange is not None:
+            self.exchange.sock = self.sock
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         self._watch()

@@ -451,6 +451,19 @@ def test_headers_trickled_past_the_timeout_are_cut_off_as_a_timeout_and_the_next
 
 
 @pytest.mark.slow
+def test_headers_trickled_over_a_kept_alive_connection_are_cut_off_as_a_timeout(prober: HttpProber) -> None:
+    # The connection was made by the probe before; this one only sends on it, so it must tell the watchdog at the
+    # request, not only at the connect (review4: without that, 30 s).
+    with local_server() as trickling:
+        answered = prober.check(checked(trickling.url("/ok"), timeout=5.0))
+        trickling.header_trickles = 1
+        cut = prober.check(checked(trickling.url("/trickle-headers"), timeout=0.5))
+        assert (answered.status, cut.status, cut.error) == (200, None, ErrorKind.TIMEOUT)
+        assert len(trickling.client_ports) == 1, "both probes over one kept-alive connection"
+        assert trickled_bytes(trickling) < 600
+
+
+@pytest.mark.slow
 def test_a_redirect_to_trickled_headers_is_cut_off_within_the_one_deadline(prober: HttpProber) -> None:
     with local_server() as trickling:
         trickling.header_trickles = 1

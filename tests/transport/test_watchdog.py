@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from monitoringapp.transport.watchdog import Watchdog, WatchedHTTPConnection
+from bench.processes import wait_until
+from monitoringapp.transport.watchdog import Watchdog, WatchedHTTPConnection, WatchedHTTPConnectionPool
 
 
 @pytest.fixture
@@ -123,3 +124,52 @@ def test_closing_cuts_an_exchange_still_armed_and_one_still_connecting_is_cut_as
         closed.set()
         thread.join(15.0)
         assert outcome == [b"", True], connect_after_close
+
+
+def test_a_socket_handed_over_to_the_response_is_cut_at_the_deadline(listener: socket.socket) -> None:
+    # An answer with `Connection: close`: http.client hands the socket to the response and sets the connection's
+    # `sock` to None while the body is still read; a body trickled a byte just inside each read's timeout ran on
+    # to twice the deadline (review4).
+    watchdog = Watchdog()
+    try:
+        exchange = watchdog.arm(time.monotonic() + 0.2)
+        connection = connected(listener)
+        sock, connection.sock = connection.sock, None  # as `HTTPConnection.close` after the hand-over leaves it
+        assert sock is not None
+        assert sock.recv(1) == b""  # only the shutdown ends it before the socket's 10 s
+        assert watchdog.disarm(exchange) is True
+    finally:
+        watchdog.close()
+        sock.close()
+
+
+def test_an_exchange_armed_after_close_is_watched_and_leaves_no_thread_behind(listener: socket.socket) -> None:
+    watchdog = Watchdog(name="watchdog-armed-after-close")
+    watchdog.close()
+    exchange = watchdog.arm(time.monotonic() + 0.2)  # an abandoned probe starting after its prober was closed
+    connection = connected(listener)
+    assert connection.sock is not None
+    assert connection.sock.recv(1) == b""
+    assert watchdog.disarm(exchange) is True
+    connection.close()
+    wait_until(lambda: all(thread.name != watchdog.name for thread in threading.enumerate()), 5, "the thread's end")
+
+
+def test_a_connection_is_kept_from_its_pool_until_its_exchange_is_disarmed_and_comes_back_closed_if_cut(
+        listener: socket.socket) -> None:
+    # Back in its pool while armed, a connection could be taken by another probe and then shut down under it.
+    watchdog = Watchdog()
+    pool = WatchedHTTPConnectionPool("127.0.0.1", listener.getsockname()[1], maxsize=1)
+    try:
+        exchange = watchdog.arm(time.monotonic() + 0.2)
+        connection = pool._get_conn()
+        connection.connect()
+        wait_until(lambda: exchange.state != 0, 5, "the deadline")  # fired, not yet disarmed
+        pool._put_conn(connection)
+        assert pool.pool is not None and pool.pool.qsize() == 0, "kept out while the exchange is armed"
+        assert watchdog.disarm(exchange) is True
+        assert pool.pool.qsize() == 1
+        assert pool._get_conn() is connection and connection.sock is None, "closed: its socket was shut down"
+    finally:
+        watchdog.close()
+        pool.close()
