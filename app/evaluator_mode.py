@@ -48,7 +48,7 @@ def run_evaluator(options: EvaluatorOptions) -> int:
     def commit(verdict: BatchVerdict) -> None:
         for ahead in verdict.clocks_ahead:
             errors.info(clock_ahead_line(ahead))
-        if verdict.judged or verdict.transitions or verdict.already_judged:
+        if verdict.to_commit:
             log.commit(verdict.judged, verdict.transitions, verdict.already_judged)
         if console is not None:
             for transition in verdict.transitions:

@@ -49,9 +49,14 @@ class BatchVerdict:
     def to_acknowledge(self) -> tuple[int, ...]:
         return (*(sequence for _, sequence in self.judged), *self.already_judged)
 
+    @property
+    def to_commit(self) -> bool:
+        """Whether it has anything for the log (probes judged, transitions, acknowledgements), not only warnings."""
+        return bool(self.judged or self.transitions or self.already_judged)
+
 
 def _says_anything(verdict: BatchVerdict) -> bool:
-    return bool(verdict.judged or verdict.transitions or verdict.already_judged or verdict.clocks_ahead)
+    return verdict.to_commit or bool(verdict.clocks_ahead)
 
 
 def quorum_policies(config: Config) -> dict[str, QuorumPolicy]:
