@@ -148,7 +148,10 @@ def _notify(options: NotifyOptions) -> int:
         def stop(drain: float, stopping: Callable[[], bool]) -> None:
             subscription.dispose()
             dispose_after_its_tick(clock)
-            in_flight.wait_idle(drain, stopping)
+            if in_flight.count:  # said, as -m says its probes in flight: a stop or reload that waits says why
+                say(f"waiting up to {drain:g}s for {_messages(in_flight.count)} in flight")
+            if not in_flight.wait_idle(drain, stopping):
+                say(f"{_messages(in_flight.count)} in flight abandoned: sent again when its channel starts again")
             for worker in workers.values():
                 worker.dispose()
             _close(targets)
@@ -226,6 +229,10 @@ def _close(targets: Sequence[Target]) -> None:
 
 def _never() -> bool:
     return False
+
+
+def _messages(count: int) -> str:
+    return f"{count} message{'s' if count != 1 else ''}"
 
 
 def notifier_change(old: Config, new: Config) -> str | None:
@@ -375,6 +382,11 @@ class _InFlight:
         with self._idle:
             self._count -= 1
             self._idle.notify_all()
+
+    @property
+    def count(self) -> int:
+        with self._idle:
+            return self._count
 
     def wait_idle(self, timeout: float, stopping: Callable[[], bool] = _never) -> bool:
         """Up to `timeout` seconds, and once `stopping()`, up to the stop's own drain from then (a reload's long

@@ -4,7 +4,7 @@ A silent monitor watches a local site; `-a` and `-p` follow the same database,
 both started before it exists. The site goes down (an alert), the monitor is
 killed with SIGKILL and restarted, the site comes back (a recovery, written by
 the new monitor), then the monitor stops with SIGTERM. A thread polls the
-database on its own to see when each alert row is committed.
+database on its own to see how many alert rows are committed at each step.
 """
 
 from __future__ import annotations
@@ -42,18 +42,19 @@ class ReadersSession:
     monitors: list[App]
     exits: dict[str, Exited] = field(default_factory=dict)
     alert_rows: list[AlertTransition] = field(default_factory=list)
-    committed_at: list[float] = field(default_factory=list)  # monotonic time each alert row was first seen
-    restarted_at: float = 0.0
+    # How many alert rows were committed when -a showed each one: a follower shows a row before the next is written.
+    committed_when_shown: list[int] = field(default_factory=list)
+    committed_at_restart: int = 0  # alert rows committed when the killed monitor was restarted
+    printer_lines_at_recovery: int = 0  # -p's lines when the restarted monitor's recovery row was committed
     last_probe_commit: float = 0.0  # epoch seconds
 
 
 class CommitWatcher:
-    """Polls `db` every 5 ms and notes when each alert row first appears."""
+    """Polls `db` every 5 ms for the alert rows committed."""
 
     def __init__(self, db: Path) -> None:
         self.db = db
         self.rows: list[AlertTransition] = []
-        self.seen_at: list[float] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -67,10 +68,7 @@ class CommitWatcher:
             except LogUnavailable:
                 continue
             cursor = page.cursor
-            now = time.monotonic()
-            for transition in page.events:
-                self.rows.append(transition)
-                self.seen_at.append(now)
+            self.rows.extend(page.events)
         reader.close()
 
     def stop(self) -> None:
@@ -106,20 +104,27 @@ def readers_session() -> ReadersSession:
             server.healthy = False
             wait_until(lambda: watcher.rows, timeout=10, what="the alert row")
             notify.wait_for_line(lambda t: " alert " in t, timeout=5)
+            session.committed_when_shown.append(len(watcher.rows))
             session.monitors[0].kill()
-            session.restarted_at = time.monotonic()
+            session.committed_at_restart = len(watcher.rows)
             session.monitors.append(App(*monitor_args))
             server.healthy = True
             wait_until(lambda: len(watcher.rows) >= 2, timeout=15, what="the recovery row")
+            session.printer_lines_at_recovery = len(printer.lines)
             notify.wait_for_line(lambda t: " recovery " in t, timeout=5)
+            session.committed_when_shown.append(len(watcher.rows))
             status, stderr = session.monitors[1].stop(signal.SIGTERM)
             session.exits["monitor"] = Exited(status, stderr)
             session.last_probe_commit = time.time()
             # Let -p make reports after the last commit, so they are over rows that are all stored.
             start = len(printer.lines)
-            wait_until(lambda: sum(t.startswith("== past") for _, t in printer.lines[start:]) >= 3, timeout=6,
-                       what="3 reports after the last commit")
-            time.sleep(0.1)  # the table lines after the last title
+
+            def third_report_done() -> bool:
+                titles = [n for n, (_, text) in enumerate(printer.lines) if n >= start and text.startswith("== past")]
+                # A report is its title, the column names and the site's row.
+                return len(titles) >= 3 and len(printer.lines) >= titles[2] + 3
+
+            wait_until(third_report_done, timeout=6, what="3 whole reports after the last commit")
         finally:
             watcher.stop()
             for name, app in (("notify", notify), ("printer", printer)):
@@ -128,5 +133,4 @@ def readers_session() -> ReadersSession:
             for app in session.monitors:
                 app.stop(signal.SIGKILL)
     session.alert_rows = watcher.rows
-    session.committed_at = watcher.seen_at
     return session

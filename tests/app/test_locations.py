@@ -24,6 +24,7 @@ from bench.nats_servers import NatsCluster, nats_server_binary
 from bench.processes import App, wait_until
 from monitoringapp.domain.config import parse_config
 from monitoringapp.domain.events import QUORUM, AlertTransition, Probe, TransitionKind
+from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.graph.evaluator import quorum_policies
 from monitoringapp.operators.quorum import QuorumEvaluator
 from monitoringapp.store.jetstream import open_prober_log
@@ -120,6 +121,29 @@ def has_site_transition(db: Path, kind: str) -> bool:
     return bool(rows(db, f"SELECT 1 FROM website_alerts WHERE location = '{QUORUM}' AND type = '{kind}'"))
 
 
+def alerting(db: Path) -> set[tuple[str, str]]:
+    """The (site, location) pairs whose last transition in `db` is an alert; location `QUORUM` for the site's own."""
+    last: dict[tuple[str, str], str] = {}
+    for host, location, kind in rows(db, "SELECT host, location, type FROM website_alerts ORDER BY rowid"):
+        last[str(host), str(location)] = str(kind)
+    return {key for key, kind in last.items() if kind in (TransitionKind.ALERT, TransitionKind.LOCATION_ALERT)}
+
+
+def alerting_when(sites: list[str], failing: set[str]) -> set[tuple[str, str]]:
+    """`alerting` once every site has failed for the `failing` locations only (quorum 1: the site too, if any)."""
+    return {(site, location) for site in sites for location in (*failing, *((QUORUM,) if failing else ()))}
+
+
+def spooled(spool: Path) -> int:
+    found = rows(spool, "SELECT count(*) FROM spool")
+    return int(found[0][0]) if found else 0  # type: ignore[call-overload]
+
+
+def stored_probes(db: Path) -> int:
+    found = rows(db, "SELECT count(*) FROM website_monitoring")
+    return int(found[0][0]) if found else 0  # type: ignore[call-overload]
+
+
 def test_quorum_1_alerts_on_one_failing_location_quorum_2_only_when_the_second_crosses(
         tmp_path: Path, target: LocalServer) -> None:
     site = target.url("/located")
@@ -133,7 +157,12 @@ def test_quorum_1_alerts_on_one_failing_location_quorum_2_only_when_the_second_c
                        == [(2,)], 20, "both locations")
             target.failing_locations = {"eu"}  # the site fails for eu only
             wait_until(lambda: has_site_transition(tmp_path / "p1.db", "alert"), 20, "quorum 1's alert")
-            time.sleep(3)  # as long again for quorum 2, which must stay quiet
+            # Quorum 2 must stay quiet: it has judged eu's crossing, and us's probes after it, without a word.
+            crossed = wait_until(lambda: rows(tmp_path / "p2.db", "SELECT timestamp FROM website_alerts WHERE "
+                                                                   "location = 'eu' AND type = 'location-alert'"),
+                                 20, "quorum 2 judging eu's crossing")[0][0]
+            wait_until(lambda: rows(tmp_path / "p2.db", "SELECT 1 FROM website_monitoring WHERE location = 'us' "
+                                                         f"AND timestamp > '{crossed}'"), 20, "us judged after it")
             assert not has_site_transition(tmp_path / "p2.db", "alert")
             target.failing_locations = {"eu", "us"}  # now for both
             wait_until(lambda: has_site_transition(tmp_path / "p2.db", "alert"), 20, "quorum 2's alert")
@@ -195,7 +224,8 @@ def test_a_killed_prober_goes_silent_one_window_after_its_last_probe_never_down_
 
 def test_two_evaluators_each_transition_once_in_the_stream_kill_one_restart_it_nothing_repeated(
         tmp_path: Path, target: LocalServer) -> None:
-    config = write_config(tmp_path / "c.json", [target.url("/located"), target.url("/located?2")], window=2.0)
+    sites = [target.url("/located"), target.url("/located?2")]
+    config = write_config(tmp_path / "c.json", sites, window=2.0)
     first, second = tmp_path / "a.db", tmp_path / "b.db"
     with NatsCluster(1) as cluster:
         probers = [prober(config, cluster, name, tmp_path / f"{name}.db") for name in ("eu", "us")]
@@ -204,13 +234,17 @@ def test_two_evaluators_each_transition_once_in_the_stream_kill_one_restart_it_n
             wait_until(lambda: first.exists() and second.exists(), 20, "the projections")
             for failing in ({"eu"}, set(), {"eu", "us"}, set()):  # some transitions, some per location
                 target.failing_locations = failing
-                time.sleep(3)
+                wait_until(lambda failing=failing: alerting(first) == alerting(second) == alerting_when(sites, failing),
+                           20, f"both evaluators judging {sorted(failing)} failing", alive=a)
             a.kill()  # mid-run, nothing drained
             for failing in ({"us"}, set()):
                 target.failing_locations = failing
-                time.sleep(3)
+                wait_until(lambda failing=failing: alerting(second) == alerting_when(sites, failing), 20,
+                           f"the other judging {sorted(failing)} failing", alive=b)
+            judged_by_the_other = rows(second, "SELECT max(timestamp) FROM website_monitoring")[0][0]
             a = evaluator(config, cluster, first)
-            time.sleep(6)  # it catches up
+            wait_until(lambda: rows(first, "SELECT 1 FROM website_monitoring WHERE timestamp >= "
+                                           f"'{judged_by_the_other}'"), 20, "the restarted one catching up", alive=a)
         finally:
             stop_all(*probers, a, b)
             in_stream = read_stream(cluster, lambda stream: list(stream.transitions_after(BEGINNING).events))
@@ -261,26 +295,30 @@ def assert_each_probe_once(made: int, in_stream: list[Probe], projected_probes: 
     assert max(keys(in_stream).values()) == 1 and keys(in_stream) == keys(projected_probes)
 
 
-def test_nats_down_for_60_s_the_probers_spool_then_publish_everything_in_order(
+def test_nats_down_for_32_checks_the_probers_spool_then_publish_everything_in_order(
         tmp_path: Path, target: LocalServer) -> None:
-    config = write_config(tmp_path / "c.json", [target.url("/located"), target.url("/located?2")], interval=1.0,
-                          window=4.0)
-    db = tmp_path / "p.db"
+    # The outage is counted in checks spooled (16 of each site failing for eu, 16 back), each phase four windows.
+    config = write_config(tmp_path / "c.json", [target.url("/located"), target.url("/located?2")], interval=0.5,
+                          window=2.0)
+    db, eu_spool = tmp_path / "p.db", tmp_path / "eu.db"
     with NatsCluster(1) as cluster:
         node = cluster.nodes[0]
         probers = [prober(config, cluster, name, tmp_path / f"{name}.db") for name in ("eu", "us")]
         judge = evaluator(config, cluster, db)
         try:
-            wait_until(lambda: rows(db, "SELECT count(*) FROM website_monitoring") >= [(8,)], 20, "probes stored")
+            wait_until(lambda: stored_probes(db) >= 8, 20, "probes stored")
             node.kill()
-            target.failing_locations = {"eu"}  # transitions to judge from the spooled probes
-            time.sleep(30)
-            target.failing_locations = set()
-            time.sleep(30)
+            for failing in ({"eu"}, set()):  # transitions to judge from the spooled probes
+                target.failing_locations = failing
+                checks = spooled(eu_spool)
+                wait_until(lambda checks=checks: spooled(eu_spool) >= checks + 2 * 16, 30, "16 checks spooled")
             node.start()  # the same store: the stream is still there
-            wait_until(lambda: all(rows(tmp_path / f"{name}.db", "SELECT count(*) FROM spool") == [(0,)]
-                                   for name in ("eu", "us")), 60, "the spools sent")
-            time.sleep(2)
+            wait_until(lambda: all(spooled(tmp_path / f"{name}.db") == 0 for name in ("eu", "us")), 60,
+                       "the spools sent")
+            # ... and probes made since, published behind them.
+            sent = iso_utc(time.time())
+            wait_until(lambda: rows(db, f"SELECT 1 FROM website_monitoring WHERE timestamp > '{sent}'"), 20,
+                       "a probe made after the spools were sent, judged")
         finally:
             stop_all(*probers)
         made, in_stream = judged_to_the_end(cluster, judge, db, tmp_path / "eu.db", tmp_path / "us.db")
@@ -303,14 +341,16 @@ def test_the_stream_leader_killed_in_a_three_node_cluster_loses_and_repeats_no_p
         probe = prober(config, cluster, "eu", tmp_path / "eu.db", "--replicas", "3")
         judge = evaluator(config, cluster, db)
         try:
-            wait_until(lambda: rows(db, "SELECT count(*) FROM website_monitoring") >= [(400,)], 30, "probes stored")
+            wait_until(lambda: stored_probes(db) >= 400, 30, "probes stored")
             target.failing_locations = {"eu"}
-            time.sleep(2)
+            wait_until(lambda: has_site_transition(db, "alert"), 30, "the outage judged")
             leader = stream_leader(cluster)
             cluster.node(leader).kill()
-            time.sleep(4)
+            at_the_kill = stored_probes(db)
+            # Two rounds of the 200 sites published through the new leader and judged.
+            wait_until(lambda: stored_probes(db) >= at_the_kill + 400, 60, "probes after the kill")
             target.failing_locations = set()
-            time.sleep(6)
+            wait_until(lambda: has_site_transition(db, "recovery"), 30, "the recovery judged")
         finally:
             stop_all(probe)
         made, in_stream = judged_to_the_end(cluster, judge, db, tmp_path / "eu.db")

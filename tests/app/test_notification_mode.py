@@ -29,15 +29,15 @@ def test_a_silent_monitor_prints_nothing_and_stops_cleanly_on_sigterm() -> None:
     assert session.exits["monitor"] == Exited(0, "")
 
 
-def test_notification_mode_shows_each_row_within_2s_of_its_commit() -> None:
+def test_notification_mode_shows_each_row_once_as_it_is_committed_before_the_next_one() -> None:
     session = readers_session()
     kinds = [row.kind for row in session.alert_rows]
     assert kinds == [TransitionKind.ALERT, TransitionKind.RECOVERY]
-    for row, committed in zip(session.alert_rows, session.committed_at, strict=True):
-        shown = [arrived for arrived, text in session.notify.lines
-                 if text.split()[1:3] == [row.host, row.kind.value]]
+    for row in session.alert_rows:
+        shown = [text for text in session.notify.output() if text.split()[1:3] == [row.host, row.kind.value]]
         assert len(shown) == 1, session.notify.text()
-        assert shown[0] - committed < 2.0
+    # Followed, not read at the end: the alert was on screen while it was the only row committed.
+    assert session.committed_when_shown == [1, 2]
 
 
 def test_both_readers_wait_for_the_database_and_survive_the_monitor_being_killed_and_restarted() -> None:
@@ -45,14 +45,20 @@ def test_both_readers_wait_for_the_database_and_survive_the_monitor_being_killed
     for reader in (session.notify, session.printer):
         assert reader.lines[0][1] == f"waiting for {session.db} to be created by a monitor (-m)"
     # The recovery was written by the monitor started after the kill, and -a showed it.
-    recovery_seen = session.committed_at[1]
-    assert recovery_seen > session.restarted_at
+    assert session.committed_at_restart == 1 and len(session.alert_rows) == 2
     # -p kept reporting probes the new monitor stored.
-    reports_after = [text for arrived, text in session.printer.lines
-                     if arrived > session.restarted_at + 2 and text.startswith(session.site)]
+    reports_after = [text for text in session.printer.output()[session.printer_lines_at_recovery:]
+                     if text.startswith(session.site)]
     assert len(reports_after) >= 2
     assert session.exits["notify"] == Exited(0, "")
     assert session.exits["printer"] == Exited(0, "")
+
+
+def sighup_ignored(pid: int) -> bool:
+    """Whether process `pid` has SIGHUP ignored (its bit in the SigIgn mask of /proc/PID/status)."""
+    mask = next(line.split()[1] for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                if line.startswith("SigIgn:"))
+    return bool(int(mask, 16) >> (signal.SIGHUP - 1) & 1)
 
 
 def _stored(db: Path, *transitions: AlertTransition) -> None:
@@ -153,14 +159,15 @@ def test_readers_need_no_write_access_to_a_database_on_read_only_media(tmp_path:
 
 
 @pytest.mark.parametrize("mode", ["-a", "-p"])
-def test_a_reader_whose_output_is_closed_stops_within_a_second(tmp_path: Path, mode: str) -> None:
-    # `-a | head -1` while no new row comes: nothing is written to meet the closed pipe.
+def test_a_reader_whose_output_is_closed_stops_though_nothing_more_is_written(tmp_path: Path, mode: str) -> None:
+    # `-a | head -1` while no new row comes (no database, no monitor; -p's first report a minute on): nothing is
+    # written to meet the closed pipe, so a reader that noticed only on a write still runs when the 15 s wait for its
+    # exit ends.
     config = tmp_path / "c.json"
-    config.write_text(json.dumps({"websites": [{"URL": A}]}))
-    status, errors, took = exit_after_output_closed(mode, "-c", str(config), "-db", str(tmp_path / "m.db"),
-                                                    first="waiting for ")
+    config.write_text(json.dumps({"websites": [{"URL": A}], "reports": [{"every": 60, "windows": [60]}]}))
+    status, errors, _ = exit_after_output_closed(mode, "-c", str(config), "-db", str(tmp_path / "m.db"),
+                                                 first="waiting for ")
     assert (status, errors) == (0, "")
-    assert took < 1.5, took
 
 
 def test_site_takes_any_spelling_of_a_stored_site_and_warns_of_one_that_matches_none(tmp_path: Path) -> None:
@@ -216,9 +223,10 @@ def test_a_reader_stops_on_sighup_with_exit_0_and_under_nohup_follows_on(tmp_pat
     try:
         for app in (reader, kept):
             app.wait_for_line(lambda text: text.startswith("waiting for "), 15)
+        # Their handlers in place (the line comes after): under nohup SIGHUP is still one the kernel discards.
+        assert sighup_ignored(kept.process.pid) and not sighup_ignored(reader.process.pid)
         assert reader.stop(signal.SIGHUP) == (0, "")
         kept.process.send_signal(signal.SIGHUP)
-        time.sleep(0.7)  # past the main loop's 0.5 s wake-up
         assert kept.running()
         assert kept.stop(signal.SIGINT)[0] == 0
     finally:
