@@ -1,5 +1,5 @@
 """`-w`: the status page, the JSON API, live events and /metrics, served from the log until SIGINT or SIGTERM;
-SIGHUP reads the auth file again (the config's sites are read at start only) and serving goes on.
+SIGHUP reads the config's sites and the auth file again and serving goes on.
 
 A reader like `-a`: the database is opened read-only and may not exist yet. Served by waitress (a production
 WSGI server) on `--listen`; a non-loopback address needs `--auth-file` unless `--no-auth` (checked when the
@@ -12,6 +12,7 @@ import contextlib
 import sys
 import threading
 import time
+from collections.abc import Sequence
 
 from reactivex.disposable import CompositeDisposable
 from reactivex.scheduler import EventLoopScheduler
@@ -20,10 +21,12 @@ from monitoringapp.app.config_warnings import read_config_and_warn
 from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, dispose_after_its_tick, run_until_stopped
 from monitoringapp.app.options import WebOptions
 from monitoringapp.app.usage import UsageError
+from monitoringapp.domain.config import Config, ConfigError
 from monitoringapp.sinks.console import Console
 from monitoringapp.store import open_history_reader
 from monitoringapp.store.log import LogUnavailable
-from monitoringapp.web.app import WebContext, create_app, publish_changes
+from monitoringapp.streams.probes import ConfigChange
+from monitoringapp.web.app import WebContext, create_app, publish_changes, publish_list_change
 from monitoringapp.web.auth import AuthFileError, Users
 from monitoringapp.web.board import SiteSpec, StatusBoard
 from monitoringapp.web.feed import BoardFeed, FeedNews
@@ -37,8 +40,7 @@ FORGET_EVERY = 600.0
 def run_web(options: WebOptions) -> int:
     sites = None
     if options.config is not None:
-        config = read_config_and_warn(options.config, probing=False)  # the sites only: no probe's secret
-        sites = [SiteSpec(site.key, site.check_interval, site.name, site.url) for site in config.sites]
+        sites = shown_sites(read_config_and_warn(options.config, probing=False))  # the sites only: no probe's secret
     users = None
     if options.auth_file is not None:
         try:
@@ -73,25 +75,40 @@ def run_web(options: WebOptions) -> int:
         if news.waiting is not None and news.waiting != context.waiting:
             console.info(news.waiting)
         context.waiting = news.waiting if news.waiting is not None else (None if board.seeded else context.waiting)
-        publish_changes(context, news.touched)
+        if news.reshaped is not None:
+            publish_list_change(context, news.reshaped)
+        if news.reshaped is None or not news.reshaped.relisted:  # else the open pages load themselves again
+            publish_changes(context, news.touched)
         if time.monotonic() - last_forget[0] > FORGET_EVERY:
             last_forget[0] = time.monotonic()
             board.forget_before(time.time())
 
+    shown = [sites or []]  # the list last handed to the feed: what the next reload is told against
+
     def reload(_: None) -> None:
-        """SIGHUP (a service manager's reload): the auth file read again, its users in force from the next request
-        (a removed one is refused at once), or, if it cannot be used, refused in one line while the running users
-        stay in force. The board's sites are not: they shape what it keeps of the log, as at start."""
-        sites_note = "; the config's sites are read at start only" if options.config is not None else ""
-        if options.auth_file is None:
-            errors.info(f"SIGHUP: nothing to reload (no --auth-file{sites_note}); serving on")
+        """SIGHUP (a service manager's reload): the config's sites and the auth file read again, each said in a
+        line of its own. The sites are shown from the feed's next poll, an added one with its past in the log;
+        the users are in force from the next request (a removed one is refused at once). Either, if it cannot be
+        used, is refused in one line while the running one stays in force."""
+        if options.config is None and options.auth_file is None:
+            errors.info("SIGHUP: nothing to reload (no config, no --auth-file); serving on")
             return
-        try:
-            context.users = Users.from_file(options.auth_file)
-        except AuthFileError as error:
-            errors.info(f"auth file rejected: {error}; the running users stay in force")
-            return
-        errors.info(f"auth file reloaded: {options.auth_file}: {len(context.users.hashes)} user(s){sites_note}")
+        if options.config is not None:
+            try:
+                new = shown_sites(read_config_and_warn(options.config, probing=False))
+            except ConfigError as error:
+                errors.info(f"config rejected: {error}; the sites shown stay as they are")
+            else:
+                errors.info(f"config reloaded: {sites_change(options.config, shown[0], new)}")
+                shown[0] = new
+                feed.show(new)
+        if options.auth_file is not None:
+            try:
+                context.users = Users.from_file(options.auth_file)
+            except AuthFileError as error:
+                errors.info(f"auth file rejected: {error}; the running users stay in force")
+            else:
+                errors.info(f"auth file reloaded: {options.auth_file}: {len(context.users.hashes)} user(s)")
 
     def start(lifecycle: Lifecycle) -> Stopper:
         hups = lifecycle.hups.subscribe(reload)
@@ -118,6 +135,33 @@ def run_web(options: WebOptions) -> int:
         return stop
 
     return run_until_stopped(start, hup=Hup.RELOAD)
+
+
+def shown_sites(config: Config) -> list[SiteSpec]:
+    """The config's sites as the board shows them."""
+    return [SiteSpec(site.key, site.check_interval, site.name, site.url) for site in config.sites]
+
+
+def sites_change(path: str, old: Sequence[SiteSpec], new: Sequence[SiteSpec]) -> str:
+    """What a reload changes in the sites shown, said as `-m` says it of the sites it probes (`sites +1
+    (http://b/), -1 (http://a/), ~1 (shop: URL)`; each by its key), or that it changes nothing the page shows."""
+    before = {spec.host: spec for spec in old}
+    after = {spec.host: spec for spec in new}
+    changed = tuple((host, keys) for host, spec in after.items() if host in before
+                    if (keys := _changed_keys(before[host], spec)))
+    change = ConfigChange(added=tuple(host for host in after if host not in before),
+                          removed=tuple(host for host in before if host not in after), retimed=(), changed=changed)
+    if change.added or change.removed or change.changed:
+        return change.summary()
+    if list(before) != list(after):
+        return f"{path}: sites reordered"
+    return f"{path}: the sites shown are unchanged"
+
+
+def _changed_keys(before: SiteSpec, after: SiteSpec) -> tuple[str, ...]:
+    """The config keys the page shows whose values differ (a site's name is its key: a new name is a new site)."""
+    return tuple(key for key, differs in (("URL", before.url != after.url),
+                                          ("checkInterval", before.interval != after.interval)) if differs)
 
 
 def _access(options: WebOptions, users: Users | None) -> str:

@@ -29,7 +29,7 @@ from monitoringapp.operators.rollup import DAY, HOUR, MINUTE, RELATIVE_ERROR, Ro
 from monitoringapp.store.log import HistoryReader, LogUnavailable, StoreError
 from monitoringapp.web import render
 from monitoringapp.web.auth import Users
-from monitoringapp.web.board import SiteSpec, StatusBoard
+from monitoringapp.web.board import SiteListChange, SiteSpec, StatusBoard
 from monitoringapp.web.events import Broadcaster
 from monitoringapp.web.metrics import CONTENT_TYPE, exposition, metrics_registry
 
@@ -295,6 +295,17 @@ def publish_changes(context: WebContext, touched: frozenset[str]) -> None:
     if changed:
         headline = render.headline(context.board.states(now))
         context.broadcaster.publish("sites", json.dumps({"at": iso_utc(now), "headline": headline, "sites": changed}))
+
+
+def publish_list_change(context: WebContext, change: SiteListChange) -> None:
+    """Tell the open pages that the list of sites changed (a reloaded config): a `reload` event when the rows they
+    drew are no longer the rows they would draw (a site added or removed, renamed, moved), which a live update,
+    made to change rows in place, cannot redraw; the page loads itself again. The removed sites' last summaries
+    are forgotten: one added back is sent again."""
+    for key in change.removed:
+        context.published.pop(key, None)
+    if change.relisted and context.broadcaster.streams:
+        context.broadcaster.publish("reload", json.dumps({"at": iso_utc(context.clock())}))
 
 
 def _not_served(reason: str, retry_after: int) -> tuple[dict[str, Any] | str, int, dict[str, str]]:

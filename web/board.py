@@ -2,13 +2,15 @@
 
 Seeded once from the rollups (daily uptime for 90 days, 15-minute response times for 24 hours), the last
 hour of probes (and each site's last failure and failing run from before it) and 90 days of alerts; then
-every probe and transition the reader follows is added as it is stored. The page, the API's site list, the
+every probe and transition the reader follows is added as it is stored. A reloaded config's list replaces the
+sites shown (`reshape`): the sites it adds are seeded from the log the same way. The page, the API's site list, the
 live events and /metrics all read it, so a page view costs no database read. Thread-safe: the follower adds
 on its thread while requests read on theirs.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -71,7 +73,7 @@ class _Site:
     spark: dict[float, list[float]] = field(default_factory=dict)  # 15 min -> [checks, available, rt n, rt sum]
     window: SlidingWindow = field(default_factory=lambda: SlidingWindow(tuple(s for _, s in AVAILABILITY_WINDOWS)))
     latest: Probe | None = None
-    history: int = 0  # bumped when a past day's figures or an outage change: a drawn strip is stale
+    history: int = 0  # a new board-wide version when a past day's figures or an outage change: a drawn strip is stale
     alert: AlertTransition | None = None  # the latest alert or recovery
     certificate: AlertTransition | None = None  # the latest certificate warning
     outages: dict[float, float | None] = field(default_factory=dict)  # start -> end (None: ongoing)
@@ -140,6 +142,17 @@ class SiteMetrics:
     duration_sum: float
 
 
+@dataclass(frozen=True, slots=True)
+class SiteListChange:
+    """What `StatusBoard.reshape` changed: the log hosts of the sites added (whose past is still to be seeded),
+    the ids of those removed, and whether the rows a page drew are no longer the rows it would draw (a site
+    added or removed, or one whose name, URL or place in the list changed): a live update cannot redraw them."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    relisted: bool = False
+
+
 class StatusBoard:
     """Sites' states and histories; `sites` fixes the list (a config), else every site the log shows."""
 
@@ -147,6 +160,9 @@ class StatusBoard:
         self._fixed = sites is not None
         self._sites: dict[str, _Site] = {}
         self._by_id: dict[str, _Site] = {}
+        # Every history version is new on the whole board, so a site removed and added back never shows a strip
+        # drawn of its former self (drawings are cached by site id and version).
+        self._versions = itertools.count(1)
         for spec in sites or ():
             self._site(spec.host, spec)
         self._lock = threading.Lock()
@@ -159,7 +175,7 @@ class StatusBoard:
         if site is None:
             if self._fixed and spec is None:
                 return None
-            site = _Site(spec or _unconfigured(host), len(self._sites))
+            site = _Site(spec or _unconfigured(host), len(self._sites), history=next(self._versions))
             self._sites[host] = site
             self._by_id[site.spec.id] = site
         return site
@@ -185,6 +201,29 @@ class StatusBoard:
             self._add_transitions(transitions)
             self.seeded = True
 
+    def reshape(self, sites: Sequence[SiteSpec]) -> SiteListChange:
+        """Show `sites` from now on, in their order (a reloaded config's list): a site kept (same log host) keeps
+        its past and takes its new interval, name and URL; a removed one is forgotten; an added one starts with
+        no past (give it its own with `seed`, read for its hosts). Only a board whose list a config fixes."""
+        assert self._fixed, "a board of every site the log shows has no list to replace"
+        with self._lock:
+            before = [(site.spec.id, site.spec.name, site.spec.shown_url) for site in self._sites.values()]
+            kept = {spec.host: self._sites[spec.host] for spec in sites if spec.host in self._sites}
+            removed = tuple(site.spec.id for host, site in self._sites.items() if host not in kept)
+            added: list[str] = []
+            self._sites, self._by_id = {}, {}
+            for order, spec in enumerate(sites):
+                site = kept.get(spec.host)
+                if site is None:
+                    added.append(spec.host)
+                    site = _Site(spec, order, history=next(self._versions))
+                else:
+                    site.spec, site.order = spec, order
+                self._sites[spec.host] = site
+                self._by_id[spec.id] = site
+            after = [(site.spec.id, site.spec.name, site.spec.shown_url) for site in self._sites.values()]
+        return SiteListChange(tuple(added), removed, relisted=after != before)
+
     def add_probes(self, probes: Iterable[Probe]) -> set[str]:
         """Count probes stored after the seed; the ids of the sites they touched."""
         touched: set[str] = set()
@@ -196,7 +235,7 @@ class StatusBoard:
                 touched.add(site.spec.id)
                 day_start = bucket_start(probe.timestamp, DAY)
                 if site.days and day_start < max(site.days):
-                    site.history += 1  # a late probe of a past day
+                    site.history = next(self._versions)  # a late probe of a past day
                 day = site.days.setdefault(day_start, [0, 0])
                 day[0] += 1
                 day[1] += probe.available
@@ -232,7 +271,7 @@ class StatusBoard:
             if site is None:
                 continue
             touched.add(site.spec.id)
-            site.history += 1
+            site.history = next(self._versions)
             site.outages[transition.start] = transition.end if transition.kind is TransitionKind.RECOVERY else (
                 site.outages.get(transition.start))
             if site.alert is None or transition.timestamp >= site.alert.timestamp:

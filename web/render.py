@@ -206,13 +206,13 @@ SPARK_SIZE = (160, 28)
 
 class Drawings:
     """Each site's 90-day strip and 24-hour sparkline as SVG markup, drawn again only when stale: past days
-    change when a site's history version does (a late probe, an outage), the sparkline every 15 minutes; only
-    today's bar is drawn for every page."""
+    change when a site's history version does (a late probe, an outage, the site added again by a reload), the
+    sparkline every 15 minutes or with that version; only today's bar is drawn for every page."""
 
     def __init__(self, board: StatusBoard) -> None:
         self.board = board
         self._strips: dict[str, tuple[tuple[float, int], Markup]] = {}
-        self._sparks: dict[str, tuple[float, Markup]] = {}
+        self._sparks: dict[str, tuple[tuple[float, int], Markup]] = {}
         self._lock = threading.Lock()
 
     def strip(self, status: SiteStatus, now: float) -> Markup:
@@ -228,7 +228,7 @@ class Drawings:
         return cached[1] + (_bar(today[0], HISTORY_DAYS - 1, now) if today else Markup(""))
 
     def spark(self, status: SiteStatus, now: float) -> Markup:
-        key = now - now % SPARK_STEP
+        key = (now - now % SPARK_STEP, status.history)
         with self._lock:
             cached = self._sparks.get(status.id)
         if cached is None or cached[0] != key:

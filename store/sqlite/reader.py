@@ -92,7 +92,10 @@ class SqliteLogReader:
         self._version = 0
         self._columns: dict[str, str] = {}
         self._has_rollups = False
-        self._seen_versions: dict[Feed, int] = {}
+        # Per feed, (data_version, end position) at its last read: an `_after` from that end or beyond, with nothing
+        # committed since, has nothing to read. The end, not only the version: a read of some sites' past
+        # (`*_since`) sees the same version as a cursor left further back by another read of the feed.
+        self._seen_versions: dict[Feed, tuple[int, int]] = {}
         self._entries_end: tuple[int, int] | None = None  # (data_version, end position) at the last entries read
         self._lock = threading.RLock()
         self.reads = 0  # snapshots that read rows (an idle poll reads none)
@@ -299,8 +302,8 @@ class SqliteLogReader:
             parameters.extend(named)
         where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
         with self._snapshot() as connection:
-            self._seen_versions[feed] = self._data_version(connection)
             end = self._end(connection, table)
+            self._seen_versions[feed] = (self._data_version(connection), end.position)
             rows = connection.execute(f"SELECT {self._columns[table]} FROM {table} {where}ORDER BY timestamp, rowid",
                                       parameters).fetchall()
             self.reads += 1
@@ -311,11 +314,12 @@ class SqliteLogReader:
         table = _TABLES[feed]
         with self._snapshot() as connection:
             data_version = self._data_version(connection)
-            if cursor.log == self._log and self._seen_versions.get(feed) == data_version:
-                return Page([], cursor)  # nobody committed since this feed's last read
-            self._seen_versions[feed] = data_version
+            seen = self._seen_versions.get(feed)
+            if cursor.log == self._log and seen is not None and seen[0] == data_version and cursor.position >= seen[1]:
+                return Page([], cursor)  # nobody committed since this feed's last read, which ended here
             position = cursor.position if cursor.log in (self._log, "") else self._anchor(connection, table, cursor)
             end = self._end(connection, table)
+            self._seen_versions[feed] = (data_version, end.position)
             if end.position <= position:
                 return Page([], Cursor(self._log, position, cursor.time))
             rows = connection.execute(f"SELECT {self._columns[table]} FROM {table} WHERE rowid > ? "

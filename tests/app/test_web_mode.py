@@ -1,10 +1,11 @@
 """`-w` as a user runs it: it serves while the database does not exist yet (and says so again when it is
-deleted), says how it is reachable, stops on Ctrl-C with status 0; SIGHUP reads the auth file again and serving goes
-on; a bad auth file or a taken port is one line and status 2."""
+deleted), says how it is reachable, stops on Ctrl-C with status 0; SIGHUP reads the config's sites and the auth file
+again and serving goes on; a bad auth file or a taken port is one line and status 2."""
 
 from __future__ import annotations
 
 import base64
+import json
 import re
 import signal
 import socket
@@ -18,9 +19,11 @@ from werkzeug.security import generate_password_hash
 
 from bench.processes import App, wait_until
 from monitoringapp.app.cli import main
+from monitoringapp.app.web_mode import sites_change
 from monitoringapp.domain.events import Probe
 from monitoringapp.domain.sites import site_id
 from monitoringapp.store.sqlite.writer import SqliteEventLog
+from monitoringapp.web.board import SiteSpec
 
 
 @pytest.mark.slow
@@ -117,7 +120,8 @@ def test_sighup_reads_the_auth_file_again_refuses_one_that_cannot_be_used_and_se
         port = int(re.search(r":(\d+)/", line).group(1))  # type: ignore[union-attr]
         assert (status_as(port, "alice", "a-pass"), status_as(port, "bob", "b-pass")) == (200, 401)
         users.write_text(f"bob:{generate_password_hash('b-pass', method='pbkdf2:sha256')}\n")  # alice leaves
-        app.process.send_signal(signal.SIGHUP)
+        config.write_text('{"websites": [{"URL": "http://shop.test/"}, {"URL": "http://new.test/"}]}')
+        app.process.send_signal(signal.SIGHUP)  # both in one
         wait_until(lambda: "auth file reloaded" in app.stderr(), 10, "the reload said", alive=app)
         assert (status_as(port, "alice", "a-pass"), status_as(port, "bob", "b-pass")) == (401, 200)
         users.write_text("bob:plaintext\n")
@@ -127,16 +131,17 @@ def test_sighup_reads_the_auth_file_again_refuses_one_that_cannot_be_used_and_se
     finally:
         status, stderr = app.stop(signal.SIGTERM)
     assert (status, stderr.splitlines()) == (0, [
-        f"auth file reloaded: {users}: 1 user(s); the config's sites are read at start only",
+        "config reloaded: sites +1 (http://new.test/)",
+        f"auth file reloaded: {users}: 1 user(s)",
+        f"config reloaded: {config}: the sites shown are unchanged",
         f"auth file rejected: {users}:1: user 'bob': not a salted scrypt or pbkdf2 hash (make one with python -m "
         "monitoringapp.web.passwords USER); the running users stay in force"])
 
 
 @pytest.mark.slow
-def test_sighup_without_an_auth_file_says_there_is_nothing_to_reload_and_serving_goes_on(tmp_path: Path) -> None:
-    config = tmp_path / "config.json"
-    config.write_text('{"websites": [{"URL": "http://shop.test/"}]}')
-    app = App("-w", "-c", str(config), "-db", str(tmp_path / "m.db"), "--listen", "127.0.0.1:0")
+def test_sighup_without_a_config_or_an_auth_file_says_there_is_nothing_to_reload_and_serving_goes_on(
+        tmp_path: Path) -> None:
+    app = App("-w", "-db", str(tmp_path / "m.db"), "--listen", "127.0.0.1:0", cwd=tmp_path)
     try:
         _, line = app.wait_for_line(lambda text: text.startswith("serving "), timeout=20)
         port = int(re.search(r":(\d+)/", line).group(1))  # type: ignore[union-attr]
@@ -146,8 +151,60 @@ def test_sighup_without_an_auth_file_says_there_is_nothing_to_reload_and_serving
             assert response.status == 200
     finally:
         status, stderr = app.stop(signal.SIGTERM)
-    assert (status, stderr) == (0, "SIGHUP: nothing to reload (no --auth-file; the config's sites are read at start "
-                                   "only); serving on\n")
+    assert (status, stderr) == (0, "SIGHUP: nothing to reload (no config, no --auth-file); serving on\n")
+
+
+def api_sites(port: int) -> list[tuple[str, str | None, str]]:
+    """(url, name, state) of each site `/api/v1/sites` gives, in its order."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/sites", timeout=10) as response:
+        return [(site["url"], site["name"], site["state"]) for site in json.load(response)["sites"]]
+
+
+@pytest.mark.slow
+def test_sighup_shows_the_sites_of_the_config_read_again_with_their_past_and_refuses_a_bad_one(tmp_path: Path) -> None:
+    """An operator adds a site to the config the monitor probes and reloads both: the page showed the old list
+    until a restart."""
+    database, config = tmp_path / "m.db", tmp_path / "config.json"
+    now = time.time()
+    writer = SqliteEventLog(database, flush_interval=0.01)
+    for site in ("http://shop.test/", "http://api.test/", "http://blog.test/"):
+        writer.append_probe(Probe(now - 5, site, site != "http://api.test/", 200, 2.0))
+    writer.close()
+    config.write_text('{"websites": [{"URL": "http://shop.test/"}, {"URL": "http://blog.test/"}]}')
+    app = App("-w", "-c", str(config), "-db", str(database), "--listen", "127.0.0.1:0")
+    try:
+        _, line = app.wait_for_line(lambda text: text.startswith("serving "), timeout=20)
+        port = int(re.search(r":(\d+)/", line).group(1))  # type: ignore[union-attr]
+        wait_until(lambda: api_sites(port) == [("http://shop.test/", None, "up"), ("http://blog.test/", None, "up")],
+                   10, "the sites at start", alive=app)
+        config.write_text('{"websites": [{"URL": "http://shop.test/", "name": "shop", "checkInterval": 5},'
+                          ' {"URL": "http://api.test/"}]}')
+        app.process.send_signal(signal.SIGHUP)
+        # api.test's past is the log's: its last probe failed. shop renamed is a new series: no data under its name.
+        changed = [("http://api.test/", None, "down"), ("http://shop.test/", "shop", "nodata")]
+        wait_until(lambda: api_sites(port) == changed, 10, "the new list", alive=app)
+        config.write_text('{"websites": [{"URL": "http://shop.test/", "checkInterval": 0}]}')
+        app.process.send_signal(signal.SIGHUP)
+        wait_until(lambda: "config rejected" in app.stderr(), 10, "the refusal", alive=app)
+        assert api_sites(port) == changed, "the running list stays"
+    finally:
+        status, stderr = app.stop(signal.SIGTERM)
+    assert (status, stderr.splitlines()) == (0, [
+        "config reloaded: sites +2 (shop, http://api.test/), -2 (http://shop.test/, http://blog.test/)",
+        f"config rejected: {config}: websites[0].checkInterval: must be a finite number > 0, got 0; the sites shown "
+        "stay as they are"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "m.db"], "nothing written"
+
+
+def test_a_reload_says_the_sites_it_adds_removes_and_changes_by_their_keys() -> None:
+    old = [SiteSpec("http://a.test/", 10.0), SiteSpec("shop", 10.0, "shop", "http://s.test/"),
+           SiteSpec("http://c.test/", 10.0)]
+    new = [SiteSpec("shop", 10.0, "shop", "http://s2.test/"), SiteSpec("http://c.test/", 30.0),
+           SiteSpec("http://d.test/", 10.0)]
+    assert sites_change("c.json", old, new) == ("sites +1 (http://d.test/), -1 (http://a.test/), "
+                                                "~2 (shop: URL; http://c.test/: checkInterval)")
+    assert sites_change("c.json", old, old[::-1]) == "c.json: sites reordered"
+    assert sites_change("c.json", old, list(old)) == "c.json: the sites shown are unchanged"
 
 
 def test_an_auth_file_without_salted_hashes_is_one_line_and_exit_2(tmp_path: Path,

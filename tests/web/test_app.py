@@ -15,9 +15,9 @@ from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.domain.sites import site_id
 from monitoringapp.store import open_history_reader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
-from monitoringapp.web.app import CSP, WebContext, create_app, publish_changes
+from monitoringapp.web.app import CSP, WebContext, create_app, publish_changes, publish_list_change
 from monitoringapp.web.auth import Users
-from monitoringapp.web.board import SiteSpec, StatusBoard
+from monitoringapp.web.board import SiteListChange, SiteSpec, StatusBoard
 from monitoringapp.web.events import Broadcaster
 from monitoringapp.web.feed import BoardFeed
 from monitoringapp.web.passwords import auth_line
@@ -233,6 +233,21 @@ def test_a_page_opened_later_is_sent_each_sites_summary_again_even_one_an_earlie
         message = json.loads(next(stream).split(b"data: ", 1)[1])
         assert [(site["id"], site["state"]) for site in message["sites"]] == [(site_id(DOWN), "alerting")]
         live.broadcaster.close()
+
+
+def test_a_new_list_of_sites_tells_open_pages_to_load_again_only_when_their_rows_changed(
+        context: WebContext) -> None:
+    live = WebContext(context.board, context.log, Broadcaster(keepalive=0.05), clock=context.clock)
+    stream = live.broadcaster.open()
+    assert stream is not None and next(stream).startswith("retry: ")
+    publish_changes(live, frozenset({site_id(DOWN)}))
+    assert next(stream).startswith("event: sites\n")
+    publish_list_change(live, SiteListChange(removed=(site_id(DOWN),)))
+    assert next(stream) == ": keepalive\n\n", "no row a page drew changed: nothing to load again"
+    assert site_id(DOWN) not in live.published, "a removed site's summary is forgotten: added back, it is sent again"
+    publish_list_change(live, SiteListChange(added=("http://new.test/",), relisted=True))
+    assert next(stream) == 'event: reload\ndata: {"at": "2026-11-30T12:00:00.000Z"}\n\n'
+    stream.close()
 
 
 def test_event_streams_are_bounded(context: WebContext) -> None:

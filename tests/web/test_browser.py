@@ -137,3 +137,35 @@ def test_pages_opened_before_the_database_exists_say_so_and_show_themselves_once
         status_page.close()
     finally:
         web.stop(signal.SIGINT)
+
+
+def test_an_open_page_shows_a_site_a_reloaded_config_adds_and_drops_one_it_removes(
+        browser: Any, tmp_path: Path) -> None:
+    shop, added = "http://shop.test/", "http://added.test/"
+    config, database = tmp_path / "config.json", tmp_path / "m.db"
+    writer = SqliteEventLog(database, flush_interval=0.01)
+    writer.append_probe(Probe(time.time(), shop, True, 200, 2.0))
+    writer.append_probe(Probe(time.time(), added, False, 503, 2.0))
+    writer.close()
+    config.write_text(json.dumps({"websites": [{"URL": shop}]}))
+    web = App("-w", "-c", str(config), "-db", str(database), "--listen", "127.0.0.1:0")
+    try:
+        _, line = web.wait_for_line(lambda text: text.startswith("serving "), timeout=20)
+        base = line.split(" on ", 1)[1].split("/ ", 1)[0]
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.goto(base, timeout=15_000)
+        page.locator(f"#site-{site_id(shop)} .label").filter(has_text="Up").wait_for(timeout=15_000)
+        page.locator('#live[data-state="on"]').wait_for(timeout=15_000)  # the live events stream is open
+        config.write_text(json.dumps({"websites": [{"URL": added}]}))
+        web.process.send_signal(signal.SIGHUP)
+        # Nobody reloads it: the page loads itself again on the live event, with the new row and its stored past.
+        page.locator(f"#site-{site_id(added)} .label").filter(has_text="Down").wait_for(timeout=15_000)
+        page.locator(f"#site-{site_id(shop)}").wait_for(state="detached", timeout=15_000)
+        assert page.locator("#sites tbody tr").count() == 1
+        assert page.inner_text("#headline") == "1 of 1 site in trouble"
+        assert errors == [], "no console error (a CSP violation would be one)"
+        page.close()
+    finally:
+        web.stop(signal.SIGINT)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.domain.sites import site_id
-from monitoringapp.operators.rollup import DAY
+from monitoringapp.operators.rollup import DAY, Rollup
+from monitoringapp.store.log import Page
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
-from monitoringapp.web.board import SiteSpec, State, StatusBoard
+from monitoringapp.web.board import SiteListChange, SiteSpec, State, StatusBoard
 from monitoringapp.web.feed import RECHECK_EVERY, BoardFeed
 from tests.gap_outage import write_gap_outage
 from tests.web.history import DOWN, NOW, UP, write_history
@@ -123,3 +125,103 @@ def test_an_alert_still_open_from_before_the_ninety_days_keeps_the_site_alerting
     status = board.status(site_id(DOWN), NOW)
     assert status is not None and (status.state, status.since) == (State.ALERTING, raised)
     reader.close()
+
+
+def same_as_the_log(log: SqliteLogReader, board: StatusBoard, host: str, now: float) -> bool:
+    """Whether the board's last 90 days of `host` are what the log's daily rollups say: each probe counted once."""
+    stored = {r.start: (r.checks, r.available) for r in log.rollups(now - 90 * DAY, now + DAY, DAY, {host}).events}
+    shown = {d.start: (d.checks, d.available) for d in board.days(site_id(host), now) if d.checks}
+    return bool(stored) and shown == stored
+
+
+def test_a_site_a_reloaded_list_adds_is_seeded_with_its_stored_past_and_a_removed_one_leaves(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    log, board, feed = seeded_feed(path, days=3, sites=(UP,))
+    feed.show([SiteSpec(UP, 10.0), SiteSpec(DOWN, 10.0)])
+    news = feed.poll(NOW + 1)
+    assert news.reshaped == SiteListChange(added=(DOWN,), removed=(), relisted=True)
+    assert news.touched == {site_id(UP), site_id(DOWN)}
+    down = board.status(site_id(DOWN), NOW + 1)
+    assert down is not None and (down.state, down.since) == (State.ALERTING, NOW - 240), "its open alert, as stored"
+    assert down.latest == Probe(NOW - 10, DOWN, False, 503, 3.0)
+    assert same_as_the_log(log, board, DOWN, NOW + 1)
+    last_quarter = (60 * 8.0 + 30 * 3.0) / 90  # its probes of 11:45 to 12:00, 60 of 8 ms and 30 of 3 ms
+    assert board.spark(site_id(DOWN), NOW + 1)[-1] == last_quarter
+
+    writer = SqliteEventLog(path, flush_interval=0.01)
+    writer.append_probe(Probe(NOW + 5, DOWN, True, 200, 2.0))
+    writer.close()
+    assert feed.poll(NOW + 5.5).touched == {site_id(DOWN)}
+    assert same_as_the_log(log, board, DOWN, NOW + 5.5), "a probe stored after the reload is counted once"
+
+    feed.show([SiteSpec(DOWN, 10.0)])
+    assert feed.poll(NOW + 7).reshaped == SiteListChange(removed=(site_id(UP),), relisted=True)
+    assert [s.url for s in board.statuses(NOW + 7)] == [DOWN]
+    assert feed.poll(NOW + 8).reshaped is None, "applied once"
+    log.close()
+
+
+class CommitsDuringTheReload(SqliteLogReader):
+    """A reader of a log a monitor commits a batch to just before the added sites' past is first read: after the
+    feed's last read, so that batch is both in their rollups and after the feed's cursor."""
+
+    def __init__(self, path: Path, batch: list[Probe]) -> None:
+        super().__init__(path)
+        self.path, self.batch = path, batch
+
+    def rollups(self, since: float, until: float, step: float, hosts: Collection[str] | None = None, *,
+                detail: bool = False) -> Page[Rollup]:
+        if hosts is not None and self.batch:
+            writer = SqliteEventLog(self.path, flush_interval=0.01)
+            for probe in self.batch:
+                writer.append_probe(probe)
+            writer.close()
+            self.batch = []
+        return super().rollups(since, until, step, hosts, detail=detail)
+
+
+def test_a_batch_committed_while_an_added_site_is_read_is_counted_once(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    write_history(path, days=1)
+    log = CommitsDuringTheReload(path, [Probe(NOW + 2, DOWN, True, 200, 2.0), Probe(NOW + 2, UP, True, 200, 2.0)])
+    board = StatusBoard([SiteSpec(UP, 10.0)])
+    feed = BoardFeed(log, board, NOW)
+    assert feed.poll(NOW).seeded
+    feed.show([SiteSpec(UP, 10.0), SiteSpec(DOWN, 10.0)])
+    news = feed.poll(NOW + 3)
+    assert news.reshaped is not None and news.reshaped.added == (DOWN,)
+    assert feed.poll(NOW + 4).touched == frozenset(), "the batch was read during the reload"
+    assert same_as_the_log(log, board, DOWN, NOW + 4) and same_as_the_log(log, board, UP, NOW + 4)
+    assert board.status(site_id(DOWN), NOW + 4).latest == Probe(NOW + 2, DOWN, True, 200, 2.0)  # type: ignore[union-attr]
+    log.close()
+
+
+def test_a_list_given_while_the_log_cannot_be_read_is_applied_once_it_can(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    log, board, feed = seeded_feed(path, days=1, sites=(UP,))
+    for made in tmp_path.glob("m.db*"):
+        made.unlink()
+    feed.show([SiteSpec(UP, 10.0), SiteSpec(DOWN, 10.0)])
+    news = feed.poll(NOW + 1)
+    assert news.reshaped is None and news.waiting is not None
+    assert [s.url for s in board.statuses(NOW + 1)] == [UP], "the running list, until the new one's past is read"
+    write_history(path, days=1)
+    news = feed.poll(NOW + 2)
+    assert news.reshaped == SiteListChange(added=(DOWN,), relisted=True)
+    assert board.status(site_id(DOWN), NOW + 2).state is State.ALERTING  # type: ignore[union-attr]
+    log.close()
+
+
+def test_a_list_given_before_the_log_is_there_is_the_list_the_first_seed_fills(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    log = SqliteLogReader(path)
+    board = StatusBoard([SiteSpec(UP, 10.0)])
+    feed = BoardFeed(log, board, NOW)
+    feed.show([SiteSpec(DOWN, 10.0)])
+    news = feed.poll(NOW)
+    assert news.waiting is not None and news.reshaped == SiteListChange(added=(DOWN,), removed=(site_id(UP),),
+                                                                        relisted=True)
+    write_history(path, days=1)
+    assert feed.poll(NOW).seeded
+    assert [s.url for s in board.statuses(NOW)] == [DOWN] and same_as_the_log(log, board, DOWN, NOW)
+    log.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.domain.sites import site_id
-from monitoringapp.operators.rollup import DAY
+from monitoringapp.operators.rollup import DAY, Rollup
 from monitoringapp.web.board import SiteSpec, StatusBoard
 from monitoringapp.web.render import Drawings, percent, uptime_class
 
@@ -28,6 +28,20 @@ def test_a_strip_shows_a_new_outage_a_late_probe_and_todays_latest_figures() -> 
     assert "0.00% up (0 of 1 checks)" in drawings.strip(board.status(key, NOW), NOW)  # type: ignore[arg-type]
     tomorrow = NOW + DAY
     assert drawings.strip(board.status(key, tomorrow), tomorrow).count("<rect") == 90  # type: ignore[arg-type]
+
+
+def test_a_site_removed_and_added_back_by_reloads_is_drawn_from_the_past_it_is_seeded_with() -> None:
+    board = StatusBoard([SiteSpec(SITE, 60.0)])
+    board.seed([], [], [], [])
+    board.add_probes([Probe(NOW - DAY, SITE, True, 200, 1.0)])
+    drawings = Drawings(board)
+    key = site_id(SITE)
+    assert "(1 of 1 checks)" in drawings.strip(board.status(key, NOW), NOW)  # type: ignore[arg-type]
+    board.reshape([])
+    board.reshape([SiteSpec(SITE, 60.0)])
+    yesterday = NOW - DAY - (NOW - DAY) % DAY
+    board.seed([Rollup(SITE, yesterday, DAY, checks=2, available=1)], [], [], [])
+    assert "50.00% up (1 of 2 checks)" in drawings.strip(board.status(key, NOW), NOW)  # type: ignore[arg-type]
 
 
 def test_a_percentage_is_never_rounded_up_to_100() -> None:

@@ -36,6 +36,8 @@
     if (headline && news.headline) headline.textContent = news.headline;
     live.textContent = "updated " + news.at.slice(0, 16).replace("T", " ") + " UTC";
   });
+  // The list of sites changed (a reloaded config): rows come and go, which only the server draws.
+  events.addEventListener("reload", function () { window.location.reload(); });
   // Hover shows a bar's title; focus (keyboard) shows it under the strip too.
   body.addEventListener("focusin", function (event) {
     const title = event.target.querySelector && event.target.querySelector("title");

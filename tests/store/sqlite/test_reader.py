@@ -209,6 +209,19 @@ def test_an_idle_read_only_asks_data_version_and_reads_no_rows(tmp_path: Path) -
     assert reader.reads == 2
 
 
+def test_a_cursor_left_behind_by_a_later_read_of_some_sites_past_still_gets_what_came_after_it(
+        tmp_path: Path) -> None:
+    """The web page reads a site a reloaded config adds (`*_since` of its hosts) while its feed's cursor is where
+    the last poll left it: the feed's next read skipped the rows between, as if the since-read had been its own."""
+    db = open_for_writing(tmp_path / "m.db")
+    append(db, alert(1))
+    reader = SqliteLogReader(tmp_path / "m.db")
+    cursor = reader.transitions_after(reader.transitions_since(None).cursor).cursor
+    append(db, alert(2, host=B))
+    assert list(reader.transitions_since(None, {A}).events) == [alert(1)]
+    assert list(reader.transitions_after(cursor).events) == [alert(2, host=B)]
+
+
 def test_keeps_going_through_a_purge_and_a_vacuum(tmp_path: Path) -> None:
     db = open_for_writing(tmp_path / "m.db")
     append(db, *(alert(n) for n in range(1, 11)))

@@ -1,0 +1,76 @@
+"""The board's list of sites replaced by a reloaded config (`StatusBoard.reshape`): kept sites keep their past and
+take their new settings, removed ones leave, added ones start empty and take the past they are seeded with."""
+
+from __future__ import annotations
+
+from monitoringapp.domain.events import AlertTransition, LastOutcomes, Probe, TransitionKind
+from monitoringapp.domain.sites import site_id
+from monitoringapp.operators.rollup import DAY, Rollup
+from monitoringapp.web.board import SiteListChange, SiteSpec, State, StatusBoard
+
+A, B, C = "http://a.test/", "http://b.test/", "http://c.test/"
+NOW = 1_796_040_000.0 + 3600  # 2026-11-30T13:00:00Z
+
+
+def seeded(*specs: SiteSpec) -> StatusBoard:
+    board = StatusBoard(specs)
+    board.seed([], [], [], [])
+    return board
+
+
+def test_a_kept_site_keeps_its_past_and_takes_its_new_interval_and_an_added_one_starts_with_no_data() -> None:
+    board = seeded(SiteSpec(A, 10.0), SiteSpec(B, 10.0))
+    board.add_probes([Probe(NOW - 100, A, True, 200, 1.0), Probe(NOW - 100, B, True, 200, 1.0)])
+    assert board.status(site_id(A), NOW).state is State.NO_DATA  # type: ignore[union-attr]  # 100 s > 60 s
+
+    change = board.reshape([SiteSpec(C, 10.0), SiteSpec(A, 60.0)])
+
+    assert change == SiteListChange(added=(C,), removed=(site_id(B),), relisted=True)
+    assert [(s.url, s.state, s.order) for s in board.statuses(NOW)] == [
+        (C, State.NO_DATA, 0), (A, State.UP, 1)], "A within 3 of its new intervals (180 s): up again"
+    a = board.status(site_id(A), NOW)
+    assert a is not None and a.latest == Probe(NOW - 100, A, True, 200, 1.0)
+    assert board.days(site_id(A), NOW, count=1)[0].checks == 1, "its past kept"
+    assert board.status(site_id(B), NOW) is None and board.site_by_id(site_id(B)) is None
+    assert list(board.shown_sites()) == [C, A]
+    assert [m.url for m in board.metrics(NOW)] == [C, A], "/metrics follows the list"
+    board.add_probes([Probe(NOW, B, False, 503, 1.0)])
+    assert board.status(site_id(B), NOW) is None, "a removed site's probes are not counted"
+
+
+def test_an_added_site_takes_the_past_it_is_seeded_with_and_then_its_probes() -> None:
+    board = seeded(SiteSpec(A, 10.0))
+    change = board.reshape([SiteSpec(A, 10.0), SiteSpec(B, 10.0)])
+    assert change == SiteListChange(added=(B,), removed=(), relisted=True)
+    day = NOW - NOW % DAY
+    board.seed([Rollup(B, day - DAY, DAY, checks=10, available=4), Rollup(B, day, DAY, checks=2, available=0)],
+               [], [Probe(NOW - 20, B, False, 503, 1.0), Probe(NOW - 10, B, False, 503, 1.0)],
+               [AlertTransition(NOW - DAY, B, TransitionKind.RECOVERY, 0.9, start=NOW - DAY - 600, end=NOW - DAY)],
+               [LastOutcomes(B, last_success=NOW - 4000, last_failure=NOW - 3700, failing_since=NOW - 3700)])
+    b = board.status(site_id(B), NOW)
+    assert b is not None and (b.state, b.since) == (State.DOWN, NOW - 3700), "down since its run began"
+    assert [(d.checks, d.available, d.outages) for d in board.days(site_id(B), NOW, count=2)] == [
+        (10, 4, ((NOW - DAY - 600, NOW - DAY),)), (2, 0, ())]
+    board.add_probes([Probe(NOW + 10, B, True, 200, 1.0)])
+    assert board.days(site_id(B), NOW + 10, count=1)[0].checks == 3
+
+
+def test_a_new_interval_alone_changes_no_row_a_page_drew_and_a_new_url_or_order_does() -> None:
+    board = seeded(SiteSpec("shop", 10.0, "shop", A), SiteSpec(B, 10.0))
+    assert board.reshape([SiteSpec("shop", 30.0, "shop", A), SiteSpec(B, 10.0)]) == SiteListChange()
+    assert board.status("shop", NOW).url == A  # type: ignore[union-attr]
+    assert board.reshape([SiteSpec("shop", 30.0, "shop", C), SiteSpec(B, 10.0)]) == SiteListChange(relisted=True)
+    assert board.status("shop", NOW).url == C  # type: ignore[union-attr]
+    assert board.reshape([SiteSpec(B, 10.0), SiteSpec("shop", 30.0, "shop", C)]) == SiteListChange(relisted=True)
+    assert [s.order for s in board.statuses(NOW)] == [0, 1] and board.statuses(NOW)[0].url == B
+
+
+def test_a_site_removed_and_added_back_has_a_history_version_it_never_had() -> None:
+    board = seeded(SiteSpec(A, 10.0), SiteSpec(B, 10.0))
+    board.add_transitions([AlertTransition(NOW - 30, A, TransitionKind.ALERT, 0.5, start=NOW - 30)])
+    versions = {board.status(site_id(A), NOW).history}  # type: ignore[union-attr]
+    board.reshape([SiteSpec(B, 10.0)])
+    board.reshape([SiteSpec(B, 10.0), SiteSpec(A, 10.0)])
+    again = board.status(site_id(A), NOW)
+    assert again is not None and again.history not in versions and again.state is State.NO_DATA
+    assert board.days(site_id(A), NOW)[-1].outages == (), "its former self's outage is not kept"
