@@ -14,6 +14,7 @@ go to a file nobody can open) is noticed within a second or so and said once on 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable
+from reactivex.internal.exceptions import DisposedException
 from reactivex.scheduler import EventLoopScheduler
 from reactivex.scheduler.periodicscheduler import PeriodicScheduler
 from reactivex.subject import Subject
@@ -129,7 +131,8 @@ class SqliteEventLog:
     def append_transition(self, transition: AlertTransition) -> None:
         self._transitions.append(transition)
         if not self._closed:
-            self._scheduler.schedule(lambda _scheduler, _state: self._flush())
+            with contextlib.suppress(DisposedException):  # closed meanwhile: the last flush took it, or nothing will
+                self._scheduler.schedule(lambda _scheduler, _state: self._flush())
 
     def set_retention(self, seconds: float | None) -> None:
         self._retention = seconds
