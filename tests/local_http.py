@@ -1,19 +1,20 @@
 """The one real HTTP server on 127.0.0.1 for every test: fixed routes, a health flag to flip, bounded in time.
 
 Routes (a query string is ignored, so `/ok?a` and `/ok?b` are two sites on one server): `/ok` 200, `/close` 200 with
-`Connection: close`, `/fail` 500, `/health` 200 or 503 as `healthy` says, `/located` 503 to a prober whose
-User-Agent names a location in `failing_locations` (else 200), `/slow` 503 after `slow_for` seconds, `/hang` answers
-nothing until released (at most `hang_for` seconds), `/redirect/N` N hops then 200, `/loop` redirects to itself,
-`/huge` claims 1 GB and streams until the client goes, `/trickle` sends one byte every 50 ms; `/trickle-headers`
-sends its status line and headers one byte every 50 ms (600 bytes, 30 s) as long as `header_trickles` says, then
-answers 200 at once, and lists how many bytes each trickle sent before it ended (`headers_trickled`);
-`/to-trickle-headers` a 302 to `/trickle-headers`; `/json` 200 with
-`json_body` as JSON, `/gzipped` the same gzip-compressed whatever the client asks, `/status/N` N, `/late` 200 after
-`late_for` seconds, `/large` 200 with 100 kB ending in `ok`, `/limit` 200 with exactly 64 kB ending in `ok`,
-`/bad-location` a 302 to a URL that is none (`http://[::1/`), `/echo` 200 with the request's method, headers and
-body as JSON (any method), `/see-other` a 303 to `/echo`; any other path 404. A request for an absolute URL (as a
-forward proxy is asked) is answered as its path would be, whatever its host: the server is its own HTTP proxy.
-Requests' Authorization headers are kept (`authorizations`). With `tls` (an `ssl.SSLContext`), it serves HTTPS.
+`Connection: close`, `/fail` 500, `/health` 200 or 503 as `healthy` says, `/located` 503 to a prober whose User-Agent
+names a location in `failing_locations` (else 200), `/slow` 503 after `slow_for` seconds, `/hang` answers nothing until
+released (at most `hang_for` seconds), `/redirect/N` N hops then 200, `/loop` redirects to itself, `/huge` claims 1 GB
+and streams until the client goes (or 5 s), `/trickle` sends one byte of 200 every 50 ms; each lists how many bytes it
+sent, as it ended (`huge_sent`, `body_trickled`: fewer than all, the client hung up); `/trickle-headers` sends its
+status line and headers one byte every 50 ms (600 bytes, 30 s) as long as `header_trickles` says, then answers 200 at
+once, and lists how many bytes each trickle sent before it ended (`headers_trickled`); `/to-trickle-headers` a 302 to
+`/trickle-headers`; `/json` 200 with `json_body` as JSON, `/gzipped` the same gzip-compressed whatever the client asks,
+`/status/N` N, `/late` 200 after `late_for` seconds, `/large` 200 with 100 kB ending in `ok`, `/limit` 200 with exactly
+64 kB ending in `ok`, `/bad-location` a 302 to a URL that is none (`http://[::1/`), `/echo` 200 with the request's
+method, headers and body as JSON (any method), `/see-other` a 303 to `/echo`; any other path 404. A request for an
+absolute URL (as a forward proxy is asked) is answered as its path would be, whatever its host: the server is its own
+HTTP proxy. Requests' Authorization headers are kept (`authorizations`). With `tls` (an `ssl.SSLContext`), it serves
+HTTPS.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from urllib.parse import urlsplit
 from bench.http_server import LocalHTTPServer
 
 HUGE_CLAIMED = 1 << 30
+TRICKLED_BODY = 200  # bytes /trickle sends, one every 50 ms, when nobody cuts it
 _HUGE_CHUNK = b"x" * 65536
 
 
@@ -50,7 +52,8 @@ class LocalServer:
         self.hang_for = hang_for
         self.slow_for = 1.2
         self.release = threading.Event()
-        self.huge_bytes_sent = 0
+        self.huge_sent: list[int] = []  # the bytes each /huge response sent, as it ended
+        self.body_trickled: list[int] = []  # the bytes of its body each /trickle sent, as it ended
         self.requests = 0
         self.client_ports: set[int] = set()  # one per connection the server accepted
         self.authorizations: set[str] = set()  # the Authorization headers requests came with
@@ -193,29 +196,33 @@ class LocalServer:
                 self.send_header("Content-Length", str(HUGE_CLAIMED))
                 self.end_headers()
                 deadline = time.monotonic() + 5.0
+                sent = 0
                 try:
-                    sent = 0
                     while sent < HUGE_CLAIMED and time.monotonic() < deadline and not server.release.is_set():
                         self.wfile.write(_HUGE_CHUNK)
                         sent += len(_HUGE_CHUNK)
-                        with server._lock:
-                            server.huge_bytes_sent += len(_HUGE_CHUNK)
                 except OSError:
                     pass  # the client hung up, as it should
+                with server._lock:
+                    server.huge_sent.append(sent)
                 self.close_connection = True
 
             def trickle(self) -> None:
                 self.send_response(200)
                 self.send_header("Content-Length", "100000")
                 self.end_headers()
+                sent = 0
                 try:
-                    for _ in range(200):
+                    for _ in range(TRICKLED_BODY):
                         if server.release.wait(0.05):
                             break
                         self.wfile.write(b"x")
                         self.wfile.flush()
+                        sent += 1
                 except OSError:
-                    pass
+                    pass  # the client gave up
+                with server._lock:
+                    server.body_trickled.append(sent)
                 self.close_connection = True
 
         self._server = LocalHTTPServer(("127.0.0.1", 0), Handler)

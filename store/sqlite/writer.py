@@ -3,8 +3,9 @@
 `SqliteEventLog` is the one owner of a monitor's database path: the writer thread and its connection, the
 lock that keeps a second writer out (`lock`), a read-only reader for the monitor's own past (a restart),
 and the retention rounds that prune old probes.
-Probe rows are written in batched transactions at least every `flush_interval` seconds; an alert
-transition is committed at once, with whatever probes came before it. Each batch of probes is counted into
+Probe rows are written in batched transactions every `flush_interval` seconds; an alert transition is
+committed at once, with whatever probes came before it. The writes and their times are the log's scheduler's: its
+own thread by default, a virtual one in tests. Each batch of probes is counted into
 the rollups (`rollups`) in the transaction that appends it; a file without rollups gets them rebuilt from
 its raw probes when it is opened. A crash or kill loses at most the probes since the last commit and never
 leaves the file unreadable (WAL journal). A database deleted or replaced while the writer runs (its rows would
@@ -13,16 +14,19 @@ go to a file nobody can open) is noticed within a second or so and said once on 
 
 from __future__ import annotations
 
+import contextlib
 import os
-import queue
 import sqlite3
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 from reactivex import Observable, abc
+from reactivex.disposable import CompositeDisposable
+from reactivex.internal.exceptions import DisposedException
+from reactivex.scheduler import EventLoopScheduler
+from reactivex.scheduler.periodicscheduler import PeriodicScheduler
 from reactivex.subject import Subject
 
 from monitoringapp.domain.events import AlertTransition, LastOutcomes, Probe, ProbeColumns
@@ -40,7 +44,6 @@ from monitoringapp.store.sqlite.schema import (
     write_transaction,
 )
 
-_STOP = object()
 # How often the writer makes sure its path still leads to the file it writes.
 IDENTITY_CHECK_EVERY = 1.0
 
@@ -51,7 +54,8 @@ class SqliteEventLog:
     Opening checks the file before writing anything, takes the writer's lock (StoreError naming the
     process that holds it) and migrates the file to the current schema (StoreError if it cannot be used).
     `errors` says, one line each, what went wrong after that (a full disk); `lost`, that the file was
-    deleted or replaced; `close` flushes, waits for the writer and lets go of the lock.
+    deleted or replaced; `close` flushes, waits for the writer and lets go of the lock. The writes run on
+    `scheduler` (the flushes and the checks of the path at its times): by default the log's own thread.
     """
 
     held_at_most = 300_000
@@ -59,7 +63,8 @@ class SqliteEventLog:
     minutes of 1,000 sites at 1 s): a database held for long must not take the monitor's memory with it."""
 
     def __init__(self, path: str | Path, flush_interval: float = 1.0,
-                 rebuild_progress: Callable[[int, int], None] | None = None, busy_timeout: float = 5.0) -> None:
+                 rebuild_progress: Callable[[int, int], None] | None = None, busy_timeout: float = 5.0,
+                 scheduler: PeriodicScheduler | None = None) -> None:
         self.path = Path(path)
         self.flush_interval = flush_interval
         check_for_writing(self.path)  # a refused file gets no lock file beside it either
@@ -79,17 +84,34 @@ class SqliteEventLog:
         self._errors: Subject[str] = Subject()
         self._lost: Subject[LogLost] = Subject()
         self._retention: float | None = None
-        self._rollups = OpenRollups()  # the writer thread's own
+        self._rollups = OpenRollups()  # the writer's own
         self._rollup_retention = DEFAULT_HOUR_KEEP
         # Probes wait in a deque that wakes nobody; the writer takes them all at its next flush. Waking it for
         # each probe (a queue it blocks on) cost a thread switch per probe: measured, half the writer's CPU.
-        # Transitions and the stop do wake it: a transition is committed at once, with the probes before it.
+        # A transition does wake it: it is committed at once, with the probes before it.
         self._probes: deque[Probe] = deque()
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._transitions: deque[AlertTransition] = deque()
+        # The writer's alone: a batch the database was too busy to take (a VACUUM beside it), written next.
+        self._held: list[Probe] = []
+        self._held_transitions: list[AlertTransition] = []
+        self._gone = False  # the path no longer leads to this file (said once on `lost`)
         self.rows_written = 0
         self.commits = 0
-        self._writer = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
-        self._writer.start()
+        self._thread: threading.Thread | None = None
+
+        def writer_thread(target: Callable[[], None]) -> threading.Thread:
+            self._thread = threading.Thread(target=target, name="sqlite-writer", daemon=True)
+            return self._thread
+
+        # Every write runs on `scheduler`, one at a time (the connection is the writer's alone).
+        self._own_thread: EventLoopScheduler | None = None
+        if scheduler is None:
+            scheduler = self._own_thread = EventLoopScheduler(thread_factory=writer_thread)
+        self._scheduler = scheduler
+        self._closed = False
+        self._rounds = CompositeDisposable(
+            self._scheduler.schedule_periodic(flush_interval, lambda _: self._flush()),
+            self._scheduler.schedule_periodic(IDENTITY_CHECK_EVERY, lambda _: self._check_identity()))
 
     @property
     def errors(self) -> Observable[str]:
@@ -107,7 +129,10 @@ class SqliteEventLog:
         self._probes.append(probe)
 
     def append_transition(self, transition: AlertTransition) -> None:
-        self._queue.put(transition)
+        self._transitions.append(transition)
+        if not self._closed:
+            with contextlib.suppress(DisposedException):  # closed meanwhile: the last flush took it, or nothing will
+                self._scheduler.schedule(lambda _scheduler, _state: self._flush())
 
     def set_retention(self, seconds: float | None) -> None:
         self._retention = seconds
@@ -122,9 +147,27 @@ class SqliteEventLog:
                                latest_rollup_retention=lambda: self._rollup_retention)
 
     def close(self) -> None:
-        if self._writer.is_alive():
-            self._queue.put(_STOP)
-            self._writer.join()
+        """Writes what waits, stops the writer, and lets go of the file and its lock."""
+        if self._closed:
+            return
+        self._closed = True
+        self._rounds.dispose()
+        if self._own_thread is None:
+            self._flush(last=True)  # an injected (virtual) scheduler runs nothing unless advanced: here, then
+        else:
+            flushed = threading.Event()
+
+            def last(_scheduler: abc.SchedulerBase, _state: object) -> None:
+                try:
+                    self._flush(last=True)
+                finally:
+                    flushed.set()
+
+            self._own_thread.schedule(last)
+            # A bug that ended the writer's thread (its traceback shown) must not hang the monitor's exit too.
+            while not flushed.wait(0.5) and self._thread is not None and self._thread.is_alive():
+                pass
+            self._own_thread.dispose()
         # The reader first: the last connection to close checkpoints the WAL into the file and removes the
         # -wal and -shm files, and only the writer's may.
         self._reader.close()
@@ -181,35 +224,18 @@ class SqliteEventLog:
     def schema_version(self) -> int:
         return self._reader.schema_version()
 
-    # -- the writer thread -----------------------------------------------------------------------------
+    # -- the writer (on its scheduler) ---------------------------------------------------------------------
 
-    def _run(self) -> None:
-        transitions: list[AlertTransition] = []
-        held: list[Probe] = []  # a batch the database was too busy to take (a VACUUM beside it): written next
-        waiting = self._probes
-        next_flush = time.monotonic() + self.flush_interval
-        next_check = time.monotonic() + IDENTITY_CHECK_EVERY
-        stopping = lost = False
-        while not stopping:
-            if not lost and time.monotonic() >= next_check:
-                lost = self._check_identity()
-                next_check = time.monotonic() + IDENTITY_CHECK_EVERY
-            try:
-                item = self._queue.get(timeout=max(0.0, min(next_flush, next_check) - time.monotonic()))
-            except queue.Empty:
-                item = None
-            if item is _STOP:
-                stopping = True
-            elif isinstance(item, AlertTransition):
-                transitions.append(item)
-            if stopping or transitions or time.monotonic() >= next_flush:
-                # Every probe appended before the transition (or the stop) is in the deque by now.
-                probes = held + [waiting.popleft() for _ in range(len(waiting))]
-                if self._write(probes, transitions, last=stopping):
-                    held, transitions = [], []
-                else:
-                    held = self._bounded(probes)
-                next_flush = time.monotonic() + self.flush_interval
+    def _flush(self, last: bool = False) -> None:
+        """Commit the transitions and the probes waiting, and any a busy database held back."""
+        # The transitions first: every probe appended before one of them is in the probes' deque by now.
+        waiting = self._transitions
+        transitions = self._held_transitions + [waiting.popleft() for _ in range(len(waiting))]
+        probes = self._held + [self._probes.popleft() for _ in range(len(self._probes))]
+        if self._write(probes, transitions, last=last):
+            self._held, self._held_transitions = [], []
+        else:
+            self._held, self._held_transitions = self._bounded(probes), transitions
 
     def _bounded(self, held: list[Probe]) -> list[Probe]:
         """`held` without its oldest probes past `held_at_most`, said when any go."""
@@ -220,18 +246,20 @@ class SqliteEventLog:
                              f"dropped (at most {self.held_at_most:,} wait in memory)")
         return held[dropped:]
 
-    def _check_identity(self) -> bool:
-        """True (and said on `lost`) once the path no longer leads to the file this writer writes."""
+    def _check_identity(self) -> None:
+        """Said once on `lost` when the path no longer leads to the file this writer writes."""
+        if self._gone:
+            return
         try:
             status = os.stat(self.path)
             here = (status.st_dev, status.st_ino) == self._identity
         except OSError:
             here = False
         if not here:
+            self._gone = True
             self._lost.on_next(LogLost(
                 f"{self.path} was deleted or replaced while this monitor wrote to it; stopped so that no probe "
                 "is lost without a word (start it again to write a new database)"))
-        return not here
 
     def _write(self, probes: list[Probe], transitions: list[AlertTransition], last: bool = False) -> bool:
         """Commit one batch; False when the database stayed busy past the timeout and the batch is to be tried

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from bench.processes import wait_until
 from monitoringapp.streams import probe_pool
 from monitoringapp.streams.probe_pool import ElasticExecutor, ProbePool
 
@@ -43,10 +44,8 @@ def test_a_job_stuck_on_a_slow_site_gets_a_replacement_thread_so_others_still_ru
 def test_the_watchdog_sleeps_while_the_pool_is_idle_and_still_rescues_a_job_stuck_after_that() -> None:
     executor = ElasticExecutor(core=1, max_workers=4, patience=0.05, queue_patience=5.0)
     assert executor.submit(lambda: "first").result(timeout=2) == "first"
-    deadline = time.monotonic() + 2
-    while not executor.watchdog_asleep and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert executor.watchdog_asleep  # nothing queued or running: no wake-ups twenty times a second
+    # Nothing queued or running: no wake-ups twenty times a second.
+    wait_until(lambda: executor.watchdog_asleep, 5, "the watchdog asleep", step=0.01)
     release = threading.Event()
     stuck = executor.submit(release.wait, 10)
     quick = executor.submit(lambda: "done")
@@ -56,11 +55,9 @@ def test_the_watchdog_sleeps_while_the_pool_is_idle_and_still_rescues_a_job_stuc
     finally:
         release.set()
     assert stuck.result(timeout=2) is True
-    deadline = time.monotonic() + 2
-    while not executor.watchdog_asleep and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: executor.watchdog_asleep, 5, "the watchdog asleep again", step=0.01)
     watchdog = executor._watchdog
-    assert executor.watchdog_asleep and watchdog is not None
+    assert watchdog is not None
     executor.shutdown(wait=True)
     watchdog.join(timeout=2)
     assert not watchdog.is_alive()  # shutdown wakes a sleeping watchdog, which then ends
@@ -69,22 +66,25 @@ def test_the_watchdog_sleeps_while_the_pool_is_idle_and_still_rescues_a_job_stuc
 def test_jobs_that_mostly_wait_get_threads_enough_to_run_together() -> None:
     executor = ElasticExecutor(core=1, max_workers=50, patience=5.0, queue_patience=0.02)
     lock = threading.Lock()
-    running, most = 0, 0
+    running = 0
+    answered = threading.Event()  # as a far site's answer, which comes once the test has seen them all waiting
 
     def wait() -> None:
-        nonlocal running, most
+        nonlocal running
         with lock:
             running += 1
-            most = max(most, running)
-        time.sleep(0.1)
-        with lock:
-            running -= 1
+        answered.wait(30)
 
     futures = [executor.submit(wait) for _ in range(20)]
+    try:
+        # Threads added for the queued jobs run them side by side: one thread alone would run one at a time (and
+        # get another only each `patience`, 5 s, a job is stuck).
+        wait_until(lambda: running == 20, 10, "the twenty jobs waiting together", step=0.01)
+    finally:
+        answered.set()
     for future in futures:
         future.result(timeout=5)
-    # Threads added for the queued jobs ran them side by side (one thread alone would run one at a time).
-    assert most > 5 and executor.workers > 5
+    assert executor.workers == 20
     executor.shutdown(wait=True)
 
 
@@ -158,13 +158,17 @@ def test_where_no_thread_cpu_clock_can_be_read_the_whole_process_is_counted_and_
 
 def test_a_threads_cpu_clock_reads_its_cpu_and_none_where_there_is_no_such_clock(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    spun, stop = threading.Event(), threading.Event()
+    spun, read, stop = threading.Event(), threading.Event(), threading.Event()
+    own: list[float] = []  # the thread's CPU clock as it reads it itself, before and after the read from outside
 
     def spin() -> None:
         until = time.thread_time() + 0.02
         while time.thread_time() < until:
             pass
+        own.append(time.thread_time())
         spun.set()
+        read.wait(5)  # spends (next to) no CPU while the test reads its clock
+        own.append(time.thread_time())
         stop.wait(5)
 
     thread = threading.Thread(target=spin)
@@ -172,7 +176,10 @@ def test_a_threads_cpu_clock_reads_its_cpu_and_none_where_there_is_no_such_clock
     try:
         assert spun.wait(5)
         spent = probe_pool.thread_cpu_seconds(thread)
-        assert spent is not None and spent >= 0.02  # its own CPU, not the process's idle test thread's
+        read.set()
+        wait_until(lambda: len(own) == 2, 5, "the thread's second reading")
+        # Its own CPU clock, read in between: not the process's, nor the reading thread's.
+        assert spent is not None and own[0] <= spent <= own[1]
         monkeypatch.setattr(probe_pool, "_THREAD_CPU_CLOCK", None)  # as on macOS
         assert probe_pool.thread_cpu_seconds(thread) is None
     finally:
@@ -182,14 +189,30 @@ def test_a_threads_cpu_clock_reads_its_cpu_and_none_where_there_is_no_such_clock
     assert probe_pool.thread_cpu_seconds(thread) == 0.0  # ended: nothing left to leave out
 
 
+class CountedPauses(threading.Event):
+    """The watchdog's pause between two looks (`ElasticExecutor._stop_watch`), counted: proof it looked again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pauses = 0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.pauses += 1
+        return super().wait(timeout)
+
+
 def test_never_more_threads_than_max_workers() -> None:
-    executor = ElasticExecutor(core=1, max_workers=3, patience=0.02)
+    executor = ElasticExecutor(core=1, max_workers=3, patience=0.02, queue_patience=0.02)
+    executor._stop_watch = pauses = CountedPauses()
     release = threading.Event()
     futures = [executor.submit(release.wait, 10) for _ in range(6)]
-    deadline = time.monotonic() + 2
-    while executor.workers < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.1)  # the watchdog had time to overshoot, were it going to
+    queued = time.monotonic()
+    wait_until(lambda: executor.workers >= 3, 5, "three threads", step=0.01)
+    # Then two more looks, each with every thread stuck and three jobs queued past their patience: each look wants
+    # more threads, for the stuck ones and for the overdue jobs; an overshoot would have happened.
+    wait_until(lambda: time.monotonic() > queued + executor.queue_patience, 5, "the queued jobs overdue", step=0.01)
+    looked = pauses.pauses
+    wait_until(lambda: pauses.pauses >= looked + 3, 5, "the watchdog's next looks", step=0.01)
     assert executor.workers == 3
     release.set()
     assert all(f.result(timeout=2) for f in futures)
@@ -213,9 +236,12 @@ def test_probe_pool_runs_scheduled_actions_and_drops_them_once_shut_down() -> No
     pool.schedule(lambda scheduler, state: seen.set())
     assert seen.wait(2)
     pool.executor.shutdown(wait=True)
+    threads = set(threading.enumerate())
     late = threading.Event()
     pool.schedule(lambda scheduler, state: late.set()).dispose()
-    assert not late.wait(0.05)
+    # Nothing can run it: no thread was started for it (one that had run and ended would have set `late`).
+    assert set(threading.enumerate()) <= threads
+    assert not late.is_set() and pool.executor.workers == 0
 
 
 def test_an_action_that_raises_is_reported_like_a_thread_exception_not_dropped(
@@ -247,10 +273,14 @@ def test_shutdown_waits_for_every_job_even_if_the_watchdog_wakes_while_it_shuts_
     release = threading.Event()
 
     class LateStop(threading.Event):
-        # As if shutdown were preempted between taking its list of threads and stopping the
-        # watchdog, long enough for the queued job to be overdue; then the running job ends.
+        # As if shutdown were preempted between taking its list of threads and stopping the watchdog until the
+        # watchdog has looked again: ended (it saw the shutdown), or given the overdue queued job a thread of its
+        # own, one shutdown does not wait for. Then the running job ends.
         def set(self) -> None:
-            time.sleep(0.2)
+            watchdog = executor._watchdog
+            assert watchdog is not None
+            wait_until(lambda: not watchdog.is_alive() or second.running() or second.done(), 5,
+                       "the watchdog's next look", step=0.01)
             release.set()
             super().set()
 

@@ -165,7 +165,11 @@ def test_a_stream_made_again_is_another_log_and_a_cursor_finds_its_place_by_arri
 
     asyncio.run(recreate())
     writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool2.db")
-    time.sleep(0.05)
+    last_arrival = cursor.time
+    assert last_arrival is not None
+    # The server stamps arrivals with its clock, this host's: past the cursor's, the new stream's come after it.
+    wait_until(lambda: time.time() > last_arrival, 5, "the server's clock past the cursor's last arrival",
+               step=0.001)
     for n in (1, 2, 3):  # all arrive after the cursor's last read: all new to it
         writer.append_probe(probe(n))
     published(writer)

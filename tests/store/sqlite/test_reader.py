@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bench.processes import wait_until
 from monitoringapp.domain.events import (
     NO_RESPONSE_MS,
     AlertTransition,
@@ -395,12 +395,8 @@ def test_a_reader_beside_a_running_writer_leaves_the_writers_files_to_it(tmp_pat
 
 
 def _wait_for_rows(reader: SqliteLogReader) -> list[AlertTransition]:
-    for _ in range(200):
-        events = list(reader.transitions_since(None).events)
-        if events:
-            return events
-        time.sleep(0.01)
-    return []
+    return wait_until(lambda: list(reader.transitions_since(None).events), timeout=10.0, what="the writer's rows",
+                      step=0.01)
 
 
 def test_probe_history_gives_the_range_newest_first_in_chunks_each_site_as_columns_in_time_order(

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from reactivex.testing import TestScheduler
 
 from bench.processes import REPO, wait_until
 from monitoringapp.domain.events import AlertTransition, ErrorKind, Probe, TransitionKind, transition_id
@@ -26,31 +27,37 @@ def count(path: Path, table: str) -> int:
         return int(reader.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
-def test_probe_rows_are_committed_in_one_batch_within_the_flush_interval(tmp_path: Path) -> None:
+def test_probe_rows_are_committed_in_one_batch_at_the_flush_interval(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
-    store = SqliteEventLog(path, flush_interval=1.0)
+    scheduler = TestScheduler()
+    store = SqliteEventLog(path, flush_interval=1.0, scheduler=scheduler)
     try:
-        started = time.monotonic()
         for i in range(50):
             store.append_probe(Probe(1000.0 + i, SITE, True, 200, 1.5))
-        assert count(path, "website_monitoring") == 0  # not yet: batched
-        wait_until(lambda: count(path, "website_monitoring") == 50, timeout=3.0, what="the batch", step=0.02)
-        assert 0.5 <= time.monotonic() - started <= 1.8
+        scheduler.advance_to(0.999)
+        assert (count(path, "website_monitoring"), store.commits) == (0, 0)  # not yet: batched
+        scheduler.advance_to(1.0)
+        assert count(path, "website_monitoring") == 50
         assert (store.commits, store.rows_written) == (1, 50)
+        store.append_probe(Probe(1050.0, SITE, True, 200, 1.5))
+        scheduler.advance_to(1.999)
+        assert store.rows_written == 50
+        scheduler.advance_to(2.0)  # and again one interval on
+        assert (store.commits, store.rows_written) == (2, 51)
     finally:
         store.close()
 
 
 def test_an_alert_row_is_committed_at_once_with_the_probes_before_it(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
-    store = SqliteEventLog(path, flush_interval=30.0)
+    scheduler = TestScheduler()
+    store = SqliteEventLog(path, flush_interval=30.0, scheduler=scheduler)
     try:
+        scheduler.advance_to(5.0)
         store.append_probe(Probe(1000.0, SITE, False, 500, 2.0))
         store.append_transition(AlertTransition(1000.0, SITE, TransitionKind.ALERT, 0.5, start=1000.0))
-        appended = time.monotonic()
-        wait_until(lambda: count(path, "website_alerts") == 1, timeout=3.0, what="the alert row", step=0.02)
-        assert time.monotonic() - appended < 0.5
-        assert count(path, "website_monitoring") == 1
+        scheduler.advance_to(5.001)  # the write was due at 5.0, with the flush 25 s away
+        assert (count(path, "website_alerts"), count(path, "website_monitoring"), store.commits) == (1, 1, 1)
     finally:
         store.close()
 
@@ -284,24 +291,25 @@ def test_the_lock_of_a_killed_writer_never_blocks_a_new_one(tmp_path: Path) -> N
     SqliteEventLog(path).close()
 
 
-def test_the_database_deleted_under_the_writer_is_reported_within_seconds(tmp_path: Path) -> None:
+def test_the_database_deleted_under_the_writer_is_reported_at_the_next_check(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
-    store = SqliteEventLog(path, flush_interval=0.05)
+    scheduler = TestScheduler()
+    store = SqliteEventLog(path, flush_interval=0.05, scheduler=scheduler)
     lost: list[LogLost] = []
     store.lost.subscribe(lost.append)
     try:
         store.append_probe(Probe(1000.0, SITE, True, 200, 1.5))
-        wait_until(lambda: count(path, "website_monitoring") == 1, timeout=3.0, what="the first row")
-        time.sleep(0.3)
+        scheduler.advance_to(2.5)  # checks at 1 and 2 s
+        assert count(path, "website_monitoring") == 1
         assert lost == []  # nothing said while the file is there
         path.unlink()
-        deleted = time.monotonic()
-        wait_until(lambda: lost, timeout=5.0, what="the deletion noticed")
-        assert time.monotonic() - deleted < 2.5
+        scheduler.advance_to(2.999)
+        assert lost == []
+        scheduler.advance_to(3.0)  # the next check, IDENTITY_CHECK_EVERY after the last
+        assert [str(error) for error in lost] == [
+            f"{path} was deleted or replaced while this monitor wrote to it; stopped so that no probe is lost "
+            "without a word (start it again to write a new database)"]
+        scheduler.advance_to(10.0)
+        assert len(lost) == 1  # said once
     finally:
         store.close()
-    assert [str(error) for error in lost] == [
-        f"{path} was deleted or replaced while this monitor wrote to it; stopped so that no probe is lost "
-        "without a word (start it again to write a new database)"]
-
-
