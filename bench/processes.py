@@ -115,12 +115,6 @@ class App:
         self._join_readers()
         return self.process.returncode, self.stderr()
 
-    def timed_stop(self, signum: int = signal.SIGINT, timeout: float = 10.0) -> tuple[int, str, float]:
-        """`stop`, and how many seconds the exit took after the signal."""
-        asked = time.monotonic()
-        status, errors = self.stop(signum, timeout)
-        return status, errors, time.monotonic() - asked
-
     def kill(self) -> None:
         """SIGKILL at once, as a crash would; nothing if it has exited already."""
         if self.running():

@@ -12,6 +12,7 @@ import re
 import signal
 import sqlite3
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import TypeVar
 import pytest
 import trustme
 
-from bench.nats_servers import NatsCluster, nats_server_binary
+from bench.nats_servers import NatsCluster, free_port, nats_server_binary
 from bench.processes import App, wait_until
 from monitoringapp.domain.config import parse_config
 from monitoringapp.domain.events import QUORUM, AlertTransition, Probe, TransitionKind
@@ -87,6 +88,19 @@ def offline(config: Path, probes: list[Probe]) -> list[AlertTransition]:
     for n, probe in enumerate(probes):
         verdicts += [evaluator.on_probe(probe, None, n * 1e6), evaluator.tick(n * 1e6 + 1e5)]
     return [t for verdict in verdicts for t in verdict.transitions]
+
+
+def requests_by_client(monitoring_port: int) -> dict[int, int]:
+    """Messages each client connected to a NATS server has sent it (its JetStream requests among them), by
+    connection id: the server's own count, from its monitoring port."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{monitoring_port}/connz", timeout=5) as answer:
+        return {client["cid"]: client["in_msgs"] for client in json.load(answer)["connections"]}
+
+
+def connections_accepted(monitoring_port: int) -> int:
+    """Client connections a NATS server has accepted since it started (refused ones too)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{monitoring_port}/varz", timeout=5) as answer:
+        return int(json.load(answer)["total_connections"])
 
 
 def stop_all(*apps: App) -> None:
@@ -380,13 +394,18 @@ def stream_leader(cluster: NatsCluster) -> str:
 def test_a_prober_and_an_evaluator_pointed_at_a_server_without_jetstream_say_so_and_lose_no_probe(
         tmp_path: Path, target: LocalServer) -> None:
     config = write_config(tmp_path / "c.json", [target.url("/located")], interval=0.5)
-    with NatsCluster(1, jetstream=False) as plain:
+    monitoring = free_port()
+    with NatsCluster(1, jetstream=False, extra=["-m", str(monitoring)]) as plain:
         probe = prober(config, plain, "eu", tmp_path / "eu.db")
         judge = evaluator(config, plain, tmp_path / "p.db")
         try:
             wait_until(lambda: "no JetStream answered" in probe.stderr(), 20, "the prober's cause", alive=probe)
             wait_until(lambda: "no JetStream answered" in judge.stderr(), 20, "the evaluator's cause", alive=judge)
-            time.sleep(1)  # more refusals meanwhile: each said once
+            # More refusals meanwhile, each said once: each client's requests counted by the server.
+            sent = requests_by_client(monitoring)
+            assert len(sent) >= 2, sent  # the prober's connection and the evaluator's
+            wait_until(lambda: all(requests_by_client(monitoring).get(client, 0) >= n + 3
+                                   for client, n in sent.items()), 20, "three more requests from each client")
         finally:
             stop_all(probe, judge)
     cause = "no JetStream answered (is JetStream enabled on the server, nats-server -js?"
@@ -433,7 +452,8 @@ def test_a_cluster_behind_tls_and_a_password_is_reached_and_the_password_is_neve
     db = tmp_path / "p.db"
     server_flags = ["--user", "prober", "--pass", PASSWORD, "--tls", "--tlscert", str(tmp_path / "cert.pem"),
                     "--tlskey", str(tmp_path / "key.pem")]
-    with NatsCluster(1, extra=server_flags) as cluster:
+    monitoring = free_port()
+    with NatsCluster(1, extra=[*server_flags, "-m", str(monitoring)]) as cluster:
         url = f"tls://prober:{PASSWORD}@127.0.0.1:{cluster.nodes[0].port}"
         eu = App("-m", "-c", str(config), "--nats", url, "--location", "eu", "--spool", str(tmp_path / "eu.db"),
                  env=trusted)
@@ -446,7 +466,11 @@ def test_a_cluster_behind_tls_and_a_password_is_reached_and_the_password_is_neve
             wait_until(lambda: "Authorization Violation" in wrong.text(), 20, "the refusal said", alive=wrong)
             wait_until(lambda: "CERTIFICATE_VERIFY_FAILED" in untrusting.text(), 20, "the untrusted certificate",
                        alive=untrusting)
-            time.sleep(2)  # retries meanwhile: the refusal is said once, not hidden by the connection it closes
+            stop_all(untrusting)  # so that the connections the server counts from here on are the refused one's
+            tried = connections_accepted(monitoring)
+            # Retries meanwhile: the refusal is said once, not hidden by the connection it closes.
+            wait_until(lambda: connections_accepted(monitoring) >= tried + 2, 20,
+                       "two more tries of the wrong password")
         finally:
             stop_all(*apps)
     shown = [app.text() + app.stderr() for app in apps]
