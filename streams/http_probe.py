@@ -214,6 +214,11 @@ class HttpProber:
                     if old and connection is not None:
                         connection.close()
                     return status, body, complete, expiry
+                # The redirect's own body (mostly none) read to its end within the deadline and the body limit,
+                # so that its connection goes back to the pool for the next hop or probe instead of being closed:
+                # a new connection per hop and probe otherwise. A body that breaks off changes nothing.
+                with contextlib.suppress(urllib3.exceptions.HTTPError, OSError):
+                    self._read_bounded(raw, deadline, False)
             finally:
                 # As `requests.Response.close` does: a body read to its end has already put the connection
                 # back in the pool; one that was not is closed with it.

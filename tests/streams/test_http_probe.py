@@ -80,6 +80,19 @@ def test_redirect_chain_is_followed_to_the_final_status(server: LocalServer, pro
     assert server.requests - requests_before == 5
 
 
+def test_the_connections_of_a_redirects_hops_are_kept_alive_for_the_next_probes(
+        server: LocalServer, prober: HttpProber) -> None:
+    ports_before = set(server.client_ports)
+    first = prober.probe(server.url("/redirect/2"), 2.0)
+    # One connection per hop: each stays with its probe until the probe ends (the watchdog's rule), then goes
+    # back to the pool, its answer read to its end.
+    hops = server.client_ports - ports_before
+    assert ((first.status, first.error), len(hops)) == ((200, None), 3)
+    outcomes = [prober.probe(server.url("/redirect/2"), 2.0) for _ in range(3)]
+    assert [(outcome.status, outcome.error) for outcome in outcomes] == [(200, None)] * 3
+    assert server.client_ports - ports_before == hops  # 9 more requests, no new connection
+
+
 def test_redirect_loop_gives_up_as_redirects(server: LocalServer, prober: HttpProber) -> None:
     outcome = prober.probe(server.url("/loop"), 2.0)
     assert (outcome.status, outcome.response_time_ms, outcome.error) == (None, None, ErrorKind.REDIRECTS)
