@@ -53,6 +53,8 @@ BODY_LIMIT = 64 * 1024
 RECONNECT_AFTER = 3600.0
 _CHUNK = 16 * 1024
 _TIMEOUT_SLACK = 0.005
+# How long a redirect's body may take to end before its connection is given up rather than kept (seconds).
+REDIRECT_BODY_WAIT = 0.1
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))  # requests' REDIRECT_STATI: what `Response.is_redirect` reads
 
 
@@ -214,11 +216,13 @@ class HttpProber:
                     if old and connection is not None:
                         connection.close()
                     return status, body, complete, expiry
-                # The redirect's own body (mostly none) read to its end within the deadline and the body limit,
-                # so that its connection goes back to the pool for the next hop or probe instead of being closed:
-                # a new connection per hop and probe otherwise. A body that breaks off changes nothing.
+                # The redirect's own body (mostly none, sent with its headers) read to its end within the body
+                # limit, so that its connection goes back to the pool for the next hop or probe instead of being
+                # closed: a new connection per hop and probe otherwise. One that has not ended within
+                # REDIRECT_BODY_WAIT, or breaks off, is left and its connection closed, as before: a redirect is
+                # followed whatever its body.
                 with contextlib.suppress(urllib3.exceptions.HTTPError, OSError):
-                    self._read_bounded(raw, deadline, False)
+                    self._read_bounded(raw, min(deadline, time.perf_counter() + REDIRECT_BODY_WAIT), False)
             finally:
                 # As `requests.Response.close` does: a body read to its end has already put the connection
                 # back in the pool; one that was not is closed with it.

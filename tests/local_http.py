@@ -8,7 +8,8 @@ and streams until the client goes (or 5 s), `/trickle` sends one byte of 200 eve
 sent, as it ended (`huge_sent`, `body_trickled`: fewer than all, the client hung up); `/trickle-headers` sends its
 status line and headers one byte every 50 ms (600 bytes, 30 s) as long as `header_trickles` says, then answers 200 at
 once, and lists how many bytes each trickle sent before it ended (`headers_trickled`); `/to-trickle-headers` a 302 to
-`/trickle-headers`; `/json` 200 with `json_body` as JSON, `/gzipped` the same gzip-compressed whatever the client asks,
+`/trickle-headers`; `/redirect-trickled` a 302 to `/ok` whose 100-byte body comes a byte every 50 ms;
+`/json` 200 with `json_body` as JSON, `/gzipped` the same gzip-compressed whatever the client asks,
 `/status/N` N, `/late` 200 after `late_for` seconds, `/large` 200 with 100 kB ending in `ok`, `/limit` 200 with exactly
 64 kB ending in `ok`, `/bad-location` a 302 to a URL that is none (`http://[::1/`), `/echo` 200 with the request's
 method, headers and body as JSON (any method), `/see-other` a 303 to `/echo`; any other path 404. A request for an
@@ -113,6 +114,18 @@ class LocalServer:
                         self.redirect(f"/redirect/{hops - 1}")
                     else:
                         self.answer(200, b"arrived")
+                elif path == "/redirect-trickled":  # a redirect whose body comes a byte every 50 ms
+                    self.send_response(302)
+                    self.send_header("Location", "/ok")
+                    self.send_header("Content-Length", "100")
+                    self.end_headers()
+                    with contextlib.suppress(OSError):  # the client gave up on the body
+                        for _ in range(100):
+                            if server.release.wait(0.05):
+                                break
+                            self.wfile.write(b"x")
+                            self.wfile.flush()
+                    self.close_connection = True
                 elif path == "/loop":
                     self.redirect("/loop")
                 elif path == "/huge":

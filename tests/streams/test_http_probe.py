@@ -93,6 +93,20 @@ def test_the_connections_of_a_redirects_hops_are_kept_alive_for_the_next_probes(
     assert server.client_ports - ports_before == hops  # 9 more requests, no new connection
 
 
+def test_a_redirect_whose_body_trickles_is_followed_at_once_and_its_connection_dropped(
+        server: LocalServer, prober: HttpProber) -> None:
+    ports_before = set(server.client_ports)
+    requests_before = server.requests
+    outcomes = [prober.probe(server.url("/redirect-trickled"), 3.0) for _ in range(2)]
+    # Its body not read to the end (it would take 5 s, past the timeout): the redirect followed all the same,
+    # as when no body was read at all, and its connection not used again.
+    assert [(outcome.status, outcome.error) for outcome in outcomes] == [(200, None)] * 2
+    assert server.requests - requests_before == 4
+    # The first redirect's connection dropped, /ok's kept; the second redirect came on that one and dropped it, so
+    # its /ok had a new one.
+    assert len(server.client_ports - ports_before) == 3
+
+
 def test_redirect_loop_gives_up_as_redirects(server: LocalServer, prober: HttpProber) -> None:
     outcome = prober.probe(server.url("/loop"), 2.0)
     assert (outcome.status, outcome.response_time_ms, outcome.error) == (None, None, ErrorKind.REDIRECTS)
