@@ -8,7 +8,8 @@ receiver that trickles its status line, headers or body a byte at a time fails a
 the channel for as long as it trickles. A watchdog thread (`transport.watchdog`, one per channel) shuts the
 exchange's socket down at the deadline, which ends any read or write blocked on it; the body (which nothing reads) is
 drained within what is left of the timeout, so the kept-alive connection goes back to the pool for the next POST;
-only an exchange cut by the timeout, or a body longer than `DRAIN_LIMIT`, closes it.
+only an exchange cut by the timeout, or a body longer than `DRAIN_LIMIT`, closes it. The receiver's host name is
+looked up within the same timeout (`transport.resolver`): a DNS server that does not answer fails the POST at it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import urllib3
 from monitoringapp import __version__
 from monitoringapp.domain.notices import Notice
 from monitoringapp.sinks.channels import DeliveryFailed
+from monitoringapp.transport.resolver import Resolver, unanswered_lookup
 from monitoringapp.transport.watchdog import Watchdog, WatchedAdapter
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
@@ -37,15 +39,22 @@ class _Cut(Exception):
     """The answer's body did not end within the timeout."""
 
 
+class _Unresolved(DeliveryFailed):
+    """The receiver's host name was not looked up within the timeout: said so, even when the watchdog fired too."""
+
+
 class WebhookChannel:
     """POSTs to `url`; each exchange, answer and body included, bounded by `timeout` seconds (of `clock` for the
-    body's drain; of `time.monotonic` for the watchdog)."""
+    body's drain; of `time.monotonic` for the watchdog); its host name looked up by `resolver` (default: a
+    `Resolver` of getaddrinfo, two threads: one receiver's name needs one)."""
 
-    def __init__(self, url: str, timeout: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, url: str, timeout: float = 10.0, clock: Callable[[], float] = time.monotonic,
+                 resolver: Resolver | None = None) -> None:
         self.url = url
         self.timeout = timeout
         self.clock = clock
-        self._watchdog = Watchdog(name="webhook-watchdog")
+        self._watchdog = Watchdog(name="webhook-watchdog", resolver=resolver if resolver is not None
+                                  else Resolver(threads=2, name="webhook-dns-lookup"))
         self._session = requests.Session()
         adapter = WatchedAdapter()
         self._session.mount("http://", adapter)
@@ -61,8 +70,9 @@ class WebhookChannel:
         exchange = self._watchdog.arm(time.monotonic() + self.timeout)
         try:
             self._exchange(notice)
-        except DeliveryFailed:
-            if self._watchdog.disarm(exchange):  # cut at the deadline: whatever broke, it was the timeout
+        except DeliveryFailed as failure:
+            # Cut at the deadline: whatever broke, it was the timeout; a lookup given up on at it says so itself.
+            if self._watchdog.disarm(exchange) and (self._closed or not isinstance(failure, _Unresolved)):
                 raise self._late() from None
             raise
         except BaseException:
@@ -82,6 +92,9 @@ class WebhookChannel:
             reason = _TLS.search(str(error))
             raise DeliveryFailed(f"TLS: {reason.group(1).rstrip('. ') if reason else 'handshake failed'}") from None
         except requests.ConnectionError as error:
+            unanswered = unanswered_lookup(error)
+            if unanswered is not None:
+                raise _Unresolved(f"cannot connect: {unanswered.strerror} ({self.timeout:g} s)") from None
             # requests' own text names the URL; the reason alone says what went wrong.
             reason = _ERRNO.search(str(error))
             raise DeliveryFailed(f"cannot connect: {reason.group(1).strip() if reason else 'connection failed'}") \

@@ -9,8 +9,9 @@ are then followed here (or not, `followRedirects`). At most
 bounded by the site's timeout, so a huge or trickling response cannot hold a worker: urllib3's timeout bounds each
 socket operation, the body's reads are bounded by the deadline here, and a watchdog (`transport.watchdog`) shuts
 the socket of a probe still in flight at its deadline down (a status line or headers trickled a byte at a time, a
-slow handshake); such a probe is a `timeout`. The bytes read are kept only for a site whose conditions read the body
-(which is then asked for without compression).
+slow handshake); such a probe is a `timeout`. The host name's lookup waits at most until the deadline too
+(`transport.resolver`); one that did not answer by then is a `dns` failure that says so. The bytes read are kept
+only for a site whose conditions read the body (which is then asked for without compression).
 
 An https probe reads its certificate's notAfter from the connection it used (no second handshake); a
 connection older than `reconnect_after` (an hour) is closed after its probe, so a renewed certificate is seen
@@ -44,6 +45,7 @@ from monitoringapp.domain.checks import ProbeOutcome
 from monitoringapp.domain.config import TCP, SiteConfig
 from monitoringapp.domain.events import LOCAL, ErrorKind
 from monitoringapp.streams.tcp_probe import tcp_probe
+from monitoringapp.transport.resolver import Resolver, unanswered_lookup
 from monitoringapp.transport.watchdog import Watchdog, WatchedAdapter
 
 __all__ = ["HttpProber", "ProbeOutcome", "Proxies", "classify", "user_agent"]
@@ -111,7 +113,8 @@ class HttpProber:
     """Sends each site's request over one keep-alive session; thread-safe (urllib3's pools are)."""
 
     def __init__(self, pool_size: int = 64, body_limit: int = BODY_LIMIT, proxies: Proxies | None = None,
-                 location: str = LOCAL, reconnect_after: float = RECONNECT_AFTER) -> None:
+                 location: str = LOCAL, reconnect_after: float = RECONNECT_AFTER,
+                 resolver: Resolver | None = None) -> None:
         self.body_limit = body_limit
         self.reconnect_after = reconnect_after
         self.proxies = proxies if proxies is not None else Proxies.from_environment()
@@ -119,8 +122,10 @@ class HttpProber:
         self.session = requests.Session()
         # Site owners can tell our traffic, and which location it comes from.
         self.session.headers["User-Agent"] = user_agent(location)
-        # Its connections tell the watchdog which probe they serve: it cuts a probe at its deadline.
-        self._watchdog = Watchdog(clock=time.perf_counter, name="probe-deadlines")
+        # Its connections tell the watchdog which probe they serve: it cuts a probe at its deadline, and its resolver
+        # (threads of their own for names not in the hosts file) waits for their host names' lookups until then.
+        self._watchdog = Watchdog(clock=time.perf_counter, name="probe-deadlines",
+                                  resolver=resolver if resolver is not None else Resolver(name="probe-dns-lookup"))
         adapter = WatchedAdapter(pool_connections=max(10, pool_size), pool_maxsize=max(10, pool_size))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -164,13 +169,17 @@ class HttpProber:
         try:
             status, body, complete, expiry = self._exchange(site, deadline)
         except Exception as error:
-            if self._watchdog.disarm(exchange):  # cut at its deadline: whatever broke, it was the timeout
-                return ProbeOutcome(None, None, ErrorKind.TIMEOUT, None)
+            # A lookup that did not answer in time is a `dns` failure, as glibc's own resolver timeout is, however
+            # short the site's timeout: it ends at the deadline like the watchdog, which may have fired first.
+            unanswered = unanswered_lookup(error)
+            if self._watchdog.disarm(exchange) and unanswered is None:
+                return ProbeOutcome(None, None, ErrorKind.TIMEOUT, None)  # cut at its deadline: it was the timeout
             kind = classify(error)
             if kind is ErrorKind.OTHER and not _is_network_error(error):
                 raise
             reason = (tls_reason(error) if kind is ErrorKind.TLS
-                      else str(error) if isinstance(error, BadRedirect) else None)
+                      else str(error) if isinstance(error, BadRedirect)
+                      else unanswered.strerror if unanswered is not None else None)
             reason = site.secrets.redact_optional(reason)
             return ProbeOutcome(None, None, kind, reason)
         except BaseException:

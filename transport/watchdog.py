@@ -17,8 +17,9 @@ deadline that passes, however many exchanges end in time. (Waking it at each `ar
 one it slept until would cost a wake-up per probe where sites' timeouts differ, or where each probe ends before the
 thread gets the GIL to look at it.)
 
-A SOCKS proxy's pools make connections of their own: an exchange through one is not watched (its per-operation
-timeouts still apply).
+A connection's host name (the proxy's, through an HTTP proxy) is looked up by the watchdog's `Resolver` for at most
+what is left of the exchange's deadline (`transport.resolver`: a lookup has no socket to shut down). A SOCKS proxy's
+pools make connections of their own: an exchange through one is not watched (its per-operation timeouts still apply).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import heapq
 import itertools
 import math
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +38,11 @@ from typing import Any
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, LocationParseError, NameResolutionError, NewConnectionError
+from urllib3.util.connection import _set_socket_options, allowed_gai_family
+from urllib3.util.timeout import _DEFAULT_TIMEOUT
+
+from monitoringapp.transport.resolver import Resolver
 
 __all__ = ["Exchange", "Watchdog", "WatchedAdapter"]
 
@@ -51,16 +58,21 @@ class Exchange:
     """One armed exchange (the token `arm` gives): its deadline, the connection it is on, the connections it is done
     with (back to their pools when it is disarmed)."""
 
-    __slots__ = ("connection", "deadline", "returned", "sock", "state")
+    __slots__ = ("connection", "deadline", "returned", "sock", "state", "watchdog")
 
-    def __init__(self, deadline: float) -> None:
+    def __init__(self, deadline: float, watchdog: Watchdog) -> None:
         self.deadline = deadline
+        self.watchdog = watchdog
         self.connection: HTTPConnection | None = None
         # The connection's socket as it was connected: http.client hands it over to a response that closes the
         # connection after it (`Connection: close`), leaving `connection.sock` None while the body is still read.
         self.sock: Any = None
         self.returned: list[tuple[HTTPConnectionPool, Any]] | None = None
         self.state = _ARMED
+
+    def remaining(self) -> float:
+        """Seconds left before its deadline; none once it is cut."""
+        return self.deadline - self.watchdog.clock() if self.state == _ARMED else 0.0
 
 
 # The exchange armed on each thread: how a connection, deep inside urllib3, finds the exchange it serves.
@@ -69,11 +81,13 @@ _current = threading.local()
 
 class Watchdog:
     """Shuts down the socket of each armed exchange whose deadline (of `clock`) has passed, until it is disarmed.
-    `arm` and `disarm` an exchange on the thread that makes it, one exchange at a time per thread."""
+    `arm` and `disarm` an exchange on the thread that makes it, one exchange at a time per thread. Its exchanges'
+    host names are looked up by `resolver` (default: a `Resolver` of `socket.getaddrinfo`)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, name: str = "exchange-watchdog",
-                 look_every: float = LOOK_EVERY) -> None:
+                 look_every: float = LOOK_EVERY, resolver: Resolver | None = None) -> None:
         self.clock = clock
+        self.resolver = resolver if resolver is not None else Resolver()
         self.name = name
         self.look_every = look_every
         self._changed = threading.Condition(threading.Lock())
@@ -89,7 +103,7 @@ class Watchdog:
 
     def arm(self, deadline: float) -> Exchange:
         """The exchange about to be made on this thread ends at `deadline`."""
-        exchange = Exchange(deadline)
+        exchange = Exchange(deadline, self)
         with self._changed:
             heapq.heappush(self._deadlines, (deadline, next(self._order), exchange))
             self._armed_since_look = True
@@ -131,6 +145,8 @@ class Watchdog:
                     self._fired.append(exchange)
             self._deadlines.clear()
             self._changed.notify()
+        self.resolver.wake()  # an exchange waiting for its lookup gives up at once too
+        self.resolver.close()
 
     def _run(self) -> None:
         me = threading.current_thread()
@@ -204,6 +220,59 @@ class WatchedHTTPConnection(HTTPConnection):
     def request(self, *args: Any, **kwargs: Any) -> None:
         self._watch()
         super().request(*args, **kwargs)
+
+    def _new_conn(self) -> socket.socket:
+        """urllib3's, with the host name looked up by the exchange's watchdog's resolver, for at most what is left of
+        its deadline. `_dns_host` is what urllib3 looks up (the proxy's name, through one); `host`, what TLS checks
+        the certificate against, is left as it is."""
+        exchange = self.exchange
+        if exchange is None:
+            return super()._new_conn()
+        try:
+            sock = _connect(self._dns_host, self.port, self.timeout, self.source_address, self.socket_options,
+                            exchange)
+        except socket.gaierror as error:
+            raise NameResolutionError(self.host, self, error) from error
+        except TimeoutError as error:
+            raise ConnectTimeoutError(
+                self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})") from error
+        except OSError as error:
+            raise NewConnectionError(self, f"Failed to establish a new connection: {error}") from error
+        sys.audit("http.client.connect", self, self.host, self.port)
+        return sock
+
+
+def _connect(host: str, port: int, timeout: Any, source_address: tuple[str, int] | None, socket_options: Any,
+             exchange: Exchange) -> socket.socket:
+    """urllib3's `create_connection`, its addresses looked up for at most what is left of `exchange`'s deadline:
+    each address found is tried in turn, the last one's error raised if none connects."""
+    if host.startswith("["):
+        host = host.strip("[]")
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        raise LocationParseError(f"'{host}', label empty or too long") from None
+    addresses = exchange.watchdog.resolver.resolve(host, port, allowed_gai_family(), socket.SOCK_STREAM,
+                                                   exchange.remaining)
+    error: OSError | None = None
+    for family, kind, proto, _, address in addresses:
+        sock = None
+        try:
+            sock = socket.socket(family, kind, proto)
+            _set_socket_options(sock, socket_options)
+            if timeout is not _DEFAULT_TIMEOUT:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(address)
+            return sock
+        except OSError as failed:
+            error = failed
+            if sock is not None:
+                sock.close()
+    if error is not None:
+        raise error
+    raise OSError("getaddrinfo returns an empty list")
 
 
 class WatchedHTTPSConnection(WatchedHTTPConnection, HTTPSConnection):

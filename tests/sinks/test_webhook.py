@@ -14,6 +14,8 @@ from monitoringapp.domain.events import AlertTransition, TransitionKind
 from monitoringapp.domain.notices import transition_notice
 from monitoringapp.sinks.channels import DeliveryFailed
 from monitoringapp.sinks.webhook import WebhookChannel
+from monitoringapp.transport.resolver import Resolver
+from tests.local_dns import UNANSWERED, SilentLookup
 from tests.local_http import TRICKLED_BODY, LocalServer, local_server
 
 T0 = 1_795_000_000.0
@@ -126,3 +128,44 @@ def test_an_answer_other_than_2xx_fails_and_keeps_the_connection(server: LocalSe
             hook.send([DOWN])
     hook.close()
     assert len(server.client_ports - ports_before) == 1
+
+
+# -- the timeout bounds the receiver's host name's lookup too: the silent DNS server is `SilentLookup`, a lookup that
+# really blocks its thread until the test's end.
+
+
+@pytest.fixture
+def silent() -> Iterator[SilentLookup]:
+    lookup = SilentLookup()
+    yield lookup
+    lookup.release.set()
+
+
+def test_a_receiver_whose_name_is_not_looked_up_in_time_fails_at_the_timeout_saying_so(silent: SilentLookup) -> None:
+    hook = WebhookChannel(f"http://{UNANSWERED}/hook", timeout=0.3, resolver=Resolver(silent, at_once=()))
+    try:
+        with pytest.raises(DeliveryFailed, match=rf"^cannot connect: the lookup of {UNANSWERED} did not answer within "
+                                                 r"the timeout \(0.3 s\)$"):
+            hook.send([DOWN])
+        assert silent.entered.is_set() and not silent.release.is_set()
+    finally:
+        hook.close()
+
+
+def test_closing_the_channel_cuts_a_post_still_waiting_for_its_lookup(silent: SilentLookup) -> None:
+    hook = WebhookChannel(f"http://{UNANSWERED}/hook", timeout=60.0, resolver=Resolver(silent, at_once=()))
+    failures: list[DeliveryFailed] = []
+
+    def post() -> None:
+        try:
+            hook.send([DOWN])
+        except DeliveryFailed as failure:
+            failures.append(failure)
+
+    posting = threading.Thread(target=post)
+    posting.start()
+    assert silent.entered.wait(10)
+    hook.close()
+    posting.join(10)
+    assert not posting.is_alive() and not silent.release.is_set(), "cut long before its 60 s, the lookup still blocked"
+    assert [str(failure) for failure in failures] == ["cut: the channel was closed before the answer came"]

@@ -22,6 +22,8 @@ from bench.processes import wait_until
 from monitoringapp.domain.config import SiteConfig, parse_config
 from monitoringapp.domain.events import ErrorKind
 from monitoringapp.streams.http_probe import BODY_LIMIT, HttpProber, certificate_not_after, classify
+from monitoringapp.transport.resolver import Resolver
+from tests.local_dns import UNANSWERED, SilentLookup
 from tests.local_http import (
     HUGE_CLAIMED,
     TRICKLED_BODY,
@@ -603,3 +605,89 @@ def test_a_tls_handshake_trickled_past_the_timeout_is_cut_off_as_a_timeout(probe
         server.stop()
     assert (outcome.status, outcome.error) == (None, ErrorKind.TIMEOUT)
     assert server.sent[0] < 600, "the server was cut off before its handshake record ended"
+
+
+# -- the timeout bounds the host name's lookup too ------------------------------------------------------------------
+# glibc's getaddrinfo waits on a DNS server that does not answer for 5 s x 2 attempts per nameserver whatever the
+# site's timeout: a 1 s probe took 4 s with a silent nameserver at timeout:2 attempts:2 (a `timeout`, late). The
+# silent server here is `SilentLookup`, a lookup that really blocks its thread until the test's end.
+
+
+@pytest.fixture
+def silent() -> Iterator[SilentLookup]:
+    lookup = SilentLookup()
+    yield lookup
+    lookup.release.set()
+
+
+def test_a_lookup_that_does_not_answer_fails_at_the_timeout_as_dns_and_the_next_probe_is_not_held(
+        server: LocalServer, silent: SilentLookup) -> None:
+    # `at_once=()`: `localhost` too is looked up on the resolver's threads, beside the silent lookup.
+    resolver = Resolver(silent, at_once=())
+    prober = HttpProber(pool_size=2, resolver=resolver)
+    try:
+        unanswered = prober.check(checked(f"http://{UNANSWERED}:{server.port}/ok", timeout=0.3))
+        assert silent.entered.is_set() and not silent.release.is_set(), "the probe ended while its lookup blocked"
+        other = prober.check(checked(server.url("/ok", host="localhost")))
+        again = prober.check(checked(f"http://{UNANSWERED}:{server.port}/ok", timeout=0.3))
+        assert not silent.release.is_set()
+    finally:
+        prober.close()
+    detail = f"the lookup of {UNANSWERED} did not answer within the timeout"
+    assert (unanswered.available, unanswered.status, unanswered.error, unanswered.detail) == (
+        False, None, ErrorKind.DNS, detail)
+    assert (other.available, other.status, other.error) == (True, 200, None)
+    assert (again.error, again.detail) == (ErrorKind.DNS, detail)
+    assert silent.hosts() == [UNANSWERED, "localhost"], "the second probe of the silent name waited for the first"
+    assert silent.ended == 0
+
+
+def test_a_name_that_does_not_exist_and_a_refused_port_are_told_as_before_through_the_resolver(
+        server: LocalServer) -> None:
+    def nonexistent(host: str, port: int, family: int, kind: int) -> list[tuple[object, ...]]:
+        if host == "nonexistent.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return socket.getaddrinfo(host, port, family, kind)
+
+    prober = HttpProber(pool_size=2, resolver=Resolver(nonexistent, at_once=()))
+    try:
+        missing = prober.check(checked(f"http://nonexistent.invalid:{server.port}/ok"))
+        refused = prober.check(checked(f"http://localhost:{refused_port()}/ok"))
+    finally:
+        prober.close()
+    assert (missing.error, missing.detail, refused.error, refused.detail) == (
+        ErrorKind.DNS, None, ErrorKind.CONNECTION, None)
+
+
+def test_a_host_name_looked_up_on_the_resolvers_threads_is_still_the_name_tls_checks(
+        authority: tuple[trustme.CA, str]) -> None:
+    ca, ca_file = authority
+    looked_up = SilentLookup()
+    prober = HttpProber(pool_size=2, resolver=Resolver(looked_up, at_once=()))
+    try:
+        with tls_server(ca, "localhost") as named:
+            verified = prober.check(checked(named.url("/ok", host="localhost"), caFile=ca_file))
+        with tls_server(ca, "127.0.0.1") as numbered:
+            mismatch = prober.check(checked(numbered.url("/ok", host="localhost"), caFile=ca_file))
+    finally:
+        prober.close()
+    assert (verified.available, verified.status, verified.error) == (True, 200, None)
+    assert verified.certificate_expiry is not None
+    # Connected to the address found, checked against the name: a certificate for the address alone is refused.
+    assert (mismatch.error, mismatch.detail) == (
+        ErrorKind.TLS, "certificate verify failed: Hostname mismatch, certificate is not valid for 'localhost'")
+    assert looked_up.hosts() == ["localhost", "localhost"]
+    assert all(thread is not threading.current_thread() for _, thread in looked_up.looked_up)
+
+
+def test_through_an_http_proxy_its_name_is_what_is_looked_up(proxy: LocalProxy,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", proxy.url.replace("127.0.0.1", "localhost"))
+    looked_up = SilentLookup()
+    prober = HttpProber(resolver=Resolver(looked_up, at_once=()))
+    try:
+        outcome = prober.probe(f"http://{UNANSWERED}/health", 2.0)
+    finally:
+        prober.close()
+    assert (outcome.status, outcome.error) == (200, None)
+    assert looked_up.hosts() == ["localhost"]

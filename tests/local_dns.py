@@ -1,0 +1,42 @@
+"""A stand-in for `socket.getaddrinfo` whose lookups of some names do not answer until the test lets them.
+
+The one stand-in of these tests: they may not reach outside 127.0.0.1 nor change the machine's resolver, so a DNS
+server that does not answer is played by a lookup that really blocks its thread (on an Event the test sets at its
+end, as glibc's resolver would give up after its own timeouts); every other name is looked up for real."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from typing import Any
+
+UNANSWERED = "silent-dns.invalid"
+HOLD_AT_MOST = 30.0
+"""However the test ends, a blocked lookup gives up after this many seconds (no thread left behind for ever)."""
+
+
+class SilentLookup:
+    """getaddrinfo, except that a lookup of a name of `silent` blocks until `release` is set, then fails as glibc's
+    resolver does when its DNS server did not answer (EAI_AGAIN). Remembers the names looked up, and on which
+    thread."""
+
+    def __init__(self, *silent: str) -> None:
+        self.silent = frozenset(silent or (UNANSWERED,))
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.looked_up: list[tuple[str, threading.Thread]] = []
+        self.ended = 0
+
+    def __call__(self, host: str, port: int, family: int = 0, kind: int = 0, *more: Any) -> list[Any]:
+        self.looked_up.append((host, threading.current_thread()))
+        if host not in self.silent:
+            return socket.getaddrinfo(host, port, family, kind, *more)
+        self.entered.set()
+        try:
+            self.release.wait(HOLD_AT_MOST)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        finally:
+            self.ended += 1
+
+    def hosts(self) -> list[str]:
+        return [host for host, _ in self.looked_up]
