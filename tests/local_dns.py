@@ -40,3 +40,16 @@ class SilentLookup:
 
     def hosts(self) -> list[str]:
         return [host for host, _ in self.looked_up]
+
+
+class UnknownNames:
+    """getaddrinfo, except that the names of `unknown` do not exist (EAI_NONAME, what glibc says of a name no DNS
+    server knows): a test's name that must not resolve is answered here, not by a DNS server outside 127.0.0.1."""
+
+    def __init__(self, *unknown: str) -> None:
+        self.unknown = frozenset(unknown)
+
+    def __call__(self, host: str, port: int, family: int = 0, kind: int = 0, *more: Any) -> list[Any]:
+        if host in self.unknown:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return socket.getaddrinfo(host, port, family, kind, *more)

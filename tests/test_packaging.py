@@ -65,7 +65,9 @@ def test_the_wheel_installs_beside_a_distribution_owning_app_and_operators_and_b
     # Built from a copy: setuptools builds in the source tree's build/, and a wheel's leftovers there (build/lib)
     # would be a second copy of the package beside the sources.
     shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*BUILD_LEFT_OUT))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--wheel-dir", str(dist), str(source)],
+    # With the build tools of this environment (the dev extras) and no index: a test asks nothing outside 127.0.0.1.
+    offline = ["--no-deps", "--no-index", "--no-build-isolation"]
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", *offline, "--wheel-dir", str(dist), str(source)],
                    check=True, timeout=300, capture_output=True)
     (wheel,) = dist.glob("monitoringapp-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -80,10 +82,13 @@ def test_the_wheel_installs_beside_a_distribution_owning_app_and_operators_and_b
         (squatter / package).mkdir(parents=True)
         (squatter / package / "__init__.py").write_text(f"WHO = {marker!r}\n")
     (squatter / "pyproject.toml").write_text(SQUATTER)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", *offline, "--wheel-dir", str(dist), str(squatter)],
+                   check=True, timeout=300, capture_output=True)
+    (theirs,) = dist.glob("squatter-*.whl")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel), str(squatter)],
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel), str(theirs)],
                    check=True, timeout=300, capture_output=True)
     # Theirs and ours side by side; our modules that need no third-party package import from the wheel.
     probe = ("import app, operators, monitoringapp, monitoringapp.operators.window as w, monitoringapp.app.usage as u;"

@@ -23,7 +23,7 @@ from monitoringapp.domain.config import SiteConfig, parse_config
 from monitoringapp.domain.events import ErrorKind
 from monitoringapp.streams.http_probe import BODY_LIMIT, HttpProber, certificate_not_after, classify
 from monitoringapp.transport.resolver import Resolver
-from tests.local_dns import UNANSWERED, SilentLookup
+from tests.local_dns import UNANSWERED, SilentLookup, UnknownNames
 from tests.local_http import (
     HUGE_CLAIMED,
     TRICKLED_BODY,
@@ -205,7 +205,7 @@ def test_no_proxy_sends_matching_hosts_direct(proxy: LocalProxy, server: LocalSe
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("http_proxy", proxy.url)
     monkeypatch.setenv("no_proxy", "example.test,127.0.0.0/8")
-    prober = HttpProber()
+    prober = HttpProber(resolver=Resolver(UnknownNames("www.example.test")))  # no DNS server outside asked
     try:
         direct = prober.probe(server.url("/fail"), 2.0)  # 500 from the server itself, not the proxy's 200
         proxied = prober.probe("http://a.other.test/", 2.0)
@@ -218,7 +218,7 @@ def test_no_proxy_sends_matching_hosts_direct(proxy: LocalProxy, server: LocalSe
 
 def test_the_proxy_environment_is_read_once_when_the_prober_is_made(proxy: LocalProxy,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    prober = HttpProber()
+    prober = HttpProber(resolver=Resolver(UnknownNames("behind-the-proxy.invalid")))  # no DNS server outside asked
     monkeypatch.setenv("HTTP_PROXY", proxy.url)  # too late: probes stay cheap, no environment read each
     try:
         assert prober.probe("http://behind-the-proxy.invalid/", 0.5).error is ErrorKind.DNS
@@ -644,12 +644,7 @@ def test_a_lookup_that_does_not_answer_fails_at_the_timeout_as_dns_and_the_next_
 
 def test_a_name_that_does_not_exist_and_a_refused_port_are_told_as_before_through_the_resolver(
         server: LocalServer) -> None:
-    def nonexistent(host: str, port: int, family: int, kind: int) -> list[tuple[object, ...]]:
-        if host == "nonexistent.invalid":
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return socket.getaddrinfo(host, port, family, kind)
-
-    prober = HttpProber(pool_size=2, resolver=Resolver(nonexistent, at_once=()))
+    prober = HttpProber(pool_size=2, resolver=Resolver(UnknownNames("nonexistent.invalid"), at_once=()))
     try:
         missing = prober.check(checked(f"http://nonexistent.invalid:{server.port}/ok"))
         refused = prober.check(checked(f"http://localhost:{refused_port()}/ok"))
