@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from monitoringapp.streams.http_probe import HttpProber
+from tests.local_dns import SilentLookup
 from tests.local_http import LocalServer, local_server
 
 
@@ -21,3 +22,11 @@ def server() -> Iterator[LocalServer]:
     """The local HTTP server of tests/local_http.py for one test, shut down after it."""
     with local_server() as running:
         yield running
+
+
+@pytest.fixture
+def silent() -> Iterator[SilentLookup]:
+    """A lookup whose DNS server does not answer (`tests.local_dns`), let go at the test's end."""
+    lookup = SilentLookup()
+    yield lookup
+    lookup.release.set()

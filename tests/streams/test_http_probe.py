@@ -613,13 +613,6 @@ def test_a_tls_handshake_trickled_past_the_timeout_is_cut_off_as_a_timeout(probe
 # silent server here is `SilentLookup`, a lookup that really blocks its thread until the test's end.
 
 
-@pytest.fixture
-def silent() -> Iterator[SilentLookup]:
-    lookup = SilentLookup()
-    yield lookup
-    lookup.release.set()
-
-
 def test_a_lookup_that_does_not_answer_fails_at_the_timeout_as_dns_and_the_next_probe_is_not_held(
         server: LocalServer, silent: SilentLookup) -> None:
     # `at_once=()`: `localhost` too is looked up on the resolver's threads, beside the silent lookup.

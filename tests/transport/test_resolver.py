@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,13 +22,6 @@ TCP = socket.SOCK_STREAM
 def within(seconds: float) -> Callable[[], float]:
     deadline = time.monotonic() + seconds
     return lambda: deadline - time.monotonic()
-
-
-@pytest.fixture
-def silent() -> Iterator[SilentLookup]:
-    lookup = SilentLookup()
-    yield lookup
-    lookup.release.set()
 
 
 def test_a_lookup_that_does_not_answer_is_given_up_at_the_deadline_and_ends_on_its_own_in_its_thread(
