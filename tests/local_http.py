@@ -119,12 +119,7 @@ class LocalServer:
                     self.send_header("Location", "/ok")
                     self.send_header("Content-Length", "100")
                     self.end_headers()
-                    with contextlib.suppress(OSError):  # the client gave up on the body
-                        for _ in range(100):
-                            if server.release.wait(0.05):
-                                break
-                            self.wfile.write(b"x")
-                            self.wfile.flush()
+                    self.trickled(b"x" * 100)
                     self.close_connection = True
                 elif path == "/loop":
                     self.redirect("/loop")
@@ -185,18 +180,23 @@ class LocalServer:
                     self.answer(200, b"")
                     return
                 head = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Padding: " + b"x" * 549 + b"\r\n\r\n"
-                sent = 0
-                try:
-                    for byte in head:
-                        if server.release.wait(0.05):
-                            break
-                        self.wfile.write(bytes((byte,)))
-                        sent += 1
-                except OSError:
-                    pass  # the client gave up
+                sent = self.trickled(head)
                 with server._lock:
                     server.headers_trickled.append(sent)
                 self.close_connection = True
+
+            def trickled(self, data: bytes) -> int:
+                """Send `data` a byte every 50 ms until it is all sent, the server stops, or the client hangs up;
+                how many bytes went out."""
+                sent = 0
+                with contextlib.suppress(OSError):  # the client gave up
+                    for byte in data:
+                        if server.release.wait(0.05):
+                            break
+                        self.wfile.write(bytes((byte,)))
+                        self.wfile.flush()
+                        sent += 1
+                return sent
 
             def redirect(self, location: str, status: int = 302) -> None:
                 self.send_response(status)
@@ -224,16 +224,7 @@ class LocalServer:
                 self.send_response(200)
                 self.send_header("Content-Length", "100000")
                 self.end_headers()
-                sent = 0
-                try:
-                    for _ in range(TRICKLED_BODY):
-                        if server.release.wait(0.05):
-                            break
-                        self.wfile.write(b"x")
-                        self.wfile.flush()
-                        sent += 1
-                except OSError:
-                    pass  # the client gave up
+                sent = self.trickled(b"x" * TRICKLED_BODY)
                 with server._lock:
                     server.body_trickled.append(sent)
                 self.close_connection = True
