@@ -39,8 +39,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, LocationParseError, NameResolutionError, NewConnectionError
-from urllib3.util.connection import _set_socket_options, allowed_gai_family
-from urllib3.util.timeout import _DEFAULT_TIMEOUT
+from urllib3.util.connection import allowed_gai_family, create_connection
 
 from monitoringapp.transport.resolver import Resolver
 
@@ -244,8 +243,9 @@ class WatchedHTTPConnection(HTTPConnection):
 
 def _connect(host: str, port: int, timeout: Any, source_address: tuple[str, int] | None, socket_options: Any,
              exchange: Exchange) -> socket.socket:
-    """urllib3's `create_connection`, its addresses looked up for at most what is left of `exchange`'s deadline:
-    each address found is tried in turn, the last one's error raised if none connects."""
+    """urllib3's `create_connection` to each address `host` has, looked up for at most what is left of `exchange`'s
+    deadline: tried in turn, the last one's error raised if none connects. Given an address, `create_connection`'s
+    own lookup is of a literal, answered at once (an IPv6 one keeps its `%scope`)."""
     if host.startswith("["):
         host = host.strip("[]")
     try:
@@ -255,21 +255,11 @@ def _connect(host: str, port: int, timeout: Any, source_address: tuple[str, int]
     addresses = exchange.watchdog.resolver.resolve(host, port, allowed_gai_family(), socket.SOCK_STREAM,
                                                    exchange.remaining)
     error: OSError | None = None
-    for family, kind, proto, _, address in addresses:
-        sock = None
+    for *_, address in addresses:
         try:
-            sock = socket.socket(family, kind, proto)
-            _set_socket_options(sock, socket_options)
-            if timeout is not _DEFAULT_TIMEOUT:
-                sock.settimeout(timeout)
-            if source_address:
-                sock.bind(source_address)
-            sock.connect(address)
-            return sock
+            return create_connection((address[0], port), timeout, source_address, socket_options)
         except OSError as failed:
             error = failed
-            if sock is not None:
-                sock.close()
     if error is not None:
         raise error
     raise OSError("getaddrinfo returns an empty list")
