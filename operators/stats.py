@@ -30,14 +30,15 @@ def window_stats(host: str, window: SlidingWindow, span: float, now: float) -> W
     rt_p90: float | None
     rt_p99: float | None
     if received:
-        # Nearest rank, as `nearest_rank` says, inlined: a report computes this for every site and span.
+        # Nearest rank, as `nearest_rank` says, inlined: a report computes this for every site and span. With
+        # at least one time received, each rank is at least 1 already.
         rt_min, rt_avg, rt_max = times[0], ordered.mean(), times[-1]
-        rt_p50 = times[max(1, math.ceil(0.50 * received)) - 1]
-        rt_p90 = times[max(1, math.ceil(0.90 * received)) - 1]
-        rt_p99 = times[max(1, math.ceil(0.99 * received)) - 1]
+        rt_p50 = times[math.ceil(0.50 * received) - 1]
+        rt_p90 = times[math.ceil(0.90 * received) - 1]
+        rt_p99 = times[math.ceil(0.99 * received) - 1]
     else:
         rt_min = rt_avg = rt_max = rt_p50 = rt_p90 = rt_p99 = None
     return WindowStats(host, span, now, checks, available, rt_min, rt_avg, rt_p50, rt_p90, rt_p99, rt_max,
-                       statuses, tuple((ERROR_BY_NUMBER[code], n) for code, n in errors),
+                       statuses, tuple([(ERROR_BY_NUMBER[code], n) for code, n in errors]) if errors else (),
                        None if failing_since is None else now - failing_since,
                        None if last_failure is None else now - last_failure)

@@ -57,9 +57,9 @@ class OrderedTimes:
         self.values = array("f", times)
         self.start, self.end = start, end
 
-    def update(self, gone: list[float], came: list[float], came_units: int) -> None:
-        """Take out the times in `gone`, put in those in `came` (whose exact sum is `came_units`)."""
-        self.total += came_units - _units(gone)
+    def update(self, gone: list[float], gone_units: int, came: list[float], came_units: int) -> None:
+        """Take out the times in `gone`, put in those in `came` (each list's exact sum given in units)."""
+        self.total += came_units - gone_units
         values = self.values
         for time in gone:
             del values[bisect_left(values, time)]
@@ -75,18 +75,34 @@ class OrderedTimes:
 
 _UNIT = math.ldexp(1.0, -149)  # every float32 is a whole number of these
 _TO_UNITS = math.ldexp(1.0, 149).__mul__
+_PER_UNIT = math.ldexp(1.0, 149)
 
 
 def _units(times: list[float]) -> int:
     """The exact sum of float32 `times` (none negative) in units of 2**-149."""
+    return _exact_units(times, min(times)) if times else 0
+
+
+def _received_units(times: list[float]) -> tuple[list[float], int]:
+    """`times` without the no-response slots (a pass in Python only when there is one), and their exact sum
+    in units: the smallest time tells both whether there is a slot to leave out and how far `sum` is exact."""
     if not times:
-        return 0
+        return times, 0
+    smallest = min(times)
+    if smallest < 0.0:
+        times = [time for time in times if time >= 0.0]
+        return times, _units(times)
+    return times, _exact_units(times, smallest)
+
+
+def _exact_units(times: list[float], smallest: float) -> int:
     # A double holds the sum exactly when the times span few enough binary orders for their count: each is
     # then a whole multiple of the smallest one's last bit, and every partial sum has under 53 bits of them.
     # Then `sum` is exact at C speed; otherwise each time is converted to a whole number of units.
-    smallest = min(filter(None, times), default=0.0)
+    if not smallest:  # a 0 ms time adds nothing and sets no last bit: the smallest other one does
+        smallest = min(filter(None, times), default=0.0)
     if max(times) <= math.ldexp(smallest, 28 - len(times).bit_length()):
-        return int(sum(times) * _TO_UNITS(1.0))
+        return int(sum(times) * _PER_UNIT)
     return sum(map(int, map(_TO_UNITS, times)))
 
 
@@ -417,10 +433,10 @@ class SlidingWindow:
         if ordered is None:
             ordered = self._ordered[index] = OrderedTimes(_received(times[start - offset:].tolist()), start, end)
         elif ordered.start != start or ordered.end != end:
-            gone = _received(times[ordered.start - offset:min(start, ordered.end) - offset].tolist())
+            gone, gone_units = _received_units(times[ordered.start - offset:min(start, ordered.end) - offset].tolist())
             came_from = max(start, ordered.end)
             came, came_units = self._came(came_from, end) if came_from < end else ([], 0)
-            ordered.update(gone, came, came_units)
+            ordered.update(gone, gone_units, came, came_units)
             ordered.start, ordered.end = start, end
         return ordered
 
@@ -429,8 +445,8 @@ class SlidingWindow:
         read at one report mostly take in the same new probes, so the last answer is kept."""
         last = self._last_came
         if last[0] != start or last[1] != end:
-            came = _received(self.response_times[start - self._offset:end - self._offset].tolist())
-            last = self._last_came = (start, end, came, _units(came))
+            came, units = _received_units(self.response_times[start - self._offset:end - self._offset].tolist())
+            last = self._last_came = (start, end, came, units)
         return last[2], last[3]
 
     def columns(self, span: float) -> tuple[array[float], list[int], list[int]]:

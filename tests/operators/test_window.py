@@ -221,6 +221,27 @@ def test_ordered_times_and_tallies_equal_a_sort_and_a_count_of_the_span(seed: in
     assert isinstance(window.outcomes, bytearray) == (len(statuses) < 256)  # one-byte codes while they fit
 
 
+def test_a_spans_mean_stays_exact_with_zero_tiny_huge_and_missing_response_times() -> None:
+    """The exact sum behind a span's mean takes C-speed `sum` only when the times span few enough binary orders
+    for it to be exact. 0 ms, 1e-30 ms, 2**100 ms, 1e6 ms beside 3.3e-5 ms (a double's sum of those four is not
+    exact) and probes with no response, coming and going, keep the mean what `math.fsum` of the span's times
+    gives, and the times in order."""
+    cycle = [0.0, 1e-30, 3.0, None, 1e20, 0.0, 7.1, 2.0 ** 100, 1e6, 1.3e-4, 0.3, 3.3e-5, 0.25, None]
+    window = SlidingWindow((4.0, 9.0))
+    history: list[tuple[float, float | None]] = []
+    for second in range(1, 3 * len(cycle) + 1):
+        rt = cycle[(second - 1) % len(cycle)]
+        rt = None if rt is None else float(array("f", [rt])[0])
+        history.append((float(second), rt))
+        window.add(Probe(float(second), SITE, rt is not None, 200 if rt is not None else None, rt,
+                         None if rt is not None else ErrorKind.TIMEOUT))
+        for span in (4.0, 9.0) if second % 4 == 0 else ():  # read every 4 probes: 4 come at once
+            received = sorted(t for at, t in history if second - span < at and t is not None)
+            ordered = window.ordered(span)
+            assert list(ordered.values) == received
+            assert ordered.mean() == math.fsum(received) / len(received)
+
+
 def columns_of(probes: list[Probe]) -> ProbeColumns:
     return ProbeColumns(SITE, [p.timestamp for p in probes],
                         [NO_RESPONSE if p.response_time_ms is None else p.response_time_ms for p in probes],
