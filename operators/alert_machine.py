@@ -123,8 +123,16 @@ class AlertMachines:
         policies = self.policies
         if policies is None:
             return []
-        alert, judge = policies.alert, self.judge
-        return [transition for probe in probes if (transition := judge(probe, alert(probe.host))) is not None]
+        alert, machines = policies.alert, self.machines
+        transitions = []
+        for probe in probes:  # `judge`, inlined for a site that has its machine: this runs once per probe
+            host = probe.host
+            machine = machines.get(host)
+            policy = alert(host)
+            transition = (self.judge(probe, policy) if machine is None else machine.on_probe(probe, policy))
+            if transition is not None:
+                transitions.append(transition)
+        return transitions
 
     def judge(self, probe: Probe, policy: AlertPolicy) -> AlertTransition | None:
         machine = self.machines.get(probe.host)
