@@ -4,10 +4,10 @@ Long-running modes (`-m`, `-a`, `-p`, `-w`, `-e`) use `run_until_stopped`. Signa
 (`SimpleQueue.put` is safe in a handler); the main thread acts on it in `wait`, so a signal that comes while
 the mode is stopping never reaches a half-disposed graph. SIGINT and SIGTERM stop; a second one while the
 mode drains cuts the grace short (`wait_for`); SIGHUP is what the mode asks for (`Hup`): passed on as a poke
-(reload what it can: `-m` and the notifier their config, `-w` its auth file; `-e` says it reloads nothing), or a
-stop like SIGINT's, exit 0 (the readers `-a` and `-p`: their terminal has gone), unless the process was started
-with it ignored (`nohup`); a failure on any thread, or the reader of the console going away (`-m | head`, seen on
-a write or by `stop_when` within half a second), stops too.
+(reload what it can: `-m` and the notifier their config, `-w` its config's sites and its auth file; `-e` says it
+reloads nothing), or a stop like SIGINT's, exit 0 (the readers `-a` and `-p`: their terminal has gone), unless the
+process was started with it ignored (`nohup`); a failure on any thread, or the reader of the console going away
+(`-m | head`, seen on a write or by `stop_when` within half a second), stops too.
 A step that holds the main thread for long (a reload waiting for its log) asks `stop_asked` as it waits, and gives
 up when a stop is queued, so that `wait` acts on the stop within its grace.
 

@@ -106,7 +106,7 @@ def run_monitoring(options: MonitorOptions) -> int:
                                                                judges=judges)
         stopping: Subject[None] = Subject()
         updates = config_updates(options.config, watch, pokes=lifecycle.hups.pipe(ops.observe_on(watch)),
-                                 running=config).pipe(ops.share())
+                                 running=config, probing=True).pipe(ops.share())
         # A new version is applied on the clock's thread, between two ticks.
         versions: Observable[Config] = updates.pipe(keep(is_version), ops.observe_on(clock), ops.take_until(stopping))
         # A site a reload adds gets its past from the same log (its earlier probes, or another location's).

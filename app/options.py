@@ -290,8 +290,8 @@ _FLAGS = (
 EXIT_STATUSES = """exit status:
   0    done, or stopped by Ctrl-C / SIGTERM (-m, -a, -p, -w, -e: that is how they stop), or -a / -p by
        SIGHUP (their terminal closed); SIGHUP never stops -m, -e, -w or -a --notify: each reloads what it can
-       (-m and --notify the config, -w the config's sites and its --auth-file; -e nothing, and says so on
-       stderr)
+       (-m and --notify the config, -w its --auth-file and, at once, the config's sites it also follows as
+       -m does; -e nothing, and says so on stderr)
   1    test mode found a failing scenario, a monitor's database was deleted under it, --health found
        no recent probe, or an internal error
   2    a bad command line, config or database (one line on stderr; nothing is touched)

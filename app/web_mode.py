@@ -1,5 +1,6 @@
 """`-w`: the status page, the JSON API, live events and /metrics, served from the log until SIGINT or SIGTERM;
-SIGHUP reads the config's sites and the auth file again and serving goes on.
+the config's sites follow its file as `-m`'s do (read again every half second and on SIGHUP), and SIGHUP reads the
+auth file again; serving goes on.
 
 A reader like `-a`: the database is opened read-only and may not exist yet. Served by waitress (a production
 WSGI server) on `--listen`; a non-loopback address needs `--auth-file` unless `--no-auth` (checked when the
@@ -12,20 +13,27 @@ import contextlib
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import reactivex
+from reactivex import Observable, abc
+from reactivex import operators as ops
 from reactivex.disposable import CompositeDisposable
 from reactivex.scheduler import EventLoopScheduler
+from reactivex.subject import Subject
 
-from monitoringapp.app.config_warnings import read_config_and_warn
+from monitoringapp.app.config_warnings import read_config_and_warn, warning_lines
 from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, dispose_after_its_tick, run_until_stopped
 from monitoringapp.app.options import WebOptions
 from monitoringapp.app.usage import UsageError
-from monitoringapp.domain.config import Config, ConfigError
+from monitoringapp.domain.config import Config
 from monitoringapp.sinks.console import Console
 from monitoringapp.store import open_history_reader
 from monitoringapp.store.log import LogUnavailable
+from monitoringapp.streams.config_state import ConfigBack, ConfigRejected
+from monitoringapp.streams.config_watch import ConfigUpdate, config_updates
 from monitoringapp.streams.probes import ConfigChange
 from monitoringapp.web.app import WebContext, create_app, publish_changes, publish_list_change
 from monitoringapp.web.auth import AuthFileError, Users
@@ -39,9 +47,8 @@ FORGET_EVERY = 600.0
 
 
 def run_web(options: WebOptions) -> int:
-    sites = None
-    if options.config is not None:
-        sites = shown_sites(read_config_and_warn(options.config, probing=False))  # the sites only: no probe's secret
+    config = None if options.config is None else read_config_and_warn(options.config, probing=False)  # no secret
+    sites = None if config is None else shown_sites(config)
     users = None
     if options.auth_file is not None:
         try:
@@ -86,38 +93,47 @@ def run_web(options: WebOptions) -> int:
             last_forget[0] = time.monotonic()
             board.forget_before(time.time())
 
-    shown = [sites or []]  # the list last handed to the feed: what the next reload is told against
+    # The config file's polls and SIGHUP's reloads, off the feed's clock (a poll may wait on the database) and in
+    # order: the config first, then the auth file.
+    watch = EventLoopScheduler()
 
-    def reload(_: None) -> None:
-        """SIGHUP (a service manager's reload): the config's sites and the auth file read again, each said in a
-        line of its own. The sites are shown from the feed's next poll, an added one with its past in the log;
-        the users are in force from the next request (a removed one is refused at once). Either, if it cannot be
-        used, is refused in one line while the running one stays in force."""
-        if options.config is None and options.auth_file is None:
-            errors.info("SIGHUP: nothing to reload (no config, no --auth-file); serving on")
-            return
-        if options.config is not None:
-            try:
-                new = shown_sites(read_config_and_warn(options.config, probing=False))
-            except ConfigError as error:
-                errors.info(f"config rejected: {error}; the sites shown stay as they are")
-            else:
-                errors.info(f"config reloaded: {sites_change(options.config, shown[0], new)}")
-                shown[0] = new
-                feed.show(new)
-        if options.auth_file is not None:
-            try:
-                context.users = Users.from_file(options.auth_file)
-            except AuthFileError as error:
-                errors.info(f"auth file rejected: {error}; the running users stay in force")
-            else:
-                errors.info(f"auth file reloaded: {options.auth_file}: {len(context.users.hashes)} user(s)")
+    def show_sites(news: SitesNews) -> None:
+        if news.lines:
+            errors.write(list(news.lines))
+        if news.sites is not None:
+            feed.show(news.sites)
+
+    def reload_auth_file() -> None:
+        """The users of the auth file read again, in force from the next request (a removed one is refused at
+        once); one that cannot be used is refused in one line and the running users stay."""
+        assert options.auth_file is not None
+        try:
+            context.users = Users.from_file(options.auth_file)
+        except AuthFileError as error:
+            errors.info(f"auth file rejected: {error}; the running users stay in force")
+        else:
+            errors.info(f"auth file reloaded: {options.auth_file}: {len(context.users.hashes)} user(s)")
 
     def start(lifecycle: Lifecycle) -> Stopper:
-        hups = lifecycle.hups.subscribe(reload)
         console.on_closed = lifecycle.stop
         serving = threading.Thread(target=server.run, name="waitress", daemon=True)
         running = CompositeDisposable(board_news(feed, clock).subscribe(on_news, lifecycle.fail))
+        config_pokes: Subject[None] = Subject()
+        if options.config is not None:
+            updates = config_updates(options.config, watch, pokes=config_pokes, running=config, probing=False)
+            running.add(updates.pipe(sites_news(options.config, sites or ())).subscribe(show_sites, lifecycle.fail))
+
+        def on_hup(_: None) -> None:
+            """SIGHUP (a service manager's reload), on the watch's thread: the config file read at once (what it
+            brings said as a poll would say it, nothing if it is unchanged), then the auth file."""
+            if options.config is None and options.auth_file is None:
+                errors.info("SIGHUP: nothing to reload (no config, no --auth-file); serving on")
+                return
+            config_pokes.on_next(None)
+            if options.auth_file is not None:
+                reload_auth_file()
+
+        hups = lifecycle.hups.pipe(ops.observe_on(watch)).subscribe(on_hup, lifecycle.fail)
         serving.start()
         host = f"[{options.host}]" if ":" in options.host else options.host
         console.info(f"serving {options.database} on http://{host}:{server.getsockname()[1]}/ "
@@ -139,6 +155,7 @@ def run_web(options: WebOptions) -> int:
             if serving.is_alive():  # the loop did not take the thunk: closed from here after all
                 server.close()
             dispose_after_its_tick(clock)
+            dispose_after_its_tick(watch)
             log.close()
 
         return stop
@@ -151,9 +168,69 @@ def shown_sites(config: Config) -> list[SiteSpec]:
     return [SiteSpec(site.key, site.check_interval, site.name, site.url) for site in config.sites]
 
 
-def sites_change(path: str, old: Sequence[SiteSpec], new: Sequence[SiteSpec]) -> str:
-    """What a reload changes in the sites shown, said as `-m` says it of the sites it probes (`sites +1
-    (http://b/), -1 (http://a/), ~1 (shop: URL)`; each by its key), or that it changes nothing the page shows."""
+@dataclass(frozen=True, slots=True)
+class SitesNews:
+    """What a config update means to the page: the lines it says on stderr, and the sites shown from now on (None:
+    the list shown stays)."""
+
+    lines: tuple[str, ...]
+    sites: tuple[SiteSpec, ...] | None = None
+
+    def says_something(self) -> bool:
+        return bool(self.lines) or self.sites is not None
+
+
+class ShownSites:
+    """The sites the page shows of the config file at `path`, `sites` at start; `take` says what each of its
+    updates changes."""
+
+    def __init__(self, path: str, sites: Sequence[SiteSpec]) -> None:
+        self.path = path
+        self.sites = tuple(sites)
+
+    def take(self, update: ConfigUpdate) -> SitesNews:
+        """A version's warnings (as at start) and its `config reloaded: ...` line with the new list, or its warnings
+        alone if it changes nothing the page shows (a new alert threshold); a rejection's or a file back's line
+        as `-m` says it (the running list stays)."""
+        if isinstance(update, ConfigRejected):
+            return SitesNews((f"config rejected: {update.error}; the sites shown stay as they are",))
+        if isinstance(update, ConfigBack):
+            return SitesNews((update.message(),))
+        warnings = tuple(warning_lines(update))
+        new = tuple(shown_sites(update))
+        change = sites_change(self.path, self.sites, new)
+        if change is None:
+            return SitesNews(warnings)
+        self.sites = new
+        return SitesNews((*warnings, f"config reloaded: {change}"), new)
+
+
+def sites_news(path: str, sites: Sequence[SiteSpec]) -> Callable[[Observable[ConfigUpdate]], Observable[SitesNews]]:
+    """What the updates of the config file at `path` (`config_updates`) change in the page shown `sites` at start,
+    each said once; an update that changes nothing the page shows and says nothing is left out.
+
+    ```text
+    updates:  --v2(+1 site)---R(broken)----B(valid again)--v3(a new alert threshold)--
+              [sites_news(path, sites)]
+    out:      --N(reloaded)---N(rejected)--N(valid again)----------------------------
+    ```
+
+    Example: ``config_updates(path, EventLoopScheduler(), probing=False).pipe(sites_news(path, sites))``
+    """
+
+    def follow(updates: Observable[ConfigUpdate]) -> Observable[SitesNews]:
+        def factory(_: abc.SchedulerBase | None) -> Observable[SitesNews]:
+            shown = ShownSites(path, sites)  # each subscription follows from the start's list
+            return updates.pipe(ops.map(shown.take), ops.filter(SitesNews.says_something))
+
+        return reactivex.defer(factory)
+
+    return follow
+
+
+def sites_change(path: str, old: Sequence[SiteSpec], new: Sequence[SiteSpec]) -> str | None:
+    """What a new version changes in the sites shown, said as `-m` says it of the sites it probes (`sites +1
+    (http://b/), -1 (http://a/), ~1 (shop: URL)`; each by its key), or None if it changes nothing the page shows."""
     before = {spec.host: spec for spec in old}
     after = {spec.host: spec for spec in new}
     changed = tuple((host, keys) for host, spec in after.items() if host in before
@@ -164,7 +241,7 @@ def sites_change(path: str, old: Sequence[SiteSpec], new: Sequence[SiteSpec]) ->
         return change.summary()
     if list(before) != list(after):
         return f"{path}: sites reordered"
-    return f"{path}: the sites shown are unchanged"
+    return None
 
 
 def _changed_keys(before: SiteSpec, after: SiteSpec) -> tuple[str, ...]:

@@ -49,11 +49,13 @@ class ConfigBack:
 ConfigNews = tuple[Config | ConfigRejected | ConfigBack, ...]
 
 class ConfigFileState:
-    """The last content seen of one config file; `check` answers "is there a new valid version?"."""
+    """The last content seen of one config file; `check` answers "is there a new valid version?" (`probing`: each
+    version read as the probe sends it, see `decode_config`; a reader's without the prober's secrets)."""
 
-    def __init__(self, path: Path, running: Config | None = None) -> None:
+    def __init__(self, path: Path, running: Config | None = None, *, probing: bool) -> None:
         self.path = path
         self.running = running
+        self.probing = probing
         self.last_digest: bytes | None = None
         self.unsettled_digest: bytes | None = None
         self.missing_polls = 0
@@ -74,7 +76,7 @@ class ConfigFileState:
             if digest == self.last_digest:
                 return ()
             try:
-                version = decode_config(raw, str(self.path), probing=True)  # -m's reload: its probes send it
+                version = decode_config(raw, str(self.path), probing=self.probing)
             except ConfigError as error:
                 # An in-place save truncates, then writes: judge invalid content only once it
                 # reads the same at the next poll.

@@ -24,24 +24,27 @@ def config_updates(
     every: float = POLL_INTERVAL,
     pokes: Observable[Any] | None = None,
     running: Config | None = None,
+    probing: bool,
 ) -> Observable[ConfigUpdate]:
     """New valid versions of the config file at `path`, rejected ones, and the file valid again after a
     rejection or an absence (`ConfigBack`, before the version it brings), noticed within `every` seconds
     on `scheduler` or at once on an item of `pokes` (SIGHUP).
 
-    `running` is the version the caller already runs with, so that it is not emitted again.
+    `running` is the version the caller already runs with, so that it is not emitted again. `probing`: each version
+    read as the probe sends it (`-m`: its `${NAME}`s resolved, its caFiles checked), or as written (`-w` shows the
+    sites only, and needs none of the prober's secrets); `running` must have been read the same way.
 
     ```text
     polls:   --x--x--x--x--x--x--x--    (the file: v1 ... v2 saved ... broken ... broken ... v3 saved)
-             [config_updates(path, scheduler, running=v1)]
+             [config_updates(path, scheduler, running=v1, probing=True)]
     out:     -----v2----------R(broken)--(B,v3)--
     ```
 
-    Example: ``config_updates("config.json", EventLoopScheduler()).pipe(ops.filter(is_version))``
+    Example: ``config_updates("config.json", EventLoopScheduler(), probing=True).pipe(ops.filter(is_version))``
     """
 
     def factory(_: abc.SchedulerBase | None) -> Observable[ConfigUpdate]:
-        state = ConfigFileState(Path(path), running)
+        state = ConfigFileState(Path(path), running, probing=probing)
         polls: Observable[Any] = reactivex.interval(every, scheduler)
         triggers = polls if pokes is None else reactivex.merge(polls, pokes)
         checks: Observable[ConfigNews] = triggers.pipe(ops.map(lambda _: state.check()))

@@ -1,6 +1,7 @@
 """`-w` as a user runs it: it serves while the database does not exist yet (and says so again when it is
-deleted), says how it is reachable, stops on Ctrl-C with status 0; SIGHUP reads the config's sites and the auth file
-again and serving goes on; a bad auth file or a taken port is one line and status 2."""
+deleted), says how it is reachable, stops on Ctrl-C with status 0; the config's sites follow its file as `-m`'s do
+(polled, and at once on SIGHUP), SIGHUP reads the auth file again, and serving goes on; a bad auth file or a taken
+port is one line and status 2."""
 
 from __future__ import annotations
 
@@ -15,14 +16,17 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from reactivex.testing import ReactiveTest, TestScheduler
 from werkzeug.security import generate_password_hash
 
 from bench.processes import App, wait_until
 from monitoringapp.app.cli import main
-from monitoringapp.app.web_mode import sites_change
+from monitoringapp.app.web_mode import SitesNews, shown_sites, sites_change, sites_news
 from monitoringapp.domain.events import Probe
 from monitoringapp.domain.sites import site_id
 from monitoringapp.store.sqlite.writer import SqliteEventLog
+from monitoringapp.streams.config_file import read_config
+from monitoringapp.streams.config_watch import config_updates
 from monitoringapp.web.board import SiteSpec
 
 
@@ -131,9 +135,9 @@ def test_sighup_reads_the_auth_file_again_refuses_one_that_cannot_be_used_and_se
     finally:
         status, stderr = app.stop(signal.SIGTERM)
     assert (status, stderr.splitlines()) == (0, [
-        "config reloaded: sites +1 (http://new.test/)",
+        "config reloaded: sites +1 (http://new.test/)",  # the config first (a poll may have read it before)
         f"auth file reloaded: {users}: 1 user(s)",
-        f"config reloaded: {config}: the sites shown are unchanged",
+        # The config unchanged since: nothing about it, as -m says nothing of a SIGHUP that finds no new version.
         f"auth file rejected: {users}:1: user 'bob': not a salted scrypt or pbkdf2 hash (make one with python -m "
         "monitoringapp.web.passwords USER); the running users stay in force"])
 
@@ -196,6 +200,41 @@ def test_sighup_shows_the_sites_of_the_config_read_again_with_their_past_and_ref
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "m.db"], "nothing written"
 
 
+@pytest.mark.slow
+def test_a_saved_config_shows_on_the_page_without_a_signal_and_a_broken_one_is_refused_once(tmp_path: Path) -> None:
+    """An operator edits the config -m and -w share: -m probed the new site at once, the page showed it only after
+    a SIGHUP to -w."""
+    database, config = tmp_path / "m.db", tmp_path / "config.json"
+    writer = SqliteEventLog(database, flush_interval=0.01)
+    for site in ("http://shop.test/", "http://api.test/"):
+        writer.append_probe(Probe(time.time() - 5, site, site == "http://shop.test/", 200, 2.0))
+    writer.close()
+    config.write_text('{"websites": [{"URL": "http://shop.test/"}]}')
+    app = App("-w", "-c", str(config), "-db", str(database), "--listen", "127.0.0.1:0")
+    try:
+        _, line = app.wait_for_line(lambda text: text.startswith("serving "), timeout=20)
+        port = int(re.search(r":(\d+)/", line).group(1))  # type: ignore[union-attr]
+        wait_until(lambda: api_sites(port) == [("http://shop.test/", None, "up")], 10, "the site at start", alive=app)
+        config.write_text('{"websites": [{"URL": "http://shop.test/"}, {"URL": "http://api.test/"}]}')
+        both = [("http://api.test/", None, "down"), ("http://shop.test/", None, "up")]
+        wait_until(lambda: api_sites(port) == both, 10, "the added site, with its past, no signal sent", alive=app)
+        config.write_text('{"websites": [{"URL": "http://api.test/", "checkInterval": 0}]}')
+        wait_until(lambda: "config rejected" in app.stderr(), 10, "the refusal", alive=app)
+        assert api_sites(port) == both, "the running list stays"
+        config.write_text('{"websites": [{"URL": "http://api.test/"}]}')
+        wait_until(lambda: api_sites(port) == [("http://api.test/", None, "down")], 10, "the list of the file valid "
+                   "again", alive=app)
+    finally:
+        status, stderr = app.stop(signal.SIGTERM)
+    assert (status, stderr.splitlines()) == (0, [
+        "config reloaded: sites +1 (http://api.test/)",
+        f"config rejected: {config}: websites[0].checkInterval: must be a finite number > 0, got 0; the sites shown "
+        "stay as they are",
+        f"{config} is valid again",
+        "config reloaded: sites -1 (http://shop.test/)"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "m.db"], "nothing written"
+
+
 def test_a_reload_says_the_sites_it_adds_removes_and_changes_by_their_keys() -> None:
     old = [SiteSpec("http://a.test/", 10.0), SiteSpec("shop", 10.0, "shop", "http://s.test/"),
            SiteSpec("http://c.test/", 10.0)]
@@ -204,7 +243,61 @@ def test_a_reload_says_the_sites_it_adds_removes_and_changes_by_their_keys() -> 
     assert sites_change("c.json", old, new) == ("sites +1 (http://d.test/), -1 (http://a.test/), "
                                                 "~2 (shop: URL; http://c.test/: checkInterval)")
     assert sites_change("c.json", old, old[::-1]) == "c.json: sites reordered"
-    assert sites_change("c.json", old, list(old)) == "c.json: the sites shown are unchanged"
+    assert sites_change("c.json", old, list(old)) is None, "nothing the page shows"
+
+
+class FollowedSites:
+    """The page's view of a config file's updates (`config_updates`, as -w reads it, piped to `sites_news`),
+    polled every 0.5 s on a TestScheduler from t=0, with SIGHUP's pokes at `pokes`: (time, lines, URLs shown)."""
+
+    def __init__(self, path: Path, pokes: tuple[float, ...] = ()) -> None:
+        self.scheduler = TestScheduler()
+        self.news: list[tuple[float, tuple[str, ...], list[str] | None]] = []
+        running = read_config(path, probing=False)
+        hups = self.scheduler.create_hot_observable(*(ReactiveTest.on_next(t, None) for t in pokes))
+
+        def record(news: SitesNews) -> None:
+            urls = None if news.sites is None else [spec.url or spec.host for spec in news.sites]
+            self.news.append((self.scheduler.clock, news.lines, urls))
+
+        updates = config_updates(path, self.scheduler, every=0.5, pokes=hups, running=running, probing=False)
+        updates.pipe(sites_news(str(path), shown_sites(running))).subscribe(record)
+
+    def at(self, time: float) -> None:
+        self.scheduler.advance_to(time)
+
+
+def test_the_sites_shown_follow_the_config_file_each_change_said_once_and_a_new_threshold_says_nothing(
+        tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text('{"websites": [{"URL": "http://shop.test/"}]}')
+    follow = FollowedSites(path, pokes=(6.3,))
+    follow.at(1.2)
+    path.write_text('{"websites": [{"URL": "http://shop.test/"}, {"URL": "http://api.test/"}]}')
+    follow.at(2.2)
+    path.write_text('{"websites": [{"URL": "http://shop.test/"}, {"URL": "http://api.test/"}], "alertThreshold": 0.5}')
+    follow.at(3.2)
+    path.write_text('{"websites": [{"URL": "http://shop.test/", "checkInterval": 0}]}')
+    follow.at(7.2)  # polls from 3.5 to 7.0 and a SIGHUP at 6.3 find it still broken
+    path.write_text('{"websites": [{"URL": "http://api.test/"}], "alertTreshold": 0.5}')
+    follow.at(10)
+    assert follow.news == [
+        (1.5, ("config reloaded: sites +1 (http://api.test/)",), ["http://shop.test/", "http://api.test/"]),
+        (4.0, (f"config rejected: {path}: websites[0].checkInterval: must be a finite number > 0, got 0; the sites "
+               "shown stay as they are",), None),
+        (7.5, (f"{path} is valid again",), None),
+        (7.5, (f"warning: {path}: top level: unknown key(s) ignored: alertTreshold",
+               "config reloaded: sites -1 (http://shop.test/)"), ["http://api.test/"])]
+
+
+def test_a_sighup_reads_the_config_file_at_once_between_polls(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text('{"websites": [{"URL": "http://shop.test/"}]}')
+    follow = FollowedSites(path, pokes=(1.3, 2.3))
+    follow.at(1.2)
+    path.write_text('{"websites": [{"URL": "http://shop.test/", "name": "shop"}]}')
+    follow.at(3)
+    assert follow.news == [(1.3, ("config reloaded: sites +1 (shop), -1 (http://shop.test/)",), ["http://shop.test/"])]
 
 
 def test_an_auth_file_without_salted_hashes_is_one_line_and_exit_2(tmp_path: Path,

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from monitoringapp.domain.config import Config
@@ -21,9 +22,9 @@ def site_config(*urls: str, interval: float = 2) -> str:
 
 
 class Watch:
-    """A watcher on `path` subscribed at t=0 on a TestScheduler, polling every 0.5 s."""
+    """A watcher on `path` subscribed at t=0 on a TestScheduler, polling every 0.5 s (`probing`: as -m reads it)."""
 
-    def __init__(self, path: Path, pokes: list[float] | None = None) -> None:
+    def __init__(self, path: Path, pokes: list[float] | None = None, *, probing: bool = True) -> None:
         self.path = path
         self.scheduler = TestScheduler()
         self.versions: list[tuple[float, Config]] = []
@@ -40,8 +41,8 @@ class Watch:
             else:
                 self.versions.append((self.scheduler.clock, update))
 
-        config_updates(path, self.scheduler, every=0.5, pokes=poke_source, running=read_config(path)).subscribe(
-            record)
+        config_updates(path, self.scheduler, every=0.5, pokes=poke_source, running=read_config(path, probing=probing),
+                       probing=probing).subscribe(record)
 
     def at(self, time: float, change: object = None) -> None:
         """Advance to just before `time`, then run `change` (a file edit) there."""
@@ -178,3 +179,24 @@ def test_a_file_back_from_a_directory_or_too_large_says_which_of_them_is_over(tm
     assert watch.back == [(3.5, f"{path} is a file again, the same as the running config: nothing to reload"),
                           (6.5, f"{path} is a config file again")]
     assert watch.urls() == [(6.5, ["http://b.test/"])]
+
+
+def test_a_reader_follows_a_version_whose_secrets_and_ca_file_only_the_prober_has(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """-w follows the file too, and sends no request: a header's `${NAME}` not in its environment and a caFile it
+    cannot read are the prober's business, not a rejection (the page would keep the old list for no reason)."""
+    monkeypatch.delenv("WATCH_TEST_TOKEN", raising=False)
+    path = tmp_path / "config.json"
+    path.write_text(site_config("http://a.test/"))
+    prober, reader = Watch(path), Watch(path, probing=False)
+    new = json.dumps({"websites": [{"URL": "https://b.test/", "caFile": "missing-ca.pem",
+                                    "headers": {"Authorization": "Bearer ${WATCH_TEST_TOKEN}"}}]})
+    for watch in (prober, reader):
+        watch.at(1.2)
+    path.write_text(new)
+    for watch in (prober, reader):
+        watch.at(3)
+    assert reader.urls() == [(1.5, ["https://b.test/"])] and reader.rejected == []
+    assert reader.versions[0][1].sites[0].request.headers == (("Authorization", "Bearer ${WATCH_TEST_TOKEN}"),), \
+        "as written: the reader resolves no secret"
+    assert prober.versions == [] and [t for t, _ in prober.rejected] == [2.0]
