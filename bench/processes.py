@@ -7,6 +7,7 @@ timeout=...)` runs to its exit; `wait_until(condition, timeout)` polls until `co
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -102,6 +103,13 @@ class App:
             return next(((arrived, text) for arrived, text in self.lines[start:] if matches(text)), None)
 
         return wait_until(first_match, timeout, "a matching line", alive=self)
+
+    def serving_port(self, timeout: float = 20.0) -> int:
+        """The port of a `-w` started on port 0, from its `serving ... on http://HOST:PORT/` line."""
+        _, line = self.wait_for_line(lambda text: text.startswith("serving "), timeout)
+        found = re.search(r":(\d+)/ ", line)
+        assert found is not None, line
+        return int(found.group(1))
 
     def stop(self, signum: int = signal.SIGINT, timeout: float = 10.0) -> tuple[int, str]:
         """Send `signum`, wait up to `timeout` seconds for the exit (then SIGKILL); (exit status, stderr)."""

@@ -84,8 +84,7 @@ def test_ctrl_c_while_a_browser_follows_the_live_events_stops_cleanly(tmp_path: 
     app = App("-w", "-c", str(config), "-db", str(tmp_path / "m.db"), "--listen", "127.0.0.1:0")
     browser: socket.socket | None = None
     try:
-        _, line = app.wait_for_line(lambda text: text.startswith("serving "), timeout=20)
-        port = int(re.search(r":(\d+)/", line).group(1))  # type: ignore[union-attr]
+        port = app.serving_port()
         browser = socket.create_connection(("127.0.0.1", port), timeout=10)
         browser.sendall(b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
         assert browser.recv(100).startswith(b"HTTP/1.1 200 ")
@@ -120,8 +119,7 @@ def test_sighup_reads_the_auth_file_again_refuses_one_that_cannot_be_used_and_se
     app = App("-w", "-c", str(config), "-db", str(tmp_path / "m.db"), "--listen", "127.0.0.1:0",
               "--auth-file", str(users))
     try:
-        _, line = app.wait_for_line(lambda text: text.startswith("serving "), timeout=20)
-        port = int(re.search(r":(\d+)/", line).group(1))  # type: ignore[union-attr]
+        port = app.serving_port()
         assert (status_as(port, "alice", "a-pass"), status_as(port, "bob", "b-pass")) == (200, 401)
         users.write_text(f"bob:{generate_password_hash('b-pass', method='pbkdf2:sha256')}\n")  # alice leaves
         config.write_text('{"websites": [{"URL": "http://shop.test/"}, {"URL": "http://new.test/"}]}')
@@ -147,8 +145,7 @@ def test_sighup_without_a_config_or_an_auth_file_says_there_is_nothing_to_reload
         tmp_path: Path) -> None:
     app = App("-w", "-db", str(tmp_path / "m.db"), "--listen", "127.0.0.1:0", cwd=tmp_path)
     try:
-        _, line = app.wait_for_line(lambda text: text.startswith("serving "), timeout=20)
-        port = int(re.search(r":(\d+)/", line).group(1))  # type: ignore[union-attr]
+        port = app.serving_port()
         app.process.send_signal(signal.SIGHUP)
         wait_until(lambda: "nothing to reload" in app.stderr(), 10, "the SIGHUP said", alive=app)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/sites", timeout=10) as response:
@@ -177,8 +174,7 @@ def test_sighup_shows_the_sites_of_the_config_read_again_with_their_past_and_ref
     config.write_text('{"websites": [{"URL": "http://shop.test/"}, {"URL": "http://blog.test/"}]}')
     app = App("-w", "-c", str(config), "-db", str(database), "--listen", "127.0.0.1:0")
     try:
-        _, line = app.wait_for_line(lambda text: text.startswith("serving "), timeout=20)
-        port = int(re.search(r":(\d+)/", line).group(1))  # type: ignore[union-attr]
+        port = app.serving_port()
         wait_until(lambda: api_sites(port) == [("http://shop.test/", None, "up"), ("http://blog.test/", None, "up")],
                    10, "the sites at start", alive=app)
         config.write_text('{"websites": [{"URL": "http://shop.test/", "name": "shop", "checkInterval": 5},'
@@ -212,8 +208,7 @@ def test_a_saved_config_shows_on_the_page_without_a_signal_and_a_broken_one_is_r
     config.write_text('{"websites": [{"URL": "http://shop.test/"}]}')
     app = App("-w", "-c", str(config), "-db", str(database), "--listen", "127.0.0.1:0")
     try:
-        _, line = app.wait_for_line(lambda text: text.startswith("serving "), timeout=20)
-        port = int(re.search(r":(\d+)/", line).group(1))  # type: ignore[union-attr]
+        port = app.serving_port()
         wait_until(lambda: api_sites(port) == [("http://shop.test/", None, "up")], 10, "the site at start", alive=app)
         config.write_text('{"websites": [{"URL": "http://shop.test/"}, {"URL": "http://api.test/"}]}')
         both = [("http://api.test/", None, "down"), ("http://shop.test/", None, "up")]
