@@ -117,6 +117,9 @@ def test_an_evaluator_the_cluster_refuses_says_it_could_not_send_its_transitions
         told: list[str] = []
         log.errors.subscribe(told.append)
         try:
+            # Connected first: a transition that comes before the connection is said to wait for an unreachable
+            # cluster, and the refusal after it.
+            assert log.link.wait_connected(10), "the evaluator did not connect"
             log.publisher.append_transition(AlertTransition(T0 + 5, A, TransitionKind.ALERT, 0.5, T0 + 5))
             wait_until(lambda: bool(told), 10, "the refusal said")
         finally:
