@@ -413,6 +413,8 @@ def test_replicas_asked_of_an_existing_stream_on_a_cluster_change_it_and_none_as
         told: list[str] = []
         writer.errors.subscribe(told.append)
         try:
+            # Connected first: a probe that comes before the connection is said to wait for an unreachable cluster.
+            assert writer.link.wait_connected(10), "the writer did not connect"
             writer.append_probe(probe(1))  # the same probe again: a duplicate the stream drops
             published(writer)
         finally:
