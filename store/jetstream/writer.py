@@ -162,7 +162,12 @@ class JetStreamLogWriter:
     @property
     def backlog(self) -> int:
         """Messages not yet acknowledged: queued in memory, being sent, and in the spool."""
-        return len(self._queue) + self._sending + self.spool.count
+        return len(self._queue) + self.sending + self.spool.count
+
+    @property
+    def sending(self) -> int:
+        """Messages of the batch being sent, its acknowledgements awaited (0 between batches)."""
+        return self._sending
 
     def _enqueue(self, message: Message) -> None:
         with self._lock:
@@ -195,6 +200,13 @@ class JetStreamLogWriter:
             self._said = state
             self._errors.on_next(text)
 
+    def _say_unreachable(self) -> None:
+        # A state apart from "not taken": a writer that found the cluster unreachable (or not connected yet, at a
+        # start) and then connects to one that refuses the messages (no JetStream) must say so, not go on saying
+        # "unreachable". Said again once the server is known to refuse us: retrying does not mend a wrong password.
+        self._say("refused" if self.link.refused else "unreachable",
+                  f"{self.link.unreachable()}: spooling in {self.spool.path} ({self.spool.count} waiting)")
+
     async def _publish_for_ever(self) -> None:
         self._wake = asyncio.Event()
         while True:
@@ -214,9 +226,7 @@ class JetStreamLogWriter:
             if self._queue:
                 self._spool(self._take_queue())
             if self.spool.count:
-                # Said again once the server is known to refuse us: retrying does not mend a wrong password.
-                self._say("refused" if self.link.refused else "spooling",
-                          f"{self.link.unreachable()}: spooling in {self.spool.path} ({self.spool.count} waiting)")
+                self._say_unreachable()
             return False
         try:
             js = await self.link.jetstream()
@@ -253,9 +263,12 @@ class JetStreamLogWriter:
             # Connected but refused (no JetStream, no leader yet): what waits goes to the spool too, not to a
             # queue in memory that grows for as long as the refusals last and dies with the process.
             self._spool(self._take_queue())
-            waiting_now = f" ({self.spool.count} waiting)" if self.spool.count else ""
-            self._say("spooling", f"NATS did not take the {self._sends}: {self.link.explain(error)}; spooling in "
-                                  f"{self.spool.path}{waiting_now}")
+            if not self.link.connected:  # the connection went while sending: the cluster is away, not refusing
+                self._say_unreachable()
+            else:
+                waiting_now = f" ({self.spool.count} waiting)" if self.spool.count else ""
+                self._say("not taken", f"NATS did not take the {self._sends}: {self.link.explain(error)}; "
+                                       f"spooling in {self.spool.path}{waiting_now}")
             await asyncio.sleep(0.5)
             return False
 

@@ -4,6 +4,7 @@ once, in order; what waits in the spool while the server is away goes out when i
 from __future__ import annotations
 
 import math
+import signal
 import tempfile
 import time
 from collections.abc import Iterator
@@ -115,6 +116,8 @@ def test_while_the_server_is_away_probes_wait_in_the_spool_and_then_go_out_in_or
     writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
     told: list[str] = []
     writer.errors.subscribe(told.append)
+    # Connected before the first probe: one that comes first waits in the spool, which is a first outage said.
+    assert writer.link.wait_connected(10), "the writer did not connect"
     writer.append_probe(probe(1))
     published(writer)
     cluster.nodes[0].kill()
@@ -260,6 +263,8 @@ def test_a_server_without_jetstream_keeps_the_probes_in_the_spool_and_says_why_t
         writer = open_prober_log(plain.urls, "eu", tmp_path / "spool.db")
         reader = open_stream_reader(plain.urls, "test")
         try:
+            # Connected first: probes that come before the connection are said to wait for an unreachable cluster.
+            assert writer.link.wait_connected(10), "the writer did not connect"
             for n in (1, 2, 3):
                 writer.append_probe(probe(n))
             # Connected but refused: the probes wait where a crash cannot take them, not in memory.
@@ -274,6 +279,54 @@ def test_a_server_without_jetstream_keeps_the_probes_in_the_spool_and_says_why_t
     cause = "no JetStream answered (is JetStream enabled on the server, nats-server -js?"
     assert len(told) == 1 and told[0].startswith(f"NATS did not take the probes: {cause}"), told
     assert str(unavailable.value).startswith(f"NATS: {cause}"), unavailable.value
+
+
+def test_a_prober_that_found_the_server_away_says_why_the_server_back_does_not_take_its_probes(
+        tmp_path: Path) -> None:
+    # A prober started before its NATS server, which then came up without JetStream (or a prober whose first probe
+    # came before its connection): "unreachable" was its last word, though the server was there and refusing.
+    plain = NatsCluster(1, jetstream=False)  # not started yet
+    writer = open_prober_log(plain.urls, "eu", tmp_path / "spool.db")
+    told: list[str] = []
+    writer.errors.subscribe(told.append)
+    try:
+        writer.append_probe(probe(1))
+        wait_until(lambda: told, 10, "the spooling said")
+        plain.start()
+        wait_until(lambda: len(told) == 2, 10, "the refusal said")
+    finally:
+        writer.close()
+        plain.stop()
+    unreachable, refused = told
+    assert unreachable.startswith(f"NATS at {plain.urls[0]} is unreachable"), unreachable
+    assert refused == ("NATS did not take the probes: no JetStream answered (is JetStream enabled on the server, "
+                       "nats-server -js? a cluster electing a leader answers so for a moment); spooling in "
+                       f"{tmp_path / 'spool.db'} (1 waiting)")
+
+
+def test_a_server_that_dies_while_probes_await_their_acknowledgement_is_said_unreachable_not_refusing(
+        cluster: NatsCluster, tmp_path: Path) -> None:
+    # The batch's acknowledgement never comes: the outage was said as a refusal, "NATS did not take the probes:
+    # nats: timeout" (and, when the server's end of file came before its reset, as unreachable after it).
+    writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+    told: list[str] = []
+    writer.errors.subscribe(told.append)
+    assert writer.link.wait_connected(10), "the writer did not connect"
+    writer.append_probe(probe(1))
+    published(writer)
+    server = cluster.nodes[0]
+    assert server.process is not None
+    server.process.send_signal(signal.SIGSTOP)  # alive but silent: what is sent now is not acknowledged
+    writer.append_probe(probe(2))
+    wait_until(lambda: writer.sending, 10, "the probe sent, its acknowledgement awaited")
+    server.kill()
+    wait_until(lambda: writer.spool.count == 1, 10, "the probe spooled")
+    server.start()
+    wait_until(lambda: writer.backlog == 0, 20, "the spool sent")
+    writer.close()
+    assert len(told) == 2, told
+    assert told[0].startswith(f"NATS at {cluster.urls[0]} is unreachable") and "spooling" in told[0], told
+    assert told[1].startswith("NATS reachable: the spool is sent"), told
 
 
 def test_a_stream_the_cluster_refuses_is_said_in_the_servers_words(cluster: NatsCluster, tmp_path: Path) -> None:
@@ -360,6 +413,8 @@ def test_replicas_asked_of_an_existing_stream_on_a_cluster_change_it_and_none_as
         told: list[str] = []
         writer.errors.subscribe(told.append)
         try:
+            # Connected first: a probe that comes before the connection is said to wait for an unreachable cluster.
+            assert writer.link.wait_connected(10), "the writer did not connect"
             writer.append_probe(probe(1))  # the same probe again: a duplicate the stream drops
             published(writer)
         finally:
