@@ -51,8 +51,9 @@ class OrderedTimes:
 
     __slots__ = ("end", "start", "total", "values")
 
-    def __init__(self, times: list[float], start: int, end: int) -> None:
-        self.total = _units(times)
+    def __init__(self, times: list[float], total: int, start: int, end: int) -> None:
+        """`times` received (none negative), in any order, and their exact sum in units (see `_received_units`)."""
+        self.total = total
         times.sort()
         self.values = array("f", times)
         self.start, self.end = start, end
@@ -74,8 +75,8 @@ class OrderedTimes:
 
 
 _UNIT = math.ldexp(1.0, -149)  # every float32 is a whole number of these
-_TO_UNITS = math.ldexp(1.0, 149).__mul__
 _PER_UNIT = math.ldexp(1.0, 149)
+_TO_UNITS = _PER_UNIT.__mul__
 
 
 def _units(times: list[float]) -> int:
@@ -104,11 +105,6 @@ def _exact_units(times: list[float], smallest: float) -> int:
     if max(times) <= math.ldexp(smallest, 28 - len(times).bit_length()):
         return int(sum(times) * _PER_UNIT)
     return sum(map(int, map(_TO_UNITS, times)))
-
-
-def _received(times: list[float]) -> list[float]:
-    """`times` without the no-response slots (a pass in Python only when there is one)."""
-    return [time for time in times if time >= 0.0] if times and min(times) < 0.0 else times
 
 
 _AVAILABLE = (1).__and__  # an outcome key's available bit
@@ -431,7 +427,7 @@ class SlidingWindow:
         start, end = self._starts[index], offset + len(self.timestamps)
         times = self.response_times
         if ordered is None:
-            ordered = self._ordered[index] = OrderedTimes(_received(times[start - offset:].tolist()), start, end)
+            ordered = self._ordered[index] = OrderedTimes(*_received_units(times[start - offset:].tolist()), start, end)
         elif ordered.start != start or ordered.end != end:
             gone, gone_units = _received_units(times[ordered.start - offset:min(start, ordered.end) - offset].tolist())
             came_from = max(start, ordered.end)
