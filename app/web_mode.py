@@ -67,8 +67,7 @@ def run_web(options: WebOptions) -> int:
     context.broadcaster.max_streams = MAX_STREAMS
     app = create_app(context)
 
-    from waitress import wasyncore  # only -w needs it
-    from waitress.server import TcpWSGIServer, create_server
+    from waitress.server import TcpWSGIServer, create_server  # only -w needs it
 
     sockets: dict[int, Any] = {}  # the server's loop's: its own socket, the trigger's, every connection's
     try:
@@ -146,14 +145,7 @@ def run_web(options: WebOptions) -> int:
             # Its workers first, as waitress's own shutdown does: a request still being answered wakes the
             # server's loop when done, through a trigger that closing the server closes (a traceback on stderr).
             server.task_dispatcher.shutdown(cancel_pending=True, timeout=2)
-            # Then its sockets, closed on the loop's own thread (a thunk its trigger runs there), after which its
-            # empty map ends the loop: closed from here, a select() under way found a closed descriptor, a
-            # traceback on stderr (EBADF, about one stop in 30 with a page open, on a loaded machine).
-            trigger: Any = server.trigger  # the stubs call it an int; it is waitress's trigger
-            trigger.pull_trigger(lambda: wasyncore.close_all(sockets))
-            serving.join(timeout=3)
-            if serving.is_alive():  # the loop did not take the thunk: closed from here after all
-                server.close()
+            stop_serving(server, sockets, serving)
             dispose_after_its_tick(clock)
             dispose_after_its_tick(watch)
             log.close()
@@ -161,6 +153,28 @@ def run_web(options: WebOptions) -> int:
         return stop
 
     return run_until_stopped(start, hup=Hup.RELOAD)
+
+
+LOOP_STOP_WAIT = 10.0
+"""Seconds a stop waits for the server's loop to close its sockets and end."""
+
+
+def stop_serving(server: Any, sockets: dict[int, Any], serving: threading.Thread, wait: float = LOOP_STOP_WAIT,
+                 ) -> bool:
+    """Close a waitress server's sockets (`sockets`, its loop's map) on its loop's own thread, `serving`, through a
+    thunk its trigger runs there, and wait up to `wait` seconds for the loop, its map empty, to end; whether it did.
+
+    Nothing is closed from the calling thread, even when the loop is slow to take the thunk: closed from here, a
+    select() under way found a closed descriptor (EBADF, about one stop in 30 with a page open, on a loaded machine),
+    and a close from here while the loop ran the thunk closed the trigger's pipe twice (its `closed` flag is not
+    taken under a lock), the second time a descriptor that may by then be another file's. A loop that has not ended
+    in time is left to the process's exit: its thread is a daemon, and the thunk is queued."""
+    from waitress import wasyncore
+
+    trigger: Any = server.trigger  # the stubs call it an int; it is waitress's trigger
+    trigger.pull_trigger(lambda: wasyncore.close_all(sockets))
+    serving.join(timeout=wait)
+    return not serving.is_alive()
 
 
 def shown_sites(config: Config) -> list[SiteSpec]:

@@ -77,7 +77,7 @@ def test_history_is_oldest_first_filtered_by_site_and_since_and_ctrl_c_exits_0(t
     app = App("-a", "-db", str(db), "--site", A, "--since", "2026-11-18T11:07:30Z")
     app.wait_for_line(lambda t: t.startswith("-- following"), timeout=10)
     status, stderr = app.stop(signal.SIGINT)
-    assert (status, stderr) == (0, "")
+    assert (status, stderr) == (0, ""), stderr  # the whole of it, should a traceback come
     assert app.text().splitlines()[:3] == [
         "time                      host            type      start                     end"
         "                       duration  availability  detail",
@@ -94,7 +94,7 @@ def test_a_since_older_than_the_epoch_shows_the_whole_history(tmp_path: Path) ->
     app = App("-a", "-db", str(db), "--since", "99999999999999999999d")
     app.wait_for_line(lambda t: t.startswith("-- following"), timeout=10)
     status, stderr = app.stop(signal.SIGINT)
-    assert (status, stderr) == (0, "")
+    assert (status, stderr) == (0, ""), stderr  # the whole of it, should a traceback come
     assert app.output()[1].startswith("2026-11-18T11:06:40.000Z  http://a.test/  alert")
 
 

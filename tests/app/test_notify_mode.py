@@ -218,7 +218,7 @@ def test_kill_9_in_the_middle_of_a_burst_then_a_restart_delivers_every_id_repeat
         receiver.stop()
     keys = receiver.keys()
     ids = [t.id for t in transitions]
-    assert (status, stderr) == (0, "")
+    assert (status, stderr) == (0, ""), stderr  # the whole of it, should a traceback come
     # In order; the restart repeats at most the one in flight at the kill.
     assert len(keys) - len(ids) in (0, 1)
     assert [key for n, key in enumerate(keys) if n == 0 or key != keys[n - 1]] == ids
