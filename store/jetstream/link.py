@@ -13,6 +13,7 @@ import concurrent.futures
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
@@ -47,6 +48,9 @@ class NatsLink:
         self._thread = threading.Thread(target=self._run_loop, name=f"nats-{name}", daemon=True)
         self._client: Client | None = None
         self._connected = threading.Event()
+        # Set once the first connection is made or an attempt has failed: until then, nothing is known of the
+        # cluster's reach, and a call waits for it rather than say "unreachable" of a server that is up.
+        self._first_attempt_over = threading.Event()
         self._closing = False
         self._connector: concurrent.futures.Future[None] | None = None
         self._why = ""  # the last reason a connection failed, to say with "unreachable"
@@ -67,7 +71,12 @@ class NatsLink:
     def call(self, fn: Callable[[JetStreamContext], Awaitable[T]], timeout: float) -> T:
         """Run `fn(jetstream)` on the link's loop and wait at most `timeout` seconds for its result.
 
-        LogUnavailable when not connected or when the cluster does not answer in time (the caller retries)."""
+        LogUnavailable when not connected or when the cluster does not answer in time (the caller retries). A call
+        made while the link's first connection is still being made (a start on a loaded host) waits for it, within
+        `timeout`: an evaluator's first fetch said a server that was up unreachable."""
+        deadline = time.monotonic() + timeout
+        if not self._first_attempt_over.wait(timeout):
+            raise LogUnavailable(f"NATS at {self.shown} did not answer in {timeout:g}s")
         client = self._client
         if client is None or not client.is_connected:
             raise LogUnavailable(f"{self.unreachable()}; retrying")
@@ -77,7 +86,7 @@ class NatsLink:
 
         future = asyncio.run_coroutine_threadsafe(run(), self.loop)
         try:
-            return future.result(timeout)
+            return future.result(max(0.0, deadline - time.monotonic()))
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise LogUnavailable(f"NATS at {self.shown} did not answer in {timeout:g}s") from None
@@ -143,6 +152,7 @@ class NatsLink:
         async def reconnected() -> None:
             self._why, self._server_said = "", False
             self._connected.set()
+            self._first_attempt_over.set()
 
         async def error(problem: Exception) -> None:
             """Reconnects are the client's business; each read or write says what it could not do, and why."""
@@ -160,15 +170,16 @@ class NatsLink:
                 continue
             self._why, self._server_said = "", False
             self._connected.set()
+            self._first_attempt_over.set()
             return
 
     def _note(self, problem: BaseException) -> None:
         """Keep why the connection fails; a server that refused us (a wrong password) closes the connection
         next, and that broken pipe must not hide the refusal."""
         from_network = isinstance(problem, OSError | TimeoutError)
-        if from_network and self._server_said:
-            return
-        self._why, self._server_said = _reason(problem, self.servers), not from_network
+        if not (from_network and self._server_said):
+            self._why, self._server_said = _reason(problem, self.servers), not from_network
+        self._first_attempt_over.set()
 
 
 # nats-py's word for a JetStream request nobody answered ("no responders"): a server without JetStream, or a

@@ -473,6 +473,30 @@ def test_two_evaluators_publishing_the_same_transitions_at_once_each_store_them_
     assert list(stored) == transitions
 
 
+def test_a_read_made_while_the_link_still_makes_its_first_connection_waits_for_it_not_said_unreachable(
+        cluster: NatsCluster) -> None:
+    # An evaluator fetched before its connection was made and said "NATS at ... is unreachable; retrying" of a
+    # server that was up (1 start in 6 with two busy loops on its core; failed a full run of the suite).
+    link = NatsLink(cluster.urls, "early").start()
+    try:
+        account = link.call(lambda js: js.account_info(), 10.0)
+    finally:
+        link.close()
+    assert account.streams == 0
+
+
+def test_a_read_of_a_server_that_is_not_there_says_it_unreachable_once_its_first_attempt_failed() -> None:
+    with NatsCluster(1) as gone:
+        url = gone.urls[0]
+    link = NatsLink([url], "late").start()
+    try:
+        with pytest.raises(LogUnavailable) as unreachable:
+            link.call(lambda js: js.account_info(), 10.0)
+    finally:
+        link.close()
+    assert str(unreachable.value).startswith(f"NATS at {url} is unreachable (")
+
+
 def test_a_prober_the_server_refuses_says_why_it_spools_with_no_password_shown(tmp_path: Path) -> None:
     with NatsCluster(1, extra=["--user", "prober", "--pass", "s3cret-pw"]) as guarded:
         url = guarded.urls[0].replace("nats://", "nats://prober:WRONG-pw@")
