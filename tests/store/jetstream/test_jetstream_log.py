@@ -61,6 +61,13 @@ def probe(n: int, host: str = A, location: str = "eu") -> Probe:
                  detail='$.status is "error"' if n == 2 else None, certificate_expiry=T0 + 86400 if n == 2 else None)
 
 
+def said(writer: JetStreamLogWriter) -> list[str]:
+    """The lines `writer` says on its errors stream from now on, as they come."""
+    told: list[str] = []
+    writer.errors.subscribe(told.append)
+    return told
+
+
 def published(writer: JetStreamLogWriter) -> None:
     assert writer.flush(10.0), "the writer did not get its messages acknowledged"
 
@@ -114,8 +121,7 @@ def test_the_sites_are_those_with_a_transition_or_a_probe_that_arrived_lately(
 def test_while_the_server_is_away_probes_wait_in_the_spool_and_then_go_out_in_order(
         cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
     writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
-    told: list[str] = []
-    writer.errors.subscribe(told.append)
+    told = said(writer)
     # Connected before the first probe: one that comes first waits in the spool, which is a first outage said.
     assert writer.link.wait_connected(10), "the writer did not connect"
     writer.append_probe(probe(1))
@@ -242,8 +248,7 @@ def test_a_full_spool_drops_its_oldest_probes_and_says_so_once_and_how_many_when
         cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
     cluster.nodes[0].kill()
     writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db", capacity=5)
-    told: list[str] = []
-    writer.errors.subscribe(told.append)
+    told = said(writer)
     for n in range(1, 9):
         writer.append_probe(probe(n))
     wait_until(lambda: writer.spool.dropped == 3, 10, "the oldest dropped")
@@ -269,8 +274,7 @@ def test_a_server_without_jetstream_keeps_the_probes_in_the_spool_and_says_why_t
                 writer.append_probe(probe(n))
             # Connected but refused: the probes wait where a crash cannot take them, not in memory.
             wait_until(lambda: writer.spool.count == 3, 10, "the probes spooled")
-            told: list[str] = []
-            writer.errors.subscribe(told.append)  # after the line was said, as a monitor starting up is
+            told = said(writer)  # after the line was said, as a monitor starting up is
             with pytest.raises(LogUnavailable) as unavailable:
                 reader.transitions_end()
         finally:
@@ -287,8 +291,7 @@ def test_a_prober_that_found_the_server_away_says_why_the_server_back_does_not_t
     # came before its connection): "unreachable" was its last word, though the server was there and refusing.
     plain = NatsCluster(1, jetstream=False)  # not started yet
     writer = open_prober_log(plain.urls, "eu", tmp_path / "spool.db")
-    told: list[str] = []
-    writer.errors.subscribe(told.append)
+    told = said(writer)
     try:
         writer.append_probe(probe(1))
         wait_until(lambda: told, 10, "the spooling said")
@@ -309,8 +312,7 @@ def test_a_server_that_dies_while_probes_await_their_acknowledgement_is_said_unr
     # The batch's acknowledgement never comes: the outage was said as a refusal, "NATS did not take the probes:
     # nats: timeout" (and, when the server's end of file came before its reset, as unreachable after it).
     writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
-    told: list[str] = []
-    writer.errors.subscribe(told.append)
+    told = said(writer)
     assert writer.link.wait_connected(10), "the writer did not connect"
     writer.append_probe(probe(1))
     published(writer)
@@ -331,8 +333,7 @@ def test_a_server_that_dies_while_probes_await_their_acknowledgement_is_said_unr
 
 def test_a_stream_the_cluster_refuses_is_said_in_the_servers_words(cluster: NatsCluster, tmp_path: Path) -> None:
     writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db", replicas=3)  # one node: no room for 3
-    told: list[str] = []
-    writer.errors.subscribe(told.append)
+    told = said(writer)
     try:
         writer.append_probe(probe(1))
         wait_until(lambda: writer.spool.count == 1, 10, "the probe spooled")
@@ -352,8 +353,7 @@ def test_replicas_asked_of_an_existing_stream_on_one_node_are_refused_in_the_ser
     published(first)
     first.close()
     writer = open_prober_log(cluster.urls, "us", tmp_path / "spool.db", replicas=3)
-    told: list[str] = []
-    writer.errors.subscribe(told.append)
+    told = said(writer)
     try:
         writer.append_probe(probe(2, location="us"))
         published(writer)  # not spooled: the stream is there, as it was
@@ -410,8 +410,7 @@ def test_replicas_asked_of_an_existing_stream_on_a_cluster_change_it_and_none_as
         three: NatsCluster, tmp_path: Path) -> None:
     def prober_run(replicas: int | None) -> list[str]:
         writer = open_prober_log(three.urls, "eu", tmp_path / f"{replicas}.db", replicas=replicas)
-        told: list[str] = []
-        writer.errors.subscribe(told.append)
+        told = said(writer)
         try:
             # Connected first: a probe that comes before the connection is said to wait for an unreachable cluster.
             assert writer.link.wait_connected(10), "the writer did not connect"
@@ -501,8 +500,7 @@ def test_a_prober_the_server_refuses_says_why_it_spools_with_no_password_shown(t
     with NatsCluster(1, extra=["--user", "prober", "--pass", "s3cret-pw"]) as guarded:
         url = guarded.urls[0].replace("nats://", "nats://prober:WRONG-pw@")
         writer = open_prober_log([url], "eu", tmp_path / "spool.db")
-        told: list[str] = []
-        writer.errors.subscribe(told.append)
+        told = said(writer)
         try:
             wait_until(lambda: writer.link.refused, 10, "the server's refusal")
             writer.append_probe(probe(1))
