@@ -166,8 +166,8 @@ def stop_serving(server: Any, sockets: dict[int, Any], serving: threading.Thread
 
     Nothing is closed from the calling thread, even when the loop is slow to take the thunk: closed from here, a
     select() under way found a closed descriptor (EBADF, about one stop in 30 with a page open, on a loaded machine),
-    and a close from here while the loop ran the thunk closed the trigger's pipe twice (its `closed` flag is not
-    taken under a lock), the second time a descriptor that may by then be another file's. A loop that has not ended
+    and a close from here while the loop ran the thunk could close the trigger's pipe twice (its `closed` flag is
+    not taken under a lock), the second time a descriptor that may by then be another file's. A loop that has not ended
     in time is left to the process's exit: its thread is a daemon, and the thunk is queued."""
     from waitress import wasyncore
 
