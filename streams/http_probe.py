@@ -45,6 +45,7 @@ from monitoringapp.domain.checks import ProbeOutcome
 from monitoringapp.domain.config import TCP, SiteConfig
 from monitoringapp.domain.events import LOCAL, ErrorKind
 from monitoringapp.streams.tcp_probe import tcp_probe
+from monitoringapp.transport.errors import carried_errors
 from monitoringapp.transport.resolver import Resolver, unanswered_lookup
 from monitoringapp.transport.watchdog import Watchdog, WatchedAdapter
 
@@ -373,7 +374,7 @@ def classify(error: BaseException) -> ErrorKind:
     """The `ErrorKind` of a failed request, from the exception and its causes."""
     if isinstance(error, requests.TooManyRedirects | BadRedirect):
         return ErrorKind.REDIRECTS
-    chain = _causes(error)
+    chain = carried_errors(error)
 
     def found(*kinds: type[BaseException]) -> bool:
         return any(isinstance(e, kinds) for e in chain)
@@ -425,7 +426,7 @@ def _as_requests_error(error: Exception, request: requests.PreparedRequest) -> E
 def tls_reason(error: BaseException) -> str:
     """The TLS verifier's reason for refusing a connection (`certificate has expired`, `Hostname mismatch,
     ...`), or the TLS error's own, in one line."""
-    chain = _causes(error)
+    chain = carried_errors(error)
     for cause in chain:
         if isinstance(cause, ssl.SSLCertVerificationError):
             return f"certificate verify failed: {cause.verify_message}".rstrip(". ")
@@ -481,22 +482,6 @@ def _skip(der: bytes, position: int) -> int:
     """Where the element after the one at `position` starts."""
     start, length = _length(der, position + 1)
     return start + length
-
-
-def _causes(error: BaseException) -> list[BaseException]:
-    """`error` and every exception it carries (causes, contexts, exception arguments, a `reason`), breadth first:
-    urllib3 wraps the SSL error that says why a certificate was refused two or three levels down."""
-    seen: list[BaseException] = []
-    waiting: list[BaseException] = [error]
-    while waiting and len(seen) < 50:
-        current = waiting.pop(0)
-        if any(current is known for known in seen):
-            continue
-        seen.append(current)
-        reason = getattr(current, "reason", None)
-        carried = [current.__cause__, current.__context__, *getattr(current, "args", ()), reason]
-        waiting.extend(e for e in carried if isinstance(e, BaseException))
-    return seen
 
 
 def _is_network_error(error: BaseException) -> bool:

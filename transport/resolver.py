@@ -25,6 +25,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from monitoringapp.transport.errors import carried_errors
+
 __all__ = ["HOSTS_FILE", "AddressInfo", "LookupTimedOut", "Resolver", "hosts_file_names", "unanswered_lookup"]
 
 AddressInfo = tuple[Any, ...]  # getaddrinfo's (family, type, proto, canonname, sockaddr)
@@ -46,16 +48,7 @@ class LookupTimedOut(socket.gaierror):
 
 def unanswered_lookup(error: BaseException) -> LookupTimedOut | None:
     """The `LookupTimedOut` behind `error` (urllib3 and requests wrap it two or three levels down), if any."""
-    waiting: list[object] = [error]
-    for _ in range(50):
-        if not waiting:
-            break
-        current = waiting.pop()
-        if isinstance(current, LookupTimedOut):
-            return current
-        if isinstance(current, BaseException):
-            waiting.extend((current.__cause__, current.__context__, getattr(current, "reason", None), *current.args))
-    return None
+    return next((carried for carried in carried_errors(error) if isinstance(carried, LookupTimedOut)), None)
 
 
 def hosts_file_names(path: str = HOSTS_FILE) -> frozenset[str]:
