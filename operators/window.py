@@ -79,11 +79,6 @@ _PER_UNIT = math.ldexp(1.0, 149)
 _TO_UNITS = _PER_UNIT.__mul__
 
 
-def _units(times: list[float]) -> int:
-    """The exact sum of float32 `times` (none negative) in units of 2**-149."""
-    return _exact_units(times, min(times)) if times else 0
-
-
 def _received_units(times: list[float]) -> tuple[list[float], int]:
     """`times` without the no-response slots (a pass in Python only when there is one), and their exact sum
     in units: the smallest time tells both whether there is a slot to leave out and how far `sum` is exact."""
@@ -92,11 +87,14 @@ def _received_units(times: list[float]) -> tuple[list[float], int]:
     smallest = min(times)
     if smallest < 0.0:
         times = [time for time in times if time >= 0.0]
-        return times, _units(times)
+        if not times:
+            return times, 0
+        smallest = min(times)
     return times, _exact_units(times, smallest)
 
 
 def _exact_units(times: list[float], smallest: float) -> int:
+    """The exact sum of float32 `times` (none negative, the least of them `smallest`) in units of 2**-149."""
     # A double holds the sum exactly when the times span few enough binary orders for their count: each is
     # then a whole multiple of the smallest one's last bit, and every partial sum has under 53 bits of them.
     # Then `sum` is exact at C speed; otherwise each time is converted to a whole number of units.
