@@ -48,6 +48,23 @@ def test_sighup_is_a_reload_where_the_mode_reloads_and_does_not_stop_it(hup_defa
         lifecycle.restore()
 
 
+def test_sighup_under_nohup_is_still_a_reload_where_the_mode_reloads(hup_default: None) -> None:
+    # `nohup monitoringApp -m &`: the handler goes in over the inherited SIG_IGN, so `kill -HUP` still reloads
+    # (and a closed terminal's SIGHUP only reloads, it does not end the mode).
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as nohup starts it
+    lifecycle = Lifecycle(hup=Hup.RELOAD)
+    reloads: list[None] = []
+    lifecycle.hups.subscribe(reloads.append)
+    try:
+        os.kill(os.getpid(), signal.SIGHUP)
+        lifecycle.stop()
+        assert lifecycle.wait() is None
+        assert reloads == [None]
+    finally:
+        lifecycle.restore()
+    assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN  # as it was found
+
+
 def test_a_stop_signal_during_a_long_reload_is_seen_by_it_and_then_stops_the_mode(hup_default: None) -> None:
     # A reload waiting for an unreadable log held the main thread: the queued SIGTERM was never acted on.
     lifecycle = Lifecycle(hup=Hup.RELOAD)
