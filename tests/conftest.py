@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -30,3 +31,14 @@ def silent() -> Iterator[SilentLookup]:
     lookup = SilentLookup()
     yield lookup
     lookup.release.set()
+
+
+@pytest.fixture
+def hup_default() -> Iterator[None]:
+    """SIGHUP at its default disposition in this process for one test, as a terminal starts a mode (and a mode
+    started from the test inherits it), whatever ran the suite; put back after it. Run under nohup, SIGHUP was
+    ignored: a reader, in process or started from the test, kept it ignored and never stopped on it."""
+    before = signal.getsignal(signal.SIGHUP)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    yield
+    signal.signal(signal.SIGHUP, before)

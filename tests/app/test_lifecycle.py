@@ -7,24 +7,11 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
-
-import pytest
 
 from monitoringapp.app.lifecycle import Hup, Lifecycle
 
 
-@pytest.fixture
-def hup_restored() -> Iterator[None]:
-    before = signal.getsignal(signal.SIGHUP)
-    # As a terminal starts a mode, whatever ran the suite: under nohup SIGHUP was ignored, and the reader's stop
-    # test waited for a signal that never came (until the next SIGTERM, or for ever).
-    signal.signal(signal.SIGHUP, signal.SIG_DFL)
-    yield
-    signal.signal(signal.SIGHUP, before)
-
-
-def test_sighup_stops_a_reader_as_ctrl_c_does(hup_restored: None) -> None:
+def test_sighup_stops_a_reader_as_ctrl_c_does(hup_default: None) -> None:
     lifecycle = Lifecycle(hup=Hup.STOP)
     try:
         os.kill(os.getpid(), signal.SIGHUP)
@@ -33,7 +20,7 @@ def test_sighup_stops_a_reader_as_ctrl_c_does(hup_restored: None) -> None:
         lifecycle.restore()
 
 
-def test_sighup_under_nohup_stays_ignored_for_a_reader(hup_restored: None) -> None:
+def test_sighup_under_nohup_stays_ignored_for_a_reader(hup_default: None) -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as nohup starts it
     lifecycle = Lifecycle(hup=Hup.STOP)
     try:
@@ -47,7 +34,7 @@ def test_sighup_under_nohup_stays_ignored_for_a_reader(hup_restored: None) -> No
         lifecycle.restore()
 
 
-def test_sighup_is_a_reload_where_the_mode_reloads_and_does_not_stop_it(hup_restored: None) -> None:
+def test_sighup_is_a_reload_where_the_mode_reloads_and_does_not_stop_it(hup_default: None) -> None:
     lifecycle = Lifecycle(hup=Hup.RELOAD)
     reloads: list[None] = []
     lifecycle.hups.subscribe(reloads.append)
@@ -61,7 +48,24 @@ def test_sighup_is_a_reload_where_the_mode_reloads_and_does_not_stop_it(hup_rest
         lifecycle.restore()
 
 
-def test_a_stop_signal_during_a_long_reload_is_seen_by_it_and_then_stops_the_mode(hup_restored: None) -> None:
+def test_sighup_under_nohup_is_still_a_reload_where_the_mode_reloads(hup_default: None) -> None:
+    # `nohup monitoringApp -m &`: the handler goes in over the inherited SIG_IGN, so `kill -HUP` still reloads
+    # (and a closed terminal's SIGHUP only reloads, it does not end the mode).
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as nohup starts it
+    lifecycle = Lifecycle(hup=Hup.RELOAD)
+    reloads: list[None] = []
+    lifecycle.hups.subscribe(reloads.append)
+    try:
+        os.kill(os.getpid(), signal.SIGHUP)
+        lifecycle.stop()
+        assert lifecycle.wait() is None
+        assert reloads == [None]
+    finally:
+        lifecycle.restore()
+    assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN  # as it was found
+
+
+def test_a_stop_signal_during_a_long_reload_is_seen_by_it_and_then_stops_the_mode(hup_default: None) -> None:
     # A reload waiting for an unreadable log held the main thread: the queued SIGTERM was never acted on.
     lifecycle = Lifecycle(hup=Hup.RELOAD)
     seen: list[bool] = []

@@ -213,12 +213,13 @@ def test_history_shows_a_certificates_end_an_alert_below_its_threshold_and_takes
 
 
 @pytest.mark.parametrize("mode", ["-a", "-p"])
-def test_a_reader_stops_on_sighup_with_exit_0_and_under_nohup_follows_on(tmp_path: Path, mode: str) -> None:
+def test_a_reader_stops_on_sighup_with_exit_0_and_under_nohup_follows_on(tmp_path: Path, mode: str,
+                                                                        hup_default: None) -> None:
     # Its terminal closed (or `kill -HUP`): it was killed, exit 129, as if it had failed.
     config = tmp_path / "c.json"
     config.write_text(json.dumps({"websites": [{"URL": A}]}))
     args = (mode, "-c", str(config), "-db", str(tmp_path / "m.db"))
-    reader = App(*args)
+    reader = App(*args)  # SIGHUP at its default (hup_default), as from a terminal, even when the suite runs under nohup
     kept = App(program=["nohup", sys.executable, str(ENTRY), *args])  # nohup: SIGHUP ignored, output to its file
     try:
         for app in (reader, kept):
