@@ -66,16 +66,14 @@ class WebhookChannel:
     def _post(self, notice: Notice) -> None:
         exchange = self._watchdog.arm(time.monotonic() + self.timeout)
         try:
-            self._exchange(notice)
+            with exchange:
+                self._exchange(notice)
         except DeliveryFailed as failure:
             # Cut at the deadline: whatever broke, it was the timeout; a lookup given up on at it says so itself.
-            if self._watchdog.disarm(exchange) and (self._closed or not isinstance(failure, _Unresolved)):
+            if exchange.cut and (self._closed or not isinstance(failure, _Unresolved)):
                 raise self._late() from None
             raise
-        except BaseException:
-            self._watchdog.disarm(exchange)
-            raise
-        if self._watchdog.disarm(exchange):  # a body cut by the watchdog reads as ended: not delivered in time
+        if exchange.cut:  # a body cut by the watchdog reads as ended: not delivered in time
             raise self._late()
 
     def _exchange(self, notice: Notice) -> None:

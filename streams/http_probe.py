@@ -167,12 +167,13 @@ class HttpProber:
         conditions = site.conditions
         exchange = self._watchdog.arm(deadline)
         try:
-            status, body, complete, expiry = self._exchange(site, deadline)
+            with exchange:
+                status, body, complete, expiry = self._exchange(site, deadline)
         except Exception as error:
             # A lookup that did not answer in time is a `dns` failure, as glibc's own resolver timeout is, however
             # short the site's timeout: it ends at the deadline like the watchdog, which may have fired first.
             unanswered = unanswered_lookup(error)
-            if self._watchdog.disarm(exchange) and unanswered is None:
+            if exchange.cut and unanswered is None:
                 return ProbeOutcome(None, None, ErrorKind.TIMEOUT, None)  # cut at its deadline: it was the timeout
             kind = classify(error)
             if kind is ErrorKind.OTHER and not _is_network_error(error):
@@ -182,10 +183,7 @@ class HttpProber:
                       else unanswered.strerror if unanswered is not None else None)
             reason = site.secrets.redact_optional(reason)
             return ProbeOutcome(None, None, kind, reason)
-        except BaseException:
-            self._watchdog.disarm(exchange)
-            raise
-        if self._watchdog.disarm(exchange):  # an answer cut at its deadline reads as ended: not in time
+        if exchange.cut:  # an answer cut at its deadline reads as ended: not in time
             return ProbeOutcome(None, None, ErrorKind.TIMEOUT, None)
         elapsed = time.perf_counter() - started
         judged, detail = conditions.judge(status, body, complete, elapsed, self.body_limit, site.secrets)
