@@ -12,8 +12,8 @@ import urllib3
 
 __all__ = ["BodyTimeout", "read_body"]
 
-CHUNK = 16 * 1024
-TIMEOUT_SLACK = 0.005
+_CHUNK = 16 * 1024
+_TIMEOUT_SLACK = 0.005
 """How far past the deadline a read's socket timeout may end before it is set again (seconds)."""
 
 
@@ -27,8 +27,8 @@ def read_body(raw: urllib3.BaseHTTPResponse, deadline: float, limit: int, clock:
     """Read `raw`'s body by `deadline` (of `clock`), up to `limit` bytes and one more: (its first `limit` bytes if
     `keep`, else none; whether that was all of it). A body read to its end leaves the connection reusable (urllib3
     puts it back in its pool); a longer one is left unread, to be closed with the response. BodyTimeout if the
-    body has not ended by the deadline. Reads from `sock` (default: the response's connection's socket; a
-    connection that closes after its answer hands its socket over to the response)."""
+    body has not ended by the deadline. `sock` is the socket the body comes on, for a response that no longer holds
+    its connection (default: the response's connection's)."""
     if sock is None:
         sock = getattr(getattr(raw, "connection", None), "sock", None)
     # Kept bytes are the body's own: decoded only if the server compressed them though asked not to (urllib3's
@@ -46,13 +46,13 @@ def read_body(raw: urllib3.BaseHTTPResponse, deadline: float, limit: int, clock:
         # read1 returns what has arrived (read() would wait for the whole chunk, so a trickling body could outlive
         # the deadline), and no single wait outlasts it. Setting it is a syscall that lets go of the GIL (200 sites
         # at 1 s: about 9 % of a probe's CPU): skipped while the timeout set for the request, or for the last read,
-        # ends within TIMEOUT_SLACK of the deadline, and what came after the deadline is a timeout as it was, only
+        # ends within _TIMEOUT_SLACK of the deadline, and what came after the deadline is a timeout as it was, only
         # told up to that much later.
         if sock is not None:
             current = sock.gettimeout()
-            if current is None or current > remaining + TIMEOUT_SLACK:
+            if current is None or current > remaining + _TIMEOUT_SLACK:
                 sock.settimeout(remaining)
-        chunk = raw.read1(min(CHUNK, budget), decode_content=decode)
+        chunk = raw.read1(min(_CHUNK, budget), decode_content=decode)
         now = clock()
         if now > deadline:
             raise BodyTimeout("body not received in time")
