@@ -7,9 +7,10 @@ The timeout bounds the whole exchange, not each socket operation of it (what req
 receiver that trickles its status line, headers or body a byte at a time fails at the timeout instead of holding
 the channel for as long as it trickles. A watchdog thread (`transport.watchdog`, one per channel) shuts the
 exchange's socket down at the deadline, which ends any read or write blocked on it; the body (which nothing reads) is
-drained within what is left of the timeout, so the kept-alive connection goes back to the pool for the next POST;
-only an exchange cut by the timeout, or a body longer than `DRAIN_LIMIT`, closes it. The receiver's host name is
-looked up within the same timeout (`transport.resolver`): a DNS server that does not answer fails the POST at it.
+drained within what is left of the timeout (`transport.body`), so the kept-alive connection goes back to the pool
+for the next POST; only an exchange cut by the timeout, or a body longer than `DRAIN_LIMIT`, closes it. The receiver's
+host name is looked up within the same timeout (`transport.resolver`): a DNS server that does not answer fails the
+POST at it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import requests
 import urllib3
@@ -25,18 +25,15 @@ import urllib3
 from monitoringapp import __version__
 from monitoringapp.domain.notices import Notice
 from monitoringapp.sinks.channels import DeliveryFailed
+from monitoringapp.transport.body import BodyTimeout, read_body
 from monitoringapp.transport.resolver import Resolver, unanswered_lookup
 from monitoringapp.transport.watchdog import Watchdog, WatchedAdapter
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 _TLS = re.compile(r"\[SSL: [A-Z0-9_]+\] (.+?) \(_ssl")  # `[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify ...`
 DRAIN_LIMIT = 64 * 1024
-"""An answer's body read (and dropped) to keep its connection; a longer one closes it instead."""
-_CHUNK = 16 * 1024
-
-
-class _Cut(Exception):
-    """The answer's body did not end within the timeout."""
+"""An answer's body read (and dropped) to keep its connection; a longer one closes it instead, as reading on would
+cost more than a new connection."""
 
 
 class _Unresolved(DeliveryFailed):
@@ -69,16 +66,14 @@ class WebhookChannel:
     def _post(self, notice: Notice) -> None:
         exchange = self._watchdog.arm(time.monotonic() + self.timeout)
         try:
-            self._exchange(notice)
+            with exchange:
+                self._exchange(notice)
         except DeliveryFailed as failure:
             # Cut at the deadline: whatever broke, it was the timeout; a lookup given up on at it says so itself.
-            if self._watchdog.disarm(exchange) and (self._closed or not isinstance(failure, _Unresolved)):
+            if exchange.cut and (self._closed or not isinstance(failure, _Unresolved)):
                 raise self._late() from None
             raise
-        except BaseException:
-            self._watchdog.disarm(exchange)
-            raise
-        if self._watchdog.disarm(exchange):  # a body cut by the watchdog reads as ended: not delivered in time
+        if exchange.cut:  # a body cut by the watchdog reads as ended: not delivered in time
             raise self._late()
 
     def _exchange(self, notice: Notice) -> None:
@@ -103,8 +98,8 @@ class WebhookChannel:
             raise DeliveryFailed(f"request failed: {type(error).__name__}") from None
         with response:  # closes the connection unless the drain put it back in the pool
             try:
-                _drain(response.raw, deadline, self.clock)
-            except (_Cut, urllib3.exceptions.ReadTimeoutError):
+                read_body(response.raw, deadline, DRAIN_LIMIT, self.clock)  # drained: nothing reads it
+            except (BodyTimeout, urllib3.exceptions.ReadTimeoutError):
                 raise self._late() from None
             except (urllib3.exceptions.HTTPError, OSError):
                 pass  # the answer was given; a body broken off after it does not change it
@@ -122,21 +117,3 @@ class WebhookChannel:
         self._session.close()
         self._watchdog.close()
 
-
-def _drain(raw: urllib3.BaseHTTPResponse, deadline: float, clock: Callable[[], float]) -> None:
-    """Read `raw`'s body to its end by `deadline` (urllib3 then puts its connection back in the pool); _Cut if
-    it does not end in time. A body longer than DRAIN_LIMIT is left unread: its connection is closed with the
-    response, as reading on would cost more than a new connection."""
-    sock: Any = getattr(getattr(raw, "connection", None), "sock", None)
-    budget = DRAIN_LIMIT + 1
-    while budget > 0:
-        remaining = deadline - clock()
-        if remaining <= 0:
-            raise _Cut
-        if sock is not None:
-            sock.settimeout(remaining)  # no single read outlasts the deadline
-        # read1: what has arrived (read() waits for the whole chunk, so a trickle could outlive the deadline).
-        chunk = raw.read1(min(_CHUNK, budget), decode_content=False)
-        if not chunk:
-            return
-        budget -= len(chunk)

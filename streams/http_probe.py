@@ -7,11 +7,11 @@ looked up once per URL, no `requests.Response` built): about a third of `Session
 are then followed here (or not, `followRedirects`). At most
 `body_limit` bytes of the body are read (and one more, to tell whether there is more), and the whole probe is
 bounded by the site's timeout, so a huge or trickling response cannot hold a worker: urllib3's timeout bounds each
-socket operation, the body's reads are bounded by the deadline here, and a watchdog (`transport.watchdog`) shuts
-the socket of a probe still in flight at its deadline down (a status line or headers trickled a byte at a time, a
-slow handshake); such a probe is a `timeout`. The host name's lookup waits at most until the deadline too
-(`transport.resolver`); one that did not answer by then is a `dns` failure that says so. The bytes read are kept
-only for a site whose conditions read the body (which is then asked for without compression).
+socket operation, the body's reads are bounded by the deadline (`transport.body`), and a watchdog
+(`transport.watchdog`) shuts the socket of a probe still in flight at its deadline down (a status line or headers
+trickled a byte at a time, a slow handshake); such a probe is a `timeout`. The host name's lookup waits at most
+until the deadline too (`transport.resolver`); one that did not answer by then is a `dns` failure that says so. The
+bytes read are kept only for a site whose conditions read the body (which is then asked for without compression).
 
 An https probe reads its certificate's notAfter from the connection it used (no second handshake); a
 connection older than `reconnect_after` (an hour) is closed after its probe, so a renewed certificate is seen
@@ -45,6 +45,7 @@ from monitoringapp.domain.checks import ProbeOutcome
 from monitoringapp.domain.config import TCP, SiteConfig
 from monitoringapp.domain.events import LOCAL, ErrorKind
 from monitoringapp.streams.tcp_probe import tcp_probe
+from monitoringapp.transport.body import read_body
 from monitoringapp.transport.errors import carried_errors
 from monitoringapp.transport.resolver import Resolver, unanswered_lookup
 from monitoringapp.transport.watchdog import Watchdog, WatchedAdapter
@@ -54,8 +55,6 @@ __all__ = ["HttpProber", "ProbeOutcome", "Proxies", "classify", "user_agent"]
 MAX_REDIRECTS = 10
 BODY_LIMIT = 64 * 1024
 RECONNECT_AFTER = 3600.0
-_CHUNK = 16 * 1024
-_TIMEOUT_SLACK = 0.005
 # How long a redirect's body may take to end before its connection is given up rather than kept (seconds).
 REDIRECT_BODY_WAIT = 0.1
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))  # requests' REDIRECT_STATI: what `Response.is_redirect` reads
@@ -168,12 +167,13 @@ class HttpProber:
         conditions = site.conditions
         exchange = self._watchdog.arm(deadline)
         try:
-            status, body, complete, expiry = self._exchange(site, deadline)
+            with exchange:
+                status, body, complete, expiry = self._exchange(site, deadline)
         except Exception as error:
             # A lookup that did not answer in time is a `dns` failure, as glibc's own resolver timeout is, however
             # short the site's timeout: it ends at the deadline like the watchdog, which may have fired first.
             unanswered = unanswered_lookup(error)
-            if self._watchdog.disarm(exchange) and unanswered is None:
+            if exchange.cut and unanswered is None:
                 return ProbeOutcome(None, None, ErrorKind.TIMEOUT, None)  # cut at its deadline: it was the timeout
             kind = classify(error)
             if kind is ErrorKind.OTHER and not _is_network_error(error):
@@ -183,10 +183,7 @@ class HttpProber:
                       else unanswered.strerror if unanswered is not None else None)
             reason = site.secrets.redact_optional(reason)
             return ProbeOutcome(None, None, kind, reason)
-        except BaseException:
-            self._watchdog.disarm(exchange)
-            raise
-        if self._watchdog.disarm(exchange):  # an answer cut at its deadline reads as ended: not in time
+        if exchange.cut:  # an answer cut at its deadline reads as ended: not in time
             return ProbeOutcome(None, None, ErrorKind.TIMEOUT, None)
         elapsed = time.perf_counter() - started
         judged, detail = conditions.judge(status, body, complete, elapsed, self.body_limit, site.secrets)
@@ -325,37 +322,8 @@ class HttpProber:
 
     def _read_bounded(self, raw: urllib3.BaseHTTPResponse, deadline: float, keep: bool,
                       sock: Any = None) -> tuple[bytes, bool]:
-        """Read the body up to `body_limit` bytes and one more (the first `body_limit` kept when `keep`) from `sock`
-        (default: the response's); whether that was all of it. A complete body leaves the connection reusable."""
-        sock = sock if sock is not None else getattr(raw.connection, "sock", None)
-        # Kept bytes are the body's own: decoded only if the server compressed them though asked not to (urllib3's
-        # decoding path costs CPU even for a body that is not compressed).
-        decode = keep and raw.headers.get("Content-Encoding", "identity").strip().lower() not in ("identity", "")
-        budget = self.body_limit + 1  # one byte more than the limit tells a body of exactly the limit from a larger one
-        chunks: list[bytes] = []
-        while budget > 0:
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                raise requests.Timeout("body not received in time")
-            # read1 returns what has arrived (read() would wait for the whole chunk, so a
-            # trickling body could outlive the deadline), and no single wait outlasts it.
-            # Setting it is a syscall that lets go of the GIL (200 sites at 1 s: about 9 % of a probe's CPU): skipped
-            # while the timeout set for the request, or for the last read, ends within 5 ms of the deadline, and
-            # what came after the deadline is a timeout as it was, only told up to 5 ms later.
-            if sock is not None:
-                current = sock.gettimeout()
-                if current is None or current > remaining + _TIMEOUT_SLACK:
-                    sock.settimeout(remaining)
-            chunk = raw.read1(min(_CHUNK, budget), decode_content=decode)
-            if time.perf_counter() > deadline:
-                raise requests.Timeout("body not received in time")
-            if not chunk:
-                return b"".join(chunks), True
-            budget -= len(chunk)
-            if keep:
-                chunks.append(chunk)
-        # Over the limit: the rest is not downloaded; closing drops the connection.
-        return b"".join(chunks)[:self.body_limit], False
+        """`read_body` within `body_limit`, by the probe's clock (`time.perf_counter`)."""
+        return read_body(raw, deadline, self.body_limit, time.perf_counter, keep=keep, sock=sock)
 
     def close(self) -> None:
         self.session.close()

@@ -1,2 +1,2 @@
 """What the probes and the notification channels send HTTP through: one deadline over a whole exchange
-(`watchdog`)."""
+(`watchdog`), the answer's body read within it (`body`)."""

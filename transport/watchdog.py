@@ -55,9 +55,22 @@ _ARMED, _FIRED, _DONE = 0, 1, 2
 
 class Exchange:
     """One armed exchange (the token `arm` gives): its deadline, the connection it is on, the connections it is done
-    with (back to their pools when it is disarmed)."""
+    with (back to their pools when it is disarmed).
 
-    __slots__ = ("connection", "deadline", "returned", "sock", "state", "watchdog")
+    Made as a `with` block, it is disarmed as the block ends, however it ends; `cut` then says whether its deadline
+    passed first (a failure inside was then the timeout's doing). Armed before the `try` whose handlers read it::
+
+        exchange = watchdog.arm(deadline)
+        try:
+            with exchange:
+                answer = send()
+        except OSError:
+            ...  # exchange.cut: it was the timeout
+        if exchange.cut:
+            ...  # an answer cut at its deadline reads as ended: not in time
+    """
+
+    __slots__ = ("connection", "cut", "deadline", "returned", "sock", "state", "watchdog")
 
     def __init__(self, deadline: float, watchdog: Watchdog) -> None:
         self.deadline = deadline
@@ -68,6 +81,13 @@ class Exchange:
         self.sock: Any = None
         self.returned: list[tuple[HTTPConnectionPool, Any]] | None = None
         self.state = _ARMED
+        self.cut = False
+
+    def __enter__(self) -> Exchange:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.watchdog.disarm(self)
 
     def remaining(self) -> float:
         """Seconds left before its deadline; none once it is cut."""
@@ -116,14 +136,15 @@ class Watchdog:
         return exchange
 
     def disarm(self, exchange: Exchange) -> bool:
-        """The exchange is over; whether its deadline passed first (its socket was then shut down). Its connections
-        go back to their pools (closed, if it was cut)."""
+        """The exchange is over; whether its deadline passed first (its socket was then shut down; `cut` says so
+        from now on). Its connections go back to their pools (closed, if it was cut)."""
         _current.exchange = None
         with self._changed:
             fired = exchange.state == _FIRED
             if fired:
                 self._fired.remove(exchange)
             exchange.state = _DONE
+            exchange.cut = fired
             exchange.connection = exchange.sock = None
             deadlines = self._deadlines
             while deadlines and deadlines[0][2].state == _DONE:

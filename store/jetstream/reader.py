@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from array import array
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Protocol, TypeVar
@@ -58,6 +58,9 @@ class _Event(Protocol):
 E = TypeVar("E", bound=_Event)
 Stored = tuple[int, bytes, float | None]
 """(stream sequence, payload, arrival time)"""
+Scan = TypeVar("Scan", list[Stored], tuple[str, int, list[Stored]], tuple[list[Stored], list[Stored]])
+"""What a read of messages gives: the messages; (the stream's log id, its last sequence, the messages); or two
+reads' messages."""
 
 
 def _time_of(event: _Event) -> float:
@@ -134,8 +137,7 @@ class JetStreamLogReader:
             config = ConsumerConfig(deliver_policy=DeliverPolicy.LAST, filter_subjects=list(self.probe_subjects))
             return await _read_all(js, self.timeout, config, limit=1)
 
-        messages = self.link.call(read, self.timeout)
-        self.scanned += len(messages)
+        messages = self._scan(read)
         latest = probe_from_message(messages[0][1]) if messages else None
         return latest.timestamp if latest is not None else None
 
@@ -152,8 +154,7 @@ class JetStreamLogReader:
                                     filter_subjects=list(self.probe_subjects))
             return await _read_all(js, self.timeout, config, limit=FIRST_AFTER_SCAN, patient=False)
 
-        messages = self.link.call(read, self.timeout)
-        self.scanned += len(messages)
+        messages = self._scan(read)
         taken = (probe_from_message(payload) for _, payload, _ in messages)
         return min((probe.timestamp for probe in taken if probe is not None and probe.timestamp > moment),
                    default=None)
@@ -164,8 +165,7 @@ class JetStreamLogReader:
                                     filter_subjects=["monitor.state.>"])
             return await _read_all(js, self.timeout, config)
 
-        messages = self.link.call(read, self.timeout)
-        self.scanned += len(messages)
+        messages = self._scan(read)
         latest: dict[str, AlertTransition] = {}
         for _, payload, _ in messages:
             transition = transition_from_message(payload)
@@ -202,9 +202,8 @@ class JetStreamLogReader:
                                         filter_subjects=list(self.probe_subjects))
                 return await _read_all(js, self.timeout, config, up_to=end, patient=False)
 
-            messages = self.link.call(block, self.timeout)
+            messages = self._scan(block)
             read += len(messages)
-            self.scanned += len(messages)
             probes = (probe_from_message(payload) for _, payload, _ in messages)
             fold.add_older((probe.host, probe.timestamp, probe.available) for probe in probes if probe is not None)
             end = start - 1
@@ -245,8 +244,7 @@ class JetStreamLogReader:
                 return await _read_all(js, self.timeout, config, up_to=end, patient=False)
 
             by_site: dict[str, list[Probe]] = {}
-            messages = self.link.call(block, self.timeout)
-            self.scanned += len(messages)
+            messages = self._scan(block)
             for _, payload, _ in messages:
                 probe = probe_from_message(payload)
                 if probe is not None and since < probe.timestamp <= before and (wanted is None
@@ -269,8 +267,7 @@ class JetStreamLogReader:
             return (await _read_all(js, self.timeout, last_per_site),
                     await _read_all(js, self.timeout, recent, up_to=last))
 
-        transitions, probes = self.link.call(read, self.timeout)
-        self.scanned += len(transitions) + len(probes)
+        transitions, probes = self._scan(read)
         decoded = [*(probe_from_message(payload) for _, payload, _ in probes),
                    *(transition_from_message(payload) for _, payload, _ in transitions)]
         found = {event.host for event in decoded if event is not None}
@@ -284,6 +281,14 @@ class JetStreamLogReader:
 
     # -- reading ---------------------------------------------------------------------------------------
 
+    def _scan(self, read: Callable[[JetStreamContext], Awaitable[Scan]]) -> Scan:
+        """What `read` takes from the stream, waited for at most the reader's timeout, its messages counted in
+        `scanned`."""
+        taken = self.link.call(read, self.timeout)
+        self.scanned += len(taken) if isinstance(taken, list) else sum(
+            len(messages) for messages in taken if isinstance(messages, list))
+        return taken
+
     def _since(self, subjects: Sequence[str], since: float | None, hosts: Collection[str] | None,
                decode: Callable[[bytes], E | None], *, strict: bool) -> Page[E]:
         async def read(js: JetStreamContext) -> tuple[str, int, list[Stored]]:
@@ -296,8 +301,7 @@ class JetStreamLogReader:
                                         filter_subjects=list(subjects))
             return log, last, await _read_all(js, self.timeout, config, up_to=last)
 
-        log, last, messages = self.link.call(read, self.timeout)
-        self.scanned += len(messages)
+        log, last, messages = self._scan(read)
         events = [event for event in (decode(payload) for _, payload, _ in messages) if event is not None
                   and (hosts is None or event.host in hosts)
                   and (since is None or (event.timestamp > since if strict else event.timestamp >= since))]
@@ -323,9 +327,7 @@ class JetStreamLogReader:
                                     filter_subjects=list(subjects))
             return log, last, await _read_all(js, self.timeout, config, up_to=last, limit=limit)
 
-        log, last, messages = self.link.call(read, self.timeout)
-        self.scanned += len(messages)
-        return log, last, messages
+        return self._scan(read)
 
 
 def _columns(host: str, probes: list[Probe]) -> ProbeColumns:

@@ -69,6 +69,29 @@ def test_an_exchange_disarmed_in_time_is_told_so_and_its_connection_left_alone(l
         kept.close()
 
 
+def test_an_exchange_made_as_a_with_block_is_disarmed_however_the_block_ends_and_says_whether_it_was_cut(
+        listener: socket.socket) -> None:
+    watchdog = Watchdog()
+    try:
+        in_time = watchdog.arm(time.monotonic() + 60.0)
+        with in_time:
+            pass
+        assert in_time.cut is False
+        cut = watchdog.arm(time.monotonic() + 0.2)
+        with pytest.raises(KeyboardInterrupt), cut:  # not an Exception: what a probe's `except` does not catch
+            connection = connected(listener)
+            assert connection.sock is not None
+            assert connection.sock.recv(1) == b""  # shut down at the deadline
+            raise KeyboardInterrupt
+        assert cut.cut is True
+        connection.close()
+        unwatched = connected(listener)
+        assert unwatched.exchange is None  # disarmed: nothing is armed on this thread any more
+        unwatched.close()
+    finally:
+        watchdog.close()
+
+
 def test_exchanges_that_end_in_time_do_not_wake_the_watchdog_each() -> None:
     # Waking it at each `arm` would be a thread wake-up (a futex call and a GIL hand-over) per probe.
     watchdog = Watchdog(look_every=30.0)
