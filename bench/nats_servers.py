@@ -13,6 +13,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +41,7 @@ class NatsNode:
     cluster_port: int
     store: Path
     arguments: list[str]
+    monitor_port: int  # its HTTP monitoring endpoint (`/healthz`)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -79,25 +82,34 @@ class NatsCluster:
     directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="nats-")))
 
     def __post_init__(self) -> None:
+        if {"-m", "--http_port"} & set(self.extra):
+            raise ValueError("each node has its monitoring port already: read it from node.monitor_port")
         ports = [(free_port(), free_port()) for _ in range(self.size)]
         routes = ",".join(f"nats://127.0.0.1:{cluster}" for _, cluster in ports)
         for index, (port, cluster) in enumerate(ports):
             name = f"n{index + 1}"
             store = self.directory / name
+            monitor = free_port()
             arguments = ["-a", "127.0.0.1", "-p", str(port), *(["-js"] if self.jetstream else []), "-sd", str(store),
-                         "-n", name, *self.extra]
+                         "-n", name, "-m", str(monitor), *self.extra]
             if self.size > 1:
                 arguments += ["--cluster_name", "monitor", "--cluster", f"nats://127.0.0.1:{cluster}",
                               "--routes", routes]
-            self.nodes.append(NatsNode(name, port, cluster, store, arguments))
+            self.nodes.append(NatsNode(name, port, cluster, store, arguments, monitor))
 
     @property
     def urls(self) -> list[str]:
         return [node.url for node in self.nodes]
 
     def start(self) -> NatsCluster:
+        """Every node listening and, with JetStream, healthy: a cluster that has not yet elected its JetStream
+        leader leaves a client's first request unanswered until the client's own timeout (5 s in nats-py; over
+        10 s on a loaded host), where a client that comes once the leader is known is answered at once."""
         for node in self.nodes:
             node.start()
+        if self.jetstream:
+            for node in self.nodes:
+                _wait_until_healthy(node, 30.0)
         return self
 
     def node(self, name: str) -> NatsNode:
@@ -113,6 +125,25 @@ class NatsCluster:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never through a proxy
+
+
+def _wait_until_healthy(node: NatsNode, timeout: float) -> None:
+    url = f"http://127.0.0.1:{node.monitor_port}/healthz"
+    deadline = time.monotonic() + timeout
+    answer = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            with _DIRECT.open(url, timeout=1.0):  # 200: JetStream is up, its leader known
+                return
+        except urllib.error.HTTPError as error:  # 503 and why, such as "JetStream has not established contact ..."
+            answer = error.read().decode(errors="replace").strip()
+        except OSError as error:
+            answer = str(error)
+        time.sleep(0.05)
+    raise RuntimeError(f"nats-server {node.name} was not healthy within {timeout:g}s: {answer}")
 
 
 def _wait_for_port(port: int, timeout: float) -> None:

@@ -21,7 +21,7 @@ from typing import TypeVar
 import pytest
 import trustme
 
-from bench.nats_servers import NatsCluster, free_port, nats_server_binary
+from bench.nats_servers import NatsCluster, nats_server_binary
 from bench.processes import App, wait_until
 from monitoringapp.domain.config import parse_config
 from monitoringapp.domain.events import QUORUM, AlertTransition, Probe, TransitionKind
@@ -394,8 +394,8 @@ def stream_leader(cluster: NatsCluster) -> str:
 def test_a_prober_and_an_evaluator_pointed_at_a_server_without_jetstream_say_so_and_lose_no_probe(
         tmp_path: Path, target: LocalServer) -> None:
     config = write_config(tmp_path / "c.json", [target.url("/located")], interval=0.5)
-    monitoring = free_port()
-    with NatsCluster(1, jetstream=False, extra=["-m", str(monitoring)]) as plain:
+    with NatsCluster(1, jetstream=False) as plain:
+        monitoring = plain.nodes[0].monitor_port
         probe = prober(config, plain, "eu", tmp_path / "eu.db")
         judge = evaluator(config, plain, tmp_path / "p.db")
         try:
@@ -455,8 +455,8 @@ def test_a_cluster_behind_tls_and_a_password_is_reached_and_the_password_is_neve
     db = tmp_path / "p.db"
     server_flags = ["--user", "prober", "--pass", PASSWORD, "--tls", "--tlscert", str(tmp_path / "cert.pem"),
                     "--tlskey", str(tmp_path / "key.pem")]
-    monitoring = free_port()
-    with NatsCluster(1, extra=[*server_flags, "-m", str(monitoring)]) as cluster:
+    with NatsCluster(1, extra=server_flags) as cluster:
+        monitoring = cluster.nodes[0].monitor_port
         url = f"tls://prober:{PASSWORD}@127.0.0.1:{cluster.nodes[0].port}"
         eu = App("-m", "-c", str(config), "--nats", url, "--location", "eu", "--spool", str(tmp_path / "eu.db"),
                  env=trusted)
