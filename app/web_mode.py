@@ -164,17 +164,30 @@ def stop_serving(server: Any, sockets: dict[int, Any], serving: threading.Thread
     """Close a waitress server's sockets (`sockets`, its loop's map) on its loop's own thread, `serving`, through a
     thunk its trigger runs there, and wait up to `wait` seconds for the loop, its map empty, to end; whether it did.
 
-    Nothing is closed from the calling thread, even when the loop is slow to take the thunk: closed from here, a
-    select() under way found a closed descriptor (EBADF, about one stop in 30 with a page open, on a loaded machine),
-    and a close from here while the loop ran the thunk could close the trigger's pipe twice (its `closed` flag is
-    not taken under a lock), the second time a descriptor that may by then be another file's. A loop that has not ended
-    in time is left to the process's exit: its thread is a daemon, and the thunk is queued."""
+    Nothing is closed from the calling thread while the loop may run, even when the loop is slow to take the thunk:
+    closed from here, a select() under way found a closed descriptor (EBADF, about one stop in 30 with a page open,
+    on a loaded machine), and a close from here while the loop ran the thunk could close the trigger's pipe twice
+    (its `closed` flag is not taken under a lock). The thunk leaves the trigger's pipe open, only out of the loop's
+    map: `pull_trigger` queues the thunk before it writes to the pipe, so a wake already on its way (a worker's,
+    done) can run the thunk first, and a thunk that closed the pipe made that write fail (EBADF, a traceback and
+    exit 1; seen under strace, 1 stop in 120 beside two busy loops) or land in whatever file took the descriptor
+    number meanwhile. The pipe is closed here once the loop has ended; a loop that has not ended in time is left to
+    the process's exit: its thread is a daemon, and the thunk is queued."""
     from waitress import wasyncore
 
     trigger: Any = server.trigger  # the stubs call it an int; it is waitress's trigger
-    trigger.pull_trigger(lambda: wasyncore.close_all(sockets))
+
+    def close_all_but_the_trigger() -> None:
+        trigger.del_channel()  # out of the map, so the loop ends with it empty; the pipe stays open for the pull
+        wasyncore.dispatcher.close(server)  # its listening socket: the server's own close() closes the pipe too
+        wasyncore.close_all(sockets)  # the connections
+
+    trigger.pull_trigger(close_all_but_the_trigger)
     serving.join(timeout=wait)
-    return not serving.is_alive()
+    if serving.is_alive():
+        return False
+    trigger.close()
+    return True
 
 
 def shown_sites(config: Config) -> list[SiteSpec]:

@@ -264,6 +264,39 @@ def test_a_stop_before_the_servers_loop_comes_round_closes_nothing_from_the_stop
     assert server.socket is None, "closed by the loop"
 
 
+def test_a_wake_on_its_way_that_runs_the_stops_thunk_first_leaves_the_pipe_open_for_the_stops_own_pull() -> None:
+    """`pull_trigger` queues its thunk, then writes to the trigger's pipe; a wake already on its way (a worker done
+    with the page's live events) can get the loop to run the thunk before that write. The stop's thunk closed the
+    pipe with everything else: the write failed with EBADF, a traceback and exit 1 at a stop (seen under strace, one
+    stop in 120 on a loaded machine). Here that order is forced: the first write is the wake on its way."""
+    from waitress.server import create_server
+
+    def answer(environ: dict[str, object], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    sockets: dict[int, Any] = {}
+    server: Any = create_server(answer, map=sockets, host="127.0.0.1", port=0, threads=1)
+    trigger = server.trigger
+    write = trigger._physical_pull
+    open_at_the_stops_write: list[bool] = []
+
+    def a_wake_first_then_the_stops_write() -> None:
+        write()  # the wake on its way: the loop runs the thunk the stop has just queued
+        wait_until(lambda: not trigger.thunks, 10, "the loop to run the stop's thunk")
+        open_at_the_stops_write.append(not trigger._closed)
+        if not trigger._closed:  # closed, its descriptor number could be another file's by now: no write
+            write()
+
+    trigger._physical_pull = a_wake_first_then_the_stops_write
+    serving = threading.Thread(target=server.run, name="waitress", daemon=True)
+    serving.start()
+    server.task_dispatcher.shutdown(cancel_pending=True, timeout=2)
+    assert stop_serving(server, sockets, serving, wait=10) is True, "the loop ended"
+    assert open_at_the_stops_write == [True], "the pipe was still open for the stop's own write"
+    assert not sockets and server.socket is None and trigger._closed, "everything closed once the loop had ended"
+
+
 def test_a_reload_says_the_sites_it_adds_removes_and_changes_by_their_keys() -> None:
     old = [SiteSpec("http://a.test/", 10.0), SiteSpec("shop", 10.0, "shop", "http://s.test/"),
            SiteSpec("http://c.test/", 10.0)]
