@@ -262,6 +262,7 @@ def test_a_stop_before_the_servers_loop_comes_round_closes_nothing_from_the_stop
     serving.join(10)
     assert not serving.is_alive() and not sockets, "the loop took the thunk, closed its sockets and ended"
     assert server.socket is None, "closed by the loop"
+    server.trigger.close()  # the stop gave up on the loop before it ended: the trigger's pipe is left to the exit
 
 
 def test_a_wake_on_its_way_that_runs_the_stops_thunk_first_leaves_the_pipe_open_for_the_stops_own_pull() -> None:
