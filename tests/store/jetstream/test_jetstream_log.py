@@ -484,6 +484,24 @@ def test_a_read_made_while_the_link_still_makes_its_first_connection_waits_for_i
     assert account.streams == 0
 
 
+def test_a_probe_appended_while_the_writers_first_connection_is_being_made_is_published_and_nothing_is_said(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+    # A prober started on a loaded host queued a probe before its connection was made, spooled it and said "NATS at
+    # ... is unreachable" of a server that was up. The link is started after the append: the publisher's first
+    # turn on the link's loop comes before the connection's, and the append cannot wait for a connection.
+    link = NatsLink(cluster.urls, "prober-eu")
+    writer = JetStreamLogWriter(link, ProbeSpool(tmp_path / "spool.db", 10), owns_link=True)
+    told = said(writer)
+    writer.append_probe(probe(1))
+    link.start()
+    try:
+        published(writer)
+    finally:
+        writer.close()
+    assert told == []
+    assert list(reader.probes_after(BEGINNING).events) == [probe(1)]
+
+
 def test_a_read_of_a_server_that_is_not_there_says_it_unreachable_once_its_first_attempt_failed() -> None:
     with NatsCluster(1) as gone:
         url = gone.urls[0]
