@@ -234,6 +234,12 @@ def _millis(moment: float) -> float:
     return math.floor(moment * 1000) / 1000
 
 
+def _all_threads_stopped(pid: int) -> bool:
+    """Whether every thread of process `pid` is stopped (SIGSTOP acted on): state T in /proc."""
+    states = [(task / "stat").read_text().rsplit(")", 1)[1].split()[0] for task in Path(f"/proc/{pid}/task").iterdir()]
+    return all(state == "T" for state in states)
+
+
 def _readable(reader: JetStreamLogReader) -> bool:
     try:
         reader.transitions_end()
@@ -318,6 +324,10 @@ def test_a_server_that_dies_while_probes_await_their_acknowledgement_is_said_unr
     server = cluster.nodes[0]
     assert server.process is not None
     server.process.send_signal(signal.SIGSTOP)  # alive but silent: what is sent now is not acknowledged
+    # The signal is delivered, not yet acted on, when send_signal returns: a server thread running on the other core
+    # acknowledged the probe now and then (the test then timed out on its sending or its spooling, 1 run in 15).
+    pid = server.process.pid
+    wait_until(lambda: _all_threads_stopped(pid), 10, "the server stopped")
     writer.append_probe(probe(2))
     wait_until(lambda: writer.sending, 10, "the probe sent, its acknowledgement awaited")
     server.kill()
