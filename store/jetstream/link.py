@@ -65,6 +65,11 @@ class NatsLink:
         self._connector = asyncio.run_coroutine_threadsafe(self._connect_for_ever(), self.loop)
         return self
 
+    @property
+    def first_attempt_over(self) -> bool:
+        """Whether the first connection was made or an attempt has failed: before, the cluster's reach is unknown."""
+        return self._first_attempt_over.is_set()
+
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
 

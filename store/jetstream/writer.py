@@ -201,8 +201,8 @@ class JetStreamLogWriter:
             self._errors.on_next(text)
 
     def _say_unreachable(self) -> None:
-        # A state apart from "not taken": a writer that found the cluster unreachable (or not connected yet, at a
-        # start) and then connects to one that refuses the messages (no JetStream) must say so, not go on saying
+        # A state apart from "not taken": a writer that found the cluster unreachable (a prober started before its
+        # server) and then connects to one that refuses the messages (no JetStream) must say so, not go on saying
         # "unreachable". Said again once the server is known to refuse us: retrying does not mend a wrong password.
         self._say("refused" if self.link.refused else "unreachable",
                   f"{self.link.unreachable()}: spooling in {self.spool.path} ({self.spool.count} waiting)")
@@ -223,6 +223,11 @@ class JetStreamLogWriter:
         if self.spool.count:
             self._spool(self._take_queue())  # behind the spool, in order
         if not self.link.connected:
+            if not self.link.first_attempt_over:
+                # The first connection is still being made (a start on a loaded host): nothing is known yet of the
+                # cluster's reach. What came waits in the queue, in order (a stop spools it), and nothing is said:
+                # a prober said "unreachable" of a server that was up, and spooled.
+                return False
             if self._queue:
                 self._spool(self._take_queue())
             if self.spool.count:

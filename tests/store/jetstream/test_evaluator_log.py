@@ -24,13 +24,6 @@ A = "http://a.test/"
 T0 = 1_790_000_000.0
 
 
-def connected(log: EvaluatorLog) -> EvaluatorLog:
-    """`log` once its link has connected, as an evaluator's is by its first fetch: before, a fetch says the cluster
-    is unreachable (the evaluator retries), and a commit cannot read the transitions the stream holds already."""
-    assert log.link.wait_connected(10), "the evaluator did not connect"
-    return log
-
-
 def fetch_all(log: EvaluatorLog) -> list[Delivered]:
     delivered = []
     while batch := log.fetch(10, 2.0):
@@ -47,7 +40,7 @@ def test_a_projection_moved_to_another_path_or_host_goes_on_from_its_consumer_wi
             writer.append_probe(probe)
         assert writer.flush(10.0)
         (tmp_path / "old").mkdir()
-        log = connected(EvaluatorLog(cluster.urls, tmp_path / "old" / "projection.db"))
+        log = EvaluatorLog(cluster.urls, tmp_path / "old" / "projection.db")
         delivered = fetch_all(log)
         assert [probe for _, probe, _, _ in delivered] == probes
         log.commit([(probe, sequence) for sequence, probe, _, _ in delivered], [], [])
@@ -55,7 +48,7 @@ def test_a_projection_moved_to_another_path_or_host_goes_on_from_its_consumer_wi
         # The volume mounted elsewhere, or the container made again (its host name is another): the same
         # projection, which must be fed by the same consumer, not a new one that delivers everything again.
         (tmp_path / "old").rename(tmp_path / "new")
-        moved = connected(EvaluatorLog(cluster.urls, tmp_path / "new" / "projection.db"))
+        moved = EvaluatorLog(cluster.urls, tmp_path / "new" / "projection.db")
         writer.append_probe(later := Probe(T0 + 3, A, True, 200, 1.0, location="eu"))
         assert writer.flush(10.0)
         assert [probe for _, probe, _, _ in fetch_all(moved)] == [later]
@@ -68,7 +61,7 @@ def test_each_probe_comes_with_when_it_arrived_by_the_servers_clock_not_its_own_
     # What the evaluator holds a probe's own time against, to tell a location whose clock is ahead.
     with NatsCluster(1) as cluster:
         writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
-        log = connected(EvaluatorLog(cluster.urls, tmp_path / "projection.db"))
+        log = EvaluatorLog(cluster.urls, tmp_path / "projection.db")
         try:
             before = time.time()
             # Stored to the millisecond, as every probe.
@@ -110,7 +103,7 @@ def test_a_transition_a_new_evaluator_derives_again_is_not_stored_twice_past_the
         assert reader.link.call(marker_stored, 10.0)
         # The same message id stored again, later than the alert: the alert's window is past too.
         wait_until(lambda: reader.link.call(marker_stored, 10.0), 10, "the duplicate window past")
-        second = connected(EvaluatorLog(cluster.urls, tmp_path / "second.db"))
+        second = EvaluatorLog(cluster.urls, tmp_path / "second.db")
         second.commit([], [alert, recovery], [])
         second.close()
         stored = list(reader.transitions_since(None).events)
@@ -120,9 +113,7 @@ def test_a_transition_a_new_evaluator_derives_again_is_not_stored_twice_past_the
 
 def test_an_evaluator_the_cluster_refuses_says_it_could_not_send_its_transitions(tmp_path: Path) -> None:
     with NatsCluster(1, jetstream=False) as plain:
-        # Connected first: a transition that comes before the connection is said to wait for an unreachable cluster,
-        # and the refusal after it.
-        log = connected(EvaluatorLog(plain.urls, tmp_path / "projection.db"))
+        log = EvaluatorLog(plain.urls, tmp_path / "projection.db")
         told: list[str] = []
         log.errors.subscribe(told.append)
         try:

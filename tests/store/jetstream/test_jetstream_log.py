@@ -122,8 +122,6 @@ def test_while_the_server_is_away_probes_wait_in_the_spool_and_then_go_out_in_or
         cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
     writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
     told = said(writer)
-    # Connected before the first probe: one that comes first waits in the spool, which is a first outage said.
-    assert writer.link.wait_connected(10), "the writer did not connect"
     writer.append_probe(probe(1))
     published(writer)
     cluster.nodes[0].kill()
@@ -236,6 +234,12 @@ def _millis(moment: float) -> float:
     return math.floor(moment * 1000) / 1000
 
 
+def _all_threads_stopped(pid: int) -> bool:
+    """Whether every thread of process `pid` is stopped (SIGSTOP acted on): state T in /proc."""
+    states = [(task / "stat").read_text().rsplit(")", 1)[1].split()[0] for task in Path(f"/proc/{pid}/task").iterdir()]
+    return all(state == "T" for state in states)
+
+
 def _readable(reader: JetStreamLogReader) -> bool:
     try:
         reader.transitions_end()
@@ -268,8 +272,6 @@ def test_a_server_without_jetstream_keeps_the_probes_in_the_spool_and_says_why_t
         writer = open_prober_log(plain.urls, "eu", tmp_path / "spool.db")
         reader = open_stream_reader(plain.urls, "test")
         try:
-            # Connected first: probes that come before the connection are said to wait for an unreachable cluster.
-            assert writer.link.wait_connected(10), "the writer did not connect"
             for n in (1, 2, 3):
                 writer.append_probe(probe(n))
             # Connected but refused: the probes wait where a crash cannot take them, not in memory.
@@ -287,21 +289,25 @@ def test_a_server_without_jetstream_keeps_the_probes_in_the_spool_and_says_why_t
 
 def test_a_prober_that_found_the_server_away_says_why_the_server_back_does_not_take_its_probes(
         tmp_path: Path) -> None:
-    # A prober started before its NATS server, which then came up without JetStream (or a prober whose first probe
-    # came before its connection): "unreachable" was its last word, though the server was there and refusing.
+    # A prober started before its NATS server, which then came up without JetStream: "unreachable" was its last
+    # word, though the server was there and refusing.
     plain = NatsCluster(1, jetstream=False)  # not started yet
     writer = open_prober_log(plain.urls, "eu", tmp_path / "spool.db")
     told = said(writer)
     try:
         writer.append_probe(probe(1))
         wait_until(lambda: told, 10, "the spooling said")
+        spooled = writer.spool.count
         plain.start()
         wait_until(lambda: len(told) == 2, 10, "the refusal said")
     finally:
         writer.close()
         plain.stop()
     unreachable, refused = told
-    assert unreachable.startswith(f"NATS at {plain.urls[0]} is unreachable"), unreachable
+    # Said once the first attempt failed, with why; the probe in the spool, not lost.
+    assert unreachable == (f"NATS at {plain.urls[0]} is unreachable ([Errno 111] Connect call failed ('127.0.0.1', "
+                           f"{plain.nodes[0].port})): spooling in {tmp_path / 'spool.db'} (1 waiting)"), unreachable
+    assert spooled == 1
     assert refused == ("NATS did not take the probes: no JetStream answered (is JetStream enabled on the server, "
                        "nats-server -js? a cluster electing a leader answers so for a moment); spooling in "
                        f"{tmp_path / 'spool.db'} (1 waiting)")
@@ -313,12 +319,15 @@ def test_a_server_that_dies_while_probes_await_their_acknowledgement_is_said_unr
     # nats: timeout" (and, when the server's end of file came before its reset, as unreachable after it).
     writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
     told = said(writer)
-    assert writer.link.wait_connected(10), "the writer did not connect"
     writer.append_probe(probe(1))
     published(writer)
     server = cluster.nodes[0]
     assert server.process is not None
     server.process.send_signal(signal.SIGSTOP)  # alive but silent: what is sent now is not acknowledged
+    # The signal is delivered, not yet acted on, when send_signal returns: a server thread running on the other core
+    # acknowledged the probe now and then (the test then timed out on its sending or its spooling, 1 run in 15).
+    pid = server.process.pid
+    wait_until(lambda: _all_threads_stopped(pid), 10, "the server stopped")
     writer.append_probe(probe(2))
     wait_until(lambda: writer.sending, 10, "the probe sent, its acknowledgement awaited")
     server.kill()
@@ -339,9 +348,7 @@ def test_a_stream_the_cluster_refuses_is_said_in_the_servers_words(cluster: Nats
         wait_until(lambda: writer.spool.count == 1, 10, "the probe spooled")
     finally:
         writer.close()
-    # (A loaded host may connect after the append: the writer then first says the cluster is unreachable.)
-    refusals = [line for line in told if "refused" in line]
-    assert len(refusals) == 1 and refusals[0].startswith(  # (and how many wait, when the probe came before it)
+    assert len(told) == 1 and told[0].startswith(  # (and how many wait, when the probe came before the refusal)
         f"NATS did not take the probes: JetStream refused: replicas > 1 not supported in non-clustered mode; spooling "
         f"in {tmp_path / 'spool.db'}"), told
 
@@ -359,11 +366,9 @@ def test_replicas_asked_of_an_existing_stream_on_one_node_are_refused_in_the_ser
         published(writer)  # not spooled: the stream is there, as it was
     finally:
         writer.close()
-    # `--replicas 3` against the existing stream was kept silently at 1 before. (A loaded host may connect after
-    # the first append: the writer then also says it spools, and that the spool is sent.)
-    stream_lines = [line for line in told if "stream MONITOR" in line or "refused" in line]
-    assert stream_lines == ["stream MONITOR keeps 1 replica(s): JetStream refused --replicas 3 (replicas > 1 not "
-                            "supported in non-clustered mode)"], told
+    # `--replicas 3` against the existing stream was kept silently at 1 before.
+    assert told == ["stream MONITOR keeps 1 replica(s): JetStream refused --replicas 3 (replicas > 1 not "
+                    "supported in non-clustered mode)"]
     assert list(reader.probes_since(None).events) == [probe(1), probe(2, location="us")]
 
 
@@ -412,8 +417,6 @@ def test_replicas_asked_of_an_existing_stream_on_a_cluster_change_it_and_none_as
         writer = open_prober_log(three.urls, "eu", tmp_path / f"{replicas}.db", replicas=replicas)
         told = said(writer)
         try:
-            # Connected first: a probe that comes before the connection is said to wait for an unreachable cluster.
-            assert writer.link.wait_connected(10), "the writer did not connect"
             writer.append_probe(probe(1))  # the same probe again: a duplicate the stream drops
             published(writer)
         finally:
@@ -457,7 +460,6 @@ def test_two_evaluators_publishing_the_same_transitions_at_once_each_store_them_
         writer.errors.subscribe(told.append)
     reader = open_stream_reader([three.urls[2]], "test")
     try:
-        assert all(writer.link.wait_connected(10) for writer in writers)
         for transition in transitions:
             for writer in writers:
                 writer.append_transition(transition)
@@ -482,6 +484,24 @@ def test_a_read_made_while_the_link_still_makes_its_first_connection_waits_for_i
     finally:
         link.close()
     assert account.streams == 0
+
+
+def test_a_probe_appended_while_the_writers_first_connection_is_being_made_is_published_and_nothing_is_said(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+    # A prober started on a loaded host queued a probe before its connection was made, spooled it and said "NATS at
+    # ... is unreachable" of a server that was up. The link is started after the append: the publisher's first
+    # turn on the link's loop comes before the connection's, and the append cannot wait for a connection.
+    link = NatsLink(cluster.urls, "prober-eu")
+    writer = JetStreamLogWriter(link, ProbeSpool(tmp_path / "spool.db", 10), owns_link=True)
+    told = said(writer)
+    writer.append_probe(probe(1))
+    link.start()
+    try:
+        published(writer)
+    finally:
+        writer.close()
+    assert told == []
+    assert list(reader.probes_after(BEGINNING).events) == [probe(1)]
 
 
 def test_a_read_of_a_server_that_is_not_there_says_it_unreachable_once_its_first_attempt_failed() -> None:
