@@ -242,7 +242,9 @@ class ElasticExecutor(Executor):
                 cores = (cpu_now - cpu) / max(now - looked, 1e-3)  # the counted CPU since the last look
                 looked, cpu = now, cpu_now
                 # Every thread is busy when a job has waited: one more thread for each such job, unless the
-                # threads are busy on the CPU rather than waiting (see the module's docstring).
+                # threads are busy on the CPU rather than waiting (see the module's docstring). A thread not on a
+                # job (one added at an earlier look and not yet running, on a loaded host) takes one of them: none
+                # is added for it again (a pool waiting on 20 slow jobs had grown to 25-27 threads under load).
                 waiting = 0
                 if cores < self.busy_cores:
                     overdue = now - self.queue_patience
@@ -250,6 +252,7 @@ class ElasticExecutor(Executor):
                         if enqueued > overdue:
                             break
                         waiting += 1
+                    waiting -= sum(1 for began in self._started.values() if began is None)
                 more = max(self._wanted() - len(self._started), waiting)
                 for _ in range(min(more, self.max_workers - len(self._started))):
                     self._spawn()

@@ -88,6 +88,41 @@ def test_jobs_that_mostly_wait_get_threads_enough_to_run_together() -> None:
     executor.shutdown(wait=True)
 
 
+def test_a_thread_added_for_a_waiting_job_and_not_yet_running_is_not_added_again() -> None:
+    """On a loaded host a thread added at one look may not have started by the next, its job still queued: the
+    watchdog counted that job again and added another thread for it (20 slow jobs, 25-27 threads, 6 runs in 30
+    beside two busy loops). Here every thread starts late, until as many threads as jobs have been added."""
+
+    class LateToStart(ElasticExecutor):
+        started = threading.Event()
+
+        def _work(self, number: int) -> None:
+            self.started.wait(10)  # as the OS starts a thread late on a loaded host
+            super()._work(number)
+
+    executor = LateToStart(core=1, max_workers=50, patience=5.0, queue_patience=0.02)
+    running = threading.Semaphore(0)
+    answered = threading.Event()
+
+    def wait() -> None:
+        running.release()
+        answered.wait(30)
+
+    futures = [executor.submit(wait) for _ in range(20)]
+    try:
+        wait_until(lambda: executor.workers >= 20, 10, "a thread for each waiting job", step=0.01)
+        LateToStart.started.set()
+        for _ in range(20):
+            assert running.acquire(timeout=10), "the twenty jobs running together"
+        assert executor.workers == 20, "no thread added twice for one job"
+    finally:
+        LateToStart.started.set()
+        answered.set()
+    for future in futures:
+        future.result(timeout=5)
+    executor.shutdown(wait=True)
+
+
 class BusyCore:
     """CPU clocks as if a thread beside the jobs (`spinner`, never started) kept one core busy all along: the
     process's CPU is its own plus the spinner's, whatever else runs on the machine (a real spinning thread
