@@ -170,9 +170,9 @@ def stop_serving(server: Any, sockets: dict[int, Any], serving: threading.Thread
     (its `closed` flag is not taken under a lock). The thunk leaves the trigger's pipe open, only out of the loop's
     map: `pull_trigger` queues the thunk before it writes to the pipe, so a wake already on its way (a worker's,
     done) can run the thunk first, and a thunk that closed the pipe made that write fail (EBADF, a traceback and
-    exit 1; seen under strace, 1 stop in 120 beside two busy loops) or land in whatever file took the descriptor
-    number meanwhile. The pipe is closed here once the loop has ended; a loop that has not ended in time is left to
-    the process's exit: its thread is a daemon, and the thunk is queued."""
+    exit 1; caught under strace beside two busy loops, the 13th stop of a series; none in 120 since) or land in
+    whatever file took the descriptor number meanwhile. The pipe is closed here once the loop has ended; a loop that
+    has not ended in time is left to the process's exit: its thread is a daemon, and the thunk is queued."""
     from waitress import wasyncore
 
     trigger: Any = server.trigger  # the stubs call it an int; it is waitress's trigger
