@@ -73,11 +73,19 @@ def _status_mb(pid: int, field: str) -> float:
 
 def thread_cpu_seconds(pid: int) -> dict[int, float]:
     """User + system CPU of each live thread of `pid`, by thread id."""
-    seconds = {}
+    return {thread: (int(fields[11]) + int(fields[12])) / _TICK for thread, fields in _thread_stats(pid).items()}
+
+
+def thread_states(pid: int) -> dict[int, str]:
+    """The state letter of each live thread of `pid` (stat(5): R running, S sleeping, T stopped, ...), by thread id."""
+    return {thread: fields[0] for thread, fields in _thread_stats(pid).items()}
+
+
+def _thread_stats(pid: int) -> dict[int, list[str]]:
+    stats = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            fields = _stat_fields_of(task / "stat")
+            stats[int(task.name)] = _stat_fields_of(task / "stat")
         except OSError:
             continue  # the thread ended
-        seconds[int(task.name)] = (int(fields[11]) + int(fields[12])) / _TICK
-    return seconds
+    return stats

@@ -17,6 +17,7 @@ from nats.js import JetStreamContext
 
 from bench.nats_servers import NatsCluster, nats_server_binary
 from bench.processes import wait_until
+from bench.procstat import thread_states
 from monitoringapp.domain.events import (
     AlertTransition,
     ErrorKind,
@@ -236,8 +237,7 @@ def _millis(moment: float) -> float:
 
 def _all_threads_stopped(pid: int) -> bool:
     """Whether every thread of process `pid` is stopped (SIGSTOP acted on): state T in /proc."""
-    states = [(task / "stat").read_text().rsplit(")", 1)[1].split()[0] for task in Path(f"/proc/{pid}/task").iterdir()]
-    return all(state == "T" for state in states)
+    return all(state == "T" for state in thread_states(pid).values())
 
 
 def _readable(reader: JetStreamLogReader) -> bool:
