@@ -232,11 +232,9 @@ def test_a_saved_config_shows_on_the_page_without_a_signal_and_a_broken_one_is_r
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "m.db"], "nothing written"
 
 
-def test_a_stop_before_the_servers_loop_comes_round_closes_nothing_from_the_stopping_thread() -> None:
-    """The stop closes a server's sockets on its loop's thread only. It used to close them from the stopping thread
-    when the loop had not ended within 3 s (a loaded machine): at the same moment as the loop's own close, that
-    could close the trigger's pipe twice. A stop that exited 1 with an EBADF traceback was seen once in .ci/run
-    under heavy load; this double close is the one the stop path's reading found."""
+def waitress_server() -> tuple[Any, dict[int, Any]]:
+    """A real waitress server on a free loopback port, one worker, answering "ok", not yet running; and its loop's
+    map, as `-w` makes them for `stop_serving`."""
     from waitress.server import create_server
 
     def answer(environ: dict[str, object], start_response: Any) -> list[bytes]:
@@ -244,7 +242,15 @@ def test_a_stop_before_the_servers_loop_comes_round_closes_nothing_from_the_stop
         return [b"ok"]
 
     sockets: dict[int, Any] = {}
-    server: Any = create_server(answer, map=sockets, host="127.0.0.1", port=0, threads=1)
+    return create_server(answer, map=sockets, host="127.0.0.1", port=0, threads=1), sockets
+
+
+def test_a_stop_before_the_servers_loop_comes_round_closes_nothing_from_the_stopping_thread() -> None:
+    """The stop closes a server's sockets on its loop's thread only. It used to close them from the stopping thread
+    when the loop had not ended within 3 s (a loaded machine): at the same moment as the loop's own close, that
+    could close the trigger's pipe twice. A stop that exited 1 with an EBADF traceback was seen once in .ci/run
+    under heavy load; this double close is the one the stop path's reading found."""
+    server, sockets = waitress_server()
     release = threading.Event()
 
     def a_loop_slow_to_come_round() -> None:  # as on a loaded machine: the thunk waits for the loop's next turn
@@ -270,14 +276,7 @@ def test_a_wake_on_its_way_that_runs_the_stops_thunk_first_leaves_the_pipe_open_
     with the page's live events) can get the loop to run the thunk before that write. The stop's thunk closed the
     pipe with everything else: the write failed with EBADF, a traceback and exit 1 at a stop (seen under strace, one
     stop in 120 on a loaded machine). Here that order is forced: the first write is the wake on its way."""
-    from waitress.server import create_server
-
-    def answer(environ: dict[str, object], start_response: Any) -> list[bytes]:
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"ok"]
-
-    sockets: dict[int, Any] = {}
-    server: Any = create_server(answer, map=sockets, host="127.0.0.1", port=0, threads=1)
+    server, sockets = waitress_server()
     trigger = server.trigger
     write = trigger._physical_pull
     open_at_the_stops_write: list[bool] = []
