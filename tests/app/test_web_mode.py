@@ -274,8 +274,8 @@ def test_a_stop_before_the_servers_loop_comes_round_closes_nothing_from_the_stop
 def test_a_wake_on_its_way_that_runs_the_stops_thunk_first_leaves_the_pipe_open_for_the_stops_own_pull() -> None:
     """`pull_trigger` queues its thunk, then writes to the trigger's pipe; a wake already on its way (a worker done
     with the page's live events) can get the loop to run the thunk before that write. The stop's thunk closed the
-    pipe with everything else: the write failed with EBADF, a traceback and exit 1 at a stop (seen under strace, one
-    stop in 120 on a loaded machine). Here that order is forced: the first write is the wake on its way."""
+    pipe with everything else: the write failed with EBADF, a traceback and exit 1 at a stop (caught under strace on a
+    loaded machine, the 13th stop of a series). Here that order is forced: the first write is the wake on its way."""
     server, sockets = waitress_server()
     trigger = server.trigger
     write = trigger._physical_pull
