@@ -19,7 +19,8 @@ within the hour. A certificate the verifier refuses is a `tls` failure with the 
 
 Proxies are honoured as every HTTP tool does: `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY`
 (either case), read once when the prober is made, and looked up once per URL, so a probe costs no
-environment read.
+environment read. A SOCKS proxy (`socks5h://`, ...) is watched as any exchange is; its own refusal to connect a probe
+is a `connection` failure that says what it answered in `detail`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import socks
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
@@ -180,7 +182,7 @@ class HttpProber:
                 raise
             reason = (tls_reason(error) if kind is ErrorKind.TLS
                       else str(error) if isinstance(error, BadRedirect)
-                      else unanswered.strerror if unanswered is not None else None)
+                      else unanswered.strerror if unanswered is not None else socks_refusal(error))
             reason = site.secrets.redact_optional(reason)
             return ProbeOutcome(None, None, kind, reason)
         if exchange.cut:  # an answer cut at its deadline reads as ended: not in time
@@ -402,6 +404,15 @@ def tls_reason(error: BaseException) -> str:
         if isinstance(cause, ssl.SSLError):
             return f"TLS error: {cause.reason or cause.strerror or type(cause).__name__}"
     return "TLS error"
+
+
+def socks_refusal(error: BaseException) -> str | None:
+    """What a SOCKS proxy answered when it would not connect the probe (`SOCKS proxy: 0x05: Connection refused`, a
+    login it refused), if that is why `error` failed; None for a socket's failure (told as it is without a proxy)."""
+    for cause in carried_errors(error):
+        if isinstance(cause, socks.ProxyError) and cause.socket_err is None:
+            return f"SOCKS proxy: {cause.msg}"
+    return None
 
 
 def certificate_not_after(der: bytes) -> float | None:
