@@ -44,15 +44,16 @@ from requests.adapters import HTTPAdapter
 
 from monitoringapp import __version__
 from monitoringapp.domain.checks import ProbeOutcome
-from monitoringapp.domain.config import TCP, SiteConfig
+from monitoringapp.domain.config import TCP, ConfigError, SiteConfig
 from monitoringapp.domain.events import LOCAL, ErrorKind
+from monitoringapp.domain.sites import shown_in_error
 from monitoringapp.streams.tcp_probe import tcp_probe
 from monitoringapp.transport.body import read_body
 from monitoringapp.transport.errors import carried_errors
 from monitoringapp.transport.resolver import Resolver, unanswered_lookup
 from monitoringapp.transport.watchdog import Watchdog, WatchedAdapter
 
-__all__ = ["HttpProber", "ProbeOutcome", "Proxies", "classify", "user_agent"]
+__all__ = ["PROXY_SCHEMES", "HttpProber", "ProbeOutcome", "Proxies", "classify", "socks_refusal", "user_agent"]
 
 MAX_REDIRECTS = 10
 BODY_LIMIT = 64 * 1024
@@ -70,13 +71,23 @@ def user_agent(location: str) -> str:
     return f"monitoringApp/{__version__} (location={location})"
 
 
+PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
+"""The proxies a probe can go through, as curl's (a proxy without a scheme, `host:port`, is an HTTP one)."""
+
+
 class Proxies:
     """The proxies of an environment (`getproxies_environment`'s reading of `*_PROXY`): which, if any, a URL
-    goes through."""
+    goes through. A proxy of a scheme no probe can go through is a `ConfigError` (every probe through it would
+    fail as `connection`, saying nothing of why), its password shown as `***`."""
 
     def __init__(self, environment: Mapping[str, str]) -> None:
         self.by_scheme = {scheme: url for scheme, url in environment.items() if scheme != "no" and url}
         self.bypass = [entry.strip().lower() for entry in environment.get("no", "").split(",") if entry.strip()]
+        for scheme, url in self.by_scheme.items():
+            proxy_scheme = url.partition("://")[0].lower() if "://" in url else "http"
+            if proxy_scheme not in PROXY_SCHEMES:
+                raise ConfigError(f"{scheme.upper()}_PROXY={shown_in_error(url)}: a proxy's scheme is "
+                                  f"{', '.join(PROXY_SCHEMES[:-1])} or {PROXY_SCHEMES[-1]}, not {proxy_scheme}")
 
     @classmethod
     def from_environment(cls) -> Proxies:

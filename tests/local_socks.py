@@ -3,9 +3,10 @@ CONNECT only, to an IPv4 address or a host name (resolved by the proxy, `socks5h
 that nothing outside 127.0.0.1 is ever asked), then the bytes relayed both ways until either side closes, or 40 s.
 
 A name it has no address for is answered `host unreachable` (0x04), a target that refuses the connection `connection
-refused` (0x05), and every target while `refusing` says so `not allowed by ruleset` (0x02). `connects` lists what
-each CONNECT asked for, as sent (`(b"name", port)` resolved by the proxy, `("1.2.3.4", port)` by the client);
-`logins` the (user, password) each client offered.
+refused` (0x05), and every target while `refusing` says so `not allowed by ruleset` (0x02); while `trickling`, the
+reply to a CONNECT comes a byte every 50 ms (13 s), and `replies_trickled` lists how many bytes each sent.
+`connects` lists what each CONNECT asked for, as sent (`(b"name", port)` resolved by the proxy, `("1.2.3.4", port)`
+by the client); `logins` the (user, password) each client offered.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class LocalSocksProxy:
         self.login = login
         self.names = names if names is not None else {}
         self.refusing = False
+        self.trickling = False  # the CONNECT's reply (naming a 255-byte host) sent a byte every 50 ms: 13 s
+        self.replies_trickled: list[int] = []  # the bytes each trickled reply sent before the client went
         self.connects: list[tuple[str | bytes, int]] = []
         self.logins: list[tuple[str, str]] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -102,8 +105,24 @@ class LocalSocksProxy:
             target = socket.create_connection((address, port), timeout=5.0)
         except OSError:
             return self._reply(client, _REFUSED)
+        if self.trickling:
+            with target:
+                self.replies_trickled.append(self._trickle(client, bytes((5, _SUCCEEDED, 0, 3, 255)) + b"x" * 257))
+            return None
         self._reply(client, _SUCCEEDED)
         return target
+
+    def _trickle(self, client: socket.socket, data: bytes) -> int:
+        """Send `data` a byte every 50 ms until it is all sent, the proxy stops, or the client hangs up; how many
+        bytes went out."""
+        sent = 0
+        with contextlib.suppress(OSError):
+            for byte in data:
+                if self._stop.wait(0.05):
+                    break
+                client.sendall(bytes((byte,)))
+                sent += 1
+        return sent
 
     @staticmethod
     def _reply(client: socket.socket, status: int) -> None:

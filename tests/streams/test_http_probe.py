@@ -19,9 +19,16 @@ import trustme
 import urllib3.exceptions
 
 from bench.processes import wait_until
-from monitoringapp.domain.config import SiteConfig, parse_config
+from monitoringapp.domain.config import ConfigError, SiteConfig, parse_config
 from monitoringapp.domain.events import ErrorKind
-from monitoringapp.streams.http_probe import BODY_LIMIT, HttpProber, Proxies, certificate_not_after, classify
+from monitoringapp.streams.http_probe import (
+    BODY_LIMIT,
+    PROXY_SCHEMES,
+    HttpProber,
+    Proxies,
+    certificate_not_after,
+    classify,
+)
 from monitoringapp.transport.resolver import Lookup, Resolver
 from tests.local_dns import UNANSWERED, LocalNames, SilentLookup, UnknownNames
 from tests.local_http import (
@@ -226,6 +233,20 @@ def test_the_proxy_environment_is_read_once_when_the_prober_is_made(proxy: Local
     finally:
         prober.close()
     assert proxy.requested == []
+
+
+@pytest.mark.parametrize("url", ["socks6://ops:s3cret@127.0.0.1:1080", "sock5h://ops:s3cret@proxy.test",
+                                 "ftp://proxy.test:21"])
+def test_a_proxy_of_a_scheme_no_probe_can_go_through_is_a_config_error_that_hides_its_password(url: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        Proxies({"https": url})
+    assert str(refused.value).startswith(f"HTTPS_PROXY={url.replace('s3cret', '***')}: a proxy's scheme is ")
+    assert str(refused.value).endswith(f", not {url.partition(':')[0]}")
+
+
+def test_every_scheme_curl_takes_for_a_proxy_is_taken_and_one_without_a_scheme_is_an_http_proxy() -> None:
+    urls = {f"x{scheme}": f"{scheme.upper()}://127.0.0.1:1080" for scheme in PROXY_SCHEMES}
+    assert Proxies({**urls, "http": "127.0.0.1:3128"}).by_scheme == {**urls, "http": "127.0.0.1:3128"}
 
 
 # -- checks: request options and conditions, end to end against the local server -----------------------------
@@ -668,6 +689,22 @@ def test_headers_trickled_through_a_socks_proxy_are_cut_off_as_a_timeout(socks_p
             prober.close()
         assert (outcome.status, outcome.error) == (None, ErrorKind.TIMEOUT)
         assert trickled_bytes(trickling) < 600
+
+
+@pytest.mark.slow
+def test_a_socks_proxy_trickling_its_reply_to_the_connect_is_cut_off_as_a_timeout(
+        socks_proxy: LocalSocksProxy, server: LocalServer) -> None:
+    # PySocks reads the reply with the connection's per-operation timeout: a byte every 50 ms held a 0.5 s probe
+    # 13 s, unless the watchdog has the socket from before the handshake.
+    socks_proxy.trickling = True
+    prober = socks_prober(socks_proxy.url("socks5h"))
+    try:
+        outcome = prober.check(checked(server.url("/ok", host=BEHIND_SOCKS), timeout=0.5))
+    finally:
+        prober.close()
+    assert (outcome.status, outcome.error) == (None, ErrorKind.TIMEOUT)
+    (sent,) = wait_until(lambda: socks_proxy.replies_trickled, 20, "the trickle's end")
+    assert sent < 262, "the proxy trickled its whole reply: the probe was not cut"
 
 
 @pytest.mark.slow
