@@ -42,7 +42,7 @@ from monitoringapp.store.log import LogLost, LogWriter, PastReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.streams.config_state import ConfigBack, ConfigRejected
 from monitoringapp.streams.config_watch import config_updates, is_back, is_rejection, is_version
-from monitoringapp.streams.http_probe import HttpProber
+from monitoringapp.streams.http_probe import HttpProber, Proxies
 from monitoringapp.streams.past import LoggedPast
 from monitoringapp.streams.probe_pool import ProbePool
 from monitoringapp.streams.probes import ConfigChange, TickCounters
@@ -74,6 +74,7 @@ class MonitorLog(LogWriter, Protocol):
 def run_monitoring(options: MonitorOptions) -> int:
     began = time.monotonic()
     config = read_config_and_warn(options.config, probing=True)
+    proxies = Proxies.from_environment()  # a proxy no probe can go through is refused before anything is opened
     if options.metrics is not None:
         check_file_to_write("--metrics", options.metrics)
     judges = not options.nats  # a prober publishes its probes; evaluators judge them
@@ -95,7 +96,7 @@ def run_monitoring(options: MonitorOptions) -> int:
     # The pool's one core thread does the probes' CPU work; while probes wait, up to 4 threads a site (64 at least).
     # The background's CPU (a restart's fill) does not stop it adding threads for far sites.
     io = ProbePool(max_workers=max(64, 4 * len(config.sites)), uncounted=lambda: background)
-    prober = HttpProber(pool_size=len(config.sites), location=options.location)
+    prober = HttpProber(pool_size=len(config.sites), proxies=proxies, location=options.location)
     fill = PastFill(began)
 
     def start(lifecycle: Lifecycle) -> Stopper:

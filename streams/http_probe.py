@@ -19,7 +19,8 @@ within the hour. A certificate the verifier refuses is a `tls` failure with the 
 
 Proxies are honoured as every HTTP tool does: `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY`
 (either case), read once when the prober is made, and looked up once per URL, so a probe costs no
-environment read.
+environment read. A SOCKS proxy (`socks5h://`, ...) is watched as any exchange is; its own refusal to connect a probe
+is a `connection` failure that says what it answered in `detail`.
 """
 
 from __future__ import annotations
@@ -37,20 +38,22 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import socks
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from monitoringapp import __version__
 from monitoringapp.domain.checks import ProbeOutcome
-from monitoringapp.domain.config import TCP, SiteConfig
+from monitoringapp.domain.config import TCP, ConfigError, SiteConfig
 from monitoringapp.domain.events import LOCAL, ErrorKind
+from monitoringapp.domain.sites import shown_in_error
 from monitoringapp.streams.tcp_probe import tcp_probe
 from monitoringapp.transport.body import read_body
 from monitoringapp.transport.errors import carried_errors
 from monitoringapp.transport.resolver import Resolver, unanswered_lookup
 from monitoringapp.transport.watchdog import Watchdog, WatchedAdapter
 
-__all__ = ["HttpProber", "ProbeOutcome", "Proxies", "classify", "user_agent"]
+__all__ = ["PROXY_SCHEMES", "HttpProber", "ProbeOutcome", "Proxies", "classify", "socks_refusal", "user_agent"]
 
 MAX_REDIRECTS = 10
 BODY_LIMIT = 64 * 1024
@@ -68,13 +71,23 @@ def user_agent(location: str) -> str:
     return f"monitoringApp/{__version__} (location={location})"
 
 
+PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
+"""The proxies a probe can go through, as curl's (a proxy without a scheme, `host:port`, is an HTTP one)."""
+
+
 class Proxies:
     """The proxies of an environment (`getproxies_environment`'s reading of `*_PROXY`): which, if any, a URL
-    goes through."""
+    goes through. A proxy of a scheme no probe can go through is a `ConfigError` (every probe through it would
+    fail as `connection`, saying nothing of why), its password shown as `***`."""
 
     def __init__(self, environment: Mapping[str, str]) -> None:
         self.by_scheme = {scheme: url for scheme, url in environment.items() if scheme != "no" and url}
         self.bypass = [entry.strip().lower() for entry in environment.get("no", "").split(",") if entry.strip()]
+        for scheme, url in self.by_scheme.items():
+            proxy_scheme = url.partition("://")[0].lower() if "://" in url else "http"
+            if proxy_scheme not in PROXY_SCHEMES:
+                raise ConfigError(f"{scheme.upper()}_PROXY={shown_in_error(url)}: a proxy's scheme is "
+                                  f"{', '.join(PROXY_SCHEMES[:-1])} or {PROXY_SCHEMES[-1]}, not {proxy_scheme}")
 
     @classmethod
     def from_environment(cls) -> Proxies:
@@ -180,7 +193,7 @@ class HttpProber:
                 raise
             reason = (tls_reason(error) if kind is ErrorKind.TLS
                       else str(error) if isinstance(error, BadRedirect)
-                      else unanswered.strerror if unanswered is not None else None)
+                      else unanswered.strerror if unanswered is not None else socks_refusal(error))
             reason = site.secrets.redact_optional(reason)
             return ProbeOutcome(None, None, kind, reason)
         if exchange.cut:  # an answer cut at its deadline reads as ended: not in time
@@ -402,6 +415,15 @@ def tls_reason(error: BaseException) -> str:
         if isinstance(cause, ssl.SSLError):
             return f"TLS error: {cause.reason or cause.strerror or type(cause).__name__}"
     return "TLS error"
+
+
+def socks_refusal(error: BaseException) -> str | None:
+    """What a SOCKS proxy answered when it would not connect the probe (`SOCKS proxy: 0x05: Connection refused`, a
+    login it refused), if that is why `error` failed; None for a socket's failure (told as it is without a proxy)."""
+    for cause in carried_errors(error):
+        if isinstance(cause, socks.ProxyError) and cause.socket_err is None:
+            return f"SOCKS proxy: {cause.msg}"
+    return None
 
 
 def certificate_not_after(der: bytes) -> float | None:

@@ -53,3 +53,16 @@ class UnknownNames:
         if host in self.unknown:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return socket.getaddrinfo(host, port, family, kind, *more)
+
+
+class LocalNames:
+    """getaddrinfo, except that the names of `local` are 127.0.0.1 (IPv4 only): a test's name that the prober itself
+    must resolve, answered here, not by a DNS server outside 127.0.0.1."""
+
+    def __init__(self, *local: str) -> None:
+        self.local = frozenset(local)
+        self.looked_up: list[str] = []
+
+    def __call__(self, host: str, port: int, family: int = 0, kind: int = 0, *more: Any) -> list[Any]:
+        self.looked_up.append(host)
+        return socket.getaddrinfo("127.0.0.1" if host in self.local else host, port, socket.AF_INET, kind, *more)

@@ -18,8 +18,10 @@ one it slept until would cost a wake-up per probe where sites' timeouts differ, 
 thread gets the GIL to look at it.)
 
 A connection's host name (the proxy's, through an HTTP proxy) is looked up by the watchdog's `Resolver` for at most
-what is left of the exchange's deadline (`transport.resolver`: a lookup has no socket to shut down). A SOCKS proxy's
-pools make connections of their own: an exchange through one is not watched (its per-operation timeouts still apply).
+what is left of the exchange's deadline (`transport.resolver`: a lookup has no socket to shut down). Through a SOCKS
+proxy (`socks4`, `socks4a`, `socks5`, `socks5h`; PySocks speaks the protocol) the same holds: the proxy's name, and
+the site's where the client resolves it (`socks4`, `socks5`), are looked up by the `Resolver`, and the socket is the
+exchange's from before it reaches the proxy, so a proxy that stalls its handshake is cut at the deadline too.
 """
 
 from __future__ import annotations
@@ -35,9 +37,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import socks
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.contrib.socks import (
+    SOCKSConnection,
+    SOCKSHTTPConnectionPool,
+    SOCKSHTTPSConnection,
+    SOCKSHTTPSConnectionPool,
+)
 from urllib3.exceptions import ConnectTimeoutError, LocationParseError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import allowed_gai_family, create_connection
 
@@ -262,19 +271,24 @@ class WatchedHTTPConnection(HTTPConnection):
         return sock
 
 
-def _connect(host: str, port: int, timeout: Any, source_address: tuple[str, int] | None, socket_options: Any,
-             exchange: Exchange) -> socket.socket:
-    """urllib3's `create_connection` to each address `host` has, looked up for at most what is left of `exchange`'s
-    deadline: tried in turn, the last one's error raised if none connects. Given an address, `create_connection`'s
-    own lookup is of a literal, answered at once (an IPv6 one keeps its `%scope`)."""
+def _addresses(host: str, port: int, family: int, exchange: Exchange) -> list[Any]:
+    """getaddrinfo's answer for `host`, looked up by `exchange`'s watchdog's resolver for at most what is left of its
+    deadline."""
     if host.startswith("["):
         host = host.strip("[]")
     try:
         host.encode("idna")
     except UnicodeError:
         raise LocationParseError(f"'{host}', label empty or too long") from None
-    addresses = exchange.watchdog.resolver.resolve(host, port, allowed_gai_family(), socket.SOCK_STREAM,
-                                                   exchange.remaining)
+    return exchange.watchdog.resolver.resolve(host, port, family, socket.SOCK_STREAM, exchange.remaining)
+
+
+def _connect(host: str, port: int, timeout: Any, source_address: tuple[str, int] | None, socket_options: Any,
+             exchange: Exchange) -> socket.socket:
+    """urllib3's `create_connection` to each address `host` has, looked up for at most what is left of `exchange`'s
+    deadline: tried in turn, the last one's error raised if none connects. Given an address, `create_connection`'s
+    own lookup is of a literal, answered at once (an IPv6 one keeps its `%scope`)."""
+    addresses = _addresses(host, port, allowed_gai_family(), exchange)
     error: OSError | None = None
     for *_, address in addresses:
         try:
@@ -288,6 +302,78 @@ def _connect(host: str, port: int, timeout: Any, source_address: tuple[str, int]
 
 class WatchedHTTPSConnection(WatchedHTTPConnection, HTTPSConnection):
     """The same over TLS (its `connect` and `request` are `WatchedHTTPConnection`'s, then `HTTPSConnection`'s)."""
+
+
+class WatchedSOCKSConnection(WatchedHTTPConnection, SOCKSConnection):
+    """A connection through a SOCKS proxy (urllib3's `SOCKSConnection`, given the proxy's `_socks_options`) that
+    serves the exchange armed on its thread as `WatchedHTTPConnection` does."""
+
+    def _new_conn(self) -> socks.socksocket:
+        """`SOCKSConnection`'s (PySocks' `create_connection`), with every host name looked up by the exchange's
+        resolver (PySocks' own lookups are `getaddrinfo`'s, unbounded) and the socket the exchange's before it
+        connects (the watchdog shuts down a handshake with the proxy still under way at the deadline), its errors
+        urllib3's as `SOCKSConnection` raises them."""
+        exchange = self.exchange
+        if exchange is None:
+            return SOCKSConnection._new_conn(self)
+        try:
+            sock = _connect_through_socks(self.host, self.port, self._socks_options, self.timeout,
+                                          self.source_address, self.socket_options, exchange)
+        except socket.gaierror as error:
+            raise NameResolutionError(self.host, self, error) from error
+        except TimeoutError as error:
+            raise ConnectTimeoutError(
+                self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})") from error
+        except socks.ProxyError as error:
+            # The proxy's own refusal (`0x05: Connection refused`, a failed login), or a socket error PySocks wraps
+            # (the proxy refused, a stalled handshake): told as the same failure to connect without a proxy.
+            if isinstance(error.socket_err, TimeoutError):
+                raise ConnectTimeoutError(
+                    self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})") from error
+            raise NewConnectionError(self, f"Failed to establish a new connection: {error}") from error
+        except OSError as error:
+            raise NewConnectionError(self, f"Failed to establish a new connection: {error}") from error
+        sys.audit("http.client.connect", self, self.host, self.port)
+        return sock
+
+
+def _connect_through_socks(host: str, port: int, options: Any, timeout: Any,
+                           source_address: tuple[str, int] | None, socket_options: Any,
+                           exchange: Exchange) -> socks.socksocket:
+    """PySocks' `create_connection` to (`host`, `port`) through the proxy of `options`, each of the proxy's addresses
+    tried in turn, with the names looked up by `exchange`'s resolver: the proxy's, and the site's unless the proxy
+    resolves it (`rdns`: `socks4a`, `socks5h`). A SOCKS4 proxy takes IPv4 addresses only."""
+    proxy_type = options["socks_version"]
+    proxy_port = int(options["proxy_port"] or 1080)  # the SOCKS port, as PySocks defaults it
+    if not options["rdns"]:
+        family = socket.AF_INET if proxy_type == socks.SOCKS4 else allowed_gai_family()
+        host = _addresses(host, port, family, exchange)[0][4][0]  # the first, as PySocks picks it
+    error: OSError | None = None
+    for family, kind, proto, _, address in _addresses(options["proxy_host"], proxy_port, allowed_gai_family(),
+                                                      exchange):
+        sock = socks.socksocket(family, kind, proto)
+        exchange.sock = sock
+        try:
+            for option in socket_options or ():
+                sock.setsockopt(*option)
+            if isinstance(timeout, int | float):
+                sock.settimeout(timeout)
+            sock.set_proxy(proxy_type, address[0], proxy_port, options["rdns"], options["username"],
+                           options["password"])
+            if source_address:
+                sock.bind(source_address)
+            sock.connect((host, port))
+            return sock
+        except OSError as failed:  # socks.ProxyError is one
+            error = failed
+            sock.close()
+    if error is not None:
+        raise error
+    raise OSError("getaddrinfo returns an empty list")
+
+
+class WatchedSOCKSHTTPSConnection(WatchedSOCKSConnection, SOCKSHTTPSConnection):
+    """The same over TLS, as urllib3's `SOCKSHTTPSConnection` is `SOCKSConnection` over TLS."""
 
 
 def _kept_for_its_exchange(pool: HTTPConnectionPool, connection: Any) -> bool:
@@ -318,8 +404,28 @@ class WatchedHTTPSConnectionPool(HTTPSConnectionPool):
             super()._put_conn(conn)
 
 
+class WatchedSOCKSHTTPConnectionPool(SOCKSHTTPConnectionPool):
+    ConnectionCls = WatchedSOCKSConnection
+
+    def _put_conn(self, conn: Any) -> None:
+        if not _kept_for_its_exchange(self, conn):
+            super()._put_conn(conn)
+
+
+class WatchedSOCKSHTTPSConnectionPool(SOCKSHTTPSConnectionPool):
+    ConnectionCls = WatchedSOCKSHTTPSConnection
+
+    def _put_conn(self, conn: Any) -> None:
+        if not _kept_for_its_exchange(self, conn):
+            super()._put_conn(conn)
+
+
 _WATCHED_POOLS: dict[str, type[HTTPConnectionPool]] = {
     "http": WatchedHTTPConnectionPool, "https": WatchedHTTPSConnectionPool}
+# What urllib3's `SOCKSProxyManager` makes (its `SOCKSHTTP(S)ConnectionPool`s are the plain pools with SOCKS
+# connections), watched.
+_WATCHED_SOCKS_POOLS: dict[str, type[HTTPConnectionPool]] = {
+    "http": WatchedSOCKSHTTPConnectionPool, "https": WatchedSOCKSHTTPSConnectionPool}
 
 
 class WatchedAdapter(HTTPAdapter):
@@ -331,6 +437,6 @@ class WatchedAdapter(HTTPAdapter):
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if not proxy.lower().startswith("socks"):  # a SOCKS proxy's pools make connections of their own
-            manager.pool_classes_by_scheme = _WATCHED_POOLS
+        manager.pool_classes_by_scheme = (_WATCHED_SOCKS_POOLS if proxy.lower().startswith("socks")
+                                          else _WATCHED_POOLS)
         return manager

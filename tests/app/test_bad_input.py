@@ -386,3 +386,22 @@ def test_bad_input_in_a_real_process_prints_one_line_and_no_traceback(case: Case
     assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("proxy", ["socks6://ops:pw-secret@127.0.0.1:1080", "sock5h://ops:pw-secret@127.0.0.1:1080"],
+                         ids=["unknown-socks-version", "misspelt-scheme"])
+def test_a_proxy_no_probe_can_go_through_is_refused_at_start_naming_the_variable_its_password_hidden(
+        proxy: str, tmp_path: Path) -> None:
+    # Before: `socks6` a traceback per probe that printed the proxy's password and stored nothing; `sock5h` every
+    # probe stored as `connection`, saying nothing of why.
+    case = Case("proxy", ("-m", "-c", "{cfg}", "-db", "{db}"), "", config=doc())
+    argv = prepare(case, tmp_path)
+    before = snapshot(tmp_path)
+    others = {name: "" for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy")}
+    result = run_app(*argv, timeout=20, cwd=tmp_path, env={**others, "ALL_PROXY": proxy, "all_proxy": proxy})
+    scheme = proxy.partition(":")[0]
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2, "", f"monitoringApp: error: ALL_PROXY={proxy.replace('pw-secret', '***')}: a proxy's scheme is http, "
+               f"https, socks4, socks4a, socks5 or socks5h, not {scheme}\n")
+    assert snapshot(tmp_path) == before

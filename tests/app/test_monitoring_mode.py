@@ -23,6 +23,7 @@ from monitoringapp.domain.timefmt import parse_iso, whole_millis
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 from tests.gap_outage import write_gap_outage
 from tests.local_http import LocalServer, local_server
+from tests.local_socks import local_socks_proxy
 
 pytestmark = pytest.mark.slow  # real processes
 
@@ -366,6 +367,33 @@ def test_a_password_in_a_url_is_used_by_the_probe_and_never_printed_or_stored(tm
     assert rows(db, "SELECT DISTINCT host FROM website_monitoring") == [(shown,)]
     assert rows(db, "SELECT DISTINCT host FROM website_alerts") == [(shown,)]
     assert all(b"s3cret" not in path.read_bytes() for path in tmp_path.iterdir() if path.name != "c.json")
+
+
+@pytest.mark.parametrize(("password", "stored"), [
+    ("s3cret", (1, 200, None, None)),
+    ("guessed", (0, None, "connection", "SOCKS proxy: SOCKS5 authentication failed")),
+], ids=["its-login", "a-login-it-refuses"])
+def test_a_site_behind_a_socks_proxy_of_all_proxy_is_probed_through_it_and_its_password_never_shown_or_stored(
+        tmp_path: Path, server: LocalServer, password: str, stored: tuple[object, ...]) -> None:
+    # Before PySocks was a dependency, every probe was stored as `connection`, and nothing said why.
+    behind = "behind-the-socks-proxy.test"  # only the proxy knows it: no DNS server is asked
+    with local_socks_proxy(login=("ops", "s3cret"), names={behind: "127.0.0.1"}) as proxy:
+        db = tmp_path / "m.db"
+        # An empty lower-case variable unsets its upper-case one (urllib's rule): the others are emptied, not it.
+        proxies = {name: "" for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")}
+        socks_url = proxy.url("socks5h", "ops", password)
+        app = App("-m", "-c", str(write_config(tmp_path / "c.json", server.url("/health", host=behind))),
+                  "-db", str(db), env={**proxies, "ALL_PROXY": socks_url, "all_proxy": socks_url})
+        try:
+            wait_until(lambda: probe_count(db) >= 2, 8, "probe rows", alive=app)
+            status, errors = app.stop(signal.SIGTERM)
+        finally:
+            app.kill()
+    assert status == 0
+    assert set(rows(db, "SELECT available, status, errorKind, detail FROM website_monitoring")) == {stored}
+    assert proxy.logins[0] == ("ops", password)
+    assert password not in app.text() + errors
+    assert all(password.encode() not in path.read_bytes() for path in tmp_path.iterdir())
 
 
 def test_an_alert_seen_long_after_its_check_says_both_times_and_a_young_window_says_how_much_it_covers(

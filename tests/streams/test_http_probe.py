@@ -19,11 +19,18 @@ import trustme
 import urllib3.exceptions
 
 from bench.processes import wait_until
-from monitoringapp.domain.config import SiteConfig, parse_config
+from monitoringapp.domain.config import ConfigError, SiteConfig, parse_config
 from monitoringapp.domain.events import ErrorKind
-from monitoringapp.streams.http_probe import BODY_LIMIT, HttpProber, certificate_not_after, classify
-from monitoringapp.transport.resolver import Resolver
-from tests.local_dns import UNANSWERED, SilentLookup, UnknownNames
+from monitoringapp.streams.http_probe import (
+    BODY_LIMIT,
+    PROXY_SCHEMES,
+    HttpProber,
+    Proxies,
+    certificate_not_after,
+    classify,
+)
+from monitoringapp.transport.resolver import Lookup, Resolver
+from tests.local_dns import UNANSWERED, LocalNames, SilentLookup, UnknownNames
 from tests.local_http import (
     HUGE_CLAIMED,
     TRICKLED_BODY,
@@ -33,6 +40,7 @@ from tests.local_http import (
     local_server,
     refused_port,
 )
+from tests.local_socks import LocalSocksProxy, local_socks_proxy
 
 
 @pytest.fixture(scope="module")
@@ -225,6 +233,20 @@ def test_the_proxy_environment_is_read_once_when_the_prober_is_made(proxy: Local
     finally:
         prober.close()
     assert proxy.requested == []
+
+
+@pytest.mark.parametrize("url", ["socks6://ops:s3cret@127.0.0.1:1080", "sock5h://ops:s3cret@proxy.test",
+                                 "ftp://proxy.test:21"])
+def test_a_proxy_of_a_scheme_no_probe_can_go_through_is_a_config_error_that_hides_its_password(url: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        Proxies({"https": url})
+    assert str(refused.value).startswith(f"HTTPS_PROXY={url.replace('s3cret', '***')}: a proxy's scheme is ")
+    assert str(refused.value).endswith(f", not {url.partition(':')[0]}")
+
+
+def test_every_scheme_curl_takes_for_a_proxy_is_taken_and_one_without_a_scheme_is_an_http_proxy() -> None:
+    urls = {f"x{scheme}": f"{scheme.upper()}://127.0.0.1:1080" for scheme in PROXY_SCHEMES}
+    assert Proxies({**urls, "http": "127.0.0.1:3128"}).by_scheme == {**urls, "http": "127.0.0.1:3128"}
 
 
 # -- checks: request options and conditions, end to end against the local server -----------------------------
@@ -456,6 +478,141 @@ def test_certificate_not_after_reads_utc_and_generalized_times() -> None:
     assert certificate_not_after(b"\x30\x03\x02\x01\x00") is None
 
 
+# -- SOCKS proxies: as curl has them (`socks5h://` the proxy resolves the site's name, `socks5://` the prober does) ---
+# Before PySocks was a dependency, every probe through one failed as `connection` (requests' "Missing dependencies
+# for SOCKS support"), saying nothing of why.
+
+BEHIND_SOCKS = "behind-the-socks-proxy.test"  # known to the proxy's own table only: no DNS server is asked
+
+
+@pytest.fixture
+def socks_proxy() -> Iterator[LocalSocksProxy]:
+    with local_socks_proxy(names={BEHIND_SOCKS: "127.0.0.1"}) as running:
+        yield running
+
+
+def socks_prober(proxy_url: str, lookup: Lookup | None = None) -> HttpProber:
+    """A prober whose every probe goes through `proxy_url`, its names looked up by `lookup` (default: none of the
+    site's, which only the proxy may resolve, exists)."""
+    return HttpProber(proxies=Proxies({"all": proxy_url}), resolver=Resolver(lookup or UnknownNames(BEHIND_SOCKS)))
+
+
+def test_a_socks5h_proxy_from_the_environment_carries_the_probe_and_resolves_the_sites_name(
+        socks_proxy: LocalSocksProxy, server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ALL_PROXY", socks_proxy.url("socks5h"))
+    prober = HttpProber(resolver=Resolver(UnknownNames(BEHIND_SOCKS)))  # resolved here, it would be a `dns` failure
+    try:
+        outcome = prober.check(checked(server.url("/fail", host=BEHIND_SOCKS)))  # the server's own 500
+    finally:
+        prober.close()
+    assert (outcome.status, outcome.error, outcome.available) == (500, None, False)
+    assert socks_proxy.connects == [(BEHIND_SOCKS.encode(), server.port)]
+
+
+def test_a_socks5_proxy_is_given_the_address_the_probers_own_resolver_found(
+        socks_proxy: LocalSocksProxy, server: LocalServer) -> None:
+    lookup = LocalNames("resolved-by-the-prober.test")
+    prober = socks_prober(socks_proxy.url("socks5"), lookup)
+    try:
+        outcome = prober.check(checked(server.url("/ok", host="resolved-by-the-prober.test")))
+    finally:
+        prober.close()
+    assert (outcome.status, outcome.available) == (200, True)
+    assert socks_proxy.connects == [("127.0.0.1", server.port)]
+    assert lookup.looked_up == ["resolved-by-the-prober.test", "127.0.0.1"]  # the site's name, the proxy's address
+
+
+def test_https_through_a_socks_proxy_is_verified_and_its_certificate_read_over_one_kept_alive_connection(
+        socks_proxy: LocalSocksProxy, authority: tuple[trustme.CA, str]) -> None:
+    ca, ca_file = authority
+    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    with tls_server(ca, BEHIND_SOCKS, not_after=expires) as server:
+        prober = socks_prober(socks_proxy.url("socks5h"))
+        try:
+            site = checked(server.url("/ok", host=BEHIND_SOCKS), caFile=ca_file)
+            outcomes = [prober.check(site) for _ in range(2)]
+        finally:
+            prober.close()
+    assert [(o.status, o.available, o.certificate_expiry) for o in outcomes] == [(200, True, expires.timestamp())] * 2
+    assert socks_proxy.connects == [(BEHIND_SOCKS.encode(), server.port)]
+
+
+def test_a_socks_proxys_login_is_sent_and_one_it_refuses_is_a_connection_failure_that_says_so(
+        server: LocalServer) -> None:
+    with local_socks_proxy(login=("ops", "s3cret")) as proxy:
+        right, wrong = socks_prober(proxy.url(user="ops", password="s3cret")), socks_prober(
+            proxy.url(user="ops", password="guessed"))
+        try:
+            up, refused = right.check(checked(server.url("/ok"))), wrong.check(checked(server.url("/ok")))
+        finally:
+            right.close()
+            wrong.close()
+    assert (up.status, up.available) == (200, True)
+    assert (refused.status, refused.error, refused.detail) == (
+        None, ErrorKind.CONNECTION, "SOCKS proxy: SOCKS5 authentication failed")
+    assert proxy.logins == [("ops", "s3cret"), ("ops", "guessed")]
+
+
+def stalled_proxy_port() -> tuple[socket.socket, int]:
+    """A port on 127.0.0.1 that takes connections (in its backlog) and never answers: a proxy that stalls."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    return listener, int(listener.getsockname()[1])
+
+
+@pytest.mark.parametrize(("fault", "kind", "detail"), [
+    ("proxy refused", ErrorKind.CONNECTION, None),  # nothing listens at the proxy's port: as a refused site
+    ("site refused", ErrorKind.CONNECTION, "SOCKS proxy: 0x05: Connection refused"),
+    ("proxy forbids", ErrorKind.CONNECTION, "SOCKS proxy: 0x02: Connection not allowed by ruleset"),
+    ("unknown to the proxy", ErrorKind.CONNECTION, "SOCKS proxy: 0x04: Host unreachable"),
+    ("proxy name unknown", ErrorKind.DNS, None),  # as an HTTP proxy's name, or a site's, that does not exist
+    ("proxy stalls", ErrorKind.TIMEOUT, None),  # as a site that takes the connection and never answers
+    ("site hangs", ErrorKind.TIMEOUT, None),
+], ids=lambda value: value if isinstance(value, str) else None)
+def test_each_fault_through_a_socks_proxy_is_the_kind_the_same_fault_is_without_one(
+        socks_proxy: LocalSocksProxy, server: LocalServer, fault: str, kind: ErrorKind, detail: str | None) -> None:
+    proxy_url, url = socks_proxy.url(), server.url("/ok", host=BEHIND_SOCKS)
+    stalled, stalled_port = stalled_proxy_port()
+    if fault == "proxy refused":
+        proxy_url = f"socks5h://127.0.0.1:{refused_port()}"
+    elif fault == "site refused":
+        url = f"http://{BEHIND_SOCKS}:{refused_port()}/"
+    elif fault == "proxy forbids":
+        socks_proxy.refusing = True
+    elif fault == "unknown to the proxy":
+        url = "http://unknown-to-the-proxy.test/"
+    elif fault == "proxy name unknown":
+        proxy_url = f"socks5h://{BEHIND_SOCKS}:{socks_proxy.port}"
+    elif fault == "proxy stalls":
+        proxy_url = f"socks5h://127.0.0.1:{stalled_port}"
+    elif fault == "site hangs":
+        url = server.url("/hang", host=BEHIND_SOCKS)
+    prober = socks_prober(proxy_url)
+    try:
+        outcome = prober.check(checked(url, timeout=0.3))
+    finally:
+        prober.close()
+        stalled.close()
+    assert (outcome.status, outcome.error, outcome.detail) == (None, kind, detail)
+
+
+def test_a_socks_proxys_name_whose_lookup_does_not_answer_fails_as_dns_at_the_timeout_saying_so(
+        socks_proxy: LocalSocksProxy, server: LocalServer) -> None:
+    # PySocks looks the proxy's name up with `socket.getaddrinfo`, for as long as glibc waits (5 s per attempt).
+    silent = SilentLookup(UNANSWERED)
+    prober = socks_prober(f"socks5h://{UNANSWERED}:{socks_proxy.port}", silent)
+    try:
+        outcome = prober.check(checked(server.url("/ok", host=BEHIND_SOCKS), timeout=0.3))
+    finally:
+        silent.release.set()
+        prober.close()
+    assert (outcome.error, outcome.detail) == (
+        ErrorKind.DNS, f"the lookup of {UNANSWERED} did not answer within the timeout")
+    lookups = [thread for host, thread in silent.looked_up if host == UNANSWERED]
+    assert lookups and threading.current_thread() not in lookups, "looked up on the resolver's threads, waited for"
+
+
 # -- the timeout bounds the whole exchange: a server trickling what comes before the body is cut off at it ---------
 # urllib3's timeout is per socket operation: a byte every 50 ms never let a 0.5 s one expire while the status line
 # and headers were read, and the probe was held for the whole trickle (30 s here; a 1 s probe 30 s in the field).
@@ -518,6 +675,36 @@ def test_headers_trickled_through_an_http_proxy_are_cut_off_as_a_timeout(monkeyp
             prober.close()
         assert (outcome.status, outcome.error) == (None, ErrorKind.TIMEOUT)
         assert trickled_bytes(trickling) < 600
+
+
+@pytest.mark.slow
+def test_headers_trickled_through_a_socks_proxy_are_cut_off_as_a_timeout(socks_proxy: LocalSocksProxy) -> None:
+    # A SOCKS proxy's connections were urllib3's own, unwatched: the probe was held for the whole trickle (30 s).
+    with local_server() as trickling:
+        trickling.header_trickles = 1
+        prober = socks_prober(socks_proxy.url("socks5h"))
+        try:
+            outcome = prober.check(checked(trickling.url("/trickle-headers", host=BEHIND_SOCKS), timeout=0.5))
+        finally:
+            prober.close()
+        assert (outcome.status, outcome.error) == (None, ErrorKind.TIMEOUT)
+        assert trickled_bytes(trickling) < 600
+
+
+@pytest.mark.slow
+def test_a_socks_proxy_trickling_its_reply_to_the_connect_is_cut_off_as_a_timeout(
+        socks_proxy: LocalSocksProxy, server: LocalServer) -> None:
+    # PySocks reads the reply with the connection's per-operation timeout: a byte every 50 ms held a 0.5 s probe
+    # 13 s, unless the watchdog has the socket from before the handshake.
+    socks_proxy.trickling = True
+    prober = socks_prober(socks_proxy.url("socks5h"))
+    try:
+        outcome = prober.check(checked(server.url("/ok", host=BEHIND_SOCKS), timeout=0.5))
+    finally:
+        prober.close()
+    assert (outcome.status, outcome.error) == (None, ErrorKind.TIMEOUT)
+    (sent,) = wait_until(lambda: socks_proxy.replies_trickled, 20, "the trickle's end")
+    assert sent < 262, "the proxy trickled its whole reply: the probe was not cut"
 
 
 @pytest.mark.slow
