@@ -388,36 +388,29 @@ def _kept_for_its_exchange(pool: HTTPConnectionPool, connection: Any) -> bool:
     return True
 
 
-class WatchedHTTPConnectionPool(HTTPConnectionPool):
+class _PoolKeepingArmedConnections(HTTPConnectionPool):
+    """A pool whose connections come back only once their exchange is disarmed (`_kept_for_its_exchange`); the
+    watched pools below are each this and urllib3's pool of their kind."""
+
+    def _put_conn(self, conn: Any) -> None:
+        if not _kept_for_its_exchange(self, conn):
+            super()._put_conn(conn)
+
+
+class WatchedHTTPConnectionPool(_PoolKeepingArmedConnections):
     ConnectionCls = WatchedHTTPConnection
 
-    def _put_conn(self, conn: Any) -> None:
-        if not _kept_for_its_exchange(self, conn):
-            super()._put_conn(conn)
 
-
-class WatchedHTTPSConnectionPool(HTTPSConnectionPool):
+class WatchedHTTPSConnectionPool(_PoolKeepingArmedConnections, HTTPSConnectionPool):
     ConnectionCls = WatchedHTTPSConnection
 
-    def _put_conn(self, conn: Any) -> None:
-        if not _kept_for_its_exchange(self, conn):
-            super()._put_conn(conn)
 
-
-class WatchedSOCKSHTTPConnectionPool(SOCKSHTTPConnectionPool):
+class WatchedSOCKSHTTPConnectionPool(_PoolKeepingArmedConnections, SOCKSHTTPConnectionPool):
     ConnectionCls = WatchedSOCKSConnection
 
-    def _put_conn(self, conn: Any) -> None:
-        if not _kept_for_its_exchange(self, conn):
-            super()._put_conn(conn)
 
-
-class WatchedSOCKSHTTPSConnectionPool(SOCKSHTTPSConnectionPool):
+class WatchedSOCKSHTTPSConnectionPool(_PoolKeepingArmedConnections, SOCKSHTTPSConnectionPool):
     ConnectionCls = WatchedSOCKSHTTPSConnection
-
-    def _put_conn(self, conn: Any) -> None:
-        if not _kept_for_its_exchange(self, conn):
-            super()._put_conn(conn)
 
 
 _WATCHED_POOLS: dict[str, type[HTTPConnectionPool]] = {
