@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import nats
 from nats.aio.client import Client
@@ -98,13 +98,9 @@ class NatsLink:
         except (TimeoutError, nats.errors.Error, OSError) as error:
             raise LogUnavailable(f"NATS: {self.explain(error)}; retrying") from None
 
-    def submit(self, coroutine: Awaitable[T]) -> concurrent.futures.Future[T]:
+    def submit(self, coroutine: Awaitable[T]) -> Submitted[T]:
         """Schedule a coroutine of the caller's on the link's loop (a long-running task, e.g. a publisher)."""
-
-        async def run() -> T:
-            return await coroutine
-
-        return asyncio.run_coroutine_threadsafe(run(), self.loop)
+        return Submitted(coroutine, self.loop)
 
     async def jetstream(self) -> JetStreamContext:
         """On the loop: the JetStream context, once connected (waits)."""
@@ -185,6 +181,49 @@ class NatsLink:
         if not (from_network and self._server_said):
             self._why, self._server_said = _reason(problem, self.servers), not from_network
         self._first_attempt_over.set()
+
+
+class Submitted(Generic[T]):
+    """A coroutine running on a link's loop, seen from another thread: its result, or its cancellation waited for.
+
+    A `concurrent.futures.Future` cancelled from another thread only asks the loop to cancel its task and returns
+    at once, the future already "cancelled": the task's `except` and `finally` clauses (a batch in flight put
+    away) run later, on the loop, while the caller goes on as if they had run."""
+
+    def __init__(self, coroutine: Awaitable[T], loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._task: asyncio.Task[T] | None = None
+        self._future = asyncio.run_coroutine_threadsafe(self._run(coroutine), loop)
+
+    async def _run(self, coroutine: Awaitable[T]) -> T:
+        self._task = asyncio.current_task()
+        return await coroutine
+
+    def result(self, timeout: float) -> T:
+        """Its result, waited for at most `timeout` seconds (TimeoutError after)."""
+        return self._future.result(timeout)
+
+    def cancel(self, timeout: float) -> bool:
+        """Cancel it and wait at most `timeout` seconds for the cancellation to have run on the loop (its `except`
+        and `finally` clauses done); whether it has. False: the loop did not get to it in time (it is stuck, or
+        stopped), and the cancellation may still run later."""
+
+        async def cancelled() -> None:
+            # The loop runs what it is handed in the order handed (`call_soon_threadsafe` is FIFO), so the task
+            # submitted before this one has started and named itself by now, unless it ended first.
+            task = self._task
+            if task is not None:
+                task.cancel()
+                await asyncio.wait({task})
+
+        if self._future.done():
+            return True
+        try:
+            asyncio.run_coroutine_threadsafe(cancelled(), self._loop).result(timeout)
+        except concurrent.futures.TimeoutError:
+            self._future.cancel()  # the loop, when it comes back, cancels the task: nothing left running
+            return False
+        return True
 
 
 # nats-py's word for a JetStream request nobody answered ("no responders"): a server without JetStream, or a

@@ -34,6 +34,9 @@ from monitoringapp.store.sqlite.spool import ProbeSpool
 Message = tuple[str, str, bytes]
 BATCH = 256
 PUBLISH_TIMEOUT = 2.0
+# How long a stop whose publishing timed out waits for the publisher's cancellation to have run (its batch in flight
+# spooled): a loop that is not stuck runs it at its next turn, a spool write included, in milliseconds.
+CANCEL_WAIT = 1.0
 MIN_DUPLICATE_WINDOW = 120.0
 # JetStream's answer to a message whose id another publisher's copy is being stored under just now (a cluster's
 # "duplicate message id is in process"): not a refusal, a moment to wait.
@@ -93,8 +96,13 @@ class JetStreamLogWriter:
         self.duplicate_window = duplicate_window
         self.published = 0
         self._queue: deque[Message] = deque()
-        self._sending = 0
-        self._lock = threading.Lock()
+        self._in_flight: list[Message] = []  # the batch being sent, its acknowledgements awaited
+        self._lock = threading.Lock()  # the queue and the batch in flight
+        # The spool is used by one thread at a time: the loop's while it publishes, then the one that closes it.
+        # The loop holds this lock only within a spool operation, never across an await; once `close` has
+        # closed the spool, what the loop would spool (nothing: `close` took it) is not.
+        self._spool_lock = threading.Lock()
+        self._spool_closed = False
         # Replayed: the publisher may find the cluster without JetStream before the monitor has subscribed.
         self._errors: ReplaySubject[str] = ReplaySubject(buffer_size=1)
         self._stopping = threading.Event()
@@ -128,15 +136,26 @@ class JetStreamLogWriter:
             self._retention_changed = True
 
     def close(self, timeout: float = 5.0) -> None:
-        """Publish what is queued for at most `timeout` seconds; what is left waits in the spool for the next run."""
+        """Publish what is queued for at most `timeout` seconds; what is left waits in the spool for the next run,
+        the batch whose acknowledgements were still awaited first (sent again then: its ids make the stream drop
+        what it had stored of it, within its duplicate window)."""
         self._stopping.set()
         self._poke()
         try:
             self._publisher.result(timeout)
         except Exception:
-            self._publisher.cancel()
-        self.spool.push(self._take_queue())
-        self.spool.close()
+            # Cancelled, the publisher spools the batch it was sending, on the loop's thread, before this one
+            # takes the spool over. A loop stuck past the wait leaves that batch to this thread (below), and
+            # finds it gone when it comes back.
+            self._publisher.cancel(CANCEL_WAIT)
+        with self._spool_lock:
+            with self._lock:
+                left = [*self._in_flight, *self._queue]
+                self._in_flight = []
+                self._queue.clear()
+            self.spool.push(left)
+            self.spool.close()
+            self._spool_closed = True
         if self.owns_link:
             self.link.close()
 
@@ -167,7 +186,7 @@ class JetStreamLogWriter:
     @property
     def sending(self) -> int:
         """Messages of the batch being sent, its acknowledgements awaited (0 between batches)."""
-        return self._sending
+        return len(self._in_flight)
 
     def _enqueue(self, message: Message) -> None:
         with self._lock:
@@ -186,7 +205,22 @@ class JetStreamLogWriter:
             self._queue.clear()
         return taken
 
+    def _spool_queue(self) -> None:
+        """Everything queued in memory to the spool, in order, behind what waits there."""
+        with self._spool_lock:
+            if not self._spool_closed:
+                self._spool(self._take_queue())
+
+    def _spool_in_flight(self) -> None:
+        """The batch being sent to the spool (nothing newer has been sent: the order is kept)."""
+        with self._spool_lock:
+            with self._lock:
+                batch, self._in_flight = self._in_flight, []
+            if not self._spool_closed:  # else `close` took it
+                self._spool(batch)
+
     def _spool(self, messages: Sequence[Message]) -> None:
+        """`messages` to the spool; the caller holds the spool lock."""
         dropped = self.spool.dropped
         self.spool.push(messages)
         if self.spool.dropped > dropped and not self._dropping_said:
@@ -221,7 +255,7 @@ class JetStreamLogWriter:
     async def _publish_once(self) -> bool:
         """Send one batch (the spool's first while it holds anything); whether anything was sent."""
         if self.spool.count:
-            self._spool(self._take_queue())  # behind the spool, in order
+            self._spool_queue()
         if not self.link.connected:
             if not self.link.first_attempt_over:
                 # The first connection is still being made (a start on a loaded host): nothing is known yet of the
@@ -229,7 +263,7 @@ class JetStreamLogWriter:
                 # a prober said "unreachable" of a server that was up, and spooled.
                 return False
             if self._queue:
-                self._spool(self._take_queue())
+                self._spool_queue()
             if self.spool.count:
                 self._say_unreachable()
             return False
@@ -242,9 +276,15 @@ class JetStreamLogWriter:
                 if said is not None:
                     self._errors.on_next(said)
             if self.spool.count:
-                spooled = self.spool.peek(BATCH)
+                with self._spool_lock:
+                    spooled = [] if self._spool_closed else self.spool.peek(BATCH)
+                if not spooled:
+                    return False
                 await self._send(js, [(subject, mid, payload) for _, subject, mid, payload in spooled])
-                self.spool.remove_through(spooled[-1][0])
+                with self._spool_lock:
+                    if self._spool_closed:  # sent again at the next start: the stream drops the copies
+                        return True
+                    self.spool.remove_through(spooled[-1][0])
                 if not self.spool.count:
                     dropped = self.spool.dropped - self._dropped_before
                     lost = f"; the {dropped:,} oldest were dropped while it was full" if dropped else ""
@@ -252,22 +292,21 @@ class JetStreamLogWriter:
                     self._dropping_said, self._dropped_before = False, self.spool.dropped
                 return True
             with self._lock:
-                batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
-                self._sending = len(batch)
+                batch = self._in_flight = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
             if not batch:
                 return False
             try:
                 await self._send(js, batch)
-            except BaseException:
-                self._spool(batch)  # order kept: nothing newer has been sent
+            except BaseException:  # refused, the connection lost, or cancelled by a stop that timed out
+                self._spool_in_flight()
                 raise
-            finally:
-                self._sending = 0
+            with self._lock:
+                self._in_flight = []
             return True
         except (nats.errors.Error, OSError, TimeoutError) as error:
             # Connected but refused (no JetStream, no leader yet): what waits goes to the spool too, not to a
             # queue in memory that grows for as long as the refusals last and dies with the process.
-            self._spool(self._take_queue())
+            self._spool_queue()
             if not self.link.connected:  # the connection went while sending: the cluster is away, not refusing
                 self._say_unreachable()
             else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import signal
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from nats.js import JetStreamContext
 
-from bench.nats_servers import NatsCluster, nats_server_binary
+from bench.nats_servers import NatsCluster, NatsNode, nats_server_binary
 from bench.processes import wait_until
 from bench.procstat import thread_states
 from monitoringapp.domain.events import (
@@ -321,13 +322,7 @@ def test_a_server_that_dies_while_probes_await_their_acknowledgement_is_said_unr
     told = said(writer)
     writer.append_probe(probe(1))
     published(writer)
-    server = cluster.nodes[0]
-    assert server.process is not None
-    server.process.send_signal(signal.SIGSTOP)  # alive but silent: what is sent now is not acknowledged
-    # The signal is delivered, not yet acted on, when send_signal returns: a server thread running on the other core
-    # acknowledged the probe now and then (the test then timed out on its sending or its spooling, 1 run in 15).
-    pid = server.process.pid
-    wait_until(lambda: _all_threads_stopped(pid), 10, "the server stopped")
+    server = _stopped(cluster)
     writer.append_probe(probe(2))
     wait_until(lambda: writer.sending, 10, "the probe sent, its acknowledgement awaited")
     server.kill()
@@ -338,6 +333,86 @@ def test_a_server_that_dies_while_probes_await_their_acknowledgement_is_said_unr
     assert len(told) == 2, told
     assert told[0].startswith(f"NATS at {cluster.urls[0]} is unreachable") and "spooling" in told[0], told
     assert told[1].startswith("NATS reachable: the spool is sent"), told
+
+
+def test_a_stop_that_times_out_while_a_batch_awaits_its_acknowledgements_leaves_the_batch_in_the_spool(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+    """A stop while the cluster is slow (a node stopped, a leader being elected) times out with a batch awaiting
+    its acknowledgements. Its cancellation spooled it on the link's thread after `close` had closed the spool (a
+    push on a closed database, in a cancelled task nobody read): should the node then die, the probes were in
+    neither the stream nor the spool."""
+    writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+    writer.append_probe(probe(1))
+    published(writer)
+    server = _stopped(cluster)
+    for n in range(2, 6):
+        writer.append_probe(probe(n))
+    wait_until(lambda: writer.sending, 10, "a batch sent, its acknowledgements awaited")
+    writer.close(timeout=0.2)
+    server.kill()  # dies stopped: what it had read of the batch goes with it
+    assert _spooled(tmp_path / "spool.db") == [probe_message(probe(n))[1] for n in range(2, 6)]
+    server.start()
+    again = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+    published(again)
+    again.close()
+    wait_until(lambda: _readable(reader), 10, "the reader back")
+    assert list(reader.probes_after(BEGINNING).events) == [probe(n) for n in range(1, 6)]
+
+
+def test_a_stop_whose_loop_is_stuck_spools_the_batch_in_flight_itself_once_and_the_copy_the_stream_took_is_dropped(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+    """The publisher's cancellation cannot run while its loop is stuck: `close` waits for it a bounded time, then
+    spools the batch itself, and the loop, back, finds nothing left to spool. The stopped server, woken, stores the
+    batch it had read: acknowledged and spooled, it is sent again at the next start and the stream drops it."""
+    link = NatsLink(cluster.urls, "prober-eu").start()
+    writer = JetStreamLogWriter(link, ProbeSpool(tmp_path / "spool.db", 100))
+    writer.append_probe(probe(1))
+    published(writer)
+    server = _stopped(cluster)
+    writer.append_probe(probe(2))
+    wait_until(lambda: writer.sending, 10, "the probe sent, its acknowledgement awaited")
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        held.set()
+        release.wait(30)
+
+    link.loop.call_soon_threadsafe(hold)
+    assert held.wait(10), "the loop held"
+    try:
+        writer.close(timeout=0.2)
+    finally:
+        release.set()
+    link.close()  # the loop back, the publisher's cancellation runs to its end
+    assert _spooled(tmp_path / "spool.db") == [probe_message(probe(2))[1]]
+    assert server.process is not None
+    server.process.send_signal(signal.SIGCONT)
+    again = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+    published(again)
+    again.close()
+    wait_until(lambda: _readable(reader), 10, "the reader back")
+    assert list(reader.probes_after(BEGINNING).events) == [probe(1), probe(2)]
+
+
+def _stopped(cluster: NatsCluster) -> NatsNode:
+    """The one node SIGSTOPped, every thread of it stopped: alive but silent, what is sent now is not acknowledged."""
+    server = cluster.nodes[0]
+    assert server.process is not None
+    server.process.send_signal(signal.SIGSTOP)
+    # The signal is delivered, not yet acted on, when send_signal returns: a server thread running on the other core
+    # acknowledged the probe now and then (the test then timed out on its sending or its spooling, 1 run in 15).
+    pid = server.process.pid
+    wait_until(lambda: _all_threads_stopped(pid), 10, "the server stopped")
+    return server
+
+
+def _spooled(path: Path) -> list[str]:
+    """The ids of the messages waiting in the spool file at `path`, in order."""
+    spool = ProbeSpool(path, 1000)
+    try:
+        return [message_id for _, _, message_id, _ in spool.peek(1000)]
+    finally:
+        spool.close()
 
 
 def test_a_stream_the_cluster_refuses_is_said_in_the_servers_words(cluster: NatsCluster, tmp_path: Path) -> None:
