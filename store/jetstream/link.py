@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import random
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -39,8 +40,14 @@ logging.getLogger("asyncio").addFilter(_not_nats_py_tls_noise)
 class NatsLink:
     """`start`, then `call(lambda js: ..., timeout)` from any thread; `close` at the end."""
 
-    def __init__(self, servers: Sequence[str], name: str, *, reconnect_wait: float = 0.5) -> None:
+    def __init__(self, servers: Sequence[str], name: str, *, reconnect_wait: float = 0.5, connect_timeout: int = 2,
+                 randomize: bool = True) -> None:
         self.servers = list(servers)
+        # The order the servers are tried in, first and at each reconnection: shuffled once per link, so that the
+        # clients of a cluster spread over its nodes (nats-py's own shuffle, which would hide the order from us);
+        # `randomize=False` keeps the order given.
+        self._order = random.sample(self.servers, len(self.servers)) if randomize else list(self.servers)
+        self.connect_timeout = connect_timeout  # seconds for one server's TCP connection, and again for its handshake
         self.shown = shown_servers(servers)  # the servers as they may be printed: passwords as ***
         self.name = name
         self.reconnect_wait = reconnect_wait
@@ -166,8 +173,8 @@ class NatsLink:
         while not self._closing:
             try:
                 self._client = await nats.connect(
-                    servers=self.servers, name=self.name, connect_timeout=2, allow_reconnect=True,
-                    max_reconnect_attempts=-1, reconnect_time_wait=self.reconnect_wait,
+                    servers=self._order, dont_randomize=True, name=self.name, connect_timeout=self.connect_timeout,
+                    allow_reconnect=True, max_reconnect_attempts=-1, reconnect_time_wait=self.reconnect_wait,
                     disconnected_cb=disconnected, reconnected_cb=reconnected, error_cb=error)
             except (TimeoutError, nats.errors.Error, OSError) as problem:
                 self._note(problem)
