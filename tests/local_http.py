@@ -345,3 +345,78 @@ def refused_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class HeldRelay:
+    """A TCP port on 127.0.0.1 that accepts connections at once (`accepted` set) and relays them to `target` only
+    once `release` is called: a server whose handshake is under way for as long as a test wants (a remote node's
+    round trips, a loaded host's). Bounded: a connection waits at most `hold_for` seconds, then is closed."""
+
+    def __init__(self, target: int, hold_for: float = 30.0) -> None:
+        self.target = target
+        self.hold_for = hold_for
+        self.accepted = threading.Event()
+        self._released = threading.Event()
+        self._stop = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self._socket.settimeout(0.05)
+        self.port = int(self._socket.getsockname()[1])
+        self._thread = threading.Thread(target=self._serve, name="held-relay", daemon=True)
+        self._thread.start()
+
+    def release(self) -> None:
+        self._released.set()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._socket.accept()
+            except OSError:
+                continue
+            self._sockets.append(client)
+            self.accepted.set()
+            threading.Thread(target=self._relay, args=(client,), name="held-relay-connection", daemon=True).start()
+
+    def _relay(self, client: socket.socket) -> None:
+        client.settimeout(None)
+        if not self._released.wait(self.hold_for) or self._stop.is_set():
+            client.close()
+            return
+        try:
+            server = socket.create_connection(("127.0.0.1", self.target), timeout=5.0)
+        except OSError:
+            client.close()
+            return
+        server.settimeout(None)
+        self._sockets.append(server)
+        threading.Thread(target=_pump, args=(server, client), name="held-relay-back", daemon=True).start()
+        _pump(client, server)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._released.set()
+        self._thread.join(5.0)
+        self._socket.close()
+        for sock in self._sockets:  # ends every pump: its recv fails
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    """Bytes from `source` to `sink` until either end closes."""
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            sink.sendall(data)
+    with contextlib.suppress(OSError):
+        sink.shutdown(socket.SHUT_WR)
+
+
+@contextlib.contextmanager
+def held_relay(target: int) -> Iterator[HeldRelay]:
+    relay = HeldRelay(target)
+    try:
+        yield relay
+    finally:
+        relay.stop()

@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import random
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -39,8 +40,14 @@ logging.getLogger("asyncio").addFilter(_not_nats_py_tls_noise)
 class NatsLink:
     """`start`, then `call(lambda js: ..., timeout)` from any thread; `close` at the end."""
 
-    def __init__(self, servers: Sequence[str], name: str, *, reconnect_wait: float = 0.5) -> None:
+    def __init__(self, servers: Sequence[str], name: str, *, reconnect_wait: float = 0.5, connect_timeout: int = 2,
+                 randomize: bool = True) -> None:
         self.servers = list(servers)
+        # The order the servers are tried in, first and at each reconnection: shuffled once per link, so that the
+        # clients of a cluster spread over its nodes (nats-py's own shuffle, which would hide the order from us);
+        # `randomize=False` keeps the order given.
+        self._order = random.sample(self.servers, len(self.servers)) if randomize else list(self.servers)
+        self.connect_timeout = connect_timeout  # seconds for one server's TCP connection, and again for its handshake
         self.shown = shown_servers(servers)  # the servers as they may be printed: passwords as ***
         self.name = name
         self.reconnect_wait = reconnect_wait
@@ -48,12 +55,12 @@ class NatsLink:
         self._thread = threading.Thread(target=self._run_loop, name=f"nats-{name}", daemon=True)
         self._client: Client | None = None
         self._connected = threading.Event()
-        # Set once the first connection is made or an attempt has failed: until then, nothing is known of the
-        # cluster's reach, and a call waits for it rather than say "unreachable" of a server that is up.
+        # Set once the first connection is made or every server has failed its attempt: until then, nothing is known
+        # of the cluster's reach, and a call waits for it rather than say "unreachable" of a cluster that is up.
         self._first_attempt_over = threading.Event()
         self._closing = False
         self._connector: concurrent.futures.Future[None] | None = None
-        self._why = ""  # the last reason a connection failed, to say with "unreachable"
+        self._why = ""  # why the connection fails (when every server failed, each one's), said with "unreachable"
         self._server_said = False  # ... and it was the server's answer (a refused password), not the network's
 
     @property
@@ -67,7 +74,8 @@ class NatsLink:
 
     @property
     def first_attempt_over(self) -> bool:
-        """Whether the first connection was made or an attempt has failed: before, the cluster's reach is unknown."""
+        """Whether the first connection was made or every server failed its attempt: before, the cluster's reach is
+        unknown (a server down only tells that nats-py tries the next)."""
         return self._first_attempt_over.is_set()
 
     def wait_connected(self, timeout: float) -> bool:
@@ -77,8 +85,9 @@ class NatsLink:
         """Run `fn(jetstream)` on the link's loop and wait at most `timeout` seconds for its result.
 
         LogUnavailable when not connected or when the cluster does not answer in time (the caller retries). A call
-        made while the link's first connection is still being made (a start on a loaded host) waits for it, within
-        `timeout`: an evaluator's first fetch said a server that was up unreachable."""
+        made while the link's first connection is still being made (a start on a loaded host; a first server down,
+        the next one being tried) waits for it, within `timeout`: an evaluator's first fetch said a cluster that was
+        up unreachable."""
         deadline = time.monotonic() + timeout
         if not self._first_attempt_over.wait(timeout):
             raise LogUnavailable(f"NATS at {self.shown} did not answer in {timeout:g}s")
@@ -155,24 +164,49 @@ class NatsLink:
             self._connected.set()
             self._first_attempt_over.set()
 
-        async def error(problem: Exception) -> None:
-            """Reconnects are the client's business; each read or write says what it could not do, and why."""
-            self._note(problem)
-
         while not self._closing:
+            client = Client()
+            error = self._on_error(_FirstTries(self._order, client))
             try:
-                self._client = await nats.connect(
-                    servers=self.servers, name=self.name, connect_timeout=2, allow_reconnect=True,
-                    max_reconnect_attempts=-1, reconnect_time_wait=self.reconnect_wait,
+                # Never raises for a server that is away (max_reconnect_attempts=-1): it tries the servers in turn
+                # until one answers, reporting each failed attempt to `error`. The client is made here, not by
+                # nats.connect, so that `error` can see its pool.
+                await client.connect(
+                    servers=self._order, dont_randomize=True, name=self.name, connect_timeout=self.connect_timeout,
+                    allow_reconnect=True, max_reconnect_attempts=-1,
+                    reconnect_time_wait=self.reconnect_wait,  # type: ignore[arg-type]  # seconds, a float is fine
                     disconnected_cb=disconnected, reconnected_cb=reconnected, error_cb=error)
             except (TimeoutError, nats.errors.Error, OSError) as problem:
                 self._note(problem)
+                self._first_attempt_over.set()
                 await asyncio.sleep(self.reconnect_wait)
                 continue
+            self._client = client
             self._why, self._server_said = "", False
             self._connected.set()
             self._first_attempt_over.set()
             return
+
+    def _on_error(self, tries: _FirstTries) -> Callable[[Exception], Awaitable[None]]:
+        async def error(problem: Exception) -> None:
+            """Reconnects are the client's business; each read or write says what it could not do, and why."""
+            self._note(problem)
+            if self._client is None:  # an attempt of the first connection, which the link waits for
+                self._tried(tries, problem)
+
+        return error
+
+    def _tried(self, tries: _FirstTries, problem: BaseException) -> None:
+        """A failed attempt of the first connection: once every server has had its own, the first attempt is over
+        (said unreachable, each server's reason given). Not at the first failure: nats-py reports a server that is
+        down before it tries the next, and a prober said a cluster unreachable whose first node alone was down."""
+        tries.failed(_reason(problem, self.servers))
+        if tries.every_server_failed:
+            reasons = tries.reasons
+            if len(reasons) > 1:
+                each = (f"{shown_url(server)}: {reasons[server]}" for server in dict.fromkeys(self.servers))
+                self._why = "; ".join(each)
+            self._first_attempt_over.set()
 
     def _note(self, problem: BaseException) -> None:
         """Keep why the connection fails; a server that refused us (a wrong password) closes the connection
@@ -180,7 +214,37 @@ class NatsLink:
         from_network = isinstance(problem, OSError | TimeoutError)
         if not (from_network and self._server_said):
             self._why, self._server_said = _reason(problem, self.servers), not from_network
-        self._first_attempt_over.set()
+
+
+class _FirstTries:
+    """The failed attempts of a link's first connection, and which server each was on.
+
+    nats-py takes its servers in turn from its pool (in the order given, `dont_randomize`) and reports each failed
+    attempt once to the error callback, so the n-th failure is on the n-th server, round after round. A server that
+    answered (and then refused) may name other nodes of its cluster, which nats-py adds to its pool: then a failure
+    is no longer known to be a given server's, and only the count says every given server has had a try (the
+    discovered ones are tried after them)."""
+
+    def __init__(self, order: Sequence[str], client: Client) -> None:
+        self._order = list(order)
+        self._client = client
+        self._attempts = 0
+        self._reasons: dict[str, str] = {}
+
+    def failed(self, why: str) -> None:
+        server = self._order[self._attempts % len(self._order)]
+        self._attempts += 1
+        if len(self._client.servers) == len(self._order):  # the pool is the servers given
+            self._reasons[server] = why
+
+    @property
+    def every_server_failed(self) -> bool:
+        return self._attempts >= len(self._order)
+
+    @property
+    def reasons(self) -> dict[str, str]:
+        """Each given server's last reason; empty unless every one's is known."""
+        return {} if set(self._order) - self._reasons.keys() else dict(self._reasons)
 
 
 class Submitted(Generic[T]):

@@ -36,6 +36,7 @@ from monitoringapp.store.jetstream.subjects import probe_from_message, probe_mes
 from monitoringapp.store.jetstream.writer import JetStreamLogWriter
 from monitoringapp.store.log import BEGINNING, LogNotCreated, LogUnavailable
 from monitoringapp.store.sqlite.spool import ProbeSpool
+from tests.local_http import held_relay, refused_port
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(nats_server_binary() is None,
@@ -589,6 +590,61 @@ def test_a_read_of_a_server_that_is_not_there_says_it_unreachable_once_its_first
     finally:
         link.close()
     assert str(unreachable.value).startswith(f"NATS at {url} is unreachable (")
+
+
+def test_a_link_whose_first_server_is_down_says_nothing_while_the_next_one_connects_and_publishes_the_probe(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+    # With several URLs and the first one's server down, nats-py reports that attempt (its error callback) and then
+    # tries the next: the link took the report for the end of its first attempt, so a read said the cluster
+    # unreachable and the writer spooled its probe, saying "NATS at ... is unreachable" of a cluster that was up.
+    # The next server's handshake is held (as a remote node's round trips or a loaded host hold it) while the link is
+    # read and the writer poked; the order is fixed (randomize=False): a link shuffles its servers.
+    dead = f"nats://127.0.0.1:{refused_port()}"
+    with held_relay(cluster.nodes[0].port) as relay:
+        link = NatsLink([dead, f"nats://127.0.0.1:{relay.port}"], "prober-eu", randomize=False, connect_timeout=30)
+        writer = JetStreamLogWriter(link, ProbeSpool(tmp_path / "spool.db", 10), owns_link=True)
+        told = said(writer)
+        writer.append_probe(probe(1))
+        link.start()
+        try:
+            assert relay.accepted.wait(10), "the link did not try its second server"
+            with pytest.raises(LogUnavailable) as early:
+                link.call(lambda js: js.account_info(), 0.2)
+            assert not writer.flush(0.2)  # its publisher woken while the handshake is held: the probe stays queued
+            spooled_while_held = writer.spool.count
+            relay.release()
+            published(writer)
+        finally:
+            writer.close()
+    assert str(early.value) == f"NATS at {link.shown} did not answer in 0.2s"
+    assert (told, spooled_while_held) == ([], 0)
+    assert list(reader.probes_after(BEGINNING).events) == [probe(1)]
+
+
+def test_a_cluster_whose_every_server_is_down_is_said_unreachable_once_with_each_servers_error(
+        tmp_path: Path) -> None:
+    ports: list[int] = []
+    while len(ports) < 2:
+        port = refused_port()
+        if port not in ports:
+            ports.append(port)
+    urls = [f"nats://127.0.0.1:{port}" for port in ports]
+    writer = open_prober_log(urls, "eu", tmp_path / "spool.db")  # tried in a shuffled order
+    told = said(writer)
+    writer.append_probe(probe(1))
+    try:
+        wait_until(lambda: bool(told), 10, "the spooling said")
+        with pytest.raises(LogUnavailable) as read:
+            writer.link.call(lambda js: js.account_info(), 10.0)
+        spooled = writer.spool.count
+    finally:
+        writer.close()
+    why = "; ".join(f"{url}: [Errno 111] Connect call failed ('127.0.0.1', {port})"
+                    for url, port in zip(urls, ports, strict=True))
+    unreachable = f"NATS at {urls[0]}, {urls[1]} is unreachable ({why})"
+    assert told == [f"{unreachable}: spooling in {tmp_path / 'spool.db'} (1 waiting)"]
+    assert spooled == 1
+    assert str(read.value) == f"{unreachable}; retrying"
 
 
 def test_a_prober_the_server_refuses_says_why_it_spools_with_no_password_shown(tmp_path: Path) -> None:
