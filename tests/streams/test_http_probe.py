@@ -30,7 +30,7 @@ from monitoringapp.streams.http_probe import (
     classify,
 )
 from monitoringapp.transport.resolver import Lookup, Resolver
-from tests.local_dns import UNANSWERED, LocalNames, SilentLookup, UnknownNames
+from tests.local_dns import UNANSWERED, IPv6Names, LocalNames, SilentLookup, UnknownNames
 from tests.local_http import (
     HUGE_CLAIMED,
     TRICKLED_BODY,
@@ -553,6 +553,23 @@ def test_a_socks_proxys_login_is_sent_and_one_it_refuses_is_a_connection_failure
     assert (refused.status, refused.error, refused.detail) == (
         None, ErrorKind.CONNECTION, "SOCKS proxy: SOCKS5 authentication failed")
     assert proxy.logins == [("ops", "s3cret"), ("ops", "guessed")]
+
+
+@pytest.mark.parametrize("host", ["[::1]", "ipv6-only.test"], ids=["an-ipv6-literal", "a-name-with-ipv6-only"])
+def test_a_site_without_an_ipv4_address_through_a_socks4_proxy_is_a_connection_failure_that_says_why(
+        socks_proxy: LocalSocksProxy, host: str) -> None:
+    # A SOCKS4 proxy takes IPv4 addresses only. Before: a `dns` failure without a word, as if the name did not exist
+    # (the lookup asked for IPv4 only), even for an address, which has no lookup to fail.
+    lookup = IPv6Names("ipv6-only.test")
+    prober = socks_prober(socks_proxy.url("socks4"), lookup)
+    try:
+        outcome = prober.check(checked(f"http://{host}:8080/", timeout=0.5))
+    finally:
+        prober.close()
+    assert (outcome.error, outcome.detail) == (
+        ErrorKind.CONNECTION, f"SOCKS proxy: socks4 takes IPv4 addresses only, and {host.strip('[]')} has none "
+                              "(socks4a:// or socks5h:// has the proxy look the name up)")
+    assert socks_proxy.connects == []  # not even asked
 
 
 def stalled_proxy_port() -> tuple[socket.socket, int]:
