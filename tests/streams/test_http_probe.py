@@ -21,6 +21,7 @@ import urllib3.exceptions
 from bench.processes import wait_until
 from monitoringapp.domain.config import ConfigError, SiteConfig, parse_config
 from monitoringapp.domain.events import ErrorKind
+from monitoringapp.domain.sites import shown_in_error
 from monitoringapp.streams.http_probe import (
     BODY_LIMIT,
     PROXY_SCHEMES,
@@ -244,9 +245,23 @@ def test_a_proxy_of_a_scheme_no_probe_can_go_through_is_a_config_error_that_hide
     assert str(refused.value).endswith(f", not {url.partition(':')[0]}")
 
 
+@pytest.mark.parametrize("url", ["socks5h://ops:s3cret@", "socks5h://ops:s3cret@127.0.0.1:abc",
+                                 "socks5h://ops:s3cret@127.0.0.1:99999", "socks5h://:1080", "http://ops:s3cret@[::1:3128",
+                                 "ops:s3cret@:3128"])
+def test_a_proxy_whose_host_or_port_cannot_be_read_is_a_config_error_that_hides_its_password(url: str) -> None:
+    # Before: `socks5h://ops:s3cret@` a traceback per probe (requests' TypeError), nothing stored; the others every
+    # probe a `connection` failure, saying nothing of why.
+    with pytest.raises(ConfigError) as refused:
+        Proxies({"all": url})
+    assert str(refused.value) == (f"ALL_PROXY={shown_in_error(url)}: a proxy's host or port cannot be read from it "
+                                  "(scheme://host:port, as socks5h://user:password@proxy.example:1080)")
+    assert "s3cret" not in str(refused.value)
+
+
 def test_every_scheme_curl_takes_for_a_proxy_is_taken_and_one_without_a_scheme_is_an_http_proxy() -> None:
     urls = {f"x{scheme}": f"{scheme.upper()}://127.0.0.1:1080" for scheme in PROXY_SCHEMES}
-    assert Proxies({**urls, "http": "127.0.0.1:3128"}).by_scheme == {**urls, "http": "127.0.0.1:3128"}
+    others = {"http": "127.0.0.1:3128", "https": "socks5h://[::1]", "ftp": "socks5h://ops:p%40ss@proxy.test:1080/"}
+    assert Proxies({**urls, **others}).by_scheme == {**urls, **others}
 
 
 # -- checks: request options and conditions, end to end against the local server -----------------------------
