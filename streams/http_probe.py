@@ -76,16 +76,22 @@ PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
 """The proxies a probe can go through, as curl's (a proxy without a scheme, `host:port`, is an HTTP one)."""
 
 
+_USED_PROXIES = ("http", "https", "all")
+"""The proxies a probe (an http or https URL) can go through: HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, as for requests."""
+
+
 class Proxies:
     """The proxies of an environment (`getproxies_environment`'s reading of `*_PROXY`): which, if any, a URL
-    goes through. A proxy of a scheme no probe can go through, or whose host or port cannot be read, is a
-    `ConfigError` (every probe through it would fail as `connection`, saying nothing of why, or with a traceback),
-    its password shown as `***`."""
+    goes through. A proxy a probe may go through (`_USED_PROXIES`) of a scheme it cannot go through, or whose host or
+    port cannot be read, is a `ConfigError` (every probe through it would fail as `connection`, saying nothing of
+    why, or with a traceback), its password shown as `***`."""
 
     def __init__(self, environment: Mapping[str, str]) -> None:
         self.by_scheme = {scheme: url for scheme, url in environment.items() if scheme != "no" and url}
         self.bypass = [entry.strip().lower() for entry in environment.get("no", "").split(",") if entry.strip()]
         for scheme, url in self.by_scheme.items():
+            if scheme not in _USED_PROXIES:
+                continue  # FTP_PROXY=ftp://... is curl's for ftp:// URLs: none of ours
             proxy_scheme = url.partition("://")[0].lower() if "://" in url else "http"
             if proxy_scheme not in PROXY_SCHEMES:
                 raise ConfigError(f"{scheme.upper()}_PROXY={shown_in_error(url)}: a proxy's scheme is "

@@ -258,10 +258,20 @@ def test_a_proxy_whose_host_or_port_cannot_be_read_is_a_config_error_that_hides_
     assert "s3cret" not in str(refused.value)
 
 
+def test_a_proxy_no_probe_goes_through_is_not_checked_whatever_it_holds() -> None:
+    # Before: `FTP_PROXY=ftp://...` (curl's and wget's for ftp:// URLs; a probe's URL is http or https) made `-m`
+    # refuse to start.
+    others = {"ftp": "ftp://ops:s3cret@proxy.test:21", "rsync": "rsync://proxy.test", "gopher": "socks5h://ops:s3cret@"}
+    assert Proxies({**others, "https": "socks5h://127.0.0.1:1080"}).for_url("https://site.test/") == {
+        "https": "socks5h://127.0.0.1:1080"}
+
+
 def test_every_scheme_curl_takes_for_a_proxy_is_taken_and_one_without_a_scheme_is_an_http_proxy() -> None:
-    urls = {f"x{scheme}": f"{scheme.upper()}://127.0.0.1:1080" for scheme in PROXY_SCHEMES}
-    others = {"http": "127.0.0.1:3128", "https": "socks5h://[::1]", "ftp": "socks5h://ops:p%40ss@proxy.test:1080/"}
-    assert Proxies({**urls, **others}).by_scheme == {**urls, **others}
+    for scheme in PROXY_SCHEMES:
+        assert Proxies({"all": f"{scheme.upper()}://127.0.0.1:1080"}).for_url("http://site.test/") == {
+            "http": f"{scheme.upper()}://127.0.0.1:1080"}
+    urls = {"http": "127.0.0.1:3128", "https": "socks5h://[::1]", "all": "socks5h://ops:p%40ss@proxy.test:1080/"}
+    assert Proxies(urls).by_scheme == urls
 
 
 # -- checks: request options and conditions, end to end against the local server -----------------------------
