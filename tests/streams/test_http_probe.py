@@ -564,6 +564,20 @@ def test_https_through_a_socks_proxy_is_verified_and_its_certificate_read_over_o
     assert socks_proxy.connects == [(BEHIND_SOCKS.encode(), server.port)]
 
 
+def test_a_connection_through_a_socks_proxy_is_kept_alive_and_one_cut_at_its_deadline_is_never_used_again(
+        socks_proxy: LocalSocksProxy, server: LocalServer) -> None:
+    prober = socks_prober(socks_proxy.url("socks5h"))
+    try:
+        kept = [prober.check(checked(server.url("/ok", host=BEHIND_SOCKS))) for _ in range(2)]
+        cut = prober.check(checked(server.url("/hang", host=BEHIND_SOCKS), timeout=0.3))  # on the kept connection
+        after = prober.check(checked(server.url("/ok", host=BEHIND_SOCKS)))
+    finally:
+        prober.close()
+    assert [(o.status, o.error) for o in [*kept, cut, after]] == [(200, None), (200, None), (None, ErrorKind.TIMEOUT),
+                                                                  (200, None)]
+    assert socks_proxy.connects == [(BEHIND_SOCKS.encode(), server.port)] * 2  # one tunnel, then a new one
+
+
 def test_a_socks_proxys_login_is_sent_and_one_it_refuses_is_a_connection_failure_that_says_so(
         server: LocalServer) -> None:
     with local_socks_proxy(login=("ops", "s3cret")) as proxy:
