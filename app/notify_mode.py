@@ -59,6 +59,7 @@ from monitoringapp.store.log import (
     earliest,
     is_after,
 )
+from monitoringapp.streams.http_probe import Proxies
 from monitoringapp.streams.log_tail import UnavailableReasons
 
 STALE_FLAG = "monitorStale"
@@ -95,6 +96,9 @@ def run_notifier(options: NotifyOptions) -> int:
 
 def _notify(options: NotifyOptions) -> int:
     config = read_config_and_warn(options.config)
+    # Webhooks, and apprise's services, send through the environment's proxies (requests reads them): one no request
+    # can go through is refused here, as `-m` refuses it, not a traceback at the first delivery that shows its password.
+    Proxies.from_environment()
     targets = open_targets(config, os.environ)
     log = open_log_reader(options.database, options.nats)
     console = None if options.silent else Console()

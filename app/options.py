@@ -301,8 +301,9 @@ environment:
   NO_COLOR         set (to anything but empty): no colour, even on a terminal
   COLUMNS          the width reports fit, instead of the terminal's
   HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY
-                   the proxy probes go through, as for curl: http, https or SOCKS
-                   (socks5h://user:password@host:1080; read once at start)"""
+                   the proxy probes and notifications go through, as for curl:
+                   http, https or SOCKS (socks5h://user:password@host:1080;
+                   read once at start)"""
 
 
 class _Parser(argparse.ArgumentParser):

@@ -41,6 +41,7 @@ import requests
 import socks
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
+from urllib3.util import parse_url
 
 from monitoringapp import __version__
 from monitoringapp.domain.checks import ProbeOutcome
@@ -75,19 +76,29 @@ PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
 """The proxies a probe can go through, as curl's (a proxy without a scheme, `host:port`, is an HTTP one)."""
 
 
+_USED_PROXIES = ("http", "https", "all")
+"""The proxies a probe (an http or https URL) can go through: HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, as for requests."""
+
+
 class Proxies:
     """The proxies of an environment (`getproxies_environment`'s reading of `*_PROXY`): which, if any, a URL
-    goes through. A proxy of a scheme no probe can go through is a `ConfigError` (every probe through it would
-    fail as `connection`, saying nothing of why), its password shown as `***`."""
+    goes through. A proxy a probe may go through (`_USED_PROXIES`) of a scheme it cannot go through, or whose host or
+    port cannot be read, is a `ConfigError` (every probe through it would fail as `connection`, saying nothing of
+    why, or with a traceback), its password shown as `***`."""
 
     def __init__(self, environment: Mapping[str, str]) -> None:
         self.by_scheme = {scheme: url for scheme, url in environment.items() if scheme != "no" and url}
         self.bypass = [entry.strip().lower() for entry in environment.get("no", "").split(",") if entry.strip()]
         for scheme, url in self.by_scheme.items():
+            if scheme not in _USED_PROXIES:
+                continue  # FTP_PROXY=ftp://... is curl's for ftp:// URLs: none of ours
             proxy_scheme = url.partition("://")[0].lower() if "://" in url else "http"
             if proxy_scheme not in PROXY_SCHEMES:
                 raise ConfigError(f"{scheme.upper()}_PROXY={shown_in_error(url)}: a proxy's scheme is "
                                   f"{', '.join(PROXY_SCHEMES[:-1])} or {PROXY_SCHEMES[-1]}, not {proxy_scheme}")
+            if not _readable_proxy(url):
+                raise ConfigError(f"{scheme.upper()}_PROXY={shown_in_error(url)}: a proxy's host or port cannot be "
+                                  "read from it (scheme://host:port, as socks5h://user:password@proxy.example:1080)")
 
     @classmethod
     def from_environment(cls) -> Proxies:
@@ -119,6 +130,16 @@ class Proxies:
             name = name.lstrip(".")
             if host == name or host.endswith("." + name):
                 return True
+        return False
+
+
+def _readable_proxy(url: str) -> bool:
+    """Whether requests can read a host (and a port, if any) from the proxy `url` as it reads it (`http://` put
+    before one without a scheme). One it cannot fails every request: with a traceback (no host after the login,
+    `socks5h://user:password@`) or as a `connection` failure that says nothing of why."""
+    try:
+        return bool(parse_url(url if "://" in url else f"http://{url}").host)
+    except urllib3.exceptions.LocationParseError:  # a port that is no number from 0 to 65535, a broken [IPv6]
         return False
 
 

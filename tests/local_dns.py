@@ -66,3 +66,18 @@ class LocalNames:
     def __call__(self, host: str, port: int, family: int = 0, kind: int = 0, *more: Any) -> list[Any]:
         self.looked_up.append(host)
         return socket.getaddrinfo("127.0.0.1" if host in self.local else host, port, socket.AF_INET, kind, *more)
+
+
+class IPv6Names:
+    """getaddrinfo, except that the names of `local` have one address, ::1 (IPv6 only: none for an IPv4 lookup, as
+    glibc answers for a name with an AAAA record only)."""
+
+    def __init__(self, *local: str) -> None:
+        self.local = frozenset(local)
+
+    def __call__(self, host: str, port: int, family: int = 0, kind: int = 0, *more: Any) -> list[Any]:
+        if host not in self.local:
+            return socket.getaddrinfo(host, port, family, kind, *more)
+        if family == socket.AF_INET:
+            raise socket.gaierror(socket.EAI_NODATA, "No address associated with hostname")
+        return socket.getaddrinfo("::1", port, socket.AF_INET6, kind, *more)

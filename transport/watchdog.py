@@ -346,8 +346,15 @@ def _connect_through_socks(host: str, port: int, options: Any, timeout: Any,
     proxy_type = options["socks_version"]
     proxy_port = int(options["proxy_port"] or 1080)  # the SOCKS port, as PySocks defaults it
     if not options["rdns"]:
-        family = socket.AF_INET if proxy_type == socks.SOCKS4 else allowed_gai_family()
-        host = _addresses(host, port, family, exchange)[0][4][0]  # the first, as PySocks picks it
+        addresses = _addresses(host, port, allowed_gai_family(), exchange)
+        if proxy_type == socks.SOCKS4:
+            addresses = [address for address in addresses if address[0] == socket.AF_INET]
+            if not addresses:
+                # Said as what it is, not as a lookup that failed (what asking for IPv4 only made of it, even of an
+                # IPv6 literal): a ProxyError, whose message the probe's `detail` gives.
+                raise socks.GeneralProxyError(f"socks4 takes IPv4 addresses only, and {host.strip('[]')} has none "
+                                              "(socks4a:// or socks5h:// has the proxy look the name up)")
+        host = addresses[0][4][0]  # the first, as PySocks picks it
     error: OSError | None = None
     for family, kind, proto, _, address in _addresses(options["proxy_host"], proxy_port, allowed_gai_family(),
                                                       exchange):

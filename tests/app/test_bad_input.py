@@ -388,20 +388,29 @@ def test_bad_input_in_a_real_process_prints_one_line_and_no_traceback(case: Case
     assert snapshot(tmp_path) == before
 
 
+SCHEMES = "http, https, socks4, socks4a, socks5 or socks5h"
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("proxy", ["socks6://ops:pw-secret@127.0.0.1:1080", "sock5h://ops:pw-secret@127.0.0.1:1080"],
-                         ids=["unknown-socks-version", "misspelt-scheme"])
-def test_a_proxy_no_probe_can_go_through_is_refused_at_start_naming_the_variable_its_password_hidden(
-        proxy: str, tmp_path: Path) -> None:
-    # Before: `socks6` a traceback per probe that printed the proxy's password and stored nothing; `sock5h` every
-    # probe stored as `connection`, saying nothing of why.
-    case = Case("proxy", ("-m", "-c", "{cfg}", "-db", "{db}"), "", config=doc())
+@pytest.mark.parametrize(("proxy", "reason"), [
+    ("socks6://ops:pw-secret@127.0.0.1:1080", f"a proxy's scheme is {SCHEMES}, not socks6"),
+    ("sock5h://ops:pw-secret@127.0.0.1:1080", f"a proxy's scheme is {SCHEMES}, not sock5h"),
+    ("socks5h://ops:pw-secret@", "a proxy's host or port cannot be read from it (scheme://host:port, as "
+                                 "socks5h://user:password@proxy.example:1080)"),
+], ids=["unknown-socks-version", "misspelt-scheme", "no-host"])
+@pytest.mark.parametrize("mode", [("-m",), ("-a", "--notify")], ids=["monitor", "notifier"])
+def test_a_proxy_no_request_can_go_through_is_refused_at_start_naming_the_variable_its_password_hidden(
+        proxy: str, reason: str, mode: tuple[str, ...], tmp_path: Path) -> None:
+    # Before, `-m`: `socks6` a traceback per probe that printed the proxy's password and stored nothing; `sock5h`
+    # every probe stored as `connection`, saying nothing of why; no host a traceback per probe. `-a --notify`
+    # (a webhook goes through the environment's proxies too): `socks6` a traceback that printed the password at the
+    # first delivery, exit 1.
+    config = doc(notifications=[{"url": "http://127.0.0.1:9/hook", "name": "hook"}])
+    case = Case("proxy", (*mode, "-c", "{cfg}", "-db", "{db}"), "", config=config)
     argv = prepare(case, tmp_path)
     before = snapshot(tmp_path)
     others = {name: "" for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy")}
     result = run_app(*argv, timeout=20, cwd=tmp_path, env={**others, "ALL_PROXY": proxy, "all_proxy": proxy})
-    scheme = proxy.partition(":")[0]
     assert (result.returncode, result.stdout, result.stderr) == (
-        2, "", f"monitoringApp: error: ALL_PROXY={proxy.replace('pw-secret', '***')}: a proxy's scheme is http, "
-               f"https, socks4, socks4a, socks5 or socks5h, not {scheme}\n")
+        2, "", f"monitoringApp: error: ALL_PROXY={proxy.replace('pw-secret', '***')}: {reason}\n")
     assert snapshot(tmp_path) == before

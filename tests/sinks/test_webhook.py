@@ -15,8 +15,9 @@ from monitoringapp.domain.notices import transition_notice
 from monitoringapp.sinks.channels import DeliveryFailed
 from monitoringapp.sinks.webhook import WebhookChannel
 from monitoringapp.transport.resolver import Resolver
-from tests.local_dns import UNANSWERED, SilentLookup
+from tests.local_dns import UNANSWERED, SilentLookup, UnknownNames
 from tests.local_http import TRICKLED_BODY, LocalServer, local_server
+from tests.local_socks import LocalSocksProxy, local_socks_proxy
 
 T0 = 1_795_000_000.0
 DOWN = transition_notice(AlertTransition(T0, "https://shop.example.com/", TransitionKind.ALERT, 0.5, T0))
@@ -169,3 +170,48 @@ def test_closing_the_channel_cuts_a_post_still_waiting_for_its_lookup(silent: Si
     posting.join(10)
     assert not posting.is_alive() and not silent.release.is_set(), "cut long before its 60 s, the lookup still blocked"
     assert [str(failure) for failure in failures] == ["cut: the channel was closed before the answer came"]
+
+
+# -- through a SOCKS proxy of the environment (requests reads it: the notifier's channels go through it as `-m`'s
+# probes do), watched as any exchange: the receiver's name known to the proxy only, so no DNS server is asked.
+
+BEHIND_SOCKS = "receiver-behind-the-socks-proxy.test"
+
+
+@pytest.fixture
+def socks_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalSocksProxy]:
+    """A local SOCKS5 proxy that asks for a login whose password has an `@`, the environment's one proxy."""
+    with local_socks_proxy(login=("ops", "p@ss"), names={BEHIND_SOCKS: "127.0.0.1"}) as proxy:
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        url = proxy.url("socks5h", "ops", "p%40ss")  # percent-encoded in the URL, as curl takes it
+        monkeypatch.setenv("ALL_PROXY", url)
+        monkeypatch.setenv("all_proxy", url)
+        yield proxy
+
+
+def test_a_webhook_is_delivered_through_a_socks_proxy_of_the_environment_over_one_kept_alive_connection(
+        socks_environment: LocalSocksProxy, server: LocalServer) -> None:
+    hook = WebhookChannel(server.url("/echo", host=BEHIND_SOCKS), timeout=5.0,
+                          resolver=Resolver(UnknownNames(BEHIND_SOCKS)))  # looked up here, a `cannot connect`
+    try:
+        hook.send([DOWN, DOWN])
+    finally:
+        hook.close()
+    assert socks_environment.connects == [(BEHIND_SOCKS.encode(), server.port)]
+    assert socks_environment.logins == [("ops", "p@ss")]  # decoded, as curl sends it
+
+
+@pytest.mark.slow
+def test_a_socks_proxy_trickling_its_reply_to_the_connect_fails_the_post_at_the_timeout(
+        socks_environment: LocalSocksProxy, server: LocalServer) -> None:
+    socks_environment.trickling = True  # its reply a byte every 50 ms: 13 s, unless the channel hangs up
+    hook = WebhookChannel(server.url("/echo", host=BEHIND_SOCKS), timeout=0.5,
+                          resolver=Resolver(UnknownNames(BEHIND_SOCKS)))
+    try:
+        with pytest.raises(DeliveryFailed, match=r"^no answer within 0.5 s$"):
+            hook.send([DOWN])
+    finally:
+        hook.close()
+    (sent,) = wait_until(lambda: socks_environment.replies_trickled, 20, "the trickle's end")
+    assert sent < 262, "the proxy trickled its whole reply: the POST was not cut"

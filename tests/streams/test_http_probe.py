@@ -21,6 +21,7 @@ import urllib3.exceptions
 from bench.processes import wait_until
 from monitoringapp.domain.config import ConfigError, SiteConfig, parse_config
 from monitoringapp.domain.events import ErrorKind
+from monitoringapp.domain.sites import shown_in_error
 from monitoringapp.streams.http_probe import (
     BODY_LIMIT,
     PROXY_SCHEMES,
@@ -30,7 +31,7 @@ from monitoringapp.streams.http_probe import (
     classify,
 )
 from monitoringapp.transport.resolver import Lookup, Resolver
-from tests.local_dns import UNANSWERED, LocalNames, SilentLookup, UnknownNames
+from tests.local_dns import UNANSWERED, IPv6Names, LocalNames, SilentLookup, UnknownNames
 from tests.local_http import (
     HUGE_CLAIMED,
     TRICKLED_BODY,
@@ -244,9 +245,33 @@ def test_a_proxy_of_a_scheme_no_probe_can_go_through_is_a_config_error_that_hide
     assert str(refused.value).endswith(f", not {url.partition(':')[0]}")
 
 
+@pytest.mark.parametrize("url", ["socks5h://ops:s3cret@", "socks5h://ops:s3cret@127.0.0.1:abc",
+                                 "socks5h://ops:s3cret@127.0.0.1:99999", "socks5h://:1080", "http://ops:s3cret@[::1:3128",
+                                 "ops:s3cret@:3128"])
+def test_a_proxy_whose_host_or_port_cannot_be_read_is_a_config_error_that_hides_its_password(url: str) -> None:
+    # Before: `socks5h://ops:s3cret@` a traceback per probe (requests' TypeError), nothing stored; the others every
+    # probe a `connection` failure, saying nothing of why.
+    with pytest.raises(ConfigError) as refused:
+        Proxies({"all": url})
+    assert str(refused.value) == (f"ALL_PROXY={shown_in_error(url)}: a proxy's host or port cannot be read from it "
+                                  "(scheme://host:port, as socks5h://user:password@proxy.example:1080)")
+    assert "s3cret" not in str(refused.value)
+
+
+def test_a_proxy_no_probe_goes_through_is_not_checked_whatever_it_holds() -> None:
+    # Before: `FTP_PROXY=ftp://...` (curl's and wget's for ftp:// URLs; a probe's URL is http or https) made `-m`
+    # refuse to start.
+    others = {"ftp": "ftp://ops:s3cret@proxy.test:21", "rsync": "rsync://proxy.test", "gopher": "socks5h://ops:s3cret@"}
+    assert Proxies({**others, "https": "socks5h://127.0.0.1:1080"}).for_url("https://site.test/") == {
+        "https": "socks5h://127.0.0.1:1080"}
+
+
 def test_every_scheme_curl_takes_for_a_proxy_is_taken_and_one_without_a_scheme_is_an_http_proxy() -> None:
-    urls = {f"x{scheme}": f"{scheme.upper()}://127.0.0.1:1080" for scheme in PROXY_SCHEMES}
-    assert Proxies({**urls, "http": "127.0.0.1:3128"}).by_scheme == {**urls, "http": "127.0.0.1:3128"}
+    for scheme in PROXY_SCHEMES:
+        assert Proxies({"all": f"{scheme.upper()}://127.0.0.1:1080"}).for_url("http://site.test/") == {
+            "http": f"{scheme.upper()}://127.0.0.1:1080"}
+    urls = {"http": "127.0.0.1:3128", "https": "socks5h://[::1]", "all": "socks5h://ops:p%40ss@proxy.test:1080/"}
+    assert Proxies(urls).by_scheme == urls
 
 
 # -- checks: request options and conditions, end to end against the local server -----------------------------
@@ -539,6 +564,20 @@ def test_https_through_a_socks_proxy_is_verified_and_its_certificate_read_over_o
     assert socks_proxy.connects == [(BEHIND_SOCKS.encode(), server.port)]
 
 
+def test_a_connection_through_a_socks_proxy_is_kept_alive_and_one_cut_at_its_deadline_is_never_used_again(
+        socks_proxy: LocalSocksProxy, server: LocalServer) -> None:
+    prober = socks_prober(socks_proxy.url("socks5h"))
+    try:
+        kept = [prober.check(checked(server.url("/ok", host=BEHIND_SOCKS))) for _ in range(2)]
+        cut = prober.check(checked(server.url("/hang", host=BEHIND_SOCKS), timeout=0.3))  # on the kept connection
+        after = prober.check(checked(server.url("/ok", host=BEHIND_SOCKS)))
+    finally:
+        prober.close()
+    assert [(o.status, o.error) for o in [*kept, cut, after]] == [(200, None), (200, None), (None, ErrorKind.TIMEOUT),
+                                                                  (200, None)]
+    assert socks_proxy.connects == [(BEHIND_SOCKS.encode(), server.port)] * 2  # one tunnel, then a new one
+
+
 def test_a_socks_proxys_login_is_sent_and_one_it_refuses_is_a_connection_failure_that_says_so(
         server: LocalServer) -> None:
     with local_socks_proxy(login=("ops", "s3cret")) as proxy:
@@ -553,6 +592,23 @@ def test_a_socks_proxys_login_is_sent_and_one_it_refuses_is_a_connection_failure
     assert (refused.status, refused.error, refused.detail) == (
         None, ErrorKind.CONNECTION, "SOCKS proxy: SOCKS5 authentication failed")
     assert proxy.logins == [("ops", "s3cret"), ("ops", "guessed")]
+
+
+@pytest.mark.parametrize("host", ["[::1]", "ipv6-only.test"], ids=["an-ipv6-literal", "a-name-with-ipv6-only"])
+def test_a_site_without_an_ipv4_address_through_a_socks4_proxy_is_a_connection_failure_that_says_why(
+        socks_proxy: LocalSocksProxy, host: str) -> None:
+    # A SOCKS4 proxy takes IPv4 addresses only. Before: a `dns` failure without a word, as if the name did not exist
+    # (the lookup asked for IPv4 only), even for an address, which has no lookup to fail.
+    lookup = IPv6Names("ipv6-only.test")
+    prober = socks_prober(socks_proxy.url("socks4"), lookup)
+    try:
+        outcome = prober.check(checked(f"http://{host}:8080/", timeout=0.5))
+    finally:
+        prober.close()
+    assert (outcome.error, outcome.detail) == (
+        ErrorKind.CONNECTION, f"SOCKS proxy: socks4 takes IPv4 addresses only, and {host.strip('[]')} has none "
+                              "(socks4a:// or socks5h:// has the proxy look the name up)")
+    assert socks_proxy.connects == []  # not even asked
 
 
 def stalled_proxy_port() -> tuple[socket.socket, int]:
