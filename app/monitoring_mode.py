@@ -42,10 +42,11 @@ from monitoringapp.store.log import LogLost, LogWriter, PastReader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 from monitoringapp.streams.config_state import ConfigBack, ConfigRejected
 from monitoringapp.streams.config_watch import config_updates, is_back, is_rejection, is_version
-from monitoringapp.streams.http_probe import HttpProber, Proxies
+from monitoringapp.streams.http_probe import HttpProber
 from monitoringapp.streams.past import LoggedPast
 from monitoringapp.streams.probe_pool import ProbePool
 from monitoringapp.streams.probes import ConfigChange, TickCounters
+from monitoringapp.transport.proxies import Proxies
 
 if TYPE_CHECKING:  # nats-py is imported only with --nats
     from monitoringapp.store.jetstream.writer import JetStreamLogWriter

@@ -59,8 +59,8 @@ from monitoringapp.store.log import (
     earliest,
     is_after,
 )
-from monitoringapp.streams.http_probe import Proxies
 from monitoringapp.streams.log_tail import UnavailableReasons
+from monitoringapp.transport.proxies import Proxies
 
 STALE_FLAG = "monitorStale"
 """Before each channel had its own (`stale_flag`): the stale told, to every channel; read once, then dropped."""

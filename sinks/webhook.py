@@ -26,6 +26,7 @@ from monitoringapp import __version__
 from monitoringapp.domain.notices import Notice
 from monitoringapp.sinks.channels import DeliveryFailed
 from monitoringapp.transport.body import BodyTimeout, read_body
+from monitoringapp.transport.errors import socks_refusal
 from monitoringapp.transport.resolver import Resolver, unanswered_lookup
 from monitoringapp.transport.watchdog import Watchdog, WatchedAdapter
 
@@ -90,6 +91,9 @@ class WebhookChannel:
             unanswered = unanswered_lookup(error)
             if unanswered is not None:
                 raise _Unresolved(f"cannot connect: {unanswered.strerror} ({self.timeout:g} s)") from None
+            refusal = socks_refusal(error)  # the proxy's own answer (`0x02: Connection not allowed by ruleset`)
+            if refusal is not None:
+                raise DeliveryFailed(f"cannot connect: {refusal}") from None
             # requests' own text names the URL; the reason alone says what went wrong.
             reason = _ERRNO.search(str(error))
             raise DeliveryFailed(f"cannot connect: {reason.group(1).strip() if reason else 'connection failed'}") \

@@ -33,9 +33,10 @@ from monitoringapp.sinks.console import Console, percent, transition_line
 from monitoringapp.sinks.table import format_table
 from monitoringapp.store import open_event_log, open_log_reader
 from monitoringapp.store.log import BEGINNING, LogUnavailable, StoreError
-from monitoringapp.streams.http_probe import HttpProber, Proxies
+from monitoringapp.streams.http_probe import HttpProber
 from monitoringapp.testmode.scenarios import Expect, Scenario
 from monitoringapp.testmode.server import ScenarioServer
+from monitoringapp.transport.proxies import Proxies
 
 # Whole seconds, so that every tick's time is exact in binary floating point.
 VIRTUAL_START = datetime(2026, 1, 1, tzinfo=UTC)

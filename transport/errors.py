@@ -3,7 +3,9 @@ lookup given up on) two or three levels down."""
 
 from __future__ import annotations
 
-__all__ = ["carried_errors"]
+import socks
+
+__all__ = ["carried_errors", "socks_refusal"]
 
 
 def carried_errors(error: BaseException) -> list[BaseException]:
@@ -20,3 +22,12 @@ def carried_errors(error: BaseException) -> list[BaseException]:
         carried = [current.__cause__, current.__context__, *getattr(current, "args", ()), reason]
         waiting.extend(e for e in carried if isinstance(e, BaseException))
     return seen
+
+
+def socks_refusal(error: BaseException) -> str | None:
+    """What a SOCKS proxy answered when it would not connect the probe (`SOCKS proxy: 0x05: Connection refused`, a
+    login it refused), if that is why `error` failed; None for a socket's failure (told as it is without a proxy)."""
+    for cause in carried_errors(error):
+        if isinstance(cause, socks.ProxyError) and cause.socket_err is None:
+            return f"SOCKS proxy: {cause.msg}"
+    return None

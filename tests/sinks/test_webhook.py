@@ -202,6 +202,20 @@ def test_a_webhook_is_delivered_through_a_socks_proxy_of_the_environment_over_on
     assert socks_environment.logins == [("ops", "p@ss")]  # decoded, as curl sends it
 
 
+def test_a_socks_proxy_that_will_not_connect_the_post_fails_it_saying_what_the_proxy_answered(
+        socks_environment: LocalSocksProxy, server: LocalServer) -> None:
+    socks_environment.refusing = True  # every CONNECT: 0x02, not allowed by ruleset
+    hook = WebhookChannel(server.url("/echo", host=BEHIND_SOCKS), timeout=5.0,
+                          resolver=Resolver(UnknownNames(BEHIND_SOCKS)))
+    try:
+        with pytest.raises(DeliveryFailed) as failed:
+            hook.send([DOWN])
+    finally:
+        hook.close()
+    assert str(failed.value) == "cannot connect: SOCKS proxy: 0x02: Connection not allowed by ruleset"
+    assert "p@ss" not in str(failed.value) and "p%40ss" not in str(failed.value)
+
+
 @pytest.mark.slow
 def test_a_socks_proxy_trickling_its_reply_to_the_connect_fails_the_post_at_the_timeout(
         socks_environment: LocalSocksProxy, server: LocalServer) -> None:
