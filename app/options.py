@@ -295,7 +295,8 @@ EXIT_STATUSES = """exit status:
   1    test mode found a failing scenario, a monitor's database was deleted under it, --health found
        no recent probe, or an internal error
   2    a bad command line, config or database (one line on stderr; nothing is touched)
-  130  -t, --purge or --check interrupted (Ctrl-C / SIGTERM) before it was done; stderr says how far it got
+  130  -t, --check, --purge, --replay or --health interrupted (Ctrl-C / SIGTERM) before it was done;
+       stderr says how far it got
 
 environment:
   NO_COLOR         set (to anything but empty): no colour, even on a terminal

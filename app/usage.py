@@ -5,7 +5,7 @@ from __future__ import annotations
 OK = 0
 FAILED = 1  # test mode found a failing scenario, a monitor's database went away, or a bug stopped a mode
 USAGE_ERROR = 2  # a bad command line, config or database: one line on stderr, nothing touched
-INTERRUPTED = 130  # a one-shot command (-t, --purge, --check) stopped by Ctrl-C or SIGTERM before it was done
+INTERRUPTED = 130  # a one-shot command (-t, --check, --purge, --replay, --health) stopped before it was done
 
 
 class UsageError(Exception):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from monitoringapp.app.cli import ONE_SHOT
 from monitoringapp.app.options import (
     AlertsOptions,
     CheckOptions,
@@ -91,6 +92,16 @@ def test_the_whole_help_lists_every_mode_and_the_exit_statuses(capsys: pytest.Ca
     text = capsys.readouterr().out
     assert all(flag in text for flag in ("-m,", "-a,", "-p,", "-t,", "--check", "--purge", "MODE --help"))
     assert "2    a bad command line, config or database" in text
+
+
+@pytest.mark.parametrize("mode", ["-m", "-a", "-p", "-w", "-t", "--check", "--purge", "--replay", "--health"])
+def test_the_helps_130_line_names_exactly_the_modes_that_exit_130_when_interrupted(
+        mode: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_command_line(["--help"], NOW)
+    line_130 = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("  130  "))
+    named = set(re.findall(r"(?<![\w-])(-t|--\w+|-[mapwe])(?![\w-])", line_130.split("interrupted")[0]))
+    assert (mode in named) == isinstance(parse_command_line([mode], NOW), ONE_SHOT), line_130
 
 
 def test_notify_takes_its_config_database_state_and_silent_and_refuses_history_flags() -> None:
