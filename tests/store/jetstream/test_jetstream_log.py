@@ -3,6 +3,7 @@ once, in order; what waits in the spool while the server is away goes out when i
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import tempfile
@@ -36,7 +37,7 @@ from monitoringapp.store.jetstream.subjects import probe_from_message, probe_mes
 from monitoringapp.store.jetstream.writer import JetStreamLogWriter
 from monitoringapp.store.log import BEGINNING, LogNotCreated, LogUnavailable
 from monitoringapp.store.sqlite.spool import ProbeSpool
-from tests.local_http import held_relay, refused_port
+from tests.local_http import held_relay, refused_port, tcp_listener
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(nats_server_binary() is None,
@@ -592,16 +593,30 @@ def test_a_read_of_a_server_that_is_not_there_says_it_unreachable_once_its_first
     assert str(unreachable.value).startswith(f"NATS at {url} is unreachable (")
 
 
+@contextlib.contextmanager
+def _server_down(how: str) -> Iterator[str]:
+    """The URL of a server that is down: its port refused, or its connections reset once accepted (a balancer
+    whose backend is gone; as a server that refused a password ends its connection, whose close nats-py reports
+    again)."""
+    if how == "refused":
+        yield f"nats://127.0.0.1:{refused_port()}"
+        return
+    with tcp_listener(resetting=True) as resetting:
+        yield f"nats://127.0.0.1:{resetting.port}"
+
+
+@pytest.mark.parametrize("down", ["refused", "reset"])
 def test_a_link_whose_first_server_is_down_says_nothing_while_the_next_one_connects_and_publishes_the_probe(
-        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path, down: str) -> None:
     # With several URLs and the first one's server down, nats-py reports that attempt (its error callback) and then
     # tries the next: the link took the report for the end of its first attempt, so a read said the cluster
     # unreachable and the writer spooled its probe, saying "NATS at ... is unreachable" of a cluster that was up.
-    # The next server's handshake is held (as a remote node's round trips or a loaded host hold it) while the link is
-    # read and the writer poked; the order is fixed (randomize=False): a link shuffles its servers.
-    dead = f"nats://127.0.0.1:{refused_port()}"
-    with held_relay(cluster.nodes[0].port) as relay:
-        link = NatsLink([dead, f"nats://127.0.0.1:{relay.port}"], "prober-eu", randomize=False, connect_timeout=30)
+    # A connection reset is reported twice (the attempt, then its close), and that second report was taken for the
+    # next server's failure (5 runs in 5). The next server's handshake is held (as a remote node's round trips or a
+    # loaded host hold it) while the link is read and the writer poked; the order is fixed (randomize=False): a
+    # link shuffles its servers.
+    with _server_down(down) as first, held_relay(cluster.nodes[0].port) as relay:
+        link = NatsLink([first, f"nats://127.0.0.1:{relay.port}"], "prober-eu", randomize=False, connect_timeout=30)
         writer = JetStreamLogWriter(link, ProbeSpool(tmp_path / "spool.db", 10), owns_link=True)
         told = said(writer)
         writer.append_probe(probe(1))
@@ -619,6 +634,22 @@ def test_a_link_whose_first_server_is_down_says_nothing_while_the_next_one_conne
     assert str(early.value) == f"NATS at {link.shown} did not answer in 0.2s"
     assert (told, spooled_while_held) == ([], 0)
     assert list(reader.probes_after(BEGINNING).events) == [probe(1)]
+
+
+def test_servers_that_are_down_are_each_said_with_their_own_error_a_reset_reported_twice_counted_once() -> None:
+    # The reset's second report (its connection's close) was taken for the next server's attempt: the refused
+    # server was said reset, and the next round's reports went to the wrong servers.
+    with _server_down("reset") as reset, _server_down("refused") as refused:
+        link = NatsLink([reset, refused], "late", randomize=False).start()
+        try:
+            with pytest.raises(LogUnavailable) as unreachable:
+                link.call(lambda js: js.account_info(), 10.0)
+        finally:
+            link.close()
+    port = refused.rsplit(":", 1)[1]
+    assert str(unreachable.value) == (f"NATS at {reset}, {refused} is unreachable ({reset}: [Errno 104] Connection "
+                                      f"reset by peer; {refused}: [Errno 111] Connect call failed ('127.0.0.1', "
+                                      f"{port})); retrying")
 
 
 def test_a_cluster_whose_every_server_is_down_is_said_unreachable_once_with_each_servers_error(
