@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import math
 import signal
+import sqlite3
 import tempfile
 import threading
 import time
@@ -34,7 +35,7 @@ from monitoringapp.store.jetstream.consumer import ProbeConsumer
 from monitoringapp.store.jetstream.link import NatsLink
 from monitoringapp.store.jetstream.reader import JetStreamLogReader
 from monitoringapp.store.jetstream.subjects import probe_from_message, probe_message
-from monitoringapp.store.jetstream.writer import JetStreamLogWriter
+from monitoringapp.store.jetstream.writer import PUBLISH_TIMEOUT, JetStreamLogWriter
 from monitoringapp.store.log import BEGINNING, LogNotCreated, LogUnavailable
 from monitoringapp.store.sqlite.spool import ProbeSpool
 from tests.local_http import held_relay, refused_port, tcp_listener
@@ -396,6 +397,31 @@ def test_a_stop_whose_loop_is_stuck_spools_the_batch_in_flight_itself_once_and_t
     assert list(reader.probes_after(BEGINNING).events) == [probe(1), probe(2)]
 
 
+def test_a_flush_while_the_unacknowledged_batch_goes_to_the_spool_says_it_is_not_done(
+        cluster: NatsCluster, tmp_path: Path) -> None:
+    """A batch whose acknowledgements timed out left the writer's count before it was in the spool's: a flush
+    then found nothing waiting and said everything acknowledged (True after 1.95 s of a 4 s flush, the probe in
+    neither the stream nor the spool). The spool's file is held by another connection's write, so its push waits."""
+    writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+    writer.append_probe(probe(1))
+    published(writer)
+    server = _stopped(cluster)
+    writer.append_probe(probe(2))
+    wait_until(lambda: writer.sending, 10, "the probe sent, its acknowledgement awaited")
+    holder = sqlite3.connect(tmp_path / "spool.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # the spool waits for it (a busy timeout of 5 s)
+        flushed = writer.flush(PUBLISH_TIMEOUT + 2.0)  # past the batch's timeout: it is being spooled
+        holder.execute("ROLLBACK")
+        wait_until(lambda: writer.spool.count == 1, 10, "the batch spooled")
+    finally:
+        holder.close()
+        server.kill()
+        writer.close(timeout=0.2)
+    assert not flushed
+    assert _spooled(tmp_path / "spool.db") == [probe_message(probe(2))[1]]
+
+
 def _stopped(cluster: NatsCluster) -> NatsNode:
     """The one node SIGSTOPped, every thread of it stopped: alive but silent, what is sent now is not acknowledged."""
     server = cluster.nodes[0]
@@ -603,6 +629,19 @@ def _server_down(how: str) -> Iterator[str]:
         return
     with tcp_listener(resetting=True) as resetting:
         yield f"nats://127.0.0.1:{resetting.port}"
+
+
+def test_a_server_given_twice_is_one_server_its_failed_attempt_the_end_of_the_first() -> None:
+    # The link tells one attempt from the next by nats-py's pool having moved, which a pool of one server twice
+    # does not show: the first attempt would never be over, every read waiting its whole timeout.
+    dead = f"nats://127.0.0.1:{refused_port()}"
+    link = NatsLink([dead, dead], "late", randomize=False).start()
+    try:
+        with pytest.raises(LogUnavailable) as unreachable:
+            link.call(lambda js: js.account_info(), 10.0)
+    finally:
+        link.close()
+    assert str(unreachable.value).startswith(f"NATS at {dead}, {dead} is unreachable ([Errno 111] Connect call")
 
 
 @pytest.mark.parametrize("down", ["refused", "reset"])
