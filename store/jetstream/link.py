@@ -80,8 +80,11 @@ class NatsLink:
         unknown (a server down only tells that nats-py tries the next)."""
         return self._first_attempt_over.is_set()
 
-    def wait_connected(self, timeout: float) -> bool:
-        return self._connected.wait(timeout)
+    def wait_first_attempt(self, timeout: float) -> bool:
+        """Wait at most `timeout` seconds for the first connection to be made or every server to have failed its
+        attempt (a cluster that refuses at once is said unreachable at once); whether it is connected."""
+        self._first_attempt_over.wait(timeout)
+        return self.connected
 
     def call(self, fn: Callable[[JetStreamContext], Awaitable[T]], timeout: float) -> T:
         """Run `fn(jetstream)` on the link's loop and wait at most `timeout` seconds for its result.

@@ -30,10 +30,10 @@ from monitoringapp.domain.events import (
     outcome_key,
 )
 from monitoringapp.domain.timefmt import parse_iso
-from monitoringapp.store.jetstream import open_prober_log, open_stream_reader
+from monitoringapp.store.jetstream import open_prober_log, open_prober_past, open_stream_reader
 from monitoringapp.store.jetstream.consumer import ProbeConsumer
 from monitoringapp.store.jetstream.link import NatsLink
-from monitoringapp.store.jetstream.reader import JetStreamLogReader
+from monitoringapp.store.jetstream.reader import JetStreamLogReader, StreamReader
 from monitoringapp.store.jetstream.subjects import probe_from_message, probe_message
 from monitoringapp.store.jetstream.writer import PUBLISH_TIMEOUT, JetStreamLogWriter
 from monitoringapp.store.log import BEGINNING, LogNotCreated, LogUnavailable
@@ -691,14 +691,20 @@ def test_servers_that_are_down_are_each_said_with_their_own_error_a_reset_report
                                       f"{port})); retrying")
 
 
-def test_a_cluster_whose_every_server_is_down_is_said_unreachable_once_with_each_servers_error(
-        tmp_path: Path) -> None:
+def _refused_urls(count: int) -> list[str]:
+    """`count` URLs of distinct ports with nothing listening."""
     ports: list[int] = []
-    while len(ports) < 2:
+    while len(ports) < count:
         port = refused_port()
         if port not in ports:
             ports.append(port)
-    urls = [f"nats://127.0.0.1:{port}" for port in ports]
+    return [f"nats://127.0.0.1:{port}" for port in ports]
+
+
+def test_a_cluster_whose_every_server_is_down_is_said_unreachable_once_with_each_servers_error(
+        tmp_path: Path) -> None:
+    urls = _refused_urls(2)
+    ports = [int(url.rsplit(":", 1)[1]) for url in urls]
     writer = open_prober_log(urls, "eu", tmp_path / "spool.db")  # tried in a shuffled order
     told = said(writer)
     writer.append_probe(probe(1))
@@ -715,6 +721,37 @@ def test_a_cluster_whose_every_server_is_down_is_said_unreachable_once_with_each
     assert told == [f"{unreachable}: spooling in {tmp_path / 'spool.db'} (1 waiting)"]
     assert spooled == 1
     assert str(read.value) == f"{unreachable}; retrying"
+
+
+def test_a_reader_and_a_probers_past_of_a_cluster_whose_every_url_is_refused_are_made_once_each_has_failed(
+        tmp_path: Path) -> None:
+    # `-a`/`-p --nats` waited their whole 2 s for a connection at start, a prober 1 s before reading its past,
+    # though every URL had been refused in milliseconds. Given a wait no test would sit through, each is made once
+    # every URL has failed, and its first read says each one's error.
+    urls = _refused_urls(2)
+    writer = open_prober_log(urls, "eu", tmp_path / "spool.db")
+    made: dict[str, StreamReader | JetStreamLogReader] = {}
+    starts = [threading.Thread(target=lambda: made.update(reader=open_stream_reader(urls, "reader", 600.0)),
+                               daemon=True),  # daemons: on the old code they wait their 600 s
+              threading.Thread(target=lambda: made.update(past=open_prober_past(writer, "eu", connect_wait=600.0)),
+                               daemon=True)]
+    for start in starts:
+        start.start()
+    try:
+        for start in starts:
+            start.join(30)
+    finally:
+        writer.close()
+    assert sorted(made) == ["past", "reader"], "a start waited on after every URL had failed"
+    reader, past = made["reader"], made["past"]
+    try:
+        with pytest.raises(LogUnavailable) as unreachable:
+            reader.probes_after(BEGINNING)
+    finally:
+        assert isinstance(reader, StreamReader)
+        reader.close()
+    assert str(unreachable.value).startswith(f"NATS at {urls[0]}, {urls[1]} is unreachable ({urls[0]}: [Errno 111]")
+    assert past.link is writer.link
 
 
 def test_a_prober_the_server_refuses_says_why_it_spools_with_no_password_shown(tmp_path: Path) -> None:
