@@ -25,6 +25,7 @@ import gzip
 import json
 import socket
 import ssl
+import struct
 import threading
 import time
 from collections import Counter
@@ -305,10 +306,12 @@ def local_proxy() -> Iterator[LocalProxy]:
 
 
 class TcpListener:
-    """A TCP port on 127.0.0.1 that accepts connections and closes them (a database, a mail server: up)."""
+    """A TCP port on 127.0.0.1 that accepts connections and closes them (a database, a mail server: up);
+    `resetting`: closes them with a reset (RST), as a balancer whose backend is gone or a server at its limit."""
 
-    def __init__(self) -> None:
+    def __init__(self, resetting: bool = False) -> None:
         self.accepted = 0
+        self.resetting = resetting
         self._socket = socket.create_server(("127.0.0.1", 0))
         self._socket.settimeout(0.05)
         self.port = int(self._socket.getsockname()[1])
@@ -323,6 +326,8 @@ class TcpListener:
             except OSError:
                 continue
             self.accepted += 1
+            if self.resetting:  # linger on, for no time: the close is a reset, not an end of stream
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             connection.close()
 
     def stop(self) -> None:
@@ -332,8 +337,8 @@ class TcpListener:
 
 
 @contextlib.contextmanager
-def tcp_listener() -> Iterator[TcpListener]:
-    listener = TcpListener()
+def tcp_listener(resetting: bool = False) -> Iterator[TcpListener]:
+    listener = TcpListener(resetting)
     try:
         yield listener
     finally:

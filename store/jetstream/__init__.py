@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the modules that import nats-py, loaded when a function bel
 SPOOL_CAPACITY = 250_000
 """Probes a spool holds: 20 minutes of 200 sites every second."""
 PAST_CONNECT_WAIT = 1.0
-"""How long a prober's start waits for NATS before it reads its past (unreachable: it starts without)."""
+"""How long a prober's start waits at most for NATS before it reads its past (unreachable: it starts without)."""
 PAST_READ_TIMEOUT = 3.0
 """How long each read of a prober's past waits for the cluster (a slow one: the prober starts without)."""
 
@@ -39,22 +39,24 @@ def open_prober_log(servers: Sequence[str], location: str, spool: str | Path, *,
 
 
 def open_stream_reader(servers: Sequence[str], name: str, connect_wait: float = 2.0) -> StreamReader:
-    """A reader of the stream, given up to `connect_wait` seconds to connect before its first read (a follower
-    retries anyway: reads raise LogUnavailable until the cluster is reachable and a prober has made the stream)."""
+    """A reader of the stream, given up to `connect_wait` seconds to connect before its first read, less once every
+    server has failed its attempt (a follower retries anyway: reads raise LogUnavailable until the cluster is
+    reachable and a prober has made the stream)."""
     from monitoringapp.store.jetstream.link import NatsLink
     from monitoringapp.store.jetstream.reader import StreamReader
 
     link = NatsLink(servers, name).start()
-    link.wait_connected(connect_wait)
+    link.wait_first_attempt(connect_wait)
     return StreamReader(link)
 
 
 def open_prober_past(writer: JetStreamLogWriter, location: str, *, connect_wait: float = PAST_CONNECT_WAIT,
                      timeout: float = PAST_READ_TIMEOUT) -> JetStreamLogReader:
     """A prober's own past in the stream (its location's probes), read through its writer's connection, which is
-    given up to `connect_wait` seconds to connect: a cluster that is not there by then leaves the prober to start
-    without its past (every read raises LogUnavailable) rather than hold up its clocks."""
+    given up to `connect_wait` seconds to connect, less once every server has failed its attempt: a cluster that is
+    not there by then leaves the prober to start without its past (every read raises LogUnavailable) rather than
+    hold up its clocks."""
     from monitoringapp.store.jetstream.reader import JetStreamLogReader
 
-    writer.link.wait_connected(connect_wait)
+    writer.link.wait_first_attempt(connect_wait)
     return JetStreamLogReader(writer.link, location=location, timeout=timeout)

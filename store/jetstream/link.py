@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
+from urllib.parse import ParseResult
 
 import nats
 from nats.aio.client import Client
@@ -45,8 +46,9 @@ class NatsLink:
         self.servers = list(servers)
         # The order the servers are tried in, first and at each reconnection: shuffled once per link, so that the
         # clients of a cluster spread over its nodes (nats-py's own shuffle, which would hide the order from us);
-        # `randomize=False` keeps the order given.
-        self._order = random.sample(self.servers, len(self.servers)) if randomize else list(self.servers)
+        # `randomize=False` keeps the order given. A server given twice is one server (see `_FirstTries`).
+        distinct = list(dict.fromkeys(self.servers))
+        self._order = random.sample(distinct, len(distinct)) if randomize else distinct
         self.connect_timeout = connect_timeout  # seconds for one server's TCP connection, and again for its handshake
         self.shown = shown_servers(servers)  # the servers as they may be printed: passwords as ***
         self.name = name
@@ -78,8 +80,11 @@ class NatsLink:
         unknown (a server down only tells that nats-py tries the next)."""
         return self._first_attempt_over.is_set()
 
-    def wait_connected(self, timeout: float) -> bool:
-        return self._connected.wait(timeout)
+    def wait_first_attempt(self, timeout: float) -> bool:
+        """Wait at most `timeout` seconds for the first connection to be made or every server to have failed its
+        attempt (a cluster that refuses at once is said unreachable at once); whether it is connected."""
+        self._first_attempt_over.wait(timeout)
+        return self.connected
 
     def call(self, fn: Callable[[JetStreamContext], Awaitable[T]], timeout: float) -> T:
         """Run `fn(jetstream)` on the link's loop and wait at most `timeout` seconds for its result.
@@ -219,19 +224,27 @@ class NatsLink:
 class _FirstTries:
     """The failed attempts of a link's first connection, and which server each was on.
 
-    nats-py takes its servers in turn from its pool (in the order given, `dont_randomize`) and reports each failed
-    attempt once to the error callback, so the n-th failure is on the n-th server, round after round. A server that
-    answered (and then refused) may name other nodes of its cluster, which nats-py adds to its pool: then a failure
-    is no longer known to be a given server's, and only the count says every given server has had a try (the
-    discovered ones are tried after them)."""
+    nats-py takes its servers in turn from its pool (in the order given, `dont_randomize`), so the n-th failed
+    attempt is on the n-th server, round after round. It reports an attempt to the error callback once or twice:
+    a connection the server ended (a reset, a refused password) is reported, then its close is. Each attempt moves
+    its server to the end of the pool, which the second report finds as the first left it: the pool unmoved, the
+    report is the same attempt's (the servers are distinct, so a move shows). A server that answered (and then
+    refused) may name other nodes of its cluster, which nats-py adds to its pool: then a failure is no longer
+    known to be a given server's, and only the count says every given server has had a try (the discovered ones
+    are tried after them)."""
 
     def __init__(self, order: Sequence[str], client: Client) -> None:
         self._order = list(order)
         self._client = client
         self._attempts = 0
         self._reasons: dict[str, str] = {}
+        self._pool_last_reported: list[ParseResult] | None = None
 
     def failed(self, why: str) -> None:
+        pool = self._client.servers
+        if pool == self._pool_last_reported:  # the close of the attempt just reported: its reason is said
+            return
+        self._pool_last_reported = pool
         server = self._order[self._attempts % len(self._order)]
         self._attempts += 1
         if len(self._client.servers) == len(self._order):  # the pool is the servers given

@@ -198,26 +198,30 @@ class JetStreamLogWriter:
         if wake is not None:
             self.link.loop.call_soon_threadsafe(wake.set)
 
-    def _take_queue(self) -> list[Message]:
-        """Everything queued in memory, in order, the queue left empty."""
-        with self._lock:
-            taken = list(self._queue)
-            self._queue.clear()
-        return taken
+    # Messages moved to the spool leave the queue or the batch in flight once the spool has them, not before: a
+    # `backlog` read in between (a flush) counts them twice rather than not at all, and a push that fails keeps them.
 
     def _spool_queue(self) -> None:
         """Everything queued in memory to the spool, in order, behind what waits there."""
         with self._spool_lock:
-            if not self._spool_closed:
-                self._spool(self._take_queue())
+            if self._spool_closed:
+                return
+            with self._lock:
+                waiting = list(self._queue)
+            self._spool(waiting)
+            with self._lock:  # only this thread takes from the queue (or `close`, under the spool lock)
+                for _ in waiting:
+                    self._queue.popleft()
 
     def _spool_in_flight(self) -> None:
         """The batch being sent to the spool (nothing newer has been sent: the order is kept)."""
         with self._spool_lock:
             with self._lock:
-                batch, self._in_flight = self._in_flight, []
+                batch = list(self._in_flight)
             if not self._spool_closed:  # else `close` took it
                 self._spool(batch)
+            with self._lock:
+                self._in_flight = []
 
     def _spool(self, messages: Sequence[Message]) -> None:
         """`messages` to the spool; the caller holds the spool lock."""

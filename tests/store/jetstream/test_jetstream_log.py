@@ -3,8 +3,10 @@ once, in order; what waits in the spool while the server is away goes out when i
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
+import sqlite3
 import tempfile
 import threading
 import time
@@ -28,15 +30,15 @@ from monitoringapp.domain.events import (
     outcome_key,
 )
 from monitoringapp.domain.timefmt import parse_iso
-from monitoringapp.store.jetstream import open_prober_log, open_stream_reader
+from monitoringapp.store.jetstream import open_prober_log, open_prober_past, open_stream_reader
 from monitoringapp.store.jetstream.consumer import ProbeConsumer
 from monitoringapp.store.jetstream.link import NatsLink
-from monitoringapp.store.jetstream.reader import JetStreamLogReader
+from monitoringapp.store.jetstream.reader import JetStreamLogReader, StreamReader
 from monitoringapp.store.jetstream.subjects import probe_from_message, probe_message
-from monitoringapp.store.jetstream.writer import JetStreamLogWriter
+from monitoringapp.store.jetstream.writer import PUBLISH_TIMEOUT, JetStreamLogWriter
 from monitoringapp.store.log import BEGINNING, LogNotCreated, LogUnavailable
 from monitoringapp.store.sqlite.spool import ProbeSpool
-from tests.local_http import held_relay, refused_port
+from tests.local_http import held_relay, refused_port, tcp_listener
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(nats_server_binary() is None,
@@ -395,6 +397,31 @@ def test_a_stop_whose_loop_is_stuck_spools_the_batch_in_flight_itself_once_and_t
     assert list(reader.probes_after(BEGINNING).events) == [probe(1), probe(2)]
 
 
+def test_a_flush_while_the_unacknowledged_batch_goes_to_the_spool_says_it_is_not_done(
+        cluster: NatsCluster, tmp_path: Path) -> None:
+    """A batch whose acknowledgements timed out left the writer's count before it was in the spool's: a flush
+    then found nothing waiting and said everything acknowledged (True after 1.95 s of a 4 s flush, the probe in
+    neither the stream nor the spool). The spool's file is held by another connection's write, so its push waits."""
+    writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+    writer.append_probe(probe(1))
+    published(writer)
+    server = _stopped(cluster)
+    writer.append_probe(probe(2))
+    wait_until(lambda: writer.sending, 10, "the probe sent, its acknowledgement awaited")
+    holder = sqlite3.connect(tmp_path / "spool.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # the spool waits for it (a busy timeout of 5 s)
+        flushed = writer.flush(PUBLISH_TIMEOUT + 2.0)  # past the batch's timeout: it is being spooled
+        holder.execute("ROLLBACK")
+        wait_until(lambda: writer.spool.count == 1, 10, "the batch spooled")
+    finally:
+        holder.close()
+        server.kill()
+        writer.close(timeout=0.2)
+    assert not flushed
+    assert _spooled(tmp_path / "spool.db") == [probe_message(probe(2))[1]]
+
+
 def _stopped(cluster: NatsCluster) -> NatsNode:
     """The one node SIGSTOPped, every thread of it stopped: alive but silent, what is sent now is not acknowledged."""
     server = cluster.nodes[0]
@@ -592,16 +619,43 @@ def test_a_read_of_a_server_that_is_not_there_says_it_unreachable_once_its_first
     assert str(unreachable.value).startswith(f"NATS at {url} is unreachable (")
 
 
+@contextlib.contextmanager
+def _server_down(how: str) -> Iterator[str]:
+    """The URL of a server that is down: its port refused, or its connections reset once accepted (a balancer
+    whose backend is gone; as a server that refused a password ends its connection, whose close nats-py reports
+    again)."""
+    if how == "refused":
+        yield f"nats://127.0.0.1:{refused_port()}"
+        return
+    with tcp_listener(resetting=True) as resetting:
+        yield f"nats://127.0.0.1:{resetting.port}"
+
+
+def test_a_server_given_twice_is_one_server_its_failed_attempt_the_end_of_the_first() -> None:
+    # The link tells one attempt from the next by nats-py's pool having moved, which a pool of one server twice
+    # does not show: the first attempt would never be over, every read waiting its whole timeout.
+    dead = f"nats://127.0.0.1:{refused_port()}"
+    link = NatsLink([dead, dead], "late", randomize=False).start()
+    try:
+        with pytest.raises(LogUnavailable) as unreachable:
+            link.call(lambda js: js.account_info(), 10.0)
+    finally:
+        link.close()
+    assert str(unreachable.value).startswith(f"NATS at {dead}, {dead} is unreachable ([Errno 111] Connect call")
+
+
+@pytest.mark.parametrize("down", ["refused", "reset"])
 def test_a_link_whose_first_server_is_down_says_nothing_while_the_next_one_connects_and_publishes_the_probe(
-        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path, down: str) -> None:
     # With several URLs and the first one's server down, nats-py reports that attempt (its error callback) and then
     # tries the next: the link took the report for the end of its first attempt, so a read said the cluster
     # unreachable and the writer spooled its probe, saying "NATS at ... is unreachable" of a cluster that was up.
-    # The next server's handshake is held (as a remote node's round trips or a loaded host hold it) while the link is
-    # read and the writer poked; the order is fixed (randomize=False): a link shuffles its servers.
-    dead = f"nats://127.0.0.1:{refused_port()}"
-    with held_relay(cluster.nodes[0].port) as relay:
-        link = NatsLink([dead, f"nats://127.0.0.1:{relay.port}"], "prober-eu", randomize=False, connect_timeout=30)
+    # A connection reset is reported twice (the attempt, then its close), and that second report was taken for the
+    # next server's failure (5 runs in 5). The next server's handshake is held (as a remote node's round trips or a
+    # loaded host hold it) while the link is read and the writer poked; the order is fixed (randomize=False): a
+    # link shuffles its servers.
+    with _server_down(down) as first, held_relay(cluster.nodes[0].port) as relay:
+        link = NatsLink([first, f"nats://127.0.0.1:{relay.port}"], "prober-eu", randomize=False, connect_timeout=30)
         writer = JetStreamLogWriter(link, ProbeSpool(tmp_path / "spool.db", 10), owns_link=True)
         told = said(writer)
         writer.append_probe(probe(1))
@@ -621,14 +675,36 @@ def test_a_link_whose_first_server_is_down_says_nothing_while_the_next_one_conne
     assert list(reader.probes_after(BEGINNING).events) == [probe(1)]
 
 
-def test_a_cluster_whose_every_server_is_down_is_said_unreachable_once_with_each_servers_error(
-        tmp_path: Path) -> None:
+def test_servers_that_are_down_are_each_said_with_their_own_error_a_reset_reported_twice_counted_once() -> None:
+    # The reset's second report (its connection's close) was taken for the next server's attempt: the refused
+    # server was said reset, and the next round's reports went to the wrong servers.
+    with _server_down("reset") as reset, _server_down("refused") as refused:
+        link = NatsLink([reset, refused], "late", randomize=False).start()
+        try:
+            with pytest.raises(LogUnavailable) as unreachable:
+                link.call(lambda js: js.account_info(), 10.0)
+        finally:
+            link.close()
+    port = refused.rsplit(":", 1)[1]
+    assert str(unreachable.value) == (f"NATS at {reset}, {refused} is unreachable ({reset}: [Errno 104] Connection "
+                                      f"reset by peer; {refused}: [Errno 111] Connect call failed ('127.0.0.1', "
+                                      f"{port})); retrying")
+
+
+def _refused_urls(count: int) -> list[str]:
+    """`count` URLs of distinct ports with nothing listening."""
     ports: list[int] = []
-    while len(ports) < 2:
+    while len(ports) < count:
         port = refused_port()
         if port not in ports:
             ports.append(port)
-    urls = [f"nats://127.0.0.1:{port}" for port in ports]
+    return [f"nats://127.0.0.1:{port}" for port in ports]
+
+
+def test_a_cluster_whose_every_server_is_down_is_said_unreachable_once_with_each_servers_error(
+        tmp_path: Path) -> None:
+    urls = _refused_urls(2)
+    ports = [int(url.rsplit(":", 1)[1]) for url in urls]
     writer = open_prober_log(urls, "eu", tmp_path / "spool.db")  # tried in a shuffled order
     told = said(writer)
     writer.append_probe(probe(1))
@@ -645,6 +721,37 @@ def test_a_cluster_whose_every_server_is_down_is_said_unreachable_once_with_each
     assert told == [f"{unreachable}: spooling in {tmp_path / 'spool.db'} (1 waiting)"]
     assert spooled == 1
     assert str(read.value) == f"{unreachable}; retrying"
+
+
+def test_a_reader_and_a_probers_past_of_a_cluster_whose_every_url_is_refused_are_made_once_each_has_failed(
+        tmp_path: Path) -> None:
+    # `-a`/`-p --nats` waited their whole 2 s for a connection at start, a prober 1 s before reading its past,
+    # though every URL had been refused in milliseconds. Given a wait no test would sit through, each is made once
+    # every URL has failed, and its first read says each one's error.
+    urls = _refused_urls(2)
+    writer = open_prober_log(urls, "eu", tmp_path / "spool.db")
+    made: dict[str, StreamReader | JetStreamLogReader] = {}
+    starts = [threading.Thread(target=lambda: made.update(reader=open_stream_reader(urls, "reader", 600.0)),
+                               daemon=True),  # daemons: on the old code they wait their 600 s
+              threading.Thread(target=lambda: made.update(past=open_prober_past(writer, "eu", connect_wait=600.0)),
+                               daemon=True)]
+    for start in starts:
+        start.start()
+    try:
+        for start in starts:
+            start.join(30)
+    finally:
+        writer.close()
+    assert sorted(made) == ["past", "reader"], "a start waited on after every URL had failed"
+    reader, past = made["reader"], made["past"]
+    try:
+        with pytest.raises(LogUnavailable) as unreachable:
+            reader.probes_after(BEGINNING)
+    finally:
+        assert isinstance(reader, StreamReader)
+        reader.close()
+    assert str(unreachable.value).startswith(f"NATS at {urls[0]}, {urls[1]} is unreachable ({urls[0]}: [Errno 111]")
+    assert past.link is writer.link
 
 
 def test_a_prober_the_server_refuses_says_why_it_spools_with_no_password_shown(tmp_path: Path) -> None:
