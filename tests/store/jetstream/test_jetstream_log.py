@@ -610,13 +610,18 @@ def test_a_probe_appended_while_the_writers_first_connection_is_being_made_is_pu
 def test_a_read_of_a_server_that_is_not_there_says_it_unreachable_once_its_first_attempt_failed() -> None:
     with NatsCluster(1) as gone:
         url = gone.urls[0]
-    link = NatsLink([url], "late").start()
+    assert first_read_refused([url]).startswith(f"NATS at {url} is unreachable (")
+
+
+def first_read_refused(servers: list[str], randomize: bool = True) -> str:
+    """What the first read of a new link over `servers` (none answering) raises; the link closed after."""
+    link = NatsLink(servers, "late", randomize=randomize).start()
     try:
         with pytest.raises(LogUnavailable) as unreachable:
             link.call(lambda js: js.account_info(), 10.0)
     finally:
         link.close()
-    assert str(unreachable.value).startswith(f"NATS at {url} is unreachable (")
+    return str(unreachable.value)
 
 
 @contextlib.contextmanager
@@ -635,13 +640,8 @@ def test_a_server_given_twice_is_one_server_its_failed_attempt_the_end_of_the_fi
     # The link tells one attempt from the next by nats-py's pool having moved, which a pool of one server twice
     # does not show: the first attempt would never be over, every read waiting its whole timeout.
     dead = f"nats://127.0.0.1:{refused_port()}"
-    link = NatsLink([dead, dead], "late", randomize=False).start()
-    try:
-        with pytest.raises(LogUnavailable) as unreachable:
-            link.call(lambda js: js.account_info(), 10.0)
-    finally:
-        link.close()
-    assert str(unreachable.value).startswith(f"NATS at {dead}, {dead} is unreachable ([Errno 111] Connect call")
+    assert first_read_refused([dead, dead], randomize=False).startswith(
+        f"NATS at {dead}, {dead} is unreachable ([Errno 111] Connect call")
 
 
 @pytest.mark.parametrize("down", ["refused", "reset"])
@@ -679,14 +679,9 @@ def test_servers_that_are_down_are_each_said_with_their_own_error_a_reset_report
     # The reset's second report (its connection's close) was taken for the next server's attempt: the refused
     # server was said reset, and the next round's reports went to the wrong servers.
     with _server_down("reset") as reset, _server_down("refused") as refused:
-        link = NatsLink([reset, refused], "late", randomize=False).start()
-        try:
-            with pytest.raises(LogUnavailable) as unreachable:
-                link.call(lambda js: js.account_info(), 10.0)
-        finally:
-            link.close()
+        said_unreachable = first_read_refused([reset, refused], randomize=False)
     port = refused.rsplit(":", 1)[1]
-    assert str(unreachable.value) == (f"NATS at {reset}, {refused} is unreachable ({reset}: [Errno 104] Connection "
+    assert said_unreachable == (f"NATS at {reset}, {refused} is unreachable ({reset}: [Errno 104] Connection "
                                       f"reset by peer; {refused}: [Errno 111] Connect call failed ('127.0.0.1', "
                                       f"{port})); retrying")
 
