@@ -20,7 +20,8 @@ from typing import Any, NoReturn
 from monitoringapp import __version__
 from monitoringapp.app.usage import UsageError
 from monitoringapp.domain.events import LOCAL, QUORUM
-from monitoringapp.domain.sites import shown_url
+from monitoringapp.domain.nats_login import DifferentLogins, cluster_login
+from monitoringapp.domain.sites import shown_server, shown_url
 from monitoringapp.domain.timefmt import iso_utc, parse_age_or_date
 from monitoringapp.store.jetstream.subjects import BUCKETS, valid_location
 
@@ -475,9 +476,13 @@ def _nats_servers(text: str | None) -> tuple[str, ...]:
     for server in servers:
         if not _NATS_URL.match(server):
             raise UsageError(f"--nats: each server must be nats://[USER:PASSWORD@]HOST:PORT, tls://... or "
-                             f"HOST:PORT, got {shown_url(server)!r}")
+                             f"HOST:PORT, got {shown_server(server)!r}")
     if not servers:
         raise UsageError(f"--nats: no server given in {shown_url(text)!r}")
+    try:  # the link logs in to every node, given or discovered, with one login (domain.nats_login)
+        cluster_login(servers)
+    except DifferentLogins as different:
+        raise UsageError(f"--nats: {different}") from None
     return tuple(server if "://" in server else f"nats://{server}" for server in servers)
 
 

@@ -29,6 +29,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 # scheme://user:password@ at the start of any text that begins like a URL (an invalid one is safe to show too). The
 # password runs to the authority's last "@", as urlsplit (and so the probe) reads it: `s3cr@t` is one password.
 _PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*):([^/?#]*)@")
+# scheme://token@: a NATS server's user information without a password is a token (nats-py, nats.go), a secret whole.
+_TOKEN = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@:]+@")
 _VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 
@@ -56,9 +58,15 @@ def shown_in_error(url: str) -> str:
     return f"{scheme}{separator}***@{host}"
 
 
+def shown_server(url: str) -> str:
+    """A NATS server's URL as it may be shown: its password as `***`, and its token (`nats://TOKEN@host:4222`, user
+    information with no password) as `***` too."""
+    return _TOKEN.sub(r"\1***@", shown_url(url))
+
+
 def shown_servers(servers: Iterable[str]) -> str:
-    """Server URLs (NATS's) as they may be shown: comma-separated, each password as `***`."""
-    return ", ".join(shown_url(server) for server in servers)
+    """Server URLs (NATS's) as they may be shown: comma-separated, each password or token as `***`."""
+    return ", ".join(shown_server(server) for server in servers)
 
 
 def shown_log(database: str, nats: Iterable[str]) -> str:

@@ -23,7 +23,8 @@ import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from monitoringapp.domain.sites import shown_servers, shown_url
+from monitoringapp.domain.nats_login import cluster_login
+from monitoringapp.domain.sites import shown_server, shown_servers
 from monitoringapp.store.log import LogUnavailable
 
 T = TypeVar("T")
@@ -44,13 +45,17 @@ class NatsLink:
     def __init__(self, servers: Sequence[str], name: str, *, reconnect_wait: float = 0.5, connect_timeout: int = 2,
                  randomize: bool = True) -> None:
         self.servers = list(servers)
+        # The login goes to nats-py as options, used on every server, the servers without it: nats-py tries a node
+        # its cluster named with the credentials of that node's URL (none), and a link given one node's URL with a
+        # password was refused by every other node once that one died (DifferentLogins: refused by --nats first).
+        self._login = cluster_login(self.servers)
         # The order the servers are tried in, first and at each reconnection: shuffled once per link, so that the
         # clients of a cluster spread over its nodes (nats-py's own shuffle, which would hide the order from us);
         # `randomize=False` keeps the order given. A server given twice is one server (see `_FirstTries`).
-        distinct = list(dict.fromkeys(self.servers))
+        distinct = list(dict.fromkeys(self._login.servers))
         self._order = random.sample(distinct, len(distinct)) if randomize else distinct
         self.connect_timeout = connect_timeout  # seconds for one server's TCP connection, and again for its handshake
-        self.shown = shown_servers(servers)  # the servers as they may be printed: passwords as ***
+        self.shown = shown_servers(servers)  # the servers as they may be printed: passwords, tokens as ***
         self.name = name
         self.reconnect_wait = reconnect_wait
         self.loop = asyncio.new_event_loop()
@@ -178,6 +183,7 @@ class NatsLink:
                 # nats.connect, so that `error` can see its pool.
                 await client.connect(
                     servers=self._order, dont_randomize=True, name=self.name, connect_timeout=self.connect_timeout,
+                    user=self._login.user, password=self._login.password, token=self._login.token,
                     allow_reconnect=True, max_reconnect_attempts=-1,
                     reconnect_time_wait=self.reconnect_wait,  # type: ignore[arg-type]  # seconds, a float is fine
                     disconnected_cb=disconnected, reconnected_cb=reconnected, error_cb=error)
@@ -209,7 +215,7 @@ class NatsLink:
         if tries.every_server_failed:
             reasons = tries.reasons
             if len(reasons) > 1:
-                each = (f"{shown_url(server)}: {reasons[server]}" for server in dict.fromkeys(self.servers))
+                each = (f"{shown_server(server)}: {reasons[server]}" for server in dict.fromkeys(self._login.servers))
                 self._why = "; ".join(each)
             self._first_attempt_over.set()
 
@@ -320,5 +326,5 @@ def _reason(problem: BaseException, servers: Sequence[str]) -> str:
     else:
         text = " ".join(str(problem).split()) or type(problem).__name__
     for server in servers:
-        text = text.replace(server, shown_url(server))
+        text = text.replace(server, shown_server(server))
     return text

@@ -268,6 +268,10 @@ CASES = [
          GOOD),
     Case("nats-password-not-echoed", ("-m", "-c", "{cfg}", "--nats", "nats://u:pw-secret@h"),
          "got 'nats://u:***@h'", GOOD),
+    Case("nats-token-not-echoed", ("-m", "-c", "{cfg}", "--nats", "nats://pw-secret@h"), "got 'nats://***@h'", GOOD),
+    Case("nats-two-logins", ("-m", "-c", "{cfg}", "--nats", "nats://u:pw-secret@h1:4222,nats://u:other@h2:4222"),
+         "--nats: nats://u:***@h1:4222 and nats://u:***@h2:4222 log in differently; a cluster is logged in to once: "
+         "give the credentials on one URL, or the same on each", GOOD),
     Case("nats-location-not-a-token", ("-m", "-c", "{cfg}", "--nats", "h:4222", "--location", "eu west"),
          "--location: must be letters, digits, _ and -, got 'eu west'", GOOD),
     Case("nats-location-the-evaluators", ("-m", "-c", "{cfg}", "--nats", "h:4222", "--location", "quorum"),

@@ -10,7 +10,7 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -242,6 +242,14 @@ def _millis(moment: float) -> float:
 def _all_threads_stopped(pid: int) -> bool:
     """Whether every thread of process `pid` is stopped (SIGSTOP acted on): state T in /proc."""
     return all(state == "T" for state in thread_states(pid).values())
+
+
+def _probes_read(reader: JetStreamLogReader) -> list[Probe] | None:
+    """Every probe of the stream, or None while the cluster does not answer."""
+    try:
+        return list(reader.probes_after(BEGINNING).events)
+    except LogUnavailable:
+        return None
 
 
 def _readable(reader: JetStreamLogReader) -> bool:
@@ -575,6 +583,46 @@ def test_two_evaluators_publishing_the_same_transitions_at_once_each_store_them_
             writer.close()
     assert told == []
     assert list(stored) == transitions
+
+
+def _logged_in(url: str, login: str) -> str:
+    return url.replace("nats://", f"nats://{login}@")
+
+
+PASSWORD, TOKEN = "prober:s3cret-pw", "t0ken-secret"
+
+
+@pytest.mark.parametrize(("server_flags", "login", "given"), [
+    pytest.param(["--user", "prober", "--pass", "s3cret-pw"], PASSWORD, lambda urls: [_logged_in(urls[0], PASSWORD)],
+                 id="a password in the one URL given"),
+    pytest.param(["--auth", TOKEN], TOKEN, lambda urls: [_logged_in(urls[0], TOKEN)],
+                 id="a token in the one URL given"),
+    pytest.param(["--user", "prober", "--pass", "s3cret-pw"], PASSWORD,
+                 lambda urls: [_logged_in(urls[0], PASSWORD), *urls[1:]], id="a password given once for three URLs"),
+])
+def test_a_prober_whose_node_dies_goes_on_publishing_to_the_nodes_left_logged_in_to_them_too(
+        server_flags: list[str], login: str, given: Callable[[list[str]], list[str]], tmp_path: Path) -> None:
+    # A server names the other nodes of its cluster to its clients, and nats-py tried them with the credentials of
+    # their URLs (none): once the node given died, every other one answered "Authorization Violation", and the
+    # probes waited in the spool while the cluster was up, the prober saying the password refused.
+    with NatsCluster(3, extra=server_flags) as cluster:
+        link = NatsLink(given(cluster.urls), "prober-eu", randomize=False).start()  # the first URL's node first
+        writer = JetStreamLogWriter(link, ProbeSpool(tmp_path / "spool.db", 100), replicas=3, owns_link=True)
+        told = said(writer)
+        reader = open_stream_reader([_logged_in(cluster.urls[1], login)], "test")
+        try:
+            writer.append_probe(probe(1))
+            published(writer)
+            cluster.nodes[0].kill()
+            writer.append_probe(probe(2))
+            assert writer.flush(30.0), f"the probe made after the node died waits in the spool: {told}"
+            # A read makes a consumer, which waits for the cluster's new meta leader: 10 s here, unanswered before.
+            stored = wait_until(lambda: _probes_read(reader), 40, "a read on a node left")
+        finally:
+            reader.close()
+            writer.close()
+    assert stored == [probe(1), probe(2)]
+    assert not [line for line in told if "s3cret-pw" in line or TOKEN in line], told
 
 
 def test_a_read_made_while_the_link_still_makes_its_first_connection_waits_for_it_not_said_unreachable(
