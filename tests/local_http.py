@@ -305,19 +305,22 @@ def local_proxy() -> Iterator[LocalProxy]:
         proxy.stop()
 
 
-class TcpListener:
-    """A TCP port on 127.0.0.1 that accepts connections and closes them (a database, a mail server: up);
-    `resetting`: closes them with a reset (RST), as a balancer whose backend is gone or a server at its limit."""
+class AcceptLoop:
+    """A listening port on 127.0.0.1 (`port`) whose thread gives each connection to `_take` until `stop` (it looks
+    for the stop every 50 ms): a subclass sets what `_take` needs, then calls `_start`."""
 
-    def __init__(self, resetting: bool = False) -> None:
-        self.accepted = 0
-        self.resetting = resetting
+    def __init__(self, name: str) -> None:
         self._socket = socket.create_server(("127.0.0.1", 0))
         self._socket.settimeout(0.05)
         self.port = int(self._socket.getsockname()[1])
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="tcp-listener", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+
+    def _start(self) -> None:
         self._thread.start()
+
+    def _take(self, connection: socket.socket) -> None:
+        raise NotImplementedError
 
     def _serve(self) -> None:
         while not self._stop.is_set():
@@ -325,15 +328,29 @@ class TcpListener:
                 connection, _ = self._socket.accept()
             except OSError:
                 continue
-            self.accepted += 1
-            if self.resetting:  # linger on, for no time: the close is a reset, not an end of stream
-                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            connection.close()
+            self._take(connection)
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(5.0)
         self._socket.close()
+
+
+class TcpListener(AcceptLoop):
+    """A TCP port on 127.0.0.1 that accepts connections and closes them (a database, a mail server: up);
+    `resetting`: closes them with a reset (RST), as a balancer whose backend is gone or a server at its limit."""
+
+    def __init__(self, resetting: bool = False) -> None:
+        super().__init__("tcp-listener")
+        self.accepted = 0
+        self.resetting = resetting
+        self._start()
+
+    def _take(self, connection: socket.socket) -> None:
+        self.accepted += 1
+        if self.resetting:  # linger on, for no time: the close is a reset, not an end of stream
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()
 
 
 @contextlib.contextmanager
@@ -352,36 +369,27 @@ def refused_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class HeldRelay:
+class HeldRelay(AcceptLoop):
     """A TCP port on 127.0.0.1 that accepts connections at once (`accepted` set) and relays them to `target` only
     once `release` is called: a server whose handshake is under way for as long as a test wants (a remote node's
     round trips, a loaded host's). Bounded: a connection waits at most `hold_for` seconds, then is closed."""
 
     def __init__(self, target: int, hold_for: float = 30.0) -> None:
+        super().__init__("held-relay")
         self.target = target
         self.hold_for = hold_for
         self.accepted = threading.Event()
         self._released = threading.Event()
-        self._stop = threading.Event()
         self._sockets: list[socket.socket] = []
-        self._socket = socket.create_server(("127.0.0.1", 0))
-        self._socket.settimeout(0.05)
-        self.port = int(self._socket.getsockname()[1])
-        self._thread = threading.Thread(target=self._serve, name="held-relay", daemon=True)
-        self._thread.start()
+        self._start()
 
     def release(self) -> None:
         self._released.set()
 
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self._socket.accept()
-            except OSError:
-                continue
-            self._sockets.append(client)
-            self.accepted.set()
-            threading.Thread(target=self._relay, args=(client,), name="held-relay-connection", daemon=True).start()
+    def _take(self, client: socket.socket) -> None:
+        self._sockets.append(client)
+        self.accepted.set()
+        threading.Thread(target=self._relay, args=(client,), name="held-relay-connection", daemon=True).start()
 
     def _relay(self, client: socket.socket) -> None:
         client.settimeout(None)
@@ -401,8 +409,7 @@ class HeldRelay:
     def stop(self) -> None:
         self._stop.set()
         self._released.set()
-        self._thread.join(5.0)
-        self._socket.close()
+        super().stop()
         for sock in self._sockets:  # ends every pump: its recv fails
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)

@@ -19,6 +19,8 @@ import threading
 import time
 from collections.abc import Iterator
 
+from tests.local_http import AcceptLoop
+
 RELAY_FOR = 40.0
 """At most how long one connection is relayed (seconds): longer than local_http's longest trickle (30 s), so that a
 probe held for all of it is seen to be, and the proxy does not cut it."""
@@ -26,10 +28,11 @@ probe held for all of it is seen to be, and the proxy does not cut it."""
 _SUCCEEDED, _NOT_ALLOWED, _HOST_UNREACHABLE, _REFUSED = 0x00, 0x02, 0x04, 0x05
 
 
-class LocalSocksProxy:
+class LocalSocksProxy(AcceptLoop):
     """A SOCKS5 proxy on 127.0.0.1 (`url`); with `login` ((user, password)) it asks each client for them."""
 
     def __init__(self, login: tuple[str, str] | None = None, names: dict[str, str] | None = None) -> None:
+        super().__init__("local-socks")
         self.login = login
         self.names = names if names is not None else {}
         self.refusing = False
@@ -37,24 +40,14 @@ class LocalSocksProxy:
         self.replies_trickled: list[int] = []  # the bytes each trickled reply sent before the client went
         self.connects: list[tuple[str | bytes, int]] = []
         self.logins: list[tuple[str, str]] = []
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.05)
-        self.port = int(self._listener.getsockname()[1])
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="local-socks", daemon=True)
-        self._thread.start()
+        self._start()
 
     def url(self, scheme: str = "socks5h", user: str | None = None, password: str | None = None) -> str:
         credentials = f"{user}:{password}@" if user is not None else ""
         return f"{scheme}://{credentials}127.0.0.1:{self.port}"
 
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._handle, args=(client,), name="local-socks-client", daemon=True).start()
+    def _take(self, client: socket.socket) -> None:
+        threading.Thread(target=self._handle, args=(client,), name="local-socks-client", daemon=True).start()
 
     def _handle(self, client: socket.socket) -> None:
         with client, contextlib.suppress(OSError, ValueError):
@@ -139,12 +132,6 @@ class LocalSocksProxy:
                     if not data:
                         return  # one side closed: so does the proxy, both ways
                     key.data.sendall(data)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5.0)
-        self._listener.close()
-
 
 def _read(sock: socket.socket, count: int) -> bytes:
     data = b""
