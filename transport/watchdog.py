@@ -35,7 +35,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import socks
 from requests.adapters import HTTPAdapter
@@ -258,8 +258,7 @@ class WatchedHTTPConnection(HTTPConnection):
         if exchange is None:
             return super()._new_conn()
         try:
-            sock = _connect(self._dns_host, self.port, self.timeout, self.source_address, self.socket_options,
-                            exchange)
+            sock = self._connect_for(exchange)
         except socket.gaierror as error:
             raise NameResolutionError(self.host, self, error) from error
         except TimeoutError as error:
@@ -269,6 +268,9 @@ class WatchedHTTPConnection(HTTPConnection):
             raise NewConnectionError(self, f"Failed to establish a new connection: {error}") from error
         sys.audit("http.client.connect", self, self.host, self.port)
         return sock
+
+    def _connect_for(self, exchange: Exchange) -> socket.socket:
+        return _connect(self._dns_host, self.port, self.timeout, self.source_address, self.socket_options, exchange)
 
 
 def _addresses(host: str, port: int, family: int, exchange: Exchange) -> list[Any]:
@@ -309,32 +311,17 @@ class WatchedSOCKSConnection(WatchedHTTPConnection, SOCKSConnection):
     serves the exchange armed on its thread as `WatchedHTTPConnection` does."""
 
     def _new_conn(self) -> socks.socksocket:
-        """`SOCKSConnection`'s (PySocks' `create_connection`), with every host name looked up by the exchange's
-        resolver (PySocks' own lookups are `getaddrinfo`'s, unbounded) and the socket the exchange's before it
-        connects (the watchdog shuts down a handshake with the proxy still under way at the deadline), its errors
-        urllib3's as `SOCKSConnection` raises them."""
-        exchange = self.exchange
-        if exchange is None:
-            return SOCKSConnection._new_conn(self)
-        try:
-            sock = _connect_through_socks(self.host, self.port, self._socks_options, self.timeout,
-                                          self.source_address, self.socket_options, exchange)
-        except socket.gaierror as error:
-            raise NameResolutionError(self.host, self, error) from error
-        except TimeoutError as error:
-            raise ConnectTimeoutError(
-                self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})") from error
-        except socks.ProxyError as error:
-            # The proxy's own refusal (`0x05: Connection refused`, a failed login), or a socket error PySocks wraps
-            # (the proxy refused, a stalled handshake): told as the same failure to connect without a proxy.
-            if isinstance(error.socket_err, TimeoutError):
-                raise ConnectTimeoutError(
-                    self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})") from error
-            raise NewConnectionError(self, f"Failed to establish a new connection: {error}") from error
-        except OSError as error:
-            raise NewConnectionError(self, f"Failed to establish a new connection: {error}") from error
-        sys.audit("http.client.connect", self, self.host, self.port)
-        return sock
+        # `WatchedHTTPConnection`'s, typed as `SOCKSConnection`'s: every socket made here is PySocks'.
+        return cast(socks.socksocket, super()._new_conn())
+
+    def _connect_for(self, exchange: Exchange) -> socket.socket:
+        """PySocks' `create_connection`, with every host name looked up by the exchange's resolver (PySocks' own
+        lookups are `getaddrinfo`'s, unbounded) and the socket the exchange's before it connects (the watchdog shuts
+        down a handshake with the proxy still under way at the deadline); its errors told as `WatchedHTTPConnection`
+        tells a connection's: the proxy's own refusal (`0x05: Connection refused`, a failed login) is a
+        `socks.ProxyError`, an OSError, so a failure to connect as it is without a proxy."""
+        return _connect_through_socks(self.host, self.port, self._socks_options, self.timeout, self.source_address,
+                                      self.socket_options, exchange)
 
 
 def _connect_through_socks(host: str, port: int, options: Any, timeout: Any,
@@ -372,7 +359,9 @@ def _connect_through_socks(host: str, port: int, options: Any, timeout: Any,
             sock.connect((host, port))
             return sock
         except OSError as failed:  # socks.ProxyError is one
-            error = failed
+            # A socket error PySocks wraps: a stalled handshake is the timeout it wraps, as it is without a proxy.
+            wrapped = failed.socket_err if isinstance(failed, socks.ProxyError) else None
+            error = wrapped if isinstance(wrapped, TimeoutError) else failed
             sock.close()
     if error is not None:
         raise error
