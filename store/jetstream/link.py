@@ -253,7 +253,7 @@ class _FirstTries:
         self._pool_last_reported = pool
         server = self._order[self._attempts % len(self._order)]
         self._attempts += 1
-        if len(self._client.servers) == len(self._order):  # the pool is the servers given
+        if len(pool) == len(self._order):  # the pool is the servers given
             self._reasons[server] = why
 
     @property
