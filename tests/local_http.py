@@ -337,29 +337,62 @@ class AcceptLoop:
 
 
 class TcpListener(AcceptLoop):
-    """A TCP port on 127.0.0.1 that accepts connections and closes them (a database, a mail server: up);
-    `resetting`: closes them with a reset (RST), as a balancer whose backend is gone or a server at its limit."""
+    """A TCP port on 127.0.0.1 that accepts connections and closes them (a database, a mail server: up)."""
 
-    def __init__(self, resetting: bool = False) -> None:
+    def __init__(self) -> None:
         super().__init__("tcp-listener")
         self.accepted = 0
-        self.resetting = resetting
         self._start()
 
     def _take(self, connection: socket.socket) -> None:
         self.accepted += 1
-        if self.resetting:  # linger on, for no time: the close is a reset, not an end of stream
-            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         connection.close()
 
 
 @contextlib.contextmanager
-def tcp_listener(resetting: bool = False) -> Iterator[TcpListener]:
-    listener = TcpListener(resetting)
+def tcp_listener() -> Iterator[TcpListener]:
+    listener = TcpListener()
     try:
         yield listener
     finally:
         listener.stop()
+
+
+class HandshakeResetter(AcceptLoop):
+    """A TCP port on 127.0.0.1 that sends each connection `greeting`, reads until the client has sent `until`, and
+    then closes it with a reset (RST): a balancer whose backend is gone, a server at its limit, met once the
+    client's connect is surely done. A reset at accept can reach the client before its event loop has seen the
+    connect complete, and is then reported as a failed connect call, not as a reset: a race a loaded host loses.
+    Bounded: a client silent for 5 s is reset then."""
+
+    def __init__(self, greeting: bytes, until: bytes) -> None:
+        super().__init__("handshake-resetter")
+        self.greeting = greeting
+        self.until = until
+        self._start()
+
+    def _take(self, connection: socket.socket) -> None:
+        connection.settimeout(5.0)
+        heard = b""
+        with contextlib.suppress(OSError):
+            connection.sendall(self.greeting)
+            while self.until not in heard:
+                chunk = connection.recv(4096)
+                if not chunk:
+                    break
+                heard += chunk
+        # linger on, for no time: the close is a reset, not an end of stream
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()
+
+
+@contextlib.contextmanager
+def handshake_resetter(greeting: bytes, until: bytes) -> Iterator[HandshakeResetter]:
+    resetter = HandshakeResetter(greeting, until)
+    try:
+        yield resetter
+    finally:
+        resetter.stop()
 
 
 def refused_port() -> int:

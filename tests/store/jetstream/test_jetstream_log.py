@@ -38,7 +38,7 @@ from monitoringapp.store.jetstream.subjects import probe_from_message, probe_mes
 from monitoringapp.store.jetstream.writer import PUBLISH_TIMEOUT, JetStreamLogWriter
 from monitoringapp.store.log import BEGINNING, LogNotCreated, LogUnavailable
 from monitoringapp.store.sqlite.spool import ProbeSpool
-from tests.local_http import held_relay, refused_port, tcp_listener
+from tests.local_http import handshake_resetter, held_relay, refused_port
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(nats_server_binary() is None,
@@ -674,14 +674,18 @@ def first_read_refused(servers: list[str], randomize: bool = True) -> str:
 
 @contextlib.contextmanager
 def _server_down(how: str) -> Iterator[str]:
-    """The URL of a server that is down: its port refused, or its connections reset once accepted (a balancer
-    whose backend is gone; as a server that refused a password ends its connection, whose close nats-py reports
-    again)."""
+    """The URL of a server that is down: its port refused, or its connections reset once the client has greeted
+    it (a balancer whose backend is gone; as a server that refused a password ends its connection, whose close
+    nats-py reports again)."""
     if how == "refused":
         yield f"nats://127.0.0.1:{refused_port()}"
         return
-    with tcp_listener(resetting=True) as resetting:
+    with handshake_resetter(_NATS_GREETING, until=b"PING\r\n") as resetting:
         yield f"nats://127.0.0.1:{resetting.port}"
+
+
+# What a nats-server says first; the client answers CONNECT and PING, and waits for PONG.
+_NATS_GREETING = b'INFO {"server_id":"resetter","version":"2.10.0","proto":1,"max_payload":1048576}\r\n'
 
 
 def test_a_server_given_twice_is_one_server_its_failed_attempt_the_end_of_the_first() -> None:
