@@ -460,9 +460,6 @@ def _options(mode: str, args: argparse.Namespace, now: float) -> Options:
         max_age = None if args.max_age is None else _seconds("--max-age", args.max_age, MAX_MAX_AGE)
         return HealthOptions(config, args.database, max_age)
     text = args.before or DEFAULT_PURGE_BEFORE
-    if _BARE_NUMBER.match(text):  # `--before 30` meant as days would delete all but the last 30 seconds
-        number = text.strip().removeprefix("-")
-        raise UsageError(f"--before: {text!r} has no unit; say {number}d, {number}h, {number}m or {number}s")
     cutoff = _age_or_date("--before", text, now, "an age such as 7d or an ISO date such as 2026-11-01")
     if cutoff > now:
         raise UsageError(f"--before: {text!r} is in the future; that would delete everything")
@@ -558,6 +555,11 @@ def _seconds(flag: str, text: str, maximum: float) -> float:
 
 
 def _age_or_date(flag: str, text: str, now: float, expected: str) -> float:
+    # A number alone is read nowhere as seconds: `--before 30` meant as days would delete all but the last 30
+    # seconds, and `--since 30` meant as days would show a month as half a minute, saying nothing of it.
+    if _BARE_NUMBER.match(text):
+        number = text.strip().removeprefix("-")
+        raise UsageError(f"{flag}: {text!r} has no unit; say {number}d, {number}h, {number}m or {number}s")
     try:
         return parse_age_or_date(text, now)
     except ValueError:

@@ -164,11 +164,14 @@ def test_version_is_the_installed_distributions_and_the_exit_is_0(capsys: pytest
     (["--replay", "--since=2026-09-21T14:13:21Z"], "--since: '2026-09-21T14:13:21Z' is in the future"),
     # A minus on a bare number is still no unit: `--before -30` must not delete all but the last 30 s.
     (["--purge", "--before", "-30"], "--before: '-30' has no unit; say 30d, 30h, 30m or 30s"),
+    # Nor is a history's start read as seconds: `-a --since 30` meant as days showed the last half minute.
+    (["-a", "--since", "30"], "--since: '30' has no unit; say 30d, 30h, 30m or 30s"),
+    (["--replay", "--since", "7.5"], "--since: '7.5' has no unit; say 7.5d, 7.5h, 7.5m or 7.5s"),
     (["-a", "--since", "+1d"], "--since: must be an age such as 2h or an ISO date such as 2026-11-24T12:00, "
                                "got '+1d'"),
 ])
-def test_a_history_start_after_now_or_a_signed_age_without_unit_is_a_usage_error(argv: list[str],
-                                                                                message: str) -> None:
+def test_a_history_start_after_now_or_an_age_without_unit_is_a_usage_error(argv: list[str],
+                                                                            message: str) -> None:
     with pytest.raises(UsageError, match=f"^{re.escape(message)}"):
         parse_command_line(argv, NOW)
 
