@@ -42,9 +42,10 @@ class Proxies:
             if proxy_scheme not in PROXY_SCHEMES:
                 raise ConfigError(f"{scheme.upper()}_PROXY={shown_in_error(url)}: a proxy's scheme is "
                                   f"{', '.join(PROXY_SCHEMES[:-1])} or {PROXY_SCHEMES[-1]}, not {proxy_scheme}")
-            if not _readable_proxy(url):
-                raise ConfigError(f"{scheme.upper()}_PROXY={shown_in_error(url)}: a proxy's host or port cannot be "
-                                  "read from it (scheme://host:port, as socks5h://user:password@proxy.example:1080)")
+            problem = _unusable_address(url)
+            if problem:
+                raise ConfigError(f"{scheme.upper()}_PROXY={shown_in_error(url)}: {problem} (scheme://host:port, "
+                                  "as socks5h://user:password@proxy.example:1080)")
 
     @classmethod
     def from_environment(cls) -> Proxies:
@@ -79,11 +80,16 @@ class Proxies:
         return False
 
 
-def _readable_proxy(url: str) -> bool:
-    """Whether requests can read a host (and a port, if any) from the proxy `url` as it reads it (`http://` put
-    before one without a scheme). One it cannot fails every request: with a traceback (no host after the login,
-    `socks5h://user:password@`) or as a `connection` failure that says nothing of why."""
+def _unusable_address(url: str) -> str | None:
+    """What keeps a request from reaching the proxy `url` at all, as requests reads it (`http://` put before one
+    without a scheme), or None. One it cannot read fails every request: with a traceback (no host after the login,
+    `socks5h://user:password@`) or as a `connection` failure that says nothing of why, as port 0 does."""
     try:
-        return bool(parse_url(url if "://" in url else f"http://{url}").host)
+        address = parse_url(url if "://" in url else f"http://{url}")
     except urllib3.exceptions.LocationParseError:  # a port that is no number from 0 to 65535, a broken [IPv6]
-        return False
+        address = None
+    if address is None or not address.host:
+        return "a proxy's host or port cannot be read from it"
+    if address.port == 0:
+        return "a proxy's port is 1 to 65535, not 0"
+    return None

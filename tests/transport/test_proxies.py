@@ -32,6 +32,16 @@ def test_a_proxy_whose_host_or_port_cannot_be_read_is_a_config_error_that_hides_
     assert "s3cret" not in str(refused.value)
 
 
+@pytest.mark.parametrize("url", ["socks5h://ops:s3cret@127.0.0.1:0", "127.0.0.1:00"])
+def test_a_proxy_on_port_0_is_a_config_error_that_hides_its_password(url: str) -> None:
+    # Before: accepted, and every probe through it stored as `connection`, saying nothing of why.
+    with pytest.raises(ConfigError) as refused:
+        Proxies({"all": url})
+    assert str(refused.value) == (f"ALL_PROXY={shown_in_error(url)}: a proxy's port is 1 to 65535, not 0 "
+                                  "(scheme://host:port, as socks5h://user:password@proxy.example:1080)")
+    assert "s3cret" not in str(refused.value)
+
+
 def test_a_proxy_no_probe_goes_through_is_not_checked_whatever_it_holds() -> None:
     # Before: `FTP_PROXY=ftp://...` (curl's and wget's for ftp:// URLs; a probe's URL is http or https) made `-m`
     # refuse to start.
