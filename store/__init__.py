@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from monitoringapp.store.log import HistoryReader, LogReader, ProbeArchive, StoreError
+from monitoringapp.store.log import HistoryReader, LogReader, ProbeArchive
 from monitoringapp.store.sqlite.delivery_state import SqliteDeliveryState
 from monitoringapp.store.sqlite.purge import PurgeStep, purge_log
 from monitoringapp.store.sqlite.reader import SqliteLogReader
+from monitoringapp.store.sqlite.schema import check_existing_file
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 
 
@@ -42,8 +43,7 @@ def open_log_reader(path: str | Path, nats: Sequence[str] = ()) -> LogReader:
 def open_probe_archive(path: str | Path) -> ProbeArchive:
     """A read-only reader of the existing SQLite log at `path` that reads its probes forward in time (a replay);
     StoreError if there is no such file."""
-    if not Path(path).is_file():
-        raise StoreError(f"{path}: {'is not a file' if Path(path).exists() else 'database not found'}")
+    check_existing_file(path)
     return SqliteLogReader(path)
 
 

@@ -189,6 +189,15 @@ def check_directory(path: str | Path) -> None:
         raise StoreError(f"{path}: {str(parent)!r} is not a directory")
 
 
+def check_existing_file(path: str | Path) -> None:
+    """StoreError unless a database file is at `path`, saying what is missing: its directory, or the file."""
+    target = Path(path)
+    if not target.is_file():
+        if not target.exists():
+            check_directory(path)
+        raise StoreError(f"{path}: {'is not a file' if target.exists() else 'database not found'}")
+
+
 def check_for_writing(path: str | Path, *, timeout: float = 5.0) -> int:
     """The schema version of the log at `path` (0 when it does not exist yet), once it is known that a writer
     may use it: StoreError if not. Writes nothing and creates nothing, beside the file or in it."""
@@ -254,9 +263,7 @@ def open_for_writing(path: str | Path, *, timeout: float = 5.0) -> sqlite3.Conne
 def open_existing(path: str | Path, timeout: float = 5.0) -> sqlite3.Connection:
     """A read-write connection to an existing monitoringApp log; never creates, migrates or alters the file."""
     target = Path(path)
-    if not target.is_file():
-        problem = "is not a file" if target.exists() else "database not found"
-        raise StoreError(f"{path}: {problem}")
+    check_existing_file(target)
     _check_writable_file(target, path)
     try:
         connection = connect(target, existing=True, timeout=timeout)

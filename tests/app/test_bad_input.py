@@ -259,6 +259,10 @@ CASES = [
     Case("db-newer-schema", MONITOR, "m.db: schema version 7 is newer than this monitoringApp understands (4)",
          GOOD, setup=newer_db),
     Case("purge-db-missing", ("--purge", "-db", "{db}"), "m.db: database not found", setup=no_db),
+    # Where the readers said the directory, these said the file: `database not found` of a path whose directory is
+    # misspelt sends a user looking for a file.
+    Case("purge-db-in-missing-directory", ("--purge", "-db", "{dir}/missing/m.db"),
+         "missing/m.db: directory '{dir}/missing' does not exist"),
     Case("purge-db-not-sqlite", ("--purge", "-db", "{db}"), "file is not a database", setup=text_db),
     Case("purge-db-newer-schema", ("--purge", "-db", "{db}"), "schema version 7 is newer", setup=newer_db),
     # several locations (NATS: refused before any connection is tried)
@@ -316,6 +320,8 @@ CASES = [
          site(caFile="no-ca.pem"), setup=lambda d: (d / "config.json").write_text(site(caFile=str(d / "no-ca.pem")))),
     Case("replay-db-missing", ("--replay", "-c", "{cfg}", "-db", "{db}"), "m.db: database not found", GOOD,
          setup=no_db),
+    Case("replay-db-in-missing-directory", ("--replay", "-c", "{cfg}", "-db", "{dir}/missing/m.db"),
+         "missing/m.db: directory '{dir}/missing' does not exist", GOOD),
     Case("replay-since-garbage", ("--replay", "-c", "{cfg}", "--since", "last week"),
          "--since: must be an age such as 7d or an ISO date such as 2026-11-24T12:00, got 'last week'", GOOD),
 ]
