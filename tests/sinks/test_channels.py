@@ -140,6 +140,21 @@ def test_a_password_from_the_environment_with_an_at_a_slash_and_a_colon_logs_in_
         assert secrets.values == (password,)
 
 
+def test_credentials_from_the_environment_whose_password_has_a_colon_log_in_to_the_smtp_server() -> None:
+    # `${CREDENTIALS}@host` kept the value's colons: apprise read the password up to its own colon ("p%40ss%2Fw0"),
+    # and every delivery failed, said as a connection error.
+    credentials = "monitor:p@ss/w0:rd"
+    with mail_server("monitor", "p@ss/w0:rd") as server:
+        url, secrets = expand_url(f"mailto://${{CREDENTIALS}}@127.0.0.1:{server.port}"
+                                  "?to=oncall@example.com&from=monitor@example.com&mode=insecure",
+                                  {"CREDENTIALS": credentials})
+        open_channel(url, webhook=False).send([transition_notice(DOWN)])
+        (mail,) = server.messages
+        assert (mail["To"], mail["Subject"]) == ("oncall@example.com", f"monitoringApp: {SITE} is down")
+        assert secrets.redact(url) == f"mailto://***@127.0.0.1:{server.port}" \
+            "?to=oncall@example.com&from=monitor@example.com&mode=insecure"
+
+
 def test_two_apprise_channels_failing_at_once_each_say_their_own_error() -> None:
     # apprise logs to one logger for all: each send took the last line logged by any thread meanwhile, so a json://
     # channel could fail with "... sending Form notification ..." (another channel's error, under its name).
