@@ -22,10 +22,9 @@ from monitoringapp.app.usage import UsageError
 from monitoringapp.domain.events import LOCAL, QUORUM
 from monitoringapp.domain.nats_login import DifferentLogins, cluster_login
 from monitoringapp.domain.sites import shown_server, shown_url
-from monitoringapp.domain.timefmt import iso_utc, parse_age_or_date
+from monitoringapp.domain.timefmt import iso_utc, parse_age_or_date, unit_missing
 from monitoringapp.store.jetstream.subjects import BUCKETS, valid_location
 
-_BARE_NUMBER = re.compile(r"^\s*-?\d+(\.\d+)?\s*$")
 _NEGATIVE_AGE = re.compile(r"-\d")  # `-5d`: an age counted back, as journalctl --since writes it
 _NATS_URL = re.compile(r"^((nats|tls)://([^@/\s]+@)?)?[A-Za-z0-9._\[\]:-]+:\d{1,5}$")
 
@@ -555,11 +554,10 @@ def _seconds(flag: str, text: str, maximum: float) -> float:
 
 
 def _age_or_date(flag: str, text: str, now: float, expected: str) -> float:
-    # A number alone is read nowhere as seconds: `--before 30` meant as days would delete all but the last 30
-    # seconds, and `--since 30` meant as days would show a month as half a minute, saying nothing of it.
-    if _BARE_NUMBER.match(text):
-        number = text.strip().removeprefix("-")
-        raise UsageError(f"{flag}: {text!r} has no unit; say {number}d, {number}h, {number}m or {number}s")
+    # `--before 30` meant as days would delete all but the last 30 seconds (see unit_missing).
+    missing = unit_missing(text)
+    if missing is not None:
+        raise UsageError(f"{flag}: {missing}")
     try:
         return parse_age_or_date(text, now)
     except ValueError:

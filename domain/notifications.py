@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -134,18 +135,27 @@ def expand_url(url: str, environ: Mapping[str, str]) -> tuple[str, Secrets]:
     In the user information (`user:${PASSWORD}@host`) a value goes in percent-encoded, as a URL carries it
     (requests and apprise decode it): a password holding an @, a / or a : stays that password instead of ending
     the user information early. Where no colon is written there (`${CREDENTIALS}@host`), a value's colons stay:
-    it is user and password. Elsewhere a value goes in as is (a token may be several path segments)."""
+    it is user and password, split at its first colon. Elsewhere a value goes in as is (a token may be several path
+    segments)."""
     split = _user_information_end(url)
     user_information, rest = url[:split], url[split:]
     written = _VARIABLE.sub("", user_information.partition("://")[2])
-    safe = "" if ":" in written else ":"
-    encoded = {name: quote(value_of(name, environ), safe=safe) for name in variables(user_information)}
+    both = ":" not in written
+    encode = _user_and_password if both else partial(quote, safe="")
+    encoded = {name: encode(value_of(name, environ)) for name in variables(user_information)}
     expanded_user_information, _ = expand(user_information, encoded)
     expanded_rest, values = expand(rest, environ)
-    # As is; and as the URL holds it where its colons stay (`redact` knows the fully encoded form already).
-    taken = (*(environ[name] for name in encoded), *(encoded.values() if safe else ()), *values)
+    # As is; and as the URL holds user and password (`redact` knows the fully encoded form already).
+    taken = (*(environ[name] for name in encoded), *(encoded.values() if both else ()), *values)
     # A password written as is, read from the URL as written (an expanded value may hold an @ or a /).
     return expanded_user_information + expanded_rest, Secrets.of((*taken, *filter(None, [url_password(url)])))
+
+
+def _user_and_password(value: str) -> str:
+    """`user:password` as a URL's user information carries it: the first colon ends the user, as RFC 3986 reads
+    it; the password's own colons are encoded, since apprise ends a password at its next colon."""
+    user, colon, password = value.partition(":")
+    return quote(user, safe="") + colon + quote(password, safe="")
 
 
 def _user_information_end(url: str) -> int:

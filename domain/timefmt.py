@@ -49,6 +49,18 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
 
 
+_BARE_NUMBER = re.compile(r"^\s*-?\d+(\.\d+)?\s*$")
+
+
+def unit_missing(text: str) -> str | None:
+    """What to say of an age or a date given as a number alone (`30`), None for anything else. Such a number is
+    read nowhere as seconds: `30` meant as days would cover half a minute, or delete all but it, without a word."""
+    if _BARE_NUMBER.match(text) is None:
+        return None
+    number = text.strip().removeprefix("-")
+    return f"{text!r} has no unit; say {number}d, {number}h, {number}m or {number}s"
+
+
 def parse_age_or_date(text: str, now: float) -> float:
     """Seconds since the epoch of an age (`2h`, `7d`, or `-7d` as journalctl writes it) counted back from `now`,
     but not before the epoch, or of an ISO-8601 date or date-time (no zone means UTC); ValueError otherwise."""

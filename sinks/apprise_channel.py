@@ -57,7 +57,10 @@ class AppriseChannel:
         warnings: list[str] = []
         capturing = _SEND_WARNINGS.set(warnings)
         try:
-            delivered = self._apprise.notify(body=message_body(notices), title=message_title(notices))
+            # Said to be text: left unsaid, apprise took it for HTML, so a mail ran its lines into one paragraph
+            # and read a detail's "<html>" as markup; as text, a mail is plain and each service escapes as it must.
+            delivered = self._apprise.notify(body=message_body(notices), title=message_title(notices),
+                                             body_format=self._module.NotifyFormat.TEXT)
         except Exception as error:  # a service's plugin that raises: this message failed, not the notifier
             raise DeliveryFailed(f"apprise: {type(error).__name__}") from None
         finally:

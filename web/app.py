@@ -24,7 +24,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from monitoringapp.domain.events import AlertTransition, TransitionKind
-from monitoringapp.domain.timefmt import format_duration, iso_utc, parse_age_or_date, parse_duration
+from monitoringapp.domain.timefmt import format_duration, iso_utc, parse_age_or_date, parse_duration, unit_missing
 from monitoringapp.operators.rollup import DAY, HOUR, MINUTE, RELATIVE_ERROR, Rollup
 from monitoringapp.store.log import HistoryReader, LogUnavailable, StoreError
 from monitoringapp.web import render
@@ -340,6 +340,9 @@ def _time(name: str, now: float, default: float) -> float:
     text = request.args.get(name)
     if text is None:
         return default
+    missing = unit_missing(text)  # as on the command line: `?since=30` meant as days is not half a minute
+    if missing is not None:
+        raise ApiError(f"{name}: {missing}", name)
     try:
         value = parse_age_or_date(text, now)
     except (ValueError, OverflowError):

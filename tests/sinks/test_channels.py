@@ -111,6 +111,21 @@ def test_apprise_mailto_delivers_to_a_real_smtp_server_with_the_password() -> No
     assert "s3cr3t" not in str(failed.value)
 
 
+def test_a_mailed_burst_is_one_line_per_notice_in_plain_text_a_detail_with_markup_as_written() -> None:
+    # Sent without a body format, apprise took the text for HTML: the mail's HTML part was the raw lines (one
+    # paragraph in a mail reader, a detail's "<html>" read as a tag) and its plain part those lines joined by spaces.
+    tagged = AlertTransition(T0 + 1, "https://api.example.com/", TransitionKind.ALERT, 0.0, T0 + 1,
+                             detail='bodyContains "<html>" not found')
+    with mail_server("monitor", "p4ss") as server:
+        url = (f"mailto://monitor:p4ss@127.0.0.1:{server.port}?to=oncall@example.com&from=monitor@example.com"
+               "&mode=insecure")
+        open_channel(url, webhook=False).send([transition_notice(DOWN), transition_notice(tagged)])
+        (mail,) = server.messages
+        assert mail.get_content_type() == "text/plain"
+        assert mail.get_content().strip().splitlines() == [transition_line(DOWN), transition_line(tagged)]
+        assert transition_line(tagged).endswith('reason: bodyContains "<html>" not found')
+
+
 def test_a_password_from_the_environment_with_an_at_a_slash_and_a_colon_logs_in_to_the_smtp_server() -> None:
     # The value went into the URL as is: apprise read "ss" as the host, every delivery failed with
     # `Connection error while submitting email to "ss"` (a piece of the password on stderr and in the state file).
@@ -123,6 +138,21 @@ def test_a_password_from_the_environment_with_an_at_a_slash_and_a_colon_logs_in_
         (mail,) = server.messages
         assert (mail["To"], mail["Subject"]) == ("oncall@example.com", f"monitoringApp: {SITE} is down")
         assert secrets.values == (password,)
+
+
+def test_credentials_from_the_environment_whose_password_has_a_colon_log_in_to_the_smtp_server() -> None:
+    # `${CREDENTIALS}@host` kept the value's colons: apprise read the password up to its own colon ("p%40ss%2Fw0"),
+    # and every delivery failed, said as a connection error.
+    credentials = "monitor:p@ss/w0:rd"
+    with mail_server("monitor", "p@ss/w0:rd") as server:
+        url, secrets = expand_url(f"mailto://${{CREDENTIALS}}@127.0.0.1:{server.port}"
+                                  "?to=oncall@example.com&from=monitor@example.com&mode=insecure",
+                                  {"CREDENTIALS": credentials})
+        open_channel(url, webhook=False).send([transition_notice(DOWN)])
+        (mail,) = server.messages
+        assert (mail["To"], mail["Subject"]) == ("oncall@example.com", f"monitoringApp: {SITE} is down")
+        assert secrets.redact(url) == f"mailto://***@127.0.0.1:{server.port}" \
+            "?to=oncall@example.com&from=monitor@example.com&mode=insecure"
 
 
 def test_two_apprise_channels_failing_at_once_each_say_their_own_error() -> None:

@@ -177,6 +177,18 @@ def test_a_bad_parameter_is_a_4xx_naming_it_never_a_500(client: FlaskClient, pat
     assert response.get_json()["error"]
 
 
+@pytest.mark.parametrize("query", ["since=30", "until=-7", "since=1.5"])
+def test_a_time_without_a_unit_is_a_400_that_asks_for_one_as_the_command_line_does(client: FlaskClient,
+                                                                                   query: str) -> None:
+    # Read as seconds, `?since=30` meant as days gave the last half minute with a 200, as `-a --since 30` once did.
+    response = client.get(f"/api/v1/sites/{site_id(UP)}/probes?{query}")
+    name, text = query.split("=")
+    number = text.removeprefix("-")
+    assert (response.status_code, response.get_json()) == (400, {
+        "error": f"{name}: {text!r} has no unit; say {number}d, {number}h, {number}m or {number}s",
+        "parameter": name})
+
+
 def test_the_openapi_description_is_served(client: FlaskClient) -> None:
     response = client.get("/api/v1/openapi.yaml")
     assert response.status_code == 200 and b"/api/v1/sites/{id}/rollups" in response.data
