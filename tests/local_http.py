@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.http_server import LocalHTTPServer
+from bench.ports import held_port, port_of
 
 HUGE_CLAIMED = 1 << 30
 TRICKLED_BODY = 200  # bytes /trickle sends, one every 50 ms, when nobody cuts it
@@ -396,10 +397,15 @@ def handshake_resetter(greeting: bytes, until: bytes) -> Iterator[HandshakeReset
 
 
 def refused_port() -> int:
-    """A port on 127.0.0.1 with nothing listening (bound, then closed)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port on 127.0.0.1 with nothing listening, held so until this process ends (`bench.ports`): closed, a
+    server any test or process started meanwhile could be given it, and answer where a refusal was expected. A
+    server started for it binds it all the same (local_smtp's, Prometheus)."""
+    held = held_port()
+    _HELD.append(held)
+    return port_of(held)
+
+
+_HELD: list[socket.socket] = []  # the ports refused_port gave, a few dozen a run of the suite
 
 
 class HeldRelay(AcceptLoop):

@@ -17,9 +17,10 @@ from monitoringapp.store.sqlite.writer import SqliteEventLog
 A = "http://a.test/"
 
 
-def database(path: Path, *ages: float) -> Path:
+def database(path: Path, *ages: float, now: float | None = None) -> Path:
+    """A database of probes `ages` seconds before `now` (this moment by default)."""
     log = SqliteEventLog(path)
-    now = time.time()
+    now = time.time() if now is None else now
     for age in ages:
         log.append_probe(Probe(now - age, A, True, 200, 1.0))
     log.close()
@@ -40,16 +41,22 @@ def health(*argv: str) -> list[str]:
 
 def test_a_monitor_that_stored_a_probe_lately_is_healthy(tmp_path: Path, config: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    db = database(tmp_path / "m.db", 60, 3)  # the newest by append order is 3 s old
-    assert main(health("-c", str(config), "-db", str(db))) == 0
+    # Checked at the moment the ages count from: checked a second later (a loaded host writing the file), the
+    # newest probe was 4s old. A whole second: the log keeps a probe's time to the millisecond, rounded.
+    now = float(int(time.time()))
+    db = database(tmp_path / "m.db", 60, 3, now=now)  # the newest by append order is 3 s old
+    assert run_health(HealthOptions(str(config), str(db)), now=now) == 0
     assert capsys.readouterr().out == f"healthy: the newest probe in {db} is 3s old (at most 11s)\n"
+    assert main(health("-c", str(config), "-db", str(db))) == 0  # the command line's, on this host's clock
 
 
 def test_a_monitor_quiet_for_longer_than_its_intervals_allow_is_unhealthy(tmp_path: Path, config: Path,
                                                                          capsys: pytest.CaptureFixture[str]) -> None:
-    db = database(tmp_path / "m.db", 372)
-    assert main(health("-c", str(config), "-db", str(db))) == 1
+    now = float(int(time.time()))  # as above
+    db = database(tmp_path / "m.db", 372, now=now)
+    assert run_health(HealthOptions(str(config), str(db)), now=now) == 1
     assert capsys.readouterr().out == f"unhealthy: the newest probe in {db} is 6m12s old (at most 11s)\n"
+    assert main(health("-c", str(config), "-db", str(db))) == 1
     assert main(health("--max-age", "600", "-db", str(db))) == 0  # no config needed with --max-age
 
 

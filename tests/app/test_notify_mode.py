@@ -132,7 +132,8 @@ def test_a_live_channel_is_on_time_beside_a_flaky_one_that_gets_everything_once_
         wait_until(lambda: len(live.received) == 2, 5, "the live channel's two deliveries", alive=app)
         # On time whatever the others do: delivered while the hung channel's first POST still waits on its 10 s.
         hung_still_in_flight = "channel hung" not in app.stderr()
-        wait_until(lambda: app.stderr().count("failing") == 2, 5, "the two failing channels said", alive=app)
+        wait_until(lambda: all(f"channel {name} failing" in app.stderr() for name in ("dead", "flaky")), 5,
+                   "the two failing channels said", alive=app)
         flaky.start()
         second = burst(2, first=2)
         store(db, second)
@@ -147,7 +148,11 @@ def test_a_live_channel_is_on_time_beside_a_flaky_one_that_gets_everything_once_
     assert live.keys() == ids and flaky.keys() == ids  # each once, in order; nothing of the history
     assert hung_still_in_flight
     assert status == 0
-    assert sorted(stderr.splitlines()) == [
+    # The hung channel's POST fails at its 10 s timeout: said if the test ran that long (a loaded host, the flaky
+    # channel's next retry 8 s after its first failure), as the product should; not what this test is about.
+    hung_said = [line for line in stderr.splitlines() if line.startswith("notify: channel hung ")]
+    assert all(line.startswith("notify: channel hung failing: no answer within 10 s;") for line in hung_said), stderr
+    assert sorted(line for line in stderr.splitlines() if line not in hung_said) == [
         "notify: channel dead failing: cannot connect: Connection refused; retrying from 1 s, doubling up to 5 min "
         "(said again when it delivers)",
         "notify: channel flaky delivering again after " + stderr.split("delivering again after ")[1].split("\n")[0],

@@ -25,7 +25,14 @@ from monitoringapp.domain.config import Config, SiteConfig, parse_config
 from monitoringapp.domain.events import ErrorKind, Probe
 from monitoringapp.operators.typed import unbatched
 from monitoringapp.streams.http_probe import HttpProber
-from monitoringapp.streams.probes import ConfigChange, ProbeFunction, TickCounters, diff_sites, probe_batches
+from monitoringapp.streams.probes import (
+    ConfigChange,
+    ProbeFunction,
+    ProbeOutcome,
+    TickCounters,
+    diff_sites,
+    probe_batches,
+)
 from tests.local_http import LocalServer, local_server
 
 on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
@@ -101,9 +108,18 @@ def test_a_probe_still_in_flight_makes_its_site_skip_ticks_and_count_them(server
     counters = TickCounters()
     emitted: list[Probe] = []
     configs = BehaviorSubject(Config((site,)))
-    configs.pipe(probe_events(prober.check, scheduler, io, counters)).subscribe(emitted.append)
-    scheduler.advance_to(5.5)  # ticks at 0..5 in virtual time, while the first probe hangs for real
+    let_go = threading.Event()
+
+    def held_check(checked: SiteConfig) -> ProbeOutcome:
+        """The real probe, once the test lets it go: in flight until then, however long the test's thread is kept
+        off the CPU (a 0.3 s timeout running meanwhile landed it before the ticks it must skip, now and then)."""
+        assert let_go.wait(10)
+        return prober.check(checked)
+
+    configs.pipe(probe_events(held_check, scheduler, io, counters)).subscribe(emitted.append)
+    scheduler.advance_to(5.5)  # ticks at 0..5 in virtual time, while the first probe is in flight for real
     assert (counters.ticks, counters.skipped) == (1, 5)
+    let_go.set()  # it hangs now, for its timeout
     configs.on_completed()  # the clock stops; the probe in flight still lands
     io.executor.shutdown(wait=True)  # the probe ends by its 0.3 s timeout
     assert emitted == []  # its result waits for the clock

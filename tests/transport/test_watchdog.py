@@ -21,6 +21,17 @@ def listener() -> Iterator[socket.socket]:
         yield server
 
 
+class HeldClock:
+    """The watchdog's clock, moved by the test only: an exchange disarmed before its deadline is so however long a
+    loaded host keeps the test's thread from running (a 0.1 s deadline of the real clock was passed now and then)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def connected(listener: socket.socket) -> WatchedHTTPConnection:
     connection = WatchedHTTPConnection("127.0.0.1", listener.getsockname()[1], timeout=10.0)
     connection.connect()  # registers with the exchange armed on this thread, if any
@@ -42,17 +53,20 @@ def test_an_exchange_past_its_deadline_is_cut_at_once_whatever_its_socket_timeou
 
 
 def test_an_exchange_disarmed_in_time_is_told_so_and_its_connection_left_alone(listener: socket.socket) -> None:
-    watchdog = Watchdog()
+    clock = HeldClock()
+    watchdog = Watchdog(clock=clock)
     try:
-        in_time = watchdog.arm(time.monotonic() + 0.1)
+        in_time = watchdog.arm(clock() + 0.1)
         kept = connected(listener)
         assert watchdog.disarm(in_time) is False
-        # A later exchange on another thread, cut at its deadline: by then the first one's had long passed.
+        # A later exchange on another thread, cut at its deadline: by then the first one's has passed too.
         outcome: list[bytes] = []
+        connecting = threading.Event()
 
         def cut() -> None:
-            exchange = watchdog.arm(time.monotonic() + 0.3)
+            exchange = watchdog.arm(clock() + 0.3)
             connection = connected(listener)
+            connecting.set()
             assert connection.sock is not None
             outcome.append(connection.sock.recv(1))
             outcome.append(b"fired" if watchdog.disarm(exchange) else b"not fired")
@@ -60,6 +74,8 @@ def test_an_exchange_disarmed_in_time_is_told_so_and_its_connection_left_alone(l
 
         other = threading.Thread(target=cut)
         other.start()
+        assert connecting.wait(15.0), "the other exchange connected"
+        clock.now += 1.0  # past both deadlines
         other.join(15.0)
         assert outcome == [b"", b"fired"]
         assert kept.sock is not None
@@ -105,9 +121,10 @@ def test_exchanges_that_end_in_time_do_not_wake_the_watchdog_each() -> None:
 
 
 def test_a_connection_outside_any_armed_exchange_is_not_watched(listener: socket.socket) -> None:
-    watchdog = Watchdog()
+    clock = HeldClock()
+    watchdog = Watchdog(clock=clock)
     try:
-        exchange = watchdog.arm(time.monotonic() + 0.1)
+        exchange = watchdog.arm(clock() + 0.1)
         assert watchdog.disarm(exchange) is False
         unwatched = connected(listener)
         assert unwatched.exchange is None
