@@ -126,33 +126,23 @@ def test_a_mailed_burst_is_one_line_per_notice_in_plain_text_a_detail_with_marku
         assert transition_line(tagged).endswith('reason: bodyContains "<html>" not found')
 
 
-def test_a_password_from_the_environment_with_an_at_a_slash_and_a_colon_logs_in_to_the_smtp_server() -> None:
+@pytest.mark.parametrize(("user_information", "environment", "shown"), [
     # The value went into the URL as is: apprise read "ss" as the host, every delivery failed with
     # `Connection error while submitting email to "ss"` (a piece of the password on stderr and in the state file).
-    password = "p@ss/w0:rd"
-    with mail_server("monitor", password) as server:
-        url, secrets = expand_url(f"mailto://monitor:${{SMTP_PASSWORD}}@127.0.0.1:{server.port}"
-                                  "?to=oncall@example.com&from=monitor@example.com&mode=insecure",
-                                  {"SMTP_PASSWORD": password})
-        open_channel(url, webhook=False).send([transition_notice(DOWN)])
-        (mail,) = server.messages
-        assert (mail["To"], mail["Subject"]) == ("oncall@example.com", f"monitoringApp: {SITE} is down")
-        assert secrets.values == (password,)
-
-
-def test_credentials_from_the_environment_whose_password_has_a_colon_log_in_to_the_smtp_server() -> None:
+    ("monitor:${SMTP_PASSWORD}", {"SMTP_PASSWORD": "p@ss/w0:rd"}, "monitor:***"),
     # `${CREDENTIALS}@host` kept the value's colons: apprise read the password up to its own colon ("p%40ss%2Fw0"),
     # and every delivery failed, said as a connection error.
-    credentials = "monitor:p@ss/w0:rd"
+    ("${CREDENTIALS}", {"CREDENTIALS": "monitor:p@ss/w0:rd"}, "***"),
+], ids=["password", "user-and-password"])
+def test_a_login_from_the_environment_whose_password_has_an_at_a_slash_and_a_colon_logs_in_to_the_smtp_server(
+        user_information: str, environment: dict[str, str], shown: str) -> None:
     with mail_server("monitor", "p@ss/w0:rd") as server:
-        url, secrets = expand_url(f"mailto://${{CREDENTIALS}}@127.0.0.1:{server.port}"
-                                  "?to=oncall@example.com&from=monitor@example.com&mode=insecure",
-                                  {"CREDENTIALS": credentials})
+        query = "?to=oncall@example.com&from=monitor@example.com&mode=insecure"
+        url, secrets = expand_url(f"mailto://{user_information}@127.0.0.1:{server.port}{query}", environment)
         open_channel(url, webhook=False).send([transition_notice(DOWN)])
         (mail,) = server.messages
         assert (mail["To"], mail["Subject"]) == ("oncall@example.com", f"monitoringApp: {SITE} is down")
-        assert secrets.redact(url) == f"mailto://***@127.0.0.1:{server.port}" \
-            "?to=oncall@example.com&from=monitor@example.com&mode=insecure"
+        assert secrets.redact(url) == f"mailto://{shown}@127.0.0.1:{server.port}{query}"
 
 
 def test_two_apprise_channels_failing_at_once_each_say_their_own_error() -> None:
