@@ -9,9 +9,16 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import socks
+from urllib3.exceptions import ConnectTimeoutError
 
 from bench.processes import wait_until
-from monitoringapp.transport.watchdog import Watchdog, WatchedHTTPConnection, WatchedHTTPConnectionPool
+from monitoringapp.transport.watchdog import (
+    Watchdog,
+    WatchedHTTPConnection,
+    WatchedHTTPConnectionPool,
+    WatchedSOCKSConnection,
+)
 
 
 @pytest.fixture
@@ -213,3 +220,24 @@ def test_a_connection_is_kept_from_its_pool_until_its_exchange_is_disarmed_and_c
     finally:
         watchdog.close()
         pool.close()
+
+
+def test_a_socks_handshake_that_outlasts_the_socket_timeout_before_the_deadline_is_a_timeout_not_a_refusal(
+        listener: socket.socket) -> None:
+    # PySocks wraps the socket's timeout in a ProxyError, an OSError: raised as that, it was a failure to connect
+    # (NewConnectionError, `connection`); the timeout it wraps is what happened. The watchdog's clock is held, so
+    # only the socket's own timeout (0.2 s) can end the handshake the proxy never answers.
+    clock = HeldClock()
+    watchdog = Watchdog(clock=clock)
+    proxy = {"socks_version": socks.SOCKS5, "proxy_host": "127.0.0.1", "proxy_port": listener.getsockname()[1],
+             "username": None, "password": None, "rdns": True}
+    try:
+        exchange = watchdog.arm(clock() + 30.0)
+        connection = WatchedSOCKSConnection(proxy, "site.test", 80, timeout=0.2)
+        with pytest.raises(ConnectTimeoutError) as stalled:
+            connection.connect()
+        assert watchdog.disarm(exchange) is False
+    finally:
+        watchdog.close()
+    assert type(stalled.value) is ConnectTimeoutError  # not its subclass NewConnectionError
+    assert isinstance(stalled.value.__cause__, TimeoutError)
