@@ -35,7 +35,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import socks
 from requests.adapters import HTTPAdapter
@@ -290,11 +290,21 @@ def _connect(host: str, port: int, timeout: Any, source_address: tuple[str, int]
     """urllib3's `create_connection` to each address `host` has, looked up for at most what is left of `exchange`'s
     deadline: tried in turn, the last one's error raised if none connects. Given an address, `create_connection`'s
     own lookup is of a literal, answered at once (an IPv6 one keeps its `%scope`)."""
-    addresses = _addresses(host, port, allowed_gai_family(), exchange)
+    return _first_that_connects(
+        _addresses(host, port, allowed_gai_family(), exchange),
+        lambda address: create_connection((address[4][0], port), timeout, source_address, socket_options))
+
+
+Connected = TypeVar("Connected", bound=socket.socket)
+
+
+def _first_that_connects(addresses: list[Any], connect: Callable[[Any], Connected]) -> Connected:
+    """`connect` to each of getaddrinfo's `addresses` in turn: the first socket that connects, or the last one's
+    error if none does."""
     error: OSError | None = None
-    for *_, address in addresses:
+    for address in addresses:
         try:
-            return create_connection((address[0], port), timeout, source_address, socket_options)
+            return connect(address)
         except OSError as failed:
             error = failed
     if error is not None:
@@ -342,9 +352,9 @@ def _connect_through_socks(host: str, port: int, options: Any, timeout: Any,
                 raise socks.GeneralProxyError(f"socks4 takes IPv4 addresses only, and {host.strip('[]')} has none "
                                               "(socks4a:// or socks5h:// has the proxy look the name up)")
         host = addresses[0][4][0]  # the first, as PySocks picks it
-    error: OSError | None = None
-    for family, kind, proto, _, address in _addresses(options["proxy_host"], proxy_port, allowed_gai_family(),
-                                                      exchange):
+
+    def through_proxy_at(proxy: Any) -> socks.socksocket:
+        family, kind, proto, _, address = proxy
         sock = socks.socksocket(family, kind, proto)
         exchange.sock = sock
         try:
@@ -357,15 +367,17 @@ def _connect_through_socks(host: str, port: int, options: Any, timeout: Any,
             if source_address:
                 sock.bind(source_address)
             sock.connect((host, port))
-            return sock
         except OSError as failed:  # socks.ProxyError is one
+            sock.close()
             # A socket error PySocks wraps: a stalled handshake is the timeout it wraps, as it is without a proxy.
             wrapped = failed.socket_err if isinstance(failed, socks.ProxyError) else None
-            error = wrapped if isinstance(wrapped, TimeoutError) else failed
-            sock.close()
-    if error is not None:
-        raise error
-    raise OSError("getaddrinfo returns an empty list")
+            if isinstance(wrapped, TimeoutError):
+                raise wrapped from failed
+            raise
+        return sock
+
+    return _first_that_connects(_addresses(options["proxy_host"], proxy_port, allowed_gai_family(), exchange),
+                                through_proxy_at)
 
 
 class WatchedSOCKSHTTPSConnection(WatchedSOCKSConnection, SOCKSHTTPSConnection):
