@@ -19,25 +19,24 @@ def test_a_proxy_of_a_scheme_no_probe_can_go_through_is_a_config_error_that_hide
     assert str(refused.value).endswith(f", not {url.partition(':')[0]}")
 
 
-@pytest.mark.parametrize("url", ["socks5h://ops:s3cret@", "socks5h://ops:s3cret@127.0.0.1:abc",
-                                 "socks5h://ops:s3cret@127.0.0.1:99999", "socks5h://:1080", "http://ops:s3cret@[::1:3128",
-                                 "ops:s3cret@:3128"])
-def test_a_proxy_whose_host_or_port_cannot_be_read_is_a_config_error_that_hides_its_password(url: str) -> None:
-    # Before: `socks5h://ops:s3cret@` a traceback per probe (requests' TypeError), nothing stored; the others every
-    # probe a `connection` failure, saying nothing of why.
-    with pytest.raises(ConfigError) as refused:
-        Proxies({"all": url})
-    assert str(refused.value) == (f"ALL_PROXY={shown_in_error(url)}: a proxy's host or port cannot be read from it "
-                                  "(scheme://host:port, as socks5h://user:password@proxy.example:1080)")
-    assert "s3cret" not in str(refused.value)
+UNREADABLE = "a proxy's host or port cannot be read from it"
+PORT_0 = "a proxy's port is 1 to 65535, not 0"
 
 
-@pytest.mark.parametrize("url", ["socks5h://ops:s3cret@127.0.0.1:0", "127.0.0.1:00"])
-def test_a_proxy_on_port_0_is_a_config_error_that_hides_its_password(url: str) -> None:
-    # Before: accepted, and every probe through it stored as `connection`, saying nothing of why.
+@pytest.mark.parametrize(("url", "problem"), [
+    # Before: a traceback per probe (requests' TypeError), nothing stored.
+    ("socks5h://ops:s3cret@", UNREADABLE),
+    # Before, these and port 0: accepted, and every probe through them stored as `connection`, saying nothing of why.
+    *((url, UNREADABLE) for url in ["socks5h://ops:s3cret@127.0.0.1:abc", "socks5h://ops:s3cret@127.0.0.1:99999",
+                                    "socks5h://:1080", "http://ops:s3cret@[::1:3128", "ops:s3cret@:3128"]),
+    ("socks5h://ops:s3cret@127.0.0.1:0", PORT_0),
+    ("127.0.0.1:00", PORT_0),
+])
+def test_a_proxy_whose_address_cannot_be_used_is_a_config_error_that_says_why_and_hides_its_password(
+        url: str, problem: str) -> None:
     with pytest.raises(ConfigError) as refused:
         Proxies({"all": url})
-    assert str(refused.value) == (f"ALL_PROXY={shown_in_error(url)}: a proxy's port is 1 to 65535, not 0 "
+    assert str(refused.value) == (f"ALL_PROXY={shown_in_error(url)}: {problem} "
                                   "(scheme://host:port, as socks5h://user:password@proxy.example:1080)")
     assert "s3cret" not in str(refused.value)
 
