@@ -296,6 +296,18 @@ def test_an_apprise_channel_named_by_default_delivers_and_no_line_or_state_shows
 
 
 @slow
+def test_an_apprise_url_apprise_cannot_read_is_one_line_naming_the_entry_exit_2_and_nothing_is_created(
+        tmp_path: Path) -> None:
+    config = write_config(tmp_path, [{"url": "http://127.0.0.1:9/hook"},
+                                     {"url": "tgram://notAbotTOKEN_s3cret/987654"}])  # no `digits:` of a bot token
+    result = run_app("-a", "--notify", "-c", str(config), "-db", str(tmp_path / "m.db"), timeout=30)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (f"monitoringApp: error: {config}: notifications[1].url: apprise does not understand this "
+                             "URL (see apprise's list of services)\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
+
+
+@slow
 def test_monitoring_imports_no_apprise() -> None:
     probe = "import sys, monitoringapp.app.monitoring_mode, monitoringapp.app.cli; print('apprise' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
