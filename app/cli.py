@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from monitoringapp.app.lifecycle import run_once
 from monitoringapp.app.options import (
@@ -114,5 +114,10 @@ def run_check(options: CheckOptions) -> int:
         config = read_config_and_warn(options.config, probing=True)  # would -m start with it, here?
     except KeyboardInterrupt:
         raise Interrupted(f"{options.config} was not checked") from None
-    print(json.dumps(config.effective(), indent=2))
+    shown_by_apprise: Callable[[str], str | None] | None = None
+    if any(not channel.webhook for channel in config.notifications):  # apprise only for its own URLs: -m never needs it
+        from monitoringapp.sinks import apprise_channel
+
+        shown_by_apprise = apprise_channel.shown_by_apprise
+    print(json.dumps(config.effective(shown_by_apprise), indent=2))
     return OK

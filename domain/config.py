@@ -22,7 +22,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -227,15 +227,17 @@ class Config:
         return (2 * max(site.check_interval for site in self.sites) + max(site.timeout for site in self.sites)
                 + 5.0)
 
-    def effective(self) -> dict[str, Any]:
-        """The config with every default filled in, in the file's own format."""
+    def effective(self, shown_by_apprise: Callable[[str], str | None] | None = None) -> dict[str, Any]:
+        """The config with every default filled in, in the file's own format; an apprise channel's URL as
+        `shown_by_apprise` shows it (see `shown_channel_url`)."""
         return {
             "websites": [site.effective(self.alert) for site in self.sites],
             **self.alert.effective(),
             "reports": [{"every": r.every, "windows": list(r.windows)} for r in self.reports],
             "retention": self.retention,
             "quorum": self.quorum,
-            **({"notifications": [c.effective() for c in self.notifications]} if self.notifications else {}),
+            **({"notifications": [c.effective(shown_by_apprise) for c in self.notifications]}
+               if self.notifications else {}),
             **({"maintenance": [m.effective() for m in self.maintenance]} if self.maintenance else {}),
             "rollupRetention": self.rollup_retention,
         }

@@ -18,13 +18,14 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from monitoringapp.domain.secrets import Secrets, bad_variable, expand, url_password, value_of, variables
-from monitoringapp.domain.sites import key_named, shown_in_error, shown_url
+from monitoringapp.domain.sites import key_named, shown_in_error, shown_url, shown_without_tokens
 from monitoringapp.domain.timefmt import iso_utc, parse_duration, parse_iso
 
 Fail = Callable[[str, str, object], Exception]
 """`fail(where, problem, value)`: the config's one-line error, to raise."""
 
 WEBHOOK_SCHEMES = frozenset({"http", "https"})
+MAIL_SCHEMES = frozenset({"mailto", "mailtos"})  # apprise's e-mail: its user is a login, never a token
 EVENTS = ("alert", "recovery", "monitor-stale", "certificate")
 DEFAULT_MAX_AGE = 3600.0
 MIN_REMIND_EVERY = 60.0
@@ -50,15 +51,14 @@ class ChannelConfig:
 
     @property
     def webhook(self) -> bool:
-        """Our own JSON webhook (http, https); any other scheme is apprise's."""
-        return urlsplit(self.url).scheme.lower() in WEBHOOK_SCHEMES
+        return is_webhook(self.url)
 
     def wants_site(self, site: str | None) -> bool:
         return site is None or self.sites is None or site in self.sites
 
-    def effective(self) -> dict[str, Any]:
-        """As the config would give it, a password written in the URL shown as `***` (a `${NAME}` as is)."""
-        return {"url": shown_url(self.url), "name": self.name,
+    def effective(self, shown_by_apprise: Callable[[str], str | None] | None = None) -> dict[str, Any]:
+        """As the config would give it, with its URL as `shown_channel_url` shows it."""
+        return {"url": shown_channel_url(self.url, shown_by_apprise), "name": self.name,
                 "sites": None if self.sites is None else sorted(self.sites),
                 "events": [event for event in EVENTS if event in self.events],
                 "remindEvery": self.remind_every, "maxAge": self.max_age}
@@ -167,17 +167,33 @@ def _user_information_end(url: str) -> int:
     return at if at >= 0 else 0
 
 
+def shown_channel_url(url: str, shown_by_apprise: Callable[[str], str | None] | None = None) -> str:
+    """A channel's URL as it may be shown: a webhook's with a password written in it as `***`; an apprise one (whose
+    tokens sit in its host, user and path too) as `shown_by_apprise` shows it (apprise's privacy mode, None where
+    apprise cannot read it) unless it holds a `${NAME}`, else with every part hidden but its scheme, `${NAME}`s
+    and query keys (`shown_without_tokens`)."""
+    if is_webhook(url):
+        return shown_url(url)
+    shown = None if shown_by_apprise is None or "${" in url else shown_by_apprise(url)
+    return shown_without_tokens(url) if shown is None else shown
+
+
+def is_webhook(url: str) -> bool:
+    """Our own JSON webhook (http, https); any other scheme is apprise's."""
+    return url.partition("://")[0].lower() in WEBHOOK_SCHEMES
+
+
 def default_name(url: str) -> str:
     """A channel's name when the config gives none: its URL without what may be a secret. A webhook keeps
-    scheme, host, port and path (no user, password or query); another scheme keeps `scheme://user@host`
-    when the URL names a user (e-mail: the server), else only the scheme and a short hash, since apprise
-    URLs carry their tokens in the host and path (`slack://TokenA/TokenB/TokenC`)."""
+    scheme, host, port and path (no user, password or query); an e-mail URL keeps `scheme://user@host`
+    (the login and the server); any other only the scheme and a short hash, since apprise URLs carry their
+    tokens in the host, user and path (`slack://TokenA/TokenB/TokenC`, `pover://USER_KEY@TOKEN`)."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     host = parts.netloc.rsplit("@", 1)[-1]
     if scheme in WEBHOOK_SCHEMES:
         return f"{scheme}://{host}{parts.path}"
-    if "@" in parts.netloc and parts.username:
+    if scheme in MAIL_SCHEMES and "@" in parts.netloc and parts.username:
         return f"{scheme}://{parts.username}@{host}"
     return f"{scheme}:{hashlib.sha256(url.encode()).hexdigest()[:8]}"
 
@@ -258,7 +274,9 @@ def _warn_unknown(entry: Mapping[str, Any], known: set[str], where: str, warn: C
 def _channel_url(value: object, where: str, fail: Fail) -> str:
     if not isinstance(value, str) or not value:
         raise fail(where, "must be a URL string", value)
-    shown = shown_in_error(value)  # what any message shows: never a password written in it
+    # What any message shows: never a password written in it, nor (where it may be apprise's) a token.
+    webhook = value.lower().startswith(("http:", "https:"))
+    shown = shown_in_error(value) if webhook else shown_without_tokens(value)
     if any(c.isspace() or not c.isprintable() for c in value):
         raise fail(where, "must not contain spaces or control characters", shown)
     problem = bad_variable(value)
@@ -267,13 +285,20 @@ def _channel_url(value: object, where: str, fail: Fail) -> str:
     # Checked with each ${NAME} standing in as a plain word, since its value is not known here.
     try:
         parts = urlsplit(_VARIABLE.sub("x", value))
-        parts.port  # noqa: B018 - raises on a port that is not a number or out of range
-    except ValueError as error:
-        raise fail(where, f"is not a valid URL ({error})", shown) from None
+    except ValueError as error:  # a [ ] around the host that is unbalanced or holds no IP address
+        raise fail(where, f"is not a valid URL ({error if webhook else 'its host has a [ ] that holds no IP address'})",
+                   shown) from None
     if not parts.scheme or "://" not in value:
         raise fail(where, "needs a scheme (http://, https://, or an apprise one such as mailto://)", shown)
-    if parts.scheme.lower() in WEBHOOK_SCHEMES and not parts.hostname:
-        raise fail(where, "has no host", shown)
+    if parts.scheme.lower() in WEBHOOK_SCHEMES:
+        # A webhook's port only: apprise reads its URLs its own way, where a colon in the host need start no port
+        # (a Telegram bot token, `tgram://123456789:AAH.../ChatID`).
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not a number or out of range
+        except ValueError as error:
+            raise fail(where, f"is not a valid URL ({error})", shown) from None
+        if not parts.hostname:
+            raise fail(where, "has no host", shown)
     return value
 
 

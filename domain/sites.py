@@ -2,10 +2,10 @@
 
 `shown_url` is the URL with a password in it replaced by `***` (a `${NAME}` written as the password is a
 name, not a secret, and stays): what the console prints, the database stores, `--check` shows and `--site`
-matches. `canonical_url` is the form two spellings of one site share. `site_id` names a site in web
-addresses and metrics labels: its configured `name` when that is a plain word, else a short hash (of the
-name, or of its canonical URL without credentials), so the key survives a restart, a reordered config and a
-password change.
+matches. `shown_without_tokens` shows a URL whose tokens may sit anywhere (apprise's). `canonical_url` is the
+form two spellings of one site share. `site_id` names a site in web addresses and metrics labels: its configured
+`name` when that is a plain word, else a short hash (of the name, or of its canonical URL without credentials),
+so the key survives a restart, a reordered config and a password change.
 
 Example:
     >>> site_id("HTTP://Example.com:80")
@@ -16,6 +16,8 @@ Example:
     'shop'
     >>> shown_url("https://alice:hunter2@example.com/health")
     'https://alice:***@example.com/health'
+    >>> shown_without_tokens("tgram://123456789:AAHsecret/987654?silent=${SILENT}")
+    'tgram://1...9:A...t/9...4?silent=${SILENT}'
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ _PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*):([^/?#]*)@")
 _TOKEN = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@:]+@")
 _VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# In a URL past its scheme: a `${NAME}` (group 1), a query's key (group 2), or any other run between delimiters.
+_URL_PART = re.compile(r"(\$\{[A-Za-z_][A-Za-z0-9_]*\})|((?<=[?&])[^/:@?&=#]+(?==))|(?:(?!\$\{)[^/:@?&=#])+")
 
 
 def shown_url(url: str) -> str:
@@ -56,6 +61,27 @@ def shown_in_error(url: str) -> str:
     if ":" not in user_information:
         return url  # no password: an "@" in a path
     return f"{scheme}{separator}***@{host}"
+
+
+def shown_without_tokens(url: str) -> str:
+    """A URL whose tokens may sit in any part (an apprise URL: `tgram://BOT_TOKEN/CHAT`, `pover://USER@TOKEN`), as it
+    may be shown where apprise cannot show it: its scheme, `${NAME}`s and query keys as written, a password as `***`,
+    every other part as its first and last characters, as apprise's privacy mode shows a token
+    (`tgram://1...9:A...N/9...4`). Text with no scheme is hidden alike, since which of its parts is a token cannot
+    be known."""
+    scheme = _SCHEME.match(url)
+    start = scheme.end() if scheme else 0
+    authority_end = min((i for i in (url.find(c, start) for c in "/?#") if i >= 0), default=len(url))
+    at = url.rfind("@", start, authority_end)
+    user, colon, password = url[start:max(at, start)].partition(":")
+    if colon and password and not _VARIABLE.fullmatch(password):
+        url = f"{url[:start]}{user}:***{url[at:]}"
+
+    def hidden(match: re.Match[str]) -> str:
+        part = match.group(0)
+        return part if match.group(1) or match.group(2) or part == "***" else f"{part[0]}...{part[-1]}"
+
+    return url[:start] + _URL_PART.sub(hidden, url[start:])
 
 
 def shown_server(url: str) -> str:

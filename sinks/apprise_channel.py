@@ -44,6 +44,17 @@ def _apprise() -> Any:
     return apprise
 
 
+def shown_by_apprise(url: str) -> str | None:
+    """`url` as apprise's privacy mode shows it (`tgram://1...N/987654/?...`: each token as its first and last
+    characters, a password as `****`); None where apprise is not installed or cannot read it."""
+    try:
+        module = _apprise()
+    except ImportError:
+        return None
+    service = module.Apprise.instantiate(url, suppress_exceptions=True)
+    return None if service is None else str(service.url(privacy=True))
+
+
 class AppriseChannel:
     """One apprise URL; ValueError if apprise does not understand it."""
 

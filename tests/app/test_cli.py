@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.processes import App, exit_after_output_closed, wait_until
+from bench.processes import App, exit_after_output_closed, run_app, wait_until
 
 pytestmark = pytest.mark.slow  # real processes
 
@@ -54,3 +54,22 @@ def test_check_into_a_pipe_whose_reader_has_gone_exits_0_without_a_traceback(tmp
     config.write_text(json.dumps({"websites": [{"URL": f"http://127.0.0.1:8000/{n}"} for n in range(2000)]}))
     status, errors, _ = exit_after_output_closed("--check", "-c", str(config), first="{")
     assert (status, errors) == (0, "")
+
+
+def test_check_accepts_apprise_urls_as_apprise_writes_them_and_shows_them_as_its_privacy_mode_does(
+        tmp_path: Path) -> None:
+    # `tgram://BOT_TOKEN/CHAT_ID` was refused, the bot token on screen ("Port could not be cast to integer value as
+    # 'AAHsecretTOKEN'"), and the tokens of every other apprise URL were printed as written.
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"websites": [{"URL": "http://127.0.0.1:8000/"}], "notifications": [
+        {"url": "https://bot:hunter2@hooks.example.com/x"},
+        {"url": "tgram://123456789:AAHsecretTOKEN/987654"},
+        {"url": "slack://T1234ABCD/B5678EFGH/abcdefSECRETxyz/#ops"},
+        {"url": "tgram://${TG_TOKEN}/987654", "name": "telegram"}]}))
+    result = run_app("--check", "-c", str(config), timeout=60)
+    assert (result.returncode, result.stderr) == (0, "")
+    hook, telegram, slack, from_environment = (channel["url"] for channel in json.loads(result.stdout)["notifications"])
+    assert hook == "https://bot:***@hooks.example.com/x"  # a webhook as before
+    assert telegram.startswith("tgram://1...N/987654/?") and slack.startswith("slack://T...D/B...H/a...z/%23ops/?")
+    assert from_environment == "tgram://${TG_TOKEN}/9...4"  # not apprise's to read: its own parts hidden
+    assert not any(token in result.stdout for token in ("hunter2", "AAHsecret", "B5678EFGH", "abcdefSECRET"))

@@ -264,6 +264,50 @@ def test_a_config_without_notifications_and_a_state_that_is_the_database_are_one
 
 
 @slow
+def test_an_apprise_channel_named_by_default_delivers_and_no_line_or_state_shows_its_token(
+        tmp_path: Path, apps: list[App]) -> None:
+    # Named `ntfy://TOKEN@host` by default (the `user@host` kept for e-mail's login), the channel's token was in
+    # every line and in the state file; a config refused on reload showed a bot token as written.
+    db = tmp_path / "m.db"
+    store(db, burst(1))
+    receiver = WebhookReceiver()  # ntfy's JSON POST, through apprise
+    token = "tk_s3cretTOKEN"
+    try:
+        config = write_config(tmp_path, [{"url": f"ntfy://{token}@127.0.0.1:{receiver.port}/alerts"}])
+        app = notifier(apps, config, db)
+        alert = burst(1)
+        store(db, alert)
+        wait_until(lambda: receiver.received, 10, "the alert through ntfy", alive=app)
+        write_config(tmp_path, [{"url": f"ntfy://{token}@127.0.0.1:{receiver.port}/alerts"},
+                                {"url": "tgram://123456789:AAHsecretTOKEN/${CHAT-ID}"}])
+        app.process.send_signal(signal.SIGHUP)
+        wait_until(lambda: "config rejected" in app.stderr(), 10, "the rejection", alive=app)
+        status, errors = app.stop()
+    finally:
+        receiver.stop()
+    assert [item.body["topic"] for item in receiver.received] == ["alerts"] and status == 0
+    assert errors == (f"config rejected: {config}: notifications[1].url: ${{CHAT-ID}} is not an environment variable "
+                      'name, got "tgram://1...9:A...N/${...}"; the running config stays in force\n')
+    out = app.text()
+    (name,) = (line.split()[1].rstrip(":") for line in out.splitlines() if ": new, starts at the end" in line)
+    assert name.startswith("ntfy:") and f"{name}  http://site0.test/  alert  delivered" in out
+    state = b"".join(path.read_bytes() for path in tmp_path.glob("m-notify.db*"))
+    assert token not in out + errors and token.encode() not in state and name.encode() in state
+
+
+@slow
+def test_an_apprise_url_apprise_cannot_read_is_one_line_naming_the_entry_exit_2_and_nothing_is_created(
+        tmp_path: Path) -> None:
+    config = write_config(tmp_path, [{"url": "http://127.0.0.1:9/hook"},
+                                     {"url": "tgram://notAbotTOKEN_s3cret/987654"}])  # no `digits:` of a bot token
+    result = run_app("-a", "--notify", "-c", str(config), "-db", str(tmp_path / "m.db"), timeout=30)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (f"monitoringApp: error: {config}: notifications[1].url: apprise does not understand this "
+                             "URL (see apprise's list of services)\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
+
+
+@slow
 def test_monitoring_imports_no_apprise() -> None:
     probe = "import sys, monitoringapp.app.monitoring_mode, monitoringapp.app.cli; print('apprise' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)

@@ -51,17 +51,83 @@ def test_a_default_name_keeps_no_password_query_or_apprise_token() -> None:
     assert "Secret" not in default_name("discord://1234/SecretToken")
 
 
+@pytest.mark.parametrize("url", [
+    "pover://uQiRzpo4DXghDmr9QzzfQu27cmVRsG@azGDORePK8gMaC0QOYAMyEEuzJnyUi",  # user key @ application token
+    "ntfys://tk_s3cretTOKEN@ntfy.sh/alerts",  # access token @ server
+    "matrixs://s3cretTOKEN@matrix.example.com/#ops",
+    "pagerduty://s3cretTOKEN@apikey",
+])
+def test_a_default_name_keeps_no_apprise_token_written_as_its_user(url: str) -> None:
+    # `scheme://user@host` was kept for any scheme, meant for e-mail's login: it named a Pushover channel by its
+    # user key and token, an ntfy one by its token, in every line and in the state file.
+    name = default_name(url)
+    assert name.startswith(f"{url.partition(':')[0]}:") and "s3cret" not in name and "uQiRz" not in name
+    assert "azGDO" not in name
+
+
+# apprise's documented URL forms (its services' `templates`), each as apprise's docs write it.
+APPRISE_URLS = [
+    "tgram://123456789:AAHsecretTOKEN/987654",  # a Telegram bot token holds a colon
+    "tgram://123456789:AAHsecretTOKEN",
+    "discord://4174216298/JHMHI8qBe7bk2ZwO5U711o3dV_js",
+    "discord://botname@4174216298/JHMHI8qBe7bk2ZwO5U711o3dV_js",
+    "slack://T1234ABCD/B5678EFGH/abcdefSECRETxyz/#ops",
+    "slack://xoxb-1234-1234-4ddbc191d40ee098cbaae6f3523ada2d/#general",
+    "workflows://prod-01.westus.logic.azure.com:443/WORKFLOWID/SIGNATURE",  # apprise 2's Microsoft Teams
+    "ntfy://alerts",
+    "ntfy://user:pass@ntfy.example.com:8080/alerts",
+    "ntfys://tk_s3cretTOKEN@ntfy.sh/alerts",
+    "pover://uQiRzpo4DXghDmr9QzzfQu27cmVRsG@azGDORePK8gMaC0QOYAMyEEuzJnyUi/iphone",
+    "matrix://user:pass@matrix.example.com/#ops",
+    "matrixs://s3cretTOKEN@matrix.example.com:8448/#ops",
+    "mailto://user:pw@smtp.example.com:587?to=oncall@example.com",
+    "mailtos://user:pw@smtp.example.com:465/oncall@example.com",
+    "json://user:pass@127.0.0.1:8080/path",
+    "form://user:pass@example.com:8080/path",
+    "gotify://gotify.example.com/AbCdEfGhIjKlMnO",
+    "gotifys://gotify.example.com:8443/path/AbCdEfGhIjKlMnO",
+]
+
+
+@pytest.mark.parametrize("url", APPRISE_URLS)
+def test_every_apprise_url_form_apprise_reads_passes_the_check(url: str) -> None:
+    # A webhook's port check was applied to every scheme: `tgram://123456789:AAH...` was refused, "Port could
+    # not be cast to integer value as 'AAH...'", the token on screen.
+    apprise = pytest.importorskip("apprise")
+    assert apprise.Apprise.instantiate(url, suppress_exceptions=True) is not None, "apprise reads it"
+    channels, _, _ = parsed(notifications=[{"url": url}])
+    assert channels[0].url == url and not channels[0].webhook
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("tgram://[123456789:AAHsecretTOKEN/987654",
+     'is not a valid URL (its host has a [ ] that holds no IP address), got "tgram://[...9:A...N/9...4"'),
+    ("tgram://123456789:AAHsecretTOKEN/${CHAT-ID}",
+     '${CHAT-ID} is not an environment variable name, got "tgram://1...9:A...N/${...}"'),
+    ("tgram://123456789:AAHsecretTOKEN/987654 ",
+     'must not contain spaces or control characters, got "tgram://1...9:A...N/9... "'),
+    ("123456789:AAHsecretTOKEN/987654",
+     'needs a scheme (http://, https://, or an apprise one such as mailto://), got "1...9:A...N/9...4"'),
+])
+def test_an_apprise_url_refused_is_one_line_that_shows_no_token(url: str, message: str) -> None:
+    # Shown as written but for a password: the bot token was on screen.
+    with pytest.raises(ConfigError) as raised:
+        parsed(notifications=[{"url": url}])
+    assert str(raised.value) == f"c.json: notifications[0].url: {message}"
+
+
 @pytest.mark.parametrize(("notifications", "message"), [
     ({"url": "http://a/"}, 'c.json: notifications: must be a list of channels, got {"url": "http://a/"}'),
     ([{"name": "x"}], 'c.json: notifications[0]: must be an object with a "url", got {"name": "x"}'),
-    ([{"url": "hooks.example.com/x"}],
+    ([{"url": "hooks.example.com/x"}],  # with no scheme, any part may be a token: each is hidden
      'c.json: notifications[0].url: needs a scheme (http://, https://, or an apprise one such as mailto://), '
-     'got "hooks.example.com/x"'),
+     'got "h...m/x...x"'),
     ([{"url": "http:///x"}], 'c.json: notifications[0].url: has no host, got "http:///x"'),
     ([{"url": "mailto://u:${SMTP-PASSWORD}@h"}],
      'c.json: notifications[0].url: ${SMTP-PASSWORD} is not an environment variable name, '
-     'got "mailto://u:***@h"'),  # a password that is no `${NAME}` is not shown
-    ([{"url": "mailto://u:${P@h"}], 'c.json: notifications[0].url: has a ${ without its closing }, got "mailto://u:***@h"'),
+     'got "mailto://u...u:***@h...h"'),  # a password that is no `${NAME}` is not shown
+    ([{"url": "mailto://u:${P@h"}],
+     'c.json: notifications[0].url: has a ${ without its closing }, got "mailto://u...u:***@h...h"'),
     ([{"url": "http://a/"}, {"url": "http://a/"}],
      'c.json: notifications[1].name: duplicate of notifications[0] (give each channel a name), got "http://a/"'),
     ([{"url": "http://a/", "events": ["down"]}],
@@ -89,9 +155,9 @@ def test_each_channel_mistake_is_one_line_naming_the_entry(notifications: object
      'got "https://bot:***@hooks.example.com/x y"'),
     ("bot:hunter2@hooks.example.com/x",
      'c.json: notifications[0].url: needs a scheme (http://, https://, or an apprise one such as mailto://), '
-     'got "***@hooks.example.com/x"'),
+     'got "b...t:***@h...m/x...x"'),
     ("mailto://bot:hunter2@smtp.example.com/${PW",
-     'c.json: notifications[0].url: has a ${ without its closing }, got "mailto://bot:***@smtp.example.com/${PW"'),
+     'c.json: notifications[0].url: has a ${ without its closing }, got "mailto://b...t:***@s...m/${...W"'),
 ])
 def test_a_channel_url_refused_is_shown_with_its_written_password_as_stars(url: str, message: str) -> None:
     # The error showed the URL as written, password and all, where a site's URL refused shows it as `***`.
@@ -172,6 +238,19 @@ def test_check_shows_a_literal_password_masked_and_a_variable_as_written() -> No
         {"url": "mailto://u:${PW}@smtp.example.com"}]}))
     text = json.dumps(config.effective())
     assert "hunter2" not in text and "https://bot:***@hooks.example.com/x" in text and "${PW}" in text
+
+
+def test_an_apprise_url_is_shown_by_apprise_and_without_it_with_each_part_hidden_but_its_names() -> None:
+    # Shown as written but for a password: the tokens of `slack://A/B/C` were in --check's output.
+    config = parse_config(json.dumps({"websites": [{"URL": SITE}], "notifications": [
+        {"url": "slack://T1234ABCD/B5678EFGH/abcdefSECRETxyz/#ops"},
+        {"url": "tgram://${TG_TOKEN}/987654?silent=yes"},
+        {"url": "mailto://user:${PW}@smtp.example.com"}]}))
+    without_apprise = [channel["url"] for channel in config.effective()["notifications"]]
+    assert without_apprise == ["slack://T...D/B...H/a...z/#o...s", "tgram://${TG_TOKEN}/9...4?silent=y...s",
+                               "mailto://u...r:${PW}@s...m"]
+    shown = [channel["url"] for channel in config.effective(lambda url: f"by apprise: {url[:5]}")["notifications"]]
+    assert shown == ["by apprise: slack", *without_apprise[1:]]  # a `${NAME}` is shown as written, never apprise's
 
 
 def moment(text: str) -> float:

@@ -4,6 +4,7 @@ apprise's json:// to the same receiver and its mailto:// to a real SMTP server, 
 from __future__ import annotations
 
 import ssl
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -14,6 +15,7 @@ from bench.webhook_receiver import WebhookReceiver
 from monitoringapp.domain.events import AlertTransition, TransitionKind
 from monitoringapp.domain.notices import reminder_notice, transition_notice
 from monitoringapp.domain.notifications import expand_url
+from monitoringapp.sinks.apprise_channel import shown_by_apprise
 from monitoringapp.sinks.channels import DeliveryFailed, open_channel
 from monitoringapp.sinks.console import transition_line
 from monitoringapp.sinks.notice_text import message_title, notice_line
@@ -172,6 +174,19 @@ def test_two_apprise_channels_failing_at_once_each_say_their_own_error() -> None
 def test_apprise_refuses_a_url_it_does_not_know() -> None:
     with pytest.raises(ValueError, match="apprise does not understand this URL"):
         open_channel("nosuchservice://x/y", webhook=False)
+
+
+def test_an_apprise_url_is_shown_as_apprise_privacy_mode_shows_it_and_not_at_all_without_apprise(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    telegram = shown_by_apprise("tgram://123456789:AAHsecretTOKEN/987654")
+    assert telegram is not None and telegram.startswith("tgram://1...N/987654/?")
+    pushover = shown_by_apprise("pover://uQiRzpo4DXghDmr9QzzfQu27cmVRsG@azGDORePK8gMaC0QOYAMyEEuzJnyUi")
+    assert pushover is not None and pushover.startswith("pover://u...G@a...i/")
+    mail = shown_by_apprise("mailtos://user:hunter2@smtp.example.com:465/oncall@example.com")
+    assert mail is not None and mail.startswith("mailtos://user:****@smtp.example.com:465/oncall%40example.com?")
+    assert shown_by_apprise("nosuchservice://x/y") is None
+    monkeypatch.setitem(sys.modules, "apprise", None)  # apprise is optional: not installed, `import apprise` fails
+    assert shown_by_apprise("tgram://123456789:AAHsecretTOKEN/987654") is None
 
 
 def test_a_password_in_a_site_url_is_shown_as_stars_in_the_body_and_the_text(receiver: WebhookReceiver) -> None:
