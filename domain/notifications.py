@@ -170,12 +170,22 @@ def _user_information_end(url: str) -> int:
 def shown_channel_url(url: str, shown_by_apprise: Callable[[str], str | None] | None = None) -> str:
     """A channel's URL as it may be shown: a webhook's with a password written in it as `***`; an apprise one (whose
     tokens sit in its host, user and path too) as `shown_by_apprise` shows it (apprise's privacy mode, None where
-    apprise cannot read it) unless it holds a `${NAME}`, else with every part hidden but its scheme, `${NAME}`s
-    and query keys (`shown_without_tokens`)."""
+    apprise cannot read it) unless it holds a `${NAME}`, else as `_shown_apprise_url` shows it."""
     if is_webhook(url):
         return shown_url(url)
     shown = None if shown_by_apprise is None or "${" in url else shown_by_apprise(url)
-    return shown_without_tokens(url) if shown is None else shown
+    return _shown_apprise_url(url, shown_url) if shown is None else shown
+
+
+def _shown_apprise_url(url: str, shown_authority: Callable[[str], str]) -> str:
+    """An apprise URL shown without apprise: an e-mail one's login and server as `shown_authority` shows them (its
+    password as `***`), as apprise's privacy mode and the channel's default name show them, the rest each part
+    hidden; any other with each part hidden (`shown_without_tokens`), since its tokens may sit anywhere."""
+    scheme, separator, rest = url.partition("://")
+    if not separator or scheme.lower() not in MAIL_SCHEMES:
+        return shown_without_tokens(url)
+    end = len(scheme) + len(separator) + min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    return shown_authority(url[:end]) + shown_without_tokens(url[end:])
 
 
 def is_webhook(url: str) -> bool:
@@ -276,7 +286,7 @@ def _channel_url(value: object, where: str, fail: Fail) -> str:
         raise fail(where, "must be a URL string", value)
     # What any message shows: never a password written in it, nor (where it may be apprise's) a token.
     webhook = value.lower().startswith(("http:", "https:"))
-    shown = shown_in_error(value) if webhook else shown_without_tokens(value)
+    shown = shown_in_error(value) if webhook else _shown_apprise_url(value, shown_in_error)
     if any(c.isspace() or not c.isprintable() for c in value):
         raise fail(where, "must not contain spaces or control characters", shown)
     problem = bad_variable(value)

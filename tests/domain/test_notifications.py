@@ -125,9 +125,9 @@ def test_an_apprise_url_refused_is_one_line_that_shows_no_token(url: str, messag
     ([{"url": "http:///x"}], 'c.json: notifications[0].url: has no host, got "http:///x"'),
     ([{"url": "mailto://u:${SMTP-PASSWORD}@h"}],
      'c.json: notifications[0].url: ${SMTP-PASSWORD} is not an environment variable name, '
-     'got "mailto://u...u:***@h...h"'),  # a password that is no `${NAME}` is not shown
+     'got "mailto://u:***@h"'),  # a password that is no `${NAME}` is not shown
     ([{"url": "mailto://u:${P@h"}],
-     'c.json: notifications[0].url: has a ${ without its closing }, got "mailto://u...u:***@h...h"'),
+     'c.json: notifications[0].url: has a ${ without its closing }, got "mailto://u:***@h"'),
     ([{"url": "http://a/"}, {"url": "http://a/"}],
      'c.json: notifications[1].name: duplicate of notifications[0] (give each channel a name), got "http://a/"'),
     ([{"url": "http://a/", "events": ["down"]}],
@@ -157,7 +157,7 @@ def test_each_channel_mistake_is_one_line_naming_the_entry(notifications: object
      'c.json: notifications[0].url: needs a scheme (http://, https://, or an apprise one such as mailto://), '
      'got "b...t:***@h...m/x...x"'),
     ("mailto://bot:hunter2@smtp.example.com/${PW",
-     'c.json: notifications[0].url: has a ${ without its closing }, got "mailto://b...t:***@s...m/${...W"'),
+     'c.json: notifications[0].url: has a ${ without its closing }, got "mailto://bot:***@smtp.example.com/${...W"'),
 ])
 def test_a_channel_url_refused_is_shown_with_its_written_password_as_stars(url: str, message: str) -> None:
     # The error showed the URL as written, password and all, where a site's URL refused shows it as `***`.
@@ -241,14 +241,15 @@ def test_check_shows_a_literal_password_masked_and_a_variable_as_written() -> No
 
 
 def test_an_apprise_url_is_shown_by_apprise_and_without_it_with_each_part_hidden_but_its_names() -> None:
-    # Shown as written but for a password: the tokens of `slack://A/B/C` were in --check's output.
+    # Shown as written but for a password: the tokens of `slack://A/B/C` were in --check's output. An e-mail URL's
+    # login and server stay shown, as apprise and the channel's default name show them.
     config = parse_config(json.dumps({"websites": [{"URL": SITE}], "notifications": [
         {"url": "slack://T1234ABCD/B5678EFGH/abcdefSECRETxyz/#ops"},
         {"url": "tgram://${TG_TOKEN}/987654?silent=yes"},
-        {"url": "mailto://user:${PW}@smtp.example.com"}]}))
+        {"url": "mailto://user:${PW}@smtp.example.com?to=oncall@example.com&pass=hunter2"}]}))
     without_apprise = [channel["url"] for channel in config.effective()["notifications"]]
     assert without_apprise == ["slack://T...D/B...H/a...z/#o...s", "tgram://${TG_TOKEN}/9...4?silent=y...s",
-                               "mailto://u...r:${PW}@s...m"]
+                               "mailto://user:${PW}@smtp.example.com?to=o...l@e...m&pass=h...2"]
     shown = [channel["url"] for channel in config.effective(lambda url: f"by apprise: {url[:5]}")["notifications"]]
     assert shown == ["by apprise: slack", *without_apprise[1:]]  # a `${NAME}` is shown as written, never apprise's
 
