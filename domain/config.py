@@ -42,7 +42,7 @@ from monitoringapp.domain.checks import (
 )
 from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow, parse_maintenance, parse_notifications
 from monitoringapp.domain.secrets import MissingVariable, Secrets, bad_variable, expand, url_secrets, variables
-from monitoringapp.domain.sites import canonical_url, shown_in_error, shown_url
+from monitoringapp.domain.sites import canonical_url, shown_in_error, shown_url, url_problem
 from monitoringapp.domain.timefmt import format_duration, parse_duration
 
 DEFAULT_CHECK_INTERVAL = 2.0
@@ -679,7 +679,7 @@ class _Validator:
             parts = urlsplit(value)
             port = parts.port  # raises on a port that is not a number or out of range
         except ValueError as error:
-            raise self.fail(where, f"is not a valid URL ({error})", shown) from None
+            raise self.fail(where, f"is not a valid URL ({url_problem(error)})", shown) from None
         del port
         if parts.scheme.lower() not in ("http", "https", TCP):
             # `localhost:8000/x` parses as scheme "localhost" with path "8000/x": a host and port, no scheme.

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from monitoringapp.domain.secrets import Secrets, bad_variable, expand, url_password, value_of, variables
-from monitoringapp.domain.sites import key_named, shown_in_error, shown_url, shown_without_tokens
+from monitoringapp.domain.sites import key_named, shown_in_error, shown_url, shown_without_tokens, url_problem
 from monitoringapp.domain.timefmt import iso_utc, parse_duration, parse_iso
 
 Fail = Callable[[str, str, object], Exception]
@@ -296,8 +296,7 @@ def _channel_url(value: object, where: str, fail: Fail) -> str:
     try:
         parts = urlsplit(_VARIABLE.sub("x", value))
     except ValueError as error:  # a [ ] around the host that is unbalanced or holds no IP address
-        raise fail(where, f"is not a valid URL ({error if webhook else 'its host has a [ ] that holds no IP address'})",
-                   shown) from None
+        raise fail(where, f"is not a valid URL ({url_problem(error)})", shown) from None
     if not parts.scheme or "://" not in value:
         raise fail(where, "needs a scheme (http://, https://, or an apprise one such as mailto://)", shown)
     if parts.scheme.lower() in WEBHOOK_SCHEMES:
@@ -306,7 +305,7 @@ def _channel_url(value: object, where: str, fail: Fail) -> str:
         try:
             parts.port  # noqa: B018 - raises on a port that is not a number or out of range
         except ValueError as error:
-            raise fail(where, f"is not a valid URL ({error})", shown) from None
+            raise fail(where, f"is not a valid URL ({url_problem(error)})", shown) from None
         if not parts.hostname:
             raise fail(where, "has no host", shown)
     return value

@@ -50,6 +50,23 @@ def shown_url(url: str) -> str:
     return _PASSWORD.sub(masked, url)
 
 
+def url_problem(error: ValueError) -> str:
+    """Why `urlsplit` refused a URL (or its `port`), in words that quote none of it: Python's messages quote the port
+    or the whole network location, where a password may sit (`http://ops:pa/ss@host` has the "port" `pa`)."""
+    text = str(error)
+    if text.startswith("Port could not be cast"):
+        return "its port is not a number"
+    if text.startswith("Port out of range"):
+        return "its port is not 0 to 65535"
+    if "does not appear to be an IPv4 or IPv6 address" in text:
+        return "its host has a [ ] that holds no IP address"
+    if text == "Invalid IPv6 URL":
+        return "its host has a [ without its ], or a ] without its ["
+    if "NFKC" in text:
+        return "its host has characters that Unicode's NFKC form changes (such as a full-width slash)"
+    return text if "'" not in text else "it cannot be read as a URL"
+
+
 def shown_in_error(url: str) -> str:
     """A URL the config refuses, as its error shows it: its password as `***`; where no `scheme://` comes before
     the password (`ops:s3cret@host`, `http:/ops:s3cret@host`), all before the last `@` as `***`."""

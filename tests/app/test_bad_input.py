@@ -146,7 +146,7 @@ CASES = [
          doc(websites=[{"URL": "http:///health"}])),
     Case("url-spaces", CHECK, 'URL: must not contain spaces or control characters, got "http://a.test/my page"',
          doc(websites=[{"URL": "http://a.test/my page"}])),
-    Case("url-bad-port", CHECK, "is not a valid URL (Port out of range 0-65535)",
+    Case("url-bad-port", CHECK, "is not a valid URL (its port is not 0 to 65535)",
          doc(websites=[{"URL": "http://a.test:99999/"}])),
     Case("url-not-a-string", CHECK, "websites[0].URL: must be a string, got 42", doc(websites=[{"URL": 42}])),
     Case("url-duplicate", MONITOR, 'websites[1].URL: the same site as websites[0] ("http://a.test/"), got "http://a.test/"',
@@ -178,7 +178,7 @@ CASES = [
     Case("url-duplicate-default-port-and-empty-path", CHECK,
          'websites[1].URL: the same site as websites[0] ("https://a.test/"), got "https://a.test:443"',
          doc(websites=[{"URL": "https://a.test/"}, {"URL": "https://a.test:443"}])),
-    Case("url-password-never-shown", CHECK, 'is not a valid URL (Port out of range 0-65535), got '
+    Case("url-password-never-shown", CHECK, 'is not a valid URL (its port is not 0 to 65535), got '
          '"http://ops:***@a.test:99999/"', doc(websites=[{"URL": "http://ops:s3cret@a.test:99999/"}])),
     Case("empty-site-list", MONITOR, "websites: no site with a URL to monitor", doc(websites=[])),
     Case("only-sites-without-url", CHECK, "websites: no site with a URL to monitor",

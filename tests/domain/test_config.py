@@ -150,7 +150,7 @@ def test_valid_config_field(text: str, field: str, expected: object) -> None:
     (doc([{"URL": "mailto:me@a.test"}]), 'must use http, https or tcp, got "***@a.test"'),
     (doc([{"URL": "file:///etc/passwd"}]), "must use http, https or tcp"),
     (doc([{"URL": "localhost:8000/health"}]), "needs a scheme, http://, https:// or tcp://"),
-    (doc([{"URL": "http://[::1/"}]), "is not a valid URL (Invalid IPv6 URL)"),
+    (doc([{"URL": "http://[::1/"}]), "is not a valid URL (its host has a [ without its ], or a ] without its [)"),
     (doc(retention="3651d"), 'retention: must be at most 3650d, got "3651d"'),
     (doc(retention=10**400), "retention: must be at most 3650d"),
     (doc(retention=False), "retention: must be a duration such as 7d or 12h, got false"),
@@ -292,6 +292,10 @@ def test_a_password_in_a_url_is_kept_for_the_probe_only() -> None:
     '{"websites": [{"URL": "ops:s3cret@a.test:8080/health"}]}',
     '{"websites": [{"URL": "http:/ops:s3cret@a.test/"}]}',
     '{"websites": [{"URL": "http:ops:s3cret@a.test/"}]}',
+    # Python's own words quoted the URL: a / in the password made its first part the "port" ('s3c'), and a host
+    # that NFKC changes had the whole network location quoted, password and all.
+    '{"websites": [{"URL": "http://ops:s3c/ret@a.test/"}]}',
+    '{"websites": [{"URL": "http://ops:s3cret@a.test\\uff0fx/"}]}',
 ])
 def test_a_password_never_appears_in_an_error(text: str) -> None:
     with pytest.raises(ConfigError) as refused:

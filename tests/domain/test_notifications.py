@@ -101,7 +101,7 @@ def test_every_apprise_url_form_apprise_reads_passes_the_check(url: str) -> None
 
 @pytest.mark.parametrize(("url", "message"), [
     ("tgram://[123456789:AAHsecretTOKEN/987654",
-     'is not a valid URL (its host has a [ ] that holds no IP address), got "tgram://[...9:A...N/9...4"'),
+     'is not a valid URL (its host has a [ without its ], or a ] without its [), got "tgram://[...9:A...N/9...4"'),
     ("tgram://123456789:AAHsecretTOKEN/${CHAT-ID}",
      '${CHAT-ID} is not an environment variable name, got "tgram://1...9:A...N/${...}"'),
     ("tgram://123456789:AAHsecretTOKEN/987654 ",
@@ -148,7 +148,7 @@ def test_each_channel_mistake_is_one_line_naming_the_entry(notifications: object
 
 @pytest.mark.parametrize(("url", "message"), [
     ("http://bot:hunter2@hooks.example.com:99999/x",
-     'c.json: notifications[0].url: is not a valid URL (Port out of range 0-65535), '
+     'c.json: notifications[0].url: is not a valid URL (its port is not 0 to 65535), '
      'got "http://bot:***@hooks.example.com:99999/x"'),
     ("https://bot:hunter2@hooks.example.com/x y",
      'c.json: notifications[0].url: must not contain spaces or control characters, '
