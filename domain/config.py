@@ -472,16 +472,26 @@ class _Validator:
                 for key_name in _HTTP_ONLY_KEYS:
                     if key_name in entry:
                         raise self.fail(f"{where}.{key_name}", "does not apply to a tcp:// site", entry[key_name])
+            request = PLAIN_REQUEST if tcp else self._request(entry, where)
+            conditions = self._conditions(entry, where, tcp)
+            if request.method == "HEAD" and conditions.reads_body:
+                self._refuse_body_condition_of_head(entry, where)
             sites.append(SiteConfig(
-                shown, interval, timeout, url if shown != url else None, name,
-                PLAIN_REQUEST if tcp else self._request(entry, where),
-                self._conditions(entry, where, tcp), self._site_policy(entry, where, top),
+                shown, interval, timeout, url if shown != url else None, name, request,
+                conditions, self._site_policy(entry, where, top),
                 self._certificate_days(entry, f"{where}.certificateExpiryDays", certificate_days, site=True),
                 where, self._site_quorum(entry, where)))
         if not sites:  # what the warning would have said, since the error stops it from being printed
             raise ConfigError(f"{self.source}: websites: no site with a URL to monitor"
                               + (f" ({without_url})" if without_url else ""))
         return tuple(sites)
+
+    def _refuse_body_condition_of_head(self, entry: dict[str, Any], where: str) -> None:
+        """A HEAD request's answer has no body, so a site with a body condition would be down at every check."""
+        for key in ("bodyContains", "bodyMatches", "json"):  # the order they are judged in
+            given, value, at = self._setting(entry, key, where)
+            if given:
+                raise self.fail(at, "cannot be checked: a HEAD request gets no body (method GET reads one)", value)
 
     def _setting(self, entry: dict[str, Any], key: str, where: str) -> tuple[bool, Any, str]:
         """(given, value, where it was written) of a per-site setting: the site's own, else `defaults`'."""

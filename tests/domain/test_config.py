@@ -470,6 +470,27 @@ def test_a_tcp_url_needs_a_port_and_nothing_else(url: str, message: str) -> None
         parse_config(json.dumps({"websites": [{"URL": "tcp://db.test:1", "method": "GET"}]}), "c.json")
 
 
+@pytest.mark.parametrize(("site", "defaults", "message"), [
+    ({"method": "HEAD", "bodyContains": "ok"}, {},
+     'websites[0].bodyContains: cannot be checked: a HEAD request gets no body (method GET reads one), got "ok"'),
+    ({"method": "head", "json": [{"path": "$.status", "equals": "ok"}]}, {}, "websites[0].json: cannot be checked"),
+    ({"bodyMatches": "^ok"}, {"method": "HEAD"}, "websites[0].bodyMatches: cannot be checked"),
+    ({"method": "HEAD"}, {"bodyContains": "ok"}, "defaults.bodyContains: cannot be checked"),
+])
+def test_a_body_condition_on_a_head_request_is_refused(site: dict[str, object], defaults: dict[str, object],
+                                                       message: str) -> None:
+    # Such a site was accepted and then down at every check: "bodyContains "ok" not found".
+    with pytest.raises(ConfigError) as raised:
+        parse_config(json.dumps({"websites": [{"URL": "http://a.test/", **site}], "defaults": defaults}), "c.json")
+    assert str(raised.value).startswith(f"c.json: {message}")
+
+
+def test_a_head_request_with_status_and_time_checks_only_is_taken() -> None:
+    config = parse_config(json.dumps({"websites": [{"URL": "http://a.test/", "method": "HEAD",
+                                                    "expectedStatus": [200], "maxResponseTime": 1}]}), "c.json")
+    assert config.sites[0].request.method == "HEAD"
+
+
 def test_a_per_site_policy_that_can_never_alert_is_warned_for_that_site() -> None:
     config = parse_config(json.dumps({"websites": [
         {"URL": URL, "checkInterval": 10, "alertWindow": 20, "alertMinChecks": 5}, {"URL": "http://b.test/"}]}),
