@@ -697,6 +697,14 @@ class _Validator:
             raise self.fail(where, problem, shown)
         if not parts.hostname:
             raise self.fail(where, "has no host", shown)
+        if ":" not in parts.hostname:  # a name (or IPv4 address), not an IPv6 literal
+            try:
+                parts.hostname.encode("idna")  # what the probe's lookup does with it, at every check
+            except UnicodeError as error:
+                reason = str(error.__cause__ or error).removeprefix("UnicodeError: ")
+                raise self.fail(where, f"has a host name that cannot be looked up ({reason})", shown) from None
+        if parts.port == 0:
+            raise self.fail(where, "port 0 cannot be connected to", shown)
         try:  # requests sends them as Basic credentials, ISO-8859-1 (else it raises at every probe)
             unquote(f"{parts.username or ''}:{parts.password or ''}").encode("latin-1")
         except UnicodeEncodeError:

@@ -113,6 +113,9 @@ def doc(sites: list[dict[str, Any]] | None = None, **top: object) -> str:
     (doc([{"URL": URL, "checkInterval": 30, "timeout": 25}]), "sites", (SiteConfig(URL, 30.0, 25.0),)),
     (doc(defaultCheckInterval=5, defaultTimeout=1), "sites", (SiteConfig(URL, 5.0, 1.0),)),
     (doc([{"URL": "HTTPS://[::1]:8443/x?q=1"}]), "sites", (SiteConfig("HTTPS://[::1]:8443/x?q=1", 2.0, 2.0),)),
+    (doc([{"URL": "http://b\u00fccher.test./"}, {"URL": "http://_acme.test/"}, {"URL": "http://[fe80::1%25eth0]/"}]),
+     "sites", (SiteConfig("http://b\u00fccher.test./", 2.0, 2.0), SiteConfig("http://_acme.test/", 2.0, 2.0),
+               SiteConfig("http://[fe80::1%25eth0]/", 2.0, 2.0))),
     (doc(), "alert", AlertPolicy(120.0, 0.8, 0.8, 1)),
     (doc(alertWindow=60, alertThreshold=0.5, recoveryThreshold=0.9, alertMinChecks=3), "alert",
      AlertPolicy(60.0, 0.5, 0.9, 3)),
@@ -151,6 +154,13 @@ def test_valid_config_field(text: str, field: str, expected: object) -> None:
     (doc([{"URL": "file:///etc/passwd"}]), "must use http, https or tcp"),
     (doc([{"URL": "localhost:8000/health"}]), "needs a scheme, http://, https:// or tcp://"),
     (doc([{"URL": "http://[::1/"}]), "is not a valid URL (Invalid IPv6 URL)"),
+    # Hosts and ports no probe can reach: taken, they were down at every check, error kind `other` with no detail.
+    (doc([{"URL": "http://a..test/"}]), 'websites[0].URL: has a host name that cannot be looked up (label empty or '
+                                        'too long), got "http://a..test/"'),
+    (doc([{"URL": f"http://{'a' * 64}.test/"}]), "has a host name that cannot be looked up (label empty or too long)"),
+    (doc([{"URL": "tcp://.db.test:5432"}]), "has a host name that cannot be looked up (label empty or too long)"),
+    (doc([{"URL": "http://127.0.0.1:0/"}]), 'websites[0].URL: port 0 cannot be connected to, got "http://127.0.0.1:0/"'),
+    (doc([{"URL": "tcp://db.test:0"}]), "port 0 cannot be connected to"),
     (doc(retention="3651d"), 'retention: must be at most 3650d, got "3651d"'),
     (doc(retention=10**400), "retention: must be at most 3650d"),
     (doc(retention=False), "retention: must be a duration such as 7d or 12h, got false"),
