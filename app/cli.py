@@ -3,6 +3,7 @@ line and exit 2, and an interrupted one-shot command into one line and exit 130.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -35,6 +36,7 @@ ONE_SHOT = (ScenarioOptions, CheckOptions, PurgeOptions, HealthOptions, ReplayOp
 
 def main(argv: Sequence[str] | None = None) -> int:
     options: Options | None = None
+    _escape_what_stdout_cannot_encode()
     try:
         options = parse_command_line(argv, time.time())
         return run(options)
@@ -59,6 +61,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return OK
         print("monitoringApp: interrupted", file=sys.stderr)
         return INTERRUPTED
+
+
+def _escape_what_stdout_cannot_encode() -> None:
+    """A site's name or URL that the locale's encoding cannot write (`店舗` on a Latin-1 terminal or pipe) goes out
+    as `\\u5e97\\u8217`, as Python writes it on stderr: stdout's default refuses it with an exception, which killed a
+    monitor at its first alert and left `-a` following on mute."""
+    if isinstance(sys.stdout, io.TextIOWrapper) and sys.stdout.errors == "strict":
+        sys.stdout.reconfigure(errors="backslashreplace")
 
 
 def run(options: Options) -> int:

@@ -215,6 +215,7 @@ class _Flag:
 
 _ALL = tuple(mode.dest for mode in _MODES)
 _AGE_FLAGS = frozenset({"--since", "--before"})  # AGE|DATE
+_NOTIFIER_ONLY = frozenset({"--silent", "--state"})  # of -a's flags, those that go with -a --notify only
 _PATH_FLAGS = frozenset({"-c", "-db", "--spool", "--metrics", "--state", "--auth-file", "--keep-db"})
 _FLAGS = (
     # No argparse default: -w tells "-c not given" (use config.json if it is there) from a -c it must read.
@@ -358,7 +359,7 @@ def parse_command_line(argv: Sequence[str] | None, now: float) -> Options:
     for flag in _FLAGS:
         dest = flag.arguments.get("dest", flag.names[-1].lstrip("-").replace("-", "_"))
         if flag.modes and mode not in flag.modes and getattr(args, dest) not in (None, False):
-            goes_with = " or ".join(_FLAG_OF[m] for m in flag.modes)
+            goes_with = " or ".join(_flag_of(m, flag) for m in flag.modes)
             raise UsageError(f"{flag.names[-1]} goes with {goes_with}{_reads_database(mode, flag)}")
         if flag.names[0] in _PATH_FLAGS and getattr(args, dest) == "":
             # `-c "$CANDIDATE"` with the variable unset: not the default file, nor the working directory.
@@ -367,6 +368,14 @@ def parse_command_line(argv: Sequence[str] | None, now: float) -> Options:
     if args.database is None:  # not given: only now, so that `-db FILE --nats` is told from `--nats` alone
         args.database = DEFAULT_DATABASE
     return _options(mode, args, now)
+
+
+def _flag_of(mode: str, flag: _Flag) -> str:
+    """How the error names a mode `flag` goes with: `-a --notify` for the notifier's own flags, as `-a` alone
+    refuses them too."""
+    if mode == "notify" and flag.names[-1] in _NOTIFIER_ONLY:
+        return "-a --notify"
+    return _FLAG_OF[mode]
 
 
 def _reads_database(mode: str, flag: _Flag) -> str:

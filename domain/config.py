@@ -474,16 +474,26 @@ class _Validator:
                 for key_name in _HTTP_ONLY_KEYS:
                     if key_name in entry:
                         raise self.fail(f"{where}.{key_name}", "does not apply to a tcp:// site", entry[key_name])
+            request = PLAIN_REQUEST if tcp else self._request(entry, where)
+            conditions = self._conditions(entry, where, tcp)
+            if request.method == "HEAD" and conditions.reads_body:
+                self._refuse_body_condition_of_head(entry, where)
             sites.append(SiteConfig(
-                shown, interval, timeout, url if shown != url else None, name,
-                PLAIN_REQUEST if tcp else self._request(entry, where),
-                self._conditions(entry, where, tcp), self._site_policy(entry, where, top),
+                shown, interval, timeout, url if shown != url else None, name, request,
+                conditions, self._site_policy(entry, where, top),
                 self._certificate_days(entry, f"{where}.certificateExpiryDays", certificate_days, site=True),
                 where, self._site_quorum(entry, where)))
         if not sites:  # what the warning would have said, since the error stops it from being printed
             raise ConfigError(f"{self.source}: websites: no site with a URL to monitor"
                               + (f" ({without_url})" if without_url else ""))
         return tuple(sites)
+
+    def _refuse_body_condition_of_head(self, entry: dict[str, Any], where: str) -> None:
+        """A HEAD request's answer has no body, so a site with a body condition would be down at every check."""
+        for key in ("bodyContains", "bodyMatches", "json"):  # the order they are judged in
+            given, value, at = self._setting(entry, key, where)
+            if given:
+                raise self.fail(at, "cannot be checked: a HEAD request gets no body (method GET reads one)", value)
 
     def _setting(self, entry: dict[str, Any], key: str, where: str) -> tuple[bool, Any, str]:
         """(given, value, where it was written) of a per-site setting: the site's own, else `defaults`'."""
@@ -689,6 +699,14 @@ class _Validator:
             raise self.fail(where, problem, shown)
         if not parts.hostname:
             raise self.fail(where, "has no host", shown)
+        if ":" not in parts.hostname:  # a name (or IPv4 address), not an IPv6 literal
+            try:
+                parts.hostname.encode("idna")  # what the probe's lookup does with it, at every check
+            except UnicodeError as error:
+                reason = str(error.__cause__ or error).removeprefix("UnicodeError: ")
+                raise self.fail(where, f"has a host name that cannot be looked up ({reason})", shown) from None
+        if parts.port == 0:
+            raise self.fail(where, "port 0 cannot be connected to", shown)
         try:  # requests sends them as Basic credentials, ISO-8859-1 (else it raises at every probe)
             unquote(f"{parts.username or ''}:{parts.password or ''}").encode("latin-1")
         except UnicodeEncodeError:

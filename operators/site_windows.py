@@ -30,14 +30,16 @@ class SiteWindows:
     def on_event(self, event: Probe | ProbeBatch | ReportRequest | PastChunk | OutcomesBefore) -> list[Report]:
         """Take a probe or a batch of them, earlier probes or what came before them (no reports), or answer a
         request (one report per span)."""
+        if isinstance(event, ReportRequest):
+            return self.report(event)
+        if not self.spans:
+            return []  # no report asked for (`"reports": []`): nothing to keep; a request's spans start them
         if isinstance(event, Probe):
             self.add(event)
             return []
         if isinstance(event, tuple):
             self.add_all(event)
             return []
-        if isinstance(event, ReportRequest):
-            return self.report(event)
         if isinstance(event, OutcomesBefore):
             self.start_after(event.sites)
             return []
@@ -45,6 +47,8 @@ class SiteWindows:
         return []
 
     def add(self, probe: Probe) -> None:
+        if not self.spans:
+            return
         window = self.by_host.get(probe.host)
         if window is None:
             window = self._window(probe.host)

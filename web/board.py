@@ -73,6 +73,7 @@ class _Site:
     spark: dict[float, list[float]] = field(default_factory=dict)  # 15 min -> [checks, available, rt n, rt sum]
     window: SlidingWindow = field(default_factory=lambda: SlidingWindow(tuple(s for _, s in AVAILABILITY_WINDOWS)))
     latest: Probe | None = None
+    probed_before: float | None = None  # the last probe before the seeded hour (its time only), if any
     history: int = 0  # a new board-wide version when a past day's figures or an outage change: a drawn strip is stale
     alert: AlertTransition | None = None  # the latest alert or recovery
     certificate: AlertTransition | None = None  # the latest certificate warning
@@ -188,6 +189,8 @@ class StatusBoard:
             for outcomes in before:
                 if (site := self._site(outcomes.host)) is not None:
                     site.window.start_after(outcomes)
+                    site.probed_before = max((t for t in (outcomes.last_success, outcomes.last_failure)
+                                              if t is not None), default=None)
             for rollup in days:
                 if (site := self._site(rollup.host)) is not None:
                     site.days[rollup.start] = [rollup.checks, rollup.available]
@@ -406,7 +409,8 @@ def _state(site: _Site, now: float) -> tuple[State, float | None]:
     latest = site.latest
     stale_after = max(NO_DATA_AFTER, 3 * (site.spec.interval or 20.0))
     if latest is None or now - latest.timestamp > stale_after:
-        return State.NO_DATA, latest.timestamp if latest is not None else None
+        # Its last probe, though older than the hour a start reads: "never probed" is only for a site never probed.
+        return State.NO_DATA, latest.timestamp if latest is not None else site.probed_before
     if not latest.available:
         return State.DOWN, site.window.failing_since
     return State.UP, None

@@ -109,6 +109,23 @@ def test_site_goes_down_and_comes_back_alert_and_recovery_stored_and_printed(tmp
     assert errors == ""
 
 
+def test_a_config_of_no_reports_monitors_and_alerts_and_prints_no_report(tmp_path: Path,
+                                                                        server: LocalServer) -> None:
+    # `"reports": []` passed --check and a reload, but a monitor started with it died at its first probe.
+    url, db, config = server.url("/health"), tmp_path / "m.db", tmp_path / "c.json"
+    server.healthy = False
+    config.write_text(json.dumps({"websites": [{"URL": url, "checkInterval": INTERVAL}], "reports": []}))
+    app = monitor(config, db)
+    try:
+        app.wait_for_line(lambda line: line.startswith(f"Website {url} is down."), 8)
+        wait_until(lambda: probe_count(db) >= 4, 8, "probe rows", alive=app)
+        status, errors = app.stop(signal.SIGTERM)
+    finally:
+        app.kill()
+    assert (status, errors) == (0, "")
+    assert not any(line.startswith("== past ") for line in app.output())
+
+
 def test_restart_during_an_outage_keeps_the_alert_and_emits_the_recovery(tmp_path: Path,
                                                                         server: LocalServer) -> None:
     url, db = server.url("/health"), tmp_path / "m.db"

@@ -118,6 +118,16 @@ def test_notify_takes_its_config_database_state_and_silent_and_refuses_history_f
         parse_command_line(["-m", "--notify"], NOW)
 
 
+@pytest.mark.parametrize(("argv", "message"), [
+    # Named "-a", as these were, they sent the user to a mode that refuses them in turn.
+    (["-p", "--silent"], "--silent goes with -m or -e or -a --notify"),
+    (["-w", "--state", "s.db"], "--state goes with -a --notify"),
+])
+def test_a_flag_of_the_notifier_only_names_it_as_a_notify(argv: list[str], message: str) -> None:
+    with pytest.raises(UsageError, match=f"^{re.escape(message)}$"):
+        parse_command_line(argv, NOW)
+
+
 def test_web_mode_listens_on_loopback_by_default_and_reads_config_json_only_when_it_is_there(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)

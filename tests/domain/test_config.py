@@ -113,6 +113,9 @@ def doc(sites: list[dict[str, Any]] | None = None, **top: object) -> str:
     (doc([{"URL": URL, "checkInterval": 30, "timeout": 25}]), "sites", (SiteConfig(URL, 30.0, 25.0),)),
     (doc(defaultCheckInterval=5, defaultTimeout=1), "sites", (SiteConfig(URL, 5.0, 1.0),)),
     (doc([{"URL": "HTTPS://[::1]:8443/x?q=1"}]), "sites", (SiteConfig("HTTPS://[::1]:8443/x?q=1", 2.0, 2.0),)),
+    (doc([{"URL": "http://b\u00fccher.test./"}, {"URL": "http://_acme.test/"}, {"URL": "http://[fe80::1%25eth0]/"}]),
+     "sites", (SiteConfig("http://b\u00fccher.test./", 2.0, 2.0), SiteConfig("http://_acme.test/", 2.0, 2.0),
+               SiteConfig("http://[fe80::1%25eth0]/", 2.0, 2.0))),
     (doc(), "alert", AlertPolicy(120.0, 0.8, 0.8, 1)),
     (doc(alertWindow=60, alertThreshold=0.5, recoveryThreshold=0.9, alertMinChecks=3), "alert",
      AlertPolicy(60.0, 0.5, 0.9, 3)),
@@ -151,6 +154,13 @@ def test_valid_config_field(text: str, field: str, expected: object) -> None:
     (doc([{"URL": "file:///etc/passwd"}]), "must use http, https or tcp"),
     (doc([{"URL": "localhost:8000/health"}]), "needs a scheme, http://, https:// or tcp://"),
     (doc([{"URL": "http://[::1/"}]), "is not a valid URL (its host has a [ without its ], or a ] without its [)"),
+    # Hosts and ports no probe can reach: taken, they were down at every check, error kind `other` with no detail.
+    (doc([{"URL": "http://a..test/"}]), 'websites[0].URL: has a host name that cannot be looked up (label empty or '
+                                        'too long), got "http://a..test/"'),
+    (doc([{"URL": f"http://{'a' * 64}.test/"}]), "has a host name that cannot be looked up (label empty or too long)"),
+    (doc([{"URL": "tcp://.db.test:5432"}]), "has a host name that cannot be looked up (label empty or too long)"),
+    (doc([{"URL": "http://127.0.0.1:0/"}]), 'websites[0].URL: port 0 cannot be connected to, got "http://127.0.0.1:0/"'),
+    (doc([{"URL": "tcp://db.test:0"}]), "port 0 cannot be connected to"),
     (doc(retention="3651d"), 'retention: must be at most 3650d, got "3651d"'),
     (doc(retention=10**400), "retention: must be at most 3650d"),
     (doc(retention=False), "retention: must be a duration such as 7d or 12h, got false"),
@@ -472,6 +482,27 @@ def test_a_tcp_url_needs_a_port_and_nothing_else(url: str, message: str) -> None
     assert message in str(raised.value)
     with pytest.raises(ConfigError, match=r"websites\[0\]\.method: does not apply to a tcp:// site"):
         parse_config(json.dumps({"websites": [{"URL": "tcp://db.test:1", "method": "GET"}]}), "c.json")
+
+
+@pytest.mark.parametrize(("site", "defaults", "message"), [
+    ({"method": "HEAD", "bodyContains": "ok"}, {},
+     'websites[0].bodyContains: cannot be checked: a HEAD request gets no body (method GET reads one), got "ok"'),
+    ({"method": "head", "json": [{"path": "$.status", "equals": "ok"}]}, {}, "websites[0].json: cannot be checked"),
+    ({"bodyMatches": "^ok"}, {"method": "HEAD"}, "websites[0].bodyMatches: cannot be checked"),
+    ({"method": "HEAD"}, {"bodyContains": "ok"}, "defaults.bodyContains: cannot be checked"),
+])
+def test_a_body_condition_on_a_head_request_is_refused(site: dict[str, object], defaults: dict[str, object],
+                                                       message: str) -> None:
+    # Such a site was accepted and then down at every check: "bodyContains "ok" not found".
+    with pytest.raises(ConfigError) as raised:
+        parse_config(json.dumps({"websites": [{"URL": "http://a.test/", **site}], "defaults": defaults}), "c.json")
+    assert str(raised.value).startswith(f"c.json: {message}")
+
+
+def test_a_head_request_with_status_and_time_checks_only_is_taken() -> None:
+    config = parse_config(json.dumps({"websites": [{"URL": "http://a.test/", "method": "HEAD",
+                                                    "expectedStatus": [200], "maxResponseTime": 1}]}), "c.json")
+    assert config.sites[0].request.method == "HEAD"
 
 
 def test_a_per_site_policy_that_can_never_alert_is_warned_for_that_site() -> None:

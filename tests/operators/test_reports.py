@@ -109,3 +109,27 @@ def test_probes_in_batches_give_the_reports_they_give_one_at_a_time() -> None:
     assert (last.timestamp, last.span) == (30.0, 20.0)
     assert [(r.host, r.checks, r.available) for r in last.rows] == [(A, 20, 18), (B, 20, 18)]
     assert len(reports[True]) == 6
+
+
+def test_no_report_spans_hold_nothing_until_a_request_asks_for_one() -> None:
+    # A config of `"reports": []`: no report is ever due at start; a reload that adds one starts its window then.
+    scheduler = TestScheduler()
+    probes = scheduler.create_hot_observable(
+        on_next(210, Probe(210, A, True, 200, 1.0)),
+        on_next(222, Probe(222, A, False, 503, 2.0)),
+        on_completed(300),
+    )
+    requests = scheduler.create_hot_observable(
+        on_next(220, ReportRequest(220, (60.0,))),
+        on_next(230, ReportRequest(230, (60.0,))),
+        on_completed(300),
+    )
+    result = scheduler.start(lambda: reactivex.merge(probes, requests).pipe(window_reports(())))
+    assert result.messages == [
+        on_next(220, Report(220, 60.0, ())),  # the probe at 210 came while no window was kept
+        # Asked for at 220, the window has held every probe since.
+        on_next(230, Report(230, 60.0, (
+            row(A, 60.0, 230, 1, 0, (2.0,), ((503, 1),), downtime=8.0, since_failure=8.0),
+        ))),
+        on_completed(300),
+    ]

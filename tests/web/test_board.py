@@ -7,6 +7,7 @@ from monitoringapp.domain.events import AlertTransition, LastOutcomes, Probe, Tr
 from monitoringapp.domain.sites import site_id
 from monitoringapp.operators.rollup import DAY, Rollup
 from monitoringapp.web.board import SiteListChange, SiteSpec, State, StatusBoard
+from monitoringapp.web.render import since_text
 
 A, B, C = "http://a.test/", "http://b.test/", "http://c.test/"
 NOW = 1_796_040_000.0 + 3600  # 2026-11-30T13:00:00Z
@@ -74,3 +75,19 @@ def test_a_site_removed_and_added_back_has_a_history_version_it_never_had() -> N
     again = board.status(site_id(A), NOW)
     assert again is not None and again.history not in versions and again.state is State.NO_DATA
     assert board.days(site_id(A), NOW)[-1].outages == (), "its former self's outage is not kept"
+
+
+def test_a_site_last_probed_before_the_seeded_hour_shows_no_data_since_that_probe_not_never_probed() -> None:
+    # `-w` started two hours after the monitor stopped: the hour it seeds holds no probe of the sites.
+    board = StatusBoard([SiteSpec(A, 10.0), SiteSpec(B, 10.0), SiteSpec(C, 10.0)])
+    board.seed([], [], [], [], [LastOutcomes(A, last_success=NOW - 7200, last_failure=NOW - 9000),
+                                LastOutcomes(B, last_success=NOW - 9000, last_failure=NOW - 7300,
+                                             failing_since=NOW - 7400)])
+    a, b, c = (board.status(site_id(host), NOW) for host in (A, B, C))
+    assert a is not None and (a.state, a.since, a.latest) == (State.NO_DATA, NOW - 7200, None)
+    assert b is not None and (b.state, b.since) == (State.NO_DATA, NOW - 7300)
+    assert c is not None and (c.state, c.since) == (State.NO_DATA, None), "C has never been probed"
+    assert since_text(a, NOW) == "last probe 2026-11-30 11:00 UTC (2h00m ago)"
+    board.add_probes([Probe(NOW + 1, A, True, 200, 1.0)])
+    a = board.status(site_id(A), NOW + 1)
+    assert a is not None and (a.state, a.since) == (State.UP, None)
