@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 from monitoringapp.domain.checks import (
     NO_CONDITIONS,
     PLAIN_REQUEST,
+    SENSITIVE_HEADER,
     ConditionError,
     Conditions,
     JsonCondition,
@@ -571,6 +572,10 @@ class _Validator:
                     raise ConfigError(
                         f"{self.source}: {at}.{name}: the value environment variable {some_of(variables(value))} "
                         "gives it is not one a header can carry (on one line, ISO-8859-1, not beginning with a space)")
+            if "${" not in value and SENSITIVE_HEADER.search(name):
+                # Written as is under a name that may hold a secret: `--check` shows it as `***`, so no detail may
+                # quote it either; after a scheme, its credentials (`Bearer ***`, as from the environment).
+                secrets.append(value.partition(" ")[2].strip() or value)
             written.append((name, value))
             values.append((name, expanded))
         return tuple(written), tuple(values), tuple(secrets)

@@ -320,6 +320,18 @@ def test_method_headers_from_the_environment_and_a_json_body_are_sent_and_the_se
             "Authorization": "Bearer ${API_TOKEN}"}}]}), "c.json", {"API_TOKEN": "s3cret-token"}).effective())
 
 
+def test_a_header_that_may_hold_a_secret_written_as_is_is_never_in_a_detail(server: LocalServer,
+                                                                           prober: HttpProber) -> None:
+    # `--check` shows such a header as `***`, as it shows one from the environment; yet a server that echoed it put
+    # it whole in the detail (stored, printed, alerted), where only a `${NAME}`'s value was hidden.
+    headers = {"X-Api-Key": "literal-key-123", "Authorization": "Bearer tok-456", "X-Team": "ops-team"}
+    details = [prober.check(checked(server.url("/echo"), headers=headers,
+                                    json=[{"path": f"$.headers.{name}", "equals": "x"}])).detail for name in headers]
+    assert details == ['$.headers.X-Api-Key is "***", expected "x"',
+                       '$.headers.Authorization is "Bearer ***", expected "x"',
+                       '$.headers.X-Team is "ops-team", expected "x"']  # a name that says no secret: quoted as sent
+
+
 def test_a_url_password_echoed_back_decoded_or_as_basic_credentials_is_never_in_a_detail(
         server: LocalServer, prober: HttpProber) -> None:
     # The probe sends the URL's user and password as `Basic base64(ops:pa$$word)`: a server that echoes it, or the
