@@ -44,7 +44,7 @@ from monitoringapp.domain.config import TCP, SiteConfig
 from monitoringapp.domain.events import LOCAL, ErrorKind
 from monitoringapp.streams.tcp_probe import tcp_probe
 from monitoringapp.transport.body import read_body
-from monitoringapp.transport.errors import carried_errors, socks_refusal
+from monitoringapp.transport.errors import carried_errors, network_reason, socks_refusal
 from monitoringapp.transport.proxies import Proxies
 from monitoringapp.transport.resolver import Resolver, unanswered_lookup
 from monitoringapp.transport.watchdog import Watchdog, WatchedAdapter
@@ -138,7 +138,8 @@ class HttpProber:
                 raise
             reason = (tls_reason(error) if kind is ErrorKind.TLS
                       else str(error) if isinstance(error, BadRedirect)
-                      else unanswered.strerror if unanswered is not None else socks_refusal(error))
+                      else unanswered.strerror if unanswered is not None
+                      else socks_refusal(error) or (network_reason(error) if kind is not ErrorKind.TIMEOUT else None))
             reason = site.secrets.redact_optional(reason)
             return ProbeOutcome(None, None, kind, reason)
         if exchange.cut:  # an answer cut at its deadline reads as ended: not in time

@@ -3,9 +3,11 @@ lookup given up on) two or three levels down."""
 
 from __future__ import annotations
 
+import http.client
+
 import socks
 
-__all__ = ["carried_errors", "socks_refusal"]
+__all__ = ["carried_errors", "network_reason", "socks_refusal"]
 
 
 def carried_errors(error: BaseException) -> list[BaseException]:
@@ -30,4 +32,22 @@ def socks_refusal(error: BaseException) -> str | None:
     for cause in carried_errors(error):
         if isinstance(cause, socks.ProxyError) and cause.socket_err is None:
             return f"SOCKS proxy: {cause.msg}"
+    return None
+
+
+def network_reason(error: BaseException) -> str | None:
+    """Why a connection or a lookup failed, in the system's or the HTTP exchange's fixed words (`Connection refused`,
+    `No route to host`, `Name or service not known`, `Remote end closed connection without response`); None where
+    only a message is known, since the messages of urllib3 and requests quote the URL, and a URL a password."""
+    chain = carried_errors(error)
+    for cause in chain:
+        if isinstance(cause, OSError) and cause.errno is not None and isinstance(cause.strerror, str):
+            return cause.strerror
+    for cause in chain:
+        if isinstance(cause, http.client.RemoteDisconnected):  # before BadStatusLine, which it is too
+            return "Remote end closed connection without response"
+        if isinstance(cause, http.client.IncompleteRead):
+            return "the answer ended before its body did"
+        if isinstance(cause, http.client.BadStatusLine | http.client.LineTooLong):
+            return "the answer is not HTTP (its status line or a header line cannot be read)"
     return None

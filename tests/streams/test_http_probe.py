@@ -28,6 +28,7 @@ from tests.local_dns import UNANSWERED, IPv6Names, LocalNames, SilentLookup, Unk
 from tests.local_http import (
     HUGE_CLAIMED,
     TRICKLED_BODY,
+    AcceptLoop,
     LocalProxy,
     LocalServer,
     local_proxy,
@@ -68,13 +69,54 @@ def test_hanging_endpoint_times_out(server: LocalServer, prober: HttpProber) -> 
     assert (outcome.status, outcome.response_time_ms, outcome.error) == (None, None, ErrorKind.TIMEOUT)
 
 
-def test_refused_port_is_a_connection_error() -> None:
+def test_refused_port_is_a_connection_error_that_says_so() -> None:
     client = HttpProber()
     try:
         outcome = client.probe(f"http://127.0.0.1:{refused_port()}/", 2.0)
     finally:
         client.close()
-    assert (outcome.status, outcome.response_time_ms, outcome.error) == (None, None, ErrorKind.CONNECTION)
+    assert (outcome.status, outcome.response_time_ms, outcome.error, outcome.detail) == (
+        None, None, ErrorKind.CONNECTION, "Connection refused")
+
+
+class ClosingServer(AcceptLoop):
+    """Reads each request to the end of its headers, writes `reply` (perhaps nothing), and closes the connection."""
+
+    def __init__(self, reply: bytes) -> None:
+        super().__init__("closing-server")
+        self.reply = reply
+        self._start()
+
+    def _take(self, connection: socket.socket) -> None:
+        with connection:
+            connection.settimeout(2.0)
+            received = b""
+            with contextlib.suppress(OSError):
+                while b"\r\n\r\n" not in received and len(received) < 65536:
+                    chunk = connection.recv(4096)
+                    if not chunk:
+                        break
+                    received += chunk
+                connection.sendall(self.reply)
+
+
+@pytest.mark.parametrize(("reply", "detail"), [
+    (b"", "Remote end closed connection without response"),
+    (b"HELLO\r\n", "the answer is not HTTP (its status line or a header line cannot be read)"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial", "the answer ended before its body did"),
+], ids=["no answer", "not HTTP", "body cut short"])
+def test_a_server_that_breaks_the_exchange_is_a_connection_error_that_says_how(reply: bytes, detail: str) -> None:
+    # The kind alone (`connection`) told none of these from a refusal; the messages of urllib3 and requests, which
+    # quote the URL (and so a password), are not the detail: fixed words are.
+    server = ClosingServer(reply)
+    prober = HttpProber()
+    try:
+        outcome = prober.check(checked(f"http://ops:pw-secret@127.0.0.1:{server.port}/", bodyContains="x"))
+    finally:
+        prober.close()
+        server.stop()
+    assert (outcome.available, outcome.status, outcome.error, outcome.detail) == (
+        False, None, ErrorKind.CONNECTION, detail)
 
 
 def test_redirect_chain_is_followed_to_the_final_status(server: LocalServer, prober: HttpProber) -> None:
@@ -585,11 +627,11 @@ def stalled_proxy_port() -> tuple[socket.socket, int]:
 
 
 @pytest.mark.parametrize(("fault", "kind", "detail"), [
-    ("proxy refused", ErrorKind.CONNECTION, None),  # nothing listens at the proxy's port: as a refused site
+    ("proxy refused", ErrorKind.CONNECTION, "Connection refused"),  # nothing listens at the proxy's port: as a site
     ("site refused", ErrorKind.CONNECTION, "SOCKS proxy: 0x05: Connection refused"),
     ("proxy forbids", ErrorKind.CONNECTION, "SOCKS proxy: 0x02: Connection not allowed by ruleset"),
     ("unknown to the proxy", ErrorKind.CONNECTION, "SOCKS proxy: 0x04: Host unreachable"),
-    ("proxy name unknown", ErrorKind.DNS, None),  # as an HTTP proxy's name, or a site's, that does not exist
+    ("proxy name unknown", ErrorKind.DNS, "Name or service not known"),  # as an HTTP proxy's, or a site's
     ("proxy stalls", ErrorKind.TIMEOUT, None),  # as a site that takes the connection and never answers
     ("site hangs", ErrorKind.TIMEOUT, None),
 ], ids=lambda value: value if isinstance(value, str) else None)
@@ -847,7 +889,7 @@ def test_a_lookup_that_does_not_answer_fails_at_the_timeout_as_dns_and_the_next_
     assert silent.ended == 0
 
 
-def test_a_name_that_does_not_exist_and_a_refused_port_are_told_as_before_through_the_resolver(
+def test_a_name_that_does_not_exist_and_a_refused_port_are_told_as_before_through_the_resolver_with_why(
         server: LocalServer) -> None:
     prober = HttpProber(pool_size=2, resolver=Resolver(UnknownNames("nonexistent.invalid"), at_once=()))
     try:
@@ -855,8 +897,9 @@ def test_a_name_that_does_not_exist_and_a_refused_port_are_told_as_before_throug
         refused = prober.check(checked(f"http://localhost:{refused_port()}/ok"))
     finally:
         prober.close()
+    # The system's own words as the detail: the kind alone did not tell a refusal from a reset or no route.
     assert (missing.error, missing.detail, refused.error, refused.detail) == (
-        ErrorKind.DNS, None, ErrorKind.CONNECTION, None)
+        ErrorKind.DNS, "Name or service not known", ErrorKind.CONNECTION, "Connection refused")
 
 
 def test_a_host_name_looked_up_on_the_resolvers_threads_is_still_the_name_tls_checks(

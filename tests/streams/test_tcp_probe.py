@@ -26,9 +26,9 @@ def test_an_accepted_connection_is_up_and_its_response_time_is_the_connect_time(
     assert slow.detail is not None and "more than maxResponseTime 1e-09 s" in slow.detail
 
 
-def test_a_refused_connection_is_down_as_a_connection_error() -> None:
+def test_a_refused_connection_is_down_as_a_connection_error_that_says_so() -> None:
     prober = HttpProber()
     outcome = prober.check(tcp_site(refused_port(), timeout=2))
     prober.close()
-    assert (outcome.available, outcome.status, outcome.response_time_ms, outcome.error) == (
-        False, None, None, ErrorKind.CONNECTION)
+    assert (outcome.available, outcome.status, outcome.response_time_ms, outcome.error, outcome.detail) == (
+        False, None, None, ErrorKind.CONNECTION, "Connection refused")
