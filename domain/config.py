@@ -18,6 +18,7 @@ from the site, else from the top-level `defaults` object, else from the legacy t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -44,7 +45,7 @@ from monitoringapp.domain.checks import (
 from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow, parse_maintenance, parse_notifications
 from monitoringapp.domain.secrets import MissingVariable, Secrets, bad_variable, expand, url_secrets, variables
 from monitoringapp.domain.sites import canonical_url, shown_in_error, shown_url, url_problem
-from monitoringapp.domain.timefmt import format_duration, parse_duration
+from monitoringapp.domain.timefmt import format_duration, parse_duration, unit_missing
 
 DEFAULT_CHECK_INTERVAL = 2.0
 MAX_TIMEOUT_DEFAULT = 10.0
@@ -730,12 +731,16 @@ class _Validator:
             assert default is not None
             return default
         value = table[key]
+        if isinstance(value, str) and unit_missing(value) is None:
+            # A duration with its unit, as `retention` and `remindEvery` take one: `"30s"`, `"2m"`, `"500ms"`.
+            with contextlib.suppress(ValueError):
+                value = parse_duration(value)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(where, "must be a number of seconds", value)
+            raise self.fail(where, 'must be a number of seconds or a duration such as "30s" or "2m"', table[key])
         if not is_finite(value) or value <= 0:
-            raise self.fail(where, "must be a finite number > 0", value)
+            raise self.fail(where, "must be a finite number > 0", table[key])
         if value > maximum:
-            raise self.fail(where, f"must be at most {maximum:g} seconds", value)
+            raise self.fail(where, f"must be at most {maximum:g} seconds", table[key])
         return float(value)
 
     def _fraction(self, table: dict[str, Any], key: str, default: float, where: str) -> float:

@@ -114,9 +114,14 @@ CASES = [
          '{"websites": {"URL": "http://a/"}}'),
     Case("site-not-an-object", CHECK, 'websites[0]: must be an object with a URL, got "http://a/"',
          '{"websites": ["http://a/"]}'),
-    Case("interval-a-string", CHECK, 'websites[0].checkInterval: must be a number of seconds, got "5"',
-         site(checkInterval="5")),
-    Case("interval-a-boolean", CHECK, "must be a number of seconds, got true", site(checkInterval=True)),
+    # A string is a duration with its unit ("30s"); "5" alone, as a command line's `--since 30`, says none.
+    Case("interval-a-string", CHECK, 'websites[0].checkInterval: must be a number of seconds or a duration such as '
+         '"30s" or "2m", got "5"', site(checkInterval="5")),
+    Case("interval-a-boolean", CHECK, "must be a number of seconds or a duration", site(checkInterval=True)),
+    Case("interval-not-a-duration", CHECK, 'websites[0].checkInterval: must be a number of seconds or a duration such '
+         'as "30s" or "2m", got "soon"', site(checkInterval="soon")),
+    Case("interval-zero-as-a-duration", CHECK, 'websites[0].checkInterval: must be a finite number > 0, got "0s"',
+         site(checkInterval="0s")),
     Case("interval-zero", MONITOR, "websites[0].checkInterval: must be a finite number > 0, got 0",
          site(checkInterval=0)),
     Case("timeout-negative", CHECK, "websites[0].timeout: must be a finite number > 0, got -1",
