@@ -6,8 +6,12 @@ from __future__ import annotations
 import http.client
 
 import socks
+import urllib3.exceptions
 
 __all__ = ["carried_errors", "network_reason", "socks_refusal"]
+
+# What PySocks and urllib3 raise when the connection to the proxy itself failed.
+_PROXY_CONNECT_ERRORS = (socks.ProxyConnectionError, urllib3.exceptions.ProxyError)
 
 
 def carried_errors(error: BaseException) -> list[BaseException]:
@@ -37,12 +41,15 @@ def socks_refusal(error: BaseException) -> str | None:
 
 def network_reason(error: BaseException) -> str | None:
     """Why a connection or a lookup failed, in the system's or the HTTP exchange's fixed words (`Connection refused`,
-    `No route to host`, `Name or service not known`, `Remote end closed connection without response`); None where
+    `No route to host`, `Name or service not known`, `Remote end closed connection without response`; to a proxy,
+    `proxy: Connection refused`); None where
     only a message is known, since the messages of urllib3 and requests quote the URL, and a URL a password."""
     chain = carried_errors(error)
+    # A connection to the proxy that failed is said as the proxy's (`proxy: Connection refused`), not as the site's.
+    proxy = "proxy: " if any(isinstance(cause, _PROXY_CONNECT_ERRORS) for cause in chain) else ""
     for cause in chain:
         if isinstance(cause, OSError) and cause.errno is not None and isinstance(cause.strerror, str):
-            return cause.strerror
+            return proxy + cause.strerror
     for cause in chain:
         if isinstance(cause, http.client.RemoteDisconnected):  # before BadStatusLine, which it is too
             return "Remote end closed connection without response"

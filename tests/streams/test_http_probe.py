@@ -245,6 +245,15 @@ def test_http_proxy_from_the_environment_carries_the_probe(proxy: LocalProxy, mo
     assert proxy.requested == ["http://behind-the-proxy.invalid/health"]
 
 
+def test_an_http_proxy_that_refuses_is_said_as_the_proxys_refusal_not_the_sites() -> None:
+    prober = HttpProber(proxies=Proxies({"all": f"http://127.0.0.1:{refused_port()}"}))
+    try:
+        outcome = prober.probe("http://behind-the-proxy.invalid/health", 2.0)
+    finally:
+        prober.close()
+    assert (outcome.status, outcome.error, outcome.detail) == (None, ErrorKind.CONNECTION, "proxy: Connection refused")
+
+
 def test_no_proxy_sends_matching_hosts_direct(proxy: LocalProxy, server: LocalServer,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("http_proxy", proxy.url)
@@ -627,7 +636,7 @@ def stalled_proxy_port() -> tuple[socket.socket, int]:
 
 
 @pytest.mark.parametrize(("fault", "kind", "detail"), [
-    ("proxy refused", ErrorKind.CONNECTION, "Connection refused"),  # nothing listens at the proxy's port: as a site
+    ("proxy refused", ErrorKind.CONNECTION, "proxy: Connection refused"),  # nothing listens at the proxy's port
     ("site refused", ErrorKind.CONNECTION, "SOCKS proxy: 0x05: Connection refused"),
     ("proxy forbids", ErrorKind.CONNECTION, "SOCKS proxy: 0x02: Connection not allowed by ruleset"),
     ("unknown to the proxy", ErrorKind.CONNECTION, "SOCKS proxy: 0x04: Host unreachable"),
