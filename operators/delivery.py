@@ -9,7 +9,7 @@ Per channel (`ChannelDelivery`), in the log's order, at least once:
 - a channel that coalesces waits `linger` seconds after the first notice of a burst and sends up to `batch`
   notices as one message (apprise); a webhook sends each notice as it comes;
 - an alert and its recovery both older than `max_age` when a message is made become one `summary`;
-- an unresolved alert is repeated as a `reminder` every `remind_every`;
+- an unresolved alert is repeated as a `reminder` every `remind_every`, one at most waiting per outage;
 - a site's transitions inside a maintenance window are held, not delivered (a recovery with its alert); the
   alerts held, and whether their hold has ended, are kept across restarts (`Withheld`), so an outage held when the
   notifier stops is told once its window is over, or gone from the config, and its recovery goes as its alert went.
@@ -416,7 +416,16 @@ class ChannelDelivery(Generic[P]):
             self._reminders[key] = (alert, due + period)
             reminder = reminder_notice(alert, due)
             if not self._held(reminder):
+                self._drop_queued_reminder(key)
                 self._enqueue(Queued(reminder, None), now)
+
+    def _drop_queued_reminder(self, outage: Outage) -> None:
+        """A reminder of `outage` still queued (its channel failing, or lingering) is replaced by the one now due: a
+        channel that comes back gets one reminder of each outage, the latest, not one per period it was down."""
+        for queued in self._queue:
+            if queued.notice.kind is NoticeKind.REMINDER and queued.notice.outage == outage:
+                self._queue.remove(queued)
+                return
 
     def _collapse(self, now: float) -> None:
         """An outage whose recovery is older than `max_age` becomes one summary, at its recovery's place; its

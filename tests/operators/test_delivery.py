@@ -183,6 +183,28 @@ def test_an_unresolved_alert_is_reminded_every_period_until_its_recovery() -> No
     assert hook.next_message(T0 + 20_000) is None and hook.next_wake() is None
 
 
+def test_a_channel_back_after_failing_for_ten_periods_gets_its_alert_then_one_reminder_of_it_not_ten() -> None:
+    # Each reminder that fell due while the channel failed was queued: back after ten minutes with remindEvery 60 s,
+    # it sent the alert and then a reminder for every minute it had been down, one POST each.
+    hook = channel(remind_every=60.0)
+    down = alert(A, T0)
+    hook.offer(down, 1, T0)
+    sent: list[tuple[float, NoticeKind, float]] = []
+    for tick in range(4000):  # the graph asks every 0.25 s, and again as soon as a message is delivered
+        now = T0 + tick / 4
+        while not sent and (message := hook.next_message(now)) is not None:
+            if now < T0 + 620:  # the receiver answers 500 for ten minutes and more
+                hook.on_failed("HTTP 500", now)
+                continue
+            sent.extend((now, notice.kind, notice.time) for notice in message.notices)
+            hook.on_delivered(now)
+            while (message := hook.next_message(now)) is not None:
+                sent.extend((now, notice.kind, notice.time) for notice in message.notices)
+                hook.on_delivered(now)
+    assert [(kind, time - T0) for _, kind, time in sent] == [(NoticeKind.ALERT, 0.0), (NoticeKind.REMINDER, 720.0)]
+    assert T0 + 620 < sent[0][0] == sent[1][0] < T0 + 780  # at the first retry after it is back
+
+
 def test_reminders_missed_while_the_notifier_was_not_running_are_one_catch_up_not_a_flood() -> None:
     hook = channel(remind_every=600.0)
     hook.resume_reminders([alert(A, T0)], now=T0 + 3000)  # down since T0, notifier restarted at +3000
