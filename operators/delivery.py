@@ -244,6 +244,11 @@ class ChannelDelivery(Generic[P]):
                 self._remind(alert, now)
         return self._withheld_now() if unrecorded else None
 
+    def resume_failing(self, attempts: int, since: float) -> None:
+        """The channel was failing when the notifier stopped (or reloaded): `attempts` in a row since `since`, its
+        failure said then. Its first delivery says it delivers again, and its backoff goes on from there."""
+        self._failures, self._failing_since = attempts, since
+
     def offer(self, notice: Notice, cursor: P | None, now: float) -> list[DeliveryOutput]:
         """A notice for this channel, in the log's order (filtered here: a notice it does not want is dropped)."""
         events: list[DeliveryOutput] = []
@@ -323,7 +328,7 @@ class ChannelDelivery(Generic[P]):
             return None
         cursors = [queued.cursor for queued in taken if queued.cursor is not None]
         self._in_flight = Message(self.name, tuple(queued.notice for queued in taken),
-                                  cursors[-1] if cursors else None)
+                                  cursors[-1] if cursors else None, self._failures + 1)
         return self._in_flight
 
     def on_delivered(self, now: float) -> list[DeliveryOutput]:

@@ -37,7 +37,7 @@ from monitoringapp.domain.config import Config, parse_config
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.domain.notifications import ChannelConfig
 from monitoringapp.domain.secrets import NO_SECRETS
-from monitoringapp.domain.timefmt import iso_utc
+from monitoringapp.domain.timefmt import iso_utc, parse_iso
 from monitoringapp.operators.delivery import Backoff, ChannelDelivery, Deliveries, MonitorNews, MonitorWatch, Outcome
 from monitoringapp.sinks.webhook import WebhookChannel
 from monitoringapp.store.jetstream import open_prober_log
@@ -579,6 +579,36 @@ def test_sighup_reloads_the_channels_a_config_that_cannot_run_is_refused_and_the
     assert status == 0
     assert errors.startswith(f"config rejected: {config}:1:")
     assert errors.endswith("; the running config stays in force\n") and errors.count("\n") == 1
+
+
+@slow
+def test_a_channel_failing_when_a_reload_fixes_its_url_says_on_stderr_that_it_delivers_again(
+        tmp_path: Path, apps: list[App]) -> None:
+    # The reload started it afresh: it delivered, and stderr, which had said it was failing, never said more.
+    db = tmp_path / "m.db"
+    store(db, burst(1))
+    receiver = WebhookReceiver()
+    try:
+        config = write_config(tmp_path, [{"url": f"http://127.0.0.1:{refused_port()}/hook", "name": "hook"}])
+        app = notifier(apps, config, db, "--silent", ready=False)
+        wait_until(lambda: (tmp_path / "m-notify.db").exists(), 10, "the state file", alive=app)
+        alert = burst(1)
+        store(db, alert)
+        wait_until(lambda: "notify: channel hook failing" in app.stderr(), 10, "the failure", alive=app)
+        said = time.time()
+        write_config(tmp_path, [{"url": receiver.url(), "name": "hook"}])
+        app.process.send_signal(signal.SIGHUP)
+        wait_until(lambda: receiver.received, 10, "the alert", alive=app)
+        wait_until(lambda: "delivering again" in app.stderr(), 5, "its recovery said", alive=app)
+        status, errors = app.stop()
+    finally:
+        receiver.stop()
+    assert status == 0 and receiver.keys() == [alert[0].id]
+    failing, restored = errors.splitlines()
+    assert failing.startswith("notify: channel hook failing: cannot connect")
+    assert restored.startswith("notify: channel hook delivering again after ")
+    since = parse_iso(restored.rsplit("(failing since ", 1)[1].removesuffix(")"))
+    assert alert[0].timestamp < since < said  # its first failure, before the reload
 
 
 @slow

@@ -85,6 +85,22 @@ def test_a_failing_channel_resends_the_same_message_at_its_backoff_times_says_so
     assert hook.next_message(second_retry + 10) is None and hook.next_wake() is None
 
 
+def test_a_channel_failing_before_a_restart_or_reload_says_it_delivers_again_and_its_backoff_goes_on() -> None:
+    # Restarted with a fresh count, it delivered without a word: its failure, said on stderr before, was never
+    # said to be over.
+    hook = channel()
+    hook.resume_failing(attempts=4, since=T0 - 60)
+    first = alert(A, T0)
+    hook.offer(first, 1, T0)
+    assert hook.next_message(T0) == Message("hook", (first,), 1, attempt=5)
+    assert hook.on_failed("HTTP 500", T0 + 0.1) == []  # said before the restart
+    fifth = 16 * (1 - 0.2 * random.Random(7).random())  # the 5th failure's delay, shortened by the first draw
+    assert hook.next_wake() == pytest.approx(T0 + 0.1 + fifth, abs=1e-6)
+    retry = hook.next_message(T0 + 0.1 + fifth)
+    assert retry == Message("hook", (first,), 1, attempt=6)
+    assert hook.on_delivered(T0 + 20) == [Delivered("hook", (first,), 6, T0 + 20), Restored("hook", 6, T0 - 60)]
+
+
 def test_two_channels_one_dead_the_live_one_gets_every_transition_at_the_time_it_is_seen() -> None:
     hub = Deliveries([channel("live"), channel("dead")])
     live: list[tuple[float, str]] = []
