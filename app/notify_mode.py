@@ -8,6 +8,7 @@ change (failing, delivering again).
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import sys
@@ -29,7 +30,7 @@ from monitoringapp.domain.notifications import ChannelConfig, expand_url
 from monitoringapp.domain.secrets import MissingVariable, Secrets
 from monitoringapp.domain.sites import shown_log
 from monitoringapp.domain.timefmt import iso_utc, parse_iso
-from monitoringapp.graph.notifier import NotifierNews, notifications
+from monitoringapp.graph.notifier import NotifierNews, Progress, notifications
 from monitoringapp.operators.delivery import (
     BATCH,
     LINGER,
@@ -64,6 +65,10 @@ from monitoringapp.transport.proxies import Proxies
 
 STALE_FLAG = "monitorStale"
 """Before each channel had its own (`stale_flag`): the stale told, to every channel; read once, then dropped."""
+FAILING_FLAG = "failingSince"
+"""The state file's flag of when a channel began failing (`failing_flag`)."""
+WITHHELD_FLAG = "withheld"
+"""The state file's flag of the alerts a channel holds by maintenance (`withheld_flag`)."""
 # On a stop, how long a message in flight may take to land and be recorded (a later one is sent again at
 # the next start: the one repeat a stop allows).
 _DRAIN = 2.0
@@ -130,6 +135,8 @@ def _notify(options: NotifyOptions) -> int:
         starts = start_cursors(end, state, [target.config.name for target in targets], console)
         # Told of the monitor: the channels that want it.
         announced = stale_announced(state, [t.config.name for t in targets if "monitor-stale" in t.config.events])
+        withheld = {target.config.name: withheld_alerts(state, target.config.name) for target in targets}
+        failing = failing_channels(state, [target.config.name for target in targets])
         open_alerts = [transition_notice(t) for t in latest.values() if t.kind is TransitionKind.ALERT]
         now = time.time()
         master = random.Random()  # each channel's jitter from its own generator (tests seed theirs)
@@ -137,17 +144,22 @@ def _notify(options: NotifyOptions) -> int:
         def make_deliveries() -> Deliveries[Cursor]:
             channels = [channel_delivery(target.config, config, random.Random(master.random())) for target in targets]
             for channel in channels:
-                channel.resume_reminders(open_alerts, now)
+                held = channel.resume_reminders(open_alerts, now, withheld[channel.name])
+                if held is not None:  # recorded before anything is sent, as the graph records what it holds later
+                    record_progress(held)
+                if channel.name in failing:  # said to be failing before: said again once it delivers
+                    channel.resume_failing(*failing[channel.name])
             watches = {name: MonitorWatch(stale_after(config), told) for name, told in announced.items()}
             return Deliveries(channels, watches, starts, is_after)
 
         secrets = Secrets.of(secret for target in targets for secret in target.secrets.values) + config.secrets
         in_flight = _InFlight()
         deliver = _deliverer({target.config.name: target.channel for target in targets}, state, secrets, in_flight)
+        record_progress = _progress_recorder(state)
         clock = EventLoopScheduler()
         workers = {target.config.name: EventLoopScheduler() for target in targets}
         subscription = notifications(log, make_deliveries, deliver, earliest(list(starts.values())), clock,
-                                     workers, record_passed=_passed_recorder(state)).subscribe(show, lifecycle.fail)
+                                     workers, record_progress=record_progress).subscribe(show, lifecycle.fail)
 
         def stop(drain: float, stopping: Callable[[], bool]) -> None:
             subscription.dispose()
@@ -235,6 +247,10 @@ def _never() -> bool:
     return False
 
 
+def _attempts(count: int) -> str:
+    return f"{count} attempt{'s' if count != 1 else ''}"
+
+
 def _messages(count: int) -> str:
     return f"{count} message{'s' if count != 1 else ''}"
 
@@ -305,8 +321,11 @@ def start_cursors(end: Cursor, state: DeliveryState, names: Sequence[str],
             starts[name] = progress[name].cursor
             if console is not None:
                 last = progress[name].delivered_at
+                failing = failing_channels(state, [name]).get(name)
                 console.info(f"channel {name}: resuming where it stopped"
-                             + (f" (last delivery {iso_utc(last)})" if last is not None else ""))
+                             + (f" (last delivery {iso_utc(last)})" if last is not None else "")
+                             + (f", failing since {iso_utc(failing[1])} after {_attempts(failing[0])}: "
+                                f"{progress[name].last_error}" if failing is not None else ""))
             continue
         state.started(name, end)
         starts[name] = end
@@ -319,6 +338,34 @@ def stale_flag(channel: str) -> str:
     """The state file's flag of the monitor-stale `channel` was delivered (the last probe's time), until the
     monitor-resumed is."""
     return f"{STALE_FLAG}:{channel}"
+
+
+def failing_flag(channel: str) -> str:
+    """The state file's flag of when `channel` began failing, until it delivers again."""
+    return f"{FAILING_FLAG}:{channel}"
+
+
+def failing_channels(state: DeliveryState, names: Sequence[str]) -> dict[str, tuple[int, float]]:
+    """The channels among `names` that were failing when the notifier stopped: their failed attempts in a row, and
+    since when (a state file of a version that kept no such time has none: the channel starts afresh)."""
+    progress = state.progress()
+    failing: dict[str, tuple[int, float]] = {}
+    for name in names:
+        since = state.flag(failing_flag(name)) if name in progress and progress[name].attempts else None
+        if since is not None:
+            failing[name] = (progress[name].attempts, parse_iso(since))
+    return failing
+
+
+def withheld_flag(channel: str) -> str:
+    """The state file's flag of the alerts `channel` holds by maintenance (`operators.delivery.Withheld`)."""
+    return f"{WITHHELD_FLAG}:{channel}"
+
+
+def withheld_alerts(state: DeliveryState, channel: str) -> dict[str, bool]:
+    """The alerts `channel` held by maintenance before it stopped, by id: True once delivered at their window's end."""
+    recorded = state.flag(withheld_flag(channel))
+    return {str(alert): bool(went) for alert, went in json.loads(recorded).items()} if recorded else {}
 
 
 def stale_announced(state: DeliveryState, names: Sequence[str]) -> dict[str, float | None]:
@@ -419,8 +466,12 @@ def _deliverer(channels: Mapping[str, Channel], state: DeliveryState, secrets: S
             except DeliveryFailed as failure:
                 error = secrets.redact(str(failure))
                 state.failed(message.channel, message.attempt, error)
+                if message.attempt == 1:  # its first failure since it last delivered (attempts go on at a restart)
+                    state.set_flag(failing_flag(message.channel), iso_utc(time.time()))
                 return error
             state.delivered(message.channel, message.cursor, message.notices[-1].id, time.time())
+            if message.attempt > 1:
+                state.set_flag(failing_flag(message.channel), None)
             for notice in message.notices:  # what the channel was told of the monitor, once it has been
                 if notice.kind is NoticeKind.MONITOR_STALE and notice.start is not None:
                     state.set_flag(stale_flag(message.channel), iso_utc(notice.start))
@@ -431,9 +482,13 @@ def _deliverer(channels: Mapping[str, Channel], state: DeliveryState, secrets: S
     return deliver
 
 
-def _passed_recorder(state: DeliveryState) -> Callable[[Passed[Cursor]], None]:
-    def record(passed: Passed[Cursor]) -> None:
-        state.passed(passed.channel, passed.cursor)
+def _progress_recorder(state: DeliveryState) -> Callable[[Progress], None]:
+    def record(progress: Progress) -> None:
+        if isinstance(progress, Passed):
+            state.passed(progress.channel, progress.cursor)
+        else:
+            state.set_flag(withheld_flag(progress.channel), json.dumps(dict(progress.alerts)) if progress.alerts
+                           else None)
 
     return record
 

@@ -25,7 +25,15 @@ from reactivex.subject import Subject
 
 from monitoringapp.domain.events import AlertTransition
 from monitoringapp.domain.timefmt import epoch_seconds
-from monitoringapp.operators.delivery import Deliveries, DeliveryEvent, Message, Outcome, Passed
+from monitoringapp.operators.delivery import (
+    Deliveries,
+    DeliveryEvent,
+    DeliveryOutput,
+    Message,
+    Outcome,
+    Passed,
+    Withheld,
+)
 from monitoringapp.operators.typed import each_at_once, keep
 from monitoringapp.store.log import Cursor, Entry, LogReader, LogUnavailable, Page
 from monitoringapp.streams.log_tail import LogNews, LogTail
@@ -38,12 +46,14 @@ PAGES_PER_POLL = 10  # a backlog is read 20,000 transitions a poll
 
 Deliver = Callable[[Message[Cursor]], str | None]
 """Send a message (and record the channel's progress); the error, one line without secrets, or None."""
-RecordPassed = Callable[[Passed[Cursor]], None]
-"""Record that a channel's place moves over entries it passed over."""
+Progress = Passed[Cursor] | Withheld
+"""A channel's progress other than its deliveries: its place moved over entries it passed over, the alerts it holds."""
+RecordProgress = Callable[[Progress], None]
+"""Record a channel's progress (`Progress`) in the state file."""
 NotifierNews = DeliveryEvent | LogNews[Entry[AlertTransition]]
 """What the notifier tells its user: the delivery events, and why the log cannot be read yet."""
 
-_Step = DeliveryEvent | LogNews[Entry[AlertTransition]] | Message[Cursor] | Passed[Cursor]
+_Step = DeliveryOutput | LogNews[Entry[AlertTransition]] | Message[Cursor] | Progress
 
 
 def notifications(
@@ -55,15 +65,16 @@ def notifications(
     workers: Mapping[str, abc.SchedulerBase],
     poll_interval: float = POLL_INTERVAL,
     probe_check_every: float = PROBE_CHECK_EVERY,
-    record_passed: RecordPassed | None = None,
+    record_progress: RecordProgress | None = None,
 ) -> Observable[NotifierNews]:
     """Every transition stored in `log` after `read_from`, delivered by `deliver` to the channels of a fresh
     `deliveries()` per subscription, each channel's messages on `workers[channel]`; out come the events.
 
     The log is polled every `poll_interval` seconds (the logic's own times, backoff and lingering, are
     honoured to that step); the newest probe's time every `probe_check_every` seconds. A channel's place moved
-    over entries it passed over is given to `record_passed`, on that channel's worker: after its deliveries
-    before, so a place recorded never passes a notice not delivered.
+    over entries it passed over, and the alerts it holds by maintenance, are given to `record_progress`, on that
+    channel's worker, in their order among its deliveries: a place recorded never passes a notice not delivered,
+    nor an alert held that is not recorded as such.
 
     ```text
     ticks:     --t-------t-------t-------t-------t--
@@ -115,15 +126,15 @@ def notifications(
         def send(message: Message[Cursor]) -> Observable[Outcome]:
             return reactivex.start(partial(attempt, message), workers[message.channel])
 
-        def record(passed: Passed[Cursor]) -> Observable[None]:
-            if record_passed is None:
+        def record(progress: Progress) -> Observable[None]:
+            if record_progress is None:
                 return reactivex.empty()
-            return reactivex.start(partial(record_passed, passed), workers[passed.channel])
+            return reactivex.start(partial(record_progress, progress), workers[progress.channel])
 
         def split(steps: Observable[_Step]) -> Observable[NotifierNews]:
             sent = steps.pipe(keep(_is_message), ops.flat_map(send), ops.do_action(outcomes.on_next),
                               ops.ignore_elements())
-            recorded = steps.pipe(keep(_is_passed), ops.flat_map(record), ops.ignore_elements())
+            recorded = steps.pipe(keep(_is_progress), ops.flat_map(record), ops.ignore_elements())
             return reactivex.merge(steps.pipe(keep(_is_news)), sent, recorded)
 
         batches: Observable[list[_Step]] = reactivex.merge(
@@ -168,10 +179,10 @@ def _is_message(step: _Step) -> TypeGuard[Message[Cursor]]:
     return isinstance(step, Message)
 
 
-def _is_passed(step: _Step) -> TypeGuard[Passed[Cursor]]:
-    return isinstance(step, Passed)
+def _is_progress(step: _Step) -> TypeGuard[Progress]:
+    return isinstance(step, Passed | Withheld)
 
 
 def _is_news(step: _Step) -> TypeGuard[NotifierNews]:
-    return not isinstance(step, Message | Passed)
+    return not isinstance(step, Message | Passed | Withheld)
 

@@ -9,8 +9,10 @@ Per channel (`ChannelDelivery`), in the log's order, at least once:
 - a channel that coalesces waits `linger` seconds after the first notice of a burst and sends up to `batch`
   notices as one message (apprise); a webhook sends each notice as it comes;
 - an alert and its recovery both older than `max_age` when a message is made become one `summary`;
-- an unresolved alert is repeated as a `reminder` every `remind_every`;
-- a site's transitions inside a maintenance window are held, not delivered (a recovery with its alert).
+- an unresolved alert is repeated as a `reminder` every `remind_every`, one at most waiting per outage;
+- a site's transitions inside a maintenance window are held, not delivered (a recovery with its alert); the
+  alerts held, and whether their hold has ended, are kept across restarts (`Withheld`), so an outage held when the
+  notifier stops is told once its window is over, or gone from the config, and its recovery goes as its alert went.
 - its place moves over the entries it passes over (not for it, or held) once it is idle, at most every
   PASS_EVERY seconds (`Passed`), so a restart does not read them again; never past one not yet delivered.
 `MonitorWatch` tells when the monitor stops storing probes, and when it starts again.
@@ -41,7 +43,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
-from monitoringapp.domain.events import AlertTransition
+from monitoringapp.domain.events import AlertTransition, transition_id
 from monitoringapp.domain.notices import (
     TOLD,
     Notice,
@@ -112,6 +114,16 @@ class Passed(Generic[P]):
 
 
 @dataclass(frozen=True, slots=True)
+class Withheld:
+    """The alerts `channel` has held by maintenance and not yet seen the recovery of, by id: True once its hold
+    ended and it was delivered. Recorded in the state file before the channel's place moves past them: the log
+    alone cannot tell, after a restart, an alert delivered from one held (under a window since removed)."""
+
+    channel: str
+    alerts: tuple[tuple[str, bool], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Delivered:
     channel: str
     notices: tuple[Notice, ...]
@@ -163,6 +175,9 @@ class Outcome:
 
 
 DeliveryEvent = Delivered | Failing | Restored | Held | MonitorNews
+"""What the notifier tells its user."""
+DeliveryOutput = DeliveryEvent | Withheld
+"""What the logic hands back besides messages: what to tell, and what to record."""
 
 
 class ChannelDelivery(Generic[P]):
@@ -186,6 +201,7 @@ class ChannelDelivery(Generic[P]):
         self._reminders: dict[Outage, tuple[Notice, float]] = {}
         self._held_alerts: dict[Outage, tuple[Notice, float]] = {}  # held by maintenance, until its end
         self._released: set[Outage] = set()  # outages whose held alert went out when the maintenance ended
+        self._withheld: dict[str, bool] = {}  # see `Withheld`
         # Summaries: the recoveries queued, oldest first, until they are older than `max_age`; then their ids
         # (sent as summaries) and their outages (whose alert and reminders still queued are not sent).
         self._recoveries: deque[Notice] = deque()
@@ -204,42 +220,77 @@ class ChannelDelivery(Generic[P]):
         event = _EVENT_OF.get(notice.kind)
         return event is not None and event in self.config.events and self.config.wants_site(notice.site)
 
-    def resume_reminders(self, alerts: Iterable[Notice], now: float) -> None:
+    def resume_reminders(self, alerts: Iterable[Notice], now: float, withheld: Mapping[str, bool] | None = None
+                         ) -> Withheld | None:
         """Alerts still unresolved when the notifier starts: remind of them from `now` on; one that began in a
-        maintenance window is held until the window ends (or delivered now, if it has ended: a repeat, with
-        the same id, if it was delivered at its end before the restart)."""
+        maintenance window, or that was held by one before the restart (`withheld`, as last recorded: see
+        `Withheld`), is held until the window ends, and delivered now if it has ended or is no longer in the
+        config (a repeat, with the same id, if it was delivered at its end but not yet recorded so). What to
+        record before anything is sent, when it holds one not recorded yet."""
+        self._withheld = dict(withheld or {})
+        unrecorded = False
         for alert in alerts:
             if not self.wants(alert):
                 continue
-            if self._held(alert):
+            went = self._withheld.get(alert.id)
+            if went:
+                self._released.add(alert.outage)  # its recovery goes as it went
+                self._remind(alert, now)
+            elif went is not None or self._held(alert):
                 self._hold(alert)
+                unrecorded = unrecorded or went is None
+                self._withheld[alert.id] = False
             else:
                 self._remind(alert, now)
+        return self._withheld_now() if unrecorded else None
 
-    def offer(self, notice: Notice, cursor: P | None, now: float) -> list[DeliveryEvent]:
+    def resume_failing(self, attempts: int, since: float) -> None:
+        """The channel was failing when the notifier stopped (or reloaded): `attempts` in a row since `since`, its
+        failure said then. Its first delivery says it delivers again, and its backoff goes on from there."""
+        self._failures, self._failing_since = attempts, since
+
+    def offer(self, notice: Notice, cursor: P | None, now: float) -> list[DeliveryOutput]:
         """A notice for this channel, in the log's order (filtered here: a notice it does not want is dropped)."""
-        if not self.wants(notice):
-            self.pass_over(cursor)
-            return []
+        events: list[DeliveryOutput] = []
+        went = self._forget_withheld(notice, events)
+        if not self.wants(notice) or (notice.kind is NoticeKind.ALERT and self._withheld.get(notice.id)):
+            self.pass_over(cursor)  # not for it, or an alert delivered at its window's end before a restart
+            return events
         if notice.kind is NoticeKind.RECOVERY:
             self._held_alerts.pop(notice.outage, None)
-        if notice.outage in self._released and notice.kind is NoticeKind.RECOVERY:
+        if notice.kind is NoticeKind.RECOVERY and (notice.outage in self._released or went):
             self._released.discard(notice.outage)  # its alert went out: so does its recovery
-        elif self._held(notice):
+        elif (notice.kind is NoticeKind.RECOVERY and went is not None) or self._held(notice):
             if notice.kind is NoticeKind.RECOVERY:
                 self._reminders.pop(notice.outage, None)
             elif notice.kind is NoticeKind.ALERT:
                 self._hold(notice)  # remembered from the log's alert state at a restart: its place may be passed
+                self._withheld[notice.id] = False
+                events.append(self._withheld_now())  # recorded before its place is passed
             self.pass_over(cursor)
-            return [Held(self.name, notice, "maintenance")]
+            return [Held(self.name, notice, "maintenance"), *events]
         if notice.kind is NoticeKind.ALERT:
+            self._held_alerts.pop(notice.outage, None)  # held at a restart, no longer in maintenance: sent here
             self._remind(notice, now)
         elif notice.kind is NoticeKind.RECOVERY:
             self._reminders.pop(notice.outage, None)
         self._enqueue(Queued(notice, cursor), now)
         if cursor is not None:
             self._passed = None  # its delivery moves the place past what came before
-        return []
+        return events
+
+    def _forget_withheld(self, notice: Notice, events: list[DeliveryOutput]) -> bool | None:
+        """A recovery ends what was kept of its alert's hold (`Withheld`): what was kept, None if nothing."""
+        if notice.kind is not NoticeKind.RECOVERY or not self._withheld or notice.site is None \
+                or notice.start is None:
+            return None
+        went = self._withheld.pop(transition_id(notice.site, notice.location, NoticeKind.ALERT, notice.start), None)
+        if went is not None:
+            events.append(self._withheld_now())
+        return went
+
+    def _withheld_now(self) -> Withheld:
+        return Withheld(self.name, tuple(sorted(self._withheld.items())))
 
     def pass_over(self, cursor: P | None) -> None:
         """An entry of the log at `cursor` that is not for this channel."""
@@ -277,18 +328,22 @@ class ChannelDelivery(Generic[P]):
             return None
         cursors = [queued.cursor for queued in taken if queued.cursor is not None]
         self._in_flight = Message(self.name, tuple(queued.notice for queued in taken),
-                                  cursors[-1] if cursors else None)
+                                  cursors[-1] if cursors else None, self._failures + 1)
         return self._in_flight
 
-    def on_delivered(self, now: float) -> list[DeliveryEvent]:
+    def on_delivered(self, now: float) -> list[DeliveryOutput]:
         message = self._take_in_flight()
-        events: list[DeliveryEvent] = [Delivered(self.name, message.notices, message.attempt, now)]
+        events: list[DeliveryOutput] = [Delivered(self.name, message.notices, message.attempt, now)]
+        went = [notice.id for notice in message.notices if self._withheld.get(notice.id) is False]
+        if went:  # held alerts out at last: their recoveries go too, after a restart as before it
+            self._withheld.update(dict.fromkeys(went, True))
+            events.append(self._withheld_now())
         if self._failing_since is not None:
             events.append(Restored(self.name, self._failures + 1, self._failing_since))
         self._failures, self._failing_since, self._retry_at = 0, None, None
         return events
 
-    def on_failed(self, error: str, now: float) -> list[DeliveryEvent]:
+    def on_failed(self, error: str, now: float) -> list[DeliveryOutput]:
         self._failed = self._take_in_flight()
         self._failures += 1
         self._retry_at = now + self.backoff.delay(self._failures)
@@ -366,7 +421,16 @@ class ChannelDelivery(Generic[P]):
             self._reminders[key] = (alert, due + period)
             reminder = reminder_notice(alert, due)
             if not self._held(reminder):
+                self._drop_queued_reminder(key)
                 self._enqueue(Queued(reminder, None), now)
+
+    def _drop_queued_reminder(self, outage: Outage) -> None:
+        """A reminder of `outage` still queued (its channel failing, or lingering) is replaced by the one now due: a
+        channel that comes back gets one reminder of each outage, the latest, not one per period it was down."""
+        for queued in self._queue:
+            if queued.notice.kind is NoticeKind.REMINDER and queued.notice.outage == outage:
+                self._queue.remove(queued)
+                return
 
     def _collapse(self, now: float) -> None:
         """An outage whose recovery is older than `max_age` becomes one summary, at its recovery's place; its
@@ -450,8 +514,8 @@ class Deliveries(Generic[P]):
         self._starts = dict(starts or {})
         self._after = after
 
-    def on_entries(self, entries: Iterable[tuple[AlertTransition, P]], now: float) -> list[DeliveryEvent]:
-        events: list[DeliveryEvent] = []
+    def on_entries(self, entries: Iterable[tuple[AlertTransition, P]], now: float) -> list[DeliveryOutput]:
+        events: list[DeliveryOutput] = []
         for transition, cursor in entries:
             notice = transition_notice(transition) if transition.kind in TOLD else None
             for channel in self.channels.values():
@@ -478,9 +542,9 @@ class Deliveries(Generic[P]):
                 and latest > since}
 
     def on_latest_probe(self, latest: float | None, now: float,
-                        first_after: Mapping[float, float] | None = None) -> list[DeliveryEvent]:
+                        first_after: Mapping[float, float] | None = None) -> list[DeliveryOutput]:
         """What each channel's watch has to tell; each notice said once (`MonitorNews`) however many get it."""
-        events: list[DeliveryEvent] = []
+        events: list[DeliveryOutput] = []
         said: set[str] = set()
         for name, watch in self.watches.items():
             notice = watch.on_latest_probe(latest, now, first_after)
@@ -492,7 +556,7 @@ class Deliveries(Generic[P]):
             events.extend(self.channels[name].offer(notice, None, now))
         return events
 
-    def on_outcome(self, outcome: Outcome, now: float) -> list[DeliveryEvent]:
+    def on_outcome(self, outcome: Outcome, now: float) -> list[DeliveryOutput]:
         channel = self.channels[outcome.channel]
         return channel.on_delivered(now) if outcome.error is None else channel.on_failed(outcome.error, now)
 

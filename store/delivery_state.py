@@ -18,7 +18,7 @@ from monitoringapp.store.log import Cursor
 @dataclass(frozen=True, slots=True)
 class ChannelProgress:
     """Where channel `channel` is: after `cursor` (its last delivery, or where it started), the id of the
-    last notice it delivered, the failed attempts of the message in flight and the last error."""
+    last notice it delivered, the failed attempts in a row since it last delivered and the last error."""
 
     channel: str
     cursor: Cursor

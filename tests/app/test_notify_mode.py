@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -30,17 +31,18 @@ from monitoringapp.app.notify_mode import (
     stale_announced,
     stale_flag,
     when_readable,
+    withheld_flag,
 )
 from monitoringapp.domain.config import Config, parse_config
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.domain.notifications import ChannelConfig
 from monitoringapp.domain.secrets import NO_SECRETS
-from monitoringapp.domain.timefmt import iso_utc
+from monitoringapp.domain.timefmt import iso_utc, parse_iso
 from monitoringapp.operators.delivery import Backoff, ChannelDelivery, Deliveries, MonitorNews, MonitorWatch, Outcome
 from monitoringapp.sinks.webhook import WebhookChannel
 from monitoringapp.store.jetstream import open_prober_log
 from monitoringapp.store.log import BEGINNING, Cursor, LogUnavailable, StoreError
-from monitoringapp.store.sqlite.delivery_state import CHANNEL_TABLE, SqliteDeliveryState
+from monitoringapp.store.sqlite.delivery_state import CHANNEL_TABLE, FLAG_TABLE, SqliteDeliveryState
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 from tests.local_http import refused_port
@@ -80,6 +82,13 @@ def stored_place(state: Path, channel: str) -> int | None:
     with sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=5) as connection:
         row = connection.execute(f"SELECT position FROM {CHANNEL_TABLE} WHERE channel = ?", (channel,)).fetchone()
     return None if row is None else int(row[0])
+
+
+def stored_flag(state: Path, key: str) -> str | None:
+    """The flag `key` of the running notifier's state file `state` (read-only, as `stored_place`)."""
+    with sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=5) as connection:
+        row = connection.execute(f"SELECT value FROM {FLAG_TABLE} WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
 
 
 def at_the_end(state: Path, channel: str, db: Path) -> bool:
@@ -570,6 +579,102 @@ def test_sighup_reloads_the_channels_a_config_that_cannot_run_is_refused_and_the
     assert status == 0
     assert errors.startswith(f"config rejected: {config}:1:")
     assert errors.endswith("; the running config stays in force\n") and errors.count("\n") == 1
+
+
+@slow
+def test_a_channel_failing_when_a_reload_fixes_its_url_says_on_stderr_that_it_delivers_again(
+        tmp_path: Path, apps: list[App]) -> None:
+    # The reload started it afresh: it delivered, and stderr, which had said it was failing, never said more.
+    db = tmp_path / "m.db"
+    store(db, burst(1))
+    receiver = WebhookReceiver()
+    try:
+        config = write_config(tmp_path, [{"url": f"http://127.0.0.1:{refused_port()}/hook", "name": "hook"}])
+        app = notifier(apps, config, db, "--silent", ready=False)
+        wait_until(lambda: (tmp_path / "m-notify.db").exists(), 10, "the state file", alive=app)
+        alert = burst(1)
+        store(db, alert)
+        wait_until(lambda: "notify: channel hook failing" in app.stderr(), 10, "the failure", alive=app)
+        said = time.time()
+        write_config(tmp_path, [{"url": receiver.url(), "name": "hook"}])
+        app.process.send_signal(signal.SIGHUP)
+        wait_until(lambda: receiver.received, 10, "the alert", alive=app)
+        wait_until(lambda: "delivering again" in app.stderr(), 5, "its recovery said", alive=app)
+        status, errors = app.stop()
+    finally:
+        receiver.stop()
+    assert status == 0 and receiver.keys() == [alert[0].id]
+    failing, restored = errors.splitlines()
+    assert failing.startswith("notify: channel hook failing: cannot connect")
+    assert restored.startswith("notify: channel hook delivering again after ")
+    since = parse_iso(restored.rsplit("(failing since ", 1)[1].removesuffix(")"))
+    assert alert[0].timestamp < since < said  # its first failure, before the reload
+
+
+@slow
+def test_an_alert_held_by_a_window_the_reload_removes_is_delivered_at_once_then_its_recovery(
+        tmp_path: Path, apps: list[App]) -> None:
+    # Held, its place passed, then the window removed mid-outage (maintenance over early): the notifier went on
+    # from the log's alert state as if the alert had been delivered, so the site stayed down untold, and its
+    # recovery went out alone.
+    db, site = tmp_path / "m.db", "http://site0.test/"
+    receiver = WebhookReceiver()
+    config = tmp_path / "config.json"
+
+    def write(maintenance: list[dict[str, object]]) -> None:
+        config.write_text(json.dumps({"websites": [{"URL": site}], "notifications": [{"url": receiver.url(),
+                                      "name": "hook"}], "maintenance": maintenance}))
+
+    now = time.time()
+    write([{"sites": [site], "start": iso_utc(now - 3600), "end": iso_utc(now + 3600)}])
+    store(db, burst(1, first=1))
+    try:
+        app = notifier(apps, config, db)
+        down = AlertTransition(time.time(), site, TransitionKind.ALERT, 0.5, time.time())
+        store(db, [down])
+        app.wait_for_line(lambda line: line.endswith("alert  held: maintenance"), 10)
+        wait_until(lambda: at_the_end(tmp_path / "m-notify.db", "hook", db), 10, "its place passed", alive=app)
+        write([])
+        app.process.send_signal(signal.SIGHUP)
+        app.wait_for_line(lambda line: line == "config reloaded: maintenance changed", 10)
+        wait_until(lambda: receiver.received, 10, "the alert", alive=app)
+        back = replace(down, timestamp=time.time(), kind=TransitionKind.RECOVERY, availability=1.0, end=time.time())
+        store(db, [back])
+        wait_until(lambda: len(receiver.received) == 2, 10, "the recovery", alive=app)
+        assert app.stop() == (0, "")
+    finally:
+        receiver.stop()
+    assert receiver.keys() == [down.id, back.id]
+
+
+@slow
+def test_the_recovery_after_a_restart_of_an_alert_delivered_at_its_windows_end_is_delivered(
+        tmp_path: Path, apps: list[App]) -> None:
+    # The recovery began in the window, so the restarted notifier held it: the site, told down when the window
+    # ended, was never told up.
+    db, site = tmp_path / "m.db", "http://site0.test/"
+    receiver = WebhookReceiver()
+    now = time.time()
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"websites": [{"URL": site}], "notifications": [{"url": receiver.url(),
+                                  "name": "hook"}], "maintenance": [{"sites": [site], "start": iso_utc(now - 3600),
+                                                                     "end": iso_utc(now + 3)}]}))
+    down = AlertTransition(now, site, TransitionKind.ALERT, 0.5, now)
+    store(db, [down])  # down in the window when the notifier starts
+    try:
+        app = notifier(apps, config, db)
+        wait_until(lambda: receiver.received, 10, "the alert at the window's end", alive=app)
+        wait_until(lambda: stored_flag(tmp_path / "m-notify.db", withheld_flag("hook")) == json.dumps({down.id: True}),
+                   10, "the record that it went out", alive=app)
+        assert app.stop() == (0, "")
+        back = replace(down, timestamp=time.time(), kind=TransitionKind.RECOVERY, availability=1.0, end=time.time())
+        store(db, [back])
+        app = notifier(apps, config, db)
+        wait_until(lambda: len(receiver.received) == 2, 10, "the recovery", alive=app)
+        assert app.stop() == (0, "")
+    finally:
+        receiver.stop()
+    assert receiver.keys() == [down.id, back.id]
 
 
 @slow

@@ -15,7 +15,7 @@ from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.domain.notices import NoticeKind
 from monitoringapp.domain.notifications import ChannelConfig
 from monitoringapp.domain.timefmt import epoch_seconds
-from monitoringapp.graph.notifier import NotifierNews, notifications
+from monitoringapp.graph.notifier import NotifierNews, Progress, notifications
 from monitoringapp.operators.delivery import (
     Backoff,
     ChannelDelivery,
@@ -161,12 +161,13 @@ def test_a_channels_place_moves_over_what_it_passes_over_in_one_write_and_never_
                 state.delivered(message.channel, message.cursor, message.notices[-1].id, epoch_seconds(clock.now))
             return error
 
-        def record(passed: Passed[Cursor]) -> None:
-            recorded.append(passed)
-            state.passed(passed.channel, passed.cursor)
+        def record(progress: Progress) -> None:
+            assert isinstance(progress, Passed)  # it holds nothing by maintenance
+            recorded.append(progress)
+            state.passed(progress.channel, progress.cursor)
 
         subscription = notifications(SqliteLogReader(db), deliveries, deliver, starts["a-only"], clock,
-                                     {"a-only": clock}, record_passed=record).subscribe()
+                                     {"a-only": clock}, record_progress=record).subscribe()
         for second, transitions in steps:
             if transitions:
                 store(db, *transitions)

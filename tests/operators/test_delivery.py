@@ -27,6 +27,7 @@ from monitoringapp.operators.delivery import (
     Outcome,
     Passed,
     Restored,
+    Withheld,
 )
 
 A, B, C = "http://a.test/", "http://b.test/", "http://c.test/"
@@ -82,6 +83,22 @@ def test_a_failing_channel_resends_the_same_message_at_its_backoff_times_says_so
     assert hook.next_message(second_retry + 0.01) == Message("hook", (second,), 2, attempt=1)
     assert hook.on_delivered(second_retry + 0.02) == [Delivered("hook", (second,), 1, second_retry + 0.02)]
     assert hook.next_message(second_retry + 10) is None and hook.next_wake() is None
+
+
+def test_a_channel_failing_before_a_restart_or_reload_says_it_delivers_again_and_its_backoff_goes_on() -> None:
+    # Restarted with a fresh count, it delivered without a word: its failure, said on stderr before, was never
+    # said to be over.
+    hook = channel()
+    hook.resume_failing(attempts=4, since=T0 - 60)
+    first = alert(A, T0)
+    hook.offer(first, 1, T0)
+    assert hook.next_message(T0) == Message("hook", (first,), 1, attempt=5)
+    assert hook.on_failed("HTTP 500", T0 + 0.1) == []  # said before the restart
+    fifth = 16 * (1 - 0.2 * random.Random(7).random())  # the 5th failure's delay, shortened by the first draw
+    assert hook.next_wake() == pytest.approx(T0 + 0.1 + fifth, abs=1e-6)
+    retry = hook.next_message(T0 + 0.1 + fifth)
+    assert retry == Message("hook", (first,), 1, attempt=6)
+    assert hook.on_delivered(T0 + 20) == [Delivered("hook", (first,), 6, T0 + 20), Restored("hook", 6, T0 - 60)]
 
 
 def test_two_channels_one_dead_the_live_one_gets_every_transition_at_the_time_it_is_seen() -> None:
@@ -182,6 +199,28 @@ def test_an_unresolved_alert_is_reminded_every_period_until_its_recovery() -> No
     assert hook.next_message(T0 + 20_000) is None and hook.next_wake() is None
 
 
+def test_a_channel_back_after_failing_for_ten_periods_gets_its_alert_then_one_reminder_of_it_not_ten() -> None:
+    # Each reminder that fell due while the channel failed was queued: back after ten minutes with remindEvery 60 s,
+    # it sent the alert and then a reminder for every minute it had been down, one POST each.
+    hook = channel(remind_every=60.0)
+    down = alert(A, T0)
+    hook.offer(down, 1, T0)
+    sent: list[tuple[float, NoticeKind, float]] = []
+    for tick in range(4000):  # the graph asks every 0.25 s, and again as soon as a message is delivered
+        now = T0 + tick / 4
+        while not sent and (message := hook.next_message(now)) is not None:
+            if now < T0 + 620:  # the receiver answers 500 for ten minutes and more
+                hook.on_failed("HTTP 500", now)
+                continue
+            sent.extend((now, notice.kind, notice.time) for notice in message.notices)
+            hook.on_delivered(now)
+            while (message := hook.next_message(now)) is not None:
+                sent.extend((now, notice.kind, notice.time) for notice in message.notices)
+                hook.on_delivered(now)
+    assert [(kind, time - T0) for _, kind, time in sent] == [(NoticeKind.ALERT, 0.0), (NoticeKind.REMINDER, 720.0)]
+    assert T0 + 620 < sent[0][0] == sent[1][0] < T0 + 780  # at the first retry after it is back
+
+
 def test_reminders_missed_while_the_notifier_was_not_running_are_one_catch_up_not_a_flood() -> None:
     hook = channel(remind_every=600.0)
     hook.resume_reminders([alert(A, T0)], now=T0 + 3000)  # down since T0, notifier restarted at +3000
@@ -195,9 +234,10 @@ def test_transitions_in_a_maintenance_window_are_held_with_the_recovery_of_an_ou
     hook = channel(maintenance=(window,))
     a_down, b_down = alert(A, T0 + 150), alert(B, T0 + 150)
     a_back = recovery(A, T0 + 150, T0 + 250)
-    assert hook.offer(a_down, 1, T0 + 150) == [Held("hook", a_down, "maintenance")]
+    assert hook.offer(a_down, 1, T0 + 150) == [Held("hook", a_down, "maintenance"),
+                                               Withheld("hook", ((a_down.id, False),))]
     assert hook.offer(b_down, 2, T0 + 150) == []
-    assert hook.offer(a_back, 3, T0 + 250) == [Held("hook", a_back, "maintenance")]
+    assert hook.offer(a_back, 3, T0 + 250) == [Held("hook", a_back, "maintenance"), Withheld("hook", ())]
     a_again = alert(A, T0 + 300)
     assert hook.offer(a_again, 4, T0 + 300) == []
     sent = []
@@ -234,16 +274,66 @@ def test_an_outage_that_outlasts_its_maintenance_window_is_delivered_when_the_wi
     two = datetime(2026, 11, 29, 2, tzinfo=UTC).timestamp()
     hook = channel(maintenance=(window,), remind_every=3600.0)
     down = alert(A, two + 600)
-    assert hook.offer(down, 1, two + 600) == [Held("hook", down, "maintenance")]
+    assert hook.offer(down, 1, two + 600) == [Held("hook", down, "maintenance"), Withheld("hook", ((down.id, False),))]
     assert hook.next_message(two + 600) is None and hook.next_wake() == two + 7200
     assert hook.next_message(two + 7199.9) is None
     assert hook.next_message(two + 7200) == Message("hook", (down,), None)  # the same notice, the same id
-    hook.on_delivered(two + 7200)
+    assert hook.on_delivered(two + 7200)[1:] == [Withheld("hook", ((down.id, True),))]
     back = recovery(A, two + 600, two + 8000)
-    assert hook.offer(back, 2, two + 8000) == []
+    assert hook.offer(back, 2, two + 8000) == [Withheld("hook", ())]
     assert hook.next_message(two + 8000) == Message("hook", (back,), 2)
     hook.on_delivered(two + 8000)
     assert hook.next_wake() is None  # no reminder of an outage that is over
+
+
+def test_an_alert_held_when_the_notifier_stopped_is_delivered_at_the_restart_once_its_window_is_gone_then_its_recovery(
+        ) -> None:
+    # The window removed from the config (a reload, a restart) while its alert was held: the alert's place had been
+    # passed, so it was only reminded of (with remindEvery; else nothing at all), and its recovery was delivered.
+    window = MaintenanceWindow(frozenset({A}), T0 + 100, T0 + 3600)
+    before = channel(maintenance=(window,))
+    down = alert(A, T0 + 150)
+    assert before.offer(down, 1, T0 + 150)[1:] == [Withheld("hook", ((down.id, False),))]
+    assert before.next_message(T0 + 150) is None and before.passed(T0 + 150) == Passed("hook", 1)
+    after = channel(remind_every=600.0)  # the window gone; the channel's place is 1
+    after.resume_reminders([down], T0 + 300, {down.id: False})
+    assert after.next_message(T0 + 300) == Message("hook", (down,), None)  # at once, its own id
+    assert after.on_delivered(T0 + 300)[1:] == [Withheld("hook", ((down.id, True),))]
+    assert after.next_wake() == T0 + 750  # reminded from its own time, as any alert
+    back = recovery(A, T0 + 150, T0 + 400)
+    assert after.offer(back, 2, T0 + 400) == [Withheld("hook", ())]
+    assert after.next_message(T0 + 400) == Message("hook", (back,), 2)
+
+
+def test_an_open_alert_held_at_the_start_is_to_be_recorded_before_anything_is_sent_and_again_once_delivered(
+        ) -> None:
+    window = MaintenanceWindow(frozenset({A}), T0 + 100, T0 + 200)
+    hook = channel(maintenance=(window,))
+    down = alert(A, T0 + 150)
+    assert hook.resume_reminders([alert(B, T0 + 150)], T0 + 160) is None  # delivered before the restart
+    assert hook.resume_reminders([down], T0 + 160) == Withheld("hook", ((down.id, False),))
+    assert hook.resume_reminders([down], T0 + 160, {down.id: False}) is None  # recorded already
+    assert hook.next_message(T0 + 199.9) is None
+    assert hook.next_message(T0 + 200) == Message("hook", (down,), None)
+    assert hook.on_delivered(T0 + 200)[1:] == [Withheld("hook", ((down.id, True),))]
+
+
+def test_what_was_held_before_a_restart_decides_the_recovery_the_window_no_longer_does() -> None:
+    # Released at its window's end before the restart: the recovery after it was held (it began in the window), and
+    # the site, told down, was never told up. Held and its window since removed: the recovery of an alert never told
+    # went out.
+    window = MaintenanceWindow(frozenset({A, B}), T0 + 100, T0 + 200)
+    a_down, b_down = alert(A, T0 + 150), alert(B, T0 + 160)
+    a_back, b_back = recovery(A, T0 + 150, T0 + 400), recovery(B, T0 + 160, T0 + 400)
+    released = channel(maintenance=(window,))
+    released.resume_reminders([], T0 + 300, {a_down.id: True})  # both recovered while the notifier was stopped
+    assert released.offer(a_down, 4, T0 + 400) == []  # read again (its place not passed yet): not held nor sent again
+    assert released.offer(a_back, 5, T0 + 400) == [Withheld("hook", ())]
+    assert released.next_message(T0 + 400) == Message("hook", (a_back,), 5)
+    gone = channel()
+    gone.resume_reminders([], T0 + 300, {b_down.id: False})
+    assert gone.offer(b_back, 5, T0 + 400) == [Held("hook", b_back, "maintenance"), Withheld("hook", ())]
+    assert gone.next_message(T0 + 400) is None and gone.passed(T0 + 400) == Passed("hook", 5)
 
 
 def test_a_channel_keeps_only_its_sites_and_events() -> None:
