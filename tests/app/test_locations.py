@@ -573,3 +573,34 @@ def test_a_location_whose_clock_is_ahead_of_the_servers_is_said_once_on_the_eval
         "location eu's clock is N s ahead of the NATS server's: its probes can be missed by reads by time; keep its "
         "clock on NTP"], judge.describe()
     assert 60 < int(said[0].split()[4]) <= 118, said
+
+
+def test_nats_away_twice_is_said_at_each_outage_by_the_evaluator_and_the_notifier(
+        tmp_path: Path, target: LocalServer) -> None:
+    # Each said NATS unreachable at the first outage only: the second, with the same cause, went unsaid.
+    config = write_config(tmp_path / "c.json", [target.url("/ok")])
+    config.write_text(json.dumps({**json.loads(config.read_text()), "notifications": [{"url": "http://127.0.0.1:9/"}]}))
+    db = tmp_path / "p.db"
+    with NatsCluster(1) as cluster:
+        eu = prober(config, cluster, "eu", tmp_path / "eu.db")
+        judge = evaluator(config, cluster, db)
+        notifier = App("-a", "--notify", "-c", str(config), "--nats", cluster.urls[0],
+                       "--state", str(tmp_path / "n.db"))
+        node = cluster.nodes[0]
+
+        def unreachable() -> tuple[int, int]:
+            return (judge.stderr().count(" is unreachable"),
+                    sum(" is unreachable" in line or "did not answer" in line for line in notifier.output()))
+
+        try:
+            notifier.wait_for_line(lambda line: line.startswith("channel "), 20)
+            for outage in (1, 2):
+                judged = stored_probes(db)
+                wait_until(lambda judged=judged: stored_probes(db) > judged, 20, "a probe judged", alive=judge)
+                node.kill()
+                wait_until(lambda outage=outage: unreachable() == (outage, outage), 30, f"outage {outage} said")
+                node.start()
+            wait_until(lambda: stored_probes(db) > judged, 30, "judging again", alive=judge)
+        finally:
+            stop_all(eu, judge, notifier)
+    assert unreachable() == (2, 2), (judge.stderr(), notifier.output())
