@@ -2,9 +2,13 @@
 here: `operators.evaluation` wraps it).
 
 Each (site, location) runs the single-site alert machine. The site alerts when the number of its locations in
-alert reaches `quorum`, and recovers when it falls below. A location with no probe in the alert window is
-silent: it counts neither up nor down, and says so once (`silent`, whose start is its last probe plus the alert
-window, so every evaluator derives the same one) and once more when it is back (`resumed`).
+alert reaches `quorum`, and recovers when it falls below. A location not heard from in the alert window is
+silent: it counts neither up nor down, and says so once (`silent`, whose start is when it was last heard plus the
+alert window, so every evaluator derives the same one) and once more when it is back (`resumed`). A location is
+heard at the time its site's judging has reached when its probe is judged: its probe's own time when it comes in
+its place, later when it comes behind the others (a spool sent after an outage, a clock behind), so a backlog
+resumes at the time it came back, never before its silence began, and a location that keeps sending, however far
+behind, is not silent.
 
 Each site's probes are judged in (scheduled time, location) order, whatever order they arrive in: a probe is
 held until every location of its site that is not silent has sent a probe at least as recent, or until it has
@@ -52,7 +56,7 @@ class SitePast:
 class SiteQuorum:
     """One site across its locations."""
 
-    __slots__ = ("alert_start", "host", "last_probe", "machines", "past", "silent")
+    __slots__ = ("alert_start", "heard", "host", "last_probe", "machines", "past", "reached", "silent")
 
     def __init__(self, host: str, past: SitePast | None = None) -> None:
         self.host = host
@@ -61,6 +65,9 @@ class SiteQuorum:
         site = self.past.site
         self.alert_start: float | None = site.start if site is not None and site.kind is TransitionKind.ALERT else None
         self.last_probe: dict[str, float] = dict(self.past.last_probe)
+        # When each location was last heard, by the site's event time: what its silence is measured from.
+        self.heard: dict[str, float] = dict(self.past.last_probe)
+        self.reached = max(self.last_probe.values(), default=-inf)  # the latest probe time judged, any location's
         self.silent: dict[str, float] = {
             location: silence.start for location, silence in self.past.silences.items()
             if silence.kind is TransitionKind.SILENT}
@@ -69,16 +76,26 @@ class SiteQuorum:
         """Take a probe of the past into its location's window without judging it (a restart)."""
         self._machine(probe.location, policy).warm(probe)
         self.last_probe[probe.location] = max(probe.timestamp, self.last_probe.get(probe.location, probe.timestamp))
+        self.heard[probe.location] = max(probe.timestamp, self.heard.get(probe.location, probe.timestamp))
+        self.reached = max(self.reached, probe.timestamp)
 
     def judge(self, probe: Probe, policy: QuorumPolicy) -> list[AlertTransition]:
         now, location = probe.timestamp, probe.location
         # Silences due by this probe's time come first, whoever's watermark has or has not reached them yet:
         # what follows from a silence never depends on when an evaluator happened to notice it.
         said = self.silences(now, policy)
+        # Heard now, at the time judging has reached: a probe from behind (a backlog, a clock behind) is no older
+        # news of its location than one in its place.
+        heard = max(now, self.reached)
         if location in self.silent:
             start = self.silent.pop(location)
-            said.append(AlertTransition(now, self.host, TransitionKind.RESUMED, None, start, now, location))
+            # In its place, heard at its own time (never before the silence began, or it would not be one); from
+            # behind, when it came back: its backlog's first probe may be older than the silence.
+            back = now if now >= start else heard
+            said.append(AlertTransition(back, self.host, TransitionKind.RESUMED, None, start, back, location))
         self.last_probe[location] = max(now, self.last_probe.get(location, now))
+        self.heard[location] = max(heard, self.heard.get(location, heard))
+        self.reached = heard
         machine = self._machine(location, policy)
         own = machine.on_probe(probe, policy.alert)
         if own is not None:
@@ -90,10 +107,10 @@ class SiteQuorum:
         return said
 
     def silences(self, now: float, policy: QuorumPolicy) -> list[AlertTransition]:
-        """The locations that have had no probe in the alert window by event time `now`, in location order."""
+        """The locations not heard from in the alert window by event time `now`, in location order."""
         said: list[AlertTransition] = []
-        for location in sorted(self.last_probe):
-            since = self.last_probe[location] + policy.alert.window
+        for location in sorted(self.heard):
+            since = self.heard[location] + policy.alert.window
             if location not in self.silent and since <= now:
                 self.silent[location] = since
                 said.append(AlertTransition(since, self.host, TransitionKind.SILENT, None, since, None, location))

@@ -23,8 +23,9 @@ def consumed_batches(fetch: Callable[[], Sequence[T]], scheduler: abc.SchedulerB
 
     `fetch` waits a bounded while for messages and returns [] when none came: an empty batch is news too (the
     stream is idle). While the log is unavailable it is tried again every `retry_after` seconds, and `waiting`
-    is told each distinct reason once (an evaluator started before any prober, or pointed at a server without
-    JetStream, says why it idles). A log that cannot be used ends the stream with its error.
+    is told each distinct reason once while it lasts, and again once a fetch has come through in between (an
+    evaluator started before any prober, or pointed at a server without JetStream, says why it idles; one whose
+    cluster goes away twice says so twice). A log that cannot be used ends the stream with its error.
 
     Example: ``consumed_batches(lambda: consumer.fetch(256, 0.5), EventLoopScheduler(), waiting=print)``
     """
@@ -32,13 +33,15 @@ def consumed_batches(fetch: Callable[[], Sequence[T]], scheduler: abc.SchedulerB
 
     def fetch_or_wait(_: object) -> Sequence[T]:
         try:
-            return fetch()
+            batch = fetch()
         except LogUnavailable as unavailable:
             reason = reasons.news(unavailable)
             if reason is not None:
                 waiting(reason)
             time.sleep(retry_after)  # on the consumer's own thread, between two fetches
             return []
+        reasons.read()
+        return batch
 
     # from_iterable loops in one scheduled action, checking for disposal between items: the blocking fetch
     # paces it, and disposing ends it at the next fetch.

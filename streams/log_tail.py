@@ -3,7 +3,8 @@
 
 Works on any `LogReader` through two reads: `since` (the history, in time order, and the cursor at its
 end) and `after` (what came after a cursor). A log that cannot be read yet (`LogUnavailable`) is tried
-again at the next poll, each distinct reason said once; a log that cannot be used (`StoreError`) ends it.
+again at the next poll, each distinct reason said once while it lasts (again after a read in between); a log that
+cannot be used (`StoreError`) ends it.
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ class LogNews(Generic[E]):
 
 
 class UnavailableReasons:
-    """Why a log could not be read, each distinct reason told once: a retry that fails the same way says nothing
-    new, and an empty reason (a lock held for a few milliseconds) is never told."""
+    """Why a log could not be read, each distinct reason told once while it cannot be: a retry that fails the same
+    way says nothing new, and an empty reason (a lock held for a few milliseconds) is never told. Once the log has
+    been read (`read`), a failure is a new outage and told again: a reader that said NATS unreachable on Monday
+    said nothing of Friday's outage, whose cause was the same."""
 
     def __init__(self) -> None:
         self._said: set[str] = set()
@@ -45,6 +48,10 @@ class UnavailableReasons:
             return None
         self._said.add(reason)
         return reason
+
+    def read(self) -> None:
+        """The log was read: what fails next is told again."""
+        self._said.clear()
 
 
 class LogTail(Generic[E]):
@@ -74,6 +81,7 @@ class LogTail(Generic[E]):
                 reason = self._reasons.news(unavailable)
                 return None if reason is None else LogNews((), waiting=reason)
             self.unavailable = None
+            self._reasons.read()
             self.cursor = page.cursor
             if history or page.events:
                 return LogNews(tuple(page.events), history=history, latest=page.cursor.time)

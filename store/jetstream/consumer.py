@@ -39,6 +39,9 @@ class ProbeConsumer:
         self.ack_wait = ack_wait
         self._unacked: dict[int, Msg] = {}
         self._subscription: object = None
+        # Made anew (no consumer of ours was there: a first start, or the stream made again): the sequences judged
+        # before are another stream's, or of a consumer that is gone; `made_anew` tells the evaluator's log once.
+        self._made_anew = False
 
     async def _subscribe(self, js: JetStreamContext) -> object:
         if self._subscription is None:
@@ -52,13 +55,39 @@ class ProbeConsumer:
             # A consumer left by an earlier run starts again just above what it acknowledged: what it had been
             # given but had not acknowledged comes again now, in stream order, not after the ack wait behind
             # newer messages (the projection knows which of those were judged).
-            with contextlib.suppress(nats.js.errors.NotFoundError):
+            try:
                 earlier = await js.consumer_info(STREAM, self.durable)
+            except nats.js.errors.NotFoundError:
+                self._made_anew = True
+                self._unacked.clear()  # another stream's messages, if any: never to be acknowledged
+            else:
                 floor = earlier.ack_floor.stream_seq if earlier.ack_floor is not None else 0
                 await js.delete_consumer(STREAM, self.durable)
                 config.deliver_policy, config.opt_start_seq = DeliverPolicy.BY_START_SEQUENCE, floor + 1
             self._subscription = await js.pull_subscribe("", durable=self.durable, stream=STREAM, config=config)
         return self._subscription
+
+    async def _gone(self, js: JetStreamContext) -> bool:
+        """Whether this consumer (or its stream) is gone, as a stream deleted takes its consumers with it: the next
+        fetch subscribes again (waiting for the stream, if it is not there yet)."""
+        try:
+            await js.consumer_info(STREAM, self.durable)
+        except nats.js.errors.NotFoundError:
+            self._subscription = None
+            return True
+        except (nats.errors.Error, TimeoutError):
+            return False  # no answer (a leader being elected): not known to be gone
+        return False
+
+    def made_anew(self) -> bool:
+        """Whether the consumer was made anew since this was last asked (the sequences judged before are another
+        stream's, or of a consumer that is gone)."""
+        made, self._made_anew = self._made_anew, False
+        return made
+
+    def delivered(self, sequences: Sequence[int]) -> list[int]:
+        """Those of `sequences` this consumer delivered and has not acknowledged yet (not another stream's)."""
+        return [sequence for sequence in sequences if sequence in self._unacked]
 
     def fetch(self, batch: int, timeout: float) -> list[Delivered]:
         """Up to `batch` probes, waiting at most `timeout` for the first; [] when none came (LogUnavailable while
@@ -74,6 +103,9 @@ class ProbeConsumer:
                 first = list(await subscription.fetch(1, timeout=timeout))
             except (TimeoutError, nats.errors.TimeoutError):
                 return []
+            except nats.errors.Error:
+                await self._gone(js)
+                raise
             if batch == 1:
                 return first
             try:

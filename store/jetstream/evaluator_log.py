@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import socket
+import sys
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
@@ -61,7 +62,12 @@ class EvaluatorLog:
         return self.projection.pasts(hosts, span)
 
     def fetch(self, batch: int, timeout: float) -> list[Delivered]:
-        return self.consumer.fetch(batch, timeout)
+        delivered = self.consumer.fetch(batch, timeout)
+        if self.consumer.made_anew():
+            # The stream made again (its sequences start at 1 again), or the consumer deleted: what the projection
+            # knows as judged is of another stream, and would pass this one's probes off as judged.
+            self.projection.forget_judged_through(sys.maxsize)
+        return delivered
 
     def commit(self, judged: Sequence[tuple[Probe, int]], transitions: Sequence[AlertTransition],
                already_judged: Sequence[int]) -> None:
@@ -72,7 +78,9 @@ class EvaluatorLog:
         if new:
             self.publisher.flush(PUBLISH_WAIT)  # what is still unsent waits in the publisher's spool
         sequences = [sequence for _, sequence in judged]
-        self.projection.commit([probe for probe, _ in judged], transitions, sequences)
+        # Only this consumer's: a probe held from a stream deleted meanwhile is stored, not known as judged by a
+        # number the stream made again will give another probe.
+        self.projection.commit([probe for probe, _ in judged], transitions, self.consumer.delivered(sequences))
         self.consumer.ack([*sequences, *already_judged])
 
     def _stored_before_start(self) -> frozenset[str]:

@@ -49,16 +49,18 @@ def stream_config(replicas: int, retention: float | None, duplicate_window: floa
                         max_age=retention or 0.0, duplicate_window=max(MIN_DUPLICATE_WINDOW, duplicate_window))
 
 
-async def ensure_stream(js: JetStreamContext, config: StreamConfig, *, replicas: int | None = None) -> str | None:
-    """Create the stream when missing. An existing stream keeps its configuration but for the retention, which
-    follows the config, and its replicas when `replicas` are asked for (`--replicas N`; None: the cluster
-    operator's choice stands). What changed, or the replicas the cluster refused, in one line (None: nothing to
-    say). A refusal keeps the stream as it is: probes go on being published to it."""
+async def ensure_stream(js: JetStreamContext, config: StreamConfig, *, replicas: int | None = None,
+                        made_said: str | None = None) -> str | None:
+    """Create the stream when missing (`made_said` is then the line to say). An existing stream keeps its
+    configuration but for the retention, which follows the config, and its replicas when `replicas` are asked for
+    (`--replicas N`; None: the cluster operator's choice stands). What changed, or the replicas the cluster
+    refused, in one line (None: nothing to say). A refusal keeps the stream as it is: probes go on being published
+    to it."""
     try:
         info = await js.stream_info(STREAM)
     except nats.js.errors.NotFoundError:
         await js.add_stream(config)
-        return None
+        return made_said
     said = None
     had = info.config.num_replicas or 1
     if replicas is not None and had != replicas:
@@ -108,6 +110,9 @@ class JetStreamLogWriter:
         self._stopping = threading.Event()
         self._wake: asyncio.Event | None = None
         self._retention_changed = True
+        # The stream did not answer a publish: deleted (`nats stream rm`, a cluster back with empty stores), or a
+        # leader being elected. A prober looks, and makes it again if it is gone: else it spooled until restarted.
+        self._stream_unanswered = False
         self._said: str | None = None
         self._dropping_said = False
         self._dropped_before = 0  # dropped by the spool before this outage
@@ -273,10 +278,13 @@ class JetStreamLogWriter:
             return False
         try:
             js = await self.link.jetstream()
-            if self._retention_changed and self.manages_stream:
+            if (self._retention_changed or self._stream_unanswered) and self.manages_stream:
+                missing = (f"stream {STREAM} was missing: made again (it had been deleted, or the cluster lost its "
+                           "store)") if self._stream_unanswered else None
                 said = await ensure_stream(js, stream_config(self.replicas or 1, self._retention,
-                                                             self.duplicate_window), replicas=self._replicas_asked)
-                self._retention_changed, self._replicas_asked = False, None
+                                                             self.duplicate_window), replicas=self._replicas_asked,
+                                           made_said=missing)
+                self._retention_changed, self._stream_unanswered, self._replicas_asked = False, False, None
                 if said is not None:
                     self._errors.on_next(said)
             if self.spool.count:
@@ -311,6 +319,8 @@ class JetStreamLogWriter:
             # Connected but refused (no JetStream, no leader yet): what waits goes to the spool too, not to a
             # queue in memory that grows for as long as the refusals last and dies with the process.
             self._spool_queue()
+            if isinstance(error, nats.js.errors.NoStreamResponseError):
+                self._stream_unanswered = True
             if not self.link.connected:  # the connection went while sending: the cluster is away, not refusing
                 self._say_unreachable()
             else:

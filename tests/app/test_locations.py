@@ -573,3 +573,45 @@ def test_a_location_whose_clock_is_ahead_of_the_servers_is_said_once_on_the_eval
         "location eu's clock is N s ahead of the NATS server's: its probes can be missed by reads by time; keep its "
         "clock on NTP"], judge.describe()
     assert 60 < int(said[0].split()[4]) <= 118, said
+
+
+def test_nats_away_twice_is_said_at_each_outage_by_the_evaluator_and_the_notifier(
+        tmp_path: Path, target: LocalServer) -> None:
+    # Each said why it could not read NATS at the first outage only: the second, with the same cause, went unsaid.
+    config = write_config(tmp_path / "c.json", [target.url("/ok")])
+    config.write_text(json.dumps({**json.loads(config.read_text()), "notifications": [{"url": "http://127.0.0.1:9/"}]}))
+    db = tmp_path / "p.db"
+    with NatsCluster(1) as cluster:
+        eu = prober(config, cluster, "eu", tmp_path / "eu.db")
+        judge = evaluator(config, cluster, db)
+        notifier = App("-a", "--notify", "-c", str(config), "--nats", cluster.urls[0],
+                       "--state", str(tmp_path / "n.db"))
+        node = cluster.nodes[0]
+
+        def said() -> tuple[int, int]:
+            """The lines each has said of NATS (unreachable, not answering: whatever the outage's first read met)."""
+            return (sum(line.startswith("NATS") for line in judge.stderr().splitlines()),
+                    sum(line.startswith("NATS") for line in notifier.output()))
+
+        def notifier_reads() -> int:
+            """The requests the notifier's connection has sent the server (its polls: each a read answered)."""
+            with urllib.request.urlopen(f"http://127.0.0.1:{node.monitor_port}/connz", timeout=5) as answer:
+                return sum(client["in_msgs"] for client in json.load(answer)["connections"]
+                           if client.get("name") == "reader")
+
+        try:
+            notifier.wait_for_line(lambda line: line.startswith("channel "), 20)
+            for outage in (1, 2):
+                # Both read the log again after the outage before (a reconnection takes a moment).
+                judged, reads = stored_probes(db), notifier_reads()
+                wait_until(lambda judged=judged: stored_probes(db) > judged, 30, "a probe judged", alive=judge)
+                wait_until(lambda reads=reads: notifier_reads() > reads + 10, 30, "the notifier reading",
+                           alive=notifier)
+                before = said()
+                node.kill()
+                wait_until(lambda before=before: all(now > then for now, then in zip(said(), before, strict=True)),
+                           40, f"outage {outage} said by both")
+                node.start()
+            wait_until(lambda: stored_probes(db) > judged, 30, "judging again", alive=judge)
+        finally:
+            stop_all(eu, judge, notifier)

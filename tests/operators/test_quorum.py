@@ -85,6 +85,41 @@ def test_a_killed_location_goes_silent_one_window_after_its_last_probe_never_dow
     assert told == [("silent", 114.0, "eu"), ("resumed", 114.0, "eu")]
 
 
+def test_a_location_whose_backlog_comes_after_its_silence_resumes_at_the_time_judging_had_reached_not_before() -> None:
+    # us loses NATS after t=104 (its probes spooled), eu goes on; us's backlog (105..139) comes at t=140, one probe
+    # before each of eu's: the silence (114) was told, and us resumes when it is heard, at eu's 139, not at its
+    # first spooled probe (105, before the silence began); its backlog, behind eu's time, silences it no more.
+    eu = probes("eu", [True] * 60)
+    us = probes("us", [True] * 60)
+    evaluator = QuorumEvaluator({SITE: QuorumPolicy(POLICY, quorum=1, lateness=3.0)})
+    live = [p for p in interleave(eu, us) if p.timestamp <= 104.0 or (p.location == "eu" and p.timestamp <= 139.0)]
+    out = [e for probe in live for e in evaluator.on_probe(probe, None, probe.timestamp).transitions]
+    backlog = [p for p in us if p.timestamp > 104.0]
+    after = [p for p in eu if p.timestamp > 139.0]
+    for n, probe in enumerate(backlog):
+        out += evaluator.on_probe(probe, None, 140.0 + n * 0.01).transitions
+        if n < len(after):
+            out += evaluator.on_probe(after[n], None, 140.0 + n * 0.01).transitions
+    assert [(e.kind.value, e.timestamp, e.start, e.location) for e in out] == [
+        ("silent", 114.0, 114.0, "us"), ("resumed", 139.0, 114.0, "us")]
+    (resumed,) = [e for e in out if e.kind is TransitionKind.RESUMED]
+    assert resumed.end == 139.0
+
+
+def test_a_location_whose_clock_is_behind_by_more_than_the_window_is_never_silent_while_its_probes_come() -> None:
+    # us's clock is 15 s behind (its probes stamped 15 s before they are taken), the window 10 s: each of its probes
+    # is judged after eu's of the same moment (waited for 3 s), but it is heard, not silent; once it stops, it is.
+    eu = probes("eu", [True] * 60)
+    us = [Probe(p.timestamp - 15.0, SITE, True, 200, 1.0, location="us") for p in probes("us", [True] * 40)]
+    arrivals = sorted([(p.timestamp, p) for p in eu] + [(p.timestamp + 15.0, p) for p in us],
+                      key=lambda pair: (pair[0], pair[1].location))
+    evaluator = QuorumEvaluator({SITE: QuorumPolicy(POLICY, quorum=1, lateness=3.0)})
+    out = [e for now, probe in arrivals for e in evaluator.on_probe(probe, None, now).transitions]
+    # Each of eu's probes waits its 3 s for us: us's last probe (stamped 124) comes at 139, when judging has reached
+    # eu's 136. Heard then, silent from 146.
+    assert [(e.kind.value, e.start, e.location) for e in out] == [("silent", 146.0, "us")]
+
+
 def test_a_silent_location_that_was_down_stops_counting_and_the_site_recovers() -> None:
     eu = probes("eu", [False] * 5)  # down, then gone after 104
     us = probes("us", [True] * 30)

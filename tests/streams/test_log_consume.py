@@ -34,3 +34,25 @@ def test_each_reason_the_log_cannot_be_read_is_told_once_and_the_batches_after_i
         consumer.dispose()
     assert told == ["no stream yet", "no JetStream answered"]  # an empty reason (a short lock) never
     assert batches == [[], [], [], [], [], [1, 2], [], [3]]  # a failed fetch is an empty batch: the consumer idles
+
+
+def test_a_reason_is_told_again_when_the_log_fails_so_again_after_it_was_read() -> None:
+    # NATS away, back (a batch read), away again the same way: the second outage is news too.
+    fetches: Iterator[Sequence[int] | str] = iter(["unreachable", "unreachable", [1], [], "unreachable", [2]])
+
+    def fetch() -> Sequence[int]:
+        result = next(fetches)
+        if isinstance(result, str):
+            raise LogUnavailable(result)
+        return result
+
+    told: list[str] = []
+    done = threading.Event()
+    consumer = EventLoopScheduler()
+    try:
+        consumed_batches(fetch, consumer, retry_after=0.0, waiting=told.append).pipe(ops.take(6)).subscribe(
+            on_completed=done.set)
+        assert done.wait(5), "the six fetches did not come"
+    finally:
+        consumer.dispose()
+    assert told == ["unreachable", "unreachable"]

@@ -123,3 +123,52 @@ def test_an_evaluator_the_cluster_refuses_says_it_could_not_send_its_transitions
             log.close()
     assert told == ["NATS did not take the transitions: nats: no response from stream; spooling in "
                     f"{tmp_path / 'projection.db.spool'} (1 waiting)"]  # it said "probes"
+
+
+def test_a_stream_made_again_is_consumed_from_its_start_none_of_its_probes_taken_for_one_judged_before(
+        tmp_path: Path) -> None:
+    # The stream deleted under a running evaluator: its consumer went with it, and the evaluator said "no JetStream
+    # answered" for ever, judging nothing. Made again, its sequences start at 1 again: those the projection had
+    # judged of the old stream must not pass the new one's probes off as judged.
+    from monitoringapp.store.log import LogUnavailable
+
+    def probes(first: int, count: int) -> list[Probe]:
+        return [Probe(T0 + n, A, True, 200, 1.0, location="eu") for n in range(first, first + count)]
+
+    def fetched(log: EvaluatorLog) -> list[Delivered] | None:
+        try:
+            return fetch_all(log) or None
+        except LogUnavailable:
+            return None
+
+    async def delete(js: JetStreamContext) -> None:
+        await js.delete_stream("MONITOR")
+
+    async def make(js: JetStreamContext) -> None:
+        await js.add_stream(stream_config(1, None, 120.0))
+
+    with NatsCluster(1) as cluster:
+        writer = open_prober_log(cluster.urls, "eu", tmp_path / "eu.spool")
+        log = EvaluatorLog(cluster.urls, tmp_path / "projection.db")
+        try:
+            for old in probes(0, 3):
+                writer.append_probe(old)
+            assert writer.flush(10.0)
+            first = fetch_all(log)
+            log.commit([(delivered, sequence) for sequence, delivered, _, _ in first], [], [])
+            log.link.call(delete, 10.0)
+            with pytest.raises(LogUnavailable):
+                fetch_all(log)
+            log.link.call(make, 10.0)
+            for new in probes(3, 3):
+                writer.append_probe(new)
+            assert writer.flush(10.0)
+            again = wait_until(lambda: fetched(log), 30, "the new stream's probes delivered")
+            judged_before = log.projection.judged_among([sequence for sequence, _, _, _ in again])
+        finally:
+            log.close()
+            writer.close()
+    assert [sequence for sequence, _, _, _ in first] == [1, 2, 3]
+    assert [(sequence, delivered.timestamp) for sequence, delivered, _, _ in again] == [
+        (1, T0 + 3), (2, T0 + 4), (3, T0 + 5)]
+    assert judged_before == set()

@@ -952,3 +952,26 @@ def test_a_probers_past_is_its_own_locations_probes_newest_block_first_each_site
                      for host in (A, B)}
     assert own.latest_probe_time() == now + 8 and reader.latest_probe_time() == now + 20
     assert list(own.probes_since(now + 6).events) == [p for p in made if p.location == "eu" and p.timestamp > now + 6]
+
+
+def test_a_stream_deleted_under_a_prober_is_made_again_by_it_and_its_probes_go_on(
+        cluster: NatsCluster, reader: JetStreamLogReader, tmp_path: Path) -> None:
+    # `nats stream rm MONITOR`, or a cluster back with empty stores: the prober spooled every probe from then on
+    # ("no response from stream"), until it was restarted.
+    writer = open_prober_log(cluster.urls, "eu", tmp_path / "spool.db")
+    told = said(writer)
+
+    async def delete(js: JetStreamContext) -> None:
+        await js.delete_stream("MONITOR")
+
+    try:
+        writer.append_probe(probe(1))
+        published(writer)
+        reader.link.call(delete, 10.0)
+        writer.append_probe(probe(2))
+        writer.append_probe(probe(3))
+        wait_until(lambda: writer.backlog == 0, 20, "the probes published to the stream made again")
+    finally:
+        writer.close()
+    assert [p.timestamp for p in reader.probes_after(BEGINNING).events] == [T0 + 2, T0 + 3]
+    assert "stream MONITOR was missing: made again (it had been deleted, or the cluster lost its store)" in told, told
