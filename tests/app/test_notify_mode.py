@@ -638,7 +638,7 @@ def test_an_alert_held_by_a_window_the_reload_removes_is_delivered_at_once_then_
         app.process.send_signal(signal.SIGHUP)
         app.wait_for_line(lambda line: line == "config reloaded: maintenance changed", 10)
         wait_until(lambda: receiver.received, 10, "the alert", alive=app)
-        back = replace(down, timestamp=time.time(), kind=TransitionKind.RECOVERY, availability=1.0, end=time.time())
+        back = recovery_of(down)
         store(db, [back])
         wait_until(lambda: len(receiver.received) == 2, 10, "the recovery", alive=app)
         assert app.stop() == (0, "")
@@ -646,6 +646,11 @@ def test_an_alert_held_by_a_window_the_reload_removes_is_delivered_at_once_then_
         receiver.stop()
     assert receiver.keys() == [down.id, back.id]
 
+
+def recovery_of(alert: AlertTransition) -> AlertTransition:
+    """The recovery of `alert`, now."""
+    now = time.time()
+    return replace(alert, timestamp=now, kind=TransitionKind.RECOVERY, availability=1.0, end=now)
 
 @slow
 def test_the_recovery_after_a_restart_of_an_alert_delivered_at_its_windows_end_is_delivered(
@@ -667,7 +672,7 @@ def test_the_recovery_after_a_restart_of_an_alert_delivered_at_its_windows_end_i
         wait_until(lambda: stored_flag(tmp_path / "m-notify.db", withheld_flag("hook")) == json.dumps({down.id: True}),
                    10, "the record that it went out", alive=app)
         assert app.stop() == (0, "")
-        back = replace(down, timestamp=time.time(), kind=TransitionKind.RECOVERY, availability=1.0, end=time.time())
+        back = recovery_of(down)
         store(db, [back])
         app = notifier(apps, config, db)
         wait_until(lambda: len(receiver.received) == 2, 10, "the recovery", alive=app)

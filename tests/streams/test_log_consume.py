@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from reactivex import operators as ops
 from reactivex.scheduler import EventLoopScheduler
@@ -12,15 +12,20 @@ from monitoringapp.store.log import LogUnavailable
 from monitoringapp.streams.log_consume import consumed_batches
 
 
-def test_each_reason_the_log_cannot_be_read_is_told_once_and_the_batches_after_it_come_through() -> None:
-    fetches: Iterator[Sequence[int] | str] = iter(
-        ["no stream yet", "no stream yet", "", "no JetStream answered", "no stream yet", [1, 2], [], [3]])
+def fetching(results: Sequence[Sequence[int] | str]) -> Callable[[], Sequence[int]]:
+    """A fetch that gives `results` in turn: a batch, or a reason the log cannot be read (raised)."""
+    fetches: Iterator[Sequence[int] | str] = iter(results)
 
     def fetch() -> Sequence[int]:
         result = next(fetches)
         if isinstance(result, str):
             raise LogUnavailable(result)
         return result
+
+    return fetch
+
+def test_each_reason_the_log_cannot_be_read_is_told_once_and_the_batches_after_it_come_through() -> None:
+    fetch = fetching(["no stream yet", "no stream yet", "", "no JetStream answered", "no stream yet", [1, 2], [], [3]])
 
     told: list[str] = []
     batches: list[Sequence[int]] = []
@@ -38,13 +43,7 @@ def test_each_reason_the_log_cannot_be_read_is_told_once_and_the_batches_after_i
 
 def test_a_reason_is_told_again_when_the_log_fails_so_again_after_it_was_read() -> None:
     # NATS away, back (a batch read), away again the same way: the second outage is news too.
-    fetches: Iterator[Sequence[int] | str] = iter(["unreachable", "unreachable", [1], [], "unreachable", [2]])
-
-    def fetch() -> Sequence[int]:
-        result = next(fetches)
-        if isinstance(result, str):
-            raise LogUnavailable(result)
-        return result
+    fetch = fetching(["unreachable", "unreachable", [1], [], "unreachable", [2]])
 
     told: list[str] = []
     done = threading.Event()
