@@ -575,8 +575,10 @@ class _Validator:
                         "gives it is not one a header can carry (on one line, ISO-8859-1, not beginning with a space)")
             if "${" not in value and SENSITIVE_HEADER.search(name):
                 # Written as is under a name that may hold a secret: `--check` shows it as `***`, so no detail may
-                # quote it either; after a scheme, its credentials (`Bearer ***`, as from the environment).
-                secrets.append(value.partition(" ")[2].strip() or value)
+                # quote it either; after an authentication scheme, its credentials (`Bearer ***`, as from the
+                # environment), else all of it (a cookie's `a=1; b=2`).
+                scheme, _, credentials = value.partition(" ")
+                secrets.append(credentials.strip() if scheme.isalpha() and credentials.strip() else value)
             written.append((name, value))
             values.append((name, expanded))
         return tuple(written), tuple(values), tuple(secrets)

@@ -375,11 +375,13 @@ def test_a_header_that_may_hold_a_secret_written_as_is_is_never_in_a_detail(serv
                                                                            prober: HttpProber) -> None:
     # `--check` shows such a header as `***`, as it shows one from the environment; yet a server that echoed it put
     # it whole in the detail (stored, printed, alerted), where only a `${NAME}`'s value was hidden.
-    headers = {"X-Api-Key": "literal-key-123", "Authorization": "Bearer tok-456", "X-Team": "ops-team"}
+    headers = {"X-Api-Key": "literal-key-123", "Authorization": "Bearer tok-456", "Cookie": "sid=abc-789; theme=dark",
+               "X-Team": "ops-team"}
     details = [prober.check(checked(server.url("/echo"), headers=headers,
                                     json=[{"path": f"$.headers.{name}", "equals": "x"}])).detail for name in headers]
     assert details == ['$.headers.X-Api-Key is "***", expected "x"',
                        '$.headers.Authorization is "Bearer ***", expected "x"',
+                       '$.headers.Cookie is "***", expected "x"',  # no scheme before a space: all of it
                        '$.headers.X-Team is "ops-team", expected "x"']  # a name that says no secret: quoted as sent
 
 
