@@ -132,11 +132,11 @@ def _notify(options: NotifyOptions) -> int:
         """Deliver to `targets` from each channel's place in the state file (a new one: `end`) until stopped, the
         reminders of the open alerts among `latest` going on. Reads nothing of the log: the main thread, which
         runs this, never waits here."""
-        starts = start_cursors(end, state, [target.config.name for target in targets], console)
+        failing = failing_channels(state, [target.config.name for target in targets])
+        starts = start_cursors(end, state, [target.config.name for target in targets], console, failing)
         # Told of the monitor: the channels that want it.
         announced = stale_announced(state, [t.config.name for t in targets if "monitor-stale" in t.config.events])
         withheld = {target.config.name: withheld_alerts(state, target.config.name) for target in targets}
-        failing = failing_channels(state, [target.config.name for target in targets])
         open_alerts = [transition_notice(t) for t in latest.values() if t.kind is TransitionKind.ALERT]
         now = time.time()
         master = random.Random()  # each channel's jitter from its own generator (tests seed theirs)
@@ -310,10 +310,11 @@ def stale_after(config: Config) -> float:
     return max(60.0, 3 * max(site.check_interval for site in config.sites))
 
 
-def start_cursors(end: Cursor, state: DeliveryState, names: Sequence[str],
-                  console: Console | None) -> dict[str, Cursor]:
+def start_cursors(end: Cursor, state: DeliveryState, names: Sequence[str], console: Console | None,
+                  failing: Mapping[str, tuple[int, float]]) -> dict[str, Cursor]:
     """Each channel's place: where its state file says, or, for a channel seen for the first time, `end`, the
-    end of the log at start (it does not page anyone for history), recorded at once."""
+    end of the log at start (it does not page anyone for history), recorded at once. `failing`: the channels
+    failing when the notifier stopped (`failing_channels`), said so as they resume."""
     progress = state.progress()
     starts: dict[str, Cursor] = {}
     for name in names:
@@ -321,11 +322,11 @@ def start_cursors(end: Cursor, state: DeliveryState, names: Sequence[str],
             starts[name] = progress[name].cursor
             if console is not None:
                 last = progress[name].delivered_at
-                failing = failing_channels(state, [name]).get(name)
+                attempts, since = failing.get(name, (0, None))
                 console.info(f"channel {name}: resuming where it stopped"
                              + (f" (last delivery {iso_utc(last)})" if last is not None else "")
-                             + (f", failing since {iso_utc(failing[1])} after {_attempts(failing[0])}: "
-                                f"{progress[name].last_error}" if failing is not None else ""))
+                             + (f", failing since {iso_utc(since)} after {_attempts(attempts)}: "
+                                f"{progress[name].last_error}" if since is not None else ""))
             continue
         state.started(name, end)
         starts[name] = end
