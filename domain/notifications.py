@@ -284,7 +284,8 @@ def _warn_unknown(entry: Mapping[str, Any], known: set[str], where: str, warn: C
 def _channel_url(value: object, where: str, fail: Fail) -> str:
     if not isinstance(value, str) or not value:
         raise fail(where, "must be a URL string", value)
-    # What any message shows: never a password written in it, nor (where it may be apprise's) a token.
+    # A webhook's, read from how it begins (`http:/ops:pw@host`, one slash short, is a webhook mistyped): what any
+    # message shows is never a password written in it, nor (where it may be apprise's) a token.
     webhook = value.lower().startswith(("http:", "https:"))
     shown = shown_in_error(value) if webhook else _shown_apprise_url(value, shown_in_error)
     if any(c.isspace() or not c.isprintable() for c in value):
@@ -299,7 +300,7 @@ def _channel_url(value: object, where: str, fail: Fail) -> str:
         raise fail(where, f"is not a valid URL ({url_problem(error)})", shown) from None
     if not parts.scheme or "://" not in value:
         raise fail(where, "needs a scheme (http://, https://, or an apprise one such as mailto://)", shown)
-    if parts.scheme.lower() in WEBHOOK_SCHEMES:
+    if webhook:
         # A webhook's port only: apprise reads its URLs its own way, where a colon in the host need start no port
         # (a Telegram bot token, `tgram://123456789:AAH.../ChatID`).
         try:
