@@ -18,7 +18,14 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from monitoringapp.domain.secrets import Secrets, bad_variable, expand, url_password, value_of, variables
-from monitoringapp.domain.sites import key_named, shown_in_error, shown_url, shown_without_tokens, url_problem
+from monitoringapp.domain.sites import (
+    authority_end,
+    key_named,
+    shown_in_error,
+    shown_url,
+    shown_without_tokens,
+    url_problem,
+)
 from monitoringapp.domain.timefmt import iso_utc, parse_duration, parse_iso
 
 Fail = Callable[[str, str, object], Exception]
@@ -162,8 +169,7 @@ def _user_information_end(url: str) -> int:
     """Where the user information of `url` as written ends (its last @ before the path): 0 when it has none.
     A `${NAME}` holds none of / ? # @, so the URL as written shows where its parts are."""
     start = url.find("://") + 3 if "://" in url else 0
-    ends = [index for index in (url.find(c, start) for c in "/?#") if index >= 0]
-    at = url.rfind("@", start, min(ends, default=len(url)))
+    at = url.rfind("@", start, authority_end(url, start))
     return at if at >= 0 else 0
 
 
@@ -181,10 +187,10 @@ def _shown_apprise_url(url: str, shown_authority: Callable[[str], str]) -> str:
     """An apprise URL shown without apprise: an e-mail one's login and server as `shown_authority` shows them (its
     password as `***`), as apprise's privacy mode and the channel's default name show them, the rest each part
     hidden; any other with each part hidden (`shown_without_tokens`), since its tokens may sit anywhere."""
-    scheme, separator, rest = url.partition("://")
+    scheme, separator, _ = url.partition("://")
     if not separator or scheme.lower() not in MAIL_SCHEMES:
         return shown_without_tokens(url)
-    end = len(scheme) + len(separator) + min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    end = authority_end(url, len(scheme) + len(separator))
     return shown_authority(url[:end]) + shown_without_tokens(url[end:])
 
 

@@ -80,6 +80,12 @@ def shown_in_error(url: str) -> str:
     return f"{scheme}{separator}***@{host}"
 
 
+def authority_end(url: str, start: int) -> int:
+    """Where the authority of `url` (user information, host and port) that begins at `start` ends: at its path,
+    query or fragment, else at the end."""
+    return min((index for index in (url.find(c, start) for c in "/?#") if index >= 0), default=len(url))
+
+
 def shown_without_tokens(url: str) -> str:
     """A URL whose tokens may sit in any part (an apprise URL: `tgram://BOT_TOKEN/CHAT`, `pover://USER@TOKEN`), as it
     may be shown where apprise cannot show it: its scheme, `${NAME}`s and query keys as written, a password as `***`,
@@ -88,8 +94,7 @@ def shown_without_tokens(url: str) -> str:
     be known."""
     scheme = _SCHEME.match(url)
     start = scheme.end() if scheme else 0
-    authority_end = min((i for i in (url.find(c, start) for c in "/?#") if i >= 0), default=len(url))
-    at = url.rfind("@", start, authority_end)
+    at = url.rfind("@", start, authority_end(url, start))
     user, colon, password = url[start:max(at, start)].partition(":")
     if colon and password and not _VARIABLE.fullmatch(password):
         url = f"{url[:start]}{user}:***{url[at:]}"
