@@ -60,7 +60,7 @@ from monitoringapp.store.log import (
     earliest,
     is_after,
 )
-from monitoringapp.streams.log_tail import UnavailableReasons
+from monitoringapp.streams.log_tail import LogNews, UnavailableReasons
 from monitoringapp.transport.proxies import Proxies
 
 STALE_FLAG = "monitorStale"
@@ -120,7 +120,9 @@ def _notify(options: NotifyOptions) -> int:
 
     # A database that cannot be used is refused before the state file is created. Waited for here, before the
     # lifecycle begins, where SIGTERM and Ctrl-C interrupt the wait (`run_once`).
-    end, latest = when_readable(log_now, not_created, say, where)
+    # Why the log cannot be read goes to stderr with the channels' failures: nothing is delivered meanwhile, and under
+    # `--silent` stderr is all there is.
+    end, latest = when_readable(log_now, not_created, errors.info, where)
     state = open_delivery_state(options.state)
     if console is not None:
         console.info(f"notifying {len(targets)} channel(s) of the transitions in {where} (state in {options.state}); "
@@ -198,7 +200,7 @@ def _notify(options: NotifyOptions) -> int:
                 errors.info(f"config rejected: {error}; the running config stays in force")
                 return
             try:
-                now_end, now_latest = when_readable(log_now, not_created, say, where, patience=_RELOAD_PATIENCE,
+                now_end, now_latest = when_readable(log_now, not_created, errors.info, where, patience=_RELOAD_PATIENCE,
                                                     stopping=lifecycle.stop_asked)
             except StoreError as error:
                 _close(new_targets)
@@ -504,6 +506,9 @@ def _on_news(console: Console | None, errors: Console) -> Callable[[NotifierNews
         elif isinstance(news, Restored):
             errors.info(f"notify: channel {news.channel} delivering again after {news.attempts} attempts "
                         f"(failing since {iso_utc(news.since)})")
+        elif isinstance(news, LogNews):
+            if news.waiting is not None:  # the log cannot be read: a failure, as a channel's is
+                errors.info(news.waiting)
         elif console is None:
             return
         elif isinstance(news, MonitorNews):
@@ -516,8 +521,6 @@ def _on_news(console: Console | None, errors: Console) -> Callable[[NotifierNews
             held = news.notice
             console.info(f"{iso_utc(held.time)}  {news.channel}  {held.shown_site}  {held.kind.value}  "
                          f"held: {news.reason}")
-        elif news.waiting is not None:
-            console.info(news.waiting)
 
     return show
 

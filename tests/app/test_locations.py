@@ -591,7 +591,7 @@ def test_nats_away_twice_is_said_at_each_outage_by_the_evaluator_and_the_notifie
         def said() -> tuple[int, int]:
             """The lines each has said of NATS (unreachable, not answering: whatever the outage's first read met)."""
             return (sum(line.startswith("NATS") for line in judge.stderr().splitlines()),
-                    sum(line.startswith("NATS") for line in notifier.output()))
+                    sum(line.startswith("NATS") for line in notifier.stderr().splitlines()))
 
         def notifier_reads() -> int:
             """The requests the notifier's connection has sent the server (its polls: each a read answered)."""

@@ -193,7 +193,7 @@ def test_a_new_channel_started_while_nats_is_down_is_paged_for_what_comes_after_
             node.stop()  # down as the notifier starts (a reboot, nats-server not up yet): where the log ends is unknown
             app = App("-a", "--notify", "-c", str(config), "--nats", cluster.urls[0], "--state", str(tmp_path / "n.db"))
             apps.append(app)
-            app.wait_for_line(lambda line: "is unreachable" in line, timeout=20)
+            wait_until(lambda: "is unreachable" in app.stderr(), 20, "NATS said unreachable", alive=app)
             node.start()
             app.wait_for_line(lambda line: line.startswith("notifying"), timeout=20)
             new = burst(1, first=200)
@@ -478,12 +478,17 @@ def test_sigterm_while_waiting_for_an_unreachable_log_at_start_exits_0_as_ctrl_c
     results = []
     for signum in (signal.SIGTERM, signal.SIGINT):
         # Its state file named with --state: -db beside --nats is refused (the notifier reads no database then).
-        app = App("-a", "--notify", "-c", str(config), "--nats", f"nats://127.0.0.1:{refused_port()}", "--state",
-                  str(tmp_path / "n.db"))
+        # `--silent`: why nothing is delivered is said all the same, on stderr with the channels' failures.
+        url = f"nats://127.0.0.1:{refused_port()}"
+        app = App("-a", "--notify", "--silent", "-c", str(config), "--nats", url, "--state", str(tmp_path / "n.db"))
         apps.append(app)
-        app.wait_for_line(lambda text: "is unreachable" in text, timeout=20)
-        results.append(app.stop(signum))
-    assert results == [(0, ""), (0, "")]
+        wait_until(lambda: "is unreachable" in app.stderr(), 20, "NATS said unreachable", alive=app)  # noqa: B023
+        results.append((*app.stop(signum), url))
+    for status, errors, url in results:  # one line, and why (the connect's refusal)
+        assert status == 0
+        assert errors.startswith(f"NATS at {url} is unreachable (") and errors.endswith("; retrying\n"), errors
+        assert errors.count("\n") == 1
+    assert all(app.output() == [] for app in apps)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]  # no state file: it never started
 
 
@@ -703,16 +708,18 @@ def test_sigterm_while_a_reload_waits_for_an_unreachable_nats_stops_the_notifier
         cluster.nodes[0].stop()
         write_config(tmp_path, [{"url": "http://127.0.0.1:9/a", "name": "a"}, {"url": "http://127.0.0.1:9/b",
                                                                                "name": "b"}])
-        unreachable = app.lines.index(app.wait_for_line(lambda line: "is unreachable" in line, 10))  # the channels'
+        wait_until(lambda: app.stderr().count("is unreachable") == 1, 10, "the channels' unreachable", alive=app)
         app.process.send_signal(signal.SIGHUP)
         # The reload waiting for the log says so too. (A SIGTERM before would be queued behind the SIGHUP, and the
         # reload would give up at its first look all the same.)
-        app.wait_for_line(lambda line: "is unreachable" in line, 10, start=unreachable + 1)
+        wait_until(lambda: app.stderr().count("is unreachable") == 2, 10, "the reload's unreachable", alive=app)
         status, errors = app.stop(signal.SIGTERM, timeout=10.0)
     # Exit 0, not SIGKILLed by `stop` after its 10 s (a reload that waited on, its patience is 10 s); the reload given
-    # up in one line.
-    assert (status, errors) == (0, f"config not reloaded: stopping before {cluster.urls[0]} could be read; the running "
-                                   "config stays in force\n")
+    # up in one line, after the two waits said on stderr.
+    *waits, last = errors.splitlines()
+    assert (status, last) == (0, f"config not reloaded: stopping before {cluster.urls[0]} could be read; the running "
+                                 "config stays in force")
+    assert all(line.startswith(f"NATS at {cluster.urls[0]} ") for line in waits), waits
 
 
 @slow
