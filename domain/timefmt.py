@@ -58,6 +58,13 @@ def unit_missing(text: str) -> str | None:
     if _BARE_NUMBER.match(text) is None:
         return None
     number = text.strip().removeprefix("-")
+    if len(number) == 8 and number.isdigit():  # `20261202`: a date as `date +%Y%m%d` writes it, not an age
+        try:
+            day = datetime.strptime(number, "%Y%m%d")
+        except ValueError:
+            pass
+        else:
+            return f"{text!r} has no unit; for that date, say {day:%Y-%m-%d}"
     return f"{text!r} has no unit; say {number}d, {number}h, {number}m or {number}s"
 
 

@@ -176,6 +176,9 @@ def test_version_is_the_installed_distributions_and_the_exit_is_0(capsys: pytest
     (["--purge", "--before", "-30"], "--before: '-30' has no unit; say 30d, 30h, 30m or 30s"),
     # Nor is a history's start read as seconds: `-a --since 30` meant as days showed the last half minute.
     (["-a", "--since", "30"], "--since: '30' has no unit; say 30d, 30h, 30m or 30s"),
+    (["-a", "--since", "20261202"], "--since: '20261202' has no unit; for that date, say 2026-12-02"),
+    (["-a", "--since", "20261302"],  # no 13th month: a number
+     "--since: '20261302' has no unit; say 20261302d, 20261302h, 20261302m or 20261302s"),
     (["--replay", "--since", "7.5"], "--since: '7.5' has no unit; say 7.5d, 7.5h, 7.5m or 7.5s"),
     (["-a", "--since", "+1d"], "--since: must be an age such as 2h or an ISO date such as 2026-11-24T12:00, "
                                "got '+1d'"),
