@@ -93,5 +93,5 @@ class SiteWindows:
         reports = []
         for span in request.spans:
             rows = [window_stats(host, window, span, request.now) for host, window in self.by_host.items()]
-            reports.append(Report(request.now, span, tuple(row for row in rows if row.checks)))
+            reports.append(Report(request.now, span, tuple([row for row in rows if row.checks])))
         return reports

@@ -390,17 +390,32 @@ class SlidingWindow:
         if len(keys) == 1:  # one outcome ever held: nothing to count (the usual healthy site)
             counted = [(keys[0], end - start)]
         elif isinstance(outcomes, bytearray) and len(keys) <= 16:
+            # Counted and summed in one pass over the outcomes (a report makes this for every site and span).
             count = outcomes.count
-            counted = [(key, n) for code, key in enumerate(keys) if (n := count(code, start, end))]
+            available = 0
+            statuses: dict[int, int] = {}
+            errors: dict[int, int] = {}
+            for code, key in enumerate(keys):
+                n = count(code, start, end)
+                if n:
+                    if key & 1:
+                        available += n
+                    status = key >> STATUS_SHIFT
+                    if status:
+                        statuses[status] = statuses.get(status, 0) + n
+                    error = (key >> 1) & ERROR_MASK
+                    if error:
+                        errors[error] = errors.get(error, 0) + n
+            return end - start, available, tuple(sorted(statuses.items())), tuple(sorted(errors.items()))
         else:
             counted = [(keys[code], n) for code, n in Counter(outcomes[start:end]).items()]
-        if len(counted) == 1:  # one outcome throughout: the usual healthy site
+        if len(counted) == 1:  # one outcome throughout
             key, n = counted[0]
             status, error = key >> STATUS_SHIFT, (key >> 1) & ERROR_MASK
             return n, n if key & 1 else 0, ((status, n),) if status else (), ((error, n),) if error else ()
         available = 0
-        statuses: dict[int, int] = {}
-        errors: dict[int, int] = {}
+        statuses = {}
+        errors = {}
         for key, n in counted:
             if key & 1:
                 available += n
