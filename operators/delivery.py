@@ -10,7 +10,8 @@ Per channel (`ChannelDelivery`), in the log's order, at least once:
   notices as one message (apprise); a webhook sends each notice as it comes;
 - an alert and its recovery both older than `max_age` when a message is made become one `summary`;
 - an unresolved alert is repeated as a `reminder` every `remind_every`, one at most waiting per outage;
-- a site's transitions inside a maintenance window are held, not delivered (a recovery with its alert); the
+- a site's transitions inside a maintenance window are held, not delivered (a recovery with its alert; a
+  certificate warning is not held); the
   alerts held, and whether their hold has ended, are kept across restarts (`Withheld`), so an outage held when the
   notifier stops is told once its window is over, or gone from the config, and its recovery goes as its alert went.
 - its place moves over the entries it passes over (not for it, or held) once it is idle, at most every
@@ -376,8 +377,10 @@ class ChannelDelivery(Generic[P]):
 
     def _held(self, notice: Notice) -> bool:
         """In maintenance: the notice's own time, or for a recovery the start of its outage, as its alert was (the
-        recovery of an alert delivered before a window goes out, even in one: else the alert stays open)."""
-        if notice.site is None or not self.maintenance:
+        recovery of an alert delivered before a window goes out, even in one: else the alert stays open). A
+        certificate warning is never held: no maintenance causes it, it comes days ahead of its expiry, and once
+        passed over it would not come again (the next is days later)."""
+        if notice.site is None or not self.maintenance or notice.kind is NoticeKind.CERTIFICATE:
             return False
         moment = notice.start if notice.kind is NoticeKind.RECOVERY else notice.time
         return moment is not None and in_maintenance(self.maintenance, notice.site, moment)

@@ -247,6 +247,21 @@ def test_transitions_in_a_maintenance_window_are_held_with_the_recovery_of_an_ou
     assert sent == [b_down, a_again]
 
 
+def test_a_certificate_warning_in_a_maintenance_window_is_delivered_at_once_not_held() -> None:
+    # It was held, and never delivered: unlike an outage's alert it is not released when the window ends, and the
+    # next warning for that certificate comes days later.
+    window = MaintenanceWindow(frozenset({A}), T0 + 100, T0 + 200)
+    hook = channel(maintenance=(window,))
+    not_after = T0 + 14 * 86400
+    warning = transition_notice(AlertTransition(T0 + 150, A, TransitionKind.CERTIFICATE, None, not_after,
+                                                not_after - 14 * 86400, detail="expires in 13d23h"))
+    down = alert(A, T0 + 160)
+    assert hook.offer(warning, 1, T0 + 150) == []
+    assert hook.offer(down, 2, T0 + 160)[0] == Held("hook", down, "maintenance")
+    message = hook.next_message(T0 + 160)
+    assert message is not None and (message.notices, message.cursor) == ((warning,), 1)
+
+
 def test_the_recovery_of_an_alert_delivered_before_a_maintenance_window_is_delivered_though_it_falls_in_one(
         ) -> None:
     # Held for its own time in the window, the recovery never went out: the channel had the alert and kept the
