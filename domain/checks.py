@@ -236,14 +236,16 @@ class Conditions:
                                          "(only the first bytes are read)")
         if self.body_contains is not None and self.body_contains.encode() not in body:
             return ErrorKind.CONDITION, f"bodyContains {_show(self.body_contains)} not found"
-        text: str | None = None
         if self.body_matches is not None:
-            text = body.decode("utf-8", "replace")
+            # A byte order mark is not the body's text (as a browser reads it): `^` anchors after it.
+            text = body.decode("utf-8-sig", "replace")
             if self.body_matches.search(text) is None:
                 return ErrorKind.CONDITION, f"bodyMatches {_show(self.body_matches.pattern)} not matched"
         if self.json:
             try:
-                document = json.loads(body if text is None else text)
+                # From the bytes whatever bodyMatches decoded: the parser reads a UTF-8 byte order mark and UTF-16 or
+                # UTF-32 only there (a text that begins with a byte order mark it refuses).
+                document = json.loads(body)
             except ValueError as error:
                 return ErrorKind.CONDITION, f"body is not JSON ({str(error).split(':')[0]})"
             except RecursionError:  # `[[[[...` 64 kB deep: the parser's depth, not the body's syntax

@@ -315,6 +315,39 @@ def test_a_body_compressed_though_the_probe_asked_for_none_is_decoded_before_it_
     assert (outcome.available, outcome.detail) == (True, None)
 
 
+@pytest.mark.parametrize("body", [b'\xef\xbb\xbf{"status": "ok"}', '{"status": "ok"}'.encode("utf-16")],
+                         ids=["utf-8-byte-order-mark", "utf-16"])
+def test_a_json_body_behind_a_byte_order_mark_is_judged_alike_with_a_body_matches_beside_it(body: bytes) -> None:
+    # bodyMatches decoded the body as UTF-8 and handed that text to the JSON parser, which refuses a text that
+    # begins with a byte order mark (and reads UTF-16 only from bytes): the same JSON body was up for a site with a
+    # json condition and down for one that also had a bodyMatches.
+    with local_server() as server:
+        server.raw_body = body
+        prober = HttpProber(pool_size=1)
+        try:
+            alone = prober.check(checked(server.url("/bytes"), json=[{"path": "$.status", "equals": "ok"}]))
+            beside = prober.check(checked(server.url("/bytes"), bodyMatches=".",
+                                          json=[{"path": "$.status", "equals": "ok"}]))
+            wrong = prober.check(checked(server.url("/bytes"), bodyMatches=".",
+                                         json=[{"path": "$.status", "equals": "error"}]))
+        finally:
+            prober.close()
+    assert (alone.available, alone.detail) == (True, None)
+    assert (beside.available, beside.detail) == (True, None)
+    assert (wrong.available, wrong.detail) == (False, '$.status is "ok", expected "error"')
+
+
+def test_a_byte_order_mark_is_not_the_text_body_matches_anchors_at() -> None:
+    with local_server() as server:
+        server.raw_body = b'\xef\xbb\xbf{"status": "ok"}'
+        prober = HttpProber(pool_size=1)
+        try:
+            outcome = prober.check(checked(server.url("/bytes"), bodyMatches=r'^\{"status"'))
+        finally:
+            prober.close()
+    assert (outcome.available, outcome.detail) == (True, None)
+
+
 def test_expected_status_makes_a_401_up_and_a_200_down(server: LocalServer, prober: HttpProber) -> None:
     login = prober.check(checked(server.url("/status/401"), expectedStatus=[401]))
     assert (login.available, login.status, login.error) == (True, 401, None)
