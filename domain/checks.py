@@ -30,6 +30,12 @@ from monitoringapp.domain.secrets import NO_SECRETS, Secrets
 
 LOWEST_STATUS = 100
 HIGHEST_STATUS = 599
+BODY_LIMIT = 64 * 1024
+"""The bytes of a body a probe reads (and one more, to tell whether there is more)."""
+REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
+"""The statuses whose Location a probe follows (requests' REDIRECT_STATI)."""
+BODILESS_STATUSES = frozenset((*range(100, 200), 204, 304))
+"""The statuses whose answer never has a body (RFC 9110, 6.4.1)."""
 JSON_OPERATORS = ("equals", "notEquals", "below", "above", "contains", "exists")
 _SHOWN = 60  # characters of a value shown in a reason
 _STATUS_RANGE = re.compile(r"^\s*(\d{3})\s*-\s*(\d{3})\s*$")
@@ -57,6 +63,10 @@ class ExpectedStatus:
 
     def written(self) -> list[int | str]:
         return [low if low == high else f"{low}-{high}" for low, high in self.ranges]
+
+    def only(self, statuses: frozenset[int]) -> bool:
+        """Whether every status that is up is one of `statuses`."""
+        return all(status in statuses for low, high in self.ranges for status in range(low, high + 1))
 
 
 def parse_expected_status(value: object) -> ExpectedStatus:
@@ -167,6 +177,34 @@ def parse_json_condition(value: object) -> JsonCondition:
     return JsonCondition(path, operator, operand, compile_json_path(path), plain_steps(path))
 
 
+def never_passing(conditions: tuple[JsonCondition, ...]) -> tuple[int, int] | None:
+    """(i, j) when conditions[i] can never pass beside an earlier conditions[j] on the same path, whatever the body:
+    `equals` pins every value the path finds, so another condition on that path must pass for that value (an `equals`
+    of another value, a `notEquals` of it, a `below` it is not below); `below` 5 and `above` 10 leave no number;
+    `exists` false fails wherever the path finds anything, and every other condition wherever it finds nothing. Two
+    spellings of one path are not compared. None when no pair contradicts.
+
+    Example:
+        >>> never_passing((parse_json_condition({"path": "$.s", "equals": "UP"}),
+        ...                parse_json_condition({"path": "$.s", "equals": "ok"})))
+        (1, 0)
+    """
+    for i, later in enumerate(conditions):
+        for j, earlier in enumerate(conditions[:i]):
+            if earlier.path == later.path and (_excludes(earlier, later) or _excludes(later, earlier)):
+                return i, j
+    return None
+
+
+def _excludes(first: JsonCondition, second: JsonCondition) -> bool:
+    """Whether `second` fails wherever `first` (on the same path) passes."""
+    if first.operator == "exists" and first.operand is False:
+        return not (second.operator == "exists" and second.operand is False)
+    if first.operator == "equals" and second.operator != "exists":
+        return second._problem(first.operand) is not None
+    return first.operator == "below" and second.operator == "above" and second.operand >= first.operand
+
+
 def plain_steps(path: str) -> tuple[str | int, ...] | None:
     """The keys and indexes of a plain path (`$`, then `.name` and `[n]` steps only), else None."""
     if not path.startswith("$"):
@@ -216,7 +254,7 @@ class Conditions:
         """Whether a condition needs the body's bytes."""
         return self.body_contains is not None or self.body_matches is not None or bool(self.json)
 
-    def judge(self, status: int, body: bytes, complete: bool, elapsed: float, limit: int = 64 * 1024,
+    def judge(self, status: int, body: bytes, complete: bool, elapsed: float, limit: int = BODY_LIMIT,
               secrets: Secrets = NO_SECRETS) -> Verdict:
         """Whether an answer with `status`, whose first bytes are `body` (`complete`: all of it), that took
         `elapsed` seconds, is up; the first condition that fails says why not, quoting none of `secrets` (a body

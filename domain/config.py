@@ -29,8 +29,11 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from monitoringapp.domain.checks import (
+    BODILESS_STATUSES,
+    BODY_LIMIT,
     NO_CONDITIONS,
     PLAIN_REQUEST,
+    REDIRECT_STATUSES,
     SENSITIVE_HEADER,
     ConditionError,
     Conditions,
@@ -38,6 +41,7 @@ from monitoringapp.domain.checks import (
     RequestSpec,
     is_finite,
     is_number,
+    never_passing,
     parse_expected_status,
     parse_json_condition,
     shown_header,
@@ -400,6 +404,12 @@ class _Validator:
         elif slow:
             self.warnings.append(f"{self.source}: {some_of(s.entry for s in slow)}: timeout is longer than "
                                  "checkInterval: while a probe hangs, the ticks it spans are skipped")
+        for site in sites:
+            limit = site.conditions.max_response_time
+            if limit is not None and limit >= site.timeout:
+                self.warnings.append(
+                    f"{self.source}: {site.entry}.maxResponseTime ({_span(limit)}) is not below its timeout "
+                    f"({_span(site.timeout)}): an answer that slow is a timeout, never slow")
         own = any(site.policy is not None for site in sites)
         if top.threshold == 0 and not own:
             self.warnings.append(f"{self.source}: alertThreshold is 0: availability is never below 0%, "
@@ -480,6 +490,7 @@ class _Validator:
             conditions = self._conditions(entry, where, tcp)
             if request.method == "HEAD" and conditions.reads_body:
                 self._refuse_body_condition_of_head(entry, where)
+            self._refuse_never_passing(entry, where, request, conditions)
             sites.append(SiteConfig(
                 shown, interval, timeout, url if shown != url else None, name, request,
                 conditions, self._site_policy(entry, where, top),
@@ -496,6 +507,31 @@ class _Validator:
             given, value, at = self._setting(entry, key, where)
             if given:
                 raise self.fail(at, "cannot be checked: a HEAD request gets no body (method GET reads one)", value)
+
+    def _refuse_never_passing(self, entry: dict[str, Any], where: str, request: RequestSpec,
+                              conditions: Conditions) -> None:
+        """A condition no answer can pass would keep its site down at every check, whatever the site does."""
+        expected = conditions.expected_status
+        if expected is not None and request.follow_redirects and expected.only(REDIRECT_STATUSES):
+            _, value, at = self._setting(entry, "expectedStatus", where)
+            raise self.fail(at, "lists only redirects, and redirects are followed to their answer (followRedirects "
+                            "false checks the redirect itself)", value)
+        if expected is not None and conditions.reads_body and expected.only(BODILESS_STATUSES):
+            for key in ("bodyContains", "bodyMatches", "json"):  # the order they are judged in
+                given, value, at = self._setting(entry, key, where)
+                if given:
+                    raise self.fail(at, f"cannot be checked: an answer of status {expected.text()} has no body",
+                                    value)
+        if conditions.body_contains is not None and len(conditions.body_contains.encode()) > BODY_LIMIT:
+            _, value, at = self._setting(entry, "bodyContains", where)
+            raise self.fail(at, f"can never be found: it is longer than the {BODY_LIMIT // 1024} kB a probe reads of a "
+                            "body", value)
+        contradiction = never_passing(conditions.json)
+        if contradiction is not None:
+            later, earlier = contradiction
+            _, value, at = self._setting(entry, "json", where)
+            raise self.fail(f"{at}[{later}]", f"can never pass where {at}[{earlier}] ({_show(value[earlier])}) does",
+                            value[later])
 
     def _setting(self, entry: dict[str, Any], key: str, where: str) -> tuple[bool, Any, str]:
         """(given, value, where it was written) of a per-site setting: the site's own, else `defaults`'."""

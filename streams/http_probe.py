@@ -39,7 +39,7 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from monitoringapp import __version__
-from monitoringapp.domain.checks import ProbeOutcome
+from monitoringapp.domain.checks import BODY_LIMIT, REDIRECT_STATUSES, ProbeOutcome
 from monitoringapp.domain.config import TCP, SiteConfig
 from monitoringapp.domain.events import LOCAL, ErrorKind
 from monitoringapp.streams.tcp_probe import tcp_probe
@@ -49,14 +49,12 @@ from monitoringapp.transport.proxies import Proxies
 from monitoringapp.transport.resolver import Resolver, unanswered_lookup
 from monitoringapp.transport.watchdog import Watchdog, WatchedAdapter
 
-__all__ = ["HttpProber", "ProbeOutcome", "classify", "user_agent"]
+__all__ = ["BODY_LIMIT", "HttpProber", "ProbeOutcome", "classify", "user_agent"]
 
 MAX_REDIRECTS = 10
-BODY_LIMIT = 64 * 1024
 RECONNECT_AFTER = 3600.0
 # How long a redirect's body may take to end before its connection is given up rather than kept (seconds).
 REDIRECT_BODY_WAIT = 0.1
-_REDIRECTS = frozenset((301, 302, 303, 307, 308))  # requests' REDIRECT_STATI: what `Response.is_redirect` reads
 
 
 class BadRedirect(requests.exceptions.InvalidURL):
@@ -166,7 +164,7 @@ class HttpProber:
             try:
                 status = raw.status
                 location = (raw.headers.get("location")
-                            if request.follow_redirects and status in _REDIRECTS else None)
+                            if request.follow_redirects and status in REDIRECT_STATUSES else None)
                 if location is None:
                     connection = raw.connection
                     sock = getattr(connection, "sock", None)
