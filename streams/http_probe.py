@@ -42,8 +42,9 @@ from monitoringapp import __version__
 from monitoringapp.domain.checks import BODY_LIMIT, REDIRECT_STATUSES, ProbeOutcome
 from monitoringapp.domain.config import TCP, SiteConfig
 from monitoringapp.domain.events import LOCAL, ErrorKind
+from monitoringapp.domain.sites import shown_url
 from monitoringapp.streams.tcp_probe import tcp_probe
-from monitoringapp.transport.body import read_body
+from monitoringapp.transport.body import UndecodableBody, read_body
 from monitoringapp.transport.errors import carried_errors, network_reason, socks_refusal
 from monitoringapp.transport.proxies import Proxies
 from monitoringapp.transport.resolver import Resolver, unanswered_lookup
@@ -59,6 +60,10 @@ REDIRECT_BODY_WAIT = 0.1
 
 class BadRedirect(requests.exceptions.InvalidURL):
     """A redirect whose Location is no URL; its message says so and quotes it."""
+
+
+class TooManyRedirects(requests.TooManyRedirects):
+    """More redirects than MAX_REDIRECTS; its message says where the last went (a password in it as `***`)."""
 
 
 def user_agent(location: str) -> str:
@@ -135,7 +140,7 @@ class HttpProber:
             if kind is ErrorKind.OTHER and not _is_network_error(error):
                 raise
             reason = (tls_reason(error) if kind is ErrorKind.TLS
-                      else str(error) if isinstance(error, BadRedirect)
+                      else str(error) if isinstance(error, BadRedirect | TooManyRedirects | UndecodableBody)
                       else unanswered.strerror if unanswered is not None
                       else socks_refusal(error) or (network_reason(error) if kind is not ErrorKind.TIMEOUT else None))
             reason = site.secrets.redact_optional(reason)
@@ -197,7 +202,7 @@ class HttpProber:
             except ValueError as error:  # `http://[::1/`: the server's mistake, a failing probe like any other
                 raise BadRedirect(f"redirect to a Location that is no URL ({error}): {location}") from None
             prepared = self._next_hop(prepared, status, following, site)
-        raise requests.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects from {site.url}")
+        raise TooManyRedirects(f"more than {MAX_REDIRECTS} redirects (the last to {shown_url(prepared.url or '')})")
 
     def _send(self, prepared: requests.PreparedRequest, url: str, timeout: float,
               verify: bool | str) -> urllib3.BaseHTTPResponse:

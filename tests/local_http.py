@@ -10,12 +10,12 @@ status line and headers one byte every 50 ms (600 bytes, 30 s) as long as `heade
 once, and lists how many bytes each trickle sent before it ended (`headers_trickled`); `/to-trickle-headers` a 302 to
 `/trickle-headers`; `/redirect-trickled` a 302 to `/ok` whose 100-byte body comes a byte every 50 ms;
 `/json` 200 with `json_body` as JSON, `/gzipped` the same gzip-compressed whatever the client asks, `/bytes` 200 with
-`raw_body` byte for byte, `/status/N` N, `/late` 200 after `late_for` seconds, `/large` 200 with 100 kB ending in `ok`,
-`/limit` 200 with exactly 64 kB ending in `ok`, `/bad-location` a 302 to a URL that is none (`http://[::1/`), `/echo`
-200 with the request's method, headers and body as JSON (any method), `/see-other` a 303 to `/echo`; any other path
-404. A request for an absolute URL (as a forward proxy is asked) is answered as its path would be, whatever its host:
-the server is its own HTTP proxy. Requests' Authorization headers are kept (`authorizations`). With `tls` (an
-`ssl.SSLContext`), it serves HTTPS.
+`raw_body` byte for byte (and `raw_headers`), `/status/N` N, `/late` 200 after `late_for` seconds, `/large` 200 with 100
+kB ending in `ok`, `/limit` 200 with exactly 64 kB ending in `ok`, `/bad-location` a 302 to a URL that is none
+(`http://[::1/`), `/echo` 200 with the request's method, headers and body as JSON (any method), `/see-other` a 303 to
+`/echo`; any other path 404. A request for an absolute URL (as a forward proxy is asked) is answered as its path would
+be, whatever its host: the server is its own HTTP proxy. Requests' Authorization headers are kept (`authorizations`).
+With `tls` (an `ssl.SSLContext`), it serves HTTPS.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class LocalServer:
         self.healthy = True
         self.json_body: Any = {"status": "ok", "queue": {"depth": 3}}
         self.raw_body = b"ok"  # what /bytes answers, byte for byte
+        self.raw_headers: dict[str, str] = {}  # and with these headers
         self.late_for = 0.3
         self.tls = tls
         self.failing_locations: set[str] = set()
@@ -133,7 +134,7 @@ class LocalServer:
                 elif path == "/json":
                     self.answer(200, json.dumps(server.json_body).encode())
                 elif path == "/bytes":
-                    self.answer(200, server.raw_body)
+                    self.answer(200, server.raw_body, server.raw_headers)
                 elif path == "/gzipped":  # compressed whatever the client asked for
                     compressed = gzip.compress(json.dumps(server.json_body).encode())
                     self.answer(200, compressed, {"Content-Encoding": "gzip"})

@@ -153,9 +153,38 @@ def test_a_redirect_whose_body_trickles_is_followed_at_once_and_its_connection_d
     assert len(server.client_ports - ports_before) == 3
 
 
-def test_redirect_loop_gives_up_as_redirects(server: LocalServer, prober: HttpProber) -> None:
+def test_redirect_loop_gives_up_as_redirects_and_says_where_it_went(server: LocalServer, prober: HttpProber) -> None:
+    # Its detail was None: the alert said the site was down, and nothing of why.
     outcome = prober.probe(server.url("/loop"), 2.0)
     assert (outcome.status, outcome.response_time_ms, outcome.error) == (None, None, ErrorKind.REDIRECTS)
+    assert outcome.detail == f"more than 10 redirects (the last to {server.url('/loop')})"
+
+
+def test_a_redirect_loop_behind_a_password_says_where_it_went_without_the_password(server: LocalServer,
+                                                                                    prober: HttpProber) -> None:
+    outcome = prober.check(checked(server.url("/loop").replace("//", "//ops:s3cret@", 1)))
+    assert outcome.detail == f"more than 10 redirects (the last to {server.url('/loop').replace('//', '//ops:***@')})"
+
+
+@pytest.mark.parametrize(("encoding", "body", "why"), [
+    ("gzip", b"not gzip at all", "incorrect header check"),
+    ("deflate", b"\x78\x9c not deflate", "invalid stored block lengths"),
+], ids=["gzip", "deflate"])
+def test_a_body_that_is_not_the_encoding_it_claims_fails_the_body_conditions_saying_so(
+        encoding: str, body: bytes, why: str) -> None:
+    # It failed as kind `other` with no detail at all (urllib3's DecodeError said nothing a probe kept); it is the
+    # exchange's fault, as an answer that is not HTTP or ends before its body is: `connection`, in its own words.
+    with local_server() as server:
+        server.raw_body, server.raw_headers = body, {"Content-Encoding": encoding}
+        prober = HttpProber(pool_size=1)
+        try:
+            judged = prober.check(checked(server.url("/bytes"), bodyContains="ok"))
+            unread = prober.check(checked(server.url("/bytes")))
+        finally:
+            prober.close()
+    assert (judged.available, judged.error, judged.detail) == (
+        False, ErrorKind.CONNECTION, f"the body is not the {encoding} its Content-Encoding says ({why})")
+    assert (unread.available, unread.status) == (True, 200)  # a site that reads no body does not decode it
 
 
 def test_huge_body_is_not_downloaded(server: LocalServer, prober: HttpProber) -> None:
