@@ -397,9 +397,13 @@ PLAIN_REQUEST = RequestSpec()
 
 
 def _same(value: Any, operand: Any) -> bool:
-    """JSON equality: `true` is not `1`, `1` is `1.0`."""
+    """JSON equality, at any depth: `true` is not `1`, `1` is `1.0`, `[1]` is not `[true]`."""
     if isinstance(value, bool) or isinstance(operand, bool):
         return type(value) is type(operand) and value == operand
+    if isinstance(value, list) and isinstance(operand, list):
+        return len(value) == len(operand) and all(_same(v, o) for v, o in zip(value, operand, strict=True))
+    if isinstance(value, dict) and isinstance(operand, dict):
+        return value.keys() == operand.keys() and all(_same(value[key], operand[key]) for key in value)
     return bool(value == operand)
 
 
