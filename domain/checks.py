@@ -360,7 +360,8 @@ class RequestSpec:
     """What a probe sends: `method`, `headers` as written (a `${NAME}` unexpanded), their values (`values`) and
     what those took from the environment (`secrets`: never shown), `body` (text), whether redirects are followed, and
     how the TLS certificate is verified (`verify_tls`, against `ca_file` when given: as written, and `ca_path`, where
-    it is, a relative one taken from the config file's folder)."""
+    it is, a relative one taken from the config file's folder), and the client certificate the probe shows a server
+    that asks for one (`client_cert`, with its key in it or in `client_key`; written and where, as `ca_file`)."""
 
     method: str = "GET"
     headers: tuple[tuple[str, str], ...] = ()
@@ -372,11 +373,22 @@ class RequestSpec:
     verify_tls: bool = True
     ca_file: str | None = None
     ca_path: str | None = None
+    client_cert: str | None = None
+    client_cert_path: str | None = None
+    client_key: str | None = None
+    client_key_path: str | None = None
 
     @property
     def verify(self) -> bool | str:
         """What `requests` takes as `verify`."""
         return self.ca_path if self.verify_tls and self.ca_path else self.verify_tls
+
+    @property
+    def cert(self) -> str | tuple[str, str] | None:
+        """What `requests` takes as `cert`: the client certificate's file, with its key's when that is apart."""
+        if self.client_cert_path is None:
+            return None
+        return self.client_cert_path if self.client_key_path is None else (self.client_cert_path, self.client_key_path)
 
     def effective(self) -> dict[str, Any]:
         """As the config would give it; a header that may hold a secret written as is shows `***` (one that
@@ -390,6 +402,10 @@ class RequestSpec:
         found["verifyTls"] = self.verify_tls
         if self.ca_file is not None:
             found["caFile"] = self.ca_file
+        if self.client_cert is not None:
+            found["clientCert"] = self.client_cert
+        if self.client_key is not None:
+            found["clientKey"] = self.client_key
         return found
 
 

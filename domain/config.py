@@ -250,7 +250,7 @@ class Config:
 
 
 _POLICY_KEYS = ("alertWindow", "alertThreshold", "recoveryThreshold", "alertMinChecks")
-_REQUEST_KEYS = ("method", "headers", "body", "followRedirects", "verifyTls", "caFile")
+_REQUEST_KEYS = ("method", "headers", "body", "followRedirects", "verifyTls", "caFile", "clientCert", "clientKey")
 _CONDITION_KEYS = ("expectedStatus", "bodyContains", "bodyMatches", "json", "maxResponseTime")
 _HTTP_ONLY_KEYS = (*_REQUEST_KEYS, "expectedStatus", "bodyContains", "bodyMatches", "json")
 _DEFAULTS_KEYS = {"checkInterval", "timeout", *_REQUEST_KEYS, *_CONDITION_KEYS, *_POLICY_KEYS,
@@ -577,7 +577,9 @@ class _Validator:
                 raise self.fail(at, "must be at most 64 kB", body)
         return RequestSpec(method.upper(), headers, values, secrets, text, json_body,
                            self._flag(entry, "followRedirects", where, True),
-                           self._flag(entry, "verifyTls", where, True), *self._ca_file(entry, where))
+                           self._flag(entry, "verifyTls", where, True),
+                           *self._path(entry, "caFile", where, "the path of a PEM file of CA certificates"),
+                           *self._client_certificate(entry, where))
 
     def _headers(self, entry: dict[str, Any], where: str) -> tuple[tuple[tuple[str, str], ...],
                                                                      tuple[tuple[str, str], ...], tuple[str, ...]]:
@@ -627,15 +629,25 @@ class _Validator:
             raise self.fail(at, "must be true or false", value)
         return value
 
-    def _ca_file(self, entry: dict[str, Any], where: str) -> tuple[str | None, str | None]:
-        """The caFile as written, and where it is: a relative one in the config file's folder, as Docker Compose
-        and most tools read a path in a config, not wherever the monitor was started."""
-        given, value, at = self._setting(entry, "caFile", where)
+    def _path(self, entry: dict[str, Any], key: str, where: str, what: str) -> tuple[str | None, str | None]:
+        """A file's path (`caFile`, `clientCert`, `clientKey`) as written, and where it is: a relative one in the
+        config file's folder, as Docker Compose and most tools read a path in a config, not wherever the monitor was
+        started."""
+        given, value, at = self._setting(entry, key, where)
         if not given or value is None:
             return None, None
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(at, "must be the path of a PEM file of CA certificates", value)
+            raise self.fail(at, f"must be {what}", value)
         return value, value if self.folder is None else os.path.join(self.folder, value)
+
+    def _client_certificate(self, entry: dict[str, Any], where: str) -> tuple[str | None, ...]:
+        """clientCert and clientKey, each as written and where it is; a key needs its certificate."""
+        cert = self._path(entry, "clientCert", where, "the path of a PEM file of a client certificate (and its key)")
+        key = self._path(entry, "clientKey", where, "the path of a PEM file of the client certificate's private key")
+        if key[0] is not None and cert[0] is None:
+            _, value, at = self._setting(entry, "clientKey", where)
+            raise self.fail(at, "needs the clientCert it is the key of", value)
+        return (*cert, *key)
 
     def _conditions(self, entry: dict[str, Any], where: str, tcp: bool) -> Conditions:
         def setting(key: str) -> tuple[bool, Any, str]:

@@ -91,8 +91,8 @@ class HttpProber:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self._prepared: dict[tuple[str, Any], requests.PreparedRequest] = {}
-        # (URL, verify) -> (urllib3 pool, request target, retries): what the adapter works out for each send.
-        self._routes: dict[tuple[str, bool | str], tuple[Any, str, Any]] = {}
+        # (URL, verify, cert) -> (urllib3 pool, request target, retries): what the adapter works out for each send.
+        self._routes: dict[tuple[str, bool | str, str | tuple[str, str] | None], tuple[Any, str, Any]] = {}
         # Each TLS socket's birth (monotonic) and certificate notAfter, read once per connection.
         self._tls: weakref.WeakKeyDictionary[Any, tuple[float, float | None]] = weakref.WeakKeyDictionary()
         # A site that does not verify TLS says so in its config: no warning per probe.
@@ -165,7 +165,7 @@ class HttpProber:
             if remaining <= 0:
                 raise requests.Timeout(f"no answer from {site.url} in time")
             target = prepared.url or site.probe_url
-            raw = self._send(prepared, target, remaining, request.verify)
+            raw = self._send(prepared, target, remaining, request.verify, request.cert)
             try:
                 status = raw.status
                 location = (raw.headers.get("location")
@@ -204,15 +204,15 @@ class HttpProber:
             prepared = self._next_hop(prepared, status, following, site)
         raise TooManyRedirects(f"more than {MAX_REDIRECTS} redirects (the last to {shown_url(prepared.url or '')})")
 
-    def _send(self, prepared: requests.PreparedRequest, url: str, timeout: float,
-              verify: bool | str) -> urllib3.BaseHTTPResponse:
+    def _send(self, prepared: requests.PreparedRequest, url: str, timeout: float, verify: bool | str,
+              cert: str | tuple[str, str] | None = None) -> urllib3.BaseHTTPResponse:
         """What `HTTPAdapter.send(prepared, stream=True, ...)` does, with the urllib3 response as it comes: the
         same pool, proxy, TLS settings and errors, but the route (pool, request target) looked up once per URL
         and no `requests.Response` built around the answer (with its headers copied and its cookies extracted).
         Measured (200 sites, sequential, 5 repeats x 3 interleaved): 0.32 ms of CPU per probe before, 0.20 after."""
-        route = self._routes.get((url, verify))
+        route = self._routes.get((url, verify, cert))
         if route is None or route[0].pool is None:  # new, or its pool was closed (dropped by the manager)
-            route = self._route(prepared, url, verify)
+            route = self._route(prepared, url, verify, cert)
         pool, target, retries = route
         body = prepared.body
         try:
@@ -227,20 +227,22 @@ class HttpProber:
                 raise
             raise translated from error
 
-    def _route(self, prepared: requests.PreparedRequest, url: str, verify: bool | str) -> tuple[Any, str, Any]:
+    def _route(self, prepared: requests.PreparedRequest, url: str, verify: bool | str,
+               cert: str | tuple[str, str] | None) -> tuple[Any, str, Any]:
         adapter = self.session.get_adapter(url)
         if not isinstance(adapter, HTTPAdapter):
             raise requests.exceptions.InvalidSchema(f"no HTTP adapter for {url}")
         proxies = self._proxies_for(url)
         try:
-            pool = adapter.get_connection_with_tls_context(prepared, verify, proxies=proxies)
+            # A client certificate keys its own pools: its connections are never another site's.
+            pool = adapter.get_connection_with_tls_context(prepared, verify, proxies=proxies, cert=cert)
         except urllib3.exceptions.LocationValueError as error:
             raise requests.exceptions.InvalidURL(error, request=prepared) from error
-        adapter.cert_verify(pool, url, verify, None)  # type: ignore[no-untyped-call]
+        adapter.cert_verify(pool, url, verify, cert)  # type: ignore[no-untyped-call]
         route = (pool, adapter.request_url(prepared, proxies), adapter.max_retries)
         if len(self._routes) > 10_000:  # redirects to ever new URLs must not grow it for ever
             self._routes.clear()
-        self._routes[(url, verify)] = route
+        self._routes[(url, verify, cert)] = route
         return route
 
     def _next_hop(self, prepared: requests.PreparedRequest, status: int, url: str,

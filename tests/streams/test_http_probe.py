@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -575,6 +576,32 @@ def test_an_unknown_authority_is_refused_without_the_ca_file(authority: tuple[tr
             prober.close()
     assert (outcome.error, outcome.detail) == (
         ErrorKind.TLS, "certificate verify failed: unable to get local issuer certificate")
+
+
+def test_a_server_that_asks_for_a_client_certificate_is_shown_the_sites_own(authority: tuple[trustme.CA, str],
+                                                                             tmp_path: Path) -> None:
+    ca, ca_file = authority
+    client = ca.issue_cert("monitor@example.test")
+    client.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "both.pem"))
+    client.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    client.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    context.verify_mode = ssl.CERT_REQUIRED  # mutual TLS: no client certificate from our authority, no answer
+    ca.configure_trust(context)
+    with local_server(tls=context) as server:
+        prober = HttpProber(pool_size=1)
+        try:
+            together = prober.check(checked(server.url("/ok"), caFile=ca_file, clientCert=str(tmp_path / "both.pem")))
+            apart = prober.check(checked(server.url("/ok"), caFile=ca_file, clientCert=str(tmp_path / "cert.pem"),
+                                         clientKey=str(tmp_path / "key.pem")))
+            without = prober.check(checked(server.url("/ok"), caFile=ca_file))
+        finally:
+            prober.close()
+    assert (together.available, together.status, together.certificate_expiry is not None) == (True, 200, True)
+    assert (apart.available, apart.status) == (True, 200)
+    # Its connections are its own: the site without the certificate gets none of the others' kept-alive ones.
+    assert (without.available, without.error) == (False, ErrorKind.TLS)
 
 
 def test_certificate_not_after_reads_utc_and_generalized_times() -> None:
