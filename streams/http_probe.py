@@ -103,14 +103,8 @@ class HttpProber:
         prepared = self._prepared.get(key)
         if prepared is None:
             request = site.request
-            headers = dict(request.values)
-            names = {name.lower() for name in headers}
-            if site.conditions.reads_body and "accept-encoding" not in names:
-                headers["Accept-Encoding"] = "identity"  # the body's own bytes, not a compressed stream
-            if request.json_body and "content-type" not in names:
-                headers["Content-Type"] = "application/json"
             prepared = self._prepared[key] = self.session.prepare_request(
-                requests.Request(request.method, site.probe_url, headers=headers,
+                requests.Request(request.method, site.probe_url, headers=_request_headers(site),
                                  data=request.body.encode() if request.body is not None else None))
         return prepared
 
@@ -257,7 +251,11 @@ class HttpProber:
         elif status not in (307, 308):
             body = None
         same_origin = urlsplit(url)[:2] == urlsplit(prepared.url or "")[:2]
-        headers = dict(site.request.values) if same_origin else {}
+        headers = _request_headers(site)
+        if not same_origin:  # what the body and its reading need goes along, not what may hold a secret
+            headers = {name: value for name, value in headers.items() if name.lower() in _BODY_HEADERS}
+        if body is None:
+            headers = {name: value for name, value in headers.items() if name.lower() != "content-type"}
         return self.session.prepare_request(requests.Request(method, url, headers=headers, data=body))
 
     def _certificate(self, sock: Any) -> tuple[float | None, bool]:
@@ -292,6 +290,23 @@ class HttpProber:
     def close(self) -> None:
         self.session.close()
         self._watchdog.close()
+
+
+_BODY_HEADERS = frozenset(("content-type", "accept-encoding"))
+"""The headers a redirect to another site keeps: what its body is, and how its answer's is read."""
+
+
+def _request_headers(site: SiteConfig) -> dict[str, str]:
+    """The headers of `site`'s request, each hop's: its own, the identity encoding a body condition reads, and the
+    Content-Type of a body the config gave as JSON (unless its own headers say)."""
+    request = site.request
+    headers = dict(request.values)
+    names = {name.lower() for name in headers}
+    if site.conditions.reads_body and "accept-encoding" not in names:
+        headers["Accept-Encoding"] = "identity"  # the body's own bytes, not a compressed stream
+    if request.json_body and "content-type" not in names:
+        headers["Content-Type"] = "application/json"
+    return headers
 
 
 def _handed_over(raw: urllib3.BaseHTTPResponse) -> Any:

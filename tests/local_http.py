@@ -13,9 +13,10 @@ once, and lists how many bytes each trickle sent before it ended (`headers_trick
 `raw_body` byte for byte (and `raw_headers`), `/status/N` N, `/late` 200 after `late_for` seconds, `/large` 200 with 100
 kB ending in `ok`, `/limit` 200 with exactly 64 kB ending in `ok`, `/bad-location` a 302 to a URL that is none
 (`http://[::1/`), `/echo` 200 with the request's method, headers and body as JSON (any method), `/see-other` a 303 to
-`/echo`; any other path 404. A request for an absolute URL (as a forward proxy is asked) is answered as its path would
-be, whatever its host: the server is its own HTTP proxy. Requests' Authorization headers are kept (`authorizations`).
-With `tls` (an `ssl.SSLContext`), it serves HTTPS.
+`/echo`, `/temporary` a 307 and `/permanent` a 308 to its query's `to` (else `/echo`); any other path 404. A request for
+an absolute URL (as a forward proxy is asked) is answered as its path would be, whatever its host: the server is its own
+HTTP proxy. Requests' Authorization headers are kept (`authorizations`). With `tls` (an `ssl.SSLContext`), it serves
+HTTPS.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from bench.http_server import LocalHTTPServer
 from bench.ports import held_port, port_of
@@ -162,6 +163,10 @@ class LocalServer:
                     length = int(self.headers.get("Content-Length") or 0)
                     self.rfile.read(length)
                     self.redirect("/echo", 303)
+                elif path in ("/temporary", "/permanent"):
+                    self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                    to = parse_qs(urlsplit(self.path).query).get("to", ["/echo"])[0]
+                    self.redirect(to, 307 if path == "/temporary" else 308)
                 else:
                     self.answer(404, b"no such route")
 

@@ -472,6 +472,25 @@ def test_redirects_are_followed_as_browsers_do_or_not_at_all(server: LocalServer
     assert (head.available, head.status) == (True, 200)
 
 
+@pytest.mark.parametrize("redirect", ["/temporary", "/permanent"])
+def test_a_307_or_308_repeats_the_request_with_its_content_type_to_the_same_site_and_to_another(
+        server: LocalServer, prober: HttpProber, redirect: str) -> None:
+    # The hop was prepared from the site's own headers only: a JSON body went again without the Content-Type
+    # application/json the probe had added, as to a FastAPI route that redirects /items to /items/ (307): 422.
+    echoed = [{"path": "$.method", "equals": "POST"}, {"path": "$.body", "equals": '{"q": "ping"}'},
+              {"path": "$.headers.Content-Type", "equals": "application/json"},
+              {"path": "$.headers.Accept-Encoding", "equals": "identity"}]
+    same = prober.check(checked(server.url(redirect), method="POST", body={"q": "ping"}, headers={"X-Trace": "1"},
+                                json=[*echoed, {"path": "$.headers.X-Trace", "equals": "1"}]))
+    assert (same.available, same.detail) == (True, None)
+    # To another host, the site's own headers stay behind (they may hold a secret); what the body needs goes along.
+    elsewhere = server.url("/echo", host="localhost")
+    other = prober.check(checked(f"{server.url(redirect)}?to={elsewhere}", method="POST", body={"q": "ping"},
+                                 headers={"X-Trace": "1"},
+                                 json=[*echoed, {"path": "$.headers.X-Trace", "exists": False}]))
+    assert (other.available, other.detail) == (True, None)
+
+
 def test_a_body_of_exactly_the_limit_is_read_whole_and_judged(server: LocalServer, prober: HttpProber) -> None:
     # 64 kB ending in "ok": all of it read, yet it was called "larger than 64 kB" and its conditions not checked.
     outcome = prober.check(checked(server.url("/limit"), bodyContains="ok"))
