@@ -4,8 +4,8 @@
 Without conditions a site is up when any status below 400 comes back, as it always was. With them, the first
 that fails says why the probe is down: the status outside `expectedStatus` (error kind `status`), a
 response slower than `maxResponseTime` (`slow`), or a body condition (`condition`: `bodyContains`,
-`bodyMatches`, `json`). A body condition is judged on at most the prober's body limit: a body larger than
-that fails it with a clear reason, never by downloading it all.
+`bodyNotContains`, `bodyMatches`, `bodyNotMatches`, `json`). A body condition is judged on at most the prober's
+body limit: a body larger than that fails it with a clear reason, never by downloading it all.
 
 Example:
     >>> conditions = Conditions(expected_status=parse_expected_status([200, "204-206"]), body_contains="ok")
@@ -248,11 +248,13 @@ class Conditions:
     body_matches: re.Pattern[str] | None = None
     json: tuple[JsonCondition, ...] = ()
     max_response_time: float | None = None  # seconds
+    body_not_contains: str | None = None  # blackbox's fail_if_body_matches_regexp, as a string or a pattern
+    body_not_matches: re.Pattern[str] | None = None
 
     @property
     def reads_body(self) -> bool:
         """Whether a condition needs the body's bytes."""
-        return self.body_contains is not None or self.body_matches is not None or bool(self.json)
+        return any(given for _, given in self._body_conditions())
 
     def judge(self, status: int, body: bytes, complete: bool, elapsed: float, limit: int = BODY_LIMIT,
               secrets: Secrets = NO_SECRETS) -> Verdict:
@@ -274,11 +276,17 @@ class Conditions:
                                          "(only the first bytes are read)")
         if self.body_contains is not None and self.body_contains.encode() not in body:
             return ErrorKind.CONDITION, f"bodyContains {_show(self.body_contains)} not found"
-        if self.body_matches is not None:
+        if self.body_not_contains is not None and self.body_not_contains.encode() in body:
+            return ErrorKind.CONDITION, f"bodyNotContains {_show(self.body_not_contains)} found"
+        if self.body_matches is not None or self.body_not_matches is not None:
             # A byte order mark is not the body's text (as a browser reads it): `^` anchors after it.
             text = body.decode("utf-8-sig", "replace")
-            if self.body_matches.search(text) is None:
+            if self.body_matches is not None and self.body_matches.search(text) is None:
                 return ErrorKind.CONDITION, f"bodyMatches {_show(self.body_matches.pattern)} not matched"
+            unwanted = self.body_not_matches.search(text) if self.body_not_matches is not None else None
+            if unwanted is not None and self.body_not_matches is not None:
+                return ErrorKind.CONDITION, (f"bodyNotMatches {_show(self.body_not_matches.pattern)} matched "
+                                             f"{_show(unwanted.group(0), secrets)}")
         if self.json:
             try:
                 # From the bytes whatever bodyMatches decoded: the parser reads a UTF-8 byte order mark and UTF-16 or
@@ -300,11 +308,15 @@ class Conditions:
             return ErrorKind.SLOW, f"took {elapsed:.3f} s, more than maxResponseTime {self.max_response_time:g} s"
         return None
 
+    def _body_conditions(self) -> tuple[tuple[str, bool], ...]:
+        """Each body condition's key, and whether it is given, in the order they are judged."""
+        return (("bodyContains", self.body_contains is not None),
+                ("bodyNotContains", self.body_not_contains is not None),
+                ("bodyMatches", self.body_matches is not None),
+                ("bodyNotMatches", self.body_not_matches is not None), ("json", bool(self.json)))
+
     def _body_checks(self) -> str:
-        names = [name for name, given in (("bodyContains", self.body_contains is not None),
-                                          ("bodyMatches", self.body_matches is not None), ("json", bool(self.json)))
-                 if given]
-        return ", ".join(names)
+        return ", ".join(name for name, given in self._body_conditions() if given)
 
     def effective(self) -> dict[str, Any]:
         found: dict[str, Any] = {}
@@ -312,8 +324,12 @@ class Conditions:
             found["expectedStatus"] = self.expected_status.written()
         if self.body_contains is not None:
             found["bodyContains"] = self.body_contains
+        if self.body_not_contains is not None:
+            found["bodyNotContains"] = self.body_not_contains
         if self.body_matches is not None:
             found["bodyMatches"] = self.body_matches.pattern
+        if self.body_not_matches is not None:
+            found["bodyNotMatches"] = self.body_not_matches.pattern
         if self.json:
             found["json"] = [{"path": c.path, c.operator: c.operand} for c in self.json]
         if self.max_response_time is not None:

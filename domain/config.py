@@ -251,8 +251,9 @@ class Config:
 
 _POLICY_KEYS = ("alertWindow", "alertThreshold", "recoveryThreshold", "alertMinChecks")
 _REQUEST_KEYS = ("method", "headers", "body", "followRedirects", "verifyTls", "caFile", "clientCert", "clientKey")
-_CONDITION_KEYS = ("expectedStatus", "bodyContains", "bodyMatches", "json", "maxResponseTime")
-_HTTP_ONLY_KEYS = (*_REQUEST_KEYS, "expectedStatus", "bodyContains", "bodyMatches", "json")
+_BODY_KEYS = ("bodyContains", "bodyNotContains", "bodyMatches", "bodyNotMatches", "json")  # in the order judged
+_CONDITION_KEYS = ("expectedStatus", *_BODY_KEYS, "maxResponseTime")
+_HTTP_ONLY_KEYS = (*_REQUEST_KEYS, "expectedStatus", *_BODY_KEYS)
 _DEFAULTS_KEYS = {"checkInterval", "timeout", *_REQUEST_KEYS, *_CONDITION_KEYS, *_POLICY_KEYS,
                   "certificateExpiryDays", "quorum"}
 _SITE_KEYS = {"URL", "name", *_DEFAULTS_KEYS}
@@ -503,7 +504,7 @@ class _Validator:
 
     def _refuse_body_condition_of_head(self, entry: dict[str, Any], where: str) -> None:
         """A HEAD request's answer has no body, so a site with a body condition would be down at every check."""
-        for key in ("bodyContains", "bodyMatches", "json"):  # the order they are judged in
+        for key in _BODY_KEYS:
             given, value, at = self._setting(entry, key, where)
             if given:
                 raise self.fail(at, "cannot be checked: a HEAD request gets no body (method GET reads one)", value)
@@ -517,7 +518,7 @@ class _Validator:
             raise self.fail(at, "lists only redirects, and redirects are followed to their answer (followRedirects "
                             "false checks the redirect itself)", value)
         if expected is not None and conditions.reads_body and expected.only(BODILESS_STATUSES):
-            for key in ("bodyContains", "bodyMatches", "json"):  # the order they are judged in
+            for key in _BODY_KEYS:
                 given, value, at = self._setting(entry, key, where)
                 if given:
                     raise self.fail(at, f"cannot be checked: an answer of status {expected.text()} has no body",
@@ -526,6 +527,10 @@ class _Validator:
             _, value, at = self._setting(entry, "bodyContains", where)
             raise self.fail(at, f"can never be found: it is longer than the {BODY_LIMIT // 1024} kB a probe reads of a "
                             "body", value)
+        wanted, unwanted = conditions.body_contains, conditions.body_not_contains
+        if wanted is not None and unwanted is not None and unwanted in wanted:
+            _, value, at = self._setting(entry, "bodyNotContains", where)
+            raise self.fail(at, "can never pass: a body that contains bodyContains contains it", value)
         contradiction = never_passing(conditions.json)
         if contradiction is not None:
             later, earlier = contradiction
@@ -661,20 +666,26 @@ class _Validator:
             expected = parse_expected_status(value) if given else None
         except ConditionError as error:
             raise ConfigError(f"{self.source}: {at}: {error}") from None
-        given, contains, at = setting("bodyContains")
-        if given and (not isinstance(contains, str) or not contains):
-            raise self.fail(at, "must be a non-empty string", contains)
-        given, matches, at = setting("bodyMatches")
-        pattern: re.Pattern[str] | None = None
-        if given:
-            if not isinstance(matches, str) or not matches:
-                raise self.fail(at, "must be a regular expression", matches)
-            try:
-                pattern = re.compile(matches)
-            except re.error as error:
-                raise self.fail(at, f"is not a valid regular expression ({error})", matches) from None
-        return Conditions(expected, contains if isinstance(contains, str) else None, pattern,
-                          self._json_conditions(setting("json")), self._max_response_time(setting("maxResponseTime")))
+        return Conditions(expected, self._text(setting("bodyContains")), self._pattern(setting("bodyMatches")),
+                          self._json_conditions(setting("json")), self._max_response_time(setting("maxResponseTime")),
+                          self._text(setting("bodyNotContains")), self._pattern(setting("bodyNotMatches")))
+
+    def _text(self, setting: tuple[bool, Any, str]) -> str | None:
+        given, text, at = setting
+        if given and (not isinstance(text, str) or not text):
+            raise self.fail(at, "must be a non-empty string", text)
+        return text if given else None
+
+    def _pattern(self, setting: tuple[bool, Any, str]) -> re.Pattern[str] | None:
+        given, written, at = setting
+        if not given:
+            return None
+        if not isinstance(written, str) or not written:
+            raise self.fail(at, "must be a regular expression", written)
+        try:
+            return re.compile(written)
+        except re.error as error:
+            raise self.fail(at, f"is not a valid regular expression ({error})", written) from None
 
     def _json_conditions(self, setting: tuple[bool, Any, str]) -> tuple[JsonCondition, ...]:
         given, value, at = setting

@@ -468,6 +468,9 @@ def test_the_effective_config_of_every_new_key_is_itself_a_valid_config_and_hide
     ({"name": "http://a/"}, "websites[0].name: must not look like a URL"),
     ({"certificateExpiryDays": [0]}, "websites[0].certificateExpiryDays: must be a list of at most 10 numbers"),
     ({"verifyTls": "no"}, 'websites[0].verifyTls: must be true or false, got "no"'),
+    ({"bodyNotContains": ""}, 'websites[0].bodyNotContains: must be a non-empty string, got ""'),
+    ({"bodyNotMatches": "*error*"}, "websites[0].bodyNotMatches: is not a valid regular expression (nothing to "
+                                    'repeat at position 0), got "*error*"'),
 ])
 def test_each_check_mistake_is_one_line_naming_the_site_and_field(site: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as raised:
@@ -524,8 +527,13 @@ def test_a_body_condition_on_a_head_request_is_refused(site: dict[str, object], 
      "websites[0].json[2]: can never pass where websites[0].json[0]"),
     ({"json": [{"path": "$.n", "exists": False}, {"path": "$.n", "contains": "a"}]}, {}, "websites[0].json[1]"),
     ({"json": [{"path": "$.n", "equals": 1}, {"path": "$.n", "exists": False}]}, {}, "websites[0].json[1]"),
+    ({"bodyContains": "status: error", "bodyNotContains": "error"}, {},
+     'websites[0].bodyNotContains: can never pass: a body that contains bodyContains contains it, got "error"'),
+    ({"method": "HEAD", "bodyNotMatches": "x"}, {}, "websites[0].bodyNotMatches: cannot be checked: a HEAD request"),
+    ({"expectedStatus": [204]}, {"bodyNotContains": "x"}, "defaults.bodyNotContains: cannot be checked: an answer"),
 ], ids=["redirect-status", "redirect-range-in-defaults", "no-content", "not-modified", "longer-than-read",
-        "two-equals", "equals-not-a-number", "equals-and-not", "below-above", "absent-and-contains", "equals-absent"])
+        "two-equals", "equals-not-a-number", "equals-and-not", "below-above", "absent-and-contains", "equals-absent",
+        "contains-what-it-must-not", "head-not-matches", "no-content-not-contains"])
 def test_a_condition_no_answer_can_pass_is_refused(site: dict[str, object], defaults: dict[str, object],
                                                    message: str) -> None:
     # Each was taken, and its site was then down at every check whatever it answered.

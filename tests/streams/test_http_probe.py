@@ -412,6 +412,28 @@ def test_body_conditions_read_a_bounded_body_and_say_when_it_was_too_large(serve
     assert large.detail == "body larger than 64 kB: bodyContains not checked (only the first bytes are read)"
 
 
+def test_a_body_that_holds_what_it_must_not_is_down_saying_what_was_found(server: LocalServer) -> None:
+    # blackbox's fail_if_body_matches_regexp, an inverted keyword: a 200 whose page says "error" is down.
+    prober = HttpProber(pool_size=1)
+    server.json_body = {"status": "ok", "detail": "ERROR: disk full"}
+    try:
+        clean = prober.check(checked(server.url("/ok"), bodyNotContains="error", bodyNotMatches="(?i)err(or)?"))
+        found = prober.check(checked(server.url("/json"), bodyNotContains="ERROR"))
+        matched = prober.check(checked(server.url("/json"), bodyNotMatches="(?i)error: [a-z ]+"))
+        large = prober.check(checked(server.url("/large"), bodyNotContains="error"))
+    finally:
+        server.json_body = {"status": "ok", "queue": {"depth": 3}}
+        prober.close()
+    assert (clean.available, clean.detail) == (True, None)
+    assert (found.available, found.status, found.error, found.detail) == (
+        False, 200, ErrorKind.CONDITION, 'bodyNotContains "ERROR" found')
+    assert (matched.available, matched.detail) == (
+        False, 'bodyNotMatches "(?i)error: [a-z ]+" matched "ERROR: disk full"')
+    # Past the 64 kB read, its absence cannot be told: not checked, and said so.
+    assert (large.available, large.detail) == (
+        False, "body larger than 64 kB: bodyNotContains not checked (only the first bytes are read)")
+
+
 def test_method_headers_from_the_environment_and_a_json_body_are_sent_and_the_secret_never_shown(
         server: LocalServer, prober: HttpProber) -> None:
     site = checked(server.url("/echo"), {"API_TOKEN": "s3cret-token"}, method="POST",
