@@ -4,8 +4,8 @@
 Without conditions a site is up when any status below 400 comes back, as it always was. With them, the first
 that fails says why the probe is down: the status outside `expectedStatus` (error kind `status`), a
 response slower than `maxResponseTime` (`slow`), or a body condition (`condition`: `bodyContains`,
-`bodyMatches`, `json`). A body condition is judged on at most the prober's body limit: a body larger than
-that fails it with a clear reason, never by downloading it all.
+`bodyNotContains`, `bodyMatches`, `bodyNotMatches`, `json`). A body condition is judged on at most the prober's
+body limit: a body larger than that fails it with a clear reason, never by downloading it all.
 
 Example:
     >>> conditions = Conditions(expected_status=parse_expected_status([200, "204-206"]), body_contains="ok")
@@ -30,6 +30,12 @@ from monitoringapp.domain.secrets import NO_SECRETS, Secrets
 
 LOWEST_STATUS = 100
 HIGHEST_STATUS = 599
+BODY_LIMIT = 64 * 1024
+"""The bytes of a body a probe reads (and one more, to tell whether there is more)."""
+REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
+"""The statuses whose Location a probe follows (requests' REDIRECT_STATI)."""
+BODILESS_STATUSES = frozenset((*range(100, 200), 204, 304))
+"""The statuses whose answer never has a body (RFC 9110, 6.4.1)."""
 JSON_OPERATORS = ("equals", "notEquals", "below", "above", "contains", "exists")
 _SHOWN = 60  # characters of a value shown in a reason
 _STATUS_RANGE = re.compile(r"^\s*(\d{3})\s*-\s*(\d{3})\s*$")
@@ -57,6 +63,10 @@ class ExpectedStatus:
 
     def written(self) -> list[int | str]:
         return [low if low == high else f"{low}-{high}" for low, high in self.ranges]
+
+    def only(self, statuses: frozenset[int]) -> bool:
+        """Whether every status that is up is one of `statuses`."""
+        return all(status in statuses for low, high in self.ranges for status in range(low, high + 1))
 
 
 def parse_expected_status(value: object) -> ExpectedStatus:
@@ -167,6 +177,34 @@ def parse_json_condition(value: object) -> JsonCondition:
     return JsonCondition(path, operator, operand, compile_json_path(path), plain_steps(path))
 
 
+def never_passing(conditions: tuple[JsonCondition, ...]) -> tuple[int, int] | None:
+    """(i, j) when conditions[i] can never pass beside an earlier conditions[j] on the same path, whatever the body:
+    `equals` pins every value the path finds, so another condition on that path must pass for that value (an `equals`
+    of another value, a `notEquals` of it, a `below` it is not below); `below` 5 and `above` 10 leave no number;
+    `exists` false fails wherever the path finds anything, and every other condition wherever it finds nothing. Two
+    spellings of one path are not compared. None when no pair contradicts.
+
+    Example:
+        >>> never_passing((parse_json_condition({"path": "$.s", "equals": "UP"}),
+        ...                parse_json_condition({"path": "$.s", "equals": "ok"})))
+        (1, 0)
+    """
+    for i, later in enumerate(conditions):
+        for j, earlier in enumerate(conditions[:i]):
+            if earlier.path == later.path and (_excludes(earlier, later) or _excludes(later, earlier)):
+                return i, j
+    return None
+
+
+def _excludes(first: JsonCondition, second: JsonCondition) -> bool:
+    """Whether `second` fails wherever `first` (on the same path) passes."""
+    if first.operator == "exists" and first.operand is False:
+        return not (second.operator == "exists" and second.operand is False)
+    if first.operator == "equals" and second.operator != "exists":
+        return second._problem(first.operand) is not None
+    return first.operator == "below" and second.operator == "above" and second.operand >= first.operand
+
+
 def plain_steps(path: str) -> tuple[str | int, ...] | None:
     """The keys and indexes of a plain path (`$`, then `.name` and `[n]` steps only), else None."""
     if not path.startswith("$"):
@@ -210,13 +248,15 @@ class Conditions:
     body_matches: re.Pattern[str] | None = None
     json: tuple[JsonCondition, ...] = ()
     max_response_time: float | None = None  # seconds
+    body_not_contains: str | None = None  # blackbox's fail_if_body_matches_regexp, as a string or a pattern
+    body_not_matches: re.Pattern[str] | None = None
 
     @property
     def reads_body(self) -> bool:
         """Whether a condition needs the body's bytes."""
-        return self.body_contains is not None or self.body_matches is not None or bool(self.json)
+        return any(given for _, given in self._body_conditions())
 
-    def judge(self, status: int, body: bytes, complete: bool, elapsed: float, limit: int = 64 * 1024,
+    def judge(self, status: int, body: bytes, complete: bool, elapsed: float, limit: int = BODY_LIMIT,
               secrets: Secrets = NO_SECRETS) -> Verdict:
         """Whether an answer with `status`, whose first bytes are `body` (`complete`: all of it), that took
         `elapsed` seconds, is up; the first condition that fails says why not, quoting none of `secrets` (a body
@@ -236,14 +276,22 @@ class Conditions:
                                          "(only the first bytes are read)")
         if self.body_contains is not None and self.body_contains.encode() not in body:
             return ErrorKind.CONDITION, f"bodyContains {_show(self.body_contains)} not found"
-        text: str | None = None
-        if self.body_matches is not None:
-            text = body.decode("utf-8", "replace")
-            if self.body_matches.search(text) is None:
+        if self.body_not_contains is not None and self.body_not_contains.encode() in body:
+            return ErrorKind.CONDITION, f"bodyNotContains {_show(self.body_not_contains)} found"
+        if self.body_matches is not None or self.body_not_matches is not None:
+            # A byte order mark is not the body's text (as a browser reads it): `^` anchors after it.
+            text = body.decode("utf-8-sig", "replace")
+            if self.body_matches is not None and self.body_matches.search(text) is None:
                 return ErrorKind.CONDITION, f"bodyMatches {_show(self.body_matches.pattern)} not matched"
+            unwanted = self.body_not_matches.search(text) if self.body_not_matches is not None else None
+            if unwanted is not None and self.body_not_matches is not None:
+                return ErrorKind.CONDITION, (f"bodyNotMatches {_show(self.body_not_matches.pattern)} matched "
+                                             f"{_show(unwanted.group(0), secrets)}")
         if self.json:
             try:
-                document = json.loads(body if text is None else text)
+                # From the bytes whatever bodyMatches decoded: the parser reads a UTF-8 byte order mark and UTF-16 or
+                # UTF-32 only there (a text that begins with a byte order mark it refuses).
+                document = json.loads(body)
             except ValueError as error:
                 return ErrorKind.CONDITION, f"body is not JSON ({str(error).split(':')[0]})"
             except RecursionError:  # `[[[[...` 64 kB deep: the parser's depth, not the body's syntax
@@ -260,11 +308,15 @@ class Conditions:
             return ErrorKind.SLOW, f"took {elapsed:.3f} s, more than maxResponseTime {self.max_response_time:g} s"
         return None
 
+    def _body_conditions(self) -> tuple[tuple[str, bool], ...]:
+        """Each body condition's key, and whether it is given, in the order they are judged."""
+        return (("bodyContains", self.body_contains is not None),
+                ("bodyNotContains", self.body_not_contains is not None),
+                ("bodyMatches", self.body_matches is not None),
+                ("bodyNotMatches", self.body_not_matches is not None), ("json", bool(self.json)))
+
     def _body_checks(self) -> str:
-        names = [name for name, given in (("bodyContains", self.body_contains is not None),
-                                          ("bodyMatches", self.body_matches is not None), ("json", bool(self.json)))
-                 if given]
-        return ", ".join(names)
+        return ", ".join(name for name, given in self._body_conditions() if given)
 
     def effective(self) -> dict[str, Any]:
         found: dict[str, Any] = {}
@@ -272,8 +324,12 @@ class Conditions:
             found["expectedStatus"] = self.expected_status.written()
         if self.body_contains is not None:
             found["bodyContains"] = self.body_contains
+        if self.body_not_contains is not None:
+            found["bodyNotContains"] = self.body_not_contains
         if self.body_matches is not None:
             found["bodyMatches"] = self.body_matches.pattern
+        if self.body_not_matches is not None:
+            found["bodyNotMatches"] = self.body_not_matches.pattern
         if self.json:
             found["json"] = [{"path": c.path, c.operator: c.operand} for c in self.json]
         if self.max_response_time is not None:
@@ -320,7 +376,8 @@ class RequestSpec:
     """What a probe sends: `method`, `headers` as written (a `${NAME}` unexpanded), their values (`values`) and
     what those took from the environment (`secrets`: never shown), `body` (text), whether redirects are followed, and
     how the TLS certificate is verified (`verify_tls`, against `ca_file` when given: as written, and `ca_path`, where
-    it is, a relative one taken from the config file's folder)."""
+    it is, a relative one taken from the config file's folder), and the client certificate the probe shows a server
+    that asks for one (`client_cert`, with its key in it or in `client_key`; written and where, as `ca_file`)."""
 
     method: str = "GET"
     headers: tuple[tuple[str, str], ...] = ()
@@ -332,11 +389,22 @@ class RequestSpec:
     verify_tls: bool = True
     ca_file: str | None = None
     ca_path: str | None = None
+    client_cert: str | None = None
+    client_cert_path: str | None = None
+    client_key: str | None = None
+    client_key_path: str | None = None
 
     @property
     def verify(self) -> bool | str:
         """What `requests` takes as `verify`."""
         return self.ca_path if self.verify_tls and self.ca_path else self.verify_tls
+
+    @property
+    def cert(self) -> str | tuple[str, str] | None:
+        """What `requests` takes as `cert`: the client certificate's file, with its key's when that is apart."""
+        if self.client_cert_path is None:
+            return None
+        return self.client_cert_path if self.client_key_path is None else (self.client_cert_path, self.client_key_path)
 
     def effective(self) -> dict[str, Any]:
         """As the config would give it; a header that may hold a secret written as is shows `***` (one that
@@ -350,6 +418,10 @@ class RequestSpec:
         found["verifyTls"] = self.verify_tls
         if self.ca_file is not None:
             found["caFile"] = self.ca_file
+        if self.client_cert is not None:
+            found["clientCert"] = self.client_cert
+        if self.client_key is not None:
+            found["clientKey"] = self.client_key
         return found
 
 
@@ -357,9 +429,13 @@ PLAIN_REQUEST = RequestSpec()
 
 
 def _same(value: Any, operand: Any) -> bool:
-    """JSON equality: `true` is not `1`, `1` is `1.0`."""
+    """JSON equality, at any depth: `true` is not `1`, `1` is `1.0`, `[1]` is not `[true]`."""
     if isinstance(value, bool) or isinstance(operand, bool):
         return type(value) is type(operand) and value == operand
+    if isinstance(value, list) and isinstance(operand, list):
+        return len(value) == len(operand) and all(_same(v, o) for v, o in zip(value, operand, strict=True))
+    if isinstance(value, dict) and isinstance(operand, dict):
+        return value.keys() == operand.keys() and all(_same(value[key], operand[key]) for key in value)
     return bool(value == operand)
 
 

@@ -29,8 +29,11 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from monitoringapp.domain.checks import (
+    BODILESS_STATUSES,
+    BODY_LIMIT,
     NO_CONDITIONS,
     PLAIN_REQUEST,
+    REDIRECT_STATUSES,
     SENSITIVE_HEADER,
     ConditionError,
     Conditions,
@@ -38,6 +41,7 @@ from monitoringapp.domain.checks import (
     RequestSpec,
     is_finite,
     is_number,
+    never_passing,
     parse_expected_status,
     parse_json_condition,
     shown_header,
@@ -246,9 +250,10 @@ class Config:
 
 
 _POLICY_KEYS = ("alertWindow", "alertThreshold", "recoveryThreshold", "alertMinChecks")
-_REQUEST_KEYS = ("method", "headers", "body", "followRedirects", "verifyTls", "caFile")
-_CONDITION_KEYS = ("expectedStatus", "bodyContains", "bodyMatches", "json", "maxResponseTime")
-_HTTP_ONLY_KEYS = (*_REQUEST_KEYS, "expectedStatus", "bodyContains", "bodyMatches", "json")
+_REQUEST_KEYS = ("method", "headers", "body", "followRedirects", "verifyTls", "caFile", "clientCert", "clientKey")
+_BODY_KEYS = ("bodyContains", "bodyNotContains", "bodyMatches", "bodyNotMatches", "json")  # in the order judged
+_CONDITION_KEYS = ("expectedStatus", *_BODY_KEYS, "maxResponseTime")
+_HTTP_ONLY_KEYS = (*_REQUEST_KEYS, "expectedStatus", *_BODY_KEYS)
 _DEFAULTS_KEYS = {"checkInterval", "timeout", *_REQUEST_KEYS, *_CONDITION_KEYS, *_POLICY_KEYS,
                   "certificateExpiryDays", "quorum"}
 _SITE_KEYS = {"URL", "name", *_DEFAULTS_KEYS}
@@ -400,6 +405,12 @@ class _Validator:
         elif slow:
             self.warnings.append(f"{self.source}: {some_of(s.entry for s in slow)}: timeout is longer than "
                                  "checkInterval: while a probe hangs, the ticks it spans are skipped")
+        for site in sites:
+            limit = site.conditions.max_response_time
+            if limit is not None and limit >= site.timeout:
+                self.warnings.append(
+                    f"{self.source}: {site.entry}.maxResponseTime ({_span(limit)}) is not below its timeout "
+                    f"({_span(site.timeout)}): an answer that slow is a timeout, never slow")
         own = any(site.policy is not None for site in sites)
         if top.threshold == 0 and not own:
             self.warnings.append(f"{self.source}: alertThreshold is 0: availability is never below 0%, "
@@ -480,6 +491,7 @@ class _Validator:
             conditions = self._conditions(entry, where, tcp)
             if request.method == "HEAD" and conditions.reads_body:
                 self._refuse_body_condition_of_head(entry, where)
+            self._refuse_never_passing(entry, where, request, conditions)
             sites.append(SiteConfig(
                 shown, interval, timeout, url if shown != url else None, name, request,
                 conditions, self._site_policy(entry, where, top),
@@ -492,10 +504,39 @@ class _Validator:
 
     def _refuse_body_condition_of_head(self, entry: dict[str, Any], where: str) -> None:
         """A HEAD request's answer has no body, so a site with a body condition would be down at every check."""
-        for key in ("bodyContains", "bodyMatches", "json"):  # the order they are judged in
+        for key in _BODY_KEYS:
             given, value, at = self._setting(entry, key, where)
             if given:
                 raise self.fail(at, "cannot be checked: a HEAD request gets no body (method GET reads one)", value)
+
+    def _refuse_never_passing(self, entry: dict[str, Any], where: str, request: RequestSpec,
+                              conditions: Conditions) -> None:
+        """A condition no answer can pass would keep its site down at every check, whatever the site does."""
+        expected = conditions.expected_status
+        if expected is not None and request.follow_redirects and expected.only(REDIRECT_STATUSES):
+            _, value, at = self._setting(entry, "expectedStatus", where)
+            raise self.fail(at, "lists only redirects, and redirects are followed to their answer (followRedirects "
+                            "false checks the redirect itself)", value)
+        if expected is not None and conditions.reads_body and expected.only(BODILESS_STATUSES):
+            for key in _BODY_KEYS:
+                given, value, at = self._setting(entry, key, where)
+                if given:
+                    raise self.fail(at, f"cannot be checked: an answer of status {expected.text()} has no body",
+                                    value)
+        if conditions.body_contains is not None and len(conditions.body_contains.encode()) > BODY_LIMIT:
+            _, value, at = self._setting(entry, "bodyContains", where)
+            raise self.fail(at, f"can never be found: it is longer than the {BODY_LIMIT // 1024} kB a probe reads of a "
+                            "body", value)
+        wanted, unwanted = conditions.body_contains, conditions.body_not_contains
+        if wanted is not None and unwanted is not None and unwanted in wanted:
+            _, value, at = self._setting(entry, "bodyNotContains", where)
+            raise self.fail(at, "can never pass: a body that contains bodyContains contains it", value)
+        contradiction = never_passing(conditions.json)
+        if contradiction is not None:
+            later, earlier = contradiction
+            _, value, at = self._setting(entry, "json", where)
+            raise self.fail(f"{at}[{later}]", f"can never pass where {at}[{earlier}] ({_show(value[earlier])}) does",
+                            value[later])
 
     def _setting(self, entry: dict[str, Any], key: str, where: str) -> tuple[bool, Any, str]:
         """(given, value, where it was written) of a per-site setting: the site's own, else `defaults`'."""
@@ -541,7 +582,9 @@ class _Validator:
                 raise self.fail(at, "must be at most 64 kB", body)
         return RequestSpec(method.upper(), headers, values, secrets, text, json_body,
                            self._flag(entry, "followRedirects", where, True),
-                           self._flag(entry, "verifyTls", where, True), *self._ca_file(entry, where))
+                           self._flag(entry, "verifyTls", where, True),
+                           *self._path(entry, "caFile", where, "the path of a PEM file of CA certificates"),
+                           *self._client_certificate(entry, where))
 
     def _headers(self, entry: dict[str, Any], where: str) -> tuple[tuple[tuple[str, str], ...],
                                                                      tuple[tuple[str, str], ...], tuple[str, ...]]:
@@ -591,15 +634,25 @@ class _Validator:
             raise self.fail(at, "must be true or false", value)
         return value
 
-    def _ca_file(self, entry: dict[str, Any], where: str) -> tuple[str | None, str | None]:
-        """The caFile as written, and where it is: a relative one in the config file's folder, as Docker Compose
-        and most tools read a path in a config, not wherever the monitor was started."""
-        given, value, at = self._setting(entry, "caFile", where)
+    def _path(self, entry: dict[str, Any], key: str, where: str, what: str) -> tuple[str | None, str | None]:
+        """A file's path (`caFile`, `clientCert`, `clientKey`) as written, and where it is: a relative one in the
+        config file's folder, as Docker Compose and most tools read a path in a config, not wherever the monitor was
+        started."""
+        given, value, at = self._setting(entry, key, where)
         if not given or value is None:
             return None, None
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(at, "must be the path of a PEM file of CA certificates", value)
+            raise self.fail(at, f"must be {what}", value)
         return value, value if self.folder is None else os.path.join(self.folder, value)
+
+    def _client_certificate(self, entry: dict[str, Any], where: str) -> tuple[str | None, ...]:
+        """clientCert and clientKey, each as written and where it is; a key needs its certificate."""
+        cert = self._path(entry, "clientCert", where, "the path of a PEM file of a client certificate (and its key)")
+        key = self._path(entry, "clientKey", where, "the path of a PEM file of the client certificate's private key")
+        if key[0] is not None and cert[0] is None:
+            _, value, at = self._setting(entry, "clientKey", where)
+            raise self.fail(at, "needs the clientCert it is the key of", value)
+        return (*cert, *key)
 
     def _conditions(self, entry: dict[str, Any], where: str, tcp: bool) -> Conditions:
         def setting(key: str) -> tuple[bool, Any, str]:
@@ -613,20 +666,26 @@ class _Validator:
             expected = parse_expected_status(value) if given else None
         except ConditionError as error:
             raise ConfigError(f"{self.source}: {at}: {error}") from None
-        given, contains, at = setting("bodyContains")
-        if given and (not isinstance(contains, str) or not contains):
-            raise self.fail(at, "must be a non-empty string", contains)
-        given, matches, at = setting("bodyMatches")
-        pattern: re.Pattern[str] | None = None
-        if given:
-            if not isinstance(matches, str) or not matches:
-                raise self.fail(at, "must be a regular expression", matches)
-            try:
-                pattern = re.compile(matches)
-            except re.error as error:
-                raise self.fail(at, f"is not a valid regular expression ({error})", matches) from None
-        return Conditions(expected, contains if isinstance(contains, str) else None, pattern,
-                          self._json_conditions(setting("json")), self._max_response_time(setting("maxResponseTime")))
+        return Conditions(expected, self._text(setting("bodyContains")), self._pattern(setting("bodyMatches")),
+                          self._json_conditions(setting("json")), self._max_response_time(setting("maxResponseTime")),
+                          self._text(setting("bodyNotContains")), self._pattern(setting("bodyNotMatches")))
+
+    def _text(self, setting: tuple[bool, Any, str]) -> str | None:
+        given, text, at = setting
+        if given and (not isinstance(text, str) or not text):
+            raise self.fail(at, "must be a non-empty string", text)
+        return text if given else None
+
+    def _pattern(self, setting: tuple[bool, Any, str]) -> re.Pattern[str] | None:
+        given, written, at = setting
+        if not given:
+            return None
+        if not isinstance(written, str) or not written:
+            raise self.fail(at, "must be a regular expression", written)
+        try:
+            return re.compile(written)
+        except re.error as error:
+            raise self.fail(at, f"is not a valid regular expression ({error})", written) from None
 
     def _json_conditions(self, setting: tuple[bool, Any, str]) -> tuple[JsonCondition, ...]:
         given, value, at = setting

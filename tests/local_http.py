@@ -9,11 +9,12 @@ sent, as it ended (`huge_sent`, `body_trickled`: fewer than all, the client hung
 status line and headers one byte every 50 ms (600 bytes, 30 s) as long as `header_trickles` says, then answers 200 at
 once, and lists how many bytes each trickle sent before it ended (`headers_trickled`); `/to-trickle-headers` a 302 to
 `/trickle-headers`; `/redirect-trickled` a 302 to `/ok` whose 100-byte body comes a byte every 50 ms;
-`/json` 200 with `json_body` as JSON, `/gzipped` the same gzip-compressed whatever the client asks,
-`/status/N` N, `/late` 200 after `late_for` seconds, `/large` 200 with 100 kB ending in `ok`, `/limit` 200 with exactly
-64 kB ending in `ok`, `/bad-location` a 302 to a URL that is none (`http://[::1/`), `/echo` 200 with the request's
-method, headers and body as JSON (any method), `/see-other` a 303 to `/echo`; any other path 404. A request for an
-absolute URL (as a forward proxy is asked) is answered as its path would be, whatever its host: the server is its own
+`/json` 200 with `json_body` as JSON, `/gzipped` the same gzip-compressed whatever the client asks, `/bytes` 200 with
+`raw_body` byte for byte (and `raw_headers`), `/status/N` N, `/late` 200 after `late_for` seconds, `/large` 200 with 100
+kB ending in `ok`, `/limit` 200 with exactly 64 kB ending in `ok`, `/bad-location` a 302 to a URL that is none
+(`http://[::1/`), `/echo` 200 with the request's method, headers and body as JSON (any method), `/see-other` a 303 to
+`/echo`, `/temporary` a 307 and `/permanent` a 308 to its query's `to` (else `/echo`); any other path 404. A request for
+an absolute URL (as a forward proxy is asked) is answered as its path would be, whatever its host: the server is its own
 HTTP proxy. Requests' Authorization headers are kept (`authorizations`). With `tls` (an `ssl.SSLContext`), it serves
 HTTPS.
 """
@@ -32,7 +33,7 @@ from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from bench.http_server import LocalHTTPServer
 from bench.ports import held_port, port_of
@@ -48,6 +49,8 @@ class LocalServer:
     def __init__(self, hang_for: float = 10.0, tls: ssl.SSLContext | None = None) -> None:
         self.healthy = True
         self.json_body: Any = {"status": "ok", "queue": {"depth": 3}}
+        self.raw_body = b"ok"  # what /bytes answers, byte for byte
+        self.raw_headers: dict[str, str] = {}  # and with these headers
         self.late_for = 0.3
         self.tls = tls
         self.failing_locations: set[str] = set()
@@ -131,6 +134,8 @@ class LocalServer:
                     self.trickle()
                 elif path == "/json":
                     self.answer(200, json.dumps(server.json_body).encode())
+                elif path == "/bytes":
+                    self.answer(200, server.raw_body, server.raw_headers)
                 elif path == "/gzipped":  # compressed whatever the client asked for
                     compressed = gzip.compress(json.dumps(server.json_body).encode())
                     self.answer(200, compressed, {"Content-Encoding": "gzip"})
@@ -158,6 +163,10 @@ class LocalServer:
                     length = int(self.headers.get("Content-Length") or 0)
                     self.rfile.read(length)
                     self.redirect("/echo", 303)
+                elif path in ("/temporary", "/permanent"):
+                    self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                    to = parse_qs(urlsplit(self.path).query).get("to", ["/echo"])[0]
+                    self.redirect(to, 307 if path == "/temporary" else 308)
                 else:
                     self.answer(404, b"no such route")
 

@@ -10,7 +10,7 @@ from typing import Any
 import requests
 import urllib3
 
-__all__ = ["BodyTimeout", "read_body"]
+__all__ = ["BodyTimeout", "UndecodableBody", "read_body"]
 
 _CHUNK = 16 * 1024
 _TIMEOUT_SLACK = 0.005
@@ -20,6 +20,11 @@ _TIMEOUT_SLACK = 0.005
 class BodyTimeout(requests.Timeout):
     """The body did not end by the deadline. A `requests.Timeout`, as the probe's other timeouts are: classified
     `timeout`, and an `OSError` to those who let a body's failure pass (a redirect's)."""
+
+
+class UndecodableBody(requests.exceptions.ContentDecodingError):
+    """A body kept for its conditions that is not what its Content-Encoding says; the message says which encoding and
+    the decompressor's words, nothing of the URL."""
 
 
 def read_body(raw: urllib3.BaseHTTPResponse, deadline: float, limit: int, clock: Callable[[], float], *,
@@ -52,7 +57,13 @@ def read_body(raw: urllib3.BaseHTTPResponse, deadline: float, limit: int, clock:
             current = sock.gettimeout()
             if current is None or current > remaining + _TIMEOUT_SLACK:
                 sock.settimeout(remaining)
-        chunk = raw.read1(min(_CHUNK, budget), decode_content=decode)
+        try:
+            chunk = raw.read1(min(_CHUNK, budget), decode_content=decode)
+        except urllib3.exceptions.DecodeError as error:  # its message says nothing of why; its cause does
+            encoding = raw.headers.get("Content-Encoding", "").strip().lower()
+            cause = error.__cause__ if error.__cause__ is not None else error
+            why = str(cause).rpartition(": ")[2] or type(cause).__name__
+            raise UndecodableBody(f"the body is not the {encoding} its Content-Encoding says ({why})") from error
         now = clock()
         if now > deadline:
             raise BodyTimeout("body not received in time")

@@ -44,6 +44,20 @@ def test_each_json_operator(condition: dict[str, object], reason: str | None) ->
     assert verdict == ((None, None) if reason is None else (ErrorKind.CONDITION, reason))
 
 
+@pytest.mark.parametrize(("condition", "body", "reason"), [
+    ({"path": "$.flags", "equals": [True]}, b'{"flags": [1]}', "$.flags is [1], expected [true]"),
+    ({"path": "$.o", "equals": {"up": True}}, b'{"o": {"up": 1}}', '$.o is {"up": 1}, expected {"up": true}'),
+    ({"path": "$.o", "notEquals": {"n": 0}}, b'{"o": {"n": false}}', None),
+    ({"path": "$.l", "contains": [0]}, b'{"l": [[false]]}', "$.l is [[false]], expected to contain [0]"),
+    ({"path": "$.l", "equals": [1, {"a": [2.0]}]}, b'{"l": [1.0, {"a": [2]}]}', None),  # 1 is 1.0 at any depth
+], ids=["in-a-list", "in-an-object", "not-equal-in-an-object", "contained-list", "numbers-at-depth"])
+def test_true_is_not_1_inside_a_list_or_an_object_either(condition: dict[str, object], body: bytes,
+                                                         reason: str | None) -> None:
+    # JSON equality held at the top only: [1] equalled [true], and {"up": 1} equalled {"up": true} (Python's ==).
+    verdict = json_conditions(condition).judge(200, body, complete=True, elapsed=0.01)
+    assert verdict == ((None, None) if reason is None else (ErrorKind.CONDITION, reason))
+
+
 def test_the_first_failing_condition_names_itself_status_then_slow_then_the_body() -> None:
     conditions = Conditions(parse_expected_status(["200-204"]), "nope", re.compile("x"), (), 0.5)
     assert conditions.judge(500, BODY, True, 2.0) == (ErrorKind.STATUS, "status 500, expected 200-204")

@@ -468,6 +468,9 @@ def test_the_effective_config_of_every_new_key_is_itself_a_valid_config_and_hide
     ({"name": "http://a/"}, "websites[0].name: must not look like a URL"),
     ({"certificateExpiryDays": [0]}, "websites[0].certificateExpiryDays: must be a list of at most 10 numbers"),
     ({"verifyTls": "no"}, 'websites[0].verifyTls: must be true or false, got "no"'),
+    ({"bodyNotContains": ""}, 'websites[0].bodyNotContains: must be a non-empty string, got ""'),
+    ({"bodyNotMatches": "*error*"}, "websites[0].bodyNotMatches: is not a valid regular expression (nothing to "
+                                    'repeat at position 0), got "*error*"'),
 ])
 def test_each_check_mistake_is_one_line_naming_the_site_and_field(site: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as raised:
@@ -501,6 +504,63 @@ def test_a_body_condition_on_a_head_request_is_refused(site: dict[str, object], 
     with pytest.raises(ConfigError) as raised:
         parse_config(json.dumps({"websites": [{"URL": "http://a.test/", **site}], "defaults": defaults}), "c.json")
     assert str(raised.value).startswith(f"c.json: {message}")
+
+
+@pytest.mark.parametrize(("site", "defaults", "message"), [
+    # A redirect's status is never the answer while redirects are followed: down at every check, "status 200,
+    # expected 301", for a blackbox valid_status_codes [301] or a Gatus [STATUS] == 301 moved over as is.
+    ({"expectedStatus": [301]}, {}, "websites[0].expectedStatus: lists only redirects, and redirects are followed "
+                                    "to their answer (followRedirects false checks the redirect itself), got [301]"),
+    ({}, {"expectedStatus": [302, "307-308"]}, "defaults.expectedStatus: lists only redirects"),
+    ({"expectedStatus": [204], "bodyContains": "ok"}, {},
+     'websites[0].bodyContains: cannot be checked: an answer of status 204 has no body, got "ok"'),
+    ({"expectedStatus": ["304"], "json": [{"path": "$.a", "exists": True}]}, {},
+     "websites[0].json: cannot be checked: an answer of status 304 has no body"),
+    ({"bodyContains": "x" * (64 * 1024 + 1)}, {},
+     "websites[0].bodyContains: can never be found: it is longer than the 64 kB a probe reads of a body"),
+    ({"json": [{"path": "$.status", "equals": "UP"}, {"path": "$.status", "equals": "ok"}]}, {},
+     'websites[0].json[1]: can never pass where websites[0].json[0] ({"path": "$.status", "equals": "UP"}) does, '
+     'got {"path": "$.status", "equals": "ok"}'),
+    ({}, {"json": [{"path": "$.n", "equals": "UP"}, {"path": "$.n", "below": 5}]}, "defaults.json[1]: can never pass"),
+    ({"json": [{"path": "$.n", "equals": 3}, {"path": "$.n", "notEquals": 3.0}]}, {}, "websites[0].json[1]"),
+    ({"json": [{"path": "$.n", "below": 5}, {"path": "$.x", "exists": True}, {"path": "$.n", "above": 5}]}, {},
+     "websites[0].json[2]: can never pass where websites[0].json[0]"),
+    ({"json": [{"path": "$.n", "exists": False}, {"path": "$.n", "contains": "a"}]}, {}, "websites[0].json[1]"),
+    ({"json": [{"path": "$.n", "equals": 1}, {"path": "$.n", "exists": False}]}, {}, "websites[0].json[1]"),
+    ({"bodyContains": "status: error", "bodyNotContains": "error"}, {},
+     'websites[0].bodyNotContains: can never pass: a body that contains bodyContains contains it, got "error"'),
+    ({"method": "HEAD", "bodyNotMatches": "x"}, {}, "websites[0].bodyNotMatches: cannot be checked: a HEAD request"),
+    ({"expectedStatus": [204]}, {"bodyNotContains": "x"}, "defaults.bodyNotContains: cannot be checked: an answer"),
+], ids=["redirect-status", "redirect-range-in-defaults", "no-content", "not-modified", "longer-than-read",
+        "two-equals", "equals-not-a-number", "equals-and-not", "below-above", "absent-and-contains", "equals-absent",
+        "contains-what-it-must-not", "head-not-matches", "no-content-not-contains"])
+def test_a_condition_no_answer_can_pass_is_refused(site: dict[str, object], defaults: dict[str, object],
+                                                   message: str) -> None:
+    # Each was taken, and its site was then down at every check whatever it answered.
+    with pytest.raises(ConfigError) as raised:
+        parse_config(json.dumps({"websites": [{"URL": "http://a.test/", **site}], "defaults": defaults}), "c.json")
+    assert str(raised.value).startswith(f"c.json: {message}"), str(raised.value)
+
+
+@pytest.mark.parametrize("site", [
+    {"expectedStatus": [301], "followRedirects": False},
+    {"expectedStatus": ["300-399"]},  # a 304 or a 300 is an answer
+    {"expectedStatus": ["200-204"], "bodyContains": "ok"},
+    {"bodyContains": "x" * (64 * 1024)},  # a body of exactly 64 kB is read whole
+    {"json": [{"path": "$.n", "above": 1}, {"path": "$.n", "below": 5}, {"path": "$.n", "equals": 3},
+              {"path": "$.n", "equals": 3.0}, {"path": "$.n", "exists": True}, {"path": "$.s", "exists": False},
+              {"path": "$.s", "exists": False}, {"path": "$..n", "equals": 4}]},
+], ids=["redirect-not-followed", "any-3xx", "some-with-a-body", "exactly-the-limit", "compatible-json"])
+def test_conditions_some_answer_can_pass_are_taken(site: dict[str, object]) -> None:
+    assert parse_config(json.dumps({"websites": [{"URL": "http://a.test/", **site}]}), "c.json").sites
+
+
+def test_a_max_response_time_not_below_the_timeout_is_warned_of_as_never_slow() -> None:
+    config = parse_config(json.dumps({"websites": [{"URL": "http://a.test/", "timeout": 1, "maxResponseTime": 1},
+                                                   {"URL": "tcp://b.test:1", "timeout": 2, "maxResponseTime": 1.5}]}),
+                          "c.json")
+    assert config.warnings == ("c.json: websites[0].maxResponseTime (1s) is not below its timeout (1s): an answer "
+                               "that slow is a timeout, never slow",)
 
 
 def test_a_head_request_with_status_and_time_checks_only_is_taken() -> None:

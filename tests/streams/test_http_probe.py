@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -153,9 +154,38 @@ def test_a_redirect_whose_body_trickles_is_followed_at_once_and_its_connection_d
     assert len(server.client_ports - ports_before) == 3
 
 
-def test_redirect_loop_gives_up_as_redirects(server: LocalServer, prober: HttpProber) -> None:
+def test_redirect_loop_gives_up_as_redirects_and_says_where_it_went(server: LocalServer, prober: HttpProber) -> None:
+    # Its detail was None: the alert said the site was down, and nothing of why.
     outcome = prober.probe(server.url("/loop"), 2.0)
     assert (outcome.status, outcome.response_time_ms, outcome.error) == (None, None, ErrorKind.REDIRECTS)
+    assert outcome.detail == f"more than 10 redirects (the last to {server.url('/loop')})"
+
+
+def test_a_redirect_loop_behind_a_password_says_where_it_went_without_the_password(server: LocalServer,
+                                                                                    prober: HttpProber) -> None:
+    outcome = prober.check(checked(server.url("/loop").replace("//", "//ops:s3cret@", 1)))
+    assert outcome.detail == f"more than 10 redirects (the last to {server.url('/loop').replace('//', '//ops:***@')})"
+
+
+@pytest.mark.parametrize(("encoding", "body", "why"), [
+    ("gzip", b"not gzip at all", "incorrect header check"),
+    ("deflate", b"\x78\x9c not deflate", "invalid stored block lengths"),
+], ids=["gzip", "deflate"])
+def test_a_body_that_is_not_the_encoding_it_claims_fails_the_body_conditions_saying_so(
+        encoding: str, body: bytes, why: str) -> None:
+    # It failed as kind `other` with no detail at all (urllib3's DecodeError said nothing a probe kept); it is the
+    # exchange's fault, as an answer that is not HTTP or ends before its body is: `connection`, in its own words.
+    with local_server() as server:
+        server.raw_body, server.raw_headers = body, {"Content-Encoding": encoding}
+        prober = HttpProber(pool_size=1)
+        try:
+            judged = prober.check(checked(server.url("/bytes"), bodyContains="ok"))
+            unread = prober.check(checked(server.url("/bytes")))
+        finally:
+            prober.close()
+    assert (judged.available, judged.error, judged.detail) == (
+        False, ErrorKind.CONNECTION, f"the body is not the {encoding} its Content-Encoding says ({why})")
+    assert (unread.available, unread.status) == (True, 200)  # a site that reads no body does not decode it
 
 
 def test_huge_body_is_not_downloaded(server: LocalServer, prober: HttpProber) -> None:
@@ -315,6 +345,39 @@ def test_a_body_compressed_though_the_probe_asked_for_none_is_decoded_before_it_
     assert (outcome.available, outcome.detail) == (True, None)
 
 
+@pytest.mark.parametrize("body", [b'\xef\xbb\xbf{"status": "ok"}', '{"status": "ok"}'.encode("utf-16")],
+                         ids=["utf-8-byte-order-mark", "utf-16"])
+def test_a_json_body_behind_a_byte_order_mark_is_judged_alike_with_a_body_matches_beside_it(body: bytes) -> None:
+    # bodyMatches decoded the body as UTF-8 and handed that text to the JSON parser, which refuses a text that
+    # begins with a byte order mark (and reads UTF-16 only from bytes): the same JSON body was up for a site with a
+    # json condition and down for one that also had a bodyMatches.
+    with local_server() as server:
+        server.raw_body = body
+        prober = HttpProber(pool_size=1)
+        try:
+            alone = prober.check(checked(server.url("/bytes"), json=[{"path": "$.status", "equals": "ok"}]))
+            beside = prober.check(checked(server.url("/bytes"), bodyMatches=".",
+                                          json=[{"path": "$.status", "equals": "ok"}]))
+            wrong = prober.check(checked(server.url("/bytes"), bodyMatches=".",
+                                         json=[{"path": "$.status", "equals": "error"}]))
+        finally:
+            prober.close()
+    assert (alone.available, alone.detail) == (True, None)
+    assert (beside.available, beside.detail) == (True, None)
+    assert (wrong.available, wrong.detail) == (False, '$.status is "ok", expected "error"')
+
+
+def test_a_byte_order_mark_is_not_the_text_body_matches_anchors_at() -> None:
+    with local_server() as server:
+        server.raw_body = b'\xef\xbb\xbf{"status": "ok"}'
+        prober = HttpProber(pool_size=1)
+        try:
+            outcome = prober.check(checked(server.url("/bytes"), bodyMatches=r'^\{"status"'))
+        finally:
+            prober.close()
+    assert (outcome.available, outcome.detail) == (True, None)
+
+
 def test_expected_status_makes_a_401_up_and_a_200_down(server: LocalServer, prober: HttpProber) -> None:
     login = prober.check(checked(server.url("/status/401"), expectedStatus=[401]))
     assert (login.available, login.status, login.error) == (True, 401, None)
@@ -347,6 +410,28 @@ def test_body_conditions_read_a_bounded_body_and_say_when_it_was_too_large(serve
     large = prober.check(checked(server.url("/large"), bodyContains="ok"))
     assert (large.available, large.status, large.error) == (False, 200, ErrorKind.CONDITION)
     assert large.detail == "body larger than 64 kB: bodyContains not checked (only the first bytes are read)"
+
+
+def test_a_body_that_holds_what_it_must_not_is_down_saying_what_was_found(server: LocalServer) -> None:
+    # blackbox's fail_if_body_matches_regexp, an inverted keyword: a 200 whose page says "error" is down.
+    prober = HttpProber(pool_size=1)
+    server.json_body = {"status": "ok", "detail": "ERROR: disk full"}
+    try:
+        clean = prober.check(checked(server.url("/ok"), bodyNotContains="error", bodyNotMatches="(?i)err(or)?"))
+        found = prober.check(checked(server.url("/json"), bodyNotContains="ERROR"))
+        matched = prober.check(checked(server.url("/json"), bodyNotMatches="(?i)error: [a-z ]+"))
+        large = prober.check(checked(server.url("/large"), bodyNotContains="error"))
+    finally:
+        server.json_body = {"status": "ok", "queue": {"depth": 3}}
+        prober.close()
+    assert (clean.available, clean.detail) == (True, None)
+    assert (found.available, found.status, found.error, found.detail) == (
+        False, 200, ErrorKind.CONDITION, 'bodyNotContains "ERROR" found')
+    assert (matched.available, matched.detail) == (
+        False, 'bodyNotMatches "(?i)error: [a-z ]+" matched "ERROR: disk full"')
+    # Past the 64 kB read, its absence cannot be told: not checked, and said so.
+    assert (large.available, large.detail) == (
+        False, "body larger than 64 kB: bodyNotContains not checked (only the first bytes are read)")
 
 
 def test_method_headers_from_the_environment_and_a_json_body_are_sent_and_the_secret_never_shown(
@@ -407,6 +492,25 @@ def test_redirects_are_followed_as_browsers_do_or_not_at_all(server: LocalServer
     assert (other.available, other.status, other.detail) == (True, 200, None)
     head = prober.check(checked(server.url("/ok"), method="HEAD"))
     assert (head.available, head.status) == (True, 200)
+
+
+@pytest.mark.parametrize("redirect", ["/temporary", "/permanent"])
+def test_a_307_or_308_repeats_the_request_with_its_content_type_to_the_same_site_and_to_another(
+        server: LocalServer, prober: HttpProber, redirect: str) -> None:
+    # The hop was prepared from the site's own headers only: a JSON body went again without the Content-Type
+    # application/json the probe had added, as to a FastAPI route that redirects /items to /items/ (307): 422.
+    echoed = [{"path": "$.method", "equals": "POST"}, {"path": "$.body", "equals": '{"q": "ping"}'},
+              {"path": "$.headers.Content-Type", "equals": "application/json"},
+              {"path": "$.headers.Accept-Encoding", "equals": "identity"}]
+    same = prober.check(checked(server.url(redirect), method="POST", body={"q": "ping"}, headers={"X-Trace": "1"},
+                                json=[*echoed, {"path": "$.headers.X-Trace", "equals": "1"}]))
+    assert (same.available, same.detail) == (True, None)
+    # To another host, the site's own headers stay behind (they may hold a secret); what the body needs goes along.
+    elsewhere = server.url("/echo", host="localhost")
+    other = prober.check(checked(f"{server.url(redirect)}?to={elsewhere}", method="POST", body={"q": "ping"},
+                                 headers={"X-Trace": "1"},
+                                 json=[*echoed, {"path": "$.headers.X-Trace", "exists": False}]))
+    assert (other.available, other.detail) == (True, None)
 
 
 def test_a_body_of_exactly_the_limit_is_read_whole_and_judged(server: LocalServer, prober: HttpProber) -> None:
@@ -513,6 +617,32 @@ def test_an_unknown_authority_is_refused_without_the_ca_file(authority: tuple[tr
             prober.close()
     assert (outcome.error, outcome.detail) == (
         ErrorKind.TLS, "certificate verify failed: unable to get local issuer certificate")
+
+
+def test_a_server_that_asks_for_a_client_certificate_is_shown_the_sites_own(authority: tuple[trustme.CA, str],
+                                                                             tmp_path: Path) -> None:
+    ca, ca_file = authority
+    client = ca.issue_cert("monitor@example.test")
+    client.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "both.pem"))
+    client.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    client.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    context.verify_mode = ssl.CERT_REQUIRED  # mutual TLS: no client certificate from our authority, no answer
+    ca.configure_trust(context)
+    with local_server(tls=context) as server:
+        prober = HttpProber(pool_size=1)
+        try:
+            together = prober.check(checked(server.url("/ok"), caFile=ca_file, clientCert=str(tmp_path / "both.pem")))
+            apart = prober.check(checked(server.url("/ok"), caFile=ca_file, clientCert=str(tmp_path / "cert.pem"),
+                                         clientKey=str(tmp_path / "key.pem")))
+            without = prober.check(checked(server.url("/ok"), caFile=ca_file))
+        finally:
+            prober.close()
+    assert (together.available, together.status, together.certificate_expiry is not None) == (True, 200, True)
+    assert (apart.available, apart.status) == (True, 200)
+    # Its connections are its own: the site without the certificate gets none of the others' kept-alive ones.
+    assert (without.available, without.error) == (False, ErrorKind.TLS)
 
 
 def test_certificate_not_after_reads_utc_and_generalized_times() -> None:
