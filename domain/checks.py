@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import re
@@ -257,10 +258,11 @@ class Conditions:
         return any(given for _, given in self._body_conditions())
 
     def judge(self, status: int, body: bytes, complete: bool, elapsed: float, limit: int = BODY_LIMIT,
-              secrets: Secrets = NO_SECRETS) -> Verdict:
+              secrets: Secrets = NO_SECRETS, charset: str | None = None) -> Verdict:
         """Whether an answer with `status`, whose first bytes are `body` (`complete`: all of it), that took
         `elapsed` seconds, is up; the first condition that fails says why not, quoting none of `secrets` (a body
-        may echo what the probe sent)."""
+        may echo what the probe sent). The body's text is in `charset` (a codec's name, as `body_charset` gives it
+        from the answer's Content-Type), UTF-8 when None; a JSON body is read as JSON's own rules say."""
         if self.expected_status is not None:
             if status not in self.expected_status:
                 return ErrorKind.STATUS, f"status {status}, expected {self.expected_status.text()}"
@@ -274,13 +276,13 @@ class Conditions:
         if not complete:
             return ErrorKind.CONDITION, (f"body larger than {limit // 1024} kB: {self._body_checks()} not checked "
                                          "(only the first bytes are read)")
-        if self.body_contains is not None and self.body_contains.encode() not in body:
+        if self.body_contains is not None and not _contains(body, self.body_contains, charset):
             return ErrorKind.CONDITION, f"bodyContains {_show(self.body_contains)} not found"
-        if self.body_not_contains is not None and self.body_not_contains.encode() in body:
+        if self.body_not_contains is not None and _contains(body, self.body_not_contains, charset):
             return ErrorKind.CONDITION, f"bodyNotContains {_show(self.body_not_contains)} found"
         if self.body_matches is not None or self.body_not_matches is not None:
             # A byte order mark is not the body's text (as a browser reads it): `^` anchors after it.
-            text = body.decode("utf-8-sig", "replace")
+            text = body.decode(charset or "utf-8-sig", "replace")
             if self.body_matches is not None and self.body_matches.search(text) is None:
                 return ErrorKind.CONDITION, f"bodyMatches {_show(self.body_matches.pattern)} not matched"
             unwanted = self.body_not_matches.search(text) if self.body_not_matches is not None else None
@@ -426,6 +428,36 @@ class RequestSpec:
 
 
 PLAIN_REQUEST = RequestSpec()
+
+_CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\";\s]+)", re.IGNORECASE)
+
+
+def body_charset(content_type: str | None) -> str | None:
+    """The codec of the charset a Content-Type names (`text/html; charset=ISO-8859-1` → `iso8859-1`); None when it
+    names none, one Python does not know, or UTF-8 (the conditions' own default, which also reads past a byte order
+    mark).
+
+    Example:
+        >>> body_charset('text/plain; charset="windows-1252"'), body_charset("text/html; charset=UTF8")
+        ('cp1252', None)
+    """
+    found = _CHARSET.search(content_type or "")
+    if found is None:
+        return None
+    try:
+        codec = codecs.lookup(found.group(1)).name
+        b" ".decode(codec, "replace")  # a text encoding, not one of bytes to bytes (`charset=hex`, `base64`)
+    except LookupError:
+        return None
+    return None if codec == "utf-8" else codec
+
+
+def _contains(body: bytes, text: str, charset: str | None) -> bool:
+    """Whether `body`, in `charset` (None: UTF-8, searched as bytes), holds `text`. Another charset's body is decoded
+    first: its bytes for one character may hold another's (UTF-16, Shift_JIS), or end where the next begins."""
+    if charset is None:
+        return text.encode() in body
+    return text in body.decode(charset, "replace")
 
 
 def _same(value: Any, operand: Any) -> bool:

@@ -39,7 +39,7 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from monitoringapp import __version__
-from monitoringapp.domain.checks import BODY_LIMIT, REDIRECT_STATUSES, ProbeOutcome
+from monitoringapp.domain.checks import BODY_LIMIT, REDIRECT_STATUSES, ProbeOutcome, body_charset
 from monitoringapp.domain.config import TCP, SiteConfig
 from monitoringapp.domain.events import LOCAL, ErrorKind
 from monitoringapp.domain.sites import shown_url
@@ -123,7 +123,7 @@ class HttpProber:
         exchange = self._watchdog.arm(deadline)
         try:
             with exchange:
-                status, body, complete, expiry = self._exchange(site, deadline)
+                status, body, complete, expiry, charset = self._exchange(site, deadline)
         except Exception as error:
             # A lookup that did not answer in time is a `dns` failure, as glibc's own resolver timeout is, however
             # short the site's timeout: it ends at the deadline like the watchdog, which may have fired first.
@@ -142,15 +142,16 @@ class HttpProber:
         if exchange.cut:  # an answer cut at its deadline reads as ended: not in time
             return ProbeOutcome(None, None, ErrorKind.TIMEOUT, None)
         elapsed = time.perf_counter() - started
-        judged, detail = conditions.judge(status, body, complete, elapsed, self.body_limit, site.secrets)
+        judged, detail = conditions.judge(status, body, complete, elapsed, self.body_limit, site.secrets, charset)
         expected = conditions.expected_status
         up = judged is None and (status < 400 if expected is None else status in expected)
         if detail is not None:  # a reason may quote the body, and a body may echo what the probe sent
             detail = site.secrets.redact(detail)
         return ProbeOutcome(status, elapsed * 1000.0, judged, detail, expiry, up)
 
-    def _exchange(self, site: SiteConfig, deadline: float) -> tuple[int, bytes, bool, float | None]:
-        """(status, the body's first bytes if kept, whether that is all of it, the certificate's notAfter)."""
+    def _exchange(self, site: SiteConfig, deadline: float) -> tuple[int, bytes, bool, float | None, str | None]:
+        """(status, the body's first bytes if kept, whether that is all of it, the certificate's notAfter, the
+        charset its Content-Type names if kept)."""
         prepared = self._prepare(site)
         request = site.request
         keep = site.conditions.reads_body
@@ -178,7 +179,8 @@ class HttpProber:
                     body, complete = self._read_bounded(raw, deadline, keep, sock)
                     if old and connection is not None:
                         connection.close()
-                    return status, body, complete, expiry
+                    charset = body_charset(raw.headers.get("content-type")) if keep else None
+                    return status, body, complete, expiry, charset
                 # The redirect's own body (mostly none, sent with its headers) read to its end within the body
                 # limit, so that its connection goes back to the pool for the next hop or probe instead of being
                 # closed: a new connection per hop and probe otherwise. One that has not ended within

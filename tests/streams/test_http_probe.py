@@ -378,6 +378,33 @@ def test_a_byte_order_mark_is_not_the_text_body_matches_anchors_at() -> None:
     assert (outcome.available, outcome.detail) == (True, None)
 
 
+@pytest.mark.parametrize(("content_type", "body"), [
+    ("text/html; charset=ISO-8859-1", "<p>Café ouvert</p>".encode("latin-1")),
+    ('text/plain; charset="windows-1252"', "Café ouvert \u2013 24h".encode("cp1252")),
+    ("text/plain; charset=utf-16", "Café ouvert".encode("utf-16")),
+    ("text/html; charset=Shift_JIS", "カフェ ouvert".encode("shift_jis")),
+    ("text/html; charset=utf-8", "Café ouvert".encode()),
+    ("text/html", "Café ouvert".encode()),  # none named: UTF-8
+], ids=["latin-1", "windows-1252", "utf-16", "shift-jis", "utf-8", "none"])
+def test_a_body_is_read_in_the_charset_its_content_type_names(content_type: str, body: bytes) -> None:
+    # Matched as UTF-8 whatever the answer said: bodyContains "Café" was not found in a Latin-1 page that showed it.
+    word = "カフェ" if "Shift_JIS" in content_type else "Café"
+    with local_server() as server:
+        server.raw_body, server.raw_headers = body, {"Content-Type": content_type}
+        prober = HttpProber(pool_size=1)
+        try:
+            contains = prober.check(checked(server.url("/bytes"), bodyContains=word))
+            matches = prober.check(checked(server.url("/bytes"), bodyMatches=f"^(<p>)?{word} ouvert"))
+            closed = prober.check(checked(server.url("/bytes"), bodyNotContains=f"{word} ouvert"))
+            absent = prober.check(checked(server.url("/bytes"), bodyContains="fermé"))
+        finally:
+            prober.close()
+    assert (contains.available, contains.detail) == (True, None)
+    assert (matches.available, matches.detail) == (True, None)
+    assert (closed.available, closed.detail) == (False, f'bodyNotContains "{word} ouvert" found')
+    assert (absent.available, absent.detail) == (False, 'bodyContains "fermé" not found')
+
+
 def test_expected_status_makes_a_401_up_and_a_200_down(server: LocalServer, prober: HttpProber) -> None:
     login = prober.check(checked(server.url("/status/401"), expectedStatus=[401]))
     assert (login.available, login.status, login.error) == (True, 401, None)
