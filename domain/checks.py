@@ -24,10 +24,13 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitoringapp.domain.events import ErrorKind
 from monitoringapp.domain.secrets import NO_SECRETS, Secrets
+
+if TYPE_CHECKING:
+    import regex
 
 LOWEST_STATUS = 100
 HIGHEST_STATUS = 599
@@ -37,6 +40,9 @@ REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 """The statuses whose Location a probe follows (requests' REDIRECT_STATI)."""
 BODILESS_STATUSES = frozenset((*range(100, 200), 204, 304))
 """The statuses whose answer never has a body (RFC 9110, 6.4.1)."""
+MATCH_LIMIT = 0.5
+"""Seconds a bodyMatches or bodyNotMatches may search a body for: a pattern that backtracks without end on some
+body (`(a|aa)+$`) gives up there, and the site is down saying so, instead of holding a probe thread for ever."""
 JSON_OPERATORS = ("equals", "notEquals", "below", "above", "contains", "exists")
 _SHOWN = 60  # characters of a value shown in a reason
 _STATUS_RANGE = re.compile(r"^\s*(\d{3})\s*-\s*(\d{3})\s*$")
@@ -221,6 +227,22 @@ def plain_steps(path: str) -> tuple[str | int, ...] | None:
     return tuple(steps)
 
 
+def compile_body_pattern(written: str) -> regex.Pattern[str]:
+    """`written` (Python's regular expressions) compiled for bodyMatches and bodyNotMatches by `regex`, whose
+    searches take a time limit and let the GIL go (imported only by a config that has one); ConditionError, in the
+    words of Python's `re`, for one that is not valid."""
+    try:
+        re.compile(written)  # refused as Python's own regular expressions refuse it, in their words
+    except re.error as error:
+        raise ConditionError(f"is not a valid regular expression ({error})") from None
+    import regex
+
+    try:
+        return regex.compile(written)
+    except regex.error as error:  # pragma: no cover - `regex` reads all that `re` reads
+        raise ConditionError(f"is not a valid regular expression ({error})") from None
+
+
 def compile_json_path(path: str) -> Any:
     """The jsonpath-ng expression of `path`; ConditionError naming the problem."""
     try:
@@ -246,11 +268,11 @@ class Conditions:
 
     expected_status: ExpectedStatus | None = None
     body_contains: str | None = None
-    body_matches: re.Pattern[str] | None = None
+    body_matches: regex.Pattern[str] | None = None  # `compile_body_pattern`'s
     json: tuple[JsonCondition, ...] = ()
     max_response_time: float | None = None  # seconds
     body_not_contains: str | None = None  # blackbox's fail_if_body_matches_regexp, as a string or a pattern
-    body_not_matches: re.Pattern[str] | None = None
+    body_not_matches: regex.Pattern[str] | None = None
 
     @property
     def reads_body(self) -> bool:
@@ -283,12 +305,21 @@ class Conditions:
         if self.body_matches is not None or self.body_not_matches is not None:
             # A byte order mark is not the body's text (as a browser reads it): `^` anchors after it.
             text = body.decode(charset or "utf-8-sig", "replace")
-            if self.body_matches is not None and self.body_matches.search(text) is None:
-                return ErrorKind.CONDITION, f"bodyMatches {_show(self.body_matches.pattern)} not matched"
-            unwanted = self.body_not_matches.search(text) if self.body_not_matches is not None else None
-            if unwanted is not None and self.body_not_matches is not None:
-                return ErrorKind.CONDITION, (f"bodyNotMatches {_show(self.body_not_matches.pattern)} matched "
-                                             f"{_show(unwanted.group(0), secrets)}")
+            for name, pattern, wanted in (("bodyMatches", self.body_matches, True),
+                                          ("bodyNotMatches", self.body_not_matches, False)):
+                if pattern is None:
+                    continue
+                try:
+                    # The GIL is let go while it searches (`regex` does so for a str): the monitor goes on meanwhile.
+                    found = pattern.search(text, timeout=MATCH_LIMIT)
+                except TimeoutError:
+                    return ErrorKind.CONDITION, (f"{name} {_show(pattern.pattern)} gave up after {MATCH_LIMIT:g} s: "
+                                                 "the pattern backtracks too much on this body")
+                if wanted and found is None:
+                    return ErrorKind.CONDITION, f"{name} {_show(pattern.pattern)} not matched"
+                if not wanted and found is not None:
+                    return ErrorKind.CONDITION, (f"{name} {_show(pattern.pattern)} matched "
+                                                 f"{_show(found.group(0), secrets)}")
         if self.json:
             try:
                 # From the bytes whatever bodyMatches decoded: the parser reads a UTF-8 byte order mark and UTF-16 or

@@ -25,7 +25,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from monitoringapp.domain.checks import (
@@ -39,6 +39,7 @@ from monitoringapp.domain.checks import (
     Conditions,
     JsonCondition,
     RequestSpec,
+    compile_body_pattern,
     is_finite,
     is_number,
     never_passing,
@@ -50,6 +51,9 @@ from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow,
 from monitoringapp.domain.secrets import MissingVariable, Secrets, bad_variable, expand, url_secrets, variables
 from monitoringapp.domain.sites import canonical_url, shown_in_error, shown_url, url_problem
 from monitoringapp.domain.timefmt import format_duration, parse_duration, unit_missing
+
+if TYPE_CHECKING:
+    import regex
 
 DEFAULT_CHECK_INTERVAL = 2.0
 MAX_TIMEOUT_DEFAULT = 10.0
@@ -676,16 +680,16 @@ class _Validator:
             raise self.fail(at, "must be a non-empty string", text)
         return text if given else None
 
-    def _pattern(self, setting: tuple[bool, Any, str]) -> re.Pattern[str] | None:
+    def _pattern(self, setting: tuple[bool, Any, str]) -> regex.Pattern[str] | None:
         given, written, at = setting
         if not given:
             return None
         if not isinstance(written, str) or not written:
             raise self.fail(at, "must be a regular expression", written)
         try:
-            return re.compile(written)
-        except re.error as error:
-            raise self.fail(at, f"is not a valid regular expression ({error})", written) from None
+            return compile_body_pattern(written)
+        except ConditionError as error:
+            raise self.fail(at, str(error), written) from None
 
     def _json_conditions(self, setting: tuple[bool, Any, str]) -> tuple[JsonCondition, ...]:
         given, value, at = setting

@@ -16,6 +16,7 @@ from monitoringapp.domain.checks import (
     parse_expected_status,
     parse_json_condition,
 )
+from monitoringapp.domain.config import parse_config
 from monitoringapp.domain.events import ErrorKind
 from monitoringapp.domain.secrets import Secrets
 
@@ -160,6 +161,29 @@ def test_jsonpath_is_imported_only_by_a_config_with_a_json_condition() -> None:
              "print(before, 'jsonpath_ng' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["False", "True"], done.stderr
+
+
+def test_regex_is_imported_only_by_a_config_with_a_body_pattern() -> None:
+    probe = ("import json, sys, monitoringapp.app.monitoring_mode, monitoringapp.app.cli\n"
+             "from monitoringapp.domain.config import parse_config\n"
+             "parse_config(json.dumps({'websites': [{'URL': 'http://a/', 'bodyContains': 'ok'}]}))\n"
+             "before = 'regex' in sys.modules\n"
+             "parse_config(json.dumps({'websites': [{'URL': 'http://a/', 'bodyNotMatches': 'err'}]}))\n"
+             "print(before, 'regex' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["False", "True"], done.stderr
+
+
+@pytest.mark.parametrize("key", ["bodyMatches", "bodyNotMatches"])
+def test_a_pattern_that_backtracks_without_end_gives_up_at_its_limit_and_says_so(key: str) -> None:
+    # Python's `re` has no limit: `(a|aa)+$` over 40 a's and a b searched for minutes, holding the GIL, so the whole
+    # monitor (its clock, its writer, every other probe) stood still.
+    conditions = parse_config(json.dumps({"websites": [{"URL": "http://a/", key: "(a|aa)+$"}]})).sites[0].conditions
+    verdict = conditions.judge(200, b"a" * 40 + b"b", True, 0.1)
+    assert verdict == (ErrorKind.CONDITION, f'{key} "(a|aa)+$" gave up after 0.5 s: the pattern backtracks too much '
+                                            "on this body")
+    assert conditions.judge(200, b"aaaa", True, 0.1) == ((None, None) if key == "bodyMatches" else (
+        ErrorKind.CONDITION, 'bodyNotMatches "(a|aa)+$" matched "aaaa"'))
 
 
 @pytest.mark.parametrize("path", ["$.status", "$.queue.depth", "$.items[1].n", "$.items[7].n", "$.missing.deeper",
