@@ -438,6 +438,32 @@ def test_an_alert_seen_long_after_its_check_says_both_times_and_a_young_window_s
     assert re.fullmatch(rf"== past 2m00s at {stamp} \([23]s of it covered\) ==", title), title
 
 
+def test_a_probe_in_flight_across_a_kill_stop_longer_than_its_timeout_is_stored_up_and_timed_without_the_stop(
+        tmp_path: Path, server: LocalServer) -> None:
+    # The answer came while the monitor was stopped; at SIGCONT the watchdog cut the probe at its deadline (long past
+    # by the clock): a `timeout` stored for a site that was up, and three such stops alerted.
+    server.late_for = 30.0  # /late answers when released
+    url, db, config = server.url("/late"), tmp_path / "m.db", tmp_path / "c.json"
+    config.write_text(json.dumps({"websites": [{"URL": url, "checkInterval": 60, "timeout": 2}], "reports": []}))
+    app = monitor(config, db)
+    try:
+        wait_until(lambda: server.requests >= 1, 15, "the probe's request", alive=app)
+        app.process.send_signal(signal.SIGSTOP)
+        try:
+            server.release.set()  # answered while the monitor is stopped
+            time.sleep(4.0)  # the stop itself: twice the timeout
+        finally:
+            app.process.send_signal(signal.SIGCONT)
+        wait_until(lambda: probe_count(db) >= 1, 10, "the probe's row", alive=app)
+        assert app.stop(signal.SIGTERM)[0] == 0
+    finally:
+        app.kill()
+    ((available, status, error, response_ms),) = rows(db, "SELECT available, status, errorKind, responseTime "
+                                                            "FROM website_monitoring")
+    assert (available, status, error) == (1, 200, None)
+    assert isinstance(response_ms, float) and response_ms < 4000.0  # the stop is not the site's time
+
+
 def test_a_restart_probes_at_once_and_loads_the_stored_hour_into_its_reports_in_the_background(
         tmp_path: Path, server: LocalServer) -> None:
     url, db, metrics = server.url("/health"), tmp_path / "m.db", tmp_path / "metrics.json"
