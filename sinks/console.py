@@ -98,7 +98,8 @@ def report_lines(report: Report, width: int | None = None, context: ReportContex
     stale = _staleness(report.timestamp, context)
     cells = [stats_cells(row) for row in sorted(report.rows, key=lambda r: r.host)]
     if not cells:
-        empty = "no checks yet" if context.last_probe is None else "no checks in this window"
+        # A monitor that did not run for longer than the window had checks before it: none in this window.
+        empty = "no checks yet" if context.last_probe is None and not context.stalls else "no checks in this window"
         return [title, f"({empty}{'; ' + stale if stale else ''})"]
     notes = [f"({stale})"] if stale else []
     table = format_table(REPORT_HEADER, cells, _RIGHT)

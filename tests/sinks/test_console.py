@@ -190,6 +190,10 @@ def test_a_report_over_a_window_the_monitor_did_not_run_in_says_only_the_rest_is
     console.show_stall(Stall(T0 - 130, T0 - 110))
     assert report_lines(report, context=console.report_context)[0] == (
         "== past 2m00s at 2025-11-24T16:00:00.000Z (20s of it covered) ==")
+    # Stopped for longer than the window: its checks are from before it, and it holds none.
+    console.show_stall(Stall(T0 - 200, T0 - 0.5))
+    assert report_lines(Report(T0, 120.0, ()), context=console.report_context) == [
+        "== past 2m00s at 2025-11-24T16:00:00.000Z (0s of it covered) ==", "(no checks in this window)"]
     assert console.stream.getvalue().splitlines()[0] == stall_line(stall) == (  # type: ignore[attr-defined]
         "no check made from 2025-11-24T15:58:27.500Z to 2025-11-24T15:59:57.500Z (1m30s): the monitor did not run "
         "(stopped, its VM paused or its host starved); the checks due meanwhile are skipped, not made up")
