@@ -156,6 +156,9 @@ def run_monitoring(options: MonitorOptions) -> int:
             console.report_context.data_since = past.probes[0].timestamp if past.probes else epoch_seconds(clock.now)
             if judges:
                 running.add(graph.transitions.subscribe(show_transition, lifecycle.fail))
+            # The reports' coverage leaves a stall out once it is told: a report due in the same second as the clocks
+            # run again may come before it (their timers are apart), and count it as covered.
+            running.add(graph.stalls.subscribe(console.show_stall, lifecycle.fail))
             running.add(graph.reports.subscribe(console.show_report, lifecycle.fail))
             running.add(graph.changes.subscribe(_announce(console), lifecycle.fail))
             if judges:

@@ -240,6 +240,15 @@ class Report:
 
 
 @dataclass(frozen=True, slots=True)
+class Stall:
+    """The monitor's clocks did not run from `start` to `end` (UTC epoch seconds): the process was stopped, its VM
+    paused or its host starved. The checks due meanwhile were skipped, not made up."""
+
+    start: float
+    end: float
+
+
+@dataclass(frozen=True, slots=True)
 class ReportRequest:
     """Asks the report operator for one report per span in `spans`, as of `now`.
 

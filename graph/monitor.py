@@ -49,6 +49,7 @@ from monitoringapp.domain.events import (
     ProbeBatch,
     Report,
     ReportRequest,
+    Stall,
     TransitionKind,
 )
 from monitoringapp.domain.timefmt import epoch_seconds
@@ -61,7 +62,7 @@ from monitoringapp.operators.typed import each_at_once, keep, on_completion, unb
 from monitoringapp.store.log import LogReader, LogUnavailable, PastReader, StoreError
 from monitoringapp.streams.past import LoggedPast, OutcomesPast
 from monitoringapp.streams.probes import ConfigChange, ProbeFunction, TickCounters, diff_sites, probe_batches
-from monitoringapp.streams.ticks import Tick, fixed_rate_ticks
+from monitoringapp.streams.ticks import Tick, clock_stalls, fixed_rate_ticks
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,6 +474,8 @@ class MonitorGraph:
         self.reports: Observable[Report] = reports
         self.changes: Observable[ConfigChange] = configs.pipe(ops.pairwise(), ops.map(_change))
         """How each version after the first changed the sites."""
+        self.stalls: Observable[Stall] = clock_stalls(clock).pipe(ops.take_until(stopped))
+        """The times the clocks stood still (the process stopped, its VM paused), each as they run again."""
         self.past_loaded: Observable[PastChunk] = earlier
         """Each chunk of the restart's past as the report windows take it; completes once all is in."""
         # The past is read last, once everything else is subscribed: the clocks start first.

@@ -14,11 +14,12 @@ import os
 import select
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO, TypeVar
 
-from monitoringapp.domain.events import AlertTransition, Report, TransitionKind, WindowStats
+from monitoringapp.domain.events import AlertTransition, Report, Stall, TransitionKind, WindowStats
 from monitoringapp.domain.percent import percent_text
 from monitoringapp.domain.timefmt import format_duration, iso_utc
 from monitoringapp.operators.certificate_watch import expiry_text
@@ -72,26 +73,33 @@ def stats_cells(row: WindowStats) -> list[str]:
             codes, errors, ago(row.current_downtime), ago(row.since_last_failure)]
 
 
+STALLS_KEPT = 100
+"""The monitor's latest stalls a report's coverage looks at (older ones are out of any window by then)."""
+
+
 @dataclass(slots=True)
 class ReportContext:
     """What a report's reader should know beyond its numbers: since when there is data at all
-    (`data_since`: a window reaching further back is only partly covered) and, for a reader of the
-    store, when the newest probe was stored (`last_probe`; older than `stale_after` seconds: stale)."""
+    (`data_since`: a window reaching further back is only partly covered), when the monitor did not run (`stalls`:
+    no part of a window's coverage either) and, for a reader of the store, when the newest probe was stored
+    (`last_probe`; older than `stale_after` seconds: stale)."""
 
     data_since: float | None = None
     last_probe: float | None = None
     stale_after: float | None = None
+    stalls: deque[Stall] = field(default_factory=lambda: deque(maxlen=STALLS_KEPT))
 
 
 def report_lines(report: Report, width: int | None = None, context: ReportContext | None = None) -> list[str]:
     """The report as lines at most `width` cells wide (None: as wide as it needs)."""
     context = context or ReportContext()
-    covered = "" if context.data_since is None else _covered(report.timestamp - context.data_since, report.span)
+    covered = _covered(report, context)
     title = f"== past {format_duration(report.span)} at {iso_utc(report.timestamp)}{covered} =="
     stale = _staleness(report.timestamp, context)
     cells = [stats_cells(row) for row in sorted(report.rows, key=lambda r: r.host)]
     if not cells:
-        empty = "no checks yet" if context.last_probe is None else "no checks in this window"
+        # A monitor that did not run for longer than the window had checks before it: none in this window.
+        empty = "no checks yet" if context.last_probe is None and not context.stalls else "no checks in this window"
         return [title, f"({empty}{'; ' + stale if stale else ''})"]
     notes = [f"({stale})"] if stale else []
     table = format_table(REPORT_HEADER, cells, _RIGHT)
@@ -145,8 +153,15 @@ def _shortened(urls: list[str], room: int) -> tuple[list[str], list[str]]:
     return shown, footnotes
 
 
-def _covered(seconds: float, span: float) -> str:
-    return f" ({format_duration(seconds)} of it covered)" if 0 <= seconds < span else ""
+def _covered(report: Report, context: ReportContext) -> str:
+    """` (10s of it covered)`: how much of the report's window has data, short of the whole: the part since
+    `data_since` less the monitor's stalls in it."""
+    end, span = report.timestamp, report.span
+    begin = end - span if context.data_since is None else max(end - span, context.data_since)
+    if begin > end:
+        return ""
+    seconds = end - begin - sum(max(0.0, min(stall.end, end) - max(stall.start, begin)) for stall in context.stalls)
+    return f" ({format_duration(seconds)} of it covered)" if seconds < span else ""
 
 
 def _staleness(now: float, context: ReportContext) -> str:
@@ -185,6 +200,13 @@ def transition_line(transition: AlertTransition, seen: float | None = None) -> s
     if kind is TransitionKind.SILENT:
         return f"Website {host}: location {location} silent since {since}{late}"
     return f"Website {host}: location {location} heard again at {time}, silent since {since} ({duration}){late}"
+
+
+def stall_line(stall: Stall) -> str:
+    """`no check made from ... to ... (1m30s): the monitor did not run (...)`, as it runs again."""
+    length = format_duration(stall.end - stall.start)
+    return (f"no check made from {iso_utc(stall.start)} to {iso_utc(stall.end)} ({length}): the monitor did not "
+            "run (stopped, its VM paused or its host starved); the checks due meanwhile are skipped, not made up")
 
 
 def clock_ahead_line(warning: ClockAhead) -> str:
@@ -277,3 +299,8 @@ class Console:
 
     def info(self, text: str) -> None:
         self.write([text])
+
+    def show_stall(self, stall: Stall) -> None:
+        """Says the monitor did not run, and leaves the time out of the reports' coverage from now on."""
+        self.report_context.stalls.append(stall)
+        self.write([self.paint(stall_line(stall), _YELLOW)])

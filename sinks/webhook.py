@@ -16,7 +16,6 @@ POST at it.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Sequence
 
 import requests
@@ -43,16 +42,16 @@ class _Unresolved(DeliveryFailed):
 
 class WebhookChannel:
     """POSTs to `url`; each exchange, answer and body included, bounded by `timeout` seconds (of `clock` for the
-    body's drain; of `time.monotonic` for the watchdog); its host name looked up by `resolver` (default: a
-    `Resolver` of getaddrinfo, two threads: one receiver's name needs one)."""
+    body's drain, default the watchdog's: `time.monotonic` less the stalls of the process); its host name looked up
+    by `resolver` (default: a `Resolver` of getaddrinfo, two threads: one receiver's name needs one)."""
 
-    def __init__(self, url: str, timeout: float = 10.0, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, url: str, timeout: float = 10.0, clock: Callable[[], float] | None = None,
                  resolver: Resolver | None = None) -> None:
         self.url = url
         self.timeout = timeout
-        self.clock = clock
         self._watchdog = Watchdog(name="webhook-watchdog", resolver=resolver if resolver is not None
                                   else Resolver(threads=2, name="webhook-dns-lookup"))
+        self.clock = clock if clock is not None else self._watchdog.clock
         self._session = requests.Session()
         adapter = WatchedAdapter()
         self._session.mount("http://", adapter)
@@ -65,7 +64,7 @@ class WebhookChannel:
             self._post(notice)
 
     def _post(self, notice: Notice) -> None:
-        exchange = self._watchdog.arm(time.monotonic() + self.timeout)
+        exchange = self._watchdog.arm(self._watchdog.clock() + self.timeout)
         try:
             with exchange:
                 self._exchange(notice)

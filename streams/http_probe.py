@@ -117,7 +117,9 @@ class HttpProber:
         failure. A `detail` holds none of the site's secrets."""
         if site.scheme == TCP:
             return tcp_probe(site.probe_url, site.timeout, site.conditions)
-        started = time.perf_counter()
+        # The watchdog's clock, which leaves out a stall of the whole process (`transport.watchdog.RunningClock`).
+        clock = self._watchdog.clock
+        started = clock()
         deadline = started + site.timeout
         conditions = site.conditions
         exchange = self._watchdog.arm(deadline)
@@ -141,7 +143,7 @@ class HttpProber:
             return ProbeOutcome(None, None, kind, reason)
         if exchange.cut:  # an answer cut at its deadline reads as ended: not in time
             return ProbeOutcome(None, None, ErrorKind.TIMEOUT, None)
-        elapsed = time.perf_counter() - started
+        elapsed = clock() - started
         judged, detail = conditions.judge(status, body, complete, elapsed, self.body_limit, site.secrets, charset)
         expected = conditions.expected_status
         up = judged is None and (status < 400 if expected is None else status in expected)
@@ -156,7 +158,7 @@ class HttpProber:
         request = site.request
         keep = site.conditions.reads_body
         for _hop in range(MAX_REDIRECTS + 1):
-            remaining = deadline - time.perf_counter()
+            remaining = deadline - self._watchdog.clock()
             if remaining <= 0:
                 raise requests.Timeout(f"no answer from {site.url} in time")
             target = prepared.url or site.probe_url
@@ -187,7 +189,7 @@ class HttpProber:
                 # REDIRECT_BODY_WAIT, or breaks off, is left and its connection closed, as before: a redirect is
                 # followed whatever its body.
                 with contextlib.suppress(urllib3.exceptions.HTTPError, OSError):
-                    self._read_bounded(raw, min(deadline, time.perf_counter() + REDIRECT_BODY_WAIT), False)
+                    self._read_bounded(raw, min(deadline, self._watchdog.clock() + REDIRECT_BODY_WAIT), False)
             finally:
                 # As `requests.Response.close` does: a body read to its end has already put the connection
                 # back in the pool; one that was not is closed with it.
@@ -286,8 +288,8 @@ class HttpProber:
 
     def _read_bounded(self, raw: urllib3.BaseHTTPResponse, deadline: float, keep: bool,
                       sock: Any = None) -> tuple[bytes, bool]:
-        """`read_body` within `body_limit`, by the probe's clock (`time.perf_counter`)."""
-        return read_body(raw, deadline, self.body_limit, time.perf_counter, keep=keep, sock=sock)
+        """`read_body` within `body_limit`, by the probe's clock (the watchdog's)."""
+        return read_body(raw, deadline, self.body_limit, self._watchdog.clock, keep=keep, sock=sock)
 
     def close(self) -> None:
         self.session.close()

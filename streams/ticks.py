@@ -7,12 +7,14 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from reactivex import Observable, abc
+from reactivex import operators as ops
 from reactivex.disposable import CompositeDisposable, MultipleAssignmentDisposable, SerialDisposable
 
+from monitoringapp.domain.events import Stall
 from monitoringapp.domain.timefmt import epoch_seconds, utc_datetime
 from monitoringapp.streams.grids import FixedClock, FixedGrids, Tick
 
-__all__ = ["GridChange", "Tick", "fixed_rate_ticks", "grid_ticks"]
+__all__ = ["GridChange", "Tick", "clock_stalls", "fixed_rate_ticks", "grid_ticks"]
 
 K = TypeVar("K")
 P = TypeVar("P")
@@ -54,6 +56,32 @@ def fixed_rate_ticks(
         return slot
 
     return Observable(subscribe)
+
+
+STALL_TOLD = 3.0
+"""How long the clocks must have stood still for `clock_stalls` to tell (seconds): a busy host delays them by ms."""
+
+
+def clock_stalls(clock: abc.SchedulerBase, every: float = 1.0, told: float = STALL_TOLD) -> Observable[Stall]:
+    """The times `clock` stood still for `told` seconds or more, each as it runs again: a clock of `every` seconds whose
+    late tick says how many ticks it missed (`fixed_rate_ticks`), a stall from the first of them to the tick's due.
+
+    ```text
+    clock:  0--1--2--3  (stopped from 3.5 to 8.2)  8--9--
+            [clock_stalls(clock, 1.0, told=3.0)]
+    out:    -----------------------------------Stall(4, 8)--
+    ```
+
+    Example: ``clock_stalls(EventLoopScheduler()).subscribe(lambda stall: print(stall.end - stall.start))``
+    """
+
+    def stall_of(tick: Tick) -> Stall:
+        return Stall(tick.due - tick.missed * every, tick.due)
+
+    def long_enough(tick: Tick) -> bool:
+        return tick.missed * every >= told
+
+    return fixed_rate_ticks(every, clock, first_after=every).pipe(ops.filter(long_enough), ops.map(stall_of))
 
 
 GridChange = tuple[K, P | None]

@@ -52,12 +52,60 @@ from urllib3.util.connection import allowed_gai_family, create_connection
 
 from monitoringapp.transport.resolver import Resolver
 
-__all__ = ["Exchange", "Watchdog", "WatchedAdapter"]
+__all__ = ["Exchange", "RunningClock", "Watchdog", "WatchedAdapter"]
 
 LOOK_EVERY = 0.05
 """While exchanges are armed, how often the watchdog looks at their deadlines at least; and past a deadline, how often
 it shuts the exchange's socket down again until it is disarmed (a connection still being made has none yet, and a
 redirect's next hop a new one)."""
+
+STALL_AFTER = 1.0
+"""How late past its due look the watchdog may be before the time since is taken for a stall of the whole process (a
+`kill -STOP`, a paused VM, a host swapping) rather than time the exchanges had. A look is due every LOOK_EVERY while
+exchanges are armed, and comes a few ms late on a loaded host, tens of ms where the CPU is starved."""
+
+
+class RunningClock:
+    """A monotonic clock (`raw`) that leaves out the time the process did not run while exchanges were armed: the
+    clock an exchange's deadline and its response time are of, so that a probe in flight across a `kill -STOP` of 5 s
+    is not cut as a timeout (nor timed 5 s slower) for an answer that was there all along.
+
+    The watchdog says when it is due to look next (`look_due`); a reading more than `stall_after` past that, by any
+    thread, finds that nothing ran meanwhile, the watchdog included: the time since the due look (or since the latest
+    reading, if later) is left out from then on. No look due (nothing armed): no deadline runs, nothing is left out.
+
+    ```text
+    raw:     10.00  10.05(look due)  ...stopped...  15.30
+    reads:   10.00                                  10.05   (5.25 s left out; `stalled` says so)
+    ```
+    """
+
+    __slots__ = ("_due", "_latest", "_lock", "raw", "stall_after", "stalled")
+
+    def __init__(self, raw: Callable[[], float] = time.monotonic, stall_after: float = STALL_AFTER) -> None:
+        self.raw = raw
+        self.stall_after = stall_after
+        self.stalled = 0.0
+        """Seconds left out so far."""
+        self._due = math.inf  # of this clock: when the watchdog is due to look next
+        self._latest = -math.inf  # the latest reading given, which a stall left out never goes back before
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            now = self.raw() - self.stalled
+            if now > self._due + self.stall_after:
+                resumed = max(self._due, self._latest)
+                self.stalled += now - resumed
+                now = self._due = resumed  # the next look is due now; until it comes, no stall is found again
+            if now > self._latest:
+                self._latest = now
+            return now
+
+    def look_due(self, at: float) -> None:
+        """The watchdog looks next at `at` (of this clock; inf: it sleeps until an exchange is armed)."""
+        with self._lock:
+            self._due = at
 
 _ARMED, _FIRED, _DONE = 0, 1, 2
 
@@ -108,13 +156,16 @@ _current = threading.local()
 
 
 class Watchdog:
-    """Shuts down the socket of each armed exchange whose deadline (of `clock`) has passed, until it is disarmed.
-    `arm` and `disarm` an exchange on the thread that makes it, one exchange at a time per thread. Its exchanges'
-    host names are looked up by `resolver` (default: a `Resolver` of `socket.getaddrinfo`)."""
+    """Shuts down the socket of each armed exchange whose deadline has passed, until it is disarmed. Deadlines are of
+    `clock`, the raw clock (default `time.monotonic`) less the stalls of the process (`RunningClock`): take them from
+    `clock` (`arm(watchdog.clock() + timeout)`). `arm` and `disarm` an exchange on the thread that makes it, one
+    exchange at a time per thread. Its exchanges' host names are looked up by `resolver` (default: a `Resolver` of
+    `socket.getaddrinfo`)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, name: str = "exchange-watchdog",
-                 look_every: float = LOOK_EVERY, resolver: Resolver | None = None) -> None:
-        self.clock = clock
+                 look_every: float = LOOK_EVERY, resolver: Resolver | None = None,
+                 stall_after: float = STALL_AFTER) -> None:
+        self.clock = RunningClock(clock, stall_after)
         self.resolver = resolver if resolver is not None else Resolver()
         self.name = name
         self.look_every = look_every
@@ -137,9 +188,12 @@ class Watchdog:
             self._armed_since_look = True
             if self._thread is None:
                 self._wake_at = -math.inf
+                self.clock.look_due(self.clock())
                 self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
                 self._thread.start()
             elif deadline < self._wake_at:
+                if self._wake_at == math.inf:
+                    self.clock.look_due(self.clock())  # asleep with nothing to watch: woken now, it looks at once
                 self._changed.notify()
         _current.exchange = exchange
         return exchange
@@ -198,8 +252,10 @@ class Watchdog:
                 self._armed_since_look = False
                 if self._closing and not deadlines and not fired:
                     self._thread = None
+                    self.clock.look_due(math.inf)
                     return
                 self._wake_at = wake_at
+                self.clock.look_due(wake_at)
                 self._changed.wait(None if wake_at == math.inf else wake_at - now)
                 self._wake_at = -math.inf
 

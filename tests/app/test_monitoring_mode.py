@@ -438,6 +438,63 @@ def test_an_alert_seen_long_after_its_check_says_both_times_and_a_young_window_s
     assert re.fullmatch(rf"== past 2m00s at {stamp} \([23]s of it covered\) ==", title), title
 
 
+def test_a_probe_in_flight_across_a_kill_stop_longer_than_its_timeout_is_stored_up_and_timed_without_the_stop(
+        tmp_path: Path, server: LocalServer) -> None:
+    # The answer came while the monitor was stopped; at SIGCONT the watchdog cut the probe at its deadline (long past
+    # by the clock): a `timeout` stored for a site that was up, and three such stops alerted.
+    server.late_for = 30.0  # /late answers when released
+    url, db, config = server.url("/late"), tmp_path / "m.db", tmp_path / "c.json"
+    config.write_text(json.dumps({"websites": [{"URL": url, "checkInterval": 60, "timeout": 2}], "reports": []}))
+    app = monitor(config, db)
+    try:
+        wait_until(lambda: server.requests >= 1, 15, "the probe's request", alive=app)
+        app.process.send_signal(signal.SIGSTOP)
+        try:
+            server.release.set()  # answered while the monitor is stopped
+            time.sleep(4.0)  # the stop itself: twice the timeout
+        finally:
+            app.process.send_signal(signal.SIGCONT)
+        wait_until(lambda: probe_count(db) >= 1, 10, "the probe's row", alive=app)
+        assert app.stop(signal.SIGTERM)[0] == 0
+    finally:
+        app.kill()
+    ((available, status, error, response_ms),) = rows(db, "SELECT available, status, errorKind, responseTime "
+                                                            "FROM website_monitoring")
+    assert (available, status, error) == (1, 200, None)
+    assert isinstance(response_ms, float) and response_ms < 4000.0  # the stop is not the site's time
+
+
+def test_a_monitor_stopped_for_seconds_says_so_as_it_runs_again_and_its_reports_do_not_count_the_stop_as_covered(
+        tmp_path: Path, server: LocalServer) -> None:
+    # A `kill -STOP` of 90 s was said nowhere but in the count of skipped ticks at the monitor's stop, and the reports
+    # after it said "(1m40s of it covered)" of a window that held 10 s of probes.
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"websites": [{"URL": server.url("/ok"), "checkInterval": INTERVAL}],
+                                  "reports": [{"every": 1, "windows": [3]}]}))
+    app = monitor(config, tmp_path / "m.db")
+    try:
+        app.wait_for_line(lambda text: re.fullmatch(r"== past 3s at \S+ ==", text) is not None, 10)  # all covered
+        app.process.send_signal(signal.SIGSTOP)
+        try:
+            time.sleep(5.0)  # the stop itself
+        finally:
+            app.process.send_signal(signal.SIGCONT)
+        _, said = app.wait_for_line(lambda text: text.startswith("no check made from "), 8)
+        told = app.output().index(said)
+        _, title = app.wait_for_line(lambda text: text.startswith("== past 3s at "), 8, start=told + 1)
+        assert app.stop(signal.SIGTERM)[0] == 0
+    finally:
+        app.kill()
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+    stopped = re.fullmatch(rf"no check made from ({stamp}) to ({stamp}) \((\d)s\): the monitor did not run "
+                           r"\(stopped, its VM paused or its host starved\); the checks due meanwhile are skipped, "
+                           "not made up", said)
+    assert stopped, said
+    assert 4.0 <= parse_iso(stopped[2]) - parse_iso(stopped[1]) <= 5.0  # the ticks the 1 s clock missed
+    # The first report after it: the window's part since the monitor ran again.
+    assert re.fullmatch(rf"== past 3s at {stamp} \([0-2]s of it covered\) ==", title), title
+
+
 def test_a_restart_probes_at_once_and_loads_the_stored_hour_into_its_reports_in_the_background(
         tmp_path: Path, server: LocalServer) -> None:
     url, db, metrics = server.url("/health"), tmp_path / "m.db", tmp_path / "metrics.json"

@@ -45,7 +45,7 @@ from monitoringapp.store.log import BEGINNING, Cursor, LogUnavailable, StoreErro
 from monitoringapp.store.sqlite.delivery_state import CHANNEL_TABLE, FLAG_TABLE, SqliteDeliveryState
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
-from tests.local_http import refused_port
+from tests.local_http import LocalServer, refused_port
 
 slow = pytest.mark.slow  # real processes
 
@@ -454,6 +454,31 @@ def test_the_one_stale_flag_of_an_older_state_file_is_each_channels_and_is_then_
         assert stale_announced(state, ["hook", "mail"]) == {"hook": 1_795_996_800.0, "mail": 1_795_996_800.0}
     finally:
         state.close()
+
+
+@slow
+def test_a_notifier_stopped_while_its_receiver_answers_delivers_once_at_sigcont_not_again_after_a_timeout(
+        tmp_path: Path, apps: list[App], server: LocalServer) -> None:
+    # `kill -STOP` of -a --notify for 15 s in a POST its receiver answered in 2 s: at SIGCONT "failing: no answer
+    # within 10 s", and the alert POSTed a second time.
+    server.late_for = 60.0  # /late answers when released
+    db = tmp_path / "m.db"
+    store(db, burst(1, first=100))  # before the notifier's start: not sent
+    app = notifier(apps, write_config(tmp_path, [{"url": server.url("/late")}]), db)
+    store(db, burst(1))
+    wait_until(lambda: server.requests >= 1, 20, "the alert's POST", alive=app)
+    app.process.send_signal(signal.SIGSTOP)
+    try:
+        server.release.set()  # answered while the notifier is stopped
+        time.sleep(11.0)  # the stop itself: longer than the webhook's 10 s
+    finally:
+        app.process.send_signal(signal.SIGCONT)
+    _, delivered = app.wait_for_line(lambda line: "  alert  " in line, 15)
+    status, errors = app.stop(signal.SIGTERM)
+    assert status == 0
+    assert delivered.endswith("  http://site0.test/  alert  delivered"), delivered  # at its first attempt
+    assert server.requests == 1
+    assert "failing" not in errors, errors
 
 
 @slow

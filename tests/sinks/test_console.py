@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from monitoringapp.domain.events import AlertTransition, ErrorKind, Report, TransitionKind, WindowStats
+from monitoringapp.domain.events import AlertTransition, ErrorKind, Report, Stall, TransitionKind, WindowStats
 from monitoringapp.domain.notices import reminder_notice, transition_notice
-from monitoringapp.sinks.console import Console, ReportContext, report_lines, transition_line
+from monitoringapp.sinks.console import Console, ReportContext, report_lines, stall_line, transition_line
 from monitoringapp.sinks.notice_text import notice_line
 from monitoringapp.sinks.table import display_width, format_table
 
@@ -173,6 +173,30 @@ def test_a_report_over_a_window_only_partly_covered_says_how_much() -> None:
         "== past 2m00s at 2025-11-24T16:00:00.000Z (10s of it covered) ==")
     assert report_lines(report, context=ReportContext(data_since=T0 - 300))[0] == (
         "== past 2m00s at 2025-11-24T16:00:00.000Z ==")
+
+
+def test_a_report_over_a_window_the_monitor_did_not_run_in_says_only_the_rest_is_covered_and_the_stall_is_told(
+) -> None:
+    # After a `kill -STOP` of 90 s, the reports said "(1m40s of it covered)" of a window with 10 s of probes.
+    report = Report(T0, 120.0, (stats("http://a.test/", 13, 13, 1.0),))
+    console = Console(io.StringIO(), colour=False)
+    console.report_context.data_since = T0 - 100
+    stall = Stall(T0 - 92.5, T0 - 2.5)
+    console.show_stall(stall)
+    assert report_lines(report, context=console.report_context)[0] == (
+        "== past 2m00s at 2025-11-24T16:00:00.000Z (10s of it covered) ==")
+    # A stall partly before the window, and the window reaching back before any data: the rest of it.
+    console.report_context.data_since = T0 - 3600
+    console.show_stall(Stall(T0 - 130, T0 - 110))
+    assert report_lines(report, context=console.report_context)[0] == (
+        "== past 2m00s at 2025-11-24T16:00:00.000Z (20s of it covered) ==")
+    # Stopped for longer than the window: its checks are from before it, and it holds none.
+    console.show_stall(Stall(T0 - 200, T0 - 0.5))
+    assert report_lines(Report(T0, 120.0, ()), context=console.report_context) == [
+        "== past 2m00s at 2025-11-24T16:00:00.000Z (0s of it covered) ==", "(no checks in this window)"]
+    assert console.stream.getvalue().splitlines()[0] == stall_line(stall) == (  # type: ignore[attr-defined]
+        "no check made from 2025-11-24T15:58:27.500Z to 2025-11-24T15:59:57.500Z (1m30s): the monitor did not run "
+        "(stopped, its VM paused or its host starved); the checks due meanwhile are skipped, not made up")
 
 
 def test_a_readers_report_of_stale_data_says_the_monitor_may_have_stopped() -> None:

@@ -3,6 +3,7 @@ clocks started, re-timed and stopped by key."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import reactivex
@@ -10,8 +11,9 @@ from reactivex import operators as ops
 from reactivex.scheduler import HistoricalScheduler
 from reactivex.testing import ReactiveTest, TestScheduler
 
+from monitoringapp.domain.events import Stall
 from monitoringapp.domain.timefmt import epoch_seconds
-from monitoringapp.streams.ticks import SPREAD_GROUP, Tick, fixed_rate_ticks, grid_ticks
+from monitoringapp.streams.ticks import SPREAD_GROUP, Tick, clock_stalls, fixed_rate_ticks, grid_ticks
 
 on_next = ReactiveTest.on_next
 
@@ -64,6 +66,22 @@ def test_a_tick_a_whole_period_late_is_dropped_and_counted() -> None:
     assert result.messages == [on_next(200, Tick(200.0)), on_next(203.5, Tick(203.5)), on_next(207, Tick(207.0)),
                                on_next(217, Tick(214.0, missed=1)), on_next(217.5, Tick(217.5)),
                                on_next(221, Tick(221.0))]
+
+
+def test_a_clock_stopped_for_the_told_seconds_or_more_is_told_as_it_runs_again_a_shorter_stop_is_not() -> None:
+    # `kill -STOP` of -m for 90 s: 89 ticks skipped, said only as a count at its stop.
+    scheduler = TestScheduler()
+
+    def stopped(seconds: float) -> Callable[[object, object], None]:
+        def hold(sched: object, _: object = None) -> None:
+            scheduler.sleep(seconds)
+
+        return hold
+
+    scheduler.schedule_absolute(203.5, stopped(2.2))  # 204 missed, 205 late: a stop of 2.2 s, not told
+    scheduler.schedule_absolute(210.5, stopped(90.2))  # 211 to 300 missed, the clock runs again at 300.7
+    result = scheduler.start(lambda: clock_stalls(scheduler, 1.0, told=3.0), disposed=400)
+    assert result.messages == [on_next(300.7, Stall(211.0, 300.0))]
 
 
 def test_disposing_stops_the_ticks() -> None:

@@ -14,6 +14,7 @@ from urllib3.exceptions import ConnectTimeoutError
 
 from bench.processes import wait_until
 from monitoringapp.transport.watchdog import (
+    RunningClock,
     Watchdog,
     WatchedHTTPConnection,
     WatchedHTTPConnectionPool,
@@ -123,6 +124,52 @@ def test_exchanges_that_end_in_time_do_not_wake_the_watchdog_each() -> None:
             exchange = watchdog.arm(time.monotonic() + 60.0)
             assert watchdog.disarm(exchange) is False
         assert watchdog.looks <= 1  # its start
+    finally:
+        watchdog.close()
+
+
+def test_the_running_clock_leaves_out_a_stall_past_the_due_look_and_never_goes_back() -> None:
+    raw = HeldClock()
+    clock = RunningClock(raw, stall_after=1.0)
+    raw.now = 1010.0
+    assert clock() == 1010.0  # no look due: nothing armed, nothing left out however long it was quiet
+    clock.look_due(1010.05)
+    raw.now = 1010.9  # a look 0.85 s late: a loaded host, not a stall
+    assert clock() == 1010.9
+    raw.now = 1016.0  # stopped: 5.1 s since the latest reading, none of it the exchanges'
+    assert clock() == 1010.9
+    assert clock.stalled == pytest.approx(5.1)
+    raw.now = 1016.5  # running again, before the watchdog's next look: its look is due from the resumption
+    assert clock() == pytest.approx(1011.4)
+    clock.look_due(1011.45)
+    raw.now = 1022.0  # stopped again, past a due look later than the latest reading
+    assert clock() == 1011.45
+    assert clock.stalled == pytest.approx(5.1 + 5.45)
+
+
+def test_a_stall_of_the_process_across_an_exchange_does_not_cut_it(listener: socket.socket) -> None:
+    # A `kill -STOP` of 5 s in a probe whose answer came meanwhile cut it as a timeout of a site that was up.
+    clock = HeldClock()
+    watchdog = Watchdog(clock=clock)
+    try:
+        exchange = watchdog.arm(watchdog.clock() + 3.0)
+        connection = connected(listener)
+        wait_until(lambda: watchdog.looks >= 2, 15, "the watchdog's look after the arm")
+        clock.now += 5.0  # the process stopped: nobody ran, the watchdog neither
+        assert watchdog.clock() == pytest.approx(1000.0, abs=0.1)  # the stall left out, by whoever reads first
+        looks = watchdog.looks
+        wait_until(lambda: watchdog.looks >= looks + 2, 15, "the watchdog's looks after the stall")
+        assert watchdog.disarm(exchange) is False
+        assert connection.sock is not None
+        connection.sock.sendall(b"still open")  # a socket shut down refuses to send (EPIPE)
+        connection.close()
+        # A deadline passes as it did while the watchdog looks in time (the clock moved less than a second a look).
+        cut = watchdog.arm(watchdog.clock() + 3.0)
+        for _ in range(4):
+            clock.now += 0.9
+            seen = watchdog.looks
+            wait_until(lambda seen=seen: watchdog.looks > seen + 1, 15, "a look begun after the move")
+        assert watchdog.disarm(cut) is True
     finally:
         watchdog.close()
 
