@@ -92,9 +92,20 @@ class RunningClock:
         self._lock = threading.Lock()
 
     def __call__(self) -> float:
+        # Read on every thread several times a probe: no lock unless a stall is found (0.1 µs a reading, not 0.5). A
+        # reading by a thread that raced a stall's finding was taken before the stall (its raw time before the due
+        # look): it is no later than where the clock resumes.
+        now = self.raw() - self.stalled
+        if now > self._due + self.stall_after:
+            return self._stall_found()
+        if now > self._latest:
+            self._latest = now
+        return now
+
+    def _stall_found(self) -> float:
         with self._lock:
             now = self.raw() - self.stalled
-            if now > self._due + self.stall_after:
+            if now > self._due + self.stall_after:  # not found by another thread meanwhile
                 resumed = max(self._due, self._latest)
                 self.stalled += now - resumed
                 now = self._due = resumed  # the next look is due now; until it comes, no stall is found again
