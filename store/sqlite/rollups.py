@@ -129,6 +129,36 @@ class OpenRollups:
         return rollup_from_row(row, span) if row is not None else Rollup(host, start, span)
 
 
+def repair_hours_left_open(connection: sqlite3.Connection) -> int:
+    """Make whole the hour rows a writer killed while they were open left behind; the rows repaired.
+
+    An open hour's counts are written with every batch, its sketch and outcomes once a minute (`SKETCH_EVERY`):
+    a writer killed in between leaves them counting fewer probes than its counts, and the next writer would add
+    its probes to them. Only the hours still open then can be so (a closed hour is written exactly): those of
+    the last `HOUR + KEEP_OPEN[HOUR]` before the newest. Each takes its minutes' sketch and outcomes, which are
+    written exactly with every batch, when they count the same probes (they do, unless older than
+    `MINUTE_KEEP`)."""
+    newest = connection.execute(f"SELECT max(start) FROM {HOUR_TABLE}").fetchone()[0]
+    if newest is None:
+        return 0
+    recent = connection.execute(f"SELECT {_COLUMNS} FROM {HOUR_TABLE} WHERE start >= ?",
+                                (int(newest - HOUR - KEEP_OPEN[HOUR]),)).fetchall()
+    repaired = []
+    for hour in (rollup_from_row(row, HOUR) for row in recent):
+        if hour.sketch.total == hour.rt_count and sum(hour.outcomes.values()) == hour.checks:
+            continue
+        rows = connection.execute(f"SELECT {_COLUMNS} FROM {MINUTE_TABLE} WHERE host = ? AND start >= ? AND "
+                                  "start < ?", (hour.host, int(hour.start), int(hour.end))).fetchall()
+        minutes = merged((rollup_from_row(row, MINUTE) for row in rows), HOUR)
+        if minutes and (minutes[0].checks, minutes[0].rt_count) == (hour.checks, hour.rt_count):
+            hour.sketch, hour.outcomes = minutes[0].sketch, minutes[0].outcomes
+            repaired.append(rollup_row(hour))
+    if repaired:
+        with write_transaction(connection):
+            connection.executemany(_REPLACES[HOUR], repaired)
+    return len(repaired)
+
+
 def rollup_row(rollup: Rollup) -> RollupRow:
     return (rollup.host, int(rollup.start), rollup.checks, rollup.available, rollup.rt_count, rollup.rt_sum,
             rollup.rt_min, rollup.rt_max, rollup.sketch.encode(), encode_outcomes(rollup.outcomes))

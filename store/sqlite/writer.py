@@ -35,7 +35,13 @@ from monitoringapp.store.log import Cursor, Entry, LogLost, Page
 from monitoringapp.store.sqlite.lock import WriterLock
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.retention import start_retention
-from monitoringapp.store.sqlite.rollups import DEFAULT_HOUR_KEEP, OpenRollups, rebuild, rollups_missing
+from monitoringapp.store.sqlite.rollups import (
+    DEFAULT_HOUR_KEEP,
+    OpenRollups,
+    rebuild,
+    repair_hours_left_open,
+    rollups_missing,
+)
 from monitoringapp.store.sqlite.schema import (
     check_for_writing,
     insert_events,
@@ -76,6 +82,7 @@ class SqliteEventLog:
             self.rebuilt_probes = rebuild(self._connection, rebuild_progress) if missing else 0
             """Raw probes the rollups were rebuilt from at opening (0: they were there); `rebuild_progress(done,
             total)` is told how far that is."""
+            repair_hours_left_open(self._connection)  # by a writer killed before it
         except BaseException:
             self._lock.release()
             raise
