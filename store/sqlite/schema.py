@@ -220,10 +220,10 @@ def check_for_writing(path: str | Path, *, timeout: float = 5.0) -> int:
         finally:
             probe.close()
     except sqlite3.DatabaseError as error:
-        raise _unusable(path, error) from None
+        raise unusable(path, error) from None
 
 
-def _unusable(path: str | Path, error: sqlite3.DatabaseError) -> StoreError:
+def unusable(path: str | Path, error: sqlite3.DatabaseError) -> StoreError:
     if is_busy(error):  # past the busy timeout
         return StoreError(f"{path}: busy (locked by another process); try again")
     return StoreError(f"{path}: cannot use as a monitoringApp database: {error}")
@@ -256,7 +256,7 @@ def open_for_writing(path: str | Path, *, timeout: float = 5.0) -> sqlite3.Conne
         _migrate(connection, version)
     except sqlite3.DatabaseError as error:
         connection.close()
-        raise StoreError(f"{path}: cannot use as a monitoringApp database: {error}") from None
+        raise unusable(path, error) from None  # held by another writer: busy, not unusable
     return connection
 
 
@@ -278,7 +278,7 @@ def open_existing(path: str | Path, timeout: float = 5.0) -> sqlite3.Connection:
         raise
     except sqlite3.DatabaseError as error:
         connection.close()
-        raise _unusable(path, error) from None
+        raise unusable(path, error) from None
     return connection
 
 

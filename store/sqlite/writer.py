@@ -47,6 +47,7 @@ from monitoringapp.store.sqlite.schema import (
     insert_events,
     is_busy,
     open_for_writing,
+    unusable,
     write_transaction,
 )
 
@@ -83,6 +84,10 @@ class SqliteEventLog:
             """Raw probes the rollups were rebuilt from at opening (0: they were there); `rebuild_progress(done,
             total)` is told how far that is."""
             repair_hours_left_open(self._connection)  # by a writer killed before it
+        except sqlite3.DatabaseError as error:  # another writer took the file after the migration, say
+            self._connection.close()
+            self._lock.release()
+            raise unusable(self.path, error) from None
         except BaseException:
             self._lock.release()
             raise
