@@ -396,10 +396,10 @@ class SqliteLogReader:
             self._has_rollups = HOUR_TABLE in found
             self._log = log_id(connection) or f"file:{identity[0]}:{identity[1]}"
         except (StoreError, LogUnavailable):
-            connection.close()
+            self._close_refused(connection, made_wal=not has_wal and not immutable)
             raise
         except sqlite3.OperationalError as error:
-            connection.close()
+            self._close_refused(connection, made_wal=not has_wal and not immutable)
             _refuse_if_unreadable_here(self.path, str(error))
             raise LogUnavailable(f"cannot read {self.path} yet ({error}); retrying") from None
         self._connection, self._identity, self._version = connection, identity, version
@@ -407,6 +407,13 @@ class SqliteLogReader:
         self._seen_versions.clear()
         self._entries_end = None
         return connection
+
+    def _close_refused(self, connection: sqlite3.Connection, made_wal: bool) -> None:
+        """Close a connection to a file refused (a newer schema, another application's) or not ready, and remove
+        the -wal and -shm it made: a reader refused leaves nothing beside the file either."""
+        connection.close()
+        if made_wal:
+            _tidy(self.path)
 
     def _close_connection(self) -> None:
         if self._connection is not None:
