@@ -382,7 +382,12 @@ class SqliteLogReader:
             assert self._connection is not None
             return self._connection
         self._close_connection()  # replaced by a new file (its log id tells cursors apart), or now written
-        immutable = not has_wal and not os.access(self.path.parent, os.W_OK | os.X_OK)
+        writable_here = os.access(self.path.parent, os.W_OK | os.X_OK)
+        if has_wal and not writable_here and not _shm_of(self.path).exists():
+            # SQLite reads a -wal through its -shm, which it would have to make here: "unable to open database
+            # file", as if the file were not sound.
+            _refuse_unreadable_here(self.path, "its -wal has no -shm")
+        immutable = not has_wal and not writable_here
         try:
             connection = connect(self.path, readonly=True, immutable=immutable, timeout=self.busy_timeout)
         except sqlite3.OperationalError as error:
@@ -442,13 +447,21 @@ def _tidy(path: Path) -> None:
             connection.close()
 
 
+def _shm_of(path: Path) -> Path:
+    return path.with_name(path.name + "-shm")
+
+
 def _refuse_if_unreadable_here(path: Path, text: str) -> None:
     """A WAL file this reader cannot read here, ever: its -wal is there but SQLite would have to write
     beside it (a missing -shm) in a directory the reader may not write. One line and exit 2, not a retry
     for ever."""
     if "readonly" in text and _wal_of(path).exists() and not os.access(path.parent, os.W_OK | os.X_OK):
-        raise StoreError(f"{path}: cannot be read without writing beside it ({text}), and its directory "
-                         "is read-only here; read it where a monitor writes it, or copy it") from None
+        _refuse_unreadable_here(path, text)
+
+
+def _refuse_unreadable_here(path: Path, why: str) -> None:
+    raise StoreError(f"{path}: cannot be read without writing beside it ({why}), and its directory is read-only "
+                     "here; read it where a monitor writes it, or copy it") from None
 
 
 # A restart's past, newest first by rowid, a page at a time, one row per site: SQLite groups the page by site
