@@ -205,9 +205,7 @@ def check_for_writing(path: str | Path, *, timeout: float = 5.0) -> int:
     check_directory(path)
     if target.exists() and not target.is_file():
         raise StoreError(f"{path}: is not a file")
-    if not os.access(target.parent, os.W_OK | os.X_OK):
-        raise StoreError(f"{path}: directory {str(target.parent)!r} is not writable (a writer creates its "
-                         "-wal, -shm and .lock files beside the database)")
+    _check_writable_directory(target, path, "-wal, -shm and .lock files")
     if not target.exists():
         return 0
     _check_writable_file(target, path)
@@ -227,6 +225,12 @@ def unusable(path: str | Path, error: sqlite3.DatabaseError) -> StoreError:
     if is_busy(error):  # past the busy timeout
         return StoreError(f"{path}: busy (locked by another process); try again")
     return StoreError(f"{path}: cannot use as a monitoringApp database: {error}")
+
+
+def _check_writable_directory(target: Path, path: str | Path, files: str) -> None:
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise StoreError(f"{path}: directory {str(target.parent)!r} is not writable (a writer creates its {files} "
+                         "beside the database)")
 
 
 def _check_writable_file(target: Path, path: str | Path) -> None:
@@ -265,6 +269,9 @@ def open_existing(path: str | Path, timeout: float = 5.0) -> sqlite3.Connection:
     target = Path(path)
     check_existing_file(target)
     _check_writable_file(target, path)
+    # SQLite writes through a -wal and -shm (or a -journal) it makes beside the file: "attempt to write a readonly
+    # database", as if the file were, at the first write.
+    _check_writable_directory(target, path, "-wal and -shm files")
     try:
         connection = connect(target, existing=True, timeout=timeout)
     except sqlite3.DatabaseError as error:

@@ -215,6 +215,26 @@ def test_purge_of_a_read_only_database_is_refused_untouched_with_nothing_beside_
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(unprivileged_prefix() is None, reason="root without setpriv cannot be held to file modes")
+def test_purge_of_a_database_in_a_read_only_directory_is_refused_saying_why(tmp_path: Path) -> None:
+    # The file may be written, its directory not: SQLite cannot make the -wal and -shm it writes through.
+    media = tmp_path / "ro"
+    media.mkdir()
+    db = media / "m.db"
+    make_db(db, ages(time.time(), [30, 20]))
+    before = db.read_bytes()
+    media.chmod(0o555)
+    try:
+        done = run_app("--purge", "--before", "1d", "-db", str(db), timeout=20, unprivileged=True)
+    finally:
+        media.chmod(0o755)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (f"monitoringApp: error: {db}: directory {str(media)!r} is not writable (a writer creates "
+                           "its -wal and -shm files beside the database)\n")
+    assert db.read_bytes() == before and [p.name for p in media.iterdir()] == ["m.db"]
+
+
+@pytest.mark.slow
 def test_a_monitor_restarted_after_a_purge_of_alerts_does_not_warn_of_a_certificate_again(tmp_path: Path) -> None:
     authority = trustme.CA()
     authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
