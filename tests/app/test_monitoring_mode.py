@@ -279,6 +279,27 @@ def test_a_stop_waits_the_grace_for_a_hanging_probe_says_so_and_keeps_everything
     assert probe_count(db) == int(stopped[1]) - 1
 
 
+def test_a_monitor_stopped_while_another_process_holds_its_database_says_what_it_could_not_store(
+        tmp_path: Path, server: LocalServer) -> None:
+    db = tmp_path / "m.db"
+    app = monitor(write_config(tmp_path / "c.json", server.url("/ok")), db, "--silent")
+    holder = sqlite3.connect(db, isolation_level=None, timeout=10)
+    try:
+        wait_until(lambda: probe_count(db) >= 1, 8, "the first stored probe", alive=app)
+        holder.execute("BEGIN IMMEDIATE")  # the sqlite3 shell, a long VACUUM: past the writer's 5 s
+        wait_until(lambda: "database is locked" in app.stderr() or None, 10, "the held batch said", alive=app)
+        status, errors = app.stop(signal.SIGTERM, timeout=15)
+    finally:
+        holder.close()
+        app.kill()
+    assert status == 0
+    lines = [line for line in errors.splitlines() if not line.startswith("retention: ")]  # its round, held too
+    assert lines[0] == f"error: {db}: database is locked; the batch is kept and tried again", errors
+    # Its last batch, the probes held meanwhile with it, could not go in either: they are lost, and it says so.
+    assert len(lines) == 2 and re.fullmatch(rf"error: {re.escape(str(db))}: database is locked; \d+ probe\(s\) "
+                                            r"and 0 alert row\(s\) not stored", lines[1]), errors
+
+
 def test_a_second_signal_while_stopping_stops_at_once(tmp_path: Path, server: LocalServer) -> None:
     app, _ = monitor_of_a_hanging_and_a_fast_site(tmp_path, server, "--stop-grace", "60")
     try:
