@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from reactivex.scheduler import HistoricalScheduler
+from reactivex.testing import TestScheduler
 
 from bench.processes import REPO
 from monitoringapp.domain.events import ErrorKind, Probe
@@ -255,6 +256,32 @@ def test_an_hour_left_open_by_a_lost_writer_is_counted_whole_by_the_next_one(tmp
     stored, counted = hour_rows_recounted(path)
     assert stored == counted
     assert stored[0][2:4] == (93, "200:63 500:16 timeout:14")
+
+
+def test_an_hour_read_back_after_a_batch_that_failed_is_counted_whole(tmp_path: Path) -> None:
+    # A batch the database was too busy for (or the disk too full) is rolled back, and the writer reads its open
+    # buckets back from their rows: an hour's row has its sketch and outcomes of their last encoding only.
+    path = tmp_path / "m.db"
+    clock = TestScheduler()
+    log = SqliteEventLog(path, flush_interval=1.0, busy_timeout=0.05, scheduler=clock)
+    made = probes((A,), NOW, 100, 1.0)
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        for second, probe in enumerate(made[:90]):  # a batch a second, a minute and a half
+            log.append_probe(probe)
+            clock.advance_to(second + 1.0)
+        holder.execute("BEGIN IMMEDIATE")
+        log.append_probe(made[90])
+        clock.advance_to(91.0)  # busy: kept, and the buckets forgotten
+        holder.execute("COMMIT")
+        for second, probe in enumerate(made[91:], start=92):
+            log.append_probe(probe)
+            clock.advance_to(float(second))
+    finally:
+        holder.close()
+        log.close()
+    stored, counted = hour_rows_recounted(path)
+    assert stored == counted and stored[0][2] == 100
 
 
 _KILLED_WRITER = """
