@@ -130,6 +130,9 @@ def run_monitoring(options: MonitorOptions) -> int:
             if lines:
                 errors.write(lines)
 
+        # Heard until the log has closed: its last batch may fail too (the database held by another process, the
+        # disk full), and what it could not store is said.
+        log_errors = log.errors.subscribe(errors.info)
         running = CompositeDisposable(
             graph.probes.subscribe(log.append_probe, lifecycle.fail, landed.set),
             updates.pipe(keep(is_rejection)).subscribe(show_rejection, lifecycle.fail),
@@ -137,7 +140,6 @@ def run_monitoring(options: MonitorOptions) -> int:
             updates.pipe(keep(is_version)).subscribe(show_warnings, lifecycle.fail),
             retentions.subscribe(log.set_retention),
             rollup_retentions.subscribe(log.set_rollup_retention),
-            log.errors.subscribe(errors.info),
             log.lost.subscribe(lifecycle.fail),  # the database deleted under us: stop, exit 1
             log.start_retention(watch),
         )
@@ -192,6 +194,7 @@ def run_monitoring(options: MonitorOptions) -> int:
             running.dispose()
             io.executor.shutdown(wait=False)  # its threads are daemons: an abandoned probe holds up no exit
             log.close()
+            log_errors.dispose()
             dispose_after_its_tick(clock)
             watch.dispose()
             prober.close()

@@ -12,6 +12,7 @@ from monitoringapp.app.usage import OK, Interrupted
 from monitoringapp.domain.timefmt import iso_utc
 from monitoringapp.sinks.progress import ProgressBar
 from monitoringapp.store import open_log_reader, purge_log
+from monitoringapp.store.log import StoreError
 from monitoringapp.store.sqlite.purge import BatchedPurge
 
 
@@ -22,6 +23,10 @@ def run_purge(options: PurgeOptions) -> int:
     of_site = f" of {site}" if site else ""
     deleted = {"probes": 0, "alerts": 0}
     bars = {what: ProgressBar(f"purging {what}", "rows") for what in deleted}
+
+    def so_far() -> str:
+        return (f"{deleted['probes']} probe row(s)" + (f" and {deleted['alerts']} alert row(s)" if options.alerts
+                                                      else "") + f"{of_site} older than {iso_utc(options.cutoff)}")
 
     def on_batch(what: str, purge: BatchedPurge) -> None:
         deleted[what] = purge.stats.deleted
@@ -43,10 +48,17 @@ def run_purge(options: PurgeOptions) -> int:
     except KeyboardInterrupt:
         for bar in bars.values():
             bar.close()
-        raise Interrupted(f"deleted {deleted['probes']} probe row(s)"
-                          + (f" and {deleted['alerts']} alert row(s)" if options.alerts else "")
-                          + f"{of_site} older than {iso_utc(options.cutoff)} before it was stopped; the rest of "
-                          "them are still there (run --purge again to finish)") from None
+        raise Interrupted(f"deleted {so_far()} before it was stopped; the rest of them are still there (run --purge "
+                          "again to finish)") from None
+    except StoreError as error:
+        for bar in bars.values():
+            bar.close()
+        if not any(deleted.values()):
+            raise
+        # Stopped after some batches went (another process held the database past the busy timeout): not the
+        # "nothing touched" of a refused database.
+        raise StoreError(f"{error}; deleted {so_far()} before it stopped; the rest of them are still there "
+                         "(run --purge again to finish)") from None
     return OK
 
 

@@ -23,6 +23,7 @@ from monitoringapp.store.sqlite.schema import (
     ALERT_TABLE,
     PROBE_TABLE,
     has_stable_ids,
+    is_busy,
     open_existing,
     remembered_alert_rowids,
     tables,
@@ -171,6 +172,7 @@ def purge_log(path: str | Path, cutoff: float, hosts: Collection[str] | None = N
             connection.execute("VACUUM")
             yield PurgeStep("vacuum", PurgeStats(), time.perf_counter() - started)
     except sqlite3.OperationalError as error:
-        raise StoreError(f"{path}: purge stopped: {error}") from None
+        why = "busy (locked by another process for more than 5s)" if is_busy(error) else str(error)
+        raise StoreError(f"{path}: purge stopped: {why}") from None
     finally:
         connection.close()

@@ -382,7 +382,12 @@ class SqliteLogReader:
             assert self._connection is not None
             return self._connection
         self._close_connection()  # replaced by a new file (its log id tells cursors apart), or now written
-        immutable = not has_wal and not os.access(self.path.parent, os.W_OK | os.X_OK)
+        writable_here = os.access(self.path.parent, os.W_OK | os.X_OK)
+        if has_wal and not writable_here and not _shm_of(self.path).exists():
+            # SQLite reads a -wal through its -shm, which it would have to make here: "unable to open database
+            # file", as if the file were not sound.
+            _refuse_unreadable_here(self.path, "its -wal has no -shm")
+        immutable = not has_wal and not writable_here
         try:
             connection = connect(self.path, readonly=True, immutable=immutable, timeout=self.busy_timeout)
         except sqlite3.OperationalError as error:
@@ -396,10 +401,10 @@ class SqliteLogReader:
             self._has_rollups = HOUR_TABLE in found
             self._log = log_id(connection) or f"file:{identity[0]}:{identity[1]}"
         except (StoreError, LogUnavailable):
-            connection.close()
+            self._close_refused(connection, made_wal=not has_wal and not immutable)
             raise
         except sqlite3.OperationalError as error:
-            connection.close()
+            self._close_refused(connection, made_wal=not has_wal and not immutable)
             _refuse_if_unreadable_here(self.path, str(error))
             raise LogUnavailable(f"cannot read {self.path} yet ({error}); retrying") from None
         self._connection, self._identity, self._version = connection, identity, version
@@ -407,6 +412,13 @@ class SqliteLogReader:
         self._seen_versions.clear()
         self._entries_end = None
         return connection
+
+    def _close_refused(self, connection: sqlite3.Connection, made_wal: bool) -> None:
+        """Close a connection to a file refused (a newer schema, another application's) or not ready, and remove
+        the -wal and -shm it made: a reader refused leaves nothing beside the file either."""
+        connection.close()
+        if made_wal:
+            _tidy(self.path)
 
     def _close_connection(self) -> None:
         if self._connection is not None:
@@ -435,13 +447,21 @@ def _tidy(path: Path) -> None:
             connection.close()
 
 
+def _shm_of(path: Path) -> Path:
+    return path.with_name(path.name + "-shm")
+
+
 def _refuse_if_unreadable_here(path: Path, text: str) -> None:
     """A WAL file this reader cannot read here, ever: its -wal is there but SQLite would have to write
     beside it (a missing -shm) in a directory the reader may not write. One line and exit 2, not a retry
     for ever."""
     if "readonly" in text and _wal_of(path).exists() and not os.access(path.parent, os.W_OK | os.X_OK):
-        raise StoreError(f"{path}: cannot be read without writing beside it ({text}), and its directory "
-                         "is read-only here; read it where a monitor writes it, or copy it") from None
+        _refuse_unreadable_here(path, text)
+
+
+def _refuse_unreadable_here(path: Path, why: str) -> None:
+    raise StoreError(f"{path}: cannot be read without writing beside it ({why}), and its directory is read-only "
+                     "here; read it where a monitor writes it, or copy it") from None
 
 
 # A restart's past, newest first by rowid, a page at a time, one row per site: SQLite groups the page by site

@@ -126,7 +126,48 @@ class OpenRollups:
     def _read(connection: sqlite3.Connection, span: float, host: str, start: float) -> Rollup:
         row = connection.execute(f"SELECT {_COLUMNS} FROM {ROLLUP_TABLES[span]} WHERE host = ? AND start = ?",
                                  (host, int(start))).fetchone()
-        return rollup_from_row(row, span) if row is not None else Rollup(host, start, span)
+        if row is None:
+            return Rollup(host, start, span)
+        rollup = rollup_from_row(row, span)
+        if span == HOUR:
+            _made_whole(connection, rollup)  # read back after a batch that failed: written lately, maybe
+        return rollup
+
+
+def _made_whole(connection: sqlite3.Connection, hour: Rollup) -> bool:
+    """Whether `hour`, read from a row written while it was open, had its sketch and outcomes made whole.
+
+    An open hour's counts are written with every batch, its sketch and outcomes once a minute (`SKETCH_EVERY`):
+    read back from its row (by a writer after a kill, or after a batch that failed), they count fewer probes
+    than its counts, and the probes added next would keep them short for good. Its minutes' rows are written
+    exactly with every batch: their sketch and outcomes are taken when they count the same probes (they do,
+    unless older than `MINUTE_KEEP`)."""
+    if hour.sketch.total == hour.rt_count and sum(hour.outcomes.values()) == hour.checks:
+        return False
+    rows = connection.execute(f"SELECT {_COLUMNS} FROM {MINUTE_TABLE} WHERE host = ? AND start >= ? AND start < ?",
+                              (hour.host, int(hour.start), int(hour.end))).fetchall()
+    minutes = merged((rollup_from_row(row, MINUTE) for row in rows), HOUR)
+    if not minutes or (minutes[0].checks, minutes[0].rt_count) != (hour.checks, hour.rt_count):
+        return False
+    hour.sketch, hour.outcomes = minutes[0].sketch, minutes[0].outcomes
+    return True
+
+
+def repair_hours_left_open(connection: sqlite3.Connection) -> int:
+    """Make whole the hour rows a writer killed while they were open left behind (see `_made_whole`), those no
+    probe of the next writer touches too; the rows repaired. Only the hours still open then can be so (a closed
+    hour is written exactly): those of the last `HOUR + KEEP_OPEN[HOUR]` before the newest."""
+    newest = connection.execute(f"SELECT max(start) FROM {HOUR_TABLE}").fetchone()[0]
+    if newest is None:
+        return 0
+    recent = connection.execute(f"SELECT {_COLUMNS} FROM {HOUR_TABLE} WHERE start >= ?",
+                                (int(newest - HOUR - KEEP_OPEN[HOUR]),)).fetchall()
+    repaired = [rollup_row(hour) for hour in (rollup_from_row(row, HOUR) for row in recent)
+                if _made_whole(connection, hour)]
+    if repaired:
+        with write_transaction(connection):
+            connection.executemany(_REPLACES[HOUR], repaired)
+    return len(repaired)
 
 
 def rollup_row(rollup: Rollup) -> RollupRow:

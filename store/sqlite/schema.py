@@ -151,7 +151,7 @@ def has_stable_ids(connection: sqlite3.Connection, table: str) -> bool:
 
 def is_busy(error: sqlite3.Error) -> bool:
     """Whether `error` is SQLite's "another connection holds it" (SQLITE_BUSY, SQLITE_LOCKED): try again later."""
-    return getattr(error, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return _errorcode(error) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def check_usable(connection: sqlite3.Connection, path: str | Path) -> int:
@@ -163,7 +163,7 @@ def check_usable(connection: sqlite3.Connection, path: str | Path) -> int:
     except sqlite3.DatabaseError as error:
         if is_busy(error):
             raise  # held by a writer for now (a migration at its start): a reader waits, a writer says so
-        raise StoreError(f"{path}: cannot use as a monitoringApp database: {error}") from None
+        raise unusable(path, error) from None
     if version > SCHEMA_VERSION:
         raise StoreError(f"{path}: schema version {version} is newer than this monitoringApp "
                          f"understands ({SCHEMA_VERSION})")
@@ -205,9 +205,7 @@ def check_for_writing(path: str | Path, *, timeout: float = 5.0) -> int:
     check_directory(path)
     if target.exists() and not target.is_file():
         raise StoreError(f"{path}: is not a file")
-    if not os.access(target.parent, os.W_OK | os.X_OK):
-        raise StoreError(f"{path}: directory {str(target.parent)!r} is not writable (a writer creates its "
-                         "-wal, -shm and .lock files beside the database)")
+    _check_writable_directory(target, path, "-wal, -shm and .lock files")
     if not target.exists():
         return 0
     _check_writable_file(target, path)
@@ -220,13 +218,42 @@ def check_for_writing(path: str | Path, *, timeout: float = 5.0) -> int:
         finally:
             probe.close()
     except sqlite3.DatabaseError as error:
-        raise _unusable(path, error) from None
+        raise unusable(path, error) from None
 
 
-def _unusable(path: str | Path, error: sqlite3.DatabaseError) -> StoreError:
+def unusable(path: str | Path, error: sqlite3.DatabaseError) -> StoreError:
+    """The line for a file SQLite failed to open or write with `error`: busy, on a full disk, or not usable."""
     if is_busy(error):  # past the busy timeout
         return StoreError(f"{path}: busy (locked by another process); try again")
+    free = _free_bytes(path)
+    if _errorcode(error) in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL) and free is not None and free < FULL_BELOW:
+        # SQLite's "disk I/O error" (no room for the -shm's 32 kB) would read as a damaged file.
+        return StoreError(f"{path}: its file system is full ({free:,} bytes free): SQLite makes its -wal and -shm "
+                          "files beside it to open it; free some space and start again")
     return StoreError(f"{path}: cannot use as a monitoringApp database: {error}")
+
+
+FULL_BELOW = 1 << 20
+"""Bytes free under which a file system that failed SQLite is said to be full (its -shm alone takes 32 kB)."""
+
+
+def _errorcode(error: sqlite3.Error) -> int:
+    """SQLite's primary result code of `error` (SQLITE_IOERR for SQLITE_IOERR_SHMSIZE)."""
+    return int(getattr(error, "sqlite_errorcode", 0)) & 0xFF
+
+
+def _free_bytes(path: str | Path) -> int | None:
+    try:
+        found = os.statvfs(Path(path).resolve().parent)
+    except OSError:
+        return None
+    return found.f_bavail * found.f_frsize
+
+
+def _check_writable_directory(target: Path, path: str | Path, files: str) -> None:
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise StoreError(f"{path}: directory {str(target.parent)!r} is not writable (a writer creates its {files} "
+                         "beside the database)")
 
 
 def _check_writable_file(target: Path, path: str | Path) -> None:
@@ -256,7 +283,7 @@ def open_for_writing(path: str | Path, *, timeout: float = 5.0) -> sqlite3.Conne
         _migrate(connection, version)
     except sqlite3.DatabaseError as error:
         connection.close()
-        raise StoreError(f"{path}: cannot use as a monitoringApp database: {error}") from None
+        raise unusable(path, error) from None  # held by another writer: busy, not unusable
     return connection
 
 
@@ -265,6 +292,9 @@ def open_existing(path: str | Path, timeout: float = 5.0) -> sqlite3.Connection:
     target = Path(path)
     check_existing_file(target)
     _check_writable_file(target, path)
+    # SQLite writes through a -wal and -shm (or a -journal) it makes beside the file: "attempt to write a readonly
+    # database", as if the file were, at the first write.
+    _check_writable_directory(target, path, "-wal and -shm files")
     try:
         connection = connect(target, existing=True, timeout=timeout)
     except sqlite3.DatabaseError as error:
@@ -278,7 +308,7 @@ def open_existing(path: str | Path, timeout: float = 5.0) -> sqlite3.Connection:
         raise
     except sqlite3.DatabaseError as error:
         connection.close()
-        raise _unusable(path, error) from None
+        raise unusable(path, error) from None
     return connection
 
 

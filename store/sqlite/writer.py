@@ -35,12 +35,19 @@ from monitoringapp.store.log import Cursor, Entry, LogLost, Page
 from monitoringapp.store.sqlite.lock import WriterLock
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.retention import start_retention
-from monitoringapp.store.sqlite.rollups import DEFAULT_HOUR_KEEP, OpenRollups, rebuild, rollups_missing
+from monitoringapp.store.sqlite.rollups import (
+    DEFAULT_HOUR_KEEP,
+    OpenRollups,
+    rebuild,
+    repair_hours_left_open,
+    rollups_missing,
+)
 from monitoringapp.store.sqlite.schema import (
     check_for_writing,
     insert_events,
     is_busy,
     open_for_writing,
+    unusable,
     write_transaction,
 )
 
@@ -76,6 +83,11 @@ class SqliteEventLog:
             self.rebuilt_probes = rebuild(self._connection, rebuild_progress) if missing else 0
             """Raw probes the rollups were rebuilt from at opening (0: they were there); `rebuild_progress(done,
             total)` is told how far that is."""
+            repair_hours_left_open(self._connection)  # by a writer killed before it
+        except sqlite3.DatabaseError as error:  # another writer took the file after the migration, say
+            self._connection.close()
+            self._lock.release()
+            raise unusable(self.path, error) from None
         except BaseException:
             self._lock.release()
             raise
@@ -94,6 +106,7 @@ class SqliteEventLog:
         # The writer's alone: a batch the database was too busy to take (a VACUUM beside it), written next.
         self._held: list[Probe] = []
         self._held_transitions: list[AlertTransition] = []
+        self._failing: str | None = None  # why batches are held ("busy", "full"): said once, and when they go in
         self._gone = False  # the path no longer leads to this file (said once on `lost`)
         self.rows_written = 0
         self.commits = 0
@@ -242,8 +255,8 @@ class SqliteEventLog:
         dropped = len(held) - self.held_at_most
         if dropped <= 0:
             return held
-        self._errors.on_next(f"error: {self.path}: still busy; the {dropped:,} oldest probes waiting for it are "
-                             f"dropped (at most {self.held_at_most:,} wait in memory)")
+        self._errors.on_next(f"error: {self.path}: still {self._failing}; the {dropped:,} oldest probes waiting "
+                             f"for it are dropped (at most {self.held_at_most:,} wait in memory)")
         return held[dropped:]
 
     def _check_identity(self) -> None:
@@ -262,8 +275,9 @@ class SqliteEventLog:
                 "is lost without a word (start it again to write a new database)"))
 
     def _write(self, probes: list[Probe], transitions: list[AlertTransition], last: bool = False) -> bool:
-        """Commit one batch; False when the database stayed busy past the timeout and the batch is to be tried
-        again with the next one (said once per failed try); True when it is done with, written or failed."""
+        """Commit one batch; False when the database stayed busy past the timeout, or the disk is full, and the
+        batch is to be tried again with the next one (said once, and once when batches go in again); True when it
+        is done with, written or failed (a stopping writer's last batch is not kept: said with what it held)."""
         if not probes and not transitions and not last:
             return True
         try:
@@ -274,12 +288,30 @@ class SqliteEventLog:
                     self._rollups.flush(self._connection)  # every open hour's sketch exact
             self.rows_written += len(probes) + len(transitions)
             self.commits += bool(probes or transitions)
-            return True
         except sqlite3.Error as error:
             # The rolled-back batch may be counted in the open buckets already: they are read back from their
             # rows when next touched, so they count what was committed and nothing else.
             self._rollups = OpenRollups()
-            retried = is_busy(error) and not last
-            self._errors.on_next(f"error: {self.path}: {error}" + ("; the batch is kept and tried again" if retried
-                                                                    else ""))
-            return not retried
+            passing = _passing(error)
+            if last or passing is None:
+                lost = (f"; {len(probes):,} probe(s) and {len(transitions):,} alert row(s) not stored"
+                        if last and (probes or transitions) else "")
+                self._errors.on_next(f"error: {self.path}: {error}{lost}")
+                return True
+            if passing != self._failing:  # said once until a batch goes in: a full disk fails every flush
+                self._errors.on_next(f"error: {self.path}: {error}; the batch is kept and tried again")
+            self._failing = passing
+            return False
+        if self._failing is not None:
+            self._failing = None
+            self._errors.on_next(f"{self.path}: written again; the {len(probes):,} probe(s) and "
+                                 f"{len(transitions):,} alert row(s) waiting are stored")
+        return True
+
+
+def _passing(error: sqlite3.Error) -> str | None:
+    """What keeps a write that failed so from going in for now, "busy" (another connection holds the database)
+    or "full" (the disk: space may be freed, a volume grown); None for an error that waiting does not mend."""
+    if is_busy(error):
+        return "busy"
+    return "full" if getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL else None

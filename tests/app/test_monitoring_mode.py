@@ -6,17 +6,21 @@ Short windows (3 s alert window, 0.5 s checks) keep the whole file under about 2
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import signal
 import sqlite3
 import ssl
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 import trustme
 
-from bench.processes import App, exit_after_output_closed, run_app, unprivileged_prefix, wait_until
+from bench.processes import ENTRY, App, exit_after_output_closed, run_app, unprivileged_prefix, wait_until
 from monitoringapp.domain.events import Probe
 from monitoringapp.domain.percent import percent_text
 from monitoringapp.domain.timefmt import parse_iso, whole_millis
@@ -277,6 +281,51 @@ def test_a_stop_waits_the_grace_for_a_hanging_probe_says_so_and_keeps_everything
     assert stopped, output[-1]
     # Every check but the abandoned one is stored: nothing already probed is lost.
     assert probe_count(db) == int(stopped[1]) - 1
+
+
+def test_a_monitor_stopped_while_another_process_holds_its_database_says_what_it_could_not_store(
+        tmp_path: Path, server: LocalServer) -> None:
+    db = tmp_path / "m.db"
+    app = monitor(write_config(tmp_path / "c.json", server.url("/ok")), db, "--silent")
+    holder = sqlite3.connect(db, isolation_level=None, timeout=10)
+    try:
+        wait_until(lambda: probe_count(db) >= 1, 8, "the first stored probe", alive=app)
+        holder.execute("BEGIN IMMEDIATE")  # the sqlite3 shell, a long VACUUM: past the writer's 5 s
+        wait_until(lambda: "database is locked" in app.stderr() or None, 10, "the held batch said", alive=app)
+        status, errors = app.stop(signal.SIGTERM, timeout=15)
+    finally:
+        holder.close()
+        app.kill()
+    assert status == 0
+    lines = [line for line in errors.splitlines() if not line.startswith("retention: ")]  # its round, held too
+    assert lines[0] == f"error: {db}: database is locked; the batch is kept and tried again", errors
+    # Its last batch, the probes held meanwhile with it, could not go in either: they are lost, and it says so.
+    assert len(lines) == 2 and re.fullmatch(rf"error: {re.escape(str(db))}: database is locked; \d+ probe\(s\) "
+                                            r"and 0 alert row\(s\) not stored", lines[1]), errors
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
+                    reason="a full disk is a small tmpfs, mounted as root in a mount namespace of its own")
+def test_a_database_on_a_full_disk_is_said_to_be_so_by_a_monitor_and_a_reader(tmp_path: Path) -> None:
+    # A container restarted once its volume filled up: SQLite cannot make the -shm it opens the file through,
+    # and says "disk I/O error" of a sound database.
+    made = tmp_path / "made.db"
+    connection = open_for_writing(made)
+    insert_events(connection, [Probe(time.time(), "http://a.test/", True, 200, 1.0)])
+    connection.close()
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    db = volume / "m.db"
+    config = write_config(tmp_path / "c.json", "http://127.0.0.1:9/")
+    script = (f"mount -t tmpfs -o size=256k tmpfs {volume} && cp {made} {db} && "
+              f"{{ dd if=/dev/zero of={volume}/filler bs=4k 2>/dev/null; true; }} && "
+              f"{sys.executable} {ENTRY} -m -c {config} -db {db}; echo $?; "
+              f"{sys.executable} {ENTRY} -a -db {db}; echo $?")
+    done = subprocess.run(["unshare", "--mount", "sh", "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["2", "2"], done.stdout + done.stderr
+    said = (rf"monitoringApp: error: {re.escape(str(db))}: its file system is full \([\d,]+ bytes free\): SQLite "
+            r"makes its -wal and -shm files beside it to open it; free some space and start again\n")
+    assert re.fullmatch(said * 2, done.stderr), done.stderr
 
 
 def test_a_second_signal_while_stopping_stops_at_once(tmp_path: Path, server: LocalServer) -> None:

@@ -158,6 +158,34 @@ def test_readers_need_no_write_access_to_a_database_on_read_only_media(tmp_path:
     assert alerts.output()[1].split()[1:3] == [A, "alert"]
 
 
+@pytest.mark.skipif(unprivileged_prefix() is None, reason="root without setpriv cannot be held to file modes")
+def test_a_wal_without_its_shm_in_a_read_only_directory_is_said_so_by_every_reader(tmp_path: Path) -> None:
+    # A killed monitor's database copied without its -shm (a backup of the .db and -wal) onto read-only media:
+    # SQLite must make the -shm to read the -wal, and cannot there. The file itself is sound.
+    live = tmp_path / "live.db"
+    writer = open_for_writing(live)
+    writer.execute("PRAGMA wal_autocheckpoint = 0")  # the rows stay in the -wal, as a killed monitor's may
+    insert_events(writer, [Probe(time.time() - 5, A, True, 200, 2.0)])
+    media = tmp_path / "ro"
+    media.mkdir()
+    db = media / "m.db"
+    db.write_bytes(live.read_bytes())
+    (media / "m.db-wal").write_bytes((tmp_path / "live.db-wal").read_bytes())
+    writer.close()
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"websites": [{"URL": A}]}))
+    media.chmod(0o555)
+    try:
+        done = [run_app(*mode, "-db", str(db), timeout=20, unprivileged=True)
+                for mode in (("-a",), ("-p", "-c", str(config)), ("--replay", "-c", str(config)))]
+    finally:
+        media.chmod(0o755)
+    said = (f"monitoringApp: error: {db}: cannot be read without writing beside it (its -wal has no -shm), and its "
+            "directory is read-only here; read it where a monitor writes it, or copy it\n")
+    assert [(run.returncode, run.stderr) for run in done] == [(2, said)] * 3
+    assert sorted(p.name for p in media.iterdir()) == ["m.db", "m.db-wal"]
+
+
 @pytest.mark.parametrize("mode", ["-a", "-p"])
 def test_a_reader_whose_output_is_closed_stops_though_nothing_more_is_written(tmp_path: Path, mode: str) -> None:
     # `-a | head -1` while no new row comes (no database, no monitor; -p's first report a minute on): nothing is

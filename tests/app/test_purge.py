@@ -201,6 +201,29 @@ def test_an_interrupted_purge_showed_its_progress_exits_130_and_says_how_much_it
     assert 0 < int(found[1]) < rows and count(db) == rows - int(found[1])
 
 
+@pytest.mark.slow  # the purge's busy timeout (5 s) has to run out once
+def test_a_purge_stopped_by_another_process_holding_the_database_says_how_much_it_deleted(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    rows = 400_000  # 80 batches, each followed by a pause
+    make_db(db, ages(time.time(), [30.0] * rows))
+    process = subprocess.Popen([sys.executable, str(ENTRY), "--purge", "-db", str(db)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    holder = sqlite3.connect(db, isolation_level=None, timeout=10)
+    try:
+        wait_until(lambda: count(db) < rows or None, timeout=20, what="the purge's first batch", step=0.005)
+        holder.execute("BEGIN IMMEDIATE")  # the sqlite3 shell, another --purge's VACUUM: held past 5 s
+        _, errors = process.communicate(timeout=20)
+    finally:
+        holder.close()
+        if process.poll() is None:
+            process.kill()
+    found = re.fullmatch(rf"monitoringApp: error: {re.escape(str(db))}: purge stopped: busy \(locked by another "
+                         r"process for more than 5s\); deleted (\d+) probe row\(s\) older than \S+ before it "
+                         r"stopped; the rest of them are still there \(run --purge again to finish\)\n", errors)
+    assert process.returncode == 2 and found, errors
+    assert 0 < int(found[1]) == rows - count(db)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(unprivileged_prefix() is None, reason="root without setpriv cannot be held to file modes")
 def test_purge_of_a_read_only_database_is_refused_untouched_with_nothing_beside_it(tmp_path: Path) -> None:
@@ -212,6 +235,26 @@ def test_purge_of_a_read_only_database_is_refused_untouched_with_nothing_beside_
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == f"monitoringApp: error: {db}: is read-only (permission denied); this mode writes to it\n"
     assert db.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["m.db"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(unprivileged_prefix() is None, reason="root without setpriv cannot be held to file modes")
+def test_purge_of_a_database_in_a_read_only_directory_is_refused_saying_why(tmp_path: Path) -> None:
+    # The file may be written, its directory not: SQLite cannot make the -wal and -shm it writes through.
+    media = tmp_path / "ro"
+    media.mkdir()
+    db = media / "m.db"
+    make_db(db, ages(time.time(), [30, 20]))
+    before = db.read_bytes()
+    media.chmod(0o555)
+    try:
+        done = run_app("--purge", "--before", "1d", "-db", str(db), timeout=20, unprivileged=True)
+    finally:
+        media.chmod(0o755)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (f"monitoringApp: error: {db}: directory {str(media)!r} is not writable (a writer creates "
+                           "its -wal and -shm files beside the database)\n")
+    assert db.read_bytes() == before and [p.name for p in media.iterdir()] == ["m.db"]
 
 
 @pytest.mark.slow

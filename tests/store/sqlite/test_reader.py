@@ -379,6 +379,29 @@ def test_a_reader_of_a_database_no_monitor_writes_leaves_nothing_beside_it(tmp_p
     assert [p.name for p in tmp_path.iterdir()] == ["m.db"] and path.read_bytes() == before
 
 
+@pytest.mark.parametrize(("change", "refusal"), [
+    ("PRAGMA user_version = 99", "schema version 99 is newer than this monitoringApp understands"),
+    ("ALTER TABLE website_monitoring RENAME TO invoices; ALTER TABLE website_alerts RENAME TO payments",
+     "is another application's database"),
+])
+def test_a_reader_that_refuses_a_database_leaves_nothing_beside_it(tmp_path: Path, change: str,
+                                                                   refusal: str) -> None:
+    # A WAL file no monitor writes: SQLite makes a -wal and a -shm to read it, which a read-only connection
+    # cannot remove as it closes.
+    path = stored(tmp_path, Probe(T0, A, True, 200, 1.0))
+    connection = sqlite3.connect(path)
+    connection.executescript(change)
+    connection.close()
+    assert [p.name for p in tmp_path.iterdir()] == ["m.db"]
+    reader = SqliteLogReader(path)
+    try:
+        with pytest.raises(StoreError, match=refusal):
+            reader.probes_since(None)
+    finally:
+        reader.close()
+    assert [p.name for p in tmp_path.iterdir()] == ["m.db"]
+
+
 def test_a_reader_beside_a_running_writer_leaves_the_writers_files_to_it(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     log = SqliteEventLog(path, flush_interval=30.0)

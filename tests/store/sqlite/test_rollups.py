@@ -4,21 +4,31 @@ probes, pruned on their own retention, read back per step."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from reactivex.scheduler import HistoricalScheduler
+from reactivex.testing import TestScheduler
 
+from bench.processes import REPO
 from monitoringapp.domain.events import ErrorKind, Probe
-from monitoringapp.operators.rollup import DAY, HOUR, MINUTE
+from monitoringapp.operators.rollup import DAY, HOUR, MINUTE, encode_outcomes, rollups_of
 from monitoringapp.store.sqlite import rollups
 from monitoringapp.store.sqlite.purge import purge_log
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.retention import start_retention
 from monitoringapp.store.sqlite.rollups import MINUTE_KEEP
-from monitoringapp.store.sqlite.schema import SCHEMA_VERSION
+from monitoringapp.store.sqlite.schema import (
+    SCHEMA_VERSION,
+    insert_events,
+    probe_from_row,
+    select_columns,
+    write_transaction,
+)
 from monitoringapp.store.sqlite.writer import SqliteEventLog
 
 A, B = "http://a.test/", "http://b.test/"
@@ -207,3 +217,107 @@ def test_probes_between_gives_one_sites_range_in_time_order_up_to_a_limit(tmp_pa
         assert len(reader.probes_between(B, NOW + 10, NOW + 50, 5)) == 5
     finally:
         reader.close()
+
+
+def hour_rows_recounted(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """The hour rows as stored, and as `rollups_of` counts the raw probes stored (checks, outcomes, sketch)."""
+    with sqlite3.connect(path) as connection:
+        stored = connection.execute("SELECT host, start, checks, outcomes, sketch FROM website_rollups_hour "
+                                     "ORDER BY host, start").fetchall()
+        raw = [probe_from_row(row) for row in connection.execute(
+            f"SELECT {select_columns(connection, 'website_monitoring')} FROM website_monitoring")]
+    counted = [(r.host, int(r.start), r.checks, encode_outcomes(r.outcomes), r.sketch.encode())
+               for r in rollups_of(raw, HOUR)]
+    return stored, counted
+
+
+def test_an_hour_left_open_by_a_lost_writer_is_counted_whole_by_the_next_one(tmp_path: Path) -> None:
+    # A writer's open hour has its counts written with every batch but its sketch and outcomes once a minute
+    # (SKETCH_EVERY): a writer killed in between leaves a row whose sketch and outcomes count fewer probes.
+    path = tmp_path / "m.db"
+    write(path, [])
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        made = probes((A,), NOW, 93, 1.0)
+        killed = rollups.OpenRollups()  # its memory goes with it, unflushed
+        for probe in made[:90]:  # a batch a second, a minute and a half
+            with write_transaction(connection):
+                insert_events(connection, [probe])
+                killed.add(connection, [probe])
+        assert rollups.repair_hours_left_open(connection) == 1  # the next writer's opening, after a restart
+        after = rollups.OpenRollups()
+        later = made[90:]
+        with write_transaction(connection):
+            insert_events(connection, later)
+            after.add(connection, later)
+            after.flush(connection)
+    finally:
+        connection.close()
+    stored, counted = hour_rows_recounted(path)
+    assert stored == counted
+    assert stored[0][2:4] == (93, "200:63 500:16 timeout:14")
+
+
+def test_an_hour_read_back_after_a_batch_that_failed_is_counted_whole(tmp_path: Path) -> None:
+    # A batch the database was too busy for (or the disk too full) is rolled back, and the writer reads its open
+    # buckets back from their rows: an hour's row has its sketch and outcomes of their last encoding only.
+    path = tmp_path / "m.db"
+    clock = TestScheduler()
+    log = SqliteEventLog(path, flush_interval=1.0, busy_timeout=0.05, scheduler=clock)
+    made = probes((A,), NOW, 100, 1.0)
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        for second, probe in enumerate(made[:90]):  # a batch a second, a minute and a half
+            log.append_probe(probe)
+            clock.advance_to(second + 1.0)
+        holder.execute("BEGIN IMMEDIATE")
+        log.append_probe(made[90])
+        clock.advance_to(91.0)  # busy: kept, and the buckets forgotten
+        holder.execute("COMMIT")
+        for second, probe in enumerate(made[91:], start=92):
+            log.append_probe(probe)
+            clock.advance_to(float(second))
+    finally:
+        holder.close()
+        log.close()
+    stored, counted = hour_rows_recounted(path)
+    assert stored == counted and stored[0][2] == 100
+
+
+_KILLED_WRITER = """
+import sys, time
+from monitoringapp.domain.events import Probe
+from monitoringapp.store.sqlite.writer import SqliteEventLog
+store = SqliteEventLog(sys.argv[1], flush_interval=0.01)
+start = float(sys.argv[2])
+for second in range(150):  # two and a half minutes of one hour, a batch each
+    store.append_probe(Probe(start + second, "http://a.test/", second % 3 != 0, 200 if second % 3 else 503,
+                             1.0 + second))
+    deadline = time.monotonic() + 5
+    while store.rows_written <= second and time.monotonic() < deadline:
+        time.sleep(0.001)
+print(store.rows_written, flush=True)
+time.sleep(30)
+"""
+
+
+@pytest.mark.slow
+def test_a_writer_killed_mid_hour_leaves_hour_rollups_that_agree_with_the_probes_once_restarted(
+        tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    start = NOW - 90  # a minute and a half of one hour, then a minute of the next
+    writer = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(path), str(start)], cwd=REPO,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == "150"
+    finally:
+        writer.kill()
+        writer.wait(5)
+    stored, counted = hour_rows_recounted(path)
+    assert [row[2] for row in stored] == [90, 60]
+    assert stored != counted, "the open hours' sketches and outcomes were written a while before the kill"
+    write(path, [Probe(NOW + 200, A, True, 200, 5.0)])  # the monitor restarted (probing the second hour), stopped
+    stored, counted = hour_rows_recounted(path)
+    assert stored == counted
+    assert [row[2:4] for row in stored] == [(90, "200:60 503:30"), (61, "200:41 503:20")]

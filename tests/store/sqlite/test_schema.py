@@ -242,6 +242,22 @@ def test_a_database_busy_past_the_timeout_is_said_busy_for_writing_and_purging(t
         holder.close()
 
 
+def test_a_wal_database_another_process_is_writing_past_the_timeout_is_said_busy_for_writing(
+        tmp_path: Path) -> None:
+    # A monitor's file (WAL) held by another writer (the sqlite3 shell's BEGIN IMMEDIATE, a long VACUUM) as a
+    # monitor starts: its migration waits for the lock, and the file is not to be called unusable.
+    path = tmp_path / "m.db"
+    open_store(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreError) as busy:
+            open_store(path, timeout=0.05)
+        assert str(busy.value) == f"{path}: busy (locked by another process); try again"
+    finally:
+        holder.close()
+
+
 def test_a_schema_3_file_gains_the_certificate_column_keeps_every_row_and_reads_before_it_does(
         tmp_path: Path) -> None:
     path = tmp_path / "m.db"

@@ -151,21 +151,46 @@ def test_a_killed_writer_leaves_a_readable_database_with_every_committed_row(tmp
     assert sequence == list(range(len(sequence)))
 
 
-def test_a_full_database_is_reported_as_full_not_as_a_failed_rollback(tmp_path: Path) -> None:
+def test_a_full_disk_keeps_the_batches_said_once_and_writes_them_when_space_is_freed(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    scheduler = TestScheduler()
+    store = SqliteEventLog(path, flush_interval=1.0, scheduler=scheduler)
     errors: list[str] = []
-    store = SqliteEventLog(tmp_path / "m.db", flush_interval=30.0)
     store.errors.subscribe(errors.append)
     try:
         # The file may not grow any more: SQLite fails the write as on a full disk, and rolls it back itself.
         pages = store._connection.execute("PRAGMA page_count").fetchone()[0]
         store._connection.execute(f"PRAGMA max_page_count = {pages}")
-        for i in range(500):
-            store.append_probe(Probe(1000.0 + i, SITE * 10, True, 200, 1.5))
-        store.append_transition(AlertTransition(1500.0, SITE, TransitionKind.ALERT, 0.5, start=1500.0))
-        wait_until(lambda: bool(errors), timeout=3.0, what="the write error", step=0.02)
+        for second in range(3):  # a batch a second, none of which fits
+            for i in range(200):
+                store.append_probe(Probe(1000.0 + second + i / 1000, SITE * 10, True, 200, 1.5))
+            store.append_transition(AlertTransition(1000.0 + second, SITE, TransitionKind.ALERT, 0.5,
+                                                    start=1000.0 + second))
+            scheduler.advance_to(second + 1.0)
+        assert count(path, "website_monitoring") == 0
+        assert errors == [f"error: {path}: database or disk is full; the batch is kept and tried again"]
+        store._connection.execute("PRAGMA max_page_count = 1073741823")  # space freed
+        scheduler.advance_to(4.0)
+        assert (count(path, "website_monitoring"), count(path, "website_alerts")) == (600, 3)
+        assert errors[1:] == [f"{path}: written again; the 600 probe(s) and 3 alert row(s) waiting are stored"]
     finally:
         store.close()
-    assert errors == [f"error: {tmp_path / 'm.db'}: database or disk is full"]
+    with sqlite3.connect(path) as reader:
+        assert reader.execute("SELECT sum(checks) FROM website_rollups_minute").fetchone() == (600,)
+
+
+def test_a_stopping_writer_whose_disk_is_full_says_what_it_could_not_store(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    store = SqliteEventLog(path, flush_interval=30.0, scheduler=TestScheduler())
+    errors: list[str] = []
+    store.errors.subscribe(errors.append)
+    pages = store._connection.execute("PRAGMA page_count").fetchone()[0]
+    store._connection.execute(f"PRAGMA max_page_count = {pages}")
+    for i in range(500):
+        store.append_probe(Probe(1000.0 + i, SITE * 10, True, 200, 1.5))
+    store.append_transition(AlertTransition(1500.0, SITE, TransitionKind.ALERT, 0.5, start=1500.0))
+    store.close()
+    assert errors == [f"error: {path}: database or disk is full; 500 probe(s) and 1 alert row(s) not stored"]
 
 
 # ---- files beside the database, one writer, a database deleted under the writer ---------------------------
@@ -235,7 +260,10 @@ def test_a_batch_the_database_was_too_busy_to_take_is_written_with_the_next_one(
     finally:
         vacuum.close()
         store.close()
-    assert errors == [f"error: {path}: database is locked; the batch is kept and tried again"]
+    assert errors[0] == f"error: {path}: database is locked; the batch is kept and tried again"
+    # The probe appended while the batch waited goes in with it, or with the next batch.
+    assert re.fullmatch(rf"{path}: written again; the [12] probe\(s\) and 1 alert row\(s\) waiting are stored",
+                        errors[1]) and len(errors) == 2, errors
     assert count(path, "website_alerts") == 1
     with sqlite3.connect(path) as reader:
         assert reader.execute("SELECT sum(checks), sum(available) FROM website_rollups_minute").fetchone() == (2, 1)
