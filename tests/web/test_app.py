@@ -273,6 +273,23 @@ def test_event_streams_are_bounded(context: WebContext) -> None:
         context.broadcaster.max_streams = 8
 
 
+def test_a_stream_closed_before_its_first_message_gives_its_place_back(context: WebContext) -> None:
+    # A HEAD request (an uptime checker's, a link preview's) gets the headers of /events and no body: werkzeug
+    # closes the stream without reading it, and 8 of them took every place for good (live updates refused, 503).
+    live = WebContext(context.board, context.log, Broadcaster(), clock=context.clock)
+    client = create_app(live).test_client()
+    for _ in range(live.broadcaster.max_streams + 1):
+        with client.head("/events") as answered:  # the server closes the body it sent, as waitress does
+            assert answered.status_code == 200
+    assert live.broadcaster.streams == 0
+    unread = live.broadcaster.open()
+    assert unread is not None
+    unread.close()
+    assert live.broadcaster.streams == 0
+    with client.get("/events", buffered=False) as opened:
+        assert opened.status_code == 200 and next(iter(opened.response)).startswith(b"retry: ")
+
+
 def test_with_users_every_route_needs_basic_auth(history: History, context: WebContext) -> None:
     users = Users({"alice": auth_line("alice", "s3cret").split(":", 1)[1]})
     guarded = WebContext(context.board, context.log, clock=context.clock, users=users)

@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,22 @@ def test_a_site_page_draws_its_percentiles(browser: Any, live: LiveWeb) -> None:
     page.goto(f"{live.url}/site/{live.key('shop')}?range=90d", timeout=15_000)
     assert page.locator("polyline.p50").count() >= 1
     assert "approximate" in page.inner_text("main")
+    page.close()
+
+
+def test_head_requests_for_the_live_events_leave_the_page_live(browser: Any, live: LiveWeb) -> None:
+    # An uptime checker's HEAD gets the stream's headers and no body: each took one of the 8 places for good, and
+    # the page then stayed "off" (its /events refused with a 503, for as long as -w ran).
+    for _ in range(9):
+        request = urllib.request.Request(live.url + "/events", method="HEAD")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+    page = browser.new_page()
+    refused: list[int] = []
+    page.on("response", lambda response: refused.append(response.status) if response.status >= 500 else None)
+    page.goto(live.url + "/", timeout=15_000)
+    page.locator("#live[data-state=on]").wait_for(timeout=15_000)
+    assert refused == []
     page.close()
 
 
