@@ -1,9 +1,9 @@
 """Server-Sent Events: each open `/events` stream gets every message published, as it is published.
 
-A stream holds one of the server's worker threads, so streams are bounded (`max_streams`; more get a 503
-and the browser's EventSource tries again after `retry`) and each ends after `lifetime` seconds (the
-browser reconnects at once). A comment line every `keepalive` seconds keeps proxies from closing an idle
-stream. A client that falls `backlog` messages behind is dropped.
+A stream holds one of the server's worker threads, so streams are bounded (`max_streams`; more get a 503,
+which closes a browser's EventSource for good: the page's script opens another some seconds later) and each
+ends after `lifetime` seconds (the browser reconnects after `retry`). A comment line every `keepalive` seconds
+keeps proxies from closing an idle stream. A client that falls `backlog` messages behind is dropped.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,6 +129,33 @@ def test_head_requests_for_the_live_events_leave_the_page_live(browser: Any, liv
     page.goto(live.url + "/", timeout=15_000)
     page.locator("#live[data-state=on]").wait_for(timeout=15_000)
     assert refused == []
+    page.close()
+
+
+def test_a_page_refused_its_live_events_while_every_place_is_taken_asks_again_and_goes_live(
+        browser: Any, live: LiveWeb) -> None:
+    # An EventSource answered with a 503 is closed for good (the browser retries a lost connection, not a refusal):
+    # the page stayed "off", never updated, though a place came free seconds later.
+    held: list[Any] = []
+    try:
+        for _ in range(20):  # every place (earlier tests' pages may still hold some, until their next keepalive)
+            try:
+                stream = urllib.request.urlopen(live.url + "/events", timeout=10)
+            except urllib.error.HTTPError as refused:
+                refused.close()
+                assert refused.code == 503
+                break
+            held.append(stream)
+            assert stream.readline().startswith(b"retry: ")
+        page = browser.new_page()
+        with page.expect_response(lambda response: response.url.endswith("/events"), timeout=15_000) as first:
+            page.goto(live.url + "/", timeout=15_000)
+        assert first.value.status == 503
+    finally:
+        for stream in held:
+            stream.close()
+    # -w sees a place come free at that stream's next keepalive (15 s); the page asks again every 5 to 10 s.
+    page.locator("#live[data-state=on]").wait_for(timeout=45_000)
     page.close()
 
 
