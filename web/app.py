@@ -81,6 +81,9 @@ class _DocumentedOrder(DefaultJSONProvider):
 
 def create_app(context: WebContext) -> Flask:
     app = Flask(__name__)
+    # No redirects: werkzeug answered a doubled slash (/site//x) with a 308 to the URL made absolute from the
+    # request's Host header, a redirect anywhere at the word of the client (and for a cache to keep). A 404 instead.
+    app.url_map.merge_slashes = False
     app.json = _DocumentedOrder(app)
     registry = metrics_registry(context.board, context.clock)
     board = context.board

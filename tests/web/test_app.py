@@ -189,6 +189,17 @@ def test_a_time_without_a_unit_is_a_400_that_asks_for_one_as_the_command_line_do
         "parameter": name})
 
 
+@pytest.mark.parametrize("path", ["/site//{up}", "/api/v1//sites", "/static//style.css", "/api//v1/sites/{up}//probes",
+                                  "/metrics", "/site/{up}", "/nowhere", "/api/v1/nowhere"])
+def test_no_answer_names_the_host_the_client_says_it_asked(client: FlaskClient, path: str) -> None:
+    # A doubled slash was a 308 to the URL made absolute from the Host header (Location: http://evil.test/site/...):
+    # a redirect anywhere, for a cache before -w to keep, at the word of a header the client chose.
+    response = client.get(path.format(up=site_id(UP)), headers={"Host": "evil.test"})
+    assert response.status_code in (200, 404)
+    assert "Location" not in response.headers
+    assert "evil.test" not in response.get_data(as_text=True)
+
+
 def test_the_openapi_description_is_served(client: FlaskClient) -> None:
     response = client.get("/api/v1/openapi.yaml")
     assert response.status_code == 200 and b"/api/v1/sites/{id}/rollups" in response.data
