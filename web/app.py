@@ -309,6 +309,9 @@ def publish_list_change(context: WebContext, change: SiteListChange) -> None:
         context.published.pop(key, None)
     if change.relisted and context.broadcaster.streams:
         context.broadcaster.publish("reload", json.dumps({"at": iso_utc(context.clock())}))
+        # Each page loads again and opens a new stream: the old ones end now, not at their next keepalive (15 s),
+        # so their places are free for the new ones (8 in all: with 5 pages open, some were refused).
+        context.broadcaster.close()
 
 
 def _not_served(reason: str, retry_after: int) -> tuple[dict[str, Any] | str, int, dict[str, str]]:
