@@ -10,12 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
+import hashlib
 import json
 import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, abort, render_template, request
@@ -88,6 +90,19 @@ def create_app(context: WebContext) -> Flask:
     registry = metrics_registry(context.board, context.clock)
     board = context.board
     drawings = render.Drawings(board)
+
+    versions: dict[str, str] = {}
+
+    @app.url_defaults
+    def versioned_static(endpoint: str, values: dict[str, Any]) -> None:
+        # A static file's URL names its content: a browser keeps one an hour, and after an upgrade it ran the
+        # last version's script and style with the new page.
+        if endpoint == "static" and "filename" in values:
+            filename = values["filename"]
+            if filename not in versions:
+                content = Path(app.static_folder or "", filename).read_bytes()
+                versions[filename] = hashlib.sha256(content).hexdigest()[:12]
+            values.setdefault("v", versions[filename])
 
     @app.before_request
     def authenticate() -> Response | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -85,6 +86,20 @@ def test_every_response_has_a_strict_content_security_policy_and_the_page_loads_
     assert "<script>" not in html and " style=" not in html and "onclick" not in html, "nothing inline"
     for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):
         assert client.get(asset).status_code == 200, asset
+
+
+def test_the_pages_ask_for_their_script_and_style_by_their_content_so_an_upgrade_is_never_served_from_a_cache(
+        client: FlaskClient) -> None:
+    # A browser keeps /static/ files an hour: after an upgrade the new page ran last version's live.js and
+    # style.css from its cache (unversioned, they were the same URLs).
+    static = Path(__file__).resolve().parents[2] / "web" / "static"
+    for path in ("/", f"/site/{site_id(UP)}"):
+        html = client.get(path).get_data(as_text=True)
+        assets = re.findall(r'(?:src|href)="/static/([^"?]+)\?v=([0-9a-f]+)"', html)
+        assert {name for name, _ in assets} >= {"style.css", "favicon.svg"}, html[:600]
+        assert len(assets) == html.count('"/static/'), "every asset versioned"
+        for name, version in assets:
+            assert version == hashlib.sha256((static / name).read_bytes()).hexdigest()[:12], name
 
 
 def test_a_site_page_shows_percentile_bands_labelled_approximate_outcomes_and_alerts(client: FlaskClient) -> None:
