@@ -104,13 +104,17 @@ def run_web(options: WebOptions) -> int:
 
     def reload_auth_file() -> None:
         """The users of the auth file read again, in force from the next request (a removed one is refused at
-        once); one that cannot be used is refused in one line and the running users stay."""
+        once) and for the live events streams open; one that cannot be used is refused in one line and the
+        running users stay."""
         assert options.auth_file is not None
         try:
             context.users = Users.from_file(options.auth_file)
         except AuthFileError as error:
             errors.info(f"auth file rejected: {error}; the running users stay in force")
         else:
+            # A live events stream was authenticated once, when it opened: each ends now (a page opens another at
+            # once, authenticated again), so a removed user's page is not told the sites' news for 5 minutes more.
+            context.broadcaster.close()
             errors.info(f"auth file reloaded: {options.auth_file}: {len(context.users.hashes)} user(s)")
 
     def start(lifecycle: Lifecycle) -> Stopper:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
+import hashlib
 import json
 import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, abort, render_template, request
@@ -81,10 +83,26 @@ class _DocumentedOrder(DefaultJSONProvider):
 
 def create_app(context: WebContext) -> Flask:
     app = Flask(__name__)
+    # No redirects: werkzeug answered a doubled slash (/site//x) with a 308 to the URL made absolute from the
+    # request's Host header, a redirect anywhere at the word of the client (and for a cache to keep). A 404 instead.
+    app.url_map.merge_slashes = False
     app.json = _DocumentedOrder(app)
     registry = metrics_registry(context.board, context.clock)
     board = context.board
     drawings = render.Drawings(board)
+
+    versions: dict[str, str] = {}
+
+    @app.url_defaults
+    def versioned_static(endpoint: str, values: dict[str, Any]) -> None:
+        # A static file's URL names its content: a browser keeps one an hour, and after an upgrade it ran the
+        # last version's script and style with the new page.
+        if endpoint == "static" and "filename" in values:
+            filename = values["filename"]
+            if filename not in versions:
+                content = Path(app.static_folder or "", filename).read_bytes()
+                versions[filename] = hashlib.sha256(content).hexdigest()[:12]
+            values.setdefault("v", versions[filename])
 
     @app.before_request
     def authenticate() -> Response | None:
@@ -306,6 +324,9 @@ def publish_list_change(context: WebContext, change: SiteListChange) -> None:
         context.published.pop(key, None)
     if change.relisted and context.broadcaster.streams:
         context.broadcaster.publish("reload", json.dumps({"at": iso_utc(context.clock())}))
+        # Each page loads again and opens a new stream: the old ones end now, not at their next keepalive (15 s),
+        # so their places are free for the new ones (8 in all: with 5 pages open, some were refused).
+        context.broadcaster.close()
 
 
 def _not_served(reason: str, retry_after: int) -> tuple[dict[str, Any] | str, int, dict[str, str]]:

@@ -14,7 +14,7 @@ import secrets
 import threading
 from pathlib import Path
 
-from werkzeug.security import check_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 _SCHEMES = ("scrypt:", "pbkdf2:")
 _REMEMBERED = 1024
@@ -27,12 +27,18 @@ class AuthFileError(Exception):
 class Users:
     """The users of an auth file; `check(user, password)`."""
 
-    def __init__(self, hashes: dict[str, str], source: str = "") -> None:
+    def __init__(self, hashes: dict[str, str], source: str = "", decoy: str | None = None) -> None:
         self.hashes = hashes
         self.source = source
         self._key = secrets.token_bytes(32)
         self._verified: set[bytes] = set()
         self._lock = threading.Lock()
+        # What an unknown user's password is checked against: a hash by the method and costs of the file's own, so
+        # a name the file does not hold takes the time a wrong password does, and the time tells no one who has an
+        # account. None for no users (nothing to tell).
+        if decoy is None and hashes:
+            decoy = _decoy(_method(next(iter(hashes.values()))))
+        self._decoy = decoy
 
     @classmethod
     def from_file(cls, path: str | Path) -> Users:
@@ -42,6 +48,7 @@ class Users:
             reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
             raise AuthFileError(f"{path}: cannot read: {reason}") from None
         hashes: dict[str, str] = {}
+        methods: dict[str, tuple[int, str]] = {}  # each method and costs the file uses: its first line and user
         for number, line in enumerate(text.splitlines(), start=1):
             line = line.strip()
             if not line or line.startswith("#"):
@@ -53,13 +60,24 @@ class Users:
                 raise AuthFileError(f"{path}:{number}: user {user!r}: not a salted scrypt or pbkdf2 hash "
                                     "(make one with python -m monitoringapp.web.passwords USER)")
             hashes[user] = hashed
+            methods.setdefault(_method(hashed), (number, user))
         if not hashes:
             raise AuthFileError(f"{path}: no users")
-        return cls(hashes, str(path))
+        # A method werkzeug cannot hash with (`scrypt:abc`) was a 500 and a traceback at each login as that user.
+        decoys = []
+        for method, (number, user) in methods.items():
+            try:
+                decoys.append(_decoy(method))
+            except ValueError as error:
+                raise AuthFileError(f"{path}:{number}: user {user!r}: its hash's method {method!r} cannot be used "
+                                    f"({error}); make one with python -m monitoringapp.web.passwords USER") from None
+        return cls(hashes, str(path), decoys[0])
 
     def check(self, user: str, password: str) -> bool:
         hashed = self.hashes.get(user)
         if hashed is None:
+            if self._decoy is not None:
+                check_password_hash(self._decoy, password)
             return False
         key = hmac.new(self._key, f"{user}\0{password}\0{hashed}".encode(), hashlib.sha256).digest()
         with self._lock:
@@ -72,3 +90,13 @@ class Users:
                 self._verified.clear()
             self._verified.add(key)
         return True
+
+
+def _method(hashed: str) -> str:
+    """`scrypt:32768:8:1` of `scrypt:32768:8:1$salt$hash`: the method and its costs."""
+    return hashed.split("$", 1)[0]
+
+
+def _decoy(method: str) -> str:
+    """A hash of a random password by `method`; ValueError for a method werkzeug does not know."""
+    return generate_password_hash(secrets.token_hex(16), method=method)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -28,7 +29,8 @@ UPTIME_SPANS = (("24h", 1), ("7d", 7), ("30d", 30), ("90d", 90))
 AVAILABILITY_WINDOWS = (("2m", 120.0), ("10m", 600.0), ("1h", 3600.0))
 # Prometheus histogram buckets of response time, seconds.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-NO_DATA_AFTER = 60.0  # at least; or three check intervals when the config gives one
+NO_DATA_AFTER = 60.0  # at least; or three check intervals: the config's, else the spacing of the site's probes
+SPACINGS_KEPT = 3  # a site's last gaps between probes; their least is its interval, one long gap (a stop) aside
 
 
 _NONE = [0, 0]
@@ -73,6 +75,7 @@ class _Site:
     spark: dict[float, list[float]] = field(default_factory=dict)  # 15 min -> [checks, available, rt n, rt sum]
     window: SlidingWindow = field(default_factory=lambda: SlidingWindow(tuple(s for _, s in AVAILABILITY_WINDOWS)))
     latest: Probe | None = None
+    spacings: deque[float] = field(default_factory=lambda: deque(maxlen=SPACINGS_KEPT))  # seconds between probes
     probed_before: float | None = None  # the last probe before the seeded hour (its time only), if any
     history: int = 0  # a new board-wide version when a past day's figures or an outage change: a drawn strip is stale
     alert: AlertTransition | None = None  # the latest alert or recovery
@@ -199,8 +202,7 @@ class StatusBoard:
                     site.spark[rollup.start] = [rollup.checks, rollup.available, rollup.rt_count, rollup.rt_sum]
             for probe in recent:
                 if (site := self._site(probe.host)) is not None:
-                    site.window.add(probe)
-                    site.latest = probe
+                    _follow(site, probe)
             self._add_transitions(transitions)
             self.seeded = True
 
@@ -251,8 +253,7 @@ class StatusBoard:
                 self._count(site, probe)
                 # The seed's last hour and the first probes followed overlap: a site's probes come in time order.
                 if site.latest is None or probe.timestamp > site.latest.timestamp:
-                    site.window.add(probe)
-                    site.latest = probe
+                    _follow(site, probe)
         return touched
 
     def add_transitions(self, transitions: Iterable[AlertTransition]) -> set[str]:
@@ -402,12 +403,23 @@ def _unconfigured(host: str) -> SiteSpec:
     return SiteSpec(host, name=None if "://" in host else host)
 
 
+def _follow(site: _Site, probe: Probe) -> None:
+    """`probe`, the site's newest, is its latest: in its windows, and its spacing from the one before kept."""
+    if site.latest is not None and probe.timestamp > site.latest.timestamp:
+        site.spacings.append(probe.timestamp - site.latest.timestamp)
+    site.window.add(probe)
+    site.latest = probe
+
+
 def _state(site: _Site, now: float) -> tuple[State, float | None]:
     alert = site.alert
     if alert is not None and alert.kind is TransitionKind.ALERT:
         return State.ALERTING, alert.start
     latest = site.latest
-    stale_after = max(NO_DATA_AFTER, 3 * (site.spec.interval or 20.0))
+    # Without a config (-w shows every site the log holds), the spacing of its probes: a site checked every 5
+    # minutes is not "No data" for 4 of them.
+    interval = site.spec.interval or min(site.spacings, default=0.0)
+    stale_after = max(NO_DATA_AFTER, 3 * interval)
     if latest is None or now - latest.timestamp > stale_after:
         # Its last probe, though older than the hour a start reads: "never probed" is only for a site never probed.
         return State.NO_DATA, latest.timestamp if latest is not None else site.probed_before

@@ -1,9 +1,9 @@
 """Server-Sent Events: each open `/events` stream gets every message published, as it is published.
 
-A stream holds one of the server's worker threads, so streams are bounded (`max_streams`; more get a 503
-and the browser's EventSource tries again after `retry`) and each ends after `lifetime` seconds (the
-browser reconnects at once). A comment line every `keepalive` seconds keeps proxies from closing an idle
-stream. A client that falls `backlog` messages behind is dropped.
+A stream holds one of the server's worker threads, so streams are bounded (`max_streams`; more get a 503,
+which closes a browser's EventSource for good: the page's script opens another some seconds later) and each
+ends after `lifetime` seconds (the browser reconnects after `retry`). A comment line every `keepalive` seconds
+keeps proxies from closing an idle stream. A client that falls `backlog` messages behind is dropped.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 
 _CLOSE = ""
 
@@ -57,16 +57,20 @@ class Broadcaster:
         with contextlib.suppress(queue.Full):  # else its stream ends at its next keepalive: it is no longer a client
             client.put_nowait(_CLOSE)
 
-    def open(self) -> Iterator[str] | None:
+    def open(self) -> LiveStream | None:
         """A new stream's messages, or None when `max_streams` are open already."""
         client: queue.Queue[str] = queue.Queue(self.backlog)
         with self._lock:
             if len(self._clients) >= self.max_streams:
                 return None
             self._clients.add(client)
-        return self._stream(client)
+        return LiveStream(self._stream(client), lambda: self._forget(client))
 
-    def _stream(self, client: queue.Queue[str]) -> Iterator[str]:
+    def _forget(self, client: queue.Queue[str]) -> None:
+        with self._lock:
+            self._clients.discard(client)
+
+    def _stream(self, client: queue.Queue[str]) -> Generator[str, None, None]:
         ends = time.monotonic() + self.lifetime
         try:
             yield f"retry: {self.retry_ms}\n: connected\n\n"
@@ -83,5 +87,20 @@ class Broadcaster:
                     return
                 yield message
         finally:
-            with self._lock:
-                self._clients.discard(client)
+            self._forget(client)
+
+
+class LiveStream(Iterator[str]):
+    """One open stream's messages. Closing it gives its place back whether it was read or not: werkzeug closes a
+    HEAD request's body unread, and a generator closed before its first step runs no `finally`."""
+
+    def __init__(self, messages: Generator[str, None, None], forget: Callable[[], None]) -> None:
+        self._messages = messages
+        self._forget = forget
+
+    def __next__(self) -> str:
+        return next(self._messages)
+
+    def close(self) -> None:
+        self._messages.close()
+        self._forget()

@@ -72,6 +72,9 @@ class OpenRollups:
     def __init__(self) -> None:
         self._open: dict[tuple[float, str, float], _Open] = {}
         self._latest = float("-inf")
+        # Open hours whose row has counts newer than its sketch and outcomes: each is written again when its
+        # encoding falls due, touched or not (an hour that ended is touched by no probe until it closes, 2 hours on).
+        self._behind: dict[tuple[float, str, float], _Open] = {}
 
     def add(self, connection: sqlite3.Connection, probes: Iterable[Probe]) -> None:
         touched: dict[tuple[float, str, float], _Open] = {}
@@ -89,6 +92,9 @@ class OpenRollups:
                     bucket = self._open[key] = _Open(self._read(connection, span, probe.host, start))
                 bucket.rollup.add(probe)
                 touched[key] = bucket
+        for key, bucket in list(self._behind.items()):
+            if self._latest - bucket.encoded_at >= SKETCH_EVERY:
+                touched[key] = bucket
         self._write(connection, touched, fresh=False)
         self._close_old(connection)
 
@@ -96,17 +102,22 @@ class OpenRollups:
         """Write every open bucket exactly (a stopping writer's last transaction)."""
         self._write(connection, self._open, fresh=True)
         self._open.clear()
+        self._behind.clear()
 
     def _write(self, connection: sqlite3.Connection, buckets: dict[tuple[float, str, float], _Open],
                fresh: bool) -> None:
         rows: dict[float, list[RollupRow]] = {MINUTE: [], HOUR: []}
-        for (span, _, _), bucket in buckets.items():
+        for key, bucket in buckets.items():
+            span = key[0]
             rollup = bucket.rollup
             # Minutes are small: always exact. An hour's sketch holds tens of buckets: encoded once a minute.
             if (fresh or span == MINUTE or bucket.encoded is None
                     or self._latest - bucket.encoded_at >= SKETCH_EVERY):
                 bucket.encoded = (rollup.sketch.encode(), encode_outcomes(rollup.outcomes))
                 bucket.encoded_at = self._latest
+                self._behind.pop(key, None)
+            else:
+                self._behind[key] = bucket
             sketch, outcomes = bucket.encoded
             rows[span].append((rollup.host, int(rollup.start), rollup.checks, rollup.available, rollup.rt_count,
                                rollup.rt_sum, rollup.rt_min, rollup.rt_max, sketch, outcomes))
@@ -121,6 +132,7 @@ class OpenRollups:
             self._write(connection, old, fresh=True)
             for key in old:
                 del self._open[key]
+                self._behind.pop(key, None)
 
     @staticmethod
     def _read(connection: sqlite3.Connection, span: float, host: str, start: float) -> Rollup:

@@ -98,11 +98,14 @@ def test_ctrl_c_while_a_browser_follows_the_live_events_stops_cleanly(tmp_path: 
     assert (status, stderr) == (0, ""), stderr  # the whole of it, should a traceback come
 
 
+def basic_auth(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
 def status_as(port: int, user: str, password: str) -> int:
     """The status of the page asked for as `user`: 200, or 401 for credentials the auth file does not hold."""
     request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/sites")
-    credentials = base64.b64encode(f"{user}:{password}".encode()).decode()
-    request.add_unredirected_header("Authorization", f"Basic {credentials}")
+    request.add_unredirected_header("Authorization", basic_auth(user, password)["Authorization"])
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return int(response.status)
@@ -140,6 +143,29 @@ def test_sighup_reads_the_auth_file_again_refuses_one_that_cannot_be_used_and_se
         # The config unchanged since: nothing about it, as -m says nothing of a SIGHUP that finds no new version.
         f"auth file rejected: {users}:1: user 'bob': not a salted scrypt or pbkdf2 hash (make one with python -m "
         "monitoringapp.web.passwords USER); the running users stay in force"])
+
+
+@pytest.mark.slow
+def test_a_user_the_reloaded_auth_file_removes_is_cut_from_the_live_events_she_had_open(tmp_path: Path) -> None:
+    # She was refused at every new request, but her open page's live events went on for up to 5 minutes (a
+    # stream's life): every stream ends at a reload of the auth file, and a page's next one is authenticated again.
+    users = tmp_path / "users.txt"
+    users.write_text(f"alice:{generate_password_hash('a-pass', method='pbkdf2:sha256')}\n")
+    app = App("-w", "-db", str(tmp_path / "m.db"), "--listen", "127.0.0.1:0", "--auth-file", str(users))
+    try:
+        port = app.serving_port()
+        live = urllib.request.Request(f"http://127.0.0.1:{port}/events", headers=basic_auth("alice", "a-pass"))
+        with urllib.request.urlopen(live, timeout=10) as alices_stream:
+            assert alices_stream.readline().startswith(b"retry: ")
+            users.write_text(f"bob:{generate_password_hash('b-pass', method='pbkdf2:sha256')}\n")
+            app.process.send_signal(signal.SIGHUP)
+            wait_until(lambda: "auth file reloaded" in app.stderr(), 10, "the reload said", alive=app)
+            # Read to its end, which comes at once; else a timeout (10 s, before the stream's first keepalive).
+            assert alices_stream.read() == b": connected\n\n"
+        assert status_as(port, "alice", "a-pass") == 401
+    finally:
+        status, stderr = app.stop(signal.SIGTERM)
+    assert (status, stderr) == (0, f"auth file reloaded: {users}: 1 user(s)\n")
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -85,6 +86,20 @@ def test_every_response_has_a_strict_content_security_policy_and_the_page_loads_
     assert "<script>" not in html and " style=" not in html and "onclick" not in html, "nothing inline"
     for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):
         assert client.get(asset).status_code == 200, asset
+
+
+def test_the_pages_ask_for_their_script_and_style_by_their_content_so_an_upgrade_is_never_served_from_a_cache(
+        client: FlaskClient) -> None:
+    # A browser keeps /static/ files an hour: after an upgrade the new page ran last version's live.js and
+    # style.css from its cache (unversioned, they were the same URLs).
+    static = Path(__file__).resolve().parents[2] / "web" / "static"
+    for path in ("/", f"/site/{site_id(UP)}"):
+        html = client.get(path).get_data(as_text=True)
+        assets = re.findall(r'(?:src|href)="/static/([^"?]+)\?v=([0-9a-f]+)"', html)
+        assert {name for name, _ in assets} >= {"style.css", "favicon.svg"}, html[:600]
+        assert len(assets) == html.count('"/static/'), "every asset versioned"
+        for name, version in assets:
+            assert version == hashlib.sha256((static / name).read_bytes()).hexdigest()[:12], name
 
 
 def test_a_site_page_shows_percentile_bands_labelled_approximate_outcomes_and_alerts(client: FlaskClient) -> None:
@@ -189,6 +204,17 @@ def test_a_time_without_a_unit_is_a_400_that_asks_for_one_as_the_command_line_do
         "parameter": name})
 
 
+@pytest.mark.parametrize("path", ["/site//{up}", "/api/v1//sites", "/static//style.css", "/api//v1/sites/{up}//probes",
+                                  "/metrics", "/site/{up}", "/nowhere", "/api/v1/nowhere"])
+def test_no_answer_names_the_host_the_client_says_it_asked(client: FlaskClient, path: str) -> None:
+    # A doubled slash was a 308 to the URL made absolute from the Host header (Location: http://evil.test/site/...):
+    # a redirect anywhere, for a cache before -w to keep, at the word of a header the client chose.
+    response = client.get(path.format(up=site_id(UP)), headers={"Host": "evil.test"})
+    assert response.status_code in (200, 404)
+    assert "Location" not in response.headers
+    assert "evil.test" not in response.get_data(as_text=True)
+
+
 def test_the_openapi_description_is_served(client: FlaskClient) -> None:
     response = client.get("/api/v1/openapi.yaml")
     assert response.status_code == 200 and b"/api/v1/sites/{id}/rollups" in response.data
@@ -259,7 +285,9 @@ def test_a_new_list_of_sites_tells_open_pages_to_load_again_only_when_their_rows
     assert site_id(DOWN) not in live.published, "a removed site's summary is forgotten: added back, it is sent again"
     publish_list_change(live, SiteListChange(added=("http://new.test/",), relisted=True))
     assert next(stream) == 'event: reload\ndata: {"at": "2026-11-30T12:00:00.000Z"}\n\n'
-    stream.close()
+    # Its page loads again and opens a stream of its own: this one ends, so its place is free for that one (it was
+    # held until its next keepalive, and with 5 pages open some were refused).
+    assert next(stream, None) is None and live.broadcaster.streams == 0
 
 
 def test_event_streams_are_bounded(context: WebContext) -> None:
@@ -271,6 +299,23 @@ def test_event_streams_are_bounded(context: WebContext) -> None:
         first.close()
     finally:
         context.broadcaster.max_streams = 8
+
+
+def test_a_stream_closed_before_its_first_message_gives_its_place_back(context: WebContext) -> None:
+    # A HEAD request (an uptime checker's, a link preview's) gets the headers of /events and no body: werkzeug
+    # closes the stream without reading it, and 8 of them took every place for good (live updates refused, 503).
+    live = WebContext(context.board, context.log, Broadcaster(), clock=context.clock)
+    client = create_app(live).test_client()
+    for _ in range(live.broadcaster.max_streams + 1):
+        with client.head("/events") as answered:  # the server closes the body it sent, as waitress does
+            assert answered.status_code == 200
+    assert live.broadcaster.streams == 0
+    unread = live.broadcaster.open()
+    assert unread is not None
+    unread.close()
+    assert live.broadcaster.streams == 0
+    with client.get("/events", buffered=False) as opened:
+        assert opened.status_code == 200 and next(iter(opened.response)).startswith(b"retry: ")
 
 
 def test_with_users_every_route_needs_basic_auth(history: History, context: WebContext) -> None:

@@ -91,3 +91,23 @@ def test_a_site_last_probed_before_the_seeded_hour_shows_no_data_since_that_prob
     board.add_probes([Probe(NOW + 1, A, True, 200, 1.0)])
     a = board.status(site_id(A), NOW + 1)
     assert a is not None and (a.state, a.since) == (State.UP, None)
+
+
+def test_without_a_config_a_site_is_up_between_its_probes_as_far_apart_as_it_is_checked() -> None:
+    # With no config to give its interval, a site checked every 5 minutes showed "No data" 60 s after each probe:
+    # 4 minutes of every 5 (and "1 of 1 sites has no data" above it). Its probes' spacing tells its interval.
+    board = StatusBoard()
+    board.seed([], [], [Probe(NOW - 3600 + n * 300, A, True, 200, 1.0) for n in range(12)], [])
+    latest = NOW - 300
+    assert board.status(site_id(A), latest + 240).state is State.UP  # type: ignore[union-attr]
+    assert board.status(site_id(A), latest + 901).state is State.NO_DATA  # type: ignore[union-attr]  # 3 intervals
+    # A monitor stopped for an hour: one long gap, and the next stop is still told 3 intervals (15 min) after it.
+    board.add_probes([Probe(latest + 3600, A, True, 200, 1.0)])
+    assert board.status(site_id(A), latest + 3600 + 901).state is State.NO_DATA  # type: ignore[union-attr]
+    # Checked every 10 s since (a faster config): no data after 60 s, the least, not 3 of its old intervals.
+    board.add_probes([Probe(latest + 3600 + 10 * n, A, True, 200, 1.0) for n in range(1, 4)])
+    assert board.status(site_id(A), latest + 3630 + 61).state is State.NO_DATA  # type: ignore[union-attr]
+    # A site whose interval the config gives keeps to it.
+    configured = seeded(SiteSpec(B, 10.0))
+    configured.add_probes([Probe(NOW - 3600 + n * 300, B, True, 200, 1.0) for n in range(12)])
+    assert configured.status(site_id(B), latest + 240).state is State.NO_DATA  # type: ignore[union-attr]

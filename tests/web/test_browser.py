@@ -9,6 +9,8 @@ import os
 import shutil
 import signal
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -111,6 +113,49 @@ def test_a_site_page_draws_its_percentiles(browser: Any, live: LiveWeb) -> None:
     page.goto(f"{live.url}/site/{live.key('shop')}?range=90d", timeout=15_000)
     assert page.locator("polyline.p50").count() >= 1
     assert "approximate" in page.inner_text("main")
+    page.close()
+
+
+def test_head_requests_for_the_live_events_leave_the_page_live(browser: Any, live: LiveWeb) -> None:
+    # An uptime checker's HEAD gets the stream's headers and no body: each took one of the 8 places for good, and
+    # the page then stayed "off" (its /events refused with a 503, for as long as -w ran).
+    for _ in range(9):
+        request = urllib.request.Request(live.url + "/events", method="HEAD")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+    page = browser.new_page()
+    refused: list[int] = []
+    page.on("response", lambda response: refused.append(response.status) if response.status >= 500 else None)
+    page.goto(live.url + "/", timeout=15_000)
+    page.locator("#live[data-state=on]").wait_for(timeout=15_000)
+    assert refused == []
+    page.close()
+
+
+def test_a_page_refused_its_live_events_while_every_place_is_taken_asks_again_and_goes_live(
+        browser: Any, live: LiveWeb) -> None:
+    # An EventSource answered with a 503 is closed for good (the browser retries a lost connection, not a refusal):
+    # the page stayed "off", never updated, though a place came free seconds later.
+    held: list[Any] = []
+    try:
+        for _ in range(20):  # every place (earlier tests' pages may still hold some, until their next keepalive)
+            try:
+                stream = urllib.request.urlopen(live.url + "/events", timeout=10)
+            except urllib.error.HTTPError as refused:
+                refused.close()
+                assert refused.code == 503
+                break
+            held.append(stream)
+            assert stream.readline().startswith(b"retry: ")
+        page = browser.new_page()
+        with page.expect_response(lambda response: response.url.endswith("/events"), timeout=15_000) as first:
+            page.goto(live.url + "/", timeout=15_000)
+        assert first.value.status == 503
+    finally:
+        for stream in held:
+            stream.close()
+    # -w sees a place come free at that stream's next keepalive (15 s); the page asks again every 5 to 10 s.
+    page.locator("#live[data-state=on]").wait_for(timeout=45_000)
     page.close()
 
 
