@@ -151,25 +151,15 @@ def test_a_path_jsonpath_ng_fails_on_for_one_body_fails_the_condition_and_says_w
         ErrorKind.CONDITION, "$.a.`sub(/x/, y)` could not be evaluated on this body (TypeError)")
 
 
-def test_jsonpath_is_imported_only_by_a_config_with_a_json_condition() -> None:
+@pytest.mark.parametrize(("module", "condition"), [
+    ("jsonpath_ng", "'json': [{'path': '$.a', 'exists': True}]"), ("regex", "'bodyNotMatches': 'err'")])
+def test_a_conditions_library_is_imported_only_by_a_config_with_that_condition(module: str, condition: str) -> None:
     probe = ("import json, sys, monitoringapp.app.monitoring_mode, monitoringapp.app.cli\n"
              "from monitoringapp.domain.config import parse_config\n"
              "parse_config(json.dumps({'websites': [{'URL': 'http://a/', 'bodyContains': 'ok'}]}))\n"
-             "before = 'jsonpath_ng' in sys.modules\n"
-             "condition = {'path': '$.a', 'exists': True}\n"
-             "parse_config(json.dumps({'websites': [{'URL': 'http://a/', 'json': [condition]}]}))\n"
-             "print(before, 'jsonpath_ng' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
-    assert done.stdout.split() == ["False", "True"], done.stderr
-
-
-def test_regex_is_imported_only_by_a_config_with_a_body_pattern() -> None:
-    probe = ("import json, sys, monitoringapp.app.monitoring_mode, monitoringapp.app.cli\n"
-             "from monitoringapp.domain.config import parse_config\n"
-             "parse_config(json.dumps({'websites': [{'URL': 'http://a/', 'bodyContains': 'ok'}]}))\n"
-             "before = 'regex' in sys.modules\n"
-             "parse_config(json.dumps({'websites': [{'URL': 'http://a/', 'bodyNotMatches': 'err'}]}))\n"
-             "print(before, 'regex' in sys.modules)")
+             f"before = {module!r} in sys.modules\n"
+             f"parse_config(json.dumps({{'websites': [{{'URL': 'http://a/', {condition}}}]}}))\n"
+             f"print(before, {module!r} in sys.modules)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["False", "True"], done.stderr
 
