@@ -32,9 +32,12 @@ def lock_path(database: Path) -> Path:
 class WriterLock:
     """The lock of one database's writer; `acquire` takes it or raises StoreError naming its holder."""
 
-    def __init__(self, path: Path, descriptor: int) -> None:
+    def __init__(self, path: Path, descriptor: int, after_a_lost_writer: bool = False) -> None:
         self.path = path
         self._descriptor: int | None = descriptor
+        self.after_a_lost_writer = after_a_lost_writer
+        """Whether the sidecar held the record of a writer that never released it (killed, a crash, the power
+        gone): what it left half written may want mending."""
 
     @classmethod
     def acquire(cls, database: Path) -> WriterLock:
@@ -54,10 +57,11 @@ class WriterLock:
                 os.close(descriptor)
                 raise StoreError(f"{database}: cannot lock {path}: {error.strerror}") from None
             if _still_at(path, descriptor):
+                left = os.pread(descriptor, 1, 0) != b""  # a closing writer removes its sidecar
                 record = f"{os.getpid()} {iso_utc(time.time())}\n".encode()
                 os.ftruncate(descriptor, 0)
                 os.pwrite(descriptor, record, 0)
-                return cls(path, descriptor)
+                return cls(path, descriptor, left)
             os.close(descriptor)  # removed by a writer closing meanwhile: lock the new one
         raise StoreError(f"{database}: its lock file {path} keeps being replaced")
 
