@@ -49,7 +49,7 @@ from monitoringapp.domain.checks import (
 )
 from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow, parse_maintenance, parse_notifications
 from monitoringapp.domain.secrets import MissingVariable, Secrets, bad_variable, expand, url_secrets, variables
-from monitoringapp.domain.sites import canonical_url, shown_in_error, shown_url, url_problem
+from monitoringapp.domain.sites import canonical_url, shown_in_error, shown_url, site_id, url_problem
 from monitoringapp.domain.timefmt import format_duration, parse_duration, unit_missing
 
 if TYPE_CHECKING:
@@ -454,6 +454,7 @@ class _Validator:
             raise self.fail("websites", "must be a list of sites", entries)
         sites: list[SiteConfig] = []
         seen: dict[str, tuple[str, str]] = {}  # a site's key in canonical form -> (where, as shown)
+        addressed: dict[str, tuple[str, str]] = {}  # a site's id on the page and in the API -> (where, as shown)
         without_url = ""  # the first entry without "URL", and why
         for index, entry in enumerate(entries):
             where = f"websites[{index}]"
@@ -482,6 +483,17 @@ class _Validator:
                 field_name, value = ("URL", shown) if name is None else ("name", name)
                 raise self.fail(f"{where}.{field_name}", f'the same site as {first[0]} ("{first[1]}")', value)
             seen[key] = (where, shown if name is None else name)
+            # A plain name that is another site's id (10 hex digits of its URL's hash) would address both on the
+            # page, in the API and in /metrics: one of them unreachable, its series twice.
+            address = site_id(url, name)
+            first = addressed.get(address)
+            if first is not None:
+                # The name to change is the one written: the other site's id is its URL's.
+                (named, value), (other, shown_other) = ((where, name), first) if name is not None else (
+                    first, (where, shown))
+                raise self.fail(f"{named}.name", f'is the id the page and the API give {other} ("{shown_other}"); '
+                                "choose another name", value)
+            addressed[address] = seen[key]
             interval = self._at_least_floor(
                 entry, "checkInterval", f"{where}.checkInterval",
                 self._site_number(entry, "checkInterval", where, default_interval, MAX_INTERVAL))

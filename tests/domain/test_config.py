@@ -89,6 +89,13 @@ def test_a_variable_in_a_sites_url_is_warned_of_as_sent_as_written() -> None:
     ('{"websites": [{"URL": "http://"}]}', 'c.json: websites[0].URL: has no host, got "http://"'),
     ('{"websites": [{"URL": "http://a.test/"}, {"URL": "http://a.test/"}]}',
      'c.json: websites[1].URL: the same site as websites[0] ("http://a.test/"), got "http://a.test/"'),
+    # A plain name that is another site's id (its URL's hash): both at one address on the page, in the API, in /metrics.
+    ('{"websites": [{"URL": "http://a.test/"}, {"URL": "http://b.test/", "name": "b28e3efd69"}]}',
+     'c.json: websites[1].name: is the id the page and the API give websites[0] ("http://a.test/"); choose another '
+     'name, got "b28e3efd69"'),
+    ('{"websites": [{"URL": "http://b.test/", "name": "b28e3efd69"}, {"URL": "http://a.test/"}]}',
+     'c.json: websites[0].name: is the id the page and the API give websites[1] ("http://a.test/"); choose another '
+     'name, got "b28e3efd69"'),
     (config_with(alertThreshold=1.5), "c.json: alertThreshold: must be a fraction between 0 and 1, got 1.5"),
     (config_with(alertThreshold=0.8, recoveryThreshold=0.7),
      "c.json: recoveryThreshold: must be at least alertThreshold (0.8), got 0.7"),
