@@ -154,6 +154,11 @@ def is_busy(error: sqlite3.Error) -> bool:
     return _errorcode(error) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
+def is_full(error: sqlite3.Error) -> bool:
+    """Whether `error` is SQLite's "the disk is full" (SQLITE_FULL): space may be freed, try again later."""
+    return _errorcode(error) == sqlite3.SQLITE_FULL
+
+
 def check_usable(connection: sqlite3.Connection, path: str | Path) -> int:
     """The schema version of the file behind `connection`, once it is known to be ours or empty:
     StoreError for a newer version or another application's tables. Reads only."""

@@ -46,6 +46,7 @@ from monitoringapp.store.sqlite.schema import (
     check_for_writing,
     insert_events,
     is_busy,
+    is_full,
     open_for_writing,
     unusable,
     write_transaction,
@@ -315,4 +316,4 @@ def _passing(error: sqlite3.Error) -> str | None:
     or "full" (the disk: space may be freed, a volume grown); None for an error that waiting does not mend."""
     if is_busy(error):
         return "busy"
-    return "full" if getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL else None
+    return "full" if is_full(error) else None
