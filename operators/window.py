@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, bisect_right
 from collections import Counter
 
 from monitoringapp.domain.events import (
@@ -64,8 +64,10 @@ class OrderedTimes:
         values = self.values
         for time in gone:
             del values[bisect_left(values, time)]
+        # `insort` looks `insert` up by name for each time on anything but a list: a quarter of its cost here.
+        insert = values.insert
         for time in came:
-            insort(values, time)
+            insert(bisect_right(values, time), time)
 
     def mean(self) -> float:
         return float(self.total) * _UNIT / len(self.values)
