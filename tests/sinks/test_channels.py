@@ -113,6 +113,24 @@ def test_apprise_mailto_delivers_to_a_real_smtp_server_with_the_password() -> No
     assert "s3cr3t" not in str(failed.value)
 
 
+def test_a_failed_mail_says_why_the_server_refused_it_not_only_that_it_failed() -> None:
+    # apprise warns `Connection error while submitting email to "127.0.0.1"` for a refused login as for a server
+    # that is not there, and says which only in a debug line: the operator was told "connection error" for a
+    # wrong password.
+    query = "?to=oncall@example.com&from=monitor@example.com&mode=insecure"
+    with mail_server("monitor", "p4ss") as server:
+        with pytest.raises(DeliveryFailed) as refused_login:
+            open_channel(f"mailto://monitor:wrong@127.0.0.1:{server.port}{query}", webhook=False).send(
+                [transition_notice(DOWN)])
+        assert server.messages == []
+    with pytest.raises(DeliveryFailed) as nobody_there:
+        open_channel(f"mailto://monitor:wrong@127.0.0.1:{refused_port()}{query}", webhook=False).send(
+            [transition_notice(DOWN)])
+    assert str(refused_login.value) == (
+        'Connection error while submitting email to "127.0.0.1": 535 5.7.8 Authentication credentials invalid')
+    assert str(nobody_there.value) == 'Connection error while submitting email to "127.0.0.1": Connection refused'
+
+
 def test_a_mailed_burst_is_one_line_per_notice_in_plain_text_a_detail_with_markup_as_written() -> None:
     # Sent without a body format, apprise took the text for HTML: the mail's HTML part was the raw lines (one
     # paragraph in a mail reader, a detail's "<html>" read as a tag) and its plain part those lines joined by spaces.
@@ -167,8 +185,9 @@ def test_two_apprise_channels_failing_at_once_each_say_their_own_error() -> None
         thread.start()
     for thread in threads:
         thread.join(30)
-    assert errors == {"json": {"A Connection error occurred sending JSON notification to 127.0.0.1."},
-                      "form": {"A Connection error occurred sending Form notification to 127.0.0.1."}}
+    assert errors == {
+        "json": {"A Connection error occurred sending JSON notification to 127.0.0.1: Connection refused"},
+        "form": {"A Connection error occurred sending Form notification to 127.0.0.1: Connection refused"}}
 
 
 def test_apprise_refuses_a_url_it_does_not_know() -> None:
