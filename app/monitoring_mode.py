@@ -35,7 +35,7 @@ from monitoringapp.domain.timefmt import epoch_seconds, format_duration
 from monitoringapp.graph.monitor import MonitorGraph, StoredPast, load_past
 from monitoringapp.operators.stats import nearest_rank
 from monitoringapp.operators.typed import keep
-from monitoringapp.sinks.console import Console, ReportContext
+from monitoringapp.sinks.console import Console, ReportContext, stall_line
 from monitoringapp.sinks.progress import ProgressBar
 from monitoringapp.store import open_event_log
 from monitoringapp.store.log import LogLost, LogWriter, PastReader
@@ -145,7 +145,9 @@ def run_monitoring(options: MonitorOptions) -> int:
         )
         if judges:
             running.add(graph.transitions.subscribe(log.append_transition, lifecycle.fail))
-        if console is not None:
+        if console is None:  # a stall is a gap in the stored data: said where a service's errors go
+            running.add(graph.stalls.subscribe(lambda stall: errors.info(stall_line(stall)), lifecycle.fail))
+        else:
             console.on_closed = lifecycle.stop  # `-m | head`: the reader has gone, stop as SIGTERM would
             lifecycle.stop_when(console.reader_gone)  # ... even while nothing is being written
             shown = console

@@ -521,25 +521,40 @@ def test_a_monitor_stopped_for_seconds_says_so_as_it_runs_again_and_its_reports_
     config.write_text(json.dumps({"websites": [{"URL": server.url("/ok"), "checkInterval": INTERVAL}],
                                   "reports": [{"every": 1, "windows": [3]}]}))
     app = monitor(config, tmp_path / "m.db")
+    # With --silent it was said nowhere at all: a service's journal never heard of the gap in its data.
+    quiet = monitor(config, tmp_path / "quiet.db", "--silent")
     try:
         app.wait_for_line(lambda text: re.fullmatch(r"== past 3s at \S+ ==", text) is not None, 10)  # all covered
-        app.process.send_signal(signal.SIGSTOP)
+        wait_until(lambda: rows(tmp_path / "quiet.db", "SELECT 1 FROM website_monitoring"), 10, "a probe stored",
+                   alive=quiet)
+        for stopped_app in (app, quiet):
+            stopped_app.process.send_signal(signal.SIGSTOP)
         try:
             time.sleep(5.0)  # the stop itself
         finally:
-            app.process.send_signal(signal.SIGCONT)
+            for stopped_app in (app, quiet):
+                stopped_app.process.send_signal(signal.SIGCONT)
         _, said = app.wait_for_line(lambda text: text.startswith("no check made from "), 8)
         told = app.output().index(said)
         _, title = app.wait_for_line(lambda text: text.startswith("== past 3s at "), 8, start=told + 1)
+        said_quietly = wait_until(lambda: re.search(r"^no check made from .*$", quiet.stderr(), re.MULTILINE), 8,
+                                  "the stall on stderr", alive=quiet)[0]
         assert app.stop(signal.SIGTERM)[0] == 0
+        assert quiet.stop(signal.SIGTERM)[0] == 0
     finally:
         app.kill()
+        quiet.kill()
+    assert quiet.output() == []
     stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
     stopped = re.fullmatch(rf"no check made from ({stamp}) to ({stamp}) \((\d)s\): the monitor did not run "
                            r"\(stopped, its VM paused or its host starved\); the checks due meanwhile are skipped, "
                            "not made up", said)
     assert stopped, said
     assert 4.0 <= parse_iso(stopped[2]) - parse_iso(stopped[1]) <= 5.0  # the ticks the 1 s clock missed
+    stopped_quietly = re.fullmatch(rf"no check made from ({stamp}) to ({stamp}) \((\d)s\): the monitor did not run .*",
+                                   said_quietly)
+    assert stopped_quietly, said_quietly
+    assert 4.0 <= parse_iso(stopped_quietly[2]) - parse_iso(stopped_quietly[1]) <= 5.0
     # The first report after it: the window's part since the monitor ran again.
     assert re.fullmatch(rf"== past 3s at {stamp} \([0-2]s of it covered\) ==", title), title
 
