@@ -48,7 +48,7 @@ from monitoringapp.transport.body import UndecodableBody, read_body
 from monitoringapp.transport.errors import carried_errors, network_reason, socks_refusal
 from monitoringapp.transport.proxies import Proxies
 from monitoringapp.transport.resolver import Resolver, unanswered_lookup
-from monitoringapp.transport.watchdog import Watchdog, WatchedAdapter
+from monitoringapp.transport.watchdog import Watchdog, WatchedAdapter, connect_within
 
 __all__ = ["BODY_LIMIT", "HttpProber", "ProbeOutcome", "classify", "user_agent"]
 
@@ -115,10 +115,12 @@ class HttpProber:
     def check(self, site: SiteConfig) -> ProbeOutcome:
         """Probe `site` as its config says and judge the answer by its conditions; never raises for a network
         failure. A `detail` holds none of the site's secrets."""
-        if site.scheme == TCP:
-            return tcp_probe(site.probe_url, site.timeout, site.conditions)
         # The watchdog's clock, which leaves out a stall of the whole process (`transport.watchdog.RunningClock`).
         clock = self._watchdog.clock
+        if site.scheme == TCP:
+            with self._watchdog.arm(clock() + site.timeout) as connection:
+                return tcp_probe(site.probe_url, site.conditions,
+                                 lambda host, port: connect_within(connection, host, port), clock)
         started = clock()
         deadline = started + site.timeout
         conditions = site.conditions

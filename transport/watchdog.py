@@ -362,6 +362,19 @@ def _connect(host: str, port: int, timeout: Any, source_address: tuple[str, int]
         lambda address: create_connection((address[4][0], port), timeout, source_address, socket_options))
 
 
+def connect_within(exchange: Exchange, host: str, port: int) -> socket.socket:
+    """A TCP connection to `host`, its name looked up by `exchange`'s watchdog's resolver, each address tried in turn
+    with what is then left of the exchange's deadline (a `tcp://` probe: nothing is sent, so nothing for the
+    watchdog to cut; the lookup and the connects are bounded by the deadline themselves)."""
+    def connect(address: Any) -> socket.socket:
+        remaining = exchange.remaining()
+        if remaining <= 0:
+            raise TimeoutError("timed out")
+        return create_connection((address[4][0], port), remaining)
+
+    return _first_that_connects(_addresses(host, port, allowed_gai_family(), exchange), connect)
+
+
 Connected = TypeVar("Connected", bound=socket.socket)
 
 
