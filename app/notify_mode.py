@@ -333,7 +333,9 @@ def start_cursors(end: Cursor, state: DeliveryState, names: Sequence[str], conso
         state.started(name, end)
         starts[name] = end
         if console is not None:
-            console.info(f"channel {name}: new, starts at the end of the log (nothing stored before now is sent)")
+            console.info(f"channel {name}: new, " + (
+                "starts at the beginning of the log, not created yet (all it will hold is new)" if end == BEGINNING
+                else "starts at the end of the log (nothing stored before now is sent)"))
     return starts
 
 

@@ -4,6 +4,7 @@ secrets nowhere; a bad config one line and exit 2 with nothing created."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -30,6 +31,7 @@ from monitoringapp.app.notify_mode import (
     notifier_change,
     stale_announced,
     stale_flag,
+    start_cursors,
     when_readable,
     withheld_flag,
 )
@@ -39,6 +41,7 @@ from monitoringapp.domain.notifications import ChannelConfig
 from monitoringapp.domain.secrets import NO_SECRETS
 from monitoringapp.domain.timefmt import iso_utc, parse_iso
 from monitoringapp.operators.delivery import Backoff, ChannelDelivery, Deliveries, MonitorNews, MonitorWatch, Outcome
+from monitoringapp.sinks.console import Console
 from monitoringapp.sinks.webhook import WebhookChannel
 from monitoringapp.store.jetstream import open_prober_log
 from monitoringapp.store.log import BEGINNING, Cursor, LogUnavailable, StoreError
@@ -341,6 +344,24 @@ def test_where_the_log_ends_is_the_beginning_only_for_a_log_not_created_yet(tmp_
     finally:
         reader.close()
     assert told == []  # nothing to wait for: all the log will hold is new
+
+
+def test_a_new_channel_is_told_where_it_starts_the_beginning_of_a_log_not_created_yet_or_its_end(
+        tmp_path: Path) -> None:
+    # Before any monitor had created the log, a new channel was said to start "at the end of the log (nothing stored
+    # before now is sent)", and then delivered the first alert the monitor stored: the start line misled.
+    end = Cursor("log-1", 41, 1_795_000_000.0)
+    said = io.StringIO()
+    state = SqliteDeliveryState(tmp_path / "m-notify.db")
+    try:
+        starts = {**start_cursors(BEGINNING, state, ["early"], Console(said, colour=False), {}),
+                  **start_cursors(end, state, ["late"], Console(said, colour=False), {})}
+    finally:
+        state.close()
+    assert starts == {"early": BEGINNING, "late": end}
+    assert said.getvalue().splitlines() == [
+        "channel early: new, starts at the beginning of the log, not created yet (all it will hold is new)",
+        "channel late: new, starts at the end of the log (nothing stored before now is sent)"]
 
 
 def test_a_log_that_exists_but_cannot_be_read_is_waited_for_each_reason_said_once() -> None:
