@@ -242,7 +242,7 @@ def create_app(context: WebContext) -> Flask:
         now = context.clock()
         since = _time("since", now, now - 7 * DAY)
         hosts = None
-        key = request.args.get("site")
+        key = _argument("site")
         if key is not None:
             hosts = {_site(board, key, "site").host}
         limit = _integer("limit", 1000, 1, MAX_LIMIT)
@@ -357,10 +357,22 @@ def _site(board: StatusBoard, key: str, parameter: str = "id") -> SiteSpec:
     return spec
 
 
+def _argument(name: str) -> str | None:
+    """The query's one value of `name`, None if absent; given more than once (`since=a&since=b`), an error, where
+    the first silently won."""
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        raise ApiError(f"{name}: given {len(values)} times; give it once", name)
+    return values[0] if values else None
+
+
 def _time(name: str, now: float, default: float) -> float:
-    text = request.args.get(name)
+    text = _argument(name)
     if text is None:
         return default
+    if not text.isascii():  # `since=` a full-width 1 and h was taken as 1h: int() reads any script's digits
+        raise ApiError(f"{name}: must be an age such as 2h or an ISO date such as 2026-11-24T12:00, got {text!r}",
+                       name)
     missing = unit_missing(text)  # as on the command line: `?since=30` meant as days is not half a minute
     if missing is not None:
         raise ApiError(f"{name}: {missing}", name)
@@ -383,7 +395,7 @@ def _range(now: float, default_span: float) -> tuple[float, float]:
 
 
 def _integer(name: str, default: int, lowest: int, highest: int) -> int:
-    text = request.args.get(name)
+    text = _argument(name)
     if text is None:
         return default
     # ASCII digits only: str.isdigit() also says yes to "²", which int() refuses.
@@ -393,7 +405,7 @@ def _integer(name: str, default: int, lowest: int, highest: int) -> int:
 
 
 def _step(since: float, until: float) -> float:
-    text = request.args.get("step")
+    text = _argument("step")
     if text is None:
         span = until - since
         step = next((s for s in (MINUTE, 15 * MINUTE, HOUR, 6 * HOUR, DAY) if span / s <= 200), 7 * DAY)

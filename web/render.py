@@ -62,14 +62,25 @@ def headline(states: Sequence[State]) -> str:
     total = len(states)
     if not total:
         return "No sites yet"
-    sites = "site" if total == 1 else "sites"
     trouble = sum(1 for state in states if state in (State.ALERTING, State.DOWN))
-    if trouble:
-        return f"{trouble} of {total} {sites} in trouble"
     up = sum(1 for state in states if state is State.UP)
+    if total == 1:  # "All 1 site up" of a page that watches one
+        return "The site is in trouble" if trouble else "The site is up" if up else "The site has no data yet"
+    if trouble:
+        return f"{trouble} of {total} sites in trouble"
     if up == total:
-        return f"All {total} {sites} up"
-    return f"{up} of {total} {sites} up, {total - up} with no data"
+        return f"All {total} sites up"
+    return f"{up} of {total} sites up, {total - up} with no data"
+
+
+def per_step(seconds: float) -> str:
+    """What one step of a chart spans, for its note: `day`, `hour`, `15 minutes` (`per 1440 minutes` said a day)."""
+    for unit, length in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds == length:
+            return unit
+        if seconds > length and seconds % length == 0:
+            return f"{int(seconds // length)} {unit}s"
+    return f"{seconds:g} seconds"
 
 
 def uptime_class(uptime: float | None) -> str:

@@ -16,9 +16,10 @@ from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.domain.sites import site_id
 from monitoringapp.store import open_history_reader
 from monitoringapp.store.sqlite.writer import SqliteEventLog
+from monitoringapp.web import render
 from monitoringapp.web.app import CSP, WebContext, create_app, publish_changes, publish_list_change
 from monitoringapp.web.auth import Users
-from monitoringapp.web.board import SiteListChange, SiteSpec, StatusBoard
+from monitoringapp.web.board import SiteListChange, SiteSpec, State, StatusBoard
 from monitoringapp.web.events import Broadcaster
 from monitoringapp.web.feed import BoardFeed
 from monitoringapp.web.passwords import auth_line
@@ -54,6 +55,14 @@ def test_the_heading_never_counts_a_site_without_data_as_up(tmp_path: Path) -> N
     board.add_probes([Probe(NOW - 4, DOWN, True, 200, 3.0)])
     assert '<h1 id="headline">All 2 sites up</h1>' in client.get("/").get_data(as_text=True)
     log.close()
+
+
+def test_the_heading_of_one_site_says_the_site_and_a_charts_note_says_its_step_in_the_unit_it_is() -> None:
+    # "All 1 site up", and the 90-day chart's note said "per 1440 minutes".
+    assert [render.headline(states) for states in ([State.UP], [State.DOWN], [State.ALERTING], [State.NO_DATA])] == [
+        "The site is up", "The site is in trouble", "The site is in trouble", "The site has no data yet"]
+    assert [render.per_step(step) for step in (900.0, 2 * 3600.0, 6 * 3600.0, 86400.0, 60.0, 90.0)] == [
+        "15 minutes", "2 hours", "6 hours", "day", "minute", "90 seconds"]
 
 
 def test_a_day_bar_says_its_figures_and_outages(client: FlaskClient) -> None:
@@ -180,6 +189,12 @@ def test_rollups_over_a_range_of_years_get_a_step_that_fits_it(client: FlaskClie
     ("/api/v1/alerts?since=9999-01-01", "since"),
     ("/api/v1/alerts?site=nope", "site"),
     ("/api/v1/sites/nope", "id"),
+    # Taken as 1h: int() reads any script's digits.
+    ("/api/v1/alerts?since=%EF%BC%91h", "since"),
+    # The first value silently won.
+    ("/api/v1/alerts?since=1h&since=30d", "since"),
+    ("/api/v1/alerts?limit=5&limit=10", "limit"),
+    ("/api/v1/sites/{up}/rollups?step=1h&step=1d", "step"),
 ])
 def test_a_bad_parameter_is_a_4xx_naming_it_never_a_500(client: FlaskClient, path: str,
                                                        parameter: str | None) -> None:
