@@ -49,7 +49,7 @@ from monitoringapp.domain.checks import (
 )
 from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow, parse_maintenance, parse_notifications
 from monitoringapp.domain.secrets import MissingVariable, Secrets, bad_variable, expand, url_secrets, variables
-from monitoringapp.domain.sites import canonical_url, shown_in_error, shown_url, site_id, url_problem
+from monitoringapp.domain.sites import comparable_url, shown_in_error, shown_url, site_id, url_problem
 from monitoringapp.domain.timefmt import format_duration, parse_duration, unit_missing
 
 if TYPE_CHECKING:
@@ -477,7 +477,7 @@ class _Validator:
             name = self._name(entry, where)
             tcp = urlsplit(url).scheme.lower() == TCP
             # Two spellings of one URL are one site, unless each check of it has a name of its own.
-            key = canonical_url(url) if name is None else f"name:{name}"
+            key = comparable_url(url) if name is None else f"name:{name}"
             first = seen.get(key)
             if first is not None:
                 field_name, value = ("URL", shown) if name is None else ("name", name)

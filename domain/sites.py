@@ -143,13 +143,35 @@ def canonical_url(url: str, *, credentials: bool = True) -> str:
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
 
 
+def comparable_url(url: str) -> str:
+    """`canonical_url` with an international host name in the ASCII form the probe sends (IDNA, as urllib3 encodes
+    it): `http://bücher.example/` and `http://xn--bcher-kva.example/` are one site however the config spells it. For
+    comparing only: the stored and shown URL keeps the spelling written."""
+    canonical = canonical_url(url)
+    try:
+        parts = urlsplit(canonical)
+    except ValueError:
+        return canonical
+    host = parts.hostname or ""
+    if host.isascii():
+        return canonical
+    import idna  # requests' own dependency, imported with it anyway; here only for a config with such a host
+
+    try:
+        ascii_host = idna.encode(host, strict=True, std3_rules=True).decode("ascii")
+    except idna.IDNAError:
+        return canonical  # one the probe cannot send either: its probe says so
+    user_information, at, host_and_port = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=user_information + at + host_and_port.replace(host, ascii_host, 1)))
+
+
 def key_named(given: str, urls: Mapping[str, str]) -> str | None:
     """The key of the site `given` names among `urls` (each site's key -> its URL): its key as written, or any
     spelling of its URL or key (compared in canonical form, as the config compares sites); None if none."""
     if given in urls:
         return given
-    wanted = canonical_url(given)
-    return next((key for key, url in urls.items() if wanted in (canonical_url(key), canonical_url(url))), None)
+    wanted = comparable_url(given)
+    return next((key for key, url in urls.items() if wanted in (comparable_url(key), comparable_url(url))), None)
 
 
 def site_id(url: str, name: str | None = None) -> str:

@@ -212,6 +212,18 @@ def test_one_site_under_another_spelling_is_named_a_duplicate(second: str) -> No
                                   f'got "{second}"')
 
 
+@pytest.mark.parametrize(("first", "second"), [
+    ("http://bücher.test/", "http://xn--bcher-kva.test/"),
+    ("http://xn--bcher-kva.test/", "HTTP://BÜCHER.test:80/"),
+    ("https://straße.test/", "https://xn--strae-oqa.test/"),
+])
+def test_an_international_host_name_and_its_ascii_form_are_one_site(first: str, second: str) -> None:
+    # Two sites probing one host: the probe sends the ASCII form (IDNA) whichever was written.
+    text = json.dumps({"websites": [{"URL": first}, {"URL": second}]})
+    with pytest.raises(ConfigError, match=r"^c\.json: websites\[1\]\.URL: the same site as websites\[0\] "):
+        parse_config(text, "c.json")
+
+
 def test_sites_that_only_look_alike_are_two_sites() -> None:
     urls = ["http://a.test/", "https://a.test/", "http://a.test:8080/", "http://a.test/x", "http://a.test/?q=1",
             "http://A.test/X"]

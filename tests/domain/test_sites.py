@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitoringapp.domain.sites import canonical_url, shown_url, site_id
+from monitoringapp.domain.sites import canonical_url, comparable_url, key_named, shown_url, site_id
 
 
 @pytest.mark.parametrize("spelling", [
@@ -35,3 +35,12 @@ def test_a_password_with_an_at_sign_in_it_is_hidden_whole_as_the_probe_reads_it(
     # and `tPW` went into the site's key: the console, the database's `host`, --check.
     assert shown_url("http://alice:s3cr@tPW@example.com/p@q") == "http://alice:***@example.com/p@q"
     assert canonical_url("http://alice:s3cr@tPW@example.com") == "http://alice:***@example.com/"
+
+
+def test_an_international_host_compares_in_the_ascii_form_the_probe_sends_and_is_kept_as_written() -> None:
+    assert comparable_url("HTTP://Bücher.test:80") == comparable_url("http://xn--bcher-kva.test/") == (
+        "http://xn--bcher-kva.test/")
+    assert comparable_url("http://u:pw@bücher.test:8080/x") == "http://u:***@xn--bcher-kva.test:8080/x"
+    assert canonical_url("http://Bücher.test/") == "http://bücher.test/", "the stored key keeps the spelling written"
+    assert key_named("http://xn--bcher-kva.test", {"http://bücher.test/": "http://bücher.test/"}) == (
+        "http://bücher.test/")
