@@ -10,14 +10,14 @@ from collections.abc import Iterable
 
 from monitoringapp.app.usage import UsageError
 from monitoringapp.domain.config import Config, some_of
-from monitoringapp.domain.sites import canonical_url, shown_url
+from monitoringapp.domain.sites import canonical_url, comparable_url, shown_url
 from monitoringapp.store.log import LogReader, LogUnavailable
 
 
 def stored_spellings(given: str, known: Iterable[str]) -> frozenset[str]:
     """The spellings among `known` of the site `given` names; empty when it names none of them."""
-    wanted = canonical_url(given)
-    return frozenset(site for site in known if canonical_url(site) == wanted)
+    wanted = comparable_url(given)
+    return frozenset(site for site in known if comparable_url(site) == wanted)
 
 
 def of_site(config: Config, given: str | None) -> Config:
