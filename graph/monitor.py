@@ -210,14 +210,23 @@ class ProbesWaitingForTheirPast:
     """The probes as the alert machines and the certificate watch take them: those of a site a reload adds wait
     until its stored alert state and certificate warnings, read in the background, have come, so its first probe
     is judged as at a restart (an alert left open neither told again nor left without its recovery, no
-    certificate warning told twice). Every other site's probes go through as they land."""
+    certificate warning told twice). Those of a site a reload removed are not judged at all: a probe in flight
+    as the version was applied still lands (and is stored), but an alert raised by it would be told after the
+    line that said the site was removed, and left open for good. Every other site's probes go through as they
+    land."""
 
-    __slots__ = ("_count", "_held", "_waiting")
+    __slots__ = ("_count", "_gone", "_held", "_waiting")
 
     def __init__(self) -> None:
         self._count = 0
         self._waiting: dict[str, int] = {}
         self._held: list[Probe] = []
+        self._gone: frozenset[str] = frozenset()
+
+    def apply(self, versions: tuple[Config, Config]) -> None:
+        """The second of `versions` is in force: the sites it removed are judged no more (until one comes back)."""
+        old, new = versions
+        self._gone = (self._gone | (old.keys - new.keys)) - new.keys
 
     def hold(self, hosts: frozenset[str]) -> int:
         """The probes of `hosts` wait for a new reading, from now on (a later one for a host replaces it): its
@@ -228,22 +237,22 @@ class ProbesWaitingForTheirPast:
         return self._count
 
     def admit(self, probes: ProbeBatch) -> ProbeBatch:
-        """The probes of `probes` to judge now; those of sites still waiting are kept."""
-        waiting = self._waiting
-        if not waiting:  # the way of every batch but those of a reload's first moments
+        """The probes of `probes` to judge now; those of sites still waiting are kept, those of sites gone dropped."""
+        waiting, gone = self._waiting, self._gone
+        if not waiting and not gone:  # the way of every batch but those of a reload's first moments
             return probes
         self._held.extend(probe for probe in probes if probe.host in waiting)
-        return tuple(probe for probe in probes if probe.host not in waiting)
+        return tuple(probe for probe in probes if probe.host not in waiting and probe.host not in gone)
 
     def release(self, read: StatesRead) -> tuple[StatesRead, ProbeBatch]:
-        """`read`, then the probes that waited for it (for `ALL_READ`: all still waiting), in the order they
-        landed: the states go in before the probes they are for, without any probe they read back that waited too
-        (`_without_held`)."""
+        """`read`, then the probes that waited for it (for `ALL_READ`: all still waiting; of a site gone since, none),
+        in the order they landed: the states go in before the probes they are for, without any probe they read back
+        that waited too (`_without_held`)."""
         everything = read.reading == ALL_READ.reading
         done = {host for host, reading in self._waiting.items() if everything or reading == read.reading}
         for host in done:
             del self._waiting[host]
-        released = tuple(probe for probe in self._held if probe.host in done)
+        released = tuple(probe for probe in self._held if probe.host in done and probe.host not in self._gone)
         self._held = [probe for probe in self._held if probe.host not in done]
         return _without_held(read, released), released
 
@@ -382,6 +391,7 @@ class MonitorGraph:
             waits = ProbesWaitingForTheirPast()
 
             def states_of_added(versions: tuple[Config, Config]) -> Observable[StatesRead]:
+                waits.apply(versions)
                 added = added_sites(versions)
                 if log is None or not added:
                     return reactivex.empty()

@@ -89,6 +89,49 @@ def test_reloaded_alert_threshold_applies_from_the_next_probe(tmp_path: Path) ->
     assert monitor.transitions == [], "75 % is below the old 80 % but not below the reloaded 50 %"
 
 
+def test_a_probe_in_flight_as_a_reload_removes_its_site_lands_stored_but_judged_by_no_machine(tmp_path: Path) -> None:
+    """B fails; its probe of 0 s is still in flight when the reload of 1 s removes it, and lands at 2 s (the io
+    scheduler runs only then). It is stored as it was made, but raises no alert: before, B was told down after the
+    line that said it was removed, its alert left open for good (and reminded of by a notifier)."""
+    clock, io = TestScheduler(), TestScheduler()
+
+    def probe(site: SiteConfig) -> ProbeOutcome:
+        return ProbeOutcome(500 if site.url == B else 200, 1.0, None)
+
+    monitor = RunningMonitor(config(SiteConfig(A, 5, 1), SiteConfig(B, 5, 1)), SqliteEventLog(tmp_path / "m.db"),
+                             probe, clock, io=io)
+    clock.schedule_absolute(0, lambda *_: monitor.start())
+    clock.schedule_absolute(1, lambda *_: monitor.reload(config(SiteConfig(A, 5, 1))))
+    clock.advance_to(1.5)
+    io.advance_to(2)
+    clock.advance_to(2)
+    monitor.stop()
+    assert [(p.host, p.timestamp, p.available) for p in monitor.probes] == [(A, 0, True), (B, 0, False)]
+    assert monitor.transitions == []
+
+
+def test_the_probes_of_a_site_a_reload_removed_are_not_judged_nor_those_it_held_until_it_comes_back() -> None:
+    """C, added (its probes held for its reading), is removed before the reading is in: the probes it held and
+    those still landing are judged by no machine. Added again, its probes wait for its new reading as before."""
+    waits = ProbesWaitingForTheirPast()
+    first = config(SiteConfig(A, 1, 1))
+    with_c = config(SiteConfig(A, 1, 1), SiteConfig(C, 1, 1))
+    waits.apply((first, with_c))
+    reading = waits.hold(frozenset({C}))
+    held = Probe(1.0, C, False, 503, 1.0)
+    assert waits.admit((held,)) == ()
+    waits.apply((with_c, first))
+    landed = (Probe(2.0, A, True, 200, 1.0), Probe(2.0, C, False, 503, 1.0))
+    assert waits.admit(landed) == landed[:1]
+    nothing = StatesRead(reading, AlertStates({}), WarningsTold(()))
+    assert waits.release(nothing) == (nothing, ())
+    waits.apply((first, with_c))
+    again = waits.hold(frozenset({C}))
+    later = Probe(3.0, C, True, 200, 1.0)
+    assert waits.admit((later,)) == ()
+    assert waits.release(StatesRead(again, AlertStates({}), WarningsTold(())))[1] == (later,)
+
+
 def test_a_restart_reads_the_alert_window_first_and_the_rest_of_the_hour_while_it_runs(tmp_path: Path) -> None:
     """The report windows get the hour before the restart chunk by chunk while the clocks tick, and report what
     a monitor that had read it all before starting would: to the last digit."""
