@@ -9,7 +9,8 @@ Per channel (`ChannelDelivery`), in the log's order, at least once:
 - a channel that coalesces waits `linger` seconds after the first notice of a burst and sends up to `batch`
   notices as one message (apprise); a webhook sends each notice as it comes;
 - an alert and its recovery both older than `max_age` when a message is made become one `summary`;
-- an unresolved alert is repeated as a `reminder` every `remind_every`, one at most waiting per outage;
+- an unresolved alert of a site the config monitors is repeated as a `reminder` every `remind_every`, one at most
+  waiting per outage;
 - a site's transitions inside a maintenance window are held, not delivered (a recovery with its alert; a
   certificate warning is not held); the
   alerts held, and whether their hold has ended, are kept across restarts (`Withheld`), so an outage held when the
@@ -185,8 +186,11 @@ class ChannelDelivery(Generic[P]):
     """One channel's queue, message in flight, backoff, reminders and maintenance (see the module)."""
 
     def __init__(self, config: ChannelConfig, backoff: Backoff, maintenance: Sequence[MaintenanceWindow] = (), *,
-                 linger: float = 0.0, batch: int = 1) -> None:
+                 linger: float = 0.0, batch: int = 1, monitored: frozenset[str] | None = None) -> None:
         self.config = config
+        # The config's sites (None: any). An alert of another is not reminded of: a site removed from the config while
+        # down is probed by no monitor, so its alert stays open in the log for good, and was reminded of for ever.
+        self.monitored = monitored
         self.name = config.name
         self.backoff = backoff
         self.maintenance = maintenance
@@ -407,7 +411,7 @@ class ChannelDelivery(Generic[P]):
 
     def _remind(self, alert: Notice, now: float) -> None:
         period = self.config.remind_every
-        if period is None:
+        if period is None or (self.monitored is not None and alert.site not in self.monitored):
             return
         # The first reminder after `now`: none for the time the notifier did not run.
         periods = max(1, math.floor((now - alert.time) / period) + 1)
