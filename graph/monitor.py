@@ -342,11 +342,18 @@ def _change(versions: tuple[Config, Config]) -> ConfigChange:
     old, new = versions
     sites = diff_sites(old.sites, new.sites)
     kept = old.keys & new.keys  # an added or removed site is said as such, not as a changed setting
+    # Every setting a version may change is named, those -m does not use too (the notifier's, the evaluator's): an
+    # edit of them said as "sites and settings unchanged" read as one the monitor had missed.
     settings = tuple(name for name, before, after in (
         ("alert settings", _alert_settings(old, kept), _alert_settings(new, kept)),
         ("reports", old.reports, new.reports),
-        ("retention", old.retention, new.retention)) if before != after)
-    return ConfigChange(sites.added, sites.removed, sites.retimed, settings, sites.changed)
+        ("retention", old.retention, new.retention),
+        ("rollupRetention", old.rollup_retention, new.rollup_retention),
+        ("notifications", old.notifications, new.notifications),
+        ("maintenance", old.maintenance, new.maintenance),
+        ("quorum", old.quorum, new.quorum)) if before != after)
+    reordered = old.keys == new.keys and [site.key for site in old.sites] != [site.key for site in new.sites]
+    return ConfigChange(sites.added, sites.removed, sites.retimed, settings, sites.changed, reordered)
 
 
 class MonitorGraph:

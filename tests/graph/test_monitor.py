@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from array import array
 from collections.abc import Collection
@@ -13,7 +14,7 @@ from reactivex.scheduler import HistoricalScheduler, ImmediateScheduler
 from reactivex.subject import Subject
 from reactivex.testing import TestScheduler
 
-from monitoringapp.domain.config import AlertPolicy, Config, ReportSpec, SiteConfig
+from monitoringapp.domain.config import AlertPolicy, Config, ReportSpec, SiteConfig, parse_config
 from monitoringapp.domain.events import AlertTransition, ErrorKind, PastChunk, Probe, Report, TransitionKind
 from monitoringapp.domain.timefmt import epoch_seconds, parse_iso, utc_datetime
 from monitoringapp.graph.monitor import (
@@ -70,6 +71,28 @@ def test_reload_is_a_diff_untouched_site_keeps_its_rhythm_retimed_site_keeps_its
     assert [(t.host, t.kind, t.timestamp, t.start) for t in transitions] == [
         (B, TransitionKind.ALERT, 0, 0), (B, TransitionKind.RECOVERY, 21, 0)]
     assert monitor.changes == [ConfigChange(added=(C,), removed=(D,), retimed=(B,), changed=((B, ("checkInterval",)),))]
+
+
+def test_a_reload_names_every_setting_it_changes_those_of_other_modes_too_and_a_new_order_of_the_sites(
+        tmp_path: Path) -> None:
+    """An edit of the notifications, the maintenance or rollupRetention (which -m applies) was said as "config
+    reloaded: sites and settings unchanged", as was a new order of the sites: read as an edit the monitor missed."""
+    clock = TestScheduler()
+    before = config(SiteConfig(A, 2, 1), SiteConfig(B, 2, 1))
+    hook = parse_config(json.dumps({"websites": [{"URL": A}], "notifications": [{"url": "http://127.0.0.1:9/"}],
+                                    "maintenance": [{"weekly": "sun 03:00-03:30"}]}))
+    monitor = RunningMonitor(before, SqliteEventLog(tmp_path / "m.db"), lambda _: ProbeOutcome(200, 1.0, None), clock)
+    clock.schedule_absolute(0, lambda *_: monitor.start())
+    clock.schedule_absolute(1, lambda *_: monitor.reload(replace(before, sites=before.sites[::-1])))
+    clock.schedule_absolute(2, lambda *_: monitor.reload(replace(before, notifications=hook.notifications,
+                                                                 maintenance=hook.maintenance)))
+    clock.schedule_absolute(3, lambda *_: monitor.reload(replace(before, notifications=hook.notifications,
+                                                                 maintenance=hook.maintenance, rollup_retention=86400)))
+    clock.advance_to(4)
+    monitor.stop()
+    assert [change.summary() for change in monitor.changes] == [
+        "sites reordered", "sites reordered; notifications, maintenance changed",
+        "sites unchanged; rollupRetention changed"]
 
 
 def test_reloaded_alert_threshold_applies_from_the_next_probe(tmp_path: Path) -> None:
