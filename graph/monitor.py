@@ -170,11 +170,18 @@ class PastReadings:
         return event
 
 
+def widened_sites(versions: tuple[Config, Config]) -> frozenset[str]:
+    """The sites both of `versions` monitor to which the second gives a longer alert window."""
+    old, new = versions
+    before, after = old.policies, new.policies
+    return frozenset(key for key in old.keys & new.keys if after.alert(key).window > before.alert(key).window)
+
+
 def added_sites_alert_states(log: LogReader, new: Config, added: frozenset[str], now: float) -> AlertStates:
-    """The last stored alert or recovery of each site `added` by the config `new` at `now`, and its stored probes
-    of the alert window before `now` (none if the log cannot be read): what its alert machine resumes from, as at
-    a restart, so an alert still open is neither told again nor left without its recovery, and recovers over a
-    whole window. The added sites' probes from `now` on are live (the log may hold some by the time of the read)."""
+    """The last stored alert or recovery of each site `added` by the config `new` at `now` (or given a longer alert
+    window), and its stored probes of the alert window before `now` (none if the log cannot be read): what its alert
+    machine resumes from, as at a restart, so an alert still open is neither told again nor left without its
+    recovery, and recovers over a whole window. The added sites' probes from `now` on are live (the log may hold some by the time of the read)."""
     try:
         transitions = log.last_transitions(added)
         recent = log.probes_since(now - new.policies.longest_window, added).events
@@ -398,14 +405,17 @@ class MonitorGraph:
             waits = ProbesWaitingForTheirPast()
 
             def states_of_added(versions: tuple[Config, Config]) -> Observable[StatesRead]:
+                # A site given a longer alert window reads its stored probes of it as an added site does: its
+                # window held only the old span.
                 waits.apply(versions)
-                added = added_sites(versions)
-                if log is None or not added:
+                added, widened = added_sites(versions), widened_sites(versions)
+                if log is None or not (added or widened):
                     return reactivex.empty()
-                reading, now = waits.hold(added), epoch_seconds(clock.now)
+                reading, now = waits.hold(added | widened), epoch_seconds(clock.now)
 
                 def read() -> StatesRead:  # on `background`
-                    return StatesRead(reading, added_sites_alert_states(log, versions[1], added, now),
+                    states = added_sites_alert_states(log, versions[1], added | widened, now)
+                    return StatesRead(reading, replace(states, widened=widened),
                                       added_sites_warnings(log, versions[1], added, now))
 
                 return reactivex.from_callable(read, background).pipe(ops.observe_on(clock))

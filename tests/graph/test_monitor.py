@@ -155,6 +155,41 @@ def test_the_probes_of_a_site_a_reload_removed_are_not_judged_nor_those_it_held_
     assert waits.release(StatesRead(again, AlertStates({}), WarningsTold(())))[1] == (later,)
 
 
+def test_a_site_a_reload_gives_a_longer_alert_window_judges_over_its_stored_probes_of_it_as_a_restart_would(
+        tmp_path: Path) -> None:
+    """A answers every second from -100 s on (the log holds them up to 9 s) but at 10 s; its alert window goes
+    from 3 s to 60 s at 9.5 s. Judged over the 60 s the log holds, 59 of 60 (98 %) is no alert; before, the window
+    held the 3 s it had kept: 3 of 4 (75 %), an alert at 10 s and a recovery at 11 s. The reads run on a background
+    that runs only at 12 s: A's probes wait for them, as an added site's do."""
+    start = 1_795_000_000.0
+    history = tmp_path / "history.db"
+    setup = SqliteEventLog(history)
+    for second in range(-100, 10):
+        setup.append_probe(Probe(start + second, A, True, 200, 1.0))
+    setup.close()
+    clock = HistoricalScheduler(utc_datetime(start))
+    background = HistoricalScheduler(utc_datetime(start))
+
+    def probe(site: SiteConfig) -> ProbeOutcome:
+        return ProbeOutcome(503 if clock.now == utc_datetime(start + 10) else 200, 1.0, None)
+
+    def version(window: float) -> Config:
+        return Config(sites=(SiteConfig(A, 1, 1),), alert=AlertPolicy(window=window), reports=())
+
+    reader = SqliteLogReader(history)
+    monitor = RunningMonitor(version(3), SqliteEventLog(tmp_path / "m.db"), probe, clock, history=reader,
+                             background=background)
+    clock.schedule(lambda *_: monitor.start())
+    clock.schedule_absolute(utc_datetime(start + 9.5), lambda *_: monitor.reload(version(60)))
+    clock.advance_by(timedelta(seconds=12))
+    background.advance_by(timedelta(seconds=12))
+    clock.advance_by(timedelta(seconds=10))
+    monitor.stop()
+    reader.close()
+    assert [p.available for p in monitor.probes if p.timestamp == start + 10] == [False]
+    assert monitor.transitions == []
+
+
 def test_a_restart_reads_the_alert_window_first_and_the_rest_of_the_hour_while_it_runs(tmp_path: Path) -> None:
     """The report windows get the hour before the restart chunk by chunk while the clocks tick, and report what
     a monitor that had read it all before starting would: to the last digit."""
