@@ -181,7 +181,8 @@ def added_sites_alert_states(log: LogReader, new: Config, added: frozenset[str],
     """The last stored alert or recovery of each site `added` by the config `new` at `now` (or given a longer alert
     window), and its stored probes of the alert window before `now` (none if the log cannot be read): what its alert
     machine resumes from, as at a restart, so an alert still open is neither told again nor left without its
-    recovery, and recovers over a whole window. The added sites' probes from `now` on are live (the log may hold some by the time of the read)."""
+    recovery, and recovers over a whole window. The added sites' probes from `now` on are live (the log may hold
+    some by the time of the read)."""
     try:
         transitions = log.last_transitions(added)
         recent = log.probes_since(now - new.policies.longest_window, added).events
