@@ -23,7 +23,7 @@ from reactivex.scheduler import EventLoopScheduler
 from monitoringapp.app.config_warnings import read_config_and_warn
 from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, dispose_after_its_tick, run_once, run_until_stopped
 from monitoringapp.app.options import NotifyOptions
-from monitoringapp.domain.config import Config, ConfigError
+from monitoringapp.domain.config import Config, ConfigError, some_of
 from monitoringapp.domain.events import AlertTransition, TransitionKind
 from monitoringapp.domain.notices import NoticeKind, transition_notice
 from monitoringapp.domain.notifications import ChannelConfig, expand_url
@@ -192,8 +192,8 @@ def _notify(options: NotifyOptions) -> int:
                 new = read_config_and_warn(options.config)
                 change = notifier_change(running.config, new)
                 if change is None:
-                    say(f"config reloaded: {options.config}: nothing the notifier uses changed (channels, maintenance, "
-                        "stale after)")
+                    say(f"config reloaded: {options.config}: nothing the notifier uses changed (channels, sites, "
+                        "maintenance, stale after)")
                     return
                 new_targets = open_targets(new, os.environ)
             except ConfigError as error:
@@ -259,7 +259,8 @@ def _messages(count: int) -> str:
 
 def notifier_change(old: Config, new: Config) -> str | None:
     """What a reload changes for the notifier, in words (None: nothing it uses): channels added, removed and
-    changed by name, the maintenance windows, and when the monitor counts as stale."""
+    changed by name, the sites whose open alerts are reminded of, the maintenance windows, and when the monitor
+    counts as stale."""
     before = {channel.name: channel for channel in old.notifications}
     after = {channel.name: channel for channel in new.notifications}
     parts = [f"{sign}{len(names)} ({', '.join(names)})" for sign, names in (
@@ -268,6 +269,11 @@ def notifier_change(old: Config, new: Config) -> str | None:
         ("~", [name for name in after if name in before and _channel_settings(after[name])
                != _channel_settings(before[name])])) if names]
     said = [f"channels {', '.join(parts)}"] if parts else []
+    # Only the config's sites' open alerts are reminded of: a site removed while down is reminded of no more.
+    sites = [f"{sign}{len(keys)} ({some_of(sorted(keys))})" for sign, keys in (
+        ("+", new.keys - old.keys), ("-", old.keys - new.keys)) if keys]
+    if sites:
+        said.append(f"sites {', '.join(sites)}")
     if new.maintenance != old.maintenance:
         said.append("maintenance changed")
     if stale_after(new) != stale_after(old):
@@ -303,8 +309,9 @@ def open_targets(config: Config, environ: Mapping[str, str]) -> list[Target]:
 def channel_delivery(channel: ChannelConfig, config: Config, rng: random.Random) -> ChannelDelivery[Cursor]:
     """A webhook sends each notice at once; any other channel coalesces a burst into one message."""
     if channel.webhook:
-        return ChannelDelivery(channel, Backoff(rng), config.maintenance)
-    return ChannelDelivery(channel, Backoff(rng), config.maintenance, linger=LINGER, batch=BATCH)
+        return ChannelDelivery(channel, Backoff(rng), config.maintenance, monitored=config.keys)
+    return ChannelDelivery(channel, Backoff(rng), config.maintenance, linger=LINGER, batch=BATCH,
+                           monitored=config.keys)
 
 
 def stale_after(config: Config) -> float:

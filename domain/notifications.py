@@ -224,8 +224,11 @@ def parse_notifications(document: Mapping[str, Any], fail: Fail, warn: Callable[
             raise fail(where, 'must be an object with a "url"', entry)
         _warn_unknown(entry, _CHANNEL_KEYS, where, warn, source)
         url = _channel_url(entry["url"], f"{where}.url", fail)
+        # A webhook's default name keeps a `${NAME}` of its path as written (`/hook/${HOOK_TOKEN}`): a name, not
+        # the secret (and --check prints it so). Any other name must be without one: it is never taken from the
+        # environment.
         name = entry.get("name", default_name(url))
-        if not isinstance(name, str) or not name.strip() or "${" in name:
+        if not isinstance(name, str) or not name.strip() or ("${" in name and name != default_name(url)):
             raise fail(f"{where}.name", "must be a non-empty string without ${...}", name)
         if name in names:
             raise fail(f"{where}.name", f"duplicate of notifications[{names[name]}] (give each channel a name)",

@@ -170,11 +170,19 @@ class PastReadings:
         return event
 
 
+def widened_sites(versions: tuple[Config, Config]) -> frozenset[str]:
+    """The sites both of `versions` monitor to which the second gives a longer alert window."""
+    old, new = versions
+    before, after = old.policies, new.policies
+    return frozenset(key for key in old.keys & new.keys if after.alert(key).window > before.alert(key).window)
+
+
 def added_sites_alert_states(log: LogReader, new: Config, added: frozenset[str], now: float) -> AlertStates:
-    """The last stored alert or recovery of each site `added` by the config `new` at `now`, and its stored probes
-    of the alert window before `now` (none if the log cannot be read): what its alert machine resumes from, as at
-    a restart, so an alert still open is neither told again nor left without its recovery, and recovers over a
-    whole window. The added sites' probes from `now` on are live (the log may hold some by the time of the read)."""
+    """The last stored alert or recovery of each site `added` by the config `new` at `now` (or given a longer alert
+    window), and its stored probes of the alert window before `now` (none if the log cannot be read): what its alert
+    machine resumes from, as at a restart, so an alert still open is neither told again nor left without its
+    recovery, and recovers over a whole window. The added sites' probes from `now` on are live (the log may hold
+    some by the time of the read)."""
     try:
         transitions = log.last_transitions(added)
         recent = log.probes_since(now - new.policies.longest_window, added).events
@@ -210,14 +218,23 @@ class ProbesWaitingForTheirPast:
     """The probes as the alert machines and the certificate watch take them: those of a site a reload adds wait
     until its stored alert state and certificate warnings, read in the background, have come, so its first probe
     is judged as at a restart (an alert left open neither told again nor left without its recovery, no
-    certificate warning told twice). Every other site's probes go through as they land."""
+    certificate warning told twice). Those of a site a reload removed are not judged at all: a probe in flight
+    as the version was applied still lands (and is stored), but an alert raised by it would be told after the
+    line that said the site was removed, and left open for good. Every other site's probes go through as they
+    land."""
 
-    __slots__ = ("_count", "_held", "_waiting")
+    __slots__ = ("_count", "_gone", "_held", "_waiting")
 
     def __init__(self) -> None:
         self._count = 0
         self._waiting: dict[str, int] = {}
         self._held: list[Probe] = []
+        self._gone: frozenset[str] = frozenset()
+
+    def apply(self, versions: tuple[Config, Config]) -> None:
+        """The second of `versions` is in force: the sites it removed are judged no more (until one comes back)."""
+        old, new = versions
+        self._gone = (self._gone | (old.keys - new.keys)) - new.keys
 
     def hold(self, hosts: frozenset[str]) -> int:
         """The probes of `hosts` wait for a new reading, from now on (a later one for a host replaces it): its
@@ -228,22 +245,22 @@ class ProbesWaitingForTheirPast:
         return self._count
 
     def admit(self, probes: ProbeBatch) -> ProbeBatch:
-        """The probes of `probes` to judge now; those of sites still waiting are kept."""
-        waiting = self._waiting
-        if not waiting:  # the way of every batch but those of a reload's first moments
+        """The probes of `probes` to judge now; those of sites still waiting are kept, those of sites gone dropped."""
+        waiting, gone = self._waiting, self._gone
+        if not waiting and not gone:  # the way of every batch but those of a reload's first moments
             return probes
         self._held.extend(probe for probe in probes if probe.host in waiting)
-        return tuple(probe for probe in probes if probe.host not in waiting)
+        return tuple(probe for probe in probes if probe.host not in waiting and probe.host not in gone)
 
     def release(self, read: StatesRead) -> tuple[StatesRead, ProbeBatch]:
-        """`read`, then the probes that waited for it (for `ALL_READ`: all still waiting), in the order they
-        landed: the states go in before the probes they are for, without any probe they read back that waited too
-        (`_without_held`)."""
+        """`read`, then the probes that waited for it (for `ALL_READ`: all still waiting; of a site gone since, none),
+        in the order they landed: the states go in before the probes they are for, without any probe they read back
+        that waited too (`_without_held`)."""
         everything = read.reading == ALL_READ.reading
         done = {host for host, reading in self._waiting.items() if everything or reading == read.reading}
         for host in done:
             del self._waiting[host]
-        released = tuple(probe for probe in self._held if probe.host in done)
+        released = tuple(probe for probe in self._held if probe.host in done and probe.host not in self._gone)
         self._held = [probe for probe in self._held if probe.host not in done]
         return _without_held(read, released), released
 
@@ -333,11 +350,18 @@ def _change(versions: tuple[Config, Config]) -> ConfigChange:
     old, new = versions
     sites = diff_sites(old.sites, new.sites)
     kept = old.keys & new.keys  # an added or removed site is said as such, not as a changed setting
+    # Every setting a version may change is named, those -m does not use too (the notifier's, the evaluator's): an
+    # edit of them said as "sites and settings unchanged" read as one the monitor had missed.
     settings = tuple(name for name, before, after in (
         ("alert settings", _alert_settings(old, kept), _alert_settings(new, kept)),
         ("reports", old.reports, new.reports),
-        ("retention", old.retention, new.retention)) if before != after)
-    return ConfigChange(sites.added, sites.removed, sites.retimed, settings, sites.changed)
+        ("retention", old.retention, new.retention),
+        ("rollupRetention", old.rollup_retention, new.rollup_retention),
+        ("notifications", old.notifications, new.notifications),
+        ("maintenance", old.maintenance, new.maintenance),
+        ("quorum", old.quorum, new.quorum)) if before != after)
+    reordered = old.keys == new.keys and [site.key for site in old.sites] != [site.key for site in new.sites]
+    return ConfigChange(sites.added, sites.removed, sites.retimed, settings, sites.changed, reordered)
 
 
 class MonitorGraph:
@@ -382,13 +406,17 @@ class MonitorGraph:
             waits = ProbesWaitingForTheirPast()
 
             def states_of_added(versions: tuple[Config, Config]) -> Observable[StatesRead]:
-                added = added_sites(versions)
-                if log is None or not added:
+                # A site given a longer alert window reads its stored probes of it as an added site does: its
+                # window held only the old span.
+                waits.apply(versions)
+                added, widened = added_sites(versions), widened_sites(versions)
+                if log is None or not (added or widened):
                     return reactivex.empty()
-                reading, now = waits.hold(added), epoch_seconds(clock.now)
+                reading, now = waits.hold(added | widened), epoch_seconds(clock.now)
 
                 def read() -> StatesRead:  # on `background`
-                    return StatesRead(reading, added_sites_alert_states(log, versions[1], added, now),
+                    states = added_sites_alert_states(log, versions[1], added | widened, now)
+                    return StatesRead(reading, replace(states, widened=widened),
                                       added_sites_warnings(log, versions[1], added, now))
 
                 return reactivex.from_callable(read, background).pipe(ops.observe_on(clock))

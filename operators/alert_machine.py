@@ -64,10 +64,16 @@ class SiteAlertMachine:
 class AlertStates:
     """Sites' last stored alert or recovery, and their stored probes of the alert window before they came back
     (oldest first), read back for sites a reload adds: those without a machine yet resume from them at their first
-    probe, as at a restart, so an alert left open recovers over a whole window, not at the first success."""
+    probe, as at a restart, so an alert left open recovers over a whole window, not at the first success.
+
+    `widened`: sites a reload gave a longer alert window, whose probes here fill their machine's window in front
+    of what it holds, as a restart would fill it. It held only the old span, so a single failure after a widening
+    from 3 s to 60 s was judged over 4 checks (75 %: an alert, and a recovery a second later) where a restart
+    would judge it over 60 (98 %)."""
 
     transitions: Mapping[str, AlertTransition]
     probes: tuple[Probe, ...] = ()
+    widened: frozenset[str] = frozenset()
 
 
 class AlertMachines:
@@ -110,10 +116,15 @@ class AlertMachines:
             self.restored.update((host, transition) for host, transition in event.transitions.items()
                                  if host not in machines)
             pasts: dict[str, list[Probe]] = {}
+            earlier: dict[str, list[tuple[float, bool]]] = {}
             for past in event.probes:
                 if past.host not in machines:
                     pasts.setdefault(past.host, []).append(past)
+                elif past.host in event.widened:
+                    earlier.setdefault(past.host, []).append((past.timestamp, past.available))
             self.history.update(pasts)  # a later read of a site replaces an earlier one (added, removed, added)
+            for host, probes in earlier.items():
+                machines[host].window.add_earlier(probes)
             return None
         self.policies = event if isinstance(event, SitePolicies) else SitePolicies(event)
         return None

@@ -9,7 +9,8 @@ Per channel (`ChannelDelivery`), in the log's order, at least once:
 - a channel that coalesces waits `linger` seconds after the first notice of a burst and sends up to `batch`
   notices as one message (apprise); a webhook sends each notice as it comes;
 - an alert and its recovery both older than `max_age` when a message is made become one `summary`;
-- an unresolved alert is repeated as a `reminder` every `remind_every`, one at most waiting per outage;
+- an unresolved alert is repeated as a `reminder` every `remind_every`, one at most waiting per outage; of an alert
+  read back from the log at a start, only one whose site is in the config (`monitored`);
 - a site's transitions inside a maintenance window are held, not delivered (a recovery with its alert; a
   certificate warning is not held); the
   alerts held, and whether their hold has ended, are kept across restarts (`Withheld`), so an outage held when the
@@ -185,8 +186,13 @@ class ChannelDelivery(Generic[P]):
     """One channel's queue, message in flight, backoff, reminders and maintenance (see the module)."""
 
     def __init__(self, config: ChannelConfig, backoff: Backoff, maintenance: Sequence[MaintenanceWindow] = (), *,
-                 linger: float = 0.0, batch: int = 1) -> None:
+                 linger: float = 0.0, batch: int = 1, monitored: frozenset[str] | None = None) -> None:
         self.config = config
+        # The config's sites (None: any). An open alert of another, read back from the log at a start or reload, is
+        # not reminded of: a site removed from the config while down is probed by no monitor, so its alert stays open
+        # in the log for good, and was reminded of for ever. One whose alert comes while this runs is still judged by
+        # a monitor (a site added to -m's config, which the notifier reads only at SIGHUP): it is reminded of.
+        self.monitored = None if monitored is None else set(monitored)
         self.name = config.name
         self.backoff = backoff
         self.maintenance = maintenance
@@ -265,6 +271,7 @@ class ChannelDelivery(Generic[P]):
             if notice.kind is NoticeKind.RECOVERY:
                 self._reminders.pop(notice.outage, None)
             elif notice.kind is NoticeKind.ALERT:
+                self._judged(notice)
                 self._hold(notice)  # remembered from the log's alert state at a restart: its place may be passed
                 self._withheld[notice.id] = False
                 events.append(self._withheld_now())  # recorded before its place is passed
@@ -272,6 +279,7 @@ class ChannelDelivery(Generic[P]):
             return [Held(self.name, notice, "maintenance"), *events]
         if notice.kind is NoticeKind.ALERT:
             self._held_alerts.pop(notice.outage, None)  # held at a restart, no longer in maintenance: sent here
+            self._judged(notice)
             self._remind(notice, now)
         elif notice.kind is NoticeKind.RECOVERY:
             self._reminders.pop(notice.outage, None)
@@ -405,9 +413,14 @@ class ChannelDelivery(Generic[P]):
             self._remind(alert, now)
             self._enqueue(Queued(alert, None), now)
 
+    def _judged(self, alert: Notice) -> None:
+        """An alert that came while this runs: its site is judged by a monitor, in the config or not (yet)."""
+        if self.monitored is not None and alert.site is not None:
+            self.monitored.add(alert.site)
+
     def _remind(self, alert: Notice, now: float) -> None:
         period = self.config.remind_every
-        if period is None:
+        if period is None or (self.monitored is not None and alert.site not in self.monitored):
             return
         # The first reminder after `now`: none for the time the notifier did not run.
         periods = max(1, math.floor((now - alert.time) / period) + 1)

@@ -21,6 +21,7 @@ import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
+from collections.abc import Iterable
 
 from monitoringapp.domain.events import (
     ERROR_MASK,
@@ -519,6 +520,22 @@ class AvailabilityWindow:
             del self.ups[:start]
             start = self._start = 0
         return len(times) - start, self._available
+
+    def add_earlier(self, probes: Iterable[tuple[float, bool]]) -> None:
+        """Take (time, up) of probes from before every probe it holds, oldest first (those not before are left out):
+        a span a reload widened, filled from the log as a restart fills it, where it would fill up only as probes
+        come."""
+        first = self.times[self._start] if len(self) else float("inf")
+        earlier = [(timestamp, up) for timestamp, up in probes if timestamp < first]
+        if not earlier:
+            return
+        times = array("d", (timestamp for timestamp, _ in earlier))
+        ups = bytearray(up for _, up in earlier)
+        times.extend(self.times[self._start:])
+        ups.extend(self.ups[self._start:])
+        self.times, self.ups, self._start = times, ups, 0
+        self._available = sum(ups)
+        self.latest = max(self.latest, times[-1])
 
     def __len__(self) -> int:
         return len(self.times) - self._start

@@ -77,13 +77,15 @@ class TickCounters:
 class ConfigChange:
     """How a new config version differs from the running one: sites by key (`retimed`: those whose
     checkInterval or timeout changed, whose clocks restart; `changed`: every site kept that changed, with
-    the config keys that did), and the names of the other settings it changed (`settings`)."""
+    the config keys that did), the names of the other settings it changed (`settings`), and whether it only
+    listed the same sites in another order (`reordered`)."""
 
     added: tuple[str, ...]
     removed: tuple[str, ...]
     retimed: tuple[str, ...]
     settings: tuple[str, ...] = ()
     changed: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    reordered: bool = False
 
     def summary(self) -> str:
         """`sites +1 (http://b/), -1 (http://a/), ~1 (http://c/: headers); alert settings changed`: the sites
@@ -96,8 +98,10 @@ class ConfigChange:
         if changes:
             parts.append(f"~{len(changes)} ({some_of(changes, separator='; ')})")
         if not parts:
-            return f"sites unchanged; {', '.join(self.settings)} changed" if self.settings else \
-                "sites and settings unchanged"
+            sites = "sites reordered" if self.reordered else "sites unchanged"
+            if self.settings:
+                return f"{sites}; {', '.join(self.settings)} changed"
+            return sites if self.reordered else "sites and settings unchanged"
         settings = f"; {', '.join(self.settings)} changed" if self.settings else ""
         return f"sites {', '.join(parts)}{settings}"
 

@@ -810,3 +810,6 @@ def test_what_a_reload_changes_for_the_notifier_is_said_by_channel_name() -> Non
     after = config([{**mail, "events": ["alert"]}, {"url": "http://127.0.0.1:9/new", "name": "new"}],
                    maintenance=[{"weekly": "sun 03:00-03:30"}])
     assert notifier_change(before, after) == "channels +1 (new), -1 (hook), ~1 (mail); maintenance changed"
+    other_site = parse_config(json.dumps({"websites": [{"URL": "http://site1.test/"}], "notifications": [hook, mail]}))
+    # Only the config's sites' open alerts are reminded of.
+    assert notifier_change(before, other_site) == "sites +1 (http://site1.test/), -1 (http://site0.test/)"

@@ -51,6 +51,19 @@ def test_a_default_name_keeps_no_password_query_or_apprise_token() -> None:
     assert "Secret" not in default_name("discord://1234/SecretToken")
 
 
+def test_a_webhook_with_a_variable_in_its_path_and_no_name_is_named_by_the_variable_not_its_value() -> None:
+    # The token of a hook's path from the environment, as the README's "a hook's token missing from its path" has it:
+    # its default name, holding the ${NAME}, was refused as if the config had written it (notifications[0].name: must
+    # be a non-empty string without ${...}), so neither -m nor the notifier started on such a config.
+    (hook,), _, _ = parsed(notifications=[{"url": "https://hooks.example.com/services/${HOOK_TOKEN}?key=${KEY}"}])
+    assert (hook.name, hook.url) == ("https://hooks.example.com/services/${HOOK_TOKEN}",
+                                     "https://hooks.example.com/services/${HOOK_TOKEN}?key=${KEY}")
+    checked = parse_config(json.dumps({"websites": [{"URL": SITE}], "notifications": [hook.effective()]}))
+    assert checked.notifications[0].name == hook.name, "--check prints a config that reads back"
+    with pytest.raises(ConfigError, match=r"notifications\[0\]\.name: must be a non-empty string without"):
+        parsed(notifications=[{"url": "http://127.0.0.1:9/hook", "name": "hook ${ENV}"}])
+
+
 @pytest.mark.parametrize("url", [
     "pover://uQiRzpo4DXghDmr9QzzfQu27cmVRsG@azGDORePK8gMaC0QOYAMyEEuzJnyUi",  # user key @ application token
     "ntfys://tk_s3cretTOKEN@ntfy.sh/alerts",  # access token @ server

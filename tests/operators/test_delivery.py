@@ -221,6 +221,25 @@ def test_a_channel_back_after_failing_for_ten_periods_gets_its_alert_then_one_re
     assert T0 + 620 < sent[0][0] == sent[1][0] < T0 + 780  # at the first retry after it is back
 
 
+def test_only_the_open_alerts_of_the_configs_sites_are_reminded_of_not_one_of_a_site_removed_while_down() -> None:
+    """A was removed from the config while down: no monitor probes it, so its alert stays open in the log for good.
+    The notifier (started, or reloaded, with that config) reminds of B's open alert, not of A's; before, A's was
+    reminded of every period for ever. C, not in the notifier's config either, alerts while it runs: a monitor
+    judges it (added to -m's config since the notifier read its own), so it is reminded of."""
+    hook = ChannelDelivery(ChannelConfig("hook", "http://127.0.0.1:9/", remind_every=600.0),
+                           Backoff(random.Random(7)), monitored=frozenset({B}))
+    hook.resume_reminders([alert(A, T0), alert(B, T0 + 10)], now=T0 + 100)
+    assert hook.next_wake() == T0 + 610
+    hook.offer(alert(C, T0 + 200), 1, T0 + 200)
+    sent = []
+    for at in (T0 + 200, T0 + 610, T0 + 800, T0 + 1210):
+        while (message := hook.next_message(at)) is not None:
+            sent.extend((n.kind, n.site, n.time - T0) for n in message.notices)
+            hook.on_delivered(at)
+    assert sent == [(NoticeKind.ALERT, C, 200), (NoticeKind.REMINDER, B, 610), (NoticeKind.REMINDER, C, 800),
+                    (NoticeKind.REMINDER, B, 1210)]
+
+
 def test_reminders_missed_while_the_notifier_was_not_running_are_one_catch_up_not_a_flood() -> None:
     hook = channel(remind_every=600.0)
     hook.resume_reminders([alert(A, T0)], now=T0 + 3000)  # down since T0, notifier restarted at +3000

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from monitoringapp.domain.events import ErrorKind, LastOutcomes, Probe, ProbeColumns, outcome_key
-from monitoringapp.operators.window import NO_RESPONSE, SlidingWindow
+from monitoringapp.operators.window import NO_RESPONSE, AvailabilityWindow, SlidingWindow
 
 SITE = "http://site.test/"
 
@@ -366,3 +366,14 @@ def test_outcomes_from_before_plus_the_probes_given_answer_as_if_every_probe_had
         for each in [*prior, *given, *live[:fed]]:
             reference.add(each)
         assert (window.failing_since, window.last_failure) == (reference.failing_since, reference.last_failure)
+
+
+def test_an_availability_window_widened_takes_earlier_probes_in_front_of_those_it_holds_and_no_others() -> None:
+    window = AvailabilityWindow(3.0)
+    for second in range(10):
+        window.add(float(second), True)
+    assert len(window) == 3  # 7, 8, 9
+    window.set_span(60.0)
+    window.add_earlier([(float(second), second % 2 == 0) for second in range(-50, 9)])  # 7 and 8 held already
+    assert len(window) == 60
+    assert window.add(10.0, False) == (60, 28 + 3)  # (-50, 10]: -49..6 (28 of them up), 7, 8, 9 up, 10 down

@@ -142,6 +142,9 @@ def test_diff_sites_tells_added_removed_and_retimed_by_url() -> None:
     assert ConfigChange((), (), (), ("alert settings", "reports")).summary() == (
         "sites unchanged; alert settings, reports changed")
     assert ConfigChange((), (), ()).summary() == "sites and settings unchanged"
+    assert ConfigChange((), (), (), reordered=True).summary() == "sites reordered"
+    assert ConfigChange((), (), (), ("notifications",), reordered=True).summary() == (
+        "sites reordered; notifications changed")
 
 
 def test_a_new_config_version_starts_stops_and_retimes_only_the_sites_that_changed(
