@@ -22,7 +22,15 @@ def utc_datetime(seconds: float) -> datetime:
 def iso_utc(seconds: float) -> str:
     """`2026-11-24T12:00:00.123Z`: 24 characters, so text order is time order."""
     whole, millis = divmod(round(seconds * 1000), 1000)
+    if whole < _YEAR_1000:
+        # glibc's %Y does not pad a year before 1000 (`500-01-01`), which sorts after `2026-...`: a `--since
+        # 0500-01-01` read nothing at all. Padded here only, where it is needed: this runs for every probe stored.
+        moment = time.gmtime(whole)
+        return f"{moment.tm_year:04d}" + time.strftime("-%m-%dT%H:%M:%S", moment) + f".{millis:03d}Z"
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+
+
+_YEAR_1000 = -30_610_224_000  # 1000-01-01T00:00:00Z
 
 
 def whole_millis(seconds: float) -> float:
