@@ -76,6 +76,19 @@ def unit_missing(text: str) -> str | None:
     return f"{text!r} has no unit; say {number}d, {number}h, {number}m or {number}s"
 
 
+_OUT_OF_RANGE = re.compile(r"^(year|month|day|hour|minute|second) (is out of range|must be in)")
+
+
+def impossible_date(text: str) -> str | None:
+    """Why `text`, written as an ISO date, names no moment (`day is out of range for month` for `2025-02-29`), None
+    for anything else: told as such, not as a text that is no date at all, which it is not."""
+    try:
+        datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as error:
+        return str(error) if _OUT_OF_RANGE.match(str(error)) else None
+    return None
+
+
 def parse_age_or_date(text: str, now: float) -> float:
     """Seconds since the epoch of an age (`2h`, `7d`, or `-7d` as journalctl writes it) counted back from `now`,
     but not before the epoch, or of an ISO-8601 date or date-time (no zone means UTC); ValueError otherwise."""
