@@ -13,7 +13,6 @@ import sys
 import time
 
 from reactivex.disposable import CompositeDisposable
-from reactivex.scheduler import EventLoopScheduler
 
 from monitoringapp.app.config_warnings import read_config_and_warn
 from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, run_until_stopped, wait_until_idle
@@ -24,6 +23,7 @@ from monitoringapp.graph.monitor import stored_certificate_warnings
 from monitoringapp.sinks.console import Console, clock_ahead_line
 from monitoringapp.streams.log_consume import consumed_batches
 from monitoringapp.streams.ticks import fixed_rate_ticks
+from monitoringapp.streams.wall_clock import WallClockScheduler
 
 BATCH = 512
 FETCH_WAIT = 0.5
@@ -42,8 +42,8 @@ def run_evaluator(options: EvaluatorOptions) -> int:
     policies = quorum_policies(config)
     pasts, history = log.resume(policies, config.policies.longest_window + longest_interval)
     warned = stored_certificate_warnings(log.projection.reader, config, time.time())
-    consumer = EventLoopScheduler()  # fetches, judges and commits, one batch at a time
-    housekeeping = EventLoopScheduler()
+    consumer = WallClockScheduler()  # fetches, judges and commits, one batch at a time
+    housekeeping = WallClockScheduler()
 
     def commit(verdict: BatchVerdict) -> None:
         for ahead in verdict.clocks_ahead:

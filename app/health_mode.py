@@ -13,7 +13,7 @@ import time
 from monitoringapp.app.options import HealthOptions
 from monitoringapp.app.usage import FAILED, OK
 from monitoringapp.domain.config import ConfigError
-from monitoringapp.domain.timefmt import format_duration
+from monitoringapp.domain.timefmt import format_duration, iso_utc
 from monitoringapp.store import open_log_reader
 from monitoringapp.store.log import LogUnavailable, StoreError
 from monitoringapp.streams.config_file import read_config
@@ -29,6 +29,14 @@ def run_health(options: HealthOptions, now: float | None = None) -> int:
         return FAILED
     if newest is None:
         print(f"unhealthy: no probe stored in {options.database} yet")
+        return FAILED
+    if newest - at > limit:
+        # Stored by a clock since stepped back, and nothing stored after it: taken as 0 s old, a monitor that died
+        # with it was healthy until the clock caught up (an hour, for a clock corrected by an hour). A monitor that
+        # runs stores its next probe within the limit, on the clock as it is now.
+        print(f"unhealthy: the newest probe in {options.database} is {format_duration(newest - at)} ahead of the "
+              f"clock ({iso_utc(newest)}): the clock was stepped back since it was stored, and no probe was stored "
+              f"after it (a monitor stores one within {format_duration(limit)})")
         return FAILED
     age = max(0.0, at - newest)
     verdict = "healthy" if age <= limit else "unhealthy"

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Protocol
 from reactivex import Observable, abc
 from reactivex import operators as ops
 from reactivex.disposable import CompositeDisposable, Disposable
-from reactivex.scheduler import EventLoopScheduler
 from reactivex.subject import Subject
 
 from monitoringapp.app.config_warnings import read_config_and_warn, warning_lines
@@ -46,6 +45,7 @@ from monitoringapp.streams.http_probe import HttpProber
 from monitoringapp.streams.past import LoggedPast
 from monitoringapp.streams.probe_pool import ProbePool
 from monitoringapp.streams.probes import ConfigChange, TickCounters
+from monitoringapp.streams.wall_clock import WallClockScheduler
 from monitoringapp.transport.proxies import Proxies
 
 if TYPE_CHECKING:  # nats-py is imported only with --nats
@@ -90,10 +90,10 @@ def run_monitoring(options: MonitorOptions) -> int:
         log = prober_log = _open_prober_log(options, config)
     console = None if options.silent else Console()
     errors = Console(sys.stderr, colour=False)
-    clock = EventLoopScheduler()
+    clock = WallClockScheduler()
     # Reads the config file, runs retention and reads the past, off the clock's thread.
     background: list[threading.Thread] = []
-    watch = EventLoopScheduler(thread_factory=lambda target: _remembered(background, target, "background"))
+    watch = WallClockScheduler(thread_factory=lambda target: _remembered(background, target, "background"))
     # The pool's one core thread does the probes' CPU work; while probes wait, up to 4 threads a site (64 at least).
     # The background's CPU (a restart's fill) does not stop it adding threads for far sites.
     io = ProbePool(max_workers=max(64, 4 * len(config.sites)), uncounted=lambda: background)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from reactivex.scheduler import EventLoopScheduler
-
 from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, dispose_after_its_tick, run_until_stopped
 from monitoringapp.app.options import AlertsOptions
 from monitoringapp.app.sites import hosts_of_site
@@ -15,11 +13,12 @@ from monitoringapp.sinks.alert_table import AlertLog
 from monitoringapp.sinks.console import Console
 from monitoringapp.store import open_log_reader
 from monitoringapp.streams.log_tail import LogNews
+from monitoringapp.streams.wall_clock import WallClockScheduler
 
 
 def run_notifications(options: AlertsOptions) -> int:
     console = Console()
-    clock = EventLoopScheduler()
+    clock = WallClockScheduler()
     log = open_log_reader(options.database, options.nats)
     where = shown_log(options.database, options.nats)
     hosts, site = None, ""

@@ -18,8 +18,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from reactivex.scheduler import EventLoopScheduler
-
 from monitoringapp.app.config_warnings import read_config_and_warn
 from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, dispose_after_its_tick, run_once, run_until_stopped
 from monitoringapp.app.options import NotifyOptions
@@ -61,6 +59,7 @@ from monitoringapp.store.log import (
     is_after,
 )
 from monitoringapp.streams.log_tail import LogNews, UnavailableReasons
+from monitoringapp.streams.wall_clock import WallClockScheduler
 from monitoringapp.transport.proxies import Proxies
 
 STALE_FLAG = "monitorStale"
@@ -158,8 +157,8 @@ def _notify(options: NotifyOptions) -> int:
         in_flight = _InFlight()
         deliver = _deliverer({target.config.name: target.channel for target in targets}, state, secrets, in_flight)
         record_progress = _progress_recorder(state)
-        clock = EventLoopScheduler()
-        workers = {target.config.name: EventLoopScheduler() for target in targets}
+        clock = WallClockScheduler()
+        workers = {target.config.name: WallClockScheduler() for target in targets}
         subscription = notifications(log, make_deliveries, deliver, earliest(list(starts.values())), clock,
                                      workers, record_progress=record_progress).subscribe(show, lifecycle.fail)
 

@@ -22,7 +22,7 @@ from monitoringapp.app.usage import UsageError
 from monitoringapp.domain.events import LOCAL, QUORUM
 from monitoringapp.domain.nats_login import DifferentLogins, cluster_login
 from monitoringapp.domain.sites import shown_server, shown_url
-from monitoringapp.domain.timefmt import iso_utc, parse_age_or_date, unit_missing
+from monitoringapp.domain.timefmt import impossible_date, iso_utc, parse_age_or_date, unit_missing
 from monitoringapp.store.jetstream.subjects import BUCKETS, valid_location
 
 _NEGATIVE_AGE = re.compile(r"-\d")  # `-5d`: an age counted back, as journalctl --since writes it
@@ -570,6 +570,9 @@ def _age_or_date(flag: str, text: str, now: float, expected: str) -> float:
     try:
         return parse_age_or_date(text, now)
     except ValueError:
+        impossible = impossible_date(text)
+        if impossible is not None:  # `2025-02-29`, `2026-04-31`: the form is right, the day is not
+            raise UsageError(f"{flag}: {text!r} is no such date: {impossible}") from None
         raise UsageError(f"{flag}: must be {expected}, got {text!r}") from None
 
 

@@ -9,8 +9,6 @@ stopped, say), that it is stale.
 
 from __future__ import annotations
 
-from reactivex.scheduler import EventLoopScheduler
-
 from monitoringapp.app.config_warnings import read_config_and_warn
 from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, dispose_after_its_tick, run_until_stopped
 from monitoringapp.app.options import PrintOptions
@@ -22,12 +20,13 @@ from monitoringapp.graph.readers import followed_transitions, stored_reports
 from monitoringapp.sinks.console import Console
 from monitoringapp.store import open_log_reader
 from monitoringapp.streams.log_tail import LogNews
+from monitoringapp.streams.wall_clock import WallClockScheduler
 
 
 def run_print(options: PrintOptions) -> int:
     config = of_site(read_config_and_warn(options.config), options.site)
     console = Console()
-    clock = EventLoopScheduler()
+    clock = WallClockScheduler()
     log = open_log_reader(options.database, options.nats)
     where = shown_log(options.database, options.nats)
     context = console.report_context

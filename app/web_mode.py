@@ -21,7 +21,6 @@ import reactivex
 from reactivex import Observable, abc
 from reactivex import operators as ops
 from reactivex.disposable import CompositeDisposable
-from reactivex.scheduler import EventLoopScheduler
 from reactivex.subject import Subject
 
 from monitoringapp.app.config_warnings import read_config_and_warn, warning_lines
@@ -35,6 +34,7 @@ from monitoringapp.store.log import LogUnavailable
 from monitoringapp.streams.config_state import ConfigBack, ConfigRejected
 from monitoringapp.streams.config_watch import ConfigUpdate, config_updates
 from monitoringapp.streams.probes import ConfigChange
+from monitoringapp.streams.wall_clock import WallClockScheduler
 from monitoringapp.web.app import WebContext, create_app, publish_changes, publish_list_change
 from monitoringapp.web.auth import AuthFileError, Users
 from monitoringapp.web.board import SiteSpec, StatusBoard
@@ -76,7 +76,7 @@ def run_web(options: WebOptions) -> int:
     except OSError as error:
         raise UsageError(f"--listen {options.host}:{options.port}: cannot listen: {error.strerror}") from None
     assert isinstance(server, TcpWSGIServer)  # one HOST:PORT is one socket
-    clock = EventLoopScheduler()
+    clock = WallClockScheduler()
     feed = BoardFeed(log, board, time.time())
     last_forget = [time.monotonic()]
 
@@ -94,7 +94,7 @@ def run_web(options: WebOptions) -> int:
 
     # The config file's polls and SIGHUP's reloads, off the feed's clock (a poll may wait on the database) and in
     # order: the config first, then the auth file.
-    watch = EventLoopScheduler()
+    watch = WallClockScheduler()
 
     def show_sites(news: SitesNews) -> None:
         if news.lines:

@@ -22,7 +22,15 @@ def utc_datetime(seconds: float) -> datetime:
 def iso_utc(seconds: float) -> str:
     """`2026-11-24T12:00:00.123Z`: 24 characters, so text order is time order."""
     whole, millis = divmod(round(seconds * 1000), 1000)
+    if whole < _YEAR_1000:
+        # glibc's %Y does not pad a year before 1000 (`500-01-01`), which sorts after `2026-...`: a `--since
+        # 0500-01-01` read nothing at all. Padded here only, where it is needed: this runs for every probe stored.
+        moment = time.gmtime(whole)
+        return f"{moment.tm_year:04d}" + time.strftime("-%m-%dT%H:%M:%S", moment) + f".{millis:03d}Z"
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+
+
+_YEAR_1000 = -30_610_224_000  # 1000-01-01T00:00:00Z
 
 
 def whole_millis(seconds: float) -> float:
@@ -66,6 +74,19 @@ def unit_missing(text: str) -> str | None:
         else:
             return f"{text!r} has no unit; for that date, say {day:%Y-%m-%d}"
     return f"{text!r} has no unit; say {number}d, {number}h, {number}m or {number}s"
+
+
+_OUT_OF_RANGE = re.compile(r"^(year|month|day|hour|minute|second) (is out of range|must be in)")
+
+
+def impossible_date(text: str) -> str | None:
+    """Why `text`, written as an ISO date, names no moment (`day is out of range for month` for `2025-02-29`), None
+    for anything else: told as such, not as a text that is no date at all, which it is not."""
+    try:
+        datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as error:
+        return str(error) if _OUT_OF_RANGE.match(str(error)) else None
+    return None
 
 
 def parse_age_or_date(text: str, now: float) -> float:

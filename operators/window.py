@@ -114,7 +114,8 @@ _AVAILABLE = (1).__and__  # an outcome key's available bit
 class SlidingWindow:
     """Probes in (now - span, now] for each span in `spans`.
 
-    Timestamps must not go backwards; one that does is taken as the latest seen.
+    Timestamps must not go backwards; one that does is taken as the latest seen, but for one a whole (shortest)
+    span or more before it: the wall clock was stepped back, and the times held move back with it.
     A `lazy` window evicts on `advance` and only every 64th `add`: for an owner
     that advances before it reads (the reports), this halves the cost of `add`.
     Probes from before the first one held (a restart's past, read newest first
@@ -200,6 +201,8 @@ class SlidingWindow:
         now = probe.timestamp
         if now > self.latest:
             self.latest = now
+        elif now <= self.latest - self._spans[0]:
+            self._move_back(now - self.latest)
         else:
             now = self.latest
         self.timestamps.append(now)
@@ -226,6 +229,24 @@ class SlidingWindow:
                 return
             self._lazy_adds = 64
         self.advance(now)
+
+    def _move_back(self, moved: float) -> None:
+        """The wall clock was stepped back by -`moved` seconds (a probe a whole span before the latest): every time
+        held moves back with it, so the spans go on holding what they held, the probes of the step's length do not
+        pile up at the latest time, and `down for` and `last fail` stay the durations they were."""
+        if self._earlier:
+            self._take_earlier()
+        self.timestamps = array("d", [held + moved for held in self.timestamps])
+        self.latest += moved
+        self._horizon += moved
+        if self._failing_since is not None:
+            self._failing_since += moved
+        if self._last_failure is not None:
+            self._last_failure += moved
+        if self._prior_failing is not None:
+            self._prior_failing += moved
+        if self._prior_failure is not None:
+            self._prior_failure += moved
 
     def start_after(self, outcomes: LastOutcomes) -> None:
         """What the log holds from before every probe this window is given, here or to `add_earlier` (a restart's
@@ -479,7 +500,8 @@ class AvailabilityWindow:
     """Checks and available checks in (now - span, now]: all the alert machine reads of a site's past.
 
     The lean sibling of `SlidingWindow`: 9 bytes per probe (time, up) instead of 16, and an `add` that
-    answers the counts at once. Timestamps must not go backwards; one that does is taken as the latest seen.
+    answers the counts at once. Timestamps must not go backwards; one that does is taken as the latest seen, but
+    for one a whole span or more before it: the wall clock was stepped back, and the probes held move back with it.
     A longer span set later fills up as probes come (the older ones are gone), a shorter one applies at once.
     """
 
@@ -503,6 +525,13 @@ class AvailabilityWindow:
     def add(self, timestamp: float, up: bool) -> tuple[int, int]:
         """Take one probe; (checks, available checks) in the span ending at it."""
         if timestamp > self.latest:
+            self.latest = timestamp
+        elif timestamp <= self.latest - self.span:
+            # The wall clock was stepped back (a probe a whole span before the latest): the probes held move back
+            # with it. Taken as the latest, this one and every one after it for the step's length would have
+            # stayed in the span, and an outage then been told late, by as much as the step (an hour, say).
+            moved = timestamp - self.latest
+            self.times = array("d", [held + moved for held in self.times])
             self.latest = timestamp
         else:
             timestamp = self.latest

@@ -77,6 +77,13 @@ class FixedGrids(Generic[K, P]):
         """Stop `key`'s clock; nothing if it has none."""
         self._clocks.pop(key, None)
 
+    def shift(self, seconds: float) -> None:
+        """Move every clock's grid by `seconds`: the wall clock the ticks are due by was stepped by as much."""
+        for clock in self._clocks.values():
+            clock.origin += seconds
+        # The same shift for every entry keeps the heap's order.
+        self._heap = [(due + seconds, order, key, clock) for due, order, key, clock in self._heap]
+
     def next_due(self) -> float | None:
         """When the next tick of any clock is due; None when no clock runs."""
         heap = self._heap

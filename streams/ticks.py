@@ -13,8 +13,33 @@ from reactivex.disposable import CompositeDisposable, MultipleAssignmentDisposab
 from monitoringapp.domain.events import Stall
 from monitoringapp.domain.timefmt import epoch_seconds, utc_datetime
 from monitoringapp.streams.grids import FixedClock, FixedGrids, Tick
+from monitoringapp.streams.wall_clock import wall_offset
 
 __all__ = ["GridChange", "Tick", "clock_stalls", "fixed_rate_ticks", "grid_ticks"]
+
+WALL_STEP = 0.5
+"""A change of the scheduler's wall-clock offset (`streams.wall_clock`) at least this large (seconds) is a step of the
+wall clock, which the clocks' grids move with (the offset's two clock reads are microseconds apart).
+"""
+
+
+class _StepFollower:
+    """The steps of `scheduler`'s wall clock since the last look: a grid due by the old wall clock moves by them, so
+    that a step back neither holds its ticks back for the step's length nor a step forward makes them all late."""
+
+    __slots__ = ("known", "scheduler")
+
+    def __init__(self, scheduler: abc.SchedulerBase) -> None:
+        self.scheduler = scheduler
+        self.known = wall_offset(scheduler)
+
+    def step(self) -> float:
+        """Seconds the wall clock was stepped by since the last step told (0.0 when it was not)."""
+        stepped = wall_offset(self.scheduler) - self.known
+        if abs(stepped) < WALL_STEP:
+            return 0.0
+        self.known += stepped
+        return stepped
 
 K = TypeVar("K")
 P = TypeVar("P")
@@ -47,9 +72,12 @@ def fixed_rate_ticks(
         origin = epoch_seconds(scheduler.now) + first_after if start is None else start
         clock: FixedClock[None] = FixedClock(period, origin, None)
         slot = MultipleAssignmentDisposable()
+        steps = _StepFollower(scheduler)
 
         def tick(sched: abc.SchedulerBase, state: Any = None) -> None:
+            clock.origin += steps.step()
             observer.on_next(clock.fire(epoch_seconds(sched.now)))
+            clock.origin += steps.step()  # a step while the tick was handled: the next is due on the new clock
             slot.disposable = sched.schedule_absolute(utc_datetime(clock.next_due), tick)
 
         slot.disposable = scheduler.schedule_absolute(utc_datetime(origin), tick)
@@ -124,9 +152,19 @@ def grid_ticks(
             grids: FixedGrids[K, P] = FixedGrids()
             timer = SerialDisposable()
             armed: float | None = None  # when the timer is set to wake up
+            steps = _StepFollower(clock)
+
+            def follow_steps() -> None:
+                # The timer, set before a step, wakes when it was meant to (the scheduler waits on a steady clock).
+                nonlocal armed
+                stepped = steps.step()
+                if stepped:
+                    grids.shift(stepped)
+                    armed = None if armed is None else armed + stepped
 
             def arm() -> None:
                 nonlocal armed
+                follow_steps()  # a step while the ticks were handled: the next is due on the new clock
                 due = grids.next_due()
                 if due != armed:
                     armed = due
@@ -134,6 +172,7 @@ def grid_ticks(
 
             def wake(sched: abc.SchedulerBase, state: Any = None) -> None:
                 nonlocal armed
+                follow_steps()
                 # At least the time it was set for: the scheduler's clock counts whole microseconds.
                 now = max(epoch_seconds(sched.now), armed if armed is not None else float("-inf"))
                 armed = None
@@ -142,6 +181,7 @@ def grid_ticks(
                 arm()
 
             def apply(batch: Iterable[GridChange[K, P]]) -> None:
+                follow_steps()
                 now = epoch_seconds(clock.now)
                 changes = list(batch)
                 starting = sum(payload is not None for _, payload in changes)

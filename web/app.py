@@ -26,7 +26,14 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from monitoringapp.domain.events import AlertTransition, TransitionKind
-from monitoringapp.domain.timefmt import format_duration, iso_utc, parse_age_or_date, parse_duration, unit_missing
+from monitoringapp.domain.timefmt import (
+    format_duration,
+    impossible_date,
+    iso_utc,
+    parse_age_or_date,
+    parse_duration,
+    unit_missing,
+)
 from monitoringapp.operators.rollup import DAY, HOUR, MINUTE, RELATIVE_ERROR, Rollup
 from monitoringapp.store.log import HistoryReader, LogUnavailable, StoreError
 from monitoringapp.web import render
@@ -379,6 +386,9 @@ def _time(name: str, now: float, default: float) -> float:
     try:
         value = parse_age_or_date(text, now)
     except (ValueError, OverflowError):
+        impossible = impossible_date(text)
+        if impossible is not None:
+            raise ApiError(f"{name}: {text!r} is no such date: {impossible}", name) from None
         raise ApiError(f"{name}: must be an age such as 2h or an ISO date such as 2026-11-24T12:00, got {text!r}",
                        name) from None
     if not math.isfinite(value) or not 0 <= value <= LATEST_TIME:

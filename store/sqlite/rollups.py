@@ -53,6 +53,10 @@ SKETCH_EVERY = 60.0
 are written with every batch. A closed bucket's row is exact."""
 KEEP_OPEN = {MINUTE: 600.0, HOUR: 2 * HOUR}
 """How long after its end a bucket stays in memory for late probes (a probe lands up to its timeout late)."""
+STEPPED_BACK = KEEP_OPEN[HOUR]
+"""A probe this much before the newest one seen is no late probe but the wall clock stepped back (a monitor goes on
+across a step: `streams.wall_clock`): the time the writer goes by steps back with it. Kept at the newest ever seen,
+the probes of a step back of more than 14 days were older than the minute rows are kept, and not counted."""
 
 
 class _Open:
@@ -79,7 +83,11 @@ class OpenRollups:
     def add(self, connection: sqlite3.Connection, probes: Iterable[Probe]) -> None:
         touched: dict[tuple[float, str, float], _Open] = {}
         batch = list(probes)
-        self._latest = max([self._latest, *(probe.timestamp for probe in batch)])
+        latest = self._latest
+        for probe in batch:
+            if probe.timestamp > latest or probe.timestamp < latest - STEPPED_BACK:
+                latest = probe.timestamp
+        self._latest = latest
         for probe in batch:
             timestamp = probe.timestamp
             for span in (MINUTE, HOUR):

@@ -60,6 +60,21 @@ def test_a_monitor_quiet_for_longer_than_its_intervals_allow_is_unhealthy(tmp_pa
     assert main(health("--max-age", "600", "-db", str(db))) == 0  # no config needed with --max-age
 
 
+def test_a_newest_probe_further_ahead_of_the_clock_than_the_limit_is_unhealthy_one_within_it_is_0s_old(
+        tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Stored while the clock was an hour ahead, then the clock stepped back and the monitor died: "0s old" said a
+    # dead monitor was healthy for the hour.
+    now = 1_795_000_000.0
+    db = database(tmp_path / "m.db", 60, -3600, now=now)
+    assert run_health(HealthOptions(str(config), str(db)), now=now) == 1
+    assert capsys.readouterr().out == (
+        f"unhealthy: the newest probe in {db} is 1h00m ahead of the clock (2026-11-18T12:06:40.000Z): the clock was "
+        "stepped back since it was stored, and no probe was stored after it (a monitor stores one within 11s)\n")
+    near = database(tmp_path / "near.db", -11, now=now)  # as far ahead as the limit: a clock set a little back
+    assert run_health(HealthOptions(str(config), str(near)), now=now) == 0
+    assert capsys.readouterr().out == f"healthy: the newest probe in {near} is 0s old (at most 11s)\n"
+
+
 @pytest.mark.parametrize(("age", "said"), [
     (6.7, "unhealthy: the newest probe in {db} is 6.700s old (at most 6.500s)"),
     (6.25, "healthy: the newest probe in {db} is 6.250s old (at most 6.500s)"),

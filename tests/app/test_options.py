@@ -182,6 +182,12 @@ def test_version_is_the_installed_distributions_and_the_exit_is_0(capsys: pytest
     (["--replay", "--since", "7.5"], "--since: '7.5' has no unit; say 7.5d, 7.5h, 7.5m or 7.5s"),
     (["-a", "--since", "+1d"], "--since: must be an age such as 2h or an ISO date such as 2026-11-24T12:00, "
                                "got '+1d'"),
+    # The form is right, the day is not: said so, not that the text is no ISO date (2025 is no leap year).
+    (["--purge", "--before", "2025-02-29"], "--before: '2025-02-29' is no such date: day is out of range for month"),
+    (["-a", "--since", "2026-04-31T12:00"], "--since: '2026-04-31T12:00' is no such date: day is out of range for "
+                                            "month"),
+    (["--replay", "--since", "2026-11-24T24:30Z"], "--since: '2026-11-24T24:30Z' is no such date: hour must be in "
+                                                   "0..23"),
 ])
 def test_a_history_start_after_now_or_an_age_without_unit_is_a_usage_error(argv: list[str],
                                                                             message: str) -> None:

@@ -14,6 +14,13 @@ def test_iso_utc_is_millisecond_text_with_a_z() -> None:
     assert iso_utc(0.0) == "1970-01-01T00:00:00.000Z"
 
 
+def test_iso_utc_of_a_year_before_1000_keeps_its_width_and_so_its_text_order() -> None:
+    # A `--since 0500-01-01` was compared with the rows as `500-01-01T...`, after every one of them.
+    assert iso_utc(parse_iso("0500-01-01")) == "0500-01-01T00:00:00.000Z"
+    assert iso_utc(parse_iso("0001-01-01T00:00:00.001")) == "0001-01-01T00:00:00.001Z"
+    assert iso_utc(parse_iso("0500-01-01")) < iso_utc(0.0) < iso_utc(parse_iso("9999-12-31T23:59:59.999"))
+
+
 def test_parse_iso_reads_back_what_iso_utc_writes_and_takes_no_zone_as_utc() -> None:
     assert parse_iso("2026-11-19T12:00:00.123Z") == pytest.approx(1_795_089_600.123, abs=1e-6)
     assert parse_iso("2026-11-19T12:00:00") == parse_iso("2026-11-19T12:00:00+00:00") == 1_795_089_600.0

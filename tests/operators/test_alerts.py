@@ -248,3 +248,17 @@ def test_a_batch_is_judged_as_its_probes_one_at_a_time_and_its_transitions_go_ou
         (TransitionKind.ALERT, SITE, 232)]  # 7 of 10 over (222, 232]
     # Each goes out with the batch its probe came in: probes 1, 6, 26 and 44 are in the batches at 301 .. 306.
     assert [m.time for m in result.messages] == [301, 302, 304, 306]
+
+
+def test_after_the_wall_clock_is_stepped_back_an_hour_an_outage_is_told_at_its_third_failure_as_before_it() -> None:
+    # 1-s checks, a 10 s window: 30 successes, the clock stepped back an hour, 60 successes, then failures. The
+    # probes after the step are an hour before those held: taken as the latest, they all stayed in the window (70
+    # successes), and the alert came at the 18th failure, stamped an hour ahead of its probe.
+    policy = AlertPolicy(window=10)
+    machine = SiteAlertMachine(SITE, policy)
+    stepped = 100_030 - 3600
+    times = [100_000.0 + n for n in range(30)] + [stepped + n for n in range(90)]
+    ups = [True] * 90 + [False] * 30
+    transitions = [t for at, up in zip(times, ups, strict=True)
+                   if (t := machine.on_probe(Probe(at, SITE, up, 200 if up else 503, 1.0, None), policy))]
+    assert transitions == [AlertTransition(stepped + 62, SITE, TransitionKind.ALERT, 0.7, start=stepped + 62)]

@@ -123,6 +123,23 @@ def test_a_timestamp_that_goes_backwards_is_taken_as_the_latest_seen() -> None:
     assert window.counts(10.0) == (0, 0)
 
 
+def test_a_timestamp_a_whole_span_before_the_latest_is_the_wall_clock_stepped_back_and_the_probes_held_move_with_it(
+) -> None:
+    # 1-s checks, the 10th from last a failure, then the clock stepped back an hour. Taken as the latest, the 20
+    # probes after the step stayed in the 10 s span with the 10 before it, and `last fail` grew for an hour.
+    window = SlidingWindow((10.0, 60.0))
+    for n in range(30):
+        window.add(probe(100_000.0 + n, up=n != 25))
+    for n in range(20):
+        window.add(probe(96_430.0 + n))
+    window.advance(96_449.5)
+    assert window.latest == 96_449.0
+    assert window.counts(10.0) == (10, 10)
+    assert window.counts(60.0) == (50, 49)  # all 30 from before the step still within the minute
+    assert window.last_failure == 100_025.0 - 3599  # 23 s before the latest, as it was (the step's tick is one)
+    assert window.failing_since is None
+
+
 def test_failing_run_and_last_failure_follow_the_probes_not_the_window() -> None:
     window = SlidingWindow((2.0,))
     window.add(probe(1.0))

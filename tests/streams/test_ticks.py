@@ -3,9 +3,13 @@ clocks started, re-timed and stopped by key."""
 
 from __future__ import annotations
 
+import itertools
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import reactivex
 from reactivex import operators as ops
 from reactivex.scheduler import HistoricalScheduler
@@ -14,6 +18,7 @@ from reactivex.testing import ReactiveTest, TestScheduler
 from monitoringapp.domain.events import Stall
 from monitoringapp.domain.timefmt import epoch_seconds
 from monitoringapp.streams.ticks import SPREAD_GROUP, Tick, clock_stalls, fixed_rate_ticks, grid_ticks
+from monitoringapp.streams.wall_clock import WallClockScheduler
 
 on_next = ReactiveTest.on_next
 
@@ -143,3 +148,36 @@ def test_grid_ticks_spread_many_clocks_started_at_once_over_their_first_second_i
     # A group's clocks tick in one wake-up: 3 instants in the first second (and the 0.5 s clock's second tick).
     assert len({at for at, _ in ticks if at < 202}) == 4
     assert [at for at, (period, _) in ticks if period == 2.0] == [300] * SPREAD_GROUP
+
+
+@pytest.mark.parametrize("step", [-3600.0, 3600.0])
+@pytest.mark.parametrize("grid", [True, False], ids=["grid_ticks", "fixed_rate_ticks"])
+def test_a_step_of_the_wall_clock_moves_the_grid_with_it_no_tick_held_back_or_dropped(step: float, grid: bool) -> None:
+    # Real time, each wait bounded: the wall clock is stepped (through the scheduler's injected `wall`) at the
+    # third tick. Held back for the hour (the grid left on the old wall clock) the eighth tick never comes; made
+    # late by it, the fourth says 72,000 ticks were missed.
+    stepped = [0.0]
+    scheduler = WallClockScheduler(wall=lambda: time.time() + stepped[0])
+    ticks: list[Tick] = []
+    eighth = threading.Event()
+
+    def seen(tick: Tick) -> None:
+        ticks.append(tick)
+        if len(ticks) == 3:
+            stepped[0] = step
+        if len(ticks) == 8:
+            eighth.set()
+
+    clocks = (reactivex.never().pipe(ops.start_with([("a", 0.05)]), grid_ticks(scheduler, lambda period: period),
+                                     ops.map(lambda ticked: ticked[1]))
+              if grid else fixed_rate_ticks(0.05, scheduler))
+    subscription = clocks.subscribe(seen)
+    try:
+        assert eighth.wait(10.0), f"ticks held back by the step: {ticks}"
+    finally:
+        subscription.dispose()
+        scheduler.dispose()
+    assert [tick.missed for tick in ticks[:8]] == [0] * 8
+    gaps = [later.due - earlier.due for earlier, later in itertools.pairwise(ticks[:8])]
+    assert gaps[2] == pytest.approx(step + 0.05, abs=0.1)  # the grid moved by the step, to the measured µs
+    assert [*gaps[:2], *gaps[3:]] == pytest.approx([0.05] * 6, abs=1e-6)  # and kept its period

@@ -219,6 +219,12 @@ def test_a_time_without_a_unit_is_a_400_that_asks_for_one_as_the_command_line_do
         "parameter": name})
 
 
+def test_a_date_of_the_right_form_that_names_no_day_is_a_400_that_says_so(client: FlaskClient) -> None:
+    response = client.get(f"/api/v1/sites/{site_id(UP)}/probes?since=2025-02-29")  # 2025: no leap year
+    assert (response.status_code, response.get_json()) == (400, {
+        "error": "since: '2025-02-29' is no such date: day is out of range for month", "parameter": "since"})
+
+
 @pytest.mark.parametrize("path", ["/site//{up}", "/api/v1//sites", "/static//style.css", "/api//v1/sites/{up}//probes",
                                   "/metrics", "/site/{up}", "/nowhere", "/api/v1/nowhere"])
 def test_no_answer_names_the_host_the_client_says_it_asked(client: FlaskClient, path: str) -> None:

@@ -84,6 +84,17 @@ def test_each_probe_is_counted_once_in_the_minute_and_the_hour_rows(tmp_path: Pa
         reader.close()
 
 
+def test_after_the_wall_clock_is_stepped_back_15_days_the_writer_goes_on_counting_minutes(tmp_path: Path) -> None:
+    # A monitor that ran with its clock 15 days ahead, corrected by NTP, goes on writing (streams.wall_clock). The
+    # writer took the newest time it had seen as now: every minute of the probes after the step was more than the
+    # 14 days minute rows are kept before it, and not counted until the monitor restarted.
+    path = tmp_path / "m.db"
+    ahead, stepped = probes((A,), NOW + 15 * DAY, 6, 10.0), probes((A,), NOW, 12, 10.0)
+    write(path, ahead + stepped)  # in one batch or two: the same rows
+    minutes = table(path, "website_rollups_minute")
+    assert [(row[1], row[2]) for row in minutes] == [(NOW, 6), (NOW + 60, 6), (NOW + 15 * DAY, 6)]
+
+
 def test_a_reader_sees_the_rollups_and_the_probes_of_one_commit_together(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     log = SqliteEventLog(path, flush_interval=0.01)
