@@ -489,8 +489,9 @@ class MonitorGraph:
             return reactivex.merge(batches, requests, restart, added)
 
         events: Observable[ReportEvent] = reactivex.defer(lambda _: report_events())
-        reports: Observable[Report] = events.pipe(window_reports(config.report_windows, iter(past.probes)),
-                                                  ops.share())
+        # Its own probes, on its own clock: its windows follow a step of it (a reader of several locations' does not).
+        reports: Observable[Report] = events.pipe(
+            window_reports(config.report_windows, iter(past.probes), follows_clock_steps=True), ops.share())
 
         self.configs: Observable[Config] = configs
         """Every config version in force, the first one included."""

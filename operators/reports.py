@@ -21,6 +21,7 @@ order)."""
 def window_reports(
     spans: tuple[float, ...],
     history: Iterable[Probe] = (),
+    follows_clock_steps: bool = False,
 ) -> Callable[[Observable[ReportEvent]], Observable[Report]]:
     """Per request, one report per span of the sites' stats over (now - span, now], counting every probe
     that came before the request in the stream.
@@ -31,7 +32,8 @@ def window_reports(
     in the stream too, as `PastChunk`s from before everything given so far (newest first): each site's windows take
     them in front, and the reports after them count them. An `OutcomesBefore` in the stream is each site's last
     failure and failing run from before all of those probes: a report's "down for" and "last fail" reach back as far
-    as the log does, not only as far as the probes given.
+    as the log does, not only as far as the probes given. `follows_clock_steps`: the probes are one monitor's own,
+    whose windows move back with a step back of its wall clock (see `SlidingWindow`).
 
     ```text
     events:  --p1--p2--R(t=10, 2m)--p3--R(t=20, 2m)--|
@@ -53,7 +55,7 @@ def window_reports(
 
     def operator(source: Observable[ReportEvent]) -> Observable[Report]:
         def factory(_: abc.SchedulerBase | None) -> Observable[Report]:
-            windows = SiteWindows(tuple(sorted(set(spans))))
+            windows = SiteWindows(tuple(sorted(set(spans))), follows_clock_steps)
             for probe in history:
                 windows.add(probe)
             answers: Observable[list[Report]] = source.pipe(ops.map(windows.on_event), ops.filter(bool))

@@ -21,10 +21,11 @@ from monitoringapp.operators.window import SlidingWindow
 class SiteWindows:
     """The sliding windows of every site seen, keyed by host."""
 
-    __slots__ = ("by_host", "spans")
+    __slots__ = ("by_host", "follows_clock_steps", "spans")
 
-    def __init__(self, spans: tuple[float, ...]) -> None:
+    def __init__(self, spans: tuple[float, ...], follows_clock_steps: bool = False) -> None:
         self.spans = spans
+        self.follows_clock_steps = follows_clock_steps  # see `SlidingWindow`
         self.by_host: dict[str, SlidingWindow] = {}
 
     def on_event(self, event: Probe | ProbeBatch | ReportRequest | PastChunk | OutcomesBefore) -> list[Report]:
@@ -65,7 +66,8 @@ class SiteWindows:
     def _window(self, host: str) -> SlidingWindow:
         window = self.by_host.get(host)
         if window is None:
-            window = self.by_host[host] = SlidingWindow(self.spans, lazy=True)  # stats advance first
+            window = self.by_host[host] = SlidingWindow(self.spans, lazy=True,  # stats advance first
+                                                        follows_clock_steps=self.follows_clock_steps)
         return window
 
     def start_after(self, sites: Iterable[LastOutcomes]) -> None:

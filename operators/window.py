@@ -114,8 +114,10 @@ _AVAILABLE = (1).__and__  # an outcome key's available bit
 class SlidingWindow:
     """Probes in (now - span, now] for each span in `spans`.
 
-    Timestamps must not go backwards; one that does is taken as the latest seen, but for one a whole (shortest)
-    span or more before it: the wall clock was stepped back, and the times held move back with it.
+    Timestamps must not go backwards; one that does is taken as the latest seen. A window that
+    `follows_clock_steps` (fed by one clock: a monitor's own probes) takes one a whole (shortest) span or more
+    before the latest as the wall clock stepped back, and the times held move back with it; one fed by a log of
+    several locations does not, since a location's spooled backlog, or its clock behind, comes that far back too.
     A `lazy` window evicts on `advance` and only every 64th `add`: for an owner
     that advances before it reads (the reports), this halves the cost of `add`.
     Probes from before the first one held (a restart's past, read newest first
@@ -127,6 +129,7 @@ class SlidingWindow:
         "_earlier_count",
         "_failing_at",
         "_failing_since",
+        "_follows_clock_steps",
         "_horizon",
         "_last_came",
         "_last_failure",
@@ -140,6 +143,7 @@ class SlidingWindow:
         "_settled",
         "_spans",
         "_starts",
+        "_step_back",
         "latest",
         "outcome_keys",
         "outcomes",
@@ -147,9 +151,11 @@ class SlidingWindow:
         "timestamps",
     )
 
-    def __init__(self, spans: tuple[float, ...], lazy: bool = False) -> None:
+    def __init__(self, spans: tuple[float, ...], lazy: bool = False, follows_clock_steps: bool = False) -> None:
         # Counts down to the next eviction; a non-lazy window evicts on every add.
         self._lazy_adds = 64 if lazy else 0
+        self._follows_clock_steps = follows_clock_steps
+        self._step_back = math.inf  # how far back a probe is the wall clock stepped back (see `set_spans`)
         self._spans: tuple[float, ...] = ()
         self._starts: list[int] = []
         self._ordered: list[OrderedTimes | None] = []
@@ -191,6 +197,7 @@ class SlidingWindow:
         starts = dict(zip(self._spans, self._starts, strict=True))
         kept = dict(zip(self._spans, self._ordered, strict=True))
         self._spans = ordered
+        self._step_back = ordered[0] if self._follows_clock_steps else math.inf
         self._starts = [starts.get(span, self._offset) for span in ordered]
         self._ordered = [kept.get(span) for span in ordered]
         self._settled = -1
@@ -201,7 +208,7 @@ class SlidingWindow:
         now = probe.timestamp
         if now > self.latest:
             self.latest = now
-        elif now <= self.latest - self._spans[0]:
+        elif now <= self.latest - self._step_back:
             self._move_back(now - self.latest)
         else:
             now = self.latest

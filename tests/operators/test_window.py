@@ -127,7 +127,7 @@ def test_a_timestamp_a_whole_span_before_the_latest_is_the_wall_clock_stepped_ba
 ) -> None:
     # 1-s checks, the 10th from last a failure, then the clock stepped back an hour. Taken as the latest, the 20
     # probes after the step stayed in the 10 s span with the 10 before it, and `last fail` grew for an hour.
-    window = SlidingWindow((10.0, 60.0))
+    window = SlidingWindow((10.0, 60.0), follows_clock_steps=True)
     for n in range(30):
         window.add(probe(100_000.0 + n, up=n != 25))
     for n in range(20):
@@ -138,6 +138,22 @@ def test_a_timestamp_a_whole_span_before_the_latest_is_the_wall_clock_stepped_ba
     assert window.counts(60.0) == (50, 49)  # all 30 from before the step still within the minute
     assert window.last_failure == 100_025.0 - 3599  # 23 s before the latest, as it was (the step's tick is one)
     assert window.failing_since is None
+
+
+def test_a_window_fed_by_several_locations_takes_a_backlog_from_far_back_as_the_latest_not_as_a_clock_step() -> None:
+    # A location's spooled probes, 5 minutes old, arriving between fresh ones of another: taken as a step of the wall
+    # clock, every probe held would move back and forth by minutes with each of them.
+    window = SlidingWindow((10.0, 60.0))
+    for n in range(30):
+        window.add(probe(100_000.0 + n))
+    for n in range(5):
+        window.add(probe(99_700.0 + n, up=False))  # the backlog
+        window.add(probe(100_030.0 + n))
+    window.advance(100_034.5)
+    assert window.latest == 100_034.0
+    assert window.counts(10.0) == (15, 10)  # the backlog counted as it came, with the newest probes
+    assert window.counts(60.0) == (40, 35)
+    assert window.last_failure == 100_033.0  # the last of the backlog, taken as the latest then
 
 
 def test_failing_run_and_last_failure_follow_the_probes_not_the_window() -> None:
