@@ -212,7 +212,7 @@ def test_an_open_page_shows_a_site_a_reloaded_config_adds_and_drops_one_it_remov
         page.locator(f"#site-{site_id(added)} .label").filter(has_text="Down").wait_for(timeout=15_000)
         page.locator(f"#site-{site_id(shop)}").wait_for(state="detached", timeout=15_000)
         assert page.locator("#sites tbody tr").count() == 1
-        assert page.inner_text("#headline") == "1 of 1 site in trouble"
+        assert page.inner_text("#headline") == "The site is in trouble"
         assert errors == [], "no console error (a CSP violation would be one)"
         page.close()
     finally:
