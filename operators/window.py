@@ -108,7 +108,11 @@ def _exact_units(times: list[float], smallest: float) -> int:
     return sum(map(int, map(_TO_UNITS, times)))
 
 
-_AVAILABLE = (1).__and__  # an outcome key's available bit
+def _last_index(codes: bytes | array[int], code: int) -> int:
+    """Where `code` is last in `codes` (it is there)."""
+    if isinstance(codes, bytes):
+        return codes.rfind(code)
+    return len(codes) - 1 - codes[::-1].index(code)
 
 
 class SlidingWindow:
@@ -298,18 +302,25 @@ class SlidingWindow:
             timestamps.extend(chunk.timestamps)
             response_times.extend(chunk.response_times)
             keys.extend(chunk.outcomes)
-        available = bytes(map(_AVAILABLE, keys))
-        new = set(keys).difference(self._outcome_code)
+        distinct = set(keys)
+        new = distinct.difference(self._outcome_code)
         if new and len(self.outcome_keys) + len(new) > 256 and isinstance(self.outcomes, bytearray):
             self.outcomes = array("I", list(self.outcomes))  # rare: more outcomes than one byte codes
         for key in new:
             self._outcome_code[key] = len(self.outcome_keys)
             self.outcome_keys.append(key)
-        codes = list(map(self._outcome_code.__getitem__, keys))
+        coded = map(self._outcome_code.__getitem__, keys)
+        codes = bytes(coded) if isinstance(self.outcomes, bytearray) else array("I", coded)
         count = len(timestamps)
         offset = self._offset - count
-        # The failing run and the last failure, as if the earlier probes had come first.
-        last_up, last_down = available.rfind(1), available.rfind(0)
+        # The failing run and the last failure, as if the earlier probes had come first: each found from the end
+        # of the codes, once for each of the few outcomes there (a pass in C, not one in Python per probe).
+        last_up = last_down = -1
+        for key in distinct:
+            if key & 1:
+                last_up = max(last_up, _last_index(codes, self._outcome_code[key]))
+            else:
+                last_down = max(last_down, _last_index(codes, self._outcome_code[key]))
         if self._last_failure is None and last_down >= 0:
             self._last_failure = timestamps[last_down]
         fresh = self.latest == float("-inf")  # nothing came before these
