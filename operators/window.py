@@ -82,6 +82,16 @@ _PER_UNIT = math.ldexp(1.0, 149)
 _TO_UNITS = _PER_UNIT.__mul__
 
 
+def _sorted_received_units(times: list[float]) -> tuple[list[float], int]:
+    """`times` in ascending order without the no-response slots, and their exact sum in units: a span's times
+    taken afresh (after a restart's earlier probes went in front of it, thousands of them), sorted first so the
+    slots, negative, are cut from the front at C speed rather than left out one by one in Python."""
+    times.sort()
+    if times and times[0] < 0.0:
+        del times[:bisect_left(times, 0.0)]
+    return times, _exact_units(times, times[0]) if times else 0
+
+
 def _received_units(times: list[float]) -> tuple[list[float], int]:
     """`times` without the no-response slots (a pass in Python only when there is one), and their exact sum
     in units: the smallest time tells both whether there is a slot to leave out and how far `sum` is exact."""
@@ -482,7 +492,8 @@ class SlidingWindow:
         start, end = self._starts[index], offset + len(self.timestamps)
         times = self.response_times
         if ordered is None:
-            ordered = self._ordered[index] = OrderedTimes(*_received_units(times[start - offset:].tolist()), start, end)
+            ordered = self._ordered[index] = OrderedTimes(*_sorted_received_units(times[start - offset:].tolist()),
+                                                          start, end)
         elif ordered.start != start or ordered.end != end:
             gone, gone_units = _received_units(times[ordered.start - offset:min(start, ordered.end) - offset].tolist())
             came_from = max(start, ordered.end)
