@@ -96,7 +96,7 @@ def run_monitoring(options: MonitorOptions) -> int:
     watch = WallClockScheduler(thread_factory=lambda target: _remembered(background, target, "background"))
     # The pool's one core thread does the probes' CPU work; while probes wait, up to 4 threads a site (64 at least).
     # The background's CPU (a restart's fill) does not stop it adding threads for far sites.
-    io = ProbePool(max_workers=max(64, 4 * len(config.sites)), uncounted=lambda: background)
+    io = ProbePool(max_workers=_probe_threads(config), uncounted=lambda: background)
     prober = HttpProber(pool_size=len(config.sites), proxies=proxies, location=options.location)
     fill = PastFill(began)
 
@@ -139,6 +139,8 @@ def run_monitoring(options: MonitorOptions) -> int:
             updates.pipe(keep(is_back)).subscribe(show_back, lifecycle.fail),
             updates.pipe(keep(is_version)).subscribe(show_warnings, lifecycle.fail),
             retentions.subscribe(log.set_retention),
+            # A reload that adds sites gives the pool threads for them too.
+            graph.configs.subscribe(lambda version: io.executor.allow_at_least(_probe_threads(version))),
             rollup_retentions.subscribe(log.set_rollup_retention),
             log.lost.subscribe(lifecycle.fail),  # the database deleted under us: stop, exit 1
             log.start_retention(watch),
@@ -312,6 +314,11 @@ def _widen_coverage(context: ReportContext) -> Callable[[PastChunk], None]:
             context.data_since = oldest
 
     return take
+
+
+def _probe_threads(config: Config) -> int:
+    """The probe pool's most threads for `config`: up to 4 a site while their probes wait (64 at least)."""
+    return max(64, 4 * len(config.sites))
 
 
 def _retention(config: Config) -> float | None:

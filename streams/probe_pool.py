@@ -226,6 +226,13 @@ class ElasticExecutor(Executor):
         del self._started[number]
         self._threads = [t for t in self._threads if t is not threading.current_thread()]
 
+    def allow_at_least(self, max_workers: int) -> None:
+        """`max_workers` threads at most from now on, if that is more than before (a reload that adds sites: a pool
+        sized for the first config's 10 sites kept far sites added later to its 64 threads); never fewer, so no
+        thread running a job is over the limit."""
+        with self._lock:
+            self.max_workers = max(self.max_workers, max_workers)
+
     def _wanted(self) -> int:
         # Called with the lock held: `core` threads plus one per thread stuck on a slow job.
         slow_since = time.monotonic() - self.patience

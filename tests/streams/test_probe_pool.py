@@ -254,6 +254,25 @@ def test_never_more_threads_than_max_workers() -> None:
     executor.shutdown(wait=True)
 
 
+def test_a_pool_allowed_more_threads_adds_them_for_its_stuck_jobs_and_is_never_allowed_fewer() -> None:
+    # A reload from 10 sites to 1,000 far ones kept the pool at the 64 threads sized for the first config.
+    executor = ElasticExecutor(core=1, max_workers=2, patience=0.02, queue_patience=0.02)
+    release = threading.Event()
+    futures = [executor.submit(release.wait, 10) for _ in range(6)]
+    try:
+        wait_until(lambda: executor.workers >= 2, 5, "two threads", step=0.01)
+        executor.allow_at_least(1)  # fewer: no change
+        assert executor.max_workers == 2
+        executor.allow_at_least(5)
+        wait_until(lambda: executor.workers >= 5, 5, "five threads once allowed", step=0.01)
+        assert executor.max_workers == 5
+    finally:
+        release.set()
+    assert all(f.result(timeout=2) for f in futures)
+    assert executor.workers <= 5
+    executor.shutdown(wait=True)
+
+
 def test_shutdown_runs_queued_jobs_then_refuses_new_ones() -> None:
     executor = ElasticExecutor(core=1, max_workers=1, patience=5.0)
     ran: list[int] = []
