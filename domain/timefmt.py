@@ -45,7 +45,9 @@ def parse_iso(text: str) -> float:
     return epoch_seconds(moment)
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+# ASCII digits only: `\d` also matches a full-width one, which float() reads as its ASCII twin (`--since` of a
+# full-width 1 and `h` was an hour).
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$", re.ASCII)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 
 
@@ -57,7 +59,7 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
 
 
-_BARE_NUMBER = re.compile(r"^\s*-?\d+(\.\d+)?\s*$")
+_BARE_NUMBER = re.compile(r"^\s*-?\d+(\.\d+)?\s*$", re.ASCII)
 
 
 def unit_missing(text: str) -> str | None:

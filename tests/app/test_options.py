@@ -182,6 +182,9 @@ def test_version_is_the_installed_distributions_and_the_exit_is_0(capsys: pytest
     (["--replay", "--since", "7.5"], "--since: '7.5' has no unit; say 7.5d, 7.5h, 7.5m or 7.5s"),
     (["-a", "--since", "+1d"], "--since: must be an age such as 2h or an ISO date such as 2026-11-24T12:00, "
                                "got '+1d'"),
+    # A full-width digit was read as its ASCII twin: `--since` of a full-width 1 and `h` was an hour.
+    (["-a", "--since", "\uff11h"], "--since: must be an age such as 2h or an ISO date such as 2026-11-24T12:00, "
+                                    "got '\uff11h'"),
     # The form is right, the day is not: said so, not that the text is no ISO date (2025 is no leap year).
     (["--purge", "--before", "2025-02-29"], "--before: '2025-02-29' is no such date: day is out of range for month"),
     (["-a", "--since", "2026-04-31T12:00"], "--since: '2026-04-31T12:00' is no such date: day is out of range for "

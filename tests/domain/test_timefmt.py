@@ -38,7 +38,7 @@ def test_parse_duration(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "-5s", "5 parsecs", "1h30m"])
+@pytest.mark.parametrize("text", ["", "-5s", "5 parsecs", "1h30m", "\uff11h", "\u0661\u0662s"])
 def test_parse_duration_refuses_what_it_cannot_read(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)

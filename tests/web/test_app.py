@@ -191,6 +191,7 @@ def test_rollups_over_a_range_of_years_get_a_step_that_fits_it(client: FlaskClie
     ("/api/v1/sites/nope", "id"),
     # Taken as 1h: int() reads any script's digits.
     ("/api/v1/alerts?since=%EF%BC%91h", "since"),
+    ("/api/v1/sites/{up}/rollups?step=%EF%BC%91h", "step"),
     # The first value silently won.
     ("/api/v1/alerts?since=1h&since=30d", "since"),
     ("/api/v1/alerts?limit=5&limit=10", "limit"),
