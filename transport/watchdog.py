@@ -337,7 +337,7 @@ class WatchedHTTPConnection(HTTPConnection):
         return sock
 
     def _connect_for(self, exchange: Exchange) -> socket.socket:
-        return _connect(self._dns_host, self.port, self.timeout, self.source_address, self.socket_options, exchange)
+        return connect_within(exchange, self._dns_host, self.port, self.source_address, self.socket_options)
 
 
 def _addresses(host: str, port: int, family: int, exchange: Exchange) -> list[Any]:
@@ -352,25 +352,20 @@ def _addresses(host: str, port: int, family: int, exchange: Exchange) -> list[An
     return exchange.watchdog.resolver.resolve(host, port, family, socket.SOCK_STREAM, exchange.remaining)
 
 
-def _connect(host: str, port: int, timeout: Any, source_address: tuple[str, int] | None, socket_options: Any,
-             exchange: Exchange) -> socket.socket:
-    """urllib3's `create_connection` to each address `host` has, looked up for at most what is left of `exchange`'s
-    deadline: tried in turn, the last one's error raised if none connects. Given an address, `create_connection`'s
-    own lookup is of a literal, answered at once (an IPv6 one keeps its `%scope`)."""
-    return _first_that_connects(
-        _addresses(host, port, allowed_gai_family(), exchange),
-        lambda address: create_connection((address[4][0], port), timeout, source_address, socket_options))
-
-
-def connect_within(exchange: Exchange, host: str, port: int) -> socket.socket:
-    """A TCP connection to `host`, its name looked up by `exchange`'s watchdog's resolver, each address tried in turn
-    with what is then left of the exchange's deadline (a `tcp://` probe: nothing is sent, so nothing for the
-    watchdog to cut; the lookup and the connects are bounded by the deadline themselves)."""
+def connect_within(exchange: Exchange, host: str, port: int, source_address: tuple[str, int] | None = None,
+                   socket_options: Any = None) -> socket.socket:
+    """urllib3's `create_connection` to each address `host` has, its name looked up by `exchange`'s watchdog's
+    resolver, each address tried in turn with what is then left of the exchange's deadline: the last one's error
+    raised if none connects. The watchdog cannot cut a connect under way (the socket is not the exchange's until it is
+    connected), so the deadline bounds it here: with urllib3's connect timeout, fixed when the exchange began, a slow
+    lookup and then an address that does not answer took the lookup's time and a whole timeout more, and every
+    further address another. Given an address, `create_connection`'s own lookup is of a literal, answered at once
+    (an IPv6 one keeps its `%scope`)."""
     def connect(address: Any) -> socket.socket:
         remaining = exchange.remaining()
         if remaining <= 0:
             raise TimeoutError("timed out")
-        return create_connection((address[4][0], port), remaining)
+        return create_connection((address[4][0], port), remaining, source_address, socket_options)
 
     return _first_that_connects(_addresses(host, port, allowed_gai_family(), exchange), connect)
 
@@ -435,13 +430,16 @@ def _connect_through_socks(host: str, port: int, options: Any, timeout: Any,
 
     def through_proxy_at(proxy: Any) -> socks.socksocket:
         family, kind, proto, _, address = proxy
+        # Past the deadline (the lookups took it all) the watchdog has already looked, and would not cut this socket.
+        remaining = exchange.remaining()
+        if remaining <= 0:
+            raise TimeoutError("timed out")
         sock = socks.socksocket(family, kind, proto)
         exchange.sock = sock
         try:
             for option in socket_options or ():
                 sock.setsockopt(*option)
-            if isinstance(timeout, int | float):
-                sock.settimeout(timeout)
+            sock.settimeout(min(timeout, remaining) if isinstance(timeout, int | float) else remaining)
             sock.set_proxy(proxy_type, address[0], proxy_port, options["rdns"], options["username"],
                            options["password"])
             if source_address:

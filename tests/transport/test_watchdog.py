@@ -174,6 +174,25 @@ def test_a_stall_of_the_process_across_an_exchange_does_not_cut_it(listener: soc
         watchdog.close()
 
 
+def test_a_connect_begun_past_its_exchanges_deadline_is_not_made(listener: socket.socket) -> None:
+    # The lookup took the whole deadline and more (answered before it, read after it): urllib3's connect timeout, fixed
+    # when the exchange began (10 s here), would have connected now, and to an address that does not answer waited
+    # a whole timeout more. The socket is not the exchange's until it is connected, so the watchdog cannot cut that.
+    clock = HeldClock()
+    watchdog = Watchdog(clock=clock)
+    try:
+        exchange = watchdog.arm(watchdog.clock() + 0.5)
+        clock.now += 0.6  # under the running clock's stall threshold: time the exchange spent, not a stopped process
+        with pytest.raises(ConnectTimeoutError):
+            connected(listener)
+        watchdog.disarm(exchange)
+    finally:
+        watchdog.close()
+    listener.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        listener.accept()  # nothing connected
+
+
 def test_a_connection_outside_any_armed_exchange_is_not_watched(listener: socket.socket) -> None:
     clock = HeldClock()
     watchdog = Watchdog(clock=clock)
@@ -187,10 +206,11 @@ def test_a_connection_outside_any_armed_exchange_is_not_watched(listener: socket
         watchdog.close()
 
 
-def test_closing_cuts_an_exchange_still_armed_and_one_still_connecting_is_cut_as_it_connects(
+def test_closing_cuts_an_exchange_still_armed_and_one_that_connects_after_it_does_not_connect(
         listener: socket.socket) -> None:
     """The owner closes (a notifier's reload giving up on a channel busy with a slow receiver, a prober's stop):
-    its exchanges in flight, their deadlines a minute away, end at once instead of running on unwatched."""
+    its exchanges in flight, their deadlines a minute away, end at once instead of running on unwatched, and one that
+    only then connects is told it timed out without connecting."""
     watchdog = Watchdog()
     outcome: list[object] = []
     armed = threading.Event()
@@ -201,13 +221,17 @@ def test_closing_cuts_an_exchange_still_armed_and_one_still_connecting_is_cut_as
         armed.set()
         if connect_after_close:
             closed.wait(15.0)
+            with pytest.raises(ConnectTimeoutError):
+                connected(listener)
+            outcome.extend([b"not connected", watchdog.disarm(exchange)])
+            return
         connection = connected(listener)
         assert connection.sock is not None
         outcome.append(connection.sock.recv(1))  # the server never answers: only a shutdown ends it in time
         outcome.append(watchdog.disarm(exchange))
         connection.close()
 
-    for connect_after_close in (False, True):
+    for connect_after_close, expected in ((False, b""), (True, b"not connected")):
         outcome.clear()
         armed.clear()
         closed.clear()
@@ -217,7 +241,7 @@ def test_closing_cuts_an_exchange_still_armed_and_one_still_connecting_is_cut_as
         watchdog.close()
         closed.set()
         thread.join(15.0)
-        assert outcome == [b"", True], connect_after_close
+        assert outcome == [expected, True], connect_after_close
 
 
 def test_a_socket_handed_over_to_the_response_is_cut_at_the_deadline(listener: socket.socket) -> None:
@@ -288,3 +312,23 @@ def test_a_socks_handshake_that_outlasts_the_socket_timeout_before_the_deadline_
         watchdog.close()
     assert type(stalled.value) is ConnectTimeoutError  # not its subclass NewConnectionError
     assert isinstance(stalled.value.__cause__, TimeoutError)
+
+
+def test_a_socks_connect_begun_past_its_exchanges_deadline_is_not_made(listener: socket.socket) -> None:
+    # The watchdog looked at the deadline, before this socket was the exchange's: it would never cut it, and the
+    # proxy's handshake would run on for the socket's own 10 s.
+    clock = HeldClock()
+    watchdog = Watchdog(clock=clock)
+    proxy = {"socks_version": socks.SOCKS5, "proxy_host": "127.0.0.1", "proxy_port": listener.getsockname()[1],
+             "username": None, "password": None, "rdns": True}
+    try:
+        exchange = watchdog.arm(watchdog.clock() + 0.5)
+        clock.now += 0.6
+        with pytest.raises(ConnectTimeoutError):
+            WatchedSOCKSConnection(proxy, "site.test", 80, timeout=10.0).connect()
+        watchdog.disarm(exchange)
+    finally:
+        watchdog.close()
+    listener.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        listener.accept()  # nothing connected to the proxy
