@@ -1,5 +1,6 @@
 """`-a --notify`: deliver every alert and recovery in the log to the config's notification channels, until
-SIGINT or SIGTERM; SIGHUP reads the config again and applies its channels as a restart would.
+SIGINT or SIGTERM. The config file is followed as `-m` follows it (read again every half second, and at once on
+SIGHUP): a new version's channels are applied as a restart would apply them.
 
 A separate process that only reads the monitor's database; its own progress (a cursor per channel) is in its
 state file. One line per delivery on stdout unless `--silent`; a channel's failures on stderr, once per
@@ -18,7 +19,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from monitoringapp.app.config_warnings import read_config_and_warn
+from reactivex import operators as ops
+from reactivex.disposable import CompositeDisposable
+from reactivex.subject import Subject
+
+from monitoringapp.app.config_warnings import read_config_and_warn, warning_lines
 from monitoringapp.app.lifecycle import Hup, Lifecycle, Stopper, dispose_after_its_tick, run_once, run_until_stopped
 from monitoringapp.app.options import NotifyOptions
 from monitoringapp.domain.config import Config, ConfigError, some_of
@@ -58,6 +63,8 @@ from monitoringapp.store.log import (
     earliest,
     is_after,
 )
+from monitoringapp.streams.config_state import ConfigBack, ConfigRejected
+from monitoringapp.streams.config_watch import ConfigUpdate, config_updates
 from monitoringapp.streams.log_tail import LogNews, UnavailableReasons
 from monitoringapp.streams.wall_clock import WallClockScheduler
 from monitoringapp.transport.proxies import Proxies
@@ -125,7 +132,7 @@ def _notify(options: NotifyOptions) -> int:
     state = open_delivery_state(options.state)
     if console is not None:
         console.info(f"notifying {len(targets)} channel(s) of the transitions in {where} (state in {options.state}); "
-                     "Ctrl-C to stop, kill -HUP to reload the config's channels")
+                     "Ctrl-C to stop; the config file is followed (kill -HUP reads it at once)")
     show = _on_news(console, errors)
 
     def deliver_from(config: Config, targets: list[Target], end: Cursor, latest: Mapping[str, AlertTransition],
@@ -180,44 +187,85 @@ def _notify(options: NotifyOptions) -> int:
             console.on_closed = lifecycle.stop  # `-a --notify | head`: the reader has gone
             lifecycle.stop_when(console.reader_gone)  # ... even while nothing is delivered
         running = deliver_from(config, targets, end, latest, lifecycle)
+        # The config file followed as `-m` and `-w` follow it (read again every half second and on SIGHUP): a
+        # notifier only told by SIGHUP kept the intervals it started with, and after `-m` took longer ones from the
+        # same edit, told every channel `monitor-stale` a minute later.
+        watch = WallClockScheduler()
+        reloading = threading.Lock()  # a reload on the watch's thread, and the stop on the main thread
+        # A version not applied for want of the log, applied at the next SIGHUP if no newer one comes (the file,
+        # unchanged, brings nothing new to apply).
+        not_applied: Config | None = None
+        reloads = 0
 
-        def reload(_: None) -> None:
-            """SIGHUP: the config read again; its channels and maintenance applied as a restart would (each channel
+        def reload(new: Config) -> None:
+            """A new version of the config: its channels and maintenance applied as a restart would (each channel
             from its place in the state file, a new one from the end of the log), or, if it cannot run, refused
             in one line while the running config stays in force. Neither its wait for the log nor its drain holds
             up a stop: both give up once one is asked, and the stop is then acted on."""
-            nonlocal running
-            try:
-                new = read_config_and_warn(options.config)
+            nonlocal running, not_applied, reloads
+            with reloading:
+                if lifecycle.stop_asked():
+                    return
+                reloads += 1
+                if new is not not_applied:
+                    warnings = warning_lines(new)  # every version's, as at start
+                    if warnings:
+                        errors.write(warnings)
+                not_applied = None
                 change = notifier_change(running.config, new)
                 if change is None:
                     say(f"config reloaded: {options.config}: nothing the notifier uses changed (channels, sites, "
                         "maintenance, stale after)")
                     return
-                new_targets = open_targets(new, os.environ)
-            except ConfigError as error:
-                errors.info(f"config rejected: {error}; the running config stays in force")
-                return
-            try:
-                now_end, now_latest = when_readable(log_now, not_created, errors.info, where, patience=_RELOAD_PATIENCE,
-                                                    stopping=lifecycle.stop_asked)
-            except StoreError as error:
-                _close(new_targets)
-                errors.info(f"config not reloaded: {error}; the running config stays in force")
-                return
-            running.stop(_RELOAD_DRAIN, lifecycle.stop_asked)
-            if lifecycle.stop_asked():  # stopped within the stop's own drain: nothing new to start
-                _close(new_targets)
-                running = _Delivering(running.config, _stopped)
-                return
-            say(f"config reloaded: {change}")
-            running = deliver_from(new, new_targets, now_end, now_latest, lifecycle)
+                try:
+                    new_targets = open_targets(new, os.environ)
+                except ConfigError as error:
+                    errors.info(f"config rejected: {error}; the running config stays in force")
+                    return
+                try:
+                    now_end, now_latest = when_readable(log_now, not_created, errors.info, where,
+                                                        patience=_RELOAD_PATIENCE, stopping=lifecycle.stop_asked)
+                except StoreError as error:
+                    _close(new_targets)
+                    not_applied = new
+                    errors.info(f"config not reloaded: {error}; the running config stays in force")
+                    return
+                running.stop(_RELOAD_DRAIN, lifecycle.stop_asked)
+                if lifecycle.stop_asked():  # stopped within the stop's own drain: nothing new to start
+                    _close(new_targets)
+                    running = _Delivering(running.config, _stopped)
+                    return
+                say(f"config reloaded: {change}")
+                running = deliver_from(new, new_targets, now_end, now_latest, lifecycle)
 
-        hups = lifecycle.hups.subscribe(reload)
+        def on_update(update: ConfigUpdate) -> None:
+            if isinstance(update, ConfigRejected):
+                errors.info(f"config rejected: {update.error}; the running config stays in force")
+            elif isinstance(update, ConfigBack):
+                errors.info(update.message())
+            else:
+                reload(update)
+
+        pokes: Subject[None] = Subject()
+
+        def on_hup(_: None) -> None:
+            """SIGHUP, on the watch's thread: the file read at once, and a version the log kept from being applied
+            tried again if the file brought none newer."""
+            before = reloads
+            pokes.on_next(None)
+            if not_applied is not None and reloads == before:
+                reload(not_applied)
+
+        following = CompositeDisposable(
+            config_updates(options.config, watch, pokes=pokes, running=config,
+                           probing=False).subscribe(on_update, lifecycle.fail),
+            lifecycle.hups.pipe(ops.observe_on(watch)).subscribe(on_hup, lifecycle.fail))
 
         def stop() -> None:
-            hups.dispose()
-            running.stop(_DRAIN, _never)
+            following.dispose()
+            with reloading:  # a reload under way gives up, the stop being asked
+                running.stop(_DRAIN, _never)
+            dispose_after_its_tick(watch)
             state.close()
             log.close()
 

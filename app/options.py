@@ -261,8 +261,8 @@ _FLAGS = (
                                            "is given), not after now"}),
     _Flag(("--notify",), ("notify",), ("notify",),
           {"dest": "deliver", "action": "store_true",
-           "help": "deliver every alert and recovery to the config's notifications (kill -HUP: read the "
-                   "config again)"}),
+           "help": "deliver every alert and recovery to the config's notifications (the config file is followed; "
+                   "kill -HUP: read it at once)"}),
     _Flag(("--state",), ("notify",), ("notify",),
           {"metavar": "PATH", "help": "with --notify: the notifier's own state file (default: beside the database, "
                                       "<database>-notify.db)"}),
