@@ -138,8 +138,8 @@ def _notify(options: NotifyOptions) -> int:
     def deliver_from(config: Config, targets: list[Target], end: Cursor, latest: Mapping[str, AlertTransition],
                      lifecycle: Lifecycle) -> _Delivering:
         """Deliver to `targets` from each channel's place in the state file (a new one: `end`) until stopped, the
-        reminders of the open alerts among `latest` going on. Reads nothing of the log: the main thread, which
-        runs this, never waits here."""
+        reminders of the open alerts among `latest` going on. Reads nothing of the log: the thread that runs this
+        (the main one at start, the config watch's at a reload) never waits here."""
         failing = failing_channels(state, [target.config.name for target in targets])
         starts = start_cursors(end, state, [target.config.name for target in targets], console, failing)
         # Told of the monitor: the channels that want it.
