@@ -23,6 +23,7 @@ import re
 from base64 import b64encode
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote, unquote, urlsplit
 
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
@@ -97,12 +98,36 @@ def url_secrets(url: str) -> tuple[str, ...]:
     return password, decoded, credentials
 
 
+STANDS_ALONE_BELOW = 8
+"""A secret shorter than this (a password `0`, a `Bearer ok`) is hidden only where it stands alone, not inside a
+longer word or number: replaced everywhere, `status 500` read `status 5******` and `took` read `to***`, text nobody
+could read whose stars told the secret itself. A longer one is hidden wherever it is."""
+
+_ALONE_BEFORE = r"(?:(?<!\w)|(?<=%[0-9A-Fa-f]{2}))"  # after a percent-escape (`%2F`) a secret stands alone too
+
+
+@lru_cache(maxsize=1024)
+def _forms(secret: str) -> tuple[tuple[str, ...], re.Pattern[str] | None]:
+    """The forms of `secret` a text may carry (longest first), and for a short secret the pattern that finds them
+    where they stand alone."""
+    escaped = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    forms = tuple(sorted({secret, quote(secret, safe=""), quote(secret), *escaped}, key=len, reverse=True))
+    if len(secret) >= STANDS_ALONE_BELOW:
+        return forms, None
+    alone = "|".join((_ALONE_BEFORE if re.match(r"\w", form) else "") + re.escape(form)
+                     + (r"(?!\w)" if re.search(r"\w\Z", form) else "") for form in forms)
+    return forms, re.compile(alone)
+
+
 def redact(text: str, secrets: Collection[str]) -> str:
     """`text` with every secret (as is, percent-encoded as a URL would carry it, or escaped as a JSON string
-    quoting it would) replaced by `***`."""
+    quoting it would) replaced by `***`; a short one only where it stands alone (`STANDS_ALONE_BELOW`)."""
     for secret in secrets:
-        escaped = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
-        for form in sorted({secret, quote(secret, safe=""), quote(secret), *escaped}, key=len, reverse=True):
+        forms, alone = _forms(secret)
+        if alone is not None:
+            text = alone.sub("***", text)
+            continue
+        for form in forms:
             text = text.replace(form, "***")
     return text
 

@@ -510,6 +510,18 @@ def test_a_url_password_echoed_back_decoded_or_as_basic_credentials_is_never_in_
     assert decoded.detail == '$.method is "GET", expected "***"'
 
 
+def test_a_short_password_leaves_a_detail_readable_and_is_hidden_where_it_stands_alone(
+        server: LocalServer, prober: HttpProber) -> None:
+    # A password `0` was replaced inside every number: `status 5******, expected 2******`, stored, printed and
+    # alerted, its stars telling the password itself.
+    url = server.url("/status/500").replace("://", "://ops:0@")
+    outcome = prober.check(checked(url, expectedStatus=[200]))
+    assert outcome.detail == "status 500, expected 200"
+    echoed = prober.check(checked(server.url("/echo").replace("://", "://ops:0@"),
+                                  json=[{"path": "$.method", "equals": "0"}]))
+    assert echoed.detail == '$.method is "GET", expected "***"'
+
+
 def test_redirects_are_followed_as_browsers_do_or_not_at_all(server: LocalServer, prober: HttpProber) -> None:
     kept = prober.check(checked(server.url("/redirect/2"), followRedirects=False))
     assert (kept.available, kept.status) == (True, 302)
