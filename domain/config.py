@@ -473,6 +473,12 @@ class _Validator:
                     f"{self.source}: {where}.URL: {some_of(f'${{{name}}}' for name in variables(url))} is sent as "
                     "written: a site's URL takes nothing from the environment (its headers do, e.g. "
                     '"Authorization": "Basic ${CREDENTIALS}")')
+            exposed = _secret_query_keys(url)
+            if exposed:  # the URL is the site's key, stored in every row: no part of it can be hidden
+                self.warnings.append(
+                    f"{self.source}: {where}.URL: its query's {some_of(exposed)} is shown and stored as written, as "
+                    "the whole URL is (the site's key): a token is hidden only in a header (e.g. \"X-Api-Key\": "
+                    '"${API_KEY}"), where the site takes one')
             shown = shown_url(url)
             name = self._name(entry, where)
             tcp = urlsplit(url).scheme.lower() == TCP
@@ -914,6 +920,14 @@ def _checks_held(window: float, interval: float) -> int:
 
 def _span(seconds: float) -> str:
     return f"{seconds:g}s" if seconds < 60 else format_duration(seconds)
+
+
+def _secret_query_keys(url: str) -> tuple[str, ...]:
+    """The keys of `url`'s query whose names may hold a secret (as a header's may: `token`, `api_key`, ...) and
+    whose values are written as is (a `${NAME}` is warned of apart)."""
+    pairs = (field.partition("=") for field in urlsplit(url).query.split("&"))
+    return tuple(dict.fromkeys(key for key, _, value in pairs
+                               if value and "${" not in value and SENSITIVE_HEADER.search(unquote(key))))
 
 
 def some_of(names: Iterable[str], shown: int = 3, separator: str = ", ") -> str:

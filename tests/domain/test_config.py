@@ -69,6 +69,20 @@ def test_a_variable_in_a_sites_url_is_warned_of_as_sent_as_written() -> None:
         '(its headers do, e.g. "Authorization": "Basic ${CREDENTIALS}")',)
 
 
+def test_a_token_written_in_a_sites_query_is_warned_of_as_shown_and_stored() -> None:
+    # The URL is the site's key (every row's `host`, `--site`, the page): a token in its query is shown and stored as
+    # written, where a header's is hidden; nothing said so, and `?api_key=...` went into the database without a word.
+    config = parse_config(json.dumps({"websites": [
+        {"URL": "https://a.test/health?api_key=k-123&verbose=1"}, {"URL": "https://b.test/?page=2"},
+        {"URL": "https://c.test/?token=${TOKEN}"}]}), "c.json")
+    assert config.sites[0].url == "https://a.test/health?api_key=k-123&verbose=1"
+    assert config.warnings == (
+        "c.json: websites[0].URL: its query's api_key is shown and stored as written, as the whole URL is (the "
+        'site\'s key): a token is hidden only in a header (e.g. "X-Api-Key": "${API_KEY}"), where the site takes one',
+        "c.json: websites[2].URL: ${TOKEN} is sent as written: a site's URL takes nothing from the environment "
+        '(its headers do, e.g. "Authorization": "Basic ${CREDENTIALS}")')
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("{", "c.json:1:2: invalid JSON: Expecting property name enclosed in double quotes"),
     ("[]", "c.json: the top level must be a JSON object, got a list"),
