@@ -582,7 +582,7 @@ class _Validator:
                             "spaces at either end", name)
         if "://" in name:
             raise self.fail(f"{where}.name", "must not look like a URL (it is the site's key, as a URL is "
-                            "for a site without a name)", name)
+                            "for a site without a name)", shown_in_error(name))  # a URL pasted whole: its password
         return name
 
     def _request(self, entry: dict[str, Any], where: str) -> RequestSpec:

@@ -499,6 +499,9 @@ def test_the_effective_config_of_every_new_key_is_itself_a_valid_config_and_hide
     ({"method": "GET /"}, 'websites[0].method: must be an HTTP method such as GET, HEAD or POST, got "GET /"'),
     ({"name": " shop"}, "websites[0].name: must be a name of 1 to 100 printable characters"),
     ({"name": "http://a/"}, "websites[0].name: must not look like a URL"),
+    # A URL pasted whole as the name: its password was quoted in the error.
+    ({"name": "http://ops:s3cret@a/"}, 'websites[0].name: must not look like a URL (it is the site\'s key, as a URL is '
+                                       'for a site without a name), got "http://ops:***@a/"'),
     ({"certificateExpiryDays": [0]}, "websites[0].certificateExpiryDays: must be a list of at most 10 numbers"),
     ({"verifyTls": "no"}, 'websites[0].verifyTls: must be true or false, got "no"'),
     ({"bodyNotContains": ""}, 'websites[0].bodyNotContains: must be a non-empty string, got ""'),
