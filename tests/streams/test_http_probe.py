@@ -284,6 +284,23 @@ def test_an_http_proxy_that_refuses_is_said_as_the_proxys_refusal_not_the_sites(
     assert (outcome.status, outcome.error, outcome.detail) == (None, ErrorKind.CONNECTION, "proxy: Connection refused")
 
 
+def test_a_proxys_password_echoed_back_by_the_proxy_is_never_in_a_detail(server: LocalServer) -> None:
+    # The local server, asked for an absolute URL, plays a proxy that echoes the request it got: its
+    # `Proxy-Authorization` (`Basic base64(puser:pr0xy-s3cret)`) went whole into the detail, stored and alerted, as a
+    # proxy's error page quoting the request would put it.
+    prober = HttpProber(proxies=Proxies({"http": f"http://puser:pr0xy%2Fs3cret@127.0.0.1:{server.port}"}))
+    try:
+        site = checked(f"http://127.0.0.1:{refused_port()}/echo",
+                       json=[{"path": "$.headers.Proxy-Authorization", "equals": "x"}])
+        echoed = prober.check(site)
+        decoded = prober.check(checked(f"http://127.0.0.1:{refused_port()}/echo",
+                                       json=[{"path": "$.method", "equals": "pr0xy/s3cret"}]))
+    finally:
+        prober.close()
+    assert (echoed.status, echoed.detail) == (200, '$.headers.Proxy-Authorization is "Basic ***", expected "x"')
+    assert decoded.detail == '$.method is "GET", expected "***"'
+
+
 def test_no_proxy_sends_matching_hosts_direct(proxy: LocalProxy, server: LocalServer,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("http_proxy", proxy.url)
