@@ -59,14 +59,31 @@ def test_unknown_keys_are_warnings_not_errors() -> None:
     assert config.warnings == ("c.json: top level: unknown key(s) ignored: colour",)
 
 
-def test_a_variable_in_a_sites_url_is_warned_of_as_sent_as_written() -> None:
-    # Headers and notification URLs take `${NAME}` from the environment; a site's URL does not: the probe sent the
-    # password `${PW}` as written, every answer a 401, without a word.
-    config = parse_config(json.dumps({"websites": [{"URL": "https://ops:${PW}@a.test/"}]}), "c.json", {"PW": "pw"})
-    assert config.sites[0].probe_url == "https://ops:${PW}@a.test/"
-    assert config.warnings == (
-        "c.json: websites[0].URL: ${PW} is sent as written: a site's URL takes nothing from the environment "
-        '(its headers do, e.g. "Authorization": "Basic ${CREDENTIALS}")',)
+def test_a_variable_in_a_sites_url_is_taken_from_the_environment_and_kept_as_its_name() -> None:
+    # A site's URL took nothing from the environment: a token its API takes in the query only (`?api_key=`) was
+    # either sent as `${API_KEY}` (every answer a 401) or written as is, and stored in every row as the site's key.
+    document = json.dumps({"websites": [{"URL": "https://ops:${PW}@a.test/health?api_key=${API_KEY}"}]})
+    config = parse_config(document, "c.json", {"PW": "p@ss/w0rd", "API_KEY": "k-123456789"})
+    site = config.sites[0]
+    assert (site.url, site.key) == ("https://ops:${PW}@a.test/health?api_key=${API_KEY}",) * 2  # the key: the names
+    assert site.probe_url == "https://ops:p%40ss%2Fw0rd@a.test/health?api_key=k-123456789"
+    assert site.secrets.redact("k-123456789 p@ss/w0rd") == "*** ***"
+    assert config.warnings == ()
+    assert "k-123456789" not in repr(site) and "k-123456789" not in json.dumps(config.effective())
+    # The readers send no request and need no value: the same site, by the same key.
+    read = parse_config(document, "c.json").sites[0]
+    assert (read.key, read.secret_url) == (site.key, None)
+    with pytest.raises(ConfigError) as missing:
+        parse_config(document, "c.json", {"PW": "x"})
+    assert str(missing.value) == "c.json: websites[0].URL: environment variable API_KEY is not set"
+
+
+def test_a_url_that_its_variables_make_no_url_is_refused_without_their_values() -> None:
+    document = json.dumps({"websites": [{"URL": "https://a.test/hook/${TOKEN}"}]})
+    with pytest.raises(ConfigError) as raised:
+        parse_config(document, "c.json", {"TOKEN": "s3cret 99"})
+    assert str(raised.value) == ('c.json: websites[0].URL: must not contain spaces or control characters, got '
+                                 '"https://a.test/hook/***"')
 
 
 def test_a_token_written_in_a_sites_query_is_warned_of_as_shown_and_stored() -> None:
@@ -78,9 +95,7 @@ def test_a_token_written_in_a_sites_query_is_warned_of_as_shown_and_stored() -> 
     assert config.sites[0].url == "https://a.test/health?api_key=k-123&verbose=1"
     assert config.warnings == (
         "c.json: websites[0].URL: its query's api_key is shown and stored as written, as the whole URL is (the "
-        'site\'s key): a token is hidden only in a header (e.g. "X-Api-Key": "${API_KEY}"), where the site takes one',
-        "c.json: websites[2].URL: ${TOKEN} is sent as written: a site's URL takes nothing from the environment "
-        '(its headers do, e.g. "Authorization": "Basic ${CREDENTIALS}")')
+        'site\'s key): write it as ${NAME}, taken from the environment and hidden (api_key=${API_KEY})',)
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -539,6 +539,20 @@ def test_a_short_password_leaves_a_detail_readable_and_is_hidden_where_it_stands
     assert echoed.detail == '$.method is "GET", expected "***"'
 
 
+def test_a_token_a_sites_url_takes_from_the_environment_is_sent_and_never_in_a_detail(
+        server: LocalServer, prober: HttpProber) -> None:
+    # An API that takes its key in the query only: the URL as written (`${API_KEY}`) is the site's key, the value
+    # is what the probe requests, and a server echoing its request target shows `***` in the detail.
+    site = checked(server.url("/echo?api_key=${API_KEY}"), {"API_KEY": "k-123456789"},
+                   json=[{"path": "$.target", "equals": "x"}])
+    outcome = prober.check(site)
+    assert (site.key, outcome.status) == (server.url("/echo?api_key=${API_KEY}"), 200)
+    assert outcome.detail == '$.target is "/echo?api_key=***", expected "x"'
+    sent = prober.check(checked(server.url("/echo?api_key=${API_KEY}"), {"API_KEY": "k-123456789"},
+                                json=[{"path": "$.target", "equals": "/echo?api_key=k-123456789"}]))
+    assert (sent.available, sent.detail) == (True, None)
+
+
 def test_redirects_are_followed_as_browsers_do_or_not_at_all(server: LocalServer, prober: HttpProber) -> None:
     kept = prober.check(checked(server.url("/redirect/2"), followRedirects=False))
     assert (kept.available, kept.status) == (True, 302)
