@@ -1,9 +1,10 @@
 """Secrets: `${NAME}` references taken from the environment, and the one place that knows every secret of a
 config, so that no line, row, page or notification shows one.
 
-A config's secrets are the passwords written in its sites' URLs, the values its sites' headers take from the
-environment, and (once a notifier has expanded them) its channels' URLs' secrets. `Secrets.redact` replaces
-each of them, as is or percent-encoded as a URL would carry it, by `***`.
+A config's secrets are the passwords written in its sites' URLs, the values its sites' URLs and headers take from
+the environment, and (once a notifier has expanded them) its channels' URLs' secrets; a prober adds its proxies'
+passwords. `Secrets.redact` replaces each of them, as is or in any form a server may echo it (percent-encoded,
+escaped in JSON or HTML), by `***`.
 
 Example:
     >>> expand("Bearer ${TOKEN}", {"TOKEN": "s3cret"})
@@ -18,13 +19,14 @@ Example:
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from base64 import b64encode
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -110,8 +112,10 @@ _ALONE_BEFORE = r"(?:(?<!\w)|(?<=%[0-9A-Fa-f]{2}))"  # after a percent-escape (`
 def _forms(secret: str) -> tuple[tuple[str, ...], re.Pattern[str] | None]:
     """The forms of `secret` a text may carry (longest first), and for a short secret the pattern that finds them
     where they stand alone."""
-    escaped = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
-    forms = tuple(sorted({secret, quote(secret, safe=""), quote(secret), *escaped}, key=len, reverse=True))
+    escaped = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],  # quoted in JSON
+               html.escape(secret), html.escape(secret, quote=False)}  # in a page, as a login form echoes it
+    encoded = {quote(secret, safe=""), quote(secret), quote_plus(secret)}  # in a URL, or a form's body
+    forms = tuple(sorted({secret, *encoded, *escaped}, key=len, reverse=True))
     if len(secret) >= STANDS_ALONE_BELOW:
         return forms, None
     alone = "|".join((_ALONE_BEFORE if re.match(r"\w", form) else "") + re.escape(form)
@@ -120,8 +124,9 @@ def _forms(secret: str) -> tuple[tuple[str, ...], re.Pattern[str] | None]:
 
 
 def redact(text: str, secrets: Collection[str]) -> str:
-    """`text` with every secret (as is, percent-encoded as a URL would carry it, or escaped as a JSON string
-    quoting it would) replaced by `***`; a short one only where it stands alone (`STANDS_ALONE_BELOW`)."""
+    """`text` with every secret (as is, percent-encoded as a URL or a form would carry it, or escaped as a JSON
+    string or an HTML page quoting it would) replaced by `***`; a short one only where it stands alone
+    (`STANDS_ALONE_BELOW`)."""
     for secret in secrets:
         forms, alone = _forms(secret)
         if alone is not None:

@@ -27,3 +27,13 @@ def test_a_long_secret_is_hidden_wherever_it_is_even_inside_a_longer_word() -> N
     secret = Secrets.of(["S3CRET-TOKEN"])
     assert secret.redact("tokenS3CRET-TOKENtoken") == "token***token"
     assert secret.redact("Bearer S3CRET-TOKEN") == "Bearer ***"
+
+
+def test_a_secret_escaped_as_html_or_form_encoded_is_hidden_too() -> None:
+    # A login page echoing the password HTML-escaped (`p&amp;ss&lt;1`), or a form echoing it encoded with `+` for its
+    # spaces, showed it whole in a detail that quotes the body: only as-is, %-encoded and JSON forms were known.
+    secret = Secrets.of(['p&ss<1 "x"'])
+    assert secret.redact("<p>p&amp;ss&lt;1 &quot;x&quot;</p>") == "<p>***</p>"
+    assert secret.redact("<p>p&amp;ss&lt;1 &#x27;x&#x27; p&amp;ss&lt;1 \"x\"</p>") == \
+        "<p>p&amp;ss&lt;1 &#x27;x&#x27; ***</p>"
+    assert secret.redact("password=p%26ss%3C1+%22x%22&next=/") == "password=***&next=/"

@@ -527,6 +527,15 @@ def test_a_url_password_echoed_back_decoded_or_as_basic_credentials_is_never_in_
     assert decoded.detail == '$.method is "GET", expected "***"'
 
 
+def test_a_password_echoed_html_escaped_by_a_login_page_is_never_in_a_detail(server: LocalServer,
+                                                                            prober: HttpProber) -> None:
+    # A page that echoes the password it was sent, HTML-escaped: `p&amp;ss&lt;w0rd` was quoted whole in the detail.
+    server.raw_body = b"<p>wrong password: p&amp;ss&lt;w0rd</p>"
+    url = server.url("/bytes").replace("://", "://ops:p%26ss%3Cw0rd@")
+    outcome = prober.check(checked(url, bodyNotMatches="wrong password: [^<]*"))
+    assert outcome.detail == 'bodyNotMatches "wrong password: [^<]*" matched "wrong password: ***"'
+
+
 def test_a_short_password_leaves_a_detail_readable_and_is_hidden_where_it_stands_alone(
         server: LocalServer, prober: HttpProber) -> None:
     # A password `0` was replaced inside every number: `status 5******, expected 2******`, stored, printed and
