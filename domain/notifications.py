@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -49,7 +49,7 @@ class ChannelConfig:
     """One place to deliver to. `url` is as written (with `${NAME}` unexpanded); `sites` None means all."""
 
     name: str
-    url: str
+    url: str = field(repr=False)  # a password or an apprise token written as is
     sites: frozenset[str] | None = None
     events: frozenset[str] = frozenset(EVENTS)
     remind_every: float | None = None

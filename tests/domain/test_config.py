@@ -649,3 +649,15 @@ def test_a_json_condition_on_an_integer_beyond_a_float_is_read_and_judged() -> N
     assert site.conditions.judge(200, b'{"n": 5}', True, 0.1) == (None, None)
     assert site.conditions.judge(200, f'{{"n": {huge}}}'.encode(), True, 0.1) == (
         ErrorKind.CONDITION, f"$.n is {str(huge)[:57]}..., expected below {str(huge)[:57]}...")
+
+
+def test_a_configs_repr_holds_none_of_its_secrets_written_as_is() -> None:
+    # A value from the environment and a URL's password were kept out of the repr (a traceback's message, a debugger),
+    # but a header written as is under a name that may hold a secret, a channel's password and an apprise token were
+    # in it whole.
+    config = parse_config(json.dumps({
+        "websites": [{"URL": "http://a.test/", "headers": {"X-Api-Key": "lit-key-123"}}],
+        "notifications": [{"url": "http://u:lit-pw-456@h.test/x"}, {"url": "tgram://123456789:AAHlit-tok-789/987"}]}),
+        "c.json", {})
+    shown = repr(config)
+    assert [secret for secret in ("lit-key-123", "lit-pw-456", "AAHlit-tok-789") if secret in shown] == []
