@@ -43,7 +43,7 @@ from monitoringapp.domain.checks import BODY_LIMIT, REDIRECT_STATUSES, ProbeOutc
 from monitoringapp.domain.config import TCP, SiteConfig
 from monitoringapp.domain.events import LOCAL, ErrorKind
 from monitoringapp.domain.secrets import Secrets
-from monitoringapp.domain.sites import shown_url
+from monitoringapp.domain.sites import shown_in_error, shown_url
 from monitoringapp.streams.tcp_probe import tcp_probe
 from monitoringapp.transport.body import UndecodableBody, read_body
 from monitoringapp.transport.errors import carried_errors, network_reason, socks_refusal
@@ -214,7 +214,8 @@ class HttpProber:
             try:
                 following = urljoin(target, location)
             except ValueError as error:  # `http://[::1/`: the server's mistake, a failing probe like any other
-                raise BadRedirect(f"redirect to a Location that is no URL ({error}): {location}") from None
+                raise BadRedirect(  # a password in it (the server's own, not the site's) as `***` too
+                    f"redirect to a Location that is no URL ({error}): {shown_in_error(location)}") from None
             prepared = self._next_hop(prepared, status, following, site)
         raise TooManyRedirects(f"more than {MAX_REDIRECTS} redirects (the last to {shown_url(prepared.url or '')})")
 

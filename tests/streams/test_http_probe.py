@@ -607,6 +607,9 @@ def test_a_redirect_to_a_location_that_is_no_url_is_a_failing_probe_that_says_so
     outcome = prober.check(checked(server.url("/bad-location")))
     assert (outcome.available, outcome.status, outcome.error, outcome.detail) == (
         False, None, ErrorKind.REDIRECTS, "redirect to a Location that is no URL (Invalid IPv6 URL): http://[::1/")
+    # One with a login in it (not the site's own, which is hidden anyway) was quoted whole, its password too.
+    with_login = prober.check(checked(server.url("/temporary?to=http://sso:redirect-pw@[::1/")))
+    assert with_login.detail == "redirect to a Location that is no URL (Invalid IPv6 URL): http://sso:***@[::1/"
 
 
 # -- TLS: certificates of a test CA (trustme), read from the connection the probe makes -------------------------
