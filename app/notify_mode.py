@@ -29,7 +29,7 @@ from monitoringapp.app.options import NotifyOptions
 from monitoringapp.domain.config import Config, ConfigError, some_of
 from monitoringapp.domain.events import AlertTransition, TransitionKind
 from monitoringapp.domain.notices import NoticeKind, transition_notice
-from monitoringapp.domain.notifications import ChannelConfig, expand_url
+from monitoringapp.domain.notifications import ChannelConfig, channel_tokens, expand_url
 from monitoringapp.domain.secrets import MissingVariable, Secrets
 from monitoringapp.domain.sites import shown_log
 from monitoringapp.domain.timefmt import iso_utc, parse_iso
@@ -349,7 +349,7 @@ def open_targets(config: Config, environ: Mapping[str, str]) -> list[Target]:
         except ImportError:
             raise ConfigError(f"{config.source}: {channel.entry}.url: a non-http channel needs apprise "
                               "(pip install apprise)") from None
-        targets.append(Target(channel, opened, secrets))
+        targets.append(Target(channel, opened, secrets + Secrets.of(channel_tokens(channel.url))))
     return targets
 
 

@@ -413,7 +413,7 @@ class RequestSpec:
     that asks for one (`client_cert`, with its key in it or in `client_key`; written and where, as `ca_file`)."""
 
     method: str = "GET"
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # a value written as is may be a secret
     values: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     secrets: tuple[str, ...] = field(default=(), repr=False)  # what the headers took from the environment
     body: str | None = None

@@ -47,7 +47,13 @@ from monitoringapp.domain.checks import (
     parse_json_condition,
     shown_header,
 )
-from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow, parse_maintenance, parse_notifications
+from monitoringapp.domain.notifications import (
+    ChannelConfig,
+    MaintenanceWindow,
+    expand_url,
+    parse_maintenance,
+    parse_notifications,
+)
 from monitoringapp.domain.secrets import MissingVariable, Secrets, bad_variable, expand, url_secrets, variables
 from monitoringapp.domain.sites import comparable_url, shown_in_error, shown_url, site_id, url_problem
 from monitoringapp.domain.timefmt import format_duration, parse_duration, unit_missing
@@ -114,13 +120,15 @@ class SiteConfig:
     certificate_days: tuple[float, ...] = DEFAULT_CERTIFICATE_DAYS
     entry: str = field(default="websites[0]", compare=False)
     quorum: int | None = None  # its own quorum of locations (with probers in several); None: the config's
+    url_values: tuple[str, ...] = field(default=(), repr=False, compare=False)  # what its URL took from the environment
     secrets: Secrets = field(init=False, repr=False, compare=False)
     """What this site's probe sends that must never be shown: its URL's password (in every form a server may echo
-    it), its headers' values taken from the environment. Worked out once: each probe's reasons are redacted by it."""
+    it), the values its URL and headers take from the environment. Worked out once: each probe's reasons are redacted
+    by it."""
 
     def __post_init__(self) -> None:
         passwords = url_secrets(self.secret_url) if self.secret_url is not None else ()
-        object.__setattr__(self, "secrets", Secrets.of((*self.request.secrets, *passwords)))
+        object.__setattr__(self, "secrets", Secrets.of((*self.request.secrets, *passwords, *self.url_values)))
 
     @property
     def key(self) -> str:
@@ -468,11 +476,16 @@ class _Validator:
                 continue
             self._warn_unknown(entry, _SITE_KEYS, where)
             url = self._url(entry["URL"], f"{where}.URL")
-            if variables(url):  # as a header's value or a notification's URL would take it, it is not
+            problem = bad_variable(url)
+            if problem is not None:
+                raise self.fail(f"{where}.URL", problem, shown_in_error(url))
+            probed, taken = self._url_from_environment(url, where)
+            exposed = _secret_query_keys(url)
+            if exposed:  # the URL is the site's key, stored in every row: what is written in it is shown
                 self.warnings.append(
-                    f"{self.source}: {where}.URL: {some_of(f'${{{name}}}' for name in variables(url))} is sent as "
-                    "written: a site's URL takes nothing from the environment (its headers do, e.g. "
-                    '"Authorization": "Basic ${CREDENTIALS}")')
+                    f"{self.source}: {where}.URL: its query's {some_of(exposed)} is shown and stored as written, as "
+                    f"the whole URL is (the site's key): write it as ${{NAME}}, taken from the environment and hidden "
+                    f"({exposed[0]}=${{API_KEY}})")
             shown = shown_url(url)
             name = self._name(entry, where)
             tcp = urlsplit(url).scheme.lower() == TCP
@@ -509,14 +522,29 @@ class _Validator:
                 self._refuse_body_condition_of_head(entry, where)
             self._refuse_never_passing(entry, where, request, conditions)
             sites.append(SiteConfig(
-                shown, interval, timeout, url if shown != url else None, name, request,
+                shown, interval, timeout, probed if shown != probed else None, name, request,
                 conditions, self._site_policy(entry, where, top),
                 self._certificate_days(entry, f"{where}.certificateExpiryDays", certificate_days, site=True),
-                where, self._site_quorum(entry, where)))
+                where, self._site_quorum(entry, where), taken))
         if not sites:  # what the warning would have said, since the error stops it from being printed
             raise ConfigError(f"{self.source}: websites: no site with a URL to monitor"
                               + (f" ({without_url})" if without_url else ""))
         return tuple(sites)
+
+    def _url_from_environment(self, url: str, where: str) -> tuple[str, tuple[str, ...]]:
+        """The URL a probe of `url` requests, its `${NAME}`s taken from the environment as a notification's URL takes
+        them (`expand_url`), and the values taken; as written, and none, for a reader (no environment)."""
+        if self.environ is None or not variables(url):
+            return url, ()
+        try:
+            probed, secrets = expand_url(url, self.environ)
+        except MissingVariable as missing:
+            raise ConfigError(f"{self.source}: {where}.URL: {missing}") from None
+        try:
+            self._url(probed, f"{where}.URL")
+        except ConfigError as error:  # said as written: a value may be a secret
+            raise ConfigError(secrets.redact(str(error))) from None
+        return probed, secrets.values
 
     def _refuse_body_condition_of_head(self, entry: dict[str, Any], where: str) -> None:
         """A HEAD request's answer has no body, so a site with a body condition would be down at every check."""
@@ -576,7 +604,7 @@ class _Validator:
                             "spaces at either end", name)
         if "://" in name:
             raise self.fail(f"{where}.name", "must not look like a URL (it is the site's key, as a URL is "
-                            "for a site without a name)", name)
+                            "for a site without a name)", shown_in_error(name))  # a URL pasted whole: its password
         return name
 
     def _request(self, entry: dict[str, Any], where: str) -> RequestSpec:
@@ -914,6 +942,14 @@ def _checks_held(window: float, interval: float) -> int:
 
 def _span(seconds: float) -> str:
     return f"{seconds:g}s" if seconds < 60 else format_duration(seconds)
+
+
+def _secret_query_keys(url: str) -> tuple[str, ...]:
+    """The keys of `url`'s query whose names may hold a secret (as a header's may: `token`, `api_key`, ...) and
+    whose values are written as is (a `${NAME}` is warned of apart)."""
+    pairs = (field.partition("=") for field in urlsplit(url).query.split("&"))
+    return tuple(dict.fromkeys(key for key, _, value in pairs
+                               if value and "${" not in value and SENSITIVE_HEADER.search(unquote(key))))
 
 
 def some_of(names: Iterable[str], shown: int = 3, separator: str = ", ") -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -20,6 +20,7 @@ from urllib.parse import quote, urlsplit
 from monitoringapp.domain.secrets import Secrets, bad_variable, expand, url_password, value_of, variables
 from monitoringapp.domain.sites import (
     authority_end,
+    hidden_parts,
     key_named,
     shown_in_error,
     shown_url,
@@ -49,7 +50,7 @@ class ChannelConfig:
     """One place to deliver to. `url` is as written (with `${NAME}` unexpanded); `sites` None means all."""
 
     name: str
-    url: str
+    url: str = field(repr=False)  # a password or an apprise token written as is
     sites: frozenset[str] | None = None
     events: frozenset[str] = frozenset(EVENTS)
     remind_every: float | None = None
@@ -192,6 +193,22 @@ def _shown_apprise_url(url: str, shown_authority: Callable[[str], str]) -> str:
         return shown_without_tokens(url)
     end = authority_end(url, len(scheme) + len(separator))
     return shown_authority(url[:end]) + shown_without_tokens(url[end:])
+
+
+TOKEN_AT_LEAST = 4
+"""A part of an apprise URL shorter than this (`ops` of `#ops`, a port `25`) is taken for no token: hidden in every
+error line, it would only mangle the words and numbers it stands beside."""
+
+
+def channel_tokens(url: str) -> tuple[str, ...]:
+    """What an apprise URL as written may hold as tokens, to be hidden in every error line as its secrets are (apprise
+    names some in its own failures: `... to topic 's3cret-topic'`): each part `shown_channel_url` hides without
+    apprise; none for a webhook, and an e-mail URL's login and server stay, as they are shown."""
+    if is_webhook(url):
+        return ()
+    scheme, separator, _ = url.partition("://")
+    start = authority_end(url, len(scheme) + len(separator)) if separator and scheme.lower() in MAIL_SCHEMES else 0
+    return tuple(part for part in hidden_parts(url[start:]) if len(part) >= TOKEN_AT_LEAST)
 
 
 def is_webhook(url: str) -> bool:

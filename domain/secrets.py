@@ -1,9 +1,10 @@
 """Secrets: `${NAME}` references taken from the environment, and the one place that knows every secret of a
 config, so that no line, row, page or notification shows one.
 
-A config's secrets are the passwords written in its sites' URLs, the values its sites' headers take from the
-environment, and (once a notifier has expanded them) its channels' URLs' secrets. `Secrets.redact` replaces
-each of them, as is or percent-encoded as a URL would carry it, by `***`.
+A config's secrets are the passwords written in its sites' URLs, the values its sites' URLs and headers take from
+the environment, and (once a notifier has expanded them) its channels' URLs' secrets; a prober adds its proxies'
+passwords. `Secrets.redact` replaces each of them, as is or in any form a server may echo it (percent-encoded,
+escaped in JSON or HTML), by `***`.
 
 Example:
     >>> expand("Bearer ${TOKEN}", {"TOKEN": "s3cret"})
@@ -18,12 +19,14 @@ Example:
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from base64 import b64encode
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from urllib.parse import quote, unquote, urlsplit
+from functools import lru_cache
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -97,12 +100,39 @@ def url_secrets(url: str) -> tuple[str, ...]:
     return password, decoded, credentials
 
 
+STANDS_ALONE_BELOW = 8
+"""A secret shorter than this (a password `0`, a `Bearer ok`) is hidden only where it stands alone, not inside a
+longer word or number: replaced everywhere, `status 500` read `status 5******` and `took` read `to***`, text nobody
+could read whose stars told the secret itself. A longer one is hidden wherever it is."""
+
+_ALONE_BEFORE = r"(?:(?<!\w)|(?<=%[0-9A-Fa-f]{2}))"  # after a percent-escape (`%2F`) a secret stands alone too
+
+
+@lru_cache(maxsize=1024)
+def _forms(secret: str) -> tuple[tuple[str, ...], re.Pattern[str] | None]:
+    """The forms of `secret` a text may carry (longest first), and for a short secret the pattern that finds them
+    where they stand alone."""
+    escaped = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],  # quoted in JSON
+               html.escape(secret), html.escape(secret, quote=False)}  # in a page, as a login form echoes it
+    encoded = {quote(secret, safe=""), quote(secret), quote_plus(secret)}  # in a URL, or a form's body
+    forms = tuple(sorted({secret, *encoded, *escaped}, key=len, reverse=True))
+    if len(secret) >= STANDS_ALONE_BELOW:
+        return forms, None
+    alone = "|".join((_ALONE_BEFORE if re.match(r"\w", form) else "") + re.escape(form)
+                     + (r"(?!\w)" if re.search(r"\w\Z", form) else "") for form in forms)
+    return forms, re.compile(alone)
+
+
 def redact(text: str, secrets: Collection[str]) -> str:
-    """`text` with every secret (as is, percent-encoded as a URL would carry it, or escaped as a JSON string
-    quoting it would) replaced by `***`."""
+    """`text` with every secret (as is, percent-encoded as a URL or a form would carry it, or escaped as a JSON
+    string or an HTML page quoting it would) replaced by `***`; a short one only where it stands alone
+    (`STANDS_ALONE_BELOW`)."""
     for secret in secrets:
-        escaped = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
-        for form in sorted({secret, quote(secret, safe=""), quote(secret), *escaped}, key=len, reverse=True):
+        forms, alone = _forms(secret)
+        if alone is not None:
+            text = alone.sub("***", text)
+            continue
+        for form in forms:
             text = text.replace(form, "***")
     return text
 

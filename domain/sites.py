@@ -106,6 +106,14 @@ def shown_without_tokens(url: str) -> str:
     return url[:start] + _URL_PART.sub(hidden, url[start:])
 
 
+def hidden_parts(url: str) -> tuple[str, ...]:
+    """The parts of `url` that `shown_without_tokens` hides, as written: all but its scheme, `${NAME}`s and query
+    keys."""
+    scheme = _SCHEME.match(url)
+    rest = url[scheme.end():] if scheme else url
+    return tuple(match.group(0) for match in _URL_PART.finditer(rest) if not (match.group(1) or match.group(2)))
+
+
 def shown_server(url: str) -> str:
     """A NATS server's URL as it may be shown: its password as `***`, and its token (`nats://TOKEN@host:4222`, user
     information with no password) as `***` too."""

@@ -42,7 +42,8 @@ from monitoringapp import __version__
 from monitoringapp.domain.checks import BODY_LIMIT, REDIRECT_STATUSES, ProbeOutcome, body_charset
 from monitoringapp.domain.config import TCP, SiteConfig
 from monitoringapp.domain.events import LOCAL, ErrorKind
-from monitoringapp.domain.sites import shown_url
+from monitoringapp.domain.secrets import Secrets
+from monitoringapp.domain.sites import shown_in_error, shown_url
 from monitoringapp.streams.tcp_probe import tcp_probe
 from monitoringapp.transport.body import UndecodableBody, read_body
 from monitoringapp.transport.errors import carried_errors, network_reason, socks_refusal
@@ -79,6 +80,7 @@ class HttpProber:
         self.body_limit = body_limit
         self.reconnect_after = reconnect_after
         self.proxies = proxies if proxies is not None else Proxies.from_environment()
+        self._hidden: dict[Secrets, Secrets] = {}  # a site's secrets -> with the proxies' added
         self._proxies_of: dict[str, dict[str, str]] = {}
         self.session = requests.Session()
         # Site owners can tell our traffic, and which location it comes from.
@@ -117,6 +119,7 @@ class HttpProber:
         failure. A `detail` holds none of the site's secrets."""
         # The watchdog's clock, which leaves out a stall of the whole process (`transport.watchdog.RunningClock`).
         clock = self._watchdog.clock
+        secrets = self._secrets_of(site)
         if site.scheme == TCP:
             with self._watchdog.arm(clock() + site.timeout) as connection:
                 return tcp_probe(site.probe_url, site.conditions,
@@ -141,17 +144,28 @@ class HttpProber:
                       else str(error) if isinstance(error, BadRedirect | TooManyRedirects | UndecodableBody)
                       else unanswered.strerror if unanswered is not None
                       else socks_refusal(error) or (network_reason(error) if kind is not ErrorKind.TIMEOUT else None))
-            reason = site.secrets.redact_optional(reason)
+            reason = secrets.redact_optional(reason)
             return ProbeOutcome(None, None, kind, reason)
         if exchange.cut:  # an answer cut at its deadline reads as ended: not in time
             return ProbeOutcome(None, None, ErrorKind.TIMEOUT, None)
         elapsed = clock() - started
-        judged, detail = conditions.judge(status, body, complete, elapsed, self.body_limit, site.secrets, charset)
+        judged, detail = conditions.judge(status, body, complete, elapsed, self.body_limit, secrets, charset)
         expected = conditions.expected_status
         up = judged is None and (status < 400 if expected is None else status in expected)
         if detail is not None:  # a reason may quote the body, and a body may echo what the probe sent
-            detail = site.secrets.redact(detail)
+            detail = secrets.redact(detail)
         return ProbeOutcome(status, elapsed * 1000.0, judged, detail, expiry, up)
+
+    def _secrets_of(self, site: SiteConfig) -> Secrets:
+        """What no detail of `site`'s probe may show: its own secrets and the proxies' passwords."""
+        if not self.proxies.secrets.values:
+            return site.secrets
+        hidden = self._hidden.get(site.secrets)
+        if hidden is None:
+            if len(self._hidden) > 10_000:  # reloads bringing ever new secrets must not grow it for ever
+                self._hidden.clear()
+            hidden = self._hidden[site.secrets] = site.secrets + self.proxies.secrets
+        return hidden
 
     def _exchange(self, site: SiteConfig, deadline: float) -> tuple[int, bytes, bool, float | None, str | None]:
         """(status, the body's first bytes if kept, whether that is all of it, the certificate's notAfter, the
@@ -200,7 +214,8 @@ class HttpProber:
             try:
                 following = urljoin(target, location)
             except ValueError as error:  # `http://[::1/`: the server's mistake, a failing probe like any other
-                raise BadRedirect(f"redirect to a Location that is no URL ({error}): {location}") from None
+                raise BadRedirect(  # a password in it (the server's own, not the site's) as `***` too
+                    f"redirect to a Location that is no URL ({error}): {shown_in_error(location)}") from None
             prepared = self._next_hop(prepared, status, following, site)
         raise TooManyRedirects(f"more than {MAX_REDIRECTS} redirects (the last to {shown_url(prepared.url or '')})")
 

@@ -153,7 +153,8 @@ class LocalServer:
                 elif path == "/echo":
                     length = int(self.headers.get("Content-Length") or 0)
                     body = self.rfile.read(length).decode() if length else None
-                    self.answer(200, json.dumps({"method": self.command, "headers": dict(self.headers.items()),
+                    self.answer(200, json.dumps({"method": self.command, "target": self.path,
+                                                 "headers": dict(self.headers.items()),
                                                  "body": body}).encode())
                 elif path == "/trickle-headers":
                     self.trickle_headers()

@@ -13,6 +13,7 @@ import urllib3.exceptions
 from urllib3.util import parse_url
 
 from monitoringapp.domain.config import ConfigError
+from monitoringapp.domain.secrets import Secrets, url_secrets
 from monitoringapp.domain.sites import shown_in_error
 
 __all__ = ["PROXY_SCHEMES", "Proxies"]
@@ -34,6 +35,10 @@ class Proxies:
 
     def __init__(self, environment: Mapping[str, str]) -> None:
         self.by_scheme = {scheme: url for scheme, url in environment.items() if scheme != "no" and url}
+        # What a request through them sends of their passwords (as written, decoded, and as the `Basic` credentials
+        # of `Proxy-Authorization`), which a proxy's answer may echo: hidden as a site's own are.
+        self.secrets = Secrets.of(secret for url in self.by_scheme.values()
+                                  for secret in url_secrets(url if "://" in url else f"http://{url}"))
         self.bypass = [entry.strip().lower() for entry in environment.get("no", "").split(",") if entry.strip()]
         for scheme, url in self.by_scheme.items():
             if scheme not in _USED_PROXIES:

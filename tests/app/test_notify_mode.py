@@ -813,3 +813,13 @@ def test_what_a_reload_changes_for_the_notifier_is_said_by_channel_name() -> Non
     other_site = parse_config(json.dumps({"websites": [{"URL": "http://site1.test/"}], "notifications": [hook, mail]}))
     # Only the config's sites' open alerts are reminded of.
     assert notifier_change(before, other_site) == "sites +1 (http://site1.test/), -1 (http://site0.test/)"
+
+
+def test_the_tokens_an_apprise_url_holds_are_hidden_in_its_failures() -> None:
+    # apprise names an ntfy topic in its failure (`... to topic 's3cret-topic'`): printed whole on stderr, where only
+    # a `${NAME}`'s value and a password were hidden.
+    config = parse_config(json.dumps({"websites": [{"URL": "http://a.test/"}], "notifications": [
+        {"url": "ntfy://127.0.0.1:9/s3cret-topic", "name": "ntfy"}]}), "c.json", {})
+    (target,) = notify_mode.open_targets(config, {})
+    assert target.secrets.redact("Failed to send ntfy notification to topic 's3cret-topic': Page not found.") == \
+        "Failed to send ntfy notification to topic '***': Page not found."

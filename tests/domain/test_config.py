@@ -59,14 +59,43 @@ def test_unknown_keys_are_warnings_not_errors() -> None:
     assert config.warnings == ("c.json: top level: unknown key(s) ignored: colour",)
 
 
-def test_a_variable_in_a_sites_url_is_warned_of_as_sent_as_written() -> None:
-    # Headers and notification URLs take `${NAME}` from the environment; a site's URL does not: the probe sent the
-    # password `${PW}` as written, every answer a 401, without a word.
-    config = parse_config(json.dumps({"websites": [{"URL": "https://ops:${PW}@a.test/"}]}), "c.json", {"PW": "pw"})
-    assert config.sites[0].probe_url == "https://ops:${PW}@a.test/"
+def test_a_variable_in_a_sites_url_is_taken_from_the_environment_and_kept_as_its_name() -> None:
+    # A site's URL took nothing from the environment: a token its API takes in the query only (`?api_key=`) was
+    # either sent as `${API_KEY}` (every answer a 401) or written as is, and stored in every row as the site's key.
+    document = json.dumps({"websites": [{"URL": "https://ops:${PW}@a.test/health?api_key=${API_KEY}"}]})
+    config = parse_config(document, "c.json", {"PW": "p@ss/w0rd", "API_KEY": "k-123456789"})
+    site = config.sites[0]
+    assert (site.url, site.key) == ("https://ops:${PW}@a.test/health?api_key=${API_KEY}",) * 2  # the key: the names
+    assert site.probe_url == "https://ops:p%40ss%2Fw0rd@a.test/health?api_key=k-123456789"
+    assert site.secrets.redact("k-123456789 p@ss/w0rd") == "*** ***"
+    assert config.warnings == ()
+    assert "k-123456789" not in repr(site) and "k-123456789" not in json.dumps(config.effective())
+    # The readers send no request and need no value: the same site, by the same key.
+    read = parse_config(document, "c.json").sites[0]
+    assert (read.key, read.secret_url) == (site.key, None)
+    with pytest.raises(ConfigError) as missing:
+        parse_config(document, "c.json", {"PW": "x"})
+    assert str(missing.value) == "c.json: websites[0].URL: environment variable API_KEY is not set"
+
+
+def test_a_url_that_its_variables_make_no_url_is_refused_without_their_values() -> None:
+    document = json.dumps({"websites": [{"URL": "https://a.test/hook/${TOKEN}"}]})
+    with pytest.raises(ConfigError) as raised:
+        parse_config(document, "c.json", {"TOKEN": "s3cret 99"})
+    assert str(raised.value) == ('c.json: websites[0].URL: must not contain spaces or control characters, got '
+                                 '"https://a.test/hook/***"')
+
+
+def test_a_token_written_in_a_sites_query_is_warned_of_as_shown_and_stored() -> None:
+    # The URL is the site's key (every row's `host`, `--site`, the page): a token in its query is shown and stored as
+    # written, where a header's is hidden; nothing said so, and `?api_key=...` went into the database without a word.
+    config = parse_config(json.dumps({"websites": [
+        {"URL": "https://a.test/health?api_key=k-123&verbose=1"}, {"URL": "https://b.test/?page=2"},
+        {"URL": "https://c.test/?token=${TOKEN}"}]}), "c.json")
+    assert config.sites[0].url == "https://a.test/health?api_key=k-123&verbose=1"
     assert config.warnings == (
-        "c.json: websites[0].URL: ${PW} is sent as written: a site's URL takes nothing from the environment "
-        '(its headers do, e.g. "Authorization": "Basic ${CREDENTIALS}")',)
+        "c.json: websites[0].URL: its query's api_key is shown and stored as written, as the whole URL is (the "
+        'site\'s key): write it as ${NAME}, taken from the environment and hidden (api_key=${API_KEY})',)
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -485,6 +514,9 @@ def test_the_effective_config_of_every_new_key_is_itself_a_valid_config_and_hide
     ({"method": "GET /"}, 'websites[0].method: must be an HTTP method such as GET, HEAD or POST, got "GET /"'),
     ({"name": " shop"}, "websites[0].name: must be a name of 1 to 100 printable characters"),
     ({"name": "http://a/"}, "websites[0].name: must not look like a URL"),
+    # A URL pasted whole as the name: its password was quoted in the error.
+    ({"name": "http://ops:s3cret@a/"}, 'websites[0].name: must not look like a URL (it is the site\'s key, as a URL is '
+                                       'for a site without a name), got "http://ops:***@a/"'),
     ({"certificateExpiryDays": [0]}, "websites[0].certificateExpiryDays: must be a list of at most 10 numbers"),
     ({"verifyTls": "no"}, 'websites[0].verifyTls: must be true or false, got "no"'),
     ({"bodyNotContains": ""}, 'websites[0].bodyNotContains: must be a non-empty string, got ""'),
@@ -617,3 +649,15 @@ def test_a_json_condition_on_an_integer_beyond_a_float_is_read_and_judged() -> N
     assert site.conditions.judge(200, b'{"n": 5}', True, 0.1) == (None, None)
     assert site.conditions.judge(200, f'{{"n": {huge}}}'.encode(), True, 0.1) == (
         ErrorKind.CONDITION, f"$.n is {str(huge)[:57]}..., expected below {str(huge)[:57]}...")
+
+
+def test_a_configs_repr_holds_none_of_its_secrets_written_as_is() -> None:
+    # A value from the environment and a URL's password were kept out of the repr (a traceback's message, a debugger),
+    # but a header written as is under a name that may hold a secret, a channel's password and an apprise token were
+    # in it whole.
+    config = parse_config(json.dumps({
+        "websites": [{"URL": "http://a.test/", "headers": {"X-Api-Key": "lit-key-123"}}],
+        "notifications": [{"url": "http://u:lit-pw-456@h.test/x"}, {"url": "tgram://123456789:AAHlit-tok-789/987"}]}),
+        "c.json", {})
+    shown = repr(config)
+    assert [secret for secret in ("lit-key-123", "lit-pw-456", "AAHlit-tok-789") if secret in shown] == []

@@ -328,3 +328,4 @@ def test_a_value_in_the_user_information_is_percent_encoded_and_the_rest_of_the_
     url, secrets = expand_url("https://${CREDENTIALS}@h/", {"CREDENTIALS": "ops:p@ss"})
     assert (url, secrets.redact(f"{url} ops:p@ss")) == ("https://ops:p%40ss@h/", "https://***@h/ ***")
     assert expand_url("slack://${TOKENS}/#ops", {"TOKENS": "A/B/C"})[0] == "slack://A/B/C/#ops"  # no user information
+

@@ -284,6 +284,23 @@ def test_an_http_proxy_that_refuses_is_said_as_the_proxys_refusal_not_the_sites(
     assert (outcome.status, outcome.error, outcome.detail) == (None, ErrorKind.CONNECTION, "proxy: Connection refused")
 
 
+def test_a_proxys_password_echoed_back_by_the_proxy_is_never_in_a_detail(server: LocalServer) -> None:
+    # The local server, asked for an absolute URL, plays a proxy that echoes the request it got: its
+    # `Proxy-Authorization` (`Basic base64(puser:pr0xy-s3cret)`) went whole into the detail, stored and alerted, as a
+    # proxy's error page quoting the request would put it.
+    prober = HttpProber(proxies=Proxies({"http": f"http://puser:pr0xy%2Fs3cret@127.0.0.1:{server.port}"}))
+    try:
+        site = checked(f"http://127.0.0.1:{refused_port()}/echo",
+                       json=[{"path": "$.headers.Proxy-Authorization", "equals": "x"}])
+        echoed = prober.check(site)
+        decoded = prober.check(checked(f"http://127.0.0.1:{refused_port()}/echo",
+                                       json=[{"path": "$.method", "equals": "pr0xy/s3cret"}]))
+    finally:
+        prober.close()
+    assert (echoed.status, echoed.detail) == (200, '$.headers.Proxy-Authorization is "Basic ***", expected "x"')
+    assert decoded.detail == '$.method is "GET", expected "***"'
+
+
 def test_no_proxy_sends_matching_hosts_direct(proxy: LocalProxy, server: LocalServer,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("http_proxy", proxy.url)
@@ -510,6 +527,41 @@ def test_a_url_password_echoed_back_decoded_or_as_basic_credentials_is_never_in_
     assert decoded.detail == '$.method is "GET", expected "***"'
 
 
+def test_a_password_echoed_html_escaped_by_a_login_page_is_never_in_a_detail(server: LocalServer,
+                                                                            prober: HttpProber) -> None:
+    # A page that echoes the password it was sent, HTML-escaped: `p&amp;ss&lt;w0rd` was quoted whole in the detail.
+    server.raw_body = b"<p>wrong password: p&amp;ss&lt;w0rd</p>"
+    url = server.url("/bytes").replace("://", "://ops:p%26ss%3Cw0rd@")
+    outcome = prober.check(checked(url, bodyNotMatches="wrong password: [^<]*"))
+    assert outcome.detail == 'bodyNotMatches "wrong password: [^<]*" matched "wrong password: ***"'
+
+
+def test_a_short_password_leaves_a_detail_readable_and_is_hidden_where_it_stands_alone(
+        server: LocalServer, prober: HttpProber) -> None:
+    # A password `0` was replaced inside every number: `status 5******, expected 2******`, stored, printed and
+    # alerted, its stars telling the password itself.
+    url = server.url("/status/500").replace("://", "://ops:0@")
+    outcome = prober.check(checked(url, expectedStatus=[200]))
+    assert outcome.detail == "status 500, expected 200"
+    echoed = prober.check(checked(server.url("/echo").replace("://", "://ops:0@"),
+                                  json=[{"path": "$.method", "equals": "0"}]))
+    assert echoed.detail == '$.method is "GET", expected "***"'
+
+
+def test_a_token_a_sites_url_takes_from_the_environment_is_sent_and_never_in_a_detail(
+        server: LocalServer, prober: HttpProber) -> None:
+    # An API that takes its key in the query only: the URL as written (`${API_KEY}`) is the site's key, the value
+    # is what the probe requests, and a server echoing its request target shows `***` in the detail.
+    site = checked(server.url("/echo?api_key=${API_KEY}"), {"API_KEY": "k-123456789"},
+                   json=[{"path": "$.target", "equals": "x"}])
+    outcome = prober.check(site)
+    assert (site.key, outcome.status) == (server.url("/echo?api_key=${API_KEY}"), 200)
+    assert outcome.detail == '$.target is "/echo?api_key=***", expected "x"'
+    sent = prober.check(checked(server.url("/echo?api_key=${API_KEY}"), {"API_KEY": "k-123456789"},
+                                json=[{"path": "$.target", "equals": "/echo?api_key=k-123456789"}]))
+    assert (sent.available, sent.detail) == (True, None)
+
+
 def test_redirects_are_followed_as_browsers_do_or_not_at_all(server: LocalServer, prober: HttpProber) -> None:
     kept = prober.check(checked(server.url("/redirect/2"), followRedirects=False))
     assert (kept.available, kept.status) == (True, 302)
@@ -555,6 +607,9 @@ def test_a_redirect_to_a_location_that_is_no_url_is_a_failing_probe_that_says_so
     outcome = prober.check(checked(server.url("/bad-location")))
     assert (outcome.available, outcome.status, outcome.error, outcome.detail) == (
         False, None, ErrorKind.REDIRECTS, "redirect to a Location that is no URL (Invalid IPv6 URL): http://[::1/")
+    # One with a login in it (not the site's own, which is hidden anyway) was quoted whole, its password too.
+    with_login = prober.check(checked(server.url("/temporary?to=http://sso:redirect-pw@[::1/")))
+    assert with_login.detail == "redirect to a Location that is no URL (Invalid IPv6 URL): http://sso:***@[::1/"
 
 
 # -- TLS: certificates of a test CA (trustme), read from the connection the probe makes -------------------------
