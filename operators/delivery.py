@@ -261,6 +261,8 @@ class ChannelDelivery(Generic[P]):
         events: list[DeliveryOutput] = []
         went = self._forget_withheld(notice, events)
         if not self.wants(notice) or (notice.kind is NoticeKind.ALERT and self._withheld.get(notice.id)):
+            if notice.kind is NoticeKind.RECOVERY:
+                self._outage_over(notice.outage)  # a channel told of alerts only is still told of no more
             self.pass_over(cursor)  # not for it, or an alert delivered at its window's end before a restart
             return events
         if notice.kind is NoticeKind.RECOVERY:
@@ -287,6 +289,14 @@ class ChannelDelivery(Generic[P]):
         if cursor is not None:
             self._passed = None  # its delivery moves the place past what came before
         return events
+
+    def _outage_over(self, outage: Outage) -> None:
+        """An outage whose recovery the channel does not want (`events` without `recovery`) is over all the same: no
+        reminder of it, and its alert, if held by maintenance, is not delivered when the window ends. Kept, each
+        outage's reminder went on for ever, one more every outage, for as long as the notifier ran."""
+        self._reminders.pop(outage, None)
+        self._held_alerts.pop(outage, None)
+        self._released.discard(outage)
 
     def _forget_withheld(self, notice: Notice, events: list[DeliveryOutput]) -> bool | None:
         """A recovery ends what was kept of its alert's hold (`Withheld`): what was kept, None if nothing."""

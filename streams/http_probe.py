@@ -57,6 +57,9 @@ MAX_REDIRECTS = 10
 RECONNECT_AFTER = 3600.0
 # How long a redirect's body may take to end before its connection is given up rather than kept (seconds).
 REDIRECT_BODY_WAIT = 0.1
+# Prepared requests are kept for the sites probed lately: after about twice as many probes as it holds (and at least
+# this many), the cache starts again from those probed since, so a site a reload removed or changed leaves it.
+PREPARED_TURN_AFTER = 1000
 
 
 class BadRedirect(requests.exceptions.InvalidURL):
@@ -76,7 +79,7 @@ class HttpProber:
 
     def __init__(self, pool_size: int = 64, body_limit: int = BODY_LIMIT, proxies: Proxies | None = None,
                  location: str = LOCAL, reconnect_after: float = RECONNECT_AFTER,
-                 resolver: Resolver | None = None) -> None:
+                 resolver: Resolver | None = None, prepared_turn_after: int = PREPARED_TURN_AFTER) -> None:
         self.body_limit = body_limit
         self.reconnect_after = reconnect_after
         self.proxies = proxies if proxies is not None else Proxies.from_environment()
@@ -92,7 +95,11 @@ class HttpProber:
         adapter = WatchedAdapter(pool_connections=max(10, pool_size), pool_maxsize=max(10, pool_size))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        # (URL, request) -> the request prepared for it: those probed since the last turn, and before it.
         self._prepared: dict[tuple[str, Any], requests.PreparedRequest] = {}
+        self._prepared_before: dict[tuple[str, Any], requests.PreparedRequest] = {}
+        self._prepares_since_turn = 0
+        self._prepared_turn_after = prepared_turn_after
         # (URL, verify, cert) -> (urllib3 pool, request target, retries): what the adapter works out for each send.
         self._routes: dict[tuple[str, bool | str, str | tuple[str, str] | None], tuple[Any, str, Any]] = {}
         # Each TLS socket's birth (monotonic) and certificate notAfter, read once per connection.
@@ -101,14 +108,29 @@ class HttpProber:
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
     def _prepare(self, site: SiteConfig) -> requests.PreparedRequest:
+        """The site's request, prepared once and kept while the site is probed. Every (URL, request) a reload
+        brings is a new key (about 2 kB each): kept for ever, those of sites removed or changed grew the monitor
+        for as long as it ran. Probe threads call this at once; a race between them at most prepares one again."""
         key = (site.probe_url, site.request)
         prepared = self._prepared.get(key)
         if prepared is None:
-            request = site.request
-            prepared = self._prepared[key] = self.session.prepare_request(
-                requests.Request(request.method, site.probe_url, headers=_request_headers(site),
-                                 data=request.body.encode() if request.body is not None else None))
+            prepared = self._prepared_before.get(key)
+            if prepared is None:
+                request = site.request
+                prepared = self.session.prepare_request(
+                    requests.Request(request.method, site.probe_url, headers=_request_headers(site),
+                                     data=request.body.encode() if request.body is not None else None))
+            self._prepared[key] = prepared
+        self._prepares_since_turn += 1
+        if self._prepares_since_turn > max(self._prepared_turn_after, 2 * len(self._prepared)):
+            self._prepared_before, self._prepared = self._prepared, {}
+            self._prepares_since_turn = 0
         return prepared
+
+    @property
+    def prepared_requests(self) -> int:
+        """How many prepared requests are kept."""
+        return len(self._prepared.keys() | self._prepared_before.keys())
 
     def probe(self, url: str, timeout: float) -> ProbeOutcome:
         """GET `url`, following redirects, up below 400; never raises for a network failure."""

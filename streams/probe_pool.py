@@ -128,12 +128,17 @@ class ElasticExecutor(Executor):
         self.thread_cpu = thread_cpu
         self._name = name
         self._lock = threading.Lock()
-        self._ready = threading.Condition(self._lock)
+        # Each idle thread waits on its own condition, the last one idle on top: a job wakes the thread idle the
+        # shortest time, so those not needed stay idle and end after `idle_timeout`. On one shared condition a job
+        # woke the thread idle the longest (Python's notify goes first come, first served): under a steady flow of
+        # probes every idle thread was woken in turn within the timeout and none ended, so the pool kept for good
+        # the most threads a burst of slow sites had ever needed (up to `max_workers`).
+        self._waiting: dict[int, threading.Condition] = {}  # worker number -> the condition it waits on when idle
+        self._idle_threads: list[threading.Condition] = []  # those waiting for a job now, the last idle on top
         self._jobs: deque[_Job] = deque()
         self._started: dict[int, float | None] = {}  # worker number -> when its job started
         self._threads: list[threading.Thread] = []
         self._next_number = 0
-        self._idle = 0
         self._shutdown = False
         self._stop_watch = threading.Event()
         self._watchdog: threading.Thread | None = None
@@ -172,8 +177,8 @@ class ElasticExecutor(Executor):
             self._jobs.append((time.monotonic(), job))
             if self._watch_idle:
                 self._job_came.notify()
-            if self._idle:
-                self._ready.notify()
+            if self._idle_threads:
+                self._idle_threads.pop().notify()
             elif len(self._started) < self.core:
                 self._spawn()
             if self._watchdog is None:
@@ -187,7 +192,8 @@ class ElasticExecutor(Executor):
             if cancel_futures:
                 while self._jobs:
                     self._jobs.popleft()[1].cancel()
-            self._ready.notify_all()
+            while self._idle_threads:
+                self._idle_threads.pop().notify()
             self._job_came.notify_all()
             threads = list(self._threads)
         self._stop_watch.set()
@@ -200,21 +206,24 @@ class ElasticExecutor(Executor):
         number = self._next_number
         self._next_number += 1
         self._started[number] = None
+        self._waiting[number] = threading.Condition(self._lock)
         thread = threading.Thread(target=self._work, args=(number,), name=f"{self._name}-{number}", daemon=True)
         self._threads.append(thread)
         thread.start()
 
     def _work(self, number: int) -> None:
         started = self._started
+        ready = self._waiting[number]
         while True:
             with self._lock:
                 started[number] = None
                 while not self._jobs:
                     if self._shutdown:
                         return self._retire(number)
-                    self._idle += 1
-                    woken = self._ready.wait(self.idle_timeout)
-                    self._idle -= 1
+                    self._idle_threads.append(ready)
+                    woken = ready.wait(self.idle_timeout)
+                    if ready in self._idle_threads:  # not taken off by a job or the shutdown: it timed out
+                        self._idle_threads.remove(ready)
                     if not woken and not self._jobs and len(started) > self._wanted():
                         return self._retire(number)
                 _, job = self._jobs.popleft()
@@ -224,6 +233,7 @@ class ElasticExecutor(Executor):
     def _retire(self, number: int) -> None:
         # Called with the lock held.
         del self._started[number]
+        del self._waiting[number]
         self._threads = [t for t in self._threads if t is not threading.current_thread()]
 
     def allow_at_least(self, max_workers: int) -> None:

@@ -95,6 +95,11 @@ class WallClockScheduler(EventLoopScheduler):
                 if not item.is_cancelled():
                     item.invoke()
             with self._condition:
+                # Disposed while it ran those actions (by one of them, as `dispose_after_its_tick` does, or by another
+                # thread): the notify came while nobody waited, and a wait now would be for ever. reactivex's
+                # `EventLoopScheduler.run` waits so: -a --notify kept a thread for every reload it made.
+                if self._is_disposed:
+                    return
                 if self._ready_list:
                     continue
                 if self._queue:

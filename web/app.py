@@ -79,6 +79,10 @@ class WebContext:
     users: Users | None = None
     waiting: str | None = None  # why the log cannot be read yet, while it cannot
     published: dict[str, dict[str, Any]] = field(default_factory=dict)  # the last live summary of each site
+    drawings: render.Drawings = field(init=False)  # each site's strip and sparkline, kept between pages
+
+    def __post_init__(self) -> None:
+        self.drawings = render.Drawings(self.board)
 
 
 class _DocumentedOrder(DefaultJSONProvider):
@@ -96,7 +100,7 @@ def create_app(context: WebContext) -> Flask:
     app.json = _DocumentedOrder(app)
     registry = metrics_registry(context.board, context.clock)
     board = context.board
-    drawings = render.Drawings(board)
+    drawings = context.drawings
 
     versions: dict[str, str] = {}
 
@@ -326,9 +330,10 @@ def publish_list_change(context: WebContext, change: SiteListChange) -> None:
     """Tell the open pages that the list of sites changed (a reloaded config): a `reload` event when the rows they
     drew are no longer the rows they would draw (a site added or removed, renamed, moved), which a live update,
     made to change rows in place, cannot redraw; the page loads itself again. The removed sites' last summaries
-    are forgotten: one added back is sent again."""
+    and drawings are forgotten: one added back is sent again (and drawn again)."""
     for key in change.removed:
         context.published.pop(key, None)
+    context.drawings.forget(change.removed)
     if change.relisted and context.broadcaster.streams:
         context.broadcaster.publish("reload", json.dumps({"at": iso_utc(context.clock())}))
         # Each page loads again and opens a new stream: the old ones end now, not at their next keepalive (15 s),

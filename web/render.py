@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -226,6 +226,27 @@ class Drawings:
         self._sparks: dict[str, tuple[tuple[float, int], Markup]] = {}
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        """How many sites have a drawing kept."""
+        with self._lock:
+            return len(self._strips.keys() | self._sparks.keys())
+
+    def forget(self, ids: Iterable[str]) -> None:
+        """Drop the drawings of sites no longer shown (removed or renamed by a reload): kept, each site's id that
+        ever left the board held its strip (about 10 kB) for as long as `-w` ran."""
+        with self._lock:
+            for key in ids:
+                self._strips.pop(key, None)
+                self._sparks.pop(key, None)
+
+    def _keep(self, drawn: dict[str, tuple[tuple[float, int], Markup]], key: str,
+              drawing: tuple[tuple[float, int], Markup]) -> None:
+        """Keep a drawing of a site still shown: one a page drew while a reload removed its site is not kept
+        after `forget` (both hold the lock; the board drops a site before `forget` is called for it)."""
+        with self._lock:
+            if self.board.site_by_id(key) is not None:
+                drawn[key] = drawing
+
     def strip(self, status: SiteStatus, now: float) -> Markup:
         key = (now - now % DAY, status.history)
         with self._lock:
@@ -233,8 +254,8 @@ class Drawings:
         if cached is None or cached[0] != key:
             days = self.board.days(status.id, now)
             past = Markup("").join(_bar(day, n, now) for n, day in enumerate(days[:-1]))
-            with self._lock:
-                self._strips[status.id] = cached = (key, past)
+            cached = (key, past)
+            self._keep(self._strips, status.id, cached)
         today = self.board.days(status.id, now, count=1)
         return cached[1] + (_bar(today[0], HISTORY_DAYS - 1, now) if today else Markup(""))
 
@@ -247,8 +268,8 @@ class Drawings:
             lines = polylines(self.board.spark(status.id, now), width, height)
             markup = Markup("").join(Markup('<polyline class="sparkline" points="{}"/>').format(points)
                                      for points in lines)
-            with self._lock:
-                self._sparks[status.id] = cached = (key, markup)
+            cached = (key, markup)
+            self._keep(self._sparks, status.id, cached)
         return cached[1]
 
 

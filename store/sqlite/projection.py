@@ -10,7 +10,9 @@ had not (`judged_after`). What a restarted evaluator resumes from is read here t
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Sequence
+import threading
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
@@ -43,7 +45,8 @@ _INSERT_NEW_ALERT = (f"INSERT INTO {ALERT_TABLE} ({', '.join(ALERT_COLUMNS)}) SE
 
 class SqliteProjection:
     """The projection at `path` of the stream `stream` (its name and creation time: another stream, other
-    sequences)."""
+    sequences). Its writes and `judged_among` may come from several threads (an evaluator commits on its
+    consumer's thread and forgets acknowledged sequences on another)."""
 
     def __init__(self, path: str | Path, stream: str) -> None:
         self.path = Path(path)
@@ -59,9 +62,18 @@ class SqliteProjection:
         self._rollups = OpenRollups()  # kept as the monitor's writer keeps them, for the web page
         self.reader = SqliteLogReader(self.path, busy_timeout=5.0)
         self.rows_written = 0
+        # One connection, one transaction at a time: a BEGIN from another thread inside an open one fails ("cannot
+        # start a transaction within a transaction", which stopped the evaluator), and its COMMIT would commit the
+        # other's half-done verdict.
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self._lock, write_transaction(self._connection):
+            yield
 
     def commit(self, probes: Sequence[Probe], transitions: Sequence[AlertTransition], judged: Sequence[int]) -> None:
-        with write_transaction(self._connection):
+        with self._transaction():
             self._connection.executemany(INSERT_PROBE, map(probe_row, probes))
             self._rollups.add(self._connection, probes)
             for transition in transitions:
@@ -78,7 +90,7 @@ class SqliteProjection:
         again and judge it a second time. For the same reason a projection serves one partition: StoreError
         when it was fed by another."""
         _refuse_another_partition(self._connection, self.path, self.stream, partition)
-        with write_transaction(self._connection):
+        with self._transaction():
             self._connection.execute("INSERT OR IGNORE INTO evaluator_consumer (stream, partition, durable) "
                                      "VALUES (?, ?, ?)", (self.stream, partition, proposed))
             (durable,) = self._connection.execute(
@@ -90,16 +102,17 @@ class SqliteProjection:
         """Those of `sequences` judged already: delivered again after a crash, a restart, or an acknowledgement
         lost with the cluster (which does not always say a delivery is a repeat)."""
         found: set[int] = set()
-        for start in range(0, len(sequences), 500):
-            chunk = sequences[start:start + 500]
-            found.update(seq for (seq,) in self._connection.execute(
-                f"SELECT seq FROM evaluator_judged WHERE stream = ? AND seq IN ({', '.join('?' * len(chunk))})",
-                (self.stream, *chunk)))
+        with self._lock:
+            for start in range(0, len(sequences), 500):
+                chunk = sequences[start:start + 500]
+                found.update(seq for (seq,) in self._connection.execute(
+                    f"SELECT seq FROM evaluator_judged WHERE stream = ? AND seq IN ({', '.join('?' * len(chunk))})",
+                    (self.stream, *chunk)))
         return found
 
     def forget_judged_through(self, floor: int) -> None:
         """Drop what no redelivery can bring again (at or below the consumer's acknowledgement floor)."""
-        with write_transaction(self._connection):
+        with self._transaction():
             self._connection.execute("DELETE FROM evaluator_judged WHERE stream = ? AND seq <= ?",
                                      (self.stream, floor))
 
@@ -131,7 +144,7 @@ class SqliteProjection:
         return pasts, history
 
     def close(self) -> None:
-        with write_transaction(self._connection):
+        with self._transaction():
             self._rollups.flush(self._connection)  # every open hour's sketch exact
         self.reader.close()
         self._connection.close()

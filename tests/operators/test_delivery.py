@@ -248,6 +248,31 @@ def test_reminders_missed_while_the_notifier_was_not_running_are_one_catch_up_no
     assert message is not None and [(n.site, n.time) for n in message.notices] == [(A, T0 + 4800)]
 
 
+def test_a_channel_told_of_alerts_only_reminds_of_no_outage_once_it_is_over_however_many_there_were() -> None:
+    # `"events": ["alert"]` with `remindEvery`: the recovery, not for this channel, was dropped before it ended its
+    # outage's reminders, so every outage was reminded of for ever, one more per outage, as long as the notifier ran.
+    hook = channel(events=frozenset({"alert"}), remind_every=3600.0)
+    for n in range(50):
+        start = T0 + n * 10_000
+        down = alert(A, start)
+        hook.offer(down, 2 * n, start)
+        assert hook.next_message(start) == Message("hook", (down,), 2 * n)
+        hook.on_delivered(start)
+        assert hook.offer(recovery(A, start, start + 100), 2 * n + 1, start + 100) == []
+        assert hook.next_wake() is None
+    assert hook.next_message(T0 + 50 * 10_000 + 7200) is None
+
+
+def test_a_channel_told_of_alerts_only_does_not_deliver_an_alert_held_by_maintenance_whose_site_recovered_in_it(
+        ) -> None:
+    window = MaintenanceWindow(frozenset({A}), T0 + 100, T0 + 200)
+    hook = channel(maintenance=(window,), events=frozenset({"alert"}), remind_every=3600.0)
+    down = alert(A, T0 + 150)
+    assert hook.offer(down, 1, T0 + 150)[0] == Held("hook", down, "maintenance")
+    hook.offer(recovery(A, T0 + 150, T0 + 180), 2, T0 + 180)
+    assert hook.next_message(T0 + 200) is None and hook.next_wake() is None
+
+
 def test_transitions_in_a_maintenance_window_are_held_with_the_recovery_of_an_outage_that_began_in_one() -> None:
     window = MaintenanceWindow(frozenset({A}), T0 + 100, T0 + 200)
     hook = channel(maintenance=(window,))

@@ -70,6 +70,22 @@ def test_hanging_endpoint_times_out(server: LocalServer, prober: HttpProber) -> 
     assert (outcome.status, outcome.response_time_ms, outcome.error) == (None, None, ErrorKind.TIMEOUT)
 
 
+def test_the_requests_kept_prepared_are_those_of_the_sites_probed_lately_however_many_reloads_changed_them(
+        server: LocalServer) -> None:
+    # A long run whose config a reload changed every minute (a site added, one removed, a header changed): each new
+    # (URL, request) was prepared and kept for ever, about 2 kB each.
+    prober = HttpProber(prepared_turn_after=10)
+    try:
+        for reload in range(40):
+            sites = [SiteConfig(server.url(f"/ok?site={n}&version={reload // (n + 1)}"), 1.0, 2.0) for n in range(3)]
+            for _ in range(5):
+                for site in sites:
+                    assert prober.check(site).status == 200
+        assert prober.prepared_requests <= 2 * len(sites) + 10
+    finally:
+        prober.close()
+
+
 def test_refused_port_is_a_connection_error_that_says_so() -> None:
     client = HttpProber()
     try:

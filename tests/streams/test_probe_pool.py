@@ -273,6 +273,26 @@ def test_a_pool_allowed_more_threads_adds_them_for_its_stuck_jobs_and_is_never_a
     executor.shutdown(wait=True)
 
 
+def test_threads_added_for_a_burst_of_slow_jobs_end_once_idle_though_quick_jobs_keep_coming() -> None:
+    # A monitor's probes never stop coming: each job woke the thread idle the longest, so every surplus thread was
+    # woken in turn within its idle timeout and none ended. A long run kept the most threads any burst of hanging
+    # sites had needed (a -m of 150 sites: 57, then 85, 95, 139 threads over 25 minutes, up to 600 allowed).
+    executor = ElasticExecutor(core=1, max_workers=20, patience=0.02, queue_patience=0.02, idle_timeout=1.0)
+    release = threading.Event()
+    slow = [executor.submit(release.wait, 10) for _ in range(12)]
+    try:
+        wait_until(lambda: executor.workers >= 12, 5, "a thread for each slow job", step=0.01)
+    finally:
+        release.set()
+    assert all(f.result(timeout=5) for f in slow)
+    deadline = time.monotonic() + 15.0  # a bound, not a figure: a surplus thread ends 1 s after its last job
+    while executor.workers > 2 and time.monotonic() < deadline:
+        assert executor.submit(lambda: True).result(timeout=5)  # the next quick job, one at a time
+        time.sleep(0.005)
+    assert executor.workers <= 2
+    executor.shutdown(wait=True)
+
+
 def test_shutdown_runs_queued_jobs_then_refuses_new_ones() -> None:
     executor = ElasticExecutor(core=1, max_workers=1, patience=5.0)
     ran: list[int] = []

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
-from reactivex import abc
+from reactivex import abc, typing
 from reactivex.scheduler import HistoricalScheduler
 
 from monitoringapp.domain.timefmt import epoch_seconds
@@ -72,3 +73,40 @@ def test_the_wall_offset_changes_by_a_step_and_is_zero_for_a_virtual_clock() -> 
     assert abs(wall_offset(scheduler) - before + HOUR) < 1.0
     assert abs(epoch_seconds(scheduler.now) - (time.time() - HOUR)) < 1.0
     assert wall_offset(HistoricalScheduler()) == 0.0
+
+
+def _threads_made() -> tuple[list[threading.Thread], typing.StartableFactory]:
+    made: list[threading.Thread] = []
+
+    def factory(target: Callable[[], None]) -> typing.Startable:
+        made.append(threading.Thread(target=target, daemon=True))
+        return made[-1]
+
+    return made, factory
+
+
+def test_a_scheduler_disposed_by_its_own_action_ends_its_thread() -> None:
+    # What `dispose_after_its_tick` does at every stop and reload of -a --notify: the thread then waited for ever on
+    # an empty queue, one more per reload for as long as the notifier ran.
+    made, factory = _threads_made()
+    scheduler = WallClockScheduler(thread_factory=factory)
+    scheduler.schedule(lambda sched, _=None: scheduler.dispose())
+    made[0].join(BOUND)
+    assert not made[0].is_alive()
+
+
+def test_a_scheduler_disposed_from_another_thread_while_its_action_runs_ends_its_thread() -> None:
+    made, factory = _threads_made()
+    scheduler = WallClockScheduler(thread_factory=factory)
+    running, release = threading.Event(), threading.Event()
+
+    def action(sched: abc.SchedulerBase, _: object = None) -> None:
+        running.set()
+        release.wait(BOUND)
+
+    scheduler.schedule(action)
+    assert running.wait(BOUND)
+    scheduler.dispose()
+    release.set()
+    made[0].join(BOUND)
+    assert not made[0].is_alive()

@@ -312,6 +312,25 @@ def test_a_new_list_of_sites_tells_open_pages_to_load_again_only_when_their_rows
     assert next(stream, None) is None and live.broadcaster.streams == 0
 
 
+def test_the_drawings_kept_between_pages_are_those_of_the_sites_shown_however_many_reloads_renamed_sites(
+        tmp_path: Path) -> None:
+    # A long run whose config renamed or replaced a few sites a minute: every id that left the page kept its 90-day
+    # strip and sparkline (about 10 kB) for as long as -w ran.
+    log = open_history_reader(tmp_path / "none-yet.db")
+    shown = [SiteSpec(f"http://s{n}.test/", 10.0) for n in range(3)]
+    board = StatusBoard(shown)
+    board.seed([], [], [], [])
+    context = WebContext(board, log, clock=lambda: NOW)
+    client = create_app(context).test_client()
+    for reload in range(30):
+        assert client.get("/").status_code == 200
+        shown = [*shown[1:], SiteSpec(f"http://new{reload}.test/", 10.0, name=f"new-{reload}")]
+        publish_list_change(context, board.reshape(shown))
+    assert client.get("/").status_code == 200
+    assert len(context.drawings) == len(shown) == 3
+    log.close()
+
+
 def test_event_streams_are_bounded(context: WebContext) -> None:
     context.broadcaster.max_streams = 1
     try:

@@ -3,6 +3,8 @@ known, and what a restarted evaluator resumes from."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,53 @@ def test_a_verdict_commits_its_probes_transitions_and_sequences_together_and_a_t
     assert list(stored) == [alert]
     projection.forget_judged_through(7)
     assert projection.judged_among([7, 8]) == {8}
+    projection.close()
+
+
+class _ProbesHeldMidCommit(list[Probe]):
+    """A verdict's probes that hold the commit reading them, inside its transaction, until `release` is set."""
+
+    def __init__(self, probes: list[Probe]) -> None:
+        super().__init__(probes)
+        self.inside = threading.Event()
+        self.release = threading.Event()
+
+    def __iter__(self) -> Iterator[Probe]:
+        self.inside.set()
+        assert self.release.wait(10.0)
+        return super().__iter__()
+
+
+def test_forgetting_acknowledged_sequences_on_another_thread_waits_for_a_commit_in_progress(tmp_path: Path) -> None:
+    """`-e` commits verdicts on its consumer's thread and forgets acknowledged sequences every minute on another,
+    through the projection's one connection: the forget's BEGIN inside the open commit failed ("cannot start a
+    transaction within a transaction") and stopped the evaluator, a minute or so into a long run."""
+    projection = SqliteProjection(tmp_path / "p.db", "MONITOR")
+    projection.commit([probe(10.0, "eu")], [], [7])
+    held = _ProbesHeldMidCommit([probe(11.0, "eu")])
+    failures: list[BaseException] = []
+
+    def run(action: Callable[[], object]) -> threading.Thread:
+        def body() -> None:
+            try:
+                action()
+            except BaseException as error:  # what the thread met is the test's outcome
+                failures.append(error)
+        thread = threading.Thread(target=body)
+        thread.start()
+        return thread
+
+    committing = run(lambda: projection.commit(held, [], [8]))
+    assert held.inside.wait(10.0)
+    forgetting = run(lambda: projection.forget_judged_through(7))
+    asking = run(lambda: projection.judged_among([7, 8]))
+    held.release.set()
+    for thread in (committing, forgetting, asking):
+        thread.join(10.0)
+        assert not thread.is_alive()
+    assert failures == []
+    assert projection.judged_among([7, 8]) == {8}
+    assert [p.timestamp for p in projection.reader.probes_since(0.0).events] == [10.0, 11.0]
     projection.close()
 
 
