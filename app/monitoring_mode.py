@@ -200,7 +200,7 @@ def run_monitoring(options: MonitorOptions) -> int:
             log.close()
             log_errors.dispose()
             dispose_after_its_tick(clock)
-            watch.dispose()
+            dispose_after_its_tick(watch)  # a poll of the config may be under way
             prober.close()
             if options.metrics is not None:
                 try:

@@ -177,7 +177,7 @@ def _notify(options: NotifyOptions) -> int:
             if not in_flight.wait_idle(drain, stopping):
                 say(f"{_messages(in_flight.count)} in flight abandoned: sent again when its channel starts again")
             for worker in workers.values():
-                worker.dispose()
+                dispose_after_its_tick(worker)  # a delivery's observer may be between two of its items
             _close(targets)
 
         return _Delivering(config, stop)
