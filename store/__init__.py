@@ -9,18 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitoringapp.store.log import HistoryReader, LogReader, ProbeArchive
-from monitoringapp.store.sqlite.delivery_state import SqliteDeliveryState
 from monitoringapp.store.sqlite.purge import PurgeStep, purge_log
 from monitoringapp.store.sqlite.reader import SqliteLogReader
 from monitoringapp.store.sqlite.schema import check_existing_file
-from monitoringapp.store.sqlite.writer import SqliteEventLog
+
+# The writer (and reactivex under it) and the notifier's state are imported when opened: a restart reads its
+# past in a child process that imports this package and needs neither (see `store.sqlite.history`).
+if TYPE_CHECKING:
+    from monitoringapp.store.sqlite.delivery_state import SqliteDeliveryState
+    from monitoringapp.store.sqlite.writer import SqliteEventLog
 
 
 def open_event_log(path: str | Path, rebuild_progress: Callable[[int, int], None] | None = None) -> SqliteEventLog:
     """The log a monitor appends to at `path`, created when missing; StoreError if it cannot be used.
     `rebuild_progress(done, total)` follows the rollups' rebuild, when a file without them is opened."""
+    from monitoringapp.store.sqlite.writer import SqliteEventLog
+
     return SqliteEventLog(path, rebuild_progress=rebuild_progress)
 
 
@@ -49,6 +56,8 @@ def open_probe_archive(path: str | Path) -> ProbeArchive:
 
 def open_delivery_state(path: str | Path) -> SqliteDeliveryState:
     """The notifier's own state file at `path`, created when missing; StoreError if it cannot be used."""
+    from monitoringapp.store.sqlite.delivery_state import SqliteDeliveryState
+
     return SqliteDeliveryState(path)
 
 

@@ -10,7 +10,7 @@ taken, so little is in memory beside the windows however long the past (an hour 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,8 +99,12 @@ class LoggedPast:
                 if not state.disposed and error is not None:
                     observer.on_error(error)
 
+            def close(_: abc.SchedulerBase, __: Any = None) -> None:  # on `background`, never during a read
+                reading.close()  # a log reading in a child process stops it now
+
             def dispose() -> None:
                 state.disposed = True
+                background.schedule(close)
 
             background.schedule(read)
             return Disposable(dispose)
@@ -178,3 +182,8 @@ class _Reading:
         self._probes += sum(len(site) for site in sites)
         reached = min((site.timestamps[0] for site in sites if len(site)), default=past.since)
         return PastChunk(sites, self._probes, reached, past.since, past.before)
+
+    def close(self) -> None:
+        """Ends the reading at once (a generator's `finally` runs now, not whenever it is collected)."""
+        if isinstance(self._chunks, Generator):
+            self._chunks.close()

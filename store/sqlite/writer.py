@@ -94,8 +94,8 @@ class SqliteEventLog:
             self._lock.release()
             raise
         self._identity = (status.st_dev, status.st_ino)
-        self._reader = SqliteLogReader(self.path, busy_timeout=5.0)
         self._errors: Subject[str] = Subject()
+        self._reader = SqliteLogReader(self.path, busy_timeout=5.0, warn=self._errors.on_next)
         self._lost: Subject[LogLost] = Subject()
         self._retention: float | None = None
         self._rollups = OpenRollups()  # the writer's own

@@ -5,6 +5,7 @@ Short windows (3 s alert window, 0.5 s checks) keep the whole file under about 2
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -21,6 +22,7 @@ import pytest
 import trustme
 
 from bench.processes import ENTRY, App, exit_after_output_closed, run_app, unprivileged_prefix, wait_until
+from bench.procstat import children
 from monitoringapp.domain.events import Probe
 from monitoringapp.domain.percent import percent_text
 from monitoringapp.domain.timefmt import parse_iso, whole_millis
@@ -612,6 +614,52 @@ def test_a_restart_after_a_gap_in_an_outage_says_down_for_and_last_fail_from_bef
         assert app.stop(signal.SIGTERM)[0] == 0
     finally:
         app.kill()
+
+
+def test_a_monitor_killed_mid_fill_leaves_no_process_reading_its_past_behind(tmp_path: Path,
+                                                                               server: LocalServer) -> None:
+    url, db, config = server.url("/health"), tmp_path / "m.db", tmp_path / "c.json"
+    config.write_text(json.dumps({"websites": [{"URL": url, "checkInterval": 1}],
+                                  "reports": [{"every": 60, "windows": [3600]}]}))
+    # 150,000 probes in the hour before the start (2.4 MB of columns, more than the pipe holds): read in a child
+    # process, which cannot have written them all when the monitor is stopped, then killed.
+    connection = open_for_writing(db)
+    with connection:
+        connection.execute("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 149999) "
+                           "INSERT INTO website_monitoring (timestamp, host, available, status, responseTime, "
+                           "location) SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ? + i * 0.02, 'unixepoch'), ?, 1, "
+                           "200, 1.5, 'local' FROM n", (time.time() - 3400, url))
+    connection.close()
+    app = monitor(config, db)
+    try:
+        (child,) = wait_until(lambda: past_readers(app.process.pid), 10, "the process reading the past", step=0.01,
+                              alive=app)
+        app.process.send_signal(signal.SIGSTOP)  # it takes no more pages: the child waits on a full pipe
+        assert process_state(child) not in ("", "Z")  # still reading or writing
+        app.process.kill()  # kill -9, as the OOM killer would
+        app.process.wait(5)
+        wait_until(lambda: process_state(child) in ("", "Z"), 5, "the child to exit")  # gone, or never reaped
+    finally:
+        app.kill()
+
+
+def past_readers(pid: int) -> list[int]:
+    """The children of `pid` that read a restart's past."""
+    found = []
+    for child in children(pid):
+        with contextlib.suppress(OSError):
+            if b"store.sqlite.history" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+    return found
+
+
+def process_state(pid: int) -> str:
+    """The state letter of `pid` (stat(5)), or "" once it has gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return text[text.rindex(")") + 2]
 
 
 def test_a_relative_ca_file_is_in_the_config_files_folder_wherever_the_monitor_is_started(tmp_path: Path) -> None:
