@@ -11,7 +11,7 @@ and ends with a frame saying it is done, or why the log could not be read (the r
 again in the parent). It runs ahead of the parent by what the pipe holds (a page), and no further: a write
 waits for the parent to read. It never outlives the parent: a write to a pipe nobody reads fails (EPIPE) and
 the child exits, whether the parent closed it, stopped reading or died (`kill -9`); the parent kills it when
-the reading is closed.
+the reading is closed. It runs in a session of its own, so a terminal's signals reach the monitor alone.
 
 ```text
 parent:  [bounds]--start--------------------page 1---------page 2------...--done
@@ -129,9 +129,12 @@ class HistoryChild:
             with self._lock:
                 if self.stopped:
                     raise HistoryChildFailed("the reading was closed")
-                # stderr to nowhere: what a failing child would say, the parent says in one line.
+                # stderr to nowhere: what a failing child would say, the parent says in one line. A session of its
+                # own: a terminal's Ctrl-C or hang-up reaches the monitor's process group, and the monitor ends its
+                # child itself (a killed child was a warning on every Ctrl-C while the past loaded).
                 process = self._process = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE,
-                                                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                                                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                                           start_new_session=True)
         except OSError as error:
             raise HistoryChildFailed(f"cannot start a process to read the past ({error.strerror})") from None
         assert process.stdin is not None and process.stdout is not None

@@ -4,8 +4,10 @@ page once when the child cannot start or dies, and no child left once the readin
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
+import subprocess
 import sys
 from array import array
 from collections.abc import Iterator, Sequence
@@ -113,6 +115,37 @@ def test_a_child_killed_mid_reading_leaves_the_rest_to_this_process_each_page_on
     assert first + rest == expected
     assert warnings == [f"warning: {path}: the process reading the past was killed (signal 9); the rest of the past "
                         "is read in this process"]
+
+
+# A monitor in a terminal: it reads the first page, then Ctrl-C reaches its whole process group (the monitor
+# stops on it); the reading goes on until the monitor closes it.
+_CTRL_C_MID_READING = """
+import json, os, signal, sys
+from monitoringapp.store.sqlite.reader import SqliteLogReader
+signal.signal(signal.SIGINT, lambda number, frame: None)
+warnings = []
+reader = SqliteLogReader(sys.argv[1], history_child_from=0, warn=warnings.append)
+chunks = reader.probe_history(float(sys.argv[2]), float(sys.argv[3]), None, 1_000)
+pages = [next(chunks)]
+os.killpg(0, signal.SIGINT)
+pages.extend(chunks)
+reader.close()
+print(json.dumps({"pages": len(pages), "probes": sum(len(site) for page in pages for site in page),
+                  "warnings": warnings}))
+"""
+
+
+@pytest.mark.slow  # a real monitor-like process and its child
+def test_a_ctrl_c_to_the_monitors_process_group_does_not_reach_the_child(tmp_path: Path) -> None:
+    path = stored(tmp_path / "m.db", every_kind_of_probe(30_000))
+    expected = read(path, child=False, rows=1_000)
+    # Its own session, as a shell gives a command it starts: the SIGINT stays within that process group.
+    done = subprocess.run([sys.executable, "-c", _CTRL_C_MID_READING, str(path), str(T0 + 1), str(T0 + 10_000)],
+                          capture_output=True, text=True, timeout=60, start_new_session=True, check=True)
+    probes = sum(len(timestamps) // 8 for page in expected for _, timestamps, _, _ in page)
+    assert probes > 29_000
+    assert json.loads(done.stdout) == {"pages": len(expected), "probes": probes, "warnings": []}
+    assert done.stderr == ""
 
 
 def test_a_child_that_cannot_start_leaves_the_whole_past_to_this_process_in_one_warning(
