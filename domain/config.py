@@ -944,12 +944,18 @@ def _span(seconds: float) -> str:
     return f"{seconds:g}s" if seconds < 60 else format_duration(seconds)
 
 
+# A query key that may hold a secret: one of a header's words (`SENSITIVE_HEADER`) ending a word of the key (`api_key`,
+# `apiKey`, `apikey`, `access_token`, `authToken`), not the start of a longer one: a search's `keyword=shoes` or an
+# `author=` is no secret, and was warned of at every start and reload as one to move to the environment.
+_SECRET_QUERY_KEY = re.compile(r"(?i:authorization|auth|cookie|token|secret|key|password|session(?:id)?)(?![a-z])")
+
+
 def _secret_query_keys(url: str) -> tuple[str, ...]:
-    """The keys of `url`'s query whose names may hold a secret (as a header's may: `token`, `api_key`, ...) and
-    whose values are written as is (a `${NAME}` is warned of apart)."""
+    """The keys of `url`'s query whose names may hold a secret (`token`, `api_key`, ...) and whose values are
+    written as is (a `${NAME}` is warned of apart)."""
     pairs = (field.partition("=") for field in urlsplit(url).query.split("&"))
     return tuple(dict.fromkeys(key for key, _, value in pairs
-                               if value and "${" not in value and SENSITIVE_HEADER.search(unquote(key))))
+                               if value and "${" not in value and _SECRET_QUERY_KEY.search(unquote(key))))
 
 
 def some_of(names: Iterable[str], shown: int = 3, separator: str = ", ") -> str:

@@ -98,6 +98,19 @@ def test_a_token_written_in_a_sites_query_is_warned_of_as_shown_and_stored() -> 
         'site\'s key): write it as ${NAME}, taken from the environment and hidden (api_key=${API_KEY})',)
 
 
+def test_a_query_key_that_only_begins_with_a_secrets_word_is_not_warned_of() -> None:
+    # A search page's `keyword=shoes` and an `author=` were warned of as tokens to move to the environment, at every
+    # start and reload: the header's words were looked for anywhere in the key.
+    config = parse_config(json.dumps({"websites": [
+        {"URL": "https://a.test/search?keyword=shoes&author=bob&keys=a"},
+        {"URL": "https://b.test/?apiKey=1&apikey=2&access_token=3&authToken=4&authorization=5&sessionid=6&sid=7"}]}),
+        "c.json")
+    assert config.warnings == (
+        "c.json: websites[1].URL: its query's apiKey, apikey, access_token and 3 more is shown and stored as written, "
+        "as the whole URL is (the site's key): write it as ${NAME}, taken from the environment and hidden "
+        "(apiKey=${API_KEY})",)
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("{", "c.json:1:2: invalid JSON: Expecting property name enclosed in double quotes"),
     ("[]", "c.json: the top level must be a JSON object, got a list"),
