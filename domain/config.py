@@ -944,10 +944,11 @@ def _span(seconds: float) -> str:
     return f"{seconds:g}s" if seconds < 60 else format_duration(seconds)
 
 
-# A query key that may hold a secret: one of a header's words (`SENSITIVE_HEADER`) ending a word of the key (`api_key`,
-# `apiKey`, `apikey`, `access_token`, `authToken`), not the start of a longer one: a search's `keyword=shoes` or an
-# `author=` is no secret, and was warned of at every start and reload as one to move to the environment.
-_SECRET_QUERY_KEY = re.compile(r"(?i:authorization|auth|cookie|token|secret|key|password|session(?:id)?)(?![a-z])")
+# A query key that may hold a secret: one of a header's words (`SENSITIVE_HEADER`, or two of their longer forms)
+# ending a word of the key (`api_key`, `apiKey`, `apikey`, `access_token`, `authToken`), not the start of a longer
+# one: a search's `keyword=shoes` or an `author=` is no secret, and was warned of at every start and reload as one to
+# move to the environment.
+_SECRET_QUERY_KEY = re.compile(rf"(?i:authorization|sessionid|{SENSITIVE_HEADER.pattern})(?![a-z])")
 
 
 def _secret_query_keys(url: str) -> tuple[str, ...]:
