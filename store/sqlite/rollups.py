@@ -212,7 +212,7 @@ def rollups_missing(connection: sqlite3.Connection) -> bool:
 
 def rebuild(connection: sqlite3.Connection, progress: Callable[[int, int], None] | None = None) -> int:
     """Recount both rollup tables from the raw probes, a chunk of rowids per transaction; the probes read.
-    `progress(done, total)` after each chunk, in rowids (a progress bar's units)."""
+    `progress(done, total)` before the first chunk and after each, in rowids (a progress bar's units)."""
     columns = select_columns(connection, PROBE_TABLE)
     with write_transaction(connection):
         connection.execute(f"DELETE FROM {MINUTE_TABLE}")
@@ -221,6 +221,8 @@ def rebuild(connection: sqlite3.Connection, progress: Callable[[int, int], None]
         connection.execute(f"INSERT OR REPLACE INTO {META_TABLE} (key, value) VALUES (?, 'under way')",
                            (_REBUILDING,))
     low, high = connection.execute(f"SELECT min(rowid), max(rowid) FROM {PROBE_TABLE}").fetchone()
+    if progress is not None and low is not None:
+        progress(0, high - low + 1)  # said before the first chunk: a big file's rebuild takes minutes
     read = last = 0
     buckets = OpenRollups()
     buckets.add(connection, [])

@@ -594,6 +594,32 @@ def test_a_restart_probes_at_once_and_loads_the_stored_hour_into_its_reports_in_
     assert figures["ticks"] > 0 and figures["lateness_ms"]["p50"] is not None
 
 
+def test_a_file_without_rollups_says_on_a_non_terminal_that_it_rebuilds_them_before_monitoring_and_when_done(
+        tmp_path: Path, server: LocalServer) -> None:
+    """A file from before rollups (schema 2) is recounted before the first probe: minutes on a big file. With
+    stderr not a terminal there is no bar, so a line says so as it begins, and another when it is done."""
+    url, db = server.url("/health"), tmp_path / "m.db"
+    now = time.time()
+    connection = open_for_writing(db)
+    with connection:
+        insert_events(connection, [Probe(whole_millis(now - 600 + t), url, True, 200, 1.5) for t in range(300)])
+        connection.execute("DROP TABLE website_rollups_minute")
+        connection.execute("DROP TABLE website_rollups_hour")
+        connection.execute("PRAGMA user_version = 2")
+    connection.close()
+    app = monitor(write_config(tmp_path / "c.json", url), db)
+    try:
+        wait_until(lambda: probe_count(db) > 300, 10, "a new probe", alive=app)
+        code, stderr = app.stop()
+    finally:
+        app.kill()
+    assert code == 0
+    begun, done = stderr.splitlines()[:2]
+    assert begun == f"rebuilding the rollups of {db} from its 300 stored probe rows, once, before monitoring starts"
+    assert re.fullmatch(rf"rebuilt the rollups of {re.escape(str(db))} from 300 stored probes in \d+\.\ds", done)
+    assert rows(db, "SELECT sum(checks) FROM website_rollups_hour")[0][0] == probe_count(db)
+
+
 def test_a_restart_after_a_gap_in_an_outage_says_down_for_and_last_fail_from_before_the_loaded_hour(
         tmp_path: Path, server: LocalServer) -> None:
     """/fail last answered 3 h ago and failed from 2h30m to 2 h ago, then no monitor ran; /ok last failed 2 h
