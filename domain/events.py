@@ -52,6 +52,19 @@ class Probe:
     certificate_expiry: float | None = None  # an https site's certificate's notAfter, as the probe saw it
 
 
+def down_reason(probe: Probe) -> str | None:
+    """Why `probe` is down, in words: its `detail` (a failed condition, the verifier's reason, the socket's error),
+    else what it got (`status 404`: any status of 400 or more is down) or its error's kind (`timeout`); None for a
+    probe that is up."""
+    if probe.available:
+        return None
+    if probe.detail:
+        return probe.detail
+    if probe.status is not None:
+        return f"status {probe.status}"
+    return probe.error.value if probe.error is not None else None
+
+
 ProbeBatch = tuple[Probe, ...]
 """Probes that came together, in the order they came: those that finished while the clock was busy. The
 operators take a batch as they would its probes one at a time, and pay reactivex's plumbing once for it."""

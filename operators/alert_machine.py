@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import overload
 
 from monitoringapp.domain.config import AlertPolicy, SitePolicies
-from monitoringapp.domain.events import AlertTransition, Probe, ProbeBatch, TransitionKind
+from monitoringapp.domain.events import AlertTransition, Probe, ProbeBatch, TransitionKind, down_reason
 from monitoringapp.operators.window import AvailabilityWindow
 
 # A restored transition that leaves the machine alerting: a site's alert, or one location's own.
@@ -53,7 +53,7 @@ class SiteAlertMachine:
             if checks >= policy.min_checks and availability < policy.threshold:
                 self.alert_start = now
                 return AlertTransition(now, self.host, TransitionKind.ALERT, availability, start=now,
-                                       detail=None if probe.available else probe.detail)
+                                       detail=down_reason(probe))
         elif availability >= policy.recovery_threshold:
             start, self.alert_start = self.alert_start, None
             return AlertTransition(now, self.host, TransitionKind.RECOVERY, availability, start=start, end=now)

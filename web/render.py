@@ -8,7 +8,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from monitoringapp.domain.events import Probe
+from monitoringapp.domain.events import Probe, down_reason
 from monitoringapp.domain.percent import percent_text
 from monitoringapp.domain.timefmt import format_duration, iso_utc
 from monitoringapp.operators.certificate_watch import expiry_text
@@ -144,12 +144,10 @@ def probe_json(probe: Probe | None) -> dict[str, Any] | None:
 
 
 def why_down(status: SiteStatus) -> str:
-    """Why the site's last probe was down, in words (a failed condition, the TLS verifier's reason); "" when it
-    was up or nothing says why."""
+    """Why the site's last probe was down, in words (a failed condition, the TLS verifier's reason, `status 503`);
+    "" when it was up or nothing says why."""
     latest = status.latest
-    if latest is None or latest.available:
-        return ""
-    return latest.detail or ""
+    return "" if latest is None else down_reason(latest) or ""
 
 
 def certificate_text(status: SiteStatus, now: float | None) -> str:

@@ -26,6 +26,7 @@ from bench.procstat import children
 from monitoringapp.domain.events import Probe
 from monitoringapp.domain.percent import percent_text
 from monitoringapp.domain.timefmt import parse_iso, whole_millis
+from monitoringapp.store.sqlite.rollups import rebuild
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 from tests.gap_outage import write_gap_outage
 from tests.local_http import LocalServer, local_server
@@ -104,7 +105,7 @@ def test_site_goes_down_and_comes_back_alert_and_recovery_stored_and_printed(tmp
     back = [line for line in output if line.startswith(f"Website {url} recovered.")]
     # An alert's availability is rounded down (below its threshold), a recovery's to the nearest.
     assert down == [f"Website {url} is down. availability={percent_text(float(alert[5]), below=True)}, "  # type: ignore[arg-type]
-                    f"time={alert[0]}"]
+                    f"time={alert[0]}, reason: status 503"]  # what the failing probe got
     assert len(back) == 1 and back[0].startswith(
         f"Website {url} recovered. availability={percent_text(float(recovery[5]))}, time={recovery[0]}, "  # type: ignore[arg-type]
         f"down since {alert[0]} (")
@@ -480,7 +481,7 @@ def test_an_alert_seen_long_after_its_check_says_both_times_and_a_young_window_s
     # rounded down, is what the two times say. "1s" it was, until a loaded host kept the monitor from judging the
     # answer for another 0.8 s (the monitor SIGSTOPped 1 s as the answer came: "2s after the check").
     stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
-    said = re.fullmatch(rf"Website {server.url('/slow')} is down\. availability=0\.0%, time=({stamp}) "
+    said = re.fullmatch(rf"Website {server.url('/slow')} is down\. availability=0\.0%, time=({stamp}), reason: status 503 "
                         rf"\(seen ({stamp}), (\d+)s after the check\)", alert)
     assert said, alert
     after = parse_iso(said[2]) - parse_iso(said[1])
@@ -655,6 +656,7 @@ def test_a_monitor_killed_mid_fill_leaves_no_process_reading_its_past_behind(tmp
                            "INSERT INTO website_monitoring (timestamp, host, available, status, responseTime, "
                            "location) SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ? + i * 0.02, 'unixepoch'), ?, 1, "
                            "200, 1.5, 'local' FROM n", (time.time() - 3400, url))
+    rebuild(connection)  # its rollups, as the monitor would have written them: not rebuilt at the start
     connection.close()
     app = monitor(config, db)
     try:

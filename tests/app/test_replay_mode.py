@@ -39,7 +39,7 @@ def test_a_candidate_policy_says_what_it_would_have_alerted_beside_what_was_stor
     assert out == [
         f"replaying the probes of 1 site(s) in {database} through the policies of {candidate}",
         # A 10 s window: 7 of 10 up at +12 s; back to 8 of 10 at +22 s.
-        "Website http://a.test/ is down. availability=70.0%, time=2026-11-18T11:06:52.000Z",
+        "Website http://a.test/ is down. availability=70.0%, time=2026-11-18T11:06:52.000Z, reason: status 503",
         "Website http://a.test/ recovered. availability=80.0%, time=2026-11-18T11:07:02.000Z, "
         "down since 2026-11-18T11:06:52.000Z (10s)",
         "http://a.test/: 25 probes: 1 alerts, 1 recoveries (stored: 1 alerts, 0 recoveries)",

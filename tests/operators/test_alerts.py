@@ -112,7 +112,7 @@ def test_a_shorter_window_from_a_new_policy_forgets_older_checks_at_the_next_pro
     )
     result = scheduler.start(lambda: probes.pipe(alert_transitions(policies)))
     assert result.messages == [
-        on_next(210, AlertTransition(210, SITE, TransitionKind.ALERT, 0.0, start=210)),
+        on_next(210, AlertTransition(210, SITE, TransitionKind.ALERT, 0.0, start=210, detail="status 500")),
         on_next(216, AlertTransition(216, SITE, TransitionKind.RECOVERY, 1.0, start=210, end=216)),
     ]
 
@@ -163,7 +163,8 @@ def test_sites_are_judged_independently() -> None:
         on_next(212, probe(212, True)), on_next(213, probe(213, True, other)),
     )
     result = scheduler.start(lambda: probes.pipe(alert_transitions(reactivex.just(AlertPolicy()))))
-    assert result.messages == [on_next(211, AlertTransition(211, other, TransitionKind.ALERT, 0.0, start=211))]
+    assert result.messages == [on_next(211, AlertTransition(211, other, TransitionKind.ALERT, 0.0, start=211,
+                                                               detail="status 500"))]
 
 
 def test_each_site_is_judged_by_its_own_policy_and_a_new_version_applies_from_the_next_probe() -> None:
@@ -261,4 +262,5 @@ def test_after_the_wall_clock_is_stepped_back_an_hour_an_outage_is_told_at_its_t
     ups = [True] * 90 + [False] * 30
     transitions = [t for at, up in zip(times, ups, strict=True)
                    if (t := machine.on_probe(Probe(at, SITE, up, 200 if up else 503, 1.0, None), policy))]
-    assert transitions == [AlertTransition(stepped + 62, SITE, TransitionKind.ALERT, 0.7, start=stepped + 62)]
+    assert transitions == [AlertTransition(stepped + 62, SITE, TransitionKind.ALERT, 0.7, start=stepped + 62,
+                                           detail="status 503")]
