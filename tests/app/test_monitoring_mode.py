@@ -481,8 +481,8 @@ def test_an_alert_seen_long_after_its_check_says_both_times_and_a_young_window_s
     # rounded down, is what the two times say. "1s" it was, until a loaded host kept the monitor from judging the
     # answer for another 0.8 s (the monitor SIGSTOPped 1 s as the answer came: "2s after the check").
     stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
-    said = re.fullmatch(rf"Website {server.url('/slow')} is down\. availability=0\.0%, time=({stamp}), reason: status 503 "
-                        rf"\(seen ({stamp}), (\d+)s after the check\)", alert)
+    said = re.fullmatch(rf"Website {server.url('/slow')} is down\. availability=0\.0%, time=({stamp}), "
+                        rf"reason: status 503 \(seen ({stamp}), (\d+)s after the check\)", alert)
     assert said, alert
     after = parse_iso(said[2]) - parse_iso(said[1])
     assert after >= server.slow_for - 0.001, alert  # the times to the millisecond, rounded

@@ -39,7 +39,8 @@ def test_replay_to_a_latin_1_stdout_escapes_what_it_cannot_write(
                       encoding="utf-8")
     assert main(["--replay", "-c", str(config), "-db", str(database)]) == 0
     out = written.getvalue().decode("latin-1").splitlines()
-    assert out[1] == r"Website \u5e97\u8217 is down. availability=0.0%, time=2026-11-18T11:06:40.000Z, reason: status 503"
+    assert out[1] == (r"Website \u5e97\u8217 is down. availability=0.0%, time=2026-11-18T11:06:40.000Z, "
+                      "reason: status 503")
     assert out[-1] == "replayed 3 probes of 1 sites: 1 alerts, 0 recoveries (stored: 1 alerts, 0 recoveries)"
 
 
