@@ -139,8 +139,9 @@ def run_monitoring(options: MonitorOptions) -> int:
             updates.pipe(keep(is_back)).subscribe(show_back, lifecycle.fail),
             updates.pipe(keep(is_version)).subscribe(show_warnings, lifecycle.fail),
             retentions.subscribe(log.set_retention),
-            # A reload that adds sites gives the pool threads for them too.
+            # A reload that adds sites gives the pool threads, and the HTTP pools keep-alive room, for them too.
             graph.configs.subscribe(lambda version: io.executor.allow_at_least(_probe_threads(version))),
+            graph.configs.subscribe(lambda version: prober.make_room_for(len(version.sites))),
             rollup_retentions.subscribe(log.set_rollup_retention),
             log.lost.subscribe(lifecycle.fail),  # the database deleted under us: stop, exit 1
             log.start_retention(watch),

@@ -92,7 +92,8 @@ class HttpProber:
         # (threads of their own for names not in the hosts file) waits for their host names' lookups until then.
         self._watchdog = Watchdog(clock=time.perf_counter, name="probe-deadlines",
                                   resolver=resolver if resolver is not None else Resolver(name="probe-dns-lookup"))
-        adapter = WatchedAdapter(pool_connections=max(10, pool_size), pool_maxsize=max(10, pool_size))
+        self._pool_size = max(10, pool_size)
+        adapter = WatchedAdapter(pool_connections=self._pool_size, pool_maxsize=self._pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         # (URL, request) -> the request prepared for it: those probed since the last turn, and before it.
@@ -126,6 +127,22 @@ class HttpProber:
             self._prepared_before, self._prepared = self._prepared, {}
             self._prepares_since_turn = 0
         return prepared
+
+    def make_room_for(self, sites: int) -> None:
+        """Keep-alive room for `sites` sites (a reload's config). Sized for the first config's only, a host probed
+        by more sites at once than that kept only that many connections: the others were dropped as they came back
+        (urllib3's "Connection pool is full") and made again at their next probe, a connect (and a TLS handshake)
+        in its response time. Grown, the pools are made anew: each site connects once more, and the old connections
+        close as the probes using them end. Never shrunk: room unused costs nothing."""
+        size = max(10, sites)
+        if size <= self._pool_size:
+            return
+        self._pool_size = size
+        for adapter in {id(adapter): adapter for adapter in self.session.adapters.values()}.values():
+            if isinstance(adapter, HTTPAdapter):
+                adapter.init_poolmanager(size, size)
+                adapter.proxy_manager.clear()  # made again as needed, of the new size
+        self._routes.clear()  # their pools are the old manager's
 
     @property
     def prepared_requests(self) -> int:

@@ -11,6 +11,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -62,6 +63,24 @@ def test_keep_alive_reuses_one_connection_for_repeated_probes(server: LocalServe
     for _ in range(5):
         assert prober.probe(server.url("/ok"), 2.0).status == 200
     assert len(server.client_ports - ports_before) == 1
+
+
+def test_a_prober_made_room_for_more_sites_than_it_was_sized_for_keeps_every_connection_alive(
+        server: LocalServer) -> None:
+    """Sized for one site (room for 10 connections to a host), then for 12 (a reload): 12 sites on one host,
+    probed at once each round, keep their 12 connections. With room for 10, two connections of each round were
+    dropped as they came back, and two new ones made at the next (urllib3: "Connection pool is full")."""
+    ports_before = set(server.client_ports)
+    prober = HttpProber(pool_size=1)
+    try:
+        prober.make_room_for(12)
+        with ThreadPoolExecutor(12) as threads:
+            for _ in range(3):  # each answer takes 0.3 s: the 12 probes of a round are all in flight together
+                outcomes = list(threads.map(lambda n: prober.probe(server.url(f"/late?site={n}"), 5.0), range(12)))
+                assert [outcome.status for outcome in outcomes] == [200] * 12
+    finally:
+        prober.close()
+    assert len(server.client_ports - ports_before) == 12
 
 
 def test_hanging_endpoint_times_out(server: LocalServer, prober: HttpProber) -> None:
