@@ -19,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from base64 import b64encode
@@ -112,6 +111,8 @@ _ALONE_BEFORE = r"(?:(?<!\w)|(?<=%[0-9A-Fa-f]{2}))"  # after a percent-escape (`
 def _forms(secret: str) -> tuple[tuple[str, ...], re.Pattern[str] | None]:
     """The forms of `secret` a text may carry (longest first), and for a short secret the pattern that finds them
     where they stand alone."""
+    import html  # here, not at the top: its entities (0.3 MB) stay out of a monitor whose config has no secret
+
     escaped = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],  # quoted in JSON
                html.escape(secret), html.escape(secret, quote=False)}  # in a page, as a login form echoes it
     encoded = {quote(secret, safe=""), quote(secret), quote_plus(secret)}  # in a URL, or a form's body
