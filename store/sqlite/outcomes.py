@@ -1,17 +1,18 @@
 """Each site's last success, last failure and failing run up to a moment, read from SQLite in a few look-ups.
 
 The last few probes of every site, read in one walk of the time index back from the moment and folded
-(`OutcomeFold`), settle the last success of every site up then, and its failures since (with 1,000 sites, one look-
-up per site would each read the probes of every site between its probe and the moment). What they leave open is
-looked up per site, all sites together (`SitesOutcomes`). The probe table has a time index only (no per-site index
-to keep on the hot path), so "the newest failure of this site" is found through the rollups, whose primary key is
-(host, start): the newest hour with a failure, then the newest minute with one in that hour, then that minute's
-probes on the time index, a walk of every site's probes in it, shared by all the sites that need that minute (a log
-longer than the hour, 1,000 sites failing now and then: 954 walks of about 9 ms became 8 shared ones). A site that
-never failed costs a walk of its hour rows (400 days of them at most), not of its probes. Where the minute rollups
-are gone (after 14 days), the hour's probes are read. Where retention has purged the probes, the answer is the
-bucket's end (a newest) or start (an oldest): a last success known only to the minute or hour is taken at its end,
-so the failing run after it starts at the first failure of a later bucket ("down for" at least that long).
+(`OutcomeFold`), settle the last success of every site up then, and its failures since (with 1,000 sites, one
+look-up per site would each read the probes of every site between its probe and the moment). What they leave open
+is looked up per site, all sites together (`SitesOutcomes`). The probe table has a time index only (no per-site
+index to keep on the hot path), so "the newest failure of this site" is found through the rollups, whose primary
+key is (host, start): the newest hour with a failure, then the newest minute with one in that hour, then that
+minute's probes on the time index, a walk of every site's probes in it, shared by all the sites that need that
+minute (a log longer than the hour, 1,000 sites failing now and then: 954 walks of about 9 ms became 8 shared
+ones). A site that never failed costs a walk of its hour rows (400 days of them at most), not of its probes. Where
+the minute rollups are gone (after 14 days), the hour's probes are read. Where retention has purged the probes, the
+answer is the bucket's end (a newest) or start (an oldest): a last success known only to the minute or hour is
+taken at its end, so the failing run after it starts at the first failure of a later bucket ("down for" at least
+that long).
 """
 
 from __future__ import annotations
