@@ -1,13 +1,16 @@
-"""The restart run: a real `-m` started on an hour of stored 1-second probes of N sites (3.6 M rows for 1,000).
+"""The restart run: a real `-m` started on stored 1-second probes of N sites, by default an hour and a quarter of them
+(4.5 M rows for 1,000): the hour the report windows read, and before it the past a monitor that ran longer left, of
+which a restart reads each site's last success, last failure and failing run (`last_outcomes`).
 
-The database is built synthetically (the rows a monitor of those sites would have stored over the hour up to
-the start), then copied for each run, so every run starts on the same past. The monitor probes the same
-sites on a local target server. Measured: the time from start to the first new probe the target server
-serves (probing has resumed) and to the first one stored (committed, at the writer's next flush), the time to
-have the whole past in the report windows (the monitor's `--metrics`), and the process's peak resident memory
-(VmHWM) and its resident memory then (VmRSS: the hour's windows full), read once the past is loaded and the
-run has gone on a while. The peak counts the child process that reads the past beside the monitor's (the
-largest child's peak, read every 0.1 s while it lives: it has ended by then).
+The database is built synthetically (the rows a monitor of those sites would have stored up to the start), then
+copied for each run, so every run starts on the same past; how far it reaches before each run's hour
+(`past_before_hour_s`: `--restart-past-hours` less the hour, and the minutes since it was written) is told. The
+monitor probes the same sites on a local target server. Measured: the time from start to the first new probe the
+target server serves (probing has resumed) and to the first one stored (committed, at the writer's next flush), the
+time to have the whole past in the report windows (the monitor's `--metrics`), and the process's peak resident
+memory (VmHWM) and its resident memory then (VmRSS: the hour's windows full), read once the past is loaded and the
+run has gone on a while. The peak counts the child process that reads the past beside the monitor's (the largest
+child's peak, read every 0.1 s while it lives: it has ended by then).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from bench.capacity import REPO, write_config
 from bench.processes import stop_process
 from bench.procstat import children, peak_rss_mb, rss_mb
 from bench.target_server import TargetServer
-from monitoringapp.domain.timefmt import iso_utc
+from monitoringapp.domain.timefmt import iso_utc, parse_iso
 from monitoringapp.store.sqlite.rollups import rebuild
 from monitoringapp.store.sqlite.schema import INSERT_PROBE, ProbeRow, open_for_writing
 
@@ -102,6 +105,8 @@ def _children_peak_rss_mb(pid: int, until: float) -> float:
 
 def run_restart(server: TargetServer, past: Path, sites: int, seconds: float) -> Figures:
     """One restart on a copy of `past`: start `-m`, time the first new stored probe, run `seconds`, stop."""
+    with sqlite3.connect(f"file:{past}?mode=ro", uri=True) as connection:
+        oldest = connection.execute("SELECT min(timestamp) FROM website_monitoring").fetchone()[0]
     with tempfile.TemporaryDirectory(prefix="bench-restart-") as scratch:
         work = Path(scratch)
         db, config, metrics = work / "monitoring.db", work / "config.json", work / "metrics.json"
@@ -111,7 +116,7 @@ def run_restart(server: TargetServer, past: Path, sites: int, seconds: float) ->
         write_config(config, [server.url(i) for i in range(sites)], 1.0)
         command = [sys.executable, str(REPO / "monitoringApp.py"), "-m", "--silent", "--metrics", str(metrics),
                    "-c", str(config), "-db", str(db)]
-        started = time.monotonic()
+        started, began = time.monotonic(), time.time()
         process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE)
         try:
             sent = _first_new_request(server, started + 60)
@@ -131,18 +136,24 @@ def run_restart(server: TargetServer, past: Path, sites: int, seconds: float) ->
                 "peak_rss_mb": round(peak + child_peak, 1), "monitor_peak_rss_mb": round(peak, 1),
                 "child_peak_rss_mb": round(child_peak, 1), "rss_at_end_mb": round(now, 1), "ticks": figures["ticks"],
                 "skipped": figures["skipped"],
+                "past_before_hour_s": round(began - 3600 - parse_iso(oldest)),
                 "lateness_ms": figures["lateness_ms"], "run_s": seconds}
 
 
+PAST_HOURS = 1.25
+"""Hours of stored probes a restart run starts on: the hour the report windows read and a quarter of an hour before
+it (every site has failed in it: each site's last failure before the hour is looked up in it)."""
+
+
 def restart_runs(sites: int, runs: int, seconds: float, prefer_nginx: bool = True,
-                 delay_ms: float = 0.0) -> Figures:
-    """`runs` restarts of a monitor of `sites` sites on one hour of their stored 1-second probes; the sites
+                 delay_ms: float = 0.0, past_hours: float = PAST_HOURS) -> Figures:
+    """`runs` restarts of a monitor of `sites` sites on `past_hours` of their stored 1-second probes; the sites
     answer after `delay_ms` when given (the Python target server then)."""
     with TargetServer(prefer_nginx=prefer_nginx and not delay_ms, delay_ms=delay_ms) as server, \
             tempfile.TemporaryDirectory(prefix="bench-restart-past-") as scratch:
         past = Path(scratch) / "past.db"
         began = time.monotonic()
-        rows = write_past(past, [server.url(i) for i in range(sites)], 3600, time.time())
+        rows = write_past(past, [server.url(i) for i in range(sites)], round(past_hours * 3600), time.time())
         # The rollups a monitor keeps beside its probes: without them the restart would first rebuild them
         # (once, as for a file from before rollups), and that is not what a restart costs.
         connection = open_for_writing(past)
@@ -156,5 +167,5 @@ def restart_runs(sites: int, runs: int, seconds: float, prefer_nginx: bool = Tru
         for n in range(runs):
             results.append(run_restart(server, past, sites, seconds))
             print(f"  restart run {n + 1}/{runs}: {results[-1]}", file=sys.stderr, flush=True)
-        return {"sites": sites, "stored_rows": rows, "target_server": server.kind, "far_ms": delay_ms,
-                "runs": results}
+        return {"sites": sites, "stored_rows": rows, "past_hours": past_hours, "target_server": server.kind,
+                "far_ms": delay_ms, "runs": results}

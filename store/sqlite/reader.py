@@ -49,7 +49,7 @@ from monitoringapp.domain.timefmt import iso_utc, parse_iso
 from monitoringapp.operators.rollup import HOUR, MINUTE, Rollup
 from monitoringapp.store.log import Cursor, Entry, Feed, LogNotCreated, LogUnavailable, Page, StoreError
 from monitoringapp.store.sqlite.history import HistoryChild, HistoryChildFailed, HistorySpan
-from monitoringapp.store.sqlite.outcomes import last_outcomes, recent_outcomes, site_hosts
+from monitoringapp.store.sqlite.outcomes import SitesOutcomes, recent_outcomes, site_hosts
 from monitoringapp.store.sqlite.rollups import read_rollups
 from monitoringapp.store.sqlite.schema import (
     ALERT_STATE_KINDS,
@@ -217,14 +217,12 @@ class SqliteLogReader:
             wanted = sorted(site_hosts(connection) if hosts is None else hosts)
             recent = recent_outcomes(connection, wanted, before).outcomes()
             self.reads += 1
-        found: dict[str, LastOutcomes] = {}
-        for host in wanted:
-            with self._snapshot() as connection:  # one site a snapshot: a monitor's checkpoints wait for none long
-                outcomes = last_outcomes(connection, host, before, recent.get(host))
+        sites = SitesOutcomes(wanted, before, recent)
+        while not sites.done:
+            with self._snapshot() as connection:  # one round a snapshot: a monitor's checkpoints wait for none long
+                sites.round(connection)
                 self.reads += 1
-            if outcomes is not None:
-                found[host] = outcomes
-        return found
+        return sites.found
 
     def sites(self) -> frozenset[str]:
         with self._snapshot() as connection:
