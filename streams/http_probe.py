@@ -31,6 +31,7 @@ import socket
 import ssl
 import time
 import weakref
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -156,16 +157,18 @@ class HttpProber:
         except Exception as error:
             # A lookup that did not answer in time is a `dns` failure, as glibc's own resolver timeout is, however
             # short the site's timeout: it ends at the deadline like the watchdog, which may have fired first.
-            unanswered = unanswered_lookup(error)
+            carried = carried_errors(error)  # read by each step below: walked once
+            unanswered = unanswered_lookup(error, carried)
             if exchange.cut and unanswered is None:
                 return ProbeOutcome(None, None, ErrorKind.TIMEOUT, None)  # cut at its deadline: it was the timeout
-            kind = classify(error)
+            kind = classify(error, carried)
             if kind is ErrorKind.OTHER and not _is_network_error(error):
                 raise
-            reason = (tls_reason(error) if kind is ErrorKind.TLS
+            reason = (tls_reason(error, carried) if kind is ErrorKind.TLS
                       else str(error) if isinstance(error, BadRedirect | TooManyRedirects | UndecodableBody)
                       else unanswered.strerror if unanswered is not None
-                      else socks_refusal(error) or (network_reason(error) if kind is not ErrorKind.TIMEOUT else None))
+                      else socks_refusal(error, carried)
+                      or (network_reason(error, carried) if kind is not ErrorKind.TIMEOUT else None))
             reason = secrets.redact_optional(reason)
             return ProbeOutcome(None, None, kind, reason)
         if exchange.cut:  # an answer cut at its deadline reads as ended: not in time
@@ -360,11 +363,12 @@ def _handed_over(raw: urllib3.BaseHTTPResponse) -> Any:
     return getattr(getattr(reader, "raw", None), "_sock", None)
 
 
-def classify(error: BaseException) -> ErrorKind:
-    """The `ErrorKind` of a failed request, from the exception and its causes."""
+def classify(error: BaseException, carried: Sequence[BaseException] | None = None) -> ErrorKind:
+    """The `ErrorKind` of a failed request, from the exception and its causes (`carried`: `carried_errors(error)`, if
+    already found)."""
     if isinstance(error, requests.TooManyRedirects | BadRedirect):
         return ErrorKind.REDIRECTS
-    chain = carried_errors(error)
+    chain = carried if carried is not None else carried_errors(error)
 
     def found(*kinds: type[BaseException]) -> bool:
         return any(isinstance(e, kinds) for e in chain)
@@ -413,10 +417,10 @@ def _as_requests_error(error: Exception, request: requests.PreparedRequest) -> E
     return error
 
 
-def tls_reason(error: BaseException) -> str:
+def tls_reason(error: BaseException, carried: Sequence[BaseException] | None = None) -> str:
     """The TLS verifier's reason for refusing a connection (`certificate has expired`, `Hostname mismatch,
     ...`), or the TLS error's own, in one line."""
-    chain = carried_errors(error)
+    chain = carried if carried is not None else carried_errors(error)
     for cause in chain:
         if isinstance(cause, ssl.SSLCertVerificationError):
             return f"certificate verify failed: {cause.verify_message}".rstrip(". ")

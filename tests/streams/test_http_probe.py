@@ -22,7 +22,9 @@ import urllib3.exceptions
 from bench.processes import wait_until
 from monitoringapp.domain.config import SiteConfig, parse_config
 from monitoringapp.domain.events import ErrorKind
+from monitoringapp.streams import http_probe
 from monitoringapp.streams.http_probe import BODY_LIMIT, HttpProber, certificate_not_after, classify
+from monitoringapp.transport import errors, resolver
 from monitoringapp.transport.proxies import Proxies
 from monitoringapp.transport.resolver import Lookup, Resolver
 from tests.local_dns import UNANSWERED, IPv6Names, LocalNames, SilentLookup, UnknownNames
@@ -94,6 +96,26 @@ def test_refused_port_is_a_connection_error_that_says_so() -> None:
         client.close()
     assert (outcome.status, outcome.response_time_ms, outcome.error, outcome.detail) == (
         None, None, ErrorKind.CONNECTION, "Connection refused")
+
+
+def test_a_failed_probe_walks_its_errors_chain_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its kind, its lookup and its reason were each found by walking the chain again: four walks, a tenth of a refused
+    # connection's probe (`python -m bench.failing refusing 1000`).
+    walks = []
+    walk = errors.carried_errors
+
+    def counted(error: BaseException) -> list[BaseException]:
+        walks.append(error)
+        return walk(error)
+
+    for module in (http_probe, errors, resolver):
+        monkeypatch.setattr(module, "carried_errors", counted)
+    client = HttpProber()
+    try:
+        outcome = client.probe(f"http://127.0.0.1:{refused_port()}/", 2.0)
+    finally:
+        client.close()
+    assert (outcome.error, outcome.detail, len(walks)) == (ErrorKind.CONNECTION, "Connection refused", 1)
 
 
 class ClosingServer(AcceptLoop):
