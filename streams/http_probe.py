@@ -58,6 +58,10 @@ MAX_REDIRECTS = 10
 RECONNECT_AFTER = 3600.0
 # How long a redirect's body may take to end before its connection is given up rather than kept (seconds).
 REDIRECT_BODY_WAIT = 0.1
+# One attempt, as requests' default `Retry(0, read=False)` makes, its failure raised as urllib3 raised it (mapped to
+# requests' exception as `HTTPAdapter.send` maps the reason of the MaxRetryError it would have been wrapped in):
+# counting the attempt and wrapping its error were a tenth of a refused connection's probe.
+ONE_ATTEMPT = urllib3.Retry(total=False, redirect=False)
 # Prepared requests are kept for the sites probed lately: after about twice as many probes as it holds (and at least
 # this many), the cache starts again from those probed since, so a site a reload removed or changed leaves it.
 PREPARED_TURN_AFTER = 1000
@@ -279,7 +283,10 @@ class HttpProber:
         except urllib3.exceptions.LocationValueError as error:
             raise requests.exceptions.InvalidURL(error, request=prepared) from error
         adapter.cert_verify(pool, url, verify, cert)  # type: ignore[no-untyped-call]
-        route = (pool, adapter.request_url(prepared, proxies), adapter.max_retries)
+        retries = adapter.max_retries
+        if retries.total == 0:  # requests' default: one attempt, its failure raised
+            retries = ONE_ATTEMPT
+        route = (pool, adapter.request_url(prepared, proxies), retries)
         if len(self._routes) > 10_000:  # redirects to ever new URLs must not grow it for ever
             self._routes.clear()
         self._routes[(url, verify, cert)] = route
@@ -404,10 +411,13 @@ def _as_requests_error(error: Exception, request: requests.PreparedRequest) -> E
         if isinstance(reason, errors.SSLError):
             return requests.exceptions.SSLError(error, request=request)
         return requests.ConnectionError(error, request=request)
-    if isinstance(error, errors.ProtocolError | OSError | errors.ClosedPoolError):
+    # What a MaxRetryError's reason is mapped to, raised as it is (`ONE_ATTEMPT`).
+    if isinstance(error, errors.ConnectTimeoutError) and not isinstance(error, errors.NewConnectionError):
+        return requests.ConnectTimeout(error, request=request)
+    if isinstance(error, errors.NewConnectionError | errors.ProtocolError | OSError | errors.ClosedPoolError):
         return requests.ConnectionError(error, request=request)
     if isinstance(error, errors.ProxyError):
-        return requests.exceptions.ProxyError(error)
+        return requests.exceptions.ProxyError(error, request=request)
     if isinstance(error, errors.SSLError):
         return requests.exceptions.SSLError(error, request=request)
     if isinstance(error, errors.ReadTimeoutError):
