@@ -5,6 +5,7 @@
     python -m bench.failing half 1000      # half healthy (nginx, else the Python server), half refusing
     python -m bench.failing backlog 200    # a listener whose backlog is full: each connect times out
     python -m bench.failing silent 200     # a listener that accepts and never answers: each read times out
+    python -m bench.failing healthy 1000   # none failing (nginx, else the Python server): the same figures to compare
 
 Refusing targets are loopback ports held bound and never listening (`bench.ports`), `--ports` of them (1: one host
 down). Each run starts `monitoringApp.py -m --silent --metrics` of a checkout, waits out a warm-up, and measures a
@@ -39,7 +40,7 @@ from bench.procstat import peak_rss_mb, tree_cpu_seconds
 from bench.target_server import TargetServer
 
 REPO = Path(__file__).resolve().parent.parent
-KINDS = ("refusing", "half", "backlog", "silent")
+KINDS = ("refusing", "half", "backlog", "silent", "healthy")
 Figures = dict[str, Any]
 
 
@@ -130,12 +131,15 @@ def _last_row(db: Path) -> int:
             return 0
 
 
-def one_run(checkout: Path, urls: list[str], warmup: float, seconds: float) -> Figures:
-    """One `-m` run of `checkout` over `urls` at 1 s: the window's figures."""
+def one_run(checkout: Path, urls: list[str], warmup: float, seconds: float, timeout: float | None = None) -> Figures:
+    """One `-m` run of `checkout` over `urls` at 1 s (each probe's timeout `timeout`, else the interval): the
+    window's figures."""
     with tempfile.TemporaryDirectory(prefix="bench-failing-") as scratch:
         work = Path(scratch)
         config, db, metrics = work / "config.json", work / "monitoring.db", work / "metrics.json"
         write_config(config, urls, 1.0)
+        if timeout is not None:
+            config.write_text(json.dumps({**json.loads(config.read_text()), "defaultTimeout": timeout}))
         process = subprocess.Popen([str(_python_of(checkout)), str(checkout / "monitoringApp.py"), "-m", "--silent",
                                     "--metrics", str(metrics), "-c", str(config), "-db", str(db)],
                                    cwd=checkout, stderr=subprocess.PIPE)
@@ -170,6 +174,10 @@ def one_run(checkout: Path, urls: list[str], warmup: float, seconds: float) -> F
 def targets(kind: str, sites: int, ports: int) -> Iterator[list[str]]:
     """The URLs of `sites` sites of `kind`."""
     with contextlib.ExitStack() as stack:
+        if kind == "healthy":
+            server = stack.enter_context(TargetServer())
+            yield [server.url(n) for n in range(sites)]
+            return
         if kind in ("refusing", "half"):
             held = stack.enter_context(refusing_ports(ports))
             refusing = [f"http://127.0.0.1:{held[n % len(held)]}/{n}" for n in range(sites)]
@@ -192,13 +200,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ports", type=int, default=1, help="refusing ports the sites are spread over (1)")
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="each probe's timeout, seconds (the interval, 1 s: a probe that takes all of it skips "
+                             "its site's next tick)")
     args = parser.parse_intermixed_args(argv)
     checkouts = [c.resolve() for c in args.checkouts] or [REPO]
     found: dict[Path, list[Figures]] = {c: [] for c in checkouts}
     with targets(args.kind, args.sites, args.ports) as urls:
         for n in range(args.runs):
             for checkout in checkouts:
-                figures = one_run(checkout, urls, args.warmup, args.seconds)
+                figures = one_run(checkout, urls, args.warmup, args.seconds, args.timeout)
                 figures["load"] = round(os.getloadavg()[0], 2)
                 found[checkout].append(figures)
                 print(f"  {checkout.name} run {n + 1}/{args.runs}: {json.dumps(figures)}", file=sys.stderr, flush=True)
