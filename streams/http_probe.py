@@ -31,6 +31,7 @@ import socket
 import ssl
 import time
 import weakref
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -57,6 +58,10 @@ MAX_REDIRECTS = 10
 RECONNECT_AFTER = 3600.0
 # How long a redirect's body may take to end before its connection is given up rather than kept (seconds).
 REDIRECT_BODY_WAIT = 0.1
+# One attempt, as requests' default `Retry(0, read=False)` makes, its failure raised as urllib3 raised it (mapped to
+# requests' exception as `HTTPAdapter.send` maps the reason of the MaxRetryError it would have been wrapped in):
+# counting the attempt and wrapping its error were a tenth of a refused connection's probe.
+ONE_ATTEMPT = urllib3.Retry(total=False, redirect=False)
 # Prepared requests are kept for the sites probed lately: after about twice as many probes as it holds (and at least
 # this many), the cache starts again from those probed since, so a site a reload removed or changed leaves it.
 PREPARED_TURN_AFTER = 1000
@@ -173,16 +178,18 @@ class HttpProber:
         except Exception as error:
             # A lookup that did not answer in time is a `dns` failure, as glibc's own resolver timeout is, however
             # short the site's timeout: it ends at the deadline like the watchdog, which may have fired first.
-            unanswered = unanswered_lookup(error)
+            carried = carried_errors(error)  # read by each step below: walked once
+            unanswered = unanswered_lookup(error, carried)
             if exchange.cut and unanswered is None:
                 return ProbeOutcome(None, None, ErrorKind.TIMEOUT, None)  # cut at its deadline: it was the timeout
-            kind = classify(error)
+            kind = classify(error, carried)
             if kind is ErrorKind.OTHER and not _is_network_error(error):
                 raise
-            reason = (tls_reason(error) if kind is ErrorKind.TLS
+            reason = (tls_reason(error, carried) if kind is ErrorKind.TLS
                       else str(error) if isinstance(error, BadRedirect | TooManyRedirects | UndecodableBody)
                       else unanswered.strerror if unanswered is not None
-                      else socks_refusal(error) or (network_reason(error) if kind is not ErrorKind.TIMEOUT else None))
+                      else socks_refusal(error, carried)
+                      or (network_reason(error, carried) if kind is not ErrorKind.TIMEOUT else None))
             reason = secrets.redact_optional(reason)
             return ProbeOutcome(None, None, kind, reason)
         if exchange.cut:  # an answer cut at its deadline reads as ended: not in time
@@ -293,7 +300,10 @@ class HttpProber:
         except urllib3.exceptions.LocationValueError as error:
             raise requests.exceptions.InvalidURL(error, request=prepared) from error
         adapter.cert_verify(pool, url, verify, cert)  # type: ignore[no-untyped-call]
-        route = (pool, adapter.request_url(prepared, proxies), adapter.max_retries)
+        retries = adapter.max_retries
+        if retries.total == 0:  # requests' default: one attempt, its failure raised
+            retries = ONE_ATTEMPT
+        route = (pool, adapter.request_url(prepared, proxies), retries)
         if len(self._routes) > 10_000:  # redirects to ever new URLs must not grow it for ever
             self._routes.clear()
         self._routes[(url, verify, cert)] = route
@@ -377,11 +387,12 @@ def _handed_over(raw: urllib3.BaseHTTPResponse) -> Any:
     return getattr(getattr(reader, "raw", None), "_sock", None)
 
 
-def classify(error: BaseException) -> ErrorKind:
-    """The `ErrorKind` of a failed request, from the exception and its causes."""
+def classify(error: BaseException, carried: Sequence[BaseException] | None = None) -> ErrorKind:
+    """The `ErrorKind` of a failed request, from the exception and its causes (`carried`: `carried_errors(error)`, if
+    already found)."""
     if isinstance(error, requests.TooManyRedirects | BadRedirect):
         return ErrorKind.REDIRECTS
-    chain = carried_errors(error)
+    chain = carried if carried is not None else carried_errors(error)
 
     def found(*kinds: type[BaseException]) -> bool:
         return any(isinstance(e, kinds) for e in chain)
@@ -417,10 +428,13 @@ def _as_requests_error(error: Exception, request: requests.PreparedRequest) -> E
         if isinstance(reason, errors.SSLError):
             return requests.exceptions.SSLError(error, request=request)
         return requests.ConnectionError(error, request=request)
-    if isinstance(error, errors.ProtocolError | OSError | errors.ClosedPoolError):
+    # What a MaxRetryError's reason is mapped to, raised as it is (`ONE_ATTEMPT`).
+    if isinstance(error, errors.ConnectTimeoutError) and not isinstance(error, errors.NewConnectionError):
+        return requests.ConnectTimeout(error, request=request)
+    if isinstance(error, errors.NewConnectionError | errors.ProtocolError | OSError | errors.ClosedPoolError):
         return requests.ConnectionError(error, request=request)
     if isinstance(error, errors.ProxyError):
-        return requests.exceptions.ProxyError(error)
+        return requests.exceptions.ProxyError(error, request=request)
     if isinstance(error, errors.SSLError):
         return requests.exceptions.SSLError(error, request=request)
     if isinstance(error, errors.ReadTimeoutError):
@@ -430,10 +444,10 @@ def _as_requests_error(error: Exception, request: requests.PreparedRequest) -> E
     return error
 
 
-def tls_reason(error: BaseException) -> str:
+def tls_reason(error: BaseException, carried: Sequence[BaseException] | None = None) -> str:
     """The TLS verifier's reason for refusing a connection (`certificate has expired`, `Hostname mismatch,
     ...`), or the TLS error's own, in one line."""
-    chain = carried_errors(error)
+    chain = carried if carried is not None else carried_errors(error)
     for cause in chain:
         if isinstance(cause, ssl.SSLCertVerificationError):
             return f"certificate verify failed: {cause.verify_message}".rstrip(". ")

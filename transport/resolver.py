@@ -22,7 +22,7 @@ import contextlib
 import ipaddress
 import socket
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from monitoringapp.transport.errors import carried_errors
@@ -46,9 +46,11 @@ class LookupTimedOut(socket.gaierror):
     own resolver times out), so that it is told as the same DNS failure however short the timeout."""
 
 
-def unanswered_lookup(error: BaseException) -> LookupTimedOut | None:
-    """The `LookupTimedOut` behind `error` (urllib3 and requests wrap it two or three levels down), if any."""
-    return next((carried for carried in carried_errors(error) if isinstance(carried, LookupTimedOut)), None)
+def unanswered_lookup(error: BaseException, carried: Sequence[BaseException] | None = None) -> LookupTimedOut | None:
+    """The `LookupTimedOut` behind `error` (urllib3 and requests wrap it two or three levels down), if any; `carried`:
+    `carried_errors(error)`, if already found."""
+    chain = carried if carried is not None else carried_errors(error)
+    return next((cause for cause in chain if isinstance(cause, LookupTimedOut)), None)
 
 
 def hosts_file_names(path: str = HOSTS_FILE) -> frozenset[str]:

@@ -23,7 +23,15 @@ import urllib3.exceptions
 from bench.processes import wait_until
 from monitoringapp.domain.config import SiteConfig, parse_config
 from monitoringapp.domain.events import ErrorKind
-from monitoringapp.streams.http_probe import BODY_LIMIT, HttpProber, certificate_not_after, classify
+from monitoringapp.streams import http_probe
+from monitoringapp.streams.http_probe import (
+    BODY_LIMIT,
+    HttpProber,
+    _as_requests_error,
+    certificate_not_after,
+    classify,
+)
+from monitoringapp.transport import errors, resolver
 from monitoringapp.transport.proxies import Proxies
 from monitoringapp.transport.resolver import Lookup, Resolver
 from tests.local_dns import UNANSWERED, IPv6Names, LocalNames, SilentLookup, UnknownNames
@@ -113,6 +121,50 @@ def test_refused_port_is_a_connection_error_that_says_so() -> None:
         client.close()
     assert (outcome.status, outcome.response_time_ms, outcome.error, outcome.detail) == (
         None, None, ErrorKind.CONNECTION, "Connection refused")
+
+
+def test_a_failed_probe_walks_its_errors_chain_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its kind, its lookup and its reason were each found by walking the chain again: four walks, a tenth of a refused
+    # connection's probe (`python -m bench.failing refusing 1000`).
+    walks = []
+    walk = errors.carried_errors
+
+    def counted(error: BaseException) -> list[BaseException]:
+        walks.append(error)
+        return walk(error)
+
+    for module in (http_probe, errors, resolver):
+        monkeypatch.setattr(module, "carried_errors", counted)
+    client = HttpProber()
+    try:
+        outcome = client.probe(f"http://127.0.0.1:{refused_port()}/", 2.0)
+    finally:
+        client.close()
+    assert (outcome.error, outcome.detail, len(walks)) == (ErrorKind.CONNECTION, "Connection refused", 1)
+
+
+def test_a_refused_connection_is_raised_as_requests_raises_it_with_no_retry_counted_around_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # requests' one attempt (`Retry(0)`) was counted and its error wrapped in a MaxRetryError: a tenth of a refused
+    # connection's probe. The exception is requests' as before, the outcome the same.
+    raised: list[BaseException] = []
+    walk = errors.carried_errors
+
+    def kept(error: BaseException) -> list[BaseException]:
+        raised.append(error)
+        return walk(error)
+
+    monkeypatch.setattr(http_probe, "carried_errors", kept)
+    client = HttpProber()
+    try:
+        outcome = client.probe(f"http://127.0.0.1:{refused_port()}/", 2.0)
+    finally:
+        client.close()
+    assert (outcome.error, outcome.detail) == (ErrorKind.CONNECTION, "Connection refused")
+    assert isinstance(raised[0], requests.ConnectionError)
+    chain = walk(raised[0])
+    assert any(isinstance(cause, urllib3.exceptions.NewConnectionError) for cause in chain)
+    assert not any(isinstance(cause, urllib3.exceptions.MaxRetryError) for cause in chain)
 
 
 class ClosingServer(AcceptLoop):
@@ -265,6 +317,30 @@ def test_trickling_body_is_cut_at_the_timeout(server: LocalServer, prober: HttpP
 ])
 def test_classify_names_the_error_kind_from_the_exception_chain(error: BaseException, kind: ErrorKind) -> None:
     assert classify(error) is kind
+
+
+def _connect_errors() -> list[Exception]:
+    connection = urllib3.connection.HTTPConnection("127.0.0.1", 9)
+    return [
+        urllib3.exceptions.ConnectTimeoutError(connection, "Connection to 127.0.0.1 timed out."),
+        urllib3.exceptions.NewConnectionError(connection, "Failed to establish a new connection: refused"),
+        urllib3.exceptions.NameResolutionError("nowhere.invalid", connection, socket.gaierror(-2, "not known")),
+        urllib3.exceptions.ProxyError("Unable to connect to proxy", ConnectionRefusedError(111, "refused")),
+        urllib3.exceptions.SSLError(ssl.SSLError(1, "handshake failure")),
+        urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError(104, "reset")),
+    ]
+
+
+@pytest.mark.parametrize("error", _connect_errors(), ids=lambda error: type(error).__name__)
+def test_an_attempts_error_raised_as_it_is_maps_to_what_requests_makes_of_it_wrapped_in_max_retries(
+        error: Exception) -> None:
+    # One attempt's failure is raised as urllib3 raised it (`ONE_ATTEMPT`), not wrapped in a MaxRetryError as
+    # requests' `Retry(0)` had it: the same requests exception, and the same kind, either way.
+    request = requests.Request("GET", "http://127.0.0.1:9/").prepare()
+    wrapped = _as_requests_error(urllib3.exceptions.MaxRetryError(None, "/", error), request)  # type: ignore[arg-type]
+    raised = _as_requests_error(error, request)
+    assert type(raised) is type(wrapped)
+    assert classify(raised) is classify(wrapped) is not ErrorKind.OTHER
 
 
 def test_https_to_a_plain_http_port_is_a_tls_error(server: LocalServer, prober: HttpProber) -> None:

@@ -7,10 +7,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import socks
-from urllib3.exceptions import ConnectTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from bench.processes import wait_until
 from monitoringapp.transport.watchdog import (
@@ -20,6 +21,7 @@ from monitoringapp.transport.watchdog import (
     WatchedHTTPConnectionPool,
     WatchedSOCKSConnection,
 )
+from tests.local_http import refused_port
 
 
 @pytest.fixture
@@ -339,3 +341,40 @@ def test_a_socks_connect_begun_past_its_exchanges_deadline_is_not_made(listener:
     listener.setblocking(False)
     with pytest.raises(BlockingIOError):
         listener.accept()  # nothing connected to the proxy
+
+
+class RequestLines(WatchedHTTPConnection):
+    """A watched connection that counts the request lines it builds."""
+
+    built = 0
+
+    def putrequest(self, *args: Any, **kwargs: Any) -> None:
+        self.built += 1
+        super().putrequest(*args, **kwargs)
+
+
+def test_a_refused_connection_builds_no_request_and_a_connected_one_sends_it_whole(listener: socket.socket) -> None:
+    # http.client connects as the headers are sent, after the request line and headers are built: for a site that
+    # refuses every connection that was a sixth of its probe's CPU spent for nothing (`python -m bench.failing`).
+    watchdog = Watchdog(clock=HeldClock())
+    try:
+        with watchdog.arm(watchdog.clock() + 5.0):
+            refused = RequestLines("127.0.0.1", refused_port(), timeout=5.0)
+            with pytest.raises(NewConnectionError, match="Connection refused"):
+                refused.request("GET", "/", headers={"X-Site": "1"})
+        assert (refused.built, refused.sock) == (0, None)
+        with watchdog.arm(watchdog.clock() + 5.0) as exchange:
+            sent = RequestLines("127.0.0.1", listener.getsockname()[1], timeout=5.0)
+            sent.request("GET", "/path", headers={"X-Site": "1"})
+            assert exchange.connection is sent and exchange.sock is sent.sock
+            accepted, _ = listener.accept()
+            with accepted:
+                accepted.settimeout(5.0)
+                head = b""
+                while not head.endswith(b"\r\n\r\n"):
+                    head += accepted.recv(4096)
+            sent.close()
+        assert sent.built == 1
+        assert head.startswith(b"GET /path HTTP/1.1\r\n") and b"\r\nX-Site: 1\r\n" in head
+    finally:
+        watchdog.close()
