@@ -18,13 +18,19 @@ monitor of 2,000 or 3,000 nearby sites that fell behind at start-up grew the poo
 never caught up (CPU per probe 0.39 → 0.75-1.39 ms, four ticks in five skipped). A process already using
 `busy_cores` is that second case: its queued jobs wait for the CPU, and ticks are skipped instead. The CPU of
 `uncounted` threads (work beside the probes, such as a restart's fill of the report windows) is left out: it
-does not make the probes CPU-bound, and far sites need their threads while it runs. (The price of the guard:
+does not make the probes CPU-bound, and far sites need their threads while it runs. On a host busy with other work
+the process gets less CPU than it asks for, and reads as idle: the time the pool's threads waited, runnable, for a
+CPU (Linux's schedstat) counts as CPU used. Without it, 1,000 nearby sites on a host loaded by other processes grew
+the pool to 130-300 threads at start (the queued first ticks taken for probes waiting on the network), which then
+passed the GIL round, each probe taking over 100 ms and counting as stuck, so none retired (3-19 % of ticks
+skipped). (The price of the guard:
 a monitor of many nearby sites and some far ones gets threads for the far ones more slowly, so their ticks can
 come hundreds of ms late; README "Performance" has the figures.)
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
@@ -53,6 +59,28 @@ def thread_cpu_seconds(thread: threading.Thread) -> float | None:
         return time.clock_gettime(_THREAD_CPU_CLOCK(thread.ident))
     except OSError:  # it ended meanwhile
         return 0.0
+
+
+_SCHEDSTAT = "/proc/self/task/{}/schedstat"  # a thread's: ns on a CPU, ns waiting for one while runnable, slices
+_HAS_SCHEDSTAT = os.path.exists("/proc/thread-self/schedstat")  # Linux with schedstats (else nothing is read)
+
+
+def run_queue_seconds(threads: Iterable[threading.Thread]) -> dict[int, float] | None:
+    """Each running thread's seconds spent runnable but waiting for a CPU (by its `native_id`); None where the
+    system does not tell (not Linux, or a kernel without schedstats)."""
+    if not _HAS_SCHEDSTAT:
+        return None
+    waited: dict[int, float] = {}
+    for thread in threads:
+        number = thread.native_id
+        if number is None:
+            continue
+        try:
+            with open(_SCHEDSTAT.format(number), "rb") as stat:
+                waited[number] = int(stat.read().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):  # it ended meanwhile
+            continue
+    return waited
 
 
 class Call:
@@ -111,7 +139,9 @@ class ElasticExecutor(Executor):
                  queue_patience: float = 0.25, idle_timeout: float = 30.0, name: str = "probe",
                  busy_cores: float = 0.6, uncounted: Callable[[], Iterable[threading.Thread]] = tuple,
                  process_cpu: Callable[[], float] = time.process_time,
-                 thread_cpu: Callable[[threading.Thread], float | None] = thread_cpu_seconds) -> None:
+                 thread_cpu: Callable[[threading.Thread], float | None] = thread_cpu_seconds,
+                 run_queue_wait: Callable[[Iterable[threading.Thread]], dict[int, float] | None] = run_queue_seconds,
+                 ) -> None:
         if not 1 <= core <= max_workers:
             raise ValueError(f"need 1 <= core <= max_workers, got {core}, {max_workers}")
         self.core = core
@@ -126,6 +156,9 @@ class ElasticExecutor(Executor):
         # The CPU clocks the gauge reads: the process's, and a thread's (None where it cannot be read).
         self.process_cpu = process_cpu
         self.thread_cpu = thread_cpu
+        # ... and what the pool's threads waited for a CPU: (when read, each thread's seconds), the last reading.
+        self.run_queue_wait = run_queue_wait
+        self._waited: tuple[float, dict[int, float]] | None = None
         self._name = name
         self._lock = threading.Lock()
         # Each idle thread waits on its own condition, the last one idle on top: a job wakes the thread idle the
@@ -270,6 +303,10 @@ class ElasticExecutor(Executor):
                             break
                         waiting += 1
                     waiting -= sum(1 for began in self._started.values() if began is None)
+                    if waiting > 0:  # read only then: a file a thread
+                        waited = self._waited_cores(now)
+                        if waited is None or cores + waited >= self.busy_cores:
+                            waiting = 0  # short of CPU, not waiting on the network (or not known yet: next look)
                 more = max(self._wanted() - len(self._started), waiting)
                 for _ in range(min(more, self.max_workers - len(self._started))):
                     self._spawn()
@@ -278,6 +315,20 @@ class ElasticExecutor(Executor):
                     self._job_came.wait()
                     looked, cpu = time.monotonic(), self._counted_cpu()
                 self._watch_idle = False
+
+    def _waited_cores(self, now: float) -> float | None:
+        """Called with the lock held: the cores' worth of time the pool's threads spent waiting, runnable, for a CPU
+        since the last reading (0 where the system does not tell); None with no reading from the last few looks
+        (one is taken now: known at the next look)."""
+        reading = self.run_queue_wait(self._threads)
+        if reading is None:
+            return 0.0
+        before, self._waited = self._waited, (now, reading)
+        if before is None or now - before[0] > 4 * min(self.patience, self.queue_patience):
+            return None
+        then, waited_then = before
+        waited = sum(max(0.0, seconds - waited_then.get(number, seconds)) for number, seconds in reading.items())
+        return waited / max(now - then, 1e-3)
 
     def _counted_cpu(self) -> float:
         """This process's CPU seconds but those of the `uncounted` threads (all of it where a thread's CPU
