@@ -65,22 +65,23 @@ _SCHEDSTAT = "/proc/self/task/{}/schedstat"  # a thread's: ns on a CPU, ns waiti
 _HAS_SCHEDSTAT = os.path.exists("/proc/thread-self/schedstat")  # Linux with schedstats (else nothing is read)
 
 
-def run_queue_seconds(threads: Iterable[threading.Thread]) -> dict[int, float] | None:
-    """Each running thread's seconds spent runnable but waiting for a CPU (by its `native_id`); None where the
-    system does not tell (not Linux, or a kernel without schedstats)."""
+def run_times(threads: Iterable[threading.Thread]) -> dict[int, tuple[float, float]] | None:
+    """Each running thread's seconds on a CPU and seconds runnable but waiting for one (by its `native_id`); None
+    where the system does not tell (not Linux, or a kernel without schedstats)."""
     if not _HAS_SCHEDSTAT:
         return None
-    waited: dict[int, float] = {}
+    times: dict[int, tuple[float, float]] = {}
     for thread in threads:
         number = thread.native_id
         if number is None:
             continue
         try:
             with open(_SCHEDSTAT.format(number), "rb") as stat:
-                waited[number] = int(stat.read().split()[1]) / 1e9
-        except (OSError, IndexError, ValueError):  # it ended meanwhile
+                on_cpu, waiting, *_ = stat.read().split()
+            times[number] = (int(on_cpu) / 1e9, int(waiting) / 1e9)
+        except (OSError, ValueError):  # it ended meanwhile
             continue
-    return waited
+    return times
 
 
 class Call:
@@ -140,8 +141,8 @@ class ElasticExecutor(Executor):
                  busy_cores: float = 0.6, uncounted: Callable[[], Iterable[threading.Thread]] = tuple,
                  process_cpu: Callable[[], float] = time.process_time,
                  thread_cpu: Callable[[threading.Thread], float | None] = thread_cpu_seconds,
-                 run_queue_wait: Callable[[Iterable[threading.Thread]], dict[int, float] | None] = run_queue_seconds,
-                 ) -> None:
+                 thread_run_times: Callable[[Iterable[threading.Thread]], dict[int, tuple[float, float]] | None]
+                 = run_times) -> None:
         if not 1 <= core <= max_workers:
             raise ValueError(f"need 1 <= core <= max_workers, got {core}, {max_workers}")
         self.core = core
@@ -156,9 +157,13 @@ class ElasticExecutor(Executor):
         # The CPU clocks the gauge reads: the process's, and a thread's (None where it cannot be read).
         self.process_cpu = process_cpu
         self.thread_cpu = thread_cpu
-        # ... and what the pool's threads waited for a CPU: (when read, each thread's seconds), the last reading.
-        self.run_queue_wait = run_queue_wait
-        self._waited: tuple[float, dict[int, float]] | None = None
+        # ... and the pool's threads' time on a CPU and waiting for one: the last reading (when, each thread's), and
+        # what it told: the cores' worth of waiting, and the threads runnable most of the time (None: not known).
+        self.thread_run_times = thread_run_times
+        self._run_times: tuple[float, dict[int, tuple[float, float]]] | None = None
+        self._waiting_cores: float | None = 0.0
+        self._runnable: frozenset[int] | None = frozenset()
+        self._thread_of: dict[int, threading.Thread] = {}  # worker number -> its thread
         self._name = name
         self._lock = threading.Lock()
         # Each idle thread waits on its own condition, the last one idle on top: a job wakes the thread idle the
@@ -242,6 +247,7 @@ class ElasticExecutor(Executor):
         self._waiting[number] = threading.Condition(self._lock)
         thread = threading.Thread(target=self._work, args=(number,), name=f"{self._name}-{number}", daemon=True)
         self._threads.append(thread)
+        self._thread_of[number] = thread
         thread.start()
 
     def _work(self, number: int) -> None:
@@ -267,6 +273,7 @@ class ElasticExecutor(Executor):
         # Called with the lock held.
         del self._started[number]
         del self._waiting[number]
+        del self._thread_of[number]
         self._threads = [t for t in self._threads if t is not threading.current_thread()]
 
     def allow_at_least(self, max_workers: int) -> None:
@@ -277,9 +284,13 @@ class ElasticExecutor(Executor):
             self.max_workers = max(self.max_workers, max_workers)
 
     def _wanted(self) -> int:
-        # Called with the lock held: `core` threads plus one per thread stuck on a slow job.
+        # Called with the lock held: `core` threads plus one per thread stuck on a slow job. A thread that was
+        # runnable most of the time since the last look is not waiting on its site but on a CPU (the host is short
+        # of one): a thread added would only wait too. Not known (no recent reading): none is stuck until it is.
         slow_since = time.monotonic() - self.patience
-        stuck = sum(1 for t in self._started.values() if t is not None and t < slow_since)
+        runnable = self._runnable
+        stuck = sum(1 for number, began in self._started.items() if began is not None and began < slow_since
+                    and runnable is not None and self._thread_of[number].native_id not in runnable)
         return min(self.max_workers, self.core + stuck)
 
     def _watch(self) -> None:
@@ -296,17 +307,21 @@ class ElasticExecutor(Executor):
                 # job (one added at an earlier look and not yet running, on a loaded host) takes one of them: none
                 # is added for it again (a pool waiting on 20 slow jobs had grown to 25-27 threads under load).
                 waiting = 0
+                overdue = now - self.queue_patience
+                for enqueued, *_ in self._jobs:
+                    if enqueued > overdue:
+                        break
+                    waiting += 1
+                slow_since = now - self.patience
+                if waiting or any(began is not None and began < slow_since for began in self._started.values()):
+                    self._read_run_times(now)  # only then: a file a thread
                 if cores < self.busy_cores:
-                    overdue = now - self.queue_patience
-                    for enqueued, *_ in self._jobs:
-                        if enqueued > overdue:
-                            break
-                        waiting += 1
                     waiting -= sum(1 for began in self._started.values() if began is None)
-                    if waiting > 0:  # read only then: a file a thread
-                        waited = self._waited_cores(now)
-                        if waited is None or cores + waited >= self.busy_cores:
-                            waiting = 0  # short of CPU, not waiting on the network (or not known yet: next look)
+                    waited = self._waiting_cores
+                    if waited is None or cores + waited >= self.busy_cores:
+                        waiting = 0  # short of CPU, not waiting on the network (or not known yet: next look)
+                else:
+                    waiting = 0
                 more = max(self._wanted() - len(self._started), waiting)
                 for _ in range(min(more, self.max_workers - len(self._started))):
                     self._spawn()
@@ -316,19 +331,28 @@ class ElasticExecutor(Executor):
                     looked, cpu = time.monotonic(), self._counted_cpu()
                 self._watch_idle = False
 
-    def _waited_cores(self, now: float) -> float | None:
-        """Called with the lock held: the cores' worth of time the pool's threads spent waiting, runnable, for a CPU
-        since the last reading (0 where the system does not tell); None with no reading from the last few looks
-        (one is taken now: known at the next look)."""
-        reading = self.run_queue_wait(self._threads)
+    def _read_run_times(self, now: float) -> None:
+        """Called with the lock held: the pool's threads' time on a CPU and waiting for one since the last reading,
+        as the cores' worth of waiting (0 where the system does not tell) and the threads runnable (on a CPU or
+        waiting for one) more than half of it; both not known (None) with no reading from the last few looks (one is
+        taken now: known at the next look)."""
+        reading = self.thread_run_times(self._threads)
         if reading is None:
-            return 0.0
-        before, self._waited = self._waited, (now, reading)
+            self._waiting_cores, self._runnable = 0.0, frozenset()
+            return
+        before, self._run_times = self._run_times, (now, reading)
         if before is None or now - before[0] > 4 * min(self.patience, self.queue_patience):
-            return None
-        then, waited_then = before
-        waited = sum(max(0.0, seconds - waited_then.get(number, seconds)) for number, seconds in reading.items())
-        return waited / max(now - then, 1e-3)
+            self._waiting_cores = self._runnable = None
+            return
+        then, times_then = before
+        span = max(now - then, 1e-3)
+        waited, runnable = 0.0, set()
+        for number, (on_cpu, waiting) in reading.items():
+            on_cpu_then, waiting_then = times_then.get(number, (on_cpu, waiting))
+            waited += max(0.0, waiting - waiting_then)
+            if (on_cpu - on_cpu_then) + (waiting - waiting_then) > span / 2:
+                runnable.add(number)
+        self._waiting_cores, self._runnable = waited / span, frozenset(runnable)
 
     def _counted_cpu(self) -> float:
         """This process's CPU seconds but those of the `uncounted` threads (all of it where a thread's CPU

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import pytest
 
@@ -65,7 +65,7 @@ def test_the_watchdog_sleeps_while_the_pool_is_idle_and_still_rescues_a_job_stuc
 
 
 def test_jobs_that_mostly_wait_get_threads_enough_to_run_together() -> None:
-    executor = ElasticExecutor(core=1, max_workers=50, patience=5.0, queue_patience=0.02, run_queue_wait=no_wait)
+    executor = ElasticExecutor(core=1, max_workers=50, patience=5.0, queue_patience=0.02, thread_run_times=no_wait)
     lock = threading.Lock()
     running = 0
     answered = threading.Event()  # as a far site's answer, which comes once the test has seen them all waiting
@@ -101,7 +101,7 @@ def test_a_thread_added_for_a_waiting_job_and_not_yet_running_is_not_added_again
             self.started.wait(10)  # as the OS starts a thread late on a loaded host
             super()._work(number)
 
-    executor = LateToStart(core=1, max_workers=50, patience=5.0, queue_patience=0.02, run_queue_wait=no_wait)
+    executor = LateToStart(core=1, max_workers=50, patience=5.0, queue_patience=0.02, thread_run_times=no_wait)
     running = threading.Semaphore(0)
     answered = threading.Event()
 
@@ -155,39 +155,61 @@ def test_jobs_queued_behind_a_busy_cpu_get_no_more_threads() -> None:
     executor.shutdown(wait=True)
 
 
-def no_wait(threads: Iterable[threading.Thread]) -> dict[int, float]:
-    """Threads that never wait for a CPU: a host with cores to spare, however loaded the one the tests run on."""
-    return {thread.native_id: 0.0 for thread in threads if thread.native_id is not None}
+def no_wait(threads: Iterable[threading.Thread]) -> dict[int, tuple[float, float]]:
+    """Threads never on a CPU nor waiting for one, as threads waiting on the network are: a host with cores to
+    spare, however loaded the one the tests run on."""
+    return {thread.native_id: (0.0, 0.0) for thread in threads if thread.native_id is not None}
+
+
+def starved_since(began: float) -> Callable[[Iterable[threading.Thread]], dict[int, tuple[float, float]]]:
+    """Threads runnable all along but given a CPU a tenth of the time, as on a host loaded by other work."""
+    def run_times(threads: Iterable[threading.Thread]) -> dict[int, tuple[float, float]]:
+        spent = time.monotonic() - began
+        return {thread.native_id: (0.1 * spent, 0.9 * spent) for thread in threads if thread.native_id is not None}
+
+    return run_times
 
 
 def test_jobs_queued_while_the_host_gives_the_process_less_cpu_than_it_wants_get_no_more_threads() -> None:
     """The process uses little CPU (its jobs sleep), but its threads are said to wait, runnable, for a CPU 90 % of
     the time: the host is short of CPU, not the jobs waiting on the network, so the queued jobs get no threads. Each
     thread added took the GIL from the others: 1,000 nearby sites on a loaded host grew to 130-300 threads."""
-    began = time.monotonic()
-
-    def starved(threads: Iterable[threading.Thread]) -> dict[int, float]:
-        return {thread.native_id: 0.9 * (time.monotonic() - began) for thread in threads
-                if thread.native_id is not None}
-
-    for reader, grows in ((starved, False), (no_wait, True)):
+    for reader, grows in ((starved_since(time.monotonic()), False), (no_wait, True)):
         executor = ElasticExecutor(core=1, max_workers=50, patience=5.0, queue_patience=0.02, busy_cores=0.3,
-                                   run_queue_wait=reader)
+                                   thread_run_times=reader)
         try:
             futures = [executor.submit(time.sleep, 0.02) for _ in range(50)]  # a second on one thread
             for future in futures:
                 future.result(timeout=10)
-            assert (executor.workers > 1) is grows, reader.__name__
+            assert (executor.workers > 1) is grows, reader
         finally:
             executor.shutdown(wait=True)
 
 
-def test_run_queue_seconds_reads_each_running_threads_wait_for_a_cpu() -> None:
-    read = probe_pool.run_queue_seconds([threading.current_thread(), threading.Thread(name="never started")])
+def test_a_job_past_its_patience_whose_thread_is_runnable_is_waiting_for_a_cpu_and_gets_no_replacement() -> None:
+    """Past `patience`, a job's thread is taken for one waiting on a slow site and replaced, unless it was runnable
+    most of the time since the last look: then it waits for a CPU, as every probe did on a loaded host (over 100 ms
+    each), and a thread added would wait too."""
+    for reader, replaced in ((starved_since(time.monotonic()), False), (no_wait, True)):
+        executor = ElasticExecutor(core=1, max_workers=4, patience=0.05, queue_patience=5.0, thread_run_times=reader)
+        try:
+            slow = executor.submit(time.sleep, 0.5)
+            quick = executor.submit(lambda: None)
+            assert quick.result(timeout=5) is None
+            assert (not slow.done()) is replaced, "the quick job ran beside the slow one only on a thread added"
+            slow.result(timeout=5)
+        finally:
+            executor.shutdown(wait=True)
+
+
+def test_run_times_reads_each_running_threads_time_on_a_cpu_and_waiting_for_one() -> None:
+    read = probe_pool.run_times([threading.current_thread(), threading.Thread(name="never started")])
     if read is None:
-        pytest.skip("this system does not tell a thread's wait for a CPU (Linux's /proc/thread-self/schedstat)")
+        pytest.skip("this system does not tell a thread's time waiting for a CPU (Linux's /proc/thread-self/schedstat)")
     number = threading.current_thread().native_id
-    assert list(read) == [number] and read[number] >= 0.0
+    assert list(read) == [number]
+    on_cpu, waiting = read[number]
+    assert on_cpu > 0.0 and waiting >= 0.0
 
 
 @pytest.mark.parametrize("spinner_counted", [False, True])
@@ -195,7 +217,7 @@ def test_cpu_of_uncounted_threads_does_not_hold_back_threads_for_jobs_that_wait(
     busy = BusyCore()
     executor = ElasticExecutor(core=1, max_workers=50, patience=5.0, queue_patience=0.02, busy_cores=0.3,
                                uncounted=(lambda: ()) if spinner_counted else (lambda: (busy.spinner,)),
-                               process_cpu=busy.process_cpu, thread_cpu=busy.thread_cpu, run_queue_wait=no_wait)
+                               process_cpu=busy.process_cpu, thread_cpu=busy.thread_cpu, thread_run_times=no_wait)
     try:
         futures = [executor.submit(time.sleep, 0.05) for _ in range(20)]
         for future in futures:
