@@ -4,11 +4,18 @@ Probes and requests are hot observables merged into the one stream the operator 
 
 from __future__ import annotations
 
+import math
+import random
+from array import array
+from collections import Counter
+
+import pytest
 import reactivex
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from monitoringapp.domain.events import ErrorKind, Probe, Report, ReportRequest, WindowStats
+from monitoringapp.domain.events import ERROR_NUMBER, ErrorKind, Probe, Report, ReportRequest, WindowStats
 from monitoringapp.operators.reports import window_reports
+from monitoringapp.operators.stats import nearest_rank
 
 on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
 A, B = "http://a.test/", "http://b.test/"
@@ -133,3 +140,64 @@ def test_no_report_spans_hold_nothing_until_a_request_asks_for_one() -> None:
         ))),
         on_completed(300),
     ]
+
+
+def brute_force_row(host: str, span: float, now: float, given: list[Probe]) -> WindowStats | None:
+    """A site's row over (now - span, now] from every probe it was given, by sorting and counting afresh."""
+    inside = [p for p in given if now - span < p.timestamp <= now]
+    if not inside:
+        return None
+    received = sorted(p.response_time_ms for p in inside if p.response_time_ms is not None)
+    failures = [p.timestamp for p in given if not p.available]
+    run_start = None
+    for p in given:  # the first failure of the run the latest probe ends
+        run_start = None if p.available else (p.timestamp if run_start is None else run_start)
+    errors = Counter(p.error for p in inside if p.error is not None)
+    return WindowStats(
+        host, span, now, len(inside), sum(p.available for p in inside),
+        received[0] if received else None, math.fsum(received) / len(received) if received else None,
+        *((nearest_rank(received, fraction) for fraction in (0.50, 0.90, 0.99)) if received else (None,) * 3),
+        received[-1] if received else None,
+        tuple(sorted(Counter(p.status for p in inside if p.status).items())),
+        tuple(sorted(errors.items(), key=lambda counted: ERROR_NUMBER[counted[0]])),
+        None if run_start is None else now - run_start, now - failures[-1] if failures else None)
+
+
+@pytest.mark.parametrize(("seed", "statuses"), [(0, (200, 500)), (1, (200,)), (2, (200, 301, 404, 500, 503)),
+                                                (3, tuple(range(100, 140))), (4, tuple(range(100, 400)))])
+def test_every_report_row_equals_a_sort_and_a_count_of_its_span_over_random_streams(
+        seed: int, statuses: tuple[int, ...]) -> None:
+    """Random streams of several sites' probes (one at a time and in batches; no response, 0 ms, tiny and huge
+    times; few outcomes, more than 16, more than 256) and requests for random sets of spans at random times:
+    every row of every report is exactly what sorting and counting the span's probes afresh gives, nearest-rank
+    percentiles and the mean (`math.fsum`) included."""
+    chooser = random.Random(seed)
+    hosts = [f"http://{n}.test/" for n in range(4)]
+    spans = (5.0, 30.0, 100.0)
+    at = 0.0
+    given: dict[str, list[Probe]] = {}
+    events: list[Probe | tuple[Probe, ...] | ReportRequest] = []
+    expected: list[Report] = []
+    for _ in range(1500):
+        at += chooser.choice((0.0, 0.5, 1.0, 1.0, 2.0))
+        if chooser.random() < 0.15:
+            request = ReportRequest(at, tuple(chooser.sample(spans, chooser.randint(1, 3))))
+            events.append(request)
+            for span in request.spans:
+                rows = [brute_force_row(host, span, at, probes) for host, probes in given.items()]
+                expected.append(Report(at, span, tuple(row for row in rows if row is not None)))
+            continue
+        batch = []
+        for host in chooser.sample(hosts, chooser.randint(1, len(hosts))):
+            error = chooser.choice(list(ErrorKind)) if chooser.random() < 0.1 else None
+            rt = None if error is not None else float(array("f", [chooser.choice(
+                (0.0, 1e-30, 2.0 ** 60, chooser.uniform(0.05, 50.0), chooser.uniform(0.05, 50.0)))])[0])
+            status = None if rt is None else chooser.choice(statuses)
+            probe = Probe(at, host, rt is not None and chooser.random() < 0.9, status, rt, error)
+            given.setdefault(host, []).append(probe)
+            batch.append(probe)
+        events.extend([tuple(batch)] if chooser.random() < 0.5 else batch)
+    found: list[Report] = []
+    reactivex.from_iterable(events).pipe(window_reports(spans)).subscribe(found.append)
+    assert found == expected
+    assert sum(len(report.rows) for report in found) > 300
