@@ -18,14 +18,16 @@ monitor of 2,000 or 3,000 nearby sites that fell behind at start-up grew the poo
 never caught up (CPU per probe 0.39 → 0.75-1.39 ms, four ticks in five skipped). A process already using
 `busy_cores` is that second case: its queued jobs wait for the CPU, and ticks are skipped instead. The CPU of
 `uncounted` threads (work beside the probes, such as a restart's fill of the report windows) is left out: it
-does not make the probes CPU-bound, and far sites need their threads while it runs. On a host busy with other work
-the process gets less CPU than it asks for, and reads as idle: the time the pool's threads waited, runnable, for a
-CPU (Linux's schedstat) counts as CPU used. Without it, 1,000 nearby sites on a host loaded by other processes grew
-the pool to 130-300 threads at start (the queued first ticks taken for probes waiting on the network), which then
-passed the GIL round, each probe taking over 100 ms and counting as stuck, so none retired (3-19 % of ticks
-skipped). (The price of the guard:
+does not make the probes CPU-bound, and far sites need their threads while it runs. (The price of the guard:
 a monitor of many nearby sites and some far ones gets threads for the far ones more slowly, so their ticks can
 come hundreds of ms late; README "Performance" has the figures.)
+
+On a host busy with other work the process gets less CPU than it asks for, and reads as idle: the time the pool's
+threads waited, runnable, for a CPU (Linux's schedstat) counts as CPU used, and a thread past `patience` that
+waited for a CPU most of the time is not stuck on its site. Without them, 1,000 nearby sites on a host loaded by
+other processes grew the pool to 130-300 threads at start (the queued first ticks taken for probes waiting on the
+network), which then passed the GIL round, each probe taking over 100 ms and counting as stuck, so none retired
+(3-19 % of ticks skipped).
 """
 
 from __future__ import annotations
@@ -158,11 +160,11 @@ class ElasticExecutor(Executor):
         self.process_cpu = process_cpu
         self.thread_cpu = thread_cpu
         # ... and the pool's threads' time on a CPU and waiting for one: the last reading (when, each thread's), and
-        # what it told: the cores' worth of waiting, and the threads runnable most of the time (None: not known).
+        # what it told: the cores' worth of waiting, and the threads that waited most of the time (None: not known).
         self.thread_run_times = thread_run_times
         self._run_times: tuple[float, dict[int, tuple[float, float]]] | None = None
         self._waiting_cores: float | None = 0.0
-        self._runnable: frozenset[int] | None = frozenset()
+        self._starved: frozenset[int] | None = frozenset()
         self._thread_of: dict[int, threading.Thread] = {}  # worker number -> its thread
         self._name = name
         self._lock = threading.Lock()
@@ -284,13 +286,13 @@ class ElasticExecutor(Executor):
             self.max_workers = max(self.max_workers, max_workers)
 
     def _wanted(self) -> int:
-        # Called with the lock held: `core` threads plus one per thread stuck on a slow job. A thread that was
-        # runnable most of the time since the last look is not waiting on its site but on a CPU (the host is short
-        # of one): a thread added would only wait too. Not known (no recent reading): none is stuck until it is.
+        # Called with the lock held: `core` threads plus one per thread stuck on a slow job. A thread that waited
+        # for a CPU most of the time since the last look is not waiting on its site (the host is short of CPU): a
+        # thread added would only wait too. Not known (no recent reading): none is stuck until it is.
         slow_since = time.monotonic() - self.patience
-        runnable = self._runnable
+        starved = self._starved
         stuck = sum(1 for number, began in self._started.items() if began is not None and began < slow_since
-                    and runnable is not None and self._thread_of[number].native_id not in runnable)
+                    and starved is not None and self._thread_of[number].native_id not in starved)
         return min(self.max_workers, self.core + stuck)
 
     def _watch(self) -> None:
@@ -332,27 +334,27 @@ class ElasticExecutor(Executor):
                 self._watch_idle = False
 
     def _read_run_times(self, now: float) -> None:
-        """Called with the lock held: the pool's threads' time on a CPU and waiting for one since the last reading,
-        as the cores' worth of waiting (0 where the system does not tell) and the threads runnable (on a CPU or
-        waiting for one) more than half of it; both not known (None) with no reading from the last few looks (one is
-        taken now: known at the next look)."""
+        """Called with the lock held: what the pool's threads waited for a CPU since the last reading, as the cores'
+        worth of it (0 where the system does not tell) and the threads that waited more than half the time (one busy
+        on a CPU is replaced as before: a regex search lets the GIL go); both not known (None) with no reading from
+        the last few looks (one is taken now: known at the next look)."""
         reading = self.thread_run_times(self._threads)
         if reading is None:
-            self._waiting_cores, self._runnable = 0.0, frozenset()
+            self._waiting_cores, self._starved = 0.0, frozenset()
             return
         before, self._run_times = self._run_times, (now, reading)
         if before is None or now - before[0] > 4 * min(self.patience, self.queue_patience):
-            self._waiting_cores = self._runnable = None
+            self._waiting_cores = self._starved = None
             return
         then, times_then = before
         span = max(now - then, 1e-3)
-        waited, runnable = 0.0, set()
-        for number, (on_cpu, waiting) in reading.items():
-            on_cpu_then, waiting_then = times_then.get(number, (on_cpu, waiting))
-            waited += max(0.0, waiting - waiting_then)
-            if (on_cpu - on_cpu_then) + (waiting - waiting_then) > span / 2:
-                runnable.add(number)
-        self._waiting_cores, self._runnable = waited / span, frozenset(runnable)
+        waited, starved = 0.0, set()
+        for number, (_, waiting) in reading.items():
+            waited_now = max(0.0, waiting - times_then.get(number, (0.0, waiting))[1])
+            waited += waited_now
+            if waited_now > span / 2:
+                starved.add(number)
+        self._waiting_cores, self._starved = waited / span, frozenset(starved)
 
     def _counted_cpu(self) -> float:
         """This process's CPU seconds but those of the `uncounted` threads (all of it where a thread's CPU
