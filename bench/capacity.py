@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.processes import stop_process
+from bench.processes import check_monitor_exit, stop_process
 from bench.procstat import peak_rss_mb, tree_cpu_seconds
 from bench.target_server import TargetServer, free_port
 
@@ -73,9 +73,7 @@ def run_monitor(server: TargetServer, sites: int, interval: float, warmup: float
                                      also=None if far is None else far[0])
         finally:
             stop_process(process, 20.0)
-        if process.returncode != 0:
-            raise RuntimeError(f"monitor exited {process.returncode}: {process.stderr.read().decode()[-2000:]}"
-                               if process.stderr else f"monitor exited {process.returncode}")
+        check_monitor_exit(process)
         clock = json.loads(metrics.read_text())
         with sqlite3.connect(db) as connection:
             stored = connection.execute("SELECT count(*) FROM website_monitoring").fetchone()[0]

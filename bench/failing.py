@@ -35,7 +35,7 @@ from typing import Any
 
 from bench.capacity import write_config
 from bench.ports import held_port, port_of
-from bench.processes import stop_process
+from bench.processes import check_monitor_exit, stop_process
 from bench.procstat import peak_rss_mb, tree_cpu_seconds
 from bench.target_server import TargetServer
 
@@ -154,9 +154,7 @@ def one_run(checkout: Path, urls: list[str], warmup: float, seconds: float, time
             rss = peak_rss_mb(process.pid)
         finally:
             stop_process(process, 20.0)
-        if process.returncode != 0:
-            said = process.stderr.read().decode()[-2000:] if process.stderr else ""
-            raise RuntimeError(f"monitor exited {process.returncode}: {said}")
+        check_monitor_exit(process)
         clock = json.loads(metrics.read_text())
         with contextlib.closing(sqlite3.connect(db)) as connection:
             kinds = Counter(f"{kind}: {detail}" for kind, detail in connection.execute(

@@ -138,6 +138,14 @@ class App:
                 f"stdout:\n{self.text()}\nstderr:\n{self.stderr()}")
 
 
+def check_monitor_exit(process: subprocess.Popen[bytes]) -> None:
+    """RuntimeError with the end of its stderr unless the stopped monitor `process` exited 0: a bench run's
+    figures are worth nothing from a monitor that failed."""
+    if process.returncode != 0:
+        said = process.stderr.read().decode()[-2000:] if process.stderr else ""
+        raise RuntimeError(f"monitor exited {process.returncode}: {said}")
+
+
 def stop_process(process: subprocess.Popen[bytes] | subprocess.Popen[str], timeout: float = 10.0) -> None:
     """SIGTERM and wait up to `timeout` seconds, then SIGKILL: a server or a peer the bench started, stopped."""
     if process.poll() is None:

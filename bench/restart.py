@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.capacity import REPO, write_config
-from bench.processes import stop_process
+from bench.processes import check_monitor_exit, stop_process
 from bench.procstat import children, peak_rss_mb, rss_mb
 from bench.target_server import TargetServer
 from monitoringapp.domain.timefmt import iso_utc, parse_iso
@@ -125,9 +125,7 @@ def run_restart(server: TargetServer, past: Path, sites: int, seconds: float) ->
             peak, now = peak_rss_mb(process.pid), rss_mb(process.pid)
         finally:
             stop_process(process, 30.0)
-        if process.returncode != 0:
-            said = process.stderr.read().decode()[-2000:] if process.stderr else ""
-            raise RuntimeError(f"monitor exited {process.returncode}: {said}")
+        check_monitor_exit(process)
         figures = json.loads(metrics.read_text())
         # Sent: probing has resumed; stored: committed too, which waits for the writer's next flush (1 s).
         return {"first_probe_sent_s": round(sent - started, 3) if sent is not None else None,

@@ -21,6 +21,7 @@ import trustme
 import urllib3.exceptions
 
 from bench.processes import wait_until
+from monitoringapp.domain.checks import ProbeOutcome
 from monitoringapp.domain.config import SiteConfig, parse_config
 from monitoringapp.domain.events import ErrorKind
 from monitoringapp.streams import http_probe
@@ -113,12 +114,17 @@ def test_the_requests_kept_prepared_are_those_of_the_sites_probed_lately_however
         prober.close()
 
 
-def test_refused_port_is_a_connection_error_that_says_so() -> None:
+def probe_of_a_refused_port() -> ProbeOutcome:
+    """A probe of a port nothing listens on, by a prober of its own."""
     client = HttpProber()
     try:
-        outcome = client.probe(f"http://127.0.0.1:{refused_port()}/", 2.0)
+        return client.probe(f"http://127.0.0.1:{refused_port()}/", 2.0)
     finally:
         client.close()
+
+
+def test_refused_port_is_a_connection_error_that_says_so() -> None:
+    outcome = probe_of_a_refused_port()
     assert (outcome.status, outcome.response_time_ms, outcome.error, outcome.detail) == (
         None, None, ErrorKind.CONNECTION, "Connection refused")
 
@@ -135,11 +141,7 @@ def test_a_failed_probe_walks_its_errors_chain_once(monkeypatch: pytest.MonkeyPa
 
     for module in (http_probe, errors, resolver):
         monkeypatch.setattr(module, "carried_errors", counted)
-    client = HttpProber()
-    try:
-        outcome = client.probe(f"http://127.0.0.1:{refused_port()}/", 2.0)
-    finally:
-        client.close()
+    outcome = probe_of_a_refused_port()
     assert (outcome.error, outcome.detail, len(walks)) == (ErrorKind.CONNECTION, "Connection refused", 1)
 
 
@@ -155,11 +157,7 @@ def test_a_refused_connection_is_raised_as_requests_raises_it_with_no_retry_coun
         return walk(error)
 
     monkeypatch.setattr(http_probe, "carried_errors", kept)
-    client = HttpProber()
-    try:
-        outcome = client.probe(f"http://127.0.0.1:{refused_port()}/", 2.0)
-    finally:
-        client.close()
+    outcome = probe_of_a_refused_port()
     assert (outcome.error, outcome.detail) == (ErrorKind.CONNECTION, "Connection refused")
     assert isinstance(raised[0], requests.ConnectionError)
     chain = walk(raised[0])
