@@ -219,7 +219,7 @@ def test_run_times_reads_each_running_threads_time_on_a_cpu_and_waiting_for_one(
     if read is None:
         pytest.skip("this system does not tell a thread's time waiting for a CPU (Linux's /proc/thread-self/schedstat)")
     number = threading.current_thread().native_id
-    assert list(read) == [number]
+    assert number is not None and list(read) == [number]
     on_cpu, waiting = read[number]
     assert on_cpu > 0.0 and waiting >= 0.0
 
