@@ -22,6 +22,7 @@ from bench.processes import ENTRY, App, run_app, unprivileged_prefix, wait_until
 from monitoringapp.app.cli import main
 from monitoringapp.domain.events import AlertTransition, Probe, TransitionKind
 from monitoringapp.domain.timefmt import iso_utc
+from monitoringapp.store.sqlite.rollups import rebuild
 from monitoringapp.store.sqlite.schema import insert_events, open_for_writing
 from tests.local_http import LocalServer, local_server
 
@@ -121,6 +122,9 @@ def test_purge_while_a_monitor_writes_both_succeed_and_the_monitor_keeps_writing
     db, cfg, url = tmp_path / "m.db", tmp_path / "config.json", server.url("/ok")
     old = 60_000
     make_db(db, ages(time.time(), [30.0] * old, url))
+    connection = open_for_writing(db)
+    rebuild(connection)  # its rollups, as a monitor would have written them: the monitor says nothing of a rebuild
+    connection.close()
     cfg.write_text(f'{{"websites": [{{"URL": "{url}", "checkInterval": 0.1}}], '
                    '"reports": [{"every": 60, "windows": [60]}]}')
     monitor = App("-m", "--silent", "-c", str(cfg), "-db", str(db))
