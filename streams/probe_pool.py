@@ -165,7 +165,6 @@ class ElasticExecutor(Executor):
         self._run_times: tuple[float, dict[int, tuple[float, float]]] | None = None
         self._waiting_cores: float | None = 0.0
         self._starved: frozenset[int] | None = frozenset()
-        self._thread_of: dict[int, threading.Thread] = {}  # worker number -> its thread
         self._name = name
         self._lock = threading.Lock()
         # Each idle thread waits on its own condition, the last one idle on top: a job wakes the thread idle the
@@ -177,7 +176,7 @@ class ElasticExecutor(Executor):
         self._idle_threads: list[threading.Condition] = []  # those waiting for a job now, the last idle on top
         self._jobs: deque[_Job] = deque()
         self._started: dict[int, float | None] = {}  # worker number -> when its job started
-        self._threads: list[threading.Thread] = []
+        self._threads: dict[int, threading.Thread] = {}  # worker number -> its thread
         self._next_number = 0
         self._shutdown = False
         self._stop_watch = threading.Event()
@@ -235,7 +234,7 @@ class ElasticExecutor(Executor):
             while self._idle_threads:
                 self._idle_threads.pop().notify()
             self._job_came.notify_all()
-            threads = list(self._threads)
+            threads = list(self._threads.values())
         self._stop_watch.set()
         if wait:
             for thread in threads:
@@ -248,8 +247,7 @@ class ElasticExecutor(Executor):
         self._started[number] = None
         self._waiting[number] = threading.Condition(self._lock)
         thread = threading.Thread(target=self._work, args=(number,), name=f"{self._name}-{number}", daemon=True)
-        self._threads.append(thread)
-        self._thread_of[number] = thread
+        self._threads[number] = thread
         thread.start()
 
     def _work(self, number: int) -> None:
@@ -275,8 +273,7 @@ class ElasticExecutor(Executor):
         # Called with the lock held.
         del self._started[number]
         del self._waiting[number]
-        del self._thread_of[number]
-        self._threads = [t for t in self._threads if t is not threading.current_thread()]
+        del self._threads[number]
 
     def allow_at_least(self, max_workers: int) -> None:
         """`max_workers` threads at most from now on, if that is more than before (a reload that adds sites: a pool
@@ -292,7 +289,7 @@ class ElasticExecutor(Executor):
         slow_since = time.monotonic() - self.patience
         starved = self._starved
         stuck = sum(1 for number, began in self._started.items() if began is not None and began < slow_since
-                    and starved is not None and self._thread_of[number].native_id not in starved)
+                    and starved is not None and self._threads[number].native_id not in starved)
         return min(self.max_workers, self.core + stuck)
 
     def _watch(self) -> None:
@@ -338,7 +335,7 @@ class ElasticExecutor(Executor):
         worth of it (0 where the system does not tell) and the threads that waited more than half the time (one busy
         on a CPU is replaced as before: a regex search lets the GIL go); both not known (None) with no reading from
         the last few looks (one is taken now: known at the next look)."""
-        reading = self.thread_run_times(self._threads)
+        reading = self.thread_run_times(self._threads.values())
         if reading is None:
             self._waiting_cores, self._starved = 0.0, frozenset()
             return
