@@ -36,7 +36,7 @@ from typing import Any
 from bench.capacity import write_config
 from bench.ports import held_port, port_of
 from bench.processes import check_monitor_exit, stop_process
-from bench.procstat import peak_rss_mb, tree_cpu_seconds
+from bench.procstat import peak_rss_mb, thread_count, tree_cpu_seconds
 from bench.target_server import TargetServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -114,13 +114,6 @@ def _python_of(checkout: Path) -> Path:
     return venv if venv.exists() else Path(sys.executable)
 
 
-def _threads(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("Threads:"):
-            return int(line.split()[1])
-    return 0
-
-
 def _last_row(db: Path) -> int:
     if not db.exists():
         return 0
@@ -148,7 +141,7 @@ def one_run(checkout: Path, urls: list[str], warmup: float, seconds: float, time
             time.sleep(warmup)
             cpu0, rows0, t0 = tree_cpu_seconds([process.pid]), _last_row(db), time.monotonic()
             while time.monotonic() < t0 + seconds:
-                most_threads = max(most_threads, _threads(process.pid))
+                most_threads = max(most_threads, thread_count(process.pid))
                 time.sleep(0.25)
             cpu1, rows1, t1 = tree_cpu_seconds([process.pid]), _last_row(db), time.monotonic()
             rss = peak_rss_mb(process.pid)

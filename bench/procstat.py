@@ -64,10 +64,19 @@ def rss_mb(pid: int) -> float:
     return _status_mb(pid, "VmRSS")
 
 
+def thread_count(pid: int) -> int:
+    """The threads of the process now."""
+    return _status_value(pid, "Threads")
+
+
 def _status_mb(pid: int, field: str) -> float:
+    return _status_value(pid, field) * 1024 / 1e6
+
+
+def _status_value(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(f"{field}:"):
-            return int(line.split()[1]) * 1024 / 1e6
+            return int(line.split()[1])
     raise OSError(f"no {field} for pid {pid}")
 
 
