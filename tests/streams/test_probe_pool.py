@@ -89,6 +89,53 @@ def test_jobs_that_mostly_wait_get_threads_enough_to_run_together() -> None:
     executor.shutdown(wait=True)
 
 
+def test_threads_for_queued_jobs_at_most_double_at_each_look_and_still_reach_every_job() -> None:
+    """One look that read the process as idle added a thread for every queued job at once: at the start of a
+    monitor of 1,000 nearby sites (its first ticks queued, the process busy beside the pool) 527 threads, which then
+    passed the GIL round for the whole run. Each look now adds at most as many threads as the pool has, and the next
+    look's reading decides on more; jobs that do wait on the network still all get theirs, in a few looks."""
+    looks = 0
+
+    def process_cpu() -> float:  # read once at each look (and once as the watchdog starts): counts them
+        nonlocal looks
+        looks += 1
+        return time.process_time()
+
+    added: list[tuple[int, int]] = []  # (look, threads before) of each thread the watchdog adds
+
+    class Counted(ElasticExecutor):
+        def _spawn(self) -> None:
+            if threading.current_thread() is self._watchdog:
+                added.append((looks, len(self._started)))
+            super()._spawn()
+
+    executor = Counted(core=1, max_workers=100, patience=5.0, queue_patience=0.02, thread_run_times=no_wait,
+                       process_cpu=process_cpu)
+    running = threading.Semaphore(0)
+    answered = threading.Event()
+
+    def wait() -> None:
+        running.release()
+        answered.wait(30)
+
+    futures = [executor.submit(wait) for _ in range(64)]
+    try:
+        for _ in range(64):
+            assert running.acquire(timeout=10), "the 64 jobs running together"
+    finally:
+        answered.set()
+    for future in futures:
+        future.result(timeout=5)
+    assert executor.workers == 64
+    executor.shutdown(wait=True)
+    per_look: dict[int, list[int]] = {}
+    for look, before in added:
+        per_look.setdefault(look, []).append(before)
+    assert len(per_look) >= 6  # 1 -> 64 threads by doubling
+    for look, befores in per_look.items():
+        assert len(befores) <= befores[0], f"look {look} added {len(befores)} threads to {befores[0]}"
+
+
 def test_a_thread_added_for_a_waiting_job_and_not_yet_running_is_not_added_again() -> None:
     """On a loaded host a thread added at one look may not have started by the next, its job still queued: the
     watchdog counted that job again and added another thread for it (20 slow jobs, 25-27 threads, 6 runs in 30
