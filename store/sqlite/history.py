@@ -42,7 +42,8 @@ Page = tuple[tuple[ProbeColumns, ...], int]
 """One page: its sites' columns (none of the hosts asked for: empty) and the rowid it starts at."""
 
 PIPE_BYTES = 1 << 20
-"""The pipe the pages come through: about three pages of 20,000 probes, so the child is rarely waited for."""
+"""The pipe the pages come through (Linux's largest for a process without privileges): over half a page of 100,000
+probes (`streams.past.CHUNK_ROWS`, 1.7 MB), so the child reads its next page while the parent takes the last."""
 NICENESS = 10
 """The child's scheduling priority below the monitor's (nice(1)): it gets a core the monitor leaves idle."""
 _PAGE, _DONE, _REFUSED = b"P", b"D", b"E"
@@ -172,8 +173,8 @@ def _read_exactly(stream: IO[bytes], size: int) -> bytes:
 
 
 def _read_page(stream: IO[bytes]) -> Page:
-    # One read of the whole frame: a page of 20,000 probes is about 350 kB, which the pipe (1 MB) holds whole
-    # when the child is ahead, and each read that waits lets the GIL go and waits to get it back.
+    # One read of the whole frame (a page of 100,000 probes is about 1.7 MB, more than the pipe holds: the read takes
+    # it as it comes), not a read a column: each read that waits lets the GIL go and waits to get it back.
     (size,) = _LENGTH.unpack(_read_exactly(stream, _LENGTH.size))
     frame = memoryview(_read_exactly(stream, size))
     below, count, total = _PAGE_HEADER.unpack_from(frame)
