@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 
 import pytest
 
@@ -66,27 +67,37 @@ def test_the_watchdog_sleeps_while_the_pool_is_idle_and_still_rescues_a_job_stuc
 
 def test_jobs_that_mostly_wait_get_threads_enough_to_run_together() -> None:
     executor = ElasticExecutor(core=1, max_workers=50, patience=5.0, queue_patience=0.02, thread_run_times=no_wait)
-    lock = threading.Lock()
-    running = 0
-    answered = threading.Event()  # as a far site's answer, which comes once the test has seen them all waiting
+    # Threads added for the queued jobs run them side by side: one thread alone would run one at a time (and get
+    # another only each `patience`, 5 s, a job is stuck).
+    run_far_jobs_together(executor, 20)
+    assert executor.workers == 20
+    executor.shutdown(wait=True)
+
+
+def far_jobs(executor: ElasticExecutor, count: int) -> tuple[threading.Semaphore, threading.Event, list[Future[None]]]:
+    """`count` jobs that wait, as probes of far sites do, until the event returned is set; each releases the
+    semaphore returned as it starts."""
+    running = threading.Semaphore(0)
+    answered = threading.Event()
 
     def wait() -> None:
-        nonlocal running
-        with lock:
-            running += 1
+        running.release()
         answered.wait(30)
 
-    futures = [executor.submit(wait) for _ in range(20)]
+    return running, answered, [executor.submit(wait) for _ in range(count)]
+
+
+def run_far_jobs_together(executor: ElasticExecutor, count: int) -> None:
+    """`far_jobs` until all `count` are running at once (as a far site's answer comes once the test has seen them
+    all waiting); fails if they are not within 10 s."""
+    running, answered, futures = far_jobs(executor, count)
     try:
-        # Threads added for the queued jobs run them side by side: one thread alone would run one at a time (and
-        # get another only each `patience`, 5 s, a job is stuck).
-        wait_until(lambda: running == 20, 10, "the twenty jobs waiting together", step=0.01)
+        for n in range(count):
+            assert running.acquire(timeout=10), f"{n} of the {count} jobs running together"
     finally:
         answered.set()
     for future in futures:
         future.result(timeout=5)
-    assert executor.workers == 20
-    executor.shutdown(wait=True)
 
 
 def test_threads_for_queued_jobs_at_most_double_at_each_look_and_still_reach_every_job() -> None:
@@ -111,21 +122,7 @@ def test_threads_for_queued_jobs_at_most_double_at_each_look_and_still_reach_eve
 
     executor = Counted(core=1, max_workers=100, patience=5.0, queue_patience=0.02, thread_run_times=no_wait,
                        process_cpu=process_cpu)
-    running = threading.Semaphore(0)
-    answered = threading.Event()
-
-    def wait() -> None:
-        running.release()
-        answered.wait(30)
-
-    futures = [executor.submit(wait) for _ in range(64)]
-    try:
-        for _ in range(64):
-            assert running.acquire(timeout=10), "the 64 jobs running together"
-    finally:
-        answered.set()
-    for future in futures:
-        future.result(timeout=5)
+    run_far_jobs_together(executor, 64)
     assert executor.workers == 64
     executor.shutdown(wait=True)
     per_look: dict[int, list[int]] = {}
@@ -149,14 +146,7 @@ def test_a_thread_added_for_a_waiting_job_and_not_yet_running_is_not_added_again
             super()._work(number)
 
     executor = LateToStart(core=1, max_workers=50, patience=5.0, queue_patience=0.02, thread_run_times=no_wait)
-    running = threading.Semaphore(0)
-    answered = threading.Event()
-
-    def wait() -> None:
-        running.release()
-        answered.wait(30)
-
-    futures = [executor.submit(wait) for _ in range(20)]
+    running, answered, futures = far_jobs(executor, 20)
     try:
         wait_until(lambda: executor.workers >= 20, 10, "a thread for each waiting job", step=0.01)
         LateToStart.started.set()
