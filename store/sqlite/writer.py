@@ -112,6 +112,7 @@ class SqliteEventLog:
         self._gone = False  # the path no longer leads to this file (said once on `lost`)
         self.rows_written = 0
         self.commits = 0
+        self._awaiting_first_probe = True
         self._thread: threading.Thread | None = None
 
         def writer_thread(target: Callable[[], None]) -> threading.Thread:
@@ -142,9 +143,18 @@ class SqliteEventLog:
 
     def append_probe(self, probe: Probe) -> None:
         self._probes.append(probe)
+        if self._awaiting_first_probe:
+            # The first is committed at once, not at the next flush (up to `flush_interval` on): a monitor started
+            # again shows every reader of the log (the web page, `-p`, a notifier) that it probes again as soon as
+            # it does (a restart of 1,000 sites: its first probe sent at 0.9 s, stored at 2.1-2.3 s).
+            self._awaiting_first_probe = False
+            self._flush_soon()
 
     def append_transition(self, transition: AlertTransition) -> None:
         self._transitions.append(transition)
+        self._flush_soon()
+
+    def _flush_soon(self) -> None:
         if not self._closed:
             with contextlib.suppress(DisposedException):  # closed meanwhile: the last flush took it, or nothing will
                 self._scheduler.schedule(lambda _scheduler, _state: self._flush())

@@ -27,23 +27,27 @@ def count(path: Path, table: str) -> int:
         return int(reader.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
-def test_probe_rows_are_committed_in_one_batch_at_the_flush_interval(tmp_path: Path) -> None:
+def test_the_first_probe_is_committed_at_once_and_the_rest_in_one_batch_at_the_flush_interval(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     scheduler = TestScheduler()
     store = SqliteEventLog(path, flush_interval=1.0, scheduler=scheduler)
     try:
-        for i in range(50):
+        scheduler.advance_to(0.25)
+        store.append_probe(Probe(1000.0, SITE, True, 200, 1.5))
+        scheduler.advance_to(0.251)  # due at 0.25, the flush 0.75 s away: a monitor started again shows it probes
+        assert (count(path, "website_monitoring"), store.commits) == (1, 1)
+        for i in range(1, 50):
             store.append_probe(Probe(1000.0 + i, SITE, True, 200, 1.5))
         scheduler.advance_to(0.999)
-        assert (count(path, "website_monitoring"), store.commits) == (0, 0)  # not yet: batched
+        assert (count(path, "website_monitoring"), store.commits) == (1, 1)  # not yet: batched
         scheduler.advance_to(1.0)
         assert count(path, "website_monitoring") == 50
-        assert (store.commits, store.rows_written) == (1, 50)
+        assert (store.commits, store.rows_written) == (2, 50)
         store.append_probe(Probe(1050.0, SITE, True, 200, 1.5))
         scheduler.advance_to(1.999)
         assert store.rows_written == 50
         scheduler.advance_to(2.0)  # and again one interval on
-        assert (store.commits, store.rows_written) == (2, 51)
+        assert (store.commits, store.rows_written) == (3, 51)
     finally:
         store.close()
 
@@ -199,8 +203,8 @@ def test_a_stopping_writer_whose_disk_is_full_says_what_it_could_not_store(tmp_p
 def test_closing_the_log_leaves_the_database_alone_in_its_directory(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     store = SqliteEventLog(path, flush_interval=30.0)
-    store.append_probe(Probe(1000.0, SITE, True, 200, 1.5))
     assert list(store.probes_since(None).events) == []  # the monitor's own reader is open too
+    store.append_probe(Probe(1000.0, SITE, True, 200, 1.5))
     store.close()
     # The last connection to close checkpoints the WAL and removes -wal and -shm; the lock goes with it.
     assert [p.name for p in tmp_path.iterdir()] == ["m.db"]
