@@ -8,8 +8,8 @@ one for each thread whose probe has run longer than `patience` (waiting on a
 slow site), and one for each job queued longer than `queue_patience` (probes
 that mostly wait on the network, e.g. far sites, need many threads at once)
 while the process uses less than `busy_cores` of CPU, at most doubling the
-threads at each look. So a slow site never holds up the others' probes. Threads idle for `idle_timeout` beyond those
-needed end.
+threads at each look. So a slow site never holds up the others' probes.
+Threads idle for `idle_timeout` beyond those needed end.
 
 Jobs queue for two reasons, and only one is helped by threads: the threads are waiting on the network
 (far sites), or they are busy on the CPU (more nearby sites than one core probes in a second). In the
