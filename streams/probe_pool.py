@@ -286,11 +286,15 @@ class ElasticExecutor(Executor):
         # Called with the lock held: `core` threads plus one per thread stuck on a slow job. A thread that waited
         # for a CPU most of the time since the last look is not waiting on its site (the host is short of CPU): a
         # thread added would only wait too. Not known (no recent reading): none is stuck until it is.
-        slow_since = time.monotonic() - self.patience
         starved = self._starved
-        stuck = sum(1 for number, began in self._started.items() if began is not None and began < slow_since
-                    and starved is not None and self._threads[number].native_id not in starved)
+        stuck = sum(1 for number in self._past_patience(time.monotonic())
+                    if starved is not None and self._threads[number].native_id not in starved)
         return min(self.max_workers, self.core + stuck)
+
+    def _past_patience(self, now: float) -> list[int]:
+        # Called with the lock held: the workers whose job began more than `patience` before `now`.
+        slow_since = now - self.patience
+        return [number for number, began in self._started.items() if began is not None and began < slow_since]
 
     def _watch(self) -> None:
         looked, cpu = time.monotonic(), self._counted_cpu()
@@ -311,8 +315,7 @@ class ElasticExecutor(Executor):
                     if enqueued > overdue:
                         break
                     waiting += 1
-                slow_since = now - self.patience
-                if waiting or any(began is not None and began < slow_since for began in self._started.values()):
+                if waiting or self._past_patience(now):
                     self._read_run_times(now)  # only then: a file a thread
                 if cores < self.busy_cores:
                     waiting -= sum(1 for began in self._started.values() if began is None)
