@@ -198,13 +198,24 @@ def no_wait(threads: Iterable[threading.Thread]) -> dict[int, tuple[float, float
     return {thread.native_id: (0.0, 0.0) for thread in threads if thread.native_id is not None}
 
 
-def starved_since(began: float) -> Callable[[Iterable[threading.Thread]], dict[int, tuple[float, float]]]:
-    """Threads runnable all along but given a CPU a tenth of the time, as on a host loaded by other work."""
+RunTimes = Callable[[Iterable[threading.Thread]], dict[int, tuple[float, float]]]
+"""What `probe_pool.run_times` gives: each thread's seconds on a CPU and waiting for one, by its `native_id`."""
+
+
+def shares_since(began: float, on_cpu: float, waiting: float) -> RunTimes:
+    """Threads that since `began` spent the share `on_cpu` of the time on a CPU and `waiting` of it runnable but
+    waiting for one."""
     def run_times(threads: Iterable[threading.Thread]) -> dict[int, tuple[float, float]]:
         spent = time.monotonic() - began
-        return {thread.native_id: (0.1 * spent, 0.9 * spent) for thread in threads if thread.native_id is not None}
+        return {thread.native_id: (on_cpu * spent, waiting * spent) for thread in threads
+                if thread.native_id is not None}
 
     return run_times
+
+
+def starved_since(began: float) -> RunTimes:
+    """Threads runnable all along but given a CPU a tenth of the time, as on a host loaded by other work."""
+    return shares_since(began, on_cpu=0.1, waiting=0.9)
 
 
 def test_jobs_queued_while_the_host_gives_the_process_less_cpu_than_it_wants_get_no_more_threads() -> None:
@@ -223,13 +234,9 @@ def test_jobs_queued_while_the_host_gives_the_process_less_cpu_than_it_wants_get
             executor.shutdown(wait=True)
 
 
-def busy_since(began: float) -> Callable[[Iterable[threading.Thread]], dict[int, tuple[float, float]]]:
+def busy_since(began: float) -> RunTimes:
     """Threads on a CPU 90 % of the time, rarely waiting for one: busy, on a host with a core to give them."""
-    def run_times(threads: Iterable[threading.Thread]) -> dict[int, tuple[float, float]]:
-        spent = time.monotonic() - began
-        return {thread.native_id: (0.9 * spent, 0.05 * spent) for thread in threads if thread.native_id is not None}
-
-    return run_times
+    return shares_since(began, on_cpu=0.9, waiting=0.05)
 
 
 @pytest.mark.parametrize(("host", "replaced"), [("starved", False), ("busy", True), ("waiting", True)])
