@@ -51,6 +51,7 @@ from urllib3.exceptions import ConnectTimeoutError, LocationParseError, NameReso
 from urllib3.util.connection import allowed_gai_family, create_connection
 
 from monitoringapp.transport.resolver import Resolver
+from monitoringapp.transport.response_head import QuickHeadersResponse
 
 __all__ = ["Exchange", "RunningClock", "Watchdog", "WatchedAdapter"]
 
@@ -299,6 +300,7 @@ class WatchedHTTPConnection(HTTPConnection):
     request)."""
 
     exchange: Exchange | None = None
+    response_class = QuickHeadersResponse  # http.client's response, its plain header blocks read without `email`
 
     def _watch(self) -> None:
         exchange: Exchange | None = getattr(_current, "exchange", None)
