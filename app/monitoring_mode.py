@@ -44,7 +44,7 @@ from monitoringapp.streams.config_watch import config_updates, is_back, is_rejec
 from monitoringapp.streams.http_probe import HttpProber
 from monitoringapp.streams.past import LoggedPast
 from monitoringapp.streams.probe_pool import ProbePool
-from monitoringapp.streams.probes import ConfigChange, TickCounters
+from monitoringapp.streams.probes import GATHER, ConfigChange, TickCounters
 from monitoringapp.streams.wall_clock import WallClockScheduler
 from monitoringapp.transport.proxies import Proxies
 
@@ -113,7 +113,7 @@ def run_monitoring(options: MonitorOptions) -> int:
         versions: Observable[Config] = updates.pipe(keep(is_version), ops.observe_on(clock), ops.take_until(stopping))
         # A site a reload adds gets its past from the same log (its earlier probes, or another location's).
         graph = MonitorGraph(config, versions, prober.check, clock, io, past, options.location, background=watch,
-                             log=past_log, tick_lateness=options.metrics is not None)
+                             log=past_log, tick_lateness=options.metrics is not None, gather=GATHER)
         landed = threading.Event()  # the probe stream has completed: every probe in flight is in
         retentions: Observable[float | None] = graph.configs.pipe(ops.map(_retention), ops.distinct_until_changed())
         rollup_retentions: Observable[float] = graph.configs.pipe(ops.map(_rollup_retention),

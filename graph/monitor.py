@@ -373,6 +373,7 @@ class MonitorGraph:
     delivers it to the clock), and so is the past in `log` of each site a later version adds, with its last alert
     or recovery and its certificate warnings there: its probes are judged once those are in (None: an added site
     starts from its first probe). `tick_lateness`: `counters` keeps how late each tick started (for `--metrics`).
+    `gather`: how long the first probe to land waits for others to come in its batch (`streams.probes.GATHER`).
     """
 
     def __init__(
@@ -387,6 +388,7 @@ class MonitorGraph:
         background: abc.SchedulerBase | None = None,
         log: PastReader | None = None,
         tick_lateness: bool = False,
+        gather: float = 0.0,
     ) -> None:
         past = past or StoredPast()
         background = background or ImmediateScheduler.singleton()
@@ -397,7 +399,7 @@ class MonitorGraph:
         # The operators take the probes in the batches they land in (what finished while the clock was busy):
         # reactivex's plumbing is then paid once a batch, not once a probe.
         batches: ConnectableObservable[ProbeBatch] = configs.pipe(
-            probe_batches(probe, clock, io, self.counters, location), ops.publish())
+            probe_batches(probe, clock, io, self.counters, location, gather), ops.publish())
         policies: Observable[SitePolicies] = configs.pipe(ops.map(_site_policies))
 
         def judged() -> Observable[ProbeBatch | StatesRead]:

@@ -18,15 +18,19 @@ B = TypeVar("B")
 def map_on(
     io: abc.SchedulerBase,
     clock: abc.SchedulerBase,
+    gather: float = 0.0,
 ) -> Callable[[Callable[[A], B]], Callable[[Observable[A]], Observable[tuple[B, ...]]]]:
     """Each item mapped on `io` (concurrently: a slow item never holds up another), the results delivered on
-    `clock` in the order they finish, in batches: those that finished while the clock was busy come together,
-    as one tuple. Completes once the source has and every result is delivered.
+    `clock` in the order they finish, in batches: those that finished while the clock was busy, or within
+    `gather` seconds (of the clock) of the first of them, come together, as one tuple. Completes once the source
+    has and every result is delivered.
 
     Why batches: a result costs the clock a hand-off and every operator downstream a pass through reactivex's
-    plumbing, which is most of the operators' cost per probe; a batch pays them once. While the clock keeps
-    up, a batch is one result (nothing waits for company); when it falls behind, the batches grow with the
-    backlog, so the cost per result falls as the load rises.
+    plumbing, which is most of the operators' cost per probe; a batch pays them once. With no `gather`, while the
+    clock keeps up a batch is one result (nothing waits for company); when it falls behind, the batches grow with
+    the backlog, so the cost per result falls as the load rises. A `gather` makes the first result of a batch
+    wait that long for company: sites whose ticks are spread over the second then land several to a batch, and
+    the clock wakes once a batch, not once a result.
 
     A mapper that raises is a bug, not a result: the error goes to `io`'s own reporting (the probe pool
     reports it as a thread would) and the item yields nothing.
@@ -35,6 +39,10 @@ def map_on(
     source:   -a--b--c-----d---|
     io:         [fa] [fb---] [fc] [fd]
     out:      -----(A)------(C,B)--(D)|     (on clock: C and B finished while the clock was busy)
+
+    with a gather of 3 dashes, the results as they finish on io and as they are delivered:
+    finished: --a-b----c|
+    out:      -----(A,B)--(C)|              (A waits from 2 to 5 for company and B comes; C waits alone)
     ```
 
     Example: ``ticks.pipe(map_on(ProbePool(), clock)(run_probe))``
@@ -82,7 +90,10 @@ def map_on(
                         ask, drain_due = not drain_due, True
                     if ask and not disposed:  # after a stop the clock may be disposed: nothing is delivered then
                         with contextlib.suppress(DisposedException):  # disposed between the check and the call
-                            clock.schedule(deliver)
+                            if gather:
+                                clock.schedule_relative(gather, deliver)
+                            else:
+                                clock.schedule(deliver)
 
                 def run(item: A) -> None:
                     # On an io thread.

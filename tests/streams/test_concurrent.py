@@ -45,6 +45,34 @@ def test_a_result_that_finishes_while_the_clock_is_idle_goes_alone() -> None:
     assert seen[-1] == "done"
 
 
+def test_with_a_gather_the_first_result_waits_exactly_that_long_and_those_finishing_meanwhile_come_with_it() -> None:
+    clock, io = HistoricalScheduler(START), HistoricalScheduler(START)
+    source: Subject[int] = Subject()
+    seen: list[object] = []
+    source.pipe(map_on(io, clock, gather=0.02)(lambda n: n * 10)).subscribe(
+        lambda batch: seen.append((clock.now - START, batch)), seen.append, lambda: seen.append("done"))
+
+    def finish(n: int) -> None:  # item n handed to io and run there, at the clock's present time
+        source.on_next(n)
+        io.advance_by(timedelta(seconds=1))
+
+    ms = timedelta(milliseconds=1)
+    finish(1)  # at 0: waits until 20 ms
+    clock.advance_by(10 * ms)
+    finish(2)  # at 10 ms, while 1 waits: comes with it
+    clock.advance_by(9 * ms)
+    assert seen == []
+    clock.advance_by(1 * ms)
+    assert seen == [(20 * ms, (10, 20))]
+    finish(3)  # at 20 ms, the batch gone: waits alone until 40 ms
+    clock.advance_by(19 * ms)
+    assert seen == [(20 * ms, (10, 20))]
+    clock.advance_by(1 * ms)
+    assert seen == [(20 * ms, (10, 20)), (40 * ms, (30,))]
+    source.on_completed()
+    assert seen[-1] == "done"
+
+
 def test_a_slow_item_holds_up_no_other_and_the_order_is_the_order_of_finishing() -> None:
     clock = HistoricalScheduler(START)
     io = ThreadPoolScheduler(max_workers=4)
