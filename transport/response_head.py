@@ -63,7 +63,9 @@ def plain_fields(lines: list[bytes]) -> list[tuple[str, str]] | None:
     if len(fields) != len(lines) - 1:
         return None
     lowered = text.lower()
-    if any(kind in lowered for kind in _PARSED_BODIES) and any(
+    # Neither word anywhere in the block (the usual case) is two quick looks, not a generator: only then are the
+    # content types read.
+    if (_PARSED_BODIES[0] in lowered or _PARSED_BODIES[1] in lowered) and any(
             name.lower() == "content-type" and any(kind in value.lower() for kind in _PARSED_BODIES)
             for name, value in fields):
         return None
