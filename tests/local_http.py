@@ -347,6 +347,27 @@ class AcceptLoop:
         self._socket.close()
 
 
+class ClosingServer(AcceptLoop):
+    """Reads each request to the end of its headers, writes `reply` (perhaps nothing), and closes the connection."""
+
+    def __init__(self, reply: bytes) -> None:
+        super().__init__("closing-server")
+        self.reply = reply
+        self._start()
+
+    def _take(self, connection: socket.socket) -> None:
+        with connection:
+            connection.settimeout(2.0)
+            received = b""
+            with contextlib.suppress(OSError):
+                while b"\r\n\r\n" not in received and len(received) < 65536:
+                    chunk = connection.recv(4096)
+                    if not chunk:
+                        break
+                    received += chunk
+                connection.sendall(self.reply)
+
+
 class TcpListener(AcceptLoop):
     """A TCP port on 127.0.0.1 that accepts connections and closes them (a database, a mail server: up)."""
 

@@ -39,7 +39,7 @@ from tests.local_dns import UNANSWERED, IPv6Names, LocalNames, SilentLookup, Unk
 from tests.local_http import (
     HUGE_CLAIMED,
     TRICKLED_BODY,
-    AcceptLoop,
+    ClosingServer,
     LocalProxy,
     LocalServer,
     local_proxy,
@@ -163,27 +163,6 @@ def test_a_refused_connection_is_raised_as_requests_raises_it_with_no_retry_coun
     chain = walk(raised[0])
     assert any(isinstance(cause, urllib3.exceptions.NewConnectionError) for cause in chain)
     assert not any(isinstance(cause, urllib3.exceptions.MaxRetryError) for cause in chain)
-
-
-class ClosingServer(AcceptLoop):
-    """Reads each request to the end of its headers, writes `reply` (perhaps nothing), and closes the connection."""
-
-    def __init__(self, reply: bytes) -> None:
-        super().__init__("closing-server")
-        self.reply = reply
-        self._start()
-
-    def _take(self, connection: socket.socket) -> None:
-        with connection:
-            connection.settimeout(2.0)
-            received = b""
-            with contextlib.suppress(OSError):
-                while b"\r\n\r\n" not in received and len(received) < 65536:
-                    chunk = connection.recv(4096)
-                    if not chunk:
-                        break
-                    received += chunk
-                connection.sendall(self.reply)
 
 
 @pytest.mark.parametrize(("reply", "detail"), [

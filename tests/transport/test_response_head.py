@@ -1,14 +1,11 @@
-"""A response's header block read without the email parser: the same `HTTPMessage` as `http.client` makes, byte for
+"""A response's header block read without the email parser: the same `HTTPMessage` as `http.client` makes, field for
 byte, over generated blocks of plain and awkward lines; the quick way taken for plain blocks only; and a real exchange
 on 127.0.0.1 through a watched connection giving the headers urllib3's own connection gives."""
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import io
-import socket
-from collections.abc import Iterator
 from email.message import Message
 from typing import Any
 
@@ -19,7 +16,7 @@ from urllib3.connectionpool import HTTPConnectionPool
 
 from monitoringapp.transport.response_head import QuickHeadersResponse, parse_headers, plain_fields, read_head
 from monitoringapp.transport.watchdog import WatchedHTTPConnection, WatchedHTTPConnectionPool
-from tests.local_http import AcceptLoop
+from tests.local_http import ClosingServer
 
 NGINX_HEAD = (b"Server: nginx/1.22.1\r\nDate: Thu, 03 Dec 2026 02:55:00 GMT\r\nContent-Type: text/plain\r\n"
               b"Content-Length: 3\r\nConnection: keep-alive\r\nETag: \"abc-3\"\r\nAccept-Ranges: bytes\r\n\r\n")
@@ -99,35 +96,6 @@ def test_the_stdlibs_limits_on_a_header_block_hold() -> None:
     assert "parse_headers" in QuickHeadersResponse.begin.__code__.co_names  # the one name it binds is still used
 
 
-class CannedServer(AcceptLoop):
-    """A port on 127.0.0.1 answering each request on a connection with `response`, byte for byte, then closing it."""
-
-    def __init__(self, response: bytes) -> None:
-        super().__init__("canned-server")
-        self.response = response
-        self._start()
-
-    def _take(self, connection: socket.socket) -> None:
-        connection.settimeout(5.0)
-        heard = b""
-        with contextlib.suppress(OSError), connection:
-            while b"\r\n\r\n" not in heard:
-                chunk = connection.recv(4096)
-                if not chunk:
-                    return
-                heard += chunk
-            connection.sendall(self.response)
-
-
-@contextlib.contextmanager
-def canned_server(response: bytes) -> Iterator[CannedServer]:
-    server = CannedServer(response)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.mark.parametrize("head", [
     NGINX_HEAD,
     b"Content-Length: 3\r\nX-Folded: a\r\n b\r\nConnection: close\r\n\r\n",
@@ -136,12 +104,15 @@ def canned_server(response: bytes) -> Iterator[CannedServer]:
 def test_a_watched_connection_gives_the_status_headers_and_body_urllib3s_own_gives(head: bytes) -> None:
     assert WatchedHTTPConnection.response_class is QuickHeadersResponse
     got = {}
-    with canned_server(b"HTTP/1.1 200 OK\r\n" + head + b"ok\n") as server:
+    server = ClosingServer(b"HTTP/1.1 200 OK\r\n" + head + b"ok\n")
+    try:
         for pool_class in (WatchedHTTPConnectionPool, HTTPConnectionPool):
             with pool_class("127.0.0.1", server.port, maxsize=1, retries=False, timeout=5.0) as pool:
                 response = pool.urlopen("GET", "/", preload_content=True)
                 got[pool_class] = (response.status, list(response.headers.items()), response.data,
                                    type(response._original_response))
+    finally:
+        server.stop()
     assert got[WatchedHTTPConnectionPool][:3] == got[HTTPConnectionPool][:3]
     assert got[WatchedHTTPConnectionPool][2] == b"ok\n"
     assert got[WatchedHTTPConnectionPool][3] is QuickHeadersResponse
