@@ -1,6 +1,6 @@
 """A response's header block read without the email parser: the same `HTTPMessage` as `http.client` makes, field for
-byte, over generated blocks of plain and awkward lines; the quick way taken for plain blocks only; and a real exchange
-on 127.0.0.1 through a watched connection giving the headers urllib3's own connection gives."""
+field, over generated blocks of plain and awkward lines; the quick way taken for plain blocks only; and a real
+exchange on 127.0.0.1 through a watched connection giving the headers urllib3's own connection gives."""
 
 from __future__ import annotations
 
