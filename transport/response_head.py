@@ -21,7 +21,7 @@ import re
 import types
 from typing import BinaryIO
 
-__all__ = ["QuickHeadersResponse", "parse_headers", "plain_fields"]
+__all__ = ["QuickHeadersResponse", "parse_headers", "plain_fields", "read_head"]
 
 MAX_LINE = 65536
 """A header line's longest, as `http.client` takes it (its `_MAXLINE`): a longer one is `LineTooLong`."""
