@@ -5,8 +5,15 @@
 # Python 3.11: the minor version CI tests (tests/test_packaging.py keeps the two the same).
 
 FROM python:3.11-slim AS wheel
+# A C compiler for the wheel's compiled operators (build_backend/monitoringapp_build.py); this stage only, the
+# image gets the wheel. Debian's current gcc, whatever its version: it compiles C that any of them compiles.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md setup.py ./
+COPY build_backend/ build_backend/
 COPY package/ package/
 COPY app/ app/
 COPY domain/ domain/

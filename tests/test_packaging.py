@@ -4,10 +4,12 @@ Dockerfile, and a built wheel that lives beside another project's `app` and `ope
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tomllib
 import zipfile
 from pathlib import Path
@@ -43,8 +45,12 @@ def test_the_dockerfile_copies_and_the_dockerignore_admits_every_shipped_folder(
     folders = set(dict(setuptools_table()["package-dir"]).values())  # type: ignore[call-overload]
     copied = set(re.findall(r"^COPY (\w+)/ \1/$", (REPO / "Dockerfile").read_text(), re.MULTILINE))
     admitted = set(re.findall(r"^!(\w+)/$", (REPO / ".dockerignore").read_text(), re.MULTILINE))
-    assert folders == copied, "Dockerfile COPY lines and pyproject's package-dir differ"
-    assert folders == admitted, ".dockerignore and pyproject's package-dir differ"
+    # And what the wheel is built with: the build backend and setup.py (the compiled operators).
+    builds_with = {"build_backend"}
+    assert folders | builds_with == copied, "Dockerfile COPY lines and pyproject's package-dir differ"
+    assert folders | builds_with == admitted, ".dockerignore and pyproject's package-dir differ"
+    assert re.search(r"^COPY pyproject.toml README.md setup.py \./$", (REPO / "Dockerfile").read_text(), re.MULTILINE)
+    assert "\n!setup.py\n" in (REPO / ".dockerignore").read_text()
 
 
 SQUATTER = '''
@@ -59,30 +65,52 @@ packages = ["app", "operators"]
 '''
 
 
-@pytest.mark.slow
-def test_the_wheel_installs_beside_a_distribution_owning_app_and_operators_and_both_import(tmp_path: Path) -> None:
-    dist, source = tmp_path / "dist", tmp_path / "source"
+# With the build tools of this environment (the dev extras, mypy among them) and no index: a test asks nothing
+# outside 127.0.0.1.
+OFFLINE = ["--no-deps", "--no-index", "--no-build-isolation"]
+# The operators a wheel compiles (build_backend/monitoringapp_build.py), and the runtime library mypyc builds them.
+COMPILED = ("window", "stats", "site_windows", "alert_machine")
+RUNTIME_LIBRARY = f"monitoringapp_operators__mypyc{sysconfig.get_config_var('EXT_SUFFIX')}"
+# Their tests, run again against the compiled wheel.
+COMPILED_TESTS = ("tests/operators", "tests/graph", "tests/testmode", "tests/test_docstring_examples.py")
+
+
+def c_compiler() -> str | None:
+    return shutil.which(str(sysconfig.get_config_var("CC") or "cc").split()[0]) or shutil.which("cc")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel `pip wheel` builds from this checkout."""
+    work = tmp_path_factory.mktemp("wheel")
+    dist, source = work / "dist", work / "source"
     # Built from a copy: setuptools builds in the source tree's build/, and a wheel's leftovers there (build/lib)
     # would be a second copy of the package beside the sources.
     shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*BUILD_LEFT_OUT))
-    # With the build tools of this environment (the dev extras) and no index: a test asks nothing outside 127.0.0.1.
-    offline = ["--no-deps", "--no-index", "--no-build-isolation"]
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", *offline, "--wheel-dir", str(dist), str(source)],
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", *OFFLINE, "--wheel-dir", str(dist), str(source)],
                    check=True, timeout=300, capture_output=True)
-    (wheel,) = dist.glob("monitoringapp-*.whl")
+    (built,) = dist.glob("monitoringapp-*.whl")
+    return built
+
+
+@pytest.mark.slow
+def test_the_wheel_installs_beside_a_distribution_owning_app_and_operators_and_both_import(
+        wheel: Path, tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
     names = set(zipfile.ZipFile(wheel).namelist())
     top_level = {name.split("/")[0] for name in names}
     # The web page's templates, assets and API description ship as package data.
     assert {"monitoringapp/web/openapi.yaml", "monitoringapp/web/templates/index.html",
             "monitoringapp/web/static/live.js", "monitoringapp/web/static/style.css"} <= names
-    assert {name for name in top_level if not name.endswith(".dist-info")} == {"monitoringapp"}
+    # One import name, and beside it only the compiled operators' runtime library, named after it.
+    assert {name for name in top_level if not name.endswith(".dist-info")} - {RUNTIME_LIBRARY} == {"monitoringapp"}
 
     squatter = tmp_path / "squatter"
     for package, marker in (("app", "theirs-app"), ("operators", "theirs-operators")):
         (squatter / package).mkdir(parents=True)
         (squatter / package / "__init__.py").write_text(f"WHO = {marker!r}\n")
     (squatter / "pyproject.toml").write_text(SQUATTER)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", *offline, "--wheel-dir", str(dist), str(squatter)],
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", *OFFLINE, "--wheel-dir", str(dist), str(squatter)],
                    check=True, timeout=300, capture_output=True)
     (theirs,) = dist.glob("squatter-*.whl")
     venv = tmp_path / "venv"
@@ -98,6 +126,29 @@ def test_the_wheel_installs_beside_a_distribution_owning_app_and_operators_and_b
     assert done.returncode == 0, done.stderr
     from monitoringapp import __version__
     assert done.stdout.split() == ["theirs-app", "theirs-operators", __version__, "SlidingWindow", "2", "True"]
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_operators_compiled_and_they_pass_their_tests(wheel: Path, tmp_path: Path) -> None:
+    if c_compiler() is None:
+        pytest.skip("no C compiler, so the wheel is pure Python: apt-get install -y gcc (CI's machine has it)")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    compiled = {f"monitoringapp/operators/{module}{sysconfig.get_config_var('EXT_SUFFIX')}" for module in COMPILED}
+    assert compiled | {RUNTIME_LIBRARY} <= names
+    assert {f"monitoringapp/operators/{module}.py" for module in COMPILED} <= names  # the sources ship too
+    unpacked = tmp_path / "unpacked"
+    zipfile.ZipFile(wheel).extractall(unpacked)
+    # The wheel's package first on the path; pytest and hypothesis from this environment.
+    environment = {**os.environ, "PYTHONPATH": str(unpacked)}
+    where = "import sys, importlib; print(' '.join(importlib.import_module(name).__file__ for name in sys.argv[1:]))"
+    imported = subprocess.run([sys.executable, "-c", where, *(f"monitoringapp.operators.{m}" for m in COMPILED)],
+                              env=environment, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    assert sorted(imported.stdout.split()) == sorted(str(unpacked / name) for name in compiled)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow",
+                           *COMPILED_TESTS], cwd=REPO, env=environment, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout.splitlines()[-1] and "failed" not in done.stdout.splitlines()[-1]
 
 
 def dockerfile() -> str:

@@ -1,0 +1,62 @@
+"""The build backend (build_backend/monitoringapp_build.py): a wheel asks for mypy and compiles the operators' hot
+modules, an editable install never does, and a machine without a C compiler still builds a (pure) wheel."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.test_packaging import BUILD_LEFT_OUT, OFFLINE, REPO
+
+BACKEND = REPO / "build_backend"
+HOOKS = ("import json, monitoringapp_build as b;"
+         "print(json.dumps([b.get_requires_for_build_wheel(), b.get_requires_for_build_editable()]))")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pure", [False, True])
+def test_a_wheel_asks_for_mypy_unless_told_pure_and_an_editable_install_never_does(tmp_path: Path, pure: bool) -> None:
+    source = tmp_path / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*BUILD_LEFT_OUT))  # the hooks run setup.py there
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(BACKEND), **({"MONITORINGAPP_PURE": "1"} if pure else {})}
+    done = subprocess.run([sys.executable, "-c", HOOKS], cwd=source, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    wheel, editable = json.loads(done.stdout.splitlines()[-1])
+    assert [requirement for requirement in wheel if requirement.startswith("mypy")] == ([] if pure else
+                                                                                        ["mypy>=1.10,<3"])
+    assert not [requirement for requirement in editable if requirement.startswith("mypy")]
+
+
+@pytest.mark.slow
+def test_without_a_c_compiler_the_wheel_is_pure_python_says_so_and_works(tmp_path: Path) -> None:
+    source, dist = tmp_path / "source", tmp_path / "dist"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*BUILD_LEFT_OUT))
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", *OFFLINE, "--wheel-dir", str(dist),
+                           str(source)], env={**_environment(), "CC": "/bin/false"}, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "monitoringApp: the wheel is pure Python, not compiled: the C compiler failed" in done.stdout + done.stderr
+    (wheel,) = dist.glob("monitoringapp-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "monitoringapp/operators/window.py" in names
+    assert not [name for name in names if name.endswith(".so")]  # no half-built module stands before its source
+    unpacked = tmp_path / "unpacked"
+    zipfile.ZipFile(wheel).extractall(unpacked)
+    where = "import monitoringapp.operators.site_windows as s; print(s.__file__)"
+    imported = subprocess.run([sys.executable, "-c", where], env={**_environment(), "PYTHONPATH": str(unpacked)},
+                              capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip() == str(unpacked / "monitoringapp" / "operators" / "site_windows.py")
+
+
+def _environment() -> dict[str, str]:
+    """This process's environment without a PYTHONPATH (the built wheel, not this checkout, is what is imported)."""
+    return {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
