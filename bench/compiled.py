@@ -23,7 +23,11 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+# What a build's copy of the checkout leaves out: setuptools builds in the source tree's build/, and a wheel's
+# leftovers there (build/lib) would be a second copy of the package beside the sources.
 LEFT_OUT = (".git", ".venv", "build", "*.egg-info", "__pycache__", ".*_cache", "*.db", "*.db-*", "results")
+# With this environment's build tools (the dev extras: setuptools, mypy) and no package index.
+OFFLINE = ["--no-deps", "--no-index", "--no-build-isolation"]
 REPLAY_ROWS = 1_000_000
 # One run on one side: the figures, and whether the operators imported were compiled.
 _RUN = """
@@ -40,13 +44,29 @@ KEYS = ("with_reports_events_per_cpu_s", "events_per_cpu_s", "one_at_a_time_with
         "replay_probes_per_s")
 
 
-def build_compiled(work: Path) -> Path:
-    """The wheel of this checkout, built from a copy and unpacked under `work`; the folder to put on the path."""
-    source, dist, unpacked = work / "source", work / "dist", work / "unpacked"
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*LEFT_OUT))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-index", "--no-build-isolation",
-                    "--wheel-dir", str(dist), str(source)], check=True, timeout=600)
+def copy_checkout(target: Path) -> Path:
+    """This checkout's files a build reads, copied to `target`."""
+    shutil.copytree(REPO, target, ignore=shutil.ignore_patterns(*LEFT_OUT))
+    return target
+
+
+def build_wheel(work: Path, environment: dict[str, str] | None = None) -> tuple[Path, str]:
+    """The wheel `pip wheel` builds from a copy of this checkout under `work` (in `environment`, this process's
+    by default), and the build's output."""
+    dist = work / "dist"
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", *OFFLINE, "--wheel-dir", str(dist),
+                           str(copy_checkout(work / "source"))], env=environment, capture_output=True, text=True,
+                          timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"pip wheel failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
     (wheel,) = dist.glob("monitoringapp-*.whl")
+    return wheel, done.stdout + done.stderr
+
+
+def build_compiled(work: Path) -> Path:
+    """The wheel of this checkout, built and unpacked under `work`; the folder to put on the path."""
+    wheel, _ = build_wheel(work)
+    unpacked = work / "unpacked"
     zipfile.ZipFile(wheel).extractall(unpacked)
     return unpacked
 

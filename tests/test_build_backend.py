@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_packaging import BUILD_LEFT_OUT, OFFLINE, REPO
+from bench.compiled import REPO, build_wheel, copy_checkout
 
 BACKEND = REPO / "build_backend"
 HOOKS = ("import json, monitoringapp_build as b;"
@@ -23,8 +22,7 @@ HOOKS = ("import json, monitoringapp_build as b;"
 @pytest.mark.slow
 @pytest.mark.parametrize("pure", [False, True])
 def test_a_wheel_asks_for_mypy_unless_told_pure_and_an_editable_install_never_does(tmp_path: Path, pure: bool) -> None:
-    source = tmp_path / "source"
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*BUILD_LEFT_OUT))  # the hooks run setup.py there
+    source = copy_checkout(tmp_path / "source")  # the hooks run setup.py there
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(BACKEND), **({"MONITORINGAPP_PURE": "1"} if pure else {})}
     done = subprocess.run([sys.executable, "-c", HOOKS], cwd=source, env=env, capture_output=True, text=True,
                           timeout=120)
@@ -37,14 +35,8 @@ def test_a_wheel_asks_for_mypy_unless_told_pure_and_an_editable_install_never_do
 
 @pytest.mark.slow
 def test_without_a_c_compiler_the_wheel_is_pure_python_says_so_and_works(tmp_path: Path) -> None:
-    source, dist = tmp_path / "source", tmp_path / "dist"
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*BUILD_LEFT_OUT))
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", *OFFLINE, "--wheel-dir", str(dist),
-                           str(source)], env={**_environment(), "CC": "/bin/false"}, capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "monitoringApp: the wheel is pure Python, not compiled: the C compiler failed" in done.stdout + done.stderr
-    (wheel,) = dist.glob("monitoringapp-*.whl")
+    wheel, output = build_wheel(tmp_path, {**_environment(), "CC": "/bin/false"})
+    assert "monitoringApp: the wheel is pure Python, not compiled: the C compiler failed" in output
     names = zipfile.ZipFile(wheel).namelist()
     assert "monitoringapp/operators/window.py" in names
     assert not [name for name in names if name.endswith(".so")]  # no half-built module stands before its source

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from bench.compiled import OFFLINE, build_wheel
 from monitoringapp import __version__
 from monitoringapp.app.options import HealthOptions, MonitorOptions, parse_command_line
 
 REPO = Path(__file__).resolve().parent.parent
 # The repository's top-level folders that are not part of the distribution.
 NOT_SHIPPED = {"tests", "bench", "build"}
-BUILD_LEFT_OUT = (".git", ".venv", "build", "*.egg-info", "__pycache__", ".*_cache", "*.db", "*.db-*", "results")
 
 
 def setuptools_table() -> dict[str, object]:
@@ -65,9 +65,6 @@ packages = ["app", "operators"]
 '''
 
 
-# With the build tools of this environment (the dev extras, mypy among them) and no index: a test asks nothing
-# outside 127.0.0.1.
-OFFLINE = ["--no-deps", "--no-index", "--no-build-isolation"]
 # The operators a wheel compiles (build_backend/monitoringapp_build.py), and the runtime library mypyc builds them.
 COMPILED = ("window", "stats", "site_windows", "alert_machine")
 RUNTIME_LIBRARY = f"monitoringapp_operators__mypyc{sysconfig.get_config_var('EXT_SUFFIX')}"
@@ -81,15 +78,9 @@ def c_compiler() -> str | None:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel `pip wheel` builds from this checkout."""
-    work = tmp_path_factory.mktemp("wheel")
-    dist, source = work / "dist", work / "source"
-    # Built from a copy: setuptools builds in the source tree's build/, and a wheel's leftovers there (build/lib)
-    # would be a second copy of the package beside the sources.
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*BUILD_LEFT_OUT))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", *OFFLINE, "--wheel-dir", str(dist), str(source)],
-                   check=True, timeout=300, capture_output=True)
-    (built,) = dist.glob("monitoringapp-*.whl")
+    """The wheel `pip wheel` builds from this checkout, with this environment's build tools (the dev extras, mypy
+    among them) and no index: a test asks nothing outside 127.0.0.1."""
+    built, _ = build_wheel(tmp_path_factory.mktemp("wheel"))
     return built
 
 
