@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -47,6 +48,22 @@ def test_without_a_c_compiler_the_wheel_is_pure_python_says_so_and_works(tmp_pat
                               capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert imported.returncode == 0, imported.stderr
     assert imported.stdout.strip() == str(unpacked / "monitoringapp" / "operators" / "site_windows.py")
+
+
+@pytest.mark.slow
+def test_the_sdist_carries_the_build_backend_its_wheel_is_built_with(tmp_path: Path) -> None:
+    source = copy_checkout(tmp_path / "source")
+    build = "import sys, monitoringapp_build as b; print(b.build_sdist(sys.argv[1]))"
+    done = subprocess.run([sys.executable, "-c", build, str(tmp_path / "dist")], cwd=source,
+                          env={**_environment(), "PYTHONPATH": str(source / "build_backend")}, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    sdist = tmp_path / "dist" / done.stdout.split()[-1]
+    root = sdist.name.removesuffix(".tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = set(archive.getnames())
+    assert {f"{root}/{name}" for name in ("pyproject.toml", "setup.py", "build_backend/monitoringapp_build.py",
+                                          "operators/window.py")} <= names
 
 
 def _environment() -> dict[str, str]:
