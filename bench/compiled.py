@@ -71,8 +71,13 @@ def build_compiled(work: Path) -> Path:
     return unpacked
 
 
+def without_pythonpath() -> dict[str, str]:
+    """This process's environment without a PYTHONPATH: a child imports the wheel it is given, or the install."""
+    return {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+
+
 def run(log: Path, path: Path | None) -> dict[str, Any]:
-    environment = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    environment = without_pythonpath()
     if path is not None:
         environment["PYTHONPATH"] = str(path)
     done = subprocess.run([sys.executable, "-c", _RUN, str(log)], cwd=REPO, env=environment, check=True,

@@ -4,7 +4,6 @@ modules, an editable install never does, and a machine without a C compiler stil
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tarfile
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.compiled import REPO, build_wheel, copy_checkout
+from bench.compiled import REPO, build_wheel, copy_checkout, without_pythonpath
 
 BACKEND = REPO / "build_backend"
 HOOKS = ("import json, monitoringapp_build as b;"
@@ -36,7 +35,7 @@ def test_a_wheel_asks_for_mypy_unless_told_pure_and_an_editable_install_never_do
 
 @pytest.mark.slow
 def test_without_a_c_compiler_the_wheel_is_pure_python_says_so_and_works(tmp_path: Path) -> None:
-    wheel, output = build_wheel(tmp_path, {**_environment(), "CC": "/bin/false"})
+    wheel, output = build_wheel(tmp_path, {**without_pythonpath(), "CC": "/bin/false"})
     assert "monitoringApp: the wheel is pure Python, not compiled: the C compiler failed" in output
     names = zipfile.ZipFile(wheel).namelist()
     assert "monitoringapp/operators/window.py" in names
@@ -44,7 +43,7 @@ def test_without_a_c_compiler_the_wheel_is_pure_python_says_so_and_works(tmp_pat
     unpacked = tmp_path / "unpacked"
     zipfile.ZipFile(wheel).extractall(unpacked)
     where = "import monitoringapp.operators.site_windows as s; print(s.__file__)"
-    imported = subprocess.run([sys.executable, "-c", where], env={**_environment(), "PYTHONPATH": str(unpacked)},
+    imported = subprocess.run([sys.executable, "-c", where], env={**without_pythonpath(), "PYTHONPATH": str(unpacked)},
                               capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert imported.returncode == 0, imported.stderr
     assert imported.stdout.strip() == str(unpacked / "monitoringapp" / "operators" / "site_windows.py")
@@ -55,8 +54,8 @@ def test_the_sdist_carries_the_build_backend_its_wheel_is_built_with(tmp_path: P
     source = copy_checkout(tmp_path / "source")
     build = "import sys, monitoringapp_build as b; print(b.build_sdist(sys.argv[1]))"
     done = subprocess.run([sys.executable, "-c", build, str(tmp_path / "dist")], cwd=source,
-                          env={**_environment(), "PYTHONPATH": str(source / "build_backend")}, capture_output=True,
-                          text=True, timeout=120)
+                          env={**without_pythonpath(), "PYTHONPATH": str(source / "build_backend")},
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     sdist = tmp_path / "dist" / done.stdout.split()[-1]
     root = sdist.name.removesuffix(".tar.gz")
@@ -65,7 +64,3 @@ def test_the_sdist_carries_the_build_backend_its_wheel_is_built_with(tmp_path: P
     assert {f"{root}/{name}" for name in ("pyproject.toml", "setup.py", "build_backend/monitoringapp_build.py",
                                           "operators/window.py")} <= names
 
-
-def _environment() -> dict[str, str]:
-    """This process's environment without a PYTHONPATH (the built wheel, not this checkout, is what is imported)."""
-    return {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
