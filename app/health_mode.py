@@ -23,7 +23,7 @@ def run_health(options: HealthOptions, now: float | None = None) -> int:
     at = time.time() if now is None else now
     try:
         limit = options.max_age if options.max_age is not None else read_config(options.config).quiet_limit
-        newest = _newest_probe(options.database, at)
+        newest = _newest_probe(options.database)
     except (ConfigError, StoreError, LogUnavailable) as error:
         print(f"unhealthy: {error}")
         return FAILED
@@ -47,10 +47,9 @@ def run_health(options: HealthOptions, now: float | None = None) -> int:
     return OK if verdict == "healthy" else FAILED
 
 
-def _newest_probe(database: str, now: float) -> float | None:
-    # The cursor at the end of the probe feed carries the last appended probe's time: no row is read.
+def _newest_probe(database: str) -> float | None:
     reader = open_log_reader(database)
     try:
-        return reader.probes_since(now).cursor.time
+        return reader.last_stored_probe_time()
     finally:
         reader.close()

@@ -37,10 +37,8 @@ def run_print(options: PrintOptions) -> int:
         if isinstance(item, Report):
             console.show_report(item)
             return
-        # The newest probe stored, of any site: even one older than the replayed window.
-        stamps = [probe.timestamp for probe in item.events]
-        stamps += [stamp for stamp in (item.latest, context.last_probe) if stamp is not None]
-        context.last_probe = max(stamps, default=None)
+        # The probe stored last, of any site: even one older than the replayed window.
+        context.stored.saw(item.latest, epoch_seconds(clock.now))
         if item.waiting is not None:
             console.info(item.waiting)
         elif item.history:

@@ -71,7 +71,7 @@ def notifications(
     `deliveries()` per subscription, each channel's messages on `workers[channel]`; out come the events.
 
     The log is polled every `poll_interval` seconds (the logic's own times, backoff and lingering, are
-    honoured to that step); the newest probe's time every `probe_check_every` seconds. A channel's place moved
+    honoured to that step); the last stored probe's time every `probe_check_every` seconds. A channel's place moved
     over entries it passed over, and the alerts it holds by maintenance, are given to `record_progress`, on that
     channel's worker, in their order among its deliveries: a place recorded never passes a notice not delivered,
     nor an alert held that is not recorded as such.
@@ -107,7 +107,7 @@ def notifications(
                 steps.extend(hub.on_entries(((entry.event, entry.cursor) for entry in news.events), now))
             if now >= next_probe_check[0]:
                 next_probe_check[0] = now + probe_check_every
-                latest = _latest_probe(log)
+                latest = _last_stored_probe(log)
                 # Monitoring resumed at the first probe after the gap, not when this check saw one.
                 first_after = _first_probes_after(log, hub.resumptions_to_find(latest))
                 if first_after is not None:  # else told at the next check, when the log can be read
@@ -160,9 +160,9 @@ def _read(log: LogReader, cursor: Cursor) -> Page[Entry[AlertTransition]]:
     return Page(entries, page.cursor)
 
 
-def _latest_probe(log: LogReader) -> float | None:
+def _last_stored_probe(log: LogReader) -> float | None:
     try:
-        return log.latest_probe_time()
+        return log.last_stored_probe_time()
     except LogUnavailable:
         return None
 

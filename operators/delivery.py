@@ -57,6 +57,7 @@ from monitoringapp.domain.notices import (
     transition_notice,
 )
 from monitoringapp.domain.notifications import ChannelConfig, MaintenanceWindow, in_maintenance, maintenance_until
+from monitoringapp.operators.store_silence import StoreSilence
 
 P = TypeVar("P")  # a place in the log (store.log.Cursor); carried, never looked into
 Outage = tuple[str | None, str, float | None]  # a site's notices about one outage share it (`Notice.outage`)
@@ -492,11 +493,14 @@ class ChannelDelivery(Generic[P]):
 class MonitorWatch:
     """Tells when no probe has been stored for more than `threshold` seconds (`monitor-stale`), once, and when
     probes are stored again (`monitor-resumed`). `announced`: the last probe time of a stale its channel was
-    already told (delivered before a restart), so it is not told twice."""
+    already told (delivered before a restart), so it is not told twice. Given the log's last stored probe's time
+    (in the log's order): after a step back of the clock, the probes stored since count as new, and the silence
+    is timed as `StoreSilence` times it."""
 
     def __init__(self, threshold: float, announced: float | None = None) -> None:
         self.threshold = threshold
         self._stale_since = announced
+        self._silence = StoreSilence()
 
     @property
     def stale_since(self) -> float | None:
@@ -505,22 +509,34 @@ class MonitorWatch:
 
     def on_latest_probe(self, latest: float | None, now: float,
                         first_after: Mapping[float, float] | None = None) -> Notice | None:
-        """What to tell, given the newest stored probe's time (None: no probe stored yet, nothing to watch) and,
-        for each `stale_since` asked, the first probe stored after it: the time monitoring resumed, whenever the
-        resumption is noticed (the newest probe, when not given)."""
+        """What to tell, given the time of the probe the log stored last (None: no probe stored yet, nothing to
+        watch) and, for each `stale_since` asked, the first probe stored after it: the time monitoring resumed,
+        whenever the resumption is noticed (the last stored probe, when not given)."""
         if latest is None:
             return None
+        self._silence.saw(latest, now)
         if self._stale_since is not None:
-            if latest > self._stale_since:
-                resumed = (first_after or {}).get(self._stale_since, latest)
+            if another_probe(latest, self._stale_since):
+                # The first probe stamped after the gap, unless the clock stepped back (probes stamped before
+                # it, or after it but stored before it): then the one that ended it.
+                first = (first_after or {}).get(self._stale_since, latest)
+                resumed = first if self._stale_since < first <= latest else latest
                 notice = monitor_resumed_notice(self._stale_since, resumed)
                 self._stale_since = None
                 return notice
             return None
-        if now - latest > self.threshold:
+        silent = self._silence.silent_for(now)
+        if silent is not None and silent > self.threshold:
             self._stale_since = latest
-            return monitor_stale_notice(latest, latest + self.threshold)
+            return monitor_stale_notice(latest, now - silent + self.threshold)
         return None
+
+
+def another_probe(last: float, before: float) -> bool:
+    """Whether the last stored probe's time `last` is another probe than the one at `before`: times compared to
+    the millisecond they are stored to (a state file keeps `before` so), in either direction (after a step back of
+    the clock the probes stored since are stamped before it)."""
+    return round(last * 1000) != round(before * 1000)
 
 
 class Deliveries(Generic[P]):
@@ -560,12 +576,12 @@ class Deliveries(Generic[P]):
         return [passed for passed in due if passed is not None]
 
     def resumptions_to_find(self, latest: float | None) -> set[float]:
-        """The gaps that `latest` ends (each watch's `stale_since` before it): the first probe after each is the
-        time monitoring resumed, to be read from the log and given to `on_latest_probe`."""
+        """The gaps that `latest` ends (each watch's `stale_since` other than it): the first probe after each is
+        the time monitoring resumed, to be read from the log and given to `on_latest_probe`."""
         if latest is None:
             return set()
         return {since for since in (w.stale_since for w in self.watches.values()) if since is not None
-                and latest > since}
+                and another_probe(latest, since)}
 
     def on_latest_probe(self, latest: float | None, now: float,
                         first_after: Mapping[float, float] | None = None) -> list[DeliveryOutput]:

@@ -24,6 +24,7 @@ from monitoringapp.domain.percent import percent_text
 from monitoringapp.domain.timefmt import format_duration, iso_utc
 from monitoringapp.operators.certificate_watch import expiry_text
 from monitoringapp.operators.clock_skew import ClockAhead
+from monitoringapp.operators.store_silence import StoreSilence
 from monitoringapp.sinks.progress import clear_shown
 from monitoringapp.sinks.table import ELLIPSIS, display_width, format_table, shorten, table_width
 
@@ -82,10 +83,10 @@ class ReportContext:
     """What a report's reader should know beyond its numbers: since when there is data at all
     (`data_since`: a window reaching further back is only partly covered), when the monitor did not run (`stalls`:
     no part of a window's coverage either) and, for a reader of the store, when the newest probe was stored
-    (`last_probe`; older than `stale_after` seconds: stale)."""
+    (`stored`: the probe stored last; nothing new stored for more than `stale_after` seconds: stale)."""
 
     data_since: float | None = None
-    last_probe: float | None = None
+    stored: StoreSilence = field(default_factory=StoreSilence)
     stale_after: float | None = None
     stalls: deque[Stall] = field(default_factory=lambda: deque(maxlen=STALLS_KEPT))
 
@@ -99,7 +100,7 @@ def report_lines(report: Report, width: int | None = None, context: ReportContex
     cells = [stats_cells(row) for row in sorted(report.rows, key=lambda r: r.host)]
     if not cells:
         # A monitor that did not run for longer than the window had checks before it: none in this window.
-        empty = "no checks yet" if context.last_probe is None and not context.stalls else "no checks in this window"
+        empty = "no checks yet" if context.stored.last is None and not context.stalls else "no checks in this window"
         return [title, f"({empty}{'; ' + stale if stale else ''})"]
     notes = [f"({stale})"] if stale else []
     table = format_table(REPORT_HEADER, cells, _RIGHT)
@@ -165,9 +166,10 @@ def _covered(report: Report, context: ReportContext) -> str:
 
 
 def _staleness(now: float, context: ReportContext) -> str:
-    if context.last_probe is None or context.stale_after is None or now - context.last_probe <= context.stale_after:
+    silent = context.stored.silent_for(now)
+    if silent is None or context.stale_after is None or silent <= context.stale_after:
         return ""
-    return f"no probe stored for {format_duration(now - context.last_probe)}: is the monitor running?"
+    return f"no probe stored for {format_duration(silent)}: is the monitor running?"
 
 
 def transition_line(transition: AlertTransition, seen: float | None = None) -> str:

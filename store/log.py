@@ -149,7 +149,12 @@ class LogReader(Protocol):
         ...
 
     def latest_probe_time(self) -> float | None:
-        """The newest stored probe's timestamp, None before any: whether a monitor is still storing."""
+        """The newest stored probe's timestamp, None before any: how far the log reaches."""
+        ...
+
+    def last_stored_probe_time(self) -> float | None:
+        """The timestamp of the probe stored last (in the log's order, whatever its time), None before any:
+        whether a monitor is still storing, also after its clock stepped back (`operators.store_silence`)."""
         ...
 
     def first_probe_time_after(self, moment: float) -> float | None:

@@ -133,6 +133,11 @@ class JetStreamLogReader:
         return Cursor(log, last, None)
 
     def latest_probe_time(self) -> float | None:
+        """The last probe to arrive: a stream's newest by timestamp would be a scan of it, and the last to arrive
+        is that one but for a clock stepped back or a prober's spool emptied late."""
+        return self.last_stored_probe_time()
+
+    def last_stored_probe_time(self) -> float | None:
         async def read(js: JetStreamContext) -> list[Stored]:
             config = ConsumerConfig(deliver_policy=DeliverPolicy.LAST, filter_subjects=list(self.probe_subjects))
             return await _read_all(js, self.timeout, config, limit=1)

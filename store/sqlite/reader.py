@@ -161,6 +161,11 @@ class SqliteLogReader:
             row = connection.execute(f"SELECT max(timestamp) FROM {PROBE_TABLE}").fetchone()
         return None if row[0] is None else parse_iso(row[0])
 
+    def last_stored_probe_time(self) -> float | None:
+        with self._snapshot() as connection:  # the rowid is the order of appends: one step into the table
+            row = connection.execute(f"SELECT timestamp FROM {PROBE_TABLE} ORDER BY rowid DESC LIMIT 1").fetchone()
+        return None if row is None else parse_iso(row[0])
+
     def first_probe_time_after(self, moment: float) -> float | None:
         with self._snapshot() as connection:  # the time index: one step into it
             row = connection.execute(f"SELECT min(timestamp) FROM {PROBE_TABLE} WHERE timestamp > ?",

@@ -223,6 +223,9 @@ class SqliteEventLog:
     def latest_probe_time(self) -> float | None:
         return self._reader.latest_probe_time()
 
+    def last_stored_probe_time(self) -> float | None:
+        return self._reader.last_stored_probe_time()
+
     def first_probe_time_after(self, moment: float) -> float | None:
         return self._reader.first_probe_time_after(moment)
 

@@ -60,7 +60,7 @@ class Receivers:
         return None
 
 
-def run(db: Path, read_from: Cursor, down: dict[str, float], steps: list[tuple[float, list[AlertTransition]]],
+def run(db: Path, read_from: Cursor, down: dict[str, float], steps: list[tuple[float, list[AlertTransition | Probe]]],
         watches: dict[str, MonitorWatch] | None = None) -> tuple[Receivers, list[NotifierNews]]:
     clock = HistoricalScheduler(initial_clock=START)
     receivers = Receivers(clock, down)
@@ -73,9 +73,9 @@ def run(db: Path, read_from: Cursor, down: dict[str, float], steps: list[tuple[f
     news: list[NotifierNews] = []
     subscription = notifications(SqliteLogReader(db), deliveries, receivers.deliver, read_from, clock,
                                  {"live": clock, "flaky": clock}).subscribe(news.append)
-    for second, transitions in steps:
-        if transitions:
-            store(db, *transitions)
+    for second, stored in steps:
+        if stored:
+            store(db, *stored)
         clock.advance_to(START + timedelta(seconds=second))
     subscription.dispose()
     return receivers, news
@@ -117,6 +117,22 @@ def test_the_monitor_watch_tells_every_channel_when_probes_stop_and_when_they_re
     assert [(s, ch) for s, ch, _, _ in receivers.sent] == [(0.0, "live"), (0.0, "flaky")]
     (resumed,) = [item.notice for item in news if isinstance(item, MonitorNews)]
     assert (resumed.kind, resumed.start, resumed.end) == (NoticeKind.MONITOR_RESUMED, T0 - 70, T0 + 12.5)
+
+
+def test_a_monitor_stopped_before_the_clock_stepped_back_is_told_stale_a_minute_later_not_an_hour(
+        tmp_path: Path) -> None:
+    # The monitor stored its last probe an hour ahead of this clock (stamped before the clock stepped back an
+    # hour) and nothing since: stale 60 s after the notifier saw it, at its 65 s check; not when its clock has
+    # caught up with the probe, an hour later. The monitor starts again and stamps by the stepped clock.
+    db = tmp_path / "m.db"
+    store(db, Probe(T0 + 3600, A, True, 200, 1.0))
+    end = SqliteLogReader(db).transitions_end()
+    receivers, news = run(db, end, {}, [(64.0, []), (66.0, []), (70.0, [Probe(T0 + 69.5, A, True, 200, 1.0)]),
+                                         (71.0, [])], {"live": MonitorWatch(60.0)})
+    told = [item.notice for item in news if isinstance(item, MonitorNews)]
+    assert [(n.kind, n.start, n.time) for n in told] == [(NoticeKind.MONITOR_STALE, T0 + 3600, T0 + 60),
+                                                         (NoticeKind.MONITOR_RESUMED, T0 + 3600, T0 + 69.5)]
+    assert [(second, channel) for second, channel, _, _ in receivers.sent] == [(65.0, "live"), (70.0, "live")]
 
 
 def test_monitoring_resumed_is_stamped_with_the_first_probe_stored_after_the_gap(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from monitoringapp.operators.delivery import (
     Passed,
     Restored,
     Withheld,
+    another_probe,
 )
 
 A, B, C = "http://a.test/", "http://b.test/", "http://c.test/"
@@ -415,6 +416,50 @@ def test_the_monitor_watch_says_stale_once_after_the_threshold_and_resumed_at_th
     assert resumed is not None and (resumed.kind, resumed.start, resumed.end) == (NoticeKind.MONITOR_RESUMED, T0,
                                                                                  T0 + 900)
     assert MonitorWatch(60.0, announced=T0).on_latest_probe(T0, T0 + 500) is None  # told before a restart
+
+
+def test_a_monitor_stopped_before_the_clock_stepped_back_an_hour_is_stale_a_threshold_after_the_step() -> None:
+    # The last probe (T0) is an hour ahead of the stepped clock: `now - latest` is negative for the hour.
+    watch = MonitorWatch(60.0)
+    assert watch.on_latest_probe(T0, T0 + 1) is None
+    assert watch.on_latest_probe(T0, T0 - 3600) is None  # the step: silent from here, on this clock
+    assert watch.on_latest_probe(T0, T0 - 3600 + 60) is None
+    stale = watch.on_latest_probe(T0, T0 - 3600 + 60.5)
+    assert stale is not None and (stale.kind, stale.time, stale.start) == (NoticeKind.MONITOR_STALE, T0 - 3540, T0)
+    # It starts again, stamping by the stepped clock: its probes are before the one the stale was told of.
+    resumed = watch.on_latest_probe(T0 - 3000, T0 - 2999, {})
+    assert resumed is not None and (resumed.kind, resumed.start, resumed.end) == (NoticeKind.MONITOR_RESUMED, T0,
+                                                                                 T0 - 3000)
+
+
+def test_a_monitor_storing_through_a_step_back_of_the_clock_is_not_stale_and_is_when_it_stops() -> None:
+    watch = MonitorWatch(60.0)
+    for second in range(0, 120, 5):
+        assert watch.on_latest_probe(T0 + second, T0 + second + 0.5) is None
+    # Stepped back an hour: the log's last probe is the newest by time no more, but it changes.
+    for second in range(0, 300, 5):
+        assert watch.on_latest_probe(T0 - 3600 + second, T0 - 3600 + second + 0.5) is None
+    last = T0 - 3600 + 295
+    assert watch.on_latest_probe(last, last + 60) is None
+    stale = watch.on_latest_probe(last, last + 61)
+    assert stale is not None and (stale.kind, stale.time, stale.start) == (NoticeKind.MONITOR_STALE, last + 60, last)
+
+
+def test_a_resumption_after_a_step_back_is_told_at_the_probe_that_ended_it_not_at_one_from_before_the_step() -> None:
+    # A monitor ran past a step back and stopped at `last`; the log holds probes stamped after `last` from before
+    # the step, which the first probe after `last` would find: not the resumption.
+    last = T0 - 3600 + 295
+    hub = Deliveries([channel("hook")], {"hook": MonitorWatch(60.0, announced=last)})
+    assert hub.resumptions_to_find(last) == set() and hub.resumptions_to_find(last - 100) == {last}
+    (news,) = hub.on_latest_probe(last - 100, last + 200, {last: T0 + 5})
+    assert isinstance(news, MonitorNews)
+    assert (news.notice.kind, news.notice.start, news.notice.time) == (NoticeKind.MONITOR_RESUMED, last, last - 100)
+
+
+def test_a_stale_told_before_a_restart_is_the_same_probe_to_the_millisecond_the_state_file_keeps() -> None:
+    # The state file keeps the last probe's time to the millisecond; read back, it is the same probe.
+    assert not another_probe(T0 + 0.1234, T0 + 0.123) and another_probe(T0 + 0.124, T0 + 0.123)
+    assert MonitorWatch(60.0, announced=T0 + 0.123).on_latest_probe(T0 + 0.1234, T0 + 500) is None
 
 
 def test_monitoring_resumed_at_the_first_probe_after_the_gap_not_when_the_resumption_is_noticed() -> None:

@@ -199,17 +199,38 @@ def test_a_report_over_a_window_the_monitor_did_not_run_in_says_only_the_rest_is
         "(stopped, its VM paused or its host starved); the checks due meanwhile are skipped, not made up")
 
 
+def _stored_last(last: float, seen: float, stale_after: float = 15) -> ReportContext:
+    """A reader's context that saw, at `seen`, that the probe stored last was stamped `last`."""
+    context = ReportContext(data_since=T0 - 3600, stale_after=stale_after)
+    context.stored.saw(last, seen)
+    return context
+
+
 def test_a_readers_report_of_stale_data_says_the_monitor_may_have_stopped() -> None:
-    stale = ReportContext(data_since=T0 - 3600, last_probe=T0 - 372, stale_after=15)
+    stale = _stored_last(T0 - 372, T0 - 372)
     report = Report(T0, 120.0, (stats("http://a.test/", 5, 0, 1.0, current_downtime=400.0),))
     lines = report_lines(report, context=stale)
     assert lines[-1] == "(no probe stored for 6m12s: is the monitor running?)"
     assert report_lines(Report(T0, 120.0, ()), context=stale)[1:] == [
         "(no checks in this window; no probe stored for 6m12s: is the monitor running?)"]
-    fresh = ReportContext(data_since=T0 - 3600, last_probe=T0 - 2, stale_after=15)
+    fresh = _stored_last(T0 - 2, T0 - 2)
     assert report_lines(report, context=fresh)[-1].startswith("http://a.test/")
     assert report_lines(Report(T0, 120.0, ()), context=fresh)[1:] == ["(no checks in this window)"]
     assert report_lines(Report(T0, 120.0, ()))[1:] == ["(no checks yet)"]
+
+
+def test_after_a_step_back_of_the_clock_a_reader_times_the_silence_from_when_it_saw_the_last_probe() -> None:
+    # The monitor stored its last probe at T0, then the clock stepped back an hour: `now - last` is negative
+    # for the hour. 20 s of this reader's clock with the same last probe is stale; a new one stamped by the
+    # stepped clock is fresh.
+    context = _stored_last(T0, T0 + 0.5)
+    context.stored.saw(T0, T0 - 3600)
+    report = Report(T0 - 3600 + 10, 120.0, (stats("http://a.test/", 5, 0, 1.0),))
+    assert report_lines(report, context=context)[-1].startswith("http://a.test/")
+    later = Report(T0 - 3600 + 20, 120.0, (stats("http://a.test/", 5, 0, 1.0),))
+    assert report_lines(later, context=context)[-1] == "(no probe stored for 20s: is the monitor running?)"
+    context.stored.saw(T0 - 3600 + 19, T0 - 3600 + 20)
+    assert report_lines(later, context=context)[-1].startswith("http://a.test/")
 
 
 def test_an_alert_seen_long_after_its_check_says_both_times() -> None:

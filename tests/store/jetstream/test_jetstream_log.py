@@ -112,7 +112,7 @@ def test_a_probers_probes_and_transitions_are_read_back_once_in_order(
     entries = reader.transition_entries_after(BEGINNING, limit=1)
     assert [entry.event for entry in entries.events] == [alert]
     assert [e.event for e in reader.transition_entries_after(entries.cursor).events] == [silent, warning]
-    assert reader.latest_probe_time() == T0 + 5
+    assert reader.latest_probe_time() == reader.last_stored_probe_time() == T0 + 5
     assert (reader.first_probe_time_after(T0 + 1), reader.first_probe_time_after(T0 + 3)) == (T0 + 2, T0 + 5)
     assert reader.first_probe_time_after(T0 + 5) is None
     end = reader.transitions_end()

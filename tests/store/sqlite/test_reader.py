@@ -350,10 +350,12 @@ def test_transition_entries_come_in_pages_each_with_its_own_cursor_and_new_rows_
 
 def test_the_latest_probe_time_is_the_newest_stored_probe_and_none_before_any(tmp_path: Path) -> None:
     reader = SqliteLogReader(stored(tmp_path, alert(0)))
-    assert reader.latest_probe_time() is None
+    assert reader.latest_probe_time() is None and reader.last_stored_probe_time() is None
     reader.close()
     later = SqliteLogReader(stored(tmp_path, Probe(T0 + 5, A, True, 200, 1.0), Probe(T0 + 3, B, True, 200, 1.0)))
     assert later.latest_probe_time() == T0 + 5
+    # The one appended last (a clock stepped back between the two): whether a monitor still stores.
+    assert later.last_stored_probe_time() == T0 + 3
     later.close()
 
 
