@@ -35,6 +35,7 @@ def run_print(options: PrintOptions) -> int:
 
     def show(item: Report | LogNews[Probe]) -> None:
         if isinstance(item, Report):
+            context.stored.clock_reads(item.timestamp)  # the log is read only when it has news
             console.show_report(item)
             return
         # The probe stored last, of any site: even one older than the replayed window.

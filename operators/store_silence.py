@@ -1,13 +1,17 @@
 """How long a log has stored no probe, on a clock that may step back (no reactivex, no I/O, no wall clock).
 
 A reader asks "is the monitor still storing?" by comparing its clock with the time of the probe the log stored
-**last** (in the log's own order, not the greatest timestamp). Most of the time that is `now - last`. After the
-clock steps back (an NTP step, a VM restored from a snapshot), the last probe can be stamped ahead of `now`:
-`now - last` is then negative for as long as the step, and a monitor that stopped in that time would be called
-running until the clock caught up (an hour's step: an hour without `monitor-stale`); a monitor whose clock runs
-ahead of the reader's was called stopped that much late. A probe was stored no later than the moment the reader
-saw it, so the silence is timed from the earlier of the two: the last probe's time, or when this reader first
-saw it last (on its own clock; again from now if that clock has since gone back before that moment).
+**last** (in the log's own order, not the greatest timestamp). Most of the time that is `now - last`, but not
+always:
+- after the clock steps back (an NTP step, a VM restored from a snapshot), the last probe can be stamped ahead of
+  `now`: `now - last` is negative for as long as the step, and a monitor that stopped in that time was called
+  running until the clock caught up (an hour's step: an hour without `monitor-stale`);
+- a probe stamped long ago can be stored now (a prober's spool emptied late), and one stamped ahead by a monitor
+  whose clock runs ahead of the reader's.
+So the silence is timed from when the last probe was stored, as far as the reader can tell: its stamp when the
+reader first looks (nothing better is known), and for a new last probe seen later, its stamp kept between the
+reader's previous look and this one (it was stored in that time). A reader's clock that goes back before that
+moment times it from then.
 
 Example:
 
@@ -30,20 +34,33 @@ class StoreSilence:
     """The time of the probe a log stored last (`last`) and how long it has been the last (`silent_for`).
 
     `saw(last, now)` is told the log's last stored probe's time whenever it is read; `silent_for(now)` is the
-    time since `last` or since this reader first saw it last, whichever is earlier."""
+    time since it was stored, on this reader's clock."""
 
     def __init__(self) -> None:
         self.last: float | None = None
-        self._seen_at = 0.0  # when `last` was first seen, on this reader's clock
+        self._stored_at = 0.0  # when `last` was stored, as far as this reader can tell, on its clock
+        self._looked_at = 0.0  # this reader's previous look
 
     def saw(self, last: float | None, now: float) -> None:
         if last is None:
             return
-        if last != self.last or now < self._seen_at:
-            self.last, self._seen_at = last, now
+        if self.last is None:
+            self._stored_at = min(last, now)
+        elif last != self.last:
+            self._stored_at = min(max(last, self._looked_at), now)
+        else:
+            self.clock_reads(now)
+        self.last, self._looked_at = last, now
+
+    def clock_reads(self, now: float) -> None:
+        """This reader's clock reads `now`, whether or not it looked at the log: a clock gone back before the
+        moment the last probe was stored times the silence from `now` (a reader that looks only when the log
+        has news is told so at its reports)."""
+        if now < self._stored_at:
+            self._stored_at = now
 
     def silent_for(self, now: float) -> float | None:
         """Seconds nothing new has been stored as of `now` (None: nothing stored yet)."""
         if self.last is None:
             return None
-        return max(0.0, now - min(self.last, self._seen_at))
+        return max(0.0, now - self._stored_at)

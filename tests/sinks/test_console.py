@@ -224,7 +224,7 @@ def test_after_a_step_back_of_the_clock_a_reader_times_the_silence_from_when_it_
     # for the hour. 20 s of this reader's clock with the same last probe is stale; a new one stamped by the
     # stepped clock is fresh.
     context = _stored_last(T0, T0 + 0.5)
-    context.stored.saw(T0, T0 - 3600)
+    context.stored.clock_reads(T0 - 3600)  # at a report: nothing new in the log to read
     report = Report(T0 - 3600 + 10, 120.0, (stats("http://a.test/", 5, 0, 1.0),))
     assert report_lines(report, context=context)[-1].startswith("http://a.test/")
     later = Report(T0 - 3600 + 20, 120.0, (stats("http://a.test/", 5, 0, 1.0),))
