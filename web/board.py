@@ -73,7 +73,9 @@ class _Site:
     order: int
     days: dict[float, list[int]] = field(default_factory=dict)  # day start -> [checks, available]
     spark: dict[float, list[float]] = field(default_factory=dict)  # 15 min -> [checks, available, rt n, rt sum]
-    window: SlidingWindow = field(default_factory=lambda: SlidingWindow(tuple(s for _, s in AVAILABILITY_WINDOWS)))
+    # Fed only a location's own steps back (`_stepped_back`), never another location's late probes: it moves back.
+    window: SlidingWindow = field(default_factory=lambda: SlidingWindow(tuple(s for _, s in AVAILABILITY_WINDOWS),
+                                                                         follows_clock_steps=True))
     latest: Probe | None = None
     spacings: deque[float] = field(default_factory=lambda: deque(maxlen=SPACINGS_KEPT))  # seconds between probes
     probed_before: float | None = None  # the last probe before the seeded hour (its time only), if any
@@ -251,8 +253,9 @@ class StatusBoard:
                     point[2] += 1
                     point[3] += probe.response_time_ms
                 self._count(site, probe)
-                # The seed's last hour and the first probes followed overlap: a site's probes come in time order.
-                if site.latest is None or probe.timestamp > site.latest.timestamp:
+                # The seed's last hour and the first probes followed overlap: a site's probes come in time order,
+                # but after a step back of the wall clock.
+                if site.latest is None or probe.timestamp > site.latest.timestamp or _stepped_back(site.latest, probe):
                     _follow(site, probe)
         return touched
 
@@ -278,8 +281,9 @@ class StatusBoard:
             site.history = next(self._versions)
             site.outages[transition.start] = transition.end if transition.kind is TransitionKind.RECOVERY else (
                 site.outages.get(transition.start))
-            if site.alert is None or transition.timestamp >= site.alert.timestamp:
-                site.alert = transition
+            # The latest in the log's order: a site's alerts and recoveries are decided, and stored, in turn (by
+            # time they are too, but for a wall clock stepped back: a new alert stamped before the last recovery).
+            site.alert = transition
         return touched
 
     @staticmethod
@@ -409,6 +413,14 @@ def _follow(site: _Site, probe: Probe) -> None:
         site.spacings.append(probe.timestamp - site.latest.timestamp)
     site.window.add(probe)
     site.latest = probe
+
+
+def _stepped_back(latest: Probe, probe: Probe) -> bool:
+    """Whether `probe`, stamped before the site's `latest`, is its location's wall clock stepped back: from the
+    same location, the shortest availability window or more before it (as a monitor's own windows take it); a late
+    probe of another location (its spool emptied, its clock behind) is not, and leaves the site's state as it is.
+    Not followed, a step back of an hour left the site's state, and its windows, as they were for the hour."""
+    return probe.location == latest.location and probe.timestamp <= latest.timestamp - AVAILABILITY_WINDOWS[0][1]
 
 
 def _state(site: _Site, now: float) -> tuple[State, float | None]:

@@ -171,7 +171,8 @@ class BoardFeed:
                     break
                 touched |= self._follow_probes()
             # Read after the transitions' cursor: one appended since is also read by the next poll, and adding a
-            # transition twice changes nothing (an outage is keyed by its start, the alert state by time).
+            # transition twice changes nothing (an outage is keyed by its start; the alert state is the last read, and
+            # the next poll reads again in the log's order those after its cursor).
             history = self._transitions_seed(now - HISTORY_DAYS * DAY, added).events
         reshaped = self.board.reshape(sites)
         if past is not None:

@@ -1,5 +1,6 @@
 """The board's list of sites replaced by a reloaded config (`StatusBoard.reshape`): kept sites keep their past and
-take their new settings, removed ones leave, added ones start empty and take the past they are seeded with."""
+take their new settings, removed ones leave, added ones start empty and take the past they are seeded with. And a
+site's state after a step back of the wall clock."""
 
 from __future__ import annotations
 
@@ -111,3 +112,33 @@ def test_without_a_config_a_site_is_up_between_its_probes_as_far_apart_as_it_is_
     configured = seeded(SiteSpec(B, 10.0))
     configured.add_probes([Probe(NOW - 3600 + n * 300, B, True, 200, 1.0) for n in range(12)])
     assert configured.status(site_id(B), latest + 240).state is State.NO_DATA  # type: ignore[union-attr]
+
+
+def test_after_a_step_back_of_the_clock_a_site_shows_its_new_probes_and_alerts_not_those_from_before_the_step() -> None:
+    # Up until NOW, then the clock stepped back an hour: the site fails, and the monitor alerts, stamped an hour
+    # before the probes and the recovery the board holds.
+    board = seeded(SiteSpec(A, 10.0))
+    board.add_transitions([AlertTransition(NOW - 900, A, TransitionKind.RECOVERY, 0.9, start=NOW - 1000,
+                                           end=NOW - 900)])
+    board.add_probes([Probe(NOW - 10 * n, A, True, 200, 1.0) for n in range(12, -1, -1)])
+    back = NOW - 3600
+    board.add_probes([Probe(back + 10 * n, A, False, 503, 1.0) for n in range(1, 4)])
+    a = board.status(site_id(A), back + 30)
+    assert a is not None and (a.state, a.since, a.latest) == (State.DOWN, back + 10, Probe(back + 30, A, False, 503,
+                                                                                             1.0))
+    (metrics,) = board.metrics(back + 30)
+    # The 2-minute window moved back with the step (the probe at NOW to back + 10, where the first failure is):
+    # 10 of the probes from before it are within 2 minutes of back + 30, with the 3 failures.
+    assert dict(metrics.availability)["2m"] == 10 / 13
+    board.add_transitions([AlertTransition(back + 30, A, TransitionKind.ALERT, 0.23, start=back + 10)])
+    a = board.status(site_id(A), back + 30)
+    assert a is not None and (a.state, a.since) == (State.ALERTING, back + 10)
+
+
+def test_a_late_probe_of_another_location_leaves_the_sites_state_as_its_latest_probe_says() -> None:
+    # Probed from eu and us; us's spool, emptied late, brings a failure from five minutes before.
+    board = seeded(SiteSpec(A, 10.0))
+    board.add_probes([Probe(NOW - 10, A, True, 200, 1.0, location="eu"), Probe(NOW, A, True, 200, 1.0, location="us")])
+    board.add_probes([Probe(NOW - 300, A, False, 503, 1.0, location="eu")])
+    a = board.status(site_id(A), NOW)
+    assert a is not None and (a.state, a.latest) == (State.UP, Probe(NOW, A, True, 200, 1.0, location="us"))
