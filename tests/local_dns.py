@@ -68,6 +68,21 @@ class LocalNames:
         return socket.getaddrinfo("127.0.0.1" if host in self.local else host, port, socket.AF_INET, kind, *more)
 
 
+class DualStackNames:
+    """getaddrinfo, except that the names of `local` have two addresses, ::1 first and then 127.0.0.1 (as glibc
+    orders `localhost`'s), or the one of the family asked for."""
+
+    def __init__(self, *local: str) -> None:
+        self.local = frozenset(local)
+
+    def __call__(self, host: str, port: int, family: int = 0, kind: int = 0, *more: Any) -> list[Any]:
+        if host not in self.local:
+            return socket.getaddrinfo(host, port, family, kind, *more)
+        addresses = [("::1", socket.AF_INET6), ("127.0.0.1", socket.AF_INET)]
+        return [found for address, address_family in addresses if family in (0, address_family)
+                for found in socket.getaddrinfo(address, port, address_family, kind, *more)]
+
+
 class IPv6Names:
     """getaddrinfo, except that the names of `local` have one address, ::1 (IPv6 only: none for an IPv4 lookup, as
     glibc answers for a name with an AAAA record only)."""

@@ -2,9 +2,11 @@
 CONNECT only, to an IPv4 address or a host name (resolved by the proxy, `socks5h://`, from its own table `names`, so
 that nothing outside 127.0.0.1 is ever asked), then the bytes relayed both ways until either side closes, or 40 s.
 
-A name it has no address for is answered `host unreachable` (0x04), a target that refuses the connection `connection
-refused` (0x05), and every target while `refusing` says so `not allowed by ruleset` (0x02); while `trickling`, the
-reply to a CONNECT comes a byte every 50 ms (13 s), and `replies_trickled` lists how many bytes each sent.
+An IPv6 address is answered `address type not supported` (0x08), as a proxy without IPv6 answers it (and noted in
+`connects`). A name it has no address for is answered `host unreachable` (0x04), a target that refuses the
+connection `connection refused` (0x05), and every target while `refusing` says so `not allowed by ruleset` (0x02);
+while `trickling`, the reply to a CONNECT comes a byte every 50 ms (13 s), and `replies_trickled` lists how many
+bytes each sent.
 `connects` lists what each CONNECT asked for, as sent (`(b"name", port)` resolved by the proxy, `("1.2.3.4", port)`
 by the client); `logins` the (user, password) each client offered.
 """
@@ -83,8 +85,12 @@ class LocalSocksProxy(AcceptLoop):
             host = socket.inet_ntoa(_read(client, 4))
         elif address_type == 0x03:
             host = _read(client, _read(client, 1)[0])
+        elif address_type == 0x04:  # noted, and answered as a proxy without IPv6 answers it
+            host = socket.inet_ntop(socket.AF_INET6, _read(client, 16))
+            self.connects.append((host, struct.unpack(">H", _read(client, 2))[0]))
+            return self._reply(client, 0x08)  # address type not supported
         else:
-            return self._reply(client, 0x08)  # address type not supported (no IPv6 here)
+            return self._reply(client, 0x08)
         (port,) = struct.unpack(">H", _read(client, 2))
         self.connects.append((host, port))
         if command != 0x01:

@@ -419,9 +419,10 @@ class WatchedSOCKSConnection(WatchedHTTPConnection, SOCKSConnection):
 def _connect_through_socks(host: str, port: int, options: Any, timeout: Any,
                            source_address: tuple[str, int] | None, socket_options: Any,
                            exchange: Exchange) -> socks.socksocket:
-    """PySocks' `create_connection` to (`host`, `port`) through the proxy of `options`, each of the proxy's addresses
-    tried in turn, with the names looked up by `exchange`'s resolver: the proxy's, and the site's unless the proxy
-    resolves it (`rdns`: `socks4a`, `socks5h`). A SOCKS4 proxy takes IPv4 addresses only."""
+    """PySocks' `create_connection` to (`host`, `port`) through the proxy of `options`, with the names looked up by
+    `exchange`'s resolver: the proxy's, and the site's unless the proxy resolves it (`rdns`: `socks4a`, `socks5h`).
+    Each of the proxy's addresses is tried in turn, and through each, each of the site's addresses, as a connection
+    without a proxy tries them. A SOCKS4 proxy takes IPv4 addresses only."""
     proxy_type = options["socks_version"]
     proxy_port = int(options["proxy_port"] or 1080)  # the SOCKS port, as PySocks defaults it
     if not options["rdns"]:
@@ -433,10 +434,13 @@ def _connect_through_socks(host: str, port: int, options: Any, timeout: Any,
                 # IPv6 literal): a ProxyError, whose message the probe's `detail` gives.
                 raise socks.GeneralProxyError(f"socks4 takes IPv4 addresses only, and {host.strip('[]')} has none "
                                               "(socks4a:// or socks5h:// has the proxy look the name up)")
-        host = addresses[0][4][0]  # the first, as PySocks picks it
+        # Each in turn (PySocks takes the first only: a name whose first address the proxy cannot reach failed).
+        targets = [address[4][0] for address in addresses]
+    else:
+        targets = [host]
 
-    def through_proxy_at(proxy: Any) -> socks.socksocket:
-        family, kind, proto, _, address = proxy
+    def through_proxy_at(proxy_and_target: tuple[Any, str]) -> socks.socksocket:
+        (family, kind, proto, _, address), target = proxy_and_target
         # Past the deadline (the lookups took it all) the watchdog has already looked, and would not cut this socket.
         remaining = exchange.remaining()
         if remaining <= 0:
@@ -451,7 +455,7 @@ def _connect_through_socks(host: str, port: int, options: Any, timeout: Any,
                            options["password"])
             if source_address:
                 sock.bind(source_address)
-            sock.connect((host, port))
+            sock.connect((target, port))
         except OSError as failed:  # socks.ProxyError is one
             sock.close()
             # A socket error PySocks wraps: a stalled handshake is the timeout it wraps, as it is without a proxy.
@@ -461,8 +465,8 @@ def _connect_through_socks(host: str, port: int, options: Any, timeout: Any,
             raise
         return sock
 
-    return _first_that_connects(_addresses(options["proxy_host"], proxy_port, allowed_gai_family(), exchange),
-                                through_proxy_at)
+    proxies = _addresses(options["proxy_host"], proxy_port, allowed_gai_family(), exchange)
+    return _first_that_connects([(proxy, target) for proxy in proxies for target in targets], through_proxy_at)
 
 
 class WatchedSOCKSHTTPSConnection(WatchedSOCKSConnection, SOCKSHTTPSConnection):

@@ -35,7 +35,7 @@ from monitoringapp.streams.http_probe import (
 from monitoringapp.transport import errors, resolver
 from monitoringapp.transport.proxies import Proxies
 from monitoringapp.transport.resolver import Lookup, Resolver
-from tests.local_dns import UNANSWERED, IPv6Names, LocalNames, SilentLookup, UnknownNames
+from tests.local_dns import UNANSWERED, DualStackNames, IPv6Names, LocalNames, SilentLookup, UnknownNames
 from tests.local_http import (
     HUGE_CLAIMED,
     TRICKLED_BODY,
@@ -867,6 +867,19 @@ def test_a_socks5_proxy_is_given_the_address_the_probers_own_resolver_found(
     assert (outcome.status, outcome.available) == (200, True)
     assert socks_proxy.connects == [("127.0.0.1", server.port)]
     assert lookup.looked_up == ["resolved-by-the-prober.test", "127.0.0.1"]  # the site's name, the proxy's address
+
+
+def test_through_a_socks5_proxy_each_of_the_sites_addresses_is_tried_in_turn_as_without_a_proxy(
+        socks_proxy: LocalSocksProxy, server: LocalServer) -> None:
+    # The site's name has ::1 first, which this proxy cannot reach (address type not supported): PySocks asked for
+    # it alone, and the probe failed; a connection without a proxy goes on to 127.0.0.1.
+    prober = socks_prober(socks_proxy.url("socks5"), DualStackNames("dual-stack.test"))
+    try:
+        outcome = prober.check(checked(server.url("/ok", host="dual-stack.test")))
+    finally:
+        prober.close()
+    assert (outcome.status, outcome.available) == (200, True)
+    assert socks_proxy.connects == [("::1", server.port), ("127.0.0.1", server.port)]
 
 
 def test_https_through_a_socks_proxy_is_verified_and_its_certificate_read_over_one_kept_alive_connection(
