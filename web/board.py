@@ -432,7 +432,9 @@ def _state(site: _Site, now: float) -> tuple[State, float | None]:
     # minutes is not "No data" for 4 of them.
     interval = site.spec.interval or min(site.spacings, default=0.0)
     stale_after = max(NO_DATA_AFTER, 3 * interval)
-    if latest is None or now - latest.timestamp > stale_after:
+    # A last probe as far ahead of the clock: stored before the clock was stepped back, and none since (as
+    # `--health` takes it); it was shown as fresh until the clock caught up.
+    if latest is None or abs(now - latest.timestamp) > stale_after:
         # Its last probe, though older than the hour a start reads: "never probed" is only for a site never probed.
         return State.NO_DATA, latest.timestamp if latest is not None else site.probed_before
     if not latest.available:

@@ -142,3 +142,12 @@ def test_a_late_probe_of_another_location_leaves_the_sites_state_as_its_latest_p
     board.add_probes([Probe(NOW - 300, A, False, 503, 1.0, location="eu")])
     a = board.status(site_id(A), NOW)
     assert a is not None and (a.state, a.latest) == (State.UP, Probe(NOW, A, True, 200, 1.0, location="us"))
+
+
+def test_a_site_whose_last_probe_is_further_ahead_of_the_clock_than_its_limit_shows_no_data() -> None:
+    # Probed until the clock was stepped back an hour, and not since: no data, as `--health` says, not up for the
+    # hour until the clock has caught up with it.
+    board = seeded(SiteSpec(A, 10.0))
+    board.add_probes([Probe(NOW, A, True, 200, 1.0)])
+    assert [(s.state, s.since) for s in board.statuses(NOW - 3600)] == [(State.NO_DATA, NOW)]
+    assert [s.state for s in board.statuses(NOW - 59)] == [State.UP]  # within its limit (60 s): a clock ahead
