@@ -33,9 +33,15 @@ def notice_line(notice: Notice) -> str:
         end = iso_utc(notice.end) if notice.end is not None else "-"
         return (f"Website {notice.shown_site} was down from {start} to {end} ({_lasted(notice)}) and recovered. "
                 f"availability={percent(notice.availability)}")
+    # The last probe stamped after the notice: the clock was stepped back since (`operators.store_silence`), and
+    # a duration between the two would be 0s.
+    ahead = notice.start - notice.time if notice.start is not None and notice.start > notice.time else None
     if notice.kind is NoticeKind.MONITOR_STALE:
-        return f"No probe stored since {start} ({_since(notice)}): is the monitor running? time={time}"
-    return f"Probes are stored again. time={time}, none stored since {start} ({_lasted(notice)})"
+        since = f"stamped {format_duration(ahead)} ahead of this clock, which was stepped back since" if ahead else (
+            _since(notice))
+        return f"No probe stored since {start} ({since}): is the monitor running? time={time}"
+    lasted = "stamped before the clock was stepped back" if ahead else _lasted(notice)
+    return f"Probes are stored again. time={time}, none stored since {start} ({lasted})"
 
 
 def message_title(notices: Sequence[Notice]) -> str:
