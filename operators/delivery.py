@@ -525,10 +525,10 @@ class MonitorWatch:
                 self._stale_since = None
                 return notice
             return None
-        silent = self._silence.silent_for(now)
-        if silent is not None and silent > self.threshold:
+        stored_at = self._silence.stored_at
+        if stored_at is not None and now - stored_at > self.threshold:
             self._stale_since = latest
-            return monitor_stale_notice(latest, now - silent + self.threshold)
+            return monitor_stale_notice(latest, stored_at + self.threshold)
         return None
 
 

@@ -59,8 +59,12 @@ class StoreSilence:
         if now < self._stored_at:
             self._stored_at = now
 
+    @property
+    def stored_at(self) -> float | None:
+        """When the last probe was stored, as far as this reader can tell, on its clock (None: nothing stored yet)."""
+        return None if self.last is None else self._stored_at
+
     def silent_for(self, now: float) -> float | None:
         """Seconds nothing new has been stored as of `now` (None: nothing stored yet)."""
-        if self.last is None:
-            return None
-        return max(0.0, now - self._stored_at)
+        stored_at = self.stored_at
+        return None if stored_at is None else max(0.0, now - stored_at)

@@ -222,7 +222,7 @@ class SlidingWindow:
         now = probe.timestamp
         if now > self.latest:
             self.latest = now
-        elif now <= self.latest - self._step_back:
+        elif self.steps_back(now):
             self._move_back(now - self.latest)
         else:
             now = self.latest
@@ -250,6 +250,11 @@ class SlidingWindow:
                 return
             self._lazy_adds = 64
         self.advance(now)
+
+    def steps_back(self, timestamp: float) -> bool:
+        """Whether a probe at `timestamp` is taken as the wall clock stepped back (a window that
+        `follows_clock_steps`: a whole shortest span or more before the latest), and moves the times held back."""
+        return timestamp <= self.latest - self._step_back
 
     def _move_back(self, moved: float) -> None:
         """The wall clock was stepped back by -`moved` seconds (a probe a whole span before the latest): every time

@@ -255,7 +255,7 @@ class StatusBoard:
                 self._count(site, probe)
                 # The seed's last hour and the first probes followed overlap: a site's probes come in time order,
                 # but after a step back of the wall clock.
-                if site.latest is None or probe.timestamp > site.latest.timestamp or _stepped_back(site.latest, probe):
+                if site.latest is None or probe.timestamp > site.latest.timestamp or _stepped_back(site, probe):
                     _follow(site, probe)
         return touched
 
@@ -415,12 +415,14 @@ def _follow(site: _Site, probe: Probe) -> None:
     site.latest = probe
 
 
-def _stepped_back(latest: Probe, probe: Probe) -> bool:
-    """Whether `probe`, stamped before the site's `latest`, is its location's wall clock stepped back: from the
-    same location, the shortest availability window or more before it (as a monitor's own windows take it); a late
-    probe of another location (its spool emptied, its clock behind) is not, and leaves the site's state as it is.
-    Not followed, a step back of an hour left the site's state, and its windows, as they were for the hour."""
-    return probe.location == latest.location and probe.timestamp <= latest.timestamp - AVAILABILITY_WINDOWS[0][1]
+def _stepped_back(site: _Site, probe: Probe) -> bool:
+    """Whether `probe`, stamped before the site's latest, is its location's wall clock stepped back: from the
+    same location, and as the site's window takes a step back (the shortest availability window or more before its
+    latest, as a monitor's own windows take it); a late probe of another location (its spool emptied, its clock
+    behind) is not, and leaves the site's state as it is. Not followed, a step back of an hour left the site's
+    state, and its windows, as they were for the hour."""
+    latest = site.latest
+    return latest is not None and probe.location == latest.location and site.window.steps_back(probe.timestamp)
 
 
 def _state(site: _Site, now: float) -> tuple[State, float | None]:
